@@ -1,0 +1,109 @@
+/**
+ * The one typed configuration of the data plane. Every key has an environment name, a doc line and a
+ * default; `loadConfig` validates all of them at boot and throws a ConfigError naming the first bad key.
+ * `npm run config-docs` prints the README table from CONFIG_KEYS, so the docs cannot drift from the code.
+ */
+import path from 'node:path';
+
+export class ConfigError extends Error {
+  override name = 'ConfigError';
+}
+
+type Parser<T> = (raw: string, env: string) => T;
+
+interface KeySpec<T> {
+  env: string;
+  doc: string;
+  default: string | undefined;
+  parse: Parser<T>;
+}
+
+const str: Parser<string> = (raw) => raw;
+const int =
+  (min: number, max = Number.MAX_SAFE_INTEGER): Parser<number> =>
+  (raw, env) => {
+    if (!/^-?\d+$/.test(raw.trim())) throw new ConfigError(`${env} must be an integer, got "${raw}"`);
+    const value = Number(raw);
+    if (value < min || value > max) throw new ConfigError(`${env} must be between ${min} and ${max}, got ${value}`);
+    return value;
+  };
+const bool: Parser<boolean> = (raw, env) => {
+  const value = raw.trim().toLowerCase();
+  if (['1', 'true', 'yes', 'on'].includes(value)) return true;
+  if (['0', 'false', 'no', 'off'].includes(value)) return false;
+  throw new ConfigError(`${env} must be true or false, got "${raw}"`);
+};
+const oneOf =
+  <T extends string>(...values: T[]): Parser<T> =>
+  (raw, env) => {
+    if (!values.includes(raw as T)) throw new ConfigError(`${env} must be one of ${values.join(', ')}, got "${raw}"`);
+    return raw as T;
+  };
+const url: Parser<string> = (raw, env) => {
+  try {
+    new URL(raw);
+  } catch {
+    throw new ConfigError(`${env} must be a URL, got "${raw}"`);
+  }
+  return raw.replace(/\/+$/, '');
+};
+const domainId: Parser<string> = (raw, env) => {
+  if (!/^[a-z0-9][a-z0-9-]{0,62}$/.test(raw)) throw new ConfigError(`${env} must be 1-63 lowercase letters, digits or '-', got "${raw}"`);
+  return raw;
+};
+
+const key = <T>(env: string, doc: string, def: string | undefined, parse: Parser<T>): KeySpec<T> => ({ env, doc, default: def, parse });
+
+export const CONFIG_KEYS = {
+  port: key('OPENPDS_PORT', 'HTTP port of the API server', '8080', int(0, 65535)),
+  host: key('OPENPDS_HOST', 'Address the API server listens on', '0.0.0.0', str),
+  publicUrl: key('OPENPDS_PUBLIC_URL', 'Base URL clients reach the server at (signed upload/download URLs point here)', undefined, url),
+  domainId: key('OPENPDS_DOMAIN_ID', 'Id of the one domain this data plane serves', 'default', domainId),
+  dataDir: key('OPENPDS_DATA_DIR', 'Directory for the embedded database, local blobs and the generated secret', './.openpds', str),
+  databaseUrl: key('OPENPDS_DATABASE_URL', 'PostgreSQL URL; empty means embedded PGlite under the data dir', '', str),
+  adminPassword: key('OPENPDS_ADMIN_PASSWORD', 'Password of the superadmin `admin` created on first start; empty means a random one, printed once', '', str),
+  secretKey: key('OPENPDS_SECRET_KEY', 'Key (≥ 32 chars) signing tokens and URLs; empty means generated once and kept in the data dir', '', str),
+  storage: key('OPENPDS_STORAGE', 'Blob store: `local` (files under the data dir) or `s3`', 'local', oneOf('local', 's3')),
+  s3Endpoint: key('OPENPDS_S3_ENDPOINT', 'S3 endpoint URL (empty: AWS default for the region)', '', str),
+  s3Region: key('OPENPDS_S3_REGION', 'S3 region', 'us-east-1', str),
+  s3Bucket: key('OPENPDS_S3_BUCKET', 'S3 bucket (required when OPENPDS_STORAGE=s3)', '', str),
+  s3Prefix: key('OPENPDS_S3_PREFIX', 'Key prefix inside the bucket', '', str),
+  s3ForcePathStyle: key('OPENPDS_S3_FORCE_PATH_STYLE', 'Path-style S3 URLs (needed by radosgw and MinIO)', 'true', bool),
+  s3AccessKeyId: key('OPENPDS_S3_ACCESS_KEY_ID', 'S3 access key id (empty: the SDK default chain)', '', str),
+  s3SecretAccessKey: key('OPENPDS_S3_SECRET_ACCESS_KEY', 'S3 secret access key', '', str),
+  accessTokenTtl: key('OPENPDS_ACCESS_TOKEN_TTL', 'Access token lifetime, seconds', '7200', int(60, 86_400)),
+  refreshTokenTtl: key('OPENPDS_REFRESH_TOKEN_TTL', 'Refresh token lifetime, seconds', '2592000', int(300)),
+  uploadUrlTtl: key('OPENPDS_UPLOAD_URL_TTL', 'Lifetime of signed part upload URLs, seconds', '3600', int(60, 604_800)),
+  downloadUrlTtl: key('OPENPDS_DOWNLOAD_URL_TTL', 'Lifetime of signed download URLs, seconds', '900', int(10, 604_800)),
+  defaultDriveSize: key('OPENPDS_DEFAULT_DRIVE_SIZE', 'Quota in bytes of the default drive given to each new user (0: unlimited)', '10737418240', int(0)),
+  trashRetentionDays: key('OPENPDS_TRASH_RETENTION_DAYS', 'Default days trashed files are kept before purge (per-domain setting overrides)', '30', int(0, 3650)),
+  gcGraceSeconds: key('OPENPDS_GC_GRACE_SECONDS', 'Unreferenced blobs and abandoned uploads older than this are collected', '86400', int(0)),
+  gcIntervalSeconds: key('OPENPDS_GC_INTERVAL_SECONDS', 'How often the blob GC runs in `serve` (0: never)', '3600', int(0)),
+  logLevel: key('OPENPDS_LOG_LEVEL', 'pino log level', 'info', oneOf('fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent')),
+} as const;
+
+type Keys = typeof CONFIG_KEYS;
+export type Config = { [K in keyof Keys]: Keys[K] extends KeySpec<infer T> ? T : never } & { publicUrl: string };
+
+/** Reads and validates every key; throws ConfigError on the first invalid one. */
+export function loadConfig(env: Record<string, string | undefined>): Config {
+  const out: Record<string, unknown> = {};
+  for (const [name, spec] of Object.entries(CONFIG_KEYS) as [string, KeySpec<unknown>][]) {
+    const raw = env[spec.env] ?? spec.default;
+    out[name] = raw === undefined ? undefined : spec.parse(raw, spec.env);
+  }
+  const config = out as Config;
+  config.publicUrl ??= `http://localhost:${config.port}`;
+  config.dataDir = path.resolve(config.dataDir);
+  if (config.storage === 's3' && !config.s3Bucket) throw new ConfigError('OPENPDS_S3_BUCKET is required when OPENPDS_STORAGE=s3');
+  if (config.secretKey && config.secretKey.length < 32) throw new ConfigError('OPENPDS_SECRET_KEY must be at least 32 characters');
+  if (config.databaseUrl && !/^postgres(ql)?:\/\//.test(config.databaseUrl))
+    throw new ConfigError(`OPENPDS_DATABASE_URL must start with postgres:// or postgresql://`);
+  return config;
+}
+
+/** Markdown table of every key, for the README. */
+export function configTable(): string {
+  const rows = Object.values(CONFIG_KEYS).map((s) => `| \`${s.env}\` | ${s.default === undefined ? '' : `\`${s.default}\``} | ${s.doc} |`);
+  return ['| variable | default | meaning |', '|---|---|---|', ...rows].join('\n');
+}

@@ -1,0 +1,24 @@
+import { PGlite, types } from '@electric-sql/pglite';
+import type { Db, Queryable } from './db';
+
+/** Db on embedded PGlite: a data directory, or in memory when dataDir is undefined (tests). */
+export async function createPgliteDb(dataDir?: string): Promise<Db> {
+  const pglite = await PGlite.create(dataDir, {
+    parsers: { [types.INT8]: Number, [types.NUMERIC]: Number },
+  });
+  const run = async <T>(client: Pick<PGlite, 'query'>, sql: string, params?: readonly unknown[]) =>
+    (await client.query<T>(sql, params as unknown[])).rows;
+  return {
+    dialect: 'pglite',
+    query: (sql, params) => run(pglite, sql, params),
+    exec: async (sql) => {
+      await pglite.exec(sql);
+    },
+    // PGlite is one connection: its transaction() holds it exclusively, other queries wait their turn.
+    transaction: (fn) =>
+      pglite.transaction((tx) =>
+        fn({ query: (sql, params) => run(tx, sql, params), exec: async (sql) => void (await tx.exec(sql)) } satisfies Queryable),
+      ),
+    close: () => pglite.close(),
+  };
+}

@@ -1,0 +1,86 @@
+/**
+ * The one storage boundary for bytes. Local disk and S3 implement it and pass one contract suite
+ * (blob-store.contract.ts). Keys are opaque strings chosen by the caller ("blobs/…", "uploads/…");
+ * implementations add their own prefix. Everything streams: no method buffers a whole object.
+ */
+import type { Readable } from 'node:stream';
+
+export interface ByteRange {
+  /** First byte, inclusive. */
+  start: number;
+  /** Last byte, inclusive (HTTP Range semantics). */
+  end: number;
+}
+
+export interface ObjectInfo {
+  size: number;
+  etag?: string;
+}
+
+export interface UploadedPart {
+  partNumber: number;
+  size: number;
+  etag: string;
+}
+
+export interface DownloadUrlOptions {
+  expiresInSeconds: number;
+  /** Sent back as Content-Disposition: attachment; filename*=UTF-8''… */
+  fileName?: string;
+  contentType?: string;
+  /** inline (preview) or attachment (download); default attachment. */
+  disposition?: 'inline' | 'attachment';
+}
+
+export interface BlobStore {
+  readonly kind: 'local' | 's3';
+  /** Streams body to key, replacing any object there. Resolves once the bytes are durable. */
+  put(key: string, body: Readable, options?: { size?: number; contentType?: string }): Promise<ObjectInfo>;
+  /** Streams the object, or the inclusive byte range of it. Rejects with BlobNotFoundError. */
+  get(key: string, range?: ByteRange): Promise<Readable>;
+  /** Size and etag, or null when the key does not exist. */
+  head(key: string): Promise<ObjectInfo | null>;
+  /** Deletes the key; deleting a missing key is not an error. */
+  delete(key: string): Promise<void>;
+  /** Every key under a prefix, for GC and tests. */
+  list(prefix: string): AsyncIterable<{ key: string; size: number }>;
+
+  /** Starts a multipart upload that will become `key`; resolves to the store's upload id. */
+  createMultipart(key: string): Promise<string>;
+  /** A URL the client PUTs one part's bytes to, valid for expiresInSeconds (S3: presigned, local: signed). */
+  partUploadUrl(key: string, uploadId: string, partNumber: number, expiresInSeconds: number): Promise<string>;
+  /** Uploads one part through the server (tests, proxies, the local signed-URL route). */
+  putPart(key: string, uploadId: string, partNumber: number, body: Readable, size?: number): Promise<UploadedPart>;
+  /** Parts uploaded so far, ascending by part number. Rejects with UploadNotFoundError when unknown. */
+  listParts(key: string, uploadId: string): Promise<UploadedPart[]>;
+  /** Assembles the listed parts, in order, into `key`. */
+  completeMultipart(key: string, uploadId: string, parts: readonly UploadedPart[]): Promise<ObjectInfo>;
+  /** Drops an upload and its parts; aborting an unknown upload is not an error. */
+  abortMultipart(key: string, uploadId: string): Promise<void>;
+  /** Multipart uploads still open (for GC of abandoned sessions). */
+  listMultipartUploads(): AsyncIterable<{ key: string; uploadId: string; initiated?: Date }>;
+
+  /** A URL that serves the object (with Range support) until it expires. */
+  downloadUrl(key: string, options: DownloadUrlOptions): Promise<string>;
+  /** Cheap check that the store is reachable (for /readyz). */
+  ping(): Promise<void>;
+}
+
+export class BlobNotFoundError extends Error {
+  override name = 'BlobNotFoundError';
+  constructor(readonly key: string) {
+    super(`blob not found: ${key}`);
+  }
+}
+
+export class UploadNotFoundError extends Error {
+  override name = 'UploadNotFoundError';
+  constructor(readonly uploadId: string) {
+    super(`multipart upload not found: ${uploadId}`);
+  }
+}
+
+/** S3's limits, which both stores enforce so behaviour is the same everywhere. */
+export const MIN_PART_NUMBER = 1;
+export const MAX_PART_NUMBER = 10_000;
+export const MAX_PART_SIZE = 5 * 1024 ** 3;

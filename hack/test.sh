@@ -1,0 +1,23 @@
+#!/usr/bin/env bash
+# The README's test command (`npm test`): starts a throwaway PostgreSQL and a throwaway Ceph radosgw (S3)
+# on loopback, runs the whole jest suite against them, PGlite and local disk, then stops both.
+# Extra arguments go to jest (`npm test -- api-server/src/storage`).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+WORK=$(mktemp -d /tmp/openpds-test.XXXXXX)
+chmod 755 "$WORK"
+cleanup() {
+  for svc in pg s3; do [ -x "$WORK/$svc/stop" ] && "$WORK/$svc/stop"; done
+  rm -rf "$WORK"
+}
+trap cleanup EXIT
+
+# Both start in parallel: PostgreSQL in ~1 s, radosgw in ~12 s.
+hack/start-postgres.sh "$WORK/pg" >"$WORK/pg.log" 2>&1 & pg_pid=$!
+hack/start-radosgw.sh "$WORK/s3" >"$WORK/s3.log" 2>&1 & s3_pid=$!
+wait $pg_pid || { cat "$WORK/pg.log" >&2; echo "test: PostgreSQL did not start" >&2; exit 1; }
+wait $s3_pid || { cat "$WORK/s3.log" >&2; echo "test: radosgw did not start (on a fresh machine run .ci/run once)" >&2; exit 1; }
+# shellcheck disable=SC1091
+source "$WORK/pg/env"; source "$WORK/s3/env"
+npx tsc --noEmit -p .
+npx jest "$@"

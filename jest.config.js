@@ -1,0 +1,12 @@
+// One jest run for everything; @swc/jest transpiles TypeScript (no type check: `npm run typecheck` does that).
+/** @type {import('jest').Config} */
+const transform = { '^.+\\.(t|j|mj)sx?$': ['@swc/jest', { jsc: { target: 'es2022' }, module: { type: 'commonjs' } }] };
+module.exports = {
+  testEnvironment: 'node',
+  transform,
+  // ESM-only packages (jose, openid-client, @kubernetes/client-node) must be transpiled too.
+  transformIgnorePatterns: ['/node_modules/(?!(jose|openid-client|oauth4webapi|@kubernetes/client-node|openid-client)/)'],
+  testMatch: ['<rootDir>/**/*.test.ts'],
+  testPathIgnorePatterns: ['/node_modules/', '/dist/', '/.openpds/'],
+  testTimeout: 60_000,
+};
