@@ -20,4 +20,5 @@ wait $s3_pid || { cat "$WORK/s3.log" >&2; echo "test: radosgw did not start (on 
 # shellcheck disable=SC1091
 source "$WORK/pg/env"; source "$WORK/s3/env"
 npx tsc --noEmit -p .
-npx jest "$@"
+# PGlite loads its WebAssembly through a dynamic import, which jest allows only with VM modules on.
+node --experimental-vm-modules --disable-warning=ExperimentalWarning node_modules/.bin/jest "$@"
