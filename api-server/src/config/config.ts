@@ -92,9 +92,9 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     const raw = env[spec.env] ?? spec.default;
     out[name] = raw === undefined ? undefined : spec.parse(raw, spec.env);
   }
+  out.publicUrl ??= `http://localhost:${out.port}`;
+  out.dataDir = path.resolve(out.dataDir as string);
   const config = out as Config;
-  config.publicUrl ??= `http://localhost:${config.port}`;
-  config.dataDir = path.resolve(config.dataDir);
   if (config.storage === 's3' && !config.s3Bucket) throw new ConfigError('OPENPDS_S3_BUCKET is required when OPENPDS_STORAGE=s3');
   if (config.secretKey && config.secretKey.length < 32) throw new ConfigError('OPENPDS_SECRET_KEY must be at least 32 characters');
   if (config.databaseUrl && !/^postgres(ql)?:\/\//.test(config.databaseUrl))

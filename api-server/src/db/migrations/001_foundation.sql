@@ -4,8 +4,8 @@
 CREATE TABLE domains (
   domain_id   text PRIMARY KEY,
   settings    jsonb NOT NULL DEFAULT '{}'::jsonb,
-  created_at  timestamptz NOT NULL DEFAULT now(),
-  updated_at  timestamptz NOT NULL DEFAULT now()
+  created_at  timestamptz(3) NOT NULL DEFAULT now(),
+  updated_at  timestamptz(3) NOT NULL DEFAULT now()
 );
 
 CREATE TABLE users (
@@ -22,8 +22,8 @@ CREATE TABLE users (
   password_hash    text,
   default_drive_id text,
   user_data        jsonb NOT NULL DEFAULT '{}'::jsonb,
-  created_at       timestamptz NOT NULL DEFAULT now(),
-  updated_at       timestamptz NOT NULL DEFAULT now()
+  created_at       timestamptz(3) NOT NULL DEFAULT now(),
+  updated_at       timestamptz(3) NOT NULL DEFAULT now()
 );
 CREATE UNIQUE INDEX users_name_key ON users (domain_id, lower(user_name));
 CREATE INDEX users_list_idx ON users (domain_id, user_id);
@@ -31,8 +31,8 @@ CREATE INDEX users_list_idx ON users (domain_id, user_id);
 CREATE TABLE refresh_tokens (
   token_hash  text PRIMARY KEY,
   user_id     text NOT NULL REFERENCES users(user_id) ON DELETE CASCADE,
-  expires_at  timestamptz NOT NULL,
-  created_at  timestamptz NOT NULL DEFAULT now()
+  expires_at  timestamptz(3) NOT NULL,
+  created_at  timestamptz(3) NOT NULL DEFAULT now()
 );
 CREATE INDEX refresh_tokens_user_idx ON refresh_tokens (user_id);
 
@@ -49,8 +49,8 @@ CREATE TABLE drives (
   used_size    bigint NOT NULL DEFAULT 0,
   is_default   boolean NOT NULL DEFAULT false,
   created_by   text,
-  created_at   timestamptz NOT NULL DEFAULT now(),
-  updated_at   timestamptz NOT NULL DEFAULT now()
+  created_at   timestamptz(3) NOT NULL DEFAULT now(),
+  updated_at   timestamptz(3) NOT NULL DEFAULT now()
 );
 CREATE INDEX drives_owner_idx ON drives (domain_id, owner_id, drive_id);
 CREATE INDEX drives_list_idx ON drives (domain_id, drive_id);
@@ -65,8 +65,8 @@ CREATE TABLE blobs (
   size               bigint NOT NULL,
   storage_key        text NOT NULL,
   ref_count          integer NOT NULL DEFAULT 0 CHECK (ref_count >= 0),
-  unreferenced_since timestamptz DEFAULT now(),
-  created_at         timestamptz NOT NULL DEFAULT now()
+  unreferenced_since timestamptz(3) DEFAULT now(),
+  created_at         timestamptz(3) NOT NULL DEFAULT now()
 );
 CREATE INDEX blobs_sha1_idx ON blobs (sha1, size);
 CREATE INDEX blobs_pre_hash_idx ON blobs (pre_hash, size);
@@ -90,19 +90,19 @@ CREATE TABLE files (
   user_meta          text NOT NULL DEFAULT '',
   starred            boolean NOT NULL DEFAULT false,
   hidden             boolean NOT NULL DEFAULT false,
-  trashed_at         timestamptz,
+  trashed_at         timestamptz(3),
   trash_root_id      text,
-  local_created_at   timestamptz,
-  local_modified_at  timestamptz,
+  local_created_at   timestamptz(3),
+  local_modified_at  timestamptz(3),
   created_by         text,
-  created_at         timestamptz NOT NULL DEFAULT now(),
-  updated_at         timestamptz NOT NULL DEFAULT now()
+  created_at         timestamptz(3) NOT NULL DEFAULT now(),
+  updated_at         timestamptz(3) NOT NULL DEFAULT now()
 );
 -- Keyset pagination: one index per order_by, all with file_id as the tie-breaker.
-CREATE INDEX files_by_name ON files (drive_id, parent_file_id, name, file_id) WHERE trashed_at IS NULL;
-CREATE INDEX files_by_updated ON files (drive_id, parent_file_id, updated_at, file_id) WHERE trashed_at IS NULL;
-CREATE INDEX files_by_created ON files (drive_id, parent_file_id, created_at, file_id) WHERE trashed_at IS NULL;
-CREATE INDEX files_by_size ON files (drive_id, parent_file_id, size, file_id) WHERE trashed_at IS NULL;
+CREATE INDEX files_by_name ON files (drive_id, parent_file_id, name, file_id) WHERE trashed_at IS NULL AND status = 'available';
+CREATE INDEX files_by_updated ON files (drive_id, parent_file_id, updated_at, file_id) WHERE trashed_at IS NULL AND status = 'available';
+CREATE INDEX files_by_created ON files (drive_id, parent_file_id, created_at, file_id) WHERE trashed_at IS NULL AND status = 'available';
+CREATE INDEX files_by_size ON files (drive_id, parent_file_id, size, file_id) WHERE trashed_at IS NULL AND status = 'available';
 CREATE INDEX files_trash_roots ON files (drive_id, trashed_at, file_id) WHERE trashed_at IS NOT NULL AND trash_root_id = file_id;
 CREATE INDEX files_trash_members ON files (trash_root_id) WHERE trash_root_id IS NOT NULL;
 CREATE INDEX files_content_hash ON files (content_hash) WHERE content_hash <> '';
@@ -115,7 +115,7 @@ CREATE TABLE file_revisions (
   size         bigint NOT NULL,
   content_hash text NOT NULL,
   created_by   text,
-  created_at   timestamptz NOT NULL DEFAULT now()
+  created_at   timestamptz(3) NOT NULL DEFAULT now()
 );
 CREATE INDEX file_revisions_file_idx ON file_revisions (file_id, created_at, revision_id);
 CREATE INDEX file_revisions_blob_idx ON file_revisions (blob_sha256);
@@ -132,8 +132,8 @@ CREATE TABLE upload_sessions (
   pre_hash         text NOT NULL DEFAULT '',
   status           text NOT NULL DEFAULT 'open' CHECK (status IN ('open', 'completing', 'completed')),
   created_by       text,
-  created_at       timestamptz NOT NULL DEFAULT now(),
-  updated_at       timestamptz NOT NULL DEFAULT now()
+  created_at       timestamptz(3) NOT NULL DEFAULT now(),
+  updated_at       timestamptz(3) NOT NULL DEFAULT now()
 );
 CREATE INDEX upload_sessions_file_idx ON upload_sessions (file_id);
 CREATE INDEX upload_sessions_age_idx ON upload_sessions (updated_at) WHERE status <> 'completed';

@@ -1,0 +1,69 @@
+import argon2 from 'argon2';
+import { AppError, unauthorized } from '../../shared/errors';
+import type { Deps } from '../../shared/deps';
+import { createUsersRepository, type UserRow } from '../users/users.repository';
+import type { AuthContext } from './auth.types';
+import { hashRefreshToken, newRefreshToken } from './tokens';
+
+const errors = {
+  badCredentials: () => unauthorized('InvalidParameter.Credentials', 'user name or password is wrong'),
+  disabled: () => new AppError('Forbidden.UserDisabled', 403, 'this user is disabled'),
+  badRefresh: () => unauthorized('InvalidParameter.RefreshToken', 'refresh token is invalid, expired or already used'),
+  badAccess: () => unauthorized('AccessTokenInvalid', 'access token is missing, invalid or expired'),
+};
+
+// A fixed hash to verify against when the user does not exist, so timing does not reveal user names.
+const DUMMY_HASH = argon2.hash('openpds-no-such-user');
+
+export function createAuthService(deps: Pick<Deps, 'db' | 'config' | 'tokens' | 'clock'>) {
+  const users = createUsersRepository();
+  const domainId = deps.config.domainId;
+
+  async function issueTokens(user: UserRow) {
+    const accessToken = deps.tokens.signAccess({ sub: user.user_id, domain_id: user.domain_id, role: user.role }, deps.config.accessTokenTtl);
+    const refreshToken = newRefreshToken();
+    const expiresAt = new Date(deps.clock.now().getTime() + deps.config.refreshTokenTtl * 1000);
+    await users.saveRefreshToken(deps.db, hashRefreshToken(refreshToken), user.user_id, expiresAt);
+    return {
+      access_token: accessToken,
+      refresh_token: refreshToken,
+      expires_in: deps.config.accessTokenTtl,
+      expire_time: new Date(deps.clock.now().getTime() + deps.config.accessTokenTtl * 1000).toISOString(),
+      token_type: 'Bearer',
+      user_id: user.user_id,
+      user_name: user.user_name,
+      nick_name: user.nick_name,
+      role: user.role,
+      default_drive_id: user.default_drive_id ?? '',
+      domain_id: user.domain_id,
+    };
+  }
+
+  return {
+    async login(userName: string, password: string) {
+      const user = await users.getByName(deps.db, domainId, userName);
+      const ok = await argon2.verify(user?.password_hash ?? (await DUMMY_HASH), password);
+      if (!user || !user.password_hash || !ok) throw errors.badCredentials();
+      if (user.status !== 'enabled') throw errors.disabled();
+      return issueTokens(user);
+    },
+
+    async refresh(refreshToken: string) {
+      const row = await users.consumeRefreshToken(deps.db, hashRefreshToken(refreshToken));
+      if (!row || row.expires_at.getTime() < deps.clock.now().getTime()) throw errors.badRefresh();
+      const user = await users.get(deps.db, domainId, row.user_id);
+      if (!user) throw errors.badRefresh();
+      if (user.status !== 'enabled') throw errors.disabled();
+      return issueTokens(user);
+    },
+
+    /** Bearer token → caller, or AccessTokenInvalid. Signature only: no database round trip per call. */
+    authenticate(header: string | undefined): AuthContext {
+      const match = /^Bearer\s+(\S+)$/i.exec(header ?? '');
+      const claims = match ? deps.tokens.verifyAccess(match[1]!) : null;
+      if (!claims || claims.domain_id !== domainId) throw errors.badAccess();
+      return { userId: claims.sub, domainId: claims.domain_id, role: claims.role, accessToken: match![1]! };
+    },
+  };
+}
+export type AuthService = ReturnType<typeof createAuthService>;

@@ -1,0 +1,12 @@
+export type Role = 'superadmin' | 'admin' | 'user';
+
+/** Who is calling, as established by the auth middleware from the bearer token. */
+export interface AuthContext {
+  userId: string;
+  domainId: string;
+  role: Role;
+  /** The raw access token: rapid-upload proofs (proof_version v1) are derived from it. */
+  accessToken: string;
+}
+
+export const isAdmin = (auth: AuthContext) => auth.role === 'admin' || auth.role === 'superadmin';

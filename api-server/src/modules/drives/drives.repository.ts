@@ -1,0 +1,78 @@
+import type { Queryable } from '../../db/db';
+
+export interface DriveRow {
+  drive_id: string;
+  domain_id: string;
+  drive_name: string;
+  description: string;
+  owner_type: 'user' | 'group';
+  owner_id: string;
+  drive_type: string;
+  status: 'enabled' | 'disabled';
+  total_size: number | null;
+  used_size: number;
+  is_default: boolean;
+  created_by: string | null;
+  created_at: Date;
+  updated_at: Date;
+}
+
+export type DrivePatch = Partial<Pick<DriveRow, 'drive_name' | 'description' | 'status' | 'total_size'>>;
+
+export function createDrivesRepository() {
+  return {
+    async insert(db: Queryable, d: Omit<DriveRow, 'used_size' | 'created_at' | 'updated_at'>): Promise<DriveRow> {
+      const [row] = await db.query<DriveRow>(
+        `INSERT INTO drives (drive_id, domain_id, drive_name, description, owner_type, owner_id, drive_type, status, total_size, is_default, created_by)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) RETURNING *`,
+        [d.drive_id, d.domain_id, d.drive_name, d.description, d.owner_type, d.owner_id, d.drive_type, d.status, d.total_size, d.is_default, d.created_by],
+      );
+      return row!;
+    },
+    async get(db: Queryable, domainId: string, driveId: string, options: { forUpdate?: boolean } = {}): Promise<DriveRow | undefined> {
+      const [row] = await db.query<DriveRow>(
+        `SELECT * FROM drives WHERE domain_id = $1 AND drive_id = $2${options.forUpdate ? ' FOR UPDATE' : ''}`,
+        [domainId, driveId],
+      );
+      return row;
+    },
+    async getDefault(db: Queryable, domainId: string, ownerId: string): Promise<DriveRow | undefined> {
+      const [row] = await db.query<DriveRow>(`SELECT * FROM drives WHERE domain_id = $1 AND owner_id = $2 AND is_default`, [domainId, ownerId]);
+      return row;
+    },
+    /** Keyset page by drive_id; ownerId narrows to one owner's drives. */
+    async list(db: Queryable, domainId: string, ownerId: string | null, after: string, limit: number): Promise<DriveRow[]> {
+      return db.query<DriveRow>(
+        `SELECT * FROM drives WHERE domain_id = $1 AND ($2::text IS NULL OR owner_id = $2) AND drive_id > $3
+         ORDER BY drive_id LIMIT $4`,
+        [domainId, ownerId, after, limit],
+      );
+    },
+    async update(db: Queryable, domainId: string, driveId: string, patch: DrivePatch, clearTotalSize = false): Promise<DriveRow | undefined> {
+      const sets: string[] = [];
+      const params: unknown[] = [domainId, driveId];
+      for (const field of ['drive_name', 'description', 'status', 'total_size'] as const) {
+        if (patch[field] === undefined) continue;
+        params.push(patch[field]);
+        sets.push(`${field} = $${params.length}`);
+      }
+      if (clearTotalSize) sets.push('total_size = NULL');
+      const [row] = await db.query<DriveRow>(
+        `UPDATE drives SET ${[...sets, 'updated_at = now()'].join(', ')} WHERE domain_id = $1 AND drive_id = $2 RETURNING *`,
+        params,
+      );
+      return row;
+    },
+    async delete(db: Queryable, domainId: string, driveId: string): Promise<boolean> {
+      return (await db.query(`DELETE FROM drives WHERE domain_id = $1 AND drive_id = $2 RETURNING drive_id`, [domainId, driveId])).length > 0;
+    },
+    async deleteOwnedByUser(db: Queryable, domainId: string, userId: string): Promise<void> {
+      await db.query(`DELETE FROM drives WHERE domain_id = $1 AND owner_type = 'user' AND owner_id = $2`, [domainId, userId]);
+    },
+    async countFiles(db: Queryable, driveId: string): Promise<number> {
+      const [row] = await db.query<{ n: number }>(`SELECT count(*)::int AS n FROM files WHERE drive_id = $1`, [driveId]);
+      return row!.n;
+    },
+  };
+}
+export type DrivesRepository = ReturnType<typeof createDrivesRepository>;

@@ -1,0 +1,79 @@
+import { Router } from 'express';
+import { z } from 'zod';
+import { defineRpc, idField, limitField, markerField, type RpcRegistry } from '../../shared/rpc';
+import { toDriveResponse, type DrivesService } from './drives.service';
+
+const quota = z.number().int().min(0).nullable();
+
+export function createDrivesRouter(registry: RpcRegistry, drives: DrivesService): Router {
+  const router = Router();
+  defineRpc(router, registry, {
+    path: '/v2/drive/create',
+    summary: 'Create a drive (admin)',
+    status: 201,
+    body: z.object({
+      drive_name: z.string().min(1).max(1024),
+      owner: idField,
+      owner_type: z.enum(['user', 'group']).optional(),
+      description: z.string().max(1024).optional(),
+      total_size: quota.optional(),
+      default: z.boolean().optional(),
+      drive_type: z.string().max(64).optional(),
+      status: z.enum(['enabled', 'disabled']).optional(),
+    }),
+    handler: async (input, { auth }) => {
+      const d = await drives.create(auth, input);
+      return { domain_id: d.domain_id, drive_id: d.drive_id };
+    },
+  });
+  defineRpc(router, registry, {
+    path: '/v2/drive/get',
+    summary: 'Get a drive',
+    body: z.object({ drive_id: idField }),
+    handler: async (input, { auth }) => toDriveResponse(await drives.getAccessible(auth, input.drive_id)),
+  });
+  defineRpc(router, registry, {
+    path: '/v2/drive/get_default_drive',
+    summary: "Get the caller's default drive (or a user's, for admins)",
+    body: z.object({ user_id: idField.optional() }),
+    handler: async (input, { auth }) => toDriveResponse(await drives.getDefault(auth, input.user_id)),
+  });
+  const listBody = z.object({ owner: idField.optional(), limit: limitField, marker: markerField });
+  defineRpc(router, registry, {
+    path: '/v2/drive/list',
+    summary: "List drives (admins: all, or one owner's; users: their own)",
+    body: listBody,
+    handler: async (input, { auth }) => {
+      const page = await drives.list(auth, { ...input, mine: false });
+      return { items: page.items.map(toDriveResponse), next_marker: page.next_marker };
+    },
+  });
+  defineRpc(router, registry, {
+    path: '/v2/drive/list_my_drives',
+    summary: "List the caller's drives",
+    body: listBody,
+    handler: async (input, { auth }) => {
+      const page = await drives.list(auth, { ...input, mine: true });
+      return { items: page.items.map(toDriveResponse), next_marker: page.next_marker };
+    },
+  });
+  defineRpc(router, registry, {
+    path: '/v2/drive/update',
+    summary: 'Update a drive: name, description, status, quota (admin)',
+    body: z.object({
+      drive_id: idField,
+      drive_name: z.string().min(1).max(1024).optional(),
+      description: z.string().max(1024).optional(),
+      status: z.enum(['enabled', 'disabled']).optional(),
+      total_size: quota.optional(),
+    }),
+    handler: async ({ drive_id, ...patch }, { auth }) => toDriveResponse(await drives.update(auth, drive_id, patch)),
+  });
+  defineRpc(router, registry, {
+    path: '/v2/drive/delete',
+    summary: 'Delete a drive and its files (admin)',
+    body: z.object({ drive_id: idField }),
+    handler: async (input, { auth }) => drives.delete(auth, input.drive_id),
+  });
+  return router;
+}

@@ -1,0 +1,99 @@
+import type { Queryable } from '../../db/db';
+import type { Deps } from '../../shared/deps';
+import { isAdmin, type AuthContext } from '../auth/auth.types';
+import { driveErrors } from './drives.errors';
+import { createDrivesRepository, type DrivePatch, type DriveRow } from './drives.repository';
+
+export interface CreateDriveInput {
+  drive_name: string;
+  owner: string;
+  owner_type?: 'user' | 'group';
+  description?: string;
+  total_size?: number | null;
+  default?: boolean;
+  drive_type?: string;
+  status?: 'enabled' | 'disabled';
+}
+
+export function createDrivesService(deps: Pick<Deps, 'db' | 'newId' | 'config'>) {
+  const repo = createDrivesRepository();
+  const domainId = deps.config.domainId;
+
+  return {
+    /** Inside an existing transaction (user creation makes the default drive in the same one). */
+    async insertDrive(tx: Queryable, input: CreateDriveInput, createdBy: string | null): Promise<DriveRow> {
+      return repo.insert(tx, {
+        drive_id: deps.newId(),
+        domain_id: domainId,
+        drive_name: input.drive_name,
+        description: input.description ?? '',
+        owner_type: input.owner_type ?? 'user',
+        owner_id: input.owner,
+        drive_type: input.drive_type ?? 'normal',
+        status: input.status ?? 'enabled',
+        total_size: input.total_size === undefined ? deps.config.defaultDriveSize || null : input.total_size,
+        is_default: input.default ?? false,
+        created_by: createdBy,
+      });
+    },
+
+    async create(auth: AuthContext, input: CreateDriveInput): Promise<DriveRow> {
+      if (!isAdmin(auth)) throw driveErrors.forbidden();
+      return this.insertDrive(deps.db, input, auth.userId);
+    },
+
+    /** The drive if the caller may use it: its owner, or an admin. Otherwise NotFound (no existence leak). */
+    async getAccessible(auth: AuthContext, driveId: string, db: Queryable = deps.db): Promise<DriveRow> {
+      const drive = await repo.get(db, domainId, driveId);
+      if (!drive || (!isAdmin(auth) && drive.owner_id !== auth.userId)) throw driveErrors.notFound(driveId);
+      return drive;
+    },
+
+    async getDefault(auth: AuthContext, userId?: string): Promise<DriveRow> {
+      const owner = userId && isAdmin(auth) ? userId : auth.userId;
+      const drive = await repo.getDefault(deps.db, domainId, owner);
+      if (!drive) throw driveErrors.notFound(`default of ${owner}`);
+      return drive;
+    },
+
+    async list(auth: AuthContext, input: { owner?: string; marker: string; limit: number; mine: boolean }) {
+      const owner = input.mine || !isAdmin(auth) ? auth.userId : (input.owner ?? null);
+      const rows = await repo.list(deps.db, domainId, owner, input.marker, input.limit + 1);
+      const page = rows.slice(0, input.limit);
+      return { items: page, next_marker: rows.length > input.limit ? page[page.length - 1]!.drive_id : '' };
+    },
+
+    async update(auth: AuthContext, driveId: string, patch: DrivePatch & { total_size?: number | null }): Promise<DriveRow> {
+      if (!isAdmin(auth)) throw driveErrors.forbidden();
+      const { total_size, ...rest } = patch;
+      const drive = await repo.update(deps.db, domainId, driveId, { ...rest, ...(total_size !== null ? { total_size } : {}) }, total_size === null);
+      if (!drive) throw driveErrors.notFound(driveId);
+      return drive;
+    },
+
+    /** Deletes the drive and everything in it; blobs lose their references and the GC reclaims them. */
+    async delete(auth: AuthContext, driveId: string): Promise<void> {
+      if (!isAdmin(auth)) throw driveErrors.forbidden();
+      if (!(await repo.delete(deps.db, domainId, driveId))) throw driveErrors.notFound(driveId);
+    },
+  };
+}
+export type DrivesService = ReturnType<typeof createDrivesService>;
+
+/** The PDS Drive shape. total_size null means unlimited. */
+export const toDriveResponse = (d: DriveRow) => ({
+  domain_id: d.domain_id,
+  drive_id: d.drive_id,
+  drive_name: d.drive_name,
+  description: d.description,
+  creator: d.created_by ?? '',
+  owner: d.owner_id,
+  owner_type: d.owner_type,
+  drive_type: d.drive_type,
+  status: d.status,
+  total_size: d.total_size,
+  used_size: d.used_size,
+  default: d.is_default,
+  created_at: d.created_at.toISOString(),
+  updated_at: d.updated_at.toISOString(),
+});

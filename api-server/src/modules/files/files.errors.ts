@@ -1,0 +1,17 @@
+import { AppError, badRequest, conflict, notFound } from '../../shared/errors';
+
+export const fileErrors = {
+  notFound: (fileId: string) => notFound('File', `file ${fileId} does not exist in this drive`),
+  parentNotFound: (fileId: string) => notFound('ParentFile', `parent folder ${fileId} does not exist in this drive`),
+  parentNotFolder: (fileId: string) => badRequest('InvalidParameter.ParentFileId', `parent ${fileId} is a file, not a folder`),
+  nameExists: (name: string, existing: { file_id: string; type: string }) =>
+    conflict('AlreadyExist.File', `a ${existing.type} named ${name} already exists here`, { exist: true, file_id: existing.file_id, file_name: name }),
+  moveIntoItself: () => badRequest('InvalidParameter.ToParentFileId', 'a folder cannot be moved or copied into itself or its own subtree'),
+  notAFile: (fileId: string) => badRequest('InvalidParameter.FileId', `${fileId} is a folder; this needs a file`),
+  notReady: (fileId: string) => new AppError('Forbidden.FileStatus', 403, `file ${fileId} is still uploading`),
+  crossDrive: () => badRequest('InvalidParameter.ToDriveId', 'moving between drives is not supported; copy then delete'),
+};
+
+/** SQLSTATE OP001 is raised by the file_revisions trigger when a drive's quota would be exceeded. */
+export const isQuotaError = (e: unknown) => (e as { code?: string })?.code === 'OP001';
+export const quotaExhausted = (driveId: string) => new AppError('QuotaExhausted.Drive', 403, `drive ${driveId} has no space left for this`);

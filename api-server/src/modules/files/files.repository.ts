@@ -1,0 +1,224 @@
+import type { Queryable } from '../../db/db';
+
+export interface FileRow {
+  file_id: string;
+  drive_id: string;
+  parent_file_id: string;
+  name: string;
+  type: 'file' | 'folder';
+  status: 'uploading' | 'available';
+  size: number;
+  content_type: string;
+  category: string;
+  file_extension: string;
+  content_hash: string;
+  revision_id: string | null;
+  description: string;
+  labels: string[];
+  user_meta: string;
+  starred: boolean;
+  hidden: boolean;
+  trashed_at: Date | null;
+  trash_root_id: string | null;
+  local_created_at: Date | null;
+  local_modified_at: Date | null;
+  created_by: string | null;
+  created_at: Date;
+  updated_at: Date;
+}
+
+export type NewFile = Pick<FileRow, 'file_id' | 'drive_id' | 'parent_file_id' | 'name' | 'type' | 'status' | 'size' | 'content_type' | 'category' | 'file_extension' | 'description' | 'labels' | 'user_meta' | 'hidden' | 'local_created_at' | 'local_modified_at' | 'created_by'>;
+export type FilePatch = Partial<Pick<FileRow, 'name' | 'parent_file_id' | 'description' | 'labels' | 'starred' | 'hidden' | 'user_meta' | 'status' | 'size' | 'content_hash' | 'revision_id' | 'local_modified_at' | 'content_type' | 'category' | 'file_extension'>>;
+
+export type OrderBy = 'name' | 'updated_at' | 'created_at' | 'size';
+export const ROOT = 'root';
+
+const PATCHABLE = ['name', 'parent_file_id', 'description', 'labels', 'starred', 'hidden', 'user_meta', 'status', 'size', 'content_hash', 'revision_id', 'local_modified_at', 'content_type', 'category', 'file_extension'] as const;
+const ORDER_CAST: Record<OrderBy, string> = { name: 'text', updated_at: 'timestamptz', created_at: 'timestamptz', size: 'bigint' };
+
+export function createFilesRepository() {
+  return {
+    async insert(db: Queryable, f: NewFile): Promise<FileRow> {
+      const [row] = await db.query<FileRow>(
+        `INSERT INTO files (file_id, drive_id, parent_file_id, name, type, status, size, content_type, category, file_extension,
+           description, labels, user_meta, hidden, local_created_at, local_modified_at, created_by)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17) RETURNING *`,
+        [f.file_id, f.drive_id, f.parent_file_id, f.name, f.type, f.status, f.size, f.content_type, f.category, f.file_extension,
+          f.description, JSON.stringify(f.labels), f.user_meta, f.hidden, f.local_created_at, f.local_modified_at, f.created_by],
+      );
+      return row!;
+    },
+
+    /** A live (not trashed) file, or with includeTrashed any file of the drive. */
+    async get(db: Queryable, driveId: string, fileId: string, options: { includeTrashed?: boolean; forUpdate?: boolean } = {}): Promise<FileRow | undefined> {
+      const [row] = await db.query<FileRow>(
+        `SELECT * FROM files WHERE drive_id = $1 AND file_id = $2${options.includeTrashed ? '' : ' AND trashed_at IS NULL'}${options.forUpdate ? ' FOR UPDATE' : ''}`,
+        [driveId, fileId],
+      );
+      return row;
+    },
+
+    /** Serialises name checks in one folder for the rest of the transaction (refuse/auto_rename races). */
+    async lockFolder(db: Queryable, driveId: string, parentId: string): Promise<void> {
+      await db.query(`SELECT pg_advisory_xact_lock(hashtext($1))`, [`${driveId}/${parentId}`]);
+    },
+
+    async findByName(db: Queryable, driveId: string, parentId: string, name: string): Promise<FileRow | undefined> {
+      const [row] = await db.query<FileRow>(
+        `SELECT * FROM files WHERE drive_id = $1 AND parent_file_id = $2 AND name = $3 AND trashed_at IS NULL AND status = 'available'
+         ORDER BY created_at LIMIT 1`,
+        [driveId, parentId, name],
+      );
+      return row;
+    },
+
+    /** Names in a folder that start with `prefix` (for auto_rename). */
+    async namesWithPrefix(db: Queryable, driveId: string, parentId: string, prefix: string): Promise<Set<string>> {
+      const rows = await db.query<{ name: string }>(
+        `SELECT name FROM files WHERE drive_id = $1 AND parent_file_id = $2 AND trashed_at IS NULL AND status = 'available'
+           AND name >= $3 AND name < $3 || chr(1114111)`,
+        [driveId, parentId, prefix],
+      );
+      return new Set(rows.map((r) => r.name));
+    },
+
+    /** One keyset page of a folder, `after` being the last row's (order value, file_id). */
+    async list(
+      db: Queryable,
+      q: { driveId: string; parentId: string; orderBy: OrderBy; desc: boolean; after: [unknown, string] | null; limit: number },
+    ): Promise<FileRow[]> {
+      const col = q.orderBy;
+      const dir = q.desc ? 'DESC' : 'ASC';
+      const params: unknown[] = [q.driveId, q.parentId, q.limit];
+      let keyset = '';
+      if (q.after) {
+        params.push(q.after[0], q.after[1]);
+        keyset = ` AND (${col}, file_id) ${q.desc ? '<' : '>'} ($4::${ORDER_CAST[col]}, $5)`;
+      }
+      return db.query<FileRow>(
+        `SELECT * FROM files WHERE drive_id = $1 AND parent_file_id = $2 AND trashed_at IS NULL AND status = 'available'${keyset}
+         ORDER BY ${col} ${dir}, file_id ${dir} LIMIT $3`,
+        params,
+      );
+    },
+
+    async update(db: Queryable, driveId: string, fileId: string, patch: FilePatch): Promise<FileRow | undefined> {
+      const sets: string[] = [];
+      const params: unknown[] = [driveId, fileId];
+      for (const field of PATCHABLE) {
+        if (patch[field] === undefined) continue;
+        params.push(field === 'labels' ? JSON.stringify(patch[field]) : patch[field]);
+        sets.push(`${field} = $${params.length}`);
+      }
+      const [row] = await db.query<FileRow>(
+        `UPDATE files SET ${[...sets, 'updated_at = now()'].join(', ')} WHERE drive_id = $1 AND file_id = $2 RETURNING *`,
+        params,
+      );
+      return row;
+    },
+
+    /** The folders from the top of the drive down to fileId's parent, then the file itself. */
+    async pathTo(db: Queryable, driveId: string, fileId: string): Promise<FileRow[]> {
+      const rows = await db.query<FileRow & { depth: number }>(
+        `WITH RECURSIVE up AS (
+           SELECT f.*, 0 AS depth FROM files f WHERE f.drive_id = $1 AND f.file_id = $2
+           UNION ALL
+           SELECT p.*, up.depth + 1 FROM files p JOIN up ON p.drive_id = up.drive_id AND p.file_id = up.parent_file_id
+           WHERE up.depth < 1000
+         ) SELECT * FROM up ORDER BY depth DESC`,
+        [driveId, fileId],
+      );
+      return rows;
+    },
+
+    /** fileId and every file below it, with each row's depth (0 for fileId). */
+    async subtree(db: Queryable, driveId: string, fileId: string, options: { trashRoot?: string } = {}): Promise<(FileRow & { depth: number })[]> {
+      return db.query<FileRow & { depth: number }>(
+        `WITH RECURSIVE down AS (
+           SELECT f.*, 0 AS depth FROM files f WHERE f.drive_id = $1 AND f.file_id = $2
+           UNION ALL
+           SELECT c.*, down.depth + 1 FROM files c JOIN down ON c.drive_id = down.drive_id AND c.parent_file_id = down.file_id
+           WHERE ${options.trashRoot ? 'c.trash_root_id = $3' : 'c.trashed_at IS NULL'}
+         ) SELECT * FROM down ORDER BY depth, file_id`,
+        options.trashRoot ? [driveId, fileId, options.trashRoot] : [driveId, fileId],
+      );
+    },
+
+    /** Marks fileId and its live descendants as trashed, all pointing at fileId as their trash root. */
+    async trashSubtree(db: Queryable, driveId: string, fileId: string): Promise<number> {
+      const rows = await db.query(
+        `WITH RECURSIVE down AS (
+           SELECT file_id FROM files WHERE drive_id = $1 AND file_id = $2 AND trashed_at IS NULL
+           UNION ALL
+           SELECT c.file_id FROM files c JOIN down ON c.drive_id = $1 AND c.parent_file_id = down.file_id WHERE c.trashed_at IS NULL
+         ) UPDATE files SET trashed_at = now(), trash_root_id = $2, updated_at = now()
+           WHERE drive_id = $1 AND file_id IN (SELECT file_id FROM down) RETURNING file_id`,
+        [driveId, fileId],
+      );
+      return rows.length;
+    },
+
+    async restoreTrash(db: Queryable, driveId: string, rootId: string, patch: { parent_file_id: string; name: string }): Promise<void> {
+      await db.query(`UPDATE files SET trashed_at = NULL, trash_root_id = NULL, updated_at = now() WHERE drive_id = $1 AND trash_root_id = $2`, [driveId, rootId]);
+      await db.query(`UPDATE files SET parent_file_id = $3, name = $4 WHERE drive_id = $1 AND file_id = $2`, [driveId, rootId, patch.parent_file_id, patch.name]);
+    },
+
+    async listTrashRoots(db: Queryable, driveId: string, after: [string, string] | null, limit: number): Promise<FileRow[]> {
+      return db.query<FileRow>(
+        `SELECT * FROM files WHERE drive_id = $1 AND trashed_at IS NOT NULL AND trash_root_id = file_id
+           ${after ? 'AND (trashed_at, file_id) < ($3::timestamptz, $4)' : ''}
+         ORDER BY trashed_at DESC, file_id DESC LIMIT $2`,
+        after ? [driveId, limit, after[0], after[1]] : [driveId, limit],
+      );
+    },
+
+    /** Deletes files for good (rows, revisions, upload sessions by cascade; blob refs and quota by trigger). */
+    async deleteTrashed(db: Queryable, driveId: string, rootIds: readonly string[]): Promise<number> {
+      const rows = await db.query(`DELETE FROM files WHERE drive_id = $1 AND trash_root_id = ANY($2::text[]) RETURNING file_id`, [driveId, rootIds]);
+      return rows.length;
+    },
+
+    /** Trash roots whose retention is over, across drives (for the purge job). */
+    async expiredTrashRoots(db: Queryable, olderThan: Date, limit: number): Promise<{ drive_id: string; file_id: string }[]> {
+      return db.query(
+        `SELECT drive_id, file_id FROM files WHERE trashed_at IS NOT NULL AND trash_root_id = file_id AND trashed_at < $1 LIMIT $2`,
+        [olderThan, limit],
+      );
+    },
+
+    async deleteSubtree(db: Queryable, driveId: string, fileIds: readonly string[]): Promise<void> {
+      await db.query(`DELETE FROM files WHERE drive_id = $1 AND file_id = ANY($2::text[])`, [driveId, fileIds]);
+    },
+
+    /**
+     * Copies rows (a file, or a folder and its live subtree) under new ids and new parents in one statement,
+     * and gives every copied file a new revision on the same blob (the trigger counts the references and
+     * the quota). `map` pairs old ids with new ids and new parents.
+     */
+    async copyRows(
+      db: Queryable,
+      q: { srcDriveId: string; dstDriveId: string; createdBy: string; rows: { oldId: string; newId: string; newParent: string; newName: string; newRevisionId: string }[] },
+    ): Promise<void> {
+      const cols = (k: 'oldId' | 'newId' | 'newParent' | 'newName' | 'newRevisionId') => q.rows.map((r) => r[k]);
+      await db.query(
+        `INSERT INTO files (file_id, drive_id, parent_file_id, name, type, status, size, content_type, category, file_extension,
+           content_hash, revision_id, description, labels, user_meta, starred, hidden, local_created_at, local_modified_at, created_by)
+         SELECT m.new_id, $2, m.new_parent, m.new_name, f.type, f.status, f.size, f.content_type, f.category, f.file_extension,
+           f.content_hash, CASE WHEN f.type = 'file' THEN m.new_rev END, f.description, f.labels, f.user_meta, false, f.hidden,
+           f.local_created_at, f.local_modified_at, $3
+         FROM unnest($4::text[], $5::text[], $6::text[], $7::text[], $8::text[]) AS m(old_id, new_id, new_parent, new_name, new_rev)
+         JOIN files f ON f.drive_id = $1 AND f.file_id = m.old_id`,
+        [q.srcDriveId, q.dstDriveId, q.createdBy, cols('oldId'), cols('newId'), cols('newParent'), cols('newName'), cols('newRevisionId')],
+      );
+      await db.query(
+        `INSERT INTO file_revisions (revision_id, file_id, drive_id, blob_sha256, size, content_hash, created_by)
+         SELECT m.new_rev, m.new_id, $2, r.blob_sha256, r.size, r.content_hash, $3
+         FROM unnest($4::text[], $5::text[], $6::text[]) AS m(old_id, new_id, new_rev)
+         JOIN files f ON f.drive_id = $1 AND f.file_id = m.old_id AND f.type = 'file'
+         JOIN file_revisions r ON r.revision_id = f.revision_id`,
+        [q.srcDriveId, q.dstDriveId, q.createdBy, cols('oldId'), cols('newId'), cols('newRevisionId')],
+      );
+    },
+  };
+}
+export type FilesRepository = ReturnType<typeof createFilesRepository>;

@@ -1,0 +1,219 @@
+import type { Queryable } from '../../db/db';
+import type { Deps } from '../../shared/deps';
+import type { AuthContext } from '../auth/auth.types';
+import type { DrivesService } from '../drives/drives.service';
+import { fileErrors, isQuotaError, quotaExhausted } from './files.errors';
+import { createFilesRepository, ROOT, type FilePatch, type FileRow, type OrderBy } from './files.repository';
+import { decodeMarker, encodeMarker } from './marker';
+import { describeName, nextFreeName, splitExtension, validateName } from './names';
+
+export type CheckNameMode = 'ignore' | 'auto_rename' | 'refuse' | 'overwrite';
+
+export interface NameResolution {
+  name: string;
+  /** The live file already holding the name (refuse on folders, overwrite on files). */
+  existing?: FileRow;
+}
+
+export function createFilesService(deps: Pick<Deps, 'db' | 'newId'>, drives: DrivesService) {
+  const repo = createFilesRepository();
+
+  async function assertParentFolder(tx: Queryable, driveId: string, parentId: string): Promise<void> {
+    if (parentId === ROOT) return;
+    const parent = await repo.get(tx, driveId, parentId);
+    if (!parent) throw fileErrors.parentNotFound(parentId);
+    if (parent.type !== 'folder') throw fileErrors.parentNotFolder(parentId);
+  }
+
+  /**
+   * Applies check_name_mode inside a transaction that holds the folder lock. refuse: a clash is 409
+   * (except a folder meeting a folder: returned as `existing`, the mkdir -p that PDS SDKs rely on);
+   * overwrite: a clash with a file is returned as `existing` for a new revision; auto_rename: `a(1).jpg`.
+   */
+  async function resolveName(tx: Queryable, driveId: string, parentId: string, name: string, mode: CheckNameMode, type: 'file' | 'folder', self?: string): Promise<NameResolution> {
+    validateName(name);
+    await assertParentFolder(tx, driveId, parentId);
+    await repo.lockFolder(tx, driveId, parentId);
+    if (mode === 'ignore') return { name };
+    const clash = await repo.findByName(tx, driveId, parentId, name);
+    if (!clash || clash.file_id === self) return { name };
+    if (mode === 'auto_rename') return { name: nextFreeName(name, await repo.namesWithPrefix(tx, driveId, parentId, splitExtension(name).base)) };
+    if (mode === 'overwrite' && type === 'file' && clash.type === 'file') return { name, existing: clash };
+    if (mode === 'refuse' && type === 'folder' && clash.type === 'folder' && !self) return { name, existing: clash };
+    throw fileErrors.nameExists(name, clash);
+  }
+
+  async function getFile(auth: AuthContext, driveId: string, fileId: string, db: Queryable = deps.db): Promise<FileRow> {
+    await drives.getAccessible(auth, driveId, db);
+    const file = await repo.get(db, driveId, fileId);
+    if (!file) throw fileErrors.notFound(fileId);
+    return file;
+  }
+
+  /** Runs fn in a transaction, turning the quota trigger's OP001 into QuotaExhausted.Drive. */
+  async function withQuota<T>(driveId: string, fn: (tx: Queryable) => Promise<T>): Promise<T> {
+    try {
+      return await deps.db.transaction(fn);
+    } catch (e) {
+      if (isQuotaError(e)) throw quotaExhausted(driveId);
+      throw e;
+    }
+  }
+
+  return {
+    repo,
+    resolveName,
+    getFile,
+    withQuota,
+
+    async createFolder(auth: AuthContext, input: { drive_id: string; parent_file_id: string; name: string; check_name_mode: CheckNameMode; description?: string; hidden?: boolean }) {
+      await drives.getAccessible(auth, input.drive_id);
+      return deps.db.transaction(async (tx) => {
+        const resolved = await resolveName(tx, input.drive_id, input.parent_file_id, input.name, input.check_name_mode, 'folder');
+        if (resolved.existing) return { file: resolved.existing, exist: true };
+        const file = await repo.insert(tx, {
+          file_id: deps.newId(),
+          drive_id: input.drive_id,
+          parent_file_id: input.parent_file_id,
+          name: resolved.name,
+          type: 'folder',
+          status: 'available',
+          size: 0,
+          content_type: '',
+          category: '',
+          file_extension: '',
+          description: input.description ?? '',
+          labels: [],
+          user_meta: '',
+          hidden: input.hidden ?? false,
+          local_created_at: null,
+          local_modified_at: null,
+          created_by: auth.userId,
+        });
+        return { file, exist: false };
+      });
+    },
+
+    async list(auth: AuthContext, input: { drive_id: string; parent_file_id: string; order_by: OrderBy; order_direction: 'ASC' | 'DESC'; marker: string; limit: number }) {
+      await drives.getAccessible(auth, input.drive_id);
+      if (input.parent_file_id !== ROOT) await getFile(auth, input.drive_id, input.parent_file_id);
+      const scope = `files:${input.drive_id}:${input.parent_file_id}:${input.order_by}:${input.order_direction}`;
+      const after = decodeMarker(input.marker, scope, 2) as [unknown, string] | null;
+      const rows = await repo.list(deps.db, {
+        driveId: input.drive_id,
+        parentId: input.parent_file_id,
+        orderBy: input.order_by,
+        desc: input.order_direction === 'DESC',
+        after,
+        limit: input.limit + 1,
+      });
+      const items = rows.slice(0, input.limit);
+      const last = items[items.length - 1];
+      const lastKey = (f: FileRow) => (f[input.order_by] instanceof Date ? (f[input.order_by] as Date).toISOString() : f[input.order_by]);
+      return { items, next_marker: rows.length > input.limit && last ? encodeMarker(scope, [lastKey(last), last.file_id]) : '' };
+    },
+
+    async update(auth: AuthContext, input: { drive_id: string; file_id: string; name?: string; check_name_mode: CheckNameMode } & Omit<FilePatch, 'name' | 'parent_file_id'>) {
+      const { drive_id, file_id, name, check_name_mode, ...patch } = input;
+      const file = await getFile(auth, drive_id, file_id);
+      return deps.db.transaction(async (tx) => {
+        let newName: string | undefined;
+        if (name !== undefined && name !== file.name) {
+          newName = (await resolveName(tx, drive_id, file.parent_file_id, name, check_name_mode === 'overwrite' ? 'refuse' : check_name_mode, file.type, file.file_id)).name;
+        }
+        const described = newName && file.type === 'file' ? describeName(newName) : {};
+        return (await repo.update(tx, drive_id, file_id, { ...patch, ...(newName ? { name: newName } : {}), ...described }))!;
+      });
+    },
+
+    async move(auth: AuthContext, input: { drive_id: string; file_id: string; to_drive_id?: string; to_parent_file_id: string; new_name?: string; check_name_mode: CheckNameMode }) {
+      if (input.to_drive_id && input.to_drive_id !== input.drive_id) throw fileErrors.crossDrive();
+      const file = await getFile(auth, input.drive_id, input.file_id);
+      return deps.db.transaction(async (tx) => {
+        if (file.type === 'folder' && input.to_parent_file_id !== ROOT) {
+          const path = await repo.pathTo(tx, input.drive_id, input.to_parent_file_id);
+          if (path.some((p) => p.file_id === file.file_id)) throw fileErrors.moveIntoItself();
+        }
+        const mode = input.check_name_mode === 'overwrite' ? 'refuse' : input.check_name_mode;
+        const { name } = await resolveName(tx, input.drive_id, input.to_parent_file_id, input.new_name ?? file.name, mode, file.type, file.file_id);
+        return (await repo.update(tx, input.drive_id, file.file_id, { parent_file_id: input.to_parent_file_id, name }))!;
+      });
+    },
+
+    /** Copies a file (sharing its blob) or a folder tree; quota is checked for the whole copy atomically. */
+    async copy(auth: AuthContext, input: { drive_id: string; file_id: string; to_drive_id?: string; to_parent_file_id: string; new_name?: string; check_name_mode: CheckNameMode }) {
+      const file = await getFile(auth, input.drive_id, input.file_id);
+      const toDrive = input.to_drive_id ?? input.drive_id;
+      if (toDrive !== input.drive_id) await drives.getAccessible(auth, toDrive);
+      return withQuota(toDrive, async (tx) => {
+        if (file.type === 'folder' && toDrive === input.drive_id && input.to_parent_file_id !== ROOT) {
+          const path = await repo.pathTo(tx, toDrive, input.to_parent_file_id);
+          if (path.some((p) => p.file_id === file.file_id)) throw fileErrors.moveIntoItself();
+        }
+        const mode = input.check_name_mode === 'overwrite' ? 'refuse' : input.check_name_mode;
+        const { name } = await resolveName(tx, toDrive, input.to_parent_file_id, input.new_name ?? file.name, mode, file.type);
+        const tree = file.type === 'folder' ? await repo.subtree(tx, input.drive_id, file.file_id) : [{ ...file, depth: 0 }];
+        const newIds = new Map(tree.map((f) => [f.file_id, deps.newId()]));
+        await repo.copyRows(tx, {
+          srcDriveId: input.drive_id,
+          dstDriveId: toDrive,
+          createdBy: auth.userId,
+          rows: tree
+            .filter((f) => f.status === 'available')
+            .map((f) => ({
+              oldId: f.file_id,
+              newId: newIds.get(f.file_id)!,
+              newParent: f.depth === 0 ? input.to_parent_file_id : newIds.get(f.parent_file_id)!,
+              newName: f.depth === 0 ? name : f.name,
+              newRevisionId: deps.newId(),
+            })),
+        });
+        return (await repo.get(tx, toDrive, newIds.get(file.file_id)!))!;
+      });
+    },
+
+    /** Deletes for good (file/delete); recyclebin/trash is the soft way. */
+    async deletePermanently(auth: AuthContext, driveId: string, fileId: string): Promise<void> {
+      const file = await getFile(auth, driveId, fileId);
+      await deps.db.transaction(async (tx) => {
+        const ids = file.type === 'folder' ? (await repo.subtree(tx, driveId, fileId)).map((f) => f.file_id) : [fileId];
+        await repo.deleteSubtree(tx, driveId, ids);
+      });
+    },
+
+    async getPath(auth: AuthContext, driveId: string, fileId: string): Promise<FileRow[]> {
+      const file = await getFile(auth, driveId, fileId);
+      return repo.pathTo(deps.db, driveId, file.file_id);
+    },
+  };
+}
+export type FilesService = ReturnType<typeof createFilesService>;
+
+export const toFileResponse = (f: FileRow, extra: Record<string, unknown> = {}) => ({
+  drive_id: f.drive_id,
+  file_id: f.file_id,
+  parent_file_id: f.parent_file_id,
+  name: f.name,
+  type: f.type,
+  status: f.status,
+  size: f.size,
+  content_type: f.content_type,
+  category: f.category,
+  file_extension: f.file_extension,
+  content_hash: f.content_hash,
+  content_hash_name: f.type === 'file' ? 'sha1' : '',
+  revision_id: f.revision_id ?? '',
+  description: f.description,
+  labels: f.labels,
+  user_meta: f.user_meta,
+  starred: f.starred,
+  hidden: f.hidden,
+  trashed: f.trashed_at !== null,
+  trashed_at: f.trashed_at?.toISOString() ?? null,
+  creator_id: f.created_by ?? '',
+  local_created_at: f.local_created_at?.toISOString() ?? null,
+  local_modified_at: f.local_modified_at?.toISOString() ?? null,
+  created_at: f.created_at.toISOString(),
+  updated_at: f.updated_at.toISOString(),
+  ...extra,
+});

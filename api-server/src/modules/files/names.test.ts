@@ -1,0 +1,30 @@
+import { describeName, nextFreeName, validateName } from './names';
+
+describe('file names', () => {
+  it.each([
+    ['', 'must not be empty'],
+    ['a/b', "must not contain '/'"],
+    ['a\0b', 'must not contain NUL'],
+    ['.', "must not be '.' or '..'"],
+    ['..', "must not be '.' or '..'"],
+    ['é'.repeat(513), 'at most 1024 bytes'],
+  ])('refuses %j', (name, why) => {
+    expect(() => validateName(name)).toThrow(expect.objectContaining({ code: 'InvalidParameter.Name', status: 400, message: expect.stringContaining(why) }));
+  });
+
+  it('accepts 1024 bytes, unicode and dots inside', () => {
+    expect(validateName('a'.repeat(1024))).toHaveLength(1024);
+    expect(validateName('照片 .2024.jpg')).toBe('照片 .2024.jpg');
+  });
+
+  it('auto-renames before the extension', () => {
+    expect(nextFreeName('a.jpg', new Set(['a.jpg']))).toBe('a(1).jpg');
+    expect(nextFreeName('a.jpg', new Set(['a.jpg', 'a(1).jpg']))).toBe('a(2).jpg');
+    expect(nextFreeName('.bashrc', new Set())).toBe('.bashrc(1)');
+  });
+
+  it('derives category and content type from the extension', () => {
+    expect(describeName('IMG_1.JPG')).toEqual({ file_extension: 'jpg', category: 'image', content_type: 'image/jpeg' });
+    expect(describeName('notes')).toEqual({ file_extension: '', category: 'others', content_type: 'application/octet-stream' });
+  });
+});

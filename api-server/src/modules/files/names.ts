@@ -1,0 +1,56 @@
+/** File names: validation (PDS: 1–1024 bytes, no '/'), and the auto_rename scheme `name (1).ext`. */
+import { AppError } from '../../shared/errors';
+
+export const MAX_NAME_BYTES = 1024;
+
+export function validateName(name: string): string {
+  const bad = (why: string) => new AppError('InvalidParameter.Name', 400, `name ${why}`);
+  if (name.length === 0) throw bad('must not be empty');
+  if (Buffer.byteLength(name, 'utf8') > MAX_NAME_BYTES) throw bad(`must be at most ${MAX_NAME_BYTES} bytes`);
+  if (name.includes('/')) throw bad("must not contain '/'");
+  if (name.includes('\0')) throw bad('must not contain NUL');
+  if (name === '.' || name === '..') throw bad("must not be '.' or '..'");
+  if (name.trim() !== name && name.trim() === '') throw bad('must not be blank');
+  return name;
+}
+
+export function splitExtension(name: string): { base: string; ext: string } {
+  const dot = name.lastIndexOf('.');
+  return dot > 0 ? { base: name.slice(0, dot), ext: name.slice(dot) } : { base: name, ext: '' };
+}
+
+/** The first `base (n).ext` not in `taken`, n from 1. */
+export function nextFreeName(name: string, taken: ReadonlySet<string>): string {
+  const { base, ext } = splitExtension(name);
+  for (let n = 1; ; n++) {
+    const candidate = `${base}(${n})${ext}`;
+    if (!taken.has(candidate)) return candidate;
+  }
+}
+
+const CATEGORY_BY_EXT: Record<string, string> = {};
+const TYPES: Record<string, [string, string[]]> = {
+  image: ['image', ['jpg', 'jpeg', 'png', 'gif', 'bmp', 'webp', 'heic', 'heif', 'tif', 'tiff', 'svg', 'raw', 'dng', 'cr2', 'nef', 'arw']],
+  video: ['video', ['mp4', 'mov', 'avi', 'mkv', 'webm', 'wmv', 'flv', 'm4v', '3gp', 'mts']],
+  audio: ['audio', ['mp3', 'wav', 'flac', 'aac', 'ogg', 'm4a', 'wma', 'opus']],
+  doc: ['doc', ['pdf', 'doc', 'docx', 'xls', 'xlsx', 'ppt', 'pptx', 'txt', 'md', 'csv', 'rtf', 'odt', 'ods', 'odp', 'epub', 'html', 'json', 'xml']],
+  zip: ['zip', ['zip', 'rar', '7z', 'tar', 'gz', 'bz2', 'xz', 'tgz']],
+  app: ['app', ['apk', 'exe', 'dmg', 'msi', 'deb', 'rpm', 'ipa']],
+};
+for (const [category, exts] of Object.values(TYPES)) for (const ext of exts) CATEGORY_BY_EXT[ext] = category;
+
+const MIME: Record<string, string> = {
+  jpg: 'image/jpeg', jpeg: 'image/jpeg', png: 'image/png', gif: 'image/gif', webp: 'image/webp', heic: 'image/heic', bmp: 'image/bmp',
+  svg: 'image/svg+xml', tif: 'image/tiff', tiff: 'image/tiff', mp4: 'video/mp4', mov: 'video/quicktime', webm: 'video/webm',
+  mkv: 'video/x-matroska', mp3: 'audio/mpeg', wav: 'audio/wav', flac: 'audio/flac', ogg: 'audio/ogg', m4a: 'audio/mp4',
+  pdf: 'application/pdf', txt: 'text/plain', md: 'text/markdown', csv: 'text/csv', html: 'text/html', json: 'application/json',
+  xml: 'application/xml', zip: 'application/zip', gz: 'application/gzip', tar: 'application/x-tar', '7z': 'application/x-7z-compressed',
+  doc: 'application/msword', docx: 'application/vnd.openxmlformats-officedocument.wordprocessingml.document',
+  xls: 'application/vnd.ms-excel', xlsx: 'application/vnd.openxmlformats-officedocument.spreadsheetml.sheet',
+  ppt: 'application/vnd.ms-powerpoint', pptx: 'application/vnd.openxmlformats-officedocument.presentationml.presentation',
+};
+
+export function describeName(name: string): { file_extension: string; category: string; content_type: string } {
+  const ext = splitExtension(name).ext.slice(1).toLowerCase();
+  return { file_extension: ext, category: CATEGORY_BY_EXT[ext] ?? 'others', content_type: MIME[ext] ?? 'application/octet-stream' };
+}

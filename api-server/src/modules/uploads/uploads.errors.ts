@@ -1,0 +1,17 @@
+import { AppError, badRequest, conflict, notFound } from '../../shared/errors';
+
+export const uploadErrors = {
+  preHashMatched: () => conflict('PreHashMatched', 'content with this pre_hash may already be stored: send content_hash and proof_code'),
+  sessionNotFound: (uploadId: string) => notFound('UploadId', `upload ${uploadId} does not exist for this file`),
+  alreadyCompleted: (uploadId: string) => conflict('UploadCompleted', `upload ${uploadId} is already complete`),
+  completing: (uploadId: string) => conflict('UploadInProgress', `upload ${uploadId} is being completed by another request`),
+  partNumbers: (message: string) => badRequest('InvalidParameter.PartNumber', message),
+  partSize: (message: string) => badRequest('InvalidParameter.PartSize', message),
+  partsMissing: (missing: number[]) =>
+    badRequest('InvalidParameter.PartMissing', `parts not uploaded yet: ${missing.slice(0, 20).join(', ')}${missing.length > 20 ? ', …' : ''}`, { missing_part_numbers: missing }),
+  sizeMismatch: (declared: number, actual: number) => badRequest('InvalidParameter.Size', `declared size ${declared} but ${actual} bytes were uploaded`),
+  hashMismatch: (declared: string, actual: string) =>
+    badRequest('InvalidParameter.ContentHash', `declared content_hash ${declared} but the uploaded bytes hash to ${actual}; nothing was stored, upload again`),
+  hashName: () => badRequest('InvalidParameter.ContentHashName', 'content_hash_name must be sha1'),
+  tooLarge: (size: number, free: number) => new AppError('QuotaExhausted.Drive', 403, `file of ${size} bytes does not fit: ${free} bytes free`),
+};

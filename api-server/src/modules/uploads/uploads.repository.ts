@@ -1,0 +1,124 @@
+import type { Queryable } from '../../db/db';
+
+export interface UploadSessionRow {
+  upload_id: string;
+  file_id: string;
+  drive_id: string;
+  storage_key: string;
+  store_upload_id: string;
+  size: number | null;
+  part_count: number;
+  content_hash: string;
+  pre_hash: string;
+  status: 'open' | 'completing' | 'completed';
+  created_by: string | null;
+  created_at: Date;
+  updated_at: Date;
+}
+
+export interface BlobRow {
+  sha256: string;
+  sha1: string;
+  pre_hash: string;
+  size: number;
+  storage_key: string;
+  ref_count: number;
+}
+
+/** A `completing` session older than this is taken to be from a crashed server and may be completed again. */
+export const STALE_COMPLETING_SECONDS = 600;
+
+export function createUploadsRepository() {
+  return {
+    async insertSession(db: Queryable, s: Omit<UploadSessionRow, 'status' | 'created_at' | 'updated_at'>): Promise<void> {
+      await db.query(
+        `INSERT INTO upload_sessions (upload_id, file_id, drive_id, storage_key, store_upload_id, size, part_count, content_hash, pre_hash, created_by)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`,
+        [s.upload_id, s.file_id, s.drive_id, s.storage_key, s.store_upload_id, s.size, s.part_count, s.content_hash, s.pre_hash, s.created_by],
+      );
+    },
+    async getSession(db: Queryable, driveId: string, fileId: string, uploadId: string): Promise<UploadSessionRow | undefined> {
+      const [row] = await db.query<UploadSessionRow>(
+        `SELECT * FROM upload_sessions WHERE drive_id = $1 AND file_id = $2 AND upload_id = $3`,
+        [driveId, fileId, uploadId],
+      );
+      return row;
+    },
+    /** open → completing, atomically: two concurrent completes cannot both assemble. */
+    async claimForCompletion(db: Queryable, uploadId: string): Promise<UploadSessionRow | undefined> {
+      const [row] = await db.query<UploadSessionRow>(
+        `UPDATE upload_sessions SET status = 'completing', updated_at = now()
+         WHERE upload_id = $1 AND (status = 'open' OR (status = 'completing' AND updated_at < now() - make_interval(secs => $2)))
+         RETURNING *`,
+        [uploadId, STALE_COMPLETING_SECONDS],
+      );
+      return row;
+    },
+    async setSessionStatus(db: Queryable, uploadId: string, status: UploadSessionRow['status']): Promise<void> {
+      await db.query(`UPDATE upload_sessions SET status = $2, updated_at = now() WHERE upload_id = $1`, [uploadId, status]);
+    },
+    async touchSession(db: Queryable, uploadId: string): Promise<void> {
+      await db.query(`UPDATE upload_sessions SET updated_at = now() WHERE upload_id = $1 AND status = 'open'`, [uploadId]);
+    },
+    async deleteSession(db: Queryable, uploadId: string): Promise<void> {
+      await db.query(`DELETE FROM upload_sessions WHERE upload_id = $1`, [uploadId]);
+    },
+    /** Sessions not completed and untouched since `before` (abandoned uploads, for GC). */
+    async abandonedSessions(db: Queryable, before: Date, limit: number): Promise<UploadSessionRow[]> {
+      return db.query<UploadSessionRow>(
+        `SELECT * FROM upload_sessions WHERE status <> 'completed' AND updated_at < $1 ORDER BY updated_at LIMIT $2`,
+        [before, limit],
+      );
+    },
+    async deleteCompletedSessions(db: Queryable, before: Date): Promise<void> {
+      await db.query(`DELETE FROM upload_sessions WHERE status = 'completed' AND updated_at < $1`, [before]);
+    },
+    async isUploadingFileOrphaned(db: Queryable, fileId: string): Promise<boolean> {
+      const rows = await db.query(
+        `SELECT 1 FROM files f WHERE f.file_id = $1 AND f.status = 'uploading'
+           AND NOT EXISTS (SELECT 1 FROM upload_sessions s WHERE s.file_id = f.file_id)`,
+        [fileId],
+      );
+      return rows.length > 0;
+    },
+
+    async findBlobBySha1(db: Queryable, sha1: string, size: number): Promise<BlobRow | undefined> {
+      const [row] = await db.query<BlobRow>(`SELECT * FROM blobs WHERE sha1 = $1 AND size = $2 LIMIT 1`, [sha1, size]);
+      return row;
+    },
+    async preHashExists(db: Queryable, preHash: string, size: number | null): Promise<boolean> {
+      const rows = await db.query(`SELECT 1 FROM blobs WHERE pre_hash = $1 AND ($2::bigint IS NULL OR size = $2) LIMIT 1`, [preHash, size]);
+      return rows.length > 0;
+    },
+    /** True when the caller can read a live file with this content (its drives, or any drive for admins). */
+    async callerHoldsContent(db: Queryable, q: { domainId: string; userId: string; admin: boolean; sha1: string; size: number }): Promise<boolean> {
+      const rows = await db.query(
+        `SELECT 1 FROM files f JOIN drives d ON d.drive_id = f.drive_id
+         WHERE f.content_hash = $1 AND f.size = $2 AND f.status = 'available' AND f.trashed_at IS NULL
+           AND d.domain_id = $3 AND ($5 OR d.owner_id = $4) LIMIT 1`,
+        [q.sha1, q.size, q.domainId, q.userId, q.admin],
+      );
+      return rows.length > 0;
+    },
+    /**
+     * Inserts the blob, or when the content is already stored, locks and returns the existing row (the lock
+     * keeps the GC from deleting it before this transaction references it).
+     */
+    async upsertBlob(db: Queryable, b: Omit<BlobRow, 'ref_count'>): Promise<BlobRow> {
+      const [row] = await db.query<BlobRow>(
+        `INSERT INTO blobs (sha256, sha1, pre_hash, size, storage_key) VALUES ($1, $2, $3, $4, $5)
+         ON CONFLICT (sha256) DO UPDATE SET unreferenced_since = blobs.unreferenced_since
+         RETURNING *`,
+        [b.sha256, b.sha1, b.pre_hash, b.size, b.storage_key],
+      );
+      return row!;
+    },
+    async insertRevision(db: Queryable, r: { revision_id: string; file_id: string; drive_id: string; blob_sha256: string; size: number; content_hash: string; created_by: string }): Promise<void> {
+      await db.query(
+        `INSERT INTO file_revisions (revision_id, file_id, drive_id, blob_sha256, size, content_hash, created_by) VALUES ($1, $2, $3, $4, $5, $6, $7)`,
+        [r.revision_id, r.file_id, r.drive_id, r.blob_sha256, r.size, r.content_hash, r.created_by],
+      );
+    },
+  };
+}
+export type UploadsRepository = ReturnType<typeof createUploadsRepository>;

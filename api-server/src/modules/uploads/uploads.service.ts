@@ -1,0 +1,304 @@
+/**
+ * Multipart and rapid upload. Bytes go from the client straight to the store (presigned S3 part URLs, or
+ * signed URLs on this server for local disk); the database only tracks sessions. Completion assembles the
+ * parts, hashes the result once (SHA-1 for PDS clients, SHA-256 as the content address), and in one
+ * transaction links the blob, adds the revision (the trigger counts the reference and enforces the quota)
+ * and makes the file available. Until that commit nothing is visible; on any failure nothing is.
+ */
+import { createHash } from 'node:crypto';
+import type { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { Writable } from 'node:stream';
+import type { Queryable } from '../../db/db';
+import type { Deps } from '../../shared/deps';
+import { MAX_PART_NUMBER, MAX_PART_SIZE, UploadNotFoundError, type UploadedPart } from '../../storage/blob-store';
+import { isAdmin, type AuthContext } from '../auth/auth.types';
+import type { DrivesService } from '../drives/drives.service';
+import { isQuotaError, quotaExhausted } from '../files/files.errors';
+import type { FileRow } from '../files/files.repository';
+import type { CheckNameMode, FilesService } from '../files/files.service';
+import { describeName } from '../files/names';
+import { proofRange } from './proof';
+import { uploadErrors } from './uploads.errors';
+import { createUploadsRepository, type BlobRow, type UploadSessionRow } from './uploads.repository';
+
+export interface CreateFileInput {
+  drive_id: string;
+  parent_file_id: string;
+  name: string;
+  check_name_mode: CheckNameMode;
+  size?: number;
+  content_type?: string;
+  part_info_list?: { part_number: number; part_size?: number }[];
+  pre_hash?: string;
+  content_hash?: string;
+  content_hash_name?: string;
+  proof_code?: string;
+  proof_version?: string;
+  description?: string;
+  hidden?: boolean;
+  labels?: string[];
+  user_meta?: string;
+  local_created_at?: string;
+  local_modified_at?: string;
+}
+
+export interface CreateFileResult {
+  file: FileRow;
+  exist: boolean;
+  rapid_upload: boolean;
+  upload_id: string;
+  part_info_list: { part_number: number; upload_url: string; part_size?: number }[];
+}
+
+const PRE_HASH_BYTES = 1024;
+
+export function createUploadsService(deps: Pick<Deps, 'db' | 'store' | 'newId' | 'config' | 'metrics' | 'logger'>, drives: DrivesService, files: FilesService) {
+  const repo = createUploadsRepository();
+  const domainId = deps.config.domainId;
+
+  function checkParts(parts: CreateFileInput['part_info_list'], size: number | undefined): number[] {
+    const list = parts?.length ? parts : [{ part_number: 1 }];
+    if (list.length > MAX_PART_NUMBER) throw uploadErrors.partNumbers(`at most ${MAX_PART_NUMBER} parts`);
+    const numbers = list.map((p) => p.part_number);
+    if (numbers.some((n) => !Number.isInteger(n) || n < 1 || n > MAX_PART_NUMBER)) throw uploadErrors.partNumbers(`part numbers run from 1 to ${MAX_PART_NUMBER}`);
+    if (new Set(numbers).size !== numbers.length) throw uploadErrors.partNumbers('part numbers must be unique');
+    if (list.some((p) => p.part_size !== undefined && p.part_size > MAX_PART_SIZE)) throw uploadErrors.partSize(`a part holds at most ${MAX_PART_SIZE} bytes`);
+    if (size !== undefined && size > MAX_PART_SIZE * list.length) throw uploadErrors.partSize(`${list.length} parts cannot hold ${size} bytes`);
+    return numbers.sort((a, b) => a - b);
+  }
+
+  async function partUrls(session: Pick<UploadSessionRow, 'storage_key' | 'store_upload_id'>, numbers: number[]) {
+    return Promise.all(
+      numbers.map(async (n) => ({
+        part_number: n,
+        upload_url: await deps.store.partUploadUrl(session.storage_key, session.store_upload_id, n, deps.config.uploadUrlTtl),
+      })),
+    );
+  }
+
+  /** True when the proof matches the stored bytes (8 bytes read with one range request). */
+  async function proofMatches(blob: BlobRow, accessToken: string, proofCode: string): Promise<boolean> {
+    const range = proofRange(accessToken, blob.size);
+    if (!range) return proofCode === '';
+    const stream = await deps.store.get(blob.storage_key, range);
+    const chunks: Buffer[] = [];
+    for await (const chunk of stream) chunks.push(chunk as Buffer);
+    return Buffer.concat(chunks).toString('base64') === proofCode;
+  }
+
+  /** Links stored content as a new revision of `file` (new or overwritten) and makes it available. */
+  async function linkContent(tx: Queryable, auth: AuthContext, file: FileRow, blob: BlobRow): Promise<FileRow> {
+    const revisionId = deps.newId();
+    await repo.insertRevision(tx, { revision_id: revisionId, file_id: file.file_id, drive_id: file.drive_id, blob_sha256: blob.sha256, size: blob.size, content_hash: blob.sha1, created_by: auth.userId });
+    return (await files.repo.update(tx, file.drive_id, file.file_id, { status: 'available', size: blob.size, content_hash: blob.sha1, revision_id: revisionId }))!;
+  }
+
+  /** Tries rapid upload; null when it does not apply (then a normal session is opened). */
+  async function tryRapid(auth: AuthContext, input: CreateFileInput): Promise<BlobRow | null> {
+    if (!input.content_hash || input.size === undefined) return null;
+    const blob = await repo.findBlobBySha1(deps.db, input.content_hash.toLowerCase(), input.size);
+    if (!blob) {
+      deps.metrics.rapidUpload.inc({ result: 'miss' });
+      return null;
+    }
+    const proven = input.proof_code !== undefined && input.proof_version === 'v1'
+      ? await proofMatches(blob, auth.accessToken, input.proof_code)
+      : await repo.callerHoldsContent(deps.db, { domainId, userId: auth.userId, admin: isAdmin(auth), sha1: blob.sha1, size: blob.size });
+    deps.metrics.rapidUpload.inc({ result: proven ? 'hit' : 'proof_rejected' });
+    return proven ? blob : null;
+  }
+
+  function newFileRow(auth: AuthContext, input: CreateFileInput, name: string) {
+    const described = describeName(name);
+    return {
+      file_id: deps.newId(),
+      drive_id: input.drive_id,
+      parent_file_id: input.parent_file_id,
+      name,
+      type: 'file' as const,
+      status: 'uploading' as const,
+      size: input.size ?? 0,
+      content_type: input.content_type || described.content_type,
+      category: described.category,
+      file_extension: described.file_extension,
+      description: input.description ?? '',
+      labels: input.labels ?? [],
+      user_meta: input.user_meta ?? '',
+      hidden: input.hidden ?? false,
+      local_created_at: input.local_created_at ? new Date(input.local_created_at) : null,
+      local_modified_at: input.local_modified_at ? new Date(input.local_modified_at) : null,
+      created_by: auth.userId,
+    };
+  }
+
+  /** Removes a never-completed upload: the store's parts, the session and the invisible file row. */
+  async function discard(session: UploadSessionRow) {
+    await deps.store.abortMultipart(session.storage_key, session.store_upload_id).catch(() => undefined);
+    await deps.store.delete(session.storage_key).catch(() => undefined);
+    await deps.db.transaction(async (tx) => {
+      await repo.deleteSession(tx, session.upload_id);
+      if (await repo.isUploadingFileOrphaned(tx, session.file_id)) await files.repo.deleteSubtree(tx, session.drive_id, [session.file_id]);
+    });
+  }
+
+  async function hashObject(key: string): Promise<{ sha1: string; sha256: string; preHash: string; size: number }> {
+    const sha1 = createHash('sha1');
+    const sha256 = createHash('sha256');
+    const pre = createHash('sha1');
+    let size = 0;
+    const sink = new Writable({
+      write(chunk: Buffer, _enc, done) {
+        if (size < PRE_HASH_BYTES) pre.update(chunk.subarray(0, PRE_HASH_BYTES - size));
+        size += chunk.length;
+        sha1.update(chunk);
+        sha256.update(chunk);
+        done();
+      },
+    });
+    await pipeline((await deps.store.get(key)) as Readable, sink);
+    return { sha1: sha1.digest('hex'), sha256: sha256.digest('hex'), preHash: pre.digest('hex'), size };
+  }
+
+  return {
+    async create(auth: AuthContext, input: CreateFileInput): Promise<CreateFileResult> {
+      if (input.content_hash_name && input.content_hash_name.toLowerCase() !== 'sha1') throw uploadErrors.hashName();
+      const drive = await drives.getAccessible(auth, input.drive_id);
+      const numbers = checkParts(input.part_info_list, input.size);
+      if (input.size !== undefined && drive.total_size !== null && drive.used_size + input.size > drive.total_size)
+        throw uploadErrors.tooLarge(input.size, Math.max(drive.total_size - drive.used_size, 0));
+
+      if (input.pre_hash && !input.content_hash && (await repo.preHashExists(deps.db, input.pre_hash.toLowerCase(), input.size ?? null))) {
+        deps.metrics.rapidUpload.inc({ result: 'pre_hash_matched' });
+        throw uploadErrors.preHashMatched();
+      }
+      const rapidBlob = await tryRapid(auth, input);
+
+      // The store's multipart upload is opened before the transaction so no database lock waits on the
+      // network; if the transaction fails it is aborted (and the GC aborts any a crash leaves behind).
+      const uploadId = deps.newId();
+      const storageKey = `blobs/${uploadId}`;
+      const storeUploadId = rapidBlob ? '' : await deps.store.createMultipart(storageKey);
+      const abortStore = () => (storeUploadId ? deps.store.abortMultipart(storageKey, storeUploadId).catch(() => undefined) : undefined);
+      const opened = await files.withQuota(input.drive_id, async (tx) => {
+        const resolved = await files.resolveName(tx, input.drive_id, input.parent_file_id, input.name, input.check_name_mode, 'file');
+        if (resolved.existing && input.check_name_mode === 'refuse') return { file: resolved.existing, exist: true, session: null };
+        const file = resolved.existing ?? (await files.repo.insert(tx, newFileRow(auth, input, resolved.name)));
+        if (rapidBlob) {
+          // The revision insert locks the blob row: a GC that has not deleted it by now no longer can.
+          return { file: await linkContent(tx, auth, file, rapidBlob), exist: false, session: null };
+        }
+        const session = {
+          upload_id: uploadId,
+          file_id: file.file_id,
+          drive_id: input.drive_id,
+          storage_key: storageKey,
+          store_upload_id: storeUploadId,
+          size: input.size ?? null,
+          part_count: numbers.length,
+          content_hash: input.content_hash?.toLowerCase() ?? '',
+          pre_hash: input.pre_hash?.toLowerCase() ?? '',
+          created_by: auth.userId,
+        };
+        await repo.insertSession(tx, session);
+        return { file, exist: false, session };
+      }).catch(async (e: unknown) => {
+        await abortStore();
+        throw e;
+      });
+
+      if (!opened.session) {
+        await abortStore();
+        return { file: opened.file, exist: opened.exist, rapid_upload: !opened.exist, upload_id: '', part_info_list: [] };
+      }
+      return { file: opened.file, exist: false, rapid_upload: false, upload_id: opened.session.upload_id, part_info_list: await partUrls(opened.session, numbers) };
+    },
+
+    async getUploadUrl(auth: AuthContext, input: { drive_id: string; file_id: string; upload_id: string; part_info_list?: { part_number: number }[] }) {
+      const session = await this.openSession(auth, input.drive_id, input.file_id, input.upload_id);
+      const numbers = input.part_info_list?.length ? checkParts(input.part_info_list, undefined) : Array.from({ length: session.part_count }, (_, i) => i + 1);
+      await repo.touchSession(deps.db, session.upload_id);
+      return { session, part_info_list: await partUrls(session, numbers) };
+    },
+
+    async listUploadedParts(auth: AuthContext, input: { drive_id: string; file_id: string; upload_id: string; part_number_marker: number; limit: number }) {
+      const session = await this.openSession(auth, input.drive_id, input.file_id, input.upload_id);
+      const parts = (await this.storeParts(session)).filter((p) => p.partNumber > input.part_number_marker);
+      const page = parts.slice(0, input.limit);
+      return {
+        session,
+        uploaded_parts: page.map((p) => ({ part_number: p.partNumber, part_size: p.size, etag: p.etag })),
+        next_part_number_marker: parts.length > input.limit ? String(page[page.length - 1]!.partNumber) : '',
+      };
+    },
+
+    async openSession(auth: AuthContext, driveId: string, fileId: string, uploadId: string): Promise<UploadSessionRow> {
+      await drives.getAccessible(auth, driveId);
+      const session = await repo.getSession(deps.db, driveId, fileId, uploadId);
+      if (!session) throw uploadErrors.sessionNotFound(uploadId);
+      if (session.status === 'completed') throw uploadErrors.alreadyCompleted(uploadId);
+      return session;
+    },
+
+    async storeParts(session: UploadSessionRow): Promise<UploadedPart[]> {
+      try {
+        return await deps.store.listParts(session.storage_key, session.store_upload_id);
+      } catch (e) {
+        if (e instanceof UploadNotFoundError) throw uploadErrors.sessionNotFound(session.upload_id);
+        throw e;
+      }
+    },
+
+    async complete(auth: AuthContext, input: { drive_id: string; file_id: string; upload_id: string }): Promise<FileRow> {
+      const known = await this.openSession(auth, input.drive_id, input.file_id, input.upload_id);
+      const session = await repo.claimForCompletion(deps.db, known.upload_id);
+      if (!session) throw uploadErrors.completing(known.upload_id);
+      const reopen = () => repo.setSessionStatus(deps.db, session.upload_id, 'open');
+
+      // Parts: all declared parts present, sizes adding up. These errors leave the session open to fix.
+      let parts: UploadedPart[];
+      try {
+        parts = await this.storeParts(session);
+        const have = new Set(parts.map((p) => p.partNumber));
+        const missing = Array.from({ length: session.part_count }, (_, i) => i + 1).filter((n) => !have.has(n));
+        if (missing.length) throw uploadErrors.partsMissing(missing);
+        parts = parts.filter((p) => p.partNumber <= session.part_count);
+        const total = parts.reduce((sum, p) => sum + p.size, 0);
+        if (session.size !== null && total !== session.size) throw uploadErrors.sizeMismatch(session.size, total);
+      } catch (e) {
+        await reopen();
+        throw e;
+      }
+
+      await deps.store.completeMultipart(session.storage_key, session.store_upload_id, parts);
+      const hashes = await hashObject(session.storage_key);
+      if (session.content_hash && session.content_hash !== hashes.sha1) {
+        await discard(session);
+        throw uploadErrors.hashMismatch(session.content_hash, hashes.sha1);
+      }
+
+      let blob: BlobRow;
+      let file: FileRow;
+      try {
+        ({ blob, file } = await deps.db.transaction(async (tx) => {
+          const blob = await repo.upsertBlob(tx, { sha256: hashes.sha256, sha1: hashes.sha1, pre_hash: hashes.preHash, size: hashes.size, storage_key: session.storage_key });
+          const current = (await files.repo.get(tx, session.drive_id, session.file_id, { forUpdate: true, includeTrashed: true }))!;
+          const file = await linkContent(tx, auth, current, blob);
+          await repo.setSessionStatus(tx, session.upload_id, 'completed');
+          return { blob, file };
+        }));
+      } catch (e) {
+        await discard(session);
+        if (isQuotaError(e)) throw quotaExhausted(session.drive_id);
+        throw e;
+      }
+      // Same content was already stored: keep one copy.
+      if (blob.storage_key !== session.storage_key) await deps.store.delete(session.storage_key).catch(() => undefined);
+      deps.metrics.uploadBytes.inc(hashes.size);
+      return file;
+    },
+
+    discard,
+  };
+}
+export type UploadsService = ReturnType<typeof createUploadsService>;

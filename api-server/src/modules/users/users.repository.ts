@@ -1,0 +1,83 @@
+import type { Queryable } from '../../db/db';
+import type { Role } from '../auth/auth.types';
+
+export interface UserRow {
+  user_id: string;
+  domain_id: string;
+  user_name: string;
+  nick_name: string;
+  email: string;
+  phone: string;
+  description: string;
+  avatar: string;
+  role: Role;
+  status: 'enabled' | 'disabled';
+  password_hash: string | null;
+  default_drive_id: string | null;
+  user_data: Record<string, unknown>;
+  created_at: Date;
+  updated_at: Date;
+}
+
+export type UserPatch = Partial<Pick<UserRow, 'nick_name' | 'email' | 'phone' | 'description' | 'avatar' | 'role' | 'status' | 'password_hash' | 'default_drive_id' | 'user_data'>>;
+
+const PATCHABLE = ['nick_name', 'email', 'phone', 'description', 'avatar', 'role', 'status', 'password_hash', 'default_drive_id', 'user_data'] as const;
+
+export function createUsersRepository() {
+  return {
+    async insert(db: Queryable, user: Omit<UserRow, 'created_at' | 'updated_at'>): Promise<UserRow> {
+      const [row] = await db.query<UserRow>(
+        `INSERT INTO users (user_id, domain_id, user_name, nick_name, email, phone, description, avatar, role, status,
+           password_hash, default_drive_id, user_data)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) RETURNING *`,
+        [user.user_id, user.domain_id, user.user_name, user.nick_name, user.email, user.phone, user.description, user.avatar,
+          user.role, user.status, user.password_hash, user.default_drive_id, JSON.stringify(user.user_data)],
+      );
+      return row!;
+    },
+    async get(db: Queryable, domainId: string, userId: string): Promise<UserRow | undefined> {
+      const [row] = await db.query<UserRow>(`SELECT * FROM users WHERE domain_id = $1 AND user_id = $2`, [domainId, userId]);
+      return row;
+    },
+    async getByName(db: Queryable, domainId: string, userName: string): Promise<UserRow | undefined> {
+      const [row] = await db.query<UserRow>(`SELECT * FROM users WHERE domain_id = $1 AND lower(user_name) = lower($2)`, [domainId, userName]);
+      return row;
+    },
+    async list(db: Queryable, domainId: string, after: string, limit: number): Promise<UserRow[]> {
+      return db.query<UserRow>(`SELECT * FROM users WHERE domain_id = $1 AND user_id > $2 ORDER BY user_id LIMIT $3`, [domainId, after, limit]);
+    },
+    async update(db: Queryable, domainId: string, userId: string, patch: UserPatch): Promise<UserRow | undefined> {
+      const sets: string[] = [];
+      const params: unknown[] = [domainId, userId];
+      for (const field of PATCHABLE) {
+        if (patch[field] === undefined) continue;
+        params.push(field === 'user_data' ? JSON.stringify(patch[field]) : patch[field]);
+        sets.push(`${field} = $${params.length}`);
+      }
+      const [row] = await db.query<UserRow>(
+        `UPDATE users SET ${[...sets, 'updated_at = now()'].join(', ')} WHERE domain_id = $1 AND user_id = $2 RETURNING *`,
+        params,
+      );
+      return row;
+    },
+    async delete(db: Queryable, domainId: string, userId: string): Promise<boolean> {
+      return (await db.query(`DELETE FROM users WHERE domain_id = $1 AND user_id = $2 RETURNING user_id`, [domainId, userId])).length > 0;
+    },
+    async countByRole(db: Queryable, domainId: string, role: Role): Promise<number> {
+      const [row] = await db.query<{ n: number }>(`SELECT count(*)::int AS n FROM users WHERE domain_id = $1 AND role = $2`, [domainId, role]);
+      return row!.n;
+    },
+    async saveRefreshToken(db: Queryable, tokenHash: string, userId: string, expiresAt: Date): Promise<void> {
+      await db.query(`INSERT INTO refresh_tokens (token_hash, user_id, expires_at) VALUES ($1, $2, $3)`, [tokenHash, userId, expiresAt]);
+    },
+    /** Deletes and returns the token's owner: a refresh token works once (rotation). */
+    async consumeRefreshToken(db: Queryable, tokenHash: string): Promise<{ user_id: string; expires_at: Date } | undefined> {
+      const [row] = await db.query<{ user_id: string; expires_at: Date }>(
+        `DELETE FROM refresh_tokens WHERE token_hash = $1 RETURNING user_id, expires_at`,
+        [tokenHash],
+      );
+      return row;
+    },
+  };
+}
+export type UsersRepository = ReturnType<typeof createUsersRepository>;

@@ -1,0 +1,55 @@
+import { Router } from 'express';
+import { z } from 'zod';
+import { defineRpc, idField, limitField, markerField, type RpcRegistry } from '../../shared/rpc';
+import { toUserResponse, type UsersService } from './users.service';
+
+const profile = {
+  nick_name: z.string().max(256).optional(),
+  email: z.string().max(256).optional(),
+  phone: z.string().max(64).optional(),
+  description: z.string().max(1024).optional(),
+  avatar: z.string().max(4096).optional(),
+  role: z.enum(['superadmin', 'admin', 'user']).optional(),
+  status: z.enum(['enabled', 'disabled']).optional(),
+  user_data: z.record(z.string(), z.unknown()).optional(),
+  password: z.string().min(8).max(256).optional(),
+};
+
+export function createUsersRouter(registry: RpcRegistry, users: UsersService): Router {
+  const router = Router();
+  defineRpc(router, registry, {
+    path: '/v2/user/create',
+    summary: 'Create a user with a default drive (admin)',
+    status: 201,
+    body: z.object({ user_name: z.string().min(1).max(255).regex(/^[^\s/\0]+$/, 'no spaces, slashes or NUL'), ...profile }),
+    handler: async (input, { auth }) => toUserResponse(await users.create(auth, input)),
+  });
+  defineRpc(router, registry, {
+    path: '/v2/user/get',
+    summary: 'Get a user (yourself, or anyone for admins)',
+    body: z.object({ user_id: idField.optional() }),
+    handler: async (input, { auth }) => toUserResponse(await users.get(auth, input.user_id ?? auth.userId)),
+  });
+  defineRpc(router, registry, {
+    path: '/v2/user/list',
+    summary: 'List users (admin)',
+    body: z.object({ limit: limitField, marker: markerField }),
+    handler: async (input, { auth }) => {
+      const page = await users.list(auth, input.marker, input.limit);
+      return { items: page.items.map(toUserResponse), next_marker: page.next_marker };
+    },
+  });
+  defineRpc(router, registry, {
+    path: '/v2/user/update',
+    summary: 'Update a user (admins: anyone; users: their own profile and password)',
+    body: z.object({ user_id: idField, ...profile }),
+    handler: async ({ user_id, ...patch }, { auth }) => toUserResponse(await users.update(auth, user_id, patch)),
+  });
+  defineRpc(router, registry, {
+    path: '/v2/user/delete',
+    summary: 'Delete a user and their drives (admin)',
+    body: z.object({ user_id: idField }),
+    handler: async (input, { auth }) => users.delete(auth, input.user_id),
+  });
+  return router;
+}

@@ -1,0 +1,136 @@
+import argon2 from 'argon2';
+import { isUniqueViolation } from '../../db/db';
+import { AppError, forbidden, notFound } from '../../shared/errors';
+import type { Deps } from '../../shared/deps';
+import { isAdmin, type AuthContext, type Role } from '../auth/auth.types';
+import { createDrivesRepository } from '../drives/drives.repository';
+import type { DrivesService } from '../drives/drives.service';
+import { createUsersRepository, type UserPatch, type UserRow } from './users.repository';
+
+export interface CreateUserInput {
+  user_name: string;
+  password?: string;
+  nick_name?: string;
+  email?: string;
+  phone?: string;
+  description?: string;
+  avatar?: string;
+  role?: Role;
+  status?: 'enabled' | 'disabled';
+  user_data?: Record<string, unknown>;
+}
+
+const errors = {
+  notFound: (id: string) => notFound('User', `user ${id} does not exist`),
+  exists: (name: string) => new AppError('AlreadyExist.User', 409, `a user named ${name} already exists`),
+  adminOnly: () => forbidden('User', 'only an admin can manage users'),
+  superadminOnly: () => forbidden('Role', 'only a superadmin can grant or change admin roles'),
+  lastSuperadmin: () => forbidden('LastSuperadmin', 'the last superadmin cannot be deleted or demoted'),
+};
+
+export function createUsersService(deps: Pick<Deps, 'db' | 'newId' | 'config'>, drives: DrivesService) {
+  const repo = createUsersRepository();
+  const drivesRepo = createDrivesRepository();
+  const domainId = deps.config.domainId;
+
+  const checkRoleChange = (auth: AuthContext | null, role: Role | undefined) => {
+    if (auth && role && role !== 'user' && auth.role !== 'superadmin') throw errors.superadminOnly();
+  };
+
+  return {
+    /** Creates the user and its default drive in one transaction. auth null = bootstrap by the system. */
+    async create(auth: AuthContext | null, input: CreateUserInput): Promise<UserRow> {
+      if (auth && !isAdmin(auth)) throw errors.adminOnly();
+      checkRoleChange(auth, input.role);
+      const passwordHash = input.password ? await argon2.hash(input.password) : null;
+      try {
+        return await deps.db.transaction(async (tx) => {
+          const userId = deps.newId();
+          const drive = await drives.insertDrive(tx, { drive_name: 'Default', owner: userId, default: true }, auth?.userId ?? null);
+          return repo.insert(tx, {
+            user_id: userId,
+            domain_id: domainId,
+            user_name: input.user_name,
+            nick_name: input.nick_name ?? input.user_name,
+            email: input.email ?? '',
+            phone: input.phone ?? '',
+            description: input.description ?? '',
+            avatar: input.avatar ?? '',
+            role: input.role ?? 'user',
+            status: input.status ?? 'enabled',
+            password_hash: passwordHash,
+            default_drive_id: drive.drive_id,
+            user_data: input.user_data ?? {},
+          });
+        });
+      } catch (e) {
+        if (isUniqueViolation(e, 'users_name_key')) throw errors.exists(input.user_name);
+        throw e;
+      }
+    },
+
+    async get(auth: AuthContext, userId: string): Promise<UserRow> {
+      if (!isAdmin(auth) && userId !== auth.userId) throw errors.notFound(userId);
+      const user = await repo.get(deps.db, domainId, userId);
+      if (!user) throw errors.notFound(userId);
+      return user;
+    },
+
+    async list(auth: AuthContext, marker: string, limit: number) {
+      if (!isAdmin(auth)) throw errors.adminOnly();
+      const rows = await repo.list(deps.db, domainId, marker, limit + 1);
+      const page = rows.slice(0, limit);
+      return { items: page, next_marker: rows.length > limit ? page[page.length - 1]!.user_id : '' };
+    },
+
+    /** Users may change their own profile and password; role and status need an admin. */
+    async update(auth: AuthContext, userId: string, input: Omit<UserPatch, 'password_hash'> & { password?: string }): Promise<UserRow> {
+      const self = userId === auth.userId;
+      if (!isAdmin(auth) && (!self || input.role !== undefined || input.status !== undefined)) throw errors.adminOnly();
+      checkRoleChange(auth, input.role);
+      const { password, ...rest } = input;
+      const patch: UserPatch = { ...rest, ...(password ? { password_hash: await argon2.hash(password) } : {}) };
+      return deps.db.transaction(async (tx) => {
+        const before = await repo.get(tx, domainId, userId);
+        if (!before) throw errors.notFound(userId);
+        if (before.role === 'superadmin' && auth.role !== 'superadmin' && !self) throw errors.superadminOnly();
+        if (before.role === 'superadmin' && input.role && input.role !== 'superadmin' && (await repo.countByRole(tx, domainId, 'superadmin')) <= 1)
+          throw errors.lastSuperadmin();
+        return (await repo.update(tx, domainId, userId, patch))!;
+      });
+    },
+
+    /** Deletes the user; its own drives go with it (group drives stay). */
+    async delete(auth: AuthContext, userId: string): Promise<void> {
+      if (!isAdmin(auth)) throw errors.adminOnly();
+      await deps.db.transaction(async (tx) => {
+        const user = await repo.get(tx, domainId, userId);
+        if (!user) throw errors.notFound(userId);
+        if (user.role === 'superadmin') {
+          if (auth.role !== 'superadmin') throw errors.superadminOnly();
+          if ((await repo.countByRole(tx, domainId, 'superadmin')) <= 1) throw errors.lastSuperadmin();
+        }
+        await drivesRepo.deleteOwnedByUser(tx, domainId, userId);
+        await repo.delete(tx, domainId, userId);
+      });
+    },
+  };
+}
+export type UsersService = ReturnType<typeof createUsersService>;
+
+export const toUserResponse = (u: UserRow) => ({
+  domain_id: u.domain_id,
+  user_id: u.user_id,
+  user_name: u.user_name,
+  nick_name: u.nick_name,
+  email: u.email,
+  phone: u.phone,
+  description: u.description,
+  avatar: u.avatar,
+  role: u.role,
+  status: u.status,
+  default_drive_id: u.default_drive_id ?? '',
+  user_data: u.user_data,
+  created_at: u.created_at.toISOString(),
+  updated_at: u.updated_at.toISOString(),
+});

@@ -1,0 +1,25 @@
+/**
+ * The named dependencies services are built from. main.ts (and tests) wire real implementations;
+ * modules never read process.env or hold module-level state.
+ */
+import type { Logger } from 'pino';
+import type { Config } from '../config/config';
+import type { Db } from '../db/db';
+import type { BlobStore } from '../storage/blob-store';
+import type { Clock } from './clock';
+import type { IdGenerator } from './ids';
+import type { Metrics } from './metrics';
+import type { UrlSigner } from './url-signer';
+import type { TokenSigner } from '../modules/auth/tokens';
+
+export interface Deps {
+  config: Config;
+  db: Db;
+  store: BlobStore;
+  clock: Clock;
+  newId: IdGenerator;
+  metrics: Metrics;
+  logger: Logger;
+  urlSigner: UrlSigner;
+  tokens: TokenSigner;
+}

@@ -1,0 +1,42 @@
+/** Prometheus metrics of the data plane, on a registry owned by the app (no global state). */
+import client from 'prom-client';
+
+export interface Metrics {
+  registry: client.Registry;
+  httpDuration: client.Histogram<'route' | 'method' | 'status'>;
+  uploadBytes: client.Counter;
+  rapidUpload: client.Counter<'result'>;
+  blobGc: client.Counter<'kind'>;
+}
+
+export function createMetrics(): Metrics {
+  const registry = new client.Registry();
+  client.collectDefaultMetrics({ register: registry });
+  return {
+    registry,
+    httpDuration: new client.Histogram({
+      name: 'openpds_http_request_duration_seconds',
+      help: 'HTTP request duration by route, method and status',
+      labelNames: ['route', 'method', 'status'],
+      buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
+      registers: [registry],
+    }),
+    uploadBytes: new client.Counter({
+      name: 'openpds_upload_bytes_total',
+      help: 'Bytes of file content completed through uploads (rapid uploads count nothing)',
+      registers: [registry],
+    }),
+    rapidUpload: new client.Counter({
+      name: 'openpds_rapid_upload_total',
+      help: 'Rapid upload attempts by result: hit, miss, proof_rejected, pre_hash_matched',
+      labelNames: ['result'],
+      registers: [registry],
+    }),
+    blobGc: new client.Counter({
+      name: 'openpds_blob_gc_deleted_total',
+      help: 'Objects deleted by the blob GC, by kind: blob, upload',
+      labelNames: ['kind'],
+      registers: [registry],
+    }),
+  };
+}
