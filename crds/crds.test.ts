@@ -91,7 +91,7 @@ describe.each(crds.map((c) => [c.spec.names.kind, c] as const))('%s schema', (_k
 
 test('every CRD is a valid apiextensions.k8s.io/v1 CustomResourceDefinition', () => {
   const manifests = crds.map(({ file: _file, ...crd }) => ({ apiVersion: 'apiextensions.k8s.io/v1', kind: 'CustomResourceDefinition', ...crd }));
-  const run = spawnSync(process.execPath, [path.join(REPO_ROOT, 'operator/src/charts/testing/validate-k8s.mjs')], {
+  const run = spawnSync(process.execPath, [path.join(REPO_ROOT, 'operator/src/charts/testing/k8s-schema-check.mjs')], {
     input: JSON.stringify({ manifests }),
     encoding: 'utf8',
     cwd: REPO_ROOT,

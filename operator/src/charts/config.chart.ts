@@ -1,0 +1,85 @@
+/**
+ * The data plane's configuration: a ConfigMap of OPENPDS_* variables (names from
+ * api-server/src/config/config.ts), the bootstrap admin Secret, and the PersistentVolumeClaim of
+ * storage.volume. Secret values reach pods as secretKeyRef env (see pod.ts), never through the ConfigMap.
+ */
+import { createHash } from 'node:crypto';
+import type { Chart } from 'cdk8s';
+import { k8s } from 'cdk8s-plus-32';
+import { DATA_DIR, HTTP_PORT, type DomainContext } from './domain-context';
+import { quantityToBytes } from './quantity';
+
+/** Values of the admin Secret: generated once by the reconciler (crypto is its boundary), then re-read. */
+export interface BootstrapCredentials {
+  adminPassword: string;
+  secretKey: string;
+}
+
+export function domainEnv(ctx: DomainContext): Record<string, string> {
+  const { spec } = ctx;
+  const bucket = spec.storage.s3 ?? spec.storage.hosting;
+  const env: Record<string, string> = {
+    OPENPDS_DOMAIN_ID: spec.domainId,
+    OPENPDS_HOST: '0.0.0.0',
+    OPENPDS_PORT: String(HTTP_PORT),
+    OPENPDS_PUBLIC_URL: ctx.publicUrl,
+    OPENPDS_DATA_DIR: DATA_DIR,
+    OPENPDS_LOG_LEVEL: spec.logLevel,
+    OPENPDS_STORAGE: spec.storage.mode === 'hosting' ? 'hosting' : spec.storage.s3 ? 's3' : 'local',
+    OPENPDS_DEFAULT_DRIVE_SIZE: String(quantityToBytes(spec.quotas.defaultDriveSize)),
+    OPENPDS_MAX_USERS: String(spec.quotas.maxUsers),
+    OPENPDS_TRASH_RETENTION_DAYS: String(spec.trash.retentionDays),
+    OPENPDS_IMAGE_ANALYSIS: String(spec.imageAnalysis.enabled),
+    // With a worker Deployment the API server must not also run jobs; on a volume it is the only pod.
+    OPENPDS_IN_PROCESS_WORKERS: String(ctx.singlePod),
+    OPENPDS_WORKER_CONCURRENCY: String(spec.workers.concurrency),
+  };
+  if (bucket) {
+    if (bucket.endpoint) env.OPENPDS_S3_ENDPOINT = bucket.endpoint;
+    env.OPENPDS_S3_REGION = bucket.region ?? 'us-east-1';
+    env.OPENPDS_S3_BUCKET = bucket.bucket;
+    env.OPENPDS_S3_PREFIX = bucket.prefix ?? '';
+    env.OPENPDS_S3_FORCE_PATH_STYLE = String(bucket.forcePathStyle ?? false);
+  }
+  if (spec.storage.hosting) env.OPENPDS_HOSTING_SCAN_INTERVAL_SECONDS = String(spec.storage.hosting.scanIntervalSeconds ?? 300);
+  return Object.fromEntries(Object.entries(env).sort(([a], [b]) => a.localeCompare(b)));
+}
+
+/** Pods carry this hash as an annotation so a config change rolls them (env is read once at start). */
+export function configHash(env: Record<string, string>): string {
+  return createHash('sha256').update(JSON.stringify(env)).digest('hex').slice(0, 16);
+}
+
+function base64Values(values: Record<string, string>): Record<string, string> {
+  return Object.fromEntries(Object.entries(values).map(([k, v]) => [k, Buffer.from(v, 'utf8').toString('base64')]));
+}
+
+export function addConfig(chart: Chart, ctx: DomainContext, bootstrap: BootstrapCredentials): void {
+  new k8s.KubeConfigMap(chart, 'config', {
+    metadata: { name: ctx.names.config, labels: ctx.labels('config') },
+    data: domainEnv(ctx),
+  });
+  new k8s.KubeSecret(chart, 'admin', {
+    metadata: { name: ctx.names.adminSecret, labels: ctx.labels('config') },
+    type: 'Opaque',
+    // data, not stringData: stringData is write-only and merged by the API server, so server-side apply
+    // and Argo CD diffs would never see it settle.
+    data: base64Values({ username: 'admin', password: bootstrap.adminPassword, secretKey: bootstrap.secretKey, url: ctx.publicUrl }),
+  });
+  const volume = ctx.spec.storage.volume;
+  if (volume) {
+    new k8s.KubePersistentVolumeClaim(chart, 'data', {
+      metadata: {
+        name: ctx.names.data,
+        labels: ctx.labels('data'),
+        // Files outlive their Domain: this claim gets no ownerReference (domain.chart.ts), like a StatefulSet's.
+        annotations: { 'openpds.io/retain-on-delete': 'true' },
+      },
+      spec: {
+        accessModes: ['ReadWriteOnce'],
+        ...(volume.storageClassName && { storageClassName: volume.storageClassName }),
+        resources: { requests: { storage: k8s.Quantity.fromString(volume.size ?? '10Gi') } },
+      },
+    });
+  }
+}

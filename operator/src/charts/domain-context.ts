@@ -1,0 +1,102 @@
+/**
+ * Everything the Domain's charts derive from the Domain before building objects: resolved spec, object
+ * names, labels, the image to run and the owner reference. Pure; one place so every chart agrees.
+ */
+import { API_VERSION, type Domain } from '../domain-types';
+import { resolveDomainSpec, type ResolvedDomainSpec } from './domain-defaults';
+
+export type Component = 'api-server' | 'worker' | 'config' | 'monitoring' | 'data';
+
+/** Label on every object with the Domain generation it was built for; the reconciler prunes older ones. */
+export const GENERATION_LABEL = 'openpds.io/generation';
+export const DOMAIN_LABEL = 'openpds.io/domain';
+export const HTTP_PORT = 8080;
+export const DATA_DIR = '/var/lib/openpds';
+/** Matches the non-root user of the image (Dockerfile). */
+export const RUN_AS_USER = 10001;
+
+export interface DomainContext {
+  domain: Domain;
+  spec: ResolvedDomainSpec;
+  namespace: string;
+  /** Image to run: spec.image, unless policy Manual holds the current one back until approved. */
+  image: string;
+  /** storage.volume: one pod, embedded database, in-process workers, no worker Deployment. */
+  singlePod: boolean;
+  names: {
+    config: string;
+    adminSecret: string;
+    data: string;
+    api: string;
+    worker: string;
+    workerMetrics: string;
+    ingress: string;
+    monitoring: string;
+  };
+  endpoint: string;
+  publicUrl: string;
+  /** Labels every object carries (app.kubernetes.io/* and the domain); selectors use a subset. */
+  labels(component: Component): Record<string, string>;
+  selector(component: Component): Record<string, string>;
+  ownerReferences: { apiVersion: string; kind: string; name: string; uid: string; controller: boolean; blockOwnerDeletion: boolean }[] | undefined;
+}
+
+export function imageToRun(domain: Domain, spec: ResolvedDomainSpec): string {
+  const current = domain.status?.currentImage;
+  if (spec.upgrade.policy === 'Manual' && current && spec.upgrade.approvedImage !== spec.image) return current;
+  return spec.image;
+}
+
+function imageTag(image: string): string {
+  const afterSlash = image.slice(image.lastIndexOf('/') + 1);
+  const digest = afterSlash.indexOf('@');
+  if (digest >= 0) return afterSlash.slice(digest + 1, digest + 1 + 19).replace(':', '-');
+  const colon = afterSlash.indexOf(':');
+  return colon >= 0 ? afterSlash.slice(colon + 1) : 'latest';
+}
+
+export function createDomainContext(domain: Domain): DomainContext {
+  const spec = resolveDomainSpec(domain);
+  const name = domain.metadata.name;
+  const namespace = domain.metadata.namespace ?? 'default';
+  const image = imageToRun(domain, spec);
+  const names = {
+    config: `${name}-config`,
+    adminSecret: `${name}-admin`,
+    data: `${name}-data`,
+    api: `${name}-api`,
+    worker: `${name}-worker`,
+    workerMetrics: `${name}-worker-metrics`,
+    ingress: name,
+    monitoring: name,
+  };
+  const endpoint = `http://${names.api}.${namespace}.svc:${HTTP_PORT}`;
+  const ingress = spec.ingress;
+  const publicUrl = ingress ? `${ingress.tlsSecretName ? 'https' : 'http'}://${ingress.host}` : endpoint;
+  const selector = (component: Component) => ({
+    'app.kubernetes.io/name': 'openpds',
+    'app.kubernetes.io/instance': name,
+    'app.kubernetes.io/component': component,
+  });
+  const uid = domain.metadata.uid;
+  return {
+    domain,
+    spec,
+    namespace,
+    image,
+    singlePod: spec.storage.volume !== undefined,
+    names,
+    endpoint,
+    publicUrl,
+    selector,
+    labels: (component) => ({
+      ...selector(component),
+      'app.kubernetes.io/part-of': 'openpds',
+      'app.kubernetes.io/managed-by': 'openpds-operator',
+      'app.kubernetes.io/version': imageTag(image),
+      [DOMAIN_LABEL]: name,
+    }),
+    // Without a uid (a Domain not yet created: `openpds plan`, tests) there is nothing to own the objects.
+    ownerReferences: uid ? [{ apiVersion: API_VERSION, kind: 'Domain', name, uid, controller: true, blockOwnerDeletion: true }] : undefined,
+  };
+}

@@ -1,0 +1,79 @@
+/**
+ * The Domain spec with every schema default filled in. A Domain read from a cluster already has them (the
+ * API server applies crds/openpds.io_domains.yaml defaults); one built by a test, `openpds up` or
+ * `openpds plan` may not, so the charts always read this form. domain-defaults.test.ts checks these
+ * values against the CRD's defaults so the two cannot drift.
+ */
+import type { Domain, DomainSpec, Resources } from '../domain-types';
+
+type DeepRequired<T> = T extends object ? { [K in keyof T]-?: DeepRequired<T[K]> } : T;
+
+export interface ResolvedDomainSpec {
+  domainId: string;
+  image: string;
+  imagePullPolicy: NonNullable<DomainSpec['imagePullPolicy']>;
+  logLevel: NonNullable<DomainSpec['logLevel']>;
+  storage: DomainSpec['storage'] & { mode: 'standard' | 'hosting' };
+  database: DomainSpec['database'];
+  apiServer: { replicas: number; resources: Resources; autoscaling: DeepRequired<NonNullable<NonNullable<DomainSpec['apiServer']>['autoscaling']>> };
+  workers: { replicas: number; concurrency: number; resources: Resources; autoscaling: DeepRequired<NonNullable<NonNullable<DomainSpec['workers']>['autoscaling']>> };
+  imageAnalysis: { enabled: boolean };
+  quotas: { defaultDriveSize: string; maxUsers: number };
+  ingress: DomainSpec['ingress'];
+  trash: { retentionDays: number };
+  alerts: { webhooks: NonNullable<NonNullable<DomainSpec['alerts']>['webhooks']> };
+  upgrade: { policy: 'Automatic' | 'Manual'; approvedImage?: string };
+}
+
+export const DEFAULT_IMAGE = 'openpds/openpds:0.1.0';
+
+export function resolveDomainSpec(domain: Domain): ResolvedDomainSpec {
+  const s = domain.spec;
+  const api = s.apiServer ?? {};
+  const workers = s.workers ?? {};
+  const withS3Defaults = <T extends { region?: string; forcePathStyle?: boolean; credentialsSecretRef?: { name: string; accessKeyIdKey?: string; secretAccessKeyKey?: string } }>(loc: T): T => ({
+    ...loc,
+    region: loc.region ?? 'us-east-1',
+    forcePathStyle: loc.forcePathStyle ?? false,
+    ...(loc.credentialsSecretRef && {
+      credentialsSecretRef: {
+        accessKeyIdKey: 'AWS_ACCESS_KEY_ID',
+        secretAccessKeyKey: 'AWS_SECRET_ACCESS_KEY',
+        ...loc.credentialsSecretRef,
+      },
+    }),
+  });
+  return {
+    domainId: s.domainId ?? domain.metadata.name,
+    image: s.image ?? DEFAULT_IMAGE,
+    imagePullPolicy: s.imagePullPolicy ?? 'IfNotPresent',
+    logLevel: s.logLevel ?? 'info',
+    storage: {
+      mode: s.storage.mode ?? 'standard',
+      ...(s.storage.s3 && { s3: withS3Defaults(s.storage.s3) }),
+      ...(s.storage.volume && { volume: { size: '10Gi', ...s.storage.volume } }),
+      ...(s.storage.hosting && { hosting: { scanIntervalSeconds: 300, ...withS3Defaults(s.storage.hosting) } }),
+    },
+    database: s.database && {
+      ...(s.database.urlSecretRef && { urlSecretRef: { key: 'url', ...s.database.urlSecretRef } }),
+      ...(s.database.cloudNativePG && { cloudNativePG: s.database.cloudNativePG }),
+    },
+    apiServer: {
+      replicas: api.replicas ?? 2,
+      resources: api.resources ?? { requests: { cpu: '250m', memory: '256Mi' }, limits: { memory: '1Gi' } },
+      autoscaling: { enabled: false, minReplicas: 2, maxReplicas: 10, targetCPUUtilizationPercentage: 70, ...api.autoscaling },
+    },
+    workers: {
+      replicas: workers.replicas ?? 1,
+      concurrency: workers.concurrency ?? 2,
+      resources: workers.resources ?? { requests: { cpu: '500m', memory: '512Mi' }, limits: { memory: '2Gi' } },
+      autoscaling: { enabled: false, minReplicas: 1, maxReplicas: 10, targetBacklogPerReplica: 50, ...workers.autoscaling },
+    },
+    imageAnalysis: { enabled: true, ...s.imageAnalysis },
+    quotas: { defaultDriveSize: '10Gi', maxUsers: 0, ...s.quotas },
+    ingress: s.ingress,
+    trash: { retentionDays: 30, ...s.trash },
+    alerts: { webhooks: (s.alerts?.webhooks ?? []).map((w) => (w.urlSecretRef ? { ...w, urlSecretRef: { key: 'url', ...w.urlSecretRef } } : w)) },
+    upgrade: { policy: 'Automatic', ...s.upgrade },
+  };
+}

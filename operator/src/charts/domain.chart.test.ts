@@ -1,0 +1,135 @@
+import YAML from 'yaml';
+import { buildDomainChart, type Manifest } from './domain.chart';
+import { GENERATION_LABEL } from './domain-context';
+import { BOOTSTRAP, fullDomain, hostingDomain, quickstartDomain } from './testing/domain-fixtures';
+import { validateManifests } from './testing/validate-k8s';
+
+const build = (domain = quickstartDomain()) => buildDomainChart(domain, { bootstrap: BOOTSTRAP });
+const find = (ms: Manifest[], kind: string, name?: string) => ms.find((m) => m.kind === kind && (!name || m.metadata.name === name));
+const kinds = (ms: Manifest[]) => ms.map((m) => `${m.kind}/${m.metadata.name}`);
+const cases = [
+  ['quickstart (volume)', quickstartDomain],
+  ['hosting', hostingDomain],
+  ['standard s3, every option', fullDomain],
+] as const;
+
+describe.each(cases)('%s', (_name, fixture) => {
+  const manifests = build(fixture());
+
+  test('matches the snapshot', () => {
+    // YAML reads like what `kubectl get -o yaml` shows, so snapshot reviews are reviews of real objects.
+    expect(manifests.map((m) => YAML.stringify(m)).join('---\n')).toMatchSnapshot();
+  });
+
+  test('every manifest is valid against the Kubernetes OpenAPI schemas', () => {
+    expect(validateManifests(manifests).filter((r) => r.error)).toEqual([]);
+  });
+
+  test('is deterministic', () => {
+    expect(JSON.stringify(build(fixture()))).toBe(JSON.stringify(manifests));
+  });
+
+  test('labels, namespace and owner references on every object', () => {
+    const domain = fixture();
+    for (const m of manifests) {
+      expect(m.metadata.namespace).toBe(domain.metadata.namespace);
+      expect(m.metadata.labels).toMatchObject({
+        'app.kubernetes.io/name': 'openpds',
+        'app.kubernetes.io/instance': domain.metadata.name,
+        'app.kubernetes.io/managed-by': 'openpds-operator',
+        [GENERATION_LABEL]: String(domain.metadata.generation),
+      });
+      const expected = m.kind === 'PersistentVolumeClaim' ? undefined : [expect.objectContaining({ kind: 'Domain', uid: domain.metadata.uid, controller: true })];
+      expect(m.metadata.ownerReferences).toEqual(expected);
+    }
+  });
+
+  test('pods run as non-root with a read-only root filesystem and probes', () => {
+    for (const d of manifests.filter((m) => m.kind === 'Deployment') as any[]) {
+      const pod = d.spec.template.spec;
+      expect(pod.securityContext).toMatchObject({ runAsNonRoot: true, runAsUser: 10001 });
+      const [c] = pod.containers;
+      expect(c.securityContext).toEqual({ allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, capabilities: { drop: ['ALL'] } });
+      expect(c.readinessProbe.httpGet.path).toBe('/readyz');
+      expect(c.livenessProbe.httpGet.path).toBe('/healthz');
+      expect(c.envFrom).toEqual([{ configMapRef: { name: `${fixture().metadata.name}-config` } }]);
+    }
+  });
+});
+
+test('quickstart: one API server pod on the volume, in-process workers, no HPA or PDB', () => {
+  const ms = build();
+  expect(kinds(ms)).toEqual([
+    'ConfigMap/quickstart-config',
+    'Secret/quickstart-admin',
+    'PersistentVolumeClaim/quickstart-data',
+    'Service/quickstart-api',
+    'Deployment/quickstart-api',
+    'NetworkPolicy/quickstart-api',
+    'ServiceMonitor/quickstart',
+    'PrometheusRule/quickstart',
+  ]);
+  const api = find(ms, 'Deployment') as any;
+  expect(api.spec).toMatchObject({ replicas: 1, strategy: { type: 'Recreate' } });
+  expect(api.spec.template.spec.containers[0].args).toEqual(['serve']);
+  expect(api.spec.template.spec.volumes[0]).toEqual({ name: 'data', persistentVolumeClaim: { claimName: 'quickstart-data' } });
+  expect((find(ms, 'ConfigMap') as any).data).toMatchObject({
+    OPENPDS_DOMAIN_ID: 'quickstart',
+    OPENPDS_PORT: '8080',
+    OPENPDS_STORAGE: 'local',
+    OPENPDS_IN_PROCESS_WORKERS: 'true',
+    OPENPDS_DEFAULT_DRIVE_SIZE: '10737418240',
+  });
+});
+
+test('every option: S3 env, CloudNativePG URL, ingress, both HPAs, PDBs, webhooks, held-back image', () => {
+  const ms = build(fullDomain());
+  const config = (find(ms, 'ConfigMap') as any).data;
+  expect(config).toMatchObject({
+    OPENPDS_DOMAIN_ID: 'acme-prod',
+    OPENPDS_STORAGE: 's3',
+    OPENPDS_S3_BUCKET: 'openpds',
+    OPENPDS_S3_PREFIX: 'acme/',
+    OPENPDS_S3_FORCE_PATH_STYLE: 'true',
+    OPENPDS_PUBLIC_URL: 'https://drive.acme.example',
+    OPENPDS_IN_PROCESS_WORKERS: 'false',
+    OPENPDS_IMAGE_ANALYSIS: 'false',
+  });
+  const api = find(ms, 'Deployment', 'acme-api') as any;
+  const container = api.spec.template.spec.containers[0];
+  // Manual upgrade policy and spec.image not approved: the running image stays.
+  expect(container.image).toBe('registry.example.com/openpds/openpds:1.2.2');
+  expect(container.env).toContainEqual({ name: 'OPENPDS_DATABASE_URL', valueFrom: { secretKeyRef: { name: 'acme-pg-app', key: 'uri' } } });
+  expect(container.env).toContainEqual({ name: 'OPENPDS_S3_SECRET_ACCESS_KEY', valueFrom: { secretKeyRef: { name: 'acme-s3', key: 'AWS_SECRET_ACCESS_KEY' } } });
+  const workerHpa = find(ms, 'HorizontalPodAutoscaler', 'acme-worker') as any;
+  expect(workerHpa.spec.metrics[0].external.metric).toEqual({ name: 'openpds_jobs_backlog', selector: { matchLabels: { domain: 'acme-prod', namespace: 'tenants' } } });
+  expect(find(ms, 'Deployment', 'acme-worker')!.spec).not.toHaveProperty('replicas');
+  expect(find(ms, 'PodDisruptionBudget', 'acme-api')).toBeDefined();
+  expect(find(ms, 'HorizontalPodAutoscaler', 'acme-api')).toBeUndefined();
+  const amc = find(ms, 'AlertmanagerConfig') as any;
+  expect(amc.spec.receivers[0].webhookConfigs).toEqual([
+    { sendResolved: true, url: 'https://hooks.acme.example/alert' },
+    { sendResolved: true, urlSecret: { key: 'url', name: 'pager-url' } },
+  ]);
+  const rules = (find(ms, 'PrometheusRule') as any).spec.groups[0].rules.map((r: { alert: string }) => r.alert);
+  expect(rules).toEqual(['OpenPDSApiErrorRateHigh', 'OpenPDSApiLatencyHigh', 'OpenPDSJobBacklogOld', 'OpenPDSWorkerFailures', 'OpenPDSStorageErrors', 'OpenPDSDomainNotReady']);
+});
+
+test('approving the image rolls it out; a config change changes the pod template hash', () => {
+  const d = fullDomain();
+  d.spec.upgrade = { policy: 'Manual', approvedImage: d.spec.image };
+  const image = (ms: Manifest[]) => (find(ms, 'Deployment', 'acme-api') as any).spec.template.spec.containers[0].image;
+  const hash = (ms: Manifest[]) => (find(ms, 'Deployment', 'acme-api') as any).spec.template.metadata.annotations['openpds.io/config-hash'];
+  const approved = build(d);
+  expect(image(approved)).toBe('registry.example.com/openpds/openpds:1.2.3');
+  d.spec.trash = { retentionDays: 7 };
+  expect(hash(build(d))).not.toBe(hash(approved));
+});
+
+test('without a uid (not yet created) nothing claims ownership; monitoring can be left out', () => {
+  const d = quickstartDomain();
+  delete d.metadata.uid;
+  const ms = buildDomainChart(d, { bootstrap: BOOTSTRAP, monitoring: false });
+  expect(ms.every((m) => m.metadata.ownerReferences === undefined)).toBe(true);
+  expect(ms.some((m) => m.kind === 'ServiceMonitor')).toBe(false);
+});

@@ -1,0 +1,86 @@
+/**
+ * buildDomainChart: the desired Kubernetes objects of one Domain, pure and deterministic (no clock, no
+ * randomness, fixed order), so applying it twice is a no-op and Argo CD sees no drift.
+ *
+ * Every object gets the Domain's generation in GENERATION_LABEL: after applying, the reconciler deletes
+ * objects with the domain label and an older generation (a disabled Ingress or HPA). Every object but
+ * the data volume's claim is owned by the Domain, so deleting the Domain cleans up.
+ */
+import { App, Chart } from 'cdk8s';
+import type { Domain } from '../domain-types';
+import { addApiServer } from './api-server.chart';
+import { addConfig, configHash, domainEnv, type BootstrapCredentials } from './config.chart';
+import { createDomainContext, GENERATION_LABEL } from './domain-context';
+import { addMonitoring } from './monitoring.chart';
+import { addNetworkPolicies } from './network-policy.chart';
+import { addWorkers } from './workers.chart';
+
+export interface Manifest {
+  apiVersion: string;
+  kind: string;
+  metadata: {
+    name: string;
+    namespace?: string;
+    labels?: Record<string, string>;
+    annotations?: Record<string, string>;
+    ownerReferences?: { apiVersion: string; kind: string; name: string; uid: string; controller?: boolean; blockOwnerDeletion?: boolean }[];
+  };
+  [field: string]: unknown;
+}
+
+export interface DomainChartOptions {
+  bootstrap: BootstrapCredentials;
+  /** Render the Prometheus Operator kinds (false where its CRDs are not installed). */
+  monitoring?: boolean;
+}
+
+/** Apply order: what others reference first (config before pods, Deployments before their HPA). */
+const KIND_ORDER = [
+  'ConfigMap',
+  'Secret',
+  'PersistentVolumeClaim',
+  'Service',
+  'Deployment',
+  'HorizontalPodAutoscaler',
+  'PodDisruptionBudget',
+  'NetworkPolicy',
+  'Ingress',
+  'ServiceMonitor',
+  'PrometheusRule',
+  'AlertmanagerConfig',
+];
+
+export function buildDomainChart(domain: Domain, options: DomainChartOptions): Manifest[] {
+  const ctx = createDomainContext(domain);
+  const app = new App();
+  // Names are chosen by the builders, so cdk8s must not append its hashes.
+  const chart = new Chart(app, domain.metadata.name, { namespace: ctx.namespace, disableResourceNameHashes: true });
+  const hash = configHash({ ...domainEnv(ctx), image: ctx.image });
+  addConfig(chart, ctx, options.bootstrap);
+  addApiServer(chart, ctx, hash);
+  addWorkers(chart, ctx, hash);
+  addNetworkPolicies(chart, ctx);
+  if (options.monitoring !== false) addMonitoring(chart, ctx);
+
+  const generation = String(domain.metadata.generation ?? 0);
+  const manifests = (chart.toJson() as Manifest[]).map((m) => {
+    m.metadata.labels = { ...m.metadata.labels, [GENERATION_LABEL]: generation };
+    const retained = m.metadata.annotations?.['openpds.io/retain-on-delete'] === 'true';
+    if (ctx.ownerReferences && !retained) m.metadata.ownerReferences = ctx.ownerReferences;
+    return sortObject(m) as Manifest;
+  });
+  return manifests.sort((a, b) => KIND_ORDER.indexOf(a.kind) - KIND_ORDER.indexOf(b.kind) || a.metadata.name.localeCompare(b.metadata.name));
+}
+
+/** Object keys in sorted order at every depth (arrays keep their order: it means something there). */
+function sortObject(value: unknown): unknown {
+  if (Array.isArray(value)) return value.map(sortObject);
+  if (value && typeof value === 'object') {
+    return Object.fromEntries(
+      Object.entries(value)
+        .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
+        .map(([k, v]) => [k, sortObject(v)]),
+    );
+  }
+  return value;
+}

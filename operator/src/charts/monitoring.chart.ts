@@ -1,0 +1,48 @@
+/**
+ * Prometheus Operator objects: a ServiceMonitor scraping the API server and worker Services, the
+ * PrometheusRule with the domain's alerts, and an AlertmanagerConfig routing them to spec.alerts.webhooks.
+ * Plain ApiObjects (cdk8s has no types for these CRDs), typed by the prometheus-operator model interfaces
+ * (type-only imports of an ESM-only dev package: erased at build, nothing loads it at run time).
+ */
+import { ApiObject, type Chart } from 'cdk8s';
+import type { IAlertmanagerConfig } from '@kubernetes-models/prometheus-operator/monitoring.coreos.com/v1alpha1/AlertmanagerConfig' with { 'resolution-mode': 'import' };
+import type { IPrometheusRule } from '@kubernetes-models/prometheus-operator/monitoring.coreos.com/v1/PrometheusRule' with { 'resolution-mode': 'import' };
+import type { IServiceMonitor } from '@kubernetes-models/prometheus-operator/monitoring.coreos.com/v1/ServiceMonitor' with { 'resolution-mode': 'import' };
+import { domainAlertRules } from './alert-rules';
+import type { DomainContext } from './domain-context';
+
+type Body<T> = Omit<T, 'apiVersion' | 'kind' | 'metadata'>;
+
+export function addMonitoring(chart: Chart, ctx: DomainContext): void {
+  const metadata = { name: ctx.names.monitoring, labels: ctx.labels('monitoring') };
+  const serviceMonitor: Body<IServiceMonitor> = {
+    spec: {
+      selector: { matchLabels: { 'app.kubernetes.io/instance': ctx.domain.metadata.name, 'openpds.io/metrics': 'true' } },
+      endpoints: [{ port: 'http', path: '/metrics', interval: '30s' }],
+    },
+  };
+  new ApiObject(chart, 'service-monitor', { apiVersion: 'monitoring.coreos.com/v1', kind: 'ServiceMonitor', metadata, ...serviceMonitor });
+  const rules: Body<IPrometheusRule> = { spec: { groups: [{ name: `openpds.${ctx.namespace}.${ctx.domain.metadata.name}`, rules: domainAlertRules(ctx) }] } };
+  new ApiObject(chart, 'prometheus-rule', { apiVersion: 'monitoring.coreos.com/v1', kind: 'PrometheusRule', metadata, ...rules });
+  const webhooks = ctx.spec.alerts.webhooks;
+  if (webhooks.length === 0) return;
+  const route: Body<IAlertmanagerConfig> = {
+    spec: {
+      // Alertmanager scopes an AlertmanagerConfig to its namespace; the domain label narrows it to this domain.
+      route: {
+        receiver: 'openpds-webhooks',
+        matchers: [{ name: 'openpds_domain', value: ctx.domain.metadata.name, matchType: '=' }],
+        groupBy: ['alertname'],
+      },
+      receivers: [
+        {
+          name: 'openpds-webhooks',
+          webhookConfigs: webhooks.map((w) =>
+            w.urlSecretRef ? { urlSecret: { name: w.urlSecretRef.name, key: w.urlSecretRef.key ?? 'url' }, sendResolved: true } : { url: w.url, sendResolved: true },
+          ),
+        },
+      ],
+    },
+  };
+  new ApiObject(chart, 'alertmanager-config', { apiVersion: 'monitoring.coreos.com/v1alpha1', kind: 'AlertmanagerConfig', metadata, ...route });
+}

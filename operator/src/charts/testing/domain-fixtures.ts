@@ -1,0 +1,41 @@
+/** Domains the chart tests build: the two examples as a cluster would hand them over, and one using every option. */
+import fs from 'node:fs';
+import path from 'node:path';
+import YAML from 'yaml';
+import type { Domain } from '../../../domain-types';
+
+const EXAMPLES = path.resolve(__dirname, '../../../../examples');
+
+function fromExample(file: string, uid: string): Domain {
+  const domain = YAML.parse(fs.readFileSync(path.join(EXAMPLES, file), 'utf8')) as Domain;
+  return { ...domain, metadata: { ...domain.metadata, namespace: 'openpds', uid, generation: 3 } };
+}
+
+export const BOOTSTRAP = { adminPassword: 'test-admin-password', secretKey: 'k'.repeat(48) };
+
+export const quickstartDomain = (): Domain => fromExample('quickstart/domain.yaml', '00000000-0000-4000-8000-000000000001');
+export const hostingDomain = (): Domain => fromExample('hosting/domain.yaml', '00000000-0000-4000-8000-000000000002');
+
+export const fullDomain = (): Domain => ({
+  apiVersion: 'openpds.io/v1alpha1',
+  kind: 'Domain',
+  metadata: { name: 'acme', namespace: 'tenants', uid: '00000000-0000-4000-8000-000000000003', generation: 7 },
+  spec: {
+    domainId: 'acme-prod',
+    image: 'registry.example.com/openpds/openpds:1.2.3',
+    storage: {
+      mode: 'standard',
+      s3: { endpoint: 'http://rgw.storage.svc:7480', bucket: 'openpds', prefix: 'acme/', forcePathStyle: true, credentialsSecretRef: { name: 'acme-s3' } },
+    },
+    database: { cloudNativePG: { clusterName: 'acme-pg' } },
+    apiServer: { replicas: 3, resources: { requests: { cpu: '500m', memory: '512Mi' }, limits: { cpu: 2, memory: '2Gi' } } },
+    workers: { replicas: 4, concurrency: 4, autoscaling: { enabled: true, minReplicas: 2, maxReplicas: 20, targetBacklogPerReplica: 25 } },
+    imageAnalysis: { enabled: false },
+    quotas: { defaultDriveSize: '50Gi', maxUsers: 500 },
+    ingress: { host: 'drive.acme.example', tlsSecretName: 'acme-tls', className: 'nginx', annotations: { 'nginx.ingress.kubernetes.io/proxy-body-size': '0' } },
+    trash: { retentionDays: 90 },
+    alerts: { webhooks: [{ name: 'ops', url: 'https://hooks.acme.example/alert' }, { name: 'pager', urlSecretRef: { name: 'pager-url' } }] },
+    upgrade: { policy: 'Manual', approvedImage: 'registry.example.com/openpds/openpds:1.2.2' },
+  },
+  status: { currentImage: 'registry.example.com/openpds/openpds:1.2.2' },
+});

@@ -1,0 +1,65 @@
+/**
+ * The job workers (`openpds worker`): Deployment, a headless Service only for metrics scraping, an HPA on
+ * the per-domain external metric openpds_jobs_backlog when enabled, and a PodDisruptionBudget. Not built
+ * for storage.volume, where the single API server pod runs jobs in process.
+ */
+import type { Chart } from 'cdk8s';
+import { k8s } from 'cdk8s-plus-32';
+import type { DomainContext } from './domain-context';
+import { podTemplate } from './pod';
+
+/** The external metric the worker HPA follows; a metrics adapter must serve it from the data plane's metric. */
+export const BACKLOG_METRIC = 'openpds_jobs_backlog';
+
+export function addWorkers(chart: Chart, ctx: DomainContext, configHash: string): void {
+  if (ctx.singlePod) return;
+  const { spec, names } = ctx;
+  const scaling = spec.workers.autoscaling;
+  new k8s.KubeDeployment(chart, 'worker-deployment', {
+    metadata: { name: names.worker, labels: ctx.labels('worker') },
+    spec: {
+      ...(!scaling.enabled && { replicas: spec.workers.replicas }),
+      revisionHistoryLimit: 3,
+      selector: { matchLabels: ctx.selector('worker') },
+      strategy: { type: 'RollingUpdate', rollingUpdate: { maxSurge: k8s.IntOrString.fromNumber(1), maxUnavailable: k8s.IntOrString.fromNumber(0) } },
+      template: podTemplate(ctx, { component: 'worker', args: ['worker'], resources: spec.workers.resources, configHash }),
+    },
+  });
+  // Workers take no traffic; the Service exists so the ServiceMonitor can find their /metrics.
+  new k8s.KubeService(chart, 'worker-metrics-service', {
+    metadata: { name: names.workerMetrics, labels: { ...ctx.labels('worker'), 'openpds.io/metrics': 'true' } },
+    spec: {
+      clusterIp: 'None',
+      selector: ctx.selector('worker'),
+      ports: [{ name: 'http', port: 8080, targetPort: k8s.IntOrString.fromString('http'), protocol: 'TCP' }],
+    },
+  });
+  if (scaling.enabled) {
+    new k8s.KubeHorizontalPodAutoscalerV2(chart, 'worker-hpa', {
+      metadata: { name: names.worker, labels: ctx.labels('worker') },
+      spec: {
+        scaleTargetRef: { apiVersion: 'apps/v1', kind: 'Deployment', name: names.worker },
+        minReplicas: scaling.minReplicas,
+        maxReplicas: scaling.maxReplicas,
+        metrics: [
+          {
+            type: 'External',
+            external: {
+              metric: { name: BACKLOG_METRIC, selector: { matchLabels: { namespace: ctx.namespace, domain: spec.domainId } } },
+              target: { type: 'AverageValue', averageValue: k8s.Quantity.fromNumber(scaling.targetBacklogPerReplica) },
+            },
+          },
+        ],
+        // Jobs come in bursts (an album upload): scale up at once, down slowly so a lull does not kill busy pods.
+        behavior: { scaleDown: { stabilizationWindowSeconds: 300 } },
+      },
+    });
+  }
+  const minPods = scaling.enabled ? scaling.minReplicas : spec.workers.replicas;
+  if (minPods > 1) {
+    new k8s.KubePodDisruptionBudget(chart, 'worker-pdb', {
+      metadata: { name: names.worker, labels: ctx.labels('worker') },
+      spec: { maxUnavailable: k8s.IntOrString.fromNumber(1), selector: { matchLabels: ctx.selector('worker') } },
+    });
+  }
+}
