@@ -2,7 +2,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import YAML from 'yaml';
-import type { Domain } from '../../../domain-types';
+import type { Domain } from '../../domain-types';
 
 const EXAMPLES = path.resolve(__dirname, '../../../../examples');
 
