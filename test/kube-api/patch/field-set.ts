@@ -1,0 +1,121 @@
+import { deepEqual, isObject, type Json, type JsonObject } from '../json';
+import { itemKey, type ListTypeOf, type NamePath } from '../list-semantics';
+
+// Field sets in the managedFields "FieldsV1" vocabulary: `f:<field>` for a map field, `k:<json key>` for an
+// item of a map-list, `v:<json value>` for an item of a set-list, and `.` for "the item itself". A path is
+// an array of those elements; a set stores paths serialized with JSON.stringify for cheap lookup.
+export type FieldPath = string[];
+export type FieldSet = Set<string>;
+
+/** Fields no manager owns: identity and bookkeeping the server sets itself. */
+const IGNORED_METADATA = new Set(['name', 'namespace', 'uid', 'resourceVersion', 'generation', 'creationTimestamp', 'deletionTimestamp', 'deletionGracePeriodSeconds', 'managedFields', 'selfLink']);
+
+export function fieldSetOf(object: JsonObject, listTypeOf: ListTypeOf): FieldSet {
+  const out: FieldSet = new Set();
+  for (const [key, value] of Object.entries(object)) {
+    if (key === 'apiVersion' || key === 'kind') continue;
+    if (key === 'metadata' && isObject(value)) {
+      for (const [mk, mv] of Object.entries(value)) {
+        if (!IGNORED_METADATA.has(mk)) collect(mv, ['f:metadata', `f:${mk}`], ['metadata', mk], listTypeOf, out);
+      }
+      continue;
+    }
+    collect(value, [`f:${key}`], [key], listTypeOf, out);
+  }
+  return out;
+}
+
+function collect(value: Json, path: FieldPath, names: NamePath, listTypeOf: ListTypeOf, out: FieldSet): void {
+  if (isObject(value) && Object.keys(value).length > 0) {
+    for (const [key, child] of Object.entries(value)) collect(child, [...path, `f:${key}`], [...names, key], listTypeOf, out);
+    return;
+  }
+  if (Array.isArray(value) && value.length > 0) {
+    const listType = listTypeOf(names);
+    if (listType.kind === 'set') {
+      for (const item of value) out.add(JSON.stringify([...path, `v:${JSON.stringify(item)}`]));
+      return;
+    }
+    if (listType.kind === 'map' && value.every((item) => itemKey(item, listType.keys) !== undefined)) {
+      for (const item of value) {
+        const itemPath = [...path, `k:${JSON.stringify(itemKey(item, listType.keys))}`];
+        out.add(JSON.stringify([...itemPath, '.']));
+        if (isObject(item)) for (const [key, child] of Object.entries(item)) collect(child, [...itemPath, `f:${key}`], [...names, key], listTypeOf, out);
+      }
+      return;
+    }
+  }
+  out.add(JSON.stringify(path)); // scalars, atomic lists, empty maps and lists are owned whole
+}
+
+export function toFieldsV1(set: FieldSet): JsonObject {
+  const root: JsonObject = {};
+  for (const serialized of [...set].sort()) {
+    let node = root;
+    for (const element of JSON.parse(serialized) as FieldPath) {
+      if (!isObject(node[element])) node[element] = {};
+      node = node[element] as JsonObject;
+    }
+  }
+  return root;
+}
+
+export function fromFieldsV1(tree: JsonObject): FieldSet {
+  const out: FieldSet = new Set();
+  const visit = (node: JsonObject, path: FieldPath) => {
+    const children = Object.entries(node);
+    if (children.length === 0 && path.length > 0) out.add(JSON.stringify(path));
+    for (const [element, child] of children) visit(isObject(child) ? child : {}, [...path, element]);
+  };
+  visit(tree, []);
+  return out;
+}
+
+/** Steps one path element into a value: a map field, a keyed item, a set member, or `.` (itself). */
+function step(node: Json | undefined, element: string): { container: Json | undefined; index: string | number; value: Json | undefined } | undefined {
+  if (element.startsWith('f:')) {
+    const key = element.slice(2);
+    return isObject(node) ? { container: node, index: key, value: node[key] } : undefined;
+  }
+  if (!Array.isArray(node)) return undefined;
+  const wanted = JSON.parse(element.slice(2)) as Json;
+  const index = element.startsWith('k:')
+    ? node.findIndex((item) => isObject(item) && isObject(wanted) && Object.entries(wanted).every(([k, v]) => deepEqual(item[k], v)))
+    : node.findIndex((item) => deepEqual(item, wanted));
+  return index >= 0 ? { container: node, index, value: node[index] } : undefined;
+}
+
+export function valueAt(object: JsonObject, path: FieldPath): { found: boolean; value?: Json } {
+  let node: Json | undefined = object;
+  for (const element of path) {
+    if (element === '.') break;
+    const next = step(node, element);
+    if (!next) return { found: false };
+    node = next.value;
+  }
+  return { found: true, value: node ?? null };
+}
+
+/** Removes the field (or list item, for a `.` or `v:` path) and any maps the removal leaves empty. */
+export function removeAt(object: JsonObject, path: FieldPath): void {
+  const target = path[path.length - 1] === '.' ? path.slice(0, -1) : path;
+  const trail: { container: Json | undefined; index: string | number }[] = [];
+  let node: Json | undefined = object;
+  for (const element of target) {
+    const next = step(node, element);
+    if (!next) return;
+    trail.push(next);
+    node = next.value;
+  }
+  for (let i = trail.length - 1; i >= 0; i--) {
+    const { container, index } = trail[i]!;
+    if (Array.isArray(container)) container.splice(index as number, 1);
+    else if (isObject(container)) delete container[index as string];
+    const emptied = isObject(container) ? Object.keys(container).length === 0 : Array.isArray(container) && container.length === 0;
+    if (!emptied || i === 0) return;
+  }
+}
+
+export function isPrefix(prefix: FieldPath, path: FieldPath): boolean {
+  return prefix.length <= path.length && prefix.every((e, i) => e === path[i]);
+}

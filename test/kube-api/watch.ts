@@ -1,0 +1,72 @@
+import type { ServerResponse } from 'node:http';
+import { KubeApiError } from './status';
+import type { Store } from './store';
+import type { WatchHub, StoredEvent } from './watch-hub';
+import { withVersion } from './list';
+import type { KubeObject, ResourceType } from './types';
+
+// One watch connection: newline-delimited JSON events on a chunked 200 response. Starts with the current
+// objects as ADDED (no resourceVersion or "0") or replays history after the given resourceVersion, then
+// streams live changes; an object leaving or entering the selection becomes DELETED or ADDED, as in the
+// apiserver's watch cache. A resume from compacted history gets an ERROR event with a 410 Status.
+export interface WatchRequest {
+  type: ResourceType;
+  matches(object: KubeObject): boolean;
+  resourceVersion?: string;
+  timeoutSeconds?: number;
+  allowBookmarks: boolean;
+  sendInitialEvents: boolean;
+  bookmarkIntervalMs: number;
+}
+
+export function serveWatch(res: ServerResponse, hub: WatchHub, store: Store, watch: WatchRequest): void {
+  res.writeHead(200, { 'Content-Type': 'application/json', 'Transfer-Encoding': 'chunked', 'Cache-Control': 'no-cache, private' });
+  // Without this the client sees no response (and cannot tell the watch is open) until the first event.
+  res.flushHeaders();
+  const send = (type: string, object: unknown) => {
+    if (!res.writableEnded) res.write(`${JSON.stringify({ type, object })}\n`);
+  };
+  const bookmark = (annotations?: Record<string, string>) =>
+    send('BOOKMARK', { kind: watch.type.kind, apiVersion: withVersion(watch.type, { metadata: {} } as KubeObject).apiVersion, metadata: { resourceVersion: String(store.currentResourceVersion()), ...(annotations ? { annotations } : {}) } });
+
+  const deliver = (event: StoredEvent) => {
+    if (event.storageKey !== watch.type.storageKey) return;
+    const now = watch.matches(event.object);
+    const before = event.previous !== undefined && watch.matches(event.previous);
+    const object = withVersion(watch.type, event.object);
+    if (event.type === 'ADDED' && now) send('ADDED', object);
+    else if (event.type === 'DELETED' && (now || before)) send('DELETED', object);
+    else if (event.type === 'MODIFIED') {
+      if (now && before) send('MODIFIED', object);
+      else if (now) send('ADDED', object);
+      else if (before) send('DELETED', object);
+    }
+  };
+
+  const rv = watch.resourceVersion;
+  try {
+    if (!rv || rv === '0') {
+      for (const object of store.list(watch.type.storageKey)) if (watch.matches(object)) send('ADDED', withVersion(watch.type, object));
+      if (watch.sendInitialEvents && watch.allowBookmarks) bookmark({ 'k8s.io/initial-events-end': 'true' });
+    } else {
+      const from = Number(rv);
+      if (!Number.isInteger(from)) throw new KubeApiError(400, 'BadRequest', `invalid resource version: ${rv}`);
+      hub.since(from).forEach(deliver);
+    }
+  } catch (error) {
+    const status = error instanceof KubeApiError ? error.toStatus() : new KubeApiError(500, 'InternalError', String(error)).toStatus();
+    send('ERROR', status);
+    res.end();
+    return;
+  }
+
+  const timers: NodeJS.Timeout[] = [];
+  const unsubscribe = hub.subscribe({ onEvent: deliver, close: () => res.end() });
+  if (watch.timeoutSeconds && watch.timeoutSeconds > 0) timers.push(setTimeout(() => res.end(), watch.timeoutSeconds * 1000));
+  if (watch.allowBookmarks) timers.push(setInterval(() => bookmark(), watch.bookmarkIntervalMs));
+  // 'close' on the response fires for both our end() and a client disconnect; req 'close' fires too early.
+  res.on('close', () => {
+    unsubscribe();
+    timers.forEach((t) => clearTimeout(t));
+  });
+}
