@@ -47,7 +47,7 @@ export interface Crd {
 export function loadCrds(): Crd[] {
   return fs
     .readdirSync(CRD_DIR)
-    .filter((f) => f.endsWith('.yaml'))
+    .filter((f) => /^openpds\.io_.*\.yaml$/.test(f))
     .sort()
     .map((file) => ({ file, ...(YAML.parse(fs.readFileSync(path.join(CRD_DIR, file), 'utf8')) as Omit<Crd, 'file'>) }));
 }
