@@ -26,7 +26,7 @@ export interface RpcContext {
 }
 
 export interface RpcRegistry {
-  routes: { path: string; summary: string; body: z.ZodType; auth: boolean }[];
+  routes: { path: string; method?: 'get' | 'post' | 'put'; summary: string; body: z.ZodType; auth: boolean }[];
 }
 
 export const createRpcRegistry = (): RpcRegistry => ({ routes: [] });

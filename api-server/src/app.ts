@@ -1,0 +1,103 @@
+/**
+ * The express app of one domain's data plane, wired from named dependencies (no listen: main.ts and the
+ * tests do that). Routes → services → repositories/storage, one way.
+ */
+import { randomUUID } from 'node:crypto';
+import express, { type Request, type Response } from 'express';
+import type { Deps } from './shared/deps';
+import { createErrorMiddleware } from './shared/error-middleware';
+import { buildOpenApi } from './shared/openapi';
+import { createRpcRegistry } from './shared/rpc';
+import { createAuthRouter } from './modules/auth/auth.routes';
+import { createAuthService } from './modules/auth/auth.service';
+import { createDomainRouter } from './modules/domain/domain.routes';
+import { createDomainService } from './modules/domain/domain.service';
+import { createDownloadsRouter } from './modules/downloads/downloads.routes';
+import { createDrivesRouter } from './modules/drives/drives.routes';
+import { createDrivesService } from './modules/drives/drives.service';
+import { createFilesRouter } from './modules/files/files.routes';
+import { createFilesService } from './modules/files/files.service';
+import { createBlobGc } from './modules/gc/blob-gc.service';
+import { createRecyclebinRouter } from './modules/recyclebin/recyclebin.routes';
+import { createRecyclebinService } from './modules/recyclebin/recyclebin.service';
+import { createRevisionsRouter } from './modules/revisions/revisions.routes';
+import { createRevisionsService } from './modules/revisions/revisions.service';
+import { createUploadsService } from './modules/uploads/uploads.service';
+import { createUsersRouter } from './modules/users/users.routes';
+import { createUsersService } from './modules/users/users.service';
+import { MAX_PART_SIZE } from './storage/blob-store';
+import { createLocalBlobRouter } from './storage/local-blob.routes';
+
+export const VERSION = '0.1.0';
+
+export function createServices(deps: Deps) {
+  const domain = createDomainService(deps);
+  const auth = createAuthService(deps);
+  const drives = createDrivesService(deps);
+  const users = createUsersService(deps, drives);
+  const files = createFilesService(deps, drives);
+  const uploads = createUploadsService(deps, drives, files);
+  const revisions = createRevisionsService(deps, files);
+  const recyclebin = createRecyclebinService(deps, drives, files, domain);
+  const gc = createBlobGc(deps, uploads, recyclebin);
+  return { domain, auth, drives, users, files, uploads, revisions, recyclebin, gc };
+}
+export type Services = ReturnType<typeof createServices>;
+
+export function createApp(deps: Deps, services: Services = createServices(deps)) {
+  const registry = createRpcRegistry();
+  const app = express();
+  app.disable('x-powered-by');
+  app.set('trust proxy', true);
+
+  app.use((req, res, next) => {
+    const started = process.hrtime.bigint();
+    const requestId = (typeof req.headers['x-request-id'] === 'string' && req.headers['x-request-id'].slice(0, 128)) || randomUUID();
+    res.locals.requestId = requestId;
+    res.setHeader('x-request-id', requestId);
+    res.on('finish', () => {
+      const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+      const route = (req.route?.path as string | undefined) ?? (res.statusCode === 404 ? 'unmatched' : req.path.startsWith('/v2/') ? req.path : 'other');
+      deps.metrics.httpDuration.observe({ route, method: req.method, status: String(res.statusCode) }, seconds);
+      deps.logger.info({ req_id: requestId, method: req.method, route, status: res.statusCode, ms: Math.round(seconds * 1000) }, 'request');
+    });
+    next();
+  });
+
+  app.get('/healthz', (_req, res) => void res.json({ status: 'ok' }));
+  app.get('/readyz', async (_req, res) => {
+    const check = async (fn: () => Promise<unknown>) => fn().then(() => 'ok', (e: Error) => `unreachable: ${e.message}`);
+    const [database, storage] = await Promise.all([check(() => deps.db.query('SELECT 1')), check(() => deps.store.ping())]);
+    const ready = database === 'ok' && storage === 'ok';
+    res.status(ready ? 200 : 503).json({ status: ready ? 'ready' : 'not ready', database, storage });
+  });
+  app.get('/metrics', async (_req, res) => {
+    res.setHeader('Content-Type', deps.metrics.registry.contentType);
+    res.send(await deps.metrics.registry.metrics());
+  });
+  app.get('/v2/openapi.json', (_req, res) => void res.json(buildOpenApi(registry, { version: VERSION })));
+
+  if (deps.store.kind === 'local') app.use(createLocalBlobRouter({ store: deps.store, signer: deps.urlSigner, maxPartSize: MAX_PART_SIZE }));
+
+  app.use('/v2', express.json({ limit: '4mb' }));
+  const publicPaths = () => new Set(registry.routes.filter((r) => !r.auth).map((r) => r.path));
+  app.use('/v2', (req: Request, res: Response, next) => {
+    if (!publicPaths().has(req.originalUrl.split('?')[0]!)) res.locals.auth = services.auth.authenticate(req.headers.authorization);
+    next();
+  });
+
+  app.use(createAuthRouter(registry, services.auth));
+  app.use(createDomainRouter(registry, services.domain));
+  app.use(createUsersRouter(registry, services.users));
+  app.use(createDrivesRouter(registry, services.drives));
+  app.use(createFilesRouter(registry, services.files, services.uploads));
+  app.use(createRevisionsRouter(registry, services.revisions));
+  app.use(createRecyclebinRouter(registry, services.recyclebin));
+  app.use(createDownloadsRouter(registry, deps, services.revisions));
+
+  app.use((req, res) => {
+    res.status(404).json({ code: 'NotFound.Route', message: `no route ${req.method} ${req.path}`, request_id: res.locals.requestId });
+  });
+  app.use(createErrorMiddleware(deps.logger));
+  return { app, registry, services };
+}

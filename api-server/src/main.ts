@@ -1,0 +1,133 @@
+/**
+ * The composition root of the data plane: the only place that reads the environment and wires real
+ * implementations. `openpds serve` and `openpds migrate` land here.
+ */
+import { randomBytes } from 'node:crypto';
+import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { createServer, type Server } from 'node:http';
+import path from 'node:path';
+import pino from 'pino';
+import { createApp, createServices, type Services } from './app';
+import { loadConfig, type Config } from './config/config';
+import type { Db } from './db/db';
+import { migrate } from './db/migrate';
+import { createPgDb } from './db/pg.db';
+import { createPgliteDb } from './db/pglite.db';
+import { createTokenSigner } from './modules/auth/tokens';
+import { createUsersRepository } from './modules/users/users.repository';
+import { systemClock } from './shared/clock';
+import type { Deps } from './shared/deps';
+import { createIdGenerator } from './shared/ids';
+import { createMetrics } from './shared/metrics';
+import { createUrlSigner } from './shared/url-signer';
+import { createBlobStore } from './storage/create-blob-store';
+
+export async function openDb(config: Config): Promise<Db> {
+  if (config.databaseUrl) return createPgDb(config.databaseUrl);
+  mkdirSync(config.dataDir, { recursive: true });
+  return createPgliteDb(path.join(config.dataDir, 'db'));
+}
+
+/** OPENPDS_SECRET_KEY, or one generated on first start and kept (mode 600) in the data dir. */
+function loadSecret(config: Config): string {
+  if (config.secretKey) return config.secretKey;
+  const file = path.join(config.dataDir, 'secret.key');
+  mkdirSync(config.dataDir, { recursive: true });
+  if (!existsSync(file)) {
+    writeFileSync(file, randomBytes(32).toString('base64url'), { mode: 0o600 });
+    chmodSync(file, 0o600);
+  }
+  return readFileSync(file, 'utf8').trim();
+}
+
+export interface RunningServer {
+  server: Server;
+  deps: Deps;
+  services: Services;
+  url: string;
+  close(): Promise<void>;
+}
+
+/** Starts the data plane: migrate, bootstrap the domain and its superadmin, listen, run the GC loop. */
+export async function startServer(env: Record<string, string | undefined> = process.env): Promise<RunningServer> {
+  const loaded = loadConfig(env);
+  // Listen first: with OPENPDS_PORT=0 the signed URLs must carry the port the kernel picked.
+  const server = createServer();
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(loaded.port, loaded.host, () => resolve());
+  });
+  const address = server.address();
+  const port = typeof address === 'object' && address ? address.port : loaded.port;
+  const config: Config = { ...loaded, port, publicUrl: env.OPENPDS_PUBLIC_URL ? loaded.publicUrl : `http://localhost:${port}` };
+  const logger = pino({ level: config.logLevel, base: { domain: config.domainId } });
+  const db = await openDb(config);
+  await migrate(db);
+  const secret = loadSecret(config);
+  const urlSigner = createUrlSigner({ secret: `url:${secret}`, baseUrl: config.publicUrl });
+  const deps: Deps = {
+    config,
+    db,
+    store: await createBlobStore(config, urlSigner),
+    clock: systemClock,
+    newId: createIdGenerator(),
+    metrics: createMetrics(),
+    logger,
+    urlSigner,
+    tokens: createTokenSigner(secret),
+  };
+  const services = createServices(deps);
+  await bootstrap(deps, services);
+  const { app } = createApp(deps, services);
+
+  server.on('request', app);
+  // Uploads of big parts are slow; keep-alive longer than common load balancers' idle timeouts.
+  server.keepAliveTimeout = 65_000;
+  server.requestTimeout = 0;
+  logger.info({ port, storage: deps.store.kind, database: db.dialect }, 'openpds data plane listening');
+
+  let gcRunning: Promise<unknown> = Promise.resolve();
+  const gcTimer =
+    config.gcIntervalSeconds > 0
+      ? setInterval(() => {
+          gcRunning = services.gc.run().catch((err: unknown) => logger.error({ err }, 'blob gc failed'));
+        }, config.gcIntervalSeconds * 1000)
+      : undefined;
+  gcTimer?.unref();
+
+  return {
+    server,
+    deps,
+    services,
+    url: `http://127.0.0.1:${port}`,
+    async close() {
+      clearInterval(gcTimer);
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+      server.closeAllConnections();
+      await gcRunning;
+      await db.close();
+    },
+  };
+}
+
+async function bootstrap(deps: Deps, services: ReturnType<typeof createServices>) {
+  await services.domain.ensure();
+  if ((await createUsersRepository().countByRole(deps.db, deps.config.domainId, 'superadmin')) > 0) return;
+  const password = deps.config.adminPassword || randomBytes(12).toString('base64url');
+  await services.users.create(null, { user_name: 'admin', password, role: 'superadmin', nick_name: 'Administrator' });
+  if (!deps.config.adminPassword) {
+    // Printed once, on the first start only: the operator keeps it in a Secret, people copy it from here.
+    process.stdout.write(`\nOpenPDS: created superadmin "admin" with password: ${password}\n\n`);
+  }
+  deps.logger.info('created superadmin admin');
+}
+
+export async function runMigrations(env: Record<string, string | undefined> = process.env): Promise<string[]> {
+  const config = loadConfig(env);
+  const db = await openDb(config);
+  try {
+    return await migrate(db);
+  } finally {
+    await db.close();
+  }
+}

@@ -1,0 +1,165 @@
+import { Router } from 'express';
+import { z } from 'zod';
+import { defineRpc, idField, limitField, markerField, type RpcRegistry } from '../../shared/rpc';
+import type { UploadsService } from '../uploads/uploads.service';
+import { toFileResponse, type FilesService } from './files.service';
+
+export const checkNameMode = z.enum(['ignore', 'auto_rename', 'refuse', 'overwrite']);
+const fileRef = { drive_id: idField, file_id: idField };
+const labels = z.array(z.string().max(128)).max(100);
+const sha1Hex = z.string().regex(/^[0-9a-fA-F]{40}$/, 'must be a 40-character hex SHA-1');
+const isoDate = z.iso.datetime({ offset: true, local: true });
+
+export function createFilesRouter(registry: RpcRegistry, files: FilesService, uploads: UploadsService): Router {
+  const router = Router();
+  defineRpc(router, registry, {
+    path: '/v2/file/create',
+    summary: 'Create a folder, or a file: a multipart upload session, or a rapid upload when the content is already stored',
+    status: 201,
+    body: z.object({
+      drive_id: idField,
+      parent_file_id: idField.default('root'),
+      name: z.string(),
+      type: z.enum(['file', 'folder']),
+      check_name_mode: checkNameMode.default('ignore'),
+      size: z.number().int().min(0).optional(),
+      content_type: z.string().max(256).optional(),
+      part_info_list: z.array(z.object({ part_number: z.number().int(), part_size: z.number().int().min(0).optional() })).max(10_000).optional(),
+      pre_hash: sha1Hex.optional(),
+      content_hash: sha1Hex.optional(),
+      content_hash_name: z.string().optional(),
+      proof_code: z.string().max(64).optional(),
+      proof_version: z.string().max(8).optional(),
+      description: z.string().max(1024).optional(),
+      hidden: z.boolean().optional(),
+      labels: labels.optional(),
+      user_meta: z.string().max(4096).optional(),
+      local_created_at: isoDate.optional(),
+      local_modified_at: isoDate.optional(),
+    }),
+    handler: async (input, { auth }) => {
+      if (input.type === 'folder') {
+        const { file, exist } = await files.createFolder(auth, input);
+        return { ...toFileResponse(file), exist, file_name: file.name };
+      }
+      const r = await uploads.create(auth, input);
+      return {
+        ...toFileResponse(r.file),
+        file_name: r.file.name,
+        exist: r.exist,
+        rapid_upload: r.rapid_upload,
+        upload_id: r.upload_id,
+        part_info_list: r.part_info_list,
+      };
+    },
+  });
+  defineRpc(router, registry, {
+    path: '/v2/file/get',
+    summary: 'Get a file or folder',
+    body: z.object(fileRef),
+    handler: async (input, { auth }) => toFileResponse(await files.getFile(auth, input.drive_id, input.file_id)),
+  });
+  defineRpc(router, registry, {
+    path: '/v2/file/list',
+    summary: 'List a folder, keyset-paginated by marker',
+    body: z.object({
+      drive_id: idField,
+      parent_file_id: idField.default('root'),
+      order_by: z.enum(['name', 'updated_at', 'created_at', 'size']).default('name'),
+      order_direction: z.enum(['ASC', 'DESC']).default('ASC'),
+      limit: limitField,
+      marker: markerField,
+    }),
+    handler: async (input, { auth }) => {
+      const page = await files.list(auth, input);
+      return { items: page.items.map((f) => toFileResponse(f)), next_marker: page.next_marker };
+    },
+  });
+  defineRpc(router, registry, {
+    path: '/v2/file/update',
+    summary: 'Rename a file or change its description, labels, starred, hidden, user_meta',
+    body: z.object({
+      ...fileRef,
+      name: z.string().optional(),
+      check_name_mode: checkNameMode.default('refuse'),
+      description: z.string().max(1024).optional(),
+      labels: labels.optional(),
+      starred: z.boolean().optional(),
+      hidden: z.boolean().optional(),
+      user_meta: z.string().max(4096).optional(),
+      local_modified_at: isoDate.transform((s) => new Date(s)).optional(),
+    }),
+    handler: async (input, { auth }) => toFileResponse(await files.update(auth, input)),
+  });
+  const moveBody = z.object({
+    ...fileRef,
+    to_drive_id: idField.optional(),
+    to_parent_file_id: idField,
+    new_name: z.string().optional(),
+    check_name_mode: checkNameMode.default('refuse'),
+  });
+  defineRpc(router, registry, {
+    path: '/v2/file/move',
+    summary: 'Move (and optionally rename) a file or folder within its drive',
+    body: moveBody,
+    handler: async (input, { auth }) => {
+      const f = await files.move(auth, input);
+      return { drive_id: f.drive_id, file_id: f.file_id, parent_file_id: f.parent_file_id, name: f.name };
+    },
+  });
+  defineRpc(router, registry, {
+    path: '/v2/file/copy',
+    summary: 'Copy a file (sharing its stored content) or a folder tree',
+    status: 201,
+    body: moveBody.extend({ check_name_mode: checkNameMode.default('auto_rename') }),
+    handler: async (input, { auth }) => {
+      const f = await files.copy(auth, input);
+      return { drive_id: f.drive_id, file_id: f.file_id, parent_file_id: f.parent_file_id, name: f.name };
+    },
+  });
+  defineRpc(router, registry, {
+    path: '/v2/file/delete',
+    summary: 'Delete a file or folder permanently (recyclebin/trash is the soft way)',
+    body: z.object(fileRef),
+    handler: async (input, { auth }) => files.deletePermanently(auth, input.drive_id, input.file_id),
+  });
+  defineRpc(router, registry, {
+    path: '/v2/file/get_path',
+    summary: 'The folders from the top of the drive down to a file, and the file',
+    body: z.object(fileRef),
+    handler: async (input, { auth }) => ({ items: (await files.getPath(auth, input.drive_id, input.file_id)).map((f) => toFileResponse(f)) }),
+  });
+
+  const sessionRef = { ...fileRef, upload_id: idField };
+  defineRpc(router, registry, {
+    path: '/v2/file/get_upload_url',
+    summary: 'Fresh signed part upload URLs for an open upload',
+    body: z.object({ ...sessionRef, part_info_list: z.array(z.object({ part_number: z.number().int() })).max(10_000).optional() }),
+    handler: async (input, { auth }) => {
+      const r = await uploads.getUploadUrl(auth, input);
+      return { drive_id: r.session.drive_id, file_id: r.session.file_id, upload_id: r.session.upload_id, part_info_list: r.part_info_list };
+    },
+  });
+  defineRpc(router, registry, {
+    path: '/v2/file/list_uploaded_parts',
+    summary: 'Parts uploaded so far (to resume an upload)',
+    body: z.object({ ...sessionRef, part_number_marker: z.coerce.number().int().min(0).default(0), limit: z.number().int().min(1).max(10_000).default(1000) }),
+    handler: async (input, { auth }) => {
+      const r = await uploads.listUploadedParts(auth, input);
+      return {
+        drive_id: r.session.drive_id,
+        file_id: r.session.file_id,
+        upload_id: r.session.upload_id,
+        uploaded_parts: r.uploaded_parts,
+        next_part_number_marker: r.next_part_number_marker,
+      };
+    },
+  });
+  defineRpc(router, registry, {
+    path: '/v2/file/complete',
+    summary: 'Assemble the parts, verify size and content_hash, and make the file available',
+    body: z.object(sessionRef),
+    handler: async (input, { auth }) => toFileResponse(await uploads.complete(auth, input)),
+  });
+  return router;
+}

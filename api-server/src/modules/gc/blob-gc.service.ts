@@ -1,0 +1,86 @@
+/**
+ * Garbage collection of stored bytes. Deletes, after a grace period: blobs no revision references,
+ * abandoned upload sessions (with their parts and invisible file rows), store multipart uploads no
+ * session knows (a crash between opening one and recording it), and objects no blob or session points at
+ * (a crash between assembling an upload and committing it). Expired trash is purged first so its blobs
+ * become collectable. The database row is always deleted before the object, never the other way round.
+ */
+import type { Deps } from '../../shared/deps';
+import type { RecyclebinService } from '../recyclebin/recyclebin.service';
+import type { UploadsService } from '../uploads/uploads.service';
+import { createUploadsRepository } from '../uploads/uploads.repository';
+import { createGcRepository } from './gc.repository';
+
+export interface GcReport {
+  trash_purged: number;
+  blobs: number;
+  sessions: number;
+  store_uploads: number;
+  orphan_objects: number;
+}
+
+const BATCH = 500;
+
+export function createBlobGc(deps: Pick<Deps, 'db' | 'store' | 'clock' | 'config' | 'metrics' | 'logger'>, uploads: UploadsService, recyclebin: RecyclebinService) {
+  const repo = createGcRepository();
+  const sessions = createUploadsRepository();
+
+  return {
+    async run(options: { graceSeconds?: number } = {}): Promise<GcReport> {
+      const grace = options.graceSeconds ?? deps.config.gcGraceSeconds;
+      const before = new Date(deps.clock.now().getTime() - grace * 1000);
+      const report: GcReport = { trash_purged: await recyclebin.purgeExpired(), blobs: 0, sessions: 0, store_uploads: 0, orphan_objects: 0 };
+
+      for (;;) {
+        const abandoned = await sessions.abandonedSessions(deps.db, before, BATCH);
+        for (const s of abandoned) await uploads.discard(s);
+        report.sessions += abandoned.length;
+        if (abandoned.length < BATCH) break;
+      }
+      await sessions.deleteCompletedSessions(deps.db, before);
+
+      for (;;) {
+        const candidates = await repo.unreferencedBlobs(deps.db, before, BATCH);
+        for (const { sha256 } of candidates) {
+          const key = await repo.deleteBlobIfUnreferenced(deps.db, sha256);
+          if (key === undefined) continue;
+          await deps.store.delete(key);
+          report.blobs++;
+        }
+        if (candidates.length < BATCH) break;
+      }
+
+      const open: { key: string; uploadId: string; initiated?: Date }[] = [];
+      for await (const u of deps.store.listMultipartUploads()) if (!u.initiated || u.initiated < before) open.push(u);
+      const known = open.length ? await repo.knownStoreUploads(deps.db, open.map((u) => u.uploadId)) : new Set<string>();
+      for (const u of open) {
+        if (known.has(u.uploadId)) continue;
+        await deps.store.abortMultipart(u.key, u.uploadId);
+        report.store_uploads++;
+      }
+
+      let page: string[] = [];
+      const sweep = async () => {
+        const referenced = await repo.referencedKeys(deps.db, page);
+        for (const key of page) {
+          if (referenced.has(key)) continue;
+          await deps.store.delete(key);
+          report.orphan_objects++;
+        }
+        page = [];
+      };
+      for await (const obj of deps.store.list('blobs/')) {
+        page.push(obj.key);
+        if (page.length >= BATCH) await sweep();
+      }
+      if (page.length) await sweep();
+
+      deps.metrics.blobGc.inc({ kind: 'blob' }, report.blobs);
+      deps.metrics.blobGc.inc({ kind: 'upload' }, report.sessions + report.store_uploads);
+      deps.metrics.blobGc.inc({ kind: 'orphan' }, report.orphan_objects);
+      deps.logger.info({ gc: report }, 'blob gc finished');
+      return report;
+    },
+  };
+}
+export type BlobGc = ReturnType<typeof createBlobGc>;

@@ -1,0 +1,77 @@
+/**
+ * The recycle bin: trashing marks a file and its whole subtree (trash_root_id = the trashed file), so a
+ * restore brings back exactly what was trashed with it. Trashed files keep their blobs and count against
+ * the quota until they are purged: by `clear`, by file/delete, or by the retention sweep.
+ */
+import type { Deps } from '../../shared/deps';
+import type { AuthContext } from '../auth/auth.types';
+import type { DrivesService } from '../drives/drives.service';
+import { fileErrors } from '../files/files.errors';
+import { ROOT, type FileRow } from '../files/files.repository';
+import type { FilesService } from '../files/files.service';
+import { decodeMarker, encodeMarker } from '../files/marker';
+import type { DomainService } from '../domain/domain.service';
+
+export function createRecyclebinService(deps: Pick<Deps, 'db' | 'clock'>, drives: DrivesService, files: FilesService, domain: DomainService) {
+  const repo = files.repo;
+
+  return {
+    async trash(auth: AuthContext, driveId: string, fileId: string): Promise<void> {
+      await files.getFile(auth, driveId, fileId);
+      await deps.db.transaction((tx) => repo.trashSubtree(tx, driveId, fileId));
+    },
+
+    /**
+     * Restores a trash root and its subtree. Its old folder may be gone (trashed or deleted): then it comes
+     * back at the top of the drive. A live file holding its name makes it come back as `name(1)`.
+     */
+    async restore(auth: AuthContext, driveId: string, fileId: string): Promise<FileRow> {
+      await drives.getAccessible(auth, driveId);
+      return deps.db.transaction(async (tx) => {
+        const file = await repo.get(tx, driveId, fileId, { includeTrashed: true, forUpdate: true });
+        if (!file || file.trash_root_id !== file.file_id) throw fileErrors.notFound(fileId);
+        const parentAlive = file.parent_file_id === ROOT || (await repo.get(tx, driveId, file.parent_file_id)) !== undefined;
+        const parent = parentAlive ? file.parent_file_id : ROOT;
+        const { name } = await files.resolveName(tx, driveId, parent, file.name, 'auto_rename', file.type, file.file_id);
+        await repo.restoreTrash(tx, driveId, file.file_id, { parent_file_id: parent, name });
+        return (await repo.get(tx, driveId, file.file_id))!;
+      });
+    },
+
+    async list(auth: AuthContext, input: { drive_id: string; marker: string; limit: number }) {
+      await drives.getAccessible(auth, input.drive_id);
+      const scope = `trash:${input.drive_id}`;
+      const after = decodeMarker(input.marker, scope, 2) as [string, string] | null;
+      const rows = await repo.listTrashRoots(deps.db, input.drive_id, after, input.limit + 1);
+      const items = rows.slice(0, input.limit);
+      const last = items[items.length - 1];
+      return { items, next_marker: rows.length > input.limit && last ? encodeMarker(scope, [last.trashed_at!.toISOString(), last.file_id]) : '' };
+    },
+
+    /** Purges everything in the drive's recycle bin. */
+    async clear(auth: AuthContext, driveId: string): Promise<number> {
+      await drives.getAccessible(auth, driveId);
+      let purged = 0;
+      for (;;) {
+        const roots = await repo.listTrashRoots(deps.db, driveId, null, 500);
+        if (!roots.length) return purged;
+        purged += await repo.deleteTrashed(deps.db, driveId, roots.map((r) => r.file_id));
+      }
+    },
+
+    /** Purges trash older than the domain's retention; returns the number of files deleted. */
+    async purgeExpired(): Promise<number> {
+      const days = (await domain.settings()).trash_retention_days;
+      const cutoff = new Date(deps.clock.now().getTime() - days * 86_400_000);
+      let purged = 0;
+      for (;;) {
+        const roots = await repo.expiredTrashRoots(deps.db, cutoff, 500);
+        if (!roots.length) return purged;
+        const byDrive = new Map<string, string[]>();
+        for (const r of roots) byDrive.set(r.drive_id, [...(byDrive.get(r.drive_id) ?? []), r.file_id]);
+        for (const [driveId, ids] of byDrive) purged += await repo.deleteTrashed(deps.db, driveId, ids);
+      }
+    },
+  };
+}
+export type RecyclebinService = ReturnType<typeof createRecyclebinService>;

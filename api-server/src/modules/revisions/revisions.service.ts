@@ -1,0 +1,69 @@
+import { AppError, notFound } from '../../shared/errors';
+import type { Deps } from '../../shared/deps';
+import type { AuthContext } from '../auth/auth.types';
+import { fileErrors } from '../files/files.errors';
+import type { FileRow } from '../files/files.repository';
+import type { FilesService } from '../files/files.service';
+import { decodeMarker, encodeMarker } from '../files/marker';
+import { createRevisionsRepository, type RevisionRow } from './revisions.repository';
+
+const errors = {
+  notFound: (id: string) => notFound('Revision', `revision ${id} does not exist for this file`),
+  current: () => new AppError('Forbidden.CurrentRevision', 403, 'the current revision cannot be deleted; restore another one first'),
+};
+
+export function createRevisionsService(deps: Pick<Deps, 'db'>, files: FilesService) {
+  const repo = createRevisionsRepository();
+
+  async function fileOf(auth: AuthContext, driveId: string, fileId: string): Promise<FileRow> {
+    const file = await files.getFile(auth, driveId, fileId);
+    if (file.type !== 'file') throw fileErrors.notAFile(fileId);
+    return file;
+  }
+
+  return {
+    /** The file and the revision to read: the given one, or the current one. */
+    async resolve(auth: AuthContext, driveId: string, fileId: string, revisionId?: string): Promise<{ file: FileRow; revision: RevisionRow }> {
+      const file = await fileOf(auth, driveId, fileId);
+      if (file.status !== 'available' || !file.revision_id) throw fileErrors.notReady(fileId);
+      const revision = await repo.get(deps.db, fileId, revisionId ?? file.revision_id);
+      if (!revision) throw errors.notFound(revisionId ?? file.revision_id);
+      return { file, revision };
+    },
+
+    async list(auth: AuthContext, input: { drive_id: string; file_id: string; marker: string; limit: number }) {
+      const file = await fileOf(auth, input.drive_id, input.file_id);
+      const scope = `revisions:${file.file_id}`;
+      const after = decodeMarker(input.marker, scope, 2) as [string, string] | null;
+      const rows = await repo.list(deps.db, file.file_id, after, input.limit + 1);
+      const items = rows.slice(0, input.limit);
+      const last = items[items.length - 1];
+      return { file, items, next_marker: rows.length > input.limit && last ? encodeMarker(scope, [last.created_at.toISOString(), last.revision_id]) : '' };
+    },
+
+    /** Makes an older revision current again; the newer ones stay in the history. */
+    async restore(auth: AuthContext, input: { drive_id: string; file_id: string; revision_id: string }): Promise<FileRow> {
+      const { file, revision } = await this.resolve(auth, input.drive_id, input.file_id, input.revision_id);
+      return (await files.repo.update(deps.db, file.drive_id, file.file_id, { revision_id: revision.revision_id, size: revision.size, content_hash: revision.content_hash }))!;
+    },
+
+    async delete(auth: AuthContext, input: { drive_id: string; file_id: string; revision_id: string }): Promise<void> {
+      const file = await fileOf(auth, input.drive_id, input.file_id);
+      if (file.revision_id === input.revision_id) throw errors.current();
+      if (!(await repo.delete(deps.db, file.file_id, input.revision_id))) throw errors.notFound(input.revision_id);
+    },
+  };
+}
+export type RevisionsService = ReturnType<typeof createRevisionsService>;
+
+export const toRevisionResponse = (r: RevisionRow, file: FileRow) => ({
+  drive_id: r.drive_id,
+  file_id: r.file_id,
+  revision_id: r.revision_id,
+  size: r.size,
+  content_hash: r.content_hash,
+  content_hash_name: 'sha1',
+  is_latest: r.revision_id === file.revision_id,
+  creator_id: r.created_by ?? '',
+  created_at: r.created_at.toISOString(),
+});

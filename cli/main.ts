@@ -1,0 +1,58 @@
+/**
+ * `openpds <command>`: one CLI for the data plane and (as they land) the operator.
+ */
+import { ConfigError, configTable } from '../api-server/src/config/config';
+import { runMigrations, startServer } from '../api-server/src/main';
+
+const USAGE = `usage: openpds <command>
+
+  serve        run the data plane (API server; embedded PGlite and local disk by default)
+  migrate      apply pending database migrations and exit
+  config-docs  print the configuration table (markdown)
+
+Configuration comes from OPENPDS_* environment variables: run \`openpds config-docs\`.`;
+
+async function main(argv: string[]): Promise<number> {
+  const [command] = argv;
+  switch (command) {
+    case 'serve': {
+      const running = await startServer(process.env);
+      const stop = async (signal: string) => {
+        running.deps.logger.info({ signal }, 'shutting down');
+        await running.close();
+        process.exit(0);
+      };
+      process.once('SIGTERM', () => void stop('SIGTERM'));
+      process.once('SIGINT', () => void stop('SIGINT'));
+      return -1;
+    }
+    case 'migrate': {
+      const applied = await runMigrations(process.env);
+      console.log(applied.length ? `applied: ${applied.join(', ')}` : 'database is up to date');
+      return 0;
+    }
+    case 'config-docs':
+      console.log(configTable());
+      return 0;
+    case undefined:
+    case 'help':
+    case '--help':
+    case '-h':
+      console.log(USAGE);
+      return command ? 0 : 2;
+    default:
+      console.error(`openpds: unknown command "${command}"\n\n${USAGE}`);
+      return 2;
+  }
+}
+
+main(process.argv.slice(2)).then(
+  (code) => {
+    if (code >= 0) process.exit(code);
+  },
+  (err: unknown) => {
+    if (err instanceof ConfigError) console.error(`openpds: invalid configuration: ${err.message}`);
+    else console.error('openpds:', err);
+    process.exit(1);
+  },
+);

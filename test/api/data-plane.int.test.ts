@@ -1,0 +1,378 @@
+/**
+ * The PDS API end to end in one process, on both database and store combinations the product ships:
+ * PGlite + local disk (the embedded default) and PostgreSQL + radosgw S3 (production).
+ */
+import { createHash, randomBytes } from 'node:crypto';
+import { computeProofCode } from '../../api-server/src/modules/uploads/proof';
+import { ADMIN_PASSWORD, startTestServer, type ApiClient } from '../support/test-server';
+
+const sha1 = (b: Buffer) => createHash('sha1').update(b).digest('hex');
+const MiB = 1024 * 1024;
+
+async function putParts(parts: { part_number: number; upload_url: string }[], content: Buffer, partSize: number) {
+  await Promise.all(
+    parts.map(async (p) => {
+      const body = content.subarray((p.part_number - 1) * partSize, p.part_number * partSize);
+      const res = await fetch(p.upload_url, { method: 'PUT', body });
+      if (!res.ok) throw new Error(`part ${p.part_number}: ${res.status} ${await res.text()}`);
+    }),
+  );
+}
+
+/** Uploads content as a new file through create → PUT parts → complete. */
+async function upload(api: ApiClient, token: string, driveId: string, name: string, content: Buffer, options: { partSize?: number; parent?: string; mode?: string } = {}) {
+  const partSize = options.partSize ?? Math.max(content.length, 1);
+  const partCount = Math.max(Math.ceil(content.length / partSize), 1);
+  const created = await api.ok('/v2/file/create', {
+    drive_id: driveId,
+    parent_file_id: options.parent ?? 'root',
+    name,
+    type: 'file',
+    size: content.length,
+    check_name_mode: options.mode ?? 'auto_rename',
+    part_info_list: Array.from({ length: partCount }, (_, i) => ({ part_number: i + 1 })),
+  }, token);
+  await putParts(created.part_info_list, content, partSize);
+  return api.ok('/v2/file/complete', { drive_id: driveId, file_id: created.file_id, upload_id: created.upload_id }, token);
+}
+
+async function download(url: string, headers: Record<string, string> = {}) {
+  const res = await fetch(url, { headers });
+  return { status: res.status, headers: res.headers, body: Buffer.from(await res.arrayBuffer()) };
+}
+
+describe.each([
+  ['pglite', 'local'],
+  ['pg', 's3'],
+] as const)('data plane on %s + %s', (dbKind, storeKind) => {
+  let server: Awaited<ReturnType<typeof startTestServer>>;
+  let api: ApiClient;
+  let admin: { access_token: string; refresh_token: string; user_id: string; default_drive_id: string };
+  // S3 needs parts of at least 5 MiB but the last.
+  const partSize = 5 * MiB;
+
+  beforeAll(async () => {
+    server = await startTestServer(dbKind, storeKind);
+    api = server.api;
+    admin = await api.login('admin', ADMIN_PASSWORD);
+  });
+  afterAll(() => server?.stop());
+
+  async function newUser(name: string, totalSize?: number) {
+    const user = await api.ok('/v2/user/create', { user_name: name, password: `${name}-password` }, admin.access_token);
+    if (totalSize !== undefined) await api.ok('/v2/drive/update', { drive_id: user.default_drive_id, total_size: totalSize }, admin.access_token);
+    return api.login(name, `${name}-password`);
+  }
+
+  describe('authentication', () => {
+    it('refuses calls without a valid token, and wrong passwords', async () => {
+      expect((await api.call('/v2/drive/list_my_drives', {})).body).toMatchObject({ code: 'AccessTokenInvalid' });
+      expect((await api.call('/v2/drive/list_my_drives', {}, admin.access_token + 'x')).status).toBe(401);
+      const wrong = await api.call('/v2/account/login', { username: 'admin', password: 'nope' });
+      expect(wrong).toMatchObject({ status: 401, body: { code: 'InvalidParameter.Credentials' } });
+      expect(JSON.stringify(wrong.body)).not.toMatch(/at \w+ \(/);
+    });
+
+    it('rotates refresh tokens: each works once', async () => {
+      const session = await api.login('admin', ADMIN_PASSWORD);
+      const next = await api.ok('/v2/account/token', { refresh_token: session.refresh_token });
+      expect(next.access_token).toBeTruthy();
+      expect((await api.call('/v2/account/token', { refresh_token: session.refresh_token })).status).toBe(401);
+      expect((await api.ok('/v2/user/get', {}, next.access_token)).user_name).toBe('admin');
+    });
+  });
+
+  describe('users and drives', () => {
+    it('gives every new user a default drive and keeps users out of admin calls and others\' drives', async () => {
+      const alice = await newUser(`alice-${dbKind}`);
+      const drive = await api.ok('/v2/drive/get_default_drive', {}, alice.access_token);
+      expect(drive).toMatchObject({ drive_id: alice.default_drive_id, owner: alice.user_id, used_size: 0 });
+      expect((await api.call('/v2/user/list', {}, alice.access_token)).status).toBe(403);
+      expect((await api.call('/v2/drive/get', { drive_id: admin.default_drive_id }, alice.access_token)).body.code).toBe('NotFound.Drive');
+      expect((await api.call('/v2/user/create', { user_name: `alice-${dbKind}` }, admin.access_token)).body.code).toBe('AlreadyExist.User');
+      const mine = await api.ok('/v2/drive/list_my_drives', {}, alice.access_token);
+      expect(mine.items.map((d: { drive_id: string }) => d.drive_id)).toEqual([alice.default_drive_id]);
+    });
+
+    it('validates bodies: wrong types are 400 with the field named, unknown fields ignored', async () => {
+      const r = await api.call('/v2/drive/update', { drive_id: admin.default_drive_id, total_size: 'lots' }, admin.access_token);
+      expect(r).toMatchObject({ status: 400, body: { code: 'InvalidParameter.TotalSize' } });
+      const ok = await api.call('/v2/drive/get', { drive_id: admin.default_drive_id, surprise: 1 }, admin.access_token);
+      expect(ok.status).toBe(200);
+      const bad = await fetch(`${api.url}/v2/drive/get`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${admin.access_token}` }, body: '{nope' });
+      expect(bad.status).toBe(400);
+      expect(await bad.json()).toMatchObject({ code: 'InvalidParameter.Body' });
+    });
+  });
+
+  describe('folders and the tree', () => {
+    it('creates, lists with keyset pages, renames, moves, copies and paths', async () => {
+      const u = await newUser(`tree-${dbKind}`);
+      const d = u.default_drive_id;
+      const t = u.access_token;
+      const a = await api.ok('/v2/file/create', { drive_id: d, parent_file_id: 'root', name: 'a', type: 'folder' }, t);
+      const b = await api.ok('/v2/file/create', { drive_id: d, parent_file_id: a.file_id, name: 'b', type: 'folder' }, t);
+      // mkdir -p semantics under refuse: the existing folder comes back.
+      const again = await api.ok('/v2/file/create', { drive_id: d, parent_file_id: 'root', name: 'a', type: 'folder', check_name_mode: 'refuse' }, t);
+      expect(again).toMatchObject({ file_id: a.file_id, exist: true });
+      for (let i = 0; i < 7; i++) await api.ok('/v2/file/create', { drive_id: d, parent_file_id: b.file_id, name: `f${i}`, type: 'folder' }, t);
+
+      const names: string[] = [];
+      let marker = '';
+      do {
+        const page = await api.ok('/v2/file/list', { drive_id: d, parent_file_id: b.file_id, limit: 3, marker, order_by: 'name', order_direction: 'DESC' }, t);
+        names.push(...page.items.map((f: { name: string }) => f.name));
+        marker = page.next_marker;
+      } while (marker);
+      expect(names).toEqual(['f6', 'f5', 'f4', 'f3', 'f2', 'f1', 'f0']);
+      expect((await api.call('/v2/file/list', { drive_id: d, parent_file_id: b.file_id, marker: 'garbage' }, t)).body.code).toBe('InvalidParameter.Marker');
+
+      const path = await api.ok('/v2/file/get_path', { drive_id: d, file_id: b.file_id }, t);
+      expect(path.items.map((f: { name: string }) => f.name)).toEqual(['a', 'b']);
+
+      expect((await api.call('/v2/file/move', { drive_id: d, file_id: a.file_id, to_parent_file_id: b.file_id }, t)).body.code).toBe('InvalidParameter.ToParentFileId');
+      expect((await api.call('/v2/file/move', { drive_id: d, file_id: a.file_id, to_parent_file_id: a.file_id }, t)).body.code).toBe('InvalidParameter.ToParentFileId');
+      const moved = await api.ok('/v2/file/move', { drive_id: d, file_id: b.file_id, to_parent_file_id: 'root', new_name: 'b2' }, t);
+      expect(moved).toMatchObject({ parent_file_id: 'root', name: 'b2' });
+      expect((await api.call('/v2/file/update', { drive_id: d, file_id: b.file_id, name: 'a' }, t))).toMatchObject({ status: 409, body: { code: 'AlreadyExist.File' } });
+      const copy = await api.ok('/v2/file/copy', { drive_id: d, file_id: b.file_id, to_parent_file_id: 'root' }, t);
+      expect(copy.name).toBe('b2(1)');
+      expect((await api.ok('/v2/file/list', { drive_id: d, parent_file_id: copy.file_id }, t)).items).toHaveLength(7);
+      const updated = await api.ok('/v2/file/update', { drive_id: d, file_id: a.file_id, starred: true, labels: ['x'], description: 'hello' }, t);
+      expect(updated).toMatchObject({ starred: true, labels: ['x'], description: 'hello' });
+    });
+
+    it.each([
+      ['empty', '', 'InvalidParameter.Name'],
+      ['a slash', 'x/y', 'InvalidParameter.Name'],
+      ['..', '..', 'InvalidParameter.Name'],
+      ['a NUL', 'n\0ul', 'InvalidParameter.Name'],
+      ['1025 bytes', 'a'.repeat(1025), 'InvalidParameter.Name'],
+    ])('refuses a name that is %s and creates nothing', async (_label, name, code) => {
+      const before = await api.ok('/v2/file/list', { drive_id: admin.default_drive_id }, admin.access_token);
+      const r = await api.call('/v2/file/create', { drive_id: admin.default_drive_id, parent_file_id: 'root', name, type: 'folder' }, admin.access_token);
+      expect(r).toMatchObject({ status: 400, body: { code } });
+      expect(await api.ok('/v2/file/list', { drive_id: admin.default_drive_id }, admin.access_token)).toEqual(before);
+    });
+
+    it('refuses a parent that is a file or missing, and ids from a drive the caller cannot see', async () => {
+      const u = await newUser(`parents-${dbKind}`);
+      const f = await upload(api, u.access_token, u.default_drive_id, 'f.txt', Buffer.from('hello'));
+      const asParent = await api.call('/v2/file/create', { drive_id: u.default_drive_id, parent_file_id: f.file_id, name: 'x', type: 'folder' }, u.access_token);
+      expect(asParent.body.code).toBe('InvalidParameter.ParentFileId');
+      expect((await api.call('/v2/file/create', { drive_id: u.default_drive_id, parent_file_id: 'nope', name: 'x', type: 'folder' }, u.access_token)).body.code).toBe('NotFound.ParentFile');
+      const other = await newUser(`snoop-${dbKind}`);
+      expect((await api.call('/v2/file/get', { drive_id: u.default_drive_id, file_id: f.file_id }, other.access_token)).body.code).toBe('NotFound.Drive');
+      expect((await api.call('/v2/file/get', { drive_id: other.default_drive_id, file_id: f.file_id }, other.access_token)).body.code).toBe('NotFound.File');
+    });
+  });
+
+  describe('upload and download', () => {
+    it('uploads in parallel parts, resumes from list_uploaded_parts, downloads with ranges', async () => {
+      const u = await newUser(`up-${dbKind}`);
+      const content = randomBytes(12 * MiB + 123);
+      const created = await api.ok('/v2/file/create', {
+        drive_id: u.default_drive_id, parent_file_id: 'root', name: '照片.bin', type: 'file', size: content.length,
+        part_info_list: [{ part_number: 1 }, { part_number: 2 }, { part_number: 3 }],
+      }, u.access_token);
+      expect(created).toMatchObject({ rapid_upload: false, status: 'uploading', file_name: '照片.bin' });
+      const ref = { drive_id: u.default_drive_id, file_id: created.file_id, upload_id: created.upload_id };
+      await putParts(created.part_info_list.slice(0, 2), content, partSize);
+
+      // Not yet complete: part 3 is missing, the session stays usable.
+      expect((await api.call('/v2/file/complete', ref, u.access_token)).body).toMatchObject({ code: 'InvalidParameter.PartMissing', missing_part_numbers: [3] });
+      const listed = await api.ok('/v2/file/list_uploaded_parts', ref, u.access_token);
+      expect(listed.uploaded_parts.map((p: { part_number: number }) => p.part_number)).toEqual([1, 2]);
+      const fresh = await api.ok('/v2/file/get_upload_url', { ...ref, part_info_list: [{ part_number: 3 }] }, u.access_token);
+      await putParts(fresh.part_info_list, content, partSize);
+      // Uploading files are invisible until complete.
+      expect((await api.ok('/v2/file/list', { drive_id: u.default_drive_id }, u.access_token)).items).toHaveLength(0);
+
+      const file = await api.ok('/v2/file/complete', ref, u.access_token);
+      expect(file).toMatchObject({ status: 'available', size: content.length, content_hash: sha1(content), content_hash_name: 'sha1', category: 'others' });
+      expect((await api.call('/v2/file/complete', ref, u.access_token)).body.code).toBe('UploadCompleted');
+      expect((await api.ok('/v2/drive/get', { drive_id: u.default_drive_id }, u.access_token)).used_size).toBe(content.length);
+
+      const link = await api.ok('/v2/file/get_download_url', { drive_id: u.default_drive_id, file_id: file.file_id }, u.access_token);
+      const whole = await download(link.url);
+      expect(whole.status).toBe(200);
+      expect(sha1(whole.body)).toBe(sha1(content));
+      expect(whole.headers.get('content-disposition')).toContain(encodeURIComponent('照片.bin'));
+      const part = await download(link.url, { range: 'bytes=5242870-5242889' });
+      expect(part.status).toBe(206);
+      expect(part.body).toEqual(content.subarray(5242870, 5242890));
+
+      const streamed = await download(`${api.url}/v2/file/download?drive_id=${u.default_drive_id}&file_id=${file.file_id}`, { authorization: `Bearer ${u.access_token}`, range: 'bytes=-100' });
+      expect(streamed.status).toBe(206);
+      expect(streamed.body).toEqual(content.subarray(content.length - 100));
+      expect(streamed.headers.get('etag')).toBe(`"${sha1(content)}"`);
+      expect((await download(`${api.url}/v2/file/download?drive_id=${u.default_drive_id}&file_id=${file.file_id}`)).status).toBe(401);
+    });
+
+    it('refuses a tampered or expired signed URL', async () => {
+      const u = await newUser(`sig-${dbKind}`);
+      const file = await upload(api, u.access_token, u.default_drive_id, 'a.txt', Buffer.from('signed content'));
+      const link = await api.ok('/v2/file/get_download_url', { drive_id: u.default_drive_id, file_id: file.file_id, expire_sec: 1 }, u.access_token);
+      const tampered = link.url.replace(/(Signature=|signature=)(.)/, (_: string, k: string, c: string) => k + (c === 'a' ? 'b' : 'a'));
+      expect((await download(tampered)).status).toBe(403);
+      await new Promise((r) => setTimeout(r, 2200));
+      expect((await download(link.url)).status).toBe(403);
+    });
+
+    it('verifies the declared content_hash: a mismatch creates nothing and uses no quota', async () => {
+      const u = await newUser(`hash-${dbKind}`);
+      const content = randomBytes(1000);
+      const created = await api.ok('/v2/file/create', {
+        drive_id: u.default_drive_id, parent_file_id: 'root', name: 'x.bin', type: 'file', size: 1000,
+        content_hash: sha1(Buffer.from('something else')),
+      }, u.access_token);
+      await putParts(created.part_info_list, content, 1000);
+      const r = await api.call('/v2/file/complete', { drive_id: u.default_drive_id, file_id: created.file_id, upload_id: created.upload_id }, u.access_token);
+      expect(r).toMatchObject({ status: 400, body: { code: 'InvalidParameter.ContentHash' } });
+      expect((await api.ok('/v2/file/list', { drive_id: u.default_drive_id }, u.access_token)).items).toEqual([]);
+      expect((await api.ok('/v2/drive/get', { drive_id: u.default_drive_id }, u.access_token)).used_size).toBe(0);
+    });
+
+    it('refuses a size mismatch and bad part numbers', async () => {
+      const d = admin.default_drive_id;
+      const t = admin.access_token;
+      for (const parts of [[{ part_number: 0 }], [{ part_number: 10_001 }], [{ part_number: 1 }, { part_number: 1 }]]) {
+        expect((await api.call('/v2/file/create', { drive_id: d, name: 'p', type: 'file', size: 1, part_info_list: parts }, t)).body.code).toBe('InvalidParameter.PartNumber');
+      }
+      const created = await api.ok('/v2/file/create', { drive_id: d, name: 'short.bin', type: 'file', size: 10 }, t);
+      await putParts(created.part_info_list, Buffer.from('12345'), 5);
+      expect((await api.call('/v2/file/complete', { drive_id: d, file_id: created.file_id, upload_id: created.upload_id }, t)).body.code).toBe('InvalidParameter.Size');
+    });
+  });
+
+  describe('rapid upload', () => {
+    it('links stored content with a right proof, refuses a wrong one, and answers PreHashMatched', async () => {
+      const owner = await newUser(`rapid-owner-${dbKind}`);
+      const content = randomBytes(3 * MiB);
+      await upload(api, owner.access_token, owner.default_drive_id, 'orig.bin', content);
+      const other = await newUser(`rapid-other-${dbKind}`);
+      const base = { drive_id: other.default_drive_id, parent_file_id: 'root', type: 'file', size: content.length };
+
+      const pre = await api.call('/v2/file/create', { ...base, name: 'p.bin', pre_hash: sha1(content.subarray(0, 1024)) }, other.access_token);
+      expect(pre).toMatchObject({ status: 409, body: { code: 'PreHashMatched' } });
+
+      const wrong = await api.ok('/v2/file/create', { ...base, name: 'w.bin', content_hash: sha1(content), content_hash_name: 'sha1', proof_version: 'v1', proof_code: Buffer.from('12345678').toString('base64') }, other.access_token);
+      expect(wrong).toMatchObject({ rapid_upload: false, status: 'uploading' });
+      expect(wrong.upload_id).toBeTruthy();
+
+      // Official SDKs send no proof: only content the caller can already read is linked.
+      const noProof = await api.ok('/v2/file/create', { ...base, name: 'n.bin', content_hash: sha1(content), content_hash_name: 'sha1' }, other.access_token);
+      expect(noProof.rapid_upload).toBe(false);
+
+      const right = await api.ok('/v2/file/create', {
+        ...base, name: 'r.bin', content_hash: sha1(content), content_hash_name: 'sha1', proof_version: 'v1', proof_code: computeProofCode(other.access_token, content),
+      }, other.access_token);
+      expect(right).toMatchObject({ rapid_upload: true, status: 'available', size: content.length, content_hash: sha1(content) });
+      expect((await api.ok('/v2/drive/get', { drive_id: other.default_drive_id }, other.access_token)).used_size).toBe(content.length);
+      const link = await api.ok('/v2/file/get_download_url', { drive_id: other.default_drive_id, file_id: right.file_id }, other.access_token);
+      expect(sha1((await download(link.url)).body)).toBe(sha1(content));
+
+      const again = await api.ok('/v2/file/create', { ...base, name: 'again.bin', content_hash: sha1(content) }, other.access_token);
+      expect(again.rapid_upload).toBe(true);
+    });
+  });
+
+  describe('quota, trash, revisions, GC', () => {
+    it('enforces the quota atomically under concurrent uploads', async () => {
+      const u = await newUser(`quota-${dbKind}`, 25_000);
+      const results = await Promise.allSettled(
+        Array.from({ length: 4 }, (_, i) => upload(api, u.access_token, u.default_drive_id, `q${i}.bin`, randomBytes(10_000))),
+      );
+      expect(results.filter((r) => r.status === 'fulfilled')).toHaveLength(2);
+      expect(results.filter((r) => r.status === 'rejected').map((r) => String((r as PromiseRejectedResult).reason))).toEqual([
+        expect.stringContaining('QuotaExhausted.Drive'),
+        expect.stringContaining('QuotaExhausted.Drive'),
+      ]);
+      const drive = await api.ok('/v2/drive/get', { drive_id: u.default_drive_id }, u.access_token);
+      expect(drive).toMatchObject({ used_size: 20_000, total_size: 25_000 });
+      expect((await api.ok('/v2/file/list', { drive_id: u.default_drive_id }, u.access_token)).items).toHaveLength(2);
+      const tooBig = await api.call('/v2/file/create', { drive_id: u.default_drive_id, name: 'big', type: 'file', size: 10_000 }, u.access_token);
+      expect(tooBig).toMatchObject({ status: 403, body: { code: 'QuotaExhausted.Drive' } });
+    });
+
+    it('trashes and restores a subtree; trashed files keep their blobs until purged', async () => {
+      const u = await newUser(`trash-${dbKind}`);
+      const d = u.default_drive_id;
+      const t = u.access_token;
+      const folder = await api.ok('/v2/file/create', { drive_id: d, name: 'docs', type: 'folder' }, t);
+      const f = await upload(api, t, d, 'a.txt', Buffer.from('trash me'), { parent: folder.file_id });
+      await api.ok('/v2/recyclebin/trash', { drive_id: d, file_id: folder.file_id }, t);
+      expect((await api.call('/v2/file/get', { drive_id: d, file_id: f.file_id }, t)).status).toBe(404);
+      const bin = await api.ok('/v2/recyclebin/list', { drive_id: d }, t);
+      expect(bin.items.map((x: { file_id: string; trashed: boolean }) => [x.file_id, x.trashed])).toEqual([[folder.file_id, true]]);
+      expect((await api.ok('/v2/drive/get', { drive_id: d }, t)).used_size).toBe(8);
+
+      await api.ok('/v2/file/create', { drive_id: d, name: 'docs', type: 'folder' }, t);
+      const restored = await api.ok('/v2/recyclebin/restore', { drive_id: d, file_id: folder.file_id }, t);
+      expect(restored.name).toBe('docs(1)');
+      expect((await api.ok('/v2/file/get', { drive_id: d, file_id: f.file_id }, t)).parent_file_id).toBe(folder.file_id);
+
+      await api.ok('/v2/recyclebin/trash', { drive_id: d, file_id: f.file_id }, t);
+      expect(await api.ok('/v2/recyclebin/clear', { drive_id: d }, t)).toEqual({ purged_count: 1 });
+      expect((await api.ok('/v2/drive/get', { drive_id: d }, t)).used_size).toBe(0);
+    });
+
+    it('keeps revisions on overwrite and restores an older one', async () => {
+      const u = await newUser(`rev-${dbKind}`);
+      const d = u.default_drive_id;
+      const t = u.access_token;
+      const v1 = await upload(api, t, d, 'doc.txt', Buffer.from('version one'));
+      const v2 = await upload(api, t, d, 'doc.txt', Buffer.from('version two!'), { mode: 'overwrite' });
+      expect(v2.file_id).toBe(v1.file_id);
+      const revs = await api.ok('/v2/file/revision/list', { drive_id: d, file_id: v1.file_id }, t);
+      expect(revs.items.map((r: { revision_id: string; is_latest: boolean }) => [r.revision_id, r.is_latest])).toEqual([[v2.revision_id, true], [v1.revision_id, false]]);
+      expect((await api.call('/v2/file/revision/delete', { drive_id: d, file_id: v1.file_id, revision_id: v2.revision_id }, t)).body.code).toBe('Forbidden.CurrentRevision');
+      const back = await api.ok('/v2/file/revision/restore', { drive_id: d, file_id: v1.file_id, revision_id: v1.revision_id }, t);
+      expect(back).toMatchObject({ revision_id: v1.revision_id, size: 11, content_hash: sha1(Buffer.from('version one')) });
+      const link = await api.ok('/v2/file/get_download_url', { drive_id: d, file_id: v1.file_id }, t);
+      expect((await download(link.url)).body.toString()).toBe('version one');
+    });
+
+    it('collects unreferenced blobs and abandoned uploads, never a referenced blob', async () => {
+      const u = await newUser(`gc-${dbKind}`);
+      const keep = await upload(api, u.access_token, u.default_drive_id, 'keep.bin', randomBytes(2000));
+      const gone = await upload(api, u.access_token, u.default_drive_id, 'gone.bin', randomBytes(3000));
+      await api.ok('/v2/file/create', { drive_id: u.default_drive_id, name: 'abandoned.bin', type: 'file', size: 10 }, u.access_token);
+      await api.ok('/v2/file/delete', { drive_id: u.default_drive_id, file_id: gone.file_id }, u.access_token);
+      const report = await server.services.gc.run({ graceSeconds: 0 });
+      expect(report.blobs).toBeGreaterThanOrEqual(1);
+      expect(report.sessions).toBeGreaterThanOrEqual(1);
+      const link = await api.ok('/v2/file/get_download_url', { drive_id: u.default_drive_id, file_id: keep.file_id }, u.access_token);
+      expect((await download(link.url)).body).toHaveLength(2000);
+      const keys: string[] = [];
+      for await (const o of server.deps.store.list('blobs/')) keys.push(o.key);
+      const [{ n }] = (await server.deps.db.query<{ n: number }>('SELECT count(*)::int AS n FROM blobs')) as [{ n: number }];
+      expect(keys).toHaveLength(n);
+    });
+  });
+
+  it('serves an OpenAPI document listing exactly the routes that exist', async () => {
+    const doc = (await (await fetch(`${api.url}/v2/openapi.json`)).json()) as { openapi: string; paths: Record<string, object> };
+    expect(doc.openapi).toBe('3.1.0');
+    const documented = Object.entries(doc.paths as Record<string, object>).flatMap(([p, ops]) => Object.keys(ops).map((m) => `${m} ${p}`));
+    expect(documented.length).toBeGreaterThan(30);
+    for (const entry of documented) {
+      const [method, p] = entry.split(' ');
+      const res = await fetch(`${api.url}${p}`, { method: method!.toUpperCase(), headers: { 'content-type': 'application/json' }, body: method === 'get' ? undefined : '{}' });
+      const body = (await res.json()) as { code: string };
+      expect([entry, body.code]).not.toEqual([entry, 'NotFound.Route']);
+    }
+    // And the other way round: an undocumented /v2 path is not served.
+    expect((await api.call('/v2/file/no_such_action', {}, admin.access_token)).body.code).toBe('NotFound.Route');
+    expect(documented).toEqual(expect.arrayContaining(['post /v2/file/create', 'post /v2/file/complete', 'get /v2/file/download', 'post /v2/recyclebin/trash']));
+  });
+
+  it('exposes health, readiness and metrics', async () => {
+    expect((await fetch(`${api.url}/healthz`)).status).toBe(200);
+    expect(await (await fetch(`${api.url}/readyz`)).json()).toMatchObject({ status: 'ready', database: 'ok', storage: 'ok' });
+    const metrics = await (await fetch(`${api.url}/metrics`)).text();
+    expect(metrics).toMatch(/openpds_http_request_duration_seconds_bucket\{.*route="\/v2\/file\/create"/);
+    expect(metrics).toMatch(/openpds_rapid_upload_total\{result="hit"\} [1-9]/);
+    expect(metrics).toMatch(/openpds_upload_bytes_total [1-9]/);
+  });
+});
