@@ -75,8 +75,12 @@ export function createControllers(deps: ControllerDeps) {
 
   function collectGarbage(): void {
     const all = store.listAll();
-    const dependentsOf = (uid: string) => all.filter(({ object }) => (object.metadata.ownerReferences ?? []).some((r) => r.uid === uid));
-    for (const { storageKey, object } of all) {
+    const dependentsOf = (uid: string) => store.listAll().filter(({ object }) => (object.metadata.ownerReferences ?? []).some((r) => r.uid === uid));
+    for (const entry of all) {
+      // Re-read: an earlier step of this pass may have changed or removed it (e.g. orphaning cleared its refs).
+      const { storageKey } = entry;
+      const object = store.get(storageKey, entry.object.metadata.namespace, entry.object.metadata.name!);
+      if (!object) continue;
       const refs = object.metadata.ownerReferences ?? [];
       if (refs.length > 0) {
         const live = refs.filter((r) => store.findByUid(r.uid));
