@@ -53,7 +53,10 @@ export interface BlobStore {
   putPart(key: string, uploadId: string, partNumber: number, body: Readable, size?: number): Promise<UploadedPart>;
   /** Parts uploaded so far, ascending by part number. Rejects with UploadNotFoundError when unknown. */
   listParts(key: string, uploadId: string): Promise<UploadedPart[]>;
-  /** Assembles the listed parts, in order, into `key`. */
+  /**
+   * Assembles the listed parts, in order, into `key` and ends the upload. Rejects with InvalidPartError
+   * (see there) and UploadNotFoundError. Etags may be given with or without S3's quotes.
+   */
   completeMultipart(key: string, uploadId: string, parts: readonly UploadedPart[]): Promise<ObjectInfo>;
   /** Drops an upload and its parts; aborting an unknown upload is not an error. */
   abortMultipart(key: string, uploadId: string): Promise<void>;
@@ -80,7 +83,17 @@ export class UploadNotFoundError extends Error {
   }
 }
 
+/**
+ * completeMultipart was given a part that was not uploaded, a wrong etag, parts out of order, or a part
+ * other than the last one smaller than MIN_PART_SIZE (S3's InvalidPart, InvalidPartOrder, EntityTooSmall).
+ */
+export class InvalidPartError extends Error {
+  override name = 'InvalidPartError';
+}
+
 /** S3's limits, which both stores enforce so behaviour is the same everywhere. */
 export const MIN_PART_NUMBER = 1;
 export const MAX_PART_NUMBER = 10_000;
+/** Every part but the last must be at least this big (checked at completeMultipart, as S3 does). */
+export const MIN_PART_SIZE = 5 * 1024 ** 2;
 export const MAX_PART_SIZE = 5 * 1024 ** 3;

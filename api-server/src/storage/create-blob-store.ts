@@ -1,0 +1,31 @@
+/**
+ * Picks the configured BlobStore. The S3 module (and with it the AWS SDK, ~100 modules) is required only
+ * when S3 is configured, so the embedded local-disk default starts without loading it.
+ */
+import path from 'node:path';
+import type { Config } from '../config/config';
+import type { UrlSigner } from '../shared/url-signer';
+import type { BlobStore } from './blob-store';
+import { createLocalBlobStore } from './local.blob-store';
+
+type BlobStoreConfig = Pick<
+  Config,
+  'storage' | 'dataDir' | 's3Endpoint' | 's3Region' | 's3Bucket' | 's3Prefix' | 's3ForcePathStyle' | 's3AccessKeyId' | 's3SecretAccessKey'
+>;
+
+export function createBlobStore(config: BlobStoreConfig, signer: UrlSigner): BlobStore {
+  if (config.storage === 'local') return createLocalBlobStore({ root: path.join(config.dataDir, 'blobs'), signer });
+  // eslint-disable-next-line @typescript-eslint/no-require-imports -- lazy on purpose, see above
+  const { createS3BlobStore } = require('./s3.blob-store') as typeof import('./s3.blob-store');
+  return createS3BlobStore({
+    endpoint: config.s3Endpoint || undefined,
+    region: config.s3Region,
+    bucket: config.s3Bucket,
+    prefix: config.s3Prefix,
+    forcePathStyle: config.s3ForcePathStyle,
+    // Without keys the SDK's default chain applies (environment, web identity in Kubernetes, instance role).
+    credentials: config.s3AccessKeyId
+      ? { accessKeyId: config.s3AccessKeyId, secretAccessKey: config.s3SecretAccessKey }
+      : undefined,
+  });
+}

@@ -1,0 +1,101 @@
+/**
+ * File-system helpers of the local blob store: safe key → path mapping and crash-safe writes
+ * (temp file in the same file system, fsync, rename, fsync of the directory).
+ */
+import { createHash, randomBytes } from 'node:crypto';
+import { createWriteStream } from 'node:fs';
+import { mkdir, open, rename, rm } from 'node:fs/promises';
+import path from 'node:path';
+import { Transform, type Readable, type TransformCallback } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+
+/**
+ * Keys are opaque to callers but become paths here, so anything that could leave the root or alias
+ * another key ("a//b", "./a", "a/../b", absolute paths, NUL) is refused.
+ */
+export function keyToPath(root: string, key: string): string {
+  const segments = key.split('/');
+  const bad = key === '' || key.includes('\0') || key.includes('\\') || segments.some((s) => s === '' || s === '.' || s === '..');
+  if (bad) throw new RangeError(`invalid blob key: ${JSON.stringify(key)}`);
+  return path.join(root, ...segments);
+}
+
+export interface WrittenFile {
+  size: number;
+  md5: string;
+}
+
+/**
+ * Streams `source` into a temp file under tmpDir and renames it to `target` once the bytes are on disk,
+ * so readers see either the old file or the whole new one, never a prefix, even after a crash.
+ * On any error (including the source being destroyed mid-stream) the temp file is removed.
+ * `target` may be computed from the written bytes (part files are named after their MD5).
+ */
+export async function writeFileAtomically(
+  source: Readable,
+  target: string | ((written: WrittenFile) => string),
+  tmpDir: string,
+  options: { expectedSize?: number; maxSize?: number; createParent?: boolean } = {},
+): Promise<WrittenFile & { path: string }> {
+  const tmp = path.join(tmpDir, `.tmp-${randomBytes(12).toString('hex')}`);
+  const counter = new CountingHash(options);
+  let written: WrittenFile;
+  let final: string;
+  try {
+    await pipeline(source, counter, createWriteStream(tmp, { flags: 'wx' }));
+    await fsyncPath(tmp);
+    written = { size: counter.size, md5: counter.md5() };
+    final = typeof target === 'string' ? target : target(written);
+    if (options.createParent !== false) await mkdir(path.dirname(final), { recursive: true });
+    await rename(tmp, final);
+  } catch (error) {
+    await rm(tmp, { force: true });
+    throw error;
+  }
+  // The rename itself is only durable once the directory entry is flushed.
+  await fsyncPath(path.dirname(final));
+  return { ...written, path: final };
+}
+
+export async function fsyncPath(file: string): Promise<void> {
+  const handle = await open(file, 'r');
+  try {
+    await handle.sync();
+  } finally {
+    await handle.close();
+  }
+}
+
+/** Thrown when a body is longer or shorter than the size the caller announced or allowed. */
+export class BodySizeError extends Error {
+  override name = 'BodySizeError';
+}
+
+/** Passes bytes through while counting them and hashing them with MD5 (S3's ETag of a part). */
+class CountingHash extends Transform {
+  size = 0;
+  private readonly hash = createHash('md5');
+
+  constructor(private readonly limits: { expectedSize?: number; maxSize?: number }) {
+    super();
+  }
+
+  override _transform(chunk: Buffer, _encoding: BufferEncoding, callback: TransformCallback): void {
+    this.size += chunk.length;
+    const max = Math.min(this.limits.maxSize ?? Infinity, this.limits.expectedSize ?? Infinity);
+    if (this.size > max) return callback(new BodySizeError(`body is larger than ${max} bytes`));
+    this.hash.update(chunk);
+    callback(null, chunk);
+  }
+
+  override _flush(callback: TransformCallback): void {
+    const expected = this.limits.expectedSize;
+    if (expected !== undefined && this.size !== expected)
+      return callback(new BodySizeError(`body has ${this.size} bytes, ${expected} were announced`));
+    callback();
+  }
+
+  md5(): string {
+    return this.hash.digest('hex');
+  }
+}

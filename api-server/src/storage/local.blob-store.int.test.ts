@@ -1,0 +1,4 @@
+import { describeBlobStoreContract } from './blob-store.contract';
+import { startLocalBlobTestServer } from './local-blob.test-server';
+
+describeBlobStoreContract('local disk', () => startLocalBlobTestServer());

@@ -1,0 +1,129 @@
+/**
+ * BlobStore on local disk (the embedded default). Layout under root:
+ *   objects/<key>                 one file per object, replaced atomically by rename
+ *   uploads/<upload id>/…         multipart uploads (see local-multipart.ts)
+ *   tmp/                          temp files; same file system as objects/ so rename is atomic
+ * Part upload and download URLs are HMAC-signed URLs served by local-blob.routes.ts.
+ */
+import type { BigIntStats } from 'node:fs';
+import { mkdir, open, opendir, rm, stat, access, constants } from 'node:fs/promises';
+import path from 'node:path';
+import type { Readable } from 'node:stream';
+import type { UrlSigner } from '../shared/url-signer';
+import { BlobNotFoundError, type BlobStore, type ByteRange, type ObjectInfo } from './blob-store';
+import { keyToPath, writeFileAtomically } from './local-files';
+import { createLocalMultipart } from './local-multipart';
+
+/** Paths of the routes in local-blob.routes.ts; the signature covers them. */
+export const LOCAL_PART_PATH = '/v2/blob/part';
+export const LOCAL_OBJECT_PATH = '/v2/blob/object';
+
+export function createLocalBlobStore(options: { root: string; signer: UrlSigner }): BlobStore {
+  const { signer } = options;
+  const root = path.resolve(options.root);
+  const dirs = { objects: path.join(root, 'objects'), uploads: path.join(root, 'uploads'), tmp: path.join(root, 'tmp') };
+  let ready: Promise<unknown> | undefined;
+  const ensureDirs = () => (ready ??= Promise.all(Object.values(dirs).map((d) => mkdir(d, { recursive: true }))));
+  const objectPath = (key: string) => keyToPath(dirs.objects, key);
+
+  const multipart = createLocalMultipart({ uploadsDir: dirs.uploads, tmpDir: dirs.tmp, objectPath, ensureDirs, infoOf });
+
+  return {
+    kind: 'local',
+
+    async put(key, body, opts) {
+      const target = objectPath(key);
+      await ensureDirs();
+      await writeFileAtomically(body, target, dirs.tmp, { expectedSize: opts?.size });
+      return infoOf(await stat(target, { bigint: true }));
+    },
+
+    async get(key, range) {
+      const file = objectPath(key);
+      const handle = await open(file, 'r').catch((error: NodeJS.ErrnoException) => {
+        throw isMissing(error) ? new BlobNotFoundError(key) : error;
+      });
+      try {
+        const { size } = await handle.stat();
+        if (!range) return handle.createReadStream();
+        return handle.createReadStream(clampRange(range, size));
+      } catch (error) {
+        await handle.close();
+        // A key that names a directory ("blobs" when "blobs/x" exists) is not an object.
+        throw (error as NodeJS.ErrnoException).code === 'EISDIR' ? new BlobNotFoundError(key) : error;
+      }
+    },
+
+    async head(key) {
+      const stats = await stat(objectPath(key), { bigint: true }).catch((error: NodeJS.ErrnoException) => {
+        if (isMissing(error)) return null;
+        throw error;
+      });
+      return stats?.isFile() ? infoOf(stats) : null;
+    },
+
+    async delete(key) {
+      // Empty parent directories are left behind on purpose: removing them races with a concurrent put
+      // that has just created the directory and is about to rename its temp file into it.
+      await rm(objectPath(key), { force: true });
+    },
+
+    async *list(prefix) {
+      const slash = prefix.lastIndexOf('/');
+      const base = slash < 0 ? dirs.objects : path.join(dirs.objects, ...prefix.slice(0, slash).split('/'));
+      const basePrefix = slash < 0 ? '' : prefix.slice(0, slash + 1);
+      for await (const entry of walk(base, basePrefix)) if (entry.key.startsWith(prefix)) yield entry;
+    },
+
+    ...multipart,
+
+    async partUploadUrl(key, uploadId, partNumber, expiresInSeconds) {
+      const params = { key, upload_id: uploadId, part_number: String(partNumber) };
+      return signer.sign('PUT', LOCAL_PART_PATH, params, expiresInSeconds);
+    },
+
+    async downloadUrl(key, opts) {
+      const params: Record<string, string> = { key, disposition: opts.disposition ?? 'attachment' };
+      if (opts.fileName !== undefined) params.name = opts.fileName;
+      if (opts.contentType !== undefined) params.type = opts.contentType;
+      return signer.sign('GET', LOCAL_OBJECT_PATH, params, opts.expiresInSeconds);
+    },
+
+    async ping() {
+      await ensureDirs();
+      await access(dirs.tmp, constants.W_OK);
+    },
+  };
+}
+
+/**
+ * The local ETag is derived from the inode, size and nanosecond mtime: every put creates a new file,
+ * so it changes whenever the bytes may have, without hashing the file on each head().
+ */
+function infoOf(stats: BigIntStats): ObjectInfo {
+  return { size: Number(stats.size), etag: [stats.ino, stats.size, stats.mtimeNs].map((n) => n.toString(16)).join('-') };
+}
+
+/** S3 semantics: an end past the object is clamped; a start past it is unsatisfiable. */
+function clampRange(range: ByteRange, size: number): ByteRange {
+  if (range.start < 0 || range.end < range.start || range.start >= size)
+    throw new RangeError(`range ${range.start}-${range.end} not satisfiable for ${size} bytes`);
+  return { start: range.start, end: Math.min(range.end, size - 1) };
+}
+
+async function* walk(dir: string, keyPrefix: string): AsyncGenerator<{ key: string; size: number }> {
+  const entries = await opendir(dir).catch((error: NodeJS.ErrnoException) => {
+    if (isMissing(error)) return null;
+    throw error;
+  });
+  if (!entries) return;
+  for await (const entry of entries) {
+    const full = path.join(dir, entry.name);
+    if (entry.isDirectory()) yield* walk(full, `${keyPrefix}${entry.name}/`);
+    else if (entry.isFile()) yield { key: keyPrefix + entry.name, size: (await stat(full)).size };
+  }
+}
+
+export function isMissing(error: NodeJS.ErrnoException): boolean {
+  return error.code === 'ENOENT' || error.code === 'ENOTDIR';
+}

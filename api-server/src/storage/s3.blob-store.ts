@@ -1,0 +1,132 @@
+/**
+ * BlobStore on any S3-compatible service (AWS, Ceph radosgw, MinIO). Keys live under `prefix` in one
+ * bucket. Parts and downloads go straight between the client and S3 through presigned URLs; only
+ * tests, proxies and unknown-length puts stream through this process, and none of them buffer a whole
+ * object. Loaded only when OPENPDS_STORAGE=s3 (see create-blob-store.ts).
+ */
+import {
+  DeleteObjectCommand,
+  GetObjectCommand,
+  HeadBucketCommand,
+  HeadObjectCommand,
+  PutObjectCommand,
+  S3Client,
+  paginateListObjectsV2,
+} from '@aws-sdk/client-s3';
+import { Upload } from '@aws-sdk/lib-storage';
+import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
+import type { Readable } from 'node:stream';
+import { BlobNotFoundError, MAX_PART_SIZE, type BlobStore, type ObjectInfo } from './blob-store';
+import { contentDisposition } from './content-disposition';
+import { createS3Multipart } from './s3-multipart';
+import { hasS3Code, stripQuotes } from './s3-errors';
+
+export interface S3BlobStoreOptions {
+  /** Empty or undefined: AWS's endpoint for the region. */
+  endpoint?: string;
+  region: string;
+  bucket: string;
+  /** Key prefix inside the bucket; a trailing '/' is added when missing. */
+  prefix: string;
+  /** Path-style URLs (bucket in the path), needed by radosgw and MinIO. */
+  forcePathStyle: boolean;
+  /** Undefined: the SDK's default credential chain. */
+  credentials?: { accessKeyId: string; secretAccessKey: string };
+}
+
+/** Part size for puts of unknown length; memory use is at most UPLOAD_PART_SIZE × UPLOAD_QUEUE_SIZE. */
+const UPLOAD_PART_SIZE = 8 * 1024 ** 2;
+const UPLOAD_QUEUE_SIZE = 4;
+
+export function createS3BlobStore(options: S3BlobStoreOptions): BlobStore {
+  const client = new S3Client({
+    endpoint: options.endpoint || undefined,
+    region: options.region,
+    forcePathStyle: options.forcePathStyle,
+    credentials: options.credentials,
+    // The SDK's default CRC32 trailers (aws-chunked bodies, checksum query parameters in presigned
+    // URLs) are not understood by radosgw and other S3-compatible stores; send checksums only where
+    // an operation requires one.
+    requestChecksumCalculation: 'WHEN_REQUIRED',
+    responseChecksumValidation: 'WHEN_REQUIRED',
+  });
+  const Bucket = options.bucket;
+  const prefix = options.prefix && !options.prefix.endsWith('/') ? `${options.prefix}/` : options.prefix;
+  const fullKey = (key: string) => prefix + key;
+
+  async function head(key: string): Promise<ObjectInfo | null> {
+    try {
+      const out = await client.send(new HeadObjectCommand({ Bucket, Key: fullKey(key) }));
+      return { size: out.ContentLength ?? 0, etag: stripQuotes(out.ETag) };
+    } catch (error) {
+      if (hasS3Code(error, 'NotFound', 'NoSuchKey')) return null;
+      throw error;
+    }
+  }
+
+  async function headOrFail(key: string): Promise<ObjectInfo> {
+    const info = await head(key);
+    if (!info) throw new BlobNotFoundError(key);
+    return info;
+  }
+
+  return {
+    kind: 's3',
+
+    async put(key, body, opts) {
+      const params = { Bucket, Key: fullKey(key), ContentType: opts?.contentType };
+      if (opts?.size !== undefined && opts.size <= MAX_PART_SIZE) {
+        // Known length: one streamed PutObject, no buffering at all.
+        const out = await client.send(new PutObjectCommand({ ...params, Body: body, ContentLength: opts.size }));
+        return { size: opts.size, etag: stripQuotes(out.ETag) };
+      }
+      // Unknown length: lib-storage cuts the stream into parts (a multipart upload when it is large).
+      const upload = new Upload({ client, params: { ...params, Body: body }, partSize: UPLOAD_PART_SIZE, queueSize: UPLOAD_QUEUE_SIZE });
+      await upload.done();
+      // radosgw answers CompleteMultipartUpload with an empty ETag; HEAD has the real one and the size.
+      return headOrFail(key);
+    },
+
+    async get(key, range) {
+      if (range && (range.start < 0 || range.end < range.start))
+        throw new RangeError(`invalid range ${range.start}-${range.end}`); // S3 would ignore it and send everything
+      try {
+        const out = await client.send(
+          new GetObjectCommand({ Bucket, Key: fullKey(key), Range: range ? `bytes=${range.start}-${range.end}` : undefined }),
+        );
+        return out.Body as Readable;
+      } catch (error) {
+        if (hasS3Code(error, 'NoSuchKey', 'NotFound')) throw new BlobNotFoundError(key);
+        if (hasS3Code(error, 'InvalidRange')) throw new RangeError(`range ${range?.start}-${range?.end} not satisfiable`);
+        throw error;
+      }
+    },
+
+    head,
+
+    async delete(key) {
+      await client.send(new DeleteObjectCommand({ Bucket, Key: fullKey(key) }));
+    },
+
+    async *list(listPrefix) {
+      for await (const page of paginateListObjectsV2({ client }, { Bucket, Prefix: fullKey(listPrefix) }))
+        for (const object of page.Contents ?? []) yield { key: object.Key!.slice(prefix.length), size: object.Size ?? 0 };
+    },
+
+    ...createS3Multipart({ client, Bucket, fullKey, prefix, headOrFail }),
+
+    async downloadUrl(key, opts) {
+      const command = new GetObjectCommand({
+        Bucket,
+        Key: fullKey(key),
+        ResponseContentDisposition: contentDisposition(opts.disposition ?? 'attachment', opts.fileName),
+        ResponseContentType: opts.contentType,
+      });
+      return getSignedUrl(client, command, { expiresIn: opts.expiresInSeconds });
+    },
+
+    async ping() {
+      await client.send(new HeadBucketCommand({ Bucket }));
+    },
+  };
+}
