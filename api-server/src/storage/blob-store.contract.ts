@@ -88,6 +88,9 @@ export function describeBlobStoreContract(name: string, makeHarness: () => Promi
       expect(await list('a')).toEqual(['a/1', 'a/2', 'ab/3']);
       expect(await list('')).toEqual(['a/1', 'a/2', 'ab/3', 'b/4']);
       expect(await list('zzz')).toEqual([]);
+      // A prefix of other keys is not an object (on disk it is a directory).
+      expect(await store.head(`${run}list/a`)).toBeNull();
+      await expect(store.get(`${run}list/a`)).rejects.toBeInstanceOf(BlobNotFoundError);
     });
 
     test('multipart: parts PUT to their URLs, listed, completed into the object', async () => {

@@ -44,13 +44,13 @@ export function createLocalBlobStore(options: { root: string; signer: UrlSigner 
         throw isMissing(error) ? new BlobNotFoundError(key) : error;
       });
       try {
-        const { size } = await handle.stat();
-        if (!range) return handle.createReadStream();
-        return handle.createReadStream(clampRange(range, size));
+        const stats = await handle.stat();
+        // A key that names a directory ("blobs" when "blobs/x" exists) is not an object.
+        if (!stats.isFile()) throw new BlobNotFoundError(key);
+        return handle.createReadStream(range ? clampRange(range, stats.size) : {});
       } catch (error) {
         await handle.close();
-        // A key that names a directory ("blobs" when "blobs/x" exists) is not an object.
-        throw (error as NodeJS.ErrnoException).code === 'EISDIR' ? new BlobNotFoundError(key) : error;
+        throw error;
       }
     },
 
@@ -70,7 +70,8 @@ export function createLocalBlobStore(options: { root: string; signer: UrlSigner 
 
     async *list(prefix) {
       const slash = prefix.lastIndexOf('/');
-      const base = slash < 0 ? dirs.objects : path.join(dirs.objects, ...prefix.slice(0, slash).split('/'));
+      // keyToPath refuses "..", so a prefix cannot walk out of the store.
+      const base = slash < 0 ? dirs.objects : keyToPath(dirs.objects, prefix.slice(0, slash));
       const basePrefix = slash < 0 ? '' : prefix.slice(0, slash + 1);
       for await (const entry of walk(base, basePrefix)) if (entry.key.startsWith(prefix)) yield entry;
     },
@@ -120,7 +121,9 @@ async function* walk(dir: string, keyPrefix: string): AsyncGenerator<{ key: stri
   for await (const entry of entries) {
     const full = path.join(dir, entry.name);
     if (entry.isDirectory()) yield* walk(full, `${keyPrefix}${entry.name}/`);
-    else if (entry.isFile()) yield { key: keyPrefix + entry.name, size: (await stat(full)).size };
+    if (!entry.isFile()) continue;
+    const stats = await stat(full).catch(() => null); // deleted meanwhile
+    if (stats) yield { key: keyPrefix + entry.name, size: stats.size };
   }
 }
 

@@ -10,7 +10,7 @@ import {
 } from '@aws-sdk/client-s3';
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
 import { createReadStream, createWriteStream } from 'node:fs';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type { Readable } from 'node:stream';
@@ -70,10 +70,8 @@ export function createS3Multipart(deps: {
       const dir = await mkdtemp(path.join(tmpdir(), 'openpds-part-'));
       try {
         const file = path.join(dir, 'part');
-        let length = 0;
-        body.on('data', (chunk: Buffer) => (length += chunk.length));
         await pipeline(body, createWriteStream(file));
-        return await uploadPart(key, uploadId, partNumber, createReadStream(file), length);
+        return await uploadPart(key, uploadId, partNumber, createReadStream(file), (await stat(file)).size);
       } finally {
         await rm(dir, { recursive: true, force: true });
       }
