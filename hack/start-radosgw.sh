@@ -95,6 +95,10 @@ osd max object namespace len = 64
 rgw frontends = beast endpoint=127.0.0.1:$RGW_PORT
 rgw data = $D/rgw
 rgw dns name = localhost
+# Deleted and overwritten objects stay in the (RAM) store until rgw's GC runs, by default after 2 h;
+# reclaim within seconds so repeated benchmark runs do not fill the memstore.
+rgw gc obj min wait = 5
+rgw gc processor period = 10
 CONF
 export CEPH_CONF="$D/ceph.conf"
 
