@@ -4,6 +4,7 @@
 # Extra arguments go to jest (`npm test -- api-server/src/storage`).
 set -euo pipefail
 cd "$(dirname "$0")/.."
+hack/install-test-deps.sh
 WORK=$(mktemp -d /tmp/openpds-test.XXXXXX)
 chmod 755 "$WORK"
 cleanup() {
