@@ -84,12 +84,12 @@ export function createObjectService(deps: ObjectServiceDeps) {
     return found;
   }
 
-  function checkNamespace(req: WriteRequest): void {
+  function checkNamespace(req: WriteRequest, name: string): void {
     if (!req.type.namespaced) return;
     const ns = store.get('/namespaces', undefined, req.namespace ?? '');
     if (!ns) throw new KubeApiError(404, 'NotFound', `namespaces "${req.namespace}" not found`, { name: req.namespace ?? '', kind: 'namespaces' });
     if (ns.metadata.deletionTimestamp) {
-      throw forbidden(`${req.type.plural} "${''}" is forbidden: unable to create new content in namespace ${req.namespace} because it is being terminated`);
+      throw forbidden(`${req.type.plural} "${name}" is forbidden: unable to create new content in namespace ${req.namespace} because it is being terminated`);
     }
   }
 
@@ -99,9 +99,9 @@ export function createObjectService(deps: ObjectServiceDeps) {
     const meta = object.metadata;
     for (const key of SYSTEM_METADATA) delete meta[key];
     if (!meta.name && meta.generateName) meta.name = `${meta.generateName}${randomUUID().replace(/-/g, '').slice(0, 5)}`;
-    checkNamespace(req);
+    checkNamespace(req, meta.name ?? '');
     if (meta.name && store.get(req.type.storageKey, req.namespace, meta.name)) throw alreadyExists(req.type, meta.name);
-    if (req.type.statusSubresource && req.type.custom) delete object.status; // status comes only through /status
+    if (req.type.statusSubresource) delete object.status; // status is written only through /status
     object = admit(req.type, object, { fieldValidation: req.fieldValidation, warnings: req.warnings, creating: true });
     object.metadata.uid = randomUUID();
     object.metadata.creationTimestamp = deps.now();
