@@ -21,6 +21,9 @@ export interface Db extends Queryable {
 /** PostgreSQL error codes the services react to. */
 export const PG_UNIQUE_VIOLATION = '23505';
 export const PG_SERIALIZATION_FAILURE = '40001';
+export const PG_FOREIGN_KEY_VIOLATION = '23503';
+
+export const isForeignKeyViolation = (e: unknown): boolean => (e as { code?: string })?.code === PG_FOREIGN_KEY_VIOLATION;
 
 export const isUniqueViolation = (e: unknown, constraint?: string): boolean => {
   const err = e as { code?: string; constraint?: string; message?: string };

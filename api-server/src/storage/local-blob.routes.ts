@@ -10,9 +10,8 @@ import { Transform, type TransformCallback } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { AppError, badRequest, forbidden, invalidParameter, notFound } from '../shared/errors';
 import type { UrlSigner } from '../shared/url-signer';
-import { BlobNotFoundError, MAX_PART_NUMBER, MIN_PART_NUMBER, UploadNotFoundError, type BlobStore } from './blob-store';
-import { contentDisposition } from './content-disposition';
-import { parseRange } from './http-range';
+import { MAX_PART_NUMBER, MIN_PART_NUMBER, UploadNotFoundError, type BlobStore } from './blob-store';
+import { serveObject } from './serve-object';
 import { BodySizeError } from './local-files';
 import { LOCAL_OBJECT_PATH, LOCAL_PART_PATH } from './local.blob-store';
 
@@ -48,38 +47,13 @@ export function createLocalBlobRouter(deps: { store: BlobStore; signer: UrlSigne
     const query = verifiedQuery(signer, 'GET', LOCAL_OBJECT_PATH, req);
     const info = await store.head(query.key!);
     if (!info) throw notFound('File', 'the file does not exist');
-    const etag = `"${info.etag}"`;
-    res.set({
-      'Accept-Ranges': 'bytes',
-      ETag: etag,
-      'Cache-Control': 'private',
-      'Content-Type': query.type || 'application/octet-stream',
-      'Content-Disposition': contentDisposition(query.disposition === 'inline' ? 'inline' : 'attachment', query.name),
-      // User content on the API origin: never sniff it into HTML, never let it run script as this origin.
-      'X-Content-Type-Options': 'nosniff',
-      'Content-Security-Policy': 'sandbox',
-    });
-    if (etagMatches(req.headers['if-none-match'], etag)) return void res.status(304).end();
-
-    const ifRange = req.headers['if-range'];
-    const wanted = parseRange(ifRange === undefined || ifRange === etag ? req.headers.range : undefined, info.size);
-    if (wanted.kind === 'unsatisfiable')
-      throw new AppError('InvalidRange', 416, 'the requested range is not satisfiable', {
-        headers: { 'Content-Range': `bytes */${info.size}` },
-      });
-    const range = wanted.kind === 'range' ? wanted.range : undefined;
-    res.status(range ? 206 : 200);
-    res.setHeader('Content-Length', range ? range.end - range.start + 1 : info.size);
-    if (range) res.setHeader('Content-Range', `bytes ${range.start}-${range.end}/${info.size}`);
-    if (req.method === 'HEAD') return void res.end();
-
-    const body = await store.get(query.key!, range).catch((error: unknown) => {
-      throw error instanceof BlobNotFoundError ? notFound('File', 'the file does not exist') : error;
-    });
-    // A client that stops reading closes the response; that is not a server error.
-    await pipeline(body, res).catch((error: unknown) => {
-      if (!res.headersSent) throw error;
-      res.destroy();
+    await serveObject(req, res, store, {
+      key: query.key!,
+      size: info.size,
+      etag: info.etag ?? '',
+      contentType: query.type,
+      fileName: query.name,
+      disposition: query.disposition === 'inline' ? 'inline' : 'attachment',
     });
   });
 
@@ -93,13 +67,6 @@ function verifiedQuery(signer: UrlSigner, method: string, path: string, req: Req
   if (verdict === 'invalid') throw forbidden('InvalidSignature', 'the URL signature does not match');
   // Signed parameters are plain strings: a repeated one would have broken the signature.
   return query as Record<string, string | undefined>;
-}
-
-/** If-None-Match (RFC 9110 §13.1.2): "*" or a list of entity tags, compared weakly. */
-function etagMatches(header: string | undefined, etag: string): boolean {
-  if (!header) return false;
-  if (header.trim() === '*') return true;
-  return header.split(',').some((tag) => tag.trim().replace(/^W\//, '') === etag);
 }
 
 function partTooLarge(max: number): AppError {

@@ -3,7 +3,7 @@ import { z } from 'zod';
 import type { AuthContext } from '../auth/auth.types';
 import type { Deps } from '../../shared/deps';
 import { defineRpc, idField, parseBody, type RpcRegistry } from '../../shared/rpc';
-import { serveBlob } from '../../shared/serve-blob';
+import { serveObject } from '../../storage/serve-object';
 import type { RevisionsService } from '../revisions/revisions.service';
 
 export function createDownloadsRouter(registry: RpcRegistry, deps: Pick<Deps, 'store' | 'config' | 'clock'>, revisions: RevisionsService): Router {
@@ -45,7 +45,7 @@ export function createDownloadsRouter(registry: RpcRegistry, deps: Pick<Deps, 's
     const caller = res.locals.auth as AuthContext;
     const input = parseBody(query, req.query);
     const { file, revision } = await revisions.resolve(caller, input.drive_id, input.file_id, input.revision_id);
-    await serveBlob(req, res, deps.store, {
+    await serveObject(req, res, deps.store, {
       key: revision.storage_key,
       size: revision.size,
       etag: revision.content_hash,

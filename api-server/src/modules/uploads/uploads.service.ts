@@ -9,7 +9,7 @@ import { createHash } from 'node:crypto';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { Writable } from 'node:stream';
-import type { Queryable } from '../../db/db';
+import { isForeignKeyViolation, type Queryable } from '../../db/db';
 import type { Deps } from '../../shared/deps';
 import { MAX_PART_NUMBER, MAX_PART_SIZE, UploadNotFoundError, type UploadedPart } from '../../storage/blob-store';
 import { isAdmin, type AuthContext } from '../auth/auth.types';
@@ -161,7 +161,11 @@ export function createUploadsService(deps: Pick<Deps, 'db' | 'store' | 'newId' |
   }
 
   return {
-    async create(auth: AuthContext, input: CreateFileInput): Promise<CreateFileResult> {
+    /**
+     * file/create for files. `allowRapid` is false only on the retry after a lost race: the GC deleted the
+     * blob between the lookup and the link (the link then fails its foreign key), so the caller uploads.
+     */
+    async create(auth: AuthContext, input: CreateFileInput, allowRapid = true): Promise<CreateFileResult> {
       if (input.content_hash_name && input.content_hash_name.toLowerCase() !== 'sha1') throw uploadErrors.hashName();
       const drive = await drives.getAccessible(auth, input.drive_id);
       const numbers = checkParts(input.part_info_list, input.size);
@@ -172,7 +176,7 @@ export function createUploadsService(deps: Pick<Deps, 'db' | 'store' | 'newId' |
         deps.metrics.rapidUpload.inc({ result: 'pre_hash_matched' });
         throw uploadErrors.preHashMatched();
       }
-      const rapidBlob = await tryRapid(auth, input);
+      const rapidBlob = allowRapid ? await tryRapid(auth, input) : null;
 
       // The store's multipart upload is opened before the transaction so no database lock waits on the
       // network; if the transaction fails it is aborted (and the GC aborts any a crash leaves behind).
@@ -204,8 +208,13 @@ export function createUploadsService(deps: Pick<Deps, 'db' | 'store' | 'newId' |
         return { file, exist: false, session };
       }).catch(async (e: unknown) => {
         await abortStore();
+        if (rapidBlob && isForeignKeyViolation(e)) return null;
         throw e;
       });
+      if (opened === null) {
+        deps.metrics.rapidUpload.inc({ result: 'lost_to_gc' });
+        return this.create(auth, input, false);
+      }
 
       if (!opened.session) {
         await abortStore();
