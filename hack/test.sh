@@ -13,7 +13,7 @@ cleanup() {
 }
 trap cleanup EXIT
 
-# Both start in parallel: PostgreSQL in ~1 s, radosgw in ~12 s.
+# Both start in parallel: PostgreSQL in ~1 s, radosgw in ~2-3 s.
 hack/start-postgres.sh "$WORK/pg" >"$WORK/pg.log" 2>&1 & pg_pid=$!
 hack/start-radosgw.sh "$WORK/s3" >"$WORK/s3.log" 2>&1 & s3_pid=$!
 wait $pg_pid || { cat "$WORK/pg.log" >&2; echo "test: PostgreSQL did not start" >&2; exit 1; }
