@@ -1,0 +1,149 @@
+/**
+ * A per-key work queue in the manner of client-go's workqueue: a key is never handled by two workers at
+ * once; a key added while it runs is run once more afterwards (adds coalesce); failures are retried with
+ * per-key exponential backoff, forgotten after a success; at most `concurrency` keys run at a time.
+ */
+
+export interface Timers {
+  now(): number;
+  setTimeout(fn: () => void, ms: number): unknown;
+  clearTimeout(handle: unknown): void;
+}
+
+export const REAL_TIMERS: Timers = {
+  now: () => performance.now(),
+  setTimeout: (fn, ms) => {
+    const handle = setTimeout(fn, ms);
+    // A pending retry must not keep the process alive on its own.
+    handle.unref();
+    return handle;
+  },
+  clearTimeout: (handle) => clearTimeout(handle as NodeJS.Timeout),
+};
+
+/** What a handler may return: ask to run the key again later (e.g. a periodic drift check). */
+export type HandlerResult = void | { requeueAfterMs?: number };
+
+export interface WorkContext {
+  /** Aborted when `shutdown()` starts, so long waits inside a handler can end early. */
+  signal: AbortSignal;
+  /** Failures of this key in a row before this run. */
+  retries: number;
+}
+
+export interface WorkQueueOptions {
+  handler: (key: string, context: WorkContext) => Promise<HandlerResult>;
+  concurrency?: number;
+  /** First retry delay after a failure; doubles per consecutive failure up to `maxBackoffMs`. */
+  baseBackoffMs?: number;
+  maxBackoffMs?: number;
+  timers?: Timers;
+  onError?: (key: string, error: unknown, retryInMs: number) => void;
+}
+
+export interface WorkQueue {
+  add(key: string): void;
+  /** Adds `key` after `ms`; an earlier pending delay for the same key wins. */
+  addAfter(key: string, ms: number): void;
+  /** Keys waiting to run (not counting running ones or delayed ones). */
+  depth(): number;
+  running(): number;
+  retries(key: string): number;
+  /** Stops taking keys, drops pending and delayed ones, and resolves once running handlers have finished. */
+  shutdown(): Promise<void>;
+}
+
+export const DEFAULT_BASE_BACKOFF_MS = 5;
+export const DEFAULT_MAX_BACKOFF_MS = 5 * 60_000;
+
+export function backoffDelay(failures: number, baseMs: number, maxMs: number): number {
+  // 2 ** 40 already exceeds any sane max; clamping the exponent avoids Infinity.
+  return Math.min(maxMs, baseMs * 2 ** Math.min(Math.max(failures - 1, 0), 40));
+}
+
+export function createWorkQueue(options: WorkQueueOptions): WorkQueue {
+  const concurrency = Math.max(1, options.concurrency ?? 1);
+  const baseMs = options.baseBackoffMs ?? DEFAULT_BASE_BACKOFF_MS;
+  const maxMs = options.maxBackoffMs ?? DEFAULT_MAX_BACKOFF_MS;
+  const timers = options.timers ?? REAL_TIMERS;
+
+  const queue: string[] = [];
+  const dirty = new Set<string>(); // waiting to run (in `queue`, or re-added while running)
+  const processing = new Set<string>();
+  const failures = new Map<string, number>();
+  const delayed = new Map<string, { at: number; handle: unknown }>();
+  const inFlight = new Set<Promise<void>>();
+  const abort = new AbortController();
+  let stopped = false;
+
+  function add(key: string): void {
+    if (stopped || dirty.has(key)) return;
+    dirty.add(key);
+    if (!processing.has(key)) queue.push(key);
+    pump();
+  }
+
+  function addAfter(key: string, ms: number): void {
+    if (stopped) return;
+    if (ms <= 0) return add(key);
+    const at = timers.now() + ms;
+    const pending = delayed.get(key);
+    if (pending && pending.at <= at) return;
+    if (pending) timers.clearTimeout(pending.handle);
+    const handle = timers.setTimeout(() => {
+      delayed.delete(key);
+      add(key);
+    }, ms);
+    delayed.set(key, { at, handle });
+  }
+
+  function pump(): void {
+    while (!stopped && processing.size < concurrency && queue.length > 0) {
+      const key = queue.shift()!;
+      dirty.delete(key);
+      processing.add(key);
+      const run = process(key);
+      inFlight.add(run);
+      void run.finally(() => inFlight.delete(run));
+    }
+  }
+
+  async function process(key: string): Promise<void> {
+    const retries = failures.get(key) ?? 0;
+    let requeueAfterMs: number | undefined;
+    try {
+      // A handler that throws synchronously is treated like one that rejects.
+      const result = await Promise.resolve().then(() => options.handler(key, { signal: abort.signal, retries }));
+      failures.delete(key);
+      requeueAfterMs = result?.requeueAfterMs;
+    } catch (error) {
+      const count = retries + 1;
+      failures.set(key, count);
+      requeueAfterMs = backoffDelay(count, baseMs, maxMs);
+      options.onError?.(key, error, requeueAfterMs);
+    } finally {
+      processing.delete(key);
+    }
+    if (stopped) return;
+    if (dirty.has(key)) queue.push(key);
+    if (requeueAfterMs !== undefined) addAfter(key, requeueAfterMs);
+    pump();
+  }
+
+  return {
+    add,
+    addAfter,
+    depth: () => queue.length,
+    running: () => processing.size,
+    retries: (key) => failures.get(key) ?? 0,
+    async shutdown() {
+      stopped = true;
+      abort.abort();
+      for (const { handle } of delayed.values()) timers.clearTimeout(handle);
+      delayed.clear();
+      queue.length = 0;
+      dirty.clear();
+      while (inFlight.size > 0) await Promise.allSettled([...inFlight]);
+    },
+  };
+}
