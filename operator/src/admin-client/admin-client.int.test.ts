@@ -1,0 +1,89 @@
+import { ADMIN_PASSWORD, startTestServer } from '../../../test/support/test-server';
+import { AdminApiError, isAdminApiError } from './admin-api-error';
+import { createAdminClient, type FetchFn } from './admin-client';
+
+describe('admin client against a real data plane (PGlite, local disk)', () => {
+  let server: Awaited<ReturnType<typeof startTestServer>>;
+  let adminUserId: string;
+
+  beforeAll(async () => {
+    server = await startTestServer('pglite', 'local');
+    adminUserId = (await server.api.login('admin', ADMIN_PASSWORD)).user_id;
+  });
+  afterAll(() => server?.stop());
+
+  /** Counts logins and lets a test spoil the token of the next authenticated call (as an expiry would). */
+  function recordingFetch() {
+    const calls: string[] = [];
+    let spoilNext = false;
+    const fetchFn: FetchFn = (input, init) => {
+      calls.push(new URL(input).pathname);
+      const headers = { ...(init.headers as Record<string, string>) };
+      if (spoilNext && headers.authorization) {
+        spoilNext = false;
+        headers.authorization = 'Bearer expired-or-from-a-previous-key';
+      }
+      return fetch(input, { ...init, headers });
+    };
+    return { fetchFn, calls, spoil: () => (spoilNext = true), logins: () => calls.filter((p) => p === '/v2/account/login').length };
+  }
+
+  it('creates, gets, lists, updates and deletes a drive, logging in once', async () => {
+    const rec = recordingFetch();
+    const client = createAdminClient({ baseUrl: `${server.url}/`, credentials: { username: 'admin', password: ADMIN_PASSWORD }, fetch: rec.fetchFn });
+
+    const created = await client.createDrive({ drive_name: 'team-a', owner: adminUserId, total_size: 1024 ** 3, description: 'from the operator' });
+    expect(created.drive_id).toEqual(expect.any(String));
+
+    const drive = await client.getDrive(created.drive_id);
+    expect(drive).toMatchObject({ drive_id: created.drive_id, drive_name: 'team-a', owner: adminUserId, total_size: 1024 ** 3, used_size: 0, status: 'enabled' });
+
+    const updated = await client.updateDrive(created.drive_id, { total_size: null, description: 'unlimited now' });
+    expect(updated).toMatchObject({ total_size: null, description: 'unlimited now' });
+
+    const page = await client.listDrives({ owner: adminUserId, limit: 100 });
+    expect(page.items.map((d) => d.drive_id)).toContain(created.drive_id);
+
+    await client.deleteDrive(created.drive_id);
+    const missing = await client.getDrive(created.drive_id).catch((e: unknown) => e);
+    expect(missing).toBeInstanceOf(AdminApiError);
+    expect(missing).toMatchObject({ status: 404, code: 'NotFound.Drive', isNotFound: true, isRetryable: false });
+    expect(rec.logins()).toBe(1);
+  });
+
+  it('follows markers through every page', async () => {
+    const client = createAdminClient({ baseUrl: server.url, credentials: async () => ({ username: 'admin', password: ADMIN_PASSWORD }) });
+    const ids = [];
+    for (let i = 0; i < 5; i++) ids.push((await client.createDrive({ drive_name: `paged-${i}`, owner: adminUserId })).drive_id);
+    const seen: string[] = [];
+    for await (const d of client.listAllDrives({ owner: adminUserId, limit: 2 })) seen.push(d.drive_id);
+    expect(new Set(seen).size).toBe(seen.length);
+    expect(seen).toEqual(expect.arrayContaining(ids));
+    for (const id of ids) await client.deleteDrive(id);
+  });
+
+  it('logs in again once when a call answers 401, sharing one login between concurrent calls', async () => {
+    const rec = recordingFetch();
+    const client = createAdminClient({ baseUrl: server.url, credentials: { username: 'admin', password: ADMIN_PASSWORD }, fetch: rec.fetchFn });
+    await Promise.all([client.listDrives({ limit: 1 }), client.listDrives({ limit: 1 }), client.listDrives({ limit: 1 })]);
+    expect(rec.logins()).toBe(1);
+    rec.spoil();
+    await expect(client.listDrives({ limit: 1 })).resolves.toMatchObject({ items: expect.any(Array) });
+    expect(rec.logins()).toBe(2);
+  });
+
+  it('raises wrong credentials, bad input and an unreachable domain as AdminApiError', async () => {
+    const wrong = createAdminClient({ baseUrl: server.url, credentials: { username: 'admin', password: 'nope' } });
+    const denied = await wrong.listDrives().catch((e: unknown) => e);
+    expect(isAdminApiError(denied)).toBe(true);
+    expect(denied).toMatchObject({ status: 401 });
+
+    const client = createAdminClient({ baseUrl: server.url, credentials: { username: 'admin', password: ADMIN_PASSWORD } });
+    const invalid = await client.createDrive({ drive_name: '', owner: adminUserId }).catch((e: unknown) => e);
+    expect(invalid).toMatchObject({ status: 400, code: expect.stringMatching(/\w/) });
+
+    const gone = createAdminClient({ baseUrl: 'http://127.0.0.1:9', credentials: { username: 'admin', password: 'x' }, timeoutMs: 2000 });
+    const unreachable = await gone.getDrive('d').catch((e: unknown) => e);
+    expect(unreachable).toMatchObject({ status: 0, code: 'Unreachable', isRetryable: true });
+  });
+});

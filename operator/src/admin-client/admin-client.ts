@@ -1,0 +1,166 @@
+/**
+ * A typed client for one domain's admin API (the PDS-style `POST /v2/<group>/<action>` surface), the way a
+ * terraform provider talks to a cloud API. It logs in with admin credentials on first use, logs in again
+ * once when a call answers 401 (token expired or the domain restarted with a new key), and raises every
+ * failure as an AdminApiError.
+ */
+import { AdminApiError, adminApiErrorFrom } from './admin-api-error';
+
+export interface AdminCredentials {
+  username: string;
+  password: string;
+}
+
+export type FetchFn = (input: string, init: RequestInit) => Promise<Response>;
+
+export interface AdminClientOptions {
+  /** Base URL of the domain's API server, e.g. `http://domain-api.ns.svc:8080`. */
+  baseUrl: string;
+  /** Static credentials, or a loader so a rotated Secret is picked up at the next login. */
+  credentials: AdminCredentials | (() => Promise<AdminCredentials>);
+  fetch?: FetchFn;
+  timeoutMs?: number;
+}
+
+export type OwnerType = 'user' | 'group';
+export type DriveStatus = 'enabled' | 'disabled';
+
+export interface AdminDrive {
+  domain_id: string;
+  drive_id: string;
+  drive_name: string;
+  description: string;
+  creator: string;
+  owner: string;
+  owner_type: OwnerType;
+  drive_type: string;
+  status: DriveStatus;
+  /** Quota in bytes; null means unlimited. */
+  total_size: number | null;
+  used_size: number;
+  default: boolean;
+  created_at: string;
+  updated_at: string;
+}
+
+export interface CreateDriveInput {
+  drive_name: string;
+  owner: string;
+  owner_type?: OwnerType;
+  description?: string;
+  total_size?: number | null;
+  default?: boolean;
+  drive_type?: string;
+  status?: DriveStatus;
+}
+
+export interface UpdateDriveInput {
+  drive_name?: string;
+  description?: string;
+  status?: DriveStatus;
+  total_size?: number | null;
+}
+
+export interface ListDrivesInput {
+  owner?: string;
+  limit?: number;
+  marker?: string;
+}
+
+export interface Page<T> {
+  items: T[];
+  next_marker: string;
+}
+
+export interface AdminClient {
+  createDrive(input: CreateDriveInput): Promise<{ domain_id: string; drive_id: string }>;
+  getDrive(driveId: string): Promise<AdminDrive>;
+  listDrives(input?: ListDrivesInput): Promise<Page<AdminDrive>>;
+  /** Every drive (optionally of one owner), following markers. */
+  listAllDrives(input?: Omit<ListDrivesInput, 'marker'>): AsyncGenerator<AdminDrive>;
+  updateDrive(driveId: string, patch: UpdateDriveInput): Promise<AdminDrive>;
+  deleteDrive(driveId: string): Promise<void>;
+}
+
+const DEFAULT_TIMEOUT_MS = 10_000;
+
+export function createAdminClient(options: AdminClientOptions): AdminClient {
+  const baseUrl = options.baseUrl.replace(/\/+$/, '');
+  const fetchFn: FetchFn = options.fetch ?? ((input, init) => fetch(input, init));
+  const timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
+  let token: string | undefined;
+  // One login at a time: many reconciles starting together share it instead of each logging in.
+  let loggingIn: Promise<string> | undefined;
+
+  async function post(path: string, body: unknown, accessToken?: string): Promise<{ status: number; body: unknown }> {
+    let res: Response;
+    try {
+      res = await fetchFn(`${baseUrl}${path}`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', ...(accessToken ? { authorization: `Bearer ${accessToken}` } : {}) },
+        body: JSON.stringify(body),
+        signal: AbortSignal.timeout(timeoutMs),
+      });
+    } catch (cause) {
+      throw new AdminApiError(0, 'Unreachable', `${baseUrl}${path}: ${(cause as Error).message}`, undefined, { cause });
+    }
+    const text = await res.text();
+    let parsed: unknown = undefined;
+    if (text) {
+      try {
+        parsed = JSON.parse(text);
+      } catch {
+        parsed = undefined; // a proxy's HTML error page: the status alone must do
+      }
+    }
+    return { status: res.status, body: parsed };
+  }
+
+  function login(): Promise<string> {
+    loggingIn ??= (async () => {
+      try {
+        const credentials = typeof options.credentials === 'function' ? await options.credentials() : options.credentials;
+        const res = await post('/v2/account/login', credentials);
+        if (res.status >= 300) throw adminApiErrorFrom(res.status, res.body, '/v2/account/login');
+        const accessToken = (res.body as { access_token?: unknown } | undefined)?.access_token;
+        if (typeof accessToken !== 'string') throw new AdminApiError(res.status, 'InvalidResponse', 'login answered without an access_token');
+        token = accessToken;
+        return accessToken;
+      } finally {
+        loggingIn = undefined;
+      }
+    })();
+    return loggingIn;
+  }
+
+  async function call<T>(path: string, body: unknown): Promise<T> {
+    const used = token ?? (await login());
+    let res = await post(path, body, used);
+    if (res.status === 401) {
+      // Another call may already have logged in again since this one started.
+      const fresh = token !== undefined && token !== used ? token : await login();
+      res = await post(path, body, fresh);
+    }
+    if (res.status >= 300) throw adminApiErrorFrom(res.status, res.body, path);
+    return res.body as T;
+  }
+
+  const client: AdminClient = {
+    createDrive: (input) => call('/v2/drive/create', input),
+    getDrive: (driveId) => call('/v2/drive/get', { drive_id: driveId }),
+    listDrives: (input = {}) => call('/v2/drive/list', input),
+    async *listAllDrives(input = {}) {
+      let marker: string | undefined;
+      do {
+        const page = await client.listDrives({ ...input, ...(marker ? { marker } : {}) });
+        yield* page.items;
+        marker = page.next_marker || undefined;
+      } while (marker);
+    },
+    updateDrive: (driveId, patch) => call('/v2/drive/update', { drive_id: driveId, ...patch }),
+    async deleteDrive(driveId) {
+      await call('/v2/drive/delete', { drive_id: driveId });
+    },
+  };
+  return client;
+}
