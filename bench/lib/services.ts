@@ -1,0 +1,130 @@
+/**
+ * The services a benchmark runs against. PostgreSQL and radosgw come from the environment
+ * (OPENPDS_TEST_*, as `hack/start-*.sh DIR` write them to DIR/env, and as bench/run-all.sh exports them);
+ * when they are missing, this process starts its own with the same scripts and stops them on exit.
+ * The API server is `node bin/openpds.js serve` in a child process (its own event loop and RSS, like
+ * production) or startServer() in this process where the benchmark needs its Db.
+ */
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { promisify } from 'node:util';
+import { testServerEnv, type StoreKind } from '../../test/support/test-server';
+import type { DbKind } from '../../test/support/test-db';
+
+const run = promisify(execFile);
+export const REPO_ROOT = path.resolve(__dirname, '..', '..');
+const stops: string[] = [];
+
+function loadEnvFile(file: string) {
+  for (const line of readFileSync(file, 'utf8').split('\n')) {
+    const m = /^export ([A-Z0-9_]+)=(.*)$/.exec(line.trim());
+    if (m) process.env[m[1]!] = m[2]!;
+  }
+}
+
+/** Makes sure PostgreSQL (`pg`) and radosgw (`s3`) are reachable, starting throwaway ones if needed. */
+export async function ensureServices(needs: { pg?: boolean; s3?: boolean }): Promise<void> {
+  if (needs.pg && !process.env.OPENPDS_TEST_PG_ADMIN_URL) {
+    const dir = mkdtempSync(path.join(tmpdir(), 'openpds-bench-pg-'));
+    stops.push(path.join(dir, 'stop'));
+    await run(path.join(REPO_ROOT, 'hack/start-postgres.sh'), [dir]);
+    loadEnvFile(path.join(dir, 'env'));
+  }
+  if (needs.s3 && !process.env.OPENPDS_TEST_S3_ENDPOINT) {
+    const dir = mkdtempSync(path.join(tmpdir(), 'openpds-bench-rgw-'));
+    stops.push(path.join(dir, 'stop'));
+    await run(path.join(REPO_ROOT, 'hack/start-radosgw.sh'), [dir]);
+    loadEnvFile(path.join(dir, 'env'));
+    process.env.OPENPDS_BENCH_RADOSGW_DIR = dir;
+  }
+}
+
+/** Stops the services ensureServices started (none when they came from the environment). */
+export async function stopServices(): Promise<void> {
+  for (const stop of stops.splice(0).reverse()) {
+    await run(stop).catch(() => undefined);
+    rmSync(path.dirname(stop), { recursive: true, force: true });
+  }
+}
+
+export async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = createServer();
+    srv.once('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const address = srv.address();
+      srv.close(() => resolve(typeof address === 'object' && address ? address.port : 0));
+    });
+  });
+}
+
+export interface SpawnedServer {
+  url: string;
+  pid: number;
+  child: ChildProcess;
+  dataDir: string;
+  stop(): Promise<void>;
+}
+
+/**
+ * `node bin/openpds.js serve` on a fresh database (`pg`: a new database on the PostgreSQL above; `pglite`:
+ * embedded in the data dir) and store (`s3`: a unique prefix in the radosgw bucket; `local`: the data dir).
+ */
+export async function spawnServe(db: DbKind, store: StoreKind, extra: Record<string, string> = {}): Promise<SpawnedServer> {
+  const port = await freePort();
+  const { env, dataDir } = await testServerEnv(db, store, { OPENPDS_PORT: String(port), OPENPDS_LOG_LEVEL: 'warn', ...extra });
+  const child = spawn(process.execPath, [path.join(REPO_ROOT, 'bin/openpds.js'), 'serve'], {
+    env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/root', ...env },
+    stdio: ['ignore', 'inherit', 'inherit'],
+  });
+  const url = `http://127.0.0.1:${port}`;
+  const exited = new Promise<number | null>((resolve) => child.once('exit', resolve));
+  const deadline = Date.now() + 60_000;
+  for (;;) {
+    if (child.exitCode !== null) throw new Error(`openpds serve exited with ${child.exitCode} before it was ready`);
+    // The port is bound before the app is attached (signed URLs need it), so early requests hang: time out.
+    const ok = await fetch(`${url}/healthz`, { signal: AbortSignal.timeout(1000) }).then((r) => r.ok, () => false);
+    if (ok) break;
+    if (Date.now() > deadline) throw new Error('openpds serve was not ready within 60 s');
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  return {
+    url,
+    pid: child.pid!,
+    child,
+    dataDir,
+    async stop() {
+      if (child.exitCode === null) {
+        child.kill('SIGTERM');
+        const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
+        await exited;
+        clearTimeout(timer);
+      }
+      rmSync(dataDir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** Resident set size of a process in bytes, from /proc/PID/status (VmRSS). */
+export function readRss(pid: number): number {
+  const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+  if (!m) throw new Error(`no VmRSS for pid ${pid}`);
+  return Number(m[1]) * 1024;
+}
+
+/** Runs fn over items with at most `limit` in flight, results in input order. */
+export async function mapLimit<T, R>(items: readonly T[], limit: number, fn: (item: T, index: number) => Promise<R>): Promise<R[]> {
+  const out = new Array<R>(items.length);
+  let next = 0;
+  const worker = async () => {
+    while (next < items.length) {
+      const i = next++;
+      out[i] = await fn(items[i]!, i);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+  return out;
+}
