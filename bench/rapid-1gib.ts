@@ -1,0 +1,93 @@
+/**
+ * rapid-1gib: rapid upload (秒传) of a 1 GiB file the server already stores, client work included: SHA-1
+ * of the whole file, the 8-byte proof read at the offset the access token picks, then file/create with
+ * content_hash + proof_code (no bytes move). Baseline: `sha1sum` of the same file. Target ≤ 1.1×.
+ *
+ *   npx tsx bench/rapid-1gib.ts [--size 1GiB] [--runs 3]
+ *
+ * Setup (untimed) uploads the file once through the API. The file is read once before timing so both
+ * sides hash from the page cache.
+ */
+import { execFile } from 'node:child_process';
+import { createHash, randomBytes } from 'node:crypto';
+import { createReadStream } from 'node:fs';
+import { open } from 'node:fs/promises';
+import { pipeline } from 'node:stream/promises';
+import { promisify } from 'node:util';
+import { proofRange } from '../api-server/src/modules/uploads/proof';
+import { intFlag, sizeFlag } from './lib/args';
+import { apiUpload, fileParts, loginAdmin, type Session } from './lib/api';
+import { ensureDataFile } from './lib/data';
+import { fmt, fmtBytes, GiB, info, median, MiB, reportRatio, runBench, timed } from './lib/report';
+import { deletePrefix, rawS3, reclaimS3 } from './lib/s3';
+import { ensureServices, spawnServe, stopServices, type SpawnedServer } from './lib/services';
+
+const run = promisify(execFile);
+const size = sizeFlag('size', GiB);
+const runs = Math.max(1, intFlag('runs', 3));
+const prefix = `bench-rapid-${randomBytes(4).toString('hex')}/`;
+let server: SpawnedServer | undefined;
+
+async function sha1File(file: string): Promise<string> {
+  const hash = createHash('sha1');
+  await pipeline(createReadStream(file, { highWaterMark: 4 * MiB }), hash);
+  return hash.digest('hex');
+}
+
+async function proofCode(file: string, token: string): Promise<string> {
+  const range = proofRange(token, size);
+  if (!range) return '';
+  const fh = await open(file, 'r');
+  try {
+    const buf = Buffer.alloc(range.end - range.start + 1);
+    await fh.read(buf, 0, buf.length, range.start);
+    return buf.toString('base64');
+  } finally {
+    await fh.close();
+  }
+}
+
+async function rapidUpload(s: Session, file: string, name: string): Promise<void> {
+  const [contentHash, proof] = await Promise.all([sha1File(file), proofCode(file, s.token)]);
+  const r = await s.api.ok('/v2/file/create', {
+    drive_id: s.driveId, parent_file_id: 'root', name, type: 'file', size, check_name_mode: 'auto_rename',
+    content_hash: contentHash, content_hash_name: 'sha1', proof_code: proof, proof_version: 'v1',
+  }, s.token);
+  if (!r.rapid_upload) throw new Error(`rapid upload did not apply: ${JSON.stringify(r)}`);
+}
+
+runBench('rapid-1gib', async () => {
+  await ensureServices({ pg: true, s3: true });
+  const file = await ensureDataFile('upload', size);
+  server = await spawnServe('pg', 's3', { OPENPDS_S3_PREFIX: prefix });
+  const session = await loginAdmin(server.url);
+  const parts = await fileParts(file);
+  const stored = await apiUpload(session, { name: 'stored.bin', size, partSize: 16 * MiB, concurrency: 4, read: parts.read }).finally(() => parts.close());
+  info(`stored ${fmtBytes(size)} as ${stored.file.file_id} (sha1 ${stored.file.content_hash}); ${runs} run(s)`);
+  await run('sha1sum', [file]); // warm the page cache
+
+  const rapidMs: number[] = [];
+  const sha1sumMs: number[] = [];
+  for (let r = 0; r < runs; r++) {
+    const baseline = await timed(() => run('sha1sum', [file]));
+    if (!baseline.value.stdout.startsWith(stored.file.content_hash)) throw new Error(`sha1sum disagrees: ${baseline.value.stdout}`);
+    sha1sumMs.push(baseline.ms);
+    rapidMs.push((await timed(() => rapidUpload(session, file, `rapid-${r}.bin`))).ms);
+    info(`run ${r + 1}: sha1sum ${fmt(baseline.ms)} ms, rapid upload ${fmt(rapidMs[r]!)} ms`);
+  }
+  reportRatio({
+    name: 'rapid-1gib rapid upload vs sha1sum',
+    figure: median(rapidMs),
+    baseline: median(sha1sumMs),
+    baselineLabel: 'sha1sum',
+    unit: 'ms',
+    op: '<=',
+    target: 1.1,
+  });
+}, async () => {
+  await server?.stop();
+  const { client, bucket } = rawS3();
+  await deletePrefix(client, bucket, prefix).catch(() => undefined);
+  await reclaimS3().catch(() => undefined);
+  await stopServices();
+});
