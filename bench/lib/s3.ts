@@ -21,6 +21,8 @@ import { mapLimit } from './services';
 const run = promisify(execFile);
 
 export function rawS3(): { client: S3Client; bucket: string } {
+  // Node 20 is supported by this SDK release; its notice about future releases is noise in the output.
+  process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
   const client = new S3Client({
     endpoint: requireEnv('OPENPDS_TEST_S3_ENDPOINT'),
     region: process.env.OPENPDS_TEST_S3_REGION ?? 'us-east-1',

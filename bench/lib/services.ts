@@ -6,7 +6,7 @@
  * production) or startServer() in this process where the benchmark needs its Db.
  */
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { chmodSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -29,6 +29,7 @@ function loadEnvFile(file: string) {
 export async function ensureServices(needs: { pg?: boolean; s3?: boolean }): Promise<void> {
   if (needs.pg && !process.env.OPENPDS_TEST_PG_ADMIN_URL) {
     const dir = mkdtempSync(path.join(tmpdir(), 'openpds-bench-pg-'));
+    chmodSync(dir, 0o755); // the server runs as the postgres user and must reach its data dir inside
     stops.push(path.join(dir, 'stop'));
     await run(path.join(REPO_ROOT, 'hack/start-postgres.sh'), [dir]);
     loadEnvFile(path.join(dir, 'env'));
@@ -77,7 +78,7 @@ export async function spawnServe(db: DbKind, store: StoreKind, extra: Record<str
   const port = await freePort();
   const { env, dataDir } = await testServerEnv(db, store, { OPENPDS_PORT: String(port), OPENPDS_LOG_LEVEL: 'warn', ...extra });
   const child = spawn(process.execPath, [path.join(REPO_ROOT, 'bin/openpds.js'), 'serve'], {
-    env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/root', ...env },
+    env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/root', AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true', ...env },
     stdio: ['ignore', 'inherit', 'inherit'],
   });
   const url = `http://127.0.0.1:${port}`;
