@@ -9,7 +9,7 @@
  * directory is reopened after the crash, which exercises its recovery).
  */
 import { createHash } from 'node:crypto';
-import { existsSync, readFileSync, readdirSync, statSync } from 'node:fs';
+import { existsSync, readFileSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { request } from 'node:http';
 import path from 'node:path';
 import { ListMultipartUploadsCommand, S3Client, paginateListObjectsV2 } from '@aws-sdk/client-s3';
@@ -82,7 +82,10 @@ describe.each([
     server = await startChildServer(env, port);
     api = createApiClient(server.url);
   });
-  afterAll(killAllChildServers);
+  afterAll(async () => {
+    await killAllChildServers();
+    if (dataDir) rmSync(dataDir, { recursive: true, force: true });
+  });
 
   const step = (name: string, fn: () => Promise<void>) => it(name, () => withServerOutput(server, fn));
 

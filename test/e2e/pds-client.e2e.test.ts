@@ -4,6 +4,7 @@
  * whole and by ranges, rapid-upload it as another user, trash/restore, hit the quota, overwrite and
  * restore a revision. The steps share one server and build on each other, like a client session.
  */
+import { rmSync } from 'node:fs';
 import { createApiClient, testServerEnv, ADMIN_PASSWORD, type ApiClient } from '../support/test-server';
 import { killAllChildServers, startChildServer, withServerOutput, type ChildServer } from './support/child-server';
 import { MiB, downloadSha1, mapLimit, randomContent, type Content } from './support/content';
@@ -16,6 +17,7 @@ const PART_SIZE = 5 * MiB; // S3's minimum for every part but the last
 const big = randomContent(50 * MiB);
 
 let server: ChildServer;
+let dataDir: string | undefined;
 let api: ApiClient;
 let admin: Session;
 let bob: Session;
@@ -47,11 +49,15 @@ const rootNames = async (user: Session) =>
   ((await api.ok('/v2/file/list', { drive_id: user.default_drive_id, parent_file_id: 'root', limit: 100 }, user.access_token)).items as { name: string }[]).map((f) => f.name).sort();
 
 beforeAll(async () => {
-  const { env } = await testServerEnv('pg', 's3', { OPENPDS_LOG_LEVEL: 'warn' });
+  let env: Record<string, string>;
+  ({ env, dataDir } = await testServerEnv('pg', 's3', { OPENPDS_LOG_LEVEL: 'warn' }));
   server = await startChildServer(env);
   api = createApiClient(server.url);
 });
-afterAll(killAllChildServers);
+afterAll(async () => {
+  await killAllChildServers();
+  if (dataDir) rmSync(dataDir, { recursive: true, force: true });
+});
 
 // Failures carry the server's own log lines.
 const step = (name: string, fn: () => Promise<void>, timeout?: number) => it(name, () => withServerOutput(server, fn), timeout);
