@@ -89,7 +89,11 @@ export async function spawnServe(db: DbKind, store: StoreKind, extra: Record<str
     // The port is bound before the app is attached (signed URLs need it), so early requests hang: time out.
     const ok = await fetch(`${url}/healthz`, { signal: AbortSignal.timeout(1000) }).then((r) => r.ok, () => false);
     if (ok) break;
-    if (Date.now() > deadline) throw new Error('openpds serve was not ready within 60 s');
+    if (Date.now() > deadline) {
+      child.kill('SIGKILL');
+      rmSync(dataDir, { recursive: true, force: true });
+      throw new Error('openpds serve was not ready within 60 s');
+    }
     await new Promise((r) => setTimeout(r, 100));
   }
   return {
