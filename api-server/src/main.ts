@@ -4,7 +4,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { createServer, type Server } from 'node:http';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import path from 'node:path';
 import pino from 'pino';
 import { createApp, createServices, type Services } from './app';
@@ -21,6 +21,8 @@ import { createIdGenerator } from './shared/ids';
 import { createMetrics } from './shared/metrics';
 import { createUrlSigner } from './shared/url-signer';
 import { createBlobStore } from './storage/create-blob-store';
+
+const SHUTDOWN_GRACE_MS = 10_000;
 
 export async function openDb(config: Config): Promise<Db> {
   if (config.databaseUrl) return createPgDb(config.databaseUrl);
@@ -53,6 +55,12 @@ export async function startServer(env: Record<string, string | undefined> = proc
   const loaded = loadConfig(env);
   // Listen first: with OPENPDS_PORT=0 the signed URLs must carry the port the kernel picked.
   const server = createServer();
+  // Until the app is attached (migrations can take a while on a first start) every request gets a 503.
+  const starting = (_req: IncomingMessage, res: ServerResponse) => {
+    res.writeHead(503, { 'content-type': 'application/json', 'retry-after': '1' });
+    res.end(JSON.stringify({ code: 'ServiceUnavailable.Starting', message: 'the server is starting; retry shortly' }));
+  };
+  server.on('request', starting);
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(loaded.port, loaded.host, () => resolve());
@@ -80,6 +88,7 @@ export async function startServer(env: Record<string, string | undefined> = proc
   await bootstrap(deps, services);
   const { app } = createApp(deps, services);
 
+  server.off('request', starting);
   server.on('request', app);
   // Uploads of big parts are slow; keep-alive longer than common load balancers' idle timeouts.
   server.keepAliveTimeout = 65_000;
@@ -102,8 +111,13 @@ export async function startServer(env: Record<string, string | undefined> = proc
     url: `http://127.0.0.1:${port}`,
     async close() {
       clearInterval(gcTimer);
-      await new Promise<void>((resolve) => server.close(() => resolve()));
-      server.closeAllConnections();
+      // close() resolves only once every connection has ended: drop idle keep-alives now, and cut the
+      // rest (a stalled upload) after a grace period so SIGTERM always finishes.
+      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+      server.closeIdleConnections();
+      const cut = setTimeout(() => server.closeAllConnections(), SHUTDOWN_GRACE_MS);
+      await closed;
+      clearTimeout(cut);
       await gcRunning;
       await db.close();
     },

@@ -233,6 +233,22 @@ describe.each([
       expect((await api.ok('/v2/drive/get', { drive_id: u.default_drive_id }, u.access_token)).used_size).toBe(0);
     });
 
+    it('finishes a completion that crashed after the store assembled the parts', async () => {
+      const u = await newUser(`recomplete-${dbKind}`);
+      const content = randomBytes(4096);
+      const created = await api.ok('/v2/file/create', { drive_id: u.default_drive_id, name: 'c.bin', type: 'file', size: content.length, content_hash: sha1(content) }, u.access_token);
+      await putParts(created.part_info_list, content, content.length);
+      // What a server killed in the middle of file/complete leaves: assembled object, session "completing".
+      const [session] = await server.deps.db.query<{ storage_key: string; store_upload_id: string }>(
+        `UPDATE upload_sessions SET status = 'completing', updated_at = now() - interval '1 hour' WHERE upload_id = $1 RETURNING storage_key, store_upload_id`,
+        [created.upload_id],
+      );
+      const parts = await server.deps.store.listParts(session!.storage_key, session!.store_upload_id);
+      await server.deps.store.completeMultipart(session!.storage_key, session!.store_upload_id, parts);
+      const file = await api.ok('/v2/file/complete', { drive_id: u.default_drive_id, file_id: created.file_id, upload_id: created.upload_id }, u.access_token);
+      expect(file).toMatchObject({ status: 'available', content_hash: sha1(content), size: 4096 });
+    });
+
     it('refuses a size mismatch and bad part numbers', async () => {
       const d = admin.default_drive_id;
       const t = admin.access_token;

@@ -25,8 +25,12 @@ export interface BlobRow {
   ref_count: number;
 }
 
-/** A `completing` session older than this is taken to be from a crashed server and may be completed again. */
-export const STALE_COMPLETING_SECONDS = 600;
+/**
+ * A `completing` session not touched for this long is taken to be from a crashed server and may be
+ * completed again. A live completion touches its session every COMPLETING_HEARTBEAT_SECONDS while it hashes.
+ */
+export const STALE_COMPLETING_SECONDS = 60;
+export const COMPLETING_HEARTBEAT_SECONDS = 10;
 
 export function createUploadsRepository() {
   return {
@@ -58,7 +62,7 @@ export function createUploadsRepository() {
       await db.query(`UPDATE upload_sessions SET status = $2, updated_at = now() WHERE upload_id = $1`, [uploadId, status]);
     },
     async touchSession(db: Queryable, uploadId: string): Promise<void> {
-      await db.query(`UPDATE upload_sessions SET updated_at = now() WHERE upload_id = $1 AND status = 'open'`, [uploadId]);
+      await db.query(`UPDATE upload_sessions SET updated_at = now() WHERE upload_id = $1 AND status <> 'completed'`, [uploadId]);
     },
     async deleteSession(db: Queryable, uploadId: string): Promise<void> {
       await db.query(`DELETE FROM upload_sessions WHERE upload_id = $1`, [uploadId]);

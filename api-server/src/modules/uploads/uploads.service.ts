@@ -20,7 +20,7 @@ import type { CheckNameMode, FilesService } from '../files/files.service';
 import { describeName } from '../files/names';
 import { proofRange } from './proof';
 import { uploadErrors } from './uploads.errors';
-import { createUploadsRepository, type BlobRow, type UploadSessionRow } from './uploads.repository';
+import { COMPLETING_HEARTBEAT_SECONDS, createUploadsRepository, type BlobRow, type UploadSessionRow } from './uploads.repository';
 
 export interface CreateFileInput {
   drive_id: string;
@@ -262,25 +262,15 @@ export function createUploadsService(deps: Pick<Deps, 'db' | 'store' | 'newId' |
       const known = await this.openSession(auth, input.drive_id, input.file_id, input.upload_id);
       const session = await repo.claimForCompletion(deps.db, known.upload_id);
       if (!session) throw uploadErrors.completing(known.upload_id);
-      const reopen = () => repo.setSessionStatus(deps.db, session.upload_id, 'open');
 
-      // Parts: all declared parts present, sizes adding up. These errors leave the session open to fix.
-      let parts: UploadedPart[];
+      const heartbeat = setInterval(() => void repo.touchSession(deps.db, session.upload_id).catch(() => undefined), COMPLETING_HEARTBEAT_SECONDS * 1000);
+      let hashes: Awaited<ReturnType<typeof hashObject>>;
       try {
-        parts = await this.storeParts(session);
-        const have = new Set(parts.map((p) => p.partNumber));
-        const missing = Array.from({ length: session.part_count }, (_, i) => i + 1).filter((n) => !have.has(n));
-        if (missing.length) throw uploadErrors.partsMissing(missing);
-        parts = parts.filter((p) => p.partNumber <= session.part_count);
-        const total = parts.reduce((sum, p) => sum + p.size, 0);
-        if (session.size !== null && total !== session.size) throw uploadErrors.sizeMismatch(session.size, total);
-      } catch (e) {
-        await reopen();
-        throw e;
+        await this.assemble(session);
+        hashes = await hashObject(session.storage_key);
+      } finally {
+        clearInterval(heartbeat);
       }
-
-      await deps.store.completeMultipart(session.storage_key, session.store_upload_id, parts);
-      const hashes = await hashObject(session.storage_key);
       if (session.content_hash && session.content_hash !== hashes.sha1) {
         await discard(session);
         throw uploadErrors.hashMismatch(session.content_hash, hashes.sha1);
@@ -305,6 +295,34 @@ export function createUploadsService(deps: Pick<Deps, 'db' | 'store' | 'newId' |
       if (blob.storage_key !== session.storage_key) await deps.store.delete(session.storage_key).catch(() => undefined);
       deps.metrics.uploadBytes.inc(hashes.size);
       return file;
+    },
+
+    /**
+     * Checks the parts (all declared ones present, sizes adding up: these errors reopen the session so the
+     * client can fix them) and assembles them. A completion that crashed after the store assembled the
+     * object finds no multipart upload but the object: it goes on from there instead of failing forever.
+     */
+    async assemble(session: UploadSessionRow): Promise<void> {
+      let parts: UploadedPart[];
+      try {
+        parts = await this.storeParts(session);
+      } catch (e) {
+        if (await deps.store.head(session.storage_key)) return;
+        await repo.setSessionStatus(deps.db, session.upload_id, 'open');
+        throw e;
+      }
+      try {
+        const have = new Set(parts.map((p) => p.partNumber));
+        const missing = Array.from({ length: session.part_count }, (_, i) => i + 1).filter((n) => !have.has(n));
+        if (missing.length) throw uploadErrors.partsMissing(missing);
+        parts = parts.filter((p) => p.partNumber <= session.part_count);
+        const total = parts.reduce((sum, p) => sum + p.size, 0);
+        if (session.size !== null && total !== session.size) throw uploadErrors.sizeMismatch(session.size, total);
+      } catch (e) {
+        await repo.setSessionStatus(deps.db, session.upload_id, 'open');
+        throw e;
+      }
+      await deps.store.completeMultipart(session.storage_key, session.store_upload_id, parts);
     },
 
     discard,
