@@ -72,6 +72,17 @@ describe('admin client against a real data plane (PGlite, local disk)', () => {
     expect(rec.logins()).toBe(2);
   });
 
+  it('finds a user by id or by user name, and answers undefined for neither', async () => {
+    const client = createAdminClient({ baseUrl: server.url, credentials: { username: 'admin', password: ADMIN_PASSWORD } });
+    const alice = await server.api.ok('/v2/user/create', { user_name: 'alice-lookup', password: 'alice-password' }, (await server.api.login('admin', ADMIN_PASSWORD)).access_token);
+    await expect(client.findUser(alice.user_id)).resolves.toMatchObject({ user_id: alice.user_id, user_name: 'alice-lookup' });
+    await expect(client.findUser('alice-lookup')).resolves.toMatchObject({ user_id: alice.user_id });
+    await expect(client.findUser('nobody-here')).resolves.toBeUndefined();
+    const names: string[] = [];
+    for await (const u of client.listAllUsers({ limit: 1 })) names.push(u.user_name);
+    expect(names).toEqual(expect.arrayContaining(['admin', 'alice-lookup']));
+  });
+
   it('raises wrong credentials, bad input and an unreachable domain as AdminApiError', async () => {
     const wrong = createAdminClient({ baseUrl: server.url, credentials: { username: 'admin', password: 'nope' } });
     const denied = await wrong.listDrives().catch((e: unknown) => e);

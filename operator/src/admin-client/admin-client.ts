@@ -67,6 +67,18 @@ export interface ListDrivesInput {
   marker?: string;
 }
 
+export interface AdminUser {
+  domain_id: string;
+  user_id: string;
+  user_name: string;
+  nick_name: string;
+  role: 'superadmin' | 'admin' | 'user';
+  status: 'enabled' | 'disabled';
+  default_drive_id: string;
+  created_at: string;
+  updated_at: string;
+}
+
 export interface Page<T> {
   items: T[];
   next_marker: string;
@@ -80,6 +92,12 @@ export interface AdminClient {
   listAllDrives(input?: Omit<ListDrivesInput, 'marker'>): AsyncGenerator<AdminDrive>;
   updateDrive(driveId: string, patch: UpdateDriveInput): Promise<AdminDrive>;
   deleteDrive(driveId: string): Promise<void>;
+  getUser(userId: string): Promise<AdminUser>;
+  listUsers(input?: { limit?: number; marker?: string }): Promise<Page<AdminUser>>;
+  /** Every user of the domain, following markers. */
+  listAllUsers(input?: { limit?: number }): AsyncGenerator<AdminUser>;
+  /** The user with this id, else the one with this user name (a Drive CR may name either), else undefined. */
+  findUser(idOrName: string): Promise<AdminUser | undefined>;
 }
 
 const DEFAULT_TIMEOUT_MS = 10_000;
@@ -160,6 +178,27 @@ export function createAdminClient(options: AdminClientOptions): AdminClient {
     updateDrive: (driveId, patch) => call('/v2/drive/update', { drive_id: driveId, ...patch }),
     async deleteDrive(driveId) {
       await call('/v2/drive/delete', { drive_id: driveId });
+    },
+    getUser: (userId) => call('/v2/user/get', { user_id: userId }),
+    listUsers: (input = {}) => call('/v2/user/list', input),
+    async *listAllUsers(input = {}) {
+      let marker: string | undefined;
+      do {
+        const page = await client.listUsers({ ...input, ...(marker ? { marker } : {}) });
+        yield* page.items;
+        marker = page.next_marker || undefined;
+      } while (marker);
+    },
+    async findUser(idOrName) {
+      try {
+        return await client.getUser(idOrName);
+      } catch (error) {
+        if (!(error instanceof AdminApiError) || !error.isNotFound) throw error;
+      }
+      // The data plane has no lookup by user name yet; a domain's users fit a paged scan for the rare
+      // reconcile that needs it (only before the drive id is recorded).
+      for await (const user of client.listAllUsers()) if (user.user_name === idOrName) return user;
+      return undefined;
     },
   };
   return client;
