@@ -1,0 +1,48 @@
+import type { AdminDrive } from '../admin-client/admin-client';
+import type { Drive } from '../domain-types';
+import { buildDesiredDrive, bytesToQuantity, describeChange, diffDrive, parseMarker, patchFor, stripMarker, withMarker } from './drive-desired';
+import { backoffMs } from './drive-status';
+
+const cr = (spec: Partial<Drive['spec']> = {}, uid?: string): Drive => ({
+  apiVersion: 'openpds.io/v1alpha1',
+  kind: 'Drive',
+  metadata: { name: 'team', namespace: 'prod', ...(uid ? { uid } : {}) },
+  spec: { domainRef: { name: 'd' }, owner: { kind: 'Group', name: 'team' }, ...spec },
+});
+
+test('applies the same defaults as the CRD: name from metadata, 10Gi, Retain; "0" is unlimited', () => {
+  expect(buildDesiredDrive(cr())).toMatchObject({ uid: 'local-prod-team', drive_name: 'team', owner_type: 'group', total_size: 10 * 1024 ** 3, reclaimPolicy: 'Retain' });
+  expect(buildDesiredDrive(cr({ quota: { totalSize: '0' }, owner: { kind: 'User', name: 'u1' } }, 'abc-1'))).toMatchObject({ uid: 'abc-1', total_size: null, owner_type: 'user' });
+  expect(() => buildDesiredDrive(cr({ quota: { totalSize: 'lots' } }))).toThrow(/quantity/);
+});
+
+test('the marker round-trips, survives free text, and never pushes the description past 1024', () => {
+  const d = withMarker('line one\nline two', 'uid-1', 'Delete');
+  expect(parseMarker(d)).toEqual({ uid: 'uid-1', reclaimPolicy: 'Delete' });
+  expect(stripMarker(d)).toBe('line one\nline two');
+  expect(parseMarker(withMarker('', 'uid-2', 'Retain'))).toEqual({ uid: 'uid-2', reclaimPolicy: 'Retain' });
+  expect(parseMarker('mentions openpds.io/uid=x; reclaimPolicy=Retain in passing, not as its last line\nmore')).toBeUndefined();
+  const long = withMarker('x'.repeat(1024), 'uid-3', 'Retain');
+  expect(long.length).toBe(1024);
+  expect(parseMarker(long)?.uid).toBe('uid-3');
+});
+
+test('diffs only the managed fields and patches exactly those', () => {
+  const desired = buildDesiredDrive(cr({ name: 'Team', quota: { totalSize: '5Gi' } }, 'u'));
+  const observed = { drive_id: 'd1', drive_name: 'Team', description: desired.description, total_size: 1024 ** 3, used_size: 0, status: 'disabled' } as AdminDrive;
+  const changes = diffDrive(desired, observed);
+  expect(changes).toEqual([{ field: 'total_size', from: 1024 ** 3, to: 5 * 1024 ** 3 }]);
+  expect(patchFor(changes, desired)).toEqual({ total_size: 5 * 1024 ** 3 });
+  expect(describeChange(changes[0]!)).toBe('total_size 1Gi -> 5Gi');
+  expect(describeChange({ field: 'total_size', from: null, to: 1 })).toBe('total_size unlimited -> 1');
+});
+
+test('sizes read as quantities', () => {
+  expect([0, 1, 1023, 1024, 1536, 5 * 1024 ** 3, 1.5 * 1024 ** 3, null].map(bytesToQuantity)).toEqual(['0', '1', '1023', '1Ki', '1.5Ki', '5Gi', '1.5Gi', '0']);
+});
+
+test('backoff grows with how long Ready has been False, from 5 s to 5 min', () => {
+  const since = '2030-01-01T00:00:00Z';
+  const at = (s: number) => backoffMs([{ type: 'Ready', status: 'False', reason: 'X', lastTransitionTime: since }], new Date(Date.parse(since) + s * 1000));
+  expect([0, 3, 20, 80, 10_000].map(at)).toEqual([5_000, 5_000, 20_000, 80_000, 300_000]);
+});

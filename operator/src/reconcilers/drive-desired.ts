@@ -1,0 +1,119 @@
+/**
+ * The pure half of the Drive reconciler: the drive a Drive CR asks for, the ownership marker it carries in
+ * the data plane, and the field-by-field difference between wanted and observed. No I/O here.
+ */
+import type { AdminDrive, OwnerType, UpdateDriveInput } from '../admin-client/admin-client';
+import { quantityToBytes } from '../charts/quantity';
+import type { Drive } from '../domain-types';
+
+export type ReclaimPolicy = 'Retain' | 'Delete';
+
+export interface DesiredDrive {
+  uid: string;
+  drive_name: string;
+  ownerKind: 'User' | 'Group';
+  ownerName: string;
+  owner_type: OwnerType;
+  /** The description as the data plane must hold it: the spec's text plus the ownership marker. */
+  description: string;
+  /** Bytes; null means unlimited (spec "0"). */
+  total_size: number | null;
+  reclaimPolicy: ReclaimPolicy;
+}
+
+export interface FieldChange {
+  field: 'drive_name' | 'description' | 'total_size';
+  from: string | number | null;
+  to: string | number | null;
+}
+
+// The data plane has no labels on drives, so the marker lives on the last line of the description. It is
+// what finds the drive again when status.driveId was lost (a crash between create and the status write).
+const MARKER_PREFIX = 'openpds.io/uid=';
+const MARKER_LINE = /(?:^|\n)openpds\.io\/uid=([A-Za-z0-9._-]+); reclaimPolicy=(Retain|Delete)$/;
+const MAX_DESCRIPTION = 1024; // the data plane's limit, also the CRD's
+
+/**
+ * The CR's uid, or (for manifests outside a cluster: `openpds up`, `plan`, `apply`) a stable stand-in
+ * from namespace and name, so every run over the same manifests finds the same drives.
+ */
+export function driveUid(drive: Drive): string {
+  return drive.metadata.uid ?? localUid(drive.metadata.namespace ?? 'default', drive.metadata.name);
+}
+
+export function localUid(namespace: string, name: string): string {
+  return `local-${namespace}-${name}`;
+}
+
+export function buildDesiredDrive(drive: Drive): DesiredDrive {
+  const uid = driveUid(drive);
+  const reclaimPolicy = drive.spec.reclaimPolicy ?? 'Retain';
+  const bytes = quantityToBytes(drive.spec.quota?.totalSize ?? '10Gi');
+  return {
+    uid,
+    drive_name: drive.spec.name ?? drive.metadata.name,
+    ownerKind: drive.spec.owner.kind,
+    ownerName: drive.spec.owner.name,
+    owner_type: drive.spec.owner.kind === 'Group' ? 'group' : 'user',
+    description: withMarker(drive.spec.description ?? '', uid, reclaimPolicy),
+    total_size: bytes === 0 ? null : bytes,
+    reclaimPolicy,
+  };
+}
+
+export interface DriveMarker {
+  uid: string;
+  reclaimPolicy: ReclaimPolicy;
+}
+
+export function withMarker(text: string, uid: string, reclaimPolicy: ReclaimPolicy): string {
+  const marker = `${MARKER_PREFIX}${uid}; reclaimPolicy=${reclaimPolicy}`;
+  if (!text) return marker;
+  // Both the CRD and the data plane cap descriptions at 1024: the marker wins over the tail of the text.
+  return `${text.slice(0, MAX_DESCRIPTION - marker.length - 1)}\n${marker}`;
+}
+
+export function parseMarker(description: string): DriveMarker | undefined {
+  const match = MARKER_LINE.exec(description);
+  return match ? { uid: match[1]!, reclaimPolicy: match[2] as ReclaimPolicy } : undefined;
+}
+
+/** The description without the marker: what a released (retained) drive keeps. */
+export function stripMarker(description: string): string {
+  return description.replace(MARKER_LINE, '');
+}
+
+export function diffDrive(desired: DesiredDrive, observed: AdminDrive): FieldChange[] {
+  const changes: FieldChange[] = [];
+  if (observed.drive_name !== desired.drive_name) changes.push({ field: 'drive_name', from: observed.drive_name, to: desired.drive_name });
+  if (observed.description !== desired.description) changes.push({ field: 'description', from: observed.description, to: desired.description });
+  if (observed.total_size !== desired.total_size) changes.push({ field: 'total_size', from: observed.total_size, to: desired.total_size });
+  return changes;
+}
+
+export function patchFor(changes: readonly FieldChange[], desired: DesiredDrive): UpdateDriveInput {
+  const patch: UpdateDriveInput = {};
+  for (const change of changes) {
+    if (change.field === 'total_size') patch.total_size = desired.total_size;
+    else patch[change.field] = desired[change.field];
+  }
+  return patch;
+}
+
+const BINARY_UNITS = ['', 'Ki', 'Mi', 'Gi', 'Ti', 'Pi'] as const;
+
+/** Bytes as a quantity for status and plans: exact when it divides evenly ("5Gi"), else one decimal ("1.5Gi"). */
+export function bytesToQuantity(bytes: number | null): string {
+  if (bytes === null || bytes === 0) return '0';
+  let unit = 0;
+  while (unit < BINARY_UNITS.length - 1 && bytes >= 1024 ** (unit + 1)) unit++;
+  const value = bytes / 1024 ** unit;
+  const shown = Number.isInteger(value) ? String(value) : String(Math.round(value * 10) / 10);
+  return `${shown}${BINARY_UNITS[unit]}`;
+}
+
+/** A change as a person reads it in a plan or an Event ("total_size 1Gi -> 5Gi"). */
+export function describeChange(change: FieldChange): string {
+  const show = (v: string | number | null) => (change.field === 'total_size' ? (v === null ? 'unlimited' : bytesToQuantity(v as number)) : JSON.stringify(v));
+  return `${change.field} ${show(change.from)} -> ${show(change.to)}`;
+}

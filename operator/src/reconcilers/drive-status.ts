@@ -1,0 +1,115 @@
+/**
+ * Status, events and requeue for the Drive reconciler: what one reconcile reports. Conditions follow the
+ * metav1.Condition convention through kube/conditions.ts (Ready, Synced, Degraded, each with a reason).
+ */
+import { AdminApiError } from '../admin-client/admin-api-error';
+import type { AdminDrive } from '../admin-client/admin-client';
+import type { Drive, DriveStatus } from '../domain-types';
+import { findCondition, setConditions } from '../kube/conditions';
+import { bytesToQuantity } from './drive-desired';
+import { DEFAULT_RESYNC_MS, OwnerNotFoundError, type DriveAction, type DriveEvent, type DriveReconcileContext, type DriveReconcileResult } from './drive-context';
+
+export interface DriveFailure {
+  reason: string;
+  message: string;
+  /** Expected to clear by itself (domain starting, network): retry with backoff. */
+  retry: boolean;
+}
+
+const MIN_BACKOFF_MS = 5_000;
+const MAX_BACKOFF_MS = 5 * 60_000;
+
+/** Collects the events and actions of one reconcile and turns them into its result. */
+export class Outcome {
+  readonly events: DriveEvent[] = [];
+  readonly actions: DriveAction[] = [];
+
+  constructor(
+    readonly drive: Drive,
+    readonly ctx: DriveReconcileContext,
+  ) {}
+
+  event(type: DriveEvent['type'], reason: string, message: string): void {
+    const event = { type, reason, message };
+    this.events.push(event);
+    this.ctx.events?.(event);
+  }
+
+  now(): Date {
+    return this.ctx.clock.now();
+  }
+
+  /** Dry run: the status is left as it was; the actions are the answer. */
+  planned(): DriveReconcileResult {
+    return { status: this.drive.status ?? {}, events: this.events, actions: this.actions, requeueAfterMs: 0 };
+  }
+
+  done(status: DriveStatus, requeueAfterMs?: number): DriveReconcileResult {
+    return { status, events: this.events, actions: this.actions, requeueAfterMs: requeueAfterMs ?? this.ctx.resyncAfterMs ?? DEFAULT_RESYNC_MS };
+  }
+}
+
+export function successStatus(out: Outcome, observed: Pick<AdminDrive, 'drive_id' | 'used_size' | 'total_size'>, drift?: { reason: string; message: string }): DriveStatus {
+  const generation = out.drive.metadata.generation;
+  const conditions = setConditions(
+    out.drive.status?.conditions,
+    [
+      { type: 'Ready', status: 'True', reason: 'Applied', message: `drive ${observed.drive_id} matches the spec`, observedGeneration: generation },
+      drift
+        ? { type: 'Synced', status: 'False', reason: drift.reason, message: drift.message, observedGeneration: generation }
+        : { type: 'Synced', status: 'True', reason: 'InSync', message: 'the data plane matches the spec', observedGeneration: generation },
+      { type: 'Degraded', status: 'False', reason: 'AsExpected', observedGeneration: generation },
+    ],
+    out.now(),
+  );
+  return {
+    ...(generation !== undefined ? { observedGeneration: generation } : {}),
+    conditions,
+    driveId: observed.drive_id,
+    usedSize: bytesToQuantity(observed.used_size),
+    totalSize: bytesToQuantity(observed.total_size),
+    usedBytes: observed.used_size,
+    totalBytes: observed.total_size ?? 0,
+  };
+}
+
+/** Ready=False with the reason; the recorded driveId and sizes are kept (they are still the best knowledge). */
+export function failureOutcome(out: Outcome, failure: DriveFailure): DriveReconcileResult {
+  const previous = out.drive.status ?? {};
+  const generation = out.drive.metadata.generation;
+  // One Event per new reason, not one per retry: a domain down for an hour must not flood the Events.
+  if (findCondition(previous.conditions, 'Ready')?.reason !== failure.reason) out.event('Warning', failure.reason, failure.message);
+  const conditions = setConditions(
+    previous.conditions,
+    [
+      { type: 'Ready', status: 'False', reason: failure.reason, message: failure.message, observedGeneration: generation },
+      { type: 'Synced', status: 'Unknown', reason: failure.reason, message: 'the data plane could not be checked', observedGeneration: generation },
+      { type: 'Degraded', status: 'True', reason: failure.reason, message: failure.message, observedGeneration: generation },
+    ],
+    out.now(),
+  );
+  const status: DriveStatus = { ...previous, ...(generation !== undefined ? { observedGeneration: generation } : {}), conditions };
+  if (out.ctx.dryRun) return { ...out.planned(), status };
+  const requeue = failure.retry ? backoffMs(conditions, out.now()) : (out.ctx.resyncAfterMs ?? DEFAULT_RESYNC_MS);
+  return out.done(status, requeue);
+}
+
+/**
+ * Stateless exponential backoff: wait as long as Ready has already been False (5 s to 5 min), so the
+ * waits roughly double without the reconciler keeping a retry counter anywhere.
+ */
+export function backoffMs(conditions: DriveStatus['conditions'], now: Date): number {
+  const since = Date.parse(findCondition(conditions, 'Ready')?.lastTransitionTime ?? '');
+  const elapsed = Number.isNaN(since) ? 0 : now.getTime() - since;
+  return Math.min(MAX_BACKOFF_MS, Math.max(MIN_BACKOFF_MS, elapsed));
+}
+
+/** Maps an expected error to a reason; anything else (a bug) is answered with undefined and rethrown. */
+export function toFailure(error: unknown): DriveFailure | undefined {
+  if (error instanceof OwnerNotFoundError) return { reason: 'OwnerNotFound', message: error.message, retry: true };
+  if (!(error instanceof AdminApiError)) return undefined;
+  if (error.status === 0) return { reason: 'AdminApiUnreachable', message: error.message, retry: true };
+  if (error.status === 401 || error.status === 403) return { reason: 'AdminCredentialsRejected', message: `${error.code}: ${error.message}`, retry: true };
+  if (error.isRetryable) return { reason: 'AdminApiUnavailable', message: `${error.code}: ${error.message}`, retry: true };
+  return { reason: 'AdminApiRejected', message: `${error.code}: ${error.message}`, retry: true };
+}

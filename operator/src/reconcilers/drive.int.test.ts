@@ -1,0 +1,209 @@
+import { ADMIN_PASSWORD, startTestServer } from '../../../test/support/test-server';
+import { createAdminClient, type AdminClient } from '../admin-client/admin-client';
+import type { Drive } from '../domain-types';
+import { findCondition } from '../kube/conditions';
+import { reconcileDrive, reconcileDriveDeletion, type DriveEvent, type DriveReconcileContext } from './drive';
+
+const GiB = 1024 ** 3;
+const MUTATING = new Set(['createDrive', 'updateDrive', 'deleteDrive']);
+
+/** The real client, recording which methods each reconcile calls. */
+function recording(client: AdminClient) {
+  const calls: string[] = [];
+  const proxy = new Proxy(client, {
+    get(target, prop: string) {
+      const value = (target as unknown as Record<string, unknown>)[prop];
+      if (typeof value !== 'function') return value;
+      return (...args: unknown[]) => {
+        calls.push(prop);
+        return (value as (...a: unknown[]) => unknown).apply(target, args);
+      };
+    },
+  });
+  return { client: proxy, calls, mutations: () => calls.filter((c) => MUTATING.has(c)) };
+}
+
+let uidSeq = 0;
+function driveCr(spec: Partial<Drive['spec']> = {}, generation = 1): Drive {
+  uidSeq++;
+  return {
+    apiVersion: 'openpds.io/v1alpha1',
+    kind: 'Drive',
+    metadata: { name: `team-${uidSeq}`, namespace: 'ns', uid: `0000-uid-${uidSeq}`, generation },
+    spec: { domainRef: { name: 'd' }, owner: { kind: 'Group', name: 'team' }, name: `Team ${uidSeq}`, quota: { totalSize: '5Gi' }, ...spec },
+  };
+}
+
+describe('reconcileDrive against a real data plane (PGlite, local disk)', () => {
+  let server: Awaited<ReturnType<typeof startTestServer>>;
+  let admin: AdminClient;
+  const now = new Date('2030-01-01T00:00:00Z');
+
+  beforeAll(async () => {
+    server = await startTestServer('pglite', 'local');
+    admin = createAdminClient({ baseUrl: server.url, credentials: { username: 'admin', password: ADMIN_PASSWORD } });
+  });
+  afterAll(() => server?.stop());
+
+  function ctx(client: AdminClient = admin, extra: Partial<DriveReconcileContext> = {}) {
+    const events: DriveEvent[] = [];
+    return { events, ctx: { domain: { state: 'Ready' as const, client }, clock: { now: () => now }, events: (e: DriveEvent) => events.push(e), ...extra } };
+  }
+
+  /** Applies a reconcile result the way the runtime writes status. */
+  async function run(cr: Drive, client?: AdminClient) {
+    const c = ctx(client);
+    const result = await reconcileDrive(cr, c.ctx);
+    cr.status = result.status;
+    return { ...result, sunk: c.events };
+  }
+
+  async function drivesMarked(uid: string) {
+    const found = [];
+    for await (const d of admin.listAllDrives()) if (d.description.includes(`openpds.io/uid=${uid};`)) found.push(d);
+    return found;
+  }
+
+  it('creates the drive, records its id and sizes, then a second run calls nothing that mutates', async () => {
+    const cr = driveCr({ description: 'shared files' });
+    const first = await run(cr);
+    expect(first.actions).toEqual([expect.objectContaining({ action: 'create', reason: 'Create' })]);
+    expect(first.status).toMatchObject({ driveId: expect.any(String), totalSize: '5Gi', totalBytes: 5 * GiB, usedSize: '0', usedBytes: 0, observedGeneration: 1 });
+    expect(findCondition(first.status.conditions, 'Ready')).toMatchObject({ status: 'True', reason: 'Applied', observedGeneration: 1 });
+    expect(first.sunk.map((e) => e.reason)).toEqual(['Created']);
+    const inPlane = await admin.getDrive(first.status.driveId!);
+    expect(inPlane).toMatchObject({ drive_name: cr.spec.name, owner: 'team', owner_type: 'group', total_size: 5 * GiB });
+    expect(inPlane.description).toBe(`shared files\nopenpds.io/uid=${cr.metadata.uid}; reclaimPolicy=Retain`);
+
+    const rec = recording(admin);
+    const second = await run(cr, rec.client);
+    expect(rec.mutations()).toEqual([]);
+    expect(rec.calls).toEqual(['getDrive']);
+    expect(second.actions).toEqual([{ action: 'none', driveId: first.status.driveId, reason: 'InSync' }]);
+    expect(second.events).toEqual([]);
+    expect(second.status).toEqual(first.status);
+    expect(second.requeueAfterMs).toBe(5 * 60_000);
+  });
+
+  it('a crash between create and the status write finds the drive by its marker: no duplicate', async () => {
+    const cr = driveCr();
+    const created = await reconcileDrive(cr, ctx().ctx); // status deliberately not written: the "crash"
+    const again = await run(cr);
+    expect(again.actions).toEqual([expect.objectContaining({ action: 'none', reason: 'InSync' })]);
+    expect(again.status.driveId).toBe(created.status.driveId);
+    expect(await drivesMarked(cr.metadata.uid!)).toHaveLength(1);
+  });
+
+  it('detects quota and name changed by hand, reports DriftDetected with an Event, corrects, then reports InSync', async () => {
+    const cr = driveCr();
+    const { status } = await run(cr);
+    await admin.updateDrive(status.driveId!, { total_size: GiB, drive_name: 'renamed by hand' });
+
+    const drifted = await run(cr);
+    expect(drifted.actions).toEqual([expect.objectContaining({ action: 'update', reason: 'DriftDetected' })]);
+    expect(findCondition(drifted.status.conditions, 'Synced')).toMatchObject({ status: 'False', reason: 'DriftDetected' });
+    expect(findCondition(drifted.status.conditions, 'Ready')).toMatchObject({ status: 'True' });
+    expect(drifted.sunk).toEqual(expect.arrayContaining([expect.objectContaining({ type: 'Warning', reason: 'DriftDetected', message: expect.stringContaining('total_size 1Gi -> 5Gi') })]));
+    expect(drifted.requeueAfterMs).toBeLessThan(60_000);
+    expect(await admin.getDrive(status.driveId!)).toMatchObject({ total_size: 5 * GiB, drive_name: cr.spec.name });
+
+    const verified = await run(cr);
+    expect(findCondition(verified.status.conditions, 'Synced')).toMatchObject({ status: 'True', reason: 'InSync' });
+  });
+
+  it('a spec change is an update, not drift', async () => {
+    const cr = driveCr();
+    const { status } = await run(cr);
+    cr.spec.quota = { totalSize: '0' };
+    cr.metadata.generation = 2;
+    const changed = await run(cr);
+    expect(changed.actions).toEqual([expect.objectContaining({ action: 'update', reason: 'SpecChanged' })]);
+    expect(changed.sunk.map((e) => e.reason)).toEqual(['Updated']);
+    expect(changed.status).toMatchObject({ totalSize: '0', totalBytes: 0, observedGeneration: 2 });
+    expect(await admin.getDrive(status.driveId!)).toMatchObject({ total_size: null });
+  });
+
+  it('recreates a drive deleted by hand and reports it', async () => {
+    const cr = driveCr();
+    const { status } = await run(cr);
+    await admin.deleteDrive(status.driveId!);
+    const again = await run(cr);
+    expect(again.actions).toEqual([expect.objectContaining({ action: 'create', reason: 'Recreate' })]);
+    expect(again.status.driveId).not.toBe(status.driveId);
+    expect(again.sunk.map((e) => `${e.type}/${e.reason}`)).toEqual(['Warning/DriftDetected', 'Normal/Recreated']);
+    expect(findCondition(again.status.conditions, 'Synced')).toMatchObject({ status: 'False', reason: 'DriftDetected' });
+    expect(await drivesMarked(cr.metadata.uid!)).toHaveLength(1);
+  });
+
+  it('resolves a User owner given by user name', async () => {
+    const token = (await server.api.login('admin', ADMIN_PASSWORD)).access_token;
+    const bob = await server.api.ok('/v2/user/create', { user_name: 'bob-owner', password: 'bob-password' }, token);
+    const cr = driveCr({ owner: { kind: 'User', name: 'bob-owner' } });
+    const { status } = await run(cr);
+    expect(await admin.getDrive(status.driveId!)).toMatchObject({ owner: bob.user_id, owner_type: 'user' });
+
+    const nobody = driveCr({ owner: { kind: 'User', name: 'nobody' } });
+    const missing = await run(nobody);
+    expect(findCondition(missing.status.conditions, 'Ready')).toMatchObject({ status: 'False', reason: 'OwnerNotFound' });
+  });
+
+  it('adopts an unmanaged drive with the same owner and name instead of creating one', async () => {
+    const cr = driveCr();
+    const { drive_id } = await admin.createDrive({ drive_name: cr.spec.name!, owner: 'team', owner_type: 'group', total_size: GiB });
+    const adopted = await run(cr);
+    expect(adopted.actions).toEqual([expect.objectContaining({ action: 'adopt', driveId: drive_id })]);
+    expect(adopted.status.driveId).toBe(drive_id);
+    expect(await admin.getDrive(drive_id)).toMatchObject({ total_size: 5 * GiB });
+  });
+
+  it('Retain keeps the drive (released for adoption), Delete deletes it, and both let the finalizer go', async () => {
+    const kept = driveCr({ reclaimPolicy: 'Retain' });
+    const keptId = (await run(kept)).status.driveId!;
+    const retained = await reconcileDriveDeletion(kept, ctx().ctx);
+    expect(retained).toMatchObject({ removeFinalizer: true, actions: [{ action: 'release', driveId: keptId, reason: 'Retain' }] });
+    expect(retained.events[0]).toMatchObject({ reason: 'Retained', message: expect.stringContaining('kept') });
+    expect((await admin.getDrive(keptId)).description).not.toContain('openpds.io/uid=');
+
+    const gone = driveCr({ reclaimPolicy: 'Delete' });
+    const goneId = (await run(gone)).status.driveId!;
+    delete gone.status; // even with status lost, the marker finds what to delete
+    const deleted = await reconcileDriveDeletion(gone, ctx().ctx);
+    expect(deleted).toMatchObject({ removeFinalizer: true, actions: [{ action: 'delete', driveId: goneId, reason: 'Delete' }] });
+    await expect(admin.getDrive(goneId)).rejects.toMatchObject({ status: 404 });
+    expect((await reconcileDriveDeletion(gone, ctx().ctx)).removeFinalizer).toBe(true);
+  });
+
+  it('plan mode reports the intended actions and mutates nothing', async () => {
+    const cr = driveCr();
+    const rec = recording(admin);
+    const plan = await reconcileDrive(cr, ctx(rec.client, { dryRun: true }).ctx);
+    expect(plan.actions).toEqual([expect.objectContaining({ action: 'create' })]);
+    expect(rec.mutations()).toEqual([]);
+    expect(await drivesMarked(cr.metadata.uid!)).toHaveLength(0);
+
+    await run(cr);
+    cr.spec.quota = { totalSize: '7Gi' };
+    cr.metadata.generation = 2;
+    const planned = await reconcileDrive(cr, ctx(rec.client, { dryRun: true }).ctx);
+    expect(planned.actions).toEqual([expect.objectContaining({ action: 'update', changes: [{ field: 'total_size', from: 5 * GiB, to: 7 * GiB }] })]);
+    const deletion = await reconcileDriveDeletion({ ...cr, spec: { ...cr.spec, reclaimPolicy: 'Delete' } }, ctx(rec.client, { dryRun: true }).ctx);
+    expect(deletion).toMatchObject({ removeFinalizer: false, actions: [{ action: 'delete' }] });
+    expect(rec.mutations()).toEqual([]);
+  });
+
+  it('a missing Domain, or an unreachable admin API, is Ready=False with a reason and a backoff requeue', async () => {
+    const cr = driveCr();
+    const missing = await reconcileDrive(cr, { domain: { state: 'NotFound', message: 'Domain ns/d not found' }, clock: { now: () => now } });
+    expect(findCondition(missing.status.conditions, 'Ready')).toMatchObject({ status: 'False', reason: 'DomainNotFound' });
+    expect(missing.requeueAfterMs).toBe(5_000);
+
+    const unreachable = createAdminClient({ baseUrl: 'http://127.0.0.1:9', credentials: { username: 'admin', password: 'x' }, timeoutMs: 1000 });
+    const down = await reconcileDrive(cr, ctx(unreachable).ctx);
+    expect(findCondition(down.status.conditions, 'Ready')).toMatchObject({ status: 'False', reason: 'AdminApiUnreachable' });
+
+    const deletion = await reconcileDriveDeletion(cr, { domain: { state: 'NotFound', message: 'gone' }, clock: { now: () => now } });
+    expect(deletion).toMatchObject({ removeFinalizer: true, events: [expect.objectContaining({ reason: 'Retained' })] });
+    const notReady = await reconcileDriveDeletion(cr, { domain: { state: 'NotReady', message: 'starting' }, clock: { now: () => now } });
+    expect(notReady).toMatchObject({ removeFinalizer: false });
+  });
+});

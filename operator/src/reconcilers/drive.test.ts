@@ -1,0 +1,51 @@
+// Unit tests of the failure paths with a scripted client; the happy paths run against a real data plane
+// in drive.int.test.ts.
+import { AdminApiError } from '../admin-client/admin-api-error';
+import type { AdminClient } from '../admin-client/admin-client';
+import type { Drive } from '../domain-types';
+import { findCondition } from '../kube/conditions';
+import { reconcileDrive } from './drive';
+
+const cr: Drive = {
+  apiVersion: 'openpds.io/v1alpha1',
+  kind: 'Drive',
+  metadata: { name: 'team', namespace: 'ns', uid: 'u-1', generation: 3 },
+  spec: { domainRef: { name: 'd' }, owner: { kind: 'Group', name: 'team' } },
+  status: { driveId: 'd-1', observedGeneration: 3 },
+};
+
+function failingClient(error: unknown): AdminClient {
+  const fail = () => Promise.reject(error);
+  return { getDrive: fail, listDrives: fail, createDrive: fail, updateDrive: fail, deleteDrive: fail, getUser: fail, listUsers: fail, findUser: fail } as unknown as AdminClient;
+}
+
+const clockAt = (iso: string) => ({ now: () => new Date(iso) });
+
+test.each([
+  [new AdminApiError(0, 'Unreachable', 'connect ECONNREFUSED'), 'AdminApiUnreachable'],
+  [new AdminApiError(503, 'ServiceUnavailable', 'starting'), 'AdminApiUnavailable'],
+  [new AdminApiError(401, 'Unauthorized', 'bad password'), 'AdminCredentialsRejected'],
+  [new AdminApiError(400, 'InvalidParameter', 'nope'), 'AdminApiRejected'],
+])('%s becomes Ready=False %s, keeps the recorded id, never throws', async (error, reason) => {
+  const result = await reconcileDrive(cr, { domain: { state: 'Ready', client: failingClient(error) }, clock: clockAt('2030-01-01T00:00:00Z') });
+  expect(findCondition(result.status.conditions, 'Ready')).toMatchObject({ status: 'False', reason, observedGeneration: 3 });
+  expect(findCondition(result.status.conditions, 'Degraded')).toMatchObject({ status: 'True', reason });
+  expect(result.status.driveId).toBe('d-1');
+  expect(result.events).toEqual([expect.objectContaining({ type: 'Warning', reason })]);
+});
+
+test('retries back off and emit one Event per reason, not one per retry', async () => {
+  const client = failingClient(new AdminApiError(0, 'Unreachable', 'down'));
+  const first = await reconcileDrive(cr, { domain: { state: 'Ready', client }, clock: clockAt('2030-01-01T00:00:00Z') });
+  const later = await reconcileDrive({ ...cr, status: first.status }, { domain: { state: 'Ready', client }, clock: clockAt('2030-01-01T00:01:00Z') });
+  expect(first.requeueAfterMs).toBe(5_000);
+  expect(later.requeueAfterMs).toBe(60_000);
+  expect(later.events).toEqual([]);
+  expect(findCondition(later.status.conditions, 'Ready')?.lastTransitionTime).toBe('2030-01-01T00:00:00Z');
+});
+
+test('a domain not ready yet is DomainNotReady; a bug (not an expected error) is thrown to the runtime', async () => {
+  const notReady = await reconcileDrive(cr, { domain: { state: 'NotReady', message: 'Domain d is not Ready' }, clock: clockAt('2030-01-01T00:00:00Z') });
+  expect(findCondition(notReady.status.conditions, 'Ready')).toMatchObject({ status: 'False', reason: 'DomainNotReady' });
+  await expect(reconcileDrive(cr, { domain: { state: 'Ready', client: failingClient(new TypeError('bug')) }, clock: clockAt('2030-01-01T00:00:00Z') })).rejects.toThrow('bug');
+});

@@ -1,0 +1,188 @@
+/**
+ * The Drive reconciler, terraform-provider style: observe the drive through the domain's admin API, then
+ * create, adopt or update it, and report. It knows nothing of how it is driven (the Kubernetes runtime,
+ * `openpds up`, `openpds plan/apply`): the caller passes the domain's admin client (or why there is none),
+ * a clock and an event sink, writes the returned status and requeues after `requeueAfterMs`.
+ *
+ * Observation order, so a crash NEVER creates a duplicate: status.driveId → the ownership marker (the CR
+ * uid on the drive's description, written in the same call that creates it) → an unmanaged drive with the
+ * same owner and name (adoption, e.g. a drive a deleted CR retained). Only then create.
+ */
+import type { AdminClient, AdminDrive } from '../admin-client/admin-client';
+import type { Drive } from '../domain-types';
+import { buildDesiredDrive, describeChange, diffDrive, parseMarker, patchFor, stripMarker, type DesiredDrive } from './drive-desired';
+import { OwnerNotFoundError, type DomainAccess, type DriveDeletionResult, type DriveReconcileContext, type DriveReconcileResult } from './drive-context';
+import { failureOutcome, Outcome, successStatus, toFailure, type DriveFailure } from './drive-status';
+
+export * from './drive-context';
+
+// After fixing drift, look again soon: that is when Synced turns back to True.
+const VERIFY_AFTER_MS = 5_000;
+
+export async function reconcileDrive(drive: Drive, ctx: DriveReconcileContext): Promise<DriveReconcileResult> {
+  const out = new Outcome(drive, ctx);
+  if (ctx.domain.state !== 'Ready') return failureOutcome(out, domainFailure(ctx.domain));
+  let desired: DesiredDrive;
+  try {
+    desired = buildDesiredDrive(drive);
+  } catch (error) {
+    return failureOutcome(out, { reason: 'InvalidSpec', message: (error as Error).message, retry: false });
+  }
+  try {
+    return await applyDrive(drive, desired, ctx.domain.client, ctx, out);
+  } catch (error) {
+    const failure = toFailure(error);
+    if (!failure) throw error; // a bug, not an expected condition: let the runtime log it and back off
+    return failureOutcome(out, failure);
+  }
+}
+
+async function applyDrive(drive: Drive, desired: DesiredDrive, client: AdminClient, ctx: DriveReconcileContext, out: Outcome): Promise<DriveReconcileResult> {
+  const recordedId = drive.status?.driveId;
+  const found = await observeDrive(client, desired, recordedId, { adopt: true });
+
+  if (!found.drive) {
+    const recreate = recordedId !== undefined;
+    out.actions.push({ action: 'create', reason: recreate ? 'Recreate' : 'Create', desired });
+    if (ctx.dryRun) return out.planned();
+    if (recreate) out.event('Warning', 'DriftDetected', `drive ${recordedId} was deleted in the data plane; creating it again`);
+    const { drive_id } = await client.createDrive({
+      drive_name: desired.drive_name,
+      owner: found.ownerId!,
+      owner_type: desired.owner_type,
+      description: desired.description,
+      total_size: desired.total_size,
+    });
+    out.event('Normal', recreate ? 'Recreated' : 'Created', `created drive ${drive_id} "${desired.drive_name}"`);
+    const status = successStatus(out, { drive_id, used_size: 0, total_size: desired.total_size }, recreate ? drift(`drive ${recordedId} was deleted by hand; recreated as ${drive_id}`) : undefined);
+    return out.done(status, recreate ? VERIFY_AFTER_MS : undefined);
+  }
+
+  const observed = found.drive;
+  const changes = diffDrive(desired, observed);
+  if (found.via === 'name') out.actions.push({ action: 'adopt', driveId: observed.drive_id, reason: 'Adopt', changes, desired });
+  if (changes.length === 0) {
+    if (found.via !== 'name') out.actions.push({ action: 'none', driveId: observed.drive_id, reason: 'InSync' });
+    return ctx.dryRun ? out.planned() : out.done(successStatus(out, observed));
+  }
+
+  // Spec unchanged since the last successful apply, yet the data plane differs: someone changed it by hand.
+  const isDrift = found.via !== 'name' && drive.status?.observedGeneration === drive.metadata.generation && drive.status?.driveId === observed.drive_id;
+  const reason = found.via === 'name' ? 'Adopt' : isDrift ? 'DriftDetected' : 'SpecChanged';
+  if (found.via !== 'name') out.actions.push({ action: 'update', driveId: observed.drive_id, reason, changes, desired });
+  if (ctx.dryRun) return out.planned();
+
+  const summary = changes.map(describeChange).join(', ');
+  if (isDrift) out.event('Warning', 'DriftDetected', `drive ${observed.drive_id} changed in the data plane (${summary}); correcting`);
+  const updated = await client.updateDrive(observed.drive_id, patchFor(changes, desired));
+  out.event('Normal', found.via === 'name' ? 'Adopted' : 'Updated', `${found.via === 'name' ? 'adopted' : 'updated'} drive ${observed.drive_id}: ${summary}`);
+  return out.done(successStatus(out, updated, isDrift ? drift(`corrected drift: ${summary}`) : undefined), isDrift ? VERIFY_AFTER_MS : undefined);
+}
+
+function drift(message: string) {
+  return { reason: 'DriftDetected', message };
+}
+
+export interface Observation {
+  drive?: AdminDrive;
+  via?: 'id' | 'marker' | 'name';
+  /** The owner's id in the data plane, resolved when the search needed it. */
+  ownerId?: string;
+}
+
+/**
+ * Finds the CR's drive: by recorded id, by marker among the owner's drives, and (when `adopt`) an
+ * unmanaged drive of that owner with the same name. A user's default drive is never adopted.
+ */
+export async function observeDrive(client: AdminClient, desired: DesiredDrive, recordedId: string | undefined, options: { adopt: boolean }): Promise<Observation> {
+  if (recordedId) {
+    try {
+      return { drive: await client.getDrive(recordedId), via: 'id' };
+    } catch (error) {
+      if (!(error as { isNotFound?: boolean }).isNotFound) throw error;
+    }
+  }
+  const ownerId = await resolveOwnerId(client, desired);
+  let candidate: AdminDrive | undefined;
+  for await (const d of client.listAllDrives({ owner: ownerId })) {
+    const marker = parseMarker(d.description);
+    if (marker?.uid === desired.uid) return { drive: d, via: 'marker', ownerId };
+    if (options.adopt && !candidate && !marker && !d.default && d.owner_type === desired.owner_type && d.drive_name === desired.drive_name) candidate = d;
+  }
+  return candidate ? { drive: candidate, via: 'name', ownerId } : { ownerId };
+}
+
+/** A Group owner is the group id as is; a User owner may be written as a user id or a user name. */
+async function resolveOwnerId(client: AdminClient, desired: DesiredDrive): Promise<string> {
+  if (desired.ownerKind === 'Group') return desired.ownerName;
+  const user = await client.findUser(desired.ownerName);
+  if (!user) throw ownerNotFound(desired.ownerName);
+  return user.user_id;
+}
+
+function ownerNotFound(name: string): OwnerNotFoundError {
+  return new OwnerNotFoundError(`user "${name}" does not exist in the domain (neither a user id nor a user name)`);
+}
+
+function domainFailure(domain: Exclude<DomainAccess, { state: 'Ready' }>): DriveFailure {
+  return { reason: domain.state === 'NotFound' ? 'DomainNotFound' : 'DomainNotReady', message: domain.message, retry: true };
+}
+
+/**
+ * The CR is being deleted: honour reclaimPolicy. Retain keeps the drive and its files and removes the
+ * ownership marker (so a Drive with the same owner and name can adopt it later); Delete deletes it. The
+ * finalizer is the runtime's: it removes it when `removeFinalizer` is true and keeps requeueing otherwise.
+ */
+export async function reconcileDriveDeletion(drive: Drive, ctx: DriveReconcileContext): Promise<DriveDeletionResult> {
+  const out = new Outcome(drive, ctx);
+  const policy = drive.spec.reclaimPolicy ?? 'Retain';
+  const recordedId = drive.status?.driveId;
+  if (ctx.domain.state === 'NotFound') {
+    // Nothing left to act through; waiting would block the namespace's deletion forever.
+    out.actions.push({ action: 'none', ...(recordedId ? { driveId: recordedId } : {}), reason: 'DomainNotFound' });
+    if (policy === 'Retain') out.event('Normal', 'Retained', `the Domain is gone; drive ${recordedId ?? '(never created)'} and its files stay in the Domain's storage (reclaimPolicy Retain)`);
+    else out.event('Warning', 'DomainNotFound', `the Domain is gone; drive ${recordedId ?? '(never created)'} could not be deleted through its admin API`);
+    return { ...out.done(drive.status ?? {}, 0), removeFinalizer: !ctx.dryRun };
+  }
+  if (ctx.domain.state !== 'Ready') return { ...failureOutcome(out, domainFailure(ctx.domain)), removeFinalizer: false };
+  const client = ctx.domain.client;
+  const desired = buildDesiredDrive(withParsableQuota(drive));
+  try {
+    const found = await observeDrive(client, desired, recordedId, { adopt: false }).catch((error: unknown) => {
+      // The owner is gone, and the data plane deletes a user's drives with the user: nothing is left.
+      if (error instanceof OwnerNotFoundError) return {} as Awaited<ReturnType<typeof observeDrive>>;
+      throw error;
+    });
+    const observed = found.drive;
+    if (!observed) {
+      out.actions.push({ action: 'none', reason: 'NotFound' });
+      return { ...out.done(drive.status ?? {}, 0), removeFinalizer: !ctx.dryRun };
+    }
+    out.actions.push({ action: policy === 'Retain' ? 'release' : 'delete', driveId: observed.drive_id, reason: policy });
+    if (ctx.dryRun) return { ...out.planned(), removeFinalizer: false };
+    if (policy === 'Delete') {
+      await client.deleteDrive(observed.drive_id).catch((error: unknown) => {
+        if (!(error as { isNotFound?: boolean }).isNotFound) throw error; // deleted meanwhile: the goal is met
+      });
+      out.event('Normal', 'Deleted', `deleted drive ${observed.drive_id} and its files (reclaimPolicy Delete)`);
+    } else {
+      if (parseMarker(observed.description)?.uid === desired.uid) await client.updateDrive(observed.drive_id, { description: stripMarker(observed.description) });
+      out.event('Normal', 'Retained', `kept drive ${observed.drive_id} and its files (reclaimPolicy Retain); a Drive with the same owner and name adopts it`);
+    }
+    return { ...out.done(drive.status ?? {}, 0), removeFinalizer: true };
+  } catch (error) {
+    const failure = toFailure(error);
+    if (!failure) throw error;
+    return { ...failureOutcome(out, failure), removeFinalizer: false };
+  }
+}
+
+/** Deletion needs only the owner, name and uid: a quota the schema would refuse must not block it. */
+function withParsableQuota(drive: Drive): Drive {
+  try {
+    buildDesiredDrive(drive);
+    return drive;
+  } catch {
+    return { ...drive, spec: { ...drive.spec, quota: {} } };
+  }
+}
