@@ -5,11 +5,8 @@
  * transaction links the blob, adds the revision (the trigger counts the reference and enforces the quota)
  * and makes the file available. Until that commit nothing is visible; on any failure nothing is.
  */
-import { createHash } from 'node:crypto';
-import type { Readable } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
-import { Writable } from 'node:stream';
 import { isForeignKeyViolation, type Queryable } from '../../db/db';
+import type { ContentHashes } from '../../shared/content-hasher';
 import type { Deps } from '../../shared/deps';
 import { MAX_PART_NUMBER, MAX_PART_SIZE, UploadNotFoundError, type UploadedPart } from '../../storage/blob-store';
 import { isAdmin, type AuthContext } from '../auth/auth.types';
@@ -51,9 +48,7 @@ export interface CreateFileResult {
   part_info_list: { part_number: number; upload_url: string; part_size?: number }[];
 }
 
-const PRE_HASH_BYTES = 1024;
-
-export function createUploadsService(deps: Pick<Deps, 'db' | 'store' | 'newId' | 'config' | 'metrics' | 'logger'>, drives: DrivesService, files: FilesService) {
+export function createUploadsService(deps: Pick<Deps, 'db' | 'store' | 'newId' | 'config' | 'metrics' | 'logger' | 'hasher'>, drives: DrivesService, files: FilesService) {
   const repo = createUploadsRepository();
   const domainId = deps.config.domainId;
 
@@ -142,22 +137,14 @@ export function createUploadsService(deps: Pick<Deps, 'db' | 'store' | 'newId' |
     });
   }
 
-  async function hashObject(key: string): Promise<{ sha1: string; sha256: string; preHash: string; size: number }> {
-    const sha1 = createHash('sha1');
-    const sha256 = createHash('sha256');
-    const pre = createHash('sha1');
-    let size = 0;
-    const sink = new Writable({
-      write(chunk: Buffer, _enc, done) {
-        if (size < PRE_HASH_BYTES) pre.update(chunk.subarray(0, PRE_HASH_BYTES - size));
-        size += chunk.length;
-        sha1.update(chunk);
-        sha256.update(chunk);
-        done();
-      },
-    });
-    await pipeline((await deps.store.get(key)) as Readable, sink);
-    return { sha1: sha1.digest('hex'), sha256: sha256.digest('hex'), preHash: pre.digest('hex'), size };
+  /**
+   * Hashes the assembled object in one streamed read (SHA-1 and SHA-256 on two threads). Parallel ranged
+   * reads were measured slower here: radosgw and the server share the same two cores.
+   */
+  async function hashObject(key: string): Promise<ContentHashes> {
+    const info = await deps.store.head(key);
+    if (!info) throw new Error(`assembled object ${key} is missing`);
+    return deps.hasher.hash((await deps.store.get(key)) as AsyncIterable<Buffer>, info.size);
   }
 
   return {
@@ -264,7 +251,7 @@ export function createUploadsService(deps: Pick<Deps, 'db' | 'store' | 'newId' |
       if (!session) throw uploadErrors.completing(known.upload_id);
 
       const heartbeat = setInterval(() => void repo.touchSession(deps.db, session.upload_id).catch(() => undefined), COMPLETING_HEARTBEAT_SECONDS * 1000);
-      let hashes: Awaited<ReturnType<typeof hashObject>>;
+      let hashes: ContentHashes;
       try {
         await this.assemble(session);
         hashes = await hashObject(session.storage_key);
