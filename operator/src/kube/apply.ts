@@ -1,0 +1,62 @@
+/**
+ * Server-side apply of desired manifests with one field manager, and pruning by generation label.
+ *
+ * force=true: the operator is the sole owner of the fields it sets; a conflict with a hand edit (kubectl
+ * edit, another tool) is resolved in the operator's favour, which is what "level-based" means. Fields no
+ * manifest sets any more are dropped by the apiserver, because this manager owned them.
+ */
+import { refOf, type KubeClient, type KubeObject } from './kube-client';
+
+export const FIELD_MANAGER = 'openpds-operator';
+
+/** Applies in the given order (callers order by dependency) and returns the live objects. */
+export async function applyManifests(client: KubeClient, manifests: readonly KubeObject[], fieldManager = FIELD_MANAGER): Promise<KubeObject[]> {
+  const applied: KubeObject[] = [];
+  for (const manifest of manifests) {
+    applied.push(await client.patch(refOf(manifest), 'apply', manifest, { fieldManager, force: true }));
+  }
+  return applied;
+}
+
+export interface PruneOptions {
+  namespace: string;
+  /** Selects the owner's objects, e.g. `openpds.io/domain=acme`. */
+  ownerSelector: string;
+  generationLabel: string;
+  /** Objects carrying a different value of generationLabel are stale. */
+  generation: string;
+  /** Kinds to look through (apiVersion + kind). */
+  kinds: readonly { apiVersion: string; kind: string }[];
+  /** Objects never deleted even when stale (e.g. a data volume's claim). */
+  keep?: (object: KubeObject) => boolean;
+}
+
+/** Deletes the owner's objects whose generation label is stale; returns `Kind/name` of what it deleted. */
+export async function pruneStale(client: KubeClient, options: PruneOptions): Promise<string[]> {
+  const deleted: string[] = [];
+  // `label!=value` also matches objects without the label, which we never created: require it too.
+  const labelSelector = `${options.ownerSelector},${options.generationLabel},${options.generationLabel}!=${options.generation}`;
+  for (const { apiVersion, kind } of options.kinds) {
+    const list = await client.list({ apiVersion, kind, namespace: options.namespace }, { labelSelector });
+    for (const item of list.items) {
+      const object = { ...item, apiVersion, kind };
+      if (options.keep?.(object)) continue;
+      await client.delete(refOf(object));
+      deleted.push(`${kind}/${object.metadata?.name}`);
+    }
+  }
+  return deleted;
+}
+
+/** Lists every object of the owner (any generation), e.g. to wait for garbage collection on deletion. */
+export async function listOwned(client: KubeClient, options: Pick<PruneOptions, 'namespace' | 'ownerSelector' | 'kinds' | 'keep'>): Promise<KubeObject[]> {
+  const found: KubeObject[] = [];
+  for (const { apiVersion, kind } of options.kinds) {
+    const list = await client.list({ apiVersion, kind, namespace: options.namespace }, { labelSelector: options.ownerSelector });
+    for (const item of list.items) {
+      const object = { ...item, apiVersion, kind };
+      if (!options.keep?.(object)) found.push(object);
+    }
+  }
+  return found;
+}

@@ -1,0 +1,163 @@
+/**
+ * Leader election on a coordination.k8s.io/v1 Lease, the client-go algorithm: the holder renews the Lease
+ * every `renewIntervalMs`; a candidate takes it over only after seeing the same record unchanged for a
+ * whole lease duration *by its own clock* (never by comparing renewTime with its clock: nodes' clocks
+ * differ). Writes carry the resourceVersion read, so two candidates cannot both win (one gets 409). A
+ * leader that cannot renew within `renewDeadlineMs` stops leading before the lease can expire under it.
+ * On shutdown the leader releases the Lease (empty holder) so a successor starts at once.
+ */
+import { isConflict, isNotFound, KubeApiError, type KubeClient, type KubeObject } from './kube-client';
+import { REAL_TIMERS, type Timers } from './work-queue';
+
+export interface LeaseSpec {
+  holderIdentity?: string;
+  leaseDurationSeconds?: number;
+  acquireTime?: string;
+  renewTime?: string;
+  leaseTransitions?: number;
+}
+type Lease = KubeObject & { spec?: LeaseSpec };
+
+export interface LeaderElectorOptions {
+  client: KubeClient;
+  namespace: string;
+  name: string;
+  identity: string;
+  leaseDurationMs?: number;
+  renewDeadlineMs?: number;
+  /** How often the leader renews and a candidate retries. */
+  retryIntervalMs?: number;
+  timers?: Timers;
+  /** Wall clock for the Lease's timestamps (informational; expiry uses `timers.now`). */
+  wallClock?: () => Date;
+  onStoppedLeading?: () => void;
+  onError?: (error: unknown) => void;
+}
+
+export interface LeaderElector {
+  /** Resolves once this instance leads (or when stopped before, with false). */
+  acquire(): Promise<boolean>;
+  isLeader(): boolean;
+  /** Stops renewing and, if leading, hands the Lease back. */
+  release(): Promise<void>;
+  /** Stops renewing and retrying without touching the Lease (a crash, for tests). */
+  abandon(): void;
+}
+
+const LEASE = { apiVersion: 'coordination.k8s.io/v1', kind: 'Lease' } as const;
+// metav1.MicroTime: RFC 3339 with microseconds.
+const microTime = (d: Date) => d.toISOString().replace(/Z$/, '000Z');
+
+export function createLeaderElector(options: LeaderElectorOptions): LeaderElector {
+  const timers = options.timers ?? REAL_TIMERS;
+  const wall = options.wallClock ?? (() => new Date());
+  const durationMs = options.leaseDurationMs ?? 15_000;
+  const deadlineMs = options.renewDeadlineMs ?? Math.floor((durationMs * 2) / 3);
+  const retryMs = options.retryIntervalMs ?? Math.max(50, Math.floor(durationMs / 7.5));
+  const ref = { ...LEASE, namespace: options.namespace, name: options.name };
+  let leader = false;
+  let stopped = false;
+  let timer: unknown;
+  let lastRenew = 0;
+  let observed: { record: string; at: number } | undefined;
+  let wake: (() => void) | undefined;
+
+  const sleep = (ms: number) => new Promise<void>((resolve) => ((wake = resolve), (timer = timers.setTimeout(resolve, ms))));
+
+  function spec(previous: LeaseSpec | undefined, now: Date): LeaseSpec {
+    const same = previous?.holderIdentity === options.identity;
+    return {
+      holderIdentity: options.identity,
+      leaseDurationSeconds: Math.max(1, Math.ceil(durationMs / 1000)),
+      acquireTime: same && previous?.acquireTime ? previous.acquireTime : microTime(now),
+      renewTime: microTime(now),
+      leaseTransitions: (previous?.leaseTransitions ?? 0) + (same || !previous?.holderIdentity ? 0 : 1),
+    };
+  }
+
+  /** One attempt; true when this instance holds the Lease afterwards. */
+  async function tryAcquireOrRenew(): Promise<boolean> {
+    const lease = await options.client.find<Lease>(ref);
+    if (!lease) {
+      try {
+        await options.client.create({ ...LEASE, metadata: { name: options.name, namespace: options.namespace }, spec: spec(undefined, wall()) });
+        return true;
+      } catch (error) {
+        if (error instanceof KubeApiError && error.status === 409) return false; // another candidate created it first
+        throw error;
+      }
+    }
+    const holder = lease.spec?.holderIdentity;
+    if (holder && holder !== options.identity) {
+      const record = JSON.stringify([holder, lease.spec?.renewTime, lease.metadata?.resourceVersion]);
+      if (observed?.record !== record) observed = { record, at: timers.now() };
+      const seenMs = (lease.spec?.leaseDurationSeconds ?? durationMs / 1000) * 1000;
+      if (timers.now() < observed.at + seenMs) return false;
+    }
+    try {
+      await options.client.replace({ ...lease, spec: spec(lease.spec, wall()) });
+      return true;
+    } catch (error) {
+      if (isConflict(error)) return false;
+      throw error;
+    }
+  }
+
+  async function attempt(): Promise<boolean> {
+    try {
+      return await tryAcquireOrRenew();
+    } catch (error) {
+      options.onError?.(error);
+      return false;
+    }
+  }
+
+  async function renewLoop(): Promise<void> {
+    while (!stopped && leader) {
+      await sleep(retryMs);
+      if (stopped || !leader) return;
+      if (await attempt()) lastRenew = timers.now();
+      else if (timers.now() - lastRenew > deadlineMs) {
+        leader = false;
+        options.onStoppedLeading?.();
+      }
+    }
+  }
+
+  return {
+    async acquire() {
+      while (!stopped) {
+        if (await attempt()) {
+          leader = true;
+          lastRenew = timers.now();
+          void renewLoop();
+          return true;
+        }
+        await sleep(retryMs);
+      }
+      return false;
+    },
+    isLeader: () => leader,
+    async release() {
+      stopped = true;
+      timers.clearTimeout(timer);
+      wake?.();
+      if (!leader) return;
+      leader = false;
+      try {
+        const lease = await options.client.get<Lease>(ref);
+        if (lease.spec?.holderIdentity !== options.identity) return;
+        // An empty holder and a 1 s duration: what client-go writes with ReleaseOnCancel.
+        await options.client.replace({ ...lease, spec: { ...lease.spec, holderIdentity: '', leaseDurationSeconds: 1, renewTime: microTime(wall()) } });
+      } catch (error) {
+        if (!isNotFound(error)) options.onError?.(error);
+      }
+    },
+    abandon() {
+      stopped = true;
+      leader = false;
+      timers.clearTimeout(timer);
+      wake?.();
+    },
+  };
+}

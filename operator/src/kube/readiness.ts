@@ -1,0 +1,49 @@
+/**
+ * Readiness signals a reconciler waits on: a Deployment that has rolled out its current spec, and an
+ * HTTP health endpoint that answers 2xx.
+ */
+import type { KubeObject } from './kube-client';
+
+interface DeploymentLike extends KubeObject {
+  spec?: { replicas?: number };
+  status?: { observedGeneration?: number; replicas?: number; availableReplicas?: number; updatedReplicas?: number };
+}
+
+export interface DeploymentReadiness {
+  ready: boolean;
+  available: number;
+  desired: number;
+  message: string;
+}
+
+/**
+ * Available only when the Deployment controller has observed the current generation (otherwise its
+ * status describes the previous spec) and enough replicas are available. A missing `spec.replicas`
+ * (left to an HPA) means the apiserver's default of 1.
+ */
+export function deploymentReadiness(deployment: DeploymentLike | undefined): DeploymentReadiness {
+  if (!deployment) return { ready: false, available: 0, desired: 0, message: 'Deployment not found' };
+  const name = deployment.metadata?.name;
+  const desired = deployment.spec?.replicas ?? 1;
+  const status = deployment.status ?? {};
+  const available = status.availableReplicas ?? 0;
+  if ((status.observedGeneration ?? 0) < (deployment.metadata?.generation ?? 0)) {
+    return { ready: false, available, desired, message: `Deployment ${name}: rollout of generation ${deployment.metadata?.generation} not yet observed` };
+  }
+  if (available < desired) return { ready: false, available, desired, message: `Deployment ${name}: ${available}/${desired} replicas available` };
+  return { ready: true, available, desired, message: `Deployment ${name}: ${available}/${desired} replicas available` };
+}
+
+export type FetchFn = (url: string, init: { signal: AbortSignal }) => Promise<{ ok: boolean; status: number }>;
+
+/** GET `${baseUrl}/readyz`; never throws (a refused connection is "not ready" with the reason). */
+export async function probeReadyz(fetchFn: FetchFn, baseUrl: string, timeoutMs = 2000): Promise<{ ready: boolean; message: string }> {
+  const url = `${baseUrl.replace(/\/$/, '')}/readyz`;
+  try {
+    const res = await fetchFn(url, { signal: AbortSignal.timeout(timeoutMs) });
+    return res.ok ? { ready: true, message: `${url} answered ${res.status}` } : { ready: false, message: `${url} answered ${res.status}` };
+  } catch (error) {
+    const cause = (error as { cause?: { code?: string } }).cause?.code;
+    return { ready: false, message: `${url} unreachable: ${cause ?? (error as Error).message}` };
+  }
+}
