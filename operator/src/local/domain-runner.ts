@@ -1,0 +1,81 @@
+/**
+ * One Domain of `openpds up` as an in-process data plane with the embedded defaults (PGlite and local disk
+ * under the state dir, whatever storage the spec names: local mode never touches a customer's bucket). The
+ * settings a Domain spec carries that a single process honours are passed through as OPENPDS_* variables.
+ */
+import path from 'node:path';
+import { startServer, type RunningServer } from '../../../api-server/src/main';
+import { resolveDomainSpec } from '../charts/domain-defaults';
+import { quantityToBytes } from '../charts/quantity';
+import type { Domain } from '../domain-types';
+import { adminPassword, domainDir, readDomainRecord, writeDomainRecord } from './state-dir';
+
+export interface RunningDomain {
+  domain: Domain;
+  url: string;
+  password: string;
+  /** Changes when the env changes: then the data plane is restarted with the new one. */
+  envKey: string;
+  close(): Promise<void>;
+}
+
+export interface DomainRunnerOptions {
+  stateDir: string;
+  /** First port to try; 0 lets the kernel pick one. */
+  basePort: number;
+  logLevel: string;
+  /** Ports already taken by this run's other domains. */
+  usedPorts: Set<number>;
+}
+
+export function domainEnv(domain: Domain, options: DomainRunnerOptions): Record<string, string> {
+  const spec = resolveDomainSpec(domain);
+  const ns = domain.metadata.namespace ?? 'default';
+  return {
+    OPENPDS_HOST: '127.0.0.1',
+    OPENPDS_DOMAIN_ID: spec.domainId,
+    OPENPDS_DATA_DIR: path.join(domainDir(options.stateDir, ns, domain.metadata.name), 'data'),
+    OPENPDS_ADMIN_PASSWORD: adminPassword(options.stateDir, ns, domain.metadata.name),
+    OPENPDS_STORAGE: 'local',
+    OPENPDS_DEFAULT_DRIVE_SIZE: String(quantityToBytes(spec.quotas.defaultDriveSize)),
+    OPENPDS_TRASH_RETENTION_DAYS: String(spec.trash.retentionDays),
+    OPENPDS_LOG_LEVEL: options.logLevel,
+  };
+}
+
+const PORT_ATTEMPTS = 50;
+
+/** Starts the data plane on the port it had last time, else the first free one from basePort. */
+export async function startDomain(domain: Domain, options: DomainRunnerOptions): Promise<RunningDomain> {
+  const ns = domain.metadata.namespace ?? 'default';
+  const env = domainEnv(domain, options);
+  const previous = readDomainRecord(options.stateDir, ns, domain.metadata.name)?.port;
+  const candidates = options.basePort === 0 ? [previous ?? 0, 0] : [...(previous ? [previous] : []), ...Array.from({ length: PORT_ATTEMPTS }, (_, i) => options.basePort + i)];
+  let running: RunningServer | undefined;
+  let lastError: unknown;
+  for (const port of candidates) {
+    if (port !== 0 && options.usedPorts.has(port)) continue;
+    try {
+      running = await startServer({ ...env, OPENPDS_PORT: String(port) });
+      break;
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'EADDRINUSE') throw error;
+      lastError = error;
+    }
+  }
+  if (!running) throw lastError ?? new Error('no free port');
+  const port = running.deps.config.port;
+  options.usedPorts.add(port);
+  writeDomainRecord(options.stateDir, ns, domain.metadata.name, { url: running.url, port });
+  const server = running;
+  return {
+    domain,
+    url: running.url,
+    password: env.OPENPDS_ADMIN_PASSWORD!,
+    envKey: JSON.stringify(env),
+    async close() {
+      options.usedPorts.delete(port);
+      await server.close();
+    },
+  };
+}

@@ -1,0 +1,81 @@
+/**
+ * The state `openpds up` keeps between runs, and that `plan`/`apply --state` read back:
+ *
+ *   <state>/up/<namespace>/<domain>/domain.json     url and port of the running data plane
+ *   <state>/up/<namespace>/<domain>/admin-password  generated once (mode 600)
+ *   <state>/up/<namespace>/<domain>/data/           OPENPDS_DATA_DIR (PGlite, blobs, secret key)
+ *   <state>/up/drives.json                          each Drive as last applied, with its status
+ *   <state>/up/status.json                          what the status table shows
+ */
+import { randomBytes } from 'node:crypto';
+import fs from 'node:fs';
+import path from 'node:path';
+import type { Drive } from '../domain-types';
+
+export const ADMIN_USERNAME = 'admin';
+
+export interface DomainRecord {
+  url: string;
+  port: number;
+}
+
+export interface DriveRecord {
+  /** The Drive as last applied, with metadata.generation bumped on each spec change, and its status. */
+  drive: Drive;
+  specHash: string;
+}
+
+export function upDir(stateDir: string): string {
+  return path.join(path.resolve(stateDir), 'up');
+}
+
+export function domainDir(stateDir: string, namespace: string, name: string): string {
+  return path.join(upDir(stateDir), namespace, name);
+}
+
+/** The domain's admin password: generated on first use and kept, so restarts log in with the same one. */
+export function adminPassword(stateDir: string, namespace: string, name: string): string {
+  const file = path.join(domainDir(stateDir, namespace, name), 'admin-password');
+  if (!fs.existsSync(file)) {
+    fs.mkdirSync(path.dirname(file), { recursive: true });
+    fs.writeFileSync(file, randomBytes(18).toString('base64url'), { mode: 0o600 });
+  }
+  return fs.readFileSync(file, 'utf8').trim();
+}
+
+export function readDomainRecord(stateDir: string, namespace: string, name: string): DomainRecord | undefined {
+  return readJson<DomainRecord>(path.join(domainDir(stateDir, namespace, name), 'domain.json'));
+}
+
+export function writeDomainRecord(stateDir: string, namespace: string, name: string, record: DomainRecord): void {
+  writeJson(path.join(domainDir(stateDir, namespace, name), 'domain.json'), record);
+}
+
+export function readDriveRecords(stateDir: string): Record<string, DriveRecord> {
+  return readJson<Record<string, DriveRecord>>(path.join(upDir(stateDir), 'drives.json')) ?? {};
+}
+
+export function writeDriveRecords(stateDir: string, records: Record<string, DriveRecord>): void {
+  writeJson(path.join(upDir(stateDir), 'drives.json'), records);
+}
+
+export function writeStatus(stateDir: string, status: unknown): void {
+  writeJson(path.join(upDir(stateDir), 'status.json'), status);
+}
+
+function readJson<T>(file: string): T | undefined {
+  try {
+    return JSON.parse(fs.readFileSync(file, 'utf8')) as T;
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw error;
+  }
+}
+
+// Write then rename: a reader (or a crash) never sees half a file.
+function writeJson(file: string, value: unknown): void {
+  fs.mkdirSync(path.dirname(file), { recursive: true });
+  const tmp = `${file}.${process.pid}.tmp`;
+  fs.writeFileSync(tmp, `${JSON.stringify(value, null, 2)}\n`);
+  fs.renameSync(tmp, file);
+}

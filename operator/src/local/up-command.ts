@@ -1,0 +1,124 @@
+/**
+ * `openpds up -f DIR`: the manifests of DIR without a cluster. Each Domain becomes an in-process data
+ * plane, the Drive reconciler applies the Drives to it, the status table is printed when it changes. It
+ * keeps running: DIR is re-read on change and every --resync seconds (sooner when a reconcile asks to be
+ * requeued sooner), until SIGINT/SIGTERM (or `signal`) stops every data plane cleanly.
+ */
+import fs from 'node:fs';
+import { parseArgs } from 'node:util';
+import { formatStatusTable } from './status-table';
+import { createUpRunner } from './up-runner';
+
+export const UP_USAGE = `usage: openpds up -f DIR [--state-dir DIR] [--base-port N] [--resync SECONDS] [--log-level LEVEL]
+
+  -f, --filename   folder of manifests (every *.yaml, kustomization.yaml ignored)
+  --state-dir      where data planes keep their data and passwords (default .openpds)
+  --base-port      first port for the data planes (default 8080; 0: any free port)
+  --resync         seconds between passes over DIR (default 10)
+  --log-level      data planes' log level (default warn)`;
+
+export interface UpCommandIo {
+  /** Stops the command like SIGINT does (tests; embedding). */
+  signal?: AbortSignal;
+  out?: (line: string) => void;
+  err?: (line: string) => void;
+}
+
+const DEBOUNCE_MS = 200;
+const MIN_REQUEUE_MS = 1_000;
+
+export async function runUpCommand(argv: string[], io: UpCommandIo = {}): Promise<number> {
+  const out = io.out ?? ((line: string) => process.stdout.write(`${line}\n`));
+  const err = io.err ?? ((line: string) => process.stderr.write(`${line}\n`));
+  let args;
+  try {
+    args = parseArgs({
+      args: argv,
+      options: {
+        filename: { type: 'string', short: 'f' },
+        'state-dir': { type: 'string', default: '.openpds' },
+        'base-port': { type: 'string', default: '8080' },
+        resync: { type: 'string', default: '10' },
+        'log-level': { type: 'string', default: 'warn' },
+      },
+    }).values;
+  } catch (error) {
+    err(`openpds up: ${(error as Error).message}\n\n${UP_USAGE}`);
+    return 2;
+  }
+  const dir = args.filename;
+  const basePort = Number(args['base-port']);
+  const resyncMs = Number(args.resync) * 1000;
+  if (!dir || !fs.existsSync(dir) || !fs.statSync(dir).isDirectory()) {
+    err(`openpds up: -f must name a folder of manifests${dir ? ` ("${dir}" is not one)` : ''}\n\n${UP_USAGE}`);
+    return 2;
+  }
+  if (!Number.isInteger(basePort) || basePort < 0 || basePort > 65535 || !(resyncMs > 0)) {
+    err(`openpds up: --base-port must be a port and --resync a positive number\n\n${UP_USAGE}`);
+    return 2;
+  }
+
+  const runner = createUpRunner({ dir, stateDir: args['state-dir']!, basePort, logLevel: args['log-level']!, log: out });
+  let stopped = false;
+  let timer: NodeJS.Timeout | undefined;
+  let running: Promise<void> = Promise.resolve();
+  let again = false;
+  let lastTable = '';
+
+  // One pass at a time; a change during a pass runs one more right after it.
+  function schedule(delayMs: number): void {
+    if (stopped) return;
+    clearTimeout(timer);
+    timer = setTimeout(() => {
+      running = running.then(pass);
+    }, delayMs);
+  }
+  async function pass(): Promise<void> {
+    if (stopped) return;
+    again = false;
+    try {
+      const { status, requeueAfterMs } = await runner.sync();
+      const table = formatStatusTable(status);
+      if (table !== lastTable) out(table);
+      lastTable = table;
+      schedule(again ? DEBOUNCE_MS : Math.max(MIN_REQUEUE_MS, Math.min(resyncMs, requeueAfterMs)));
+    } catch (error) {
+      // A bug or an unreadable folder: report it and try again at the next resync, as the operator would.
+      err(`openpds up: pass failed: ${(error as Error).stack ?? String(error)}`);
+      schedule(resyncMs);
+    }
+  }
+
+  const watcher = watchFolder(dir, () => {
+    again = true;
+    schedule(DEBOUNCE_MS);
+  });
+  schedule(0);
+
+  let onSignal = () => {};
+  await new Promise<void>((resolve) => {
+    onSignal = () => resolve();
+    process.once('SIGINT', onSignal);
+    process.once('SIGTERM', onSignal);
+    io.signal?.addEventListener('abort', onSignal, { once: true });
+    if (io.signal?.aborted) resolve();
+  });
+  process.removeListener('SIGINT', onSignal);
+  process.removeListener('SIGTERM', onSignal);
+  stopped = true;
+  clearTimeout(timer);
+  watcher?.close();
+  await running; // let a pass in flight finish its writes before the data planes go
+  await runner.stop();
+  out('openpds up: stopped');
+  return 0;
+}
+
+/** fs.watch where the platform has it; the periodic resync covers the rest. */
+function watchFolder(dir: string, onChange: () => void): fs.FSWatcher | undefined {
+  try {
+    return fs.watch(dir, { recursive: true }, onChange);
+  } catch {
+    return undefined;
+  }
+}

@@ -1,0 +1,145 @@
+/**
+ * One pass of `openpds up` over a folder, level-based like the operator: read the manifests, bring the
+ * in-process data planes in line with the Domains, then run the same Drive reconciler the cluster runs
+ * (deletion included, for Drives that left the folder). What the runtime keeps in etcd (status,
+ * generation) is kept in the state dir instead.
+ */
+import { createHash } from 'node:crypto';
+import { createAdminClient, type AdminClient } from '../admin-client/admin-client';
+import type { Domain, Drive } from '../domain-types';
+import { reconcileDrive, reconcileDriveDeletion, type DomainAccess, type DriveEvent, type DriveReconcileResult } from '../reconcilers/drive';
+import { domainEnv, startDomain, type RunningDomain } from './domain-runner';
+import { loadManifests } from './manifests';
+import { ADMIN_USERNAME, readDriveRecords, writeDriveRecords, writeStatus, type DriveRecord } from './state-dir';
+import type { UpDomainRow, UpStatus } from './status-table';
+
+export interface UpOptions {
+  dir: string;
+  stateDir: string;
+  basePort: number;
+  logLevel: string;
+  log: (line: string) => void;
+  clock?: { now(): Date };
+  crdDir?: string;
+}
+
+export interface UpRunner {
+  /** Runs one pass; answers the status and when the reconciler wants to look again. */
+  sync(): Promise<{ status: UpStatus; requeueAfterMs: number }>;
+  /** Stops every data plane (their data stays in the state dir). */
+  stop(): Promise<void>;
+}
+
+interface DomainSlot {
+  running?: RunningDomain;
+  client?: AdminClient;
+  error?: string;
+}
+
+const key = (o: { metadata: { namespace?: string; name: string } }) => `${o.metadata.namespace ?? 'default'}/${o.metadata.name}`;
+
+export function createUpRunner(options: UpOptions): UpRunner {
+  const clock = options.clock ?? { now: () => new Date() };
+  const slots = new Map<string, DomainSlot>();
+  const usedPorts = new Set<number>();
+  const runnerOptions = { stateDir: options.stateDir, basePort: options.basePort, logLevel: options.logLevel, usedPorts };
+
+  function access(drive: Drive): DomainAccess {
+    const ref = `${drive.metadata.namespace ?? 'default'}/${drive.spec.domainRef.name}`;
+    const slot = slots.get(ref);
+    if (!slot) return { state: 'NotFound', message: `Domain ${ref} is not in the manifests` };
+    if (!slot.client) return { state: 'NotReady', message: `Domain ${ref} did not start: ${slot.error ?? 'unknown error'}` };
+    return { state: 'Ready', client: slot.client };
+  }
+
+  function ctx(drive: Drive) {
+    const events = (e: DriveEvent) => options.log(`Drive ${key(drive)}: ${e.type} ${e.reason}: ${e.message}`);
+    return { domain: access(drive), clock, events };
+  }
+
+  async function syncDomains(domains: Domain[]): Promise<void> {
+    const wanted = new Map(domains.map((d) => [key(d), d]));
+    for (const [k, slot] of slots) {
+      if (wanted.has(k)) continue;
+      await slot.running?.close();
+      slots.delete(k);
+      options.log(`Domain ${k}: stopped (removed from the manifests; its data stays in the state dir)`);
+    }
+    for (const [k, domain] of wanted) {
+      const slot = slots.get(k);
+      if (slot?.running && slot.running.envKey === JSON.stringify(domainEnv(domain, runnerOptions))) continue;
+      if (slot?.running) {
+        await slot.running.close();
+        options.log(`Domain ${k}: restarting with the changed spec`);
+      }
+      try {
+        const running = await startDomain(domain, runnerOptions);
+        const client = createAdminClient({ baseUrl: running.url, credentials: { username: ADMIN_USERNAME, password: running.password } });
+        slots.set(k, { running, client });
+        options.log(`Domain ${k}: data plane listening on ${running.url}`);
+      } catch (error) {
+        slots.set(k, { error: (error as Error).message });
+        options.log(`Domain ${k}: failed to start: ${(error as Error).message}`);
+      }
+    }
+  }
+
+  async function sync() {
+    const manifests = loadManifests(options.dir, options.crdDir);
+    for (const problem of manifests.problems) options.log(`skipped ${problem}`);
+    const records = readDriveRecords(options.stateDir);
+    const wantedDrives = new Map(manifests.drives.map((d) => [key(d), d]));
+    const results: DriveReconcileResult[] = [];
+
+    // Deletions first, while the Domains they live in still run (a Domain may leave in the same edit).
+    for (const [k, record] of Object.entries(records)) {
+      if (wantedDrives.has(k)) continue;
+      const result = await reconcileDriveDeletion(record.drive, ctx(record.drive));
+      if (result.removeFinalizer) delete records[k];
+      else records[k] = { ...record, drive: { ...record.drive, status: result.status } };
+      results.push(result);
+    }
+    await syncDomains(manifests.domains);
+    for (const [k, drive] of wantedDrives) {
+      const cr = withGeneration(drive, records[k]);
+      const result = await reconcileDrive(cr.drive, ctx(cr.drive));
+      records[k] = { ...cr, drive: { ...cr.drive, status: result.status } };
+      results.push(result);
+    }
+    writeDriveRecords(options.stateDir, records);
+
+    const status: UpStatus = {
+      updatedAt: clock.now().toISOString(),
+      problems: manifests.problems,
+      domains: manifests.domains.map((d) => domainRow(d, slots.get(key(d)))),
+      drives: [...wantedDrives.keys()].map((k) => ({ key: k, drive: records[k]!.drive })),
+    };
+    writeStatus(options.stateDir, status);
+    return { status, requeueAfterMs: Math.min(...results.map((r) => r.requeueAfterMs).filter((ms) => ms > 0), Infinity) };
+  }
+
+  return {
+    sync,
+    async stop() {
+      for (const slot of slots.values()) await slot.running?.close();
+      slots.clear();
+    },
+  };
+}
+
+/** metadata.generation as the API server keeps it: bumped when the spec changes, and only then. */
+function withGeneration(drive: Drive, previous: DriveRecord | undefined): DriveRecord {
+  const specHash = createHash('sha256').update(JSON.stringify(drive.spec)).digest('hex');
+  const before = previous?.drive.metadata.generation ?? 0;
+  const generation = previous?.specHash === specHash ? before : before + 1;
+  return { specHash, drive: { ...drive, metadata: { ...drive.metadata, generation }, ...(previous?.drive.status ? { status: previous.drive.status } : {}) } };
+}
+
+function domainRow(domain: Domain, slot: DomainSlot | undefined): UpDomainRow {
+  return {
+    key: key(domain),
+    ready: slot?.running ? 'True' : 'False',
+    reason: slot?.running ? 'Running' : 'StartFailed',
+    detail: slot?.running?.url ?? slot?.error ?? '',
+  };
+}
