@@ -46,7 +46,7 @@ test('an expired Event starts a new series, and a failing API never throws out o
   await recorder.record(involved, 'Normal', 'Pruned', 'gone');
   await kube.client.delete({ apiVersion: 'v1', kind: 'Event', namespace: NS, name: 'acme.x1' });
   await recorder.record(involved, 'Normal', 'Pruned', 'gone');
-  expect((await events()).filter((e) => e.reason === 'Pruned').map((e) => [e.metadata.name, e.count])).toEqual([['acme.x2', 1]]);
+  expect((await events()).filter((e) => e.reason === 'Pruned').map((e) => [e.metadata?.name, e.count])).toEqual([['acme.x2', 1]]);
 
   kube.server.hooks.failRequests({ status: 500, count: 1 });
   await expect(recorder.record(involved, 'Normal', 'Other', 'lost')).resolves.toBeUndefined();
