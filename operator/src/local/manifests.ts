@@ -54,6 +54,8 @@ export function loadManifests(dir: string, crdDir = DEFAULT_CRD_DIR): Manifests 
         continue;
       }
       object.metadata.namespace ??= 'default';
+      // As the API server ignores status on create: an exported object (kubectl get -o yaml) starts afresh.
+      delete (object as { status?: unknown }).status;
       if (object.kind === 'Domain') out.domains.push(object as Domain);
       else if (object.kind === 'Drive') out.drives.push(object as Drive);
       else out.problems.push(`${id}: local mode does not run ${object.kind} yet (it has no reconciler)`);

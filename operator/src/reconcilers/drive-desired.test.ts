@@ -11,7 +11,7 @@ const cr = (spec: Partial<Drive['spec']> = {}, uid?: string): Drive => ({
 });
 
 test('applies the same defaults as the CRD: name from metadata, 10Gi, Retain; "0" is unlimited', () => {
-  expect(buildDesiredDrive(cr())).toMatchObject({ uid: 'local-prod-team', drive_name: 'team', owner_type: 'group', total_size: 10 * 1024 ** 3, reclaimPolicy: 'Retain' });
+  expect(buildDesiredDrive(cr())).toMatchObject({ uid: 'local.prod.team', drive_name: 'team', owner_type: 'group', total_size: 10 * 1024 ** 3, reclaimPolicy: 'Retain' });
   expect(buildDesiredDrive(cr({ quota: { totalSize: '0' }, owner: { kind: 'User', name: 'u1' } }, 'abc-1'))).toMatchObject({ uid: 'abc-1', total_size: null, owner_type: 'user' });
   expect(() => buildDesiredDrive(cr({ quota: { totalSize: 'lots' } }))).toThrow(/quantity/);
 });

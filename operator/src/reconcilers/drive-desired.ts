@@ -41,8 +41,10 @@ export function driveUid(drive: Drive): string {
   return drive.metadata.uid ?? localUid(drive.metadata.namespace ?? 'default', drive.metadata.name);
 }
 
+// Dots as separators: a namespace is a DNS label (no dots), so `local.<ns>.` names exactly one namespace's
+// drives, which is how `openpds apply` finds the drives of manifests that left the folder.
 export function localUid(namespace: string, name: string): string {
-  return `local-${namespace}-${name}`;
+  return `local.${namespace}.${name}`;
 }
 
 export function buildDesiredDrive(drive: Drive): DesiredDrive {
