@@ -92,7 +92,9 @@ cluster addr = 127.0.0.1
 osd max object name len = 460
 osd max object namespace len = 64
 [client.rgw.a]
-rgw frontends = beast endpoint=127.0.0.1:$RGW_PORT
+# tcp_nodelay: without it every response with an XML body (CreateMultipartUpload, ListParts, Complete,
+# CopyObject) waits ~40 ms on Nagle + delayed ACK; measured 46 ms -> 5 ms per call on loopback.
+rgw frontends = beast endpoint=127.0.0.1:$RGW_PORT tcp_nodelay=1
 rgw data = $D/rgw
 rgw dns name = localhost
 # Deleted and overwritten objects stay in the (RAM) store until rgw's GC runs, by default after 2 h;
