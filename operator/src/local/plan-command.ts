@@ -86,7 +86,8 @@ function bucket(action: DriveAction): 'create' | 'change' | 'delete' | 'unchange
 
 export function formatAction(key: string, a: DriveAction): string {
   const id = a.driveId ? ` (${a.driveId})` : '';
-  const changes = (a.changes ?? []).filter((c) => c.field !== 'description' || !a.desired).map(describeChange);
+  // The description carries the ownership marker: printing both texts in full would bury the plan.
+  const changes = (a.changes ?? []).filter((c) => c.field !== 'description').map(describeChange);
   if (a.changes?.some((c) => c.field === 'description')) changes.push('description (text or ownership marker)');
   switch (a.action) {
     case 'create': {

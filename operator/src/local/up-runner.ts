@@ -42,6 +42,7 @@ export function createUpRunner(options: UpOptions): UpRunner {
   const clock = options.clock ?? { now: () => new Date() };
   const slots = new Map<string, DomainSlot>();
   const usedPorts = new Set<number>();
+  let lastProblems = '';
   const runnerOptions = { stateDir: options.stateDir, basePort: options.basePort, logLevel: options.logLevel, usedPorts };
 
   function access(drive: Drive): DomainAccess {
@@ -86,7 +87,9 @@ export function createUpRunner(options: UpOptions): UpRunner {
 
   async function sync() {
     const manifests = loadManifests(options.dir, options.crdDir);
-    for (const problem of manifests.problems) options.log(`skipped ${problem}`);
+    // Said once, not at every resync, until the folder changes what is wrong with it.
+    if (manifests.problems.join('\n') !== lastProblems) for (const problem of manifests.problems) options.log(`skipped ${problem}`);
+    lastProblems = manifests.problems.join('\n');
     const records = readDriveRecords(options.stateDir);
     const wantedDrives = new Map(manifests.drives.map((d) => [key(d), d]));
     const results: DriveReconcileResult[] = [];
