@@ -152,17 +152,24 @@ export function createKubeClient(kc: KubeConfig, options: { userAgent?: string; 
       : new http.Agent({ keepAlive: true, maxSockets: 32 });
     const requestHeaders: Record<string, string> = { ...(opts.headers as Record<string, string>), ...headers };
     if (opts.auth) requestHeaders.authorization = `Basic ${Buffer.from(opts.auth).toString('base64')}`;
-    return new Promise((resolve, reject) => {
-      const req = (secure ? https : http).request(url, { method, headers: requestHeaders, agent, timeout: options.timeoutMs ?? 30_000 }, (res) => {
-        const chunks: Buffer[] = [];
-        res.on('data', (c: Buffer) => chunks.push(c));
-        res.on('end', () => resolve({ status: res.statusCode ?? 0, text: Buffer.concat(chunks).toString('utf8') }));
-        res.on('error', reject);
+    const send = (retry: boolean): Promise<{ status: number; text: string }> =>
+      new Promise((resolve, reject) => {
+        const req = (secure ? https : http).request(url, { method, headers: requestHeaders, agent, timeout: options.timeoutMs ?? 30_000 }, (res) => {
+          const chunks: Buffer[] = [];
+          res.on('data', (c: Buffer) => chunks.push(c));
+          res.on('end', () => resolve({ status: res.statusCode ?? 0, text: Buffer.concat(chunks).toString('utf8') }));
+          res.on('error', reject);
+        });
+        req.on('timeout', () => req.destroy(new Error(`kube-client: ${method} ${url.pathname} timed out`)));
+        req.on('error', (error: NodeJS.ErrnoException) => {
+          // A kept-alive socket the server closed while idle fails on reuse before the request reached it:
+          // the one case where sending again is always safe (Node's documented pattern).
+          if (retry && req.reusedSocket && (error.code === 'ECONNRESET' || error.code === 'EPIPE')) resolve(send(false));
+          else reject(error);
+        });
+        req.end(body);
       });
-      req.on('timeout', () => req.destroy(new Error(`kube-client: ${method} ${url.pathname} timed out`)));
-      req.on('error', reject);
-      req.end(body);
-    });
+    return send(true);
   };
   return createKubeClientWith(server, transport, options.userAgent ?? 'openpds-operator');
 }

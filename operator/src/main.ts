@@ -1,0 +1,251 @@
+/**
+ * The operator's composition root: loads the kubeconfig, builds the kube client, Event recorder and
+ * metrics, optionally waits for the Lease, then starts one controller per registered kind (Domain always;
+ * more through `registerReconciler`, e.g. Drive) and serves /metrics, /healthz and /readyz.
+ *
+ * Shutdown order (SIGTERM, or stop()): stop watching, let running reconciles finish (drain), then hand the
+ * Lease back so a standby takes over at once, then close the HTTP server.
+ */
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { hostname } from 'node:os';
+import { randomBytes } from 'node:crypto';
+import type { KubeConfig, KubernetesListObject, KubernetesObject } from '@kubernetes/client-node' with { 'resolution-mode': 'import' };
+import type { OperatorConfig } from './config';
+import { API_VERSION, type Domain } from './domain-types';
+import { createController, type Controller, type Reconcile, type SecondaryWatch } from './kube/controller';
+import { createEventRecorder, type EventRecorder } from './kube/events';
+import { createKubeClient, isNotFound, type KubeClient } from './kube/kube-client';
+import { createLeaderElector, type LeaderElector } from './kube/leader-election';
+import { createOperatorMetrics, type OperatorMetrics } from './metrics';
+import { createDomainAccessResolver, createDomainReconciler } from './reconcilers/domain';
+import type { DomainAccess } from './reconcilers/drive-context';
+import { DOMAIN_LABEL } from './charts/domain-context';
+
+/** What a registered reconciler is built from. */
+export interface OperatorRuntime {
+  client: KubeClient;
+  kubeConfig: KubeConfig;
+  events: EventRecorder;
+  config: OperatorOptions;
+  /** The admin API of Domain ns/name when it is Ready (for Drive, UserSystem, OAuthApp). */
+  domainAccess(namespace: string, name: string): Promise<DomainAccess>;
+  /** Requeues an object of another kind, e.g. Drives when their Domain turns Ready. */
+  enqueue(kind: string, key: string): void;
+}
+
+export interface ReconcilerRegistration<T extends KubernetesObject = KubernetesObject> {
+  kind: string;
+  /** Resource name of the kind, e.g. `drives`. */
+  plural: string;
+  /** Default openpds.io/v1alpha1. */
+  apiVersion?: string;
+  create(runtime: OperatorRuntime): Reconcile<T>;
+  secondary?(runtime: OperatorRuntime): SecondaryWatch[];
+  concurrency?: number;
+}
+
+export interface OperatorOptions extends Partial<Omit<OperatorConfig, 'metricsPort'>> {
+  metricsPort: number;
+  /** Extra kinds to run (the integrator registers Drive here). */
+  reconcilers?: ReconcilerRegistration<any>[];
+  /** Prometheus Operator kinds: 'auto' asks discovery for monitoring.coreos.com/v1. */
+  monitoring?: boolean | 'auto';
+  leaseName?: string;
+  leaseNamespace?: string;
+  leaseDurationMs?: number;
+  resyncIntervalMs?: number;
+  concurrency?: number;
+  baseBackoffMs?: number;
+  /** Longest wait between retries of one object (default 30 s: a data plane that comes up is seen soon). */
+  maxBackoffMs?: number;
+  /** Replaces the Domain reconciler (the benchmark's no-op baseline). */
+  domainReconciler?: (runtime: OperatorRuntime) => Reconcile<Domain>;
+  log?: (level: 'info' | 'warn' | 'error', message: string, fields?: Record<string, unknown>) => void;
+  /** Called when leadership is lost: the process should exit so its replacement starts clean. */
+  onLostLeadership?: () => void;
+}
+
+export interface RunningOperator {
+  metricsUrl: string;
+  controllers: Map<string, Controller<KubernetesObject>>;
+  isLeader(): boolean;
+  /** Graceful: drain, release the Lease, close. */
+  stop(): Promise<void>;
+  /** Abrupt, like a killed process: nothing is drained or released (tests of crash recovery). */
+  kill(): Promise<void>;
+}
+
+function domainRegistration(options: OperatorOptions, monitoring: boolean): ReconcilerRegistration<Domain & KubernetesObject> {
+  // Set by create(), read by the Deployment watch: both belong to this one operator instance.
+  let invalidateDomain: ((key: string) => void) | undefined;
+  return {
+  kind: 'Domain',
+  plural: 'domains',
+  create(runtime) {
+    if (options.domainReconciler) return options.domainReconciler(runtime) as Reconcile<Domain & KubernetesObject>;
+    const reconciler = createDomainReconciler({ client: runtime.client, events: runtime.events, monitoring, domainEndpoints: options.domainEndpoints ?? {} });
+    invalidateDomain = reconciler.invalidate;
+    return reconciler as unknown as Reconcile<Domain & KubernetesObject>;
+  },
+  secondary: (runtime) => [
+    {
+      path: `/apis/apps/v1${options.namespace ? `/namespaces/${options.namespace}` : ''}/deployments`,
+      labelSelector: 'app.kubernetes.io/managed-by=openpds-operator',
+      list: () => runtime.client.list({ apiVersion: 'apps/v1', kind: 'Deployment', ...(options.namespace ? { namespace: options.namespace } : {}) }, { labelSelector: 'app.kubernetes.io/managed-by=openpds-operator' }) as unknown as Promise<KubernetesListObject<KubernetesObject>>,
+      ownerKeys(object, event, previous) {
+        const owner = object.metadata?.labels?.[DOMAIN_LABEL];
+        if (!owner) return [];
+        const key = `${object.metadata?.namespace}/${owner}`;
+        // A deleted child or a spec edit (generation) must be re-applied, not skipped as current.
+        if (event === 'delete' || (previous && previous.metadata?.generation !== object.metadata?.generation)) invalidateDomain?.(key);
+        const statusOf = (o: KubernetesObject | undefined) => JSON.stringify((o as { status?: unknown } | undefined)?.status ?? null);
+        return event === 'update' && statusOf(previous) === statusOf(object) && previous?.metadata?.generation === object.metadata?.generation ? [] : [key];
+      },
+    },
+  ],
+  };
+}
+
+async function detectMonitoring(client: KubeClient): Promise<boolean> {
+  try {
+    await client.request('GET', '/apis/monitoring.coreos.com/v1');
+    return true;
+  } catch (error) {
+    if (isNotFound(error)) return false;
+    throw error;
+  }
+}
+
+export async function runOperator(options: OperatorOptions): Promise<RunningOperator> {
+  const log = options.log ?? ((level, message, fields) => console.error(JSON.stringify({ level, msg: message, ...fields })));
+  const k8s = await import('@kubernetes/client-node');
+  const kubeConfig = new k8s.KubeConfig();
+  if (options.kubeconfig) kubeConfig.loadFromFile(options.kubeconfig);
+  else kubeConfig.loadFromDefault();
+  const client = createKubeClient(kubeConfig);
+  const metrics: OperatorMetrics = createOperatorMetrics();
+  const events = createEventRecorder({ client, onError: (error) => log('warn', 'event not recorded', { error: String(error) }) });
+  const monitoring = options.monitoring === undefined || options.monitoring === 'auto' ? await detectMonitoring(client) : options.monitoring;
+  const controllers = new Map<string, Controller<KubernetesObject>>();
+  let state: 'starting' | 'standby' | 'running' | 'stopped' = 'starting';
+
+  const server = await startHealthServer(options.metricsPort, metrics, () => state === 'running' || state === 'standby');
+  const metricsUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+
+  const runtime: OperatorRuntime = {
+    client,
+    kubeConfig,
+    events,
+    config: options,
+    domainAccess: createDomainAccessResolver({
+      client,
+      domainEndpoints: options.domainEndpoints ?? {},
+      getDomain: (namespace, name) => controllers.get('Domain')?.informer.get(name, namespace) as Domain | undefined,
+    }),
+    enqueue: (kind, key) => controllers.get(kind)?.enqueue(key),
+  };
+
+  const registrations: ReconcilerRegistration<any>[] = [domainRegistration(options, monitoring), ...(options.reconcilers ?? [])];
+  for (const registration of registrations) {
+    const apiVersion = registration.apiVersion ?? API_VERSION;
+    const ns = options.namespace;
+    const ref = { apiVersion, kind: registration.kind, ...(ns ? { namespace: ns } : {}) };
+    const controller = createController<KubernetesObject>({
+      kind: registration.kind,
+      kubeConfig,
+      makeInformer: k8s.makeInformer as never,
+      path: resourcePathFor(apiVersion, registration.plural, ns),
+      // Lists omit apiVersion/kind per item; Events and owner references need them.
+      list: async () => {
+        const list = await client.list(ref);
+        return { ...list, items: list.items.map((item) => ({ apiVersion, kind: registration.kind, ...item })) } as KubernetesListObject<KubernetesObject>;
+      },
+      reconcile: registration.create(runtime) as Reconcile<KubernetesObject>,
+      secondary: registration.secondary?.(runtime) ?? [],
+      concurrency: registration.concurrency ?? options.concurrency ?? 8,
+      baseBackoffMs: options.baseBackoffMs ?? 250,
+      maxBackoffMs: options.maxBackoffMs ?? 30_000,
+      resyncIntervalMs: options.resyncIntervalMs ?? 10 * 60_000,
+      metrics,
+      onError: (key, error, retryInMs) =>
+        log(error instanceof Error && error.name === 'RequeueError' ? 'info' : 'warn', 'reconcile requeued', { kind: registration.kind, key, retryInMs, error: (error as Error).message }),
+    });
+    controllers.set(registration.kind, controller);
+    metrics.trackQueueDepth(registration.kind, () => controller.queue.depth());
+  }
+
+  let elector: LeaderElector | undefined;
+  const startControllers = async () => {
+    await Promise.all([...controllers.values()].map((c) => c.start()));
+    state = 'running';
+    log('info', 'operator running', { kinds: [...controllers.keys()], monitoring });
+  };
+  const stopControllers = () => Promise.all([...controllers.values()].map((c) => c.stop()));
+
+  if (options.leaderElect) {
+    state = 'standby';
+    elector = createLeaderElector({
+      client,
+      namespace: options.leaseNamespace ?? options.namespace ?? 'default',
+      name: options.leaseName ?? 'openpds-operator',
+      identity: `${hostname()}-${process.pid}-${randomBytes(4).toString('hex')}`,
+      ...(options.leaseDurationMs ? { leaseDurationMs: options.leaseDurationMs } : {}),
+      onError: (error) => log('warn', 'leader election', { error: String(error) }),
+      onStoppedLeading: () => {
+        log('error', 'lost the Lease; stopping');
+        void stopControllers().then(() => options.onLostLeadership?.());
+      },
+    });
+    // Acquire in the background: a standby serves /healthz and /readyz while it waits.
+    void elector.acquire().then((won) => (won && state === 'standby' ? startControllers() : undefined)).catch((error) => log('error', 'start failed', { error: String(error) }));
+  } else {
+    await startControllers();
+  }
+
+  const closeServer = () => new Promise<void>((resolve) => server.close(() => resolve()));
+  return {
+    metricsUrl,
+    controllers,
+    isLeader: () => (elector ? elector.isLeader() : state === 'running'),
+    async stop() {
+      if (state === 'stopped') return;
+      state = 'stopped';
+      await stopControllers();
+      await elector?.release();
+      server.closeAllConnections();
+      await closeServer();
+    },
+    async kill() {
+      state = 'stopped';
+      elector?.abandon();
+      // Stops watches and drops queued keys; a request already on the wire still completes, as it would
+      // when a process dies after writing to its socket.
+      void stopControllers();
+      server.closeAllConnections();
+      await closeServer();
+    },
+  };
+}
+
+function resourcePathFor(apiVersion: string, plural: string, namespace: string | undefined): string {
+  const base = apiVersion.includes('/') ? `/apis/${apiVersion}` : `/api/${apiVersion}`;
+  return `${base}${namespace ? `/namespaces/${namespace}` : ''}/${plural}`;
+}
+
+function startHealthServer(port: number, metrics: OperatorMetrics, ready: () => boolean): Promise<Server> {
+  const server = createServer((req, res) => {
+    const path = (req.url ?? '/').split('?')[0];
+    if (path === '/healthz') return void res.writeHead(200, { 'content-type': 'text/plain' }).end('ok\n');
+    if (path === '/readyz') return void res.writeHead(ready() ? 200 : 503, { 'content-type': 'text/plain' }).end(ready() ? 'ok\n' : 'starting\n');
+    if (path === '/metrics') {
+      void metrics.registry.metrics().then((body) => res.writeHead(200, { 'content-type': metrics.registry.contentType }).end(body));
+      return;
+    }
+    res.writeHead(404).end();
+  });
+  return new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, () => resolve(server));
+  });
+}

@@ -1,0 +1,251 @@
+/**
+ * reconcileDomain, level-based (shared/STYLE.md rule 7): skip what is current → finalizer → referenced
+ * Secrets → bootstrap credentials (generated once, then re-read from the `<domain>-admin` Secret) → pure
+ * desired state (buildDomainChart) → server-side apply → prune stale generations → status conditions
+ * Ready/Progressing/Degraded with observedGeneration → Events; waiting and failures requeue with backoff.
+ * Deletion lives here too. The spec is never written (GitOps-safe): only metadata.finalizers and status.
+ */
+import { createHash, randomBytes } from 'node:crypto';
+import { createAdminClient, type AdminClient, type FetchFn as AdminFetch } from '../admin-client/admin-client';
+import { buildDomainChart } from '../charts/domain.chart';
+import { createDomainContext, DOMAIN_LABEL, GENERATION_LABEL, type DomainContext } from '../charts/domain-context';
+import { API_VERSION, type Domain, type DomainStatus } from '../domain-types';
+import { applyManifests, listOwned, pruneStale } from '../kube/apply';
+import { conditionsEqual, findCondition, setConditions, type ConditionInput } from '../kube/conditions';
+import { RequeueError, type Reconcile } from '../kube/controller';
+import type { EventRecorder, EventType } from '../kube/events';
+import { addFinalizer, hasFinalizer, removeFinalizer } from '../kube/finalizers';
+import type { KubeClient, KubeObject } from '../kube/kube-client';
+import { deploymentReadiness, probeReadyz, type FetchFn } from '../kube/readiness';
+import type { DomainAccess } from './drive-context';
+
+export const DOMAIN_FINALIZER = 'openpds.io/domain-cleanup';
+export const ADMIN_ENDPOINT_ANNOTATION = 'openpds.io/admin-endpoint';
+/** A Deployment's status change wakes the Domain through the watch; this poll is only a safety net. */
+const REPLICAS_POLL_MS = 30_000;
+
+export interface DomainReconcilerDeps {
+  client: KubeClient;
+  events: EventRecorder;
+  /** Render ServiceMonitor/PrometheusRule (only where the Prometheus Operator CRDs exist). */
+  monitoring: boolean;
+  /** `ns/name` → admin endpoint URL, from `--domain-endpoint`; wins over the annotation. */
+  domainEndpoints?: Record<string, string>;
+  fetch?: FetchFn;
+  now?: () => Date;
+  generateSecret?: (bytes: number) => string;
+  readyzTimeoutMs?: number;
+  /**
+   * How long an apply counts as current for skipping (default 5 minutes, under the 10-minute resync):
+   * a resync then applies again, which corrects hand edits of children no watch reported.
+   */
+  reapplyAfterMs?: number;
+  monotonicNow?: () => number;
+}
+
+export type DomainReconciler = Reconcile<Domain> & {
+  /** Forgets the last apply of `ns/name`, so the next reconcile applies again (a child changed by someone). */
+  invalidate(key: string): void;
+};
+
+const PRUNABLE_KINDS = [
+  { apiVersion: 'v1', kind: 'ConfigMap' },
+  { apiVersion: 'v1', kind: 'Secret' },
+  { apiVersion: 'v1', kind: 'Service' },
+  { apiVersion: 'apps/v1', kind: 'Deployment' },
+  { apiVersion: 'autoscaling/v2', kind: 'HorizontalPodAutoscaler' },
+  { apiVersion: 'policy/v1', kind: 'PodDisruptionBudget' },
+  { apiVersion: 'networking.k8s.io/v1', kind: 'NetworkPolicy' },
+  { apiVersion: 'networking.k8s.io/v1', kind: 'Ingress' },
+];
+const MONITORING_KINDS = [
+  { apiVersion: 'monitoring.coreos.com/v1', kind: 'ServiceMonitor' },
+  { apiVersion: 'monitoring.coreos.com/v1', kind: 'PrometheusRule' },
+  { apiVersion: 'monitoring.coreos.com/v1alpha1', kind: 'AlertmanagerConfig' },
+];
+// The data volume outlives its Domain (the chart gives it no owner); it is never pruned or deleted here.
+const isRetained = (o: KubeObject) => o.metadata?.annotations?.['openpds.io/retain-on-delete'] === 'true' || o.kind === 'PersistentVolumeClaim';
+
+/** The URL the operator probes: flag override, then the Domain's annotation, then its Service. */
+export function adminEndpoint(domain: Domain, ctx: DomainContext, overrides: Record<string, string> = {}): string {
+  return overrides[`${ctx.namespace}/${domain.metadata.name}`] ?? domain.metadata.annotations?.[ADMIN_ENDPOINT_ANNOTATION] ?? ctx.endpoint;
+}
+
+/** Names of Secrets the spec references; a missing one blocks the rollout (pods would not start). */
+export function referencedSecrets(domain: Domain): string[] {
+  const s = domain.spec;
+  const names = [s.storage?.s3?.credentialsSecretRef?.name, s.storage?.hosting?.credentialsSecretRef?.name, s.database?.urlSecretRef?.name, ...(s.alerts?.webhooks ?? []).map((w) => w.urlSecretRef?.name)];
+  return [...new Set(names.filter((n): n is string => Boolean(n)))].sort();
+}
+
+/** JSON with sorted keys: the apiserver may hand fields back in another order than we wrote them. */
+function canonicalJson(value: unknown): string {
+  return JSON.stringify(value, (_key, v: unknown) => (v && typeof v === 'object' && !Array.isArray(v) ? Object.fromEntries(Object.entries(v).sort(([a], [b]) => (a < b ? -1 : 1))) : v));
+}
+
+type Outcome = { ready: ConditionInput; progressing: ConditionInput; degraded: ConditionInput; eventType: EventType; fields?: Partial<DomainStatus> };
+
+function outcome(generation: number, reason: string, message: string, kind: 'ready' | 'waiting' | 'blocked' | 'failed'): Outcome {
+  const g = { observedGeneration: generation };
+  return {
+    ready: { type: 'Ready', status: kind === 'ready' ? 'True' : 'False', reason, message, ...g },
+    progressing: kind === 'waiting' ? { type: 'Progressing', status: 'True', reason, message, ...g } : { type: 'Progressing', status: 'False', reason: kind === 'ready' ? 'Reconciled' : reason, message, ...g },
+    degraded: kind === 'blocked' || kind === 'failed' ? { type: 'Degraded', status: 'True', reason, message, ...g } : { type: 'Degraded', status: 'False', reason: 'AsExpected', ...g },
+    eventType: kind === 'ready' || kind === 'waiting' ? 'Normal' : 'Warning',
+  };
+}
+
+export function createDomainReconciler(deps: DomainReconcilerDeps): DomainReconciler {
+  const { client, events } = deps;
+  const now = deps.now ?? (() => new Date());
+  const generate = deps.generateSecret ?? ((bytes: number) => randomBytes(bytes).toString('base64url'));
+  const fetchFn: FetchFn = deps.fetch ?? ((url, init) => fetch(url, init));
+  // ns/name → hash of the manifests last applied by this process, and when: lets a reconcile woken by a
+  // status change skip the apply. In memory on purpose: after a restart the first reconcile applies
+  // again, which server-side apply makes a no-op.
+  const applied = new Map<string, { hash: string; at: number }>();
+  const monotonic = deps.monotonicNow ?? (() => performance.now());
+  const reapplyAfterMs = deps.reapplyAfterMs ?? 5 * 60_000;
+  const kinds = deps.monitoring ? [...PRUNABLE_KINDS, ...MONITORING_KINDS] : PRUNABLE_KINDS;
+
+  async function writeStatus(domain: Domain, result: Outcome): Promise<void> {
+    const previous = domain.status ?? {};
+    const conditions = setConditions(previous.conditions, [result.ready, result.progressing, result.degraded], now());
+    const next: DomainStatus = { ...previous, ...result.fields, conditions };
+    const changed = !conditionsEqual(previous.conditions, conditions) || canonicalJson({ ...previous, conditions: [] }) !== canonicalJson({ ...next, conditions: [] });
+    if (changed) {
+      await client.patch({ apiVersion: API_VERSION, kind: 'Domain', namespace: domain.metadata.namespace!, name: domain.metadata.name }, 'merge', { status: next }, { subresource: 'status' });
+    }
+    const before = findCondition(previous.conditions, 'Ready');
+    if (before?.reason !== result.ready.reason || before?.status !== result.ready.status) {
+      await events.record(domain as unknown as KubeObject, result.eventType, result.ready.reason, result.ready.message ?? '');
+    }
+  }
+
+  async function bootstrapCredentials(ctx: DomainContext): Promise<{ adminPassword: string; secretKey: string }> {
+    const secret = await client.find<KubeObject & { data?: Record<string, string> }>({ apiVersion: 'v1', kind: 'Secret', namespace: ctx.namespace, name: ctx.names.adminSecret });
+    const read = (key: string) => (secret?.data?.[key] ? Buffer.from(secret.data[key]!, 'base64').toString('utf8') : undefined);
+    // Generated once: a Secret that exists keeps its values, so pods and clients never see them rotate.
+    return { adminPassword: read('password') ?? generate(24), secretKey: read('secretKey') ?? generate(32) };
+  }
+
+  async function reconcileDeletion(domain: Domain, ctx: DomainContext): Promise<void> {
+    if (!hasFinalizer(domain as unknown as KubeObject, DOMAIN_FINALIZER)) return;
+    const drives = await listDrives(domain);
+    const retained = drives.filter((d) => (d.spec?.reclaimPolicy ?? 'Retain') === 'Retain').length;
+    // A Drive with reclaimPolicy Delete that is being deleted needs this data plane to delete its data.
+    const deleting = drives.filter((d) => d.spec?.reclaimPolicy === 'Delete' && d.metadata?.deletionTimestamp).length;
+    const note = `${retained} Drive(s) with reclaimPolicy Retain keep their data in the domain's storage${ctx.singlePod ? ` and the volume claim ${ctx.names.data} is kept` : ''}`;
+    if (deleting > 0) {
+      await writeStatus(domain, outcome(domain.metadata.generation ?? 0, 'WaitingForDrives', `Deleting: waiting for ${deleting} Drive(s) with reclaimPolicy Delete; ${note}`, 'waiting'));
+      throw new RequeueError(`waiting for ${deleting} Drive(s) to be deleted`);
+    }
+    const children = await listOwned(client, { namespace: ctx.namespace, ownerSelector: `${DOMAIN_LABEL}=${domain.metadata.name}`, kinds, keep: isRetained });
+    if (children.length > 0) {
+      // Owner references would let the garbage collector do this once the Domain is gone; deleting
+      // now means the finalizer is released only when nothing of the data plane is left running.
+      for (const child of children) await client.delete({ apiVersion: child.apiVersion!, kind: child.kind!, namespace: ctx.namespace, name: child.metadata!.name! });
+      await writeStatus(domain, outcome(domain.metadata.generation ?? 0, 'Deleting', `Deleting ${children.length} child object(s); ${note}`, 'waiting'));
+      throw new RequeueError(`waiting for ${children.length} child object(s) to go`);
+    }
+    await events.record(domain as unknown as KubeObject, 'Normal', 'Deleted', `Data plane removed; ${note}`);
+    applied.delete(`${ctx.namespace}/${domain.metadata.name}`);
+    await removeFinalizer(client, domain as unknown as KubeObject, DOMAIN_FINALIZER);
+  }
+
+  async function listDrives(domain: Domain): Promise<(KubeObject & { spec?: { domainRef?: { name?: string }; reclaimPolicy?: string } })[]> {
+    try {
+      const list = await client.list<KubeObject & { spec?: { domainRef?: { name?: string }; reclaimPolicy?: string } }>({ apiVersion: API_VERSION, kind: 'Drive', namespace: domain.metadata.namespace! });
+      return list.items.filter((d) => d.spec?.domainRef?.name === domain.metadata.name);
+    } catch {
+      return []; // the Drive CRD is optional for a Domain-only install
+    }
+  }
+
+  const reconcileDomain = async function reconcileDomain({ object }: Parameters<Reconcile<Domain>>[0]): ReturnType<Reconcile<Domain>> {
+    if (!object) return undefined; // gone: the garbage collector owns what is left
+    let domain = object;
+    const ctx = createDomainContext(domain);
+    const generation = domain.metadata.generation ?? 0;
+    if ((domain.metadata as { deletionTimestamp?: string }).deletionTimestamp) return reconcileDeletion(domain, ctx);
+    domain = (await addFinalizer(client, domain as unknown as KubeObject, DOMAIN_FINALIZER)) as unknown as Domain;
+
+    for (const name of referencedSecrets(domain)) {
+      const secret = await client.find({ apiVersion: 'v1', kind: 'Secret', namespace: ctx.namespace, name });
+      if (!secret) {
+        await writeStatus(domain, outcome(generation, 'MissingSecret', `Secret ${ctx.namespace}/${name} referenced by the spec does not exist`, 'blocked'));
+        throw new RequeueError(`Secret ${name} is missing`);
+      }
+    }
+
+    const manifests = buildDomainChart(domain, { bootstrap: await bootstrapCredentials(ctx), monitoring: deps.monitoring });
+    const hash = createHash('sha256').update(JSON.stringify(manifests)).digest('hex');
+    const key = `${ctx.namespace}/${domain.metadata.name}`;
+    const last = applied.get(key);
+    const observed = domain.status?.observedGeneration;
+    if (last?.hash !== hash || observed !== generation || monotonic() - last.at > reapplyAfterMs) {
+      try {
+        await applyManifests(client, manifests);
+        // Objects of an older generation can exist only if an older generation was applied and not yet
+        // pruned: not for generation 1, and not once status records this generation (written after pruning).
+        if (generation > 1 && observed !== generation) {
+          const pruned = await pruneStale(client, { namespace: ctx.namespace, ownerSelector: `${DOMAIN_LABEL}=${domain.metadata.name}`, generationLabel: GENERATION_LABEL, generation: String(generation), kinds, keep: isRetained });
+          if (pruned.length) await events.record(domain as unknown as KubeObject, 'Normal', 'Pruned', `Deleted objects no longer desired: ${pruned.join(', ')}`);
+        }
+      } catch (error) {
+        await writeStatus(domain, outcome(generation, 'ApplyFailed', `Applying the data plane failed: ${(error as Error).message}`, 'failed'));
+        throw error;
+      }
+      applied.set(key, { hash, at: monotonic() });
+    }
+
+    const fields: Partial<DomainStatus> = { observedGeneration: generation, endpoint: ctx.endpoint, url: ctx.publicUrl, adminSecretRef: { name: ctx.names.adminSecret }, domainId: ctx.spec.domainId };
+    const get = (name: string) => client.find({ apiVersion: 'apps/v1', kind: 'Deployment', namespace: ctx.namespace, name });
+    const api = deploymentReadiness(await get(ctx.names.api));
+    const worker = ctx.singlePod ? undefined : deploymentReadiness(await get(ctx.names.worker));
+    fields.readyReplicas = api.available;
+    if (worker) fields.workerReadyReplicas = worker.available;
+    const waiting = [api, worker].filter((r) => r && !r.ready).map((r) => r!.message);
+    if (waiting.length) {
+      await writeStatus(domain, { ...outcome(generation, 'WaitingForReplicas', waiting.join('; '), 'waiting'), fields });
+      return { requeueAfterMs: REPLICAS_POLL_MS };
+    }
+    const endpoint = adminEndpoint(domain, ctx, deps.domainEndpoints);
+    const probe = await probeReadyz(fetchFn, endpoint, deps.readyzTimeoutMs);
+    if (!probe.ready) {
+      await writeStatus(domain, { ...outcome(generation, 'WaitingForReadyz', probe.message, 'waiting'), fields });
+      throw new RequeueError(probe.message);
+    }
+    await writeStatus(domain, { ...outcome(generation, 'Ready', `Data plane ready: ${probe.message}`, 'ready'), fields: { ...fields, currentImage: ctx.image } });
+    return undefined;
+  };
+  return Object.assign(reconcileDomain, { invalidate: (key: string) => void applied.delete(key) });
+}
+
+/**
+ * What the Drive reconciler (and any other kind applied through a domain's admin API) needs of its Domain:
+ * an admin client when the Domain is Ready, or why there is none. Clients are kept per domain so their
+ * login token is reused; the password is read from the `<domain>-admin` Secret at each login.
+ */
+export function createDomainAccessResolver(deps: { client: KubeClient; domainEndpoints?: Record<string, string>; getDomain: (namespace: string, name: string) => Domain | undefined; fetch?: AdminFetch }) {
+  const clients = new Map<string, { endpoint: string; admin: AdminClient }>();
+  return async function domainAccess(namespace: string, name: string): Promise<DomainAccess> {
+    const domain = deps.getDomain(namespace, name);
+    if (!domain) return { state: 'NotFound', message: `Domain ${namespace}/${name} does not exist` };
+    const ready = findCondition(domain.status?.conditions, 'Ready');
+    if (ready?.status !== 'True') return { state: 'NotReady', message: `Domain ${namespace}/${name} is not ready${ready ? ` (${ready.reason})` : ''}` };
+    const ctx = createDomainContext(domain);
+    const endpoint = adminEndpoint(domain, ctx, deps.domainEndpoints);
+    let entry = clients.get(`${namespace}/${name}`);
+    if (!entry || entry.endpoint !== endpoint) {
+      const credentials = async () => {
+        const secret = await deps.client.get<KubeObject & { data?: Record<string, string> }>({ apiVersion: 'v1', kind: 'Secret', namespace, name: ctx.names.adminSecret });
+        const read = (key: string) => Buffer.from(secret.data?.[key] ?? '', 'base64').toString('utf8');
+        return { username: read('username') || 'admin', password: read('password') };
+      };
+      entry = { endpoint, admin: createAdminClient({ baseUrl: endpoint, credentials, ...(deps.fetch ? { fetch: deps.fetch } : {}) }) };
+      clients.set(`${namespace}/${name}`, entry);
+    }
+    return { state: 'Ready', client: entry.admin };
+  };
+}

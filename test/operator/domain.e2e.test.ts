@@ -1,0 +1,190 @@
+/**
+ * The Domain reconciler end to end: the Kubernetes API test server with the real CRDs (applied by the real
+ * kubectl), the operator in this process, and a real data plane on loopback standing in for the pods (the
+ * operator probes it through `--domain-endpoint`). Deployment status is set by the test, as with envtest.
+ */
+import { createServer } from 'node:net';
+import type { AddressInfo } from 'node:net';
+import path from 'node:path';
+import { runOperator, type RunningOperator } from '../../operator/src/main';
+import type { Domain } from '../../operator/src/domain-types';
+import type { KubeObject } from '../../operator/src/kube/kube-client';
+import { startTestServer } from '../support/test-server';
+import { markDeploymentAvailable } from './support/deployments';
+import { eventually, startTestKube, type TestKube } from './support/kube';
+import { kubectl } from './support/kubectl';
+
+const NS = 'tenants';
+const ROOT = path.resolve(__dirname, '../..');
+let kube: TestKube;
+let port: number;
+let dataPlane: Awaited<ReturnType<typeof startTestServer>> | undefined;
+const operators: RunningOperator[] = [];
+const logs: string[] = [];
+
+const domainYaml = (opts: { replicas: number; ingress: boolean; logLevel?: string }) => `
+apiVersion: openpds.io/v1alpha1
+kind: Domain
+metadata: { name: acme, namespace: ${NS} }
+spec:
+  storage:
+    mode: standard
+    s3: { endpoint: "http://rgw.storage.svc:7480", bucket: openpds, prefix: acme/, credentialsSecretRef: { name: acme-s3 } }
+  apiServer: { replicas: ${opts.replicas} }
+  workers: { replicas: 1 }
+${opts.ingress ? '  ingress: { host: drive.acme.example }\n' : ''}${opts.logLevel ? `  logLevel: ${opts.logLevel}\n` : ''}`;
+
+async function freePort(): Promise<number> {
+  const srv = createServer();
+  await new Promise<void>((r) => srv.listen(0, '127.0.0.1', () => r()));
+  const { port: p } = srv.address() as AddressInfo;
+  await new Promise((r) => srv.close(r));
+  return p;
+}
+
+const start = async () => {
+  const op = await runOperator({
+    kubeconfig: kube.kubeconfig,
+    metricsPort: 0,
+    leaderElect: true,
+    leaseNamespace: 'default',
+    leaseDurationMs: 3000, // PGlite starting in this process blocks the event loop for a while
+    baseBackoffMs: 100,
+    maxBackoffMs: 1000, // the data plane takes seconds to start: notice it soon after
+    monitoring: 'auto', // the test server has no monitoring.coreos.com CRDs: detected, not rendered
+    domainEndpoints: { [`${NS}/acme`]: `http://127.0.0.1:${port}` },
+    log: (level, msg, fields) => void logs.push(`${level} ${msg} ${JSON.stringify(fields ?? {})}`),
+  });
+  operators.push(op);
+  return op;
+};
+
+const getDomain = () => kube.client.get<Domain & KubeObject>({ apiVersion: 'openpds.io/v1alpha1', kind: 'Domain', namespace: NS, name: 'acme' });
+const condition = (d: Domain, type: string) => d.status?.conditions?.find((c) => c.type === type);
+const secretValues = async () => {
+  const s = await kube.client.get<KubeObject & { data: Record<string, string> }>({ apiVersion: 'v1', kind: 'Secret', namespace: NS, name: 'acme-admin' });
+  return Object.fromEntries(Object.entries(s.data).map(([k, v]) => [k, Buffer.from(v, 'base64').toString('utf8')]));
+};
+const CHILD_KINDS = [
+  ['v1', 'ConfigMap'],
+  ['v1', 'Secret'],
+  ['v1', 'Service'],
+  ['apps/v1', 'Deployment'],
+  ['policy/v1', 'PodDisruptionBudget'],
+  ['networking.k8s.io/v1', 'NetworkPolicy'],
+  ['networking.k8s.io/v1', 'Ingress'],
+  ['autoscaling/v2', 'HorizontalPodAutoscaler'],
+] as const;
+async function children(): Promise<string[]> {
+  const names: string[] = [];
+  for (const [apiVersion, kind] of CHILD_KINDS) {
+    const list = await kube.client.list({ apiVersion, kind, namespace: NS }, { labelSelector: 'openpds.io/domain=acme' });
+    names.push(...list.items.map((o) => `${kind}/${o.metadata?.name}`));
+  }
+  return names.sort();
+}
+const rollOut = async () => {
+  for (const name of ['acme-api', 'acme-worker']) await markDeploymentAvailable(kube.client, NS, name);
+};
+
+beforeAll(async () => {
+  kube = await startTestKube();
+  port = await freePort();
+  await kubectl(kube.kubeconfig, ['apply', '-k', path.join(ROOT, 'crds')]);
+  await kube.createNamespace(NS);
+});
+afterAll(async () => {
+  for (const op of operators) await op.stop();
+  await dataPlane?.stop();
+  await kube?.close();
+});
+
+test('Domain: missing Secret → children → replicas → /readyz → Ready; spec change with pruning; crash and restart; deletion', async () => {
+  const operator = await start();
+  await eventually(() => expect(operator.isLeader()).toBe(true));
+  await kubectl(kube.kubeconfig, ['apply', '-f', '-'], domainYaml({ replicas: 2, ingress: true }));
+
+  // 1. The S3 credentials Secret does not exist yet: Ready=False, nothing applied, retried with backoff.
+  await eventually(async () => expect(condition(await getDomain(), 'Ready')).toMatchObject({ status: 'False', reason: 'MissingSecret', observedGeneration: 1 }));
+  const before = operator.controllers.get('Domain')!.reconciles();
+  await new Promise((r) => setTimeout(r, 1000));
+  expect(operator.controllers.get('Domain')!.reconciles() - before).toBeLessThanOrEqual(5); // backoff, not a hot loop
+  expect(await children()).toEqual([]);
+  expect((await getDomain()).metadata.finalizers).toEqual(['openpds.io/domain-cleanup']);
+  await kubectl(kube.kubeconfig, ['apply', '-f', '-'], `apiVersion: v1\nkind: Secret\nmetadata: { name: acme-s3, namespace: ${NS} }\nstringData: { accessKeyId: a, secretAccessKey: b }\n`);
+
+  // 2. Children exist, the admin Secret holds generated credentials; Deployments not available yet.
+  await eventually(async () => expect(condition(await getDomain(), 'Ready')?.reason).toBe('WaitingForReplicas'));
+  expect(condition(await getDomain(), 'Progressing')).toMatchObject({ status: 'True', reason: 'WaitingForReplicas' });
+  expect(await children()).toEqual([
+    'ConfigMap/acme-config', 'Deployment/acme-api', 'Deployment/acme-worker', 'Ingress/acme', 'NetworkPolicy/acme-api', 'NetworkPolicy/acme-worker',
+    'PodDisruptionBudget/acme-api', 'Secret/acme-admin', 'Service/acme-api', 'Service/acme-worker-metrics',
+  ]);
+  const credentials = await secretValues();
+  expect(credentials).toMatchObject({ username: 'admin', password: expect.stringMatching(/^.{24,}$/), secretKey: expect.stringMatching(/^.{32,}$/) });
+
+  // 3. Replicas available, but nothing answers /readyz at the endpoint yet.
+  await rollOut();
+  await eventually(async () => expect(condition(await getDomain(), 'Ready')?.reason).toBe('WaitingForReadyz'));
+
+  // 4. A real data plane with the generated credentials: Ready, and `kubectl wait` agrees.
+  dataPlane = await startTestServer('pglite', 'local', { OPENPDS_ADMIN_PASSWORD: credentials.password!, OPENPDS_SECRET_KEY: credentials.secretKey!, OPENPDS_PORT: String(port) });
+  await kubectl(kube.kubeconfig, ['wait', '--for=condition=Ready', `domain/acme`, '-n', NS, '--timeout=20s']).catch(async (e) => { console.log(JSON.stringify((await getDomain()).status, null, 1), logs.slice(-15).join('\n')); throw e; });
+  let domain = await getDomain();
+  expect(domain.status).toMatchObject({ observedGeneration: 1, readyReplicas: 2, workerReadyReplicas: 1, adminSecretRef: { name: 'acme-admin' }, endpoint: `http://acme-api.${NS}.svc:8080` });
+  expect(condition(domain, 'Progressing')).toMatchObject({ status: 'False', reason: 'Reconciled' });
+  expect(condition(domain, 'Degraded')).toMatchObject({ status: 'False' });
+  // The data plane accepts the generated password: the operator's credentials are the ones it runs with.
+  await dataPlane.api.login('admin', credentials.password!);
+
+  // 5. A spec change: Progressing with generation 2, the Ingress pruned, then Ready again.
+  await kubectl(kube.kubeconfig, ['apply', '-f', '-'], domainYaml({ replicas: 3, ingress: false }));
+  await eventually(async () => {
+    const d = await getDomain();
+    expect(d.metadata.generation).toBe(2);
+    expect(condition(d, 'Progressing')).toMatchObject({ status: 'True', observedGeneration: 2 });
+  });
+  await eventually(async () => expect(await children()).not.toContain('Ingress/acme'));
+  await rollOut();
+  await eventually(async () => expect(condition(await getDomain(), 'Ready')).toMatchObject({ status: 'True', observedGeneration: 2 }));
+  // Generated once, stable across reconciles (url follows the spec: the Ingress is gone).
+  expect(await secretValues()).toMatchObject({ password: credentials.password, secretKey: credentials.secretKey, url: `http://acme-api.${NS}.svc:8080` });
+
+  // 6. Crash mid-reconcile: Deployment applies fail, so generation 3 is half applied when the operator dies.
+  let failing = true;
+  kube.server.hooks.failRequests({ status: 503, count: 100_000, match: (r) => failing && r.method === 'PATCH' && r.path.includes('/deployments/acme-') });
+  await kubectl(kube.kubeconfig, ['apply', '-f', '-'], domainYaml({ replicas: 3, ingress: false, logLevel: 'debug' }));
+  await eventually(async () => {
+    const cm = await kube.client.get({ apiVersion: 'v1', kind: 'ConfigMap', namespace: NS, name: 'acme-config' });
+    expect(cm.metadata?.labels?.['openpds.io/generation']).toBe('3');
+  });
+  await operator.kill(); // no drain, no Lease release
+  failing = false;
+  const second = await start(); // waits for the dead leader's Lease to expire, then takes over
+  await eventually(() => expect(second.isLeader()).toBe(true), 5000);
+  await eventually(async () => expect(condition(await getDomain(), 'Ready')).toMatchObject({ status: 'False', observedGeneration: 3 }));
+  await rollOut();
+  await eventually(async () => expect(condition(await getDomain(), 'Ready')).toMatchObject({ status: 'True', observedGeneration: 3 }));
+  expect(await children()).toEqual([
+    'ConfigMap/acme-config', 'Deployment/acme-api', 'Deployment/acme-worker', 'NetworkPolicy/acme-api', 'NetworkPolicy/acme-worker',
+    'PodDisruptionBudget/acme-api', 'Secret/acme-admin', 'Service/acme-api', 'Service/acme-worker-metrics',
+  ]);
+  expect(await secretValues()).toMatchObject({ password: credentials.password, secretKey: credentials.secretKey });
+
+  // Metrics and health of the running operator.
+  const metrics = await (await fetch(`${second.metricsUrl}/metrics`)).text();
+  expect(metrics).toMatch(/openpds_operator_reconcile_duration_seconds_count\{kind="Domain",result="success"\} [1-9]/);
+  expect(metrics).toContain('openpds_operator_queue_depth{kind="Domain"}');
+  expect(metrics).toContain('openpds_operator_reconcile_errors_total{kind="Domain"}');
+  expect((await fetch(`${second.metricsUrl}/readyz`)).status).toBe(200);
+
+  // 7. Deletion: children removed, the finalizer released, the Domain gone; the Event says what is kept.
+  await kubectl(kube.kubeconfig, ['delete', 'domain', 'acme', '-n', NS, '--wait=false']);
+  await eventually(async () => expect(await kube.client.find({ apiVersion: 'openpds.io/v1alpha1', kind: 'Domain', namespace: NS, name: 'acme' })).toBeUndefined());
+  expect(await children()).toEqual([]);
+  const events = await kube.client.list<KubeObject & { reason: string; message: string; count: number }>({ apiVersion: 'v1', kind: 'Event', namespace: NS });
+  expect(events.items.find((e) => e.reason === 'Deleted')?.message).toContain('reclaimPolicy Retain keep their data');
+  expect(events.items.find((e) => e.reason === 'Pruned')?.message).toContain('Ingress/acme');
+  expect(events.items.filter((e) => e.reason === 'MissingSecret')).toHaveLength(1);
+  expect(events.items.find((e) => e.reason === 'Ready')).toBeDefined();
+});
