@@ -49,14 +49,6 @@ export interface BlobStore {
   createMultipart(key: string): Promise<string>;
   /** A URL the client PUTs one part's bytes to, valid for expiresInSeconds (S3: presigned, local: signed). */
   partUploadUrl(key: string, uploadId: string, partNumber: number, expiresInSeconds: number): Promise<string>;
-  /**
-   * A URL the client PUTs a whole object to (S3: presigned PutObject; local: signed). One request instead
-   * of a multipart upload's three for the common single-part file. The URL stays valid until it expires,
-   * so it must point at a staging key, never at content others may share: copy() moves it into place.
-   */
-  objectUploadUrl(key: string, expiresInSeconds: number): Promise<string>;
-  /** Copies an object inside the store (S3: server-side CopyObject, up to 5 GiB; local: a hard link). */
-  copy(sourceKey: string, targetKey: string): Promise<ObjectInfo>;
   /** Uploads one part through the server (tests, proxies, the local signed-URL route). */
   putPart(key: string, uploadId: string, partNumber: number, body: Readable, size?: number): Promise<UploadedPart>;
   /** Parts uploaded so far, ascending by part number. Rejects with UploadNotFoundError when unknown. */

@@ -42,24 +42,6 @@ export function createLocalBlobRouter(deps: { store: BlobStore; signer: UrlSigne
     }
   });
 
-  // A whole object in one request (single-part uploads): same limits and abort handling as a part.
-  router.put(LOCAL_OBJECT_PATH, async (req, res) => {
-    const query = verifiedQuery(signer, 'PUT', LOCAL_OBJECT_PATH, req);
-    const declared = req.headers['content-length'] === undefined ? undefined : Number(req.headers['content-length']);
-    if (declared !== undefined && declared > maxPartSize) throw partTooLarge(maxPartSize);
-    const limited = new ByteLimit(maxPartSize);
-    pipeline(req, limited).catch(() => {});
-    try {
-      const info = await store.put(query.key!, limited, { size: declared });
-      res.setHeader('ETag', `"${info.etag}"`);
-      res.status(200).end();
-    } catch (error) {
-      if (error instanceof PartTooLargeError) throw partTooLarge(maxPartSize);
-      if (error instanceof BodySizeError) throw badRequest('InvalidParameter.ContentLength', error.message);
-      throw error;
-    }
-  });
-
   // Express routes HEAD to GET handlers too; the URL was signed for GET either way.
   router.get(LOCAL_OBJECT_PATH, async (req, res) => {
     const query = verifiedQuery(signer, 'GET', LOCAL_OBJECT_PATH, req);

@@ -6,8 +6,7 @@
  * Part upload and download URLs are HMAC-signed URLs served by local-blob.routes.ts.
  */
 import type { BigIntStats } from 'node:fs';
-import { mkdir, open, opendir, rm, stat, access, constants, link, rename } from 'node:fs/promises';
-import { randomBytes } from 'node:crypto';
+import { mkdir, open, opendir, rm, stat, access, constants } from 'node:fs/promises';
 import path from 'node:path';
 import type { Readable } from 'node:stream';
 import type { UrlSigner } from '../shared/url-signer';
@@ -82,25 +81,6 @@ export function createLocalBlobStore(options: { root: string; signer: UrlSigner 
     async partUploadUrl(key, uploadId, partNumber, expiresInSeconds) {
       const params = { key, upload_id: uploadId, part_number: String(partNumber) };
       return signer.sign('PUT', LOCAL_PART_PATH, params, expiresInSeconds);
-    },
-
-    async objectUploadUrl(key, expiresInSeconds) {
-      return signer.sign('PUT', LOCAL_OBJECT_PATH, { key }, expiresInSeconds);
-    },
-
-    async copy(sourceKey, targetKey) {
-      await ensureDirs();
-      const source = objectPath(sourceKey);
-      const target = objectPath(targetKey);
-      await mkdir(path.dirname(target), { recursive: true });
-      // A hard link is an instant copy: every later put of either key writes a new file and renames it
-      // over the name, so the two never change each other's bytes.
-      const temp = path.join(dirs.tmp, `.tmp-link-${randomBytes(8).toString('hex')}`);
-      await link(source, temp).catch((error: NodeJS.ErrnoException) => {
-        throw isMissing(error) ? new BlobNotFoundError(sourceKey) : error;
-      });
-      await rename(temp, target);
-      return infoOf(await stat(target, { bigint: true }));
     },
 
     async downloadUrl(key, opts) {

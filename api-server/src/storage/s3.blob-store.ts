@@ -5,7 +5,6 @@
  * object. Loaded only when OPENPDS_STORAGE=s3 (see create-blob-store.ts).
  */
 import {
-  CopyObjectCommand,
   DeleteObjectCommand,
   GetObjectCommand,
   HeadBucketCommand,
@@ -115,21 +114,6 @@ export function createS3BlobStore(options: S3BlobStoreOptions): BlobStore {
     },
 
     ...createS3Multipart({ client, Bucket, fullKey, prefix, headOrFail }),
-
-    async objectUploadUrl(key, expiresInSeconds) {
-      return getSignedUrl(client, new PutObjectCommand({ Bucket, Key: fullKey(key) }), { expiresIn: expiresInSeconds });
-    },
-
-    async copy(sourceKey, targetKey) {
-      try {
-        // CopySource is "bucket/key", URL-encoded (S3 CopyObject API).
-        await client.send(new CopyObjectCommand({ Bucket, Key: fullKey(targetKey), CopySource: `${Bucket}/${encodeURIComponent(fullKey(sourceKey))}` }));
-      } catch (error) {
-        if (hasS3Code(error, 'NoSuchKey', 'NotFound')) throw new BlobNotFoundError(sourceKey);
-        throw error;
-      }
-      return headOrFail(targetKey);
-    },
 
     async downloadUrl(key, opts) {
       const command = new GetObjectCommand({

@@ -7,7 +7,7 @@
  */
 import type { Deps } from '../../shared/deps';
 import type { RecyclebinService } from '../recyclebin/recyclebin.service';
-import { STAGING_PREFIX, type UploadsService } from '../uploads/uploads.service';
+import type { UploadsService } from '../uploads/uploads.service';
 import { createUploadsRepository } from '../uploads/uploads.repository';
 import { createGcRepository } from './gc.repository';
 
@@ -74,23 +74,6 @@ export function createBlobGc(deps: Pick<Deps, 'db' | 'store' | 'clock' | 'config
         if (page.length >= BATCH) await sweep();
       }
       if (page.length) await sweep();
-
-      // Staged single-part uploads whose session is gone (completed, discarded, or a late re-PUT).
-      let staged: string[] = [];
-      const sweepStaged = async () => {
-        const open = await repo.openUploadIds(deps.db, staged.map((k) => k.slice(STAGING_PREFIX.length)));
-        for (const key of staged) {
-          if (open.has(key.slice(STAGING_PREFIX.length))) continue;
-          await deps.store.delete(key);
-          report.orphan_objects++;
-        }
-        staged = [];
-      };
-      for await (const obj of deps.store.list(STAGING_PREFIX)) {
-        staged.push(obj.key);
-        if (staged.length >= BATCH) await sweepStaged();
-      }
-      if (staged.length) await sweepStaged();
 
       deps.metrics.blobGc.inc({ kind: 'blob' }, report.blobs);
       deps.metrics.blobGc.inc({ kind: 'upload' }, report.sessions + report.store_uploads);

@@ -22,13 +22,6 @@ export function createGcRepository() {
       );
       return new Set(rows.map((r) => r.key));
     },
-    async openUploadIds(db: Queryable, uploadIds: readonly string[]): Promise<Set<string>> {
-      const rows = await db.query<{ id: string }>(
-        `SELECT upload_id AS id FROM upload_sessions WHERE status <> 'completed' AND upload_id = ANY($1::text[])`,
-        [uploadIds],
-      );
-      return new Set(rows.map((r) => r.id));
-    },
     async knownStoreUploads(db: Queryable, storeUploadIds: readonly string[]): Promise<Set<string>> {
       const rows = await db.query<{ id: string }>(
         `SELECT store_upload_id AS id FROM upload_sessions WHERE status <> 'completed' AND store_upload_id = ANY($1::text[])`,

@@ -48,17 +48,6 @@ export interface CreateFileResult {
   part_info_list: { part_number: number; upload_url: string; part_size?: number }[];
 }
 
-/**
- * Single-part uploads up to this size skip S3's multipart machinery (create, list parts, complete: three
- * requests, ~50 ms each on radosgw) for one presigned PUT to a staging key that complete copies into place.
- */
-export const SINGLE_PUT_MAX_SIZE = 100 * 1024 * 1024;
-
-/** `store_upload_id` of a session that uploads one object to its staging key instead of a multipart upload. */
-const SINGLE_PUT = '';
-export const STAGING_PREFIX = 'incoming/';
-const stagingKey = (uploadId: string) => `${STAGING_PREFIX}${uploadId}`;
-
 export function createUploadsService(deps: Pick<Deps, 'db' | 'store' | 'newId' | 'config' | 'metrics' | 'logger' | 'hasher'>, drives: DrivesService, files: FilesService) {
   const repo = createUploadsRepository();
   const domainId = deps.config.domainId;
@@ -74,9 +63,7 @@ export function createUploadsService(deps: Pick<Deps, 'db' | 'store' | 'newId' |
     return numbers.sort((a, b) => a - b);
   }
 
-  async function partUrls(session: Pick<UploadSessionRow, 'upload_id' | 'storage_key' | 'store_upload_id'>, numbers: number[]) {
-    if (session.store_upload_id === SINGLE_PUT)
-      return [{ part_number: 1, upload_url: await deps.store.objectUploadUrl(stagingKey(session.upload_id), deps.config.uploadUrlTtl) }];
+  async function partUrls(session: Pick<UploadSessionRow, 'storage_key' | 'store_upload_id'>, numbers: number[]) {
     return Promise.all(
       numbers.map(async (n) => ({
         part_number: n,
@@ -142,8 +129,7 @@ export function createUploadsService(deps: Pick<Deps, 'db' | 'store' | 'newId' |
 
   /** Removes a never-completed upload: the store's parts, the session and the invisible file row. */
   async function discard(session: UploadSessionRow) {
-    if (session.store_upload_id !== SINGLE_PUT) await deps.store.abortMultipart(session.storage_key, session.store_upload_id).catch(() => undefined);
-    await deps.store.delete(stagingKey(session.upload_id)).catch(() => undefined);
+    await deps.store.abortMultipart(session.storage_key, session.store_upload_id).catch(() => undefined);
     await deps.store.delete(session.storage_key).catch(() => undefined);
     await deps.db.transaction(async (tx) => {
       await repo.deleteSession(tx, session.upload_id);
@@ -183,9 +169,8 @@ export function createUploadsService(deps: Pick<Deps, 'db' | 'store' | 'newId' |
       // network; if the transaction fails it is aborted (and the GC aborts any a crash leaves behind).
       const uploadId = deps.newId();
       const storageKey = `blobs/${uploadId}`;
-      const single = numbers.length === 1 && input.size !== undefined && input.size <= SINGLE_PUT_MAX_SIZE;
-      const storeUploadId = rapidBlob || single ? SINGLE_PUT : await deps.store.createMultipart(storageKey);
-      const abortStore = () => (storeUploadId !== SINGLE_PUT ? deps.store.abortMultipart(storageKey, storeUploadId).catch(() => undefined) : undefined);
+      const storeUploadId = rapidBlob ? '' : await deps.store.createMultipart(storageKey);
+      const abortStore = () => (storeUploadId ? deps.store.abortMultipart(storageKey, storeUploadId).catch(() => undefined) : undefined);
       const opened = await files.withQuota(input.drive_id, async (tx) => {
         const resolved = await files.resolveName(tx, input.drive_id, input.parent_file_id, input.name, input.check_name_mode, 'file');
         if (resolved.existing && input.check_name_mode === 'refuse') return { file: resolved.existing, exist: true, session: null };
@@ -252,10 +237,6 @@ export function createUploadsService(deps: Pick<Deps, 'db' | 'store' | 'newId' |
     },
 
     async storeParts(session: UploadSessionRow): Promise<UploadedPart[]> {
-      if (session.store_upload_id === SINGLE_PUT) {
-        const staged = await deps.store.head(stagingKey(session.upload_id));
-        return staged ? [{ partNumber: 1, size: staged.size, etag: staged.etag ?? '' }] : [];
-      }
       try {
         return await deps.store.listParts(session.storage_key, session.store_upload_id);
       } catch (e) {
@@ -280,11 +261,6 @@ export function createUploadsService(deps: Pick<Deps, 'db' | 'store' | 'newId' |
       if (session.content_hash && session.content_hash !== hashes.sha1) {
         await discard(session);
         throw uploadErrors.hashMismatch(session.content_hash, hashes.sha1);
-      }
-      // The parts were sized before assembly; a client racing a replacement in between is caught here.
-      if (session.size !== null && hashes.size !== session.size) {
-        await discard(session);
-        throw uploadErrors.sizeMismatch(session.size, hashes.size);
       }
 
       let blob: BlobRow;
@@ -322,8 +298,6 @@ export function createUploadsService(deps: Pick<Deps, 'db' | 'store' | 'newId' |
         await repo.setSessionStatus(deps.db, session.upload_id, 'open');
         throw e;
       }
-      // A single-part completion that crashed after moving the object into place finds it there.
-      if (!parts.length && session.store_upload_id === SINGLE_PUT && (await deps.store.head(session.storage_key))) return;
       try {
         const have = new Set(parts.map((p) => p.partNumber));
         const missing = Array.from({ length: session.part_count }, (_, i) => i + 1).filter((n) => !have.has(n));
@@ -335,10 +309,7 @@ export function createUploadsService(deps: Pick<Deps, 'db' | 'store' | 'newId' |
         await repo.setSessionStatus(deps.db, session.upload_id, 'open');
         throw e;
       }
-      if (session.store_upload_id === SINGLE_PUT) {
-        await deps.store.copy(stagingKey(session.upload_id), session.storage_key);
-        await deps.store.delete(stagingKey(session.upload_id));
-      } else await deps.store.completeMultipart(session.storage_key, session.store_upload_id, parts);
+      await deps.store.completeMultipart(session.storage_key, session.store_upload_id, parts);
     },
 
     discard,
