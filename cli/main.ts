@@ -3,12 +3,17 @@
  */
 import { ConfigError, configTable } from '../api-server/src/config/config';
 import { runMigrations, startServer } from '../api-server/src/main';
+import { runPlanCommand, runApplyCommand } from '../operator/src/local/plan-command';
+import { runUpCommand } from '../operator/src/local/up-command';
 
 const USAGE = `usage: openpds <command>
 
   serve        run the data plane (API server; embedded PGlite and local disk by default)
   migrate      apply pending database migrations and exit
   config-docs  print the configuration table (markdown)
+  up -f DIR    run the Domains and Drives in DIR without a cluster (each Domain an in-process data plane)
+  plan -f DIR  show what applying the Drives in DIR to a running domain would create, change or delete
+  apply -f DIR apply the Drives in DIR to a running domain
 
 Configuration comes from OPENPDS_* environment variables: run \`openpds config-docs\`.`;
 
@@ -31,6 +36,12 @@ async function main(argv: string[]): Promise<number> {
       console.log(applied.length ? `applied: ${applied.join(', ')}` : 'database is up to date');
       return 0;
     }
+    case 'up':
+      return runUpCommand(argv.slice(1));
+    case 'plan':
+      return runPlanCommand(argv.slice(1));
+    case 'apply':
+      return runApplyCommand(argv.slice(1));
     case 'config-docs':
       console.log(configTable());
       return 0;
