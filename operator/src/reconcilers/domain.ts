@@ -99,7 +99,8 @@ export function createDomainReconciler(deps: DomainReconcilerDeps): DomainReconc
   const { client, events } = deps;
   const now = deps.now ?? (() => new Date());
   const generate = deps.generateSecret ?? ((bytes: number) => randomBytes(bytes).toString('base64url'));
-  const fetchFn: FetchFn = deps.fetch ?? ((url, init) => fetch(url, init));
+  // The body is read to the end so the connection returns to the pool (an unread body holds it).
+  const fetchFn: FetchFn = deps.fetch ?? ((url, init) => fetch(url, init).then(async (res) => (await res.arrayBuffer().catch(() => undefined), res)));
   // ns/name → hash of the manifests last applied by this process, and when: lets a reconcile woken by a
   // status change skip the apply. In memory on purpose: after a restart the first reconcile applies
   // again, which server-side apply makes a no-op.

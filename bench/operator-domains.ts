@@ -1,0 +1,190 @@
+/**
+ * bench/operator-domains.ts — issue 4's operator targets, measured in one run:
+ *   1. N Domain CRs (default 1,000) to Ready with the real Domain reconciler, vs the same operator
+ *      machinery with a no-op reconciler that only writes Ready (baseline) — target ≤ 1.5×;
+ *   2. one new CR Ready in ≤ 5 s with the N Domains under management (measured once they are Ready);
+ *   3. at steady state, no reconciles beyond the periodic resync (counted over a window).
+ *
+ * The Kubernetes API test server runs in a child process (so it has a core of its own, like a real
+ * apiserver). Deployment rollouts are reported by a small informer loop here, as envtest-style tests do.
+ * /readyz: one tiny HTTP server answering 200, which every Domain's `openpds.io/admin-endpoint`
+ * annotation points at — a thousand real data planes do not fit on one machine, and the figure measured
+ * is the operator's work, not a data plane's start-up.
+ *
+ *   npx tsx bench/operator-domains.ts [--domains 1000] [--resync-ms 20000] [--window-ms 25000]
+ */
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { runOperator, type RunningOperator } from '../operator/src/main';
+import { createKubeClient, type KubeClient, type KubeObject } from '../operator/src/kube/kube-client';
+import { intFlag } from './lib/args';
+import { info, reportAbsolute, reportRatio, runBench } from './lib/report';
+
+const ROOT = path.resolve(__dirname, '..');
+const N = intFlag('domains', 1000);
+const RESYNC_MS = intFlag('resync-ms', 20_000);
+const WINDOW_MS = intFlag('window-ms', 25_000);
+const dir = mkdtempSync(path.join(tmpdir(), 'openpds-bench-operator-'));
+const kubeconfig = path.join(dir, 'kubeconfig');
+let apiServer: ChildProcess | undefined;
+let readyz: Server | undefined;
+const cleanups: (() => Promise<void>)[] = [];
+
+async function startApiServer(): Promise<void> {
+  apiServer = spawn(process.execPath, ['--import', 'tsx', path.join(ROOT, 'test/kube-api/standalone.ts'), '--port', '0', '--kubeconfig', kubeconfig], { stdio: ['ignore', 'pipe', 'inherit'] });
+  await new Promise<void>((resolve, reject) => {
+    let out = '';
+    apiServer!.stdout!.on('data', (c: Buffer) => {
+      out += c.toString();
+      if (out.includes('kubeconfig written')) resolve();
+    });
+    apiServer!.once('exit', (code) => reject(new Error(`kube-api test server exited ${code}`)));
+  });
+}
+
+async function startReadyz(): Promise<string> {
+  readyz = createServer((req, res) => res.writeHead(req.url === '/readyz' ? 200 : 404).end('ok'));
+  await new Promise<void>((r) => readyz!.listen(0, '127.0.0.1', () => r()));
+  return `http://127.0.0.1:${(readyz.address() as AddressInfo).port}`;
+}
+
+/** Runs `fn` over `items` with at most `limit` in flight. */
+async function pool<T>(items: readonly T[], limit: number, fn: (item: T) => Promise<unknown>): Promise<void> {
+  let next = 0;
+  await Promise.all(Array.from({ length: limit }, async () => {
+    while (next < items.length) await fn(items[next++]!);
+  }));
+}
+
+const domain = (namespace: string, name: string, endpoint: string): KubeObject => ({
+  apiVersion: 'openpds.io/v1alpha1',
+  kind: 'Domain',
+  metadata: { name, namespace, annotations: { 'openpds.io/admin-endpoint': endpoint } },
+  spec: { storage: { mode: 'standard', s3: { bucket: 'openpds', prefix: `${name}/` } }, apiServer: { replicas: 1 }, workers: { replicas: 1 } },
+});
+
+type DomainObject = KubeObject & { status?: { observedGeneration?: number; conditions?: { type: string; status: string }[] } };
+const isReady = (d: DomainObject) => d.status?.observedGeneration === d.metadata?.generation && d.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True');
+
+async function waitAllReady(client: KubeClient, namespace: string, count: number, timeoutMs = 600_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const list = await client.list<DomainObject>({ apiVersion: 'openpds.io/v1alpha1', kind: 'Domain', namespace });
+    const ready = list.items.filter(isReady).length;
+    if (ready >= count) return;
+    if (Date.now() > deadline) throw new Error(`only ${ready}/${count} Domains Ready after ${timeoutMs} ms`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+/** What the Deployment controller would do: report each new generation rolled out, all replicas available. */
+async function startRolloutLoop(namespace: string): Promise<() => Promise<void>> {
+  const k8s = await import('@kubernetes/client-node');
+  const kc = new k8s.KubeConfig();
+  kc.loadFromFile(kubeconfig);
+  const apps = kc.makeApiClient(k8s.AppsV1Api);
+  const client = createKubeClient(kc, { userAgent: 'bench-rollout' });
+  const informer = k8s.makeInformer(kc, `/apis/apps/v1/namespaces/${namespace}/deployments`, () => apps.listNamespacedDeployment({ namespace }));
+  const roll = (d: import('@kubernetes/client-node', { with: { 'resolution-mode': 'import' } }).V1Deployment) => {
+    const replicas = d.spec?.replicas ?? 1;
+    if (d.status?.observedGeneration === d.metadata?.generation && d.status?.availableReplicas === replicas) return;
+    const ref = { apiVersion: 'apps/v1', kind: 'Deployment', namespace, name: d.metadata!.name! };
+    const status = { observedGeneration: d.metadata?.generation, replicas, updatedReplicas: replicas, readyReplicas: replicas, availableReplicas: replicas };
+    void client.patch(ref, 'merge', { status }, { subresource: 'status' }).catch((e: unknown) => console.error('rollout loop:', (e as Error).message));
+  };
+  informer.on('add', roll);
+  informer.on('update', roll);
+  informer.on('error', () => setTimeout(() => void informer.start(), 500));
+  await informer.start();
+  return () => informer.stop();
+}
+
+async function measure(label: string, namespace: string, endpoint: string, client: KubeClient, noop: boolean): Promise<{ ms: number; operator: RunningOperator }> {
+  await client.create({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: namespace } });
+  const names = Array.from({ length: N }, (_, i) => `d${String(i).padStart(4, '0')}`);
+  await pool(names, 16, (name) => client.create(domain(namespace, name, endpoint)));
+  const stopRollouts = await startRolloutLoop(namespace);
+  cleanups.push(stopRollouts);
+  const started = performance.now();
+  const operator = await runOperator({
+    kubeconfig,
+    namespace,
+    metricsPort: 0,
+    leaderElect: false,
+    monitoring: false,
+    resyncIntervalMs: RESYNC_MS,
+    log: (level, msg, fields) => void (level === 'error' && console.error(msg, fields)),
+    ...(noop
+      ? {
+          // Baseline: the same informer, queue and status write, with nothing built, applied or probed.
+          domainReconciler: (runtime) => async ({ object }) => {
+            const d = object as unknown as DomainObject | undefined;
+            if (!d || isReady(d)) return;
+            const status = { observedGeneration: d.metadata?.generation, conditions: [{ type: 'Ready', status: 'True', reason: 'Ready', message: 'no-op', lastTransitionTime: new Date().toISOString().replace(/\.\d{3}Z$/, 'Z') }] };
+            await runtime.client.patch({ apiVersion: 'openpds.io/v1alpha1', kind: 'Domain', namespace, name: d.metadata!.name! }, 'merge', { status }, { subresource: 'status' });
+          },
+        }
+      : {}),
+  });
+  cleanups.push(() => operator.stop());
+  await waitAllReady(client, namespace, N);
+  const ms = performance.now() - started;
+  info(`${label}: ${N} Domains Ready in ${(ms / 1000).toFixed(2)} s (${operator.controllers.get('Domain')!.reconciles()} reconciles)`);
+  return { ms, operator };
+}
+
+async function main(): Promise<void> {
+  await startApiServer();
+  const endpoint = await startReadyz();
+  spawnSync('kubectl', ['apply', '-k', path.join(ROOT, 'crds')], { env: { ...process.env, KUBECONFIG: kubeconfig }, stdio: 'ignore' });
+  const k8s = await import('@kubernetes/client-node');
+  const kc = new k8s.KubeConfig();
+  kc.loadFromFile(kubeconfig);
+  const client = createKubeClient(kc, { userAgent: 'bench' });
+  info(`${N} Domains per run; /readyz: one loopback HTTP server answering 200; Deployment status set by an informer loop`);
+
+  const baseline = await measure('no-op reconciler', 'bench-noop', endpoint, client, true);
+  await baseline.operator.stop();
+  // The test server's garbage collector scans every object on each write (test/kube-api/controllers.ts):
+  // the baseline's objects would slow the measured run, so they go first.
+  await client.delete({ apiVersion: 'v1', kind: 'Namespace', name: 'bench-noop' });
+  const full = await measure('Domain reconciler', 'bench-full', endpoint, client, false);
+  reportRatio({ name: `${N} Domains to Ready`, figure: full.ms / 1000, baseline: baseline.ms / 1000, unit: 's', op: '<=', target: 1.5, baselineLabel: 'no-op reconciler' });
+
+  // 2. One more Domain while the N are under management.
+  const createdAt = performance.now();
+  await client.create(domain('bench-full', 'late', endpoint));
+  for (;;) {
+    const d = await client.get<DomainObject>({ apiVersion: 'openpds.io/v1alpha1', kind: 'Domain', namespace: 'bench-full', name: 'late' });
+    if (isReady(d)) break;
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  reportAbsolute({ name: `new Domain Ready with ${N} managed`, figure: (performance.now() - createdAt) / 1000, unit: 's', op: '<=', target: 5 });
+
+  // 3. Steady state: every reconcile in the window must be explained by a resync (N+1 keys each).
+  await new Promise((r) => setTimeout(r, 2000)); // let the late Domain's own follow-ups settle
+  const controller = full.operator.controllers.get('Domain')!;
+  const reconcilesBefore = controller.reconciles();
+  const resyncsBefore = controller.resyncs();
+  await new Promise((r) => setTimeout(r, WINDOW_MS));
+  await new Promise<void>((r) => {
+    const check = () => (controller.queue.depth() === 0 && controller.queue.running() === 0 ? r() : setTimeout(check, 50));
+    check();
+  });
+  const reconciles = controller.reconciles() - reconcilesBefore;
+  const resyncs = controller.resyncs() - resyncsBefore;
+  const explained = resyncs * (N + 1);
+  info(`steady state over ${WINDOW_MS / 1000} s: ${reconciles} reconciles, ${resyncs} resync(s) of ${N + 1} keys = ${explained} expected`);
+  reportAbsolute({ name: 'reconciles at steady state beyond the resync', figure: reconciles - explained, unit: 'reconciles', op: '<=', target: 0 });
+}
+
+runBench('operator-domains', main, async () => {
+  for (const cleanup of cleanups.reverse()) await cleanup().catch(() => undefined);
+  readyz?.close();
+  apiServer?.kill('SIGTERM');
+  rmSync(dir, { recursive: true, force: true });
+});

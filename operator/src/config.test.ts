@@ -1,0 +1,20 @@
+import { ConfigError, DEFAULT_METRICS_PORT, parseOperatorArgs } from './config';
+
+test('parses every flag, repeatable --domain-endpoint, and both --flag value and --flag=value', () => {
+  expect(parseOperatorArgs([])).toEqual({ metricsPort: DEFAULT_METRICS_PORT, leaderElect: false, domainEndpoints: {} });
+  expect(
+    parseOperatorArgs(['--kubeconfig', '/k', '--namespace=tenants', '--metrics-port', '0', '--leader-elect', '--domain-endpoint', 'tenants/acme=http://127.0.0.1:8080/', '--domain-endpoint=a/b=https://x.example']),
+  ).toEqual({ kubeconfig: '/k', namespace: 'tenants', metricsPort: 0, leaderElect: true, domainEndpoints: { 'tenants/acme': 'http://127.0.0.1:8080', 'a/b': 'https://x.example' } });
+});
+
+test.each([
+  [['--metrics-port', 'x'], 'expected a port number'],
+  [['--domain-endpoint', 'acme=http://x'], 'expected NAMESPACE/NAME=URL'],
+  [['--domain-endpoint', 'a/b=ftp://x'], 'http or https'],
+  [['--domain-endpoint', 'a/b=not a url'], 'is not a URL'],
+  [['--kubeconfig'], 'needs a value'],
+  [['--bogus'], 'unknown flag --bogus'],
+])('%j is refused: %s', (argv, message) => {
+  expect(() => parseOperatorArgs(argv)).toThrow(ConfigError);
+  expect(() => parseOperatorArgs(argv)).toThrow(message);
+});
