@@ -5,6 +5,9 @@ import type { Db, Queryable } from './db';
 export async function createPgliteDb(dataDir?: string): Promise<Db> {
   const pglite = await PGlite.create(dataDir, {
     parsers: { [types.INT8]: Number, [types.NUMERIC]: Number },
+    // The embedded database lives in the server's own memory: PostgreSQL's default 128 MB of shared
+    // buffers doubles the idle RSS of a small install (measured 324 MB → 166 MB for a reopened database).
+    startParams: [...PGlite.defaultStartParams, '-c', 'shared_buffers=16MB'],
   });
   const run = async <T>(client: Pick<PGlite, 'query'>, sql: string, params?: readonly unknown[]) =>
     (await client.query<T>(sql, params as unknown[])).rows;
