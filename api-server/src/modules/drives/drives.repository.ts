@@ -1,4 +1,5 @@
 import type { Queryable } from '../../db/db';
+import { setClause } from '../../db/set-clause';
 
 export interface DriveRow {
   drive_id: string;
@@ -49,16 +50,10 @@ export function createDrivesRepository() {
       );
     },
     async update(db: Queryable, domainId: string, driveId: string, patch: DrivePatch, clearTotalSize = false): Promise<DriveRow | undefined> {
-      const sets: string[] = [];
       const params: unknown[] = [domainId, driveId];
-      for (const field of ['drive_name', 'description', 'status', 'total_size'] as const) {
-        if (patch[field] === undefined) continue;
-        params.push(patch[field]);
-        sets.push(`${field} = $${params.length}`);
-      }
-      if (clearTotalSize) sets.push('total_size = NULL');
+      const sets = setClause(patch, ['drive_name', 'description', 'status', 'total_size'], params);
       const [row] = await db.query<DriveRow>(
-        `UPDATE drives SET ${[...sets, 'updated_at = now()'].join(', ')} WHERE domain_id = $1 AND drive_id = $2 RETURNING *`,
+        `UPDATE drives SET ${clearTotalSize ? 'total_size = NULL, ' : ''}${sets} WHERE domain_id = $1 AND drive_id = $2 RETURNING *`,
         params,
       );
       return row;

@@ -1,5 +1,6 @@
 import type { Queryable } from '../../db/db';
 import type { Deps } from '../../shared/deps';
+import { toPage } from '../../shared/page';
 import { isAdmin, type AuthContext } from '../auth/auth.types';
 import { driveErrors } from './drives.errors';
 import { createDrivesRepository, type DrivePatch, type DriveRow } from './drives.repository';
@@ -59,8 +60,7 @@ export function createDrivesService(deps: Pick<Deps, 'db' | 'newId' | 'config'>)
     async list(auth: AuthContext, input: { owner?: string; marker: string; limit: number; mine: boolean }) {
       const owner = input.mine || !isAdmin(auth) ? auth.userId : (input.owner ?? null);
       const rows = await repo.list(deps.db, domainId, owner, input.marker, input.limit + 1);
-      const page = rows.slice(0, input.limit);
-      return { items: page, next_marker: rows.length > input.limit ? page[page.length - 1]!.drive_id : '' };
+      return toPage(rows, input.limit, (last) => last.drive_id);
     },
 
     async update(auth: AuthContext, driveId: string, patch: DrivePatch & { total_size?: number | null }): Promise<DriveRow> {

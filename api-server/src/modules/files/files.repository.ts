@@ -1,4 +1,5 @@
 import type { Queryable } from '../../db/db';
+import { setClause } from '../../db/set-clause';
 
 export interface FileRow {
   file_id: string;
@@ -103,17 +104,9 @@ export function createFilesRepository() {
     },
 
     async update(db: Queryable, driveId: string, fileId: string, patch: FilePatch): Promise<FileRow | undefined> {
-      const sets: string[] = [];
       const params: unknown[] = [driveId, fileId];
-      for (const field of PATCHABLE) {
-        if (patch[field] === undefined) continue;
-        params.push(field === 'labels' ? JSON.stringify(patch[field]) : patch[field]);
-        sets.push(`${field} = $${params.length}`);
-      }
-      const [row] = await db.query<FileRow>(
-        `UPDATE files SET ${[...sets, 'updated_at = now()'].join(', ')} WHERE drive_id = $1 AND file_id = $2 RETURNING *`,
-        params,
-      );
+      const sets = setClause(patch, PATCHABLE, params, ['labels']);
+      const [row] = await db.query<FileRow>(`UPDATE files SET ${sets} WHERE drive_id = $1 AND file_id = $2 RETURNING *`, params);
       return row;
     },
 

@@ -1,5 +1,6 @@
 import type { Queryable } from '../../db/db';
 import type { Deps } from '../../shared/deps';
+import { toPage } from '../../shared/page';
 import type { AuthContext } from '../auth/auth.types';
 import type { DrivesService } from '../drives/drives.service';
 import { fileErrors, isQuotaError, quotaExhausted } from './files.errors';
@@ -107,10 +108,8 @@ export function createFilesService(deps: Pick<Deps, 'db' | 'newId'>, drives: Dri
         after,
         limit: input.limit + 1,
       });
-      const items = rows.slice(0, input.limit);
-      const last = items[items.length - 1];
-      const lastKey = (f: FileRow) => (f[input.order_by] instanceof Date ? (f[input.order_by] as Date).toISOString() : f[input.order_by]);
-      return { items, next_marker: rows.length > input.limit && last ? encodeMarker(scope, [lastKey(last), last.file_id]) : '' };
+      const sortKey = (f: FileRow) => (f[input.order_by] instanceof Date ? (f[input.order_by] as Date).toISOString() : f[input.order_by]);
+      return toPage(rows, input.limit, (last) => encodeMarker(scope, [sortKey(last), last.file_id]));
     },
 
     async update(auth: AuthContext, input: { drive_id: string; file_id: string; name?: string; check_name_mode: CheckNameMode } & Omit<FilePatch, 'name' | 'parent_file_id'>) {

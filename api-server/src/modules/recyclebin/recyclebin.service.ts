@@ -4,6 +4,7 @@
  * the quota until they are purged: by `clear`, by file/delete, or by the retention sweep.
  */
 import type { Deps } from '../../shared/deps';
+import { toPage } from '../../shared/page';
 import type { AuthContext } from '../auth/auth.types';
 import type { DrivesService } from '../drives/drives.service';
 import { fileErrors } from '../files/files.errors';
@@ -43,9 +44,7 @@ export function createRecyclebinService(deps: Pick<Deps, 'db' | 'clock'>, drives
       const scope = `trash:${input.drive_id}`;
       const after = decodeMarker(input.marker, scope, 2) as [string, string] | null;
       const rows = await repo.listTrashRoots(deps.db, input.drive_id, after, input.limit + 1);
-      const items = rows.slice(0, input.limit);
-      const last = items[items.length - 1];
-      return { items, next_marker: rows.length > input.limit && last ? encodeMarker(scope, [last.trashed_at!.toISOString(), last.file_id]) : '' };
+      return toPage(rows, input.limit, (last) => encodeMarker(scope, [last.trashed_at!.toISOString(), last.file_id]));
     },
 
     /** Purges everything in the drive's recycle bin. */

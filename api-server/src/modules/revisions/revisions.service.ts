@@ -1,5 +1,6 @@
 import { AppError, notFound } from '../../shared/errors';
 import type { Deps } from '../../shared/deps';
+import { toPage } from '../../shared/page';
 import type { AuthContext } from '../auth/auth.types';
 import { fileErrors } from '../files/files.errors';
 import type { FileRow } from '../files/files.repository';
@@ -36,9 +37,7 @@ export function createRevisionsService(deps: Pick<Deps, 'db'>, files: FilesServi
       const scope = `revisions:${file.file_id}`;
       const after = decodeMarker(input.marker, scope, 2) as [string, string] | null;
       const rows = await repo.list(deps.db, file.file_id, after, input.limit + 1);
-      const items = rows.slice(0, input.limit);
-      const last = items[items.length - 1];
-      return { file, items, next_marker: rows.length > input.limit && last ? encodeMarker(scope, [last.created_at.toISOString(), last.revision_id]) : '' };
+      return { file, ...toPage(rows, input.limit, (last) => encodeMarker(scope, [last.created_at.toISOString(), last.revision_id])) };
     },
 
     /** Makes an older revision current again; the newer ones stay in the history. */

@@ -1,4 +1,5 @@
 import type { Queryable } from '../../db/db';
+import { setClause } from '../../db/set-clause';
 import type { Role } from '../auth/auth.types';
 
 export interface UserRow {
@@ -47,17 +48,9 @@ export function createUsersRepository() {
       return db.query<UserRow>(`SELECT * FROM users WHERE domain_id = $1 AND user_id > $2 ORDER BY user_id LIMIT $3`, [domainId, after, limit]);
     },
     async update(db: Queryable, domainId: string, userId: string, patch: UserPatch): Promise<UserRow | undefined> {
-      const sets: string[] = [];
       const params: unknown[] = [domainId, userId];
-      for (const field of PATCHABLE) {
-        if (patch[field] === undefined) continue;
-        params.push(field === 'user_data' ? JSON.stringify(patch[field]) : patch[field]);
-        sets.push(`${field} = $${params.length}`);
-      }
-      const [row] = await db.query<UserRow>(
-        `UPDATE users SET ${[...sets, 'updated_at = now()'].join(', ')} WHERE domain_id = $1 AND user_id = $2 RETURNING *`,
-        params,
-      );
+      const sets = setClause(patch, PATCHABLE, params, ['user_data']);
+      const [row] = await db.query<UserRow>(`UPDATE users SET ${sets} WHERE domain_id = $1 AND user_id = $2 RETURNING *`, params);
       return row;
     },
     async delete(db: Queryable, domainId: string, userId: string): Promise<boolean> {

@@ -2,6 +2,7 @@ import argon2 from 'argon2';
 import { isUniqueViolation } from '../../db/db';
 import { AppError, forbidden, notFound } from '../../shared/errors';
 import type { Deps } from '../../shared/deps';
+import { toPage } from '../../shared/page';
 import { isAdmin, type AuthContext, type Role } from '../auth/auth.types';
 import { createDrivesRepository } from '../drives/drives.repository';
 import type { DrivesService } from '../drives/drives.service';
@@ -79,8 +80,7 @@ export function createUsersService(deps: Pick<Deps, 'db' | 'newId' | 'config'>, 
     async list(auth: AuthContext, marker: string, limit: number) {
       if (!isAdmin(auth)) throw errors.adminOnly();
       const rows = await repo.list(deps.db, domainId, marker, limit + 1);
-      const page = rows.slice(0, limit);
-      return { items: page, next_marker: rows.length > limit ? page[page.length - 1]!.user_id : '' };
+      return toPage(rows, limit, (last) => last.user_id);
     },
 
     /** Users may change their own profile and password; role and status need an admin. */
