@@ -94,6 +94,21 @@ describe.each([
       expect(mine.items.map((d: { drive_id: string }) => d.drive_id)).toEqual([alice.default_drive_id]);
     });
 
+    it('guards roles: no escalation by admins or users, the last superadmin stays, disabled users cannot log in', async () => {
+      const adminUser = await api.ok('/v2/user/create', { user_name: `ops-${dbKind}`, password: 'ops-password', role: 'admin' }, admin.access_token);
+      const ops = await api.login(adminUser.user_name, 'ops-password');
+      expect((await api.call('/v2/user/create', { user_name: `x-${dbKind}`, role: 'admin' }, ops.access_token)).body.code).toBe('Forbidden.Role');
+      const plain = await newUser(`plain-${dbKind}`);
+      expect((await api.call('/v2/user/update', { user_id: plain.user_id, role: 'admin' }, plain.access_token)).status).toBe(403);
+      expect((await api.ok('/v2/user/update', { user_id: plain.user_id, nick_name: 'Plain' }, plain.access_token)).nick_name).toBe('Plain');
+      expect((await api.call('/v2/user/update', { user_id: admin.user_id, role: 'user' }, admin.access_token)).body.code).toBe('Forbidden.LastSuperadmin');
+      expect((await api.call('/v2/user/delete', { user_id: admin.user_id }, admin.access_token)).body.code).toBe('Forbidden.LastSuperadmin');
+      await api.ok('/v2/user/update', { user_id: plain.user_id, status: 'disabled' }, ops.access_token);
+      expect((await api.call('/v2/account/login', { username: `plain-${dbKind}`, password: `plain-${dbKind}-password` })).body.code).toBe('Forbidden.UserDisabled');
+      await api.ok('/v2/user/delete', { user_id: plain.user_id }, ops.access_token);
+      expect((await api.call('/v2/drive/get', { drive_id: plain.default_drive_id }, admin.access_token)).status).toBe(404);
+    });
+
     it('validates bodies: wrong types are 400 with the field named, unknown fields ignored', async () => {
       const r = await api.call('/v2/drive/update', { drive_id: admin.default_drive_id, total_size: 'lots' }, admin.access_token);
       expect(r).toMatchObject({ status: 400, body: { code: 'InvalidParameter.TotalSize' } });
