@@ -104,6 +104,7 @@ describe.each([
       expect((await api.call('/v2/user/update', { user_id: admin.user_id, role: 'user' }, admin.access_token)).body.code).toBe('Forbidden.LastSuperadmin');
       expect((await api.call('/v2/user/delete', { user_id: admin.user_id }, admin.access_token)).body.code).toBe('Forbidden.LastSuperadmin');
       await api.ok('/v2/user/update', { user_id: plain.user_id, status: 'disabled' }, ops.access_token);
+      expect((await api.call('/v2/account/token', { refresh_token: plain.refresh_token })).status).toBe(401);
       expect((await api.call('/v2/account/login', { username: `plain-${dbKind}`, password: `plain-${dbKind}-password` })).body.code).toBe('Forbidden.UserDisabled');
       await api.ok('/v2/user/delete', { user_id: plain.user_id }, ops.access_token);
       expect((await api.call('/v2/drive/get', { drive_id: plain.default_drive_id }, admin.access_token)).status).toBe(404);

@@ -63,6 +63,9 @@ export function createUsersRepository() {
     async saveRefreshToken(db: Queryable, tokenHash: string, userId: string, expiresAt: Date): Promise<void> {
       await db.query(`INSERT INTO refresh_tokens (token_hash, user_id, expires_at) VALUES ($1, $2, $3)`, [tokenHash, userId, expiresAt]);
     },
+    async deleteRefreshTokens(db: Queryable, userId: string): Promise<void> {
+      await db.query(`DELETE FROM refresh_tokens WHERE user_id = $1`, [userId]);
+    },
     /** Deletes and returns the token's owner: a refresh token works once (rotation). */
     async consumeRefreshToken(db: Queryable, tokenHash: string): Promise<{ user_id: string; expires_at: Date } | undefined> {
       const [row] = await db.query<{ user_id: string; expires_at: Date }>(

@@ -96,6 +96,9 @@ export function createUsersService(deps: Pick<Deps, 'db' | 'newId' | 'config'>, 
         if (before.role === 'superadmin' && auth.role !== 'superadmin' && !self) throw errors.superadminOnly();
         if (before.role === 'superadmin' && input.role && input.role !== 'superadmin' && (await repo.countByRole(tx, domainId, 'superadmin')) <= 1)
           throw errors.lastSuperadmin();
+        // Disabling, a role change or a new password ends every session at its next refresh (access tokens
+        // are short-lived and checked by signature only).
+        if (input.status === 'disabled' || (input.role && input.role !== before.role) || password) await repo.deleteRefreshTokens(tx, userId);
         return (await repo.update(tx, domainId, userId, patch))!;
       });
     },
