@@ -3,14 +3,17 @@
  */
 import { ConfigError, configTable } from '../api-server/src/config/config';
 import { runMigrations, startServer } from '../api-server/src/main';
+import { runOperatorCommand } from '../operator/src/cli-operator';
 import { runPlanCommand, runApplyCommand } from '../operator/src/local/plan-command';
 import { runUpCommand } from '../operator/src/local/up-command';
+import { defaultReconcilers } from '../operator/src/reconcilers/drive.registration';
 
 const USAGE = `usage: openpds <command>
 
   serve        run the data plane (API server; embedded PGlite and local disk by default)
   migrate      apply pending database migrations and exit
   config-docs  print the configuration table (markdown)
+  operator     run the Kubernetes operator (Domains and Drives; \`openpds operator --help\` for flags)
   up -f DIR    run the Domains and Drives in DIR without a cluster (each Domain an in-process data plane)
   plan -f DIR  show what applying the Drives in DIR to a running domain would create, change or delete
   apply -f DIR apply the Drives in DIR to a running domain
@@ -36,6 +39,8 @@ async function main(argv: string[]): Promise<number> {
       console.log(applied.length ? `applied: ${applied.join(', ')}` : 'database is up to date');
       return 0;
     }
+    case 'operator':
+      return runOperatorCommand(argv.slice(1), { reconcilers: defaultReconcilers() });
     case 'up':
       return runUpCommand(argv.slice(1));
     case 'plan':

@@ -5,6 +5,7 @@
  */
 import { ConfigError, OPERATOR_USAGE, parseOperatorArgs } from './config';
 import { runOperator, type ReconcilerRegistration } from './main';
+import { defaultReconcilers } from './reconcilers/drive.registration';
 
 export async function runOperatorCommand(argv: string[], extra: { reconcilers?: ReconcilerRegistration<any>[] } = {}): Promise<number> {
   if (argv.includes('--help') || argv.includes('-h')) {
@@ -44,7 +45,7 @@ export async function runOperatorCommand(argv: string[], extra: { reconcilers?: 
 }
 
 if (require.main === module) {
-  runOperatorCommand(process.argv.slice(2)).then(
+  runOperatorCommand(process.argv.slice(2), { reconcilers: defaultReconcilers() }).then(
     (code) => process.exit(code),
     (error: unknown) => {
       console.error(error);

@@ -1,0 +1,100 @@
+import type { AdminClient, AdminDrive } from '../admin-client/admin-client';
+import type { Drive } from '../domain-types';
+import { RequeueError } from '../kube/controller';
+import type { KubeClient, KubeObject } from '../kube/kube-client';
+import type { OperatorRuntime } from '../main';
+import type { DomainAccess } from './drive-context';
+import { createDriveReconcile, DRIVE_FINALIZER, statusChanged, turnedReady } from './drive.registration';
+
+/** A runtime whose kube client and admin client write into one ordered log. */
+function fakeRuntime(opts: { access?: DomainAccess; liveDomain?: boolean } = {}) {
+  const log: string[] = [];
+  const written: unknown[] = [];
+  const drives: AdminDrive[] = [];
+  const kube = {
+    async patch(ref: { name: string }, _type: string, body: { metadata?: { finalizers?: string[] }; status?: unknown }, options?: { subresource?: string }) {
+      log.push(options?.subresource === 'status' ? 'status' : `finalizers=${body.metadata?.finalizers?.join(',') ?? ''}`);
+      if (options?.subresource === 'status') written.push(body.status);
+      return drive({ name: ref.name, resourceVersion: '2', finalizers: body.metadata?.finalizers ?? [] }); // the live object
+    },
+    find: async () => (opts.liveDomain ? { metadata: { name: 'd' } } : undefined),
+  } as unknown as KubeClient;
+  const admin = {
+    findUser: async () => ({ user_id: 'alice-id' }),
+    async *listAllDrives() {
+      yield* drives;
+    },
+    async createDrive(input: { drive_name: string; description: string; total_size: number }) {
+      log.push('createDrive');
+      drives.push({ drive_id: 'drv1', drive_name: input.drive_name, description: input.description, total_size: input.total_size, used_size: 0, owner: 'alice-id', owner_type: 'user', default: false } as AdminDrive);
+      return { domain_id: 'dom', drive_id: 'drv1' };
+    },
+  } as unknown as AdminClient;
+  const events: string[] = [];
+  const runtime = {
+    client: kube,
+    config: { metricsPort: 0 },
+    events: { record: async (_o: KubeObject, _t: string, reason: string) => void events.push(reason) },
+    domainAccess: async () => opts.access ?? { state: 'Ready', client: admin },
+    enqueue: () => undefined,
+  } as unknown as OperatorRuntime;
+  return { runtime, log, events, written };
+}
+
+const drive = (extra: Partial<Drive['metadata']> & { finalizers?: string[]; deletionTimestamp?: string; resourceVersion?: string } = {}, status?: Drive['status']) =>
+  ({
+    apiVersion: 'openpds.io/v1alpha1',
+    kind: 'Drive',
+    metadata: { name: 'team', namespace: 'ns', uid: 'u1', generation: 1, resourceVersion: '1', ...extra },
+    spec: { domainRef: { name: 'd' }, owner: { kind: 'User', name: 'alice' }, quota: { totalSize: '5Gi' } },
+    ...(status ? { status } : {}),
+  }) as Drive & KubeObject;
+
+const run = (runtime: OperatorRuntime, object: Drive & KubeObject) => createDriveReconcile(runtime)({ object, namespace: 'ns', name: 'team', signal: new AbortController().signal, retries: 0 });
+
+describe('Drive registration', () => {
+  it('adds the finalizer before creating anything in the data plane, then writes status; Events go through the recorder', async () => {
+    const { runtime, log, events } = fakeRuntime();
+    const result = await run(runtime, drive());
+    expect(log).toEqual([`finalizers=${DRIVE_FINALIZER}`, 'createDrive', 'status']);
+    expect(events).toEqual(['Created']);
+    expect(result).toEqual({ requeueAfterMs: expect.any(Number) });
+  });
+
+  it('writes no status when nothing changed (a resync of a failing Drive is silent)', async () => {
+    const { runtime, log, events, written } = fakeRuntime({ access: { state: 'NotReady', message: 'Domain ns/d is not ready' } });
+    await run(runtime, drive({ finalizers: [DRIVE_FINALIZER] }));
+    expect(log).toEqual(['status']);
+    await run(runtime, drive({ finalizers: [DRIVE_FINALIZER] }, written[0] as Drive['status']));
+    expect(log).toEqual(['status']);
+    expect(events).toEqual(['DomainNotReady']); // and the second run repeats no Event
+  });
+
+  it('a deleting Drive without the finalizer is left alone', async () => {
+    const { runtime, log } = fakeRuntime();
+    expect(await run(runtime, drive({ deletionTimestamp: '2030-01-01T00:00:00Z' }))).toBeUndefined();
+    expect(log).toEqual([]);
+  });
+
+  it('a Domain missing from the cache but present in the API is waited for, never treated as gone', async () => {
+    const { runtime, log } = fakeRuntime({ access: { state: 'NotFound', message: 'Domain ns/d does not exist' }, liveDomain: true });
+    await expect(run(runtime, drive({ finalizers: [DRIVE_FINALIZER], deletionTimestamp: '2030-01-01T00:00:00Z' }))).rejects.toBeInstanceOf(RequeueError);
+    expect(log).toEqual([]); // the finalizer stays: a Delete-policy drive would otherwise leak its data
+  });
+
+  it('releases the finalizer once the Domain is really gone, without a status write', async () => {
+    const { runtime, log } = fakeRuntime({ access: { state: 'NotFound', message: 'Domain ns/d does not exist' } });
+    await run(runtime, drive({ finalizers: [DRIVE_FINALIZER], deletionTimestamp: '2030-01-01T00:00:00Z' }));
+    expect(log).toEqual(['finalizers=']);
+  });
+
+  it('statusChanged ignores key order; turnedReady needs a transition', () => {
+    const conditions = [{ type: 'Ready', status: 'True' as const, reason: 'Applied', lastTransitionTime: '2030-01-01T00:00:00Z' }];
+    expect(statusChanged({ driveId: 'a', totalBytes: 1, conditions }, { conditions, totalBytes: 1, driveId: 'a' })).toBe(false);
+    expect(statusChanged({ driveId: 'a', conditions }, { driveId: 'b', conditions })).toBe(true);
+    const domain = (status: string) => ({ metadata: { name: 'd' }, status: { conditions: [{ type: 'Ready', status }] } });
+    expect(turnedReady(domain('False'), domain('True'))).toBe(true);
+    expect(turnedReady(domain('True'), domain('True'))).toBe(false);
+    expect(turnedReady(undefined, domain('True'))).toBe(false);
+  });
+});

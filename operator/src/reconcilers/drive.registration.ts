@@ -1,0 +1,123 @@
+/**
+ * The Drive kind in the Kubernetes runtime: the glue between the controller and the runtime-agnostic Drive
+ * reconciler (drive.ts). Per reconcile: finalizer first (before anything exists in the data plane, so a
+ * crash can never leave an external drive without one) → reconcileDrive / reconcileDriveDeletion → its
+ * Events through the recorder (the one path: the reconciler's event sink is not used here) → status write
+ * only when something changed → finalizer released once the drive is deleted or retained.
+ *
+ * A Domain turning Ready enqueues its Drives through a watch on Domains, so a Drive that waited for its
+ * Domain does not sit out its backoff (up to 5 minutes).
+ */
+import type { KubernetesListObject, KubernetesObject } from '@kubernetes/client-node' with { 'resolution-mode': 'import' };
+import { API_VERSION, type Domain, type Drive, type DriveStatus } from '../domain-types';
+import { conditionsEqual, findCondition } from '../kube/conditions';
+import { RequeueError, type Reconcile, type SecondaryWatch } from '../kube/controller';
+import { addFinalizer, hasFinalizer, removeFinalizer } from '../kube/finalizers';
+import type { KubeObject } from '../kube/kube-client';
+import type { OperatorRuntime, ReconcilerRegistration } from '../main';
+import { reconcileDrive, reconcileDriveDeletion, type DomainAccess, type DriveReconcileContext, type DriveReconcileResult } from './drive';
+
+export const DRIVE_FINALIZER = 'openpds.io/drive-cleanup';
+/** How long a Domain-Ready wake-up waits for the Domain controller's cache to see Ready too. */
+const DOMAIN_CACHE_WAIT_MS = 2_000;
+
+type DriveObject = Drive & KubeObject;
+
+export const driveRegistration: ReconcilerRegistration<Drive & KubernetesObject> = {
+  kind: 'Drive',
+  plural: 'drives',
+  // The controller's object type is client-node's (Date timestamps); the reconciler reads the JSON as is.
+  create: (rt) => createDriveReconcile(rt) as unknown as Reconcile<Drive & KubernetesObject>,
+  secondary: (rt) => [domainReadyWatch(rt)],
+};
+
+/** The kinds `openpds operator` runs besides Domain. */
+export function defaultReconcilers(): ReconcilerRegistration<any>[] {
+  return [driveRegistration];
+}
+
+export function createDriveReconcile(rt: OperatorRuntime): Reconcile<DriveObject> {
+  return async ({ object }) => {
+    if (!object) return undefined; // gone: the finalizer made sure the data plane was dealt with
+    // List items come without apiVersion/kind; refs and Events need them.
+    let drive = { ...object, apiVersion: API_VERSION, kind: 'Drive' } as DriveObject;
+    const namespace = drive.metadata.namespace!;
+    const ref = { apiVersion: API_VERSION, kind: 'Drive', namespace, name: drive.metadata.name };
+    const deleting = Boolean(drive.metadata.deletionTimestamp);
+    if (deleting && !hasFinalizer(drive, DRIVE_FINALIZER)) return undefined; // never created anything, or already released
+    if (!deleting) drive = { ...(await addFinalizer(rt.client, drive, DRIVE_FINALIZER)), apiVersion: API_VERSION, kind: 'Drive' };
+
+    const ctx: DriveReconcileContext = {
+      domain: await domainAccess(rt, namespace, drive.spec.domainRef.name),
+      clock: { now: () => new Date() },
+      ...(rt.config.resyncIntervalMs !== undefined ? { resyncAfterMs: rt.config.resyncIntervalMs } : {}),
+    };
+    const result: DriveReconcileResult & { removeFinalizer?: boolean } = deleting ? await reconcileDriveDeletion(drive, ctx) : await reconcileDrive(drive, ctx);
+    for (const e of result.events) await rt.events.record(drive, e.type, e.reason, e.message);
+
+    if (deleting && result.removeFinalizer) {
+      await removeFinalizer(rt.client, drive, DRIVE_FINALIZER); // the CR goes: its status no longer matters
+      return undefined;
+    }
+    if (statusChanged(drive.status, result.status)) await rt.client.patch(ref, 'merge', { status: result.status }, { subresource: 'status' });
+    return { requeueAfterMs: result.requeueAfterMs };
+  };
+}
+
+/**
+ * The Domain as the Domain controller's cache sees it. "Not found" is confirmed with a GET: right after a
+ * start the Domain cache may not be listed yet, and a deleting Drive with reclaimPolicy Delete would
+ * otherwise give up its data plane drive for a Domain that is merely not cached.
+ */
+async function domainAccess(rt: OperatorRuntime, namespace: string, name: string): Promise<DomainAccess> {
+  const access = await rt.domainAccess(namespace, name);
+  if (access.state !== 'NotFound') return access;
+  const live = await rt.client.find({ apiVersion: API_VERSION, kind: 'Domain', namespace, name });
+  if (live) throw new RequeueError(`Domain ${namespace}/${name} exists but is not in the cache yet`);
+  return access;
+}
+
+/** True when the status to write differs from the one stored (conditions keep their transition times). */
+export function statusChanged(previous: DriveStatus | undefined, next: DriveStatus): boolean {
+  const before = previous ?? {};
+  if (!conditionsEqual(before.conditions, next.conditions)) return true;
+  return canonicalJson({ ...before, conditions: [] }) !== canonicalJson({ ...next, conditions: [] });
+}
+
+/** True when an update of a Domain is its turn to Ready (added objects are covered by the initial list). */
+export function turnedReady(previous: KubernetesObject | undefined, next: KubernetesObject): boolean {
+  const ready = (o: KubernetesObject | undefined) => findCondition((o as Domain | undefined)?.status?.conditions, 'Ready')?.status === 'True';
+  return previous !== undefined && !ready(previous) && ready(next);
+}
+
+function domainReadyWatch(rt: OperatorRuntime): SecondaryWatch {
+  const ns = rt.config.namespace;
+  const collection = { apiVersion: API_VERSION, kind: 'Domain', ...(ns ? { namespace: ns } : {}) };
+  return {
+    path: `/apis/${API_VERSION}${ns ? `/namespaces/${ns}` : ''}/domains`,
+    list: () => rt.client.list(collection) as unknown as Promise<KubernetesListObject<KubernetesObject>>,
+    ownerKeys(domain, event, previous) {
+      if (event === 'update' && turnedReady(previous, domain)) void enqueueDrivesOf(rt, domain.metadata!.namespace!, domain.metadata!.name!);
+      return []; // the Drive keys are not known synchronously: enqueueDrivesOf adds them
+    },
+  };
+}
+
+async function enqueueDrivesOf(rt: OperatorRuntime, namespace: string, domain: string): Promise<void> {
+  try {
+    // This watch and the Domain controller's are separate streams: wait until the cache that
+    // domainAccess reads says Ready too, or the Drives would see the Domain not ready and back off again.
+    for (const deadline = Date.now() + DOMAIN_CACHE_WAIT_MS; Date.now() < deadline; await new Promise((r) => setTimeout(r, 50))) {
+      if ((await rt.domainAccess(namespace, domain)).state === 'Ready') break;
+    }
+    const drives = await rt.client.list<DriveObject>({ apiVersion: API_VERSION, kind: 'Drive', namespace });
+    for (const d of drives.items) if (d.spec?.domainRef?.name === domain) rt.enqueue('Drive', `${namespace}/${d.metadata.name}`);
+  } catch {
+    // Best effort: each Drive also retries on its own backoff and the periodic resync.
+  }
+}
+
+/** JSON with sorted keys: the apiserver may hand fields back in another order than we wrote them. */
+function canonicalJson(value: unknown): string {
+  return JSON.stringify(value, (_key, v: unknown) => (v && typeof v === 'object' && !Array.isArray(v) ? Object.fromEntries(Object.entries(v).sort(([a], [b]) => (a < b ? -1 : 1))) : v));
+}
