@@ -1,0 +1,226 @@
+/**
+ * The Drive reconciler end to end: the Kubernetes API test server with the real CRDs (applied by the real
+ * kubectl), the operator in this process with the default reconcilers (as `openpds operator` runs them), a
+ * Domain made Ready as in domain.e2e, and a real data plane on loopback with the Domain's generated
+ * credentials. The resync is 1 s here, so hand-made drift is seen at once.
+ */
+import { createServer } from 'node:net';
+import type { AddressInfo } from 'node:net';
+import path from 'node:path';
+import { createAdminClient, type AdminClient, type AdminDrive } from '../../operator/src/admin-client/admin-client';
+import type { Drive } from '../../operator/src/domain-types';
+import type { KubeObject } from '../../operator/src/kube/kube-client';
+import { runOperator, type RunningOperator } from '../../operator/src/main';
+import { defaultReconcilers } from '../../operator/src/reconcilers/drive.registration';
+import { startTestServer } from '../support/test-server';
+import { markDeploymentAvailable } from './support/deployments';
+import { eventually, startTestKube, type TestKube } from './support/kube';
+import { kubectl } from './support/kubectl';
+
+const NS = 'tenants';
+const ROOT = path.resolve(__dirname, '../..');
+const GiB = 1024 ** 3;
+let kube: TestKube;
+let dataPlane: Awaited<ReturnType<typeof startTestServer>> | undefined;
+let admin: AdminClient;
+let operator: RunningOperator;
+const operators: RunningOperator[] = [];
+const logs: string[] = [];
+
+const domainYaml = `
+apiVersion: openpds.io/v1alpha1
+kind: Domain
+metadata: { name: acme, namespace: ${NS} }
+spec:
+  storage:
+    mode: standard
+    s3: { endpoint: "http://rgw.storage.svc:7480", bucket: openpds, prefix: acme/, credentialsSecretRef: { name: acme-s3 } }
+  apiServer: { replicas: 1 }
+  workers: { replicas: 1 }
+`;
+const driveYaml = (name: string, opts: { quota?: string; reclaimPolicy?: string; domain?: string } = {}) => `
+apiVersion: openpds.io/v1alpha1
+kind: Drive
+metadata: { name: ${name}, namespace: ${NS} }
+spec:
+  domainRef: { name: ${opts.domain ?? 'acme'} }
+  owner: { kind: User, name: alice }
+  name: ${name} files
+  quota: { totalSize: ${opts.quota ?? '5Gi'} }
+${opts.reclaimPolicy ? `  reclaimPolicy: ${opts.reclaimPolicy}\n` : ''}`;
+
+async function freePort(): Promise<number> {
+  const srv = createServer();
+  await new Promise<void>((r) => srv.listen(0, '127.0.0.1', () => r()));
+  const { port } = srv.address() as AddressInfo;
+  await new Promise((r) => srv.close(r));
+  return port;
+}
+
+const start = async (port: number, resyncIntervalMs = 1000) => {
+  const op = await runOperator({
+    kubeconfig: kube.kubeconfig,
+    metricsPort: 0,
+    monitoring: false,
+    baseBackoffMs: 100,
+    maxBackoffMs: 1000,
+    resyncIntervalMs,
+    domainEndpoints: { [`${NS}/acme`]: `http://127.0.0.1:${port}` },
+    reconcilers: defaultReconcilers(),
+    log: (level, msg, fields) => void logs.push(`${level} ${msg} ${JSON.stringify(fields ?? {})}`),
+  });
+  operators.push(op);
+  return op;
+};
+
+const driveRef = (name: string) => ({ apiVersion: 'openpds.io/v1alpha1', kind: 'Drive', namespace: NS, name });
+const getDrive = (name: string) => kube.client.get<Drive & KubeObject>(driveRef(name));
+const condition = (d: Drive, type: string) => d.status?.conditions?.find((c) => c.type === type);
+const apply = (yaml: string) => kubectl(kube.kubeconfig, ['apply', '-f', '-'], yaml);
+const events = async (name: string) =>
+  (await kube.client.list<KubeObject & { reason: string; message: string; involvedObject: { name: string } }>({ apiVersion: 'v1', kind: 'Event', namespace: NS })).items.filter((e) => e.involvedObject.name === name);
+async function drivesMarked(uid: string): Promise<AdminDrive[]> {
+  const found: AdminDrive[] = [];
+  for await (const d of admin.listAllDrives()) if (d.description.includes(`openpds.io/uid=${uid};`)) found.push(d);
+  return found;
+}
+/** Waits for Ready=True at the Drive's current generation, printing the status and operator log if it never comes. */
+async function waitReady(name: string): Promise<Drive & KubeObject> {
+  return eventually(async () => {
+    const d = await getDrive(name);
+    expect(condition(d, 'Ready')).toMatchObject({ status: 'True', observedGeneration: d.metadata.generation });
+    return d;
+  }, 15_000).catch(async (e) => {
+    console.log(JSON.stringify((await getDrive(name)).status, null, 1), logs.slice(-15).join('\n'));
+    throw e;
+  });
+}
+
+beforeAll(async () => {
+  kube = await startTestKube();
+  const port = await freePort();
+  await kubectl(kube.kubeconfig, ['apply', '-k', path.join(ROOT, 'crds')]);
+  await kube.createNamespace(NS);
+  operator = await start(port);
+  await apply(`apiVersion: v1\nkind: Secret\nmetadata: { name: acme-s3, namespace: ${NS} }\nstringData: { accessKeyId: a, secretAccessKey: b }\n`);
+  await apply(domainYaml);
+  // The Domain's generated credentials start the data plane that stands in for its pods.
+  const secret = await eventually(() => kube.client.get<KubeObject & { data: Record<string, string> }>({ apiVersion: 'v1', kind: 'Secret', namespace: NS, name: 'acme-admin' }));
+  const read = (key: string) => Buffer.from(secret.data[key]!, 'base64').toString('utf8');
+  dataPlane = await startTestServer('pglite', 'local', { OPENPDS_ADMIN_PASSWORD: read('password'), OPENPDS_SECRET_KEY: read('secretKey'), OPENPDS_PORT: String(port) });
+  admin = createAdminClient({ baseUrl: dataPlane.url, credentials: { username: 'admin', password: read('password') } });
+  for (const name of ['acme-api', 'acme-worker']) await eventually(() => markDeploymentAvailable(kube.client, NS, name));
+  await kubectl(kube.kubeconfig, ['wait', '--for=condition=Ready', 'domain/acme', '-n', NS, '--timeout=20s']);
+  const token = (await dataPlane.api.login('admin', read('password'))).access_token;
+  await dataPlane.api.ok('/v2/user/create', { user_name: 'alice', password: 'alice-password' }, token);
+}, 60_000);
+
+afterAll(async () => {
+  if (process.env.DEBUG_LOGS) console.log(logs.filter((l) => !l.startsWith('info')).join('\n'));
+  for (const op of operators) await op.stop();
+  await dataPlane?.stop();
+  await kube?.close();
+});
+
+test('Drive: created in the data plane, hand-made drift reported and corrected, deleted drive recreated, spec change applied', async () => {
+  await apply(driveYaml('team'));
+  let drive = await waitReady('team');
+  expect(drive.metadata.finalizers).toEqual(['openpds.io/drive-cleanup']);
+  expect(drive.status).toMatchObject({ driveId: expect.any(String), totalSize: '5Gi', totalBytes: 5 * GiB, observedGeneration: 1 });
+  const alice = await admin.findUser('alice');
+  const id = drive.status!.driveId!;
+  expect(await admin.getDrive(id)).toMatchObject({ drive_name: 'team files', owner: alice!.user_id, owner_type: 'user', total_size: 5 * GiB });
+  expect((await events('team')).map((e) => e.reason)).toContain('Created');
+
+  // Quota changed by hand in the data plane: the resync reports it (Synced=False, Event), then corrects it.
+  await admin.updateDrive(id, { total_size: 1 * GiB });
+  await eventually(async () => expect(condition(await getDrive('team'), 'Synced')).toMatchObject({ status: 'False', reason: 'DriftDetected' }));
+  expect((await admin.getDrive(id)).total_size).toBe(5 * GiB);
+  expect((await events('team')).find((e) => e.reason === 'DriftDetected')?.message).toContain('changed in the data plane');
+  await eventually(async () => expect(condition(await getDrive('team'), 'Synced')).toMatchObject({ status: 'True', reason: 'InSync' }));
+
+  // Deleted by hand: created again under a new id, with a Warning Event.
+  await admin.deleteDrive(id);
+  drive = await eventually(async () => {
+    const d = await getDrive('team');
+    expect(d.status?.driveId).not.toBe(id);
+    return d;
+  });
+  const recreated = drive.status!.driveId!;
+  expect(await admin.getDrive(recreated)).toMatchObject({ total_size: 5 * GiB });
+  expect((await events('team')).map((e) => e.reason)).toEqual(expect.arrayContaining(['DriftDetected', 'Recreated']));
+
+  // Spec change through kubectl: applied at generation 2.
+  await apply(driveYaml('team', { quota: '10Gi' }));
+  drive = await eventually(async () => {
+    const d = await getDrive('team');
+    expect(d.status).toMatchObject({ observedGeneration: 2, totalSize: '10Gi' });
+    return d;
+  });
+  expect(condition(drive, 'Synced')).toMatchObject({ status: 'True' });
+  expect(await admin.getDrive(recreated)).toMatchObject({ total_size: 10 * GiB });
+  expect(await drivesMarked(drive.metadata.uid!)).toHaveLength(1);
+});
+
+test('Drive: operator dies after creating the drive, before the status write; its successor creates no duplicate', async () => {
+  let failing = true;
+  kube.server.hooks.failRequests({ status: 503, count: 100_000, match: (r) => failing && r.method === 'PATCH' && r.path.endsWith('/drives/crash/status') });
+  await apply(driveYaml('crash'));
+  const uid = (await getDrive('crash')).metadata.uid!;
+  await eventually(async () => expect(await drivesMarked(uid)).toHaveLength(1));
+  // The status write after the create was refused: this is the moment a real process could die.
+  await eventually(() => expect(kube.server.hooks.requests().some((r) => r.method === 'PATCH' && r.path.endsWith('/drives/crash/status'))).toBe(true));
+  await operator.kill();
+  failing = false;
+  expect((await getDrive('crash')).status?.driveId).toBeUndefined();
+  expect((await getDrive('crash')).metadata.finalizers).toEqual(['openpds.io/drive-cleanup']); // added before the create
+
+  operator = await start(Number(new URL(dataPlane!.url).port));
+  const drive = await waitReady('crash');
+  const marked = await drivesMarked(uid);
+  expect(marked).toHaveLength(1);
+  expect(drive.status?.driveId).toBe(marked[0]!.drive_id);
+});
+
+test('Drive deletion: Retain keeps the drive in the data plane, Delete deletes it', async () => {
+  const kept = (await getDrive('team')).status!.driveId!;
+  await kubectl(kube.kubeconfig, ['delete', 'drive', 'team', '-n', NS, '--timeout=15s']);
+  expect(await kube.client.find(driveRef('team'))).toBeUndefined();
+  const retained = await admin.getDrive(kept);
+  expect(retained.description).not.toContain('openpds.io/uid='); // released: a Drive with the same owner and name may adopt it
+  expect((await events('team')).map((e) => e.reason)).toContain('Retained');
+
+  await apply(driveYaml('scratch', { reclaimPolicy: 'Delete' }));
+  const id = (await waitReady('scratch')).status!.driveId!;
+  await kubectl(kube.kubeconfig, ['delete', 'drive', 'scratch', '-n', NS, '--timeout=15s']);
+  expect(await kube.client.find(driveRef('scratch'))).toBeUndefined();
+  await expect(admin.getDrive(id)).rejects.toMatchObject({ isNotFound: true });
+});
+
+test('Drive with a missing Domain: Ready=False DomainNotFound, one Event, no hot loop; deleting it is not blocked', async () => {
+  await apply(driveYaml('orphan', { domain: 'nowhere' }));
+  await eventually(async () => expect(condition(await getDrive('orphan'), 'Ready')).toMatchObject({ status: 'False', reason: 'DomainNotFound' }));
+  const controller = operator.controllers.get('Drive')!;
+  const before = controller.reconciles();
+  const version = (await getDrive('orphan')).metadata.resourceVersion;
+  await new Promise((r) => setTimeout(r, 1500));
+  // Only the (1 s, test-only) resync for each Drive wakes it: no retry storm, and no status rewrites.
+  expect(controller.reconciles() - before).toBeLessThanOrEqual(3 * (await kube.client.list({ apiVersion: 'openpds.io/v1alpha1', kind: 'Drive', namespace: NS })).items.length + 2);
+  expect((await getDrive('orphan')).metadata.resourceVersion).toBe(version);
+  expect((await events('orphan')).filter((e) => e.reason === 'DomainNotFound')).toHaveLength(1);
+  await kubectl(kube.kubeconfig, ['delete', 'drive', 'orphan', '-n', NS, '--timeout=15s']);
+});
+
+test('A Domain turning Ready wakes its waiting Drives at once (not after their backoff or the resync)', async () => {
+  await operator.stop();
+  operator = await start(Number(new URL(dataPlane!.url).port), 60_000); // no resync within this test
+  const api = { apiVersion: 'apps/v1', kind: 'Deployment', namespace: NS, name: 'acme-api' };
+  await kube.client.patch(api, 'merge', { status: { readyReplicas: 0, availableReplicas: 0 } }, { subresource: 'status' });
+  await eventually(async () => expect(condition(await kube.client.get<Drive & KubeObject>({ ...api, apiVersion: 'openpds.io/v1alpha1', kind: 'Domain', name: 'acme' }), 'Ready')?.status).toBe('False'));
+  await apply(driveYaml('late'));
+  await eventually(async () => expect(condition(await getDrive('late'), 'Ready')).toMatchObject({ status: 'False', reason: 'DomainNotReady' }));
+  await markDeploymentAvailable(kube.client, NS, 'acme-api');
+  await kubectl(kube.kubeconfig, ['wait', '--for=condition=Ready', 'domain/acme', '-n', NS, '--timeout=10s']);
+  // The Drive's own retry is at least 5 s away: Ready within 3 s means the Domain's turn woke it.
+  await eventually(async () => expect(condition(await getDrive('late'), 'Ready')).toMatchObject({ status: 'True' }), 3000);
+});
