@@ -27,7 +27,8 @@ export function withVersion(type: ResourceType, object: KubeObject): KubeObject 
 
 export function listObjects(store: Store, type: ResourceType, query: ListQuery) {
   const matches = matcherFor(type, query);
-  let items = store.list(type.storageKey, query.namespace).filter(matches);
+  // The stored objects themselves (no copies): withVersion below copies the top level of what is served.
+  let items = store.peekList(type.storageKey, query.namespace).filter(matches);
   if (query.continueToken) {
     let after: string;
     try {

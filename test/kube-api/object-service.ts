@@ -86,7 +86,7 @@ export function createObjectService(deps: ObjectServiceDeps) {
 
   function checkNamespace(req: WriteRequest, name: string): void {
     if (!req.type.namespaced) return;
-    const ns = store.get('/namespaces', undefined, req.namespace ?? '');
+    const ns = store.peek('/namespaces', undefined, req.namespace ?? '');
     if (!ns) throw new KubeApiError(404, 'NotFound', `namespaces "${req.namespace}" not found`, { name: req.namespace ?? '', kind: 'namespaces' });
     if (ns.metadata.deletionTimestamp) {
       throw forbidden(`${req.type.plural} "${name}" is forbidden: unable to create new content in namespace ${req.namespace} because it is being terminated`);
@@ -100,7 +100,7 @@ export function createObjectService(deps: ObjectServiceDeps) {
     for (const key of SYSTEM_METADATA) delete meta[key];
     if (!meta.name && meta.generateName) meta.name = `${meta.generateName}${randomUUID().replace(/-/g, '').slice(0, 5)}`;
     checkNamespace(req, meta.name ?? '');
-    if (meta.name && store.get(req.type.storageKey, req.namespace, meta.name)) throw alreadyExists(req.type, meta.name);
+    if (meta.name && store.peek(req.type.storageKey, req.namespace, meta.name)) throw alreadyExists(req.type, meta.name);
     if (req.type.statusSubresource) delete object.status; // status is written only through /status
     object = admit(req.type, object, { fieldValidation: req.fieldValidation, warnings: req.warnings, creating: true });
     object.metadata.uid = randomUUID();

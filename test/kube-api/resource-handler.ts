@@ -121,7 +121,7 @@ export async function handleResource(deps: ResourceHandlerDeps, route: ResourceR
     return sendJson(res, 200, withVersion(type, updated), write.warnings);
   }
   if (method === 'PATCH' && name !== undefined) {
-    const existed = deps.store.get(type.storageKey, route.namespace, name) !== undefined;
+    const existed = deps.store.peek(type.storageKey, route.namespace, name) !== undefined;
     const patched = deps.objects.patch(write, name, contentType ?? '', raw, query.get('force') === 'true');
     return sendJson(res, existed ? 200 : 201, withVersion(type, patched), write.warnings);
   }

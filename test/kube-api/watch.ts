@@ -46,7 +46,7 @@ export function serveWatch(res: ServerResponse, hub: WatchHub, store: Store, wat
   const rv = watch.resourceVersion;
   try {
     if (!rv || rv === '0') {
-      for (const object of store.list(watch.type.storageKey)) if (watch.matches(object)) send('ADDED', withVersion(watch.type, object));
+      for (const object of store.peekList(watch.type.storageKey)) if (watch.matches(object)) send('ADDED', withVersion(watch.type, object));
       if (watch.sendInitialEvents && watch.allowBookmarks) bookmark({ 'k8s.io/initial-events-end': 'true' });
     } else {
       const from = Number(rv);
