@@ -99,7 +99,7 @@ export async function handleResource(deps: ResourceHandlerDeps, route: ResourceR
       });
     }
     if (name !== undefined) {
-      const object = withVersion(type, deps.objects.get(writeRequest(route, req, new URLSearchParams()), name));
+      const object = withVersion(type, deps.objects.read(type, route.namespace, name));
       const body = wantsTable(accept) ? toTable(type, [object], { resourceVersion: object.metadata.resourceVersion }, query.get('includeObject')) : object;
       return sendJson(res, 200, body);
     }

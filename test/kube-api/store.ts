@@ -34,7 +34,12 @@ export interface Store {
   peekDependents(uid: string): StoredRef[];
   /** Read-only: stored objects in `namespace`, any kind (from an index, not a scan). */
   peekNamespace(namespace: string): StoredRef[];
-  /** Assigns the next resourceVersion, stores or removes the object and publishes the event. */
+  /**
+   * Assigns the next resourceVersion, stores the object or removes it, publishes the event and returns the
+   * stored state, read-only. The store takes `object` over without copying it: the caller hands in a
+   * fresh object that shares nothing with stored state (the object service builds every candidate from
+   * decoded bodies and copies it read) and does not touch it afterwards.
+   */
   commit(storageKey: string, type: 'ADDED' | 'MODIFIED' | 'DELETED', object: KubeObject, previous?: KubeObject): KubeObject;
   /** Called synchronously after each commit with the stored state before and after (read-only). */
   onCommit(listener: (change: { storageKey: string; type: 'ADDED' | 'MODIFIED' | 'DELETED'; object: KubeObject; previous?: KubeObject }) => void): void;
@@ -122,7 +127,7 @@ export function createStore(hub: WatchHub): Store {
     peekDependents: (uid) => resolve(byOwner.get(uid)),
     peekNamespace: (namespace) => resolve(byNamespace.get(namespace)),
     commit(storageKey, type, object, previous) {
-      const stored = clone(object);
+      const stored = object;
       stored.metadata.resourceVersion = String(++resourceVersion);
       const key = objectKey(stored.metadata.namespace, stored.metadata.name!);
       const c = collection(storageKey);
@@ -140,7 +145,7 @@ export function createStore(hub: WatchHub): Store {
       const prior = previous ? (before ?? clone(previous)) : undefined;
       hub.publish({ type, object: stored, ...(prior ? { previous: prior } : {}), resourceVersion, storageKey });
       for (const listener of listeners) listener({ storageKey, type, object: stored, ...(before ? { previous: before } : {}) });
-      return clone(stored);
+      return stored;
     },
     onCommit(listener) {
       listeners.push(listener);

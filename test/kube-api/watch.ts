@@ -19,6 +19,19 @@ export interface WatchRequest {
   bookmarkIntervalMs: number;
 }
 
+// Stored objects are immutable, so one JSON text per (object, served version) serves every watch that
+// sends it: an informer per kind in the operator plus the tests' own would otherwise each serialise it.
+const serialized = new WeakMap<KubeObject, Map<string, string>>();
+
+function objectJson(type: ResourceType, object: KubeObject): string {
+  let byVersion = serialized.get(object);
+  if (!byVersion) serialized.set(object, (byVersion = new Map()));
+  const key = `${type.group}/${type.version}/${type.kind}`;
+  let json = byVersion.get(key);
+  if (json === undefined) byVersion.set(key, (json = JSON.stringify(withVersion(type, object))));
+  return json;
+}
+
 export function serveWatch(res: ServerResponse, hub: WatchHub, store: Store, watch: WatchRequest): void {
   res.writeHead(200, { 'Content-Type': 'application/json', 'Transfer-Encoding': 'chunked', 'Cache-Control': 'no-cache, private' });
   // Without this the client sees no response (and cannot tell the watch is open) until the first event.
@@ -29,17 +42,21 @@ export function serveWatch(res: ServerResponse, hub: WatchHub, store: Store, wat
   const bookmark = (annotations?: Record<string, string>) =>
     send('BOOKMARK', { kind: watch.type.kind, apiVersion: withVersion(watch.type, { metadata: {} } as KubeObject).apiVersion, metadata: { resourceVersion: String(store.currentResourceVersion()), ...(annotations ? { annotations } : {}) } });
 
+  // The same bytes as send(type, withVersion(watch.type, object)), from the shared serialisation.
+  const sendStored = (type: string, object: KubeObject) => {
+    if (!res.writableEnded) res.write(`{"type":"${type}","object":${objectJson(watch.type, object)}}\n`);
+  };
   const deliver = (event: StoredEvent) => {
     if (event.storageKey !== watch.type.storageKey) return;
     const now = watch.matches(event.object);
     const before = event.previous !== undefined && watch.matches(event.previous);
-    const object = withVersion(watch.type, event.object);
-    if (event.type === 'ADDED' && now) send('ADDED', object);
-    else if (event.type === 'DELETED' && (now || before)) send('DELETED', object);
+    const object = event.object;
+    if (event.type === 'ADDED' && now) sendStored('ADDED', object);
+    else if (event.type === 'DELETED' && (now || before)) sendStored('DELETED', object);
     else if (event.type === 'MODIFIED') {
-      if (now && before) send('MODIFIED', object);
-      else if (now) send('ADDED', object);
-      else if (before) send('DELETED', object);
+      if (now && before) sendStored('MODIFIED', object);
+      else if (now) sendStored('ADDED', object);
+      else if (before) sendStored('DELETED', object);
     }
   };
 
