@@ -142,6 +142,27 @@ describe('work queue', () => {
     await queue.shutdown();
   });
 
+  it('drops a pending poll once a later run succeeds without asking for one', async () => {
+    const timers = createFakeTimers();
+    const runs: number[] = [];
+    const queue = createWorkQueue({
+      timers,
+      handler: async () => {
+        runs.push(timers.now());
+        return runs.length === 1 ? { requeueAfterMs: 1000 } : undefined;
+      },
+    });
+    queue.add('k');
+    await settle();
+    await timers.advance(10);
+    queue.add('k'); // woken by a watch event before the poll is due: the state is reached
+    await settle();
+    await timers.advance(5000);
+    expect(runs).toEqual([0, 10]);
+    expect(timers.pending()).toBe(0);
+    await queue.shutdown();
+  });
+
   it('shuts down gracefully: waits for running work, drops pending and delayed keys, ignores new adds', async () => {
     const timers = createFakeTimers();
     const gate = deferred();

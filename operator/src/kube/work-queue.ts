@@ -97,6 +97,18 @@ export function createWorkQueue(options: WorkQueueOptions): WorkQueue {
     delayed.set(key, { at, handle });
   }
 
+  /**
+   * A run that succeeded and asked for nothing more supersedes the retry or poll an earlier run of the key
+   * scheduled (a Domain that waited for replicas, then turned Ready through a watch event): left in place it
+   * would fire later as a reconcile with nothing to do, which at 1,000 keys is a steady trickle of them.
+   */
+  function cancelDelayed(key: string): void {
+    const pending = delayed.get(key);
+    if (!pending) return;
+    timers.clearTimeout(pending.handle);
+    delayed.delete(key);
+  }
+
   function pump(): void {
     while (!stopped && processing.size < concurrency && queue.length > 0) {
       const key = queue.shift()!;
@@ -127,6 +139,7 @@ export function createWorkQueue(options: WorkQueueOptions): WorkQueue {
     if (stopped) return;
     if (dirty.has(key)) queue.push(key);
     if (requeueAfterMs !== undefined) addAfter(key, requeueAfterMs);
+    else cancelDelayed(key);
     pump();
   }
 
