@@ -27,6 +27,16 @@ describe('content hasher', () => {
     expect(two).toEqual(expected(b));
   });
 
+  it('a source that fails mid-way rejects and leaves the hasher usable', async () => {
+    async function* failing() {
+      yield randomBytes(40 * 1024 * 1024);
+      throw new Error('store went away');
+    }
+    await expect(hasher.hash(failing(), 80 * 1024 * 1024)).rejects.toThrow('store went away');
+    const b = randomBytes(33 * 1024 * 1024);
+    expect(await hasher.hash(chunked(b, 1 << 20), b.length)).toEqual(expected(b));
+  });
+
   it('hashes empty content', async () => {
     expect(await hasher.hash(chunked(Buffer.alloc(0), 10), 0)).toEqual(expected(Buffer.alloc(0)));
   });
