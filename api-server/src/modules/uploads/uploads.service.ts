@@ -141,10 +141,10 @@ export function createUploadsService(deps: Pick<Deps, 'db' | 'store' | 'newId' |
    * Hashes the assembled object in one streamed read (SHA-1 and SHA-256 on two threads). Parallel ranged
    * reads were measured slower here: radosgw and the server share the same two cores.
    */
-  async function hashObject(key: string): Promise<ContentHashes> {
-    const info = await deps.store.head(key);
-    if (!info) throw new Error(`assembled object ${key} is missing`);
-    return deps.hasher.hash((await deps.store.get(key)) as AsyncIterable<Buffer>, info.size);
+  async function hashObject(key: string, knownSize?: number): Promise<ContentHashes> {
+    const size = knownSize ?? (await deps.store.head(key))?.size;
+    if (size === undefined) throw new Error(`assembled object ${key} is missing`);
+    return deps.hasher.hash((await deps.store.get(key)) as AsyncIterable<Buffer>, size);
   }
 
   return {
@@ -253,8 +253,7 @@ export function createUploadsService(deps: Pick<Deps, 'db' | 'store' | 'newId' |
       const heartbeat = setInterval(() => void repo.touchSession(deps.db, session.upload_id).catch(() => undefined), COMPLETING_HEARTBEAT_SECONDS * 1000);
       let hashes: ContentHashes;
       try {
-        await this.assemble(session);
-        hashes = await hashObject(session.storage_key);
+        hashes = await hashObject(session.storage_key, await this.assemble(session));
       } finally {
         clearInterval(heartbeat);
       }
@@ -288,28 +287,31 @@ export function createUploadsService(deps: Pick<Deps, 'db' | 'store' | 'newId' |
      * Checks the parts (all declared ones present, sizes adding up: these errors reopen the session so the
      * client can fix them) and assembles them. A completion that crashed after the store assembled the
      * object finds no multipart upload but the object: it goes on from there instead of failing forever.
+     * Resolves to the assembled size when it is known from the parts (saves a HEAD before hashing).
      */
-    async assemble(session: UploadSessionRow): Promise<void> {
+    async assemble(session: UploadSessionRow): Promise<number | undefined> {
       let parts: UploadedPart[];
       try {
         parts = await this.storeParts(session);
       } catch (e) {
-        if (await deps.store.head(session.storage_key)) return;
+        if (await deps.store.head(session.storage_key)) return undefined;
         await repo.setSessionStatus(deps.db, session.upload_id, 'open');
         throw e;
       }
+      let total = 0;
       try {
         const have = new Set(parts.map((p) => p.partNumber));
         const missing = Array.from({ length: session.part_count }, (_, i) => i + 1).filter((n) => !have.has(n));
         if (missing.length) throw uploadErrors.partsMissing(missing);
         parts = parts.filter((p) => p.partNumber <= session.part_count);
-        const total = parts.reduce((sum, p) => sum + p.size, 0);
+        total = parts.reduce((sum, p) => sum + p.size, 0);
         if (session.size !== null && total !== session.size) throw uploadErrors.sizeMismatch(session.size, total);
       } catch (e) {
         await repo.setSessionStatus(deps.db, session.upload_id, 'open');
         throw e;
       }
       await deps.store.completeMultipart(session.storage_key, session.store_upload_id, parts);
+      return total;
     },
 
     discard,
