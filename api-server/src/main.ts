@@ -16,7 +16,6 @@ import { createPgliteDb } from './db/pglite.db';
 import { createTokenSigner } from './modules/auth/tokens';
 import { createUsersRepository } from './modules/users/users.repository';
 import { systemClock } from './shared/clock';
-import { createContentHasher } from './shared/content-hasher';
 import type { Deps } from './shared/deps';
 import { createIdGenerator } from './shared/ids';
 import { createMetrics } from './shared/metrics';
@@ -84,7 +83,6 @@ export async function startServer(env: Record<string, string | undefined> = proc
     logger,
     urlSigner,
     tokens: createTokenSigner(secret),
-    hasher: createContentHasher(),
   };
   const services = createServices(deps);
   await bootstrap(deps, services);
@@ -121,7 +119,6 @@ export async function startServer(env: Record<string, string | undefined> = proc
       await closed;
       clearTimeout(cut);
       await gcRunning;
-      await deps.hasher.close();
       await db.close();
     },
   };

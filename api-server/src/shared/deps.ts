@@ -7,7 +7,6 @@ import type { Config } from '../config/config';
 import type { Db } from '../db/db';
 import type { BlobStore } from '../storage/blob-store';
 import type { Clock } from './clock';
-import type { ContentHasher } from './content-hasher';
 import type { IdGenerator } from './ids';
 import type { Metrics } from './metrics';
 import type { UrlSigner } from './url-signer';
@@ -23,5 +22,4 @@ export interface Deps {
   logger: Logger;
   urlSigner: UrlSigner;
   tokens: TokenSigner;
-  hasher: ContentHasher;
 }

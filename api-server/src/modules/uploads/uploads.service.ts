@@ -6,7 +6,7 @@
  * and makes the file available. Until that commit nothing is visible; on any failure nothing is.
  */
 import { isForeignKeyViolation, type Queryable } from '../../db/db';
-import type { ContentHashes } from '../../shared/content-hasher';
+import { hashContent, type ContentHashes } from '../../shared/content-hasher';
 import type { Deps } from '../../shared/deps';
 import { MAX_PART_NUMBER, MAX_PART_SIZE, UploadNotFoundError, type UploadedPart } from '../../storage/blob-store';
 import { isAdmin, type AuthContext } from '../auth/auth.types';
@@ -48,7 +48,7 @@ export interface CreateFileResult {
   part_info_list: { part_number: number; upload_url: string; part_size?: number }[];
 }
 
-export function createUploadsService(deps: Pick<Deps, 'db' | 'store' | 'newId' | 'config' | 'metrics' | 'logger' | 'hasher'>, drives: DrivesService, files: FilesService) {
+export function createUploadsService(deps: Pick<Deps, 'db' | 'store' | 'newId' | 'config' | 'metrics' | 'logger'>, drives: DrivesService, files: FilesService) {
   const repo = createUploadsRepository();
   const domainId = deps.config.domainId;
 
@@ -138,13 +138,11 @@ export function createUploadsService(deps: Pick<Deps, 'db' | 'store' | 'newId' |
   }
 
   /**
-   * Hashes the assembled object in one streamed read (SHA-1 and SHA-256 on two threads). Parallel ranged
-   * reads were measured slower here: radosgw and the server share the same two cores.
+   * Hashes the assembled object in one streamed read. Parallel ranged reads were measured slower here:
+   * radosgw and the server share the same two cores.
    */
-  async function hashObject(key: string, knownSize?: number): Promise<ContentHashes> {
-    const size = knownSize ?? (await deps.store.head(key))?.size;
-    if (size === undefined) throw new Error(`assembled object ${key} is missing`);
-    return deps.hasher.hash((await deps.store.get(key)) as AsyncIterable<Buffer>, size);
+  async function hashObject(key: string): Promise<ContentHashes> {
+    return hashContent((await deps.store.get(key)) as AsyncIterable<Buffer>);
   }
 
   return {
@@ -253,7 +251,8 @@ export function createUploadsService(deps: Pick<Deps, 'db' | 'store' | 'newId' |
       const heartbeat = setInterval(() => void repo.touchSession(deps.db, session.upload_id).catch(() => undefined), COMPLETING_HEARTBEAT_SECONDS * 1000);
       let hashes: ContentHashes;
       try {
-        hashes = await hashObject(session.storage_key, await this.assemble(session));
+        await this.assemble(session);
+        hashes = await hashObject(session.storage_key);
       } finally {
         clearInterval(heartbeat);
       }
@@ -287,31 +286,28 @@ export function createUploadsService(deps: Pick<Deps, 'db' | 'store' | 'newId' |
      * Checks the parts (all declared ones present, sizes adding up: these errors reopen the session so the
      * client can fix them) and assembles them. A completion that crashed after the store assembled the
      * object finds no multipart upload but the object: it goes on from there instead of failing forever.
-     * Resolves to the assembled size when it is known from the parts (saves a HEAD before hashing).
      */
-    async assemble(session: UploadSessionRow): Promise<number | undefined> {
+    async assemble(session: UploadSessionRow): Promise<void> {
       let parts: UploadedPart[];
       try {
         parts = await this.storeParts(session);
       } catch (e) {
-        if (await deps.store.head(session.storage_key)) return undefined;
+        if (await deps.store.head(session.storage_key)) return;
         await repo.setSessionStatus(deps.db, session.upload_id, 'open');
         throw e;
       }
-      let total = 0;
       try {
         const have = new Set(parts.map((p) => p.partNumber));
         const missing = Array.from({ length: session.part_count }, (_, i) => i + 1).filter((n) => !have.has(n));
         if (missing.length) throw uploadErrors.partsMissing(missing);
         parts = parts.filter((p) => p.partNumber <= session.part_count);
-        total = parts.reduce((sum, p) => sum + p.size, 0);
+        const total = parts.reduce((sum, p) => sum + p.size, 0);
         if (session.size !== null && total !== session.size) throw uploadErrors.sizeMismatch(session.size, total);
       } catch (e) {
         await repo.setSessionStatus(deps.db, session.upload_id, 'open');
         throw e;
       }
       await deps.store.completeMultipart(session.storage_key, session.store_upload_id, parts);
-      return total;
     },
 
     discard,
