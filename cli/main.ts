@@ -3,6 +3,7 @@
  */
 import { ConfigError, configTable } from '../api-server/src/config/config';
 import { runMigrations, startServer } from '../api-server/src/main';
+import { startWorker } from '../workers/src/main';
 import { runOperatorCommand } from '../operator/src/cli-operator';
 import { runPlanCommand, runApplyCommand } from '../operator/src/local/plan-command';
 import { runUpCommand } from '../operator/src/local/up-command';
@@ -11,6 +12,7 @@ import { defaultReconcilers } from '../operator/src/reconcilers/drive.registrati
 const USAGE = `usage: openpds <command>
 
   serve        run the data plane (API server; embedded PGlite and local disk by default)
+  worker       run a worker process (health, readiness, metrics; it runs no jobs yet)
   migrate      apply pending database migrations and exit
   config-docs  print the configuration table (markdown)
   operator     run the Kubernetes operator (Domains and Drives; \`openpds operator --help\` for flags)
@@ -32,6 +34,16 @@ async function main(argv: string[]): Promise<number> {
       };
       process.once('SIGTERM', () => void stop('SIGTERM'));
       process.once('SIGINT', () => void stop('SIGINT'));
+      return -1;
+    }
+    case 'worker': {
+      const worker = await startWorker(process.env);
+      const stop = async () => {
+        await worker.close();
+        process.exit(0);
+      };
+      process.once('SIGTERM', () => void stop());
+      process.once('SIGINT', () => void stop());
       return -1;
     }
     case 'migrate': {

@@ -1,0 +1,66 @@
+/**
+ * `openpds worker`: the process the Domain chart runs as its worker Deployment. It connects to the
+ * domain's PostgreSQL and blob store and serves /healthz, /readyz (database and store reachable) and
+ * /metrics on OPENPDS_PORT, so pods, probes and rollouts behave.
+ *
+ * It runs no jobs yet: the job queue and the image handlers (thumbnails, EXIF, faces, …) are their own
+ * issue. The README says so; nothing here pretends otherwise.
+ */
+import { createServer, type Server } from 'node:http';
+import pino from 'pino';
+import client from 'prom-client';
+import { ConfigError, loadConfig } from '../../api-server/src/config/config';
+import { createPgDb } from '../../api-server/src/db/pg.db';
+import { createUrlSigner } from '../../api-server/src/shared/url-signer';
+import { createBlobStore } from '../../api-server/src/storage/create-blob-store';
+
+export interface RunningWorker {
+  server: Server;
+  url: string;
+  close(): Promise<void>;
+}
+
+export async function startWorker(env: Record<string, string | undefined> = process.env): Promise<RunningWorker> {
+  const config = loadConfig(env);
+  // The embedded PGlite database lives inside `openpds serve` (which runs jobs in-process); a separate
+  // worker process needs the shared PostgreSQL.
+  if (!config.databaseUrl) throw new ConfigError('openpds worker needs OPENPDS_DATABASE_URL: the embedded database belongs to `openpds serve`');
+  const logger = pino({ level: config.logLevel, base: { domain: config.domainId, component: 'worker' } });
+  const db = createPgDb(config.databaseUrl, { max: 2 });
+  // The store is only pinged here; URLs are never signed by a worker.
+  const store = await createBlobStore(config, createUrlSigner({ secret: 'unused-by-workers-unused-by-workers', baseUrl: config.publicUrl }));
+  const registry = new client.Registry();
+  client.collectDefaultMetrics({ register: registry, prefix: 'openpds_worker_' });
+
+  const server = createServer((req, res) => {
+    const send = (status: number, body: unknown, type = 'application/json') => {
+      res.writeHead(status, { 'content-type': type });
+      res.end(typeof body === 'string' ? body : JSON.stringify(body));
+    };
+    if (req.url === '/healthz') return send(200, { status: 'ok' });
+    if (req.url === '/metrics') return void registry.metrics().then((text) => send(200, text, registry.contentType));
+    if (req.url === '/readyz') {
+      const check = (fn: () => Promise<unknown>) => fn().then(() => 'ok', (e: Error) => `unreachable: ${e.message}`);
+      return void Promise.all([check(() => db.query('SELECT 1')), check(() => store.ping())]).then(([database, storage]) => {
+        const ready = database === 'ok' && storage === 'ok';
+        send(ready ? 200 : 503, { status: ready ? 'ready' : 'not ready', database, storage, jobs: 'none registered yet' });
+      });
+    }
+    send(404, { code: 'NotFound.Route', message: `no route ${req.method} ${req.url}` });
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(config.port, config.host, () => resolve());
+  });
+  const address = server.address();
+  const port = typeof address === 'object' && address ? address.port : config.port;
+  logger.info({ port }, 'openpds worker listening (no job handlers registered yet)');
+  return {
+    server,
+    url: `http://127.0.0.1:${port}`,
+    async close() {
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+      await db.close();
+    },
+  };
+}
