@@ -163,8 +163,16 @@ test('Domain: missing Secret → children → replicas → /readyz → Ready; sp
   const second = await start(); // waits for the dead leader's Lease to expire, then takes over
   await eventually(() => expect(second.isLeader()).toBe(true), 5000);
   await eventually(async () => expect(condition(await getDomain(), 'Ready')).toMatchObject({ status: 'False', observedGeneration: 3 }));
+  // The dead leader may have written that status itself (ApplyFailed) before dying: roll out only once
+  // the new leader has applied generation 3's Deployments, or the rollout marks the old ones available.
+  await eventually(async () => {
+    for (const name of ['acme-api', 'acme-worker']) {
+      const d = await kube.client.get({ apiVersion: 'apps/v1', kind: 'Deployment', namespace: NS, name });
+      expect(d.metadata?.labels?.['openpds.io/generation']).toBe('3');
+    }
+  }, 15_000);
   await rollOut();
-  await eventually(async () => expect(condition(await getDomain(), 'Ready')).toMatchObject({ status: 'True', observedGeneration: 3 }));
+  await eventually(async () => expect(condition(await getDomain(), 'Ready')).toMatchObject({ status: 'True', observedGeneration: 3 }), 15_000);
   expect(await children()).toEqual([
     'ConfigMap/acme-config', 'Deployment/acme-api', 'Deployment/acme-worker', 'NetworkPolicy/acme-api', 'NetworkPolicy/acme-worker',
     'PodDisruptionBudget/acme-api', 'Secret/acme-admin', 'Service/acme-api', 'Service/acme-worker-metrics',
