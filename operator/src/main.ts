@@ -123,7 +123,8 @@ export async function runOperator(options: OperatorOptions): Promise<RunningOper
   const kubeConfig = new k8s.KubeConfig();
   if (options.kubeconfig) kubeConfig.loadFromFile(options.kubeconfig);
   else kubeConfig.loadFromDefault();
-  const client = createKubeClient(kubeConfig);
+  let killed = false;
+  const client = createKubeClient(kubeConfig, { isAlive: () => !killed });
   const metrics: OperatorMetrics = createOperatorMetrics();
   const events = createEventRecorder({ client, onError: (error) => log('warn', 'event not recorded', { error: String(error) }) });
   const monitoring = options.monitoring === undefined || options.monitoring === 'auto' ? await detectMonitoring(client) : options.monitoring;
@@ -217,10 +218,11 @@ export async function runOperator(options: OperatorOptions): Promise<RunningOper
       await closeServer();
     },
     async kill() {
+      killed = true;
       state = 'stopped';
       elector?.abandon();
       // Stops watches and drops queued keys; a request already on the wire still completes, as it would
-      // when a process dies after writing to its socket.
+      // when a process dies after writing to its socket, but a reconcile still running sends nothing more.
       void stopControllers();
       server.closeAllConnections();
       await closeServer();

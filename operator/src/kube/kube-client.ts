@@ -137,12 +137,14 @@ export function refOf(object: KubeObject): ObjectRef {
 type Transport = (method: string, url: URL, headers: Record<string, string>, body: string | undefined) => Promise<{ status: number; text: string }>;
 
 /** Builds a client from a loaded KubeConfig; one keep-alive agent per client. */
-export function createKubeClient(kc: KubeConfig, options: { userAgent?: string; timeoutMs?: number } = {}): KubeClient {
+export function createKubeClient(kc: KubeConfig, options: { userAgent?: string; timeoutMs?: number; isAlive?: () => boolean } = {}): KubeClient {
   const cluster = kc.getCurrentCluster();
   if (!cluster) throw new Error('kubeconfig has no current cluster');
   const server = new URL(cluster.server);
   let agent: http.Agent | undefined;
   const transport: Transport = async (method, url, headers, body) => {
+    // A killed operator sends nothing more, like a process that died (tests kill operators in-process).
+    if (options.isAlive && !options.isAlive()) throw new Error('operator stopped: request not sent');
     // Headers (tokens, exec plugins) are resolved per request so rotated credentials are used.
     const opts: https.RequestOptions = {};
     await kc.applyToHTTPSOptions(opts);
