@@ -48,7 +48,9 @@ export function createApp(deps: Deps, services: Services = createServices(deps))
   const registry = createRpcRegistry();
   const app = express();
   app.disable('x-powered-by');
-  app.set('trust proxy', true);
+  // X-Forwarded-For is believed only from private and loopback peers (an ingress or a sidecar), so a client
+  // on the internet cannot pick the address the login throttle counts it under.
+  app.set('trust proxy', 'loopback, linklocal, uniquelocal');
 
   app.use((req, res, next) => {
     const started = process.hrtime.bigint();

@@ -73,6 +73,19 @@ describe.each([
       expect(JSON.stringify(wrong.body)).not.toMatch(/at \w+ \(/);
     });
 
+    it('throttles password guessing per user name and address: 429 with Retry-After, even for the right password', async () => {
+      await api.ok('/v2/user/create', { user_name: `guessed-${dbKind}`, password: 'the-right-password' }, admin.access_token);
+      for (let i = 0; i < 10; i++) expect((await api.call('/v2/account/login', { username: `guessed-${dbKind}`, password: `wrong-${i}` })).status).toBe(401);
+      const res = await fetch(`${api.url}/v2/account/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ username: `GUESSED-${dbKind}`, password: 'the-right-password' }) });
+      expect(res.status).toBe(429);
+      expect(Number(res.headers.get('retry-after'))).toBeGreaterThan(0);
+      expect(await res.json()).toMatchObject({ code: 'TooManyRequests.Login' });
+      expect((await api.call('/v2/account/login', { username: 'admin', password: ADMIN_PASSWORD })).status).toBe(200);
+      // From another address (a proxy on loopback says so) the same user is not locked out.
+      const elsewhere = await fetch(`${api.url}/v2/account/login`, { method: 'POST', headers: { 'content-type': 'application/json', 'x-forwarded-for': '203.0.113.7' }, body: JSON.stringify({ username: `guessed-${dbKind}`, password: 'the-right-password' }) });
+      expect(elsewhere.status).toBe(200);
+    });
+
     it('rotates refresh tokens: each works once', async () => {
       const session = await api.login('admin', ADMIN_PASSWORD);
       const next = await api.ok('/v2/account/token', { refresh_token: session.refresh_token });

@@ -10,7 +10,7 @@ export function createAuthRouter(registry: RpcRegistry, auth: AuthService): Rout
     summary: 'Log in with user name and password; returns access and refresh tokens',
     auth: false,
     body: z.object({ username: z.string().min(1).max(255), password: z.string().min(1).max(256) }),
-    handler: (input) => auth.login(input.username, input.password),
+    handler: (input, { req }) => auth.login(input.username, input.password, req.ip),
   });
   defineRpc(router, registry, {
     path: '/v2/account/token',

@@ -3,6 +3,7 @@ import { AppError, unauthorized } from '../../shared/errors';
 import type { Deps } from '../../shared/deps';
 import { createUsersRepository, type UserRow } from '../users/users.repository';
 import type { AuthContext } from './auth.types';
+import { createLoginThrottle } from './login-throttle';
 import { hashRefreshToken, newRefreshToken } from './tokens';
 
 const errors = {
@@ -10,6 +11,8 @@ const errors = {
   disabled: () => new AppError('Forbidden.UserDisabled', 403, 'this user is disabled'),
   badRefresh: () => unauthorized('InvalidParameter.RefreshToken', 'refresh token is invalid, expired or already used'),
   badAccess: () => unauthorized('AccessTokenInvalid', 'access token is missing, invalid or expired'),
+  throttled: (ms: number) =>
+    new AppError('TooManyRequests.Login', 429, 'too many failed logins for this user; try again later', { headers: { 'Retry-After': String(Math.ceil(ms / 1000)) } }),
 };
 
 // A fixed hash to verify against when the user does not exist, so timing does not reveal user names.
@@ -18,6 +21,7 @@ const DUMMY_HASH = argon2.hash('openpds-no-such-user');
 export function createAuthService(deps: Pick<Deps, 'db' | 'config' | 'tokens' | 'clock'>) {
   const users = createUsersRepository();
   const domainId = deps.config.domainId;
+  const throttle = createLoginThrottle(() => deps.clock.now().getTime());
 
   async function issueTokens(user: UserRow) {
     const accessToken = deps.tokens.signAccess({ sub: user.user_id, domain_id: user.domain_id, role: user.role }, deps.config.accessTokenTtl);
@@ -40,10 +44,18 @@ export function createAuthService(deps: Pick<Deps, 'db' | 'config' | 'tokens' | 
   }
 
   return {
-    async login(userName: string, password: string) {
+    /** `client` is the caller's address: failures are throttled per user name and address. */
+    async login(userName: string, password: string, client = '') {
+      const throttleKey = `${userName}\n${client}`;
+      const wait = throttle.blockedFor(throttleKey);
+      if (wait > 0) throw errors.throttled(wait);
       const user = await users.getByName(deps.db, domainId, userName);
       const ok = await argon2.verify(user?.password_hash ?? (await DUMMY_HASH), password);
-      if (!user || !user.password_hash || !ok) throw errors.badCredentials();
+      if (!user || !user.password_hash || !ok) {
+        throttle.failed(throttleKey);
+        throw errors.badCredentials();
+      }
+      throttle.succeeded(throttleKey);
       if (user.status !== 'enabled') throw errors.disabled();
       return issueTokens(user);
     },
