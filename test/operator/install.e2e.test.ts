@@ -52,4 +52,22 @@ describe('install with kubectl and run the operator from the CLI', () => {
     const drive = await kubectl(kube.kubeconfig, ['get', 'drive', 'team', '-o', 'jsonpath={.status.conditions[?(@.type=="Ready")].reason}']);
     expect(drive).toBe('DomainNotReady');
   }, 60_000);
+
+  it('refuses an invalid spec with a message kubectl shows, and stores nothing', async () => {
+    const bad = `apiVersion: openpds.io/v1alpha1
+kind: Domain
+metadata: { name: broken, namespace: default }
+spec:
+  storage: { mode: ftp }
+  apiServer: { replicas: -1 }
+`;
+    const refused = await kubectl(kube.kubeconfig, ['apply', '-f', '-'], bad).then(
+      () => '',
+      (e: Error) => e.message,
+    );
+    expect(refused).toMatch(/The Domain "broken" is invalid/);
+    expect(refused).toMatch(/spec\.storage\.mode: Unsupported value: "ftp"/);
+    expect(refused).toMatch(/spec\.apiServer\.replicas: Invalid value: -1: .* greater than or equal to 0/);
+    expect(await kubectl(kube.kubeconfig, ['get', 'domains', '-n', 'default', '-o', 'name'])).not.toContain('broken');
+  });
 });
