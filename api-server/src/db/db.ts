@@ -20,7 +20,6 @@ export interface Db extends Queryable {
 
 /** PostgreSQL error codes the services react to. */
 export const PG_UNIQUE_VIOLATION = '23505';
-export const PG_SERIALIZATION_FAILURE = '40001';
 export const PG_FOREIGN_KEY_VIOLATION = '23503';
 
 export const isForeignKeyViolation = (e: unknown): boolean => (e as { code?: string })?.code === PG_FOREIGN_KEY_VIOLATION;

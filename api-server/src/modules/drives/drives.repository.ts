@@ -64,10 +64,6 @@ export function createDrivesRepository() {
     async deleteOwnedByUser(db: Queryable, domainId: string, userId: string): Promise<void> {
       await db.query(`DELETE FROM drives WHERE domain_id = $1 AND owner_type = 'user' AND owner_id = $2`, [domainId, userId]);
     },
-    async countFiles(db: Queryable, driveId: string): Promise<number> {
-      const [row] = await db.query<{ n: number }>(`SELECT count(*)::int AS n FROM files WHERE drive_id = $1`, [driveId]);
-      return row!.n;
-    },
   };
 }
 export type DrivesRepository = ReturnType<typeof createDrivesRepository>;
