@@ -45,6 +45,19 @@ export interface Store {
   onCommit(listener: (change: { storageKey: string; type: 'ADDED' | 'MODIFIED' | 'DELETED'; object: KubeObject; previous?: KubeObject }) => void): void;
 }
 
+/**
+ * A copy the caller may change, but for the managedFields entries, which are shared: no code changes an
+ * entry in place (writes replace the whole list), and sharing them lets the ownership bookkeeping
+ * recognise unchanged entries by identity (patch/managed-fields.ts).
+ */
+function copyObject(object: KubeObject): KubeObject {
+  const entries = object.metadata.managedFields;
+  if (!entries) return clone(object);
+  const copy = clone({ ...object, metadata: { ...object.metadata, managedFields: undefined } }) as KubeObject;
+  copy.metadata.managedFields = entries.slice();
+  return copy;
+}
+
 export function objectKey(namespace: string | undefined, name: string): string {
   return `${namespace ?? ''}/${name}`;
 }
@@ -105,7 +118,7 @@ export function createStore(hub: WatchHub): Store {
     bumpResourceVersion: () => ++resourceVersion,
     get(storageKey, namespace, name) {
       const found = collections.get(storageKey)?.get(objectKey(namespace, name));
-      return found && clone(found);
+      return found && copyObject(found);
     },
     list: (storageKey, namespace) => peekList(storageKey, namespace).map((o) => clone(o)),
     listAll() {

@@ -40,7 +40,8 @@ export function serverSideApply(live: JsonObject, applied: JsonObject, owners: O
     throw new KubeApiError(409, 'Conflict', `Apply failed with ${n} conflict${n > 1 ? 's' : ''}: ${list}`, { causes });
   }
   const previous = owners.find((o) => sameOwner(o, ctx.manager, 'Apply', ctx.subresource));
-  const nextOthers = others.map((o) => ({ ...o, fields: new Set([...o.fields].filter((p) => !taken.has(p))) }));
+  // A manager that lost nothing keeps its set, so its managedFields entry is reused as it was.
+  const nextOthers = taken.size === 0 ? others : others.map((o) => ({ ...o, fields: new Set([...o.fields].filter((p) => !taken.has(p))) }));
   const object = mergeApplied(live, applied, [], ctx.listTypeOf) as JsonObject;
   // Fields the applier dropped from its configuration: removed when no other manager still owns them
   // (or anything beneath them).
