@@ -14,8 +14,9 @@ import type { KubeConfig, KubernetesListObject, KubernetesObject } from '@kubern
 import type { OperatorConfig } from './config';
 import { API_VERSION, type Domain } from './domain-types';
 import { createController, type Controller, type Reconcile, type SecondaryWatch } from './kube/controller';
+import type { ResilientInformer } from './kube/informer';
 import { createEventRecorder, type EventRecorder } from './kube/events';
-import { createKubeClient, isNotFound, type KubeClient } from './kube/kube-client';
+import { createKubeClient, isNotFound, type KubeClient, type KubeObject } from './kube/kube-client';
 import { createLeaderElector, type LeaderElector } from './kube/leader-election';
 import { createOperatorMetrics, type OperatorMetrics } from './metrics';
 import { createDomainAccessResolver, createDomainReconciler } from './reconcilers/domain';
@@ -76,16 +77,23 @@ export interface RunningOperator {
   kill(): Promise<void>;
 }
 
-function domainRegistration(options: OperatorOptions, monitoring: boolean): ReconcilerRegistration<Domain & KubernetesObject> {
+function domainRegistration(options: OperatorOptions, monitoring: boolean, deploymentCache: () => ResilientInformer<KubernetesObject> | undefined): ReconcilerRegistration<Domain & KubernetesObject> {
   // Set by create(), read by the Deployment watch: both belong to this one operator instance.
-  let invalidateDomain: ((key: string) => void) | undefined;
+  let deploymentChanged: ((key: string, name: string, generation: number | undefined) => void) | undefined;
   return {
   kind: 'Domain',
   plural: 'domains',
   create(runtime) {
     if (options.domainReconciler) return options.domainReconciler(runtime) as Reconcile<Domain & KubernetesObject>;
-    const reconciler = createDomainReconciler({ client: runtime.client, events: runtime.events, monitoring, domainEndpoints: options.domainEndpoints ?? {} });
-    invalidateDomain = reconciler.invalidate;
+    const reconciler = createDomainReconciler({
+      client: runtime.client,
+      events: runtime.events,
+      monitoring,
+      domainEndpoints: options.domainEndpoints ?? {},
+      // The Deployment watch below: its cache answers most readiness checks without a GET.
+      cachedDeployment: (namespace, name) => deploymentCache()?.get(name, namespace) as KubeObject | undefined,
+    });
+    deploymentChanged = reconciler.deploymentChanged;
     return reconciler as unknown as Reconcile<Domain & KubernetesObject>;
   },
   secondary: (runtime) => [
@@ -98,7 +106,8 @@ function domainRegistration(options: OperatorOptions, monitoring: boolean): Reco
         if (!owner) return [];
         const key = `${object.metadata?.namespace}/${owner}`;
         // A deleted child or a spec edit (generation) must be re-applied, not skipped as current.
-        if (event === 'delete' || (previous && previous.metadata?.generation !== object.metadata?.generation)) invalidateDomain?.(key);
+        if (event === 'delete') deploymentChanged?.(key, object.metadata!.name!, undefined);
+        else if (previous && previous.metadata?.generation !== object.metadata?.generation) deploymentChanged?.(key, object.metadata!.name!, object.metadata?.generation ?? 0);
         const statusOf = (o: KubernetesObject | undefined) => JSON.stringify((o as { status?: unknown } | undefined)?.status ?? null);
         return event === 'update' && statusOf(previous) === statusOf(object) && previous?.metadata?.generation === object.metadata?.generation ? [] : [key];
       },
@@ -147,7 +156,7 @@ export async function runOperator(options: OperatorOptions): Promise<RunningOper
     enqueue: (kind, key) => controllers.get(kind)?.enqueue(key),
   };
 
-  const registrations: ReconcilerRegistration<any>[] = [domainRegistration(options, monitoring), ...(options.reconcilers ?? [])];
+  const registrations: ReconcilerRegistration<any>[] = [domainRegistration(options, monitoring, () => controllers.get('Domain')?.secondaries[0]), ...(options.reconcilers ?? [])];
   for (const registration of registrations) {
     const apiVersion = registration.apiVersion ?? API_VERSION;
     const ns = options.namespace;

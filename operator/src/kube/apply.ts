@@ -9,11 +9,19 @@ import { refOf, type KubeClient, type KubeObject } from './kube-client';
 
 export const FIELD_MANAGER = 'openpds-operator';
 
+export interface ApplyOptions {
+  fieldManager?: string;
+  /** Which live objects the caller reads; the others' answers are not parsed (undefined in the result). */
+  keep?: (manifest: KubeObject) => boolean;
+}
+
 /** Applies in the given order (callers order by dependency) and returns the live objects. */
-export async function applyManifests(client: KubeClient, manifests: readonly KubeObject[], fieldManager = FIELD_MANAGER): Promise<KubeObject[]> {
-  const applied: KubeObject[] = [];
+export async function applyManifests(client: KubeClient, manifests: readonly KubeObject[], options: ApplyOptions = {}): Promise<(KubeObject | undefined)[]> {
+  const applied: (KubeObject | undefined)[] = [];
+  const fieldManager = options.fieldManager ?? FIELD_MANAGER;
   for (const manifest of manifests) {
-    applied.push(await client.patch(refOf(manifest), 'apply', manifest, { fieldManager, force: true }));
+    const discardResponse = options.keep ? !options.keep(manifest) : false;
+    applied.push(await client.patch(refOf(manifest), 'apply', manifest, { fieldManager, force: true, ...(discardResponse ? { discardResponse } : {}) }));
   }
   return applied;
 }

@@ -76,6 +76,8 @@ export interface Controller<T extends KubernetesObject> {
   stop(): Promise<void>;
   enqueue(key: string): void;
   informer: ResilientInformer<T>;
+  /** The caches of `secondary`, in its order (a reconciler reads its children from them). */
+  secondaries: ResilientInformer<KubernetesObject>[];
   queue: WorkQueue;
   /** Reconciles run so far (for tests and the benchmark's steady-state check). */
   reconciles(): number;
@@ -171,6 +173,7 @@ export function createController<T extends KubernetesObject>(options: Controller
   return {
     kind: options.kind,
     informer,
+    secondaries,
     queue,
     async start() {
       await Promise.all([informer.start(), ...secondaries.map((s) => s.start())]);

@@ -5,7 +5,7 @@
  * Ready/Progressing/Degraded with observedGeneration → Events; waiting and failures requeue with backoff.
  * Deletion lives here too. The spec is never written (GitOps-safe): only metadata.finalizers and status.
  */
-import { createHash, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { createAdminClient, type AdminClient, type FetchFn as AdminFetch } from '../admin-client/admin-client';
 import { buildDomainChart } from '../charts/domain.chart';
 import { createDomainContext, DOMAIN_LABEL, GENERATION_LABEL, type DomainContext } from '../charts/domain-context';
@@ -41,11 +41,22 @@ export interface DomainReconcilerDeps {
    */
   reapplyAfterMs?: number;
   monotonicNow?: () => number;
+  /**
+   * A Deployment as the operator's Deployment watch last saw it (undefined when not cached): read instead
+   * of a GET once it reflects the operator's last apply.
+   */
+  cachedDeployment?: (namespace: string, name: string) => KubeObject | undefined;
 }
 
 export type DomainReconciler = Reconcile<Domain> & {
   /** Forgets the last apply of `ns/name`, so the next reconcile applies again (a child changed by someone). */
   invalidate(key: string): void;
+  /**
+   * A Deployment of Domain `key` was deleted (generation undefined) or has a new spec generation: unless
+   * that generation is the one our last apply answered with, someone else changed it, and the next
+   * reconcile applies again.
+   */
+  deploymentChanged(key: string, name: string, generation: number | undefined): void;
 };
 
 const PRUNABLE_KINDS = [
@@ -101,14 +112,18 @@ export function createDomainReconciler(deps: DomainReconcilerDeps): DomainReconc
   const generate = deps.generateSecret ?? ((bytes: number) => randomBytes(bytes).toString('base64url'));
   // The body is read to the end so the connection returns to the pool (an unread body holds it).
   const fetchFn: FetchFn = deps.fetch ?? ((url, init) => fetch(url, init).then(async (res) => (await res.arrayBuffer().catch(() => undefined), res)));
-  // ns/name → hash of the manifests last applied by this process, and when: lets a reconcile woken by a
-  // status change skip the apply. In memory on purpose: after a restart the first reconcile applies
-  // again, which server-side apply makes a no-op.
-  const applied = new Map<string, { hash: string; at: number }>();
+  // ns/name → what this process last applied for the Domain (the chart's inputs but the credentials),
+  // when, and the generation of each Deployment the apply answered with. Lets a reconcile woken by a
+  // status change skip the apply, the admin Secret read that goes with it, and the Deployment GETs.
+  // In memory on purpose: after a restart the first reconcile applies again, which server-side apply
+  // makes a no-op. The credentials are read from the Secret whenever the chart is applied, so a hand
+  // edit of them is kept, as before; a hand-deleted admin Secret is recreated at the next apply (a spec
+  // change, a Deployment changed or deleted, or reapplyAfterMs, which every resync exceeds).
+  const applied = new Map<string, { inputs: string; at: number; deployments: Map<string, number> }>();
   // ns/name → the last chart built and what it was built from. Synthesising the chart (cdk8s) was the
   // biggest CPU cost of a reconcile at 1,000 Domains, and most reconciles (a Deployment's status moved,
   // a resync) build the very same chart again. buildDomainChart is pure, so equal inputs give equal output.
-  const charts = new Map<string, { inputs: string; manifests: KubeObject[]; hash: string }>();
+  const charts = new Map<string, { inputs: string; manifests: KubeObject[] }>();
   const monotonic = deps.monotonicNow ?? (() => performance.now());
   const reapplyAfterMs = deps.reapplyAfterMs ?? 5 * 60_000;
   const kinds = deps.monitoring ? [...PRUNABLE_KINDS, ...MONITORING_KINDS] : PRUNABLE_KINDS;
@@ -121,8 +136,13 @@ export function createDomainReconciler(deps: DomainReconcilerDeps): DomainReconc
     if (changed) {
       await client.patch({ apiVersion: API_VERSION, kind: 'Domain', namespace: domain.metadata.namespace!, name: domain.metadata.name }, 'merge', { status: next }, { subresource: 'status' });
     }
+    // Events mark the transitions worth a line in `kubectl describe`: Ready turning True or False, and
+    // each new failure. The steps of waiting (replicas, /readyz) show in the conditions only: an Event
+    // per step was one write in seven of a new Domain's, for nothing the conditions do not already say.
     const before = findCondition(previous.conditions, 'Ready');
-    if (before?.reason !== result.ready.reason || before?.status !== result.ready.status) {
+    const readyChanged = (result.ready.status === 'True') !== (before?.status === 'True') && (before !== undefined || result.ready.status === 'True');
+    const newFailure = result.eventType === 'Warning' && (before?.reason !== result.ready.reason || before?.status !== result.ready.status);
+    if (readyChanged || newFailure) {
       await events.record(domain as unknown as KubeObject, result.eventType, result.ready.reason, result.ready.message ?? '');
     }
   }
@@ -168,18 +188,24 @@ export function createDomainReconciler(deps: DomainReconcilerDeps): DomainReconc
     }
   }
 
-  /** The chart for `domain`, rebuilt only when something it is built from changed. */
-  function chartFor(key: string, domain: Domain, bootstrap: { adminPassword: string; secretKey: string }): { manifests: KubeObject[]; hash: string } {
-    // Everything buildDomainChart reads: the Domain but its resourceVersion and managedFields (they move on
-    // every write) and its status, of which the chart reads currentImage only; the credentials; monitoring.
+  /**
+   * Everything buildDomainChart reads but the credentials: the Domain but its resourceVersion and
+   * managedFields (they move on every write) and its status, of which the chart reads currentImage only;
+   * monitoring.
+   */
+  function chartInputs(domain: Domain): string {
     const { resourceVersion: _rv, managedFields: _mf, ...metadata } = domain.metadata as Domain['metadata'] & { resourceVersion?: string; managedFields?: unknown };
-    const inputs = JSON.stringify([{ ...domain, metadata, status: { currentImage: domain.status?.currentImage } }, bootstrap, deps.monitoring]);
+    return JSON.stringify([{ ...domain, metadata, status: { currentImage: domain.status?.currentImage } }, deps.monitoring]);
+  }
+
+  /** The chart for `domain`, rebuilt only when something it is built from changed. */
+  function chartFor(key: string, domain: Domain, domainInputs: string, bootstrap: { adminPassword: string; secretKey: string }): KubeObject[] {
+    const inputs = JSON.stringify([domainInputs, bootstrap]);
     const cached = charts.get(key);
-    if (cached?.inputs === inputs) return cached;
+    if (cached?.inputs === inputs) return cached.manifests;
     const manifests = buildDomainChart(domain, { bootstrap, monitoring: deps.monitoring }) as KubeObject[];
-    const built = { inputs, manifests, hash: createHash('sha256').update(JSON.stringify(manifests)).digest('hex') };
-    charts.set(key, built);
-    return built;
+    charts.set(key, { inputs, manifests });
+    return manifests;
   }
 
   const reconcileDomain = async function reconcileDomain({ object }: Parameters<Reconcile<Domain>>[0]): ReturnType<Reconcile<Domain>> {
@@ -199,12 +225,17 @@ export function createDomainReconciler(deps: DomainReconcilerDeps): DomainReconc
     }
 
     const key = `${ctx.namespace}/${domain.metadata.name}`;
-    const { manifests, hash } = chartFor(key, domain, await bootstrapCredentials(ctx));
-    const last = applied.get(key);
+    const inputs = chartInputs(domain);
+    let last = applied.get(key);
     const observed = domain.status?.observedGeneration;
-    if (last?.hash !== hash || observed !== generation || monotonic() - last.at > reapplyAfterMs) {
+    // Deployments as this reconcile's apply answered: the freshest view there is right after it.
+    let appliedDeployments: Map<string, KubeObject> | undefined;
+    if (last?.inputs !== inputs || observed !== generation || monotonic() - last.at > reapplyAfterMs) {
+      const manifests = chartFor(key, domain, inputs, await bootstrapCredentials(ctx));
       try {
-        await applyManifests(client, manifests);
+        const live = await applyManifests(client, manifests, { keep: (m) => m.kind === 'Deployment' });
+        appliedDeployments = new Map();
+        manifests.forEach((m, i) => m.kind === 'Deployment' && live[i] && appliedDeployments!.set(m.metadata!.name!, live[i]!));
         // Objects of an older generation can exist only if an older generation was applied and not yet
         // pruned: not for generation 1, and not once status records this generation (written after pruning).
         if (generation > 1 && observed !== generation) {
@@ -215,11 +246,21 @@ export function createDomainReconciler(deps: DomainReconcilerDeps): DomainReconc
         await writeStatus(domain, outcome(generation, 'ApplyFailed', `Applying the data plane failed: ${(error as Error).message}`, 'failed'));
         throw error;
       }
-      applied.set(key, { hash, at: monotonic() });
+      last = { inputs, at: monotonic(), deployments: new Map([...appliedDeployments].map(([name, d]) => [name, d.metadata?.generation ?? 0])) };
+      applied.set(key, last);
     }
 
     const fields: Partial<DomainStatus> = { observedGeneration: generation, endpoint: ctx.endpoint, url: ctx.publicUrl, adminSecretRef: { name: ctx.names.adminSecret }, domainId: ctx.spec.domainId };
-    const get = (name: string) => client.find({ apiVersion: 'apps/v1', kind: 'Deployment', namespace: ctx.namespace, name });
+    const get = async (name: string) => {
+      const fresh = appliedDeployments?.get(name);
+      if (fresh) return fresh;
+      // The watch's copy, once it has caught up with our last apply of that Deployment: an older one
+      // could still show the previous generation's rollout as available.
+      const cached = deps.cachedDeployment?.(ctx.namespace, name);
+      const appliedGeneration = last?.deployments.get(name);
+      if (cached && appliedGeneration !== undefined && (cached.metadata?.generation ?? 0) >= appliedGeneration) return cached;
+      return client.find({ apiVersion: 'apps/v1', kind: 'Deployment', namespace: ctx.namespace, name });
+    };
     const api = deploymentReadiness(await get(ctx.names.api));
     const worker = ctx.singlePod ? undefined : deploymentReadiness(await get(ctx.names.worker));
     fields.readyReplicas = api.available;
@@ -238,7 +279,12 @@ export function createDomainReconciler(deps: DomainReconcilerDeps): DomainReconc
     await writeStatus(domain, { ...outcome(generation, 'Ready', `Data plane ready: ${probe.message}`, 'ready'), fields: { ...fields, currentImage: ctx.image } });
     return undefined;
   };
-  return Object.assign(reconcileDomain, { invalidate: (key: string) => void applied.delete(key) });
+  return Object.assign(reconcileDomain, {
+    invalidate: (key: string) => void applied.delete(key),
+    deploymentChanged(key: string, name: string, generation: number | undefined) {
+      if (generation === undefined || applied.get(key)?.deployments.get(name) !== generation) applied.delete(key);
+    },
+  });
 }
 
 /**
