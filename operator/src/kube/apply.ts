@@ -15,14 +15,26 @@ export interface ApplyOptions {
   keep?: (manifest: KubeObject) => boolean;
 }
 
-/** Applies in the given order (callers order by dependency) and returns the live objects. */
+/** What other objects read (mounted, referenced by name): applied before everything else. */
+const REFERENCED_KINDS = new Set(['ConfigMap', 'Secret', 'PersistentVolumeClaim']);
+
+/**
+ * Applies configuration (ConfigMaps, Secrets, claims) first, then everything else, each group's requests
+ * at once, and returns the live objects in the order given. Within a group nothing depends on anything:
+ * a Deployment and its Service, HPA or PodDisruptionBudget may appear in any order on any apiserver.
+ */
 export async function applyManifests(client: KubeClient, manifests: readonly KubeObject[], options: ApplyOptions = {}): Promise<(KubeObject | undefined)[]> {
-  const applied: (KubeObject | undefined)[] = [];
+  const applied: (KubeObject | undefined)[] = new Array(manifests.length);
   const fieldManager = options.fieldManager ?? FIELD_MANAGER;
-  for (const manifest of manifests) {
+  const applyAt = async (index: number) => {
+    const manifest = manifests[index]!;
     const discardResponse = options.keep ? !options.keep(manifest) : false;
-    applied.push(await client.patch(refOf(manifest), 'apply', manifest, { fieldManager, force: true, ...(discardResponse ? { discardResponse } : {}) }));
-  }
+    applied[index] = await client.patch(refOf(manifest), 'apply', manifest, { fieldManager, force: true, ...(discardResponse ? { discardResponse } : {}) });
+  };
+  const indexes = manifests.map((_, i) => i);
+  const first = indexes.filter((i) => REFERENCED_KINDS.has(manifests[i]!.kind ?? ''));
+  await Promise.all(first.map(applyAt));
+  await Promise.all(indexes.filter((i) => !first.includes(i)).map(applyAt));
   return applied;
 }
 
