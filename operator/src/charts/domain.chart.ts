@@ -72,15 +72,17 @@ export function buildDomainChart(domain: Domain, options: DomainChartOptions): M
   return manifests.sort((a, b) => KIND_ORDER.indexOf(a.kind) - KIND_ORDER.indexOf(b.kind) || a.metadata.name.localeCompare(b.metadata.name));
 }
 
-/** Object keys in sorted order at every depth (arrays keep their order: it means something there). */
+/**
+ * Object keys in sorted order at every depth (arrays keep their order: it means something there). A plain
+ * loop: this ran for every manifest of every Domain and was the chart's largest cost after cdk8s itself.
+ */
 function sortObject(value: unknown): unknown {
   if (Array.isArray(value)) return value.map(sortObject);
   if (value && typeof value === 'object') {
-    return Object.fromEntries(
-      Object.entries(value)
-        .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
-        .map(([k, v]) => [k, sortObject(v)]),
-    );
+    const sorted: Record<string, unknown> = {};
+    // The default sort compares UTF-16 code units, the same order as `<` on strings.
+    for (const key of Object.keys(value).sort()) sorted[key] = sortObject((value as Record<string, unknown>)[key]);
+    return sorted;
   }
   return value;
 }

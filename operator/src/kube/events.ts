@@ -56,7 +56,7 @@ export function createEventRecorder(options: EventRecorderOptions): EventRecorde
       source: { component },
       reportingComponent: component,
       reportingInstance: component,
-    });
+    }, { discardResponse: true });
     series.delete(key);
     series.set(key, { name, namespace, count: 1 });
     if (series.size > cacheSize) series.delete(series.keys().next().value!);

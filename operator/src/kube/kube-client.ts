@@ -68,7 +68,8 @@ export interface KubeClient {
   /** GET that answers undefined on 404. */
   find<T = KubeObject>(ref: ObjectRef): Promise<T | undefined>;
   list<T = KubeObject>(ref: CollectionRef, query?: { labelSelector?: string; fieldSelector?: string }): Promise<KubeList<T>>;
-  create<T = KubeObject>(object: KubeObject): Promise<T>;
+  /** discardResponse: resolve with undefined, the created object unread (see PatchOptions). */
+  create<T = KubeObject>(object: KubeObject, options?: { discardResponse?: boolean }): Promise<T>;
   replace<T = KubeObject>(object: KubeObject, subresource?: 'status'): Promise<T>;
   patch<T = KubeObject>(ref: ObjectRef, type: PatchType, body: unknown, options?: PatchOptions): Promise<T>;
   /** DELETE; a 404 counts as done (idempotent). */
@@ -223,7 +224,7 @@ export function createKubeClientWith(server: URL, transport: Transport, userAgen
       }
     },
     list: (ref, query = {}) => request('GET', resourcePath(ref), { query }),
-    create: (object) => request('POST', resourcePath({ ...refOf(object), name: '' }), { body: object }),
+    create: (object, options = {}) => request('POST', resourcePath({ ...refOf(object), name: '' }), { body: object, ...(options.discardResponse ? { discardResponse: true } : {}) }),
     replace: (object, subresource) => request('PUT', resourcePath(refOf(object), subresource), { body: object }),
     patch: (ref, type, body, options = {}) =>
       request('PATCH', resourcePath(ref, options.subresource), {

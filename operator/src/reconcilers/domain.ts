@@ -134,7 +134,7 @@ export function createDomainReconciler(deps: DomainReconcilerDeps): DomainReconc
     const next: DomainStatus = { ...previous, ...result.fields, conditions };
     const changed = !conditionsEqual(previous.conditions, conditions) || canonicalJson({ ...previous, conditions: [] }) !== canonicalJson({ ...next, conditions: [] });
     if (changed) {
-      await client.patch({ apiVersion: API_VERSION, kind: 'Domain', namespace: domain.metadata.namespace!, name: domain.metadata.name }, 'merge', { status: next }, { subresource: 'status' });
+      await client.patch({ apiVersion: API_VERSION, kind: 'Domain', namespace: domain.metadata.namespace!, name: domain.metadata.name }, 'merge', { status: next }, { subresource: 'status', discardResponse: true });
     }
     // Events mark the transitions worth a line in `kubectl describe`: Ready turning True or False, and
     // each new failure. The steps of waiting (replicas, /readyz) show in the conditions only: an Event
