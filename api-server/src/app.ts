@@ -22,6 +22,8 @@ import { createRecyclebinRouter } from './modules/recyclebin/recyclebin.routes';
 import { createRecyclebinService } from './modules/recyclebin/recyclebin.service';
 import { createRevisionsRouter } from './modules/revisions/revisions.routes';
 import { createRevisionsService } from './modules/revisions/revisions.service';
+import { createJobRunner, DEFAULT_JOB_RUNNER_OPTIONS } from './modules/jobs/job-runner';
+import { createBlobHashing, HASH_BLOB_JOB } from './modules/uploads/blob-hashing';
 import { createUploadsService } from './modules/uploads/uploads.service';
 import { createUsersRouter } from './modules/users/users.routes';
 import { createUsersService } from './modules/users/users.service';
@@ -36,11 +38,17 @@ export function createServices(deps: Deps) {
   const drives = createDrivesService(deps);
   const users = createUsersService(deps, drives);
   const files = createFilesService(deps, drives);
-  const uploads = createUploadsService(deps, drives, files);
+  const hashing = createBlobHashing(deps);
+  const jobs = createJobRunner(
+    { db: deps.db, logger: deps.logger, registry: deps.metrics.registry },
+    { [HASH_BLOB_JOB]: (payload) => hashing.run(payload) },
+    { ...DEFAULT_JOB_RUNNER_OPTIONS, concurrency: deps.config.jobConcurrency },
+  );
+  const uploads = createUploadsService(deps, drives, files, { hashing, wake: () => jobs.wake() });
   const revisions = createRevisionsService(deps, files);
   const recyclebin = createRecyclebinService(deps, drives, files, domain);
   const gc = createBlobGc(deps, uploads, recyclebin);
-  return { domain, auth, drives, users, files, uploads, revisions, recyclebin, gc };
+  return { domain, auth, drives, users, files, uploads, revisions, recyclebin, gc, jobs };
 }
 export type Services = ReturnType<typeof createServices>;
 

@@ -95,6 +95,8 @@ export async function startServer(env: Record<string, string | undefined> = proc
   server.requestTimeout = 0;
   logger.info({ port, storage: deps.store.kind, database: db.dialect }, 'openpds data plane listening');
 
+  if (config.serveRunsJobs) services.jobs.start();
+
   let gcRunning: Promise<unknown> = Promise.resolve();
   const gcTimer =
     config.gcIntervalSeconds > 0
@@ -119,6 +121,7 @@ export async function startServer(env: Record<string, string | undefined> = proc
       await closed;
       clearTimeout(cut);
       await gcRunning;
+      await services.jobs.close();
       await db.close();
     },
   };

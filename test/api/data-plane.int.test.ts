@@ -19,7 +19,13 @@ async function putParts(parts: { part_number: number; upload_url: string }[], co
   );
 }
 
-/** Uploads content as a new file through create → PUT parts → complete. */
+/**
+ * Runs the jobs due on the server under test (content hashing after uploads without a declared hash), so
+ * what follows sees hashed content. Set per server in beforeAll.
+ */
+let settleJobs: () => Promise<unknown> = async () => undefined;
+
+/** Uploads content as a new file through create → PUT parts → complete, then lets its hashing run. */
 async function upload(api: ApiClient, token: string, driveId: string, name: string, content: Buffer, options: { partSize?: number; parent?: string; mode?: string } = {}) {
   const partSize = options.partSize ?? Math.max(content.length, 1);
   const partCount = Math.max(Math.ceil(content.length / partSize), 1);
@@ -33,7 +39,9 @@ async function upload(api: ApiClient, token: string, driveId: string, name: stri
     part_info_list: Array.from({ length: partCount }, (_, i) => ({ part_number: i + 1 })),
   }, token);
   await putParts(created.part_info_list, content, partSize);
-  return api.ok('/v2/file/complete', { drive_id: driveId, file_id: created.file_id, upload_id: created.upload_id }, token);
+  await api.ok('/v2/file/complete', { drive_id: driveId, file_id: created.file_id, upload_id: created.upload_id }, token);
+  await settleJobs();
+  return api.ok('/v2/file/get', { drive_id: driveId, file_id: created.file_id }, token);
 }
 
 async function download(url: string, headers: Record<string, string> = {}) {
@@ -54,6 +62,7 @@ describe.each([
   beforeAll(async () => {
     server = await startTestServer(dbKind, storeKind);
     api = server.api;
+    settleJobs = () => server.services.jobs.drain();
     admin = await api.login('admin', ADMIN_PASSWORD);
   });
   afterAll(() => server?.stop());
@@ -217,9 +226,14 @@ describe.each([
       // Uploading files are invisible until complete.
       expect((await api.ok('/v2/file/list', { drive_id: u.default_drive_id }, u.access_token)).items).toHaveLength(0);
 
-      const file = await api.ok('/v2/file/complete', ref, u.access_token);
-      expect(file).toMatchObject({ status: 'available', size: content.length, content_hash: sha1(content), content_hash_name: 'sha1', category: 'others' });
+      // No content_hash was declared: complete answers once the parts are assembled and their size checked,
+      // and a job hashes the content moments later.
+      const completed = await api.ok('/v2/file/complete', ref, u.access_token);
+      expect(completed).toMatchObject({ status: 'available', size: content.length, content_hash_name: 'sha1', category: 'others' });
       expect((await api.call('/v2/file/complete', ref, u.access_token)).body.code).toBe('UploadCompleted');
+      await settleJobs();
+      const file = await api.ok('/v2/file/get', { drive_id: u.default_drive_id, file_id: created.file_id }, u.access_token);
+      expect(file).toMatchObject({ status: 'available', size: content.length, content_hash: sha1(content) });
       expect((await api.ok('/v2/drive/get', { drive_id: u.default_drive_id }, u.access_token)).used_size).toBe(content.length);
 
       const link = await api.ok('/v2/file/get_download_url', { drive_id: u.default_drive_id, file_id: file.file_id }, u.access_token);
@@ -231,11 +245,21 @@ describe.each([
       expect(part.status).toBe(206);
       expect(part.body).toEqual(content.subarray(5242870, 5242890));
 
-      const streamed = await download(`${api.url}/v2/file/download?drive_id=${u.default_drive_id}&file_id=${file.file_id}`, { authorization: `Bearer ${u.access_token}`, range: 'bytes=-100' });
+      // file/download: streamed from local disk; on S3 a 302 to a presigned URL that the client follows with
+      // its Range (and without the bearer token, which fetch drops on a cross-origin redirect).
+      const downloadPath = `${api.url}/v2/file/download?drive_id=${u.default_drive_id}&file_id=${file.file_id}`;
+      const streamed = await download(downloadPath, { authorization: `Bearer ${u.access_token}`, range: 'bytes=-100' });
       expect(streamed.status).toBe(206);
       expect(streamed.body).toEqual(content.subarray(content.length - 100));
-      expect(streamed.headers.get('etag')).toBe(`"${sha1(content)}"`);
-      expect((await download(`${api.url}/v2/file/download?drive_id=${u.default_drive_id}&file_id=${file.file_id}`)).status).toBe(401);
+      if (storeKind === 'local') expect(streamed.headers.get('etag')).toBe(`"${sha1(content)}"`);
+      else {
+        const redirect = await fetch(downloadPath, { headers: { authorization: `Bearer ${u.access_token}` }, redirect: 'manual' });
+        expect(redirect.status).toBe(302);
+        expect(redirect.headers.get('location')).toContain(`${process.env.OPENPDS_TEST_S3_ENDPOINT}/`);
+        expect(redirect.headers.get('location')).toContain('X-Amz-Signature=');
+        expect(redirect.headers.get('cache-control')).toBe('no-store');
+      }
+      expect((await download(downloadPath)).status).toBe(401);
     });
 
     it('refuses a tampered or expired signed URL', async () => {
@@ -393,6 +417,75 @@ describe.each([
       for await (const o of server.deps.store.list('blobs/')) keys.push(o.key);
       const [{ n }] = (await server.deps.db.query<{ n: number }>('SELECT count(*)::int AS n FROM blobs')) as [{ n: number }];
       expect(keys).toHaveLength(n);
+    });
+  });
+
+  describe('content hashed in the background', () => {
+    /** create → PUT → complete without a declared content_hash, and without waiting for the hash job. */
+    async function completeUnhashed(token: string, driveId: string, name: string, content: Buffer) {
+      const created = await api.ok('/v2/file/create', { drive_id: driveId, name, type: 'file', size: content.length }, token);
+      await putParts(created.part_info_list, content, content.length);
+      return api.ok('/v2/file/complete', { drive_id: driveId, file_id: created.file_id, upload_id: created.upload_id }, token);
+    }
+    async function storedObjects() {
+      const keys: string[] = [];
+      for await (const o of server.deps.store.list('blobs/')) keys.push(o.key);
+      return keys;
+    }
+
+    it('serves the file at once, then fills in content_hash and keeps one copy of content uploaded twice', async () => {
+      await server.services.jobs.close(); // hold the in-process runner so the test sees the state before hashing
+      try {
+        const u = await newUser(`bghash-${dbKind}`);
+        const d = u.default_drive_id;
+        const t = u.access_token;
+        const content = randomBytes(70_000);
+        const a = await completeUnhashed(t, d, 'a.bin', content);
+        const b = await completeUnhashed(t, d, 'b.bin', content);
+        expect(a).toMatchObject({ status: 'available', size: 70_000, content_hash: '' });
+        const copy = await api.ok('/v2/file/copy', { drive_id: d, file_id: a.file_id, to_parent_file_id: 'root' }, t);
+        const early = await api.ok('/v2/file/get_download_url', { drive_id: d, file_id: b.file_id }, t);
+        expect((await download(early.url)).body).toEqual(content);
+        expect(await server.deps.db.query(`SELECT count(*)::int AS n FROM jobs WHERE kind = 'blob.hash'`)).toEqual([{ n: 2 }]);
+
+        expect(await server.services.jobs.drain()).toBe(2);
+        for (const id of [a.file_id, b.file_id, copy.file_id]) {
+          expect(await api.ok('/v2/file/get', { drive_id: d, file_id: id }, t)).toMatchObject({ content_hash: sha1(content), size: 70_000 });
+        }
+        const revs = await api.ok('/v2/file/revision/list', { drive_id: d, file_id: b.file_id }, t);
+        expect(revs.items[0]).toMatchObject({ content_hash: sha1(content) });
+        const blobs = await server.deps.db.query(`SELECT ref_count, hashed FROM blobs WHERE sha1 = $1`, [sha1(content)]);
+        expect(blobs).toEqual([{ ref_count: 3, hashed: true }]);
+        expect(await server.deps.db.query(`SELECT count(*)::int AS n FROM blobs WHERE NOT hashed`)).toEqual([{ n: 0 }]);
+        const [{ n }] = (await server.deps.db.query<{ n: number }>('SELECT count(*)::int AS n FROM blobs')) as [{ n: number }];
+        expect(await storedObjects()).toHaveLength(n); // the second upload's object went with the merge
+        expect((await api.ok('/v2/drive/get', { drive_id: d }, t)).used_size).toBe(3 * 70_000);
+        const link = await api.ok('/v2/file/get_download_url', { drive_id: d, file_id: b.file_id }, t);
+        expect((await download(link.url)).body).toEqual(content);
+        // Hashed content now serves rapid upload.
+        const rapid = await api.ok('/v2/file/create', {
+          drive_id: d, name: 'c.bin', type: 'file', size: content.length, content_hash: sha1(content), proof_version: 'v1', proof_code: computeProofCode(t, content),
+        }, t);
+        expect(rapid).toMatchObject({ rapid_upload: true, content_hash: sha1(content) });
+      } finally {
+        server.services.jobs.start();
+      }
+    });
+
+    it('a file deleted before its content was hashed leaves no blob and no object after GC', async () => {
+      await server.services.jobs.close();
+      try {
+        const u = await newUser(`bgdel-${dbKind}`);
+        const f = await completeUnhashed(u.access_token, u.default_drive_id, 'tmp.bin', randomBytes(5000));
+        await api.ok('/v2/file/delete', { drive_id: u.default_drive_id, file_id: f.file_id }, u.access_token);
+        await server.services.jobs.drain();
+        await server.services.gc.run({ graceSeconds: 0 });
+        expect(await server.deps.db.query(`SELECT count(*)::int AS n FROM blobs WHERE NOT hashed OR ref_count = 0`)).toEqual([{ n: 0 }]);
+        const [{ n }] = (await server.deps.db.query<{ n: number }>('SELECT count(*)::int AS n FROM blobs')) as [{ n: number }];
+        expect(await storedObjects()).toHaveLength(n);
+      } finally {
+        server.services.jobs.start();
+      }
     });
   });
 

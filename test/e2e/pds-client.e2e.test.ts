@@ -37,7 +37,16 @@ async function uploadFile(user: Session, name: string, content: Content, extra: 
     const res = await fetch(p.upload_url, { method: 'PUT', body });
     if (!res.ok) throw new Error(`part ${p.part_number}: ${res.status} ${await res.text()}`);
   });
-  return api.ok('/v2/file/complete', { drive_id: user.default_drive_id, file_id: created.file_id, upload_id: created.upload_id }, user.access_token);
+  const completed = await api.ok('/v2/file/complete', { drive_id: user.default_drive_id, file_id: created.file_id, upload_id: created.upload_id }, user.access_token);
+  if (completed.content_hash || extra.content_hash) return completed;
+  // Without a declared content_hash the server hashes in the background: wait for it, as a sync client would.
+  const deadline = Date.now() + 20_000;
+  for (;;) {
+    const file = await api.ok('/v2/file/get', { drive_id: user.default_drive_id, file_id: created.file_id }, user.access_token);
+    if (file.content_hash) return file;
+    if (Date.now() > deadline) throw new Error(`${name}: content_hash still empty 20 s after complete`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
 }
 
 async function downloadUrl(user: Session, fileId: string): Promise<string> {

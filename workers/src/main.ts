@@ -3,14 +3,17 @@
  * domain's PostgreSQL and blob store and serves /healthz, /readyz (database and store reachable) and
  * /metrics on OPENPDS_PORT, so pods, probes and rollouts behave.
  *
- * It runs no jobs yet: the job queue and the image handlers (thumbnails, EXIF, faces, …) are their own
- * issue. The README says so; nothing here pretends otherwise.
+ * It runs the domain's jobs from the shared `jobs` table (today: `blob.hash`, hashing and deduplicating
+ * uploads completed without a declared content_hash), as many at once as OPENPDS_JOB_CONCURRENCY. The image
+ * handlers (thumbnails, EXIF, faces, …) are their own issue; the README says so.
  */
 import { createServer, type Server } from 'node:http';
 import pino from 'pino';
 import client from 'prom-client';
 import { ConfigError, loadConfig } from '../../api-server/src/config/config';
 import { createPgDb } from '../../api-server/src/db/pg.db';
+import { createJobRunner, DEFAULT_JOB_RUNNER_OPTIONS } from '../../api-server/src/modules/jobs/job-runner';
+import { createBlobHashing, HASH_BLOB_JOB } from '../../api-server/src/modules/uploads/blob-hashing';
 import { createUrlSigner } from '../../api-server/src/shared/url-signer';
 import { createBlobStore } from '../../api-server/src/storage/create-blob-store';
 
@@ -26,11 +29,13 @@ export async function startWorker(env: Record<string, string | undefined> = proc
   // worker process needs the shared PostgreSQL.
   if (!config.databaseUrl) throw new ConfigError('openpds worker needs OPENPDS_DATABASE_URL: the embedded database belongs to `openpds serve`');
   const logger = pino({ level: config.logLevel, base: { domain: config.domainId, component: 'worker' } });
-  const db = createPgDb(config.databaseUrl, { max: 2 });
-  // The store is only pinged here; URLs are never signed by a worker.
+  const db = createPgDb(config.databaseUrl, { max: config.jobConcurrency + 2 });
+  // Workers read and delete objects; they never sign URLs.
   const store = await createBlobStore(config, createUrlSigner({ secret: 'unused-by-workers-unused-by-workers', baseUrl: config.publicUrl }));
   const registry = new client.Registry();
   client.collectDefaultMetrics({ register: registry, prefix: 'openpds_worker_' });
+  const hashing = createBlobHashing({ db, store, logger });
+  const jobs = createJobRunner({ db, logger, registry }, { [HASH_BLOB_JOB]: (payload) => hashing.run(payload) }, { ...DEFAULT_JOB_RUNNER_OPTIONS, concurrency: config.jobConcurrency });
 
   const server = createServer((req, res) => {
     const send = (status: number, body: unknown, type = 'application/json') => {
@@ -43,7 +48,7 @@ export async function startWorker(env: Record<string, string | undefined> = proc
       const check = (fn: () => Promise<unknown>) => fn().then(() => 'ok', (e: Error) => `unreachable: ${e.message}`);
       return void Promise.all([check(() => db.query('SELECT 1')), check(() => store.ping())]).then(([database, storage]) => {
         const ready = database === 'ok' && storage === 'ok';
-        send(ready ? 200 : 503, { status: ready ? 'ready' : 'not ready', database, storage, jobs: 'none registered yet' });
+        send(ready ? 200 : 503, { status: ready ? 'ready' : 'not ready', database, storage, jobs: jobs.kinds });
       });
     }
     send(404, { code: 'NotFound.Route', message: `no route ${req.method} ${req.url}` });
@@ -54,11 +59,13 @@ export async function startWorker(env: Record<string, string | undefined> = proc
   });
   const address = server.address();
   const port = typeof address === 'object' && address ? address.port : config.port;
-  logger.info({ port }, 'openpds worker listening (no job handlers registered yet)');
+  jobs.start();
+  logger.info({ port, jobs: jobs.kinds, concurrency: config.jobConcurrency }, 'openpds worker listening and running jobs');
   return {
     server,
     url: `http://127.0.0.1:${port}`,
     async close() {
+      await jobs.close();
       await new Promise<void>((resolve) => server.close(() => resolve()));
       await db.close();
     },

@@ -75,10 +75,19 @@ export const CONFIG_KEYS = {
   refreshTokenTtl: key('OPENPDS_REFRESH_TOKEN_TTL', 'Refresh token lifetime, seconds', '2592000', int(300)),
   uploadUrlTtl: key('OPENPDS_UPLOAD_URL_TTL', 'Lifetime of signed part upload URLs, seconds', '3600', int(60, 604_800)),
   downloadUrlTtl: key('OPENPDS_DOWNLOAD_URL_TTL', 'Lifetime of signed download URLs, seconds', '900', int(10, 604_800)),
+  downloadRedirect: key('OPENPDS_DOWNLOAD_REDIRECT', 'With S3, `/v2/file/download` answers 302 to a presigned URL instead of streaming through the server', 'true', bool),
   defaultDriveSize: key('OPENPDS_DEFAULT_DRIVE_SIZE', 'Quota in bytes of the default drive given to each new user (0: unlimited)', '10737418240', int(0)),
   trashRetentionDays: key('OPENPDS_TRASH_RETENTION_DAYS', 'Default days trashed files are kept before purge (per-domain setting overrides)', '30', int(0, 3650)),
   gcGraceSeconds: key('OPENPDS_GC_GRACE_SECONDS', 'Unreferenced blobs and abandoned uploads older than this are collected', '86400', int(0)),
   gcIntervalSeconds: key('OPENPDS_GC_INTERVAL_SECONDS', 'How often the blob GC runs in `serve` (0: never)', '3600', int(0)),
+  uploadHashing: key(
+    'OPENPDS_UPLOAD_HASHING',
+    '`background`: an upload without a declared content_hash completes once its parts are assembled, and a job hashes and deduplicates it moments later; `complete`: file/complete reads the object back and hashes it before answering. A declared content_hash is always verified before complete answers',
+    'background',
+    oneOf('background', 'complete'),
+  ),
+  jobConcurrency: key('OPENPDS_JOB_CONCURRENCY', 'Jobs one process runs at once (`serve` and each `worker`)', '1', int(1, 64)),
+  serveRunsJobs: key('OPENPDS_SERVE_RUNS_JOBS', 'Whether `serve` runs jobs itself (the embedded default); set false when worker Deployments run them', 'true', bool),
   logLevel: key('OPENPDS_LOG_LEVEL', 'pino log level', 'info', oneOf('fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent')),
 } as const;
 

@@ -23,7 +23,11 @@ export interface BlobRow {
   size: number;
   storage_key: string;
   ref_count: number;
+  /** False while the address is a placeholder (`pending:<upload id>`) waiting for the hash job. */
+  hashed: boolean;
 }
+
+export const PENDING_PREFIX = 'pending:';
 
 /**
  * A `completing` session not touched for this long is taken to be from a crashed server and may be
@@ -108,7 +112,7 @@ export function createUploadsRepository() {
      * Inserts the blob, or when the content is already stored, locks and returns the existing row (the lock
      * keeps the GC from deleting it before this transaction references it).
      */
-    async upsertBlob(db: Queryable, b: Omit<BlobRow, 'ref_count'>): Promise<BlobRow> {
+    async upsertBlob(db: Queryable, b: Omit<BlobRow, 'ref_count' | 'hashed'>): Promise<BlobRow> {
       const [row] = await db.query<BlobRow>(
         `INSERT INTO blobs (sha256, sha1, pre_hash, size, storage_key) VALUES ($1, $2, $3, $4, $5)
          ON CONFLICT (sha256) DO UPDATE SET unreferenced_since = blobs.unreferenced_since
@@ -116,6 +120,35 @@ export function createUploadsRepository() {
         [b.sha256, b.sha1, b.pre_hash, b.size, b.storage_key],
       );
       return row!;
+    },
+    /** A blob whose content is not hashed yet, under a placeholder address unique to its upload. */
+    async insertPendingBlob(db: Queryable, b: { sha256: string; size: number; storage_key: string }): Promise<BlobRow> {
+      const [row] = await db.query<BlobRow>(
+        `INSERT INTO blobs (sha256, sha1, pre_hash, size, storage_key, hashed) VALUES ($1, '', '', $2, $3, false) RETURNING *`,
+        [b.sha256, b.size, b.storage_key],
+      );
+      return row!;
+    },
+    async getBlob(db: Queryable, sha256: string, options: { forUpdate?: boolean } = {}): Promise<BlobRow | undefined> {
+      const [row] = await db.query<BlobRow>(`SELECT * FROM blobs WHERE sha256 = $1${options.forUpdate ? ' FOR UPDATE' : ''}`, [sha256]);
+      return row;
+    },
+    async insertHashedBlob(db: Queryable, b: Omit<BlobRow, 'ref_count' | 'hashed'>): Promise<void> {
+      await db.query(`INSERT INTO blobs (sha256, sha1, pre_hash, size, storage_key) VALUES ($1, $2, $3, $4, $5)`, [b.sha256, b.sha1, b.pre_hash, b.size, b.storage_key]);
+    },
+    /**
+     * Moves every revision from one blob to another (the trigger moves the references) and fills in the
+     * SHA-1 that files and revisions show as content_hash.
+     */
+    async moveRevisions(db: Queryable, from: string, to: string, sha1: string): Promise<void> {
+      await db.query(`UPDATE file_revisions SET blob_sha256 = $2, content_hash = $3 WHERE blob_sha256 = $1`, [from, to, sha1]);
+      await db.query(
+        `UPDATE files f SET content_hash = $2 FROM file_revisions r WHERE r.blob_sha256 = $1 AND f.revision_id = r.revision_id AND f.content_hash = ''`,
+        [to, sha1],
+      );
+    },
+    async deleteBlob(db: Queryable, sha256: string): Promise<void> {
+      await db.query(`DELETE FROM blobs WHERE sha256 = $1`, [sha256]);
     },
     async insertRevision(db: Queryable, r: { revision_id: string; file_id: string; drive_id: string; blob_sha256: string; size: number; content_hash: string; created_by: string }): Promise<void> {
       await db.query(

@@ -1,9 +1,15 @@
 /**
  * Multipart and rapid upload. Bytes go from the client straight to the store (presigned S3 part URLs, or
  * signed URLs on this server for local disk); the database only tracks sessions. Completion assembles the
- * parts, hashes the result once (SHA-1 for PDS clients, SHA-256 as the content address), and in one
- * transaction links the blob, adds the revision (the trigger counts the reference and enforces the quota)
- * and makes the file available. Until that commit nothing is visible; on any failure nothing is.
+ * parts and in one transaction links the blob, adds the revision (the trigger counts the reference and
+ * enforces the quota) and makes the file available. Until that commit nothing is visible; on any failure
+ * nothing is.
+ *
+ * Hashing (SHA-1 for PDS clients, SHA-256 as the content address) needs the bytes read back once. When the
+ * client declared a content_hash, complete does it before answering, so a mismatch creates nothing. When
+ * it did not (and OPENPDS_UPLOAD_HASHING=background, the default), the content is linked under a
+ * placeholder address and the `blob.hash` job hashes and deduplicates it moments later (blob-hashing.ts):
+ * the upload answers once its parts are assembled and size-checked.
  */
 import { isForeignKeyViolation, type Queryable } from '../../db/db';
 import { hashContent, type ContentHashes } from '../../shared/content-hasher';
@@ -15,9 +21,10 @@ import { isQuotaError, quotaExhausted } from '../files/files.errors';
 import type { FileRow } from '../files/files.repository';
 import type { CheckNameMode, FilesService } from '../files/files.service';
 import { describeName } from '../files/names';
+import type { BlobHashing } from './blob-hashing';
 import { proofRange } from './proof';
 import { uploadErrors } from './uploads.errors';
-import { COMPLETING_HEARTBEAT_SECONDS, createUploadsRepository, type BlobRow, type UploadSessionRow } from './uploads.repository';
+import { COMPLETING_HEARTBEAT_SECONDS, createUploadsRepository, PENDING_PREFIX, type BlobRow, type UploadSessionRow } from './uploads.repository';
 
 export interface CreateFileInput {
   drive_id: string;
@@ -48,7 +55,18 @@ export interface CreateFileResult {
   part_info_list: { part_number: number; upload_url: string; part_size?: number }[];
 }
 
-export function createUploadsService(deps: Pick<Deps, 'db' | 'store' | 'newId' | 'config' | 'metrics' | 'logger'>, drives: DrivesService, files: FilesService) {
+export interface BackgroundHashing {
+  hashing: BlobHashing;
+  /** Called after a commit that enqueued hashing, so a runner in this process starts on it at once. */
+  wake(): void;
+}
+
+export function createUploadsService(
+  deps: Pick<Deps, 'db' | 'store' | 'newId' | 'config' | 'metrics' | 'logger'>,
+  drives: DrivesService,
+  files: FilesService,
+  background: BackgroundHashing,
+) {
   const repo = createUploadsRepository();
   const domainId = deps.config.domainId;
 
@@ -248,15 +266,17 @@ export function createUploadsService(deps: Pick<Deps, 'db' | 'store' | 'newId' |
       const session = await repo.claimForCompletion(deps.db, known.upload_id);
       if (!session) throw uploadErrors.completing(known.upload_id);
 
+      const hashLater = !session.content_hash && deps.config.uploadHashing === 'background';
       const heartbeat = setInterval(() => void repo.touchSession(deps.db, session.upload_id).catch(() => undefined), COMPLETING_HEARTBEAT_SECONDS * 1000);
-      let hashes: ContentHashes;
+      let size: number;
+      let hashes: ContentHashes | null = null;
       try {
-        await this.assemble(session);
-        hashes = await hashObject(session.storage_key);
+        size = await this.assemble(session);
+        if (!hashLater) hashes = await hashObject(session.storage_key);
       } finally {
         clearInterval(heartbeat);
       }
-      if (session.content_hash && session.content_hash !== hashes.sha1) {
+      if (hashes && session.content_hash && session.content_hash !== hashes.sha1) {
         await discard(session);
         throw uploadErrors.hashMismatch(session.content_hash, hashes.sha1);
       }
@@ -265,10 +285,13 @@ export function createUploadsService(deps: Pick<Deps, 'db' | 'store' | 'newId' |
       let file: FileRow;
       try {
         ({ blob, file } = await deps.db.transaction(async (tx) => {
-          const blob = await repo.upsertBlob(tx, { sha256: hashes.sha256, sha1: hashes.sha1, pre_hash: hashes.preHash, size: hashes.size, storage_key: session.storage_key });
+          const blob = hashes
+            ? await repo.upsertBlob(tx, { sha256: hashes.sha256, sha1: hashes.sha1, pre_hash: hashes.preHash, size: hashes.size, storage_key: session.storage_key })
+            : await repo.insertPendingBlob(tx, { sha256: `${PENDING_PREFIX}${session.upload_id}`, size, storage_key: session.storage_key });
           const current = (await files.repo.get(tx, session.drive_id, session.file_id, { forUpdate: true, includeTrashed: true }))!;
           const file = await linkContent(tx, auth, current, blob);
           await repo.setSessionStatus(tx, session.upload_id, 'completed');
+          if (!hashes) await background.hashing.enqueue(tx, blob.sha256);
           return { blob, file };
         }));
       } catch (e) {
@@ -276,23 +299,28 @@ export function createUploadsService(deps: Pick<Deps, 'db' | 'store' | 'newId' |
         if (isQuotaError(e)) throw quotaExhausted(session.drive_id);
         throw e;
       }
+      if (!hashes) background.wake();
       // Same content was already stored: keep one copy.
       if (blob.storage_key !== session.storage_key) await deps.store.delete(session.storage_key).catch(() => undefined);
-      deps.metrics.uploadBytes.inc(hashes.size);
+      deps.metrics.uploadBytes.inc(size);
       return file;
     },
 
     /**
      * Checks the parts (all declared ones present, sizes adding up: these errors reopen the session so the
-     * client can fix them) and assembles them. A completion that crashed after the store assembled the
-     * object finds no multipart upload but the object: it goes on from there instead of failing forever.
+     * client can fix them) and assembles them; resolves to the object's size. A completion that crashed
+     * after the store assembled the object finds no multipart upload but the object: it goes on from there
+     * instead of failing forever.
      */
-    async assemble(session: UploadSessionRow): Promise<void> {
+    async assemble(session: UploadSessionRow): Promise<number> {
       let parts: UploadedPart[];
+      let total: number;
       try {
         parts = await this.storeParts(session);
       } catch (e) {
-        if (await deps.store.head(session.storage_key)) return;
+        // Assembled only after the size check below passed.
+        const assembled = await deps.store.head(session.storage_key);
+        if (assembled) return assembled.size;
         await repo.setSessionStatus(deps.db, session.upload_id, 'open');
         throw e;
       }
@@ -301,13 +329,14 @@ export function createUploadsService(deps: Pick<Deps, 'db' | 'store' | 'newId' |
         const missing = Array.from({ length: session.part_count }, (_, i) => i + 1).filter((n) => !have.has(n));
         if (missing.length) throw uploadErrors.partsMissing(missing);
         parts = parts.filter((p) => p.partNumber <= session.part_count);
-        const total = parts.reduce((sum, p) => sum + p.size, 0);
+        total = parts.reduce((sum, p) => sum + p.size, 0);
         if (session.size !== null && total !== session.size) throw uploadErrors.sizeMismatch(session.size, total);
       } catch (e) {
         await repo.setSessionStatus(deps.db, session.upload_id, 'open');
         throw e;
       }
       await deps.store.completeMultipart(session.storage_key, session.store_upload_id, parts);
+      return total;
     },
 
     discard,

@@ -1,0 +1,114 @@
+/** The job queue on both databases: leases, retries with backoff, failures kept, gauges, SKIP LOCKED claims. */
+import pino from 'pino';
+import client from 'prom-client';
+import { createTestDb, DB_KINDS } from '../../../../test/support/test-db';
+import type { Db } from '../../db/db';
+import { migrate } from '../../db/migrate';
+import { createJobRunner, retryDelaySeconds, type JobHandler } from './job-runner';
+import { createJobsRepository } from './jobs.repository';
+
+const logger = pino({ level: 'silent' });
+const repo = createJobsRepository();
+const options = { concurrency: 2, pollMs: 50, leaseSeconds: 30 };
+
+describe.each(DB_KINDS)('job runner on %s', (kind) => {
+  let db: Db;
+  beforeAll(async () => {
+    db = await createTestDb(kind);
+    await migrate(db);
+  });
+  afterAll(() => db?.close());
+  beforeEach(() => db.query('DELETE FROM jobs'));
+
+  const runner = (handlers: Record<string, JobHandler>, registry = new client.Registry()) => createJobRunner({ db, logger, registry }, handlers, options);
+
+  it('runs due jobs once each and removes them', async () => {
+    const seen: unknown[] = [];
+    for (const n of [1, 2, 3]) await repo.enqueue(db, 'count', { n });
+    expect(await runner({ count: async (p) => void seen.push(p.n) }).drain()).toBe(3);
+    expect(seen.sort()).toEqual([1, 2, 3]);
+    expect(await db.query('SELECT * FROM jobs')).toEqual([]);
+  });
+
+  it('retries a failing job later, then keeps it as failed with its error and counts it', async () => {
+    await db.query(`INSERT INTO jobs (kind, max_attempts) VALUES ('flaky', 2)`);
+    const registry = new client.Registry();
+    const jobs = runner({ flaky: async () => Promise.reject(new Error('store said no')) }, registry);
+    expect(await jobs.drain()).toBe(1);
+    const [retry] = await db.query<{ state: string; attempts: number; last_error: string; wait: number }>(
+      `SELECT state, attempts, last_error, EXTRACT(EPOCH FROM run_at - now())::float AS wait FROM jobs`,
+    );
+    expect(retry).toMatchObject({ state: 'queued', attempts: 1, last_error: 'store said no' });
+    expect(retry!.wait).toBeGreaterThan(2); // backoff: not due again at once
+    expect(await jobs.drain()).toBe(0);
+
+    await db.query(`UPDATE jobs SET run_at = now()`);
+    expect(await jobs.drain()).toBe(1);
+    expect(await db.query(`SELECT state, attempts FROM jobs`)).toEqual([{ state: 'failed', attempts: 2 }]);
+    expect(await jobs.drain()).toBe(0); // failed jobs stay for O&M, never run again
+    expect(await registry.getSingleMetricAsString('openpds_jobs_failed_total')).toContain('openpds_jobs_failed_total{kind="flaky"} 1');
+  });
+
+  it('backs off exponentially with jitter, capped at an hour', () => {
+    expect(retryDelaySeconds(1, () => 0.5)).toBe(5);
+    expect(retryDelaySeconds(4, () => 0.5)).toBe(40);
+    expect(retryDelaySeconds(30, () => 1)).toBe(Math.round(3600 * 1.25));
+    expect(retryDelaySeconds(1, () => 0)).toBe(4);
+  });
+
+  it('picks up a job whose worker died once its lease runs out, not before', async () => {
+    await repo.enqueue(db, 'work', {});
+    expect(await repo.claim(db, ['work'], 1, 60)).toHaveLength(1); // a worker claims it, then crashes
+    let ran = 0;
+    const jobs = runner({ work: async () => void ran++ });
+    expect(await jobs.drain()).toBe(0);
+    await db.query(`UPDATE jobs SET locked_until = now() - interval '1 second'`);
+    expect(await jobs.drain()).toBe(1);
+    expect(ran).toBe(1);
+  });
+
+  it('reports the backlog and the age of the oldest due job', async () => {
+    await db.query(`INSERT INTO jobs (kind, run_at) VALUES ('a', now() - interval '90 seconds'), ('a', now()), ('a', now() + interval '1 hour')`);
+    const registry = new client.Registry();
+    runner({ a: async () => undefined }, registry);
+    const text = await registry.metrics();
+    expect(text).toMatch(/^openpds_jobs_backlog 2$/m);
+    expect(Number(/^openpds_jobs_oldest_age_seconds (\S+)$/m.exec(text)![1])).toBeGreaterThanOrEqual(89);
+  });
+
+  it('runs a job as soon as it is enqueued and woken, and close() waits for running jobs', async () => {
+    let release!: () => void;
+    let started!: () => void;
+    const running = new Promise<void>((r) => (started = r));
+    const jobs = createJobRunner({ db, logger, registry: new client.Registry() }, {
+      slow: () => {
+        started();
+        return new Promise<void>((r) => (release = r));
+      },
+    }, { ...options, pollMs: 60_000 }); // only wake() can make it claim within the test
+    jobs.start();
+    await repo.enqueue(db, 'slow', {});
+    jobs.wake();
+    await running;
+    let closed = false;
+    const closing = jobs.close().then(() => (closed = true));
+    await new Promise((r) => setTimeout(r, 50));
+    expect(closed).toBe(false);
+    release();
+    await closing;
+    expect(await db.query('SELECT * FROM jobs')).toEqual([]);
+  });
+
+  it('two runners claiming at once run every job exactly once (SKIP LOCKED)', async () => {
+    for (let n = 0; n < 40; n++) await repo.enqueue(db, 'once', { n });
+    const runs = new Map<number, number>();
+    const handler: JobHandler = async (p) => {
+      runs.set(p.n as number, (runs.get(p.n as number) ?? 0) + 1);
+      await new Promise((r) => setTimeout(r, 2));
+    };
+    const [a, b] = await Promise.all([runner({ once: handler }).drain(), runner({ once: handler }).drain()]);
+    expect(a + b).toBe(40);
+    expect([...runs.values()].every((c) => c === 1)).toBe(true);
+    expect(runs.size).toBe(40);
+  });
+});

@@ -1,0 +1,160 @@
+/**
+ * Runs jobs from the `jobs` table: `openpds serve` runs one runner in-process (the embedded default) and
+ * every `openpds worker` runs one against the shared PostgreSQL. Claims are leases (see the repository),
+ * so runners never coordinate beyond the database and a crashed one loses nothing.
+ *
+ * The loop claims as many due jobs as it has free slots, sleeps until a slot frees, `wake()` is called
+ * (the process just enqueued something) or the poll interval passes. A failing job is retried with
+ * exponential backoff and jitter, then kept as failed (`openpds_jobs_failed_total`).
+ */
+import client from 'prom-client';
+import type { Logger } from 'pino';
+import type { Db } from '../../db/db';
+import { createJobsRepository, type JobRow } from './jobs.repository';
+
+export type JobHandler = (payload: Record<string, unknown>, job: JobRow) => Promise<void>;
+
+export interface JobRunnerOptions {
+  concurrency: number;
+  pollMs: number;
+  leaseSeconds: number;
+}
+
+export const DEFAULT_JOB_RUNNER_OPTIONS: JobRunnerOptions = { concurrency: 1, pollMs: 1000, leaseSeconds: 60 };
+
+const MAX_BACKOFF_SECONDS = 3600;
+export const retryDelaySeconds = (attempts: number, random = Math.random): number =>
+  Math.round(Math.min(MAX_BACKOFF_SECONDS, 5 * 2 ** (attempts - 1)) * (0.75 + random() * 0.5));
+
+export function createJobRunner(
+  deps: { db: Db; logger: Logger; registry: client.Registry },
+  handlers: Readonly<Record<string, JobHandler>>,
+  options: JobRunnerOptions = DEFAULT_JOB_RUNNER_OPTIONS,
+) {
+  const repo = createJobsRepository();
+  const kinds = Object.keys(handlers);
+  const running = new Set<Promise<void>>();
+  let stopped = true;
+  let loop: Promise<void> = Promise.resolve();
+  let woken = false;
+  let wakeUp: (() => void) | null = null;
+
+  const duration = new client.Histogram({
+    name: 'openpds_job_duration_seconds',
+    help: 'Job run time by kind and result (ok, retry, failed)',
+    labelNames: ['kind', 'result'],
+    buckets: [0.01, 0.05, 0.1, 0.5, 1, 5, 15, 60, 300],
+    registers: [deps.registry],
+  });
+  const failed = new client.Counter({
+    name: 'openpds_jobs_failed_total',
+    help: 'Jobs that failed on their last attempt and were kept as failed',
+    labelNames: ['kind'],
+    registers: [deps.registry],
+  });
+  let backlog: Promise<{ backlog: number; oldest_seconds: number }> | null = null;
+  // One query per scrape feeds both gauges.
+  const readBacklog = () => (backlog ??= repo.backlog(deps.db).finally(() => setImmediate(() => (backlog = null))));
+  new client.Gauge({
+    name: 'openpds_jobs_backlog',
+    help: 'Jobs due now, waiting or running (the worker autoscaler follows it)',
+    registers: [deps.registry],
+    async collect() {
+      this.set((await readBacklog()).backlog);
+    },
+  });
+  new client.Gauge({
+    name: 'openpds_jobs_oldest_age_seconds',
+    help: 'How long the oldest due job has been waiting',
+    registers: [deps.registry],
+    async collect() {
+      this.set((await readBacklog()).oldest_seconds);
+    },
+  });
+
+  async function runOne(job: JobRow): Promise<void> {
+    const handler = handlers[job.kind]!;
+    const lease = setInterval(() => void repo.extendLease(deps.db, job.job_id, options.leaseSeconds).catch(() => undefined), (options.leaseSeconds * 1000) / 3);
+    const end = duration.startTimer({ kind: job.kind });
+    try {
+      await handler(job.payload, job);
+      await repo.finish(deps.db, job.job_id);
+      end({ result: 'ok' });
+    } catch (err) {
+      const message = err instanceof Error ? err.message : String(err);
+      const outcome = await repo.fail(deps.db, job, message, retryDelaySeconds(job.attempts)).catch(() => 'retry' as const);
+      end({ result: outcome });
+      if (outcome === 'failed') failed.inc({ kind: job.kind });
+      deps.logger[outcome === 'failed' ? 'error' : 'warn']({ err, job_id: job.job_id, kind: job.kind, attempts: job.attempts }, `job ${outcome === 'failed' ? 'failed for good' : 'failed, will retry'}`);
+    } finally {
+      clearInterval(lease);
+    }
+  }
+
+  function start(job: JobRow) {
+    const p: Promise<void> = runOne(job).finally(() => {
+      running.delete(p);
+      wake();
+    });
+    running.add(p);
+  }
+
+  function wake() {
+    woken = true;
+    wakeUp?.();
+  }
+
+  async function runLoop() {
+    while (!stopped) {
+      woken = false;
+      const free = options.concurrency - running.size;
+      if (free > 0) {
+        const claimed = await repo.claim(deps.db, kinds, free, options.leaseSeconds).catch((err: unknown) => {
+          deps.logger.error({ err }, 'claiming jobs failed');
+          return [];
+        });
+        claimed.forEach(start);
+        if (claimed.length === free) continue;
+      }
+      if (woken || stopped) continue;
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, options.pollMs);
+        wakeUp = () => {
+          clearTimeout(timer);
+          resolve();
+        };
+      });
+      wakeUp = null;
+    }
+  }
+
+  return {
+    kinds,
+    start() {
+      if (!stopped || kinds.length === 0) return;
+      stopped = false;
+      loop = runLoop();
+    },
+    /** Something was just enqueued: claim now instead of at the next poll. */
+    wake,
+    /** Runs every job that is due, until none is left (tests and benchmarks wait on this). */
+    async drain(): Promise<number> {
+      let ran = 0;
+      for (;;) {
+        await Promise.all(running);
+        const claimed = await repo.claim(deps.db, kinds, Math.max(options.concurrency, 1), options.leaseSeconds);
+        if (!claimed.length) return ran;
+        ran += claimed.length;
+        await Promise.all(claimed.map(runOne));
+      }
+    },
+    /** Stops claiming and waits for the jobs already running. */
+    async close() {
+      stopped = true;
+      wake();
+      await loop;
+      await Promise.all(running);
+    },
+  };
+}
+export type JobRunner = ReturnType<typeof createJobRunner>;
