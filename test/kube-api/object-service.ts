@@ -56,9 +56,10 @@ export function blockingFinalizers(type: ResourceType, object: KubeObject): stri
 export function createObjectService(deps: ObjectServiceDeps) {
   const { store } = deps;
 
-  function decode(req: WriteRequest, body: unknown): KubeObject {
+  /** `owned`: the caller hands `body` over (a fresh parse nobody else holds), so it need not be copied. */
+  function decode(req: WriteRequest, body: unknown, owned = false): KubeObject {
     if (!isObject(body)) throw badRequest('the body of the request must be a JSON or YAML object');
-    const object = clone(body) as unknown as KubeObject;
+    const object = (owned ? body : clone(body)) as unknown as KubeObject;
     const expected = apiVersionOf(req.type);
     object.apiVersion ??= expected;
     object.kind ??= req.type.kind;
@@ -100,9 +101,9 @@ export function createObjectService(deps: ObjectServiceDeps) {
     }
   }
 
-  function create(req: WriteRequest, body: unknown, owners?: Ownership[]): KubeObject {
+  function create(req: WriteRequest, body: unknown, owners?: Ownership[], owned = false): KubeObject {
     if (deps.isTerminating(req.type.storageKey)) throw methodNotAllowed(`create not allowed while custom resource definition is terminating`);
-    let object = decode(req, body);
+    let object = decode(req, body, owned);
     const meta = object.metadata;
     for (const key of SYSTEM_METADATA) delete meta[key];
     if (!meta.name && meta.generateName) meta.name = `${meta.generateName}${randomUUID().replace(/-/g, '').slice(0, 5)}`;
@@ -128,16 +129,18 @@ export function createObjectService(deps: ObjectServiceDeps) {
     const name = live.metadata.name!;
     const requested = candidate.metadata.resourceVersion;
     if (requested && requested !== live.metadata.resourceVersion) throw conflict(type, name, STALE_OBJECT);
+    // `live` is the caller's own copy (store.get), never stored: `next` may share its parts (a merge patch
+    // result already does), as long as nothing below changes a shared part in place.
     let next: KubeObject;
     if (req.subresource === 'status') {
-      next = clone(live);
+      next = { ...live, metadata: { ...live.metadata } };
       if (candidate.status === undefined) delete next.status;
       else next.status = candidate.status;
     } else {
       next = candidate;
       if (type.statusSubresource) {
         if (live.status === undefined) delete next.status;
-        else next.status = clone(live.status);
+        else next.status = live.status;
       }
       if (next.metadata.name !== name) throw badRequest(`the name of the object (${next.metadata.name}) does not match the name on the URL (${name})`);
       for (const key of ['uid', 'creationTimestamp', 'deletionTimestamp', 'deletionGracePeriodSeconds', 'generation', 'namespace'] as const) {
@@ -207,7 +210,7 @@ export function createObjectService(deps: ObjectServiceDeps) {
     if (!req.fieldManager) throw badRequest('PATCH, application/apply-patch+yaml requires fieldManager to be set');
     const parsed = parseApplyBody(raw);
     if (!isObject(parsed)) throw badRequest('the apply configuration must be an object');
-    const applied = clone(parsed);
+    const applied = parsed; // a fresh parse: ours to change
     if (!applied.apiVersion || !applied.kind) throw badRequest('invalid object type: apiVersion and kind are required');
     const meta = isObject(applied.metadata) ? applied.metadata : (applied.metadata = {});
     if (meta.name !== undefined && meta.name !== name) throw badRequest(`the name of the object (${String(meta.name)}) does not match the name on the URL (${name})`);
@@ -221,7 +224,7 @@ export function createObjectService(deps: ObjectServiceDeps) {
     if (!live) {
       if (req.subresource === 'status') throw notFound(req.type, name);
       const { owners } = serverSideApply({}, applied, [], ctx);
-      return create(req, applied, owners);
+      return create(req, applied, owners, true);
     }
     live.apiVersion = apiVersionOf(req.type);
     const result = serverSideApply(live as unknown as JsonObject, applied, readOwnership(live.metadata.managedFields), ctx);

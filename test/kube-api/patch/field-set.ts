@@ -48,16 +48,26 @@ function collect(value: Json, path: FieldPath, names: NamePath, listTypeOf: List
   out.add(JSON.stringify(path)); // scalars, atomic lists, empty maps and lists are owned whole
 }
 
+/** The FieldsV1 tree of a set, keys sorted at every level (deterministic, whatever order the set was built in). */
 export function toFieldsV1(set: FieldSet): JsonObject {
   const root: JsonObject = {};
-  for (const serialized of [...set].sort()) {
+  for (const serialized of set) {
     let node = root;
     for (const element of JSON.parse(serialized) as FieldPath) {
       if (!isObject(node[element])) node[element] = {};
       node = node[element] as JsonObject;
     }
   }
-  return root;
+  // Sorting each level's few keys is far cheaper than sorting the whole set's serialized paths.
+  return sortTree(root);
+}
+
+function sortTree(node: JsonObject): JsonObject {
+  const keys = Object.keys(node);
+  if (keys.length === 0) return node;
+  const sorted: JsonObject = {};
+  for (const key of keys.sort()) sorted[key] = sortTree(node[key] as JsonObject);
+  return sorted;
 }
 
 export function fromFieldsV1(tree: JsonObject): FieldSet {
