@@ -27,6 +27,10 @@ async function main(argv: string[]): Promise<number> {
     case 'serve': {
       const { startServer } = require('../api-server/src/main') as typeof import('../api-server/src/main');
       const running = await startServer(process.env);
+      // tsx compiles on a cache miss (every fresh container) through an esbuild worker thread and child
+      // process, which then idle for the life of the server (measured 16 MB RSS). Everything the server
+      // needs is loaded now; a later lazy require that misses the cache starts them again.
+      void (require('esbuild') as typeof import('esbuild')).stop();
       const stop = async (signal: string) => {
         running.deps.logger.info({ signal }, 'shutting down');
         await running.close();
