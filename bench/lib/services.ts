@@ -2,11 +2,11 @@
  * The services a benchmark runs against. PostgreSQL and radosgw come from the environment
  * (OPENPDS_TEST_*, as `hack/start-*.sh DIR` write them to DIR/env, and as bench/run-all.sh exports them);
  * when they are missing, this process starts its own with the same scripts and stops them on exit.
- * The API server is `node bin/openpds.js serve` in a child process (its own event loop and RSS, like
+ * The API server is `bin/openpds.js serve` in a child process (its own event loop and RSS, like
  * production) or startServer() in this process where the benchmark needs its Db.
  */
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
-import { chmodSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { chmodSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -71,13 +71,14 @@ export interface SpawnedServer {
 }
 
 /**
- * `node bin/openpds.js serve` on a fresh database (`pg`: a new database on the PostgreSQL above; `pglite`:
+ * `bin/openpds.js serve` on a fresh database (`pg`: a new database on the PostgreSQL above; `pglite`:
  * embedded in the data dir) and store (`s3`: a unique prefix in the radosgw bucket; `local`: the data dir).
  */
 export async function spawnServe(db: DbKind, store: StoreKind, extra: Record<string, string> = {}): Promise<SpawnedServer> {
   const port = await freePort();
   const { env, dataDir } = await testServerEnv(db, store, { OPENPDS_PORT: String(port), OPENPDS_LOG_LEVEL: 'warn', ...extra });
-  const child = spawn(process.execPath, [path.join(REPO_ROOT, 'bin/openpds.js'), 'serve'], {
+  // The bin itself, not `node bin/openpds.js`: its shebang carries the Node flags `openpds serve` runs with.
+  const child = spawn(path.join(REPO_ROOT, 'bin/openpds.js'), ['serve'], {
     env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/root', AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true', ...env },
     stdio: ['ignore', 'inherit', 'inherit'],
   });
@@ -118,6 +119,23 @@ export function readRss(pid: number): number {
   const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
   if (!m) throw new Error(`no VmRSS for pid ${pid}`);
   return Number(m[1]) * 1024;
+}
+
+/**
+ * RSS of a process and all its descendants, in bytes: what a service costs includes the processes it
+ * keeps running (e.g. tsx's esbuild service after compiling on a cache miss).
+ */
+export function readTreeRss(pid: number): number {
+  const children = (): number[] => {
+    try {
+      return readdirSync(`/proc/${pid}/task`).flatMap((task) =>
+        readFileSync(`/proc/${pid}/task/${task}/children`, 'utf8').split(' ').filter(Boolean).map(Number),
+      );
+    } catch {
+      return []; // exited meanwhile
+    }
+  };
+  return readRss(pid) + children().reduce((sum, child) => sum + readTreeRss(child), 0);
 }
 
 /** Runs fn over items with at most `limit` in flight, results in input order. */
