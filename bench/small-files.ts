@@ -2,7 +2,8 @@
  * small-files: 2,000 files through the API (create → PUT to the presigned S3 URL → complete per file,
  * several files in flight) vs raw PutObject of the same files to the same radosgw with the same
  * concurrency. Sizes are seeded: 84% under 1 MiB, 12.5% 1–10 MiB, 3.5% 10–30 MiB (~3.6 GB in all).
- * Target: API throughput ≥ 0.5× raw.
+ * Target: API throughput ≥ 0.5× raw. The API client declares no content_hash (raw PUTs compute none), so
+ * the server hashes each file in the background after complete; that tail is printed beside the figure.
  *
  *   npx tsx bench/small-files.ts [--files 2000] [--concurrency 8] [--seed 42] [--round 768MiB]
  *
@@ -13,7 +14,7 @@
 import { randomBytes } from 'node:crypto';
 import { PutObjectCommand } from '@aws-sdk/client-s3';
 import { intFlag, sizeFlag } from './lib/args';
-import { apiUpload, bufferParts, loginAdmin } from './lib/api';
+import { apiUpload, bufferParts, loginAdmin, waitJobsDone } from './lib/api';
 import { seededBytes, seededRandom } from './lib/data';
 import { fmt, fmtBytes, info, KiB, mibPerSecond, MiB, reportRatio, runBench, timed } from './lib/report';
 import { deletePrefix, rawS3, reclaimS3 } from './lib/s3';
@@ -70,6 +71,7 @@ runBench('small-files', async () => {
 
   let rawMs = 0;
   let apiMs = 0;
+  let hashTailMs = 0;
   // Summed over files (they overlap, so the sum exceeds wall time): where the API's per-file time goes.
   const phases = { create: 0, parts: 0, complete: 0 };
   const started = Date.now();
@@ -88,15 +90,20 @@ runBench('small-files', async () => {
         phases.complete += up.phases.complete;
       }),
     );
+    // The server hashes uploads without a declared content_hash in the background; wait for it before
+    // deleting what it reads, and report the tail.
+    const tail = await waitJobsDone(session);
+    hashTailMs += tail;
     await clean(`${prefix}api/`);
     rawMs += raw.ms;
     apiMs += api.ms;
     const bytes = files.reduce((a, f) => a + f.body.length, 0);
-    info(`round ${r + 1}/${plan.length}: ${files.length} files, ${fmtBytes(bytes)}: raw ${fmt(raw.ms / 1000)} s, API ${fmt(api.ms / 1000)} s`);
+    info(`round ${r + 1}/${plan.length}: ${files.length} files, ${fmtBytes(bytes)}: raw ${fmt(raw.ms / 1000)} s, API ${fmt(api.ms / 1000)} s, background hashing done ${fmt(tail / 1000)} s after the last complete`);
   }
   const busy = phases.create + phases.parts + phases.complete;
   info(`API time per file by phase: create ${fmt((100 * phases.create) / busy, 0)}%, PUT parts ${fmt((100 * phases.parts) / busy, 0)}%, complete ${fmt((100 * phases.complete) / busy, 0)}% (mean ${fmt(busy / fileCount, 1)} ms per file)`);
   info(`files/s: API ${fmt(fileCount / (apiMs / 1000), 1)}, raw ${fmt(fileCount / (rawMs / 1000), 1)}; wall time with setup and clean-up ${fmt((Date.now() - started) / 1000, 0)} s`);
+  info(`including the background hashing tail: API ${fmt(mibPerSecond(total, apiMs + hashTailMs), 1)} MiB/s = ${fmt(rawMs / (apiMs + hashTailMs), 3)}× raw (not the target's figure: the files are available before it)`);
   reportRatio({
     name: `small-files (${fileCount}) API vs raw PUT`,
     figure: mibPerSecond(total, apiMs),

@@ -70,3 +70,20 @@ export async function apiUpload(
   const file = await s.api.ok('/v2/file/complete', { drive_id: s.driveId, file_id: created.file_id, upload_id: created.upload_id }, s.token);
   return { file, phases: { create: t1 - t0, parts: t2 - t1, complete: performance.now() - t2 } };
 }
+
+/**
+ * Waits until the server's job backlog is empty (content hashed in the background after uploads without a
+ * declared content_hash) and resolves to the wait in ms. Hashing is not part of the upload a client waits
+ * for, but the benchmarks report it beside the upload figure and must not delete objects it still reads.
+ */
+export async function waitJobsDone(s: Session, timeoutMs = 600_000): Promise<number> {
+  const t0 = performance.now();
+  for (;;) {
+    const text = await (await fetch(`${s.api.url}/metrics`)).text();
+    const backlog = Number(/^openpds_jobs_backlog (\S+)$/m.exec(text)?.[1] ?? NaN);
+    if (backlog === 0) return performance.now() - t0;
+    if (Number.isNaN(backlog)) throw new Error('the server exports no openpds_jobs_backlog');
+    if (performance.now() - t0 > timeoutMs) throw new Error(`jobs still queued after ${timeoutMs} ms`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}

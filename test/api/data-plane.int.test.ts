@@ -296,10 +296,38 @@ describe.each([
         `UPDATE upload_sessions SET status = 'completing', updated_at = now() - interval '1 hour' WHERE upload_id = $1 RETURNING storage_key, store_upload_id`,
         [created.upload_id],
       );
-      const parts = await server.deps.store.listParts(session!.storage_key, session!.store_upload_id);
-      await server.deps.store.completeMultipart(session!.storage_key, session!.store_upload_id, parts);
+      // (A one-part upload on S3 is a single PUT: the object is already whole.)
+      if (session!.store_upload_id) {
+        const parts = await server.deps.store.listParts(session!.storage_key, session!.store_upload_id);
+        await server.deps.store.completeMultipart(session!.storage_key, session!.store_upload_id, parts);
+      }
       const file = await api.ok('/v2/file/complete', { drive_id: u.default_drive_id, file_id: created.file_id, upload_id: created.upload_id }, u.access_token);
       expect(file).toMatchObject({ status: 'available', content_hash: sha1(content), size: 4096 });
+    });
+
+    it('a one-part upload resumes too: parts listed, missing part refused, a wrong size reopens the session', async () => {
+      const u = await newUser(`onepart-${dbKind}`);
+      const d = u.default_drive_id;
+      const t = u.access_token;
+      const content = randomBytes(200_000);
+      const created = await api.ok('/v2/file/create', { drive_id: d, name: 'one.bin', type: 'file', size: content.length }, t);
+      const ref = { drive_id: d, file_id: created.file_id, upload_id: created.upload_id };
+      expect((await api.ok('/v2/file/list_uploaded_parts', ref, t)).uploaded_parts).toEqual([]);
+      expect((await api.call('/v2/file/complete', ref, t)).body).toMatchObject({ code: 'InvalidParameter.PartMissing', missing_part_numbers: [1] });
+      if (storeKind === 's3') expect((await api.call('/v2/file/get_upload_url', { ...ref, part_info_list: [{ part_number: 2 }] }, t)).body.code).toBe('InvalidParameter.PartNumber');
+      await putParts(created.part_info_list, content.subarray(0, 1000), 1000);
+      expect((await api.call('/v2/file/complete', ref, t)).body.code).toBe('InvalidParameter.Size');
+      const again = await api.ok('/v2/file/get_upload_url', { ...ref, part_info_list: [{ part_number: 1 }] }, t);
+      await putParts(again.part_info_list, content, content.length);
+      expect((await api.ok('/v2/file/list_uploaded_parts', ref, t)).uploaded_parts).toMatchObject([{ part_number: 1, part_size: content.length }]);
+      expect(await api.ok('/v2/file/complete', ref, t)).toMatchObject({ status: 'available', size: content.length });
+      const link = await api.ok('/v2/file/get_download_url', { drive_id: d, file_id: created.file_id }, t);
+      expect((await download(link.url)).body).toEqual(content);
+      if (storeKind === 's3') {
+        // One PUT of the whole object: no multipart upload was opened for it.
+        const [row] = await server.deps.db.query<{ store_upload_id: string }>(`SELECT store_upload_id FROM upload_sessions WHERE upload_id = $1`, [created.upload_id]);
+        expect(row).toEqual({ store_upload_id: '' });
+      }
     });
 
     it('refuses a size mismatch and bad part numbers', async () => {

@@ -63,6 +63,12 @@ export interface BlobStore {
   /** Multipart uploads still open (for GC of abandoned sessions). */
   listMultipartUploads(): AsyncIterable<{ key: string; uploadId: string; initiated?: Date }>;
 
+  /**
+   * A URL the client PUTs a whole object's bytes to (S3: a presigned PutObject), for uploads of one part:
+   * no multipart upload to open, list and assemble. Stores without it (local disk) upload every file as
+   * multipart.
+   */
+  objectUploadUrl?(key: string, expiresInSeconds: number): Promise<string>;
   /** A URL that serves the object (with Range support) until it expires. */
   downloadUrl(key: string, options: DownloadUrlOptions): Promise<string>;
   /** Cheap check that the store is reachable (for /readyz). */

@@ -115,6 +115,10 @@ export function createS3BlobStore(options: S3BlobStoreOptions): BlobStore {
 
     ...createS3Multipart({ client, Bucket, fullKey, prefix, headOrFail }),
 
+    async objectUploadUrl(key, expiresIn) {
+      return getSignedUrl(client, new PutObjectCommand({ Bucket, Key: fullKey(key) }), { expiresIn });
+    },
+
     async downloadUrl(key, opts) {
       const command = new GetObjectCommand({
         Bucket,

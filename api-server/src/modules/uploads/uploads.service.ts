@@ -81,7 +81,18 @@ export function createUploadsService(
     return numbers.sort((a, b) => a - b);
   }
 
+  /**
+   * A one-part upload on a store that signs whole-object PUTs (S3) skips multipart: no multipart upload to
+   * open, list and assemble (three store round trips of the four a small file cost). Its session has no
+   * store upload id; the object appears whole or not at all when the client's PUT ends.
+   */
+  const isSinglePut = (session: Pick<UploadSessionRow, 'store_upload_id'>) => session.store_upload_id === '';
+
   async function partUrls(session: Pick<UploadSessionRow, 'storage_key' | 'store_upload_id'>, numbers: number[]) {
+    if (isSinglePut(session)) {
+      if (numbers.some((n) => n !== 1)) throw uploadErrors.partNumbers('this upload has a single part, number 1');
+      return [{ part_number: 1, upload_url: await deps.store.objectUploadUrl!(session.storage_key, deps.config.uploadUrlTtl) }];
+    }
     return Promise.all(
       numbers.map(async (n) => ({
         part_number: n,
@@ -147,7 +158,7 @@ export function createUploadsService(
 
   /** Removes a never-completed upload: the store's parts, the session and the invisible file row. */
   async function discard(session: UploadSessionRow) {
-    await deps.store.abortMultipart(session.storage_key, session.store_upload_id).catch(() => undefined);
+    if (!isSinglePut(session)) await deps.store.abortMultipart(session.storage_key, session.store_upload_id).catch(() => undefined);
     await deps.store.delete(session.storage_key).catch(() => undefined);
     await deps.db.transaction(async (tx) => {
       await repo.deleteSession(tx, session.upload_id);
@@ -185,7 +196,8 @@ export function createUploadsService(
       // network; if the transaction fails it is aborted (and the GC aborts any a crash leaves behind).
       const uploadId = deps.newId();
       const storageKey = `blobs/${uploadId}`;
-      const storeUploadId = rapidBlob ? '' : await deps.store.createMultipart(storageKey);
+      const singlePut = numbers.length === 1 && numbers[0] === 1 && deps.store.objectUploadUrl !== undefined;
+      const storeUploadId = rapidBlob || singlePut ? '' : await deps.store.createMultipart(storageKey);
       const abortStore = () => (storeUploadId ? deps.store.abortMultipart(storageKey, storeUploadId).catch(() => undefined) : undefined);
       const opened = await files.withQuota(input.drive_id, async (tx) => {
         const resolved = await files.resolveName(tx, input.drive_id, input.parent_file_id, input.name, input.check_name_mode, 'file');
@@ -253,6 +265,10 @@ export function createUploadsService(
     },
 
     async storeParts(session: UploadSessionRow): Promise<UploadedPart[]> {
+      if (isSinglePut(session)) {
+        const object = await deps.store.head(session.storage_key);
+        return object ? [{ partNumber: 1, size: object.size, etag: object.etag ?? '' }] : [];
+      }
       try {
         return await deps.store.listParts(session.storage_key, session.store_upload_id);
       } catch (e) {
@@ -313,6 +329,15 @@ export function createUploadsService(
      * instead of failing forever.
      */
     async assemble(session: UploadSessionRow): Promise<number> {
+      if (isSinglePut(session)) {
+        const object = await deps.store.head(session.storage_key);
+        const problem = !object ? uploadErrors.partsMissing([1]) : session.size !== null && object.size !== session.size ? uploadErrors.sizeMismatch(session.size, object.size) : null;
+        if (problem) {
+          await repo.setSessionStatus(deps.db, session.upload_id, 'open');
+          throw problem;
+        }
+        return object!.size;
+      }
       let parts: UploadedPart[];
       let total: number;
       try {
