@@ -8,6 +8,10 @@
  *
  *   npx tsx bench/range-download.ts [--file-size 256MiB] [--range 64MiB] [--runs 5]
  *                                   [--stream-size 5GiB] [--stream-part 1GiB] [--skip-rss] [--skip-range]
+ *                                   [--restarts N]
+ *
+ * --restarts N also starts `openpds serve` N more times on one PGlite data dir and reports the median idle
+ * RSS of those restarts (a first start creates and migrates the database; a restart only opens it).
  */
 import { request } from 'node:http';
 import { GetObjectCommand, ListObjectsV2Command } from '@aws-sdk/client-s3';
@@ -18,11 +22,12 @@ import { apiUpload, fileParts, loginAdmin, type Session } from './lib/api';
 import { ensureDataFile, seededStream } from './lib/data';
 import { fmt, fmtBytes, GiB, info, median, mibPerSecond, MiB, reportAbsolute, reportRatio, runBench, timed } from './lib/report';
 import { deletePrefix, rawS3, reclaimS3 } from './lib/s3';
-import { ensureServices, readRss, readTreeRss, spawnServe, stopServices, type SpawnedServer } from './lib/services';
+import { ensureServices, readRss, readTreeRss, restartServe, spawnServe, stopServices, type SpawnedServer } from './lib/services';
 
 const fileSize = sizeFlag('file-size', 256 * MiB);
 const rangeSize = sizeFlag('range', 64 * MiB);
 const runs = Math.max(1, intFlag('runs', 5));
+const restarts = intFlag('restarts', 0);
 const streamSize = sizeFlag('stream-size', 5 * GiB);
 const streamPart = sizeFlag('stream-part', GiB);
 const prefix = `bench-range-${randomBytes(4).toString('hex')}/`;
@@ -108,18 +113,43 @@ async function streamUpload(s: Session) {
   return s.api.ok('/v2/file/complete', { drive_id: s.driveId, file_id: created.file_id, upload_id: created.upload_id }, s.token);
 }
 
-/** RSS of a freshly started `openpds serve`, 2 s after it answers /healthz (start-up garbage settled). */
+const IDLE_SETTLE_MS = 2000;
+
+/** RSS of a started `openpds serve` and its child processes, 2 s after it answers /healthz (start-up garbage settled). */
+async function settledRss(server: SpawnedServer): Promise<number> {
+  await new Promise((r) => setTimeout(r, IDLE_SETTLE_MS));
+  return readTreeRss(server.pid);
+}
+
+/** Idle RSS of a freshly started `openpds serve` on a new database. */
 async function idleRss(db: 'pg' | 'pglite'): Promise<SpawnedServer> {
   const server = await spawnServe(db, 'local');
   servers.push(server);
-  await new Promise((r) => setTimeout(r, 2000));
-  const idle = readTreeRss(server.pid);
+  const idle = await settledRss(server);
   reportAbsolute({ name: `API server idle RSS [${db}]`, figure: idle / MB, unit: 'MB', op: '<=', target: 150, detail: `openpds serve and its child processes, ${db === 'pg' ? 'PostgreSQL' : 'embedded PGlite'} + local disk, 2 s after ready` });
   return server;
 }
 
+/** Idle RSS of `openpds serve` restarted `restarts` times on one PGlite data dir (median). */
+async function restartRss() {
+  let server = await spawnServe('pglite', 'local', {}, { keepDataDir: true });
+  servers.push(server);
+  const first = await settledRss(server);
+  await server.stop();
+  const samples: number[] = [];
+  for (let i = 0; i < restarts; i++) {
+    server = await restartServe(server, { keepDataDir: i < restarts - 1 });
+    servers.push(server);
+    samples.push(await settledRss(server));
+    await server.stop();
+  }
+  info(`PGlite idle RSS: first start ${fmt(first / MB, 1)} MB, restarts ${samples.map((b) => fmt(b / MB, 1)).join(', ')} MB`);
+  reportAbsolute({ name: `API server idle RSS [pglite restart]`, figure: median(samples) / MB, unit: 'MB', op: '<=', target: 150, detail: `median of ${restarts} restarts on one data dir, 2 s after ready` });
+}
+
 async function rssBench() {
   await (await idleRss('pg')).stop();
+  if (restarts > 0) await restartRss();
   // The streaming upload runs on the embedded default (PGlite + local disk), where parts stream to disk.
   const server = await idleRss('pglite');
 

@@ -67,16 +67,28 @@ export interface SpawnedServer {
   pid: number;
   child: ChildProcess;
   dataDir: string;
+  env: Record<string, string>;
   stop(): Promise<void>;
 }
 
 /**
  * `bin/openpds.js serve` on a fresh database (`pg`: a new database on the PostgreSQL above; `pglite`:
  * embedded in the data dir) and store (`s3`: a unique prefix in the radosgw bucket; `local`: the data dir).
+ * With `keepDataDir`, stop() leaves the data dir (and database) for restartServe().
  */
-export async function spawnServe(db: DbKind, store: StoreKind, extra: Record<string, string> = {}): Promise<SpawnedServer> {
+export async function spawnServe(db: DbKind, store: StoreKind, extra: Record<string, string> = {}, opts: { keepDataDir?: boolean } = {}): Promise<SpawnedServer> {
   const port = await freePort();
   const { env, dataDir } = await testServerEnv(db, store, { OPENPDS_PORT: String(port), OPENPDS_LOG_LEVEL: 'warn', ...extra });
+  return spawnBin(env, dataDir, opts.keepDataDir ?? false);
+}
+
+/** `bin/openpds.js serve` again on the data dir and database of a server stopped with keepDataDir. */
+export function restartServe(previous: SpawnedServer, opts: { keepDataDir?: boolean } = {}): Promise<SpawnedServer> {
+  return spawnBin(previous.env, previous.dataDir, opts.keepDataDir ?? false);
+}
+
+async function spawnBin(env: Record<string, string>, dataDir: string, keepDataDir: boolean): Promise<SpawnedServer> {
+  const port = Number(env.OPENPDS_PORT);
   // The bin itself, not `node bin/openpds.js`: its shebang carries the Node flags `openpds serve` runs with.
   const child = spawn(path.join(REPO_ROOT, 'bin/openpds.js'), ['serve'], {
     env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/root', AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true', ...env },
@@ -102,6 +114,7 @@ export async function spawnServe(db: DbKind, store: StoreKind, extra: Record<str
     pid: child.pid!,
     child,
     dataDir,
+    env,
     async stop() {
       if (child.exitCode === null) {
         child.kill('SIGTERM');
@@ -109,7 +122,7 @@ export async function spawnServe(db: DbKind, store: StoreKind, extra: Record<str
         await exited;
         clearTimeout(timer);
       }
-      rmSync(dataDir, { recursive: true, force: true });
+      if (!keepDataDir) rmSync(dataDir, { recursive: true, force: true });
     },
   };
 }

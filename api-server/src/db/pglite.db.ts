@@ -8,9 +8,9 @@ import type { Db, Queryable } from './db';
 
 // The embedded database lives in the server's own memory, and PGlite touches all of its shared buffers at
 // start: PostgreSQL's default 128 MB doubled the idle RSS of a small install (measured 324 MB → 166 MB
-// with 16 MB; 4 MB saves another 14 MB). Reads that miss them come from the OS page cache; file/list at
-// 100k files measured no slower with 4 MB than with 16 MB.
-const START_PARAMS = [...PGlite.defaultStartParams, '-c', 'shared_buffers=4MB'];
+// with 16 MB; 4 MB saves another 14 MB, 2 MB another 3 MB). Reads that miss them come from the OS page
+// cache; file/list at 100k files measured no slower with 2 MB than with 16 MB.
+const START_PARAMS = [...PGlite.defaultStartParams, '-c', 'shared_buffers=2MB'];
 
 /**
  * Creates a new data directory in a short-lived child process. PGlite runs initdb in a second WebAssembly
