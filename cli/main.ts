@@ -3,7 +3,8 @@
  *
  * Each command loads only its own modules: `serve` must not carry the operator's cdk8s, Kubernetes client
  * and YAML libraries in its heap (measured: 40 MB of the API server's idle RSS). `require`, not `import()`:
- * bin/openpds.js compiles TypeScript through tsx's CommonJS hook, which dynamic import() bypasses.
+ * run from source, bin/openpds.js compiles TypeScript through tsx's CommonJS hook, which dynamic import()
+ * bypasses.
  */
 /* eslint-disable @typescript-eslint/no-require-imports -- lazy on purpose, see above */
 import { ConfigError, configTable } from '../api-server/src/config/config';
@@ -27,10 +28,11 @@ async function main(argv: string[]): Promise<number> {
     case 'serve': {
       const { startServer } = require('../api-server/src/main') as typeof import('../api-server/src/main');
       const running = await startServer(process.env);
-      // tsx compiles on a cache miss (every fresh container) through an esbuild worker thread and child
-      // process, which then idle for the life of the server (measured 16 MB RSS). Everything the server
-      // needs is loaded now; a later lazy require that misses the cache starts them again.
-      void (require('esbuild') as typeof import('esbuild')).stop();
+      // From the TypeScript sources, tsx compiles on a cache miss through an esbuild worker thread and
+      // child process, which then idle for the life of the server (measured 16 MB RSS). Everything the
+      // server needs is loaded now; a later lazy require that misses the cache starts them again. The
+      // compiled dist/ (bin/openpds.js) never loads esbuild, and requiring it just to stop it would.
+      if (__filename.endsWith('.ts')) void (require('esbuild') as typeof import('esbuild')).stop();
       const stop = async (signal: string) => {
         running.deps.logger.info({ signal }, 'shutting down');
         await running.close();
