@@ -31,6 +31,8 @@ import { MAX_PART_SIZE } from './storage/blob-store';
 import { createLocalBlobRouter } from './storage/local-blob.routes';
 
 export const VERSION = '0.1.0';
+/** Jobs in `serve` wait for this long without an upload call before they run (see OPENPDS_SERVE_JOBS_MAX_HOLD_SECONDS). */
+const SERVE_JOBS_QUIET_MS = 500;
 
 export function createServices(deps: Deps) {
   const domain = createDomainService(deps);
@@ -41,10 +43,14 @@ export function createServices(deps: Deps) {
   const hashing = createBlobHashing(deps);
   const jobs = createJobRunner(
     { db: deps.db, logger: deps.logger, registry: deps.metrics.registry },
-    { [HASH_BLOB_JOB]: (payload) => hashing.run(payload) },
-    { ...DEFAULT_JOB_RUNNER_OPTIONS, concurrency: deps.config.jobConcurrency },
+    { [HASH_BLOB_JOB]: (payload, job) => hashing.run(payload, job) },
+    {
+      ...DEFAULT_JOB_RUNNER_OPTIONS,
+      concurrency: deps.config.jobConcurrency,
+      holdBack: { quietMs: SERVE_JOBS_QUIET_MS, maxSeconds: deps.config.serveJobsMaxHoldSeconds },
+    },
   );
-  const uploads = createUploadsService(deps, drives, files, { hashing, wake: () => jobs.wake() });
+  const uploads = createUploadsService(deps, drives, files, { hashing, wake: () => jobs.wake(), noteUpload: () => jobs.noteForeground() });
   const revisions = createRevisionsService(deps, files);
   const recyclebin = createRecyclebinService(deps, drives, files, domain);
   const gc = createBlobGc(deps, uploads, recyclebin);

@@ -35,7 +35,7 @@ export async function startWorker(env: Record<string, string | undefined> = proc
   const registry = new client.Registry();
   client.collectDefaultMetrics({ register: registry, prefix: 'openpds_worker_' });
   const hashing = createBlobHashing({ db, store, logger });
-  const jobs = createJobRunner({ db, logger, registry }, { [HASH_BLOB_JOB]: (payload) => hashing.run(payload) }, { ...DEFAULT_JOB_RUNNER_OPTIONS, concurrency: config.jobConcurrency });
+  const jobs = createJobRunner({ db, logger, registry }, { [HASH_BLOB_JOB]: (payload, job) => hashing.run(payload, job) }, { ...DEFAULT_JOB_RUNNER_OPTIONS, concurrency: config.jobConcurrency });
 
   const server = createServer((req, res) => {
     const send = (status: number, body: unknown, type = 'application/json') => {

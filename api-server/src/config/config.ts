@@ -87,6 +87,12 @@ export const CONFIG_KEYS = {
     oneOf('background', 'complete'),
   ),
   jobConcurrency: key('OPENPDS_JOB_CONCURRENCY', 'Jobs one process runs at once (`serve` and each `worker`)', '1', int(1, 64)),
+  serveJobsMaxHoldSeconds: key(
+    'OPENPDS_SERVE_JOBS_MAX_HOLD_SECONDS',
+    'While upload calls keep arriving, `serve` runs its in-process jobs only after 0.5 s without one, or once a job has waited this long (0: never hold back). Worker processes never hold back',
+    '60',
+    int(0, 86_400),
+  ),
   serveRunsJobs: key('OPENPDS_SERVE_RUNS_JOBS', 'Whether `serve` runs jobs itself (the embedded default); set false when worker Deployments run them', 'true', bool),
   logLevel: key('OPENPDS_LOG_LEVEL', 'pino log level', 'info', oneOf('fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent')),
 } as const;

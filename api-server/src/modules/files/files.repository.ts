@@ -1,5 +1,6 @@
 import type { Queryable } from '../../db/db';
 import { setClause } from '../../db/set-clause';
+import { nameFamily } from './names';
 
 export interface FileRow {
   file_id: string;
@@ -59,9 +60,12 @@ export function createFilesRepository() {
       return row;
     },
 
-    /** Serialises name checks in one folder for the rest of the transaction (refuse/auto_rename races). */
-    async lockFolder(db: Queryable, driveId: string, parentId: string): Promise<void> {
-      await db.query(`SELECT pg_advisory_xact_lock(hashtext($1))`, [`${driveId}/${parentId}`]);
+    /**
+     * Serialises the checks of names of one family (see nameFamily) in one folder for the rest of the
+     * transaction (refuse/auto_rename races). A hash collision only makes two families wait on each other.
+     */
+    async lockName(db: Queryable, driveId: string, parentId: string, name: string): Promise<void> {
+      await db.query(`SELECT pg_advisory_xact_lock(hashtext($1))`, [`${driveId}/${parentId}/${nameFamily(name)}`]);
     },
 
     async findByName(db: Queryable, driveId: string, parentId: string, name: string): Promise<FileRow | undefined> {

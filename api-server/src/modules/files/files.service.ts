@@ -34,7 +34,7 @@ export function createFilesService(deps: Pick<Deps, 'db' | 'newId'>, drives: Dri
   async function resolveName(tx: Queryable, driveId: string, parentId: string, name: string, mode: CheckNameMode, type: 'file' | 'folder', self?: string): Promise<NameResolution> {
     validateName(name);
     await assertParentFolder(tx, driveId, parentId);
-    await repo.lockFolder(tx, driveId, parentId);
+    await repo.lockName(tx, driveId, parentId, name);
     if (mode === 'ignore') return { name };
     const clash = await repo.findByName(tx, driveId, parentId, name);
     if (!clash || clash.file_id === self) return { name };

@@ -1,4 +1,4 @@
-import { describeName, nextFreeName, validateName } from './names';
+import { describeName, nameFamily, nextFreeName, validateName } from './names';
 
 describe('file names', () => {
   it.each([
@@ -21,6 +21,19 @@ describe('file names', () => {
     expect(nextFreeName('a.jpg', new Set(['a.jpg']))).toBe('a(1).jpg');
     expect(nextFreeName('a.jpg', new Set(['a.jpg', 'a(1).jpg']))).toBe('a(2).jpg');
     expect(nextFreeName('.bashrc', new Set())).toBe('.bashrc(1)');
+  });
+
+  it('puts every name auto_rename can produce from a name in that name\'s lock family', () => {
+    for (const name of ['a.jpg', 'a(1).jpg', 'a(1)(2).jpg', '.bashrc', 'noext', 'x.tar.gz', 'b(7)', '照片(3).heic']) {
+      const taken = new Set([name]);
+      for (let i = 0; i < 3; i++) {
+        const next = nextFreeName(name, taken);
+        expect(nameFamily(next)).toBe(nameFamily(name));
+        taken.add(next);
+      }
+    }
+    expect(nameFamily('a.jpg')).not.toBe(nameFamily('b.jpg'));
+    expect(nameFamily('a.jpg')).not.toBe(nameFamily('a.png'));
   });
 
   it('derives category and content type from the extension', () => {

@@ -19,6 +19,17 @@ export function splitExtension(name: string): { base: string; ext: string } {
   return dot > 0 ? { base: name.slice(0, dot), ext: name.slice(dot) } : { base: name, ext: '' };
 }
 
+/**
+ * The names `nextFreeName` can produce from this one, or that can produce it, share a family: the name
+ * with its extension apart and every trailing `(n)` dropped (`a(1)(2).txt` → `a` + `.txt`). Name checks
+ * lock per family, so uploads of different names into one folder do not wait on each other while the
+ * refuse/auto_rename races stay closed.
+ */
+export function nameFamily(name: string): string {
+  const { base, ext } = splitExtension(name);
+  return `${base.replace(/(\(\d+\))+$/, '')}/${ext}`; // no name holds a slash
+}
+
 /** The first `base (n).ext` not in `taken`, n from 1. */
 export function nextFreeName(name: string, taken: ReadonlySet<string>): string {
   const { base, ext } = splitExtension(name);

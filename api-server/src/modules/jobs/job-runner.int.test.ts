@@ -99,6 +99,29 @@ describe.each(DB_KINDS)('job runner on %s', (kind) => {
     expect(await db.query('SELECT * FROM jobs')).toEqual([]);
   });
 
+  it('holds young jobs back while foreground work keeps arriving, and runs them once it is quiet', async () => {
+    const ran: string[] = [];
+    const jobs = createJobRunner({ db, logger, registry: new client.Registry() }, { j: async (p) => void ran.push(p.name as string) }, {
+      ...options,
+      pollMs: 20,
+      holdBack: { quietMs: 300, maxSeconds: 60 },
+    });
+    jobs.noteForeground();
+    jobs.start();
+    await repo.enqueue(db, 'j', { name: 'young' });
+    await db.query(`INSERT INTO jobs (kind, payload, run_at) VALUES ('j', '{"name":"old"}', now() - interval '2 minutes')`);
+    jobs.wake();
+    const busyUntil = Date.now() + 250;
+    while (Date.now() < busyUntil) {
+      jobs.noteForeground();
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    expect(ran).toEqual(['old']); // waited longer than maxSeconds: runs even while busy
+    await new Promise((r) => setTimeout(r, 600));
+    expect(ran).toEqual(['old', 'young']);
+    await jobs.close();
+  });
+
   it('two runners claiming at once run every job exactly once (SKIP LOCKED)', async () => {
     for (let n = 0; n < 40; n++) await repo.enqueue(db, 'once', { n });
     const runs = new Map<number, number>();

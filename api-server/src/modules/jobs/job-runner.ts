@@ -6,18 +6,30 @@
  * The loop claims as many due jobs as it has free slots, sleeps until a slot frees, `wake()` is called
  * (the process just enqueued something) or the poll interval passes. A failing job is retried with
  * exponential backoff and jitter, then kept as failed (`openpds_jobs_failed_total`).
+ *
+ * `holdBack` is for the runner inside `serve`, which shares its CPU and store with the uploads it serves:
+ * while foreground work keeps arriving (`noteForeground()`), it claims only jobs that have waited longer
+ * than `maxSeconds`, and catches up once `quietMs` pass without any. Measured on 2 cores: hashing 2,000
+ * small files while they arrive cut upload throughput from 0.54× to 0.35× of raw PUTs.
  */
+import { performance } from 'node:perf_hooks';
 import client from 'prom-client';
 import type { Logger } from 'pino';
 import type { Db } from '../../db/db';
 import { createJobsRepository, type JobRow } from './jobs.repository';
 
-export type JobHandler = (payload: Record<string, unknown>, job: JobRow) => Promise<void>;
+/**
+ * Runs one job. A handler that commits its work in a transaction may delete the job row in that same
+ * transaction (`DELETE FROM jobs WHERE job_id = …`, exactly once-effective) and resolve to 'finished';
+ * otherwise the runner deletes it after the handler resolves.
+ */
+export type JobHandler = (payload: Record<string, unknown>, job: JobRow) => Promise<void | 'finished'>;
 
 export interface JobRunnerOptions {
   concurrency: number;
   pollMs: number;
   leaseSeconds: number;
+  holdBack?: { quietMs: number; maxSeconds: number };
 }
 
 export const DEFAULT_JOB_RUNNER_OPTIONS: JobRunnerOptions = { concurrency: 1, pollMs: 1000, leaseSeconds: 60 };
@@ -38,6 +50,12 @@ export function createJobRunner(
   let loop: Promise<void> = Promise.resolve();
   let woken = false;
   let wakeUp: (() => void) | null = null;
+  let lastForeground = -Infinity;
+  /** Seconds a job must have been due to be claimed now: 0, or the hold-back while foreground is busy. */
+  const dueSecondsAgo = () => {
+    const hold = options.holdBack;
+    return hold && hold.maxSeconds > 0 && performance.now() - lastForeground < hold.quietMs ? hold.maxSeconds : 0;
+  };
 
   const duration = new client.Histogram({
     name: 'openpds_job_duration_seconds',
@@ -77,8 +95,7 @@ export function createJobRunner(
     const lease = setInterval(() => void repo.extendLease(deps.db, job.job_id, options.leaseSeconds).catch(() => undefined), (options.leaseSeconds * 1000) / 3);
     const end = duration.startTimer({ kind: job.kind });
     try {
-      await handler(job.payload, job);
-      await repo.finish(deps.db, job.job_id);
+      if ((await handler(job.payload, job)) !== 'finished') await repo.finish(deps.db, job.job_id);
       end({ result: 'ok' });
     } catch (err) {
       const message = err instanceof Error ? err.message : String(err);
@@ -109,12 +126,18 @@ export function createJobRunner(
       woken = false;
       const free = options.concurrency - running.size;
       if (free > 0) {
-        const claimed = await repo.claim(deps.db, kinds, free, options.leaseSeconds).catch((err: unknown) => {
+        const holding = dueSecondsAgo() > 0;
+        const claimed = await repo.claim(deps.db, kinds, free, options.leaseSeconds, dueSecondsAgo()).catch((err: unknown) => {
           deps.logger.error({ err }, 'claiming jobs failed');
           return [];
         });
         claimed.forEach(start);
         if (claimed.length === free) continue;
+        if (holding) {
+          // Look again once the foreground may have gone quiet.
+          await new Promise((resolve) => setTimeout(resolve, Math.min(options.holdBack!.quietMs, options.pollMs)));
+          continue;
+        }
       }
       if (woken || stopped) continue;
       await new Promise<void>((resolve) => {
@@ -137,6 +160,10 @@ export function createJobRunner(
     },
     /** Something was just enqueued: claim now instead of at the next poll. */
     wake,
+    /** Foreground work (an upload call) just happened: with `holdBack`, young jobs wait for a quiet moment. */
+    noteForeground() {
+      lastForeground = performance.now();
+    },
     /** Runs every job that is due, until none is left (tests and benchmarks wait on this). */
     async drain(): Promise<number> {
       let ran = 0;

@@ -23,15 +23,15 @@ export function createJobsRepository() {
      * Leases up to `limit` due jobs of these kinds. SKIP LOCKED lets any number of workers claim at once
      * without waiting on each other; a lease that runs out (a crashed worker) makes the job due again.
      */
-    async claim(db: Queryable, kinds: readonly string[], limit: number, leaseSeconds: number): Promise<JobRow[]> {
+    async claim(db: Queryable, kinds: readonly string[], limit: number, leaseSeconds: number, dueSecondsAgo = 0): Promise<JobRow[]> {
       return db.query<JobRow>(
         `UPDATE jobs SET locked_until = now() + make_interval(secs => $3), attempts = attempts + 1
          WHERE job_id IN (
            SELECT job_id FROM jobs
-           WHERE state = 'queued' AND run_at <= now() AND (locked_until IS NULL OR locked_until < now()) AND kind = ANY($1::text[])
+           WHERE state = 'queued' AND run_at <= now() - make_interval(secs => $4) AND (locked_until IS NULL OR locked_until < now()) AND kind = ANY($1::text[])
            ORDER BY run_at, job_id LIMIT $2 FOR UPDATE SKIP LOCKED)
          RETURNING *`,
-        [kinds, limit, leaseSeconds],
+        [kinds, limit, leaseSeconds, dueSecondsAgo],
       );
     },
     async extendLease(db: Queryable, jobId: number, leaseSeconds: number): Promise<void> {

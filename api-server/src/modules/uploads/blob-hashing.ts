@@ -10,6 +10,7 @@
  * merged duplicate that a crash left behind is an orphan the GC sweeps.
  */
 import type { Queryable } from '../../db/db';
+import type { JobRow } from '../jobs/jobs.repository';
 import { hashContent } from '../../shared/content-hasher';
 import type { Deps } from '../../shared/deps';
 import { createUploadsRepository } from './uploads.repository';
@@ -25,15 +26,21 @@ export function createBlobHashing(deps: Pick<Deps, 'db' | 'store' | 'logger'>) {
       await tx.query(`INSERT INTO jobs (kind, payload) VALUES ($1, $2::jsonb)`, [HASH_BLOB_JOB, JSON.stringify({ blob: pendingSha256 })]);
     },
 
-    async run(payload: Record<string, unknown>): Promise<void> {
+    async run(payload: Record<string, unknown>, job: Pick<JobRow, 'job_id'>): Promise<'finished'> {
+      // The job row goes in the transaction that records the hash: done exactly when the work is.
+      const finish = (db: Queryable) => db.query(`DELETE FROM jobs WHERE job_id = $1`, [job.job_id]);
       const pendingKey = String(payload.blob ?? '');
       const pending = await repo.getBlob(deps.db, pendingKey);
       // Gone, done, or no longer referenced (its file was deleted first: the GC collects it unread).
-      if (!pending || pending.hashed || pending.ref_count === 0) return;
+      if (!pending || pending.hashed || pending.ref_count === 0) {
+        await finish(deps.db);
+        return 'finished';
+      }
       const hashes = await hashContent((await deps.store.get(pending.storage_key)) as AsyncIterable<Buffer>);
       if (hashes.size !== pending.size) throw new Error(`object ${pending.storage_key} holds ${hashes.size} bytes, the blob says ${pending.size}`);
 
       const obsoleteKey = await deps.db.transaction(async (tx) => {
+        await finish(tx);
         if (!(await repo.getBlob(tx, pendingKey, { forUpdate: true }))) return null;
         const existing = await repo.getBlob(tx, hashes.sha256, { forUpdate: true });
         if (!existing) {
@@ -47,6 +54,7 @@ export function createBlobHashing(deps: Pick<Deps, 'db' | 'store' | 'logger'>) {
         await deps.store.delete(obsoleteKey).catch((err: unknown) => deps.logger.warn({ err, key: obsoleteKey }, 'deleting a deduplicated object failed; the GC will'));
         deps.logger.debug({ blob: hashes.sha256 }, 'upload deduplicated onto stored content');
       }
+      return 'finished';
     },
   };
 }

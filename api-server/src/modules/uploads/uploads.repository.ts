@@ -62,6 +62,21 @@ export function createUploadsRepository() {
       );
       return row;
     },
+    /**
+     * claimForCompletion for a caller who may use the drive (its owner, or an admin), in one statement:
+     * the common case of file/complete. No row means "find out why" (see the service).
+     */
+    async claimOwnForCompletion(db: Queryable, q: { uploadId: string; driveId: string; fileId: string; domainId: string; userId: string; admin: boolean }): Promise<UploadSessionRow | undefined> {
+      const [row] = await db.query<UploadSessionRow>(
+        `UPDATE upload_sessions s SET status = 'completing', updated_at = now()
+         FROM drives d
+         WHERE s.upload_id = $1 AND s.drive_id = $2 AND s.file_id = $3 AND d.drive_id = s.drive_id AND d.domain_id = $4 AND ($6 OR d.owner_id = $5)
+           AND (s.status = 'open' OR (s.status = 'completing' AND s.updated_at < now() - make_interval(secs => $7)))
+         RETURNING s.*`,
+        [q.uploadId, q.driveId, q.fileId, q.domainId, q.userId, q.admin, STALE_COMPLETING_SECONDS],
+      );
+      return row;
+    },
     async setSessionStatus(db: Queryable, uploadId: string, status: UploadSessionRow['status']): Promise<void> {
       await db.query(`UPDATE upload_sessions SET status = $2, updated_at = now() WHERE upload_id = $1`, [uploadId, status]);
     },
@@ -141,10 +156,10 @@ export function createUploadsRepository() {
      * SHA-1 that files and revisions show as content_hash.
      */
     async moveRevisions(db: Queryable, from: string, to: string, sha1: string): Promise<void> {
-      await db.query(`UPDATE file_revisions SET blob_sha256 = $2, content_hash = $3 WHERE blob_sha256 = $1`, [from, to, sha1]);
       await db.query(
-        `UPDATE files f SET content_hash = $2 FROM file_revisions r WHERE r.blob_sha256 = $1 AND f.revision_id = r.revision_id AND f.content_hash = ''`,
-        [to, sha1],
+        `WITH moved AS (UPDATE file_revisions SET blob_sha256 = $2, content_hash = $3 WHERE blob_sha256 = $1 RETURNING revision_id)
+         UPDATE files SET content_hash = $3 WHERE revision_id IN (SELECT revision_id FROM moved)`,
+        [from, to, sha1],
       );
     },
     async deleteBlob(db: Queryable, sha256: string): Promise<void> {

@@ -59,6 +59,8 @@ export interface BackgroundHashing {
   hashing: BlobHashing;
   /** Called after a commit that enqueued hashing, so a runner in this process starts on it at once. */
   wake(): void;
+  /** Called on each upload call: `serve`'s own runner lets young jobs wait while uploads keep coming. */
+  noteUpload(): void;
 }
 
 export function createUploadsService(
@@ -111,11 +113,16 @@ export function createUploadsService(
     return Buffer.concat(chunks).toString('base64') === proofCode;
   }
 
-  /** Links stored content as a new revision of `file` (new or overwritten) and makes it available. */
-  async function linkContent(tx: Queryable, auth: AuthContext, file: FileRow, blob: BlobRow): Promise<FileRow> {
+  /**
+   * Links stored content as a new revision of `file` (new or overwritten) and makes it available. The
+   * revision goes last: its trigger takes the drive's row lock (quota), which every upload to the drive
+   * waits on, so it is held only for this statement and the commit.
+   */
+  async function linkContent(tx: Queryable, auth: AuthContext, file: Pick<FileRow, 'file_id' | 'drive_id'>, blob: BlobRow): Promise<FileRow> {
     const revisionId = deps.newId();
+    const linked = (await files.repo.update(tx, file.drive_id, file.file_id, { status: 'available', size: blob.size, content_hash: blob.sha1, revision_id: revisionId }))!;
     await repo.insertRevision(tx, { revision_id: revisionId, file_id: file.file_id, drive_id: file.drive_id, blob_sha256: blob.sha256, size: blob.size, content_hash: blob.sha1, created_by: auth.userId });
-    return (await files.repo.update(tx, file.drive_id, file.file_id, { status: 'available', size: blob.size, content_hash: blob.sha1, revision_id: revisionId }))!;
+    return linked;
   }
 
   /** Tries rapid upload; null when it does not apply (then a normal session is opened). */
@@ -180,6 +187,7 @@ export function createUploadsService(
      * blob between the lookup and the link (the link then fails its foreign key), so the caller uploads.
      */
     async create(auth: AuthContext, input: CreateFileInput, allowRapid = true): Promise<CreateFileResult> {
+      background.noteUpload();
       if (input.content_hash_name && input.content_hash_name.toLowerCase() !== 'sha1') throw uploadErrors.hashName();
       const drive = await drives.getAccessible(auth, input.drive_id);
       const numbers = checkParts(input.part_info_list, input.size);
@@ -278,9 +286,15 @@ export function createUploadsService(
     },
 
     async complete(auth: AuthContext, input: { drive_id: string; file_id: string; upload_id: string }): Promise<FileRow> {
-      const known = await this.openSession(auth, input.drive_id, input.file_id, input.upload_id);
-      const session = await repo.claimForCompletion(deps.db, known.upload_id);
-      if (!session) throw uploadErrors.completing(known.upload_id);
+      background.noteUpload();
+      const ref = { uploadId: input.upload_id, driveId: input.drive_id, fileId: input.file_id };
+      let session = await repo.claimOwnForCompletion(deps.db, { ...ref, domainId, userId: auth.userId, admin: isAdmin(auth) });
+      if (!session) {
+        // Not claimable: say why (no such drive or session, completed, or another completion running).
+        const known = await this.openSession(auth, input.drive_id, input.file_id, input.upload_id);
+        session = await repo.claimForCompletion(deps.db, known.upload_id);
+        if (!session) throw uploadErrors.completing(known.upload_id);
+      }
 
       const hashLater = !session.content_hash && deps.config.uploadHashing === 'background';
       const heartbeat = setInterval(() => void repo.touchSession(deps.db, session.upload_id).catch(() => undefined), COMPLETING_HEARTBEAT_SECONDS * 1000);
@@ -304,10 +318,9 @@ export function createUploadsService(
           const blob = hashes
             ? await repo.upsertBlob(tx, { sha256: hashes.sha256, sha1: hashes.sha1, pre_hash: hashes.preHash, size: hashes.size, storage_key: session.storage_key })
             : await repo.insertPendingBlob(tx, { sha256: `${PENDING_PREFIX}${session.upload_id}`, size, storage_key: session.storage_key });
-          const current = (await files.repo.get(tx, session.drive_id, session.file_id, { forUpdate: true, includeTrashed: true }))!;
-          const file = await linkContent(tx, auth, current, blob);
           await repo.setSessionStatus(tx, session.upload_id, 'completed');
           if (!hashes) await background.hashing.enqueue(tx, blob.sha256);
+          const file = await linkContent(tx, auth, { file_id: session.file_id, drive_id: session.drive_id }, blob);
           return { blob, file };
         }));
       } catch (e) {
