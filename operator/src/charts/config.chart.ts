@@ -31,8 +31,8 @@ export function domainEnv(ctx: DomainContext): Record<string, string> {
     OPENPDS_TRASH_RETENTION_DAYS: String(spec.trash.retentionDays),
     OPENPDS_IMAGE_ANALYSIS: String(spec.imageAnalysis.enabled),
     // With a worker Deployment the API server must not also run jobs; on a volume it is the only pod.
-    OPENPDS_IN_PROCESS_WORKERS: String(ctx.singlePod),
-    OPENPDS_WORKER_CONCURRENCY: String(spec.workers.concurrency),
+    OPENPDS_SERVE_RUNS_JOBS: String(ctx.singlePod),
+    OPENPDS_JOB_CONCURRENCY: String(spec.workers.concurrency),
   };
   if (bucket) {
     if (bucket.endpoint) env.OPENPDS_S3_ENDPOINT = bucket.endpoint;

@@ -77,7 +77,7 @@ test('quickstart: one API server pod on the volume, in-process workers, no HPA o
     OPENPDS_DOMAIN_ID: 'quickstart',
     OPENPDS_PORT: '8080',
     OPENPDS_STORAGE: 'local',
-    OPENPDS_IN_PROCESS_WORKERS: 'true',
+    OPENPDS_SERVE_RUNS_JOBS: 'true',
     OPENPDS_DEFAULT_DRIVE_SIZE: '10737418240',
   });
 });
@@ -92,7 +92,7 @@ test('every option: S3 env, CloudNativePG URL, ingress, both HPAs, PDBs, webhook
     OPENPDS_S3_PREFIX: 'acme/',
     OPENPDS_S3_FORCE_PATH_STYLE: 'true',
     OPENPDS_PUBLIC_URL: 'https://drive.acme.example',
-    OPENPDS_IN_PROCESS_WORKERS: 'false',
+    OPENPDS_SERVE_RUNS_JOBS: 'false',
     OPENPDS_IMAGE_ANALYSIS: 'false',
   });
   const api = find(ms, 'Deployment', 'acme-api') as any;
