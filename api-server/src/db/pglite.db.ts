@@ -11,21 +11,35 @@ import type { Db, Queryable } from './db';
 // with 16 MB; 4 MB saves another 14 MB, 2 MB another 3 MB). Reads that miss them come from the OS page
 // cache; file/list at 100k files measured no slower with 2 MB than with 16 MB.
 const START_PARAMS = [...PGlite.defaultStartParams, '-c', 'shared_buffers=2MB'];
+const PARSERS = { [types.INT8]: Number, [types.NUMERIC]: Number };
 
 /**
- * Creates a new data directory in a short-lived child process. PGlite runs initdb in a second WebAssembly
- * instance next to the server's own; WebAssembly memory never shrinks, so in-process the server kept
- * ~500 MB it touched once (measured idle RSS 762 MB on a first start against 361 MB on a restart).
- * The child exits before the server opens the directory, so nothing of initdb stays resident.
+ * Creates and migrates a new data directory in a short-lived child process. PGlite runs initdb in a
+ * second WebAssembly instance next to the server's own, and the first migration builds the whole schema;
+ * WebAssembly memory never shrinks, so in-process the server kept what both touched once (initdb: idle RSS
+ * 762 MB on a first start against 361 MB on a restart; migrating in the child too: −3 MB median, and no
+ * more 165–171 MB first starts). The child exits before the server opens the directory, whose own migrate() then finds nothing to do.
  */
 async function initDataDir(dataDir: string): Promise<void> {
-  const script = `const { PGlite } = require(process.argv[1]);
-PGlite.create(process.argv[2], { startParams: JSON.parse(process.argv[3]) }).then((db) => db.close());`;
-  await promisify(execFile)(process.execPath, ['-e', script, require.resolve('@electric-sql/pglite'), dataDir, JSON.stringify(START_PARAMS)], {
+  // From the TypeScript sources (tsx, jest) the child needs tsx to load this module; dist/ is JavaScript.
+  const loader = __filename.endsWith('.ts') ? ['--require', require.resolve('tsx/cjs')] : [];
+  const script = 'require(process.argv[1]).createDataDirHere(process.argv[2]).then(() => process.exit(0))';
+  await promisify(execFile)(process.execPath, [...loader, '-e', script, __filename, dataDir], {
     maxBuffer: 16 * 1024 * 1024,
   }).catch((err: Error & { stderr?: string }) => {
     throw new Error(`could not create the PGlite database in ${dataDir}: ${err.stderr?.trim() || err.message}`, { cause: err });
   });
+}
+
+/** The child's half of initDataDir (exported for it alone): initdb, then all migrations. */
+export async function createDataDirHere(dataDir: string): Promise<void> {
+  const db = wrapPglite(await PGlite.create(dataDir, { parsers: PARSERS, startParams: START_PARAMS }));
+  try {
+    // Lazy: the server process loads migrate.ts through main.ts, this module need not.
+    await (require('./migrate') as typeof import('./migrate')).migrate(db);
+  } finally {
+    await db.close();
+  }
 }
 
 /** Db on embedded PGlite: a data directory, or in memory when dataDir is undefined (tests). */
@@ -35,10 +49,10 @@ export async function createPgliteDb(dataDir?: string): Promise<Db> {
   // and again with TurboFan once hot, keeping both; TurboFan alone keeps ~20 MB less code resident (idle
   // RSS) and runs faster, for ~1 s more start-up. V8 reads the flag when it compiles, so it applies here.
   v8.setFlagsFromString('--no-liftoff');
-  const pglite = await PGlite.create(dataDir, {
-    parsers: { [types.INT8]: Number, [types.NUMERIC]: Number },
-    startParams: START_PARAMS,
-  });
+  return wrapPglite(await PGlite.create(dataDir, { parsers: PARSERS, startParams: START_PARAMS }));
+}
+
+function wrapPglite(pglite: PGlite): Db {
   const run = async <T>(client: Pick<PGlite, 'query'>, sql: string, params?: readonly unknown[]) =>
     (await client.query<T>(sql, params as unknown[])).rows;
   return {
