@@ -1,19 +1,27 @@
 # syntax=docker/dockerfile:1
 # One image, three entry points: `openpds serve` (API server, the default), `openpds worker`,
-# `openpds operator`. Sources stay TypeScript: tsx (a runtime dependency) compiles them on load, as
-# bin/openpds.js says, so there is no separate compile stage to keep in step.
+# `openpds operator`. The image carries the JavaScript `npm run build` compiles to dist/, not the
+# TypeScript sources: no tsx compiling at start (idle RSS, see bin/openpds.js).
 
-# Build stage: production dependencies only. argon2 ships prebuilt binaries for glibc; the toolchain is
-# here for the platforms where it must compile, and stays out of the runtime image.
+# Build stage: all dependencies to compile, then production dependencies only. argon2 ships prebuilt
+# binaries for glibc; the toolchain is here for the platforms where it must compile, and stays out of the
+# runtime image.
 FROM node:20-bookworm-slim AS build
 RUN apt-get update \
  && apt-get install -y --no-install-recommends python3 make g++ \
  && rm -rf /var/lib/apt/lists/*
 WORKDIR /app
 COPY package.json package-lock.json ./
-RUN npm ci --omit=dev --no-audit --no-fund
+RUN npm ci --no-audit --no-fund
+COPY tsconfig.json tsconfig.build.json ./
+COPY cli ./cli
+COPY api-server/src ./api-server/src
+COPY workers/src ./workers/src
+COPY operator/src ./operator/src
+COPY crds ./crds
+RUN npm run build && npm prune --omit=dev --no-audit --no-fund
 
-# Runtime stage: node, the dependencies and the sources, run as a fixed non-root uid that the charts'
+# Runtime stage: node, the production dependencies and dist/, run as a fixed non-root uid that the charts'
 # securityContext (runAsUser 10001) and the restricted Pod Security Standard expect.
 FROM node:20-bookworm-slim
 ENV NODE_ENV=production \
@@ -24,14 +32,11 @@ RUN groupadd --system --gid 10001 openpds \
  && chown openpds:openpds /var/lib/openpds
 WORKDIR /app
 COPY --from=build /app/node_modules ./node_modules
-COPY package.json package-lock.json tsconfig.json ./
+COPY --from=build /app/dist ./dist
+COPY package.json ./
 COPY bin ./bin
-COPY cli ./cli
-COPY api-server ./api-server
-COPY workers ./workers
-COPY operator ./operator
-COPY crds ./crds
 USER 10001:10001
 EXPOSE 8080
-ENTRYPOINT ["node", "/app/bin/openpds.js"]
+# The bin itself, not `node bin/openpds.js`: its shebang holds the Node flags (one place for them).
+ENTRYPOINT ["/app/bin/openpds.js"]
 CMD ["serve"]

@@ -18,7 +18,8 @@ const PARSERS = { [types.INT8]: Number, [types.NUMERIC]: Number };
  * second WebAssembly instance next to the server's own, and the first migration builds the whole schema;
  * WebAssembly memory never shrinks, so in-process the server kept what both touched once (initdb: idle RSS
  * 762 MB on a first start against 361 MB on a restart; migrating in the child too: −3 MB median, and no
- * more 165–171 MB first starts). The child exits before the server opens the directory, whose own migrate() then finds nothing to do.
+ * more 165–171 MB first starts). The child exits before the server opens the directory, whose own
+ * migrate() then finds nothing to do.
  */
 async function initDataDir(dataDir: string): Promise<void> {
   // From the TypeScript sources (tsx, jest) the child needs tsx to load this module; dist/ is JavaScript.
