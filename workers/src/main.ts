@@ -43,7 +43,12 @@ export async function startWorker(env: Record<string, string | undefined> = proc
       res.end(typeof body === 'string' ? body : JSON.stringify(body));
     };
     if (req.url === '/healthz') return send(200, { status: 'ok' });
-    if (req.url === '/metrics') return void registry.metrics().then((text) => send(200, text, registry.contentType));
+    if (req.url === '/metrics') {
+      return void registry.metrics().then(
+        (text) => send(200, text, registry.contentType),
+        (err: Error) => send(500, { code: 'InternalError', message: `metrics: ${err.message}` }),
+      );
+    }
     if (req.url === '/readyz') {
       const check = (fn: () => Promise<unknown>) => fn().then(() => 'ok', (e: Error) => `unreachable: ${e.message}`);
       return void Promise.all([check(() => db.query('SELECT 1')), check(() => store.ping())]).then(([database, storage]) => {

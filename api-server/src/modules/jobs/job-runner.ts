@@ -72,7 +72,15 @@ export function createJobRunner(
   });
   let backlog: Promise<{ backlog: number; oldest_seconds: number }> | null = null;
   // One query per scrape feeds both gauges.
-  const readBacklog = () => (backlog ??= repo.backlog(deps.db).finally(() => setImmediate(() => (backlog = null))));
+  // A scrape must answer even when the database does not (or is not migrated yet): the gauges then go blank.
+  const readBacklog = () =>
+    (backlog ??= repo
+      .backlog(deps.db)
+      .catch((err: unknown) => {
+        deps.logger.warn({ err }, 'reading the job backlog for metrics failed');
+        return { backlog: NaN, oldest_seconds: NaN };
+      })
+      .finally(() => setImmediate(() => (backlog = null))));
   new client.Gauge({
     name: 'openpds_jobs_backlog',
     help: 'Jobs due now, waiting or running (the worker autoscaler follows it)',
