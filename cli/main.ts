@@ -22,6 +22,18 @@ const USAGE = `usage: openpds <command>
 
 Configuration comes from OPENPDS_* environment variables: run \`openpds config-docs\`.`;
 
+/**
+ * One full garbage collection once the server is up. Start-up leaves garbage V8 would otherwise keep
+ * until its memory reducer runs on a long idle, or never on a server that is never quite idle: PGlite's
+ * WebAssembly binary and file-system bundle read into buffers, module sources, the first requests'
+ * objects (measured −10 to −17 MB idle RSS on PGlite, and steadier). `gc` is exposed to a fresh context only, the
+ * server's own globals stay as they are.
+ */
+function collectStartupGarbage(): void {
+  (require('node:v8') as typeof import('node:v8')).setFlagsFromString('--expose-gc');
+  ((require('node:vm') as typeof import('node:vm')).runInNewContext('gc') as () => void)();
+}
+
 async function main(argv: string[]): Promise<number> {
   const [command] = argv;
   switch (command) {
@@ -33,6 +45,7 @@ async function main(argv: string[]): Promise<number> {
       // server needs is loaded now; a later lazy require that misses the cache starts them again. The
       // compiled dist/ (bin/openpds.js) never loads esbuild, and requiring it just to stop it would.
       if (__filename.endsWith('.ts')) void (require('esbuild') as typeof import('esbuild')).stop();
+      collectStartupGarbage();
       const stop = async (signal: string) => {
         running.deps.logger.info({ signal }, 'shutting down');
         await running.close();
