@@ -26,8 +26,8 @@ Configuration comes from OPENPDS_* environment variables: run \`openpds config-d
  * One full garbage collection once the server is up. Start-up leaves garbage V8 would otherwise keep
  * until its memory reducer runs on a long idle, or never on a server that is never quite idle: PGlite's
  * WebAssembly binary and file-system bundle read into buffers, module sources, the first requests'
- * objects (measured −10 to −17 MB idle RSS on PGlite, and steadier). `gc` is exposed to a fresh context only, the
- * server's own globals stay as they are.
+ * objects (measured −10 to −17 MB idle RSS on PGlite, and steadier). `gc` is exposed to a fresh context
+ * only, the server's own globals stay as they are.
  */
 function collectStartupGarbage(): void {
   (require('node:v8') as typeof import('node:v8')).setFlagsFromString('--expose-gc');
