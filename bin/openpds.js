@@ -1,14 +1,18 @@
-#!/usr/bin/env -S node --max-semi-space-size=1
+#!/usr/bin/env -S MALLOC_MMAP_THRESHOLD_=131072 node --max-semi-space-size=1
 // The `openpds` CLI. It runs the JavaScript `npm run build` compiled to dist/ when that is there and no
 // older than the sources (the Docker image, `npm start`); otherwise the TypeScript sources through tsx,
 // so a fresh clone and a tree edited since the last build need no build step.
 //
 // Memory (issue 2, idle RSS of `openpds serve`): the shebang caps V8's young generation at 1 MB
 // semi-spaces; the default 16 MB ones grow during start-up and stay committed (measured −25 MB idle RSS;
-// V8 reads the flag only at start, so it cannot be set from here at run time). Run as
-// `node bin/openpds.js`, pass the flag yourself. The compiled JavaScript saves tsx, its compile cache
-// and the esbuild service (measured −5 MB). Source maps, which tsx turns on, keep every compiled module's
-// map in memory (−11 MB): they stay off unless Node runs with --enable-source-maps.
+// V8 reads the flag only at start, so it cannot be set from here at run time). MALLOC_MMAP_THRESHOLD_
+// gives every glibc block of 128 KiB or more its own mapping, returned to the OS when freed: by default
+// the threshold rises to the largest block freed so far (start-up reads PGlite's multi-MB binary and
+// bundle into buffers), later such blocks come from the heap, and freed heap memory under a live block
+// stays resident (measured −15 MB). Run as `node bin/openpds.js`, set both yourself. The compiled
+// JavaScript saves tsx, its compile cache and the esbuild service (−5 MB). Source maps, which tsx turns
+// on, keep every compiled module's map in memory (−11 MB): they stay off unless Node runs with
+// --enable-source-maps.
 const fs = require('node:fs');
 const path = require('node:path');
 

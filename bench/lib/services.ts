@@ -148,7 +148,14 @@ export function readTreeRss(pid: number): number {
       return []; // exited meanwhile
     }
   };
-  return readRss(pid) + children().reduce((sum, child) => sum + readTreeRss(child), 0);
+  const rssOrZero = (child: number) => {
+    try {
+      return readTreeRss(child);
+    } catch {
+      return 0; // exited between the listing and the read
+    }
+  };
+  return readRss(pid) + children().reduce((sum, child) => sum + rssOrZero(child), 0);
 }
 
 /** Runs fn over items with at most `limit` in flight, results in input order. */
