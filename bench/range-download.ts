@@ -6,7 +6,7 @@
  * ≤ +50 MB during a 5 GiB streaming upload through the local-disk signed part URLs (RSS sampled every
  * 100 ms from /proc/PID/status, through file/complete, which re-reads the file to hash it).
  *
- *   npx tsx bench/range-download.ts [--file-size 256MiB] [--range 64MiB] [--runs 5]
+ *   npx tsx bench/range-download.ts [--file-size 256MiB] [--range 64MiB] [--runs 15]
  *                                   [--stream-size 5GiB] [--stream-part 1GiB] [--skip-rss] [--skip-range]
  *                                   [--restarts N]
  *
@@ -26,7 +26,7 @@ import { ensureServices, readRss, readTreeRss, restartServe, spawnServe, stopSer
 
 const fileSize = sizeFlag('file-size', 256 * MiB);
 const rangeSize = sizeFlag('range', 64 * MiB);
-const runs = Math.max(1, intFlag('runs', 5));
+const runs = Math.max(1, intFlag('runs', 15));
 const restarts = intFlag('restarts', 0);
 const streamSize = sizeFlag('stream-size', 5 * GiB);
 const streamPart = sizeFlag('stream-part', GiB);
