@@ -500,6 +500,24 @@ describe.each([
       }
     });
 
+    it('content uploaded with a declared hash that the domain already holds links the stored copy at complete', async () => {
+      const owner = await newUser(`dupdecl-a-${dbKind}`);
+      const other = await newUser(`dupdecl-b-${dbKind}`);
+      const content = randomBytes(90_000);
+      await upload(api, owner.access_token, owner.default_drive_id, 'first.bin', content);
+      // No proof and no readable copy: a normal upload session, verified and deduplicated at complete.
+      const created = await api.ok('/v2/file/create', { drive_id: other.default_drive_id, name: 'second.bin', type: 'file', size: content.length, content_hash: sha1(content) }, other.access_token);
+      expect(created.rapid_upload).toBe(false);
+      await putParts(created.part_info_list, content, content.length);
+      const done = await api.ok('/v2/file/complete', { drive_id: other.default_drive_id, file_id: created.file_id, upload_id: created.upload_id }, other.access_token);
+      expect(done).toMatchObject({ status: 'available', content_hash: sha1(content), size: content.length });
+      expect(await server.deps.db.query(`SELECT ref_count FROM blobs WHERE sha1 = $1`, [sha1(content)])).toEqual([{ ref_count: 2 }]);
+      const [{ n }] = (await server.deps.db.query<{ n: number }>('SELECT count(*)::int AS n FROM blobs')) as [{ n: number }];
+      expect(await storedObjects()).toHaveLength(n);
+      const link = await api.ok('/v2/file/get_download_url', { drive_id: other.default_drive_id, file_id: created.file_id }, other.access_token);
+      expect((await download(link.url)).body).toEqual(content);
+    });
+
     it('a file deleted before its content was hashed leaves no blob and no object after GC', async () => {
       await server.services.jobs.close();
       try {

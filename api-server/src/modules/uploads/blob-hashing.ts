@@ -21,9 +21,9 @@ export function createBlobHashing(deps: Pick<Deps, 'db' | 'store' | 'logger'>) {
   const repo = createUploadsRepository();
 
   return {
-    /** Enqueues hashing of a placeholder blob, in the transaction that links it. */
-    async enqueue(tx: Queryable, pendingSha256: string): Promise<void> {
-      await tx.query(`INSERT INTO jobs (kind, payload) VALUES ($1, $2::jsonb)`, [HASH_BLOB_JOB, JSON.stringify({ blob: pendingSha256 })]);
+    /** The job that hashes a placeholder blob; file/complete enqueues it in the statement that links it. */
+    job(pendingSha256: string) {
+      return { kind: HASH_BLOB_JOB, payload: { blob: pendingSha256 } };
     },
 
     async run(payload: Record<string, unknown>, job: Pick<JobRow, 'job_id'>): Promise<'finished'> {

@@ -1,4 +1,5 @@
 import type { Queryable } from '../../db/db';
+import type { FileRow } from '../files/files.repository';
 
 export interface UploadSessionRow {
   upload_id: string;
@@ -123,27 +124,6 @@ export function createUploadsRepository() {
       );
       return rows.length > 0;
     },
-    /**
-     * Inserts the blob, or when the content is already stored, locks and returns the existing row (the lock
-     * keeps the GC from deleting it before this transaction references it).
-     */
-    async upsertBlob(db: Queryable, b: Omit<BlobRow, 'ref_count' | 'hashed'>): Promise<BlobRow> {
-      const [row] = await db.query<BlobRow>(
-        `INSERT INTO blobs (sha256, sha1, pre_hash, size, storage_key) VALUES ($1, $2, $3, $4, $5)
-         ON CONFLICT (sha256) DO UPDATE SET unreferenced_since = blobs.unreferenced_since
-         RETURNING *`,
-        [b.sha256, b.sha1, b.pre_hash, b.size, b.storage_key],
-      );
-      return row!;
-    },
-    /** A blob whose content is not hashed yet, under a placeholder address unique to its upload. */
-    async insertPendingBlob(db: Queryable, b: { sha256: string; size: number; storage_key: string }): Promise<BlobRow> {
-      const [row] = await db.query<BlobRow>(
-        `INSERT INTO blobs (sha256, sha1, pre_hash, size, storage_key, hashed) VALUES ($1, '', '', $2, $3, false) RETURNING *`,
-        [b.sha256, b.size, b.storage_key],
-      );
-      return row!;
-    },
     async getBlob(db: Queryable, sha256: string, options: { forUpdate?: boolean } = {}): Promise<BlobRow | undefined> {
       const [row] = await db.query<BlobRow>(`SELECT * FROM blobs WHERE sha256 = $1${options.forUpdate ? ' FOR UPDATE' : ''}`, [sha256]);
       return row;
@@ -164,6 +144,50 @@ export function createUploadsRepository() {
     },
     async deleteBlob(db: Queryable, sha256: string): Promise<void> {
       await db.query(`DELETE FROM blobs WHERE sha256 = $1`, [sha256]);
+    },
+    /**
+     * file/complete's commit, as one statement (its own transaction: no BEGIN/COMMIT round trips on the
+     * hottest write path). Inserts the blob (or, for hashed content already stored, locks the existing row
+     * and uses it), closes the session, enqueues the hash job when one is named, points the file at a new
+     * revision and inserts that revision last: its trigger counts the reference and takes the drive's row
+     * lock for the quota (SQLSTATE OP001 aborts all of it). Triggers and foreign keys run at the end of the
+     * statement and see every part of it.
+     */
+    async linkUpload(
+      db: Queryable,
+      u: {
+        blob: Omit<BlobRow, 'ref_count'>;
+        uploadId: string;
+        job: { kind: string; payload: Record<string, unknown> } | null;
+        revisionId: string;
+        driveId: string;
+        fileId: string;
+        createdBy: string;
+      },
+    ): Promise<{ file: FileRow; blob: Pick<BlobRow, 'sha256' | 'storage_key'> }> {
+      const b = u.blob;
+      const [row] = await db.query<FileRow & { blob_sha256: string; blob_storage_key: string }>(
+        `WITH blob AS (
+           INSERT INTO blobs (sha256, sha1, pre_hash, size, storage_key, hashed) VALUES ($1, $2, $3, $4, $5, $6)
+           ON CONFLICT (sha256) DO UPDATE SET unreferenced_since = blobs.unreferenced_since
+           RETURNING sha256, sha1, size, storage_key
+         ), session AS (
+           UPDATE upload_sessions SET status = 'completed', updated_at = now() WHERE upload_id = $7
+         ), job AS (
+           INSERT INTO jobs (kind, payload) SELECT $8, $9::jsonb WHERE $8 <> ''
+         ), file AS (
+           UPDATE files f SET status = 'available', size = blob.size, content_hash = blob.sha1, revision_id = $10, updated_at = now()
+           FROM blob WHERE f.drive_id = $11 AND f.file_id = $12
+           RETURNING f.*
+         ), revision AS (
+           INSERT INTO file_revisions (revision_id, file_id, drive_id, blob_sha256, size, content_hash, created_by)
+           SELECT $10, $12, $11, blob.sha256, blob.size, blob.sha1, $13 FROM blob
+         )
+         SELECT file.*, blob.sha256 AS blob_sha256, blob.storage_key AS blob_storage_key FROM file, blob`,
+        [b.sha256, b.sha1, b.pre_hash, b.size, b.storage_key, b.hashed, u.uploadId, u.job?.kind ?? '', JSON.stringify(u.job?.payload ?? {}), u.revisionId, u.driveId, u.fileId, u.createdBy],
+      );
+      const { blob_sha256, blob_storage_key, ...file } = row!;
+      return { file: file as FileRow, blob: { sha256: blob_sha256, storage_key: blob_storage_key } };
     },
     async insertRevision(db: Queryable, r: { revision_id: string; file_id: string; drive_id: string; blob_sha256: string; size: number; content_hash: string; created_by: string }): Promise<void> {
       await db.query(

@@ -311,23 +311,26 @@ export function createUploadsService(
         throw uploadErrors.hashMismatch(session.content_hash, hashes.sha1);
       }
 
-      let blob: BlobRow;
-      let file: FileRow;
+      const pendingSha256 = `${PENDING_PREFIX}${session.upload_id}`;
+      let linked: Awaited<ReturnType<typeof repo.linkUpload>>;
       try {
-        ({ blob, file } = await deps.db.transaction(async (tx) => {
-          const blob = hashes
-            ? await repo.upsertBlob(tx, { sha256: hashes.sha256, sha1: hashes.sha1, pre_hash: hashes.preHash, size: hashes.size, storage_key: session.storage_key })
-            : await repo.insertPendingBlob(tx, { sha256: `${PENDING_PREFIX}${session.upload_id}`, size, storage_key: session.storage_key });
-          await repo.setSessionStatus(tx, session.upload_id, 'completed');
-          if (!hashes) await background.hashing.enqueue(tx, blob.sha256);
-          const file = await linkContent(tx, auth, { file_id: session.file_id, drive_id: session.drive_id }, blob);
-          return { blob, file };
-        }));
+        linked = await repo.linkUpload(deps.db, {
+          blob: hashes
+            ? { sha256: hashes.sha256, sha1: hashes.sha1, pre_hash: hashes.preHash, size: hashes.size, storage_key: session.storage_key, hashed: true }
+            : { sha256: pendingSha256, sha1: '', pre_hash: '', size, storage_key: session.storage_key, hashed: false },
+          uploadId: session.upload_id,
+          job: hashes ? null : background.hashing.job(pendingSha256),
+          revisionId: deps.newId(),
+          driveId: session.drive_id,
+          fileId: session.file_id,
+          createdBy: auth.userId,
+        });
       } catch (e) {
         await discard(session);
         if (isQuotaError(e)) throw quotaExhausted(session.drive_id);
         throw e;
       }
+      const { file, blob } = linked;
       if (!hashes) background.wake();
       // Same content was already stored: keep one copy.
       if (blob.storage_key !== session.storage_key) await deps.store.delete(session.storage_key).catch(() => undefined);
