@@ -518,6 +518,39 @@ describe.each([
       expect((await download(link.url)).body).toEqual(content);
     });
 
+    it('a copy that races the hash job moving its revisions copies the hashed content (PostgreSQL: real concurrency)', async () => {
+      if (dbKind !== 'pg') return; // PGlite has one connection: nothing interleaves
+      await server.services.jobs.close();
+      try {
+        const u = await newUser(`bgcopy-${dbKind}`);
+        const content = randomBytes(4000);
+        const f = await completeUnhashed(u.access_token, u.default_drive_id, 'src.bin', content);
+        const [{ sha256: pending }] = (await server.deps.db.query<{ sha256: string }>(
+          `SELECT b.sha256 FROM blobs b JOIN file_revisions r ON r.blob_sha256 = b.sha256 WHERE r.file_id = $1`, [f.file_id])) as [{ sha256: string }];
+        const real = createHash('sha256').update(content).digest('hex');
+        // What the hash job's transaction does, held open until the copy is waiting on it.
+        let release!: () => void;
+        const held = new Promise<void>((r) => (release = r));
+        const job = server.deps.db.transaction(async (tx) => {
+          await tx.query(`SELECT 1 FROM blobs WHERE sha256 = $1 FOR UPDATE`, [pending]);
+          await tx.query(`INSERT INTO blobs (sha256, sha1, pre_hash, size, storage_key) SELECT $2, $3, '', size, storage_key FROM blobs WHERE sha256 = $1`, [pending, real, sha1(content)]);
+          await tx.query(`UPDATE file_revisions SET blob_sha256 = $2, content_hash = $3 WHERE blob_sha256 = $1`, [pending, real, sha1(content)]);
+          await tx.query(`DELETE FROM blobs WHERE sha256 = $1`, [pending]);
+          await held;
+        });
+        const copying = api.ok('/v2/file/copy', { drive_id: u.default_drive_id, file_id: f.file_id, to_parent_file_id: 'root' }, u.access_token);
+        await new Promise((r) => setTimeout(r, 300)); // the copy now waits on the placeholder's row lock
+        release();
+        await job;
+        const copy = await copying;
+        expect(await server.deps.db.query(`SELECT blob_sha256 FROM file_revisions WHERE file_id = $1`, [copy.file_id])).toEqual([{ blob_sha256: real }]);
+        expect(await server.deps.db.query(`SELECT ref_count FROM blobs WHERE sha256 = $1`, [real])).toEqual([{ ref_count: 2 }]);
+      } finally {
+        await server.deps.db.query(`DELETE FROM jobs`);
+        server.services.jobs.start();
+      }
+    });
+
     it('a file deleted before its content was hashed leaves no blob and no object after GC', async () => {
       await server.services.jobs.close();
       try {

@@ -1,4 +1,4 @@
-import type { Queryable } from '../../db/db';
+import { isForeignKeyViolation, type Queryable } from '../../db/db';
 import type { Deps } from '../../shared/deps';
 import { toPage } from '../../shared/page';
 import type { AuthContext } from '../auth/auth.types';
@@ -144,7 +144,10 @@ export function createFilesService(deps: Pick<Deps, 'db' | 'newId'>, drives: Dri
       const file = await getFile(auth, input.drive_id, input.file_id);
       const toDrive = input.to_drive_id ?? input.drive_id;
       if (toDrive !== input.drive_id) await drives.getAccessible(auth, toDrive);
-      return withQuota(toDrive, async (tx) => {
+      // The copies reference their sources' blobs. If a hash job moved those revisions to the real content
+      // address (and dropped the placeholder) while this ran, the insert misses its blob: once more reads
+      // the moved references.
+      const attempt = () => withQuota(toDrive, async (tx) => {
         if (file.type === 'folder' && toDrive === input.drive_id && input.to_parent_file_id !== ROOT) {
           const path = await repo.pathTo(tx, toDrive, input.to_parent_file_id);
           if (path.some((p) => p.file_id === file.file_id)) throw fileErrors.moveIntoItself();
@@ -169,6 +172,7 @@ export function createFilesService(deps: Pick<Deps, 'db' | 'newId'>, drives: Dri
         });
         return (await repo.get(tx, toDrive, newIds.get(file.file_id)!))!;
       });
+      return attempt().catch((e: unknown) => (isForeignKeyViolation(e) ? attempt() : Promise.reject(e)));
     },
 
     /** Deletes for good (file/delete); recyclebin/trash is the soft way. */
