@@ -57,9 +57,6 @@ export function createJobsRepository() {
       );
       return { backlog: Number(row?.backlog ?? 0), oldest_seconds: Math.max(0, Number(row?.oldest_seconds ?? 0)) };
     },
-    async failed(db: Queryable, limit: number): Promise<JobRow[]> {
-      return db.query<JobRow>(`SELECT * FROM jobs WHERE state = 'failed' ORDER BY job_id DESC LIMIT $1`, [limit]);
-    },
   };
 }
 export type JobsRepository = ReturnType<typeof createJobsRepository>;
