@@ -1,9 +1,9 @@
 /**
  * Multipart and rapid upload. Bytes go from the client straight to the store (presigned S3 part URLs, or
  * signed URLs on this server for local disk); the database only tracks sessions. Completion assembles the
- * parts and in one transaction links the blob, adds the revision (the trigger counts the reference and
- * enforces the quota) and makes the file available. Until that commit nothing is visible; on any failure
- * nothing is.
+ * parts and in one statement (repository.linkUpload) links the blob, adds the revision (the trigger counts
+ * the reference and enforces the quota) and makes the file available. Until that commits nothing is
+ * visible; on any failure nothing is.
  *
  * Hashing (SHA-1 for PDS clients, SHA-256 as the content address) needs the bytes read back once. When the
  * client declared a content_hash, complete does it before answering, so a mismatch creates nothing. When
