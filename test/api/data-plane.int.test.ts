@@ -3,6 +3,7 @@
  * PGlite + local disk (the embedded default) and PostgreSQL + radosgw S3 (production).
  */
 import { createHash, randomBytes } from 'node:crypto';
+import { createBlobHashing } from '../../api-server/src/modules/uploads/blob-hashing';
 import { computeProofCode } from '../../api-server/src/modules/uploads/proof';
 import { ADMIN_PASSWORD, startTestServer, type ApiClient } from '../support/test-server';
 
@@ -547,6 +548,45 @@ describe.each([
         expect(await server.deps.db.query(`SELECT ref_count FROM blobs WHERE sha256 = $1`, [real])).toEqual([{ ref_count: 2 }]);
       } finally {
         await server.deps.db.query(`DELETE FROM jobs`);
+        server.services.jobs.start();
+      }
+    });
+
+    it('two hash jobs of the same bytes at once merge onto one blob (PostgreSQL: real concurrency)', async () => {
+      if (dbKind !== 'pg') return; // PGlite has one connection: nothing interleaves
+      await server.services.jobs.close();
+      try {
+        const u = await newUser(`bgtwin-${dbKind}`);
+        const content = randomBytes(50_000);
+        const a = await completeUnhashed(u.access_token, u.default_drive_id, 'a.bin', content);
+        const b = await completeUnhashed(u.access_token, u.default_drive_id, 'b.bin', content);
+        const jobOf = async (fileId: string) =>
+          (await server.deps.db.query<{ job_id: number; payload: Record<string, unknown> }>(
+            `SELECT j.job_id, j.payload FROM jobs j JOIN file_revisions r ON r.blob_sha256 = j.payload->>'blob' WHERE r.file_id = $1`, [fileId]))[0]!;
+        const [jobA, jobB] = [await jobOf(a.file_id), await jobOf(b.file_id)];
+        const real = createHash('sha256').update(content).digest('hex');
+        // Worker A's transaction for a.bin, held open after inserting the real address…
+        let release!: () => void;
+        const held = new Promise<void>((r) => (release = r));
+        const workerA = server.deps.db.transaction(async (tx) => {
+          const pending = String(jobA.payload.blob);
+          await tx.query(`DELETE FROM jobs WHERE job_id = $1`, [jobA.job_id]);
+          await tx.query(`INSERT INTO blobs (sha256, sha1, pre_hash, size, storage_key) SELECT $2, $3, '', size, storage_key FROM blobs WHERE sha256 = $1`, [pending, real, sha1(content)]);
+          await tx.query(`UPDATE file_revisions SET blob_sha256 = $2, content_hash = $3 WHERE blob_sha256 = $1`, [pending, real, sha1(content)]);
+          await tx.query(`DELETE FROM blobs WHERE sha256 = $1`, [pending]);
+          await held;
+        });
+        // …while worker B hashes b.bin: its insert of the same address waits on A's, then finds it taken.
+        const workerB = createBlobHashing(server.deps).run(jobB.payload, jobB);
+        await new Promise((r) => setTimeout(r, 300));
+        release();
+        await workerA;
+        await workerB;
+        expect(await server.deps.db.query(`SELECT ref_count, hashed FROM blobs WHERE sha1 = $1`, [sha1(content)])).toEqual([{ ref_count: 2, hashed: true }]);
+        expect(await server.deps.db.query(`SELECT count(*)::int AS n FROM jobs`)).toEqual([{ n: 0 }]);
+        const [{ n }] = (await server.deps.db.query<{ n: number }>('SELECT count(*)::int AS n FROM blobs')) as [{ n: number }];
+        expect(await storedObjects()).toHaveLength(n); // b.bin's object went with the merge
+      } finally {
         server.services.jobs.start();
       }
     });

@@ -42,10 +42,11 @@ export function createBlobHashing(deps: Pick<Deps, 'db' | 'store' | 'logger'>) {
       const obsoleteKey = await deps.db.transaction(async (tx) => {
         await finish(tx);
         if (!(await repo.getBlob(tx, pendingKey, { forUpdate: true }))) return null;
-        const existing = await repo.getBlob(tx, hashes.sha256, { forUpdate: true });
-        if (!existing) {
-          await repo.insertHashedBlob(tx, { sha256: hashes.sha256, sha1: hashes.sha1, pre_hash: hashes.preHash, size: hashes.size, storage_key: pending.storage_key });
-        }
+        let existing = await repo.getBlob(tx, hashes.sha256, { forUpdate: true });
+        const address = { sha256: hashes.sha256, sha1: hashes.sha1, pre_hash: hashes.preHash, size: hashes.size, storage_key: pending.storage_key };
+        // Two workers hashing two uploads of the same bytes: the second insert waits for the first to
+        // commit and inserts nothing; then this one merges onto it like onto any stored copy.
+        if (!existing && !(await repo.insertHashedBlob(tx, address))) existing = await repo.getBlob(tx, hashes.sha256, { forUpdate: true });
         await repo.moveRevisions(tx, pendingKey, hashes.sha256, hashes.sha1);
         await repo.deleteBlob(tx, pendingKey);
         return existing && existing.storage_key !== pending.storage_key ? pending.storage_key : null;

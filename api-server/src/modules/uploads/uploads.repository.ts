@@ -128,8 +128,13 @@ export function createUploadsRepository() {
       const [row] = await db.query<BlobRow>(`SELECT * FROM blobs WHERE sha256 = $1${options.forUpdate ? ' FOR UPDATE' : ''}`, [sha256]);
       return row;
     },
-    async insertHashedBlob(db: Queryable, b: Omit<BlobRow, 'ref_count' | 'hashed'>): Promise<void> {
-      await db.query(`INSERT INTO blobs (sha256, sha1, pre_hash, size, storage_key) VALUES ($1, $2, $3, $4, $5)`, [b.sha256, b.sha1, b.pre_hash, b.size, b.storage_key]);
+    /** Inserts the blob; false when that content address exists already (another worker may just have committed it). */
+    async insertHashedBlob(db: Queryable, b: Omit<BlobRow, 'ref_count' | 'hashed'>): Promise<boolean> {
+      const rows = await db.query(
+        `INSERT INTO blobs (sha256, sha1, pre_hash, size, storage_key) VALUES ($1, $2, $3, $4, $5) ON CONFLICT (sha256) DO NOTHING RETURNING 1`,
+        [b.sha256, b.sha1, b.pre_hash, b.size, b.storage_key],
+      );
+      return rows.length > 0;
     },
     /**
      * Moves every revision from one blob to another (the trigger moves the references) and fills in the
