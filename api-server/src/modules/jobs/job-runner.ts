@@ -134,14 +134,14 @@ export function createJobRunner(
       woken = false;
       const free = options.concurrency - running.size;
       if (free > 0) {
-        const holding = dueSecondsAgo() > 0;
-        const claimed = await repo.claim(deps.db, kinds, free, options.leaseSeconds, dueSecondsAgo()).catch((err: unknown) => {
+        const due = dueSecondsAgo();
+        const claimed = await repo.claim(deps.db, kinds, free, options.leaseSeconds, due).catch((err: unknown) => {
           deps.logger.error({ err }, 'claiming jobs failed');
           return [];
         });
         claimed.forEach(start);
         if (claimed.length === free) continue;
-        if (holding) {
+        if (due > 0) {
           // Look again once the foreground may have gone quiet.
           await new Promise((resolve) => setTimeout(resolve, Math.min(options.holdBack!.quietMs, options.pollMs)));
           continue;
