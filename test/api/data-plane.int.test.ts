@@ -263,6 +263,23 @@ describe.each([
       expect((await download(downloadPath)).status).toBe(401);
     });
 
+    it('says why a download cannot be given: another user\'s drive, a folder, an upload in progress, a trashed file, an unknown revision', async () => {
+      const u = await newUser(`dlerr-${dbKind}`);
+      const other = await newUser(`dlerr-other-${dbKind}`);
+      const d = u.default_drive_id;
+      const t = u.access_token;
+      const file = await upload(api, t, d, 'a.txt', Buffer.from('content'));
+      const folder = await api.ok('/v2/file/create', { drive_id: d, name: 'dir', type: 'folder' }, t);
+      const uploading = await api.ok('/v2/file/create', { drive_id: d, name: 'later.bin', type: 'file', size: 10 }, t);
+      const code = async (body: Record<string, unknown>, token = t) => (await api.call('/v2/file/get_download_url', body, token)).body.code;
+      expect(await code({ drive_id: d, file_id: file.file_id }, other.access_token)).toBe('NotFound.Drive');
+      expect(await code({ drive_id: d, file_id: folder.file_id })).toBe('InvalidParameter.FileId');
+      expect(await code({ drive_id: d, file_id: uploading.file_id })).toBe('Forbidden.FileStatus');
+      expect(await code({ drive_id: d, file_id: file.file_id, revision_id: 'no-such-revision' })).toBe('NotFound.Revision');
+      await api.ok('/v2/recyclebin/trash', { drive_id: d, file_id: file.file_id }, t);
+      expect(await code({ drive_id: d, file_id: file.file_id })).toBe('NotFound.File');
+    });
+
     it('refuses a tampered or expired signed URL', async () => {
       const u = await newUser(`sig-${dbKind}`);
       const file = await upload(api, u.access_token, u.default_drive_id, 'a.txt', Buffer.from('signed content'));

@@ -1,4 +1,5 @@
 import type { Queryable } from '../../db/db';
+import type { FileRow } from '../files/files.repository';
 
 export interface RevisionRow {
   revision_id: string;
@@ -16,6 +17,28 @@ const SELECT = `SELECT r.*, b.storage_key FROM file_revisions r JOIN blobs b ON 
 
 export function createRevisionsRepository() {
   return {
+    /**
+     * A file the caller may read (its drive's owner, or an admin) with the revision to read (the given one
+     * or the current one) and its storage key, in one query: what every download starts with. Undefined
+     * whenever anything does not hold; the service then finds out which error to give.
+     */
+    async readable(db: Queryable, q: { domainId: string; userId: string; admin: boolean; driveId: string; fileId: string; revisionId: string | null }): Promise<{ file: FileRow; revision: RevisionRow } | undefined> {
+      const [row] = await db.query<Record<string, unknown>>(
+        `SELECT f.*, r.revision_id AS rev_revision_id, r.blob_sha256 AS rev_blob_sha256, r.size AS rev_size, r.content_hash AS rev_content_hash,
+                r.created_by AS rev_created_by, r.created_at AS rev_created_at, b.storage_key AS rev_storage_key
+         FROM files f
+         JOIN drives d ON d.drive_id = f.drive_id
+         JOIN file_revisions r ON r.file_id = f.file_id AND r.revision_id = COALESCE($6, f.revision_id)
+         JOIN blobs b ON b.sha256 = r.blob_sha256
+         WHERE f.drive_id = $1 AND f.file_id = $2 AND f.trashed_at IS NULL AND f.type = 'file' AND f.status = 'available'
+           AND d.domain_id = $3 AND ($5 OR d.owner_id = $4)`,
+        [q.driveId, q.fileId, q.domainId, q.userId, q.admin, q.revisionId],
+      );
+      if (!row) return undefined;
+      const { rev_revision_id, rev_blob_sha256, rev_size, rev_content_hash, rev_created_by, rev_created_at, rev_storage_key, ...file } = row;
+      const revision = { revision_id: rev_revision_id, file_id: file.file_id, drive_id: file.drive_id, blob_sha256: rev_blob_sha256, size: rev_size, content_hash: rev_content_hash, created_by: rev_created_by, created_at: rev_created_at, storage_key: rev_storage_key };
+      return { file: file as unknown as FileRow, revision: revision as RevisionRow };
+    },
     async get(db: Queryable, fileId: string, revisionId: string): Promise<RevisionRow | undefined> {
       const [row] = await db.query<RevisionRow>(`${SELECT} WHERE r.file_id = $1 AND r.revision_id = $2`, [fileId, revisionId]);
       return row;

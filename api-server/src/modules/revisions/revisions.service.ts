@@ -1,7 +1,7 @@
 import { AppError, notFound } from '../../shared/errors';
 import type { Deps } from '../../shared/deps';
 import { toPage } from '../../shared/page';
-import type { AuthContext } from '../auth/auth.types';
+import { isAdmin, type AuthContext } from '../auth/auth.types';
 import { fileErrors } from '../files/files.errors';
 import type { FileRow } from '../files/files.repository';
 import type { FilesService } from '../files/files.service';
@@ -13,7 +13,7 @@ const errors = {
   current: () => new AppError('Forbidden.CurrentRevision', 403, 'the current revision cannot be deleted; restore another one first'),
 };
 
-export function createRevisionsService(deps: Pick<Deps, 'db'>, files: FilesService) {
+export function createRevisionsService(deps: Pick<Deps, 'db' | 'config'>, files: FilesService) {
   const repo = createRevisionsRepository();
 
   async function fileOf(auth: AuthContext, driveId: string, fileId: string): Promise<FileRow> {
@@ -25,6 +25,9 @@ export function createRevisionsService(deps: Pick<Deps, 'db'>, files: FilesServi
   return {
     /** The file and the revision to read: the given one, or the current one. */
     async resolve(auth: AuthContext, driveId: string, fileId: string, revisionId?: string): Promise<{ file: FileRow; revision: RevisionRow }> {
+      const found = await repo.readable(deps.db, { domainId: deps.config.domainId, userId: auth.userId, admin: isAdmin(auth), driveId, fileId, revisionId: revisionId ?? null });
+      if (found) return found;
+      // Something does not hold: the same checks one by one, for the error that says which.
       const file = await fileOf(auth, driveId, fileId);
       if (file.status !== 'available' || !file.revision_id) throw fileErrors.notReady(fileId);
       const revision = await repo.get(deps.db, fileId, revisionId ?? file.revision_id);
