@@ -22,8 +22,8 @@ import { createRecyclebinRouter } from './modules/recyclebin/recyclebin.routes';
 import { createRecyclebinService } from './modules/recyclebin/recyclebin.service';
 import { createRevisionsRouter } from './modules/revisions/revisions.routes';
 import { createRevisionsService } from './modules/revisions/revisions.service';
+import { createJobHandlers } from './modules/jobs/job-handlers';
 import { createJobRunner, DEFAULT_JOB_RUNNER_OPTIONS } from './modules/jobs/job-runner';
-import { createBlobHashing, HASH_BLOB_JOB } from './modules/uploads/blob-hashing';
 import { createUploadsService } from './modules/uploads/uploads.service';
 import { createUsersRouter } from './modules/users/users.routes';
 import { createUsersService } from './modules/users/users.service';
@@ -40,10 +40,10 @@ export function createServices(deps: Deps) {
   const drives = createDrivesService(deps);
   const users = createUsersService(deps, drives);
   const files = createFilesService(deps, drives);
-  const hashing = createBlobHashing(deps);
+  const { hashing, handlers } = createJobHandlers(deps);
   const jobs = createJobRunner(
     { db: deps.db, logger: deps.logger, registry: deps.metrics.registry },
-    { [HASH_BLOB_JOB]: (payload, job) => hashing.run(payload, job) },
+    handlers,
     {
       ...DEFAULT_JOB_RUNNER_OPTIONS,
       concurrency: deps.config.jobConcurrency,

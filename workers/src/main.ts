@@ -12,8 +12,8 @@ import pino from 'pino';
 import client from 'prom-client';
 import { ConfigError, loadConfig } from '../../api-server/src/config/config';
 import { createPgDb } from '../../api-server/src/db/pg.db';
+import { createJobHandlers } from '../../api-server/src/modules/jobs/job-handlers';
 import { createJobRunner, DEFAULT_JOB_RUNNER_OPTIONS } from '../../api-server/src/modules/jobs/job-runner';
-import { createBlobHashing, HASH_BLOB_JOB } from '../../api-server/src/modules/uploads/blob-hashing';
 import { createUrlSigner } from '../../api-server/src/shared/url-signer';
 import { createBlobStore } from '../../api-server/src/storage/create-blob-store';
 
@@ -34,8 +34,7 @@ export async function startWorker(env: Record<string, string | undefined> = proc
   const store = await createBlobStore(config, createUrlSigner({ secret: 'unused-by-workers-unused-by-workers', baseUrl: config.publicUrl }));
   const registry = new client.Registry();
   client.collectDefaultMetrics({ register: registry, prefix: 'openpds_worker_' });
-  const hashing = createBlobHashing({ db, store, logger });
-  const jobs = createJobRunner({ db, logger, registry }, { [HASH_BLOB_JOB]: (payload, job) => hashing.run(payload, job) }, { ...DEFAULT_JOB_RUNNER_OPTIONS, concurrency: config.jobConcurrency });
+  const jobs = createJobRunner({ db, logger, registry }, createJobHandlers({ db, store, logger }).handlers, { ...DEFAULT_JOB_RUNNER_OPTIONS, concurrency: config.jobConcurrency });
 
   const server = createServer((req, res) => {
     const send = (status: number, body: unknown, type = 'application/json') => {
