@@ -473,15 +473,45 @@ describe.each([
       await putParts(created.part_info_list, content, content.length);
       return api.ok('/v2/file/complete', { drive_id: driveId, file_id: created.file_id, upload_id: created.upload_id }, token);
     }
-    async function storedObjects() {
+    /** Every blob row has its object in the store and no object is left over. */
+    async function expectOneObjectPerBlob() {
       const keys: string[] = [];
       for await (const o of server.deps.store.list('blobs/')) keys.push(o.key);
-      return keys;
+      const [{ n }] = (await server.deps.db.query<{ n: number }>('SELECT count(*)::int AS n FROM blobs')) as [{ n: number }];
+      expect(keys).toHaveLength(n);
+    }
+    /** Runs fn with the server's in-process job runner stopped, so the test decides when hashing happens. */
+    async function withJobsHeld(fn: () => Promise<void>) {
+      await server.services.jobs.close();
+      try {
+        await fn();
+      } finally {
+        server.services.jobs.start();
+      }
+    }
+    const pendingBlobOf = async (fileId: string) =>
+      ((await server.deps.db.query<{ sha256: string }>(`SELECT r.blob_sha256 AS sha256 FROM file_revisions r WHERE r.file_id = $1`, [fileId]))[0]!).sha256;
+    /**
+     * What one worker's blob.hash transaction does for a placeholder, held open until release(): its job
+     * row gone, the real address inserted, the revisions moved to it, the placeholder deleted.
+     */
+    function holdHashTransaction(pending: string, content: Buffer) {
+      const real = createHash('sha256').update(content).digest('hex');
+      let release!: () => void;
+      const held = new Promise<void>((r) => (release = r));
+      const done = server.deps.db.transaction(async (tx) => {
+        await tx.query(`DELETE FROM jobs WHERE payload->>'blob' = $1`, [pending]);
+        await tx.query(`SELECT 1 FROM blobs WHERE sha256 = $1 FOR UPDATE`, [pending]);
+        await tx.query(`INSERT INTO blobs (sha256, sha1, pre_hash, size, storage_key) SELECT $2, $3, '', size, storage_key FROM blobs WHERE sha256 = $1`, [pending, real, sha1(content)]);
+        await tx.query(`UPDATE file_revisions SET blob_sha256 = $2, content_hash = $3 WHERE blob_sha256 = $1`, [pending, real, sha1(content)]);
+        await tx.query(`DELETE FROM blobs WHERE sha256 = $1`, [pending]);
+        await held;
+      });
+      return { real, release, done };
     }
 
     it('serves the file at once, then fills in content_hash and keeps one copy of content uploaded twice', async () => {
-      await server.services.jobs.close(); // hold the in-process runner so the test sees the state before hashing
-      try {
+      await withJobsHeld(async () => { // the test sees the state before hashing
         const u = await newUser(`bghash-${dbKind}`);
         const d = u.default_drive_id;
         const t = u.access_token;
@@ -503,8 +533,7 @@ describe.each([
         const blobs = await server.deps.db.query(`SELECT ref_count, hashed FROM blobs WHERE sha1 = $1`, [sha1(content)]);
         expect(blobs).toEqual([{ ref_count: 3, hashed: true }]);
         expect(await server.deps.db.query(`SELECT count(*)::int AS n FROM blobs WHERE NOT hashed`)).toEqual([{ n: 0 }]);
-        const [{ n }] = (await server.deps.db.query<{ n: number }>('SELECT count(*)::int AS n FROM blobs')) as [{ n: number }];
-        expect(await storedObjects()).toHaveLength(n); // the second upload's object went with the merge
+        await expectOneObjectPerBlob(); // the second upload's object went with the merge
         expect((await api.ok('/v2/drive/get', { drive_id: d }, t)).used_size).toBe(3 * 70_000);
         const link = await api.ok('/v2/file/get_download_url', { drive_id: d, file_id: b.file_id }, t);
         expect((await download(link.url)).body).toEqual(content);
@@ -513,9 +542,7 @@ describe.each([
           drive_id: d, name: 'c.bin', type: 'file', size: content.length, content_hash: sha1(content), proof_version: 'v1', proof_code: computeProofCode(t, content),
         }, t);
         expect(rapid).toMatchObject({ rapid_upload: true, content_hash: sha1(content) });
-      } finally {
-        server.services.jobs.start();
-      }
+      });
     });
 
     it('content uploaded with a declared hash that the domain already holds links the stored copy at complete', async () => {
@@ -530,98 +557,61 @@ describe.each([
       const done = await api.ok('/v2/file/complete', { drive_id: other.default_drive_id, file_id: created.file_id, upload_id: created.upload_id }, other.access_token);
       expect(done).toMatchObject({ status: 'available', content_hash: sha1(content), size: content.length });
       expect(await server.deps.db.query(`SELECT ref_count FROM blobs WHERE sha1 = $1`, [sha1(content)])).toEqual([{ ref_count: 2 }]);
-      const [{ n }] = (await server.deps.db.query<{ n: number }>('SELECT count(*)::int AS n FROM blobs')) as [{ n: number }];
-      expect(await storedObjects()).toHaveLength(n);
+      await expectOneObjectPerBlob();
       const link = await api.ok('/v2/file/get_download_url', { drive_id: other.default_drive_id, file_id: created.file_id }, other.access_token);
       expect((await download(link.url)).body).toEqual(content);
     });
 
     it('a copy that races the hash job moving its revisions copies the hashed content (PostgreSQL: real concurrency)', async () => {
       if (dbKind !== 'pg') return; // PGlite has one connection: nothing interleaves
-      await server.services.jobs.close();
-      try {
+      await withJobsHeld(async () => {
         const u = await newUser(`bgcopy-${dbKind}`);
         const content = randomBytes(4000);
         const f = await completeUnhashed(u.access_token, u.default_drive_id, 'src.bin', content);
-        const [{ sha256: pending }] = (await server.deps.db.query<{ sha256: string }>(
-          `SELECT b.sha256 FROM blobs b JOIN file_revisions r ON r.blob_sha256 = b.sha256 WHERE r.file_id = $1`, [f.file_id])) as [{ sha256: string }];
-        const real = createHash('sha256').update(content).digest('hex');
-        // What the hash job's transaction does, held open until the copy is waiting on it.
-        let release!: () => void;
-        const held = new Promise<void>((r) => (release = r));
-        const job = server.deps.db.transaction(async (tx) => {
-          await tx.query(`SELECT 1 FROM blobs WHERE sha256 = $1 FOR UPDATE`, [pending]);
-          await tx.query(`INSERT INTO blobs (sha256, sha1, pre_hash, size, storage_key) SELECT $2, $3, '', size, storage_key FROM blobs WHERE sha256 = $1`, [pending, real, sha1(content)]);
-          await tx.query(`UPDATE file_revisions SET blob_sha256 = $2, content_hash = $3 WHERE blob_sha256 = $1`, [pending, real, sha1(content)]);
-          await tx.query(`DELETE FROM blobs WHERE sha256 = $1`, [pending]);
-          await held;
-        });
+        const worker = holdHashTransaction(await pendingBlobOf(f.file_id), content);
         const copying = api.ok('/v2/file/copy', { drive_id: u.default_drive_id, file_id: f.file_id, to_parent_file_id: 'root' }, u.access_token);
         await new Promise((r) => setTimeout(r, 300)); // the copy now waits on the placeholder's row lock
-        release();
-        await job;
+        worker.release();
+        await worker.done;
         const copy = await copying;
-        expect(await server.deps.db.query(`SELECT blob_sha256 FROM file_revisions WHERE file_id = $1`, [copy.file_id])).toEqual([{ blob_sha256: real }]);
-        expect(await server.deps.db.query(`SELECT ref_count FROM blobs WHERE sha256 = $1`, [real])).toEqual([{ ref_count: 2 }]);
-      } finally {
-        await server.deps.db.query(`DELETE FROM jobs`);
-        server.services.jobs.start();
-      }
+        expect(await server.deps.db.query(`SELECT blob_sha256 FROM file_revisions WHERE file_id = $1`, [copy.file_id])).toEqual([{ blob_sha256: worker.real }]);
+        expect(await server.deps.db.query(`SELECT ref_count FROM blobs WHERE sha256 = $1`, [worker.real])).toEqual([{ ref_count: 2 }]);
+      });
     });
 
     it('two hash jobs of the same bytes at once merge onto one blob (PostgreSQL: real concurrency)', async () => {
       if (dbKind !== 'pg') return; // PGlite has one connection: nothing interleaves
-      await server.services.jobs.close();
-      try {
+      await withJobsHeld(async () => {
         const u = await newUser(`bgtwin-${dbKind}`);
         const content = randomBytes(50_000);
         const a = await completeUnhashed(u.access_token, u.default_drive_id, 'a.bin', content);
         const b = await completeUnhashed(u.access_token, u.default_drive_id, 'b.bin', content);
-        const jobOf = async (fileId: string) =>
-          (await server.deps.db.query<{ job_id: number; payload: Record<string, unknown> }>(
-            `SELECT j.job_id, j.payload FROM jobs j JOIN file_revisions r ON r.blob_sha256 = j.payload->>'blob' WHERE r.file_id = $1`, [fileId]))[0]!;
-        const [jobA, jobB] = [await jobOf(a.file_id), await jobOf(b.file_id)];
-        const real = createHash('sha256').update(content).digest('hex');
+        const pendingB = await pendingBlobOf(b.file_id);
+        const [jobB] = await server.deps.db.query<{ job_id: number; payload: Record<string, unknown> }>(`SELECT job_id, payload FROM jobs WHERE payload->>'blob' = $1`, [pendingB]);
         // Worker A's transaction for a.bin, held open after inserting the real address…
-        let release!: () => void;
-        const held = new Promise<void>((r) => (release = r));
-        const workerA = server.deps.db.transaction(async (tx) => {
-          const pending = String(jobA.payload.blob);
-          await tx.query(`DELETE FROM jobs WHERE job_id = $1`, [jobA.job_id]);
-          await tx.query(`INSERT INTO blobs (sha256, sha1, pre_hash, size, storage_key) SELECT $2, $3, '', size, storage_key FROM blobs WHERE sha256 = $1`, [pending, real, sha1(content)]);
-          await tx.query(`UPDATE file_revisions SET blob_sha256 = $2, content_hash = $3 WHERE blob_sha256 = $1`, [pending, real, sha1(content)]);
-          await tx.query(`DELETE FROM blobs WHERE sha256 = $1`, [pending]);
-          await held;
-        });
+        const workerA = holdHashTransaction(await pendingBlobOf(a.file_id), content);
         // …while worker B hashes b.bin: its insert of the same address waits on A's, then finds it taken.
-        const workerB = createBlobHashing(server.deps).run(jobB.payload, jobB);
+        const workerB = createBlobHashing(server.deps).run(jobB!.payload, jobB!);
         await new Promise((r) => setTimeout(r, 300));
-        release();
-        await workerA;
+        workerA.release();
+        await workerA.done;
         await workerB;
         expect(await server.deps.db.query(`SELECT ref_count, hashed FROM blobs WHERE sha1 = $1`, [sha1(content)])).toEqual([{ ref_count: 2, hashed: true }]);
         expect(await server.deps.db.query(`SELECT count(*)::int AS n FROM jobs`)).toEqual([{ n: 0 }]);
-        const [{ n }] = (await server.deps.db.query<{ n: number }>('SELECT count(*)::int AS n FROM blobs')) as [{ n: number }];
-        expect(await storedObjects()).toHaveLength(n); // b.bin's object went with the merge
-      } finally {
-        server.services.jobs.start();
-      }
+        await expectOneObjectPerBlob(); // b.bin's object went with the merge
+      });
     });
 
     it('a file deleted before its content was hashed leaves no blob and no object after GC', async () => {
-      await server.services.jobs.close();
-      try {
+      await withJobsHeld(async () => {
         const u = await newUser(`bgdel-${dbKind}`);
         const f = await completeUnhashed(u.access_token, u.default_drive_id, 'tmp.bin', randomBytes(5000));
         await api.ok('/v2/file/delete', { drive_id: u.default_drive_id, file_id: f.file_id }, u.access_token);
         await server.services.jobs.drain();
         await server.services.gc.run({ graceSeconds: 0 });
         expect(await server.deps.db.query(`SELECT count(*)::int AS n FROM blobs WHERE NOT hashed OR ref_count = 0`)).toEqual([{ n: 0 }]);
-        const [{ n }] = (await server.deps.db.query<{ n: number }>('SELECT count(*)::int AS n FROM blobs')) as [{ n: number }];
-        expect(await storedObjects()).toHaveLength(n);
-      } finally {
-        server.services.jobs.start();
-      }
+        await expectOneObjectPerBlob();
+      });
     });
   });
 
