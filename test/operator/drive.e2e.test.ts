@@ -171,6 +171,14 @@ test('Drive: operator dies after creating the drive, before the status write; it
   // The status write after the create was refused: this is the moment a real process could die.
   await eventually(() => expect(kube.server.hooks.requests().some((r) => r.method === 'PATCH' && r.path.endsWith('/drives/crash/status'))).toBe(true));
   await operator.kill();
+  // A status write the dying operator had already sent may still reach the server after kill() returns:
+  // keep refusing until the server has seen nothing new for a moment, so only the successor's get through.
+  for (let last = kube.server.hooks.requests().at(-1); ; ) {
+    await new Promise((r) => setTimeout(r, 200));
+    const now = kube.server.hooks.requests().at(-1);
+    if (now === last) break;
+    last = now;
+  }
   failing = false;
   expect((await getDrive('crash')).status?.driveId).toBeUndefined();
   expect((await getDrive('crash')).metadata.finalizers).toEqual(['openpds.io/drive-cleanup']); // added before the create
