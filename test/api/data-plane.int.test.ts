@@ -194,6 +194,30 @@ describe.each([
       expect(await api.ok('/v2/file/list', { drive_id: admin.default_drive_id }, admin.access_token)).toEqual(before);
     });
 
+    it('applies check_name_mode to uploads: a free name in one statement, clashes renamed, refused, overwritten or ignored', async () => {
+      const u = await newUser(`names-${dbKind}`);
+      const [t, d] = [u.access_token, u.default_drive_id];
+      const folder = await api.ok('/v2/file/create', { drive_id: d, parent_file_id: 'root', name: 'docs', type: 'folder' }, t);
+      const first = await upload(api, t, d, 'a.txt', Buffer.from('one'), { parent: folder.file_id, mode: 'refuse' });
+      expect(first).toMatchObject({ name: 'a.txt', parent_file_id: folder.file_id, status: 'available' });
+      const create = (name: string, mode: string, parent = folder.file_id) =>
+        api.call('/v2/file/create', { drive_id: d, parent_file_id: parent, name, type: 'file', size: 3, check_name_mode: mode, part_info_list: [{ part_number: 1 }] }, t);
+      expect(await create('a.txt', 'refuse')).toMatchObject({ status: 409, body: { code: 'AlreadyExist.File', file_id: first.file_id } });
+      expect((await upload(api, t, d, 'a.txt', Buffer.from('two'), { parent: folder.file_id, mode: 'auto_rename' })).name).toBe('a(1).txt');
+      const overwritten = await upload(api, t, d, 'a.txt', Buffer.from('new'), { parent: folder.file_id, mode: 'overwrite' });
+      expect(overwritten).toMatchObject({ file_id: first.file_id, name: 'a.txt', size: 3 });
+      expect((await upload(api, t, d, 'a.txt', Buffer.from('dup'), { parent: folder.file_id, mode: 'ignore' })).file_id).not.toBe(first.file_id);
+      // Bad names and parents get the same answers as folders do, and leave nothing behind.
+      expect((await create('x/y', 'auto_rename')).body.code).toBe('InvalidParameter.Name');
+      expect((await create('x', 'auto_rename', first.file_id)).body.code).toBe('InvalidParameter.ParentFileId');
+      expect((await create('x', 'auto_rename', 'nope')).body.code).toBe('NotFound.ParentFile');
+      const trashed = await api.ok('/v2/file/create', { drive_id: d, parent_file_id: 'root', name: 'old', type: 'folder' }, t);
+      await api.ok('/v2/recyclebin/trash', { drive_id: d, file_id: trashed.file_id }, t);
+      expect((await create('x', 'auto_rename', trashed.file_id)).body.code).toBe('NotFound.ParentFile');
+      const names = (await api.ok('/v2/file/list', { drive_id: d, parent_file_id: folder.file_id }, t)).items.map((f: { name: string }) => f.name).sort();
+      expect(names).toEqual(['a(1).txt', 'a.txt', 'a.txt']);
+    });
+
     it('refuses a parent that is a file or missing, and ids from a drive the caller cannot see', async () => {
       const u = await newUser(`parents-${dbKind}`);
       const f = await upload(api, u.access_token, u.default_drive_id, 'f.txt', Buffer.from('hello'));

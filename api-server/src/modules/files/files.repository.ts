@@ -38,6 +38,9 @@ export const ROOT = 'root';
 const PATCHABLE = ['name', 'parent_file_id', 'description', 'labels', 'starred', 'hidden', 'user_meta', 'status', 'size', 'content_hash', 'revision_id', 'local_modified_at', 'content_type', 'category', 'file_extension'] as const;
 const ORDER_CAST: Record<OrderBy, string> = { name: 'text', updated_at: 'timestamptz', created_at: 'timestamptz', size: 'bigint' };
 
+/** What lockName and the SQL function claim_file_name (migration 003) lock: one name family in one folder. */
+export const nameLockKey = (driveId: string, parentId: string, name: string): string => `${driveId}/${parentId}/${nameFamily(name)}`;
+
 export function createFilesRepository() {
   return {
     async insert(db: Queryable, f: NewFile): Promise<FileRow> {
@@ -65,7 +68,7 @@ export function createFilesRepository() {
      * transaction (refuse/auto_rename races). A hash collision only makes two families wait on each other.
      */
     async lockName(db: Queryable, driveId: string, parentId: string, name: string): Promise<void> {
-      await db.query(`SELECT pg_advisory_xact_lock(hashtext($1))`, [`${driveId}/${parentId}/${nameFamily(name)}`]);
+      await db.query(`SELECT pg_advisory_xact_lock(hashtext($1))`, [nameLockKey(driveId, parentId, name)]);
     },
 
     async findByName(db: Queryable, driveId: string, parentId: string, name: string): Promise<FileRow | undefined> {

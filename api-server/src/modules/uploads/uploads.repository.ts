@@ -1,5 +1,5 @@
 import type { Queryable } from '../../db/db';
-import type { FileRow } from '../files/files.repository';
+import { nameLockKey, ROOT, type FileRow, type NewFile } from '../files/files.repository';
 
 export interface UploadSessionRow {
   upload_id: string;
@@ -39,6 +39,39 @@ export const COMPLETING_HEARTBEAT_SECONDS = 10;
 
 export function createUploadsRepository() {
   return {
+    /**
+     * file/create's common case in one statement: the parent is a live folder and, unless checkName is
+     * false (check_name_mode ignore), no live file holds the name; then the invisible file row and its
+     * upload session are inserted. claim_file_name (migration 003) takes the same name-family lock as
+     * lockName, so this races correctly with the transactional path. Resolves to undefined when it
+     * inserted nothing (a clash or a bad parent): the caller takes that path, which explains or renames.
+     */
+    async openUpload(db: Queryable, f: NewFile, s: Omit<UploadSessionRow, 'status' | 'created_at' | 'updated_at' | 'file_id' | 'drive_id' | 'created_by'>, checkName: boolean): Promise<FileRow | undefined> {
+      const [row] = await db.query<FileRow>(
+        `WITH parent AS (
+           SELECT 1 WHERE $3::text = $27::text OR EXISTS (SELECT 1 FROM files WHERE drive_id = $2 AND file_id = $3 AND trashed_at IS NULL AND type = 'folder')
+         ), claim AS (
+           SELECT claim_file_name($18, $2, $3, $4, $19) AS clash FROM parent
+         ), file AS (
+           INSERT INTO files (file_id, drive_id, parent_file_id, name, type, status, size, content_type, category, file_extension,
+             description, labels, user_meta, hidden, local_created_at, local_modified_at, created_by)
+           SELECT $1::text, $2::text, $3::text, $4::text, $5::text, $6::text, $7::bigint, $8::text, $9::text, $10::text,
+             $11::text, $12::jsonb, $13::text, $14::boolean, $15::timestamptz, $16::timestamptz, $17::text
+           FROM claim WHERE clash IS NULL
+           RETURNING *
+         ), session AS (
+           INSERT INTO upload_sessions (upload_id, file_id, drive_id, storage_key, store_upload_id, size, part_count, content_hash, pre_hash, created_by)
+           SELECT $20::text, file_id, drive_id, $21::text, $22::text, $23::bigint, $24::integer, $25::text, $26::text, $17::text FROM file
+         )
+         SELECT * FROM file`,
+        [f.file_id, f.drive_id, f.parent_file_id, f.name, f.type, f.status, f.size, f.content_type, f.category, f.file_extension,
+          f.description, JSON.stringify(f.labels), f.user_meta, f.hidden, f.local_created_at, f.local_modified_at, f.created_by,
+          nameLockKey(f.drive_id, f.parent_file_id, f.name), checkName,
+          s.upload_id, s.storage_key, s.store_upload_id, s.size, s.part_count, s.content_hash, s.pre_hash, ROOT],
+      );
+      return row;
+    },
+
     async insertSession(db: Queryable, s: Omit<UploadSessionRow, 'status' | 'created_at' | 'updated_at'>): Promise<void> {
       await db.query(
         `INSERT INTO upload_sessions (upload_id, file_id, drive_id, storage_key, store_upload_id, size, part_count, content_hash, pre_hash, created_by)

@@ -20,7 +20,7 @@ import type { DrivesService } from '../drives/drives.service';
 import { isQuotaError, quotaExhausted } from '../files/files.errors';
 import type { FileRow } from '../files/files.repository';
 import type { CheckNameMode, FilesService } from '../files/files.service';
-import { describeName } from '../files/names';
+import { describeName, validateName } from '../files/names';
 import type { BlobHashing } from './blob-hashing';
 import { proofRange } from './proof';
 import { uploadErrors } from './uploads.errors';
@@ -207,7 +207,28 @@ export function createUploadsService(
       const singlePut = numbers.length === 1 && numbers[0] === 1 && deps.store.objectUploadUrl !== undefined;
       const storeUploadId = rapidBlob || singlePut ? '' : await deps.store.createMultipart(storageKey);
       const abortStore = () => (storeUploadId ? deps.store.abortMultipart(storageKey, storeUploadId).catch(() => undefined) : undefined);
-      const opened = await files.withQuota(input.drive_id, async (tx) => {
+      const sessionFor = (fileId: string) => ({
+        upload_id: uploadId,
+        file_id: fileId,
+        drive_id: input.drive_id,
+        storage_key: storageKey,
+        store_upload_id: storeUploadId,
+        size: input.size ?? null,
+        part_count: numbers.length,
+        content_hash: input.content_hash?.toLowerCase() ?? '',
+        pre_hash: input.pre_hash?.toLowerCase() ?? '',
+        created_by: auth.userId,
+      });
+      // The common case (a new name in a live folder) in one statement; a clash, a bad parent or a rapid
+      // upload takes the transaction below, which renames, overwrites or says what is wrong.
+      const openNew = async () => {
+        if (rapidBlob) return undefined;
+        validateName(input.name);
+        const row = newFileRow(auth, input, input.name);
+        const file = await repo.openUpload(deps.db, row, sessionFor(row.file_id), input.check_name_mode !== 'ignore');
+        return file && { file, exist: false, session: sessionFor(file.file_id) };
+      };
+      const resolveAndOpen = () => files.withQuota(input.drive_id, async (tx) => {
         const resolved = await files.resolveName(tx, input.drive_id, input.parent_file_id, input.name, input.check_name_mode, 'file');
         if (resolved.existing && input.check_name_mode === 'refuse') return { file: resolved.existing, exist: true, session: null };
         const file = resolved.existing ?? (await files.repo.insert(tx, newFileRow(auth, input, resolved.name)));
@@ -215,21 +236,11 @@ export function createUploadsService(
           // The revision insert locks the blob row: a GC that has not deleted it by now no longer can.
           return { file: await linkContent(tx, auth, file, rapidBlob), exist: false, session: null };
         }
-        const session = {
-          upload_id: uploadId,
-          file_id: file.file_id,
-          drive_id: input.drive_id,
-          storage_key: storageKey,
-          store_upload_id: storeUploadId,
-          size: input.size ?? null,
-          part_count: numbers.length,
-          content_hash: input.content_hash?.toLowerCase() ?? '',
-          pre_hash: input.pre_hash?.toLowerCase() ?? '',
-          created_by: auth.userId,
-        };
+        const session = sessionFor(file.file_id);
         await repo.insertSession(tx, session);
         return { file, exist: false, session };
-      }).catch(async (e: unknown) => {
+      });
+      const opened = await openNew().then((done) => done ?? resolveAndOpen()).catch(async (e: unknown) => {
         await abortStore();
         if (rapidBlob && isForeignKeyViolation(e)) return null;
         throw e;
