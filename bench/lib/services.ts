@@ -90,8 +90,12 @@ export function restartServe(previous: SpawnedServer, opts: { keepDataDir?: bool
 async function spawnBin(env: Record<string, string>, dataDir: string, keepDataDir: boolean): Promise<SpawnedServer> {
   const port = Number(env.OPENPDS_PORT);
   // The bin itself, not `node bin/openpds.js`: its shebang carries the Node flags `openpds serve` runs with.
-  const child = spawn(path.join(REPO_ROOT, 'bin/openpds.js'), ['serve'], {
-    env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/root', AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true', ...env },
+  // OPENPDS_BENCH_SERVER_NODE_ARGS (e.g. `--cpu-prof --cpu-prof-dir=/tmp/prof`) profiles the server a
+  // benchmark measures: Node refuses --cpu-prof in NODE_OPTIONS, so the shebang's flags are repeated here.
+  const nodeArgs = process.env.OPENPDS_BENCH_SERVER_NODE_ARGS?.split(' ').filter(Boolean);
+  const [command, args] = nodeArgs ? [process.execPath, ['--max-semi-space-size=1', ...nodeArgs, path.join(REPO_ROOT, 'bin/openpds.js'), 'serve']] : [path.join(REPO_ROOT, 'bin/openpds.js'), ['serve']];
+  const child = spawn(command, args, {
+    env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/root', AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true', MALLOC_MMAP_THRESHOLD_: '131072', ...env },
     stdio: ['ignore', 'inherit', 'inherit'],
   });
   const url = `http://127.0.0.1:${port}`;
