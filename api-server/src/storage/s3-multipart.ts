@@ -1,4 +1,4 @@
-/** Multipart uploads of the S3 blob store: S3's own multipart API, with presigned UploadPart URLs. */
+/** Multipart uploads of the S3 blob store: S3's own multipart API, with presigned UploadPart URLs (s3-presigner.ts). */
 import {
   AbortMultipartUploadCommand,
   CompleteMultipartUploadCommand,
@@ -8,7 +8,6 @@ import {
   ListPartsCommand,
   type S3Client,
 } from '@aws-sdk/client-s3';
-import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
 import { createReadStream, createWriteStream } from 'node:fs';
 import { mkdtemp, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -25,6 +24,7 @@ import {
   type UploadedPart,
 } from './blob-store';
 import { hasS3Code, stripQuotes } from './s3-errors';
+import type { S3Presigner } from './s3-presigner';
 
 type MultipartMethods = Pick<
   BlobStore,
@@ -33,6 +33,7 @@ type MultipartMethods = Pick<
 
 export function createS3Multipart(deps: {
   client: S3Client;
+  presigner: S3Presigner;
   Bucket: string;
   fullKey: (key: string) => string;
   prefix: string;
@@ -60,7 +61,7 @@ export function createS3Multipart(deps: {
 
     async partUploadUrl(key, UploadId, PartNumber, expiresIn) {
       checkPartNumber(PartNumber);
-      return getSignedUrl(client, new UploadPartCommand({ Bucket, Key: fullKey(key), UploadId, PartNumber }), { expiresIn });
+      return deps.presigner.uploadPartUrl(fullKey(key), UploadId, PartNumber, expiresIn);
     },
 
     async putPart(key, uploadId, partNumber, body, size) {

@@ -14,11 +14,11 @@ import {
   paginateListObjectsV2,
 } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
-import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
 import type { Readable } from 'node:stream';
 import { BlobNotFoundError, MAX_PART_SIZE, type BlobStore, type ObjectInfo } from './blob-store';
 import { contentDisposition } from './content-disposition';
 import { createS3Multipart } from './s3-multipart';
+import { createS3Presigner } from './s3-presigner';
 import { hasS3Code, stripQuotes } from './s3-errors';
 
 export interface S3BlobStoreOptions {
@@ -53,6 +53,8 @@ export function createS3BlobStore(options: S3BlobStoreOptions): BlobStore {
   const Bucket = options.bucket;
   const prefix = options.prefix && !options.prefix.endsWith('/') ? `${options.prefix}/` : options.prefix;
   const fullKey = (key: string) => prefix + key;
+  // Presigned URLs are signed here, not through getSignedUrl's middleware stack (see s3-presigner.ts).
+  const presigner = createS3Presigner({ client, bucket: Bucket });
 
   async function head(key: string): Promise<ObjectInfo | null> {
     try {
@@ -113,20 +115,17 @@ export function createS3BlobStore(options: S3BlobStoreOptions): BlobStore {
         for (const object of page.Contents ?? []) yield { key: object.Key!.slice(prefix.length), size: object.Size ?? 0 };
     },
 
-    ...createS3Multipart({ client, Bucket, fullKey, prefix, headOrFail }),
+    ...createS3Multipart({ client, presigner, Bucket, fullKey, prefix, headOrFail }),
 
     async objectUploadUrl(key, expiresIn) {
-      return getSignedUrl(client, new PutObjectCommand({ Bucket, Key: fullKey(key) }), { expiresIn });
+      return presigner.putObjectUrl(fullKey(key), expiresIn);
     },
 
     async downloadUrl(key, opts) {
-      const command = new GetObjectCommand({
-        Bucket,
-        Key: fullKey(key),
-        ResponseContentDisposition: contentDisposition(opts.disposition ?? 'attachment', opts.fileName),
-        ResponseContentType: opts.contentType,
+      return presigner.getObjectUrl(fullKey(key), opts.expiresInSeconds, {
+        contentDisposition: contentDisposition(opts.disposition ?? 'attachment', opts.fileName),
+        contentType: opts.contentType,
       });
-      return getSignedUrl(client, command, { expiresIn: opts.expiresInSeconds });
     },
 
     async ping() {
