@@ -195,7 +195,7 @@ describe.each([
     });
 
     it('applies check_name_mode to uploads: a free name in one statement, clashes renamed, refused, overwritten or ignored', async () => {
-      const u = await newUser(`names-${dbKind}`);
+      const u = await newUser(`names-${dbKind}`, 100);
       const [t, d] = [u.access_token, u.default_drive_id];
       const folder = await api.ok('/v2/file/create', { drive_id: d, parent_file_id: 'root', name: 'docs', type: 'folder' }, t);
       const first = await upload(api, t, d, 'a.txt', Buffer.from('one'), { parent: folder.file_id, mode: 'refuse' });
@@ -214,6 +214,14 @@ describe.each([
       const trashed = await api.ok('/v2/file/create', { drive_id: d, parent_file_id: 'root', name: 'old', type: 'folder' }, t);
       await api.ok('/v2/recyclebin/trash', { drive_id: d, file_id: trashed.file_id }, t);
       expect((await create('x', 'auto_rename', trashed.file_id)).body.code).toBe('NotFound.ParentFile');
+      // The drive is checked in the same statement: someone else's drive, and no room for the size.
+      const other = await newUser(`names-other-${dbKind}`);
+      const intoOther = await api.call('/v2/file/create', { drive_id: d, parent_file_id: 'root', name: 'z', type: 'file', size: 1 }, other.access_token);
+      expect(intoOther).toMatchObject({ status: 404, body: { code: 'NotFound.Drive' } });
+      const tooBig = await api.call('/v2/file/create', { drive_id: d, parent_file_id: folder.file_id, name: 'big', type: 'file', size: 101 }, t);
+      expect(tooBig).toMatchObject({ status: 403, body: { code: 'QuotaExhausted.Drive' } });
+      const byAdmin = await api.ok('/v2/file/create', { drive_id: d, parent_file_id: folder.file_id, name: 'from-admin', type: 'file', size: 1 }, admin.access_token);
+      expect(byAdmin.upload_id).toBeTruthy();
       const names = (await api.ok('/v2/file/list', { drive_id: d, parent_file_id: folder.file_id }, t)).items.map((f: { name: string }) => f.name).sort();
       expect(names).toEqual(['a(1).txt', 'a.txt', 'a.txt']);
     });

@@ -40,16 +40,29 @@ export const COMPLETING_HEARTBEAT_SECONDS = 10;
 export function createUploadsRepository() {
   return {
     /**
-     * file/create's common case in one statement: the parent is a live folder and, unless checkName is
-     * false (check_name_mode ignore), no live file holds the name; then the invisible file row and its
-     * upload session are inserted. claim_file_name (migration 003) takes the same name-family lock as
-     * lockName, so this races correctly with the transactional path. Resolves to undefined when it
-     * inserted nothing (a clash or a bad parent): the caller takes that path, which explains or renames.
+     * file/create's common case in one statement: the caller may write to the drive (`access`: its owner
+     * or an admin of the domain), the declared size fits the quota, the parent is a live folder and,
+     * unless checkName is false (check_name_mode ignore), no live file holds the name; then the invisible
+     * file row and its upload session are inserted. claim_file_name (migration 003) takes the same
+     * name-family lock as lockName, so this races correctly with the transactional path. Resolves to
+     * undefined when it inserted nothing: the caller then takes the path that explains, renames or
+     * overwrites.
      */
-    async openUpload(db: Queryable, f: NewFile, s: Omit<UploadSessionRow, 'status' | 'created_at' | 'updated_at' | 'file_id' | 'drive_id' | 'created_by'>, checkName: boolean): Promise<FileRow | undefined> {
+    async openUpload(
+      db: Queryable,
+      access: { domainId: string; userId: string; admin: boolean },
+      f: NewFile,
+      s: Omit<UploadSessionRow, 'status' | 'created_at' | 'updated_at' | 'file_id' | 'drive_id' | 'created_by'>,
+      checkName: boolean,
+    ): Promise<FileRow | undefined> {
       const [row] = await db.query<FileRow>(
-        `WITH parent AS (
-           SELECT 1 WHERE $3::text = $27::text OR EXISTS (SELECT 1 FROM files WHERE drive_id = $2 AND file_id = $3 AND trashed_at IS NULL AND type = 'folder')
+        `WITH drive AS (
+           SELECT 1 FROM drives
+            WHERE domain_id = $28 AND drive_id = $2 AND ($29 OR owner_id = $17)
+              AND ($23::bigint IS NULL OR total_size IS NULL OR used_size + $23::bigint <= total_size)
+         ), parent AS (
+           SELECT 1 FROM drive
+            WHERE $3::text = $27::text OR EXISTS (SELECT 1 FROM files WHERE drive_id = $2 AND file_id = $3 AND trashed_at IS NULL AND type = 'folder')
          ), claim AS (
            SELECT claim_file_name($18, $2, $3, $4, $19) AS clash FROM parent
          ), file AS (
@@ -65,9 +78,9 @@ export function createUploadsRepository() {
          )
          SELECT * FROM file`,
         [f.file_id, f.drive_id, f.parent_file_id, f.name, f.type, f.status, f.size, f.content_type, f.category, f.file_extension,
-          f.description, JSON.stringify(f.labels), f.user_meta, f.hidden, f.local_created_at, f.local_modified_at, f.created_by,
+          f.description, JSON.stringify(f.labels), f.user_meta, f.hidden, f.local_created_at, f.local_modified_at, access.userId,
           nameLockKey(f.drive_id, f.parent_file_id, f.name), checkName,
-          s.upload_id, s.storage_key, s.store_upload_id, s.size, s.part_count, s.content_hash, s.pre_hash, ROOT],
+          s.upload_id, s.storage_key, s.store_upload_id, s.size, s.part_count, s.content_hash, s.pre_hash, ROOT, access.domainId, access.admin],
       );
       return row;
     },

@@ -163,6 +163,45 @@ export function createUploadsService(
     };
   }
 
+  function newSession(auth: AuthContext, input: CreateFileInput, fileId: string, ids: { uploadId: string; storeUploadId: string }, partCount: number) {
+    return {
+      upload_id: ids.uploadId,
+      file_id: fileId,
+      drive_id: input.drive_id,
+      storage_key: `blobs/${ids.uploadId}`,
+      store_upload_id: ids.storeUploadId,
+      size: input.size ?? null,
+      part_count: partCount,
+      content_hash: input.content_hash?.toLowerCase() ?? '',
+      pre_hash: input.pre_hash?.toLowerCase() ?? '',
+      created_by: auth.userId,
+    };
+  }
+
+  /**
+   * The common file/create in one statement (was seven round trips): no hash declared (nothing to look
+   * up), one part on a store that takes a presigned PUT (no multipart upload to open first), a drive the
+   * caller may write with room for the size, a live parent folder and a free name. Undefined when the
+   * request is not that (or not valid: the full path then says what is wrong, in its usual order) or the
+   * statement inserted nothing (a clash, a bad drive or parent, no room).
+   */
+  async function openPlainUpload(auth: AuthContext, input: CreateFileInput): Promise<CreateFileResult | undefined> {
+    if (input.pre_hash || input.content_hash || !deps.store.objectUploadUrl) return undefined;
+    try {
+      const numbers = checkParts(input.part_info_list, input.size);
+      if (numbers.length !== 1 || numbers[0] !== 1) return undefined;
+      validateName(input.name);
+    } catch {
+      return undefined;
+    }
+    const row = newFileRow(auth, input, input.name);
+    const session = newSession(auth, input, row.file_id, { uploadId: deps.newId(), storeUploadId: '' }, 1);
+    const access = { domainId, userId: auth.userId, admin: isAdmin(auth) };
+    const file = await repo.openUpload(deps.db, access, row, session, input.check_name_mode !== 'ignore');
+    if (!file) return undefined;
+    return { file, exist: false, rapid_upload: false, upload_id: session.upload_id, part_info_list: await partUrls(session, [1]) };
+  }
+
   /** Removes a never-completed upload: the store's parts, the session and the invisible file row. */
   async function discard(session: UploadSessionRow) {
     if (!isSinglePut(session)) await deps.store.abortMultipart(session.storage_key, session.store_upload_id).catch(() => undefined);
@@ -189,6 +228,8 @@ export function createUploadsService(
     async create(auth: AuthContext, input: CreateFileInput, allowRapid = true): Promise<CreateFileResult> {
       background.noteUpload();
       if (input.content_hash_name && input.content_hash_name.toLowerCase() !== 'sha1') throw uploadErrors.hashName();
+      const plain = await openPlainUpload(auth, input);
+      if (plain) return plain;
       const drive = await drives.getAccessible(auth, input.drive_id);
       const numbers = checkParts(input.part_info_list, input.size);
       if (input.size !== undefined && drive.total_size !== null && drive.used_size + input.size > drive.total_size)
@@ -207,27 +248,7 @@ export function createUploadsService(
       const singlePut = numbers.length === 1 && numbers[0] === 1 && deps.store.objectUploadUrl !== undefined;
       const storeUploadId = rapidBlob || singlePut ? '' : await deps.store.createMultipart(storageKey);
       const abortStore = () => (storeUploadId ? deps.store.abortMultipart(storageKey, storeUploadId).catch(() => undefined) : undefined);
-      const sessionFor = (fileId: string) => ({
-        upload_id: uploadId,
-        file_id: fileId,
-        drive_id: input.drive_id,
-        storage_key: storageKey,
-        store_upload_id: storeUploadId,
-        size: input.size ?? null,
-        part_count: numbers.length,
-        content_hash: input.content_hash?.toLowerCase() ?? '',
-        pre_hash: input.pre_hash?.toLowerCase() ?? '',
-        created_by: auth.userId,
-      });
-      // The common case (a new name in a live folder) in one statement; a clash, a bad parent or a rapid
-      // upload takes the transaction below, which renames, overwrites or says what is wrong.
-      const openNew = async () => {
-        if (rapidBlob) return undefined;
-        validateName(input.name);
-        const row = newFileRow(auth, input, input.name);
-        const file = await repo.openUpload(deps.db, row, sessionFor(row.file_id), input.check_name_mode !== 'ignore');
-        return file && { file, exist: false, session: sessionFor(file.file_id) };
-      };
+      const sessionFor = (fileId: string) => newSession(auth, input, fileId, { uploadId, storeUploadId }, numbers.length);
       const resolveAndOpen = () => files.withQuota(input.drive_id, async (tx) => {
         const resolved = await files.resolveName(tx, input.drive_id, input.parent_file_id, input.name, input.check_name_mode, 'file');
         if (resolved.existing && input.check_name_mode === 'refuse') return { file: resolved.existing, exist: true, session: null };
@@ -240,7 +261,7 @@ export function createUploadsService(
         await repo.insertSession(tx, session);
         return { file, exist: false, session };
       });
-      const opened = await openNew().then((done) => done ?? resolveAndOpen()).catch(async (e: unknown) => {
+      const opened = await resolveAndOpen().catch(async (e: unknown) => {
         await abortStore();
         if (rapidBlob && isForeignKeyViolation(e)) return null;
         throw e;
