@@ -18,8 +18,10 @@ import type { Readable } from 'node:stream';
 import { BlobNotFoundError, MAX_PART_SIZE, type BlobStore, type ObjectInfo } from './blob-store';
 import { contentDisposition } from './content-disposition';
 import { createS3Multipart } from './s3-multipart';
-import { createS3Presigner } from './s3-presigner';
 import { hasS3Code, stripQuotes } from './s3-errors';
+import { createS3Head } from './s3-head';
+import { createS3Presigner } from './s3-presigner';
+import { createS3SigningResolver } from './s3-signing';
 
 export interface S3BlobStoreOptions {
   /** Empty or undefined: AWS's endpoint for the region. */
@@ -53,17 +55,25 @@ export function createS3BlobStore(options: S3BlobStoreOptions): BlobStore {
   const Bucket = options.bucket;
   const prefix = options.prefix && !options.prefix.endsWith('/') ? `${options.prefix}/` : options.prefix;
   const fullKey = (key: string) => prefix + key;
-  // Presigned URLs are signed here, not through getSignedUrl's middleware stack (see s3-presigner.ts).
-  const presigner = createS3Presigner({ client, bucket: Bucket });
+  // Presigned URLs and HEAD are signed here, not through the SDK's per-call middleware stack, which cost
+  // several times more CPU (see s3-presigner.ts, s3-head.ts). The SDK still picks endpoint and credentials.
+  const signing = createS3SigningResolver(client, Bucket);
+  const presigner = createS3Presigner({ client, bucket: Bucket, signing });
+  const headObject = createS3Head({ signing, sdkHead: headWithSdk });
 
-  async function head(key: string): Promise<ObjectInfo | null> {
+  /** The SDK's HEAD, for endpoints whose signing we do not reproduce (see s3-signing.ts). */
+  async function headWithSdk(Key: string): Promise<ObjectInfo | null> {
     try {
-      const out = await client.send(new HeadObjectCommand({ Bucket, Key: fullKey(key) }));
+      const out = await client.send(new HeadObjectCommand({ Bucket, Key }));
       return { size: out.ContentLength ?? 0, etag: stripQuotes(out.ETag) };
     } catch (error) {
       if (hasS3Code(error, 'NotFound', 'NoSuchKey')) return null;
       throw error;
     }
+  }
+
+  function head(key: string): Promise<ObjectInfo | null> {
+    return headObject(fullKey(key));
   }
 
   async function headOrFail(key: string): Promise<ObjectInfo> {

@@ -1,10 +1,12 @@
 /**
- * Our presigned URLs against a real S3 (the radosgw of `npm test`, OPENPDS_TEST_S3_*), for what the shared
- * contract does not reach: objectUploadUrl (S3 only) and keys that need encoding (spaces, unicode, '+',
- * '%', '~', '=', '&', double slashes, long keys) through PUT, UploadPart and a download with a UTF-8
- * file name. s3.blob-store.int.test.ts fails loudly when the variables are missing; this one skips.
+ * Our own SigV4 signing (presigned URLs, HEAD) against a real S3 (the radosgw of `npm test`,
+ * OPENPDS_TEST_S3_*), for what the shared contract does not reach: objectUploadUrl (S3 only), keys that
+ * need encoding (spaces, unicode, '+', '%', '~', '=', '&', double slashes, long keys) through PUT,
+ * UploadPart, HEAD and a download with a UTF-8 file name, and a refused HEAD. s3.blob-store.int.test.ts
+ * fails loudly when the variables are missing; this one skips.
  */
 import { randomBytes } from 'node:crypto';
+import { Readable } from 'node:stream';
 import { MIN_PART_SIZE, type BlobStore } from './blob-store';
 import { createS3BlobStore } from './s3.blob-store';
 
@@ -19,19 +21,21 @@ const KEYS = [
   `long/${'segment-'.repeat(25)}${'é'.repeat(60)}`,
 ];
 
-describeWithS3('S3 presigned URLs (radosgw): keys that need encoding', () => {
+describeWithS3('S3 signed requests (radosgw): keys that need encoding', () => {
   let store: BlobStore;
-  const run = `presign-${Date.now().toString(36)}-${randomBytes(4).toString('hex')}/`;
-
-  beforeAll(() => {
-    store = createS3BlobStore({
+  const run = `signing-${Date.now().toString(36)}-${randomBytes(4).toString('hex')}/`;
+  const makeStore = (secretAccessKey: string) =>
+    createS3BlobStore({
       endpoint: env.OPENPDS_TEST_S3_ENDPOINT,
       region: env.OPENPDS_TEST_S3_REGION!,
       bucket: env.OPENPDS_TEST_S3_BUCKET!,
       prefix: `test-${run}`,
       forcePathStyle: true,
-      credentials: { accessKeyId: env.OPENPDS_TEST_S3_ACCESS_KEY_ID!, secretAccessKey: env.OPENPDS_TEST_S3_SECRET_ACCESS_KEY! },
+      credentials: { accessKeyId: env.OPENPDS_TEST_S3_ACCESS_KEY_ID!, secretAccessKey },
     });
+
+  beforeAll(() => {
+    store = makeStore(env.OPENPDS_TEST_S3_SECRET_ACCESS_KEY!);
   });
 
   afterAll(async () => {
@@ -50,6 +54,12 @@ describeWithS3('S3 presigned URLs (radosgw): keys that need encoding', () => {
     expect(response.headers.get('content-type')).toBe('application/x-test; charset=utf-8');
     expect(decodeURIComponent(/filename\*=UTF-8''([^;]+)/.exec(response.headers.get('content-disposition')!)![1]!)).toBe(fileName);
     expect(Buffer.from(await response.arrayBuffer())).toEqual(data);
+    expect(await store.head(`${key}.missing`)).toBeNull();
+  });
+
+  test('a HEAD S3 refuses is an error carrying the status, not a missing object', async () => {
+    await store.put('refused', Readable.from([Buffer.from('x')]), { size: 1 });
+    await expect(makeStore('wrong-secret').head('refused')).rejects.toMatchObject({ $metadata: { httpStatusCode: 403 } });
   });
 
   test('partUploadUrl on a unicode key: parts PUT, completed, listed under the same key', async () => {
