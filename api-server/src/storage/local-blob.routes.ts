@@ -1,6 +1,7 @@
 /**
- * The two routes behind the local store's signed URLs (S3 serves its presigned URLs itself):
+ * The routes behind the local store's signed URLs (S3 serves its presigned URLs itself):
  *   PUT /v2/blob/part?key=&upload_id=&part_number=&expires=&signature=     one part's bytes
+ *   PUT /v2/blob/object_upload?key=&expires=&signature=                    a whole object (one-part uploads)
  *   GET /v2/blob/object?key=&name=&type=&disposition=&expires=&signature=  the object, with Range
  * The signature is the only authorization: these URLs are handed to clients by file/create and
  * file/get_download_url, which did the access checks.
@@ -13,7 +14,7 @@ import type { UrlSigner } from '../shared/url-signer';
 import { MAX_PART_NUMBER, MIN_PART_NUMBER, UploadNotFoundError, type BlobStore } from './blob-store';
 import { serveObject } from './serve-object';
 import { BodySizeError } from './local-files';
-import { LOCAL_OBJECT_PATH, LOCAL_PART_PATH } from './local.blob-store';
+import { LOCAL_OBJECT_PATH, LOCAL_OBJECT_UPLOAD_PATH, LOCAL_PART_PATH } from './local.blob-store';
 
 export function createLocalBlobRouter(deps: { store: BlobStore; signer: UrlSigner; maxPartSize: number }): Router {
   const { store, signer, maxPartSize } = deps;
@@ -24,22 +25,27 @@ export function createLocalBlobRouter(deps: { store: BlobStore; signer: UrlSigne
     const partNumber = Number(query.part_number);
     if (!Number.isInteger(partNumber) || partNumber < MIN_PART_NUMBER || partNumber > MAX_PART_NUMBER)
       throw invalidParameter('part_number', `part_number must be an integer from ${MIN_PART_NUMBER} to ${MAX_PART_NUMBER}`);
-    const declared = req.headers['content-length'] === undefined ? undefined : Number(req.headers['content-length']);
-    // Refused before reading a byte when the length is announced; counted on the way for chunked bodies.
-    if (declared !== undefined && declared > maxPartSize) throw partTooLarge(maxPartSize);
-    const limited = new ByteLimit(maxPartSize);
-    // pipeline (not pipe) so a client abort destroys `limited` too, which fails putPart and drops its temp file.
-    pipeline(req, limited).catch(() => {});
-    try {
-      const part = await store.putPart(query.key!, query.upload_id!, partNumber, limited, declared);
-      res.setHeader('ETag', `"${part.etag}"`);
-      res.status(200).end();
-    } catch (error) {
-      if (error instanceof PartTooLargeError) throw partTooLarge(maxPartSize);
+    const body = limitedBody(req, maxPartSize);
+    const part = await store.putPart(query.key!, query.upload_id!, partNumber, body.stream, body.declared).catch((error: unknown) => {
       if (error instanceof UploadNotFoundError) throw notFound('Upload', 'the multipart upload does not exist or has ended');
-      if (error instanceof BodySizeError) throw badRequest('InvalidParameter.ContentLength', error.message);
-      throw error;
-    }
+      throw bodyError(error, maxPartSize);
+    });
+    res.setHeader('ETag', `"${part.etag}"`);
+    res.status(200).end();
+  });
+
+  // A one-part upload's whole object, held to the same limit as a part (S3's PutObject allows 5 GiB, as
+  // UploadPart does). store.put writes a temp file and renames it onto the key once fsynced, so an abort
+  // leaves no object and a second PUT replaces the first, as on S3.
+  router.put(LOCAL_OBJECT_UPLOAD_PATH, async (req, res) => {
+    const query = verifiedQuery(signer, 'PUT', LOCAL_OBJECT_UPLOAD_PATH, req);
+    const body = limitedBody(req, maxPartSize);
+    const info = await store.put(query.key!, body.stream, { size: body.declared }).catch((error: unknown) => {
+      throw bodyError(error, maxPartSize);
+    });
+    // The object's own ETag (what head() and downloads report), as S3's PutObject answers the object's.
+    res.setHeader('ETag', `"${info.etag}"`);
+    res.status(200).end();
   });
 
   // Express routes HEAD to GET handlers too; the URL was signed for GET either way.
@@ -69,8 +75,33 @@ function verifiedQuery(signer: UrlSigner, method: string, path: string, req: Req
   return query as Record<string, string | undefined>;
 }
 
+/**
+ * The request body, failing as soon as it passes `max` bytes. An announced length over `max` is refused
+ * before a byte is read; a chunked body is counted on the way.
+ */
+function limitedBody(req: Request, max: number): { stream: Transform; declared?: number } {
+  const declared = req.headers['content-length'] === undefined ? undefined : Number(req.headers['content-length']);
+  if (declared !== undefined && declared > max) throw partTooLarge(max);
+  const stream = new ByteLimit(max);
+  // pipeline (not pipe) so a client abort destroys `stream` too, which fails the write and drops its temp file.
+  pipeline(req, stream).catch(() => {});
+  return { stream, declared };
+}
+
+/** What a failed body write means to the client; anything else is the store's own failure. */
+function bodyError(error: unknown, max: number): unknown {
+  if (error instanceof PartTooLargeError) return partTooLarge(max);
+  if (error instanceof BodySizeError) return badRequest('InvalidParameter.ContentLength', error.message);
+  // The client went away mid-body: Node fails the request stream with ECONNRESET "aborted", which the
+  // error middleware would log as an unreachable store (503). Nobody reads the answer; the log should
+  // say what happened.
+  const { code, message } = error as NodeJS.ErrnoException;
+  if (code === 'ECONNRESET' && message === 'aborted') return badRequest('InvalidParameter.ContentLength', 'the client aborted the body');
+  return error;
+}
+
 function partTooLarge(max: number): AppError {
-  return new AppError('InvalidParameter.PartSize', 413, `a part may be at most ${max} bytes`);
+  return new AppError('InvalidParameter.PartSize', 413, `a part or one-part object may be at most ${max} bytes`);
 }
 
 class PartTooLargeError extends Error {

@@ -3,7 +3,7 @@
  *   objects/<key>                 one file per object, replaced atomically by rename
  *   uploads/<upload id>/…         multipart uploads (see local-multipart.ts)
  *   tmp/                          temp files; same file system as objects/ so rename is atomic
- * Part upload and download URLs are HMAC-signed URLs served by local-blob.routes.ts.
+ * Part upload, object upload and download URLs are HMAC-signed URLs served by local-blob.routes.ts.
  */
 import type { BigIntStats } from 'node:fs';
 import { mkdir, open, opendir, rm, stat, access, constants } from 'node:fs/promises';
@@ -17,6 +17,8 @@ import { createLocalMultipart } from './local-multipart';
 /** Paths of the routes in local-blob.routes.ts; the signature covers them. */
 export const LOCAL_PART_PATH = '/v2/blob/part';
 export const LOCAL_OBJECT_PATH = '/v2/blob/object';
+/** PUT of a whole object (objectUploadUrl): its own path, so a part or download URL never opens it. */
+export const LOCAL_OBJECT_UPLOAD_PATH = '/v2/blob/object_upload';
 
 export function createLocalBlobStore(options: { root: string; signer: UrlSigner }): BlobStore {
   const { signer } = options;
@@ -81,6 +83,11 @@ export function createLocalBlobStore(options: { root: string; signer: UrlSigner 
     async partUploadUrl(key, uploadId, partNumber, expiresInSeconds) {
       const params = { key, upload_id: uploadId, part_number: String(partNumber) };
       return signer.sign('PUT', LOCAL_PART_PATH, params, expiresInSeconds);
+    },
+
+    async objectUploadUrl(key, expiresInSeconds) {
+      objectPath(key); // refuses a bad key now, as createMultipart does, not when the client PUTs
+      return signer.sign('PUT', LOCAL_OBJECT_UPLOAD_PATH, { key }, expiresInSeconds);
     },
 
     async downloadUrl(key, opts) {
