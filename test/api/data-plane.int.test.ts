@@ -355,6 +355,28 @@ describe.each([
       expect(file).toMatchObject({ status: 'available', content_hash: sha1(content), size: 4096 });
     });
 
+    it('completes a one-part upload only for its owner, its own file and once', async () => {
+      const u = await newUser(`complete-once-${dbKind}`);
+      const other = await newUser(`complete-other-${dbKind}`);
+      const d = u.default_drive_id;
+      const content = randomBytes(3000);
+      const created = await api.ok('/v2/file/create', { drive_id: d, name: 'mine.bin', type: 'file', size: content.length }, u.access_token);
+      const decoy = await api.ok('/v2/file/create', { drive_id: d, name: 'decoy.bin', type: 'file', size: content.length }, u.access_token);
+      await putParts(created.part_info_list, content, content.length);
+      const ref = { drive_id: d, file_id: created.file_id, upload_id: created.upload_id };
+      expect((await api.call('/v2/file/complete', ref, other.access_token)).body.code).toBe('NotFound.Drive');
+      // The right upload named under another file links nothing to that file.
+      expect((await api.call('/v2/file/complete', { ...ref, file_id: decoy.file_id }, u.access_token)).body.code).toBe('NotFound.UploadId');
+      expect(await api.ok('/v2/file/complete', ref, u.access_token)).toMatchObject({ file_id: created.file_id, status: 'available', size: 3000 });
+      expect((await api.call('/v2/file/complete', ref, u.access_token)).body.code).toBe('UploadCompleted');
+      const [revisions] = await server.deps.db.query<{ n: number }>(`SELECT count(*)::int AS n FROM file_revisions WHERE file_id = $1`, [created.file_id]);
+      expect(revisions).toEqual({ n: 1 });
+      const [decoyRow] = await server.deps.db.query<{ status: string }>(`SELECT status FROM files WHERE file_id = $1`, [decoy.file_id]);
+      expect(decoyRow).toEqual({ status: 'uploading' });
+      await settleJobs();
+      expect((await download((await api.ok('/v2/file/get_download_url', { drive_id: d, file_id: created.file_id }, u.access_token)).url)).body).toEqual(content);
+    });
+
     it('a one-part upload resumes too: parts listed, missing part refused, a wrong size reopens the session', async () => {
       const u = await newUser(`onepart-${dbKind}`);
       const d = u.default_drive_id;
@@ -514,6 +536,7 @@ describe.each([
     }
     /** Runs fn with the server's in-process job runner stopped, so the test decides when hashing happens. */
     async function withJobsHeld(fn: () => Promise<void>) {
+      await settleJobs(); // what earlier tests enqueued is not this test's to count
       await server.services.jobs.close();
       try {
         await fn();

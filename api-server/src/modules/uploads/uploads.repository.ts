@@ -203,6 +203,10 @@ export function createUploadsRepository() {
      * revision and inserts that revision last: its trigger counts the reference and takes the drive's row
      * lock for the quota (SQLSTATE OP001 aborts all of it). Triggers and foreign keys run at the end of the
      * statement and see every part of it.
+     *
+     * With `claim`, the session is not claimed yet: the statement closes it only if it is an open one-part
+     * upload of the caller's (owner or admin) with no declared hash, stored at the blob's key, of the
+     * blob's size (or none declared), and does nothing otherwise (resolves to undefined).
      */
     async linkUpload(
       db: Queryable,
@@ -214,18 +218,25 @@ export function createUploadsRepository() {
         driveId: string;
         fileId: string;
         createdBy: string;
+        claim?: { domainId: string; admin: boolean };
       },
-    ): Promise<{ file: FileRow; blob: Pick<BlobRow, 'sha256' | 'storage_key'> }> {
+    ): Promise<{ file: FileRow; blob: Pick<BlobRow, 'sha256' | 'storage_key'> } | undefined> {
       const b = u.blob;
+      const claim = u.claim
+        ? `AND status = 'open' AND store_upload_id = '' AND content_hash = '' AND storage_key = $5 AND (size IS NULL OR size = $4)
+              AND drive_id = $11 AND file_id = $12
+              AND EXISTS (SELECT 1 FROM drives d WHERE d.drive_id = $11 AND d.domain_id = $14 AND ($15 OR d.owner_id = $13))`
+        : '';
       const [row] = await db.query<FileRow & { blob_sha256: string; blob_storage_key: string }>(
-        `WITH blob AS (
-           INSERT INTO blobs (sha256, sha1, pre_hash, size, storage_key, hashed) VALUES ($1, $2, $3, $4, $5, $6)
+        `WITH session AS (
+           UPDATE upload_sessions SET status = 'completed', updated_at = now() WHERE upload_id = $7 ${claim}
+           RETURNING upload_id
+         ), blob AS (
+           INSERT INTO blobs (sha256, sha1, pre_hash, size, storage_key, hashed) SELECT $1::text, $2::text, $3::text, $4::bigint, $5::text, $6::boolean ${u.claim ? 'FROM session' : ''}
            ON CONFLICT (sha256) DO UPDATE SET unreferenced_since = blobs.unreferenced_since
            RETURNING sha256, sha1, size, storage_key
-         ), session AS (
-           UPDATE upload_sessions SET status = 'completed', updated_at = now() WHERE upload_id = $7
          ), job AS (
-           INSERT INTO jobs (kind, payload) SELECT $8, $9::jsonb WHERE $8 <> ''
+           INSERT INTO jobs (kind, payload) SELECT $8, $9::jsonb FROM blob WHERE $8 <> ''
          ), file AS (
            UPDATE files f SET status = 'available', size = blob.size, content_hash = blob.sha1, revision_id = $10, updated_at = now()
            FROM blob WHERE f.drive_id = $11 AND f.file_id = $12
@@ -235,9 +246,11 @@ export function createUploadsRepository() {
            SELECT $10, $12, $11, blob.sha256, blob.size, blob.sha1, $13 FROM blob
          )
          SELECT file.*, blob.sha256 AS blob_sha256, blob.storage_key AS blob_storage_key FROM file, blob`,
-        [b.sha256, b.sha1, b.pre_hash, b.size, b.storage_key, b.hashed, u.uploadId, u.job?.kind ?? '', JSON.stringify(u.job?.payload ?? {}), u.revisionId, u.driveId, u.fileId, u.createdBy],
+        [b.sha256, b.sha1, b.pre_hash, b.size, b.storage_key, b.hashed, u.uploadId, u.job?.kind ?? '', JSON.stringify(u.job?.payload ?? {}), u.revisionId, u.driveId, u.fileId, u.createdBy,
+          ...(u.claim ? [u.claim.domainId, u.claim.admin] : [])],
       );
-      const { blob_sha256, blob_storage_key, ...file } = row!;
+      if (!row) return undefined;
+      const { blob_sha256, blob_storage_key, ...file } = row;
       return { file: file as FileRow, blob: { sha256: blob_sha256, storage_key: blob_storage_key } };
     },
     async insertRevision(db: Queryable, r: { revision_id: string; file_id: string; drive_id: string; blob_sha256: string; size: number; content_hash: string; created_by: string }): Promise<void> {

@@ -202,6 +202,40 @@ export function createUploadsService(
     return { file, exist: false, rapid_upload: false, upload_id: session.upload_id, part_info_list: await partUrls(session, [1]) };
   }
 
+  /**
+   * The common file/complete in one statement after one HEAD (was a claim, the HEAD, then the link): a
+   * one-part upload with no declared hash, hashed later. The object is looked at first, at the key such a
+   * session stores it under; the statement then claims and links it only if the session is exactly that
+   * (open, the caller's, the object's size). Undefined otherwise, or on a quota error: the full path then
+   * claims, checks and answers as it always has (and discards the upload on a quota error).
+   */
+  async function completePlainUpload(auth: AuthContext, input: { drive_id: string; file_id: string; upload_id: string }): Promise<FileRow | undefined> {
+    if (deps.config.uploadHashing !== 'background' || !deps.store.objectUploadUrl || !/^[0-9a-zA-Z_-]{1,64}$/.test(input.upload_id)) return undefined;
+    const storageKey = `blobs/${input.upload_id}`;
+    const object = await deps.store.head(storageKey).catch(() => null);
+    if (!object) return undefined;
+    const pendingSha256 = `${PENDING_PREFIX}${input.upload_id}`;
+    try {
+      const linked = await repo.linkUpload(deps.db, {
+        blob: { sha256: pendingSha256, sha1: '', pre_hash: '', size: object.size, storage_key: storageKey, hashed: false },
+        uploadId: input.upload_id,
+        job: background.hashing.job(pendingSha256),
+        revisionId: deps.newId(),
+        driveId: input.drive_id,
+        fileId: input.file_id,
+        createdBy: auth.userId,
+        claim: { domainId, admin: isAdmin(auth) },
+      });
+      if (!linked) return undefined;
+      background.wake();
+      deps.metrics.uploadBytes.inc(object.size);
+      return linked.file;
+    } catch (e) {
+      if (isQuotaError(e)) return undefined;
+      throw e;
+    }
+  }
+
   /** Removes a never-completed upload: the store's parts, the session and the invisible file row. */
   async function discard(session: UploadSessionRow) {
     if (!isSinglePut(session)) await deps.store.abortMultipart(session.storage_key, session.store_upload_id).catch(() => undefined);
@@ -319,6 +353,8 @@ export function createUploadsService(
 
     async complete(auth: AuthContext, input: { drive_id: string; file_id: string; upload_id: string }): Promise<FileRow> {
       background.noteUpload();
+      const plain = await completePlainUpload(auth, input);
+      if (plain) return plain;
       const ref = { uploadId: input.upload_id, driveId: input.drive_id, fileId: input.file_id };
       let session = await repo.claimOwnForCompletion(deps.db, { ...ref, domainId, userId: auth.userId, admin: isAdmin(auth) });
       if (!session) {
@@ -362,6 +398,7 @@ export function createUploadsService(
         if (isQuotaError(e)) throw quotaExhausted(session.drive_id);
         throw e;
       }
+      if (!linked) throw uploadErrors.sessionNotFound(session.upload_id); // the file went while completing
       const { file, blob } = linked;
       if (!hashes) background.wake();
       // Same content was already stored: keep one copy.
