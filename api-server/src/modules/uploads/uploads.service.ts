@@ -283,7 +283,7 @@ export function createUploadsService(
       const storeUploadId = rapidBlob || singlePut ? '' : await deps.store.createMultipart(storageKey);
       const abortStore = () => (storeUploadId ? deps.store.abortMultipart(storageKey, storeUploadId).catch(() => undefined) : undefined);
       const sessionFor = (fileId: string) => newSession(auth, input, fileId, { uploadId, storeUploadId }, numbers.length);
-      const resolveAndOpen = () => files.withQuota(input.drive_id, async (tx) => {
+      const opened = await files.withQuota(input.drive_id, async (tx) => {
         const resolved = await files.resolveName(tx, input.drive_id, input.parent_file_id, input.name, input.check_name_mode, 'file');
         if (resolved.existing && input.check_name_mode === 'refuse') return { file: resolved.existing, exist: true, session: null };
         const file = resolved.existing ?? (await files.repo.insert(tx, newFileRow(auth, input, resolved.name)));
@@ -294,8 +294,7 @@ export function createUploadsService(
         const session = sessionFor(file.file_id);
         await repo.insertSession(tx, session);
         return { file, exist: false, session };
-      });
-      const opened = await resolveAndOpen().catch(async (e: unknown) => {
+      }).catch(async (e: unknown) => {
         await abortStore();
         if (rapidBlob && isForeignKeyViolation(e)) return null;
         throw e;
