@@ -668,6 +668,48 @@ describe.each([
         await expectOneObjectPerBlob();
       });
     });
+
+    it('a one-part upload URL replaying after the content was hashed changes neither the file nor a deduplicated copy', async () => {
+      const owner = await newUser(`seal-owner-${dbKind}`);
+      const other = await newUser(`seal-other-${dbKind}`);
+      const original = randomBytes(6000);
+      const created = await api.ok('/v2/file/create', { drive_id: owner.default_drive_id, name: 'photo.jpg', type: 'file', size: original.length }, owner.access_token);
+      await putParts(created.part_info_list, original, original.length);
+      const ref = { drive_id: owner.default_drive_id, file_id: created.file_id, upload_id: created.upload_id };
+      await api.ok('/v2/file/complete', ref, owner.access_token);
+      await settleJobs();
+      // Someone else stores the same bytes: deduplicated onto the owner's content.
+      const copy = await upload(api, other.access_token, other.default_drive_id, 'same.jpg', original);
+      const [{ n: blobs }] = (await server.deps.db.query<{ n: number }>(`SELECT count(*)::int AS n FROM blobs WHERE sha1 = $1`, [sha1(original)])) as [{ n: number }];
+      expect(blobs).toBe(1);
+
+      // The owner's upload URL still accepts a PUT until it expires (S3 presigned PUTs cannot be revoked)...
+      const replaced = Buffer.alloc(original.length, 0x41);
+      expect((await fetch(created.part_info_list[0].upload_url, { method: 'PUT', body: replaced })).ok).toBe(true);
+      // ...but no file reads that key any more: both still get the bytes that were hashed.
+      for (const [user, fileId] of [[owner, created.file_id], [other, copy.file_id]] as const) {
+        const file = await api.ok('/v2/file/get', { drive_id: user.default_drive_id, file_id: fileId }, user.access_token);
+        expect(file.content_hash).toBe(sha1(original));
+        const link = await api.ok('/v2/file/get_download_url', { drive_id: user.default_drive_id, file_id: fileId }, user.access_token);
+        expect((await download(link.url)).body).toEqual(original);
+      }
+      // A declared content_hash is verified at complete, on a sealed copy too.
+      const declared = randomBytes(3000);
+      const withHash = await api.ok('/v2/file/create', { drive_id: owner.default_drive_id, name: 'declared.bin', type: 'file', size: declared.length, content_hash: sha1(declared) }, owner.access_token);
+      await putParts(withHash.part_info_list, declared, declared.length);
+      await api.ok('/v2/file/complete', { drive_id: owner.default_drive_id, file_id: withHash.file_id, upload_id: withHash.upload_id }, owner.access_token);
+      expect((await fetch(withHash.part_info_list[0].upload_url, { method: 'PUT', body: Buffer.alloc(declared.length) })).ok).toBe(true);
+      const declaredLink = await api.ok('/v2/file/get_download_url', { drive_id: owner.default_drive_id, file_id: withHash.file_id }, owner.access_token);
+      expect((await download(declaredLink.url)).body).toEqual(declared);
+
+      // What the replays wrote are orphans the GC removes once they are older than its grace period (a
+      // young object may be a copy about to be linked); the shared content stays.
+      expect((await server.services.gc.run()).orphan_objects).toBe(0);
+      expect((await server.services.gc.run({ graceSeconds: 0 })).orphan_objects).toBeGreaterThanOrEqual(2);
+      await expectOneObjectPerBlob();
+      const link = await api.ok('/v2/file/get_download_url', { drive_id: other.default_drive_id, file_id: copy.file_id }, other.access_token);
+      expect((await download(link.url)).body).toEqual(original);
+    });
   });
 
   it('serves an OpenAPI document listing exactly the routes that exist', async () => {

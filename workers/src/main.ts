@@ -14,6 +14,7 @@ import { ConfigError, loadConfig } from '../../api-server/src/config/config';
 import { createPgDb } from '../../api-server/src/db/pg.db';
 import { createJobHandlers } from '../../api-server/src/modules/jobs/job-handlers';
 import { createJobRunner, DEFAULT_JOB_RUNNER_OPTIONS } from '../../api-server/src/modules/jobs/job-runner';
+import { createIdGenerator } from '../../api-server/src/shared/ids';
 import { createUrlSigner } from '../../api-server/src/shared/url-signer';
 import { createBlobStore } from '../../api-server/src/storage/create-blob-store';
 
@@ -34,7 +35,7 @@ export async function startWorker(env: Record<string, string | undefined> = proc
   const store = await createBlobStore(config, createUrlSigner({ secret: 'unused-by-workers-unused-by-workers', baseUrl: config.publicUrl }));
   const registry = new client.Registry();
   client.collectDefaultMetrics({ register: registry, prefix: 'openpds_worker_' });
-  const jobs = createJobRunner({ db, logger, registry }, createJobHandlers({ db, store, logger }).handlers, { ...DEFAULT_JOB_RUNNER_OPTIONS, concurrency: config.jobConcurrency });
+  const jobs = createJobRunner({ db, logger, registry }, createJobHandlers({ db, store, logger, newId: createIdGenerator() }).handlers, { ...DEFAULT_JOB_RUNNER_OPTIONS, concurrency: config.jobConcurrency });
 
   const server = createServer((req, res) => {
     const send = (status: number, body: unknown, type = 'application/json') => {

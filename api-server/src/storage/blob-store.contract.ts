@@ -58,6 +58,20 @@ export function describeBlobStoreContract(name: string, makeHarness: () => Promi
       expect((await readAll(await store.get(`${run}replaced`))).toString()).toBe('second!');
     });
 
+    test('copy is a snapshot: replacing the source later leaves the copy as it was', async () => {
+      const data = randomBytes(2 * MiB + 7);
+      await store.put(`${run}copy source ü+`, Readable.from([data]), { size: data.length });
+      const copied = await store.copy(`${run}copy source ü+`, `${run}copies/one`);
+      expect(copied).toEqual(await store.head(`${run}copies/one`));
+      expect(copied.size).toBe(data.length);
+      await store.put(`${run}copy source ü+`, Readable.from([Buffer.from('replaced')]));
+      expect(await sha256Of(await store.get(`${run}copies/one`))).toBe(sha256(data));
+      await store.delete(`${run}copy source ü+`);
+      expect(await sha256Of(await store.get(`${run}copies/one`))).toBe(sha256(data));
+      await expect(store.copy(`${run}copy missing`, `${run}copies/two`)).rejects.toBeInstanceOf(BlobNotFoundError);
+      expect(await store.head(`${run}copies/two`)).toBeNull();
+    });
+
     test('get returns inclusive byte ranges', async () => {
       const data = randomBytes(1000);
       await store.put(`${run}ranged`, Readable.from([data]), { size: data.length });

@@ -42,8 +42,18 @@ export interface BlobStore {
   head(key: string): Promise<ObjectInfo | null>;
   /** Deletes the key; deleting a missing key is not an error. */
   delete(key: string): Promise<void>;
-  /** Every key under a prefix, for GC and tests. */
-  list(prefix: string): AsyncIterable<{ key: string; size: number }>;
+  /**
+   * Copies the object at `from` to `to` (replacing any object there) and resolves to the copy's size and
+   * etag; rejects with BlobNotFoundError when `from` does not exist. The copy is a snapshot: a later write
+   * to `from` does not reach it (S3: CopyObject; local disk: a hard link, since every write there replaces
+   * the file instead of changing it).
+   */
+  copy(from: string, to: string): Promise<ObjectInfo>;
+  /**
+   * Every key under a prefix, for GC and tests, with when the object last appeared there (S3:
+   * LastModified; local disk: the file's ctime, which a copy's hard link renews).
+   */
+  list(prefix: string): AsyncIterable<{ key: string; size: number; modifiedAt: Date }>;
 
   /** Starts a multipart upload that will become `key`; resolves to the store's upload id. */
   createMultipart(key: string): Promise<string>;
@@ -64,9 +74,10 @@ export interface BlobStore {
   listMultipartUploads(): AsyncIterable<{ key: string; uploadId: string; initiated?: Date }>;
 
   /**
-   * A URL the client PUTs a whole object's bytes to (S3: a presigned PutObject), for uploads of one part:
-   * no multipart upload to open, list and assemble. Stores without it (local disk) upload every file as
-   * multipart.
+   * A URL the client PUTs a whole object's bytes to (S3: a presigned PutObject; local disk: a signed URL),
+   * for uploads of one part: no multipart upload to open, list and assemble. Unlike a part URL it keeps
+   * working after the upload completes, until it expires: whoever holds it can replace the object, so
+   * content that others may share never stays at that key (see blob-hashing.ts, sealed copies).
    */
   objectUploadUrl?(key: string, expiresInSeconds: number): Promise<string>;
   /** A URL that serves the object (with Range support) until it expires. */

@@ -6,12 +6,14 @@
  * Part upload, object upload and download URLs are HMAC-signed URLs served by local-blob.routes.ts.
  */
 import type { BigIntStats } from 'node:fs';
-import { mkdir, open, opendir, rm, stat, access, constants } from 'node:fs/promises';
+import { randomBytes } from 'node:crypto';
+import { createReadStream } from 'node:fs';
+import { mkdir, open, opendir, rm, stat, access, constants, link, rename } from 'node:fs/promises';
 import path from 'node:path';
 import type { Readable } from 'node:stream';
 import type { UrlSigner } from '../shared/url-signer';
 import { BlobNotFoundError, type BlobStore, type ByteRange, type ObjectInfo } from './blob-store';
-import { keyToPath, writeFileAtomically } from './local-files';
+import { fsyncPath, keyToPath, writeFileAtomically } from './local-files';
 import { createLocalMultipart } from './local-multipart';
 
 /** Paths of the routes in local-blob.routes.ts; the signature covers them. */
@@ -62,6 +64,30 @@ export function createLocalBlobStore(options: { root: string; signer: UrlSigner 
         throw error;
       });
       return stats?.isFile() ? infoOf(stats) : null;
+    },
+
+    async copy(from, to) {
+      const source = objectPath(from);
+      const target = objectPath(to);
+      await ensureDirs();
+      const tmp = path.join(dirs.tmp, `.tmp-${randomBytes(12).toString('hex')}`);
+      try {
+        await link(source, tmp);
+      } catch (error) {
+        if (isMissing(error as NodeJS.ErrnoException)) throw new BlobNotFoundError(from);
+        // A file system without hard links (or across devices): copy the bytes, as atomically as put.
+        await writeFileAtomically(createReadStream(source), target, dirs.tmp);
+        return infoOf(await stat(target, { bigint: true }));
+      }
+      try {
+        await mkdir(path.dirname(target), { recursive: true });
+        await rename(tmp, target);
+      } catch (error) {
+        await rm(tmp, { force: true });
+        throw error;
+      }
+      await fsyncPath(path.dirname(target));
+      return infoOf(await stat(target, { bigint: true }));
     },
 
     async delete(key) {
@@ -119,7 +145,7 @@ function clampRange(range: ByteRange, size: number): ByteRange {
   return { start: range.start, end: Math.min(range.end, size - 1) };
 }
 
-async function* walk(dir: string, keyPrefix: string): AsyncGenerator<{ key: string; size: number }> {
+async function* walk(dir: string, keyPrefix: string): AsyncGenerator<{ key: string; size: number; modifiedAt: Date }> {
   const entries = await opendir(dir).catch((error: NodeJS.ErrnoException) => {
     if (isMissing(error)) return null;
     throw error;
@@ -130,7 +156,7 @@ async function* walk(dir: string, keyPrefix: string): AsyncGenerator<{ key: stri
     if (entry.isDirectory()) yield* walk(full, `${keyPrefix}${entry.name}/`);
     if (!entry.isFile()) continue;
     const stats = await stat(full).catch(() => null); // deleted meanwhile
-    if (stats) yield { key: keyPrefix + entry.name, size: stats.size };
+    if (stats) yield { key: keyPrefix + entry.name, size: stats.size, modifiedAt: stats.ctime };
   }
 }
 

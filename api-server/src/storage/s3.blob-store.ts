@@ -5,6 +5,7 @@
  * object. Loaded only when OPENPDS_STORAGE=s3 (see create-blob-store.ts).
  */
 import {
+  CopyObjectCommand,
   DeleteObjectCommand,
   GetObjectCommand,
   HeadBucketCommand,
@@ -116,13 +117,25 @@ export function createS3BlobStore(options: S3BlobStoreOptions): BlobStore {
 
     head,
 
+    async copy(from, to) {
+      // CopySource is "bucket/key", URL-encoded; '/' between key segments stays as it is.
+      const CopySource = `${Bucket}/${fullKey(from).split('/').map(encodeURIComponent).join('/')}`;
+      try {
+        await client.send(new CopyObjectCommand({ Bucket, Key: fullKey(to), CopySource }));
+      } catch (error) {
+        if (hasS3Code(error, 'NoSuchKey', 'NotFound')) throw new BlobNotFoundError(from);
+        throw error;
+      }
+      return headOrFail(to);
+    },
+
     async delete(key) {
       await client.send(new DeleteObjectCommand({ Bucket, Key: fullKey(key) }));
     },
 
     async *list(listPrefix) {
       for await (const page of paginateListObjectsV2({ client }, { Bucket, Prefix: fullKey(listPrefix) }))
-        for (const object of page.Contents ?? []) yield { key: object.Key!.slice(prefix.length), size: object.Size ?? 0 };
+        for (const object of page.Contents ?? []) yield { key: object.Key!.slice(prefix.length), size: object.Size ?? 0, modifiedAt: object.LastModified ?? new Date() };
     },
 
     ...createS3Multipart({ client, presigner, Bucket, fullKey, prefix, headOrFail }),

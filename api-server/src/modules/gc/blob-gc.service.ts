@@ -70,6 +70,8 @@ export function createBlobGc(deps: Pick<Deps, 'db' | 'store' | 'clock' | 'config
         page = [];
       };
       for await (const obj of deps.store.list('blobs/')) {
+        // A young object may be a copy whose blob row is about to commit (the hash job's sealed copy).
+        if (obj.modifiedAt > before) continue;
         page.push(obj.key);
         if (page.length >= BATCH) await sweep();
       }

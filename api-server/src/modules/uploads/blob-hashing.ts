@@ -5,19 +5,25 @@
  * in one transaction moves every revision that points at the placeholder to the real SHA-256 address,
  * merging with a copy already stored (whose object then goes), and fills in the SHA-1 content_hash.
  *
+ * A one-part upload's object sits at a key its upload URL can still replace until the URL expires
+ * (client_writable): the job first copies it to a sealed key of its own (sealedKey), hashes that copy and links
+ * the copy, so the bytes behind a hash that other users may come to share can no longer change. The
+ * upload key's object then goes.
+ *
  * Safe to run twice or after a crash at any point: a placeholder that is gone (already hashed, or
- * collected by the GC because its file was deleted first) makes the job a no-op, and the object of a
- * merged duplicate that a crash left behind is an orphan the GC sweeps.
+ * collected by the GC because its file was deleted first) makes the job a no-op, each attempt seals to
+ * a key of its own (a late attempt never writes over a copy in use), and a copy or merged duplicate that a
+ * crash left behind is an orphan the GC sweeps.
  */
 import type { Queryable } from '../../db/db';
 import type { JobRow } from '../jobs/jobs.repository';
 import { hashContent } from '../../shared/content-hasher';
 import type { Deps } from '../../shared/deps';
-import { createUploadsRepository } from './uploads.repository';
+import { createUploadsRepository, sealedKey } from './uploads.repository';
 
 export const HASH_BLOB_JOB = 'blob.hash';
 
-export function createBlobHashing(deps: Pick<Deps, 'db' | 'store' | 'logger'>) {
+export function createBlobHashing(deps: Pick<Deps, 'db' | 'store' | 'logger' | 'newId'>) {
   const repo = createUploadsRepository();
 
   return {
@@ -36,25 +42,32 @@ export function createBlobHashing(deps: Pick<Deps, 'db' | 'store' | 'logger'>) {
         await finish(deps.db);
         return 'finished';
       }
-      const hashes = await hashContent((await deps.store.get(pending.storage_key)) as AsyncIterable<Buffer>);
-      if (hashes.size !== pending.size) throw new Error(`object ${pending.storage_key} holds ${hashes.size} bytes, the blob says ${pending.size}`);
+      const contentKey = pending.client_writable ? sealedKey(pending.storage_key, deps.newId()) : pending.storage_key;
+      if (contentKey !== pending.storage_key) await deps.store.copy(pending.storage_key, contentKey);
+      const hashes = await hashContent((await deps.store.get(contentKey)) as AsyncIterable<Buffer>);
+      if (hashes.size !== pending.size)
+        throw new Error(`object ${contentKey} holds ${hashes.size} bytes, the blob says ${pending.size}${pending.client_writable ? ' (replaced through its upload URL after file/complete?)' : ''}`);
 
-      const obsoleteKey = await deps.db.transaction(async (tx) => {
+      const merged = await deps.db.transaction(async (tx) => {
         await finish(tx);
         if (!(await repo.getBlob(tx, pendingKey, { forUpdate: true }))) return null;
         let existing = await repo.getBlob(tx, hashes.sha256, { forUpdate: true });
-        const address = { sha256: hashes.sha256, sha1: hashes.sha1, pre_hash: hashes.preHash, size: hashes.size, storage_key: pending.storage_key };
+        const address = { sha256: hashes.sha256, sha1: hashes.sha1, pre_hash: hashes.preHash, size: hashes.size, storage_key: contentKey };
         // Two workers hashing two uploads of the same bytes: the second insert waits for the first to
         // commit and inserts nothing; then this one merges onto it like onto any stored copy.
         if (!existing && !(await repo.insertHashedBlob(tx, address))) existing = await repo.getBlob(tx, hashes.sha256, { forUpdate: true });
         await repo.moveRevisions(tx, pendingKey, hashes.sha256, hashes.sha1);
         await repo.deleteBlob(tx, pendingKey);
-        return existing && existing.storage_key !== pending.storage_key ? pending.storage_key : null;
+        return Boolean(existing && existing.storage_key !== contentKey);
       });
-      if (obsoleteKey) {
-        await deps.store.delete(obsoleteKey).catch((err: unknown) => deps.logger.warn({ err, key: obsoleteKey }, 'deleting a deduplicated object failed; the GC will'));
-        deps.logger.debug({ blob: hashes.sha256 }, 'upload deduplicated onto stored content');
+      // What no blob points at now. Linked: the upload key, once the content went to its sealed copy.
+      // Merged onto stored content: both. Placeholder gone (another attempt linked it, or the GC took
+      // it): only this attempt's own copy; the rest belongs to whoever did that.
+      const unused = merged === null ? [contentKey].filter((k) => k !== pending.storage_key) : merged ? [pending.storage_key, contentKey] : [pending.storage_key].filter((k) => k !== contentKey);
+      for (const key of new Set(unused)) {
+        await deps.store.delete(key).catch((err: unknown) => deps.logger.warn({ err, key }, 'deleting an object no blob uses failed; the GC will'));
       }
+      if (merged) deps.logger.debug({ blob: hashes.sha256 }, 'upload deduplicated onto stored content');
       return 'finished';
     },
   };

@@ -26,9 +26,16 @@ export interface BlobRow {
   ref_count: number;
   /** False while the address is a placeholder (`pending:<upload id>`) waiting for the hash job. */
   hashed: boolean;
+  /** storage_key is a one-part upload's key, which its upload URL can still replace (migration 004). */
+  client_writable: boolean;
 }
 
 export const PENDING_PREFIX = 'pending:';
+/**
+ * Where the bytes of a one-part upload are copied before they are hashed and shared (migration 004): a
+ * new key per attempt, so a late or repeated attempt can never write over a copy that a blob already uses.
+ */
+export const sealedKey = (uploadKey: string, attemptId: string): string => `${uploadKey}.sealed-${attemptId}`;
 
 /**
  * A `completing` session not touched for this long is taken to be from a crashed server and may be
@@ -175,7 +182,7 @@ export function createUploadsRepository() {
       return row;
     },
     /** Inserts the blob; false when that content address exists already (another worker may just have committed it). */
-    async insertHashedBlob(db: Queryable, b: Omit<BlobRow, 'ref_count' | 'hashed'>): Promise<boolean> {
+    async insertHashedBlob(db: Queryable, b: Omit<BlobRow, 'ref_count' | 'hashed' | 'client_writable'>): Promise<boolean> {
       const rows = await db.query(
         `INSERT INTO blobs (sha256, sha1, pre_hash, size, storage_key) VALUES ($1, $2, $3, $4, $5) ON CONFLICT (sha256) DO NOTHING RETURNING 1`,
         [b.sha256, b.sha1, b.pre_hash, b.size, b.storage_key],
@@ -225,14 +232,15 @@ export function createUploadsRepository() {
       const claim = u.claim
         ? `AND status = 'open' AND store_upload_id = '' AND content_hash = '' AND storage_key = $5 AND (size IS NULL OR size = $4)
               AND drive_id = $11 AND file_id = $12
-              AND EXISTS (SELECT 1 FROM drives d WHERE d.drive_id = $11 AND d.domain_id = $14 AND ($15 OR d.owner_id = $13))`
+              AND EXISTS (SELECT 1 FROM drives d WHERE d.drive_id = $11 AND d.domain_id = $15 AND ($16 OR d.owner_id = $13))`
         : '';
       const [row] = await db.query<FileRow & { blob_sha256: string; blob_storage_key: string }>(
         `WITH session AS (
            UPDATE upload_sessions SET status = 'completed', updated_at = now() WHERE upload_id = $7 ${claim}
            RETURNING upload_id
          ), blob AS (
-           INSERT INTO blobs (sha256, sha1, pre_hash, size, storage_key, hashed) SELECT $1::text, $2::text, $3::text, $4::bigint, $5::text, $6::boolean ${u.claim ? 'FROM session' : ''}
+           INSERT INTO blobs (sha256, sha1, pre_hash, size, storage_key, hashed, client_writable)
+           SELECT $1::text, $2::text, $3::text, $4::bigint, $5::text, $6::boolean, $14::boolean ${u.claim ? 'FROM session' : ''}
            ON CONFLICT (sha256) DO UPDATE SET unreferenced_since = blobs.unreferenced_since
            RETURNING sha256, sha1, size, storage_key
          ), job AS (
@@ -247,7 +255,7 @@ export function createUploadsRepository() {
          )
          SELECT file.*, blob.sha256 AS blob_sha256, blob.storage_key AS blob_storage_key FROM file, blob`,
         [b.sha256, b.sha1, b.pre_hash, b.size, b.storage_key, b.hashed, u.uploadId, u.job?.kind ?? '', JSON.stringify(u.job?.payload ?? {}), u.revisionId, u.driveId, u.fileId, u.createdBy,
-          ...(u.claim ? [u.claim.domainId, u.claim.admin] : [])],
+          b.client_writable, ...(u.claim ? [u.claim.domainId, u.claim.admin] : [])],
       );
       if (!row) return undefined;
       const { blob_sha256, blob_storage_key, ...file } = row;

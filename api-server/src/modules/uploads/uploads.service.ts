@@ -24,7 +24,7 @@ import { describeName, validateName } from '../files/names';
 import type { BlobHashing } from './blob-hashing';
 import { proofRange } from './proof';
 import { uploadErrors } from './uploads.errors';
-import { COMPLETING_HEARTBEAT_SECONDS, createUploadsRepository, PENDING_PREFIX, type BlobRow, type UploadSessionRow } from './uploads.repository';
+import { COMPLETING_HEARTBEAT_SECONDS, createUploadsRepository, PENDING_PREFIX, sealedKey, type BlobRow, type UploadSessionRow } from './uploads.repository';
 
 export interface CreateFileInput {
   drive_id: string;
@@ -217,7 +217,7 @@ export function createUploadsService(
     const pendingSha256 = `${PENDING_PREFIX}${input.upload_id}`;
     try {
       const linked = await repo.linkUpload(deps.db, {
-        blob: { sha256: pendingSha256, sha1: '', pre_hash: '', size: object.size, storage_key: storageKey, hashed: false },
+        blob: { sha256: pendingSha256, sha1: '', pre_hash: '', size: object.size, storage_key: storageKey, hashed: false, client_writable: true },
         uploadId: input.upload_id,
         job: background.hashing.job(pendingSha256),
         revisionId: deps.newId(),
@@ -236,10 +236,14 @@ export function createUploadsService(
     }
   }
 
-  /** Removes a never-completed upload: the store's parts, the session and the invisible file row. */
-  async function discard(session: UploadSessionRow) {
+  /**
+   * Removes a never-completed upload: the store's parts, the session and the invisible file row, and the
+   * copy complete made of it (`copyKey`), if any.
+   */
+  async function discard(session: UploadSessionRow, copyKey?: string) {
     if (!isSinglePut(session)) await deps.store.abortMultipart(session.storage_key, session.store_upload_id).catch(() => undefined);
     await deps.store.delete(session.storage_key).catch(() => undefined);
+    if (copyKey && copyKey !== session.storage_key) await deps.store.delete(copyKey).catch(() => undefined);
     await deps.db.transaction(async (tx) => {
       await repo.deleteSession(tx, session.upload_id);
       if (await repo.isUploadingFileOrphaned(tx, session.file_id)) await files.repo.deleteSubtree(tx, session.drive_id, [session.file_id]);
@@ -364,18 +368,27 @@ export function createUploadsService(
       }
 
       const hashLater = !session.content_hash && deps.config.uploadHashing === 'background';
+      // A one-part upload's key stays writable through its upload URL: hashed content lives at a sealed
+      // copy instead (see sealedKey); a placeholder waits at the upload key for the hash job to seal it.
+      const contentKey = isSinglePut(session) && !hashLater ? sealedKey(session.storage_key, deps.newId()) : session.storage_key;
       const heartbeat = setInterval(() => void repo.touchSession(deps.db, session.upload_id).catch(() => undefined), COMPLETING_HEARTBEAT_SECONDS * 1000);
       let size: number;
       let hashes: ContentHashes | null = null;
       try {
         size = await this.assemble(session);
-        if (!hashLater) hashes = await hashObject(session.storage_key);
+        if (contentKey !== session.storage_key) await deps.store.copy(session.storage_key, contentKey);
+        if (!hashLater) hashes = await hashObject(contentKey);
       } finally {
         clearInterval(heartbeat);
       }
       if (hashes && session.content_hash && session.content_hash !== hashes.sha1) {
-        await discard(session);
+        await discard(session, contentKey);
         throw uploadErrors.hashMismatch(session.content_hash, hashes.sha1);
+      }
+      if (hashes && hashes.size !== size) {
+        // Replaced through its upload URL between the size check and the copy.
+        await discard(session, contentKey);
+        throw uploadErrors.sizeMismatch(size, hashes.size);
       }
 
       const pendingSha256 = `${PENDING_PREFIX}${session.upload_id}`;
@@ -383,8 +396,8 @@ export function createUploadsService(
       try {
         linked = await repo.linkUpload(deps.db, {
           blob: hashes
-            ? { sha256: hashes.sha256, sha1: hashes.sha1, pre_hash: hashes.preHash, size: hashes.size, storage_key: session.storage_key, hashed: true }
-            : { sha256: pendingSha256, sha1: '', pre_hash: '', size, storage_key: session.storage_key, hashed: false },
+            ? { sha256: hashes.sha256, sha1: hashes.sha1, pre_hash: hashes.preHash, size: hashes.size, storage_key: contentKey, hashed: true, client_writable: false }
+            : { sha256: pendingSha256, sha1: '', pre_hash: '', size, storage_key: session.storage_key, hashed: false, client_writable: isSinglePut(session) },
           uploadId: session.upload_id,
           job: hashes ? null : background.hashing.job(pendingSha256),
           revisionId: deps.newId(),
@@ -393,15 +406,15 @@ export function createUploadsService(
           createdBy: auth.userId,
         });
       } catch (e) {
-        await discard(session);
+        await discard(session, contentKey);
         if (isQuotaError(e)) throw quotaExhausted(session.drive_id);
         throw e;
       }
       if (!linked) throw uploadErrors.sessionNotFound(session.upload_id); // the file went while completing
       const { file, blob } = linked;
       if (!hashes) background.wake();
-      // Same content was already stored: keep one copy.
-      if (blob.storage_key !== session.storage_key) await deps.store.delete(session.storage_key).catch(() => undefined);
+      // Same content was already stored (keep one copy), or the content went to its sealed copy.
+      for (const key of new Set([session.storage_key, contentKey])) if (key !== blob.storage_key) await deps.store.delete(key).catch(() => undefined);
       deps.metrics.uploadBytes.inc(size);
       return file;
     },
