@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { closeSync, existsSync, fstatSync, openSync, readSync } from 'node:fs';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import v8 from 'node:v8';
@@ -9,8 +9,11 @@ import type { Db, Queryable } from './db';
 // The embedded database lives in the server's own memory, and PGlite touches all of its shared buffers at
 // start: PostgreSQL's default 128 MB doubled the idle RSS of a small install (measured 324 MB → 166 MB
 // with 16 MB; 4 MB saves another 14 MB, 2 MB another 3 MB). Reads that miss them come from the OS page
-// cache; file/list at 100k files measured no slower with 2 MB than with 16 MB.
-const START_PARAMS = [...PGlite.defaultStartParams, '-c', 'shared_buffers=2MB'];
+// cache; file/list at 100k files measured no slower with 2 MB than with 16 MB. PGlite is one backend, but
+// Postgres sizes its lock table, process array and other shared memory it touches at start for
+// max_connections (default 100): 20 cut that memory from 10 to 6 MB (idle RSS −4 MB) and still leaves
+// 64 locks × ~36 backend slots = ~2,300 lock entries for the one backend's biggest transaction.
+const START_PARAMS = [...PGlite.defaultStartParams, '-c', 'shared_buffers=2MB', '-c', 'max_connections=20'];
 const PARSERS = { [types.INT8]: Number, [types.NUMERIC]: Number };
 
 /**
@@ -50,7 +53,110 @@ export async function createPgliteDb(dataDir?: string): Promise<Db> {
   // and again with TurboFan once hot, keeping both; TurboFan alone keeps ~20 MB less code resident (idle
   // RSS) and runs faster, for ~1 s more start-up. V8 reads the flag when it compiles, so it applies here.
   v8.setFlagsFromString('--no-liftoff');
-  return wrapPglite(await PGlite.create(dataDir, { parsers: PARSERS, startParams: START_PARAMS }));
+  const bundle = readFsBundle();
+  let pglite: PGlite;
+  try {
+    pglite = await PGlite.create(dataDir, { parsers: PARSERS, startParams: START_PARAMS, fsBundle: bundle.blob });
+  } catch (err) {
+    closeSync(bundle.fd);
+    throw err;
+  }
+  releaseFsBundle(pglite, bundle);
+  const db = wrapPglite(pglite);
+  return {
+    ...db,
+    close: async () => {
+      try {
+        await db.close();
+      } finally {
+        if (bundle.fd >= 0) closeSync(bundle.fd);
+        bundle.fd = -1; // a second close() must not close a descriptor number reused since
+      }
+    },
+  };
+}
+
+/**
+ * PGlite's file system bundle: 699 files (time zones, encoding conversions, text search, ICU data,
+ * initdb's scripts) in one 6 MB buffer. PGlite's module keeps that buffer for the life of the process and
+ * every file in its in-memory file system is a view of it, although Postgres reads few of them, mostly
+ * while it starts. We read the bundle ourselves to hold the buffer (PGlite takes any object with an
+ * arrayBuffer() method), then, once Postgres is up, releaseFsBundle() frees it (idle RSS −6 MB).
+ */
+interface FsBundle {
+  fd: number;
+  buffer: ArrayBuffer;
+  blob: Blob;
+}
+
+/** The bundle PGlite would load itself (next to its module), and the descriptor files are re-read from (closed with the Db). */
+function readFsBundle(): FsBundle {
+  // The descriptor stays open: a package reinstalled while the server runs must not change the bytes.
+  const fd = openSync(path.join(path.dirname(require.resolve('@electric-sql/pglite')), 'pglite.data'), 'r');
+  const buffer = new ArrayBuffer(fstatSync(fd).size);
+  readRange(fd, new Uint8Array(buffer), 0);
+  return { fd, buffer, blob: { arrayBuffer: async () => buffer } as unknown as Blob };
+}
+
+function readRange(fd: number, into: Uint8Array, position: number): void {
+  for (let done = 0; done < into.length; ) {
+    const n = readSync(fd, into, done, into.length - done, position + done);
+    if (n === 0) throw new Error('pglite.data is shorter than when the server started');
+    done += n;
+  }
+}
+
+/** The parts of Emscripten's in-memory file system (MEMFS) releaseFsBundle() relies on. */
+interface MemfsNode {
+  mode: number;
+  contents?: Uint8Array | Record<string, MemfsNode> | null;
+}
+interface Memfs {
+  root: MemfsNode;
+  isDir(mode: number): boolean;
+  isFile(mode: number): boolean;
+}
+
+/**
+ * Turns every file still backed by the bundle into one whose bytes are read from pglite.data on first
+ * access (Postgres then sees the same bytes as before), and detaches the bundle's buffer so that the
+ * reference PGlite keeps no longer holds its memory. Should PGlite's internals change shape, the bundle
+ * simply stays in memory.
+ */
+function releaseFsBundle(pglite: PGlite, bundle: FsBundle): void {
+  const fs = (pglite as unknown as { mod?: { FS?: Memfs } }).mod?.FS;
+  if (!fs?.root) return;
+  const files: MemfsNode[] = [];
+  const walk = (node: MemfsNode) => {
+    if (fs.isDir(node.mode)) Object.values((node.contents ?? {}) as Record<string, MemfsNode>).forEach(walk);
+    else if (fs.isFile(node.mode) && node.contents instanceof Uint8Array && node.contents.buffer === bundle.buffer) files.push(node);
+  };
+  walk(fs.root);
+  if (files.length === 0) return;
+  // One getter and setter for all files (nodes keep a shared hidden class), each file's place in a map.
+  const places = new Map<MemfsNode, { offset: number; length: number }>();
+  function settle(this: MemfsNode, contents: MemfsNode['contents']) {
+    places.delete(this);
+    Object.defineProperty(this, 'contents', { value: contents, writable: true, enumerable: true, configurable: true });
+  }
+  const lazyContents: PropertyDescriptor = {
+    enumerable: true,
+    configurable: true,
+    get(this: MemfsNode) {
+      const { offset, length } = places.get(this)!;
+      const bytes = new Uint8Array(length);
+      readRange(bundle.fd, bytes, offset);
+      settle.call(this, bytes);
+      return bytes;
+    },
+    set: settle, // a write replaces the file's storage: nothing to read
+  };
+  for (const node of files) {
+    const { byteOffset, byteLength } = node.contents as Uint8Array;
+    places.set(node, { offset: byteOffset, length: byteLength });
+    Object.defineProperty(node, 'contents', lazyContents);
+  }
+  structuredClone(bundle.buffer, { transfer: [bundle.buffer] }); // detached; the clone is garbage
 }
 
 function wrapPglite(pglite: PGlite): Db {
