@@ -9,7 +9,11 @@
 // gives every glibc block of 128 KiB or more its own mapping, returned to the OS when freed: by default
 // the threshold rises to the largest block freed so far (start-up reads PGlite's multi-MB binary and
 // bundle into buffers), later such blocks come from the heap, and freed heap memory under a live block
-// stays resident (measured −15 MB). Run as `node bin/openpds.js`, set both yourself. The compiled
+// stays resident (measured −15 MB). Not lower: at 32 KiB it also maps V8's 32 KiB zone segments, which
+// TurboFan fills while compiling PGlite's functions on the main thread and which otherwise leave 10–25 MB
+// freed but resident in the heap (idle RSS −8 to −12 MB), but then every 64 KiB socket or file read buffer
+// is a fresh mapping too (measured +20% server CPU streaming 1 GiB, +50 µs per buffer). Only malloc_trim()
+// returns that memory, and Node cannot call it. Run as `node bin/openpds.js`, set both yourself. The compiled
 // JavaScript saves tsx, its compile cache and the esbuild service (−5 MB). Source maps, which tsx turns
 // on, keep every compiled module's map in memory (−11 MB): they stay off unless Node runs with
 // --enable-source-maps.
