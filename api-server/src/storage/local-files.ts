@@ -4,7 +4,7 @@
  */
 import { createHash, randomBytes } from 'node:crypto';
 import { createWriteStream } from 'node:fs';
-import { mkdir, open, rename, rm } from 'node:fs/promises';
+import { link, mkdir, open, rename, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { Transform, type Readable, type TransformCallback } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -99,3 +99,34 @@ class CountingHash extends Transform {
     return this.hash.digest('hex');
   }
 }
+
+/**
+ * Gives `target` the bytes of `source` without copying them: `source` is hard-linked to a temp name and
+ * that is renamed onto the target (atomic replace; `source` must already be durable). `source` keeps its
+ * name: a one-part upload's part stays listed until its upload directory goes, so a completion that
+ * crashes in between finds the upload whole and redoes this. Since every write here replaces a file
+ * instead of changing it, the target is a snapshot: a later write to `source` does not reach it. False
+ * when the file system has no hard links (the caller copies instead).
+ */
+export async function linkOnto(source: string, target: string, tmpDir: string): Promise<boolean> {
+  const tmp = path.join(tmpDir, `.tmp-${randomBytes(12).toString('hex')}`);
+  try {
+    await link(source, tmp);
+  } catch (error) {
+    if (NO_HARD_LINKS.has((error as NodeJS.ErrnoException).code ?? '')) return false;
+    throw error;
+  }
+  try {
+    await mkdir(path.dirname(target), { recursive: true });
+    await rename(tmp, target);
+  } finally {
+    // rename() of two links to one inode (a retry after a crash that had already renamed) succeeds and
+    // leaves tmp in place.
+    await rm(tmp, { force: true });
+  }
+  await fsyncPath(path.dirname(target));
+  return true;
+}
+
+/** link(2) errors of file systems without hard links (FAT, some FUSE and network mounts). */
+const NO_HARD_LINKS = new Set(['EPERM', 'ENOTSUP', 'EOPNOTSUPP', 'ENOSYS', 'EXDEV', 'EMLINK']);

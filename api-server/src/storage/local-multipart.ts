@@ -10,7 +10,7 @@
 import { randomBytes } from 'node:crypto';
 import type { BigIntStats } from 'node:fs';
 import { createReadStream } from 'node:fs';
-import { link, mkdir, readdir, readFile, rename, rm, stat } from 'node:fs/promises';
+import { mkdir, readdir, readFile, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { Readable } from 'node:stream';
 import {
@@ -24,7 +24,7 @@ import {
   type ObjectInfo,
   type UploadedPart,
 } from './blob-store';
-import { fsyncPath, writeFileAtomically } from './local-files';
+import { linkOnto, writeFileAtomically } from './local-files';
 
 type MultipartMethods = Pick<
   BlobStore,
@@ -164,36 +164,6 @@ function checkParts<P extends UploadedPart>(requested: readonly UploadedPart[], 
     return have;
   });
 }
-
-/**
- * A one-part upload's object is its part file: no copy. The part is hard-linked to a temp name and that
- * is renamed onto the target (atomic replace; the part was fsynced before it got its name), rather than
- * renaming the part itself, so the part stays listed until the upload directory goes: a completion that
- * crashes in between finds the upload whole and redoes this, like the copy. False when the file system
- * has no hard links (the caller copies instead).
- */
-async function linkOnto(part: string, target: string, tmpDir: string): Promise<boolean> {
-  const tmp = path.join(tmpDir, `.tmp-${randomBytes(12).toString('hex')}`);
-  try {
-    await link(part, tmp);
-  } catch (error) {
-    if (NO_HARD_LINKS.has((error as NodeJS.ErrnoException).code ?? '')) return false;
-    throw error;
-  }
-  try {
-    await mkdir(path.dirname(target), { recursive: true });
-    await rename(tmp, target);
-  } finally {
-    // rename() of two links to one inode (a retry after a crash that had already renamed) succeeds and
-    // leaves tmp in place.
-    await rm(tmp, { force: true });
-  }
-  await fsyncPath(path.dirname(target));
-  return true;
-}
-
-/** link(2) errors of file systems without hard links (FAT, some FUSE and network mounts). */
-const NO_HARD_LINKS = new Set(['EPERM', 'ENOTSUP', 'EOPNOTSUPP', 'ENOSYS', 'EXDEV', 'EMLINK']);
 
 async function* concatFiles(files: string[]): AsyncGenerator<Buffer> {
   for (const file of files) yield* createReadStream(file) as AsyncIterable<Buffer>;

@@ -6,14 +6,13 @@
  * Part upload, object upload and download URLs are HMAC-signed URLs served by local-blob.routes.ts.
  */
 import type { BigIntStats } from 'node:fs';
-import { randomBytes } from 'node:crypto';
 import { createReadStream } from 'node:fs';
-import { mkdir, open, opendir, rm, stat, access, constants, link, rename } from 'node:fs/promises';
+import { mkdir, open, opendir, rm, stat, access, constants } from 'node:fs/promises';
 import path from 'node:path';
 import type { Readable } from 'node:stream';
 import type { UrlSigner } from '../shared/url-signer';
 import { BlobNotFoundError, type BlobStore, type ByteRange, type ObjectInfo } from './blob-store';
-import { fsyncPath, keyToPath, writeFileAtomically } from './local-files';
+import { keyToPath, linkOnto, writeFileAtomically } from './local-files';
 import { createLocalMultipart } from './local-multipart';
 
 /** Paths of the routes in local-blob.routes.ts; the signature covers them. */
@@ -70,23 +69,14 @@ export function createLocalBlobStore(options: { root: string; signer: UrlSigner 
       const source = objectPath(from);
       const target = objectPath(to);
       await ensureDirs();
-      const tmp = path.join(dirs.tmp, `.tmp-${randomBytes(12).toString('hex')}`);
+      let linked: boolean;
       try {
-        await link(source, tmp);
+        linked = await linkOnto(source, target, dirs.tmp);
       } catch (error) {
         if (isMissing(error as NodeJS.ErrnoException)) throw new BlobNotFoundError(from);
-        // A file system without hard links (or across devices): copy the bytes, as atomically as put.
-        await writeFileAtomically(createReadStream(source), target, dirs.tmp);
-        return infoOf(await stat(target, { bigint: true }));
-      }
-      try {
-        await mkdir(path.dirname(target), { recursive: true });
-        await rename(tmp, target);
-      } catch (error) {
-        await rm(tmp, { force: true });
         throw error;
       }
-      await fsyncPath(path.dirname(target));
+      if (!linked) await writeFileAtomically(createReadStream(source), target, dirs.tmp);
       return infoOf(await stat(target, { bigint: true }));
     },
 

@@ -43,7 +43,7 @@ export function createBlobHashing(deps: Pick<Deps, 'db' | 'store' | 'logger' | '
         return 'finished';
       }
       const contentKey = pending.client_writable ? sealedKey(pending.storage_key, deps.newId()) : pending.storage_key;
-      if (contentKey !== pending.storage_key) await deps.store.copy(pending.storage_key, contentKey);
+      if (pending.client_writable) await deps.store.copy(pending.storage_key, contentKey);
       const hashes = await hashContent((await deps.store.get(contentKey)) as AsyncIterable<Buffer>);
       if (hashes.size !== pending.size)
         throw new Error(`object ${contentKey} holds ${hashes.size} bytes, the blob says ${pending.size}${pending.client_writable ? ' (replaced through its upload URL after file/complete?)' : ''}`);
@@ -60,10 +60,14 @@ export function createBlobHashing(deps: Pick<Deps, 'db' | 'store' | 'logger' | '
         await repo.deleteBlob(tx, pendingKey);
         return Boolean(existing && existing.storage_key !== contentKey);
       });
-      // What no blob points at now. Linked: the upload key, once the content went to its sealed copy.
-      // Merged onto stored content: both. Placeholder gone (another attempt linked it, or the GC took
-      // it): only this attempt's own copy; the rest belongs to whoever did that.
-      const unused = merged === null ? [contentKey].filter((k) => k !== pending.storage_key) : merged ? [pending.storage_key, contentKey] : [pending.storage_key].filter((k) => k !== contentKey);
+      // What no blob points at now. Merged onto stored content: the upload key and this attempt's copy.
+      // Linked here: the upload key, when the content went to a sealed copy. Placeholder gone (another
+      // attempt linked it, or the GC took it): only this attempt's own copy; the rest is theirs.
+      const sealed = contentKey !== pending.storage_key;
+      let unused: string[];
+      if (merged === null) unused = sealed ? [contentKey] : [];
+      else if (merged) unused = [pending.storage_key, contentKey];
+      else unused = sealed ? [pending.storage_key] : [];
       for (const key of new Set(unused)) {
         await deps.store.delete(key).catch((err: unknown) => deps.logger.warn({ err, key }, 'deleting an object no blob uses failed; the GC will'));
       }
