@@ -669,6 +669,27 @@ describe.each([
       });
     });
 
+    it('a one-part upload replaced with more bytes after complete stores none of them beyond the quota', async () => {
+      await withJobsHeld(async () => {
+        const u = await newUser(`replaced-${dbKind}`, 10_000);
+        const created = await api.ok('/v2/file/create', { drive_id: u.default_drive_id, name: 'small.bin', type: 'file', size: 10 }, u.access_token);
+        await putParts(created.part_info_list, randomBytes(10), 10);
+        await api.ok('/v2/file/complete', { drive_id: u.default_drive_id, file_id: created.file_id, upload_id: created.upload_id }, u.access_token);
+        // 10 bytes completed and counted; then 200 KB PUT through the same URL, far over the 10 KB quota.
+        expect((await fetch(created.part_info_list[0].upload_url, { method: 'PUT', body: randomBytes(200_000) })).ok).toBe(true);
+        expect(await server.services.jobs.drain()).toBe(1);
+        const failed = await server.deps.db.query(`SELECT 1 FROM jobs WHERE state = 'failed'`);
+        expect(failed).toEqual([]);
+        let stored = 0;
+        for await (const o of server.deps.store.list('blobs/')) if (o.key.startsWith(`blobs/${created.upload_id}`)) stored += o.size;
+        expect(stored).toBe(0);
+        const drive = await api.ok('/v2/drive/get', { drive_id: u.default_drive_id }, u.access_token);
+        expect(drive.used_size).toBe(10);
+        const link = await api.ok('/v2/file/get_download_url', { drive_id: u.default_drive_id, file_id: created.file_id }, u.access_token);
+        expect((await fetch(link.url)).status).toBe(404);
+      });
+    });
+
     it('a one-part upload URL replaying after the content was hashed changes neither the file nor a deduplicated copy', async () => {
       const owner = await newUser(`seal-owner-${dbKind}`);
       const other = await newUser(`seal-other-${dbKind}`);

@@ -45,8 +45,15 @@ export function createBlobHashing(deps: Pick<Deps, 'db' | 'store' | 'logger' | '
       const contentKey = pending.client_writable ? sealedKey(pending.storage_key, deps.newId()) : pending.storage_key;
       if (pending.client_writable) await deps.store.copy(pending.storage_key, contentKey);
       const hashes = await hashContent((await deps.store.get(contentKey)) as AsyncIterable<Buffer>);
-      if (hashes.size !== pending.size)
-        throw new Error(`object ${contentKey} holds ${hashes.size} bytes, the blob says ${pending.size}${pending.client_writable ? ' (replaced through its upload URL after file/complete?)' : ''}`);
+      if (hashes.size !== pending.size && pending.client_writable) {
+        // Replaced through its upload URL after file/complete, with another size: what was completed (and
+        // counted against the quota) is gone, and keeping the rest would store bytes no quota counts.
+        deps.logger.warn({ blob: pendingKey, key: pending.storage_key, size: hashes.size, completed: pending.size }, 'a one-part upload was replaced after complete; its content is discarded');
+        for (const key of [contentKey, pending.storage_key]) await deps.store.delete(key).catch(() => undefined);
+        await finish(deps.db);
+        return 'finished';
+      }
+      if (hashes.size !== pending.size) throw new Error(`object ${contentKey} holds ${hashes.size} bytes, the blob says ${pending.size}`);
 
       const merged = await deps.db.transaction(async (tx) => {
         await finish(tx);
