@@ -687,6 +687,12 @@ describe.each([
         expect(drive.used_size).toBe(10);
         const link = await api.ok('/v2/file/get_download_url', { drive_id: u.default_drive_id, file_id: created.file_id }, u.access_token);
         expect((await fetch(link.url)).status).toBe(404);
+        // Deleting the file releases the placeholder and its 10 bytes of quota.
+        await api.ok('/v2/file/delete', { drive_id: u.default_drive_id, file_id: created.file_id }, u.access_token);
+        await server.services.gc.run({ graceSeconds: 0 });
+        expect(await server.deps.db.query(`SELECT 1 FROM blobs WHERE sha256 = $1`, [`pending:${created.upload_id}`])).toEqual([]);
+        expect((await api.ok('/v2/drive/get', { drive_id: u.default_drive_id }, u.access_token)).used_size).toBe(0);
+        await expectOneObjectPerBlob();
       });
     });
 
