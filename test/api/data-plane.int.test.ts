@@ -424,6 +424,11 @@ describe.each([
 
       const pre = await api.call('/v2/file/create', { ...base, name: 'p.bin', pre_hash: sha1(content.subarray(0, 1024)) }, other.access_token);
       expect(pre).toMatchObject({ status: 409, body: { code: 'PreHashMatched' } });
+      // A pre_hash no stored content has: an ordinary upload, which keeps the pre_hash.
+      const fresh = await api.ok('/v2/file/create', { ...base, name: 'fresh.bin', pre_hash: 'ab'.repeat(20) }, other.access_token);
+      expect(fresh.upload_id).toBeTruthy();
+      const [session] = await server.deps.db.query<{ pre_hash: string }>(`SELECT pre_hash FROM upload_sessions WHERE upload_id = $1`, [fresh.upload_id]);
+      expect(session).toEqual({ pre_hash: 'ab'.repeat(20) });
 
       const wrong = await api.ok('/v2/file/create', { ...base, name: 'w.bin', content_hash: sha1(content), content_hash_name: 'sha1', proof_version: 'v1', proof_code: Buffer.from('12345678').toString('base64') }, other.access_token);
       expect(wrong).toMatchObject({ rapid_upload: false, status: 'uploading' });

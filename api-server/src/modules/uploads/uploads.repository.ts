@@ -48,9 +48,10 @@ export function createUploadsRepository() {
   return {
     /**
      * file/create's common case in one statement: the caller may write to the drive (`access`: its owner
-     * or an admin of the domain), the declared size fits the quota, the parent is a live folder and,
-     * unless checkName is false (check_name_mode ignore), no live file holds the name; then the invisible
-     * file row and its upload session are inserted. claim_file_name (migration 003) takes the same
+     * or an admin of the domain), the declared size fits the quota, the parent is a live folder, no
+     * stored content has the session's pre_hash (when it has one) and, unless checkName is false
+     * (check_name_mode ignore), no live file holds the name; then the invisible file row and its upload
+     * session are inserted. claim_file_name (migration 003) takes the same
      * name-family lock as lockName, so this races correctly with the transactional path. Resolves to
      * undefined when it inserted nothing: the caller then takes the path that explains, renames or
      * overwrites.
@@ -72,6 +73,7 @@ export function createUploadsRepository() {
             WHERE $3::text = $27::text OR EXISTS (SELECT 1 FROM files WHERE drive_id = $2 AND file_id = $3 AND trashed_at IS NULL AND type = 'folder')
          ), claim AS (
            SELECT claim_file_name($18, $2, $3, $4, $19) AS clash FROM parent
+            WHERE $26::text = '' OR NOT EXISTS (SELECT 1 FROM blobs WHERE pre_hash = $26 AND ($23::bigint IS NULL OR size = $23))
          ), file AS (
            INSERT INTO files (file_id, drive_id, parent_file_id, name, type, status, size, content_type, category, file_extension,
              description, labels, user_meta, hidden, local_created_at, local_modified_at, created_by)

@@ -179,14 +179,15 @@ export function createUploadsService(
   }
 
   /**
-   * The common file/create in one statement (was seven round trips): no hash declared (nothing to look
-   * up), one part on a store that takes a presigned PUT (no multipart upload to open first), a drive the
-   * caller may write with room for the size, a live parent folder and a free name. Undefined when the
-   * request is not that (or not valid: the full path then says what is wrong, in its usual order) or the
-   * statement inserted nothing (a clash, a bad drive or parent, no room).
+   * The common file/create in one statement (was seven round trips): no content_hash declared (no rapid
+   * upload to try), one part on a store that takes a presigned PUT (no multipart upload to open first), a
+   * drive the caller may write with room for the size, a live parent folder, a pre_hash (if any) that no
+   * stored content has, and a free name. Undefined when the request is not that (or not valid: the full
+   * path then says what is wrong, in its usual order) or the statement inserted nothing (a clash, a bad
+   * drive or parent, no room, PreHashMatched).
    */
   async function openPlainUpload(auth: AuthContext, input: CreateFileInput): Promise<CreateFileResult | undefined> {
-    if (input.pre_hash || input.content_hash || !deps.store.objectUploadUrl) return undefined;
+    if (input.content_hash || !deps.store.objectUploadUrl) return undefined;
     try {
       const numbers = checkParts(input.part_info_list, input.size);
       if (numbers.length !== 1 || numbers[0] !== 1) return undefined;
