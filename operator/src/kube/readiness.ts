@@ -17,9 +17,12 @@ export interface DeploymentReadiness {
 }
 
 /**
- * Available only when the Deployment controller has observed the current generation (otherwise its
- * status describes the previous spec) and enough replicas are available. A missing `spec.replicas`
- * (left to an HPA) means the apiserver's default of 1.
+ * Rolled out as `kubectl rollout status` means it (and with its messages): the Deployment controller has
+ * observed the current generation (otherwise its status describes the previous spec), every desired
+ * replica runs the current template, no old replica is left (one would still serve the previous image
+ * or config), and enough replicas are available. Available replicas alone were not enough: during a
+ * rolling update the old pods count as available. A missing `spec.replicas` (left to an HPA) means the
+ * apiserver's default of 1.
  */
 export function deploymentReadiness(deployment: DeploymentLike | undefined): DeploymentReadiness {
   if (!deployment) return { ready: false, available: 0, desired: 0, message: 'Deployment not found' };
@@ -27,11 +30,16 @@ export function deploymentReadiness(deployment: DeploymentLike | undefined): Dep
   const desired = deployment.spec?.replicas ?? 1;
   const status = deployment.status ?? {};
   const available = status.availableReplicas ?? 0;
+  const updated = status.updatedReplicas ?? 0;
+  const total = status.replicas ?? 0;
+  const waiting = (detail: string) => ({ ready: false, available, desired, message: `Waiting for deployment ${name} rollout to finish: ${detail}` });
   if ((status.observedGeneration ?? 0) < (deployment.metadata?.generation ?? 0)) {
-    return { ready: false, available, desired, message: `Deployment ${name}: rollout of generation ${deployment.metadata?.generation} not yet observed` };
+    return { ready: false, available, desired, message: `Waiting for deployment ${name} spec update to be observed (generation ${deployment.metadata?.generation})` };
   }
-  if (available < desired) return { ready: false, available, desired, message: `Deployment ${name}: ${available}/${desired} replicas available` };
-  return { ready: true, available, desired, message: `Deployment ${name}: ${available}/${desired} replicas available` };
+  if (updated < desired) return waiting(`${updated} out of ${desired} new replicas have been updated`);
+  if (total > updated) return waiting(`${total - updated} old replicas are pending termination`);
+  if (available < desired) return waiting(`${available} of ${desired} updated replicas are available`);
+  return { ready: true, available, desired, message: `deployment ${name} successfully rolled out: ${available}/${desired} replicas available` };
 }
 
 export type FetchFn = (url: string, init: { signal: AbortSignal }) => Promise<{ ok: boolean; status: number }>;

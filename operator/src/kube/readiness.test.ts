@@ -1,0 +1,58 @@
+import { deploymentReadiness, probeReadyz } from './readiness';
+
+/** A Deployment `acme-api` at generation 2 wanting 3 replicas, its status overridden per case. */
+const deployment = (status: Record<string, number>, replicas: number | null = 3) => ({
+  apiVersion: 'apps/v1',
+  kind: 'Deployment',
+  metadata: { name: 'acme-api', generation: 2 },
+  spec: replicas === null ? {} : { replicas },
+  status: { observedGeneration: 2, replicas: 3, updatedReplicas: 3, availableReplicas: 3, ...status },
+});
+
+describe('deploymentReadiness (kubectl rollout status semantics)', () => {
+  it('is ready once every desired replica is updated and available and no old one is left', () => {
+    expect(deploymentReadiness(deployment({}))).toEqual({ ready: true, available: 3, desired: 3, message: 'deployment acme-api successfully rolled out: 3/3 replicas available' });
+  });
+
+  it('waits while the controller has not observed the current generation (the status describes the previous spec)', () => {
+    const r = deploymentReadiness(deployment({ observedGeneration: 1 }));
+    expect(r).toMatchObject({ ready: false, available: 3, desired: 3 });
+    expect(r.message).toBe('Waiting for deployment acme-api spec update to be observed (generation 2)');
+  });
+
+  it('waits while fewer replicas than desired run the new template, though the old ones are all available', () => {
+    const r = deploymentReadiness(deployment({ replicas: 4, updatedReplicas: 1, availableReplicas: 3 }));
+    expect(r).toMatchObject({ ready: false, available: 3 });
+    expect(r.message).toBe('Waiting for deployment acme-api rollout to finish: 1 out of 3 new replicas have been updated');
+  });
+
+  it('waits while old replicas are still running beside all the new ones', () => {
+    const r = deploymentReadiness(deployment({ replicas: 4, updatedReplicas: 3, availableReplicas: 4 }));
+    expect(r.ready).toBe(false);
+    expect(r.message).toBe('Waiting for deployment acme-api rollout to finish: 1 old replicas are pending termination');
+  });
+
+  it('waits while updated replicas are not yet available', () => {
+    const r = deploymentReadiness(deployment({ availableReplicas: 2 }));
+    expect(r).toMatchObject({ ready: false, available: 2, desired: 3 });
+    expect(r.message).toBe('Waiting for deployment acme-api rollout to finish: 2 of 3 updated replicas are available');
+  });
+
+  it('reads an empty status as nothing rolled out, and a missing spec.replicas (an HPA owns it) as 1', () => {
+    expect(deploymentReadiness({ metadata: { name: 'w', generation: 1 }, spec: {}, status: { observedGeneration: 1 } }).message).toBe('Waiting for deployment w rollout to finish: 0 out of 1 new replicas have been updated');
+    expect(deploymentReadiness(deployment({ replicas: 1, updatedReplicas: 1, availableReplicas: 1 }, null))).toMatchObject({ ready: true, desired: 1 });
+  });
+
+  it('reports a Deployment that does not exist', () => {
+    expect(deploymentReadiness(undefined)).toEqual({ ready: false, available: 0, desired: 0, message: 'Deployment not found' });
+  });
+});
+
+describe('probeReadyz', () => {
+  it('is ready on 2xx, not on other statuses or a refused connection', async () => {
+    expect(await probeReadyz(async () => ({ ok: true, status: 200 }), 'http://x/')).toEqual({ ready: true, message: 'http://x/readyz answered 200' });
+    expect(await probeReadyz(async () => ({ ok: false, status: 503 }), 'http://x')).toEqual({ ready: false, message: 'http://x/readyz answered 503' });
+    const refused = Object.assign(new TypeError('fetch failed'), { cause: { code: 'ECONNREFUSED' } });
+    expect(await probeReadyz(async () => Promise.reject(refused), 'http://x')).toEqual({ ready: false, message: 'http://x/readyz unreachable: ECONNREFUSED' });
+  });
+});
