@@ -3,6 +3,7 @@ import { badRequest, invalid, type StatusCause } from './status';
 import type { KubeObject, ResourceType } from './types';
 import { processCustomResource } from './validation';
 import { validateCrd } from './crd';
+import { celCauses } from './cel';
 
 // What the apiserver does to an object between decoding and storing: kind-specific defaulting and
 // normalisation, schema processing for custom resources, and metadata validation. Only the behaviour the
@@ -14,6 +15,8 @@ export interface AdmissionContext {
   /** Collected `Warning` headers (fieldValidation=Warn). */
   warnings: string[];
   creating: boolean;
+  /** The stored object, on updates: CEL transition rules (oldSelf) and ratcheting compare with it. */
+  old?: KubeObject;
 }
 
 const DNS_SUBDOMAIN = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
@@ -39,6 +42,9 @@ function applySchema(type: ResourceType, object: KubeObject, ctx: AdmissionConte
     if (ctx.fieldValidation === 'Warn') ctx.warnings.push(...result.unknownFields.map((f) => `unknown field "${f}"`));
   }
   if (result.causes.length > 0) throw invalid(type, object.metadata.name ?? '', result.causes);
+  // CEL runs only on an object the schema accepted, as on the apiserver.
+  const cel = celCauses(type.schema!, result.object, ctx.old as unknown as JsonObject | undefined);
+  if (cel.length > 0) throw invalid(type, object.metadata.name ?? '', cel);
   return result.object as unknown as KubeObject;
 }
 

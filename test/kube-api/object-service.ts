@@ -156,7 +156,7 @@ export function createObjectService(deps: ObjectServiceDeps) {
         throw invalid(type, name, [{ reason: 'FieldValueForbidden', message: `Forbidden: no new finalizers can be added if the object is being deleted, found new finalizers []string{${added.map((f) => JSON.stringify(f)).join(', ')}}`, field: 'metadata.finalizers' }]);
       }
     }
-    next = admit(type, next, { fieldValidation: req.fieldValidation, warnings: req.warnings, creating: false });
+    next = admit(type, next, { fieldValidation: req.fieldValidation, warnings: req.warnings, creating: false, old: live });
     const ctx = { manager: managerOf(req), apiVersion: apiVersionOf(type), time: deps.now(), listTypeOf: listTypesFor(type), ...(req.subresource ? { subresource: req.subresource } : {}) };
     const liveOwners = readOwnership(live.metadata.managedFields);
     // A client that sends managedFields back unchanged (GET then PUT) keeps the server's; sending
