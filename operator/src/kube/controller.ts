@@ -59,6 +59,9 @@ export interface ControllerOptions<T extends KubernetesObject> {
   concurrency?: number;
   baseBackoffMs?: number;
   maxBackoffMs?: number;
+  /** Overall retry limit of the work queue (token bucket; watch events and resyncs are not limited). */
+  retryRatePerSecond?: number;
+  retryBurst?: number;
   resyncIntervalMs?: number;
   resyncJitter?: number;
   relistIntervalMs?: number;
@@ -114,6 +117,8 @@ export function createController<T extends KubernetesObject>(options: Controller
     concurrency: options.concurrency ?? 4,
     baseBackoffMs: options.baseBackoffMs ?? 250,
     maxBackoffMs: options.maxBackoffMs ?? 60_000,
+    ...(options.retryRatePerSecond !== undefined ? { retryRatePerSecond: options.retryRatePerSecond } : {}),
+    ...(options.retryBurst !== undefined ? { retryBurst: options.retryBurst } : {}),
     timers,
     ...(options.onError ? { onError: options.onError } : {}),
     async handler(key, work) {

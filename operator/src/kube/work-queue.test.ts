@@ -1,5 +1,5 @@
 import { createFakeTimers, settle } from './fake-timers';
-import { backoffDelay, createWorkQueue, type HandlerResult } from './work-queue';
+import { backoffDelay, createTokenBucket, createWorkQueue, type HandlerResult } from './work-queue';
 
 function deferred<T = void>() {
   let resolve!: (value: T) => void;
@@ -206,6 +206,101 @@ describe('work queue', () => {
     while (calls < 3 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 5));
     expect(calls).toBe(3);
     await queue.shutdown();
+  });
+});
+
+describe('overall retry limit (controller-runtime: max of per-key backoff and a 10/s, burst 100 bucket)', () => {
+  /** 250 keys that fail once, then succeed: when does each key's retry run? */
+  async function retryTimes(options: { retryRatePerSecond?: number; retryBurst?: number } = {}) {
+    const timers = createFakeTimers();
+    const failed = new Set<string>();
+    const retriedAt = new Map<string, number>();
+    const queue = createWorkQueue({
+      concurrency: 1000,
+      baseBackoffMs: 5,
+      timers,
+      ...options,
+      handler: async (key) => {
+        if (!failed.has(key)) {
+          failed.add(key);
+          throw new Error('apiserver unavailable');
+        }
+        retriedAt.set(key, timers.now());
+      },
+    });
+    const keys = Array.from({ length: 250 }, (_, i) => `ns/k${i}`);
+    for (const key of keys) queue.add(key);
+    await settle();
+    expect(failed.size).toBe(250); // the first runs: adds are not limited
+    return { timers, queue, keys, retriedAt };
+  }
+
+  it('lets the first 100 retries go at their own backoff, then spaces the rest 100 ms apart', async () => {
+    const { timers, queue, keys, retriedAt } = await retryTimes();
+    await timers.advance(5);
+    expect(retriedAt.size).toBe(100); // the burst: per-key backoff (5 ms) decides
+    expect(keys.slice(0, 100).every((k) => retriedAt.get(k) === 5)).toBe(true);
+    await timers.advance(1000 - 5);
+    expect(retriedAt.size).toBe(110); // then 10 per second
+    await timers.advance(14_000);
+    expect(retriedAt.size).toBe(250);
+    expect(retriedAt.get('ns/k249')).toBe(15_000); // the 150th over the burst: 150 × 100 ms
+    await queue.shutdown();
+  });
+
+  it('a key whose own backoff is longer waits for that, not less', async () => {
+    const timers = createFakeTimers();
+    const runs: number[] = [];
+    const queue = createWorkQueue({
+      baseBackoffMs: 1000,
+      timers,
+      handler: async () => {
+        runs.push(timers.now());
+        throw new Error('down');
+      },
+    });
+    queue.add('ns/a');
+    await settle();
+    await timers.advance(1000 + 2000 + 4000);
+    expect(runs).toEqual([0, 1000, 3000, 7000]);
+    await queue.shutdown();
+  });
+
+  it('does not limit adds (watch events, resync) or requeueAfterMs, only failures', async () => {
+    const timers = createFakeTimers();
+    const runs = new Map<string, number>();
+    const queue = createWorkQueue({
+      concurrency: 1000,
+      timers,
+      retryBurst: 1,
+      handler: async (key) => {
+        runs.set(key, (runs.get(key) ?? 0) + 1);
+        return { requeueAfterMs: 50 };
+      },
+    });
+    for (let i = 0; i < 500; i++) queue.add(`ns/k${i}`);
+    await settle();
+    expect(runs.size).toBe(500);
+    await timers.advance(50);
+    expect([...runs.values()].every((n) => n === 2)).toBe(true); // all 500 polls at once, no bucket
+    await queue.shutdown();
+  });
+
+  it('is configurable: 1 per second with a burst of 2', async () => {
+    const { timers, queue, retriedAt } = await retryTimes({ retryRatePerSecond: 1, retryBurst: 2 });
+    await timers.advance(5);
+    expect(retriedAt.size).toBe(2);
+    await timers.advance(3000);
+    expect(retriedAt.size).toBe(5);
+    await queue.shutdown();
+  });
+
+  it('the bucket refills at the rate, up to the burst', () => {
+    let now = 0;
+    const reserve = createTokenBucket(10, 3, () => now);
+    expect([reserve(), reserve(), reserve(), reserve(), reserve()]).toEqual([0, 0, 0, 100, 200]);
+    now = 10_000; // long idle: refilled to the burst, not beyond
+    expect([reserve(), reserve(), reserve(), reserve()]).toEqual([0, 0, 0, 100]);
   });
 });
 

@@ -2,6 +2,13 @@
  * A per-key work queue in the manner of client-go's workqueue: a key is never handled by two workers at
  * once; a key added while it runs is run once more afterwards (adds coalesce); failures are retried with
  * per-key exponential backoff, forgotten after a success; at most `concurrency` keys run at a time.
+ *
+ * Retries are also limited overall, as controller-runtime's default rate limiter does: the delay of a
+ * retry is the larger of the key's exponential backoff and a wait for a token from one bucket shared by
+ * all keys (10 per second, burst 100), so 1,000 objects failing at once (an apiserver outage, a webhook
+ * down) come back at 10 per second, not all together. Only failures (a thrown error, RequeueError
+ * included: controller-runtime's Requeue) take a token; adds from watch events and the resync, and a
+ * handler's own `requeueAfterMs` (controller-runtime's RequeueAfter), are not limited.
  */
 
 export interface Timers {
@@ -37,6 +44,10 @@ export interface WorkQueueOptions {
   /** First retry delay after a failure; doubles per consecutive failure up to `maxBackoffMs`. */
   baseBackoffMs?: number;
   maxBackoffMs?: number;
+  /** Overall retry rate, shared by all keys (default 10 per second). */
+  retryRatePerSecond?: number;
+  /** Retries the bucket allows at once before the rate applies (default 100). */
+  retryBurst?: number;
   timers?: Timers;
   onError?: (key: string, error: unknown, retryInMs: number) => void;
 }
@@ -55,6 +66,25 @@ export interface WorkQueue {
 
 export const DEFAULT_BASE_BACKOFF_MS = 5;
 export const DEFAULT_MAX_BACKOFF_MS = 5 * 60_000;
+export const DEFAULT_RETRY_RATE_PER_SECOND = 10;
+export const DEFAULT_RETRY_BURST = 100;
+
+/**
+ * A token bucket as golang.org/x/time/rate's Reserve: each call takes a token, possibly one not yet there
+ * (the balance goes negative), and returns how long to wait until it is. Calls are thereby spaced
+ * 1/rate apart once the burst is spent, in the order they were made.
+ */
+export function createTokenBucket(ratePerSecond: number, burst: number, now: () => number): () => number {
+  let tokens = burst;
+  let last = now();
+  return () => {
+    const t = now();
+    tokens = Math.min(burst, tokens + ((t - last) * ratePerSecond) / 1000);
+    last = t;
+    tokens -= 1;
+    return tokens >= 0 ? 0 : (-tokens * 1000) / ratePerSecond;
+  };
+}
 
 export function backoffDelay(failures: number, baseMs: number, maxMs: number): number {
   // 2 ** 40 already exceeds any sane max; clamping the exponent avoids Infinity.
@@ -66,6 +96,7 @@ export function createWorkQueue(options: WorkQueueOptions): WorkQueue {
   const baseMs = options.baseBackoffMs ?? DEFAULT_BASE_BACKOFF_MS;
   const maxMs = options.maxBackoffMs ?? DEFAULT_MAX_BACKOFF_MS;
   const timers = options.timers ?? REAL_TIMERS;
+  const reserveRetry = createTokenBucket(options.retryRatePerSecond ?? DEFAULT_RETRY_RATE_PER_SECOND, options.retryBurst ?? DEFAULT_RETRY_BURST, () => timers.now());
 
   const queue: string[] = [];
   const dirty = new Set<string>(); // waiting to run (in `queue`, or re-added while running)
@@ -131,7 +162,9 @@ export function createWorkQueue(options: WorkQueueOptions): WorkQueue {
     } catch (error) {
       const count = retries + 1;
       failures.set(key, count);
-      requeueAfterMs = backoffDelay(count, baseMs, maxMs);
+      // controller-runtime's MaxOfRateLimiter: both limiters are asked, so the retry takes a token even
+      // when its own backoff is the longer wait.
+      requeueAfterMs = Math.max(backoffDelay(count, baseMs, maxMs), reserveRetry());
       options.onError?.(key, error, requeueAfterMs);
     } finally {
       processing.delete(key);
