@@ -1,14 +1,16 @@
 /**
  * Test support for the CRDs: loads crds/*.yaml, compiles each openAPIV3Schema with ajv (applying schema
- * defaults, as the API server does before validation) and evaluates the CEL rules in a child process.
+ * defaults, as the API server does before validation) and evaluates the CEL rules with the Kubernetes API test
+ * server's evaluator.
  * Shared by crds.test.ts and the examples' tests.
  */
-import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import Ajv, { type ValidateFunction } from 'ajv';
 import addFormats from 'ajv-formats';
 import YAML from 'yaml';
+import { celCauses } from '../../test/kube-api/cel';
+import type { JsonObject } from '../../test/kube-api/json';
 
 export const CRD_DIR = path.resolve(__dirname, '..');
 export const REPO_ROOT = path.resolve(CRD_DIR, '..');
@@ -112,12 +114,18 @@ export function validateAgainst(schema: JsonSchema, value: unknown): string[] {
   return validate(value) ? [] : (validate.errors ?? []).map((e) => `${e.instancePath || '/'} ${e.message}`);
 }
 
-/** Runs the CEL rules of each kind's schema against (already defaulted) objects; one list of failures per object. */
+/**
+ * Runs the CEL rules of each kind's schema against (already defaulted) new objects, with the Kubernetes API
+ * test server's evaluator (test/kube-api/cel.ts): one list of `field: message` failures per object.
+ */
 export function celFailures(cases: { kind: string; object: unknown }[]): string[][] {
-  const input = JSON.stringify({ cases: cases.map((c) => ({ schema: schemaOf(c.kind), object: c.object })) });
-  const run = spawnSync(process.execPath, [path.join(__dirname, 'cel-check.mjs')], { input, encoding: 'utf8', cwd: REPO_ROOT });
-  if (run.status !== 0) throw new Error(`cel-check failed: ${run.stderr}`);
-  return (JSON.parse(run.stdout) as { results: string[][] }).results;
+  return cases.map(({ kind, object }) => celCauses(schemaOf(kind) as JsonObject, object as JsonObject, undefined).map((c) => `${c.field}: ${c.message}`));
+}
+
+/** Every x-kubernetes-validations rule of a schema, wherever it sits. */
+export function rulesOf(schema: JsonSchema): string[] {
+  const nested = [...Object.values(schema.properties ?? {}), ...(schema.items ? [schema.items] : []), ...(typeof schema.additionalProperties === 'object' ? [schema.additionalProperties] : [])];
+  return [...(schema['x-kubernetes-validations'] ?? []).map((v) => v.rule), ...nested.flatMap(rulesOf)];
 }
 
 /** Schema defaults, then schema validation, then CEL: what `kubectl apply` of a new object goes through. */

@@ -10,11 +10,7 @@ import type { StatusCause } from './status';
 // Ratcheting, as since Kubernetes 1.30: a value that did not change in an update is not re-checked,
 // so an object stored before a rule existed can still have its other fields (or its status) written.
 
-interface Task {
-  rule: string;
-  self: Json;
-  oldSelf?: Json;
-}
+type Task = { rule: string; self: Json; oldSelf?: Json } | { rule: string; compileOnly: true };
 type Rule = { rule: string; message?: string };
 
 const TRANSITION = /\boldSelf\b/;
@@ -34,6 +30,13 @@ export function celCauses(schema: JsonObject, object: JsonObject, old: JsonObjec
     causes.push({ reason: 'FieldValueInvalid', message, field: path || '<nil>' });
   });
   return causes;
+}
+
+/** Each rule that does not compile, with the compiler's message; [] when all do. */
+export function compileErrors(rules: readonly string[]): string[] {
+  if (rules.length === 0) return [];
+  const answers = evaluate(rules.map((rule) => ({ rule, compileOnly: true as const })));
+  return answers.flatMap((answer, i) => (answer === true ? [] : [`${rules[i]}: ${String(answer)}`]));
 }
 
 function collect(schema: JsonObject, value: Json | undefined, old: Json | undefined, path: string, tasks: Task[], where: { path: string; rule: Rule; self: Json }[]): void {
