@@ -78,13 +78,14 @@ export async function startServer(env: Record<string, string | undefined> = proc
   await migrate(db);
   const secret = loadSecret(config);
   const urlSigner = createUrlSigner({ secret: `url:${secret}`, baseUrl: config.publicUrl });
+  const metrics = createMetrics();
   const deps: Deps = {
     config,
     db,
-    store: await createBlobStore(config, urlSigner),
+    store: createBlobStore(config, urlSigner, metrics.storageErrors),
     clock: systemClock,
     newId: createIdGenerator(),
-    metrics: createMetrics(),
+    metrics,
     logger,
     urlSigner,
     tokens: createTokenSigner(secret),

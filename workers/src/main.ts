@@ -15,6 +15,7 @@ import { createPgDb } from '../../api-server/src/db/pg.db';
 import { createJobHandlers } from '../../api-server/src/modules/jobs/job-handlers';
 import { createJobRunner, DEFAULT_JOB_RUNNER_OPTIONS } from '../../api-server/src/modules/jobs/job-runner';
 import { createIdGenerator } from '../../api-server/src/shared/ids';
+import { createStorageErrorsCounter } from '../../api-server/src/shared/metrics';
 import { createUrlSigner } from '../../api-server/src/shared/url-signer';
 import { createBlobStore } from '../../api-server/src/storage/create-blob-store';
 
@@ -31,10 +32,11 @@ export async function startWorker(env: Record<string, string | undefined> = proc
   if (!config.databaseUrl) throw new ConfigError('openpds worker needs OPENPDS_DATABASE_URL: the embedded database belongs to `openpds serve`');
   const logger = pino({ level: config.logLevel, base: { domain: config.domainId, component: 'worker' } });
   const db = createPgDb(config.databaseUrl, { max: config.jobConcurrency + 2 });
-  // Workers read and delete objects; they never sign URLs.
-  const store = await createBlobStore(config, createUrlSigner({ secret: 'unused-by-workers-unused-by-workers', baseUrl: config.publicUrl }));
   const registry = new client.Registry();
   client.collectDefaultMetrics({ register: registry, prefix: 'openpds_worker_' });
+  // Workers read and delete objects; they never sign URLs.
+  const signer = createUrlSigner({ secret: 'unused-by-workers-unused-by-workers', baseUrl: config.publicUrl });
+  const store = createBlobStore(config, signer, createStorageErrorsCounter(registry));
   const jobs = createJobRunner({ db, logger, registry }, createJobHandlers({ db, store, logger, newId: createIdGenerator() }).handlers, { ...DEFAULT_JOB_RUNNER_OPTIONS, concurrency: config.jobConcurrency });
 
   const server = createServer((req, res) => {

@@ -7,6 +7,7 @@ export interface Metrics {
   uploadBytes: client.Counter;
   rapidUpload: client.Counter<'result'>;
   blobGc: client.Counter<'kind'>;
+  storageErrors: client.Counter<'operation' | 'store'>;
 }
 
 export function createMetrics(): Metrics {
@@ -38,5 +39,20 @@ export function createMetrics(): Metrics {
       labelNames: ['kind'],
       registers: [registry],
     }),
+    storageErrors: createStorageErrorsCounter(registry),
   };
+}
+
+/**
+ * Blob store operations that failed for a reason other than an answer such as "not found" (see
+ * storage/counted.blob-store.ts). Its own function because `openpds worker`, which has no HTTP metrics,
+ * registers it too: the OpenPDSStorageErrors alert reads API and worker pods alike.
+ */
+export function createStorageErrorsCounter(registry: client.Registry): client.Counter<'operation' | 'store'> {
+  return new client.Counter({
+    name: 'openpds_storage_errors_total',
+    help: 'Blob store operations that failed, by operation (put, get, head, delete, copy, list, multipart steps, URLs, ping) and store (s3, local); a missing key is an answer, not an error',
+    labelNames: ['operation', 'store'],
+    registers: [registry],
+  });
 }

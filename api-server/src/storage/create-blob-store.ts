@@ -1,11 +1,14 @@
 /**
  * Picks the configured BlobStore. The S3 module (and with it the AWS SDK, ~100 modules) is required only
- * when S3 is configured, so the embedded local-disk default starts without loading it.
+ * when S3 is configured, so the embedded local-disk default starts without loading it. Every store comes
+ * back wrapped in countStorageErrors: this is the one place stores are built, so failures are counted once.
  */
 import path from 'node:path';
+import type { Counter } from 'prom-client';
 import type { Config } from '../config/config';
 import type { UrlSigner } from '../shared/url-signer';
 import type { BlobStore } from './blob-store';
+import { countStorageErrors } from './counted.blob-store';
 import { createLocalBlobStore } from './local.blob-store';
 
 type BlobStoreConfig = Pick<
@@ -13,7 +16,12 @@ type BlobStoreConfig = Pick<
   'storage' | 'dataDir' | 's3Endpoint' | 's3Region' | 's3Bucket' | 's3Prefix' | 's3ForcePathStyle' | 's3AccessKeyId' | 's3SecretAccessKey'
 >;
 
-export function createBlobStore(config: BlobStoreConfig, signer: UrlSigner): BlobStore {
+/** storageErrors: openpds_storage_errors_total (shared/metrics.ts createStorageErrorsCounter). */
+export function createBlobStore(config: BlobStoreConfig, signer: UrlSigner, storageErrors: Counter<'operation' | 'store'>): BlobStore {
+  return countStorageErrors(createConfiguredStore(config, signer), storageErrors);
+}
+
+function createConfiguredStore(config: BlobStoreConfig, signer: UrlSigner): BlobStore {
   if (config.storage === 'local') return createLocalBlobStore({ root: path.join(config.dataDir, 'blobs'), signer });
   // eslint-disable-next-line @typescript-eslint/no-require-imports -- lazy on purpose, see above
   const { createS3BlobStore } = require('./s3.blob-store') as typeof import('./s3.blob-store');

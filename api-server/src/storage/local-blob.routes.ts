@@ -104,7 +104,8 @@ function partTooLarge(max: number): AppError {
   return new AppError('InvalidParameter.PartSize', 413, `a part or one-part object may be at most ${max} bytes`);
 }
 
-class PartTooLargeError extends Error {
+/** A BodySizeError, so the store's error counter knows the client's body was refused, not the store. */
+class PartTooLargeError extends BodySizeError {
   override name = 'PartTooLargeError';
 }
 
