@@ -1,6 +1,7 @@
 /**
- * Which running domain a Drive of `openpds plan/apply` talks to: one endpoint given on the command line
- * (every Drive goes there, whatever its domainRef), or the domains an `openpds up` state dir records.
+ * Which running domain a Drive of `openpds plan/apply` talks to: the endpoints given on the command line
+ * (`--endpoint NAME=URL`, matched against the Drive's domainRef), or the domains an `openpds up` state dir
+ * records.
  */
 import fs from 'node:fs';
 import path from 'node:path';
@@ -8,30 +9,69 @@ import { createAdminClient, type AdminClient } from '../admin-client/admin-clien
 import type { DomainAccess } from '../reconcilers/drive';
 import { ADMIN_USERNAME, domainDir, readDomainRecord } from './state-dir';
 
-export type TargetOptions = { endpoint: string; username: string; password: string } | { stateDir: string };
+/** endpoints: by `namespace/name` or by name alone (any namespace). */
+export type TargetOptions = { endpoints: Record<string, string>; username: string; password: string } | { stateDir: string };
 
 export interface DomainTargets {
   access(namespace: string, domainName: string): DomainAccess;
 }
 
 export function createDomainTargets(options: TargetOptions): DomainTargets {
-  if ('endpoint' in options) {
-    const client = createAdminClient({ baseUrl: options.endpoint, credentials: { username: options.username, password: options.password } });
-    return { access: () => ({ state: 'Ready', client }) };
-  }
   // One client per domain, so each logs in once however many Drives it holds.
   const clients = new Map<string, AdminClient>();
+  const cached = (key: string, make: () => AdminClient): DomainAccess => {
+    let client = clients.get(key);
+    if (!client) clients.set(key, (client = make()));
+    return { state: 'Ready', client };
+  };
+  if ('endpoints' in options) {
+    const { endpoints, username, password } = options;
+    return {
+      access(namespace, domainName) {
+        const url = endpoints[`${namespace}/${domainName}`] ?? endpoints[domainName];
+        if (!url) return { state: 'NotFound', message: `no --endpoint for Domain ${namespace}/${domainName} (give --endpoint ${domainName}=URL)` };
+        return cached(url, () => createAdminClient({ baseUrl: url, credentials: { username, password } }));
+      },
+    };
+  }
   return {
     access(namespace, domainName) {
       const k = `${namespace}/${domainName}`;
-      const cached = clients.get(k);
-      if (cached) return { state: 'Ready', client: cached };
+      const hit = clients.get(k);
+      if (hit) return { state: 'Ready', client: hit };
       const record = readDomainRecord(options.stateDir, namespace, domainName);
       const passwordFile = path.join(domainDir(options.stateDir, namespace, domainName), 'admin-password');
       if (!record || !fs.existsSync(passwordFile)) return { state: 'NotFound', message: `Domain ${k} has never run under ${path.resolve(options.stateDir)} (start it with openpds up)` };
-      const client = createAdminClient({ baseUrl: record.url, credentials: { username: ADMIN_USERNAME, password: fs.readFileSync(passwordFile, 'utf8').trim() } });
-      clients.set(k, client);
-      return { state: 'Ready', client };
+      return cached(k, () => createAdminClient({ baseUrl: record.url, credentials: { username: ADMIN_USERNAME, password: fs.readFileSync(passwordFile, 'utf8').trim() } }));
     },
   };
+}
+
+/**
+ * `--endpoint` values: `NAME=URL` or `NAMESPACE/NAME=URL` pairs, or one bare URL. A bare URL stands for
+ * the one Domain the folder's Drives reference (see bareEndpointTarget); anything else is an error.
+ */
+export function parseEndpoints(values: string[]): { named: Record<string, string>; bare?: string } | string {
+  const named: Record<string, string> = {};
+  const bare: string[] = [];
+  for (const value of values) {
+    const pair = /^((?:[a-z0-9][-a-z0-9.]*\/)?[a-z0-9][-a-z0-9.]*)=(.*)$/.exec(value);
+    const url = pair ? pair[2]! : value;
+    if (!/^https?:\/\/[^/]/.test(url)) return `--endpoint ${value}: expected URL or NAME=URL with an http(s) URL`;
+    if (!pair) bare.push(url);
+    else if (named[pair[1]!] !== undefined) return `--endpoint ${pair[1]} is given twice`;
+    else named[pair[1]!] = url;
+  }
+  if (bare.length > 0 && (bare.length > 1 || Object.keys(named).length > 0)) return 'give one --endpoint URL, or one --endpoint NAME=URL per Domain';
+  return bare.length ? { named, bare: bare[0] } : { named };
+}
+
+/**
+ * A bare URL is only unambiguous when every Drive of the folder references one Domain (or, with no Drive
+ * left, the folder declares one): sending Drives of two domains to one data plane was a silent mistake.
+ */
+export function bareEndpointTarget(url: string, drives: { namespace: string; domain: string }[], domains: { namespace: string; domain: string }[]): Record<string, string> | string {
+  const keys = [...new Set((drives.length > 0 ? drives : domains).map((d) => `${d.namespace}/${d.domain}`))];
+  if (keys.length > 1) return `--endpoint ${url} is ambiguous: the Drives reference Domains ${keys.join(', ')}; give --endpoint NAME=URL for each`;
+  return keys.length === 1 ? { [keys[0]!]: url } : {};
 }

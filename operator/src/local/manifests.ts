@@ -22,7 +22,46 @@ export interface Manifests {
 
 export function loadManifests(dir: string, crdDir = DEFAULT_CRD_DIR): Manifests {
   const validators = loadValidators(crdDir);
-  const out: Manifests = { domains: [], drives: [], problems: [] };
+  const documents = readManifestDocuments(dir);
+  const out: Manifests = { domains: [], drives: [], problems: documents.problems };
+  for (const { where, object } of documents.objects) {
+    if (object.apiVersion !== API_VERSION) continue; // other APIs (Secrets, Argo CD…) are not ours to run
+    const id = `${where} ${object.kind}/${object.metadata?.name ?? '?'}`;
+    const validate = validators.get(String(object.kind));
+    if (!validate) {
+      out.problems.push(`${id}: unknown kind`);
+      continue;
+    }
+    if (!validate(object)) {
+      out.problems.push(`${id}: ${(validate.errors ?? []).map((e) => `${e.instancePath || '/'} ${e.message}`).join('; ')}`);
+      continue;
+    }
+    if (!object.metadata?.name) {
+      out.problems.push(`${id}: metadata.name is required`);
+      continue;
+    }
+    object.metadata.namespace ??= 'default';
+    // As the API server ignores status on create: an exported object (kubectl get -o yaml) starts afresh.
+    delete object.status;
+    if (object.kind === 'Domain') out.domains.push(object as unknown as Domain);
+    else if (object.kind === 'Drive') out.drives.push(object as unknown as Drive);
+    else out.problems.push(`${id}: local mode does not run ${object.kind} yet (it has no reconciler)`);
+  }
+  return out;
+}
+
+export interface ManifestDocument {
+  /** The file, relative to the folder. */
+  where: string;
+  object: { apiVersion?: string; kind?: string; metadata?: { name?: string; namespace?: string; [field: string]: unknown }; [field: string]: unknown };
+}
+
+/**
+ * Every object of every YAML file in the folder, of any kind, as written (no defaults, no validation):
+ * what `kubectl apply -f DIR` would send. Empty documents are skipped; unparsable ones are problems.
+ */
+export function readManifestDocuments(dir: string): { objects: ManifestDocument[]; problems: string[] } {
+  const out: { objects: ManifestDocument[]; problems: string[] } = { objects: [], problems: [] };
   for (const file of yamlFiles(dir)) {
     const where = path.relative(dir, file);
     let docs: YAML.Document.Parsed[];
@@ -37,28 +76,13 @@ export function loadManifests(dir: string, crdDir = DEFAULT_CRD_DIR): Manifests 
         out.problems.push(`${where}: ${doc.errors[0]!.message}`);
         continue;
       }
-      const object = doc.toJS() as { apiVersion?: string; kind?: string; metadata?: { name?: string; namespace?: string } } | null;
-      if (!object || object.apiVersion !== API_VERSION) continue; // other APIs (Secrets, Argo CD…) are not ours to run
-      const id = `${where} ${object.kind}/${object.metadata?.name ?? '?'}`;
-      const validate = validators.get(String(object.kind));
-      if (!validate) {
-        out.problems.push(`${id}: unknown kind`);
+      const object = doc.toJS() as ManifestDocument['object'] | null;
+      if (object === null || object === undefined) continue;
+      if (typeof object !== 'object' || Array.isArray(object)) {
+        out.problems.push(`${where}: a document is not an object`);
         continue;
       }
-      if (!validate(object)) {
-        out.problems.push(`${id}: ${(validate.errors ?? []).map((e) => `${e.instancePath || '/'} ${e.message}`).join('; ')}`);
-        continue;
-      }
-      if (!object.metadata?.name) {
-        out.problems.push(`${id}: metadata.name is required`);
-        continue;
-      }
-      object.metadata.namespace ??= 'default';
-      // As the API server ignores status on create: an exported object (kubectl get -o yaml) starts afresh.
-      delete (object as { status?: unknown }).status;
-      if (object.kind === 'Domain') out.domains.push(object as Domain);
-      else if (object.kind === 'Drive') out.drives.push(object as Drive);
-      else out.problems.push(`${id}: local mode does not run ${object.kind} yet (it has no reconciler)`);
+      out.objects.push({ where, object });
     }
   }
   return out;

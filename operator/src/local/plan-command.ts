@@ -1,25 +1,40 @@
 /**
- * `openpds plan -f DIR` and `openpds apply -f DIR`, terraform style, against a running domain: plan runs
- * the Drive reconciler in dry-run mode (observe only) and prints what would be created, changed or
- * deleted; apply runs it for real. The target is one endpoint with admin credentials, or the domains an
- * `openpds up` state dir records. (Server-side dry run against a cluster is a separate path, not here.)
+ * `openpds plan -f DIR` and `openpds apply -f DIR`, terraform style, in one of two modes:
+ * - against a cluster (`--kubeconfig`, `--context` or $KUBECONFIG): every manifest of DIR, any kind, goes
+ *   through a server-side dry run and is compared with the live object (cluster-command.ts);
+ * - against running domains (`--endpoint`, or the domains an `openpds up` state dir records): the Drive
+ *   reconciler runs in dry-run mode (observe only) for plan and for real for apply. Domains are not
+ *   applied in this mode: the operator or `openpds up` provisions them.
  */
 import fs from 'node:fs';
+import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { findCondition } from '../kube/conditions';
 import type { DriveAction } from '../reconcilers/drive';
 import { bytesToQuantity, describeChange } from '../reconcilers/drive-desired';
-import { createDomainTargets, type TargetOptions } from './domain-targets';
-import { loadManifests } from './manifests';
+import { runClusterCommand, type ClusterTarget } from './cluster-command';
+import { bareEndpointTarget, createDomainTargets, parseEndpoints, type TargetOptions } from './domain-targets';
+import { loadManifests, readManifestDocuments } from './manifests';
 import { planDrives, type PlanEntry } from './plan-drives';
 
-const usage = (command: string) => `usage: openpds ${command} -f DIR (--endpoint URL [--username U] [--password P] | --state DIR)${command === 'plan' ? ' [--detailed-exitcode]' : ''}
+const usage = (command: string) => `usage: openpds ${command} -f DIR [--kubeconfig FILE] [--context C] [-n NS] [--set NAME] [--force-conflicts]${command === 'plan' ? ' [--detailed-exitcode]' : ''}
+       openpds ${command} -f DIR (--endpoint [NAME=]URL ... [--username U] [--password P] | --state DIR)
 
-  -f, --filename       folder of manifests (the Drives in it are planned)
-  --endpoint           a running domain's API URL; every Drive of DIR targets it
+Against a cluster (--kubeconfig, --context or $KUBECONFIG): every manifest of DIR, any kind, is ${command === 'plan' ? 'checked by a server-side dry run\nand compared with the live object' : 'server-side applied'}; objects an earlier apply of the same set made that DIR no longer holds
+are ${command === 'plan' ? 'shown as deletes' : 'deleted'}.
+  -f, --filename       folder of manifests
+  --kubeconfig         kubeconfig file (default: $KUBECONFIG, then ~/.kube/config)
+  --context            kubeconfig context (default: its current context)
+  -n, --namespace      namespace of manifests that name none (default: the context's, then default)
+  --set                name of the apply set, the objects pruned together (default: DIR's folder name)
+  --force-conflicts    take over fields another field manager owns instead of failing
+
+Against running domains: the Drives of DIR are applied through each domain's admin API.
+  --endpoint           NAME=URL: the API URL of the Domain NAME (repeat for each Domain the Drives use);
+                       a bare URL when every Drive references the same Domain
   --username           admin user name (default admin)
   --password           admin password (default: $OPENPDS_ADMIN_PASSWORD)
-  --state              an \`openpds up\` state dir: each Drive targets its Domain as up runs it${command === 'plan' ? '\n  --detailed-exitcode  exit 2 when there are changes (0: none, 1: errors)' : ''}`;
+  --state              an \`openpds up\` state dir: each Drive targets its Domain as up runs it${command === 'plan' ? '\n\n  --detailed-exitcode  exit 2 when there are changes (0: none, 1: errors)' : ''}`;
 
 export interface CommandIo {
   out?: (line: string) => void;
@@ -38,15 +53,38 @@ export function runApplyCommand(argv: string[], io: CommandIo = {}): Promise<num
 async function run(command: 'plan' | 'apply', argv: string[], io: CommandIo): Promise<number> {
   const out = io.out ?? ((line: string) => process.stdout.write(`${line}\n`));
   const err = io.err ?? ((line: string) => process.stderr.write(`${line}\n`));
-  const parsed = parseCommandArgs(argv, io.env ?? process.env);
+  const env = io.env ?? process.env;
+  const parsed = parseCommandArgs(argv, env);
   if (typeof parsed === 'string') {
     err(`openpds ${command}: ${parsed}\n\n${usage(command)}`);
     return 2;
   }
+  if ('cluster' in parsed) {
+    const documents = readManifestDocuments(parsed.dir);
+    for (const problem of documents.problems) err(`skipped ${problem}`);
+    return runClusterCommand({ command, documents: documents.objects, target: parsed.cluster, env, out, detailedExitCode: parsed.detailedExitCode });
+  }
   const manifests = loadManifests(parsed.dir);
   for (const problem of manifests.problems) err(`skipped ${problem}`);
+  let target = parsed.target;
+  if ('bareEndpoint' in parsed && parsed.bareEndpoint) {
+    const ns = (o: { metadata: { namespace?: string } }) => o.metadata.namespace ?? 'default';
+    const endpoints = bareEndpointTarget(
+      parsed.bareEndpoint,
+      manifests.drives.map((d) => ({ namespace: ns(d), domain: d.spec.domainRef.name })),
+      manifests.domains.map((d) => ({ namespace: ns(d), domain: d.metadata.name })),
+    );
+    if (typeof endpoints === 'string') {
+      err(`openpds ${command}: ${endpoints}`);
+      return 2;
+    }
+    target = { ...target, endpoints } as TargetOptions;
+  }
+  for (const domain of manifests.domains) {
+    out(`  not applied Domain ${domain.metadata.namespace ?? 'default'}/${domain.metadata.name}: a Domain is provisioned by the operator or \`openpds up\``);
+  }
   const dryRun = command === 'plan';
-  const entries = await planDrives(manifests, createDomainTargets(parsed.target), {
+  const entries = await planDrives(manifests, createDomainTargets(target), {
     dryRun,
     onEvent: (key, e) => out(`Drive ${key}: ${e.type} ${e.reason}: ${e.message}`),
   });
@@ -108,10 +146,15 @@ export function formatAction(key: string, a: DriveAction): string {
   }
 }
 
-interface ParsedArgs {
-  dir: string;
-  target: TargetOptions;
-  detailedExitCode: boolean;
+type ParsedArgs = { dir: string; detailedExitCode: boolean } & ({ cluster: ClusterTarget } | { target: TargetOptions; bareEndpoint?: string });
+
+/** An apply set's name is a label value: 63 characters, alphanumerics and `-_.` inside. */
+const LABEL_VALUE = /^[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$/;
+
+/** The folder's name as a label value (`My Manifests/` → `My-Manifests`), or undefined if nothing is left. */
+export function setNameOf(dir: string): string | undefined {
+  const name = path.basename(path.resolve(dir)).replace(/[^-A-Za-z0-9_.]+/g, '-').slice(0, 63).replace(/^[^A-Za-z0-9]+|[^A-Za-z0-9]+$/g, '');
+  return LABEL_VALUE.test(name) ? name : undefined;
 }
 
 function parseCommandArgs(argv: string[], env: Record<string, string | undefined>): ParsedArgs | string {
@@ -121,10 +164,15 @@ function parseCommandArgs(argv: string[], env: Record<string, string | undefined
       args: argv,
       options: {
         filename: { type: 'string', short: 'f' },
-        endpoint: { type: 'string' },
+        endpoint: { type: 'string', multiple: true },
         username: { type: 'string', default: 'admin' },
         password: { type: 'string' },
         state: { type: 'string' },
+        kubeconfig: { type: 'string' },
+        context: { type: 'string' },
+        namespace: { type: 'string', short: 'n' },
+        set: { type: 'string' },
+        'force-conflicts': { type: 'boolean', default: false },
         'detailed-exitcode': { type: 'boolean', default: false },
       },
     }).values;
@@ -132,10 +180,28 @@ function parseCommandArgs(argv: string[], env: Record<string, string | undefined
     return (error as Error).message;
   }
   if (!values.filename || !fs.existsSync(values.filename) || !fs.statSync(values.filename).isDirectory()) return '-f must name a folder of manifests';
-  if (Boolean(values.endpoint) === Boolean(values.state)) return 'give either --endpoint or --state';
+  const dir = values.filename;
   const detailedExitCode = values['detailed-exitcode'] ?? false;
-  if (values.state) return { dir: values.filename, target: { stateDir: values.state }, detailedExitCode };
+  const endpoints = values.endpoint ?? [];
+  const clusterFlags = Boolean(values.kubeconfig || values.context);
+  if (endpoints.length > 0 && values.state) return 'give either --endpoint or --state';
+  if ((endpoints.length > 0 || values.state) && (clusterFlags || values.namespace || values.set || values['force-conflicts'])) {
+    return '--kubeconfig, --context, -n, --set and --force-conflicts are for a cluster; --endpoint and --state for running domains: give one kind';
+  }
+  if (endpoints.length === 0 && !values.state) {
+    if (!clusterFlags && !env.KUBECONFIG) return 'give --kubeconfig (or set $KUBECONFIG) to plan against a cluster, or --endpoint / --state for running domains';
+    const setName = values.set ?? setNameOf(dir);
+    if (!setName || !LABEL_VALUE.test(setName)) return `--set ${values.set ?? '(from the folder name)'}: the apply set name must be a label value (letters, digits, -_. inside, at most 63)`;
+    const cluster: ClusterTarget = { setName, forceConflicts: values['force-conflicts'] ?? false };
+    if (values.kubeconfig) cluster.kubeconfig = values.kubeconfig;
+    if (values.context) cluster.context = values.context;
+    if (values.namespace) cluster.namespace = values.namespace;
+    return { dir, detailedExitCode, cluster };
+  }
+  if (values.state) return { dir, detailedExitCode, target: { stateDir: values.state } };
+  const parsed = parseEndpoints(endpoints);
+  if (typeof parsed === 'string') return parsed;
   const password = values.password ?? env.OPENPDS_ADMIN_PASSWORD;
   if (!password) return '--endpoint needs --password (or OPENPDS_ADMIN_PASSWORD)';
-  return { dir: values.filename, target: { endpoint: values.endpoint!, username: values.username!, password }, detailedExitCode };
+  return { dir, detailedExitCode, target: { endpoints: parsed.named, username: values.username!, password }, ...(parsed.bare ? { bareEndpoint: parsed.bare } : {}) };
 }

@@ -1,0 +1,84 @@
+/**
+ * The cluster mode of `openpds plan` and `openpds apply`: loads the kubeconfig, runs planCluster and
+ * prints a terraform-like plan (or, for apply, what was done). Every failure is a line naming the object
+ * and the API server's message; nothing reaches the user as a stack trace.
+ */
+import path from 'node:path';
+import type { KubeConfig } from '@kubernetes/client-node' with { 'resolution-mode': 'import' };
+import { createKubeClient } from '../kube/kube-client';
+import { planCluster, type ClusterAction, type ClusterPlanEntry } from './cluster-plan';
+import type { ManifestDocument } from './manifests';
+import { describeObjectChange } from './object-diff';
+
+export interface ClusterTarget {
+  /** --kubeconfig, else the files of $KUBECONFIG, else ~/.kube/config. */
+  kubeconfig?: string;
+  context?: string;
+  namespace?: string;
+  setName: string;
+  forceConflicts: boolean;
+}
+
+export interface ClusterRun {
+  command: 'plan' | 'apply';
+  documents: ManifestDocument[];
+  target: ClusterTarget;
+  env: Record<string, string | undefined>;
+  out: (line: string) => void;
+  detailedExitCode: boolean;
+}
+
+const PLAN_VERB: Record<ClusterAction, string> = { create: '+ create', update: '~ update', unchanged: '= unchanged', delete: '- delete', error: '! error' };
+const APPLY_VERB: Record<ClusterAction, string> = { create: '+ created', update: '~ updated', unchanged: '= unchanged', delete: '- deleted', error: '! error' };
+
+export async function runClusterCommand(run: ClusterRun): Promise<number> {
+  const kc = await loadKubeConfig(run.target, run.env);
+  if (typeof kc === 'string') {
+    run.out(`! error   ${kc}`);
+    return 1;
+  }
+  const namespace = run.target.namespace ?? kc.getContextObject(kc.getCurrentContext())?.namespace ?? 'default';
+  const client = createKubeClient(kc, { userAgent: 'openpds-cli' });
+  const dryRun = run.command === 'plan';
+  const entries = await planCluster({ client, documents: run.documents, setName: run.target.setName, namespace, dryRun, forceConflicts: run.target.forceConflicts });
+  for (const entry of entries) for (const line of formatEntry(entry, dryRun ? PLAN_VERB : APPLY_VERB)) run.out(line);
+  const count = (action: ClusterAction) => entries.filter((e) => e.action === action).length;
+  const failed = count('error');
+  const summary = dryRun
+    ? `Plan: ${count('create')} to create, ${count('update')} to change, ${count('delete')} to delete`
+    : `Apply complete: ${count('create')} created, ${count('update')} changed, ${count('delete')} deleted`;
+  run.out(`${summary}${failed ? `, ${failed} failed` : ''}.`);
+  if (failed > 0) return 1;
+  return dryRun && run.detailedExitCode && count('create') + count('update') + count('delete') > 0 ? 2 : 0;
+}
+
+export function formatEntry(entry: ClusterPlanEntry, verbs: Record<ClusterAction, string>): string[] {
+  const head = `${verbs[entry.action].padEnd(9)} ${entry.kind} ${entry.name}`;
+  if (entry.action === 'error') return [`${head}: ${entry.message}`];
+  return [entry.message ? `${head} (${entry.message})` : head, ...entry.changes.map((c) => `      ${describeObjectChange(c)}`)];
+}
+
+async function loadKubeConfig(target: ClusterTarget, env: Record<string, string | undefined>): Promise<KubeConfig | string> {
+  const k8s = await import('@kubernetes/client-node');
+  const kc = new k8s.KubeConfig();
+  const files = target.kubeconfig ? [target.kubeconfig] : (env.KUBECONFIG ?? '').split(path.delimiter).filter(Boolean);
+  try {
+    if (files.length === 0) kc.loadFromDefault();
+    for (const [i, file] of files.entries()) {
+      if (i === 0) kc.loadFromFile(file);
+      else {
+        const more = new k8s.KubeConfig();
+        more.loadFromFile(file);
+        kc.mergeConfig(more, true);
+      }
+    }
+  } catch (error) {
+    return `cannot load the kubeconfig (${files.join(path.delimiter) || 'default'}): ${(error as Error).message}`;
+  }
+  if (target.context) {
+    if (!kc.getContextObject(target.context)) return `the kubeconfig has no context "${target.context}" (it has: ${kc.getContexts().map((c) => c.name).join(', ') || 'none'})`;
+    kc.setCurrentContext(target.context);
+  }
+  if (!kc.getCurrentCluster()) return 'the kubeconfig names no current cluster (give --context)';
+  return kc;
+}

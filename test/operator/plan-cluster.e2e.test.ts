@@ -1,0 +1,182 @@
+/**
+ * `openpds plan` and `openpds apply` against a cluster (the Kubernetes API test server with the real CRDs):
+ * plan is a server-side dry run that leaves nothing behind; apply creates; an edit shows as an update with
+ * the field's path; a manifest removed from the folder is pruned, and only objects of the same apply set;
+ * the server's refusals are printed per object, through the real CLI too, never as a stack trace.
+ */
+import { spawn } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import { runApplyCommand, runPlanCommand } from '../../operator/src/local/plan-command';
+import { startTestKube, type TestKube } from './support/kube';
+import { kubectl } from './support/kubectl';
+
+const ROOT = path.join(__dirname, '../..');
+const NS = 'team';
+
+const DOMAIN = `apiVersion: openpds.io/v1alpha1
+kind: Domain
+metadata: {name: acme}
+spec:
+  storage: {volume: {size: 1Gi}}
+  apiServer: {replicas: 1}
+`;
+const DRIVE = (quota: string) => `apiVersion: openpds.io/v1alpha1
+kind: Drive
+metadata: {name: team-files}
+spec:
+  domainRef: {name: acme}
+  owner: {kind: Group, name: team}
+  quota: {totalSize: ${quota}}
+`;
+const CONFIG_MAP = `apiVersion: v1
+kind: ConfigMap
+metadata: {name: settings, namespace: ${NS}}
+data: {greeting: hello}
+`;
+
+describe('openpds plan / apply against a cluster', () => {
+  let kube: TestKube;
+  let dir: string;
+
+  beforeAll(async () => {
+    kube = await startTestKube();
+    await kubectl(kube.kubeconfig, ['apply', '-k', path.join(ROOT, 'crds')]);
+    await kube.createNamespace(NS);
+    dir = path.join(kube.dir, 'site');
+    fs.mkdirSync(dir);
+    fs.writeFileSync(path.join(dir, 'domain.yaml'), DOMAIN);
+    fs.writeFileSync(path.join(dir, 'drive.yaml'), DRIVE('5Gi'));
+    fs.writeFileSync(path.join(dir, 'config.yaml'), CONFIG_MAP);
+  });
+  afterAll(async () => {
+    await kube?.close();
+  });
+
+  async function cli(command: typeof runPlanCommand, ...extra: string[]) {
+    const lines: string[] = [];
+    const code = await command(['-f', dir, '--kubeconfig', kube.kubeconfig, '-n', NS, ...extra], { out: (l) => lines.push(l), err: (l) => lines.push(l), env: {} });
+    return { code, text: lines.join('\n') };
+  }
+  const find = (kind: string, name: string, apiVersion = 'openpds.io/v1alpha1') => kube.client.find({ apiVersion, kind, namespace: NS, name });
+
+  it('plans creates with a server-side dry run that stores nothing, then apply creates them labelled as the set', async () => {
+    const plan = await cli(runPlanCommand, '--detailed-exitcode');
+    expect(plan.text.split('\n')).toEqual(['+ create  ConfigMap team/settings', '+ create  Domain team/acme', '+ create  Drive team/team-files', 'Plan: 3 to create, 0 to change, 0 to delete.']);
+    expect(plan.code).toBe(2);
+    expect(kube.server.hooks.requests().some((r) => r.method === 'PATCH' && r.query.includes('dryRun=All') && r.query.includes('fieldManager=openpds-cli'))).toBe(true);
+    expect(await find('Domain', 'acme')).toBeUndefined();
+    expect(await find('ConfigMap', 'settings', 'v1')).toBeUndefined();
+
+    const apply = await cli(runApplyCommand);
+    expect(apply.text.split('\n')).toEqual(['+ created ConfigMap team/settings', '+ created Domain team/acme', '+ created Drive team/team-files', 'Apply complete: 3 created, 0 changed, 0 deleted.']);
+    expect(apply.code).toBe(0);
+    const domain = await find('Domain', 'acme');
+    expect(domain?.metadata?.labels).toEqual({ 'app.kubernetes.io/managed-by': 'openpds-cli', 'openpds.io/apply-set': 'site' });
+    // The server's defaults are in the stored object, and the next plan does not count them as changes.
+    expect(domain).toMatchObject({ spec: { image: 'openpds/openpds:0.1.0' } });
+    expect(domain?.metadata?.managedFields).toEqual([expect.objectContaining({ manager: 'openpds-cli', operation: 'Apply' })]);
+
+    const again = await cli(runPlanCommand, '--detailed-exitcode');
+    expect(again.text.split('\n')).toEqual(['= unchanged ConfigMap team/settings', '= unchanged Domain team/acme', '= unchanged Drive team/team-files', 'Plan: 0 to create, 0 to change, 0 to delete.']);
+    expect(again.code).toBe(0);
+  });
+
+  it('shows an edit as an update with the changed paths, old and new, and apply makes it', async () => {
+    fs.writeFileSync(path.join(dir, 'drive.yaml'), DRIVE('7Gi'));
+    fs.writeFileSync(path.join(dir, 'config.yaml'), CONFIG_MAP.replace('hello', 'bonjour'));
+    const plan = await cli(runPlanCommand, '--detailed-exitcode');
+    expect(plan.code).toBe(2);
+    expect(plan.text).toContain('~ update  ConfigMap team/settings\n      data.greeting: "hello" -> "bonjour"');
+    expect(plan.text).toContain('~ update  Drive team/team-files\n      spec.quota.totalSize: "5Gi" -> "7Gi"');
+    expect(plan.text).toContain('= unchanged Domain team/acme');
+    expect(plan.text).toContain('Plan: 0 to create, 2 to change, 0 to delete.');
+    expect(await find('Drive', 'team-files')).toMatchObject({ spec: { quota: { totalSize: '5Gi' } } });
+
+    const apply = await cli(runApplyCommand);
+    expect(apply.text).toContain('~ updated Drive team/team-files\n      spec.quota.totalSize: "5Gi" -> "7Gi"');
+    expect(apply.text).toContain('Apply complete: 0 created, 2 changed, 0 deleted.');
+    expect(await find('Drive', 'team-files')).toMatchObject({ spec: { quota: { totalSize: '7Gi' } } });
+  });
+
+  it('a manifest removed from the folder is a delete; apply prunes it and nothing outside the set', async () => {
+    // Same manager label, another set; and an object with no labels at all: neither is this folder's.
+    await kube.client.create({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'other-set', namespace: NS, labels: { 'app.kubernetes.io/managed-by': 'openpds-cli', 'openpds.io/apply-set': 'elsewhere' } } });
+    await kube.client.create({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'by-hand', namespace: NS } });
+    fs.rmSync(path.join(dir, 'config.yaml'));
+    fs.rmSync(path.join(dir, 'drive.yaml'));
+
+    const plan = await cli(runPlanCommand);
+    expect(plan.text.split('\n')).toEqual(['= unchanged Domain team/acme', '- delete  Drive team/team-files', 'Plan: 0 to create, 0 to change, 1 to delete.']);
+    // A ConfigMap is no kind the folder holds now: the set's ConfigMap is found only while one remains.
+    fs.writeFileSync(path.join(dir, 'keep.yaml'), CONFIG_MAP.replace('settings', 'kept'));
+    const withKind = await cli(runPlanCommand);
+    expect(withKind.text).toContain('- delete  ConfigMap team/settings');
+    expect(withKind.text).toContain('Plan: 1 to create, 0 to change, 2 to delete.');
+    expect(withKind.text).not.toMatch(/other-set|by-hand/);
+    expect(await find('Drive', 'team-files')).toBeDefined();
+
+    const apply = await cli(runApplyCommand);
+    expect(apply.text).toContain('- deleted ConfigMap team/settings');
+    expect(apply.text).toContain('- deleted Drive team/team-files');
+    expect(apply.text).toContain('Apply complete: 1 created, 0 changed, 2 deleted.');
+    expect(await find('Drive', 'team-files')).toBeUndefined();
+    expect(await find('ConfigMap', 'settings', 'v1')).toBeUndefined();
+    expect(await find('ConfigMap', 'other-set', 'v1')).toBeDefined();
+    expect(await find('ConfigMap', 'by-hand', 'v1')).toBeDefined();
+  });
+
+  it('prints the server refusal of an invalid manifest or unknown kind per object, exits 1, and plans the rest', async () => {
+    fs.writeFileSync(path.join(dir, 'broken.yaml'), 'apiVersion: openpds.io/v1alpha1\nkind: Domain\nmetadata: {name: broken}\nspec:\n  storage: {mode: ftp, volume: {size: 1Gi}}\n  apiServer: {replicas: 1}\n');
+    fs.writeFileSync(path.join(dir, 'widget.yaml'), 'apiVersion: example.com/v1\nkind: Widget\nmetadata: {name: w}\n');
+    const plan = await cli(runPlanCommand, '--detailed-exitcode');
+    expect(plan.code).toBe(1);
+    expect(plan.text).toMatch(/^! error {3}Domain team\/broken: Domain\.openpds\.io "broken" is invalid: .*spec\.storage\.mode: Unsupported value: "ftp"/m);
+    expect(plan.text).toContain('! error   Widget team/w: the server does not serve example.com/v1 (is its CustomResourceDefinition installed?)');
+    expect(plan.text).toContain('= unchanged Domain team/acme');
+    expect(plan.text).toContain('Plan: 0 to create, 0 to change, 0 to delete, 2 failed.');
+
+    // The real CLI, cluster mode chosen by $KUBECONFIG: the same lines, no stack trace.
+    const run = await new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) => {
+      const child = spawn(process.execPath, [path.join(ROOT, 'bin/openpds.js'), 'apply', '-f', dir, '-n', NS], { env: { PATH: process.env.PATH ?? '', KUBECONFIG: kube.kubeconfig } });
+      let stdout = '';
+      let stderr = '';
+      child.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
+      child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
+      child.on('close', (code) => resolve({ code, stdout, stderr }));
+    });
+    expect(run.code).toBe(1);
+    expect(run.stdout).toMatch(/! error {3}Domain team\/broken: .*Unsupported value: "ftp"/);
+    expect(run.stdout).toContain('Apply complete: 0 created, 0 changed, 0 deleted, 2 failed.');
+    expect(`${run.stdout}${run.stderr}`).not.toMatch(/\n\s+at /);
+    expect(await find('Domain', 'broken')).toBeUndefined();
+    fs.rmSync(path.join(dir, 'broken.yaml'));
+    fs.rmSync(path.join(dir, 'widget.yaml'));
+  }, 60_000);
+
+  it('a namespace the plan creates is planned with its objects; a bad kubeconfig or context is one error line', async () => {
+    const nsDir = path.join(kube.dir, 'with-namespace');
+    fs.mkdirSync(nsDir);
+    fs.writeFileSync(path.join(nsDir, 'all.yaml'), `apiVersion: v1\nkind: Namespace\nmetadata: {name: fresh}\n---\n${CONFIG_MAP.replace(`namespace: ${NS}`, 'namespace: fresh')}`);
+    const lines: string[] = [];
+    const io = { out: (l: string) => lines.push(l), err: (l: string) => lines.push(l), env: { KUBECONFIG: kube.kubeconfig } };
+    expect(await runPlanCommand(['-f', nsDir], io)).toBe(0);
+    expect(lines).toEqual(['+ create  Namespace fresh', '+ create  ConfigMap fresh/settings (namespace fresh is created by this plan: the server checks this object on apply)', 'Plan: 2 to create, 0 to change, 0 to delete.']);
+    lines.length = 0;
+    expect(await runApplyCommand(['-f', nsDir], io)).toBe(0);
+    expect(await kube.client.find({ apiVersion: 'v1', kind: 'ConfigMap', namespace: 'fresh', name: 'settings' })).toMatchObject({ metadata: { labels: { 'openpds.io/apply-set': 'with-namespace' } } });
+
+    lines.length = 0;
+    expect(await runPlanCommand(['-f', nsDir, '--context', 'nope'], io)).toBe(1);
+    expect(lines.join('\n')).toMatch(/^! error {3}the kubeconfig has no context "nope" \(it has: .+\)$/);
+    lines.length = 0;
+    expect(await runPlanCommand(['-f', nsDir, '--kubeconfig', path.join(kube.dir, 'missing')], io)).toBe(1);
+    expect(lines.join('\n')).toMatch(/^! error {3}cannot load the kubeconfig/);
+    lines.length = 0;
+    expect(await runPlanCommand(['-f', nsDir], { ...io, env: {} })).toBe(2);
+    expect(lines.join('\n')).toContain('give --kubeconfig (or set $KUBECONFIG) to plan against a cluster, or --endpoint / --state for running domains');
+    lines.length = 0;
+    expect(await runPlanCommand(['-f', nsDir, '--set', 'not a label'], io)).toBe(2);
+    expect(lines.join('\n')).toContain('the apply set name must be a label value');
+  });
+});
