@@ -12,13 +12,17 @@ import { ConfigError, configTable } from '../api-server/src/config/config';
 const USAGE = `usage: openpds <command>
 
   serve        run the data plane (API server; embedded PGlite and local disk by default)
-  worker       run a worker process (health, readiness, metrics; it runs no jobs yet)
+  worker       run a worker process: background jobs such as content hashing (needs PostgreSQL), health, metrics
   migrate      apply pending database migrations and exit
   config-docs  print the configuration table (markdown)
   operator     run the Kubernetes operator (Domains and Drives; \`openpds operator --help\` for flags)
   up -f DIR    run the Domains and Drives in DIR without a cluster (each Domain an in-process data plane)
-  plan -f DIR  show what applying the Drives in DIR to a running domain would create, change or delete
-  apply -f DIR apply the Drives in DIR to a running domain
+  plan -f DIR  show what applying DIR would create, change or delete, terraform style:
+                 against a cluster (--kubeconfig/--context or $KUBECONFIG): a server-side dry run of
+                 every manifest, any kind; objects an earlier apply of DIR made and DIR lost are deletes
+                 against running domains (--endpoint NAME=URL, or --state DIR of \`openpds up\`): the Drives
+  apply -f DIR apply DIR the same way (server-side apply and prune; or the Drives through the admin API)
+                 \`openpds plan --help\` for every flag
 
 Configuration comes from OPENPDS_* environment variables: run \`openpds config-docs\`.`;
 

@@ -178,5 +178,21 @@ describe('openpds plan / apply against a cluster', () => {
     lines.length = 0;
     expect(await runPlanCommand(['-f', nsDir, '--set', 'not a label'], io)).toBe(2);
     expect(lines.join('\n')).toContain('the apply set name must be a label value');
+    lines.length = 0;
+    expect(await runApplyCommand(['--help'], io)).toBe(0);
+    expect(lines.join('\n')).toMatch(/usage: openpds apply -f DIR \[--kubeconfig FILE\][^]*--endpoint {11}NAME=URL/);
   });
+
+  it('`openpds help` describes both modes of plan and apply, and what the worker runs', async () => {
+    const help = await new Promise<string>((resolve) => {
+      const child = spawn(process.execPath, [path.join(ROOT, 'bin/openpds.js'), 'help'], { env: { PATH: process.env.PATH ?? '' } });
+      let stdout = '';
+      child.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
+      child.on('close', () => resolve(stdout));
+    });
+    expect(help).toMatch(/plan -f DIR .*\n.*against a cluster \(--kubeconfig\/--context or \$KUBECONFIG\): a server-side dry run/);
+    expect(help).toContain('against running domains (--endpoint NAME=URL');
+    expect(help).toContain('worker       run a worker process: background jobs such as content hashing');
+    expect(help).not.toContain('no jobs yet');
+  }, 30_000);
 });

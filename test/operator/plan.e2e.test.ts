@@ -118,3 +118,63 @@ describe('openpds plan / apply against a running domain', () => {
     expect(await runPlanCommand(['-f', dir], { err: () => {} })).toBe(2);
   });
 });
+
+describe('openpds plan / apply with Drives of several domains', () => {
+  let a: Awaited<ReturnType<typeof startTestServer>>;
+  let b: Awaited<ReturnType<typeof startTestServer>>;
+  const work = fs.mkdtempSync(path.join(os.tmpdir(), 'openpds-plan-domains-'));
+  const teamDrive = (name: string, domain: string) => `apiVersion: openpds.io/v1alpha1\nkind: Drive\nmetadata: {name: ${name}}\nspec:\n  domainRef: {name: ${domain}}\n  owner: {kind: Group, name: team}\n`;
+
+  beforeAll(async () => {
+    [a, b] = await Promise.all([startTestServer('pglite', 'local'), startTestServer('pglite', 'local')]);
+    fs.writeFileSync(path.join(work, 'domain-a.yaml'), 'apiVersion: openpds.io/v1alpha1\nkind: Domain\nmetadata: {name: a}\nspec: {storage: {volume: {size: 1Gi}}}\n');
+    fs.writeFileSync(path.join(work, 'drives.yaml'), [teamDrive('drive-a', 'a'), teamDrive('drive-b', 'b'), teamDrive('drive-c', 'c')].join('---\n'));
+  });
+  afterAll(async () => {
+    await Promise.all([a?.stop(), b?.stop()]);
+    fs.rmSync(work, { recursive: true, force: true });
+  });
+
+  async function cli(command: typeof runPlanCommand, ...extra: string[]) {
+    const lines: string[] = [];
+    const code = await command(['-f', work, ...extra], { out: (l) => lines.push(l), err: (l) => lines.push(l), env: { OPENPDS_ADMIN_PASSWORD: ADMIN_PASSWORD } });
+    return { code, text: lines.join('\n') };
+  }
+  const driveNames = async (server: typeof a) => {
+    const token = (await server.api.login('admin', ADMIN_PASSWORD)).access_token;
+    return (await server.api.ok('/v2/drive/list', {}, token)).items.map((d: { drive_name: string }) => d.drive_name).filter((n: string) => n.startsWith('drive-'));
+  };
+
+  it('routes each Drive to the endpoint of its domainRef; a Drive whose Domain has none is an error naming it', async () => {
+    const plan = await cli(runPlanCommand, '--endpoint', `a=${a.url}`, '--endpoint', `default/b=${b.url}`);
+    expect(plan.code).toBe(1);
+    expect(plan.text).toContain('  not applied Domain default/a: a Domain is provisioned by the operator or `openpds up`');
+    expect(plan.text).toContain('+ create  Drive default/drive-a: "drive-a", owner group team');
+    expect(plan.text).toContain('+ create  Drive default/drive-b: "drive-b", owner group team');
+    expect(plan.text).toContain('! error   Drive default/drive-c: DomainNotFound: no --endpoint for Domain default/c (give --endpoint c=URL)');
+    expect(plan.text).toContain('Plan: 2 to create, 0 to change, 0 to delete, 0 unchanged, 1 failed.');
+
+    fs.writeFileSync(path.join(work, 'drives.yaml'), [teamDrive('drive-a', 'a'), teamDrive('drive-b', 'b')].join('---\n'));
+    const apply = await cli(runApplyCommand, '--endpoint', `a=${a.url}`, '--endpoint', `b=${b.url}`);
+    expect(apply).toMatchObject({ code: 0, text: expect.stringContaining('Apply complete: 2 created, 0 changed, 0 deleted or released, 0 unchanged.') });
+    expect(await driveNames(a)).toEqual(['drive-a']);
+    expect(await driveNames(b)).toEqual(['drive-b']);
+    const again = await cli(runPlanCommand, '--endpoint', `a=${a.url}`, '--endpoint', `b=${b.url}`, '--detailed-exitcode');
+    expect(again).toMatchObject({ code: 0, text: expect.stringContaining('Plan: 0 to create, 0 to change, 0 to delete, 2 unchanged.') });
+  });
+
+  it('a bare URL is refused when the Drives reference more than one Domain; malformed endpoints are usage errors', async () => {
+    const bare = await cli(runPlanCommand, '--endpoint', a.url);
+    expect(bare.code).toBe(2);
+    expect(bare.text).toContain(`--endpoint ${a.url} is ambiguous: the Drives reference Domains default/a, default/b; give --endpoint NAME=URL for each`);
+    expect(await driveNames(a)).toEqual(['drive-a']);
+
+    expect((await cli(runPlanCommand, '--endpoint', 'a=ftp://example.com')).text).toContain('--endpoint a=ftp://example.com: expected URL or NAME=URL with an http(s) URL');
+    expect((await cli(runPlanCommand, '--endpoint', a.url, '--endpoint', `b=${b.url}`)).text).toContain('give one --endpoint URL, or one --endpoint NAME=URL per Domain');
+    expect((await cli(runPlanCommand, '--endpoint', `a=${a.url}`, '--kubeconfig', 'x')).code).toBe(2);
+
+    // One Domain only: the bare URL keeps working.
+    fs.writeFileSync(path.join(work, 'drives.yaml'), teamDrive('drive-a', 'a'));
+    expect(await cli(runPlanCommand, '--endpoint', a.url)).toMatchObject({ code: 0, text: expect.stringContaining('Plan: 0 to create, 0 to change, 0 to delete, 1 unchanged.') });
+  });
+});

@@ -54,6 +54,10 @@ async function run(command: 'plan' | 'apply', argv: string[], io: CommandIo): Pr
   const out = io.out ?? ((line: string) => process.stdout.write(`${line}\n`));
   const err = io.err ?? ((line: string) => process.stderr.write(`${line}\n`));
   const env = io.env ?? process.env;
+  if (argv.includes('--help') || argv.includes('-h')) {
+    out(usage(command));
+    return 0;
+  }
   const parsed = parseCommandArgs(argv, env);
   if (typeof parsed === 'string') {
     err(`openpds ${command}: ${parsed}\n\n${usage(command)}`);
