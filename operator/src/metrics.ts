@@ -1,12 +1,18 @@
 /**
  * The operator's Prometheus metrics, on a registry of its own (no prom-client global state, so two
  * operators in one test process do not collide): reconcile duration and errors per kind, queue depth
- * per kind read at scrape time.
+ * per kind read at scrape time, and drift (changes made by hand in a data plane) corrected per kind and field.
  */
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { ControllerMetrics, ReconcileResult } from './kube/controller';
 
-export interface OperatorMetrics extends ControllerMetrics {
+/** What a reconciler of data-plane objects (Drive, UserSystem, OAuthApp) reports besides the controller's figures. */
+export interface DriftMetrics {
+  /** A hand-made change of `field` was found on an object of `kind` and undone (a deleted object re-created: field "deleted"). */
+  driftCorrected(kind: string, field: string): void;
+}
+
+export interface OperatorMetrics extends ControllerMetrics, DriftMetrics {
   registry: Registry;
   /** Registers a queue-depth reader for a kind (the gauge asks it at each scrape). */
   trackQueueDepth(kind: string, depth: () => number): void;
@@ -28,6 +34,12 @@ export function createOperatorMetrics(options: { defaultMetrics?: boolean } = {}
     labelNames: ['kind'],
     registers: [registry],
   });
+  const drift = new Counter({
+    name: 'openpds_operator_drift_corrected_total',
+    help: 'Changes made by hand in a data plane that the operator found and corrected, by kind and field (deleted: the object was re-created).',
+    labelNames: ['kind', 'field'],
+    registers: [registry],
+  });
   const depths = new Map<string, () => number>();
   new Gauge({
     name: 'openpds_operator_queue_depth',
@@ -43,6 +55,9 @@ export function createOperatorMetrics(options: { defaultMetrics?: boolean } = {}
     observeReconcile(kind: string, result: ReconcileResult, seconds: number) {
       duration.observe({ kind, result }, seconds);
       if (result === 'error') errors.inc({ kind });
+    },
+    driftCorrected(kind, field) {
+      drift.inc({ kind, field });
     },
     trackQueueDepth(kind, depth) {
       depths.set(kind, depth);

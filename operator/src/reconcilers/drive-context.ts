@@ -4,7 +4,38 @@
  */
 import type { AdminClient } from '../admin-client/admin-client';
 import type { DriveStatus } from '../domain-types';
-import type { DesiredDrive, FieldChange } from './drive-desired';
+import type { DesiredDrive, DriveOrigin, FieldChange } from './drive-desired';
+
+/**
+ * Every reason the Drive reconciler puts on its Ready condition, and how Argo CD reads it (the health
+ * check examples/argocd/health/drive.lua must agree; examples/argocd/argocd.test.ts checks every entry).
+ * DomainNotReady is the one wait: the Domain is coming up and its Drives follow. DomainNotFound is
+ * Degraded: Argo CD's sync waves apply the Domain first, so a missing one is a wrong domainRef or a
+ * deleted Domain, which no wait fixes.
+ */
+export const DRIVE_REASONS = {
+  Applied: 'healthy',
+  DomainNotReady: 'progressing',
+  DomainNotFound: 'degraded',
+  InvalidSpec: 'degraded',
+  OwnerNotFound: 'degraded',
+  AdminApiUnreachable: 'degraded',
+  AdminCredentialsRejected: 'degraded',
+  AdminApiUnavailable: 'degraded',
+  AdminApiRejected: 'degraded',
+} as const satisfies Record<string, 'healthy' | 'progressing' | 'degraded'>;
+
+export type DriveReason = keyof typeof DRIVE_REASONS;
+export type DriveFailureReason = Exclude<DriveReason, 'Applied'>;
+
+/** The status the Drive reconciler writes: the shared DriveStatus plus who made the drive. */
+export type DriveStatusOut = DriveStatus & {
+  /** Created: the operator made the drive. Adopted: it took over a drive made by hand (or a retained one). */
+  origin?: DriveOrigin;
+};
+
+/** What the metric `openpds_operator_drift_corrected_total{field}` counts: a hand-made change undone. */
+export type DriftField = 'name' | 'description' | 'quota' | 'deleted';
 
 export type DomainAccess =
   | { state: 'Ready'; client: AdminClient }
@@ -31,17 +62,26 @@ export type DriveActionType = 'create' | 'adopt' | 'update' | 'delete' | 'releas
 export interface DriveAction {
   action: DriveActionType;
   driveId?: string;
-  /** Why: Create, Recreate (deleted by hand), DriftDetected, SpecChanged, Adopt, Retain, Delete, InSync. */
+  /** Why: Create, Recreate (deleted by hand), DriftDetected, SpecChanged, Adopt, Retain, Delete, RetainAdopted, InSync. */
   reason: string;
   changes?: FieldChange[];
   desired?: DesiredDrive;
 }
 
 export interface DriveReconcileResult {
-  status: DriveStatus;
+  status: DriveStatusOut;
   events: DriveEvent[];
   actions: DriveAction[];
   requeueAfterMs: number;
+  /**
+   * True when that requeue is only the periodic drift check: a runtime with its own jittered resync (the
+   * Kubernetes controller) need not schedule it again.
+   */
+  atResync: boolean;
+  /** The admin API answered an error or could not be reached: the runtime counts a failed reconcile. */
+  failed: boolean;
+  /** Hand-made changes found in the data plane and corrected in this reconcile. */
+  driftCorrected: DriftField[];
 }
 
 export const DEFAULT_RESYNC_MS = 5 * 60_000;

@@ -18,9 +18,9 @@ test('applies the same defaults as the CRD: name from metadata, 10Gi, Retain; "0
 
 test('the marker round-trips, survives free text, and never pushes the description past 1024', () => {
   const d = withMarker('line one\nline two', 'uid-1', 'Delete');
-  expect(parseMarker(d)).toEqual({ uid: 'uid-1', reclaimPolicy: 'Delete' });
+  expect(parseMarker(d)).toEqual({ uid: 'uid-1', reclaimPolicy: 'Delete', origin: 'Created' });
   expect(stripMarker(d)).toBe('line one\nline two');
-  expect(parseMarker(withMarker('', 'uid-2', 'Retain'))).toEqual({ uid: 'uid-2', reclaimPolicy: 'Retain' });
+  expect(parseMarker(withMarker('', 'uid-2', 'Retain'))).toEqual({ uid: 'uid-2', reclaimPolicy: 'Retain', origin: 'Created' });
   expect(parseMarker('mentions openpds.io/uid=x; reclaimPolicy=Retain in passing, not as its last line\nmore')).toBeUndefined();
   const long = withMarker('x'.repeat(1024), 'uid-3', 'Retain');
   expect(long.length).toBe(1024);
@@ -45,4 +45,15 @@ test('backoff grows with how long Ready has been False, from 5 s to 5 min', () =
   const since = '2030-01-01T00:00:00Z';
   const at = (s: number) => backoffMs([{ type: 'Ready', status: 'False', reason: 'X', lastTransitionTime: since }], new Date(Date.parse(since) + s * 1000));
   expect([0, 3, 20, 80, 10_000].map(at)).toEqual([5_000, 5_000, 20_000, 80_000, 300_000]);
+});
+
+test('an adopted drive says so on its marker; a created one keeps the marker it always had', () => {
+  expect(withMarker('', 'uid-1', 'Delete')).toBe('openpds.io/uid=uid-1; reclaimPolicy=Delete');
+  const adopted = withMarker('made by hand', 'uid-1', 'Delete', 'Adopted');
+  expect(adopted).toBe('made by hand\nopenpds.io/uid=uid-1; reclaimPolicy=Delete; origin=Adopted');
+  expect(parseMarker(adopted)).toEqual({ uid: 'uid-1', reclaimPolicy: 'Delete', origin: 'Adopted' });
+  expect(stripMarker(adopted)).toBe('made by hand');
+  expect(parseMarker('openpds.io/uid=uid-1; reclaimPolicy=Delete; origin=Stolen')).toBeUndefined();
+  expect(buildDesiredDrive(cr({}, 'u'), 'Adopted')).toMatchObject({ origin: 'Adopted', description: 'openpds.io/uid=u; reclaimPolicy=Retain; origin=Adopted' });
+  expect(buildDesiredDrive(cr({}, 'u')).origin).toBe('Created');
 });

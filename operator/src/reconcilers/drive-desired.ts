@@ -7,6 +7,14 @@ import { quantityToBytes } from '../charts/quantity';
 import type { Drive } from '../domain-types';
 
 export type ReclaimPolicy = 'Retain' | 'Delete';
+/** Created: the operator made the drive. Adopted: it took over one it found (made by hand, or retained). */
+export type DriveOrigin = 'Created' | 'Adopted';
+
+/**
+ * reclaimPolicy Delete deletes an adopted drive only with this annotation set to "true": the operator
+ * never made that drive, and deleting a CR must not silently destroy files someone created by hand.
+ */
+export const DELETE_ADOPTED_ANNOTATION = 'openpds.io/delete-adopted';
 
 export interface DesiredDrive {
   uid: string;
@@ -19,6 +27,7 @@ export interface DesiredDrive {
   /** Bytes; null means unlimited (spec "0"). */
   total_size: number | null;
   reclaimPolicy: ReclaimPolicy;
+  origin: DriveOrigin;
 }
 
 export interface FieldChange {
@@ -28,9 +37,12 @@ export interface FieldChange {
 }
 
 // The data plane has no labels on drives, so the marker lives on the last line of the description. It is
-// what finds the drive again when status.driveId was lost (a crash between create and the status write).
+// what finds the drive again when status.driveId was lost (a crash between create and the status write),
+// and it says whether the operator created the drive or adopted it (`; origin=Adopted`), so that survives
+// a lost status too. A created drive's marker has no origin part: markers written before origin existed
+// read as Created, as they always did.
 const MARKER_PREFIX = 'openpds.io/uid=';
-const MARKER_LINE = /(?:^|\n)openpds\.io\/uid=([A-Za-z0-9._-]+); reclaimPolicy=(Retain|Delete)$/;
+const MARKER_LINE = /(?:^|\n)openpds\.io\/uid=([A-Za-z0-9._-]+); reclaimPolicy=(Retain|Delete)(?:; origin=(Adopted))?$/;
 const MAX_DESCRIPTION = 1024; // the data plane's limit, also the CRD's
 
 /**
@@ -47,7 +59,7 @@ export function localUid(namespace: string, name: string): string {
   return `local.${namespace}.${name}`;
 }
 
-export function buildDesiredDrive(drive: Drive): DesiredDrive {
+export function buildDesiredDrive(drive: Drive, origin: DriveOrigin = 'Created'): DesiredDrive {
   const uid = driveUid(drive);
   const reclaimPolicy = drive.spec.reclaimPolicy ?? 'Retain';
   const bytes = quantityToBytes(drive.spec.quota?.totalSize ?? '10Gi');
@@ -57,19 +69,21 @@ export function buildDesiredDrive(drive: Drive): DesiredDrive {
     ownerKind: drive.spec.owner.kind,
     ownerName: drive.spec.owner.name,
     owner_type: drive.spec.owner.kind === 'Group' ? 'group' : 'user',
-    description: withMarker(drive.spec.description ?? '', uid, reclaimPolicy),
+    description: withMarker(drive.spec.description ?? '', uid, reclaimPolicy, origin),
     total_size: bytes === 0 ? null : bytes,
     reclaimPolicy,
+    origin,
   };
 }
 
 export interface DriveMarker {
   uid: string;
   reclaimPolicy: ReclaimPolicy;
+  origin: DriveOrigin;
 }
 
-export function withMarker(text: string, uid: string, reclaimPolicy: ReclaimPolicy): string {
-  const marker = `${MARKER_PREFIX}${uid}; reclaimPolicy=${reclaimPolicy}`;
+export function withMarker(text: string, uid: string, reclaimPolicy: ReclaimPolicy, origin: DriveOrigin = 'Created'): string {
+  const marker = `${MARKER_PREFIX}${uid}; reclaimPolicy=${reclaimPolicy}${origin === 'Adopted' ? '; origin=Adopted' : ''}`;
   if (!text) return marker;
   // Both the CRD and the data plane cap descriptions at 1024: the marker wins over the tail of the text.
   return `${text.slice(0, MAX_DESCRIPTION - marker.length - 1)}\n${marker}`;
@@ -77,7 +91,7 @@ export function withMarker(text: string, uid: string, reclaimPolicy: ReclaimPoli
 
 export function parseMarker(description: string): DriveMarker | undefined {
   const match = MARKER_LINE.exec(description);
-  return match ? { uid: match[1]!, reclaimPolicy: match[2] as ReclaimPolicy } : undefined;
+  return match ? { uid: match[1]!, reclaimPolicy: match[2] as ReclaimPolicy, origin: match[3] ? 'Adopted' : 'Created' } : undefined;
 }
 
 /** The description without the marker: what a released (retained) drive keeps. */

@@ -1,19 +1,26 @@
 /**
  * Status, events and requeue for the Drive reconciler: what one reconcile reports. Conditions follow the
- * metav1.Condition convention through kube/conditions.ts (Ready, Synced, Degraded, each with a reason).
+ * metav1.Condition convention through kube/conditions.ts (Ready, Progressing, Degraded as on a Domain, plus
+ * Synced for drift), each with a reason from DRIVE_REASONS.
  */
 import { AdminApiError } from '../admin-client/admin-api-error';
 import type { AdminDrive } from '../admin-client/admin-client';
-import type { Drive, DriveStatus } from '../domain-types';
+import type { Drive } from '../domain-types';
 import { findCondition, setConditions } from '../kube/conditions';
 import { bytesToQuantity } from './drive-desired';
-import { DEFAULT_RESYNC_MS, OwnerNotFoundError, type DriveAction, type DriveEvent, type DriveReconcileContext, type DriveReconcileResult } from './drive-context';
+import { DEFAULT_RESYNC_MS, DRIVE_REASONS, OwnerNotFoundError, type DriftField, type DriveAction, type DriveEvent, type DriveFailureReason, type DriveReconcileContext, type DriveReconcileResult, type DriveStatusOut } from './drive-context';
+import type { DriveOrigin } from './drive-desired';
 
 export interface DriveFailure {
-  reason: string;
+  reason: DriveFailureReason;
   message: string;
   /** Expected to clear by itself (domain starting, network): retry with backoff. */
   retry: boolean;
+  /**
+   * The admin API answered an error or could not be reached: a failed reconcile, counted in
+   * openpds_operator_reconcile_errors_total. Waiting for the Domain, or for an owner, is not.
+   */
+  adminApi?: boolean;
 }
 
 const MIN_BACKOFF_MS = 5_000;
@@ -23,6 +30,8 @@ const MAX_BACKOFF_MS = 5 * 60_000;
 export class Outcome {
   readonly events: DriveEvent[] = [];
   readonly actions: DriveAction[] = [];
+  readonly driftCorrected: DriftField[] = [];
+  failed = false;
 
   constructor(
     readonly drive: Drive,
@@ -41,20 +50,30 @@ export class Outcome {
 
   /** Dry run: the status is left as it was; the actions are the answer. */
   planned(): DriveReconcileResult {
-    return { status: this.drive.status ?? {}, events: this.events, actions: this.actions, requeueAfterMs: 0 };
+    return { status: this.drive.status ?? {}, events: this.events, actions: this.actions, requeueAfterMs: 0, atResync: false, failed: false, driftCorrected: [] };
   }
 
-  done(status: DriveStatus, requeueAfterMs?: number): DriveReconcileResult {
-    return { status, events: this.events, actions: this.actions, requeueAfterMs: requeueAfterMs ?? this.ctx.resyncAfterMs ?? DEFAULT_RESYNC_MS };
+  /** `requeueAfterMs` undefined: nothing to look at before the periodic drift check. */
+  done(status: DriveStatusOut, requeueAfterMs?: number): DriveReconcileResult {
+    return {
+      status,
+      events: this.events,
+      actions: this.actions,
+      requeueAfterMs: requeueAfterMs ?? this.ctx.resyncAfterMs ?? DEFAULT_RESYNC_MS,
+      atResync: requeueAfterMs === undefined,
+      failed: this.failed,
+      driftCorrected: this.driftCorrected,
+    };
   }
 }
 
-export function successStatus(out: Outcome, observed: Pick<AdminDrive, 'drive_id' | 'used_size' | 'total_size'>, drift?: { reason: string; message: string }): DriveStatus {
+export function successStatus(out: Outcome, observed: Pick<AdminDrive, 'drive_id' | 'used_size' | 'total_size'>, origin: DriveOrigin, drift?: { reason: string; message: string }): DriveStatusOut {
   const generation = out.drive.metadata.generation;
   const conditions = setConditions(
     out.drive.status?.conditions,
     [
-      { type: 'Ready', status: 'True', reason: 'Applied', message: `drive ${observed.drive_id} matches the spec`, observedGeneration: generation },
+      { type: 'Ready', status: 'True', reason: 'Applied', message: `drive ${observed.drive_id} matches the spec${origin === 'Adopted' ? ' (adopted: not created by the operator)' : ''}`, observedGeneration: generation },
+      { type: 'Progressing', status: 'False', reason: 'Reconciled', message: `drive ${observed.drive_id} is applied`, observedGeneration: generation },
       drift
         ? { type: 'Synced', status: 'False', reason: drift.reason, message: drift.message, observedGeneration: generation }
         : { type: 'Synced', status: 'True', reason: 'InSync', message: 'the data plane matches the spec', observedGeneration: generation },
@@ -65,6 +84,7 @@ export function successStatus(out: Outcome, observed: Pick<AdminDrive, 'drive_id
   return {
     ...(generation !== undefined ? { observedGeneration: generation } : {}),
     conditions,
+    origin,
     driveId: observed.drive_id,
     usedSize: bytesToQuantity(observed.used_size),
     totalSize: bytesToQuantity(observed.total_size),
@@ -79,17 +99,23 @@ export function failureOutcome(out: Outcome, failure: DriveFailure): DriveReconc
   const generation = out.drive.metadata.generation;
   // One Event per new reason, not one per retry: a domain down for an hour must not flood the Events.
   if (findCondition(previous.conditions, 'Ready')?.reason !== failure.reason) out.event('Warning', failure.reason, failure.message);
+  // As on a Domain: a wait is Progressing, anything else Degraded; never both.
+  const waiting = DRIVE_REASONS[failure.reason] === 'progressing';
   const conditions = setConditions(
     previous.conditions,
     [
       { type: 'Ready', status: 'False', reason: failure.reason, message: failure.message, observedGeneration: generation },
+      { type: 'Progressing', status: waiting ? 'True' : 'False', reason: failure.reason, message: failure.message, observedGeneration: generation },
       { type: 'Synced', status: 'Unknown', reason: failure.reason, message: 'the data plane could not be checked', observedGeneration: generation },
-      { type: 'Degraded', status: 'True', reason: failure.reason, message: failure.message, observedGeneration: generation },
+      waiting
+        ? { type: 'Degraded', status: 'False', reason: 'AsExpected', observedGeneration: generation }
+        : { type: 'Degraded', status: 'True', reason: failure.reason, message: failure.message, observedGeneration: generation },
     ],
     out.now(),
   );
-  const status: DriveStatus = { ...previous, ...(generation !== undefined ? { observedGeneration: generation } : {}), conditions };
+  const status: DriveStatusOut = { ...previous, ...(generation !== undefined ? { observedGeneration: generation } : {}), conditions };
   if (out.ctx.dryRun) return { ...out.planned(), status };
+  out.failed = failure.adminApi === true;
   const requeue = failure.retry ? backoffMs(conditions, out.now()) : (out.ctx.resyncAfterMs ?? DEFAULT_RESYNC_MS);
   return out.done(status, requeue);
 }
@@ -98,7 +124,7 @@ export function failureOutcome(out: Outcome, failure: DriveFailure): DriveReconc
  * Stateless exponential backoff: wait as long as Ready has already been False (5 s to 5 min), so the
  * waits roughly double without the reconciler keeping a retry counter anywhere.
  */
-export function backoffMs(conditions: DriveStatus['conditions'], now: Date): number {
+export function backoffMs(conditions: DriveStatusOut['conditions'], now: Date): number {
   const since = Date.parse(findCondition(conditions, 'Ready')?.lastTransitionTime ?? '');
   const elapsed = Number.isNaN(since) ? 0 : now.getTime() - since;
   return Math.min(MAX_BACKOFF_MS, Math.max(MIN_BACKOFF_MS, elapsed));
@@ -108,8 +134,8 @@ export function backoffMs(conditions: DriveStatus['conditions'], now: Date): num
 export function toFailure(error: unknown): DriveFailure | undefined {
   if (error instanceof OwnerNotFoundError) return { reason: 'OwnerNotFound', message: error.message, retry: true };
   if (!(error instanceof AdminApiError)) return undefined;
-  if (error.status === 0) return { reason: 'AdminApiUnreachable', message: error.message, retry: true };
-  if (error.status === 401 || error.status === 403) return { reason: 'AdminCredentialsRejected', message: `${error.code}: ${error.message}`, retry: true };
-  if (error.isRetryable) return { reason: 'AdminApiUnavailable', message: `${error.code}: ${error.message}`, retry: true };
-  return { reason: 'AdminApiRejected', message: `${error.code}: ${error.message}`, retry: true };
+  if (error.status === 0) return { reason: 'AdminApiUnreachable', message: error.message, retry: true, adminApi: true };
+  if (error.status === 401 || error.status === 403) return { reason: 'AdminCredentialsRejected', message: `${error.code}: ${error.message}`, retry: true, adminApi: true };
+  if (error.isRetryable) return { reason: 'AdminApiUnavailable', message: `${error.code}: ${error.message}`, retry: true, adminApi: true };
+  return { reason: 'AdminApiRejected', message: `${error.code}: ${error.message}`, retry: true, adminApi: true };
 }

@@ -82,7 +82,9 @@ describe('reconcileDrive against a real data plane (PGlite, local disk)', () => 
     expect(second.actions).toEqual([{ action: 'none', driveId: first.status.driveId, reason: 'InSync' }]);
     expect(second.events).toEqual([]);
     expect(second.status).toEqual(first.status);
-    expect(second.requeueAfterMs).toBe(5 * 60_000);
+    expect(second).toMatchObject({ requeueAfterMs: 5 * 60_000, atResync: true, driftCorrected: [], failed: false });
+    expect(first.status.origin).toBe('Created');
+    expect(findCondition(first.status.conditions, 'Progressing')).toMatchObject({ status: 'False', reason: 'Reconciled' });
   });
 
   it('a crash between create and the status write finds the drive by its marker: no duplicate', async () => {
@@ -105,6 +107,7 @@ describe('reconcileDrive against a real data plane (PGlite, local disk)', () => 
     expect(findCondition(drifted.status.conditions, 'Ready')).toMatchObject({ status: 'True' });
     expect(drifted.sunk).toEqual(expect.arrayContaining([expect.objectContaining({ type: 'Warning', reason: 'DriftDetected', message: expect.stringContaining('total_size 1Gi -> 5Gi') })]));
     expect(drifted.requeueAfterMs).toBeLessThan(60_000);
+    expect(drifted).toMatchObject({ atResync: false, driftCorrected: ['name', 'quota'] });
     expect(await admin.getDrive(status.driveId!)).toMatchObject({ total_size: 5 * GiB, drive_name: cr.spec.name });
 
     const verified = await run(cr);
@@ -130,6 +133,7 @@ describe('reconcileDrive against a real data plane (PGlite, local disk)', () => 
     const again = await run(cr);
     expect(again.actions).toEqual([expect.objectContaining({ action: 'create', reason: 'Recreate' })]);
     expect(again.status.driveId).not.toBe(status.driveId);
+    expect(again.driftCorrected).toEqual(['deleted']);
     expect(again.sunk.map((e) => `${e.type}/${e.reason}`)).toEqual(['Warning/DriftDetected', 'Normal/Recreated']);
     expect(findCondition(again.status.conditions, 'Synced')).toMatchObject({ status: 'False', reason: 'DriftDetected' });
     expect(await drivesMarked(cr.metadata.uid!)).toHaveLength(1);
@@ -152,8 +156,35 @@ describe('reconcileDrive against a real data plane (PGlite, local disk)', () => 
     const { drive_id } = await admin.createDrive({ drive_name: cr.spec.name!, owner: 'team', owner_type: 'group', total_size: GiB });
     const adopted = await run(cr);
     expect(adopted.actions).toEqual([expect.objectContaining({ action: 'adopt', driveId: drive_id })]);
-    expect(adopted.status.driveId).toBe(drive_id);
-    expect(await admin.getDrive(drive_id)).toMatchObject({ total_size: 5 * GiB });
+    expect(adopted.status).toMatchObject({ driveId: drive_id, origin: 'Adopted' });
+    expect(adopted.driftCorrected).toEqual([]); // taking a drive over is not drift
+    expect(await admin.getDrive(drive_id)).toMatchObject({ total_size: 5 * GiB, description: `openpds.io/uid=${cr.metadata.uid}; reclaimPolicy=Retain; origin=Adopted` });
+    expect(adopted.sunk).toEqual([expect.objectContaining({ reason: 'Adopted', message: expect.stringContaining('which the operator did not create') })]);
+    const again = await run(cr);
+    expect(again.actions).toEqual([expect.objectContaining({ action: 'none', reason: 'InSync' })]);
+    expect(again.status.origin).toBe('Adopted');
+  });
+
+  it('reclaimPolicy Delete keeps an adopted drive (even with status lost) unless the Drive is annotated delete-adopted', async () => {
+    const handMade = async (cr: Drive) => (await admin.createDrive({ drive_name: cr.spec.name!, owner: 'team', owner_type: 'group', description: 'made by hand', total_size: GiB })).drive_id;
+    const cr = driveCr({ reclaimPolicy: 'Delete' });
+    const id = await handMade(cr);
+    const adopted = await run(cr);
+    expect(adopted.sunk[0]?.message).toContain('reclaimPolicy Delete will not delete it unless the Drive is annotated openpds.io/delete-adopted: "true"');
+    delete cr.status; // the marker alone still says "adopted"
+    const spared = await reconcileDriveDeletion(cr, ctx().ctx);
+    expect(spared).toMatchObject({ removeFinalizer: true, actions: [{ action: 'release', driveId: id, reason: 'RetainAdopted' }] });
+    expect(spared.events).toEqual([expect.objectContaining({ reason: 'Retained', message: expect.stringContaining('the operator adopted this drive and did not create it') })]);
+    expect((await admin.getDrive(id)).description).not.toContain('openpds.io/uid='); // released, files and all
+
+    const annotated = driveCr({ reclaimPolicy: 'Delete' });
+    annotated.metadata.annotations = { 'openpds.io/delete-adopted': 'true' };
+    const doomed = await handMade(annotated);
+    await run(annotated);
+    const deleted = await reconcileDriveDeletion(annotated, ctx().ctx);
+    expect(deleted).toMatchObject({ removeFinalizer: true, actions: [{ action: 'delete', driveId: doomed, reason: 'Delete' }] });
+    expect(deleted.events[0]?.message).toContain('adopted drive deleted as openpds.io/delete-adopted asks');
+    await expect(admin.getDrive(doomed)).rejects.toMatchObject({ status: 404 });
   });
 
   it('Retain keeps the drive (released for adoption), Delete deletes it, and both let the finalizer go', async () => {

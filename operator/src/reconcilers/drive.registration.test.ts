@@ -1,13 +1,16 @@
+import { AdminApiError } from '../admin-client/admin-api-error';
 import type { AdminClient, AdminDrive } from '../admin-client/admin-client';
 import type { Drive } from '../domain-types';
 import { RequeueError } from '../kube/controller';
 import type { KubeClient, KubeObject } from '../kube/kube-client';
 import type { OperatorRuntime } from '../main';
+import { createOperatorMetrics } from '../metrics';
 import type { DomainAccess } from './drive-context';
-import { createDriveReconcile, DRIVE_FINALIZER, statusChanged, turnedReady } from './drive.registration';
+import { withMarker } from './drive-desired';
+import { createDriveReconcile, DRIVE_FINALIZER, DriveReconcileFailed, statusChanged, turnedReady } from './drive.registration';
 
 /** A runtime whose kube client and admin client write into one ordered log. */
-function fakeRuntime(opts: { access?: DomainAccess; liveDomain?: boolean } = {}) {
+function fakeRuntime(opts: { access?: DomainAccess; liveDomain?: boolean; adminError?: Error } = {}) {
   const log: string[] = [];
   const written: unknown[] = [];
   const drives: AdminDrive[] = [];
@@ -19,8 +22,22 @@ function fakeRuntime(opts: { access?: DomainAccess; liveDomain?: boolean } = {})
     },
     find: async () => (opts.liveDomain ? { metadata: { name: 'd' } } : undefined),
   } as unknown as KubeClient;
+  const fail = async () => {
+    throw opts.adminError;
+  };
   const admin = {
-    findUser: async () => ({ user_id: 'alice-id' }),
+    findUser: opts.adminError ? fail : async () => ({ user_id: 'alice-id' }),
+    async getDrive(id: string) {
+      const found = drives.find((d) => d.drive_id === id);
+      if (!found) throw Object.assign(new Error('not found'), { isNotFound: true });
+      return found;
+    },
+    async updateDrive(id: string, patch: Partial<AdminDrive>) {
+      log.push('updateDrive');
+      const found = drives.find((d) => d.drive_id === id)!;
+      Object.assign(found, patch);
+      return found;
+    },
     async *listAllDrives() {
       yield* drives;
     },
@@ -31,14 +48,16 @@ function fakeRuntime(opts: { access?: DomainAccess; liveDomain?: boolean } = {})
     },
   } as unknown as AdminClient;
   const events: string[] = [];
+  const metrics = createOperatorMetrics({ defaultMetrics: false });
   const runtime = {
+    metrics,
     client: kube,
     config: { metricsPort: 0 },
     events: { record: async (_o: KubeObject, _t: string, reason: string) => void events.push(reason) },
     domainAccess: async () => opts.access ?? { state: 'Ready', client: admin },
     enqueue: () => undefined,
   } as unknown as OperatorRuntime;
-  return { runtime, log, events, written };
+  return { runtime, log, events, written, drives, metrics };
 }
 
 const drive = (extra: Partial<Drive['metadata']> & { finalizers?: string[]; deletionTimestamp?: string; resourceVersion?: string } = {}, status?: Drive['status']) =>
@@ -58,7 +77,36 @@ describe('Drive registration', () => {
     const result = await run(runtime, drive());
     expect(log).toEqual([`finalizers=${DRIVE_FINALIZER}`, 'createDrive', 'status']);
     expect(events).toEqual(['Created']);
-    expect(result).toEqual({ requeueAfterMs: expect.any(Number) });
+    // All well: no requeue of its own. The controller's jittered resync is the drift check.
+    expect(result).toBeUndefined();
+  });
+
+  it('an admin API failure writes the status and Event, then throws so the controller counts an error', async () => {
+    const { runtime, log, events, written } = fakeRuntime({ adminError: new AdminApiError(0, 'Unreachable', 'connect ECONNREFUSED') });
+    const failed = run(runtime, drive({ finalizers: [DRIVE_FINALIZER] }));
+    await expect(failed).rejects.toBeInstanceOf(DriveReconcileFailed);
+    await expect(failed).rejects.toThrow('AdminApiUnreachable: connect ECONNREFUSED');
+    expect(log).toEqual(['status']);
+    expect(events).toEqual(['AdminApiUnreachable']);
+    expect(written[0]).toMatchObject({ conditions: expect.arrayContaining([expect.objectContaining({ type: 'Degraded', status: 'True', reason: 'AdminApiUnreachable' })]) });
+  });
+
+  it('waiting for the Domain is a requeue (not an error) with its backoff', async () => {
+    const { runtime } = fakeRuntime({ access: { state: 'NotReady', message: 'Domain ns/d is not ready' } });
+    expect(await run(runtime, drive({ finalizers: [DRIVE_FINALIZER] }))).toEqual({ requeueAfterMs: 5_000 });
+  });
+
+  it('counts corrected drift in openpds_operator_drift_corrected_total by field, and nothing when in sync', async () => {
+    const { runtime, drives, metrics, log } = fakeRuntime();
+    const status = { driveId: 'drv1', observedGeneration: 1 };
+    drives.push({ drive_id: 'drv1', drive_name: 'renamed by hand', description: withMarker('', 'u1', 'Retain'), total_size: 1024 ** 3, used_size: 0, owner: 'alice-id', owner_type: 'user', default: false } as AdminDrive);
+    expect(await run(runtime, drive({ finalizers: [DRIVE_FINALIZER] }, status))).toEqual({ requeueAfterMs: expect.any(Number) }); // verify soon
+    expect(log).toEqual(['updateDrive', 'status']);
+    const text = await metrics.registry.metrics();
+    expect(text).toContain('openpds_operator_drift_corrected_total{kind="Drive",field="name"} 1');
+    expect(text).toContain('openpds_operator_drift_corrected_total{kind="Drive",field="quota"} 1');
+    await run(runtime, drive({ finalizers: [DRIVE_FINALIZER] }, status));
+    expect(await metrics.registry.metrics()).toContain('openpds_operator_drift_corrected_total{kind="Drive",field="quota"} 1');
   });
 
   it('writes no status when nothing changed (a resync of a failing Drive is silent)', async () => {

@@ -5,6 +5,12 @@
  * Events through the recorder (the one path: the reconciler's event sink is not used here) → status write
  * only when something changed → finalizer released once the drive is deleted or retained.
  *
+ * What the controller sees: a failure of the admin API (an error answer, or no answer) is thrown after the
+ * status and Events are written, so it counts in openpds_operator_reconcile_errors_total and is retried
+ * with the queue's backoff; waiting for the Domain is a requeue. All being well, nothing is requeued: the
+ * controller's jittered resync is the periodic drift check (a second, unjittered timer per Drive would
+ * make every Drive of a fleet hit its data plane at the same moments).
+ *
  * A Domain turning Ready enqueues its Drives through a watch on Domains, so a Drive that waited for its
  * Domain does not sit out its backoff (up to 5 minutes).
  */
@@ -15,6 +21,7 @@ import { RequeueError, type Reconcile, type SecondaryWatch } from '../kube/contr
 import { addFinalizer, hasFinalizer, removeFinalizer } from '../kube/finalizers';
 import type { KubeObject } from '../kube/kube-client';
 import type { OperatorRuntime, ReconcilerRegistration } from '../main';
+import type { DriftMetrics } from '../metrics';
 import { reconcileDrive, reconcileDriveDeletion, type DomainAccess, type DriveReconcileContext, type DriveReconcileResult } from './drive';
 
 export const DRIVE_FINALIZER = 'openpds.io/drive-cleanup';
@@ -22,6 +29,19 @@ export const DRIVE_FINALIZER = 'openpds.io/drive-cleanup';
 const DOMAIN_CACHE_WAIT_MS = 2_000;
 
 type DriveObject = Drive & KubeObject;
+
+/** A reconcile whose admin API calls failed: the status says why; thrown so the runtime counts an error. */
+export class DriveReconcileFailed extends Error {
+  override readonly name = 'DriveReconcileFailed';
+}
+
+/**
+ * The operator's drift counter. OperatorRuntime does not carry the metrics yet (operator/src/main.ts owns
+ * that type); until it does, a runtime without them simply reports no drift figure.
+ */
+function driftMetrics(rt: OperatorRuntime): DriftMetrics | undefined {
+  return (rt as OperatorRuntime & { metrics?: DriftMetrics }).metrics;
+}
 
 export const driveRegistration: ReconcilerRegistration<Drive & KubernetesObject> = {
   kind: 'Drive',
@@ -54,13 +74,18 @@ export function createDriveReconcile(rt: OperatorRuntime): Reconcile<DriveObject
     };
     const result: DriveReconcileResult & { removeFinalizer?: boolean } = deleting ? await reconcileDriveDeletion(drive, ctx) : await reconcileDrive(drive, ctx);
     for (const e of result.events) await rt.events.record(drive, e.type, e.reason, e.message);
+    for (const field of result.driftCorrected) driftMetrics(rt)?.driftCorrected('Drive', field);
 
     if (deleting && result.removeFinalizer) {
       await removeFinalizer(rt.client, drive, DRIVE_FINALIZER); // the CR goes: its status no longer matters
       return undefined;
     }
     if (statusChanged(drive.status, result.status)) await rt.client.patch(ref, 'merge', { status: result.status }, { subresource: 'status' });
-    return { requeueAfterMs: result.requeueAfterMs };
+    if (result.failed) {
+      const ready = findCondition(result.status.conditions, 'Ready');
+      throw new DriveReconcileFailed(`${ready?.reason ?? 'AdminApiFailed'}: ${ready?.message ?? 'the admin API failed'}`);
+    }
+    return result.atResync ? undefined : { requeueAfterMs: result.requeueAfterMs };
   };
 }
 

@@ -4,7 +4,7 @@ import { AdminApiError } from '../admin-client/admin-api-error';
 import type { AdminClient } from '../admin-client/admin-client';
 import type { Drive } from '../domain-types';
 import { findCondition } from '../kube/conditions';
-import { reconcileDrive } from './drive';
+import { DRIVE_REASONS, reconcileDrive } from './drive';
 
 const cr: Drive = {
   apiVersion: 'openpds.io/v1alpha1',
@@ -30,6 +30,9 @@ test.each([
   const result = await reconcileDrive(cr, { domain: { state: 'Ready', client: failingClient(error) }, clock: clockAt('2030-01-01T00:00:00Z') });
   expect(findCondition(result.status.conditions, 'Ready')).toMatchObject({ status: 'False', reason, observedGeneration: 3 });
   expect(findCondition(result.status.conditions, 'Degraded')).toMatchObject({ status: 'True', reason });
+  expect(findCondition(result.status.conditions, 'Progressing')).toMatchObject({ status: 'False', reason });
+  expect(result).toMatchObject({ failed: true, atResync: false }); // counted as a failed reconcile
+  expect(DRIVE_REASONS[reason as keyof typeof DRIVE_REASONS]).toBe('degraded');
   expect(result.status.driveId).toBe('d-1');
   expect(result.events).toEqual([expect.objectContaining({ type: 'Warning', reason })]);
 });
@@ -47,5 +50,22 @@ test('retries back off and emit one Event per reason, not one per retry', async 
 test('a domain not ready yet is DomainNotReady; a bug (not an expected error) is thrown to the runtime', async () => {
   const notReady = await reconcileDrive(cr, { domain: { state: 'NotReady', message: 'Domain d is not Ready' }, clock: clockAt('2030-01-01T00:00:00Z') });
   expect(findCondition(notReady.status.conditions, 'Ready')).toMatchObject({ status: 'False', reason: 'DomainNotReady' });
+  // A wait, as on a Domain: Progressing, not Degraded, and not a failed reconcile.
+  expect(findCondition(notReady.status.conditions, 'Progressing')).toMatchObject({ status: 'True', reason: 'DomainNotReady' });
+  expect(findCondition(notReady.status.conditions, 'Degraded')).toMatchObject({ status: 'False', reason: 'AsExpected' });
+  expect(notReady).toMatchObject({ failed: false, atResync: false, requeueAfterMs: 5_000 });
   await expect(reconcileDrive(cr, { domain: { state: 'Ready', client: failingClient(new TypeError('bug')) }, clock: clockAt('2030-01-01T00:00:00Z') })).rejects.toThrow('bug');
+});
+
+test('a Domain that is gone: DomainNotFound says the drive and its files are kept in the Domain storage', async () => {
+  const gone = await reconcileDrive(cr, { domain: { state: 'NotFound', message: 'Domain ns/d does not exist' }, clock: clockAt('2030-01-01T00:00:00Z') });
+  expect(findCondition(gone.status.conditions, 'Ready')).toMatchObject({
+    status: 'False',
+    reason: 'DomainNotFound',
+    message: "Domain ns/d does not exist; drive d-1 and its files are kept in the Domain's storage and are used again when the Domain is re-created with the same storage",
+  });
+  expect(findCondition(gone.status.conditions, 'Degraded')).toMatchObject({ status: 'True', reason: 'DomainNotFound' });
+  expect(gone.failed).toBe(false);
+  const never = await reconcileDrive({ ...cr, status: {} }, { domain: { state: 'NotFound', message: 'Domain ns/d does not exist' }, clock: clockAt('2030-01-01T00:00:00Z') });
+  expect(findCondition(never.status.conditions, 'Ready')?.message).toBe('Domain ns/d does not exist');
 });

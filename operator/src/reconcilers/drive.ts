@@ -7,11 +7,14 @@
  * Observation order, so a crash NEVER creates a duplicate: status.driveId → the ownership marker (the CR
  * uid on the drive's description, written in the same call that creates it) → an unmanaged drive with the
  * same owner and name (adoption, e.g. a drive a deleted CR retained). Only then create.
+ *
+ * Adoption is recorded (status.origin and the marker's `origin=Adopted`): reclaimPolicy Delete never
+ * deletes a drive the operator did not create unless the CR says so (DELETE_ADOPTED_ANNOTATION).
  */
 import type { AdminClient, AdminDrive } from '../admin-client/admin-client';
 import type { Drive } from '../domain-types';
-import { buildDesiredDrive, describeChange, diffDrive, parseMarker, patchFor, stripMarker, type DesiredDrive } from './drive-desired';
-import { OwnerNotFoundError, type DomainAccess, type DriveDeletionResult, type DriveReconcileContext, type DriveReconcileResult } from './drive-context';
+import { buildDesiredDrive, DELETE_ADOPTED_ANNOTATION, describeChange, diffDrive, parseMarker, patchFor, stripMarker, type DesiredDrive, type DriveOrigin, type FieldChange } from './drive-desired';
+import { OwnerNotFoundError, type DomainAccess, type DriftField, type DriveDeletionResult, type DriveReconcileContext, type DriveReconcileResult, type DriveStatusOut } from './drive-context';
 import { failureOutcome, Outcome, successStatus, toFailure, type DriveFailure } from './drive-status';
 
 export * from './drive-context';
@@ -21,7 +24,7 @@ const VERIFY_AFTER_MS = 5_000;
 
 export async function reconcileDrive(drive: Drive, ctx: DriveReconcileContext): Promise<DriveReconcileResult> {
   const out = new Outcome(drive, ctx);
-  if (ctx.domain.state !== 'Ready') return failureOutcome(out, domainFailure(ctx.domain));
+  if (ctx.domain.state !== 'Ready') return failureOutcome(out, domainFailure(ctx.domain, drive));
   let desired: DesiredDrive;
   try {
     desired = buildDesiredDrive(drive);
@@ -37,12 +40,13 @@ export async function reconcileDrive(drive: Drive, ctx: DriveReconcileContext): 
   }
 }
 
-async function applyDrive(drive: Drive, desired: DesiredDrive, client: AdminClient, ctx: DriveReconcileContext, out: Outcome): Promise<DriveReconcileResult> {
+async function applyDrive(drive: Drive, wanted: DesiredDrive, client: AdminClient, ctx: DriveReconcileContext, out: Outcome): Promise<DriveReconcileResult> {
   const recordedId = drive.status?.driveId;
-  const found = await observeDrive(client, desired, recordedId, { adopt: true });
+  const found = await observeDrive(client, wanted, recordedId, { adopt: true });
 
   if (!found.drive) {
     const recreate = recordedId !== undefined;
+    const desired = wanted; // built as Created: what the operator makes now is its own, whatever it replaces
     out.actions.push({ action: 'create', reason: recreate ? 'Recreate' : 'Create', desired });
     if (ctx.dryRun) return out.planned();
     if (recreate) out.event('Warning', 'DriftDetected', `drive ${recordedId} was deleted in the data plane; creating it again`);
@@ -54,16 +58,19 @@ async function applyDrive(drive: Drive, desired: DesiredDrive, client: AdminClie
       total_size: desired.total_size,
     });
     out.event('Normal', recreate ? 'Recreated' : 'Created', `created drive ${drive_id} "${desired.drive_name}"`);
-    const status = successStatus(out, { drive_id, used_size: 0, total_size: desired.total_size }, recreate ? drift(`drive ${recordedId} was deleted by hand; recreated as ${drive_id}`) : undefined);
+    if (recreate) out.driftCorrected.push('deleted');
+    const status = successStatus(out, { drive_id, used_size: 0, total_size: desired.total_size }, 'Created', recreate ? drift(`drive ${recordedId} was deleted by hand; recreated as ${drive_id}`) : undefined);
     return out.done(status, recreate ? VERIFY_AFTER_MS : undefined);
   }
 
   const observed = found.drive;
+  const origin = originOf(found, wanted.uid, drive.status);
+  const desired = origin === wanted.origin ? wanted : buildDesiredDrive(drive, origin);
   const changes = diffDrive(desired, observed);
   if (found.via === 'name') out.actions.push({ action: 'adopt', driveId: observed.drive_id, reason: 'Adopt', changes, desired });
   if (changes.length === 0) {
     if (found.via !== 'name') out.actions.push({ action: 'none', driveId: observed.drive_id, reason: 'InSync' });
-    return ctx.dryRun ? out.planned() : out.done(successStatus(out, observed));
+    return ctx.dryRun ? out.planned() : out.done(successStatus(out, observed, origin));
   }
 
   // Spec unchanged since the last successful apply, yet the data plane differs: someone changed it by hand.
@@ -75,12 +82,34 @@ async function applyDrive(drive: Drive, desired: DesiredDrive, client: AdminClie
   const summary = changes.map(describeChange).join(', ');
   if (isDrift) out.event('Warning', 'DriftDetected', `drive ${observed.drive_id} changed in the data plane (${summary}); correcting`);
   const updated = await client.updateDrive(observed.drive_id, patchFor(changes, desired));
-  out.event('Normal', found.via === 'name' ? 'Adopted' : 'Updated', `${found.via === 'name' ? 'adopted' : 'updated'} drive ${observed.drive_id}: ${summary}`);
-  return out.done(successStatus(out, updated, isDrift ? drift(`corrected drift: ${summary}`) : undefined), isDrift ? VERIFY_AFTER_MS : undefined);
+  if (isDrift) out.driftCorrected.push(...changes.map(driftField));
+  if (found.via === 'name') {
+    const deletion = desired.reclaimPolicy === 'Delete' ? ` reclaimPolicy Delete will not delete it unless the Drive is annotated ${DELETE_ADOPTED_ANNOTATION}: "true".` : '';
+    out.event('Normal', 'Adopted', `adopted drive ${observed.drive_id}, which the operator did not create: ${summary}.${deletion}`);
+  } else {
+    out.event('Normal', 'Updated', `updated drive ${observed.drive_id}: ${summary}`);
+  }
+  return out.done(successStatus(out, updated, origin, isDrift ? drift(`corrected drift: ${summary}`) : undefined), isDrift ? VERIFY_AFTER_MS : undefined);
 }
 
 function drift(message: string) {
   return { reason: 'DriftDetected', message };
+}
+
+const DRIFT_FIELDS: Record<FieldChange['field'], DriftField> = { drive_name: 'name', description: 'description', total_size: 'quota' };
+
+function driftField(change: FieldChange): DriftField {
+  return DRIFT_FIELDS[change.field];
+}
+
+/**
+ * Adopted when found by name now, or when the marker or the status says so (either is enough: a wrong
+ * "Adopted" keeps data someone may want gone, a wrong "Created" would delete data nobody gave us).
+ */
+function originOf(found: Observation, uid: string, status: DriveStatusOut | undefined): DriveOrigin {
+  if (found.via === 'name') return 'Adopted';
+  const marker = found.drive ? parseMarker(found.drive.description) : undefined;
+  return (marker?.uid === uid && marker.origin === 'Adopted') || status?.origin === 'Adopted' ? 'Adopted' : 'Created';
 }
 
 export interface Observation {
@@ -124,8 +153,12 @@ function ownerNotFound(name: string): OwnerNotFoundError {
   return new OwnerNotFoundError(`user "${name}" does not exist in the domain (neither a user id nor a user name)`);
 }
 
-function domainFailure(domain: Exclude<DomainAccess, { state: 'Ready' }>): DriveFailure {
-  return { reason: domain.state === 'NotFound' ? 'DomainNotFound' : 'DomainNotReady', message: domain.message, retry: true };
+function domainFailure(domain: Exclude<DomainAccess, { state: 'Ready' }>, drive: Drive): DriveFailure {
+  if (domain.state === 'NotReady') return { reason: 'DomainNotReady', message: domain.message, retry: true };
+  // Deleting a Domain leaves its storage (database and blobs) alone: a drive it held is still there.
+  const id = drive.status?.driveId;
+  const kept = id ? `; drive ${id} and its files are kept in the Domain's storage and are used again when the Domain is re-created with the same storage` : '';
+  return { reason: 'DomainNotFound', message: `${domain.message}${kept}`, retry: true };
 }
 
 /**
@@ -144,7 +177,7 @@ export async function reconcileDriveDeletion(drive: Drive, ctx: DriveReconcileCo
     else out.event('Warning', 'DomainNotFound', `the Domain is gone; drive ${recordedId ?? '(never created)'} could not be deleted through its admin API`);
     return { ...out.done(drive.status ?? {}, 0), removeFinalizer: !ctx.dryRun };
   }
-  if (ctx.domain.state !== 'Ready') return { ...failureOutcome(out, domainFailure(ctx.domain)), removeFinalizer: false };
+  if (ctx.domain.state !== 'Ready') return { ...failureOutcome(out, domainFailure(ctx.domain, drive)), removeFinalizer: false };
   const client = ctx.domain.client;
   const desired = buildDesiredDrive(withParsableQuota(drive));
   try {
@@ -158,16 +191,22 @@ export async function reconcileDriveDeletion(drive: Drive, ctx: DriveReconcileCo
       out.actions.push({ action: 'none', reason: 'NotFound' });
       return { ...out.done(drive.status ?? {}, 0), removeFinalizer: !ctx.dryRun };
     }
-    out.actions.push({ action: policy === 'Retain' ? 'release' : 'delete', driveId: observed.drive_id, reason: policy });
+    const adopted = originOf(found, desired.uid, drive.status) === 'Adopted';
+    const spareAdopted = policy === 'Delete' && adopted && drive.metadata.annotations?.[DELETE_ADOPTED_ANNOTATION] !== 'true';
+    const remove = policy === 'Delete' && !spareAdopted;
+    out.actions.push({ action: remove ? 'delete' : 'release', driveId: observed.drive_id, reason: spareAdopted ? 'RetainAdopted' : policy });
     if (ctx.dryRun) return { ...out.planned(), removeFinalizer: false };
-    if (policy === 'Delete') {
+    if (remove) {
       await client.deleteDrive(observed.drive_id).catch((error: unknown) => {
         if (!(error as { isNotFound?: boolean }).isNotFound) throw error; // deleted meanwhile: the goal is met
       });
-      out.event('Normal', 'Deleted', `deleted drive ${observed.drive_id} and its files (reclaimPolicy Delete)`);
+      out.event('Normal', 'Deleted', `deleted drive ${observed.drive_id} and its files (reclaimPolicy Delete${adopted ? `, adopted drive deleted as ${DELETE_ADOPTED_ANNOTATION} asks` : ''})`);
     } else {
       if (parseMarker(observed.description)?.uid === desired.uid) await client.updateDrive(observed.drive_id, { description: stripMarker(observed.description) });
-      out.event('Normal', 'Retained', `kept drive ${observed.drive_id} and its files (reclaimPolicy Retain); a Drive with the same owner and name adopts it`);
+      const why = spareAdopted
+        ? `reclaimPolicy Delete, but the operator adopted this drive and did not create it; annotate the Drive ${DELETE_ADOPTED_ANNOTATION}: "true" before deleting it to delete an adopted drive`
+        : 'reclaimPolicy Retain';
+      out.event('Normal', 'Retained', `kept drive ${observed.drive_id} and its files (${why}); a Drive with the same owner and name adopts it`);
     }
     return { ...out.done(drive.status ?? {}, 0), removeFinalizer: true };
   } catch (error) {
