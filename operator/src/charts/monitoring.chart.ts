@@ -9,16 +9,39 @@ import type { IAlertmanagerConfig } from '@kubernetes-models/prometheus-operator
 import type { IPrometheusRule } from '@kubernetes-models/prometheus-operator/monitoring.coreos.com/v1/PrometheusRule' with { 'resolution-mode': 'import' };
 import type { IServiceMonitor } from '@kubernetes-models/prometheus-operator/monitoring.coreos.com/v1/ServiceMonitor' with { 'resolution-mode': 'import' };
 import { domainAlertRules } from './alert-rules';
-import type { DomainContext } from './domain-context';
+import { DOMAIN_LABEL, type DomainContext } from './domain-context';
 
 type Body<T> = Omit<T, 'apiVersion' | 'kind' | 'metadata'>;
+
+/**
+ * The label every series scraped from a domain's pods carries, valued the Domain's name (DOMAIN_LABEL on
+ * its Services). The worker HPA's external metric selects on it, and the prometheus-adapter rule in
+ * examples/monitoring/prometheus-adapter-rules.yaml groups by it.
+ *
+ * It is added here, at scrape time, rather than exported by the data plane: one domain per data plane makes
+ * it a constant of the deployment, not of the process, and the usual prometheus-adapter external rule
+ * (`<<.LabelMatchers>>` from the HPA's selector, `namespace` mapped to the HPA's namespace) only needs the
+ * label on the stored series. A data plane outside Kubernetes then has no label it cannot fill, and there is
+ * no `domain` label in /metrics to clash with this one (Prometheus would rename it exported_domain).
+ */
+export const DOMAIN_METRIC_LABEL = 'domain';
+
+/** How Kubernetes service discovery names a Service label: `__meta_kubernetes_service_label_<sanitized>`. */
+export const serviceLabelMeta = (label: string): string => `__meta_kubernetes_service_label_${label.replace(/[^a-zA-Z0-9_]/g, '_')}`;
 
 export function addMonitoring(chart: Chart, ctx: DomainContext): void {
   const metadata = { name: ctx.names.monitoring, labels: ctx.labels('monitoring') };
   const serviceMonitor: Body<IServiceMonitor> = {
     spec: {
       selector: { matchLabels: { 'app.kubernetes.io/instance': ctx.domain.metadata.name, 'openpds.io/metrics': 'true' } },
-      endpoints: [{ port: 'http', path: '/metrics', interval: '30s' }],
+      endpoints: [
+        {
+          port: 'http',
+          path: '/metrics',
+          interval: '30s',
+          relabelings: [{ action: 'replace', sourceLabels: [serviceLabelMeta(DOMAIN_LABEL)], targetLabel: DOMAIN_METRIC_LABEL }],
+        },
+      ],
     },
   };
   new ApiObject(chart, 'service-monitor', { apiVersion: 'monitoring.coreos.com/v1', kind: 'ServiceMonitor', metadata, ...serviceMonitor });

@@ -6,9 +6,13 @@
 import type { Chart } from 'cdk8s';
 import { k8s } from 'cdk8s-plus-32';
 import type { DomainContext } from './domain-context';
+import { DOMAIN_METRIC_LABEL } from './monitoring.chart';
 import { podTemplate } from './pod';
 
-/** The external metric the worker HPA follows; a metrics adapter must serve it from the data plane's metric. */
+/**
+ * The external metric the worker HPA follows; a metrics adapter must serve it from the data plane's metric
+ * of the same name (examples/monitoring/prometheus-adapter-rules.yaml does, for prometheus-adapter).
+ */
 export const BACKLOG_METRIC = 'openpds_jobs_backlog';
 
 export function addWorkers(chart: Chart, ctx: DomainContext, configHash: string): void {
@@ -42,10 +46,15 @@ export function addWorkers(chart: Chart, ctx: DomainContext, configHash: string)
         minReplicas: scaling.minReplicas,
         maxReplicas: scaling.maxReplicas,
         metrics: [
+          // Every API and worker pod exports the whole domain's backlog (one query of the shared jobs table),
+          // so the adapter must answer with one value per domain (max, never sum, over the pods) or the
+          // backlog counts once per pod. The selector's `domain` label is the one the ServiceMonitor adds from
+          // the Services' DOMAIN_LABEL. AverageValue then means what targetBacklogPerReplica says: the HPA
+          // divides the domain's backlog by it to get the replicas (Value would hold the whole backlog at it).
           {
             type: 'External',
             external: {
-              metric: { name: BACKLOG_METRIC, selector: { matchLabels: { namespace: ctx.namespace, domain: spec.domainId } } },
+              metric: { name: BACKLOG_METRIC, selector: { matchLabels: { namespace: ctx.namespace, [DOMAIN_METRIC_LABEL]: ctx.domain.metadata.name } } },
               target: { type: 'AverageValue', averageValue: k8s.Quantity.fromNumber(scaling.targetBacklogPerReplica) },
             },
           },

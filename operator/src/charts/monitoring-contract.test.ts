@@ -1,0 +1,143 @@
+/**
+ * The Domain chart's monitoring is a contract with two other parties: the data plane's /metrics (every
+ * series an alert or the HPA reads must exist there) and the metrics adapter (the worker HPA's external
+ * metric must be served, one value per domain, with the labels the HPA selects on). Checked here against
+ * a started API server and worker and the shipped examples/monitoring/prometheus-adapter-rules.yaml.
+ */
+import fs, { rmSync } from 'node:fs';
+import path from 'node:path';
+import YAML from 'yaml';
+import { startServer, type RunningServer } from '../../../api-server/src/main';
+import { startWorker, type RunningWorker } from '../../../workers/src/main';
+import { testServerEnv } from '../../../test/support/test-server';
+import { buildDomainChart, type Manifest } from './domain.chart';
+import { createDomainContext } from './domain-context';
+import { serviceLabelMeta } from './monitoring.chart';
+import { BOOTSTRAP, fullDomain } from './testing/domain-fixtures';
+
+const ADAPTER_RULES = path.resolve(__dirname, '../../../examples/monitoring/prometheus-adapter-rules.yaml');
+
+interface AdapterRule {
+  seriesQuery: string;
+  resources?: { overrides?: Record<string, { resource: string }> };
+  name?: { matches?: string; as?: string };
+  metricsQuery: string;
+}
+
+const domain = fullDomain();
+const ctx = createDomainContext(domain);
+const manifests = buildDomainChart(domain, { bootstrap: BOOTSTRAP });
+const find = (kind: string, name?: string): Manifest => {
+  const found = manifests.find((m) => m.kind === kind && (!name || m.metadata.name === name));
+  if (!found) throw new Error(`the chart built no ${kind} ${name ?? ''}`);
+  return found;
+};
+const hpaMetric = (): { name: string; selector: { matchLabels: Record<string, string> } } => {
+  const metrics = (find('HorizontalPodAutoscaler', ctx.names.worker) as any).spec.metrics as any[];
+  const external = metrics.filter((m) => m.type === 'External');
+  expect(external).toHaveLength(1);
+  return external[0].external.metric;
+};
+const alertRules = (): { alert: string; expr: string }[] => (find('PrometheusRule') as any).spec.groups.flatMap((g: any) => g.rules);
+/** openpds_* series an expression reads (kube_* ones come from kube-state-metrics, not the data plane). */
+const seriesIn = (expr: string): string[] => [...new Set(expr.match(/\bopenpds_[a-z0-9_]+\b/g) ?? [])];
+
+describe('the worker HPA and the example prometheus-adapter rule', () => {
+  const adapter = YAML.parse(fs.readFileSync(ADAPTER_RULES, 'utf8')) as { externalRules: AdapterRule[] };
+
+  test('the adapter serves the HPA metric by that name, from the series of the same name', () => {
+    const { name } = hpaMetric();
+    const rules = adapter.externalRules.filter((r) => r.name?.as === name);
+    expect(rules).toHaveLength(1);
+    expect(rules[0]!.seriesQuery.startsWith(`${name}{`)).toBe(true);
+    expect(new RegExp(rules[0]!.name!.matches!).test(name)).toBe(true);
+  });
+
+  test('one value per domain: max over the pods, grouped by every label the HPA selects on', () => {
+    const { name, selector } = hpaMetric();
+    const rule = adapter.externalRules.find((r) => r.name?.as === name)!;
+    const grouped = /^max by \(([^)]*)\) \(<<\.Series>>\{<<\.LabelMatchers>>\}\)$/.exec(rule.metricsQuery);
+    expect(grouped).not.toBeNull();
+    const groupBy = grouped![1]!.split(',').map((l) => l.trim());
+    for (const label of Object.keys(selector.matchLabels)) {
+      expect(groupBy).toContain(label);
+      expect(rule.seriesQuery).toContain(`${label}!=""`);
+    }
+    // The adapter adds the HPA's namespace to the query through this override (HPAs are namespaced).
+    expect(rule.resources?.overrides?.namespace).toEqual({ resource: 'namespace' });
+    expect(selector.matchLabels.namespace).toBe(ctx.namespace);
+  });
+
+  test("the HPA's domain label is the one the ServiceMonitor adds, from a label every scraped Service carries", () => {
+    const { selector } = hpaMetric();
+    const endpoints = (find('ServiceMonitor') as any).spec.endpoints as { relabelings?: { sourceLabels?: string[]; targetLabel?: string; action?: string }[] }[];
+    const scraped = manifests.filter((m) => m.kind === 'Service' && m.metadata.labels?.['openpds.io/metrics'] === 'true');
+    expect(scraped.map((s) => s.metadata.name).sort()).toEqual([ctx.names.api, ctx.names.workerMetrics].sort());
+    for (const label of Object.keys(selector.matchLabels).filter((l) => l !== 'namespace')) {
+      for (const endpoint of endpoints) {
+        const relabel = endpoint.relabelings?.find((r) => r.targetLabel === label);
+        expect(relabel).toMatchObject({ action: 'replace', sourceLabels: [expect.any(String)] });
+        const serviceLabel = Object.keys(scraped[0]!.metadata.labels ?? {}).find((l) => serviceLabelMeta(l) === relabel!.sourceLabels![0]);
+        expect(serviceLabel).toBeDefined();
+        for (const service of scraped) expect(service.metadata.labels?.[serviceLabel!]).toBe(selector.matchLabels[label]);
+      }
+    }
+  });
+});
+
+describe('every series the alerts and the HPA read is on the data plane /metrics', () => {
+  let server: RunningServer;
+  let worker: RunningWorker;
+  let dataDir: string;
+  const scrape = async (url: string) => (await fetch(`${url}/metrics`)).text();
+  /**
+   * Declared on /metrics. A labelled counter or histogram has no sample until its first event (prom-client
+   * prints only its HELP and TYPE), so the TYPE line counts, with a histogram's _bucket/_count/_sum series.
+   */
+  const exported = (metrics: string, name: string) => {
+    const base = name.replace(/_(bucket|count|sum)$/, '');
+    const type = new RegExp(`^# TYPE (\\S+) (\\S+)$`, 'gm');
+    for (const [, declared, kind] of metrics.matchAll(type)) {
+      if (declared === name) return true;
+      if (declared === base && base !== name && (kind === 'histogram' || kind === 'summary')) return true;
+    }
+    return false;
+  };
+
+  beforeAll(async () => {
+    // The API server and a worker on one PostgreSQL database, as the chart runs them (`npm test` starts it).
+    const started = await testServerEnv('pg', 'local');
+    dataDir = started.dataDir;
+    server = await startServer(started.env);
+    worker = await startWorker({ ...started.env, OPENPDS_PORT: '0' });
+  }, 120_000);
+  afterAll(async () => {
+    await worker?.close();
+    await server?.close();
+    if (dataDir) rmSync(dataDir, { recursive: true, force: true });
+  });
+
+  test('on the pods of every job each alert selects', async () => {
+    const byJob: Record<string, string> = { [ctx.names.api]: await scrape(server.url), [ctx.names.workerMetrics]: await scrape(worker.url) };
+    const missing: string[] = [];
+    for (const { alert, expr } of alertRules()) {
+      const jobs = [...new Set([...expr.matchAll(/job=~?"([^"]+)"/g)].flatMap((m) => m[1]!.split('|')))];
+      for (const name of seriesIn(expr)) {
+        expect(jobs.length).toBeGreaterThan(0);
+        for (const job of jobs) if (!exported(byJob[job]!, name)) missing.push(`${alert}: ${name} on ${job}`);
+      }
+    }
+    expect(missing).toEqual([]);
+    // The storage alert must be able to fire: its counter is among them.
+    expect(alertRules().flatMap((r) => seriesIn(r.expr))).toContain('openpds_storage_errors_total');
+  });
+
+  test("the HPA's metric on API and worker pods alike, with no domain label of the data plane's own", async () => {
+    const { name, selector } = hpaMetric();
+    for (const metrics of [await scrape(server.url), await scrape(worker.url)]) {
+      expect(exported(metrics, name)).toBe(true);
+      // A label of the same name from the target would be renamed exported_<label> by Prometheus.
+      for (const label of Object.keys(selector.matchLabels)) expect(metrics).not.toMatch(new RegExp(`[{,]${label}="`));
+    }
+  });
+});
