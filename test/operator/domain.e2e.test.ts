@@ -22,6 +22,8 @@ let dataPlane: Awaited<ReturnType<typeof startTestServer>> | undefined;
 const operators: RunningOperator[] = [];
 const logs: string[] = [];
 
+/** acme-s3 with the keys the pods read (secretKeyRef, default names), or with others. */
+const s3SecretYaml = (keys: string) => `apiVersion: v1\nkind: Secret\nmetadata: { name: acme-s3, namespace: ${NS} }\nstringData: { ${keys} }\n`;
 const domainYaml = (opts: { replicas: number; ingress: boolean; logLevel?: string }) => `
 apiVersion: openpds.io/v1alpha1
 kind: Domain
@@ -30,6 +32,7 @@ spec:
   storage:
     mode: standard
     s3: { endpoint: "http://rgw.storage.svc:7480", bucket: openpds, prefix: acme/, credentialsSecretRef: { name: acme-s3 } }
+  database: { urlSecretRef: { name: acme-db } }
   apiServer: { replicas: ${opts.replicas} }
   workers: { replicas: 1 }
 ${opts.ingress ? '  ingress: { host: drive.acme.example }\n' : ''}${opts.logLevel ? `  logLevel: ${opts.logLevel}\n` : ''}`;
@@ -75,10 +78,10 @@ const CHILD_KINDS = [
   ['networking.k8s.io/v1', 'Ingress'],
   ['autoscaling/v2', 'HorizontalPodAutoscaler'],
 ] as const;
-async function children(): Promise<string[]> {
+async function children(domain = 'acme'): Promise<string[]> {
   const names: string[] = [];
   for (const [apiVersion, kind] of CHILD_KINDS) {
-    const list = await kube.client.list({ apiVersion, kind, namespace: NS }, { labelSelector: 'openpds.io/domain=acme' });
+    const list = await kube.client.list({ apiVersion, kind, namespace: NS }, { labelSelector: `openpds.io/domain=${domain}` });
     names.push(...list.items.map((o) => `${kind}/${o.metadata?.name}`));
   }
   return names.sort();
@@ -99,9 +102,10 @@ afterAll(async () => {
   await kube?.close();
 });
 
-test('Domain: missing Secret → children → replicas → /readyz → Ready; spec change with pruning; crash and restart; deletion', async () => {
+test('Domain: missing Secret and key → children → replicas → /readyz → Ready; spec change with pruning and a rollout; crash and restart; scaled to zero; deletion keeps the admin Secret; re-created with the same credentials', async () => {
   const operator = await start();
   await eventually(() => expect(operator.isLeader()).toBe(true));
+  await kubectl(kube.kubeconfig, ['apply', '-f', '-'], `apiVersion: v1\nkind: Secret\nmetadata: { name: acme-db, namespace: ${NS} }\nstringData: { url: "postgres://openpds@db:5432/acme" }\n`);
   await kubectl(kube.kubeconfig, ['apply', '-f', '-'], domainYaml({ replicas: 2, ingress: true }));
 
   // 1. The S3 credentials Secret does not exist yet: Ready=False, nothing applied, retried with backoff.
@@ -111,7 +115,19 @@ test('Domain: missing Secret → children → replicas → /readyz → Ready; sp
   expect(operator.controllers.get('Domain')!.reconciles() - before).toBeLessThanOrEqual(5); // backoff, not a hot loop
   expect(await children()).toEqual([]);
   expect((await getDomain()).metadata.finalizers).toEqual(['openpds.io/domain-cleanup']);
-  await kubectl(kube.kubeconfig, ['apply', '-f', '-'], `apiVersion: v1\nkind: Secret\nmetadata: { name: acme-s3, namespace: ${NS} }\nstringData: { accessKeyId: a, secretAccessKey: b }\n`);
+  // 1b. It exists, but not with the keys the pods read (secretKeyRef): they would not start. Same backoff.
+  await kubectl(kube.kubeconfig, ['apply', '-f', '-'], s3SecretYaml('accessKeyId: a, secretAccessKey: b'));
+  await eventually(async () => expect(condition(await getDomain(), 'Ready')).toMatchObject({ status: 'False', reason: 'MissingSecretKey' }));
+  const missingKey = await getDomain();
+  expect(condition(missingKey, 'Ready')?.message).toBe(
+    `Secret ${NS}/acme-s3 has no key AWS_ACCESS_KEY_ID (read by OPENPDS_S3_ACCESS_KEY_ID), AWS_SECRET_ACCESS_KEY (read by OPENPDS_S3_SECRET_ACCESS_KEY); it has accessKeyId, secretAccessKey`,
+  );
+  expect(condition(missingKey, 'Degraded')).toMatchObject({ status: 'True', reason: 'MissingSecretKey' });
+  const beforeKeys = operator.controllers.get('Domain')!.reconciles();
+  await new Promise((r) => setTimeout(r, 1000));
+  expect(operator.controllers.get('Domain')!.reconciles() - beforeKeys).toBeLessThanOrEqual(5);
+  expect(await children()).toEqual([]);
+  await kubectl(kube.kubeconfig, ['apply', '-f', '-'], s3SecretYaml('AWS_ACCESS_KEY_ID: a, AWS_SECRET_ACCESS_KEY: b'));
 
   // 2. Children exist, the admin Secret holds generated credentials; Deployments not available yet.
   await eventually(async () => expect(condition(await getDomain(), 'Ready')?.reason).toBe('WaitingForReplicas'));
@@ -145,6 +161,14 @@ test('Domain: missing Secret → children → replicas → /readyz → Ready; sp
     expect(condition(d, 'Progressing')).toMatchObject({ status: 'True', observedGeneration: 2 });
   });
   await eventually(async () => expect(await children()).not.toContain('Ingress/acme'));
+  // Mid-rollout (kubectl rollout status semantics): all 3 new pods available but one old pod still
+  // serving. Not Ready yet, whatever availableReplicas says.
+  const apiRef = { apiVersion: 'apps/v1', kind: 'Deployment', namespace: NS, name: 'acme-api' };
+  const apiGeneration = (await kube.client.get(apiRef)).metadata?.generation;
+  await kube.client.patch(apiRef, 'merge', { status: { observedGeneration: apiGeneration, replicas: 4, updatedReplicas: 3, readyReplicas: 4, availableReplicas: 4 } }, { subresource: 'status' });
+  await markDeploymentAvailable(kube.client, NS, 'acme-worker');
+  await eventually(async () => expect(condition(await getDomain(), 'Ready')?.message).toContain('Waiting for deployment acme-api rollout to finish: 1 old replicas are pending termination'));
+  expect(condition(await getDomain(), 'Ready')).toMatchObject({ status: 'False', reason: 'WaitingForReplicas', observedGeneration: 2 });
   await rollOut();
   await eventually(async () => expect(condition(await getDomain(), 'Ready')).toMatchObject({ status: 'True', observedGeneration: 2 }));
   // Generated once, stable across reconciles (url follows the spec: the Ingress is gone).
@@ -186,13 +210,78 @@ test('Domain: missing Secret → children → replicas → /readyz → Ready; sp
   expect(metrics).toContain('openpds_operator_reconcile_errors_total{kind="Domain"}');
   expect((await fetch(`${second.metricsUrl}/readyz`)).status).toBe(200);
 
-  // 7. Deletion: children removed, the finalizer released, the Domain gone; the Event says what is kept.
+  // 7. apiServer.replicas 0 stops the data plane: an explicit state, not a retry at /readyz (which still
+  // answers here) and not a fault; the Deployment watch alone wakes it, so no retry loop.
+  await kubectl(kube.kubeconfig, ['apply', '-f', '-'], domainYaml({ replicas: 0, ingress: false, logLevel: 'debug' }));
+  await eventually(async () => expect(condition(await getDomain(), 'Ready')).toMatchObject({ status: 'False', reason: 'Stopped', observedGeneration: 4 }));
+  await rollOut();
+  await eventually(async () => expect((await getDomain()).status?.readyReplicas).toBe(0));
+  domain = await getDomain();
+  expect(condition(domain, 'Ready')?.message).toBe('Data plane stopped: scaled to zero by spec (apiServer.replicas: 0); /readyz is not probed');
+  expect(condition(domain, 'Progressing')).toMatchObject({ status: 'False', reason: 'Stopped' });
+  expect(condition(domain, 'Degraded')).toMatchObject({ status: 'False', reason: 'AsExpected' });
+  expect((await kube.client.get<KubeObject & { spec: { replicas: number } }>({ apiVersion: 'apps/v1', kind: 'Deployment', namespace: NS, name: 'acme-api' })).spec.replicas).toBe(0);
+  await new Promise((r) => setTimeout(r, 500)); // the worker's status change of rollOut may still be on its way
+  const stoppedAt = second.controllers.get('Domain')!.reconciles();
+  await new Promise((r) => setTimeout(r, 1500));
+  expect(second.controllers.get('Domain')!.reconciles() - stoppedAt).toBe(0);
+
+  // 8. Deletion: children removed, the finalizer released, the Domain gone; the Event says what is kept,
+  // and the admin Secret is kept with the data.
   await kubectl(kube.kubeconfig, ['delete', 'domain', 'acme', '-n', NS, '--wait=false']);
   await eventually(async () => expect(await kube.client.find({ apiVersion: 'openpds.io/v1alpha1', kind: 'Domain', namespace: NS, name: 'acme' })).toBeUndefined());
-  expect(await children()).toEqual([]);
+  expect(await children()).toEqual(['Secret/acme-admin']);
   const events = await kube.client.list<KubeObject & { reason: string; message: string; count: number }>({ apiVersion: 'v1', kind: 'Event', namespace: NS });
   expect(events.items.find((e) => e.reason === 'Deleted')?.message).toContain('reclaimPolicy Retain keep their data');
-  expect(events.items.find((e) => e.reason === 'Pruned')?.message).toContain('Ingress/acme');
+  expect(events.items.find((e) => e.reason === 'Deleted')?.message).toContain('kept: the admin Secret acme-admin, so a Domain re-created with this name logs in with the same credentials');
+  // The Ingress went with generation 2, the PodDisruptionBudget with the scale to zero.
+  expect(events.items.filter((e) => e.reason === 'Pruned').map((e) => e.message).sort()).toEqual(['Deleted objects no longer desired: Ingress/acme', 'Deleted objects no longer desired: PodDisruptionBudget/acme-api']);
   expect(events.items.filter((e) => e.reason === 'MissingSecret')).toHaveLength(1);
+  expect(events.items.filter((e) => e.reason === 'MissingSecretKey')).toHaveLength(1);
   expect(events.items.find((e) => e.reason === 'Ready')).toBeDefined();
+
+  // 9. Re-created with the same name, it finds its kept data (the data plane still running with the first
+  // credentials stands in for it) and logs in to it: the same password and secret key, not new ones.
+  await kubectl(kube.kubeconfig, ['apply', '-f', '-'], domainYaml({ replicas: 1, ingress: false }));
+  await eventually(async () => expect(await children()).toEqual(expect.arrayContaining(['Deployment/acme-api', 'Deployment/acme-worker'])));
+  await rollOut();
+  await eventually(async () => expect(condition(await getDomain(), 'Ready')).toMatchObject({ status: 'True', observedGeneration: 1 }), 15_000);
+  expect(await secretValues()).toMatchObject({ password: credentials.password, secretKey: credentials.secretKey });
+  const admin = await kube.client.get({ apiVersion: 'v1', kind: 'Secret', namespace: NS, name: 'acme-admin' });
+  expect(admin.metadata?.ownerReferences).toBeUndefined();
+  expect(admin.metadata?.labels?.['openpds.io/generation']).toBe('1');
+  await dataPlane.api.login('admin', (await secretValues()).password!);
+}, 120_000);
+
+test('hosting mode is refused up front: StorageModeUnsupported, Degraded, a Warning Event, nothing applied, no retry loop', async () => {
+  const operator = operators.at(-1)!;
+  await eventually(() => expect(operator.isLeader()).toBe(true), 10_000);
+  await kubectl(kube.kubeconfig, ['apply', '-f', '-'], `apiVersion: v1\nkind: Secret\nmetadata: { name: photos-bucket, namespace: ${NS} }\nstringData: { AWS_ACCESS_KEY_ID: a, AWS_SECRET_ACCESS_KEY: b }\n`);
+  await kubectl(kube.kubeconfig, ['apply', '-f', '-'], `
+apiVersion: openpds.io/v1alpha1
+kind: Domain
+metadata: { name: photos, namespace: ${NS} }
+spec:
+  storage:
+    mode: hosting
+    hosting: { endpoint: "http://rgw.storage.svc:7480", bucket: customer-photos, credentialsSecretRef: { name: photos-bucket } }
+  database: { urlSecretRef: { name: photos-db } }
+`);
+  const photos = () => kube.client.get<Domain & KubeObject>({ apiVersion: 'openpds.io/v1alpha1', kind: 'Domain', namespace: NS, name: 'photos' });
+  await eventually(async () => expect(condition(await photos(), 'Ready')).toMatchObject({ status: 'False', reason: 'StorageModeUnsupported', observedGeneration: 1 }));
+  const d = await photos();
+  expect(condition(d, 'Ready')?.message).toMatch(/^storage\.mode hosting is not implemented by this data-plane version \(.+\)/);
+  expect(condition(d, 'Degraded')).toMatchObject({ status: 'True', reason: 'StorageModeUnsupported' });
+  expect(condition(d, 'Progressing')).toMatchObject({ status: 'False', reason: 'StorageModeUnsupported' });
+  await new Promise((r) => setTimeout(r, 500)); // the finalizer's write wakes it once more
+  const before = operator.controllers.get('Domain')!.reconciles();
+  await new Promise((r) => setTimeout(r, 1500));
+  expect(operator.controllers.get('Domain')!.reconciles() - before).toBe(0); // waits for a spec change, no retry
+  expect(await children('photos')).toEqual([]);
+  const events = await kube.client.list<KubeObject & { reason: string; type: string; involvedObject: { name: string } }>({ apiVersion: 'v1', kind: 'Event', namespace: NS });
+  expect(events.items.filter((e) => e.involvedObject.name === 'photos' && e.reason === 'StorageModeUnsupported').map((e) => e.type)).toEqual(['Warning']);
+  // Deleting it needs nothing from the data plane, and it keeps no admin Secret (it never made one).
+  await kubectl(kube.kubeconfig, ['delete', 'domain', 'photos', '-n', NS, '--timeout=15s']);
+  const deleted = (await kube.client.list<KubeObject & { reason: string; message: string; involvedObject: { name: string } }>({ apiVersion: 'v1', kind: 'Event', namespace: NS })).items.find((e) => e.involvedObject.name === 'photos' && e.reason === 'Deleted');
+  expect(deleted?.message).toBe("Data plane removed; 0 Drive(s) with reclaimPolicy Retain keep their data in the domain's storage");
 });

@@ -1,7 +1,7 @@
 /**
  * The data plane's configuration: a ConfigMap of OPENPDS_* variables (names from
  * api-server/src/config/config.ts), the bootstrap admin Secret, and the PersistentVolumeClaim of
- * storage.volume. Secret values reach pods as secretKeyRef env (see pod.ts), never through the ConfigMap.
+ * storage.volume; the last two outlive their Domain. Secret values reach pods as secretKeyRef env (see pod.ts), never through the ConfigMap.
  */
 import { createHash } from 'node:crypto';
 import type { Chart } from 'cdk8s';
@@ -60,7 +60,13 @@ export function addConfig(chart: Chart, ctx: DomainContext, bootstrap: Bootstrap
     data: domainEnv(ctx),
   });
   new k8s.KubeSecret(chart, 'admin', {
-    metadata: { name: ctx.names.adminSecret, labels: ctx.labels('config') },
+    metadata: {
+      name: ctx.names.adminSecret,
+      labels: ctx.labels('config'),
+      // Kept with the data (no ownerReference, domain.chart.ts): the data plane creates its superadmin only
+      // once, so a Domain re-created with new credentials would be locked out of the data it keeps.
+      annotations: { 'openpds.io/retain-on-delete': 'true' },
+    },
     type: 'Opaque',
     // data, not stringData: stringData is write-only and merged by the API server, so server-side apply
     // and Argo CD diffs would never see it settle.

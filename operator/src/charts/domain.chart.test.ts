@@ -1,6 +1,6 @@
 import YAML from 'yaml';
-import { buildDomainChart, type Manifest } from './domain.chart';
-import { GENERATION_LABEL } from './domain-context';
+import { buildDomainChart, referencedSecretKeys, type Manifest } from './domain.chart';
+import { createDomainContext, GENERATION_LABEL } from './domain-context';
 import { BOOTSTRAP, fullDomain, hostingDomain, quickstartDomain } from './testing/domain-fixtures';
 import { validateManifests } from './testing/validate-k8s';
 
@@ -39,9 +39,29 @@ describe.each(cases)('%s', (_name, fixture) => {
         'app.kubernetes.io/managed-by': 'openpds-operator',
         [GENERATION_LABEL]: String(domain.metadata.generation),
       });
-      const expected = m.kind === 'PersistentVolumeClaim' ? undefined : [expect.objectContaining({ kind: 'Domain', uid: domain.metadata.uid, controller: true })];
+      // The data volume's claim and the admin Secret outlive the Domain: the kept data answers to those credentials.
+      const retained = m.kind === 'PersistentVolumeClaim' || (m.kind === 'Secret' && m.metadata.name === `${domain.metadata.name}-admin`);
+      const expected = retained ? undefined : [expect.objectContaining({ kind: 'Domain', uid: domain.metadata.uid, controller: true })];
       expect(m.metadata.ownerReferences).toEqual(expected);
+      expect(m.metadata.annotations?.['openpds.io/retain-on-delete']).toBe(retained ? 'true' : undefined);
     }
+  });
+
+  test('referencedSecretKeys names every Secret key the manifests read but the admin Secret', () => {
+    const domain = fixture();
+    const read = new Set<string>();
+    const walk = (v: unknown): void => {
+      if (Array.isArray(v)) return v.forEach(walk);
+      if (!v || typeof v !== 'object') return;
+      const o = v as Record<string, unknown>;
+      for (const field of ['secretKeyRef', 'urlSecret']) {
+        const ref = o[field] as { name: string; key: string } | undefined;
+        if (ref && ref.name !== `${domain.metadata.name}-admin`) read.add(`${ref.name}/${ref.key}`);
+      }
+      Object.values(o).forEach(walk);
+    };
+    walk(manifests);
+    expect(referencedSecretKeys(createDomainContext(domain)).map((u) => `${u.secret}/${u.key}`)).toEqual([...read].sort());
   });
 
   test('pods run as non-root with a read-only root filesystem and probes', () => {
@@ -132,4 +152,24 @@ test('without a uid (not yet created) nothing claims ownership; monitoring can b
   const ms = buildDomainChart(d, { bootstrap: BOOTSTRAP, monitoring: false });
   expect(ms.every((m) => m.metadata.ownerReferences === undefined)).toBe(true);
   expect(ms.some((m) => m.kind === 'ServiceMonitor')).toBe(false);
+});
+
+test('referencedSecretKeys: S3 keys (defaults or renamed), the database URL, CloudNativePG\'s app Secret, webhook URLs', () => {
+  expect(referencedSecretKeys(createDomainContext(fullDomain()))).toEqual([
+    { secret: 'acme-pg-app', key: 'uri', readBy: 'OPENPDS_DATABASE_URL' },
+    { secret: 'acme-s3', key: 'AWS_ACCESS_KEY_ID', readBy: 'OPENPDS_S3_ACCESS_KEY_ID' },
+    { secret: 'acme-s3', key: 'AWS_SECRET_ACCESS_KEY', readBy: 'OPENPDS_S3_SECRET_ACCESS_KEY' },
+    { secret: 'pager-url', key: 'url', readBy: 'alert webhook pager' },
+  ]);
+  const d = fullDomain();
+  d.spec.storage.s3!.credentialsSecretRef = { name: 'keys', accessKeyIdKey: 'id', secretAccessKeyKey: 'secret' };
+  d.spec.database = { urlSecretRef: { name: 'db' } };
+  d.spec.alerts = {};
+  expect(referencedSecretKeys(createDomainContext(d))).toEqual([
+    { secret: 'db', key: 'url', readBy: 'OPENPDS_DATABASE_URL' },
+    { secret: 'keys', key: 'id', readBy: 'OPENPDS_S3_ACCESS_KEY_ID' },
+    { secret: 'keys', key: 'secret', readBy: 'OPENPDS_S3_SECRET_ACCESS_KEY' },
+  ]);
+  // The quickstart reads no Secret but the operator's own admin Secret.
+  expect(referencedSecretKeys(createDomainContext(quickstartDomain()))).toEqual([]);
 });

@@ -4,15 +4,17 @@
  *
  * Every object gets the Domain's generation in GENERATION_LABEL: after applying, the reconciler deletes
  * objects with the domain label and an older generation (a disabled Ingress or HPA). Every object but
- * the data volume's claim is owned by the Domain, so deleting the Domain cleans up.
+ * those annotated openpds.io/retain-on-delete (the data volume's claim and the admin Secret, whose
+ * credentials the kept data answers to) is owned by the Domain, so deleting the Domain cleans up.
  */
 import { App, Chart } from 'cdk8s';
 import type { Domain } from '../domain-types';
 import { addApiServer } from './api-server.chart';
 import { addConfig, configHash, domainEnv, type BootstrapCredentials } from './config.chart';
-import { createDomainContext, GENERATION_LABEL } from './domain-context';
+import { createDomainContext, GENERATION_LABEL, type DomainContext } from './domain-context';
 import { addMonitoring } from './monitoring.chart';
 import { addNetworkPolicies } from './network-policy.chart';
+import { secretEnvVars } from './pod';
 import { addWorkers } from './workers.chart';
 
 export interface Manifest {
@@ -70,6 +72,30 @@ export function buildDomainChart(domain: Domain, options: DomainChartOptions): M
     return sortObject(m) as Manifest;
   });
   return manifests.sort((a, b) => KIND_ORDER.indexOf(a.kind) - KIND_ORDER.indexOf(b.kind) || a.metadata.name.localeCompare(b.metadata.name));
+}
+
+export interface SecretKeyUse {
+  secret: string;
+  key: string;
+  /** What reads the key: an environment variable of the pods, or an Alertmanager webhook. */
+  readBy: string;
+}
+
+/**
+ * Every Secret key the data plane's objects read, but the operator's own admin Secret: the pods'
+ * secretKeyRef env (from pod.ts, which mounts them; that includes CloudNativePG's `<cluster>-app` Secret)
+ * and the alert webhooks' URLs. A missing Secret or key keeps pods from starting
+ * (CreateContainerConfigError), so the reconciler checks them before applying. domain.chart.test.ts
+ * checks this list against every secretKeyRef in the built manifests. Sorted by Secret, then key.
+ */
+export function referencedSecretKeys(ctx: DomainContext): SecretKeyUse[] {
+  const uses: SecretKeyUse[] = [];
+  for (const env of secretEnvVars(ctx)) {
+    const ref = env.valueFrom?.secretKeyRef;
+    if (ref?.name && ref.name !== ctx.names.adminSecret) uses.push({ secret: ref.name, key: ref.key, readBy: env.name });
+  }
+  for (const w of ctx.spec.alerts.webhooks) if (w.urlSecretRef) uses.push({ secret: w.urlSecretRef.name, key: w.urlSecretRef.key ?? 'url', readBy: `alert webhook ${w.name}` });
+  return uses.sort((a, b) => a.secret.localeCompare(b.secret) || a.key.localeCompare(b.key));
 }
 
 /**

@@ -1,13 +1,14 @@
 /**
- * reconcileDomain, level-based (shared/STYLE.md rule 7): skip what is current → finalizer → referenced
- * Secrets → bootstrap credentials (generated once, then re-read from the `<domain>-admin` Secret) → pure
- * desired state (buildDomainChart) → server-side apply → prune stale generations → status conditions
+ * reconcileDomain, level-based (shared/STYLE.md rule 7): skip what is current → finalizer → a spec this
+ * data plane can run (no hosting mode yet) → referenced Secrets and their keys → bootstrap credentials
+ * (generated once, then re-read from the `<domain>-admin` Secret, which outlives its Domain) → pure desired
+ * state (buildDomainChart) → server-side apply → prune stale generations → status conditions
  * Ready/Progressing/Degraded with observedGeneration → Events; waiting and failures requeue with backoff.
  * Deletion lives here too. The spec is never written (GitOps-safe): only metadata.finalizers and status.
  */
 import { randomBytes } from 'node:crypto';
 import { createAdminClient, type AdminClient, type FetchFn as AdminFetch } from '../admin-client/admin-client';
-import { buildDomainChart } from '../charts/domain.chart';
+import { buildDomainChart, referencedSecretKeys, type SecretKeyUse } from '../charts/domain.chart';
 import { createDomainContext, DOMAIN_LABEL, GENERATION_LABEL, type DomainContext } from '../charts/domain-context';
 import { API_VERSION, type Domain, type DomainStatus } from '../domain-types';
 import { applyManifests, listOwned, pruneStale } from '../kube/apply';
@@ -74,7 +75,8 @@ const MONITORING_KINDS = [
   { apiVersion: 'monitoring.coreos.com/v1', kind: 'PrometheusRule' },
   { apiVersion: 'monitoring.coreos.com/v1alpha1', kind: 'AlertmanagerConfig' },
 ];
-// The data volume outlives its Domain (the chart gives it no owner); it is never pruned or deleted here.
+// The data volume and the admin Secret outlive their Domain (the chart gives them no owner); they are
+// never pruned or deleted here.
 const isRetained = (o: KubeObject) => o.metadata?.annotations?.['openpds.io/retain-on-delete'] === 'true' || o.kind === 'PersistentVolumeClaim';
 
 /** The URL the operator probes: flag override, then the Domain's annotation, then its Service. */
@@ -82,11 +84,31 @@ export function adminEndpoint(domain: Domain, ctx: DomainContext, overrides: Rec
   return overrides[`${ctx.namespace}/${domain.metadata.name}`] ?? domain.metadata.annotations?.[ADMIN_ENDPOINT_ANNOTATION] ?? ctx.endpoint;
 }
 
-/** Names of Secrets the spec references; a missing one blocks the rollout (pods would not start). */
-export function referencedSecrets(domain: Domain): string[] {
-  const s = domain.spec;
-  const names = [s.storage?.s3?.credentialsSecretRef?.name, s.storage?.hosting?.credentialsSecretRef?.name, s.database?.urlSecretRef?.name, ...(s.alerts?.webhooks ?? []).map((w) => w.urlSecretRef?.name)];
-  return [...new Set(names.filter((n): n is string => Boolean(n)))].sort();
+/**
+ * Why this operator will not run the spec, if it will not. Hosting mode is in the CRD (the API is settled)
+ * but the data plane does not implement it yet: its config accepts OPENPDS_STORAGE local or s3 only, so
+ * pods would crash-loop and the Domain would wait for replicas that never come, with no reason given.
+ */
+export function unsupportedSpec(ctx: DomainContext): string | undefined {
+  if (ctx.spec.storage.mode === 'hosting') {
+    return `storage.mode hosting is not implemented by this data-plane version (${ctx.image}): it runs standard mode only (storage.s3 or storage.volume); nothing was applied`;
+  }
+  return undefined;
+}
+
+/** The first Secret of `uses` that is missing or lacks a key, as a blocking reason and message; undefined when all are there. */
+export async function checkSecretKeys(client: KubeClient, namespace: string, uses: SecretKeyUse[]): Promise<{ reason: 'MissingSecret' | 'MissingSecretKey'; message: string } | undefined> {
+  for (const secret of [...new Set(uses.map((u) => u.secret))]) {
+    const found = await client.find<KubeObject & { data?: Record<string, string> }>({ apiVersion: 'v1', kind: 'Secret', namespace, name: secret });
+    const readers = uses.filter((u) => u.secret === secret);
+    if (!found) return { reason: 'MissingSecret', message: `Secret ${namespace}/${secret} referenced by the spec does not exist (read by ${[...new Set(readers.map((u) => u.readBy))].join(', ')})` };
+    // The apiserver folds stringData into data, so data holds every key.
+    const missing = readers.filter((u) => found.data?.[u.key] === undefined);
+    if (missing.length) {
+      return { reason: 'MissingSecretKey', message: `Secret ${namespace}/${secret} has no key ${missing.map((u) => `${u.key} (read by ${u.readBy})`).join(', ')}; it has ${Object.keys(found.data ?? {}).sort().join(', ') || 'no keys'}` };
+    }
+  }
+  return undefined;
 }
 
 /** JSON with sorted keys: the apiserver may hand fields back in another order than we wrote them. */
@@ -96,13 +118,17 @@ function canonicalJson(value: unknown): string {
 
 type Outcome = { ready: ConditionInput; progressing: ConditionInput; degraded: ConditionInput; eventType: EventType; fields?: Partial<DomainStatus> };
 
-function outcome(generation: number, reason: string, message: string, kind: 'ready' | 'waiting' | 'blocked' | 'failed'): Outcome {
+/**
+ * ready: serving. waiting: on its way (Progressing). stopped: at rest, not serving, as the spec asks.
+ * blocked / failed: needs someone (Degraded, a Warning Event).
+ */
+function outcome(generation: number, reason: string, message: string, kind: 'ready' | 'waiting' | 'stopped' | 'blocked' | 'failed'): Outcome {
   const g = { observedGeneration: generation };
   return {
     ready: { type: 'Ready', status: kind === 'ready' ? 'True' : 'False', reason, message, ...g },
     progressing: kind === 'waiting' ? { type: 'Progressing', status: 'True', reason, message, ...g } : { type: 'Progressing', status: 'False', reason: kind === 'ready' ? 'Reconciled' : reason, message, ...g },
     degraded: kind === 'blocked' || kind === 'failed' ? { type: 'Degraded', status: 'True', reason, message, ...g } : { type: 'Degraded', status: 'False', reason: 'AsExpected', ...g },
-    eventType: kind === 'ready' || kind === 'waiting' ? 'Normal' : 'Warning',
+    eventType: kind === 'ready' || kind === 'waiting' || kind === 'stopped' ? 'Normal' : 'Warning',
   };
 }
 
@@ -160,7 +186,13 @@ export function createDomainReconciler(deps: DomainReconcilerDeps): DomainReconc
     const retained = drives.filter((d) => (d.spec?.reclaimPolicy ?? 'Retain') === 'Retain').length;
     // A Drive with reclaimPolicy Delete that is being deleted needs this data plane to delete its data.
     const deleting = drives.filter((d) => d.spec?.reclaimPolicy === 'Delete' && d.metadata?.deletionTimestamp).length;
-    const note = `${retained} Drive(s) with reclaimPolicy Retain keep their data in the domain's storage${ctx.singlePod ? ` and the volume claim ${ctx.names.data} is kept` : ''}`;
+    // The admin Secret is kept with the data: the data plane creates its superadmin only once, so a Domain
+    // re-created with new credentials would be locked out of the data it finds (Drives would fail with
+    // AdminCredentialsRejected), and a new secretKey would invalidate what was signed with the old one.
+    // Named only if it is there: a Domain that never got as far as applying (hosting mode) has none.
+    const adminSecret = await client.find({ apiVersion: 'v1', kind: 'Secret', namespace: ctx.namespace, name: ctx.names.adminSecret });
+    const kept = [ctx.singlePod && `the volume claim ${ctx.names.data}`, adminSecret && `the admin Secret ${ctx.names.adminSecret}`].filter(Boolean);
+    const note = `${retained} Drive(s) with reclaimPolicy Retain keep their data in the domain's storage${kept.length ? `; kept: ${kept.join(' and ')}` : ''}${adminSecret ? ', so a Domain re-created with this name logs in with the same credentials (delete what is kept by hand to discard the data)' : ''}`;
     if (deleting > 0) {
       await writeStatus(domain, outcome(domain.metadata.generation ?? 0, 'WaitingForDrives', `Deleting: waiting for ${deleting} Drive(s) with reclaimPolicy Delete; ${note}`, 'waiting'));
       throw new RequeueError(`waiting for ${deleting} Drive(s) to be deleted`);
@@ -216,12 +248,18 @@ export function createDomainReconciler(deps: DomainReconcilerDeps): DomainReconc
     if ((domain.metadata as { deletionTimestamp?: string }).deletionTimestamp) return reconcileDeletion(domain, ctx);
     domain = (await addFinalizer(client, domain as unknown as KubeObject, DOMAIN_FINALIZER)) as unknown as Domain;
 
-    for (const name of referencedSecrets(domain)) {
-      const secret = await client.find({ apiVersion: 'v1', kind: 'Secret', namespace: ctx.namespace, name });
-      if (!secret) {
-        await writeStatus(domain, outcome(generation, 'MissingSecret', `Secret ${ctx.namespace}/${name} referenced by the spec does not exist`, 'blocked'));
-        throw new RequeueError(`Secret ${name} is missing`);
-      }
+    const unsupported = unsupportedSpec(ctx);
+    if (unsupported) {
+      // Nothing to retry: only a spec change (its watch event) or a newer operator can change the answer.
+      await writeStatus(domain, outcome(generation, 'StorageModeUnsupported', unsupported, 'blocked'));
+      return undefined;
+    }
+
+    const secretProblem = await checkSecretKeys(client, ctx.namespace, referencedSecretKeys(ctx));
+    if (secretProblem) {
+      // Secrets are not watched: retried with backoff until someone creates or fixes it.
+      await writeStatus(domain, outcome(generation, secretProblem.reason, secretProblem.message, 'blocked'));
+      throw new RequeueError(secretProblem.message);
     }
 
     const key = `${ctx.namespace}/${domain.metadata.name}`;
@@ -265,6 +303,13 @@ export function createDomainReconciler(deps: DomainReconcilerDeps): DomainReconc
     const worker = ctx.singlePod ? undefined : deploymentReadiness(await get(ctx.names.worker));
     fields.readyReplicas = api.available;
     if (worker) fields.workerReadyReplicas = worker.available;
+    if (!ctx.spec.apiServer.autoscaling.enabled && ctx.spec.apiServer.replicas === 0) {
+      // Asked for, not a fault: nothing to wait for and no /readyz to probe. The Deployment watch still
+      // wakes the Domain as its pods go, which keeps readyReplicas true; a spec change starts it again.
+      const message = `Data plane stopped: scaled to zero by spec (apiServer.replicas: 0); /readyz is not probed${api.available ? ` (${api.available} replica(s) still terminating)` : ''}`;
+      await writeStatus(domain, { ...outcome(generation, 'Stopped', message, 'stopped'), fields });
+      return undefined;
+    }
     const waiting = [api, worker].filter((r) => r && !r.ready).map((r) => r!.message);
     if (waiting.length) {
       await writeStatus(domain, { ...outcome(generation, 'WaitingForReplicas', waiting.join('; '), 'waiting'), fields });
