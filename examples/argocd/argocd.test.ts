@@ -5,6 +5,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import YAML from 'yaml';
 import { loadYamlDocs, REPO_ROOT } from '../../crds/testing/crd-schema';
+import { DRIVE_REASONS } from '../../operator/src/reconcilers/drive-context';
 
 const KINDS = ['Domain', 'Drive', 'UserSystem', 'OAuthApp'];
 const healthFile = (kind: string) => path.join(__dirname, 'health', `${kind.toLowerCase()}.lua`);
@@ -39,23 +40,83 @@ const ready = (status: string, reason: string, observedGeneration = 2) => ({
 });
 const object = (status?: object, metadata: object = {}) => ({ metadata: { name: 'x', generation: 2, ...metadata }, ...(status && { status }) });
 
+type Health = 'Healthy' | 'Progressing' | 'Suspended' | 'Degraded';
+const ARGO: Record<string, Health> = { healthy: 'Healthy', progressing: 'Progressing', degraded: 'Degraded' };
+
+/**
+ * How Argo CD must read each Ready reason operator/src/reconcilers/domain.ts writes. domain.ts exports no
+ * list, so the test below reads the reasons from its source and fails on any missing here: a new reason
+ * needs a decision (and maybe an entry in health/domain.lua) before it ships.
+ */
+const DOMAIN_REASONS: Record<string, Health> = {
+  Ready: 'Healthy',
+  WaitingForReplicas: 'Progressing',
+  WaitingForReadyz: 'Progressing',
+  WaitingForDrives: 'Progressing',
+  Deleting: 'Progressing',
+  Stopped: 'Suspended', // scaled to zero as the spec asks: at rest, not broken
+  MissingSecret: 'Degraded',
+  MissingSecretKey: 'Degraded',
+  StorageModeUnsupported: 'Degraded',
+  ApplyFailed: 'Degraded',
+};
+// Written by domain.ts on Progressing and Degraded only (their all-clear), never on Ready.
+const DOMAIN_NOT_READY_REASONS = new Set(['Reconciled', 'AsExpected']);
+
+/** Reasons in domain.ts: outcome(generation, 'Reason', …) and `reason: 'Reason'` literals. */
+function domainSourceReasons(): string[] {
+  const source = fs.readFileSync(path.join(REPO_ROOT, 'operator/src/reconcilers/domain.ts'), 'utf8');
+  const found = new Set<string>();
+  for (const pattern of [/\boutcome\([^,()]+,\s*'([A-Z]\w*)'/g, /\breason:\s*'([A-Z]\w*)'/g]) for (const m of source.matchAll(pattern)) found.add(m[1]!);
+  return [...found].filter((r) => !DOMAIN_NOT_READY_REASONS.has(r)).sort();
+}
+
+/** A current status whose Ready condition has `reason`: True for Healthy reasons, False otherwise. */
+const withReason = (reason: string, health: Health) => object({ observedGeneration: 2, conditions: [ready(health === 'Healthy' ? 'True' : 'False', reason)] });
+
+const REASONS_BY_KIND: [string, Record<string, Health>][] = [
+  ['Drive', Object.fromEntries(Object.entries(DRIVE_REASONS).map(([reason, health]) => [reason, ARGO[health]!]))],
+  ['Domain', DOMAIN_REASONS],
+];
+
+describe.each(REASONS_BY_KIND)('%s health follows the reasons its reconciler writes', (kind, reasons) => {
+  test.each(Object.entries(reasons))('%s → %s', (reason, expected) => {
+    const hs = health(kind, withReason(reason, expected));
+    expect(hs.status).toBe(expected);
+    expect(hs.message).toContain(`${reason} message`);
+  });
+
+  test('a reason no reconciler writes (yet) reads as Degraded when Ready=False: a new one is never silently healthy', () => {
+    expect(health(kind, withReason('SomethingNew', 'Degraded')).status).toBe('Degraded');
+  });
+});
+
+test('every Ready reason in domain.ts is classified', () => {
+  const reasons = domainSourceReasons();
+  expect(reasons).toEqual(expect.arrayContaining(['Ready', 'WaitingForReplicas', 'ApplyFailed'])); // the parse still works
+  expect(reasons.filter((r) => !(r in DOMAIN_REASONS))).toEqual([]);
+});
+
+// UserSystem and OAuthApp have no reconciler yet: their scripts keep generic reasons until they do.
 describe.each(KINDS)('%s health', (kind) => {
+  const waiting = kind === 'Drive' ? 'DomainNotReady' : kind === 'Domain' ? 'WaitingForReplicas' : 'Progressing';
+  const broken = kind === 'Drive' ? 'AdminApiRejected' : kind === 'Domain' ? 'MissingSecret' : 'SecretNotFound';
   test.each([
     ['no status yet', object(), 'Progressing'],
     ['status of an older generation', object({ observedGeneration: 1, conditions: [ready('True', 'Ready', 1)] }), 'Progressing'],
     ['current generation without Ready', object({ observedGeneration: 2, conditions: [] }), 'Progressing'],
     ['Ready=True', object({ observedGeneration: 2, conditions: [ready('True', 'Ready')] }), 'Healthy'],
     ['Ready=True but the condition is stale', object({ observedGeneration: 2, conditions: [ready('True', 'Ready', 1)] }), 'Progressing'],
-    ['Ready=False while progressing', object({ observedGeneration: 2, conditions: [ready('False', 'Progressing')] }), 'Progressing'],
-    ['Ready=False with a real error', object({ observedGeneration: 2, conditions: [ready('False', 'SecretNotFound')] }), 'Degraded'],
+    ['Ready=False while progressing', object({ observedGeneration: 2, conditions: [ready('False', waiting)] }), 'Progressing'],
+    ['Ready=False with a real error', object({ observedGeneration: 2, conditions: [ready('False', broken)] }), 'Degraded'],
     ['Ready=Unknown', object({ observedGeneration: 2, conditions: [ready('Unknown', 'Reconciling')] }), 'Progressing'],
     ['being deleted', object({ observedGeneration: 2, conditions: [ready('True', 'Ready')] }, { deletionTimestamp: '2025-01-01T00:00:00Z' }), 'Progressing'],
-  ])('%s → %s', (_name, obj, expected) => {
+  ])('%s', (_name, obj, expected) => {
     expect(health(kind, obj).status).toBe(expected);
   });
 
   test('Degraded says why', () => {
-    expect(health(kind, object({ observedGeneration: 2, conditions: [ready('False', 'SecretNotFound')] })).message).toBe('SecretNotFound: SecretNotFound message');
+    expect(health(kind, object({ observedGeneration: 2, conditions: [ready('False', broken)] })).message).toBe(`${broken}: ${broken} message`);
   });
 });
 

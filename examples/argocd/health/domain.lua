@@ -3,10 +3,16 @@
 -- status.observedGeneration reaches metadata.generation the Ready condition describes an older spec.
 local hs = {}
 
--- Ready=False with these reasons means "not yet", not "broken" (the operator is still converging).
+-- Ready=False with these reasons means "not yet", not "broken": the operator is still converging. They
+-- are the reasons operator/src/reconcilers/domain.ts writes with outcome kind 'waiting'; every other
+-- Ready=False reason is Degraded. examples/argocd/argocd.test.ts reads the reasons from domain.ts and
+-- fails on one this script does not classify.
 local PROGRESSING_REASONS = {
-  Progressing = true, Reconciling = true, Pending = true, Updating = true, Deleting = true,
-  WaitingForReplicas = true, WaitingForReadyz = true, RollingOut = true, UpgradePending = true,
+  WaitingForReplicas = true, WaitingForReadyz = true, WaitingForDrives = true, Deleting = true,
+}
+-- Stopped: scaled to zero because the spec asks it (Argo CD's Suspended, as for a suspended CronJob).
+local SUSPENDED_REASONS = {
+  Stopped = true,
 }
 
 if obj.metadata ~= nil and obj.metadata.deletionTimestamp ~= nil then
@@ -35,6 +41,9 @@ end
 if ready == nil or (generation ~= nil and ready.observedGeneration ~= nil and ready.observedGeneration < generation) then
   hs.status = "Progressing"
   hs.message = "Waiting for the Ready condition"
+elseif SUSPENDED_REASONS[ready.reason or ""] then
+  hs.status = "Suspended"
+  hs.message = (ready.reason or "") .. ": " .. (ready.message or "")
 elseif ready.status == "True" then
   hs.status = "Healthy"
   hs.message = ready.message or ready.reason or "Ready"

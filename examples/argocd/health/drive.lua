@@ -3,11 +3,13 @@
 -- status.observedGeneration reaches metadata.generation the Ready condition describes an older spec.
 local hs = {}
 
--- Ready=False with these reasons means "not yet", not "broken" (the operator is still converging).
+-- Ready=False with these reasons means "not yet", not "broken": the operator is still converging. They are
+-- the reasons DRIVE_REASONS (operator/src/reconcilers/drive-context.ts) calls 'progressing'; every other
+-- Ready=False reason is Degraded. examples/argocd/argocd.test.ts checks each reason against that map.
 local PROGRESSING_REASONS = {
-  Progressing = true, Reconciling = true, Pending = true, Updating = true, Deleting = true,
-  WaitingForDomain = true, Creating = true,
+  DomainNotReady = true,
 }
+local SUSPENDED_REASONS = {}
 
 if obj.metadata ~= nil and obj.metadata.deletionTimestamp ~= nil then
   hs.status = "Progressing"
@@ -35,6 +37,9 @@ end
 if ready == nil or (generation ~= nil and ready.observedGeneration ~= nil and ready.observedGeneration < generation) then
   hs.status = "Progressing"
   hs.message = "Waiting for the Ready condition"
+elseif SUSPENDED_REASONS[ready.reason or ""] then
+  hs.status = "Suspended"
+  hs.message = (ready.reason or "") .. ": " .. (ready.message or "")
 elseif ready.status == "True" then
   hs.status = "Healthy"
   hs.message = ready.message or ready.reason or "Ready"
