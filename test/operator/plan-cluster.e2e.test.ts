@@ -126,6 +126,18 @@ describe('openpds plan / apply against a cluster', () => {
     expect(await find('ConfigMap', 'by-hand', 'v1')).toBeDefined();
   });
 
+  it('a field another manager owns is a conflict with the server\'s message; --force-conflicts takes it over', async () => {
+    await kube.client.patch({ apiVersion: 'v1', kind: 'ConfigMap', namespace: NS, name: 'kept' }, 'apply', { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'kept', namespace: NS }, data: { greeting: 'hi' } }, { fieldManager: 'someone-else', force: true });
+    const plan = await cli(runPlanCommand);
+    expect(plan.code).toBe(1);
+    expect(plan.text).toMatch(/^! error {3}ConfigMap team\/kept: .*conflict.*someone-else/m);
+    const forced = await cli(runPlanCommand, '--force-conflicts');
+    expect(forced.code).toBe(0);
+    expect(forced.text).toContain('~ update  ConfigMap team/kept\n      data.greeting: "hi" -> "hello"');
+    expect((await cli(runApplyCommand, '--force-conflicts')).code).toBe(0);
+    expect(await find('ConfigMap', 'kept', 'v1')).toMatchObject({ data: { greeting: 'hello' } });
+  });
+
   it('prints the server refusal of an invalid manifest or unknown kind per object, exits 1, and plans the rest', async () => {
     fs.writeFileSync(path.join(dir, 'broken.yaml'), 'apiVersion: openpds.io/v1alpha1\nkind: Domain\nmetadata: {name: broken}\nspec:\n  storage: {mode: ftp, volume: {size: 1Gi}}\n  apiServer: {replicas: 1}\n');
     fs.writeFileSync(path.join(dir, 'widget.yaml'), 'apiVersion: example.com/v1\nkind: Widget\nmetadata: {name: w}\n');
