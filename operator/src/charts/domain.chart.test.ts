@@ -122,7 +122,8 @@ test('every option: S3 env, CloudNativePG URL, ingress, both HPAs, PDBs, webhook
   expect(container.env).toContainEqual({ name: 'OPENPDS_DATABASE_URL', valueFrom: { secretKeyRef: { name: 'acme-pg-app', key: 'uri' } } });
   expect(container.env).toContainEqual({ name: 'OPENPDS_S3_SECRET_ACCESS_KEY', valueFrom: { secretKeyRef: { name: 'acme-s3', key: 'AWS_SECRET_ACCESS_KEY' } } });
   const workerHpa = find(ms, 'HorizontalPodAutoscaler', 'acme-worker') as any;
-  expect(workerHpa.spec.metrics[0].external.metric).toEqual({ name: 'openpds_jobs_backlog', selector: { matchLabels: { domain: 'acme-prod', namespace: 'tenants' } } });
+  // `domain` is the label the ServiceMonitor copies from the Services' openpds.io/domain: the Domain's name, not its domainId.
+  expect(workerHpa.spec.metrics[0].external.metric).toEqual({ name: 'openpds_jobs_backlog', selector: { matchLabels: { domain: 'acme', namespace: 'tenants' } } });
   expect(find(ms, 'Deployment', 'acme-worker')!.spec).not.toHaveProperty('replicas');
   expect(find(ms, 'PodDisruptionBudget', 'acme-api')).toBeDefined();
   expect(find(ms, 'HorizontalPodAutoscaler', 'acme-api')).toBeUndefined();
