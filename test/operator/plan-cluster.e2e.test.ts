@@ -146,7 +146,19 @@ describe('openpds plan / apply against a cluster', () => {
     expect(plan.text).toMatch(/^! error {3}Domain team\/broken: Domain\.openpds\.io "broken" is invalid: .*spec\.storage\.mode: Unsupported value: "ftp"/m);
     expect(plan.text).toContain('! error   Widget team/w: the server does not serve example.com/v1 (is its CustomResourceDefinition installed?)');
     expect(plan.text).toContain('= unchanged Domain team/acme');
+    expect(plan.text).toContain('! prune of set site skipped: 1 manifest of the folder could not be read or resolved, so nothing is deleted');
     expect(plan.text).toContain('Plan: 0 to create, 0 to change, 0 to delete, 2 failed.');
+
+    // A set member whose manifest no longer parses is not taken for removed: nothing is pruned meanwhile.
+    const kept = fs.readFileSync(path.join(dir, 'keep.yaml'), 'utf8');
+    fs.writeFileSync(path.join(dir, 'keep.yaml'), `${kept}  broken: [unclosed\n`);
+    const unreadable = await cli(runApplyCommand);
+    expect(unreadable.code).toBe(1);
+    expect(unreadable.text).toMatch(/^skipped keep\.yaml: /m);
+    expect(unreadable.text).toContain('! prune of set site skipped: 2 manifests of the folder could not be read or resolved, so nothing is deleted');
+    expect(unreadable.text).not.toContain('- deleted');
+    expect(await find('ConfigMap', 'kept', 'v1')).toBeDefined();
+    fs.writeFileSync(path.join(dir, 'keep.yaml'), kept);
 
     // The real CLI, cluster mode chosen by $KUBECONFIG: the same lines, no stack trace.
     const run = await new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) => {

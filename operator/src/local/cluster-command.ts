@@ -22,6 +22,8 @@ export interface ClusterTarget {
 export interface ClusterRun {
   command: 'plan' | 'apply';
   documents: ManifestDocument[];
+  /** Documents that could not be parsed (reported by the caller). */
+  unreadable: number;
   target: ClusterTarget;
   env: Record<string, string | undefined>;
   out: (line: string) => void;
@@ -40,15 +42,16 @@ export async function runClusterCommand(run: ClusterRun): Promise<number> {
   const namespace = run.target.namespace ?? kc.getContextObject(kc.getCurrentContext())?.namespace ?? 'default';
   const client = createKubeClient(kc, { userAgent: 'openpds-cli' });
   const dryRun = run.command === 'plan';
-  const entries = await planCluster({ client, documents: run.documents, setName: run.target.setName, namespace, dryRun, forceConflicts: run.target.forceConflicts });
+  const { entries, pruneSkipped } = await planCluster({ client, documents: run.documents, setName: run.target.setName, namespace, dryRun, forceConflicts: run.target.forceConflicts, unreadable: run.unreadable });
   for (const entry of entries) for (const line of formatEntry(entry, dryRun ? PLAN_VERB : APPLY_VERB)) run.out(line);
+  if (pruneSkipped) run.out(`! prune of set ${run.target.setName} skipped: ${pruneSkipped}`);
   const count = (action: ClusterAction) => entries.filter((e) => e.action === action).length;
   const failed = count('error');
   const summary = dryRun
     ? `Plan: ${count('create')} to create, ${count('update')} to change, ${count('delete')} to delete`
     : `Apply complete: ${count('create')} created, ${count('update')} changed, ${count('delete')} deleted`;
   run.out(`${summary}${failed ? `, ${failed} failed` : ''}.`);
-  if (failed > 0) return 1;
+  if (failed > 0 || pruneSkipped) return 1;
   return dryRun && run.detailedExitCode && count('create') + count('update') + count('delete') > 0 ? 2 : 0;
 }
 

@@ -43,6 +43,8 @@ export interface ClusterPlanOptions {
   dryRun: boolean;
   /** Take over fields another manager owns (kubectl's --force-conflicts) instead of failing. */
   forceConflicts: boolean;
+  /** Documents of the folder that could not even be parsed (counted, they hold back pruning). */
+  unreadable?: number;
 }
 
 interface Desired {
@@ -52,7 +54,13 @@ interface Desired {
   object: KubeObject;
 }
 
-export async function planCluster(options: ClusterPlanOptions): Promise<ClusterPlanEntry[]> {
+export interface ClusterPlan {
+  entries: ClusterPlanEntry[];
+  /** Why nothing was pruned, when something held it back. */
+  pruneSkipped?: string;
+}
+
+export async function planCluster(options: ClusterPlanOptions): Promise<ClusterPlan> {
   const resolver = createResourceResolver(options.client);
   const entries: ClusterPlanEntry[] = new Array(options.documents.length);
   const desired: Desired[] = [];
@@ -80,6 +88,7 @@ export async function planCluster(options: ClusterPlanOptions): Promise<ClusterP
     desired.push({ index, resource: resolved.resource, namespace, object: stamp(object as KubeObject, namespace, options.setName) });
   }
 
+  const unresolved = options.documents.length - desired.length;
   const creatingNamespaces = new Set<string>();
   const phases = [desired.filter((d) => FIRST_KINDS.has(d.resource.kind)), desired.filter((d) => !FIRST_KINDS.has(d.resource.kind))];
   for (const phase of phases) {
@@ -90,9 +99,16 @@ export async function planCluster(options: ClusterPlanOptions): Promise<ClusterP
     }
   }
 
+  // A manifest that could not be read or resolved is still in the folder, but its live object would look
+  // removed: pruning now would delete what a YAML typo or a missing CRD merely hid. (A manifest the server
+  // refuses is no such case: its identity is known, so its live object is never taken for removed.)
+  const unread = (options.unreadable ?? 0) + unresolved;
+  if (unread > 0) {
+    return { entries: entries.filter(Boolean), pruneSkipped: `${unread} manifest${unread === 1 ? '' : 's'} of the folder could not be read or resolved, so nothing is deleted` };
+  }
   const prunes = await findPrunable(options, resolver, desired);
   for (const p of prunes) entries.push(p.entry.action === 'error' || options.dryRun ? p.entry : await deleteOne(options.client, p));
-  return entries.filter(Boolean);
+  return { entries: entries.filter(Boolean) };
 }
 
 async function applyOne(options: ClusterPlanOptions, d: Desired, creatingNamespaces: Set<string>): Promise<ClusterPlanEntry> {

@@ -66,7 +66,7 @@ async function run(command: 'plan' | 'apply', argv: string[], io: CommandIo): Pr
   if ('cluster' in parsed) {
     const documents = readManifestDocuments(parsed.dir);
     for (const problem of documents.problems) err(`skipped ${problem}`);
-    return runClusterCommand({ command, documents: documents.objects, target: parsed.cluster, env, out, detailedExitCode: parsed.detailedExitCode });
+    return runClusterCommand({ command, documents: documents.objects, unreadable: documents.problems.length, target: parsed.cluster, env, out, detailedExitCode: parsed.detailedExitCode });
   }
   const manifests = loadManifests(parsed.dir);
   for (const problem of manifests.problems) err(`skipped ${problem}`);
