@@ -1,6 +1,7 @@
 // config/ is what `kubectl apply -k config/` installs; no cluster runs here, so this checks what can be
-// checked without one: the kustomization is complete, every object is schema-valid, and the operator's
-// RBAC covers every kind its charts create, and no more than it needs.
+// checked without one: the kustomization is complete, every object is schema-valid, the operator's RBAC
+// is exactly what its code uses, and the Lease namespace agrees with the Role's. test/operator/
+// install.e2e.test.ts installs it with kubectl and runs the operator under that RBAC.
 import fs from 'node:fs';
 import path from 'node:path';
 import YAML from 'yaml';
@@ -43,7 +44,65 @@ test('every object in config/ is valid against the Kubernetes schemas', () => {
   expect(validateManifests(docs.map((d) => d.doc)).filter((r) => r.error)).toEqual([]);
 });
 
-test('the ClusterRole covers every kind the Domain charts emit', () => {
+/**
+ * Every Kubernetes call in operator/src, by resource, derived by reading the code (update it with the
+ * code; the ClusterRole must equal it, so a verb the code stops using is dropped from RBAC too):
+ * - main.ts + kube/controller.ts: a list + watch informer per controller kind (Domain, Drive), and the
+ *   Domain controller's secondary informer on Deployments (list + watch, by label).
+ * - reconcilers/drive.registration.ts: a second informer on Domains (list + watch) for their turn to
+ *   Ready; GET of a Domain missing from the cache (find); list of Drives to wake; finalizers by merge
+ *   patch (kube/finalizers.ts); status by merge patch on drives/status.
+ * - reconcilers/domain.ts: finalizer and status patches; GET (find) of referenced Secrets and of the admin
+ *   Secret, and of the Deployments when the watch cache is behind; list of Drives on deletion; the
+ *   chart's objects by server-side apply (kube/apply.ts: PATCH, which creates the object the first
+ *   time), pruned and deleted by listing PRUNABLE_KINDS (+ monitoring kinds) by label and DELETE; the data
+ *   volume claim is applied only (never in PRUNABLE_KINDS). The admin Secret is also read with GET by
+ *   createDomainAccessResolver. Children carry blockOwnerDeletion owner references to their Domain:
+ *   update on domains/finalizers (OwnerReferencesPermissionEnforcement).
+ * - kube/events.ts: core/v1 Events, create then merge patch of the count (never events.k8s.io).
+ * - kube/leader-election.ts (the Role): Lease get (find/get), create, update (replace); no list, watch or
+ *   patch. main.ts's monitoring discovery is a non-resource GET (/apis/monitoring.coreos.com/v1).
+ */
+const USED: Record<string, string[]> = {
+  'openpds.io/domains': ['get', 'list', 'watch', 'patch'],
+  'openpds.io/drives': ['list', 'watch', 'patch'],
+  'openpds.io/domains/status': ['patch'],
+  'openpds.io/drives/status': ['patch'],
+  'openpds.io/domains/finalizers': ['update'],
+  '/secrets': ['get', 'list', 'create', 'patch', 'delete'],
+  '/configmaps': ['list', 'create', 'patch', 'delete'],
+  '/services': ['list', 'create', 'patch', 'delete'],
+  '/persistentvolumeclaims': ['create', 'patch'],
+  'apps/deployments': ['get', 'list', 'watch', 'create', 'patch', 'delete'],
+  'autoscaling/horizontalpodautoscalers': ['list', 'create', 'patch', 'delete'],
+  'policy/poddisruptionbudgets': ['list', 'create', 'patch', 'delete'],
+  'networking.k8s.io/ingresses': ['list', 'create', 'patch', 'delete'],
+  'networking.k8s.io/networkpolicies': ['list', 'create', 'patch', 'delete'],
+  'monitoring.coreos.com/servicemonitors': ['list', 'create', 'patch', 'delete'],
+  'monitoring.coreos.com/prometheusrules': ['list', 'create', 'patch', 'delete'],
+  'monitoring.coreos.com/alertmanagerconfigs': ['list', 'create', 'patch', 'delete'],
+  '/events': ['create', 'patch'],
+};
+const LEASE_VERBS = ['get', 'create', 'update'];
+
+/** group/resource → sorted verbs the rules grant. */
+function granted(rules: Rule[]): Record<string, string[]> {
+  const out: Record<string, Set<string>> = {};
+  for (const r of rules) for (const g of r.apiGroups) for (const res of r.resources) for (const v of r.verbs) (out[`${g}/${res}`] ??= new Set()).add(v);
+  return Object.fromEntries(Object.entries(out).map(([k, v]) => [k, [...v].sort()]));
+}
+const sorted = (table: Record<string, string[]>) => Object.fromEntries(Object.entries(table).map(([k, v]) => [k, [...v].sort()]));
+
+test('the ClusterRole grants exactly the verbs operator/src uses, no wildcards', () => {
+  expect(granted(clusterRole.rules)).toEqual(sorted(USED));
+  expect(JSON.stringify(clusterRole.rules)).not.toContain('*');
+});
+
+test('the Role grants exactly the Lease verbs leader-election.ts uses', () => {
+  expect(granted(role.rules)).toEqual({ 'coordination.k8s.io/leases': [...LEASE_VERBS].sort() });
+});
+
+test('every kind the Domain charts emit can be applied, and all but the data volume pruned', () => {
   const RESOURCE: Record<string, string> = {
     ConfigMap: 'configmaps',
     Secret: 'secrets',
@@ -60,36 +119,44 @@ test('the ClusterRole covers every kind the Domain charts emit', () => {
   };
   const emitted = new Map<string, string>();
   for (const d of [quickstartDomain(), hostingDomain(), fullDomain()]) {
-    for (const m of buildDomainChart(d, { bootstrap: BOOTSTRAP })) emitted.set(m.kind, m.apiVersion.includes('/') ? m.apiVersion.split('/')[0]! : '');
+    for (const m of buildDomainChart(d, { bootstrap: BOOTSTRAP, monitoring: true })) emitted.set(m.kind, m.apiVersion.includes('/') ? m.apiVersion.split('/')[0]! : '');
   }
   const missing: string[] = [];
   for (const [kind, group] of emitted) {
     const resource = RESOURCE[kind];
     if (!resource) missing.push(`${kind}: unknown resource name`);
-    // Server-side apply is a patch (create on first apply); pruning lists by label, then deletes.
-    const verbs = ['get', 'list', 'watch', 'create', 'patch', ...(kind === 'PersistentVolumeClaim' ? [] : ['delete'])];
+    const verbs = ['create', 'patch', ...(kind === 'PersistentVolumeClaim' ? [] : ['list', 'delete'])];
     for (const verb of verbs) if (!allows(clusterRole.rules, group, resource!, verb)) missing.push(`${verb} ${group}/${resource}`);
   }
   expect(missing).toEqual([]);
+  expect([...emitted.keys()]).toEqual(expect.arrayContaining(['ServiceMonitor', 'PersistentVolumeClaim', 'Ingress']));
   // A data volume is never deleted by the operator: files outlive their Domain.
   expect(allows(clusterRole.rules, '', 'persistentvolumeclaims', 'delete')).toBe(false);
-  // Nothing the operator does not create: RBAC grants only the groups above, no wildcards.
-  const groups = new Set(clusterRole.rules.flatMap((r) => r.apiGroups));
-  expect([...groups].sort()).toEqual(['', 'apps', 'autoscaling', 'events.k8s.io', 'monitoring.coreos.com', 'networking.k8s.io', 'openpds.io', 'policy']);
-  expect(JSON.stringify(clusterRole.rules)).not.toContain('*');
+  // It never creates or deletes the users' own resources.
+  for (const kind of ['domains', 'drives']) expect(allows(clusterRole.rules, 'openpds.io', kind, 'create') || allows(clusterRole.rules, 'openpds.io', kind, 'delete')).toBe(false);
 });
 
-test('the operator can watch its kinds and write status and finalizers, Events, and its Lease', () => {
-  for (const kind of ['domains', 'drives', 'oauthapps', 'usersystems']) {
-    for (const verb of ['get', 'list', 'watch', 'patch']) expect([kind, verb, allows(clusterRole.rules, 'openpds.io', kind, verb)]).toEqual([kind, verb, true]);
-    expect(allows(clusterRole.rules, 'openpds.io', `${kind}/status`, 'patch')).toBe(true);
-    expect(allows(clusterRole.rules, 'openpds.io', `${kind}/finalizers`, 'update')).toBe(true);
-    // It never creates or deletes the users' own resources.
-    expect(allows(clusterRole.rules, 'openpds.io', kind, 'create') || allows(clusterRole.rules, 'openpds.io', kind, 'delete')).toBe(false);
-  }
-  expect(allows(clusterRole.rules, '', 'events', 'create')).toBe(true);
-  expect(allows(clusterRole.rules, 'coordination.k8s.io', 'leases', 'update')).toBe(false);
-  for (const verb of ['get', 'create', 'update']) expect(allows(role.rules, 'coordination.k8s.io', 'leases', verb)).toBe(true);
+test('the Lease namespace the Deployment gives the operator is the one its Role is installed in', () => {
+  const k = YAML.parse(fs.readFileSync(path.join(CONFIG, 'kustomization.yaml'), 'utf8')) as { namespace: string };
+  const deployment = docs.find(({ doc }) => doc.kind === 'Deployment')!.doc as any;
+  const container = deployment.spec.template.spec.containers[0];
+  expect(container.args).toContain('--leader-elect');
+  // POD_NAMESPACE comes from the downward API: the namespace the Deployment runs in, which the
+  // kustomization sets for every object, the Role and RoleBinding included (none sets its own).
+  expect(container.env).toEqual(expect.arrayContaining([{ name: 'POD_NAMESPACE', valueFrom: { fieldRef: { fieldPath: 'metadata.namespace' } } }, { name: 'POD_NAME', valueFrom: { fieldRef: { fieldPath: 'metadata.name' } } }]));
+  expect(container.args.some((a: string) => a.startsWith('--leader-election-namespace') || a.startsWith('--namespace'))).toBe(false);
+  for (const kind of ['Deployment', 'Role', 'RoleBinding']) expect([kind, (docs.find(({ doc }) => doc.kind === kind)!.doc as any).metadata.namespace]).toEqual([kind, undefined]);
+  const binding = docs.find(({ doc }) => doc.kind === 'RoleBinding')!.doc as any;
+  expect(binding.roleRef).toEqual({ apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name: (role as any).metadata.name });
+  expect(k.namespace).toBe('openpds-system');
+});
+
+test('plain client-side apply fits: every object\'s last-applied-configuration stays far below the 256 KiB annotation limit', () => {
+  const all = [...docs, ...loadYamlDocs(path.join(REPO_ROOT, 'crds')).filter(({ file }) => !file.endsWith('kustomization.yaml'))];
+  // kubectl stores the object as compact JSON in one annotation; all annotations of an object share 256 KiB.
+  const sizes = all.map(({ file, doc }) => [file, Buffer.byteLength(JSON.stringify(doc))] as const).sort((a, b) => b[1] - a[1]);
+  expect(sizes[0]![0]).toBe('crds/openpds.io_domains.yaml');
+  expect(sizes[0]![1]).toBeLessThan(64 * 1024); // 17.5 KiB today: a quarter of the limit leaves ample room
 });
 
 test('bindings point at the ServiceAccount in the namespace the kustomization installs into', () => {

@@ -1,4 +1,4 @@
-import { ConfigError, DEFAULT_METRICS_PORT, parseOperatorArgs } from './config';
+import { ConfigError, DEFAULT_METRICS_PORT, parseOperatorArgs, resolveLeaseNamespace } from './config';
 
 test('parses every flag, repeatable --domain-endpoint, and both --flag value and --flag=value', () => {
   expect(parseOperatorArgs([])).toEqual({ metricsPort: DEFAULT_METRICS_PORT, leaderElect: false, domainEndpoints: {} });
@@ -7,7 +7,21 @@ test('parses every flag, repeatable --domain-endpoint, and both --flag value and
   ).toEqual({ kubeconfig: '/k', namespace: 'tenants', metricsPort: 0, leaderElect: true, domainEndpoints: { 'tenants/acme': 'http://127.0.0.1:8080', 'a/b': 'https://x.example' } });
 });
 
+test('--leader-election-namespace sets the Lease namespace', () => {
+  expect(parseOperatorArgs(['--leader-elect', '--leader-election-namespace', 'ops'])).toMatchObject({ leaderElect: true, leaseNamespace: 'ops' });
+});
+
+test('the Lease namespace: flag, then POD_NAMESPACE, then the service-account namespace, then the watched one, then default', () => {
+  const all = { flag: 'flag', podNamespace: 'pod', serviceAccountNamespace: 'sa\n', watchNamespace: 'watched' };
+  expect(resolveLeaseNamespace(all)).toBe('flag');
+  expect(resolveLeaseNamespace({ ...all, flag: undefined })).toBe('pod');
+  expect(resolveLeaseNamespace({ ...all, flag: undefined, podNamespace: '' })).toBe('sa'); // the file ends without a newline, but trim anyway
+  expect(resolveLeaseNamespace({ watchNamespace: 'watched' })).toBe('watched');
+  expect(resolveLeaseNamespace({})).toBe('default');
+});
+
 test.each([
+  [['--leader-election-namespace'], 'needs a value'],
   [['--metrics-port', 'x'], 'expected a port number'],
   [['--domain-endpoint', 'acme=http://x'], 'expected NAMESPACE/NAME=URL'],
   [['--domain-endpoint', 'a/b=ftp://x'], 'http or https'],

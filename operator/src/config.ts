@@ -13,6 +13,8 @@ export interface OperatorConfig {
   metricsPort: number;
   /** Run only while holding the Lease (for more than one replica). */
   leaderElect: boolean;
+  /** Namespace of the leader-election Lease; absent: see resolveLeaseNamespace. */
+  leaseNamespace?: string;
   /** `ns/name` → admin endpoint URL of that Domain, overriding its Service (tests, out-of-cluster runs). */
   domainEndpoints: Record<string, string>;
 }
@@ -20,12 +22,14 @@ export interface OperatorConfig {
 export const DEFAULT_METRICS_PORT = 8081;
 
 export const OPERATOR_USAGE = `usage: openpds operator [--kubeconfig FILE] [--namespace NS] [--metrics-port N] [--leader-elect]
-                        [--domain-endpoint NS/NAME=URL]...
+                        [--leader-election-namespace NS] [--domain-endpoint NS/NAME=URL]...
 
   --kubeconfig FILE            kubeconfig to use (default: in-cluster, then $KUBECONFIG or ~/.kube/config)
   --namespace NS               watch only this namespace (default: all namespaces)
   --metrics-port N             port for /metrics, /healthz, /readyz (default ${DEFAULT_METRICS_PORT}; 0 = any free port)
   --leader-elect               hold a coordination.k8s.io Lease; only the leader reconciles
+  --leader-election-namespace NS  namespace of that Lease (default: $POD_NAMESPACE, then the pod's
+                               service-account namespace, then --namespace, then "default")
   --domain-endpoint NS/NAME=URL  probe and manage Domain NS/NAME at URL instead of its Service (repeatable)`;
 
 export class ConfigError extends Error {
@@ -76,6 +80,9 @@ export function parseOperatorArgs(argv: readonly string[]): OperatorConfig {
       case '--leader-elect':
         config.leaderElect = inline === undefined ? true : inline !== 'false';
         break;
+      case '--leader-election-namespace':
+        config.leaseNamespace = value();
+        break;
       case '--domain-endpoint': {
         const [key, url] = parseDomainEndpoint(value());
         config.domainEndpoints[key] = url;
@@ -86,4 +93,21 @@ export function parseOperatorArgs(argv: readonly string[]): OperatorConfig {
     }
   }
   return config;
+}
+
+/** Where a pod finds its own namespace (the service-account token mount). */
+export const SERVICE_ACCOUNT_NAMESPACE_FILE = '/var/run/secrets/kubernetes.io/serviceaccount/namespace';
+
+/**
+ * The Lease's namespace, first of: the flag; $POD_NAMESPACE (config/manager/deployment.yaml sets it from
+ * the downward API); the service-account namespace file (any in-cluster pod); the watched namespace;
+ * "default". In-cluster it must be the operator's own namespace: its Role (config/rbac/
+ * leader-election-role.yaml) grants Leases there and nowhere else.
+ */
+export function resolveLeaseNamespace(sources: { flag?: string | undefined; podNamespace?: string | undefined; serviceAccountNamespace?: string | undefined; watchNamespace?: string | undefined }): string {
+  for (const candidate of [sources.flag, sources.podNamespace, sources.serviceAccountNamespace, sources.watchNamespace]) {
+    const value = candidate?.trim();
+    if (value) return value;
+  }
+  return 'default';
 }

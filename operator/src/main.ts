@@ -5,18 +5,24 @@
  *
  * Shutdown order (SIGTERM, or stop()): stop watching, let running reconciles finish (drain), then hand the
  * Lease back so a standby takes over at once, then close the HTTP server.
+ *
+ * The Lease lives in the operator's own namespace (resolveLeaseNamespace: in a pod, POD_NAMESPACE), the
+ * only one its Role grants Leases in. A candidate that cannot read or write it logs why (an error, at most
+ * every 10 s) and fails /readyz; `openpds_operator_leader` is 1 on the instance that reconciles.
  */
+import { readFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { hostname } from 'node:os';
 import { randomBytes } from 'node:crypto';
 import type { KubeConfig, KubernetesListObject, KubernetesObject } from '@kubernetes/client-node' with { 'resolution-mode': 'import' };
-import type { OperatorConfig } from './config';
+import { Gauge } from 'prom-client';
+import { resolveLeaseNamespace, SERVICE_ACCOUNT_NAMESPACE_FILE, type OperatorConfig } from './config';
 import { API_VERSION, type Domain } from './domain-types';
 import { createController, type Controller, type Reconcile, type SecondaryWatch } from './kube/controller';
 import type { ResilientInformer } from './kube/informer';
 import { createEventRecorder, type EventRecorder } from './kube/events';
-import { createKubeClient, isNotFound, type KubeClient, type KubeObject } from './kube/kube-client';
+import { createKubeClient, isNotFound, KubeApiError, type KubeClient, type KubeObject } from './kube/kube-client';
 import { createLeaderElector, type LeaderElector } from './kube/leader-election';
 import { createOperatorMetrics, type OperatorMetrics } from './metrics';
 import { createDomainAccessResolver, createDomainReconciler } from './reconcilers/domain';
@@ -53,13 +59,19 @@ export interface OperatorOptions extends Partial<Omit<OperatorConfig, 'metricsPo
   /** Prometheus Operator kinds: 'auto' asks discovery for monitoring.coreos.com/v1. */
   monitoring?: boolean | 'auto';
   leaseName?: string;
-  leaseNamespace?: string;
   leaseDurationMs?: number;
+  /** POD_NAME and POD_NAMESPACE (the downward API in config/manager/deployment.yaml); default process.env. */
+  env?: Readonly<Record<string, string | undefined>>;
+  /** Default: the in-cluster service-account mount. */
+  serviceAccountNamespaceFile?: string;
   resyncIntervalMs?: number;
   concurrency?: number;
   baseBackoffMs?: number;
   /** Longest wait between retries of one object (default 30 s: a data plane that comes up is seen soon). */
   maxBackoffMs?: number;
+  /** Overall limit on retries per kind (token bucket; default 10 per second, burst 100). */
+  retryRatePerSecond?: number;
+  retryBurst?: number;
   /** Replaces the Domain reconciler (the benchmark's no-op baseline). */
   domainReconciler?: (runtime: OperatorRuntime) => Reconcile<Domain>;
   log?: (level: 'info' | 'warn' | 'error', message: string, fields?: Record<string, unknown>) => void;
@@ -139,8 +151,26 @@ export async function runOperator(options: OperatorOptions): Promise<RunningOper
   const monitoring = options.monitoring === undefined || options.monitoring === 'auto' ? await detectMonitoring(client) : options.monitoring;
   const controllers = new Map<string, Controller<KubernetesObject>>();
   let state: 'starting' | 'standby' | 'running' | 'stopped' = 'starting';
+  // Why the last leader-election attempt could not read or write the Lease (cleared by one that could):
+  // a standby that cannot even see its Lease (403 from RBAC, wrong namespace) is not ready, so
+  // `kubectl get pods` shows it instead of two healthy-looking pods of which neither reconciles.
+  let electionFailure: string | undefined;
+  let elector: LeaderElector | undefined;
+  new Gauge({
+    name: 'openpds_operator_leader',
+    help: '1 while this instance reconciles (holds the Lease, or runs without leader election), 0 on standby.',
+    registers: [metrics.registry],
+    collect() {
+      this.set(state === 'running' && (!elector || elector.isLeader()) ? 1 : 0);
+    },
+  });
 
-  const server = await startHealthServer(options.metricsPort, metrics, () => state === 'running' || state === 'standby');
+  const health = (): string | undefined => {
+    if (state === 'running') return undefined;
+    if (state === 'standby') return electionFailure ? `leader election failing: ${electionFailure}` : undefined;
+    return state;
+  };
+  const server = await startHealthServer(options.metricsPort, metrics, health);
   const metricsUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
 
   const runtime: OperatorRuntime = {
@@ -176,6 +206,8 @@ export async function runOperator(options: OperatorOptions): Promise<RunningOper
       concurrency: registration.concurrency ?? options.concurrency ?? 8,
       baseBackoffMs: options.baseBackoffMs ?? 250,
       maxBackoffMs: options.maxBackoffMs ?? 30_000,
+      ...(options.retryRatePerSecond !== undefined ? { retryRatePerSecond: options.retryRatePerSecond } : {}),
+      ...(options.retryBurst !== undefined ? { retryBurst: options.retryBurst } : {}),
       resyncIntervalMs: options.resyncIntervalMs ?? 10 * 60_000,
       metrics,
       onError: (key, error, retryInMs) =>
@@ -185,7 +217,6 @@ export async function runOperator(options: OperatorOptions): Promise<RunningOper
     metrics.trackQueueDepth(registration.kind, () => controller.queue.depth());
   }
 
-  let elector: LeaderElector | undefined;
   const startControllers = async () => {
     await Promise.all([...controllers.values()].map((c) => c.start()));
     state = 'running';
@@ -195,20 +226,50 @@ export async function runOperator(options: OperatorOptions): Promise<RunningOper
 
   if (options.leaderElect) {
     state = 'standby';
+    const env = options.env ?? process.env;
+    const leaseNamespace = resolveLeaseNamespace({
+      flag: options.leaseNamespace,
+      podNamespace: env.POD_NAMESPACE,
+      serviceAccountNamespace: readOptional(options.serviceAccountNamespaceFile ?? SERVICE_ACCOUNT_NAMESPACE_FILE),
+      watchNamespace: options.namespace,
+    });
+    const lease = `${leaseNamespace}/${options.leaseName ?? 'openpds-operator'}`;
+    // client-go's identity: the pod name where there is one (what `kubectl get lease` should show), made
+    // unique per process so a restarted container never mistakes its predecessor's Lease for its own.
+    const identity = `${env.POD_NAME || `${hostname()}-${process.pid}`}_${randomBytes(4).toString('hex')}`;
+    const throttled = createThrottle(10_000);
+    log('info', `leader election: candidate for Lease ${lease}`, { identity });
     elector = createLeaderElector({
       client,
-      namespace: options.leaseNamespace ?? options.namespace ?? 'default',
+      namespace: leaseNamespace,
       name: options.leaseName ?? 'openpds-operator',
-      identity: `${hostname()}-${process.pid}-${randomBytes(4).toString('hex')}`,
+      identity,
       ...(options.leaseDurationMs ? { leaseDurationMs: options.leaseDurationMs } : {}),
-      onError: (error) => log('warn', 'leader election', { error: String(error) }),
+      onError: (error) => {
+        const api = error instanceof KubeApiError ? { status: error.status, reason: error.reason } : {};
+        const message = error instanceof Error ? error.message : String(error);
+        electionFailure = error instanceof KubeApiError ? `${error.status} ${error.reason}: ${message}` : message;
+        // A leader still has until its renew deadline; a candidate that cannot even read the Lease (403:
+        // RBAC, wrong namespace) never will reconcile.
+        const level = elector?.isLeader() ? 'warn' : 'error';
+        throttled(electionFailure, (suppressed) => log(level, `leader election: cannot read or write Lease ${lease}`, { ...api, error: message, ...(suppressed ? { repeated: suppressed } : {}) }));
+      },
+      onStandby: (holder) => {
+        electionFailure = undefined;
+        throttled(`standby ${holder}`, () => log('info', `waiting for Lease ${lease} held by ${holder}`));
+      },
       onStoppedLeading: () => {
         log('error', 'lost the Lease; stopping');
         void stopControllers().then(() => options.onLostLeadership?.());
       },
     });
     // Acquire in the background: a standby serves /healthz and /readyz while it waits.
-    void elector.acquire().then((won) => (won && state === 'standby' ? startControllers() : undefined)).catch((error) => log('error', 'start failed', { error: String(error) }));
+    void elector.acquire().then((won) => {
+      if (!won || state !== 'standby') return undefined;
+      electionFailure = undefined;
+      log('info', `leader election: acquired Lease ${lease}`, { identity });
+      return startControllers();
+    }).catch((error) => log('error', 'start failed', { error: String(error) }));
   } else {
     await startControllers();
   }
@@ -244,11 +305,41 @@ function resourcePathFor(apiVersion: string, plural: string, namespace: string |
   return `${base}${namespace ? `/namespaces/${namespace}` : ''}/${plural}`;
 }
 
-function startHealthServer(port: number, metrics: OperatorMetrics, ready: () => boolean): Promise<Server> {
+function readOptional(file: string): string | undefined {
+  try {
+    return readFileSync(file, 'utf8');
+  } catch {
+    return undefined; // not in a pod
+  }
+}
+
+/**
+ * Logs a message at once when it differs from the last one, else at most once per `intervalMs` with the
+ * number of repeats in between: every failed attempt is reported without a line every two seconds.
+ */
+function createThrottle(intervalMs: number): (key: string, emit: (suppressed: number) => void) => void {
+  let lastKey: string | undefined;
+  let lastAt = 0;
+  let suppressed = 0;
+  return (key, emit) => {
+    const now = performance.now();
+    if (key === lastKey && now - lastAt < intervalMs) return void suppressed++;
+    emit(key === lastKey ? suppressed : 0);
+    lastKey = key;
+    lastAt = now;
+    suppressed = 0;
+  };
+}
+
+/** `notReady()`: undefined when ready, else why not (the /readyz body). */
+function startHealthServer(port: number, metrics: OperatorMetrics, notReady: () => string | undefined): Promise<Server> {
   const server = createServer((req, res) => {
     const path = (req.url ?? '/').split('?')[0];
     if (path === '/healthz') return void res.writeHead(200, { 'content-type': 'text/plain' }).end('ok\n');
-    if (path === '/readyz') return void res.writeHead(ready() ? 200 : 503, { 'content-type': 'text/plain' }).end(ready() ? 'ok\n' : 'starting\n');
+    if (path === '/readyz') {
+      const why = notReady();
+      return void res.writeHead(why ? 503 : 200, { 'content-type': 'text/plain' }).end(why ? `${why}\n` : 'ok\n');
+    }
     if (path === '/metrics') {
       void metrics.registry.metrics().then((body) => res.writeHead(200, { 'content-type': metrics.registry.contentType }).end(body));
       return;

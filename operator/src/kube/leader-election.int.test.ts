@@ -15,7 +15,7 @@ beforeAll(async () => {
 afterEach(() => electors.splice(0).forEach((e) => e.abandon()));
 afterAll(() => kube?.close());
 
-function elector(identity: string, name: string, extra: { onStoppedLeading?: () => void } = {}) {
+function elector(identity: string, name: string, extra: { onStoppedLeading?: () => void; onStandby?: (holder: string) => void; onError?: (error: unknown) => void } = {}) {
   const e = createLeaderElector({ client: kube.client, namespace: NS, name, identity, leaseDurationMs: 1000, retryIntervalMs: 50, ...extra });
   electors.push(e);
   return e;
@@ -64,4 +64,20 @@ test('a leader that cannot renew before its deadline stops leading', async () =>
   kube.server.hooks.failRequests({ status: 503, count: 1000, match: (r) => r.path.includes(`/leases/${name}`) });
   await eventually(() => expect(stopped).toBe(true), 3000);
   expect(a.isLeader()).toBe(false);
+});
+
+test('a candidate reports whom it waits for, and every attempt that cannot read the Lease', async () => {
+  const name = `l${++n}`;
+  expect(await elector('a', name).acquire()).toBe(true);
+  const holders: string[] = [];
+  void elector('b', name, { onStandby: (holder) => holders.push(holder) }).acquire();
+  await eventually(() => expect(holders.length).toBeGreaterThanOrEqual(2));
+  expect(new Set(holders)).toEqual(new Set(['a']));
+
+  const errors: unknown[] = [];
+  kube.server.hooks.failRequests({ status: 503, count: 3, match: (r) => r.path.endsWith(`/leases/${name}-other`) });
+  void elector('c', `${name}-other`, { onError: (error) => errors.push(error) }).acquire();
+  await eventually(() => expect(errors).toHaveLength(3)); // one per attempt, then it gets the Lease
+  expect(errors[0]).toMatchObject({ status: 503 });
+  await eventually(async () => expect(await lease(`${name}-other`)).toMatchObject({ holderIdentity: 'c' }));
 });

@@ -31,7 +31,10 @@ export interface LeaderElectorOptions {
   /** Wall clock for the Lease's timestamps (informational; expiry uses `timers.now`). */
   wallClock?: () => Date;
   onStoppedLeading?: () => void;
+  /** Each attempt that could not read or write the Lease (e.g. 403 from RBAC): the candidate stays standby. */
   onError?: (error: unknown) => void;
+  /** Each attempt that found the Lease held, and not yet expired, by another identity. */
+  onStandby?: (holder: string) => void;
 }
 
 export interface LeaderElector {
@@ -92,7 +95,10 @@ export function createLeaderElector(options: LeaderElectorOptions): LeaderElecto
       const record = JSON.stringify([holder, lease.spec?.renewTime, lease.metadata?.resourceVersion]);
       if (observed?.record !== record) observed = { record, at: timers.now() };
       const seenMs = (lease.spec?.leaseDurationSeconds ?? durationMs / 1000) * 1000;
-      if (timers.now() < observed.at + seenMs) return false;
+      if (timers.now() < observed.at + seenMs) {
+        options.onStandby?.(holder);
+        return false;
+      }
     }
     try {
       await options.client.replace({ ...lease, spec: spec(lease.spec, wall()) });
