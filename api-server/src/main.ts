@@ -8,7 +8,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import path from 'node:path';
 import pino from 'pino';
 import { createApp, createServices, type Services } from './app';
-import { loadConfig, type Config } from './config/config';
+import { loadConfig, startupNotices, type Config } from './config/config';
 import type { Db } from './db/db';
 import { migrate } from './db/migrate';
 import { createTokenSigner } from './modules/auth/tokens';
@@ -100,6 +100,7 @@ export async function startServer(env: Record<string, string | undefined> = proc
   server.keepAliveTimeout = 65_000;
   server.requestTimeout = 0;
   logger.info({ port, storage: deps.store.kind, database: db.dialect }, 'openpds data plane listening');
+  for (const notice of startupNotices(config)) logger.warn(notice);
 
   if (config.serveRunsJobs) services.jobs.start();
 

@@ -10,7 +10,7 @@
 import { createServer, type Server } from 'node:http';
 import pino from 'pino';
 import client from 'prom-client';
-import { ConfigError, loadConfig } from '../../api-server/src/config/config';
+import { ConfigError, loadConfig, startupNotices } from '../../api-server/src/config/config';
 import { createPgDb } from '../../api-server/src/db/pg.db';
 import { createJobHandlers } from '../../api-server/src/modules/jobs/job-handlers';
 import { createJobRunner, DEFAULT_JOB_RUNNER_OPTIONS } from '../../api-server/src/modules/jobs/job-runner';
@@ -68,6 +68,7 @@ export async function startWorker(env: Record<string, string | undefined> = proc
   const port = typeof address === 'object' && address ? address.port : config.port;
   jobs.start();
   logger.info({ port, jobs: jobs.kinds, concurrency: config.jobConcurrency }, 'openpds worker listening and running jobs');
+  for (const notice of startupNotices(config)) logger.warn(notice);
   return {
     server,
     url: `http://127.0.0.1:${port}`,

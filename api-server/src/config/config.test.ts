@@ -1,4 +1,4 @@
-import { ConfigError, CONFIG_KEYS, configTable, loadConfig } from './config';
+import { ConfigError, CONFIG_KEYS, configTable, loadConfig, startupNotices } from './config';
 
 describe('config', () => {
   it('has embedded defaults: PGlite, local disk, port 8080, domain "default"', () => {
@@ -17,9 +17,22 @@ describe('config', () => {
     [{ OPENPDS_DOMAIN_ID: 'Bad_Domain' }, 'OPENPDS_DOMAIN_ID must be 1-63 lowercase'],
     [{ OPENPDS_S3_FORCE_PATH_STYLE: 'maybe' }, 'must be true or false'],
     [{ OPENPDS_PUBLIC_URL: 'not a url' }, 'OPENPDS_PUBLIC_URL must be a URL'],
+    [{ OPENPDS_MAX_USERS: '-1' }, 'OPENPDS_MAX_USERS must be between 0 and'],
+    [{ OPENPDS_MAX_USERS: 'ten' }, 'OPENPDS_MAX_USERS must be an integer'],
+    [{ OPENPDS_IMAGE_ANALYSIS: 'sometimes' }, 'OPENPDS_IMAGE_ANALYSIS must be true or false'],
   ])('refuses %j with a message naming the key', (env, message) => {
     expect(() => loadConfig(env)).toThrow(ConfigError);
     expect(() => loadConfig(env)).toThrow(message);
+  });
+
+  it('reads the keys the Domain chart writes for quotas and image analysis (0 users: unlimited)', () => {
+    expect(loadConfig({})).toMatchObject({ maxUsers: 0, imageAnalysis: false });
+    expect(loadConfig({ OPENPDS_MAX_USERS: '500', OPENPDS_IMAGE_ANALYSIS: 'true' })).toMatchObject({ maxUsers: 500, imageAnalysis: true });
+  });
+
+  it('says at start that image analysis is not implemented when it is asked for, and nothing otherwise', () => {
+    expect(startupNotices(loadConfig({ OPENPDS_IMAGE_ANALYSIS: 'true' }))).toEqual(['image analysis requested but not implemented in this version']);
+    expect(startupNotices(loadConfig({ OPENPDS_IMAGE_ANALYSIS: 'false' }))).toEqual([]);
   });
 
   it('documents every key in the README table', () => {

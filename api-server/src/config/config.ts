@@ -1,7 +1,8 @@
 /**
  * The one typed configuration of the data plane. Every key has an environment name, a doc line and a
  * default; `loadConfig` validates all of them at boot and throws a ConfigError naming the first bad key.
- * `npm run config-docs` prints the README table from CONFIG_KEYS, so the docs cannot drift from the code.
+ * `openpds config-docs` (cli/main.ts; `node bin/openpds.js config-docs` in a checkout) prints the README
+ * table from CONFIG_KEYS, and config.test.ts checks the table names every key.
  */
 import path from 'node:path';
 
@@ -77,6 +78,18 @@ export const CONFIG_KEYS = {
   downloadUrlTtl: key('OPENPDS_DOWNLOAD_URL_TTL', 'Lifetime of signed download URLs, seconds', '900', int(10, 604_800)),
   downloadRedirect: key('OPENPDS_DOWNLOAD_REDIRECT', 'With S3, `/v2/file/download` answers 302 to a presigned URL instead of streaming through the server', 'true', bool),
   defaultDriveSize: key('OPENPDS_DEFAULT_DRIVE_SIZE', 'Quota in bytes of the default drive given to each new user (0: unlimited)', '10737418240', int(0)),
+  maxUsers: key(
+    'OPENPDS_MAX_USERS',
+    'Most users the domain may have, the superadmin included (0: unlimited); creating one more answers 403 `Forbidden.UserLimitExceeded`. Lowering it below the current count removes nobody',
+    '0',
+    int(0),
+  ),
+  imageAnalysis: key(
+    'OPENPDS_IMAGE_ANALYSIS',
+    'Image analysis of photos (thumbnails, EXIF, faces, tags). Not implemented in this version: `true` only logs a notice at start',
+    'false',
+    bool,
+  ),
   trashRetentionDays: key('OPENPDS_TRASH_RETENTION_DAYS', 'Default days trashed files are kept before purge (per-domain setting overrides)', '30', int(0, 3650)),
   gcGraceSeconds: key('OPENPDS_GC_GRACE_SECONDS', 'Unreferenced blobs and abandoned uploads older than this are collected', '86400', int(0)),
   gcIntervalSeconds: key('OPENPDS_GC_INTERVAL_SECONDS', 'How often the blob GC runs in `serve` (0: never)', '3600', int(0)),
@@ -115,6 +128,14 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
   if (config.databaseUrl && !/^postgres(ql)?:\/\//.test(config.databaseUrl))
     throw new ConfigError(`OPENPDS_DATABASE_URL must start with postgres:// or postgresql://`);
   return config;
+}
+
+/**
+ * What the process should say once at start about settings it accepts but does not act on, so a Domain
+ * that asks for them learns it from the logs instead of from silence.
+ */
+export function startupNotices(config: Pick<Config, 'imageAnalysis'>): string[] {
+  return config.imageAnalysis ? ['image analysis requested but not implemented in this version'] : [];
 }
 
 /** Markdown table of every key, for the README. */

@@ -56,6 +56,17 @@ export function createUsersRepository() {
     async delete(db: Queryable, domainId: string, userId: string): Promise<boolean> {
       return (await db.query(`DELETE FROM users WHERE domain_id = $1 AND user_id = $2 RETURNING user_id`, [domainId, userId])).length > 0;
     },
+    /**
+     * Takes the domain's user-count lock until the transaction ends and counts its users. Creates under a
+     * limit take turns on it; the count is its own statement, so in READ COMMITTED it reads a snapshot taken
+     * after the lock was granted and sees every user an earlier holder committed (a count in a conditional
+     * INSERT would not: two creates would both see room for one more).
+     */
+    async lockAndCount(db: Queryable, domainId: string): Promise<number> {
+      await db.query(`SELECT pg_advisory_xact_lock(hashtext($1))`, [`users-count:${domainId}`]);
+      const [row] = await db.query<{ n: number }>(`SELECT count(*)::int AS n FROM users WHERE domain_id = $1`, [domainId]);
+      return row!.n;
+    },
     async countByRole(db: Queryable, domainId: string, role: Role): Promise<number> {
       const [row] = await db.query<{ n: number }>(`SELECT count(*)::int AS n FROM users WHERE domain_id = $1 AND role = $2`, [domainId, role]);
       return row!.n;

@@ -27,6 +27,10 @@ const errors = {
   adminOnly: () => forbidden('User', 'only an admin can manage users'),
   superadminOnly: () => forbidden('Role', 'only a superadmin can grant or change admin roles'),
   lastSuperadmin: () => forbidden('LastSuperadmin', 'the last superadmin cannot be deleted or demoted'),
+  limitReached: (max: number) =>
+    new AppError('Forbidden.UserLimitExceeded', 403, `the domain already has its maximum of ${max} users (OPENPDS_MAX_USERS); delete a user or raise the limit`, {
+      data: { max_users: max },
+    }),
 };
 
 export function createUsersService(deps: Pick<Deps, 'db' | 'newId' | 'config'>, drives: DrivesService) {
@@ -39,13 +43,19 @@ export function createUsersService(deps: Pick<Deps, 'db' | 'newId' | 'config'>, 
   };
 
   return {
-    /** Creates the user and its default drive in one transaction. auth null = bootstrap by the system. */
+    /**
+     * Creates the user and its default drive in one transaction. auth null = bootstrap by the system, which
+     * creates the superadmin whatever OPENPDS_MAX_USERS says (it counts towards the limit all the same).
+     */
     async create(auth: AuthContext | null, input: CreateUserInput): Promise<UserRow> {
       if (auth && !isAdmin(auth)) throw errors.adminOnly();
       checkRoleChange(auth, input.role);
       const passwordHash = input.password ? await argon2.hash(input.password) : null;
+      const maxUsers = deps.config.maxUsers;
       try {
         return await deps.db.transaction(async (tx) => {
+          // Checked first, under a lock held until commit: concurrent creates cannot pass the limit together.
+          if (auth && maxUsers > 0 && (await repo.lockAndCount(tx, domainId)) >= maxUsers) throw errors.limitReached(maxUsers);
           const userId = deps.newId();
           const drive = await drives.insertDrive(tx, { drive_name: 'Default', owner: userId, default: true }, auth?.userId ?? null);
           return repo.insert(tx, {
