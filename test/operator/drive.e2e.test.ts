@@ -2,8 +2,10 @@
  * The Drive reconciler end to end: the Kubernetes API test server with the real CRDs (applied by the real
  * kubectl), the operator in this process with the default reconcilers (as `openpds operator` runs them), a
  * Domain made Ready as in domain.e2e, and a real data plane on loopback with the Domain's generated
- * credentials. The resync is 1 s here, so hand-made drift is seen at once.
+ * credentials. The resync is 1 s here, so hand-made drift is seen at once (the controller's resync is the
+ * Drive's only periodic check).
  */
+import { createServer as createHttpServer } from 'node:http';
 import { createServer } from 'node:net';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
@@ -27,14 +29,15 @@ let operator: RunningOperator;
 const operators: RunningOperator[] = [];
 const logs: string[] = [];
 
-const domainYaml = `
+const domainYaml = (name = 'acme') => `
 apiVersion: openpds.io/v1alpha1
 kind: Domain
-metadata: { name: acme, namespace: ${NS} }
+metadata: { name: ${name}, namespace: ${NS} }
 spec:
   storage:
     mode: standard
     s3: { endpoint: "http://rgw.storage.svc:7480", bucket: openpds, prefix: acme/, credentialsSecretRef: { name: acme-s3 } }
+  database: { urlSecretRef: { name: acme-db } }
   apiServer: { replicas: 1 }
   workers: { replicas: 1 }
 `;
@@ -57,7 +60,7 @@ async function freePort(): Promise<number> {
   return port;
 }
 
-const start = async (port: number, resyncIntervalMs = 1000) => {
+const start = async (port: number, resyncIntervalMs = 1000, moreEndpoints: Record<string, string> = {}) => {
   const op = await runOperator({
     kubeconfig: kube.kubeconfig,
     metricsPort: 0,
@@ -65,7 +68,7 @@ const start = async (port: number, resyncIntervalMs = 1000) => {
     baseBackoffMs: 100,
     maxBackoffMs: 1000,
     resyncIntervalMs,
-    domainEndpoints: { [`${NS}/acme`]: `http://127.0.0.1:${port}` },
+    domainEndpoints: { [`${NS}/acme`]: `http://127.0.0.1:${port}`, ...moreEndpoints },
     reconcilers: defaultReconcilers(),
     log: (level, msg, fields) => void logs.push(`${level} ${msg} ${JSON.stringify(fields ?? {})}`),
   });
@@ -83,6 +86,12 @@ async function drivesMarked(uid: string): Promise<AdminDrive[]> {
   const found: AdminDrive[] = [];
   for await (const d of admin.listAllDrives()) if (d.description.includes(`openpds.io/uid=${uid};`)) found.push(d);
   return found;
+}
+/** A sample of the operator's /metrics (0 when the series is not there yet). */
+async function metric(series: string): Promise<number> {
+  const text = await (await fetch(`${operator.metricsUrl}/metrics`)).text();
+  const line = text.split('\n').find((l) => l.startsWith(`${series} `));
+  return line ? Number(line.slice(series.length + 1)) : 0;
 }
 /** Waits for Ready=True at the Drive's current generation, printing the status and operator log if it never comes. */
 async function waitReady(name: string): Promise<Drive & KubeObject> {
@@ -102,8 +111,9 @@ beforeAll(async () => {
   await kubectl(kube.kubeconfig, ['apply', '-k', path.join(ROOT, 'crds')]);
   await kube.createNamespace(NS);
   operator = await start(port);
-  await apply(`apiVersion: v1\nkind: Secret\nmetadata: { name: acme-s3, namespace: ${NS} }\nstringData: { accessKeyId: a, secretAccessKey: b }\n`);
-  await apply(domainYaml);
+  await apply(`apiVersion: v1\nkind: Secret\nmetadata: { name: acme-s3, namespace: ${NS} }\nstringData: { AWS_ACCESS_KEY_ID: a, AWS_SECRET_ACCESS_KEY: b }\n`);
+  await apply(`apiVersion: v1\nkind: Secret\nmetadata: { name: acme-db, namespace: ${NS} }\nstringData: { url: "postgres://openpds@db:5432/acme" }\n`);
+  await apply(domainYaml());
   // The Domain's generated credentials start the data plane that stands in for its pods.
   const secret = await eventually(() => kube.client.get<KubeObject & { data: Record<string, string> }>({ apiVersion: 'v1', kind: 'Secret', namespace: NS, name: 'acme-admin' }));
   const read = (key: string) => Buffer.from(secret.data[key]!, 'base64').toString('utf8');
@@ -126,7 +136,8 @@ test('Drive: created in the data plane, hand-made drift reported and corrected, 
   await apply(driveYaml('team'));
   let drive = await waitReady('team');
   expect(drive.metadata.finalizers).toEqual(['openpds.io/drive-cleanup']);
-  expect(drive.status).toMatchObject({ driveId: expect.any(String), totalSize: '5Gi', totalBytes: 5 * GiB, observedGeneration: 1 });
+  expect(drive.status).toMatchObject({ driveId: expect.any(String), totalSize: '5Gi', totalBytes: 5 * GiB, observedGeneration: 1, origin: 'Created' });
+  expect(condition(drive, 'Progressing')).toMatchObject({ status: 'False', reason: 'Reconciled' });
   const alice = await admin.findUser('alice');
   const id = drive.status!.driveId!;
   expect(await admin.getDrive(id)).toMatchObject({ drive_name: 'team files', owner: alice!.user_id, owner_type: 'user', total_size: 5 * GiB });
@@ -227,8 +238,80 @@ test('A Domain turning Ready wakes its waiting Drives at once (not after their b
   await eventually(async () => expect(condition(await kube.client.get<Drive & KubeObject>({ ...api, apiVersion: 'openpds.io/v1alpha1', kind: 'Domain', name: 'acme' }), 'Ready')?.status).toBe('False'));
   await apply(driveYaml('late'));
   await eventually(async () => expect(condition(await getDrive('late'), 'Ready')).toMatchObject({ status: 'False', reason: 'DomainNotReady' }));
+  expect(condition(await getDrive('late'), 'Progressing')).toMatchObject({ status: 'True', reason: 'DomainNotReady' });
+  expect(condition(await getDrive('late'), 'Degraded')).toMatchObject({ status: 'False' });
   await markDeploymentAvailable(kube.client, NS, 'acme-api');
   await kubectl(kube.kubeconfig, ['wait', '--for=condition=Ready', 'domain/acme', '-n', NS, '--timeout=10s']);
   // The Drive's own retry is at least 5 s away: Ready within 3 s means the Domain's turn woke it.
   await eventually(async () => expect(condition(await getDrive('late'), 'Ready')).toMatchObject({ status: 'True' }), 3000);
+});
+
+test('Deleting a Domain keeps a Retain Drive and its file; the Drive says so, and comes back Ready when the Domain is re-created', async () => {
+  await operator.stop();
+  operator = await start(Number(new URL(dataPlane!.url).port));
+  await apply(driveYaml('keep'));
+  const id = (await waitReady('keep')).status!.driveId!;
+  const alice = await dataPlane!.api.login('alice', 'alice-password');
+  const content = Buffer.from('kept through the Domain deletion\n');
+  const created = await dataPlane!.api.ok('/v2/file/create', { drive_id: id, parent_file_id: 'root', name: 'kept.txt', type: 'file', size: content.length }, alice.access_token);
+  expect((await fetch(created.part_info_list[0].upload_url, { method: 'PUT', body: content })).ok).toBe(true);
+  await dataPlane!.api.ok('/v2/file/complete', { drive_id: id, file_id: created.file_id, upload_id: created.upload_id }, alice.access_token);
+
+  await kubectl(kube.kubeconfig, ['delete', 'domain', 'acme', '-n', NS, '--timeout=20s']);
+  expect((await events('acme')).find((e) => e.reason === 'Deleted')?.message).toMatch(/\d+ Drive\(s\) with reclaimPolicy Retain keep their data in the domain's storage/);
+  const orphaned = await eventually(async () => {
+    const d = await getDrive('keep');
+    expect(condition(d, 'Ready')).toMatchObject({ status: 'False', reason: 'DomainNotFound' });
+    return d;
+  });
+  expect(condition(orphaned, 'Ready')?.message).toBe(
+    `Domain ${NS}/acme does not exist; drive ${id} and its files are kept in the Domain's storage and are used again when the Domain is re-created with the same storage`,
+  );
+  expect(orphaned.status?.driveId).toBe(id);
+  // The admin Secret stays with the data, so the re-created Domain's operator logs in to the same data plane.
+  expect(await kube.client.find({ apiVersion: 'v1', kind: 'Secret', namespace: NS, name: 'acme-admin' })).toBeDefined();
+
+  await apply(domainYaml());
+  for (const name of ['acme-api', 'acme-worker']) await eventually(() => markDeploymentAvailable(kube.client, NS, name));
+  await kubectl(kube.kubeconfig, ['wait', '--for=condition=Ready', 'domain/acme', '-n', NS, '--timeout=20s']);
+  const back = await waitReady('keep');
+  expect(back.status).toMatchObject({ driveId: id, origin: 'Created' });
+  const list = await dataPlane!.api.ok('/v2/file/list', { drive_id: id, parent_file_id: 'root' }, alice.access_token);
+  expect(list.items.map((f: { name: string }) => f.name)).toEqual(['kept.txt']);
+});
+
+test('An admin API that answers errors counts in openpds_operator_reconcile_errors_total{kind="Drive"}; waiting for a Domain does not', async () => {
+  // A data plane whose /readyz is fine but whose admin API refuses everything.
+  const refusing = createHttpServer((req, res) => {
+    if (req.url === '/readyz') return void res.writeHead(200, { 'content-type': 'text/plain' }).end('ok\n');
+    res.writeHead(400, { 'content-type': 'application/json' }).end(JSON.stringify({ code: 'InvalidParameter.Test', message: 'refused by the test', request_id: 'r' }));
+  });
+  await new Promise<void>((r) => refusing.listen(0, '127.0.0.1', () => r()));
+  try {
+    await operator.stop();
+    const url = `http://127.0.0.1:${(refusing.address() as AddressInfo).port}`;
+    operator = await start(Number(new URL(dataPlane!.url).port), 1000, { [`${NS}/refusing`]: url });
+    const errors = 'openpds_operator_reconcile_errors_total{kind="Drive"}';
+
+    await apply(driveYaml('refused', { domain: 'refusing' })); // its Domain does not exist yet: a wait, not an error
+    await eventually(async () => expect(condition(await getDrive('refused'), 'Ready')).toMatchObject({ status: 'False', reason: 'DomainNotFound' }));
+    await new Promise((r) => setTimeout(r, 1200)); // a resync of it, still no error
+    expect(await metric(errors)).toBe(0);
+
+    await apply(domainYaml('refusing'));
+    for (const name of ['refusing-api', 'refusing-worker']) await eventually(() => markDeploymentAvailable(kube.client, NS, name));
+    await kubectl(kube.kubeconfig, ['wait', '--for=condition=Ready', 'domain/refusing', '-n', NS, '--timeout=20s']);
+    const failed = await eventually(async () => {
+      const d = await getDrive('refused');
+      expect(condition(d, 'Ready')).toMatchObject({ status: 'False', reason: 'AdminApiRejected' });
+      return d;
+    });
+    expect(condition(failed, 'Degraded')).toMatchObject({ status: 'True', reason: 'AdminApiRejected' });
+    expect(condition(failed, 'Progressing')).toMatchObject({ status: 'False' });
+    await eventually(async () => expect(await metric(errors)).toBeGreaterThanOrEqual(1));
+    expect(logs.some((l) => l.startsWith('warn reconcile requeued') && l.includes('AdminApiRejected'))).toBe(true);
+  } finally {
+    await operator.stop(); // the refused Drive would otherwise keep failing into the other suites' logs
+    refusing.close();
+  }
 });
