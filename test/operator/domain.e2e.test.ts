@@ -7,8 +7,9 @@ import { createServer } from 'node:net';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { runOperator, type RunningOperator } from '../../operator/src/main';
-import type { Domain } from '../../operator/src/domain-types';
+import type { Condition, Domain, Drive } from '../../operator/src/domain-types';
 import type { KubeObject } from '../../operator/src/kube/kube-client';
+import { defaultReconcilers } from '../../operator/src/reconcilers/drive.registration';
 import { startTestServer } from '../support/test-server';
 import { markDeploymentAvailable } from './support/deployments';
 import { eventually, startTestKube, type TestKube } from './support/kube';
@@ -56,6 +57,7 @@ const start = async () => {
     maxBackoffMs: 1000, // the data plane takes seconds to start: notice it soon after
     monitoring: 'auto', // the test server has no monitoring.coreos.com CRDs: detected, not rendered
     domainEndpoints: { [`${NS}/acme`]: `http://127.0.0.1:${port}` },
+    reconcilers: defaultReconcilers(), // Drives too, as `openpds operator` runs: step 9 needs one
     log: (level, msg, fields) => void logs.push(`${level} ${msg} ${JSON.stringify(fields ?? {})}`),
   });
   operators.push(op);
@@ -63,7 +65,7 @@ const start = async () => {
 };
 
 const getDomain = () => kube.client.get<Domain & KubeObject>({ apiVersion: 'openpds.io/v1alpha1', kind: 'Domain', namespace: NS, name: 'acme' });
-const condition = (d: Domain, type: string) => d.status?.conditions?.find((c) => c.type === type);
+const condition = (d: { status?: { conditions?: Condition[] } }, type: string) => d.status?.conditions?.find((c) => c.type === type);
 const secretValues = async () => {
   const s = await kube.client.get<KubeObject & { data: Record<string, string> }>({ apiVersion: 'v1', kind: 'Secret', namespace: NS, name: 'acme-admin' });
   return Object.fromEntries(Object.entries(s.data).map(([k, v]) => [k, Buffer.from(v, 'base64').toString('utf8')]));
@@ -250,7 +252,18 @@ test('Domain: missing Secret and key → children → replicas → /readyz → R
   const admin = await kube.client.get({ apiVersion: 'v1', kind: 'Secret', namespace: NS, name: 'acme-admin' });
   expect(admin.metadata?.ownerReferences).toBeUndefined();
   expect(admin.metadata?.labels?.['openpds.io/generation']).toBe('1');
-  await dataPlane.api.login('admin', (await secretValues()).password!);
+  // A Drive of the re-created Domain goes through its admin API with those credentials (a new password
+  // would be AdminCredentialsRejected: the data plane makes its superadmin only once).
+  const token = (await dataPlane.api.login('admin', (await secretValues()).password!)).access_token;
+  await dataPlane.api.ok('/v2/user/create', { user_name: 'alice', password: 'alice-password' }, token);
+  await kubectl(kube.kubeconfig, ['apply', '-f', '-'], `
+apiVersion: openpds.io/v1alpha1
+kind: Drive
+metadata: { name: team, namespace: ${NS} }
+spec: { domainRef: { name: acme }, owner: { kind: User, name: alice }, name: team files, quota: { totalSize: 1Gi } }
+`);
+  const drive = { apiVersion: 'openpds.io/v1alpha1', kind: 'Drive', namespace: NS, name: 'team' };
+  await eventually(async () => expect(condition(await kube.client.get<Drive & KubeObject>(drive), 'Ready')).toMatchObject({ status: 'True' }), 15_000);
 }, 120_000);
 
 test('hosting mode is refused up front: StorageModeUnsupported, Degraded, a Warning Event, nothing applied, no retry loop', async () => {
