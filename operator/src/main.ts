@@ -24,7 +24,7 @@ import type { ResilientInformer } from './kube/informer';
 import { createEventRecorder, type EventRecorder } from './kube/events';
 import { createKubeClient, isNotFound, KubeApiError, type KubeClient, type KubeObject } from './kube/kube-client';
 import { createLeaderElector, type LeaderElector } from './kube/leader-election';
-import { createOperatorMetrics, type OperatorMetrics } from './metrics';
+import { createOperatorMetrics, type DriftMetrics, type OperatorMetrics } from './metrics';
 import { createDomainAccessResolver, createDomainReconciler } from './reconcilers/domain';
 import type { DomainAccess } from './reconcilers/drive-context';
 import { DOMAIN_LABEL } from './charts/domain-context';
@@ -39,6 +39,8 @@ export interface OperatorRuntime {
   domainAccess(namespace: string, name: string): Promise<DomainAccess>;
   /** Requeues an object of another kind, e.g. Drives when their Domain turns Ready. */
   enqueue(kind: string, key: string): void;
+  /** The operator's metrics, for what a reconciler counts itself (drift it corrected). */
+  metrics: DriftMetrics;
 }
 
 export interface ReconcilerRegistration<T extends KubernetesObject = KubernetesObject> {
@@ -184,6 +186,7 @@ export async function runOperator(options: OperatorOptions): Promise<RunningOper
       getDomain: (namespace, name) => controllers.get('Domain')?.informer.get(name, namespace) as Domain | undefined,
     }),
     enqueue: (kind, key) => controllers.get(kind)?.enqueue(key),
+    metrics,
   };
 
   const registrations: ReconcilerRegistration<any>[] = [domainRegistration(options, monitoring, () => controllers.get('Domain')?.secondaries[0]), ...(options.reconcilers ?? [])];

@@ -149,6 +149,7 @@ test('Drive: created in the data plane, hand-made drift reported and corrected, 
   expect((await admin.getDrive(id)).total_size).toBe(5 * GiB);
   expect((await events('team')).find((e) => e.reason === 'DriftDetected')?.message).toContain('changed in the data plane');
   await eventually(async () => expect(condition(await getDrive('team'), 'Synced')).toMatchObject({ status: 'True', reason: 'InSync' }));
+  expect(await metric('openpds_operator_drift_corrected_total{kind="Drive",field="quota"}')).toBeGreaterThanOrEqual(1);
 
   // Deleted by hand: created again under a new id, with a Warning Event.
   await admin.deleteDrive(id);
@@ -160,6 +161,7 @@ test('Drive: created in the data plane, hand-made drift reported and corrected, 
   const recreated = drive.status!.driveId!;
   expect(await admin.getDrive(recreated)).toMatchObject({ total_size: 5 * GiB });
   expect((await events('team')).map((e) => e.reason)).toEqual(expect.arrayContaining(['DriftDetected', 'Recreated']));
+  expect(await metric('openpds_operator_drift_corrected_total{kind="Drive",field="deleted"}')).toBeGreaterThanOrEqual(1);
 
   // Spec change through kubectl: applied at generation 2.
   await apply(driveYaml('team', { quota: '10Gi' }));

@@ -21,7 +21,6 @@ import { RequeueError, type Reconcile, type SecondaryWatch } from '../kube/contr
 import { addFinalizer, hasFinalizer, removeFinalizer } from '../kube/finalizers';
 import type { KubeObject } from '../kube/kube-client';
 import type { OperatorRuntime, ReconcilerRegistration } from '../main';
-import type { DriftMetrics } from '../metrics';
 import { reconcileDrive, reconcileDriveDeletion, type DomainAccess, type DriveReconcileContext, type DriveReconcileResult } from './drive';
 
 export const DRIVE_FINALIZER = 'openpds.io/drive-cleanup';
@@ -33,14 +32,6 @@ type DriveObject = Drive & KubeObject;
 /** A reconcile whose admin API calls failed: the status says why; thrown so the runtime counts an error. */
 export class DriveReconcileFailed extends Error {
   override readonly name = 'DriveReconcileFailed';
-}
-
-/**
- * The operator's drift counter. OperatorRuntime does not carry the metrics yet (operator/src/main.ts owns
- * that type); until it does, a runtime without them simply reports no drift figure.
- */
-function driftMetrics(rt: OperatorRuntime): DriftMetrics | undefined {
-  return (rt as OperatorRuntime & { metrics?: DriftMetrics }).metrics;
 }
 
 export const driveRegistration: ReconcilerRegistration<Drive & KubernetesObject> = {
@@ -74,7 +65,7 @@ export function createDriveReconcile(rt: OperatorRuntime): Reconcile<DriveObject
     };
     const result: DriveReconcileResult & { removeFinalizer?: boolean } = deleting ? await reconcileDriveDeletion(drive, ctx) : await reconcileDrive(drive, ctx);
     for (const e of result.events) await rt.events.record(drive, e.type, e.reason, e.message);
-    for (const field of result.driftCorrected) driftMetrics(rt)?.driftCorrected('Drive', field);
+    for (const field of result.driftCorrected) rt.metrics.driftCorrected('Drive', field);
 
     if (deleting && result.removeFinalizer) {
       await removeFinalizer(rt.client, drive, DRIVE_FINALIZER); // the CR goes: its status no longer matters
