@@ -9,8 +9,8 @@
  *
  * The Kubernetes API test server runs in a child process (so it has a core of its own, like a real
  * apiserver). Deployment rollouts are reported by a small informer loop here, as envtest-style tests do.
- * /readyz: one tiny HTTP server answering 200, which every Domain's `openpds.io/admin-endpoint`
- * annotation points at — a thousand real data planes do not fit on one machine, and the figure measured
+ * /readyz: one tiny HTTP server answering 200, which the operator's domainEndpoints (`--domain-endpoint`)
+ * map every Domain to — a thousand real data planes do not fit on one machine, and the figure measured
  * is the operator's work, not a data plane's start-up.
  *
  *   npx tsx bench/operator-domains.ts [--domains 1000] [--resync-ms 20000] [--window-ms 25000] [--api-cpu-prof DIR]
@@ -93,11 +93,11 @@ async function pool<T>(items: readonly T[], limit: number, fn: (item: T) => Prom
   }));
 }
 
-const domain = (namespace: string, name: string, endpoint: string): KubeObject => ({
+const domain = (namespace: string, name: string): KubeObject => ({
   apiVersion: 'openpds.io/v1alpha1',
   kind: 'Domain',
-  metadata: { name, namespace, annotations: { 'openpds.io/admin-endpoint': endpoint } },
-  spec: { storage: { mode: 'standard', s3: { bucket: 'openpds', prefix: `${name}/` } }, apiServer: { replicas: 1 }, workers: { replicas: 1 } },
+  metadata: { name, namespace },
+  spec: { storage: { mode: 'standard', s3: { bucket: 'openpds', prefix: `${name}/` } }, database: { urlSecretRef: { name: 'bench-db' } }, apiServer: { replicas: 1 }, workers: { replicas: 1 } },
 });
 
 type DomainObject = KubeObject & { status?: { observedGeneration?: number; conditions?: { type: string; status: string }[] } };
@@ -164,8 +164,10 @@ type Mode = 'noop' | 'apply-only' | 'full';
 
 async function measure(label: string, namespace: string, endpoint: string, client: KubeClient, mode: Mode): Promise<{ ms: number; operator: RunningOperator }> {
   await client.create({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: namespace } });
+  await client.create({ apiVersion: 'v1', kind: 'Secret', metadata: { name: 'bench-db', namespace }, stringData: { url: 'postgres://openpds@db:5432/openpds' } });
   const names = Array.from({ length: N }, (_, i) => `d${String(i).padStart(4, '0')}`);
-  await pool(names, 16, (name) => client.create(domain(namespace, name, endpoint)));
+  await pool(names, 16, (name) => client.create(domain(namespace, name)));
+  const domainEndpoints = Object.fromEntries([...names, 'late'].map((name) => [`${namespace}/${name}`, endpoint]));
   const stopRollouts = await startRolloutLoop(namespace);
   cleanups.push(stopRollouts);
   const started = performance.now();
@@ -177,6 +179,7 @@ async function measure(label: string, namespace: string, endpoint: string, clien
     leaderElect: false,
     monitoring: false,
     resyncIntervalMs: RESYNC_MS,
+    domainEndpoints,
     log: (level, msg, fields) => void (level === 'error' && console.error(msg, fields)),
     ...(mode === 'apply-only'
       ? {
@@ -237,7 +240,7 @@ async function main(): Promise<void> {
 
   // 2. One more Domain while the N are under management.
   const createdAt = performance.now();
-  await client.create(domain('bench-full', 'late', endpoint));
+  await client.create(domain('bench-full', 'late'));
   for (;;) {
     const d = await client.get<DomainObject>({ apiVersion: 'openpds.io/v1alpha1', kind: 'Domain', namespace: 'bench-full', name: 'late' });
     if (isReady(d)) break;

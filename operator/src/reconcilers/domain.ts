@@ -21,7 +21,6 @@ import { deploymentReadiness, probeReadyz, type FetchFn } from '../kube/readines
 import type { DomainAccess } from './drive-context';
 
 export const DOMAIN_FINALIZER = 'openpds.io/domain-cleanup';
-export const ADMIN_ENDPOINT_ANNOTATION = 'openpds.io/admin-endpoint';
 /** A Deployment's status change wakes the Domain through the watch; this poll is only a safety net. */
 const REPLICAS_POLL_MS = 30_000;
 
@@ -79,9 +78,13 @@ const MONITORING_KINDS = [
 // never pruned or deleted here.
 const isRetained = (o: KubeObject) => o.metadata?.annotations?.['openpds.io/retain-on-delete'] === 'true' || o.kind === 'PersistentVolumeClaim';
 
-/** The URL the operator probes: flag override, then the Domain's annotation, then its Service. */
+/**
+ * The URL the operator probes and logs in to: the `--domain-endpoint` override, else the Domain's Service.
+ * Only the operator's own flags may redirect it, never the Domain object: whoever can edit a Domain could
+ * otherwise send the operator's admin login (password from the Secret) to a URL of their choosing.
+ */
 export function adminEndpoint(domain: Domain, ctx: DomainContext, overrides: Record<string, string> = {}): string {
-  return overrides[`${ctx.namespace}/${domain.metadata.name}`] ?? domain.metadata.annotations?.[ADMIN_ENDPOINT_ANNOTATION] ?? ctx.endpoint;
+  return overrides[`${ctx.namespace}/${domain.metadata.name}`] ?? ctx.endpoint;
 }
 
 /**
