@@ -59,6 +59,7 @@ const DOMAIN_REASONS: Record<string, Health> = {
   MissingSecretKey: 'Degraded',
   StorageModeUnsupported: 'Degraded',
   ApplyFailed: 'Degraded',
+  RolloutFailed: 'Degraded',
 };
 // Written by domain.ts on Progressing and Degraded only (their all-clear), never on Ready.
 const DOMAIN_NOT_READY_REASONS = new Set(['Reconciled', 'AsExpected']);

@@ -171,6 +171,13 @@ test('Domain: missing Secret and key → children → replicas → /readyz → R
   await markDeploymentAvailable(kube.client, NS, 'acme-worker');
   await eventually(async () => expect(condition(await getDomain(), 'Ready')?.message).toContain('Waiting for deployment acme-api rollout to finish: 1 old replicas are pending termination'));
   expect(condition(await getDomain(), 'Ready')).toMatchObject({ status: 'False', reason: 'WaitingForReplicas', observedGeneration: 2 });
+  // The Deployment controller gives up on the rollout (image that does not pull, pods that crash):
+  // Degraded with its message, not "waiting" forever; the next rollout that succeeds clears it.
+  await kube.client.patch(apiRef, 'merge', { status: { conditions: [{ type: 'Progressing', status: 'False', reason: 'ProgressDeadlineExceeded', message: 'ReplicaSet "acme-api-2" has timed out progressing.' }] } }, { subresource: 'status' });
+  await eventually(async () => expect(condition(await getDomain(), 'Degraded')).toMatchObject({ status: 'True', reason: 'RolloutFailed', message: expect.stringContaining('deployment acme-api exceeded its progress deadline: ReplicaSet "acme-api-2" has timed out progressing.') }));
+  const warnings = await kube.client.list<KubeObject & { reason: string; type: string }>({ apiVersion: 'v1', kind: 'Event', namespace: NS });
+  expect(warnings.items.some((e) => e.reason === 'RolloutFailed' && e.type === 'Warning')).toBe(true);
+  await kube.client.patch(apiRef, 'merge', { status: { conditions: [{ type: 'Progressing', status: 'True', reason: 'NewReplicaSetAvailable' }] } }, { subresource: 'status' });
   await rollOut();
   await eventually(async () => expect(condition(await getDomain(), 'Ready')).toMatchObject({ status: 'True', observedGeneration: 2 }));
   // Generated once, stable across reconciles (url follows the spec: the Ingress is gone).

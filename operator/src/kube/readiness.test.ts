@@ -32,6 +32,19 @@ describe('deploymentReadiness (kubectl rollout status semantics)', () => {
     expect(r.message).toBe('Waiting for deployment acme-api rollout to finish: 1 old replicas are pending termination');
   });
 
+  it('fails, as kubectl rollout status does, once the Deployment controller reports the progress deadline exceeded', () => {
+    const stuck = deployment({ updatedReplicas: 1, availableReplicas: 2 });
+    (stuck.status as Record<string, unknown>).conditions = [
+      { type: 'Available', status: 'True', reason: 'MinimumReplicasAvailable' },
+      { type: 'Progressing', status: 'False', reason: 'ProgressDeadlineExceeded', message: 'ReplicaSet "acme-api-7d9" has timed out progressing.' },
+    ];
+    expect(deploymentReadiness(stuck)).toEqual({ ready: false, failed: true, available: 2, desired: 3, message: 'deployment acme-api exceeded its progress deadline: ReplicaSet "acme-api-7d9" has timed out progressing.' });
+    // Still progressing (the deadline not reached): only waiting.
+    (stuck.status as Record<string, unknown>).conditions = [{ type: 'Progressing', status: 'True', reason: 'ReplicaSetUpdated' }];
+    expect(deploymentReadiness(stuck)).toMatchObject({ ready: false, message: expect.stringContaining('Waiting for deployment') });
+    expect(deploymentReadiness(stuck).failed).toBeUndefined();
+  });
+
   it('waits while updated replicas are not yet available', () => {
     const r = deploymentReadiness(deployment({ availableReplicas: 2 }));
     expect(r).toMatchObject({ ready: false, available: 2, desired: 3 });

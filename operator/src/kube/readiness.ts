@@ -6,11 +6,17 @@ import type { KubeObject } from './kube-client';
 
 interface DeploymentLike extends KubeObject {
   spec?: { replicas?: number };
-  status?: { observedGeneration?: number; replicas?: number; availableReplicas?: number; updatedReplicas?: number };
+  status?: { observedGeneration?: number; replicas?: number; availableReplicas?: number; updatedReplicas?: number; conditions?: { type: string; status: string; reason?: string; message?: string }[] };
 }
 
 export interface DeploymentReadiness {
   ready: boolean;
+  /**
+   * The rollout will not finish by itself: the Deployment controller gave up on it (its Progressing
+   * condition says ProgressDeadlineExceeded: image that does not pull, pods that crash, no room to
+   * schedule). `kubectl rollout status` exits with an error then.
+   */
+  failed?: boolean;
   available: number;
   desired: number;
   message: string;
@@ -35,6 +41,10 @@ export function deploymentReadiness(deployment: DeploymentLike | undefined): Dep
   const waiting = (detail: string) => ({ ready: false, available, desired, message: `Waiting for deployment ${name} rollout to finish: ${detail}` });
   if ((status.observedGeneration ?? 0) < (deployment.metadata?.generation ?? 0)) {
     return { ready: false, available, desired, message: `Waiting for deployment ${name} spec update to be observed (generation ${deployment.metadata?.generation})` };
+  }
+  const progressing = status.conditions?.find((c) => c.type === 'Progressing');
+  if (progressing?.status === 'False' && progressing.reason === 'ProgressDeadlineExceeded') {
+    return { ready: false, failed: true, available, desired, message: `deployment ${name} exceeded its progress deadline${progressing.message ? `: ${progressing.message}` : ''}` };
   }
   if (updated < desired) return waiting(`${updated} out of ${desired} new replicas have been updated`);
   if (total > updated) return waiting(`${total - updated} old replicas are pending termination`);

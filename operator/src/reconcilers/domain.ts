@@ -313,6 +313,13 @@ export function createDomainReconciler(deps: DomainReconcilerDeps): DomainReconc
       await writeStatus(domain, { ...outcome(generation, 'Stopped', message, 'stopped'), fields });
       return undefined;
     }
+    const failed = [api, worker].filter((r) => r?.failed).map((r) => r!.message);
+    if (failed.length) {
+      // The Deployment controller gave up; the watch wakes the Domain when a new rollout (a spec change,
+      // a node that frees up) moves the Deployment again.
+      await writeStatus(domain, { ...outcome(generation, 'RolloutFailed', failed.join('; '), 'failed'), fields });
+      return { requeueAfterMs: REPLICAS_POLL_MS };
+    }
     const waiting = [api, worker].filter((r) => r && !r.ready).map((r) => r!.message);
     if (waiting.length) {
       await writeStatus(domain, { ...outcome(generation, 'WaitingForReplicas', waiting.join('; '), 'waiting'), fields });
