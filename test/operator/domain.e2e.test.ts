@@ -229,7 +229,7 @@ test('Domain: missing Secret and key → children → replicas → /readyz → R
   expect(condition(domain, 'Ready')?.message).toBe('Data plane stopped: scaled to zero by spec (apiServer.replicas: 0); /readyz is not probed');
   expect(condition(domain, 'Progressing')).toMatchObject({ status: 'False', reason: 'Stopped' });
   expect(condition(domain, 'Degraded')).toMatchObject({ status: 'False', reason: 'AsExpected' });
-  expect((await kube.client.get<KubeObject & { spec: { replicas: number } }>({ apiVersion: 'apps/v1', kind: 'Deployment', namespace: NS, name: 'acme-api' })).spec.replicas).toBe(0);
+  for (const name of ['acme-api', 'acme-worker']) expect((await kube.client.get<KubeObject & { spec: { replicas: number } }>({ apiVersion: 'apps/v1', kind: 'Deployment', namespace: NS, name })).spec.replicas).toBe(0);
   await new Promise((r) => setTimeout(r, 500)); // the worker's status change of rollOut may still be on its way
   const stoppedAt = second.controllers.get('Domain')!.reconciles();
   await new Promise((r) => setTimeout(r, 1500));

@@ -23,6 +23,8 @@ export interface DomainContext {
   image: string;
   /** storage.volume: one pod, embedded database, in-process workers, no worker Deployment. */
   singlePod: boolean;
+  /** apiServer.replicas 0 without autoscaling: the whole data plane stopped, workers included. */
+  stopped: boolean;
   names: {
     config: string;
     adminSecret: string;
@@ -85,6 +87,7 @@ export function createDomainContext(domain: Domain): DomainContext {
     namespace,
     image,
     singlePod: spec.storage.volume !== undefined,
+    stopped: !spec.apiServer.autoscaling.enabled && spec.apiServer.replicas === 0,
     names,
     endpoint,
     publicUrl,

@@ -136,6 +136,18 @@ test('every option: S3 env, CloudNativePG URL, ingress, both HPAs, PDBs, webhook
   expect(rules).toEqual(['OpenPDSApiErrorRateHigh', 'OpenPDSApiLatencyHigh', 'OpenPDSJobBacklogOld', 'OpenPDSWorkerFailures', 'OpenPDSStorageErrors', 'OpenPDSDomainNotReady']);
 });
 
+test('apiServer.replicas 0 stops the workers too: no worker pods, no HPA to scale them back, no PDB', () => {
+  const d = fullDomain();
+  d.spec.apiServer = { ...d.spec.apiServer, replicas: 0 };
+  const ms = build(d);
+  expect((find(ms, 'Deployment', 'acme-api') as any).spec.replicas).toBe(0);
+  expect((find(ms, 'Deployment', 'acme-worker') as any).spec.replicas).toBe(0);
+  expect(find(ms, 'HorizontalPodAutoscaler', 'acme-worker')).toBeUndefined();
+  expect(find(ms, 'PodDisruptionBudget', 'acme-worker')).toBeUndefined();
+  expect(find(ms, 'PodDisruptionBudget', 'acme-api')).toBeUndefined();
+  expect(validateManifests(ms).filter((r) => r.error)).toEqual([]);
+});
+
 test('approving the image rolls it out; a config change changes the pod template hash', () => {
   const d = fullDomain();
   d.spec.upgrade = { policy: 'Manual', approvedImage: d.spec.image };

@@ -18,11 +18,14 @@ export const BACKLOG_METRIC = 'openpds_jobs_backlog';
 export function addWorkers(chart: Chart, ctx: DomainContext, configHash: string): void {
   if (ctx.singlePod) return;
   const { spec, names } = ctx;
-  const scaling = spec.workers.autoscaling;
+  // A stopped data plane stops its workers too: jobs write to the storage and database the O&M engineer
+  // stopped the domain to have left alone (a migration, a restore). No HPA, which would scale them back.
+  const scaling = ctx.stopped ? { ...spec.workers.autoscaling, enabled: false } : spec.workers.autoscaling;
+  const replicas = ctx.stopped ? 0 : spec.workers.replicas;
   new k8s.KubeDeployment(chart, 'worker-deployment', {
     metadata: { name: names.worker, labels: ctx.labels('worker') },
     spec: {
-      ...(!scaling.enabled && { replicas: spec.workers.replicas }),
+      ...(!scaling.enabled && { replicas }),
       revisionHistoryLimit: 3,
       selector: { matchLabels: ctx.selector('worker') },
       strategy: { type: 'RollingUpdate', rollingUpdate: { maxSurge: k8s.IntOrString.fromNumber(1), maxUnavailable: k8s.IntOrString.fromNumber(0) } },
@@ -64,7 +67,7 @@ export function addWorkers(chart: Chart, ctx: DomainContext, configHash: string)
       },
     });
   }
-  const minPods = scaling.enabled ? scaling.minReplicas : spec.workers.replicas;
+  const minPods = scaling.enabled ? scaling.minReplicas : replicas;
   if (minPods > 1) {
     new k8s.KubePodDisruptionBudget(chart, 'worker-pdb', {
       metadata: { name: names.worker, labels: ctx.labels('worker') },

@@ -306,7 +306,7 @@ export function createDomainReconciler(deps: DomainReconcilerDeps): DomainReconc
     const worker = ctx.singlePod ? undefined : deploymentReadiness(await get(ctx.names.worker));
     fields.readyReplicas = api.available;
     if (worker) fields.workerReadyReplicas = worker.available;
-    if (!ctx.spec.apiServer.autoscaling.enabled && ctx.spec.apiServer.replicas === 0) {
+    if (ctx.stopped) {
       // Asked for, not a fault: nothing to wait for and no /readyz to probe. The Deployment watch still
       // wakes the Domain as its pods go, which keeps readyReplicas true; a spec change starts it again.
       const message = `Data plane stopped: scaled to zero by spec (apiServer.replicas: 0); /readyz is not probed${api.available ? ` (${api.available} replica(s) still terminating)` : ''}`;
