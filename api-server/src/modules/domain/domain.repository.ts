@@ -7,6 +7,17 @@ export interface DomainRow {
   updated_at: Date;
 }
 
+export interface DomainUsage {
+  user_count: number;
+  drive_count: number;
+  /** Bytes stored, over all drives. */
+  used_size: number;
+  /** Sum of the quotas of drives that have one, in bytes. */
+  total_size: number;
+  /** Drives without a quota (total_size null). */
+  unlimited_drive_count: number;
+}
+
 export function createDomainRepository() {
   return {
     async ensure(db: Queryable, domainId: string): Promise<void> {
@@ -24,11 +35,19 @@ export function createDomainRepository() {
       );
       return row!;
     },
-    async usage(db: Queryable, domainId: string): Promise<{ user_count: number; drive_count: number; used_size: number }> {
-      const [row] = await db.query<{ user_count: number; drive_count: number; used_size: number }>(
+    /**
+     * Counts and sizes for O&M in one statement (one scan of the domain's drives). A null total_size is an
+     * unlimited drive: it is counted apart and adds nothing to total_size, which sums the quotas there are.
+     */
+    async usage(db: Queryable, domainId: string): Promise<DomainUsage> {
+      const [row] = await db.query<DomainUsage>(
         `SELECT (SELECT count(*)::int FROM users WHERE domain_id = $1) AS user_count,
-                (SELECT count(*)::int FROM drives WHERE domain_id = $1) AS drive_count,
-                (SELECT coalesce(sum(used_size), 0)::bigint FROM drives WHERE domain_id = $1) AS used_size`,
+                d.drive_count, d.used_size, d.total_size, d.unlimited_drive_count
+           FROM (SELECT count(*)::int AS drive_count,
+                        coalesce(sum(used_size), 0)::bigint AS used_size,
+                        coalesce(sum(total_size) FILTER (WHERE total_size > 0), 0)::bigint AS total_size,
+                        (count(*) FILTER (WHERE total_size IS NULL))::int AS unlimited_drive_count
+                   FROM drives WHERE domain_id = $1) d`,
         [domainId],
       );
       return row!;
