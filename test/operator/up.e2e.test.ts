@@ -95,3 +95,26 @@ describe('openpds up on examples/quickstart', () => {
     }
   });
 });
+
+describe('openpds up on examples/hosting', () => {
+  it('does not run a hosting Domain as something else: StorageModeUnsupported, as the operator says, and its Drive waits', async () => {
+    const work = fs.mkdtempSync(path.join(os.tmpdir(), 'openpds-up-hosting-'));
+    const state = path.join(work, 'state');
+    const lines: string[] = [];
+    const controller = new AbortController();
+    const exited = runUpCommand(['-f', path.join(REPO, 'examples/hosting'), '--state-dir', state, '--base-port', '0', '--resync', '1'], { signal: controller.signal, out: (l) => lines.push(l), err: (l) => lines.push(`ERR ${l}`) });
+    try {
+      const status = await waitFor('status.json', () => {
+        const file = path.join(state, 'up/status.json');
+        return fs.existsSync(file) ? JSON.parse(fs.readFileSync(file, 'utf8')) : undefined;
+      });
+      expect(status.domains).toEqual([expect.objectContaining({ key: 'default/photos', ready: 'False', reason: 'StorageModeUnsupported', detail: expect.stringContaining('storage.mode hosting is not implemented') })]);
+      expect(lines.join('\n')).not.toContain('data plane listening');
+      expect(status.drives[0].drive.status.conditions.find((c: { type: string }) => c.type === 'Ready')).toMatchObject({ status: 'False', reason: 'DomainNotReady' });
+    } finally {
+      controller.abort();
+      await expect(exited).resolves.toBe(0);
+      fs.rmSync(work, { recursive: true, force: true });
+    }
+  });
+});

@@ -7,6 +7,8 @@
 import { createHash } from 'node:crypto';
 import { createAdminClient, type AdminClient } from '../admin-client/admin-client';
 import type { Domain, Drive } from '../domain-types';
+import { createDomainContext } from '../charts/domain-context';
+import { unsupportedSpec } from '../reconcilers/domain';
 import { reconcileDrive, reconcileDriveDeletion, type DomainAccess, type DriveEvent, type DriveReconcileResult } from '../reconcilers/drive';
 import { domainEnv, startDomain, type RunningDomain } from './domain-runner';
 import { loadManifests } from './manifests';
@@ -34,6 +36,8 @@ interface DomainSlot {
   running?: RunningDomain;
   client?: AdminClient;
   error?: string;
+  /** Why there is no data plane, as the operator would say it (default StartFailed). */
+  reason?: string;
 }
 
 const key = (o: { metadata: { namespace?: string; name: string } }) => `${o.metadata.namespace ?? 'default'}/${o.metadata.name}`;
@@ -67,6 +71,16 @@ export function createUpRunner(options: UpOptions): UpRunner {
       options.log(`Domain ${k}: stopped (removed from the manifests; its data stays in the state dir)`);
     }
     for (const [k, domain] of wanted) {
+      // What the operator refuses, `up` refuses too, with the same reason: a hosting Domain run as a
+      // standard data plane on local disk would look like it works and behave like something else.
+      const unsupported = unsupportedSpec(createDomainContext(domain));
+      if (unsupported) {
+        const known = slots.get(k);
+        await known?.running?.close();
+        if (known?.error !== unsupported) options.log(`Domain ${k}: not run: ${unsupported}`);
+        slots.set(k, { error: unsupported, reason: 'StorageModeUnsupported' });
+        continue;
+      }
       const slot = slots.get(k);
       if (slot?.running && slot.running.envKey === JSON.stringify(domainEnv(domain, runnerOptions))) continue;
       if (slot?.running) {
@@ -142,7 +156,7 @@ function domainRow(domain: Domain, slot: DomainSlot | undefined): UpDomainRow {
   return {
     key: key(domain),
     ready: slot?.running ? 'True' : 'False',
-    reason: slot?.running ? 'Running' : 'StartFailed',
+    reason: slot?.running ? 'Running' : (slot?.reason ?? 'StartFailed'),
     detail: slot?.running?.url ?? slot?.error ?? '',
   };
 }
