@@ -83,6 +83,39 @@ describe('admin client against a real data plane (PGlite, local disk)', () => {
     expect(names).toEqual(expect.arrayContaining(['admin', 'alice-lookup']));
   });
 
+  it('reads the domain\'s usage: users, drives, bytes used, quotas and unlimited drives', async () => {
+    const client = createAdminClient({ baseUrl: server.url, credentials: { username: 'admin', password: ADMIN_PASSWORD } });
+    const before = await client.getDomain();
+    expect(before).toMatchObject({ domain_id: expect.any(String), user_count: expect.any(Number), drive_count: expect.any(Number), used_size: expect.any(Number), total_size: expect.any(Number), unlimited_drive_count: expect.any(Number) });
+    const quota = await client.createDrive({ drive_name: 'usage-quota', owner: adminUserId, total_size: 3 * 1024 ** 2 });
+    const open = await client.createDrive({ drive_name: 'usage-open', owner: adminUserId, total_size: null });
+    await expect(client.getDomain({ timeoutMs: 2000 })).resolves.toMatchObject({
+      drive_count: before.drive_count + 2,
+      total_size: before.total_size + 3 * 1024 ** 2,
+      unlimited_drive_count: before.unlimited_drive_count + 1,
+      used_size: before.used_size,
+      user_count: before.user_count,
+    });
+    for (const d of [quota, open]) await client.deleteDrive(d.drive_id);
+  });
+
+  it('gives up on the domain within timeoutMs, a slow login included, and is fine once it answers', async () => {
+    let delayMs = 1500;
+    const slowLogin: FetchFn = async (input, init) => {
+      if (new URL(input).pathname === '/v2/account/login') await new Promise((r) => setTimeout(r, delayMs));
+      return fetch(input, init);
+    };
+    const client = createAdminClient({ baseUrl: server.url, credentials: { username: 'admin', password: ADMIN_PASSWORD }, fetch: slowLogin });
+    const startedAt = performance.now();
+    const late = await client.getDomain({ timeoutMs: 300 }).catch((e: unknown) => e);
+    expect(performance.now() - startedAt).toBeLessThan(1000);
+    expect(late).toMatchObject({ status: 0, code: 'Unreachable', isRetryable: true, message: expect.stringContaining('within 300 ms') });
+    // The login went on and its token is kept: the next call needs no login and answers in time.
+    delayMs = 0;
+    await new Promise((r) => setTimeout(r, 1500));
+    await expect(client.getDomain({ timeoutMs: 300 })).resolves.toMatchObject({ user_count: expect.any(Number) });
+  });
+
   it('raises wrong credentials, bad input and an unreachable domain as AdminApiError', async () => {
     const wrong = createAdminClient({ baseUrl: server.url, credentials: { username: 'admin', password: 'nope' } });
     const denied = await wrong.listDrives().catch((e: unknown) => e);

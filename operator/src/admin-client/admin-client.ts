@@ -79,12 +79,30 @@ export interface AdminUser {
   updated_at: string;
 }
 
+/** `/v2/domain/get`: the domain's settings and usage. */
+export interface AdminDomain {
+  domain_id: string;
+  trash_retention_days: number;
+  user_count: number;
+  drive_count: number;
+  /** Bytes stored over all drives. */
+  used_size: number;
+  /** Sum of the quotas of the drives that have one, in bytes. */
+  total_size: number;
+  /** Drives without a quota: total_size leaves them out. */
+  unlimited_drive_count: number;
+  created_at?: string;
+  updated_at?: string;
+}
+
 export interface Page<T> {
   items: T[];
   next_marker: string;
 }
 
 export interface AdminClient {
+  /** The domain's settings and usage; timeoutMs bounds this call (login included) below the client's default. */
+  getDomain(options?: { timeoutMs?: number }): Promise<AdminDomain>;
   createDrive(input: CreateDriveInput): Promise<{ domain_id: string; drive_id: string }>;
   getDrive(driveId: string): Promise<AdminDrive>;
   listDrives(input?: ListDrivesInput): Promise<Page<AdminDrive>>;
@@ -102,6 +120,15 @@ export interface AdminClient {
 
 const DEFAULT_TIMEOUT_MS = 10_000;
 
+/** `promise`, or an Unreachable AdminApiError once `ms` have passed (the promise itself runs on). */
+function within<T>(promise: Promise<T>, ms: number, message: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_resolve, reject) => {
+    timer = setTimeout(() => reject(new AdminApiError(0, 'Unreachable', message)), ms);
+  });
+  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
+}
+
 export function createAdminClient(options: AdminClientOptions): AdminClient {
   const baseUrl = options.baseUrl.replace(/\/+$/, '');
   const fetchFn: FetchFn = options.fetch ?? ((input, init) => fetch(input, init));
@@ -110,14 +137,14 @@ export function createAdminClient(options: AdminClientOptions): AdminClient {
   // One login at a time: many reconciles starting together share it instead of each logging in.
   let loggingIn: Promise<string> | undefined;
 
-  async function post(path: string, body: unknown, accessToken?: string): Promise<{ status: number; body: unknown }> {
+  async function post(path: string, body: unknown, accessToken?: string, waitMs = timeoutMs): Promise<{ status: number; body: unknown }> {
     let res: Response;
     try {
       res = await fetchFn(`${baseUrl}${path}`, {
         method: 'POST',
         headers: { 'content-type': 'application/json', ...(accessToken ? { authorization: `Bearer ${accessToken}` } : {}) },
         body: JSON.stringify(body),
-        signal: AbortSignal.timeout(timeoutMs),
+        signal: AbortSignal.timeout(waitMs),
       });
     } catch (cause) {
       throw new AdminApiError(0, 'Unreachable', `${baseUrl}${path}: ${(cause as Error).message}`, undefined, { cause });
@@ -151,19 +178,28 @@ export function createAdminClient(options: AdminClientOptions): AdminClient {
     return loggingIn;
   }
 
-  async function call<T>(path: string, body: unknown): Promise<T> {
-    const used = token ?? (await login());
-    let res = await post(path, body, used);
+  /**
+   * Without `budgetMs` each request gets the client's timeout. With it, the whole call (a login it waits
+   * for included) answers or fails within budgetMs: a login shared with other callers is not cut short,
+   * this call only stops waiting for it.
+   */
+  async function call<T>(path: string, body: unknown, budgetMs?: number): Promise<T> {
+    const deadline = budgetMs === undefined ? undefined : performance.now() + budgetMs;
+    const left = () => (deadline === undefined ? timeoutMs : Math.max(Math.ceil(deadline - performance.now()), 1));
+    const loggedIn = (): Promise<string> => (deadline === undefined ? login() : within(login(), left(), `${baseUrl}${path}: no answer within ${budgetMs} ms (logging in)`));
+    const used = token ?? (await loggedIn());
+    let res = await post(path, body, used, left());
     if (res.status === 401) {
       // Another call may already have logged in again since this one started.
-      const fresh = token !== undefined && token !== used ? token : await login();
-      res = await post(path, body, fresh);
+      const fresh = token !== undefined && token !== used ? token : await loggedIn();
+      res = await post(path, body, fresh, left());
     }
     if (res.status >= 300) throw adminApiErrorFrom(res.status, res.body, path);
     return res.body as T;
   }
 
   const client: AdminClient = {
+    getDomain: (options = {}) => call('/v2/domain/get', {}, options.timeoutMs),
     createDrive: (input) => call('/v2/drive/create', input),
     getDrive: (driveId) => call('/v2/drive/get', { drive_id: driveId }),
     listDrives: (input = {}) => call('/v2/drive/list', input),
