@@ -101,6 +101,23 @@ test('every CRD is a valid apiextensions.k8s.io/v1 CustomResourceDefinition', ()
   expect(JSON.parse(run.stdout).results.filter((r: { error: string | null }) => r.error)).toEqual([]);
 });
 
+test('kubectl get domain shows storage mode, replicas, users and used/quota at a glance; endpoint and drive counts with -o wide', () => {
+  const version = crds.find((c) => c.spec.names.kind === 'Domain')!.spec.versions[0]!;
+  // crds/testing/crd-schema.ts types the columns without priority (kubectl's -o wide switch).
+  const columns = (version.additionalPrinterColumns ?? []) as { name: string; jsonPath: string; type: string; priority?: number }[];
+  const shown = (wide: boolean) => columns.filter((c) => wide || !c.priority).map((c) => c.name);
+  expect(shown(false)).toEqual(['Mode', 'Replicas', 'Users', 'Used', 'Quota', 'Ready', 'Reason', 'Age']);
+  expect(shown(true)).toEqual(['Mode', 'Endpoint', 'Replicas', 'Users', 'Used', 'Quota', 'Drives', 'Unlimited', 'Ready', 'Reason', 'Age']);
+  const byName = Object.fromEntries(columns.map((c) => [c.name, c]));
+  expect(byName.Users).toMatchObject({ type: 'integer', jsonPath: '.status.usage.users' });
+  // Quantity strings, as the Drive's Used/Total columns show them.
+  expect(byName.Used).toMatchObject({ type: 'string', jsonPath: '.status.usage.usedSize' });
+  expect(byName.Quota).toMatchObject({ type: 'string', jsonPath: '.status.usage.quotaSize' });
+  const usage = version.schema.openAPIV3Schema.properties!.status!.properties!.usage!;
+  expect(Object.keys(usage.properties!).sort()).toEqual(['drives', 'observedAt', 'quotaBytes', 'quotaSize', 'unlimitedDrives', 'usedBytes', 'usedSize', 'users']);
+  expect(usage.properties!.observedAt).toMatchObject({ type: 'string', format: 'date-time' });
+});
+
 describe('examples/', () => {
   const docs = loadYamlDocs(path.join(REPO_ROOT, 'examples')).filter(({ doc }) => String(doc.apiVersion).startsWith('openpds.io/'));
 

@@ -114,6 +114,21 @@ export interface DomainStatus extends CommonStatus {
   readyReplicas?: number;
   workerReadyReplicas?: number;
   currentImage?: string;
+  usage?: DomainUsageStatus;
+}
+
+/** What the domain holds, from its admin API (/v2/domain/get); sizes also as quantities for printer columns. */
+export interface DomainUsageStatus {
+  users: number;
+  drives: number;
+  usedBytes: number;
+  usedSize: string;
+  /** Sum of the quotas drives have; unlimitedDrives are not in it. */
+  quotaBytes: number;
+  quotaSize: string;
+  unlimitedDrives: number;
+  /** RFC 3339: when the data plane answered. */
+  observedAt: string;
 }
 
 export interface Domain {
