@@ -25,7 +25,7 @@ import { createEventRecorder, type EventRecorder } from './kube/events';
 import { createKubeClient, isNotFound, KubeApiError, type KubeClient, type KubeObject } from './kube/kube-client';
 import { createLeaderElector, type LeaderElector } from './kube/leader-election';
 import { createOperatorMetrics, type DriftMetrics, type OperatorMetrics } from './metrics';
-import { createDomainAccessResolver, createDomainReconciler } from './reconcilers/domain';
+import { createDomainAccessResolver, createDomainAdminClients, createDomainReconciler, type DomainAdminClients } from './reconcilers/domain';
 import type { DomainAccess } from './reconcilers/drive-context';
 import { DOMAIN_LABEL } from './charts/domain-context';
 
@@ -74,6 +74,8 @@ export interface OperatorOptions extends Partial<Omit<OperatorConfig, 'metricsPo
   /** Overall limit on retries per kind (token bucket; default 10 per second, burst 100). */
   retryRatePerSecond?: number;
   retryBurst?: number;
+  /** How old a Domain's status.usage may get before a reconcile reads it again (default 5 minutes). */
+  domainUsageRefreshMs?: number;
   /** Replaces the Domain reconciler (the benchmark's no-op baseline). */
   domainReconciler?: (runtime: OperatorRuntime) => Reconcile<Domain>;
   log?: (level: 'info' | 'warn' | 'error', message: string, fields?: Record<string, unknown>) => void;
@@ -91,7 +93,9 @@ export interface RunningOperator {
   kill(): Promise<void>;
 }
 
-function domainRegistration(options: OperatorOptions, monitoring: boolean, deploymentCache: () => ResilientInformer<KubernetesObject> | undefined): ReconcilerRegistration<Domain & KubernetesObject> {
+type Log = NonNullable<OperatorOptions['log']>;
+
+function domainRegistration(options: OperatorOptions, monitoring: boolean, deploymentCache: () => ResilientInformer<KubernetesObject> | undefined, adminClients: DomainAdminClients, log: Log): ReconcilerRegistration<Domain & KubernetesObject> {
   // Set by create(), read by the Deployment watch: both belong to this one operator instance.
   let deploymentChanged: ((key: string, name: string, generation: number | undefined) => void) | undefined;
   return {
@@ -106,6 +110,10 @@ function domainRegistration(options: OperatorOptions, monitoring: boolean, deplo
       domainEndpoints: options.domainEndpoints ?? {},
       // The Deployment watch below: its cache answers most readiness checks without a GET.
       cachedDeployment: (namespace, name) => deploymentCache()?.get(name, namespace) as KubeObject | undefined,
+      // The clients runtime.domainAccess hands out too: one login per domain for usage and Drives.
+      adminClients,
+      ...(options.domainUsageRefreshMs !== undefined ? { usageRefreshMs: options.domainUsageRefreshMs } : {}),
+      log,
     });
     deploymentChanged = reconciler.deploymentChanged;
     return reconciler as unknown as Reconcile<Domain & KubernetesObject>;
@@ -141,7 +149,7 @@ async function detectMonitoring(client: KubeClient): Promise<boolean> {
 }
 
 export async function runOperator(options: OperatorOptions): Promise<RunningOperator> {
-  const log = options.log ?? ((level, message, fields) => console.error(JSON.stringify({ level, msg: message, ...fields })));
+  const log: Log = options.log ?? ((level, message, fields) => console.error(JSON.stringify({ level, msg: message, ...fields })));
   const k8s = await import('@kubernetes/client-node');
   const kubeConfig = new k8s.KubeConfig();
   if (options.kubeconfig) kubeConfig.loadFromFile(options.kubeconfig);
@@ -175,6 +183,7 @@ export async function runOperator(options: OperatorOptions): Promise<RunningOper
   const server = await startHealthServer(options.metricsPort, metrics, health);
   const metricsUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
 
+  const adminClients = createDomainAdminClients({ client });
   const runtime: OperatorRuntime = {
     client,
     kubeConfig,
@@ -184,12 +193,13 @@ export async function runOperator(options: OperatorOptions): Promise<RunningOper
       client,
       domainEndpoints: options.domainEndpoints ?? {},
       getDomain: (namespace, name) => controllers.get('Domain')?.informer.get(name, namespace) as Domain | undefined,
+      adminClients,
     }),
     enqueue: (kind, key) => controllers.get(kind)?.enqueue(key),
     metrics,
   };
 
-  const registrations: ReconcilerRegistration<any>[] = [domainRegistration(options, monitoring, () => controllers.get('Domain')?.secondaries[0]), ...(options.reconcilers ?? [])];
+  const registrations: ReconcilerRegistration<any>[] = [domainRegistration(options, monitoring, () => controllers.get('Domain')?.secondaries[0], adminClients, log), ...(options.reconcilers ?? [])];
   for (const registration of registrations) {
     const apiVersion = registration.apiVersion ?? API_VERSION;
     const ns = options.namespace;

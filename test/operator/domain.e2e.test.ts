@@ -3,6 +3,7 @@
  * kubectl), the operator in this process, and a real data plane on loopback standing in for the pods (the
  * operator probes it through `--domain-endpoint`). Deployment status is set by the test, as with envtest.
  */
+import { createServer as createHttpServer, type Server } from 'node:http';
 import { createServer } from 'node:net';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
@@ -17,8 +18,15 @@ import { kubectl } from './support/kubectl';
 
 const NS = 'tenants';
 const ROOT = path.resolve(__dirname, '../..');
+/** status.usage is read again after this (5 minutes by default): small, so a test sees a refresh. */
+const USAGE_REFRESH_MS = 200;
 let kube: TestKube;
 let port: number;
+/** Stands in for Domain beta's data plane: /readyz answers, /v2/domain/get does as `stubDomainGet` says. */
+let stub: Server;
+let stubUrl: string;
+let stubDomainGet: 'hang' | 'ok' | 'old' = 'hang';
+const STUB_USAGE = { domain_id: 'beta', trash_retention_days: 30, user_count: 3, drive_count: 4, used_size: 5 * 1024 ** 3, total_size: 30 * 1024 ** 3, unlimited_drive_count: 1 };
 let dataPlane: Awaited<ReturnType<typeof startTestServer>> | undefined;
 const operators: RunningOperator[] = [];
 const logs: string[] = [];
@@ -56,7 +64,8 @@ const start = async () => {
     baseBackoffMs: 100,
     maxBackoffMs: 1000, // the data plane takes seconds to start: notice it soon after
     monitoring: 'auto', // the test server has no monitoring.coreos.com CRDs: detected, not rendered
-    domainEndpoints: { [`${NS}/acme`]: `http://127.0.0.1:${port}` },
+    domainEndpoints: { [`${NS}/acme`]: `http://127.0.0.1:${port}`, [`${NS}/beta`]: stubUrl },
+    domainUsageRefreshMs: USAGE_REFRESH_MS,
     reconcilers: defaultReconcilers(), // Drives too, as `openpds operator` runs: step 9 needs one
     log: (level, msg, fields) => void logs.push(`${level} ${msg} ${JSON.stringify(fields ?? {})}`),
   });
@@ -88,18 +97,43 @@ async function children(domain = 'acme'): Promise<string[]> {
   }
   return names.sort();
 }
-const rollOut = async () => {
-  for (const name of ['acme-api', 'acme-worker']) await markDeploymentAvailable(kube.client, NS, name);
+const rollOut = async (domain = 'acme') => {
+  for (const name of [`${domain}-api`, `${domain}-worker`]) await markDeploymentAvailable(kube.client, NS, name);
 };
+/** `kubectl get domain NAME` (default columns, or -o wide) as column → value. */
+async function printed(name: string, wide = false): Promise<Record<string, string>> {
+  const [header, row] = (await kubectl(kube.kubeconfig, ['get', 'domain', name, '-n', NS, ...(wide ? ['-o', 'wide'] : [])])).split('\n');
+  // By the header's offsets: a column with no value yet prints as blanks.
+  const starts = [...header!.matchAll(/\S+/g)].map((m) => ({ name: m[0], at: m.index! }));
+  return Object.fromEntries(starts.map((c, i) => [c.name, row!.slice(c.at, starts[i + 1]?.at).trim()]));
+}
+/** What a resync would do: queue the Domain for a reconcile (the test's resync is the default 10 minutes). */
+const resync = (operator: RunningOperator, name: string) => operator.controllers.get('Domain')!.enqueue(`${NS}/${name}`);
+const adminSecretGets = () => kube.server.hooks.requests().filter((r) => r.method === 'GET' && r.path === `/api/v1/namespaces/${NS}/secrets/acme-admin`).length;
 
 beforeAll(async () => {
   kube = await startTestKube();
   port = await freePort();
+  stub = createHttpServer((req, res) => {
+    const json = (status: number, body: unknown) => void res.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify(body));
+    if (req.url === '/readyz') return json(200, { status: 'ok' });
+    if (req.url === '/v2/account/login') return json(200, { access_token: 'stub-token' });
+    if (req.url === '/v2/domain/get') {
+      if (stubDomainGet === 'hang') return; // no answer: the operator's 2 s timeout ends it
+      const { total_size: _t, unlimited_drive_count: _u, ...old } = STUB_USAGE;
+      return json(200, stubDomainGet === 'ok' ? STUB_USAGE : old);
+    }
+    json(404, { code: 'NotFound', message: req.url });
+  });
+  await new Promise<void>((r) => stub.listen(0, '127.0.0.1', () => r()));
+  stubUrl = `http://127.0.0.1:${(stub.address() as AddressInfo).port}`;
   await kubectl(kube.kubeconfig, ['apply', '-k', path.join(ROOT, 'crds')]);
   await kube.createNamespace(NS);
 });
 afterAll(async () => {
   for (const op of operators) await op.stop();
+  stub?.closeAllConnections();
+  stub?.close();
   await dataPlane?.stop();
   await kube?.close();
 });
@@ -153,7 +187,33 @@ test('Domain: missing Secret and key → children → replicas → /readyz → R
   expect(condition(domain, 'Progressing')).toMatchObject({ status: 'False', reason: 'Reconciled' });
   expect(condition(domain, 'Degraded')).toMatchObject({ status: 'False' });
   // The data plane accepts the generated password: the operator's credentials are the ones it runs with.
-  await dataPlane.api.login('admin', credentials.password!);
+  const admin = await dataPlane.api.login('admin', credentials.password!);
+
+  // 4b. Usage at a glance, read through the admin API in the reconcile that wrote Ready: the superadmin
+  // and their default drive (10Gi, the data plane's default quota), nothing stored yet.
+  expect(domain.status?.usage).toMatchObject({ users: 1, drives: 1, usedBytes: 0, usedSize: '0', quotaBytes: 10 * 1024 ** 3, quotaSize: '10Gi', unlimitedDrives: 0, observedAt: expect.stringMatching(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/) });
+  expect(await printed('acme')).toMatchObject({ NAME: 'acme', MODE: 'standard', REPLICAS: '2', USERS: '1', USED: '0', QUOTA: '10Gi', READY: 'True', REASON: 'Ready' });
+  expect(await printed('acme')).not.toHaveProperty('ENDPOINT');
+  expect(await printed('acme', true)).toMatchObject({ ENDPOINT: `http://acme-api.${NS}.svc:8080`, DRIVES: '1', UNLIMITED: '0', USED: '0' });
+  // A drive with a 1Gi quota and a file of 3,000 bytes in it, through the data plane's API.
+  const projects = await dataPlane.api.ok('/v2/drive/create', { drive_name: 'projects', owner: admin.user_id, total_size: 1024 ** 3 }, admin.access_token);
+  const file = await dataPlane.api.ok('/v2/file/create', { drive_id: projects.drive_id, parent_file_id: 'root', name: 'plan.txt', type: 'file', size: 3000, part_info_list: [{ part_number: 1 }] }, admin.access_token);
+  expect((await fetch(file.part_info_list[0].upload_url, { method: 'PUT', body: Buffer.alloc(3000, 7) })).ok).toBe(true);
+  await dataPlane.api.ok('/v2/file/complete', { drive_id: projects.drive_id, file_id: file.file_id, upload_id: file.upload_id }, admin.access_token);
+  await dataPlane.services.jobs.drain();
+  // Past usageRefreshMs, the next reconcile (a resync's) reads it again, with the login it already has:
+  // no admin Secret read. Its status write alone does not bring another reconcile. (A first resync
+  // settles the apply that Ready's status.currentImage brings, which reads the Secret for the chart.)
+  resync(operator, 'acme');
+  await new Promise((r) => setTimeout(r, USAGE_REFRESH_MS + 300));
+  const reconcilesBefore = operator.controllers.get('Domain')!.reconciles();
+  const secretGetsBefore = adminSecretGets();
+  resync(operator, 'acme');
+  await eventually(async () => expect((await getDomain()).status?.usage).toMatchObject({ users: 1, drives: 2, usedBytes: 3000, usedSize: '2.9Ki', quotaBytes: 11 * 1024 ** 3, quotaSize: '11Gi', unlimitedDrives: 0 }));
+  expect(await printed('acme')).toMatchObject({ USERS: '1', USED: '2.9Ki', QUOTA: '11Gi', READY: 'True' });
+  await new Promise((r) => setTimeout(r, 500));
+  expect(operator.controllers.get('Domain')!.reconciles() - reconcilesBefore).toBe(1);
+  expect(adminSecretGets()).toBe(secretGetsBefore);
 
   // 5. A spec change: Progressing with generation 2, the Ingress pruned, then Ready again.
   await kubectl(kube.kubeconfig, ['apply', '-f', '-'], domainYaml({ replicas: 3, ingress: false }));
@@ -256,9 +316,9 @@ test('Domain: missing Secret and key → children → replicas → /readyz → R
   await rollOut();
   await eventually(async () => expect(condition(await getDomain(), 'Ready')).toMatchObject({ status: 'True', observedGeneration: 1 }), 15_000);
   expect(await secretValues()).toMatchObject({ password: credentials.password, secretKey: credentials.secretKey });
-  const admin = await kube.client.get({ apiVersion: 'v1', kind: 'Secret', namespace: NS, name: 'acme-admin' });
-  expect(admin.metadata?.ownerReferences).toBeUndefined();
-  expect(admin.metadata?.labels?.['openpds.io/generation']).toBe('1');
+  const adminSecret = await kube.client.get({ apiVersion: 'v1', kind: 'Secret', namespace: NS, name: 'acme-admin' });
+  expect(adminSecret.metadata?.ownerReferences).toBeUndefined();
+  expect(adminSecret.metadata?.labels?.['openpds.io/generation']).toBe('1');
   // A Drive of the re-created Domain goes through its admin API with those credentials (a new password
   // would be AdminCredentialsRejected: the data plane makes its superadmin only once).
   const token = (await dataPlane.api.login('admin', (await secretValues()).password!)).access_token;
@@ -304,4 +364,50 @@ spec:
   await kubectl(kube.kubeconfig, ['delete', 'domain', 'photos', '-n', NS, '--timeout=15s']);
   const deleted = (await kube.client.list<KubeObject & { reason: string; message: string; involvedObject: { name: string } }>({ apiVersion: 'v1', kind: 'Event', namespace: NS })).items.find((e) => e.involvedObject.name === 'photos' && e.reason === 'Deleted');
   expect(deleted?.message).toBe("Data plane removed; 0 Drive(s) with reclaimPolicy Retain keep their data in the domain's storage");
+});
+
+test('usage never holds Ready up: a data plane that does not answer domain/get is Ready within the 2 s timeout, without usage, logged once; figures once it answers; kept when it answers without them', async () => {
+  const operator = operators.at(-1)!;
+  await eventually(() => expect(operator.isLeader()).toBe(true), 10_000);
+  const beta = () => kube.client.get<Domain & KubeObject>({ apiVersion: 'openpds.io/v1alpha1', kind: 'Domain', namespace: NS, name: 'beta' });
+  const usageLogs = () => logs.filter((l) => l.startsWith('info domain usage not refreshed') && l.includes(`${NS}/beta`));
+  stubDomainGet = 'hang';
+  await kubectl(kube.kubeconfig, ['apply', '-f', '-'], domainYaml({ replicas: 1, ingress: false }).replace('name: acme,', 'name: beta,'));
+  await eventually(async () => expect(await children('beta')).toEqual(expect.arrayContaining(['Deployment/beta-api', 'Deployment/beta-worker'])));
+  await rollOut('beta');
+  await eventually(async () => expect(condition(await beta(), 'Ready')).toMatchObject({ status: 'True', reason: 'Ready' }), 10_000);
+  expect((await beta()).status?.usage).toBeUndefined();
+  expect(await printed('beta')).toMatchObject({ USERS: '', USED: '', QUOTA: '', READY: 'True', REASON: 'Ready' });
+  expect(usageLogs()).toHaveLength(1);
+  expect(usageLogs()[0]).toMatch(/\/v2\/domain\/get: .*timeout/);
+  // Still not answering at the next refresh: still Ready, and not logged again.
+  await new Promise((r) => setTimeout(r, USAGE_REFRESH_MS + 50));
+  const before = operator.controllers.get('Domain')!.reconciles();
+  resync(operator, 'beta');
+  await eventually(() => expect(operator.controllers.get('Domain')!.reconciles()).toBeGreaterThan(before), 5000);
+  await eventually(() => expect(operator.controllers.get('Domain')!.queue.running()).toBe(0), 5000);
+  expect(condition(await beta(), 'Ready')).toMatchObject({ status: 'True' });
+  expect(usageLogs()).toHaveLength(1);
+
+  // It answers: the figures appear at the next refresh.
+  stubDomainGet = 'ok';
+  await new Promise((r) => setTimeout(r, USAGE_REFRESH_MS + 50));
+  resync(operator, 'beta');
+  await eventually(async () => expect((await beta()).status?.usage).toMatchObject({ users: 3, drives: 4, usedBytes: 5 * 1024 ** 3, usedSize: '5Gi', quotaBytes: 30 * 1024 ** 3, quotaSize: '30Gi', unlimitedDrives: 1 }));
+  expect(await printed('beta')).toMatchObject({ USERS: '3', USED: '5Gi', QUOTA: '30Gi', READY: 'True' });
+  expect(await printed('beta', true)).toMatchObject({ DRIVES: '4', UNLIMITED: '1' });
+  const known = (await beta()).status?.usage;
+
+  // A data plane older than the operator (no total_size): nothing half known is written, the figures
+  // stay, and a new run of failures is logged once with what is missing.
+  stubDomainGet = 'old';
+  await new Promise((r) => setTimeout(r, USAGE_REFRESH_MS + 50));
+  resync(operator, 'beta');
+  await eventually(() => expect(usageLogs()).toHaveLength(2));
+  expect(usageLogs()[1]).toContain('answered without total_size, unlimited_drive_count');
+  await eventually(() => expect(operator.controllers.get('Domain')!.queue.running()).toBe(0), 5000);
+  expect((await beta()).status?.usage).toEqual(known);
+  expect(condition(await beta(), 'Ready')).toMatchObject({ status: 'True' });
+
+  await kubectl(kube.kubeconfig, ['delete', 'domain', 'beta', '-n', NS, '--timeout=15s']);
 });

@@ -3,14 +3,15 @@
  * data plane can run (no hosting mode yet) → referenced Secrets and their keys → bootstrap credentials
  * (generated once, then re-read from the `<domain>-admin` Secret, which outlives its Domain) → pure desired
  * state (buildDomainChart) → server-side apply → prune stale generations → status conditions
- * Ready/Progressing/Degraded with observedGeneration → Events; waiting and failures requeue with backoff.
- * Deletion lives here too. The spec is never written (GitOps-safe): only metadata.finalizers and status.
+ * Ready/Progressing/Degraded with observedGeneration (and, once Ready, status.usage read through the admin
+ * API every few minutes) → Events; waiting and failures requeue with backoff. Deletion lives here too.
+ * The spec is never written (GitOps-safe): only metadata.finalizers and status.
  */
 import { randomBytes } from 'node:crypto';
-import { createAdminClient, type AdminClient, type FetchFn as AdminFetch } from '../admin-client/admin-client';
+import { createAdminClient, type AdminClient, type AdminDomain, type FetchFn as AdminFetch } from '../admin-client/admin-client';
 import { buildDomainChart, referencedSecretKeys, type SecretKeyUse } from '../charts/domain.chart';
 import { createDomainContext, DOMAIN_LABEL, GENERATION_LABEL, type DomainContext } from '../charts/domain-context';
-import { API_VERSION, type Domain, type DomainStatus } from '../domain-types';
+import { API_VERSION, type Domain, type DomainStatus, type DomainUsageStatus } from '../domain-types';
 import { applyManifests, listOwned, pruneStale } from '../kube/apply';
 import { conditionsEqual, findCondition, setConditions, type ConditionInput } from '../kube/conditions';
 import { RequeueError, type Reconcile } from '../kube/controller';
@@ -19,6 +20,7 @@ import { addFinalizer, hasFinalizer, removeFinalizer } from '../kube/finalizers'
 import type { KubeClient, KubeObject } from '../kube/kube-client';
 import { deploymentReadiness, probeReadyz, type FetchFn } from '../kube/readiness';
 import type { DomainAccess } from './drive-context';
+import { bytesToQuantity } from './drive-desired';
 
 export const DOMAIN_FINALIZER = 'openpds.io/domain-cleanup';
 /** A Deployment's status change wakes the Domain through the watch; this poll is only a safety net. */
@@ -46,6 +48,16 @@ export interface DomainReconcilerDeps {
    * of a GET once it reflects the operator's last apply.
    */
   cachedDeployment?: (namespace: string, name: string) => KubeObject | undefined;
+  /** Admin clients per Domain, shared with createDomainAccessResolver so both use one login token. */
+  adminClients?: DomainAdminClients;
+  /**
+   * status.usage is read again through the admin API when older than this (default 5 minutes, under the
+   * 10-minute resync that brings the reconcile), in the reconcile that finds the data plane Ready.
+   */
+  usageRefreshMs?: number;
+  /** Longest a reconcile waits for usage (login included) before writing Ready without it (default 2 s). */
+  usageTimeoutMs?: number;
+  log?: (level: 'info' | 'warn' | 'error', message: string, fields?: Record<string, unknown>) => void;
 }
 
 export type DomainReconciler = Reconcile<Domain> & {
@@ -119,6 +131,28 @@ function canonicalJson(value: unknown): string {
   return JSON.stringify(value, (_key, v: unknown) => (v && typeof v === 'object' && !Array.isArray(v) ? Object.fromEntries(Object.entries(v).sort(([a], [b]) => (a < b ? -1 : 1))) : v));
 }
 
+const USAGE_FIELDS = ['user_count', 'drive_count', 'used_size', 'total_size', 'unlimited_drive_count'] as const;
+
+/**
+ * status.usage from a /v2/domain/get answer; a string saying what is missing when the answer lacks a
+ * figure (a data plane older than this operator has no total_size), so nothing is written half known.
+ */
+export function usageStatus(answer: Partial<AdminDomain> | undefined, observedAt: Date): DomainUsageStatus | string {
+  const missing = USAGE_FIELDS.filter((f) => typeof answer?.[f] !== 'number' || !Number.isFinite(answer[f]));
+  if (missing.length) return `/v2/domain/get answered without ${missing.join(', ')} (a data plane older than this operator?)`;
+  const a = answer as AdminDomain;
+  return {
+    users: a.user_count,
+    drives: a.drive_count,
+    usedBytes: a.used_size,
+    usedSize: bytesToQuantity(a.used_size),
+    quotaBytes: a.total_size,
+    quotaSize: bytesToQuantity(a.total_size),
+    unlimitedDrives: a.unlimited_drive_count,
+    observedAt: observedAt.toISOString().replace(/\.\d{3}Z$/, 'Z'),
+  };
+}
+
 type Outcome = { ready: ConditionInput; progressing: ConditionInput; degraded: ConditionInput; eventType: EventType; fields?: Partial<DomainStatus> };
 
 /**
@@ -156,6 +190,14 @@ export function createDomainReconciler(deps: DomainReconcilerDeps): DomainReconc
   const monotonic = deps.monotonicNow ?? (() => performance.now());
   const reapplyAfterMs = deps.reapplyAfterMs ?? 5 * 60_000;
   const kinds = deps.monitoring ? [...PRUNABLE_KINDS, ...MONITORING_KINDS] : PRUNABLE_KINDS;
+  const adminClients = deps.adminClients ?? createDomainAdminClients({ client });
+  const usageRefreshMs = deps.usageRefreshMs ?? 5 * 60_000;
+  const usageTimeoutMs = deps.usageTimeoutMs ?? 2000;
+  const log = deps.log ?? (() => undefined);
+  // ns/name → this process's last usage read: when (monotonic), and whether it failed (logged once per
+  // run of failures). A failed read waits usageRefreshMs like a good one: a data plane that cannot answer
+  // must not cost every reconcile (each Deployment status change) a login attempt and a 2 s wait.
+  const usageReads = new Map<string, { at: number; failed: boolean }>();
 
   async function writeStatus(domain: Domain, result: Outcome): Promise<void> {
     const previous = domain.status ?? {};
@@ -174,6 +216,32 @@ export function createDomainReconciler(deps: DomainReconcilerDeps): DomainReconc
     if (readyChanged || newFailure) {
       await events.record(domain as unknown as KubeObject, result.eventType, result.ready.reason, result.ready.message ?? '');
     }
+  }
+
+  /**
+   * The usage to write with Ready: read again when the last read is older than usageRefreshMs (after a
+   * restart, the age of status.usage decides), else the one in status. Never throws and never waits more
+   * than usageTimeoutMs: Ready must not depend on it. A failure keeps the previous figures.
+   */
+  async function refreshUsage(key: string, domain: Domain, ctx: DomainContext, endpoint: string): Promise<DomainUsageStatus | undefined> {
+    const previous = domain.status?.usage;
+    const last = usageReads.get(key);
+    const age = last ? monotonic() - last.at : previous ? now().getTime() - Date.parse(previous.observedAt) : Infinity;
+    if (!(age >= usageRefreshMs)) return previous; // NaN (an unparsable observedAt) reads again too
+    let problem: string;
+    try {
+      const usage = usageStatus(await adminClients.get(ctx, endpoint).getDomain({ timeoutMs: usageTimeoutMs }), now());
+      if (typeof usage !== 'string') {
+        usageReads.set(key, { at: monotonic(), failed: false });
+        return usage;
+      }
+      problem = usage;
+    } catch (error) {
+      problem = (error as Error).message;
+    }
+    if (!last?.failed) log('info', 'domain usage not refreshed; the previous figures are kept', { key, error: problem });
+    usageReads.set(key, { at: monotonic(), failed: true });
+    return previous;
   }
 
   async function bootstrapCredentials(ctx: DomainContext): Promise<{ adminPassword: string; secretKey: string }> {
@@ -211,6 +279,8 @@ export function createDomainReconciler(deps: DomainReconcilerDeps): DomainReconc
     await events.record(domain as unknown as KubeObject, 'Normal', 'Deleted', `Data plane removed; ${note}`);
     applied.delete(`${ctx.namespace}/${domain.metadata.name}`);
     charts.delete(`${ctx.namespace}/${domain.metadata.name}`);
+    usageReads.delete(`${ctx.namespace}/${domain.metadata.name}`);
+    adminClients.forget(ctx.namespace, domain.metadata.name);
     await removeFinalizer(client, domain as unknown as KubeObject, DOMAIN_FINALIZER);
   }
 
@@ -331,7 +401,9 @@ export function createDomainReconciler(deps: DomainReconcilerDeps): DomainReconc
       await writeStatus(domain, { ...outcome(generation, 'WaitingForReadyz', probe.message, 'waiting'), fields });
       throw new RequeueError(probe.message);
     }
-    await writeStatus(domain, { ...outcome(generation, 'Ready', `Data plane ready: ${probe.message}`, 'ready'), fields: { ...fields, currentImage: ctx.image } });
+    // In the same status write as Ready: the usage costs no write of its own.
+    const usage = await refreshUsage(key, domain, ctx, endpoint);
+    await writeStatus(domain, { ...outcome(generation, 'Ready', `Data plane ready: ${probe.message}`, 'ready'), fields: { ...fields, currentImage: ctx.image, ...(usage ? { usage } : {}) } });
     return undefined;
   };
   return Object.assign(reconcileDomain, {
@@ -342,30 +414,53 @@ export function createDomainReconciler(deps: DomainReconcilerDeps): DomainReconc
   });
 }
 
+/** One admin client per Domain, kept so its login token is reused by every caller. */
+export interface DomainAdminClients {
+  /** The client of `ctx`'s Domain at `endpoint` (a new one when the endpoint changed). */
+  get(ctx: DomainContext, endpoint: string): AdminClient;
+  /** Drops the client of a deleted Domain. */
+  forget(namespace: string, name: string): void;
+}
+
+/**
+ * Admin clients per Domain, shared by the Domain reconciler (usage) and createDomainAccessResolver
+ * (Drives and the other kinds applied through the admin API): one login per domain serves them all, and
+ * the password is read from the `<domain>-admin` Secret at each login only, never per call.
+ */
+export function createDomainAdminClients(deps: { client: KubeClient; fetch?: AdminFetch }): DomainAdminClients {
+  const clients = new Map<string, { endpoint: string; admin: AdminClient }>();
+  return {
+    get(ctx, endpoint) {
+      const key = `${ctx.namespace}/${ctx.domain.metadata.name}`;
+      let entry = clients.get(key);
+      if (!entry || entry.endpoint !== endpoint) {
+        const credentials = async () => {
+          const secret = await deps.client.get<KubeObject & { data?: Record<string, string> }>({ apiVersion: 'v1', kind: 'Secret', namespace: ctx.namespace, name: ctx.names.adminSecret });
+          const read = (k: string) => Buffer.from(secret.data?.[k] ?? '', 'base64').toString('utf8');
+          return { username: read('username') || 'admin', password: read('password') };
+        };
+        entry = { endpoint, admin: createAdminClient({ baseUrl: endpoint, credentials, ...(deps.fetch ? { fetch: deps.fetch } : {}) }) };
+        clients.set(key, entry);
+      }
+      return entry.admin;
+    },
+    forget: (namespace, name) => void clients.delete(`${namespace}/${name}`),
+  };
+}
+
 /**
  * What the Drive reconciler (and any other kind applied through a domain's admin API) needs of its Domain:
- * an admin client when the Domain is Ready, or why there is none. Clients are kept per domain so their
- * login token is reused; the password is read from the `<domain>-admin` Secret at each login.
+ * an admin client when the Domain is Ready, or why there is none. The clients are those of
+ * createDomainAdminClients (pass the reconciler's, so both share one login per domain).
  */
-export function createDomainAccessResolver(deps: { client: KubeClient; domainEndpoints?: Record<string, string>; getDomain: (namespace: string, name: string) => Domain | undefined; fetch?: AdminFetch }) {
-  const clients = new Map<string, { endpoint: string; admin: AdminClient }>();
+export function createDomainAccessResolver(deps: { client: KubeClient; domainEndpoints?: Record<string, string>; getDomain: (namespace: string, name: string) => Domain | undefined; fetch?: AdminFetch; adminClients?: DomainAdminClients }) {
+  const adminClients = deps.adminClients ?? createDomainAdminClients({ client: deps.client, ...(deps.fetch ? { fetch: deps.fetch } : {}) });
   return async function domainAccess(namespace: string, name: string): Promise<DomainAccess> {
     const domain = deps.getDomain(namespace, name);
     if (!domain) return { state: 'NotFound', message: `Domain ${namespace}/${name} does not exist` };
     const ready = findCondition(domain.status?.conditions, 'Ready');
     if (ready?.status !== 'True') return { state: 'NotReady', message: `Domain ${namespace}/${name} is not ready${ready ? ` (${ready.reason})` : ''}` };
     const ctx = createDomainContext(domain);
-    const endpoint = adminEndpoint(domain, ctx, deps.domainEndpoints);
-    let entry = clients.get(`${namespace}/${name}`);
-    if (!entry || entry.endpoint !== endpoint) {
-      const credentials = async () => {
-        const secret = await deps.client.get<KubeObject & { data?: Record<string, string> }>({ apiVersion: 'v1', kind: 'Secret', namespace, name: ctx.names.adminSecret });
-        const read = (key: string) => Buffer.from(secret.data?.[key] ?? '', 'base64').toString('utf8');
-        return { username: read('username') || 'admin', password: read('password') };
-      };
-      entry = { endpoint, admin: createAdminClient({ baseUrl: endpoint, credentials, ...(deps.fetch ? { fetch: deps.fetch } : {}) }) };
-      clients.set(`${namespace}/${name}`, entry);
-    }
-    return { state: 'Ready', client: entry.admin };
+    return { state: 'Ready', client: adminClients.get(ctx, adminEndpoint(domain, ctx, deps.domainEndpoints)) };
   };
 }
