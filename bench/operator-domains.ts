@@ -9,9 +9,10 @@
  *
  * The Kubernetes API test server runs in a child process (so it has a core of its own, like a real
  * apiserver). Deployment rollouts are reported by a small informer loop here, as envtest-style tests do.
- * /readyz: one tiny HTTP server answering 200, which the operator's domainEndpoints (`--domain-endpoint`)
- * map every Domain to — a thousand real data planes do not fit on one machine, and the figure measured
- * is the operator's work, not a data plane's start-up.
+ * The data plane: one tiny HTTP server answering /readyz, the admin login and /v2/domain/get (the usage
+ * the reconciler writes with Ready), which the operator's domainEndpoints (`--domain-endpoint`) map every
+ * Domain to — a thousand real data planes do not fit on one machine, and the figure measured is the
+ * operator's work, not a data plane's start-up.
  *
  *   npx tsx bench/operator-domains.ts [--domains 1000] [--resync-ms 20000] [--window-ms 25000] [--api-cpu-prof DIR]
  *
@@ -60,8 +61,22 @@ async function startApiServer(): Promise<void> {
   });
 }
 
+/**
+ * What the Domain reconciler asks of a data plane, answered as the real one would: /readyz, the admin
+ * login, and /v2/domain/get with the usage figures the reconciler writes to status.usage.
+ */
+const STUB_ANSWERS: Record<string, unknown> = {
+  '/v2/account/login': { access_token: 'bench-token', refresh_token: 'bench-refresh', expires_in: 7200, token_type: 'Bearer', user_id: 'admin', default_drive_id: 'drive-1' },
+  '/v2/domain/get': { domain_id: 'default', trash_retention_days: 30, user_count: 1, drive_count: 1, used_size: 0, total_size: 10 * 1024 ** 3, unlimited_drive_count: 0 },
+};
+
 async function startReadyz(): Promise<string> {
-  readyz = createServer((req, res) => res.writeHead(req.url === '/readyz' ? 200 : 404).end('ok'));
+  readyz = createServer((req, res) => {
+    if (req.url === '/readyz') return void res.writeHead(200).end('ok');
+    const answer = req.method === 'POST' ? STUB_ANSWERS[req.url ?? ''] : undefined;
+    if (answer) return void res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(answer));
+    res.writeHead(404, { 'content-type': 'application/json' }).end(JSON.stringify({ code: 'NotFound', message: `${req.method} ${req.url}` }));
+  });
   await new Promise<void>((r) => readyz!.listen(0, '127.0.0.1', () => r()));
   return `http://127.0.0.1:${(readyz.address() as AddressInfo).port}`;
 }
@@ -224,7 +239,7 @@ async function main(): Promise<void> {
   const kc = new k8s.KubeConfig();
   kc.loadFromFile(kubeconfig);
   const client = createKubeClient(kc, { userAgent: 'bench' });
-  info(`${N} Domains per run; /readyz: one loopback HTTP server answering 200; Deployment status set by an informer loop`);
+  info(`${N} Domains per run; data plane: one loopback HTTP server answering /readyz, login and domain/get; Deployment status set by an informer loop`);
 
   const baseline = await measure('no-op reconciler', 'bench-noop', endpoint, client, 'noop');
   await baseline.operator.stop();
