@@ -60,7 +60,9 @@ const start = async () => {
     metricsPort: 0,
     leaderElect: true,
     leaseNamespace: 'default',
-    leaseDurationMs: 3000, // PGlite starting in this process blocks the event loop for a while
+    // PGlite starting in this process (step 4) blocks the event loop for seconds on a busy machine: a 3 s
+    // lease was lost to it now and then, and the operator stopped before Ready. Step 6 waits it out once.
+    leaseDurationMs: 10_000,
     baseBackoffMs: 100,
     maxBackoffMs: 1000, // the data plane takes seconds to start: notice it soon after
     monitoring: 'auto', // the test server has no monitoring.coreos.com CRDs: detected, not rendered
@@ -254,7 +256,7 @@ test('Domain: missing Secret and key → children → replicas → /readyz → R
   await operator.kill(); // no drain, no Lease release
   failing = false;
   const second = await start(); // waits for the dead leader's Lease to expire, then takes over
-  await eventually(() => expect(second.isLeader()).toBe(true), 5000);
+  await eventually(() => expect(second.isLeader()).toBe(true), 15_000);
   await eventually(async () => expect(condition(await getDomain(), 'Ready')).toMatchObject({ status: 'False', observedGeneration: 3 }));
   // The dead leader may have written that status itself (ApplyFailed) before dying: roll out only once
   // the new leader has applied generation 3's Deployments, or the rollout marks the old ones available.
