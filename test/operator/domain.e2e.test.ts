@@ -4,13 +4,13 @@
  * operator probes it through `--domain-endpoint`). Deployment status is set by the test, as with envtest.
  */
 import { createServer as createHttpServer, type Server } from 'node:http';
-import { createServer } from 'node:net';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { runOperator, type RunningOperator } from '../../operator/src/main';
 import type { Condition, Domain, Drive } from '../../operator/src/domain-types';
 import type { KubeObject } from '../../operator/src/kube/kube-client';
 import { defaultReconcilers } from '../../operator/src/reconcilers/drive.registration';
+import { freePort } from '../e2e/support/child-server';
 import { startTestServer } from '../support/test-server';
 import { markDeploymentAvailable } from './support/deployments';
 import { eventually, startTestKube, type TestKube } from './support/kube';
@@ -46,13 +46,6 @@ spec:
   workers: { replicas: 1 }
 ${opts.ingress ? '  ingress: { host: drive.acme.example }\n' : ''}${opts.logLevel ? `  logLevel: ${opts.logLevel}\n` : ''}`;
 
-async function freePort(): Promise<number> {
-  const srv = createServer();
-  await new Promise<void>((r) => srv.listen(0, '127.0.0.1', () => r()));
-  const { port: p } = srv.address() as AddressInfo;
-  await new Promise((r) => srv.close(r));
-  return p;
-}
 
 const start = async () => {
   const op = await runOperator({

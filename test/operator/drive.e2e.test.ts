@@ -6,7 +6,6 @@
  * Drive's only periodic check).
  */
 import { createServer as createHttpServer } from 'node:http';
-import { createServer } from 'node:net';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { createAdminClient, type AdminClient, type AdminDrive } from '../../operator/src/admin-client/admin-client';
@@ -14,6 +13,7 @@ import type { Drive } from '../../operator/src/domain-types';
 import type { KubeObject } from '../../operator/src/kube/kube-client';
 import { runOperator, type RunningOperator } from '../../operator/src/main';
 import { defaultReconcilers } from '../../operator/src/reconcilers/drive.registration';
+import { freePort } from '../e2e/support/child-server';
 import { startTestServer } from '../support/test-server';
 import { markDeploymentAvailable } from './support/deployments';
 import { eventually, startTestKube, type TestKube } from './support/kube';
@@ -52,13 +52,6 @@ spec:
   quota: { totalSize: ${opts.quota ?? '5Gi'} }
 ${opts.reclaimPolicy ? `  reclaimPolicy: ${opts.reclaimPolicy}\n` : ''}`;
 
-async function freePort(): Promise<number> {
-  const srv = createServer();
-  await new Promise<void>((r) => srv.listen(0, '127.0.0.1', () => r()));
-  const { port } = srv.address() as AddressInfo;
-  await new Promise((r) => srv.close(r));
-  return port;
-}
 
 const start = async (port: number, resyncIntervalMs = 1000, moreEndpoints: Record<string, string> = {}) => {
   const op = await runOperator({

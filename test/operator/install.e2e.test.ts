@@ -11,13 +11,13 @@
  * credentials, answers for its pods through the operator's `--domain-endpoint`.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { createServer, type AddressInfo } from 'node:net';
 import path from 'node:path';
 import { readFileSync } from 'node:fs';
 import YAML from 'yaml';
 import { createAdminClient } from '../../operator/src/admin-client/admin-client';
 import type { KubeObject } from '../../operator/src/kube/kube-client';
 import type { LeaseSpec } from '../../operator/src/kube/leader-election';
+import { freePort } from '../e2e/support/child-server';
 import { startTestServer } from '../support/test-server';
 import { markDeploymentAvailable } from './support/deployments';
 import { eventually, startTestKube, type TestKube } from './support/kube';
@@ -65,13 +65,6 @@ function startOperator(kubeconfig: string, env: Record<string, string>, extraArg
   };
 }
 
-async function freePort(): Promise<number> {
-  const srv = createServer();
-  await new Promise<void>((r) => srv.listen(0, '127.0.0.1', () => r()));
-  const { port } = srv.address() as AddressInfo;
-  await new Promise((r) => srv.close(r));
-  return port;
-}
 
 const text = async (url: string) => {
   const res = await fetch(url);
