@@ -1,7 +1,8 @@
 /**
  * `openpds plan` and `openpds apply` against a cluster (the Kubernetes API test server with the real CRDs):
  * plan is a server-side dry run that leaves nothing behind; apply creates; an edit shows as an update with
- * the field's path; a manifest removed from the folder is pruned, and only objects of the same apply set;
+ * the field's path; with --set, a manifest removed from the folder is pruned (even of a kind the folder no
+ * longer holds, which the set's parent ConfigMap recorded), and only objects of the same apply set;
  * the server's refusals are printed per object, through the real CLI too, never as a stack trace.
  */
 import { spawn } from 'node:child_process';
@@ -55,7 +56,7 @@ describe('openpds plan / apply against a cluster', () => {
 
   async function cli(command: typeof runPlanCommand, ...extra: string[]) {
     const lines: string[] = [];
-    const code = await command(['-f', dir, '--kubeconfig', kube.kubeconfig, '-n', NS, ...extra], { out: (l) => lines.push(l), err: (l) => lines.push(l), env: {} });
+    const code = await command(['-f', dir, '--kubeconfig', kube.kubeconfig, '-n', NS, '--set', 'site', ...extra], { out: (l) => lines.push(l), err: (l) => lines.push(l), env: {} });
     return { code, text: lines.join('\n') };
   }
   const find = (kind: string, name: string, apiVersion = 'openpds.io/v1alpha1') => kube.client.find({ apiVersion, kind, namespace: NS, name });
@@ -72,7 +73,11 @@ describe('openpds plan / apply against a cluster', () => {
     expect(apply.text.split('\n')).toEqual(['+ created ConfigMap team/settings', '+ created Domain team/acme', '+ created Drive team/team-files', 'Apply complete: 3 created, 0 changed, 0 deleted.']);
     expect(apply.code).toBe(0);
     const domain = await find('Domain', 'acme');
-    expect(domain?.metadata?.labels).toEqual({ 'app.kubernetes.io/managed-by': 'openpds-cli', 'openpds.io/apply-set': 'site' });
+    const parent = await kube.client.find({ apiVersion: 'v1', kind: 'ConfigMap', namespace: NS, name: 'openpds-applyset-site' });
+    const id = parent?.metadata?.labels?.['applyset.kubernetes.io/id'];
+    expect(id).toMatch(/^applyset-[A-Za-z0-9_-]{43}-v1$/);
+    expect(parent?.metadata?.annotations).toEqual({ 'applyset.kubernetes.io/tooling': 'openpds/0.1.0', 'applyset.kubernetes.io/contains-group-kinds': 'ConfigMap,Domain.openpds.io,Drive.openpds.io', 'applyset.kubernetes.io/additional-namespaces': '' });
+    expect(domain?.metadata?.labels).toEqual({ 'app.kubernetes.io/managed-by': 'openpds-cli', 'openpds.io/apply-set': 'site', 'applyset.kubernetes.io/part-of': id });
     // The server's defaults are in the stored object, and the next plan does not count them as changes.
     expect(domain).toMatchObject({ spec: { image: 'openpds/openpds:0.1.0' } });
     expect(domain?.metadata?.managedFields).toEqual([expect.objectContaining({ manager: 'openpds-cli', operation: 'Apply' })]);
@@ -99,31 +104,30 @@ describe('openpds plan / apply against a cluster', () => {
     expect(await find('Drive', 'team-files')).toMatchObject({ spec: { quota: { totalSize: '7Gi' } } });
   });
 
-  it('a manifest removed from the folder is a delete; apply prunes it and nothing outside the set', async () => {
-    // Same manager label, another set; and an object with no labels at all: neither is this folder's.
-    await kube.client.create({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'other-set', namespace: NS, labels: { 'app.kubernetes.io/managed-by': 'openpds-cli', 'openpds.io/apply-set': 'elsewhere' } } });
+  it('a manifest removed from the folder is a delete, even of a kind the folder no longer holds; apply prunes only the set', async () => {
+    // Same manager label, another set; and an object with no labels at all: neither is this set's.
+    await kube.client.create({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'other-set', namespace: NS, labels: { 'app.kubernetes.io/managed-by': 'openpds-cli', 'openpds.io/apply-set': 'elsewhere', 'applyset.kubernetes.io/part-of': 'applyset-elsewhere-v1' } } });
     await kube.client.create({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'by-hand', namespace: NS } });
     fs.rmSync(path.join(dir, 'config.yaml'));
     fs.rmSync(path.join(dir, 'drive.yaml'));
 
+    // No ConfigMap is left in the folder: the parent's record still names the kind, so it is searched.
     const plan = await cli(runPlanCommand);
-    expect(plan.text.split('\n')).toEqual(['= unchanged Domain team/acme', '- delete  Drive team/team-files', 'Plan: 0 to create, 0 to change, 1 to delete.']);
-    // A ConfigMap is no kind the folder holds now: the set's ConfigMap is found only while one remains.
-    fs.writeFileSync(path.join(dir, 'keep.yaml'), CONFIG_MAP.replace('settings', 'kept'));
-    const withKind = await cli(runPlanCommand);
-    expect(withKind.text).toContain('- delete  ConfigMap team/settings');
-    expect(withKind.text).toContain('Plan: 1 to create, 0 to change, 2 to delete.');
-    expect(withKind.text).not.toMatch(/other-set|by-hand/);
+    expect(plan.text.split('\n')).toEqual(['= unchanged Domain team/acme', '- delete  ConfigMap team/settings', '- delete  Drive team/team-files', 'Plan: 0 to create, 0 to change, 2 to delete.']);
     expect(await find('Drive', 'team-files')).toBeDefined();
 
     const apply = await cli(runApplyCommand);
-    expect(apply.text).toContain('- deleted ConfigMap team/settings');
-    expect(apply.text).toContain('- deleted Drive team/team-files');
-    expect(apply.text).toContain('Apply complete: 1 created, 0 changed, 2 deleted.');
+    expect(apply.text.split('\n')).toEqual(['= unchanged Domain team/acme', '- deleted ConfigMap team/settings', '- deleted Drive team/team-files', 'Apply complete: 0 created, 0 changed, 2 deleted.']);
     expect(await find('Drive', 'team-files')).toBeUndefined();
     expect(await find('ConfigMap', 'settings', 'v1')).toBeUndefined();
     expect(await find('ConfigMap', 'other-set', 'v1')).toBeDefined();
     expect(await find('ConfigMap', 'by-hand', 'v1')).toBeDefined();
+    const kinds = async () => (await find('ConfigMap', 'openpds-applyset-site', 'v1'))?.metadata?.annotations?.['applyset.kubernetes.io/contains-group-kinds'];
+    expect(await kinds()).toBe('Domain.openpds.io');
+
+    fs.writeFileSync(path.join(dir, 'keep.yaml'), CONFIG_MAP.replace('settings', 'kept'));
+    expect((await cli(runApplyCommand)).text).toContain('+ created ConfigMap team/kept');
+    expect(await kinds()).toBe('ConfigMap,Domain.openpds.io');
   });
 
   it('a field another manager owns is a conflict with the server\'s message; --force-conflicts takes it over', async () => {
@@ -171,7 +175,9 @@ describe('openpds plan / apply against a cluster', () => {
     });
     expect(run.code).toBe(1);
     expect(run.stdout).toMatch(/! error {3}Domain team\/broken: .*Unsupported value: "ftp"/);
-    expect(run.stdout).toContain('Apply complete: 0 created, 0 changed, 0 deleted, 2 failed.');
+    // Without --set nothing is deleted, one note says so, and the members stay members of their set.
+    expect(run.stdout).toContain('  note: nothing is deleted without --set NAME (the apply set whose members that left DIR are pruned)\nApply complete: 0 created, 0 changed, 0 deleted, 2 failed.');
+    expect((await find('ConfigMap', 'kept', 'v1'))?.metadata?.labels).toMatchObject({ 'openpds.io/apply-set': 'site', 'applyset.kubernetes.io/part-of': expect.stringMatching(/^applyset-/) });
     expect(`${run.stdout}${run.stderr}`).not.toMatch(/\n\s+at /);
     expect(await find('Domain', 'broken')).toBeUndefined();
     fs.rmSync(path.join(dir, 'broken.yaml'));
@@ -185,10 +191,16 @@ describe('openpds plan / apply against a cluster', () => {
     const lines: string[] = [];
     const io = { out: (l: string) => lines.push(l), err: (l: string) => lines.push(l), env: { KUBECONFIG: kube.kubeconfig } };
     expect(await runPlanCommand(['-f', nsDir], io)).toBe(0);
-    expect(lines).toEqual(['+ create  Namespace fresh', '+ create  ConfigMap fresh/settings (namespace fresh is created by this plan: the server checks this object on apply)', 'Plan: 2 to create, 0 to change, 0 to delete.']);
+    expect(lines).toEqual([
+      '+ create  Namespace fresh',
+      '+ create  ConfigMap fresh/settings (namespace fresh is created by this plan: the server checks this object on apply)',
+      '  note: nothing is planned for deletion without --set NAME (the apply set whose members that left DIR are pruned)',
+      'Plan: 2 to create, 0 to change, 0 to delete.',
+    ]);
     lines.length = 0;
     expect(await runApplyCommand(['-f', nsDir], io)).toBe(0);
-    expect(await kube.client.find({ apiVersion: 'v1', kind: 'ConfigMap', namespace: 'fresh', name: 'settings' })).toMatchObject({ metadata: { labels: { 'openpds.io/apply-set': 'with-namespace' } } });
+    // Without a set, no member labels: only the tool's.
+    expect((await kube.client.find({ apiVersion: 'v1', kind: 'ConfigMap', namespace: 'fresh', name: 'settings' }))?.metadata?.labels).toEqual({ 'app.kubernetes.io/managed-by': 'openpds-cli' });
 
     lines.length = 0;
     expect(await runPlanCommand(['-f', nsDir, '--context', 'nope'], io)).toBe(1);
@@ -201,7 +213,7 @@ describe('openpds plan / apply against a cluster', () => {
     expect(lines.join('\n')).toContain('give --kubeconfig (or set $KUBECONFIG) to plan against a cluster, or --endpoint / --state for running domains');
     lines.length = 0;
     expect(await runPlanCommand(['-f', nsDir, '--set', 'not a label'], io)).toBe(2);
-    expect(lines.join('\n')).toContain('the apply set name must be a label value');
+    expect(lines.join('\n')).toContain('--set not a label: the apply set name must be lower-case letters, digits, - and . inside, at most 63 characters');
     lines.length = 0;
     expect(await runApplyCommand(['--help'], io)).toBe(0);
     expect(lines.join('\n')).toMatch(/usage: openpds apply -f DIR \[--kubeconfig FILE\][^]*--endpoint {11}NAME=URL/);

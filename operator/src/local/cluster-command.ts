@@ -15,7 +15,8 @@ export interface ClusterTarget {
   kubeconfig?: string;
   context?: string;
   namespace?: string;
-  setName: string;
+  /** The apply set to prune (--set); without one nothing is deleted. */
+  setName?: string;
   forceConflicts: boolean;
 }
 
@@ -42,9 +43,13 @@ export async function runClusterCommand(run: ClusterRun): Promise<number> {
   const namespace = run.target.namespace ?? kc.getContextObject(kc.getCurrentContext())?.namespace ?? 'default';
   const client = createKubeClient(kc, { userAgent: 'openpds-cli' });
   const dryRun = run.command === 'plan';
-  const { entries, pruneSkipped } = await planCluster({ client, documents: run.documents, setName: run.target.setName, namespace, dryRun, forceConflicts: run.target.forceConflicts, unreadable: run.unreadable });
+  // The parent lives in -n's namespace, else default: not the context's, so a set is the same set
+  // whichever context namespace the kubeconfig happens to select (kubectl's --applyset takes it explicitly).
+  const set = run.target.setName ? { name: run.target.setName, namespace: run.target.namespace ?? 'default' } : undefined;
+  const { entries, pruneSkipped } = await planCluster({ client, documents: run.documents, ...(set ? { set } : {}), namespace, dryRun, forceConflicts: run.target.forceConflicts, unreadable: run.unreadable });
   for (const entry of entries) for (const line of formatEntry(entry, dryRun ? PLAN_VERB : APPLY_VERB)) run.out(line);
   if (pruneSkipped) run.out(`! prune of set ${run.target.setName} skipped: ${pruneSkipped}`);
+  if (!set) run.out(`  note: nothing is ${dryRun ? 'planned for deletion' : 'deleted'} without --set NAME (the apply set whose members that left DIR are pruned)`);
   const count = (action: ClusterAction) => entries.filter((e) => e.action === action).length;
   const failed = count('error');
   const summary = dryRun

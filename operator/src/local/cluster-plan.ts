@@ -3,24 +3,29 @@
  * (with dryRun=All for plan) under one field manager, and the answer is compared with the live object, so
  * the plan shows what the API server itself would do: its defaults, its validation, its admission.
  *
- * Objects this command applied earlier carry two labels, the manager and the apply set (by default the
- * folder's name). Objects of the set that left the folder are deleted, as `kubectl apply --prune` does;
- * nothing without both labels is ever touched.
+ * Pruning needs an explicit apply set (`--set NAME`, kubectl's `--prune --applyset=`): its parent
+ * ConfigMap records the group-kinds and namespaces of its members (cluster-applyset.ts), and members of
+ * the set that left the folder are deleted. A folder's name is no identity: team-a/prod and team-b/prod
+ * would prune each other. Without a set nothing is ever deleted.
  */
 import type { KubeClient, KubeObject } from '../kube/kube-client';
+import { applySetId, APPLYSET_PART_OF_LABEL, groupKindOf, parentName, readParent, writeParent, type ApplySetRecord, type ApplySetRef } from './cluster-applyset';
+import { crdKindsOf, kindKey, waitUntilServed, type CrdKind } from './cluster-crds';
+import { deleteOne, displayName, findPrunable, memberIdentity, type Prunable } from './cluster-prune';
 import { createResourceResolver, isStatus, pathOf, serverMessage, type Resource, type ResourceResolver } from './cluster-resources';
 import type { ManifestDocument } from './manifests';
 import { diffObjects, type ObjectChange } from './object-diff';
 
 export const CLI_FIELD_MANAGER = 'openpds-cli';
 export const MANAGED_BY_LABEL = 'app.kubernetes.io/managed-by';
+/** The set's name, kept on members beside the applyset id for `kubectl get -l openpds.io/apply-set=NAME`. */
 export const APPLY_SET_LABEL = 'openpds.io/apply-set';
-
-/** The openpds.io kinds are always searched for objects to prune, even when the folder holds none any more. */
-const OPENPDS_KINDS = ['Domain', 'Drive', 'UserSystem', 'OAuthApp'].map((kind) => ({ apiVersion: 'openpds.io/v1alpha1', kind }));
 
 /** Applied before the rest: the objects others live in or are made of. */
 const FIRST_KINDS = new Set(['Namespace', 'CustomResourceDefinition']);
+
+/** How long apply waits for a CRD of the folder to be served before its objects are applied. */
+const CRD_WAIT = { timeoutMs: 10_000, intervalMs: 200 };
 
 export type ClusterAction = 'create' | 'update' | 'unchanged' | 'delete' | 'error';
 
@@ -37,7 +42,8 @@ export interface ClusterPlanEntry {
 export interface ClusterPlanOptions {
   client: KubeClient;
   documents: ManifestDocument[];
-  setName: string;
+  /** The apply set to prune: undefined applies without pruning. */
+  set?: ApplySetRef;
   /** For objects that name none (the kubeconfig context's namespace, or `-n`). */
   namespace: string;
   dryRun: boolean;
@@ -45,6 +51,7 @@ export interface ClusterPlanOptions {
   forceConflicts: boolean;
   /** Documents of the folder that could not even be parsed (counted, they hold back pruning). */
   unreadable?: number;
+  crdWait?: { timeoutMs: number; intervalMs: number };
 }
 
 interface Desired {
@@ -52,6 +59,8 @@ interface Desired {
   resource: Resource;
   namespace: string | undefined;
   object: KubeObject;
+  /** A kind the server does not serve yet, defined by a CRD of the folder. */
+  pendingCrd?: CrdKind;
 }
 
 export interface ClusterPlan {
@@ -63,6 +72,59 @@ export interface ClusterPlan {
 export async function planCluster(options: ClusterPlanOptions): Promise<ClusterPlan> {
   const resolver = createResourceResolver(options.client);
   const entries: ClusterPlanEntry[] = new Array(options.documents.length);
+  const desired = await resolveDocuments(options, resolver, entries);
+  const unresolved = options.documents.length - desired.length;
+
+  let record: ApplySetRecord = { groupKinds: [], namespaces: [] };
+  if (options.set) {
+    const parent = await readParent(options.client, options.set);
+    if ('error' in parent) return { entries: [parentError(options.set, parent.error)] };
+    record = parent;
+    // Before any member is written, as kubectl does: an apply cut short still leaves every kind it may
+    // have created on the record, so the next run can find and prune it.
+    if (!options.dryRun) {
+      const error = await writeParent(options.client, options.set, union(record, recordOf(desired)), CLI_FIELD_MANAGER);
+      if (error) return { entries: [parentError(options.set, error)] };
+    }
+  }
+
+  await applyAll(options, resolver, desired, entries);
+
+  if (!options.set) return { entries: entries.filter(Boolean) };
+  // A manifest that could not be read or resolved is still in the folder, but its live object would look
+  // removed: pruning now would delete what a YAML typo or a missing CRD merely hid. (A manifest the server
+  // refuses is no such case: its identity is known, so its live object is never taken for removed.)
+  const unread = (options.unreadable ?? 0) + unresolved;
+  if (unread > 0) {
+    return { entries: entries.filter(Boolean), pruneSkipped: `${unread} manifest${unread === 1 ? '' : 's'} of the folder could not be read or resolved, so nothing is deleted` };
+  }
+  const wanted = recordOf(desired);
+  const prunes = await findPrunable(options.client, resolver, {
+    id: applySetId(options.set),
+    setName: options.set.name,
+    groupKinds: [...record.groupKinds, ...wanted.groupKinds],
+    namespaces: [...new Set([options.set.namespace, options.namespace, ...record.namespaces, ...wanted.namespaces])],
+    wanted: new Set(desired.map((d) => memberIdentity(groupKindOf(d.resource.apiVersion, d.resource.kind), d.namespace, d.object.metadata!.name!))),
+  });
+  const pruned: Prunable[] = [];
+  for (const p of prunes) {
+    const entry = p.entry.action === 'error' || options.dryRun ? p.entry : await deleteOne(options.client, p);
+    entries.push(entry);
+    pruned.push({ ...p, entry });
+  }
+  if (!options.dryRun) {
+    // The record shrinks to what the folder holds and what could not be deleted or listed.
+    const left = pruned.filter((p) => p.entry.action === 'error');
+    const next = union(wanted, { groupKinds: left.map((p) => p.groupKind), namespaces: left.flatMap((p) => (p.namespace ? [p.namespace] : [])) });
+    const error = await writeParent(options.client, options.set, next, CLI_FIELD_MANAGER);
+    if (error) entries.push(parentError(options.set, error));
+  }
+  return { entries: entries.filter(Boolean) };
+}
+
+/** Each document checked and resolved to its REST resource (or to the CRD of the folder that defines it). */
+async function resolveDocuments(options: ClusterPlanOptions, resolver: ResourceResolver, entries: ClusterPlanEntry[]): Promise<Desired[]> {
+  const crdKinds = crdKindsOf(options.documents.map((d) => d.object as KubeObject));
   const desired: Desired[] = [];
   const seen = new Map<string, string>();
   for (const [index, { where, object }] of options.documents.entries()) {
@@ -73,42 +135,60 @@ export async function planCluster(options: ClusterPlanOptions): Promise<ClusterP
       continue;
     }
     const resolved = await resolver.resolve(object.apiVersion, object.kind);
-    if ('error' in resolved) {
+    const pendingCrd = 'error' in resolved ? crdKinds.get(kindKey(object.apiVersion, object.kind)) : undefined;
+    if ('error' in resolved && !pendingCrd) {
       entries[index] = { action: 'error', kind, name: displayName(object.metadata?.namespace ?? options.namespace, name), changes: [], message: resolved.error };
       continue;
     }
-    const namespace = resolved.resource.namespaced ? (object.metadata?.namespace ?? options.namespace) : undefined;
-    const key = identity(resolved.resource, namespace, name);
+    const resource = 'resource' in resolved ? resolved.resource : pendingCrd!.resource;
+    const namespace = resource.namespaced ? (object.metadata?.namespace ?? options.namespace) : undefined;
+    const key = memberIdentity(groupKindOf(resource.apiVersion, resource.kind), namespace, name);
     const earlier = seen.get(key);
     if (earlier) {
       entries[index] = { action: 'error', kind, name: displayName(namespace, name), changes: [], message: `also defined in ${earlier}: one object, one manifest` };
       continue;
     }
     seen.set(key, where);
-    desired.push({ index, resource: resolved.resource, namespace, object: stamp(object as KubeObject, namespace, options.setName) });
+    desired.push({ index, resource, namespace, object: stamp(object as KubeObject, namespace, options.set), ...(pendingCrd ? { pendingCrd } : {}) });
   }
+  return desired;
+}
 
-  const unresolved = options.documents.length - desired.length;
+/** Namespaces and CRDs first, then the rest; objects of a CRD of the folder once their kind is served. */
+async function applyAll(options: ClusterPlanOptions, resolver: ResourceResolver, desired: Desired[], entries: ClusterPlanEntry[]): Promise<void> {
   const creatingNamespaces = new Set<string>();
+  const failedCrds = new Set<string>();
+  const served = new Map<string, Promise<Resource | undefined>>();
   const phases = [desired.filter((d) => FIRST_KINDS.has(d.resource.kind)), desired.filter((d) => !FIRST_KINDS.has(d.resource.kind))];
   for (const phase of phases) {
     for (const d of phase) {
+      const base = { kind: d.resource.kind, name: displayName(d.namespace, d.object.metadata!.name!), changes: [] as ObjectChange[] };
+      if (d.pendingCrd) {
+        const crd = d.pendingCrd.crdName;
+        if (options.dryRun) {
+          entries[d.index] = { ...base, action: 'create', message: `CRD ${crd} in this plan; the server checks it on apply` };
+          continue;
+        }
+        if (failedCrds.has(crd)) {
+          entries[d.index] = { ...base, action: 'error', message: `its CustomResourceDefinition ${crd} was not applied` };
+          continue;
+        }
+        const key = kindKey(d.resource.apiVersion, d.resource.kind);
+        if (!served.has(key)) served.set(key, waitUntilServed(resolver, d.resource.apiVersion, d.resource.kind, options.crdWait ?? CRD_WAIT));
+        const resource = await served.get(key)!;
+        if (!resource) {
+          const seconds = Math.round((options.crdWait ?? CRD_WAIT).timeoutMs / 1000);
+          entries[d.index] = { ...base, action: 'error', message: `the server does not serve kind ${d.resource.kind} of ${d.resource.apiVersion} ${seconds} s after CustomResourceDefinition ${crd} was applied` };
+          continue;
+        }
+        d.resource = resource;
+      }
       const entry = await applyOne(options, d, creatingNamespaces);
       entries[d.index] = entry;
+      if (entry.action === 'error' && d.resource.kind === 'CustomResourceDefinition') failedCrds.add(d.object.metadata!.name!);
       if (entry.action === 'create' && d.resource.kind === 'Namespace' && d.resource.apiVersion === 'v1') creatingNamespaces.add(d.object.metadata!.name!);
     }
   }
-
-  // A manifest that could not be read or resolved is still in the folder, but its live object would look
-  // removed: pruning now would delete what a YAML typo or a missing CRD merely hid. (A manifest the server
-  // refuses is no such case: its identity is known, so its live object is never taken for removed.)
-  const unread = (options.unreadable ?? 0) + unresolved;
-  if (unread > 0) {
-    return { entries: entries.filter(Boolean), pruneSkipped: `${unread} manifest${unread === 1 ? '' : 's'} of the folder could not be read or resolved, so nothing is deleted` };
-  }
-  const prunes = await findPrunable(options, resolver, desired);
-  for (const p of prunes) entries.push(p.entry.action === 'error' || options.dryRun ? p.entry : await deleteOne(options.client, p));
-  return { entries: entries.filter(Boolean) };
 }
 
 async function applyOne(options: ClusterPlanOptions, d: Desired, creatingNamespaces: Set<string>): Promise<ClusterPlanEntry> {
@@ -123,7 +203,7 @@ async function applyOne(options: ClusterPlanOptions, d: Desired, creatingNamespa
     let next: KubeObject;
     try {
       next = await options.client.request<KubeObject>('PATCH', path, {
-        body: d.object,
+        body: options.set ? d.object : keepMembership(d.object, live),
         contentType: 'application/apply-patch+yaml',
         // Strict: a misspelt field is an error, as with `kubectl apply --server-side`, not silently pruned.
         query: { fieldManager: CLI_FIELD_MANAGER, force: options.forceConflicts, fieldValidation: 'Strict', ...(options.dryRun ? { dryRun: 'All' } : {}) },
@@ -143,89 +223,37 @@ async function applyOne(options: ClusterPlanOptions, d: Desired, creatingNamespa
   }
 }
 
-/** The object as applied: in its namespace, labelled as a member of the set (that is how prune finds it). */
-function stamp(object: KubeObject, namespace: string | undefined, setName: string): KubeObject {
+/** The object as applied: in its namespace, labelled as applied by this tool and, with a set, as its member. */
+function stamp(object: KubeObject, namespace: string | undefined, set: ApplySetRef | undefined): KubeObject {
   const metadata = { ...object.metadata };
   if (namespace) metadata.namespace = namespace;
   else delete metadata.namespace;
-  metadata.labels = { ...metadata.labels, [MANAGED_BY_LABEL]: CLI_FIELD_MANAGER, [APPLY_SET_LABEL]: setName };
+  metadata.labels = { ...metadata.labels, [MANAGED_BY_LABEL]: CLI_FIELD_MANAGER, ...(set ? { [APPLY_SET_LABEL]: set.name, [APPLYSET_PART_OF_LABEL]: applySetId(set) } : {}) };
   return { ...object, metadata };
 }
 
-interface Prunable {
-  entry: ClusterPlanEntry;
-  resource: Resource;
-  namespace: string | undefined;
-  name: string;
-}
-
 /**
- * Members of the set that the folder no longer holds, across the kinds the folder holds and the openpds.io
- * kinds. A kind that left the folder entirely (its last ConfigMap removed) is not searched: list its
- * objects by the labels to find them (`kubectl get configmaps -A -l openpds.io/apply-set=NAME`).
+ * Without --set an object keeps the set it is a member of: an apply drops the labels it no longer writes,
+ * and an object that left its set that way would never be pruned by the set's next apply.
  */
-async function findPrunable(options: ClusterPlanOptions, resolver: ResourceResolver, desired: Desired[]): Promise<Prunable[]> {
-  const wanted = new Set(desired.map((d) => identity(d.resource, d.namespace, d.object.metadata!.name!)));
-  const resources = new Map<string, Resource>();
-  for (const d of desired) resources.set(groupKind(d.resource), d.resource);
-  for (const { apiVersion, kind } of OPENPDS_KINDS) {
-    const resolved = await resolver.resolve(apiVersion, kind);
-    if ('resource' in resolved && !resources.has(groupKind(resolved.resource))) resources.set(groupKind(resolved.resource), resolved.resource);
-  }
-  const namespaces = [...new Set([options.namespace, ...desired.flatMap((d) => (d.namespace ? [d.namespace] : []))])];
-  const labelSelector = `${MANAGED_BY_LABEL}=${CLI_FIELD_MANAGER},${APPLY_SET_LABEL}=${options.setName}`;
-  const out: Prunable[] = [];
-  for (const resource of resources.values()) {
-    let items: KubeObject[];
-    try {
-      items = await listMembers(options.client, resource, namespaces, labelSelector);
-    } catch (error) {
-      out.push({ entry: { action: 'error', kind: resource.kind, name: `(set ${options.setName})`, changes: [], message: `cannot list for pruning: ${serverMessage(error)}` }, resource, namespace: undefined, name: '' });
-      continue;
-    }
-    for (const item of items) {
-      const name = item.metadata?.name ?? '';
-      const namespace = resource.namespaced ? item.metadata?.namespace : undefined;
-      if (!name || item.metadata?.deletionTimestamp || wanted.has(identity(resource, namespace, name))) continue;
-      out.push({ entry: { action: 'delete', kind: resource.kind, name: displayName(namespace, name), changes: [] }, resource, namespace, name });
-    }
-  }
-  return out;
+function keepMembership(object: KubeObject, live: KubeObject | undefined): KubeObject {
+  const labels = live?.metadata?.labels ?? {};
+  const kept = Object.fromEntries([APPLYSET_PART_OF_LABEL, APPLY_SET_LABEL].flatMap((key) => (labels[key] === undefined ? [] : [[key, labels[key]!] as const])));
+  if (Object.keys(kept).length === 0) return object;
+  return { ...object, metadata: { ...object.metadata, labels: { ...object.metadata?.labels, ...kept } } };
 }
 
-/** Across all namespaces; where that is forbidden (a namespaced role), in the namespaces the folder uses. */
-async function listMembers(client: KubeClient, resource: Resource, namespaces: string[], labelSelector: string): Promise<KubeObject[]> {
-  const list = (namespace: string | undefined) => client.request<{ items: KubeObject[] }>('GET', pathOf(resource, namespace), { query: { labelSelector } });
-  try {
-    return (await list(undefined)).items;
-  } catch (error) {
-    if (!resource.namespaced || !isStatus(error, 403)) throw error;
-  }
-  const items: KubeObject[] = [];
-  for (const namespace of namespaces) items.push(...(await list(namespace)).items);
-  return items;
+function recordOf(desired: Desired[]): ApplySetRecord {
+  return {
+    groupKinds: desired.map((d) => groupKindOf(d.resource.apiVersion, d.resource.kind)),
+    namespaces: desired.flatMap((d) => (d.namespace ? [d.namespace] : [])),
+  };
 }
 
-async function deleteOne(client: KubeClient, p: Prunable): Promise<ClusterPlanEntry> {
-  try {
-    await client.request('DELETE', pathOf(p.resource, p.namespace, p.name), { body: { kind: 'DeleteOptions', apiVersion: 'v1', propagationPolicy: 'Background' } });
-    return p.entry;
-  } catch (error) {
-    if (isStatus(error, 404)) return p.entry; // gone already: the outcome asked for
-    return { ...p.entry, action: 'error', message: `delete failed: ${serverMessage(error)}` };
-  }
+function union(a: ApplySetRecord, b: ApplySetRecord): ApplySetRecord {
+  return { groupKinds: [...new Set([...a.groupKinds, ...b.groupKinds])], namespaces: [...new Set([...a.namespaces, ...b.namespaces])] };
 }
 
-/** Group, kind, namespace and name: the same object whatever version of its API a manifest uses. */
-function identity(resource: Resource, namespace: string | undefined, name: string): string {
-  return `${groupKind(resource)}/${namespace ?? ''}/${name}`;
-}
-
-function groupKind(resource: Resource): string {
-  const group = resource.apiVersion.includes('/') ? resource.apiVersion.split('/')[0] : '';
-  return `${resource.kind}.${group}`;
-}
-
-function displayName(namespace: string | undefined, name: string): string {
-  return namespace ? `${namespace}/${name}` : name;
+function parentError(set: ApplySetRef, message: string): ClusterPlanEntry {
+  return { action: 'error', kind: 'ConfigMap', name: `${set.namespace}/${parentName(set)}`, changes: [], message };
 }

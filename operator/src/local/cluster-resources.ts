@@ -20,6 +20,10 @@ interface ApiResourceList {
 
 export interface ResourceResolver {
   resolve(apiVersion: string, kind: string): Promise<Resolved>;
+  /** A kind the apply set recorded by group only: found in the group's preferred version. */
+  resolveGroupKind(group: string, kind: string): Promise<Resolved | { gone: true }>;
+  /** Ask discovery again next time (a CustomResourceDefinition was just applied). */
+  forget(apiVersion: string): void;
 }
 
 /** One discovery request per group version, however many objects use it. */
@@ -43,6 +47,23 @@ export function createResourceResolver(client: KubeClient): ResourceResolver {
       const found = (list.resources ?? []).find((r) => r.kind === kind && !r.name.includes('/'));
       if (!found) return { error: `the server has no kind ${kind} in ${apiVersion} (is its CustomResourceDefinition installed?)` };
       return { resource: { apiVersion, kind, plural: found.name, namespaced: found.namespaced } };
+    },
+    async resolveGroupKind(group, kind) {
+      if (!group) return this.resolve('v1', kind);
+      let version: string | undefined;
+      try {
+        version = (await client.request<{ preferredVersion?: { version?: string } }>('GET', `/apis/${group}`)).preferredVersion?.version;
+      } catch (error) {
+        // The group is served no more (its CRD deleted): its objects went with it, nothing to prune.
+        if (isStatus(error, 404)) return { gone: true };
+        return { error: serverMessage(error) };
+      }
+      if (!version) return { gone: true };
+      const resolved = await this.resolve(`${group}/${version}`, kind);
+      return 'error' in resolved && resolved.error.startsWith('the server has no kind') ? { gone: true } : resolved;
+    },
+    forget(apiVersion) {
+      lists.delete(apiVersion);
     },
   };
 }

@@ -7,7 +7,6 @@
  *   applied in this mode: the operator or `openpds up` provisions them.
  */
 import fs from 'node:fs';
-import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { findCondition } from '../kube/conditions';
 import type { DriveAction } from '../reconcilers/drive';
@@ -20,13 +19,14 @@ import { planDrives, type PlanEntry } from './plan-drives';
 const usage = (command: string) => `usage: openpds ${command} -f DIR [--kubeconfig FILE] [--context C] [-n NS] [--set NAME] [--force-conflicts]${command === 'plan' ? ' [--detailed-exitcode]' : ''}
        openpds ${command} -f DIR (--endpoint [NAME=]URL ... [--username U] [--password P] | --state DIR)
 
-Against a cluster (--kubeconfig, --context or $KUBECONFIG): every manifest of DIR, any kind, is ${command === 'plan' ? 'checked by a server-side dry run\nand compared with the live object' : 'server-side applied'}; objects an earlier apply of the same set made that DIR no longer holds
-are ${command === 'plan' ? 'shown as deletes' : 'deleted'}.
+Against a cluster (--kubeconfig, --context or $KUBECONFIG): every manifest of DIR, any kind, is ${command === 'plan' ? 'checked by a server-side dry run\nand compared with the live object' : 'server-side applied'} (CustomResourceDefinitions and Namespaces first). With --set NAME,
+objects an earlier apply of that set made that DIR no longer holds are ${command === 'plan' ? 'shown as deletes' : 'deleted'}; without it nothing is deleted.
   -f, --filename       folder of manifests
   --kubeconfig         kubeconfig file (default: $KUBECONFIG, then ~/.kube/config)
   --context            kubeconfig context (default: its current context)
   -n, --namespace      namespace of manifests that name none (default: the context's, then default)
-  --set                name of the apply set, the objects pruned together (default: DIR's folder name)
+  --set                the apply set to prune (kubectl's ApplySet): its parent ConfigMap openpds-applyset-NAME
+                       in -n's namespace (default: default) records its kinds and namespaces; no default
   --force-conflicts    take over fields another field manager owns instead of failing
 
 Against running domains: the Drives of DIR are applied through each domain's admin API.
@@ -152,14 +152,11 @@ export function formatAction(key: string, a: DriveAction): string {
 
 type ParsedArgs = { dir: string; detailedExitCode: boolean } & ({ cluster: ClusterTarget } | { target: TargetOptions; bareEndpoint?: string });
 
-/** An apply set's name is a label value: 63 characters, alphanumerics and `-_.` inside. */
-const LABEL_VALUE = /^[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$/;
-
-/** The folder's name as a label value (`My Manifests/` → `My-Manifests`), or undefined if nothing is left. */
-export function setNameOf(dir: string): string | undefined {
-  const name = path.basename(path.resolve(dir)).replace(/[^-A-Za-z0-9_.]+/g, '-').slice(0, 63).replace(/^[^A-Za-z0-9]+|[^A-Za-z0-9]+$/g, '');
-  return LABEL_VALUE.test(name) ? name : undefined;
-}
+/**
+ * An apply set's name is both a label value (`openpds.io/apply-set`) and part of its parent ConfigMap's
+ * name (`openpds-applyset-NAME`): lower-case alphanumerics, `-` and `.` inside, at most 63.
+ */
+const SET_NAME = /^[a-z0-9]([-a-z0-9.]{0,61}[a-z0-9])?$/;
 
 function parseCommandArgs(argv: string[], env: Record<string, string | undefined>): ParsedArgs | string {
   let values;
@@ -194,9 +191,10 @@ function parseCommandArgs(argv: string[], env: Record<string, string | undefined
   }
   if (endpoints.length === 0 && !values.state) {
     if (!clusterFlags && !env.KUBECONFIG) return 'give --kubeconfig (or set $KUBECONFIG) to plan against a cluster, or --endpoint / --state for running domains';
-    const setName = values.set ?? setNameOf(dir);
-    if (!setName || !LABEL_VALUE.test(setName)) return `--set ${values.set ?? '(from the folder name)'}: the apply set name must be a label value (letters, digits, -_. inside, at most 63)`;
-    const cluster: ClusterTarget = { setName, forceConflicts: values['force-conflicts'] ?? false };
+    // No default from the folder's name: team-a/prod and team-b/prod would be one set and prune each other.
+    if (values.set !== undefined && !SET_NAME.test(values.set)) return `--set ${values.set}: the apply set name must be lower-case letters, digits, - and . inside, at most 63 characters`;
+    const cluster: ClusterTarget = { forceConflicts: values['force-conflicts'] ?? false };
+    if (values.set) cluster.setName = values.set;
     if (values.kubeconfig) cluster.kubeconfig = values.kubeconfig;
     if (values.context) cluster.context = values.context;
     if (values.namespace) cluster.namespace = values.namespace;
