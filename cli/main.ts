@@ -19,9 +19,9 @@ const USAGE = `usage: openpds <command>
   up -f DIR    run the Domains and Drives in DIR without a cluster (each Domain an in-process data plane)
   plan -f DIR  show what applying DIR would create, change or delete, terraform style:
                  against a cluster (--kubeconfig/--context or $KUBECONFIG): a server-side dry run of
-                 every manifest, any kind; objects an earlier apply of DIR made and DIR lost are deletes
+                 every manifest, any kind; with --set NAME, objects of that apply set DIR lost are deletes
                  against running domains (--endpoint NAME=URL, or --state DIR of \`openpds up\`): the Drives
-  apply -f DIR apply DIR the same way (server-side apply and prune; or the Drives through the admin API)
+  apply -f DIR apply DIR the same way (server-side apply, pruning with --set; or the Drives through the admin API)
                  \`openpds plan --help\` for every flag
 
 Configuration comes from OPENPDS_* environment variables: run \`openpds config-docs\`.`;

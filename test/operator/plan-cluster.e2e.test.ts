@@ -227,6 +227,7 @@ describe('openpds plan / apply against a cluster', () => {
       child.on('close', () => resolve(stdout));
     });
     expect(help).toMatch(/plan -f DIR .*\n.*against a cluster \(--kubeconfig\/--context or \$KUBECONFIG\): a server-side dry run/);
+    expect(help).toContain('every manifest, any kind; with --set NAME, objects of that apply set DIR lost are deletes');
     expect(help).toContain('against running domains (--endpoint NAME=URL');
     expect(help).toContain('worker       run a worker process: background jobs such as content hashing');
     expect(help).not.toContain('no jobs yet');
