@@ -78,6 +78,16 @@ describe('openpds plan / apply with an apply set', () => {
     expect((await cli(runApplyCommand, b, '--set', 'team-b-prod')).lines).toEqual(['~ updated ConfigMap apps/b-two', expect.stringContaining('applyset.kubernetes.io/part-of'), expect.stringContaining('openpds.io/apply-set'), '- deleted ConfigMap apps/b-one', 'Apply complete: 0 created, 1 changed, 1 deleted.']);
   });
 
+  it('a folder that creates the parent\'s own namespace applies in one run, the parent written once the namespace is there', async () => {
+    const dir = folder('own-ns', 'site', { 'all.yaml': `apiVersion: v1\nkind: Namespace\nmetadata: {name: brand-new}\n---\n${configMap('inside').replace(`namespace: ${NS}`, 'namespace: brand-new')}` });
+    const lines: string[] = [];
+    const code = await runApplyCommand(['-f', dir, '--kubeconfig', kube.kubeconfig, '-n', 'brand-new', '--set', 'own'], { out: (l) => lines.push(l), err: (l) => lines.push(l), env: {} });
+    expect(lines).toEqual(['+ created Namespace brand-new', '+ created ConfigMap brand-new/inside', 'Apply complete: 2 created, 0 changed, 0 deleted.']);
+    expect(code).toBe(0);
+    const parent = await kube.client.find({ apiVersion: 'v1', kind: 'ConfigMap', namespace: 'brand-new', name: 'openpds-applyset-own' });
+    expect(parent?.metadata?.annotations?.['applyset.kubernetes.io/contains-group-kinds']).toBe('ConfigMap,Namespace');
+  });
+
   it('a ConfigMap of the parent\'s name that no openpds apply made is an error, and nothing is applied', async () => {
     await kube.client.create({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'openpds-applyset-squatted', namespace: NS }, data: { mine: 'yes' } });
     const dir = folder('squat', 'site', { 'one.yaml': configMap('squat-one') });

@@ -80,15 +80,17 @@ export async function planCluster(options: ClusterPlanOptions): Promise<ClusterP
     const parent = await readParent(options.client, options.set);
     if ('error' in parent) return { entries: [parentError(options.set, parent.error)] };
     record = parent;
-    // Before any member is written, as kubectl does: an apply cut short still leaves every kind it may
-    // have created on the record, so the next run can find and prune it.
-    if (!options.dryRun) {
-      const error = await writeParent(options.client, options.set, union(record, recordOf(desired)), CLI_FIELD_MANAGER);
-      if (error) return { entries: [parentError(options.set, error)] };
-    }
   }
-
-  await applyAll(options, resolver, desired, entries);
+  // Before any member is written, as kubectl does: an apply cut short still leaves every kind it may
+  // have created on the record, so the next run can find and prune it. When the folder creates the
+  // parent's namespace, after the Namespaces and CRDs instead (the parent cannot exist before).
+  const set = options.set;
+  const writeRecord = async () => (set && !options.dryRun ? writeParent(options.client, set, union(record, recordOf(desired)), CLI_FIELD_MANAGER) : undefined);
+  const createsParentNamespace = desired.some((d) => d.resource.kind === 'Namespace' && d.resource.apiVersion === 'v1' && d.object.metadata?.name === set?.namespace);
+  const early = await writeRecord();
+  if (early && !createsParentNamespace) return { entries: [parentError(set!, early)] };
+  const late = await applyAll(options, resolver, desired, entries, early ? writeRecord : undefined);
+  if (late) return { entries: [...entries.filter(Boolean), parentError(set!, late)] };
 
   if (!options.set) return { entries: entries.filter(Boolean) };
   // A manifest that could not be read or resolved is still in the folder, but its live object would look
@@ -155,12 +157,16 @@ async function resolveDocuments(options: ClusterPlanOptions, resolver: ResourceR
 }
 
 /** Namespaces and CRDs first, then the rest; objects of a CRD of the folder once their kind is served. */
-async function applyAll(options: ClusterPlanOptions, resolver: ResourceResolver, desired: Desired[], entries: ClusterPlanEntry[]): Promise<void> {
+async function applyAll(options: ClusterPlanOptions, resolver: ResourceResolver, desired: Desired[], entries: ClusterPlanEntry[], betweenPhases?: () => Promise<string | undefined>): Promise<string | undefined> {
   const creatingNamespaces = new Set<string>();
   const failedCrds = new Set<string>();
   const served = new Map<string, Promise<Resource | undefined>>();
   const phases = [desired.filter((d) => FIRST_KINDS.has(d.resource.kind)), desired.filter((d) => !FIRST_KINDS.has(d.resource.kind))];
-  for (const phase of phases) {
+  for (const [i, phase] of phases.entries()) {
+    if (i === 1 && betweenPhases) {
+      const error = await betweenPhases();
+      if (error) return error;
+    }
     for (const d of phase) {
       const base = { kind: d.resource.kind, name: displayName(d.namespace, d.object.metadata!.name!), changes: [] as ObjectChange[] };
       if (d.pendingCrd) {
@@ -189,6 +195,7 @@ async function applyAll(options: ClusterPlanOptions, resolver: ResourceResolver,
       if (entry.action === 'create' && d.resource.kind === 'Namespace' && d.resource.apiVersion === 'v1') creatingNamespaces.add(d.object.metadata!.name!);
     }
   }
+  return undefined;
 }
 
 async function applyOne(options: ClusterPlanOptions, d: Desired, creatingNamespaces: Set<string>): Promise<ClusterPlanEntry> {
