@@ -56,7 +56,8 @@ test('every object in config/ is valid against the Kubernetes schemas', () => {
  *   Secret, and of the Deployments when the watch cache is behind; list of Drives on deletion; the
  *   chart's objects by server-side apply (kube/apply.ts: PATCH, which creates the object the first
  *   time), pruned and deleted by listing PRUNABLE_KINDS (+ monitoring kinds) by label and DELETE; the data
- *   volume claim is applied only (never in PRUNABLE_KINDS). The admin Secret is also read with GET by
+ *   volume claim and the admin Secret are applied only (never in PRUNABLE_KINDS: both outlive the Domain,
+ *   so Secrets are never listed or deleted). The admin Secret is also read with GET by
  *   createDomainAccessResolver. Children carry blockOwnerDeletion owner references to their Domain:
  *   update on domains/finalizers (OwnerReferencesPermissionEnforcement).
  * - kube/events.ts: core/v1 Events, create then merge patch of the count (never events.k8s.io).
@@ -69,7 +70,7 @@ const USED: Record<string, string[]> = {
   'openpds.io/domains/status': ['patch'],
   'openpds.io/drives/status': ['patch'],
   'openpds.io/domains/finalizers': ['update'],
-  '/secrets': ['get', 'list', 'create', 'patch', 'delete'],
+  '/secrets': ['get', 'create', 'patch'],
   '/configmaps': ['list', 'create', 'patch', 'delete'],
   '/services': ['list', 'create', 'patch', 'delete'],
   '/persistentvolumeclaims': ['create', 'patch'],
@@ -102,7 +103,7 @@ test('the Role grants exactly the Lease verbs leader-election.ts uses', () => {
   expect(granted(role.rules)).toEqual({ 'coordination.k8s.io/leases': [...LEASE_VERBS].sort() });
 });
 
-test('every kind the Domain charts emit can be applied, and all but the data volume pruned', () => {
+test('every kind the Domain charts emit can be applied, and all but the data volume and the admin Secret pruned', () => {
   const RESOURCE: Record<string, string> = {
     ConfigMap: 'configmaps',
     Secret: 'secrets',
@@ -125,7 +126,9 @@ test('every kind the Domain charts emit can be applied, and all but the data vol
   for (const [kind, group] of emitted) {
     const resource = RESOURCE[kind];
     if (!resource) missing.push(`${kind}: unknown resource name`);
-    const verbs = ['create', 'patch', ...(kind === 'PersistentVolumeClaim' ? [] : ['list', 'delete'])];
+    // Both outlive their Domain (openpds.io/retain-on-delete): applied, never listed or deleted.
+    const retained = kind === 'PersistentVolumeClaim' || kind === 'Secret';
+    const verbs = ['create', 'patch', ...(retained ? [] : ['list', 'delete'])];
     for (const verb of verbs) if (!allows(clusterRole.rules, group, resource!, verb)) missing.push(`${verb} ${group}/${resource}`);
   }
   expect(missing).toEqual([]);

@@ -71,9 +71,10 @@ export type DomainReconciler = Reconcile<Domain> & {
   deploymentChanged(key: string, name: string, generation: number | undefined): void;
 };
 
+// No Secret: the chart's only one, the admin Secret, outlives its Domain (below), so nothing would ever be
+// pruned, and listing Secrets is a right (every Secret's data, cluster-wide) the operator should not hold.
 const PRUNABLE_KINDS = [
   { apiVersion: 'v1', kind: 'ConfigMap' },
-  { apiVersion: 'v1', kind: 'Secret' },
   { apiVersion: 'v1', kind: 'Service' },
   { apiVersion: 'apps/v1', kind: 'Deployment' },
   { apiVersion: 'autoscaling/v2', kind: 'HorizontalPodAutoscaler' },
