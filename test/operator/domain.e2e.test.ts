@@ -183,6 +183,16 @@ test('Domain: missing Secret and key → children → replicas → /readyz → R
   expect(condition(domain, 'Degraded')).toMatchObject({ status: 'False' });
   // The data plane accepts the generated password: the operator's credentials are the ones it runs with.
   const admin = await dataPlane.api.login('admin', credentials.password!);
+  // GitOps-safe: the spec is exactly what kubectl applied (no default written back, generation still 1),
+  // and no field manager but kubectl's owns any of it; the operator's own entries are status and finalizers.
+  expect(domain.metadata.generation).toBe(1);
+  const managers = (domain.metadata.managedFields ?? []) as { manager: string; subresource?: string; fieldsV1?: Record<string, unknown> }[];
+  const specOwners = managers.filter((m) => m.fieldsV1 && 'f:spec' in m.fieldsV1).map((m) => m.manager);
+  expect(specOwners).toEqual(['kubectl-client-side-apply']);
+  const operatorEntries = managers.filter((m) => m.manager !== 'kubectl-client-side-apply');
+  expect(operatorEntries.length).toBeGreaterThan(0);
+  for (const m of operatorEntries) expect(Object.keys(m.fieldsV1 ?? {}).filter((f) => f !== 'f:status' && f !== 'f:metadata')).toEqual([]);
+  expect(operatorEntries.flatMap((m) => Object.keys((m.fieldsV1?.['f:metadata'] as object | undefined) ?? {}))).toEqual(expect.arrayContaining(['f:finalizers']));
 
   // 4b. Usage at a glance, read through the admin API in the reconcile that wrote Ready: the superadmin
   // and their default drive (10Gi, the data plane's default quota), nothing stored yet.
