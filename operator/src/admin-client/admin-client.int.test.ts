@@ -78,6 +78,19 @@ describe('admin client against a real data plane (PGlite, local disk)', () => {
     await expect(client.findUser(alice.user_id)).resolves.toMatchObject({ user_id: alice.user_id, user_name: 'alice-lookup' });
     await expect(client.findUser('alice-lookup')).resolves.toMatchObject({ user_id: alice.user_id });
     await expect(client.findUser('nobody-here')).resolves.toBeUndefined();
+    // By name, one search call, no scan of the users.
+    const rec = recordingFetch();
+    const counted = createAdminClient({ baseUrl: server.url, credentials: { username: 'admin', password: ADMIN_PASSWORD }, fetch: rec.fetchFn });
+    await expect(counted.findUser('alice-lookup')).resolves.toMatchObject({ user_id: alice.user_id });
+    expect(rec.calls.filter((p) => p !== '/v2/account/login')).toEqual(['/v2/user/get', '/v2/user/search']);
+    // A data plane older than /v2/user/search (its route answers 404): found by the paged scan instead.
+    const old = createAdminClient({
+      baseUrl: server.url,
+      credentials: { username: 'admin', password: ADMIN_PASSWORD },
+      fetch: (input, init) => (new URL(input).pathname === '/v2/user/search' ? fetch(`${server.url}/v2/no-such-route`, init) : fetch(input, init)),
+    });
+    await expect(old.findUser('alice-lookup')).resolves.toMatchObject({ user_id: alice.user_id });
+    await expect(old.findUser('nobody-here')).resolves.toBeUndefined();
     const names: string[] = [];
     for await (const u of client.listAllUsers({ limit: 1 })) names.push(u.user_name);
     expect(names).toEqual(expect.arrayContaining(['admin', 'alice-lookup']));

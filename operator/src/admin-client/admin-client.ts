@@ -231,8 +231,14 @@ export function createAdminClient(options: AdminClientOptions): AdminClient {
       } catch (error) {
         if (!(error instanceof AdminApiError) || !error.isNotFound) throw error;
       }
-      // The data plane has no lookup by user name yet; a domain's users fit a paged scan for the rare
-      // reconcile that needs it (only before the drive id is recorded).
+      // By name through /v2/user/search (one indexed lookup). A data plane older than search (a Domain whose
+      // image upgrade is held back) answers 404 for the route: then a paged scan, as before it existed.
+      try {
+        const page = await call<Page<AdminUser>>('/v2/user/search', { user_name: idOrName, limit: 2 });
+        return page.items.find((u) => u.user_name === idOrName) ?? page.items[0];
+      } catch (error) {
+        if (!(error instanceof AdminApiError) || !error.isNotFound) throw error;
+      }
       for await (const user of client.listAllUsers()) if (user.user_name === idOrName) return user;
       return undefined;
     },

@@ -22,6 +22,18 @@ export interface UserRow {
 
 export type UserPatch = Partial<Pick<UserRow, 'nick_name' | 'email' | 'phone' | 'description' | 'avatar' | 'role' | 'status' | 'password_hash' | 'default_drive_id' | 'user_data'>>;
 
+/** /v2/user/search: every given field must match (exact; user name and email case-insensitively). */
+export interface UserSearch {
+  user_name?: string;
+  nick_name?: string;
+  /** A fragment of the nick name, case-insensitive. */
+  nick_name_for_fuzzy?: string;
+  email?: string;
+  phone?: string;
+  role?: Role;
+  status?: UserRow['status'];
+}
+
 const PATCHABLE = ['nick_name', 'email', 'phone', 'description', 'avatar', 'role', 'status', 'password_hash', 'default_drive_id', 'user_data'] as const;
 
 export function createUsersRepository() {
@@ -46,6 +58,28 @@ export function createUsersRepository() {
     },
     async list(db: Queryable, domainId: string, after: string, limit: number): Promise<UserRow[]> {
       return db.query<UserRow>(`SELECT * FROM users WHERE domain_id = $1 AND user_id > $2 ORDER BY user_id LIMIT $3`, [domainId, after, limit]);
+    },
+    /**
+     * One page of the users matching every given field, in list order. A user name uses the unique
+     * (domain_id, lower(user_name)) index, which is what the operator asks for; the other filters read the
+     * domain's users in user_id order.
+     */
+    async search(db: Queryable, domainId: string, filter: UserSearch, after: string, limit: number): Promise<UserRow[]> {
+      const params: unknown[] = [domainId, after];
+      const where = ['domain_id = $1', 'user_id > $2'];
+      const add = (sql: (p: string) => string, value: unknown) => {
+        params.push(value);
+        where.push(sql(`$${params.length}`));
+      };
+      if (filter.user_name !== undefined) add((p) => `lower(user_name) = lower(${p})`, filter.user_name);
+      if (filter.nick_name !== undefined) add((p) => `nick_name = ${p}`, filter.nick_name);
+      if (filter.nick_name_for_fuzzy) add((p) => `nick_name ILIKE ${p}`, `%${filter.nick_name_for_fuzzy.replace(/[\\%_]/g, (c) => `\\${c}`)}%`);
+      if (filter.email !== undefined) add((p) => `lower(email) = lower(${p})`, filter.email);
+      if (filter.phone !== undefined) add((p) => `phone = ${p}`, filter.phone);
+      if (filter.role !== undefined) add((p) => `role = ${p}`, filter.role);
+      if (filter.status !== undefined) add((p) => `status = ${p}`, filter.status);
+      params.push(limit);
+      return db.query<UserRow>(`SELECT * FROM users WHERE ${where.join(' AND ')} ORDER BY user_id LIMIT $${params.length}`, params);
     },
     async update(db: Queryable, domainId: string, userId: string, patch: UserPatch): Promise<UserRow | undefined> {
       const params: unknown[] = [domainId, userId];

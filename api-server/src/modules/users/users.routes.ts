@@ -40,6 +40,25 @@ export function createUsersRouter(registry: RpcRegistry, users: UsersService): R
     },
   });
   defineRpc(router, registry, {
+    path: '/v2/user/search',
+    summary: 'Search users by exact user name, nick name, email or phone, a nick-name fragment, role and status (admin)',
+    body: z.object({
+      user_name: z.string().max(255).optional(),
+      nick_name: z.string().max(256).optional(),
+      nick_name_for_fuzzy: z.string().max(256).optional(),
+      email: z.string().max(256).optional(),
+      phone: z.string().max(64).optional(),
+      role: profile.role,
+      status: profile.status,
+      limit: limitField,
+      marker: markerField,
+    }),
+    handler: async ({ limit, marker, ...filter }, { auth }) => {
+      const page = await users.search(auth, filter, marker, limit);
+      return { items: page.items.map(toUserResponse), next_marker: page.next_marker };
+    },
+  });
+  defineRpc(router, registry, {
     path: '/v2/user/update',
     summary: 'Update a user (admins: anyone; users: their own profile and password)',
     body: z.object({ user_id: idField, ...profile }),

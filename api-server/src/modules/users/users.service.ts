@@ -6,7 +6,7 @@ import { toPage } from '../../shared/page';
 import { isAdmin, type AuthContext, type Role } from '../auth/auth.types';
 import { createDrivesRepository } from '../drives/drives.repository';
 import type { DrivesService } from '../drives/drives.service';
-import { createUsersRepository, type UserPatch, type UserRow } from './users.repository';
+import { createUsersRepository, type UserSearch, type UserPatch, type UserRow } from './users.repository';
 
 export interface CreateUserInput {
   user_name: string;
@@ -90,6 +90,12 @@ export function createUsersService(deps: Pick<Deps, 'db' | 'newId' | 'config'>, 
     async list(auth: AuthContext, marker: string, limit: number) {
       if (!isAdmin(auth)) throw errors.adminOnly();
       const rows = await repo.list(deps.db, domainId, marker, limit + 1);
+      return toPage(rows, limit, (last) => last.user_id);
+    },
+
+    async search(auth: AuthContext, filter: UserSearch, marker: string, limit: number) {
+      if (!isAdmin(auth)) throw errors.adminOnly();
+      const rows = await repo.search(deps.db, domainId, filter, marker, limit + 1);
       return toPage(rows, limit, (last) => last.user_id);
     },
 
