@@ -114,8 +114,11 @@ export function unsupportedSpec(ctx: DomainContext): string | undefined {
 
 /** The first Secret of `uses` that is missing or lacks a key, as a blocking reason and message; undefined when all are there. */
 export async function checkSecretKeys(client: KubeClient, namespace: string, uses: SecretKeyUse[]): Promise<{ reason: 'MissingSecret' | 'MissingSecretKey'; message: string } | undefined> {
-  for (const secret of [...new Set(uses.map((u) => u.secret))]) {
-    const found = await client.find<KubeObject & { data?: Record<string, string> }>({ apiVersion: 'v1', kind: 'Secret', namespace, name: secret });
+  // Read at every reconcile (Secrets are not watched): all at once, then judged in order.
+  const secrets = [...new Set(uses.map((u) => u.secret))];
+  const fetched = await Promise.all(secrets.map((name) => client.find<KubeObject & { data?: Record<string, string> }>({ apiVersion: 'v1', kind: 'Secret', namespace, name })));
+  for (const [i, secret] of secrets.entries()) {
+    const found = fetched[i];
     const readers = uses.filter((u) => u.secret === secret);
     if (!found) return { reason: 'MissingSecret', message: `Secret ${namespace}/${secret} referenced by the spec does not exist (read by ${[...new Set(readers.map((u) => u.readBy))].join(', ')})` };
     // The apiserver folds stringData into data, so data holds every key.
