@@ -5,7 +5,9 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import YAML from 'yaml';
+import { VERSION } from '../api-server/src/version';
 import { loadYamlDocs, REPO_ROOT } from '../crds/testing/crd-schema';
+import { DEFAULT_IMAGE } from '../operator/src/charts/domain-defaults';
 import { buildDomainChart } from '../operator/src/charts/domain.chart';
 import { BOOTSTRAP, fullDomain, hostingDomain, quickstartDomain } from '../operator/src/charts/testing/domain-fixtures';
 import { validateManifests } from '../operator/src/charts/testing/validate-k8s';
@@ -38,6 +40,12 @@ test('the kustomization lists files that exist, and every file in config/ is lis
   const listed = kustomizationFiles(CONFIG).map((f) => path.relative(REPO_ROOT, f));
   expect(listed).toEqual(expect.arrayContaining(['crds/openpds.io_domains.yaml', 'config/manager/deployment.yaml']));
   expect(new Set(listed)).toEqual(new Set([...docs.map((d) => d.file), ...loadYamlDocs(path.join(REPO_ROOT, 'crds')).filter(({ file }) => !file.endsWith('kustomization.yaml')).map((d) => d.file)]));
+});
+
+test("the operator's image is this release, the one a Domain deploys by default", () => {
+  const deployment = docs.find(({ doc }) => doc.kind === 'Deployment')!.doc as unknown as { spec: { template: { spec: { containers: { image: string }[] } } } };
+  expect(deployment.spec.template.spec.containers.map((c) => c.image)).toEqual([`openpds/openpds:${VERSION}`]);
+  expect(DEFAULT_IMAGE).toBe(`openpds/openpds:${VERSION}`);
 });
 
 test('every object in config/ is valid against the Kubernetes schemas', () => {

@@ -29,8 +29,8 @@ import { createUsersRouter } from './modules/users/users.routes';
 import { createUsersService } from './modules/users/users.service';
 import { MAX_PART_SIZE } from './storage/blob-store';
 import { createLocalBlobRouter } from './storage/local-blob.routes';
+import { VERSION } from './version';
 
-export const VERSION = '0.1.0';
 /** Jobs in `serve` wait for this long without an upload call before they run (see OPENPDS_SERVE_JOBS_MAX_HOLD_SECONDS). */
 const SERVE_JOBS_QUIET_MS = 500;
 

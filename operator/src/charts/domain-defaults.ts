@@ -4,6 +4,7 @@
  * `openpds plan` may not, so the charts always read this form. domain-defaults.test.ts checks these
  * values against the CRD's defaults so the two cannot drift.
  */
+import { VERSION } from '../../../api-server/src/version';
 import type { Domain, DomainSpec, Resources } from '../domain-types';
 
 type DeepRequired<T> = T extends object ? { [K in keyof T]-?: DeepRequired<T[K]> } : T;
@@ -25,7 +26,7 @@ export interface ResolvedDomainSpec {
   upgrade: { policy: 'Automatic' | 'Manual'; approvedImage?: string };
 }
 
-export const DEFAULT_IMAGE = 'openpds/openpds:0.1.0';
+export const DEFAULT_IMAGE = `openpds/openpds:${VERSION}`;
 
 export function resolveDomainSpec(domain: Domain): ResolvedDomainSpec {
   const s = domain.spec;

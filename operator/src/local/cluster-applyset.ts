@@ -6,6 +6,7 @@
  * in another, and kubectl itself recognises (and leaves alone) a set another tool made.
  */
 import { createHash } from 'node:crypto';
+import { VERSION } from '../../../api-server/src/version';
 import type { KubeClient, KubeObject } from '../kube/kube-client';
 import { isStatus, serverMessage } from './cluster-resources';
 
@@ -15,8 +16,8 @@ export const APPLYSET_TOOLING_ANNOTATION = 'applyset.kubernetes.io/tooling';
 export const APPLYSET_KINDS_ANNOTATION = 'applyset.kubernetes.io/contains-group-kinds';
 export const APPLYSET_NAMESPACES_ANNOTATION = 'applyset.kubernetes.io/additional-namespaces';
 
-/** Kept equal to package.json's version, as api-server/src/app.ts's VERSION is. */
-export const TOOLING = 'openpds/0.1.0';
+/** kubectl's ApplySet tooling stamp: this tool and its release. */
+export const TOOLING = `openpds/${VERSION}`;
 const TOOLING_NAME = 'openpds/';
 
 export interface ApplySetRef {
