@@ -57,3 +57,19 @@ test('an adopted drive says so on its marker; a created one keeps the marker it 
   expect(buildDesiredDrive(cr({}, 'u'), 'Adopted')).toMatchObject({ origin: 'Adopted', description: 'openpds.io/uid=u; reclaimPolicy=Retain; origin=Adopted' });
   expect(buildDesiredDrive(cr({}, 'u')).origin).toBe('Created');
 });
+
+test('a description the spec leaves out is the data plane\'s: only the marker is wanted; one the spec sets is enforced', () => {
+  const silent = buildDesiredDrive(cr({}, 'u'), 'Adopted');
+  const handMade = { drive_id: 'd1', drive_name: 'team', description: 'made by hand', total_size: 10 * 1024 ** 3, used_size: 0 } as AdminDrive;
+  const adopt = diffDrive(silent, handMade);
+  expect(adopt).toEqual([{ field: 'description', from: 'made by hand', to: 'made by hand\nopenpds.io/uid=u; reclaimPolicy=Retain; origin=Adopted' }]);
+  expect(patchFor(adopt, silent)).toEqual({ description: 'made by hand\nopenpds.io/uid=u; reclaimPolicy=Retain; origin=Adopted' });
+  expect(diffDrive(silent, { ...handMade, description: 'edited later\nopenpds.io/uid=u; reclaimPolicy=Retain; origin=Adopted' })).toEqual([]);
+
+  const set = buildDesiredDrive(cr({ description: 'shared files' }, 'u'));
+  expect(diffDrive(set, { ...handMade, description: 'edited later\nopenpds.io/uid=u; reclaimPolicy=Retain' })).toEqual([
+    { field: 'description', from: 'edited later\nopenpds.io/uid=u; reclaimPolicy=Retain', to: 'shared files\nopenpds.io/uid=u; reclaimPolicy=Retain' },
+  ]);
+  // An explicit empty description is set, not silent: it clears the text.
+  expect(diffDrive(buildDesiredDrive(cr({ description: '' }, 'u')), { ...handMade, description: 'x\nopenpds.io/uid=u; reclaimPolicy=Retain' })[0]?.to).toBe('openpds.io/uid=u; reclaimPolicy=Retain');
+});

@@ -22,8 +22,14 @@ export interface DesiredDrive {
   ownerKind: 'User' | 'Group';
   ownerName: string;
   owner_type: OwnerType;
-  /** The description as the data plane must hold it: the spec's text plus the ownership marker. */
+  /** The description a new drive gets: the spec's text (none if the spec has none) plus the ownership marker. */
   description: string;
+  /**
+   * Whether the spec sets the description. A spec without one leaves the text to the data plane, as
+   * terraform leaves an unset optional argument alone: adopting a hand-made drive keeps its text, and an
+   * edit made in the data plane is not drift. The marker line is the operator's either way.
+   */
+  descriptionManaged: boolean;
   /** Bytes; null means unlimited (spec "0"). */
   total_size: number | null;
   reclaimPolicy: ReclaimPolicy;
@@ -70,6 +76,7 @@ export function buildDesiredDrive(drive: Drive, origin: DriveOrigin = 'Created')
     ownerName: drive.spec.owner.name,
     owner_type: drive.spec.owner.kind === 'Group' ? 'group' : 'user',
     description: withMarker(drive.spec.description ?? '', uid, reclaimPolicy, origin),
+    descriptionManaged: drive.spec.description !== undefined,
     total_size: bytes === 0 ? null : bytes,
     reclaimPolicy,
     origin,
@@ -99,10 +106,17 @@ export function stripMarker(description: string): string {
   return description.replace(MARKER_LINE, '');
 }
 
+/** The description `observed` should have: the spec's text, or (spec silent) its own text, with the marker. */
+export function wantedDescription(desired: DesiredDrive, observed: AdminDrive): string {
+  if (desired.descriptionManaged) return desired.description;
+  return withMarker(stripMarker(observed.description), desired.uid, desired.reclaimPolicy, desired.origin);
+}
+
 export function diffDrive(desired: DesiredDrive, observed: AdminDrive): FieldChange[] {
   const changes: FieldChange[] = [];
   if (observed.drive_name !== desired.drive_name) changes.push({ field: 'drive_name', from: observed.drive_name, to: desired.drive_name });
-  if (observed.description !== desired.description) changes.push({ field: 'description', from: observed.description, to: desired.description });
+  const description = wantedDescription(desired, observed);
+  if (observed.description !== description) changes.push({ field: 'description', from: observed.description, to: description });
   if (observed.total_size !== desired.total_size) changes.push({ field: 'total_size', from: observed.total_size, to: desired.total_size });
   return changes;
 }
@@ -111,6 +125,7 @@ export function patchFor(changes: readonly FieldChange[], desired: DesiredDrive)
   const patch: UpdateDriveInput = {};
   for (const change of changes) {
     if (change.field === 'total_size') patch.total_size = desired.total_size;
+    else if (change.field === 'description') patch.description = change.to as string;
     else patch[change.field] = desired[change.field];
   }
   return patch;

@@ -165,6 +165,19 @@ describe('reconcileDrive against a real data plane (PGlite, local disk)', () => 
     expect(again.status.origin).toBe('Adopted');
   });
 
+  it('keeps the text of a drive it adopts when the spec has no description, and does not call a later edit drift', async () => {
+    const cr = driveCr();
+    const { drive_id } = await admin.createDrive({ drive_name: cr.spec.name!, owner: 'team', owner_type: 'group', description: 'made by hand', total_size: GiB });
+    await run(cr);
+    const marker = `openpds.io/uid=${cr.metadata.uid}; reclaimPolicy=Retain; origin=Adopted`;
+    expect((await admin.getDrive(drive_id)).description).toBe(`made by hand\n${marker}`);
+    await admin.updateDrive(drive_id, { description: `edited in the data plane\n${marker}` });
+    const later = await run(cr);
+    expect(later.actions).toEqual([expect.objectContaining({ action: 'none', reason: 'InSync' })]);
+    expect(later.driftCorrected).toEqual([]);
+    expect((await admin.getDrive(drive_id)).description).toBe(`edited in the data plane\n${marker}`);
+  });
+
   it('reclaimPolicy Delete keeps an adopted drive (even with status lost) unless the Drive is annotated delete-adopted', async () => {
     const handMade = async (cr: Drive) => (await admin.createDrive({ drive_name: cr.spec.name!, owner: 'team', owner_type: 'group', description: 'made by hand', total_size: GiB })).drive_id;
     const cr = driveCr({ reclaimPolicy: 'Delete' });
