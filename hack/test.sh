@@ -23,3 +23,11 @@ source "$WORK/pg/env"; source "$WORK/s3/env"
 npx tsc --noEmit -p .
 # PGlite loads its WebAssembly through a dynamic import, which jest allows only with VM modules on.
 node --experimental-vm-modules --disable-warning=ExperimentalWarning node_modules/.bin/jest "$@"
+# The whole suite (no jest arguments) also builds the Dockerfile the only way these machines can: replayed
+# on this Debian and Node (no container engine here), its entry points run as the image's uid 10001.
+if [ $# -eq 0 ]; then
+  if [ "$(id -u)" -eq 0 ]; then
+    npx tsx hack/dockerfile-replay.ts >"$WORK/replay.log" 2>&1 || { cat "$WORK/replay.log" >&2; echo "test: the Dockerfile replay failed (npx tsx hack/dockerfile-replay.ts)" >&2; exit 1; }
+    grep -E '^\[replay\] (PASS|serve|worker|operator)' "$WORK/replay.log"
+  else echo "test: Dockerfile replay not run: it needs root to run the entry points as uid 10001"; fi
+fi
