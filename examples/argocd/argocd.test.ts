@@ -112,6 +112,12 @@ describe.each(KINDS)('%s health', (kind) => {
     ['Ready=False with a real error', object({ observedGeneration: 2, conditions: [ready('False', broken)] }), 'Degraded'],
     ['Ready=Unknown', object({ observedGeneration: 2, conditions: [ready('Unknown', 'Reconciling')] }), 'Progressing'],
     ['being deleted', object({ observedGeneration: 2, conditions: [ready('True', 'Ready')] }, { deletionTimestamp: '2025-01-01T00:00:00Z' }), 'Progressing'],
+    // What a failed reconcile writes: conditions for the generation it saw, status.observedGeneration
+    // absent (the first reconcile failed) or still the last generation fully applied (an edit broke it).
+    ['first reconcile failed: no status.observedGeneration', object({ conditions: [ready('False', broken)] }), 'Degraded'],
+    ['an edit broke it: status.observedGeneration older, Ready=False current', object({ observedGeneration: 1, conditions: [ready('False', broken)] }), 'Degraded'],
+    ['an edit is still converging: status.observedGeneration older, Ready waiting', object({ observedGeneration: 1, conditions: [ready('False', waiting)] }), 'Progressing'],
+    ['neither says the current generation was seen', object({ conditions: [ready('False', broken, 1)] }), 'Progressing'],
   ])('%s', (_name, obj, expected) => {
     expect(health(kind, obj).status).toBe(expected);
   });

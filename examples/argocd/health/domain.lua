@@ -1,6 +1,9 @@
 -- Argo CD health check for openpds.io/Domain (resource.customizations.health.openpds.io_Domain in argocd-cm).
--- Follows the operator's Ready condition, but only once the operator has seen the current spec: until
--- status.observedGeneration reaches metadata.generation the Ready condition describes an older spec.
+-- Follows the operator's Ready condition, but only once the operator has seen the current spec: the
+-- condition's own observedGeneration, or status.observedGeneration, must reach metadata.generation. The
+-- condition's is the one to trust: a reconciler that fails (a missing Secret, an apply the API refused)
+-- writes its conditions for the generation it saw, while status.observedGeneration may keep the last
+-- generation it fully applied (the Domain reconciler's does, to know what is left to prune).
 local hs = {}
 
 -- Ready=False with these reasons means "not yet", not "broken": the operator is still converging. They
@@ -23,19 +26,22 @@ end
 
 local status = obj.status
 local generation = obj.metadata and obj.metadata.generation
-if status == nil or (generation ~= nil and (status.observedGeneration == nil or status.observedGeneration < generation)) then
-  hs.status = "Progressing"
-  hs.message = "Waiting for the operator to reconcile generation " .. tostring(generation or "")
-  return hs
-end
-
 local ready = nil
-if status.conditions ~= nil then
+if status ~= nil and status.conditions ~= nil then
   for _, condition in ipairs(status.conditions) do
     if condition.type == "Ready" then
       ready = condition
     end
   end
+end
+
+local function reaches(observed)
+  return observed ~= nil and observed >= generation
+end
+if status == nil or (generation ~= nil and not reaches(status.observedGeneration) and not (ready ~= nil and reaches(ready.observedGeneration))) then
+  hs.status = "Progressing"
+  hs.message = "Waiting for the operator to reconcile generation " .. tostring(generation or "")
+  return hs
 end
 
 if ready == nil or (generation ~= nil and ready.observedGeneration ~= nil and ready.observedGeneration < generation) then
