@@ -28,7 +28,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 CLUSTER=${KIND_CLUSTER:-openpds-e2e-$$}
-IMAGE=${IMAGE:-openpds/openpds:0.1.0}
+IMAGE=${IMAGE:-openpds/openpds:$(node -p "require('./package.json').version")}  # the tag config/ and a Domain default to
 KEEP=${1:-}
 SYSTEM_NS=openpds-system
 for tool in docker kind kubectl; do
