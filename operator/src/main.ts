@@ -25,7 +25,8 @@ import { createEventRecorder, type EventRecorder } from './kube/events';
 import { createKubeClient, isNotFound, KubeApiError, type KubeClient, type KubeObject } from './kube/kube-client';
 import { createLeaderElector, type LeaderElector } from './kube/leader-election';
 import { createOperatorMetrics, type DriftMetrics, type OperatorMetrics } from './metrics';
-import { createDomainAccessResolver, createDomainAdminClients, createDomainReconciler, type DomainAdminClients } from './reconcilers/domain';
+import { registerDomainReadyMetric } from './domain-ready-metric';
+import { createDomainAccessResolver, createDomainAdminClients, createDomainReconciler, type DomainAdminClients, type DomainReconciler } from './reconcilers/domain';
 import type { DomainAccess } from './reconcilers/drive-context';
 import { DOMAIN_LABEL } from './charts/domain-context';
 
@@ -58,8 +59,13 @@ export interface OperatorOptions extends Partial<Omit<OperatorConfig, 'metricsPo
   metricsPort: number;
   /** Extra kinds to run (the integrator registers Drive here). */
   reconcilers?: ReconcilerRegistration<any>[];
-  /** Prometheus Operator kinds: 'auto' asks discovery for monitoring.coreos.com/v1. */
+  /**
+   * Prometheus Operator kinds: 'auto' (the default) asks discovery for monitoring.coreos.com/v1 at start and
+   * again every `monitoringRecheckMs`, so CRDs installed or removed later take effect without a restart.
+   */
   monitoring?: boolean | 'auto';
+  /** How often 'auto' monitoring asks discovery again (default 5 minutes; 0: only at start). */
+  monitoringRecheckMs?: number;
   leaseName?: string;
   leaseDurationMs?: number;
   /** POD_NAME and POD_NAMESPACE (the downward API in config/manager/deployment.yaml); default process.env. */
@@ -95,28 +101,37 @@ export interface RunningOperator {
 
 type Log = NonNullable<OperatorOptions['log']>;
 
-function domainRegistration(options: OperatorOptions, monitoring: boolean, deploymentCache: () => ResilientInformer<KubernetesObject> | undefined, adminClients: DomainAdminClients, log: Log): ReconcilerRegistration<Domain & KubernetesObject> {
-  // Set by create(), read by the Deployment watch: both belong to this one operator instance.
-  let deploymentChanged: ((key: string, name: string, generation: number | undefined) => void) | undefined;
+function domainRegistration(options: OperatorOptions, monitoring: () => boolean, deploymentCache: () => ResilientInformer<KubernetesObject> | undefined, adminClients: DomainAdminClients, log: Log): ReconcilerRegistration<Domain & KubernetesObject> {
+  // The reconciler for the current monitoring setting, built by create() and again whenever the setting
+  // changed (the Prometheus Operator's CRDs installed or removed while running): a reconciler fixes at
+  // creation which kinds it renders and prunes, so a new one is what a restart of the operator would give.
+  // Its caches start empty, so each Domain's next reconcile applies its chart again. Both the reconcile
+  // and the Deployment watch below belong to this one operator instance.
+  let current: { monitoring: boolean; reconciler: DomainReconciler } | undefined;
   return {
   kind: 'Domain',
   plural: 'domains',
   create(runtime) {
     if (options.domainReconciler) return options.domainReconciler(runtime) as Reconcile<Domain & KubernetesObject>;
-    const reconciler = createDomainReconciler({
-      client: runtime.client,
-      events: runtime.events,
-      monitoring,
-      domainEndpoints: options.domainEndpoints ?? {},
-      // The Deployment watch below: its cache answers most readiness checks without a GET.
-      cachedDeployment: (namespace, name) => deploymentCache()?.get(name, namespace) as KubeObject | undefined,
-      // The clients runtime.domainAccess hands out too: one login per domain for usage and Drives.
-      adminClients,
-      ...(options.domainUsageRefreshMs !== undefined ? { usageRefreshMs: options.domainUsageRefreshMs } : {}),
-      log,
-    });
-    deploymentChanged = reconciler.deploymentChanged;
-    return reconciler as unknown as Reconcile<Domain & KubernetesObject>;
+    const reconcilerFor = (enabled: boolean): DomainReconciler => {
+      if (current?.monitoring === enabled) return current.reconciler;
+      const reconciler = createDomainReconciler({
+        client: runtime.client,
+        events: runtime.events,
+        monitoring: enabled,
+        domainEndpoints: options.domainEndpoints ?? {},
+        // The Deployment watch below: its cache answers most readiness checks without a GET.
+        cachedDeployment: (namespace, name) => deploymentCache()?.get(name, namespace) as KubeObject | undefined,
+        // The clients runtime.domainAccess hands out too: one login per domain for usage and Drives.
+        adminClients,
+        ...(options.domainUsageRefreshMs !== undefined ? { usageRefreshMs: options.domainUsageRefreshMs } : {}),
+        log,
+      });
+      current = { monitoring: enabled, reconciler };
+      return reconciler;
+    };
+    reconcilerFor(monitoring());
+    return ((context) => reconcilerFor(monitoring())(context as never)) as Reconcile<Domain & KubernetesObject>;
   },
   secondary: (runtime) => [
     {
@@ -128,8 +143,8 @@ function domainRegistration(options: OperatorOptions, monitoring: boolean, deplo
         if (!owner) return [];
         const key = `${object.metadata?.namespace}/${owner}`;
         // A deleted child or a spec edit (generation) must be re-applied, not skipped as current.
-        if (event === 'delete') deploymentChanged?.(key, object.metadata!.name!, undefined);
-        else if (previous && previous.metadata?.generation !== object.metadata?.generation) deploymentChanged?.(key, object.metadata!.name!, object.metadata?.generation ?? 0);
+        if (event === 'delete') current?.reconciler.deploymentChanged(key, object.metadata!.name!, undefined);
+        else if (previous && previous.metadata?.generation !== object.metadata?.generation) current?.reconciler.deploymentChanged(key, object.metadata!.name!, object.metadata?.generation ?? 0);
         const statusOf = (o: KubernetesObject | undefined) => JSON.stringify((o as { status?: unknown } | undefined)?.status ?? null);
         return event === 'update' && statusOf(previous) === statusOf(object) && previous?.metadata?.generation === object.metadata?.generation ? [] : [key];
       },
@@ -158,7 +173,8 @@ export async function runOperator(options: OperatorOptions): Promise<RunningOper
   const client = createKubeClient(kubeConfig, { isAlive: () => !killed });
   const metrics: OperatorMetrics = createOperatorMetrics();
   const events = createEventRecorder({ client, onError: (error) => log('warn', 'event not recorded', { error: String(error) }) });
-  const monitoring = options.monitoring === undefined || options.monitoring === 'auto' ? await detectMonitoring(client) : options.monitoring;
+  const autoMonitoring = options.monitoring === undefined || options.monitoring === 'auto';
+  let monitoring = autoMonitoring ? await detectMonitoring(client) : options.monitoring === true;
   const controllers = new Map<string, Controller<KubernetesObject>>();
   let state: 'starting' | 'standby' | 'running' | 'stopped' = 'starting';
   // Why the last leader-election attempt could not read or write the Lease (cleared by one that could):
@@ -166,12 +182,25 @@ export async function runOperator(options: OperatorOptions): Promise<RunningOper
   // `kubectl get pods` shows it instead of two healthy-looking pods of which neither reconciles.
   let electionFailure: string | undefined;
   let elector: LeaderElector | undefined;
+  const reconciling = () => state === 'running' && (!elector || elector.isLeader());
   new Gauge({
     name: 'openpds_operator_leader',
     help: '1 while this instance reconciles (holds the Lease, or runs without leader election), 0 on standby.',
     registers: [metrics.registry],
     collect() {
-      this.set(state === 'running' && (!elector || elector.isLeader()) ? 1 : 0);
+      this.set(reconciling() ? 1 : 0);
+    },
+  });
+  // Per-Domain readiness from the Domain cache, on the leader only: a standby runs no informers (they start
+  // with startControllers), and a leader that lost the Lease stops its own, so the only cache that is
+  // current is the leader's and any other replica would report stale data as fresh. The alert reading it
+  // still takes max by (namespace, domain): a failover changes the pod/instance labels of the series, and
+  // without the aggregation the alert's `for:` would start again at each one.
+  registerDomainReadyMetric({
+    registry: metrics.registry,
+    domains: () => {
+      const informer = controllers.get('Domain')?.informer;
+      return reconciling() && informer?.hasSynced() ? (informer.list() as Domain[]) : undefined;
     },
   });
 
@@ -199,7 +228,7 @@ export async function runOperator(options: OperatorOptions): Promise<RunningOper
     metrics,
   };
 
-  const registrations: ReconcilerRegistration<any>[] = [domainRegistration(options, monitoring, () => controllers.get('Domain')?.secondaries[0], adminClients, log), ...(options.reconcilers ?? [])];
+  const registrations: ReconcilerRegistration<any>[] = [domainRegistration(options, () => monitoring, () => controllers.get('Domain')?.secondaries[0], adminClients, log), ...(options.reconcilers ?? [])];
   for (const registration of registrations) {
     const apiVersion = registration.apiVersion ?? API_VERSION;
     const ns = options.namespace;
@@ -228,6 +257,35 @@ export async function runOperator(options: OperatorOptions): Promise<RunningOper
     });
     controllers.set(registration.kind, controller);
     metrics.trackQueueDepth(registration.kind, () => controller.queue.depth());
+  }
+
+  // 'auto' asks discovery again now and then: the Prometheus Operator installed (or removed) after the
+  // operator started changes every Domain's chart (ServiceMonitor, PrometheusRule, AlertmanagerConfig).
+  // On a change every Domain is queued; its reconcile builds the chart for the new setting. A failed
+  // check keeps the setting it has (an API server hiccup must not drop every Domain's monitoring).
+  let monitoringRecheck: ReturnType<typeof setInterval> | undefined;
+  const recheckMs = options.monitoringRecheckMs ?? 5 * 60_000;
+  let rechecking = false;
+  const recheckMonitoring = async () => {
+    if (rechecking) return;
+    rechecking = true;
+    try {
+      const found = await detectMonitoring(client);
+      if (found === monitoring || state === 'stopped') return;
+      monitoring = found;
+      const domains = controllers.get('Domain');
+      const keys = domains?.informer.list().map((d) => `${d.metadata?.namespace}/${d.metadata?.name}`) ?? [];
+      log('info', `monitoring.coreos.com ${found ? 'appeared' : 'disappeared'}: ${found ? 'rendering' : 'no longer rendering'} ServiceMonitor, PrometheusRule and AlertmanagerConfig`, { monitoring, domains: keys.length });
+      for (const key of keys) domains!.enqueue(key);
+    } catch (error) {
+      log('warn', 'monitoring re-detection failed; keeping the current setting', { monitoring, error: String(error) });
+    } finally {
+      rechecking = false;
+    }
+  };
+  if (autoMonitoring && recheckMs > 0) {
+    monitoringRecheck = setInterval(() => void recheckMonitoring(), recheckMs);
+    monitoringRecheck.unref();
   }
 
   const startControllers = async () => {
@@ -295,6 +353,7 @@ export async function runOperator(options: OperatorOptions): Promise<RunningOper
     async stop() {
       if (state === 'stopped') return;
       state = 'stopped';
+      clearInterval(monitoringRecheck);
       await stopControllers();
       await elector?.release();
       server.closeAllConnections();
@@ -303,6 +362,7 @@ export async function runOperator(options: OperatorOptions): Promise<RunningOper
     async kill() {
       killed = true;
       state = 'stopped';
+      clearInterval(monitoringRecheck);
       elector?.abandon();
       // Stops watches and drops queued keys; a request already on the wire still completes, as it would
       // when a process dies after writing to its socket, but a reconcile still running sends nothing more.
