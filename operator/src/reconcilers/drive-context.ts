@@ -55,6 +55,14 @@ export interface DriveReconcileContext {
   dryRun?: boolean;
   /** How long until the next drift check when all is well (default 5 minutes). */
   resyncAfterMs?: number;
+  /**
+   * The uids of the Drives that exist now (in the Kubernetes runtime: the namespace's Drives, listed live).
+   * With it, a drive whose marker names a uid no Drive has any more, with reclaimPolicy Retain, is an
+   * orphan a Drive with the same owner and name adopts: a Drive deleted while its Domain was gone could
+   * not release its drive. Asked only when such a drive is found. Absent (`openpds up`, `plan`, `apply`,
+   * whose uids are stable names, so a marker finds its drive again by itself) no marked drive is taken.
+   */
+  driveUidsInUse?: () => Promise<ReadonlySet<string>>;
 }
 
 export type DriveActionType = 'create' | 'adopt' | 'update' | 'delete' | 'release' | 'none';

@@ -59,10 +59,13 @@ export function driveUid(drive: Drive): string {
   return drive.metadata.uid ?? localUid(drive.metadata.namespace ?? 'default', drive.metadata.name);
 }
 
+/** What every stand-in uid starts with; a Kubernetes uid (a UUID) never does. */
+export const LOCAL_UID_PREFIX = 'local.';
+
 // Dots as separators: a namespace is a DNS label (no dots), so `local.<ns>.` names exactly one namespace's
 // drives, which is how `openpds apply` finds the drives of manifests that left the folder.
 export function localUid(namespace: string, name: string): string {
-  return `local.${namespace}.${name}`;
+  return `${LOCAL_UID_PREFIX}${namespace}.${name}`;
 }
 
 export function buildDesiredDrive(drive: Drive, origin: DriveOrigin = 'Created'): DesiredDrive {

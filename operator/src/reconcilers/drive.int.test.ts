@@ -217,6 +217,97 @@ describe('reconcileDrive against a real data plane (PGlite, local disk)', () => 
     expect((await reconcileDriveDeletion(gone, ctx().ctx)).removeFinalizer).toBe(true);
   });
 
+  describe('a drive retained while its Domain was gone (its marker names a deleted Drive)', () => {
+    const domainGone = { domain: { state: 'NotFound' as const, message: 'Domain ns/d does not exist' }, clock: { now: () => now } };
+    /** A Retain Drive whose drive exists, deleted while its Domain was gone: the finalizer goes, the marker stays. */
+    async function orphaned(spec: Partial<Drive['spec']> = {}) {
+      const old = driveCr(spec);
+      const id = (await run(old)).status.driveId!;
+      const deletion = await reconcileDriveDeletion(old, domainGone);
+      expect(deletion.removeFinalizer).toBe(true);
+      return { old, id };
+    }
+    /** The uids of the Drives that exist, counting how often the reconciler asks. */
+    function cluster(...uids: string[]) {
+      const asked = { count: 0 };
+      return { asked, driveUidsInUse: async () => (asked.count++, new Set(uids)) };
+    }
+    async function runIn(cr: Drive, live: ReturnType<typeof cluster> | undefined) {
+      const c = ctx(admin, live ? { driveUidsInUse: live.driveUidsInUse } : {});
+      const result = await reconcileDrive(cr, c.ctx);
+      cr.status = result.status;
+      return { ...result, sunk: c.events };
+    }
+    async function drivesNamed(name: string) {
+      const found = [];
+      for await (const d of admin.listAllDrives({ owner: 'team' })) if (d.drive_name === name) found.push(d);
+      return found;
+    }
+
+    it('is adopted by a new Drive with the same owner and name: same drive id, no second drive, recorded as Adopted', async () => {
+      const { old, id } = await orphaned({ description: 'the team files' });
+      expect((await admin.getDrive(id)).description).toBe(`the team files\nopenpds.io/uid=${old.metadata.uid}; reclaimPolicy=Retain`);
+
+      const again = driveCr({ name: old.spec.name!, description: 'the team files' });
+      const live = cluster(again.metadata.uid!);
+      const adopted = await runIn(again, live);
+      expect(adopted.actions).toEqual([expect.objectContaining({ action: 'adopt', driveId: id, reason: 'Adopt' })]);
+      expect(adopted.status).toMatchObject({ driveId: id, origin: 'Adopted' });
+      expect(findCondition(adopted.status.conditions, 'Ready')).toMatchObject({ status: 'True', reason: 'Applied' });
+      expect(adopted.sunk).toEqual([expect.objectContaining({ reason: 'Adopted', message: expect.stringContaining(`adopted drive ${id}, retained by a deleted Drive (uid ${old.metadata.uid})`) })]);
+      expect(live.asked.count).toBe(1);
+      expect((await admin.getDrive(id)).description).toBe(`the team files\nopenpds.io/uid=${again.metadata.uid}; reclaimPolicy=Retain; origin=Adopted`);
+      expect(await drivesNamed(old.spec.name!)).toHaveLength(1);
+
+      // From then on it is found by id: no more live reads, nothing to change.
+      const later = await runIn(again, live);
+      expect(later.actions).toEqual([{ action: 'none', driveId: id, reason: 'InSync' }]);
+      expect(live.asked.count).toBe(1);
+      // Adopted, so reclaimPolicy Delete on the new Drive would not delete the files the old one retained.
+      const spared = await reconcileDriveDeletion({ ...again, spec: { ...again.spec, reclaimPolicy: 'Delete' } }, ctx().ctx);
+      expect(spared.actions).toEqual([{ action: 'release', driveId: id, reason: 'RetainAdopted' }]);
+      expect((await admin.getDrive(id)).drive_id).toBe(id);
+    });
+
+    it('is never taken while the Drive its marker names still exists (even when the cache has lost it)', async () => {
+      const old = driveCr();
+      const id = (await run(old)).status.driveId!;
+      const rival = driveCr({ name: old.spec.name! });
+      const live = cluster(old.metadata.uid!, rival.metadata.uid!);
+      const created = await runIn(rival, live);
+      expect(created.actions).toEqual([expect.objectContaining({ action: 'create', reason: 'Create' })]);
+      expect(created.status.driveId).not.toBe(id);
+      expect(live.asked.count).toBe(1);
+      expect((await admin.getDrive(id)).description).toBe(`openpds.io/uid=${old.metadata.uid}; reclaimPolicy=Retain`);
+    });
+
+    it('is not taken when its Drive had reclaimPolicy Delete, nor without a list of live Drives (openpds up, plan, apply)', async () => {
+      const { old: doomed, id: doomedId } = await orphaned({ reclaimPolicy: 'Delete' });
+      const live = cluster();
+      const notAfterDelete = await runIn(driveCr({ name: doomed.spec.name! }), live);
+      expect(notAfterDelete.actions).toEqual([expect.objectContaining({ action: 'create' })]);
+      expect(live.asked.count).toBe(0); // no candidate: no live read
+      expect((await admin.getDrive(doomedId)).description).toContain(`openpds.io/uid=${doomed.metadata.uid}; reclaimPolicy=Delete`);
+
+      const { old, id } = await orphaned();
+      const local = await runIn(driveCr({ name: old.spec.name! }), undefined);
+      expect(local.actions).toEqual([expect.objectContaining({ action: 'create' })]);
+      expect(local.status.driveId).not.toBe(id);
+      expect((await admin.getDrive(id)).description).toBe(`openpds.io/uid=${old.metadata.uid}; reclaimPolicy=Retain`);
+    });
+
+    it("a local stand-in uid's drive (openpds up/apply) is not an orphan to the cluster", async () => {
+      const local = driveCr();
+      delete local.metadata.uid; // as `openpds up` reads a manifest: uid local.ns.<name>
+      const id = (await run(local)).status.driveId!;
+      const live = cluster();
+      const inCluster = await runIn(driveCr({ name: local.spec.name! }), live);
+      expect(inCluster.actions).toEqual([expect.objectContaining({ action: 'create' })]);
+      expect(live.asked.count).toBe(0);
+      expect((await admin.getDrive(id)).description).toBe(`openpds.io/uid=local.ns.${local.metadata.name}; reclaimPolicy=Retain`);
+    });
+  });
+
   it('plan mode reports the intended actions and mutates nothing', async () => {
     const cr = driveCr();
     const rec = recording(admin);

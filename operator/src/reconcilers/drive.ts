@@ -6,14 +6,16 @@
  *
  * Observation order, so a crash NEVER creates a duplicate: status.driveId → the ownership marker (the CR
  * uid on the drive's description, written in the same call that creates it) → an unmanaged drive with the
- * same owner and name (adoption, e.g. a drive a deleted CR retained). Only then create.
+ * same owner and name (adoption, e.g. a drive a deleted CR retained) → a drive with the same owner and
+ * name whose marker names a Drive that no longer exists (one retained while its Domain was gone, so its
+ * marker could not be removed). Only then create.
  *
  * Adoption is recorded (status.origin and the marker's `origin=Adopted`): reclaimPolicy Delete never
  * deletes a drive the operator did not create unless the CR says so (DELETE_ADOPTED_ANNOTATION).
  */
 import type { AdminClient, AdminDrive } from '../admin-client/admin-client';
 import type { Drive } from '../domain-types';
-import { buildDesiredDrive, DELETE_ADOPTED_ANNOTATION, describeChange, diffDrive, parseMarker, patchFor, stripMarker, type DesiredDrive, type DriveOrigin, type FieldChange } from './drive-desired';
+import { buildDesiredDrive, DELETE_ADOPTED_ANNOTATION, describeChange, diffDrive, LOCAL_UID_PREFIX, parseMarker, patchFor, stripMarker, type DesiredDrive, type DriveMarker, type DriveOrigin, type FieldChange } from './drive-desired';
 import { OwnerNotFoundError, type DomainAccess, type DriftField, type DriveDeletionResult, type DriveReconcileContext, type DriveReconcileResult, type DriveStatusOut } from './drive-context';
 import { failureOutcome, Outcome, successStatus, toFailure, type DriveFailure } from './drive-status';
 
@@ -42,7 +44,7 @@ export async function reconcileDrive(drive: Drive, ctx: DriveReconcileContext): 
 
 async function applyDrive(drive: Drive, wanted: DesiredDrive, client: AdminClient, ctx: DriveReconcileContext, out: Outcome): Promise<DriveReconcileResult> {
   const recordedId = drive.status?.driveId;
-  const found = await observeDrive(client, wanted, recordedId, { adopt: true });
+  const found = await observeDrive(client, wanted, recordedId, { adopt: true, ...(ctx.driveUidsInUse ? { driveUidsInUse: ctx.driveUidsInUse } : {}) });
 
   if (!found.drive) {
     const recreate = recordedId !== undefined;
@@ -85,7 +87,8 @@ async function applyDrive(drive: Drive, wanted: DesiredDrive, client: AdminClien
   if (isDrift) out.driftCorrected.push(...changes.map(driftField));
   if (found.via === 'name') {
     const deletion = desired.reclaimPolicy === 'Delete' ? ` reclaimPolicy Delete will not delete it unless the Drive is annotated ${DELETE_ADOPTED_ANNOTATION}: "true".` : '';
-    out.event('Normal', 'Adopted', `adopted drive ${observed.drive_id}, which the operator did not create: ${summary}.${deletion}`);
+    const whose = found.orphanOf ? `retained by a deleted Drive (uid ${found.orphanOf})` : 'which the operator did not create';
+    out.event('Normal', 'Adopted', `adopted drive ${observed.drive_id}, ${whose}: ${summary}.${deletion}`);
   } else {
     out.event('Normal', 'Updated', `updated drive ${observed.drive_id}: ${summary}`);
   }
@@ -105,6 +108,12 @@ function driftField(change: FieldChange): DriftField {
 /**
  * Adopted when found by name now, or when the marker or the status says so (either is enough: a wrong
  * "Adopted" keeps data someone may want gone, a wrong "Created" would delete data nobody gave us).
+ *
+ * An orphan (found by name, its marker naming a deleted Drive) is Adopted too, even when that marker says
+ * the operator created it: this Drive did not, and the earlier Drive's reclaimPolicy Retain promised to
+ * keep those files. Had its Domain been there, the release would have removed the marker and this Drive
+ * would have adopted the drive as Adopted; an orphan ends the same way, so reclaimPolicy Delete on the new
+ * Drive deletes it only when annotated DELETE_ADOPTED_ANNOTATION.
  */
 function originOf(found: Observation, uid: string, status: DriveStatusOut | undefined): DriveOrigin {
   if (found.via === 'name') return 'Adopted';
@@ -115,15 +124,18 @@ function originOf(found: Observation, uid: string, status: DriveStatusOut | unde
 export interface Observation {
   drive?: AdminDrive;
   via?: 'id' | 'marker' | 'name';
+  /** Found by name with the marker of a Drive that no longer exists: that Drive's uid. */
+  orphanOf?: string;
   /** The owner's id in the data plane, resolved when the search needed it. */
   ownerId?: string;
 }
 
 /**
- * Finds the CR's drive: by recorded id, by marker among the owner's drives, and (when `adopt`) an
- * unmanaged drive of that owner with the same name. A user's default drive is never adopted.
+ * Finds the CR's drive: by recorded id, by marker among the owner's drives, and (when `adopt`) a drive of
+ * that owner with the same name: an unmanaged one, else (given `driveUidsInUse`) an orphan. A user's
+ * default drive is never adopted.
  */
-export async function observeDrive(client: AdminClient, desired: DesiredDrive, recordedId: string | undefined, options: { adopt: boolean }): Promise<Observation> {
+export async function observeDrive(client: AdminClient, desired: DesiredDrive, recordedId: string | undefined, options: { adopt: boolean; driveUidsInUse?: () => Promise<ReadonlySet<string>> }): Promise<Observation> {
   if (recordedId) {
     try {
       return { drive: await client.getDrive(recordedId), via: 'id' };
@@ -132,13 +144,30 @@ export async function observeDrive(client: AdminClient, desired: DesiredDrive, r
     }
   }
   const ownerId = await resolveOwnerId(client, desired);
-  let candidate: AdminDrive | undefined;
+  let unmanaged: AdminDrive | undefined;
+  const orphans: { drive: AdminDrive; uid: string }[] = [];
   for await (const d of client.listAllDrives({ owner: ownerId })) {
     const marker = parseMarker(d.description);
     if (marker?.uid === desired.uid) return { drive: d, via: 'marker', ownerId };
-    if (options.adopt && !candidate && !marker && !d.default && d.owner_type === desired.owner_type && d.drive_name === desired.drive_name) candidate = d;
+    if (!options.adopt || d.default || d.owner_type !== desired.owner_type || d.drive_name !== desired.drive_name) continue;
+    if (!marker) unmanaged ??= d;
+    else if (options.driveUidsInUse && mayBeOrphan(marker)) orphans.push({ drive: d, uid: marker.uid });
   }
-  return candidate ? { drive: candidate, via: 'name', ownerId } : { ownerId };
+  if (unmanaged) return { drive: unmanaged, via: 'name', ownerId };
+  if (orphans.length === 0 || !options.driveUidsInUse) return { ownerId };
+  // A uid is never given out again, so a uid missing from a live list stays missing: the drive cannot
+  // be taken from a Drive that exists, or will. A cache could lag behind a Drive created a moment ago.
+  const inUse = await options.driveUidsInUse();
+  const orphan = orphans.find((o) => !inUse.has(o.uid));
+  return orphan ? { drive: orphan.drive, via: 'name', orphanOf: orphan.uid, ownerId } : { ownerId };
+}
+
+/**
+ * Retain only: a Delete marker means its Drive wanted the files gone, not handed on. A `local.` uid is a
+ * drive `openpds up`/`apply` manages, which no cluster list knows of: never an orphan here.
+ */
+function mayBeOrphan(marker: DriveMarker): boolean {
+  return marker.reclaimPolicy === 'Retain' && !marker.uid.startsWith(LOCAL_UID_PREFIX);
 }
 
 /** A Group owner is the group id as is; a User owner may be written as a user id or a user name. */
@@ -173,7 +202,9 @@ export async function reconcileDriveDeletion(drive: Drive, ctx: DriveReconcileCo
   if (ctx.domain.state === 'NotFound') {
     // Nothing left to act through; waiting would block the namespace's deletion forever.
     out.actions.push({ action: 'none', ...(recordedId ? { driveId: recordedId } : {}), reason: 'DomainNotFound' });
-    if (policy === 'Retain') out.event('Normal', 'Retained', `the Domain is gone; drive ${recordedId ?? '(never created)'} and its files stay in the Domain's storage (reclaimPolicy Retain)`);
+    // The marker stays on the drive (there is no admin API to remove it through): a Drive with the same
+    // owner and name adopts it as an orphan once the Domain is back (observeDrive).
+    if (policy === 'Retain') out.event('Normal', 'Retained', `the Domain is gone; drive ${recordedId ?? '(never created)'} and its files stay in the Domain's storage (reclaimPolicy Retain); when the Domain is re-created with the same storage, a Drive with the same owner and name adopts it`);
     else out.event('Warning', 'DomainNotFound', `the Domain is gone; drive ${recordedId ?? '(never created)'} could not be deleted through its admin API`);
     return { ...out.done(drive.status ?? {}, 0), removeFinalizer: !ctx.dryRun };
   }
