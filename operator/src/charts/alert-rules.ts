@@ -1,9 +1,30 @@
 /**
  * The domain's Prometheus alerts. Series names are a contract with the data plane's /metrics
  * (api-server/src/shared/metrics.ts) and kube-state-metrics; each rule is scoped to this domain by the
- * namespace and the job label the ServiceMonitor gives its targets (the Service name).
+ * namespace and the job label the ServiceMonitor gives its targets (the Service name). OpenPDSDomainNotReady
+ * reads the operator's own /metrics instead (openpds_operator_domain_ready, operator/src/domain-ready-metric.ts,
+ * scraped through examples/monitoring/operator-servicemonitor.yaml), whose series carry the Domain's
+ * namespace and name as labels.
  */
 import type { DomainContext } from './domain-context';
+
+/**
+ * The Domain's Ready condition, as the operator exports it: not 1 while it is not Ready, whatever the
+ * reason (MissingSecret, ApplyFailed, RolloutFailed... hold a Domain before any Deployment fails, or
+ * without one), but Stopped, which is the state `apiServer.replicas: 0` asks for.
+ * - max by (namespace, domain): one value per Domain whichever operator replica exported it (only the
+ *   leader does; after a failover the series has another pod/instance label, and `for:` goes on).
+ * - reason is not among the alert's labels: a Domain that moves from one reason to another (ApplyFailed,
+ *   then RolloutFailed) stays one alert whose `for:` keeps counting; the annotations name the reason.
+ */
+export function domainNotReadyExpr(ns: string, domain: string): string {
+  return `max by (namespace, domain) (openpds_operator_domain_ready{namespace="${ns}",domain="${domain}",reason!="Stopped"}) < 1`;
+}
+
+/** The reason the Domain's series carries when the alert is sent (a Prometheus template query). */
+function domainReadyReason(ns: string, domain: string): string {
+  return `{{ with query \`max by (reason) (openpds_operator_domain_ready{namespace="${ns}",domain="${domain}"})\` }}{{ . | first | label "reason" }}{{ end }}`;
+}
 
 export interface AlertRule {
   alert: string;
@@ -43,12 +64,12 @@ export function domainAlertRules(ctx: DomainContext): AlertRule[] {
     rule('OpenPDSJobBacklogOld', 'warning', `max(openpds_jobs_oldest_age_seconds{${jobs}}) > 900`, '10m', 'The oldest queued job has waited more than 15 minutes'),
     rule('OpenPDSWorkerFailures', 'warning', `sum(rate(openpds_jobs_failed_total{${jobs}}[15m])) > 0.1`, '15m', 'Jobs keep failing after their retries'),
     rule('OpenPDSStorageErrors', 'critical', `sum(rate(openpds_storage_errors_total{${jobs}}[5m])) > 0`, '10m', 'The blob store (S3 or volume) returns errors'),
-    rule(
-      'OpenPDSDomainNotReady',
-      'critical',
-      `kube_deployment_status_replicas_available{namespace="${ns}",deployment="${ctx.names.api}"} < 1 and kube_deployment_spec_replicas{namespace="${ns}",deployment="${ctx.names.api}"} > 0`,
-      '5m',
-      'No API server pod is available',
-    ),
+    {
+      ...rule('OpenPDSDomainNotReady', 'critical', domainNotReadyExpr(ns, domain), '5m', 'The Domain has not been Ready for 5 minutes'),
+      annotations: {
+        summary: `The Domain has not been Ready for 5 minutes (reason: ${domainReadyReason(ns, domain)})`,
+        description: `Domain ${ns}/${domain} is not Ready (reason: ${domainReadyReason(ns, domain)}); \`kubectl describe domain -n ${ns} ${domain}\` shows why.`,
+      },
+    },
   ];
 }

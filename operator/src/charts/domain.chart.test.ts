@@ -136,6 +136,19 @@ test('every option: S3 env, CloudNativePG URL, ingress, both HPAs, PDBs, webhook
   expect(rules).toEqual(['OpenPDSApiErrorRateHigh', 'OpenPDSApiLatencyHigh', 'OpenPDSJobBacklogOld', 'OpenPDSWorkerFailures', 'OpenPDSStorageErrors', 'OpenPDSDomainNotReady']);
 });
 
+test("OpenPDSDomainNotReady reads the operator's per-Domain Ready gauge, not the Deployments", () => {
+  const rule = (find(build(fullDomain()), 'PrometheusRule') as any).spec.groups[0].rules.find((r: { alert: string }) => r.alert === 'OpenPDSDomainNotReady');
+  // Any reason but Stopped (replicas 0 by spec), one value per Domain whichever operator pod exported it.
+  expect(rule.expr).toBe('max by (namespace, domain) (openpds_operator_domain_ready{namespace="tenants",domain="acme",reason!="Stopped"}) < 1');
+  expect(rule.expr).not.toMatch(/kube_deployment/);
+  expect(rule.for).toBe('5m');
+  expect(rule.labels).toEqual({ severity: 'critical', openpds_domain: 'acme' });
+  // The reason is read when the alert is sent, not an alert label: a new reason must not restart `for:`.
+  const reason = '{{ with query `max by (reason) (openpds_operator_domain_ready{namespace="tenants",domain="acme"})` }}{{ . | first | label "reason" }}{{ end }}';
+  expect(rule.annotations.summary).toBe(`The Domain has not been Ready for 5 minutes (reason: ${reason})`);
+  expect(rule.annotations.description).toContain(`Domain tenants/acme is not Ready (reason: ${reason})`);
+});
+
 test('apiServer.replicas 0 stops the workers too: no worker pods, no HPA to scale them back, no PDB', () => {
   const d = fullDomain();
   d.spec.apiServer = { ...d.spec.apiServer, replicas: 0 };

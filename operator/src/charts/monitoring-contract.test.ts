@@ -1,8 +1,10 @@
 /**
- * The Domain chart's monitoring is a contract with two other parties: the data plane's /metrics (every
- * series an alert or the HPA reads must exist there) and the metrics adapter (the worker HPA's external
- * metric must be served, one value per domain, with the labels the HPA selects on). Checked here against
- * a started API server and worker and the shipped examples/monitoring/prometheus-adapter-rules.yaml.
+ * The Domain chart's monitoring is a contract with three other parties: the data plane's /metrics (every
+ * series an alert or the HPA reads must exist there), the operator's /metrics (OpenPDSDomainNotReady reads
+ * the operator's per-Domain Ready gauge, scraped through examples/monitoring/operator-servicemonitor.yaml)
+ * and the metrics adapter (the worker HPA's external metric must be served, one value per domain, with the
+ * labels the HPA selects on). Checked here against a started API server and worker, an operator on the
+ * Kubernetes API test server, and the shipped examples/monitoring files.
  */
 import fs, { rmSync } from 'node:fs';
 import path from 'node:path';
@@ -14,8 +16,14 @@ import { buildDomainChart, type Manifest } from './domain.chart';
 import { createDomainContext } from './domain-context';
 import { serviceLabelMeta } from './monitoring.chart';
 import { BOOTSTRAP, fullDomain } from './testing/domain-fixtures';
+import { runOperator, type RunningOperator } from '../main';
+import { eventually, startTestKube, type TestKube } from '../../../test/operator/support/kube';
+import { kubectl } from '../../../test/operator/support/kubectl';
 
 const ADAPTER_RULES = path.resolve(__dirname, '../../../examples/monitoring/prometheus-adapter-rules.yaml');
+const OPERATOR_MONITORING = path.resolve(__dirname, '../../../examples/monitoring/operator-servicemonitor.yaml');
+const METRICS_SERVICE = path.resolve(__dirname, '../../../config/manager/metrics-service.yaml');
+const CRDS = path.resolve(__dirname, '../../../crds');
 
 interface AdapterRule {
   seriesQuery: string;
@@ -38,9 +46,30 @@ const hpaMetric = (): { name: string; selector: { matchLabels: Record<string, st
   expect(external).toHaveLength(1);
   return external[0].external.metric;
 };
-const alertRules = (): { alert: string; expr: string }[] => (find('PrometheusRule') as any).spec.groups.flatMap((g: any) => g.rules);
+type Rule = { alert: string; expr: string; annotations?: Record<string, string> };
+const alertRules = (): Rule[] => (find('PrometheusRule') as any).spec.groups.flatMap((g: any) => g.rules);
+const operatorMonitoring = () => YAML.parseAllDocuments(fs.readFileSync(OPERATOR_MONITORING, 'utf8')).map((d) => d.toJS() as any);
+/** The alerts of the Domain's chart and of examples/monitoring/operator-servicemonitor.yaml. */
+const allAlertRules = (): Rule[] => [...alertRules(), ...operatorMonitoring().filter((m) => m.kind === 'PrometheusRule').flatMap((m) => m.spec.groups.flatMap((g: any) => g.rules))];
 /** openpds_* series an expression reads (kube_* ones come from kube-state-metrics, not the data plane). */
 const seriesIn = (expr: string): string[] => [...new Set(expr.match(/\bopenpds_[a-z0-9_]+\b/g) ?? [])];
+/** The operator exports openpds_operator_*; the data plane every other openpds_* series. */
+const isOperatorSeries = (name: string) => name.startsWith('openpds_operator_');
+/** The series a rule reads: in its expression and in template queries of its annotations. */
+const ruleSeries = (rule: Rule) => seriesIn([rule.expr, ...Object.values(rule.annotations ?? {})].join(' '));
+/**
+ * Declared on /metrics. A labelled counter or histogram has no sample until its first event (prom-client
+ * prints only its HELP and TYPE), so the TYPE line counts, with a histogram's _bucket/_count/_sum series.
+ */
+const exported = (metrics: string, name: string) => {
+  const base = name.replace(/_(bucket|count|sum)$/, '');
+  const type = new RegExp(`^# TYPE (\\S+) (\\S+)$`, 'gm');
+  for (const [, declared, kind] of metrics.matchAll(type)) {
+    if (declared === name) return true;
+    if (declared === base && base !== name && (kind === 'histogram' || kind === 'summary')) return true;
+  }
+  return false;
+};
 
 describe('the worker HPA and the example prometheus-adapter rule', () => {
   const adapter = YAML.parse(fs.readFileSync(ADAPTER_RULES, 'utf8')) as { externalRules: AdapterRule[] };
@@ -90,19 +119,6 @@ describe('every series the alerts and the HPA read is on the data plane /metrics
   let worker: RunningWorker;
   let dataDir: string;
   const scrape = async (url: string) => (await fetch(`${url}/metrics`)).text();
-  /**
-   * Declared on /metrics. A labelled counter or histogram has no sample until its first event (prom-client
-   * prints only its HELP and TYPE), so the TYPE line counts, with a histogram's _bucket/_count/_sum series.
-   */
-  const exported = (metrics: string, name: string) => {
-    const base = name.replace(/_(bucket|count|sum)$/, '');
-    const type = new RegExp(`^# TYPE (\\S+) (\\S+)$`, 'gm');
-    for (const [, declared, kind] of metrics.matchAll(type)) {
-      if (declared === name) return true;
-      if (declared === base && base !== name && (kind === 'histogram' || kind === 'summary')) return true;
-    }
-    return false;
-  };
 
   beforeAll(async () => {
     // The API server and a worker on one PostgreSQL database, as the chart runs them (`npm test` starts it).
@@ -122,7 +138,7 @@ describe('every series the alerts and the HPA read is on the data plane /metrics
     const missing: string[] = [];
     for (const { alert, expr } of alertRules()) {
       const jobs = [...new Set([...expr.matchAll(/job=~?"([^"]+)"/g)].flatMap((m) => m[1]!.split('|')))];
-      for (const name of seriesIn(expr)) {
+      for (const name of seriesIn(expr).filter((n) => !isOperatorSeries(n))) {
         expect(jobs.length).toBeGreaterThan(0);
         for (const job of jobs) if (!exported(byJob[job]!, name)) missing.push(`${alert}: ${name} on ${job}`);
       }
@@ -139,5 +155,66 @@ describe('every series the alerts and the HPA read is on the data plane /metrics
       // A label of the same name from the target would be renamed exported_<label> by Prometheus.
       for (const label of Object.keys(selector.matchLabels)) expect(metrics).not.toMatch(new RegExp(`[{,]${label}="`));
     }
+  });
+});
+
+describe("every series the alerts read from the operator is on the operator's /metrics", () => {
+  let kube: TestKube;
+  let operator: RunningOperator;
+  const scrape = async () => (await fetch(`${operator.metricsUrl}/metrics`)).text();
+
+  beforeAll(async () => {
+    // The operator as `openpds operator` runs it, on the Kubernetes API test server with the real CRDs and
+    // this chart's Domain. Its Secrets do not exist, so the Domain stops at MissingSecret: Ready False
+    // before any Deployment exists, which the Deployment-based alert of old could not see.
+    kube = await startTestKube();
+    await kubectl(kube.kubeconfig, ['apply', '-k', CRDS]);
+    await kube.createNamespace(ctx.namespace);
+    const { uid: _uid, generation: _generation, ...metadata } = domain.metadata as typeof domain.metadata & { uid?: string; generation?: number };
+    await kube.client.create({ apiVersion: domain.apiVersion, kind: domain.kind, metadata, spec: domain.spec } as never);
+    operator = await runOperator({ kubeconfig: kube.kubeconfig, metricsPort: 0, monitoring: false, log: () => undefined });
+  }, 60_000);
+  afterAll(async () => {
+    await operator?.stop();
+    await kube?.close();
+  });
+
+  test('declared, and the Domain alert selects the series the operator exports for this Domain', async () => {
+    const ready = /^openpds_operator_domain_ready\{([^}]*)\} (\S+)$/m;
+    const metrics = await eventually(async () => {
+      const text = await scrape();
+      expect(text).toMatch(/^openpds_operator_domain_ready\{[^}]*reason="MissingSecret"\} 0$/m);
+      return text;
+    }, 20_000, 100);
+    const missing: string[] = [];
+    for (const rule of allAlertRules()) {
+      for (const name of ruleSeries(rule).filter(isOperatorSeries)) if (!exported(metrics, name)) missing.push(`${rule.alert}: ${name}`);
+    }
+    expect(missing).toEqual([]);
+    const notReady = alertRules().find((r) => r.alert === 'OpenPDSDomainNotReady')!;
+    expect(ruleSeries(notReady)).toEqual(['openpds_operator_domain_ready']);
+    // Every label the alert matches on is on the operator's series, with this Domain's values: the alert
+    // fires for it (reason MissingSecret is not the Stopped the alert leaves out, and 0 is below 1).
+    const labels = Object.fromEntries([...ready.exec(metrics)![1]!.matchAll(/(\w+)="([^"]*)"/g)].map((m) => [m[1], m[2]]));
+    expect(labels).toEqual({ namespace: ctx.namespace, domain: domain.metadata.name, reason: 'MissingSecret' });
+    const selector = /openpds_operator_domain_ready\{([^}]*)\}/.exec(notReady.expr)![1]!;
+    for (const [, label, op, value] of selector.matchAll(/(\w+)(=|!=)"([^"]*)"/g)) {
+      expect(labels).toHaveProperty(label!);
+      expect(labels[label!] === value).toBe(op === '=');
+    }
+  });
+
+  test('the example ServiceMonitor scrapes the metrics Service and keeps the Domain namespace label', () => {
+    const monitor = operatorMonitoring().find((m) => m.kind === 'ServiceMonitor');
+    const service = YAML.parse(fs.readFileSync(METRICS_SERVICE, 'utf8'));
+    expect(service.metadata.labels).toMatchObject(monitor.spec.selector.matchLabels);
+    // config/ installs the Service in its kustomization's namespace.
+    const installedIn = YAML.parse(fs.readFileSync(path.resolve(METRICS_SERVICE, '../../kustomization.yaml'), 'utf8')).namespace;
+    expect(monitor.metadata.namespace).toBe(installedIn);
+    expect(monitor.spec.namespaceSelector.matchNames).toEqual([installedIn]);
+    expect(service.spec.ports.map((p: { name: string }) => p.name)).toContain(monitor.spec.endpoints[0].port);
+    // The operator's series carry the Domain's namespace: without honorLabels Prometheus would replace it
+    // with the operator's own and keep the Domain's as exported_namespace, and no Domain alert would match.
+    expect(monitor.spec.endpoints.map((e: { honorLabels?: boolean }) => e.honorLabels)).toEqual([true]);
   });
 });
