@@ -166,7 +166,9 @@ async function startRolloutLoop(namespace: string): Promise<() => Promise<void>>
     if (d.status?.observedGeneration === d.metadata?.generation && d.status?.availableReplicas === replicas) return;
     const ref = { apiVersion: 'apps/v1', kind: 'Deployment', namespace, name: d.metadata!.name! };
     const status = { observedGeneration: d.metadata?.generation, replicas, updatedReplicas: replicas, readyReplicas: replicas, availableReplicas: replicas };
-    void client.patch(ref, 'merge', { status }, { subresource: 'status' }).catch((e: unknown) => console.error('rollout loop:', (e as Error).message));
+    // The answer (the whole Deployment, managedFields included) is not read: parsing it was ~0.4 s of this
+    // process's CPU per 1,000 Domains, charged to the operator's figure.
+    void client.patch(ref, 'merge', { status }, { subresource: 'status', discardResponse: true }).catch((e: unknown) => console.error('rollout loop:', (e as Error).message));
   };
   informer.on('add', roll);
   informer.on('update', roll);
@@ -206,7 +208,7 @@ async function measure(label: string, namespace: string, endpoint: string, clien
             const manifests = buildDomainChart(d as unknown as Domain, { bootstrap: { adminPassword: 'bench-password', secretKey: 'bench-secret-key-bench-secret-key-0' }, monitoring: false });
             await applyManifests(runtime.client, manifests as KubeObject[], { keep: () => false });
             const status = { observedGeneration: d.metadata?.generation, conditions: [{ type: 'Ready', status: 'True', reason: 'Ready', message: 'apply-only', lastTransitionTime: new Date().toISOString().replace(/\.\d{3}Z$/, 'Z') }] };
-            await runtime.client.patch({ apiVersion: 'openpds.io/v1alpha1', kind: 'Domain', namespace, name: d.metadata!.name! }, 'merge', { status }, { subresource: 'status' });
+            await runtime.client.patch({ apiVersion: 'openpds.io/v1alpha1', kind: 'Domain', namespace, name: d.metadata!.name! }, 'merge', { status }, { subresource: 'status', discardResponse: true });
           },
         }
       : {}),
@@ -217,7 +219,7 @@ async function measure(label: string, namespace: string, endpoint: string, clien
             const d = object as unknown as DomainObject | undefined;
             if (!d || isReady(d)) return;
             const status = { observedGeneration: d.metadata?.generation, conditions: [{ type: 'Ready', status: 'True', reason: 'Ready', message: 'no-op', lastTransitionTime: new Date().toISOString().replace(/\.\d{3}Z$/, 'Z') }] };
-            await runtime.client.patch({ apiVersion: 'openpds.io/v1alpha1', kind: 'Domain', namespace, name: d.metadata!.name! }, 'merge', { status }, { subresource: 'status' });
+            await runtime.client.patch({ apiVersion: 'openpds.io/v1alpha1', kind: 'Domain', namespace, name: d.metadata!.name! }, 'merge', { status }, { subresource: 'status', discardResponse: true });
           },
         }
       : {}),
