@@ -156,19 +156,41 @@ export function createKubeClient(kc: KubeConfig, options: { userAgent?: string; 
   const cluster = kc.getCurrentCluster();
   if (!cluster) throw new Error('kubeconfig has no current cluster');
   const server = new URL(cluster.server);
-  let agent: http.Agent | undefined;
+  // TLS material (CA, client certificate: files read from disk), the agent and the static headers come from
+  // the kubeconfig once: client-node's applyToHTTPSOptions re-reads those files and builds a new Agent on
+  // every call, a cost a fleet of Domains paid on each of its thousands of requests.
+  let connection: Promise<{ agent: http.Agent; headers: Record<string, string> }> | undefined;
+  const connect = async () => {
+    const opts: https.RequestOptions = {};
+    await kc.applyToHTTPSOptions(opts);
+    const agent = server.protocol === 'https:'
+      ? new https.Agent({ keepAlive: true, maxSockets: 32, ca: opts.ca, cert: opts.cert, key: opts.key, ...(opts.rejectUnauthorized !== undefined ? { rejectUnauthorized: opts.rejectUnauthorized } : {}) })
+      : new http.Agent({ keepAlive: true, maxSockets: 32 });
+    // Authorization is resolved per request (below); Impersonate-User and basic auth never change.
+    const { Authorization: _token, ...headers } = (opts.headers ?? {}) as Record<string, string>;
+    if (opts.auth) headers.authorization = `Basic ${Buffer.from(opts.auth).toString('base64')}`;
+    return { agent, headers };
+  };
+  // Credentials that rotate (a token file, an exec or OIDC plugin) are resolved per request, as before,
+  // by the step of applyToHTTPSOptions that does it (plugins cache their tokens). It is missing from
+  // client-node's typings; should a version lack it, the whole applyToHTTPSOptions runs per request.
+  const authorize = (kc as unknown as { applyAuthorizationHeader?: (opts: { headers: Record<string, string> }) => Promise<void> }).applyAuthorizationHeader;
+  const credentials = async (): Promise<Record<string, string>> => {
+    const opts: { headers: Record<string, string> } = { headers: {} };
+    if (typeof authorize === 'function') await authorize.call(kc, opts);
+    else await kc.applyToHTTPSOptions(opts);
+    return opts.headers;
+  };
   const transport: Transport = async (method, url, headers, body) => {
     // A killed operator sends nothing more, like a process that died (tests kill operators in-process).
     if (options.isAlive && !options.isAlive()) throw new Error('operator stopped: request not sent');
-    // Headers (tokens, exec plugins) are resolved per request so rotated credentials are used.
-    const opts: https.RequestOptions = {};
-    await kc.applyToHTTPSOptions(opts);
+    connection ??= connect().catch((error: unknown) => {
+      connection = undefined; // a kubeconfig that failed to load (a missing file) is tried again
+      throw error;
+    });
+    const { agent, headers: staticHeaders } = await connection;
     const secure = url.protocol === 'https:';
-    agent ??= secure
-      ? new https.Agent({ keepAlive: true, maxSockets: 32, ca: opts.ca, cert: opts.cert, key: opts.key, ...(opts.rejectUnauthorized !== undefined ? { rejectUnauthorized: opts.rejectUnauthorized } : {}) })
-      : new http.Agent({ keepAlive: true, maxSockets: 32 });
-    const requestHeaders: Record<string, string> = { ...(opts.headers as Record<string, string>), ...headers };
-    if (opts.auth) requestHeaders.authorization = `Basic ${Buffer.from(opts.auth).toString('base64')}`;
+    const requestHeaders: Record<string, string> = { ...staticHeaders, ...(await credentials()), ...headers };
     const send = (retry: boolean): Promise<{ status: number; text: string }> =>
       new Promise((resolve, reject) => {
         const req = (secure ? https : http).request(url, { method, headers: requestHeaders, agent, timeout: options.timeoutMs ?? 30_000 }, (res) => {
