@@ -11,7 +11,8 @@ export interface AdminCredentials {
   password: string;
 }
 
-export type FetchFn = (input: string, init: RequestInit) => Promise<Response>;
+/** The part of fetch the client uses: global fetch, or the operator's lighter one (kube/http-fetch.ts). */
+export type FetchFn = (input: string, init: { method: string; headers: Record<string, string>; body: string; signal: AbortSignal }) => Promise<{ status: number; text(): Promise<string> }>;
 
 export interface AdminClientOptions {
   /** Base URL of the domain's API server, e.g. `http://domain-api.ns.svc:8080`. */
@@ -138,7 +139,7 @@ export function createAdminClient(options: AdminClientOptions): AdminClient {
   let loggingIn: Promise<string> | undefined;
 
   async function post(path: string, body: unknown, accessToken?: string, waitMs = timeoutMs): Promise<{ status: number; body: unknown }> {
-    let res: Response;
+    let res: Awaited<ReturnType<FetchFn>>;
     try {
       res = await fetchFn(`${baseUrl}${path}`, {
         method: 'POST',

@@ -18,6 +18,7 @@ import { RequeueError, type Reconcile } from '../kube/controller';
 import type { EventRecorder, EventType } from '../kube/events';
 import { addFinalizer, hasFinalizer, removeFinalizer } from '../kube/finalizers';
 import type { KubeClient, KubeObject } from '../kube/kube-client';
+import { createHttpFetch } from '../kube/http-fetch';
 import { deploymentReadiness, probeReadyz, type FetchFn } from '../kube/readiness';
 import type { DomainAccess } from './drive-context';
 import { bytesToQuantity } from './drive-desired';
@@ -177,8 +178,9 @@ export function createDomainReconciler(deps: DomainReconcilerDeps): DomainReconc
   const { client, events } = deps;
   const now = deps.now ?? (() => new Date());
   const generate = deps.generateSecret ?? ((bytes: number) => randomBytes(bytes).toString('base64url'));
-  // The body is read to the end so the connection returns to the pool (an unread body holds it).
-  const fetchFn: FetchFn = deps.fetch ?? ((url, init) => fetch(url, init).then(async (res) => (await res.arrayBuffer().catch(() => undefined), res)));
+  // node:http with keep-alive rather than global fetch: a third of the CPU per /readyz probe (it reads the
+  // whole body, so the connection always returns to the pool).
+  const fetchFn: FetchFn = deps.fetch ?? createHttpFetch();
   // ns/name → what this process last applied for the Domain (the chart's inputs but the credentials),
   // when, and the generation of each Deployment the apply answered with. Lets a reconcile woken by a
   // status change skip the apply, the admin Secret read that goes with it, and the Deployment GETs.
@@ -433,6 +435,8 @@ export interface DomainAdminClients {
  */
 export function createDomainAdminClients(deps: { client: KubeClient; fetch?: AdminFetch }): DomainAdminClients {
   const clients = new Map<string, { endpoint: string; admin: AdminClient }>();
+  // One connection pool for every Domain's client (node:http, lighter than global fetch; see http-fetch.ts).
+  const fetchFn: AdminFetch = deps.fetch ?? createHttpFetch();
   return {
     get(ctx, endpoint) {
       const key = `${ctx.namespace}/${ctx.domain.metadata.name}`;
@@ -443,7 +447,7 @@ export function createDomainAdminClients(deps: { client: KubeClient; fetch?: Adm
           const read = (k: string) => Buffer.from(secret.data?.[k] ?? '', 'base64').toString('utf8');
           return { username: read('username') || 'admin', password: read('password') };
         };
-        entry = { endpoint, admin: createAdminClient({ baseUrl: endpoint, credentials, ...(deps.fetch ? { fetch: deps.fetch } : {}) }) };
+        entry = { endpoint, admin: createAdminClient({ baseUrl: endpoint, credentials, fetch: fetchFn }) };
         clients.set(key, entry);
       }
       return entry.admin;
