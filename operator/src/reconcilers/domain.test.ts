@@ -1,6 +1,8 @@
+import type { AdminClient } from '../admin-client/admin-client';
 import { createDomainContext } from '../charts/domain-context';
-import type { Domain } from '../domain-types';
-import { adminEndpoint } from './domain';
+import type { Domain, DomainStatus, DomainUsageStatus } from '../domain-types';
+import type { KubeClient, KubeObject } from '../kube/kube-client';
+import { adminEndpoint, createDomainReconciler, DOMAIN_FINALIZER, usageToWrite } from './domain';
 
 const domain = (annotations: Record<string, string> = {}): Domain => ({
   apiVersion: 'openpds.io/v1alpha1',
@@ -21,5 +23,91 @@ describe('adminEndpoint: where the operator sends its admin login', () => {
   it('is never taken from the Domain object: whoever edits a Domain must not receive the admin password', () => {
     const annotated = domain({ 'openpds.io/admin-endpoint': 'https://attacker.example' });
     expect(adminEndpoint(annotated, createDomainContext(annotated))).toBe('http://acme-api.prod.svc:8080');
+  });
+});
+
+describe('usageToWrite: a usage refresh that finds the same figures writes nothing', () => {
+  const usage = (observedAt: string, usedBytes = 0): DomainUsageStatus => ({ users: 1, drives: 1, usedBytes, usedSize: String(usedBytes), quotaBytes: 10, quotaSize: '10', unlimitedDrives: 0, observedAt });
+
+  it('keeps the previous usage, observedAt and all, when the figures are the same and it is less than an hour old', () => {
+    const previous = usage('2026-01-01T10:00:00Z');
+    expect(usageToWrite(previous, usage('2026-01-01T10:59:59Z'))).toBe(previous);
+  });
+
+  it('writes the read when a figure changed, when there was none, or once an hour with the same figures', () => {
+    const changed = usage('2026-01-01T10:05:00Z', 3000);
+    expect(usageToWrite(usage('2026-01-01T10:00:00Z'), changed)).toBe(changed);
+    expect(usageToWrite(undefined, changed)).toBe(changed);
+    const hourLater = usage('2026-01-01T11:00:00Z');
+    expect(usageToWrite(usage('2026-01-01T10:00:00Z'), hourLater)).toBe(hourLater);
+    const unparsable = usage('yesterday');
+    expect(usageToWrite(unparsable, hourLater)).toBe(hourLater);
+  });
+});
+
+describe('reconcileDomain: status.usage refreshes', () => {
+  // A Domain Ready with usage, reconciled again past the refresh interval (a resync): the data plane is read
+  // again each time, and the Domain's status is written only when the figures changed or once an hour.
+  function harness() {
+    let clock = Date.parse('2026-01-01T10:00:00Z');
+    let answer = { domain_id: 'd', trash_retention_days: 30, user_count: 1, drive_count: 1, used_size: 0, total_size: 10 * 1024 ** 3, unlimited_drive_count: 0 };
+    const statusWrites: DomainStatus[] = [];
+    let reads = 0;
+    const deployments = new Map<string, KubeObject>();
+    const client = {
+      async find(ref: { kind: string; name: string }) {
+        if (ref.kind === 'Deployment') return deployments.get(ref.name);
+        return { data: { username: Buffer.from('admin').toString('base64'), password: Buffer.from('pw').toString('base64'), secretKey: Buffer.from('k'.repeat(32)).toString('base64') } };
+      },
+      async patch(ref: { kind: string }, type: string, body: KubeObject & { status?: DomainStatus }, options: { subresource?: string } = {}) {
+        if (options.subresource === 'status') return void statusWrites.push(body.status!);
+        if (type === 'apply' && ref.kind === 'Deployment') {
+          const replicas = (body.spec as { replicas?: number } | undefined)?.replicas ?? 1;
+          const live = { ...body, metadata: { ...body.metadata, generation: 1 }, status: { observedGeneration: 1, replicas, updatedReplicas: replicas, availableReplicas: replicas } };
+          deployments.set(body.metadata!.name!, live);
+          return live;
+        }
+        return undefined;
+      },
+    } as unknown as KubeClient;
+    const reconcile = createDomainReconciler({
+      client,
+      events: { record: async () => undefined },
+      monitoring: false,
+      fetch: async () => ({ ok: true, status: 200 }),
+      now: () => new Date(clock),
+      monotonicNow: () => clock,
+      adminClients: { get: () => ({ getDomain: async () => (reads++, answer) }) as unknown as AdminClient, forget: () => undefined },
+    });
+    const ready = { ...domain(), metadata: { ...domain().metadata, generation: 1, finalizers: [DOMAIN_FINALIZER] } } as Domain;
+    let current = ready;
+    return {
+      async reconcileAfter(ms: number) {
+        clock += ms;
+        const writes = statusWrites.length;
+        await reconcile({ object: current, namespace: 'prod', name: 'acme', signal: new AbortController().signal, retries: 0 });
+        if (statusWrites.length > writes) current = { ...current, status: statusWrites[statusWrites.length - 1] };
+        return { wrote: statusWrites.length > writes, usage: current.status?.usage, reads };
+      },
+      setUsedBytes: (bytes: number) => void (answer = { ...answer, used_size: bytes }),
+    };
+  }
+
+  it('reads the usage at each refresh but writes status only when a figure changed, and hourly when none did', async () => {
+    const h = harness();
+    const first = await h.reconcileAfter(0);
+    expect(first).toMatchObject({ wrote: true, reads: 1, usage: { usedBytes: 0, observedAt: '2026-01-01T10:00:00Z' } });
+    // Past the 5-minute refresh, the same figures: read, nothing written, observedAt as it was.
+    const same = await h.reconcileAfter(6 * 60_000);
+    expect(same).toMatchObject({ wrote: false, reads: 2, usage: { observedAt: '2026-01-01T10:00:00Z' } });
+    // A figure changed: written with the time of the read.
+    h.setUsedBytes(3000);
+    expect(await h.reconcileAfter(6 * 60_000)).toMatchObject({ wrote: true, reads: 3, usage: { usedBytes: 3000, usedSize: '2.9Ki', observedAt: '2026-01-01T10:12:00Z' } });
+    // Unchanged for an hour of refreshes: one write, which moves observedAt to that read.
+    const writes: boolean[] = [];
+    for (let i = 0; i < 10; i++) writes.push((await h.reconcileAfter(6 * 60_000)).wrote);
+    expect(writes).toEqual([false, false, false, false, false, false, false, false, false, true]);
+    const last = await h.reconcileAfter(0);
+    expect(last).toMatchObject({ wrote: false, reads: 13, usage: { usedBytes: 3000, observedAt: '2026-01-01T11:12:00Z' } });
   });
 });

@@ -158,6 +158,29 @@ export function usageStatus(answer: Partial<AdminDomain> | undefined, observedAt
   };
 }
 
+/**
+ * How long a refresh that finds the same figures may leave status.usage as it is. Each refresh (every
+ * usageRefreshMs) used to write the Domain's status only because observedAt moved: one write per Domain
+ * every few minutes, and one watch event per Domain to every client watching Domains, for nothing new.
+ * Unchanged figures now rewrite observedAt once an hour, so it says when the figures were last written
+ * (read and changed, or read and confirmed), never more than an hour before the last read.
+ */
+export const USAGE_UNCHANGED_REWRITE_MS = 60 * 60_000;
+
+const sameFigures = (a: DomainUsageStatus, b: DomainUsageStatus) =>
+  a.users === b.users && a.drives === b.drives && a.usedBytes === b.usedBytes && a.usedSize === b.usedSize && a.quotaBytes === b.quotaBytes && a.quotaSize === b.quotaSize && a.unlimitedDrives === b.unlimitedDrives;
+
+/**
+ * The usage to write after a read: the read when its figures differ from `previous` (or there is none),
+ * or when previous.observedAt is USAGE_UNCHANGED_REWRITE_MS old or older (or unparsable); else
+ * `previous` itself, observedAt and all, so the status write it would have cost is skipped.
+ */
+export function usageToWrite(previous: DomainUsageStatus | undefined, read: DomainUsageStatus, rewriteAfterMs = USAGE_UNCHANGED_REWRITE_MS): DomainUsageStatus {
+  if (!previous || !sameFigures(previous, read)) return read;
+  const age = Date.parse(read.observedAt) - Date.parse(previous.observedAt);
+  return age < rewriteAfterMs ? previous : read; // NaN (an unparsable observedAt) writes the read
+}
+
 type Outcome = { ready: ConditionInput; progressing: ConditionInput; degraded: ConditionInput; eventType: EventType; fields?: Partial<DomainStatus> };
 
 /**
@@ -226,8 +249,9 @@ export function createDomainReconciler(deps: DomainReconcilerDeps): DomainReconc
 
   /**
    * The usage to write with Ready: read again when the last read is older than usageRefreshMs (after a
-   * restart, the age of status.usage decides), else the one in status. Never throws and never waits more
-   * than usageTimeoutMs: Ready must not depend on it. A failure keeps the previous figures.
+   * restart, the age of status.usage decides), else the one in status; figures read unchanged keep the
+   * status as it is (usageToWrite). Never throws and never waits more than usageTimeoutMs: Ready must not
+   * depend on it. A failure keeps the previous figures.
    */
   async function refreshUsage(key: string, domain: Domain, ctx: DomainContext, endpoint: string): Promise<DomainUsageStatus | undefined> {
     const previous = domain.status?.usage;
@@ -239,7 +263,7 @@ export function createDomainReconciler(deps: DomainReconcilerDeps): DomainReconc
       const usage = usageStatus(await adminClients.get(ctx, endpoint).getDomain({ timeoutMs: usageTimeoutMs }), now());
       if (typeof usage !== 'string') {
         usageReads.set(key, { at: monotonic(), failed: false });
-        return usage;
+        return usageToWrite(previous, usage);
       }
       problem = usage;
     } catch (error) {
