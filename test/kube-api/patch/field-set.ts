@@ -16,36 +16,58 @@ export function fieldSetOf(object: JsonObject, listTypeOf: ListTypeOf): FieldSet
     if (key === 'apiVersion' || key === 'kind') continue;
     if (key === 'metadata' && isObject(value)) {
       for (const [mk, mv] of Object.entries(value)) {
-        if (!IGNORED_METADATA.has(mk)) collect(mv, ['f:metadata', `f:${mk}`], ['metadata', mk], listTypeOf, out);
+        if (!IGNORED_METADATA.has(mk)) collect(mv, `["f:metadata",${JSON.stringify(`f:${mk}`)}`, ['metadata', mk], listTypeOf, out);
       }
       continue;
     }
-    collect(value, [`f:${key}`], [key], listTypeOf, out);
+    collect(value, `[${JSON.stringify(`f:${key}`)}`, [key], listTypeOf, out);
   }
   return out;
 }
 
-function collect(value: Json, path: FieldPath, names: NamePath, listTypeOf: ListTypeOf, out: FieldSet): void {
-  if (isObject(value) && Object.keys(value).length > 0) {
-    for (const [key, child] of Object.entries(value)) collect(child, [...path, `f:${key}`], [...names, key], listTypeOf, out);
-    return;
+// `open` is a path serialized as JSON.stringify would, without its closing bracket: extending it by one
+// element is a string concatenation, not an array copy and a whole-path stringify per field (this walk
+// runs over every object of every write).
+function collect(value: Json, open: string, names: NamePath, listTypeOf: ListTypeOf, out: FieldSet): void {
+  if (isObject(value)) {
+    const keys = Object.keys(value);
+    if (keys.length > 0) {
+      for (const key of keys) collect(value[key]!, `${open},${JSON.stringify(`f:${key}`)}`, [...names, key], listTypeOf, out);
+      return;
+    }
   }
   if (Array.isArray(value) && value.length > 0) {
     const listType = listTypeOf(names);
     if (listType.kind === 'set') {
-      for (const item of value) out.add(JSON.stringify([...path, `v:${JSON.stringify(item)}`]));
+      for (const item of value) out.add(`${open},${JSON.stringify(`v:${JSON.stringify(item)}`)}]`);
       return;
     }
     if (listType.kind === 'map' && value.every((item) => itemKey(item, listType.keys) !== undefined)) {
       for (const item of value) {
-        const itemPath = [...path, `k:${JSON.stringify(itemKey(item, listType.keys))}`];
-        out.add(JSON.stringify([...itemPath, '.']));
-        if (isObject(item)) for (const [key, child] of Object.entries(item)) collect(child, [...itemPath, `f:${key}`], [...names, key], listTypeOf, out);
+        const itemOpen = `${open},${JSON.stringify(`k:${JSON.stringify(itemKey(item, listType.keys))}`)}`;
+        out.add(`${itemOpen},"."]`);
+        if (isObject(item)) for (const [key, child] of Object.entries(item)) collect(child, `${itemOpen},${JSON.stringify(`f:${key}`)}`, [...names, key], listTypeOf, out);
       }
       return;
     }
   }
-  out.add(JSON.stringify(path)); // scalars, atomic lists, empty maps and lists are owned whole
+  out.add(`${open}]`); // scalars, atomic lists, empty maps and lists are owned whole
+}
+
+// Serialized paths repeat from object to object (every Deployment of a chart has the same ones), and the
+// writes parse them again and again: the parsed form is remembered, frozen since it is shared.
+const parsedPaths = new Map<string, readonly string[]>();
+const PARSED_PATHS_MAX = 50_000;
+
+/** The elements of a serialized path (read-only: shared between callers). */
+export function pathOf(serialized: string): FieldPath {
+  let path = parsedPaths.get(serialized);
+  if (!path) {
+    if (parsedPaths.size >= PARSED_PATHS_MAX) parsedPaths.clear();
+    path = Object.freeze(JSON.parse(serialized) as string[]);
+    parsedPaths.set(serialized, path);
+  }
+  return path as FieldPath;
 }
 
 /** The FieldsV1 tree of a set, keys sorted at every level (deterministic, whatever order the set was built in). */
@@ -53,7 +75,7 @@ export function toFieldsV1(set: FieldSet): JsonObject {
   const root: JsonObject = {};
   for (const serialized of set) {
     let node = root;
-    for (const element of JSON.parse(serialized) as FieldPath) {
+    for (const element of pathOf(serialized)) {
       if (!isObject(node[element])) node[element] = {};
       node = node[element] as JsonObject;
     }

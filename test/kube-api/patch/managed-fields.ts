@@ -1,7 +1,7 @@
 import { deepEqual, isObject, type JsonObject } from '../json';
 import type { ListTypeOf } from '../list-semantics';
 import type { ManagedFieldsEntry } from '../types';
-import { fieldSetOf, fromFieldsV1, toFieldsV1, valueAt, type FieldSet } from './field-set';
+import { fieldSetOf, fromFieldsV1, pathOf, toFieldsV1, valueAt, type FieldSet } from './field-set';
 
 // Ownership bookkeeping shared by every write. Non-apply writes ("Update" operations) take ownership of
 // the fields they change, away from everyone else, without conflicts; server-side apply lives in
@@ -90,7 +90,7 @@ export function trackUpdate(before: JsonObject | undefined, after: JsonObject, o
   const changed = new Set<string>();
   for (const path of newSet) {
     if (!oldSet.has(path)) changed.add(path);
-    else if (b && !deepEqual(valueAt(b, JSON.parse(path)).value, valueAt(a, JSON.parse(path)).value)) changed.add(path);
+    else if (b && !deepEqual(valueAt(b, pathOf(path)).value, valueAt(a, pathOf(path)).value)) changed.add(path);
   }
   const removed = new Set([...oldSet].filter((p) => !newSet.has(p)));
   if (changed.size === 0 && removed.size === 0) return owners;

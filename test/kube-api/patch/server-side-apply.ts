@@ -1,7 +1,7 @@
 import { clone, deepEqual, isObject, type Json, type JsonObject } from '../json';
 import { sameItem, type ListTypeOf, type NamePath } from '../list-semantics';
 import { KubeApiError, type StatusCause } from '../status';
-import { fieldSetOf, isPrefix, removeAt, valueAt, type FieldPath } from './field-set';
+import { fieldSetOf, isPrefix, pathOf, removeAt, valueAt, type FieldPath } from './field-set';
 import { sameOwner, type Ownership } from './managed-fields';
 
 // Server-side apply: the applied configuration is merged into the live object, the applier owns exactly
@@ -27,7 +27,7 @@ export function serverSideApply(live: JsonObject, applied: JsonObject, owners: O
   for (const owner of others) {
     for (const serialized of owner.fields) {
       if (!appliedSet.has(serialized)) continue;
-      const path = JSON.parse(serialized) as FieldPath;
+      const path = pathOf(serialized);
       if (path[path.length - 1] === '.') continue; // owning an item is not a value that can differ
       if (deepEqual(valueAt(live, path).value, valueAt(applied, path).value)) continue; // same value: shared
       if (ctx.force) taken.add(serialized);
@@ -47,8 +47,8 @@ export function serverSideApply(live: JsonObject, applied: JsonObject, owners: O
   // (or anything beneath them).
   for (const serialized of previous?.fields ?? []) {
     if (appliedSet.has(serialized)) continue;
-    const path = JSON.parse(serialized) as FieldPath;
-    const owned = nextOthers.some((o) => [...o.fields].some((p) => isPrefix(trimDot(path), JSON.parse(p) as FieldPath)));
+    const path = pathOf(serialized);
+    const owned = nextOthers.some((o) => [...o.fields].some((p) => isPrefix(trimDot(path), pathOf(p))));
     if (!owned) removeAt(object, path);
   }
   const mine: Ownership = { manager: ctx.manager, operation: 'Apply', apiVersion: ctx.apiVersion, time: ctx.time, fields: appliedSet, ...(ctx.subresource ? { subresource: ctx.subresource } : {}) };
