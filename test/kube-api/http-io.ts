@@ -16,7 +16,11 @@ export async function readBody(req: IncomingMessage): Promise<string> {
 }
 
 export function sendJson(res: ServerResponse, status: number, body: unknown, warnings: string[] = []): void {
-  const payload = JSON.stringify(body);
+  sendJsonText(res, status, JSON.stringify(body), warnings);
+}
+
+/** sendJson of a body already serialised. */
+export function sendJsonText(res: ServerResponse, status: number, payload: string, warnings: string[] = []): void {
   const headers: Record<string, string | string[]> = { 'Content-Type': 'application/json', 'Content-Length': String(Buffer.byteLength(payload)) };
   if (warnings.length > 0) headers.Warning = warnings.map((w) => `299 - ${JSON.stringify(w)}`);
   res.writeHead(status, headers);

@@ -25,6 +25,21 @@ export function withVersion(type: ResourceType, object: KubeObject): KubeObject 
   return { ...object, apiVersion: apiVersionOf(type), kind: type.kind };
 }
 
+// Stored objects are immutable, so one JSON text per (object, served version) serves every watch that sends
+// it and the answer to the write that stored it: an informer per kind in the operator, the tests' own and
+// the writer would otherwise each serialise it.
+const serialized = new WeakMap<KubeObject, Map<string, string>>();
+
+/** JSON.stringify(withVersion(type, object)) of a stored (never mutated) object, computed once. */
+export function servedJson(type: ResourceType, object: KubeObject): string {
+  let byVersion = serialized.get(object);
+  if (!byVersion) serialized.set(object, (byVersion = new Map()));
+  const key = `${type.group}/${type.version}/${type.kind}`;
+  let json = byVersion.get(key);
+  if (json === undefined) byVersion.set(key, (json = JSON.stringify(withVersion(type, object))));
+  return json;
+}
+
 export function listObjects(store: Store, type: ResourceType, query: ListQuery) {
   const matches = matcherFor(type, query);
   // The stored objects themselves (no copies): withVersion below copies the top level of what is served.

@@ -1,8 +1,8 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { parse as parseYaml } from 'yaml';
 import type { FieldValidation } from './admission';
-import { readBody, sendJson } from './http-io';
-import { listObjects, matcherFor, withVersion } from './list';
+import { readBody, sendJson, sendJsonText } from './http-io';
+import { listObjects, matcherFor, servedJson, withVersion } from './list';
 import type { DeleteOptions, ObjectService, WriteRequest } from './object-service';
 import { badRequest, methodNotAllowed, notFound, unsupportedMediaType } from './status';
 import type { Store } from './store';
@@ -99,9 +99,10 @@ export async function handleResource(deps: ResourceHandlerDeps, route: ResourceR
       });
     }
     if (name !== undefined) {
-      const object = withVersion(type, deps.objects.read(type, route.namespace, name));
-      const body = wantsTable(accept) ? toTable(type, [object], { resourceVersion: object.metadata.resourceVersion }, query.get('includeObject')) : object;
-      return sendJson(res, 200, body);
+      const stored = deps.objects.read(type, route.namespace, name);
+      if (!wantsTable(accept)) return sendJsonText(res, 200, servedJson(type, stored));
+      const object = withVersion(type, stored);
+      return sendJson(res, 200, toTable(type, [object], { resourceVersion: object.metadata.resourceVersion }, query.get('includeObject')));
     }
     const limit = query.get('limit');
     const list = listObjects(deps.store, type, { ...selection, ...(limit ? { limit: Number(limit) } : {}), continueToken: query.get('continue') });
@@ -114,16 +115,17 @@ export async function handleResource(deps: ResourceHandlerDeps, route: ResourceR
   const contentType = req.headers['content-type'];
   if (method === 'POST' && name === undefined) {
     const created = deps.objects.create(write, parseBody(raw, contentType));
-    return sendJson(res, 201, withVersion(type, created), write.warnings);
+    // The stored object, serialised once for this answer and every watch that sends it.
+    return sendJsonText(res, 201, servedJson(type, created), write.warnings);
   }
   if (method === 'PUT' && name !== undefined) {
     const updated = deps.objects.update(write, name, parseBody(raw, contentType));
-    return sendJson(res, 200, withVersion(type, updated), write.warnings);
+    return sendJsonText(res, 200, servedJson(type, updated), write.warnings);
   }
   if (method === 'PATCH' && name !== undefined) {
     const existed = deps.store.peek(type.storageKey, route.namespace, name) !== undefined;
     const patched = deps.objects.patch(write, name, contentType ?? '', raw, query.get('force') === 'true');
-    return sendJson(res, existed ? 200 : 201, withVersion(type, patched), write.warnings);
+    return sendJsonText(res, existed ? 200 : 201, servedJson(type, patched), write.warnings);
   }
   if (method === 'DELETE') {
     const options = deleteOptions(parseBody(raw, contentType), query);

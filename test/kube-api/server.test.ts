@@ -32,6 +32,25 @@ describe('one server', () => {
   });
   afterAll(() => server.close());
 
+  test('a write answers with the object as stored, the same text a GET and every watch then serve', async () => {
+    const base = '/api/v1/namespaces/default/configmaps';
+    const list = await call(server, 'GET', base);
+    const controller = new AbortController();
+    const watch = await fetch(`${server.url}${base}?watch=true&resourceVersion=${list.body.metadata.resourceVersion}`, { signal: controller.signal });
+    const reader = watch.body!.getReader();
+    const applied = await fetch(`${server.url}${base}/served?fieldManager=t`, { method: 'PATCH', headers: { 'content-type': 'application/apply-patch+yaml' }, body: JSON.stringify({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'served' }, data: { a: '1' } }) });
+    const answer = await applied.text();
+    let events = '';
+    while (!events.includes('\n')) events += new TextDecoder().decode((await reader.read()).value);
+    controller.abort();
+    expect(applied.status).toBe(201);
+    expect(JSON.parse(answer)).toMatchObject({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'served', managedFields: [{ manager: 't', operation: 'Apply' }] }, data: { a: '1' } });
+    expect(events.split('\n')[0]).toBe(`{"type":"ADDED","object":${answer}}`);
+    expect(await (await fetch(`${server.url}${base}/served`)).text()).toBe(answer);
+    const status = await fetch(`${server.url}${base}/served`, { method: 'PATCH', headers: { 'content-type': 'application/merge-patch+json' }, body: JSON.stringify({ data: { a: '2' } }) });
+    expect(JSON.parse(await status.text())).toMatchObject({ apiVersion: 'v1', kind: 'ConfigMap', data: { a: '2' } });
+  });
+
   test('discovery lists built-in groups and resources with status subresources', async () => {
     const groups = (await call(server, 'GET', '/apis')).body.groups.map((g: any) => g.name);
     expect(groups).toEqual(expect.arrayContaining(['apps', 'autoscaling', 'policy', 'networking.k8s.io', 'coordination.k8s.io', 'events.k8s.io', 'apiextensions.k8s.io']));

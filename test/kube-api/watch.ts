@@ -2,7 +2,7 @@ import type { ServerResponse } from 'node:http';
 import { KubeApiError } from './status';
 import type { Store } from './store';
 import type { WatchHub, StoredEvent } from './watch-hub';
-import { withVersion } from './list';
+import { servedJson, withVersion } from './list';
 import type { KubeObject, ResourceType } from './types';
 
 // One watch connection: newline-delimited JSON events on a chunked 200 response. Starts with the current
@@ -17,19 +17,6 @@ export interface WatchRequest {
   allowBookmarks: boolean;
   sendInitialEvents: boolean;
   bookmarkIntervalMs: number;
-}
-
-// Stored objects are immutable, so one JSON text per (object, served version) serves every watch that
-// sends it: an informer per kind in the operator plus the tests' own would otherwise each serialise it.
-const serialized = new WeakMap<KubeObject, Map<string, string>>();
-
-function objectJson(type: ResourceType, object: KubeObject): string {
-  let byVersion = serialized.get(object);
-  if (!byVersion) serialized.set(object, (byVersion = new Map()));
-  const key = `${type.group}/${type.version}/${type.kind}`;
-  let json = byVersion.get(key);
-  if (json === undefined) byVersion.set(key, (json = JSON.stringify(withVersion(type, object))));
-  return json;
 }
 
 export function serveWatch(res: ServerResponse, hub: WatchHub, store: Store, watch: WatchRequest): void {
@@ -63,7 +50,7 @@ export function serveWatch(res: ServerResponse, hub: WatchHub, store: Store, wat
 
   // The same bytes as send(type, withVersion(watch.type, object)), from the shared serialisation.
   const sendStored = (type: string, object: KubeObject) => {
-    write(`{"type":"${type}","object":${objectJson(watch.type, object)}}\n`);
+    write(`{"type":"${type}","object":${servedJson(watch.type, object)}}\n`);
   };
   const deliver = (event: StoredEvent) => {
     if (event.storageKey !== watch.type.storageKey) return;
