@@ -1,0 +1,138 @@
+/**
+ * The operator and the Prometheus Operator's CRDs, end to end on the Kubernetes API test server: the
+ * monitoring.coreos.com kinds installed after the operator started are found by its periodic discovery
+ * check (shortened here through monitoringRecheckMs), and every Domain gains its ServiceMonitor,
+ * PrometheusRule and AlertmanagerConfig without a restart; CRDs removed again leave Domains reconciling.
+ * Along the way, openpds_operator_domain_ready on the operator's real /metrics follows the Domain's Ready
+ * condition: MissingSecret 0, Ready 1, no series once the Domain is deleted.
+ */
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import path from 'node:path';
+import { runOperator, type RunningOperator } from '../../operator/src/main';
+import type { Condition, Domain } from '../../operator/src/domain-types';
+import type { KubeObject } from '../../operator/src/kube/kube-client';
+import { markDeploymentAvailable } from './support/deployments';
+import { eventually, startTestKube, type TestKube } from './support/kube';
+import { kubectl } from './support/kubectl';
+
+const NS = 'tenants';
+const ROOT = path.resolve(__dirname, '../..');
+let kube: TestKube;
+let operator: RunningOperator | undefined;
+/** Stands in for the Domain's data plane: /readyz answers, the rest (usage) does not exist. */
+let stub: Server;
+const logs: string[] = [];
+
+const MONITORING_KINDS = [
+  ['v1', 'ServiceMonitor', 'servicemonitors'],
+  ['v1', 'PrometheusRule', 'prometheusrules'],
+  ['v1alpha1', 'AlertmanagerConfig', 'alertmanagerconfigs'],
+] as const;
+/** The three Prometheus Operator CRDs the Domain chart renders, with schemas that accept any spec. */
+const monitoringCrds = MONITORING_KINDS.map(([version, kind, plural]) => `---
+apiVersion: apiextensions.k8s.io/v1
+kind: CustomResourceDefinition
+metadata: { name: ${plural}.monitoring.coreos.com }
+spec:
+  group: monitoring.coreos.com
+  scope: Namespaced
+  names: { kind: ${kind}, plural: ${plural}, singular: ${kind.toLowerCase()}, listKind: ${kind}List }
+  versions:
+    - name: ${version}
+      served: true
+      storage: true
+      schema: { openAPIV3Schema: { type: object, x-kubernetes-preserve-unknown-fields: true } }
+`).join('');
+
+const domainYaml = (replicas: number) => `
+apiVersion: openpds.io/v1alpha1
+kind: Domain
+metadata: { name: acme, namespace: ${NS} }
+spec:
+  storage:
+    mode: standard
+    s3: { endpoint: "http://rgw.storage.svc:7480", bucket: openpds, prefix: acme/, credentialsSecretRef: { name: acme-s3 } }
+  database: { urlSecretRef: { name: acme-db } }
+  apiServer: { replicas: ${replicas} }
+  workers: { replicas: 1 }
+  alerts: { webhooks: [{ name: ops, url: "https://hooks.acme.example/alert" }] }
+`;
+const getDomain = () => kube.client.get<Domain & KubeObject>({ apiVersion: 'openpds.io/v1alpha1', kind: 'Domain', namespace: NS, name: 'acme' });
+const ready = (d: { status?: { conditions?: Condition[] } }) => d.status?.conditions?.find((c) => c.type === 'Ready');
+/** The Domain's objects of a monitoring kind (the list fails while the CRD does not exist). */
+const monitoringObjects = async () => {
+  const names: string[] = [];
+  for (const [version, kind] of MONITORING_KINDS) {
+    const list = await kube.client.list({ apiVersion: `monitoring.coreos.com/${version}`, kind, namespace: NS }, { labelSelector: 'openpds.io/domain=acme' });
+    names.push(...list.items.map(() => kind));
+  }
+  return names.sort();
+};
+/** The operator's openpds_operator_domain_ready lines. */
+const readySeries = async () => (await (await fetch(`${operator!.metricsUrl}/metrics`)).text()).split('\n').filter((l) => l.startsWith('openpds_operator_domain_ready{'));
+
+beforeAll(async () => {
+  kube = await startTestKube();
+  stub = createServer((req, res) => void (req.url === '/readyz' ? res.writeHead(200).end('ok') : res.writeHead(404).end()));
+  await new Promise<void>((r) => stub.listen(0, '127.0.0.1', () => r()));
+  await kubectl(kube.kubeconfig, ['apply', '-k', path.join(ROOT, 'crds')]);
+  await kube.createNamespace(NS);
+});
+afterAll(async () => {
+  await operator?.stop();
+  stub?.closeAllConnections();
+  stub?.close();
+  await kube?.close();
+});
+
+test('monitoring CRDs installed after start: the Domain gains its ServiceMonitor, PrometheusRule and AlertmanagerConfig without a restart; removed: it reconciles on', async () => {
+  operator = await runOperator({
+    kubeconfig: kube.kubeconfig,
+    metricsPort: 0,
+    monitoring: 'auto',
+    monitoringRecheckMs: 200,
+    baseBackoffMs: 100,
+    maxBackoffMs: 1000,
+    domainEndpoints: { [`${NS}/acme`]: `http://127.0.0.1:${(stub.address() as AddressInfo).port}` },
+    log: (level, msg, fields) => void logs.push(`${level} ${msg} ${JSON.stringify(fields ?? {})}`),
+  });
+  expect(logs.find((l) => l.includes('operator running'))).toContain('"monitoring":false');
+
+  // 1. No Secrets yet: MissingSecret before any Deployment exists, and the gauge says so.
+  await kubectl(kube.kubeconfig, ['apply', '-f', '-'], domainYaml(1));
+  await eventually(async () => expect(ready(await getDomain())).toMatchObject({ status: 'False', reason: 'MissingSecret', observedGeneration: 1 }));
+  await eventually(async () => expect(await readySeries()).toEqual([`openpds_operator_domain_ready{namespace="${NS}",domain="acme",reason="MissingSecret"} 0`]));
+
+  // 2. The Secrets: the chart is applied, without monitoring (no CRDs), and the Domain turns Ready.
+  await kubectl(kube.kubeconfig, ['apply', '-f', '-'], `apiVersion: v1\nkind: Secret\nmetadata: { name: acme-db, namespace: ${NS} }\nstringData: { url: "postgres://openpds@db:5432/acme" }\n---\napiVersion: v1\nkind: Secret\nmetadata: { name: acme-s3, namespace: ${NS} }\nstringData: { AWS_ACCESS_KEY_ID: a, AWS_SECRET_ACCESS_KEY: b }\n`);
+  await eventually(() => kube.client.get({ apiVersion: 'apps/v1', kind: 'Deployment', namespace: NS, name: 'acme-worker' }));
+  for (const name of ['acme-api', 'acme-worker']) await markDeploymentAvailable(kube.client, NS, name);
+  await eventually(async () => expect(ready(await getDomain())).toMatchObject({ status: 'True', reason: 'Ready', observedGeneration: 1 }), 15_000);
+  await eventually(async () => expect(await readySeries()).toEqual([`openpds_operator_domain_ready{namespace="${NS}",domain="acme",reason="Ready"} 1`]));
+
+  // 3. The Prometheus Operator's CRDs arrive: found within a few checks, the Domain's chart gains them.
+  await kubectl(kube.kubeconfig, ['apply', '-f', '-'], monitoringCrds);
+  await eventually(async () => expect(await monitoringObjects()).toEqual(['AlertmanagerConfig', 'PrometheusRule', 'ServiceMonitor']), 15_000, 100);
+  expect(logs.filter((l) => l.includes('monitoring.coreos.com appeared'))).toHaveLength(1);
+  const [rule] = (await kube.client.list<KubeObject & { spec: { groups: { rules: { alert: string; expr: string }[] }[] } }>({ apiVersion: 'monitoring.coreos.com/v1', kind: 'PrometheusRule', namespace: NS }, { labelSelector: 'openpds.io/domain=acme' })).items;
+  expect(rule!.spec.groups[0]!.rules.find((r) => r.alert === 'OpenPDSDomainNotReady')?.expr).toContain(`openpds_operator_domain_ready{namespace="${NS}",domain="acme",reason!="Stopped"}`);
+  expect(ready(await getDomain())).toMatchObject({ status: 'True' });
+
+  // 4. And leave again (the CRDs deleted, their objects with them): Domains still reconcile, nothing tries
+  // to list or prune the kinds that no longer exist.
+  await kubectl(kube.kubeconfig, ['delete', '-f', '-', '--wait=false'], monitoringCrds);
+  await eventually(() => expect(logs.filter((l) => l.includes('monitoring.coreos.com disappeared'))).toHaveLength(1), 15_000, 100);
+  await kubectl(kube.kubeconfig, ['apply', '-f', '-'], domainYaml(2));
+  await eventually(async () => {
+    const d = await getDomain();
+    expect(d.metadata.generation).toBe(2);
+    expect(ready(d)).toMatchObject({ reason: 'WaitingForReplicas', observedGeneration: 2 });
+  }, 15_000);
+  expect(logs.filter((l) => l.startsWith('warn') && l.includes('monitoring'))).toEqual([]);
+  await eventually(async () => expect(await readySeries()).toEqual([`openpds_operator_domain_ready{namespace="${NS}",domain="acme",reason="WaitingForReplicas"} 0`]));
+
+  // 5. The Domain deleted: its series goes with it.
+  await kubectl(kube.kubeconfig, ['delete', 'domain', 'acme', '-n', NS, '--wait=false']);
+  await eventually(async () => expect(await readySeries()).toEqual([]), 15_000, 100);
+}, 90_000);
