@@ -225,12 +225,15 @@ test('Drive with a missing Domain: Ready=False DomainNotFound, one Event, no hot
   await kubectl(kube.kubeconfig, ['delete', 'drive', 'orphan', '-n', NS, '--timeout=15s']);
 });
 
-test('A Domain turning Ready wakes its waiting Drives at once (not after their backoff or the resync)', async () => {
+test('A Domain turning not ready, then Ready, wakes its Drives at once (not after their backoff or the resync)', async () => {
   await operator.stop();
   operator = await start(Number(new URL(dataPlane!.url).port), 60_000); // no resync within this test
+  await waitReady('crash'); // a Drive of the earlier test, Ready
   const api = { apiVersion: 'apps/v1', kind: 'Deployment', namespace: NS, name: 'acme-api' };
   await kube.client.patch(api, 'merge', { status: { readyReplicas: 0, availableReplicas: 0 } }, { subresource: 'status' });
   await eventually(async () => expect(condition(await kube.client.get<Drive & KubeObject>({ ...api, apiVersion: 'openpds.io/v1alpha1', kind: 'Domain', name: 'acme' }), 'Ready')?.status).toBe('False'));
+  // Nothing else would look at the Ready Drive for a minute: saying so within 3 s means the Domain's turn woke it.
+  await eventually(async () => expect(condition(await getDrive('crash'), 'Ready')).toMatchObject({ status: 'False', reason: 'DomainNotReady' }), 3000);
   await apply(driveYaml('late'));
   await eventually(async () => expect(condition(await getDrive('late'), 'Ready')).toMatchObject({ status: 'False', reason: 'DomainNotReady' }));
   expect(condition(await getDrive('late'), 'Progressing')).toMatchObject({ status: 'True', reason: 'DomainNotReady' });
@@ -241,24 +244,33 @@ test('A Domain turning Ready wakes its waiting Drives at once (not after their b
   await eventually(async () => expect(condition(await getDrive('late'), 'Ready')).toMatchObject({ status: 'True' }), 3000);
 });
 
-test('Deleting a Domain keeps a Retain Drive and its file; the Drive says so, and comes back Ready when the Domain is re-created', async () => {
+test('Deleting a Domain keeps Retain Drives and their files; the Drives say so within seconds, and come back Ready when the Domain is re-created', async () => {
   await operator.stop();
-  operator = await start(Number(new URL(dataPlane!.url).port));
+  operator = await start(Number(new URL(dataPlane!.url).port), 60_000); // no resync within this test: every wake-up is an event
   await apply(driveYaml('keep'));
+  await apply(driveYaml('again'));
   const id = (await waitReady('keep')).status!.driveId!;
+  const againId = (await waitReady('again')).status!.driveId!;
   const alice = await dataPlane!.api.login('alice', 'alice-password');
-  const content = Buffer.from('kept through the Domain deletion\n');
-  const created = await dataPlane!.api.ok('/v2/file/create', { drive_id: id, parent_file_id: 'root', name: 'kept.txt', type: 'file', size: content.length }, alice.access_token);
-  expect((await fetch(created.part_info_list[0].upload_url, { method: 'PUT', body: content })).ok).toBe(true);
-  await dataPlane!.api.ok('/v2/file/complete', { drive_id: id, file_id: created.file_id, upload_id: created.upload_id }, alice.access_token);
+  const upload = async (driveId: string, name: string) => {
+    const content = Buffer.from(`${name}: kept through the Domain deletion\n`);
+    const created = await dataPlane!.api.ok('/v2/file/create', { drive_id: driveId, parent_file_id: 'root', name, type: 'file', size: content.length }, alice.access_token);
+    expect((await fetch(created.part_info_list[0].upload_url, { method: 'PUT', body: content })).ok).toBe(true);
+    await dataPlane!.api.ok('/v2/file/complete', { drive_id: driveId, file_id: created.file_id, upload_id: created.upload_id }, alice.access_token);
+  };
+  const files = async (driveId: string) => (await dataPlane!.api.ok('/v2/file/list', { drive_id: driveId, parent_file_id: 'root' }, alice.access_token)).items.map((f: { name: string }) => f.name);
+  await upload(id, 'kept.txt');
+  await upload(againId, 'again.txt');
 
   await kubectl(kube.kubeconfig, ['delete', 'domain', 'acme', '-n', NS, '--timeout=20s']);
   expect((await events('acme')).find((e) => e.reason === 'Deleted')?.message).toMatch(/\d+ Drive\(s\) with reclaimPolicy Retain keep their data in the domain's storage/);
+  // The Domain's deletion woke its Drives: Ready=False within 3 s, not at the resync a minute away.
   const orphaned = await eventually(async () => {
     const d = await getDrive('keep');
     expect(condition(d, 'Ready')).toMatchObject({ status: 'False', reason: 'DomainNotFound' });
     return d;
-  });
+  }, 3000);
+  expect(condition(await getDrive('again'), 'Ready')).toMatchObject({ status: 'False', reason: 'DomainNotFound' });
   expect(condition(orphaned, 'Ready')?.message).toBe(
     `Domain ${NS}/acme does not exist; drive ${id} and its files are kept in the Domain's storage and are used again when the Domain is re-created with the same storage`,
   );
@@ -271,8 +283,39 @@ test('Deleting a Domain keeps a Retain Drive and its file; the Drive says so, an
   await kubectl(kube.kubeconfig, ['wait', '--for=condition=Ready', 'domain/acme', '-n', NS, '--timeout=20s']);
   const back = await waitReady('keep');
   expect(back.status).toMatchObject({ driveId: id, origin: 'Created' });
-  const list = await dataPlane!.api.ok('/v2/file/list', { drive_id: id, parent_file_id: 'root' }, alice.access_token);
-  expect(list.items.map((f: { name: string }) => f.name)).toEqual(['kept.txt']);
+  expect(await files(id)).toEqual(['kept.txt']);
+});
+
+test('A Retain Drive deleted while its Domain is gone, applied again with the Domain: it gets its drive and files back, no second drive', async () => {
+  const alice = await dataPlane!.api.login('alice', 'alice-password');
+  const files = async (driveId: string) => (await dataPlane!.api.ok('/v2/file/list', { drive_id: driveId, parent_file_id: 'root' }, alice.access_token)).items.map((f: { name: string }) => f.name);
+  const aliceDrivesNamed = async (name: string) => {
+    const found: AdminDrive[] = [];
+    for await (const d of admin.listAllDrives({ owner: (await admin.findUser('alice'))!.user_id })) if (d.drive_name === name) found.push(d);
+    return found;
+  };
+  const before = await getDrive('again');
+  const id = before.status!.driveId!;
+  expect(await files(id)).toEqual(['again.txt']);
+
+  await kubectl(kube.kubeconfig, ['delete', 'domain', 'acme', '-n', NS, '--timeout=20s']);
+  await eventually(async () => expect(condition(await getDrive('again'), 'Ready')).toMatchObject({ status: 'False', reason: 'DomainNotFound' }), 3000);
+  // With the Domain gone its finalizer is released at once; the drive keeps its marker (nothing to remove it through).
+  await kubectl(kube.kubeconfig, ['delete', 'drive', 'again', '-n', NS, '--timeout=15s']);
+  expect((await events('again')).find((e) => e.reason === 'Retained')?.message).toContain('a Drive with the same owner and name adopts it');
+
+  await apply(domainYaml());
+  for (const name of ['acme-api', 'acme-worker']) await eventually(() => markDeploymentAvailable(kube.client, NS, name));
+  await kubectl(kube.kubeconfig, ['wait', '--for=condition=Ready', 'domain/acme', '-n', NS, '--timeout=20s']);
+  await apply(driveYaml('again'));
+  const again = await waitReady('again');
+  expect(again.metadata.uid).not.toBe(before.metadata.uid);
+  // Adopted, not Created: this Drive did not make it, and reclaimPolicy Delete must not take files the old one kept.
+  expect(again.status).toMatchObject({ driveId: id, origin: 'Adopted' });
+  expect(await files(id)).toEqual(['again.txt']);
+  expect(await aliceDrivesNamed('again files')).toHaveLength(1);
+  expect(await drivesMarked(again.metadata.uid!)).toEqual([expect.objectContaining({ drive_id: id })]);
+  expect((await events('again')).find((e) => e.reason === 'Adopted')?.message).toContain(`retained by a deleted Drive (uid ${before.metadata.uid})`);
 });
 
 test('An admin API that answers errors counts in openpds_operator_reconcile_errors_total{kind="Drive"}; waiting for a Domain does not', async () => {

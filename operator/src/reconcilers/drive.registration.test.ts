@@ -7,7 +7,7 @@ import type { OperatorRuntime } from '../main';
 import { createOperatorMetrics } from '../metrics';
 import type { DomainAccess } from './drive-context';
 import { withMarker } from './drive-desired';
-import { createDriveReconcile, DRIVE_FINALIZER, DriveReconcileFailed, statusChanged, turnedReady } from './drive.registration';
+import { createDriveReconcile, DRIVE_FINALIZER, DriveReconcileFailed, statusChanged, domainChangeForDrives } from './drive.registration';
 
 /** A runtime whose kube client and admin client write into one ordered log. */
 function fakeRuntime(opts: { access?: DomainAccess; liveDomain?: boolean; adminError?: Error } = {}) {
@@ -136,13 +136,21 @@ describe('Drive registration', () => {
     expect(log).toEqual(['finalizers=']);
   });
 
-  it('statusChanged ignores key order; turnedReady needs a transition', () => {
+  it('statusChanged ignores key order', () => {
     const conditions = [{ type: 'Ready', status: 'True' as const, reason: 'Applied', lastTransitionTime: '2030-01-01T00:00:00Z' }];
     expect(statusChanged({ driveId: 'a', totalBytes: 1, conditions }, { conditions, totalBytes: 1, driveId: 'a' })).toBe(false);
     expect(statusChanged({ driveId: 'a', conditions }, { driveId: 'b', conditions })).toBe(true);
-    const domain = (status: string) => ({ metadata: { name: 'd' }, status: { conditions: [{ type: 'Ready', status }] } });
-    expect(turnedReady(domain('False'), domain('True'))).toBe(true);
-    expect(turnedReady(domain('True'), domain('True'))).toBe(false);
-    expect(turnedReady(undefined, domain('True'))).toBe(false);
+  });
+
+  it('a Domain wakes its Drives when its readiness changes either way, its deletion starts or it is deleted; not otherwise', () => {
+    const domain = (status: string, deletionTimestamp?: string) => ({ metadata: { name: 'd', ...(deletionTimestamp ? { deletionTimestamp } : {}) }, status: { conditions: [{ type: 'Ready', status }] } }) as never;
+    expect(domainChangeForDrives('update', domain('False'), domain('True'))).toEqual({ state: 'Ready' });
+    expect(domainChangeForDrives('update', domain('True'), domain('False'))).toEqual({ state: 'NotReady' });
+    expect(domainChangeForDrives('delete', domain('True'), domain('True'))).toEqual({ state: 'NotFound' });
+    expect(domainChangeForDrives('update', domain('True'), domain('True', '2030-01-01T00:00:00Z'))).toEqual({});
+    expect(domainChangeForDrives('update', domain('True'), domain('True'))).toBeUndefined(); // e.g. a usage refresh
+    expect(domainChangeForDrives('update', domain('False', '2030-01-01T00:00:00Z'), domain('False', '2030-01-01T00:00:00Z'))).toBeUndefined();
+    expect(domainChangeForDrives('update', undefined, domain('True'))).toBeUndefined();
+    expect(domainChangeForDrives('add', undefined, domain('True'))).toBeUndefined(); // the initial list covers it
   });
 });

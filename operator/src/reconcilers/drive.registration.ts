@@ -11,20 +11,23 @@
  * controller's jittered resync is the periodic drift check (a second, unjittered timer per Drive would
  * make every Drive of a fleet hit its data plane at the same moments).
  *
- * A Domain turning Ready enqueues its Drives through a watch on Domains, so a Drive that waited for its
- * Domain does not sit out its backoff (up to 5 minutes).
+ * A Domain whose readiness changes (either way), whose deletion starts, or that is deleted enqueues its
+ * Drives through a watch on Domains: a Drive that waited for its Domain does not sit out its backoff (up
+ * to 5 minutes), and a Ready Drive says DomainNotReady / DomainNotFound within seconds instead of at the
+ * next resync (10 minutes).
  */
 import type { KubernetesListObject, KubernetesObject } from '@kubernetes/client-node' with { 'resolution-mode': 'import' };
 import { API_VERSION, type Domain, type Drive, type DriveStatus } from '../domain-types';
 import { conditionsEqual, findCondition } from '../kube/conditions';
 import { RequeueError, type Reconcile, type SecondaryWatch } from '../kube/controller';
+import type { InformerEvent } from '../kube/informer';
 import { addFinalizer, hasFinalizer, removeFinalizer } from '../kube/finalizers';
 import type { KubeObject } from '../kube/kube-client';
 import type { OperatorRuntime, ReconcilerRegistration } from '../main';
 import { reconcileDrive, reconcileDriveDeletion, type DomainAccess, type DriveReconcileContext, type DriveReconcileResult } from './drive';
 
 export const DRIVE_FINALIZER = 'openpds.io/drive-cleanup';
-/** How long a Domain-Ready wake-up waits for the Domain controller's cache to see Ready too. */
+/** How long a Domain-change wake-up waits for the Domain controller's cache to see the change too. */
 const DOMAIN_CACHE_WAIT_MS = 2_000;
 
 type DriveObject = Drive & KubeObject;
@@ -62,6 +65,8 @@ export function createDriveReconcile(rt: OperatorRuntime): Reconcile<DriveObject
       domain: await domainAccess(rt, namespace, drive.spec.domainRef.name),
       clock: { now: () => new Date() },
       ...(rt.config.resyncIntervalMs !== undefined ? { resyncAfterMs: rt.config.resyncIntervalMs } : {}),
+      // Live, not the informer's cache: only on the rare path of an orphaned drive (see observeDrive).
+      driveUidsInUse: async () => new Set((await rt.client.list<DriveObject>({ apiVersion: API_VERSION, kind: 'Drive', namespace })).items.map((d) => d.metadata.uid!)),
     };
     const result: DriveReconcileResult & { removeFinalizer?: boolean } = deleting ? await reconcileDriveDeletion(drive, ctx) : await reconcileDrive(drive, ctx);
     for (const e of result.events) await rt.events.record(drive, e.type, e.reason, e.message);
@@ -100,10 +105,19 @@ export function statusChanged(previous: DriveStatus | undefined, next: DriveStat
   return canonicalJson({ ...before, conditions: [] }) !== canonicalJson({ ...next, conditions: [] });
 }
 
-/** True when an update of a Domain is its turn to Ready (added objects are covered by the initial list). */
-export function turnedReady(previous: KubernetesObject | undefined, next: KubernetesObject): boolean {
-  const ready = (o: KubernetesObject | undefined) => findCondition((o as Domain | undefined)?.status?.conditions, 'Ready')?.status === 'True';
-  return previous !== undefined && !ready(previous) && ready(next);
+const isReady = (o: KubernetesObject | undefined) => findCondition((o as Domain | undefined)?.status?.conditions, 'Ready')?.status === 'True';
+
+/**
+ * The state its Drives should see when a Domain event concerns them, or undefined when it does not: a
+ * deletion, a readiness change either way, or the start of its deletion (state left undefined then:
+ * the Domain may still be Ready). Added objects are covered by the initial list.
+ */
+export function domainChangeForDrives(event: InformerEvent, previous: KubernetesObject | undefined, next: KubernetesObject): { state?: DomainAccess['state'] } | undefined {
+  if (event === 'delete') return { state: 'NotFound' };
+  if (event !== 'update' || previous === undefined) return undefined;
+  if (isReady(previous) !== isReady(next)) return { state: isReady(next) ? 'Ready' : 'NotReady' };
+  if (!previous.metadata?.deletionTimestamp && next.metadata?.deletionTimestamp) return {};
+  return undefined;
 }
 
 function domainReadyWatch(rt: OperatorRuntime): SecondaryWatch {
@@ -113,18 +127,20 @@ function domainReadyWatch(rt: OperatorRuntime): SecondaryWatch {
     path: `/apis/${API_VERSION}${ns ? `/namespaces/${ns}` : ''}/domains`,
     list: () => rt.client.list(collection) as unknown as Promise<KubernetesListObject<KubernetesObject>>,
     ownerKeys(domain, event, previous) {
-      if (event === 'update' && turnedReady(previous, domain)) void enqueueDrivesOf(rt, domain.metadata!.namespace!, domain.metadata!.name!);
+      const change = domainChangeForDrives(event, previous, domain);
+      if (change) void enqueueDrivesOf(rt, domain.metadata!.namespace!, domain.metadata!.name!, change.state);
       return []; // the Drive keys are not known synchronously: enqueueDrivesOf adds them
     },
   };
 }
 
-async function enqueueDrivesOf(rt: OperatorRuntime, namespace: string, domain: string): Promise<void> {
+async function enqueueDrivesOf(rt: OperatorRuntime, namespace: string, domain: string, state: DomainAccess['state'] | undefined): Promise<void> {
   try {
     // This watch and the Domain controller's are separate streams: wait until the cache that
-    // domainAccess reads says Ready too, or the Drives would see the Domain not ready and back off again.
-    for (const deadline = Date.now() + DOMAIN_CACHE_WAIT_MS; Date.now() < deadline; await new Promise((r) => setTimeout(r, 50))) {
-      if ((await rt.domainAccess(namespace, domain)).state === 'Ready') break;
+    // domainAccess reads says what this event says too, or the Drives would see the Domain as it was
+    // (not ready: back off again; still Ready: stay Ready until the resync).
+    for (const deadline = Date.now() + DOMAIN_CACHE_WAIT_MS; state && Date.now() < deadline; await new Promise((r) => setTimeout(r, 50))) {
+      if ((await rt.domainAccess(namespace, domain)).state === state) break;
     }
     const drives = await rt.client.list<DriveObject>({ apiVersion: API_VERSION, kind: 'Drive', namespace });
     for (const d of drives.items) if (d.spec?.domainRef?.name === domain) rt.enqueue('Drive', `${namespace}/${d.metadata.name}`);
