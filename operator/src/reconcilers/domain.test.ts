@@ -2,7 +2,7 @@ import type { AdminClient } from '../admin-client/admin-client';
 import { createDomainContext } from '../charts/domain-context';
 import type { Domain, DomainStatus, DomainUsageStatus } from '../domain-types';
 import type { KubeClient, KubeObject } from '../kube/kube-client';
-import { adminEndpoint, createDomainReconciler, DOMAIN_FINALIZER, usageToWrite } from './domain';
+import { adminEndpoint, createDomainAccessResolver, createDomainReconciler, DOMAIN_FINALIZER, usageToWrite } from './domain';
 
 const domain = (annotations: Record<string, string> = {}): Domain => ({
   apiVersion: 'openpds.io/v1alpha1',
@@ -23,6 +23,26 @@ describe('adminEndpoint: where the operator sends its admin login', () => {
   it('is never taken from the Domain object: whoever edits a Domain must not receive the admin password', () => {
     const annotated = domain({ 'openpds.io/admin-endpoint': 'https://attacker.example' });
     expect(adminEndpoint(annotated, createDomainContext(annotated))).toBe('http://acme-api.prod.svc:8080');
+  });
+});
+
+describe('createDomainAccessResolver: which Domains lend their admin API to Drives', () => {
+  const withReady = (status: string, reason: string, deleting = false): Domain => ({
+    ...domain(),
+    metadata: { ...domain().metadata, ...(deleting && { deletionTimestamp: '2026-01-01T00:00:00Z' }) },
+    status: { conditions: [{ type: 'Ready', status, reason, message: '', lastTransitionTime: '2026-01-01T00:00:00Z' }] } as DomainStatus,
+  });
+  const access = (d: Domain | undefined) => createDomainAccessResolver({ client: {} as KubeClient, getDomain: () => d, domainEndpoints: { 'prod/acme': 'http://127.0.0.1:1' } })('prod', 'acme');
+
+  it('a Ready Domain; not one that is missing or not Ready', async () => {
+    expect((await access(withReady('True', 'Ready'))).state).toBe('Ready');
+    expect(await access(undefined)).toMatchObject({ state: 'NotFound' });
+    expect(await access(withReady('False', 'WaitingForReadyz'))).toMatchObject({ state: 'NotReady', message: expect.stringContaining('WaitingForReadyz') });
+  });
+
+  it('a Domain being deleted that waits for its Delete Drives: its data plane still runs, and each would wait for the other', async () => {
+    expect((await access(withReady('False', 'WaitingForDrives', true))).state).toBe('Ready');
+    expect((await access(withReady('False', 'Deleting', true))).state).toBe('NotReady'); // tearing down: too late
   });
 });
 

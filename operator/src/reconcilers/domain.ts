@@ -491,7 +491,11 @@ export function createDomainAccessResolver(deps: { client: KubeClient; domainEnd
     const domain = deps.getDomain(namespace, name);
     if (!domain) return { state: 'NotFound', message: `Domain ${namespace}/${name} does not exist` };
     const ready = findCondition(domain.status?.conditions, 'Ready');
-    if (ready?.status !== 'True') return { state: 'NotReady', message: `Domain ${namespace}/${name} is not ready${ready ? ` (${ready.reason})` : ''}` };
+    // A Domain being deleted waits (WaitingForDrives) for its reclaimPolicy Delete Drives before it tears
+    // its data plane down, so the data plane still runs then: refusing those Drives the admin API, as for
+    // any Domain that is not Ready, would leave each waiting for the other for ever.
+    const waitingForDrives = Boolean((domain.metadata as { deletionTimestamp?: string }).deletionTimestamp) && ready?.reason === 'WaitingForDrives';
+    if (ready?.status !== 'True' && !waitingForDrives) return { state: 'NotReady', message: `Domain ${namespace}/${name} is not ready${ready ? ` (${ready.reason})` : ''}` };
     const ctx = createDomainContext(domain);
     return { state: 'Ready', client: adminClients.get(ctx, adminEndpoint(domain, ctx, deps.domainEndpoints)) };
   };
