@@ -2,7 +2,7 @@ import type { AdminClient } from '../admin-client/admin-client';
 import { createDomainContext } from '../charts/domain-context';
 import type { Domain, DomainStatus, DomainUsageStatus } from '../domain-types';
 import type { KubeClient, KubeObject } from '../kube/kube-client';
-import { adminEndpoint, createDomainAccessResolver, createDomainReconciler, DOMAIN_FINALIZER, usageToWrite } from './domain';
+import { adminEndpoint, checkSecretKeys, createDomainAccessResolver, createDomainReconciler, DOMAIN_FINALIZER, usageToWrite } from './domain';
 
 const domain = (annotations: Record<string, string> = {}): Domain => ({
   apiVersion: 'openpds.io/v1alpha1',
@@ -43,6 +43,26 @@ describe('createDomainAccessResolver: which Domains lend their admin API to Driv
   it('a Domain being deleted that waits for its Delete Drives: its data plane still runs, and each would wait for the other', async () => {
     expect((await access(withReady('False', 'WaitingForDrives', true))).state).toBe('Ready');
     expect((await access(withReady('False', 'Deleting', true))).state).toBe('NotReady'); // tearing down: too late
+  });
+});
+
+describe('checkSecretKeys: what the pods would read from Secrets', () => {
+  const secrets: Record<string, Record<string, string>> = { s3: { AWS_ACCESS_KEY_ID: 'eA==' }, db: { url: 'eA==' } };
+  const client = { find: async (ref: { name: string }) => (secrets[ref.name] ? { data: secrets[ref.name] } : undefined) } as unknown as KubeClient;
+  const use = (secret: string, key: string, readBy: string) => ({ secret, key, readBy });
+
+  it('names every missing Secret and key at once, a missing Secret first', async () => {
+    const problem = await checkSecretKeys(client, 'prod', [use('pg', 'url', 'OPENPDS_DATABASE_URL'), use('s3', 'AWS_SECRET_ACCESS_KEY', 'OPENPDS_S3_SECRET_ACCESS_KEY'), use('gone', 'k', 'OPENPDS_X')]);
+    expect(problem?.reason).toBe('MissingSecret');
+    expect(problem?.message).toBe(
+      'Secret prod/pg referenced by the spec does not exist (read by OPENPDS_DATABASE_URL); and Secret prod/gone referenced by the spec does not exist (read by OPENPDS_X); and ' +
+        'Secret prod/s3 has no key AWS_SECRET_ACCESS_KEY (read by OPENPDS_S3_SECRET_ACCESS_KEY); it has AWS_ACCESS_KEY_ID',
+    );
+  });
+
+  it('is MissingSecretKey when every Secret exists, and nothing when every key does', async () => {
+    expect(await checkSecretKeys(client, 'prod', [use('s3', 'AWS_SECRET_ACCESS_KEY', 'OPENPDS_S3_SECRET_ACCESS_KEY')])).toMatchObject({ reason: 'MissingSecretKey' });
+    expect(await checkSecretKeys(client, 'prod', [use('db', 'url', 'OPENPDS_DATABASE_URL'), use('s3', 'AWS_ACCESS_KEY_ID', 'OPENPDS_S3_ACCESS_KEY_ID')])).toBeUndefined();
   });
 });
 

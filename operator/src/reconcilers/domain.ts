@@ -118,16 +118,22 @@ export async function checkSecretKeys(client: KubeClient, namespace: string, use
   // Read at every reconcile (Secrets are not watched): all at once, then judged in order.
   const secrets = [...new Set(uses.map((u) => u.secret))];
   const fetched = await Promise.all(secrets.map((name) => client.find<KubeObject & { data?: Record<string, string> }>({ apiVersion: 'v1', kind: 'Secret', namespace, name })));
+  // Every problem at once, so whoever fixes them does not learn of the second only after fixing the first.
+  const absent: string[] = [];
+  const keyless: string[] = [];
   for (const [i, secret] of secrets.entries()) {
     const found = fetched[i];
     const readers = uses.filter((u) => u.secret === secret);
-    if (!found) return { reason: 'MissingSecret', message: `Secret ${namespace}/${secret} referenced by the spec does not exist (read by ${[...new Set(readers.map((u) => u.readBy))].join(', ')})` };
+    if (!found) {
+      absent.push(`Secret ${namespace}/${secret} referenced by the spec does not exist (read by ${[...new Set(readers.map((u) => u.readBy))].join(', ')})`);
+      continue;
+    }
     // The apiserver folds stringData into data, so data holds every key.
     const missing = readers.filter((u) => found.data?.[u.key] === undefined);
-    if (missing.length) {
-      return { reason: 'MissingSecretKey', message: `Secret ${namespace}/${secret} has no key ${missing.map((u) => `${u.key} (read by ${u.readBy})`).join(', ')}; it has ${Object.keys(found.data ?? {}).sort().join(', ') || 'no keys'}` };
-    }
+    if (missing.length) keyless.push(`Secret ${namespace}/${secret} has no key ${missing.map((u) => `${u.key} (read by ${u.readBy})`).join(', ')}; it has ${Object.keys(found.data ?? {}).sort().join(', ') || 'no keys'}`);
   }
+  if (absent.length) return { reason: 'MissingSecret', message: [...absent, ...keyless].join('; and ') };
+  if (keyless.length) return { reason: 'MissingSecretKey', message: keyless.join('; and ') };
   return undefined;
 }
 
