@@ -10,68 +10,84 @@ export type FieldSet = Set<string>;
 /** Fields no manager owns: identity and bookkeeping the server sets itself. */
 const IGNORED_METADATA = new Set(['name', 'namespace', 'uid', 'resourceVersion', 'generation', 'creationTimestamp', 'deletionTimestamp', 'deletionGracePeriodSeconds', 'managedFields', 'selfLink']);
 
-export function fieldSetOf(object: JsonObject, listTypeOf: ListTypeOf): FieldSet {
+// The FieldsV1 trees fieldSetOf built along with their sets: toFieldsV1 answers from here instead of
+// parsing every path of the set back (the set of each server-side apply becomes a managedFields entry).
+const builtTrees = new WeakMap<FieldSet, JsonObject>();
+
+/**
+ * The paths `object` sets. With `tree`, its FieldsV1 tree is built in the same walk and remembered for
+ * toFieldsV1 (read-only, like every tree: it may end up in a stored object's managedFields).
+ */
+export function fieldSetOf(object: JsonObject, listTypeOf: ListTypeOf, options: { tree?: boolean } = {}): FieldSet {
   const out: FieldSet = new Set();
+  const root: JsonObject | undefined = options.tree ? {} : undefined;
   for (const [key, value] of Object.entries(object)) {
     if (key === 'apiVersion' || key === 'kind') continue;
     if (key === 'metadata' && isObject(value)) {
       for (const [mk, mv] of Object.entries(value)) {
-        if (!IGNORED_METADATA.has(mk)) collect(mv, `["f:metadata",${JSON.stringify(`f:${mk}`)}`, ['metadata', mk], listTypeOf, out);
+        if (!IGNORED_METADATA.has(mk)) collect(mv, `["f:metadata",${JSON.stringify(`f:${mk}`)}`, ['metadata', mk], listTypeOf, out, root && child(child(root, 'f:metadata'), `f:${mk}`));
       }
       continue;
     }
-    collect(value, `[${JSON.stringify(`f:${key}`)}`, [key], listTypeOf, out);
+    collect(value, `[${JSON.stringify(`f:${key}`)}`, [key], listTypeOf, out, root && child(root, `f:${key}`));
   }
+  if (root) builtTrees.set(out, sortTree(root));
   return out;
+}
+
+function child(node: JsonObject, element: string): JsonObject {
+  const existing = node[element];
+  if (isObject(existing)) return existing;
+  const created: JsonObject = {};
+  node[element] = created;
+  return created;
 }
 
 // `open` is a path serialized as JSON.stringify would, without its closing bracket: extending it by one
 // element is a string concatenation, not an array copy and a whole-path stringify per field (this walk
-// runs over every object of every write).
-function collect(value: Json, open: string, names: NamePath, listTypeOf: ListTypeOf, out: FieldSet): void {
+// runs over every object of every write). `node`, when a tree is built, is the tree node of `open`.
+function collect(value: Json, open: string, names: NamePath, listTypeOf: ListTypeOf, out: FieldSet, node: JsonObject | undefined): void {
   if (isObject(value)) {
     const keys = Object.keys(value);
     if (keys.length > 0) {
-      for (const key of keys) collect(value[key]!, `${open},${JSON.stringify(`f:${key}`)}`, [...names, key], listTypeOf, out);
+      for (const key of keys) collect(value[key]!, `${open},${JSON.stringify(`f:${key}`)}`, [...names, key], listTypeOf, out, node && child(node, `f:${key}`));
       return;
     }
   }
   if (Array.isArray(value) && value.length > 0) {
     const listType = listTypeOf(names);
     if (listType.kind === 'set') {
-      for (const item of value) out.add(`${open},${JSON.stringify(`v:${JSON.stringify(item)}`)}]`);
+      for (const item of value) {
+        const element = `v:${JSON.stringify(item)}`;
+        out.add(`${open},${JSON.stringify(element)}]`);
+        if (node) child(node, element);
+      }
       return;
     }
     if (listType.kind === 'map' && value.every((item) => itemKey(item, listType.keys) !== undefined)) {
       for (const item of value) {
-        const itemOpen = `${open},${JSON.stringify(`k:${JSON.stringify(itemKey(item, listType.keys))}`)}`;
+        const element = `k:${JSON.stringify(itemKey(item, listType.keys))}`;
+        const itemOpen = `${open},${JSON.stringify(element)}`;
+        const itemNode = node && child(node, element);
         out.add(`${itemOpen},"."]`);
-        if (isObject(item)) for (const [key, child] of Object.entries(item)) collect(child, `${itemOpen},${JSON.stringify(`f:${key}`)}`, [...names, key], listTypeOf, out);
+        if (itemNode) child(itemNode, '.');
+        if (isObject(item)) for (const [key, field] of Object.entries(item)) collect(field, `${itemOpen},${JSON.stringify(`f:${key}`)}`, [...names, key], listTypeOf, out, itemNode && child(itemNode, `f:${key}`));
       }
       return;
     }
   }
-  out.add(`${open}]`); // scalars, atomic lists, empty maps and lists are owned whole
+  out.add(`${open}]`); // scalars, atomic lists, empty maps and lists are owned whole (node stays a leaf)
 }
 
-// Serialized paths repeat from object to object (every Deployment of a chart has the same ones), and the
-// writes parse them again and again: the parsed form is remembered, frozen since it is shared.
-const parsedPaths = new Map<string, readonly string[]>();
-const PARSED_PATHS_MAX = 50_000;
-
-/** The elements of a serialized path (read-only: shared between callers). */
+/** The elements of a serialized path. */
 export function pathOf(serialized: string): FieldPath {
-  let path = parsedPaths.get(serialized);
-  if (!path) {
-    if (parsedPaths.size >= PARSED_PATHS_MAX) parsedPaths.clear();
-    path = Object.freeze(JSON.parse(serialized) as string[]);
-    parsedPaths.set(serialized, path);
-  }
-  return path as FieldPath;
+  return JSON.parse(serialized) as FieldPath;
 }
 
 /** The FieldsV1 tree of a set, keys sorted at every level (deterministic, whatever order the set was built in). */
 export function toFieldsV1(set: FieldSet): JsonObject {
+  const built = builtTrees.get(set);
+  if (built) return built;
   const root: JsonObject = {};
   for (const serialized of set) {
     let node = root;

@@ -1,3 +1,4 @@
+import type { JsonObject } from '../json';
 import { builtinListType } from '../list-semantics';
 import { applyJsonPatch } from './json-patch';
 import { applyMergePatch } from './merge-patch';
@@ -74,5 +75,26 @@ describe('field sets (managedFields FieldsV1)', () => {
     removeAt(copy, ['f:spec', 'f:containers', 'k:{"name":"app"}', '.']);
     expect(copy.metadata).toEqual({ name: 'n' });
     expect(copy.spec).toEqual({ args: ['x'] });
+  });
+});
+
+describe('fieldSetOf with its tree', () => {
+  test('the tree built in the walk is the FieldsV1 tree of the set, keys sorted at every level', () => {
+    const deployment = JSON.parse(JSON.stringify({
+      apiVersion: 'apps/v1',
+      kind: 'Deployment',
+      metadata: { name: 'd', labels: { z: '1', a: '2' }, finalizers: ['x', 'y'], ownerReferences: [{ apiVersion: 'v1', kind: 'K', name: 'o', uid: 'u1' }], annotations: {} },
+      spec: {
+        replicas: 2,
+        selector: { matchLabels: { app: 'd' } },
+        template: { spec: { containers: [{ name: 'c', image: 'i', env: [{ name: 'B', value: '1' }, { name: 'A', valueFrom: { secretKeyRef: { name: 's', key: 'k' } } }], args: ['--x'] }], volumes: [] } },
+      },
+    })) as JsonObject;
+    const withTree = fieldSetOf(deployment, builtinListType, { tree: true });
+    const plain = fieldSetOf(deployment, builtinListType);
+    expect([...withTree].sort()).toEqual([...plain].sort());
+    const expected = toFieldsV1(new Set(plain)); // parsed back from the paths
+    expect(JSON.stringify(toFieldsV1(withTree))).toBe(JSON.stringify(expected));
+    expect(fromFieldsV1(toFieldsV1(withTree))).toEqual(plain);
   });
 });

@@ -20,7 +20,8 @@ export interface ApplyContext {
 }
 
 export function serverSideApply(live: JsonObject, applied: JsonObject, owners: Ownership[], ctx: ApplyContext): { object: JsonObject; owners: Ownership[] } {
-  const appliedSet = fieldSetOf(applied, ctx.listTypeOf);
+  // With its tree: the set becomes the applier's managedFields entry as it is.
+  const appliedSet = fieldSetOf(applied, ctx.listTypeOf, { tree: true });
   const others = owners.filter((o) => !sameOwner(o, ctx.manager, 'Apply', ctx.subresource));
   const causes: StatusCause[] = [];
   const taken = new Set<string>();
