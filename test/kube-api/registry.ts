@@ -15,24 +15,43 @@ export interface Registry {
 
 export function createRegistry(): Registry {
   const byOwner = new Map<string, ResourceType[]>();
-  const all = () => [...byOwner.values()].flat();
+  // Lookups by key, rebuilt after a (rare) register or unregister: every request routes through find(),
+  // and flattening and scanning every type for each one was a visible part of the server's time.
+  let index: { all: ResourceType[]; byPlural: Map<string, ResourceType>; byKind: Map<string, ResourceType>; byStorageKey: Map<string, ResourceType> } | undefined;
+  const indexed = () => {
+    if (index) return index;
+    const all = [...byOwner.values()].flat();
+    const byPlural = new Map<string, ResourceType>();
+    const byKind = new Map<string, ResourceType>();
+    const byStorageKey = new Map<string, ResourceType>();
+    for (const t of all) {
+      // The first registered wins, as a scan in registration order found it; for a storage key, the
+      // preferred version (the first of equals).
+      const plural = `${t.group}/${t.version}/${t.plural}`;
+      if (!byPlural.has(plural)) byPlural.set(plural, t);
+      const kind = `${t.group}/${t.version}/${t.kind}`;
+      if (!byKind.has(kind)) byKind.set(kind, t);
+      const stored = byStorageKey.get(t.storageKey);
+      if (!stored || compareVersions(t.version, stored.version) < 0) byStorageKey.set(t.storageKey, t);
+    }
+    return (index = { all, byPlural, byKind, byStorageKey });
+  };
   return {
     register(types, owner = 'builtin') {
       byOwner.set(owner, owner === 'builtin' ? [...(byOwner.get(owner) ?? []), ...types] : types);
+      index = undefined;
     },
     unregister(owner) {
       byOwner.delete(owner);
+      index = undefined;
     },
-    find: (group, version, plural) => all().find((t) => t.group === group && t.version === version && t.plural === plural),
-    findByKind: (group, version, kind) => all().find((t) => t.group === group && t.version === version && t.kind === kind),
-    byStorageKey: (storageKey) => {
-      const types = all().filter((t) => t.storageKey === storageKey);
-      return types.sort((a, b) => compareVersions(a.version, b.version))[0];
-    },
-    all,
+    find: (group, version, plural) => indexed().byPlural.get(`${group}/${version}/${plural}`),
+    findByKind: (group, version, kind) => indexed().byKind.get(`${group}/${version}/${kind}`),
+    byStorageKey: (storageKey) => indexed().byStorageKey.get(storageKey),
+    all: () => [...indexed().all],
     groups() {
       const versions = new Map<string, Set<string>>();
-      for (const t of all()) versions.set(t.group, (versions.get(t.group) ?? new Set()).add(t.version));
+      for (const t of indexed().all) versions.set(t.group, (versions.get(t.group) ?? new Set()).add(t.version));
       return [...versions].map(([name, vs]) => ({ name, versions: [...vs].sort(compareVersions) }));
     },
   };
