@@ -17,12 +17,19 @@ export interface OperatorConfig {
   leaseNamespace?: string;
   /** `ns/name` → admin endpoint URL of that Domain, overriding its Service (tests, out-of-cluster runs). */
   domainEndpoints: Record<string, string>;
+  /** Every object reconciled again this often (with jitter) even without a change; absent: 10 minutes. */
+  resyncIntervalMs?: number;
+  /** The Prometheus Operator's kinds in Domain charts: on, off, or 'auto' (as discovery finds them). */
+  monitoring?: boolean | 'auto';
+  /** How often 'auto' asks discovery again; 0: only at start; absent: 5 minutes. */
+  monitoringRecheckMs?: number;
 }
 
 export const DEFAULT_METRICS_PORT = 8081;
 
 export const OPERATOR_USAGE = `usage: openpds operator [--kubeconfig FILE] [--namespace NS] [--metrics-port N] [--leader-elect]
                         [--leader-election-namespace NS] [--domain-endpoint NS/NAME=URL]...
+                        [--resync-interval D] [--monitoring auto|true|false] [--monitoring-recheck-interval D]
 
   --kubeconfig FILE            kubeconfig to use (default: in-cluster, then $KUBECONFIG or ~/.kube/config)
   --namespace NS               watch only this namespace (default: all namespaces)
@@ -30,7 +37,11 @@ export const OPERATOR_USAGE = `usage: openpds operator [--kubeconfig FILE] [--na
   --leader-elect               hold a coordination.k8s.io Lease; only the leader reconciles
   --leader-election-namespace NS  namespace of that Lease (default: $POD_NAMESPACE, then the pod's
                                service-account namespace, then --namespace, then "default")
-  --domain-endpoint NS/NAME=URL  probe and manage Domain NS/NAME at URL instead of its Service (repeatable)`;
+  --domain-endpoint NS/NAME=URL  probe and manage Domain NS/NAME at URL instead of its Service (repeatable)
+  --resync-interval D          reconcile every object again this often, with jitter (default 10m; D as 90s, 10m, 1h)
+  --monitoring MODE            ServiceMonitor/PrometheusRule/AlertmanagerConfig in each Domain's chart: true, false,
+                               or auto (default: when discovery finds monitoring.coreos.com)
+  --monitoring-recheck-interval D  how often auto asks discovery again (default 5m; 0 = only at start)`;
 
 export class ConfigError extends Error {
   override readonly name = 'ConfigError';
@@ -51,6 +62,15 @@ export function parseDomainEndpoint(value: string): [string, string] {
   }
   if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') throw new ConfigError(`--domain-endpoint ${value}: the URL must be http or https`);
   return [key, url.replace(/\/$/, '')];
+}
+
+const DURATION_UNITS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
+
+/** `90s`, `10m`, `1h`, `500ms`, `0` → milliseconds. */
+export function parseDuration(flag: string, raw: string): number {
+  const match = /^(\d+(?:\.\d+)?)(ms|s|m|h)?$/.exec(raw.trim());
+  if (!match || (!match[2] && Number(match[1]) !== 0)) throw new ConfigError(`${flag} ${raw}: expected a duration such as 90s, 10m or 1h`);
+  return Math.round(Number(match[1]) * DURATION_UNITS[match[2] ?? 'ms']!);
 }
 
 export function parseOperatorArgs(argv: readonly string[]): OperatorConfig {
@@ -88,6 +108,23 @@ export function parseOperatorArgs(argv: readonly string[]): OperatorConfig {
         config.domainEndpoints[key] = url;
         break;
       }
+      case '--resync-interval': {
+        const raw = value();
+        const ms = parseDuration(name, raw);
+        // Shorter would turn the safety net into a hot loop over every object.
+        if (ms < 10_000) throw new ConfigError(`--resync-interval ${raw}: at least 10s`);
+        config.resyncIntervalMs = ms;
+        break;
+      }
+      case '--monitoring': {
+        const raw = value();
+        if (!['auto', 'true', 'false'].includes(raw)) throw new ConfigError(`--monitoring ${raw}: expected auto, true or false`);
+        config.monitoring = raw === 'auto' ? 'auto' : raw === 'true';
+        break;
+      }
+      case '--monitoring-recheck-interval':
+        config.monitoringRecheckMs = parseDuration(name, value());
+        break;
       default:
         throw new ConfigError(`unknown flag ${flag}\n${OPERATOR_USAGE}`);
     }
