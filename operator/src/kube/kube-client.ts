@@ -149,7 +149,8 @@ export function refOf(object: KubeObject): ObjectRef {
   return { apiVersion: object.apiVersion, kind: object.kind, name: object.metadata.name, ...(object.metadata.namespace ? { namespace: object.metadata.namespace } : {}) };
 }
 
-type Transport = (method: string, url: URL, headers: Record<string, string>, body: string | undefined) => Promise<{ status: number; text: string }>;
+/** Sends `method` to `path` (absolute on the server, query included). */
+type Transport = (method: string, path: string, headers: Record<string, string>, body: string | undefined) => Promise<{ status: number; text: string }>;
 
 /** Builds a client from a loaded KubeConfig; one keep-alive agent per client. */
 export function createKubeClient(kc: KubeConfig, options: { userAgent?: string; timeoutMs?: number; isAlive?: () => boolean } = {}): KubeClient {
@@ -181,7 +182,11 @@ export function createKubeClient(kc: KubeConfig, options: { userAgent?: string; 
     else await kc.applyToHTTPSOptions(opts);
     return opts.headers;
   };
-  const transport: Transport = async (method, url, headers, body) => {
+  const secure = server.protocol === 'https:';
+  // Request options instead of a URL object per request: parsing and converting one cost about as much
+  // as the rest of building the request.
+  const target = { protocol: server.protocol, hostname: server.hostname.replace(/^\[(.*)\]$/, '$1'), port: server.port || (secure ? 443 : 80) };
+  const transport: Transport = async (method, path, headers, body) => {
     // A killed operator sends nothing more, like a process that died (tests kill operators in-process).
     if (options.isAlive && !options.isAlive()) throw new Error('operator stopped: request not sent');
     connection ??= connect().catch((error: unknown) => {
@@ -189,17 +194,16 @@ export function createKubeClient(kc: KubeConfig, options: { userAgent?: string; 
       throw error;
     });
     const { agent, headers: staticHeaders } = await connection;
-    const secure = url.protocol === 'https:';
     const requestHeaders: Record<string, string> = { ...staticHeaders, ...(await credentials()), ...headers };
     const send = (retry: boolean): Promise<{ status: number; text: string }> =>
       new Promise((resolve, reject) => {
-        const req = (secure ? https : http).request(url, { method, headers: requestHeaders, agent, timeout: options.timeoutMs ?? 30_000 }, (res) => {
+        const req = (secure ? https : http).request({ ...target, path, method, headers: requestHeaders, agent, timeout: options.timeoutMs ?? 30_000 }, (res) => {
           const chunks: Buffer[] = [];
           res.on('data', (c: Buffer) => chunks.push(c));
           res.on('end', () => resolve({ status: res.statusCode ?? 0, text: Buffer.concat(chunks).toString('utf8') }));
           res.on('error', reject);
         });
-        req.on('timeout', () => req.destroy(new Error(`kube-client: ${method} ${url.pathname} timed out`)));
+        req.on('timeout', () => req.destroy(new Error(`kube-client: ${method} ${path.split('?')[0]} timed out`)));
         req.on('error', (error: NodeJS.ErrnoException) => {
           // A kept-alive socket the server closed while idle fails on reuse before the request reached it:
           // the one case where sending again is always safe (Node's documented pattern).
@@ -213,10 +217,22 @@ export function createKubeClient(kc: KubeConfig, options: { userAgent?: string; 
   return createKubeClientWith(server, transport, options.userAgent ?? 'openpds-operator');
 }
 
+/** A path the URL parser would leave as it is: no dot segments, no characters it would encode, no query. */
+const PLAIN_PATH = /^(?!.*\/\.\.?(?:\/|$))\/[A-Za-z0-9\-._~%!$&'()*+,;=:@/]*$/;
+
+/** `path` on `server` with `query`, as `new URL(...)` and `searchParams.set` would make it. */
+export function requestTarget(server: URL, path: string, query: RequestOptions['query'] = {}): string {
+  const joined = server.pathname.replace(/\/$/, '') + path;
+  const params = Object.entries(query).filter((e): e is [string, string | number | boolean] => e[1] !== undefined);
+  if (PLAIN_PATH.test(joined)) return params.length ? `${joined}?${new URLSearchParams(params.map(([k, v]): [string, string] => [k, String(v)])).toString()}` : joined;
+  const url = new URL(joined, server);
+  for (const [k, v] of params) url.searchParams.set(k, String(v));
+  return `${url.pathname}${url.search}`;
+}
+
 export function createKubeClientWith(server: URL, transport: Transport, userAgent: string): KubeClient {
   async function request<T>(method: string, path: string, options: RequestOptions = {}): Promise<T> {
-    const url = new URL(server.pathname.replace(/\/$/, '') + path, server);
-    for (const [k, v] of Object.entries(options.query ?? {})) if (v !== undefined) url.searchParams.set(k, String(v));
+    const target = requestTarget(server, path, options.query);
     const body = options.body === undefined ? undefined : JSON.stringify(options.body);
     const headers: Record<string, string> = { accept: 'application/json', 'user-agent': userAgent };
     if (body !== undefined) {
@@ -224,7 +240,7 @@ export function createKubeClientWith(server: URL, transport: Transport, userAgen
       // Node sends DELETE bodies without chunked encoding: without a length the body would be lost.
       headers['content-length'] = String(Buffer.byteLength(body));
     }
-    const res = await transport(method, url, headers, body);
+    const res = await transport(method, target, headers, body);
     if (options.discardResponse && res.status < 400) return undefined as T;
     const parsed = res.text ? safeJson(res.text) : undefined;
     if (res.status >= 400) {
