@@ -7,10 +7,13 @@ import { createKubeClient, requestTarget } from './kube-client';
 let server: Server;
 let url: string;
 const seen: IncomingHttpHeaders[] = [];
+const sockets = new Set<unknown>();
 
 beforeAll(async () => {
   server = createServer((req, res) => {
     seen.push(req.headers);
+    sockets.add(req.socket);
+    if (req.url?.includes('/missing')) return void res.writeHead(404, { 'content-type': 'application/json' }).end(JSON.stringify({ kind: 'Status', reason: 'NotFound', message: 'configmaps "missing" not found' }));
     res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ kind: 'ConfigMap', metadata: { name: 'c' } }));
   });
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
@@ -82,4 +85,14 @@ test('reaches a server under a path prefix, and sends the query', async () => {
     server.off('request', listener);
   }
   expect(paths).toEqual(['/prefix/api/v1/namespaces/default/configmaps?labelSelector=a%3Db%2Cc%21%3Dd']);
+});
+
+test('an answer asked to be discarded resolves undefined and frees its connection; a failure still says why', async () => {
+  const client = createKubeClient(await kubeConfig({ token: 't' }));
+  sockets.clear();
+  expect(await client.patch(ref, 'apply', { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'c' } }, { fieldManager: 'm', force: true, discardResponse: true })).toBeUndefined();
+  expect(await client.patch(ref, 'merge', {}, { discardResponse: true })).toBeUndefined();
+  expect(await client.get(ref)).toMatchObject({ kind: 'ConfigMap' });
+  expect(sockets.size).toBe(1);
+  await expect(client.patch({ ...ref, name: 'missing' }, 'merge', {}, { discardResponse: true })).rejects.toMatchObject({ status: 404, reason: 'NotFound', message: expect.stringContaining('configmaps "missing" not found') });
 });

@@ -149,8 +149,12 @@ export function refOf(object: KubeObject): ObjectRef {
   return { apiVersion: object.apiVersion, kind: object.kind, name: object.metadata.name, ...(object.metadata.namespace ? { namespace: object.metadata.namespace } : {}) };
 }
 
-/** Sends `method` to `path` (absolute on the server, query included). */
-type Transport = (method: string, path: string, headers: Record<string, string>, body: string | undefined) => Promise<{ status: number; text: string }>;
+/**
+ * Sends `method` to `path` (absolute on the server, query included). The answer's body is read whole;
+ * `discard` drops a successful one unread (not even decoded: applied objects come back whole, and most
+ * answers are never read).
+ */
+type Transport = (method: string, path: string, headers: Record<string, string>, body: string | undefined, discard?: boolean) => Promise<{ status: number; text: string }>;
 
 /** Builds a client from a loaded KubeConfig; one keep-alive agent per client. */
 export function createKubeClient(kc: KubeConfig, options: { userAgent?: string; timeoutMs?: number; isAlive?: () => boolean } = {}): KubeClient {
@@ -186,7 +190,7 @@ export function createKubeClient(kc: KubeConfig, options: { userAgent?: string; 
   // Request options instead of a URL object per request: parsing and converting one cost about as much
   // as the rest of building the request.
   const target = { protocol: server.protocol, hostname: server.hostname.replace(/^\[(.*)\]$/, '$1'), port: server.port || (secure ? 443 : 80) };
-  const transport: Transport = async (method, path, headers, body) => {
+  const transport: Transport = async (method, path, headers, body, discard) => {
     // A killed operator sends nothing more, like a process that died (tests kill operators in-process).
     if (options.isAlive && !options.isAlive()) throw new Error('operator stopped: request not sent');
     connection ??= connect().catch((error: unknown) => {
@@ -199,8 +203,10 @@ export function createKubeClient(kc: KubeConfig, options: { userAgent?: string; 
       new Promise((resolve, reject) => {
         const req = (secure ? https : http).request({ ...target, path, method, headers: requestHeaders, agent, timeout: options.timeoutMs ?? 30_000 }, (res) => {
           const chunks: Buffer[] = [];
-          res.on('data', (c: Buffer) => chunks.push(c));
-          res.on('end', () => resolve({ status: res.statusCode ?? 0, text: Buffer.concat(chunks).toString('utf8') }));
+          const status = res.statusCode ?? 0;
+          const keep = !discard || status >= 400;
+          res.on('data', (c: Buffer) => keep && chunks.push(c));
+          res.on('end', () => resolve({ status, text: keep ? Buffer.concat(chunks).toString('utf8') : '' }));
           res.on('error', reject);
         });
         req.on('timeout', () => req.destroy(new Error(`kube-client: ${method} ${path.split('?')[0]} timed out`)));
@@ -240,7 +246,7 @@ export function createKubeClientWith(server: URL, transport: Transport, userAgen
       // Node sends DELETE bodies without chunked encoding: without a length the body would be lost.
       headers['content-length'] = String(Buffer.byteLength(body));
     }
-    const res = await transport(method, target, headers, body);
+    const res = await transport(method, target, headers, body, options.discardResponse);
     if (options.discardResponse && res.status < 400) return undefined as T;
     const parsed = res.text ? safeJson(res.text) : undefined;
     if (res.status >= 400) {
