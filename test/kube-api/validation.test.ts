@@ -1,3 +1,4 @@
+import type { JsonObject } from './json';
 import { processCustomResource } from './validation';
 
 const schema = {
@@ -39,5 +40,17 @@ test('type, enum, minimum, minLength, required and int-or-string violations beco
     'spec.name FieldValueRequired',
     'spec.port FieldValueTypeInvalid',
     'spec.size FieldValueNotSupported',
+  ]);
+});
+
+test('a pattern is checked on every write, with the messages the apiserver gives for pattern and enum', () => {
+  const withPattern = { type: 'object', properties: { spec: { type: 'object', properties: { id: { type: 'string', pattern: '^[a-z]+$' }, size: { enum: ['s', { l: 1 }] } } } } };
+  const check = (spec: JsonObject) => processCustomResource({ apiVersion: 'g/v1', kind: 'K', metadata: {}, spec }, withPattern, { defaults: false }).causes;
+  expect(check({ id: 'abc', size: 's' })).toEqual([]);
+  expect(check({ id: 'ABC' })).toEqual([{ reason: 'FieldValueInvalid', message: `Invalid value: "ABC": spec.id in body should match '^[a-z]+$'`, field: 'spec.id' }]);
+  expect(check({ id: 'def', size: { l: 1 } })).toEqual([]);
+  expect(check({ id: 'x1', size: 'm' })).toEqual([
+    { reason: 'FieldValueInvalid', message: `Invalid value: "x1": spec.id in body should match '^[a-z]+$'`, field: 'spec.id' },
+    { reason: 'FieldValueNotSupported', message: 'Unsupported value: "m": supported values: "s", {"l":1}', field: 'spec.size' },
   ]);
 });

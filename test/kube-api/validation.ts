@@ -37,6 +37,18 @@ function describe(value: Json): string {
   return JSON.stringify(value);
 }
 
+function fail(result: SchemaResult, path: string, reason: string, message: string): void {
+  result.causes.push({ reason, message, field: path });
+}
+
+// Schema patterns compiled once: every write of a custom resource checks each string field that has one.
+const patterns = new Map<string, RegExp>();
+function patternOf(source: string): RegExp {
+  let pattern = patterns.get(source);
+  if (!pattern) patterns.set(source, (pattern = new RegExp(source, 'u')));
+  return pattern;
+}
+
 /** Returns the processed value, or undefined when it must be dropped (pruned null). */
 function walk(value: Json, schema: Schema, path: string, result: SchemaResult, options: { defaults: boolean }): Json | undefined {
   if (value === null) {
@@ -45,18 +57,17 @@ function walk(value: Json, schema: Schema, path: string, result: SchemaResult, o
   }
   const type = schema.type;
   const intOrString = schema['x-kubernetes-int-or-string'] === true;
-  const fail = (reason: string, message: string) => result.causes.push({ reason, message, field: path });
   if (intOrString) {
     if (!(typeof value === 'string' || Number.isInteger(value))) {
-      fail('FieldValueTypeInvalid', `Invalid value: ${describe(value)}: ${path} in body must be of type integer-or-string: ${describe(value)}`);
+      fail(result, path, 'FieldValueTypeInvalid', `Invalid value: ${describe(value)}: ${path} in body must be of type integer-or-string: ${describe(value)}`);
     }
   } else if (typeof type === 'string' && !hasType(value, type)) {
     const actual = Array.isArray(value) ? 'array' : typeof value === 'number' ? 'number' : typeof value;
-    fail('FieldValueTypeInvalid', `Invalid value: "${actual}": ${path} in body must be of type ${type}: "${actual}"`);
+    fail(result, path, 'FieldValueTypeInvalid', `Invalid value: "${actual}": ${path} in body must be of type ${type}: "${actual}"`);
     return value;
   }
-  if (Array.isArray(schema.enum) && !schema.enum.some((e) => JSON.stringify(e) === JSON.stringify(value))) {
-    fail('FieldValueNotSupported', `Unsupported value: ${describe(value)}: supported values: ${schema.enum.map(describe).join(', ')}`);
+  if (Array.isArray(schema.enum) && !schema.enum.some(sameJson(describe(value)))) {
+    fail(result, path, 'FieldValueNotSupported', `Unsupported value: ${describe(value)}: supported values: ${schema.enum.map(describe).join(', ')}`);
   }
   if (isObject(value)) return walkObject(value, schema, path, result, options);
   if (Array.isArray(value)) {
@@ -67,16 +78,16 @@ function walk(value: Json, schema: Schema, path: string, result: SchemaResult, o
   }
   if (typeof value === 'string') {
     checkBounds(value.length, schema, 'minLength', 'maxLength', 'chars', path, result);
-    if (typeof schema.pattern === 'string' && !new RegExp(schema.pattern, 'u').test(value)) {
-      fail('FieldValueInvalid', `Invalid value: ${describe(value)}: ${path} in body should match '${schema.pattern}'`);
+    if (typeof schema.pattern === 'string' && !patternOf(schema.pattern).test(value)) {
+      fail(result, path, 'FieldValueInvalid', `Invalid value: ${describe(value)}: ${path} in body should match '${schema.pattern}'`);
     }
   }
   if (typeof value === 'number') {
     if (typeof schema.minimum === 'number' && (schema.exclusiveMinimum === true ? value <= schema.minimum : value < schema.minimum)) {
-      fail('FieldValueInvalid', `Invalid value: ${value}: ${path} in body should be greater than or equal to ${schema.minimum}`);
+      fail(result, path, 'FieldValueInvalid', `Invalid value: ${value}: ${path} in body should be greater than or equal to ${schema.minimum}`);
     }
     if (typeof schema.maximum === 'number' && (schema.exclusiveMaximum === true ? value >= schema.maximum : value > schema.maximum)) {
-      fail('FieldValueInvalid', `Invalid value: ${value}: ${path} in body should be less than or equal to ${schema.maximum}`);
+      fail(result, path, 'FieldValueInvalid', `Invalid value: ${value}: ${path} in body should be less than or equal to ${schema.maximum}`);
     }
   }
   return value;
@@ -120,6 +131,8 @@ function walkObject(value: JsonObject, schema: Schema, path: string, result: Sch
   checkBounds(Object.keys(out).length, schema, 'minProperties', 'maxProperties', 'properties', path, result);
   return out;
 }
+
+const sameJson = (json: string) => (candidate: Json) => JSON.stringify(candidate) === json;
 
 function hasType(value: Json, type: string): boolean {
   switch (type) {
