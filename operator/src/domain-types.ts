@@ -127,7 +127,7 @@ export interface DomainUsageStatus {
   quotaBytes: number;
   quotaSize: string;
   unlimitedDrives: number;
-  /** RFC 3339: when the data plane answered. */
+  /** RFC 3339: when these figures were last written (changed, or confirmed at most hourly). */
   observedAt: string;
 }
 
