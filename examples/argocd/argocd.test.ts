@@ -44,7 +44,7 @@ type Health = 'Healthy' | 'Progressing' | 'Suspended' | 'Degraded';
 const ARGO: Record<string, Health> = { healthy: 'Healthy', progressing: 'Progressing', degraded: 'Degraded' };
 
 /**
- * How Argo CD must read each Ready reason operator/src/reconcilers/domain.ts writes. domain.ts exports no
+ * How Argo CD must read each Ready reason operator/src/reconcilers/domain*.ts write. They export no
  * list, so the test below reads the reasons from its source and fails on any missing here: a new reason
  * needs a decision (and maybe an entry in health/domain.lua) before it ships.
  */
@@ -64,9 +64,11 @@ const DOMAIN_REASONS: Record<string, Health> = {
 // Written by domain.ts on Progressing and Degraded only (their all-clear), never on Ready.
 const DOMAIN_NOT_READY_REASONS = new Set(['Reconciled', 'AsExpected']);
 
-/** Reasons in domain.ts: outcome(generation, 'Reason', …) and `reason: 'Reason'` literals. */
+/** Reasons in domain*.ts (the reconciler and its parts): outcome(generation, 'Reason', …) and `reason: 'Reason'` literals. */
 function domainSourceReasons(): string[] {
-  const source = fs.readFileSync(path.join(REPO_ROOT, 'operator/src/reconcilers/domain.ts'), 'utf8');
+  const dir = path.join(REPO_ROOT, 'operator/src/reconcilers');
+  const files = fs.readdirSync(dir).filter((f) => /^domain[-.].*ts$|^domain\.ts$/.test(f) && !f.endsWith('.test.ts'));
+  const source = files.map((f) => fs.readFileSync(path.join(dir, f), 'utf8')).join('\n');
   const found = new Set<string>();
   for (const pattern of [/\boutcome\([^,()]+,\s*'([A-Z]\w*)'/g, /\breason:\s*'([A-Z]\w*)'/g]) for (const m of source.matchAll(pattern)) found.add(m[1]!);
   return [...found].filter((r) => !DOMAIN_NOT_READY_REASONS.has(r)).sort();
@@ -94,7 +96,7 @@ describe.each(REASONS_BY_KIND)('%s health follows the reasons its reconciler wri
 
 test('every Ready reason in domain.ts is classified', () => {
   const reasons = domainSourceReasons();
-  expect(reasons).toEqual(expect.arrayContaining(['Ready', 'WaitingForReplicas', 'ApplyFailed'])); // the parse still works
+  expect(reasons).toEqual(expect.arrayContaining(['Ready', 'WaitingForReplicas', 'ApplyFailed', 'MissingSecret', 'MissingSecretKey'])); // the parse still works
   expect(reasons.filter((r) => !(r in DOMAIN_REASONS))).toEqual([]);
 });
 

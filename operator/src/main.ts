@@ -26,7 +26,8 @@ import { createKubeClient, isNotFound, KubeApiError, type KubeClient, type KubeO
 import { createLeaderElector, type LeaderElector } from './kube/leader-election';
 import { createOperatorMetrics, type DriftMetrics, type OperatorMetrics } from './metrics';
 import { registerDomainReadyMetric } from './domain-ready-metric';
-import { createDomainAccessResolver, createDomainAdminClients, createDomainReconciler, type DomainAdminClients, type DomainReconciler } from './reconcilers/domain';
+import { createDomainReconciler, type DomainReconciler } from './reconcilers/domain';
+import { createDomainAccessResolver, createDomainAdminClients, type DomainAdminClients } from './reconcilers/domain-access';
 import type { DomainAccess } from './reconcilers/drive-context';
 import { DOMAIN_LABEL } from './charts/domain-context';
 

@@ -8,7 +8,7 @@ import { createHash } from 'node:crypto';
 import { createAdminClient, type AdminClient } from '../admin-client/admin-client';
 import type { Domain, Drive } from '../domain-types';
 import { createDomainContext } from '../charts/domain-context';
-import { unsupportedSpec } from '../reconcilers/domain';
+import { unsupportedSpec } from '../reconcilers/domain-preflight';
 import { reconcileDrive, reconcileDriveDeletion, type DomainAccess, type DriveEvent, type DriveReconcileResult } from '../reconcilers/drive';
 import { domainEnv, startDomain, type RunningDomain } from './domain-runner';
 import { loadManifests } from './manifests';

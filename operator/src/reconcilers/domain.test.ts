@@ -2,7 +2,10 @@ import type { AdminClient } from '../admin-client/admin-client';
 import { createDomainContext } from '../charts/domain-context';
 import type { Domain, DomainStatus, DomainUsageStatus } from '../domain-types';
 import type { KubeClient, KubeObject } from '../kube/kube-client';
-import { adminEndpoint, checkSecretKeys, createDomainAccessResolver, createDomainReconciler, DOMAIN_FINALIZER, usageToWrite } from './domain';
+import { createDomainReconciler, DOMAIN_FINALIZER } from './domain';
+import { adminEndpoint, createDomainAccessResolver } from './domain-access';
+import { checkSecretKeys } from './domain-preflight';
+import { usageToWrite } from './domain-usage';
 
 const domain = (annotations: Record<string, string> = {}): Domain => ({
   apiVersion: 'openpds.io/v1alpha1',

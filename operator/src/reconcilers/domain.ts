@@ -8,8 +8,7 @@
  * The spec is never written (GitOps-safe): only metadata.finalizers and status.
  */
 import { randomBytes } from 'node:crypto';
-import { createAdminClient, type AdminClient, type AdminDomain, type FetchFn as AdminFetch } from '../admin-client/admin-client';
-import { buildDomainChart, referencedSecretKeys, type SecretKeyUse } from '../charts/domain.chart';
+import { buildDomainChart, referencedSecretKeys } from '../charts/domain.chart';
 import { createDomainContext, DOMAIN_LABEL, GENERATION_LABEL, type DomainContext } from '../charts/domain-context';
 import { API_VERSION, type Domain, type DomainStatus, type DomainUsageStatus } from '../domain-types';
 import { applyManifests, listOwned, pruneStale } from '../kube/apply';
@@ -20,8 +19,9 @@ import { addFinalizer, hasFinalizer, removeFinalizer } from '../kube/finalizers'
 import type { KubeClient, KubeObject } from '../kube/kube-client';
 import { createHttpFetch } from '../kube/http-fetch';
 import { deploymentReadiness, probeReadyz, type FetchFn } from '../kube/readiness';
-import type { DomainAccess } from './drive-context';
-import { bytesToQuantity } from './drive-desired';
+import { adminEndpoint, createDomainAdminClients, type DomainAdminClients } from './domain-access';
+import { checkSecretKeys, unsupportedSpec } from './domain-preflight';
+import { usageStatus, usageToWrite } from './domain-usage';
 
 export const DOMAIN_FINALIZER = 'openpds.io/domain-cleanup';
 /** A Deployment's status change wakes the Domain through the watch; this poll is only a safety net. */
@@ -92,99 +92,9 @@ const MONITORING_KINDS = [
 // never pruned or deleted here.
 const isRetained = (o: KubeObject) => o.metadata?.annotations?.['openpds.io/retain-on-delete'] === 'true' || o.kind === 'PersistentVolumeClaim';
 
-/**
- * The URL the operator probes and logs in to: the `--domain-endpoint` override, else the Domain's Service.
- * Only the operator's own flags may redirect it, never the Domain object: whoever can edit a Domain could
- * otherwise send the operator's admin login (password from the Secret) to a URL of their choosing.
- */
-export function adminEndpoint(domain: Domain, ctx: DomainContext, overrides: Record<string, string> = {}): string {
-  return overrides[`${ctx.namespace}/${domain.metadata.name}`] ?? ctx.endpoint;
-}
-
-/**
- * Why this operator will not run the spec, if it will not. Hosting mode is in the CRD (the API is settled)
- * but the data plane does not implement it yet: its config accepts OPENPDS_STORAGE local or s3 only, so
- * pods would crash-loop and the Domain would wait for replicas that never come, with no reason given.
- */
-export function unsupportedSpec(ctx: DomainContext): string | undefined {
-  if (ctx.spec.storage.mode === 'hosting') {
-    return `storage.mode hosting is not implemented by this data-plane version (${ctx.image}): it runs standard mode only (storage.s3 or storage.volume); nothing was applied`;
-  }
-  return undefined;
-}
-
-/** The first Secret of `uses` that is missing or lacks a key, as a blocking reason and message; undefined when all are there. */
-export async function checkSecretKeys(client: KubeClient, namespace: string, uses: SecretKeyUse[]): Promise<{ reason: 'MissingSecret' | 'MissingSecretKey'; message: string } | undefined> {
-  // Read at every reconcile (Secrets are not watched): all at once, then judged in order.
-  const secrets = [...new Set(uses.map((u) => u.secret))];
-  const fetched = await Promise.all(secrets.map((name) => client.find<KubeObject & { data?: Record<string, string> }>({ apiVersion: 'v1', kind: 'Secret', namespace, name })));
-  // Every problem at once, so whoever fixes them does not learn of the second only after fixing the first.
-  const absent: string[] = [];
-  const keyless: string[] = [];
-  for (const [i, secret] of secrets.entries()) {
-    const found = fetched[i];
-    const readers = uses.filter((u) => u.secret === secret);
-    if (!found) {
-      absent.push(`Secret ${namespace}/${secret} referenced by the spec does not exist (read by ${[...new Set(readers.map((u) => u.readBy))].join(', ')})`);
-      continue;
-    }
-    // The apiserver folds stringData into data, so data holds every key.
-    const missing = readers.filter((u) => found.data?.[u.key] === undefined);
-    if (missing.length) keyless.push(`Secret ${namespace}/${secret} has no key ${missing.map((u) => `${u.key} (read by ${u.readBy})`).join(', ')}; it has ${Object.keys(found.data ?? {}).sort().join(', ') || 'no keys'}`);
-  }
-  if (absent.length) return { reason: 'MissingSecret', message: [...absent, ...keyless].join('; and ') };
-  if (keyless.length) return { reason: 'MissingSecretKey', message: keyless.join('; and ') };
-  return undefined;
-}
-
 /** JSON with sorted keys: the apiserver may hand fields back in another order than we wrote them. */
 function canonicalJson(value: unknown): string {
   return JSON.stringify(value, (_key, v: unknown) => (v && typeof v === 'object' && !Array.isArray(v) ? Object.fromEntries(Object.entries(v).sort(([a], [b]) => (a < b ? -1 : 1))) : v));
-}
-
-const USAGE_FIELDS = ['user_count', 'drive_count', 'used_size', 'total_size', 'unlimited_drive_count'] as const;
-
-/**
- * status.usage from a /v2/domain/get answer; a string saying what is missing when the answer lacks a
- * figure (a data plane older than this operator has no total_size), so nothing is written half known.
- */
-export function usageStatus(answer: Partial<AdminDomain> | undefined, observedAt: Date): DomainUsageStatus | string {
-  const missing = USAGE_FIELDS.filter((f) => typeof answer?.[f] !== 'number' || !Number.isFinite(answer[f]));
-  if (missing.length) return `/v2/domain/get answered without ${missing.join(', ')} (a data plane older than this operator?)`;
-  const a = answer as AdminDomain;
-  return {
-    users: a.user_count,
-    drives: a.drive_count,
-    usedBytes: a.used_size,
-    usedSize: bytesToQuantity(a.used_size),
-    quotaBytes: a.total_size,
-    quotaSize: bytesToQuantity(a.total_size),
-    unlimitedDrives: a.unlimited_drive_count,
-    observedAt: observedAt.toISOString().replace(/\.\d{3}Z$/, 'Z'),
-  };
-}
-
-/**
- * How long a refresh that finds the same figures may leave status.usage as it is. Each refresh (every
- * usageRefreshMs) used to write the Domain's status only because observedAt moved: one write per Domain
- * every few minutes, and one watch event per Domain to every client watching Domains, for nothing new.
- * Unchanged figures now rewrite observedAt once an hour, so it says when the figures were last written
- * (read and changed, or read and confirmed), never more than an hour before the last read.
- */
-export const USAGE_UNCHANGED_REWRITE_MS = 60 * 60_000;
-
-const sameFigures = (a: DomainUsageStatus, b: DomainUsageStatus) =>
-  a.users === b.users && a.drives === b.drives && a.usedBytes === b.usedBytes && a.usedSize === b.usedSize && a.quotaBytes === b.quotaBytes && a.quotaSize === b.quotaSize && a.unlimitedDrives === b.unlimitedDrives;
-
-/**
- * The usage to write after a read: the read when its figures differ from `previous` (or there is none),
- * or when previous.observedAt is USAGE_UNCHANGED_REWRITE_MS old or older (or unparsable); else
- * `previous` itself, observedAt and all, so the status write it would have cost is skipped.
- */
-export function usageToWrite(previous: DomainUsageStatus | undefined, read: DomainUsageStatus, rewriteAfterMs = USAGE_UNCHANGED_REWRITE_MS): DomainUsageStatus {
-  if (!previous || !sameFigures(previous, read)) return read;
-  const age = Date.parse(read.observedAt) - Date.parse(previous.observedAt);
-  return age < rewriteAfterMs ? previous : read; // NaN (an unparsable observedAt) writes the read
 }
 
 type Outcome = { ready: ConditionInput; progressing: ConditionInput; degraded: ConditionInput; eventType: EventType; fields?: Partial<DomainStatus> };
@@ -450,59 +360,3 @@ export function createDomainReconciler(deps: DomainReconcilerDeps): DomainReconc
   });
 }
 
-/** One admin client per Domain, kept so its login token is reused by every caller. */
-export interface DomainAdminClients {
-  /** The client of `ctx`'s Domain at `endpoint` (a new one when the endpoint changed). */
-  get(ctx: DomainContext, endpoint: string): AdminClient;
-  /** Drops the client of a deleted Domain. */
-  forget(namespace: string, name: string): void;
-}
-
-/**
- * Admin clients per Domain, shared by the Domain reconciler (usage) and createDomainAccessResolver
- * (Drives and the other kinds applied through the admin API): one login per domain serves them all, and
- * the password is read from the `<domain>-admin` Secret at each login only, never per call.
- */
-export function createDomainAdminClients(deps: { client: KubeClient; fetch?: AdminFetch }): DomainAdminClients {
-  const clients = new Map<string, { endpoint: string; admin: AdminClient }>();
-  // One connection pool for every Domain's client (node:http, lighter than global fetch; see http-fetch.ts).
-  const fetchFn: AdminFetch = deps.fetch ?? createHttpFetch();
-  return {
-    get(ctx, endpoint) {
-      const key = `${ctx.namespace}/${ctx.domain.metadata.name}`;
-      let entry = clients.get(key);
-      if (!entry || entry.endpoint !== endpoint) {
-        const credentials = async () => {
-          const secret = await deps.client.get<KubeObject & { data?: Record<string, string> }>({ apiVersion: 'v1', kind: 'Secret', namespace: ctx.namespace, name: ctx.names.adminSecret });
-          const read = (k: string) => Buffer.from(secret.data?.[k] ?? '', 'base64').toString('utf8');
-          return { username: read('username') || 'admin', password: read('password') };
-        };
-        entry = { endpoint, admin: createAdminClient({ baseUrl: endpoint, credentials, fetch: fetchFn }) };
-        clients.set(key, entry);
-      }
-      return entry.admin;
-    },
-    forget: (namespace, name) => void clients.delete(`${namespace}/${name}`),
-  };
-}
-
-/**
- * What the Drive reconciler (and any other kind applied through a domain's admin API) needs of its Domain:
- * an admin client when the Domain is Ready, or why there is none. The clients are those of
- * createDomainAdminClients (pass the reconciler's, so both share one login per domain).
- */
-export function createDomainAccessResolver(deps: { client: KubeClient; domainEndpoints?: Record<string, string>; getDomain: (namespace: string, name: string) => Domain | undefined; fetch?: AdminFetch; adminClients?: DomainAdminClients }) {
-  const adminClients = deps.adminClients ?? createDomainAdminClients({ client: deps.client, ...(deps.fetch ? { fetch: deps.fetch } : {}) });
-  return async function domainAccess(namespace: string, name: string): Promise<DomainAccess> {
-    const domain = deps.getDomain(namespace, name);
-    if (!domain) return { state: 'NotFound', message: `Domain ${namespace}/${name} does not exist` };
-    const ready = findCondition(domain.status?.conditions, 'Ready');
-    // A Domain being deleted waits (WaitingForDrives) for its reclaimPolicy Delete Drives before it tears
-    // its data plane down, so the data plane still runs then: refusing those Drives the admin API, as for
-    // any Domain that is not Ready, would leave each waiting for the other for ever.
-    const waitingForDrives = Boolean((domain.metadata as { deletionTimestamp?: string }).deletionTimestamp) && ready?.reason === 'WaitingForDrives';
-    if (ready?.status !== 'True' && !waitingForDrives) return { state: 'NotReady', message: `Domain ${namespace}/${name} is not ready${ready ? ` (${ready.reason})` : ''}` };
-    const ctx = createDomainContext(domain);
-    return { state: 'Ready', client: adminClients.get(ctx, adminEndpoint(domain, ctx, deps.domainEndpoints)) };
-  };
-}

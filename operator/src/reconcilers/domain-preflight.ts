@@ -1,0 +1,44 @@
+/**
+ * What the Domain reconciler checks before it applies anything: a spec this data plane can run, and the
+ * Secrets (and keys) its pods would read. Either failing blocks the Domain with a reason (Degraded),
+ * nothing applied, so pods never crash-loop on a missing Secret key.
+ */
+import type { SecretKeyUse } from '../charts/domain.chart';
+import type { DomainContext } from '../charts/domain-context';
+import type { KubeClient, KubeObject } from '../kube/kube-client';
+
+/**
+ * Why this operator will not run the spec, if it will not. Hosting mode is in the CRD (the API is settled)
+ * but the data plane does not implement it yet: its config accepts OPENPDS_STORAGE local or s3 only, so
+ * pods would crash-loop and the Domain would wait for replicas that never come, with no reason given.
+ */
+export function unsupportedSpec(ctx: DomainContext): string | undefined {
+  if (ctx.spec.storage.mode === 'hosting') {
+    return `storage.mode hosting is not implemented by this data-plane version (${ctx.image}): it runs standard mode only (storage.s3 or storage.volume); nothing was applied`;
+  }
+  return undefined;
+}
+
+/** The first Secret of `uses` that is missing or lacks a key, as a blocking reason and message; undefined when all are there. */
+export async function checkSecretKeys(client: KubeClient, namespace: string, uses: SecretKeyUse[]): Promise<{ reason: 'MissingSecret' | 'MissingSecretKey'; message: string } | undefined> {
+  // Read at every reconcile (Secrets are not watched): all at once, then judged in order.
+  const secrets = [...new Set(uses.map((u) => u.secret))];
+  const fetched = await Promise.all(secrets.map((name) => client.find<KubeObject & { data?: Record<string, string> }>({ apiVersion: 'v1', kind: 'Secret', namespace, name })));
+  // Every problem at once, so whoever fixes them does not learn of the second only after fixing the first.
+  const absent: string[] = [];
+  const keyless: string[] = [];
+  for (const [i, secret] of secrets.entries()) {
+    const found = fetched[i];
+    const readers = uses.filter((u) => u.secret === secret);
+    if (!found) {
+      absent.push(`Secret ${namespace}/${secret} referenced by the spec does not exist (read by ${[...new Set(readers.map((u) => u.readBy))].join(', ')})`);
+      continue;
+    }
+    // The apiserver folds stringData into data, so data holds every key.
+    const missing = readers.filter((u) => found.data?.[u.key] === undefined);
+    if (missing.length) keyless.push(`Secret ${namespace}/${secret} has no key ${missing.map((u) => `${u.key} (read by ${u.readBy})`).join(', ')}; it has ${Object.keys(found.data ?? {}).sort().join(', ') || 'no keys'}`);
+  }
+  if (absent.length) return { reason: 'MissingSecret', message: [...absent, ...keyless].join('; and ') };
+  if (keyless.length) return { reason: 'MissingSecretKey', message: keyless.join('; and ') };
+  return undefined;
+}
