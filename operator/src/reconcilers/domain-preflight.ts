@@ -19,10 +19,38 @@ export function unsupportedSpec(ctx: DomainContext): string | undefined {
   return undefined;
 }
 
-/** The first Secret of `uses` that is missing or lacks a key, as a blocking reason and message; undefined when all are there. */
-export async function checkSecretKeys(client: KubeClient, namespace: string, uses: SecretKeyUse[]): Promise<{ reason: 'MissingSecret' | 'MissingSecretKey'; message: string } | undefined> {
-  // Read at every reconcile (Secrets are not watched): all at once, then judged in order.
-  const secrets = [...new Set(uses.map((u) => u.secret))];
+/**
+ * Secrets found lately, by `namespace/name`: the keys they had and when (monotonic ms). Secrets are not
+ * watched (a watch needs `list` on every Secret), so each reconcile would read them again; a Domain's
+ * rollout brings several reconciles within seconds, each re-reading what the one before just read. A
+ * Secret found with every key a reconcile needs is trusted for `ttlMs`; a missing Secret or key is never
+ * cached, so a fix is seen at the next retry, and a Secret deleted after a read is seen within `ttlMs`.
+ */
+export interface SecretKeyCache {
+  fresh(namespace: string, name: string, keys: readonly string[]): boolean;
+  remember(namespace: string, name: string, keys: readonly string[]): void;
+}
+
+export function createSecretKeyCache(ttlMs = 30_000, monotonic: () => number = () => performance.now()): SecretKeyCache {
+  const seen = new Map<string, { keys: Set<string>; at: number }>();
+  return {
+    fresh(namespace, name, keys) {
+      const entry = seen.get(`${namespace}/${name}`);
+      if (!entry || monotonic() - entry.at >= ttlMs) return false;
+      return keys.every((k) => entry.keys.has(k));
+    },
+    remember(namespace, name, keys) {
+      // Bounded by the Secrets Domains reference; stale entries are overwritten or simply never fresh.
+      seen.set(`${namespace}/${name}`, { keys: new Set(keys), at: monotonic() });
+    },
+  };
+}
+
+/** Every Secret of `uses` that is missing or lacks a key, as a blocking reason and message; undefined when all are there. */
+export async function checkSecretKeys(client: KubeClient, namespace: string, uses: SecretKeyUse[], cache?: SecretKeyCache): Promise<{ reason: 'MissingSecret' | 'MissingSecretKey'; message: string } | undefined> {
+  const keysOf = (secret: string) => uses.filter((u) => u.secret === secret).map((u) => u.key);
+  // All read at once (those not fresh in the cache), then judged in order.
+  const secrets = [...new Set(uses.map((u) => u.secret))].filter((name) => !cache?.fresh(namespace, name, keysOf(name)));
   const fetched = await Promise.all(secrets.map((name) => client.find<KubeObject & { data?: Record<string, string> }>({ apiVersion: 'v1', kind: 'Secret', namespace, name })));
   // Every problem at once, so whoever fixes them does not learn of the second only after fixing the first.
   const absent: string[] = [];
@@ -36,6 +64,7 @@ export async function checkSecretKeys(client: KubeClient, namespace: string, use
     }
     // The apiserver folds stringData into data, so data holds every key.
     const missing = readers.filter((u) => found.data?.[u.key] === undefined);
+    if (!missing.length) cache?.remember(namespace, secret, Object.keys(found.data ?? {}));
     if (missing.length) keyless.push(`Secret ${namespace}/${secret} has no key ${missing.map((u) => `${u.key} (read by ${u.readBy})`).join(', ')}; it has ${Object.keys(found.data ?? {}).sort().join(', ') || 'no keys'}`);
   }
   if (absent.length) return { reason: 'MissingSecret', message: [...absent, ...keyless].join('; and ') };

@@ -4,7 +4,7 @@ import type { Domain, DomainStatus, DomainUsageStatus } from '../domain-types';
 import type { KubeClient, KubeObject } from '../kube/kube-client';
 import { createDomainReconciler, DOMAIN_FINALIZER } from './domain';
 import { adminEndpoint, createDomainAccessResolver } from './domain-access';
-import { checkSecretKeys } from './domain-preflight';
+import { checkSecretKeys, createSecretKeyCache } from './domain-preflight';
 import { usageToWrite } from './domain-usage';
 
 const domain = (annotations: Record<string, string> = {}): Domain => ({
@@ -61,6 +61,23 @@ describe('checkSecretKeys: what the pods would read from Secrets', () => {
       'Secret prod/pg referenced by the spec does not exist (read by OPENPDS_DATABASE_URL); and Secret prod/gone referenced by the spec does not exist (read by OPENPDS_X); and ' +
         'Secret prod/s3 has no key AWS_SECRET_ACCESS_KEY (read by OPENPDS_S3_SECRET_ACCESS_KEY); it has AWS_ACCESS_KEY_ID',
     );
+  });
+
+  it('with a cache, reads a Secret found complete again only after the TTL, or when a reconcile needs a key it lacked; never caches what is missing', async () => {
+    let clock = 0;
+    const reads: string[] = [];
+    const counting = { find: async (ref: { name: string }) => (reads.push(ref.name), secrets[ref.name] ? { data: secrets[ref.name] } : undefined) } as unknown as KubeClient;
+    const cache = createSecretKeyCache(30_000, () => clock);
+    const uses = [use('db', 'url', 'OPENPDS_DATABASE_URL'), use('pg', 'url', 'OPENPDS_DATABASE_URL')];
+    expect(await checkSecretKeys(counting, 'prod', uses, cache)).toMatchObject({ reason: 'MissingSecret' });
+    expect(await checkSecretKeys(counting, 'prod', uses, cache)).toMatchObject({ reason: 'MissingSecret' });
+    expect(reads).toEqual(['db', 'pg', 'pg']); // db was complete: not read again; pg (missing) is, every time
+    clock = 29_999;
+    expect(await checkSecretKeys(counting, 'prod', [use('db', 'url', 'X'), use('db', 'password', 'Y')], cache)).toMatchObject({ reason: 'MissingSecretKey' }); // a key it did not have
+    expect(reads).toEqual(['db', 'pg', 'pg', 'db']);
+    clock = 60_000;
+    expect(await checkSecretKeys(counting, 'prod', [use('db', 'url', 'X')], cache)).toBeUndefined();
+    expect(reads).toEqual(['db', 'pg', 'pg', 'db', 'db']); // older than the TTL
   });
 
   it('is MissingSecretKey when every Secret exists, and nothing when every key does', async () => {

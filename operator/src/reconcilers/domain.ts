@@ -20,7 +20,7 @@ import type { KubeClient, KubeObject } from '../kube/kube-client';
 import { createHttpFetch } from '../kube/http-fetch';
 import { deploymentReadiness, probeReadyz, type FetchFn } from '../kube/readiness';
 import { adminEndpoint, createDomainAdminClients, type DomainAdminClients } from './domain-access';
-import { checkSecretKeys, unsupportedSpec } from './domain-preflight';
+import { checkSecretKeys, createSecretKeyCache, unsupportedSpec } from './domain-preflight';
 import { usageStatus, usageToWrite } from './domain-usage';
 
 export const DOMAIN_FINALIZER = 'openpds.io/domain-cleanup';
@@ -56,6 +56,8 @@ export interface DomainReconcilerDeps {
    * 10-minute resync that brings the reconcile), in the reconcile that finds the data plane Ready.
    */
   usageRefreshMs?: number;
+  /** How long a referenced Secret found with every key its pods read is trusted without a read (default 30 s). */
+  secretCacheMs?: number;
   /** Longest a reconcile waits for usage (login included) before writing Ready without it (default 2 s). */
   usageTimeoutMs?: number;
   log?: (level: 'info' | 'warn' | 'error', message: string, fields?: Record<string, unknown>) => void;
@@ -143,6 +145,7 @@ export function createDomainReconciler(deps: DomainReconcilerDeps): DomainReconc
   // run of failures). A failed read waits usageRefreshMs like a good one: a data plane that cannot answer
   // must not cost every reconcile (each Deployment status change) a login attempt and a 2 s wait.
   const usageReads = new Map<string, { at: number; failed: boolean }>();
+  const secretKeys = createSecretKeyCache(deps.secretCacheMs ?? 30_000, monotonic);
 
   async function writeStatus(domain: Domain, result: Outcome): Promise<void> {
     const previous = domain.status ?? {};
@@ -274,7 +277,7 @@ export function createDomainReconciler(deps: DomainReconcilerDeps): DomainReconc
       return undefined;
     }
 
-    const secretProblem = await checkSecretKeys(client, ctx.namespace, referencedSecretKeys(ctx));
+    const secretProblem = await checkSecretKeys(client, ctx.namespace, referencedSecretKeys(ctx), secretKeys);
     if (secretProblem) {
       // Secrets are not watched: retried with backoff until someone creates or fixes it.
       await writeStatus(domain, outcome(generation, secretProblem.reason, secretProblem.message, 'blocked'));
