@@ -8,5 +8,7 @@ module.exports = {
   transformIgnorePatterns: ['/node_modules/(?!(jose|openid-client|oauth4webapi|@kubernetes/client-node|openid-client)/)'],
   testMatch: ['<rootDir>/**/*.test.ts'],
   testPathIgnorePatterns: ['/node_modules/', '/dist/', '/.openpds/'],
+  // `npm start` compiles to dist/ (with a copy of package.json): not modules jest should map.
+  modulePathIgnorePatterns: ['<rootDir>/dist/'],
   testTimeout: 60_000,
 };
