@@ -164,7 +164,15 @@ describe('openpds plan / apply with Drives of several domains', () => {
   });
 
   it('a bare URL is refused when the Drives reference more than one Domain; malformed endpoints are usage errors', async () => {
+    // The folder declares Domain a: the bare URL is a's, and drive-b, of a Domain the folder does not declare, is an error.
+    const declared = await cli(runPlanCommand, '--endpoint', a.url);
+    expect(declared.code).toBe(1);
+    expect(declared.text).toContain(`! error   Drive default/drive-b: DomainNotFound: Domain default/b is not declared in the folder (it declares default/a)`);
+    expect(declared.text).toContain('Plan: 0 to create, 0 to change, 0 to delete, 1 unchanged, 1 failed.');
+    const domainA = fs.readFileSync(path.join(work, 'domain-a.yaml'), 'utf8');
+    fs.rmSync(path.join(work, 'domain-a.yaml'));
     const bare = await cli(runPlanCommand, '--endpoint', a.url);
+    fs.writeFileSync(path.join(work, 'domain-a.yaml'), domainA);
     expect(bare.code).toBe(2);
     expect(bare.text).toContain(`--endpoint ${a.url} is ambiguous: the Drives reference Domains default/a, default/b; give --endpoint NAME=URL for each`);
     expect(await driveNames(a)).toEqual(['drive-a']);
@@ -176,5 +184,108 @@ describe('openpds plan / apply with Drives of several domains', () => {
     // One Domain only: the bare URL keeps working.
     fs.writeFileSync(path.join(work, 'drives.yaml'), teamDrive('drive-a', 'a'));
     expect(await cli(runPlanCommand, '--endpoint', a.url)).toMatchObject({ code: 0, text: expect.stringContaining('Plan: 0 to create, 0 to change, 0 to delete, 1 unchanged.') });
+  });
+});
+
+describe('openpds plan / apply against a running domain with an invalid manifest in the folder', () => {
+  let server: Awaited<ReturnType<typeof startTestServer>>;
+  let token: string;
+  const work = fs.mkdtempSync(path.join(os.tmpdir(), 'openpds-plan-invalid-'));
+  const DOMAIN = 'apiVersion: openpds.io/v1alpha1\nkind: Domain\nmetadata: {name: d}\nspec: {storage: {volume: {size: 1Gi}}}\n';
+  const KEEP = drive('keep', '  owner: {kind: Group, name: team}\n  name: Keep\n  quota: {totalSize: 1Gi}\n  reclaimPolicy: Delete\n');
+  const HOLD = drive('hold', '  owner: {kind: Group, name: team}\n  name: Hold\n  quota: {totalSize: 1Gi}\n');
+
+  beforeAll(async () => {
+    server = await startTestServer('pglite', 'local');
+    token = (await server.api.login('admin', ADMIN_PASSWORD)).access_token;
+    fs.writeFileSync(path.join(work, 'domain.yaml'), DOMAIN);
+    fs.writeFileSync(path.join(work, 'keep.yaml'), KEEP);
+    fs.writeFileSync(path.join(work, 'hold.yaml'), HOLD);
+  });
+  afterAll(async () => {
+    await server?.stop();
+    fs.rmSync(work, { recursive: true, force: true });
+  });
+
+  async function cli(command: typeof runPlanCommand, ...extra: string[]) {
+    const out: string[] = [];
+    const err: string[] = [];
+    const code = await command(['-f', work, '--endpoint', server.url, ...extra], { out: (l) => out.push(l), err: (l) => err.push(l), env: { OPENPDS_ADMIN_PASSWORD: ADMIN_PASSWORD } });
+    return { code, lines: out, text: out.join('\n'), err: err.join('\n') };
+  }
+  const drives = async () => (await server.api.ok('/v2/drive/list', {}, token)).items.filter((d: { drive_name: string }) => ['Keep', 'Hold'].includes(d.drive_name));
+  const filesIn = async (driveId: string) => (await server.api.ok('/v2/file/list', { drive_id: driveId, parent_file_id: 'root' }, token)).items.map((f: { name: string }) => f.name);
+
+  it('a Drive manifest the schema refuses is an error in the plan, fails the run, and no drive is deleted or released', async () => {
+    expect((await cli(runApplyCommand)).code).toBe(0);
+    const before = await drives();
+    expect(before.map((d: { drive_name: string }) => d.drive_name).sort()).toEqual(['Hold', 'Keep']);
+    const keep = before.find((d: { drive_name: string }) => d.drive_name === 'Keep');
+    const hold = before.find((d: { drive_name: string }) => d.drive_name === 'Hold');
+    await server.api.ok('/v2/file/create', { drive_id: keep.drive_id, parent_file_id: 'root', name: 'precious', type: 'folder' }, token);
+
+    // reclaimPolicy Delete: taking the broken manifest for a removed Drive would delete the drive and its files.
+    fs.writeFileSync(path.join(work, 'keep.yaml'), KEEP.replace('totalSize: 1Gi', 'totalSize: lots'));
+    fs.writeFileSync(path.join(work, 'hold.yaml'), HOLD.replace('  name: Hold\n', '  name: Hold\n  quotaa: 1Gi\n'));
+    const plan = await cli(runPlanCommand, '--detailed-exitcode');
+    expect(plan.code).toBe(1);
+    expect(plan.text).toMatch(/^! error {3}keep\.yaml Drive\/default\/keep: spec\.quota\.totalSize must match pattern/m);
+    expect(plan.text).toContain('! error   hold.yaml Drive/default/hold: unknown field "spec.quotaa"');
+    expect(plan.text).toContain('! deletes skipped: 2 manifests of the folder could not be read or are invalid, so no drive is planned for deletion or release');
+    expect(plan.text).not.toMatch(/^- (delete|release)/m);
+    expect(plan.lines.at(-1)).toBe('Plan: 0 to create, 0 to change, 0 to delete, 0 unchanged, 2 failed.');
+    expect(plan.err).toBe('');
+
+    const apply = await cli(runApplyCommand);
+    expect(apply.code).toBe(1);
+    expect(apply.text).not.toContain('Deleted');
+    expect(apply.text).not.toContain('Retained');
+    expect(apply.lines.at(-2)).toBe('! deletes skipped: 2 manifests of the folder could not be read or are invalid, so no drive is deleted or released (fix them first: a Drive that cannot be read is not a Drive removed)');
+    expect(apply.lines.at(-1)).toBe('Apply complete: 0 created, 0 changed, 0 deleted or released, 0 unchanged, 2 failed.');
+    expect(await filesIn(keep.drive_id)).toEqual(['precious']);
+    const after = await drives();
+    expect(after.find((d: { drive_id: string }) => d.drive_id === keep.drive_id).description).toContain('openpds.io/uid=local.default.keep');
+    expect(after.find((d: { drive_id: string }) => d.drive_id === hold.drive_id).description).toContain('openpds.io/uid=local.default.hold');
+
+    // A YAML error too: the file's Drive cannot even be named.
+    fs.writeFileSync(path.join(work, 'keep.yaml'), `${KEEP}  broken: [unclosed\n`);
+    fs.writeFileSync(path.join(work, 'hold.yaml'), HOLD);
+    const unreadable = await cli(runApplyCommand);
+    expect(unreadable.code).toBe(1);
+    expect(unreadable.text).toMatch(/^! error {3}keep\.yaml: /m);
+    expect(unreadable.text).toContain('no drive is deleted or released');
+    expect(await filesIn(keep.drive_id)).toEqual(['precious']);
+
+    // Fixed: the same drives, still the Drives' own (not adopted), nothing to do.
+    fs.writeFileSync(path.join(work, 'keep.yaml'), KEEP);
+    const fixed = await cli(runPlanCommand, '--detailed-exitcode');
+    expect(fixed).toMatchObject({ code: 0, text: expect.stringContaining('Plan: 0 to create, 0 to change, 0 to delete, 2 unchanged.') });
+    expect(fixed.text).not.toContain('adopt');
+  });
+
+  it('with a bare --endpoint, a Drive whose Domain the folder does not declare is a DomainNotFound error, not a Drive of that domain', async () => {
+    // The walkthrough's case: a Drive names a Domain the folder does not declare.
+    const typo = path.join(work, 'typo');
+    fs.mkdirSync(typo);
+    fs.writeFileSync(path.join(typo, 'domain.yaml'), DOMAIN);
+    fs.writeFileSync(path.join(typo, 'keep.yaml'), KEEP);
+    fs.writeFileSync(path.join(typo, 'hold.yaml'), HOLD.replace('domainRef: {name: d}', 'domainRef: {name: elsewhere}'));
+    const out: string[] = [];
+    expect(await runPlanCommand(['-f', typo, '--endpoint', server.url], { out: (l) => out.push(l), err: (l) => out.push(l), env: { OPENPDS_ADMIN_PASSWORD: ADMIN_PASSWORD } })).toBe(1);
+    expect(out).toContain(`! error   Drive default/hold: DomainNotFound: Domain default/elsewhere is not declared in the folder (it declares default/d), and --endpoint ${server.url} stands for a Domain of the folder; fix the domainRef, or give --endpoint elsewhere=URL`);
+    expect(out.at(-1)).toBe('Plan: 0 to create, 0 to change, 0 to delete, 1 unchanged, 1 failed.');
+
+    // A folder of Drives only (the Domain runs elsewhere): the URL is the one Domain they reference, as --help says.
+    const drivesOnly = path.join(work, 'drives-only');
+    fs.mkdirSync(drivesOnly);
+    fs.writeFileSync(path.join(drivesOnly, 'hold.yaml'), HOLD);
+    fs.writeFileSync(path.join(drivesOnly, 'keep.yaml'), KEEP);
+    const lines: string[] = [];
+    expect(await runPlanCommand(['-f', drivesOnly, '--endpoint', server.url], { out: (l) => lines.push(l), err: (l) => lines.push(l), env: { OPENPDS_ADMIN_PASSWORD: ADMIN_PASSWORD } })).toBe(0);
+    expect(lines.join('\n')).toContain('Plan: 0 to create, 0 to change, 0 to delete, 2 unchanged.');
+    const help: string[] = [];
+    await runPlanCommand(['--help'], { out: (l) => help.push(l) });
+    expect(help.join('\n')).toContain('when DIR holds Drives only, the URL is the Domain they reference');
+    expect(help.join('\n')).toContain('while there is one no drive is planned for deletion or release');
   });
 });

@@ -118,3 +118,99 @@ describe('openpds up on examples/hosting', () => {
     }
   });
 });
+
+describe('openpds up with a manifest that turns invalid', () => {
+  const work = fs.mkdtempSync(path.join(os.tmpdir(), 'openpds-up-invalid-'));
+  const dir = path.join(work, 'manifests');
+  const state = path.join(work, 'state');
+  const lines: string[] = [];
+  const drive = (name: string, spec: string) => `apiVersion: openpds.io/v1alpha1\nkind: Drive\nmetadata: {name: ${name}}\nspec:\n  domainRef: {name: d}\n  owner: {kind: Group, name: team}\n  name: ${name}\n${spec}`;
+  const KEEP = drive('keep', '  quota: {totalSize: 1Gi}\n  reclaimPolicy: Delete\n');
+  const HOLD = drive('hold', '  quota: {totalSize: 1Gi}\n');
+  afterAll(() => fs.rmSync(work, { recursive: true, force: true }));
+
+  function start() {
+    const controller = new AbortController();
+    const exited = runUpCommand(['-f', dir, '--state-dir', state, '--base-port', '0', '--resync', '1'], { signal: controller.signal, out: (l) => lines.push(l), err: (l) => lines.push(`ERR ${l}`) });
+    return { exited, stop: () => controller.abort() };
+  }
+  const status = () => {
+    const file = path.join(state, 'up/status.json');
+    return fs.existsSync(file) ? JSON.parse(fs.readFileSync(file, 'utf8')) : undefined;
+  };
+  const driveStatus = (key: string) => status()?.drives.find((d: { key: string }) => d.key === key)?.drive.status;
+  const passes = async (n: number) => {
+    for (let i = 0; i < n; i++) {
+      const before = status()?.updatedAt;
+      await waitFor('a pass', () => (status()?.updatedAt !== before ? true : undefined));
+    }
+  };
+  async function domainApi() {
+    const domainDir = path.join(state, 'up/default/d');
+    const { url } = JSON.parse(fs.readFileSync(path.join(domainDir, 'domain.json'), 'utf8'));
+    const api = createApiClient(url);
+    const { access_token } = await api.login('admin', fs.readFileSync(path.join(domainDir, 'admin-password'), 'utf8').trim());
+    return { api, token: access_token };
+  }
+
+  it('keeps the drive (Delete) and its files while its manifest is invalid, says so, and does not adopt it once fixed', async () => {
+    fs.mkdirSync(dir);
+    fs.writeFileSync(path.join(dir, 'domain.yaml'), 'apiVersion: openpds.io/v1alpha1\nkind: Domain\nmetadata: {name: d}\nspec: {storage: {volume: {size: 1Gi}}}\n');
+    fs.writeFileSync(path.join(dir, 'keep.yaml'), KEEP);
+    fs.writeFileSync(path.join(dir, 'hold.yaml'), HOLD);
+    const up = start();
+    try {
+      const ready = (key: string) => driveStatus(key)?.conditions?.find((c: { type: string; status: string }) => c.type === 'Ready' && c.status === 'True');
+      await waitFor('both Drives Ready', () => (ready('default/keep') && ready('default/hold') ? true : undefined));
+      const keepId = driveStatus('default/keep').driveId as string;
+      const { api, token } = await domainApi();
+      await api.ok('/v2/file/create', { drive_id: keepId, parent_file_id: 'root', name: 'precious', type: 'folder' }, token);
+
+      fs.writeFileSync(path.join(dir, 'keep.yaml'), KEEP.replace('totalSize: 1Gi', 'totalSize: lots'));
+      await waitFor('the invalid manifest to be reported', () => (lines.some((l) => l.startsWith('invalid keep.yaml Drive/default/keep: spec.quota.totalSize must match pattern')) ? true : undefined));
+      expect(lines).toContain('1 manifest of the folder could not be read or is invalid: no drive is deleted or released and no Domain stopped until the folder is fixed; Drive default/keep keeps running as last applied');
+      // An unknown field is invalid too, and a YAML error in another file: still nothing is removed.
+      fs.writeFileSync(path.join(dir, 'hold.yaml'), HOLD.replace('  name: hold\n', '  name: hold\n  quotaa: 1Gi\n'));
+      await waitFor('the unknown field to be reported', () => (lines.includes('invalid hold.yaml Drive/default/hold: unknown field "spec.quotaa"') ? true : undefined));
+      fs.writeFileSync(path.join(dir, 'broken.yaml'), 'kind: Drive\nmetadata: [unclosed\n');
+      await waitFor('the YAML error to be reported', () => (lines.some((l) => l.startsWith('invalid broken.yaml: ')) ? true : undefined));
+      await passes(2);
+
+      const text = lines.join('\n');
+      expect(text).not.toMatch(/Normal (Deleted|Retained)/);
+      expect(text).not.toContain('the Domain is gone');
+      expect(text).not.toContain('stopped (removed from the manifests');
+      const kept = await api.ok('/v2/drive/get', { drive_id: keepId }, token);
+      expect(kept.description).toContain('openpds.io/uid=local.default.keep');
+      expect((await api.ok('/v2/file/list', { drive_id: keepId, parent_file_id: 'root' }, token)).items.map((f: { name: string }) => f.name)).toEqual(['precious']);
+      // Still in the status, as last applied.
+      expect(driveStatus('default/keep')).toMatchObject({ driveId: keepId, totalSize: '1Gi' });
+
+      // Fixed (with a new quota): the same drive, its own Drive's still (Created, not Adopted), the edit applied.
+      fs.rmSync(path.join(dir, 'broken.yaml'));
+      fs.writeFileSync(path.join(dir, 'hold.yaml'), HOLD);
+      fs.writeFileSync(path.join(dir, 'keep.yaml'), KEEP.replace('totalSize: 1Gi', 'totalSize: 2Gi'));
+      await waitFor('the new quota', () => (driveStatus('default/keep')?.totalSize === '2Gi' ? true : undefined));
+      expect(driveStatus('default/keep')).toMatchObject({ driveId: keepId, origin: 'Created' });
+      expect(lines.join('\n')).not.toContain('Normal Adopted');
+    } finally {
+      up.stop();
+      await expect(up.exited).resolves.toBe(0);
+    }
+  });
+
+  it('a Drive removed while up was stopped is released through its running Domain at the next start, not "the Domain is gone"', async () => {
+    const holdId = driveStatus('default/hold').driveId as string;
+    fs.rmSync(path.join(dir, 'hold.yaml'));
+    const up = start();
+    try {
+      await waitFor('the Drive to be released', () => (lines.some((l) => l.startsWith('Drive default/hold: Normal Retained: kept drive')) ? true : undefined));
+      const { api, token } = await domainApi();
+      expect((await api.ok('/v2/drive/get', { drive_id: holdId }, token)).description).not.toContain('openpds.io/uid=');
+      expect(lines.join('\n')).not.toContain('the Domain is gone');
+    } finally {
+      up.stop();
+      await expect(up.exited).resolves.toBe(0);
+    }
+  });
+});

@@ -69,9 +69,32 @@ export function parseEndpoints(values: string[]): { named: Record<string, string
 /**
  * A bare URL is only unambiguous when every Drive of the folder references one Domain (or, with no Drive
  * left, the folder declares one): sending Drives of two domains to one data plane was a silent mistake.
+ * When the folder declares Domains, the URL stands for one of them, and a Drive referencing a Domain the
+ * folder does not declare gets no endpoint (see onlyDeclaredDomains). A folder of Drives only (the Domain
+ * runs elsewhere) sends them to the URL: there is nothing it could be confused with.
  */
 export function bareEndpointTarget(url: string, drives: { namespace: string; domain: string }[], domains: { namespace: string; domain: string }[]): Record<string, string> | string {
-  const keys = [...new Set((drives.length > 0 ? drives : domains).map((d) => `${d.namespace}/${d.domain}`))];
-  if (keys.length > 1) return `--endpoint ${url} is ambiguous: the Drives reference Domains ${keys.join(', ')}; give --endpoint NAME=URL for each`;
-  return keys.length === 1 ? { [keys[0]!]: url } : {};
+  const unique = (list: { namespace: string; domain: string }[]) => [...new Set(list.map((d) => `${d.namespace}/${d.domain}`))];
+  const declared = unique(domains);
+  // A Domain the folder does not declare is no candidate when it declares some: its Drives are errors.
+  const referenced = unique(drives).filter((k) => declared.length === 0 || declared.includes(k));
+  if (referenced.length > 1) return `--endpoint ${url} is ambiguous: the Drives reference Domains ${referenced.join(', ')}; give --endpoint NAME=URL for each`;
+  if (referenced.length === 1) return { [referenced[0]!]: url };
+  if (declared.length > 1) return `--endpoint ${url} is ambiguous: the folder declares Domains ${declared.join(', ')}; give --endpoint NAME=URL for each`;
+  return declared.length === 1 ? { [declared[0]!]: url } : {};
+}
+
+/**
+ * With a bare URL and Domains in the folder, a Drive whose domainRef is none of them (a typo, most often)
+ * is a DomainNotFound error naming the Domains the folder has, not a Drive sent to the URL's data plane.
+ */
+export function onlyDeclaredDomains(targets: DomainTargets, url: string, domains: { namespace: string; domain: string }[]): DomainTargets {
+  const declared = new Set(domains.map((d) => `${d.namespace}/${d.domain}`));
+  if (declared.size === 0) return targets;
+  return {
+    access(namespace, domainName) {
+      if (declared.has(`${namespace}/${domainName}`)) return targets.access(namespace, domainName);
+      return { state: 'NotFound', message: `Domain ${namespace}/${domainName} is not declared in the folder (it declares ${[...declared].join(', ')}), and --endpoint ${url} stands for a Domain of the folder; fix the domainRef, or give --endpoint ${domainName}=URL` };
+    },
+  };
 }

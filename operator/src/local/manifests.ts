@@ -1,8 +1,10 @@
 /**
  * Reads the openpds.io resources of a folder the way `kubectl apply -f DIR` would see them: every YAML
  * file (multi-document), kustomization.yaml ignored, each object defaulted and validated against its CRD's
- * openAPIV3Schema (as the API server does on admission). CEL rules are not evaluated here: they only
- * guard transitions (immutable fields) or need a cluster-side evaluator.
+ * openAPIV3Schema (as the API server does on admission), strictly: a field the schema does not declare is
+ * an error, as `kubectl apply --server-side` (fieldValidation=Strict) makes it, not silently dropped. CEL
+ * rules are not evaluated here: they only guard transitions (immutable fields) or need a cluster-side
+ * evaluator.
  */
 import fs from 'node:fs';
 import path from 'node:path';
@@ -13,39 +15,102 @@ import { API_VERSION, type Domain, type Drive } from '../domain-types';
 
 export const DEFAULT_CRD_DIR = path.resolve(__dirname, '../../../crds');
 
+/** A document of the folder that is not run: where it is, what it is (when that could be read) and why. */
+export interface ManifestProblem {
+  /** The file, relative to the folder. */
+  where: string;
+  kind?: string;
+  /** `namespace/name` when the object names one. */
+  name?: string;
+  message: string;
+}
+
 export interface Manifests {
   domains: Domain[];
   drives: Drive[];
-  /** Objects skipped, with why (invalid, or a kind local mode does not run yet). */
-  problems: string[];
+  /**
+   * Documents that could not be parsed, or openpds.io objects the schema refuses. Any one of them may be a
+   * Drive whose drive exists: while there is one, nothing may be taken for removed from the folder.
+   */
+  invalid: ManifestProblem[];
+  /** Valid objects of a kind local mode does not run yet (nothing of the folder is hidden by them). */
+  notRun: ManifestProblem[];
+}
+
+/** `drives.yaml Drive/default/team: spec.quota.totalSize …`, or `drives.yaml: <YAML error>`. */
+export function describeProblem(p: ManifestProblem): string {
+  return `${p.where}${p.kind ? ` ${p.kind}/${p.name ?? '?'}` : ''}: ${p.message}`;
 }
 
 export function loadManifests(dir: string, crdDir = DEFAULT_CRD_DIR): Manifests {
   const validators = loadValidators(crdDir);
   const documents = readManifestDocuments(dir);
-  const out: Manifests = { domains: [], drives: [], problems: documents.problems };
+  const out: Manifests = { domains: [], drives: [], invalid: [...documents.problems], notRun: [] };
   for (const { where, object } of documents.objects) {
     if (object.apiVersion !== API_VERSION) continue; // other APIs (Secrets, Argo CD…) are not ours to run
-    const id = `${where} ${object.kind}/${object.metadata?.name ?? '?'}`;
-    const validate = validators.get(String(object.kind));
-    if (!validate) {
-      out.problems.push(`${id}: unknown kind`);
+    const name = object.metadata?.name;
+    const problem = (message: string): ManifestProblem => ({
+      where,
+      kind: String(object.kind ?? '?'),
+      ...(typeof name === 'string' && name ? { name: `${object.metadata?.namespace ?? 'default'}/${name}` } : {}),
+      message,
+    });
+    const schema = validators.get(String(object.kind));
+    if (!schema) {
+      out.invalid.push(problem(`unknown kind ${String(object.kind)} of ${API_VERSION}`));
       continue;
     }
-    if (!validate(object)) {
-      out.problems.push(`${id}: ${(validate.errors ?? []).map((e) => `${e.instancePath || '/'} ${e.message}`).join('; ')}`);
+    // Before ajv fills in defaults: a misspelt field must not hide behind the default of the real one.
+    const errors = unknownFields(schema.schema, object).map((field) => `unknown field "${field}"`);
+    if (!schema.validate(object)) errors.push(...(schema.validate.errors ?? []).map((e) => `${fieldPath(e.instancePath)} ${e.message}`));
+    if (typeof name !== 'string' || !name) errors.push('metadata.name is required');
+    if (errors.length > 0) {
+      out.invalid.push(problem(errors.join('; ')));
       continue;
     }
-    if (!object.metadata?.name) {
-      out.problems.push(`${id}: metadata.name is required`);
-      continue;
-    }
-    object.metadata.namespace ??= 'default';
+    object.metadata!.namespace ??= 'default';
     // As the API server ignores status on create: an exported object (kubectl get -o yaml) starts afresh.
     delete object.status;
     if (object.kind === 'Domain') out.domains.push(object as unknown as Domain);
     else if (object.kind === 'Drive') out.drives.push(object as unknown as Drive);
-    else out.problems.push(`${id}: local mode does not run ${object.kind} yet (it has no reconciler)`);
+    else out.notRun.push(problem(`local mode does not run ${object.kind} yet (it has no reconciler)`));
+  }
+  return out;
+}
+
+/** ajv's `/spec/quota/totalSize` as kubectl names a field: `spec.quota.totalSize`. */
+function fieldPath(instancePath: string): string {
+  return instancePath ? instancePath.slice(1).replaceAll('/', '.') : '(the object)';
+}
+
+interface SchemaNode {
+  properties?: Record<string, SchemaNode>;
+  additionalProperties?: SchemaNode | boolean;
+  items?: SchemaNode;
+  'x-kubernetes-preserve-unknown-fields'?: boolean;
+}
+
+/** ObjectMeta's fields: the API server decodes metadata itself, strictly too, whatever the CRD says of it. */
+const OBJECT_META_FIELDS = new Set(['name', 'generateName', 'namespace', 'labels', 'annotations', 'uid', 'resourceVersion', 'generation', 'creationTimestamp', 'deletionTimestamp', 'deletionGracePeriodSeconds', 'ownerReferences', 'finalizers', 'managedFields', 'selfLink']);
+
+/**
+ * The paths (`spec.quotaa`, `metadata.lables`) of fields a structural schema does not declare: the API
+ * server prunes them, and refuses them under fieldValidation=Strict with `unknown field "<path>"`.
+ */
+export function unknownFields(schema: SchemaNode, value: unknown, path = ''): string[] {
+  if (Array.isArray(value)) return schema.items ? value.flatMap((item, i) => unknownFields(schema.items!, item, `${path}[${i}]`)) : [];
+  if (typeof value !== 'object' || value === null) return [];
+  if (schema['x-kubernetes-preserve-unknown-fields'] || schema.additionalProperties === true) return [];
+  const out: string[] = [];
+  for (const [key, child] of Object.entries(value)) {
+    const at = path ? `${path}.${key}` : key;
+    if (!path && key === 'metadata') {
+      if (typeof child === 'object' && child !== null && !Array.isArray(child)) out.push(...Object.keys(child).filter((k) => !OBJECT_META_FIELDS.has(k)).map((k) => `metadata.${k}`));
+      continue;
+    }
+    const declared = schema.properties?.[key] ?? (typeof schema.additionalProperties === 'object' ? schema.additionalProperties : undefined);
+    if (declared) out.push(...unknownFields(declared, child, at));
+    else out.push(at);
   }
   return out;
 }
@@ -60,26 +125,26 @@ export interface ManifestDocument {
  * Every object of every YAML file in the folder, of any kind, as written (no defaults, no validation):
  * what `kubectl apply -f DIR` would send. Empty documents are skipped; unparsable ones are problems.
  */
-export function readManifestDocuments(dir: string): { objects: ManifestDocument[]; problems: string[] } {
-  const out: { objects: ManifestDocument[]; problems: string[] } = { objects: [], problems: [] };
+export function readManifestDocuments(dir: string): { objects: ManifestDocument[]; problems: ManifestProblem[] } {
+  const out: { objects: ManifestDocument[]; problems: ManifestProblem[] } = { objects: [], problems: [] };
   for (const file of yamlFiles(dir)) {
     const where = path.relative(dir, file);
     let docs: YAML.Document.Parsed[];
     try {
       docs = YAML.parseAllDocuments(fs.readFileSync(file, 'utf8'));
     } catch (error) {
-      out.problems.push(`${where}: ${(error as Error).message}`);
+      out.problems.push({ where, message: (error as Error).message });
       continue;
     }
     for (const doc of docs) {
       if (doc.errors.length > 0) {
-        out.problems.push(`${where}: ${doc.errors[0]!.message}`);
+        out.problems.push({ where, message: doc.errors[0]!.message });
         continue;
       }
       const object = doc.toJS() as ManifestDocument['object'] | null;
       if (object === null || object === undefined) continue;
       if (typeof object !== 'object' || Array.isArray(object)) {
-        out.problems.push(`${where}: a document is not an object`);
+        out.problems.push({ where, message: 'a document is not an object' });
         continue;
       }
       out.objects.push({ where, object });
@@ -99,9 +164,14 @@ function yamlFiles(dir: string): string[] {
 }
 
 // Compiled once per CRD folder: compiling the four schemas costs more than reading a folder of manifests.
-const cache = new Map<string, Map<string, ValidateFunction>>();
+interface KindSchema {
+  schema: SchemaNode;
+  validate: ValidateFunction;
+}
 
-function loadValidators(crdDir: string): Map<string, ValidateFunction> {
+const cache = new Map<string, Map<string, KindSchema>>();
+
+function loadValidators(crdDir: string): Map<string, KindSchema> {
   const cached = cache.get(crdDir);
   if (cached) return cached;
   const ajv = new Ajv({ useDefaults: true, allErrors: true, strict: false });
@@ -111,12 +181,13 @@ function loadValidators(crdDir: string): Map<string, ValidateFunction> {
   for (const keyword of ['x-kubernetes-validations', 'x-kubernetes-int-or-string', 'x-kubernetes-preserve-unknown-fields', 'x-kubernetes-list-type', 'x-kubernetes-list-map-keys']) {
     ajv.addKeyword(keyword);
   }
-  const validators = new Map<string, ValidateFunction>();
+  const validators = new Map<string, KindSchema>();
   for (const file of fs.readdirSync(crdDir).filter((f) => /^openpds\.io_.*\.yaml$/.test(f))) {
     const crd = YAML.parse(fs.readFileSync(path.join(crdDir, file), 'utf8')) as {
-      spec: { names: { kind: string }; versions: { schema: { openAPIV3Schema: object } }[] };
+      spec: { names: { kind: string }; versions: { schema: { openAPIV3Schema: SchemaNode } }[] };
     };
-    validators.set(crd.spec.names.kind, ajv.compile(crd.spec.versions[0]!.schema.openAPIV3Schema));
+    const schema = crd.spec.versions[0]!.schema.openAPIV3Schema;
+    validators.set(crd.spec.names.kind, { schema, validate: ajv.compile(schema) });
   }
   cache.set(crdDir, validators);
   return validators;

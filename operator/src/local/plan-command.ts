@@ -12,8 +12,8 @@ import { findCondition } from '../kube/conditions';
 import type { DriveAction } from '../reconcilers/drive';
 import { bytesToQuantity, describeChange } from '../reconcilers/drive-desired';
 import { runClusterCommand, type ClusterTarget } from './cluster-command';
-import { bareEndpointTarget, createDomainTargets, parseEndpoints, type TargetOptions } from './domain-targets';
-import { loadManifests, readManifestDocuments } from './manifests';
+import { bareEndpointTarget, createDomainTargets, onlyDeclaredDomains, parseEndpoints, type TargetOptions } from './domain-targets';
+import { describeProblem, loadManifests, readManifestDocuments } from './manifests';
 import { planDrives, type PlanEntry } from './plan-drives';
 
 const usage = (command: string) => `usage: openpds ${command} -f DIR [--kubeconfig FILE] [--context C] [-n NS] [--set NAME] [--force-conflicts]${command === 'plan' ? ' [--detailed-exitcode]' : ''}
@@ -29,9 +29,13 @@ objects an earlier apply of that set made that DIR no longer holds are ${command
                        in -n's namespace (default: default) records its kinds and namespaces; no default
   --force-conflicts    take over fields another field manager owns instead of failing
 
-Against running domains: the Drives of DIR are applied through each domain's admin API.
+Against running domains: the Drives of DIR are applied through each domain's admin API. A manifest that
+cannot be read or that its CRD's schema refuses (an unknown field included) is an error (exit 1), and
+while there is one no drive is ${command === 'plan' ? 'planned for deletion or release' : 'deleted or released'}.
   --endpoint           NAME=URL: the API URL of the Domain NAME (repeat for each Domain the Drives use);
-                       a bare URL when every Drive references the same Domain
+                       or one bare URL, for the one Domain every Drive references: when DIR declares
+                       Domains it must be one of them (a Drive of another is a DomainNotFound error);
+                       when DIR holds Drives only, the URL is the Domain they reference
   --username           admin user name (default admin)
   --password           admin password (default: $OPENPDS_ADMIN_PASSWORD)
   --state              an \`openpds up\` state dir: each Drive targets its Domain as up runs it${command === 'plan' ? '\n\n  --detailed-exitcode  exit 2 when there are changes (0: none, 1: errors)' : ''}`;
@@ -65,34 +69,38 @@ async function run(command: 'plan' | 'apply', argv: string[], io: CommandIo): Pr
   }
   if ('cluster' in parsed) {
     const documents = readManifestDocuments(parsed.dir);
-    for (const problem of documents.problems) err(`skipped ${problem}`);
+    for (const problem of documents.problems) err(`skipped ${describeProblem(problem)}`);
     return runClusterCommand({ command, documents: documents.objects, unreadable: documents.problems.length, target: parsed.cluster, env, out, detailedExitCode: parsed.detailedExitCode });
   }
   const manifests = loadManifests(parsed.dir);
-  for (const problem of manifests.problems) err(`skipped ${problem}`);
-  let target = parsed.target;
+  let targets = createDomainTargets(parsed.target);
   if ('bareEndpoint' in parsed && parsed.bareEndpoint) {
     const ns = (o: { metadata: { namespace?: string } }) => o.metadata.namespace ?? 'default';
+    const declared = manifests.domains.map((d) => ({ namespace: ns(d), domain: d.metadata.name }));
     const endpoints = bareEndpointTarget(
       parsed.bareEndpoint,
       manifests.drives.map((d) => ({ namespace: ns(d), domain: d.spec.domainRef.name })),
-      manifests.domains.map((d) => ({ namespace: ns(d), domain: d.metadata.name })),
+      declared,
     );
     if (typeof endpoints === 'string') {
       err(`openpds ${command}: ${endpoints}`);
       return 2;
     }
-    target = { ...target, endpoints } as TargetOptions;
+    targets = onlyDeclaredDomains(createDomainTargets({ ...parsed.target, endpoints } as TargetOptions), parsed.bareEndpoint, declared);
   }
+  // As cluster mode prints a refused manifest: in the plan, and it fails the run.
+  for (const problem of manifests.invalid) out(`! error   ${describeProblem(problem)}`);
   for (const domain of manifests.domains) {
     out(`  not applied Domain ${domain.metadata.namespace ?? 'default'}/${domain.metadata.name}: a Domain is provisioned by the operator or \`openpds up\``);
   }
+  for (const problem of manifests.notRun) out(`  not applied ${problem.kind} ${problem.name} (${problem.where}): ${problem.message}`);
   const dryRun = command === 'plan';
-  const entries = await planDrives(manifests, createDomainTargets(target), {
+  const entries = await planDrives(manifests, targets, {
     dryRun,
+    orphans: manifests.invalid.length === 0,
     onEvent: (key, e) => out(`Drive ${key}: ${e.type} ${e.reason}: ${e.message}`),
   });
-  const counts = { create: 0, change: 0, delete: 0, unchanged: 0, failed: 0 };
+  const counts = { create: 0, change: 0, delete: 0, unchanged: 0, failed: manifests.invalid.length };
   for (const entry of entries) {
     const failure = failureOf(entry);
     if (failure) {
@@ -105,12 +113,19 @@ async function run(command: 'plan' | 'apply', argv: string[], io: CommandIo): Pr
       if (action.action !== 'none' && dryRun) out(formatAction(entry.key, action));
     }
   }
+  if (manifests.invalid.length > 0) out(orphansSuspended(manifests.invalid.length, dryRun));
   const summary = dryRun
     ? `Plan: ${counts.create} to create, ${counts.change} to change, ${counts.delete} to delete, ${counts.unchanged} unchanged`
     : `Apply complete: ${counts.create} created, ${counts.change} changed, ${counts.delete} deleted or released, ${counts.unchanged} unchanged`;
   out(`${summary}${counts.failed ? `, ${counts.failed} failed` : ''}.`);
   if (counts.failed > 0) return 1;
   return dryRun && parsed.detailedExitCode && counts.create + counts.change + counts.delete > 0 ? 2 : 0;
+}
+
+/** Why no drive is deleted or released this run, in the words of cluster mode's skipped prune. */
+export function orphansSuspended(invalid: number, dryRun: boolean): string {
+  const manifests = `${invalid} manifest${invalid === 1 ? '' : 's'} of the folder could not be read or ${invalid === 1 ? 'is' : 'are'} invalid`;
+  return `! deletes skipped: ${manifests}, so no drive is ${dryRun ? 'planned for deletion or release' : 'deleted or released'} (fix ${invalid === 1 ? 'it' : 'them'} first: a Drive that cannot be read is not a Drive removed)`;
 }
 
 /** Manifests carry no status (loadManifests drops it), so a Ready=False answer is this run's failure. */

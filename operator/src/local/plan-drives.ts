@@ -15,7 +15,18 @@ export interface PlanEntry {
   result: DriveReconcileResult;
 }
 
-export async function planDrives({ drives, domains }: { drives: Drive[]; domains: Domain[] }, targets: DomainTargets, options: { dryRun: boolean; now?: () => Date; onEvent?: (key: string, e: DriveEvent) => void }): Promise<PlanEntry[]> {
+export interface PlanDrivesOptions {
+  dryRun: boolean;
+  /**
+   * false while a manifest of the folder cannot be read or is invalid: it may be the Drive of a drive
+   * that would otherwise look removed, and a YAML typo must never delete a drive and its files.
+   */
+  orphans?: boolean;
+  now?: () => Date;
+  onEvent?: (key: string, e: DriveEvent) => void;
+}
+
+export async function planDrives({ drives, domains }: { drives: Drive[]; domains: Domain[] }, targets: DomainTargets, options: PlanDrivesOptions): Promise<PlanEntry[]> {
   const clock = { now: options.now ?? (() => new Date()) };
   const entries: PlanEntry[] = [];
   const ctxFor = (drive: Drive, key: string) => ({
@@ -28,6 +39,7 @@ export async function planDrives({ drives, domains }: { drives: Drive[]; domains
     const key = `${drive.metadata.namespace ?? 'default'}/${drive.metadata.name}`;
     entries.push({ key, result: await reconcileDrive(drive, ctxFor(drive, key)) });
   }
+  if (options.orphans === false) return entries;
   for (const orphan of await findOrphans(drives, domains, targets)) {
     const key = `${orphan.metadata.namespace}/${orphan.metadata.name}`;
     entries.push({ key, result: await reconcileDriveDeletion(orphan, ctxFor(orphan, key)) });

@@ -11,7 +11,7 @@ import { createDomainContext } from '../charts/domain-context';
 import { unsupportedSpec } from '../reconcilers/domain-preflight';
 import { reconcileDrive, reconcileDriveDeletion, type DomainAccess, type DriveEvent, type DriveReconcileResult } from '../reconcilers/drive';
 import { domainEnv, startDomain, type RunningDomain } from './domain-runner';
-import { loadManifests } from './manifests';
+import { describeProblem, loadManifests } from './manifests';
 import { ADMIN_USERNAME, readDriveRecords, writeDriveRecords, writeStatus, type DriveRecord } from './state-dir';
 import type { UpDomainRow, UpStatus } from './status-table';
 
@@ -62,15 +62,19 @@ export function createUpRunner(options: UpOptions): UpRunner {
     return { domain: access(drive), clock, events };
   }
 
-  async function syncDomains(domains: Domain[]): Promise<void> {
-    const wanted = new Map(domains.map((d) => [key(d), d]));
+  /** Stops the data planes of Domains that left the folder (after their Drives were deleted or released). */
+  async function stopDomainsExcept(wanted: Set<string>): Promise<void> {
     for (const [k, slot] of slots) {
       if (wanted.has(k)) continue;
       await slot.running?.close();
       slots.delete(k);
       options.log(`Domain ${k}: stopped (removed from the manifests; its data stays in the state dir)`);
     }
-    for (const [k, domain] of wanted) {
+  }
+
+  async function startDomains(domains: Domain[]): Promise<void> {
+    for (const domain of domains) {
+      const k = key(domain);
       // What the operator refuses, `up` refuses too, with the same reason: a hosting Domain run as a
       // standard data plane on local disk would look like it works and behave like something else.
       const unsupported = unsupportedSpec(createDomainContext(domain));
@@ -101,14 +105,37 @@ export function createUpRunner(options: UpOptions): UpRunner {
 
   async function sync() {
     const manifests = loadManifests(options.dir, options.crdDir);
-    // Said once, not at every resync, until the folder changes what is wrong with it.
-    if (manifests.problems.join('\n') !== lastProblems) for (const problem of manifests.problems) options.log(`skipped ${problem}`);
-    lastProblems = manifests.problems.join('\n');
     const records = readDriveRecords(options.stateDir);
     const wantedDrives = new Map(manifests.drives.map((d) => [key(d), d]));
+    const domains = manifests.domains;
+    // A manifest that cannot be read or is invalid may be the Drive (or Domain) of something running: while
+    // there is one, nothing is taken for removed. A Drive or Domain whose manifest is invalid keeps being
+    // run as it last was, and a drive no manifest names is left alone until the folder is fixed: a typo
+    // must never delete, release (and later re-adopt) a drive.
+    const suspended = manifests.invalid.length > 0;
+    const kept: string[] = [];
+    if (suspended) {
+      for (const [k, record] of Object.entries(records)) {
+        if (wantedDrives.has(k)) continue;
+        wantedDrives.set(k, record.drive);
+        kept.push(k);
+      }
+      const declared = new Set(domains.map(key));
+      for (const slot of slots.values()) if (slot.running && !declared.has(key(slot.running.domain))) domains.push(slot.running.domain);
+    }
+    const problems = [...manifests.invalid, ...manifests.notRun].map(describeProblem);
+    // Said once, not at every resync, until the folder changes what is wrong with it.
+    if ([...problems, ...kept].join('\n') !== lastProblems) {
+      for (const problem of manifests.invalid) options.log(`invalid ${describeProblem(problem)}`);
+      for (const problem of manifests.notRun) options.log(`not run ${describeProblem(problem)}`);
+      if (suspended) options.log(invalidNotice(manifests.invalid.length, kept));
+    }
+    lastProblems = [...problems, ...kept].join('\n');
     const results: DriveReconcileResult[] = [];
 
-    // Deletions first, while the Domains they live in still run (a Domain may leave in the same edit).
+    // Domains start first, so that a Drive removed while `up` was stopped is deleted or released through
+    // its Domain; the Domains that left the folder stop last, after their Drives were handled.
+    await startDomains(domains);
     for (const [k, record] of Object.entries(records)) {
       if (wantedDrives.has(k)) continue;
       const result = await reconcileDriveDeletion(record.drive, ctx(record.drive));
@@ -116,7 +143,7 @@ export function createUpRunner(options: UpOptions): UpRunner {
       else records[k] = { ...record, drive: { ...record.drive, status: result.status } };
       results.push(result);
     }
-    await syncDomains(manifests.domains);
+    await stopDomainsExcept(new Set(domains.map(key)));
     for (const [k, drive] of wantedDrives) {
       const cr = withGeneration(drive, records[k]);
       const result = await reconcileDrive(cr.drive, ctx(cr.drive));
@@ -127,8 +154,8 @@ export function createUpRunner(options: UpOptions): UpRunner {
 
     const status: UpStatus = {
       updatedAt: clock.now().toISOString(),
-      problems: manifests.problems,
-      domains: manifests.domains.map((d) => domainRow(d, slots.get(key(d)))),
+      problems,
+      domains: domains.map((d) => domainRow(d, slots.get(key(d)))),
       drives: [...wantedDrives.keys()].map((k) => ({ key: k, drive: records[k]!.drive })),
     };
     writeStatus(options.stateDir, status);
@@ -142,6 +169,13 @@ export function createUpRunner(options: UpOptions): UpRunner {
       slots.clear();
     },
   };
+}
+
+/** What `up` does about a folder with invalid manifests: nothing that removes. */
+function invalidNotice(invalid: number, kept: string[]): string {
+  const manifests = `${invalid} manifest${invalid === 1 ? '' : 's'} of the folder could not be read or ${invalid === 1 ? 'is' : 'are'} invalid`;
+  const drives = kept.length > 0 ? `; Drive${kept.length === 1 ? '' : 's'} ${kept.join(', ')} keep${kept.length === 1 ? 's' : ''} running as last applied` : '';
+  return `${manifests}: no drive is deleted or released and no Domain stopped until the folder is fixed${drives}`;
 }
 
 /** metadata.generation as the API server keeps it: bumped when the spec changes, and only then. */
