@@ -77,7 +77,8 @@ describe('openpds plan / apply against a cluster', () => {
     const id = parent?.metadata?.labels?.['applyset.kubernetes.io/id'];
     expect(id).toMatch(/^applyset-[A-Za-z0-9_-]{43}-v1$/);
     expect(parent?.metadata?.annotations).toEqual({ 'applyset.kubernetes.io/tooling': 'openpds/0.1.0', 'applyset.kubernetes.io/contains-group-kinds': 'ConfigMap,Domain.openpds.io,Drive.openpds.io', 'applyset.kubernetes.io/additional-namespaces': '' });
-    expect(domain?.metadata?.labels).toEqual({ 'app.kubernetes.io/managed-by': 'openpds-cli', 'openpds.io/apply-set': 'site', 'applyset.kubernetes.io/part-of': id });
+    // The set's labels only: no label the manifests do not carry otherwise (kubectl adds none either).
+    expect(domain?.metadata?.labels).toEqual({ 'openpds.io/apply-set': 'site', 'applyset.kubernetes.io/part-of': id });
     // The server's defaults are in the stored object, and the next plan does not count them as changes.
     expect(domain).toMatchObject({ spec: { image: 'openpds/openpds:0.1.0' } });
     expect(domain?.metadata?.managedFields).toEqual([expect.objectContaining({ manager: 'openpds-cli', operation: 'Apply' })]);
@@ -199,8 +200,8 @@ describe('openpds plan / apply against a cluster', () => {
     ]);
     lines.length = 0;
     expect(await runApplyCommand(['-f', nsDir], io)).toBe(0);
-    // Without a set, no member labels: only the tool's.
-    expect((await kube.client.find({ apiVersion: 'v1', kind: 'ConfigMap', namespace: 'fresh', name: 'settings' }))?.metadata?.labels).toEqual({ 'app.kubernetes.io/managed-by': 'openpds-cli' });
+    // Without a set, no labels at all: the object is as its manifest wrote it.
+    expect((await kube.client.find({ apiVersion: 'v1', kind: 'ConfigMap', namespace: 'fresh', name: 'settings' }))?.metadata?.labels).toBeUndefined();
 
     lines.length = 0;
     expect(await runPlanCommand(['-f', nsDir, '--context', 'nope'], io)).toBe(1);
@@ -217,6 +218,24 @@ describe('openpds plan / apply against a cluster', () => {
     lines.length = 0;
     expect(await runApplyCommand(['--help'], io)).toBe(0);
     expect(lines.join('\n')).toMatch(/usage: openpds apply -f DIR \[--kubeconfig FILE\][^]*--endpoint {11}NAME=URL/);
+  });
+
+  it('a plan right after `kubectl apply -k` of the same files is clean: every object unchanged', async () => {
+    const byKubectl = path.join(kube.dir, 'by-kubectl');
+    fs.mkdirSync(byKubectl);
+    fs.writeFileSync(path.join(byKubectl, 'domain.yaml'), DOMAIN.replace('name: acme', `name: kubectl-made, namespace: ${NS}`));
+    fs.writeFileSync(path.join(byKubectl, 'drive.yaml'), DRIVE('3Gi').replace('name: team-files', `name: kubectl-files, namespace: ${NS}`).replace('name: acme', 'name: kubectl-made'));
+    fs.writeFileSync(path.join(byKubectl, 'kustomization.yaml'), 'resources: [domain.yaml, drive.yaml]\n');
+    await kubectl(kube.kubeconfig, ['apply', '-k', byKubectl]);
+    const lines: string[] = [];
+    const code = await runPlanCommand(['-f', byKubectl, '--kubeconfig', kube.kubeconfig, '--detailed-exitcode'], { out: (l) => lines.push(l), err: (l) => lines.push(l), env: {} });
+    expect(lines).toEqual([
+      `= unchanged Domain ${NS}/kubectl-made`,
+      `= unchanged Drive ${NS}/kubectl-files`,
+      '  note: nothing is planned for deletion without --set NAME (the apply set whose members that left DIR are pruned)',
+      'Plan: 0 to create, 0 to change, 0 to delete.',
+    ]);
+    expect(code).toBe(0);
   });
 
   it('`openpds help` describes both modes of plan and apply, and what the worker runs', async () => {

@@ -17,7 +17,6 @@ import type { ManifestDocument } from './manifests';
 import { diffObjects, type ObjectChange } from './object-diff';
 
 export const CLI_FIELD_MANAGER = 'openpds-cli';
-export const MANAGED_BY_LABEL = 'app.kubernetes.io/managed-by';
 /** The set's name, kept on members beside the applyset id for `kubectl get -l openpds.io/apply-set=NAME`. */
 export const APPLY_SET_LABEL = 'openpds.io/apply-set';
 
@@ -230,12 +229,16 @@ async function applyOne(options: ClusterPlanOptions, d: Desired, creatingNamespa
   }
 }
 
-/** The object as applied: in its namespace, labelled as applied by this tool and, with a set, as its member. */
+/**
+ * The object as applied: in its namespace and, with a set, labelled as its member. No label the user did
+ * not write otherwise (kubectl adds none either): the field manager already records who applied what, and
+ * an extra label would make the first plan after a `kubectl apply` of the same files an update, never `=`.
+ */
 function stamp(object: KubeObject, namespace: string | undefined, set: ApplySetRef | undefined): KubeObject {
   const metadata = { ...object.metadata };
   if (namespace) metadata.namespace = namespace;
   else delete metadata.namespace;
-  metadata.labels = { ...metadata.labels, [MANAGED_BY_LABEL]: CLI_FIELD_MANAGER, ...(set ? { [APPLY_SET_LABEL]: set.name, [APPLYSET_PART_OF_LABEL]: applySetId(set) } : {}) };
+  if (set) metadata.labels = { ...metadata.labels, [APPLY_SET_LABEL]: set.name, [APPLYSET_PART_OF_LABEL]: applySetId(set) };
   return { ...object, metadata };
 }
 

@@ -35,3 +35,17 @@ test('long values are cut short', () => {
   const text = describeObjectChange({ path: 'data.big', before: 'x'.repeat(200) });
   expect(text).toMatch(/^data\.big: "x{76}\.\.\. -> \(none\)$/);
 });
+
+test('a map that appears or goes whole shows key by key, so no key is cut off', () => {
+  const bare = { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'c' } };
+  const labelled = { ...bare, metadata: { name: 'c', labels: { 'applyset.kubernetes.io/part-of': `applyset-${'a'.repeat(43)}-v1`, 'openpds.io/apply-set': 'prod' } } };
+  expect(diffObjects(bare, labelled).map(describeObjectChange)).toEqual([
+    `metadata.labels["applyset.kubernetes.io/part-of"]: (none) -> "applyset-${'a'.repeat(43)}-v1"`,
+    'metadata.labels["openpds.io/apply-set"]: (none) -> "prod"',
+  ]);
+  expect(diffObjects(labelled, bare).map(describeObjectChange)).toEqual([
+    `metadata.labels["applyset.kubernetes.io/part-of"]: "applyset-${'a'.repeat(43)}-v1" -> (none)`,
+    'metadata.labels["openpds.io/apply-set"]: "prod" -> (none)',
+  ]);
+  expect(diffObjects(bare, { ...bare, data: {} }).map(describeObjectChange)).toEqual(['data: (none) -> {}']);
+});

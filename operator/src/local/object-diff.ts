@@ -29,9 +29,15 @@ function comparable(object: Record<string, unknown>): Record<string, unknown> {
 }
 
 function walk(before: unknown, after: unknown, path: string, out: ObjectChange[]): void {
-  if (isPlainObject(before) && isPlainObject(after)) {
-    const keys = [...new Set([...Object.keys(before), ...Object.keys(after)])].sort();
-    for (const key of keys) walk(before[key], after[key], join(path, key), out);
+  // A map that appears or goes whole (the first labels of an object) shows key by key: as one value it
+  // would be cut short at 80 characters, and the keys are what the reader looks for.
+  const appears = before === undefined && isPlainObject(after) && Object.keys(after).length > 0;
+  const goes = after === undefined && isPlainObject(before) && Object.keys(before).length > 0;
+  if ((isPlainObject(before) && isPlainObject(after)) || appears || goes) {
+    const b = isPlainObject(before) ? before : {};
+    const a = isPlainObject(after) ? after : {};
+    const keys = [...new Set([...Object.keys(b), ...Object.keys(a)])].sort();
+    for (const key of keys) walk(b[key], a[key], join(path, key), out);
     return;
   }
   // Lists of equal length are compared item by item (a changed port shows as `ports[0].port`); a list
