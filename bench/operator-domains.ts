@@ -30,6 +30,7 @@ import { buildDomainChart } from '../operator/src/charts/domain.chart';
 import type { Domain } from '../operator/src/domain-types';
 import { applyManifests } from '../operator/src/kube/apply';
 import { createKubeClient, type KubeClient, type KubeObject } from '../operator/src/kube/kube-client';
+import { startDeploymentRollouts } from '../test/kube-api/deployment-rollouts';
 import { flag, hasFlag, intFlag } from './lib/args';
 import { info, reportAbsolute, reportRatio, runBench } from './lib/report';
 
@@ -153,30 +154,6 @@ async function waitAllReady(namespace: string, count: number, timeoutMs = 600_00
   }
 }
 
-/** What the Deployment controller would do: report each new generation rolled out, all replicas available. */
-async function startRolloutLoop(namespace: string): Promise<() => Promise<void>> {
-  const k8s = await import('@kubernetes/client-node');
-  const kc = new k8s.KubeConfig();
-  kc.loadFromFile(kubeconfig);
-  const apps = kc.makeApiClient(k8s.AppsV1Api);
-  const client = createKubeClient(kc, { userAgent: 'bench-rollout' });
-  const informer = k8s.makeInformer(kc, `/apis/apps/v1/namespaces/${namespace}/deployments`, () => apps.listNamespacedDeployment({ namespace }));
-  const roll = (d: import('@kubernetes/client-node', { with: { 'resolution-mode': 'import' } }).V1Deployment) => {
-    const replicas = d.spec?.replicas ?? 1;
-    if (d.status?.observedGeneration === d.metadata?.generation && d.status?.availableReplicas === replicas) return;
-    const ref = { apiVersion: 'apps/v1', kind: 'Deployment', namespace, name: d.metadata!.name! };
-    const status = { observedGeneration: d.metadata?.generation, replicas, updatedReplicas: replicas, readyReplicas: replicas, availableReplicas: replicas };
-    // The answer (the whole Deployment, managedFields included) is not read: parsing it was ~0.4 s of this
-    // process's CPU per 1,000 Domains, charged to the operator's figure.
-    void client.patch(ref, 'merge', { status }, { subresource: 'status', discardResponse: true }).catch((e: unknown) => console.error('rollout loop:', (e as Error).message));
-  };
-  informer.on('add', roll);
-  informer.on('update', roll);
-  informer.on('error', () => setTimeout(() => void informer.start(), 500));
-  await informer.start();
-  return () => informer.stop();
-}
-
 type Mode = 'noop' | 'apply-only' | 'full';
 
 async function measure(label: string, namespace: string, endpoint: string, client: KubeClient, mode: Mode): Promise<{ ms: number; operator: RunningOperator }> {
@@ -185,7 +162,7 @@ async function measure(label: string, namespace: string, endpoint: string, clien
   const names = Array.from({ length: N }, (_, i) => `d${String(i).padStart(4, '0')}`);
   await pool(names, 16, (name) => client.create(domain(namespace, name)));
   const domainEndpoints = Object.fromEntries([...names, 'late'].map((name) => [`${namespace}/${name}`, endpoint]));
-  const stopRollouts = await startRolloutLoop(namespace);
+  const stopRollouts = await startDeploymentRollouts(kubeconfig, { namespace, userAgent: 'bench-rollout' });
   cleanups.push(stopRollouts);
   const started = performance.now();
   const cpuBefore = cpuSeconds();

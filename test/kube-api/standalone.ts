@@ -1,6 +1,9 @@
+import { startDeploymentRollouts } from './deployment-rollouts';
 import { startKubeApiServer } from './server';
 
-// `npm run kube-api -- --port PORT --kubeconfig FILE`: serves until killed, for trying kubectl by hand.
+// `npm run kube-api -- --port PORT --kubeconfig FILE [--roll-out-deployments]`: serves until killed, for
+// trying kubectl by hand. --roll-out-deployments reports every Deployment rolled out (no pod runs), as
+// tests do, so a Domain gets as far as its /readyz probe (see the README's "Trying the operator").
 function argument(name: string): string | undefined {
   const index = process.argv.indexOf(`--${name}`);
   return index >= 0 ? process.argv[index + 1] : undefined;
@@ -13,7 +16,13 @@ async function main(): Promise<void> {
   if (kubeconfig) await server.writeKubeconfig(kubeconfig);
   console.log(`kube-api test server listening on ${server.url}`);
   if (kubeconfig) console.log(`kubeconfig written to ${kubeconfig}: export KUBECONFIG=${kubeconfig}`);
-  const stop = () => void server.close().then(() => process.exit(0));
+  let stopRollouts: (() => Promise<void>) | undefined;
+  if (process.argv.includes('--roll-out-deployments')) {
+    if (!kubeconfig) throw new Error('--roll-out-deployments needs --kubeconfig FILE (it watches Deployments through it)');
+    stopRollouts = await startDeploymentRollouts(kubeconfig);
+    console.log('reporting every Deployment generation rolled out, all replicas available (no pods run)');
+  }
+  const stop = () => void (stopRollouts?.() ?? Promise.resolve()).then(() => server.close()).then(() => process.exit(0));
   process.on('SIGINT', stop);
   process.on('SIGTERM', stop);
 }
