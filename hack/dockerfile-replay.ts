@@ -17,7 +17,7 @@
  * sizes. It needs root (for the uid switch) and the npm registry (for `npm ci`), as the real build does.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { chownSync, cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { chmodSync, chownSync, cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 
@@ -39,7 +39,7 @@ interface Stage {
 }
 
 /** Dockerfile lines, comments dropped and backslash continuations joined. */
-export function parseDockerfile(text: string): Instruction[] {
+function parseDockerfile(text: string): Instruction[] {
   const out: Instruction[] = [];
   let pending = '';
   for (const raw of text.split('\n')) {
@@ -212,8 +212,7 @@ async function checkImage(image: Stage): Promise<void> {
 async function main(): Promise<void> {
   if (process.getuid?.() !== 0) throw new Error('run as root: the entry points run as uid 10001 through setpriv');
   const base = mkdtempSync(path.join(tmpdir(), 'openpds-dockerfile-'));
-  chownSync(base, 0, 0);
-  spawnSync('chmod', ['755', base]);
+  chmodSync(base, 0o755); // mkdtemp makes it 0700: uid 10001 must reach the stages inside
   try {
     const stages = replay(parseDockerfile(readFileSync(path.join(ROOT, 'Dockerfile'), 'utf8')), base);
     const image = [...stages.values()].pop()!;
