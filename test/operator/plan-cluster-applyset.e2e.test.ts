@@ -72,7 +72,7 @@ describe('openpds plan / apply with an apply set', () => {
     expect(apply.lines).toEqual(['+ created ConfigMap apps/b-two', note('deleted'), 'Apply complete: 1 created, 0 changed, 0 deleted.']);
     expect(apply.code).toBe(0);
     expect(await configMapNamed('b-one')).toBeDefined();
-    expect((await configMapNamed('b-two'))?.metadata?.labels).toEqual({ 'app.kubernetes.io/managed-by': 'openpds-cli' });
+    expect((await configMapNamed('b-two'))?.metadata?.labels).toBeUndefined();
 
     // The set, named again, prunes what left it meanwhile.
     expect((await cli(runApplyCommand, b, '--set', 'team-b-prod')).lines).toEqual(['~ updated ConfigMap apps/b-two', expect.stringContaining('applyset.kubernetes.io/part-of'), expect.stringContaining('openpds.io/apply-set'), '- deleted ConfigMap apps/b-one', 'Apply complete: 0 created, 1 changed, 1 deleted.']);
