@@ -1,6 +1,6 @@
 import type { AdminDrive } from '../admin-client/admin-client';
 import type { Drive } from '../domain-types';
-import { buildDesiredDrive, bytesToQuantity, describeChange, diffDrive, parseMarker, patchFor, stripMarker, withMarker } from './drive-desired';
+import { APPLY_SET_ANNOTATION, buildDesiredDrive, bytesToQuantity, describeChange, diffDrive, parseMarker, patchFor, stripMarker, withApplySet, withMarker } from './drive-desired';
 import { backoffMs } from './drive-status';
 
 const cr = (spec: Partial<Drive['spec']> = {}, uid?: string): Drive => ({
@@ -72,4 +72,51 @@ test('a description the spec leaves out is the data plane\'s: only the marker is
   ]);
   // An explicit empty description is set, not silent: it clears the text.
   expect(diffDrive(buildDesiredDrive(cr({ description: '' }, 'u')), { ...handMade, description: 'x\nopenpds.io/uid=u; reclaimPolicy=Retain' })[0]?.to).toBe('openpds.io/uid=u; reclaimPolicy=Retain');
+});
+
+test('the marker may name an apply set: it round-trips, old markers still parse, and 1024 still holds', () => {
+  const marked = withMarker('notes', 'local.prod.team', 'Delete', 'Created', 'team-a');
+  expect(marked).toBe('notes\nopenpds.io/uid=local.prod.team; reclaimPolicy=Delete; set=team-a');
+  expect(parseMarker(marked)).toEqual({ uid: 'local.prod.team', reclaimPolicy: 'Delete', origin: 'Created', set: 'team-a' });
+  expect(stripMarker(marked)).toBe('notes');
+  const adopted = withMarker('', 'local.prod.team', 'Retain', 'Adopted', 'prod.v2');
+  expect(adopted).toBe('openpds.io/uid=local.prod.team; reclaimPolicy=Retain; origin=Adopted; set=prod.v2');
+  expect(parseMarker(adopted)).toEqual({ uid: 'local.prod.team', reclaimPolicy: 'Retain', origin: 'Adopted', set: 'prod.v2' });
+  // Markers written before sets existed belong to no set.
+  expect(parseMarker('openpds.io/uid=local.prod.team; reclaimPolicy=Delete')).toEqual({ uid: 'local.prod.team', reclaimPolicy: 'Delete', origin: 'Created' });
+  // Not a set name, or parts out of order: not a marker, so never pruned on its word.
+  expect(parseMarker('openpds.io/uid=u; reclaimPolicy=Delete; set=Team_A')).toBeUndefined();
+  expect(parseMarker('openpds.io/uid=u; reclaimPolicy=Delete; set=')).toBeUndefined();
+  expect(parseMarker('openpds.io/uid=u; reclaimPolicy=Delete; set=a; origin=Adopted')).toBeUndefined();
+  expect(parseMarker(`openpds.io/uid=u; reclaimPolicy=Delete; set=${'a'.repeat(64)}`)).toBeUndefined();
+  const long = withMarker('x'.repeat(1024), 'local.prod.team', 'Retain', 'Adopted', 'a'.repeat(63));
+  expect(long.length).toBe(1024);
+  expect(parseMarker(long)).toMatchObject({ uid: 'local.prod.team', set: 'a'.repeat(63) });
+});
+
+test('the CLI puts a local Drive in a set through an annotation; a cluster Drive (real uid) never gets one', () => {
+  const local = withApplySet(cr({ description: 'shared' }), 'team-a');
+  expect(local.metadata.annotations).toEqual({ [APPLY_SET_ANNOTATION]: 'team-a' });
+  expect(buildDesiredDrive(local)).toMatchObject({ set: 'team-a', description: 'shared\nopenpds.io/uid=local.prod.team; reclaimPolicy=Retain; set=team-a' });
+  expect(withApplySet(local, undefined).metadata.annotations).toBeUndefined();
+  expect(buildDesiredDrive(withApplySet(cr({}, 'abc-1'), 'team-a'))).toMatchObject({ description: 'openpds.io/uid=abc-1; reclaimPolicy=Retain' });
+  expect(buildDesiredDrive(withApplySet(cr({}, 'abc-1'), 'team-a')).set).toBeUndefined();
+});
+
+test('without a set the drive keeps the set its own marker names; with one, the set is added or replaced', () => {
+  const observed = (description: string) => ({ drive_id: 'd1', drive_name: 'team', description, total_size: 10 * 1024 ** 3, used_size: 0 }) as AdminDrive;
+  const inA = 'text\nopenpds.io/uid=local.prod.team; reclaimPolicy=Retain; set=a';
+  // Spec silent on the description, or setting it: either way no set given is no change of set.
+  expect(diffDrive(buildDesiredDrive(cr()), observed(inA))).toEqual([]);
+  expect(diffDrive(buildDesiredDrive(cr({ description: 'text' })), observed(inA))).toEqual([]);
+  expect(diffDrive(buildDesiredDrive(cr({ description: 'new' })), observed(inA))[0]?.to).toBe('new\nopenpds.io/uid=local.prod.team; reclaimPolicy=Retain; set=a');
+  // Another Drive's marker (adoption) lends it no set.
+  expect(diffDrive(buildDesiredDrive(cr(), 'Adopted'), observed('text\nopenpds.io/uid=local.prod.other; reclaimPolicy=Retain; set=a'))[0]?.to).toBe('text\nopenpds.io/uid=local.prod.team; reclaimPolicy=Retain; origin=Adopted');
+  // --set: added to a drive of no set, moved from another set.
+  expect(diffDrive(buildDesiredDrive(withApplySet(cr(), 'b')), observed('text\nopenpds.io/uid=local.prod.team; reclaimPolicy=Retain'))[0]?.to).toBe('text\nopenpds.io/uid=local.prod.team; reclaimPolicy=Retain; set=b');
+  expect(diffDrive(buildDesiredDrive(withApplySet(cr(), 'b')), observed(inA))[0]).toEqual({ field: 'description', from: inA, to: 'text\nopenpds.io/uid=local.prod.team; reclaimPolicy=Retain; set=b' });
+  // A spec text cut to fit the marker is cut to fit the longer marker with the kept set, and stays stable.
+  const long = buildDesiredDrive(cr({ description: 'y'.repeat(1024) }));
+  const kept = withMarker('y'.repeat(1024), 'local.prod.team', 'Retain', 'Created', 'a');
+  expect(diffDrive(long, observed(kept))).toEqual([]);
 });

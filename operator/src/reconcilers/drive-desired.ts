@@ -34,6 +34,12 @@ export interface DesiredDrive {
   total_size: number | null;
   reclaimPolicy: ReclaimPolicy;
   origin: DriveOrigin;
+  /**
+   * The apply set the marker names (`openpds apply --set NAME`, running-domains mode). Undefined keeps the
+   * set the drive's own marker already has: an apply without --set prunes nothing, and must not take a
+   * drive out of its set either (cluster mode keeps membership labels the same way).
+   */
+  set?: string;
 }
 
 export interface FieldChange {
@@ -47,8 +53,15 @@ export interface FieldChange {
 // and it says whether the operator created the drive or adopted it (`; origin=Adopted`), so that survives
 // a lost status too. A created drive's marker has no origin part: markers written before origin existed
 // read as Created, as they always did.
+//
+// The full line: `openpds.io/uid=<uid>; reclaimPolicy=<Retain|Delete>[; origin=Adopted][; set=<NAME>]`.
+// `set` is the apply set of `openpds apply --set NAME` against running domains: with no cluster to hold a
+// parent object, the marker is the membership record, and a prune deletes or releases exactly the drives
+// whose marker names its set and whose manifests left the folder. Only the CLI writes it, and only on
+// drives of local uids; a marker without it (all markers written before sets existed) belongs to no set
+// and is never pruned by `plan`/`apply`.
 const MARKER_PREFIX = 'openpds.io/uid=';
-const MARKER_LINE = /(?:^|\n)openpds\.io\/uid=([A-Za-z0-9._-]+); reclaimPolicy=(Retain|Delete)(?:; origin=(Adopted))?$/;
+const MARKER_LINE = /(?:^|\n)openpds\.io\/uid=([A-Za-z0-9._-]+); reclaimPolicy=(Retain|Delete)(?:; origin=(Adopted))?(?:; set=([a-z0-9](?:[-a-z0-9.]{0,61}[a-z0-9])?))?$/;
 const MAX_DESCRIPTION = 1024; // the data plane's limit, also the CRD's
 
 /**
@@ -63,26 +76,52 @@ export function driveUid(drive: Drive): string {
 export const LOCAL_UID_PREFIX = 'local.';
 
 // Dots as separators: a namespace is a DNS label (no dots), so `local.<ns>.` names exactly one namespace's
-// drives, which is how `openpds apply` finds the drives of manifests that left the folder.
+// drives; `openpds apply --set NAME` prunes the drives of its set (the marker's `set=`) within it.
 export function localUid(namespace: string, name: string): string {
   return `${LOCAL_UID_PREFIX}${namespace}.${name}`;
+}
+
+/**
+ * An apply set's name, for `--set NAME` in both modes of `openpds plan/apply`: in a cluster it is a label
+ * value and part of the parent ConfigMap's name, here the marker's `set=` part. Lower-case alphanumerics,
+ * `-` and `.` inside, at most 63: a DNS label, plus the dots a label value allows.
+ */
+export const APPLY_SET_NAME = /^[a-z0-9]([-a-z0-9.]{0,61}[a-z0-9])?$/;
+
+/**
+ * How `openpds plan/apply --set NAME` hands the set to the Drive reconciler, which builds the marker from
+ * the Drive alone: an annotation the CLI writes (and removes without --set) on the Drive it passes, never
+ * read from a manifest. Honoured for local uids only: a cluster's Drives keep the markers they always had.
+ */
+export const APPLY_SET_ANNOTATION = 'openpds.io/local-apply-set';
+
+/** The Drive as `openpds plan/apply` passes it to the reconciler: in `set`, or (undefined) in the one it has. */
+export function withApplySet(drive: Drive, set: string | undefined): Drive {
+  const { [APPLY_SET_ANNOTATION]: _dropped, ...annotations } = drive.metadata.annotations ?? {};
+  if (set !== undefined) annotations[APPLY_SET_ANNOTATION] = set;
+  const metadata: Drive['metadata'] = { ...drive.metadata, annotations };
+  if (Object.keys(annotations).length === 0) delete metadata.annotations;
+  return { ...drive, metadata };
 }
 
 export function buildDesiredDrive(drive: Drive, origin: DriveOrigin = 'Created'): DesiredDrive {
   const uid = driveUid(drive);
   const reclaimPolicy = drive.spec.reclaimPolicy ?? 'Retain';
   const bytes = quantityToBytes(drive.spec.quota?.totalSize ?? '10Gi');
+  const requested = drive.metadata.annotations?.[APPLY_SET_ANNOTATION];
+  const set = requested !== undefined && uid.startsWith(LOCAL_UID_PREFIX) && APPLY_SET_NAME.test(requested) ? requested : undefined;
   return {
     uid,
     drive_name: drive.spec.name ?? drive.metadata.name,
     ownerKind: drive.spec.owner.kind,
     ownerName: drive.spec.owner.name,
     owner_type: drive.spec.owner.kind === 'Group' ? 'group' : 'user',
-    description: withMarker(drive.spec.description ?? '', uid, reclaimPolicy, origin),
+    description: withMarker(drive.spec.description ?? '', uid, reclaimPolicy, origin, set),
     descriptionManaged: drive.spec.description !== undefined,
     total_size: bytes === 0 ? null : bytes,
     reclaimPolicy,
     origin,
+    ...(set !== undefined ? { set } : {}),
   };
 }
 
@@ -90,10 +129,12 @@ export interface DriveMarker {
   uid: string;
   reclaimPolicy: ReclaimPolicy;
   origin: DriveOrigin;
+  /** The apply set (`openpds apply --set NAME`) the drive belongs to; absent: none. */
+  set?: string;
 }
 
-export function withMarker(text: string, uid: string, reclaimPolicy: ReclaimPolicy, origin: DriveOrigin = 'Created'): string {
-  const marker = `${MARKER_PREFIX}${uid}; reclaimPolicy=${reclaimPolicy}${origin === 'Adopted' ? '; origin=Adopted' : ''}`;
+export function withMarker(text: string, uid: string, reclaimPolicy: ReclaimPolicy, origin: DriveOrigin = 'Created', set?: string): string {
+  const marker = `${MARKER_PREFIX}${uid}; reclaimPolicy=${reclaimPolicy}${origin === 'Adopted' ? '; origin=Adopted' : ''}${set !== undefined ? `; set=${set}` : ''}`;
   if (!text) return marker;
   // Both the CRD and the data plane cap descriptions at 1024: the marker wins over the tail of the text.
   return `${text.slice(0, MAX_DESCRIPTION - marker.length - 1)}\n${marker}`;
@@ -101,7 +142,8 @@ export function withMarker(text: string, uid: string, reclaimPolicy: ReclaimPoli
 
 export function parseMarker(description: string): DriveMarker | undefined {
   const match = MARKER_LINE.exec(description);
-  return match ? { uid: match[1]!, reclaimPolicy: match[2] as ReclaimPolicy, origin: match[3] ? 'Adopted' : 'Created' } : undefined;
+  if (!match) return undefined;
+  return { uid: match[1]!, reclaimPolicy: match[2] as ReclaimPolicy, origin: match[3] ? 'Adopted' : 'Created', ...(match[4] ? { set: match[4] } : {}) };
 }
 
 /** The description without the marker: what a released (retained) drive keeps. */
@@ -109,10 +151,19 @@ export function stripMarker(description: string): string {
   return description.replace(MARKER_LINE, '');
 }
 
-/** The description `observed` should have: the spec's text, or (spec silent) its own text, with the marker. */
+/**
+ * The description `observed` should have: the spec's text, or (spec silent) its own text, with the marker.
+ * The marker's set is the desired one, else the one the drive's own marker has (see DesiredDrive.set).
+ */
 export function wantedDescription(desired: DesiredDrive, observed: AdminDrive): string {
-  if (desired.descriptionManaged) return desired.description;
-  return withMarker(stripMarker(observed.description), desired.uid, desired.reclaimPolicy, desired.origin);
+  const own = parseMarker(observed.description);
+  const set = desired.set ?? (own?.uid === desired.uid ? own.set : undefined);
+  if (desired.descriptionManaged) {
+    if (set === desired.set) return desired.description;
+    // stripMarker gives the spec's text as cut for the marker without the set; withMarker cuts it again.
+    return withMarker(stripMarker(desired.description), desired.uid, desired.reclaimPolicy, desired.origin, set);
+  }
+  return withMarker(stripMarker(observed.description), desired.uid, desired.reclaimPolicy, desired.origin, set);
 }
 
 export function diffDrive(desired: DesiredDrive, observed: AdminDrive): FieldChange[] {
