@@ -20,8 +20,10 @@ const USAGE = `usage: openpds <command>
   plan -f DIR  show what applying DIR would create, change or delete, terraform style:
                  against a cluster (--kubeconfig/--context or $KUBECONFIG): a server-side dry run of
                  every manifest, any kind; with --set NAME, objects of that apply set DIR lost are deletes
-                 against running domains (--endpoint NAME=URL, or --state DIR of \`openpds up\`): the Drives
-  apply -f DIR apply DIR the same way (server-side apply, pruning with --set; or the Drives through the admin API)
+                 against running domains (--endpoint NAME=URL, or --state DIR of \`openpds up\`): the Drives;
+                 with --set NAME, drives of that set DIR lost are deletes or releases (per reclaimPolicy)
+                 in both modes, without --set nothing is deleted or released
+  apply -f DIR apply DIR the same way (server-side apply, or the Drives through the admin API; pruning with --set)
                  \`openpds plan --help\` for every flag
 
 Configuration comes from OPENPDS_* environment variables: run \`openpds config-docs\`.`;

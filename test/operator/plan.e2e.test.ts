@@ -1,6 +1,7 @@
 // `openpds plan` and `openpds apply` against a real data plane: plan mutates nothing and says what apply
-// then does; edits and hand-made changes show as updates; Drives that leave the folder are released
-// (Retain) or deleted (Delete); a bad target is an error, not a crash.
+// then does; edits and hand-made changes show as updates; Drives of an apply set (--set) that leave the
+// folder are released (Retain) or deleted (Delete), and without --set nothing is; two folders applied to
+// one domain and namespace never prune each other; a bad target is an error, not a crash.
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -79,20 +80,39 @@ describe('openpds plan / apply against a running domain', () => {
     expect(await byName('alice-files')).toMatchObject({ drive_id: alice.drive_id });
   });
 
-  it('Drives removed from the folder: Retain is released (kept), Delete is deleted', async () => {
+  it('Drives removed from the folder: nothing without --set; with it, Retain is released (kept), Delete is deleted', async () => {
     const team = await byName('Team drive');
     const alice = await byName('alice-files');
+    // Applied without a set so far: --set adds it to each marker, an update the plan names.
+    const join = await cli(runPlanCommand, '--set', 'demo');
+    expect(join.text).toContain(`~ update  Drive default/alice-files (${alice.drive_id}): apply set (none) -> demo`);
+    expect(join.text).toContain('Plan: 0 to create, 2 to change, 0 to delete, 0 unchanged.');
+    expect(join.text).not.toContain('note: nothing is');
+    expect((await cli(runApplyCommand, '--set', 'demo')).code).toBe(0);
+    expect((await byName('alice-files')).description).toBe('openpds.io/uid=local.default.alice-files; reclaimPolicy=Delete; set=demo');
+    // Without --set again: the drives keep their set (no change), and nothing is pruned.
+    expect(await cli(runPlanCommand, '--detailed-exitcode')).toMatchObject({ code: 0, text: expect.stringContaining('Plan: 0 to create, 0 to change, 0 to delete, 2 unchanged.') });
+
     fs.rmSync(path.join(dir, 'team.yaml'));
     fs.rmSync(path.join(dir, 'alice.yaml'));
     // The Domain stays in the folder: it is what puts its drives in scope once no Drive names it.
     fs.writeFileSync(path.join(dir, 'domain.yaml'), 'apiVersion: openpds.io/v1alpha1\nkind: Domain\nmetadata: {name: d}\nspec: {storage: {volume: {size: 1Gi}}}\n');
 
-    const plan = await cli(runPlanCommand);
+    const unset = await cli(runPlanCommand, '--detailed-exitcode');
+    expect(unset.code).toBe(0);
+    expect(unset.text).toContain('  note: nothing is planned for deletion or release without --set NAME (the apply set whose drives that left DIR are deleted or released)');
+    expect(unset.text).toContain('Plan: 0 to create, 0 to change, 0 to delete, 0 unchanged.');
+    expect((await cli(runApplyCommand)).text).toContain('Apply complete: 0 created, 0 changed, 0 deleted or released, 0 unchanged.');
+    expect(await managedDrives()).toHaveLength(2);
+    // Another set's prune is not this one's either.
+    expect((await cli(runPlanCommand, '--set', 'other')).text).toContain('Plan: 0 to create, 0 to change, 0 to delete, 0 unchanged.');
+
+    const plan = await cli(runPlanCommand, '--set', 'demo');
     expect(plan.text).toContain(`- release Drive default/team (${team.drive_id}): reclaimPolicy Retain, the drive and its files are kept`);
     expect(plan.text).toContain(`- delete  Drive default/alice-files (${alice.drive_id}): reclaimPolicy Delete, the drive and its files are deleted`);
     expect(plan.text).toContain('Plan: 0 to create, 0 to change, 2 to delete, 0 unchanged.');
 
-    expect((await cli(runApplyCommand)).code).toBe(0);
+    expect((await cli(runApplyCommand, '--set', 'demo')).code).toBe(0);
     expect(await managedDrives()).toEqual([]);
     expect((await server.api.ok('/v2/drive/get', { drive_id: team.drive_id }, token)).drive_name).toBe('Team drive');
     expect((await server.api.call('/v2/drive/get', { drive_id: alice.drive_id }, token)).status).toBe(404);
@@ -180,6 +200,8 @@ describe('openpds plan / apply with Drives of several domains', () => {
     expect((await cli(runPlanCommand, '--endpoint', 'a=ftp://example.com')).text).toContain('--endpoint a=ftp://example.com: expected URL or NAME=URL with an http(s) URL');
     expect((await cli(runPlanCommand, '--endpoint', a.url, '--endpoint', `b=${b.url}`)).text).toContain('give one --endpoint URL, or one --endpoint NAME=URL per Domain');
     expect((await cli(runPlanCommand, '--endpoint', `a=${a.url}`, '--kubeconfig', 'x')).code).toBe(2);
+    const badSet = await cli(runPlanCommand, '--endpoint', `a=${a.url}`, '--set', 'Team_A');
+    expect(badSet).toMatchObject({ code: 2, text: expect.stringContaining('--set Team_A: the apply set name must be lower-case letters, digits, - and . inside, at most 63 characters') });
 
     // One Domain only: the bare URL keeps working.
     fs.writeFileSync(path.join(work, 'drives.yaml'), teamDrive('drive-a', 'a'));
@@ -210,7 +232,8 @@ describe('openpds plan / apply against a running domain with an invalid manifest
   async function cli(command: typeof runPlanCommand, ...extra: string[]) {
     const out: string[] = [];
     const err: string[] = [];
-    const code = await command(['-f', work, '--endpoint', server.url, ...extra], { out: (l) => out.push(l), err: (l) => err.push(l), env: { OPENPDS_ADMIN_PASSWORD: ADMIN_PASSWORD } });
+    // With a set: what an invalid manifest suspends is that set's prune (without one nothing is pruned anyway).
+    const code = await command(['-f', work, '--endpoint', server.url, '--set', 'invalid-demo', ...extra], { out: (l) => out.push(l), err: (l) => err.push(l), env: { OPENPDS_ADMIN_PASSWORD: ADMIN_PASSWORD } });
     return { code, lines: out, text: out.join('\n'), err: err.join('\n') };
   }
   const drives = async () => (await server.api.ok('/v2/drive/list', {}, token)).items.filter((d: { drive_name: string }) => ['Keep', 'Hold'].includes(d.drive_name));
@@ -287,5 +310,89 @@ describe('openpds plan / apply against a running domain with an invalid manifest
     await runPlanCommand(['--help'], { out: (l) => help.push(l) });
     expect(help.join('\n')).toContain('when DIR holds Drives only, the URL is the Domain they reference');
     expect(help.join('\n')).toContain('while there is one no drive is planned for deletion or release');
+    expect(help.join('\n')).toContain('the drives of that set whose Drives DIR no longer holds\nare planned for deletion (reclaimPolicy Delete) or release (Retain: the drive and its files are kept);\nwithout it nothing is planned for deletion or release, and drives other folders applied are never touched.');
+    expect(help.join('\n')).toContain('  --set                the apply set to prune (same name rule as for a cluster); no default');
+  });
+});
+
+describe('openpds plan / apply of two folders to one domain and namespace', () => {
+  let server: Awaited<ReturnType<typeof startTestServer>>;
+  let token: string;
+  const work = fs.mkdtempSync(path.join(os.tmpdir(), 'openpds-plan-folders-'));
+  const [folderA, folderB] = [path.join(work, 'a'), path.join(work, 'b')];
+  const DOMAIN = 'apiVersion: openpds.io/v1alpha1\nkind: Domain\nmetadata: {name: d}\nspec: {storage: {volume: {size: 1Gi}}}\n';
+  const deleteDrive = (name: string, title: string) => drive(name, `  owner: {kind: Group, name: team}\n  name: ${title}\n  quota: {totalSize: 1Gi}\n  reclaimPolicy: Delete\n`);
+
+  beforeAll(async () => {
+    server = await startTestServer('pglite', 'local');
+    token = (await server.api.login('admin', ADMIN_PASSWORD)).access_token;
+    for (const [folder, name, title] of [[folderA, 'a-files', 'A files'], [folderB, 'b-files', 'B files']] as const) {
+      fs.mkdirSync(folder);
+      fs.writeFileSync(path.join(folder, 'domain.yaml'), DOMAIN);
+      fs.writeFileSync(path.join(folder, 'drive.yaml'), deleteDrive(name, title));
+    }
+  });
+  afterAll(async () => {
+    await server?.stop();
+    fs.rmSync(work, { recursive: true, force: true });
+  });
+
+  async function cli(command: typeof runPlanCommand, folder: string, ...extra: string[]) {
+    const lines: string[] = [];
+    const code = await command(['-f', folder, '--endpoint', server.url, ...extra], { out: (l) => lines.push(l), err: (l) => lines.push(l), env: { OPENPDS_ADMIN_PASSWORD: ADMIN_PASSWORD } });
+    return { code, text: lines.join('\n') };
+  }
+  const byName = async (name: string) => (await server.api.ok('/v2/drive/list', {}, token)).items.find((d: { drive_name: string }) => d.drive_name === name);
+  const filesIn = async (driveId: string) => (await server.api.ok('/v2/file/list', { drive_id: driveId, parent_file_id: 'root' }, token)).items.map((f: { name: string }) => f.name);
+
+  it('without --set, neither folder deletes the other\'s drives, nor its own removed ones; with --set each prunes only its own set', async () => {
+    expect((await cli(runApplyCommand, folderA)).code).toBe(0);
+    const a = await byName('A files');
+    await server.api.ok('/v2/file/create', { drive_id: a.drive_id, parent_file_id: 'root', name: 'precious', type: 'folder' }, token);
+
+    // B sees A's drive (same domain, same namespace): not its business, not even a line in its plan.
+    const planB = await cli(runPlanCommand, folderB);
+    expect(planB.text).toContain('+ create  Drive default/b-files: "B files", owner group team, quota 1Gi');
+    expect(planB.text).toContain('Plan: 1 to create, 0 to change, 0 to delete, 0 unchanged.');
+    expect(planB.text).not.toContain('a-files');
+    const applyB = await cli(runApplyCommand, folderB);
+    expect(applyB).toMatchObject({ code: 0, text: expect.stringContaining('Apply complete: 1 created, 0 changed, 0 deleted or released, 0 unchanged.') });
+    expect(applyB.text).not.toContain('a-files');
+    expect(await byName('A files')).toMatchObject({ drive_id: a.drive_id });
+    expect(await filesIn(a.drive_id)).toEqual(['precious']);
+
+    // B's own Drive removed, no --set: nothing is deleted, and the plan says why.
+    const b = await byName('B files');
+    fs.rmSync(path.join(folderB, 'drive.yaml'));
+    const unset = await cli(runPlanCommand, folderB, '--detailed-exitcode');
+    expect(unset.code).toBe(0);
+    expect(unset.text).toContain('  note: nothing is planned for deletion or release without --set NAME');
+    expect(unset.text).toContain('Plan: 0 to create, 0 to change, 0 to delete, 0 unchanged.');
+    expect((await cli(runApplyCommand, folderB)).text).toContain('Apply complete: 0 created, 0 changed, 0 deleted or released, 0 unchanged.');
+    expect(await byName('B files')).toMatchObject({ drive_id: b.drive_id });
+    expect(await byName('A files')).toMatchObject({ drive_id: a.drive_id });
+
+    // Each folder in its own set: the drives join them (an update of the marker), nothing else moves.
+    fs.writeFileSync(path.join(folderB, 'drive.yaml'), deleteDrive('b-files', 'B files'));
+    expect((await cli(runApplyCommand, folderA, '--set', 'a')).code).toBe(0);
+    const joinB = await cli(runPlanCommand, folderB, '--set', 'b');
+    expect(joinB.text).toContain(`~ update  Drive default/b-files (${b.drive_id}): apply set (none) -> b`);
+    expect(joinB.text).toContain('Plan: 0 to create, 1 to change, 0 to delete, 0 unchanged.');
+    expect((await cli(runApplyCommand, folderB, '--set', 'b')).code).toBe(0);
+    expect((await byName('A files')).description).toMatch(/openpds\.io\/uid=local\.default\.a-files; reclaimPolicy=Delete; set=a$/);
+    expect((await byName('B files')).description).toMatch(/openpds\.io\/uid=local\.default\.b-files; reclaimPolicy=Delete; set=b$/);
+
+    // B's Drive removed again: set b prunes B's drive, and set a's drive is no member of b.
+    fs.rmSync(path.join(folderB, 'drive.yaml'));
+    const prune = await cli(runPlanCommand, folderB, '--set', 'b');
+    expect(prune.text).toContain(`- delete  Drive default/b-files (${b.drive_id}): reclaimPolicy Delete, the drive and its files are deleted`);
+    expect(prune.text).not.toContain('a-files');
+    expect(prune.text).toContain('Plan: 0 to create, 0 to change, 1 to delete, 0 unchanged.');
+    expect((await cli(runApplyCommand, folderB, '--set', 'b')).text).toContain('Apply complete: 0 created, 0 changed, 1 deleted or released, 0 unchanged.');
+    expect((await server.api.call('/v2/drive/get', { drive_id: b.drive_id }, token)).status).toBe(404);
+    expect(await byName('A files')).toMatchObject({ drive_id: a.drive_id });
+    expect(await filesIn(a.drive_id)).toEqual(['precious']);
+    // And A's own set has nothing to prune: its Drive is still in its folder.
+    expect((await cli(runPlanCommand, folderA, '--set', 'a', '--detailed-exitcode'))).toMatchObject({ code: 0, text: expect.stringContaining('Plan: 0 to create, 0 to change, 0 to delete, 1 unchanged.') });
   });
 });

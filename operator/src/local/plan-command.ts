@@ -5,19 +5,20 @@
  * - against running domains (`--endpoint`, or the domains an `openpds up` state dir records): the Drive
  *   reconciler runs in dry-run mode (observe only) for plan and for real for apply. Domains are not
  *   applied in this mode: the operator or `openpds up` provisions them.
+ * In both modes only `--set NAME` prunes, and only the members of that set DIR no longer holds.
  */
 import fs from 'node:fs';
 import { parseArgs } from 'node:util';
 import { findCondition } from '../kube/conditions';
 import type { DriveAction } from '../reconcilers/drive';
-import { bytesToQuantity, describeChange } from '../reconcilers/drive-desired';
+import { APPLY_SET_NAME, bytesToQuantity, describeChange, parseMarker, type FieldChange } from '../reconcilers/drive-desired';
 import { runClusterCommand, type ClusterTarget } from './cluster-command';
 import { bareEndpointTarget, createDomainTargets, onlyDeclaredDomains, parseEndpoints, type TargetOptions } from './domain-targets';
 import { describeProblem, loadManifests, readManifestDocuments } from './manifests';
 import { planDrives, type PlanEntry } from './plan-drives';
 
 const usage = (command: string) => `usage: openpds ${command} -f DIR [--kubeconfig FILE] [--context C] [-n NS] [--set NAME] [--force-conflicts]${command === 'plan' ? ' [--detailed-exitcode]' : ''}
-       openpds ${command} -f DIR (--endpoint [NAME=]URL ... [--username U] [--password P] | --state DIR)
+       openpds ${command} -f DIR (--endpoint [NAME=]URL ... [--username U] [--password P] | --state DIR) [--set NAME]${command === 'plan' ? ' [--detailed-exitcode]' : ''}
 
 Against a cluster (--kubeconfig, --context or $KUBECONFIG): every manifest of DIR, any kind, is ${command === 'plan' ? 'checked by a server-side dry run\nand compared with the live object' : 'server-side applied'} (CustomResourceDefinitions and Namespaces first). With --set NAME,
 objects an earlier apply of that set made that DIR no longer holds are ${command === 'plan' ? 'shown as deletes' : 'deleted'}; without it nothing is deleted.
@@ -29,16 +30,20 @@ objects an earlier apply of that set made that DIR no longer holds are ${command
                        in -n's namespace (default: default) records its kinds and namespaces; no default
   --force-conflicts    take over fields another field manager owns instead of failing
 
-Against running domains: the Drives of DIR are applied through each domain's admin API. A manifest that
-cannot be read or that its CRD's schema refuses (an unknown field included) is an error (exit 1), and
-while there is one no drive is ${command === 'plan' ? 'planned for deletion or release' : 'deleted or released'}.
+Against running domains: the Drives of DIR are applied through each domain's admin API. With --set NAME,
+each drive's ownership marker records the set, and the drives of that set whose Drives DIR no longer holds
+are ${command === 'plan' ? 'planned for deletion' : 'deleted'} (reclaimPolicy Delete) or release${command === 'plan' ? '' : 'd'} (Retain: the drive and its files are kept);
+without it nothing is ${command === 'plan' ? 'planned for deletion or release' : 'deleted or released'}, and drives other folders applied are never touched.
+A manifest that cannot be read or that its CRD's schema refuses (an unknown field included) is an error
+(exit 1), and while there is one no drive is ${command === 'plan' ? 'planned for deletion or release' : 'deleted or released'}.
   --endpoint           NAME=URL: the API URL of the Domain NAME (repeat for each Domain the Drives use);
                        or one bare URL, for the one Domain every Drive references: when DIR declares
                        Domains it must be one of them (a Drive of another is a DomainNotFound error);
                        when DIR holds Drives only, the URL is the Domain they reference
   --username           admin user name (default admin)
   --password           admin password (default: $OPENPDS_ADMIN_PASSWORD)
-  --state              an \`openpds up\` state dir: each Drive targets its Domain as up runs it${command === 'plan' ? '\n\n  --detailed-exitcode  exit 2 when there are changes (0: none, 1: errors)' : ''}`;
+  --state              an \`openpds up\` state dir: each Drive targets its Domain as up runs it
+  --set                the apply set to prune (same name rule as for a cluster); no default${command === 'plan' ? '\n\n  --detailed-exitcode  exit 2 when there are changes (0: none, 1: errors)' : ''}`;
 
 export interface CommandIo {
   out?: (line: string) => void;
@@ -95,8 +100,10 @@ async function run(command: 'plan' | 'apply', argv: string[], io: CommandIo): Pr
   }
   for (const problem of manifests.notRun) out(`  not applied ${problem.kind} ${problem.name} (${problem.where}): ${problem.message}`);
   const dryRun = command === 'plan';
+  const set = parsed.set;
   const entries = await planDrives(manifests, targets, {
     dryRun,
+    ...(set !== undefined ? { set } : {}),
     orphans: manifests.invalid.length === 0,
     onEvent: (key, e) => out(`Drive ${key}: ${e.type} ${e.reason}: ${e.message}`),
   });
@@ -113,7 +120,9 @@ async function run(command: 'plan' | 'apply', argv: string[], io: CommandIo): Pr
       if (action.action !== 'none' && dryRun) out(formatAction(entry.key, action));
     }
   }
-  if (manifests.invalid.length > 0) out(orphansSuspended(manifests.invalid.length, dryRun));
+  if (set !== undefined && manifests.invalid.length > 0) out(orphansSuspended(manifests.invalid.length, dryRun));
+  // As cluster mode says it. Nothing about other folders' drives: they are not this folder's business.
+  if (set === undefined) out(`  note: nothing is ${dryRun ? 'planned for deletion or release' : 'deleted or released'} without --set NAME (the apply set whose drives that left DIR are deleted or released)`);
   const summary = dryRun
     ? `Plan: ${counts.create} to create, ${counts.change} to change, ${counts.delete} to delete, ${counts.unchanged} unchanged`
     : `Apply complete: ${counts.create} created, ${counts.change} changed, ${counts.delete} deleted or released, ${counts.unchanged} unchanged`;
@@ -145,7 +154,8 @@ export function formatAction(key: string, a: DriveAction): string {
   const id = a.driveId ? ` (${a.driveId})` : '';
   // The description carries the ownership marker: printing both texts in full would bury the plan.
   const changes = (a.changes ?? []).filter((c) => c.field !== 'description').map(describeChange);
-  if (a.changes?.some((c) => c.field === 'description')) changes.push('description (text or ownership marker)');
+  const description = a.changes?.find((c) => c.field === 'description');
+  if (description) changes.push(...describeDescriptionChange(description));
   switch (a.action) {
     case 'create': {
       const d = a.desired!;
@@ -165,13 +175,18 @@ export function formatAction(key: string, a: DriveAction): string {
   }
 }
 
-type ParsedArgs = { dir: string; detailedExitCode: boolean } & ({ cluster: ClusterTarget } | { target: TargetOptions; bareEndpoint?: string });
+/** A change of apply set is named as such (the point of `--set` on a drive applied without one); the rest stays terse. */
+function describeDescriptionChange(change: FieldChange): string[] {
+  const [from, to] = [String(change.from ?? ''), String(change.to ?? '')];
+  const [before, after] = [parseMarker(from)?.set, parseMarker(to)?.set];
+  if (before === after) return ['description (text or ownership marker)'];
+  // The set is the marker's last part and the marker the description's last line: the rest is what precedes it.
+  const withoutSet = (text: string, set: string | undefined) => (set === undefined ? text : text.slice(0, -`; set=${set}`.length));
+  const moved = `apply set ${before ?? '(none)'} -> ${after ?? '(none)'}`;
+  return withoutSet(from, before) === withoutSet(to, after) ? [moved] : [moved, 'description (text or ownership marker)'];
+}
 
-/**
- * An apply set's name is both a label value (`openpds.io/apply-set`) and part of its parent ConfigMap's
- * name (`openpds-applyset-NAME`): lower-case alphanumerics, `-` and `.` inside, at most 63.
- */
-const SET_NAME = /^[a-z0-9]([-a-z0-9.]{0,61}[a-z0-9])?$/;
+type ParsedArgs = { dir: string; detailedExitCode: boolean } & ({ cluster: ClusterTarget } | { target: TargetOptions; bareEndpoint?: string; set?: string });
 
 function parseCommandArgs(argv: string[], env: Record<string, string | undefined>): ParsedArgs | string {
   let values;
@@ -201,13 +216,14 @@ function parseCommandArgs(argv: string[], env: Record<string, string | undefined
   const endpoints = values.endpoint ?? [];
   const clusterFlags = Boolean(values.kubeconfig || values.context);
   if (endpoints.length > 0 && values.state) return 'give either --endpoint or --state';
-  if ((endpoints.length > 0 || values.state) && (clusterFlags || values.namespace || values.set || values['force-conflicts'])) {
-    return '--kubeconfig, --context, -n, --set and --force-conflicts are for a cluster; --endpoint and --state for running domains: give one kind';
+  if ((endpoints.length > 0 || values.state) && (clusterFlags || values.namespace || values['force-conflicts'])) {
+    return '--kubeconfig, --context, -n and --force-conflicts are for a cluster; --endpoint and --state for running domains: give one kind';
   }
+  // No default from the folder's name: team-a/prod and team-b/prod would be one set and prune each other.
+  if (values.set !== undefined && !APPLY_SET_NAME.test(values.set)) return `--set ${values.set}: the apply set name must be lower-case letters, digits, - and . inside, at most 63 characters`;
+  const set = values.set !== undefined ? { set: values.set } : {};
   if (endpoints.length === 0 && !values.state) {
     if (!clusterFlags && !env.KUBECONFIG) return 'give --kubeconfig (or set $KUBECONFIG) to plan against a cluster, or --endpoint / --state for running domains';
-    // No default from the folder's name: team-a/prod and team-b/prod would be one set and prune each other.
-    if (values.set !== undefined && !SET_NAME.test(values.set)) return `--set ${values.set}: the apply set name must be lower-case letters, digits, - and . inside, at most 63 characters`;
     const cluster: ClusterTarget = { forceConflicts: values['force-conflicts'] ?? false };
     if (values.set) cluster.setName = values.set;
     if (values.kubeconfig) cluster.kubeconfig = values.kubeconfig;
@@ -215,10 +231,10 @@ function parseCommandArgs(argv: string[], env: Record<string, string | undefined
     if (values.namespace) cluster.namespace = values.namespace;
     return { dir, detailedExitCode, cluster };
   }
-  if (values.state) return { dir, detailedExitCode, target: { stateDir: values.state } };
+  if (values.state) return { dir, detailedExitCode, target: { stateDir: values.state }, ...set };
   const parsed = parseEndpoints(endpoints);
   if (typeof parsed === 'string') return parsed;
   const password = values.password ?? env.OPENPDS_ADMIN_PASSWORD;
   if (!password) return '--endpoint needs --password (or OPENPDS_ADMIN_PASSWORD)';
-  return { dir, detailedExitCode, target: { endpoints: parsed.named, username: values.username!, password }, ...(parsed.bare ? { bareEndpoint: parsed.bare } : {}) };
+  return { dir, detailedExitCode, target: { endpoints: parsed.named, username: values.username!, password }, ...(parsed.bare ? { bareEndpoint: parsed.bare } : {}), ...set };
 }

@@ -1,13 +1,17 @@
 /**
  * The shared core of `openpds plan` and `openpds apply`: run the Drive reconciler over the Drives of a
- * folder (dry run for plan), and find the drives that manifests of this folder's namespaces made earlier
- * but that left the folder (they are deleted or released per the reclaimPolicy in their marker).
+ * folder (dry run for plan), and, with an apply set (`--set NAME`), find the drives of that set whose
+ * manifests left the folder (they are deleted or released per the reclaimPolicy in their marker).
  * Stateless on purpose: the ownership marker on each drive is the state, as drives.json is for `up`.
+ *
+ * Pruning is scoped by the set, never by namespace alone: two folders applied to the same domain and
+ * namespace each see the other's drives, and must not take them for their own removed ones (the same
+ * rule as cluster mode, kubectl's ApplySet). Without a set nothing is deleted or released.
  */
 import type { AdminDrive } from '../admin-client/admin-client';
 import type { Domain, Drive } from '../domain-types';
 import { reconcileDrive, reconcileDriveDeletion, type DriveEvent, type DriveReconcileResult } from '../reconcilers/drive';
-import { driveUid, localUid, parseMarker } from '../reconcilers/drive-desired';
+import { driveUid, localUid, parseMarker, withApplySet } from '../reconcilers/drive-desired';
 import type { DomainTargets } from './domain-targets';
 
 export interface PlanEntry {
@@ -17,6 +21,11 @@ export interface PlanEntry {
 
 export interface PlanDrivesOptions {
   dryRun: boolean;
+  /**
+   * The apply set: every Drive of the folder is marked as its member, and its members the folder no
+   * longer holds are pruned. Undefined: each drive keeps the set it has, and nothing is pruned.
+   */
+  set?: string;
   /**
    * false while a manifest of the folder cannot be read or is invalid: it may be the Drive of a drive
    * that would otherwise look removed, and a YAML typo must never delete a drive and its files.
@@ -37,10 +46,10 @@ export async function planDrives({ drives, domains }: { drives: Drive[]; domains
   });
   for (const drive of drives) {
     const key = `${drive.metadata.namespace ?? 'default'}/${drive.metadata.name}`;
-    entries.push({ key, result: await reconcileDrive(drive, ctxFor(drive, key)) });
+    entries.push({ key, result: await reconcileDrive(withApplySet(drive, options.set), ctxFor(drive, key)) });
   }
-  if (options.orphans === false) return entries;
-  for (const orphan of await findOrphans(drives, domains, targets)) {
+  if (options.orphans === false || options.set === undefined) return entries;
+  for (const orphan of await findOrphans(options.set, drives, domains, targets)) {
     const key = `${orphan.metadata.namespace}/${orphan.metadata.name}`;
     entries.push({ key, result: await reconcileDriveDeletion(orphan, ctxFor(orphan, key)) });
   }
@@ -48,11 +57,12 @@ export async function planDrives({ drives, domains }: { drives: Drive[]; domains
 }
 
 /**
- * Drives whose marker says a manifest of one of these namespaces made them (`local.<ns>.<name>`) but that
- * no Drive of the folder claims any more, as Drive objects the deletion path understands. Drives made in
- * a cluster carry real uids and are never touched.
+ * Drives whose marker says a manifest of one of these namespaces made them (`local.<ns>.<name>`) as a
+ * member of `set`, but that no Drive of the folder claims any more, as Drive objects the deletion path
+ * understands. A drive of no set or of another set is another folder's (or an older apply's) business;
+ * drives made in a cluster carry real uids and are never touched.
  */
-async function findOrphans(drives: Drive[], domains: Domain[], targets: DomainTargets): Promise<Drive[]> {
+async function findOrphans(set: string, drives: Drive[], domains: Domain[], targets: DomainTargets): Promise<Drive[]> {
   const claimed = new Set(drives.map(driveUid));
   const seen = new Set<string>();
   const orphans: Drive[] = [];
@@ -69,7 +79,7 @@ async function findOrphans(drives: Drive[], domains: Domain[], targets: DomainTa
     for (const d of all) {
       const marker = parseMarker(d.description);
       const prefix = localUid(namespace, '');
-      if (!marker || !marker.uid.startsWith(prefix) || claimed.has(marker.uid) || seen.has(d.drive_id)) continue;
+      if (!marker || marker.set !== set || !marker.uid.startsWith(prefix) || claimed.has(marker.uid) || seen.has(d.drive_id)) continue;
       seen.add(d.drive_id);
       orphans.push({
         apiVersion: 'openpds.io/v1alpha1',

@@ -3,6 +3,13 @@
  * in-process data planes in line with the Domains, then run the same Drive reconciler the cluster runs
  * (deletion included, for Drives that left the folder). What the runtime keeps in etcd (status,
  * generation) is kept in the state dir instead.
+ *
+ * Pruning is scoped by that state, not by the markers: the drives `up` deletes or releases are those its
+ * drives.json records (this folder's own, applied by an earlier pass) whose manifests left the folder. It
+ * never scans a domain for orphans, so another folder's `openpds apply` to the same domain and namespace
+ * is never taken for a removed Drive, and `up` needs no apply set (`plan/apply --set`): its state dir is
+ * its set. It writes no set on markers either, and keeps the one a drive's marker has (see
+ * DesiredDrive.set), so a later `openpds apply --state ... --set NAME` of the same folder works as usual.
  */
 import { createHash } from 'node:crypto';
 import { createAdminClient, type AdminClient } from '../admin-client/admin-client';
@@ -10,6 +17,7 @@ import type { Domain, Drive } from '../domain-types';
 import { createDomainContext } from '../charts/domain-context';
 import { unsupportedSpec } from '../reconcilers/domain-preflight';
 import { reconcileDrive, reconcileDriveDeletion, type DomainAccess, type DriveEvent, type DriveReconcileResult } from '../reconcilers/drive';
+import { withApplySet } from '../reconcilers/drive-desired';
 import { domainEnv, startDomain, type RunningDomain } from './domain-runner';
 import { describeProblem, loadManifests } from './manifests';
 import { ADMIN_USERNAME, readDriveRecords, writeDriveRecords, writeStatus, type DriveRecord } from './state-dir';
@@ -106,7 +114,8 @@ export function createUpRunner(options: UpOptions): UpRunner {
   async function sync() {
     const manifests = loadManifests(options.dir, options.crdDir);
     const records = readDriveRecords(options.stateDir);
-    const wantedDrives = new Map(manifests.drives.map((d) => [key(d), d]));
+    // The apply-set annotation is the CLI's to write, never a manifest's: `up` puts no drive in a set.
+    const wantedDrives = new Map(manifests.drives.map((d) => [key(d), withApplySet(d, undefined)]));
     const domains = manifests.domains;
     // A manifest that cannot be read or is invalid may be the Drive (or Domain) of something running: while
     // there is one, nothing is taken for removed. A Drive or Domain whose manifest is invalid keeps being
