@@ -7,14 +7,17 @@
 import fs from 'node:fs';
 import { parseArgs } from 'node:util';
 import { formatStatusTable } from './status-table';
+import { parseDuration } from './up-prune';
 import { createUpRunner } from './up-runner';
 
-export const UP_USAGE = `usage: openpds up -f DIR [--state-dir DIR] [--base-port N] [--resync SECONDS] [--log-level LEVEL]
+export const UP_USAGE = `usage: openpds up -f DIR [--state-dir DIR] [--base-port N] [--resync SECONDS] [--prune-after DURATION] [--log-level LEVEL]
 
   -f, --filename   folder of manifests (every *.yaml, kustomization.yaml ignored)
   --state-dir      where data planes keep their data and passwords (default .openpds)
   --base-port      first port for the data planes (default 8080; 0: any free port)
   --resync         seconds between passes over DIR (default 10)
+  --prune-after    how long a Drive's manifest must stay out of DIR before its drive is deleted or released
+                   (per reclaimPolicy); back within it, the Drive keeps its drive (default 30s; 500ms, 2m; 0: at once)
   --log-level      data planes' log level (default warn)`;
 
 export interface UpCommandIo {
@@ -39,6 +42,7 @@ export async function runUpCommand(argv: string[], io: UpCommandIo = {}): Promis
         'state-dir': { type: 'string', default: '.openpds' },
         'base-port': { type: 'string', default: '8080' },
         resync: { type: 'string', default: '10' },
+        'prune-after': { type: 'string', default: '30s' },
         'log-level': { type: 'string', default: 'warn' },
       },
     }).values;
@@ -57,8 +61,13 @@ export async function runUpCommand(argv: string[], io: UpCommandIo = {}): Promis
     err(`openpds up: --base-port must be a port and --resync a positive number\n\n${UP_USAGE}`);
     return 2;
   }
+  const pruneAfterMs = parseDuration(args['prune-after']!);
+  if (pruneAfterMs === undefined) {
+    err(`openpds up: --prune-after must be a duration such as 30s, 500ms, 2m or 0 (got "${args['prune-after']}")\n\n${UP_USAGE}`);
+    return 2;
+  }
 
-  const runner = createUpRunner({ dir, stateDir: args['state-dir']!, basePort, logLevel: args['log-level']!, log: out });
+  const runner = createUpRunner({ dir, stateDir: args['state-dir']!, basePort, logLevel: args['log-level']!, log: out, pruneAfterMs });
   let stopped = false;
   let timer: NodeJS.Timeout | undefined;
   let running: Promise<void> = Promise.resolve();

@@ -10,6 +10,9 @@
  * is never taken for a removed Drive, and `up` needs no apply set (`plan/apply --set`): its state dir is
  * its set. It writes no set on markers either, and keeps the one a drive's marker has (see
  * DesiredDrive.set), so a later `openpds apply --state ... --set NAME` of the same folder works as usual.
+ *
+ * A Drive that left the folder is pruned only after it stayed away for `pruneAfterMs` (up-prune.ts): a
+ * git checkout or stash must not delete a drive and its files on a blink.
  */
 import { createHash } from 'node:crypto';
 import { createAdminClient, type AdminClient } from '../admin-client/admin-client';
@@ -20,6 +23,7 @@ import { reconcileDrive, reconcileDriveDeletion, type DomainAccess, type DriveEv
 import { withApplySet } from '../reconcilers/drive-desired';
 import { domainEnv, startDomain, type RunningDomain } from './domain-runner';
 import { describeProblem, loadManifests } from './manifests';
+import { DEFAULT_PRUNE_AFTER_MS, describeCancelled, describePending, stepPrunes } from './up-prune';
 import { ADMIN_USERNAME, readDriveRecords, writeDriveRecords, writeStatus, type DriveRecord } from './state-dir';
 import type { UpDomainRow, UpStatus } from './status-table';
 
@@ -31,6 +35,8 @@ export interface UpOptions {
   log: (line: string) => void;
   clock?: { now(): Date };
   crdDir?: string;
+  /** How long a Drive's manifest must stay out of the folder before its drive is pruned (default 30 s). */
+  pruneAfterMs?: number;
 }
 
 export interface UpRunner {
@@ -49,16 +55,20 @@ interface DomainSlot {
 }
 
 const key = (o: { metadata: { namespace?: string; name: string } }) => `${o.metadata.namespace ?? 'default'}/${o.metadata.name}`;
+const domainKey = (drive: Drive) => `${drive.metadata.namespace ?? 'default'}/${drive.spec.domainRef.name}`;
 
 export function createUpRunner(options: UpOptions): UpRunner {
   const clock = options.clock ?? { now: () => new Date() };
   const slots = new Map<string, DomainSlot>();
   const usedPorts = new Set<number>();
   let lastProblems = '';
+  const pruneAfterMs = options.pruneAfterMs ?? DEFAULT_PRUNE_AFTER_MS;
+  /** Drives that left the folder and are not pruned yet: namespace/name → when first seen missing (ms). */
+  let pending = new Map<string, number>();
   const runnerOptions = { stateDir: options.stateDir, basePort: options.basePort, logLevel: options.logLevel, usedPorts };
 
   function access(drive: Drive): DomainAccess {
-    const ref = `${drive.metadata.namespace ?? 'default'}/${drive.spec.domainRef.name}`;
+    const ref = domainKey(drive);
     const slot = slots.get(ref);
     if (!slot) return { state: 'NotFound', message: `Domain ${ref} is not in the manifests` };
     if (!slot.client) return { state: 'NotReady', message: `Domain ${ref} did not start: ${slot.error ?? 'unknown error'}` };
@@ -142,17 +152,31 @@ export function createUpRunner(options: UpOptions): UpRunner {
     lastProblems = [...problems, ...kept].join('\n');
     const results: DriveReconcileResult[] = [];
 
+    const prunes = stepPrunes({
+      recorded: Object.fromEntries(Object.entries(records).map(([k, r]) => [k, r.drive])),
+      present: new Map(manifests.drives.map((d) => [key(d), d])),
+      pending,
+      now: clock.now().getTime(),
+      graceMs: pruneAfterMs,
+      suspended,
+    });
+    pending = prunes.pending;
+    for (const k of prunes.cancelled) options.log(describeCancelled(k, records[k]?.drive));
+    for (const k of prunes.started) options.log(describePending(k, records[k]!.drive, pruneAfterMs));
+
     // Domains start first, so that a Drive removed while `up` was stopped is deleted or released through
-    // its Domain; the Domains that left the folder stop last, after their Drives were handled.
+    // its Domain; the Domains that left the folder stop last, after their Drives were handled, and not
+    // while a Drive of theirs is pending (it is pruned through its Domain, if it does not come back).
     await startDomains(domains);
-    for (const [k, record] of Object.entries(records)) {
-      if (wantedDrives.has(k)) continue;
+    for (const k of prunes.due) {
+      const record = records[k]!;
       const result = await reconcileDriveDeletion(record.drive, ctx(record.drive));
       if (result.removeFinalizer) delete records[k];
       else records[k] = { ...record, drive: { ...record.drive, status: result.status } };
       results.push(result);
     }
-    await stopDomainsExcept(new Set(domains.map(key)));
+    const pendingDomains = [...pending.keys()].map((k) => domainKey(records[k]!.drive));
+    await stopDomainsExcept(new Set([...domains.map(key), ...pendingDomains]));
     for (const [k, drive] of wantedDrives) {
       const cr = withGeneration(drive, records[k]);
       const result = await reconcileDrive(cr.drive, ctx(cr.drive));
@@ -168,7 +192,8 @@ export function createUpRunner(options: UpOptions): UpRunner {
       drives: [...wantedDrives.keys()].map((k) => ({ key: k, drive: records[k]!.drive })),
     };
     writeStatus(options.stateDir, status);
-    return { status, requeueAfterMs: Math.min(...results.map((r) => r.requeueAfterMs).filter((ms) => ms > 0), Infinity) };
+    const requeues = [...results.map((r) => r.requeueAfterMs).filter((ms) => ms > 0), prunes.nextDueMs ?? Infinity];
+    return { status, requeueAfterMs: Math.min(...requeues) };
   }
 
   return {
