@@ -396,3 +396,74 @@ describe('openpds plan / apply of two folders to one domain and namespace', () =
     expect((await cli(runPlanCommand, folderA, '--set', 'a', '--detailed-exitcode'))).toMatchObject({ code: 0, text: expect.stringContaining('Plan: 0 to create, 0 to change, 0 to delete, 1 unchanged.') });
   });
 });
+
+// The red-team findings: every way a folder can hide a Drive, move it or fail it must keep the drive and
+// its files (reclaimPolicy Delete throughout, applied with --set: the worst case for a prune).
+describe('openpds plan / apply --set never takes a hidden, failed or moved Drive for a removed one', () => {
+  let server: Awaited<ReturnType<typeof startTestServer>>;
+  let token: string;
+  const work = fs.mkdtempSync(path.join(os.tmpdir(), 'openpds-plan-safety-'));
+  const DOMAIN = 'apiVersion: openpds.io/v1alpha1\nkind: Domain\nmetadata: {name: d}\nspec: {storage: {volume: {size: 1Gi}}}\n';
+  const FINANCE = drive('finance', '  owner: {kind: Group, name: finance}\n  name: Finance\n  quota: {totalSize: 1Gi}\n  reclaimPolicy: Delete\n');
+
+  beforeAll(async () => {
+    server = await startTestServer('pglite', 'local');
+    token = (await server.api.login('admin', ADMIN_PASSWORD)).access_token;
+  });
+  afterAll(async () => {
+    await server?.stop();
+    fs.rmSync(work, { recursive: true, force: true });
+  });
+
+  async function cli(command: typeof runPlanCommand, folder: string, set: string, ...extra: string[]) {
+    const out: string[] = [];
+    const code = await command(['-f', folder, '--endpoint', server.url, '--set', set, ...extra], { out: (l) => out.push(l), err: (l) => out.push(l), env: { OPENPDS_ADMIN_PASSWORD: ADMIN_PASSWORD } });
+    return { code, lines: out, text: out.join('\n') };
+  }
+  const allDrives = async () => (await server.api.ok('/v2/drive/list', {}, token)).items as { drive_id: string; drive_name: string; owner: string; description: string }[];
+  const filesIn = async (driveId: string) => (await server.api.ok('/v2/file/list', { drive_id: driveId, parent_file_id: 'root' }, token)).items.map((f: { name: string }) => f.name);
+  /** A folder with the Domain and `files`, applied in `set`; returns the drive of `driveName` with a file put in it. */
+  async function appliedFolder(name: string, set: string, files: Record<string, string>, driveName: string) {
+    const folder = path.join(work, name);
+    fs.mkdirSync(folder);
+    fs.writeFileSync(path.join(folder, 'domain.yaml'), DOMAIN);
+    for (const [file, text] of Object.entries(files)) fs.writeFileSync(path.join(folder, file), text);
+    expect((await cli(runApplyCommand, folder, set)).code).toBe(0);
+    const made = (await allDrives()).find((d) => d.drive_name === driveName && d.description.includes(`set=${set}`))!;
+    await server.api.ok('/v2/file/create', { drive_id: made.drive_id, parent_file_id: 'root', name: 'precious', type: 'folder' }, token);
+    return { folder, drive: made };
+  }
+
+  it('a Drive the loader cannot take as one (unknown openpds.io version, empty file) is an error that suspends the prune; List and symlinks are read', async () => {
+    const { folder, drive: finance } = await appliedFolder('hidden', 'hidden', { 'finance.yaml': FINANCE }, 'Finance');
+    const file = path.join(folder, 'finance.yaml');
+
+    fs.writeFileSync(file, FINANCE.replace('openpds.io/v1alpha1', 'openpds.io/v1beta1'));
+    const beta = await cli(runPlanCommand, folder, 'hidden');
+    expect(beta.code).toBe(1);
+    expect(beta.text).toContain('! error   finance.yaml Drive/default/finance: apiVersion openpds.io/v1beta1 is not served (openpds.io serves openpds.io/v1alpha1)');
+    expect(beta.text).toContain('! deletes skipped: 1 manifest of the folder could not be read or is invalid, so no drive is planned for deletion or release');
+    expect(beta.text).not.toMatch(/^- (delete|release)/m);
+    expect((await cli(runApplyCommand, folder, 'hidden')).code).toBe(1);
+    expect(await filesIn(finance.drive_id)).toEqual(['precious']);
+
+    fs.writeFileSync(file, '');
+    const empty = await cli(runApplyCommand, folder, 'hidden');
+    expect(empty.code).toBe(1);
+    expect(empty.text).toContain('! error   finance.yaml: no manifests (an empty file is not taken as its Drives removed: delete the file to remove them)');
+    expect(empty.text).toContain('so no drive is deleted or released');
+    expect(await filesIn(finance.drive_id)).toEqual(['precious']);
+
+    // What `kubectl get drives -o yaml` writes: a List. Its item is the Drive, unchanged.
+    fs.writeFileSync(file, `apiVersion: v1\nkind: List\nitems:\n- ${FINANCE.trimEnd().replaceAll('\n', '\n  ')}\n`);
+    expect(await cli(runPlanCommand, folder, 'hidden', '--detailed-exitcode')).toMatchObject({ code: 0, text: expect.stringContaining('Plan: 0 to create, 0 to change, 0 to delete, 1 unchanged.') });
+
+    // A symlink to the manifest, kept elsewhere: read like kubectl reads it.
+    const kept = path.join(work, 'kept-finance.yaml');
+    fs.writeFileSync(kept, FINANCE);
+    fs.rmSync(file);
+    fs.symlinkSync(kept, file);
+    expect(await cli(runApplyCommand, folder, 'hidden')).toMatchObject({ code: 0, text: expect.stringContaining('Apply complete: 0 created, 0 changed, 0 deleted or released, 1 unchanged.') });
+    expect(await filesIn(finance.drive_id)).toEqual(['precious']);
+  });
+});

@@ -63,3 +63,76 @@ test('strict as the API server with fieldValidation=Strict: unknown fields are e
     fs.rmSync(dir, { recursive: true, force: true });
   }
 });
+
+describe('nothing of the folder is silently skipped: a Drive left unread would look removed, and a prune would delete it', () => {
+  const DRIVE = (name: string, apiVersion = 'openpds.io/v1alpha1') => `apiVersion: ${apiVersion}\nkind: Drive\nmetadata: {name: ${name}}\nspec: {domainRef: {name: d}, owner: {kind: Group, name: team}}\n`;
+  let dir: string;
+  beforeEach(() => {
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'openpds-manifests-'));
+  });
+  afterEach(() => fs.rmSync(dir, { recursive: true, force: true }));
+
+  test('an openpds.io version that is not served, or one of our kinds without apiVersion, is invalid; other APIs are not ours', () => {
+    fs.writeFileSync(path.join(dir, 'beta.yaml'), DRIVE('beta', 'openpds.io/v1beta1'));
+    fs.writeFileSync(path.join(dir, 'none.yaml'), DRIVE('none').replace('apiVersion: openpds.io/v1alpha1\n', ''));
+    fs.writeFileSync(path.join(dir, 'widget.yaml'), 'apiVersion: openpds.io/v1alpha1\nkind: Widget\nmetadata: {name: w}\n');
+    fs.writeFileSync(path.join(dir, 'other.yaml'), 'apiVersion: example.com/v1\nkind: Drive\nmetadata: {name: theirs}\n');
+    const m = loadManifests(dir);
+    expect(m.drives).toEqual([]);
+    expect(m.invalid.map(describeProblem)).toEqual([
+      'beta.yaml Drive/default/beta: apiVersion openpds.io/v1beta1 is not served (openpds.io serves openpds.io/v1alpha1)',
+      'none.yaml Drive/default/none: apiVersion is not set (Drive is openpds.io/v1alpha1)',
+      'widget.yaml Widget/default/w: unknown kind Widget of openpds.io/v1alpha1',
+    ]);
+  });
+
+  test('kind: List (kubectl get -o yaml) and <Kind>List are expanded into their items, as kubectl does', () => {
+    const items = [DRIVE('one'), DRIVE('two')].map((d) => `  - ${d.trimEnd().replaceAll('\n', '\n    ')}`).join('\n');
+    // As exported: server-set metadata included, which the API server ignores on create (a cluster uid would replace the local one).
+    const exported = items.replace('{name: one}', '{name: one, uid: 0b4c1a52-5b0e-4c3e-9d1e-7f0f3a2b1c9d, resourceVersion: "42", generation: 3, creationTimestamp: "2026-01-01T00:00:00Z"}');
+    fs.writeFileSync(path.join(dir, 'exported.yaml'), `apiVersion: v1\nkind: List\nmetadata: {resourceVersion: ""}\nitems:\n${exported}\n`);
+    fs.writeFileSync(path.join(dir, 'drives.yaml'), `apiVersion: openpds.io/v1alpha1\nkind: DriveList\nitems:\n${items.replaceAll('one', 'three').replaceAll('two', 'four')}\n`);
+    const m = loadManifests(dir);
+    expect(m.invalid).toEqual([]);
+    expect(m.drives.map((d) => d.metadata.name)).toEqual(['three', 'four', 'one', 'two']);
+    expect(m.drives[2]!.metadata).toEqual({ name: 'one', namespace: 'default' });
+  });
+
+  test('symlinked files and folders are read; a link to nothing and a link cycle are not a crash', () => {
+    const elsewhere = fs.mkdtempSync(path.join(os.tmpdir(), 'openpds-manifests-target-'));
+    try {
+      fs.writeFileSync(path.join(elsewhere, 'real.yaml'), DRIVE('linked'));
+      fs.mkdirSync(path.join(elsewhere, 'sub'));
+      fs.writeFileSync(path.join(elsewhere, 'sub', 'deep.yaml'), DRIVE('deep'));
+      fs.symlinkSync(path.join(elsewhere, 'real.yaml'), path.join(dir, 'drive.yaml'));
+      fs.symlinkSync(path.join(elsewhere, 'sub'), path.join(dir, 'more'));
+      fs.symlinkSync(dir, path.join(dir, 'loop'));
+      fs.symlinkSync(path.join(elsewhere, 'gone.yaml'), path.join(dir, 'dangling.yaml'));
+      const m = loadManifests(dir);
+      expect(m.drives.map((d) => d.metadata.name)).toEqual(['linked', 'deep']);
+      expect(m.invalid.map(describeProblem)).toEqual([expect.stringMatching(/^dangling\.yaml: cannot read the symlink's target: ENOENT/)]);
+    } finally {
+      fs.rmSync(elsewhere, { recursive: true, force: true });
+    }
+  });
+
+  test('an empty file, or one of comments and --- only, is a problem ("no manifests"), not a folder without Drives', () => {
+    fs.writeFileSync(path.join(dir, 'empty.yaml'), '');
+    fs.writeFileSync(path.join(dir, 'comments.yaml'), '# the team drive\n---\n---\n');
+    fs.writeFileSync(path.join(dir, 'drive.yaml'), `---\n${DRIVE('fine')}---\n`);
+    const m = loadManifests(dir);
+    expect(m.drives.map((d) => d.metadata.name)).toEqual(['fine']);
+    expect(m.invalid.map(describeProblem)).toEqual([
+      'comments.yaml: no manifests (an empty file is not taken as its Drives removed: delete the file to remove them)',
+      'empty.yaml: no manifests (an empty file is not taken as its Drives removed: delete the file to remove them)',
+    ]);
+  });
+
+  test('the same Drive in two files (or twice in one) is an error naming the other file, and neither is run', () => {
+    fs.writeFileSync(path.join(dir, 'a.yaml'), DRIVE('shared'));
+    fs.writeFileSync(path.join(dir, 'b.yaml'), `${DRIVE('shared').replace('name: team', 'name: other')}---\n${DRIVE('own')}`);
+    const m = loadManifests(dir);
+    expect(m.drives.map((d) => d.metadata.name)).toEqual(['own']);
+    expect(m.invalid.map(describeProblem)).toEqual(['b.yaml Drive/default/shared: also defined in a.yaml', 'a.yaml Drive/default/shared: also defined in b.yaml']);
+  });
+});

@@ -46,8 +46,8 @@ export function loadManifests(dir: string, crdDir = DEFAULT_CRD_DIR): Manifests 
   const validators = loadValidators(crdDir);
   const documents = readManifestDocuments(dir);
   const out: Manifests = { domains: [], drives: [], invalid: [...documents.problems], notRun: [] };
+  const driveFiles = new Map<string, string>();
   for (const { where, object } of documents.objects) {
-    if (object.apiVersion !== API_VERSION) continue; // other APIs (Secrets, Argo CD…) are not ours to run
     const name = object.metadata?.name;
     const problem = (message: string): ManifestProblem => ({
       where,
@@ -55,6 +55,13 @@ export function loadManifests(dir: string, crdDir = DEFAULT_CRD_DIR): Manifests 
       ...(typeof name === 'string' && name ? { name: `${object.metadata?.namespace ?? 'default'}/${name}` } : {}),
       message,
     });
+    if (object.apiVersion !== API_VERSION) {
+      // Ours in all but the served version (v1beta1, a typo), or one of our kinds without an apiVersion: the
+      // API server refuses it, and skipping it silently would take its Drive for one removed from the folder.
+      const notServed = notServedReason(object, validators);
+      if (notServed) out.invalid.push(problem(notServed));
+      continue; // other APIs (Secrets, Argo CD…) are not ours to run
+    }
     const schema = validators.get(String(object.kind));
     if (!schema) {
       out.invalid.push(problem(`unknown kind ${String(object.kind)} of ${API_VERSION}`));
@@ -69,13 +76,57 @@ export function loadManifests(dir: string, crdDir = DEFAULT_CRD_DIR): Manifests 
       continue;
     }
     object.metadata!.namespace ??= 'default';
-    // As the API server ignores status on create: an exported object (kubectl get -o yaml) starts afresh.
+    // As the API server ignores status and these system fields on create: an exported object (kubectl get
+    // -o yaml) starts afresh. A cluster uid kept here would also replace the Drive's local uid, so its
+    // drive would look removed from the folder (pruned) and a new one be created.
     delete object.status;
+    for (const field of SERVER_SET_METADATA) delete object.metadata![field];
     if (object.kind === 'Domain') out.domains.push(object as unknown as Domain);
-    else if (object.kind === 'Drive') out.drives.push(object as unknown as Drive);
-    else out.notRun.push(problem(`local mode does not run ${object.kind} yet (it has no reconciler)`));
+    else if (object.kind === 'Drive') {
+      const key = `${object.metadata!.namespace}/${name as string}`;
+      const other = driveFiles.get(key);
+      if (other === undefined) {
+        driveFiles.set(key, where);
+        out.drives.push(object as unknown as Drive);
+      } else out.invalid.push(problem(`also defined in ${other}`));
+    } else out.notRun.push(problem(`local mode does not run ${object.kind} yet (it has no reconciler)`));
   }
-  return out;
+  return withoutDuplicateDrives(out, driveFiles);
+}
+
+/**
+ * One namespace/name is one object in a cluster: two documents defining it are one overwriting the other,
+ * never two drives. Neither is run (which one the author meant is theirs to say), and both are reported:
+ * the later one above, the first one here, as an invalid manifest, so nothing is pruned meanwhile.
+ */
+function withoutDuplicateDrives(out: Manifests, firstFiles: Map<string, string>): Manifests {
+  const duplicated = new Map<string, string>(); // key -> the file of a later definition
+  for (const p of out.invalid) if (p.kind === 'Drive' && p.name && p.message.startsWith('also defined in ')) duplicated.set(p.name, p.where);
+  if (duplicated.size === 0) return out;
+  const keyOf = (d: Drive) => `${d.metadata.namespace ?? 'default'}/${d.metadata.name}`;
+  const firsts = out.drives.filter((d) => duplicated.has(keyOf(d)));
+  return {
+    ...out,
+    drives: out.drives.filter((d) => !duplicated.has(keyOf(d))),
+    invalid: [...out.invalid, ...firsts.map((d) => ({ where: firstFiles.get(keyOf(d))!, kind: 'Drive', name: keyOf(d), message: `also defined in ${duplicated.get(keyOf(d))!}` }))],
+  };
+}
+
+const API_GROUP = API_VERSION.split('/')[0]!;
+
+/**
+ * Why an object that is not of API_VERSION is nevertheless ours and refused: its group is openpds.io but
+ * its version is not served, or it names one of our kinds without an apiVersion. Undefined: another API's.
+ */
+function notServedReason(object: ManifestDocument['object'], validators: Map<string, KindSchema>): string | undefined {
+  const apiVersion = object.apiVersion;
+  if (typeof apiVersion === 'string' && apiVersion.split('/')[0] === API_GROUP) {
+    return `apiVersion ${apiVersion} is not served (${API_GROUP} serves ${API_VERSION})`;
+  }
+  if ((apiVersion === undefined || apiVersion === null || apiVersion === '') && validators.has(String(object.kind))) {
+    return `apiVersion is not set (${object.kind} is ${API_VERSION})`;
+  }
+  return undefined;
 }
 
 /** ajv's `/spec/quota/totalSize` as kubectl names a field: `spec.quota.totalSize`. */
@@ -89,6 +140,9 @@ interface SchemaNode {
   items?: SchemaNode;
   'x-kubernetes-preserve-unknown-fields'?: boolean;
 }
+
+/** Metadata the API server sets itself, whatever a manifest says (kubectl get -o yaml writes them). */
+const SERVER_SET_METADATA = ['uid', 'resourceVersion', 'generation', 'creationTimestamp', 'managedFields', 'selfLink'] as const;
 
 /** ObjectMeta's fields: the API server decodes metadata itself, strictly too, whatever the CRD says of it. */
 const OBJECT_META_FIELDS = new Set(['name', 'generateName', 'namespace', 'labels', 'annotations', 'uid', 'resourceVersion', 'generation', 'creationTimestamp', 'deletionTimestamp', 'deletionGracePeriodSeconds', 'ownerReferences', 'finalizers', 'managedFields', 'selfLink']);
@@ -123,11 +177,19 @@ export interface ManifestDocument {
 
 /**
  * Every object of every YAML file in the folder, of any kind, as written (no defaults, no validation):
- * what `kubectl apply -f DIR` would send. Empty documents are skipped; unparsable ones are problems.
+ * what `kubectl apply -f DIR` would send. As kubectl does, symlinks are followed and lists (`kind: List`,
+ * what `kubectl get -o yaml` writes, or any `...List` with `items`) are expanded into their items. Empty
+ * documents between others are skipped; unparsable ones are problems.
+ *
+ * A file with no object at all (empty, only comments or `---`) is a problem too, not nothing: it is far
+ * more often a write caught half-way (an editor, `>` redirect, a generator that failed) than a folder's
+ * way of saying "no Drives here", and reading it as nothing would let a prune take its Drives for removed
+ * and delete them with their files. Failing the run (deleting the file is the explicit way) is the safe side.
  */
 export function readManifestDocuments(dir: string): { objects: ManifestDocument[]; problems: ManifestProblem[] } {
-  const out: { objects: ManifestDocument[]; problems: ManifestProblem[] } = { objects: [], problems: [] };
-  for (const file of yamlFiles(dir)) {
+  const files = yamlFiles(dir);
+  const out: { objects: ManifestDocument[]; problems: ManifestProblem[] } = { objects: [], problems: [...files.problems] };
+  for (const file of files.files) {
     const where = path.relative(dir, file);
     let docs: YAML.Document.Parsed[];
     try {
@@ -136,29 +198,61 @@ export function readManifestDocuments(dir: string): { objects: ManifestDocument[
       out.problems.push({ where, message: (error as Error).message });
       continue;
     }
+    let found = 0;
     for (const doc of docs) {
       if (doc.errors.length > 0) {
         out.problems.push({ where, message: doc.errors[0]!.message });
+        found++;
         continue;
       }
       const object = doc.toJS() as ManifestDocument['object'] | null;
       if (object === null || object === undefined) continue;
+      found++;
       if (typeof object !== 'object' || Array.isArray(object)) {
         out.problems.push({ where, message: 'a document is not an object' });
         continue;
       }
-      out.objects.push({ where, object });
+      for (const item of expandList(object)) {
+        if (typeof item !== 'object' || item === null || Array.isArray(item)) out.problems.push({ where, message: `an item of ${String(object.kind)} is not an object` });
+        else out.objects.push({ where, object: item as ManifestDocument['object'] });
+      }
     }
+    if (found === 0) out.problems.push({ where, message: 'no manifests (an empty file is not taken as its Drives removed: delete the file to remove them)' });
   }
   return out;
 }
 
-function yamlFiles(dir: string): string[] {
-  const out: string[] = [];
+/** kubectl's FlattenListVisitor: a list object (kind `List` or `<Kind>List`, with `items`) is its items, nested lists too. */
+function expandList(object: ManifestDocument['object']): unknown[] {
+  if (typeof object.kind !== 'string' || !object.kind.endsWith('List') || !Array.isArray(object.items)) return [object];
+  return object.items.flatMap((item) => (typeof item === 'object' && item !== null && !Array.isArray(item) ? expandList(item as ManifestDocument['object']) : [item]));
+}
+
+/**
+ * The YAML files under `dir`, symlinks followed (kubectl reads a symlinked file like any other) and each
+ * real folder read once, so a link cycle ends. A link that leads nowhere is a problem: it may be a Drive.
+ */
+function yamlFiles(dir: string, root = dir, seen = new Set<string>()): { files: string[]; problems: ManifestProblem[] } {
+  const out: { files: string[]; problems: ManifestProblem[] } = { files: [], problems: [] };
+  const real = fs.realpathSync(dir);
+  if (seen.has(real)) return out;
+  seen.add(real);
   for (const entry of fs.readdirSync(dir, { withFileTypes: true }).sort((a, b) => a.name.localeCompare(b.name))) {
     const full = path.join(dir, entry.name);
-    if (entry.isDirectory() && !entry.name.startsWith('.')) out.push(...yamlFiles(full));
-    else if (entry.isFile() && /\.ya?ml$/.test(entry.name) && !/^kustomization\.ya?ml$/.test(entry.name)) out.push(full);
+    let stat: fs.Stats = entry as unknown as fs.Stats;
+    if (entry.isSymbolicLink()) {
+      try {
+        stat = fs.statSync(full);
+      } catch (error) {
+        if (/\.ya?ml$/.test(entry.name)) out.problems.push({ where: path.relative(root, full), message: `cannot read the symlink's target: ${(error as Error).message}` });
+        continue;
+      }
+    }
+    if (stat.isDirectory() && !entry.name.startsWith('.')) {
+      const sub = yamlFiles(full, root, seen);
+      out.files.push(...sub.files);
+      out.problems.push(...sub.problems);
+    } else if (stat.isFile() && /\.ya?ml$/.test(entry.name) && !/^kustomization\.ya?ml$/.test(entry.name)) out.files.push(full);
   }
   return out;
 }
