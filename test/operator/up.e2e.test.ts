@@ -325,3 +325,87 @@ describe('openpds up with a Drive manifest briefly missing', () => {
     expect(errors[0]).toMatch(/^openpds up: --prune-after must be a duration such as 30s, 500ms, 2m or 0 \(got "soon"\)/);
   });
 });
+
+// Renaming a Drive (metadata.name; the owner and spec.name stay) moves its drive to the new name, as kubectl
+// users expect of a manifest edit: nothing is created or deleted, whatever the reclaimPolicy (red-team F7).
+describe('openpds up with a renamed Drive', () => {
+  const work = fs.mkdtempSync(path.join(os.tmpdir(), 'openpds-up-move-'));
+  const dir = path.join(work, 'manifests');
+  const state = path.join(work, 'state');
+  const lines: string[] = [];
+  const drive = (name: string, policy: string) => `apiVersion: openpds.io/v1alpha1\nkind: Drive\nmetadata: {name: ${name}}\nspec:\n  domainRef: {name: d}\n  owner: {kind: Group, name: opsgroup}\n  name: Ops drive\n  quota: {totalSize: 1Gi}\n  reclaimPolicy: ${policy}\n`;
+  afterAll(() => fs.rmSync(work, { recursive: true, force: true }));
+
+  function start() {
+    const controller = new AbortController();
+    const exited = runUpCommand(['-f', dir, '--state-dir', state, '--base-port', '0', '--resync', '1', '--prune-after', '1s'], { signal: controller.signal, out: (l) => lines.push(l), err: (l) => lines.push(`ERR ${l}`) });
+    return { exited, stop: () => controller.abort() };
+  }
+  const status = () => {
+    const file = path.join(state, 'up/status.json');
+    return fs.existsSync(file) ? JSON.parse(fs.readFileSync(file, 'utf8')) : undefined;
+  };
+  const driveStatus = (key: string) => status()?.drives.find((d: { key: string }) => d.key === key)?.drive.status;
+  const ready = (key: string) => driveStatus(key)?.conditions?.find((c: { type: string; status: string }) => c.type === 'Ready' && c.status === 'True');
+  async function domainApi() {
+    const domainDir = path.join(state, 'up/default/d');
+    const { url } = await waitFor('domain.json', () => (fs.existsSync(path.join(domainDir, 'domain.json')) ? JSON.parse(fs.readFileSync(path.join(domainDir, 'domain.json'), 'utf8')) : undefined));
+    const api = createApiClient(url);
+    const { access_token } = await api.login('admin', fs.readFileSync(path.join(domainDir, 'admin-password'), 'utf8').trim());
+    return { api, token: access_token };
+  }
+  async function opsDrives() {
+    const { api, token } = await domainApi();
+    const drives = (await api.ok('/v2/drive/list', { owner: 'opsgroup' }, token)).items as { drive_id: string; description: string }[];
+    return Promise.all(drives.map(async (d) => ({ id: d.drive_id, description: d.description, files: (await api.ok('/v2/file/list', { drive_id: d.drive_id, parent_file_id: 'root' }, token)).items.map((f: { name: string }) => f.name) })));
+  }
+  // Rewritten in place, as an editor saves it: one change the watcher sees.
+  const rewrite = (text: string) => {
+    fs.writeFileSync(path.join(dir, 'ops.yaml.tmp'), text);
+    fs.renameSync(path.join(dir, 'ops.yaml.tmp'), path.join(dir, 'ops.yaml'));
+  };
+  let opsId = '';
+
+  it('reclaimPolicy Delete: the renamed Drive keeps the drive and its files, its marker names the new Drive', async () => {
+    fs.mkdirSync(dir);
+    fs.writeFileSync(path.join(dir, 'domain.yaml'), 'apiVersion: openpds.io/v1alpha1\nkind: Domain\nmetadata: {name: d}\nspec: {storage: {volume: {size: 1Gi}}}\n');
+    fs.writeFileSync(path.join(dir, 'ops.yaml'), drive('ops', 'Delete'));
+    const up = start();
+    try {
+      await waitFor('the Drive Ready', () => ready('default/ops'));
+      opsId = driveStatus('default/ops').driveId;
+      const { api, token } = await domainApi();
+      await api.ok('/v2/file/create', { drive_id: opsId, parent_file_id: 'root', name: 'precious', type: 'folder' }, token);
+
+      rewrite(drive('ops-renamed', 'Delete'));
+      await waitFor('the move', () => (lines.includes(`Drive default/ops moved to default/ops-renamed: drive ${opsId} and its files kept`) ? true : undefined));
+      await waitFor('the renamed Drive Ready', () => ready('default/ops-renamed'));
+      await new Promise((r) => setTimeout(r, 1_500)); // past the grace: nothing is pruned later either
+      expect(driveStatus('default/ops-renamed')).toMatchObject({ driveId: opsId, origin: 'Created' });
+      expect(await opsDrives()).toEqual([{ id: opsId, description: 'openpds.io/uid=local.default.ops-renamed; reclaimPolicy=Delete', files: ['precious'] }]);
+      expect(lines.join('\n')).not.toMatch(/Normal (Deleted|Retained|Adopted)|left the folder|DriftDetected/);
+      expect(lines.filter((l) => l.includes('Normal Created'))).toHaveLength(1);
+      expect(JSON.parse(fs.readFileSync(path.join(state, 'up/drives.json'), 'utf8'))).not.toHaveProperty(['default/ops']);
+    } finally {
+      up.stop();
+      await expect(up.exited).resolves.toBe(0);
+    }
+  });
+
+  it('renamed and turned Delete -> Retain while up was stopped: moved at the next start, not deleted by the old policy', async () => {
+    rewrite(drive('ops-final', 'Retain'));
+    const up = start();
+    try {
+      await waitFor('the move', () => (lines.includes(`Drive default/ops-renamed moved to default/ops-final: drive ${opsId} and its files kept`) ? true : undefined));
+      await waitFor('the renamed Drive Ready', () => ready('default/ops-final'));
+      await new Promise((r) => setTimeout(r, 1_500));
+      expect(driveStatus('default/ops-final')).toMatchObject({ driveId: opsId });
+      expect(await opsDrives()).toEqual([{ id: opsId, description: 'openpds.io/uid=local.default.ops-final; reclaimPolicy=Retain', files: ['precious'] }]);
+      expect(lines.join('\n')).not.toMatch(/Normal (Deleted|Retained|Adopted)|left the folder|DriftDetected/);
+      expect(lines.filter((l) => l.includes('Normal Created'))).toHaveLength(1);
+    } finally {
+      up.stop();
+      await expect(up.exited).resolves.toBe(0);
+    }
+  });
+});

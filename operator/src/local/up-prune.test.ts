@@ -1,5 +1,5 @@
 import type { Drive } from '../domain-types';
-import { describePending, formatDuration, parseDuration, stepPrunes, type PruneInput } from './up-prune';
+import { describeMove, describePending, formatDuration, matchMoves, moveIdentity, parseDuration, stepPrunes, type PruneInput } from './up-prune';
 
 const drive = (name: string, spec: Partial<Drive['spec']> = {}, status?: object): Drive => ({
   apiVersion: 'openpds.io/v1alpha1',
@@ -54,6 +54,52 @@ describe('stepPrunes: a Drive that left the folder is pruned only after the grac
 
   it('leaves Drives still in the folder alone', () => {
     expect(stepPrunes({ ...base, present: new Map([['default/ops', OPS]]) })).toMatchObject({ started: [], due: [], cancelled: [] });
+  });
+});
+
+describe('stepPrunes: a rename is a move', () => {
+  const RENAMED = drive('ops-renamed', { reclaimPolicy: 'Retain', name: 'ops' });
+  const OPS_NAMED = drive('ops', { reclaimPolicy: 'Delete', name: 'ops' }, { driveId: 'dr1' });
+  const renamed = { ...base, recorded: { 'default/ops': OPS_NAMED }, present: new Map([['default/ops-renamed', RENAMED]]) };
+
+  it('a new Drive with the same namespace, Domain, owner and drive name takes the drive over: nothing pending or pruned', () => {
+    const step = stepPrunes(renamed);
+    expect(step).toMatchObject({ moves: [{ from: 'default/ops', to: 'default/ops-renamed', driveId: 'dr1' }], started: [], due: [] });
+    expect(step.pending.size).toBe(0);
+    expect(describeMove(step.moves[0]!)).toBe('Drive default/ops moved to default/ops-renamed: drive dr1 and its files kept');
+  });
+
+  it('also when the old Drive is already pending (renamed in two steps), and with a grace of 0', () => {
+    const first = stepPrunes({ ...renamed, present: new Map() });
+    expect(stepPrunes({ ...renamed, pending: first.pending, now: 5_000 }).moves).toHaveLength(1);
+    expect(stepPrunes({ ...renamed, graceMs: 0 })).toMatchObject({ moves: [{ from: 'default/ops' }], due: [] });
+  });
+
+  it('no move while the folder has an invalid manifest', () => {
+    expect(stepPrunes({ ...renamed, suspended: true }).moves).toEqual([]);
+  });
+
+  it('a different owner, drive name, Domain or namespace is not the same drive', () => {
+    for (const spec of [{ owner: { kind: 'Group' as const, name: 'other' } }, { name: 'other' }, { domainRef: { name: 'e' } }, { owner: { kind: 'User' as const, name: 'team' } }]) {
+      expect(stepPrunes({ ...renamed, present: new Map([['default/x', drive('x', { name: 'ops', ...spec })]]) }).moves).toEqual([]);
+    }
+    const elsewhere = { ...drive('ops-renamed', { name: 'ops' }), metadata: { name: 'ops-renamed', namespace: 'fin' } };
+    expect(moveIdentity(elsewhere)).not.toBe(moveIdentity(OPS_NAMED));
+    // Without spec.name the drive name is metadata.name: renaming it renames the drive, so it is no move.
+    expect(stepPrunes({ ...base, present: new Map([['default/ops-renamed', drive('ops-renamed')]]) }).moves).toEqual([]);
+  });
+
+  it('only one to one, and only a drive that exists', () => {
+    const twoNew = new Map([['default/a', drive('a', { name: 'ops' })], ['default/b', drive('b', { name: 'ops' })]]);
+    expect(matchMoves([{ key: 'default/ops', drive: OPS_NAMED }], [...twoNew].map(([key, d]) => ({ key, drive: d })))).toEqual([]);
+    const twoOld = [{ key: 'default/ops', drive: OPS_NAMED }, { key: 'default/ops2', drive: drive('ops2', { name: 'ops' }, { driveId: 'dr2' }) }];
+    expect(matchMoves(twoOld, [{ key: 'default/ops-renamed', drive: RENAMED }])).toEqual([]);
+    expect(matchMoves([{ key: 'default/ops', drive: drive('ops', { name: 'ops' }) }], [{ key: 'default/ops-renamed', drive: RENAMED }])).toEqual([]);
+  });
+
+  it('a Drive recorded already is never a move target', () => {
+    const both = { ...renamed, recorded: { 'default/ops': OPS_NAMED, 'default/ops-renamed': RENAMED } };
+    expect(stepPrunes(both)).toMatchObject({ moves: [], started: ['default/ops'] });
   });
 });
 

@@ -23,7 +23,7 @@ import { reconcileDrive, reconcileDriveDeletion, type DomainAccess, type DriveEv
 import { withApplySet } from '../reconcilers/drive-desired';
 import { domainEnv, startDomain, type RunningDomain } from './domain-runner';
 import { describeProblem, loadManifests } from './manifests';
-import { DEFAULT_PRUNE_AFTER_MS, describeCancelled, describePending, stepPrunes } from './up-prune';
+import { DEFAULT_PRUNE_AFTER_MS, describeCancelled, describeMove, describePending, stepPrunes, type PruneMove } from './up-prune';
 import { ADMIN_USERNAME, readDriveRecords, writeDriveRecords, writeStatus, type DriveRecord } from './state-dir';
 import type { UpDomainRow, UpStatus } from './status-table';
 
@@ -163,6 +163,11 @@ export function createUpRunner(options: UpOptions): UpRunner {
     pending = prunes.pending;
     for (const k of prunes.cancelled) options.log(describeCancelled(k, records[k]?.drive));
     for (const k of prunes.started) options.log(describePending(k, records[k]!.drive, pruneAfterMs));
+    for (const move of prunes.moves) {
+      records[move.to] = movedRecord(records[move.from]!, move);
+      delete records[move.from];
+      options.log(describeMove(move));
+    }
 
     // Domains start first, so that a Drive removed while `up` was stopped is deleted or released through
     // its Domain; the Domains that left the folder stop last, after their Drives were handled, and not
@@ -210,6 +215,17 @@ function invalidNotice(invalid: number, kept: string[]): string {
   const manifests = `${invalid} manifest${invalid === 1 ? '' : 's'} of the folder could not be read or ${invalid === 1 ? 'is' : 'are'} invalid`;
   const drives = kept.length > 0 ? `; Drive${kept.length === 1 ? '' : 's'} ${kept.join(', ')} keep${kept.length === 1 ? 's' : ''} running as last applied` : '';
   return `${manifests}: no drive is deleted or released and no Domain stopped until the folder is fixed${drives}`;
+}
+
+/**
+ * The record a renamed Drive starts from: the old one's drive (its id, and its origin, so an adopted drive
+ * stays adopted), under a new generation, so the reconciler finds it by id and rewrites its marker to the
+ * new uid and reclaimPolicy as a spec change (not as drift), creating and deleting nothing.
+ */
+function movedRecord(old: DriveRecord, move: PruneMove): DriveRecord {
+  const origin = (old.drive.status as { origin?: string } | undefined)?.origin;
+  const status = { driveId: move.driveId, ...(origin ? { origin } : {}) } as Drive['status'];
+  return { specHash: '', drive: { ...old.drive, status } };
 }
 
 /** metadata.generation as the API server keeps it: bumped when the spec changes, and only then. */
