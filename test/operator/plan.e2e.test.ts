@@ -409,6 +409,7 @@ describe('openpds plan / apply --set never takes a hidden, failed or moved Drive
   beforeAll(async () => {
     server = await startTestServer('pglite', 'local');
     token = (await server.api.login('admin', ADMIN_PASSWORD)).access_token;
+    for (const user of ['alice', 'bob']) await server.api.ok('/v2/user/create', { user_name: user, password: `${user}-password` }, token);
   });
   afterAll(async () => {
     await server?.stop();
@@ -465,5 +466,89 @@ describe('openpds plan / apply --set never takes a hidden, failed or moved Drive
     fs.symlinkSync(kept, file);
     expect(await cli(runApplyCommand, folder, 'hidden')).toMatchObject({ code: 0, text: expect.stringContaining('Apply complete: 0 created, 0 changed, 0 deleted or released, 1 unchanged.') });
     expect(await filesIn(finance.drive_id)).toEqual(['precious']);
+  });
+
+  it('a Drive that fails (moved to a namespace without its Domain) suspends every delete and release; apply exits 1 and keeps the drive', async () => {
+    // Its own drive (another metadata.name than the test above, which applied default/finance).
+    const LEDGER = FINANCE.replace('name: finance\n', 'name: ledger\n').replace('name: Finance', 'name: Ledger');
+    const { folder, drive: ledger } = await appliedFolder('failed', 'failed', { 'ledger.yaml': LEDGER }, 'Ledger');
+    fs.writeFileSync(path.join(folder, 'ledger.yaml'), LEDGER.replace('  name: ledger\n', '  name: ledger\n  namespace: fin\n'));
+    const plan = await cli(runPlanCommand, folder, 'failed');
+    expect(plan.code).toBe(1);
+    expect(plan.text).toContain('! error   Drive fin/ledger: DomainNotFound: Domain fin/d is not declared in the folder');
+    expect(plan.text).toContain('! deletes skipped: 1 Drive of the folder failed, so no drive is planned for deletion or release (fix it first: a Drive that failed may be one that moved)');
+    expect(plan.text).not.toMatch(/^- (delete|release)/m);
+    expect(plan.lines.at(-1)).toBe('Plan: 0 to create, 0 to change, 0 to delete, 0 unchanged, 1 failed.');
+    const apply = await cli(runApplyCommand, folder, 'failed');
+    expect(apply.code).toBe(1);
+    expect(apply.text).toContain('! deletes skipped: 1 Drive of the folder failed, so no drive is deleted or released');
+    expect(apply.lines.at(-1)).toBe('Apply complete: 0 created, 0 changed, 0 deleted or released, 0 unchanged, 1 failed.');
+    expect(await filesIn(ledger.drive_id)).toEqual(['precious']);
+    expect((await allDrives()).find((d) => d.drive_id === ledger.drive_id)!.description).toBe('openpds.io/uid=local.default.ledger; reclaimPolicy=Delete; set=failed');
+  });
+
+  it('a renamed Drive (same owner and drive name) is a move: the drive and its files are kept under the new name, nothing is created or deleted', async () => {
+    const OPS = drive('ops', '  owner: {kind: Group, name: opsgroup}\n  name: Ops drive\n  quota: {totalSize: 1Gi}\n  reclaimPolicy: Delete\n');
+    const { folder, drive: ops } = await appliedFolder('renamed', 'renamed', { 'ops.yaml': OPS }, 'Ops drive');
+    // Renamed, and (as people do in the same edit) a larger quota and Retain.
+    fs.writeFileSync(path.join(folder, 'ops.yaml'), OPS.replace('name: ops\n', 'name: ops-renamed\n').replace('1Gi', '2Gi').replace('Delete', 'Retain'));
+    const plan = await cli(runPlanCommand, folder, 'renamed', '--detailed-exitcode');
+    expect(plan.code).toBe(2);
+    expect(plan.text).toContain(`~ move    Drive default/ops -> default/ops-renamed (drive ${ops.drive_id}, files kept): total_size 1Gi -> 2Gi`);
+    expect(plan.text).not.toMatch(/^[+-] /m);
+    expect(plan.lines.at(-1)).toBe('Plan: 0 to create, 1 to change, 0 to delete, 0 unchanged.');
+
+    const apply = await cli(runApplyCommand, folder, 'renamed');
+    expect(apply.code).toBe(0);
+    expect(apply.text).toContain(`Drive default/ops-renamed: Normal Moved: took over drive ${ops.drive_id} of Drive default/ops (same owner and drive name): its files are kept`);
+    expect(apply.lines.at(-1)).toBe('Apply complete: 0 created, 1 changed, 0 deleted or released, 0 unchanged.');
+    const opsDrives = (await allDrives()).filter((d) => d.drive_name === 'Ops drive');
+    expect(opsDrives).toEqual([expect.objectContaining({ drive_id: ops.drive_id, total_size: 2 * GiB, description: 'openpds.io/uid=local.default.ops-renamed; reclaimPolicy=Retain; set=renamed' })]);
+    expect(await filesIn(ops.drive_id)).toEqual(['precious']);
+    expect(await cli(runPlanCommand, folder, 'renamed', '--detailed-exitcode')).toMatchObject({ code: 0, text: expect.stringContaining('Plan: 0 to create, 0 to change, 0 to delete, 1 unchanged.') });
+  });
+
+  it('an owner change is a replacement: the old owner\'s drive is released with its files (even with Delete), a new one created; a later removal deletes only the new one', async () => {
+    const PHOTOS = drive('photos', '  owner: {kind: User, name: alice}\n  name: Photos\n  quota: {totalSize: 1Gi}\n  reclaimPolicy: Delete\n');
+    const { folder, drive: alices } = await appliedFolder('owner', 'owner', { 'photos.yaml': PHOTOS }, 'Photos');
+    fs.writeFileSync(path.join(folder, 'photos.yaml'), PHOTOS.replace('name: alice', 'name: bob'));
+    const plan = await cli(runPlanCommand, folder, 'owner');
+    expect(plan.code).toBe(0);
+    expect(plan.text).toContain(`-/+ replace Drive default/photos: owner user alice -> user bob; drive ${alices.drive_id} of user alice is released whatever its reclaimPolicy (Delete): the drive and its files are kept for user alice, and a new drive "Photos" is created for user bob, quota 1Gi`);
+    expect(plan.text).not.toContain('+ create');
+    expect(plan.lines.at(-1)).toBe('Plan: 1 to create, 0 to change, 1 to delete, 0 unchanged.');
+
+    const apply = await cli(runApplyCommand, folder, 'owner');
+    expect(apply.code).toBe(0);
+    expect(apply.lines.at(-1)).toBe('Apply complete: 1 created, 0 changed, 1 deleted or released, 0 unchanged.');
+    const photos = (await allDrives()).filter((d) => d.drive_name === 'Photos');
+    expect(photos).toHaveLength(2);
+    expect(photos.find((d) => d.drive_id === alices.drive_id)!.description).toBe('');
+    const bobs = photos.find((d) => d.drive_id !== alices.drive_id)!;
+    expect(bobs.description).toBe('openpds.io/uid=local.default.photos; reclaimPolicy=Delete; set=owner');
+    expect(await filesIn(alices.drive_id)).toEqual(['precious']);
+
+    // Removed later: one delete, bob's; alice's drive is no Drive's any more.
+    fs.rmSync(path.join(folder, 'photos.yaml'));
+    const removal = await cli(runPlanCommand, folder, 'owner');
+    expect(removal.text).toContain(`- delete  Drive default/photos (${bobs.drive_id}): reclaimPolicy Delete, the drive and its files are deleted`);
+    expect(removal.text).not.toContain(alices.drive_id);
+    expect(removal.lines.at(-1)).toBe('Plan: 0 to create, 0 to change, 1 to delete, 0 unchanged.');
+  });
+
+  it('the same Drive in two files is an error naming both: neither is applied, and nothing is pruned', async () => {
+    const SHARED = drive('shared', '  owner: {kind: User, name: alice}\n  name: Shared\n  quota: {totalSize: 1Gi}\n  reclaimPolicy: Delete\n');
+    const { folder, drive: shared } = await appliedFolder('duplicate', 'duplicate', { 'a.yaml': SHARED }, 'Shared');
+    fs.writeFileSync(path.join(folder, 'b.yaml'), SHARED.replace('name: alice', 'name: bob'));
+    const plan = await cli(runPlanCommand, folder, 'duplicate');
+    expect(plan.code).toBe(1);
+    expect(plan.text).toContain('! error   b.yaml Drive/default/shared: also defined in a.yaml');
+    expect(plan.text).toContain('! error   a.yaml Drive/default/shared: also defined in b.yaml');
+    expect(plan.text).toContain('! deletes skipped: 2 manifests of the folder could not be read or are invalid');
+    expect(plan.text).not.toMatch(/^[+~-]/m);
+    expect(plan.lines.at(-1)).toBe('Plan: 0 to create, 0 to change, 0 to delete, 0 unchanged, 2 failed.');
+    expect((await cli(runApplyCommand, folder, 'duplicate')).code).toBe(1);
+    expect((await allDrives()).filter((d) => d.drive_name === 'Shared').map((d) => d.drive_id)).toEqual([shared.drive_id]);
+    expect(await filesIn(shared.drive_id)).toEqual(['precious']);
   });
 });

@@ -9,13 +9,12 @@
  */
 import fs from 'node:fs';
 import { parseArgs } from 'node:util';
-import { findCondition } from '../kube/conditions';
 import type { DriveAction } from '../reconcilers/drive';
 import { APPLY_SET_NAME, bytesToQuantity, describeChange, parseMarker, type FieldChange } from '../reconcilers/drive-desired';
 import { runClusterCommand, type ClusterTarget } from './cluster-command';
 import { bareEndpointTarget, createDomainTargets, onlyDeclaredDomains, parseEndpoints, type TargetOptions } from './domain-targets';
 import { describeProblem, loadManifests, readManifestDocuments } from './manifests';
-import { planDrives, type PlanEntry } from './plan-drives';
+import { failureOf, planDrives, type PlanEntry } from './plan-drives';
 
 const usage = (command: string) => `usage: openpds ${command} -f DIR [--kubeconfig FILE] [--context C] [-n NS] [--set NAME] [--force-conflicts]${command === 'plan' ? ' [--detailed-exitcode]' : ''}
        openpds ${command} -f DIR (--endpoint [NAME=]URL ... [--username U] [--password P] | --state DIR) [--set NAME]${command === 'plan' ? ' [--detailed-exitcode]' : ''}
@@ -101,10 +100,10 @@ async function run(command: 'plan' | 'apply', argv: string[], io: CommandIo): Pr
   for (const problem of manifests.notRun) out(`  not applied ${problem.kind} ${problem.name} (${problem.where}): ${problem.message}`);
   const dryRun = command === 'plan';
   const set = parsed.set;
-  const entries = await planDrives(manifests, targets, {
+  const { entries, pruneSkipped } = await planDrives(manifests, targets, {
     dryRun,
     ...(set !== undefined ? { set } : {}),
-    orphans: manifests.invalid.length === 0,
+    invalid: manifests.invalid.length,
     onEvent: (key, e) => out(`Drive ${key}: ${e.type} ${e.reason}: ${e.message}`),
   });
   const counts = { create: 0, change: 0, delete: 0, unchanged: 0, failed: manifests.invalid.length };
@@ -115,12 +114,26 @@ async function run(command: 'plan' | 'apply', argv: string[], io: CommandIo): Pr
       out(`! error   Drive ${entry.key}: ${failure}`);
       continue;
     }
+    if (entry.move) {
+      // One drive kept under a new name: a change, whatever the reconcile then had to update.
+      counts.change++;
+      if (dryRun) out(formatMove(entry.key, entry.move));
+      continue;
+    }
+    if (entry.replace) {
+      counts.delete++;
+      if (dryRun) {
+        counts.create++;
+        out(formatReplace(entry.key, entry.replace, entry.result.actions.find((a) => a.action === 'create')));
+        continue;
+      }
+    }
     for (const action of entry.result.actions) {
       counts[bucket(action)]++;
       if (action.action !== 'none' && dryRun) out(formatAction(entry.key, action));
     }
   }
-  if (set !== undefined && manifests.invalid.length > 0) out(orphansSuspended(manifests.invalid.length, dryRun));
+  if (pruneSkipped) out(orphansSuspended(pruneSkipped, dryRun));
   // As cluster mode says it. Nothing about other folders' drives: they are not this folder's business.
   if (set === undefined) out(`  note: nothing is ${dryRun ? 'planned for deletion or release' : 'deleted or released'} without --set NAME (the apply set whose drives that left DIR are deleted or released)`);
   const summary = dryRun
@@ -132,15 +145,18 @@ async function run(command: 'plan' | 'apply', argv: string[], io: CommandIo): Pr
 }
 
 /** Why no drive is deleted or released this run, in the words of cluster mode's skipped prune. */
-export function orphansSuspended(invalid: number, dryRun: boolean): string {
-  const manifests = `${invalid} manifest${invalid === 1 ? '' : 's'} of the folder could not be read or ${invalid === 1 ? 'is' : 'are'} invalid`;
-  return `! deletes skipped: ${manifests}, so no drive is ${dryRun ? 'planned for deletion or release' : 'deleted or released'} (fix ${invalid === 1 ? 'it' : 'them'} first: a Drive that cannot be read is not a Drive removed)`;
-}
-
-/** Manifests carry no status (loadManifests drops it), so a Ready=False answer is this run's failure. */
-function failureOf(entry: PlanEntry): string | undefined {
-  const ready = findCondition(entry.result.status.conditions, 'Ready');
-  return ready?.status === 'False' ? `${ready.reason}: ${ready.message ?? ''}` : undefined;
+export function orphansSuspended({ invalid, failed }: { invalid: number; failed: number }, dryRun: boolean): string {
+  const plural = (n: number, one: string, many: string) => `${n} ${n === 1 ? one : many}`;
+  const reasons = [
+    ...(invalid > 0 ? [`${plural(invalid, 'manifest', 'manifests')} of the folder could not be read or ${invalid === 1 ? 'is' : 'are'} invalid`] : []),
+    ...(failed > 0 ? [`${plural(failed, 'Drive', 'Drives')} of the folder failed`] : []),
+  ];
+  const why = [
+    ...(invalid > 0 ? ['a Drive that cannot be read is not a Drive removed'] : []),
+    ...(failed > 0 ? ['a Drive that failed may be one that moved'] : []),
+  ];
+  const them = invalid + failed === 1 ? 'it' : 'them';
+  return `! deletes skipped: ${reasons.join(' and ')}, so no drive is ${dryRun ? 'planned for deletion or release' : 'deleted or released'} (fix ${them} first: ${why.join('; ')})`;
 }
 
 function bucket(action: DriveAction): 'create' | 'change' | 'delete' | 'unchanged' {
@@ -173,6 +189,19 @@ export function formatAction(key: string, a: DriveAction): string {
     default:
       return `  unchanged Drive ${key}${id}`;
   }
+}
+
+/** `~ move    Drive default/ops -> default/ops-renamed (drive <id>, files kept)`, and what else changes. */
+export function formatMove(key: string, move: NonNullable<PlanEntry['move']>): string {
+  const changes = move.changes.map(describeChange);
+  return `~ move    Drive ${move.from} -> ${key} (drive ${move.driveId}, files kept)${changes.length ? `: ${changes.join(', ')}` : ''}`;
+}
+
+/** `-/+ replace Drive default/photos: owner user alice -> user bob`, and what becomes of each drive. */
+export function formatReplace(key: string, replace: NonNullable<PlanEntry['replace']>, create: DriveAction | undefined): string {
+  const d = create?.desired;
+  const made = d ? `a new drive "${d.drive_name}" is created for ${replace.to}, quota ${d.total_size === null ? 'unlimited' : bytesToQuantity(d.total_size)}` : `a new drive is created for ${replace.to}`;
+  return `-/+ replace Drive ${key}: owner ${replace.from} -> ${replace.to}; drive ${replace.driveId} of ${replace.from} is released whatever its reclaimPolicy (${replace.reclaimPolicy}): the drive and its files are kept for ${replace.from}, and ${made}`;
 }
 
 /** A change of apply set is named as such (the point of `--set` on a drive applied without one); the rest stays terse. */

@@ -7,16 +7,39 @@
  * Pruning is scoped by the set, never by namespace alone: two folders applied to the same domain and
  * namespace each see the other's drives, and must not take them for their own removed ones (the same
  * rule as cluster mode, kubectl's ApplySet). Without a set nothing is deleted or released.
+ *
+ * A prune only ever takes what is surely gone. So, before anything is applied:
+ * - a Drive that would be created and a lost drive of the set with the same owner and drive name are a
+ *   MOVE (its manifest renamed; drive-moves.ts): the drive's marker is rewritten to the new Drive, nothing
+ *   is created or pruned;
+ * - a Drive that would be created while another owner's drive carries its uid changed owner: a REPLACE,
+ *   the old drive released (marker removed, files kept, whatever its reclaimPolicy) and a new one created;
+ * - an invalid manifest, or a Drive that fails (its Domain not found, unreachable, an ambiguous move),
+ *   suspends every delete and release: it may be the Drive of a drive that only looks lost.
  */
-import type { AdminDrive } from '../admin-client/admin-client';
+import type { AdminDrive, OwnerType } from '../admin-client/admin-client';
+import { findCondition } from '../kube/conditions';
 import type { Domain, Drive } from '../domain-types';
-import { reconcileDrive, reconcileDriveDeletion, type DriveEvent, type DriveReconcileResult } from '../reconcilers/drive';
-import { driveUid, localUid, parseMarker, withApplySet } from '../reconcilers/drive-desired';
+import { reconcileDrive, reconcileDriveDeletion, type DomainAccess, type DriveEvent, type DriveReconcileResult } from '../reconcilers/drive';
+import { buildDesiredDrive, diffDrive, driveUid, localUid, parseMarker, stripMarker, wantedDescription, withApplySet, type DesiredDrive, type DriveMarker, type FieldChange, type ReclaimPolicy } from '../reconcilers/drive-desired';
 import type { DomainTargets } from './domain-targets';
+import { matchDriveMoves, type DriveIdentity } from './drive-moves';
 
 export interface PlanEntry {
   key: string;
   result: DriveReconcileResult;
+  /** This Drive takes over a drive of its set that the folder lost (its manifest renamed): kept, not created. */
+  move?: { from: string; driveId: string; changes: FieldChange[] };
+  /** This Drive's owner changed: the old owner's drive is released (kept) and a new drive created. */
+  replace?: { driveId: string; from: string; to: string; reclaimPolicy: ReclaimPolicy };
+  /** Not applied, and why (no reconcile ran, or the move or release before it failed). */
+  error?: string;
+}
+
+export interface DrivePlan {
+  entries: PlanEntry[];
+  /** Deletes and releases left out (only with a set), and why: invalid manifests, failed Drives. */
+  pruneSkipped?: { invalid: number; failed: number };
 }
 
 export interface PlanDrivesOptions {
@@ -27,70 +50,217 @@ export interface PlanDrivesOptions {
    */
   set?: string;
   /**
-   * false while a manifest of the folder cannot be read or is invalid: it may be the Drive of a drive
+   * How many manifests of the folder cannot be read or are invalid: any one may be the Drive of a drive
    * that would otherwise look removed, and a YAML typo must never delete a drive and its files.
    */
-  orphans?: boolean;
+  invalid?: number;
   now?: () => Date;
   onEvent?: (key: string, e: DriveEvent) => void;
 }
 
-export async function planDrives({ drives, domains }: { drives: Drive[]; domains: Domain[] }, targets: DomainTargets, options: PlanDrivesOptions): Promise<PlanEntry[]> {
+interface Lost extends DriveIdentity {
+  key: string;
+  /** The Drive object the deletion path understands. */
+  drive: Drive;
+  observed: AdminDrive;
+  marker: DriveMarker;
+}
+
+interface Planned extends DriveIdentity {
+  key: string;
+  drive: Drive;
+}
+
+export async function planDrives({ drives, domains }: { drives: Drive[]; domains: Domain[] }, targets: DomainTargets, options: PlanDrivesOptions): Promise<DrivePlan> {
   const clock = { now: options.now ?? (() => new Date()) };
+  const set = options.set;
+  const keyOf = (d: Drive) => `${d.metadata.namespace ?? 'default'}/${d.metadata.name}`;
+  const accessOf = (d: Drive) => targets.access(d.metadata.namespace ?? 'default', d.spec.domainRef.name);
+  const ctxFor = (drive: Drive, key: string, dryRun: boolean) => ({ domain: accessOf(drive), clock, dryRun, events: (e: DriveEvent) => options.onEvent?.(key, e) });
+  const listings = createListings(targets);
+
+  // 1. What each Drive would do, without doing it.
+  const planned = new Map<string, PlanEntry>();
+  for (const drive of drives) planned.set(keyOf(drive), { key: keyOf(drive), result: await reconcileDrive(withApplySet(drive, set), ctxFor(drive, keyOf(drive), true)) });
+  const toCreate = drives.filter((d) => planned.get(keyOf(d))!.result.actions.some((a) => a.action === 'create'));
+
+  // 2. An owner change: another owner's drive carries this Drive's uid.
+  const replaced = new Map<string, AdminDrive>();
+  for (const drive of toCreate) {
+    const old = (await listings.of(drive.metadata.namespace ?? 'default', drive.spec.domainRef.name))?.find((d) => parseMarker(d.description)?.uid === driveUid(drive));
+    if (old) replaced.set(keyOf(drive), old);
+  }
+
+  // 3. The set's drives the folder lost, and which of them moved to a renamed Drive.
+  const lost = set === undefined ? [] : await findLost(set, drives, domains, listings);
+  const candidates: Planned[] = [];
+  if (lost.length > 0) {
+    for (const drive of toCreate.filter((d) => !replaced.has(keyOf(d)))) {
+      const identity = await identityOf(drive, accessOf(drive));
+      if (identity) candidates.push({ key: keyOf(drive), drive, ...identity });
+    }
+  }
+  const match = matchDriveMoves(candidates, lost);
+  const movedFrom = new Map(match.moves.map((m) => [m.to.key, m.from]));
+  const errors = new Map<string, string>();
+  for (const group of match.ambiguous) {
+    const others = (keys: string[]) => keys.join(', ');
+    for (const c of group.created) errors.set(c.key, `ambiguous move: Drives ${others(group.created.map((x) => x.key))} and lost drives ${others(group.lost.map((l) => `${l.key} (${l.observed.drive_id})`))} of set ${set} have the same owner and drive name; give each a distinct spec.name, or remove one`);
+  }
+
+  // 4. Apply (or describe) the moves and releases, then the Drives.
   const entries: PlanEntry[] = [];
-  const ctxFor = (drive: Drive, key: string) => ({
-    domain: targets.access(drive.metadata.namespace ?? 'default', drive.spec.domainRef.name),
-    clock,
-    dryRun: options.dryRun,
-    events: (e: DriveEvent) => options.onEvent?.(key, e),
-  });
   for (const drive of drives) {
-    const key = `${drive.metadata.namespace ?? 'default'}/${drive.metadata.name}`;
-    entries.push({ key, result: await reconcileDrive(withApplySet(drive, options.set), ctxFor(drive, key)) });
+    const key = keyOf(drive);
+    const error = errors.get(key);
+    if (error) {
+      entries.push({ key, result: planned.get(key)!.result, error });
+      continue;
+    }
+    const from = movedFrom.get(key);
+    const old = replaced.get(key);
+    const ready = accessOf(drive);
+    let extra: Pick<PlanEntry, 'move' | 'replace'> = {};
+    if (from && ready.state === 'Ready') {
+      const desired = buildDesiredDrive(withApplySet(drive, set), from.marker.origin);
+      const changes = diffDrive(desired, from.observed).filter((c) => c.field !== 'description');
+      extra = { move: { from: from.key, driveId: from.observed.drive_id, changes } };
+      if (!options.dryRun) {
+        const failed = await attempt(() => ready.client.updateDrive(from.observed.drive_id, { description: wantedDescription(desired, from.observed) }));
+        if (failed) {
+          entries.push({ key, result: planned.get(key)!.result, ...extra, error: `moving drive ${from.observed.drive_id} from Drive ${from.key}: ${failed}` });
+          continue;
+        }
+        options.onEvent?.(key, { type: 'Normal', reason: 'Moved', message: `took over drive ${from.observed.drive_id} of Drive ${from.key} (same owner and drive name): its files are kept` });
+      }
+    } else if (old && ready.state === 'Ready') {
+      const desired = planned.get(key)!.result.actions.find((a) => a.action === 'create')!.desired!;
+      extra = { replace: { driveId: old.drive_id, from: await ownerName(old, ready), to: `${desired.owner_type} ${desired.ownerName}`, reclaimPolicy: parseMarker(old.description)!.reclaimPolicy } };
+      if (!options.dryRun) {
+        // Released, never deleted: the files were the old owner's, and the manifest only names a new one.
+        const failed = await attempt(() => ready.client.updateDrive(old.drive_id, { description: stripMarker(old.description) }));
+        if (failed) {
+          entries.push({ key, result: planned.get(key)!.result, ...extra, error: `releasing drive ${old.drive_id} of ${extra.replace!.from}: ${failed}` });
+          continue;
+        }
+        options.onEvent?.(key, { type: 'Normal', reason: 'Released', message: `owner changed: kept drive ${old.drive_id} of ${extra.replace!.from} and its files, without its marker (whatever its reclaimPolicy); creating a drive for ${extra.replace!.to}` });
+      }
+    }
+    const result = options.dryRun ? planned.get(key)!.result : await reconcileDrive(withApplySet(drive, set), ctxFor(drive, key, false));
+    entries.push({ key, result: from && options.dryRun ? { ...result, actions: [] } : result, ...extra });
   }
-  if (options.orphans === false || options.set === undefined) return entries;
-  for (const orphan of await findOrphans(options.set, drives, domains, targets)) {
-    const key = `${orphan.metadata.namespace}/${orphan.metadata.name}`;
-    entries.push({ key, result: await reconcileDriveDeletion(orphan, ctxFor(orphan, key)) });
+
+  // 5. The prune, unless something of this run may be a lost drive's Drive.
+  if (set === undefined) return { entries };
+  const failed = entries.filter((e) => e.error !== undefined || failureOf(e) !== undefined).length;
+  const invalid = options.invalid ?? 0;
+  if (invalid > 0 || failed > 0) return { entries, pruneSkipped: { invalid, failed } };
+  const moved = new Set(match.moves.map((m) => m.from.observed.drive_id));
+  for (const orphan of lost.filter((l) => !moved.has(l.observed.drive_id))) {
+    entries.push({ key: orphan.key, result: await reconcileDriveDeletion(orphan.drive, ctxFor(orphan.drive, orphan.key, options.dryRun)) });
   }
-  return entries;
+  return { entries };
+}
+
+/** Manifests carry no status (loadManifests drops it), so a Ready=False answer is this run's failure. */
+export function failureOf(entry: PlanEntry): string | undefined {
+  if (entry.error !== undefined) return entry.error;
+  const ready = findCondition(entry.result.status.conditions, 'Ready');
+  return ready?.status === 'False' ? `${ready.reason}: ${ready.message ?? ''}` : undefined;
+}
+
+async function attempt(call: () => Promise<unknown>): Promise<string | undefined> {
+  try {
+    await call();
+    return undefined;
+  } catch (error) {
+    return (error as Error).message;
+  }
+}
+
+/** Every drive of each domain, listed once per run; undefined when the domain cannot be reached (its Drives say why). */
+function createListings(targets: DomainTargets) {
+  const cache = new Map<string, Promise<AdminDrive[] | undefined>>();
+  return {
+    of(namespace: string, domain: string): Promise<AdminDrive[] | undefined> {
+      const key = `${namespace}/${domain}`;
+      let listed = cache.get(key);
+      if (!listed) {
+        const access = targets.access(namespace, domain);
+        listed = access.state !== 'Ready' ? Promise.resolve(undefined) : listAll(access.client).catch(() => undefined);
+        cache.set(key, listed);
+      }
+      return listed;
+    },
+  };
+}
+
+async function listAll(client: Extract<DomainAccess, { state: 'Ready' }>['client']): Promise<AdminDrive[]> {
+  const all: AdminDrive[] = [];
+  for await (const d of client.listAllDrives()) all.push(d);
+  return all;
+}
+
+/** A planned create's owner as the data plane names it (a user name resolved to its id); undefined when that fails. */
+async function identityOf(drive: Drive, access: DomainAccess): Promise<DriveIdentity | undefined> {
+  if (access.state !== 'Ready') return undefined;
+  let desired: DesiredDrive;
+  try {
+    desired = buildDesiredDrive(drive);
+  } catch {
+    return undefined;
+  }
+  const ownerId = desired.ownerKind === 'Group' ? desired.ownerName : await access.client.findUser(desired.ownerName).then((u) => u?.user_id, () => undefined);
+  if (!ownerId) return undefined;
+  return { domain: `${drive.metadata.namespace ?? 'default'}/${drive.spec.domainRef.name}`, ownerType: desired.owner_type, ownerId, driveName: desired.drive_name };
+}
+
+/** `user alice` (its name when the data plane says it), `group team`. */
+async function ownerName(drive: AdminDrive, access: Extract<DomainAccess, { state: 'Ready' }>): Promise<string> {
+  const type: OwnerType = drive.owner_type;
+  if (type !== 'user') return `${type} ${drive.owner}`;
+  const user = await access.client.findUser(drive.owner).catch(() => undefined);
+  return `user ${user?.user_name ?? drive.owner}`;
 }
 
 /**
  * Drives whose marker says a manifest of one of these namespaces made them (`local.<ns>.<name>`) as a
- * member of `set`, but that no Drive of the folder claims any more, as Drive objects the deletion path
- * understands. A drive of no set or of another set is another folder's (or an older apply's) business;
- * drives made in a cluster carry real uids and are never touched.
+ * member of `set`, but that no Drive of the folder claims any more. A drive of no set or of another set
+ * is another folder's (or an older apply's) business; drives made in a cluster carry real uids and are
+ * never touched.
  */
-async function findOrphans(set: string, drives: Drive[], domains: Domain[], targets: DomainTargets): Promise<Drive[]> {
+async function findLost(set: string, drives: Drive[], domains: Domain[], listings: ReturnType<typeof createListings>): Promise<Lost[]> {
   const claimed = new Set(drives.map(driveUid));
   const seen = new Set<string>();
-  const orphans: Drive[] = [];
+  const lost: Lost[] = [];
   for (const { namespace, domain } of uniqueTargets(drives, domains)) {
-    const access = targets.access(namespace, domain);
-    if (access.state !== 'Ready') continue; // reported by the Drives of that domain already
-    let all: AdminDrive[];
-    try {
-      all = [];
-      for await (const d of access.client.listAllDrives()) all.push(d);
-    } catch {
-      continue; // unreachable: the same failure shows on the Drives that reference it
-    }
+    const all = await listings.of(namespace, domain);
+    if (!all) continue; // unreachable or not found: the same failure shows on the Drives that reference it
     for (const d of all) {
       const marker = parseMarker(d.description);
       const prefix = localUid(namespace, '');
       if (!marker || marker.set !== set || !marker.uid.startsWith(prefix) || claimed.has(marker.uid) || seen.has(d.drive_id)) continue;
       seen.add(d.drive_id);
-      orphans.push({
-        apiVersion: 'openpds.io/v1alpha1',
-        kind: 'Drive',
-        metadata: { name: marker.uid.slice(prefix.length), namespace, uid: marker.uid },
-        spec: { domainRef: { name: domain }, owner: { kind: d.owner_type === 'group' ? 'Group' : 'User', name: d.owner }, name: d.drive_name, reclaimPolicy: marker.reclaimPolicy },
-        status: { driveId: d.drive_id },
+      const name = marker.uid.slice(prefix.length);
+      lost.push({
+        key: `${namespace}/${name}`,
+        domain: `${namespace}/${domain}`,
+        ownerType: d.owner_type,
+        ownerId: d.owner,
+        driveName: d.drive_name,
+        observed: d,
+        marker,
+        drive: {
+          apiVersion: 'openpds.io/v1alpha1',
+          kind: 'Drive',
+          metadata: { name, namespace, uid: marker.uid },
+          spec: { domainRef: { name: domain }, owner: { kind: d.owner_type === 'group' ? 'Group' : 'User', name: d.owner }, name: d.drive_name, reclaimPolicy: marker.reclaimPolicy },
+          status: { driveId: d.drive_id },
+        },
       });
     }
   }
-  return orphans;
+  return lost;
 }
 
 /** The domains in scope: those the Drives reference and those the folder declares (it may hold no Drive any more). */
