@@ -21,7 +21,8 @@ const USAGE = `usage: openpds <command>
                  against a cluster (--kubeconfig/--context or $KUBECONFIG): a server-side dry run of
                  every manifest, any kind; with --set NAME, objects of that apply set DIR lost are deletes
                  against running domains (--endpoint NAME=URL, or --state DIR of \`openpds up\`): the Drives;
-                 with --set NAME, drives of that set DIR lost are deletes or releases (per reclaimPolicy)
+                 with --set NAME, drives of that set DIR lost are deletes or releases (per reclaimPolicy),
+                 none while a manifest is invalid or a Drive fails; a renamed Drive keeps its drive (~ move)
                  in both modes, without --set nothing is deleted or released
   apply -f DIR apply DIR the same way (server-side apply, or the Drives through the admin API; pruning with --set)
                  \`openpds plan --help\` for every flag

@@ -309,7 +309,8 @@ describe('openpds plan / apply against a running domain with an invalid manifest
     const help: string[] = [];
     await runPlanCommand(['--help'], { out: (l) => help.push(l) });
     expect(help.join('\n')).toContain('when DIR holds Drives only, the URL is the Domain they reference');
-    expect(help.join('\n')).toContain('while there is one no drive is planned for deletion or release');
+    expect(help.join('\n')).toContain('and while there is one,\nor while a Drive fails, no drive is planned for deletion or release.');
+    expect(help.join('\n')).toContain('A Drive renamed (metadata.name)\nkeeps the drive of its set with the same owner and drive name (~ move, files kept)');
     expect(help.join('\n')).toContain('the drives of that set whose Drives DIR no longer holds\nare planned for deletion (reclaimPolicy Delete) or release (Retain: the drive and its files are kept);\nwithout it nothing is planned for deletion or release, and drives other folders applied are never touched.');
     expect(help.join('\n')).toContain('  --set                the apply set to prune (same name rule as for a cluster); no default');
   });

@@ -33,8 +33,12 @@ Against running domains: the Drives of DIR are applied through each domain's adm
 each drive's ownership marker records the set, and the drives of that set whose Drives DIR no longer holds
 are ${command === 'plan' ? 'planned for deletion' : 'deleted'} (reclaimPolicy Delete) or release${command === 'plan' ? '' : 'd'} (Retain: the drive and its files are kept);
 without it nothing is ${command === 'plan' ? 'planned for deletion or release' : 'deleted or released'}, and drives other folders applied are never touched.
-A manifest that cannot be read or that its CRD's schema refuses (an unknown field included) is an error
-(exit 1), and while there is one no drive is ${command === 'plan' ? 'planned for deletion or release' : 'deleted or released'}.
+A manifest that cannot be read or that its CRD's schema refuses (an unknown field, an openpds.io version
+that is not served, an empty file, the same Drive in two files) is an error (exit 1), and while there is one,
+or while a Drive fails, no drive is ${command === 'plan' ? 'planned for deletion or release' : 'deleted or released'}.
+Symlinked files are read and kind: List is expanded, as kubectl does. A Drive renamed (metadata.name)
+keeps the drive of its set with the same owner and drive name (~ move, files kept); a Drive whose owner
+changed releases the old owner's drive (files kept, whatever its reclaimPolicy) and gets a new one.
   --endpoint           NAME=URL: the API URL of the Domain NAME (repeat for each Domain the Drives use);
                        or one bare URL, for the one Domain every Drive references: when DIR declares
                        Domains it must be one of them (a Drive of another is a DomainNotFound error);
