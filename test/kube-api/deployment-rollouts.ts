@@ -28,7 +28,13 @@ export async function startDeploymentRollouts(kubeconfigFile: string, options: {
   };
   informer.on('add', roll);
   informer.on('update', roll);
-  informer.on('error', () => setTimeout(() => void informer.start(), 500));
+  // A dropped watch is restarted, but not once stopped: the server closing after stop() ends the watch
+  // with an error too, and a restart then would keep the process alive for ever.
+  let stopped = false;
+  informer.on('error', () => void (stopped || setTimeout(() => void (stopped || informer.start()), 500)));
   await informer.start();
-  return () => informer.stop();
+  return async () => {
+    stopped = true;
+    await informer.stop();
+  };
 }
