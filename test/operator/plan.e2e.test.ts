@@ -509,6 +509,32 @@ describe('openpds plan / apply --set never takes a hidden, failed or moved Drive
     expect(await cli(runPlanCommand, folder, 'renamed', '--detailed-exitcode')).toMatchObject({ code: 0, text: expect.stringContaining('Plan: 0 to create, 0 to change, 0 to delete, 1 unchanged.') });
   });
 
+  it('a move that cannot be told apart (two Drives for one lost drive) is an error, never a guess; a move goes ahead while another manifest is invalid', async () => {
+    const TWIN = drive('twin', '  owner: {kind: Group, name: twins}\n  name: Twin\n  quota: {totalSize: 1Gi}\n  reclaimPolicy: Delete\n');
+    const { folder, drive: twin } = await appliedFolder('ambiguous', 'ambiguous', { 'twin.yaml': TWIN }, 'Twin');
+    fs.writeFileSync(path.join(folder, 'twin.yaml'), [TWIN.replace('name: twin\n', 'name: twin-a\n'), TWIN.replace('name: twin\n', 'name: twin-b\n')].join('---\n'));
+    const plan = await cli(runPlanCommand, folder, 'ambiguous');
+    expect(plan.code).toBe(1);
+    const why = `ambiguous move: Drives default/twin-a, default/twin-b and lost drives default/twin (${twin.drive_id}) of set ambiguous have the same owner and drive name; give each a distinct spec.name, or remove one`;
+    expect(plan.text).toContain(`! error   Drive default/twin-a: ${why}`);
+    expect(plan.text).toContain(`! error   Drive default/twin-b: ${why}`);
+    expect(plan.text).toContain('! deletes skipped: 2 Drives of the folder failed');
+    expect(plan.lines.at(-1)).toBe('Plan: 0 to create, 0 to change, 0 to delete, 0 unchanged, 2 failed.');
+    expect((await cli(runApplyCommand, folder, 'ambiguous')).code).toBe(1);
+    expect((await allDrives()).filter((d) => d.drive_name === 'Twin').map((d) => d.drive_id)).toEqual([twin.drive_id]);
+
+    // One rename, and an unrelated manifest broken in the same edit: the move is made (no empty second
+    // drive that a later, fixed apply would keep while pruning the one with the files), the run fails.
+    fs.writeFileSync(path.join(folder, 'twin.yaml'), TWIN.replace('name: twin\n', 'name: twin-a\n'));
+    fs.writeFileSync(path.join(folder, 'broken.yaml'), TWIN.replace('name: twin\n', 'name: other\n').replace('1Gi', 'lots'));
+    const apply = await cli(runApplyCommand, folder, 'ambiguous');
+    expect(apply.code).toBe(1);
+    expect(apply.text).toContain(`Drive default/twin-a: Normal Moved: took over drive ${twin.drive_id} of Drive default/twin`);
+    expect(apply.lines.at(-1)).toBe('Apply complete: 0 created, 1 changed, 0 deleted or released, 0 unchanged, 1 failed.');
+    expect((await allDrives()).filter((d) => d.drive_name === 'Twin')).toEqual([expect.objectContaining({ drive_id: twin.drive_id, description: 'openpds.io/uid=local.default.twin-a; reclaimPolicy=Delete; set=ambiguous' })]);
+    expect(await filesIn(twin.drive_id)).toEqual(['precious']);
+  });
+
   it('an owner change is a replacement: the old owner\'s drive is released with its files (even with Delete), a new one created; a later removal deletes only the new one', async () => {
     const PHOTOS = drive('photos', '  owner: {kind: User, name: alice}\n  name: Photos\n  quota: {totalSize: 1Gi}\n  reclaimPolicy: Delete\n');
     const { folder, drive: alices } = await appliedFolder('owner', 'owner', { 'photos.yaml': PHOTOS }, 'Photos');
