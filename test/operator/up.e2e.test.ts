@@ -20,6 +20,44 @@ async function waitFor<T>(what: string, probe: () => Promise<T | undefined> | T 
   }
 }
 
+/**
+ * One `openpds up` over a folder of the test's own (manifests/ and state/ under a temp dir), with the
+ * prune grace given: its output lines, its status file, and the admin API of its Domain `d`.
+ */
+function upHarness(prefix: string, pruneAfter: string) {
+  const work = fs.mkdtempSync(path.join(os.tmpdir(), prefix));
+  const dir = path.join(work, 'manifests');
+  const state = path.join(work, 'state');
+  const lines: string[] = [];
+  afterAll(() => fs.rmSync(work, { recursive: true, force: true }));
+  function start() {
+    const controller = new AbortController();
+    const exited = runUpCommand(['-f', dir, '--state-dir', state, '--base-port', '0', '--resync', '1', '--prune-after', pruneAfter], { signal: controller.signal, out: (l) => lines.push(l), err: (l) => lines.push(`ERR ${l}`) });
+    return { exited, stop: () => controller.abort() };
+  }
+  const status = () => {
+    const file = path.join(state, 'up/status.json');
+    return fs.existsSync(file) ? JSON.parse(fs.readFileSync(file, 'utf8')) : undefined;
+  };
+  const driveStatus = (key: string) => status()?.drives.find((d: { key: string }) => d.key === key)?.drive.status;
+  const ready = (key: string) => driveStatus(key)?.conditions?.find((c: { type: string; status: string }) => c.type === 'Ready' && c.status === 'True');
+  const logged = (line: string) => waitFor(JSON.stringify(line), () => (lines.includes(line) ? true : undefined));
+  async function domainApi() {
+    const domainDir = path.join(state, 'up/default/d');
+    const { url } = await waitFor('domain.json', () => (fs.existsSync(path.join(domainDir, 'domain.json')) ? JSON.parse(fs.readFileSync(path.join(domainDir, 'domain.json'), 'utf8')) : undefined));
+    const api = createApiClient(url);
+    const { access_token } = await api.login('admin', fs.readFileSync(path.join(domainDir, 'admin-password'), 'utf8').trim());
+    return { api, token: access_token };
+  }
+  /** The owner's drives with the names of their root's files: what a user checks after a scare. */
+  async function drivesOf(owner: string) {
+    const { api, token } = await domainApi();
+    const drives = (await api.ok('/v2/drive/list', { owner }, token)).items as { drive_id: string; description: string }[];
+    return Promise.all(drives.map(async (d) => ({ id: d.drive_id, description: d.description, files: (await api.ok('/v2/file/list', { drive_id: d.drive_id, parent_file_id: 'root' }, token)).items.map((f: { name: string }) => f.name) })));
+  }
+  return { work, dir, state, lines, start, status, driveStatus, ready, logged, domainApi, drivesOf };
+}
+
 describe('openpds up on examples/quickstart', () => {
   const work = fs.mkdtempSync(path.join(os.tmpdir(), 'openpds-up-'));
   const dir = path.join(work, 'manifests');
@@ -122,38 +160,16 @@ describe('openpds up on examples/hosting', () => {
 });
 
 describe('openpds up with a manifest that turns invalid', () => {
-  const work = fs.mkdtempSync(path.join(os.tmpdir(), 'openpds-up-invalid-'));
-  const dir = path.join(work, 'manifests');
-  const state = path.join(work, 'state');
-  const lines: string[] = [];
+  const { dir, lines, start, status, driveStatus, ready, domainApi } = upHarness('openpds-up-invalid-', '1s');
   const drive = (name: string, spec: string) => `apiVersion: openpds.io/v1alpha1\nkind: Drive\nmetadata: {name: ${name}}\nspec:\n  domainRef: {name: d}\n  owner: {kind: Group, name: team}\n  name: ${name}\n${spec}`;
   const KEEP = drive('keep', '  quota: {totalSize: 1Gi}\n  reclaimPolicy: Delete\n');
   const HOLD = drive('hold', '  quota: {totalSize: 1Gi}\n');
-  afterAll(() => fs.rmSync(work, { recursive: true, force: true }));
-
-  function start() {
-    const controller = new AbortController();
-    const exited = runUpCommand(['-f', dir, '--state-dir', state, '--base-port', '0', '--resync', '1', '--prune-after', '1s'], { signal: controller.signal, out: (l) => lines.push(l), err: (l) => lines.push(`ERR ${l}`) });
-    return { exited, stop: () => controller.abort() };
-  }
-  const status = () => {
-    const file = path.join(state, 'up/status.json');
-    return fs.existsSync(file) ? JSON.parse(fs.readFileSync(file, 'utf8')) : undefined;
-  };
-  const driveStatus = (key: string) => status()?.drives.find((d: { key: string }) => d.key === key)?.drive.status;
   const passes = async (n: number) => {
     for (let i = 0; i < n; i++) {
       const before = status()?.updatedAt;
       await waitFor('a pass', () => (status()?.updatedAt !== before ? true : undefined));
     }
   };
-  async function domainApi() {
-    const domainDir = path.join(state, 'up/default/d');
-    const { url } = JSON.parse(fs.readFileSync(path.join(domainDir, 'domain.json'), 'utf8'));
-    const api = createApiClient(url);
-    const { access_token } = await api.login('admin', fs.readFileSync(path.join(domainDir, 'admin-password'), 'utf8').trim());
-    return { api, token: access_token };
-  }
 
   it('keeps the drive (Delete) and its files while its manifest is invalid, says so, and does not adopt it once fixed', async () => {
     fs.mkdirSync(dir);
@@ -162,8 +178,7 @@ describe('openpds up with a manifest that turns invalid', () => {
     fs.writeFileSync(path.join(dir, 'hold.yaml'), HOLD);
     const up = start();
     try {
-      const ready = (key: string) => driveStatus(key)?.conditions?.find((c: { type: string; status: string }) => c.type === 'Ready' && c.status === 'True');
-      await waitFor('both Drives Ready', () => (ready('default/keep') && ready('default/hold') ? true : undefined));
+          await waitFor('both Drives Ready', () => (ready('default/keep') && ready('default/hold') ? true : undefined));
       const keepId = driveStatus('default/keep').driveId as string;
       const { api, token } = await domainApi();
       await api.ok('/v2/file/create', { drive_id: keepId, parent_file_id: 'root', name: 'precious', type: 'folder' }, token);
@@ -222,39 +237,10 @@ describe('openpds up with a manifest that turns invalid', () => {
 // A git checkout, stash or branch switch takes a manifest away for a moment: the drive and its files must
 // survive that (--prune-after), while the restart and a rename keep the same drive too.
 describe('openpds up with a Drive manifest briefly missing', () => {
-  const work = fs.mkdtempSync(path.join(os.tmpdir(), 'openpds-up-prune-'));
-  const dir = path.join(work, 'manifests');
-  const state = path.join(work, 'state');
+  const { work, dir, state, lines, start, driveStatus, ready, logged, domainApi, drivesOf } = upHarness('openpds-up-prune-', '2s');
+  const opsDrives = () => drivesOf('opsgroup');
   const aside = path.join(work, 'aside.yaml');
-  const lines: string[] = [];
   const OPS = 'apiVersion: openpds.io/v1alpha1\nkind: Drive\nmetadata: {name: ops}\nspec:\n  domainRef: {name: d}\n  owner: {kind: Group, name: opsgroup}\n  name: Ops drive\n  quota: {totalSize: 1Gi}\n  reclaimPolicy: Delete\n';
-  afterAll(() => fs.rmSync(work, { recursive: true, force: true }));
-
-  function start() {
-    const controller = new AbortController();
-    const exited = runUpCommand(['-f', dir, '--state-dir', state, '--base-port', '0', '--resync', '1', '--prune-after', '2s'], { signal: controller.signal, out: (l) => lines.push(l), err: (l) => lines.push(`ERR ${l}`) });
-    return { exited, stop: () => controller.abort() };
-  }
-  const status = () => {
-    const file = path.join(state, 'up/status.json');
-    return fs.existsSync(file) ? JSON.parse(fs.readFileSync(file, 'utf8')) : undefined;
-  };
-  const driveStatus = (key: string) => status()?.drives.find((d: { key: string }) => d.key === key)?.drive.status;
-  const ready = (key: string) => driveStatus(key)?.conditions?.find((c: { type: string; status: string }) => c.type === 'Ready' && c.status === 'True');
-  const logged = (line: string) => waitFor(JSON.stringify(line), () => (lines.includes(line) ? true : undefined));
-  async function domainApi() {
-    const domainDir = path.join(state, 'up/default/d');
-    const { url } = await waitFor('domain.json', () => (fs.existsSync(path.join(domainDir, 'domain.json')) ? JSON.parse(fs.readFileSync(path.join(domainDir, 'domain.json'), 'utf8')) : undefined));
-    const api = createApiClient(url);
-    const { access_token } = await api.login('admin', fs.readFileSync(path.join(domainDir, 'admin-password'), 'utf8').trim());
-    return { api, token: access_token };
-  }
-  /** The owner's drives with the names of their root's files: what a user checks after a scare. */
-  async function opsDrives() {
-    const { api, token } = await domainApi();
-    const drives = (await api.ok('/v2/drive/list', { owner: 'opsgroup' }, token)).items as { drive_id: string; description: string }[];
-    return Promise.all(drives.map(async (d) => ({ id: d.drive_id, description: d.description, files: (await api.ok('/v2/file/list', { drive_id: d.drive_id, parent_file_id: 'root' }, token)).items.map((f: { name: string }) => f.name) })));
-  }
   const PENDING = 'Drive default/ops left the folder: its drive will be deleted (reclaimPolicy Delete) in 2 s unless it comes back';
   let opsId = '';
 
@@ -329,36 +315,9 @@ describe('openpds up with a Drive manifest briefly missing', () => {
 // Renaming a Drive (metadata.name; the owner and spec.name stay) moves its drive to the new name, as kubectl
 // users expect of a manifest edit: nothing is created or deleted, whatever the reclaimPolicy (red-team F7).
 describe('openpds up with a renamed Drive', () => {
-  const work = fs.mkdtempSync(path.join(os.tmpdir(), 'openpds-up-move-'));
-  const dir = path.join(work, 'manifests');
-  const state = path.join(work, 'state');
-  const lines: string[] = [];
+  const { dir, state, lines, start, driveStatus, ready, domainApi, drivesOf } = upHarness('openpds-up-move-', '1s');
+  const opsDrives = () => drivesOf('opsgroup');
   const drive = (name: string, policy: string) => `apiVersion: openpds.io/v1alpha1\nkind: Drive\nmetadata: {name: ${name}}\nspec:\n  domainRef: {name: d}\n  owner: {kind: Group, name: opsgroup}\n  name: Ops drive\n  quota: {totalSize: 1Gi}\n  reclaimPolicy: ${policy}\n`;
-  afterAll(() => fs.rmSync(work, { recursive: true, force: true }));
-
-  function start() {
-    const controller = new AbortController();
-    const exited = runUpCommand(['-f', dir, '--state-dir', state, '--base-port', '0', '--resync', '1', '--prune-after', '1s'], { signal: controller.signal, out: (l) => lines.push(l), err: (l) => lines.push(`ERR ${l}`) });
-    return { exited, stop: () => controller.abort() };
-  }
-  const status = () => {
-    const file = path.join(state, 'up/status.json');
-    return fs.existsSync(file) ? JSON.parse(fs.readFileSync(file, 'utf8')) : undefined;
-  };
-  const driveStatus = (key: string) => status()?.drives.find((d: { key: string }) => d.key === key)?.drive.status;
-  const ready = (key: string) => driveStatus(key)?.conditions?.find((c: { type: string; status: string }) => c.type === 'Ready' && c.status === 'True');
-  async function domainApi() {
-    const domainDir = path.join(state, 'up/default/d');
-    const { url } = await waitFor('domain.json', () => (fs.existsSync(path.join(domainDir, 'domain.json')) ? JSON.parse(fs.readFileSync(path.join(domainDir, 'domain.json'), 'utf8')) : undefined));
-    const api = createApiClient(url);
-    const { access_token } = await api.login('admin', fs.readFileSync(path.join(domainDir, 'admin-password'), 'utf8').trim());
-    return { api, token: access_token };
-  }
-  async function opsDrives() {
-    const { api, token } = await domainApi();
-    const drives = (await api.ok('/v2/drive/list', { owner: 'opsgroup' }, token)).items as { drive_id: string; description: string }[];
-    return Promise.all(drives.map(async (d) => ({ id: d.drive_id, description: d.description, files: (await api.ok('/v2/file/list', { drive_id: d.drive_id, parent_file_id: 'root' }, token)).items.map((f: { name: string }) => f.name) })));
-  }
   // Rewritten in place, as an editor saves it: one change the watcher sees.
   const rewrite = (text: string) => {
     fs.writeFileSync(path.join(dir, 'ops.yaml.tmp'), text);
