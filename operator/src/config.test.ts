@@ -34,7 +34,7 @@ test.each([
   [['--domain-endpoint', 'a/b=not a url'], 'is not a URL'],
   [['--kubeconfig'], 'needs a value'],
   [['--bogus'], 'unknown flag --bogus'],
-  [['--resync-interval', '10'], 'expected a duration'],
+  [['--resync-interval', '10x'], 'expected a duration'],
   [['--resync-interval', '5s'], 'at least 10s'],
   [['--resync-interval', '-1m'], 'expected a duration'],
   [['--monitoring', 'yes'], 'expected auto, true or false'],

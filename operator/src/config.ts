@@ -3,6 +3,7 @@
  * `npm run operator -- …`) and validated up front: the first invalid flag is a clear error, never a
  * half-started operator.
  */
+import { parseDurationMs } from './duration';
 
 export interface OperatorConfig {
   /** Kubeconfig file; absent: in-cluster service account, else $KUBECONFIG / ~/.kube/config. */
@@ -64,13 +65,11 @@ export function parseDomainEndpoint(value: string): [string, string] {
   return [key, url.replace(/\/$/, '')];
 }
 
-const DURATION_UNITS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
-
-/** `90s`, `10m`, `1h`, `500ms`, `0` → milliseconds. */
+/** A duration flag's value in milliseconds (duration.ts), or a ConfigError naming the flag. */
 export function parseDuration(flag: string, raw: string): number {
-  const match = /^(\d+(?:\.\d+)?)(ms|s|m|h)?$/.exec(raw.trim());
-  if (!match || (!match[2] && Number(match[1]) !== 0)) throw new ConfigError(`${flag} ${raw}: expected a duration such as 90s, 10m or 1h`);
-  return Math.round(Number(match[1]) * DURATION_UNITS[match[2] ?? 'ms']!);
+  const ms = parseDurationMs(raw);
+  if (ms === undefined) throw new ConfigError(`${flag} ${raw}: expected a duration such as 90s, 10m or 1h`);
+  return ms;
 }
 
 export function parseOperatorArgs(argv: readonly string[]): OperatorConfig {

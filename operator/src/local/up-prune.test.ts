@@ -84,7 +84,7 @@ describe('stepPrunes: a rename is a move', () => {
       expect(stepPrunes({ ...renamed, present: new Map([['default/x', drive('x', { name: 'ops', ...spec })]]) }).moves).toEqual([]);
     }
     const elsewhere = { ...drive('ops-renamed', { name: 'ops' }), metadata: { name: 'ops-renamed', namespace: 'fin' } };
-    expect(moveIdentity(elsewhere)).not.toBe(moveIdentity(OPS_NAMED));
+    expect(moveIdentity(elsewhere)).not.toEqual(moveIdentity(OPS_NAMED));
     // Without spec.name the drive name is metadata.name: renaming it renames the drive, so it is no move.
     expect(stepPrunes({ ...base, present: new Map([['default/ops-renamed', drive('ops-renamed')]]) }).moves).toEqual([]);
   });

@@ -14,6 +14,7 @@
  */
 import type { Drive } from '../domain-types';
 import { DELETE_ADOPTED_ANNOTATION } from '../reconcilers/drive-desired';
+import { matchDriveMoves, type DriveIdentity } from './drive-moves';
 
 export const DEFAULT_PRUNE_AFTER_MS = 30_000;
 
@@ -85,39 +86,24 @@ export function stepPrunes(input: PruneInput): PruneStep {
 }
 
 /**
- * What makes a new Drive the same drive as one that left: its namespace, Domain, owner and drive name
- * (`spec.name`, else metadata.name, so a rename keeps the drive only when spec.name holds it). `plan`
- * and `apply` can match on the same string.
+ * What makes a new Drive the same drive as one that left (drive-moves.ts, shared with plan/apply): its
+ * namespace and Domain, owner and drive name (`spec.name`, else metadata.name, so a rename keeps the drive
+ * only when spec.name holds it). `up` compares manifests with manifests, so the owner is as written.
  */
-export function moveIdentity(drive: Drive): string {
+export function moveIdentity(drive: Drive): DriveIdentity {
   const { spec, metadata } = drive;
-  return JSON.stringify([metadata.namespace ?? 'default', spec.domainRef.name, spec.owner.kind, spec.owner.name, spec.name ?? metadata.name]);
+  return { domain: `${metadata.namespace ?? 'default'}/${spec.domainRef.name}`, ownerType: spec.owner.kind === 'Group' ? 'group' : 'user', ownerId: spec.owner.name, driveName: spec.name ?? metadata.name };
 }
 
 /**
- * Pairs Drives that left with Drives that arrived on `moveIdentity`, one to one: when two could take the
+ * Pairs Drives that left with Drives that arrived (matchDriveMoves), one to one: when two could take the
  * same drive (or one could take two), none does, and each side goes its usual way. Only a drive that
  * exists (a recorded driveId) can be moved.
  */
 export function matchMoves(left: readonly { key: string; drive: Drive }[], arrived: readonly { key: string; drive: Drive }[]): PruneMove[] {
-  const byIdentity = new Map<string, { from: string[]; to: string[]; driveId?: string }>();
-  const slot = (drive: Drive) => {
-    const id = moveIdentity(drive);
-    let entry = byIdentity.get(id);
-    if (!entry) byIdentity.set(id, (entry = { from: [], to: [] }));
-    return entry;
-  };
-  for (const { key, drive } of left) {
-    const entry = slot(drive);
-    entry.from.push(key);
-    entry.driveId = drive.status?.driveId;
-  }
-  for (const { key, drive } of arrived) slot(drive).to.push(key);
-  const moves: PruneMove[] = [];
-  for (const entry of byIdentity.values()) {
-    if (entry.from.length === 1 && entry.to.length === 1 && entry.driveId) moves.push({ from: entry.from[0]!, to: entry.to[0]!, driveId: entry.driveId });
-  }
-  return moves;
+  const lost = left.flatMap(({ key, drive }) => (drive.status?.driveId ? [{ ...moveIdentity(drive), key, driveId: drive.status.driveId }] : []));
+  const created = arrived.map(({ key, drive }) => ({ ...moveIdentity(drive), key }));
+  return matchDriveMoves(created, lost).moves.map(({ from, to }) => ({ from: from.key, to: to.key, driveId: from.driveId }));
 }
 
 /** What pruning this Drive will do to its drive, as the deletion reconciler decides it. */
@@ -143,16 +129,8 @@ export function describeMove(move: PruneMove): string {
   return `Drive ${move.from} moved to ${move.to}: drive ${move.driveId} and its files kept`;
 }
 
-const UNITS_MS = { ms: 1, s: 1_000, m: 60_000, h: 3_600_000 } as const;
-const DURATION = /^(\d+(?:\.\d+)?)(ms|s|m|h)?$/;
-
-/** `--prune-after`: "30s", "1.5s", "500ms", "2m", "1h", or bare seconds ("0", "30"). Undefined when invalid. */
-export function parseDuration(text: string): number | undefined {
-  const match = DURATION.exec(text.trim());
-  if (!match) return undefined;
-  const ms = Number(match[1]) * UNITS_MS[(match[2] ?? 's') as keyof typeof UNITS_MS];
-  return Number.isFinite(ms) ? Math.round(ms) : undefined;
-}
+/** `--prune-after`: see duration.ts. */
+export { parseDurationMs as parseDuration } from '../duration';
 
 export function formatDuration(ms: number): string {
   if (ms >= 120_000 && ms % 60_000 === 0) return `${ms / 60_000} min`;
