@@ -22,9 +22,9 @@ async function waitFor<T>(what: string, probe: () => Promise<T | undefined> | T 
 
 /**
  * One `openpds up` over a folder of the test's own (manifests/ and state/ under a temp dir), with the
- * prune grace given: its output lines, its status file, and the admin API of its Domain `d`.
+ * prune grace given: its output lines, its status file, and the admin API of its Domain (`d` unless named).
  */
-function upHarness(prefix: string, pruneAfter: string) {
+function upHarness(prefix: string, pruneAfter: string, domain = 'd') {
   const work = fs.mkdtempSync(path.join(os.tmpdir(), prefix));
   const dir = path.join(work, 'manifests');
   const state = path.join(work, 'state');
@@ -43,7 +43,7 @@ function upHarness(prefix: string, pruneAfter: string) {
   const ready = (key: string) => driveStatus(key)?.conditions?.find((c: { type: string; status: string }) => c.type === 'Ready' && c.status === 'True');
   const logged = (line: string) => waitFor(JSON.stringify(line), () => (lines.includes(line) ? true : undefined));
   async function domainApi() {
-    const domainDir = path.join(state, 'up/default/d');
+    const domainDir = path.join(state, `up/default/${domain}`);
     const { url } = await waitFor('domain.json', () => (fs.existsSync(path.join(domainDir, 'domain.json')) ? JSON.parse(fs.readFileSync(path.join(domainDir, 'domain.json'), 'utf8')) : undefined));
     const api = createApiClient(url);
     const { access_token } = await api.login('admin', fs.readFileSync(path.join(domainDir, 'admin-password'), 'utf8').trim());
@@ -59,25 +59,7 @@ function upHarness(prefix: string, pruneAfter: string) {
 }
 
 describe('openpds up on examples/quickstart', () => {
-  const work = fs.mkdtempSync(path.join(os.tmpdir(), 'openpds-up-'));
-  const dir = path.join(work, 'manifests');
-  const state = path.join(work, 'state');
-  const lines: string[] = [];
-  afterAll(() => fs.rmSync(work, { recursive: true, force: true }));
-
-  function start() {
-    const controller = new AbortController();
-    const exited = runUpCommand(['-f', dir, '--state-dir', state, '--base-port', '0', '--resync', '1', '--prune-after', '1s'], { signal: controller.signal, out: (l) => lines.push(l), err: (l) => lines.push(`ERR ${l}`) });
-    return { exited, stop: () => controller.abort() };
-  }
-
-  async function domainApi() {
-    const domainDir = path.join(state, 'up/default/quickstart');
-    const { url } = await waitFor('domain.json', () => (fs.existsSync(path.join(domainDir, 'domain.json')) ? JSON.parse(fs.readFileSync(path.join(domainDir, 'domain.json'), 'utf8')) : undefined));
-    const api = createApiClient(url);
-    const { access_token } = await api.login('admin', fs.readFileSync(path.join(domainDir, 'admin-password'), 'utf8').trim());
-    return { api, token: access_token };
-  }
+  const { dir, state, lines, start, domainApi } = upHarness('openpds-up-', '1s', 'quickstart');
 
   function driveStatus() {
     const file = path.join(state, 'up/status.json');
