@@ -151,6 +151,24 @@ describe('reconcileDrive against a real data plane (PGlite, local disk)', () => 
     expect(findCondition(missing.status.conditions, 'Ready')).toMatchObject({ status: 'False', reason: 'OwnerNotFound' });
   });
 
+  it('never takes over a drive that a hand-edited status.driveId points at: another Drive\'s drive keeps its name, quota, marker and files, and Delete deletes only its own', async () => {
+    const other = driveCr(); // Retain, holds the files
+    const otherId = (await run(other)).status.driveId!;
+    const cr = driveCr({ reclaimPolicy: 'Delete', quota: { totalSize: '1Gi' } });
+    const ownId = (await run(cr)).status.driveId!;
+    cr.status = { ...cr.status, driveId: otherId }; // kubectl patch --subresource=status, by mistake or worse
+    const again = await run(cr);
+    expect(again.sunk).toEqual(expect.arrayContaining([expect.objectContaining({ type: 'Warning', reason: 'DriveIdIgnored', message: expect.stringContaining(`status.driveId ${otherId} is not this Drive's drive`) })]));
+    expect(again.status.driveId).toBe(ownId); // found again by its marker
+    expect(await admin.getDrive(otherId)).toMatchObject({ drive_name: other.spec.name, total_size: 5 * GiB, description: `openpds.io/uid=${other.metadata.uid}; reclaimPolicy=Retain` });
+
+    cr.status = { ...cr.status, driveId: otherId };
+    const deleted = await reconcileDriveDeletion(cr, ctx().ctx);
+    expect(deleted).toMatchObject({ removeFinalizer: true, actions: [{ action: 'delete', driveId: ownId }] });
+    expect(await admin.getDrive(otherId)).toMatchObject({ drive_name: other.spec.name });
+    await expect(admin.getDrive(ownId)).rejects.toMatchObject({ status: 404 });
+  });
+
   it('adopts an unmanaged drive with the same owner and name instead of creating one', async () => {
     const cr = driveCr();
     const { drive_id } = await admin.createDrive({ drive_name: cr.spec.name!, owner: 'team', owner_type: 'group', total_size: GiB });

@@ -45,6 +45,7 @@ export async function reconcileDrive(drive: Drive, ctx: DriveReconcileContext): 
 async function applyDrive(drive: Drive, wanted: DesiredDrive, client: AdminClient, ctx: DriveReconcileContext, out: Outcome): Promise<DriveReconcileResult> {
   const recordedId = drive.status?.driveId;
   const found = await observeDrive(client, wanted, recordedId, { adopt: true, ...(ctx.driveUidsInUse ? { driveUidsInUse: ctx.driveUidsInUse } : {}) });
+  if (found.ignoredRecordedId) out.event('Warning', 'DriveIdIgnored', `status.driveId ${found.ignoredRecordedId} is not this Drive's drive (its description has no marker for uid ${wanted.uid}); it is left alone and the drive is looked for by marker and by owner and name`);
 
   if (!found.drive) {
     const recreate = recordedId !== undefined;
@@ -126,6 +127,8 @@ export interface Observation {
   via?: 'id' | 'marker' | 'name';
   /** Found by name with the marker of a Drive that no longer exists: that Drive's uid. */
   orphanOf?: string;
+  /** status.driveId named a drive without this Drive's marker: set aside, not taken over. */
+  ignoredRecordedId?: string;
   /** The owner's id in the data plane, resolved when the search needed it. */
   ownerId?: string;
 }
@@ -136,13 +139,25 @@ export interface Observation {
  * default drive is never adopted.
  */
 export async function observeDrive(client: AdminClient, desired: DesiredDrive, recordedId: string | undefined, options: { adopt: boolean; driveUidsInUse?: () => Promise<ReadonlySet<string>> }): Promise<Observation> {
+  let ignoredRecordedId: string | undefined;
   if (recordedId) {
     try {
-      return { drive: await client.getDrive(recordedId), via: 'id' };
+      const drive = await client.getDrive(recordedId);
+      // status.driveId is a shortcut to the drive this Drive's marker names, never proof on its own: a
+      // status edited by hand (or copied) could point at another Drive's drive, which this Drive would then
+      // rename, resize and, with reclaimPolicy Delete, destroy. Without this Drive's marker the recorded id
+      // is set aside and the drive is looked for as if none were recorded (marker, then adoption).
+      if (parseMarker(drive.description)?.uid === desired.uid) return { drive, via: 'id' };
+      ignoredRecordedId = recordedId;
     } catch (error) {
       if (!(error as { isNotFound?: boolean }).isNotFound) throw error;
     }
   }
+  const found = await searchDrive(client, desired, options);
+  return ignoredRecordedId ? { ...found, ignoredRecordedId } : found;
+}
+
+async function searchDrive(client: AdminClient, desired: DesiredDrive, options: { adopt: boolean; driveUidsInUse?: () => Promise<ReadonlySet<string>> }): Promise<Observation> {
   const ownerId = await resolveOwnerId(client, desired);
   let unmanaged: AdminDrive | undefined;
   const orphans: { drive: AdminDrive; uid: string }[] = [];
