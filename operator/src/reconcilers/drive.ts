@@ -147,7 +147,8 @@ export async function observeDrive(client: AdminClient, desired: DesiredDrive, r
       // status edited by hand (or copied) could point at another Drive's drive, which this Drive would then
       // rename, resize and, with reclaimPolicy Delete, destroy. Without this Drive's marker the recorded id
       // is set aside and the drive is looked for as if none were recorded (marker, then adoption).
-      if (parseMarker(drive.description)?.uid === desired.uid) return { drive, via: 'id' };
+      const owner = parseMarker(drive.description)?.uid;
+      if (owner === desired.uid || sameLocalNamespace(owner, desired.uid)) return { drive, via: 'id' };
       ignoredRecordedId = recordedId;
     } catch (error) {
       if (!(error as { isNotFound?: boolean }).isNotFound) throw error;
@@ -155,6 +156,18 @@ export async function observeDrive(client: AdminClient, desired: DesiredDrive, r
   }
   const found = await searchDrive(client, desired, options);
   return ignoredRecordedId ? { ...found, ignoredRecordedId } : found;
+}
+
+/**
+ * Both uids are `openpds up`/`apply` stand-ins (`local.<namespace>.<name>`) of one namespace. `up` moves
+ * a renamed Drive by handing it the old drive's id from its own records (drives.json, which it alone
+ * writes), before the marker names the new Drive: that recorded id is the tool's own word, not a status
+ * someone could edit in a cluster, where uids are never `local.`.
+ */
+function sameLocalNamespace(a: string | undefined, b: string): boolean {
+  if (!a?.startsWith(LOCAL_UID_PREFIX) || !b.startsWith(LOCAL_UID_PREFIX)) return false;
+  const namespaceOf = (uid: string) => uid.slice(LOCAL_UID_PREFIX.length).split('.')[0];
+  return namespaceOf(a) === namespaceOf(b);
 }
 
 async function searchDrive(client: AdminClient, desired: DesiredDrive, options: { adopt: boolean; driveUidsInUse?: () => Promise<ReadonlySet<string>> }): Promise<Observation> {
