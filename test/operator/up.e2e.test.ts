@@ -55,7 +55,18 @@ function upHarness(prefix: string, pruneAfter: string, domain = 'd') {
     const drives = (await api.ok('/v2/drive/list', { owner }, token)).items as { drive_id: string; description: string }[];
     return Promise.all(drives.map(async (d) => ({ id: d.drive_id, description: d.description, files: (await api.ok('/v2/file/list', { drive_id: d.drive_id, parent_file_id: 'root' }, token)).items.map((f: { name: string }) => f.name) })));
   }
-  return { work, dir, state, lines, start, status, driveStatus, ready, logged, domainApi, drivesOf };
+  /** The folder: Domain `d` (on a volume) and the given files. */
+  function writeFolder(files: Record<string, string>) {
+    fs.mkdirSync(dir);
+    fs.writeFileSync(path.join(dir, 'domain.yaml'), 'apiVersion: openpds.io/v1alpha1\nkind: Domain\nmetadata: {name: d}\nspec: {storage: {volume: {size: 1Gi}}}\n');
+    for (const [name, text] of Object.entries(files)) fs.writeFileSync(path.join(dir, name), text);
+  }
+  /** A folder `precious` in the drive: what a user would not want to lose. */
+  async function addPrecious(driveId: string) {
+    const { api, token } = await domainApi();
+    await api.ok('/v2/file/create', { drive_id: driveId, parent_file_id: 'root', name: 'precious', type: 'folder' }, token);
+  }
+  return { work, dir, state, lines, start, status, driveStatus, ready, logged, domainApi, drivesOf, writeFolder, addPrecious };
 }
 
 describe('openpds up on examples/quickstart', () => {
@@ -142,7 +153,7 @@ describe('openpds up on examples/hosting', () => {
 });
 
 describe('openpds up with a manifest that turns invalid', () => {
-  const { dir, lines, start, status, driveStatus, ready, domainApi } = upHarness('openpds-up-invalid-', '1s');
+  const { dir, lines, start, status, driveStatus, ready, domainApi, writeFolder, addPrecious } = upHarness('openpds-up-invalid-', '1s');
   const drive = (name: string, spec: string) => `apiVersion: openpds.io/v1alpha1\nkind: Drive\nmetadata: {name: ${name}}\nspec:\n  domainRef: {name: d}\n  owner: {kind: Group, name: team}\n  name: ${name}\n${spec}`;
   const KEEP = drive('keep', '  quota: {totalSize: 1Gi}\n  reclaimPolicy: Delete\n');
   const HOLD = drive('hold', '  quota: {totalSize: 1Gi}\n');
@@ -154,16 +165,13 @@ describe('openpds up with a manifest that turns invalid', () => {
   };
 
   it('keeps the drive (Delete) and its files while its manifest is invalid, says so, and does not adopt it once fixed', async () => {
-    fs.mkdirSync(dir);
-    fs.writeFileSync(path.join(dir, 'domain.yaml'), 'apiVersion: openpds.io/v1alpha1\nkind: Domain\nmetadata: {name: d}\nspec: {storage: {volume: {size: 1Gi}}}\n');
-    fs.writeFileSync(path.join(dir, 'keep.yaml'), KEEP);
-    fs.writeFileSync(path.join(dir, 'hold.yaml'), HOLD);
+    writeFolder({ 'keep.yaml': KEEP, 'hold.yaml': HOLD });
     const up = start();
     try {
-          await waitFor('both Drives Ready', () => (ready('default/keep') && ready('default/hold') ? true : undefined));
+      await waitFor('both Drives Ready', () => (ready('default/keep') && ready('default/hold') ? true : undefined));
       const keepId = driveStatus('default/keep').driveId as string;
+      await addPrecious(keepId);
       const { api, token } = await domainApi();
-      await api.ok('/v2/file/create', { drive_id: keepId, parent_file_id: 'root', name: 'precious', type: 'folder' }, token);
 
       fs.writeFileSync(path.join(dir, 'keep.yaml'), KEEP.replace('totalSize: 1Gi', 'totalSize: lots'));
       await waitFor('the invalid manifest to be reported', () => (lines.some((l) => l.startsWith('invalid keep.yaml Drive/default/keep: spec.quota.totalSize must match pattern')) ? true : undefined));
@@ -219,7 +227,7 @@ describe('openpds up with a manifest that turns invalid', () => {
 // A git checkout, stash or branch switch takes a manifest away for a moment: the drive and its files must
 // survive that (--prune-after), while the restart and a rename keep the same drive too.
 describe('openpds up with a Drive manifest briefly missing', () => {
-  const { work, dir, state, lines, start, driveStatus, ready, logged, domainApi, drivesOf } = upHarness('openpds-up-prune-', '2s');
+  const { work, dir, state, lines, start, driveStatus, ready, logged, drivesOf, writeFolder, addPrecious } = upHarness('openpds-up-prune-', '2s');
   const opsDrives = () => drivesOf('opsgroup');
   const aside = path.join(work, 'aside.yaml');
   const OPS = 'apiVersion: openpds.io/v1alpha1\nkind: Drive\nmetadata: {name: ops}\nspec:\n  domainRef: {name: d}\n  owner: {kind: Group, name: opsgroup}\n  name: Ops drive\n  quota: {totalSize: 1Gi}\n  reclaimPolicy: Delete\n';
@@ -227,15 +235,12 @@ describe('openpds up with a Drive manifest briefly missing', () => {
   let opsId = '';
 
   it('a manifest missing for less than the grace (mv away, copy back) keeps the drive (Delete) and its files', async () => {
-    fs.mkdirSync(dir);
-    fs.writeFileSync(path.join(dir, 'domain.yaml'), 'apiVersion: openpds.io/v1alpha1\nkind: Domain\nmetadata: {name: d}\nspec: {storage: {volume: {size: 1Gi}}}\n');
-    fs.writeFileSync(path.join(dir, 'ops.yaml'), OPS);
+    writeFolder({ 'ops.yaml': OPS });
     const up = start();
     try {
       await waitFor('the Drive Ready', () => ready('default/ops'));
       opsId = driveStatus('default/ops').driveId;
-      const { api, token } = await domainApi();
-      await api.ok('/v2/file/create', { drive_id: opsId, parent_file_id: 'root', name: 'precious', type: 'folder' }, token);
+      await addPrecious(opsId);
 
       fs.renameSync(path.join(dir, 'ops.yaml'), aside);
       await logged(PENDING);
@@ -297,7 +302,7 @@ describe('openpds up with a Drive manifest briefly missing', () => {
 // Renaming a Drive (metadata.name; the owner and spec.name stay) moves its drive to the new name, as kubectl
 // users expect of a manifest edit: nothing is created or deleted, whatever the reclaimPolicy (red-team F7).
 describe('openpds up with a renamed Drive', () => {
-  const { dir, state, lines, start, driveStatus, ready, domainApi, drivesOf } = upHarness('openpds-up-move-', '1s');
+  const { dir, state, lines, start, driveStatus, ready, drivesOf, writeFolder, addPrecious } = upHarness('openpds-up-move-', '1s');
   const opsDrives = () => drivesOf('opsgroup');
   const drive = (name: string, policy: string) => `apiVersion: openpds.io/v1alpha1\nkind: Drive\nmetadata: {name: ${name}}\nspec:\n  domainRef: {name: d}\n  owner: {kind: Group, name: opsgroup}\n  name: Ops drive\n  quota: {totalSize: 1Gi}\n  reclaimPolicy: ${policy}\n`;
   // Rewritten in place, as an editor saves it: one change the watcher sees.
@@ -308,15 +313,12 @@ describe('openpds up with a renamed Drive', () => {
   let opsId = '';
 
   it('reclaimPolicy Delete: the renamed Drive keeps the drive and its files, its marker names the new Drive', async () => {
-    fs.mkdirSync(dir);
-    fs.writeFileSync(path.join(dir, 'domain.yaml'), 'apiVersion: openpds.io/v1alpha1\nkind: Domain\nmetadata: {name: d}\nspec: {storage: {volume: {size: 1Gi}}}\n');
-    fs.writeFileSync(path.join(dir, 'ops.yaml'), drive('ops', 'Delete'));
+    writeFolder({ 'ops.yaml': drive('ops', 'Delete') });
     const up = start();
     try {
       await waitFor('the Drive Ready', () => ready('default/ops'));
       opsId = driveStatus('default/ops').driveId;
-      const { api, token } = await domainApi();
-      await api.ok('/v2/file/create', { drive_id: opsId, parent_file_id: 'root', name: 'precious', type: 'folder' }, token);
+      await addPrecious(opsId);
 
       rewrite(drive('ops-renamed', 'Delete'));
       await waitFor('the move', () => (lines.includes(`Drive default/ops moved to default/ops-renamed: drive ${opsId} and its files kept`) ? true : undefined));
