@@ -3,6 +3,7 @@
  * controllers for built-in kinds (like envtest), so tests report rollouts through the status subresource.
  */
 import type { KubeClient, KubeObject } from '../../../operator/src/kube/kube-client';
+import { rolledOutStatus } from '../../kube-api/deployment-rollouts';
 
 type Deployment = KubeObject & { spec?: { replicas?: number } };
 
@@ -11,5 +12,5 @@ export async function markDeploymentAvailable(client: KubeClient, namespace: str
   const ref = { apiVersion: 'apps/v1', kind: 'Deployment', namespace, name };
   const d = await client.get<Deployment>(ref);
   const replicas = d.spec?.replicas ?? 1;
-  await client.patch(ref, 'merge', { status: { observedGeneration: d.metadata?.generation, replicas, updatedReplicas: replicas, readyReplicas: replicas, availableReplicas: replicas } }, { subresource: 'status' });
+  await client.patch(ref, 'merge', { status: rolledOutStatus(d.metadata?.generation, replicas) }, { subresource: 'status' });
 }
