@@ -135,4 +135,14 @@ describe('nothing of the folder is silently skipped: a Drive left unread would l
     expect(m.drives.map((d) => d.metadata.name)).toEqual(['own']);
     expect(m.invalid.map(describeProblem)).toEqual(['b.yaml Drive/default/shared: also defined in a.yaml', 'a.yaml Drive/default/shared: also defined in b.yaml']);
   });
+
+  test('the same Domain twice is an error too, and neither is run; a Drive of that name is another object', () => {
+    const domain = (replicas: number) => `apiVersion: openpds.io/v1alpha1\nkind: Domain\nmetadata: {name: shared}\nspec: {storage: {mode: standard, volume: {size: 1Gi}}, apiServer: {replicas: ${replicas}}}\n`;
+    fs.writeFileSync(path.join(dir, 'a.yaml'), `${domain(1)}---\n${DRIVE('shared')}`);
+    fs.writeFileSync(path.join(dir, 'b.yaml'), domain(2));
+    const m = loadManifests(dir);
+    expect(m.domains).toEqual([]);
+    expect(m.drives.map((d) => d.metadata.name)).toEqual(['shared']);
+    expect(m.invalid.map(describeProblem)).toEqual(['b.yaml Domain/default/shared: also defined in a.yaml', 'a.yaml Domain/default/shared: also defined in b.yaml']);
+  });
 });

@@ -46,7 +46,7 @@ export function loadManifests(dir: string, crdDir = DEFAULT_CRD_DIR): Manifests 
   const validators = loadValidators(crdDir);
   const documents = readManifestDocuments(dir);
   const out: Manifests = { domains: [], drives: [], invalid: [...documents.problems], notRun: [] };
-  const driveFiles = new Map<string, string>();
+  const firstFiles = new Map<string, string>(); // `Kind/namespace/name` -> the file defining it first
   for (const { where, object } of documents.objects) {
     const name = object.metadata?.name;
     const problem = (message: string): ManifestProblem => ({
@@ -81,34 +81,40 @@ export function loadManifests(dir: string, crdDir = DEFAULT_CRD_DIR): Manifests 
     // drive would look removed from the folder (pruned) and a new one be created.
     delete object.status;
     for (const field of SERVER_SET_METADATA) delete object.metadata![field];
-    if (object.kind === 'Domain') out.domains.push(object as unknown as Domain);
-    else if (object.kind === 'Drive') {
-      const key = `${object.metadata!.namespace}/${name as string}`;
-      const other = driveFiles.get(key);
-      if (other === undefined) {
-        driveFiles.set(key, where);
-        out.drives.push(object as unknown as Drive);
-      } else out.invalid.push(problem(`also defined in ${other}`));
-    } else out.notRun.push(problem(`local mode does not run ${object.kind} yet (it has no reconciler)`));
+    if (object.kind !== 'Domain' && object.kind !== 'Drive') {
+      out.notRun.push(problem(`local mode does not run ${object.kind} yet (it has no reconciler)`));
+      continue;
+    }
+    const key = `${object.kind}/${object.metadata!.namespace}/${name as string}`;
+    const other = firstFiles.get(key);
+    if (other !== undefined) out.invalid.push(problem(`also defined in ${other}`));
+    else {
+      firstFiles.set(key, where);
+      if (object.kind === 'Domain') out.domains.push(object as unknown as Domain);
+      else out.drives.push(object as unknown as Drive);
+    }
   }
-  return withoutDuplicateDrives(out, driveFiles);
+  return withoutDuplicates(out, firstFiles);
 }
 
 /**
  * One namespace/name is one object in a cluster: two documents defining it are one overwriting the other,
- * never two drives. Neither is run (which one the author meant is theirs to say), and both are reported:
- * the later one above, the first one here, as an invalid manifest, so nothing is pruned meanwhile.
+ * never two drives or two data planes. Neither is run (which one the author meant is theirs to say), and
+ * both are reported: the later one above, the first one here, as an invalid manifest, so nothing is
+ * pruned meanwhile (a duplicated Domain's Drives then wait for it, as for a Domain missing from the folder).
  */
-function withoutDuplicateDrives(out: Manifests, firstFiles: Map<string, string>): Manifests {
-  const duplicated = new Map<string, string>(); // key -> the file of a later definition
-  for (const p of out.invalid) if (p.kind === 'Drive' && p.name && p.message.startsWith('also defined in ')) duplicated.set(p.name, p.where);
+function withoutDuplicates(out: Manifests, firstFiles: Map<string, string>): Manifests {
+  const duplicated = new Map<string, string>(); // `Kind/namespace/name` -> the file of a later definition
+  for (const p of out.invalid) if ((p.kind === 'Drive' || p.kind === 'Domain') && p.name && p.message.startsWith('also defined in ')) duplicated.set(`${p.kind}/${p.name}`, p.where);
   if (duplicated.size === 0) return out;
-  const keyOf = (d: Drive) => `${d.metadata.namespace ?? 'default'}/${d.metadata.name}`;
-  const firsts = out.drives.filter((d) => duplicated.has(keyOf(d)));
+  const keyOf = (kind: string, o: Domain | Drive) => `${kind}/${o.metadata.namespace ?? 'default'}/${o.metadata.name}`;
+  const firstsOf = (kind: string, objects: (Domain | Drive)[]): ManifestProblem[] =>
+    objects.filter((o) => duplicated.has(keyOf(kind, o))).map((o) => ({ where: firstFiles.get(keyOf(kind, o))!, kind, name: `${o.metadata.namespace ?? 'default'}/${o.metadata.name}`, message: `also defined in ${duplicated.get(keyOf(kind, o))!}` }));
   return {
     ...out,
-    drives: out.drives.filter((d) => !duplicated.has(keyOf(d))),
-    invalid: [...out.invalid, ...firsts.map((d) => ({ where: firstFiles.get(keyOf(d))!, kind: 'Drive', name: keyOf(d), message: `also defined in ${duplicated.get(keyOf(d))!}` }))],
+    domains: out.domains.filter((d) => !duplicated.has(keyOf('Domain', d))),
+    drives: out.drives.filter((d) => !duplicated.has(keyOf('Drive', d))),
+    invalid: [...out.invalid, ...firstsOf('Domain', out.domains), ...firstsOf('Drive', out.drives)],
   };
 }
 
