@@ -59,7 +59,10 @@ test('every object in config/ is valid against the Kubernetes schemas', () => {
  *   Domain controller's secondary informer on Deployments (list + watch, by label).
  * - reconcilers/drive.registration.ts: a second informer on Domains (list + watch) for their turn to
  *   Ready; GET of a Domain missing from the cache (find); list of Drives to wake; finalizers by merge
- *   patch (kube/finalizers.ts); status by merge patch on drives/status.
+ *   patch (kube/finalizers.ts); status by merge patch on drives/status. Deferred drive deletions
+ *   (drive-deferred-store.ts, drive-deferred-deletes.ts): an informer on ConfigMaps by label (list +
+ *   watch), entries added by merge patch (create for the first), removed by merge patch, the empty
+ *   ConfigMap deleted.
  * - reconcilers/domain.ts: finalizer and status patches; GET (find) of referenced Secrets and of the admin
  *   Secret, and of the Deployments when the watch cache is behind; list of Drives on deletion; the
  *   chart's objects by server-side apply (kube/apply.ts: PATCH, which creates the object the first
@@ -79,7 +82,7 @@ const USED: Record<string, string[]> = {
   'openpds.io/drives/status': ['patch'],
   'openpds.io/domains/finalizers': ['update'],
   '/secrets': ['get', 'create', 'patch'],
-  '/configmaps': ['list', 'create', 'patch', 'delete'],
+  '/configmaps': ['list', 'watch', 'create', 'patch', 'delete'],
   '/services': ['list', 'create', 'patch', 'delete'],
   '/persistentvolumeclaims': ['create', 'patch'],
   'apps/deployments': ['get', 'list', 'watch', 'create', 'patch', 'delete'],

@@ -63,6 +63,12 @@ export interface DriveReconcileContext {
    * whose uids are stable names, so a marker finds its drive again by itself) no marked drive is taken.
    */
   driveUidsInUse?: () => Promise<ReadonlySet<string>>;
+  /**
+   * The runtime can keep a promise to delete a drive later (the Kubernetes runtime: a ConfigMap per
+   * Domain, see drive-deferred-store.ts). With it, a reclaimPolicy Delete Drive deleted while its Domain
+   * is gone answers `deferredDelete`, which the runtime records before it lets the Drive go.
+   */
+  deferDeletes?: boolean;
 }
 
 export type DriveActionType = 'create' | 'adopt' | 'update' | 'delete' | 'release' | 'none';
@@ -97,6 +103,32 @@ export const DEFAULT_RESYNC_MS = 5 * 60_000;
 export interface DriveDeletionResult extends DriveReconcileResult {
   /** The drive is deleted or released (or there is nothing left to act on): the finalizer may go. */
   removeFinalizer: boolean;
+  /**
+   * Only with `deferDeletes`: the Domain is gone, so the drive could not be deleted; the runtime must
+   * record this durably BEFORE removing the finalizer, and carry it out when the Domain is Ready again.
+   */
+  deferredDelete?: DeferredDriveDelete;
+}
+
+/**
+ * A deletion owed to a Drive that no longer exists: its drive is deleted once its Domain is back, and
+ * only if the drive still carries this uid's marker with reclaimPolicy Delete (and, for a drive the
+ * operator adopted, only when the Drive was annotated to delete adopted drives).
+ */
+export interface DeferredDriveDelete {
+  /** The deleted Drive's uid: the marker a drive must still carry to be deleted. */
+  uid: string;
+  namespace: string;
+  /** The Drive's name, for Events; a later Drive of that name has another uid. */
+  name: string;
+  domain: string;
+  /** status.driveId when it was known: a shortcut, never proof (the marker decides). */
+  driveId?: string;
+  owner: { kind: 'User' | 'Group'; name: string };
+  /** The Drive carried DELETE_ADOPTED_ANNOTATION "true": a drive marked origin=Adopted may go too. */
+  deleteAdopted: boolean;
+  /** RFC 3339: when the promise was made. */
+  recordedAt: string;
 }
 
 /** A User owner that is neither a user id nor a user name of the domain: an expected, retried condition. */

@@ -136,6 +136,26 @@ describe('Drive registration', () => {
     expect(log).toEqual(['finalizers=']);
   });
 
+  it('a Delete Drive whose Domain is gone: the deletion it owes is written to the ConfigMap before the finalizer goes; a failed write keeps the finalizer', async () => {
+    const { runtime, log, events } = fakeRuntime({ access: { state: 'NotFound', message: 'Domain ns/d does not exist' } });
+    const patch = runtime.client.patch.bind(runtime.client);
+    let refuse = true;
+    runtime.client.patch = (async (ref: { kind: string; name: string }, type: never, body: { data?: Record<string, string> }, options?: never) => {
+      if (ref.kind !== 'ConfigMap') return patch(ref as never, type, body, options);
+      if (refuse) throw new Error('apiserver down');
+      log.push(`configmap ${ref.name} ${Object.keys(body.data ?? {}).join(',')}`);
+      return {};
+    }) as never;
+    const deleting = { ...drive({ finalizers: [DRIVE_FINALIZER], deletionTimestamp: '2030-01-01T00:00:00Z' }, { driveId: 'drv1' }) };
+    deleting.spec = { ...deleting.spec, reclaimPolicy: 'Delete' };
+    await expect(run(runtime, deleting)).rejects.toThrow('apiserver down');
+    expect(log).toEqual([]);
+    refuse = false;
+    await run(runtime, deleting);
+    expect(log).toEqual(['configmap d-deferred-drive-deletes u1', 'finalizers=']);
+    expect(events).toEqual(['DeletionDeferred']);
+  });
+
   it('statusChanged ignores key order', () => {
     const conditions = [{ type: 'Ready', status: 'True' as const, reason: 'Applied', lastTransitionTime: '2030-01-01T00:00:00Z' }];
     expect(statusChanged({ driveId: 'a', totalBytes: 1, conditions }, { conditions, totalBytes: 1, driveId: 'a' })).toBe(false);

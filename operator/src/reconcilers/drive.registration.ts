@@ -15,6 +15,10 @@
  * Drives through a watch on Domains: a Drive that waited for its Domain does not sit out its backoff (up
  * to 5 minutes), and a Ready Drive says DomainNotReady / DomainNotFound within seconds instead of at the
  * next resync (10 minutes).
+ *
+ * A reclaimPolicy Delete Drive deleted while its Domain is gone leaves a promise behind (a ConfigMap entry,
+ * drive-deferred-store.ts) before its finalizer goes; the same Domain watch, and a watch on those
+ * ConfigMaps, carry it out when the Domain is Ready again (drive-deferred-deletes.ts).
  */
 import type { KubernetesListObject, KubernetesObject } from '@kubernetes/client-node' with { 'resolution-mode': 'import' };
 import { API_VERSION, type Domain, type Drive, type DriveStatus } from '../domain-types';
@@ -24,7 +28,9 @@ import type { InformerEvent } from '../kube/informer';
 import { addFinalizer, hasFinalizer, removeFinalizer } from '../kube/finalizers';
 import type { KubeObject } from '../kube/kube-client';
 import type { OperatorRuntime, ReconcilerRegistration } from '../main';
-import { reconcileDrive, reconcileDriveDeletion, type DomainAccess, type DriveReconcileContext, type DriveReconcileResult } from './drive';
+import { reconcileDrive, reconcileDriveDeletion, type DomainAccess, type DriveDeletionResult, type DriveReconcileContext, type DriveReconcileResult } from './drive';
+import { createDeferredDeletes, type DeferredDeletes } from './drive-deferred-deletes';
+import { recordDeferredDelete } from './drive-deferred-store';
 
 export const DRIVE_FINALIZER = 'openpds.io/drive-cleanup';
 /** How long a Domain-change wake-up waits for the Domain controller's cache to see the change too. */
@@ -42,7 +48,10 @@ export const driveRegistration: ReconcilerRegistration<Drive & KubernetesObject>
   plural: 'drives',
   // The controller's object type is client-node's (Date timestamps); the reconciler reads the JSON as is.
   create: (rt) => createDriveReconcile(rt) as unknown as Reconcile<Drive & KubernetesObject>,
-  secondary: (rt) => [domainReadyWatch(rt)],
+  secondary: (rt) => {
+    const deferred = createDeferredDeletes(rt);
+    return [domainReadyWatch(rt, deferred), deferred.watch];
+  },
 };
 
 /** The kinds `openpds operator` runs besides Domain. */
@@ -67,8 +76,12 @@ export function createDriveReconcile(rt: OperatorRuntime): Reconcile<DriveObject
       ...(rt.config.resyncIntervalMs !== undefined ? { resyncAfterMs: rt.config.resyncIntervalMs } : {}),
       // Live, not the informer's cache: only on the rare path of an orphaned drive (see observeDrive).
       driveUidsInUse: async () => new Set((await rt.client.list<DriveObject>({ apiVersion: API_VERSION, kind: 'Drive', namespace })).items.map((d) => d.metadata.uid!)),
+      deferDeletes: true,
     };
-    const result: DriveReconcileResult & { removeFinalizer?: boolean } = deleting ? await reconcileDriveDeletion(drive, ctx) : await reconcileDrive(drive, ctx);
+    const result: DriveReconcileResult & Partial<DriveDeletionResult> = deleting ? await reconcileDriveDeletion(drive, ctx) : await reconcileDrive(drive, ctx);
+    // Durable before the finalizer goes (a failed write throws: the Drive stays and is retried), and
+    // before the Event that announces it.
+    if (deleting && result.deferredDelete) await recordDeferredDelete(rt.client, result.deferredDelete);
     for (const e of result.events) await rt.events.record(drive, e.type, e.reason, e.message);
     for (const field of result.driftCorrected) rt.metrics.driftCorrected('Drive', field);
 
@@ -120,13 +133,14 @@ export function domainChangeForDrives(event: InformerEvent, previous: Kubernetes
   return undefined;
 }
 
-function domainReadyWatch(rt: OperatorRuntime): SecondaryWatch {
+function domainReadyWatch(rt: OperatorRuntime, deferred: DeferredDeletes): SecondaryWatch {
   const ns = rt.config.namespace;
   const collection = { apiVersion: API_VERSION, kind: 'Domain', ...(ns ? { namespace: ns } : {}) };
   return {
     path: `/apis/${API_VERSION}${ns ? `/namespaces/${ns}` : ''}/domains`,
     list: () => rt.client.list(collection) as unknown as Promise<KubernetesListObject<KubernetesObject>>,
     ownerKeys(domain, event, previous) {
+      deferred.domainEvent(domain, event);
       const change = domainChangeForDrives(event, previous, domain);
       if (change) void enqueueDrivesOf(rt, domain.metadata!.namespace!, domain.metadata!.name!, change.state);
       return []; // the Drive keys are not known synchronously: enqueueDrivesOf adds them

@@ -4,7 +4,7 @@ import { AdminApiError } from '../admin-client/admin-api-error';
 import type { AdminClient } from '../admin-client/admin-client';
 import type { Drive } from '../domain-types';
 import { findCondition } from '../kube/conditions';
-import { DRIVE_REASONS, reconcileDrive } from './drive';
+import { DRIVE_REASONS, reconcileDrive, reconcileDriveDeletion } from './drive';
 
 const cr: Drive = {
   apiVersion: 'openpds.io/v1alpha1',
@@ -68,4 +68,38 @@ test('a Domain that is gone: DomainNotFound says the drive and its files are kep
   expect(gone.failed).toBe(false);
   const never = await reconcileDrive({ ...cr, status: {} }, { domain: { state: 'NotFound', message: 'Domain ns/d does not exist' }, clock: clockAt('2030-01-01T00:00:00Z') });
   expect(findCondition(never.status.conditions, 'Ready')?.message).toBe('Domain ns/d does not exist');
+});
+
+describe('a Delete Drive deleted while its Domain is gone', () => {
+  const gone = { state: 'NotFound' as const, message: 'Domain ns/d does not exist' };
+  const del = (extra: Partial<Drive> = {}): Drive => ({ ...cr, ...extra, spec: { ...cr.spec, reclaimPolicy: 'Delete' } });
+  const deferring = { domain: gone, clock: clockAt('2030-01-01T00:00:00Z'), deferDeletes: true };
+
+  test('answers the deletion it owes (the runtime records it before the finalizer goes)', async () => {
+    const result = await reconcileDriveDeletion(del(), deferring);
+    expect(result.removeFinalizer).toBe(true);
+    expect(result.deferredDelete).toEqual({
+      uid: 'u-1', namespace: 'ns', name: 'team', domain: 'd', driveId: 'd-1',
+      owner: { kind: 'Group', name: 'team' }, deleteAdopted: false, recordedAt: '2030-01-01T00:00:00.000Z',
+    });
+    expect(result.events).toEqual([expect.objectContaining({ type: 'Normal', reason: 'DeletionDeferred' })]);
+    // Never created (or the id was lost): owed all the same, found by marker later.
+    const unrecorded = await reconcileDriveDeletion(del({ status: {} }), deferring);
+    expect(unrecorded.deferredDelete).toMatchObject({ uid: 'u-1' });
+    expect(unrecorded.deferredDelete).not.toHaveProperty('driveId');
+  });
+
+  test('not for Retain, not for an adopted drive unless annotated, not in a dry run, not for a runtime that cannot keep it', async () => {
+    expect((await reconcileDriveDeletion(cr, deferring)).deferredDelete).toBeUndefined();
+    const adopted = await reconcileDriveDeletion(del({ status: { driveId: 'd-1', origin: 'Adopted' } as Drive['status'] }), deferring);
+    expect(adopted).toMatchObject({ removeFinalizer: true, events: [expect.objectContaining({ reason: 'Retained' })] });
+    expect(adopted.deferredDelete).toBeUndefined();
+    const annotated = del({ metadata: { ...cr.metadata, annotations: { 'openpds.io/delete-adopted': 'true' } }, status: { driveId: 'd-1', origin: 'Adopted' } as Drive['status'] });
+    expect((await reconcileDriveDeletion(annotated, deferring)).deferredDelete).toMatchObject({ deleteAdopted: true });
+    expect(await reconcileDriveDeletion(del(), { ...deferring, dryRun: true })).toMatchObject({ removeFinalizer: false });
+    expect((await reconcileDriveDeletion(del(), { ...deferring, dryRun: true })).deferredDelete).toBeUndefined();
+    const local = await reconcileDriveDeletion(del(), { domain: gone, clock: clockAt('2030-01-01T00:00:00Z') });
+    expect(local).toMatchObject({ removeFinalizer: true, events: [expect.objectContaining({ type: 'Warning', reason: 'DomainNotFound' })] });
+    expect(local.deferredDelete).toBeUndefined();
+  });
 });

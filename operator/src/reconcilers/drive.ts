@@ -15,8 +15,8 @@
  */
 import type { AdminClient, AdminDrive } from '../admin-client/admin-client';
 import type { Drive } from '../domain-types';
-import { buildDesiredDrive, DELETE_ADOPTED_ANNOTATION, describeChange, diffDrive, LOCAL_UID_PREFIX, parseMarker, patchFor, stripMarker, type DesiredDrive, type DriveMarker, type DriveOrigin, type FieldChange } from './drive-desired';
-import { OwnerNotFoundError, type DomainAccess, type DriftField, type DriveDeletionResult, type DriveReconcileContext, type DriveReconcileResult, type DriveStatusOut } from './drive-context';
+import { buildDesiredDrive, DELETE_ADOPTED_ANNOTATION, describeChange, diffDrive, driveUid, LOCAL_UID_PREFIX, parseMarker, patchFor, stripMarker, type DesiredDrive, type DriveMarker, type DriveOrigin, type FieldChange } from './drive-desired';
+import { OwnerNotFoundError, type DeferredDriveDelete, type DomainAccess, type DriftField, type DriveDeletionResult, type DriveReconcileContext, type DriveReconcileResult, type DriveStatusOut } from './drive-context';
 import { failureOutcome, Outcome, successStatus, toFailure, type DriveFailure } from './drive-status';
 
 export * from './drive-context';
@@ -232,9 +232,37 @@ export async function reconcileDriveDeletion(drive: Drive, ctx: DriveReconcileCo
     out.actions.push({ action: 'none', ...(recordedId ? { driveId: recordedId } : {}), reason: 'DomainNotFound' });
     // The marker stays on the drive (there is no admin API to remove it through): a Drive with the same
     // owner and name adopts it as an orphan once the Domain is back (observeDrive).
-    if (policy === 'Retain') out.event('Normal', 'Retained', `the Domain is gone; drive ${recordedId ?? '(never created)'} and its files stay in the Domain's storage (reclaimPolicy Retain); when the Domain is re-created with the same storage, a Drive with the same owner and name adopts it`);
-    else out.event('Warning', 'DomainNotFound', `the Domain is gone; drive ${recordedId ?? '(never created)'} could not be deleted through its admin API`);
-    return { ...out.done(drive.status ?? {}, 0), removeFinalizer: !ctx.dryRun };
+    const which = recordedId ?? '(never created, or its id was not recorded)';
+    if (policy === 'Retain') {
+      out.event('Normal', 'Retained', `the Domain is gone; drive ${which} and its files stay in the Domain's storage (reclaimPolicy Retain); when the Domain is re-created with the same storage, a Drive with the same owner and name adopts it`);
+      return { ...out.done(drive.status ?? {}, 0), removeFinalizer: !ctx.dryRun };
+    }
+    // Same rule as with the Domain there: an adopted drive goes only when the annotation asks. Only the
+    // status can tell here; a drive whose marker says Adopted is checked again when the deletion is done.
+    const deleteAdopted = drive.metadata.annotations?.[DELETE_ADOPTED_ANNOTATION] === 'true';
+    if ((drive.status as DriveStatusOut | undefined)?.origin === 'Adopted' && !deleteAdopted) {
+      out.event('Normal', 'Retained', `the Domain is gone; drive ${which} stays in the Domain's storage: reclaimPolicy Delete, but the operator adopted this drive and did not create it (${DELETE_ADOPTED_ANNOTATION} is not "true")`);
+      return { ...out.done(drive.status ?? {}, 0), removeFinalizer: !ctx.dryRun };
+    }
+    if (!ctx.deferDeletes) {
+      out.event('Warning', 'DomainNotFound', `the Domain is gone; drive ${which} could not be deleted through its admin API`);
+      return { ...out.done(drive.status ?? {}, 0), removeFinalizer: !ctx.dryRun };
+    }
+    // The promise outlives this Drive: the runtime records it before the finalizer goes, and deletes the
+    // drive when the Domain is Ready again (a Delete-marked drive is never adopted, so without this a
+    // re-created Domain would keep it forever and a re-applied Drive would make a second, empty one).
+    out.event('Normal', 'DeletionDeferred', `the Domain is gone; drive ${which} will be deleted when Domain ${drive.metadata.namespace}/${drive.spec.domainRef.name} is Ready again, if it still carries this Drive's marker (reclaimPolicy Delete)`);
+    const deferredDelete: DeferredDriveDelete = {
+      uid: driveUid(drive),
+      namespace: drive.metadata.namespace ?? 'default',
+      name: drive.metadata.name,
+      domain: drive.spec.domainRef.name,
+      ...(recordedId ? { driveId: recordedId } : {}),
+      owner: { kind: drive.spec.owner.kind, name: drive.spec.owner.name },
+      deleteAdopted,
+      recordedAt: ctx.clock.now().toISOString(),
+    };
+    return { ...out.done(drive.status ?? {}, 0), removeFinalizer: !ctx.dryRun, ...(ctx.dryRun ? {} : { deferredDelete }) };
   }
   if (ctx.domain.state !== 'Ready') return { ...failureOutcome(out, domainFailure(ctx.domain, drive)), removeFinalizer: false };
   const client = ctx.domain.client;

@@ -1,0 +1,164 @@
+/**
+ * Deferred drive deletions in the Kubernetes runtime: when a Domain with pending entries (a
+ * `<domain>-deferred-drive-deletes` ConfigMap, drive-deferred-store.ts) is Ready, each entry is finished
+ * through its admin API (drive-deferred-finish.ts), reported with an Event on the Domain, counted, and
+ * removed; the ConfigMap goes with its last entry.
+ *
+ * What triggers it, without costing the Domain reconciler anything (a 1,000-Domain fleet counts its
+ * requests): a small informer on the labelled ConfigMaps (one list + watch, however many Domains), and
+ * the Drive controller's Domain watch, which reports every Domain event here. Work starts when both are
+ * known: a Domain turning Ready (or seen Ready at start-up) with a ConfigMap pending, or a ConfigMap
+ * appearing (start-up, or a Drive deleted meanwhile) for a Domain that is Ready. A Domain with nothing
+ * pending costs nothing, not even a GET. Failures (the admin API down) are retried with backoff while the
+ * Domain stays Ready; a restart starts over from the ConfigMaps, so a promise is never lost.
+ */
+import type { KubernetesListObject, KubernetesObject } from '@kubernetes/client-node' with { 'resolution-mode': 'import' };
+import { Counter, type Registry } from 'prom-client';
+import { API_VERSION, type Domain } from '../domain-types';
+import { findCondition } from '../kube/conditions';
+import type { SecondaryWatch } from '../kube/controller';
+import type { InformerEvent } from '../kube/informer';
+import type { KubeObject } from '../kube/kube-client';
+import type { OperatorRuntime } from '../main';
+import { finishDeferredDelete } from './drive-deferred-finish';
+import { decodeEntries, DEFERRED_DELETES_LABEL, domainOfConfigMap, removeDeferredDelete, type DeferredDeletesConfigMap } from './drive-deferred-store';
+
+/** How long to wait for the Domain controller's cache (what domainAccess reads) to see the Domain Ready. */
+const DOMAIN_CACHE_WAIT_MS = 5_000;
+const RETRY_MIN_MS = 5_000;
+const RETRY_MAX_MS = 5 * 60_000;
+
+export interface DeferredDeletes {
+  /** The Drive controller's Domain watch reports every event of every Domain here. */
+  domainEvent(domain: KubernetesObject, event: InformerEvent): void;
+  /** The informer on the labelled ConfigMaps. */
+  watch: SecondaryWatch;
+}
+
+const isReady = (o: KubernetesObject) => !o.metadata?.deletionTimestamp && findCondition((o as Domain).status?.conditions, 'Ready')?.status === 'True';
+const keyOf = (namespace: string, name: string) => `${namespace}/${name}`;
+
+export function createDeferredDeletes(rt: OperatorRuntime): DeferredDeletes {
+  /** ns/domain → the Domain, while it is Ready (as the Drive controller's Domain watch last saw it). */
+  const ready = new Map<string, KubeObject>();
+  /** ns/domain → its ConfigMap, while one exists. */
+  const pending = new Map<string, DeferredDeletesConfigMap>();
+  /** ns/domain → a run in progress (and whether to run again after it: something changed meanwhile). */
+  const running = new Map<string, { again: boolean }>();
+  const failures = new Map<string, number>();
+  const finished = counter(rt);
+
+  function maybeRun(key: string): void {
+    if (!ready.has(key) || !pending.has(key)) return;
+    const run = running.get(key);
+    if (run) {
+      run.again = true;
+      return;
+    }
+    const state = { again: false };
+    running.set(key, state);
+    void (async () => {
+      try {
+        do {
+          state.again = false;
+          await finishPending(key);
+        } while (state.again && ready.has(key) && pending.has(key));
+        failures.delete(key);
+      } catch (error) {
+        // The admin API down, or the Domain not yet in the Domain controller's cache: try again later.
+        const n = (failures.get(key) ?? 0) + 1;
+        failures.set(key, n);
+        const retryMs = Math.min(RETRY_MAX_MS, RETRY_MIN_MS * 2 ** (n - 1));
+        rt.config.log?.('warn', 'deferred drive deletions not finished; retrying', { domain: key, retryInMs: retryMs, error: String(error) });
+        setTimeout(() => maybeRun(key), retryMs).unref();
+      } finally {
+        running.delete(key);
+      }
+    })();
+  }
+
+  async function finishPending(key: string): Promise<void> {
+    const [namespace, name] = [key.slice(0, key.indexOf('/')), key.slice(key.indexOf('/') + 1)];
+    const domain = ready.get(key)!;
+    const client = await adminClientOf(rt, namespace, name);
+    let configMap: DeferredDeletesConfigMap | undefined = pending.get(key);
+    const { entries, invalid } = decodeEntries(configMap ?? {});
+    for (const uid of invalid) {
+      await rt.events.record(domain, 'Warning', 'DeferredDriveDeleteSkipped', `entry "${uid}" of ConfigMap ${configMap?.metadata?.name} could not be read (edited by hand?): dropped, no drive deleted`);
+      finished?.inc({ result: 'invalid' });
+      configMap = await removeDeferredDelete(rt.client, namespace, name, uid);
+    }
+    for (const entry of entries) {
+      if (!ready.has(key)) return; // the Domain went away again: the rest waits for its next turn
+      const done = await finishDeferredDelete(client, entry);
+      const reason = done.result === 'Skipped' ? 'DeferredDriveDeleteSkipped' : 'DeferredDriveDeleted';
+      await rt.events.record(domain, done.result === 'Skipped' ? 'Warning' : 'Normal', reason, done.message);
+      finished?.inc({ result: done.result.toLowerCase() });
+      configMap = await removeDeferredDelete(rt.client, namespace, name, entry.uid);
+    }
+    // What is left (added while this ran) comes back as a watch event; keep the cache current meanwhile.
+    if (configMap) pending.set(key, configMap);
+    else pending.delete(key);
+  }
+
+  return {
+    domainEvent(domain, event) {
+      const key = keyOf(domain.metadata!.namespace!, domain.metadata!.name!);
+      if (event === 'delete' || !isReady(domain)) {
+        ready.delete(key);
+        return;
+      }
+      const wasReady = ready.has(key);
+      ready.set(key, { ...domain, apiVersion: API_VERSION, kind: 'Domain' } as KubeObject);
+      if (!wasReady) maybeRun(key);
+    },
+    watch: configMapWatch(rt, (configMap, event) => {
+      const domain = domainOfConfigMap(configMap);
+      if (!domain) return;
+      const key = keyOf(configMap.metadata!.namespace!, domain);
+      if (event === 'delete' || Object.keys(configMap.data ?? {}).length === 0) pending.delete(key);
+      else pending.set(key, configMap);
+      maybeRun(key);
+    }),
+  };
+}
+
+/** The Domain's admin client; the Domain controller's cache may trail the Drive controller's watch a little. */
+async function adminClientOf(rt: OperatorRuntime, namespace: string, name: string) {
+  for (const deadline = Date.now() + DOMAIN_CACHE_WAIT_MS; ; await new Promise((r) => setTimeout(r, 100))) {
+    const access = await rt.domainAccess(namespace, name);
+    if (access.state === 'Ready') return access.client;
+    if (Date.now() > deadline) throw new Error(`Domain ${namespace}/${name}: ${access.message}`);
+  }
+}
+
+function configMapWatch(rt: OperatorRuntime, onEvent: (configMap: DeferredDeletesConfigMap, event: InformerEvent) => void): SecondaryWatch {
+  const ns = rt.config.namespace;
+  const selector = `${DEFERRED_DELETES_LABEL}=true`;
+  return {
+    path: `/api/v1${ns ? `/namespaces/${ns}` : ''}/configmaps`,
+    labelSelector: selector,
+    list: () => rt.client.list({ apiVersion: 'v1', kind: 'ConfigMap', ...(ns ? { namespace: ns } : {}) }, { labelSelector: selector }) as unknown as Promise<KubernetesListObject<KubernetesObject>>,
+    ownerKeys(configMap, event) {
+      onEvent(configMap as DeferredDeletesConfigMap, event);
+      return []; // no Drive to wake: the work is the Domain's, done here
+    },
+  };
+}
+
+/**
+ * `openpds_operator_deferred_drive_deletes_total{result}`: deleted, gone (nothing left to delete), skipped
+ * (the drive is no longer this Drive's), invalid (an entry that could not be read). On the operator's
+ * registry when the runtime's metrics have one (they do in `openpds operator`).
+ */
+function counter(rt: OperatorRuntime): Counter | undefined {
+  const registry = (rt.metrics as { registry?: Registry }).registry;
+  if (!registry) return undefined;
+  const name = 'openpds_operator_deferred_drive_deletes_total';
+  return (registry.getSingleMetric(name) as Counter | undefined) ?? new Counter({
+    name,
+    help: 'Drive deletions deferred while their Domain was gone, finished when it was Ready again, by result (deleted, gone, skipped, invalid).',
+    labelNames: ['result'],
+    registers: [registry],
+  });
+}

@@ -1,0 +1,193 @@
+/**
+ * Deferred drive deletions end to end (drive-deferred-*.ts): a reclaimPolicy Delete Drive deleted while
+ * its Domain is gone releases its finalizer but leaves a promise in a ConfigMap; when the Domain is
+ * re-created on the same storage and Ready, the drive is deleted — only if it still carries that Drive's
+ * marker. The Kubernetes API test server with the real CRDs, the operator in this process, and a real data
+ * plane on loopback that outlives the Domain (as its storage would), as in drive.e2e.
+ */
+import path from 'node:path';
+import { createAdminClient, type AdminClient, type AdminDrive } from '../../operator/src/admin-client/admin-client';
+import type { Drive } from '../../operator/src/domain-types';
+import type { KubeObject } from '../../operator/src/kube/kube-client';
+import { runOperator, type RunningOperator } from '../../operator/src/main';
+import { defaultReconcilers } from '../../operator/src/reconcilers/drive.registration';
+import { freePort } from '../e2e/support/child-server';
+import { startTestServer } from '../support/test-server';
+import { markDeploymentAvailable } from './support/deployments';
+import { eventually, startTestKube, type TestKube } from './support/kube';
+import { kubectl } from './support/kubectl';
+
+const NS = 'tenants';
+const ROOT = path.resolve(__dirname, '../..');
+let kube: TestKube;
+let port: number;
+let dataPlane: Awaited<ReturnType<typeof startTestServer>> | undefined;
+let admin: AdminClient;
+let operator: RunningOperator | undefined;
+const logs: string[] = [];
+
+const domainYaml = `
+apiVersion: openpds.io/v1alpha1
+kind: Domain
+metadata: { name: acme, namespace: ${NS} }
+spec:
+  storage:
+    mode: standard
+    s3: { endpoint: "http://rgw.storage.svc:7480", bucket: openpds, prefix: acme/, credentialsSecretRef: { name: acme-s3 } }
+  database: { urlSecretRef: { name: acme-db } }
+  apiServer: { replicas: 1 }
+  workers: { replicas: 1 }
+`;
+const driveYaml = (name: string) => `
+apiVersion: openpds.io/v1alpha1
+kind: Drive
+metadata: { name: ${name}, namespace: ${NS} }
+spec:
+  domainRef: { name: acme }
+  owner: { kind: User, name: alice }
+  name: ${name} files
+  quota: { totalSize: 1Gi }
+  reclaimPolicy: Delete
+`;
+
+/** The operator; `drives: false` runs the Domain controller alone (an operator without the Drive kind). */
+const start = async (drives = true) => {
+  operator = await runOperator({
+    kubeconfig: kube.kubeconfig,
+    metricsPort: 0,
+    monitoring: false,
+    baseBackoffMs: 100,
+    maxBackoffMs: 1000,
+    resyncIntervalMs: 60_000, // every wake-up in these tests is an event, not a resync
+    domainEndpoints: { [`${NS}/acme`]: `http://127.0.0.1:${port}` },
+    reconcilers: drives ? defaultReconcilers() : [],
+    log: (level, msg, fields) => void logs.push(`${level} ${msg} ${JSON.stringify(fields ?? {})}`),
+  });
+};
+const stop = async () => {
+  await operator?.stop();
+  operator = undefined;
+};
+
+const apply = (yaml: string) => kubectl(kube.kubeconfig, ['apply', '-f', '-'], yaml);
+const getDrive = (name: string) => kube.client.get<Drive & KubeObject>({ apiVersion: 'openpds.io/v1alpha1', kind: 'Drive', namespace: NS, name });
+const ready = (d: Drive) => d.status?.conditions?.find((c) => c.type === 'Ready');
+const configMap = () => kube.client.find<KubeObject & { data?: Record<string, string> }>({ apiVersion: 'v1', kind: 'ConfigMap', namespace: NS, name: 'acme-deferred-drive-deletes' });
+const events = async (name: string) =>
+  (await kube.client.list<KubeObject & { type: string; reason: string; message: string; involvedObject: { kind: string; name: string } }>({ apiVersion: 'v1', kind: 'Event', namespace: NS })).items.filter((e) => e.involvedObject.name === name);
+const gone = (id: string) => expect(admin.getDrive(id)).rejects.toMatchObject({ isNotFound: true });
+async function aliceDrivesNamed(name: string): Promise<AdminDrive[]> {
+  const found: AdminDrive[] = [];
+  for await (const d of admin.listAllDrives({ owner: (await admin.findUser('alice'))!.user_id })) if (d.drive_name === name) found.push(d);
+  return found;
+}
+async function metric(series: string): Promise<number> {
+  const text = await (await fetch(`${operator!.metricsUrl}/metrics`)).text();
+  const line = text.split('\n').find((l) => l.startsWith(`${series} `));
+  return line ? Number(line.slice(series.length + 1)) : 0;
+}
+
+async function readyDrive(name: string): Promise<Drive & KubeObject> {
+  await apply(driveYaml(name));
+  return eventually(async () => {
+    const d = await getDrive(name);
+    expect(ready(d)).toMatchObject({ status: 'True' });
+    return d;
+  }, 15_000);
+}
+async function createDomain(): Promise<void> {
+  await apply(domainYaml);
+  for (const name of ['acme-api', 'acme-worker']) await eventually(() => markDeploymentAvailable(kube.client, NS, name));
+  await kubectl(kube.kubeconfig, ['wait', '--for=condition=Ready', 'domain/acme', '-n', NS, '--timeout=20s']);
+}
+/** Deletes the Domain, waits until the Drives say so, then deletes them: their finalizers go at once. */
+async function deleteDomainThenDrives(names: string[]): Promise<void> {
+  await kubectl(kube.kubeconfig, ['delete', 'domain', 'acme', '-n', NS, '--timeout=20s']);
+  for (const name of names) await eventually(async () => expect(ready(await getDrive(name))).toMatchObject({ status: 'False', reason: 'DomainNotFound' }));
+  for (const name of names) await kubectl(kube.kubeconfig, ['delete', 'drive', name, '-n', NS, '--timeout=15s']);
+}
+
+beforeAll(async () => {
+  kube = await startTestKube();
+  port = await freePort();
+  await kubectl(kube.kubeconfig, ['apply', '-k', path.join(ROOT, 'crds')]);
+  await kube.createNamespace(NS);
+  await start();
+  await apply(`apiVersion: v1\nkind: Secret\nmetadata: { name: acme-s3, namespace: ${NS} }\nstringData: { AWS_ACCESS_KEY_ID: a, AWS_SECRET_ACCESS_KEY: b }\n`);
+  await apply(`apiVersion: v1\nkind: Secret\nmetadata: { name: acme-db, namespace: ${NS} }\nstringData: { url: "postgres://openpds@db:5432/acme" }\n`);
+  await apply(domainYaml);
+  const secret = await eventually(() => kube.client.get<KubeObject & { data: Record<string, string> }>({ apiVersion: 'v1', kind: 'Secret', namespace: NS, name: 'acme-admin' }));
+  const read = (key: string) => Buffer.from(secret.data[key]!, 'base64').toString('utf8');
+  dataPlane = await startTestServer('pglite', 'local', { OPENPDS_ADMIN_PASSWORD: read('password'), OPENPDS_SECRET_KEY: read('secretKey'), OPENPDS_PORT: String(port) });
+  admin = createAdminClient({ baseUrl: dataPlane.url, credentials: { username: 'admin', password: read('password') } });
+  for (const name of ['acme-api', 'acme-worker']) await eventually(() => markDeploymentAvailable(kube.client, NS, name));
+  await kubectl(kube.kubeconfig, ['wait', '--for=condition=Ready', 'domain/acme', '-n', NS, '--timeout=20s']);
+  const token = (await dataPlane.api.login('admin', read('password'))).access_token;
+  await dataPlane.api.ok('/v2/user/create', { user_name: 'alice', password: 'alice-password' }, token);
+}, 60_000);
+
+afterAll(async () => {
+  if (process.env.DEBUG_LOGS) console.log(logs.filter((l) => !l.startsWith('info')).join('\n'));
+  await stop();
+  await dataPlane?.stop();
+  await kube?.close();
+});
+
+test('A Delete Drive deleted while its Domain is gone: recorded, and its drive deleted when the Domain is Ready again; the Drive applied again gets one new drive', async () => {
+  const before = await readyDrive('scratch');
+  const id = before.status!.driveId!;
+  await deleteDomainThenDrives(['scratch']);
+
+  // The finalizer went (the Drive is gone), the promise stayed, and the drive is still there meanwhile.
+  const recorded = await configMap();
+  expect(recorded?.metadata?.ownerReferences).toBeUndefined();
+  expect(recorded?.metadata?.labels).toMatchObject({ 'openpds.io/deferred-drive-deletes': 'true' });
+  expect(JSON.parse(recorded!.data![before.metadata.uid!]!)).toMatchObject({ uid: before.metadata.uid, driveId: id, namespace: NS, name: 'scratch', domain: 'acme', owner: { kind: 'User', name: 'alice' } });
+  expect((await events('scratch')).find((e) => e.reason === 'DeletionDeferred')?.message).toContain(`drive ${id} will be deleted when Domain ${NS}/acme is Ready again`);
+  expect((await admin.getDrive(id)).drive_name).toBe('scratch files');
+
+  await createDomain();
+  await eventually(() => gone(id));
+  await eventually(async () => expect(await configMap()).toBeUndefined());
+  const done = (await events('acme')).find((e) => e.reason === 'DeferredDriveDeleted');
+  expect(done).toMatchObject({ type: 'Normal', involvedObject: { kind: 'Domain' } });
+  expect(done?.message).toContain(`deleted drive ${id}`);
+  expect(await metric('openpds_operator_deferred_drive_deletes_total{result="deleted"}')).toBe(1);
+
+  const again = await readyDrive('scratch');
+  expect(again.status?.driveId).not.toBe(id);
+  expect(await aliceDrivesNamed('scratch files')).toEqual([expect.objectContaining({ drive_id: again.status!.driveId })]);
+  // Its deletion with the Domain there is the ordinary one.
+  await kubectl(kube.kubeconfig, ['delete', 'drive', 'scratch', '-n', NS, '--timeout=15s']);
+  await gone(again.status!.driveId!);
+  expect(await configMap()).toBeUndefined();
+});
+
+test('A drive whose marker was changed by hand meanwhile is left alone; the promise survives an operator restart (finished at start-up)', async () => {
+  const edited = await readyDrive('edited');
+  const owed = await readyDrive('owed');
+  const editedId = edited.status!.driveId!;
+  const owedId = owed.status!.driveId!;
+  await deleteDomainThenDrives(['edited', 'owed']);
+  expect(Object.keys((await configMap())!.data!).sort()).toEqual([edited.metadata.uid, owed.metadata.uid].sort());
+  // Someone takes the drive over by hand while the Domain is away: its marker is gone.
+  await admin.updateDrive(editedId, { description: 'kept by hand' });
+
+  // The Domain comes back while no Drive controller runs: nothing acts, the promise waits.
+  await stop();
+  await start(false);
+  await createDomain();
+  expect(Object.keys((await configMap())!.data!)).toHaveLength(2);
+  await stop();
+
+  // An operator starting with the Domain already Ready finishes what is pending.
+  await start();
+  await eventually(() => gone(owedId));
+  await eventually(async () => expect(await configMap()).toBeUndefined());
+  expect(await admin.getDrive(editedId)).toMatchObject({ description: 'kept by hand', drive_name: 'edited files' });
+  const skipped = (await events('acme')).find((e) => e.reason === 'DeferredDriveDeleteSkipped');
+  expect(skipped).toMatchObject({ type: 'Warning' });
+  expect(skipped?.message).toContain(`drive ${editedId} no longer carries the marker of Drive ${NS}/edited (uid ${edited.metadata.uid}`);
+  expect((await events('acme')).find((e) => e.reason === 'DeferredDriveDeleted' && e.message.includes(owedId))).toBeDefined();
+  expect(await metric('openpds_operator_deferred_drive_deletes_total{result="skipped"}')).toBe(1);
+});
