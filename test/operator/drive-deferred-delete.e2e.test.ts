@@ -191,3 +191,16 @@ test('A drive whose marker was changed by hand meanwhile is left alone; the prom
   expect((await events('acme')).find((e) => e.reason === 'DeferredDriveDeleted' && e.message.includes(owedId))).toBeDefined();
   expect(await metric('openpds_operator_deferred_drive_deletes_total{result="skipped"}')).toBe(1);
 });
+
+test('Deleting the namespace of a Delete Drive whose Domain is gone is not blocked: nothing can be recorded there, the Drive goes and its drive stays', async () => {
+  const last = await readyDrive('last');
+  const id = last.status!.driveId!;
+  await kubectl(kube.kubeconfig, ['delete', 'domain', 'acme', '-n', NS, '--timeout=20s']);
+  await eventually(async () => expect(ready(await getDrive('last'))).toMatchObject({ status: 'False', reason: 'DomainNotFound' }));
+  // The namespace's deletion deletes the Drive: its finalizer must not wait for a ConfigMap it cannot create.
+  await kubectl(kube.kubeconfig, ['delete', 'namespace', NS, '--timeout=30s']);
+  expect(await kube.client.find({ apiVersion: 'v1', kind: 'Namespace', name: NS })).toBeUndefined();
+  expect((await admin.getDrive(id)).drive_name).toBe('last files');
+  // Not retried as a failed reconcile (Events cannot be written there either: the recorder only logs that).
+  expect(logs.filter((l) => l.startsWith('warn reconcile requeued') && l.includes('being terminated'))).toEqual([]);
+});

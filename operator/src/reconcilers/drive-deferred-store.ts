@@ -13,7 +13,7 @@
  * resourceVersion precondition, so an entry added meanwhile is never lost with it.
  */
 import type { DeferredDriveDelete } from './drive-context';
-import { isConflict, isNotFound, resourcePath, type KubeClient, type KubeObject } from '../kube/kube-client';
+import { isConflict, isNotFound, KubeApiError, resourcePath, type KubeClient, type KubeObject } from '../kube/kube-client';
 
 /** Selects the operator's deferred-deletion ConfigMaps (the watch's label selector). */
 export const DEFERRED_DELETES_LABEL = 'openpds.io/deferred-drive-deletes';
@@ -66,6 +66,14 @@ function parseEntry(value: string): DeferredDriveDelete | undefined {
 
 function ref(namespace: string, domain: string) {
   return { apiVersion: 'v1', kind: 'ConfigMap', namespace, name: deferredDeletesName(domain) };
+}
+
+/**
+ * The apiserver refuses new objects in a namespace being deleted (403, NamespaceTerminating). The promise
+ * cannot be kept there, and would go with the namespace anyway: the caller lets the Drive go and says so.
+ */
+export function isNamespaceTerminating(error: unknown): boolean {
+  return error instanceof KubeApiError && error.status === 403 && /because it is being terminated/.test(error.message);
 }
 
 /** Adds (or refreshes) the entry of one Drive; creates the ConfigMap when it is the first. */

@@ -28,9 +28,9 @@ import type { InformerEvent } from '../kube/informer';
 import { addFinalizer, hasFinalizer, removeFinalizer } from '../kube/finalizers';
 import type { KubeObject } from '../kube/kube-client';
 import type { OperatorRuntime, ReconcilerRegistration } from '../main';
-import { reconcileDrive, reconcileDriveDeletion, type DomainAccess, type DriveDeletionResult, type DriveReconcileContext, type DriveReconcileResult } from './drive';
+import { reconcileDrive, reconcileDriveDeletion, type DeferredDriveDelete, type DomainAccess, type DriveDeletionResult, type DriveEvent, type DriveReconcileContext, type DriveReconcileResult } from './drive';
 import { createDeferredDeletes, type DeferredDeletes } from './drive-deferred-deletes';
-import { recordDeferredDelete } from './drive-deferred-store';
+import { isNamespaceTerminating, recordDeferredDelete } from './drive-deferred-store';
 
 export const DRIVE_FINALIZER = 'openpds.io/drive-cleanup';
 /** How long a Domain-change wake-up waits for the Domain controller's cache to see the change too. */
@@ -79,10 +79,8 @@ export function createDriveReconcile(rt: OperatorRuntime): Reconcile<DriveObject
       deferDeletes: true,
     };
     const result: DriveReconcileResult & Partial<DriveDeletionResult> = deleting ? await reconcileDriveDeletion(drive, ctx) : await reconcileDrive(drive, ctx);
-    // Durable before the finalizer goes (a failed write throws: the Drive stays and is retried), and
-    // before the Event that announces it.
-    if (deleting && result.deferredDelete) await recordDeferredDelete(rt.client, result.deferredDelete);
-    for (const e of result.events) await rt.events.record(drive, e.type, e.reason, e.message);
+    const events = deleting && result.deferredDelete ? await recordDeferral(rt, result.deferredDelete, result.events) : result.events;
+    for (const e of events) await rt.events.record(drive, e.type, e.reason, e.message);
     for (const field of result.driftCorrected) rt.metrics.driftCorrected('Drive', field);
 
     if (deleting && result.removeFinalizer) {
@@ -96,6 +94,26 @@ export function createDriveReconcile(rt: OperatorRuntime): Reconcile<DriveObject
     }
     return result.atResync ? undefined : { requeueAfterMs: result.requeueAfterMs };
   };
+}
+
+/**
+ * Makes the deferred deletion durable before the finalizer goes (a failed write throws: the Drive stays and
+ * is retried) and before the Event that announces it. In a namespace being deleted nothing can be written,
+ * and what was would go with the namespace: holding the finalizer would block its deletion for good, so
+ * the Drive goes and the Event says the drive stays in the Domain's storage.
+ */
+async function recordDeferral(rt: OperatorRuntime, deferred: DeferredDriveDelete, events: readonly DriveEvent[]): Promise<readonly DriveEvent[]> {
+  try {
+    await recordDeferredDelete(rt.client, deferred);
+    return events;
+  } catch (error) {
+    if (!isNamespaceTerminating(error)) throw error;
+    const which = deferred.driveId ?? '(id not recorded)';
+    return [
+      ...events.filter((e) => e.reason !== 'DeletionDeferred'),
+      { type: 'Warning', reason: 'DeletionNotRecorded', message: `the Domain is gone and namespace ${deferred.namespace} is being deleted, so the deletion of drive ${which} cannot be recorded for later: it stays in the Domain's storage (delete it by hand if the Domain comes back)` },
+    ];
+  }
 }
 
 /**
