@@ -30,6 +30,12 @@ export interface DownloadUrlOptions {
   contentType?: string;
   /** inline (preview) or attachment (download); default attachment. */
   disposition?: 'inline' | 'attachment';
+  /**
+   * The ETag (bare) the URL's responses carry and compare If-Match, If-None-Match and If-Range with, so
+   * that every download path gives one validator for one content. Local disk signs it into the URL (its
+   * default is its own inode-based ETag); S3 cannot be told one and always answers with its object's.
+   */
+  etag?: string;
 }
 
 export interface BlobStore {

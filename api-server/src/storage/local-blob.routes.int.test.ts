@@ -66,6 +66,27 @@ test('downloads: 416 with Content-Range for an unsatisfiable range, suffix range
   expect(head.headers.get('x-content-type-options')).toBe('nosniff');
 });
 
+test('downloads: the ETag signed into the URL is the one served and compared, strongly where the RFC says', async () => {
+  const info = await server.store.put('k/tagged', Readable.from([Buffer.from('0123456789')]));
+  const plain = await fetch(await server.store.downloadUrl('k/tagged', { expiresInSeconds: 60 }));
+  expect(plain.headers.get('etag')).toBe(`"${info.etag}"`);
+  const url = await server.store.downloadUrl('k/tagged', { expiresInSeconds: 60, etag: 'abc123' });
+  const status = async (headers: Record<string, string>) => (await fetch(url, { headers })).status;
+  expect((await fetch(url)).headers.get('etag')).toBe('"abc123"');
+  expect(await status({ 'If-None-Match': '"x", W/"abc123"' })).toBe(304);
+  expect(await status({ 'If-None-Match': `"${info.etag}"` })).toBe(200);
+  expect(await status({ 'If-Match': '"abc123"' })).toBe(200);
+  expect(await status({ 'If-Match': '*' })).toBe(200);
+  expect(await status({ 'If-Match': 'W/"abc123"' })).toBe(412);
+  // If-Match is evaluated before If-None-Match (RFC 9110 §13.2.2).
+  expect(await status({ 'If-Match': '"x"', 'If-None-Match': '"abc123"' })).toBe(412);
+  expect(await status({ Range: 'bytes=0-0', 'If-Range': '"abc123"' })).toBe(206);
+  expect(await status({ Range: 'bytes=0-0', 'If-Range': 'W/"abc123"' })).toBe(200);
+  expect(await status({ Range: 'bytes=0-0', 'If-Range': 'Sun, 06 Dec 2026 00:00:00 GMT' })).toBe(200);
+  const tampered = url.replace('etag=abc123', 'etag=abc124');
+  expect((await fetch(tampered)).status).toBe(403);
+});
+
 test('a missing object is 404 NotFound.File', async () => {
   const response = await fetch(await server.store.downloadUrl('k/none', { expiresInSeconds: 60 }));
   expect(response.status).toBe(404);

@@ -110,6 +110,7 @@ export function createLocalBlobStore(options: { root: string; signer: UrlSigner 
       const params: Record<string, string> = { key, disposition: opts.disposition ?? 'attachment' };
       if (opts.fileName !== undefined) params.name = opts.fileName;
       if (opts.contentType !== undefined) params.type = opts.contentType;
+      if (opts.etag !== undefined) params.etag = opts.etag;
       return signer.sign('GET', LOCAL_OBJECT_PATH, params, opts.expiresInSeconds);
     },
 

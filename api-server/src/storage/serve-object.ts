@@ -1,8 +1,9 @@
 /**
- * Serves a stored object over HTTP the way browsers and download managers expect: ETag with
- * If-None-Match (304) and If-Range, one Range (206 + Content-Range, 416 when unsatisfiable), HEAD, and a
- * Content-Disposition with the exact UTF-8 file name. Streams from the store; a client that goes away
- * stops the read. Used by the local store's signed GET route and by the bearer-token file/download.
+ * Serves a stored object over HTTP the way browsers and download managers expect: a strong ETag with
+ * If-Match (412), If-None-Match (304) and If-Range, one Range (206 + Content-Range, 416 when
+ * unsatisfiable), HEAD, and a Content-Disposition with the exact UTF-8 file name. Streams from the store;
+ * a client that goes away stops the read. Used by the local store's signed GET route and by the
+ * bearer-token file/download, which give it the same ETag for the same revision (download-etag.ts).
  */
 import type { Request, Response } from 'express';
 import { pipeline } from 'node:stream/promises';
@@ -32,9 +33,16 @@ export async function serveObject(req: Request, res: Response, store: BlobStore,
     'X-Content-Type-Options': 'nosniff',
     'Content-Security-Policy': 'sandbox',
   });
-  if (etagMatches(req.headers['if-none-match'], etag)) return void res.status(304).end();
+  // RFC 9110 §13.2.2 order: If-Match, then If-None-Match, then If-Range (no Last-Modified is sent, so
+  // the date forms have nothing to compare with: If-Range with a date always gets the whole object).
+  const ifMatch = req.headers['if-match'];
+  if (ifMatch && !etagListMatches(ifMatch, etag, 'strong'))
+    throw new AppError('PreconditionFailed', 412, 'If-Match does not name the current content of this file');
+  const ifNoneMatch = req.headers['if-none-match'];
+  if (ifNoneMatch && etagListMatches(ifNoneMatch, etag, 'weak')) return void res.status(304).end();
 
-  const ifRange = req.headers['if-range'];
+  // If-Range compares strongly (§13.1.5): a stale or weak tag means "send it all", never a 206 of other bytes.
+  const ifRange = req.get('if-range')?.trim();
   const wanted = parseRange(ifRange === undefined || ifRange === etag ? req.headers.range : undefined, obj.size);
   if (wanted.kind === 'unsatisfiable')
     throw new AppError('InvalidRange', 416, 'the requested range is not satisfiable', { headers: { 'Content-Range': `bytes */${obj.size}` } });
@@ -54,9 +62,14 @@ export async function serveObject(req: Request, res: Response, store: BlobStore,
   });
 }
 
-/** If-None-Match (RFC 9110 §13.1.2): "*" or a list of entity tags, compared weakly. */
-function etagMatches(header: string | undefined, etag: string): boolean {
-  if (!header) return false;
+/**
+ * "*" or a list of entity tags (RFC 9110 §13.1.1, §13.1.2). If-Match compares strongly (a W/ tag never
+ * matches), If-None-Match weakly.
+ */
+function etagListMatches(header: string, etag: string, comparison: 'strong' | 'weak'): boolean {
   if (header.trim() === '*') return true;
-  return header.split(',').some((tag) => tag.trim().replace(/^W\//, '') === etag);
+  return header.split(',').some((raw) => {
+    const tag = raw.trim();
+    return (comparison === 'weak' ? tag.replace(/^W\//, '') : tag) === etag;
+  });
 }
