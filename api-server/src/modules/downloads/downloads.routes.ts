@@ -1,10 +1,12 @@
-import { Router } from 'express';
+import { Router, type Request } from 'express';
 import { z } from 'zod';
 import type { AuthContext } from '../auth/auth.types';
 import type { Deps } from '../../shared/deps';
 import { defineRpc, idField, parseBody, type RpcRegistry } from '../../shared/rpc';
+import { notFound } from '../../shared/errors';
 import { serveObject } from '../../storage/serve-object';
 import type { RevisionsService } from '../revisions/revisions.service';
+import { revisionEtag } from './download-etag';
 
 /** Long enough to start a download the redirect leads to; a resumed download asks this API again. */
 const REDIRECT_URL_TTL_SECONDS = 300;
@@ -29,6 +31,7 @@ export function createDownloadsRouter(registry: RpcRegistry, deps: Pick<Deps, 's
         expiresInSeconds: ttl,
         fileName: input.file_name ?? file.name,
         contentType: input.response_content_type ?? file.content_type,
+        etag: revisionEtag(revision),
       });
       return {
         url,
@@ -43,27 +46,45 @@ export function createDownloadsRouter(registry: RpcRegistry, deps: Pick<Deps, 's
 
   // PDS DownloadFile: a GET with the bearer token. On S3 it redirects (302) to a short-lived presigned URL,
   // so the bytes come straight from the store (a second hop through this process cost ~35% of the
-  // throughput); HTTP clients drop the bearer token on the cross-origin redirect and keep Range. On local
-  // disk, or with OPENPDS_DOWNLOAD_REDIRECT=false, it streams through the API server.
+  // throughput); HTTP clients drop the bearer token on the cross-origin redirect and keep Range and the
+  // conditional headers. On local disk, or with OPENPDS_DOWNLOAD_REDIRECT=false, it streams through the
+  // API server. HEAD is answered here on S3 too: a presigned URL is signed for GET, and S3 refuses a HEAD.
+  //
+  // One validator per content, whichever way the bytes come: the ETag is the one the signed URL from
+  // get_download_url carries. Local disk: the revision's (download-etag.ts), signed into that URL. S3:
+  // the object's own, which S3 puts on every presigned response and no request can change.
   const query = z.object({ drive_id: idField, file_id: idField, revision_id: idField.optional() });
-  registry.routes.push({ path: '/v2/file/download', method: 'get', summary: 'Download a file (Range supported) with a bearer token: 302 to a presigned URL on S3, streamed otherwise', body: query, auth: true });
+  registry.routes.push({ path: '/v2/file/download', method: 'get', summary: 'Download a file (Range, If-Range, If-None-Match, If-Match, HEAD) with a bearer token: 302 to a presigned URL on S3, streamed otherwise', body: query, auth: true });
   router.get('/v2/file/download', async (req, res) => {
     const caller = res.locals.auth as AuthContext;
     const input = parseBody(query, req.query);
     const { file, revision } = await revisions.resolve(caller, input.drive_id, input.file_id, input.revision_id);
-    if (deps.store.kind === 's3' && deps.config.downloadRedirect) {
+    const s3 = deps.store.kind === 's3';
+    if (s3 && deps.config.downloadRedirect && req.method !== 'HEAD' && !(await staleIfRange(req, revision.storage_key))) {
       const url = await deps.store.downloadUrl(revision.storage_key, { expiresInSeconds: REDIRECT_URL_TTL_SECONDS, fileName: file.name, contentType: file.content_type });
       res.setHeader('Cache-Control', 'no-store');
       return res.redirect(302, url);
     }
-    await serveObject(req, res, deps.store, {
-      key: revision.storage_key,
-      size: revision.size,
-      // Content hashed in the background has no SHA-1 for a moment; the revision id names the same bytes.
-      etag: revision.content_hash || `r-${revision.revision_id}`,
-      fileName: file.name,
-      contentType: file.content_type,
-    });
+    // Looked up first (a stat on local disk) so that a lost object is a 404 here as on the signed URL,
+    // never a 304 or 412 that would vouch for bytes the store no longer has.
+    const info = await deps.store.head(revision.storage_key);
+    if (!info) throw notFound('File', 'the file does not exist');
+    // The BlobStore contract lets a HEAD come without an ETag; the revision's is then the best there is.
+    const etag = s3 ? (info.etag ?? revisionEtag(revision)) : revisionEtag(revision);
+    await serveObject(req, res, deps.store, { key: revision.storage_key, size: revision.size, etag, fileName: file.name, contentType: file.content_type });
   });
+
+  /**
+   * radosgw ignores If-Range (see download-etags.int.test.ts): after a redirect, a client resuming a file
+   * whose content has changed since would get a 206 of the new bytes to glue onto the old ones. Such a
+   * resume is answered here instead, with the whole file; one whose validator holds still goes to S3.
+   * The HEAD this costs is paid only by requests with both Range and If-Range.
+   */
+  async function staleIfRange(req: Request, key: string): Promise<boolean> {
+    const ifRange = req.get('if-range')?.trim();
+    if (ifRange === undefined || req.get('range') === undefined) return false;
+    const etag = (await deps.store.head(key))?.etag;
+    return etag === undefined || ifRange !== `"${etag}"`;
+  }
   return router;
 }
