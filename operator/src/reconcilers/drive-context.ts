@@ -11,7 +11,8 @@ import type { DesiredDrive, DriveOrigin, FieldChange } from './drive-desired';
  * check examples/argocd/health/drive.lua must agree; examples/argocd/argocd.test.ts checks every entry).
  * DomainNotReady is the one wait: the Domain is coming up and its Drives follow. DomainNotFound is
  * Degraded: Argo CD's sync waves apply the Domain first, so a missing one is a wrong domainRef or a
- * deleted Domain, which no wait fixes.
+ * deleted Domain, which no wait fixes. NameConflict is Degraded too: another Drive holds the same identity
+ * (domainRef, owner, drive name) and only a change to one of them resolves it.
  */
 export const DRIVE_REASONS = {
   Applied: 'healthy',
@@ -23,6 +24,7 @@ export const DRIVE_REASONS = {
   AdminCredentialsRejected: 'degraded',
   AdminApiUnavailable: 'degraded',
   AdminApiRejected: 'degraded',
+  NameConflict: 'degraded',
 } as const satisfies Record<string, 'healthy' | 'progressing' | 'degraded'>;
 
 export type DriveReason = keyof typeof DRIVE_REASONS;
@@ -69,6 +71,12 @@ export interface DriveReconcileContext {
    * is gone answers `deferredDelete`, which the runtime records before it lets the Drive go.
    */
   deferDeletes?: boolean;
+  /**
+   * An older Drive of the same namespace with the same domainRef, owner (kind + name) and drive name: this
+   * one is a NameConflict and does nothing in the data plane (no create, adopt or update) while it
+   * exists. Its deletion is not affected. The runtime finds it (drive-conflicts.ts in Kubernetes).
+   */
+  identityConflict?: { namespace: string; name: string };
 }
 
 export type DriveActionType = 'create' | 'adopt' | 'update' | 'delete' | 'release' | 'none';

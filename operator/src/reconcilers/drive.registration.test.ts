@@ -10,7 +10,7 @@ import { withMarker } from './drive-desired';
 import { createDriveReconcile, DRIVE_FINALIZER, DriveReconcileFailed, statusChanged, domainChangeForDrives } from './drive.registration';
 
 /** A runtime whose kube client and admin client write into one ordered log. */
-function fakeRuntime(opts: { access?: DomainAccess; liveDomain?: boolean; adminError?: Error } = {}) {
+function fakeRuntime(opts: { access?: DomainAccess; liveDomain?: boolean; adminError?: Error; liveDrives?: (Drive & KubeObject)[] } = {}) {
   const log: string[] = [];
   const written: unknown[] = [];
   const drives: AdminDrive[] = [];
@@ -21,6 +21,10 @@ function fakeRuntime(opts: { access?: DomainAccess; liveDomain?: boolean; adminE
       return drive({ name: ref.name, resourceVersion: '2', finalizers: body.metadata?.finalizers ?? [] }); // the live object
     },
     find: async () => (opts.liveDomain ? { metadata: { name: 'd' } } : undefined),
+    async list() {
+      log.push('list drives');
+      return { items: opts.liveDrives ?? [] };
+    },
   } as unknown as KubeClient;
   const fail = async () => {
     throw opts.adminError;
@@ -75,7 +79,8 @@ describe('Drive registration', () => {
   it('adds the finalizer before creating anything in the data plane, then writes status; Events go through the recorder', async () => {
     const { runtime, log, events } = fakeRuntime();
     const result = await run(runtime, drive());
-    expect(log).toEqual([`finalizers=${DRIVE_FINALIZER}`, 'createDrive', 'status']);
+    // A Drive with no drive yet checks a live list for an older Drive with its identity before acting.
+    expect(log).toEqual([`finalizers=${DRIVE_FINALIZER}`, 'list drives', 'createDrive', 'status']);
     expect(events).toEqual(['Created']);
     // All well: no requeue of its own. The controller's jittered resync is the drift check.
     expect(result).toBeUndefined();
@@ -86,7 +91,7 @@ describe('Drive registration', () => {
     const failed = run(runtime, drive({ finalizers: [DRIVE_FINALIZER] }));
     await expect(failed).rejects.toBeInstanceOf(DriveReconcileFailed);
     await expect(failed).rejects.toThrow('AdminApiUnreachable: connect ECONNREFUSED');
-    expect(log).toEqual(['status']);
+    expect(log).toEqual(['list drives', 'status']);
     expect(events).toEqual(['AdminApiUnreachable']);
     expect(written[0]).toMatchObject({ conditions: expect.arrayContaining([expect.objectContaining({ type: 'Degraded', status: 'True', reason: 'AdminApiUnreachable' })]) });
   });
@@ -154,6 +159,22 @@ describe('Drive registration', () => {
     await run(runtime, deleting);
     expect(log).toEqual(['configmap d-deferred-drive-deletes u1', 'finalizers=']);
     expect(events).toEqual(['DeletionDeferred']);
+  });
+
+  it('an older Drive with the same domainRef, owner and drive name: NameConflict naming it, nothing done in the data plane', async () => {
+    const older = { ...drive({ name: 'first', uid: 'u0', creationTimestamp: '2030-01-01T00:00:00Z' } as never), spec: { ...drive().spec, name: 'team' } };
+    const { runtime, log, events, written } = fakeRuntime({ liveDrives: [older, drive({ creationTimestamp: '2030-01-01T00:00:01Z' } as never)] });
+    const result = await run(runtime, drive({ finalizers: [DRIVE_FINALIZER], creationTimestamp: '2030-01-01T00:00:01Z' } as never));
+    expect(log).toEqual(['list drives', 'status']); // no createDrive, no updateDrive
+    expect(events).toEqual(['NameConflict']);
+    const ready = (written[0] as Drive['status'])!.conditions!.find((c) => c.type === 'Ready');
+    expect(ready).toMatchObject({ status: 'False', reason: 'NameConflict' });
+    expect(ready?.message).toContain('Drive ns/first was created first with the same domainRef (d), owner (User alice) and drive name "team"');
+    expect(result).toEqual({ requeueAfterMs: expect.any(Number) }); // not an error: woken when the other changes
+    // The older one proceeds as usual.
+    const first = fakeRuntime({ liveDrives: [older, drive({ creationTimestamp: '2030-01-01T00:00:01Z' } as never)] });
+    await run(first.runtime, { ...older, metadata: { ...older.metadata, finalizers: [DRIVE_FINALIZER] } });
+    expect(first.log).toContain('createDrive');
   });
 
   it('statusChanged ignores key order', () => {

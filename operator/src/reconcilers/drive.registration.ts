@@ -19,6 +19,10 @@
  * A reclaimPolicy Delete Drive deleted while its Domain is gone leaves a promise behind (a ConfigMap entry,
  * drive-deferred-store.ts) before its finalizer goes; the same Domain watch, and a watch on those
  * ConfigMaps, carry it out when the Domain is Ready again (drive-deferred-deletes.ts).
+ *
+ * Two Drives with one identity (namespace, domainRef, owner, drive name): the newer is a NameConflict and
+ * leaves the data plane alone; a watch on Drives keeps the index and wakes it when that changes
+ * (drive-conflicts.ts).
  */
 import type { KubernetesListObject, KubernetesObject } from '@kubernetes/client-node' with { 'resolution-mode': 'import' };
 import { API_VERSION, type Domain, type Drive, type DriveStatus } from '../domain-types';
@@ -29,6 +33,7 @@ import { addFinalizer, hasFinalizer, removeFinalizer } from '../kube/finalizers'
 import type { KubeObject } from '../kube/kube-client';
 import type { OperatorRuntime, ReconcilerRegistration } from '../main';
 import { reconcileDrive, reconcileDriveDeletion, type DeferredDriveDelete, type DomainAccess, type DriveDeletionResult, type DriveEvent, type DriveReconcileContext, type DriveReconcileResult } from './drive';
+import { driveConflictsOf } from './drive-conflicts';
 import { createDeferredDeletes, type DeferredDeletes } from './drive-deferred-deletes';
 import { isNamespaceTerminating, recordDeferredDelete } from './drive-deferred-store';
 
@@ -50,7 +55,7 @@ export const driveRegistration: ReconcilerRegistration<Drive & KubernetesObject>
   create: (rt) => createDriveReconcile(rt) as unknown as Reconcile<Drive & KubernetesObject>,
   secondary: (rt) => {
     const deferred = createDeferredDeletes(rt);
-    return [domainReadyWatch(rt, deferred), deferred.watch];
+    return [domainReadyWatch(rt, deferred), deferred.watch, driveConflictsOf(rt).watch];
   },
 };
 
@@ -70,8 +75,12 @@ export function createDriveReconcile(rt: OperatorRuntime): Reconcile<DriveObject
     if (deleting && !hasFinalizer(drive, DRIVE_FINALIZER)) return undefined; // never created anything, or already released
     if (!deleting) drive = { ...(await addFinalizer(rt.client, drive, DRIVE_FINALIZER)), apiVersion: API_VERSION, kind: 'Drive' };
 
+    const domain = await domainAccess(rt, namespace, drive.spec.domainRef.name);
+    // From the watch's index; live for a Drive with no drive yet about to act (see drive-conflicts.ts).
+    const holder = deleting ? undefined : await driveConflictsOf(rt).holderOf(drive, { live: domain.state === 'Ready' && !drive.status?.driveId });
     const ctx: DriveReconcileContext = {
-      domain: await domainAccess(rt, namespace, drive.spec.domainRef.name),
+      domain,
+      ...(holder ? { identityConflict: { namespace: holder.namespace, name: holder.name } } : {}),
       clock: { now: () => new Date() },
       ...(rt.config.resyncIntervalMs !== undefined ? { resyncAfterMs: rt.config.resyncIntervalMs } : {}),
       // Live, not the informer's cache: only on the rare path of an orphaned drive (see observeDrive).

@@ -26,6 +26,8 @@ const VERIFY_AFTER_MS = 5_000;
 
 export async function reconcileDrive(drive: Drive, ctx: DriveReconcileContext): Promise<DriveReconcileResult> {
   const out = new Outcome(drive, ctx);
+  // Before the Domain: a spec problem the user should see even while the Domain is away.
+  if (ctx.identityConflict) return failureOutcome(out, nameConflict(drive, ctx.identityConflict));
   if (ctx.domain.state !== 'Ready') return failureOutcome(out, domainFailure(ctx.domain, drive));
   let desired: DesiredDrive;
   try {
@@ -216,6 +218,17 @@ function domainFailure(domain: Exclude<DomainAccess, { state: 'Ready' }>, drive:
   const id = drive.status?.driveId;
   const kept = id ? `; drive ${id} and its files are kept in the Domain's storage and are used again when the Domain is re-created with the same storage` : '';
   return { reason: 'DomainNotFound', message: `${domain.message}${kept}`, retry: true };
+}
+
+/** Not retried on a backoff: the runtime wakes this Drive when the other one is deleted or renamed. */
+function nameConflict(drive: Drive, other: { namespace: string; name: string }): DriveFailure {
+  const owner = `${drive.spec.owner.kind} ${drive.spec.owner.name}`;
+  const name = drive.spec.name ?? drive.metadata.name;
+  return {
+    reason: 'NameConflict',
+    message: `Drive ${other.namespace}/${other.name} was created first with the same domainRef (${drive.spec.domainRef.name}), owner (${owner}) and drive name "${name}": this Drive does nothing in the data plane until that Drive is deleted or renamed, or this one gets another spec.name`,
+    retry: false,
+  };
 }
 
 /**

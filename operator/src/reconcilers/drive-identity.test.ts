@@ -1,0 +1,41 @@
+import type { Drive } from '../domain-types';
+import { driveIdentity, identityHolder, isOlder, summarizeDrive } from './drive-identity';
+
+const drive = (name: string, created: string, spec: Partial<Drive['spec']> = {}, namespace = 'ns'): Drive => ({
+  apiVersion: 'openpds.io/v1alpha1',
+  kind: 'Drive',
+  metadata: { name, namespace, creationTimestamp: created } as Drive['metadata'],
+  spec: { domainRef: { name: 'd' }, owner: { kind: 'User', name: 'alice' }, name: 'team', ...spec },
+});
+
+test('the identity is namespace, domainRef, owner kind and name, and the effective drive name', () => {
+  const base = driveIdentity(drive('a', 't'));
+  expect(driveIdentity(drive('b', 't'))).toBe(base); // metadata.name is not part of it when spec.name is set
+  expect(driveIdentity(drive('b', 't', { name: undefined as never }))).not.toBe(driveIdentity(drive('a', 't', { name: undefined as never })));
+  expect(driveIdentity(drive('team', 't', { name: undefined as never }))).toBe(base); // spec.name defaults to metadata.name
+  for (const other of [{ domainRef: { name: 'e' } }, { owner: { kind: 'Group' as const, name: 'alice' } }, { owner: { kind: 'User' as const, name: 'bob' } }, { name: 'other' }]) {
+    expect(driveIdentity(drive('b', 't', other))).not.toBe(base);
+  }
+  expect(driveIdentity(drive('b', 't', {}, 'ns2'))).not.toBe(base);
+});
+
+test('the oldest Drive holds the identity; a tie in creationTimestamp goes to the smaller name', () => {
+  const a = summarizeDrive(drive('zeta', '2030-01-01T00:00:00Z'));
+  const b = summarizeDrive(drive('alpha', '2030-01-01T00:00:05Z'));
+  const c = summarizeDrive(drive('beta', '2030-01-01T00:00:05Z'));
+  const unrelated = summarizeDrive(drive('old', '2020-01-01T00:00:00Z', { name: 'else' }));
+  const all = [a, b, c, unrelated];
+  expect(identityHolder(a, all)).toBeUndefined();
+  expect(identityHolder(b, all)).toBe(a);
+  expect(identityHolder(c, all)).toBe(a); // named after the holder, not the next older
+  expect(identityHolder(c, [b, c])).toBe(b);
+  expect(identityHolder(b, [b, c])).toBeUndefined();
+  expect(isOlder(b, c)).toBe(true);
+  expect(identityHolder(unrelated, all)).toBeUndefined();
+});
+
+test('timestamps compare as instants whether the watch gave a Date or a string', () => {
+  const fromDate = summarizeDrive({ ...drive('a', ''), metadata: { name: 'a', namespace: 'ns', creationTimestamp: new Date('2030-01-01T00:00:00Z') } as never });
+  expect(fromDate.creationTimestamp).toBe('2030-01-01T00:00:00.000Z');
+  expect(summarizeDrive(drive('b', '2030-01-01T00:00:00Z')).creationTimestamp).toBe('2030-01-01T00:00:00.000Z');
+});

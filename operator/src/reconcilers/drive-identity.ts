@@ -1,0 +1,53 @@
+/**
+ * A Drive's identity in the data plane: its namespace, domainRef, owner (kind + name) and effective drive
+ * name (spec.name, else metadata.name). Two Drives with one identity would each make a same-named drive
+ * for the same owner, or (applied at once) both adopt the one unmanaged drive. The first one created
+ * keeps the name; each later one is a NameConflict and does nothing in the data plane. Pure: no I/O.
+ */
+import type { Drive } from '../domain-types';
+
+export interface DriveIdentitySummary {
+  namespace: string;
+  name: string;
+  creationTimestamp?: string;
+  identity: string;
+}
+
+/** The identity as one string (fields joined by a character no Kubernetes name or user name contains). */
+export function driveIdentity(drive: Pick<Drive, 'metadata' | 'spec'>): string {
+  const namespace = drive.metadata.namespace ?? 'default';
+  const spec = drive.spec ?? ({} as Partial<Drive['spec']>);
+  return [namespace, spec.domainRef?.name, spec.owner?.kind, spec.owner?.name, spec.name ?? drive.metadata.name].join('\0');
+}
+
+export function summarizeDrive(drive: Pick<Drive, 'metadata' | 'spec'>): DriveIdentitySummary {
+  // client-node's watch may hand a Date, a list the JSON string: compare them as one RFC 3339 form.
+  const created = (drive.metadata as { creationTimestamp?: string | Date }).creationTimestamp;
+  const time = created !== undefined ? new Date(created) : undefined;
+  return {
+    namespace: drive.metadata.namespace ?? 'default',
+    name: drive.metadata.name,
+    ...(time && !Number.isNaN(time.getTime()) ? { creationTimestamp: time.toISOString() } : {}),
+    identity: driveIdentity(drive),
+  };
+}
+
+/** Older: created first; a tie (timestamps have one-second precision) goes to the smaller name. */
+export function isOlder(a: DriveIdentitySummary, b: DriveIdentitySummary): boolean {
+  const at = a.creationTimestamp ?? '';
+  const bt = b.creationTimestamp ?? '';
+  return at !== bt ? at < bt : a.name < b.name;
+}
+
+/**
+ * The Drive that holds `drive`'s identity when that is another, older one (the oldest of them): `drive`
+ * is then in conflict with it. Undefined: `drive` is the oldest, or alone.
+ */
+export function identityHolder(drive: DriveIdentitySummary, others: Iterable<DriveIdentitySummary>): DriveIdentitySummary | undefined {
+  let holder: DriveIdentitySummary | undefined;
+  for (const other of others) {
+    if (other.identity !== drive.identity || (other.namespace === drive.namespace && other.name === drive.name)) continue;
+    if (isOlder(other, drive) && (!holder || isOlder(other, holder))) holder = other;
+  }
+  return holder;
+}

@@ -1,0 +1,175 @@
+/**
+ * Identity conflicts end to end (drive-identity.ts, drive-conflicts.ts): two Drives of one namespace with
+ * the same domainRef, owner and drive name: the newer one is Ready=False NameConflict and leaves the data
+ * plane alone, and proceeds as soon as the older one is deleted or renamed. The Kubernetes API test server
+ * with the real CRDs, the operator in this process and a real data plane on loopback, as in drive.e2e.
+ * The resync is a minute away: every wake-up here is an event.
+ */
+import path from 'node:path';
+import { createAdminClient, type AdminClient, type AdminDrive } from '../../operator/src/admin-client/admin-client';
+import type { Drive } from '../../operator/src/domain-types';
+import type { KubeObject } from '../../operator/src/kube/kube-client';
+import { runOperator, type RunningOperator } from '../../operator/src/main';
+import { defaultReconcilers } from '../../operator/src/reconcilers/drive.registration';
+import { freePort } from '../e2e/support/child-server';
+import { startTestServer } from '../support/test-server';
+import { markDeploymentAvailable } from './support/deployments';
+import { eventually, startTestKube, type TestKube } from './support/kube';
+import { kubectl } from './support/kubectl';
+
+const NS = 'tenants';
+const ROOT = path.resolve(__dirname, '../..');
+let kube: TestKube;
+let port: number;
+let dataPlane: Awaited<ReturnType<typeof startTestServer>> | undefined;
+let admin: AdminClient;
+let operator: RunningOperator | undefined;
+const logs: string[] = [];
+
+const domainYaml = `
+apiVersion: openpds.io/v1alpha1
+kind: Domain
+metadata: { name: acme, namespace: ${NS} }
+spec:
+  storage:
+    mode: standard
+    s3: { endpoint: "http://rgw.storage.svc:7480", bucket: openpds, prefix: acme/, credentialsSecretRef: { name: acme-s3 } }
+  database: { urlSecretRef: { name: acme-db } }
+  apiServer: { replicas: 1 }
+  workers: { replicas: 1 }
+`;
+const driveYaml = (name: string, driveName: string) => `
+apiVersion: openpds.io/v1alpha1
+kind: Drive
+metadata: { name: ${name}, namespace: ${NS} }
+spec:
+  domainRef: { name: acme }
+  owner: { kind: User, name: alice }
+  name: ${driveName}
+  quota: { totalSize: 1Gi }
+`;
+
+const start = async () => {
+  operator = await runOperator({
+    kubeconfig: kube.kubeconfig,
+    metricsPort: 0,
+    monitoring: false,
+    baseBackoffMs: 100,
+    maxBackoffMs: 1000,
+    resyncIntervalMs: 60_000, // every wake-up in these tests is an event, not a resync
+    domainEndpoints: { [`${NS}/acme`]: `http://127.0.0.1:${port}` },
+    reconcilers: defaultReconcilers(),
+    log: (level, msg, fields) => void logs.push(`${level} ${msg} ${JSON.stringify(fields ?? {})}`),
+  });
+};
+
+const apply = (yaml: string) => kubectl(kube.kubeconfig, ['apply', '-f', '-'], yaml);
+const getDrive = (name: string) => kube.client.get<Drive & KubeObject>({ apiVersion: 'openpds.io/v1alpha1', kind: 'Drive', namespace: NS, name });
+const ready = (d: Drive) => d.status?.conditions?.find((c) => c.type === 'Ready');
+const events = async (name: string) =>
+  (await kube.client.list<KubeObject & { type: string; reason: string; message: string; involvedObject: { kind: string; name: string } }>({ apiVersion: 'v1', kind: 'Event', namespace: NS })).items.filter((e) => e.involvedObject.name === name);
+async function aliceDrivesNamed(name: string): Promise<AdminDrive[]> {
+  const found: AdminDrive[] = [];
+  for await (const d of admin.listAllDrives({ owner: (await admin.findUser('alice'))!.user_id })) if (d.drive_name === name) found.push(d);
+  return found;
+}
+
+async function waitReady(name: string): Promise<Drive & KubeObject> {
+  return eventually(async () => {
+    const d = await getDrive(name);
+    expect(ready(d)).toMatchObject({ status: 'True', observedGeneration: d.metadata.generation });
+    return d;
+  }, 15_000);
+}
+async function waitConflict(name: string, holder: string): Promise<Drive & KubeObject> {
+  return eventually(async () => {
+    const d = await getDrive(name);
+    expect(ready(d)).toMatchObject({ status: 'False', reason: 'NameConflict', observedGeneration: d.metadata.generation });
+    expect(ready(d)?.message).toContain(`Drive ${NS}/${holder} was created first`);
+    return d;
+  }, 15_000);
+}
+
+beforeAll(async () => {
+  kube = await startTestKube();
+  port = await freePort();
+  await kubectl(kube.kubeconfig, ['apply', '-k', path.join(ROOT, 'crds')]);
+  await kube.createNamespace(NS);
+  await start();
+  await apply(`apiVersion: v1\nkind: Secret\nmetadata: { name: acme-s3, namespace: ${NS} }\nstringData: { AWS_ACCESS_KEY_ID: a, AWS_SECRET_ACCESS_KEY: b }\n`);
+  await apply(`apiVersion: v1\nkind: Secret\nmetadata: { name: acme-db, namespace: ${NS} }\nstringData: { url: "postgres://openpds@db:5432/acme" }\n`);
+  await apply(domainYaml);
+  const secret = await eventually(() => kube.client.get<KubeObject & { data: Record<string, string> }>({ apiVersion: 'v1', kind: 'Secret', namespace: NS, name: 'acme-admin' }));
+  const read = (key: string) => Buffer.from(secret.data[key]!, 'base64').toString('utf8');
+  dataPlane = await startTestServer('pglite', 'local', { OPENPDS_ADMIN_PASSWORD: read('password'), OPENPDS_SECRET_KEY: read('secretKey'), OPENPDS_PORT: String(port) });
+  admin = createAdminClient({ baseUrl: dataPlane.url, credentials: { username: 'admin', password: read('password') } });
+  for (const name of ['acme-api', 'acme-worker']) await eventually(() => markDeploymentAvailable(kube.client, NS, name));
+  await kubectl(kube.kubeconfig, ['wait', '--for=condition=Ready', 'domain/acme', '-n', NS, '--timeout=20s']);
+  const token = (await dataPlane.api.login('admin', read('password'))).access_token;
+  await dataPlane.api.ok('/v2/user/create', { user_name: 'alice', password: 'alice-password' }, token);
+}, 60_000);
+
+afterAll(async () => {
+  if (process.env.DEBUG_LOGS) console.log(logs.filter((l) => !l.startsWith('info')).join('\n'));
+  await operator?.stop();
+  await dataPlane?.stop();
+  await kube?.close();
+});
+
+test('The newer of two Drives with one identity is a NameConflict and does nothing; deleting it works; deleting the older wakes it, and it adopts the released drive', async () => {
+  await apply(driveYaml('first', 'shared files'));
+  const first = await waitReady('first');
+  const id = first.status!.driveId!;
+  await apply(driveYaml('second', 'shared files'));
+  const second = await waitConflict('second', 'first');
+  expect(second.status?.driveId).toBeUndefined();
+  expect(second.status?.conditions?.find((c) => c.type === 'Degraded')).toMatchObject({ status: 'True', reason: 'NameConflict' });
+  expect((await events('second')).filter((e) => e.reason === 'NameConflict')).toHaveLength(1);
+  expect(await aliceDrivesNamed('shared files')).toEqual([expect.objectContaining({ drive_id: id })]);
+
+  // Its deletion is the ordinary one: it finds no drive of its own, and touches the other's not at all.
+  await kubectl(kube.kubeconfig, ['delete', 'drive', 'second', '-n', NS, '--timeout=15s']);
+  expect((await admin.getDrive(id)).description).toContain(`openpds.io/uid=${first.metadata.uid};`);
+
+  await apply(driveYaml('second', 'shared files'));
+  await waitConflict('second', 'first');
+  // The older one goes (reclaimPolicy Retain: its drive is released): the newer proceeds at once and
+  // adopts that drive, instead of waiting for a resync a minute away.
+  await kubectl(kube.kubeconfig, ['delete', 'drive', 'first', '-n', NS, '--timeout=15s']);
+  const proceeded = await eventually(async () => {
+    const d = await getDrive('second');
+    expect(ready(d)).toMatchObject({ status: 'True' });
+    return d;
+  }, 5000);
+  expect(proceeded.status).toMatchObject({ driveId: id, origin: 'Adopted' });
+  expect(await aliceDrivesNamed('shared files')).toHaveLength(1);
+});
+
+test('Renaming the older Drive away (another spec.name) lets the newer proceed at once', async () => {
+  // second holds "shared files" now; third collides with it.
+  await apply(driveYaml('third', 'shared files'));
+  await waitConflict('third', 'second');
+  await apply(driveYaml('second', 'moved files'));
+  await waitReady('second');
+  const third = await eventually(async () => {
+    const d = await getDrive('third');
+    expect(ready(d)).toMatchObject({ status: 'True' });
+    return d;
+  }, 5000);
+  expect(await aliceDrivesNamed('shared files')).toEqual([expect.objectContaining({ drive_id: third.status!.driveId })]);
+  expect(await aliceDrivesNamed('moved files')).toEqual([expect.objectContaining({ drive_id: (await getDrive('second')).status!.driveId })]);
+});
+
+test('Two Drives applied at once next to an unmanaged drive of that name: exactly one adopts it, the other is a NameConflict', async () => {
+  const owner = (await admin.findUser('alice'))!.user_id;
+  const { drive_id: handMade } = await admin.createDrive({ drive_name: 'race files', owner, owner_type: 'user', description: 'made by hand', total_size: 1024 ** 3 });
+  await apply(`${driveYaml('race-b', 'race files')}\n---\n${driveYaml('race-a', 'race files')}`);
+  const [a, b] = [await getDrive('race-a'), await getDrive('race-b')];
+  const older = a.metadata.creationTimestamp === b.metadata.creationTimestamp ? 'race-a' : a.metadata.creationTimestamp! < b.metadata.creationTimestamp! ? 'race-a' : 'race-b';
+  const newer = older === 'race-a' ? 'race-b' : 'race-a';
+  const winner = await waitReady(older);
+  await waitConflict(newer, older);
+  expect(winner.status).toMatchObject({ driveId: handMade, origin: 'Adopted' });
+  expect(await aliceDrivesNamed('race files')).toEqual([expect.objectContaining({ drive_id: handMade })]);
+  expect((await admin.getDrive(handMade)).description).toContain(`openpds.io/uid=${winner.metadata.uid};`);
+});
