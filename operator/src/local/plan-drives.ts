@@ -14,6 +14,8 @@
  *   is created or pruned;
  * - a Drive that would be created while another owner's drive carries its uid changed owner: a REPLACE,
  *   the old drive released (marker removed, files kept, whatever its reclaimPolicy) and a new one created;
+ * - two Drives with one namespace, domainRef, owner and drive name are an error, neither applied (the
+ *   cluster's NameConflict);
  * - an invalid manifest, or a Drive that fails (its Domain not found, unreachable, an ambiguous move),
  *   suspends every delete and release: it may be the Drive of a drive that only looks lost.
  */
@@ -21,6 +23,7 @@ import type { AdminDrive, OwnerType } from '../admin-client/admin-client';
 import { findCondition } from '../kube/conditions';
 import type { Domain, Drive } from '../domain-types';
 import { reconcileDrive, reconcileDriveDeletion, type DomainAccess, type DriveEvent, type DriveReconcileResult } from '../reconcilers/drive';
+import { driveIdentity } from '../reconcilers/drive-identity';
 import { buildDesiredDrive, diffDrive, driveUid, localUid, parseMarker, stripMarker, wantedDescription, withApplySet, type DesiredDrive, type DriveMarker, type FieldChange, type ReclaimPolicy } from '../reconcilers/drive-desired';
 import type { DomainTargets } from './domain-targets';
 import { matchDriveMoves, type DriveIdentity } from './drive-moves';
@@ -107,6 +110,9 @@ export async function planDrives({ drives, domains }: { drives: Drive[]; domains
     const others = (keys: string[]) => keys.join(', ');
     for (const c of group.created) errors.set(c.key, `ambiguous move: Drives ${others(group.created.map((x) => x.key))} and lost drives ${others(group.lost.map((l) => `${l.key} (${l.observed.drive_id})`))} of set ${set} have the same owner and drive name; give each a distinct spec.name, or remove one`);
   }
+  // The ambiguous move above says it more precisely when it applies; any other Drives sharing one identity
+  // are an error too, and neither is applied (a folder has no creation order to pick one by).
+  for (const [key, error] of identityConflicts(drives, keyOf)) if (!errors.has(key)) errors.set(key, error);
 
   // 4. Apply (or describe) the moves and releases, then the Drives.
   const entries: PlanEntry[] = [];
@@ -160,6 +166,25 @@ export async function planDrives({ drives, domains }: { drives: Drive[]; domains
     entries.push({ key: orphan.key, result: await reconcileDriveDeletion(orphan.drive, ctxFor(orphan.drive, orphan.key, options.dryRun)) });
   }
   return { entries };
+}
+
+/**
+ * Drives of the folder with the same namespace, domainRef, owner and drive name (drive-identity.ts): each
+ * would make or adopt the same drive, as in a cluster, where the newer one is a NameConflict. Key → error.
+ */
+export function identityConflicts(drives: readonly Drive[], keyOf: (d: Drive) => string): Map<string, string> {
+  const groups = new Map<string, Drive[]>();
+  for (const d of drives) groups.set(driveIdentity(d), [...(groups.get(driveIdentity(d)) ?? []), d]);
+  const errors = new Map<string, string>();
+  for (const group of groups.values()) {
+    if (group.length < 2) continue;
+    const [first] = group as [Drive];
+    const keys = group.map(keyOf);
+    const what = `the same domainRef (${first.spec.domainRef.name}), owner (${first.spec.owner.kind} ${first.spec.owner.name}) and drive name "${first.spec.name ?? first.metadata.name}"`;
+    const error = `NameConflict: Drives ${keys.slice(0, -1).join(', ')} and ${keys.at(-1)} have ${what}, so they would be one drive; give each a distinct spec.name, or remove one`;
+    for (const key of keys) errors.set(key, error);
+  }
+  return errors;
 }
 
 /** Manifests carry no status (loadManifests drops it), so a Ready=False answer is this run's failure. */
