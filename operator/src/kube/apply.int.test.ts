@@ -6,16 +6,23 @@ import { KubeApiError, type KubeObject } from './kube-client';
 // Against the Kubernetes API test server, which implements server-side apply with per-manager ownership.
 const NS = 'apply-test';
 let kube: TestKube;
+// Real owners: the test server collects garbage, so an ownerReference to no object would be deleted.
+let OWNER_UID = '';
+let OTHER_UID = '';
 beforeAll(async () => {
   kube = await startTestKube();
   await kube.createNamespace(NS);
+  const owner = (name: string) => kube.client.create({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name, namespace: NS } });
+  OWNER_UID = (await owner('owner-d1')).metadata!.uid!;
+  OTHER_UID = (await owner('owner-d2')).metadata!.uid!;
 });
 afterAll(() => kube?.close());
 
+const ownedBy = (uid: string) => [{ apiVersion: 'v1', kind: 'ConfigMap', name: uid === OWNER_UID ? 'owner-d1' : 'owner-d2', uid, controller: true, blockOwnerDeletion: true }];
 const cm = (name: string, generation: number, data: Record<string, string>): KubeObject => ({
   apiVersion: 'v1',
   kind: 'ConfigMap',
-  metadata: { name, namespace: NS, labels: { 'openpds.io/domain': 'd1', 'openpds.io/generation': String(generation) } },
+  metadata: { name, namespace: NS, labels: { 'openpds.io/domain': 'd1', 'openpds.io/generation': String(generation) }, ownerReferences: ownedBy(OWNER_UID) },
   data,
 });
 const get = (name: string) => kube.client.find<KubeObject & { data?: Record<string, string> }>({ apiVersion: 'v1', kind: 'ConfigMap', namespace: NS, name });
@@ -39,10 +46,14 @@ test('server-side apply creates, updates, drops fields no longer set, and overri
 test('prune deletes only the owner’s objects with a stale generation and keeps what `keep` protects', async () => {
   await applyManifests(kube.client, [cm('old', 1, {}), cm('kept', 1, { retain: 'yes' }), cm('current', 2, {})]);
   await kube.client.create({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'other-owner', namespace: NS, labels: { 'openpds.io/domain': 'd2', 'openpds.io/generation': '1' } } });
-  await kube.client.create({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'unlabelled', namespace: NS, labels: { 'openpds.io/domain': 'd1' } } });
+  await kube.client.create({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'unlabelled', namespace: NS, labels: { 'openpds.io/domain': 'd1' }, ownerReferences: ownedBy(OWNER_UID) } });
+  // The owner's labels on objects it does not control (kustomize commonLabels, a copy-paste): never its to delete.
+  await kube.client.create({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'labelled-only', namespace: NS, labels: { 'openpds.io/domain': 'd1', 'openpds.io/generation': '1' } } });
+  await kube.client.create({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'other-uid', namespace: NS, labels: { 'openpds.io/domain': 'd1', 'openpds.io/generation': '1' }, ownerReferences: ownedBy(OTHER_UID) } });
   const pruned = await pruneStale(kube.client, {
     namespace: NS,
     ownerSelector: 'openpds.io/domain=d1',
+    ownerUid: OWNER_UID,
     generationLabel: 'openpds.io/generation',
     generation: '2',
     kinds: [{ apiVersion: 'v1', kind: 'ConfigMap' }],
@@ -50,8 +61,8 @@ test('prune deletes only the owner’s objects with a stale generation and keeps
   });
   expect(pruned.sort()).toEqual(['ConfigMap/a', 'ConfigMap/old']);
   expect(await get('old')).toBeUndefined();
-  for (const name of ['kept', 'current', 'other-owner', 'unlabelled']) expect(await get(name)).toBeDefined();
-  const owned = await listOwned(kube.client, { namespace: NS, ownerSelector: 'openpds.io/domain=d1', kinds: [{ apiVersion: 'v1', kind: 'ConfigMap' }] });
+  for (const name of ['kept', 'current', 'other-owner', 'unlabelled', 'labelled-only', 'other-uid']) expect(await get(name)).toBeDefined();
+  const owned = await listOwned(kube.client, { namespace: NS, ownerSelector: 'openpds.io/domain=d1', ownerUid: OWNER_UID, kinds: [{ apiVersion: 'v1', kind: 'ConfigMap' }] });
   expect(owned.map((o) => o.metadata?.name).sort()).toEqual(['current', 'kept', 'unlabelled']);
 });
 

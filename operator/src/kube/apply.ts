@@ -42,6 +42,12 @@ export interface PruneOptions {
   namespace: string;
   /** Selects the owner's objects, e.g. `openpds.io/domain=acme`. */
   ownerSelector: string;
+  /**
+   * The owner's uid: only objects whose controller ownerReference names it are the owner's. A label is
+   * anyone's to set (kustomize's commonLabels copy one onto everything), and deleting an object that
+   * merely carries it would delete someone else's ConfigMap or NetworkPolicy.
+   */
+  ownerUid: string;
   generationLabel: string;
   /** Objects carrying a different value of generationLabel are stale. */
   generation: string;
@@ -60,7 +66,7 @@ export async function pruneStale(client: KubeClient, options: PruneOptions): Pro
     const list = await client.list({ apiVersion, kind, namespace: options.namespace }, { labelSelector });
     for (const item of list.items) {
       const object = { ...item, apiVersion, kind };
-      if (options.keep?.(object)) continue;
+      if (!controlledBy(object, options.ownerUid) || options.keep?.(object)) continue;
       await client.delete(refOf(object));
       deleted.push(`${kind}/${object.metadata?.name}`);
     }
@@ -69,14 +75,19 @@ export async function pruneStale(client: KubeClient, options: PruneOptions): Pro
 }
 
 /** Lists every object of the owner (any generation), e.g. to wait for garbage collection on deletion. */
-export async function listOwned(client: KubeClient, options: Pick<PruneOptions, 'namespace' | 'ownerSelector' | 'kinds' | 'keep'>): Promise<KubeObject[]> {
+export async function listOwned(client: KubeClient, options: Pick<PruneOptions, 'namespace' | 'ownerSelector' | 'ownerUid' | 'kinds' | 'keep'>): Promise<KubeObject[]> {
   const found: KubeObject[] = [];
   for (const { apiVersion, kind } of options.kinds) {
     const list = await client.list({ apiVersion, kind, namespace: options.namespace }, { labelSelector: options.ownerSelector });
     for (const item of list.items) {
       const object = { ...item, apiVersion, kind };
-      if (!options.keep?.(object)) found.push(object);
+      if (controlledBy(object, options.ownerUid) && !options.keep?.(object)) found.push(object);
     }
   }
   return found;
+}
+
+/** The object's controller ownerReference names `uid`. */
+function controlledBy(object: KubeObject, uid: string): boolean {
+  return (object.metadata?.ownerReferences ?? []).some((ref) => ref.uid === uid && ref.controller === true);
 }

@@ -217,7 +217,7 @@ export function createDomainReconciler(deps: DomainReconcilerDeps): DomainReconc
       await writeStatus(domain, outcome(domain.metadata.generation ?? 0, 'WaitingForDrives', `Deleting: waiting for ${deleting} Drive(s) with reclaimPolicy Delete; ${note}`, 'waiting'));
       throw new RequeueError(`waiting for ${deleting} Drive(s) to be deleted`);
     }
-    const children = await listOwned(client, { namespace: ctx.namespace, ownerSelector: `${DOMAIN_LABEL}=${domain.metadata.name}`, kinds, keep: isRetained });
+    const children = await listOwned(client, { namespace: ctx.namespace, ownerSelector: `${DOMAIN_LABEL}=${domain.metadata.name}`, ownerUid: domain.metadata.uid!, kinds, keep: isRetained });
     if (children.length > 0) {
       // Owner references would let the garbage collector do this once the Domain is gone; deleting
       // now means the finalizer is released only when nothing of the data plane is left running.
@@ -299,7 +299,7 @@ export function createDomainReconciler(deps: DomainReconcilerDeps): DomainReconc
         // Objects of an older generation can exist only if an older generation was applied and not yet
         // pruned: not for generation 1, and not once status records this generation (written after pruning).
         if (generation > 1 && observed !== generation) {
-          const pruned = await pruneStale(client, { namespace: ctx.namespace, ownerSelector: `${DOMAIN_LABEL}=${domain.metadata.name}`, generationLabel: GENERATION_LABEL, generation: String(generation), kinds, keep: isRetained });
+          const pruned = await pruneStale(client, { namespace: ctx.namespace, ownerSelector: `${DOMAIN_LABEL}=${domain.metadata.name}`, ownerUid: domain.metadata.uid!, generationLabel: GENERATION_LABEL, generation: String(generation), kinds, keep: isRetained });
           if (pruned.length) await events.record(domain as unknown as KubeObject, 'Normal', 'Pruned', `Deleted objects no longer desired: ${pruned.join(', ')}`);
         }
       } catch (error) {
