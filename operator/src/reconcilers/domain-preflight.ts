@@ -62,10 +62,18 @@ export async function checkSecretKeys(client: KubeClient, namespace: string, use
       absent.push(`Secret ${namespace}/${secret} referenced by the spec does not exist (read by ${[...new Set(readers.map((u) => u.readBy))].join(', ')})`);
       continue;
     }
-    // The apiserver folds stringData into data, so data holds every key.
+    // The apiserver folds stringData into data, so data holds every key. An empty value is as missing as
+    // no key: the data plane reads an empty database URL as "embedded PGlite", a database of the pod's own
+    // in its temporary directory, whose blob GC would then delete the shared bucket's blobs it does not know.
     const missing = readers.filter((u) => found.data?.[u.key] === undefined);
-    if (!missing.length) cache?.remember(namespace, secret, Object.keys(found.data ?? {}));
-    if (missing.length) keyless.push(`Secret ${namespace}/${secret} has no key ${missing.map((u) => `${u.key} (read by ${u.readBy})`).join(', ')}; it has ${Object.keys(found.data ?? {}).sort().join(', ') || 'no keys'}`);
+    const empty = readers.filter((u) => found.data?.[u.key] !== undefined && Buffer.from(found.data[u.key]!, 'base64').toString('utf8').trim() === '');
+    const filled = Object.keys(found.data ?? {}).filter((k) => !empty.some((u) => u.key === k));
+    if (!missing.length && !empty.length) cache?.remember(namespace, secret, filled);
+    const problems = [
+      ...(missing.length ? [`has no key ${missing.map((u) => `${u.key} (read by ${u.readBy})`).join(', ')}`] : []),
+      ...(empty.length ? [`has an empty value for ${empty.map((u) => `${u.key} (read by ${u.readBy})`).join(', ')}`] : []),
+    ];
+    if (problems.length) keyless.push(`Secret ${namespace}/${secret} ${problems.join(' and ')}; it has ${Object.keys(found.data ?? {}).sort().join(', ') || 'no keys'}`);
   }
   if (absent.length) return { reason: 'MissingSecret', message: [...absent, ...keyless].join('; and ') };
   if (keyless.length) return { reason: 'MissingSecretKey', message: keyless.join('; and ') };

@@ -84,6 +84,15 @@ describe('checkSecretKeys: what the pods would read from Secrets', () => {
     expect(await checkSecretKeys(client, 'prod', [use('s3', 'AWS_SECRET_ACCESS_KEY', 'OPENPDS_S3_SECRET_ACCESS_KEY')])).toMatchObject({ reason: 'MissingSecretKey' });
     expect(await checkSecretKeys(client, 'prod', [use('db', 'url', 'OPENPDS_DATABASE_URL'), use('s3', 'AWS_ACCESS_KEY_ID', 'OPENPDS_S3_ACCESS_KEY_ID')])).toBeUndefined();
   });
+
+  it('an empty (or blank) value is as missing as no key: an empty database URL would give each pod an embedded database of its own', async () => {
+    const blank = { find: async () => ({ data: { url: '', AWS_ACCESS_KEY_ID: Buffer.from(' \n').toString('base64'), AWS_SECRET_ACCESS_KEY: 'eA==' } }) } as unknown as KubeClient;
+    const problem = await checkSecretKeys(blank, 'prod', [use('pg', 'url', 'OPENPDS_DATABASE_URL'), use('pg', 'AWS_ACCESS_KEY_ID', 'OPENPDS_S3_ACCESS_KEY_ID'), use('pg', 'AWS_SECRET_ACCESS_KEY', 'OPENPDS_S3_SECRET_ACCESS_KEY')]);
+    expect(problem).toEqual({
+      reason: 'MissingSecretKey',
+      message: 'Secret prod/pg has an empty value for url (read by OPENPDS_DATABASE_URL), AWS_ACCESS_KEY_ID (read by OPENPDS_S3_ACCESS_KEY_ID); it has AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, url',
+    });
+  });
 });
 
 describe('usageToWrite: a usage refresh that finds the same figures writes nothing', () => {
