@@ -5,19 +5,27 @@
 // Request: [{ rule, self, oldSelf? } | { rule, compileOnly: true }]  Answer: [true | false | "error message"] in
 // the same order.
 import { parentPort, workerData } from 'node:worker_threads';
-import { parse } from '@marcbachmann/cel-js';
+import { Environment } from '@marcbachmann/cel-js';
+import { registerQuantityLibrary } from './cel-quantity.mjs';
 
 const { port, signal } = workerData;
+// What cel-js's own parse() uses (undeclared variables such as self and oldSelf are dyn), plus the
+// Kubernetes libraries the CRDs use that cel-js lacks: quantity (cel-quantity.mjs).
+const env = registerQuantityLibrary(new Environment({ unlistedVariablesAreDyn: true }));
 const compiled = new Map();
 
 function evaluate({ rule, self, oldSelf, compileOnly }) {
   try {
     let program = compiled.get(rule);
     if (!program) {
-      program = parse(rule);
+      program = env.parse(rule);
       compiled.set(rule, program);
     }
-    if (compileOnly) return true;
+    if (compileOnly) {
+      // The apiserver type-checks a rule when it accepts the CRD: an unknown function or method fails there.
+      const checked = program.check();
+      return checked.valid ? true : String(checked.error.message).split('\n')[0];
+    }
     return program(oldSelf === undefined ? { self } : { self, oldSelf }) === true;
   } catch (error) {
     return String(error.message).split('\n')[0];
