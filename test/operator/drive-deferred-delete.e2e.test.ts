@@ -153,6 +153,7 @@ test('A Delete Drive deleted while its Domain is gone: recorded, and its drive d
   expect(done).toMatchObject({ type: 'Normal', involvedObject: { kind: 'Domain' } });
   expect(done?.message).toContain(`deleted drive ${id}`);
   expect(await metric('openpds_operator_deferred_drive_deletes_total{result="deleted"}')).toBe(1);
+  expect(await metric('openpds_operator_deferred_drive_deletes_total{result="gone"}')).toBe(0); // done once, not again on a late watch event
 
   const again = await readyDrive('scratch');
   expect(again.status?.driveId).not.toBe(id);

@@ -46,6 +46,10 @@ export function createDeferredDeletes(rt: OperatorRuntime): DeferredDeletes {
   /** ns/domain → a run in progress (and whether to run again after it: something changed meanwhile). */
   const running = new Map<string, { again: boolean }>();
   const failures = new Map<string, number>();
+  // Drive uids whose entry this process has finished. A watch event older than our own removal can bring
+  // an entry back into `pending` for a moment: it is removed again, without a second Event or count. A
+  // uid is never reused, so this only grows by one per deferred deletion.
+  const finishedUids = new Set<string>();
   const finished = counter(rt);
 
   function maybeRun(key: string): void {
@@ -90,10 +94,13 @@ export function createDeferredDeletes(rt: OperatorRuntime): DeferredDeletes {
     }
     for (const entry of entries) {
       if (!ready.has(key)) return; // the Domain went away again: the rest waits for its next turn
-      const done = await finishDeferredDelete(client, entry);
-      const reason = done.result === 'Skipped' ? 'DeferredDriveDeleteSkipped' : 'DeferredDriveDeleted';
-      await rt.events.record(domain, done.result === 'Skipped' ? 'Warning' : 'Normal', reason, done.message);
-      finished?.inc({ result: done.result.toLowerCase() });
+      if (!finishedUids.has(entry.uid)) {
+        const done = await finishDeferredDelete(client, entry);
+        const reason = done.result === 'Skipped' ? 'DeferredDriveDeleteSkipped' : 'DeferredDriveDeleted';
+        await rt.events.record(domain, done.result === 'Skipped' ? 'Warning' : 'Normal', reason, done.message);
+        finished?.inc({ result: done.result.toLowerCase() });
+        finishedUids.add(entry.uid);
+      }
       configMap = await removeDeferredDelete(rt.client, namespace, name, entry.uid);
     }
     // What is left (added while this ran) comes back as a watch event; keep the cache current meanwhile.
