@@ -12,13 +12,21 @@ const minimal = (storage: Domain['spec']['storage'], extra: Partial<Domain['spec
 });
 
 test.each([
-  ['s3', minimal({ s3: { bucket: 'b-1', credentialsSecretRef: { name: 'c' } } })],
-  ['volume', minimal({ volume: {} }, { apiServer: { replicas: 1 } })],
-  ['hosting', minimal({ mode: 'hosting', hosting: { bucket: 'b-1', credentialsSecretRef: { name: 'c' } } })],
-])('resolveDomainSpec agrees with the CRD defaults (%s)', (_name, domain) => {
+  ['s3', minimal({ s3: { bucket: 'b-1', credentialsSecretRef: { name: 'c' } } }), 2],
+  ['volume', minimal({ volume: {} }), 1],
+  ['hosting', minimal({ mode: 'hosting', hosting: { bucket: 'b-1', credentialsSecretRef: { name: 'c' } } }), 2],
+])('resolveDomainSpec agrees with the CRD defaults (%s)', (_name, domain, apiReplicas) => {
   const defaulted = structuredClone(domain);
   expect(validateWithDefaults('Domain', defaulted)).toEqual([]);
   const { domainId, ...resolved } = resolveDomainSpec(domain);
   expect(domainId).toBe('d');
-  expect(resolved).toEqual(defaulted.spec);
+  // apiServer.replicas has no CRD default (it depends on the storage): the chart's is checked apart.
+  expect(defaulted.spec.apiServer).not.toHaveProperty('replicas');
+  expect(resolved.apiServer.replicas).toBe(apiReplicas);
+  expect({ ...resolved, apiServer: { ...resolved.apiServer, replicas: undefined } }).toEqual({ ...defaulted.spec, apiServer: { ...defaulted.spec.apiServer, replicas: undefined } });
+});
+
+test('a set apiServer.replicas wins over the storage-dependent default', () => {
+  expect(resolveDomainSpec(minimal({ volume: {} }, { apiServer: { replicas: 0 } })).apiServer.replicas).toBe(0);
+  expect(resolveDomainSpec(minimal({ s3: { bucket: 'b-1' } }, { apiServer: { replicas: 5 } })).apiServer.replicas).toBe(5);
 });

@@ -60,7 +60,9 @@ export function resolveDomainSpec(domain: Domain): ResolvedDomainSpec {
       ...(s.database.cloudNativePG && { cloudNativePG: s.database.cloudNativePG }),
     },
     apiServer: {
-      replicas: api.replicas ?? 2,
+      // No CRD default: a fixed 2 broke the volume rule (at most 1 on a ReadWriteOnce disk) for the natural
+      // `storage: {volume: {}}`, so the default depends on the storage.
+      replicas: api.replicas ?? (s.storage.volume ? 1 : 2),
       resources: api.resources ?? { requests: { cpu: '250m', memory: '256Mi' }, limits: { memory: '1Gi' } },
       autoscaling: { enabled: false, minReplicas: 2, maxReplicas: 10, targetCPUUtilizationPercentage: 70, ...api.autoscaling },
     },

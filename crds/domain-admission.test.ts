@@ -1,0 +1,159 @@
+// Domain specs the schema once accepted and something later broke on (a red team's list): the data plane's
+// config refused them at start (crash loop), Kubernetes refused an object built from them, or the spec
+// left no process running jobs. Each is refused at admission with a message naming the field and the
+// limit; the boundary values are admitted and the data plane accepts what the chart makes of them.
+import { CONFIG_KEYS, loadConfig } from '../api-server/src/config/config';
+import { domainEnv } from '../operator/src/charts/config.chart';
+import { createDomainContext } from '../operator/src/charts/domain-context';
+import type { Domain } from '../operator/src/domain-types';
+import { celCauses } from '../test/kube-api/cel';
+import type { JsonObject } from '../test/kube-api/json';
+import { admit, schemaOf, validateWithDefaults } from './testing/crd-schema';
+
+type Spec = Record<string, unknown>;
+const S3 = { storage: { s3: { bucket: 'b-1' } }, database: { urlSecretRef: { name: 'db' } } };
+const VOLUME = { storage: { volume: {} } };
+const domain = (spec: Spec, name = 'd'): Domain => ({ apiVersion: 'openpds.io/v1alpha1', kind: 'Domain', metadata: { name, namespace: 'ns' }, spec }) as unknown as Domain;
+const errorsOf = (spec: Spec, name?: string) => admit('Domain', domain(spec, name)).join('\n');
+
+/** The CEL failures of an update from `old` to `next` (both defaulted first), as the apiserver runs them. */
+function updateFailures(old: Spec, next: Spec): string[] {
+  const [o, n] = [domain(old), domain(next)];
+  expect([...validateWithDefaults('Domain', o), ...validateWithDefaults('Domain', n)]).toEqual([]);
+  return celCauses(schemaOf('Domain') as JsonObject, n as unknown as JsonObject, o as unknown as JsonObject).map((c) => `${c.field}: ${c.message}`);
+}
+
+/** What the data plane says of the ConfigMap the chart builds for an admitted Domain: undefined when it starts. */
+function dataPlaneRefusal(d: Domain): string | undefined {
+  try {
+    loadConfig(domainEnv(createDomainContext(d)));
+    return undefined;
+  } catch (error) {
+    return (error as Error).message;
+  }
+}
+
+describe('metadata.name', () => {
+  test.each([
+    ['a'.repeat(49), 'metadata.name must be at most 48 characters'],
+    ['acme.prod', 'metadata.name must be a DNS-1035 label'],
+    ['1acme', 'metadata.name must be a DNS-1035 label'],
+    ['acme-', 'metadata.name must be a DNS-1035 label'],
+  ])('%s is refused', (name, message) => {
+    expect(errorsOf(S3, name)).toContain(message);
+  });
+
+  test('48 characters are admitted, and the data plane takes it as domainId', () => {
+    const d = domain(S3, `a${'-b'.repeat(23)}c`);
+    expect(d.metadata.name).toHaveLength(48);
+    expect(admit('Domain', d)).toEqual([]);
+    expect(dataPlaneRefusal(d)).toBeUndefined();
+  });
+
+  test('checked at creation only (status is empty then): a Domain stored before the rule can still lose its finalizer', () => {
+    const stored = { ...domain(S3, 'a'.repeat(60)), status: { observedGeneration: 1 } };
+    expect(admit('Domain', stored)).toEqual([]);
+  });
+});
+
+test('spec.domainId accepts exactly what the data plane accepts as OPENPDS_DOMAIN_ID', () => {
+  const pattern = new RegExp(schemaOf('Domain').properties!.spec!.properties!.domainId!.pattern as string);
+  for (const id of ['a', '0', 'acme-prod', 'a-', 'a'.repeat(63), 'a'.repeat(64), '-a', 'Acme', 'a.b', 'a_b', '']) {
+    let dataPlane = true;
+    try {
+      CONFIG_KEYS.domainId.parse(id, 'OPENPDS_DOMAIN_ID');
+    } catch {
+      dataPlane = false;
+    }
+    expect([id, pattern.test(id)]).toEqual([id, dataPlane]);
+  }
+});
+
+describe('quotas: what the data plane refuses at start is refused at admission', () => {
+  test.each([
+    [{ defaultDriveSize: '10P' }, 'quotas.defaultDriveSize must be at most 9007199254740991 bytes'],
+    [{ defaultDriveSize: '8Pi' }, 'quotas.defaultDriveSize must be at most 9007199254740991 bytes'],
+    [{ defaultDriveSize: '9007199254740992' }, 'quotas.defaultDriveSize must be at most 9007199254740991 bytes'],
+    [{ maxUsers: 9223372036854775807 }, '/spec/quotas/maxUsers must be <= 9007199254740991'],
+  ])('%j', (quotas, message) => {
+    expect(errorsOf({ ...S3, quotas })).toContain(message);
+    // Why: past the schema, the data plane would refuse the chart's ConfigMap and crash-loop.
+    expect(dataPlaneRefusal(domain({ ...S3, quotas }))).toMatch(/must be between 0 and 9007199254740991/);
+  });
+
+  test.each([{ defaultDriveSize: '9007199254740991', maxUsers: 9007199254740991 }, { defaultDriveSize: '7.99Pi' }, { defaultDriveSize: '0' }])('%j is admitted and runs', (quotas) => {
+    const d = domain({ ...S3, quotas });
+    expect(admit('Domain', d)).toEqual([]);
+    expect(dataPlaneRefusal(d)).toBeUndefined();
+  });
+});
+
+describe('resources: a pod asking more than its limit never starts', () => {
+  test.each([
+    ['apiServer', { requests: { memory: '2Gi' }, limits: { memory: '1Gi' } }, 'spec.apiServer.resources: Invalid value: "object": resources.requests.memory must not exceed resources.limits.memory'],
+    ['workers', { requests: { memory: '1025Mi' }, limits: { memory: '1Gi' } }, 'spec.workers.resources: Invalid value: "object": resources.requests.memory must not exceed'],
+    ['apiServer', { requests: { cpu: 3 }, limits: { cpu: '2500m' } }, 'resources.requests.cpu must not exceed resources.limits.cpu'],
+    ['workers', { requests: { cpu: '1.5' }, limits: { cpu: 1 } }, 'resources.requests.cpu must not exceed resources.limits.cpu'],
+  ])('%s %j', (component, resources, message) => {
+    expect(errorsOf({ ...S3, [component]: { resources } })).toContain(message);
+  });
+
+  test('equal values in other units, integers and strings, or a side left out are admitted', () => {
+    const resources = { requests: { cpu: '1000m', memory: '1024Mi' }, limits: { cpu: 1, memory: '1Gi' } };
+    expect(admit('Domain', domain({ ...S3, apiServer: { resources }, workers: { resources: { requests: { memory: '8Gi' } } } }))).toEqual([]);
+  });
+});
+
+describe('ingress.host', () => {
+  test.each([`${'a'.repeat(64)}.example.com`, 'Drive.example.com', '*.example.com', 'drive..example.com', '-drive.example.com', 'drive.example.com.'])('%s is refused', (host) => {
+    expect(errorsOf({ ...S3, ingress: { host } })).toContain('ingress.host must be a lowercase RFC 1123 host name');
+  });
+
+  test('63-character labels are admitted', () => {
+    expect(admit('Domain', domain({ ...S3, ingress: { host: `${'a'.repeat(63)}.b-c.example` } }))).toEqual([]);
+  });
+});
+
+describe('storage.volume', () => {
+  test('`storage: {volume: {}}` alone is admitted (no replicas default breaks the ReadWriteOnce rule) and runs one pod', () => {
+    const d = domain(structuredClone(VOLUME));
+    expect(admit('Domain', d)).toEqual([]);
+    expect(createDomainContext(d).spec.apiServer.replicas).toBe(1);
+  });
+
+  test('more than one API server on the volume is still refused', () => {
+    expect(errorsOf({ ...VOLUME, apiServer: { replicas: 2 } })).toContain('storage.volume is a ReadWriteOnce disk');
+  });
+
+  test('size 0 is refused', () => {
+    expect(errorsOf({ storage: { volume: { size: '0' } } })).toContain('storage.volume.size must be more than 0');
+  });
+
+  test('size grows, never shrinks (in any unit)', () => {
+    const sized = (size: string) => ({ storage: { volume: { size } } });
+    expect(updateFailures(sized('10Gi'), sized('20Gi'))).toEqual([]);
+    expect(updateFailures(sized('1Gi'), sized('1024Mi'))).toEqual([]);
+    expect(updateFailures(sized('10Gi'), sized('10G'))).toEqual([
+      'spec.storage.volume.size: Invalid value: "string": storage.volume.size cannot shrink: the PersistentVolumeClaim holding the data only grows (and only when its StorageClass allows volume expansion)',
+    ]);
+  });
+
+  test('storageClassName cannot change, be added or be removed', () => {
+    const cls = (storageClassName?: string) => ({ storage: { volume: { size: '1Gi', ...(storageClassName && { storageClassName }) } } });
+    expect(updateFailures(cls('fast'), cls('fast'))).toEqual([]);
+    expect(updateFailures(cls('fast'), cls('slow')).join('\n')).toContain('storage.volume.storageClassName cannot change after creation');
+    expect(updateFailures(cls(), cls('slow')).join('\n')).toContain('storage.volume.storageClassName cannot be added or removed after creation');
+    expect(updateFailures(cls('fast'), cls()).join('\n')).toContain('storage.volume.storageClassName cannot be added or removed after creation');
+  });
+});
+
+describe('workers.replicas', () => {
+  test('0 without a volume is refused: nothing would run jobs', () => {
+    expect(errorsOf({ ...S3, workers: { replicas: 0 } })).toContain('workers.replicas must be at least 1 unless storage.volume is set');
+  });
+
+  test('0 is admitted with autoscaling (the HPA sets replicas), and on a volume (no worker Deployment there)', () => {
+    expect(admit('Domain', domain({ ...S3, workers: { replicas: 0, autoscaling: { enabled: true } } }))).toEqual([]);
+    expect(admit('Domain', domain({ ...VOLUME, workers: { replicas: 0 } }))).toEqual([]);
+  });
+});
