@@ -5,8 +5,16 @@
  * reads the operator's own /metrics instead (openpds_operator_domain_ready, operator/src/domain-ready-metric.ts,
  * scraped through examples/monitoring/operator-servicemonitor.yaml), whose series carry the Domain's
  * namespace and name as labels.
+ *
+ * Every aggregation keeps `namespace` and `domain` (KEPT_LABELS): the Prometheus Operator routes an
+ * AlertmanagerConfig's alerts only when they carry its namespace label, so a bare sum() or max() made
+ * alerts no webhook ever received. alert-rules.test.ts checks each expression.
  */
 import type { DomainContext } from './domain-context';
+
+/** Labels every alert keeps through its aggregations: the namespace routes it, domain names the Domain. */
+export const KEPT_LABELS = ['namespace', 'domain'] as const;
+const BY = `by (${KEPT_LABELS.join(', ')})`;
 
 /**
  * The Domain's Ready condition, as the operator exports it: not 1 while it is not Ready, whatever the
@@ -18,7 +26,7 @@ import type { DomainContext } from './domain-context';
  *   then RolloutFailed) stays one alert whose `for:` keeps counting; the annotations name the reason.
  */
 export function domainNotReadyExpr(ns: string, domain: string): string {
-  return `max by (namespace, domain) (openpds_operator_domain_ready{namespace="${ns}",domain="${domain}",reason!="Stopped"}) < 1`;
+  return `max ${BY} (openpds_operator_domain_ready{namespace="${ns}",domain="${domain}",reason!="Stopped"}) < 1`;
 }
 
 /** The reason the Domain's series carries when the alert is sent (a Prometheus template query). */
@@ -50,20 +58,20 @@ export function domainAlertRules(ctx: DomainContext): AlertRule[] {
     rule(
       'OpenPDSApiErrorRateHigh',
       'critical',
-      `sum(rate(openpds_http_request_duration_seconds_count{${api},status=~"5.."}[5m])) / sum(rate(openpds_http_request_duration_seconds_count{${api}}[5m])) > 0.05`,
+      `sum ${BY} (rate(openpds_http_request_duration_seconds_count{${api},status=~"5.."}[5m])) / sum ${BY} (rate(openpds_http_request_duration_seconds_count{${api}}[5m])) > 0.05`,
       '10m',
       'More than 5% of API requests fail with a 5xx status',
     ),
     rule(
       'OpenPDSApiLatencyHigh',
       'warning',
-      `histogram_quantile(0.99, sum by (le) (rate(openpds_http_request_duration_seconds_bucket{${api}}[5m]))) > 2`,
+      `histogram_quantile(0.99, sum by (${KEPT_LABELS.join(', ')}, le) (rate(openpds_http_request_duration_seconds_bucket{${api}}[5m]))) > 2`,
       '15m',
       'p99 API latency is above 2 seconds',
     ),
-    rule('OpenPDSJobBacklogOld', 'warning', `max(openpds_jobs_oldest_age_seconds{${jobs}}) > 900`, '10m', 'The oldest queued job has waited more than 15 minutes'),
-    rule('OpenPDSWorkerFailures', 'warning', `sum(rate(openpds_jobs_failed_total{${jobs}}[15m])) > 0.1`, '15m', 'Jobs keep failing after their retries'),
-    rule('OpenPDSStorageErrors', 'critical', `sum(rate(openpds_storage_errors_total{${jobs}}[5m])) > 0`, '10m', 'The blob store (S3 or volume) returns errors'),
+    rule('OpenPDSJobBacklogOld', 'warning', `max ${BY} (openpds_jobs_oldest_age_seconds{${jobs}}) > 900`, '10m', 'The oldest queued job has waited more than 15 minutes'),
+    rule('OpenPDSWorkerFailures', 'warning', `sum ${BY} (rate(openpds_jobs_failed_total{${jobs}}[15m])) > 0.1`, '15m', 'Jobs keep failing after their retries'),
+    rule('OpenPDSStorageErrors', 'critical', `sum ${BY} (rate(openpds_storage_errors_total{${jobs}}[5m])) > 0`, '10m', 'The blob store (S3 or volume) returns errors'),
     {
       ...rule('OpenPDSDomainNotReady', 'critical', domainNotReadyExpr(ns, domain), '5m', 'The Domain has not been Ready for 5 minutes'),
       annotations: {

@@ -1,9 +1,12 @@
 import YAML from 'yaml';
+import { schemaOf } from '../../../crds/testing/crd-schema';
 import { buildDomainChart, referencedSecretKeys, type Manifest } from './domain.chart';
 import { createDomainContext, GENERATION_LABEL } from './domain-context';
 import { BOOTSTRAP, fullDomain, hostingDomain, quickstartDomain } from './testing/domain-fixtures';
 import { validateManifests } from './testing/validate-k8s';
 
+/** The CRD's rules on metadata.name (at the root of the Domain schema). */
+const domainNameRules = () => (schemaOf('Domain')['x-kubernetes-validations'] ?? []).map((v) => v.rule).filter((r) => r.includes('metadata.name'));
 const build = (domain = quickstartDomain()) => buildDomainChart(domain, { bootstrap: BOOTSTRAP });
 const find = (ms: Manifest[], kind: string, name?: string) => ms.find((m) => m.kind === kind && (!name || m.metadata.name === name));
 const kinds = (ms: Manifest[]) => ms.map((m) => `${m.kind}/${m.metadata.name}`);
@@ -15,6 +18,7 @@ const cases = [
 
 describe.each(cases)('%s', (_name, fixture) => {
   const manifests = build(fixture());
+  const withoutMonitoring = buildDomainChart(fixture(), { bootstrap: BOOTSTRAP, monitoring: false });
 
   test('matches the snapshot', () => {
     // YAML reads like what `kubectl get -o yaml` shows, so snapshot reviews are reviews of real objects.
@@ -47,7 +51,7 @@ describe.each(cases)('%s', (_name, fixture) => {
     }
   });
 
-  test('referencedSecretKeys names every Secret key the manifests read but the admin Secret', () => {
+  test.each([true, false])('referencedSecretKeys names every Secret key the manifests read but the admin Secret (monitoring %s)', (monitoring) => {
     const domain = fixture();
     const read = new Set<string>();
     const walk = (v: unknown): void => {
@@ -60,8 +64,21 @@ describe.each(cases)('%s', (_name, fixture) => {
       }
       Object.values(o).forEach(walk);
     };
-    walk(manifests);
-    expect(referencedSecretKeys(createDomainContext(domain)).map((u) => `${u.secret}/${u.key}`)).toEqual([...read].sort());
+    walk(monitoring ? manifests : withoutMonitoring);
+    expect(referencedSecretKeys(createDomainContext(domain), { monitoring }).map((u) => `${u.secret}/${u.key}`)).toEqual([...read].sort());
+  });
+
+  test('every Service name is a DNS-1035 label, and the CRD name limit is what the longest one allows', () => {
+    const limit = Number(/size\(\) <= (\d+)/.exec(domainNameRules().join(' '))![1]);
+    const d = fixture();
+    d.metadata.name = `a${'b'.repeat(limit - 1)}`;
+    const longest = Math.max(...buildDomainChart(d, { bootstrap: BOOTSTRAP }).map((m) => m.metadata.name.length));
+    for (const m of buildDomainChart(d, { bootstrap: BOOTSTRAP })) {
+      if (m.kind === 'Service') expect(m.metadata.name).toMatch(/^[a-z]([-a-z0-9]{0,61}[a-z0-9])?$/);
+      expect(m.metadata.name.length).toBeLessThanOrEqual(253);
+    }
+    // The names' longest suffix, -worker-metrics, exists only with workers: the limit is tight there.
+    if (!createDomainContext(d).singlePod) expect(longest).toBe(63);
   });
 
   test('pods run as non-root with a read-only root filesystem and probes', () => {
@@ -198,4 +215,12 @@ test('referencedSecretKeys: S3 keys (defaults or renamed), the database URL, Clo
   ]);
   // The quickstart reads no Secret but the operator's own admin Secret.
   expect(referencedSecretKeys(createDomainContext(quickstartDomain()))).toEqual([]);
+});
+
+test('referencedSecretKeys: without monitoring no webhook is rendered, so its Secret is not required', () => {
+  const ctx = createDomainContext(fullDomain());
+  expect(referencedSecretKeys(ctx, { monitoring: false }).map((u) => u.readBy)).not.toContain('alert webhook pager');
+  expect(referencedSecretKeys(ctx, { monitoring: true }).map((u) => u.readBy)).toContain('alert webhook pager');
+  // The default is the chart's: monitoring rendered.
+  expect(referencedSecretKeys(ctx)).toEqual(referencedSecretKeys(ctx, { monitoring: true }));
 });

@@ -84,19 +84,26 @@ export interface SecretKeyUse {
 /**
  * Every Secret key the data plane's objects read, but the operator's own admin Secret: the pods'
  * secretKeyRef env (from pod.ts, which mounts them; that includes CloudNativePG's `<cluster>-app` Secret)
- * and the alert webhooks' URLs. A missing Secret or key keeps pods from starting
- * (CreateContainerConfigError), so the reconciler checks them before applying. domain.chart.test.ts
- * checks this list against every secretKeyRef in the built manifests. Sorted by Secret, then key.
+ * and, when the chart renders the AlertmanagerConfig (options.monitoring, as buildDomainChart takes it),
+ * the alert webhooks' URLs. A missing Secret or key keeps pods from starting
+ * (CreateContainerConfigError), so the reconciler checks them before applying. Without the Prometheus
+ * Operator no webhook is rendered and nothing reads their Secrets: requiring them then held the whole
+ * data plane at MissingSecret for an alert route that does not exist. domain.chart.test.ts checks this
+ * list against every secretKeyRef in the built manifests, with and without monitoring. Sorted by Secret,
+ * then key.
  */
-export function referencedSecretKeys(ctx: DomainContext): SecretKeyUse[] {
+export function referencedSecretKeys(ctx: DomainContext, options: Pick<DomainChartOptions, 'monitoring'> = {}): SecretKeyUse[] {
   const uses: SecretKeyUse[] = [];
   for (const env of secretEnvVars(ctx)) {
     const ref = env.valueFrom?.secretKeyRef;
     if (ref?.name && ref.name !== ctx.names.adminSecret) uses.push({ secret: ref.name, key: ref.key, readBy: env.name });
   }
+  if (options.monitoring === false) return sorted(uses);
   for (const w of ctx.spec.alerts.webhooks) if (w.urlSecretRef) uses.push({ secret: w.urlSecretRef.name, key: w.urlSecretRef.key ?? 'url', readBy: `alert webhook ${w.name}` });
-  return uses.sort((a, b) => a.secret.localeCompare(b.secret) || a.key.localeCompare(b.key));
+  return sorted(uses);
 }
+
+const sorted = (uses: SecretKeyUse[]): SecretKeyUse[] => uses.sort((a, b) => a.secret.localeCompare(b.secret) || a.key.localeCompare(b.key));
 
 /**
  * Object keys in sorted order at every depth (arrays keep their order: it means something there). A plain
