@@ -207,9 +207,8 @@ test('Domain: missing Secret and key → children → replicas → /readyz → R
   await dataPlane.api.ok('/v2/file/complete', { drive_id: projects.drive_id, file_id: file.file_id, upload_id: file.upload_id }, admin.access_token);
   await dataPlane.services.jobs.drain();
   // Past usageRefreshMs, the next reconcile (a resync's) reads it again, with the login it already has:
-  // no admin Secret read. Its status write alone does not bring another reconcile. (A first resync
-  // settles the apply that Ready's status.currentImage brings, which reads the Secret for the chart.)
-  resync(operator, 'acme');
+  // no admin Secret read (status.currentImage, written with the first status after the apply, is not a
+  // new chart input). Its status write alone does not bring another reconcile.
   await new Promise((r) => setTimeout(r, USAGE_REFRESH_MS + 300));
   const reconcilesBefore = operator.controllers.get('Domain')!.reconciles();
   const secretGetsBefore = adminSecretGets();

@@ -1,7 +1,7 @@
 import { startTestKube, type TestKube } from '../../../test/operator/support/kube';
 import { applyManifests, FIELD_MANAGER, listOwned, pruneStale } from './apply';
 import { addFinalizer, hasFinalizer, removeFinalizer } from './finalizers';
-import { KubeApiError, type KubeObject } from './kube-client';
+import { refOf, type KubeObject } from './kube-client';
 
 // Against the Kubernetes API test server, which implements server-side apply with per-manager ownership.
 const NS = 'apply-test';
@@ -71,8 +71,12 @@ test('finalizers: added once, kept beside others, a stale write conflicts, remov
   const withOurs = await addFinalizer(kube.client, created, 'openpds.io/test');
   expect(withOurs.metadata?.finalizers).toEqual(['example.com/other', 'openpds.io/test']);
   expect(await addFinalizer(kube.client, withOurs, 'openpds.io/test')).toBe(withOurs); // no write when present
-  // A write based on the stale object must not silently drop what changed since.
-  await expect(removeFinalizer(kube.client, { ...created, metadata: { ...created.metadata, finalizers: ['openpds.io/test'] } }, 'openpds.io/test')).rejects.toBeInstanceOf(KubeApiError);
+  // A write based on a stale object must not drop what changed since: its 409 brings a fresh read, and
+  // the write is made again from that (another controller's finalizer added meanwhile is kept).
+  const stale = { ...created, metadata: { ...created.metadata, finalizers: ['openpds.io/test'] } };
+  await kube.client.patch(refOf(created), 'merge', { metadata: { finalizers: ['example.com/other', 'openpds.io/test', 'example.com/late'] } });
+  expect((await removeFinalizer(kube.client, stale, 'openpds.io/test')).metadata?.finalizers).toEqual(['example.com/other', 'example.com/late']);
+  await kube.client.patch(refOf(created), 'merge', { metadata: { finalizers: ['example.com/other', 'openpds.io/test'] } });
 
   await kube.client.delete({ apiVersion: 'v1', kind: 'ConfigMap', namespace: NS, name: 'fin' });
   let live = (await get('fin'))!;

@@ -26,6 +26,8 @@ import { usageStatus, usageToWrite } from './domain-usage';
 export const DOMAIN_FINALIZER = 'openpds.io/domain-cleanup';
 /** A Deployment's status change wakes the Domain through the watch; this poll is only a safety net. */
 const REPLICAS_POLL_MS = 30_000;
+/** How long a deleting Domain waits for its reclaimPolicy Delete Drives before it goes without them. */
+const DRIVE_DELETION_WAIT_MS = 5 * 60_000;
 
 export interface DomainReconcilerDeps {
   client: KubeClient;
@@ -193,10 +195,17 @@ export function createDomainReconciler(deps: DomainReconcilerDeps): DomainReconc
     return previous;
   }
 
-  async function bootstrapCredentials(ctx: DomainContext): Promise<{ adminPassword: string; secretKey: string }> {
+  /**
+   * The credentials the chart writes to the admin Secret: generated once, then read back, so pods and
+   * clients never see them rotate. Undefined when the Secret is gone after this Domain applied it
+   * (status.adminSecretRef): the data plane keeps the superadmin password it started with, so a new one
+   * would lock the operator out (Drives: AdminCredentialsRejected) and a new secretKey would invalidate
+   * every token and signed URL at the pods' next restart.
+   */
+  async function bootstrapCredentials(domain: Domain, ctx: DomainContext): Promise<{ adminPassword: string; secretKey: string } | undefined> {
     const secret = await client.find<KubeObject & { data?: Record<string, string> }>({ apiVersion: 'v1', kind: 'Secret', namespace: ctx.namespace, name: ctx.names.adminSecret });
+    if (!secret && domain.status?.adminSecretRef) return undefined;
     const read = (key: string) => (secret?.data?.[key] ? Buffer.from(secret.data[key]!, 'base64').toString('utf8') : undefined);
-    // Generated once: a Secret that exists keeps its values, so pods and clients never see them rotate.
     return { adminPassword: read('password') ?? generate(24), secretKey: read('secretKey') ?? generate(32) };
   }
 
@@ -211,26 +220,49 @@ export function createDomainReconciler(deps: DomainReconcilerDeps): DomainReconc
     // AdminCredentialsRejected), and a new secretKey would invalidate what was signed with the old one.
     // Named only if it is there: a Domain that never got as far as applying (hosting mode) has none.
     const adminSecret = await client.find({ apiVersion: 'v1', kind: 'Secret', namespace: ctx.namespace, name: ctx.names.adminSecret });
-    const kept = [ctx.singlePod && `the volume claim ${ctx.names.data}`, adminSecret && `the admin Secret ${ctx.names.adminSecret}`].filter(Boolean);
+    // The claim is applied with the admin Secret (the operator may not read claims): no Secret, no claim.
+    const kept = [ctx.singlePod && adminSecret && `the volume claim ${ctx.names.data}`, adminSecret && `the admin Secret ${ctx.names.adminSecret}`].filter(Boolean);
     const note = `${retained} Drive(s) with reclaimPolicy Retain keep their data in the domain's storage${kept.length ? `; kept: ${kept.join(' and ')}` : ''}${adminSecret ? ', so a Domain re-created with this name logs in with the same credentials (delete what is kept by hand to discard the data)' : ''}`;
+    let deferred = '';
     if (deleting > 0) {
-      await writeStatus(domain, outcome(domain.metadata.generation ?? 0, 'WaitingForDrives', `Deleting: waiting for ${deleting} Drive(s) with reclaimPolicy Delete; ${note}`, 'waiting'));
-      throw new RequeueError(`waiting for ${deleting} Drive(s) to be deleted`);
+      const serving = await servesDrives(domain, ctx, Boolean(adminSecret));
+      if (serving === true) {
+        await writeStatus(domain, outcome(domain.metadata.generation ?? 0, 'WaitingForDrives', `Deleting: waiting for ${deleting} Drive(s) with reclaimPolicy Delete; ${note}`, 'waiting'));
+        throw new RequeueError(`waiting for ${deleting} Drive(s) to be deleted`);
+      }
+      // Waiting on a data plane that cannot delete them would block the Domain's deletion (and its
+      // namespace's) for ever, each side waiting on the other: the Drives see the Domain gone and keep
+      // their promise for when a Domain of this name serves this storage again (deferred deletes).
+      deferred = `; ${deleting} Drive(s) with reclaimPolicy Delete were not deleted through the data plane (${serving}): their drives are deleted when a Domain named ${domain.metadata.name} serves this storage again`;
     }
     const children = await listOwned(client, { namespace: ctx.namespace, ownerSelector: `${DOMAIN_LABEL}=${domain.metadata.name}`, ownerUid: domain.metadata.uid!, kinds, keep: isRetained });
     if (children.length > 0) {
       // Owner references would let the garbage collector do this once the Domain is gone; deleting
       // now means the finalizer is released only when nothing of the data plane is left running.
       for (const child of children) await client.delete({ apiVersion: child.apiVersion!, kind: child.kind!, namespace: ctx.namespace, name: child.metadata!.name! });
-      await writeStatus(domain, outcome(domain.metadata.generation ?? 0, 'Deleting', `Deleting ${children.length} child object(s); ${note}`, 'waiting'));
+      await writeStatus(domain, outcome(domain.metadata.generation ?? 0, 'Deleting', `Deleting ${children.length} child object(s); ${note}${deferred}`, 'waiting'));
       throw new RequeueError(`waiting for ${children.length} child object(s) to go`);
     }
-    await events.record(domain as unknown as KubeObject, 'Normal', 'Deleted', `Data plane removed; ${note}`);
     applied.delete(`${ctx.namespace}/${domain.metadata.name}`);
     charts.delete(`${ctx.namespace}/${domain.metadata.name}`);
     usageReads.delete(`${ctx.namespace}/${domain.metadata.name}`);
     adminClients.forget(ctx.namespace, domain.metadata.name);
     await removeFinalizer(client, domain as unknown as KubeObject, DOMAIN_FINALIZER);
+    // After the finalizer, so a failed removal (retried) does not record it twice.
+    await events.record(domain as unknown as KubeObject, 'Normal', 'Deleted', `Data plane removed; ${note}${deferred}`);
+  }
+
+  /**
+   * Whether a deleting Domain's data plane can still delete its reclaimPolicy Delete Drives: true, or why
+   * not. It cannot without an admin Secret (it was never applied: no drive was ever made through it), when
+   * /readyz does not answer (blocked, stopped or broken), or after DRIVE_DELETION_WAIT_MS of trying.
+   */
+  async function servesDrives(domain: Domain, ctx: DomainContext, hasAdminSecret: boolean): Promise<true | string> {
+    if (!hasAdminSecret) return 'the data plane was never created';
+    const waited = now().getTime() - Date.parse((domain.metadata as { deletionTimestamp?: string }).deletionTimestamp ?? '');
+    if (waited >= DRIVE_DELETION_WAIT_MS) return `they were not deleted within ${DRIVE_DELETION_WAIT_MS / 60_000} minutes`;
+    const probe = await probeReadyz(fetchFn, adminEndpoint(domain, ctx, deps.domainEndpoints), deps.readyzTimeoutMs);
+    return probe.ready ? true : `the data plane is not serving: ${probe.message}`;
   }
 
   async function listDrives(domain: Domain): Promise<(KubeObject & { spec?: { domainRef?: { name?: string }; reclaimPolicy?: string } })[]> {
@@ -244,12 +276,13 @@ export function createDomainReconciler(deps: DomainReconcilerDeps): DomainReconc
 
   /**
    * Everything buildDomainChart reads but the credentials: the Domain but its resourceVersion and
-   * managedFields (they move on every write) and its status, of which the chart reads currentImage only;
+   * managedFields (they move on every write) and its status, of which the chart reads currentImage only,
+   * through the image it resolves to (`image`: so writing status.currentImage is not a new input);
    * monitoring.
    */
-  function chartInputs(domain: Domain): string {
+  function chartInputs(domain: Domain, image: string): string {
     const { resourceVersion: _rv, managedFields: _mf, ...metadata } = domain.metadata as Domain['metadata'] & { resourceVersion?: string; managedFields?: unknown };
-    return JSON.stringify([{ ...domain, metadata, status: { currentImage: domain.status?.currentImage } }, deps.monitoring]);
+    return JSON.stringify([{ ...domain, metadata, status: undefined }, image, deps.monitoring]);
   }
 
   /** The chart for `domain`, rebuilt only when something it is built from changed. */
@@ -285,13 +318,19 @@ export function createDomainReconciler(deps: DomainReconcilerDeps): DomainReconc
     }
 
     const key = `${ctx.namespace}/${domain.metadata.name}`;
-    const inputs = chartInputs(domain);
+    const inputs = chartInputs(domain, ctx.image);
     let last = applied.get(key);
     const observed = domain.status?.observedGeneration;
     // Deployments as this reconcile's apply answered: the freshest view there is right after it.
     let appliedDeployments: Map<string, KubeObject> | undefined;
     if (last?.inputs !== inputs || observed !== generation || monotonic() - last.at > reapplyAfterMs) {
-      const manifests = chartFor(key, domain, inputs, await bootstrapCredentials(ctx));
+      const credentials = await bootstrapCredentials(domain, ctx);
+      if (!credentials) {
+        const message = `the admin Secret ${ctx.namespace}/${ctx.names.adminSecret} was deleted after the data plane was created with it; new credentials would be locked out of the data plane (it keeps the superadmin password it started with) and a new secretKey would invalidate every token and signed URL. Restore the Secret (password, secretKey, username) from a backup; to start over with new credentials and new data, delete the Domain and create it again`;
+        await writeStatus(domain, outcome(generation, 'MissingAdminSecret', message, 'blocked'));
+        throw new RequeueError(message);
+      }
+      const manifests = chartFor(key, domain, inputs, credentials);
       try {
         const live = await applyManifests(client, manifests, { keep: (m) => m.kind === 'Deployment' });
         appliedDeployments = new Map();
@@ -310,7 +349,11 @@ export function createDomainReconciler(deps: DomainReconcilerDeps): DomainReconc
       applied.set(key, last);
     }
 
-    const fields: Partial<DomainStatus> = { observedGeneration: generation, endpoint: ctx.endpoint, url: ctx.publicUrl, adminSecretRef: { name: ctx.names.adminSecret }, domainId: ctx.spec.domainId };
+    // currentImage is what the Deployments were just applied with, written with the first status after the
+    // apply: with upgrade policy Manual it is the image kept while spec.image waits for approval. Written
+    // only once Ready (as before), an approved image whose pods had started (and migrated the database)
+    // would be rolled back to the last Ready one by any spec edit before that Ready (red team).
+    const fields: Partial<DomainStatus> = { observedGeneration: generation, endpoint: ctx.endpoint, url: ctx.publicUrl, adminSecretRef: { name: ctx.names.adminSecret }, domainId: ctx.spec.domainId, currentImage: ctx.image };
     const get = async (name: string) => {
       const fresh = appliedDeployments?.get(name);
       if (fresh) return fresh;
@@ -352,7 +395,7 @@ export function createDomainReconciler(deps: DomainReconcilerDeps): DomainReconc
     }
     // In the same status write as Ready: the usage costs no write of its own.
     const usage = await refreshUsage(key, domain, ctx, endpoint);
-    await writeStatus(domain, { ...outcome(generation, 'Ready', `Data plane ready: ${probe.message}`, 'ready'), fields: { ...fields, currentImage: ctx.image, ...(usage ? { usage } : {}) } });
+    await writeStatus(domain, { ...outcome(generation, 'Ready', `Data plane ready: ${probe.message}`, 'ready'), fields: { ...fields, ...(usage ? { usage } : {}) } });
     return undefined;
   };
   return Object.assign(reconcileDomain, {

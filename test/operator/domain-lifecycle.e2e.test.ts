@@ -1,0 +1,123 @@
+/**
+ * Domain lifecycle edges the red team found, end to end on the Kubernetes API test server with the real
+ * CRDs (applied by kubectl) and the operator in this process: the Manual upgrade policy never rolls back to
+ * an image older than one already applied; a hand-deleted admin Secret blocks instead of being replaced by
+ * new credentials; deletion touches only objects the Domain controls; a Domain that never served does not
+ * wait for its Delete Drives. No data plane is needed: these Domains never get past /readyz (refused).
+ */
+import path from 'node:path';
+import { runOperator, type RunningOperator } from '../../operator/src/main';
+import type { Condition, Domain } from '../../operator/src/domain-types';
+import type { KubeObject } from '../../operator/src/kube/kube-client';
+import { defaultReconcilers } from '../../operator/src/reconcilers/drive.registration';
+import { freePort } from '../e2e/support/child-server';
+import { eventually, startTestKube, type TestKube } from './support/kube';
+import { kubectl } from './support/kubectl';
+
+const NS = 'lifecycle';
+const ROOT = path.resolve(__dirname, '../..');
+let kube: TestKube;
+let operator: RunningOperator;
+
+const IMAGE = (tag: string) => `registry.example.com/openpds/openpds:${tag}`;
+/** A single-pod Domain on a volume: no Secret to reference, no worker Deployment. */
+const domainYaml = (name: string, spec = '') => `
+apiVersion: openpds.io/v1alpha1
+kind: Domain
+metadata: { name: ${name}, namespace: ${NS} }
+spec:
+  storage: { mode: standard, volume: { size: 1Gi } }
+  apiServer: { replicas: 1 }
+${spec}`;
+const apply = (yaml: string) => kubectl(kube.kubeconfig, ['apply', '-f', '-'], yaml);
+const getDomain = (name: string) => kube.client.get<Domain & KubeObject>({ apiVersion: 'openpds.io/v1alpha1', kind: 'Domain', namespace: NS, name });
+const findDomain = (name: string) => kube.client.find({ apiVersion: 'openpds.io/v1alpha1', kind: 'Domain', namespace: NS, name });
+const condition = (d: { status?: { conditions?: Condition[] } }, type: string) => d.status?.conditions?.find((c) => c.type === type);
+const apiImage = async (name: string) => {
+  const d = await kube.client.get<KubeObject & { spec: { template: { spec: { containers: { image: string }[] } } } }>({ apiVersion: 'apps/v1', kind: 'Deployment', namespace: NS, name: `${name}-api` });
+  return d.spec.template.spec.containers[0]!.image;
+};
+
+beforeAll(async () => {
+  kube = await startTestKube();
+  await kubectl(kube.kubeconfig, ['apply', '-k', path.join(ROOT, 'crds')]);
+  await kube.createNamespace(NS);
+  // Nothing listens there: /readyz is refused, as for pods that never start.
+  const closed = `http://127.0.0.1:${await freePort()}`;
+  operator = await runOperator({
+    kubeconfig: kube.kubeconfig,
+    metricsPort: 0,
+    leaderElect: false,
+    baseBackoffMs: 100,
+    maxBackoffMs: 1000,
+    monitoring: 'auto',
+    domainEndpoints: Object.fromEntries(['upgrade', 'locked', 'foreign', 'blocked'].map((n) => [`${NS}/${n}`, closed])),
+    reconcilers: defaultReconcilers(),
+    log: () => undefined,
+  });
+});
+afterAll(async () => {
+  await operator?.stop();
+  await kube?.close();
+});
+
+test('upgrade policy Manual keeps the image last applied, even before it was Ready: an edit of spec.image never rolls the pods back past a migration', async () => {
+  await apply(domainYaml('upgrade', `  image: ${IMAGE('0.1.0')}\n`));
+  await eventually(async () => expect(await apiImage('upgrade')).toBe(IMAGE('0.1.0')));
+  await eventually(async () => expect((await getDomain('upgrade')).status?.currentImage).toBe(IMAGE('0.1.0')));
+
+  // 0.2.0 approved and applied (its pods would migrate the database as they start), never Ready here.
+  await apply(domainYaml('upgrade', `  image: ${IMAGE('0.2.0')}\n  upgrade: { policy: Manual, approvedImage: "${IMAGE('0.2.0')}" }\n`));
+  await eventually(async () => expect(await apiImage('upgrade')).toBe(IMAGE('0.2.0')));
+  await eventually(async () => expect((await getDomain('upgrade')).status?.currentImage).toBe(IMAGE('0.2.0')));
+  expect(condition(await getDomain('upgrade'), 'Ready')?.status).toBe('False');
+
+  // 0.3.0 asked for but not approved: 0.2.0 stays (it went back to 0.1.0, the last Ready image, before).
+  await apply(domainYaml('upgrade', `  image: ${IMAGE('0.3.0')}\n  upgrade: { policy: Manual, approvedImage: "${IMAGE('0.2.0')}" }\n`));
+  await eventually(async () => expect((await getDomain('upgrade')).status?.observedGeneration).toBe(3));
+  expect(await apiImage('upgrade')).toBe(IMAGE('0.2.0'));
+  expect((await getDomain('upgrade')).status?.currentImage).toBe(IMAGE('0.2.0'));
+
+  await apply(domainYaml('upgrade', `  image: ${IMAGE('0.3.0')}\n  upgrade: { policy: Manual, approvedImage: "${IMAGE('0.3.0')}" }\n`));
+  await eventually(async () => expect(await apiImage('upgrade')).toBe(IMAGE('0.3.0')));
+});
+
+test('an admin Secret deleted by hand is MissingAdminSecret (Degraded, nothing applied), not new credentials the data plane would refuse', async () => {
+  await apply(domainYaml('locked'));
+  await eventually(async () => expect((await getDomain('locked')).status?.adminSecretRef).toEqual({ name: 'locked-admin' }));
+  await kubectl(kube.kubeconfig, ['delete', 'secret', 'locked-admin', '-n', NS]);
+  // Any reason to apply again: here a spec change.
+  await apply(domainYaml('locked', '  logLevel: debug\n'));
+  await eventually(async () => expect(condition(await getDomain('locked'), 'Ready')).toMatchObject({ status: 'False', reason: 'MissingAdminSecret', observedGeneration: 2, message: expect.stringContaining('Restore the Secret (password, secretKey, username) from a backup') }));
+  expect(condition(await getDomain('locked'), 'Degraded')).toMatchObject({ status: 'True', reason: 'MissingAdminSecret' });
+  expect(await kube.client.find({ apiVersion: 'v1', kind: 'Secret', namespace: NS, name: 'locked-admin' })).toBeUndefined();
+  const config = await kube.client.get({ apiVersion: 'v1', kind: 'ConfigMap', namespace: NS, name: 'locked-config' });
+  expect(config.metadata?.labels?.['openpds.io/generation']).toBe('1'); // generation 2 was not applied
+});
+
+test('deleting a Domain deletes what it controls, not objects that merely carry its label (kustomize commonLabels)', async () => {
+  await apply(domainYaml('foreign'));
+  await eventually(async () => expect(await kube.client.find({ apiVersion: 'apps/v1', kind: 'Deployment', namespace: NS, name: 'foreign-api' })).toBeDefined());
+  await apply(`apiVersion: v1\nkind: ConfigMap\nmetadata: { name: team-notes, namespace: ${NS}, labels: { openpds.io/domain: foreign, openpds.io/generation: "1" } }\ndata: { note: keep me }\n`);
+  await kubectl(kube.kubeconfig, ['delete', 'domain', 'foreign', '-n', NS, '--wait=false']);
+  await eventually(async () => expect(await findDomain('foreign')).toBeUndefined());
+  expect(await kube.client.find({ apiVersion: 'apps/v1', kind: 'Deployment', namespace: NS, name: 'foreign-api' })).toBeUndefined();
+  expect(await kube.client.find({ apiVersion: 'v1', kind: 'ConfigMap', namespace: NS, name: 'team-notes' })).toBeDefined();
+});
+
+test('a Domain that never served (blocked on a missing Secret) and its reclaimPolicy Delete Drive are deleted together, without waiting on each other', async () => {
+  await apply(`${domainYaml('blocked')}  database: { urlSecretRef: { name: no-such-secret } }\n`);
+  await apply(`apiVersion: openpds.io/v1alpha1\nkind: Drive\nmetadata: { name: team, namespace: ${NS} }\nspec: { domainRef: { name: blocked }, owner: { kind: Group, name: team }, reclaimPolicy: Delete }\n`);
+  await eventually(async () => expect(condition(await getDomain('blocked'), 'Ready')?.reason).toBe('MissingSecret'));
+  await kubectl(kube.kubeconfig, ['delete', 'drive', 'team', '-n', NS, '--wait=false']);
+  await kubectl(kube.kubeconfig, ['delete', 'domain', 'blocked', '-n', NS, '--wait=false']);
+  await eventually(async () => {
+    expect(await findDomain('blocked')).toBeUndefined();
+    expect(await kube.client.find({ apiVersion: 'openpds.io/v1alpha1', kind: 'Drive', namespace: NS, name: 'team' })).toBeUndefined();
+  }, 20_000);
+  const events = await kube.client.list<KubeObject & { reason: string; message: string; involvedObject: { name: string } }>({ apiVersion: 'v1', kind: 'Event', namespace: NS });
+  const deleted = events.items.filter((e) => e.reason === 'Deleted' && e.involvedObject.name === 'blocked');
+  expect(deleted).toHaveLength(1);
+  expect(deleted[0]!.message).toContain('1 Drive(s) with reclaimPolicy Delete were not deleted through the data plane (the data plane was never created)');
+  expect(deleted[0]!.message).not.toContain('volume claim'); // never created either
+});
