@@ -1,0 +1,100 @@
+// What an O&M engineer sees: `kubectl apply` of the Domains the red team found, against the Kubernetes API
+// test server with the shipped CRDs (kubectl apply -k crds/), and `kubectl explain` of the changed fields.
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import YAML from 'yaml';
+import { kubectl } from '../test/operator/support/kubectl';
+import { writeKubeconfig } from '../test/kube-api/kubeconfig';
+import { startKubeApiServer, type KubeApiServer } from '../test/kube-api/server';
+
+const CRDS = __dirname;
+const domain = (name: string, spec: string) => `apiVersion: openpds.io/v1alpha1
+kind: Domain
+metadata: {name: ${name}, namespace: default}
+spec:
+${spec}
+`;
+const S3 = `  storage: {s3: {bucket: photos}}
+  database: {urlSecretRef: {name: db}}`;
+
+describe('kubectl apply of Domains the schema used to accept', () => {
+  let server: KubeApiServer;
+  let kubeconfig: string;
+  const dir = mkdtempSync(path.join(tmpdir(), 'openpds-domain-admission-'));
+  const apply = (manifest: string) => kubectl(kubeconfig, ['apply', '-f', '-'], manifest);
+
+  beforeAll(async () => {
+    server = await startKubeApiServer();
+    kubeconfig = path.join(dir, 'kubeconfig');
+    await writeKubeconfig(kubeconfig, server.url);
+    await kubectl(kubeconfig, ['apply', '--server-side', '-k', CRDS]);
+  });
+  afterAll(async () => {
+    await server.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('a name too long for <name>-worker-metrics is refused, and nothing is stored', async () => {
+    const name = `acme-${'x'.repeat(44)}`;
+    await expect(apply(domain(name, S3))).rejects.toThrow(
+      `The Domain "${name}" is invalid: <nil>: Invalid value: "object": metadata.name must be at most 48 characters: the Service <name>-worker-metrics built from it must fit a 63-character DNS label`,
+    );
+    await expect(kubectl(kubeconfig, ['get', 'domain', name])).rejects.toThrow('NotFound');
+    await expect(apply(domain(name.slice(0, 48), S3))).resolves.toContain('created');
+  });
+
+  it('a name with a dot is refused with the rule it breaks', async () => {
+    await expect(apply(domain('acme.prod', S3))).rejects.toThrow("metadata.name must be a DNS-1035 label: lowercase letters, digits and '-', starting with a letter");
+  });
+
+  it('a default drive size or user limit past the data plane’s safe integers is refused', async () => {
+    await expect(apply(domain('quota-size', `${S3}\n  quotas: {defaultDriveSize: 10P}`))).rejects.toThrow(
+      'The Domain "quota-size" is invalid: spec.quotas.defaultDriveSize: Invalid value: "string": quotas.defaultDriveSize must be at most 9007199254740991 bytes (just under 8Pi, the data plane\'s largest safe integer); use "0" for unlimited',
+    );
+    await expect(apply(domain('quota-users', `${S3}\n  quotas: {maxUsers: 9223372036854775807}`))).rejects.toThrow(/spec\.quotas\.maxUsers: Invalid value: .*should be less than or equal to 9007199254740991/);
+    await expect(apply(domain('quota-ok', `${S3}\n  quotas: {defaultDriveSize: 7Pi, maxUsers: 9007199254740991}`))).resolves.toContain('created');
+  });
+
+  it('requests above limits, a 64-character host label, and no workers on S3 are refused', async () => {
+    await expect(apply(domain('res', `${S3}\n  apiServer: {resources: {requests: {memory: 2Gi}, limits: {memory: 1Gi}}}`))).rejects.toThrow(
+      'spec.apiServer.resources: Invalid value: "object": resources.requests.memory must not exceed resources.limits.memory',
+    );
+    await expect(apply(domain('host', `${S3}\n  ingress: {host: ${'a'.repeat(64)}.example.com}`))).rejects.toThrow('spec.ingress.host: Invalid value: "string": ingress.host must be a lowercase RFC 1123 host name');
+    await expect(apply(domain('idle', `${S3}\n  workers: {replicas: 0}`))).rejects.toThrow('workers.replicas must be at least 1 unless storage.volume is set');
+  });
+
+  it('`storage: {volume: {}}` alone is admitted; its size cannot shrink nor its class change', async () => {
+    await expect(apply(domain('small', '  storage: {volume: {}}'))).resolves.toContain('created');
+    const stored = JSON.parse(await kubectl(kubeconfig, ['get', 'domain', 'small', '-o', 'json']));
+    expect(stored.spec.apiServer).not.toHaveProperty('replicas');
+    expect(stored.spec.storage.volume).toEqual({ size: '10Gi' });
+    await expect(apply(domain('small', '  storage: {volume: {size: 9Gi}}'))).rejects.toThrow('storage.volume.size cannot shrink');
+    await expect(apply(domain('small', '  storage: {volume: {storageClassName: fast}}'))).rejects.toThrow('storage.volume.storageClassName cannot be added or removed after creation');
+    await expect(apply(domain('small', '  storage: {volume: {size: 20Gi}}'))).resolves.toContain('configured');
+  });
+
+  it('a Domain stored before the name rules (too long) can still have its status written and its finalizer removed', async () => {
+    // The CRD as it was: no rules on metadata.name.
+    const crd = YAML.parse(readFileSync(path.join(CRDS, 'openpds.io_domains.yaml'), 'utf8'));
+    delete crd.spec.versions[0].schema.openAPIV3Schema['x-kubernetes-validations'];
+    await kubectl(kubeconfig, ['apply', '--server-side', '--force-conflicts', '-f', '-'], YAML.stringify(crd));
+    const name = `legacy${'-x'.repeat(25)}`;
+    await expect(apply(domain(name, S3))).resolves.toContain('created');
+    const patch = (sub: string[], body: object) => kubectl(kubeconfig, ['patch', 'domain', name, ...sub, '--type=merge', '-p', JSON.stringify(body)]);
+    await patch([], { metadata: { finalizers: ['openpds.io/test'] } });
+    await patch(['--subresource=status'], { status: { observedGeneration: 1 } });
+    // The rules come with the new CRD; the name is not checked again once the operator wrote a status.
+    await kubectl(kubeconfig, ['apply', '--server-side', '--force-conflicts', '-k', CRDS]);
+    await expect(patch(['--subresource=status'], { status: { observedGeneration: 2 } })).resolves.toContain('patched');
+    await expect(patch([], { metadata: { finalizers: null } })).resolves.toContain('patched');
+    await expect(apply(domain(`${name}x`, S3))).rejects.toThrow('metadata.name must be at most 48 characters');
+  });
+
+  it('kubectl explain says what an unset apiServer.replicas means, and the limits', async () => {
+    const replicas = await kubectl(kubeconfig, ['explain', 'domain.spec.apiServer.replicas']);
+    expect(replicas.replace(/\s+/g, ' ')).toContain('Absent means 1 with storage.volume (a ReadWriteOnce disk allows 0 or 1) and 2 otherwise.');
+    const size = await kubectl(kubeconfig, ['explain', 'domain.spec.quotas.defaultDriveSize']);
+    expect(size.replace(/\s+/g, ' ')).toContain('At most 9007199254740991 bytes');
+  });
+});
