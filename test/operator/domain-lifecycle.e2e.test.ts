@@ -51,7 +51,7 @@ beforeAll(async () => {
     baseBackoffMs: 100,
     maxBackoffMs: 1000,
     monitoring: 'auto',
-    domainEndpoints: Object.fromEntries(['upgrade', 'locked', 'foreign', 'blocked'].map((n) => [`${NS}/${n}`, closed])),
+    domainEndpoints: Object.fromEntries(['upgrade', 'locked', 'foreign', 'blocked', 'hooks'].map((n) => [`${NS}/${n}`, closed])),
     reconcilers: defaultReconcilers(),
     log: () => undefined,
   });
@@ -120,4 +120,11 @@ test('a Domain that never served (blocked on a missing Secret) and its reclaimPo
   expect(deleted).toHaveLength(1);
   expect(deleted[0]!.message).toContain('1 Drive(s) with reclaimPolicy Delete were not deleted through the data plane (the data plane was never created)');
   expect(deleted[0]!.message).not.toContain('volume claim'); // never created either
+});
+
+test('without the Prometheus Operator no alert webhook is rendered, so a webhook Secret that does not exist blocks nothing', async () => {
+  await apply(domainYaml('hooks', '  alerts: { webhooks: [{ name: pager, urlSecretRef: { name: no-such-webhook-secret } }] }\n'));
+  // Past the Secret check and the apply: waiting for the pod's /readyz, not MissingSecret.
+  await eventually(async () => expect(condition(await getDomain('hooks'), 'Ready')?.reason).toBe('WaitingForReplicas'));
+  expect(await kube.client.find({ apiVersion: 'apps/v1', kind: 'Deployment', namespace: NS, name: 'hooks-api' })).toBeDefined();
 });

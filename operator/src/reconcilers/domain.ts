@@ -310,7 +310,7 @@ export function createDomainReconciler(deps: DomainReconcilerDeps): DomainReconc
       return undefined;
     }
 
-    const secretProblem = await checkSecretKeys(client, ctx.namespace, referencedSecretKeys(ctx), secretKeys);
+    const secretProblem = await checkSecretKeys(client, ctx.namespace, referencedSecretKeys(ctx, { monitoring: deps.monitoring }), secretKeys);
     if (secretProblem) {
       // Secrets are not watched: retried with backoff until someone creates or fixes it.
       await writeStatus(domain, outcome(generation, secretProblem.reason, secretProblem.message, 'blocked'));
