@@ -93,7 +93,8 @@ export function createApp(deps: Deps, services: Services = createServices(deps))
   });
   app.get('/v2/openapi.json', (_req, res) => void res.json(buildOpenApi(registry, { version: VERSION })));
 
-  if (deps.store.kind === 'local') app.use(createLocalBlobRouter({ store: deps.store, signer: deps.urlSigner, maxPartSize: MAX_PART_SIZE }));
+  if (deps.store.kind === 'local')
+    app.use(createLocalBlobRouter({ store: deps.store, signer: deps.urlSigner, maxPartSize: MAX_PART_SIZE, objectUploadOpen: (key) => services.uploads.isObjectUploadOpen(key) }));
 
   app.use('/v2', express.json({ limit: '4mb' }));
   const publicPaths = () => new Set(registry.routes.filter((r) => !r.auth).map((r) => r.path));

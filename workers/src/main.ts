@@ -37,7 +37,7 @@ export async function startWorker(env: Record<string, string | undefined> = proc
   // Workers read and delete objects; they never sign URLs.
   const signer = createUrlSigner({ secret: 'unused-by-workers-unused-by-workers', baseUrl: config.publicUrl });
   const store = createBlobStore(config, signer, createStorageErrorsCounter(registry));
-  const jobs = createJobRunner({ db, logger, registry }, createJobHandlers({ db, store, logger, newId: createIdGenerator() }).handlers, { ...DEFAULT_JOB_RUNNER_OPTIONS, concurrency: config.jobConcurrency });
+  const jobs = createJobRunner({ db, logger, registry }, createJobHandlers({ db, store, logger, config, newId: createIdGenerator() }).handlers, { ...DEFAULT_JOB_RUNNER_OPTIONS, concurrency: config.jobConcurrency });
 
   const server = createServer((req, res) => {
     const send = (status: number, body: unknown, type = 'application/json') => {

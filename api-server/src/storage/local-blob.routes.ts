@@ -9,14 +9,26 @@
 import { Router, type Request } from 'express';
 import { Transform, type TransformCallback } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { AppError, badRequest, forbidden, invalidParameter, notFound } from '../shared/errors';
+import { AppError, badRequest, conflict, forbidden, invalidParameter, notFound } from '../shared/errors';
 import type { UrlSigner } from '../shared/url-signer';
 import { MAX_PART_NUMBER, MIN_PART_NUMBER, UploadNotFoundError, type BlobStore } from './blob-store';
 import { serveObject } from './serve-object';
 import { BodySizeError } from './local-files';
 import { LOCAL_OBJECT_PATH, LOCAL_OBJECT_UPLOAD_PATH, LOCAL_PART_PATH } from './local.blob-store';
 
-export function createLocalBlobRouter(deps: { store: BlobStore; signer: UrlSigner; maxPartSize: number }): Router {
+export interface LocalBlobRouterDeps {
+  store: BlobStore;
+  signer: UrlSigner;
+  maxPartSize: number;
+  /**
+   * Whether a one-part upload at this key still takes bytes (its session is open). Once completed, what a
+   * file or a download link serves must not change under it, so a still unexpired upload URL is refused
+   * (409). Without it (the store's own tests) every validly signed PUT is taken.
+   */
+  objectUploadOpen?: (key: string) => Promise<boolean>;
+}
+
+export function createLocalBlobRouter(deps: LocalBlobRouterDeps): Router {
   const { store, signer, maxPartSize } = deps;
   const router = Router();
 
@@ -39,6 +51,8 @@ export function createLocalBlobRouter(deps: { store: BlobStore; signer: UrlSigne
   // leaves no object and a second PUT replaces the first, as on S3.
   router.put(LOCAL_OBJECT_UPLOAD_PATH, async (req, res) => {
     const query = verifiedQuery(signer, 'PUT', LOCAL_OBJECT_UPLOAD_PATH, req);
+    if (deps.objectUploadOpen && !(await deps.objectUploadOpen(query.key!)))
+      throw conflict('UploadCompleted', 'this upload is complete (or gone): its URL takes no more bytes');
     const body = limitedBody(req, maxPartSize);
     const info = await store.put(query.key!, body.stream, { size: body.declared }).catch((error: unknown) => {
       throw bodyError(error, maxPartSize);

@@ -6,13 +6,28 @@ import { defineRpc, idField, parseBody, type RpcRegistry } from '../../shared/rp
 import { notFound } from '../../shared/errors';
 import { serveObject } from '../../storage/serve-object';
 import type { RevisionsService } from '../revisions/revisions.service';
+import { createBlobSealing } from '../uploads/blob-sealing';
 import { revisionEtag } from './download-etag';
+import { MAX_EXPIRE_SEC } from './download-link-lifetime';
 
 /** Long enough to start a download the redirect leads to; a resumed download asks this API again. */
 const REDIRECT_URL_TTL_SECONDS = 300;
 
-export function createDownloadsRouter(registry: RpcRegistry, deps: Pick<Deps, 'store' | 'config' | 'clock'>, revisions: RevisionsService): Router {
+export function createDownloadsRouter(registry: RpcRegistry, deps: Pick<Deps, 'db' | 'store' | 'config' | 'clock' | 'newId' | 'logger'>, revisions: RevisionsService): Router {
   const router = Router();
+  const sealing = createBlobSealing(deps);
+
+  /**
+   * resolve() for a URL that names the object: one that must keep its bytes until it expires. Content still
+   * at a one-part upload's key (not hashed yet) is sealed first (blob-sealing.ts), then looked up again.
+   */
+  async function resolveForLink(caller: AuthContext, driveId: string, fileId: string, revisionId?: string) {
+    const found = await revisions.resolve(caller, driveId, fileId, revisionId);
+    if (!found.revision.client_writable) return found;
+    await sealing.seal({ sha256: found.revision.blob_sha256, storage_key: found.revision.storage_key, size: found.revision.size });
+    return revisions.resolve(caller, driveId, fileId, found.revision.revision_id);
+  }
+
   defineRpc(router, registry, {
     path: '/v2/file/get_download_url',
     summary: 'A signed, expiring URL for the file (or one revision), with Range support',
@@ -21,11 +36,11 @@ export function createDownloadsRouter(registry: RpcRegistry, deps: Pick<Deps, 's
       file_id: idField,
       revision_id: idField.optional(),
       file_name: z.string().min(1).max(1024).optional(),
-      expire_sec: z.number().int().min(1).max(115_200).optional(),
+      expire_sec: z.number().int().min(1).max(MAX_EXPIRE_SEC).optional(),
       response_content_type: z.string().max(256).optional(),
     }),
     handler: async (input, { auth: caller }) => {
-      const { file, revision } = await revisions.resolve(caller, input.drive_id, input.file_id, input.revision_id);
+      const { file, revision } = await resolveForLink(caller, input.drive_id, input.file_id, input.revision_id);
       const ttl = input.expire_sec ?? deps.config.downloadUrlTtl;
       const url = await deps.store.downloadUrl(revision.storage_key, {
         expiresInSeconds: ttl,
@@ -58,9 +73,10 @@ export function createDownloadsRouter(registry: RpcRegistry, deps: Pick<Deps, 's
   router.get('/v2/file/download', async (req, res) => {
     const caller = res.locals.auth as AuthContext;
     const input = parseBody(query, req.query);
-    const { file, revision } = await revisions.resolve(caller, input.drive_id, input.file_id, input.revision_id);
     const s3 = deps.store.kind === 's3';
-    if (s3 && deps.config.downloadRedirect && req.method !== 'HEAD' && !(await staleIfRange(req, revision.storage_key))) {
+    const redirect = s3 && deps.config.downloadRedirect && req.method !== 'HEAD';
+    const { file, revision } = await (redirect ? resolveForLink : revisions.resolve)(caller, input.drive_id, input.file_id, input.revision_id);
+    if (redirect && !(await staleIfRange(req, revision.storage_key))) {
       const url = await deps.store.downloadUrl(revision.storage_key, { expiresInSeconds: REDIRECT_URL_TTL_SECONDS, fileName: file.name, contentType: file.content_type });
       res.setHeader('Cache-Control', 'no-store');
       return res.redirect(302, url);

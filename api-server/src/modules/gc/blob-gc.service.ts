@@ -3,12 +3,15 @@
  * abandoned upload sessions (with their parts and invisible file rows), store multipart uploads no
  * session knows (a crash between opening one and recording it), and objects no blob or session points at
  * (a crash between assembling an upload and committing it). Expired trash is purged first so its blobs
- * become collectable. The database row is always deleted before the object, never the other way round.
+ * become collectable. Objects kept for the download links that name them (deferred-deletes.repository.ts)
+ * go once those links have expired, and count as referenced until then. The database row is always
+ * deleted before the object, never the other way round.
  */
 import type { Deps } from '../../shared/deps';
 import type { RecyclebinService } from '../recyclebin/recyclebin.service';
 import type { UploadsService } from '../uploads/uploads.service';
 import { createUploadsRepository } from '../uploads/uploads.repository';
+import { createDeferredDeletesRepository } from './deferred-deletes.repository';
 import { createGcRepository } from './gc.repository';
 
 export interface GcReport {
@@ -17,6 +20,8 @@ export interface GcReport {
   sessions: number;
   store_uploads: number;
   orphan_objects: number;
+  /** Objects kept for download links that have all expired now. */
+  deferred_objects: number;
 }
 
 const BATCH = 500;
@@ -24,12 +29,13 @@ const BATCH = 500;
 export function createBlobGc(deps: Pick<Deps, 'db' | 'store' | 'clock' | 'config' | 'metrics' | 'logger'>, uploads: UploadsService, recyclebin: RecyclebinService) {
   const repo = createGcRepository();
   const sessions = createUploadsRepository();
+  const deferred = createDeferredDeletesRepository();
 
   return {
     async run(options: { graceSeconds?: number } = {}): Promise<GcReport> {
       const grace = options.graceSeconds ?? deps.config.gcGraceSeconds;
       const before = new Date(deps.clock.now().getTime() - grace * 1000);
-      const report: GcReport = { trash_purged: await recyclebin.purgeExpired(), blobs: 0, sessions: 0, store_uploads: 0, orphan_objects: 0 };
+      const report: GcReport = { trash_purged: await recyclebin.purgeExpired(), blobs: 0, sessions: 0, store_uploads: 0, orphan_objects: 0, deferred_objects: 0 };
 
       for (;;) {
         const abandoned = await sessions.abandonedSessions(deps.db, before, BATCH);
@@ -48,6 +54,16 @@ export function createBlobGc(deps: Pick<Deps, 'db' | 'store' | 'clock' | 'config
           report.blobs++;
         }
         if (candidates.length < BATCH) break;
+      }
+
+      for (;;) {
+        const due = await deferred.takeDue(deps.db, deps.clock.now(), BATCH);
+        for (const { storage_key, in_use } of due) {
+          if (in_use) continue;
+          await deps.store.delete(storage_key);
+          report.deferred_objects++;
+        }
+        if (due.length < BATCH) break;
       }
 
       const open: { key: string; uploadId: string; initiated?: Date }[] = [];
@@ -80,6 +96,7 @@ export function createBlobGc(deps: Pick<Deps, 'db' | 'store' | 'clock' | 'config
       deps.metrics.blobGc.inc({ kind: 'blob' }, report.blobs);
       deps.metrics.blobGc.inc({ kind: 'upload' }, report.sessions + report.store_uploads);
       deps.metrics.blobGc.inc({ kind: 'orphan' }, report.orphan_objects);
+      deps.metrics.blobGc.inc({ kind: 'deferred' }, report.deferred_objects);
       deps.logger.info({ gc: report }, 'blob gc finished');
       return report;
     },

@@ -13,11 +13,15 @@ export function createGcRepository() {
       const [row] = await db.query<{ storage_key: string }>(`DELETE FROM blobs WHERE sha256 = $1 AND ref_count = 0 RETURNING storage_key`, [sha256]);
       return row?.storage_key;
     },
-    /** Of these storage keys, the ones a blob or an unfinished upload session still points at. */
+    /**
+     * Of these storage keys, the ones a blob or an unfinished upload session still points at, or that are
+     * kept for download links (deferred_object_deletes).
+     */
     async referencedKeys(db: Queryable, keys: readonly string[]): Promise<Set<string>> {
       const rows = await db.query<{ key: string }>(
         `SELECT storage_key AS key FROM blobs WHERE storage_key = ANY($1::text[])
-         UNION SELECT storage_key FROM upload_sessions WHERE status <> 'completed' AND storage_key = ANY($1::text[])`,
+         UNION SELECT storage_key FROM upload_sessions WHERE status <> 'completed' AND storage_key = ANY($1::text[])
+         UNION SELECT storage_key FROM deferred_object_deletes WHERE storage_key = ANY($1::text[])`,
         [keys],
       );
       return new Set(rows.map((r) => r.key));

@@ -11,9 +11,11 @@ export interface RevisionRow {
   created_by: string | null;
   created_at: Date;
   storage_key: string;
+  /** The blob's bytes still sit at a one-part upload's key (not hashed yet): a link must not name it (blob-sealing.ts). */
+  client_writable: boolean;
 }
 
-const SELECT = `SELECT r.*, b.storage_key FROM file_revisions r JOIN blobs b ON b.sha256 = r.blob_sha256`;
+const SELECT = `SELECT r.*, b.storage_key, b.client_writable FROM file_revisions r JOIN blobs b ON b.sha256 = r.blob_sha256`;
 
 export function createRevisionsRepository() {
   return {
@@ -25,7 +27,7 @@ export function createRevisionsRepository() {
     async readable(db: Queryable, q: { domainId: string; userId: string; admin: boolean; driveId: string; fileId: string; revisionId: string | null }): Promise<{ file: FileRow; revision: RevisionRow } | undefined> {
       const [row] = await db.query<Record<string, unknown>>(
         `SELECT f.*, r.revision_id AS rev_revision_id, r.blob_sha256 AS rev_blob_sha256, r.size AS rev_size, r.content_hash AS rev_content_hash,
-                r.created_by AS rev_created_by, r.created_at AS rev_created_at, b.storage_key AS rev_storage_key
+                r.created_by AS rev_created_by, r.created_at AS rev_created_at, b.storage_key AS rev_storage_key, b.client_writable AS rev_client_writable
          FROM files f
          JOIN drives d ON d.drive_id = f.drive_id
          JOIN file_revisions r ON r.file_id = f.file_id AND r.revision_id = COALESCE($6, f.revision_id)
@@ -35,8 +37,8 @@ export function createRevisionsRepository() {
         [q.driveId, q.fileId, q.domainId, q.userId, q.admin, q.revisionId],
       );
       if (!row) return undefined;
-      const { rev_revision_id, rev_blob_sha256, rev_size, rev_content_hash, rev_created_by, rev_created_at, rev_storage_key, ...file } = row;
-      const revision = { revision_id: rev_revision_id, file_id: file.file_id, drive_id: file.drive_id, blob_sha256: rev_blob_sha256, size: rev_size, content_hash: rev_content_hash, created_by: rev_created_by, created_at: rev_created_at, storage_key: rev_storage_key };
+      const { rev_revision_id, rev_blob_sha256, rev_size, rev_content_hash, rev_created_by, rev_created_at, rev_storage_key, rev_client_writable, ...file } = row;
+      const revision = { revision_id: rev_revision_id, file_id: file.file_id, drive_id: file.drive_id, blob_sha256: rev_blob_sha256, size: rev_size, content_hash: rev_content_hash, created_by: rev_created_by, created_at: rev_created_at, storage_key: rev_storage_key, client_writable: rev_client_writable };
       return { file: file as unknown as FileRow, revision: revision as RevisionRow };
     },
     async get(db: Queryable, fileId: string, revisionId: string): Promise<RevisionRow | undefined> {

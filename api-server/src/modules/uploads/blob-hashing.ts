@@ -10,6 +10,11 @@
  * the copy, so the bytes behind a hash that other users may come to share can no longer change. The
  * upload key's object then goes.
  *
+ * Download links handed out before the job ran name the placeholder's object (never an upload key:
+ * blob-sealing.ts seals before one is made). Merged onto stored content, that object is no blob's any more,
+ * but it is kept until the longest of those links has expired: recorded in deferred_object_deletes in the
+ * transaction that moves the revisions, deleted by the blob GC afterwards.
+ *
  * Safe to run twice or after a crash at any point: a placeholder that is gone (already hashed, or
  * collected by the GC because its file was deleted first) makes the job a no-op, each attempt seals to
  * a key of its own (a late attempt never writes over a copy in use), and a copy or merged duplicate that a
@@ -19,12 +24,80 @@ import type { Queryable } from '../../db/db';
 import type { JobRow } from '../jobs/jobs.repository';
 import { hashContent } from '../../shared/content-hasher';
 import type { Deps } from '../../shared/deps';
-import { createUploadsRepository, sealedKey } from './uploads.repository';
+import { BlobNotFoundError } from '../../storage/blob-store';
+import { longestLinkSeconds } from '../downloads/download-link-lifetime';
+import { createDeferredDeletesRepository } from '../gc/deferred-deletes.repository';
+import { createUploadsRepository, sealedKey, type BlobRow } from './uploads.repository';
 
 export const HASH_BLOB_JOB = 'blob.hash';
 
-export function createBlobHashing(deps: Pick<Deps, 'db' | 'store' | 'logger' | 'newId'>) {
+export function createBlobHashing(deps: Pick<Deps, 'db' | 'store' | 'logger' | 'newId' | 'config'>) {
   const repo = createUploadsRepository();
+  const deferred = createDeferredDeletesRepository();
+  const dropUnused = async (keys: Iterable<string>) => {
+    for (const key of new Set(keys)) {
+      await deps.store.delete(key).catch((err: unknown) => deps.logger.warn({ err, key }, 'deleting an object no blob uses failed; the GC will'));
+    }
+  };
+
+  /**
+   * One attempt on the placeholder as read. 'moved' when it was sealed for a download link meanwhile
+   * (blob-sealing.ts): what this attempt copied or hashed may not be what the blob now holds, so it starts over.
+   */
+  async function attempt(pending: BlobRow, finish: (db: Queryable) => Promise<unknown>): Promise<'done' | 'moved'> {
+    const pendingKey = pending.sha256;
+    const contentKey = pending.client_writable ? sealedKey(pending.storage_key, deps.newId()) : pending.storage_key;
+    if (pending.client_writable) {
+      const copied = await deps.store.copy(pending.storage_key, contentKey).then(() => true, (e: unknown) => {
+        if (e instanceof BlobNotFoundError) return false;
+        throw e;
+      });
+      // The upload key went: sealed for a link (then the blob row says where), or the placeholder is gone.
+      if (!copied) {
+        const now = await repo.getBlob(deps.db, pendingKey);
+        if (now?.storage_key === pending.storage_key) throw new BlobNotFoundError(pending.storage_key); // lost: retried, then kept as failed
+        return 'moved';
+      }
+    }
+    const hashes = await hashContent((await deps.store.get(contentKey)) as AsyncIterable<Buffer>);
+    if (hashes.size !== pending.size && pending.client_writable) {
+      // Replaced through its upload URL after file/complete, with another size: what was completed (and
+      // counted against the quota) is gone, and keeping the rest would store bytes no quota counts.
+      deps.logger.warn({ blob: pendingKey, key: pending.storage_key, size: hashes.size, completed: pending.size }, 'a one-part upload was replaced after complete; its content is discarded');
+      await dropUnused([contentKey, pending.storage_key]);
+      await finish(deps.db);
+      return 'done';
+    }
+    if (hashes.size !== pending.size) throw new Error(`object ${contentKey} holds ${hashes.size} bytes, the blob says ${pending.size}`);
+
+    const merged = await deps.db.transaction(async (tx) => {
+      const locked = await repo.getBlob(tx, pendingKey, { forUpdate: true });
+      if (locked && locked.storage_key !== pending.storage_key) return 'moved' as const;
+      await finish(tx);
+      if (!locked) return null;
+      let existing = await repo.getBlob(tx, hashes.sha256, { forUpdate: true });
+      const address = { sha256: hashes.sha256, sha1: hashes.sha1, pre_hash: hashes.preHash, size: hashes.size, storage_key: contentKey };
+      // Two workers hashing two uploads of the same bytes: the second insert waits for the first to
+      // commit and inserts nothing; then this one merges onto it like onto any stored copy.
+      if (!existing && !(await repo.insertHashedBlob(tx, address))) existing = await repo.getBlob(tx, hashes.sha256, { forUpdate: true });
+      await repo.moveRevisions(tx, pendingKey, hashes.sha256, hashes.sha1);
+      await repo.deleteBlob(tx, pendingKey);
+      const onto = Boolean(existing && existing.storage_key !== contentKey);
+      // Links may name the placeholder's object unless it is an upload key (sealed before any link).
+      if (onto && !pending.client_writable) await deferred.defer(tx, [pending.storage_key], longestLinkSeconds(deps.config));
+      return onto;
+    });
+    // What no blob points at now. Merged onto stored content: the upload key and this attempt's copy (or,
+    // not at an upload key, nothing now: it was deferred above). Linked here: the upload key, when the
+    // content went to a sealed copy. Placeholder gone (another attempt linked it, or the GC took it) or
+    // moved: only this attempt's own copy; the rest is theirs.
+    const sealed = contentKey !== pending.storage_key;
+    if (merged === null || merged === 'moved') await dropUnused(sealed ? [contentKey] : []);
+    else if (merged) await dropUnused(pending.client_writable ? [pending.storage_key, contentKey] : []);
+    else await dropUnused(sealed ? [pending.storage_key] : []);
+    if (merged === true) deps.logger.debug({ blob: hashes.sha256 }, 'upload deduplicated onto stored content');
+    return merged === 'moved' ? 'moved' : 'done';
+  }
 
   return {
     /** The job that hashes a placeholder blob; file/complete enqueues it in the statement that links it. */
@@ -36,50 +109,17 @@ export function createBlobHashing(deps: Pick<Deps, 'db' | 'store' | 'logger' | '
       // The job row goes in the transaction that records the hash: done exactly when the work is.
       const finish = (db: Queryable) => db.query(`DELETE FROM jobs WHERE job_id = $1`, [job.job_id]);
       const pendingKey = String(payload.blob ?? '');
-      const pending = await repo.getBlob(deps.db, pendingKey);
-      // Gone, done, or no longer referenced (its file was deleted first: the GC collects it unread).
-      if (!pending || pending.hashed || pending.ref_count === 0) {
-        await finish(deps.db);
-        return 'finished';
+      // A placeholder moves at most once (sealed for a link: it is then no longer client_writable).
+      for (let tries = 0; tries < 3; tries++) {
+        const pending = await repo.getBlob(deps.db, pendingKey);
+        // Gone, done, or no longer referenced (its file was deleted first: the GC collects it unread).
+        if (!pending || pending.hashed || pending.ref_count === 0) {
+          await finish(deps.db);
+          return 'finished';
+        }
+        if ((await attempt(pending, finish)) === 'done') return 'finished';
       }
-      const contentKey = pending.client_writable ? sealedKey(pending.storage_key, deps.newId()) : pending.storage_key;
-      if (pending.client_writable) await deps.store.copy(pending.storage_key, contentKey);
-      const hashes = await hashContent((await deps.store.get(contentKey)) as AsyncIterable<Buffer>);
-      if (hashes.size !== pending.size && pending.client_writable) {
-        // Replaced through its upload URL after file/complete, with another size: what was completed (and
-        // counted against the quota) is gone, and keeping the rest would store bytes no quota counts.
-        deps.logger.warn({ blob: pendingKey, key: pending.storage_key, size: hashes.size, completed: pending.size }, 'a one-part upload was replaced after complete; its content is discarded');
-        for (const key of [contentKey, pending.storage_key]) await deps.store.delete(key).catch(() => undefined);
-        await finish(deps.db);
-        return 'finished';
-      }
-      if (hashes.size !== pending.size) throw new Error(`object ${contentKey} holds ${hashes.size} bytes, the blob says ${pending.size}`);
-
-      const merged = await deps.db.transaction(async (tx) => {
-        await finish(tx);
-        if (!(await repo.getBlob(tx, pendingKey, { forUpdate: true }))) return null;
-        let existing = await repo.getBlob(tx, hashes.sha256, { forUpdate: true });
-        const address = { sha256: hashes.sha256, sha1: hashes.sha1, pre_hash: hashes.preHash, size: hashes.size, storage_key: contentKey };
-        // Two workers hashing two uploads of the same bytes: the second insert waits for the first to
-        // commit and inserts nothing; then this one merges onto it like onto any stored copy.
-        if (!existing && !(await repo.insertHashedBlob(tx, address))) existing = await repo.getBlob(tx, hashes.sha256, { forUpdate: true });
-        await repo.moveRevisions(tx, pendingKey, hashes.sha256, hashes.sha1);
-        await repo.deleteBlob(tx, pendingKey);
-        return Boolean(existing && existing.storage_key !== contentKey);
-      });
-      // What no blob points at now. Merged onto stored content: the upload key and this attempt's copy.
-      // Linked here: the upload key, when the content went to a sealed copy. Placeholder gone (another
-      // attempt linked it, or the GC took it): only this attempt's own copy; the rest is theirs.
-      const sealed = contentKey !== pending.storage_key;
-      let unused: string[];
-      if (merged === null) unused = sealed ? [contentKey] : [];
-      else if (merged) unused = [pending.storage_key, contentKey];
-      else unused = sealed ? [pending.storage_key] : [];
-      for (const key of new Set(unused)) {
-        await deps.store.delete(key).catch((err: unknown) => deps.logger.warn({ err, key }, 'deleting an object no blob uses failed; the GC will'));
-      }
-      if (merged) deps.logger.debug({ blob: hashes.sha256 }, 'upload deduplicated onto stored content');
-      return 'finished';
+      throw new Error(`blob ${pendingKey} kept moving while it was hashed`);
     },
   };
 }

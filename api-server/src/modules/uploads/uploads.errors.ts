@@ -4,6 +4,8 @@ export const uploadErrors = {
   preHashMatched: () => conflict('PreHashMatched', 'content with this pre_hash may already be stored: send content_hash and proof_code'),
   sessionNotFound: (uploadId: string) => notFound('UploadId', `upload ${uploadId} does not exist for this file`),
   alreadyCompleted: (uploadId: string) => conflict('UploadCompleted', `upload ${uploadId} is already complete`),
+  contentReplaced: () =>
+    conflict('ContentReplaced', 'the file\'s bytes were replaced through its upload URL after it was completed, with another size; they are being discarded'),
   completing: (uploadId: string) => conflict('UploadInProgress', `upload ${uploadId} is being completed by another request`),
   partNumbers: (message: string) => badRequest('InvalidParameter.PartNumber', message),
   partSize: (message: string) => badRequest('InvalidParameter.PartSize', message),

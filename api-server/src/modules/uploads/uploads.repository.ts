@@ -152,6 +152,11 @@ export function createUploadsRepository() {
     async deleteCompletedSessions(db: Queryable, before: Date): Promise<void> {
       await db.query(`DELETE FROM upload_sessions WHERE status = 'completed' AND updated_at < $1`, [before]);
     },
+    /** True while a one-part upload at this key may still take its bytes: its session is open. */
+    async isObjectUploadOpen(db: Queryable, storageKey: string): Promise<boolean> {
+      const rows = await db.query(`SELECT 1 FROM upload_sessions WHERE storage_key = $1 AND status = 'open' LIMIT 1`, [storageKey]);
+      return rows.length > 0;
+    },
     async isUploadingFileOrphaned(db: Queryable, fileId: string): Promise<boolean> {
       const rows = await db.query(
         `SELECT 1 FROM files f WHERE f.file_id = $1 AND f.status = 'uploading'
@@ -201,6 +206,17 @@ export function createUploadsRepository() {
          UPDATE files SET content_hash = $3 WHERE revision_id IN (SELECT revision_id FROM moved)`,
         [from, to, sha1],
       );
+    },
+    /**
+     * Points a placeholder blob still at its one-part upload key at a sealed copy of it, unless something
+     * moved it meanwhile (the hash job, or another sealing): false then, and the copy is the caller's to drop.
+     */
+    async sealBlob(db: Queryable, sha256: string, uploadKey: string, sealedKey: string): Promise<boolean> {
+      const rows = await db.query(
+        `UPDATE blobs SET storage_key = $3, client_writable = false WHERE sha256 = $1 AND storage_key = $2 AND client_writable RETURNING 1`,
+        [sha256, uploadKey, sealedKey],
+      );
+      return rows.length > 0;
     },
     async deleteBlob(db: Queryable, sha256: string): Promise<void> {
       await db.query(`DELETE FROM blobs WHERE sha256 = $1`, [sha256]);

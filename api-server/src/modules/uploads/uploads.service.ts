@@ -334,6 +334,9 @@ export function createUploadsService(
       };
     },
 
+    /** For the local store's upload route: a one-part upload's URL takes bytes only while its session is open. */
+    isObjectUploadOpen: (storageKey: string) => repo.isObjectUploadOpen(deps.db, storageKey),
+
     async openSession(auth: AuthContext, driveId: string, fileId: string, uploadId: string): Promise<UploadSessionRow> {
       await drives.getAccessible(auth, driveId);
       const session = await repo.getSession(deps.db, driveId, fileId, uploadId);

@@ -1,0 +1,148 @@
+/**
+ * A download link handed out before the background hash job ran names the object the upload left (a
+ * one-part upload's key, or an assembled multipart object). The job then seals the content to a copy of
+ * its own, or merges it onto the same bytes already stored, and that object is no longer the blob's: the
+ * link must still answer 200 with the same bytes until it expires. And once completed, the bytes behind a
+ * link can no longer be replaced through the upload URL. On PGlite + local disk and PostgreSQL + radosgw S3.
+ */
+import { randomBytes } from 'node:crypto';
+import { MIN_PART_SIZE } from '../../api-server/src/storage/blob-store';
+import { startTestServer, ADMIN_PASSWORD, type ApiClient } from '../support/test-server';
+
+async function get(url: string) {
+  const res = await fetch(url);
+  return { status: res.status, body: Buffer.from(await res.arrayBuffer()) };
+}
+
+describe.each([
+  ['pglite', 'local'],
+  ['pg', 's3'],
+] as const)('download links handed out before hashing, on %s + %s', (dbKind, storeKind) => {
+  let server: Awaited<ReturnType<typeof startTestServer>>;
+  let api: ApiClient;
+  let user: { access_token: string; default_drive_id: string };
+
+  beforeAll(async () => {
+    server = await startTestServer(dbKind, storeKind);
+    api = server.api;
+    const admin = await api.login('admin', ADMIN_PASSWORD);
+    await api.ok('/v2/user/create', { user_name: 'links', password: 'links-password' }, admin.access_token);
+    user = await api.login('links', 'links-password');
+  });
+  afterAll(() => server?.stop());
+
+  /** Runs `fn` with the hash job held back, so what it uploads stays unhashed until it returns. */
+  async function beforeHashing<T>(fn: () => Promise<T>): Promise<T> {
+    await server.services.jobs.drain();
+    await server.services.jobs.close();
+    try {
+      return await fn();
+    } finally {
+      server.services.jobs.start();
+    }
+  }
+  const hashNow = () => server.services.jobs.drain();
+
+  /** create → PUT every part → complete; resolves to the file and its (first) upload URL. */
+  async function upload(name: string, content: Buffer, partSize = content.length) {
+    const d = user.default_drive_id;
+    const parts = Array.from({ length: Math.ceil(content.length / partSize) }, (_, i) => ({ part_number: i + 1 }));
+    const created = await api.ok('/v2/file/create', { drive_id: d, name, type: 'file', size: content.length, check_name_mode: 'auto_rename', part_info_list: parts }, user.access_token);
+    for (const [i, part] of (created.part_info_list as { upload_url: string }[]).entries()) {
+      const put = await fetch(part.upload_url, { method: 'PUT', body: content.subarray(i * partSize, (i + 1) * partSize) });
+      expect(put.status).toBe(200);
+    }
+    const file = await api.ok('/v2/file/complete', { drive_id: d, file_id: created.file_id, upload_id: created.upload_id }, user.access_token);
+    return { file, uploadUrl: created.part_info_list[0].upload_url as string };
+  }
+  const downloadUrl = async (fileId: string, extra: Record<string, unknown> = {}) =>
+    (await api.ok('/v2/file/get_download_url', { drive_id: user.default_drive_id, file_id: fileId, ...extra }, user.access_token)).url as string;
+  const contentHash = async (fileId: string) => (await api.ok('/v2/file/get', { drive_id: user.default_drive_id, file_id: fileId }, user.access_token)).content_hash as string;
+
+  it('keeps a one-part upload\'s link working after the job seals its content', async () => {
+    const content = randomBytes(10_000);
+    const { file, url } = await beforeHashing(async () => {
+      const { file } = await upload('sealed.bin', content);
+      return { file, url: await downloadUrl(file.file_id, { expire_sec: 115_200 }) };
+    });
+    await hashNow();
+    expect(await contentHash(file.file_id)).not.toBe('');
+    const after = await get(url);
+    expect(after.status).toBe(200);
+    expect(after.body).toEqual(content);
+  });
+
+  it('keeps a one-part upload\'s link working after the job merges it onto the same stored bytes', async () => {
+    const content = randomBytes(12_000);
+    await upload('first.bin', content);
+    await hashNow();
+    const { file, url } = await beforeHashing(async () => {
+      const { file } = await upload('duplicate.bin', content);
+      return { file, url: await downloadUrl(file.file_id) };
+    });
+    await hashNow();
+    expect(await contentHash(file.file_id)).not.toBe('');
+    const after = await get(url);
+    expect(after.status).toBe(200);
+    expect(after.body).toEqual(content);
+  });
+
+  it('keeps a multipart upload\'s link working after the job merges it onto the same stored bytes', async () => {
+    const content = randomBytes(MIN_PART_SIZE + 1000);
+    await upload('big-first.bin', content, MIN_PART_SIZE);
+    await hashNow();
+    const { url } = await beforeHashing(async () => {
+      const { file } = await upload('big-duplicate.bin', content, MIN_PART_SIZE);
+      return { file, url: await downloadUrl(file.file_id) };
+    });
+    await hashNow();
+    const after = await get(url);
+    expect(after.status).toBe(200);
+    expect(after.body.equals(content)).toBe(true);
+  });
+
+  it('keeps a merged object through GC runs while a link may name it, and lets it go after', async () => {
+    const content = randomBytes(8000);
+    const db = server.deps.db;
+    const keptBefore = new Set((await db.query<{ storage_key: string }>(`SELECT storage_key FROM deferred_object_deletes`)).map((r) => r.storage_key));
+    await upload('kept-first.bin', content);
+    await hashNow();
+    const { url } = await beforeHashing(async () => {
+      const { file } = await upload('kept-duplicate.bin', content);
+      return { url: await downloadUrl(file.file_id) };
+    });
+    await hashNow();
+    const kept = (await db.query<{ storage_key: string; delete_after: Date }>(`SELECT storage_key, delete_after FROM deferred_object_deletes`)).filter((r) => !keptBefore.has(r.storage_key));
+    expect(kept).toHaveLength(1);
+    // Kept past the longest link (32 h), not longer than that plus clock headroom.
+    const hours = (kept[0]!.delete_after.getTime() - Date.now()) / 3_600_000;
+    expect(hours).toBeGreaterThan(32);
+    expect(hours).toBeLessThan(33);
+    expect((await server.services.gc.run({ graceSeconds: 0 })).deferred_objects).toBe(0);
+    expect(await get(url)).toEqual({ status: 200, body: content });
+
+    await db.query(`UPDATE deferred_object_deletes SET delete_after = now() - interval '1 second' WHERE storage_key = $1`, [kept[0]!.storage_key]);
+    expect((await server.services.gc.run({ graceSeconds: 0 })).deferred_objects).toBe(1);
+    expect(await db.query(`SELECT 1 FROM deferred_object_deletes WHERE storage_key = $1`, [kept[0]!.storage_key])).toEqual([]);
+    expect(await server.deps.store.head(kept[0]!.storage_key)).toBeNull();
+    expect((await get(url)).status).toBe(404);
+  });
+
+  it('never lets an upload URL replace the bytes of a completed upload, nor those behind its links', async () => {
+    const content = randomBytes(6000);
+    const { file, url, uploadUrl } = await beforeHashing(async () => {
+      const { file, uploadUrl } = await upload('frozen.bin', content);
+      return { file, uploadUrl, url: await downloadUrl(file.file_id) };
+    });
+    // Before the job ran, and after: the old upload URL changes nothing anyone can read.
+    const early = await fetch(uploadUrl, { method: 'PUT', body: randomBytes(6000) });
+    if (storeKind === 'local') expect(early.status).toBe(409);
+    await hashNow();
+    const late = await fetch(uploadUrl, { method: 'PUT', body: randomBytes(6000) });
+    if (storeKind === 'local') expect(late.status).toBe(409);
+    expect(await get(url)).toEqual({ status: 200, body: content });
+    expect(await get(await downloadUrl(file.file_id))).toEqual({ status: 200, body: content });
+    const streamed = await fetch(`${api.url}/v2/file/download?drive_id=${user.default_drive_id}&file_id=${file.file_id}`, { headers: { authorization: `Bearer ${user.access_token}` } });
+    expect(Buffer.from(await streamed.arrayBuffer())).toEqual(content);
+  });
+});
