@@ -6,7 +6,8 @@
  * link can no longer be replaced through the upload URL. On PGlite + local disk and PostgreSQL + radosgw S3.
  */
 import { randomBytes } from 'node:crypto';
-import { MIN_PART_SIZE } from '../../api-server/src/storage/blob-store';
+import { createBlobHashing } from '../../api-server/src/modules/uploads/blob-hashing';
+import { MIN_PART_SIZE, type BlobStore } from '../../api-server/src/storage/blob-store';
 import { startTestServer, ADMIN_PASSWORD, type ApiClient } from '../support/test-server';
 
 async function get(url: string) {
@@ -126,6 +127,40 @@ describe.each([
     expect(await db.query(`SELECT 1 FROM deferred_object_deletes WHERE storage_key = $1`, [kept[0]!.storage_key])).toEqual([]);
     expect(await server.deps.store.head(kept[0]!.storage_key)).toBeNull();
     expect((await get(url)).status).toBe(404);
+  });
+
+  it.each([
+    ['after the job copied the upload', 'after'],
+    ['before the job copied the upload', 'before'],
+  ] as const)('a link sealed while the job hashes (%s) keeps its bytes; the job starts over on the sealed copy', async (_, when) => {
+    const content = randomBytes(7000);
+    await beforeHashing(async () => {
+      const { file } = await upload('raced.bin', content);
+      const [job] = await server.deps.db.query<{ job_id: number; payload: Record<string, unknown> }>(`SELECT job_id, payload FROM jobs WHERE kind = 'blob.hash'`);
+      // The job's store: its first copy (the upload key to its own sealed copy) lets a link be made too.
+      let url = '';
+      const real = server.deps.store;
+      const store: BlobStore = Object.assign(Object.create(real) as BlobStore, {
+        async copy(from: string, to: string) {
+          if (url) return real.copy(from, to);
+          if (when === 'before') url = await downloadUrl(file.file_id);
+          const copied = await real.copy(from, to);
+          if (when === 'after') url = await downloadUrl(file.file_id);
+          return copied;
+        },
+      });
+      await createBlobHashing({ ...server.deps, store }).run(job!.payload, job!);
+      expect(url).not.toBe('');
+      expect(await server.deps.db.query(`SELECT 1 FROM jobs WHERE job_id = $1`, [job!.job_id])).toEqual([]);
+      expect(await contentHash(file.file_id)).not.toBe('');
+      expect(await get(url)).toEqual({ status: 200, body: content });
+      // One object left of this upload: the sealed copy the link names, now the blob's.
+      const [{ storage_key }] = (await server.deps.db.query<{ storage_key: string }>(
+        `SELECT b.storage_key FROM file_revisions r JOIN blobs b ON b.sha256 = r.blob_sha256 WHERE r.file_id = $1`, [file.file_id])) as [{ storage_key: string }];
+      const left: string[] = [];
+      for await (const o of real.list('blobs/')) if (o.key.startsWith(storage_key.split('.sealed-')[0]!)) left.push(o.key);
+      expect(left).toEqual([storage_key]);
+    });
   });
 
   it('never lets an upload URL replace the bytes of a completed upload, nor those behind its links', async () => {
