@@ -102,7 +102,7 @@ export interface RunningOperator {
 
 type Log = NonNullable<OperatorOptions['log']>;
 
-function domainRegistration(options: OperatorOptions, monitoring: () => boolean, deploymentCache: () => ResilientInformer<KubernetesObject> | undefined, adminClients: DomainAdminClients, log: Log): ReconcilerRegistration<Domain & KubernetesObject> {
+function domainRegistration(options: OperatorOptions, monitoring: () => boolean, deploymentCache: () => ResilientInformer<KubernetesObject> | undefined, domainCache: () => ResilientInformer<KubernetesObject> | undefined, adminClients: DomainAdminClients, log: Log): ReconcilerRegistration<Domain & KubernetesObject> {
   // The reconciler for the current monitoring setting, built by create() and again whenever the setting
   // changed (the Prometheus Operator's CRDs installed or removed while running): a reconciler fixes at
   // creation which kinds it renders and prunes, so a new one is what a restart of the operator would give.
@@ -123,6 +123,8 @@ function domainRegistration(options: OperatorOptions, monitoring: () => boolean,
         domainEndpoints: options.domainEndpoints ?? {},
         // The Deployment watch below: its cache answers most readiness checks without a GET.
         cachedDeployment: (namespace, name) => deploymentCache()?.get(name, namespace) as KubeObject | undefined,
+        // The Domain cache: a storage conflict is looked for among every Domain the operator manages.
+        listDomains: () => (domainCache()?.list() ?? []) as unknown as Domain[],
         // The clients runtime.domainAccess hands out too: one login per domain for usage and Drives.
         adminClients,
         ...(options.domainUsageRefreshMs !== undefined ? { usageRefreshMs: options.domainUsageRefreshMs } : {}),
@@ -229,7 +231,7 @@ export async function runOperator(options: OperatorOptions): Promise<RunningOper
     metrics,
   };
 
-  const registrations: ReconcilerRegistration<any>[] = [domainRegistration(options, () => monitoring, () => controllers.get('Domain')?.secondaries[0], adminClients, log), ...(options.reconcilers ?? [])];
+  const registrations: ReconcilerRegistration<any>[] = [domainRegistration(options, () => monitoring, () => controllers.get('Domain')?.secondaries[0], () => controllers.get('Domain')?.informer, adminClients, log), ...(options.reconcilers ?? [])];
   for (const registration of registrations) {
     const apiVersion = registration.apiVersion ?? API_VERSION;
     const ns = options.namespace;

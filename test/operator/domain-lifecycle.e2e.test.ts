@@ -51,7 +51,7 @@ beforeAll(async () => {
     baseBackoffMs: 100,
     maxBackoffMs: 1000,
     monitoring: 'auto',
-    domainEndpoints: Object.fromEntries(['upgrade', 'locked', 'foreign', 'blocked', 'hooks'].map((n) => [`${NS}/${n}`, closed])),
+    domainEndpoints: Object.fromEntries(['upgrade', 'locked', 'foreign', 'blocked', 'hooks', 'first', 'second'].map((n) => [`${NS}/${n}`, closed])),
     reconcilers: defaultReconcilers(),
     log: () => undefined,
   });
@@ -127,4 +127,20 @@ test('without the Prometheus Operator no alert webhook is rendered, so a webhook
   // Past the Secret check and the apply: waiting for the pod's /readyz, not MissingSecret.
   await eventually(async () => expect(condition(await getDomain('hooks'), 'Ready')?.reason).toBe('WaitingForReplicas'));
   expect(await kube.client.find({ apiVersion: 'apps/v1', kind: 'Deployment', namespace: NS, name: 'hooks-api' })).toBeDefined();
+});
+
+test('a second Domain on the same bucket and prefix is StorageConflict and applies nothing; it runs once the first is gone', async () => {
+  await apply(`apiVersion: v1\nkind: Secret\nmetadata: { name: shared-db, namespace: ${NS} }\nstringData: { url: "postgres://openpds@db:5432/media" }\n`);
+  const onS3 = (name: string, prefix: string) =>
+    `apiVersion: openpds.io/v1alpha1\nkind: Domain\nmetadata: { name: ${name}, namespace: ${NS} }\nspec:\n  storage: { mode: standard, s3: { endpoint: "http://rgw.storage.svc:7480", bucket: media, prefix: ${prefix} } }\n  database: { urlSecretRef: { name: shared-db } }\n`;
+  await apply(onS3('first', 'media/'));
+  await eventually(async () => expect(await kube.client.find({ apiVersion: 'apps/v1', kind: 'Deployment', namespace: NS, name: 'first-api' })).toBeDefined());
+  await apply(onS3('second', 'media/'));
+  await eventually(async () => expect(condition(await getDomain('second'), 'Ready')).toMatchObject({ status: 'False', reason: 'StorageConflict', message: expect.stringContaining(`overlaps Domain ${NS}/first, which came first`) }));
+  expect(condition(await getDomain('second'), 'Degraded')?.status).toBe('True');
+  expect(await kube.client.find({ apiVersion: 'apps/v1', kind: 'Deployment', namespace: NS, name: 'second-api' })).toBeUndefined();
+  expect(condition(await getDomain('first'), 'Ready')?.reason).not.toBe('StorageConflict');
+
+  await kubectl(kube.kubeconfig, ['delete', 'domain', 'first', '-n', NS, '--wait=false']);
+  await eventually(async () => expect(await kube.client.find({ apiVersion: 'apps/v1', kind: 'Deployment', namespace: NS, name: 'second-api' })).toBeDefined(), 15_000);
 });

@@ -5,6 +5,7 @@
  */
 import type { SecretKeyUse } from '../charts/domain.chart';
 import type { DomainContext } from '../charts/domain-context';
+import type { Domain } from '../domain-types';
 import type { KubeClient, KubeObject } from '../kube/kube-client';
 
 /**
@@ -77,5 +78,55 @@ export async function checkSecretKeys(client: KubeClient, namespace: string, use
   }
   if (absent.length) return { reason: 'MissingSecret', message: [...absent, ...keyless].join('; and ') };
   if (keyless.length) return { reason: 'MissingSecretKey', message: keyless.join('; and ') };
+  return undefined;
+}
+
+/** The part of an S3 store a Domain's data plane treats as its own: every object under `prefix`. */
+interface S3Keyspace {
+  /** The service and bucket: endpoint (or AWS's, by region) and bucket name. */
+  store: string;
+  /** The key prefix, with a trailing '/' ('' for the whole bucket). */
+  prefix: string;
+}
+
+// By object: the informer hands out the same copy until the Domain changes, and each apply scans them all.
+const keyspaces = new WeakMap<Domain, S3Keyspace | null>();
+
+function s3Keyspace(domain: Domain): S3Keyspace | undefined {
+  let keyspace = keyspaces.get(domain);
+  if (keyspace === undefined) keyspaces.set(domain, (keyspace = readS3Keyspace(domain) ?? null));
+  return keyspace ?? undefined;
+}
+
+function readS3Keyspace(domain: Domain): S3Keyspace | undefined {
+  const s3 = domain.spec?.storage?.s3;
+  if (!s3?.bucket || domain.spec.storage.volume) return undefined; // a volume is the Domain's own claim
+  const endpoint = s3.endpoint ? s3.endpoint.trim().toLowerCase().replace(/\/+$/, '') : `aws:${s3.region ?? 'us-east-1'}`;
+  const prefix = (s3.prefix ?? '').replace(/^\/+/, '');
+  return { store: `${endpoint}/${s3.bucket}`, prefix: prefix && !prefix.endsWith('/') ? `${prefix}/` : prefix };
+}
+
+/**
+ * Another Domain whose S3 keyspace overlaps this one's (the same bucket, and one prefix equal to or inside
+ * the other) and that came first (creation time, then namespace/name): why this one must not run, or
+ * undefined. Each data plane's blob GC deletes the objects under its prefix its own database does not
+ * know, and aborts the multipart uploads there it did not start: two of them on one keyspace delete each
+ * other's files. The older Domain keeps running; only the newer one is held back.
+ */
+export function storageConflict(domain: Domain, others: Iterable<Domain>): string | undefined {
+  const mine = s3Keyspace(domain);
+  if (!mine) return undefined;
+  // The informer's copies carry client-node's Date, a JSON read a string: compared as times, then by name.
+  const created = (d: Domain) => new Date((d.metadata as { creationTimestamp?: string | Date }).creationTimestamp ?? 0).getTime() || 0;
+  const before = (a: Domain, b: Domain) => created(a) - created(b) || (`${a.metadata.namespace}/${a.metadata.name}` < `${b.metadata.namespace}/${b.metadata.name}` ? -1 : 1);
+  for (const other of others) {
+    if (other.metadata.uid === domain.metadata.uid || (other.metadata.namespace === domain.metadata.namespace && other.metadata.name === domain.metadata.name)) continue;
+    if ((other.metadata as { deletionTimestamp?: string }).deletionTimestamp) continue; // on its way out: its data plane goes first
+    const theirs = s3Keyspace(other);
+    if (!theirs || theirs.store !== mine.store || !(theirs.prefix.startsWith(mine.prefix) || mine.prefix.startsWith(theirs.prefix))) continue;
+    if (before(other, domain) > 0) continue;
+    const where = (k: S3Keyspace) => (k.prefix ? `prefix "${k.prefix}"` : 'the whole bucket');
+    return `storage.s3 overlaps Domain ${other.metadata.namespace}/${other.metadata.name}, which came first: both use bucket ${mine.store} (it ${where(theirs)}, this one ${where(mine)}), and each data plane's blob GC deletes the objects under its prefix that its own database does not know. Give this Domain a prefix of its own that is not inside the other's (or another bucket); nothing was applied`;
+  }
   return undefined;
 }

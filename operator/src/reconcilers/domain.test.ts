@@ -4,7 +4,7 @@ import type { Domain, DomainStatus, DomainUsageStatus } from '../domain-types';
 import type { KubeClient, KubeObject } from '../kube/kube-client';
 import { createDomainReconciler, DOMAIN_FINALIZER } from './domain';
 import { adminEndpoint, createDomainAccessResolver } from './domain-access';
-import { checkSecretKeys, createSecretKeyCache } from './domain-preflight';
+import { checkSecretKeys, createSecretKeyCache, storageConflict } from './domain-preflight';
 import { usageToWrite } from './domain-usage';
 
 const domain = (annotations: Record<string, string> = {}): Domain => ({
@@ -178,5 +178,33 @@ describe('reconcileDomain: status.usage refreshes', () => {
     expect(writes).toEqual([false, false, false, false, false, false, false, false, false, true]);
     const last = await h.reconcileAfter(0);
     expect(last).toMatchObject({ wrote: false, reads: 13, usage: { usedBytes: 3000, observedAt: '2026-01-01T11:12:00Z' } });
+  });
+});
+
+describe('storageConflict: two data planes on one S3 keyspace would delete each other\'s blobs', () => {
+  const at = (second: number) => new Date(Date.UTC(2026, 11, 6, 5, 0, second));
+  const domain = (name: string, s3: Record<string, unknown> | undefined, created: Date | string, extra: Record<string, unknown> = {}): Domain =>
+    ({ metadata: { name, namespace: 'ns', uid: `uid-${name}`, creationTimestamp: created, ...extra }, spec: { storage: s3 ? { mode: 'standard', s3: { bucket: 'media', ...s3 } } : { mode: 'standard', volume: {} } } }) as unknown as Domain;
+
+  it('the newer of two Domains on the same bucket and prefix (or one inside the other) is held back; the older runs', () => {
+    const older = domain('a', { endpoint: 'http://rgw:7480/', prefix: 'team/' }, at(1));
+    const newer = domain('b', { endpoint: 'HTTP://RGW:7480', prefix: '/team' }, at(2).toISOString()); // a JSON string beside a Date
+    expect(storageConflict(newer, [older, newer])).toContain('storage.s3 overlaps Domain ns/a, which came first: both use bucket http://rgw:7480/media (it prefix "team/", this one prefix "team/")');
+    expect(storageConflict(older, [older, newer])).toBeUndefined();
+    const inside = domain('c', { endpoint: 'http://rgw:7480', prefix: 'team/c/' }, at(3));
+    expect(storageConflict(inside, [older, inside])).toContain('overlaps Domain ns/a');
+    const whole = domain('d', { endpoint: 'http://rgw:7480' }, at(4));
+    expect(storageConflict(whole, [older, whole])).toContain('this one the whole bucket');
+  });
+
+  it('a prefix of its own, another bucket or endpoint, a volume, or a Domain being deleted is no conflict; a tie goes by name', () => {
+    const a = domain('a', { prefix: 'team/' }, at(1));
+    expect(storageConflict(domain('b', { prefix: 'team-b/' }, at(2)), [a])).toBeUndefined(); // "team/" is no prefix of "team-b/"
+    expect(storageConflict(domain('b', { prefix: 'team/', bucket: 'other' }, at(2)), [a])).toBeUndefined();
+    expect(storageConflict(domain('b', { prefix: 'team/', region: 'eu-west-1' }, at(2)), [a])).toBeUndefined(); // AWS, another region
+    expect(storageConflict(domain('b', undefined, at(2)), [domain('v', undefined, at(1))])).toBeUndefined();
+    expect(storageConflict(domain('b', { prefix: 'team/' }, at(2)), [domain('a', { prefix: 'team/' }, at(1), { deletionTimestamp: at(5) })])).toBeUndefined();
+    expect(storageConflict(domain('b', { prefix: 'team/' }, at(1)), [domain('a', { prefix: 'team/' }, at(1))])).toContain('ns/a');
+    expect(storageConflict(domain('a', { prefix: 'team/' }, at(1)), [domain('b', { prefix: 'team/' }, at(1))])).toBeUndefined();
   });
 });

@@ -20,7 +20,7 @@ import type { KubeClient, KubeObject } from '../kube/kube-client';
 import { createHttpFetch } from '../kube/http-fetch';
 import { deploymentReadiness, probeReadyz, type FetchFn } from '../kube/readiness';
 import { adminEndpoint, createDomainAdminClients, type DomainAdminClients } from './domain-access';
-import { checkSecretKeys, createSecretKeyCache, unsupportedSpec } from './domain-preflight';
+import { checkSecretKeys, createSecretKeyCache, storageConflict, unsupportedSpec } from './domain-preflight';
 import { usageStatus, usageToWrite } from './domain-usage';
 
 export const DOMAIN_FINALIZER = 'openpds.io/domain-cleanup';
@@ -51,6 +51,8 @@ export interface DomainReconcilerDeps {
    * of a GET once it reflects the operator's last apply.
    */
   cachedDeployment?: (namespace: string, name: string) => KubeObject | undefined;
+  /** Every Domain the operator manages (its cache), to find another one on the same S3 keyspace. */
+  listDomains?: () => Iterable<Domain>;
   /** Admin clients per Domain, shared with createDomainAccessResolver so both use one login token. */
   adminClients?: DomainAdminClients;
   /**
@@ -324,6 +326,13 @@ export function createDomainReconciler(deps: DomainReconcilerDeps): DomainReconc
     // Deployments as this reconcile's apply answered: the freshest view there is right after it.
     let appliedDeployments: Map<string, KubeObject> | undefined;
     if (last?.inputs !== inputs || observed !== generation || monotonic() - last.at > reapplyAfterMs) {
+      // Before each apply, not each reconcile: a scan of every Domain, and a conflict is settled when the
+      // newer of the two is first applied (by then the older is in the cache, its event came first).
+      const conflict = storageConflict(domain, deps.listDomains?.() ?? []);
+      if (conflict) {
+        await writeStatus(domain, outcome(generation, 'StorageConflict', conflict, 'blocked'));
+        throw new RequeueError(conflict);
+      }
       const credentials = await bootstrapCredentials(domain, ctx);
       if (!credentials) {
         const message = `the admin Secret ${ctx.namespace}/${ctx.names.adminSecret} was deleted after the data plane was created with it; new credentials would be locked out of the data plane (it keeps the superadmin password it started with) and a new secretKey would invalidate every token and signed URL. Restore the Secret (password, secretKey, username) from a backup; to start over with new credentials and new data, delete the Domain and create it again`;
