@@ -84,12 +84,19 @@ export function createApp(deps: Deps, services: Services = createServices(deps))
   app.get('/readyz', async (_req, res) => {
     const check = async (fn: () => Promise<unknown>) => fn().then(() => 'ok', (e: Error) => `unreachable: ${e.message}`);
     const [database, storage] = await Promise.all([check(() => deps.db.query('SELECT 1')), check(() => deps.store.ping())]);
-    const ready = database === 'ok' && storage === 'ok';
-    res.status(ready ? 200 : 503).json({ status: ready ? 'ready' : 'not ready', database, storage });
+    const storage_claim = deps.storageClaim?.problem()?.message ?? 'ok';
+    const ready = database === 'ok' && storage === 'ok' && storage_claim === 'ok';
+    res.status(ready ? 200 : 503).json({ status: ready ? 'ready' : 'not ready', database, storage, storage_claim });
   });
   app.get('/metrics', async (_req, res) => {
     res.setHeader('Content-Type', deps.metrics.registry.contentType);
     res.send(await deps.metrics.registry.metrics());
+  });
+  // Nothing below reads or writes the store until its claim is known to be this instance's (main.ts).
+  app.use((_req, res, next) => {
+    const problem = deps.storageClaim?.problem();
+    if (!problem) return next();
+    res.status(503).json({ ...problem, request_id: res.locals.requestId });
   });
   app.get('/v2/openapi.json', (_req, res) => void res.json(buildOpenApi(registry, { version: VERSION })));
 

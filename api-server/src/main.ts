@@ -18,7 +18,9 @@ import type { Deps } from './shared/deps';
 import { createIdGenerator } from './shared/ids';
 import { createMetrics } from './shared/metrics';
 import { createUrlSigner } from './shared/url-signer';
-import { createBlobStore } from './storage/create-blob-store';
+import { createBlobStore, describeBlobStore } from './storage/create-blob-store';
+import { StorageClaimError } from './storage/storage-claim';
+import { createStorageClaimGuard } from './storage/storage-claim.guard';
 
 const SHUTDOWN_GRACE_MS = 10_000;
 
@@ -79,10 +81,27 @@ export async function startServer(env: Record<string, string | undefined> = proc
   const secret = loadSecret(config);
   const urlSigner = createUrlSigner({ secret: `url:${secret}`, baseUrl: config.publicUrl });
   const metrics = createMetrics();
+  const store = createBlobStore(config, urlSigner, metrics.storageErrors);
+  // Before anything can serve, run a job or GC: a store another instance owns is left alone, and so is
+  // one whose blobs this database does not know (storage-claim.ts). Refused, `serve` exits 1 like on a bad
+  // setting, its log saying which instance holds the store. A store that cannot be reached yet is no
+  // refusal: the API answers 503, /readyz fails, jobs wait, and the check is retried.
+  const storageClaim = createStorageClaimGuard({ db, store, clock: systemClock, domainId: config.domainId, storeName: describeBlobStore(config), logger });
+  const claimed = await storageClaim.acquire(config.storageClaim).then(
+    () => true,
+    async (error: unknown) => {
+      if (!(error instanceof StorageClaimError)) return false;
+      server.closeAllConnections();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+      await db.close();
+      throw error;
+    },
+  );
   const deps: Deps = {
     config,
     db,
-    store: createBlobStore(config, urlSigner, metrics.storageErrors),
+    store,
+    storageClaim,
     clock: systemClock,
     newId: createIdGenerator(),
     metrics,
@@ -102,7 +121,9 @@ export async function startServer(env: Record<string, string | undefined> = proc
   logger.info({ port, storage: deps.store.kind, database: db.dialect }, 'openpds data plane listening');
   for (const notice of startupNotices(config)) logger.warn(notice);
 
-  if (config.serveRunsJobs) services.jobs.start();
+  const startJobs = () => void (config.serveRunsJobs && services.jobs.start());
+  const claimRetry = claimed ? undefined : storageClaim.retryUntilDecided(config.storageClaim, startJobs);
+  if (claimed) startJobs();
 
   let gcRunning: Promise<unknown> = Promise.resolve();
   const gcTimer =
@@ -120,6 +141,7 @@ export async function startServer(env: Record<string, string | undefined> = proc
     url: `http://127.0.0.1:${port}`,
     async close() {
       clearInterval(gcTimer);
+      await claimRetry?.stop();
       // close() resolves only once every connection has ended: drop idle keep-alives now, and cut the
       // rest (a stalled upload) after a grace period so SIGTERM always finishes.
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));

@@ -72,6 +72,12 @@ export const CONFIG_KEYS = {
   s3ForcePathStyle: key('OPENPDS_S3_FORCE_PATH_STYLE', 'Path-style S3 URLs (needed by radosgw and MinIO)', 'true', bool),
   s3AccessKeyId: key('OPENPDS_S3_ACCESS_KEY_ID', 'S3 access key id (empty: the SDK default chain)', '', str),
   s3SecretAccessKey: key('OPENPDS_S3_SECRET_ACCESS_KEY', 'S3 secret access key', '', str),
+  storageClaim: key(
+    'OPENPDS_STORAGE_CLAIM',
+    'The data plane claims its blob store (`openpds-claim.json` at the store root, naming this database\'s instance id and the domain) before it serves or runs the GC, which deletes whatever its own database does not know. `check`: refuse to start (exit 1, the log says why) on a store another instance claims, or on an unclaimed store whose blobs this database knows none of (an empty database pointed at a store in use); `takeover`: claim the store anyway, for one start when this database really is its owner now (the other instance is gone for good, or the blobs are garbage), then set it back',
+    'check',
+    oneOf('check', 'takeover'),
+  ),
   accessTokenTtl: key('OPENPDS_ACCESS_TOKEN_TTL', 'Access token lifetime, seconds', '7200', int(60, 86_400)),
   refreshTokenTtl: key('OPENPDS_REFRESH_TOKEN_TTL', 'Refresh token lifetime, seconds', '2592000', int(300)),
   uploadUrlTtl: key('OPENPDS_UPLOAD_URL_TTL', 'Lifetime of signed part upload URLs, seconds', '3600', int(60, 604_800)),

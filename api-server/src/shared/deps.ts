@@ -6,6 +6,7 @@ import type { Logger } from 'pino';
 import type { Config } from '../config/config';
 import type { Db } from '../db/db';
 import type { BlobStore } from '../storage/blob-store';
+import type { StorageClaimGuard } from '../storage/storage-claim.guard';
 import type { Clock } from './clock';
 import type { IdGenerator } from './ids';
 import type { Metrics } from './metrics';
@@ -22,4 +23,9 @@ export interface Deps {
   logger: Logger;
   urlSigner: UrlSigner;
   tokens: TokenSigner;
+  /**
+   * The hold on the store's claim (main.ts takes it before serving). The GC re-checks it before deleting,
+   * /readyz and the API fail while it is refused. Absent in tests that build their own deps.
+   */
+  storageClaim?: StorageClaimGuard;
 }

@@ -91,6 +91,17 @@ export function describeBlobStoreContract(name: string, makeHarness: () => Promi
       expect(await store.head(`${run}deleted`)).toBeNull();
     });
 
+    test('putIfAbsent creates once: of concurrent callers exactly one wins, the object stays the first', async () => {
+      const key = `${run}claim/once.json`;
+      expect(await store.putIfAbsent(key, Buffer.from('first'))).toBe(true);
+      expect(await store.putIfAbsent(key, Buffer.from('second'))).toBe(false);
+      expect((await readAll(await store.get(key))).toString()).toBe('first');
+      const raced = `${run}claim/raced.json`;
+      const results = await Promise.all(['a', 'b', 'c', 'd'].map((body) => store.putIfAbsent(raced, Buffer.from(body))));
+      expect(results.filter(Boolean)).toHaveLength(1);
+      expect((await readAll(await store.get(raced))).toString()).toBe(['a', 'b', 'c', 'd'][results.indexOf(true)]);
+    });
+
     test('list returns every key under a prefix', async () => {
       for (const key of ['a/1', 'a/2', 'ab/3', 'b/4']) await store.put(`${run}list/${key}`, Readable.from([Buffer.from(key)]));
       const list = async (prefix: string) => {

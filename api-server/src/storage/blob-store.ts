@@ -46,6 +46,12 @@ export interface BlobStore {
   get(key: string, range?: ByteRange): Promise<Readable>;
   /** Size and etag, or null when the key does not exist. */
   head(key: string): Promise<ObjectInfo | null>;
+  /**
+   * Writes a small object only if the key does not exist yet, atomically: of two concurrent callers one
+   * gets true, the other false (S3: PutObject with If-None-Match: *, which radosgw 16 honours with 412;
+   * local disk: a hard link, which fails when the name exists). For the storage claim (storage-claim.ts).
+   */
+  putIfAbsent(key: string, body: Buffer): Promise<boolean>;
   /** Deletes the key; deleting a missing key is not an error. */
   delete(key: string): Promise<void>;
   /**

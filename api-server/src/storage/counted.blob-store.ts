@@ -21,6 +21,7 @@ import { BodySizeError } from './local-files';
 /** Values of the `operation` label: the BlobStore method, in snake_case. */
 export const STORAGE_OPERATIONS = [
   'put',
+  'put_if_absent',
   'get',
   'head',
   'delete',
@@ -104,6 +105,7 @@ export function countStorageErrors(inner: BlobStore, counter: Counter<'operation
   return {
     kind: inner.kind,
     put: (key, body, options) => inner.put(key, body, options).catch(onBodyWriteError('put', body)),
+    putIfAbsent: (key, body) => inner.putIfAbsent(key, body).catch(op.put_if_absent.onError),
     get: (key, range) => inner.get(key, range).then(onGet, op.get.onError),
     head: (key) => inner.head(key).catch(op.head.onError),
     delete: (key) => inner.delete(key).catch(op.delete.onError),

@@ -21,6 +21,13 @@ export function createBlobStore(config: BlobStoreConfig, signer: UrlSigner, stor
   return countStorageErrors(createConfiguredStore(config, signer), storageErrors);
 }
 
+/** Where the configured store is, for messages (the storage claim's). */
+export function describeBlobStore(config: BlobStoreConfig): string {
+  if (config.storage === 'local') return `${path.join(config.dataDir, 'blobs')} (local disk)`;
+  const prefix = config.s3Prefix && !config.s3Prefix.endsWith('/') ? `${config.s3Prefix}/` : config.s3Prefix;
+  return `s3://${config.s3Bucket}/${prefix}${config.s3Endpoint ? ` at ${config.s3Endpoint}` : ''}`;
+}
+
 function createConfiguredStore(config: BlobStoreConfig, signer: UrlSigner): BlobStore {
   if (config.storage === 'local') return createLocalBlobStore({ root: path.join(config.dataDir, 'blobs'), signer });
   // eslint-disable-next-line @typescript-eslint/no-require-imports -- lazy on purpose, see above

@@ -4,7 +4,7 @@
  */
 import { createHash, randomBytes } from 'node:crypto';
 import { createWriteStream } from 'node:fs';
-import { link, mkdir, open, rename, rm } from 'node:fs/promises';
+import { link, mkdir, open, rename, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { Transform, type Readable, type TransformCallback } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -129,4 +129,33 @@ export async function linkOnto(source: string, target: string, tmpDir: string): 
 }
 
 /** link(2) errors of file systems without hard links (FAT, some FUSE and network mounts). */
+/**
+ * Creates `target` with `bytes` unless it exists; false when it does. The bytes go to a durable temp file
+ * first and are hard-linked to the name (link() fails with EEXIST, atomically), so a crash never leaves a
+ * half-written target. Without hard links: an exclusive create (O_EXCL), still atomic against a rival.
+ */
+export async function createFileExclusively(target: string, bytes: Buffer, tmpDir: string): Promise<boolean> {
+  await mkdir(path.dirname(target), { recursive: true });
+  const tmp = path.join(tmpDir, `.tmp-${randomBytes(12).toString('hex')}`);
+  try {
+    await writeFile(tmp, bytes, { flag: 'wx' });
+    await fsyncPath(tmp);
+    await link(tmp, target);
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code ?? '';
+    if (code === 'EEXIST') return false;
+    if (!NO_HARD_LINKS.has(code)) throw error;
+    try {
+      await writeFile(target, bytes, { flag: 'wx' });
+    } catch (fallbackError) {
+      if ((fallbackError as NodeJS.ErrnoException).code === 'EEXIST') return false;
+      throw fallbackError;
+    }
+  } finally {
+    await rm(tmp, { force: true });
+  }
+  await fsyncPath(path.dirname(target));
+  return true;
+}
+
 const NO_HARD_LINKS = new Set(['EPERM', 'ENOTSUP', 'EOPNOTSUPP', 'ENOSYS', 'EXDEV', 'EMLINK']);

@@ -12,7 +12,7 @@ import path from 'node:path';
 import type { Readable } from 'node:stream';
 import type { UrlSigner } from '../shared/url-signer';
 import { BlobNotFoundError, type BlobStore, type ByteRange, type ObjectInfo } from './blob-store';
-import { keyToPath, linkOnto, writeFileAtomically } from './local-files';
+import { createFileExclusively, keyToPath, linkOnto, writeFileAtomically } from './local-files';
 import { createLocalMultipart } from './local-multipart';
 
 /** Paths of the routes in local-blob.routes.ts; the signature covers them. */
@@ -26,7 +26,12 @@ export function createLocalBlobStore(options: { root: string; signer: UrlSigner 
   const root = path.resolve(options.root);
   const dirs = { objects: path.join(root, 'objects'), uploads: path.join(root, 'uploads'), tmp: path.join(root, 'tmp') };
   let ready: Promise<unknown> | undefined;
-  const ensureDirs = () => (ready ??= Promise.all(Object.values(dirs).map((d) => mkdir(d, { recursive: true }))));
+  // A failure is not remembered: a volume mounted late or fixed by hand is used once it works.
+  const ensureDirs = () =>
+    (ready ??= Promise.all(Object.values(dirs).map((d) => mkdir(d, { recursive: true }))).catch((error: unknown) => {
+      ready = undefined;
+      throw error;
+    }));
   const objectPath = (key: string) => keyToPath(dirs.objects, key);
 
   const multipart = createLocalMultipart({ uploadsDir: dirs.uploads, tmpDir: dirs.tmp, objectPath, ensureDirs, infoOf });
@@ -78,6 +83,12 @@ export function createLocalBlobStore(options: { root: string; signer: UrlSigner 
       }
       if (!linked) await writeFileAtomically(createReadStream(source), target, dirs.tmp);
       return infoOf(await stat(target, { bigint: true }));
+    },
+
+    async putIfAbsent(key, body) {
+      const target = objectPath(key);
+      await ensureDirs();
+      return createFileExclusively(target, body, dirs.tmp);
     },
 
     async delete(key) {

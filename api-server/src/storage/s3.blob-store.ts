@@ -129,6 +129,19 @@ export function createS3BlobStore(options: S3BlobStoreOptions): BlobStore {
       return headOrFail(to);
     },
 
+    async putIfAbsent(key, body) {
+      try {
+        await client.send(new PutObjectCommand({ Bucket, Key: fullKey(key), Body: body, ContentLength: body.length, IfNoneMatch: '*' }));
+        return true;
+      } catch (error) {
+        // 412: the key exists. 409 ConditionalRequestConflict: AWS saw a concurrent conditional write
+        // win; either way someone else's object is (or is about to be) there, which the caller reads.
+        const status = (error as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode;
+        if (hasS3Code(error, 'PreconditionFailed', 'ConditionalRequestConflict') || status === 412) return false;
+        throw error;
+      }
+    },
+
     async delete(key) {
       await client.send(new DeleteObjectCommand({ Bucket, Key: fullKey(key) }));
     },

@@ -26,13 +26,15 @@ export interface GcReport {
 
 const BATCH = 500;
 
-export function createBlobGc(deps: Pick<Deps, 'db' | 'store' | 'clock' | 'config' | 'metrics' | 'logger'>, uploads: UploadsService, recyclebin: RecyclebinService) {
+export function createBlobGc(deps: Pick<Deps, 'db' | 'store' | 'clock' | 'config' | 'metrics' | 'logger' | 'storageClaim'>, uploads: UploadsService, recyclebin: RecyclebinService) {
   const repo = createGcRepository();
   const sessions = createUploadsRepository();
   const deferred = createDeferredDeletesRepository();
 
   return {
     async run(options: { graceSeconds?: number } = {}): Promise<GcReport> {
+      // Deletes nothing unless the store's claim is still this instance's (storage-claim.ts): throws if not.
+      await deps.storageClaim?.verify();
       const grace = options.graceSeconds ?? deps.config.gcGraceSeconds;
       const before = new Date(deps.clock.now().getTime() - grace * 1000);
       const report: GcReport = { trash_purged: await recyclebin.purgeExpired(), blobs: 0, sessions: 0, store_uploads: 0, orphan_objects: 0, deferred_objects: 0 };
