@@ -180,4 +180,16 @@ describe.each([
     const streamed = await fetch(`${api.url}/v2/file/download?drive_id=${user.default_drive_id}&file_id=${file.file_id}`, { headers: { authorization: `Bearer ${user.access_token}` } });
     expect(Buffer.from(await streamed.arrayBuffer())).toEqual(content);
   });
+
+  if (storeKind === 's3') {
+    it('answers 409 ContentReplaced, not a link, for content replaced with another size after complete', async () => {
+      await beforeHashing(async () => {
+        const { file, uploadUrl } = await upload('swapped.bin', randomBytes(10));
+        // S3 takes a presigned PUT until it expires; the hash job discards such content.
+        expect((await fetch(uploadUrl, { method: 'PUT', body: randomBytes(2000) })).status).toBe(200);
+        const refused = await api.call('/v2/file/get_download_url', { drive_id: user.default_drive_id, file_id: file.file_id }, user.access_token);
+        expect([refused.status, refused.body.code]).toEqual([409, 'ContentReplaced']);
+      });
+    });
+  }
 });
