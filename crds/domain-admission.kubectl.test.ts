@@ -96,5 +96,8 @@ describe('kubectl apply of Domains the schema used to accept', () => {
     expect(replicas.replace(/\s+/g, ' ')).toContain('Absent means 1 with storage.volume (a ReadWriteOnce disk allows 0 or 1) and 2 otherwise.');
     const size = await kubectl(kubeconfig, ['explain', 'domain.spec.quotas.defaultDriveSize']);
     expect(size.replace(/\s+/g, ' ')).toContain('At most 9007199254740991 bytes');
+    // The apiserver shows its own ObjectMeta for metadata, so the name's limits are in the kind's description.
+    const kind = await kubectl(kubeconfig, ['explain', 'domain']);
+    expect(kind.replace(/\s+/g, ' ')).toContain('Its name must be a DNS-1035 label of at most 48 characters');
   });
 });
