@@ -124,7 +124,7 @@ beforeAll(async () => {
   await kubectl(kube.kubeconfig, ['wait', '--for=condition=Ready', 'domain/acme', '-n', NS, '--timeout=20s']);
   const token = (await dataPlane.api.login('admin', read('password'))).access_token;
   await dataPlane.api.ok('/v2/user/create', { user_name: 'alice', password: 'alice-password' }, token);
-}, 60_000);
+}, 120_000);
 
 afterAll(async () => {
   if (process.env.DEBUG_LOGS) console.log(logs.filter((l) => !l.startsWith('info')).join('\n'));

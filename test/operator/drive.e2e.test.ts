@@ -29,6 +29,7 @@ let operator: RunningOperator;
 const operators: RunningOperator[] = [];
 const logs: string[] = [];
 
+// Each Domain its own S3 prefix: Domains whose keyspaces overlap are StorageConflict, and nothing is applied.
 const domainYaml = (name = 'acme') => `
 apiVersion: openpds.io/v1alpha1
 kind: Domain
@@ -36,7 +37,7 @@ metadata: { name: ${name}, namespace: ${NS} }
 spec:
   storage:
     mode: standard
-    s3: { endpoint: "http://rgw.storage.svc:7480", bucket: openpds, prefix: acme/, credentialsSecretRef: { name: acme-s3 } }
+    s3: { endpoint: "http://rgw.storage.svc:7480", bucket: openpds, prefix: ${name}/, credentialsSecretRef: { name: acme-s3 } }
   database: { urlSecretRef: { name: acme-db } }
   apiServer: { replicas: 1 }
   workers: { replicas: 1 }

@@ -1,5 +1,5 @@
 import type { Drive } from '../domain-types';
-import { driveIdentity, identityHolder, isOlder, summarizeDrive } from './drive-identity';
+import { driveIdentity, identityHolder, isOlder, summarizeDrive, tieSettleMs } from './drive-identity';
 
 const drive = (name: string, created: string, spec: Partial<Drive['spec']> = {}, namespace = 'ns'): Drive => ({
   apiVersion: 'openpds.io/v1alpha1',
@@ -38,4 +38,12 @@ test('timestamps compare as instants whether the watch gave a Date or a string',
   const fromDate = summarizeDrive({ ...drive('a', ''), metadata: { name: 'a', namespace: 'ns', creationTimestamp: new Date('2030-01-01T00:00:00Z') } as never });
   expect(fromDate.creationTimestamp).toBe('2030-01-01T00:00:00.000Z');
   expect(summarizeDrive(drive('b', '2030-01-01T00:00:00Z')).creationTimestamp).toBe('2030-01-01T00:00:00.000Z');
+});
+
+test('a Drive with no drive yet waits out the second it was created in (plus skew), never longer than 2 s', () => {
+  const created = summarizeDrive(drive('a', '2030-01-01T00:00:00Z'));
+  expect(tieSettleMs(created, new Date('2030-01-01T00:00:00.500Z'))).toBe(1500);
+  expect(tieSettleMs(created, new Date('2030-01-01T00:00:02Z'))).toBe(0);
+  expect(tieSettleMs(created, new Date('2029-12-31T23:00:00Z'))).toBe(2000); // a clock behind: bounded
+  expect(tieSettleMs(summarizeDrive({ ...drive('b', ''), metadata: { name: 'b' } }), new Date())).toBe(0);
 });

@@ -162,9 +162,9 @@ describe('Drive registration', () => {
   });
 
   it('an older Drive with the same domainRef, owner and drive name: NameConflict naming it, nothing done in the data plane', async () => {
-    const older = { ...drive({ name: 'first', uid: 'u0', creationTimestamp: '2030-01-01T00:00:00Z' } as never), spec: { ...drive().spec, name: 'team' } };
-    const { runtime, log, events, written } = fakeRuntime({ liveDrives: [older, drive({ creationTimestamp: '2030-01-01T00:00:01Z' } as never)] });
-    const result = await run(runtime, drive({ finalizers: [DRIVE_FINALIZER], creationTimestamp: '2030-01-01T00:00:01Z' } as never));
+    const older = { ...drive({ name: 'first', uid: 'u0', creationTimestamp: '2020-01-01T00:00:00Z' } as never), spec: { ...drive().spec, name: 'team' } };
+    const { runtime, log, events, written } = fakeRuntime({ liveDrives: [older, drive({ creationTimestamp: '2020-01-01T00:00:01Z' } as never)] });
+    const result = await run(runtime, drive({ finalizers: [DRIVE_FINALIZER], creationTimestamp: '2020-01-01T00:00:01Z' } as never));
     expect(log).toEqual(['list drives', 'status']); // no createDrive, no updateDrive
     expect(events).toEqual(['NameConflict']);
     const ready = (written[0] as Drive['status'])!.conditions!.find((c) => c.type === 'Ready');
@@ -172,9 +172,17 @@ describe('Drive registration', () => {
     expect(ready?.message).toContain('Drive ns/first was created first with the same domainRef (d), owner (User alice) and drive name "team"');
     expect(result).toEqual({ requeueAfterMs: expect.any(Number) }); // not an error: woken when the other changes
     // The older one proceeds as usual.
-    const first = fakeRuntime({ liveDrives: [older, drive({ creationTimestamp: '2030-01-01T00:00:01Z' } as never)] });
+    const first = fakeRuntime({ liveDrives: [older, drive({ creationTimestamp: '2020-01-01T00:00:01Z' } as never)] });
     await run(first.runtime, { ...older, metadata: { ...older.metadata, finalizers: [DRIVE_FINALIZER] } });
     expect(first.log).toContain('createDrive');
+  });
+
+  it('a Drive created this very second waits it out before its first act: a Drive created later in that second may hold its name', async () => {
+    const { runtime, log } = fakeRuntime();
+    const result = await run(runtime, drive({ finalizers: [DRIVE_FINALIZER], creationTimestamp: new Date().toISOString() } as never));
+    expect(result).toEqual({ requeueAfterMs: expect.any(Number) });
+    expect((result as { requeueAfterMs: number }).requeueAfterMs).toBeLessThanOrEqual(2000);
+    expect(log).toEqual([]); // no list, no create, no status yet
   });
 
   it('statusChanged ignores key order', () => {

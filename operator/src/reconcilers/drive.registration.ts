@@ -34,6 +34,7 @@ import type { KubeObject } from '../kube/kube-client';
 import type { OperatorRuntime, ReconcilerRegistration } from '../main';
 import { reconcileDrive, reconcileDriveDeletion, type DeferredDriveDelete, type DomainAccess, type DriveDeletionResult, type DriveEvent, type DriveReconcileContext, type DriveReconcileResult } from './drive';
 import { driveConflictsOf } from './drive-conflicts';
+import { summarizeDrive, tieSettleMs } from './drive-identity';
 import { createDeferredDeletes, type DeferredDeletes } from './drive-deferred-deletes';
 import { isNamespaceTerminating, recordDeferredDelete } from './drive-deferred-store';
 
@@ -76,8 +77,12 @@ export function createDriveReconcile(rt: OperatorRuntime): Reconcile<DriveObject
     if (!deleting) drive = { ...(await addFinalizer(rt.client, drive, DRIVE_FINALIZER)), apiVersion: API_VERSION, kind: 'Drive' };
 
     const domain = await domainAccess(rt, namespace, drive.spec.domainRef.name);
-    // From the watch's index; live for a Drive with no drive yet about to act (see drive-conflicts.ts).
-    const holder = deleting ? undefined : await driveConflictsOf(rt).holderOf(drive, { live: domain.state === 'Ready' && !drive.status?.driveId });
+    // From the watch's index; live for a Drive with no drive yet about to act (see drive-conflicts.ts),
+    // once no Drive created in the same second (a tie it may lose) can still appear.
+    const firstAct = !deleting && domain.state === 'Ready' && !drive.status?.driveId;
+    const settle = firstAct ? tieSettleMs(summarizeDrive(drive), new Date()) : 0;
+    if (settle > 0) return { requeueAfterMs: settle };
+    const holder = deleting ? undefined : await driveConflictsOf(rt).holderOf(drive, { live: firstAct });
     const ctx: DriveReconcileContext = {
       domain,
       ...(holder ? { identityConflict: { namespace: holder.namespace, name: holder.name } } : {}),
