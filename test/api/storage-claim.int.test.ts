@@ -191,6 +191,22 @@ describe.each([
     await stop(again.server);
   });
 
+  test('two data planes starting at once on a fresh store: one claims it, the other is refused', async () => {
+    const store: Record<string, string> = storeKind === 's3' ? { OPENPDS_S3_PREFIX: `claim-${randomBytes(5).toString('hex')}/` } : {};
+    const a = await planeEnv({ ...store, OPENPDS_DOMAIN_ID: 'racer-a' });
+    const sharedDir = storeKind === 'local' ? path.join(a.dataDir, 'blobs') : undefined;
+    if (sharedDir) mkdirSync(sharedDir, { recursive: true });
+    const b = await planeEnv({ ...store, OPENPDS_DOMAIN_ID: 'racer-b' }, sharedDir);
+    const results = await Promise.allSettled([startServer(a.env), startServer(b.env)]);
+    const started = results.flatMap((r) => (r.status === 'fulfilled' ? [r.value] : []));
+    for (const server of started) running.add(server);
+    const refusals = results.flatMap((r) => (r.status === 'rejected' ? [r.reason as StorageClaimError] : []));
+    expect(started).toHaveLength(1);
+    expect(refusals).toMatchObject([{ reason: 'HeldByOther' }]);
+    expect(await readClaim(started[0]!.deps.store)).toMatchObject({ instance_id: await instanceIdOf(started[0]!) });
+    await stop(started[0]!);
+  });
+
   test('a claim that is not an OpenPDS claim is refused', async () => {
     // A store of its own (local: its own data dir; S3: a prefix of its own).
     const own = await planeEnv(storeKind === 's3' ? { OPENPDS_S3_PREFIX: `claim-${randomBytes(5).toString('hex')}/` } : {});
