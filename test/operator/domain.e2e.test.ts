@@ -376,7 +376,7 @@ test('usage never holds Ready up: a data plane that does not answer domain/get i
   const beta = () => kube.client.get<Domain & KubeObject>({ apiVersion: 'openpds.io/v1alpha1', kind: 'Domain', namespace: NS, name: 'beta' });
   const usageLogs = () => logs.filter((l) => l.startsWith('info domain usage not refreshed') && l.includes(`${NS}/beta`));
   stubDomainGet = 'hang';
-  await kubectl(kube.kubeconfig, ['apply', '-f', '-'], domainYaml({ replicas: 1, ingress: false }).replace('name: acme,', 'name: beta,'));
+  await kubectl(kube.kubeconfig, ['apply', '-f', '-'], domainYaml({ replicas: 1, ingress: false }).replace('name: acme,', 'name: beta,').replace('prefix: acme/', 'prefix: beta/')); // its own keyspace, or StorageConflict
   await eventually(async () => expect(await children('beta')).toEqual(expect.arrayContaining(['Deployment/beta-api', 'Deployment/beta-worker'])));
   await rollOut('beta');
   await eventually(async () => expect(condition(await beta(), 'Ready')).toMatchObject({ status: 'True', reason: 'Ready' }), 10_000);
