@@ -351,4 +351,26 @@ describe('openpds up with a renamed Drive', () => {
       await expect(up.exited).resolves.toBe(0);
     }
   });
+  it('a copy saved before the original is removed (cp, then rm): a NameConflict while both exist, then the move; never a second drive', async () => {
+    const up = start();
+    try {
+      await waitFor('the Drive Ready', () => ready('default/ops-final'));
+      fs.writeFileSync(path.join(dir, 'ops-copy.yaml'), drive('ops-copy', 'Retain'));
+      await waitFor('the conflict', () => (driveStatus('default/ops-copy')?.conditions?.find((c: { type: string; reason: string }) => c.type === 'Ready' && c.reason === 'NameConflict') ? true : undefined));
+      expect(await opsDrives()).toHaveLength(1);
+      await new Promise((r) => setTimeout(r, 1_500)); // a resync later: still one drive
+      expect((await opsDrives()).map((d) => d.id)).toEqual([opsId]);
+
+      fs.rmSync(path.join(dir, 'ops.yaml'));
+      await waitFor('the move', () => (lines.includes(`Drive default/ops-final moved to default/ops-copy: drive ${opsId} and its files kept`) ? true : undefined));
+      await waitFor('the copy Ready', () => ready('default/ops-copy'));
+      expect(driveStatus('default/ops-copy')).toMatchObject({ driveId: opsId });
+      expect(await opsDrives()).toEqual([{ id: opsId, description: 'openpds.io/uid=local.default.ops-copy; reclaimPolicy=Retain', files: ['precious'] }]);
+      expect(lines.join('\n')).not.toMatch(/Normal (Deleted|Retained|Adopted)|left the folder/);
+      expect(lines.filter((l) => l.includes('Normal Created'))).toHaveLength(1);
+    } finally {
+      up.stop();
+      await expect(up.exited).resolves.toBe(0);
+    }
+  });
 });

@@ -97,9 +97,13 @@ describe('stepPrunes: a rename is a move', () => {
     expect(matchMoves([{ key: 'default/ops', drive: drive('ops', { name: 'ops' }) }], [{ key: 'default/ops-renamed', drive: RENAMED }])).toEqual([]);
   });
 
-  it('a Drive recorded already is never a move target', () => {
-    const both = { ...renamed, recorded: { 'default/ops': OPS_NAMED, 'default/ops-renamed': RENAMED } };
+  it('a Drive recorded with a drive of its own is never a move target; one recorded without (a NameConflict while the original was there) is', () => {
+    const withDrive = drive('ops-renamed', { reclaimPolicy: 'Retain', name: 'ops' }, { driveId: 'dr9' });
+    const both = { ...renamed, present: new Map([['default/ops-renamed', withDrive]]), recorded: { 'default/ops': OPS_NAMED, 'default/ops-renamed': withDrive } };
     expect(stepPrunes(both)).toMatchObject({ moves: [], started: ['default/ops'] });
+    const waiting = drive('ops-renamed', { reclaimPolicy: 'Retain', name: 'ops' }, { conditions: [{ type: 'Ready', status: 'False', reason: 'NameConflict' }] });
+    const copy = { ...renamed, present: new Map([['default/ops-renamed', waiting]]), recorded: { 'default/ops': OPS_NAMED, 'default/ops-renamed': waiting } };
+    expect(stepPrunes(copy)).toMatchObject({ moves: [{ from: 'default/ops', to: 'default/ops-renamed', driveId: 'dr1' }], started: [] });
   });
 });
 

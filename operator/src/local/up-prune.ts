@@ -63,7 +63,9 @@ export function stepPrunes(input: PruneInput): PruneStep {
   const missing = Object.keys(recorded).filter((k) => !present.has(k));
   // Matched before anything is pruned, whether the old Drive left a moment ago (an edit of metadata.name)
   // or while `up` was stopped, or is pending: a move keeps the drive, a prune then a create would not.
-  const arrived = [...present.keys()].filter((k) => !(k in recorded));
+  // Arrived: new to the records, or recorded without a drive of its own (a NameConflict with the Drive
+  // that left: a copy saved before the original was removed is the rename it looks like).
+  const arrived = [...present.keys()].filter((k) => !recorded[k]?.status?.driveId);
   step.moves = matchMoves(
     missing.map((k) => ({ key: k, drive: recorded[k]! })),
     arrived.map((k) => ({ key: k, drive: present.get(k)! })),

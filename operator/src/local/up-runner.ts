@@ -21,6 +21,7 @@ import { createDomainContext } from '../charts/domain-context';
 import { unsupportedSpec } from '../reconcilers/domain-preflight';
 import { reconcileDrive, reconcileDriveDeletion, type DomainAccess, type DriveEvent, type DriveReconcileResult } from '../reconcilers/drive';
 import { withApplySet } from '../reconcilers/drive-desired';
+import { driveIdentity } from '../reconcilers/drive-identity';
 import { domainEnv, startDomain, type RunningDomain } from './domain-runner';
 import { describeProblem, loadManifests } from './manifests';
 import { DEFAULT_PRUNE_AFTER_MS, describeCancelled, describeMove, describePending, stepPrunes, type PruneMove } from './up-prune';
@@ -75,9 +76,9 @@ export function createUpRunner(options: UpOptions): UpRunner {
     return { state: 'Ready', client: slot.client };
   }
 
-  function ctx(drive: Drive) {
+  function ctx(drive: Drive, identityConflict?: { namespace: string; name: string }) {
     const events = (e: DriveEvent) => options.log(`Drive ${key(drive)}: ${e.type} ${e.reason}: ${e.message}`);
-    return { domain: access(drive), clock, events };
+    return { domain: access(drive), clock, events, ...(identityConflict ? { identityConflict } : {}) };
   }
 
   /** Stops the data planes of Domains that left the folder (after their Drives were deleted or released). */
@@ -182,9 +183,10 @@ export function createUpRunner(options: UpOptions): UpRunner {
     }
     const pendingDomains = [...pending.keys()].map((k) => domainKey(records[k]!.drive));
     await stopDomainsExcept(new Set([...domains.map(key), ...pendingDomains]));
+    const conflicts = identityConflicts(wantedDrives, records);
     for (const [k, drive] of wantedDrives) {
       const cr = withGeneration(drive, records[k]);
-      const result = await reconcileDrive(cr.drive, ctx(cr.drive));
+      const result = await reconcileDrive(cr.drive, ctx(cr.drive, conflicts.get(k)));
       records[k] = { ...cr, drive: { ...cr.drive, status: result.status } };
       results.push(result);
     }
@@ -208,6 +210,26 @@ export function createUpRunner(options: UpOptions): UpRunner {
       slots.clear();
     },
   };
+}
+
+/**
+ * Drives of the folder with one identity (namespace, domainRef, owner, drive name: drive-identity.ts) would
+ * be one drive; as in a cluster, one holds it and each other is a NameConflict that does nothing in the
+ * data plane. A folder has no creation order: the holder is the one whose drive `up` already made (its
+ * record has a drive id), else the smallest name, as a cluster breaks a tie. Key → the holder.
+ */
+export function identityConflicts(drives: ReadonlyMap<string, Drive>, records: Readonly<Record<string, DriveRecord>>): Map<string, { namespace: string; name: string }> {
+  const groups = new Map<string, string[]>();
+  for (const [k, d] of drives) groups.set(driveIdentity(d), [...(groups.get(driveIdentity(d)) ?? []), k]);
+  const conflicts = new Map<string, { namespace: string; name: string }>();
+  for (const keys of groups.values()) {
+    if (keys.length < 2) continue;
+    const made = keys.filter((k) => records[k]?.drive.status?.driveId);
+    const holders = made.length > 0 ? made : [[...keys].sort((a, b) => (drives.get(a)!.metadata.name < drives.get(b)!.metadata.name ? -1 : 1))[0]!];
+    const holder = drives.get(holders[0]!)!;
+    for (const k of keys) if (!holders.includes(k)) conflicts.set(k, { namespace: holder.metadata.namespace ?? 'default', name: holder.metadata.name });
+  }
+  return conflicts;
 }
 
 /** What `up` does about a folder with invalid manifests: nothing that removes. */
