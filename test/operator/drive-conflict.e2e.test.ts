@@ -6,14 +6,14 @@
  * The resync is a minute away: every wake-up here is an event.
  */
 import path from 'node:path';
-import { createAdminClient, type AdminClient, type AdminDrive } from '../../operator/src/admin-client/admin-client';
+import type { AdminClient, AdminDrive } from '../../operator/src/admin-client/admin-client';
 import type { Drive } from '../../operator/src/domain-types';
 import type { KubeObject } from '../../operator/src/kube/kube-client';
 import { runOperator, type RunningOperator } from '../../operator/src/main';
 import { defaultReconcilers } from '../../operator/src/reconcilers/drive.registration';
 import { freePort } from '../e2e/support/child-server';
 import { startTestServer } from '../support/test-server';
-import { markDeploymentAvailable } from './support/deployments';
+import { startAcmeDomain } from './support/acme-domain';
 import { eventually, startTestKube, type TestKube } from './support/kube';
 import { kubectl } from './support/kubectl';
 
@@ -26,18 +26,6 @@ let admin: AdminClient;
 let operator: RunningOperator | undefined;
 const logs: string[] = [];
 
-const domainYaml = `
-apiVersion: openpds.io/v1alpha1
-kind: Domain
-metadata: { name: acme, namespace: ${NS} }
-spec:
-  storage:
-    mode: standard
-    s3: { endpoint: "http://rgw.storage.svc:7480", bucket: openpds, prefix: acme/, credentialsSecretRef: { name: acme-s3 } }
-  database: { urlSecretRef: { name: acme-db } }
-  apiServer: { replicas: 1 }
-  workers: { replicas: 1 }
-`;
 const driveYaml = (name: string, driveName: string) => `
 apiVersion: openpds.io/v1alpha1
 kind: Drive
@@ -96,17 +84,7 @@ beforeAll(async () => {
   await kubectl(kube.kubeconfig, ['apply', '-k', path.join(ROOT, 'crds')]);
   await kube.createNamespace(NS);
   await start();
-  await apply(`apiVersion: v1\nkind: Secret\nmetadata: { name: acme-s3, namespace: ${NS} }\nstringData: { AWS_ACCESS_KEY_ID: a, AWS_SECRET_ACCESS_KEY: b }\n`);
-  await apply(`apiVersion: v1\nkind: Secret\nmetadata: { name: acme-db, namespace: ${NS} }\nstringData: { url: "postgres://openpds@db:5432/acme" }\n`);
-  await apply(domainYaml);
-  const secret = await eventually(() => kube.client.get<KubeObject & { data: Record<string, string> }>({ apiVersion: 'v1', kind: 'Secret', namespace: NS, name: 'acme-admin' }));
-  const read = (key: string) => Buffer.from(secret.data[key]!, 'base64').toString('utf8');
-  dataPlane = await startTestServer('pglite', 'local', { OPENPDS_ADMIN_PASSWORD: read('password'), OPENPDS_SECRET_KEY: read('secretKey'), OPENPDS_PORT: String(port) });
-  admin = createAdminClient({ baseUrl: dataPlane.url, credentials: { username: 'admin', password: read('password') } });
-  for (const name of ['acme-api', 'acme-worker']) await eventually(() => markDeploymentAvailable(kube.client, NS, name));
-  await kubectl(kube.kubeconfig, ['wait', '--for=condition=Ready', 'domain/acme', '-n', NS, '--timeout=20s']);
-  const token = (await dataPlane.api.login('admin', read('password'))).access_token;
-  await dataPlane.api.ok('/v2/user/create', { user_name: 'alice', password: 'alice-password' }, token);
+  ({ dataPlane, admin } = await startAcmeDomain(kube, NS, port));
 }, 120_000);
 
 afterAll(async () => {

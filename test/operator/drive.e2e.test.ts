@@ -8,13 +8,14 @@
 import { createServer as createHttpServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
-import { createAdminClient, type AdminClient, type AdminDrive } from '../../operator/src/admin-client/admin-client';
+import type { AdminClient, AdminDrive } from '../../operator/src/admin-client/admin-client';
 import type { Drive } from '../../operator/src/domain-types';
 import type { KubeObject } from '../../operator/src/kube/kube-client';
 import { runOperator, type RunningOperator } from '../../operator/src/main';
 import { defaultReconcilers } from '../../operator/src/reconcilers/drive.registration';
 import { freePort } from '../e2e/support/child-server';
 import { startTestServer } from '../support/test-server';
+import { domainYaml, startAcmeDomain } from './support/acme-domain';
 import { markDeploymentAvailable } from './support/deployments';
 import { eventually, startTestKube, type TestKube } from './support/kube';
 import { kubectl } from './support/kubectl';
@@ -30,18 +31,6 @@ const operators: RunningOperator[] = [];
 const logs: string[] = [];
 
 // Each Domain its own S3 prefix: Domains whose keyspaces overlap are StorageConflict, and nothing is applied.
-const domainYaml = (name = 'acme') => `
-apiVersion: openpds.io/v1alpha1
-kind: Domain
-metadata: { name: ${name}, namespace: ${NS} }
-spec:
-  storage:
-    mode: standard
-    s3: { endpoint: "http://rgw.storage.svc:7480", bucket: openpds, prefix: ${name}/, credentialsSecretRef: { name: acme-s3 } }
-  database: { urlSecretRef: { name: acme-db } }
-  apiServer: { replicas: 1 }
-  workers: { replicas: 1 }
-`;
 const driveYaml = (name: string, opts: { quota?: string; reclaimPolicy?: string; domain?: string } = {}) => `
 apiVersion: openpds.io/v1alpha1
 kind: Drive
@@ -105,18 +94,8 @@ beforeAll(async () => {
   await kubectl(kube.kubeconfig, ['apply', '-k', path.join(ROOT, 'crds')]);
   await kube.createNamespace(NS);
   operator = await start(port);
-  await apply(`apiVersion: v1\nkind: Secret\nmetadata: { name: acme-s3, namespace: ${NS} }\nstringData: { AWS_ACCESS_KEY_ID: a, AWS_SECRET_ACCESS_KEY: b }\n`);
-  await apply(`apiVersion: v1\nkind: Secret\nmetadata: { name: acme-db, namespace: ${NS} }\nstringData: { url: "postgres://openpds@db:5432/acme" }\n`);
-  await apply(domainYaml());
   // The Domain's generated credentials start the data plane that stands in for its pods.
-  const secret = await eventually(() => kube.client.get<KubeObject & { data: Record<string, string> }>({ apiVersion: 'v1', kind: 'Secret', namespace: NS, name: 'acme-admin' }));
-  const read = (key: string) => Buffer.from(secret.data[key]!, 'base64').toString('utf8');
-  dataPlane = await startTestServer('pglite', 'local', { OPENPDS_ADMIN_PASSWORD: read('password'), OPENPDS_SECRET_KEY: read('secretKey'), OPENPDS_PORT: String(port) });
-  admin = createAdminClient({ baseUrl: dataPlane.url, credentials: { username: 'admin', password: read('password') } });
-  for (const name of ['acme-api', 'acme-worker']) await eventually(() => markDeploymentAvailable(kube.client, NS, name));
-  await kubectl(kube.kubeconfig, ['wait', '--for=condition=Ready', 'domain/acme', '-n', NS, '--timeout=20s']);
-  const token = (await dataPlane.api.login('admin', read('password'))).access_token;
-  await dataPlane.api.ok('/v2/user/create', { user_name: 'alice', password: 'alice-password' }, token);
+  ({ dataPlane, admin } = await startAcmeDomain(kube, NS, port));
 }, 60_000);
 
 afterAll(async () => {
@@ -279,7 +258,7 @@ test('Deleting a Domain keeps Retain Drives and their files; the Drives say so w
   // The admin Secret stays with the data, so the re-created Domain's operator logs in to the same data plane.
   expect(await kube.client.find({ apiVersion: 'v1', kind: 'Secret', namespace: NS, name: 'acme-admin' })).toBeDefined();
 
-  await apply(domainYaml());
+  await apply(domainYaml(NS));
   for (const name of ['acme-api', 'acme-worker']) await eventually(() => markDeploymentAvailable(kube.client, NS, name));
   await kubectl(kube.kubeconfig, ['wait', '--for=condition=Ready', 'domain/acme', '-n', NS, '--timeout=20s']);
   const back = await waitReady('keep');
@@ -305,7 +284,7 @@ test('A Retain Drive deleted while its Domain is gone, applied again with the Do
   await kubectl(kube.kubeconfig, ['delete', 'drive', 'again', '-n', NS, '--timeout=15s']);
   expect((await events('again')).find((e) => e.reason === 'Retained')?.message).toContain('a Drive with the same owner and name adopts it');
 
-  await apply(domainYaml());
+  await apply(domainYaml(NS));
   for (const name of ['acme-api', 'acme-worker']) await eventually(() => markDeploymentAvailable(kube.client, NS, name));
   await kubectl(kube.kubeconfig, ['wait', '--for=condition=Ready', 'domain/acme', '-n', NS, '--timeout=20s']);
   await apply(driveYaml('again'));
@@ -337,7 +316,7 @@ test('An admin API that answers errors counts in openpds_operator_reconcile_erro
     await new Promise((r) => setTimeout(r, 1200)); // a resync of it, still no error
     expect(await metric(errors)).toBe(0);
 
-    await apply(domainYaml('refusing'));
+    await apply(domainYaml(NS, 'refusing'));
     for (const name of ['refusing-api', 'refusing-worker']) await eventually(() => markDeploymentAvailable(kube.client, NS, name));
     await kubectl(kube.kubeconfig, ['wait', '--for=condition=Ready', 'domain/refusing', '-n', NS, '--timeout=20s']);
     const failed = await eventually(async () => {

@@ -1,0 +1,49 @@
+/**
+ * Domain `acme` as the Drive e2e suites use it: on S3 (a prefix of its own), with the Secrets its pods read,
+ * brought to Ready with a real data plane on loopback standing in for its pods (started with the
+ * credentials the operator generated, reached through the operator's --domain-endpoint), and a user alice.
+ */
+import { createAdminClient, type AdminClient } from '../../../operator/src/admin-client/admin-client';
+import type { KubeObject } from '../../../operator/src/kube/kube-client';
+import { startTestServer } from '../../support/test-server';
+import { markDeploymentAvailable } from './deployments';
+import { eventually, type TestKube } from './kube';
+import { kubectl } from './kubectl';
+
+export const domainYaml = (namespace: string, name = 'acme') => `
+apiVersion: openpds.io/v1alpha1
+kind: Domain
+metadata: { name: ${name}, namespace: ${namespace} }
+spec:
+  storage:
+    mode: standard
+    s3: { endpoint: "http://rgw.storage.svc:7480", bucket: openpds, prefix: ${name}/, credentialsSecretRef: { name: acme-s3 } }
+  database: { urlSecretRef: { name: acme-db } }
+  apiServer: { replicas: 1 }
+  workers: { replicas: 1 }
+`;
+
+/** Marks Domain `name`'s Deployments rolled out and waits for it to be Ready. */
+export async function rollOutDomain(kube: TestKube, namespace: string, name = 'acme'): Promise<void> {
+  for (const deployment of [`${name}-api`, `${name}-worker`]) await eventually(() => markDeploymentAvailable(kube.client, namespace, deployment));
+  await kubectl(kube.kubeconfig, ['wait', '--for=condition=Ready', `domain/${name}`, '-n', namespace, '--timeout=20s']);
+}
+
+/**
+ * Applies acme's Secrets and the Domain, starts its data plane on `port` once the operator (already running,
+ * mapping acme to that port) has generated the admin Secret, rolls it out and creates user alice.
+ */
+export async function startAcmeDomain(kube: TestKube, namespace: string, port: number): Promise<{ dataPlane: Awaited<ReturnType<typeof startTestServer>>; admin: AdminClient }> {
+  const apply = (yaml: string) => kubectl(kube.kubeconfig, ['apply', '-f', '-'], yaml);
+  await apply(`apiVersion: v1\nkind: Secret\nmetadata: { name: acme-s3, namespace: ${namespace} }\nstringData: { AWS_ACCESS_KEY_ID: a, AWS_SECRET_ACCESS_KEY: b }\n`);
+  await apply(`apiVersion: v1\nkind: Secret\nmetadata: { name: acme-db, namespace: ${namespace} }\nstringData: { url: "postgres://openpds@db:5432/acme" }\n`);
+  await apply(domainYaml(namespace));
+  const secret = await eventually(() => kube.client.get<KubeObject & { data: Record<string, string> }>({ apiVersion: 'v1', kind: 'Secret', namespace, name: 'acme-admin' }));
+  const read = (key: string) => Buffer.from(secret.data[key]!, 'base64').toString('utf8');
+  const dataPlane = await startTestServer('pglite', 'local', { OPENPDS_ADMIN_PASSWORD: read('password'), OPENPDS_SECRET_KEY: read('secretKey'), OPENPDS_PORT: String(port) });
+  const admin = createAdminClient({ baseUrl: dataPlane.url, credentials: { username: 'admin', password: read('password') } });
+  await rollOutDomain(kube, namespace);
+  const token = (await dataPlane.api.login('admin', read('password'))).access_token;
+  await dataPlane.api.ok('/v2/user/create', { user_name: 'alice', password: 'alice-password' }, token);
+  return { dataPlane, admin };
+}
