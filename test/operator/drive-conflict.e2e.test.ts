@@ -6,14 +6,14 @@
  * The resync is a minute away: every wake-up here is an event.
  */
 import path from 'node:path';
-import type { AdminClient, AdminDrive } from '../../operator/src/admin-client/admin-client';
+import type { AdminClient } from '../../operator/src/admin-client/admin-client';
 import type { Drive } from '../../operator/src/domain-types';
 import type { KubeObject } from '../../operator/src/kube/kube-client';
 import { runOperator, type RunningOperator } from '../../operator/src/main';
 import { defaultReconcilers } from '../../operator/src/reconcilers/drive.registration';
 import { freePort } from '../e2e/support/child-server';
 import { startTestServer } from '../support/test-server';
-import { startAcmeDomain } from './support/acme-domain';
+import { drivesNamed, eventsOf, startAcmeDomain } from './support/acme-domain';
 import { eventually, startTestKube, type TestKube } from './support/kube';
 import { kubectl } from './support/kubectl';
 
@@ -54,13 +54,8 @@ const start = async () => {
 const apply = (yaml: string) => kubectl(kube.kubeconfig, ['apply', '-f', '-'], yaml);
 const getDrive = (name: string) => kube.client.get<Drive & KubeObject>({ apiVersion: 'openpds.io/v1alpha1', kind: 'Drive', namespace: NS, name });
 const ready = (d: Drive) => d.status?.conditions?.find((c) => c.type === 'Ready');
-const events = async (name: string) =>
-  (await kube.client.list<KubeObject & { type: string; reason: string; message: string; involvedObject: { kind: string; name: string } }>({ apiVersion: 'v1', kind: 'Event', namespace: NS })).items.filter((e) => e.involvedObject.name === name);
-async function aliceDrivesNamed(name: string): Promise<AdminDrive[]> {
-  const found: AdminDrive[] = [];
-  for await (const d of admin.listAllDrives({ owner: (await admin.findUser('alice'))!.user_id })) if (d.drive_name === name) found.push(d);
-  return found;
-}
+const events = (name: string) => eventsOf(kube, NS, name);
+const aliceDrivesNamed = (name: string) => drivesNamed(admin, 'alice', name);
 
 async function waitReady(name: string): Promise<Drive & KubeObject> {
   return eventually(async () => {

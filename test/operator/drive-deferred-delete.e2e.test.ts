@@ -6,14 +6,14 @@
  * plane on loopback that outlives the Domain (as its storage would), as in drive.e2e.
  */
 import path from 'node:path';
-import type { AdminClient, AdminDrive } from '../../operator/src/admin-client/admin-client';
+import type { AdminClient } from '../../operator/src/admin-client/admin-client';
 import type { Drive } from '../../operator/src/domain-types';
 import type { KubeObject } from '../../operator/src/kube/kube-client';
 import { runOperator, type RunningOperator } from '../../operator/src/main';
 import { defaultReconcilers } from '../../operator/src/reconcilers/drive.registration';
 import { freePort } from '../e2e/support/child-server';
 import { startTestServer } from '../support/test-server';
-import { domainYaml, rollOutDomain, startAcmeDomain } from './support/acme-domain';
+import { domainYaml, drivesNamed, eventsOf, rollOutDomain, startAcmeDomain } from './support/acme-domain';
 import { eventually, startTestKube, type TestKube } from './support/kube';
 import { kubectl } from './support/kubectl';
 
@@ -61,14 +61,9 @@ const apply = (yaml: string) => kubectl(kube.kubeconfig, ['apply', '-f', '-'], y
 const getDrive = (name: string) => kube.client.get<Drive & KubeObject>({ apiVersion: 'openpds.io/v1alpha1', kind: 'Drive', namespace: NS, name });
 const ready = (d: Drive) => d.status?.conditions?.find((c) => c.type === 'Ready');
 const configMap = () => kube.client.find<KubeObject & { data?: Record<string, string> }>({ apiVersion: 'v1', kind: 'ConfigMap', namespace: NS, name: 'acme-deferred-drive-deletes' });
-const events = async (name: string) =>
-  (await kube.client.list<KubeObject & { type: string; reason: string; message: string; involvedObject: { kind: string; name: string } }>({ apiVersion: 'v1', kind: 'Event', namespace: NS })).items.filter((e) => e.involvedObject.name === name);
+const events = (name: string) => eventsOf(kube, NS, name);
 const gone = (id: string) => expect(admin.getDrive(id)).rejects.toMatchObject({ isNotFound: true });
-async function aliceDrivesNamed(name: string): Promise<AdminDrive[]> {
-  const found: AdminDrive[] = [];
-  for await (const d of admin.listAllDrives({ owner: (await admin.findUser('alice'))!.user_id })) if (d.drive_name === name) found.push(d);
-  return found;
-}
+const aliceDrivesNamed = (name: string) => drivesNamed(admin, 'alice', name);
 async function metric(series: string): Promise<number> {
   const text = await (await fetch(`${operator!.metricsUrl}/metrics`)).text();
   const line = text.split('\n').find((l) => l.startsWith(`${series} `));

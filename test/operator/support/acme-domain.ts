@@ -3,7 +3,7 @@
  * brought to Ready with a real data plane on loopback standing in for its pods (started with the
  * credentials the operator generated, reached through the operator's --domain-endpoint), and a user alice.
  */
-import { createAdminClient, type AdminClient } from '../../../operator/src/admin-client/admin-client';
+import { createAdminClient, type AdminClient, type AdminDrive } from '../../../operator/src/admin-client/admin-client';
 import type { KubeObject } from '../../../operator/src/kube/kube-client';
 import { startTestServer } from '../../support/test-server';
 import { markDeploymentAvailable } from './deployments';
@@ -46,4 +46,17 @@ export async function startAcmeDomain(kube: TestKube, namespace: string, port: n
   const token = (await dataPlane.api.login('admin', read('password'))).access_token;
   await dataPlane.api.ok('/v2/user/create', { user_name: 'alice', password: 'alice-password' }, token);
   return { dataPlane, admin };
+}
+
+/** The drives of user `owner` named `name`, as the data plane lists them. */
+export async function drivesNamed(admin: AdminClient, owner: string, name: string): Promise<AdminDrive[]> {
+  const found: AdminDrive[] = [];
+  for await (const d of admin.listAllDrives({ owner: (await admin.findUser(owner))!.user_id })) if (d.drive_name === name) found.push(d);
+  return found;
+}
+
+/** The Events of object `name` in `namespace`. */
+export async function eventsOf(kube: TestKube, namespace: string, name: string) {
+  const list = await kube.client.list<KubeObject & { type: string; reason: string; message: string; involvedObject: { kind: string; name: string } }>({ apiVersion: 'v1', kind: 'Event', namespace });
+  return list.items.filter((e) => e.involvedObject.name === name);
 }
