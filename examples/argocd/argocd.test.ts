@@ -58,6 +58,8 @@ const DOMAIN_REASONS: Record<string, Health> = {
   MissingSecret: 'Degraded',
   MissingSecretKey: 'Degraded',
   StorageModeUnsupported: 'Degraded',
+  StorageConflict: 'Degraded', // another Domain's S3 keyspace: nothing applied until it gets its own
+  MissingAdminSecret: 'Degraded',
   ApplyFailed: 'Degraded',
   RolloutFailed: 'Degraded',
 };

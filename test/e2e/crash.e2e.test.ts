@@ -224,8 +224,19 @@ describe.each([
     }
   }
 
-  /** Store keys (without the store's own prefix), open multipart uploads, and anything else left behind. */
+  /**
+   * Store keys (without the store's own prefix), open multipart uploads, and anything else left behind. The
+   * store's claim (`openpds-claim.json`, which names the data plane that owns it) is no leftover: it must be
+   * there, and is left out of the lists.
+   */
   async function listStore(): Promise<{ objects: string[]; multipartUploads: string[]; stray: string[] }> {
+    const listed = await listStoreWithClaim();
+    expect(listed.objects.includes(CLAIM) || listed.stray.includes(CLAIM)).toBe(true);
+    const unclaimed = (keys: string[]) => keys.filter((k) => k !== CLAIM);
+    return { objects: unclaimed(listed.objects), multipartUploads: listed.multipartUploads, stray: unclaimed(listed.stray) };
+  }
+
+  async function listStoreWithClaim(): Promise<{ objects: string[]; multipartUploads: string[]; stray: string[] }> {
     if (storeKind === 'local') {
       const root = localStore();
       const walk = (dir: string, prefix = ''): string[] =>
@@ -256,6 +267,8 @@ describe.each([
     }
   }
 });
+
+const CLAIM = 'openpds-claim.json';
 
 async function waitFor(check: () => boolean | Promise<boolean>, what: string, timeoutMs = 20_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
