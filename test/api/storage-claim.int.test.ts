@@ -1,8 +1,11 @@
 /**
- * The storage claim end to end (storage-claim.ts), on PGlite + local disk and PostgreSQL + radosgw S3:
- * data planes that share one store but not one database must not both serve it, since each one's blob GC
- * deletes whatever its own database does not know. On local disk "one store" is a blob directory two data
- * dirs share (a symlink here; a shared volume in life); on S3 the same bucket and prefix.
+ * The storage claim end to end (storage-claim.ts), on local disk and on radosgw S3: data planes that share
+ * one store but not one database must not both serve it, since each one's blob GC deletes whatever its own
+ * database does not know. On local disk "one store" is a blob directory two data dirs share (a symlink here;
+ * a shared volume in life); on S3 the same bucket and prefix. The databases are PostgreSQL's: these tests
+ * start some twenty data planes on fresh databases, a PGlite one costs seconds to create, and the claim
+ * reads its database through the same SQL either way (migration 007 runs on PGlite at every PGlite start of
+ * the other suites).
  */
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -57,7 +60,7 @@ async function collectEverything(server: RunningServer) {
 }
 
 describe.each([
-  ['pglite', 'local'],
+  ['pg', 'local'],
   ['pg', 's3'],
 ] as const)('storage claim on %s + %s', (dbKind, storeKind) => {
   const dataDirs: string[] = [];
@@ -219,7 +222,7 @@ describe.each([
 
 describe('storage claim while the store cannot be reached at start', () => {
   test('the API answers 503 and jobs wait until a retry can check the claim; then it serves', async () => {
-    const { env, dataDir } = await testServerEnv('pglite', 'local');
+    const { env, dataDir } = await testServerEnv('pg', 'local');
     // The blobs directory is a file: nothing can be read or written until it is moved away.
     writeFileSync(path.join(dataDir, 'blobs'), 'not a directory');
     const server = await startServer(env);
