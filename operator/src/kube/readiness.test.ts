@@ -68,4 +68,13 @@ describe('probeReadyz', () => {
     const refused = Object.assign(new TypeError('fetch failed'), { cause: { code: 'ECONNREFUSED' } });
     expect(await probeReadyz(async () => Promise.reject(refused), 'http://x')).toEqual({ ready: false, message: 'http://x/readyz unreachable: ECONNREFUSED' });
   });
+
+  it('names what an OpenPDS data plane says is wrong (each check not "ok"), e.g. a store another data plane claims', async () => {
+    const body = JSON.stringify({ status: 'not ready', database: 'ok', storage: 'ok', storage_claim: 'the blob store is claimed by instance 7f… of domain "owner"' });
+    expect(await probeReadyz(async () => ({ ok: false, status: 503, text: async () => body }), 'http://x')).toEqual({
+      ready: false,
+      message: 'http://x/readyz answered 503: storage_claim the blob store is claimed by instance 7f… of domain "owner"',
+    });
+    expect(await probeReadyz(async () => ({ ok: false, status: 503, text: async () => '<html>gateway</html>' }), 'http://x')).toEqual({ ready: false, message: 'http://x/readyz answered 503' });
+  });
 });

@@ -52,16 +52,38 @@ export function deploymentReadiness(deployment: DeploymentLike | undefined): Dep
   return { ready: true, available, desired, message: `deployment ${name} successfully rolled out: ${available}/${desired} replicas available` };
 }
 
-export type FetchFn = (url: string, init: { signal: AbortSignal }) => Promise<{ ok: boolean; status: number }>;
+export type FetchFn = (url: string, init: { signal: AbortSignal }) => Promise<{ ok: boolean; status: number; text?: () => Promise<string> }>;
 
 /** GET `${baseUrl}/readyz`; never throws (a refused connection is "not ready" with the reason). */
 export async function probeReadyz(fetchFn: FetchFn, baseUrl: string, timeoutMs = 2000): Promise<{ ready: boolean; message: string }> {
   const url = `${baseUrl.replace(/\/$/, '')}/readyz`;
   try {
     const res = await fetchFn(url, { signal: AbortSignal.timeout(timeoutMs) });
-    return res.ok ? { ready: true, message: `${url} answered ${res.status}` } : { ready: false, message: `${url} answered ${res.status}` };
+    if (res.ok) return { ready: true, message: `${url} answered ${res.status}` };
+    const why = notReadyBecause(await res.text?.().catch(() => undefined));
+    return { ready: false, message: `${url} answered ${res.status}${why ? `: ${why}` : ''}` };
   } catch (error) {
     const cause = (error as { cause?: { code?: string } }).cause?.code;
     return { ready: false, message: `${url} unreachable: ${cause ?? (error as Error).message}` };
   }
+}
+
+/**
+ * What an OpenPDS data plane's /readyz body says is wrong (`{"database": "ok", "storage": "unreachable: …",
+ * "storage_claim": "…"}`: each check that is not "ok"), so the Domain's condition names it (a store another
+ * data plane claims, a database it cannot reach) instead of a bare 503. Undefined for any other body.
+ */
+export function notReadyBecause(body: string | undefined): string | undefined {
+  if (!body) return undefined;
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(body);
+  } catch {
+    return undefined;
+  }
+  if (!parsed || typeof parsed !== 'object') return undefined;
+  const problems = Object.entries(parsed as Record<string, unknown>)
+    .filter(([key, value]) => key !== 'status' && typeof value === 'string' && value !== 'ok')
+    .map(([key, value]) => `${key} ${(value as string).slice(0, 300)}`);
+  return problems.length ? problems.join('; ') : undefined;
 }
