@@ -165,6 +165,25 @@ describe.each([
     await stop(server);
   });
 
+  test('a copy of the owner\'s database (same instance id) serving another domain on its store is refused: CopiedDatabase', async () => {
+    // A restored backup started as "staging", pointed at production's store: its database carries the
+    // owner's instance id. Made here by giving a fresh database that id, then starting it on the store.
+    const copy = await planeEnv({ OPENPDS_DOMAIN_ID: 'staging', ...(storeKind === 's3' ? { OPENPDS_S3_PREFIX: `claim-${randomBytes(5).toString('hex')}/` } : {}) });
+    {
+      const { server } = await start(copy.env); // its own fresh store: claims that one
+      await server.deps.db.query(`UPDATE instance_settings SET value = $1 WHERE name = 'instance_id'`, [ownerId]);
+      await stop(server);
+    }
+    const onOwnersStore = { ...copy.env, ...(storeKind === 's3' ? { OPENPDS_S3_PREFIX: prefix } : {}) };
+    if (storeKind === 'local') {
+      rmSync(path.join(copy.dataDir, 'blobs'), { recursive: true, force: true });
+      symlinkSync(sharedBlobDir!, path.join(copy.dataDir, 'blobs'));
+    }
+    const refused = startServer(onOwnersStore);
+    await expect(refused).rejects.toMatchObject({ name: 'StorageClaimError', reason: 'CopiedDatabase' });
+    await expect(refused).rejects.toThrow(/claimed by this database's instance .* for domain "\w+".*serves domain "staging".*a copy/s);
+  });
+
   test('OPENPDS_STORAGE_CLAIM=takeover claims the store; the old owner\'s GC then deletes nothing and it stops serving', async () => {
     const { server: old, api: oldApi } = await start(owner.env);
     const taker = await planeEnv({ OPENPDS_DOMAIN_ID: 'taker', OPENPDS_STORAGE_CLAIM: 'takeover' }, sharedBlobDir);

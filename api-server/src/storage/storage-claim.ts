@@ -10,6 +10,8 @@
  *   ignored the condition (a rival's later write shows up at the GC's next re-check at the latest);
  * - absent, and this database knows none of the store's blobs: refused (that is the empty-database case);
  * - another instance's claim, or one that cannot be read: refused;
+ * - this instance's claim for another domain: refused (a copy of the owner's database, e.g. a restored backup
+ *   started as staging, shares its instance id);
  * - `takeover` mode writes its claim over whatever is there, for the operator who knows better.
  *
  * The GC calls verify() at the start of every run, so a store claimed by someone else later is not wiped.
@@ -46,7 +48,7 @@ export type ClaimOutcome =
   /** OPENPDS_STORAGE_CLAIM=takeover replaced another instance's claim, or claimed unknown blobs. */
   | 'taken_over';
 
-export type ClaimRefusal = 'HeldByOther' | 'UnknownBlobs' | 'Unreadable';
+export type ClaimRefusal = 'HeldByOther' | 'CopiedDatabase' | 'UnknownBlobs' | 'Unreadable';
 
 /** A ConfigError, so `openpds serve` reports it the way it reports a bad setting and exits 1. */
 export class StorageClaimError extends ConfigError {
@@ -81,7 +83,12 @@ export async function claimStore(deps: StorageClaimDeps, mode: ClaimMode): Promi
   // Twice at most: a lost race for an absent claim is followed by one read of the winner's.
   for (let attempt = 0; attempt < 2; attempt++) {
     const found = await readClaim(deps.store);
-    if (found && found !== UNREADABLE && found.instance_id === instanceId) return { outcome: 'held', claim: found };
+    if (found && found !== UNREADABLE && found.instance_id === instanceId) {
+      // The same instance id serving another domain is a copy of the owner's database (a restored backup, a
+      // copied data dir) pointed at the owner's store: each would collect the other's new blobs.
+      if (found.domain_id === deps.domainId) return { outcome: 'held', claim: found };
+      if (mode !== 'takeover') throw copiedDatabase(deps, found);
+    }
     if (mode === 'takeover') {
       await deps.store.put(CLAIM_KEY, Readable.from([body]), { size: body.length, contentType: 'application/json' });
       await expectOwn(deps, instanceId);
@@ -104,7 +111,7 @@ export async function claimStore(deps: StorageClaimDeps, mode: ClaimMode): Promi
 async function expectOwn(deps: StorageClaimDeps, instanceId: string): Promise<void> {
   const back = await readClaim(deps.store);
   if (back === UNREADABLE) throw unreadable(deps);
-  if (!back || back.instance_id !== instanceId) throw heldByOther(deps, back ?? undefined, instanceId);
+  if (!back || back.instance_id !== instanceId || back.domain_id !== deps.domainId) throw heldByOther(deps, back ?? undefined, instanceId);
 }
 
 async function readClaim(store: BlobStore): Promise<ClaimRecord | null | typeof UNREADABLE> {
@@ -161,6 +168,16 @@ function heldByOther(deps: StorageClaimDeps, holder: ClaimRecord | undefined, in
     'HeldByOther',
     `the blob store ${deps.storeName} is claimed by ${who}, not by this database (instance ${instanceId}, domain "${deps.domainId}"). ` +
       `Two data planes on one store delete each other's blobs in GC, so this one does not serve: ${RESOLVE}. ${TAKEOVER}`,
+    holder,
+  );
+}
+
+function copiedDatabase(deps: StorageClaimDeps, holder: ClaimRecord): StorageClaimError {
+  return new StorageClaimError(
+    'CopiedDatabase',
+    `the blob store ${deps.storeName} is claimed by this database's instance ${holder.instance_id} for domain "${holder.domain_id}" (claimed ${holder.created_at}), ` +
+      `but this data plane serves domain "${deps.domainId}": its database looks like a copy of that domain's (a restored backup, a copied data dir), and two data planes on one store delete each other's new blobs in GC, so this one does not serve: ` +
+      `give the copy a store of its own (another OPENPDS_S3_PREFIX or bucket, or a copy of the blobs under another OPENPDS_DATA_DIR). ${TAKEOVER}`,
     holder,
   );
 }
