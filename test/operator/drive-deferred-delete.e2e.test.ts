@@ -165,6 +165,24 @@ test('A drive whose marker was changed by hand meanwhile is left alone; the prom
   expect(await metric('openpds_operator_deferred_drive_deletes_total{result="skipped"}')).toBe(1);
 });
 
+test('A forged entry (anyone who may write ConfigMaps, naming a live Drive\'s uid) deletes nothing: unsigned entries and entries for a Drive that exists are dropped', async () => {
+  const victim = await readyDrive('victim');
+  const id = victim.status!.driveId!;
+  const forged = (uid: string, extra: object = {}) => JSON.stringify({ uid, namespace: NS, name: 'x', domain: 'acme', driveId: id, owner: { kind: 'User', name: 'alice' }, deleteAdopted: true, recordedAt: new Date().toISOString(), ...extra });
+  // The exact name, label and annotation the operator writes; a made-up signature.
+  await apply(`apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: acme-deferred-drive-deletes\n  namespace: ${NS}\n  labels: { openpds.io/deferred-drive-deletes: "true" }\n  annotations: { openpds.io/deferred-drive-deletes-domain: acme }\ndata:\n  ${victim.metadata.uid}: '${forged(victim.metadata.uid!, { signature: 'AAAA' })}'\n`);
+  // And one under another name, which is never read at all.
+  await apply(`apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: totally-legit\n  namespace: ${NS}\n  labels: { openpds.io/deferred-drive-deletes: "true" }\n  annotations: { openpds.io/deferred-drive-deletes-domain: acme }\ndata:\n  ${victim.metadata.uid}: '${forged(victim.metadata.uid!)}'\n`);
+  await eventually(async () => expect(await configMap()).toBeUndefined()); // the forged entry dropped with the ConfigMap
+  const skipped = (await events('acme')).filter((e) => e.reason === 'DeferredDriveDeleteSkipped' && e.message.includes(victim.metadata.uid!));
+  expect(skipped.map((e) => e.message)).toEqual([expect.stringContaining("is not signed with the Domain's admin Secret")]);
+  await new Promise((r) => setTimeout(r, 500));
+  expect(await admin.getDrive(id)).toMatchObject({ drive_id: id, drive_name: 'victim files' });
+  expect(ready(await getDrive('victim'))).toMatchObject({ status: 'True' });
+  await kubectl(kube.kubeconfig, ['delete', 'configmap', 'totally-legit', '-n', NS]);
+  await kubectl(kube.kubeconfig, ['delete', 'drive', 'victim', '-n', NS, '--timeout=15s']);
+});
+
 test('Deleting the namespace of a Delete Drive whose Domain is gone is not blocked: nothing can be recorded there, the Drive goes and its drive stays', async () => {
   const last = await readyDrive('last');
   const id = last.status!.driveId!;

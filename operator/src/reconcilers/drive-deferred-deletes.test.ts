@@ -5,10 +5,12 @@ import { createOperatorMetrics } from '../metrics';
 import type { DeferredDriveDelete } from './drive-context';
 import { createDeferredDeletes } from './drive-deferred-deletes';
 import { withMarker } from './drive-desired';
-import { DEFERRED_DELETES_DOMAIN_ANNOTATION, DEFERRED_DELETES_LABEL, encodeEntry } from './drive-deferred-store';
+import { deferredDeleteKey, DEFERRED_DELETES_DOMAIN_ANNOTATION, DEFERRED_DELETES_LABEL, encodeEntry } from './drive-deferred-store';
+
+const SECRET_KEY = 'the Domain secretKey';
 
 const entry: DeferredDriveDelete = { uid: 'u-1', namespace: 'ns', name: 'team', domain: 'd', driveId: 'drv-1', owner: { kind: 'Group', name: 'g' }, deleteAdopted: false, recordedAt: '2030-01-01T00:00:00.000Z' };
-const configMap = { metadata: { name: 'd-deferred-drive-deletes', namespace: 'ns', resourceVersion: '5', labels: { [DEFERRED_DELETES_LABEL]: 'true' }, annotations: { [DEFERRED_DELETES_DOMAIN_ANNOTATION]: 'd' } }, data: { 'u-1': encodeEntry(entry) } };
+const configMap = { metadata: { name: 'd-deferred-drive-deletes', namespace: 'ns', resourceVersion: '5', labels: { [DEFERRED_DELETES_LABEL]: 'true' }, annotations: { [DEFERRED_DELETES_DOMAIN_ANNOTATION]: 'd' } }, data: { 'u-1': encodeEntry(entry, deferredDeleteKey(SECRET_KEY)) } };
 const domain = (ready: boolean) => ({ metadata: { name: 'd', namespace: 'ns', uid: 'dom-uid' }, status: { conditions: [{ type: 'Ready', status: ready ? 'True' : 'False' }] } });
 
 function fakeRuntime() {
@@ -23,6 +25,9 @@ function fakeRuntime() {
     },
   } as unknown as AdminClient;
   const client = {
+    // The admin Secret that signs entries, and a live Drive list without the deleted Drive.
+    find: async () => ({ data: { secretKey: Buffer.from(SECRET_KEY).toString('base64') } }),
+    list: async () => ({ items: [] }),
     async patch(ref: { name: string }, _type: string, body: unknown) {
       calls.push(`patch ${ref.name} ${JSON.stringify(body)}`);
       return { metadata: { resourceVersion: '6' }, data: {} };

@@ -21,7 +21,7 @@ import type { InformerEvent } from '../kube/informer';
 import type { KubeObject } from '../kube/kube-client';
 import type { OperatorRuntime } from '../main';
 import { finishDeferredDelete } from './drive-deferred-finish';
-import { decodeEntries, DEFERRED_DELETES_LABEL, domainOfConfigMap, removeDeferredDelete, type DeferredDeletesConfigMap } from './drive-deferred-store';
+import { decodeEntries, DEFERRED_DELETES_LABEL, domainOfConfigMap, readDeferredDeleteKey, removeDeferredDelete, type DeferredDeletesConfigMap } from './drive-deferred-store';
 
 /** How long to wait for the Domain controller's cache (what domainAccess reads) to see the Domain Ready. */
 const DOMAIN_CACHE_WAIT_MS = 5_000;
@@ -86,14 +86,29 @@ export function createDeferredDeletes(rt: OperatorRuntime): DeferredDeletes {
     const domain = ready.get(key)!;
     const client = await adminClientOf(rt, namespace, name);
     let configMap: DeferredDeletesConfigMap | undefined = pending.get(key);
-    const { entries, invalid } = decodeEntries(configMap ?? {});
+    const signing = await readDeferredDeleteKey(rt.client, namespace, name);
+    const { entries, invalid, unsigned } = decodeEntries(configMap ?? {}, signing);
     for (const uid of invalid) {
       await rt.events.record(domain, 'Warning', 'DeferredDriveDeleteSkipped', `entry "${uid}" of ConfigMap ${configMap?.metadata?.name} could not be read (edited by hand?): dropped, no drive deleted`);
       finished?.inc({ result: 'invalid' });
       configMap = await removeDeferredDelete(rt.client, namespace, name, uid);
     }
+    for (const uid of unsigned) {
+      await rt.events.record(domain, 'Warning', 'DeferredDriveDeleteSkipped', `entry "${uid}" of ConfigMap ${configMap?.metadata?.name} is not signed with the Domain's admin Secret, so the operator did not write it: dropped, no drive deleted`);
+      finished?.inc({ result: 'invalid' });
+      configMap = await removeDeferredDelete(rt.client, namespace, name, uid);
+    }
+    // A Drive that exists is never one whose deletion was deferred (a uid is never given out again): a
+    // live list, not a cache that could trail a Drive created a moment ago.
+    const live = entries.length ? new Set((await rt.client.list({ apiVersion: API_VERSION, kind: 'Drive', namespace })).items.map((d) => d.metadata?.uid)) : new Set<string | undefined>();
     for (const entry of entries) {
       if (!ready.has(key)) return; // the Domain went away again: the rest waits for its next turn
+      if (live.has(entry.uid)) {
+        await rt.events.record(domain, 'Warning', 'DeferredDriveDeleteSkipped', `entry "${entry.uid}" names Drive ${entry.namespace}/${entry.name}, which exists: dropped, no drive deleted`);
+        finished?.inc({ result: 'invalid' });
+        configMap = await removeDeferredDelete(rt.client, namespace, name, entry.uid);
+        continue;
+      }
       if (!finishedUids.has(entry.uid)) {
         const done = await finishDeferredDelete(client, entry);
         const reason = done.result === 'Skipped' ? 'DeferredDriveDeleteSkipped' : 'DeferredDriveDeleted';

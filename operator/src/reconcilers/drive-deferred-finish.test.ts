@@ -2,7 +2,7 @@ import type { AdminClient, AdminDrive } from '../admin-client/admin-client';
 import type { DeferredDriveDelete } from './drive-context';
 import { finishDeferredDelete } from './drive-deferred-finish';
 import { withMarker } from './drive-desired';
-import { decodeEntries, deferredDeletesName, domainOfConfigMap, encodeEntry, DEFERRED_DELETES_DOMAIN_ANNOTATION, DEFERRED_DELETES_LABEL } from './drive-deferred-store';
+import { decodeEntries, deferredDeleteKey, deferredDeletesName, domainOfConfigMap, encodeEntry, DEFERRED_DELETES_DOMAIN_ANNOTATION, DEFERRED_DELETES_LABEL } from './drive-deferred-store';
 
 const entry: DeferredDriveDelete = {
   uid: 'u-1', namespace: 'ns', name: 'team', domain: 'd', driveId: 'drv-1',
@@ -69,14 +69,34 @@ test('an adopted drive goes when the Drive was annotated to delete adopted drive
   expect(deleted).toEqual(['drv-1']);
 });
 
-test('the ConfigMap: named for its Domain, found by label and annotation, entries round-trip, unreadable ones are reported', () => {
+test('the ConfigMap: named for its Domain, found by label, annotation and name, entries round-trip, unreadable ones are reported', () => {
   expect(deferredDeletesName('acme')).toBe('acme-deferred-drive-deletes');
+  const key = deferredDeleteKey('the Domain secretKey');
+  const acme = { ...entry, domain: 'acme' };
   const configMap = {
-    metadata: { name: 'acme-deferred-drive-deletes', labels: { [DEFERRED_DELETES_LABEL]: 'true' }, annotations: { [DEFERRED_DELETES_DOMAIN_ANNOTATION]: 'acme' } },
-    data: { 'u-1': encodeEntry(entry), 'u-2': '{"uid":"u-2"}', 'u-3': 'not json', 'u-4': encodeEntry(entry) },
+    metadata: { name: 'acme-deferred-drive-deletes', namespace: 'ns', labels: { [DEFERRED_DELETES_LABEL]: 'true' }, annotations: { [DEFERRED_DELETES_DOMAIN_ANNOTATION]: 'acme' } },
+    data: { 'u-1': encodeEntry(acme, key), 'u-2': '{"uid":"u-2"}', 'u-3': 'not json', 'u-4': encodeEntry(acme, key) },
   };
   expect(domainOfConfigMap(configMap)).toBe('acme');
   expect(domainOfConfigMap({ metadata: { annotations: configMap.metadata.annotations } })).toBeUndefined();
+  // A labelled ConfigMap of another name is not the operator's, whatever its annotation says.
+  expect(domainOfConfigMap({ metadata: { ...configMap.metadata, name: 'anything' } })).toBeUndefined();
   // u-4 holds u-1's entry: a key that does not match its uid is not trusted either.
-  expect(decodeEntries(configMap)).toEqual({ entries: [entry], invalid: ['u-2', 'u-3', 'u-4'] });
+  expect(decodeEntries(configMap, key)).toEqual({ entries: [acme], invalid: ['u-2', 'u-3', 'u-4'], unsigned: [] });
+});
+
+test('entries are signed with the Domain admin Secret: a forged, unsigned or altered entry is never acted on', () => {
+  const key = deferredDeleteKey('the Domain secretKey');
+  const forger = deferredDeleteKey('a guess');
+  const metadata = { name: 'd-deferred-drive-deletes', namespace: 'ns', labels: { [DEFERRED_DELETES_LABEL]: 'true' }, annotations: { [DEFERRED_DELETES_DOMAIN_ANNOTATION]: 'd' } };
+  const altered = JSON.stringify({ ...JSON.parse(encodeEntry({ ...entry, uid: 'u-4' }, key)), deleteAdopted: true });
+  const data = {
+    'u-1': encodeEntry(entry, key),
+    'u-2': encodeEntry({ ...entry, uid: 'u-2' }, forger),
+    'u-3': JSON.stringify({ ...entry, uid: 'u-3' }),
+    'u-4': altered,
+    'u-5': encodeEntry({ ...entry, uid: 'u-5', namespace: 'other' }, key), // written for another namespace
+  };
+  expect(decodeEntries({ metadata, data }, key)).toEqual({ entries: [entry], invalid: ['u-5'], unsigned: ['u-2', 'u-3', 'u-4'] });
+  expect(decodeEntries({ metadata, data }, undefined).entries).toEqual([]); // no admin Secret: nothing is trusted
 });

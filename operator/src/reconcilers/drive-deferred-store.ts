@@ -12,6 +12,7 @@
  * (or a recording during a removal) never overwrite each other; the empty ConfigMap is deleted with a
  * resourceVersion precondition, so an entry added meanwhile is never lost with it.
  */
+import { createHmac, timingSafeEqual } from 'node:crypto';
 import type { DeferredDriveDelete } from './drive-context';
 import { isConflict, isNotFound, KubeApiError, resourcePath, type KubeClient, type KubeObject } from '../kube/kube-client';
 
@@ -27,38 +28,87 @@ export function deferredDeletesName(domain: string): string {
   return `${domain}${SUFFIX}`;
 }
 
-/** The Domain a ConfigMap of ours waits for (undefined for one that is not ours). */
+/**
+ * The Domain a ConfigMap of ours waits for (undefined for one that is not ours). Only the one name the
+ * operator writes counts: a labelled ConfigMap of another name is someone else's, whatever it says.
+ */
 export function domainOfConfigMap(configMap: KubeObject): string | undefined {
   if (configMap.metadata?.labels?.[DEFERRED_DELETES_LABEL] !== 'true') return undefined;
-  return configMap.metadata.annotations?.[DEFERRED_DELETES_DOMAIN_ANNOTATION];
+  const domain = configMap.metadata.annotations?.[DEFERRED_DELETES_DOMAIN_ANNOTATION];
+  return domain && configMap.metadata.name === deferredDeletesName(domain) ? domain : undefined;
 }
 
-export function encodeEntry(entry: DeferredDriveDelete): string {
-  return JSON.stringify(entry);
+/**
+ * Entries are signed: an HMAC-SHA256 keyed by the Domain's admin Secret (`<domain>-admin`, key secretKey,
+ * which outlives the Domain; ADR 2). Whoever may write ConfigMaps in the namespace could otherwise write
+ * an entry naming a Drive's uid and have the operator delete that drive and its files; reading the key
+ * takes the Secret, and whoever can read it can log in to the data plane as its admin anyway.
+ */
+export interface DeferredDeleteKey {
+  sign(entry: DeferredDriveDelete): string;
+  verify(entry: DeferredDriveDelete, signature: string | undefined): boolean;
+}
+
+export function deferredDeleteKey(secretKey: string): DeferredDeleteKey {
+  // A key of its own for this use, derived from the Domain's, which also signs the data plane's tokens.
+  const key = createHmac('sha256', secretKey).update('openpds.io deferred-drive-delete v1').digest();
+  const sign = (entry: DeferredDriveDelete) => createHmac('sha256', key).update(canonicalEntry(entry)).digest('base64url');
+  return {
+    sign,
+    verify(entry, signature) {
+      if (!signature) return false;
+      const expected = Buffer.from(sign(entry));
+      const given = Buffer.from(signature);
+      return expected.length === given.length && timingSafeEqual(expected, given);
+    },
+  };
+}
+
+/** The Domain's signing key from its admin Secret, or undefined when the Secret (or its secretKey) is gone. */
+export async function readDeferredDeleteKey(client: KubeClient, namespace: string, domain: string): Promise<DeferredDeleteKey | undefined> {
+  const secret = await client.find<KubeObject & { data?: Record<string, string> }>({ apiVersion: 'v1', kind: 'Secret', namespace, name: `${domain}-admin` });
+  const secretKey = secret?.data?.secretKey ? Buffer.from(secret.data.secretKey, 'base64').toString('utf8') : '';
+  return secretKey ? deferredDeleteKey(secretKey) : undefined;
+}
+
+/** Every field, in one order: what the signature covers. */
+function canonicalEntry(e: DeferredDriveDelete): string {
+  return JSON.stringify([e.uid, e.namespace, e.name, e.domain, e.driveId ?? null, e.owner.kind, e.owner.name, e.deleteAdopted, e.recordedAt]);
+}
+
+export function encodeEntry(entry: DeferredDriveDelete, key: DeferredDeleteKey): string {
+  return JSON.stringify({ ...entry, signature: key.sign(entry) });
 }
 
 /**
  * The entries of a ConfigMap. One that does not parse (edited by hand) is answered as `invalid` with its
  * key, so the caller can drop it with an Event rather than retry it forever or act on a guess.
  */
-export function decodeEntries(configMap: DeferredDeletesConfigMap): { entries: DeferredDriveDelete[]; invalid: string[] } {
+export function decodeEntries(configMap: DeferredDeletesConfigMap, key?: DeferredDeleteKey): { entries: DeferredDriveDelete[]; invalid: string[]; unsigned: string[] } {
   const entries: DeferredDriveDelete[] = [];
   const invalid: string[] = [];
-  for (const [key, value] of Object.entries(configMap.data ?? {})) {
-    const entry = parseEntry(value);
-    if (entry && entry.uid === key) entries.push(entry);
-    else invalid.push(key);
+  const unsigned: string[] = [];
+  const namespace = configMap.metadata?.namespace;
+  const domain = domainOfConfigMap(configMap);
+  for (const [uid, value] of Object.entries(configMap.data ?? {})) {
+    const parsed = parseEntry(value);
+    // An entry of another namespace or Domain than the ConfigMap's is not one the operator wrote there.
+    if (!parsed || parsed.entry.uid !== uid || parsed.entry.namespace !== namespace || parsed.entry.domain !== domain) invalid.push(uid);
+    else if (!key?.verify(parsed.entry, parsed.signature)) unsigned.push(uid);
+    else entries.push(parsed.entry);
   }
-  return { entries, invalid };
+  return { entries, invalid, unsigned };
 }
 
-function parseEntry(value: string): DeferredDriveDelete | undefined {
+function parseEntry(value: string): { entry: DeferredDriveDelete; signature?: string } | undefined {
   try {
-    const e = JSON.parse(value) as Partial<DeferredDriveDelete>;
+    const e = JSON.parse(value) as Partial<DeferredDriveDelete> & { signature?: unknown };
     const owner = e.owner;
-    const ok = typeof e.uid === 'string' && typeof e.namespace === 'string' && typeof e.name === 'string' && typeof e.domain === 'string' &&
+    const ok = typeof e.uid === 'string' && typeof e.namespace === 'string' && typeof e.name === 'string' && typeof e.domain === 'string' && typeof e.recordedAt === 'string' &&
       (e.driveId === undefined || typeof e.driveId === 'string') && (owner?.kind === 'User' || owner?.kind === 'Group') && typeof owner.name === 'string';
-    return ok ? ({ ...e, deleteAdopted: e.deleteAdopted === true } as DeferredDriveDelete) : undefined;
+    if (!ok) return undefined;
+    const entry: DeferredDriveDelete = { uid: e.uid!, namespace: e.namespace!, name: e.name!, domain: e.domain!, ...(e.driveId !== undefined ? { driveId: e.driveId } : {}), owner: { kind: owner!.kind, name: owner!.name }, deleteAdopted: e.deleteAdopted === true, recordedAt: e.recordedAt! };
+    return { entry, ...(typeof e.signature === 'string' ? { signature: e.signature } : {}) };
   } catch {
     return undefined;
   }
@@ -76,9 +126,9 @@ export function isNamespaceTerminating(error: unknown): boolean {
   return error instanceof KubeApiError && error.status === 403 && /because it is being terminated/.test(error.message);
 }
 
-/** Adds (or refreshes) the entry of one Drive; creates the ConfigMap when it is the first. */
-export async function recordDeferredDelete(client: KubeClient, entry: DeferredDriveDelete): Promise<void> {
-  const data = { [entry.uid]: encodeEntry(entry) };
+/** Adds (or refreshes) the entry of one Drive, signed with `key`; creates the ConfigMap when it is the first. */
+export async function recordDeferredDelete(client: KubeClient, entry: DeferredDriveDelete, key: DeferredDeleteKey): Promise<void> {
+  const data = { [entry.uid]: encodeEntry(entry, key) };
   for (let attempt = 0; ; attempt++) {
     try {
       await client.patch(ref(entry.namespace, entry.domain), 'merge', { data }, { discardResponse: true });

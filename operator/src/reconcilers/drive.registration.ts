@@ -36,7 +36,7 @@ import { reconcileDrive, reconcileDriveDeletion, type DeferredDriveDelete, type 
 import { driveConflictsOf } from './drive-conflicts';
 import { summarizeDrive, tieSettleMs } from './drive-identity';
 import { createDeferredDeletes, type DeferredDeletes } from './drive-deferred-deletes';
-import { isNamespaceTerminating, recordDeferredDelete } from './drive-deferred-store';
+import { isNamespaceTerminating, readDeferredDeleteKey, recordDeferredDelete } from './drive-deferred-store';
 
 export const DRIVE_FINALIZER = 'openpds.io/drive-cleanup';
 /** How long a Domain-change wake-up waits for the Domain controller's cache to see the change too. */
@@ -118,7 +118,17 @@ export function createDriveReconcile(rt: OperatorRuntime): Reconcile<DriveObject
  */
 async function recordDeferral(rt: OperatorRuntime, deferred: DeferredDriveDelete, events: readonly DriveEvent[]): Promise<readonly DriveEvent[]> {
   try {
-    await recordDeferredDelete(rt.client, deferred);
+    const key = await readDeferredDeleteKey(rt.client, deferred.namespace, deferred.domain);
+    if (!key) {
+      // No admin Secret, no signing key: a Domain re-created now would get new credentials, and an entry
+      // nobody can sign is one the operator must not honour (it could be anyone's).
+      const which = deferred.driveId ?? '(id not recorded)';
+      return [
+        ...events.filter((e) => e.reason !== 'DeletionDeferred'),
+        { type: 'Warning', reason: 'DeletionNotRecorded', message: `the Domain is gone and so is its admin Secret ${deferred.domain}-admin, which signs deferred deletions, so the deletion of drive ${which} cannot be recorded for later: it stays in the Domain's storage (delete it by hand if the Domain comes back)` },
+      ];
+    }
+    await recordDeferredDelete(rt.client, deferred, key);
     return events;
   } catch (error) {
     if (!isNamespaceTerminating(error)) throw error;
