@@ -7,6 +7,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { createBlobHashing } from '../../api-server/src/modules/uploads/blob-hashing';
+import { createBlobSealing } from '../../api-server/src/modules/uploads/blob-sealing';
 import { MIN_PART_SIZE, type BlobStore } from '../../api-server/src/storage/blob-store';
 import { startTestServer, ADMIN_PASSWORD, type ApiClient } from '../support/test-server';
 
@@ -181,7 +182,93 @@ describe.each([
     expect(Buffer.from(await streamed.arrayBuffer())).toEqual(content);
   });
 
+  /** Counts the store's copies while `fn` runs. */
+  async function countingCopies<T>(fn: () => Promise<T>): Promise<{ result: T; copies: number }> {
+    const store = server.deps.store;
+    const copy = store.copy;
+    let copies = 0;
+    store.copy = (async (...args: Parameters<BlobStore['copy']>) => {
+      copies++;
+      return copy.apply(store, args);
+    }) as BlobStore['copy'];
+    try {
+      return { result: await fn(), copies };
+    } finally {
+      store.copy = copy;
+    }
+  }
+
+  it('seals a one-part upload once, however many links are asked for at once', async () => {
+    const content = randomBytes(256 * 1024);
+    const { file } = await beforeHashing(async () => {
+      const uploaded = await upload('parallel.bin', content);
+      const { result, copies } = await countingCopies(() =>
+        Promise.all(Array.from({ length: 8 }, () => api.call('/v2/file/get_download_url', { drive_id: user.default_drive_id, file_id: uploaded.file.file_id }, user.access_token))),
+      );
+      expect(result.map((r) => r.status)).toEqual(Array(8).fill(200));
+      expect(copies).toBe(1);
+      for (const r of result.slice(0, 2)) expect(await get(r.body.url)).toEqual({ status: 200, body: content });
+      return uploaded;
+    });
+    await hashNow();
+    expect(await get(await downloadUrl(file.file_id))).toEqual({ status: 200, body: content });
+  });
+
+  if (dbKind === 'pg') {
+    it('seals once across API replicas: the second finds the blob sealed and copies nothing', async () => {
+      const content = randomBytes(64 * 1024);
+      await beforeHashing(async () => {
+        const { file } = await upload('replicas.bin', content);
+        const [blob] = await server.deps.db.query<{ sha256: string; storage_key: string; size: number }>(
+          `SELECT b.sha256, b.storage_key, b.size FROM files f JOIN file_revisions r ON r.revision_id = f.revision_id JOIN blobs b ON b.sha256 = r.blob_sha256 WHERE f.file_id = $1`,
+          [file.file_id],
+        );
+        // Two sealings with nothing shared in memory, as two processes have.
+        const replicas = [createBlobSealing(server.deps), createBlobSealing(server.deps)];
+        const { copies } = await countingCopies(() => Promise.all(replicas.map((r) => r.seal(blob!))));
+        expect(copies).toBe(1);
+        const [after] = await server.deps.db.query<{ storage_key: string; client_writable: boolean }>(`SELECT storage_key, client_writable FROM blobs WHERE sha256 = $1`, [blob!.sha256]);
+        expect(after!.client_writable).toBe(false);
+        expect(after!.storage_key).not.toBe(blob!.storage_key);
+        expect(await get(await downloadUrl(file.file_id))).toEqual({ status: 200, body: content });
+      });
+      await hashNow();
+    });
+  }
+
   if (storeKind === 's3') {
+    it('answers 409 ContentReplaced for content the job discarded, never links the upload key, and leaves nothing pending', async () => {
+      const { file, uploadUrl } = await beforeHashing(async () => {
+        const uploaded = await upload('discarded.bin', randomBytes(10));
+        // Replaced with another size before the job ran: the job discards it.
+        expect((await fetch(uploaded.uploadUrl, { method: 'PUT', body: randomBytes(2000) })).status).toBe(200);
+        return uploaded;
+      });
+      await hashNow();
+      const ask = () => api.call('/v2/file/get_download_url', { drive_id: user.default_drive_id, file_id: file.file_id }, user.access_token);
+      const refused = await ask();
+      expect([refused.status, refused.body.code]).toEqual([409, 'ContentReplaced']);
+      const streamed = await fetch(`${api.url}/v2/file/download?drive_id=${user.default_drive_id}&file_id=${file.file_id}`, { headers: { authorization: `Bearer ${user.access_token}` } });
+      expect(streamed.status).toBe(409);
+      // A later PUT of the completed size to the old upload URL serves nobody.
+      expect((await fetch(uploadUrl, { method: 'PUT', body: Buffer.alloc(10, 0x41) })).status).toBe(200);
+      const again = await ask();
+      expect([again.status, again.body.code]).toEqual([409, 'ContentReplaced']);
+      const db = server.deps.db;
+      const [blob] = await db.query<{ sha256: string; storage_key: string; client_writable: boolean }>(
+        `SELECT b.sha256, b.storage_key, b.client_writable FROM file_revisions r JOIN blobs b ON b.sha256 = r.blob_sha256 WHERE r.file_id = $1`,
+        [file.file_id],
+      );
+      expect(blob!.client_writable).toBe(false);
+      expect(blob!.storage_key.startsWith('discarded/')).toBe(true);
+      expect(await db.query(`SELECT 1 FROM jobs WHERE payload->>'blob' = $1`, [blob!.sha256])).toEqual([]);
+      // Deleted, the file's blob goes with the next GC, like any other; and what the late PUT left too.
+      await api.ok('/v2/file/delete', { drive_id: user.default_drive_id, file_id: file.file_id }, user.access_token);
+      await server.services.gc.run({ graceSeconds: 0 });
+      expect(await db.query(`SELECT 1 FROM blobs WHERE sha256 = $1`, [blob!.sha256])).toEqual([]);
+      expect(await server.deps.store.head(blob!.storage_key.slice('discarded/'.length))).toBeNull();
+    });
+
     it('answers 409 ContentReplaced, not a link, for content replaced with another size after complete', async () => {
       await beforeHashing(async () => {
         const { file, uploadUrl } = await upload('swapped.bin', randomBytes(10));

@@ -3,10 +3,12 @@ import { z } from 'zod';
 import type { AuthContext } from '../auth/auth.types';
 import type { Deps } from '../../shared/deps';
 import { defineRpc, idField, parseBody, type RpcRegistry } from '../../shared/rpc';
-import { notFound } from '../../shared/errors';
+import { AppError, notFound } from '../../shared/errors';
 import { serveObject } from '../../storage/serve-object';
 import type { RevisionsService } from '../revisions/revisions.service';
 import { createBlobSealing } from '../uploads/blob-sealing';
+import { uploadErrors } from '../uploads/uploads.errors';
+import { isDiscardedKey } from '../uploads/uploads.repository';
 import { revisionEtag } from './download-etag';
 import { MAX_EXPIRE_SEC } from './download-link-lifetime';
 
@@ -22,10 +24,20 @@ export function createDownloadsRouter(registry: RpcRegistry, deps: Pick<Deps, 'd
    * at a one-part upload's key (not hashed yet) is sealed first (blob-sealing.ts), then looked up again.
    */
   async function resolveForLink(caller: AuthContext, driveId: string, fileId: string, revisionId?: string) {
-    const found = await revisions.resolve(caller, driveId, fileId, revisionId);
+    const found = await resolveKept(caller, driveId, fileId, revisionId);
     if (!found.revision.client_writable) return found;
     await sealing.seal({ sha256: found.revision.blob_sha256, storage_key: found.revision.storage_key, size: found.revision.size });
-    return revisions.resolve(caller, driveId, fileId, found.revision.revision_id);
+    const sealed = await resolveKept(caller, driveId, fileId, found.revision.revision_id);
+    // No link ever names a key its upload URL can still write: it would serve whatever is PUT there next.
+    if (sealed.revision.client_writable) throw new AppError('ServiceUnavailable.Sealing', 503, 'the file\'s content is still being sealed; try again', { headers: { 'retry-after': '1' } });
+    return sealed;
+  }
+
+  /** resolve(), refusing content discarded after file/complete (uploads.repository.ts discardedKey). */
+  async function resolveKept(caller: AuthContext, driveId: string, fileId: string, revisionId?: string) {
+    const found = await revisions.resolve(caller, driveId, fileId, revisionId);
+    if (isDiscardedKey(found.revision.storage_key)) throw uploadErrors.contentReplaced();
+    return found;
   }
 
   defineRpc(router, registry, {
@@ -75,7 +87,7 @@ export function createDownloadsRouter(registry: RpcRegistry, deps: Pick<Deps, 'd
     const input = parseBody(query, req.query);
     const s3 = deps.store.kind === 's3';
     const redirect = s3 && deps.config.downloadRedirect && req.method !== 'HEAD';
-    const { file, revision } = await (redirect ? resolveForLink : revisions.resolve)(caller, input.drive_id, input.file_id, input.revision_id);
+    const { file, revision } = await (redirect ? resolveForLink : resolveKept)(caller, input.drive_id, input.file_id, input.revision_id);
     if (redirect && !(await staleIfRange(req, revision.storage_key))) {
       const url = await deps.store.downloadUrl(revision.storage_key, { expiresInSeconds: REDIRECT_URL_TTL_SECONDS, fileName: file.name, contentType: file.content_type });
       res.setHeader('Cache-Control', 'no-store');

@@ -5,21 +5,43 @@
  */
 import type { Queryable } from '../../db/db';
 
+/**
+ * How long an object that is being written is kept from the GC: a sealed copy the hash job, a link's
+ * sealing or file/complete makes before the row that names it commits. It is recorded here (committed)
+ * before the copy starts, so neither the orphan sweep nor any OPENPDS_GC_GRACE_SECONDS (0 included) can
+ * take it while the copy or a hash of it runs; takeDue then leaves it alone if a blob uses it, and
+ * collects it if the writer crashed. Far above the longest copy and hash (5 GiB objects).
+ */
+export const IN_FLIGHT_OBJECT_SECONDS = 86_400;
+
 export function createDeferredDeletesRepository() {
+  /** Keeps these keys for `seconds` from now; recording one twice keeps the later time (idempotent). */
+  async function defer(db: Queryable, keys: readonly string[], seconds: number): Promise<void> {
+    if (!keys.length) return;
+    await db.query(
+      `INSERT INTO deferred_object_deletes (storage_key, delete_after)
+       SELECT k, now() + make_interval(secs => $2) FROM unnest($1::text[]) AS k
+       ON CONFLICT (storage_key) DO UPDATE SET delete_after = GREATEST(deferred_object_deletes.delete_after, EXCLUDED.delete_after)`,
+      [keys, seconds],
+    );
+  }
   return {
-    /** Keeps these keys for `seconds` from now; recording one twice keeps the later time (idempotent). */
-    async defer(db: Queryable, keys: readonly string[], seconds: number): Promise<void> {
-      if (!keys.length) return;
-      await db.query(
-        `INSERT INTO deferred_object_deletes (storage_key, delete_after)
-         SELECT k, now() + make_interval(secs => $2) FROM unnest($1::text[]) AS k
-         ON CONFLICT (storage_key) DO UPDATE SET delete_after = GREATEST(deferred_object_deletes.delete_after, EXCLUDED.delete_after)`,
-        [keys, seconds],
-      );
+    defer,
+    /** Keeps a key that is about to be written from the GC (see IN_FLIGHT_OBJECT_SECONDS). */
+    async reserveInFlight(db: Queryable, key: string): Promise<void> {
+      await defer(db, [key], IN_FLIGHT_OBJECT_SECONDS);
+    },
+    /**
+     * Ends a reservation once a committed row protects the key (a blob's), or the writer dropped the object:
+     * in the linking transaction where there is one. Keys kept for download links are never reserved.
+     */
+    async releaseInFlight(db: Queryable, keys: readonly string[]): Promise<void> {
+      if (keys.length) await db.query(`DELETE FROM deferred_object_deletes WHERE storage_key = ANY($1::text[])`, [keys]);
     },
     /**
      * Removes up to `limit` records due by `now`; resolves to their keys, each marked `in_use` when a blob
-     * uses it (a guard: a key is never both, but a live blob's object must never go on this table's say-so).
+     * uses it: an in-flight reservation whose copy a blob now uses, or a guard (a live blob's object must never
+     * go on this table's say-so).
      */
     async takeDue(db: Queryable, now: Date, limit: number): Promise<{ storage_key: string; in_use: boolean }[]> {
       return db.query<{ storage_key: string; in_use: boolean }>(

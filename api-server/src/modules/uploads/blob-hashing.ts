@@ -27,7 +27,7 @@ import type { Deps } from '../../shared/deps';
 import { BlobNotFoundError } from '../../storage/blob-store';
 import { longestLinkSeconds } from '../downloads/download-link-lifetime';
 import { createDeferredDeletesRepository } from '../gc/deferred-deletes.repository';
-import { createUploadsRepository, sealedKey, type BlobRow } from './uploads.repository';
+import { createUploadsRepository, isDiscardedKey, sealedKey, type BlobRow } from './uploads.repository';
 
 export const HASH_BLOB_JOB = 'blob.hash';
 
@@ -41,6 +41,26 @@ export function createBlobHashing(deps: Pick<Deps, 'db' | 'store' | 'logger' | '
   };
 
   /**
+   * The content of a one-part upload is gone or was replaced after file/complete: the blob is marked
+   * discarded (uploads.repository.ts discardedKey) in the transaction that finishes the job, so downloads
+   * answer 409 ContentReplaced and nothing stays pending with a writable key; then the objects go. 'moved'
+   * when it was sealed for a link meanwhile (that copy was checked): `copies` are this attempt's to drop.
+   */
+  async function discard(pending: BlobRow, finish: (db: Queryable) => Promise<unknown>, copies: string[], size: number | null): Promise<'done' | 'moved'> {
+    const outcome = await deps.db.transaction(async (tx) => {
+      const locked = await repo.getBlob(tx, pending.sha256, { forUpdate: true });
+      await deferred.releaseInFlight(tx, copies); // dropped below
+      if (locked && locked.storage_key !== pending.storage_key) return 'moved' as const;
+      await finish(tx);
+      return locked && (await repo.markDiscarded(tx, pending.sha256, pending.storage_key)) ? ('discarded' as const) : ('gone' as const);
+    });
+    if (outcome === 'discarded')
+      deps.logger.warn({ blob: pending.sha256, key: pending.storage_key, size, completed: pending.size }, 'a one-part upload was replaced or lost after complete; its content is discarded');
+    await dropUnused(outcome === 'moved' ? copies : [...copies, pending.storage_key]);
+    return outcome === 'moved' ? 'moved' : 'done';
+  }
+
+  /**
    * One attempt on the placeholder as read. 'moved' when it was sealed for a download link meanwhile
    * (blob-sealing.ts): what this attempt copied or hashed may not be what the blob now holds, so it starts over.
    */
@@ -48,30 +68,26 @@ export function createBlobHashing(deps: Pick<Deps, 'db' | 'store' | 'logger' | '
     const pendingKey = pending.sha256;
     const contentKey = pending.client_writable ? sealedKey(pending.storage_key, deps.newId()) : pending.storage_key;
     if (pending.client_writable) {
+      // Recorded (committed) before the copy: no GC run may take the copy before the transaction below links it.
+      await deferred.reserveInFlight(deps.db, contentKey);
       const copied = await deps.store.copy(pending.storage_key, contentKey).then(() => true, (e: unknown) => {
         if (e instanceof BlobNotFoundError) return false;
         throw e;
       });
-      // The upload key went: sealed for a link (then the blob row says where), or the placeholder is gone.
-      if (!copied) {
-        const now = await repo.getBlob(deps.db, pendingKey);
-        if (now?.storage_key === pending.storage_key) throw new BlobNotFoundError(pending.storage_key); // lost: retried, then kept as failed
-        return 'moved';
-      }
+      // The upload key went: sealed for a link (then the blob row says where), the placeholder is gone, or
+      // (the blob still points at it: everything that deletes an upload key moves the blob first) lost.
+      if (!copied) return discard(pending, finish, [contentKey], null);
     }
     const hashes = await hashContent((await deps.store.get(contentKey)) as AsyncIterable<Buffer>);
-    if (hashes.size !== pending.size && pending.client_writable) {
-      // Replaced through its upload URL after file/complete, with another size: what was completed (and
-      // counted against the quota) is gone, and keeping the rest would store bytes no quota counts.
-      deps.logger.warn({ blob: pendingKey, key: pending.storage_key, size: hashes.size, completed: pending.size }, 'a one-part upload was replaced after complete; its content is discarded');
-      await dropUnused([contentKey, pending.storage_key]);
-      await finish(deps.db);
-      return 'done';
-    }
+    // Replaced through its upload URL after file/complete, with another size: what was completed (and
+    // counted against the quota) is gone, and keeping the rest would store bytes no quota counts.
+    if (hashes.size !== pending.size && pending.client_writable) return discard(pending, finish, [contentKey], hashes.size);
     if (hashes.size !== pending.size) throw new Error(`object ${contentKey} holds ${hashes.size} bytes, the blob says ${pending.size}`);
 
     const merged = await deps.db.transaction(async (tx) => {
       const locked = await repo.getBlob(tx, pendingKey, { forUpdate: true });
+      // Linked below, or dropped after this commits: either way no longer in flight.
+      if (contentKey !== pending.storage_key) await deferred.releaseInFlight(tx, [contentKey]);
       if (locked && locked.storage_key !== pending.storage_key) return 'moved' as const;
       await finish(tx);
       if (!locked) return null;
@@ -113,7 +129,8 @@ export function createBlobHashing(deps: Pick<Deps, 'db' | 'store' | 'logger' | '
       for (let tries = 0; tries < 3; tries++) {
         const pending = await repo.getBlob(deps.db, pendingKey);
         // Gone, done, or no longer referenced (its file was deleted first: the GC collects it unread).
-        if (!pending || pending.hashed || pending.ref_count === 0) {
+        // Or discarded: its content is gone for good.
+        if (!pending || pending.hashed || pending.ref_count === 0 || isDiscardedKey(pending.storage_key)) {
           await finish(deps.db);
           return 'finished';
         }

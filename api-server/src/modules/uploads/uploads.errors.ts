@@ -5,7 +5,7 @@ export const uploadErrors = {
   sessionNotFound: (uploadId: string) => notFound('UploadId', `upload ${uploadId} does not exist for this file`),
   alreadyCompleted: (uploadId: string) => conflict('UploadCompleted', `upload ${uploadId} is already complete`),
   contentReplaced: () =>
-    conflict('ContentReplaced', 'the file\'s bytes were replaced through its upload URL after it was completed, with another size; they are being discarded'),
+    conflict('ContentReplaced', 'the file\'s bytes were replaced through its upload URL after it was completed (or are gone); they were discarded: upload the file again'),
   completing: (uploadId: string) => conflict('UploadInProgress', `upload ${uploadId} is being completed by another request`),
   partNumbers: (message: string) => badRequest('InvalidParameter.PartNumber', message),
   partSize: (message: string) => badRequest('InvalidParameter.PartSize', message),

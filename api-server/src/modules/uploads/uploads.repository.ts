@@ -38,6 +38,19 @@ export const PENDING_PREFIX = 'pending:';
 export const sealedKey = (uploadKey: string, attemptId: string): string => `${uploadKey}.sealed-${attemptId}`;
 
 /**
+ * Where a blob points once its content was lost after file/complete: a one-part upload replaced through
+ * its upload URL with another size (blob-hashing.ts), or its object gone. No object is ever written under
+ * `discarded/`; downloads answer 409 ContentReplaced (downloads.routes.ts), the hash job has nothing left
+ * to do, no link or later PUT can use the upload key (the orphan sweep collects what lands there), and
+ * the blob GC collects the row once its file is deleted, like any other.
+ */
+export const DISCARDED_PREFIX = 'discarded/';
+export const discardedKey = (uploadKey: string): string => `${DISCARDED_PREFIX}${uploadKey}`;
+export const isDiscardedKey = (key: string): boolean => key.startsWith(DISCARDED_PREFIX);
+/** The folder every upload key (`blobs/<upload id>`) and sealed copy lives in: the GC's key space. */
+export const BLOB_KEY_FOLDER = 'blobs/';
+
+/**
  * A `completing` session not touched for this long is taken to be from a crashed server and may be
  * completed again. A live completion touches its session every COMPLETING_HEARTBEAT_SECONDS while it hashes.
  */
@@ -215,6 +228,17 @@ export function createUploadsRepository() {
       const rows = await db.query(
         `UPDATE blobs SET storage_key = $3, client_writable = false WHERE sha256 = $1 AND storage_key = $2 AND client_writable RETURNING 1`,
         [sha256, uploadKey, sealedKey],
+      );
+      return rows.length > 0;
+    },
+    /**
+     * Marks a placeholder still at its one-part upload key as discarded (see discardedKey), unless it was
+     * sealed or hashed meanwhile: false then.
+     */
+    async markDiscarded(db: Queryable, sha256: string, uploadKey: string): Promise<boolean> {
+      const rows = await db.query(
+        `UPDATE blobs SET storage_key = $3, client_writable = false WHERE sha256 = $1 AND storage_key = $2 AND client_writable RETURNING 1`,
+        [sha256, uploadKey, discardedKey(uploadKey)],
       );
       return rows.length > 0;
     },
