@@ -74,6 +74,6 @@ export function createDomainAccessResolver(deps: { client: KubeClient; domainEnd
     const waitingForDrives = Boolean((domain.metadata as { deletionTimestamp?: string }).deletionTimestamp) && ready?.reason === 'WaitingForDrives';
     if (ready?.status !== 'True' && !waitingForDrives) return { state: 'NotReady', message: `Domain ${namespace}/${name} is not ready${ready ? ` (${ready.reason})` : ''}` };
     const ctx = createDomainContext(domain);
-    return { state: 'Ready', client: adminClients.get(ctx, adminEndpoint(domain, ctx, deps.domainEndpoints)) };
+    return { state: 'Ready', client: adminClients.get(ctx, adminEndpoint(domain, ctx, deps.domainEndpoints)), ...(waitingForDrives ? { deleting: true } : {}) };
   };
 }

@@ -111,7 +111,9 @@ function readS3Keyspace(domain: Domain): S3Keyspace | undefined {
  * the other) and that came first (creation time, then namespace/name): why this one must not run, or
  * undefined. Each data plane's blob GC deletes the objects under its prefix its own database does not
  * know, and aborts the multipart uploads there it did not start: two of them on one keyspace delete each
- * other's files. The older Domain keeps running; only the newer one is held back.
+ * other's files. The older Domain keeps running; only the newer one is held back, also while the older is
+ * being deleted: its data plane runs until its deletion is done (it may wait minutes for its Drives), and
+ * what it leaves behind (drives it retains) is its data, not the newer one's to collect.
  */
 export function storageConflict(domain: Domain, others: Iterable<Domain>): string | undefined {
   const mine = s3Keyspace(domain);
@@ -121,7 +123,6 @@ export function storageConflict(domain: Domain, others: Iterable<Domain>): strin
   const before = (a: Domain, b: Domain) => created(a) - created(b) || (`${a.metadata.namespace}/${a.metadata.name}` < `${b.metadata.namespace}/${b.metadata.name}` ? -1 : 1);
   for (const other of others) {
     if (other.metadata.uid === domain.metadata.uid || (other.metadata.namespace === domain.metadata.namespace && other.metadata.name === domain.metadata.name)) continue;
-    if ((other.metadata as { deletionTimestamp?: string }).deletionTimestamp) continue; // on its way out: its data plane goes first
     const theirs = s3Keyspace(other);
     if (!theirs || theirs.store !== mine.store || !(theirs.prefix.startsWith(mine.prefix) || mine.prefix.startsWith(theirs.prefix))) continue;
     if (before(other, domain) > 0) continue;

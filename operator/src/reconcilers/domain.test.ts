@@ -44,7 +44,9 @@ describe('createDomainAccessResolver: which Domains lend their admin API to Driv
   });
 
   it('a Domain being deleted that waits for its Delete Drives: its data plane still runs, and each would wait for the other', async () => {
-    expect((await access(withReady('False', 'WaitingForDrives', true))).state).toBe('Ready');
+    // Lent for deletion only: the Drive reconciler creates and changes nothing through it.
+    expect(await access(withReady('False', 'WaitingForDrives', true))).toMatchObject({ state: 'Ready', deleting: true });
+    expect(await access(withReady('True', 'Ready'))).not.toHaveProperty('deleting');
     expect((await access(withReady('False', 'Deleting', true))).state).toBe('NotReady'); // tearing down: too late
   });
 });
@@ -197,13 +199,14 @@ describe('storageConflict: two data planes on one S3 keyspace would delete each 
     expect(storageConflict(whole, [older, whole])).toContain('this one the whole bucket');
   });
 
-  it('a prefix of its own, another bucket or endpoint, a volume, or a Domain being deleted is no conflict; a tie goes by name', () => {
+  it('a prefix of its own, another bucket or endpoint, or a volume is no conflict; a Domain being deleted is one; a tie goes by name', () => {
     const a = domain('a', { prefix: 'team/' }, at(1));
     expect(storageConflict(domain('b', { prefix: 'team-b/' }, at(2)), [a])).toBeUndefined(); // "team/" is no prefix of "team-b/"
     expect(storageConflict(domain('b', { prefix: 'team/', bucket: 'other' }, at(2)), [a])).toBeUndefined();
     expect(storageConflict(domain('b', { prefix: 'team/', region: 'eu-west-1' }, at(2)), [a])).toBeUndefined(); // AWS, another region
     expect(storageConflict(domain('b', undefined, at(2)), [domain('v', undefined, at(1))])).toBeUndefined();
-    expect(storageConflict(domain('b', { prefix: 'team/' }, at(2)), [domain('a', { prefix: 'team/' }, at(1), { deletionTimestamp: at(5) })])).toBeUndefined();
+    // A Domain being deleted still runs its data plane until its deletion is done: still a conflict.
+    expect(storageConflict(domain('b', { prefix: 'team/' }, at(2)), [domain('a', { prefix: 'team/' }, at(1), { deletionTimestamp: at(5) })])).toContain('ns/a');
     expect(storageConflict(domain('b', { prefix: 'team/' }, at(1)), [domain('a', { prefix: 'team/' }, at(1))])).toContain('ns/a');
     expect(storageConflict(domain('a', { prefix: 'team/' }, at(1)), [domain('b', { prefix: 'team/' }, at(1))])).toBeUndefined();
   });

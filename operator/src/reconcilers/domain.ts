@@ -22,6 +22,7 @@ import { deploymentReadiness, probeReadyz, type FetchFn } from '../kube/readines
 import { adminEndpoint, createDomainAdminClients, type DomainAdminClients } from './domain-access';
 import { checkSecretKeys, createSecretKeyCache, storageConflict, unsupportedSpec } from './domain-preflight';
 import { usageStatus, usageToWrite } from './domain-usage';
+import { DRIVE_FINALIZER } from './drive-context';
 
 export const DOMAIN_FINALIZER = 'openpds.io/domain-cleanup';
 /** A Deployment's status change wakes the Domain through the watch; this poll is only a safety net. */
@@ -216,7 +217,9 @@ export function createDomainReconciler(deps: DomainReconcilerDeps): DomainReconc
     const drives = await listDrives(domain);
     const retained = drives.filter((d) => (d.spec?.reclaimPolicy ?? 'Retain') === 'Retain').length;
     // A Drive with reclaimPolicy Delete that is being deleted needs this data plane to delete its data.
-    const deleting = drives.filter((d) => d.spec?.reclaimPolicy === 'Delete' && d.metadata?.deletionTimestamp).length;
+    // Only those still holding the Drive finalizer: one already done (its drive deleted) may linger under
+    // another controller's finalizer, and must not hold the Domain for minutes.
+    const deleting = drives.filter((d) => d.spec?.reclaimPolicy === 'Delete' && d.metadata?.deletionTimestamp && d.metadata.finalizers?.includes(DRIVE_FINALIZER)).length;
     // The admin Secret is kept with the data: the data plane creates its superadmin only once, so a Domain
     // re-created with new credentials would be locked out of the data it finds (Drives would fail with
     // AdminCredentialsRejected), and a new secretKey would invalidate what was signed with the old one.

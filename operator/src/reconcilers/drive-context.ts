@@ -39,8 +39,15 @@ export type DriveStatusOut = DriveStatus & {
 /** What the metric `openpds_operator_drift_corrected_total{field}` counts: a hand-made change undone. */
 export type DriftField = 'name' | 'description' | 'quota' | 'deleted';
 
+/** The Drive reconciler's finalizer: held until a deleted Drive's drive is deleted or released. */
+export const DRIVE_FINALIZER = 'openpds.io/drive-cleanup';
+
 export type DomainAccess =
-  | { state: 'Ready'; client: AdminClient }
+  /**
+   * `deleting`: the Domain is being deleted and lends its admin API only so its reclaimPolicy Delete Drives
+   * can delete their drives (WaitingForDrives); nothing may be created or changed through it.
+   */
+  | { state: 'Ready'; client: AdminClient; deleting?: boolean }
   | { state: 'NotFound' | 'NotReady'; message: string };
 
 export interface DriveEvent {

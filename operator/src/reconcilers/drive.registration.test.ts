@@ -20,7 +20,8 @@ function fakeRuntime(opts: { access?: DomainAccess; liveDomain?: boolean; adminE
       if (options?.subresource === 'status') written.push(body.status);
       return drive({ name: ref.name, resourceVersion: '2', finalizers: body.metadata?.finalizers ?? [] }); // the live object
     },
-    find: async () => (opts.liveDomain ? { metadata: { name: 'd' } } : undefined),
+    // The Domain's admin Secret (it outlives the Domain and signs deferred deletions), or the Domain.
+    find: async (ref: { kind: string }) => (ref.kind === 'Secret' ? { data: { secretKey: Buffer.from('k').toString('base64') } } : opts.liveDomain ? { metadata: { name: 'd' } } : undefined),
     async list() {
       log.push('list drives');
       return { items: opts.liveDrives ?? [] };

@@ -32,13 +32,13 @@ import type { InformerEvent } from '../kube/informer';
 import { addFinalizer, hasFinalizer, removeFinalizer } from '../kube/finalizers';
 import type { KubeObject } from '../kube/kube-client';
 import type { OperatorRuntime, ReconcilerRegistration } from '../main';
-import { reconcileDrive, reconcileDriveDeletion, type DeferredDriveDelete, type DomainAccess, type DriveDeletionResult, type DriveEvent, type DriveReconcileContext, type DriveReconcileResult } from './drive';
+import { DRIVE_FINALIZER, reconcileDrive, reconcileDriveDeletion, type DeferredDriveDelete, type DomainAccess, type DriveDeletionResult, type DriveEvent, type DriveReconcileContext, type DriveReconcileResult } from './drive';
 import { driveConflictsOf } from './drive-conflicts';
 import { summarizeDrive, tieSettleMs } from './drive-identity';
 import { createDeferredDeletes, type DeferredDeletes } from './drive-deferred-deletes';
 import { isNamespaceTerminating, readDeferredDeleteKey, recordDeferredDelete } from './drive-deferred-store';
 
-export const DRIVE_FINALIZER = 'openpds.io/drive-cleanup';
+export { DRIVE_FINALIZER };
 /** How long a Domain-change wake-up waits for the Domain controller's cache to see the change too. */
 const DOMAIN_CACHE_WAIT_MS = 2_000;
 

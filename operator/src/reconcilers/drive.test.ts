@@ -57,6 +57,12 @@ test('a domain not ready yet is DomainNotReady; a bug (not an expected error) is
   await expect(reconcileDrive(cr, { domain: { state: 'Ready', client: failingClient(new TypeError('bug')) }, clock: clockAt('2030-01-01T00:00:00Z') })).rejects.toThrow('bug');
 });
 
+test('a Domain being deleted lends its admin API to deletions only: a Drive is not created or changed through it', async () => {
+  const result = await reconcileDrive(cr, { domain: { state: 'Ready', deleting: true, client: failingClient(new TypeError('must not be called')) }, clock: clockAt('2030-01-01T00:00:00Z') });
+  expect(findCondition(result.status.conditions, 'Ready')).toMatchObject({ status: 'False', reason: 'DomainNotReady', message: expect.stringContaining('is being deleted') });
+  expect(result.actions).toEqual([]);
+});
+
 test('a Domain that is gone: DomainNotFound says the drive and its files are kept in the Domain storage', async () => {
   const gone = await reconcileDrive(cr, { domain: { state: 'NotFound', message: 'Domain ns/d does not exist' }, clock: clockAt('2030-01-01T00:00:00Z') });
   expect(findCondition(gone.status.conditions, 'Ready')).toMatchObject({

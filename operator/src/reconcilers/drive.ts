@@ -29,6 +29,8 @@ export async function reconcileDrive(drive: Drive, ctx: DriveReconcileContext): 
   // Before the Domain: a spec problem the user should see even while the Domain is away.
   if (ctx.identityConflict) return failureOutcome(out, nameConflict(drive, ctx.identityConflict));
   if (ctx.domain.state !== 'Ready') return failureOutcome(out, domainFailure(ctx.domain, drive));
+  // Lent to its deleting Drives only: a drive created now would be torn down with the data plane.
+  if (ctx.domain.deleting) return failureOutcome(out, { reason: 'DomainNotReady', message: `Domain ${drive.metadata.namespace ?? 'default'}/${drive.spec.domainRef.name} is being deleted`, retry: true });
   let desired: DesiredDrive;
   try {
     desired = buildDesiredDrive(drive);
