@@ -10,7 +10,7 @@
 import type { Deps } from '../../shared/deps';
 import type { RecyclebinService } from '../recyclebin/recyclebin.service';
 import type { UploadsService } from '../uploads/uploads.service';
-import { createUploadsRepository } from '../uploads/uploads.repository';
+import { BLOB_KEY_FOLDER, createUploadsRepository } from '../uploads/uploads.repository';
 import { createDeferredDeletesRepository } from './deferred-deletes.repository';
 import { createGcRepository } from './gc.repository';
 
@@ -69,7 +69,11 @@ export function createBlobGc(deps: Pick<Deps, 'db' | 'store' | 'clock' | 'config
       }
 
       const open: { key: string; uploadId: string; initiated?: Date }[] = [];
-      for await (const u of deps.store.listMultipartUploads()) if (!u.initiated || u.initiated < before) open.push(u);
+      // Only this data plane's key space: with an empty OPENPDS_S3_PREFIX the listing is the whole
+      // bucket's, and another application's multipart uploads there are none of ours to abort.
+      for await (const u of deps.store.listMultipartUploads()) {
+        if (u.key.startsWith(BLOB_KEY_FOLDER) && (!u.initiated || u.initiated < before)) open.push(u);
+      }
       const known = open.length ? await repo.knownStoreUploads(deps.db, open.map((u) => u.uploadId)) : new Set<string>();
       for (const u of open) {
         if (known.has(u.uploadId)) continue;
@@ -87,7 +91,7 @@ export function createBlobGc(deps: Pick<Deps, 'db' | 'store' | 'clock' | 'config
         }
         page = [];
       };
-      for await (const obj of deps.store.list('blobs/')) {
+      for await (const obj of deps.store.list(BLOB_KEY_FOLDER)) {
         // A young object may be a copy whose blob row is about to commit (the hash job's sealed copy).
         if (obj.modifiedAt > before) continue;
         page.push(obj.key);
