@@ -21,6 +21,7 @@ import { isQuotaError, quotaExhausted } from '../files/files.errors';
 import type { FileRow } from '../files/files.repository';
 import type { CheckNameMode, FilesService } from '../files/files.service';
 import { describeName, validateName } from '../files/names';
+import { createDeferredDeletesRepository } from '../gc/deferred-deletes.repository';
 import type { BlobHashing } from './blob-hashing';
 import { proofRange } from './proof';
 import { uploadErrors } from './uploads.errors';
@@ -70,6 +71,7 @@ export function createUploadsService(
   background: BackgroundHashing,
 ) {
   const repo = createUploadsRepository();
+  const deferred = createDeferredDeletesRepository();
   const domainId = deps.config.domainId;
 
   function checkParts(parts: CreateFileInput['part_info_list'], size: number | undefined): number[] {
@@ -244,7 +246,10 @@ export function createUploadsService(
   async function discard(session: UploadSessionRow, copyKey?: string) {
     if (!isSinglePut(session)) await deps.store.abortMultipart(session.storage_key, session.store_upload_id).catch(() => undefined);
     await deps.store.delete(session.storage_key).catch(() => undefined);
-    if (copyKey && copyKey !== session.storage_key) await deps.store.delete(copyKey).catch(() => undefined);
+    if (copyKey && copyKey !== session.storage_key) {
+      await deps.store.delete(copyKey).catch(() => undefined);
+      await deferred.releaseInFlight(deps.db, [copyKey]).catch(() => undefined);
+    }
     await deps.db.transaction(async (tx) => {
       await repo.deleteSession(tx, session.upload_id);
       if (await repo.isUploadingFileOrphaned(tx, session.file_id)) await files.repo.deleteSubtree(tx, session.drive_id, [session.file_id]);
@@ -380,7 +385,11 @@ export function createUploadsService(
       let hashes: ContentHashes | null = null;
       try {
         size = await this.assemble(session);
-        if (contentKey !== session.storage_key) await deps.store.copy(session.storage_key, contentKey);
+        if (contentKey !== session.storage_key) {
+          // Committed before the copy: the copy is no blob's until linkUpload commits, and no GC run may take it.
+          await deferred.reserveInFlight(deps.db, contentKey);
+          await deps.store.copy(session.storage_key, contentKey);
+        }
         if (!hashLater) hashes = await hashObject(contentKey);
       } finally {
         clearInterval(heartbeat);
@@ -414,6 +423,8 @@ export function createUploadsService(
         if (isQuotaError(e)) throw quotaExhausted(session.drive_id);
         throw e;
       }
+      // The blob row protects the copy now (or it is deleted just below).
+      if (contentKey !== session.storage_key) await deferred.releaseInFlight(deps.db, [contentKey]);
       if (!linked) throw uploadErrors.sessionNotFound(session.upload_id); // the file went while completing
       const { file, blob } = linked;
       if (!hashes) background.wake();
