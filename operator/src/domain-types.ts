@@ -114,6 +114,8 @@ export interface DomainStatus extends CommonStatus {
   readyReplicas?: number;
   workerReadyReplicas?: number;
   currentImage?: string;
+  /** The S3 keyspace last applied (domain-preflight.ts); absent on a volume. */
+  storage?: { endpoint: string; bucket: string; prefix: string };
   usage?: DomainUsageStatus;
 }
 

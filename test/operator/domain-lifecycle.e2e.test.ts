@@ -51,7 +51,7 @@ beforeAll(async () => {
     baseBackoffMs: 100,
     maxBackoffMs: 1000,
     monitoring: 'auto',
-    domainEndpoints: Object.fromEntries(['upgrade', 'locked', 'foreign', 'blocked', 'hooks', 'first', 'second'].map((n) => [`${NS}/${n}`, closed])),
+    domainEndpoints: Object.fromEntries(['upgrade', 'locked', 'foreign', 'blocked', 'hooks', 'first', 'second', 'older', 'newer'].map((n) => [`${NS}/${n}`, closed])),
     reconcilers: defaultReconcilers(),
     log: () => undefined,
   });
@@ -136,11 +136,29 @@ test('a second Domain on the same bucket and prefix is StorageConflict and appli
   await apply(onS3('first', 'media/'));
   await eventually(async () => expect(await kube.client.find({ apiVersion: 'apps/v1', kind: 'Deployment', namespace: NS, name: 'first-api' })).toBeDefined());
   await apply(onS3('second', 'media/'));
-  await eventually(async () => expect(condition(await getDomain('second'), 'Ready')).toMatchObject({ status: 'False', reason: 'StorageConflict', message: expect.stringContaining(`overlaps Domain ${NS}/first, which came first`) }));
+  await eventually(async () => expect(condition(await getDomain('second'), 'Ready')).toMatchObject({ status: 'False', reason: 'StorageConflict', message: expect.stringContaining(`overlaps Domain ${NS}/first, whose data plane runs there`) }));
   expect(condition(await getDomain('second'), 'Degraded')?.status).toBe('True');
   expect(await kube.client.find({ apiVersion: 'apps/v1', kind: 'Deployment', namespace: NS, name: 'second-api' })).toBeUndefined();
   expect(condition(await getDomain('first'), 'Ready')?.reason).not.toBe('StorageConflict');
 
   await kubectl(kube.kubeconfig, ['delete', 'domain', 'first', '-n', NS, '--wait=false']);
   await eventually(async () => expect(await kube.client.find({ apiVersion: 'apps/v1', kind: 'Deployment', namespace: NS, name: 'second-api' })).toBeDefined(), 15_000);
+});
+
+test('an older Domain edited onto the keyspace a newer one runs on is the one held back (StorageConflict); the newer keeps running', async () => {
+  const onS3 = (name: string, prefix: string) =>
+    `apiVersion: openpds.io/v1alpha1\nkind: Domain\nmetadata: { name: ${name}, namespace: ${NS} }\nspec:\n  storage: { mode: standard, s3: { endpoint: "http://rgw.storage.svc:7480", bucket: edits, prefix: ${prefix} } }\n  database: { urlSecretRef: { name: shared-db } }\n`;
+  await apply(onS3('older', 'older/'));
+  await eventually(async () => expect((await getDomain('older')).status?.storage).toEqual({ endpoint: 'http://rgw.storage.svc:7480', bucket: 'edits', prefix: 'older/' }));
+  await new Promise((r) => setTimeout(r, 1100)); // a creationTimestamp a second later: newer is newer
+  await apply(onS3('newer', 'newer/'));
+  await eventually(async () => expect((await getDomain('newer')).status?.storage?.prefix).toBe('newer/'));
+
+  await apply(onS3('older', 'newer/'));
+  await eventually(async () => expect(condition(await getDomain('older'), 'Ready')).toMatchObject({ reason: 'StorageConflict', observedGeneration: 2, message: expect.stringContaining(`overlaps Domain ${NS}/newer, whose data plane runs there`) }));
+  expect((await getDomain('older')).status?.storage?.prefix).toBe('older/'); // still running where it was
+  const config = await kube.client.get<KubeObject & { data: Record<string, string> }>({ apiVersion: 'v1', kind: 'ConfigMap', namespace: NS, name: 'older-config' });
+  expect(JSON.stringify(config.data)).not.toContain('newer/');
+  await new Promise((r) => setTimeout(r, 500));
+  expect(condition(await getDomain('newer'), 'Ready')?.reason).not.toBe('StorageConflict');
 });

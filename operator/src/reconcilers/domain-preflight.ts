@@ -89,45 +89,68 @@ interface S3Keyspace {
   prefix: string;
 }
 
-// By object: the informer hands out the same copy until the Domain changes, and each apply scans them all.
-const keyspaces = new WeakMap<Domain, S3Keyspace | null>();
+/** What status.storage records of a keyspace. */
+export type AppliedStorage = { endpoint: string; bucket: string; prefix: string };
 
-function s3Keyspace(domain: Domain): S3Keyspace | undefined {
-  let keyspace = keyspaces.get(domain);
-  if (keyspace === undefined) keyspaces.set(domain, (keyspace = readS3Keyspace(domain) ?? null));
-  return keyspace ?? undefined;
+// By object: the informer hands out the same copy until the Domain changes, and each apply scans them all.
+const keyspaces = new WeakMap<Domain, { wanted?: S3Keyspace; running?: S3Keyspace }>();
+
+/** The keyspace a Domain's spec asks for, and the one its data plane was last applied with (status.storage). */
+function keyspacesOf(domain: Domain): { wanted?: S3Keyspace; running?: S3Keyspace } {
+  let found = keyspaces.get(domain);
+  if (!found) {
+    const wanted = appliedStorage(domain);
+    const applied = domain.status?.storage;
+    found = { ...(wanted ? { wanted: keyspace(wanted) } : {}), ...(applied ? { running: keyspace(applied) } : {}) };
+    keyspaces.set(domain, found);
+  }
+  return found;
 }
 
-function readS3Keyspace(domain: Domain): S3Keyspace | undefined {
+/** The keyspace the spec asks for, as status.storage records it once applied; undefined on a volume. */
+export function appliedStorage(domain: Domain): AppliedStorage | undefined {
   const s3 = domain.spec?.storage?.s3;
   if (!s3?.bucket || domain.spec.storage.volume) return undefined; // a volume is the Domain's own claim
   const endpoint = s3.endpoint ? s3.endpoint.trim().toLowerCase().replace(/\/+$/, '') : `aws:${s3.region ?? 'us-east-1'}`;
   const prefix = (s3.prefix ?? '').replace(/^\/+/, '');
-  return { store: `${endpoint}/${s3.bucket}`, prefix: prefix && !prefix.endsWith('/') ? `${prefix}/` : prefix };
+  return { endpoint, bucket: s3.bucket, prefix: prefix && !prefix.endsWith('/') ? `${prefix}/` : prefix };
 }
 
+const keyspace = (s: AppliedStorage): S3Keyspace => ({ store: `${s.endpoint}/${s.bucket}`, prefix: s.prefix });
+const overlap = (a: S3Keyspace | undefined, b: S3Keyspace | undefined): boolean => Boolean(a && b && a.store === b.store && (a.prefix.startsWith(b.prefix) || b.prefix.startsWith(a.prefix)));
+
 /**
- * Another Domain whose S3 keyspace overlaps this one's (the same bucket, and one prefix equal to or inside
- * the other) and that came first (creation time, then namespace/name): why this one must not run, or
- * undefined. Each data plane's blob GC deletes the objects under its prefix its own database does not
- * know, and aborts the multipart uploads there it did not start: two of them on one keyspace delete each
- * other's files. The older Domain keeps running; only the newer one is held back, also while the older is
- * being deleted: its data plane runs until its deletion is done (it may wait minutes for its Drives), and
- * what it leaves behind (drives it retains) is its data, not the newer one's to collect.
+ * Another Domain on an S3 keyspace that overlaps the one this Domain's spec asks for (the same bucket, and
+ * one prefix equal to or inside the other), and that holds it: why this one must not run, or undefined.
+ * Each data plane's blob GC deletes the objects under its prefix its own database does not know, and aborts
+ * the multipart uploads there it did not start: two of them on one keyspace delete each other's files.
+ *
+ * Who holds it: the Domain whose data plane runs there (status.storage, written with the apply) against one
+ * that does not, so an edit that moves a Domain onto a keyspace in use is held back, however old that
+ * Domain is; else (both or neither run there) the one created first. A Domain being deleted holds its
+ * keyspace too: its data plane runs until its deletion is done (it may wait minutes for its Drives), and what
+ * it leaves behind (drives it retains) is its data, not the newer one's to collect.
  */
 export function storageConflict(domain: Domain, others: Iterable<Domain>): string | undefined {
-  const mine = s3Keyspace(domain);
-  if (!mine) return undefined;
+  const mine = keyspacesOf(domain);
+  if (!mine.wanted) return undefined;
   // The informer's copies carry client-node's Date, a JSON read a string: compared as times, then by name.
   const created = (d: Domain) => new Date((d.metadata as { creationTimestamp?: string | Date }).creationTimestamp ?? 0).getTime() || 0;
   const before = (a: Domain, b: Domain) => created(a) - created(b) || (`${a.metadata.namespace}/${a.metadata.name}` < `${b.metadata.namespace}/${b.metadata.name}` ? -1 : 1);
   for (const other of others) {
     if (other.metadata.uid === domain.metadata.uid || (other.metadata.namespace === domain.metadata.namespace && other.metadata.name === domain.metadata.name)) continue;
-    const theirs = s3Keyspace(other);
-    if (!theirs || theirs.store !== mine.store || !(theirs.prefix.startsWith(mine.prefix) || mine.prefix.startsWith(theirs.prefix))) continue;
-    if (before(other, domain) > 0) continue;
-    const where = (k: S3Keyspace) => (k.prefix ? `prefix "${k.prefix}"` : 'the whole bucket');
-    return `storage.s3 overlaps Domain ${other.metadata.namespace}/${other.metadata.name}, which came first: both use bucket ${mine.store} (it ${where(theirs)}, this one ${where(mine)}), and each data plane's blob GC deletes the objects under its prefix that its own database does not know. Give this Domain a prefix of its own that is not inside the other's (or another bucket); nothing was applied`;
+    const theirs = keyspacesOf(other);
+    const theyRun = overlap(mine.wanted, theirs.running);
+    const theyWant = overlap(mine.wanted, theirs.wanted);
+    if (!theyRun && !theyWant) continue;
+    // Where they are (running, else asking to be), and whether this Domain already runs there itself.
+    const where = theyRun ? theirs.running! : theirs.wanted!;
+    const iRun = overlap(mine.running, where);
+    const holds = theyRun && !iRun ? true : iRun && !theyRun ? false : before(other, domain) < 0;
+    if (!holds) continue;
+    const place = (k: S3Keyspace) => (k.prefix ? `prefix "${k.prefix}"` : 'the whole bucket');
+    const why = theyRun && !iRun ? 'whose data plane runs there' : 'which came first';
+    return `storage.s3 overlaps Domain ${other.metadata.namespace}/${other.metadata.name}, ${why}: both use bucket ${mine.wanted.store} (it ${place(where)}, this one ${place(mine.wanted)}), and each data plane's blob GC deletes the objects under its prefix that its own database does not know. Give this Domain a prefix of its own that is not inside the other's (or another bucket); nothing was applied`;
   }
   return undefined;
 }

@@ -199,6 +199,19 @@ describe('storageConflict: two data planes on one S3 keyspace would delete each 
     expect(storageConflict(whole, [older, whole])).toContain('this one the whole bucket');
   });
 
+  it('a Domain whose data plane runs on the keyspace (status.storage) holds it against an older one edited onto it', () => {
+    const running = (name: string, prefix: string, created: Date, applied: string) =>
+      ({ ...domain(name, { endpoint: 'http://rgw:7480', prefix }, created), status: { storage: { endpoint: 'http://rgw:7480', bucket: 'media', prefix: applied } } }) as unknown as Domain;
+    const acme = running('acme', 'beta/', at(1), 'acme/'); // older, edited from acme/ onto beta/
+    const beta = running('beta', 'beta/', at(2), 'beta/'); // newer, running on beta/
+    expect(storageConflict(acme, [acme, beta])).toContain('overlaps Domain ns/beta, whose data plane runs there');
+    expect(storageConflict(beta, [acme, beta])).toBeUndefined();
+    // Both already running there (from before this check): the older one holds it.
+    const both = running('acme', 'beta/', at(1), 'beta/');
+    expect(storageConflict(beta, [both, beta])).toContain('overlaps Domain ns/acme, which came first');
+    expect(storageConflict(both, [both, beta])).toBeUndefined();
+  });
+
   it('a prefix of its own, another bucket or endpoint, or a volume is no conflict; a Domain being deleted is one; a tie goes by name', () => {
     const a = domain('a', { prefix: 'team/' }, at(1));
     expect(storageConflict(domain('b', { prefix: 'team-b/' }, at(2)), [a])).toBeUndefined(); // "team/" is no prefix of "team-b/"

@@ -20,7 +20,7 @@ import type { KubeClient, KubeObject } from '../kube/kube-client';
 import { createHttpFetch } from '../kube/http-fetch';
 import { deploymentReadiness, probeReadyz, type FetchFn } from '../kube/readiness';
 import { adminEndpoint, createDomainAdminClients, type DomainAdminClients } from './domain-access';
-import { checkSecretKeys, createSecretKeyCache, storageConflict, unsupportedSpec } from './domain-preflight';
+import { appliedStorage, checkSecretKeys, createSecretKeyCache, storageConflict, unsupportedSpec } from './domain-preflight';
 import { usageStatus, usageToWrite } from './domain-usage';
 import { DRIVE_FINALIZER } from './drive-context';
 
@@ -365,7 +365,9 @@ export function createDomainReconciler(deps: DomainReconcilerDeps): DomainReconc
     // apply: with upgrade policy Manual it is the image kept while spec.image waits for approval. Written
     // only once Ready (as before), an approved image whose pods had started (and migrated the database)
     // would be rolled back to the last Ready one by any spec edit before that Ready (red team).
-    const fields: Partial<DomainStatus> = { observedGeneration: generation, endpoint: ctx.endpoint, url: ctx.publicUrl, adminSecretRef: { name: ctx.names.adminSecret }, domainId: ctx.spec.domainId, currentImage: ctx.image };
+    // status.storage likewise: the keyspace this data plane now runs on, which it holds against newer edits.
+    const storage = appliedStorage(domain);
+    const fields: Partial<DomainStatus> = { observedGeneration: generation, endpoint: ctx.endpoint, url: ctx.publicUrl, adminSecretRef: { name: ctx.names.adminSecret }, domainId: ctx.spec.domainId, currentImage: ctx.image, ...(storage ? { storage } : {}) };
     const get = async (name: string) => {
       const fresh = appliedDeployments?.get(name);
       if (fresh) return fresh;
