@@ -97,7 +97,12 @@ export const CONFIG_KEYS = {
     bool,
   ),
   trashRetentionDays: key('OPENPDS_TRASH_RETENTION_DAYS', 'Default days trashed files are kept before purge (per-domain setting overrides)', '30', int(0, 3650)),
-  gcGraceSeconds: key('OPENPDS_GC_GRACE_SECONDS', 'Unreferenced blobs and abandoned uploads older than this are collected', '86400', int(0)),
+  gcGraceSeconds: key(
+    'OPENPDS_GC_GRACE_SECONDS',
+    'Unreferenced blobs, and uploads untouched for this long, are collected after it: keep it above your longest upload. Copies a hash job or file/complete is still writing are kept whatever the value (0 is for tests)',
+    '86400',
+    int(0),
+  ),
   gcIntervalSeconds: key('OPENPDS_GC_INTERVAL_SECONDS', 'How often the blob GC runs in `serve` (0: never)', '3600', int(0)),
   uploadHashing: key(
     'OPENPDS_UPLOAD_HASHING',

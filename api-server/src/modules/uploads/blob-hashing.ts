@@ -15,6 +15,11 @@
  * but it is kept until the longest of those links has expired: recorded in deferred_object_deletes in the
  * transaction that moves the revisions, deleted by the blob GC afterwards.
  *
+ * A one-part upload replaced through its URL with another size after file/complete (or whose object is
+ * gone) is marked discarded (uploads.repository.ts discardedKey) as the job finishes: downloads answer 409
+ * ContentReplaced, and nothing is left pending at a writable key. Each sealed copy is reserved from the GC
+ * before it is written (deferred-deletes.repository.ts IN_FLIGHT_OBJECT_SECONDS), whatever its grace.
+ *
  * Safe to run twice or after a crash at any point: a placeholder that is gone (already hashed, or
  * collected by the GC because its file was deleted first) makes the job a no-op, each attempt seals to
  * a key of its own (a late attempt never writes over a copy in use), and a copy or merged duplicate that a
