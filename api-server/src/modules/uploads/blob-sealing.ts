@@ -44,13 +44,17 @@ export function createBlobSealing(deps: Pick<Deps, 'db' | 'store' | 'newId' | 'l
   }
 
   async function sealOnce(blob: SealableBlob): Promise<void> {
+    const key = sealedKey(blob.storage_key, deps.newId());
+    // Committed before the copy starts, and before the transaction below holds a connection (a second one
+    // taken inside it could wait forever on a pool that sealings fill): the GC must see it while it is written.
+    await deferred.reserveInFlight(deps.db, key);
     const sealed = await exclusive(blob.sha256, async (db) => {
       const now = await repo.getBlob(db, blob.sha256);
       // Sealed by another replica while this one waited, hashed, discarded, or gone: nothing to copy.
-      if (!now || now.storage_key !== blob.storage_key || !now.client_writable) return null;
-      const key = sealedKey(blob.storage_key, deps.newId());
-      // Committed before the copy starts (not in this transaction): the GC must see it while it is written.
-      await deferred.reserveInFlight(deps.db, key);
+      if (!now || now.storage_key !== blob.storage_key || !now.client_writable) {
+        await deferred.releaseInFlight(db, [key]);
+        return null;
+      }
       const copy = await deps.store.copy(blob.storage_key, key).catch((e: unknown) => {
         if (e instanceof BlobNotFoundError) return null;
         throw e;
