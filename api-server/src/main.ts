@@ -76,8 +76,26 @@ export async function startServer(env: Record<string, string | undefined> = proc
   const port = typeof address === 'object' && address ? address.port : loaded.port;
   const config: Config = { ...loaded, port, publicUrl: env.OPENPDS_PUBLIC_URL ? loaded.publicUrl : `http://localhost:${port}` };
   const logger = pino({ level: config.logLevel, base: { domain: config.domainId } });
-  const db = await openDb(config);
-  await migrate(db);
+  const closeServer = async () => {
+    server.closeAllConnections();
+    await new Promise<void>((resolve) => server.close(() => resolve()));
+  };
+  // A database that cannot be opened (in use by another process, unreachable) or migrated: nothing is
+  // left listening behind the error.
+  let db: Db;
+  try {
+    db = await openDb(config);
+  } catch (error) {
+    await closeServer();
+    throw error;
+  }
+  try {
+    await migrate(db);
+  } catch (error) {
+    await closeServer();
+    await db.close();
+    throw error;
+  }
   const secret = loadSecret(config);
   const urlSigner = createUrlSigner({ secret: `url:${secret}`, baseUrl: config.publicUrl });
   const metrics = createMetrics();
@@ -91,8 +109,7 @@ export async function startServer(env: Record<string, string | undefined> = proc
     () => true,
     async (error: unknown) => {
       if (!(error instanceof StorageClaimError)) return false;
-      server.closeAllConnections();
-      await new Promise<void>((resolve) => server.close(() => resolve()));
+      await closeServer();
       await db.close();
       throw error;
     },

@@ -5,6 +5,7 @@ import { promisify } from 'node:util';
 import v8 from 'node:v8';
 import { PGlite, types } from '@electric-sql/pglite';
 import type { Db, Queryable } from './db';
+import { lockDataDir } from './data-dir-lock';
 
 // The embedded database lives in the server's own memory, and PGlite touches all of its shared buffers at
 // start: PostgreSQL's default 128 MB doubled the idle RSS of a small install (measured 324 MB → 166 MB
@@ -48,6 +49,16 @@ export async function createDataDirHere(dataDir: string): Promise<void> {
 
 /** Db on embedded PGlite: a data directory, or in memory when dataDir is undefined (tests). */
 export async function createPgliteDb(dataDir?: string): Promise<Db> {
+  const unlock = dataDir ? lockDataDir(dataDir) : () => undefined;
+  try {
+    return await openPgliteDb(dataDir, unlock);
+  } catch (err) {
+    unlock();
+    throw err;
+  }
+}
+
+async function openPgliteDb(dataDir: string | undefined, unlock: () => void): Promise<Db> {
   if (dataDir && !existsSync(path.join(dataDir, 'PG_VERSION'))) await initDataDir(dataDir);
   // PostgreSQL is 9 MB of WebAssembly. V8 compiles each function on first call, by default with Liftoff
   // and again with TurboFan once hot, keeping both; TurboFan alone keeps ~20 MB less code resident (idle
@@ -71,6 +82,7 @@ export async function createPgliteDb(dataDir?: string): Promise<Db> {
       } finally {
         if (bundle.fd >= 0) closeSync(bundle.fd);
         bundle.fd = -1; // a second close() must not close a descriptor number reused since
+        unlock();
       }
     },
   };
