@@ -7,7 +7,7 @@
  */
 import { createHash, randomBytes } from 'node:crypto';
 import type { BlobStore } from '../../api-server/src/storage/blob-store';
-import { startTestServer, ADMIN_PASSWORD, type ApiClient } from '../support/test-server';
+import { createLoggedInUser, startTestServer, type ApiClient } from '../support/test-server';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -22,9 +22,7 @@ describe.each([
   beforeAll(async () => {
     server = await startTestServer(dbKind, storeKind);
     api = server.api;
-    const admin = await api.login('admin', ADMIN_PASSWORD);
-    await api.ok('/v2/user/create', { user_name: 'gcuser', password: 'gcuser-password' }, admin.access_token);
-    user = await api.login('gcuser', 'gcuser-password');
+    user = await createLoggedInUser(api, 'gcuser');
   });
   afterAll(() => server?.stop());
 

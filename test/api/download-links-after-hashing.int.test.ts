@@ -9,7 +9,7 @@ import { randomBytes } from 'node:crypto';
 import { createBlobHashing } from '../../api-server/src/modules/uploads/blob-hashing';
 import { createBlobSealing } from '../../api-server/src/modules/uploads/blob-sealing';
 import { MIN_PART_SIZE, type BlobStore } from '../../api-server/src/storage/blob-store';
-import { startTestServer, ADMIN_PASSWORD, type ApiClient } from '../support/test-server';
+import { createLoggedInUser, startTestServer, type ApiClient } from '../support/test-server';
 
 async function get(url: string) {
   const res = await fetch(url);
@@ -27,9 +27,7 @@ describe.each([
   beforeAll(async () => {
     server = await startTestServer(dbKind, storeKind);
     api = server.api;
-    const admin = await api.login('admin', ADMIN_PASSWORD);
-    await api.ok('/v2/user/create', { user_name: 'links', password: 'links-password' }, admin.access_token);
-    user = await api.login('links', 'links-password');
+    user = await createLoggedInUser(api, 'links');
   });
   afterAll(() => server?.stop());
 

@@ -55,6 +55,13 @@ export async function startTestServer(db: DbKind, store: StoreKind, extra: Recor
   };
 }
 
+/** A user of the domain (created by the superadmin, password `<name>-password`), logged in. */
+export async function createLoggedInUser(api: ApiClient, name: string): Promise<Awaited<ReturnType<ApiClient['login']>>> {
+  const admin = await api.login('admin', ADMIN_PASSWORD);
+  await api.ok('/v2/user/create', { user_name: name, password: `${name}-password` }, admin.access_token);
+  return api.login(name, `${name}-password`);
+}
+
 export interface ApiResponse<T = any> {
   status: number;
   body: T;
