@@ -239,6 +239,28 @@ describe.each([
   });
 });
 
+describe('storage claim re-checked by the GC', () => {
+  test('a store failing for a moment aborts that GC run but leaves the API serving; a refusal would not', async () => {
+    const { env, dataDir } = await testServerEnv('pg', 'local');
+    const server = await startServer(env);
+    try {
+      const store = server.deps.store;
+      const get = store.get.bind(store);
+      store.get = (async () => {
+        throw new Error('store unreachable for a moment');
+      }) as typeof store.get;
+      await expect(server.services.gc.run({ graceSeconds: 0 })).rejects.toThrow('store unreachable for a moment');
+      store.get = get;
+      expect(server.deps.storageClaim?.problem()).toBeUndefined();
+      expect((await fetch(`${server.url}/readyz`)).status).toBe(200);
+      await createApiClient(server.url).login('admin', ADMIN_PASSWORD);
+    } finally {
+      await server.close();
+      rmSync(dataDir, { recursive: true, force: true });
+    }
+  });
+});
+
 describe('storage claim while the store cannot be reached at start', () => {
   test('the API answers 503 and jobs wait until a retry can check the claim; then it serves', async () => {
     const { env, dataDir } = await testServerEnv('pg', 'local');

@@ -83,5 +83,23 @@ export function createStorageClaimGuard(deps: StorageClaimDeps & { logger: Logge
     };
   }
 
-  return { acquire, verify: () => acquire('check'), problem: () => problem, retryUntilDecided };
+  /**
+   * The GC's re-check. Only a refusal changes what the data plane answers: a store or database that fails
+   * for a moment aborts that GC run (deleting nothing), but must not turn the whole API to 503 until the
+   * next run, an hour later, when the claim was this instance's a moment ago.
+   */
+  async function verify(): Promise<void> {
+    if (problem !== undefined) return acquire('check'); // not held (yet): a check that succeeds clears it
+    try {
+      await claimStore(deps, 'check');
+    } catch (error) {
+      if (error instanceof StorageClaimError) {
+        problem = { code: 'ServiceUnavailable.StorageClaimed', message: error.message };
+        deps.logger.error(context({ reason: error.reason, holder: error.holder }), error.message);
+      }
+      throw error;
+    }
+  }
+
+  return { acquire, verify, problem: () => problem, retryUntilDecided };
 }
