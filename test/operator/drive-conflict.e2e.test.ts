@@ -5,20 +5,17 @@
  * with the real CRDs, the operator in this process and a real data plane on loopback, as in drive.e2e.
  * The resync is a minute away: every wake-up here is an event.
  */
-import path from 'node:path';
 import type { AdminClient } from '../../operator/src/admin-client/admin-client';
 import type { Drive } from '../../operator/src/domain-types';
 import type { KubeObject } from '../../operator/src/kube/kube-client';
-import { runOperator, type RunningOperator } from '../../operator/src/main';
-import { defaultReconcilers } from '../../operator/src/reconcilers/drive.registration';
+import type { RunningOperator } from '../../operator/src/main';
 import { freePort } from '../e2e/support/child-server';
 import { startTestServer } from '../support/test-server';
-import { drivesNamed, eventsOf, startAcmeDomain } from './support/acme-domain';
-import { eventually, startTestKube, type TestKube } from './support/kube';
+import { driveSuiteOperator, drivesNamed, eventsOf, startAcmeDomain, startKubeWithCrds } from './support/acme-domain';
+import { eventually, type TestKube } from './support/kube';
 import { kubectl } from './support/kubectl';
 
 const NS = 'tenants';
-const ROOT = path.resolve(__dirname, '../..');
 let kube: TestKube;
 let port: number;
 let dataPlane: Awaited<ReturnType<typeof startTestServer>> | undefined;
@@ -38,17 +35,7 @@ spec:
 `;
 
 const start = async () => {
-  operator = await runOperator({
-    kubeconfig: kube.kubeconfig,
-    metricsPort: 0,
-    monitoring: false,
-    baseBackoffMs: 100,
-    maxBackoffMs: 1000,
-    resyncIntervalMs: 60_000, // every wake-up in these tests is an event, not a resync
-    domainEndpoints: { [`${NS}/acme`]: `http://127.0.0.1:${port}` },
-    reconcilers: defaultReconcilers(),
-    log: (level, msg, fields) => void logs.push(`${level} ${msg} ${JSON.stringify(fields ?? {})}`),
-  });
+  operator = await driveSuiteOperator(kube, NS, port, logs);
 };
 
 const apply = (yaml: string) => kubectl(kube.kubeconfig, ['apply', '-f', '-'], yaml);
@@ -74,10 +61,8 @@ async function waitConflict(name: string, holder: string): Promise<Drive & KubeO
 }
 
 beforeAll(async () => {
-  kube = await startTestKube();
+  kube = await startKubeWithCrds(NS);
   port = await freePort();
-  await kubectl(kube.kubeconfig, ['apply', '-k', path.join(ROOT, 'crds')]);
-  await kube.createNamespace(NS);
   await start();
   ({ dataPlane, admin } = await startAcmeDomain(kube, NS, port));
 }, 120_000);

@@ -5,20 +5,17 @@
  * marker. The Kubernetes API test server with the real CRDs, the operator in this process, and a real data
  * plane on loopback that outlives the Domain (as its storage would), as in drive.e2e.
  */
-import path from 'node:path';
 import type { AdminClient } from '../../operator/src/admin-client/admin-client';
 import type { Drive } from '../../operator/src/domain-types';
 import type { KubeObject } from '../../operator/src/kube/kube-client';
-import { runOperator, type RunningOperator } from '../../operator/src/main';
-import { defaultReconcilers } from '../../operator/src/reconcilers/drive.registration';
+import type { RunningOperator } from '../../operator/src/main';
 import { freePort } from '../e2e/support/child-server';
 import { startTestServer } from '../support/test-server';
-import { domainYaml, drivesNamed, eventsOf, rollOutDomain, startAcmeDomain } from './support/acme-domain';
-import { eventually, startTestKube, type TestKube } from './support/kube';
+import { domainYaml, driveSuiteOperator, drivesNamed, eventsOf, rollOutDomain, startAcmeDomain, startKubeWithCrds } from './support/acme-domain';
+import { eventually, type TestKube } from './support/kube';
 import { kubectl } from './support/kubectl';
 
 const NS = 'tenants';
-const ROOT = path.resolve(__dirname, '../..');
 let kube: TestKube;
 let port: number;
 let dataPlane: Awaited<ReturnType<typeof startTestServer>> | undefined;
@@ -40,17 +37,7 @@ spec:
 
 /** The operator; `drives: false` runs the Domain controller alone (an operator without the Drive kind). */
 const start = async (drives = true) => {
-  operator = await runOperator({
-    kubeconfig: kube.kubeconfig,
-    metricsPort: 0,
-    monitoring: false,
-    baseBackoffMs: 100,
-    maxBackoffMs: 1000,
-    resyncIntervalMs: 60_000, // every wake-up in these tests is an event, not a resync
-    domainEndpoints: { [`${NS}/acme`]: `http://127.0.0.1:${port}` },
-    reconcilers: drives ? defaultReconcilers() : [],
-    log: (level, msg, fields) => void logs.push(`${level} ${msg} ${JSON.stringify(fields ?? {})}`),
-  });
+  operator = await driveSuiteOperator(kube, NS, port, logs, drives);
 };
 const stop = async () => {
   await operator?.stop();
@@ -90,10 +77,8 @@ async function deleteDomainThenDrives(names: string[]): Promise<void> {
 }
 
 beforeAll(async () => {
-  kube = await startTestKube();
+  kube = await startKubeWithCrds(NS);
   port = await freePort();
-  await kubectl(kube.kubeconfig, ['apply', '-k', path.join(ROOT, 'crds')]);
-  await kube.createNamespace(NS);
   await start();
   ({ dataPlane, admin } = await startAcmeDomain(kube, NS, port));
 }, 120_000);

@@ -4,10 +4,13 @@
  * credentials the operator generated, reached through the operator's --domain-endpoint), and a user alice.
  */
 import { createAdminClient, type AdminClient, type AdminDrive } from '../../../operator/src/admin-client/admin-client';
+import path from 'node:path';
 import type { KubeObject } from '../../../operator/src/kube/kube-client';
+import { runOperator, type RunningOperator } from '../../../operator/src/main';
+import { defaultReconcilers } from '../../../operator/src/reconcilers/drive.registration';
 import { startTestServer } from '../../support/test-server';
 import { markDeploymentAvailable } from './deployments';
-import { eventually, type TestKube } from './kube';
+import { eventually, startTestKube, type TestKube } from './kube';
 import { kubectl } from './kubectl';
 
 export const domainYaml = (namespace: string, name = 'acme') => `
@@ -59,4 +62,30 @@ export async function drivesNamed(admin: AdminClient, owner: string, name: strin
 export async function eventsOf(kube: TestKube, namespace: string, name: string) {
   const list = await kube.client.list<KubeObject & { type: string; reason: string; message: string; involvedObject: { kind: string; name: string } }>({ apiVersion: 'v1', kind: 'Event', namespace });
   return list.items.filter((e) => e.involvedObject.name === name);
+}
+
+/** The Kubernetes API test server with the real CRDs applied by kubectl, and `namespace`. */
+export async function startKubeWithCrds(namespace: string): Promise<TestKube> {
+  const kube = await startTestKube();
+  await kubectl(kube.kubeconfig, ['apply', '-k', path.resolve(__dirname, '../../../crds')]);
+  await kube.createNamespace(namespace);
+  return kube;
+}
+
+/**
+ * The operator as the Drive suites run it, acme's admin API on loopback `port`: quick backoff, the resync a
+ * minute away (every wake-up in these tests is an event), Drives too unless `drives` is false.
+ */
+export function driveSuiteOperator(kube: TestKube, namespace: string, port: number, logs: string[], drives = true): Promise<RunningOperator> {
+  return runOperator({
+    kubeconfig: kube.kubeconfig,
+    metricsPort: 0,
+    monitoring: false,
+    baseBackoffMs: 100,
+    maxBackoffMs: 1000,
+    resyncIntervalMs: 60_000,
+    domainEndpoints: { [`${namespace}/acme`]: `http://127.0.0.1:${port}` },
+    reconcilers: drives ? defaultReconcilers() : [],
+    log: (level, msg, fields) => void logs.push(`${level} ${msg} ${JSON.stringify(fields ?? {})}`),
+  });
 }
