@@ -4,8 +4,8 @@ const transform = { '^.+\\.(t|j|mj)sx?$': ['@swc/jest', { jsc: { target: 'es2022
 module.exports = {
   testEnvironment: 'node',
   transform,
-  // ESM-only packages (jose, openid-client, @kubernetes/client-node) must be transpiled too.
-  transformIgnorePatterns: ['/node_modules/(?!(jose|openid-client|oauth4webapi|@kubernetes/client-node|openid-client)/)'],
+  // ESM-only packages (jose, openid-client, @kubernetes/client-node, cel-js) must be transpiled too.
+  transformIgnorePatterns: ['/node_modules/(?!(jose|openid-client|oauth4webapi|@kubernetes/client-node|@marcbachmann/cel-js)/)'],
   testMatch: ['<rootDir>/**/*.test.ts'],
   testPathIgnorePatterns: ['/node_modules/', '/dist/', '/.openpds/'],
   // `npm start` compiles to dist/ (with a copy of package.json): not modules jest should map.

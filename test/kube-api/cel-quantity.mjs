@@ -1,7 +1,7 @@
 // The Kubernetes CEL quantity library (k8s.io/apiserver/pkg/cel/library/quantity.go), which real
 // apiservers offer to CRD validation rules since 1.29: quantity(), isQuantity() and the Quantity methods.
 // Values are exact fractions of BigInts, so "1Gi" == "1073741824" and "0.5" == "500m" compare equal, as
-// resource.Quantity.Cmp does. Loaded by cel-worker.mjs into the environment that evaluates the rules.
+// resource.Quantity.Cmp does. Loaded by cel.ts into the environment that evaluates the rules.
 
 // <sign><digits>[.<digits>]<suffix>, as resource.ParseQuantity reads it.
 const QUANTITY = /^([+-]?)([0-9]+(?:\.[0-9]*)?|\.[0-9]+)(Ki|Mi|Gi|Ti|Pi|Ei|n|u|m|k|M|G|T|P|E|[eE][+-]?[0-9]+)?$/;

@@ -1,5 +1,3 @@
-import { MessageChannel, receiveMessageOnPort, Worker, type MessagePort } from 'node:worker_threads';
-import path from 'node:path';
 import { deepEqual, isObject, type Json, type JsonObject } from './json';
 import type { StatusCause } from './status';
 
@@ -71,23 +69,40 @@ function typeName(value: Json): string {
   return typeof value;
 }
 
-let bridge: { worker: Worker; port: MessagePort; signal: Int32Array } | undefined;
+// Compiled once per rule text, as the apiserver compiles a CRD's rules once when it is stored: parsing is
+// most of a rule's cost, and every write of a Domain runs its rules.
+let environment: { parse(rule: string): Program } | undefined;
+type Program = ((context: Record<string, unknown>) => unknown) & { check(): { valid: boolean; error?: { message: string } } };
+const compiled = new Map<string, Program>();
 
-/** Evaluates the tasks in the worker, waiting for its answer synchronously (admission is synchronous). */
-function evaluate(tasks: Task[]): (true | false | string)[] {
-  if (!bridge) {
-    const { port1, port2 } = new MessageChannel();
-    const signal = new Int32Array(new SharedArrayBuffer(4));
-    const worker = new Worker(path.join(__dirname, 'cel-worker.mjs'), { workerData: { port: port2, signal }, transferList: [port2] });
-    worker.unref();
-    port1.unref();
-    bridge = { worker, port: port1, signal };
+function environmentOf(): { parse(rule: string): Program } {
+  if (!environment) {
+    // ESM-only packages, loaded through require: Node >= 20.19 loads ES modules that way, and jest
+    // transpiles them (transformIgnorePatterns in jest.config.js). What cel-js's own parse() uses
+    // (undeclared variables such as self and oldSelf are dyn), plus the Kubernetes quantity library.
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const { Environment } = require('@marcbachmann/cel-js') as { Environment: new (options: object) => unknown };
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const { registerQuantityLibrary } = require('./cel-quantity.mjs') as { registerQuantityLibrary(env: unknown): { parse(rule: string): Program } };
+    environment = registerQuantityLibrary(new Environment({ unlistedVariablesAreDyn: true }));
   }
-  Atomics.store(bridge.signal, 0, 0);
-  bridge.worker.postMessage(tasks);
-  // The first call also waits for the worker to start and load the library (~100 ms).
-  if (Atomics.wait(bridge.signal, 0, 0, 30_000) === 'timed-out') throw new Error('CEL worker did not answer in 30 s');
-  const reply = receiveMessageOnPort(bridge.port);
-  if (!reply) throw new Error('CEL worker signalled without an answer');
-  return reply.message as (true | false | string)[];
+  return environment;
+}
+
+/** Each task's answer: true (holds), false (fails), or the compile or evaluation error's first line. */
+function evaluate(tasks: Task[]): (true | false | string)[] {
+  return tasks.map((task) => {
+    try {
+      let program = compiled.get(task.rule);
+      if (!program) compiled.set(task.rule, (program = environmentOf().parse(task.rule)));
+      if ('compileOnly' in task) {
+        // The apiserver type-checks a rule when it accepts the CRD: an unknown function or method fails there.
+        const checked = program.check();
+        return checked.valid ? true : String(checked.error?.message).split('\n')[0]!;
+      }
+      return program(task.oldSelf === undefined ? { self: task.self } : { self: task.self, oldSelf: task.oldSelf }) === true;
+    } catch (error) {
+      return String((error as Error).message).split('\n')[0]!;
+    }
+  });
 }
