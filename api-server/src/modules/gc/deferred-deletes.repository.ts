@@ -39,6 +39,21 @@ export function createDeferredDeletesRepository() {
       if (keys.length) await db.query(`DELETE FROM deferred_object_deletes WHERE storage_key = ANY($1::text[])`, [keys]);
     },
     /**
+     * True when an in-flight reservation of a key starting with `prefix` was made or renewed (reserveInFlight
+     * again) within the last `freshSeconds`: a writer that still says it is writing there (blob-sealing.ts).
+     * Keys kept for download links (kept longer than a reservation lasts) never count.
+     */
+    async hasFreshReservation(db: Queryable, prefix: string, freshSeconds: number): Promise<boolean> {
+      const rows = await db.query(
+        `SELECT 1 FROM deferred_object_deletes
+         WHERE starts_with(storage_key, $1)
+           AND delete_after > now() + make_interval(secs => $2) AND delete_after <= now() + make_interval(secs => $3)
+         LIMIT 1`,
+        [prefix, IN_FLIGHT_OBJECT_SECONDS - freshSeconds, IN_FLIGHT_OBJECT_SECONDS],
+      );
+      return rows.length > 0;
+    },
+    /**
      * Removes up to `limit` records due by `now`; resolves to their keys, each marked `in_use` when a blob
      * uses it: an in-flight reservation whose copy a blob now uses, or a guard (a live blob's object must never
      * go on this table's say-so).

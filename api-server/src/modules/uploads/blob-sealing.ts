@@ -8,25 +8,44 @@
  * stored copy, keeps it for the links (deferred-deletes.repository.ts). Costs one copy, only for links
  * asked for in the moments between file/complete and the job.
  *
- * One copy per blob, however many links are asked for at once (a one-part upload may be 5 GiB): callers
- * in this process share one sealing (single-flight by blob), and on PostgreSQL the copy runs under a
- * transaction-scoped advisory lock on the blob, so API replicas take turns and a later one finds the blob
- * sealed and copies nothing. The lock is advisory, not the blob's row lock, which the reference-count
- * trigger needs meanwhile. PGlite is one process: single-flight is enough there, and holding its one
- * connection through a copy would stall every other query.
+ * The copy (a one-part upload may be 5 GiB) runs outside any transaction: a connection held through it
+ * left a few concurrent sealings holding the whole pool, and every API request waiting. Who seals is
+ * decided in short transactions around it instead:
+ * - claim: under a transaction-scoped advisory lock on the blob (PostgreSQL; PGlite is one process,
+ *   where single-flight is enough), a sealing that finds the blob still at its upload key and no other
+ *   sealing's fresh claim reserves its copy's key from the GC (deferred.reserveInFlight) and commits. That
+ *   reservation is its claim: renewed every SEALING_HEARTBEAT_SECONDS while it copies, it makes the
+ *   sealings of other API replicas wait for the blob to move instead of copying too. A claim not renewed
+ *   for SEALING_STALE_SECONDS is taken to be a crashed or stalled replica's, and another one copies.
+ * - link: a conditional UPDATE (uploads.repository.ts sealBlob) points the blob at the copy only if it is
+ *   still at the upload key, writable. A sealing that loses (a stalled replica's, or the hash job moved
+ *   the blob) drops its own copy; the caller reads the winner's key. The reservation ends in the same
+ *   transaction, so the copy is never without a row that keeps it from the GC.
+ * So one copy per blob in the common case: callers in this process share one sealing (single-flight by
+ * blob), other replicas wait on its claim; two copies only when a claim goes stale, and one of them goes.
  *
  * Content that is no longer there (the job discarded it, or a copy finds the upload key empty while the
  * blob still points at it) is marked discarded (uploads.repository.ts discardedKey): the caller answers
  * 409 ContentReplaced, now and on every later ask.
  */
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { Queryable } from '../../db/db';
 import type { Deps } from '../../shared/deps';
-import { BlobNotFoundError } from '../../storage/blob-store';
+import { BlobNotFoundError, type ObjectInfo } from '../../storage/blob-store';
 import { createDeferredDeletesRepository } from '../gc/deferred-deletes.repository';
 import { uploadErrors } from './uploads.errors';
 import { createUploadsRepository, sealedKey } from './uploads.repository';
 
 type SealableBlob = { sha256: string; storage_key: string; size: number };
+
+/** How often a sealing renews its claim while it copies. */
+export const SEALING_HEARTBEAT_SECONDS = 10;
+/** A claim not renewed for this long is a crashed or stalled replica's: another sealing may copy. */
+export const SEALING_STALE_SECONDS = 60;
+/** Sealings' copies are `<upload key>.sealed-link-<id>`: their reservations are told apart from the hash job's. */
+const claimPrefix = (uploadKey: string): string => sealedKey(uploadKey, 'link-');
+/** How long a sealing that waits on another's claim sleeps between looks; a 5 GiB copy takes a minute or more. */
+const waitMs = (round: number): number => Math.min(1000, 50 * 2 ** round);
 
 export function createBlobSealing(deps: Pick<Deps, 'db' | 'store' | 'newId' | 'logger'>) {
   const repo = createUploadsRepository();
@@ -34,54 +53,90 @@ export function createBlobSealing(deps: Pick<Deps, 'db' | 'store' | 'newId' | 'l
   const inFlight = new Map<string, Promise<void>>();
   const drop = (k: string) => deps.store.delete(k).catch((err: unknown) => deps.logger.warn({ err, key: k }, 'deleting an object no blob uses failed; the GC will'));
 
-  /** Runs fn alone among the sealings of this blob in every process sharing the database. */
-  function exclusive<T>(sha256: string, fn: (db: Queryable) => Promise<T>): Promise<T> {
-    if (deps.db.dialect !== 'pg') return fn(deps.db);
+  /**
+   * Whether this call copies, decided and committed before any copy starts: 'moved' when the blob left its
+   * upload key (sealed, hashed, discarded or gone), 'busy' while another sealing's claim is fresh, else the
+   * key this call copies to, reserved.
+   */
+  function claim(blob: SealableBlob): Promise<'moved' | 'busy' | { key: string }> {
+    const decide = async (db: Queryable) => {
+      const now = await repo.getBlob(db, blob.sha256);
+      if (!now || now.storage_key !== blob.storage_key || !now.client_writable) return 'moved' as const;
+      if (await deferred.hasFreshReservation(db, claimPrefix(blob.storage_key), SEALING_STALE_SECONDS)) return 'busy' as const;
+      const key = claimPrefix(blob.storage_key) + deps.newId();
+      await deferred.reserveInFlight(db, key);
+      return { key };
+    };
+    if (deps.db.dialect !== 'pg') return decide(deps.db);
     return deps.db.transaction(async (tx) => {
-      await tx.query(`SELECT pg_advisory_xact_lock(hashtext($1))`, [`blob-seal:${sha256}`]);
-      return fn(tx);
+      await repo.lockBlobSealing(tx, blob.sha256);
+      return decide(tx);
     });
   }
 
-  async function sealOnce(blob: SealableBlob): Promise<void> {
-    const key = sealedKey(blob.storage_key, deps.newId());
-    // Committed before the copy starts, and before the transaction below holds a connection (a second one
-    // taken inside it could wait forever on a pool that sealings fill): the GC must see it while it is written.
-    await deferred.reserveInFlight(deps.db, key);
-    const sealed = await exclusive(blob.sha256, async (db) => {
-      const now = await repo.getBlob(db, blob.sha256);
-      // Sealed by another replica while this one waited, hashed, discarded, or gone: nothing to copy.
-      if (!now || now.storage_key !== blob.storage_key || !now.client_writable) {
-        await deferred.releaseInFlight(db, [key]);
-        return null;
-      }
-      const copy = await deps.store.copy(blob.storage_key, key).catch((e: unknown) => {
+  /** Renews the claim on `key` until stopped; stop() returns once no renewal is under way (none lands after). */
+  function heartbeat(key: string) {
+    let beat = Promise.resolve();
+    const timer = setInterval(() => {
+      beat = beat
+        .then(() => deferred.reserveInFlight(deps.db, key))
+        .catch((err: unknown) => deps.logger.warn({ err, key }, 'renewing a sealing\'s claim failed; another replica may copy too'));
+    }, SEALING_HEARTBEAT_SECONDS * 1000);
+    timer.unref();
+    return async () => {
+      clearInterval(timer);
+      await beat;
+    };
+  }
+
+  /** Copies the upload key to `key` (reserved by claim) and points the blob there, unless it moved meanwhile. */
+  async function copyAndLink(blob: SealableBlob, key: string): Promise<void> {
+    const stop = heartbeat(key);
+    let copy: ObjectInfo | null;
+    try {
+      copy = await deps.store.copy(blob.storage_key, key).catch((e: unknown) => {
         if (e instanceof BlobNotFoundError) return null;
         throw e;
       });
-      if (!copy || copy.size !== blob.size) {
-        // Gone while the blob still points at it (the job and this code move the blob before they delete
-        // an upload key), or replaced with another size after file/complete: what was completed is lost.
-        if (copy) await drop(key);
-        await deferred.releaseInFlight(db, [key]);
-        if (await repo.markDiscarded(db, blob.sha256, blob.storage_key)) {
-          deps.logger.warn({ blob: blob.sha256, key: blob.storage_key, size: copy?.size ?? null, completed: blob.size }, 'a one-part upload was replaced or lost after complete; its content is discarded');
-          return 'discarded' as const;
-        }
-        return null; // moved meanwhile (PGlite: the job); the caller reads where
-      }
-      const linked = await repo.sealBlob(db, blob.sha256, blob.storage_key, key);
-      await deferred.releaseInFlight(db, [key]);
-      if (!linked) {
-        await drop(key);
-        return null;
-      }
-      return key;
+    } catch (e) {
+      await stop();
+      // Whatever was written goes, and the claim with it: the next ask, here or on a replica, copies again.
+      await drop(key);
+      await deferred.releaseInFlight(deps.db, [key]).catch((err: unknown) => deps.logger.warn({ err, key }, 'ending a failed sealing\'s claim failed; it goes stale'));
+      throw e;
+    }
+    await stop();
+    if (!copy || copy.size !== blob.size) {
+      // Gone while the blob still points at it (the job and this code move the blob before they delete
+      // an upload key), or replaced with another size after file/complete: what was completed is lost.
+      if (copy) await drop(key);
+      const discarded = await deps.db.transaction(async (tx) => {
+        await deferred.releaseInFlight(tx, [key]);
+        return repo.markDiscarded(tx, blob.sha256, blob.storage_key);
+      });
+      if (!discarded) return; // moved meanwhile (sealed by a stale claim's owner, or the job): the caller reads where
+      deps.logger.warn({ blob: blob.sha256, key: blob.storage_key, size: copy?.size ?? null, completed: blob.size }, 'a one-part upload was replaced or lost after complete; its content is discarded');
+      await drop(blob.storage_key);
+      throw uploadErrors.contentReplaced();
+    }
+    const linked = await deps.db.transaction(async (tx) => {
+      const won = await repo.sealBlob(tx, blob.sha256, blob.storage_key, key);
+      await deferred.releaseInFlight(tx, [key]);
+      return won;
     });
-    // No blob and no link names the upload key now; the upload URL may still write it until it expires,
-    // which the GC's orphan sweep then collects.
-    if (sealed) await drop(blob.storage_key);
-    if (sealed === 'discarded') throw uploadErrors.contentReplaced();
+    // Lost: the blob uses another copy, which the caller reads. Won: no blob and no link names the upload
+    // key now; the upload URL may still write it until it expires, which the GC's orphan sweep then collects.
+    await drop(linked ? blob.storage_key : key);
+  }
+
+  async function sealOnce(blob: SealableBlob): Promise<void> {
+    for (let round = 0; ; round++) {
+      const claimed = await claim(blob);
+      if (claimed === 'moved') return;
+      if (claimed !== 'busy') return copyAndLink(blob, claimed.key);
+      // Another replica copies: wait for the blob to move, or for its claim to go stale.
+      await sleep(waitMs(round));
+    }
   }
 
   return {

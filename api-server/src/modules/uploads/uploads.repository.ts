@@ -221,6 +221,13 @@ export function createUploadsRepository() {
       );
     },
     /**
+     * Makes the caller's transaction the only one deciding about sealing this blob until it ends, across
+     * processes: an advisory lock, not the blob's row lock, which the reference-count trigger needs meanwhile.
+     */
+    async lockBlobSealing(tx: Queryable, sha256: string): Promise<void> {
+      await tx.query(`SELECT pg_advisory_xact_lock(hashtext($1))`, [`blob-seal:${sha256}`]);
+    },
+    /**
      * Points a placeholder blob still at its one-part upload key at a sealed copy of it, unless something
      * moved it meanwhile (the hash job, or another sealing): false then, and the copy is the caller's to drop.
      */
