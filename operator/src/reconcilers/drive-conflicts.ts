@@ -8,6 +8,13 @@
  * so a NameConflict Drive proceeds as soon as the Drive holding its name is gone or renamed, and a Drive
  * that now collides says so at once.
  *
+ * The owner is indexed as written. A User may be written by id in one Drive and by user name in another;
+ * only the data plane knows they are one user, and resolving every indexed owner would cost an admin call
+ * per Drive of a fleet (and the status has no field to keep a resolved id in: the CRD prunes it). So the
+ * reconcile of a Drive about to act resolves its own owner (one findUser) and looks its identity up under
+ * each alias too (`aliases`); a Drive found that way is remembered as that Drive's blocker, and woken with
+ * it when the blocker is deleted or changes identity (nothing shares its written identity to wake it).
+ *
  * A Drive that has no drive yet (no status.driveId) and is about to act in the data plane checks against
  * a live list instead of the index: two Drives applied at once may each reconcile before this watch has
  * seen the other, and both would adopt the same unmanaged drive. A uid list is read from the apiserver
@@ -21,8 +28,11 @@ import type { OperatorRuntime } from '../main';
 import { identityHolder, summarizeDrive, type DriveIdentitySummary } from './drive-identity';
 
 export interface DriveConflicts {
-  /** The older Drive holding `drive`'s identity, if any. `live`: confirm with a list from the apiserver. */
-  holderOf(drive: Drive, options: { live: boolean }): Promise<DriveIdentitySummary | undefined>;
+  /**
+   * The older Drive holding `drive`'s identity, if any. `live`: confirm with a list from the apiserver.
+   * `aliases`: `drive`'s identity with its owner written the other ways (drive-identity.ts ownerAliases).
+   */
+  holderOf(drive: Drive, options: { live: boolean; aliases?: readonly string[] }): Promise<DriveIdentitySummary | undefined>;
   watch: SecondaryWatch;
 }
 
@@ -42,6 +52,8 @@ function createDriveConflicts(rt: OperatorRuntime): DriveConflicts {
   const index = new Map<string, DriveIdentitySummary>();
   /** identity → the keys of the Drives that have it (a fleet's initial list must not cost n² scans). */
   const byIdentity = new Map<string, Set<string>>();
+  /** holder key → the Drives in conflict with it through an owner alias, to wake when it changes. */
+  const waiting = new Map<string, Set<string>>();
   const ns = rt.config.namespace;
 
   function put(key: string, summary: DriveIdentitySummary | undefined): DriveIdentitySummary | undefined {
@@ -72,11 +84,17 @@ function createDriveConflicts(rt: OperatorRuntime): DriveConflicts {
   }
 
   return {
-    async holderOf(drive, { live }) {
+    async holderOf(drive, { live, aliases = [] }) {
       const self = summarizeDrive(drive);
-      if (!live) return identityHolder(self, candidates(self.identity));
-      const listed = await rt.client.list<Drive>({ apiVersion: API_VERSION, kind: 'Drive', namespace: self.namespace });
-      return identityHolder(self, listed.items.map(summarizeDrive));
+      const others = live
+        ? (await rt.client.list<Drive>({ apiVersion: API_VERSION, kind: 'Drive', namespace: self.namespace })).items.map(summarizeDrive)
+        : [self.identity, ...aliases].flatMap(candidates);
+      const holder = identityHolder(self, others, aliases);
+      if (holder && holder.identity !== self.identity) {
+        const key = keyOf(holder);
+        waiting.set(key, (waiting.get(key) ?? new Set()).add(keyOf(self)));
+      }
+      return holder;
     },
     watch: {
       path: `/apis/${API_VERSION}${ns ? `/namespaces/${ns}` : ''}/drives`,
@@ -87,7 +105,9 @@ function createDriveConflicts(rt: OperatorRuntime): DriveConflicts {
         const before = put(key, event === 'delete' ? undefined : next);
         // Most updates (status writes, finalizers) leave the identity as it was: nobody else to wake.
         if (event === 'update' && before?.identity === next.identity) return [];
-        return sharing([before?.identity, next.identity], key);
+        const waiters = [...(waiting.get(key) ?? [])];
+        waiting.delete(key);
+        return [...new Set([...sharing([before?.identity, next.identity], key), ...waiters])];
       },
     },
   };

@@ -1,5 +1,5 @@
 import type { Drive } from '../domain-types';
-import { driveIdentity, identityHolder, isOlder, summarizeDrive, tieSettleMs } from './drive-identity';
+import { driveIdentity, identityHolder, isOlder, ownerAliases, summarizeDrive, tieSettleMs } from './drive-identity';
 
 const drive = (name: string, created: string, spec: Partial<Drive['spec']> = {}, namespace = 'ns'): Drive => ({
   apiVersion: 'openpds.io/v1alpha1',
@@ -46,4 +46,20 @@ test('a Drive with no drive yet waits out the second it was created in (plus ske
   expect(tieSettleMs(created, new Date('2030-01-01T00:00:02Z'))).toBe(0);
   expect(tieSettleMs(created, new Date('2029-12-31T23:00:00Z'))).toBe(2000); // a clock behind: bounded
   expect(tieSettleMs(summarizeDrive({ ...drive('b', ''), metadata: { name: 'b' } }), new Date())).toBe(0);
+});
+
+test('a User owner written by id in one Drive and by user name in another is one owner once resolved (aliases)', () => {
+  const byName = drive('by-name', '2030-01-01T00:00:00Z');
+  const byId = drive('by-id', '2030-01-01T00:00:05Z', { owner: { kind: 'User', name: 'u-alice' } });
+  const alice = { user_id: 'u-alice', user_name: 'alice' };
+  expect(ownerAliases(byId, alice)).toEqual(['alice']);
+  expect(ownerAliases(byName, alice)).toEqual(['u-alice']);
+  expect(ownerAliases(drive('g', 't', { owner: { kind: 'Group', name: 'g-1' } }), alice)).toEqual([]); // a group id is as is
+  expect(ownerAliases(byName, undefined)).toEqual([]);
+  const [older, newer] = [summarizeDrive(byName), summarizeDrive(byId)];
+  expect(identityHolder(newer, [older, newer])).toBeUndefined(); // as written: two owners
+  const aliases = ownerAliases(byId, alice).map((a) => driveIdentity(byId, a));
+  expect(identityHolder(newer, [older, newer], aliases)).toMatchObject({ name: 'by-name', ownerName: 'alice' });
+  // The older one is not in conflict with the newer through its alias either.
+  expect(identityHolder(older, [older, newer], ownerAliases(byName, alice).map((a) => driveIdentity(byName, a)))).toBeUndefined();
 });

@@ -1,6 +1,7 @@
 /**
  * A Drive's identity in the data plane: its namespace, domainRef, owner (kind + name) and effective drive
- * name (spec.name, else metadata.name). Two Drives with one identity would each make a same-named drive
+ * name (spec.name, else metadata.name). The owner is compared as written here; a user written by id in
+ * one Drive and by user name in another is one owner only once the data plane says so (ownerAliases). Two Drives with one identity would each make a same-named drive
  * for the same owner, or (applied at once) both adopt the one unmanaged drive. The first one created
  * keeps the name; each later one is a NameConflict and does nothing in the data plane. Pure: no I/O.
  */
@@ -11,13 +12,28 @@ export interface DriveIdentitySummary {
   name: string;
   creationTimestamp?: string;
   identity: string;
+  /** spec.owner.name as written (a user id or a user name): named in a NameConflict found through an alias. */
+  ownerName?: string;
 }
 
-/** The identity as one string (fields joined by a character no Kubernetes name or user name contains). */
-export function driveIdentity(drive: Pick<Drive, 'metadata' | 'spec'>): string {
+/**
+ * The identity as one string (fields joined by a character no Kubernetes name or user name contains).
+ * `ownerName` replaces spec.owner.name: the same Drive with its owner written another way (ownerAliases).
+ */
+export function driveIdentity(drive: Pick<Drive, 'metadata' | 'spec'>, ownerName?: string): string {
   const namespace = drive.metadata.namespace ?? 'default';
   const spec = drive.spec ?? ({} as Partial<Drive['spec']>);
-  return [namespace, spec.domainRef?.name, spec.owner?.kind, spec.owner?.name, spec.name ?? drive.metadata.name].join('\0');
+  return [namespace, spec.domainRef?.name, spec.owner?.kind, ownerName ?? spec.owner?.name, spec.name ?? drive.metadata.name].join('\0');
+}
+
+/**
+ * The other ways a User owner may be written, once the data plane has resolved it: a Drive CR names a user
+ * by id or by user name (findUser tries the id first), so `alice` and her id are one owner. A Group owner
+ * is the group id as is: no alias. Pure: the caller resolves the user through the admin API.
+ */
+export function ownerAliases(drive: Pick<Drive, 'spec'>, user: { user_id: string; user_name: string } | undefined): string[] {
+  if (drive.spec.owner.kind !== 'User' || !user) return [];
+  return [...new Set([user.user_id, user.user_name])].filter((alias) => Boolean(alias) && alias !== drive.spec.owner.name);
 }
 
 export function summarizeDrive(drive: Pick<Drive, 'metadata' | 'spec'>): DriveIdentitySummary {
@@ -29,6 +45,7 @@ export function summarizeDrive(drive: Pick<Drive, 'metadata' | 'spec'>): DriveId
     name: drive.metadata.name,
     ...(time && !Number.isNaN(time.getTime()) ? { creationTimestamp: time.toISOString() } : {}),
     identity: driveIdentity(drive),
+    ...(drive.spec?.owner?.name !== undefined ? { ownerName: drive.spec.owner.name } : {}),
   };
 }
 
@@ -41,12 +58,14 @@ export function isOlder(a: DriveIdentitySummary, b: DriveIdentitySummary): boole
 
 /**
  * The Drive that holds `drive`'s identity when that is another, older one (the oldest of them): `drive`
- * is then in conflict with it. Undefined: `drive` is the oldest, or alone.
+ * is then in conflict with it. Undefined: `drive` is the oldest, or alone. `aliases`: the identities of
+ * `drive` with its owner written the other ways (driveIdentity with an ownerAliases entry), which count
+ * as its own.
  */
-export function identityHolder(drive: DriveIdentitySummary, others: Iterable<DriveIdentitySummary>): DriveIdentitySummary | undefined {
+export function identityHolder(drive: DriveIdentitySummary, others: Iterable<DriveIdentitySummary>, aliases: readonly string[] = []): DriveIdentitySummary | undefined {
   let holder: DriveIdentitySummary | undefined;
   for (const other of others) {
-    if (other.identity !== drive.identity || (other.namespace === drive.namespace && other.name === drive.name)) continue;
+    if ((other.identity !== drive.identity && !aliases.includes(other.identity)) || (other.namespace === drive.namespace && other.name === drive.name)) continue;
     if (isOlder(other, drive) && (!holder || isOlder(other, holder))) holder = other;
   }
   return holder;
