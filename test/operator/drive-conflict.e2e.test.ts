@@ -23,13 +23,13 @@ let admin: AdminClient;
 let operator: RunningOperator | undefined;
 const logs: string[] = [];
 
-const driveYaml = (name: string, driveName: string) => `
+const driveYaml = (name: string, driveName: string, owner = 'alice') => `
 apiVersion: openpds.io/v1alpha1
 kind: Drive
 metadata: { name: ${name}, namespace: ${NS} }
 spec:
   domainRef: { name: acme }
-  owner: { kind: User, name: alice }
+  owner: { kind: User, name: ${owner} }
   name: ${driveName}
   quota: { totalSize: 1Gi }
 `;
@@ -130,4 +130,45 @@ test('Two Drives applied at once next to an unmanaged drive of that name: exactl
   expect(winner.status).toMatchObject({ driveId: handMade, origin: 'Adopted' });
   expect(await aliceDrivesNamed('race files')).toEqual([expect.objectContaining({ drive_id: handMade })]);
   expect((await admin.getDrive(handMade)).description).toContain(`openpds.io/uid=${winner.metadata.uid};`);
+});
+
+test('A Drive naming the owner by user id conflicts with an older one naming her by user name', async () => {
+  const aliceId = (await admin.findUser('alice'))!.user_id;
+  await apply(driveYaml('by-name', 'alias files'));
+  const byName = await waitReady('by-name');
+  await apply(driveYaml('by-id', 'alias files', aliceId));
+  const byId = await waitConflict('by-id', 'by-name');
+  expect(ready(byId)?.message).toContain('written "alice" there: the same user');
+  expect(byId.status?.driveId).toBeUndefined();
+  expect(await aliceDrivesNamed('alias files')).toEqual([expect.objectContaining({ drive_id: byName.status!.driveId })]);
+  // The older one goes: the newer is woken (nothing shares its written identity) and adopts the released drive.
+  await kubectl(kube.kubeconfig, ['delete', 'drive', 'by-name', '-n', NS, '--timeout=15s']);
+  const proceeded = await eventually(async () => {
+    const d = await getDrive('by-id');
+    expect(ready(d)).toMatchObject({ status: 'True' });
+    return d;
+  }, 5000);
+  expect(proceeded.status).toMatchObject({ driveId: byName.status!.driveId, origin: 'Adopted' });
+});
+
+test('An older Drive renamed into a newer one\'s drive name is refused; the newer keeps its drive', async () => {
+  await apply(driveYaml('elder', 'elder files'));
+  const elder = await waitReady('elder');
+  await apply(driveYaml('younger', 'wanted files'));
+  const younger = await waitReady('younger');
+  await apply(driveYaml('elder', 'wanted files'));
+  const refused = await eventually(async () => {
+    const d = await getDrive('elder');
+    expect(ready(d)).toMatchObject({ status: 'False', reason: 'NameConflict', observedGeneration: d.metadata.generation });
+    return d;
+  }, 15_000);
+  expect(ready(refused)?.message).toContain(`Drive ${NS}/younger already has drive ${younger.status!.driveId} named "wanted files"`);
+  expect((await admin.getDrive(elder.status!.driveId!)).drive_name).toBe('elder files');
+  expect(await aliceDrivesNamed('wanted files')).toEqual([expect.objectContaining({ drive_id: younger.status!.driveId })]);
+  // The newer one is woken by the edit (its identity now shared) and stays Ready with its drive.
+  await new Promise((r) => setTimeout(r, 500));
+  expect(ready(await getDrive('younger'))).toMatchObject({ status: 'True', reason: 'Applied' });
+  // Renamed back, the older one is Ready again.
+  await apply(driveYaml('elder', 'elder files'));
+  await waitReady('elder');
 });

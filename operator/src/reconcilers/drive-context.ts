@@ -81,9 +81,17 @@ export interface DriveReconcileContext {
   /**
    * An older Drive of the same namespace with the same domainRef, owner (kind + name) and drive name: this
    * one is a NameConflict and does nothing in the data plane (no create, adopt or update) while it
-   * exists. Its deletion is not affected. The runtime finds it (drive-conflicts.ts in Kubernetes).
+   * exists, unless its own drive has the name already (drive-name-conflict.ts). Its deletion is not
+   * affected. The runtime finds it (drive-conflicts.ts in Kubernetes). `ownerName`: the other Drive's
+   * spec.owner.name, when it names the same user another way (by id, or by user name).
    */
-  identityConflict?: { namespace: string; name: string };
+  identityConflict?: { namespace: string; name: string; ownerName?: string };
+  /**
+   * The Drive (namespace/name) that exists now with this uid, if any. With it, a spec change that would
+   * rename this Drive's drive into the name another existing Drive's drive of that owner has is refused
+   * (NameConflict). The Kubernetes runtime answers from a live list; absent, renames are not checked.
+   */
+  driveOfUid?: (uid: string) => Promise<{ namespace: string; name: string } | undefined>;
 }
 
 export type DriveActionType = 'create' | 'adopt' | 'update' | 'delete' | 'release' | 'none';

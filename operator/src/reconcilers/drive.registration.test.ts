@@ -178,6 +178,21 @@ describe('Drive registration', () => {
     expect(first.log).toContain('createDrive');
   });
 
+  it('an older Drive naming the same user by id: NameConflict too, once the owner is resolved through the admin API', async () => {
+    const older = { ...drive({ name: 'first', uid: 'u0', creationTimestamp: '2020-01-01T00:00:00Z' } as never), spec: { ...drive().spec, owner: { kind: 'User' as const, name: 'alice-id' }, name: 'team' } };
+    const self = drive({ finalizers: [DRIVE_FINALIZER], creationTimestamp: '2020-01-01T00:00:01Z' } as never);
+    const { runtime, log, events, written } = fakeRuntime({ liveDrives: [older, self] });
+    await run(runtime, self);
+    expect(log).toEqual(['list drives', 'status']); // no createDrive
+    expect(events).toEqual(['NameConflict']);
+    const ready = (written[0] as Drive['status'])!.conditions!.find((c) => c.type === 'Ready');
+    expect(ready?.message).toContain('owner (User alice, written "alice-id" there: the same user)');
+    // The older one, written by id, resolves to the same user and holds the name.
+    const first = fakeRuntime({ liveDrives: [older, self] });
+    await run(first.runtime, { ...older, metadata: { ...older.metadata, finalizers: [DRIVE_FINALIZER] } });
+    expect(first.log).toContain('createDrive');
+  });
+
   it('a Drive created this very second waits it out before its first act: a Drive created later in that second may hold its name', async () => {
     const { runtime, log } = fakeRuntime();
     const result = await run(runtime, drive({ finalizers: [DRIVE_FINALIZER], creationTimestamp: new Date().toISOString() } as never));

@@ -34,7 +34,7 @@ import type { KubeObject } from '../kube/kube-client';
 import type { OperatorRuntime, ReconcilerRegistration } from '../main';
 import { DRIVE_FINALIZER, reconcileDrive, reconcileDriveDeletion, type DeferredDriveDelete, type DomainAccess, type DriveDeletionResult, type DriveEvent, type DriveReconcileContext, type DriveReconcileResult } from './drive';
 import { driveConflictsOf } from './drive-conflicts';
-import { summarizeDrive, tieSettleMs } from './drive-identity';
+import { driveIdentity, ownerAliases, summarizeDrive, tieSettleMs } from './drive-identity';
 import { createDeferredDeletes, type DeferredDeletes } from './drive-deferred-deletes';
 import { isNamespaceTerminating, readDeferredDeleteKey, recordDeferredDelete } from './drive-deferred-store';
 
@@ -82,14 +82,21 @@ export function createDriveReconcile(rt: OperatorRuntime): Reconcile<DriveObject
     const firstAct = !deleting && domain.state === 'Ready' && !drive.status?.driveId;
     const settle = firstAct ? tieSettleMs(summarizeDrive(drive), new Date()) : 0;
     if (settle > 0) return { requeueAfterMs: settle };
-    const holder = deleting ? undefined : await driveConflictsOf(rt).holderOf(drive, { live: firstAct });
+    const aliases = deleting ? [] : await ownerAliasIdentities(domain, drive);
+    const holder = deleting ? undefined : await driveConflictsOf(rt).holderOf(drive, { live: firstAct, aliases });
+    const liveDrives = async () => (await rt.client.list<DriveObject>({ apiVersion: API_VERSION, kind: 'Drive', namespace })).items;
     const ctx: DriveReconcileContext = {
       domain,
-      ...(holder ? { identityConflict: { namespace: holder.namespace, name: holder.name } } : {}),
+      ...(holder ? { identityConflict: { namespace: holder.namespace, name: holder.name, ...(holder.ownerName !== undefined ? { ownerName: holder.ownerName } : {}) } } : {}),
       clock: { now: () => new Date() },
       ...(rt.config.resyncIntervalMs !== undefined ? { resyncAfterMs: rt.config.resyncIntervalMs } : {}),
       // Live, not the informer's cache: only on the rare path of an orphaned drive (see observeDrive).
-      driveUidsInUse: async () => new Set((await rt.client.list<DriveObject>({ apiVersion: API_VERSION, kind: 'Drive', namespace })).items.map((d) => d.metadata.uid!)),
+      driveUidsInUse: async () => new Set((await liveDrives()).map((d) => d.metadata.uid!)),
+      // Live too, and only when a spec change renames a drive (drive-name-conflict.ts renameBlocker).
+      driveOfUid: async (uid) => {
+        const found = (await liveDrives()).find((d) => d.metadata.uid === uid);
+        return found ? { namespace, name: found.metadata.name } : undefined;
+      },
       deferDeletes: true,
     };
     const result: DriveReconcileResult & Partial<DriveDeletionResult> = deleting ? await reconcileDriveDeletion(drive, ctx) : await reconcileDrive(drive, ctx);
@@ -108,6 +115,32 @@ export function createDriveReconcile(rt: OperatorRuntime): Reconcile<DriveObject
     }
     return result.atResync ? undefined : { requeueAfterMs: result.requeueAfterMs };
   };
+}
+
+/**
+ * `drive`'s identity with its User owner written the other ways (by user id, by user name), when the
+ * Drive is about to act: new (no drive yet), edited since it was last applied, or waiting in a
+ * NameConflict. One findUser then, not one per resync of every Drive of a fleet: a Drive that has applied
+ * its spec keeps its drive, and one already in the data plane with the name keeps it whatever its age
+ * (drive-name-conflict.ts). A failed lookup gives no aliases: the reconcile meets the same error and
+ * reports it (OwnerNotFound, AdminApiUnreachable, ...).
+ */
+async function ownerAliasIdentities(domain: DomainAccess, drive: DriveObject): Promise<string[]> {
+  if (domain.state !== 'Ready' || drive.spec.owner.kind !== 'User') return [];
+  const acting = !drive.status?.driveId || drive.status.observedGeneration !== drive.metadata.generation || findCondition(drive.status.conditions, 'Ready')?.reason === 'NameConflict';
+  if (!acting) return [];
+  try {
+    const user = await domain.client.findUser(drive.spec.owner.name);
+    let aliases = ownerAliases(drive, user);
+    // Written as the id, the user name is an alias only if it finds this user: findUser tries ids first,
+    // so a Drive naming it resolves to the user whose id it is, if there is one.
+    if (user && user.user_name !== drive.spec.owner.name && aliases.includes(user.user_name) && (await domain.client.findUser(user.user_name))?.user_id !== user.user_id) {
+      aliases = aliases.filter((a) => a !== user.user_name);
+    }
+    return aliases.map((alias) => driveIdentity(drive, alias));
+  } catch {
+    return [];
+  }
 }
 
 /**

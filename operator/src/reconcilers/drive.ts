@@ -17,6 +17,7 @@ import type { AdminClient, AdminDrive } from '../admin-client/admin-client';
 import type { Drive } from '../domain-types';
 import { buildDesiredDrive, DELETE_ADOPTED_ANNOTATION, describeChange, diffDrive, driveUid, LOCAL_UID_PREFIX, parseMarker, patchFor, stripMarker, type DesiredDrive, type DriveMarker, type DriveOrigin, type FieldChange } from './drive-desired';
 import { OwnerNotFoundError, type DeferredDriveDelete, type DomainAccess, type DriftField, type DriveDeletionResult, type DriveReconcileContext, type DriveReconcileResult, type DriveStatusOut } from './drive-context';
+import { holdsNameAlready, nameConflict, renameBlocker, renameConflict } from './drive-name-conflict';
 import { failureOutcome, Outcome, successStatus, toFailure, type DriveFailure } from './drive-status';
 
 export * from './drive-context';
@@ -26,8 +27,18 @@ const VERIFY_AFTER_MS = 5_000;
 
 export async function reconcileDrive(drive: Drive, ctx: DriveReconcileContext): Promise<DriveReconcileResult> {
   const out = new Outcome(drive, ctx);
-  // Before the Domain: a spec problem the user should see even while the Domain is away.
-  if (ctx.identityConflict) return failureOutcome(out, nameConflict(drive, ctx.identityConflict));
+  // Before the Domain: a spec problem the user should see even while the Domain is away. An older Drive
+  // edited into this one's identity does not take the name from a drive that has it (drive-name-conflict.ts).
+  if (ctx.identityConflict) {
+    try {
+      const keeps = ctx.domain.state === 'Ready' && !ctx.domain.deleting && (await holdsNameAlready(ctx.domain.client, drive));
+      if (!keeps) return failureOutcome(out, nameConflict(drive, ctx.identityConflict));
+    } catch (error) {
+      const failure = toFailure(error);
+      if (!failure) throw error;
+      return failureOutcome(out, failure);
+    }
+  }
   if (ctx.domain.state !== 'Ready') return failureOutcome(out, domainFailure(ctx.domain, drive));
   // Lent to its deleting Drives only: a drive created now would be torn down with the data plane.
   if (ctx.domain.deleting) return failureOutcome(out, { reason: 'DomainNotReady', message: `Domain ${drive.metadata.namespace ?? 'default'}/${drive.spec.domainRef.name} is being deleted`, retry: true });
@@ -80,6 +91,11 @@ async function applyDrive(drive: Drive, wanted: DesiredDrive, client: AdminClien
     return ctx.dryRun ? out.planned() : out.done(successStatus(out, observed, origin));
   }
 
+  // A rename into a name another Drive's drive has already: refused whole, whichever Drive is older.
+  if (found.via !== 'name' && ctx.driveOfUid && changes.some((c) => c.field === 'drive_name')) {
+    const blocker = await renameBlocker(client, desired, observed, ctx.driveOfUid);
+    if (blocker) return failureOutcome(out, renameConflict(drive, observed, blocker));
+  }
   // Spec unchanged since the last successful apply, yet the data plane differs: someone changed it by hand.
   const isDrift = found.via !== 'name' && drive.status?.observedGeneration === drive.metadata.generation && drive.status?.driveId === observed.drive_id;
   const reason = found.via === 'name' ? 'Adopt' : isDrift ? 'DriftDetected' : 'SpecChanged';
@@ -220,17 +236,6 @@ function domainFailure(domain: Exclude<DomainAccess, { state: 'Ready' }>, drive:
   const id = drive.status?.driveId;
   const kept = id ? `; drive ${id} and its files are kept in the Domain's storage and are used again when the Domain is re-created with the same storage` : '';
   return { reason: 'DomainNotFound', message: `${domain.message}${kept}`, retry: true };
-}
-
-/** Not retried on a backoff: the runtime wakes this Drive when the other one is deleted or renamed. */
-function nameConflict(drive: Drive, other: { namespace: string; name: string }): DriveFailure {
-  const owner = `${drive.spec.owner.kind} ${drive.spec.owner.name}`;
-  const name = drive.spec.name ?? drive.metadata.name;
-  return {
-    reason: 'NameConflict',
-    message: `Drive ${other.namespace}/${other.name} was created first with the same domainRef (${drive.spec.domainRef.name}), owner (${owner}) and drive name "${name}": this Drive does nothing in the data plane until that Drive is deleted or renamed, or this one gets another spec.name`,
-    retry: false,
-  };
 }
 
 /**
