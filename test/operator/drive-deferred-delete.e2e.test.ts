@@ -11,7 +11,7 @@ import type { KubeObject } from '../../operator/src/kube/kube-client';
 import type { RunningOperator } from '../../operator/src/main';
 import { freePort } from '../e2e/support/child-server';
 import { startTestServer } from '../support/test-server';
-import { domainYaml, driveSuiteOperator, drivesNamed, eventsOf, rollOutDomain, startAcmeDomain, startKubeWithCrds } from './support/acme-domain';
+import { domainYaml, driveSuiteOperator, drivesNamed, eventsOf, rollOutDomain, startAcmeDomain, startFreshAcmeDataPlane, startKubeWithCrds } from './support/acme-domain';
 import { eventually, type TestKube } from './support/kube';
 import { kubectl } from './support/kubectl';
 
@@ -166,6 +166,33 @@ test('A forged entry (anyone who may write ConfigMaps, naming a live Drive\'s ui
   expect(ready(await getDrive('victim'))).toMatchObject({ status: 'True' });
   await kubectl(kube.kubeconfig, ['delete', 'configmap', 'totally-legit', '-n', NS]);
   await kubectl(kube.kubeconfig, ['delete', 'drive', 'victim', '-n', NS, '--timeout=15s']);
+});
+
+test('The Domain back on other storage: the entry is not dropped as done but stays pending, with a Warning naming it and how to drop it', async () => {
+  const lost = await readyDrive('lost');
+  const id = lost.status!.driveId!;
+  const uid = lost.metadata.uid!;
+  await deleteDomainThenDrives(['lost']);
+  // The Domain comes back on a new database and store (its admin Secret kept): the drive is not there.
+  await dataPlane!.stop();
+  ({ dataPlane, admin } = await startFreshAcmeDataPlane(kube, NS, port));
+  await createDomain();
+  const pending = await eventually(async () => {
+    const found = (await events('acme')).find((e) => e.reason === 'DeferredDriveDeletePending' && e.message.includes(uid));
+    expect(found).toMatchObject({ type: 'Warning' });
+    return found!;
+  }, 15_000);
+  expect(pending.message).toContain(`it is not the storage drive ${id} was in, so the deletion stays pending`);
+  expect(Object.keys((await configMap())!.data!)).toEqual([uid]);
+  expect(await metric('openpds_operator_deferred_drive_deletes_total{result="pending"}')).toBe(1);
+  expect(await metric('openpds_operator_deferred_drive_deletes_total{result="gone"}')).toBe(0);
+
+  // O&M drops it with the command the Event names: nothing else happens, and nothing comes back.
+  const command = /kubectl -n \S+ patch configmap \S+ --type=json -p '(.*)'$/.exec(pending.message)!;
+  await kubectl(kube.kubeconfig, ['patch', 'configmap', 'acme-deferred-drive-deletes', '-n', NS, '--type=json', '-p', command[1]!]);
+  await new Promise((r) => setTimeout(r, 500));
+  expect((await configMap())?.data ?? {}).toEqual({});
+  await kubectl(kube.kubeconfig, ['delete', 'configmap', 'acme-deferred-drive-deletes', '-n', NS]);
 });
 
 test('Deleting the namespace of a Delete Drive whose Domain is gone is not blocked: nothing can be recorded there, the Drive goes and its drive stays', async () => {

@@ -11,6 +11,14 @@
  * appearing (start-up, or a Drive deleted meanwhile) for a Domain that is Ready. A Domain with nothing
  * pending costs nothing, not even a GET. Failures (the admin API down) are retried with backoff while the
  * Domain stays Ready; a restart starts over from the ConfigMaps, so a promise is never lost.
+ *
+ * Entries belong to one namespace and Domain name: only the Domain of that namespace finishes them (they
+ * are signed with its admin Secret, and a Domain of another namespace is another tenant's). A Domain of the
+ * same name Ready in another namespace leaves them pending, and a Warning Event on the ConfigMap says so
+ * (DeferredDriveDeletesWaiting), naming what O&M can do. An entry whose Domain is back on other storage
+ * (drive-deferred-finish.ts OtherStorage) also stays pending, with a Warning Event on the Domain
+ * (DeferredDriveDeletePending) naming the entry and how to drop it; it is finished if the Domain runs on
+ * the old storage again. Each is reported once per operator process, not at every watch event.
  */
 import type { KubernetesListObject, KubernetesObject } from '@kubernetes/client-node' with { 'resolution-mode': 'import' };
 import { Counter, type Registry } from 'prom-client';
@@ -50,7 +58,24 @@ export function createDeferredDeletes(rt: OperatorRuntime): DeferredDeletes {
   // an entry back into `pending` for a moment: it is removed again, without a second Event or count. A
   // uid is never reused, so this only grows by one per deferred deletion.
   const finishedUids = new Set<string>();
+  /** What was already reported (an entry kept pending, a ConfigMap waiting for its namespace's Domain). */
+  const reported = new Set<string>();
   const finished = counter(rt);
+
+  /** A Domain of this ConfigMap's name Ready in another namespace: say why nothing happens. */
+  async function reportElsewhere(key: string): Promise<void> {
+    const configMap = pending.get(key);
+    if (!configMap || ready.has(key)) return;
+    const [namespace, name] = [key.slice(0, key.indexOf('/')), key.slice(key.indexOf('/') + 1)];
+    const elsewhere = [...ready.keys()].find((k) => k !== key && k.slice(k.indexOf('/') + 1) === name);
+    if (!elsewhere || reported.has(`${key} ${elsewhere}`)) return;
+    reported.add(`${key} ${elsewhere}`);
+    const count = Object.keys(configMap.data ?? {}).length;
+    const cm = configMap.metadata!.name!;
+    await rt.events.record({ ...configMap, apiVersion: 'v1', kind: 'ConfigMap' }, 'Warning', 'DeferredDriveDeletesWaiting',
+      `${count} deferred drive deletion${count === 1 ? ' here waits' : 's here wait'} for Domain ${key}, which is not Ready; Domain ${elsewhere} is Ready, but a Domain finishes only the deletions recorded in its own namespace (each entry is signed with that namespace's ${name}-admin Secret). ` +
+      `If the Domain moved to namespace ${elsewhere.slice(0, elsewhere.indexOf('/'))} with its storage, delete the drives these entries name (driveId, owner) through its admin API by hand, then kubectl -n ${namespace} delete configmap ${cm}; if Domain ${key} comes back, nothing is to be done`);
+  }
 
   function maybeRun(key: string): void {
     if (!ready.has(key) || !pending.has(key)) return;
@@ -111,6 +136,16 @@ export function createDeferredDeletes(rt: OperatorRuntime): DeferredDeletes {
       }
       if (!finishedUids.has(entry.uid)) {
         const done = await finishDeferredDelete(client, entry);
+        if (done.result === 'OtherStorage') {
+          // Kept: dropping it would forget a deletion the old storage still owes.
+          if (!reported.has(`${entry.uid} ${done.message}`)) {
+            reported.add(`${entry.uid} ${done.message}`);
+            const cm = configMap?.metadata?.name ?? `${name}-deferred-drive-deletes`;
+            await rt.events.record(domain, 'Warning', 'DeferredDriveDeletePending', `entry "${entry.uid}" of ConfigMap ${cm}: ${done.message}. If that storage is gone for good (or the drive was deleted by hand there), drop the entry: kubectl -n ${namespace} patch configmap ${cm} --type=json -p '[{"op":"remove","path":"/data/${entry.uid}"}]'`);
+            finished?.inc({ result: 'pending' });
+          }
+          continue;
+        }
         const reason = done.result === 'Skipped' ? 'DeferredDriveDeleteSkipped' : 'DeferredDriveDeleted';
         await rt.events.record(domain, done.result === 'Skipped' ? 'Warning' : 'Normal', reason, done.message);
         finished?.inc({ result: done.result.toLowerCase() });
@@ -132,7 +167,9 @@ export function createDeferredDeletes(rt: OperatorRuntime): DeferredDeletes {
       }
       const wasReady = ready.has(key);
       ready.set(key, { ...domain, apiVersion: API_VERSION, kind: 'Domain' } as KubeObject);
-      if (!wasReady) maybeRun(key);
+      if (wasReady) return;
+      maybeRun(key);
+      for (const other of pending.keys()) if (other !== key) void reportElsewhere(other).catch(() => undefined); // best effort: an Event
     },
     watch: configMapWatch(rt, (configMap, event) => {
       const domain = domainOfConfigMap(configMap);
@@ -141,6 +178,7 @@ export function createDeferredDeletes(rt: OperatorRuntime): DeferredDeletes {
       if (event === 'delete' || Object.keys(configMap.data ?? {}).length === 0) pending.delete(key);
       else pending.set(key, configMap);
       maybeRun(key);
+      void reportElsewhere(key).catch(() => undefined);
     }),
   };
 }
@@ -170,7 +208,8 @@ function configMapWatch(rt: OperatorRuntime, onEvent: (configMap: DeferredDelete
 
 /**
  * `openpds_operator_deferred_drive_deletes_total{result}`: deleted, gone (nothing left to delete), skipped
- * (the drive is no longer this Drive's), invalid (an entry that could not be read). On the operator's
+ * (the drive is no longer this Drive's), invalid (an entry that could not be read), pending (kept: the
+ * Domain came back on other storage; once per entry and process). On the operator's
  * registry when the runtime's metrics have one (they do in `openpds operator`).
  */
 function counter(rt: OperatorRuntime): Counter | undefined {
@@ -179,7 +218,7 @@ function counter(rt: OperatorRuntime): Counter | undefined {
   const name = 'openpds_operator_deferred_drive_deletes_total';
   return (registry.getSingleMetric(name) as Counter | undefined) ?? new Counter({
     name,
-    help: 'Drive deletions deferred while their Domain was gone, finished when it was Ready again, by result (deleted, gone, skipped, invalid).',
+    help: 'Drive deletions deferred while their Domain was gone, finished when it was Ready again, by result (deleted, gone, skipped, invalid), and pending: kept because the Domain came back on other storage (counted once per entry and operator process).',
     labelNames: ['result'],
     registers: [registry],
   });

@@ -10,9 +10,10 @@ const entry: DeferredDriveDelete = {
 };
 
 /** An admin client over a list of drives that records deletions. */
-function dataPlane(drives: Partial<AdminDrive>[]) {
+function dataPlane(drives: Partial<AdminDrive>[], domainCreatedAt = '2029-06-01T00:00:00.000Z') {
   const deleted: string[] = [];
   const client = {
+    getDomain: async () => ({ domain_id: 'd', created_at: domainCreatedAt }),
     async getDrive(id: string) {
       const d = drives.find((x) => x.drive_id === id);
       if (!d) throw Object.assign(new Error('not found'), { isNotFound: true });
@@ -43,7 +44,18 @@ test('finds it by marker when the id was never recorded or is stale', async () =
   expect(deleted).toEqual(['drv-2', 'drv-2']);
 });
 
-test('nothing carries the marker (deleted by hand, other storage, owner gone): done, nothing deleted', async () => {
+test('nothing carries the marker on a storage created after the entry (the Domain is back on other storage): kept pending, nothing deleted', async () => {
+  const { client, deleted } = dataPlane([drive('drv-9', withMarker('', 'someone-else', 'Delete'))], '2030-01-02T00:00:00.000Z');
+  const result = await finishDeferredDelete(client, entry);
+  expect(result).toMatchObject({ result: 'OtherStorage' });
+  expect(result.message).toContain('created on 2030-01-02T00:00:00.000Z, after the deletion was recorded: it is not the storage drive drv-1 was in');
+  expect(deleted).toEqual([]);
+  // The Domain pointed at the old storage again: the drive is there, and goes.
+  const back = dataPlane([drive('drv-1', withMarker('', 'u-1', 'Delete'))]);
+  expect(await finishDeferredDelete(back.client, entry)).toMatchObject({ result: 'Deleted', driveId: 'drv-1' });
+});
+
+test('nothing carries the marker on the storage the entry was recorded against (deleted by hand, owner gone): done, nothing deleted', async () => {
   const { client, deleted } = dataPlane([drive('drv-9', withMarker('', 'someone-else', 'Delete'))]);
   expect(await finishDeferredDelete(client, { ...entry, driveId: 'drv-1' })).toMatchObject({ result: 'Gone' });
   expect(await finishDeferredDelete(client, { ...entry, owner: { kind: 'User', name: 'bob' } })).toMatchObject({ result: 'Gone' });

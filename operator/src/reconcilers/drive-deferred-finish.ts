@@ -3,8 +3,16 @@
  * back. The marker decides, never the recorded id: the drive is deleted only if it still carries the
  * deleted Drive's uid with reclaimPolicy Delete (and, when the marker says the operator adopted it, only if
  * that Drive was annotated to delete adopted drives). Anything else — the marker removed or changed by
- * hand, the drive released or taken over, a Domain re-created on other storage — leaves the drive alone:
- * a promise to delete is never a reason to delete a drive someone else now holds.
+ * hand, the drive released or taken over — leaves the drive alone: a promise to delete is never a reason
+ * to delete a drive someone else now holds.
+ *
+ * A Domain re-created on other storage (another database) has no drive with the marker either, which is
+ * not the promise kept: the drive may still be in the old storage, which the Domain may be pointed at
+ * again. The data plane's domain record tells them apart: created after the entry was recorded, it is not
+ * the storage the drive lived in (that one held the drive before the Domain went), so the entry stays
+ * pending (`OtherStorage`) instead of being dropped as done. A domain record older than the entry is
+ * taken as the same storage (a drive deleted by hand meanwhile: `Gone`); an older, other database cannot
+ * be told from it and ends as before.
  */
 import type { AdminClient, AdminDrive } from '../admin-client/admin-client';
 import type { DeferredDriveDelete } from './drive-context';
@@ -16,14 +24,23 @@ export type DeferredDeleteResult =
   /** Nothing carries the marker (deleted by hand, or other storage): the promise is kept already. */
   | { result: 'Gone'; message: string }
   /** A drive was found but is not ours to delete any more: left alone. */
-  | { result: 'Skipped'; driveId: string; message: string };
+  | { result: 'Skipped'; driveId: string; message: string }
+  /** Nothing found, on a data plane whose storage is newer than the entry: the entry must stay pending. */
+  | { result: 'OtherStorage'; message: string };
 
 const isNotFound = (error: unknown) => (error as { isNotFound?: boolean }).isNotFound === true;
 
 export async function finishDeferredDelete(client: AdminClient, entry: DeferredDriveDelete): Promise<DeferredDeleteResult> {
   const drive = await findDrive(client, entry);
   const who = `Drive ${entry.namespace}/${entry.name} (uid ${entry.uid}, deleted on ${entry.recordedAt})`;
-  if (!drive) return { result: 'Gone', message: `no drive carries the marker of ${who}: nothing left to delete` };
+  if (!drive) {
+    const created = (await client.getDomain()).created_at;
+    if (created !== undefined && Date.parse(created) > Date.parse(entry.recordedAt)) {
+      const id = entry.driveId ? `drive ${entry.driveId}` : 'its drive';
+      return { result: 'OtherStorage', message: `no drive carries the marker of ${who}, but this data plane's storage was created on ${created}, after the deletion was recorded: it is not the storage ${id} was in, so the deletion stays pending until the Domain runs on that storage again` };
+    }
+    return { result: 'Gone', message: `no drive carries the marker of ${who}: nothing left to delete` };
+  }
   const marker = parseMarker(drive.description);
   const id = drive.drive_id;
   if (marker?.uid !== entry.uid) {

@@ -89,3 +89,17 @@ export function driveSuiteOperator(kube: TestKube, namespace: string, port: numb
     log: (level, msg, fields) => void logs.push(`${level} ${msg} ${JSON.stringify(fields ?? {})}`),
   });
 }
+
+/**
+ * A fresh data plane for acme on `port` (a new database and store: the Domain's storage replaced), started
+ * with the credentials of its admin Secret (which outlives the Domain), with a user alice.
+ */
+export async function startFreshAcmeDataPlane(kube: TestKube, namespace: string, port: number): Promise<{ dataPlane: Awaited<ReturnType<typeof startTestServer>>; admin: AdminClient }> {
+  const secret = await kube.client.get<KubeObject & { data: Record<string, string> }>({ apiVersion: 'v1', kind: 'Secret', namespace, name: 'acme-admin' });
+  const read = (key: string) => Buffer.from(secret.data[key]!, 'base64').toString('utf8');
+  const dataPlane = await startTestServer('pglite', 'local', { OPENPDS_ADMIN_PASSWORD: read('password'), OPENPDS_SECRET_KEY: read('secretKey'), OPENPDS_PORT: String(port) });
+  const admin = createAdminClient({ baseUrl: dataPlane.url, credentials: { username: 'admin', password: read('password') } });
+  const token = (await dataPlane.api.login('admin', read('password'))).access_token;
+  await dataPlane.api.ok('/v2/user/create', { user_name: 'alice', password: 'alice-password' }, token);
+  return { dataPlane, admin };
+}
