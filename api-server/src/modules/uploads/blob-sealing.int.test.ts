@@ -124,6 +124,35 @@ describe('sealing one-part uploads for links, on pg + s3', () => {
     });
   });
 
+  it('a second replica waits on a fresh claim instead of copying, and both link the first one\'s copy', async () => {
+    const content = randomBytes(7000);
+    await withUnhashed([content], async ([blob]) => {
+      const releaseA = gate();
+      const aCopying = gate();
+      let keyA = '';
+      const copiesB: string[] = [];
+      const a = createBlobSealing({ ...server.deps, store: holdingCopies(server.deps.store, () => releaseA.opened, (to) => { keyA = to; aCopying.open(); }) });
+      const b = createBlobSealing({ ...server.deps, store: holdingCopies(server.deps.store, async () => {}, (to) => copiesB.push(to)) });
+      const sealA = a.seal(blob!);
+      let sealB: Promise<void> | undefined;
+      try {
+        await within(aCopying.opened, 10_000, 'replica A copying');
+        sealB = b.seal(blob!);
+        // B looks several times meanwhile (its waits start at 50 ms).
+        await new Promise((resolve) => setTimeout(resolve, 700));
+        expect(copiesB).toEqual([]);
+        releaseA.open();
+        await within(Promise.all([sealA, sealB]), 10_000, 'both sealings');
+      } finally {
+        releaseA.open();
+        await Promise.allSettled([sealA, sealB]);
+      }
+      expect(copiesB).toEqual([]);
+      expect(await blobRow(blob!.sha256)).toEqual({ storage_key: keyA, client_writable: false });
+      expect(await readLink(blob!.fileId)).toEqual({ status: 200, body: content });
+    });
+  });
+
   it.each([
     ['the stalled replica finishes last and loses', 'last'],
     ['the stalled replica finishes first and wins', 'first'],
