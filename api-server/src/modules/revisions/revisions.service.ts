@@ -1,3 +1,4 @@
+import type { Queryable } from '../../db/db';
 import { AppError, notFound } from '../../shared/errors';
 import type { Deps } from '../../shared/deps';
 import { toPage } from '../../shared/page';
@@ -22,6 +23,13 @@ export function createRevisionsService(deps: Pick<Deps, 'db' | 'config'>, files:
     return file;
   }
 
+  /** The file, its row locked until the transaction ends (checked readable by fileOf just before). */
+  async function lockedFile(tx: Queryable, driveId: string, fileId: string): Promise<FileRow> {
+    const file = await files.repo.get(tx, driveId, fileId, { forUpdate: true });
+    if (!file || file.type !== 'file') throw fileErrors.notFound(fileId);
+    return file;
+  }
+
   return {
     /** The file and the revision to read: the given one, or the current one. */
     async resolve(auth: AuthContext, driveId: string, fileId: string, revisionId?: string): Promise<{ file: FileRow; revision: RevisionRow }> {
@@ -43,16 +51,30 @@ export function createRevisionsService(deps: Pick<Deps, 'db' | 'config'>, files:
       return { file, ...toPage(rows, input.limit, (last) => encodeMarker(scope, [last.created_at.toISOString(), last.revision_id])) };
     },
 
-    /** Makes an older revision current again; the newer ones stay in the history. */
+    /**
+     * Makes an older revision current again; the newer ones stay in the history. Restore and delete both
+     * hold the file's row lock while they read and change it: a delete checks "not current" against the
+     * revision_id a concurrent restore commits, never an older one (which left the file pointing at a
+     * deleted revision).
+     */
     async restore(auth: AuthContext, input: { drive_id: string; file_id: string; revision_id: string }): Promise<FileRow> {
-      const { file, revision } = await this.resolve(auth, input.drive_id, input.file_id, input.revision_id);
-      return (await files.repo.update(deps.db, file.drive_id, file.file_id, { revision_id: revision.revision_id, size: revision.size, content_hash: revision.content_hash }))!;
+      await fileOf(auth, input.drive_id, input.file_id);
+      return deps.db.transaction(async (tx) => {
+        const file = await lockedFile(tx, input.drive_id, input.file_id);
+        if (file.status !== 'available' || !file.revision_id) throw fileErrors.notReady(file.file_id);
+        const revision = await repo.get(tx, file.file_id, input.revision_id);
+        if (!revision) throw errors.notFound(input.revision_id);
+        return (await files.repo.update(tx, file.drive_id, file.file_id, { revision_id: revision.revision_id, size: revision.size, content_hash: revision.content_hash }))!;
+      });
     },
 
     async delete(auth: AuthContext, input: { drive_id: string; file_id: string; revision_id: string }): Promise<void> {
-      const file = await fileOf(auth, input.drive_id, input.file_id);
-      if (file.revision_id === input.revision_id) throw errors.current();
-      if (!(await repo.delete(deps.db, file.file_id, input.revision_id))) throw errors.notFound(input.revision_id);
+      await fileOf(auth, input.drive_id, input.file_id);
+      await deps.db.transaction(async (tx) => {
+        const file = await lockedFile(tx, input.drive_id, input.file_id);
+        if (file.revision_id === input.revision_id) throw errors.current();
+        if (!(await repo.delete(tx, file.file_id, input.revision_id))) throw errors.notFound(input.revision_id);
+      });
     },
   };
 }
