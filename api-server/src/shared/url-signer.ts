@@ -2,6 +2,11 @@
  * HMAC-signed, expiring URLs served by the API server itself (local-disk part uploads and downloads).
  * The signature covers the method, the path and every query parameter except the signature, so changing
  * any of them, or the expiry, makes the URL invalid.
+ *
+ * The signed text is a JSON array, never `k=v` lines: values come from users (a download's file name), and
+ * a name holding "\nexpires=…\nkey=…" once let a user re-split a signed URL into one that named another
+ * object and never expired. A JSON string cannot end early, so each value stays inside its own slot. A query
+ * value that is not one string (a repeated or bracketed parameter) is refused, never dropped unsigned.
  */
 import { createHmac, timingSafeEqual } from 'node:crypto';
 
@@ -15,14 +20,14 @@ export interface UrlSigner {
 export function createUrlSigner(options: { secret: string; baseUrl: string; now?: () => number }): UrlSigner {
   const now = options.now ?? Date.now;
   const canonical = (method: string, path: string, params: Record<string, string>) =>
-    [
+    JSON.stringify([
       method.toUpperCase(),
       path,
-      ...Object.keys(params)
+      Object.keys(params)
         .filter((k) => k !== 'signature')
         .sort()
-        .map((k) => `${k}=${params[k]}`),
-    ].join('\n');
+        .map((k) => [k, params[k]]),
+    ]);
   const mac = (text: string) => createHmac('sha256', options.secret).update(text).digest('base64url');
   return {
     sign(method, path, params, expiresInSeconds) {
@@ -32,7 +37,10 @@ export function createUrlSigner(options: { secret: string; baseUrl: string; now?
     },
     verify(method, path, query) {
       const params: Record<string, string> = {};
-      for (const [k, v] of Object.entries(query)) if (typeof v === 'string') params[k] = v;
+      for (const [k, v] of Object.entries(query)) {
+        if (typeof v !== 'string') return 'invalid';
+        params[k] = v;
+      }
       const given = Buffer.from(params.signature ?? '');
       const expected = Buffer.from(mac(canonical(method, path, params)));
       if (given.length !== expected.length || !timingSafeEqual(given, expected)) return 'invalid';

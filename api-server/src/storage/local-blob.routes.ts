@@ -87,7 +87,7 @@ function verifiedQuery(signer: UrlSigner, method: string, path: string, req: Req
   const verdict = signer.verify(method, path, query);
   if (verdict === 'expired') throw forbidden('UrlExpired', 'this URL has expired; ask for a new one');
   if (verdict === 'invalid') throw forbidden('InvalidSignature', 'the URL signature does not match');
-  // Signed parameters are plain strings: a repeated one would have broken the signature.
+  // Signed parameters are plain strings: verify() refuses a repeated or bracketed one.
   return query as Record<string, string | undefined>;
 }
 

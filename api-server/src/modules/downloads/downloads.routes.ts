@@ -15,6 +15,9 @@ import { MAX_EXPIRE_SEC } from './download-link-lifetime';
 /** Long enough to start a download the redirect leads to; a resumed download asks this API again. */
 const REDIRECT_URL_TTL_SECONDS = 300;
 
+// eslint-disable-next-line no-control-regex
+const NO_CONTROL_CHARACTERS = /^[^\u0000-\u001f\u007f]*$/;
+
 export function createDownloadsRouter(registry: RpcRegistry, deps: Pick<Deps, 'db' | 'store' | 'config' | 'clock' | 'newId' | 'logger'>, revisions: RevisionsService): Router {
   const router = Router();
   const sealing = createBlobSealing(deps);
@@ -47,9 +50,10 @@ export function createDownloadsRouter(registry: RpcRegistry, deps: Pick<Deps, 'd
       drive_id: idField,
       file_id: idField,
       revision_id: idField.optional(),
-      file_name: z.string().min(1).max(1024).optional(),
+      // Both end up in response headers (Content-Disposition, Content-Type): no control characters.
+      file_name: z.string().min(1).max(1024).regex(NO_CONTROL_CHARACTERS, 'must not contain control characters').optional(),
       expire_sec: z.number().int().min(1).max(MAX_EXPIRE_SEC).optional(),
-      response_content_type: z.string().max(256).optional(),
+      response_content_type: z.string().max(256).regex(NO_CONTROL_CHARACTERS, 'must not contain control characters').optional(),
     }),
     handler: async (input, { auth: caller }) => {
       const { file, revision } = await resolveForLink(caller, input.drive_id, input.file_id, input.revision_id);
