@@ -21,8 +21,15 @@
  * ConfigMaps, carry it out when the Domain is Ready again (drive-deferred-deletes.ts).
  *
  * Two Drives with one identity (namespace, domainRef, owner, drive name): the newer is a NameConflict and
- * leaves the data plane alone; a watch on Drives keeps the index and wakes it when that changes
- * (drive-conflicts.ts).
+ * leaves the data plane alone, unless its drive already has the name (drive-name-conflict.ts); a watch on
+ * Drives keeps the index and wakes it when that changes (drive-conflicts.ts). A User owner is looked up
+ * under its other spelling too (id or user name), resolved through the admin API when the Drive is about
+ * to act (ownerAliasIdentities).
+ *
+ * The conflict index has a Drive watch of its own besides the controller's informer: the controller hands
+ * a reconcile only the key and the current object, and the index needs every add, identity change and
+ * delete with the object before it, to wake the Drives that shared the old identity. Serving it from the
+ * controller's cache would take a hook in kube/controller.ts for primary events.
  */
 import type { KubernetesListObject, KubernetesObject } from '@kubernetes/client-node' with { 'resolution-mode': 'import' };
 import { API_VERSION, type Domain, type Drive, type DriveStatus } from '../domain-types';
