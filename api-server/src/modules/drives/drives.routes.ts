@@ -30,7 +30,7 @@ export function createDrivesRouter(registry: RpcRegistry, drives: DrivesService)
     path: '/v2/drive/get',
     summary: 'Get a drive',
     body: z.object({ drive_id: idField }),
-    handler: async (input, { auth }) => toDriveResponse(await drives.getAccessible(auth, input.drive_id)),
+    handler: async (input, { auth }) => toDriveResponse(await drives.getVisible(auth, input.drive_id)),
   });
   defineRpc(router, registry, {
     path: '/v2/drive/get_default_drive',

@@ -43,10 +43,22 @@ export function createDrivesService(deps: Pick<Deps, 'db' | 'newId' | 'config'>)
       return this.insertDrive(deps.db, input, auth.userId);
     },
 
-    /** The drive if the caller may use it: its owner, or an admin. Otherwise NotFound (no existence leak). */
-    async getAccessible(auth: AuthContext, driveId: string, db: Queryable = deps.db): Promise<DriveRow> {
+    /** The drive if the caller may see it: its owner, or an admin. Otherwise NotFound (no existence leak). */
+    async getVisible(auth: AuthContext, driveId: string, db: Queryable = deps.db): Promise<DriveRow> {
       const drive = await repo.get(db, domainId, driveId);
       if (!drive || (!isAdmin(auth) && drive.owner_id !== auth.userId)) throw driveErrors.notFound(driveId);
+      return drive;
+    },
+
+    /**
+     * The drive if the caller may read and write its files: visible to them and enabled. Every file,
+     * upload, download, revision and recycle-bin call resolves its drive here (or, on the one-statement
+     * paths, checks the same in SQL), so a disabled drive is refused for everyone, admins included; only
+     * drive/get, list, update and delete still see it, so an admin can enable it again.
+     */
+    async getAccessible(auth: AuthContext, driveId: string, db: Queryable = deps.db): Promise<DriveRow> {
+      const drive = await this.getVisible(auth, driveId, db);
+      if (drive.status !== 'enabled') throw driveErrors.disabled(driveId);
       return drive;
     },
 

@@ -20,7 +20,7 @@ const SELECT = `SELECT r.*, b.storage_key, b.client_writable FROM file_revisions
 export function createRevisionsRepository() {
   return {
     /**
-     * A file the caller may read (its drive's owner, or an admin) with the revision to read (the given one
+     * A file the caller may read (its drive's owner, or an admin; the drive enabled) with the revision to read (the given one
      * or the current one) and its storage key, in one query: what every download starts with. Undefined
      * whenever anything does not hold; the service then finds out which error to give.
      */
@@ -33,7 +33,7 @@ export function createRevisionsRepository() {
          JOIN file_revisions r ON r.file_id = f.file_id AND r.revision_id = COALESCE($6, f.revision_id)
          JOIN blobs b ON b.sha256 = r.blob_sha256
          WHERE f.drive_id = $1 AND f.file_id = $2 AND f.trashed_at IS NULL AND f.type = 'file' AND f.status = 'available'
-           AND d.domain_id = $3 AND ($5 OR d.owner_id = $4)`,
+           AND d.domain_id = $3 AND ($5 OR d.owner_id = $4) AND d.status = 'enabled'`,
         [q.driveId, q.fileId, q.domainId, q.userId, q.admin, q.revisionId],
       );
       if (!row) return undefined;

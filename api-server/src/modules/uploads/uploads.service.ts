@@ -212,10 +212,10 @@ export function createUploadsService(
    * (open, the caller's, the object's size). Undefined otherwise, or on a quota error: the full path then
    * claims, checks and answers as it always has (and discards the upload on a quota error).
    */
-  async function completePlainUpload(auth: AuthContext, input: { drive_id: string; file_id: string; upload_id: string }): Promise<FileRow | undefined> {
+  async function completePlainUpload(auth: AuthContext, input: { drive_id: string; file_id: string; upload_id: string }, accessible: Promise<unknown>): Promise<FileRow | undefined> {
     if (deps.config.uploadHashing !== 'background' || !deps.store.objectUploadUrl || !/^[0-9a-zA-Z_-]{1,64}$/.test(input.upload_id)) return undefined;
     const storageKey = `blobs/${input.upload_id}`;
-    const object = await deps.store.head(storageKey).catch(() => null);
+    const [object] = await Promise.all([deps.store.head(storageKey).catch(() => null), accessible]);
     if (!object) return undefined;
     const pendingSha256 = `${PENDING_PREFIX}${input.upload_id}`;
     try {
@@ -365,8 +365,13 @@ export function createUploadsService(
 
     async complete(auth: AuthContext, input: { drive_id: string; file_id: string; upload_id: string }): Promise<FileRow> {
       background.noteUpload();
-      const plain = await completePlainUpload(auth, input);
+      // The claim statements check who may use the drive, not its status: a disabled drive takes no
+      // content. Looked up alongside the plain path's HEAD, so that path pays no extra round trip.
+      const accessible = drives.getAccessible(auth, input.drive_id);
+      accessible.catch(() => undefined); // awaited below on every path; this only marks it handled
+      const plain = await completePlainUpload(auth, input, accessible);
       if (plain) return plain;
+      await accessible;
       const ref = { uploadId: input.upload_id, driveId: input.drive_id, fileId: input.file_id };
       let session = await repo.claimOwnForCompletion(deps.db, { ...ref, domainId, userId: auth.userId, admin: isAdmin(auth) });
       if (!session) {
