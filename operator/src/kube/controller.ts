@@ -39,13 +39,18 @@ export interface ControllerMetrics {
 
 type MakeInformer = ResilientInformerOptions<KubernetesObject>['makeInformer'];
 
-export interface SecondaryWatch {
-  path: string;
-  list: () => Promise<KubernetesListObject<KubernetesObject>>;
-  labelSelector?: string;
+/**
+ * A watch whose changes wake other keys: on another kind (`path`, `list`), or with `primary: true` on the
+ * controller's own kind, which is then fed every event of the controller's informer (a second watch of
+ * the same objects would double their memory and the apiserver's watch traffic for the same events).
+ */
+export type SecondaryWatch = (
+  | { path: string; list: () => Promise<KubernetesListObject<KubernetesObject>>; labelSelector?: string; primary?: undefined }
+  | { primary: true }
+) & {
   /** Owner keys (`ns/name`) to enqueue for this change (previous: the state before, when known). */
   ownerKeys: (object: KubernetesObject, event: InformerEvent, previous: KubernetesObject | undefined) => string[];
-}
+};
 
 export interface ControllerOptions<T extends KubernetesObject> {
   kind: string;
@@ -151,11 +156,14 @@ export function createController<T extends KubernetesObject>(options: Controller
       const previous = seen.get(key);
       if (event === 'delete') seen.delete(key);
       else seen.set(key, object);
+      for (const watch of onPrimary) for (const owner of watch.ownerKeys(object, event, previous)) queue.add(owner);
       if (event !== 'update' || needsReconcile(previous, object)) queue.add(key);
     },
   });
 
+  const onPrimary = (options.secondary ?? []).filter((watch) => watch.primary);
   const secondaries = (options.secondary ?? []).map((watch) => {
+    if (watch.primary) return informer as unknown as ResilientInformer<KubernetesObject>;
     const previous = new Map<string, KubernetesObject>();
     return createResilientInformer<KubernetesObject>({
       makeInformer: options.makeInformer,
@@ -181,7 +189,7 @@ export function createController<T extends KubernetesObject>(options: Controller
     secondaries,
     queue,
     async start() {
-      await Promise.all([informer.start(), ...secondaries.map((s) => s.start())]);
+      await Promise.all([informer.start(), ...secondaries.filter((s) => s !== informer).map((s) => s.start())]);
       resync = startResync({
         intervalMs: options.resyncIntervalMs ?? 10 * 60_000,
         jitter: options.resyncJitter ?? 0.1,
@@ -193,7 +201,7 @@ export function createController<T extends KubernetesObject>(options: Controller
     },
     async stop() {
       resync?.stop();
-      await Promise.all([informer.stop(), ...secondaries.map((s) => s.stop())]);
+      await Promise.all([informer.stop(), ...secondaries.filter((s) => s !== informer).map((s) => s.stop())]);
       await queue.shutdown();
     },
     enqueue: (key) => queue.add(key),

@@ -1,7 +1,8 @@
 /**
  * Identity conflicts between Drives in the Kubernetes runtime (drive-identity.ts says what one is): an
  * index of every Drive's identity, fed by a watch on Drives, answers which older Drive holds a Drive's
- * identity; the reconciler then reports NameConflict and leaves the data plane alone.
+ * identity; the reconciler then reports NameConflict and leaves the data plane alone. The watch is the Drive
+ * controller's own informer (a `primary` secondary watch): no second stream of the same Drives.
  *
  * The same watch wakes the Drives an event concerns: when a Drive is added, deleted, or its identity
  * changes (a new spec.name, owner or domainRef), every other Drive of its old and new identity is queued,
@@ -20,7 +21,7 @@
  * seen the other, and both would adopt the same unmanaged drive. A uid list is read from the apiserver
  * (a quorum read), so of two Drives that both exist, each sees the other.
  */
-import type { KubernetesListObject, KubernetesObject } from '@kubernetes/client-node' with { 'resolution-mode': 'import' };
+import type { KubernetesObject } from '@kubernetes/client-node' with { 'resolution-mode': 'import' };
 import { API_VERSION, type Drive } from '../domain-types';
 import type { SecondaryWatch } from '../kube/controller';
 import type { InformerEvent } from '../kube/informer';
@@ -54,7 +55,6 @@ function createDriveConflicts(rt: OperatorRuntime): DriveConflicts {
   const byIdentity = new Map<string, Set<string>>();
   /** holder key → the Drives in conflict with it through an owner alias, to wake when it changes. */
   const waiting = new Map<string, Set<string>>();
-  const ns = rt.config.namespace;
 
   function put(key: string, summary: DriveIdentitySummary | undefined): DriveIdentitySummary | undefined {
     const before = index.get(key);
@@ -97,8 +97,8 @@ function createDriveConflicts(rt: OperatorRuntime): DriveConflicts {
       return holder;
     },
     watch: {
-      path: `/apis/${API_VERSION}${ns ? `/namespaces/${ns}` : ''}/drives`,
-      list: () => rt.client.list({ apiVersion: API_VERSION, kind: 'Drive', ...(ns ? { namespace: ns } : {}) }) as unknown as Promise<KubernetesListObject<KubernetesObject>>,
+      // Fed by the Drive controller's own informer: every add, update and delete, in order.
+      primary: true,
       ownerKeys(object: KubernetesObject, event: InformerEvent) {
         const next = summarizeDrive(object as unknown as Drive);
         const key = keyOf(next);

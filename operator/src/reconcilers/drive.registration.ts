@@ -26,10 +26,9 @@
  * under its other spelling too (id or user name), resolved through the admin API when the Drive is about
  * to act (ownerAliasIdentities).
  *
- * The conflict index has a Drive watch of its own besides the controller's informer: the controller hands
- * a reconcile only the key and the current object, and the index needs every add, identity change and
- * delete with the object before it, to wake the Drives that shared the old identity. Serving it from the
- * controller's cache would take a hook in kube/controller.ts for primary events.
+ * The conflict index needs every add, identity change and delete with the object before it, to wake the
+ * Drives that shared the old identity: it is a `primary` secondary watch, fed by the controller's own
+ * Drive informer (kube/controller.ts), not a second watch of the same Drives.
  */
 import type { KubernetesListObject, KubernetesObject } from '@kubernetes/client-node' with { 'resolution-mode': 'import' };
 import { API_VERSION, type Domain, type Drive, type DriveStatus } from '../domain-types';
