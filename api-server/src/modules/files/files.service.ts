@@ -5,8 +5,11 @@ import type { AuthContext } from '../auth/auth.types';
 import type { DrivesService } from '../drives/drives.service';
 import { fileErrors, isQuotaError, quotaExhausted } from './files.errors';
 import { createFilesRepository, ROOT, type FilePatch, type FileRow, type OrderBy } from './files.repository';
-import { decodeMarker, encodeMarker } from './marker';
+import { decodeMarker, encodeMarker, MARKER_FIELDS, type MarkerField } from './marker';
 import { describeName, nextFreeName, splitExtension, validateName } from './names';
+
+/** What file/list's marker holds as the sort key, by order_by (see sortKey in list). */
+const SORT_KEY_FIELDS: Record<OrderBy, MarkerField> = { name: MARKER_FIELDS.text, size: MARKER_FIELDS.size, created_at: MARKER_FIELDS.timestamp, updated_at: MARKER_FIELDS.timestamp };
 
 export type CheckNameMode = 'ignore' | 'auto_rename' | 'refuse' | 'overwrite';
 
@@ -99,7 +102,7 @@ export function createFilesService(deps: Pick<Deps, 'db' | 'newId'>, drives: Dri
       await drives.getAccessible(auth, input.drive_id);
       if (input.parent_file_id !== ROOT) await getFile(auth, input.drive_id, input.parent_file_id);
       const scope = `files:${input.drive_id}:${input.parent_file_id}:${input.order_by}:${input.order_direction}`;
-      const after = decodeMarker(input.marker, scope, 2) as [unknown, string] | null;
+      const after = decodeMarker(input.marker, scope, 2, [SORT_KEY_FIELDS[input.order_by], MARKER_FIELDS.id]) as [unknown, string] | null;
       const rows = await repo.list(deps.db, {
         driveId: input.drive_id,
         parentId: input.parent_file_id,
