@@ -44,12 +44,14 @@ export function createAuthService(deps: Pick<Deps, 'db' | 'config' | 'tokens' | 
   }
 
   return {
-    /** `client` is the caller's address: failures are throttled per user name and address. */
+    /** `client` is the caller's address: failures are throttled per user (or unknown name) and address. */
     async login(userName: string, password: string, client = '') {
-      const throttleKey = `${userName}\n${client}`;
+      const user = await users.getByName(deps.db, domainId, userName);
+      // Keyed by the user the name resolves to, so every spelling that logs in as alice counts against
+      // alice; a name nobody has is keyed as the lookup folds it (ASCII only, users.repository.ts).
+      const throttleKey = `${user ? `id:${user.user_id}` : `name:${asciiLower(userName)}`}\n${client}`;
       const wait = throttle.blockedFor(throttleKey);
       if (wait > 0) throw errors.throttled(wait);
-      const user = await users.getByName(deps.db, domainId, userName);
       const ok = await argon2.verify(user?.password_hash ?? (await DUMMY_HASH), password);
       if (!user || !user.password_hash || !ok) {
         throttle.failed(throttleKey);
@@ -79,3 +81,6 @@ export function createAuthService(deps: Pick<Deps, 'db' | 'config' | 'tokens' | 
   };
 }
 export type AuthService = ReturnType<typeof createAuthService>;
+
+/** Case folding as PostgreSQL's lower() under COLLATE "C" does it. */
+export const asciiLower = (s: string) => s.replace(/[A-Z]+/g, (c) => c.toLowerCase());

@@ -52,8 +52,13 @@ export function createUsersRepository() {
       const [row] = await db.query<UserRow>(`SELECT * FROM users WHERE domain_id = $1 AND user_id = $2`, [domainId, userId]);
       return row;
     },
+    /**
+     * Case-insensitive in ASCII only, as the unique (domain_id, lower(user_name)) index is: user_name is
+     * COLLATE "C". A bare lower($2) would fold under the database's locale (C.UTF-8 maps İ to i), so
+     * "alİce" would find "alice" while the index lets both exist.
+     */
     async getByName(db: Queryable, domainId: string, userName: string): Promise<UserRow | undefined> {
-      const [row] = await db.query<UserRow>(`SELECT * FROM users WHERE domain_id = $1 AND lower(user_name) = lower($2)`, [domainId, userName]);
+      const [row] = await db.query<UserRow>(`SELECT * FROM users WHERE domain_id = $1 AND lower(user_name) = lower($2 COLLATE "C")`, [domainId, userName]);
       return row;
     },
     async list(db: Queryable, domainId: string, after: string, limit: number): Promise<UserRow[]> {
@@ -71,7 +76,7 @@ export function createUsersRepository() {
         params.push(value);
         where.push(sql(`$${params.length}`));
       };
-      if (filter.user_name !== undefined) add((p) => `lower(user_name) = lower(${p})`, filter.user_name);
+      if (filter.user_name !== undefined) add((p) => `lower(user_name) = lower(${p} COLLATE "C")`, filter.user_name); // as getByName
       if (filter.nick_name !== undefined) add((p) => `nick_name = ${p}`, filter.nick_name);
       if (filter.nick_name_for_fuzzy) add((p) => `nick_name ILIKE ${p}`, `%${filter.nick_name_for_fuzzy.replace(/[\\%_]/g, (c) => `\\${c}`)}%`);
       if (filter.email !== undefined) add((p) => `lower(email) = lower(${p})`, filter.email);
