@@ -1,4 +1,4 @@
-import type { Queryable } from '../../db/db';
+import type { Db, Queryable } from '../../db/db';
 import { setClause } from '../../db/set-clause';
 import { nameFamily } from './names';
 
@@ -34,12 +34,45 @@ export type FilePatch = Partial<Pick<FileRow, 'name' | 'parent_file_id' | 'descr
 
 export type OrderBy = 'name' | 'updated_at' | 'created_at' | 'size';
 export const ROOT = 'root';
+/** First key of the drive tree locks (lockTree); the second is the drive id's hash. */
+const TREE_LOCK_CLASS = 4_242_002;
 
 const PATCHABLE = ['name', 'parent_file_id', 'description', 'labels', 'starred', 'hidden', 'user_meta', 'status', 'size', 'content_hash', 'revision_id', 'local_modified_at', 'content_type', 'category', 'file_extension'] as const;
 const ORDER_CAST: Record<OrderBy, string> = { name: 'text', updated_at: 'timestamptz', created_at: 'timestamptz', size: 'bigint' };
 
+/** The columns a recursive query's CYCLE clause adds (`CYCLE file_id SET in_cycle USING visited`). */
+interface CycleColumns {
+  in_cycle: boolean;
+  visited: unknown;
+}
+const withoutCycleColumns = <T extends CycleColumns>({ in_cycle: _inCycle, visited: _visited, ...row }: T): Omit<T, keyof CycleColumns> => row;
+
 /** What lockName and the SQL function claim_file_name (migration 003) lock: one name family in one folder. */
 export const nameLockKey = (driveId: string, parentId: string, name: string): string => `${driveId}/${parentId}/${nameFamily(name)}`;
+
+/**
+ * The drive's tree lock, for the rest of the transaction. Shared by whatever adds a row under a folder
+ * (create, upload, move or copy into it, restore), before it checks the folder is live; exclusive for
+ * what changes the shape of the tree (moving a folder, trashing or deleting a folder's subtree), before
+ * it reads the tree. So a trash or delete sees every child committed before it and no child is added
+ * under the folder until it commits (the adder then finds its parent gone: 404, never an orphan), and
+ * two folder moves (A into B, B into A) cannot both pass the ancestry check and make a cycle. Adders
+ * do not wait on each other. Two-key form: its own key space, apart from the name locks (lockName).
+ * A transaction takes the exclusive lock before any shared one (taking it after would deadlock with
+ * another transaction doing the same). On PGlite, one connection, transactions already run one at a time.
+ */
+async function lockTree(db: Queryable, driveId: string, mode: 'shared' | 'exclusive'): Promise<void> {
+  await db.query(`SELECT ${mode === 'shared' ? 'pg_advisory_xact_lock_shared' : 'pg_advisory_xact_lock'}($1, hashtext($2))`, [TREE_LOCK_CLASS, driveId]);
+}
+
+/**
+ * Lifts statement_timeout (pg.db.ts) for the rest of the transaction, for statements whose work grows
+ * with the size of a subtree (copying, trashing or deleting a big folder): legitimately long, and
+ * bounded since the recursive queries cannot loop.
+ */
+async function allowLongStatements(db: Queryable): Promise<void> {
+  await db.query(`SET LOCAL statement_timeout = 0`);
+}
 
 export function createFilesRepository() {
   return {
@@ -117,39 +150,73 @@ export function createFilesRepository() {
       return row;
     },
 
-    /** The folders from the top of the drive down to fileId's parent, then the file itself. */
+    /**
+     * The folders from the top of the drive down to fileId's parent, then the file itself. No depth cap
+     * (a cap hid deep ancestors from the move check); the CYCLE clause ends the walk on corrupted data
+     * whose parents loop, where it would otherwise never end and hold its connection.
+     */
     async pathTo(db: Queryable, driveId: string, fileId: string): Promise<FileRow[]> {
-      const rows = await db.query<FileRow & { depth: number }>(
+      const rows = await db.query<FileRow & CycleColumns>(
         `WITH RECURSIVE up AS (
            SELECT f.*, 0 AS depth FROM files f WHERE f.drive_id = $1 AND f.file_id = $2
            UNION ALL
            SELECT p.*, up.depth + 1 FROM files p JOIN up ON p.drive_id = up.drive_id AND p.file_id = up.parent_file_id
-           WHERE up.depth < 1000
-         ) SELECT * FROM up ORDER BY depth DESC`,
+         ) CYCLE file_id SET in_cycle USING visited
+         SELECT * FROM up WHERE NOT in_cycle ORDER BY depth DESC`,
         [driveId, fileId],
       );
-      return rows;
+      return rows.map(withoutCycleColumns);
     },
 
-    /** fileId and every file below it, with each row's depth (0 for fileId). */
+    /**
+     * Whether ancestorId is fileId or one of its ancestors, however deep. UNION (not UNION ALL) drops a
+     * row already seen, so parents that loop end the walk.
+     */
+    async isSelfOrAncestor(db: Queryable, driveId: string, ancestorId: string, fileId: string): Promise<boolean> {
+      const [row] = await db.query<{ found: boolean }>(
+        `WITH RECURSIVE up AS (
+           SELECT file_id, parent_file_id FROM files WHERE drive_id = $1 AND file_id = $3
+           UNION
+           SELECT p.file_id, p.parent_file_id FROM files p JOIN up ON p.drive_id = $1 AND p.file_id = up.parent_file_id
+         ) SELECT EXISTS (SELECT 1 FROM up WHERE file_id = $2) AS found`,
+        [driveId, ancestorId, fileId],
+      );
+      return row!.found;
+    },
+
+    lockTree,
+    allowLongStatements,
+
+    /** fileId and every file below it, with each row's depth (0 for fileId); ends on parents that loop. */
     async subtree(db: Queryable, driveId: string, fileId: string, options: { trashRoot?: string } = {}): Promise<(FileRow & { depth: number })[]> {
-      return db.query<FileRow & { depth: number }>(
+      const rows = await db.query<FileRow & { depth: number } & CycleColumns>(
         `WITH RECURSIVE down AS (
            SELECT f.*, 0 AS depth FROM files f WHERE f.drive_id = $1 AND f.file_id = $2
            UNION ALL
            SELECT c.*, down.depth + 1 FROM files c JOIN down ON c.drive_id = down.drive_id AND c.parent_file_id = down.file_id
            WHERE ${options.trashRoot ? 'c.trash_root_id = $3' : 'c.trashed_at IS NULL'}
-         ) SELECT * FROM down ORDER BY depth, file_id`,
+         ) CYCLE file_id SET in_cycle USING visited
+         SELECT * FROM down WHERE NOT in_cycle ORDER BY depth, file_id`,
         options.trashRoot ? [driveId, fileId, options.trashRoot] : [driveId, fileId],
       );
+      return rows.map(withoutCycleColumns);
     },
 
-    /** Marks fileId and its live descendants as trashed, all pointing at fileId as their trash root. */
+    /**
+     * Marks fileId and its live descendants as trashed, all pointing at fileId as their trash root. A
+     * folder's subtree is read under the exclusive tree lock (lockTree). UNION drops rows already seen, so
+     * parents that loop cannot keep the walk going.
+     */
     async trashSubtree(db: Queryable, driveId: string, fileId: string): Promise<number> {
+      const [file] = await db.query<{ type: string }>(`SELECT type FROM files WHERE drive_id = $1 AND file_id = $2`, [driveId, fileId]);
+      if (file?.type === 'folder') {
+        await lockTree(db, driveId, 'exclusive');
+        await allowLongStatements(db);
+      }
       const rows = await db.query(
         `WITH RECURSIVE down AS (
            SELECT file_id FROM files WHERE drive_id = $1 AND file_id = $2 AND trashed_at IS NULL
-           UNION ALL
+           UNION
            SELECT c.file_id FROM files c JOIN down ON c.drive_id = $1 AND c.parent_file_id = down.file_id WHERE c.trashed_at IS NULL
          ) UPDATE files SET trashed_at = now(), trash_root_id = $2, updated_at = now()
            WHERE drive_id = $1 AND file_id IN (SELECT file_id FROM down) RETURNING file_id`,
@@ -173,9 +240,14 @@ export function createFilesRepository() {
     },
 
     /** Deletes files for good (rows, revisions, upload sessions by cascade; blob refs and quota by trigger). */
-    async deleteTrashed(db: Queryable, driveId: string, rootIds: readonly string[]): Promise<number> {
-      const rows = await db.query(`DELETE FROM files WHERE drive_id = $1 AND trash_root_id = ANY($2::text[]) RETURNING file_id`, [driveId, rootIds]);
-      return rows.length;
+    async deleteTrashed(db: Queryable | Db, driveId: string, rootIds: readonly string[]): Promise<number> {
+      // A trashed big folder is one long DELETE (the GC's purge, recyclebin/clear): in a transaction of
+      // its own when given the pool, so statement_timeout can be lifted for it alone.
+      const run = async (q: Queryable) => {
+        await allowLongStatements(q);
+        return (await q.query(`DELETE FROM files WHERE drive_id = $1 AND trash_root_id = ANY($2::text[]) RETURNING file_id`, [driveId, rootIds])).length;
+      };
+      return 'transaction' in db ? db.transaction(run) : run(db);
     },
 
     /** Trash roots whose retention is over, across drives (for the purge job). */

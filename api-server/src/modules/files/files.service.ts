@@ -22,8 +22,14 @@ export interface NameResolution {
 export function createFilesService(deps: Pick<Deps, 'db' | 'newId'>, drives: DrivesService) {
   const repo = createFilesRepository();
 
+  /**
+   * The parent is live and a folder, and stays so until the transaction ends: the shared tree lock
+   * (lockTree) waits out a trash or delete of it, so the row this transaction adds is never left under a
+   * folder that is gone. The root is never trashed nor deleted.
+   */
   async function assertParentFolder(tx: Queryable, driveId: string, parentId: string): Promise<void> {
     if (parentId === ROOT) return;
+    await repo.lockTree(tx, driveId, 'shared');
     const parent = await repo.get(tx, driveId, parentId);
     if (!parent) throw fileErrors.parentNotFound(parentId);
     if (parent.type !== 'folder') throw fileErrors.parentNotFolder(parentId);
@@ -132,9 +138,13 @@ export function createFilesService(deps: Pick<Deps, 'db' | 'newId'>, drives: Dri
       if (input.to_drive_id && input.to_drive_id !== input.drive_id) throw fileErrors.crossDrive();
       const file = await getFile(auth, input.drive_id, input.file_id);
       return deps.db.transaction(async (tx) => {
-        if (file.type === 'folder' && input.to_parent_file_id !== ROOT) {
-          const path = await repo.pathTo(tx, input.drive_id, input.to_parent_file_id);
-          if (path.some((p) => p.file_id === file.file_id)) throw fileErrors.moveIntoItself();
+        if (file.type === 'folder') {
+          // Under the exclusive tree lock, so the check sees every other folder move committed (A into B
+          // and B into A at once made a cycle), and with no depth limit (a limit let a folder be moved
+          // under its 1000th-level descendant).
+          await repo.lockTree(tx, input.drive_id, 'exclusive');
+          if (input.to_parent_file_id !== ROOT && (await repo.isSelfOrAncestor(tx, input.drive_id, file.file_id, input.to_parent_file_id)))
+            throw fileErrors.moveIntoItself();
         }
         const mode = input.check_name_mode === 'overwrite' ? 'refuse' : input.check_name_mode;
         const { name } = await resolveName(tx, input.drive_id, input.to_parent_file_id, input.new_name ?? file.name, mode, file.type, file.file_id);
@@ -152,11 +162,14 @@ export function createFilesService(deps: Pick<Deps, 'db' | 'newId'>, drives: Dri
       // the moved references.
       const attempt = () => withQuota(toDrive, async (tx) => {
         if (file.type === 'folder' && toDrive === input.drive_id && input.to_parent_file_id !== ROOT) {
-          const path = await repo.pathTo(tx, toDrive, input.to_parent_file_id);
-          if (path.some((p) => p.file_id === file.file_id)) throw fileErrors.moveIntoItself();
+          // Under the shared tree lock (resolveName takes it again): no folder move runs until this commits.
+          await repo.lockTree(tx, toDrive, 'shared');
+          if (await repo.isSelfOrAncestor(tx, toDrive, file.file_id, input.to_parent_file_id)) throw fileErrors.moveIntoItself();
         }
         const mode = input.check_name_mode === 'overwrite' ? 'refuse' : input.check_name_mode;
         const { name } = await resolveName(tx, toDrive, input.to_parent_file_id, input.new_name ?? file.name, mode, file.type);
+        // A big tree is one long INSERT; its size, not a loop, makes it long (subtree cannot loop).
+        if (file.type === 'folder') await repo.allowLongStatements(tx);
         const tree = file.type === 'folder' ? await repo.subtree(tx, input.drive_id, file.file_id) : [{ ...file, depth: 0 }];
         const newIds = new Map(tree.map((f) => [f.file_id, deps.newId()]));
         await repo.copyRows(tx, {
@@ -182,6 +195,12 @@ export function createFilesService(deps: Pick<Deps, 'db' | 'newId'>, drives: Dri
     async deletePermanently(auth: AuthContext, driveId: string, fileId: string): Promise<void> {
       const file = await getFile(auth, driveId, fileId);
       await deps.db.transaction(async (tx) => {
+        if (file.type === 'folder') {
+          // Read under the exclusive tree lock: a child being created meanwhile is either committed and
+          // read here, or waits and then finds its parent gone (404), never left behind as an orphan.
+          await repo.lockTree(tx, driveId, 'exclusive');
+          await repo.allowLongStatements(tx);
+        }
         const ids = file.type === 'folder' ? (await repo.subtree(tx, driveId, fileId)).map((f) => f.file_id) : [fileId];
         await repo.deleteSubtree(tx, driveId, ids);
       });

@@ -18,7 +18,7 @@ import { MAX_PART_NUMBER, MAX_PART_SIZE, UploadNotFoundError, type UploadedPart 
 import { isAdmin, type AuthContext } from '../auth/auth.types';
 import type { DrivesService } from '../drives/drives.service';
 import { isQuotaError, quotaExhausted } from '../files/files.errors';
-import type { FileRow } from '../files/files.repository';
+import { ROOT, type FileRow } from '../files/files.repository';
 import type { CheckNameMode, FilesService } from '../files/files.service';
 import { describeName, validateName } from '../files/names';
 import { createDeferredDeletesRepository } from '../gc/deferred-deletes.repository';
@@ -200,7 +200,18 @@ export function createUploadsService(
     const row = newFileRow(auth, input, input.name);
     const session = newSession(auth, input, row.file_id, { uploadId: deps.newId(), storeUploadId: '' }, 1);
     const access = { domainId, userId: auth.userId, admin: isAdmin(auth) };
-    const file = await repo.openUpload(deps.db, access, row, session, input.check_name_mode !== 'ignore');
+    // Into a folder: under the drive's shared tree lock (files.repository lockTree), taken in a statement
+    // of its own so openUpload's snapshot, taken after it, sees a trash or delete of the folder that
+    // committed meanwhile (and inserts nothing); otherwise the row could be left under a folder that is
+    // gone. The root is never trashed nor deleted: one statement, no transaction.
+    const open = (db: Queryable) => repo.openUpload(db, access, row, session, input.check_name_mode !== 'ignore');
+    const file =
+      input.parent_file_id === ROOT
+        ? await open(deps.db)
+        : await deps.db.transaction(async (tx) => {
+            await files.repo.lockTree(tx, input.drive_id, 'shared');
+            return open(tx);
+          });
     if (!file) return undefined;
     return { file, exist: false, rapid_upload: false, upload_id: session.upload_id, part_info_list: await partUrls(session, [1]) };
   }
