@@ -62,6 +62,12 @@ export const CONFIG_KEYS = {
   domainId: key('OPENPDS_DOMAIN_ID', 'Id of the one domain this data plane serves', 'default', domainId),
   dataDir: key('OPENPDS_DATA_DIR', 'Directory for the embedded database, local blobs and the generated secret', './.openpds', str),
   databaseUrl: key('OPENPDS_DATABASE_URL', 'PostgreSQL URL; empty means embedded PGlite under the data dir', '', str),
+  dbStatementTimeoutSeconds: key(
+    'OPENPDS_DB_STATEMENT_TIMEOUT_SECONDS',
+    'PostgreSQL only: a database statement running longer fails (the request answers an error) instead of holding its connection (0: no limit). Migrations and the statements that grow with a folder\'s size (copy, trash, delete, purging trash) are not limited',
+    '30',
+    int(0, 86_400),
+  ),
   adminPassword: key('OPENPDS_ADMIN_PASSWORD', 'Password of the superadmin `admin` created on first start; empty means a random one, printed once', '', str),
   secretKey: key('OPENPDS_SECRET_KEY', 'Key (≥ 32 chars) signing tokens and URLs; empty means generated once and kept in the data dir', '', str),
   storage: key('OPENPDS_STORAGE', 'Blob store: `local` (files under the data dir) or `s3`', 'local', oneOf('local', 's3')),

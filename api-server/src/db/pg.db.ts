@@ -4,13 +4,28 @@ import type { Db, Queryable } from './db';
 const INT8_OID = 20;
 const NUMERIC_OID = 1700;
 
-/** Db on a PostgreSQL server through a pg Pool. */
-export function createPgDb(connectionString: string, options: { max?: number } = {}): Db {
+/**
+ * Default statement_timeout of every pooled connection. A query that runs away (a bug, corrupted data a
+ * recursive query loops on) fails after it instead of holding its connection for good: ten of those once
+ * took every connection of the pool and hung /readyz and every user. Far above what an API query takes.
+ */
+export const DEFAULT_STATEMENT_TIMEOUT_MS = 30_000;
+
+/**
+ * Db on a PostgreSQL server through a pg Pool. `statementTimeoutMs` (0: none) is sent at connect, so
+ * it holds for every statement of every connection. What is long by nature lifts it for itself and says
+ * why: `exec` (migrations: a schema change on a big table), and, with `SET LOCAL statement_timeout = 0`
+ * in their own transaction, the statements that grow with a folder's size (files.repository
+ * allowLongStatements: copy, trash, delete, the GC's purge of trash). The GC's other statements work in
+ * batches of 500 and stay far below it.
+ */
+export function createPgDb(connectionString: string, options: { max?: number; statementTimeoutMs?: number } = {}): Db {
   const types = {
     getTypeParser: (oid: number, format?: 'text' | 'binary') =>
       oid === INT8_OID || oid === NUMERIC_OID ? Number : pg.types.getTypeParser(oid, format as 'text'),
   };
-  const pool = new pg.Pool({ connectionString, max: options.max ?? 10, types });
+  const statementTimeout = options.statementTimeoutMs ?? DEFAULT_STATEMENT_TIMEOUT_MS;
+  const pool = new pg.Pool({ connectionString, max: options.max ?? 10, types, ...(statementTimeout > 0 ? { statement_timeout: statementTimeout } : {}) });
   // An idle client losing its connection must not crash the process; the next query reconnects.
   pool.on('error', () => undefined);
   const query = async <T>(client: Pick<pg.Pool, 'query'>, sql: string, params?: readonly unknown[]) =>
@@ -18,8 +33,18 @@ export function createPgDb(connectionString: string, options: { max?: number } =
   return {
     dialect: 'pg',
     query: (sql, params) => query(pool, sql, params),
-    exec: async (sql) => {
-      await pool.query(sql);
+    async exec(sql) {
+      // Untimed: SET (not LOCAL: sql may hold several transactions), RESET before the connection goes back.
+      const client = await pool.connect();
+      try {
+        await client.query('SET statement_timeout = 0');
+        await client.query(sql);
+      } finally {
+        await client.query('RESET statement_timeout').then(
+          () => client.release(),
+          (e: Error) => client.release(e),
+        );
+      }
     },
     async transaction(fn) {
       const client = await pool.connect();
@@ -27,7 +52,11 @@ export function createPgDb(connectionString: string, options: { max?: number } =
         await client.query('BEGIN');
         const tx: Queryable = {
           query: (sql, params) => query(client, sql, params),
-          exec: async (sql) => void (await client.query(sql)),
+          // Migrations: untimed for the rest of the transaction.
+          exec: async (sql) => {
+            await client.query('SET LOCAL statement_timeout = 0');
+            await client.query(sql);
+          },
         };
         const result = await fn(tx);
         await client.query('COMMIT');

@@ -1,0 +1,59 @@
+/**
+ * PostgreSQL's statement_timeout on the data plane's pool (pg.db.ts): a runaway query fails instead of
+ * holding its connection for good (ten of them once took the whole pool), while migrations (`exec`) and
+ * the statements a folder's size makes long (files.repository allowLongStatements) are not cut. PostgreSQL
+ * only: PGlite is one connection in the process and has no pool to exhaust.
+ */
+import type { Db } from '../../api-server/src/db/db';
+import { createPgDb, DEFAULT_STATEMENT_TIMEOUT_MS } from '../../api-server/src/db/pg.db';
+import { createFilesRepository } from '../../api-server/src/modules/files/files.repository';
+import { createTestDatabaseUrl } from '../support/test-db';
+
+const LIMIT_MS = 300;
+const LONGER = 'SELECT pg_sleep(0.6)';
+const setting = async (db: Pick<Db, 'query'>) => (await db.query<{ statement_timeout: string }>('SHOW statement_timeout'))[0]!.statement_timeout;
+
+describe('statement_timeout on PostgreSQL', () => {
+  let url: string;
+  let db: Db;
+  beforeAll(async () => {
+    url = await createTestDatabaseUrl();
+    // One connection: what a statement changes would show in the next one.
+    db = createPgDb(url, { max: 1, statementTimeoutMs: LIMIT_MS });
+  });
+  afterAll(() => db?.close());
+
+  it(`is ${DEFAULT_STATEMENT_TIMEOUT_MS / 1000} s unless told otherwise`, async () => {
+    const plain = createPgDb(url);
+    try {
+      expect(await setting(plain)).toBe(`${DEFAULT_STATEMENT_TIMEOUT_MS / 1000}s`);
+    } finally {
+      await plain.close();
+    }
+  });
+
+  it('cuts a longer query, in and out of transactions', async () => {
+    await expect(db.query(LONGER)).rejects.toMatchObject({ code: '57014' });
+    await expect(db.transaction((tx) => tx.query(LONGER))).rejects.toMatchObject({ code: '57014' });
+  });
+
+  it('does not cut exec (migrations), and the connection keeps its limit afterwards', async () => {
+    await db.exec(LONGER);
+    expect(await setting(db)).toBe(`${LIMIT_MS}ms`);
+    await db.transaction(async (tx) => {
+      await tx.exec(LONGER);
+      await tx.query(LONGER); // the rest of the migration transaction too
+    });
+    expect(await setting(db)).toBe(`${LIMIT_MS}ms`);
+    await expect(db.query(LONGER)).rejects.toMatchObject({ code: '57014' });
+  });
+
+  it('is lifted for the rest of a transaction by allowLongStatements, and only there', async () => {
+    const repo = createFilesRepository();
+    await db.transaction(async (tx) => {
+      await repo.allowLongStatements(tx);
+      await tx.query(LONGER);
+    });
+    await expect(db.query(LONGER)).rejects.toMatchObject({ code: '57014' });
+  });
+});
