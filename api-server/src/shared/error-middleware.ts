@@ -4,7 +4,8 @@ import { AppError, isAppError } from './errors';
 
 /**
  * The one error renderer: AppError → its status and `{code, message, request_id}`; a malformed JSON body →
- * 400; anything else → a logged 500 with no stack trace or internals in the body.
+ * 400; a value PostgreSQL refuses as malformed → 400 InvalidParameter; anything else → a logged 500 with no
+ * stack trace or internals in the body.
  */
 export function createErrorMiddleware(logger: Logger): ErrorRequestHandler {
   return (err, req, res, _next) => {
@@ -13,7 +14,12 @@ export function createErrorMiddleware(logger: Logger): ErrorRequestHandler {
     if (isAppError(err)) error = err;
     else if ((err as { type?: string }).type === 'entity.parse.failed') error = new AppError('InvalidParameter.Body', 400, 'request body is not valid JSON');
     else if ((err as { type?: string }).type === 'entity.too.large') error = new AppError('InvalidParameter.Body', 413, 'request body is too large');
-    else if (isUnreachable(err)) {
+    else if (isBadValue(err)) {
+      // A value that should have been refused at validation: still the caller's input, so a 400, but
+      // logged (it names a check to add) and answered without the database's text.
+      logger.warn({ err, req_id: requestId, path: req.path }, 'database refused a value');
+      error = new AppError('InvalidParameter', 400, 'a value in the request cannot be stored or compared (NUL character, invalid Unicode, or malformed value)');
+    } else if (isUnreachable(err)) {
       logger.error({ err, req_id: requestId, path: req.path }, 'dependency unreachable');
       error = new AppError('ServiceUnavailable', 503, 'the database or the blob store is unreachable; retry later', { headers: { 'Retry-After': '5' } });
     } else {
@@ -35,4 +41,16 @@ const NETWORK_ERRORS = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EHOS
 function isUnreachable(err: unknown): boolean {
   const e = err as { code?: string; name?: string; cause?: { code?: string } };
   return NETWORK_ERRORS.has(e?.code ?? '') || NETWORK_ERRORS.has(e?.cause?.code ?? '') || e?.name === 'TimeoutError';
+}
+
+/**
+ * SQLSTATEs for a malformed value (not a server fault): 22021 a byte sequence the encoding lacks (NUL in
+ * text), 22P05 an untranslatable character (NUL or a lone surrogate escape in jsonb), 22P02 invalid text
+ * for the type (e.g. a non-number cast), 22007 / 22008 a malformed or out-of-range date.
+ */
+const BAD_VALUE_ERRORS = new Set(['22021', '22P05', '22P02', '22007', '22008']);
+
+function isBadValue(err: unknown): boolean {
+  const e = err as { code?: unknown; name?: string };
+  return typeof e?.code === 'string' && BAD_VALUE_ERRORS.has(e.code) && e.name !== 'AppError';
 }
