@@ -2,6 +2,9 @@
  * Keyset pages: repositories fetch limit + 1 rows; the extra row only says that another page exists, and
  * the marker names the last row returned ('' on the last page).
  */
+import { AppError } from './errors';
+import { isStorableText } from './rpc';
+
 export interface Page<T> {
   items: T[];
   next_marker: string;
@@ -11,4 +14,18 @@ export function toPage<T>(rows: readonly T[], limit: number, markerOf: (last: T)
   const items = rows.slice(0, limit);
   const last = items[items.length - 1];
   return { items, next_marker: rows.length > limit && last !== undefined ? markerOf(last) : '' };
+}
+
+const ISO_INSTANT = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,6})?Z$/;
+
+/**
+ * A decoded (timestamp, id) marker key, checked: markers are opaque but come back from the client, and a
+ * hand-made one with the right scope but another shape must be InvalidParameter.Marker, not a failed query.
+ */
+export function timeIdMarkerKey(key: readonly unknown[] | null): [string, string] | null {
+  if (key === null) return null;
+  const [at, id] = key;
+  if (typeof at === 'string' && ISO_INSTANT.test(at) && !Number.isNaN(Date.parse(at)) && typeof id === 'string' && id.length > 0 && id.length <= 128 && isStorableText(id))
+    return [at, id];
+  throw new AppError('InvalidParameter.Marker', 400, 'marker is malformed or belongs to another listing');
 }

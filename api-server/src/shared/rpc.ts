@@ -43,15 +43,67 @@ export function defineRpc<S extends z.ZodType>(router: Router, registry: RpcRegi
   router.post(def.path, handler);
 }
 
-/** Validates a body: unknown fields are dropped, wrong types answer InvalidParameter.<Field>. */
+/**
+ * Validates a body: unknown fields are dropped, wrong types answer InvalidParameter.<Field>, and so does
+ * any string the body keeps (at any depth, object keys too) that cannot be stored (see isStorableText).
+ */
 export function parseBody<S extends z.ZodType>(schema: S, body: unknown): z.infer<S> {
   const result = schema.safeParse(body);
-  if (result.success) return result.data;
-  const issue = result.error.issues[0]!;
-  const field = issue.path.length ? issue.path.join('.') : 'body';
-  const name = String(issue.path.find((p) => typeof p === 'string') ?? 'body');
-  throw new AppError(`InvalidParameter.${pascal(name)}`, 400, `${field}: ${issue.message}`);
+  if (!result.success) {
+    const issue = result.error.issues[0]!;
+    throw invalidField(issue.path, issue.message);
+  }
+  const bad = findUnstorableText(result.data);
+  if (bad) throw invalidField(bad, 'must not contain NUL characters or unpaired UTF-16 surrogates');
+  return result.data;
 }
+
+function invalidField(path: readonly PropertyKey[], message: string): AppError {
+  const joined = path.length ? path.map(String).join('.') : 'body';
+  const field = joined.length > 200 ? `${joined.slice(0, 200)}…` : joined; // a deeply nested value's path
+  const name = String(path.find((p) => typeof p === 'string') ?? 'body');
+  return new AppError(`InvalidParameter.${pascal(name)}`, 400, `${field}: ${message}`);
+}
+
+/** A NUL, or a high surrogate not followed by a low one, or a low one not preceded by a high one. */
+const UNSTORABLE = /\0|[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
+
+/**
+ * False for text PostgreSQL cannot take as is: text and jsonb hold no NUL (SQLSTATE 22021, 22P05), jsonb
+ * refuses an unpaired surrogate escape, and text would silently store U+FFFD in its place.
+ */
+export const isStorableText = (s: string): boolean => !UNSTORABLE.test(s);
+
+/**
+ * The path of the first unstorable string in a parsed body, or undefined. A key that is unstorable is
+ * reported at its object's path (its own text is not fit for a message). Iterative, each level linked to
+ * its parent: a deeply nested body costs neither stack nor a copy of its path per level.
+ */
+function findUnstorableText(data: unknown): PropertyKey[] | undefined {
+  type At = { key: PropertyKey; parent: At } | null;
+  const pathOf = (at: At): PropertyKey[] => {
+    const path: PropertyKey[] = [];
+    for (let a = at; a; a = a.parent) path.push(a.key);
+    return path.reverse();
+  };
+  if (typeof data === 'string') return isStorableText(data) ? undefined : [];
+  const stack: [object, At][] = isContainer(data) ? [[data, null]] : [];
+  while (stack.length) {
+    const [value, parent] = stack.pop()!;
+    const array = Array.isArray(value);
+    for (const [key, item] of Object.entries(value)) {
+      if (!array && !isStorableText(key)) return pathOf(parent);
+      const at = { key: array ? Number(key) : key, parent };
+      if (typeof item === 'string' && !isStorableText(item)) return pathOf(at);
+      if (isContainer(item)) stack.push([item, at]);
+    }
+  }
+  return undefined;
+}
+
+/** Arrays and plain objects: what JSON and zod make; a Date or other class instance holds no body text. */
+const isContainer = (v: unknown): v is object =>
+  Array.isArray(v) || (v !== null && typeof v === 'object' && [Object.prototype, null].includes(Object.getPrototypeOf(v)));
 
 const pascal = (s: string) =>
   s

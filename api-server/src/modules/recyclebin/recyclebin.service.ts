@@ -4,7 +4,7 @@
  * the quota until they are purged: by `clear`, by file/delete, or by the retention sweep.
  */
 import type { Deps } from '../../shared/deps';
-import { toPage } from '../../shared/page';
+import { timeIdMarkerKey, toPage } from '../../shared/page';
 import type { AuthContext } from '../auth/auth.types';
 import type { DrivesService } from '../drives/drives.service';
 import { fileErrors } from '../files/files.errors';
@@ -42,7 +42,7 @@ export function createRecyclebinService(deps: Pick<Deps, 'db' | 'clock'>, drives
     async list(auth: AuthContext, input: { drive_id: string; marker: string; limit: number }) {
       await drives.getAccessible(auth, input.drive_id);
       const scope = `trash:${input.drive_id}`;
-      const after = decodeMarker(input.marker, scope, 2) as [string, string] | null;
+      const after = timeIdMarkerKey(decodeMarker(input.marker, scope, 2));
       const rows = await repo.listTrashRoots(deps.db, input.drive_id, after, input.limit + 1);
       return toPage(rows, input.limit, (last) => encodeMarker(scope, [last.trashed_at!.toISOString(), last.file_id]));
     },

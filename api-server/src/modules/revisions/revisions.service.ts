@@ -1,7 +1,7 @@
 import type { Queryable } from '../../db/db';
 import { AppError, notFound } from '../../shared/errors';
 import type { Deps } from '../../shared/deps';
-import { toPage } from '../../shared/page';
+import { timeIdMarkerKey, toPage } from '../../shared/page';
 import { isAdmin, type AuthContext } from '../auth/auth.types';
 import { fileErrors } from '../files/files.errors';
 import type { FileRow } from '../files/files.repository';
@@ -46,7 +46,7 @@ export function createRevisionsService(deps: Pick<Deps, 'db' | 'config'>, files:
     async list(auth: AuthContext, input: { drive_id: string; file_id: string; marker: string; limit: number }) {
       const file = await fileOf(auth, input.drive_id, input.file_id);
       const scope = `revisions:${file.file_id}`;
-      const after = decodeMarker(input.marker, scope, 2) as [string, string] | null;
+      const after = timeIdMarkerKey(decodeMarker(input.marker, scope, 2));
       const rows = await repo.list(deps.db, file.file_id, after, input.limit + 1);
       return { file, ...toPage(rows, input.limit, (last) => encodeMarker(scope, [last.created_at.toISOString(), last.revision_id])) };
     },

@@ -1,0 +1,57 @@
+import { z } from 'zod';
+import { AppError } from './errors';
+import { timeIdMarkerKey } from './page';
+import { idField, parseBody } from './rpc';
+
+const schema = z.object({
+  drive_id: idField,
+  labels: z.array(z.string()).optional(),
+  user_data: z.record(z.string(), z.unknown()).optional(),
+  when: z.coerce.date().optional(),
+});
+
+function refusal(body: unknown): { code: string; status: number; message: string } {
+  try {
+    parseBody(schema, body);
+  } catch (e) {
+    if (e instanceof AppError) return { code: e.code, status: e.status, message: e.message };
+    throw e;
+  }
+  throw new Error('accepted');
+}
+
+describe('parseBody', () => {
+  it('refuses NUL and unpaired surrogates anywhere in what the body keeps, naming the field', () => {
+    expect(refusal({ drive_id: 'a\u0000b' })).toEqual({ code: 'InvalidParameter.DriveId', status: 400, message: expect.stringMatching(/^drive_id: must not contain NUL/) });
+    expect(refusal({ drive_id: 'd', labels: ['ok', '\ud800'] })).toMatchObject({ code: 'InvalidParameter.Labels', message: expect.stringMatching(/^labels\.1: /) });
+    expect(refusal({ drive_id: 'd', labels: ['x\udc00'] }).code).toBe('InvalidParameter.Labels');
+    expect(refusal({ drive_id: 'd', user_data: { a: { b: ['\u0000'] } } })).toMatchObject({ code: 'InvalidParameter.UserData', message: expect.stringMatching(/^user_data\.a\.b\.0: /) });
+    expect(refusal({ drive_id: 'd', user_data: { 'k\u0000': 1 } })).toMatchObject({ code: 'InvalidParameter.UserData', message: expect.stringMatching(/^user_data: /) });
+  });
+
+  it('keeps well-formed text (paired surrogates included), and ignores fields the schema drops', () => {
+    const body = { drive_id: 'd', labels: ['😀', 'é'], user_data: { '😀': 'x', n: 1, deep: [[{ s: 'ok' }]] }, when: '2026-01-01T00:00:00Z', extra: '\u0000' };
+    const parsed = parseBody(schema, body);
+    expect(parsed.labels).toEqual(['😀', 'é']);
+    expect(parsed).not.toHaveProperty('extra');
+  });
+
+  it('walks deeply nested values without recursion', () => {
+    let deep: unknown = '\u0000';
+    for (let i = 0; i < 100_000; i++) deep = [deep];
+    expect(refusal({ drive_id: 'd', user_data: { deep } }).code).toBe('InvalidParameter.UserData');
+  });
+
+  it('still reports schema errors first, as before', () => {
+    expect(refusal({ drive_id: '' })).toMatchObject({ code: 'InvalidParameter.DriveId', status: 400 });
+  });
+});
+
+describe('timeIdMarkerKey', () => {
+  it('passes a (timestamp, id) key through and refuses any other shape with InvalidParameter.Marker', () => {
+    expect(timeIdMarkerKey(null)).toBeNull();
+    expect(timeIdMarkerKey(['2026-12-06T08:13:39.158Z', 'r1'])).toEqual(['2026-12-06T08:13:39.158Z', 'r1']);
+    for (const bad of [['not a date', 'r1'], [5, 'r1'], ['2026-12-06T08:13:39.158Z', 7], ['2026-12-06T08:13:39.158Z', ''], ['2026-12-06T08:13:39.158Z', 'a\u0000'], [null, null]])
+      expect(() => timeIdMarkerKey(bad)).toThrow(expect.objectContaining({ code: 'InvalidParameter.Marker', status: 400 }));
+  });
+});
