@@ -1,4 +1,4 @@
-import type { Queryable } from '../../db/db';
+import { isUniqueViolation, type Queryable } from '../../db/db';
 import type { Deps } from '../../shared/deps';
 import { toPage } from '../../shared/page';
 import { isAdmin, type AuthContext } from '../auth/auth.types';
@@ -40,7 +40,12 @@ export function createDrivesService(deps: Pick<Deps, 'db' | 'newId' | 'config'>)
 
     async create(auth: AuthContext, input: CreateDriveInput): Promise<DriveRow> {
       if (!isAdmin(auth)) throw driveErrors.forbidden();
-      return this.insertDrive(deps.db, input, auth.userId);
+      // An owner has at most one default drive (drives_one_default_key). A second is refused rather than
+      // the flag moved: moving it would silently change the drive that user's clients open by default.
+      return this.insertDrive(deps.db, input, auth.userId).catch((e: unknown) => {
+        if (isUniqueViolation(e, 'drives_one_default_key')) throw driveErrors.defaultExists(input.owner);
+        throw e;
+      });
     },
 
     /** The drive if the caller may see it: its owner, or an admin. Otherwise NotFound (no existence leak). */
