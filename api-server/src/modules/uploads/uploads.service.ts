@@ -14,7 +14,7 @@
 import { isForeignKeyViolation, type Queryable } from '../../db/db';
 import { hashContent, type ContentHashes } from '../../shared/content-hasher';
 import type { Deps } from '../../shared/deps';
-import { MAX_PART_NUMBER, MAX_PART_SIZE, UploadNotFoundError, type UploadedPart } from '../../storage/blob-store';
+import { InvalidPartError, MAX_PART_NUMBER, MAX_PART_SIZE, MIN_PART_SIZE, UploadNotFoundError, type UploadedPart } from '../../storage/blob-store';
 import { isAdmin, type AuthContext } from '../auth/auth.types';
 import type { DrivesService } from '../drives/drives.service';
 import { isQuotaError, quotaExhausted } from '../files/files.errors';
@@ -407,6 +407,13 @@ export function createUploadsService(
           await deps.store.copy(session.storage_key, contentKey);
         }
         if (!hashLater) hashes = await hashObject(contentKey);
+      } catch (e) {
+        // Nothing is linked yet: the session opens again at once, so the client can fix its parts and retry
+        // (left 'completing', every retry answered UploadInProgress until the claim went stale).
+        await repo.setSessionStatus(deps.db, session.upload_id, 'open').catch(() => undefined);
+        // The store refused the parts (S3 InvalidPart, InvalidPartOrder, EntityTooSmall; the local store the same).
+        if (e instanceof InvalidPartError) throw uploadErrors.partSize(e.message);
+        throw e;
       } finally {
         clearInterval(heartbeat);
       }
@@ -484,6 +491,9 @@ export function createUploadsService(
         parts = parts.filter((p) => p.partNumber <= session.part_count);
         total = parts.reduce((sum, p) => sum + p.size, 0);
         if (session.size !== null && total !== session.size) throw uploadErrors.sizeMismatch(session.size, total);
+        // What the store would refuse at assembly, said the same way on every store, before asking it.
+        const small = parts.slice(0, -1).find((p) => p.size < MIN_PART_SIZE);
+        if (small) throw uploadErrors.partSize(`part ${small.partNumber} is ${small.size} bytes; every part but the last needs at least ${MIN_PART_SIZE}`);
       } catch (e) {
         await repo.setSessionStatus(deps.db, session.upload_id, 'open');
         throw e;
