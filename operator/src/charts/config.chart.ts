@@ -54,6 +54,16 @@ function base64Values(values: Record<string, string>): Record<string, string> {
   return Object.fromEntries(Object.entries(values).map(([k, v]) => [k, Buffer.from(v, 'utf8').toString('base64')]));
 }
 
+/**
+ * On the objects kept after their Domain: the operator's own mark, and Argo CD's: never prune it, and do not
+ * count it as out of sync when an Application tracks it anyway (keptLabels says why it should not).
+ */
+const KEPT_ANNOTATIONS = {
+  'argocd.argoproj.io/compare-options': 'IgnoreExtraneous',
+  'argocd.argoproj.io/sync-options': 'Prune=false',
+  'openpds.io/retain-on-delete': 'true',
+};
+
 export function addConfig(chart: Chart, ctx: DomainContext, bootstrap: BootstrapCredentials): void {
   new k8s.KubeConfigMap(chart, 'config', {
     metadata: { name: ctx.names.config, labels: ctx.labels('config') },
@@ -62,10 +72,10 @@ export function addConfig(chart: Chart, ctx: DomainContext, bootstrap: Bootstrap
   new k8s.KubeSecret(chart, 'admin', {
     metadata: {
       name: ctx.names.adminSecret,
-      labels: ctx.labels('config'),
+      labels: ctx.keptLabels('config'),
       // Kept with the data (no ownerReference, domain.chart.ts): the data plane creates its superadmin only
       // once, so a Domain re-created with new credentials would be locked out of the data it keeps.
-      annotations: { 'openpds.io/retain-on-delete': 'true' },
+      annotations: KEPT_ANNOTATIONS,
     },
     type: 'Opaque',
     // data, not stringData: stringData is write-only and merged by the API server, so server-side apply
@@ -77,9 +87,9 @@ export function addConfig(chart: Chart, ctx: DomainContext, bootstrap: Bootstrap
     new k8s.KubePersistentVolumeClaim(chart, 'data', {
       metadata: {
         name: ctx.names.data,
-        labels: ctx.labels('data'),
+        labels: ctx.keptLabels('data'),
         // Files outlive their Domain: this claim gets no ownerReference (domain.chart.ts), like a StatefulSet's.
-        annotations: { 'openpds.io/retain-on-delete': 'true' },
+        annotations: KEPT_ANNOTATIONS,
       },
       spec: {
         accessModes: ['ReadWriteOnce'],

@@ -39,6 +39,13 @@ export interface DomainContext {
   publicUrl: string;
   /** Labels every object carries (app.kubernetes.io/* and the domain); selectors use a subset. */
   labels(component: Component): Record<string, string>;
+  /**
+   * Labels of the objects kept after their Domain (no ownerReference): without app.kubernetes.io/instance,
+   * the label Argo CD tracks its resources by (its default before 3.0, an option since). An Application
+   * named like the Domain would otherwise take the data volume's claim and the admin Secret for its own
+   * extraneous resources and prune them; owned children are safe (Argo CD leaves objects with an owner).
+   */
+  keptLabels(component: Component): Record<string, string>;
   selector(component: Component): Record<string, string>;
   ownerReferences: { apiVersion: string; kind: string; name: string; uid: string; controller: boolean; blockOwnerDeletion: boolean }[] | undefined;
 }
@@ -80,6 +87,13 @@ export function createDomainContext(domain: Domain): DomainContext {
     'app.kubernetes.io/instance': name,
     'app.kubernetes.io/component': component,
   });
+  const labels = (component: Component) => ({
+    ...selector(component),
+    'app.kubernetes.io/part-of': 'openpds',
+    'app.kubernetes.io/managed-by': 'openpds-operator',
+    'app.kubernetes.io/version': imageTag(image),
+    [DOMAIN_LABEL]: name,
+  });
   const uid = domain.metadata.uid;
   return {
     domain,
@@ -92,13 +106,11 @@ export function createDomainContext(domain: Domain): DomainContext {
     endpoint,
     publicUrl,
     selector,
-    labels: (component) => ({
-      ...selector(component),
-      'app.kubernetes.io/part-of': 'openpds',
-      'app.kubernetes.io/managed-by': 'openpds-operator',
-      'app.kubernetes.io/version': imageTag(image),
-      [DOMAIN_LABEL]: name,
-    }),
+    labels,
+    keptLabels(component) {
+      const { 'app.kubernetes.io/instance': _instance, ...rest } = labels(component);
+      return rest;
+    },
     // Without a uid (a Domain not yet created: `openpds plan`, tests) there is nothing to own the objects.
     ownerReferences: uid ? [{ apiVersion: API_VERSION, kind: 'Domain', name, uid, controller: true, blockOwnerDeletion: true }] : undefined,
   };

@@ -37,14 +37,16 @@ describe.each(cases)('%s', (_name, fixture) => {
     const domain = fixture();
     for (const m of manifests) {
       expect(m.metadata.namespace).toBe(domain.metadata.namespace);
+      // The data volume's claim and the admin Secret outlive the Domain: the kept data answers to those credentials.
+      const retained = m.kind === 'PersistentVolumeClaim' || (m.kind === 'Secret' && m.metadata.name === `${domain.metadata.name}-admin`);
       expect(m.metadata.labels).toMatchObject({
         'app.kubernetes.io/name': 'openpds',
-        'app.kubernetes.io/instance': domain.metadata.name,
         'app.kubernetes.io/managed-by': 'openpds-operator',
         [GENERATION_LABEL]: String(domain.metadata.generation),
       });
-      // The data volume's claim and the admin Secret outlive the Domain: the kept data answers to those credentials.
-      const retained = m.kind === 'PersistentVolumeClaim' || (m.kind === 'Secret' && m.metadata.name === `${domain.metadata.name}-admin`);
+      // Argo CD's tracking label only on owned objects (an Application named like the Domain would prune the kept ones).
+      expect(m.metadata.labels?.['app.kubernetes.io/instance']).toBe(retained ? undefined : domain.metadata.name);
+      if (retained) expect(m.metadata.annotations?.['argocd.argoproj.io/sync-options']).toBe('Prune=false');
       const expected = retained ? undefined : [expect.objectContaining({ kind: 'Domain', uid: domain.metadata.uid, controller: true })];
       expect(m.metadata.ownerReferences).toEqual(expected);
       expect(m.metadata.annotations?.['openpds.io/retain-on-delete']).toBe(retained ? 'true' : undefined);
