@@ -59,7 +59,8 @@ test('every object in config/ is valid against the Kubernetes schemas', () => {
  *   Domain controller's secondary informer on Deployments (list + watch, by label).
  * - reconcilers/drive.registration.ts: a second informer on Domains (list + watch) for their turn to
  *   Ready; GET of a Domain missing from the cache (find); list of Drives to wake; finalizers by merge
- *   patch (kube/finalizers.ts); status by merge patch on drives/status. Deferred drive deletions
+ *   patch (kube/finalizers.ts), and on a 409 a GET (find) of the object before the retry (Drives and
+ *   Domains alike); status by merge patch on drives/status. Deferred drive deletions
  *   (drive-deferred-store.ts, drive-deferred-deletes.ts): an informer on ConfigMaps by label (list +
  *   watch), entries added by merge patch (create for the first), removed by merge patch, the empty
  *   ConfigMap deleted.
@@ -77,7 +78,7 @@ test('every object in config/ is valid against the Kubernetes schemas', () => {
  */
 const USED: Record<string, string[]> = {
   'openpds.io/domains': ['get', 'list', 'watch', 'patch'],
-  'openpds.io/drives': ['list', 'watch', 'patch'],
+  'openpds.io/drives': ['get', 'list', 'watch', 'patch'],
   'openpds.io/domains/status': ['patch'],
   'openpds.io/drives/status': ['patch'],
   'openpds.io/domains/finalizers': ['update'],
