@@ -36,8 +36,13 @@ for tool in docker kind kubectl; do
 done
 KUBECONFIG=$(mktemp /tmp/openpds-e2e-kubeconfig.XXXXXX)
 export KUBECONFIG
+# Only a cluster this run created is ever deleted: with KIND_CLUSTER naming one that exists (yours), the
+# create below fails and the cleanup must not take it down.
+CREATED=
 cleanup() {
-  if [ "$KEEP" != "--keep" ]; then kind delete cluster --name "$CLUSTER" >/dev/null 2>&1 || true; rm -f "$KUBECONFIG"; fi
+  if [ "$KEEP" = "--keep" ] && [ -n "$CREATED" ]; then return; fi # the kept cluster's kubeconfig stays
+  if [ -n "$CREATED" ]; then kind delete cluster --name "$CLUSTER" >/dev/null 2>&1 || true; fi
+  rm -f "$KUBECONFIG"
 }
 trap cleanup EXIT
 fail() { echo "e2e-kind: FAILED: $*" >&2; exit 1; }
@@ -55,7 +60,12 @@ wait_for() {
 leader_pod() { local h; h=$(lease_holder); [ -n "$h" ] && echo "${h%_*}"; }
 has_leader() { [ -n "$(leader_pod)" ]; }
 
+if kind get clusters 2>/dev/null | grep -qx "$CLUSTER"; then
+  echo "e2e-kind: a kind cluster named $CLUSTER exists already; this script creates and deletes its own (unset KIND_CLUSTER, or name a new one)" >&2
+  exit 1
+fi
 kind create cluster --name "$CLUSTER" --kubeconfig "$KUBECONFIG" --wait 120s
+CREATED=1
 docker build -t "$IMAGE" .
 kind load docker-image "$IMAGE" --name "$CLUSTER"
 
