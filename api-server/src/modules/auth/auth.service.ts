@@ -11,6 +11,8 @@ const errors = {
   disabled: () => new AppError('Forbidden.UserDisabled', 403, 'this user is disabled'),
   badRefresh: () => unauthorized('InvalidParameter.RefreshToken', 'refresh token is invalid, expired or already used'),
   badAccess: () => unauthorized('AccessTokenInvalid', 'access token is missing, invalid or expired'),
+  // Same code as any dead token: a client refreshes on it, and the refresh is refused too.
+  goneUser: () => unauthorized('AccessTokenInvalid', "access token's user has been deleted or disabled"),
   throttled: (ms: number) =>
     new AppError('TooManyRequests.Login', 429, 'too many failed logins for this user; try again later', { headers: { 'Retry-After': String(Math.ceil(ms / 1000)) } }),
 };
@@ -71,12 +73,26 @@ export function createAuthService(deps: Pick<Deps, 'db' | 'config' | 'tokens' | 
       return issueTokens(user);
     },
 
-    /** Bearer token → caller, or AccessTokenInvalid. Signature only: no database round trip per call. */
+    /**
+     * Bearer token → caller, or AccessTokenInvalid. Signature only: the caller is not yet known to still
+     * exist, so every authenticated call then goes through `confirm`.
+     */
     authenticate(header: string | undefined): AuthContext {
       const match = /^Bearer\s+(\S+)$/i.exec(header ?? '');
       const claims = match ? deps.tokens.verifyAccess(match[1]!) : null;
       if (!claims || claims.domain_id !== domainId) throw errors.badAccess();
       return { userId: claims.sub, domainId: claims.domain_id, role: claims.role, accessToken: match![1]! };
+    },
+
+    /**
+     * The caller as the database has them now: a deleted or disabled user's token stops working at once
+     * (not when it expires, up to OPENPDS_ACCESS_TOKEN_TTL later) and a role change applies to the next
+     * call. One primary-key read per call.
+     */
+    async confirm(auth: AuthContext): Promise<AuthContext> {
+      const current = await users.getAccess(deps.db, auth.domainId, auth.userId);
+      if (!current || current.status !== 'enabled') throw errors.goneUser();
+      return current.role === auth.role ? auth : { ...auth, role: current.role };
     },
   };
 }

@@ -61,6 +61,11 @@ export function createUsersRepository() {
       const [row] = await db.query<UserRow>(`SELECT * FROM users WHERE domain_id = $1 AND lower(user_name) = lower($2 COLLATE "C")`, [domainId, userName]);
       return row;
     },
+    /** What each authenticated call checks: the caller still exists, is enabled, and has this role now. */
+    async getAccess(db: Queryable, domainId: string, userId: string): Promise<Pick<UserRow, 'role' | 'status'> | undefined> {
+      const [row] = await db.query<Pick<UserRow, 'role' | 'status'>>(`SELECT role, status FROM users WHERE user_id = $1 AND domain_id = $2`, [userId, domainId]);
+      return row;
+    },
     async list(db: Queryable, domainId: string, after: string, limit: number): Promise<UserRow[]> {
       return db.query<UserRow>(`SELECT * FROM users WHERE domain_id = $1 AND user_id > $2 ORDER BY user_id LIMIT $3`, [domainId, after, limit]);
     },

@@ -60,13 +60,13 @@ export function createUsersRouter(registry: RpcRegistry, users: UsersService): R
   });
   defineRpc(router, registry, {
     path: '/v2/user/update',
-    summary: 'Update a user (admins: anyone; users: their own profile and password)',
+    summary: 'Update a user (admins: users; superadmins: anyone; everyone: their own profile and password)',
     body: z.object({ user_id: idField, ...profile }),
     handler: async ({ user_id, ...patch }, { auth }) => toUserResponse(await users.update(auth, user_id, patch)),
   });
   defineRpc(router, registry, {
     path: '/v2/user/delete',
-    summary: 'Delete a user and their drives (admin)',
+    summary: 'Delete a user and their drives (admin; an admin or superadmin: superadmin)',
     body: z.object({ user_id: idField }),
     handler: async (input, { auth }) => users.delete(auth, input.user_id),
   });

@@ -26,12 +26,15 @@ const errors = {
   exists: (name: string) => new AppError('AlreadyExist.User', 409, `a user named ${name} already exists`),
   adminOnly: () => forbidden('User', 'only an admin can manage users'),
   superadminOnly: () => forbidden('Role', 'only a superadmin can grant or change admin roles'),
+  adminTarget: () => forbidden('Role', 'only a superadmin can change or delete an admin or a superadmin'),
   lastSuperadmin: () => forbidden('LastSuperadmin', 'the last superadmin cannot be deleted or demoted'),
   limitReached: (max: number) =>
     new AppError('Forbidden.UserLimitExceeded', 403, `the domain already has its maximum of ${max} users (OPENPDS_MAX_USERS); delete a user or raise the limit`, {
       data: { max_users: max },
     }),
 };
+
+export type UpdateUserInput = Omit<UserPatch, 'password_hash'> & { password?: string };
 
 export function createUsersService(deps: Pick<Deps, 'db' | 'newId' | 'config'>, drives: DrivesService) {
   const repo = createUsersRepository();
@@ -40,6 +43,11 @@ export function createUsersService(deps: Pick<Deps, 'db' | 'newId' | 'config'>, 
 
   const checkRoleChange = (auth: AuthContext | null, role: Role | undefined) => {
     if (auth && role && role !== 'user' && auth.role !== 'superadmin') throw errors.superadminOnly();
+  };
+  // Admins manage users; admins and superadmins are managed by a superadmin (or, for their own profile
+  // and password, by themselves). Otherwise one admin could reset another's password and keep access.
+  const checkTarget = (auth: AuthContext, target: UserRow) => {
+    if (target.role !== 'user' && auth.role !== 'superadmin' && target.user_id !== auth.userId) throw errors.adminTarget();
   };
 
   return {
@@ -99,8 +107,11 @@ export function createUsersService(deps: Pick<Deps, 'db' | 'newId' | 'config'>, 
       return toPage(rows, limit, (last) => last.user_id);
     },
 
-    /** Users may change their own profile and password; role and status need an admin. */
-    async update(auth: AuthContext, userId: string, input: Omit<UserPatch, 'password_hash'> & { password?: string }): Promise<UserRow> {
+    /**
+     * Users may change their own profile and password; role and status need an admin, and an admin's or
+     * superadmin's anything a superadmin.
+     */
+    async update(auth: AuthContext, userId: string, input: UpdateUserInput): Promise<UserRow> {
       const self = userId === auth.userId;
       if (!isAdmin(auth) && (!self || input.role !== undefined || input.status !== undefined)) throw errors.adminOnly();
       checkRoleChange(auth, input.role);
@@ -109,11 +120,12 @@ export function createUsersService(deps: Pick<Deps, 'db' | 'newId' | 'config'>, 
       return deps.db.transaction(async (tx) => {
         const before = await repo.get(tx, domainId, userId);
         if (!before) throw errors.notFound(userId);
-        if (before.role === 'superadmin' && auth.role !== 'superadmin' && !self) throw errors.superadminOnly();
+        checkTarget(auth, before);
         if (before.role === 'superadmin' && input.role && input.role !== 'superadmin' && (await repo.countByRole(tx, domainId, 'superadmin')) <= 1)
           throw errors.lastSuperadmin();
-        // Disabling, a role change or a new password ends every session at its next refresh (access tokens
-        // are short-lived and checked by signature only).
+        // Disabling, a role change or a new password ends every session at its next refresh. Access tokens
+        // are checked against the user on every call (AuthService.confirm): a disabled user's stop at once
+        // and a role change applies to the next call; after a new password they live out their short TTL.
         if (input.status === 'disabled' || (input.role && input.role !== before.role) || password) await repo.deleteRefreshTokens(tx, userId);
         return (await repo.update(tx, domainId, userId, patch))!;
       });
@@ -125,10 +137,8 @@ export function createUsersService(deps: Pick<Deps, 'db' | 'newId' | 'config'>, 
       await deps.db.transaction(async (tx) => {
         const user = await repo.get(tx, domainId, userId);
         if (!user) throw errors.notFound(userId);
-        if (user.role === 'superadmin') {
-          if (auth.role !== 'superadmin') throw errors.superadminOnly();
-          if ((await repo.countByRole(tx, domainId, 'superadmin')) <= 1) throw errors.lastSuperadmin();
-        }
+        checkTarget(auth, user);
+        if (user.role === 'superadmin' && (await repo.countByRole(tx, domainId, 'superadmin')) <= 1) throw errors.lastSuperadmin();
         await drivesRepo.deleteOwnedByUser(tx, domainId, userId);
         await repo.delete(tx, domainId, userId);
       });
