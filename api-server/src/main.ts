@@ -31,7 +31,7 @@ const SHUTDOWN_GRACE_MS = 10_000;
  */
 export async function openDb(config: Config): Promise<Db> {
   /* eslint-disable @typescript-eslint/no-require-imports -- lazy on purpose, see above */
-  if (config.databaseUrl) return (require('./db/pg.db') as typeof import('./db/pg.db')).createPgDb(config.databaseUrl);
+  if (config.databaseUrl) return (require('./db/pg.db') as typeof import('./db/pg.db')).createPgDb(config.databaseUrl, { statementTimeoutMs: config.dbStatementTimeoutSeconds * 1000 });
   mkdirSync(config.dataDir, { recursive: true });
   return (require('./db/pglite.db') as typeof import('./db/pglite.db')).createPgliteDb(path.join(config.dataDir, 'db'));
   /* eslint-enable @typescript-eslint/no-require-imports */

@@ -6,6 +6,7 @@
  */
 import type { Db } from '../../api-server/src/db/db';
 import { createPgDb, DEFAULT_STATEMENT_TIMEOUT_MS } from '../../api-server/src/db/pg.db';
+import { migrate, MIGRATION_LOCK_KEY } from '../../api-server/src/db/migrate';
 import { createFilesRepository } from '../../api-server/src/modules/files/files.repository';
 import { createTestDatabaseUrl } from '../support/test-db';
 
@@ -55,5 +56,29 @@ describe('statement_timeout on PostgreSQL', () => {
       await tx.query(LONGER);
     });
     await expect(db.query(LONGER)).rejects.toMatchObject({ code: '57014' });
+  });
+
+  it('does not cut a replica\'s wait for another one\'s migration', async () => {
+    const two = createPgDb(url, { max: 2, statementTimeoutMs: LIMIT_MS });
+    try {
+      // Another replica migrating for longer than the limit: it holds the migration lock.
+      let release!: () => void;
+      const held = new Promise<void>((r) => (release = r));
+      let locked!: () => void;
+      const lockTaken = new Promise<void>((r) => (locked = r));
+      const other = two.transaction(async (tx) => {
+        await tx.query('SELECT pg_advisory_xact_lock($1)', [MIGRATION_LOCK_KEY]);
+        locked();
+        await held;
+      });
+      await lockTaken;
+      const waiting = migrate(two, []);
+      await new Promise((r) => setTimeout(r, 2 * LIMIT_MS));
+      release();
+      await other;
+      await expect(waiting).resolves.toEqual([]);
+    } finally {
+      await two.close();
+    }
   });
 });

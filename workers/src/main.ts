@@ -31,7 +31,7 @@ export async function startWorker(env: Record<string, string | undefined> = proc
   // worker process needs the shared PostgreSQL.
   if (!config.databaseUrl) throw new ConfigError('openpds worker needs OPENPDS_DATABASE_URL: the embedded database belongs to `openpds serve`');
   const logger = pino({ level: config.logLevel, base: { domain: config.domainId, component: 'worker' } });
-  const db = createPgDb(config.databaseUrl, { max: config.jobConcurrency + 2 });
+  const db = createPgDb(config.databaseUrl, { max: config.jobConcurrency + 2, statementTimeoutMs: config.dbStatementTimeoutSeconds * 1000 });
   const registry = new client.Registry();
   client.collectDefaultMetrics({ register: registry, prefix: 'openpds_worker_' });
   // Workers read and delete objects; they never sign URLs.

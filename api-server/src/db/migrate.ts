@@ -8,7 +8,7 @@ import path from 'node:path';
 import type { Db } from './db';
 
 const MIGRATIONS_DIR = path.join(__dirname, 'migrations');
-const MIGRATION_LOCK_KEY = 4_242_001;
+export const MIGRATION_LOCK_KEY = 4_242_001;
 
 export interface Migration {
   version: number;
@@ -26,6 +26,9 @@ export function readMigrations(dir = MIGRATIONS_DIR): Migration[] {
 /** Applies pending migrations; resolves to the names applied now. */
 export async function migrate(db: Db, migrations = readMigrations()): Promise<string[]> {
   return db.transaction(async (tx) => {
+    // A replica starting while another migrates waits on the lock for as long as that takes: not cut by
+    // the pool's statement_timeout (pg.db.ts), or it would fail to start behind a long migration.
+    if (db.dialect === 'pg') await tx.query('SET LOCAL statement_timeout = 0');
     await tx.query('SELECT pg_advisory_xact_lock($1)', [MIGRATION_LOCK_KEY]);
     await tx.exec(`CREATE TABLE IF NOT EXISTS schema_migrations (
       version integer PRIMARY KEY, name text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now())`);
