@@ -60,8 +60,13 @@ export function createUsersRouter(registry: RpcRegistry, users: UsersService): R
   });
   defineRpc(router, registry, {
     path: '/v2/user/update',
-    summary: 'Update a user (admins: users; superadmins: anyone; everyone: their own profile and password)',
-    body: z.object({ user_id: idField, ...profile }),
+    summary: 'Update a user (admins: users; superadmins: anyone; everyone: their own profile, and their password given old_password)',
+    body: z.object({
+      user_id: idField,
+      ...profile,
+      // OpenPDS's own field (PDS has no password in UpdateUser): proves a self-service password change.
+      old_password: z.string().min(1).max(256).optional().describe('your current password; required to change your own password'),
+    }),
     handler: async ({ user_id, ...patch }, { auth }) => toUserResponse(await users.update(auth, user_id, patch)),
   });
   defineRpc(router, registry, {

@@ -1,9 +1,10 @@
 import argon2 from 'argon2';
 import { isUniqueViolation } from '../../db/db';
-import { AppError, forbidden, notFound } from '../../shared/errors';
+import { AppError, badRequest, forbidden, notFound } from '../../shared/errors';
 import type { Deps } from '../../shared/deps';
 import { toPage } from '../../shared/page';
 import { isAdmin, type AuthContext, type Role } from '../auth/auth.types';
+import { createLoginThrottle } from '../auth/login-throttle';
 import { createDrivesRepository } from '../drives/drives.repository';
 import type { DrivesService } from '../drives/drives.service';
 import { createUsersRepository, type UserSearch, type UserPatch, type UserRow } from './users.repository';
@@ -27,6 +28,12 @@ const errors = {
   adminOnly: () => forbidden('User', 'only an admin can manage users'),
   superadminOnly: () => forbidden('Role', 'only a superadmin can grant or change admin roles'),
   adminTarget: () => forbidden('Role', 'only a superadmin can change or delete an admin or a superadmin'),
+  oldPasswordMissing: () => badRequest('InvalidParameter.OldPassword', 'old_password is required to change your own password'),
+  oldPasswordWrong: () => forbidden('OldPasswordMismatch', 'old_password is not your current password'),
+  throttled: (ms: number) =>
+    new AppError('TooManyRequests.PasswordChange', 429, 'too many wrong old passwords for this user; try again later', {
+      headers: { 'Retry-After': String(Math.ceil(ms / 1000)) },
+    }),
   lastSuperadmin: () => forbidden('LastSuperadmin', 'the last superadmin cannot be deleted or demoted'),
   limitReached: (max: number) =>
     new AppError('Forbidden.UserLimitExceeded', 403, `the domain already has its maximum of ${max} users (OPENPDS_MAX_USERS); delete a user or raise the limit`, {
@@ -34,12 +41,15 @@ const errors = {
     }),
 };
 
-export type UpdateUserInput = Omit<UserPatch, 'password_hash'> & { password?: string };
+export type UpdateUserInput = Omit<UserPatch, 'password_hash'> & { password?: string; old_password?: string };
 
-export function createUsersService(deps: Pick<Deps, 'db' | 'newId' | 'config'>, drives: DrivesService) {
+export function createUsersService(deps: Pick<Deps, 'db' | 'newId' | 'config' | 'clock'>, drives: DrivesService) {
   const repo = createUsersRepository();
   const drivesRepo = createDrivesRepository();
   const domainId = deps.config.domainId;
+  // Guessing old_password with a stolen access token is password guessing too: its own throttle, keyed by
+  // the user alone (the thief holds the token, so an address would not slow them down).
+  const oldPasswordThrottle = createLoginThrottle(() => deps.clock.now().getTime());
 
   const checkRoleChange = (auth: AuthContext | null, role: Role | undefined) => {
     if (auth && role && role !== 'user' && auth.role !== 'superadmin') throw errors.superadminOnly();
@@ -48,6 +58,18 @@ export function createUsersService(deps: Pick<Deps, 'db' | 'newId' | 'config'>, 
   // and password, by themselves). Otherwise one admin could reset another's password and keep access.
   const checkTarget = (auth: AuthContext, target: UserRow) => {
     if (target.role !== 'user' && auth.role !== 'superadmin' && target.user_id !== auth.userId) throw errors.adminTarget();
+  };
+
+  /** A self-service password change proves the current password: an access token alone is not enough. */
+  const checkOldPassword = async (user: UserRow, oldPassword: string | undefined) => {
+    if (oldPassword === undefined) throw errors.oldPasswordMissing();
+    const wait = oldPasswordThrottle.blockedFor(user.user_id);
+    if (wait > 0) throw errors.throttled(wait);
+    if (!user.password_hash || !(await argon2.verify(user.password_hash, oldPassword))) {
+      oldPasswordThrottle.failed(user.user_id);
+      throw errors.oldPasswordWrong();
+    }
+    oldPasswordThrottle.succeeded(user.user_id);
   };
 
   return {
@@ -108,14 +130,22 @@ export function createUsersService(deps: Pick<Deps, 'db' | 'newId' | 'config'>, 
     },
 
     /**
-     * Users may change their own profile and password; role and status need an admin, and an admin's or
-     * superadmin's anything a superadmin.
+     * Users may change their own profile, and their password given old_password; role and status need an
+     * admin, and an admin's or superadmin's anything a superadmin. An admin resets a user's password
+     * without the old one.
      */
     async update(auth: AuthContext, userId: string, input: UpdateUserInput): Promise<UserRow> {
       const self = userId === auth.userId;
       if (!isAdmin(auth) && (!self || input.role !== undefined || input.status !== undefined)) throw errors.adminOnly();
       checkRoleChange(auth, input.role);
-      const { password, ...rest } = input;
+      const { password, old_password, ...rest } = input;
+      if (password) {
+        // Checked before the hashing (and outside the transaction: argon2 is slow); the transaction checks again.
+        const current = await repo.get(deps.db, domainId, userId);
+        if (!current) throw errors.notFound(userId);
+        checkTarget(auth, current);
+        if (self) await checkOldPassword(current, old_password);
+      }
       const patch: UserPatch = { ...rest, ...(password ? { password_hash: await argon2.hash(password) } : {}) };
       return deps.db.transaction(async (tx) => {
         const before = await repo.get(tx, domainId, userId);
