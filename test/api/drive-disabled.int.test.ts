@@ -51,6 +51,8 @@ describe.each(['pglite', 'pg'] as const)('disabled drive on %s + local', (dbKind
       ['/v2/file/delete', ref],
       ['/v2/file/create', { drive_id: drive, parent_file_id: 'root', name: 'new', type: 'folder' }],
       ['/v2/file/create', { drive_id: drive, parent_file_id: 'root', name: 'big.bin', type: 'file', size: 10, part_info_list: [{ part_number: 1 }, { part_number: 2 }] }],
+      // One part, no hash: the one-statement fast path of file/create (uploads.repository openUpload).
+      ['/v2/file/create', { drive_id: drive, parent_file_id: 'root', name: 'small.bin', type: 'file', size: 10 }],
       ['/v2/file/get_upload_url', pending],
       ['/v2/file/list_uploaded_parts', pending],
       ['/v2/file/complete', pending],

@@ -79,7 +79,7 @@ export function createUploadsRepository() {
       const [row] = await db.query<FileRow>(
         `WITH drive AS (
            SELECT 1 FROM drives
-            WHERE domain_id = $28 AND drive_id = $2 AND ($29 OR owner_id = $17)
+            WHERE domain_id = $28 AND drive_id = $2 AND ($29 OR owner_id = $17) AND status = 'enabled'
               AND ($23::bigint IS NULL OR total_size IS NULL OR used_size + $23::bigint <= total_size)
          ), parent AS (
            SELECT 1 FROM drive
