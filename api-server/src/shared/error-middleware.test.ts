@@ -35,4 +35,10 @@ describe('error middleware', () => {
     expect([status, body.code]).toEqual([500, 'InternalError']);
     expect(JSON.stringify(body)).not.toMatch(/SELECT/);
   });
+
+  it('answers a statement_timeout (57014) with 503 and Retry-After, not a 500', async () => {
+    const { status, body } = await answerFor(pgError('57014'));
+    expect([status, body.code]).toEqual([503, 'ServiceUnavailable.Timeout']);
+    expect(JSON.stringify(body)).not.toMatch(/SELECT/);
+  });
 });

@@ -19,6 +19,10 @@ export function createErrorMiddleware(logger: Logger): ErrorRequestHandler {
       // logged (it names a check to add) and answered without the database's text.
       logger.warn({ err, req_id: requestId, path: req.path }, 'database refused a value');
       error = new AppError('InvalidParameter', 400, 'a value in the request cannot be stored or compared (NUL character, invalid Unicode, or malformed value)');
+    } else if ((err as { code?: unknown }).code === '57014') {
+      // statement_timeout (pg.db.ts): the query ran too long and was cancelled; nothing was written by it.
+      logger.error({ err, req_id: requestId, path: req.path }, 'database statement timed out');
+      error = new AppError('ServiceUnavailable.Timeout', 503, 'the database did not finish this request in time; retry later', { headers: { 'Retry-After': '5' } });
     } else if (isUnreachable(err)) {
       logger.error({ err, req_id: requestId, path: req.path }, 'dependency unreachable');
       error = new AppError('ServiceUnavailable', 503, 'the database or the blob store is unreachable; retry later', { headers: { 'Retry-After': '5' } });

@@ -51,7 +51,8 @@ describe('timeIdMarkerKey', () => {
   it('passes a (timestamp, id) key through and refuses any other shape with InvalidParameter.Marker', () => {
     expect(timeIdMarkerKey(null)).toBeNull();
     expect(timeIdMarkerKey(['2026-12-06T08:13:39.158Z', 'r1'])).toEqual(['2026-12-06T08:13:39.158Z', 'r1']);
-    for (const bad of [['not a date', 'r1'], [5, 'r1'], ['2026-12-06T08:13:39.158Z', 7], ['2026-12-06T08:13:39.158Z', ''], ['2026-12-06T08:13:39.158Z', 'a\u0000'], [null, null]])
+    expect(timeIdMarkerKey(['2024-02-29T08:13:39.158123Z', 'r1'])).toEqual(['2024-02-29T08:13:39.158123Z', 'r1']);
+    for (const bad of [['not a date', 'r1'], ['2026-02-30T00:00:00.000Z', 'r1'], ['2026-12-06T24:00:00Z', 'r1'], [5, 'r1'], ['2026-12-06T08:13:39.158Z', 7], ['2026-12-06T08:13:39.158Z', ''], ['2026-12-06T08:13:39.158Z', 'a\u0000'], [null, null]])
       expect(() => timeIdMarkerKey(bad)).toThrow(expect.objectContaining({ code: 'InvalidParameter.Marker', status: 400 }));
   });
 });
