@@ -35,7 +35,9 @@ describe('openpds plan / apply with an apply set', () => {
   async function cli(command: typeof runPlanCommand, dir: string, ...extra: string[]) {
     const lines: string[] = [];
     const code = await command(['-f', dir, '--kubeconfig', kube.kubeconfig, '-n', NS, ...extra], { out: (l) => lines.push(l), err: (l) => lines.push(l), env: {} });
-    return { code, lines };
+    // The target line comes first; the plan is the rest.
+    expect(lines[0]).toMatch(/^Target: cluster /);
+    return { code, lines: lines.slice(1) };
   }
   const configMapNamed = (name: string) => kube.client.find({ apiVersion: 'v1', kind: 'ConfigMap', namespace: NS, name });
 
@@ -82,7 +84,8 @@ describe('openpds plan / apply with an apply set', () => {
     const dir = folder('own-ns', 'site', { 'all.yaml': `apiVersion: v1\nkind: Namespace\nmetadata: {name: brand-new}\n---\n${configMap('inside').replace(`namespace: ${NS}`, 'namespace: brand-new')}` });
     const lines: string[] = [];
     const code = await runApplyCommand(['-f', dir, '--kubeconfig', kube.kubeconfig, '-n', 'brand-new', '--set', 'own'], { out: (l) => lines.push(l), err: (l) => lines.push(l), env: {} });
-    expect(lines).toEqual(['+ created Namespace brand-new', '+ created ConfigMap brand-new/inside', 'Apply complete: 2 created, 0 changed, 0 deleted.']);
+    expect(lines).toEqual([
+      expect.stringMatching(/^Target: cluster .*, namespace brand-new \(-n\), apply set own \(parent brand-new\/openpds-applyset-own\)$/),'+ created Namespace brand-new', '+ created ConfigMap brand-new/inside', 'Apply complete: 2 created, 0 changed, 0 deleted.']);
     expect(code).toBe(0);
     const parent = await kube.client.find({ apiVersion: 'v1', kind: 'ConfigMap', namespace: 'brand-new', name: 'openpds-applyset-own' });
     expect(parent?.metadata?.annotations?.['applyset.kubernetes.io/contains-group-kinds']).toBe('ConfigMap,Namespace');

@@ -57,7 +57,9 @@ describe('openpds plan / apply against a cluster', () => {
   async function cli(command: typeof runPlanCommand, ...extra: string[]) {
     const lines: string[] = [];
     const code = await command(['-f', dir, '--kubeconfig', kube.kubeconfig, '-n', NS, '--set', 'site', ...extra], { out: (l) => lines.push(l), err: (l) => lines.push(l), env: {} });
-    return { code, text: lines.join('\n') };
+    // The target line comes first (its own test below); the plan is the rest.
+    expect(lines[0]).toMatch(/^Target: cluster http:\/\/127\.0\.0\.1:\d+, context /);
+    return { code, text: lines.slice(1).join('\n') };
   }
   const find = (kind: string, name: string, apiVersion = 'openpds.io/v1alpha1') => kube.client.find({ apiVersion, kind, namespace: NS, name });
 
@@ -76,7 +78,7 @@ describe('openpds plan / apply against a cluster', () => {
     const parent = await kube.client.find({ apiVersion: 'v1', kind: 'ConfigMap', namespace: NS, name: 'openpds-applyset-site' });
     const id = parent?.metadata?.labels?.['applyset.kubernetes.io/id'];
     expect(id).toMatch(/^applyset-[A-Za-z0-9_-]{43}-v1$/);
-    expect(parent?.metadata?.annotations).toEqual({ 'applyset.kubernetes.io/tooling': 'openpds/0.1.0', 'applyset.kubernetes.io/contains-group-kinds': 'ConfigMap,Domain.openpds.io,Drive.openpds.io', 'applyset.kubernetes.io/additional-namespaces': '' });
+    expect(parent?.metadata?.annotations).toEqual({ 'applyset.kubernetes.io/tooling': 'openpds/0.1.0', 'applyset.kubernetes.io/contains-group-kinds': 'ConfigMap,Domain.openpds.io,Drive.openpds.io', 'applyset.kubernetes.io/additional-namespaces': '', 'openpds.io/applyset-scope': 'namespace' });
     // The set's labels only: no label the manifests do not carry otherwise (kubectl adds none either).
     expect(domain?.metadata?.labels).toEqual({ 'openpds.io/apply-set': 'site', 'applyset.kubernetes.io/part-of': id });
     // The server's defaults are in the stored object, and the next plan does not count them as changes.
@@ -159,7 +161,9 @@ describe('openpds plan / apply against a cluster', () => {
     fs.writeFileSync(path.join(dir, 'keep.yaml'), `${kept}  broken: [unclosed\n`);
     const unreadable = await cli(runApplyCommand);
     expect(unreadable.code).toBe(1);
-    expect(unreadable.text).toMatch(/^skipped keep\.yaml: /m);
+    // Printed in the plan as an error and counted: the summary says 3 failed.
+    expect(unreadable.text).toMatch(/^! error {3}keep\.yaml: /m);
+    expect(unreadable.text).toContain('Apply complete: 0 created, 0 changed, 0 deleted, 3 failed.');
     expect(unreadable.text).toContain('! prune of set site skipped: 2 manifests of the folder could not be read or resolved, so nothing is deleted');
     expect(unreadable.text).not.toContain('- deleted');
     expect(await find('ConfigMap', 'kept', 'v1')).toBeDefined();
@@ -193,6 +197,7 @@ describe('openpds plan / apply against a cluster', () => {
     const io = { out: (l: string) => lines.push(l), err: (l: string) => lines.push(l), env: { KUBECONFIG: kube.kubeconfig } };
     expect(await runPlanCommand(['-f', nsDir], io)).toBe(0);
     expect(lines).toEqual([
+      expect.stringMatching(/^Target: cluster http:\/\/127\.0\.0\.1:\d+, context openpds-kube-api, namespace default \(the context\)$/),
       '+ create  Namespace fresh',
       '+ create  ConfigMap fresh/settings (namespace fresh is created by this plan: the server checks this object on apply)',
       '  note: nothing is planned for deletion without --set NAME (the apply set whose members that left DIR are pruned)',
@@ -220,6 +225,21 @@ describe('openpds plan / apply against a cluster', () => {
     expect(lines.join('\n')).toMatch(/usage: openpds apply -f DIR \[--kubeconfig FILE\][^]*--endpoint {11}NAME=URL/);
   });
 
+  it('a file that cannot be read is an error of the run, counted, exit 1, even without --set', async () => {
+    const unread = path.join(kube.dir, 'unreadable');
+    fs.mkdirSync(unread);
+    fs.writeFileSync(path.join(unread, 'good.yaml'), CONFIG_MAP.replace('settings', 'readable'));
+    fs.writeFileSync(path.join(unread, 'bad.yaml'), 'apiVersion: v1\nkind: ConfigMap\nmetadata: {name: [unclosed\n');
+    const lines: string[] = [];
+    const code = await runPlanCommand(['-f', unread, '--kubeconfig', kube.kubeconfig, '--context', 'openpds-kube-api'], { out: (l) => lines.push(l), err: (l) => lines.push(l), env: {} });
+    // Before: "skipped bad.yaml" on stderr, "Plan: 1 to create, …" with no failure, exit 0.
+    expect(lines[0]).toMatch(/^Target: cluster http:\/\/127\.0\.0\.1:\d+, context openpds-kube-api, namespace default \(the context\)$/);
+    expect(lines[1]).toMatch(/^! error {3}bad\.yaml: /);
+    expect(lines).toContain(`+ create  ConfigMap ${NS}/readable`);
+    expect(lines[lines.length - 1]).toBe('Plan: 1 to create, 0 to change, 0 to delete, 1 failed.');
+    expect(code).toBe(1);
+  });
+
   it('a plan right after `kubectl apply -k` of the same files is clean: every object unchanged', async () => {
     const byKubectl = path.join(kube.dir, 'by-kubectl');
     fs.mkdirSync(byKubectl);
@@ -230,6 +250,7 @@ describe('openpds plan / apply against a cluster', () => {
     const lines: string[] = [];
     const code = await runPlanCommand(['-f', byKubectl, '--kubeconfig', kube.kubeconfig, '--detailed-exitcode'], { out: (l) => lines.push(l), err: (l) => lines.push(l), env: {} });
     expect(lines).toEqual([
+      expect.stringMatching(/^Target: cluster /),
       `= unchanged Domain ${NS}/kubectl-made`,
       `= unchanged Drive ${NS}/kubectl-files`,
       '  note: nothing is planned for deletion without --set NAME (the apply set whose members that left DIR are pruned)',

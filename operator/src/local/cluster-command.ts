@@ -6,6 +6,7 @@
 import path from 'node:path';
 import type { KubeConfig } from '@kubernetes/client-node' with { 'resolution-mode': 'import' };
 import { createKubeClient } from '../kube/kube-client';
+import { parentName } from './cluster-applyset';
 import { planCluster, type ClusterAction, type ClusterPlanEntry } from './cluster-plan';
 import type { ManifestDocument } from './manifests';
 import { describeObjectChange } from './object-diff';
@@ -18,21 +19,23 @@ export interface ClusterTarget {
   /** The apply set to prune (--set); without one nothing is deleted. */
   setName?: string;
   forceConflicts: boolean;
+  /** --prune-cascading: a set's CRDs and Namespaces may be pruned, with all they hold. */
+  pruneCascading?: boolean;
 }
 
 export interface ClusterRun {
   command: 'plan' | 'apply';
   documents: ManifestDocument[];
-  /** Documents that could not be parsed (reported by the caller). */
-  unreadable: number;
+  /** Files or documents that could not be parsed, described: each is an error of the run. */
+  unreadable: string[];
   target: ClusterTarget;
   env: Record<string, string | undefined>;
   out: (line: string) => void;
   detailedExitCode: boolean;
 }
 
-const PLAN_VERB: Record<ClusterAction, string> = { create: '+ create', update: '~ update', unchanged: '= unchanged', delete: '- delete', error: '! error' };
-const APPLY_VERB: Record<ClusterAction, string> = { create: '+ created', update: '~ updated', unchanged: '= unchanged', delete: '- deleted', error: '! error' };
+const PLAN_VERB: Record<ClusterAction, string> = { create: '+ create', update: '~ update', unchanged: '= unchanged', delete: '- delete', error: '! error', kept: '? kept' };
+const APPLY_VERB: Record<ClusterAction, string> = { create: '+ created', update: '~ updated', unchanged: '= unchanged', delete: '- deleted', error: '! error', kept: '? kept' };
 
 export async function runClusterCommand(run: ClusterRun): Promise<number> {
   const kc = await loadKubeConfig(run.target, run.env);
@@ -40,18 +43,24 @@ export async function runClusterCommand(run: ClusterRun): Promise<number> {
     run.out(`! error   ${kc}`);
     return 1;
   }
-  const namespace = run.target.namespace ?? kc.getContextObject(kc.getCurrentContext())?.namespace ?? 'default';
+  const contextNamespace = kc.getContextObject(kc.getCurrentContext())?.namespace;
+  const namespace = run.target.namespace ?? contextNamespace ?? 'default';
   const client = createKubeClient(kc, { userAgent: 'openpds-cli' });
   const dryRun = run.command === 'plan';
-  // The parent lives in -n's namespace, else default: not the context's, so a set is the same set
-  // whichever context namespace the kubeconfig happens to select (kubectl's --applyset takes it explicitly).
-  const set = run.target.setName ? { name: run.target.setName, namespace: run.target.namespace ?? 'default' } : undefined;
-  const { entries, pruneSkipped } = await planCluster({ client, documents: run.documents, ...(set ? { set } : {}), namespace, dryRun, forceConflicts: run.target.forceConflicts, unreadable: run.unreadable });
+  // The parent lives where the set's namespace-less objects go (-n, else the context's, else default), as
+  // kubectl's ApplySet parent does: the same set name from two context namespaces is two sets.
+  const set = run.target.setName ? { name: run.target.setName, namespace } : undefined;
+  // Which cluster, context and namespace: a run against the wrong one is then plain from its first line.
+  const from = run.target.namespace ? '-n' : contextNamespace ? 'the context' : 'the context names none';
+  run.out(`Target: cluster ${kc.getCurrentCluster()?.server ?? '?'}, context ${kc.getCurrentContext()}, namespace ${namespace} (${from})${set ? `, apply set ${set.name} (parent ${set.namespace}/${parentName(set)})` : ''}`);
+  for (const problem of run.unreadable) run.out(`! error   ${problem}`);
+  const { entries, pruneSkipped, notes } = await planCluster({ client, documents: run.documents, ...(set ? { set } : {}), namespace, dryRun, forceConflicts: run.target.forceConflicts, pruneCascading: run.target.pruneCascading ?? false, unreadable: run.unreadable.length });
   for (const entry of entries) for (const line of formatEntry(entry, dryRun ? PLAN_VERB : APPLY_VERB)) run.out(line);
+  for (const note of notes ?? []) run.out(`  ${note}`);
   if (pruneSkipped) run.out(`! prune of set ${run.target.setName} skipped: ${pruneSkipped}`);
   if (!set) run.out(`  note: nothing is ${dryRun ? 'planned for deletion' : 'deleted'} without --set NAME (the apply set whose members that left DIR are pruned)`);
   const count = (action: ClusterAction) => entries.filter((e) => e.action === action).length;
-  const failed = count('error');
+  const failed = count('error') + run.unreadable.length;
   const summary = dryRun
     ? `Plan: ${count('create')} to create, ${count('update')} to change, ${count('delete')} to delete`
     : `Apply complete: ${count('create')} created, ${count('update')} changed, ${count('delete')} deleted`;
@@ -62,8 +71,9 @@ export async function runClusterCommand(run: ClusterRun): Promise<number> {
 
 export function formatEntry(entry: ClusterPlanEntry, verbs: Record<ClusterAction, string>): string[] {
   const head = `${verbs[entry.action].padEnd(9)} ${entry.kind} ${entry.name}`;
-  if (entry.action === 'error') return [`${head}: ${entry.message}`];
-  return [entry.message ? `${head} (${entry.message})` : head, ...entry.changes.map((c) => `      ${describeObjectChange(c)}`)];
+  const details = (entry.details ?? []).map((line) => `      ${line}`);
+  if (entry.action === 'error' || entry.action === 'kept') return [`${head}: ${entry.message}`, ...details];
+  return [entry.message ? `${head} (${entry.message})` : head, ...details, ...entry.changes.map((c) => `      ${describeObjectChange(c)}`)];
 }
 
 async function loadKubeConfig(target: ClusterTarget, env: Record<string, string | undefined>): Promise<KubeConfig | string> {

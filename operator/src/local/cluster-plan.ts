@@ -6,12 +6,14 @@
  * Pruning needs an explicit apply set (`--set NAME`, kubectl's `--prune --applyset=`): its parent
  * ConfigMap records the group-kinds and namespaces of its members (cluster-applyset.ts), and members of
  * the set that left the folder are deleted. A folder's name is no identity: team-a/prod and team-b/prod
- * would prune each other. Without a set nothing is ever deleted.
+ * would prune each other. Without a set nothing is ever deleted. A CRD or Namespace is pruned only with
+ * pruneCascading, since the server deletes every object of its kind or in it too (cluster-cascade.ts).
  */
 import type { KubeClient, KubeObject } from '../kube/kube-client';
-import { applySetId, APPLYSET_PART_OF_LABEL, groupKindOf, parentName, readParent, writeParent, type ApplySetRecord, type ApplySetRef } from './cluster-applyset';
+import { applySetId, APPLYSET_PART_OF_LABEL, groupKindOf, LEGACY_PARENT_NAMESPACE, parentName, readLegacyParent, readParent, writeParent, type ApplySetRecord, type ApplySetRef, type ParentState } from './cluster-applyset';
+import { cascades, describeCascade } from './cluster-cascade';
 import { crdKindsOf, kindKey, waitUntilServed, type CrdKind } from './cluster-crds';
-import { deleteOne, displayName, findPrunable, memberIdentity, type Prunable } from './cluster-prune';
+import { deleteOne, displayName, findPrunable, memberIdentity, type Prunable, type PruneEntry, type PruneScope } from './cluster-prune';
 import { createResourceResolver, isStatus, pathOf, serverMessage, type Resource, type ResourceResolver } from './cluster-resources';
 import type { ManifestDocument } from './manifests';
 import { diffObjects, type ObjectChange } from './object-diff';
@@ -26,7 +28,8 @@ const FIRST_KINDS = new Set(['Namespace', 'CustomResourceDefinition']);
 /** How long apply waits for a CRD of the folder to be served before its objects are applied. */
 const CRD_WAIT = { timeoutMs: 10_000, intervalMs: 200 };
 
-export type ClusterAction = 'create' | 'update' | 'unchanged' | 'delete' | 'error';
+/** kept: labelled as a member but not provably one (a copy, a legacy parent's): reported, never deleted. */
+export type ClusterAction = 'create' | 'update' | 'unchanged' | 'delete' | 'error' | 'kept';
 
 export interface ClusterPlanEntry {
   action: ClusterAction;
@@ -36,6 +39,8 @@ export interface ClusterPlanEntry {
   changes: ObjectChange[];
   /** Why it failed (the server's message), or a remark on a create. */
   message?: string;
+  /** Lines under the entry: what a cascading delete takes with it. */
+  details?: string[];
 }
 
 export interface ClusterPlanOptions {
@@ -48,6 +53,8 @@ export interface ClusterPlanOptions {
   dryRun: boolean;
   /** Take over fields another manager owns (kubectl's --force-conflicts) instead of failing. */
   forceConflicts: boolean;
+  /** Prune CustomResourceDefinitions and Namespaces too, with everything the server deletes with them. */
+  pruneCascading?: boolean;
   /** Documents of the folder that could not even be parsed (counted, they hold back pruning). */
   unreadable?: number;
   crdWait?: { timeoutMs: number; intervalMs: number };
@@ -66,6 +73,8 @@ export interface ClusterPlan {
   entries: ClusterPlanEntry[];
   /** Why nothing was pruned, when something held it back. */
   pruneSkipped?: string;
+  /** Remarks on the set (a legacy parent found). */
+  notes?: string[];
 }
 
 export async function planCluster(options: ClusterPlanOptions): Promise<ClusterPlan> {
@@ -74,12 +83,17 @@ export async function planCluster(options: ClusterPlanOptions): Promise<ClusterP
   const desired = await resolveDocuments(options, resolver, entries);
   const unresolved = options.documents.length - desired.length;
 
-  let record: ApplySetRecord = { groupKinds: [], namespaces: [] };
+  let parent: ParentState = { record: { groupKinds: [], namespaces: [] }, exists: false, legacy: false };
   if (options.set) {
-    const parent = await readParent(options.client, options.set);
-    if ('error' in parent) return { entries: [parentError(options.set, parent.error)] };
-    record = parent;
+    const read = await readParent(options.client, options.set);
+    if ('error' in read) return { entries: [parentError(options.set, read.error)] };
+    parent = read;
   }
+  // A parent an older openpds wrote in default may have been shared by runs from every context namespace:
+  // its record's other namespaces may be another team's, so only namespace default is taken from it (the
+  // record rewritten below keeps no more, and marks the parent as this version's).
+  const sharedLegacy = parent.exists && parent.legacy && options.set?.namespace === LEGACY_PARENT_NAMESPACE;
+  const record: ApplySetRecord = sharedLegacy ? { groupKinds: parent.record.groupKinds, namespaces: [LEGACY_PARENT_NAMESPACE] } : parent.record;
   // Before any member is written, as kubectl does: an apply cut short still leaves every kind it may
   // have created on the record, so the next run can find and prune it. When the folder creates the
   // parent's namespace, after the Namespaces and CRDs instead (the parent cannot exist before).
@@ -91,7 +105,7 @@ export async function planCluster(options: ClusterPlanOptions): Promise<ClusterP
   const late = await applyAll(options, resolver, desired, entries, early ? writeRecord : undefined);
   if (late) return { entries: [...entries.filter(Boolean), parentError(set!, late)] };
 
-  if (!options.set) return { entries: entries.filter(Boolean) };
+  if (!set) return { entries: entries.filter(Boolean) };
   // A manifest that could not be read or resolved is still in the folder, but its live object would look
   // removed: pruning now would delete what a YAML typo or a missing CRD merely hid. (A manifest the server
   // refuses is no such case: its identity is known, so its live object is never taken for removed.)
@@ -100,27 +114,75 @@ export async function planCluster(options: ClusterPlanOptions): Promise<ClusterP
     return { entries: entries.filter(Boolean), pruneSkipped: `${unread} manifest${unread === 1 ? '' : 's'} of the folder could not be read or resolved, so nothing is deleted` };
   }
   const wanted = recordOf(desired);
-  const prunes = await findPrunable(options.client, resolver, {
-    id: applySetId(options.set),
-    setName: options.set.name,
-    groupKinds: [...record.groupKinds, ...wanted.groupKinds],
-    namespaces: [...new Set([options.set.namespace, options.namespace, ...record.namespaces, ...wanted.namespaces])],
+  const scope = (id: string, groupKinds: string[], namespaces: string[], clusterScoped: boolean): PruneScope => ({
+    id,
+    setName: set.name,
+    groupKinds,
+    namespaces: [...new Set(namespaces)],
+    clusterScoped,
+    fieldManager: CLI_FIELD_MANAGER,
     wanted: new Set(desired.map((d) => memberIdentity(groupKindOf(d.resource.apiVersion, d.resource.kind), d.namespace, d.object.metadata!.name!))),
   });
+  const kinds = [...record.groupKinds, ...wanted.groupKinds];
+  // kubectl's rule: the parent's namespace and those it records (the folder's are recorded by now).
+  const prunes = await findPrunable(options.client, resolver, scope(applySetId(set), kinds, sharedLegacy ? [set.namespace] : [set.namespace, ...record.namespaces, ...wanted.namespaces], !sharedLegacy));
+  const { kept, notes } = await legacyMembers(options, resolver, sharedLegacy, wanted, kinds, scope, parent.exists);
   const pruned: Prunable[] = [];
   for (const p of prunes) {
-    const entry = p.entry.action === 'error' || options.dryRun ? p.entry : await deleteOne(options.client, p);
+    const checked = await withCascade(options, p);
+    const entry = checked.action === 'delete' && !options.dryRun ? await deleteOne(options.client, { ...p, entry: checked }) : checked;
     entries.push(entry);
     pruned.push({ ...p, entry });
   }
+  entries.push(...kept);
   if (!options.dryRun) {
     // The record shrinks to what the folder holds and what could not be deleted or listed.
     const left = pruned.filter((p) => p.entry.action === 'error');
     const next = union(wanted, { groupKinds: left.map((p) => p.groupKind), namespaces: left.flatMap((p) => (p.namespace ? [p.namespace] : [])) });
-    const error = await writeParent(options.client, options.set, next, CLI_FIELD_MANAGER);
-    if (error) entries.push(parentError(options.set, error));
+    const error = await writeParent(options.client, set, next, CLI_FIELD_MANAGER);
+    if (error) entries.push(parentError(set, error));
   }
-  return { entries: entries.filter(Boolean) };
+  return { entries: entries.filter(Boolean), ...(notes.length > 0 ? { notes } : {}) };
+}
+
+/**
+ * A CRD or Namespace member to prune, with what the server deletes with it; refused (an error, so the
+ * set keeps recording it) unless pruneCascading.
+ */
+async function withCascade(options: ClusterPlanOptions, p: Prunable): Promise<PruneEntry> {
+  if (p.entry.action !== 'delete' || !cascades(p.groupKind)) return p.entry;
+  const cascade = await describeCascade(options.client, p.groupKind, p.name);
+  const what = cascade.count === undefined ? 'objects that could not be counted' : `${cascade.count} other object${cascade.count === 1 ? '' : 's'}`;
+  const details = cascade.lines.map((line) => `with it: ${line}`);
+  if (options.pruneCascading) return { ...p.entry, message: `deletes ${what} with it`, details };
+  return { ...p.entry, action: 'error', message: `not deleted: the server would delete ${what} with it; give --prune-cascading to delete it`, details };
+}
+
+/**
+ * Objects labelled by a legacy parent (see cluster-applyset.ts) that the folder no longer holds, in the
+ * folder's namespaces: reported as kept, never deleted, since that parent may speak for another team.
+ * - The set's parent is the shared one in default: its members outside default and cluster-scoped ones.
+ * - The set's parent moved out of default (no parent here yet, a legacy one there): that one's members.
+ */
+async function legacyMembers(options: ClusterPlanOptions, resolver: ResourceResolver, sharedLegacy: boolean, wanted: ApplySetRecord, kinds: string[], scope: (id: string, groupKinds: string[], namespaces: string[], clusterScoped: boolean) => PruneScope, parentExists: boolean): Promise<{ kept: ClusterPlanEntry[]; notes: string[] }> {
+  const set = options.set!;
+  const kept = (found: Prunable[], why: string) => found.map((p): ClusterPlanEntry => (p.entry.action === 'delete' ? { ...p.entry, action: 'kept', message: why } : p.entry));
+  if (sharedLegacy) {
+    const namespaces = wanted.namespaces.filter((ns) => ns !== set.namespace);
+    const found = await findPrunable(options.client, resolver, scope(applySetId(set), kinds, namespaces, true));
+    return { kept: kept(found, `labelled by the set's parent from an older openpds, which runs from any context namespace shared: not deleted, delete it by hand if it is this set's`), notes: [] };
+  }
+  if (parentExists) return { kept: [], notes: [] };
+  const legacy = await readLegacyParent(options.client, set);
+  if (!legacy) return { kept: [], notes: [] };
+  const where = `${legacy.ref.namespace}/${parentName(legacy.ref)}`;
+  const found = await findPrunable(options.client, resolver, scope(applySetId(legacy.ref), [...legacy.record.groupKinds, ...wanted.groupKinds], [set.namespace, ...wanted.namespaces], true));
+  return {
+    kept: kept(found, `labelled by the older parent ${where}: not deleted, delete it by hand if it is this set's`),
+    notes: [
+      `note: set ${set.name} now keeps its parent in ${set.namespace}/${parentName(set)}; an older openpds kept it in ${where}, shared by runs from every context namespace, so nothing is deleted on its word (objects it labelled that left DIR are listed as kept). Delete ${where} once no one applies set ${set.name} with an older openpds.`,
+    ],
+  };
 }
 
 /** Each document checked and resolved to its REST resource (or to the CRD of the folder that defines it). */

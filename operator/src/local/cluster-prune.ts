@@ -2,6 +2,12 @@
  * Pruning an apply set: its members (label `applyset.kubernetes.io/part-of=ID`) of every group-kind the
  * parent records or the folder holds, that the folder no longer holds. A kind that left the folder
  * entirely is still searched, because the parent recorded it when it was applied.
+ *
+ * As kubectl's ApplySet, members are looked for only in the namespaces the set records (its parent's
+ * namespace, the recorded additional namespaces and those of the folder), never across the cluster: an
+ * object copied into another namespace with its labels is not the set's. Within them, a labelled object is
+ * a member only if this tool's field manager owns the label (managedFields): a copy that another manager
+ * wrote with the label is reported as kept, never deleted.
  */
 import type { KubeClient, KubeObject } from '../kube/kube-client';
 import { APPLYSET_PART_OF_LABEL, splitGroupKind } from './cluster-applyset';
@@ -9,11 +15,14 @@ import { isStatus, pathOf, serverMessage, type Resource, type ResourceResolver }
 import type { ObjectChange } from './object-diff';
 
 export interface PruneEntry {
-  action: 'delete' | 'error';
+  /** kept: carries the set's label but is not provably its member; reported, never deleted. */
+  action: 'delete' | 'error' | 'kept';
   kind: string;
   name: string;
   changes: ObjectChange[];
   message?: string;
+  /** Lines under the entry: what a cascading delete takes with it. */
+  details?: string[];
 }
 
 export interface Prunable {
@@ -29,8 +38,12 @@ export interface PruneScope {
   id: string;
   setName: string;
   groupKinds: string[];
-  /** Where to list when listing across all namespaces is forbidden. */
+  /** The only namespaces namespaced members are looked for in. */
   namespaces: string[];
+  /** Whether cluster-scoped members are looked for at all. */
+  clusterScoped: boolean;
+  /** The field manager that must own a member's part-of label. */
+  fieldManager: string;
   /** Identities (see memberIdentity) of the objects the folder holds. */
   wanted: Set<string>;
 }
@@ -48,9 +61,10 @@ export async function findPrunable(client: KubeClient, resolver: ResourceResolve
       continue;
     }
     const resource = resolved.resource;
+    if (!resource.namespaced && !scope.clusterScoped) continue;
     let items: KubeObject[];
     try {
-      items = await listMembers(client, resource, scope.namespaces, labelSelector);
+      items = await listMembers(client, resource, [...new Set(scope.namespaces)].sort(), labelSelector);
     } catch (error) {
       out.push(failed(serverMessage(error)));
       continue;
@@ -59,27 +73,36 @@ export async function findPrunable(client: KubeClient, resolver: ResourceResolve
       const name = item.metadata?.name ?? '';
       const namespace = resource.namespaced ? item.metadata?.namespace : undefined;
       if (!name || item.metadata?.deletionTimestamp || scope.wanted.has(memberIdentity(groupKind, namespace, name))) continue;
-      out.push({ entry: { action: 'delete', kind: resource.kind, name: displayName(namespace, name), changes: [] }, groupKind, resource, namespace, name });
+      const entry: PruneEntry = ownsLabel(item, scope.fieldManager, APPLYSET_PART_OF_LABEL)
+        ? { action: 'delete', kind: resource.kind, name: displayName(namespace, name), changes: [] }
+        : { action: 'kept', kind: resource.kind, name: displayName(namespace, name), changes: [], message: `carries the label of set ${scope.setName} but ${scope.fieldManager} never applied it (a copy?): not deleted` };
+      out.push({ entry, groupKind, resource, namespace, name });
     }
   }
   return out;
 }
 
-/** Across all namespaces; where that is forbidden (a namespaced role), in the namespaces of the set. */
+/** Cluster-scoped kinds in one list; namespaced ones in each namespace of the set, never across all. */
 async function listMembers(client: KubeClient, resource: Resource, namespaces: string[], labelSelector: string): Promise<KubeObject[]> {
-  const list = (namespace: string | undefined) => client.request<{ items: KubeObject[] }>('GET', pathOf(resource, namespace), { query: { labelSelector } });
-  try {
-    return (await list(undefined)).items;
-  } catch (error) {
-    if (!resource.namespaced || !isStatus(error, 403)) throw error;
-  }
+  const list = async (namespace: string | undefined) => (await client.request<{ items: KubeObject[] }>('GET', pathOf(resource, namespace), { query: { labelSelector } })).items;
+  if (!resource.namespaced) return list(undefined);
   const items: KubeObject[] = [];
-  for (const namespace of namespaces) items.push(...(await list(namespace)).items);
+  for (const namespace of namespaces) items.push(...(await list(namespace)));
   return items;
 }
 
+/** Whether `manager` owns `metadata.labels[label]`, as the server's managedFields (fieldsV1) record it. */
+export function ownsLabel(object: KubeObject, manager: string, label: string): boolean {
+  const entries = (object.metadata?.managedFields ?? []) as { manager?: string; fieldsV1?: Record<string, unknown> }[];
+  return entries.some((entry) => {
+    if (entry.manager !== manager) return false;
+    const labels = (entry.fieldsV1?.['f:metadata'] as Record<string, unknown> | undefined)?.['f:labels'] as Record<string, unknown> | undefined;
+    return labels !== undefined && `f:${label}` in labels;
+  });
+}
+
 export async function deleteOne(client: KubeClient, p: Prunable): Promise<PruneEntry> {
-  if (!p.resource) return p.entry;
+  if (!p.resource || p.entry.action !== 'delete') return p.entry;
   try {
     await client.request('DELETE', pathOf(p.resource, p.namespace, p.name), { body: { kind: 'DeleteOptions', apiVersion: 'v1', propagationPolicy: 'Background' } });
     return p.entry;

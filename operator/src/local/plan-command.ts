@@ -16,17 +16,25 @@ import { bareEndpointTarget, createDomainTargets, onlyDeclaredDomains, parseEndp
 import { describeProblem, loadManifests, readManifestDocuments } from './manifests';
 import { failureOf, planDrives, type PlanEntry } from './plan-drives';
 
-const usage = (command: string) => `usage: openpds ${command} -f DIR [--kubeconfig FILE] [--context C] [-n NS] [--set NAME] [--force-conflicts]${command === 'plan' ? ' [--detailed-exitcode]' : ''}
+const usage = (command: string) => `usage: openpds ${command} -f DIR [--kubeconfig FILE] [--context C] [-n NS] [--set NAME [--prune-cascading]] [--force-conflicts]${command === 'plan' ? ' [--detailed-exitcode]' : ''}
        openpds ${command} -f DIR (--endpoint [NAME=]URL ... [--username U] [--password P] | --state DIR) [--set NAME]${command === 'plan' ? ' [--detailed-exitcode]' : ''}
 
 Against a cluster (--kubeconfig, --context or $KUBECONFIG): every manifest of DIR, any kind, is ${command === 'plan' ? 'checked by a server-side dry run\nand compared with the live object' : 'server-side applied'} (CustomResourceDefinitions and Namespaces first). With --set NAME,
 objects an earlier apply of that set made that DIR no longer holds are ${command === 'plan' ? 'shown as deletes' : 'deleted'}; without it nothing is deleted.
+The first line names the cluster (server URL), context and namespace the run targets. A file that cannot
+be read is an error (exit 1), and while there is one nothing is deleted.
   -f, --filename       folder of manifests
   --kubeconfig         kubeconfig file (default: $KUBECONFIG, then ~/.kube/config)
   --context            kubeconfig context (default: its current context)
   -n, --namespace      namespace of manifests that name none (default: the context's, then default)
   --set                the apply set to prune (kubectl's ApplySet): its parent ConfigMap openpds-applyset-NAME
-                       in -n's namespace (default: default) records its kinds and namespaces; no default
+                       lives in the namespace of manifests that name none (-n, else the context's, else
+                       default) and records its kinds and namespaces; members are looked for only there,
+                       and only objects whose set label openpds applied are deleted; no default
+  --prune-cascading    let --set delete a CustomResourceDefinition or Namespace that left DIR: the server
+                       then deletes every object of that kind, or in that namespace, too. Without it such
+                       a delete is refused (an error naming what it would take); either way the plan
+                       counts what goes with it, per kind and namespace
   --force-conflicts    take over fields another field manager owns instead of failing
 
 Against running domains: the Drives of DIR are applied through each domain's admin API. With --set NAME,
@@ -77,8 +85,8 @@ async function run(command: 'plan' | 'apply', argv: string[], io: CommandIo): Pr
   }
   if ('cluster' in parsed) {
     const documents = readManifestDocuments(parsed.dir);
-    for (const problem of documents.problems) err(`skipped ${describeProblem(problem)}`);
-    return runClusterCommand({ command, documents: documents.objects, unreadable: documents.problems.length, target: parsed.cluster, env, out, detailedExitCode: parsed.detailedExitCode });
+    // Printed in the plan and counted as failures (exit 1): a file that cannot be read is not a file removed.
+    return runClusterCommand({ command, documents: documents.objects, unreadable: documents.problems.map(describeProblem), target: parsed.cluster, env, out, detailedExitCode: parsed.detailedExitCode });
   }
   const manifests = loadManifests(parsed.dir);
   let targets = createDomainTargets(parsed.target);
@@ -237,6 +245,7 @@ function parseCommandArgs(argv: string[], env: Record<string, string | undefined
         namespace: { type: 'string', short: 'n' },
         set: { type: 'string' },
         'force-conflicts': { type: 'boolean', default: false },
+        'prune-cascading': { type: 'boolean', default: false },
         'detailed-exitcode': { type: 'boolean', default: false },
       },
     }).values;
@@ -249,15 +258,16 @@ function parseCommandArgs(argv: string[], env: Record<string, string | undefined
   const endpoints = values.endpoint ?? [];
   const clusterFlags = Boolean(values.kubeconfig || values.context);
   if (endpoints.length > 0 && values.state) return 'give either --endpoint or --state';
-  if ((endpoints.length > 0 || values.state) && (clusterFlags || values.namespace || values['force-conflicts'])) {
-    return '--kubeconfig, --context, -n and --force-conflicts are for a cluster; --endpoint and --state for running domains: give one kind';
+  if ((endpoints.length > 0 || values.state) && (clusterFlags || values.namespace || values['force-conflicts'] || values['prune-cascading'])) {
+    return '--kubeconfig, --context, -n, --force-conflicts and --prune-cascading are for a cluster; --endpoint and --state for running domains: give one kind';
   }
   // No default from the folder's name: team-a/prod and team-b/prod would be one set and prune each other.
   if (values.set !== undefined && !APPLY_SET_NAME.test(values.set)) return `--set ${values.set}: the apply set name must be lower-case letters, digits, - and . inside, at most 63 characters`;
   const set = values.set !== undefined ? { set: values.set } : {};
   if (endpoints.length === 0 && !values.state) {
     if (!clusterFlags && !env.KUBECONFIG) return 'give --kubeconfig (or set $KUBECONFIG) to plan against a cluster, or --endpoint / --state for running domains';
-    const cluster: ClusterTarget = { forceConflicts: values['force-conflicts'] ?? false };
+    if (values['prune-cascading'] && !values.set) return '--prune-cascading only means something with --set NAME (nothing is deleted without a set)';
+    const cluster: ClusterTarget = { forceConflicts: values['force-conflicts'] ?? false, pruneCascading: values['prune-cascading'] ?? false };
     if (values.set) cluster.setName = values.set;
     if (values.kubeconfig) cluster.kubeconfig = values.kubeconfig;
     if (values.context) cluster.context = values.context;
