@@ -20,6 +20,7 @@ const USAGE = `usage: openpds <command>
   plan -f DIR  show what applying DIR would create, change or delete, terraform style:
                  against a cluster (--kubeconfig/--context or $KUBECONFIG): a server-side dry run of
                  every manifest, any kind; with --set NAME, objects of that apply set DIR lost are deletes
+                 (a CustomResourceDefinition or Namespace only with --prune-cascading, which deletes all it holds)
                  against running domains (--endpoint NAME=URL, or --state DIR of \`openpds up\`): the Drives;
                  with --set NAME, drives of that set DIR lost are deletes or releases (per reclaimPolicy),
                  none while a manifest is invalid or a Drive fails; a renamed Drive keeps its drive (~ move)
