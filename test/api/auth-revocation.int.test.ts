@@ -36,7 +36,7 @@ describe.each(['pglite', 'pg'] as const)('token revocation and admin protection 
     expect((await api.call('/v2/account/login', { username: 'sleeper', password: 'sleeper-password' })).status).toBe(401);
   });
 
-  it("refuses a disabled user's tokens at once (also for downloads), and lets them back in once enabled", async () => {
+  it("refuses a disabled user's tokens at once (also for downloads), and lets them back in once enabled, with new tokens only", async () => {
     const dave = await createUser('dave', 'admin');
     const session = await loginAs('dave');
     await api.ok('/v2/user/update', { user_id: dave.user_id, status: 'disabled' }, root);
@@ -47,6 +47,24 @@ describe.each(['pglite', 'pg'] as const)('token revocation and admin protection 
     expect((await api.call('/v2/account/login', { username: 'dave', password: 'dave-password' })).body.code).toBe('Forbidden.UserDisabled');
     await api.ok('/v2/user/update', { user_id: dave.user_id, status: 'enabled' }, root);
     expect((await api.call('/v2/user/list', {}, (await loginAs('dave')).access_token)).status).toBe(200);
+    // Re-enabling does not revive the tokens held when he was disabled.
+    expect((await api.call('/v2/user/list', {}, session.access_token)).status).toBe(401);
+  });
+
+  it("ends a user's access tokens at once when an admin sets a new password (a stolen token dies with the old password)", async () => {
+    const gina = await createUser('gina');
+    const stolen = await loginAs('gina');
+    const other = await loginAs('gina');
+    await api.ok('/v2/user/update', { user_id: gina.user_id, password: 'gina-new-password' }, root);
+    for (const session of [stolen, other]) {
+      expect(await api.call('/v2/drive/list_my_drives', {}, session.access_token)).toMatchObject({ status: 401, body: { code: 'AccessTokenInvalid' } });
+      expect((await api.call('/v2/account/token', { refresh_token: session.refresh_token })).status).toBe(401);
+    }
+    expect((await api.call('/v2/drive/list_my_drives', {}, (await api.login('gina', 'gina-new-password')).access_token)).status).toBe(200);
+    // A profile change ends nothing.
+    const current = await api.login('gina', 'gina-new-password');
+    await api.ok('/v2/user/update', { user_id: gina.user_id, nick_name: 'Gina' }, root);
+    expect((await api.call('/v2/drive/list_my_drives', {}, current.access_token)).status).toBe(200);
   });
 
   it('applies a role change to the next call: a demoted admin is a user at once, a promoted user an admin', async () => {

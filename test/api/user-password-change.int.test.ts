@@ -30,9 +30,11 @@ describe.each(['pglite', 'pg'] as const)('self-service password change on %s', (
     const bob = await createLoggedInUser(api, 'bob');
     expect((await change(bob.access_token, bob.user_id, { password: 'bobs-new-password', old_password: 'bob-password' })).status).toBe(200);
     expect((await api.call('/v2/account/login', { username: 'bob', password: 'bob-password' })).status).toBe(401);
-    expect((await api.call('/v2/account/login', { username: 'bob', password: 'bobs-new-password' })).status).toBe(200);
+    const again = await api.login('bob', 'bobs-new-password');
+    // The change ended every session, the one that made it too: its client logs in again.
+    expect(await api.call('/v2/user/get', {}, bob.access_token)).toMatchObject({ status: 401, body: { code: 'AccessTokenInvalid' } });
     // The profile alone needs no password.
-    expect((await change(bob.access_token, bob.user_id, { nick_name: 'Bobby' })).body.nick_name).toBe('Bobby');
+    expect((await change(again.access_token, bob.user_id, { nick_name: 'Bobby' })).body.nick_name).toBe('Bobby');
   });
 
   it('throttles old-password guessing, even for the right one, until the window passes', async () => {

@@ -12,7 +12,7 @@ const errors = {
   badRefresh: () => unauthorized('InvalidParameter.RefreshToken', 'refresh token is invalid, expired or already used'),
   badAccess: () => unauthorized('AccessTokenInvalid', 'access token is missing, invalid or expired'),
   // Same code as any dead token: a client refreshes on it, and the refresh is refused too.
-  goneUser: () => unauthorized('AccessTokenInvalid', "access token's user has been deleted or disabled"),
+  goneUser: () => unauthorized('AccessTokenInvalid', "access token's user has been deleted or disabled, or their password has changed"),
   throttled: (ms: number) =>
     new AppError('TooManyRequests.Login', 429, 'too many failed logins for this user; try again later', { headers: { 'Retry-After': String(Math.ceil(ms / 1000)) } }),
 };
@@ -26,7 +26,7 @@ export function createAuthService(deps: Pick<Deps, 'db' | 'config' | 'tokens' | 
   const throttle = createLoginThrottle(() => deps.clock.now().getTime());
 
   async function issueTokens(user: UserRow) {
-    const accessToken = deps.tokens.signAccess({ sub: user.user_id, domain_id: user.domain_id, role: user.role }, deps.config.accessTokenTtl);
+    const accessToken = deps.tokens.signAccess({ sub: user.user_id, domain_id: user.domain_id, role: user.role, gen: user.token_generation }, deps.config.accessTokenTtl);
     const refreshToken = newRefreshToken();
     const expiresAt = new Date(deps.clock.now().getTime() + deps.config.refreshTokenTtl * 1000);
     await users.saveRefreshToken(deps.db, hashRefreshToken(refreshToken), user.user_id, expiresAt);
@@ -81,17 +81,18 @@ export function createAuthService(deps: Pick<Deps, 'db' | 'config' | 'tokens' | 
       const match = /^Bearer\s+(\S+)$/i.exec(header ?? '');
       const claims = match ? deps.tokens.verifyAccess(match[1]!) : null;
       if (!claims || claims.domain_id !== domainId) throw errors.badAccess();
-      return { userId: claims.sub, domainId: claims.domain_id, role: claims.role, accessToken: match![1]! };
+      return { userId: claims.sub, domainId: claims.domain_id, role: claims.role, tokenGeneration: claims.gen ?? 0, accessToken: match![1]! };
     },
 
     /**
-     * The caller as the database has them now: a deleted or disabled user's token stops working at once
-     * (not when it expires, up to OPENPDS_ACCESS_TOKEN_TTL later) and a role change applies to the next
-     * call. One primary-key read per call.
+     * The caller as the database has them now: the token of a deleted or disabled user, or one signed
+     * before a password change (an older token_generation), stops working at once (not when it expires, up
+     * to OPENPDS_ACCESS_TOKEN_TTL later) and a role change applies to the next call. One primary-key read
+     * per call.
      */
     async confirm(auth: AuthContext): Promise<AuthContext> {
       const current = await users.getAccess(deps.db, auth.domainId, auth.userId);
-      if (!current || current.status !== 'enabled') throw errors.goneUser();
+      if (!current || current.status !== 'enabled' || current.token_generation !== (auth.tokenGeneration ?? 0)) throw errors.goneUser();
       return current.role === auth.role ? auth : { ...auth, role: current.role };
     },
   };

@@ -9,6 +9,8 @@ export interface AccessClaims {
   sub: string;
   domain_id: string;
   role: Role;
+  /** The user's token_generation when signed (migration 008); absent in older tokens, meaning 0. */
+  gen?: number;
   iat: number;
   exp: number;
 }

@@ -15,6 +15,8 @@ export interface UserRow {
   status: 'enabled' | 'disabled';
   password_hash: string | null;
   default_drive_id: string | null;
+  /** Bumped to end every access token of the user at once (migration 008). */
+  token_generation: number;
   user_data: Record<string, unknown>;
   created_at: Date;
   updated_at: Date;
@@ -38,7 +40,7 @@ const PATCHABLE = ['nick_name', 'email', 'phone', 'description', 'avatar', 'role
 
 export function createUsersRepository() {
   return {
-    async insert(db: Queryable, user: Omit<UserRow, 'created_at' | 'updated_at'>): Promise<UserRow> {
+    async insert(db: Queryable, user: Omit<UserRow, 'created_at' | 'updated_at' | 'token_generation'>): Promise<UserRow> {
       const [row] = await db.query<UserRow>(
         `INSERT INTO users (user_id, domain_id, user_name, nick_name, email, phone, description, avatar, role, status,
            password_hash, default_drive_id, user_data)
@@ -62,9 +64,16 @@ export function createUsersRepository() {
       return row;
     },
     /** What each authenticated call checks: the caller still exists, is enabled, and has this role now. */
-    async getAccess(db: Queryable, domainId: string, userId: string): Promise<Pick<UserRow, 'role' | 'status'> | undefined> {
-      const [row] = await db.query<Pick<UserRow, 'role' | 'status'>>(`SELECT role, status FROM users WHERE user_id = $1 AND domain_id = $2`, [userId, domainId]);
+    async getAccess(db: Queryable, domainId: string, userId: string): Promise<Pick<UserRow, 'role' | 'status' | 'token_generation'> | undefined> {
+      const [row] = await db.query<Pick<UserRow, 'role' | 'status' | 'token_generation'>>(
+        `SELECT role, status, token_generation FROM users WHERE user_id = $1 AND domain_id = $2`,
+        [userId, domainId],
+      );
       return row;
+    },
+    /** Ends every access token the user holds (AuthService.confirm compares generations). */
+    async bumpTokenGeneration(db: Queryable, domainId: string, userId: string): Promise<void> {
+      await db.query(`UPDATE users SET token_generation = token_generation + 1 WHERE domain_id = $1 AND user_id = $2`, [domainId, userId]);
     },
     async list(db: Queryable, domainId: string, after: string, limit: number): Promise<UserRow[]> {
       return db.query<UserRow>(`SELECT * FROM users WHERE domain_id = $1 AND user_id > $2 ORDER BY user_id LIMIT $3`, [domainId, after, limit]);

@@ -154,9 +154,11 @@ export function createUsersService(deps: Pick<Deps, 'db' | 'newId' | 'config' | 
         if (before.role === 'superadmin' && input.role && input.role !== 'superadmin' && (await repo.countByRole(tx, domainId, 'superadmin')) <= 1)
           throw errors.lastSuperadmin();
         // Disabling, a role change or a new password ends every session at its next refresh. Access tokens
-        // are checked against the user on every call (AuthService.confirm): a disabled user's stop at once
-        // and a role change applies to the next call; after a new password they live out their short TTL.
+        // are checked against the user on every call (AuthService.confirm): a role change applies to the
+        // next call, and disabling or a new password ends them at once (the caller's own too, after a
+        // self-service change: the client logs in again with the new password).
         if (input.status === 'disabled' || (input.role && input.role !== before.role) || password) await repo.deleteRefreshTokens(tx, userId);
+        if (input.status === 'disabled' || password) await repo.bumpTokenGeneration(tx, domainId, userId);
         return (await repo.update(tx, domainId, userId, patch))!;
       });
     },
