@@ -2,12 +2,15 @@
  * Reads the openpds.io resources of a folder the way `kubectl apply -f DIR` would see them: every YAML
  * file (multi-document), kustomization.yaml ignored, each object defaulted and validated against its CRD's
  * openAPIV3Schema (as the API server does on admission), strictly: a field the schema does not declare is
- * an error, as `kubectl apply --server-side` (fieldValidation=Strict) makes it, not silently dropped. CEL
- * rules are not evaluated here: they only guard transitions (immutable fields) or need a cluster-side
- * evaluator.
+ * an error, as `kubectl apply --server-side` (fieldValidation=Strict) makes it, not silently dropped.
+ * Of the CEL rules, the transition rules that keep fields immutable (`self.f == oldSelf.f` and the like:
+ * transitionRules) are checked against the object as last applied, when the caller has it (`up`'s
+ * drives.json): a Drive moved to another Domain or owner is refused as the API server refuses it, never run
+ * as a new drive. Other CEL rules need a cluster-side evaluator and are not checked here.
  */
 import fs from 'node:fs';
 import path from 'node:path';
+import { isDeepStrictEqual } from 'node:util';
 import Ajv, { type ValidateFunction } from 'ajv';
 import addFormats from 'ajv-formats';
 import YAML from 'yaml';
@@ -42,7 +45,10 @@ export function describeProblem(p: ManifestProblem): string {
   return `${p.where}${p.kind ? ` ${p.kind}/${p.name ?? '?'}` : ''}: ${p.message}`;
 }
 
-export function loadManifests(dir: string, crdDir = DEFAULT_CRD_DIR): Manifests {
+/** Objects as last applied, by kind then `namespace/name`: what transition rules compare with. */
+export type PreviousObjects = Readonly<Record<string, Readonly<Record<string, object>>>>;
+
+export function loadManifests(dir: string, crdDir = DEFAULT_CRD_DIR, previous: PreviousObjects = {}): Manifests {
   const validators = loadValidators(crdDir);
   const documents = readManifestDocuments(dir);
   const out: Manifests = { domains: [], drives: [], invalid: [...documents.problems], notRun: [] };
@@ -71,6 +77,8 @@ export function loadManifests(dir: string, crdDir = DEFAULT_CRD_DIR): Manifests 
     const errors = unknownFields(schema.schema, object).map((field) => `unknown field "${field}"`);
     if (!schema.validate(object)) errors.push(...(schema.validate.errors ?? []).map((e) => `${fieldPath(e.instancePath)} ${e.message}`));
     if (typeof name !== 'string' || !name) errors.push('metadata.name is required');
+    const old = typeof name === 'string' ? previous[String(object.kind)]?.[`${object.metadata?.namespace ?? 'default'}/${name}`] : undefined;
+    if (errors.length === 0 && old) errors.push(...transitionErrors(schema.transitions, old, object));
     if (errors.length > 0) {
       out.invalid.push(problem(errors.join('; ')));
       continue;
@@ -267,6 +275,65 @@ function yamlFiles(dir: string, root = dir, seen = new Set<string>()): { files: 
 interface KindSchema {
   schema: SchemaNode;
   validate: ValidateFunction;
+  transitions: TransitionRule[];
+}
+
+/**
+ * A transition rule at `at` (`spec.domainRef`), as the conjunction of the checks local mode knows:
+ * `self.f == oldSelf.f` (`equal: f`), `self == oldSelf` (`equal: ''`: the whole value) and
+ * `has(self.f) == has(oldSelf.f)` (`present: f`). `parts` is undefined for a rule of another form
+ * (Domain's `quantity(self).compareTo(quantity(oldSelf)) >= 0`): it is not checked here.
+ */
+export interface TransitionRule {
+  at: string[];
+  rule: string;
+  message: string;
+  parts?: ({ equal: string } | { present: string })[];
+}
+
+const TRANSITION_PARTS: [RegExp, (f: string) => { equal: string } | { present: string }][] = [
+  [/^self\.([A-Za-z_]\w*) == oldSelf\.\1$/, (f) => ({ equal: f })],
+  [/^self == oldSelf()$/, () => ({ equal: '' })],
+  [/^has\(self\.([A-Za-z_]\w*)\) == has\(oldSelf\.\1\)$/, (f) => ({ present: f })],
+];
+
+/** The schema's transition rules (those reading oldSelf), each with the checks it stands for when local mode knows its form. */
+export function transitionRules(schema: SchemaNode & { 'x-kubernetes-validations'?: { rule: string; message?: string }[] }, at: string[] = []): TransitionRule[] {
+  const out: TransitionRule[] = [];
+  for (const { rule, message } of schema['x-kubernetes-validations'] ?? []) {
+    if (!rule.includes('oldSelf')) continue;
+    const parts = rule.split(' && ').map((part) => {
+      for (const [pattern, make] of TRANSITION_PARTS) {
+        const m = pattern.exec(part.trim());
+        if (m) return make(m[1]!);
+      }
+      return undefined;
+    });
+    const known = parts.every((p) => p !== undefined);
+    out.push({ at, rule, message: message ?? `failed rule: ${rule}`, ...(known ? { parts: parts as NonNullable<TransitionRule['parts']> } : {}) });
+  }
+  for (const [key, child] of Object.entries(schema.properties ?? {})) out.push(...transitionRules(child, [...at, key]));
+  return out;
+}
+
+/**
+ * What the API server answers an update that breaks a transition rule, in kubectl's words
+ * (`spec.domainRef: Invalid value: "object": domainRef is immutable`). As there, a rule applies only where
+ * both the old and the new object have the value.
+ */
+function transitionErrors(rules: TransitionRule[], old: object, next: object): string[] {
+  const at = (o: unknown, keys: string[]) => keys.reduce<unknown>((v, k) => (typeof v === 'object' && v !== null ? (v as Record<string, unknown>)[k] : undefined), o);
+  const errors: string[] = [];
+  for (const rule of rules) {
+    const before = at(old, rule.at);
+    const after = at(next, rule.at);
+    if (before === undefined || after === undefined) continue;
+    const broken = rule.parts?.some((part) =>
+      'equal' in part ? !isDeepStrictEqual(at(before, part.equal ? [part.equal] : []), at(after, part.equal ? [part.equal] : [])) : (at(before, [part.present]) === undefined) !== (at(after, [part.present]) === undefined),
+    );
+    if (broken) errors.push(`${rule.at.join('.')}: Invalid value: "${typeof after === 'object' ? 'object' : typeof after}": ${rule.message}`);
+  }
+  return errors;
 }
 
 const cache = new Map<string, Map<string, KindSchema>>();
@@ -287,7 +354,7 @@ function loadValidators(crdDir: string): Map<string, KindSchema> {
       spec: { names: { kind: string }; versions: { schema: { openAPIV3Schema: SchemaNode } }[] };
     };
     const schema = crd.spec.versions[0]!.schema.openAPIV3Schema;
-    validators.set(crd.spec.names.kind, { schema, validate: ajv.compile(schema) });
+    validators.set(crd.spec.names.kind, { schema, validate: ajv.compile(schema), transitions: transitionRules(schema) });
   }
   cache.set(crdDir, validators);
   return validators;

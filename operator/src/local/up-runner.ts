@@ -123,8 +123,11 @@ export function createUpRunner(options: UpOptions): UpRunner {
   }
 
   async function sync() {
-    const manifests = loadManifests(options.dir, options.crdDir);
     const records = readDriveRecords(options.stateDir);
+    // Immutable fields (domainRef, owner) are checked against the Drives as last applied, as the API server
+    // does: such a change is an invalid manifest, so the Drive keeps running as it was (it was taken for a
+    // drive deleted in the data plane and a new, empty one created in the other Domain).
+    const manifests = loadManifests(options.dir, options.crdDir, { Drive: Object.fromEntries(Object.entries(records).map(([k, r]) => [k, r.drive])) });
     // The apply-set annotation is the CLI's to write, never a manifest's: `up` puts no drive in a set.
     const wantedDrives = new Map(manifests.drives.map((d) => [key(d), withApplySet(d, undefined)]));
     const domains = manifests.domains;
