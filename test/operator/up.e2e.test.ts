@@ -374,3 +374,107 @@ describe('openpds up with a renamed Drive', () => {
     }
   });
 });
+
+const TEAM = (domain: string) => `apiVersion: openpds.io/v1alpha1\nkind: Drive\nmetadata: {name: team}\nspec:\n  domainRef: {name: ${domain}}\n  owner: {kind: Group, name: team}\n  name: Team drive\n  quota: {totalSize: 1Gi}\n  reclaimPolicy: Delete\n`;
+
+/** Starts `up` with args of the test's own and answers its exit code, or 'running' if it still runs after `ms`; it is stopped either way. */
+async function exitWithin(ms: number, argv: string[], lines: string[]): Promise<number | 'running'> {
+  const controller = new AbortController();
+  const exited = runUpCommand(argv, { signal: controller.signal, out: (l) => lines.push(l), err: (l) => lines.push(`ERR ${l}`) });
+  let timer: NodeJS.Timeout | undefined;
+  const outcome = await Promise.race([exited, new Promise<'running'>((r) => (timer = setTimeout(() => r('running'), ms)))]);
+  clearTimeout(timer);
+  controller.abort();
+  await exited;
+  return outcome;
+}
+
+// A state dir is one folder's (red-team: `.openpds` is per working directory, so `up -f upA` then
+// `up -f upB` from the same place deleted upA's drive and files), and one `up`'s at a time.
+describe('openpds up and its state dir', () => {
+  const { work, dir, state, lines: upLines, start, driveStatus, ready, drivesOf, writeFolder, addPrecious } = upHarness('openpds-up-state-', '500ms');
+  /** The Drive Ready in a pass of the `up` started last (status.json outlives a run). */
+  const readyAgain = () => waitFor('a pass of this run with the Drive Ready', () => (upLines.filter((l) => l.startsWith('Domain default/d: data plane listening')).length >= runs && ready('default/team') ? true : undefined), 120_000);
+  let runs = 0;
+  let teamId = '';
+
+  it('up over another folder with the same state is refused, naming both folders, and prunes nothing of the first', async () => {
+    writeFolder({ 'team.yaml': TEAM('d') });
+    let up = start();
+    runs++;
+    try {
+      await readyAgain();
+      teamId = driveStatus('default/team').driveId;
+      await addPrecious(teamId);
+    } finally {
+      up.stop();
+      await expect(up.exited).resolves.toBe(0);
+    }
+
+    const other = path.join(work, 'upB'); // the same Domain, no Drive
+    fs.mkdirSync(other);
+    fs.copyFileSync(path.join(dir, 'domain.yaml'), path.join(other, 'domain.yaml'));
+    const lines: string[] = [];
+    await expect(exitWithin(5_000, ['-f', other, '--state-dir', state, '--base-port', '0', '--resync', '1', '--prune-after', '0'], lines)).resolves.toBe(1);
+    expect(lines).toEqual([expect.stringMatching(/^ERR openpds up: the state dir .* belongs to the manifests in .*manifests, not .*upB: .* --state-dir DIR, or, .* pass --adopt-state\.$/)]);
+
+    up = start();
+    runs++;
+    try {
+      await readyAgain();
+      expect(await drivesOf('team')).toEqual([expect.objectContaining({ id: teamId, files: ['precious'] })]);
+    } finally {
+      up.stop();
+      await expect(up.exited).resolves.toBe(0);
+    }
+  }, 240_000);
+
+  it('a second up on the state while one runs is refused at once in one line naming the first, and touches nothing', async () => {
+    const up = start();
+    runs++;
+    try {
+      await readyAgain();
+      const records = fs.readFileSync(path.join(state, 'up/drives.json'), 'utf8');
+      const lines: string[] = [];
+      await expect(exitWithin(5_000, ['-f', dir, '--state-dir', state, '--base-port', '0', '--resync', '1'], lines)).resolves.toBe(1);
+      expect(lines).toEqual([expect.stringMatching(new RegExp(`^ERR openpds up: the state dir .* is in use by openpds up \\(pid ${process.pid} on .*, -f .*manifests\\): stop that one first, or give this one another --state-dir\\. `))]);
+      expect(fs.readFileSync(path.join(state, 'up/drives.json'), 'utf8')).toBe(records);
+      expect(await drivesOf('team')).toEqual([expect.objectContaining({ id: teamId, files: ['precious'] })]);
+    } finally {
+      up.stop();
+      await expect(up.exited).resolves.toBe(0);
+    }
+  }, 240_000);
+});
+
+// spec.domainRef and spec.owner are immutable (the CRD's transition rules): renaming the Domain in both files
+// was taken for the drive deleted in the data plane (a false DriftDetected) and an empty drive was created.
+describe('openpds up with a Drive moved to another Domain', () => {
+  const { dir, lines, start, driveStatus, ready, logged, drivesOf, writeFolder, addPrecious, status } = upHarness('openpds-up-immutable-', '500ms');
+
+  it("refuses the change with the CRD's message: the Drive keeps its drive, files and Domain; no DriftDetected, no new drive", async () => {
+    writeFolder({ 'team.yaml': TEAM('d') });
+    const up = start();
+    try {
+      await waitFor('the Drive Ready', () => ready('default/team'), 60_000);
+      const teamId = driveStatus('default/team').driveId as string;
+      await addPrecious(teamId);
+
+      fs.writeFileSync(path.join(dir, 'domain.yaml'), fs.readFileSync(path.join(dir, 'domain.yaml'), 'utf8').replace('{name: d}', '{name: d2}'));
+      fs.writeFileSync(path.join(dir, 'team.yaml'), TEAM('d2'));
+      await logged('invalid team.yaml Drive/default/team: spec.domainRef: Invalid value: "object": domainRef is immutable');
+      await waitFor('Domain d2 running', () => (lines.some((l) => l.startsWith('Domain default/d2: data plane listening')) ? true : undefined), 60_000);
+      await new Promise((r) => setTimeout(r, 1_500)); // past the grace, with passes in between
+      await waitFor('a pass with d2 in the status', () => (status()?.domains.some((d: { key: string }) => d.key === 'default/d2') ? true : undefined));
+
+      expect(driveStatus('default/team')).toMatchObject({ driveId: teamId });
+      expect(await drivesOf('team')).toEqual([expect.objectContaining({ id: teamId, files: ['precious'] })]);
+      const text = lines.join('\n');
+      expect(text).not.toMatch(/DriftDetected|Normal (Deleted|Retained|Recreated)|Domain default\/d: stopped/);
+      expect(lines.filter((l) => l.includes('Normal Created'))).toHaveLength(1);
+    } finally {
+      up.stop();
+      await expect(up.exited).resolves.toBe(0);
+    }
+  }, 240_000);
+});

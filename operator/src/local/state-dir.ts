@@ -6,6 +6,8 @@
  *   <state>/up/<namespace>/<domain>/data/           OPENPDS_DATA_DIR (PGlite, blobs, secret key)
  *   <state>/up/drives.json                          each Drive as last applied, with its status
  *   <state>/up/status.json                          what the status table shows
+ *   <state>/up/folder.json                          the manifests folder this state belongs to (up-state-folder.ts)
+ *   <state>/up.lock                                 held by the running `up` (up-state-lock.ts)
  */
 import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
@@ -57,6 +59,19 @@ export function readDriveRecords(stateDir: string): Record<string, DriveRecord> 
 
 export function writeDriveRecords(stateDir: string, records: Record<string, DriveRecord>): void {
   writeJson(path.join(upDir(stateDir), 'drives.json'), records);
+}
+
+export interface FolderRecord {
+  /** The real path (symlinks resolved) of the manifests folder whose `up` made this state. */
+  folder: string;
+}
+
+export function readFolderRecord(stateDir: string): FolderRecord | undefined {
+  return readJson<FolderRecord>(path.join(upDir(stateDir), 'folder.json'));
+}
+
+export function writeFolderRecord(stateDir: string, record: FolderRecord): void {
+  writeJson(path.join(upDir(stateDir), 'folder.json'), record);
 }
 
 export function writeStatus(stateDir: string, status: unknown): void {

@@ -9,11 +9,16 @@ import { parseArgs } from 'node:util';
 import { formatStatusTable } from './status-table';
 import { parseDuration } from './up-prune';
 import { createUpRunner } from './up-runner';
+import { bindStateFolder, StateFolderMismatchError } from './up-state-folder';
+import { lockStateDir, StateDirBusyError } from './up-state-lock';
 
-export const UP_USAGE = `usage: openpds up -f DIR [--state-dir DIR] [--base-port N] [--resync SECONDS] [--prune-after DURATION] [--log-level LEVEL]
+export const UP_USAGE = `usage: openpds up -f DIR [--state-dir DIR] [--adopt-state] [--base-port N] [--resync SECONDS] [--prune-after DURATION] [--log-level LEVEL]
 
   -f, --filename   folder of manifests (every *.yaml, kustomization.yaml ignored)
-  --state-dir      where data planes keep their data and passwords (default .openpds)
+  --state-dir      where data planes keep their data and passwords (default .openpds); it belongs to the
+                   folder of its first run, and one up at a time holds it
+  --adopt-state    let DIR take over a state dir made by another folder (DIR is that folder moved or
+                   renamed, or replaces it): Drives the state recorded that DIR lacks are pruned
   --base-port      first port for the data planes (default 8080; 0: any free port)
   --resync         seconds between passes over DIR (default 10)
   --prune-after    how long a Drive's manifest must stay out of DIR before its drive is deleted or released
@@ -40,6 +45,7 @@ export async function runUpCommand(argv: string[], io: UpCommandIo = {}): Promis
       options: {
         filename: { type: 'string', short: 'f' },
         'state-dir': { type: 'string', default: '.openpds' },
+        'adopt-state': { type: 'boolean', default: false },
         'base-port': { type: 'string', default: '8080' },
         resync: { type: 'string', default: '10' },
         'prune-after': { type: 'string', default: '30s' },
@@ -67,12 +73,47 @@ export async function runUpCommand(argv: string[], io: UpCommandIo = {}): Promis
     return 2;
   }
 
-  const runner = createUpRunner({ dir, stateDir: args['state-dir']!, basePort, logLevel: args['log-level']!, log: out, pruneAfterMs });
+  const stateDir = args['state-dir']!;
+  // Before any data plane starts: a second `up` on this state, or a run over another folder than the
+  // state's, must not touch its databases or its bookkeeping (and must not prune another folder's Drives).
+  let release: () => void;
+  try {
+    release = lockStateDir(stateDir, dir);
+  } catch (error) {
+    if (!(error instanceof StateDirBusyError)) throw error;
+    err(`openpds up: ${error.message}`);
+    return 1;
+  }
+  try {
+    const notice = bindStateFolder(stateDir, dir, { adopt: args['adopt-state']! });
+    if (notice) out(`openpds up: ${notice}`);
+  } catch (error) {
+    release();
+    if (!(error instanceof StateFolderMismatchError)) throw error;
+    err(`openpds up: ${error.message}`);
+    return 1;
+  }
+  try {
+    return await runUntilStopped({ dir, stateDir, basePort, logLevel: args['log-level']!, pruneAfterMs, resyncMs }, io, out, err);
+  } finally {
+    release();
+  }
+}
+
+async function runUntilStopped(
+  options: { dir: string; stateDir: string; basePort: number; logLevel: string; pruneAfterMs: number; resyncMs: number },
+  io: UpCommandIo,
+  out: (line: string) => void,
+  err: (line: string) => void,
+): Promise<number> {
+  const { dir, stateDir, basePort, logLevel, pruneAfterMs, resyncMs } = options;
+  const runner = createUpRunner({ dir, stateDir, basePort, logLevel, log: out, pruneAfterMs });
   let stopped = false;
   let timer: NodeJS.Timeout | undefined;
   let running: Promise<void> = Promise.resolve();
   let again = false;
   let lastTable = '';
+  let lastFailure = '';
 
   // One pass at a time; a change during a pass runs one more right after it.
   function schedule(delayMs: number): void {
@@ -90,10 +131,14 @@ export async function runUpCommand(argv: string[], io: UpCommandIo = {}): Promis
       const table = formatStatusTable(status);
       if (table !== lastTable) out(table);
       lastTable = table;
+      lastFailure = '';
       schedule(again ? DEBOUNCE_MS : Math.max(MIN_REQUEUE_MS, Math.min(resyncMs, requeueAfterMs)));
     } catch (error) {
-      // A bug or an unreadable folder: report it and try again at the next resync, as the operator would.
-      err(`openpds up: pass failed: ${(error as Error).stack ?? String(error)}`);
+      // A bug or an unreadable folder: report it and try again at the next resync, as the operator would;
+      // the whole error once, then a line per pass while it stays the same.
+      const message = (error as Error).message ?? String(error);
+      err(message === lastFailure ? `openpds up: pass failed again: ${message}` : `openpds up: pass failed: ${(error as Error).stack ?? String(error)}`);
+      lastFailure = message;
       schedule(resyncMs);
     }
   }

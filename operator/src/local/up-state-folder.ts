@@ -1,0 +1,43 @@
+/**
+ * A state dir belongs to one manifests folder. `up` prunes what its drives.json records and the folder no
+ * longer holds, so the same state run over another folder (the default `.openpds` is per working
+ * directory, not per folder: `up -f upA`, then `up -f upB` from the same place) took every Drive of upA
+ * for removed from upB and deleted its drive and files (reclaimPolicy Delete). The folder's real path is
+ * recorded on first use (`<state>/up/folder.json`), and a run over another folder is refused before it
+ * starts anything, unless the user says the new folder takes the state over (`--adopt-state`: a folder
+ * moved or renamed, or one meant to replace the other; then what it lacks is pruned, after the grace).
+ *
+ * A state made before folder.json existed records the folder of its next run: there is nothing to compare.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import { readFolderRecord, writeFolderRecord } from './state-dir';
+
+/** A run over another folder than the state's: said as one line. */
+export class StateFolderMismatchError extends Error {
+  override name = 'StateFolderMismatchError';
+}
+
+/**
+ * Checks that `stateDir` belongs to `dir` (recording it on first use); with `adopt`, makes it `dir`'s.
+ * Answers a line to log when the state changed folder; throws StateFolderMismatchError otherwise.
+ */
+export function bindStateFolder(stateDir: string, dir: string, options: { adopt?: boolean } = {}): string | undefined {
+  const folder = fs.realpathSync(dir);
+  const recorded = readFolderRecord(stateDir)?.folder;
+  if (recorded === folder) return undefined;
+  if (recorded === undefined) {
+    writeFolderRecord(stateDir, { folder });
+    return undefined;
+  }
+  const state = path.resolve(stateDir);
+  if (!options.adopt) {
+    throw new StateFolderMismatchError(
+      `the state dir ${state} belongs to the manifests in ${recorded}, not ${folder}: run over ${folder}, ` +
+        `every Drive the other folder's run created that is not in this one would be taken for removed, and its drive deleted or released (per reclaimPolicy). ` +
+        `Give this folder a state of its own with --state-dir DIR, or, if this folder is ${recorded} moved or renamed or is meant to take its Drives over, pass --adopt-state.`,
+    );
+  }
+  writeFolderRecord(stateDir, { folder });
+  return `the state dir ${state} now belongs to ${folder} (--adopt-state; it was ${recorded}'s): Drives it recorded that this folder lacks are pruned (per reclaimPolicy) once --prune-after has passed`;
+}
