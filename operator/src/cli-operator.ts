@@ -25,14 +25,27 @@ export async function runOperatorCommand(argv: string[], extra: { reconcilers?: 
   let lost = false;
   let wake: () => void = () => undefined;
   const stopped = new Promise<void>((resolve) => (wake = resolve));
-  const operator = await runOperator({
-    ...config,
-    ...(extra.reconcilers ? { reconcilers: extra.reconcilers } : {}),
-    onLostLeadership: () => {
-      lost = true;
-      wake();
-    },
-  });
+  let operator;
+  try {
+    operator = await runOperator({
+      ...config,
+      ...(extra.reconcilers ? { reconcilers: extra.reconcilers } : {}),
+      onLostLeadership: () => {
+        lost = true;
+        wake();
+      },
+    });
+  } catch (error) {
+    // What a user gets wrong at start (the kubeconfig, the cluster it names) is one line, not a stack trace.
+    if (error instanceof ConfigError) {
+      console.error(`openpds operator: ${error.message}`);
+      return 2;
+    }
+    const code = connectionFailure(error);
+    if (!code) throw error;
+    console.error(`openpds operator: cannot reach the Kubernetes API server ${(await kubeServer(config.kubeconfig)) ?? '(unknown)'}: ${code} (is the cluster running, and is it the kubeconfig's current context?)`);
+    return 1;
+  }
   console.error(JSON.stringify({ level: 'info', msg: 'metrics and health', url: operator.metricsUrl }));
   const onSignal = () => wake();
   process.once('SIGTERM', onSignal);
@@ -42,6 +55,30 @@ export async function runOperatorCommand(argv: string[], extra: { reconcilers?: 
   process.off('SIGINT', onSignal);
   await operator.stop();
   return lost ? 1 : 0;
+}
+
+const CONNECTION_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH', 'ETIMEDOUT']);
+
+/** The socket or TLS error code of a failed connection (on the error, or its cause as fetch puts it), else undefined. */
+function connectionFailure(error: unknown): string | undefined {
+  for (const e of [error, (error as { cause?: unknown } | undefined)?.cause]) {
+    const code = (e as { code?: unknown } | undefined)?.code;
+    if (typeof code === 'string' && (CONNECTION_CODES.has(code) || /CERT|SSL|TLS/.test(code))) return code;
+  }
+  return undefined;
+}
+
+/** The server of the kubeconfig's current context, to name it (read again: runOperator keeps its own to itself). */
+async function kubeServer(file: string | undefined): Promise<string | undefined> {
+  try {
+    const k8s = await import('@kubernetes/client-node');
+    const kubeConfig = new k8s.KubeConfig();
+    if (file) kubeConfig.loadFromFile(file);
+    else kubeConfig.loadFromDefault();
+    return kubeConfig.getCurrentCluster()?.server;
+  } catch {
+    return undefined;
+  }
 }
 
 if (require.main === module) {

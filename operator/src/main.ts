@@ -17,7 +17,7 @@ import { hostname } from 'node:os';
 import { randomBytes } from 'node:crypto';
 import type { KubeConfig, KubernetesListObject, KubernetesObject } from '@kubernetes/client-node' with { 'resolution-mode': 'import' };
 import { Gauge } from 'prom-client';
-import { resolveLeaseNamespace, SERVICE_ACCOUNT_NAMESPACE_FILE, type OperatorConfig } from './config';
+import { ConfigError, resolveLeaseNamespace, SERVICE_ACCOUNT_NAMESPACE_FILE, type OperatorConfig } from './config';
 import { API_VERSION, type Domain } from './domain-types';
 import { createController, type Controller, type Reconcile, type SecondaryWatch } from './kube/controller';
 import type { ResilientInformer } from './kube/informer';
@@ -170,8 +170,15 @@ export async function runOperator(options: OperatorOptions): Promise<RunningOper
   const log: Log = options.log ?? ((level, message, fields) => console.error(JSON.stringify({ level, msg: message, ...fields })));
   const k8s = await import('@kubernetes/client-node');
   const kubeConfig = new k8s.KubeConfig();
-  if (options.kubeconfig) kubeConfig.loadFromFile(options.kubeconfig);
-  else kubeConfig.loadFromDefault();
+  try {
+    if (options.kubeconfig) kubeConfig.loadFromFile(options.kubeconfig);
+    else kubeConfig.loadFromDefault();
+  } catch (error) {
+    // A missing, unreadable or malformed file: one line naming it (the CLI prints ConfigErrors), not a stack.
+    const e = error as NodeJS.ErrnoException;
+    const why = e.code === 'ENOENT' ? 'no such file' : e.code === 'EACCES' ? 'permission denied' : e.message.split('\n')[0];
+    throw new ConfigError(`cannot load the kubeconfig ${options.kubeconfig ?? '($KUBECONFIG or ~/.kube/config)'}: ${why}`);
+  }
   let killed = false;
   const client = createKubeClient(kubeConfig, { isAlive: () => !killed });
   const metrics: OperatorMetrics = createOperatorMetrics();

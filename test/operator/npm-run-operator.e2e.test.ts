@@ -4,7 +4,10 @@
  * and a SIGTERM shuts it down cleanly. (install.e2e runs the image's `openpds operator` instead.)
  */
 import { spawn } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
+import { runOperatorCommand } from '../../operator/src/cli-operator';
 import { eventually, startTestKube, type TestKube } from './support/kube';
 import { kubectl } from './support/kubectl';
 
@@ -44,4 +47,30 @@ test('npm run operator -- --kubeconfig FILE reconciles, serves health and metric
   }
   await exited;
   expect(log).not.toMatch(/"level":"error"/);
+});
+
+// A kubeconfig that is not there, or names a server that does not answer: one line saying which, not a stack trace.
+describe('openpds operator with a kubeconfig it cannot use', () => {
+  async function errorsOf(argv: string[]): Promise<{ code: number; lines: string[] }> {
+    const lines: string[] = [];
+    const spy = jest.spyOn(console, 'error').mockImplementation((...args: unknown[]) => void lines.push(args.map(String).join(' ')));
+    try {
+      return { code: await runOperatorCommand([...argv, '--metrics-port', '0']), lines };
+    } finally {
+      spy.mockRestore();
+    }
+  }
+
+  test('a missing file is named, exit 2', async () => {
+    await expect(errorsOf(['--kubeconfig', '/nope/kubeconfig'])).resolves.toEqual({ code: 2, lines: ['openpds operator: cannot load the kubeconfig /nope/kubeconfig: no such file'] });
+  });
+
+  test('an API server that refuses connections is named by its URL, exit 1', async () => {
+    const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'openpds-kubeconfig-')), 'kubeconfig');
+    fs.writeFileSync(file, 'apiVersion: v1\nkind: Config\nclusters: [{name: c, cluster: {server: "https://127.0.0.1:1"}}]\nusers: [{name: u, user: {token: t}}]\ncontexts: [{name: x, context: {cluster: c, user: u}}]\ncurrent-context: x\n');
+    await expect(errorsOf(['--kubeconfig', file])).resolves.toEqual({
+      code: 1,
+      lines: ["openpds operator: cannot reach the Kubernetes API server https://127.0.0.1:1: ECONNREFUSED (is the cluster running, and is it the kubeconfig's current context?)"],
+    });
+  });
 });
