@@ -445,6 +445,21 @@ describe('openpds up and its state dir', () => {
       await expect(up.exited).resolves.toBe(0);
     }
   }, 240_000);
+
+  it('--adopt-state hands the state to the other folder, says so, and prunes what it lacks as for a removed Drive (after the grace)', async () => {
+    const other = path.join(work, 'upB');
+    const lines: string[] = [];
+    const controller = new AbortController();
+    const exited = runUpCommand(['-f', other, '--state-dir', state, '--adopt-state', '--base-port', '0', '--resync', '1', '--prune-after', '500ms'], { signal: controller.signal, out: (l) => lines.push(l), err: (l) => lines.push(`ERR ${l}`) });
+    try {
+      await waitFor('the pending prune', () => (lines.includes('Drive default/team left the folder: its drive will be deleted (reclaimPolicy Delete) in 0.5 s unless it comes back') ? true : undefined), 120_000);
+      expect(lines[0]).toBe(`openpds up: the state dir ${state} now belongs to ${fs.realpathSync(other)} (--adopt-state; it was ${fs.realpathSync(dir)}'s): Drives it recorded that this folder lacks are pruned (per reclaimPolicy) once --prune-after has passed`);
+      await waitFor('the deletion', () => (lines.some((l) => l.startsWith(`Drive default/team: Normal Deleted: deleted drive ${teamId}`)) ? true : undefined), 60_000);
+    } finally {
+      controller.abort();
+      await expect(exited).resolves.toBe(0);
+    }
+  }, 240_000);
 });
 
 // spec.domainRef and spec.owner are immutable (the CRD's transition rules): renaming the Domain in both files
