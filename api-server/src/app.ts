@@ -104,9 +104,14 @@ export function createApp(deps: Deps, services: Services = createServices(deps))
     app.use(createLocalBlobRouter({ store: deps.store, signer: deps.urlSigner, maxPartSize: MAX_PART_SIZE, objectUploadOpen: (key) => services.uploads.isObjectUploadOpen(key) }));
 
   app.use('/v2', express.json({ limit: '4mb' }));
-  const publicPaths = () => new Set(registry.routes.filter((r) => !r.auth).map((r) => r.path));
-  app.use('/v2', (req: Request, res: Response, next) => {
-    if (!publicPaths().has(req.originalUrl.split('?')[0]!)) res.locals.auth = services.auth.authenticate(req.headers.authorization);
+  // Routes are all registered before the first request; the set is built once, at that request.
+  let publicPaths: Set<string> | undefined;
+  // Every authenticated call: the token's signature, then the caller confirmed against the database
+  // (deleted or disabled → 401, the current role), before any handler sees res.locals.auth.
+  // Express 5 hands a rejected promise to the error middleware.
+  app.use('/v2', async (req: Request, res: Response, next) => {
+    publicPaths ??= new Set(registry.routes.filter((r) => !r.auth).map((r) => r.path));
+    if (!publicPaths.has(req.originalUrl.split('?')[0]!)) res.locals.auth = await services.auth.confirm(services.auth.authenticate(req.headers.authorization));
     next();
   });
 
