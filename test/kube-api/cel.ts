@@ -15,6 +15,8 @@ const TRANSITION = /\boldSelf\b/;
 
 /** The failures of every rule in the CRD's `schema` for `object`, with the stored object `old` on updates. */
 export function celCauses(schema: JsonObject, object: JsonObject, old: JsonObject | undefined): StatusCause[] {
+  object = ofThisRealm(object);
+  old = old && ofThisRealm(old);
   const tasks: Task[] = [];
   const where: { path: string; rule: Rule; self: Json }[] = [];
   collect(schema, object, old, '', tasks, where);
@@ -61,6 +63,23 @@ function collect(schema: JsonObject, value: Json | undefined, old: Json | undefi
     const items = schema.items;
     value.forEach((item, i) => collect(items, item, undefined, `${path}[${i}]`, tasks, where));
   }
+}
+
+/**
+ * cel-js types a value by its constructor (Object, Array): an object made in another realm (under jest,
+ * structuredClone is the outer realm's, and tests build objects from such clones) would be "Unsupported
+ * type: Object". Copied into this realm then; a walk that allocates nothing finds out.
+ */
+function ofThisRealm(value: JsonObject): JsonObject {
+  return isOfThisRealm(value) ? value : (JSON.parse(JSON.stringify(value)) as JsonObject);
+}
+
+function isOfThisRealm(value: unknown): boolean {
+  if (value === null || typeof value !== 'object') return true;
+  if (Array.isArray(value)) return Object.getPrototypeOf(value) === Array.prototype && value.every(isOfThisRealm);
+  if (Object.getPrototypeOf(value) !== Object.prototype) return false;
+  for (const key in value) if (!isOfThisRealm((value as Record<string, unknown>)[key])) return false;
+  return true;
 }
 
 function typeName(value: Json): string {
