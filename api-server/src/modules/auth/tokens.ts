@@ -11,6 +11,11 @@ export interface AccessClaims {
   role: Role;
   /** The user's token_generation when signed (migration 008); absent in older tokens, meaning 0. */
   gen?: number;
+  /**
+   * Random per token, so no two tokens are equal and nothing derived from one (the rapid-upload proof v1
+   * offset is md5 of the token) can be known before it is issued. Absent in tokens signed before it was added.
+   */
+  jti?: string;
   iat: number;
   exp: number;
 }
@@ -19,7 +24,7 @@ const b64 = (value: unknown) => Buffer.from(JSON.stringify(value)).toString('bas
 const HEADER = b64({ alg: 'HS256', typ: 'JWT' });
 
 export interface TokenSigner {
-  signAccess(claims: Omit<AccessClaims, 'iat' | 'exp'>, ttlSeconds: number): string;
+  signAccess(claims: Omit<AccessClaims, 'iat' | 'exp' | 'jti'>, ttlSeconds: number): string;
   /** Null when the token is malformed, tampered or expired. */
   verifyAccess(token: string): AccessClaims | null;
 }
@@ -29,7 +34,7 @@ export function createTokenSigner(secret: string, now: () => number = Date.now):
   return {
     signAccess(claims, ttlSeconds) {
       const iat = Math.floor(now() / 1000);
-      const body = `${HEADER}.${b64({ ...claims, iat, exp: iat + ttlSeconds })}`;
+      const body = `${HEADER}.${b64({ ...claims, jti: randomBytes(16).toString('base64url'), iat, exp: iat + ttlSeconds })}`;
       return `${body}.${mac(body).toString('base64url')}`;
     },
     verifyAccess(token) {
