@@ -214,6 +214,28 @@ export function describeBlobStoreContract(name: string, makeHarness: () => Promi
       await store.abortMultipart(key, uploadId);
     });
 
+    test('upload URLs signed with a content length take exactly that many bytes (S3 403, local 400)', async () => {
+      const key = `${run}exact-length`;
+      const put = (url: string, body: Buffer | ReadableStream) => fetch(url, { method: 'PUT', body, duplex: 'half' } as RequestInit);
+      const chunked = (body: Buffer) => Readable.toWeb(Readable.from([body.subarray(0, 4), body.subarray(4)])) as ReadableStream;
+      const uploadId = await store.createMultipart(key);
+      const partUrl = await store.partUploadUrl(key, uploadId, 1, 300, 10);
+      for (const body of [randomBytes(11), randomBytes(9)]) expect((await put(partUrl, body)).status).toBeGreaterThanOrEqual(400);
+      expect((await put(partUrl, chunked(randomBytes(64)))).status).toBeGreaterThanOrEqual(400);
+      expect(await store.listParts(key, uploadId)).toEqual([]);
+      expect((await put(partUrl, randomBytes(10))).status).toBe(200);
+      expect((await store.listParts(key, uploadId)).map((p) => p.size)).toEqual([10]);
+      await store.abortMultipart(key, uploadId);
+
+      if (!store.objectUploadUrl) return;
+      const objectUrl = await store.objectUploadUrl(key, 300, 10);
+      for (const body of [randomBytes(11), randomBytes(9)]) expect((await put(objectUrl, body)).status).toBeGreaterThanOrEqual(400);
+      expect((await put(objectUrl, chunked(randomBytes(64)))).status).toBeGreaterThanOrEqual(400);
+      expect(await store.head(key)).toBeNull();
+      expect((await put(objectUrl, randomBytes(10))).status).toBe(200);
+      expect((await store.head(key))?.size).toBe(10);
+    });
+
     test('downloadUrl serves ranges, the content type, a UTF-8 file name and conditional requests', async () => {
       const key = `${run}download`;
       const data = randomBytes(64 * 1024);

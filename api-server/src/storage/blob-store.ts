@@ -69,8 +69,12 @@ export interface BlobStore {
 
   /** Starts a multipart upload that will become `key`; resolves to the store's upload id. */
   createMultipart(key: string): Promise<string>;
-  /** A URL the client PUTs one part's bytes to, valid for expiresInSeconds (S3: presigned, local: signed). */
-  partUploadUrl(key: string, uploadId: string, partNumber: number, expiresInSeconds: number): Promise<string>;
+  /**
+   * A URL the client PUTs one part's bytes to, valid for expiresInSeconds (S3: presigned, local: signed).
+   * With `contentLength` the URL takes a body of exactly that many bytes and refuses any other (S3: the
+   * content-length header is signed, 403; local disk: 400 InvalidParameter.ContentLength).
+   */
+  partUploadUrl(key: string, uploadId: string, partNumber: number, expiresInSeconds: number, contentLength?: number): Promise<string>;
   /** Uploads one part through the server (tests, proxies, the local signed-URL route). */
   putPart(key: string, uploadId: string, partNumber: number, body: Readable, size?: number): Promise<UploadedPart>;
   /** Parts uploaded so far, ascending by part number. Rejects with UploadNotFoundError when unknown. */
@@ -90,8 +94,9 @@ export interface BlobStore {
    * for uploads of one part: no multipart upload to open, list and assemble. Unlike a part URL it keeps
    * working after the upload completes, until it expires: whoever holds it can replace the object, so
    * content that others may share never stays at that key (see blob-hashing.ts, sealed copies).
+   * `contentLength` holds the body to exactly that many bytes, as for partUploadUrl.
    */
-  objectUploadUrl?(key: string, expiresInSeconds: number): Promise<string>;
+  objectUploadUrl?(key: string, expiresInSeconds: number, contentLength?: number): Promise<string>;
   /** A URL that serves the object (with Range support) until it expires. */
   downloadUrl(key: string, options: DownloadUrlOptions): Promise<string>;
   /** Cheap check that the store is reachable (for /readyz). */

@@ -112,14 +112,14 @@ export function countStorageErrors(inner: BlobStore, counter: Counter<'operation
     copy: (from, to) => inner.copy(from, to).catch(op.copy.onError),
     list: (prefix) => countIteration('list', inner.list(prefix)),
     createMultipart: (key) => inner.createMultipart(key).catch(op.create_multipart.onError),
-    partUploadUrl: (key, uploadId, partNumber, expires) => inner.partUploadUrl(key, uploadId, partNumber, expires).catch(op.part_upload_url.onError),
+    partUploadUrl: (key, uploadId, partNumber, expires, length) => inner.partUploadUrl(key, uploadId, partNumber, expires, length).catch(op.part_upload_url.onError),
     putPart: (key, uploadId, partNumber, body, size) => inner.putPart(key, uploadId, partNumber, body, size).catch(onBodyWriteError('put_part', body)),
     listParts: (key, uploadId) => inner.listParts(key, uploadId).catch(op.list_parts.onError),
     completeMultipart: (key, uploadId, parts) => inner.completeMultipart(key, uploadId, parts).catch(op.complete_multipart.onError),
     abortMultipart: (key, uploadId) => inner.abortMultipart(key, uploadId).catch(op.abort_multipart.onError),
     listMultipartUploads: () => countIteration('list_multipart_uploads', inner.listMultipartUploads()),
     // Optional in the interface: callers test for it, so it stays absent when the store lacks it.
-    ...(objectUploadUrl && { objectUploadUrl: (key: string, expires: number) => objectUploadUrl(key, expires).catch(op.object_upload_url.onError) }),
+    ...(objectUploadUrl && { objectUploadUrl: (key: string, expires: number, length?: number) => objectUploadUrl(key, expires, length).catch(op.object_upload_url.onError) }),
     downloadUrl: (key, options) => inner.downloadUrl(key, options).catch(op.download_url.onError),
     ping: () => inner.ping().catch(op.ping.onError),
   };

@@ -1,10 +1,11 @@
 /**
  * The routes behind the local store's signed URLs (S3 serves its presigned URLs itself):
- *   PUT /v2/blob/part?key=&upload_id=&part_number=&expires=&signature=     one part's bytes
- *   PUT /v2/blob/object_upload?key=&expires=&signature=                    a whole object (one-part uploads)
+ *   PUT /v2/blob/part?key=&upload_id=&part_number=[&size=]&expires=&signature=     one part's bytes
+ *   PUT /v2/blob/object_upload?key=[&size=]&expires=&signature=                    a whole object (one-part uploads)
  *   GET /v2/blob/object?key=&name=&type=&disposition=&etag=&expires=&signature=  the object, with Range
  * The signature is the only authorization: these URLs are handed to clients by file/create and
- * file/get_download_url, which did the access checks.
+ * file/get_download_url, which did the access checks. A signed `size` takes a body of exactly that many
+ * bytes, as S3 does for a URL that signs content-length: what the upload declared bounds what it stores.
  */
 import { Router, type Request } from 'express';
 import { Transform, type TransformCallback } from 'node:stream';
@@ -37,7 +38,7 @@ export function createLocalBlobRouter(deps: LocalBlobRouterDeps): Router {
     const partNumber = Number(query.part_number);
     if (!Number.isInteger(partNumber) || partNumber < MIN_PART_NUMBER || partNumber > MAX_PART_NUMBER)
       throw invalidParameter('part_number', `part_number must be an integer from ${MIN_PART_NUMBER} to ${MAX_PART_NUMBER}`);
-    const body = limitedBody(req, maxPartSize);
+    const body = limitedBody(req, maxPartSize, signedSize(query));
     const part = await store.putPart(query.key!, query.upload_id!, partNumber, body.stream, body.declared).catch((error: unknown) => {
       if (error instanceof UploadNotFoundError) throw notFound('Upload', 'the multipart upload does not exist or has ended');
       throw bodyError(error, maxPartSize);
@@ -53,7 +54,7 @@ export function createLocalBlobRouter(deps: LocalBlobRouterDeps): Router {
     const query = verifiedQuery(signer, 'PUT', LOCAL_OBJECT_UPLOAD_PATH, req);
     if (deps.objectUploadOpen && !(await deps.objectUploadOpen(query.key!)))
       throw conflict('UploadCompleted', 'this upload is complete (or gone): its URL takes no more bytes');
-    const body = limitedBody(req, maxPartSize);
+    const body = limitedBody(req, maxPartSize, signedSize(query));
     const info = await store.put(query.key!, body.stream, { size: body.declared }).catch((error: unknown) => {
       throw bodyError(error, maxPartSize);
     });
@@ -91,12 +92,24 @@ function verifiedQuery(signer: UrlSigner, method: string, path: string, req: Req
   return query as Record<string, string | undefined>;
 }
 
+/** The exact body length the URL was signed for, if any (a number: the signature covers it). */
+function signedSize(query: Record<string, string | undefined>): number | undefined {
+  return query.size === undefined ? undefined : Number(query.size);
+}
+
 /**
  * The request body, failing as soon as it passes `max` bytes. An announced length over `max` is refused
- * before a byte is read; a chunked body is counted on the way.
+ * before a byte is read; a chunked body is counted on the way. With `exact` (the URL's signed size) an
+ * announced length other than it is refused before a byte is read, and a chunked body is held to it.
  */
-function limitedBody(req: Request, max: number): { stream: Transform; declared?: number } {
-  const declared = req.headers['content-length'] === undefined ? undefined : Number(req.headers['content-length']);
+function limitedBody(req: Request, max: number, exact?: number): { stream: Transform; declared?: number } {
+  let declared = req.headers['content-length'] === undefined ? undefined : Number(req.headers['content-length']);
+  if (exact !== undefined) {
+    if (declared !== undefined && declared !== exact)
+      throw badRequest('InvalidParameter.ContentLength', `this URL takes a body of exactly ${exact} bytes, not ${declared}`);
+    declared = exact;
+    max = Math.min(max, exact);
+  }
   if (declared !== undefined && declared > max) throw partTooLarge(max);
   const stream = new ByteLimit(max);
   // pipeline (not pipe) so a client abort destroys `stream` too, which fails the write and drops its temp file.

@@ -107,14 +107,14 @@ export function createLocalBlobStore(options: { root: string; signer: UrlSigner 
 
     ...multipart,
 
-    async partUploadUrl(key, uploadId, partNumber, expiresInSeconds) {
-      const params = { key, upload_id: uploadId, part_number: String(partNumber) };
+    async partUploadUrl(key, uploadId, partNumber, expiresInSeconds, contentLength) {
+      const params = { key, upload_id: uploadId, part_number: String(partNumber), ...sizeParam(contentLength) };
       return signer.sign('PUT', LOCAL_PART_PATH, params, expiresInSeconds);
     },
 
-    async objectUploadUrl(key, expiresInSeconds) {
+    async objectUploadUrl(key, expiresInSeconds, contentLength) {
       objectPath(key); // refuses a bad key now, as createMultipart does, not when the client PUTs
-      return signer.sign('PUT', LOCAL_OBJECT_UPLOAD_PATH, { key }, expiresInSeconds);
+      return signer.sign('PUT', LOCAL_OBJECT_UPLOAD_PATH, { key, ...sizeParam(contentLength) }, expiresInSeconds);
     },
 
     async downloadUrl(key, opts) {
@@ -130,6 +130,11 @@ export function createLocalBlobStore(options: { root: string; signer: UrlSigner 
       await access(dirs.tmp, constants.W_OK);
     },
   };
+}
+
+/** The signed `size` of an upload URL: local-blob.routes.ts takes a body of exactly that many bytes. */
+function sizeParam(contentLength: number | undefined): { size?: string } {
+  return contentLength === undefined ? {} : { size: String(contentLength) };
 }
 
 /**

@@ -59,9 +59,9 @@ export function createS3Multipart(deps: {
       return out.UploadId;
     },
 
-    async partUploadUrl(key, UploadId, PartNumber, expiresIn) {
+    async partUploadUrl(key, UploadId, PartNumber, expiresIn, contentLength) {
       checkPartNumber(PartNumber);
-      return deps.presigner.uploadPartUrl(fullKey(key), UploadId, PartNumber, expiresIn);
+      return deps.presigner.uploadPartUrl(fullKey(key), UploadId, PartNumber, expiresIn, contentLength);
     },
 
     async putPart(key, uploadId, partNumber, body, size) {

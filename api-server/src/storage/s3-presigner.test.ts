@@ -82,6 +82,16 @@ describe.each(Object.entries(CLIENTS))('presigned URLs equal getSignedUrl: %s', 
         }
   });
 
+  test('PutObject and UploadPart with a signed content-length (SignedHeaders=content-length;host)', async () => {
+    date = DATES[2]!;
+    for (const Key of KEYS.slice(0, 3))
+      for (const ContentLength of [0, 1, 5 * 1024 ** 3]) {
+        expect(parts(await presigner.putObjectUrl(Key, 900, ContentLength))).toEqual(parts(await getSignedUrl(client, new PutObjectCommand({ Bucket: bucket, Key, ContentLength }), at(900))));
+        const command = new UploadPartCommand({ Bucket: bucket, Key, UploadId: 'u-1', PartNumber: 3, ContentLength });
+        expect(parts(await presigner.uploadPartUrl(Key, 'u-1', 3, 900, ContentLength))).toEqual(parts(await getSignedUrl(client, command, at(900))));
+      }
+  });
+
   test('an expiry past seven days is refused, as the SDK refuses it', async () => {
     await expect(getSignedUrl(client, new PutObjectCommand({ Bucket: bucket, Key: 'k' }), at(604_801))).rejects.toThrow();
     await expect(presigner.putObjectUrl('k', 604_801)).rejects.toThrow(RangeError);

@@ -11,10 +11,15 @@ import type { S3Signing } from './s3-signing';
 import { encodeKeyPath, type SignableRequest } from './s3-sigv4';
 
 export interface S3Presigner {
-  putObjectUrl(key: string, expiresIn: number): Promise<string>;
+  /**
+   * With `contentLength`, the URL signs the content-length header: S3 (and radosgw, tested) then refuses
+   * any other length, or a chunked body, with 403 SignatureDoesNotMatch. The client cannot put more bytes
+   * than the upload declared.
+   */
+  putObjectUrl(key: string, expiresIn: number, contentLength?: number): Promise<string>;
   /** `contentDisposition` and `contentType` become S3's response-content-* overrides. */
   getObjectUrl(key: string, expiresIn: number, response: { contentDisposition?: string; contentType?: string }): Promise<string>;
-  uploadPartUrl(key: string, uploadId: string, partNumber: number, expiresIn: number): Promise<string>;
+  uploadPartUrl(key: string, uploadId: string, partNumber: number, expiresIn: number, contentLength?: number): Promise<string>;
 }
 
 /** One URL to presign, in both forms: ours, and getSignedUrl to fall back to. */
@@ -23,6 +28,8 @@ interface PresignSpec {
   key: string;
   /** The operation's own query parameters, named and valued as the SDK's serializer writes them. */
   query: Record<string, string>;
+  /** Signed besides host (the SDK signs content-length when the command has ContentLength). */
+  headers?: Record<string, string>;
   expiresIn: number;
   signWithSdk: (options: { expiresIn: number; signingDate: Date }) => Promise<string>;
 }
@@ -41,19 +48,20 @@ export function createS3Presigner(deps: {
     const signing = await deps.signing();
     if (!signing) return spec.signWithSdk({ expiresIn: spec.expiresIn, signingDate: now() });
     const { endpoint, signer } = signing;
-    const request: SignableRequest = { method: spec.method, host: endpoint.host, path: endpoint.basePath + encodeKeyPath(spec.key), query: spec.query };
+    const request: SignableRequest = { method: spec.method, host: endpoint.host, path: endpoint.basePath + encodeKeyPath(spec.key), query: spec.query, signedHeaders: spec.headers };
     const query = signer.presignQuery(request, await signing.credentials(), spec.expiresIn, now());
     return `${endpoint.origin}${request.path}?${query}`;
   }
 
   return {
-    putObjectUrl: (key, expiresIn) =>
+    putObjectUrl: (key, expiresIn, contentLength) =>
       presign({
         method: 'PUT',
         key,
         expiresIn,
         query: { 'x-id': 'PutObject' },
-        signWithSdk: (options) => getSignedUrl(client, new PutObjectCommand({ Bucket: bucket, Key: key }), options),
+        headers: lengthHeader(contentLength),
+        signWithSdk: (options) => getSignedUrl(client, new PutObjectCommand({ Bucket: bucket, Key: key, ContentLength: contentLength }), options),
       }),
 
     getObjectUrl: (key, expiresIn, response) =>
@@ -72,14 +80,19 @@ export function createS3Presigner(deps: {
         },
       }),
 
-    uploadPartUrl: (key, uploadId, partNumber, expiresIn) =>
+    uploadPartUrl: (key, uploadId, partNumber, expiresIn, contentLength) =>
       presign({
         method: 'PUT',
         key,
         expiresIn,
         query: { partNumber: String(partNumber), uploadId, 'x-id': 'UploadPart' },
+        headers: lengthHeader(contentLength),
         signWithSdk: (options) =>
-          getSignedUrl(client, new UploadPartCommand({ Bucket: bucket, Key: key, UploadId: uploadId, PartNumber: partNumber }), options),
+          getSignedUrl(client, new UploadPartCommand({ Bucket: bucket, Key: key, UploadId: uploadId, PartNumber: partNumber, ContentLength: contentLength }), options),
       }),
   };
+}
+
+function lengthHeader(contentLength: number | undefined): Record<string, string> | undefined {
+  return contentLength === undefined ? undefined : { 'content-length': String(contentLength) };
 }

@@ -26,6 +26,11 @@ export interface SignableRequest {
   host: string;
   path: string;
   query?: Record<string, string>;
+  /**
+   * Headers besides host that a presigned URL signs (lower-case names), e.g. content-length: S3 then
+   * refuses (403 SignatureDoesNotMatch) a request that sends any other value or none (radosgw too).
+   */
+  signedHeaders?: Record<string, string>;
 }
 
 export interface SigV4Signer {
@@ -82,11 +87,14 @@ export function createSigV4Signer(scope: SigningScope): SigV4Signer {
         'X-Amz-Credential': `${credentials.accessKeyId}/${credentialScope(amzDate.slice(0, 8))}`,
         'X-Amz-Date': amzDate,
         'X-Amz-Expires': String(expiresIn),
-        'X-Amz-SignedHeaders': 'host',
       };
+      const headers: Record<string, string> = { ...request.signedHeaders, host: request.host };
+      const names = Object.keys(headers).sort();
+      params['X-Amz-SignedHeaders'] = names.join(';');
       if (credentials.sessionToken) params['X-Amz-Security-Token'] = credentials.sessionToken;
       const query = canonicalQuery(params);
-      const canonicalRequest = `${request.method}\n${request.path}\n${query}\nhost:${request.host}\n\nhost\n${UNSIGNED_PAYLOAD}`;
+      const canonicalHeaders = names.map((name) => `${name}:${headers[name]!.trim()}\n`).join('');
+      const canonicalRequest = `${request.method}\n${request.path}\n${query}\n${canonicalHeaders}\n${params['X-Amz-SignedHeaders']}\n${UNSIGNED_PAYLOAD}`;
       // X-Amz-Signature sorts between X-Amz-Security-Token/X-Amz-SignedHeaders and the rest; the SDK
       // puts it in sorted place, and so do we (only for identical URLs: S3 does not care).
       params['X-Amz-Signature'] = signature(canonicalRequest, amzDate, credentials);

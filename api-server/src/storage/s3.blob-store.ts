@@ -153,8 +153,8 @@ export function createS3BlobStore(options: S3BlobStoreOptions): BlobStore {
 
     ...createS3Multipart({ client, presigner, Bucket, fullKey, prefix, headOrFail }),
 
-    async objectUploadUrl(key, expiresIn) {
-      return presigner.putObjectUrl(fullKey(key), expiresIn);
+    async objectUploadUrl(key, expiresIn, contentLength) {
+      return presigner.putObjectUrl(fullKey(key), expiresIn, contentLength);
     },
 
     async downloadUrl(key, opts) {
