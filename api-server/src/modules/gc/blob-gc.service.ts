@@ -10,7 +10,7 @@
 import type { Deps } from '../../shared/deps';
 import type { RecyclebinService } from '../recyclebin/recyclebin.service';
 import type { UploadsService } from '../uploads/uploads.service';
-import { BLOB_KEY_FOLDER, createUploadsRepository } from '../uploads/uploads.repository';
+import { BLOB_KEY_FOLDER, createUploadsRepository, type UploadSessionRow } from '../uploads/uploads.repository';
 import { createDeferredDeletesRepository } from './deferred-deletes.repository';
 import { createGcRepository } from './gc.repository';
 
@@ -26,10 +26,21 @@ export interface GcReport {
 
 const BATCH = 500;
 
-export function createBlobGc(deps: Pick<Deps, 'db' | 'store' | 'clock' | 'config' | 'metrics' | 'logger' | 'storageClaim'>, uploads: UploadsService, recyclebin: RecyclebinService) {
+/** `_uploads` is unused: abandoned sessions are claimed here, not discarded through it (see run). */
+export function createBlobGc(deps: Pick<Deps, 'db' | 'store' | 'clock' | 'config' | 'metrics' | 'logger' | 'storageClaim'>, _uploads: UploadsService, recyclebin: RecyclebinService) {
   const repo = createGcRepository();
   const sessions = createUploadsRepository();
   const deferred = createDeferredDeletesRepository();
+
+  /**
+   * The store's side of a claimed session (its row is gone): its multipart upload, or its one-part object.
+   * A failure leaves an upload or object no session knows, which a later run's store sweeps collect.
+   */
+  async function deleteSessionObjects(session: UploadSessionRow) {
+    const warn = (err: unknown) => deps.logger.warn({ err, upload_id: session.upload_id }, 'blob gc: could not delete an abandoned upload\'s bytes; a later run retries');
+    if (session.store_upload_id) await deps.store.abortMultipart(session.storage_key, session.store_upload_id).catch(warn);
+    await deps.store.delete(session.storage_key).catch(warn);
+  }
 
   return {
     async run(options: { graceSeconds?: number } = {}): Promise<GcReport> {
@@ -40,10 +51,20 @@ export function createBlobGc(deps: Pick<Deps, 'db' | 'store' | 'clock' | 'config
       const report: GcReport = { trash_purged: await recyclebin.purgeExpired(), blobs: 0, sessions: 0, store_uploads: 0, orphan_objects: 0, deferred_objects: 0 };
 
       for (;;) {
-        const abandoned = await sessions.abandonedSessions(deps.db, before, BATCH);
-        for (const s of abandoned) await uploads.discard(s);
-        report.sessions += abandoned.length;
-        if (abandoned.length < BATCH) break;
+        const abandoned = await repo.abandonedSessions(deps.db, before, BATCH);
+        let claimed = 0;
+        for (const listed of abandoned) {
+          // The listing is stale by now: a file/complete may have claimed or finished this session since, and
+          // its object is then that file's content. Only a session taken here, in the database, is ours to
+          // delete (uploads.discard deletes whatever it is given, so it is not used here).
+          const session = await repo.claimAbandonedSession(deps.db, listed.upload_id, before);
+          if (!session) continue;
+          claimed++;
+          await deleteSessionObjects(session);
+        }
+        report.sessions += claimed;
+        // A batch none of which could be taken would be listed again forever.
+        if (abandoned.length < BATCH || claimed === 0) break;
       }
       await sessions.deleteCompletedSessions(deps.db, before);
 

@@ -1,7 +1,43 @@
-import type { Queryable } from '../../db/db';
+import type { Db, Queryable } from '../../db/db';
+import { STALE_COMPLETING_SECONDS, type UploadSessionRow } from '../uploads/uploads.repository';
+
+/**
+ * Which upload sessions are abandoned, as SQL over upload_sessions ($1: the grace cut-off, $2: seconds).
+ * An open session untouched since the cut-off. A completing one only once it is also stale (a crashed
+ * completion, the age at which file/complete may claim it again): a live completion touches its session
+ * every COMPLETING_HEARTBEAT_SECONDS, so a grace shorter than that must not take it. now() is the
+ * database's clock, the one claimForCompletion and the heartbeat use.
+ */
+const ABANDONED = `updated_at < $1 AND (status = 'open' OR (status = 'completing' AND updated_at < now() - make_interval(secs => $2)))`;
 
 export function createGcRepository() {
   return {
+    /** Candidates only: each must then be taken with claimAbandonedSession, which checks again. */
+    async abandonedSessions(db: Queryable, before: Date, limit: number): Promise<UploadSessionRow[]> {
+      return db.query<UploadSessionRow>(`SELECT * FROM upload_sessions WHERE ${ABANDONED} ORDER BY updated_at LIMIT $3`, [before, STALE_COMPLETING_SECONDS, limit]);
+    },
+    /**
+     * Takes an abandoned session for deletion: deletes its row if it is still abandoned, and the invisible
+     * file row it leaves without any session, in one transaction. Resolves to the deleted session, or
+     * undefined when it was completed, claimed for completion or touched since it was listed: its bytes are
+     * then someone's and must stay. The row lock makes this and file/complete's claim (an UPDATE of the same
+     * row) take turns: whichever comes second re-reads the row and finds it gone, or no longer abandoned.
+     * Session before file, the order file/complete's commit (linkUpload) locks them in.
+     */
+    async claimAbandonedSession(db: Db, uploadId: string, before: Date): Promise<UploadSessionRow | undefined> {
+      return db.transaction(async (tx) => {
+        const [session] = await tx.query<UploadSessionRow>(`DELETE FROM upload_sessions WHERE upload_id = $3 AND ${ABANDONED} RETURNING *`, [before, STALE_COMPLETING_SECONDS, uploadId]);
+        if (!session) return undefined;
+        // A statement of its own: its snapshot sees any session committed for the file meanwhile, and
+        // deleting the file would cascade to it.
+        await tx.query(
+          `DELETE FROM files f WHERE f.drive_id = $1 AND f.file_id = $2 AND f.status = 'uploading'
+             AND NOT EXISTS (SELECT 1 FROM upload_sessions s WHERE s.file_id = f.file_id)`,
+          [session.drive_id, session.file_id],
+        );
+        return session;
+      });
+    },
     async unreferencedBlobs(db: Queryable, before: Date, limit: number): Promise<{ sha256: string }[]> {
       return db.query(`SELECT sha256 FROM blobs WHERE ref_count = 0 AND unreferenced_since < $1 LIMIT $2`, [before, limit]);
     },
