@@ -127,7 +127,14 @@ export function createUploadsService(
     return linked;
   }
 
-  /** Tries rapid upload; null when it does not apply (then a normal session is opened). */
+  /**
+   * Tries rapid upload; null when it does not apply (then a normal session is opened). Only content the
+   * caller can already read is linked. Proof v1 alone never links another user's content: 8 bytes at an
+   * offset the client sees before it answers were walked across a file known only in part (red team; a
+   * token refresh gave a new offset). Those callers upload, and the stored bytes are deduplicated anyway
+   * (at complete, or by the blob.hash job), so nothing is lost but the transfer. A proof v1 a holder sends
+   * is still checked, as before.
+   */
   async function tryRapid(auth: AuthContext, input: CreateFileInput): Promise<BlobRow | null> {
     if (!input.content_hash || input.size === undefined) return null;
     const blob = await repo.findBlobBySha1(deps.db, input.content_hash.toLowerCase(), input.size);
@@ -135,9 +142,8 @@ export function createUploadsService(
       deps.metrics.rapidUpload.inc({ result: 'miss' });
       return null;
     }
-    const proven = input.proof_code !== undefined && input.proof_version === 'v1'
-      ? await proofMatches(blob, auth.accessToken, input.proof_code)
-      : await repo.callerHoldsContent(deps.db, { domainId, userId: auth.userId, admin: isAdmin(auth), sha1: blob.sha1, size: blob.size });
+    const holds = await repo.callerHoldsContent(deps.db, { domainId, userId: auth.userId, admin: isAdmin(auth), sha1: blob.sha1, size: blob.size });
+    const proven = holds && (input.proof_code !== undefined && input.proof_version === 'v1' ? await proofMatches(blob, auth.accessToken, input.proof_code) : true);
     deps.metrics.rapidUpload.inc({ result: proven ? 'hit' : 'proof_rejected' });
     return proven ? blob : null;
   }
