@@ -87,6 +87,12 @@ export const CONFIG_KEYS = {
   accessTokenTtl: key('OPENPDS_ACCESS_TOKEN_TTL', 'Access token lifetime, seconds', '7200', int(60, 86_400)),
   refreshTokenTtl: key('OPENPDS_REFRESH_TOKEN_TTL', 'Refresh token lifetime, seconds', '2592000', int(300)),
   uploadUrlTtl: key('OPENPDS_UPLOAD_URL_TTL', 'Lifetime of signed part upload URLs, seconds', '3600', int(60, 604_800)),
+  uploadMaxAge: key(
+    'OPENPDS_UPLOAD_MAX_AGE',
+    'Hard lifetime of an upload session from its file/create, seconds: `file/get_upload_url` keeps a session from the GC (which collects uploads untouched for OPENPDS_GC_GRACE_SECONDS) only until then, and answers 410 `UploadExpired` after it. `file/complete` still works until the GC collects the session',
+    '604800',
+    int(1),
+  ),
   downloadUrlTtl: key('OPENPDS_DOWNLOAD_URL_TTL', 'Lifetime of signed download URLs, seconds', '900', int(10, 604_800)),
   downloadRedirect: key('OPENPDS_DOWNLOAD_REDIRECT', 'With S3, `/v2/file/download` answers 302 to a presigned URL instead of streaming through the server', 'true', bool),
   defaultDriveSize: key('OPENPDS_DEFAULT_DRIVE_SIZE', 'Quota in bytes of the default drive given to each new user (0: unlimited)', '10737418240', int(0)),

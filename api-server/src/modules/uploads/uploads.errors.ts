@@ -15,5 +15,9 @@ export const uploadErrors = {
   hashMismatch: (declared: string, actual: string) =>
     badRequest('InvalidParameter.ContentHash', `declared content_hash ${declared} but the uploaded bytes hash to ${actual}; nothing was stored, upload again`),
   hashName: () => badRequest('InvalidParameter.ContentHashName', 'content_hash_name must be sha1'),
-  tooLarge: (size: number, free: number) => new AppError('QuotaExhausted.Drive', 403, `file of ${size} bytes does not fit: ${free} bytes free`),
+  tooLarge: (size: number, free: number) => new AppError('QuotaExhausted.Drive', 403, `file of ${size} bytes does not fit: ${free} bytes free (uploads in progress included)`),
+  tooManyUploads: (max: number) =>
+    new AppError('LimitExceeded.OpenUploads', 429, `this drive has ${max} uploads in progress, the most it may have: complete or abandon some (the GC collects abandoned ones)`),
+  expired: (uploadId: string, maxAgeSeconds: number) =>
+    new AppError('UploadExpired', 410, `upload ${uploadId} was created more than ${maxAgeSeconds} seconds ago and takes no new upload URLs: complete it with the parts already uploaded, or start again`),
 };

@@ -9,6 +9,8 @@ export interface UploadSessionRow {
   store_upload_id: string;
   size: number | null;
   part_count: number;
+  /** Declared part sizes by part number (index 0: part 1; null where not declared), or null (migration 009). */
+  part_sizes: (number | null)[] | null;
   content_hash: string;
   pre_hash: string;
   status: 'open' | 'completing' | 'completed';
@@ -55,6 +57,14 @@ export const BLOB_KEY_FOLDER = 'blobs/';
  * completed again. A live completion touches its session every COMPLETING_HEARTBEAT_SECONDS while it hashes.
  */
 export const STALE_COMPLETING_SECONDS = 60;
+
+/**
+ * Most sessions a drive may have open at once (file/create answers 429 LimitExceeded.OpenUploads past it).
+ * Sessions with a declared size reserve it against the quota (migration 009); those without one reserve
+ * nothing, and each can take up to part_count × 5 GiB until the GC collects it: this bounds how many there
+ * are. Far above what a client uploading in parallel needs (official clients run a handful at a time).
+ */
+export const MAX_OPEN_UPLOADS_PER_DRIVE = 1000;
 export const COMPLETING_HEARTBEAT_SECONDS = 10;
 
 export function createUploadsRepository() {
@@ -63,7 +73,10 @@ export function createUploadsRepository() {
      * file/create's common case in one statement: the caller may write to the drive (`access`: its owner
      * or an admin of the domain), the declared size fits the quota, the parent is a live folder, no
      * stored content has the session's pre_hash (when it has one) and, unless checkName is false
-     * (check_name_mode ignore), no live file holds the name; then the invisible file row and its upload
+     * (check_name_mode ignore), no live file holds the name, and the drive has fewer than
+     * MAX_OPEN_UPLOADS_PER_DRIVE open sessions and room for the size beside their reservations (the
+     * session's insert reserves it, migration 009, and raises OP001 if a concurrent one took the room
+     * meanwhile); then the invisible file row and its upload
      * session are inserted. claim_file_name (migration 003) takes the same
      * name-family lock as lockName, so this races correctly with the transactional path. Resolves to
      * undefined when it inserted nothing: the caller then takes the path that explains, renames or
@@ -80,7 +93,8 @@ export function createUploadsRepository() {
         `WITH drive AS (
            SELECT 1 FROM drives
             WHERE domain_id = $28 AND drive_id = $2 AND ($29 OR owner_id = $17) AND status = 'enabled'
-              AND ($23::bigint IS NULL OR total_size IS NULL OR used_size + $23::bigint <= total_size)
+              AND ($23::bigint IS NULL OR total_size IS NULL OR used_size + reserved_size + $23::bigint <= total_size)
+              AND (SELECT count(*) FROM upload_sessions WHERE drive_id = $2 AND status <> 'completed') < $30
          ), parent AS (
            SELECT 1 FROM drive
             WHERE $3::text = $27::text OR EXISTS (SELECT 1 FROM files WHERE drive_id = $2 AND file_id = $3 AND trashed_at IS NULL AND type = 'folder')
@@ -102,17 +116,35 @@ export function createUploadsRepository() {
         [f.file_id, f.drive_id, f.parent_file_id, f.name, f.type, f.status, f.size, f.content_type, f.category, f.file_extension,
           f.description, JSON.stringify(f.labels), f.user_meta, f.hidden, f.local_created_at, f.local_modified_at, access.userId,
           nameLockKey(f.drive_id, f.parent_file_id, f.name), checkName,
-          s.upload_id, s.storage_key, s.store_upload_id, s.size, s.part_count, s.content_hash, s.pre_hash, ROOT, access.domainId, access.admin],
+          s.upload_id, s.storage_key, s.store_upload_id, s.size, s.part_count, s.content_hash, s.pre_hash, ROOT, access.domainId, access.admin,
+          MAX_OPEN_UPLOADS_PER_DRIVE],
       );
       return row;
     },
 
+    /** Inserts an open session; its declared size is reserved against the quota (OP001 when no room, migration 009). */
     async insertSession(db: Queryable, s: Omit<UploadSessionRow, 'status' | 'created_at' | 'updated_at'>): Promise<void> {
       await db.query(
-        `INSERT INTO upload_sessions (upload_id, file_id, drive_id, storage_key, store_upload_id, size, part_count, content_hash, pre_hash, created_by)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`,
-        [s.upload_id, s.file_id, s.drive_id, s.storage_key, s.store_upload_id, s.size, s.part_count, s.content_hash, s.pre_hash, s.created_by],
+        `INSERT INTO upload_sessions (upload_id, file_id, drive_id, storage_key, store_upload_id, size, part_count, content_hash, pre_hash, created_by, part_sizes)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11::jsonb)`,
+        [s.upload_id, s.file_id, s.drive_id, s.storage_key, s.store_upload_id, s.size, s.part_count, s.content_hash, s.pre_hash, s.created_by,
+          s.part_sizes ? JSON.stringify(s.part_sizes) : null],
       );
+    },
+    async countOpenSessions(db: Queryable, driveId: string): Promise<number> {
+      const [row] = await db.query<{ n: number }>(`SELECT count(*)::int AS n FROM upload_sessions WHERE drive_id = $1 AND status <> 'completed'`, [driveId]);
+      return row!.n;
+    },
+    /**
+     * file/get_upload_url's touch, which keeps a session from the GC: only while the session is younger than
+     * maxAgeSeconds, so one refreshed forever is still collected. False when it is older (nothing changed).
+     */
+    async refreshSession(db: Queryable, uploadId: string, maxAgeSeconds: number): Promise<boolean> {
+      const rows = await db.query(
+        `UPDATE upload_sessions SET updated_at = now() WHERE upload_id = $1 AND status <> 'completed' AND created_at > now() - make_interval(secs => $2) RETURNING 1`,
+        [uploadId, maxAgeSeconds],
+      );
+      return rows.length > 0;
     },
     async getSession(db: Queryable, driveId: string, fileId: string, uploadId: string): Promise<UploadSessionRow | undefined> {
       const [row] = await db.query<UploadSessionRow>(

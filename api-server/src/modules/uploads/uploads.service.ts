@@ -25,7 +25,7 @@ import { createDeferredDeletesRepository } from '../gc/deferred-deletes.reposito
 import type { BlobHashing } from './blob-hashing';
 import { proofRange } from './proof';
 import { uploadErrors } from './uploads.errors';
-import { COMPLETING_HEARTBEAT_SECONDS, createUploadsRepository, PENDING_PREFIX, sealedKey, type BlobRow, type UploadSessionRow } from './uploads.repository';
+import { COMPLETING_HEARTBEAT_SECONDS, createUploadsRepository, MAX_OPEN_UPLOADS_PER_DRIVE, PENDING_PREFIX, sealedKey, type BlobRow, type UploadSessionRow } from './uploads.repository';
 
 export interface CreateFileInput {
   drive_id: string;
@@ -74,15 +74,41 @@ export function createUploadsService(
   const deferred = createDeferredDeletesRepository();
   const domainId = deps.config.domainId;
 
-  function checkParts(parts: CreateFileInput['part_info_list'], size: number | undefined): number[] {
+  /**
+   * The sorted part numbers asked for. They run from 1 to `partCount` (the session's; at create, the number
+   * of parts listed): complete assembles exactly parts 1..part_count, and a URL for any other number let
+   * a client store parts (up to 5 GiB each) that nothing counts or needs.
+   */
+  function checkParts(parts: CreateFileInput['part_info_list'], size: number | undefined, partCount?: number): number[] {
     const list = parts?.length ? parts : [{ part_number: 1 }];
     if (list.length > MAX_PART_NUMBER) throw uploadErrors.partNumbers(`at most ${MAX_PART_NUMBER} parts`);
+    const max = Math.min(partCount ?? list.length, MAX_PART_NUMBER);
     const numbers = list.map((p) => p.part_number);
-    if (numbers.some((n) => !Number.isInteger(n) || n < 1 || n > MAX_PART_NUMBER)) throw uploadErrors.partNumbers(`part numbers run from 1 to ${MAX_PART_NUMBER}`);
+    if (numbers.some((n) => !Number.isInteger(n) || n < 1 || n > max)) throw uploadErrors.partNumbers(`part numbers run from 1 to ${max} for this upload`);
     if (new Set(numbers).size !== numbers.length) throw uploadErrors.partNumbers('part numbers must be unique');
     if (list.some((p) => p.part_size !== undefined && p.part_size > MAX_PART_SIZE)) throw uploadErrors.partSize(`a part holds at most ${MAX_PART_SIZE} bytes`);
     if (size !== undefined && size > MAX_PART_SIZE * list.length) throw uploadErrors.partSize(`${list.length} parts cannot hold ${size} bytes`);
+    const declared = list.reduce((sum, p) => (p.part_size === undefined ? NaN : sum + p.part_size), 0);
+    if (size !== undefined && partCount === undefined && !Number.isNaN(declared) && declared !== size)
+      throw uploadErrors.partSize(`the part sizes add up to ${declared} bytes, not the declared size ${size}`);
     return numbers.sort((a, b) => a - b);
+  }
+
+  /** The declared part sizes by part number (see UploadSessionRow.part_sizes), or null when none was. */
+  function partSizesOf(parts: CreateFileInput['part_info_list']): (number | null)[] | null {
+    if (!parts?.some((p) => p.part_size !== undefined)) return null;
+    const sizes: (number | null)[] = Array.from({ length: parts.length }, () => null);
+    for (const p of parts) sizes[p.part_number - 1] = p.part_size ?? null;
+    return sizes;
+  }
+
+  /**
+   * The exact length a part's URL signs, when known: the declared part size, or the declared size for a
+   * one-part upload. The PDS API does not say how a file splits into parts, so none is guessed otherwise;
+   * complete checks the total either way.
+   */
+  function partLength(session: Pick<UploadSessionRow, 'size' | 'part_count' | 'part_sizes'>, n: number): number | undefined {
+    return session.part_sizes?.[n - 1] ?? (session.part_count === 1 ? session.size : null) ?? undefined;
   }
 
   /**
@@ -92,15 +118,16 @@ export function createUploadsService(
    */
   const isSinglePut = (session: Pick<UploadSessionRow, 'store_upload_id'>) => session.store_upload_id === '';
 
-  async function partUrls(session: Pick<UploadSessionRow, 'storage_key' | 'store_upload_id'>, numbers: number[]) {
+  /** Upload URLs that take exactly the declared length where it is known (partLength), so bytes stay bounded by the reservation. */
+  async function partUrls(session: Pick<UploadSessionRow, 'storage_key' | 'store_upload_id' | 'size' | 'part_count' | 'part_sizes'>, numbers: number[]) {
     if (isSinglePut(session)) {
       if (numbers.some((n) => n !== 1)) throw uploadErrors.partNumbers('this upload has a single part, number 1');
-      return [{ part_number: 1, upload_url: await deps.store.objectUploadUrl!(session.storage_key, deps.config.uploadUrlTtl) }];
+      return [{ part_number: 1, upload_url: await deps.store.objectUploadUrl!(session.storage_key, deps.config.uploadUrlTtl, partLength(session, 1)) }];
     }
     return Promise.all(
       numbers.map(async (n) => ({
         part_number: n,
-        upload_url: await deps.store.partUploadUrl(session.storage_key, session.store_upload_id, n, deps.config.uploadUrlTtl),
+        upload_url: await deps.store.partUploadUrl(session.storage_key, session.store_upload_id, n, deps.config.uploadUrlTtl, partLength(session, n)),
       })),
     );
   }
@@ -180,6 +207,7 @@ export function createUploadsService(
       store_upload_id: ids.storeUploadId,
       size: input.size ?? null,
       part_count: partCount,
+      part_sizes: partSizesOf(input.part_info_list),
       content_hash: input.content_hash?.toLowerCase() ?? '',
       pre_hash: input.pre_hash?.toLowerCase() ?? '',
       created_by: auth.userId,
@@ -211,13 +239,17 @@ export function createUploadsService(
     // committed meanwhile (and inserts nothing); otherwise the row could be left under a folder that is
     // gone. The root is never trashed nor deleted: one statement, no transaction.
     const open = (db: Queryable) => repo.openUpload(db, access, row, session, input.check_name_mode !== 'ignore');
-    const file =
-      input.parent_file_id === ROOT
-        ? await open(deps.db)
-        : await deps.db.transaction(async (tx) => {
-            await files.repo.lockTree(tx, input.drive_id, 'shared');
-            return open(tx);
-          });
+    const file = await (input.parent_file_id === ROOT
+      ? open(deps.db)
+      : deps.db.transaction(async (tx) => {
+          await files.repo.lockTree(tx, input.drive_id, 'shared');
+          return open(tx);
+        })
+    ).catch((e: unknown) => {
+      // A concurrent upload reserved the room between the statement's check and its insert: explained below.
+      if (isQuotaError(e)) return undefined;
+      throw e;
+    });
     if (!file) return undefined;
     return { file, exist: false, rapid_upload: false, upload_id: session.upload_id, part_info_list: await partUrls(session, [1]) };
   }
@@ -293,8 +325,10 @@ export function createUploadsService(
       if (plain) return plain;
       const drive = await drives.getAccessible(auth, input.drive_id);
       const numbers = checkParts(input.part_info_list, input.size);
-      if (input.size !== undefined && drive.total_size !== null && drive.used_size + input.size > drive.total_size)
-        throw uploadErrors.tooLarge(input.size, Math.max(drive.total_size - drive.used_size, 0));
+      // Open uploads' declared sizes are reserved (migration 009; the session's insert below checks it again, atomically).
+      const taken = drive.used_size + Number((drive as { reserved_size?: number }).reserved_size ?? 0);
+      if (input.size !== undefined && drive.total_size !== null && taken + input.size > drive.total_size)
+        throw uploadErrors.tooLarge(input.size, Math.max(drive.total_size - taken, 0));
 
       if (input.pre_hash && !input.content_hash && (await repo.preHashExists(deps.db, input.pre_hash.toLowerCase(), input.size ?? null))) {
         deps.metrics.rapidUpload.inc({ result: 'pre_hash_matched' });
@@ -319,6 +353,7 @@ export function createUploadsService(
           return { file: await linkContent(tx, auth, file, rapidBlob), exist: false, session: null };
         }
         const session = sessionFor(file.file_id);
+        if ((await repo.countOpenSessions(tx, input.drive_id)) >= MAX_OPEN_UPLOADS_PER_DRIVE) throw uploadErrors.tooManyUploads(MAX_OPEN_UPLOADS_PER_DRIVE);
         await repo.insertSession(tx, session);
         return { file, exist: false, session };
       }).catch(async (e: unknown) => {
@@ -340,8 +375,9 @@ export function createUploadsService(
 
     async getUploadUrl(auth: AuthContext, input: { drive_id: string; file_id: string; upload_id: string; part_info_list?: { part_number: number }[] }) {
       const session = await this.openSession(auth, input.drive_id, input.file_id, input.upload_id);
-      const numbers = input.part_info_list?.length ? checkParts(input.part_info_list, undefined) : Array.from({ length: session.part_count }, (_, i) => i + 1);
-      await repo.touchSession(deps.db, session.upload_id);
+      const numbers = input.part_info_list?.length ? checkParts(input.part_info_list, undefined, session.part_count) : Array.from({ length: session.part_count }, (_, i) => i + 1);
+      // Keeps the session from the GC, but only up to its hard lifetime: refreshed forever, it is still collected.
+      if (!(await repo.refreshSession(deps.db, session.upload_id, deps.config.uploadMaxAge))) throw uploadErrors.expired(session.upload_id, deps.config.uploadMaxAge);
       return { session, part_info_list: await partUrls(session, numbers) };
     },
 
