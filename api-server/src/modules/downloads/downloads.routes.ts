@@ -91,7 +91,11 @@ export function createDownloadsRouter(registry: RpcRegistry, deps: Pick<Deps, 'd
     const input = parseBody(query, req.query);
     const s3 = deps.store.kind === 's3';
     const redirect = s3 && deps.config.downloadRedirect && req.method !== 'HEAD';
-    const { file, revision } = await (redirect ? resolveForLink : resolveKept)(caller, input.drive_id, input.file_id, input.revision_id);
+    // Sealed first on every path, not only for the redirect: a one-part upload's key may have been written
+    // again through its upload URL since file/complete (S3 takes a presigned PUT until it expires), and
+    // streamed or HEAD-answered from there it served the new bytes cut to the completed size. A sealed key
+    // is written once and never again, so the HEAD below and the GET behind serveObject see the same bytes.
+    const { file, revision } = await resolveForLink(caller, input.drive_id, input.file_id, input.revision_id);
     if (redirect && !(await staleIfRange(req, revision.storage_key))) {
       const url = await deps.store.downloadUrl(revision.storage_key, { expiresInSeconds: REDIRECT_URL_TTL_SECONDS, fileName: file.name, contentType: file.content_type });
       res.setHeader('Cache-Control', 'no-store');
