@@ -398,8 +398,9 @@ describe.each([
       expect((await api.ok('/v2/file/list_uploaded_parts', ref, t)).uploaded_parts).toEqual([]);
       expect((await api.call('/v2/file/complete', ref, t)).body).toMatchObject({ code: 'InvalidParameter.PartMissing', missing_part_numbers: [1] });
       if (storeKind === 's3') expect((await api.call('/v2/file/get_upload_url', { ...ref, part_info_list: [{ part_number: 2 }] }, t)).body.code).toBe('InvalidParameter.PartNumber');
-      await putParts(created.part_info_list, content.subarray(0, 1000), 1000);
-      expect((await api.call('/v2/file/complete', ref, t)).body.code).toBe('InvalidParameter.Size');
+      // The URL signs the declared length: S3 answers 403, local disk 400, and nothing is stored.
+      expect((await fetch(created.part_info_list[0].upload_url, { method: 'PUT', body: content.subarray(0, 1000) })).status).toBeGreaterThanOrEqual(400);
+      expect((await api.call('/v2/file/complete', ref, t)).body.code).toBe('InvalidParameter.PartMissing');
       const again = await api.ok('/v2/file/get_upload_url', { ...ref, part_info_list: [{ part_number: 1 }] }, t);
       await putParts(again.part_info_list, content, content.length);
       expect((await api.ok('/v2/file/list_uploaded_parts', ref, t)).uploaded_parts).toMatchObject([{ part_number: 1, part_size: content.length }]);
@@ -419,14 +420,15 @@ describe.each([
       for (const parts of [[{ part_number: 0 }], [{ part_number: 10_001 }], [{ part_number: 1 }, { part_number: 1 }]]) {
         expect((await api.call('/v2/file/create', { drive_id: d, name: 'p', type: 'file', size: 1, part_info_list: parts }, t)).body.code).toBe('InvalidParameter.PartNumber');
       }
-      const created = await api.ok('/v2/file/create', { drive_id: d, name: 'short.bin', type: 'file', size: 10 }, t);
-      await putParts(created.part_info_list, Buffer.from('12345'), 5);
+      // Parts without a declared part_size are not length-signed: complete checks the total.
+      const created = await api.ok('/v2/file/create', { drive_id: d, name: 'short.bin', type: 'file', size: 10, part_info_list: [{ part_number: 1 }, { part_number: 2 }] }, t);
+      await putParts(created.part_info_list, Buffer.from('123456'), 3);
       expect((await api.call('/v2/file/complete', { drive_id: d, file_id: created.file_id, upload_id: created.upload_id }, t)).body.code).toBe('InvalidParameter.Size');
     });
   });
 
   describe('rapid upload', () => {
-    it('links stored content with a right proof, refuses a wrong one, and answers PreHashMatched', async () => {
+    it("links stored content the caller holds, not another user's on a proof v1 alone, and answers PreHashMatched", async () => {
       const owner = await newUser(`rapid-owner-${dbKind}`);
       const content = randomBytes(3 * MiB);
       await upload(api, owner.access_token, owner.default_drive_id, 'orig.bin', content);
@@ -449,16 +451,25 @@ describe.each([
       const noProof = await api.ok('/v2/file/create', { ...base, name: 'n.bin', content_hash: sha1(content), content_hash_name: 'sha1' }, other.access_token);
       expect(noProof.rapid_upload).toBe(false);
 
-      const right = await api.ok('/v2/file/create', {
+      // A right proof v1 alone no longer links another user's content (test/api/rapid-upload-proof.int.test.ts):
+      // the caller uploads, and the store keeps one copy.
+      const proven = await api.ok('/v2/file/create', {
         ...base, name: 'r.bin', content_hash: sha1(content), content_hash_name: 'sha1', proof_version: 'v1', proof_code: computeProofCode(other.access_token, content),
       }, other.access_token);
-      expect(right).toMatchObject({ rapid_upload: true, status: 'available', size: content.length, content_hash: sha1(content) });
+      expect(proven).toMatchObject({ rapid_upload: false, status: 'uploading' });
+      await putParts(proven.part_info_list, content, content.length);
+      const right = await api.ok('/v2/file/complete', { drive_id: other.default_drive_id, file_id: proven.file_id, upload_id: proven.upload_id }, other.access_token);
+      expect(right).toMatchObject({ status: 'available', size: content.length, content_hash: sha1(content) });
+      expect(await server.deps.db.query(`SELECT count(*)::int AS n FROM blobs WHERE sha1 = $1`, [sha1(content)])).toEqual([{ n: 1 }]);
       expect((await api.ok('/v2/drive/get', { drive_id: other.default_drive_id }, other.access_token)).used_size).toBe(content.length);
       const link = await api.ok('/v2/file/get_download_url', { drive_id: other.default_drive_id, file_id: right.file_id }, other.access_token);
       expect(sha1((await download(link.url)).body)).toBe(sha1(content));
 
+      // Content the caller holds is linked, with or without a proof v1.
       const again = await api.ok('/v2/file/create', { ...base, name: 'again.bin', content_hash: sha1(content) }, other.access_token);
       expect(again.rapid_upload).toBe(true);
+      const againProven = await api.ok('/v2/file/create', { ...base, name: 'again2.bin', content_hash: sha1(content), proof_version: 'v1', proof_code: computeProofCode(other.access_token, content) }, other.access_token);
+      expect(againProven.rapid_upload).toBe(true);
     });
   });
 
@@ -694,7 +705,8 @@ describe.each([
     it('a one-part upload replaced with more bytes after complete stores none of them beyond the quota', async () => {
       await withJobsHeld(async () => {
         const u = await newUser(`replaced-${dbKind}`, 10_000);
-        const created = await api.ok('/v2/file/create', { drive_id: u.default_drive_id, name: 'small.bin', type: 'file', size: 10 }, u.access_token);
+        // No size declared: with one, the URL signs it and S3 refuses the replay outright (upload-bounds.int.test.ts).
+        const created = await api.ok('/v2/file/create', { drive_id: u.default_drive_id, name: 'small.bin', type: 'file' }, u.access_token);
         await putParts(created.part_info_list, randomBytes(10), 10);
         await api.ok('/v2/file/complete', { drive_id: u.default_drive_id, file_id: created.file_id, upload_id: created.upload_id }, u.access_token);
         // 10 bytes completed and counted; then 200 KB PUT through the same URL, far over the 10 KB quota.

@@ -43,11 +43,16 @@ describe.each([
   }
   const hashNow = () => server.services.jobs.drain();
 
-  /** create → PUT every part → complete; resolves to the file and its (first) upload URL. */
-  async function upload(name: string, content: Buffer, partSize = content.length) {
+  /**
+   * create → PUT every part → complete; resolves to the file and its (first) upload URL. `unsized`: no size
+   * declared, so the upload URL is not signed for one length and can still be replayed with another (the
+   * client S3 cannot stop that these tests stand for).
+   */
+  async function upload(name: string, content: Buffer, partSize = content.length, { unsized = false } = {}) {
     const d = user.default_drive_id;
     const parts = Array.from({ length: Math.ceil(content.length / partSize) }, (_, i) => ({ part_number: i + 1 }));
-    const created = await api.ok('/v2/file/create', { drive_id: d, name, type: 'file', size: content.length, check_name_mode: 'auto_rename', part_info_list: parts }, user.access_token);
+    const size = unsized ? {} : { size: content.length };
+    const created = await api.ok('/v2/file/create', { drive_id: d, name, type: 'file', ...size, check_name_mode: 'auto_rename', part_info_list: parts }, user.access_token);
     for (const [i, part] of (created.part_info_list as { upload_url: string }[]).entries()) {
       const put = await fetch(part.upload_url, { method: 'PUT', body: content.subarray(i * partSize, (i + 1) * partSize) });
       expect(put.status).toBe(200);
@@ -237,7 +242,7 @@ describe.each([
   if (storeKind === 's3') {
     it('answers 409 ContentReplaced for content the job discarded, never links the upload key, and leaves nothing pending', async () => {
       const { file, uploadUrl } = await beforeHashing(async () => {
-        const uploaded = await upload('discarded.bin', randomBytes(10));
+        const uploaded = await upload('discarded.bin', randomBytes(10), 10, { unsized: true });
         // Replaced with another size before the job ran: the job discards it.
         expect((await fetch(uploaded.uploadUrl, { method: 'PUT', body: randomBytes(2000) })).status).toBe(200);
         return uploaded;
@@ -269,7 +274,7 @@ describe.each([
 
     it('answers 409 ContentReplaced, not a link, for content replaced with another size after complete', async () => {
       await beforeHashing(async () => {
-        const { file, uploadUrl } = await upload('swapped.bin', randomBytes(10));
+        const { file, uploadUrl } = await upload('swapped.bin', randomBytes(10), 10, { unsized: true });
         // S3 takes a presigned PUT until it expires; the hash job discards such content.
         expect((await fetch(uploadUrl, { method: 'PUT', body: randomBytes(2000) })).status).toBe(200);
         const refused = await api.call('/v2/file/get_download_url', { drive_id: user.default_drive_id, file_id: file.file_id }, user.access_token);

@@ -106,7 +106,7 @@ step('serves byte ranges with 206: across a part boundary, an open end, a suffix
   }
 });
 
-step('rapid-uploads the same 50 MiB for bob with a right proof, and refuses a wrong one', async () => {
+step("rapid-uploads only content bob can read: a proof v1 for the admin's 50 MiB is a normal upload, his own copy is linked", async () => {
   const base = { drive_id: bob.default_drive_id, parent_file_id: 'root', type: 'file', size: big.size, content_hash: big.sha1(), content_hash_name: 'sha1', proof_version: 'v1' };
   // The proof is 8 bytes at an offset derived from bob's own token: the hash alone is not enough.
   const wrongCode = Buffer.from(big.proofCode(bob.access_token), 'base64').map((b) => b ^ 0xff);
@@ -116,17 +116,21 @@ step('rapid-uploads the same 50 MiB for bob with a right proof, and refuses a wr
   // The admin's proof is for the admin's token, not bob's.
   const borrowed = await api.ok('/v2/file/create', { ...base, name: 'borrowed.bin', proof_code: big.proofCode(admin.access_token) }, bob.access_token);
   expect(borrowed.rapid_upload).toBe(false);
+  // Nor is a right proof v1 enough for content only in another user's drive (red team: its offset can be
+  // walked across a file known in part): bob uploads the bytes, and the store keeps one copy.
+  const uploaded = await uploadFile(bob, 'copy.bin', big, { ...base, proof_code: big.proofCode(bob.access_token) });
+  expect(uploaded).toMatchObject({ status: 'available', size: big.size, content_hash: big.sha1() });
 
+  // Content bob holds is linked: no bytes are sent.
   const metricsBefore = await uploadBytesTotal();
-  const right = await api.ok('/v2/file/create', { ...base, name: 'copy.bin', proof_code: big.proofCode(bob.access_token) }, bob.access_token);
+  const right = await api.ok('/v2/file/create', { ...base, name: 'copy2.bin', proof_code: big.proofCode(bob.access_token) }, bob.access_token);
   expect(right).toMatchObject({ rapid_upload: true, status: 'available', size: big.size, content_hash: big.sha1() });
   expect(right.part_info_list).toEqual([]);
-  // No bytes were sent: the server counted no uploaded bytes, and bob's download is the admin's content.
   expect(await uploadBytesTotal()).toBe(metricsBefore);
   expect(await downloadSha1(await downloadUrl(bob, right.file_id))).toEqual({ status: 200, sha1: big.sha1(), size: big.size });
-  expect(await usedSize(bob)).toBe(big.size);
+  expect(await usedSize(bob)).toBe(2 * big.size);
   // The unfinished sessions of the refused proofs are invisible.
-  expect(await rootNames(bob)).toEqual(['copy.bin']);
+  expect(await rootNames(bob)).toEqual(['copy.bin', 'copy2.bin']);
 });
 
 step('trashes a file and restores it with its bytes', async () => {
@@ -144,7 +148,10 @@ step('trashes a file and restores it with its bytes', async () => {
 
 step('refuses an upload over the quota: QuotaExhausted.Drive, nothing created, used_size unchanged', async () => {
   const used = await usedSize(bob);
-  await api.ok('/v2/drive/update', { drive_id: bob.default_drive_id, total_size: used + MiB }, admin.access_token);
+  // The unfinished uploads of the refused proofs above reserve their declared size until they go.
+  const { reserved_size: reserved } = await api.ok('/v2/drive/get', { drive_id: bob.default_drive_id }, bob.access_token);
+  expect(reserved).toBe(2 * big.size);
+  await api.ok('/v2/drive/update', { drive_id: bob.default_drive_id, total_size: used + reserved + MiB }, admin.access_token);
   const names = await rootNames(bob);
   const small = randomContent(2 * MiB);
   const refused = await api.call('/v2/file/create', { drive_id: bob.default_drive_id, parent_file_id: 'root', name: 'too-big.bin', type: 'file', size: small.size }, bob.access_token);

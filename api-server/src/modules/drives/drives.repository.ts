@@ -12,6 +12,8 @@ export interface DriveRow {
   status: 'enabled' | 'disabled';
   total_size: number | null;
   used_size: number;
+  /** Declared sizes of the drive's uploads in progress (migration 009): counted against total_size too. */
+  reserved_size?: number;
   is_default: boolean;
   created_by: string | null;
   created_at: Date;

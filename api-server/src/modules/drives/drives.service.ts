@@ -110,6 +110,8 @@ export const toDriveResponse = (d: DriveRow) => ({
   status: d.status,
   total_size: d.total_size,
   used_size: d.used_size,
+  // Not in PDS: bytes that uploads in progress declared, which the quota counts until they complete or go.
+  reserved_size: Number(d.reserved_size ?? 0),
   default: d.is_default,
   created_at: d.created_at.toISOString(),
   updated_at: d.updated_at.toISOString(),
