@@ -8,7 +8,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import type { Queryable } from '../../api-server/src/db/db';
-import { STALE_COMPLETING_SECONDS } from '../../api-server/src/modules/uploads/uploads.repository';
+import { createUploadsRepository, STALE_COMPLETING_SECONDS } from '../../api-server/src/modules/uploads/uploads.repository';
 import { MIN_PART_SIZE, type BlobStore } from '../../api-server/src/storage/blob-store';
 import { createLoggedInUser, startTestServer, type ApiClient } from '../support/test-server';
 
@@ -161,5 +161,24 @@ describe.each([
     expect(await server.deps.store.head(recent.storageKey)).not.toBeNull();
     await age([recent.uploadId], 3600);
     await server.services.gc.run({ graceSeconds: 0 });
+  });
+
+  it('a stalled completion that resumes after the GC took its session links nothing', async () => {
+    const stalled = await openUpload('resumed.bin', randomBytes(4_000));
+    await server.deps.db.query(`UPDATE upload_sessions SET status = 'completing' WHERE upload_id = $1`, [stalled.uploadId]);
+    await age([stalled.uploadId], STALE_COMPLETING_SECONDS + 30);
+    await server.services.gc.run({ graceSeconds: 0 });
+    // What complete() would commit next, had it been frozen meanwhile: its session, and the object, are gone.
+    const linked = await createUploadsRepository().linkUpload(server.deps.db, {
+      blob: { sha256: `pending:${stalled.uploadId}`, sha1: '', pre_hash: '', size: 4_000, storage_key: stalled.storageKey, hashed: false, client_writable: false },
+      uploadId: stalled.uploadId,
+      job: null,
+      revisionId: `r-${stalled.uploadId}`,
+      driveId: user.default_drive_id,
+      fileId: stalled.fileId,
+      createdBy: 'nobody',
+    });
+    expect(linked).toBeUndefined();
+    expect(await server.deps.db.query(`SELECT 1 FROM blobs WHERE storage_key = $1`, [stalled.storageKey])).toEqual([]);
   });
 });

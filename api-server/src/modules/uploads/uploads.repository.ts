@@ -310,18 +310,20 @@ export function createUploadsRepository() {
       },
     ): Promise<{ file: FileRow; blob: Pick<BlobRow, 'sha256' | 'storage_key'> } | undefined> {
       const b = u.blob;
+      // Without a claim the caller completes a session it set 'completing': still so, or nothing is linked
+      // (a completion stalled past STALE_COMPLETING_SECONDS may have lost it to the GC, with its object).
       const claim = u.claim
         ? `AND status = 'open' AND store_upload_id = '' AND content_hash = '' AND storage_key = $5 AND (size IS NULL OR size = $4)
               AND drive_id = $11 AND file_id = $12
               AND EXISTS (SELECT 1 FROM drives d WHERE d.drive_id = $11 AND d.domain_id = $15 AND ($16 OR d.owner_id = $13))`
-        : '';
+        : `AND status = 'completing'`;
       const [row] = await db.query<FileRow & { blob_sha256: string; blob_storage_key: string }>(
         `WITH session AS (
            UPDATE upload_sessions SET status = 'completed', updated_at = now() WHERE upload_id = $7 ${claim}
            RETURNING upload_id
          ), blob AS (
            INSERT INTO blobs (sha256, sha1, pre_hash, size, storage_key, hashed, client_writable)
-           SELECT $1::text, $2::text, $3::text, $4::bigint, $5::text, $6::boolean, $14::boolean ${u.claim ? 'FROM session' : ''}
+           SELECT $1::text, $2::text, $3::text, $4::bigint, $5::text, $6::boolean, $14::boolean FROM session
            ON CONFLICT (sha256) DO UPDATE SET unreferenced_since = blobs.unreferenced_since
            RETURNING sha256, sha1, size, storage_key
          ), job AS (
