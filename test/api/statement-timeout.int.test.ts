@@ -7,6 +7,7 @@
 import type { Db } from '../../api-server/src/db/db';
 import { createPgDb, DEFAULT_STATEMENT_TIMEOUT_MS } from '../../api-server/src/db/pg.db';
 import { migrate, MIGRATION_LOCK_KEY } from '../../api-server/src/db/migrate';
+import { createDrivesRepository } from '../../api-server/src/modules/drives/drives.repository';
 import { createFilesRepository } from '../../api-server/src/modules/files/files.repository';
 import { createTestDatabaseUrl } from '../support/test-db';
 
@@ -79,6 +80,25 @@ describe('statement_timeout on PostgreSQL', () => {
       await expect(waiting).resolves.toEqual([]);
     } finally {
       await two.close();
+    }
+  });
+
+  it('does not cut deleting a drive, however long its cascade takes, nor a user\'s drives', async () => {
+    const own = createPgDb(await createTestDatabaseUrl(), { max: 1, statementTimeoutMs: LIMIT_MS });
+    try {
+      await migrate(own);
+      // A cascade as slow as a drive with tens of thousands of files, whose triggers touch the drive per row.
+      await own.exec(`CREATE FUNCTION slow_delete() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN PERFORM pg_sleep(0.6); RETURN OLD; END $$;
+        CREATE TRIGGER slow_delete BEFORE DELETE ON drives FOR EACH ROW EXECUTE FUNCTION slow_delete();
+        INSERT INTO domains (domain_id) VALUES ('d') ON CONFLICT DO NOTHING;
+        INSERT INTO drives (drive_id, domain_id, drive_name, owner_id) VALUES ('big', 'd', 'big', 'u1'), ('hers', 'd', 'hers', 'u2');`);
+      const drives = createDrivesRepository();
+      await expect(own.transaction((tx) => drives.delete(tx, 'd', 'big'))).resolves.toBe(true);
+      await own.transaction((tx) => drives.deleteOwnedByUser(tx, 'd', 'u2'));
+      expect(await own.query(`SELECT drive_id FROM drives`)).toEqual([]);
+      expect(await setting(own)).toBe(`${LIMIT_MS}ms`);
+    } finally {
+      await own.close();
     }
   });
 });

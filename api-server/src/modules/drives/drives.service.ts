@@ -91,7 +91,7 @@ export function createDrivesService(deps: Pick<Deps, 'db' | 'newId' | 'config'>)
     /** Deletes the drive and everything in it; blobs lose their references and the GC reclaims them. */
     async delete(auth: AuthContext, driveId: string): Promise<void> {
       if (!isAdmin(auth)) throw driveErrors.forbidden();
-      if (!(await repo.delete(deps.db, domainId, driveId))) throw driveErrors.notFound(driveId);
+      if (!(await deps.db.transaction((tx) => repo.delete(tx, domainId, driveId)))) throw driveErrors.notFound(driveId);
     },
   };
 }
