@@ -181,4 +181,16 @@ describe.each([
     expect(linked).toBeUndefined();
     expect(await server.deps.db.query(`SELECT 1 FROM blobs WHERE storage_key = $1`, [stalled.storageKey])).toEqual([]);
   });
+
+  it('a failed completion reopens only a session still completing, never one another completion finished', async () => {
+    const done = await openUpload('finished.bin', randomBytes(4_000));
+    const mine = await openUpload('mine.bin', randomBytes(4_000));
+    await server.deps.db.query(`UPDATE upload_sessions SET status = 'completed' WHERE upload_id = $1`, [done.uploadId]);
+    await server.deps.db.query(`UPDATE upload_sessions SET status = 'completing' WHERE upload_id = $1`, [mine.uploadId]);
+    const repo = createUploadsRepository();
+    await repo.reopenSession(server.deps.db, done.uploadId);
+    await repo.reopenSession(server.deps.db, mine.uploadId);
+    const status = async (uploadId: string) => (await server.deps.db.query<{ status: string }>(`SELECT status FROM upload_sessions WHERE upload_id = $1`, [uploadId]))[0]!.status;
+    expect([await status(done.uploadId), await status(mine.uploadId)]).toEqual(['completed', 'open']);
+  });
 });

@@ -83,6 +83,17 @@ describe.each([
     expect((await api.ok('/v2/file/complete', ref, u.token)).size).toBe(5 * MiB + 3);
   });
 
+  it('a one-part upload declaring only its part_size keeps that length on refreshed URLs too', async () => {
+    const u = await userWithQuota(100 * MiB);
+    // No size and no hash: the one-statement create path.
+    const created = (await create(u, 'part-size-only.bin', { part_info_list: [{ part_number: 1, part_size: 10 }] })).body;
+    expect(await put(created.part_info_list[0].upload_url, Buffer.alloc(11, 1))).toBeGreaterThanOrEqual(400);
+    const ref = { drive_id: u.drive, file_id: created.file_id, upload_id: created.upload_id };
+    const [refreshed] = (await api.ok('/v2/file/get_upload_url', { ...ref, part_info_list: [{ part_number: 1 }] }, u.token)).part_info_list;
+    expect(await put(refreshed.upload_url, Buffer.alloc(11, 1))).toBeGreaterThanOrEqual(400);
+    expect(await put(refreshed.upload_url, Buffer.alloc(10, 1))).toBe(200);
+  });
+
   it('counts open sessions’ declared sizes against the quota until they complete or go', async () => {
     const u = await userWithQuota(MiB);
     const first = await create(u, 'a.bin', { size: MiB / 2 });

@@ -109,15 +109,15 @@ export function createUploadsRepository() {
            FROM claim WHERE clash IS NULL
            RETURNING *
          ), session AS (
-           INSERT INTO upload_sessions (upload_id, file_id, drive_id, storage_key, store_upload_id, size, part_count, content_hash, pre_hash, created_by)
-           SELECT $20::text, file_id, drive_id, $21::text, $22::text, $23::bigint, $24::integer, $25::text, $26::text, $17::text FROM file
+           INSERT INTO upload_sessions (upload_id, file_id, drive_id, storage_key, store_upload_id, size, part_count, content_hash, pre_hash, created_by, part_sizes)
+           SELECT $20::text, file_id, drive_id, $21::text, $22::text, $23::bigint, $24::integer, $25::text, $26::text, $17::text, $31::jsonb FROM file
          )
          SELECT * FROM file`,
         [f.file_id, f.drive_id, f.parent_file_id, f.name, f.type, f.status, f.size, f.content_type, f.category, f.file_extension,
           f.description, JSON.stringify(f.labels), f.user_meta, f.hidden, f.local_created_at, f.local_modified_at, access.userId,
           nameLockKey(f.drive_id, f.parent_file_id, f.name), checkName,
           s.upload_id, s.storage_key, s.store_upload_id, s.size, s.part_count, s.content_hash, s.pre_hash, ROOT, access.domainId, access.admin,
-          MAX_OPEN_UPLOADS_PER_DRIVE],
+          MAX_OPEN_UPLOADS_PER_DRIVE, s.part_sizes ? JSON.stringify(s.part_sizes) : null],
       );
       return row;
     },
@@ -178,8 +178,13 @@ export function createUploadsRepository() {
       );
       return row;
     },
-    async setSessionStatus(db: Queryable, uploadId: string, status: UploadSessionRow['status']): Promise<void> {
-      await db.query(`UPDATE upload_sessions SET status = $2, updated_at = now() WHERE upload_id = $1`, [uploadId, status]);
+    /**
+     * A failed completion gives its session back to the client, only while it is still this completion's
+     * ('completing'): one stalled past the stale age may have been retaken and completed by another, and
+     * reopening that one made its live blob key a collectable upload again.
+     */
+    async reopenSession(db: Queryable, uploadId: string): Promise<void> {
+      await db.query(`UPDATE upload_sessions SET status = 'open', updated_at = now() WHERE upload_id = $1 AND status = 'completing'`, [uploadId]);
     },
     async touchSession(db: Queryable, uploadId: string): Promise<void> {
       await db.query(`UPDATE upload_sessions SET updated_at = now() WHERE upload_id = $1 AND status <> 'completed'`, [uploadId]);

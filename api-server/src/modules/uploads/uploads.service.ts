@@ -452,7 +452,7 @@ export function createUploadsService(
       } catch (e) {
         // Nothing is linked yet: the session opens again at once, so the client can fix its parts and retry
         // (left 'completing', every retry answered UploadInProgress until the claim went stale).
-        await repo.setSessionStatus(deps.db, session.upload_id, 'open').catch(() => undefined);
+        await repo.reopenSession(deps.db, session.upload_id).catch(() => undefined);
         // The store refused the parts (S3 InvalidPart, InvalidPartOrder, EntityTooSmall; the local store the same).
         if (e instanceof InvalidPartError) throw uploadErrors.partSize(e.message);
         throw e;
@@ -510,7 +510,7 @@ export function createUploadsService(
         const object = await deps.store.head(session.storage_key);
         const problem = !object ? uploadErrors.partsMissing([1]) : session.size !== null && object.size !== session.size ? uploadErrors.sizeMismatch(session.size, object.size) : null;
         if (problem) {
-          await repo.setSessionStatus(deps.db, session.upload_id, 'open');
+          await repo.reopenSession(deps.db, session.upload_id);
           throw problem;
         }
         return object!.size;
@@ -523,7 +523,7 @@ export function createUploadsService(
         // Assembled only after the size check below passed.
         const assembled = await deps.store.head(session.storage_key);
         if (assembled) return assembled.size;
-        await repo.setSessionStatus(deps.db, session.upload_id, 'open');
+        await repo.reopenSession(deps.db, session.upload_id);
         throw e;
       }
       try {
@@ -537,7 +537,7 @@ export function createUploadsService(
         const small = parts.slice(0, -1).find((p) => p.size < MIN_PART_SIZE);
         if (small) throw uploadErrors.partSize(`part ${small.partNumber} is ${small.size} bytes; every part but the last needs at least ${MIN_PART_SIZE}`);
       } catch (e) {
-        await repo.setSessionStatus(deps.db, session.upload_id, 'open');
+        await repo.reopenSession(deps.db, session.upload_id);
         throw e;
       }
       await deps.store.completeMultipart(session.storage_key, session.store_upload_id, parts);
