@@ -41,4 +41,9 @@ describe('error middleware', () => {
     expect([status, body.code]).toEqual([503, 'ServiceUnavailable.Timeout']);
     expect(JSON.stringify(body)).not.toMatch(/SELECT/);
   });
+
+  it.each(['40P01', '40001'])('answers %s (deadlock, serialization failure) with 503 and Retry-After', async (code) => {
+    const { status, body } = await answerFor(pgError(code));
+    expect([status, body.code]).toEqual([503, 'ServiceUnavailable.Conflict']);
+  });
 });

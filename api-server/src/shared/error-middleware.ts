@@ -19,6 +19,11 @@ export function createErrorMiddleware(logger: Logger): ErrorRequestHandler {
       // logged (it names a check to add) and answered without the database's text.
       logger.warn({ err, req_id: requestId, path: req.path }, 'database refused a value');
       error = new AppError('InvalidParameter', 400, 'a value in the request cannot be stored or compared (NUL character, invalid Unicode, or malformed value)');
+    } else if ((err as { code?: unknown }).code === '40P01' || (err as { code?: unknown }).code === '40001') {
+      // A deadlock or serialization failure: PostgreSQL rolled the transaction back; the same call retried
+      // a moment later succeeds.
+      logger.warn({ err, req_id: requestId, path: req.path }, 'transaction aborted by a concurrent one');
+      error = new AppError('ServiceUnavailable.Conflict', 503, 'a concurrent change got in the way; retry', { headers: { 'Retry-After': '1' } });
     } else if ((err as { code?: unknown }).code === '57014') {
       // statement_timeout (pg.db.ts): the query ran too long and was cancelled; nothing was written by it.
       logger.error({ err, req_id: requestId, path: req.path }, 'database statement timed out');
