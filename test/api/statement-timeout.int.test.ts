@@ -29,6 +29,9 @@ describe('statement_timeout on PostgreSQL', () => {
     const plain = createPgDb(url);
     try {
       expect(await setting(plain)).toBe(`${DEFAULT_STATEMENT_TIMEOUT_MS / 1000}s`);
+      // Set by a SET after connecting ('session'), not sent as a startup parameter ('client'), which
+      // PgBouncer refuses by default.
+      expect(await plain.query(`SELECT source FROM pg_settings WHERE name = 'statement_timeout'`)).toEqual([{ source: 'session' }]);
     } finally {
       await plain.close();
     }

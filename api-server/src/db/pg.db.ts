@@ -12,8 +12,8 @@ const NUMERIC_OID = 1700;
 export const DEFAULT_STATEMENT_TIMEOUT_MS = 30_000;
 
 /**
- * Db on a PostgreSQL server through a pg Pool. `statementTimeoutMs` (0: none) is sent at connect, so
- * it holds for every statement of every connection. What is long by nature lifts it for itself and says
+ * Db on a PostgreSQL server through a pg Pool. `statementTimeoutMs` (0: none) is set on each connection
+ * as it opens, so it holds for every statement of every connection. What is long by nature lifts it for itself and says
  * why: `exec` (migrations: a schema change on a big table), and, with `SET LOCAL statement_timeout = 0`
  * in their own transaction, the statements that grow with a folder's size (files.repository
  * allowLongStatements: copy, trash, delete, the GC's purge of trash). The GC's other statements work in
@@ -25,7 +25,15 @@ export function createPgDb(connectionString: string, options: { max?: number; st
       oid === INT8_OID || oid === NUMERIC_OID ? Number : pg.types.getTypeParser(oid, format as 'text'),
   };
   const statementTimeout = options.statementTimeoutMs ?? DEFAULT_STATEMENT_TIMEOUT_MS;
-  const pool = new pg.Pool({ connectionString, max: options.max ?? 10, types, ...(statementTimeout > 0 ? { statement_timeout: statementTimeout } : {}) });
+  // Set by a SET on each new connection, not pg's statement_timeout option: that one is a startup
+  // parameter, which PgBouncer (and poolers like it) refuse by default ("unsupported startup parameter"),
+  // so every connection through one would fail. A client runs its queries in order: the SET, queued on
+  // connect, runs before anything the pool hands the client out for.
+  const timeoutSetting = `SET statement_timeout = ${Math.max(0, Math.floor(statementTimeout))}`;
+  const pool = new pg.Pool({ connectionString, max: options.max ?? 10, types });
+  pool.on('connect', (client) => {
+    client.query(timeoutSetting).catch(() => undefined); // a failed SET fails the connection's next query too
+  });
   // An idle client losing its connection must not crash the process; the next query reconnects.
   pool.on('error', () => undefined);
   const query = async <T>(client: Pick<pg.Pool, 'query'>, sql: string, params?: readonly unknown[]) =>
@@ -34,13 +42,13 @@ export function createPgDb(connectionString: string, options: { max?: number; st
     dialect: 'pg',
     query: (sql, params) => query(pool, sql, params),
     async exec(sql) {
-      // Untimed: SET (not LOCAL: sql may hold several transactions), RESET before the connection goes back.
+      // Untimed: SET (not LOCAL: sql may hold several transactions), set back before the connection goes back.
       const client = await pool.connect();
       try {
         await client.query('SET statement_timeout = 0');
         await client.query(sql);
       } finally {
-        await client.query('RESET statement_timeout').then(
+        await client.query(timeoutSetting).then(
           () => client.release(),
           (e: Error) => client.release(e),
         );
