@@ -53,7 +53,7 @@ export function createServices(deps: Deps) {
   const uploads = createUploadsService(deps, drives, files, { hashing, wake: () => jobs.wake(), noteUpload: () => jobs.noteForeground() });
   const revisions = createRevisionsService(deps, files);
   const recyclebin = createRecyclebinService(deps, drives, files, domain);
-  const gc = createBlobGc(deps, uploads, recyclebin);
+  const gc = createBlobGc(deps, recyclebin);
   return { domain, auth, drives, users, files, uploads, revisions, recyclebin, gc, jobs };
 }
 export type Services = ReturnType<typeof createServices>;

@@ -9,7 +9,6 @@
  */
 import type { Deps } from '../../shared/deps';
 import type { RecyclebinService } from '../recyclebin/recyclebin.service';
-import type { UploadsService } from '../uploads/uploads.service';
 import { BLOB_KEY_FOLDER, createUploadsRepository, type UploadSessionRow } from '../uploads/uploads.repository';
 import { createDeferredDeletesRepository } from './deferred-deletes.repository';
 import { createGcRepository } from './gc.repository';
@@ -26,8 +25,7 @@ export interface GcReport {
 
 const BATCH = 500;
 
-/** `_uploads` is unused: abandoned sessions are claimed here, not discarded through it (see run). */
-export function createBlobGc(deps: Pick<Deps, 'db' | 'store' | 'clock' | 'config' | 'metrics' | 'logger' | 'storageClaim'>, _uploads: UploadsService, recyclebin: RecyclebinService) {
+export function createBlobGc(deps: Pick<Deps, 'db' | 'store' | 'clock' | 'config' | 'metrics' | 'logger' | 'storageClaim'>, recyclebin: RecyclebinService) {
   const repo = createGcRepository();
   const sessions = createUploadsRepository();
   const deferred = createDeferredDeletesRepository();

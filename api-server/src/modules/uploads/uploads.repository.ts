@@ -192,13 +192,6 @@ export function createUploadsRepository() {
     async deleteSession(db: Queryable, uploadId: string): Promise<void> {
       await db.query(`DELETE FROM upload_sessions WHERE upload_id = $1`, [uploadId]);
     },
-    /** Sessions not completed and untouched since `before` (abandoned uploads, for GC). */
-    async abandonedSessions(db: Queryable, before: Date, limit: number): Promise<UploadSessionRow[]> {
-      return db.query<UploadSessionRow>(
-        `SELECT * FROM upload_sessions WHERE status <> 'completed' AND updated_at < $1 ORDER BY updated_at LIMIT $2`,
-        [before, limit],
-      );
-    },
     async deleteCompletedSessions(db: Queryable, before: Date): Promise<void> {
       await db.query(`DELETE FROM upload_sessions WHERE status = 'completed' AND updated_at < $1`, [before]);
     },
