@@ -10,7 +10,7 @@ import { randomBytes } from 'node:crypto';
 import type { Queryable } from '../../api-server/src/db/db';
 import { createUploadsRepository, STALE_COMPLETING_SECONDS } from '../../api-server/src/modules/uploads/uploads.repository';
 import { MIN_PART_SIZE, type BlobStore } from '../../api-server/src/storage/blob-store';
-import { createLoggedInUser, startTestServer, type ApiClient } from '../support/test-server';
+import { createLoggedInUser, startTestServer, withJobsHeld, type ApiClient } from '../support/test-server';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 /** The GC's listing of abandoned sessions (before the fix, uploads.repository's; now gc.repository's). */
@@ -55,16 +55,7 @@ describe.each([
   const sessionExists = async (uploadId: string) => (await server.deps.db.query(`SELECT 1 FROM upload_sessions WHERE upload_id = $1`, [uploadId])).length > 0;
   const fileExists = async (fileId: string) => (await server.deps.db.query(`SELECT 1 FROM files WHERE file_id = $1`, [fileId])).length > 0;
 
-  /** Runs `fn` with the background jobs held back, so no hash job moves content while the race plays. */
-  async function withoutJobs<T>(fn: () => Promise<T>): Promise<T> {
-    await server.services.jobs.drain();
-    await server.services.jobs.close();
-    try {
-      return await fn();
-    } finally {
-      server.services.jobs.start();
-    }
-  }
+  const withoutJobs = <T>(fn: () => Promise<T>): Promise<T> => withJobsHeld(server, fn);
 
   /** Runs `between` once, after the GC listed abandoned sessions and before it acts on any of them. */
   async function gcListingThen(graceSeconds: number, between: () => Promise<void>) {

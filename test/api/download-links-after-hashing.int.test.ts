@@ -9,7 +9,7 @@ import { randomBytes } from 'node:crypto';
 import { createBlobHashing } from '../../api-server/src/modules/uploads/blob-hashing';
 import { createBlobSealing } from '../../api-server/src/modules/uploads/blob-sealing';
 import { MIN_PART_SIZE, type BlobStore } from '../../api-server/src/storage/blob-store';
-import { createLoggedInUser, startTestServer, type ApiClient } from '../support/test-server';
+import { createLoggedInUser, startTestServer, withJobsHeld, type ApiClient } from '../support/test-server';
 
 async function get(url: string) {
   const res = await fetch(url);
@@ -31,16 +31,7 @@ describe.each([
   });
   afterAll(() => server?.stop());
 
-  /** Runs `fn` with the hash job held back, so what it uploads stays unhashed until it returns. */
-  async function beforeHashing<T>(fn: () => Promise<T>): Promise<T> {
-    await server.services.jobs.drain();
-    await server.services.jobs.close();
-    try {
-      return await fn();
-    } finally {
-      server.services.jobs.start();
-    }
-  }
+  const beforeHashing = <T>(fn: () => Promise<T>): Promise<T> => withJobsHeld(server, fn);
   const hashNow = () => server.services.jobs.drain();
 
   /**

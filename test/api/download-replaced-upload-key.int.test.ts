@@ -6,7 +6,7 @@
  * once sealed, a later PUT to the upload URL changes nothing that is served. PostgreSQL + radosgw S3.
  */
 import { randomBytes } from 'node:crypto';
-import { createLoggedInUser, startTestServer, type ApiClient } from '../support/test-server';
+import { createLoggedInUser, startTestServer, withJobsHeld, type ApiClient } from '../support/test-server';
 
 const MiB = 1024 ** 2;
 
@@ -25,16 +25,7 @@ describe.each([
   });
   afterAll(() => server?.stop());
 
-  /** Runs `fn` with the hash job held back, so the content stays at its upload key until it returns. */
-  async function beforeHashing<T>(fn: () => Promise<T>): Promise<T> {
-    await server.services.jobs.drain();
-    await server.services.jobs.close();
-    try {
-      return await fn();
-    } finally {
-      server.services.jobs.start();
-    }
-  }
+  const beforeHashing = <T>(fn: () => Promise<T>): Promise<T> => withJobsHeld(server, fn);
   /** No size declared: the upload URL then takes a body of any length (a declared one is signed into it). */
   async function upload(name: string, content: Buffer) {
     const d = user.default_drive_id;

@@ -55,6 +55,20 @@ export async function startTestServer(db: DbKind, store: StoreKind, extra: Recor
   };
 }
 
+/**
+ * Runs `fn` with the server's in-process job runner stopped (after what was queued has run), then starts it
+ * again: what `fn` uploads stays unhashed, at its upload key, until it returns.
+ */
+export async function withJobsHeld<T>(server: Pick<RunningServer, 'services'>, fn: () => Promise<T>): Promise<T> {
+  await server.services.jobs.drain();
+  await server.services.jobs.close();
+  try {
+    return await fn();
+  } finally {
+    server.services.jobs.start();
+  }
+}
+
 /** A user of the domain (created by the superadmin, password `<name>-password`), logged in. */
 export async function createLoggedInUser(api: ApiClient, name: string): Promise<Awaited<ReturnType<ApiClient['login']>>> {
   const admin = await api.login('admin', ADMIN_PASSWORD);
