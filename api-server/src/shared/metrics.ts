@@ -29,7 +29,7 @@ export function createMetrics(): Metrics {
     }),
     rapidUpload: new client.Counter({
       name: 'openpds_rapid_upload_total',
-      help: 'Rapid upload attempts by result: hit, miss, proof_rejected, pre_hash_matched',
+      help: 'Rapid upload attempts by result: hit, miss, proof_rejected, pre_hash_matched, challenged (a proof v2 challenge issued), lost_to_gc',
       labelNames: ['result'],
       registers: [registry],
     }),

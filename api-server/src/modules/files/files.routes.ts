@@ -50,6 +50,7 @@ export function createFilesRouter(registry: RpcRegistry, files: FilesService, up
         rapid_upload: r.rapid_upload,
         upload_id: r.upload_id,
         part_info_list: r.part_info_list,
+        ...(r.proof_challenge ? { proof_challenge: r.proof_challenge } : {}),
       };
     },
   });
@@ -157,8 +158,12 @@ export function createFilesRouter(registry: RpcRegistry, files: FilesService, up
   });
   defineRpc(router, registry, {
     path: '/v2/file/complete',
-    summary: 'Assemble the parts, verify size and content_hash, and make the file available',
-    body: z.object(sessionRef),
+    summary: 'Assemble the parts, verify size and content_hash, and make the file available; or answer the proof_challenge file/create gave (proof v2) instead of uploading',
+    body: z.object({
+      ...sessionRef,
+      proof_version: z.literal('v2').optional(),
+      proof_code: z.string().max(128).optional(),
+    }).refine((b) => (b.proof_version === 'v2') === (b.proof_code !== undefined), { message: 'proof_code and proof_version "v2" go together', path: ['proof_code'] }),
     handler: async (input, { auth }) => toFileResponse(await uploads.complete(auth, input)),
   });
   return router;

@@ -18,6 +18,12 @@ export const uploadErrors = {
   tooLarge: (size: number, free: number) => new AppError('QuotaExhausted.Drive', 403, `file of ${size} bytes does not fit: ${free} bytes free (uploads in progress included)`),
   tooManyUploads: (max: number) =>
     new AppError('LimitExceeded.OpenUploads', 429, `this drive has ${max} uploads in progress, the most it may have: complete or abandon some (the GC collects abandoned ones)`),
+  noChallenge: (uploadId: string) =>
+    badRequest('InvalidParameter.ProofVersion', `no proof v2 challenge is open for upload ${uploadId} (none was issued, or it was answered already): upload the parts and complete without a proof`),
+  proofMismatch: () =>
+    badRequest('InvalidParameter.ProofCode', 'the proof does not match the stored content; the challenge is used up: upload the parts and complete without a proof'),
+  rapidUnavailable: () =>
+    conflict('RapidUploadUnavailable', 'the stored content this challenge was issued for is gone: upload the parts and complete without a proof'),
   expired: (uploadId: string, maxAgeSeconds: number) =>
     new AppError('UploadExpired', 410, `upload ${uploadId} was created more than ${maxAgeSeconds} seconds ago and takes no new upload URLs: complete it with the parts already uploaded, or start again`),
 };

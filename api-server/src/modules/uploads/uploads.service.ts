@@ -14,7 +14,7 @@
 import { isForeignKeyViolation, type Queryable } from '../../db/db';
 import { hashContent, type ContentHashes } from '../../shared/content-hasher';
 import type { Deps } from '../../shared/deps';
-import { InvalidPartError, MAX_PART_NUMBER, MAX_PART_SIZE, MIN_PART_SIZE, UploadNotFoundError, type UploadedPart } from '../../storage/blob-store';
+import { BlobNotFoundError, InvalidPartError, MAX_PART_NUMBER, MAX_PART_SIZE, MIN_PART_SIZE, UploadNotFoundError, type UploadedPart } from '../../storage/blob-store';
 import { isAdmin, type AuthContext } from '../auth/auth.types';
 import type { DrivesService } from '../drives/drives.service';
 import { isQuotaError, quotaExhausted } from '../files/files.errors';
@@ -23,7 +23,8 @@ import type { CheckNameMode, FilesService } from '../files/files.service';
 import { describeName, validateName } from '../files/names';
 import { createDeferredDeletesRepository } from '../gc/deferred-deletes.repository';
 import type { BlobHashing } from './blob-hashing';
-import { proofRange } from './proof';
+import { createProofChallengesRepository } from './proof-challenges.repository';
+import { computeProofV2, newProofNonce, PROOF_V2_ALGORITHM, proofRange, proofV2Equal } from './proof';
 import { uploadErrors } from './uploads.errors';
 import { COMPLETING_HEARTBEAT_SECONDS, createUploadsRepository, MAX_OPEN_UPLOADS_PER_DRIVE, PENDING_PREFIX, sealedKey, type BlobRow, type UploadSessionRow } from './uploads.repository';
 
@@ -54,6 +55,8 @@ export interface CreateFileResult {
   rapid_upload: boolean;
   upload_id: string;
   part_info_list: { part_number: number; upload_url: string; part_size?: number }[];
+  /** Proof v2: answer it at file/complete instead of uploading the parts (see proof.ts). */
+  proof_challenge?: { proof_version: 'v2'; algorithm: string; nonce: string };
 }
 
 export interface BackgroundHashing {
@@ -72,6 +75,7 @@ export function createUploadsService(
 ) {
   const repo = createUploadsRepository();
   const deferred = createDeferredDeletesRepository();
+  const challenges = createProofChallengesRepository();
   const domainId = deps.config.domainId;
 
   /**
@@ -155,24 +159,31 @@ export function createUploadsService(
   }
 
   /**
-   * Tries rapid upload; null when it does not apply (then a normal session is opened). Only content the
-   * caller can already read is linked. Proof v1 alone never links another user's content: 8 bytes at an
-   * offset the client sees before it answers were walked across a file known only in part (red team; a
-   * token refresh gave a new offset). Those callers upload, and the stored bytes are deduplicated anyway
-   * (at complete, or by the blob.hash job), so nothing is lost but the transfer. A proof v1 a holder sends
-   * is still checked, as before.
+   * Tries rapid upload. `link`: stored content to link at once; null when it does not apply (then a normal
+   * session is opened). Only content the caller can already read is linked. Proof v1 alone never links
+   * another user's content: 8 bytes at an offset the client sees before it answers were walked across a
+   * file known only in part (red team; a token refresh gave a new offset). A proof v1 a holder sends is
+   * still checked, as before. `challenge`: the content is stored but not the caller's and the client asked
+   * for proof v2: the session opened for it carries a challenge (proof.ts) that file/complete can answer
+   * instead of uploading. Callers who upload anyway lose nothing but the transfer: the stored bytes are
+   * deduplicated (at complete, or by the blob.hash job).
    */
-  async function tryRapid(auth: AuthContext, input: CreateFileInput): Promise<BlobRow | null> {
-    if (!input.content_hash || input.size === undefined) return null;
+  async function tryRapid(auth: AuthContext, input: CreateFileInput): Promise<{ link: BlobRow | null; challenge: BlobRow | null }> {
+    const none = { link: null, challenge: null };
+    if (!input.content_hash || input.size === undefined) return none;
     const blob = await repo.findBlobBySha1(deps.db, input.content_hash.toLowerCase(), input.size);
     if (!blob) {
       deps.metrics.rapidUpload.inc({ result: 'miss' });
-      return null;
+      return none;
     }
     const holds = await repo.callerHoldsContent(deps.db, { domainId, userId: auth.userId, admin: isAdmin(auth), sha1: blob.sha1, size: blob.size });
+    if (!holds && input.proof_version === 'v2') {
+      deps.metrics.rapidUpload.inc({ result: 'challenged' });
+      return { link: null, challenge: blob };
+    }
     const proven = holds && (input.proof_code !== undefined && input.proof_version === 'v1' ? await proofMatches(blob, auth.accessToken, input.proof_code) : true);
     deps.metrics.rapidUpload.inc({ result: proven ? 'hit' : 'proof_rejected' });
-    return proven ? blob : null;
+    return { link: proven ? blob : null, challenge: null };
   }
 
   function newFileRow(auth: AuthContext, input: CreateFileInput, name: string) {
@@ -334,7 +345,8 @@ export function createUploadsService(
         deps.metrics.rapidUpload.inc({ result: 'pre_hash_matched' });
         throw uploadErrors.preHashMatched();
       }
-      const rapidBlob = allowRapid ? await tryRapid(auth, input) : null;
+      const rapid = allowRapid ? await tryRapid(auth, input) : { link: null, challenge: null };
+      const rapidBlob = rapid.link;
 
       // The store's multipart upload is opened before the transaction so no database lock waits on the
       // network; if the transaction fails it is aborted (and the GC aborts any a crash leaves behind).
@@ -346,16 +358,18 @@ export function createUploadsService(
       const sessionFor = (fileId: string) => newSession(auth, input, fileId, { uploadId, storeUploadId }, numbers.length);
       const opened = await files.withQuota(input.drive_id, async (tx) => {
         const resolved = await files.resolveName(tx, input.drive_id, input.parent_file_id, input.name, input.check_name_mode, 'file');
-        if (resolved.existing && input.check_name_mode === 'refuse') return { file: resolved.existing, exist: true, session: null };
+        if (resolved.existing && input.check_name_mode === 'refuse') return { file: resolved.existing, exist: true, session: null, challenge: null };
         const file = resolved.existing ?? (await files.repo.insert(tx, newFileRow(auth, input, resolved.name)));
         if (rapidBlob) {
           // The revision insert locks the blob row: a GC that has not deleted it by now no longer can.
-          return { file: await linkContent(tx, auth, file, rapidBlob), exist: false, session: null };
+          return { file: await linkContent(tx, auth, file, rapidBlob), exist: false, session: null, challenge: null };
         }
         const session = sessionFor(file.file_id);
         if ((await repo.countOpenSessions(tx, input.drive_id)) >= MAX_OPEN_UPLOADS_PER_DRIVE) throw uploadErrors.tooManyUploads(MAX_OPEN_UPLOADS_PER_DRIVE);
         await repo.insertSession(tx, session);
-        return { file, exist: false, session };
+        const challenge = rapid.challenge ? { upload_id: session.upload_id, blob_sha256: rapid.challenge.sha256, nonce: newProofNonce() } : null;
+        if (challenge) await challenges.insert(tx, challenge);
+        return { file, exist: false, session, challenge };
       }).catch(async (e: unknown) => {
         await abortStore();
         if (rapidBlob && isForeignKeyViolation(e)) return null;
@@ -370,7 +384,8 @@ export function createUploadsService(
         await abortStore();
         return { file: opened.file, exist: opened.exist, rapid_upload: !opened.exist, upload_id: '', part_info_list: [] };
       }
-      return { file: opened.file, exist: false, rapid_upload: false, upload_id: opened.session.upload_id, part_info_list: await partUrls(opened.session, numbers) };
+      const proofChallenge = opened.challenge ? { proof_version: 'v2' as const, algorithm: PROOF_V2_ALGORITHM, nonce: opened.challenge.nonce } : undefined;
+      return { file: opened.file, exist: false, rapid_upload: false, upload_id: opened.session.upload_id, part_info_list: await partUrls(opened.session, numbers), proof_challenge: proofChallenge };
     },
 
     async getUploadUrl(auth: AuthContext, input: { drive_id: string; file_id: string; upload_id: string; part_info_list?: { part_number: number }[] }) {
@@ -416,8 +431,9 @@ export function createUploadsService(
       }
     },
 
-    async complete(auth: AuthContext, input: { drive_id: string; file_id: string; upload_id: string }): Promise<FileRow> {
+    async complete(auth: AuthContext, input: { drive_id: string; file_id: string; upload_id: string; proof_code?: string; proof_version?: 'v2' }): Promise<FileRow> {
       background.noteUpload();
+      if (input.proof_version === 'v2') return this.completeWithProof(auth, { ...input, proof_code: input.proof_code ?? '' });
       // The claim statements check who may use the drive, not its status: a disabled drive takes no
       // content. Looked up alongside the plain path's HEAD, so that path pays no extra round trip.
       const accessible = drives.getAccessible(auth, input.drive_id);
@@ -425,14 +441,7 @@ export function createUploadsService(
       const plain = await completePlainUpload(auth, input, accessible);
       if (plain) return plain;
       await accessible;
-      const ref = { uploadId: input.upload_id, driveId: input.drive_id, fileId: input.file_id };
-      let session = await repo.claimOwnForCompletion(deps.db, { ...ref, domainId, userId: auth.userId, admin: isAdmin(auth) });
-      if (!session) {
-        // Not claimable: say why (no such drive or session, completed, or another completion running).
-        const known = await this.openSession(auth, input.drive_id, input.file_id, input.upload_id);
-        session = await repo.claimForCompletion(deps.db, known.upload_id);
-        if (!session) throw uploadErrors.completing(known.upload_id);
-      }
+      const session = await this.claim(auth, input);
 
       const hashLater = !session.content_hash && deps.config.uploadHashing === 'background';
       // A one-part upload's key stays writable through its upload URL: hashed content lives at a sealed
@@ -497,6 +506,96 @@ export function createUploadsService(
       for (const key of new Set([session.storage_key, contentKey])) if (key !== blob.storage_key) await deps.store.delete(key).catch(() => undefined);
       deps.metrics.uploadBytes.inc(size);
       return file;
+    },
+
+    /** Sets the session 'completing' for this request, or says why it cannot (no such drive or session, completed, or another completion running). */
+    async claim(auth: AuthContext, input: { drive_id: string; file_id: string; upload_id: string }): Promise<UploadSessionRow> {
+      const ref = { uploadId: input.upload_id, driveId: input.drive_id, fileId: input.file_id };
+      const session = await repo.claimOwnForCompletion(deps.db, { ...ref, domainId, userId: auth.userId, admin: isAdmin(auth) });
+      if (session) return session;
+      const known = await this.openSession(auth, input.drive_id, input.file_id, input.upload_id);
+      const retaken = await repo.claimForCompletion(deps.db, known.upload_id);
+      if (!retaken) throw uploadErrors.completing(known.upload_id);
+      return retaken;
+    },
+
+    /**
+     * file/complete with a proof v2 answer instead of parts (proof.ts): the stored content the challenge
+     * was issued for is read once to check the HMAC, then linked as complete links any content already
+     * stored (the session's reservation covers it). A wrong answer uses the challenge up; a right one
+     * that cannot be linked (no room, the content collected meanwhile) keeps it where it still applies.
+     * Either way the session opens again, so the client can upload its parts instead.
+     */
+    async completeWithProof(auth: AuthContext, input: { drive_id: string; file_id: string; upload_id: string; proof_code: string }): Promise<FileRow> {
+      await drives.getAccessible(auth, input.drive_id);
+      const session = await this.claim(auth, input);
+      const reopen = () => repo.reopenSession(deps.db, session.upload_id).catch(() => undefined);
+      const challenge = await challenges.get(deps.db, session.upload_id);
+      const blob = challenge && (await repo.getBlob(deps.db, challenge.blob_sha256));
+      if (!challenge || !blob) {
+        await reopen();
+        if (!challenge) throw uploadErrors.noChallenge(session.upload_id);
+        await challenges.take(deps.db, session.upload_id);
+        throw uploadErrors.rapidUnavailable();
+      }
+      const heartbeat = setInterval(() => void repo.touchSession(deps.db, session.upload_id).catch(() => undefined), COMPLETING_HEARTBEAT_SECONDS * 1000);
+      let expected: string | null;
+      try {
+        expected = await computeProofV2(challenge.nonce, (await deps.store.get(blob.storage_key)) as AsyncIterable<Buffer>);
+      } catch (e) {
+        // Collected between the lookup and the read (the GC deletes the row, then the object).
+        if (!(e instanceof BlobNotFoundError)) {
+          await reopen();
+          throw e;
+        }
+        expected = null;
+      } finally {
+        clearInterval(heartbeat);
+      }
+      if (expected === null) {
+        await challenges.take(deps.db, session.upload_id);
+        await reopen();
+        throw uploadErrors.rapidUnavailable();
+      }
+      if (!proofV2Equal(expected, input.proof_code)) {
+        await challenges.take(deps.db, session.upload_id);
+        await reopen();
+        deps.metrics.rapidUpload.inc({ result: 'proof_rejected' });
+        throw uploadErrors.proofMismatch();
+      }
+      let linked: Awaited<ReturnType<typeof repo.linkUpload>> | null;
+      try {
+        linked = await deps.db.transaction(async (tx) => {
+          // Locked so the GC, which deletes a blob row only while nothing references it, cannot take it now.
+          const locked = await repo.getBlob(tx, blob.sha256, { forUpdate: true });
+          if (!locked || !(await challenges.take(tx, session.upload_id))) return null;
+          const { ref_count: _refs, ...row } = locked;
+          return repo.linkUpload(tx, {
+            blob: row,
+            uploadId: session.upload_id,
+            job: null,
+            revisionId: deps.newId(),
+            driveId: session.drive_id,
+            fileId: session.file_id,
+            createdBy: auth.userId,
+          });
+        });
+      } catch (e) {
+        await reopen();
+        if (isQuotaError(e)) throw quotaExhausted(session.drive_id);
+        throw e;
+      }
+      if (linked === null) {
+        await challenges.take(deps.db, session.upload_id);
+        await reopen();
+        throw uploadErrors.rapidUnavailable();
+      }
+      if (!linked) throw uploadErrors.sessionNotFound(session.upload_id); // the file went, or the GC took the stalled session
+      // Parts the client may have sent before answering are not needed.
+      if (!isSinglePut(session)) await deps.store.abortMultipart(session.storage_key, session.store_upload_id).catch(() => undefined);
+      if (session.storage_key !== linked.blob.storage_key) await deps.store.delete(session.storage_key).catch(() => undefined);
+      deps.metrics.rapidUpload.inc({ result: 'hit' });
+      return linked.file;
     },
 
     /**
