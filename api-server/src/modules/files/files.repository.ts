@@ -74,6 +74,24 @@ async function allowLongStatements(db: Queryable): Promise<void> {
   await db.query(`SET LOCAL statement_timeout = 0`);
 }
 
+/**
+ * Deletes the files matching `where` with their revisions and upload sessions, in one statement. The
+ * revisions and sessions go here and not by the foreign keys' cascade: a cascade deletes them one file at a
+ * time, firing the accounting triggers (migration 010) once per file, and so updates the drive row once
+ * per file (quadratic in one transaction); here they fire once for the whole set. The cascades still run
+ * and find nothing left. Resolves to the number of files deleted.
+ */
+async function deleteFilesWhere(db: Queryable, where: string, params: unknown[]): Promise<number> {
+  const [row] = await db.query<{ n: number }>(
+    `WITH gone AS (DELETE FROM files WHERE ${where} RETURNING file_id),
+     revisions AS (DELETE FROM file_revisions WHERE file_id IN (SELECT file_id FROM gone)),
+     sessions AS (DELETE FROM upload_sessions WHERE file_id IN (SELECT file_id FROM gone))
+     SELECT count(*)::int AS n FROM gone`,
+    params,
+  );
+  return row!.n;
+}
+
 export function createFilesRepository() {
   return {
     async insert(db: Queryable, f: NewFile): Promise<FileRow> {
@@ -239,13 +257,13 @@ export function createFilesRepository() {
       );
     },
 
-    /** Deletes files for good (rows, revisions, upload sessions by cascade; blob refs and quota by trigger). */
+    /** Deletes files for good, with their revisions and upload sessions (blob refs and quota by trigger). */
     async deleteTrashed(db: Queryable | Db, driveId: string, rootIds: readonly string[]): Promise<number> {
       // A trashed big folder is one long DELETE (the GC's purge, recyclebin/clear): in a transaction of
       // its own when given the pool, so statement_timeout can be lifted for it alone.
       const run = async (q: Queryable) => {
         await allowLongStatements(q);
-        return (await q.query(`DELETE FROM files WHERE drive_id = $1 AND trash_root_id = ANY($2::text[]) RETURNING file_id`, [driveId, rootIds])).length;
+        return deleteFilesWhere(q, `drive_id = $1 AND trash_root_id = ANY($2::text[])`, [driveId, rootIds]);
       };
       return 'transaction' in db ? db.transaction(run) : run(db);
     },
@@ -259,7 +277,7 @@ export function createFilesRepository() {
     },
 
     async deleteSubtree(db: Queryable, driveId: string, fileIds: readonly string[]): Promise<void> {
-      await db.query(`DELETE FROM files WHERE drive_id = $1 AND file_id = ANY($2::text[])`, [driveId, fileIds]);
+      await deleteFilesWhere(db, `drive_id = $1 AND file_id = ANY($2::text[])`, [driveId, fileIds]);
     },
 
     /**
