@@ -7,6 +7,11 @@
  *
  * Setup (untimed) uploads the file once through the API. The file is read once before timing so both
  * sides hash from the page cache.
+ *
+ * Also, for context (no issue target): proof v2, another user's rapid upload of the same stored file
+ * (SHA-1, file/create with proof_version v2, HMAC-SHA256 over the file with the nonce it answers, then
+ * file/complete with that proof; the server reads the stored copy once to check it), against that user
+ * uploading the file (16 MiB parts, 4 at a time), which is what they would do without v2.
  */
 import { execFile } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
@@ -14,9 +19,9 @@ import { createReadStream } from 'node:fs';
 import { open } from 'node:fs/promises';
 import { pipeline } from 'node:stream/promises';
 import { promisify } from 'node:util';
-import { proofRange } from '../api-server/src/modules/uploads/proof';
+import { computeProofV2, proofRange } from '../api-server/src/modules/uploads/proof';
 import { intFlag, sizeFlag } from './lib/args';
-import { apiUpload, fileParts, loginAdmin, type Session } from './lib/api';
+import { apiUpload, fileParts, loginAdmin, waitJobsDone, type Session } from './lib/api';
 import { ensureDataFile } from './lib/data';
 import { fmt, fmtBytes, GiB, info, median, MiB, reportRatio, runBench, timed } from './lib/report';
 import { deletePrefix, rawS3, reclaimS3 } from './lib/s3';
@@ -56,6 +61,26 @@ async function rapidUpload(s: Session, file: string, name: string): Promise<void
   if (!r.rapid_upload) throw new Error(`rapid upload did not apply: ${JSON.stringify(r)}`);
 }
 
+/** Proof v2: a user who cannot read the stored copy answers the server's challenge instead of uploading. */
+async function rapidUploadV2(s: Session, file: string, name: string): Promise<string> {
+  const contentHash = await sha1File(file);
+  const created = await s.api.ok('/v2/file/create', {
+    drive_id: s.driveId, parent_file_id: 'root', name, type: 'file', size, check_name_mode: 'auto_rename',
+    content_hash: contentHash, content_hash_name: 'sha1', proof_version: 'v2',
+  }, s.token);
+  if (!created.proof_challenge) throw new Error(`no proof challenge: ${JSON.stringify(created)}`);
+  const proof = await computeProofV2(created.proof_challenge.nonce, createReadStream(file, { highWaterMark: 4 * MiB }));
+  const done = await s.api.ok('/v2/file/complete', { drive_id: s.driveId, file_id: created.file_id, upload_id: created.upload_id, proof_version: 'v2', proof_code: proof }, s.token);
+  return done.file_id;
+}
+
+async function otherUser(admin: Session): Promise<Session> {
+  await admin.api.ok('/v2/user/create', { user_name: 'bench-v2', password: 'bench-v2-password' }, admin.token);
+  const s = await admin.api.login('bench-v2', 'bench-v2-password');
+  await admin.api.ok('/v2/drive/update', { drive_id: s.default_drive_id, total_size: 1024 ** 5 }, admin.token);
+  return { api: admin.api, token: s.access_token, driveId: s.default_drive_id };
+}
+
 runBench('rapid-1gib', async () => {
   await ensureServices({ pg: true, s3: true });
   const file = await ensureDataFile('upload', size);
@@ -63,14 +88,18 @@ runBench('rapid-1gib', async () => {
   const session = await loginAdmin(server.url);
   const parts = await fileParts(file);
   const stored = await apiUpload(session, { name: 'stored.bin', size, partSize: 16 * MiB, concurrency: 4, read: parts.read }).finally(() => parts.close());
-  info(`stored ${fmtBytes(size)} as ${stored.file.file_id} (sha1 ${stored.file.content_hash}); ${runs} run(s)`);
+  // Hashed in the background after complete: wait, so the check against sha1sum below compares something.
+  await waitJobsDone(session);
+  const { content_hash: storedSha1 } = await session.api.ok('/v2/file/get', { drive_id: session.driveId, file_id: stored.file.file_id }, session.token);
+  if (!/^[0-9a-f]{40}$/i.test(storedSha1)) throw new Error(`stored file has no content hash: ${storedSha1}`);
+  info(`stored ${fmtBytes(size)} as ${stored.file.file_id} (sha1 ${storedSha1}); ${runs} run(s)`);
   await run('sha1sum', [file]); // warm the page cache
 
   const rapidMs: number[] = [];
   const sha1sumMs: number[] = [];
   for (let r = 0; r < runs; r++) {
     const baseline = await timed(() => run('sha1sum', [file]));
-    if (!baseline.value.stdout.startsWith(stored.file.content_hash)) throw new Error(`sha1sum disagrees: ${baseline.value.stdout}`);
+    if (!baseline.value.stdout.startsWith(storedSha1.toLowerCase())) throw new Error(`sha1sum disagrees: ${baseline.value.stdout}`);
     sha1sumMs.push(baseline.ms);
     rapidMs.push((await timed(() => rapidUpload(session, file, `rapid-${r}.bin`))).ms);
     info(`run ${r + 1}: sha1sum ${fmt(baseline.ms)} ms, rapid upload ${fmt(rapidMs[r]!)} ms`);
@@ -84,6 +113,23 @@ runBench('rapid-1gib', async () => {
     op: '<=',
     target: 1.1,
   });
+
+  const other = await otherUser(session);
+  const v2Ms: number[] = [];
+  const uploadMs: number[] = [];
+  const remove = (fileId: string) => other.api.ok('/v2/file/delete', { drive_id: other.driveId, file_id: fileId }, other.token);
+  for (let r = 0; r < runs; r++) {
+    // Deleted after each: a user who can read the content gets proof v1's rapid upload instead.
+    const v2 = await timed(() => rapidUploadV2(other, file, `v2-${r}.bin`));
+    v2Ms.push(v2.ms);
+    await remove(v2.value);
+    const parts = await fileParts(file);
+    const uploaded = await timed(() => apiUpload(other, { name: `up-${r}.bin`, size, partSize: 16 * MiB, concurrency: 4, read: parts.read }).finally(() => parts.close()));
+    uploadMs.push(uploaded.ms);
+    await remove(uploaded.value.file.file_id);
+    info(`run ${r + 1}: proof v2 rapid upload ${fmt(v2.ms)} ms, uploading it ${fmt(uploaded.ms)} ms`);
+  }
+  info(`for context (no target): another user's rapid upload with proof v2 ${fmt(median(v2Ms))} ms vs uploading it ${fmt(median(uploadMs))} ms → ${fmt(median(v2Ms) / median(uploadMs))}×`);
 }, async () => {
   await server?.stop();
   const { client, bucket } = rawS3();
