@@ -25,7 +25,8 @@ const USAGE = `usage: openpds <command>
                  with --set NAME, drives of that set DIR lost are deletes or releases (per reclaimPolicy),
                  none while a manifest is invalid or a Drive fails; a renamed Drive keeps its drive (~ move)
                  in both modes, without --set nothing is deleted or released
-  apply -f DIR apply DIR the same way (server-side apply, or the Drives through the admin API; pruning with --set)
+  apply -f DIR apply DIR the same way (server-side apply, or the Drives through the admin API; pruning with --set);
+                 with --state DIR, refused while an \`openpds up\` holds DIR (plan reads through that up instead)
                  \`openpds plan --help\` for every flag
 
 Configuration comes from OPENPDS_* environment variables: run \`openpds config-docs\`.`;

@@ -7,6 +7,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { runApplyCommand, runPlanCommand } from '../../operator/src/local/plan-command';
 import { domainDir } from '../../operator/src/local/state-dir';
+import { lockStateDir } from '../../operator/src/local/up-state-lock';
 import { ADMIN_PASSWORD, startTestServer } from '../support/test-server';
 
 const GiB = 1024 ** 3;
@@ -125,7 +126,10 @@ describe('openpds plan / apply against a running domain', () => {
     fs.writeFileSync(path.join(domainDir(state, 'default', 'd'), 'domain.json'), JSON.stringify({ url: server.url, port: 0 }));
     fs.writeFileSync(path.join(domainDir(state, 'default', 'd'), 'admin-password'), ADMIN_PASSWORD);
     const lines: string[] = [];
-    const code = await runPlanCommand(['-f', dir, '--state', state], { out: (l) => lines.push(l), err: (l) => lines.push(l) });
+    // As beside a running `openpds up`, which holds the state: plan reads through the data plane it records
+    // (free, plan would run the state's Domains itself: plan-state.e2e.test.ts).
+    const release = lockStateDir(state, dir);
+    const code = await runPlanCommand(['-f', dir, '--state', state], { out: (l) => lines.push(l), err: (l) => lines.push(l) }).finally(release);
     expect(code).toBe(0);
     // The retained drive has no marker any more: the manifest adopts it again (owner and name match).
     expect(lines.join('\n')).toMatch(/~ adopt   Drive default\/team \(\w+\): an existing drive with this owner and name; total_size 7Gi -> 10Gi/);

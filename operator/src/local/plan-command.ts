@@ -15,9 +15,12 @@ import { runClusterCommand, type ClusterTarget } from './cluster-command';
 import { bareEndpointTarget, createDomainTargets, onlyDeclaredDomains, parseEndpoints, type TargetOptions } from './domain-targets';
 import { describeProblem, loadManifests, readManifestDocuments } from './manifests';
 import { failureOf, planDrives, type PlanEntry } from './plan-drives';
+import { openStateSession, type StateSession } from './state-session';
+import { StateFolderMismatchError } from './up-state-folder';
+import { StateDirBusyError } from './up-state-lock';
 
 const usage = (command: string) => `usage: openpds ${command} -f DIR [--kubeconfig FILE] [--context C] [-n NS] [--set NAME [--prune-cascading]] [--force-conflicts]${command === 'plan' ? ' [--detailed-exitcode]' : ''}
-       openpds ${command} -f DIR (--endpoint [NAME=]URL ... [--username U] [--password P] | --state DIR) [--set NAME]${command === 'plan' ? ' [--detailed-exitcode]' : ''}
+       openpds ${command} -f DIR (--endpoint [NAME=]URL ... [--username U] [--password P] | --state DIR [--adopt-state]) [--set NAME]${command === 'plan' ? ' [--detailed-exitcode]' : ''}
 
 Against a cluster (--kubeconfig, --context or $KUBECONFIG): every manifest of DIR, any kind, is ${command === 'plan' ? 'checked by a server-side dry run\nand compared with the live object' : 'server-side applied'} (CustomResourceDefinitions and Namespaces first). With --set NAME,
 objects an earlier apply of that set made that DIR no longer holds are ${command === 'plan' ? 'shown as deletes' : 'deleted'}; without it nothing is deleted.
@@ -53,7 +56,18 @@ changed releases the old owner's drive (files kept, whatever its reclaimPolicy) 
                        when DIR holds Drives only, the URL is the Domain they reference
   --username           admin user name (default admin)
   --password           admin password (default: $OPENPDS_ADMIN_PASSWORD)
-  --state              an \`openpds up\` state dir: each Drive targets its Domain as up runs it
+  --state              an \`openpds up\` state dir: each Drive targets its Domain as up runs it. ${command === 'apply'
+    ? `apply takes the state
+                       dir's lock (<state>/up.lock) for its run, refused (exit 1, nothing changed) while an openpds
+                       up or another apply holds it (a running up applies its folder itself on every change); with
+                       the lock, apply runs the folder's Domains from the state for the run`
+    : `plan does not wait for
+                       the state dir's lock: while an openpds up (or apply) holds it, plan reads through its data
+                       planes, changing nothing; otherwise plan takes the lock for its run (an up started meanwhile
+                       is refused until it ends) and runs the folder's Domains from the state`}. As up does, a Drive
+                       whose domainRef or owner differs from what up last applied is refused (an ! error line, the
+                       drive left as it is), and a folder other than the state's first one is refused
+  --adopt-state        with --state: let DIR take over a state dir made by another folder, as \`up --adopt-state\`${command === 'plan' ? ' does\n                       (plan only shows the result: the state is handed over by apply or up)' : ''}
   --set                the apply set to prune (same name rule as for a cluster); no default${command === 'plan' ? '\n\n  --detailed-exitcode  exit 2 when there are changes (0: none, 1: errors)' : ''}`;
 
 export interface CommandIo {
@@ -88,8 +102,29 @@ async function run(command: 'plan' | 'apply', argv: string[], io: CommandIo): Pr
     // Printed in the plan and counted as failures (exit 1): a file that cannot be read is not a file removed.
     return runClusterCommand({ command, documents: documents.objects, unreadable: documents.problems.map(describeProblem), target: parsed.cluster, env, out, detailedExitCode: parsed.detailedExitCode });
   }
-  const manifests = loadManifests(parsed.dir);
-  let targets = createDomainTargets(parsed.target);
+  let session: StateSession | undefined;
+  if ('stateDir' in parsed.target) {
+    // Before the folder is read or anything is applied: another run on this state, or another folder's state.
+    try {
+      session = openStateSession({ command, stateDir: parsed.target.stateDir, dir: parsed.dir, adopt: parsed.adoptState });
+    } catch (error) {
+      if (!(error instanceof StateDirBusyError || error instanceof StateFolderMismatchError)) throw error;
+      err(`openpds ${command}: ${error.message}`);
+      return 1;
+    }
+  }
+  try {
+    return await runAgainstDomains(command, parsed, session, out, err);
+  } finally {
+    await session?.close();
+  }
+}
+
+async function runAgainstDomains(command: 'plan' | 'apply', parsed: DomainArgs, session: StateSession | undefined, out: (line: string) => void, err: (line: string) => void): Promise<number> {
+  for (const notice of session?.notices ?? []) out(notice);
+  // With a state, the Drives as up last applied them: a changed domainRef or owner is an invalid manifest.
+  const manifests = loadManifests(parsed.dir, undefined, session?.previous);
+  let targets = session ? await session.targets(manifests.domains) : createDomainTargets(parsed.target);
   if ('bareEndpoint' in parsed && parsed.bareEndpoint) {
     const ns = (o: { metadata: { namespace?: string } }) => o.metadata.namespace ?? 'default';
     const declared = manifests.domains.map((d) => ({ namespace: ns(d), domain: d.metadata.name }));
@@ -107,7 +142,8 @@ async function run(command: 'plan' | 'apply', argv: string[], io: CommandIo): Pr
   // As cluster mode prints a refused manifest: in the plan, and it fails the run.
   for (const problem of manifests.invalid) out(`! error   ${describeProblem(problem)}`);
   for (const domain of manifests.domains) {
-    out(`  not applied Domain ${domain.metadata.namespace ?? 'default'}/${domain.metadata.name}: a Domain is provisioned by the operator or \`openpds up\``);
+    const ran = session?.runsDomains ? `; run from the state dir for this ${command} only` : '';
+    out(`  not applied Domain ${domain.metadata.namespace ?? 'default'}/${domain.metadata.name}: a Domain is provisioned by the operator or \`openpds up\`${ran}`);
   }
   for (const problem of manifests.notRun) out(`  not applied ${problem.kind} ${problem.name} (${problem.where}): ${problem.message}`);
   const dryRun = command === 'plan';
@@ -227,7 +263,8 @@ function describeDescriptionChange(change: FieldChange): string[] {
   return withoutSet(from, before) === withoutSet(to, after) ? [moved] : [moved, 'description (text or ownership marker)'];
 }
 
-type ParsedArgs = { dir: string; detailedExitCode: boolean } & ({ cluster: ClusterTarget } | { target: TargetOptions; bareEndpoint?: string; set?: string });
+type DomainArgs = { dir: string; detailedExitCode: boolean; target: TargetOptions; bareEndpoint?: string; set?: string; adoptState: boolean };
+type ParsedArgs = ({ dir: string; detailedExitCode: boolean } & { cluster: ClusterTarget }) | DomainArgs;
 
 function parseCommandArgs(argv: string[], env: Record<string, string | undefined>): ParsedArgs | string {
   let values;
@@ -240,6 +277,7 @@ function parseCommandArgs(argv: string[], env: Record<string, string | undefined
         username: { type: 'string', default: 'admin' },
         password: { type: 'string' },
         state: { type: 'string' },
+        'adopt-state': { type: 'boolean', default: false },
         kubeconfig: { type: 'string' },
         context: { type: 'string' },
         namespace: { type: 'string', short: 'n' },
@@ -258,6 +296,8 @@ function parseCommandArgs(argv: string[], env: Record<string, string | undefined
   const endpoints = values.endpoint ?? [];
   const clusterFlags = Boolean(values.kubeconfig || values.context);
   if (endpoints.length > 0 && values.state) return 'give either --endpoint or --state';
+  const adoptState = values['adopt-state'] ?? false;
+  if (adoptState && !values.state) return '--adopt-state only means something with --state DIR';
   if ((endpoints.length > 0 || values.state) && (clusterFlags || values.namespace || values['force-conflicts'] || values['prune-cascading'])) {
     return '--kubeconfig, --context, -n, --force-conflicts and --prune-cascading are for a cluster; --endpoint and --state for running domains: give one kind';
   }
@@ -274,10 +314,10 @@ function parseCommandArgs(argv: string[], env: Record<string, string | undefined
     if (values.namespace) cluster.namespace = values.namespace;
     return { dir, detailedExitCode, cluster };
   }
-  if (values.state) return { dir, detailedExitCode, target: { stateDir: values.state }, ...set };
+  if (values.state) return { dir, detailedExitCode, target: { stateDir: values.state }, adoptState, ...set };
   const parsed = parseEndpoints(endpoints);
   if (typeof parsed === 'string') return parsed;
   const password = values.password ?? env.OPENPDS_ADMIN_PASSWORD;
   if (!password) return '--endpoint needs --password (or OPENPDS_ADMIN_PASSWORD)';
-  return { dir, detailedExitCode, target: { endpoints: parsed.named, username: values.username!, password }, ...(parsed.bare ? { bareEndpoint: parsed.bare } : {}), ...set };
+  return { dir, detailedExitCode, target: { endpoints: parsed.named, username: values.username!, password }, adoptState, ...(parsed.bare ? { bareEndpoint: parsed.bare } : {}), ...set };
 }

@@ -46,3 +46,21 @@ test("another host's lock is kept while fresh and taken over once stale", () => 
   fs.utimesSync(file, old, old);
   lockStateDir(state, '/f')();
 });
+
+test('apply and plan record their command: a run refused by one names it, with the hint its caller gives', () => {
+  const state = path.join(tmp(), 'state');
+  const release = lockStateDir(state, '/work/upA', { command: 'apply', hint: 'stop it first.' });
+  try {
+    expect(JSON.parse(fs.readFileSync(stateLockFile(state), 'utf8'))).toEqual({ command: 'apply', folder: '/work/upA', host: os.hostname(), pid: process.pid });
+    expect(() => lockStateDir(state, '/work/upA')).toThrow(`in use by openpds apply (pid ${process.pid} on ${os.hostname()}, -f /work/upA): stop that one first, or give this one another --state-dir. `);
+    let refused: unknown;
+    try {
+      lockStateDir(state, '/work/upA', { command: 'plan', hint: 'plan hint.' });
+    } catch (error) {
+      refused = error;
+    }
+    expect(refused).toMatchObject({ name: 'StateDirBusyError', holder: { command: 'apply', pid: process.pid }, message: expect.stringContaining('-f /work/upA): plan hint. If it no longer runs') });
+  } finally {
+    release();
+  }
+});

@@ -1,0 +1,113 @@
+/**
+ * `openpds plan/apply --state DIR`: the Domains of an `openpds up` state dir, under the same rules as `up`.
+ *
+ * - The lock (up-state-lock.ts). `apply` takes it for its run, and is refused while an `up` or another
+ *   apply holds it, before it reads or changes anything: a running `up` already applies the folder on every
+ *   change, and both at once raced on the same drives. `plan` does not wait for it (a plan is read-only,
+ *   and one beside a running `up` is the common case): while a live holder has it, plan reads through the
+ *   holder's data planes and says so; otherwise it takes it for its run like apply, since it then runs the
+ *   data planes itself and a second process on their database files would fail.
+ * - The data planes. They live inside the process that holds the lock: with the lock, plan and apply run
+ *   the folder's Domains from the state (their data dirs, passwords and last ports, as `up` starts them)
+ *   for the run and stop them after; a state's domain.json of a stopped `up` names a port nothing answers.
+ *   Only Domains that ran under the state before: provisioning a Domain is `up`'s (or the operator's) job.
+ * - The folder binding (up-state-folder.ts), `--adopt-state` included: a state is one folder's.
+ * - The Drives as `up` last applied them (drives.json), for the immutable fields (domainRef, owner): a
+ *   change is an invalid manifest, refused before anything is applied, as `up` refuses it.
+ */
+import path from 'node:path';
+import { createAdminClient } from '../admin-client/admin-client';
+import { createDomainContext } from '../charts/domain-context';
+import type { Domain } from '../domain-types';
+import { unsupportedSpec } from '../reconcilers/domain-preflight';
+import { startDomain, type RunningDomain } from './domain-runner';
+import { createDomainTargets, type DomainTargets } from './domain-targets';
+import type { PreviousObjects } from './manifests';
+import { ADMIN_USERNAME, readDomainRecord, readDriveRecords } from './state-dir';
+import { bindStateFolder } from './up-state-folder';
+import { describeHolder, lockStateDir, StateDirBusyError } from './up-state-lock';
+
+export interface StateSession {
+  /** Lines for the top of the output: whose data planes the run goes through, a folder handed over. */
+  notices: string[];
+  /** The Drives as last applied: what loadManifests checks the immutable fields against. */
+  previous: PreviousObjects;
+  /** Where each Drive's Domain answers: the holder's data planes, or `domains` started for this run. */
+  targets(domains: Domain[]): Promise<DomainTargets>;
+  /** Whether this run starts the Domains itself (it holds the lock), rather than reading through a holder's. */
+  runsDomains: boolean;
+  /** Stops what this run started and releases the lock. */
+  close(): Promise<void>;
+}
+
+const key = (o: { metadata: { namespace?: string; name: string } }) => `${o.metadata.namespace ?? 'default'}/${o.metadata.name}`;
+
+/** Throws StateDirBusyError (apply only) or StateFolderMismatchError, each one line, before anything is touched. */
+export function openStateSession(options: { command: 'plan' | 'apply'; stateDir: string; dir: string; adopt: boolean; logLevel?: string }): StateSession {
+  const { command, stateDir, dir } = options;
+  const notices: string[] = [];
+  let release: (() => void) | undefined;
+  try {
+    release = lockStateDir(stateDir, dir, { command, hint: 'stop it first (a running openpds up applies its folder itself on every change; openpds plan --state reads through it).' });
+  } catch (error) {
+    if (!(error instanceof StateDirBusyError) || command === 'apply') throw error;
+    notices.push(`  note: reading through the data planes of ${describeHolder(error.holder)}, which holds the state dir; nothing is changed`);
+  }
+  try {
+    const notice = bindStateFolder(stateDir, dir, { adopt: options.adopt, command });
+    if (notice) notices.push(`  note: ${notice}`);
+  } catch (error) {
+    release?.();
+    throw error;
+  }
+  const previous = { Drive: Object.fromEntries(Object.entries(readDriveRecords(stateDir)).map(([k, r]) => [k, r.drive])) };
+  const running: RunningDomain[] = [];
+  return {
+    notices,
+    previous,
+    runsDomains: release !== undefined,
+    async targets(domains) {
+      if (!release) return createDomainTargets({ stateDir });
+      return startDomains(domains, { stateDir, logLevel: options.logLevel ?? 'warn', running });
+    },
+    async close() {
+      for (const domain of running.splice(0)) await domain.close();
+      release?.();
+    },
+  };
+}
+
+/** The folder's Domains as `up` runs them (the same refusals and words), for one run. */
+async function startDomains(domains: Domain[], options: { stateDir: string; logLevel: string; running: RunningDomain[] }): Promise<DomainTargets> {
+  const slots = new Map<string, { client?: ReturnType<typeof createAdminClient>; error?: string; notFound?: string }>();
+  // basePort 0: each Domain's last port when it is free (its URL stays what the user knows), else any.
+  const runnerOptions = { stateDir: options.stateDir, basePort: 0, logLevel: options.logLevel, usedPorts: new Set<number>() };
+  for (const domain of domains) {
+    if (!readDomainRecord(options.stateDir, domain.metadata.namespace ?? 'default', domain.metadata.name)) {
+      slots.set(key(domain), { notFound: `Domain ${key(domain)} has never run under ${path.resolve(options.stateDir)} (start it with openpds up)` });
+      continue;
+    }
+    const unsupported = unsupportedSpec(createDomainContext(domain));
+    if (unsupported) {
+      slots.set(key(domain), { error: unsupported });
+      continue;
+    }
+    try {
+      const started = await startDomain(domain, runnerOptions);
+      options.running.push(started);
+      slots.set(key(domain), { client: createAdminClient({ baseUrl: started.url, credentials: { username: ADMIN_USERNAME, password: started.password } }) });
+    } catch (error) {
+      slots.set(key(domain), { error: (error as Error).message });
+    }
+  }
+  return {
+    access(namespace, domainName) {
+      const ref = `${namespace}/${domainName}`;
+      const slot = slots.get(ref);
+      if (!slot) return { state: 'NotFound', message: `Domain ${ref} is not in the manifests` };
+      if (slot.notFound) return { state: 'NotFound', message: slot.notFound };
+      if (!slot.client) return { state: 'NotReady', message: `Domain ${ref} did not start: ${slot.error ?? 'unknown error'}` };
+      return { state: 'Ready', client: slot.client };
+    },
+  };
+}
