@@ -11,6 +11,7 @@ import { uploadErrors } from '../uploads/uploads.errors';
 import { isDiscardedKey } from '../uploads/uploads.repository';
 import { revisionEtag } from './download-etag';
 import { MAX_EXPIRE_SEC } from './download-link-lifetime';
+import { createDownloadLinks, DOWNLOAD_LINK_PATH } from './download-links';
 
 /** Long enough to start a download the redirect leads to; a resumed download asks this API again. */
 const REDIRECT_URL_TTL_SECONDS = 300;
@@ -18,9 +19,10 @@ const REDIRECT_URL_TTL_SECONDS = 300;
 // eslint-disable-next-line no-control-regex
 const NO_CONTROL_CHARACTERS = /^[^\u0000-\u001f\u007f]*$/;
 
-export function createDownloadsRouter(registry: RpcRegistry, deps: Pick<Deps, 'db' | 'store' | 'config' | 'clock' | 'newId' | 'logger'>, revisions: RevisionsService): Router {
+export function createDownloadsRouter(registry: RpcRegistry, deps: Pick<Deps, 'db' | 'store' | 'config' | 'clock' | 'newId' | 'logger' | 'urlSigner'>, revisions: RevisionsService): Router {
   const router = Router();
   const sealing = createBlobSealing(deps);
+  const links = createDownloadLinks(deps);
 
   /**
    * resolve() for a URL that names the object: one that must keep its bytes until it expires. Content still
@@ -58,12 +60,14 @@ export function createDownloadsRouter(registry: RpcRegistry, deps: Pick<Deps, 'd
     handler: async (input, { auth: caller }) => {
       const { file, revision } = await resolveForLink(caller, input.drive_id, input.file_id, input.revision_id);
       const ttl = input.expire_sec ?? deps.config.downloadUrlTtl;
-      const url = await deps.store.downloadUrl(revision.storage_key, {
-        expiresInSeconds: ttl,
-        fileName: input.file_name ?? file.name,
-        contentType: input.response_content_type ?? file.content_type,
-        etag: revisionEtag(revision),
-      });
+      const fileName = input.file_name ?? file.name;
+      const contentType = input.response_content_type ?? file.content_type;
+      // Local disk: a link this process serves, which answers for the file's state at each request
+      // (download-links.ts). S3: the store's presigned URL, which nothing can revoke before it expires.
+      const url =
+        deps.store.kind === 'local'
+          ? links.issue({ driveId: file.drive_id, fileId: file.file_id, revisionId: revision.revision_id, key: revision.storage_key, etag: revisionEtag(revision), fileName, contentType }, ttl)
+          : await deps.store.downloadUrl(revision.storage_key, { expiresInSeconds: ttl, fileName, contentType, etag: revisionEtag(revision) });
       return {
         url,
         method: 'GET',
@@ -109,6 +113,16 @@ export function createDownloadsRouter(registry: RpcRegistry, deps: Pick<Deps, 'd
     const etag = s3 ? (info.etag ?? revisionEtag(revision)) : revisionEtag(revision);
     await serveObject(req, res, deps.store, { key: revision.storage_key, size: revision.size, etag, fileName: file.name, contentType: file.content_type });
   });
+
+  // get_download_url's links on local disk. Public: the signature is checked by the handler.
+  registry.routes.push({
+    path: DOWNLOAD_LINK_PATH,
+    method: 'get',
+    summary: 'A link from get_download_url on local disk (Range, If-Range, If-None-Match, If-Match, HEAD): 403 Forbidden.DriveDisabled once the drive is disabled, 404 once the file is trashed or deleted',
+    body: z.object({ drive_id: z.string(), file_id: z.string(), revision_id: z.string(), key: z.string(), etag: z.string(), name: z.string().optional(), type: z.string().optional(), expires: z.string(), signature: z.string() }),
+    auth: false,
+  });
+  router.get(DOWNLOAD_LINK_PATH, (req, res) => links.serve(req, res));
 
   /**
    * radosgw ignores If-Range (see download-etags.int.test.ts): after a redirect, a client resuming a file
