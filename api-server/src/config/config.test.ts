@@ -20,6 +20,18 @@ describe('config', () => {
     [{ OPENPDS_MAX_USERS: '-1' }, 'OPENPDS_MAX_USERS must be between 0 and'],
     [{ OPENPDS_MAX_USERS: 'ten' }, 'OPENPDS_MAX_USERS must be an integer'],
     [{ OPENPDS_IMAGE_ANALYSIS: 'sometimes' }, 'OPENPDS_IMAGE_ANALYSIS must be true or false'],
+    // A grace shorter than an upload's part URLs work lets the GC take an upload in flight.
+    [{ OPENPDS_GC_GRACE_SECONDS: '0' }, 'OPENPDS_GC_GRACE_SECONDS must be at least OPENPDS_UPLOAD_URL_TTL + 3600 = 7200, got 0'],
+    [{ OPENPDS_GC_GRACE_SECONDS: '-1' }, 'OPENPDS_GC_GRACE_SECONDS must be between 0 and'],
+    [{ OPENPDS_GC_GRACE_SECONDS: '7199' }, 'OPENPDS_GC_GRACE_SECONDS must be at least OPENPDS_UPLOAD_URL_TTL + 3600 = 7200, got 7199'],
+    [{ OPENPDS_UPLOAD_URL_TTL: '86400' }, 'OPENPDS_GC_GRACE_SECONDS must be at least OPENPDS_UPLOAD_URL_TTL + 3600 = 90000, got 86400'],
+    // Past setInterval's 2^31 - 1 ms, Node ran the GC every millisecond.
+    [{ OPENPDS_GC_INTERVAL_SECONDS: '2147484' }, 'OPENPDS_GC_INTERVAL_SECONDS must be between 0 and 2147483'],
+    // Past what a Date or a timestamptz holds, every login (refresh token expiry), GC run (grace cut-off) or
+    // get_upload_url (now() minus the max age) failed.
+    [{ OPENPDS_REFRESH_TOKEN_TTL: '9000000000000' }, 'OPENPDS_REFRESH_TOKEN_TTL must be between 300 and 315360000'],
+    [{ OPENPDS_GC_GRACE_SECONDS: '9000000000000' }, 'OPENPDS_GC_GRACE_SECONDS must be between 0 and 315360000'],
+    [{ OPENPDS_UPLOAD_MAX_AGE: '9000000000000' }, 'OPENPDS_UPLOAD_MAX_AGE must be between 1 and 315360000'],
   ])('refuses %j with a message naming the key', (env, message) => {
     expect(() => loadConfig(env)).toThrow(ConfigError);
     expect(() => loadConfig(env)).toThrow(message);
@@ -33,6 +45,22 @@ describe('config', () => {
   it('says at start that image analysis is not implemented when it is asked for, and nothing otherwise', () => {
     expect(startupNotices(loadConfig({ OPENPDS_IMAGE_ANALYSIS: 'true' }))).toEqual(['image analysis requested but not implemented in this version']);
     expect(startupNotices(loadConfig({ OPENPDS_IMAGE_ANALYSIS: 'false' }))).toEqual([]);
+  });
+
+  it('takes a GC grace from OPENPDS_UPLOAD_URL_TTL + 3600 up, and says so in the table', () => {
+    expect(loadConfig({}).gcGraceSeconds).toBe(86_400);
+    expect(loadConfig({ OPENPDS_GC_GRACE_SECONDS: '7200' }).gcGraceSeconds).toBe(7200);
+    expect(loadConfig({ OPENPDS_GC_GRACE_SECONDS: '3660', OPENPDS_UPLOAD_URL_TTL: '60' }).gcGraceSeconds).toBe(3660);
+    expect(() => loadConfig({ OPENPDS_GC_GRACE_SECONDS: '3659', OPENPDS_UPLOAD_URL_TTL: '60' })).toThrow(ConfigError);
+    expect(configTable()).toContain('At least OPENPDS_UPLOAD_URL_TTL + 3600 (7200 by default)');
+  });
+
+  it('takes the longest durations a timer and a Date hold', () => {
+    expect(loadConfig({ OPENPDS_GC_INTERVAL_SECONDS: '2147483', OPENPDS_REFRESH_TOKEN_TTL: '315360000', OPENPDS_GC_GRACE_SECONDS: '315360000' })).toMatchObject({
+      gcIntervalSeconds: 2_147_483,
+      refreshTokenTtl: 315_360_000,
+      gcGraceSeconds: 315_360_000,
+    });
   });
 
   it('documents every key in the README table', () => {

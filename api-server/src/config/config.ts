@@ -55,6 +55,24 @@ const domainId: Parser<string> = (raw, env) => {
 
 const key = <T>(env: string, doc: string, def: string | undefined, parse: Parser<T>): KeySpec<T> => ({ env, doc, default: def, parse });
 
+/**
+ * The longest duration a key that lands in a Date, or in a PostgreSQL interval, takes: far beyond any real
+ * setting, and far below where `new Date(now + seconds * 1000)` turns invalid (a login, or every GC run,
+ * then threw).
+ */
+const MAX_DURATION_SECONDS = 315_360_000; // 10 years
+/** setInterval's longest delay (2^31 - 1 ms): Node runs a timer asked for longer every millisecond. */
+const MAX_TIMER_SECONDS = 2_147_483;
+/**
+ * What the GC's grace must add to OPENPDS_UPLOAD_URL_TTL. Part PUTs go to the store (or the local blob
+ * routes) without touching the upload session, so a session stays untouched for as long as its part URLs
+ * work, plus the last part's transfer (a URL is checked when a request starts), plus file/complete. A
+ * shorter grace lets the GC take an upload in flight: its parts, or the object file/complete is about to
+ * link. An hour is a 5 GiB part at ~1.5 MB/s.
+ */
+export const GC_GRACE_HEADROOM_SECONDS = 3600;
+const UPLOAD_URL_TTL_DEFAULT = 3600;
+
 export const CONFIG_KEYS = {
   port: key('OPENPDS_PORT', 'HTTP port of the API server', '8080', int(0, 65535)),
   host: key('OPENPDS_HOST', 'Address the API server listens on', '0.0.0.0', str),
@@ -85,13 +103,13 @@ export const CONFIG_KEYS = {
     oneOf('check', 'takeover'),
   ),
   accessTokenTtl: key('OPENPDS_ACCESS_TOKEN_TTL', 'Access token lifetime, seconds', '7200', int(60, 86_400)),
-  refreshTokenTtl: key('OPENPDS_REFRESH_TOKEN_TTL', 'Refresh token lifetime, seconds', '2592000', int(300)),
-  uploadUrlTtl: key('OPENPDS_UPLOAD_URL_TTL', 'Lifetime of signed part upload URLs, seconds', '3600', int(60, 604_800)),
+  refreshTokenTtl: key('OPENPDS_REFRESH_TOKEN_TTL', 'Refresh token lifetime, seconds', '2592000', int(300, MAX_DURATION_SECONDS)),
+  uploadUrlTtl: key('OPENPDS_UPLOAD_URL_TTL', 'Lifetime of signed part upload URLs, seconds', String(UPLOAD_URL_TTL_DEFAULT), int(60, 604_800)),
   uploadMaxAge: key(
     'OPENPDS_UPLOAD_MAX_AGE',
     'Hard lifetime of an upload session from its file/create, seconds: `file/get_upload_url` keeps a session from the GC (which collects uploads untouched for OPENPDS_GC_GRACE_SECONDS) only until then, and answers 410 `UploadExpired` after it. `file/complete` still works until the GC collects the session',
     '604800',
-    int(1),
+    int(1, MAX_DURATION_SECONDS),
   ),
   downloadUrlTtl: key('OPENPDS_DOWNLOAD_URL_TTL', 'Lifetime of signed download URLs, seconds', '900', int(10, 604_800)),
   downloadRedirect: key('OPENPDS_DOWNLOAD_REDIRECT', 'With S3, `/v2/file/download` answers 302 to a presigned URL instead of streaming through the server', 'true', bool),
@@ -111,11 +129,11 @@ export const CONFIG_KEYS = {
   trashRetentionDays: key('OPENPDS_TRASH_RETENTION_DAYS', 'Default days trashed files are kept before purge (per-domain setting overrides)', '30', int(0, 3650)),
   gcGraceSeconds: key(
     'OPENPDS_GC_GRACE_SECONDS',
-    'Unreferenced blobs, and uploads untouched for this long, are collected after it: keep it above your longest upload. Copies a hash job or file/complete is still writing are kept whatever the value (0 is for tests)',
+    `Unreferenced blobs, and uploads untouched for this long, are collected after it: keep it above your longest upload. At least OPENPDS_UPLOAD_URL_TTL + ${GC_GRACE_HEADROOM_SECONDS} (${UPLOAD_URL_TTL_DEFAULT + GC_GRACE_HEADROOM_SECONDS} by default): an upload's part URLs work that long without touching its session, and a shorter grace would let the GC take an upload in flight. Copies a hash job or file/complete is still writing are kept whatever the value`,
     '86400',
-    int(0),
+    int(0, MAX_DURATION_SECONDS),
   ),
-  gcIntervalSeconds: key('OPENPDS_GC_INTERVAL_SECONDS', 'How often the blob GC runs in `serve` (0: never)', '3600', int(0)),
+  gcIntervalSeconds: key('OPENPDS_GC_INTERVAL_SECONDS', 'How often the blob GC runs in `serve` (0: never; at most 2147483, about 24 days)', '3600', int(0, MAX_TIMER_SECONDS)),
   uploadHashing: key(
     'OPENPDS_UPLOAD_HASHING',
     '`background`: an upload without a declared content_hash completes once its parts are assembled, and a job hashes and deduplicates it moments later; `complete`: file/complete reads the object back and hashes it before answering. A declared content_hash is always verified before complete answers',
@@ -147,6 +165,9 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
   out.dataDir = path.resolve(out.dataDir as string);
   const config = out as Config;
   if (config.storage === 's3' && !config.s3Bucket) throw new ConfigError('OPENPDS_S3_BUCKET is required when OPENPDS_STORAGE=s3');
+  const minGrace = config.uploadUrlTtl + GC_GRACE_HEADROOM_SECONDS;
+  if (config.gcGraceSeconds < minGrace)
+    throw new ConfigError(`OPENPDS_GC_GRACE_SECONDS must be at least OPENPDS_UPLOAD_URL_TTL + ${GC_GRACE_HEADROOM_SECONDS} = ${minGrace}, got ${config.gcGraceSeconds}`);
   if (config.secretKey && config.secretKey.length < 32) throw new ConfigError('OPENPDS_SECRET_KEY must be at least 32 characters');
   if (config.databaseUrl && !/^postgres(ql)?:\/\//.test(config.databaseUrl))
     throw new ConfigError(`OPENPDS_DATABASE_URL must start with postgres:// or postgresql://`);
