@@ -4,6 +4,7 @@
  * the statements a folder's size makes long (files.repository allowLongStatements) are not cut. PostgreSQL
  * only: PGlite is one connection in the process and has no pool to exhaust.
  */
+import pg from 'pg';
 import type { Db } from '../../api-server/src/db/db';
 import { createPgDb, DEFAULT_STATEMENT_TIMEOUT_MS } from '../../api-server/src/db/pg.db';
 import { migrate, MIGRATION_LOCK_KEY } from '../../api-server/src/db/migrate';
@@ -34,6 +35,26 @@ describe('statement_timeout on PostgreSQL', () => {
       expect(await plain.query(`SELECT source FROM pg_settings WHERE name = 'statement_timeout'`)).toEqual([{ source: 'session' }]);
     } finally {
       await plain.close();
+    }
+  });
+
+  it('is set before a new connection is used, never queued behind or ahead of a query (pg 9 refuses that)', async () => {
+    // pg 8 warns (DeprecationWarning) when a query is sent while the client's queue is not empty; the
+    // condition it checks, recorded here where it is checked.
+    const queued: string[] = [];
+    const original = pg.Client.prototype.query;
+    const spy = jest.spyOn(pg.Client.prototype, 'query').mockImplementation(function (this: pg.Client & { _queryQueue: unknown[] }, ...args: unknown[]) {
+      if (this._queryQueue.length > 0) queued.push(String(args[0]));
+      return (original as (...a: unknown[]) => unknown).apply(this, args) as never;
+    });
+    const fresh = createPgDb(url, { max: 3, statementTimeoutMs: LIMIT_MS });
+    try {
+      const settings = await Promise.all([setting(fresh), fresh.transaction((tx) => setting(tx)), setting(fresh), setting(fresh)]);
+      expect(settings).toEqual(Array(4).fill(`${LIMIT_MS}ms`));
+      expect(queued).toEqual([]);
+    } finally {
+      spy.mockRestore();
+      await fresh.close();
     }
   });
 

@@ -27,23 +27,46 @@ export function createPgDb(connectionString: string, options: { max?: number; st
   const statementTimeout = options.statementTimeoutMs ?? DEFAULT_STATEMENT_TIMEOUT_MS;
   // Set by a SET on each new connection, not pg's statement_timeout option: that one is a startup
   // parameter, which PgBouncer (and poolers like it) refuse by default ("unsupported startup parameter"),
-  // so every connection through one would fail. A client runs its queries in order: the SET, queued on
-  // connect, runs before anything the pool hands the client out for.
+  // so every connection through one would fail. The SET is awaited before a new client's first use: sent
+  // from the pool's 'connect' event instead, it was queued behind nothing and the first query was queued
+  // behind it, which pg 8 warns about on every start (DeprecationWarning: "Calling client.query() when the
+  // client is already executing a query") and pg 9 refuses.
   const timeoutSetting = `SET statement_timeout = ${Math.max(0, Math.floor(statementTimeout))}`;
   const pool = new pg.Pool({ connectionString, max: options.max ?? 10, types });
-  pool.on('connect', (client) => {
-    client.query(timeoutSetting).catch(() => undefined); // a failed SET fails the connection's next query too
-  });
+  const prepared = new WeakSet<pg.PoolClient>();
+  async function checkout(): Promise<pg.PoolClient> {
+    const client = await pool.connect();
+    if (prepared.has(client)) return client;
+    try {
+      await client.query(timeoutSetting);
+    } catch (e) {
+      client.release(e as Error);
+      throw e;
+    }
+    prepared.add(client);
+    return client;
+  }
   // An idle client losing its connection must not crash the process; the next query reconnects.
   pool.on('error', () => undefined);
   const query = async <T>(client: Pick<pg.Pool, 'query'>, sql: string, params?: readonly unknown[]) =>
     (await client.query(sql, params as unknown[])).rows as T[];
   return {
     dialect: 'pg',
-    query: (sql, params) => query(pool, sql, params),
+    async query<T>(sql: string, params?: readonly unknown[]) {
+      // As pool.query does it: a client whose query failed is not reused (its connection may be the cause).
+      const client = await checkout();
+      try {
+        const rows = await query<T>(client, sql, params);
+        client.release();
+        return rows;
+      } catch (e) {
+        client.release(e as Error);
+        throw e;
+      }
+    },
     async exec(sql) {
       // Untimed: SET (not LOCAL: sql may hold several transactions), set back before the connection goes back.
-      const client = await pool.connect();
+      const client = await checkout();
       try {
         await client.query('SET statement_timeout = 0');
         await client.query(sql);
@@ -55,7 +78,7 @@ export function createPgDb(connectionString: string, options: { max?: number; st
       }
     },
     async transaction(fn) {
-      const client = await pool.connect();
+      const client = await checkout();
       try {
         await client.query('BEGIN');
         const tx: Queryable = {
