@@ -162,10 +162,13 @@ describe.each([
     await putPart(abandoned.part_info_list[0].upload_url, partOf(content, 1));
 
     // There is no HTTP endpoint for the GC, so it runs the way production runs it: inside `openpds serve`,
-    // on its timer, here with no grace period. Doing it through a restart (rather than importing the GC
-    // service) also keeps a single process on PGlite's data dir, which only one process may open.
+    // on its timer, with its default grace (a shorter one than the upload URLs' lifetime is refused at
+    // start): the session is aged past it instead, while the server is down. Doing it through a restart
+    // (rather than importing the GC service) also keeps a single process on PGlite's data dir, which only
+    // one process may open.
     await server!.kill9();
-    server = await startChildServer({ ...env, OPENPDS_GC_GRACE_SECONDS: '0', OPENPDS_GC_INTERVAL_SECONDS: '1' }, port);
+    await queryDb(`UPDATE upload_sessions SET updated_at = now() - interval '2 days' WHERE upload_id = '${abandoned.upload_id}'`);
+    server = await startChildServer({ ...env, OPENPDS_GC_INTERVAL_SECONDS: '1' }, port);
     await waitFor(async () => (await gcDeleted('upload')) >= 1, 'a GC run that collected the abandoned upload');
 
     expect((await api.call('/v2/file/list_uploaded_parts', { drive_id: driveId, file_id: abandoned.file_id, upload_id: abandoned.upload_id }, token)).status).toBe(404);
