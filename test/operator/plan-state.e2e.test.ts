@@ -122,7 +122,7 @@ describe('openpds plan / apply --state beside openpds up', () => {
     await stopUp();
   }, 400_000);
 
-  it('with up stopped: one of two applies at once runs the Domains from the state, the other is refused naming it; a domainRef change is refused', async () => {
+  it('with up stopped: one of two applies at once runs the Domains from the state, the other is refused naming it; what apply made is recorded, its domainRef then immutable', async () => {
     const [a, b] = [openpds(work, 'apply', '-f', dir, '--state', state, '--set', 'demo'), openpds(work, 'apply', '-f', dir, '--state', state, '--set', 'demo')];
     const results = await Promise.all([a.done, b.done]);
     const winner = results.findIndex((r) => r.code === 0);
@@ -134,12 +134,24 @@ describe('openpds plan / apply --state beside openpds up', () => {
     expect(lost.stderr).toMatch(new RegExp(`^openpds apply: the state dir ${state} is in use by openpds apply \\(pid ${[a, b][winner]!.pid} on ${os.hostname()}, -f ${dir}\\): stop it first .*\\n$`));
     expect(fs.existsSync(path.join(state, 'up.lock'))).toBe(false);
 
-    fs.writeFileSync(path.join(dir, 'team.yaml'), TEAM('d2'));
+
+    // A Drive apply creates is recorded as up records it, so its immutable fields are checked from then on.
+    const ops = TEAM('d', 'ops').replace('{name: team}', '{name: ops}');
+    fs.writeFileSync(path.join(dir, 'ops.yaml'), ops);
+    const created = await run('apply', '-f', dir, '--state', state);
+    expect(created.stdout).toContain('Apply complete: 1 created, 0 changed, 0 deleted or released, 1 unchanged.');
+    const records = JSON.parse(fs.readFileSync(path.join(state, 'up/drives.json'), 'utf8'));
+    expect(records['default/ops'].drive).toMatchObject({ metadata: { name: 'ops', generation: 1 }, spec: { owner: { name: 'ops' } }, status: { driveId: expect.any(String) } });
+    expect(records['default/team'].drive.status.driveId).toBe(teamId);
+    expect(records['default/team'].drive.metadata.annotations).toBeUndefined();
+
+    fs.writeFileSync(path.join(dir, 'ops.yaml'), ops.replace('{name: d}', '{name: d2}'));
     const moved = await run('apply', '-f', dir, '--state', state);
-    fs.writeFileSync(path.join(dir, 'team.yaml'), TEAM());
+    fs.writeFileSync(path.join(dir, 'ops.yaml'), ops);
     expect(moved.code).toBe(1);
-    expect(moved.stdout).toContain('! error   team.yaml Drive/default/team: spec.domainRef: Invalid value: "object": domainRef is immutable');
-    expect(moved.stdout).toContain('Apply complete: 0 created, 0 changed, 0 deleted or released, 0 unchanged, 1 failed.');
+    expect(moved.stdout).toContain('! error   ops.yaml Drive/default/ops: spec.domainRef: Invalid value: "object": domainRef is immutable');
+    expect(moved.stdout).toContain('Apply complete: 0 created, 0 changed, 0 deleted or released, 1 unchanged, 1 failed.');
+    expect(JSON.parse(fs.readFileSync(path.join(state, 'up/drives.json'), 'utf8'))).toEqual(records);
   }, 400_000);
 
   it('a state is one folder\'s: apply over another folder is refused in one line; plan --adopt-state only shows it', async () => {

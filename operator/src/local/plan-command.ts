@@ -65,8 +65,9 @@ changed releases the old owner's drive (files kept, whatever its reclaimPolicy) 
                        the state dir's lock: while an openpds up (or apply) holds it, plan reads through its data
                        planes, changing nothing; otherwise plan takes the lock for its run (an up started meanwhile
                        is refused until it ends) and runs the folder's Domains from the state`}. As up does, a Drive
-                       whose domainRef or owner differs from what up last applied is refused (an ! error line, the
-                       drive left as it is), and a folder other than the state's first one is refused
+                       whose domainRef or owner differs from what up (or apply) last applied is refused (an ! error
+                       line, the drive left as it is), and a folder other than the state's first one is refused${command === 'apply' ? `;
+                       what apply did is recorded in the state as up records it` : ''}
   --adopt-state        with --state: let DIR take over a state dir made by another folder, as \`up --adopt-state\`${command === 'plan' ? ' does\n                       (plan only shows the result: the state is handed over by apply or up)' : ''}
   --set                the apply set to prune (same name rule as for a cluster); no default${command === 'plan' ? '\n\n  --detailed-exitcode  exit 2 when there are changes (0: none, 1: errors)' : ''}`;
 
@@ -154,6 +155,7 @@ async function runAgainstDomains(command: 'plan' | 'apply', parsed: DomainArgs, 
     invalid: manifests.invalid.length,
     onEvent: (key, e) => out(`Drive ${key}: ${e.type} ${e.reason}: ${e.message}`),
   });
+  if (!dryRun) session?.record(manifests.drives, entries);
   const counts = { create: 0, change: 0, delete: 0, unchanged: 0, failed: manifests.invalid.length };
   for (const entry of entries) {
     const failure = failureOf(entry);

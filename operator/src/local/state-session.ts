@@ -13,17 +13,22 @@
  *   Only Domains that ran under the state before: provisioning a Domain is `up`'s (or the operator's) job.
  * - The folder binding (up-state-folder.ts), `--adopt-state` included: a state is one folder's.
  * - The Drives as `up` last applied them (drives.json), for the immutable fields (domainRef, owner): a
- *   change is an invalid manifest, refused before anything is applied, as `up` refuses it.
+ *   change is an invalid manifest, refused before anything is applied, as `up` refuses it. What an apply
+ *   with the lock did is recorded there too, as an `up` pass records it: else a Drive that apply created
+ *   could change owner at the next apply unchecked, and the next `up` would not prune it once it left.
  */
 import path from 'node:path';
 import { createAdminClient } from '../admin-client/admin-client';
 import { createDomainContext } from '../charts/domain-context';
-import type { Domain } from '../domain-types';
+import type { Domain, Drive } from '../domain-types';
 import { unsupportedSpec } from '../reconcilers/domain-preflight';
+import { withApplySet } from '../reconcilers/drive-desired';
 import { startDomain, type RunningDomain } from './domain-runner';
 import { createDomainTargets, type DomainTargets } from './domain-targets';
 import type { PreviousObjects } from './manifests';
-import { ADMIN_USERNAME, readDomainRecord, readDriveRecords } from './state-dir';
+import { failureOf, type PlanEntry } from './plan-drives';
+import { ADMIN_USERNAME, readDomainRecord, readDriveRecords, writeDriveRecords } from './state-dir';
+import { withGeneration } from './up-runner';
 import { bindStateFolder } from './up-state-folder';
 import { describeHolder, lockStateDir, StateDirBusyError } from './up-state-lock';
 
@@ -36,6 +41,8 @@ export interface StateSession {
   targets(domains: Domain[]): Promise<DomainTargets>;
   /** Whether this run starts the Domains itself (it holds the lock), rather than reading through a holder's. */
   runsDomains: boolean;
+  /** Records what an apply did in drives.json (only while holding the lock: a holder's records are its own). */
+  record(drives: Drive[], entries: PlanEntry[]): void;
   /** Stops what this run started and releases the lock. */
   close(): Promise<void>;
 }
@@ -69,6 +76,9 @@ export function openStateSession(options: { command: 'plan' | 'apply'; stateDir:
     async targets(domains) {
       if (!release) return createDomainTargets({ stateDir });
       return startDomains(domains, { stateDir, logLevel: options.logLevel ?? 'warn', running });
+    },
+    record(drives, entries) {
+      if (release) recordApplied(stateDir, drives, entries);
     },
     async close() {
       for (const domain of running.splice(0)) await domain.close();
@@ -110,4 +120,42 @@ async function startDomains(domains: Domain[], options: { stateDir: string; logL
       return { state: 'Ready', client: slot.client };
     },
   };
+}
+
+/**
+ * drives.json after an apply, as an `up` pass leaves it: each Drive of the folder with the drive it got (a
+ * new generation when its spec changed), a moved Drive's old record gone, a pruned drive's record gone. A
+ * Drive that failed keeps its record as it was. As up, the apply-set annotation is not recorded.
+ */
+export function recordApplied(stateDir: string, drives: Drive[], entries: PlanEntry[]): void {
+  const records = readDriveRecords(stateDir);
+  const byKey = new Map(drives.map((d) => [key(d), d]));
+  for (const entry of entries) {
+    if (failureOf(entry) !== undefined) continue;
+    const drive = byKey.get(entry.key);
+    if (!drive) {
+      delete records[entry.key]; // an orphan of the set, deleted or released
+      continue;
+    }
+    if (entry.move) delete records[entry.move.from];
+    if (!entry.result.status.driveId) continue;
+    const record = withGeneration(withApplySet(drive, undefined), records[entry.key]);
+    records[entry.key] = { ...record, drive: { ...record.drive, status: asObservedBy(record.drive, entry.result.status) } };
+  }
+  writeDriveRecords(stateDir, records);
+}
+
+/**
+ * apply reconciles the manifest, which has no generation and no status: its status says so. Recorded, it
+ * reads as up's would: observed at the record's generation (that spec is what was applied), and a
+ * condition that did not flip keeps its lastTransitionTime (a rewrite of the same state is no transition).
+ */
+function asObservedBy(recorded: Drive, status: NonNullable<Drive['status']>): NonNullable<Drive['status']> {
+  const generation = recorded.metadata.generation;
+  const before = recorded.status?.conditions ?? [];
+  const conditions = (status.conditions ?? []).map((c) => {
+    const previous = before.find((p) => p.type === c.type && p.status === c.status);
+    return { ...c, observedGeneration: generation, ...(previous ? { lastTransitionTime: previous.lastTransitionTime } : {}) };
+  });
+  return { ...status, observedGeneration: generation, conditions };
 }

@@ -254,7 +254,7 @@ function movedRecord(old: DriveRecord, move: PruneMove): DriveRecord {
 }
 
 /** metadata.generation as the API server keeps it: bumped when the spec changes, and only then. */
-function withGeneration(drive: Drive, previous: DriveRecord | undefined): DriveRecord {
+export function withGeneration(drive: Drive, previous: DriveRecord | undefined): DriveRecord {
   const specHash = createHash('sha256').update(JSON.stringify(drive.spec)).digest('hex');
   const before = previous?.drive.metadata.generation ?? 0;
   const generation = previous?.specHash === specHash ? before : before + 1;
