@@ -288,7 +288,11 @@ export function createUploadsRepository() {
      * and uses it), closes the session, enqueues the hash job when one is named, points the file at a new
      * revision and inserts that revision last: its trigger counts the reference and takes the drive's row
      * lock for the quota (SQLSTATE OP001 aborts all of it). Triggers and foreign keys run at the end of the
-     * statement and see every part of it.
+     * statement and see every part of it, in the order their rows changed: the session's row first (the
+     * revision is built from `blob`, which is built from `session`), so the session's reservation is released
+     * before the revision's check counts used + reserved + size (migration 010), and an upload its own
+     * reservation covers completes on a drive otherwise full (test/api/quota-reservations-shared). Keep
+     * `revision` downstream of `session`.
      *
      * With `claim`, the session is not claimed yet: the statement closes it only if it is an open one-part
      * upload of the caller's (owner or admin) with no declared hash, stored at the blob's key, of the
