@@ -19,8 +19,8 @@ hack/start-postgres.sh "$WORK/pg" >/dev/null || { cat "$WORK/pg/initdb.log" "$WO
 # shellcheck disable=SC1091
 source "$WORK/pg/env"
 failed=()
-for name in upload-1gib rapid-1gib small-files list-100k range-download; do
-  if [ "$name" != list-100k ]; then
+for name in upload-1gib rapid-1gib small-files list-100k range-download drive-delete; do
+  if [ "$name" != list-100k ] && [ "$name" != drive-delete ]; then
     [ -x "$WORK/rgw/stop" ] && "$WORK/rgw/stop"
     hack/start-radosgw.sh "$WORK/rgw" >/dev/null 2>"$WORK/rgw.err" || { cat "$WORK/rgw.err" >&2; exit 1; }
     # shellcheck disable=SC1091
