@@ -19,14 +19,15 @@ hack/start-postgres.sh "$WORK/pg" >/dev/null || { cat "$WORK/pg/initdb.log" "$WO
 # shellcheck disable=SC1091
 source "$WORK/pg/env"
 failed=()
-for name in upload-1gib rapid-1gib small-files list-100k range-download drive-delete; do
-  if [ "$name" != list-100k ] && [ "$name" != drive-delete ]; then
+for name in upload-1gib rapid-1gib small-files list-100k range-download drive-delete folder-copy; do
+  case "$name" in list-100k | drive-delete | folder-copy) ;; *)
     [ -x "$WORK/rgw/stop" ] && "$WORK/rgw/stop"
     hack/start-radosgw.sh "$WORK/rgw" >/dev/null 2>"$WORK/rgw.err" || { cat "$WORK/rgw.err" >&2; exit 1; }
     # shellcheck disable=SC1091
     source "$WORK/rgw/env"
     export OPENPDS_BENCH_RADOSGW_DIR="$WORK/rgw"
-  fi
+    ;;
+  esac
   echo "== $name"
   start=$(date +%s)
   npx tsx "bench/$name.ts" "$@" 2>&1 | tee "bench/out/$name.log"
