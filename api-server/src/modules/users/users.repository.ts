@@ -50,8 +50,12 @@ export function createUsersRepository() {
       );
       return row!;
     },
-    async get(db: Queryable, domainId: string, userId: string): Promise<UserRow | undefined> {
-      const [row] = await db.query<UserRow>(`SELECT * FROM users WHERE domain_id = $1 AND user_id = $2`, [domainId, userId]);
+    /** forUpdate: the latest committed row, locked until the transaction ends (see lockAndCountOtherSuperadmins). */
+    async get(db: Queryable, domainId: string, userId: string, options: { forUpdate?: boolean } = {}): Promise<UserRow | undefined> {
+      const [row] = await db.query<UserRow>(
+        `SELECT * FROM users WHERE domain_id = $1 AND user_id = $2${options.forUpdate ? ' FOR UPDATE' : ''}`,
+        [domainId, userId],
+      );
       return row;
     },
     /**
@@ -118,6 +122,22 @@ export function createUsersRepository() {
     async lockAndCount(db: Queryable, domainId: string): Promise<number> {
       await db.query(`SELECT pg_advisory_xact_lock(hashtext($1))`, [`users-count:${domainId}`]);
       const [row] = await db.query<{ n: number }>(`SELECT count(*)::int AS n FROM users WHERE domain_id = $1`, [domainId]);
+      return row!.n;
+    },
+    /**
+     * Takes the domain's superadmin lock until the transaction ends and counts the enabled superadmins
+     * other than `userId`. Every demote, disable or delete of an enabled superadmin takes it before it
+     * decides, so two of them at once take turns: the count is its own statement, read after the lock was
+     * granted (READ COMMITTED), and sees what the earlier holder committed. Without it two superadmins
+     * demoting each other both saw the other one and left none. Callers lock their target's row first
+     * (get forUpdate) and no holder locks another user's row after it: one order, no deadlock.
+     */
+    async lockAndCountOtherSuperadmins(db: Queryable, domainId: string, userId: string): Promise<number> {
+      await db.query(`SELECT pg_advisory_xact_lock(hashtext($1))`, [`superadmins:${domainId}`]);
+      const [row] = await db.query<{ n: number }>(
+        `SELECT count(*)::int AS n FROM users WHERE domain_id = $1 AND role = 'superadmin' AND status = 'enabled' AND user_id <> $2`,
+        [domainId, userId],
+      );
       return row!.n;
     },
     async countByRole(db: Queryable, domainId: string, role: Role): Promise<number> {

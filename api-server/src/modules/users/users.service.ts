@@ -1,5 +1,5 @@
 import argon2 from 'argon2';
-import { isUniqueViolation } from '../../db/db';
+import { isUniqueViolation, type Queryable } from '../../db/db';
 import { AppError, badRequest, forbidden, notFound } from '../../shared/errors';
 import type { Deps } from '../../shared/deps';
 import { toPage } from '../../shared/page';
@@ -34,7 +34,7 @@ const errors = {
     new AppError('TooManyRequests.PasswordChange', 429, 'too many wrong old passwords for this user; try again later', {
       headers: { 'Retry-After': String(Math.ceil(ms / 1000)) },
     }),
-  lastSuperadmin: () => forbidden('LastSuperadmin', 'the last superadmin cannot be deleted or demoted'),
+  lastSuperadmin: () => forbidden('LastSuperadmin', 'the last enabled superadmin cannot be deleted, demoted or disabled'),
   limitReached: (max: number) =>
     new AppError('Forbidden.UserLimitExceeded', 403, `the domain already has its maximum of ${max} users (OPENPDS_MAX_USERS); delete a user or raise the limit`, {
       data: { max_users: max },
@@ -58,6 +58,17 @@ export function createUsersService(deps: Pick<Deps, 'db' | 'newId' | 'config' | 
   // and password, by themselves). Otherwise one admin could reset another's password and keep access.
   const checkTarget = (auth: AuthContext, target: UserRow) => {
     if (target.role !== 'user' && auth.role !== 'superadmin' && target.user_id !== auth.userId) throw errors.adminTarget();
+  };
+
+  /**
+   * Refuses a change that would leave the domain without an enabled superadmin (nobody could manage admins
+   * any more): `target` (read with forUpdate) stops being one when `after` says so. Decided under the
+   * superadmin lock, so concurrent demotes, disables and deletes cannot each count the other one.
+   */
+  const keepAnEnabledSuperadmin = async (tx: Queryable, target: UserRow, after: { role: Role; status: UserRow['status'] } | 'deleted') => {
+    if (target.role !== 'superadmin' || target.status !== 'enabled') return;
+    if (after !== 'deleted' && after.role === 'superadmin' && after.status === 'enabled') return;
+    if ((await repo.lockAndCountOtherSuperadmins(tx, domainId, target.user_id)) === 0) throw errors.lastSuperadmin();
   };
 
   /** A self-service password change proves the current password: an access token alone is not enough. */
@@ -148,11 +159,10 @@ export function createUsersService(deps: Pick<Deps, 'db' | 'newId' | 'config' | 
       }
       const patch: UserPatch = { ...rest, ...(password ? { password_hash: await argon2.hash(password) } : {}) };
       return deps.db.transaction(async (tx) => {
-        const before = await repo.get(tx, domainId, userId);
+        const before = await repo.get(tx, domainId, userId, { forUpdate: input.role !== undefined || input.status !== undefined });
         if (!before) throw errors.notFound(userId);
         checkTarget(auth, before);
-        if (before.role === 'superadmin' && input.role && input.role !== 'superadmin' && (await repo.countByRole(tx, domainId, 'superadmin')) <= 1)
-          throw errors.lastSuperadmin();
+        await keepAnEnabledSuperadmin(tx, before, { role: input.role ?? before.role, status: input.status ?? before.status });
         // Disabling, a role change or a new password ends every session at its next refresh. Access tokens
         // are checked against the user on every call (AuthService.confirm): a role change applies to the
         // next call, and disabling or a new password ends them at once (the caller's own too, after a
@@ -167,10 +177,11 @@ export function createUsersService(deps: Pick<Deps, 'db' | 'newId' | 'config' | 
     async delete(auth: AuthContext, userId: string): Promise<void> {
       if (!isAdmin(auth)) throw errors.adminOnly();
       await deps.db.transaction(async (tx) => {
-        const user = await repo.get(tx, domainId, userId);
+        // Locked, so a concurrent promotion of this user is seen: it would be deleted as a superadmin.
+        const user = await repo.get(tx, domainId, userId, { forUpdate: true });
         if (!user) throw errors.notFound(userId);
         checkTarget(auth, user);
-        if (user.role === 'superadmin' && (await repo.countByRole(tx, domainId, 'superadmin')) <= 1) throw errors.lastSuperadmin();
+        await keepAnEnabledSuperadmin(tx, user, 'deleted');
         await drivesRepo.deleteOwnedByUser(tx, domainId, userId);
         await repo.delete(tx, domainId, userId);
       });
