@@ -3,6 +3,9 @@ import { AppError, conflict, forbidden, notFound } from '../../shared/errors';
 export const driveErrors = {
   notFound: (driveId: string) => notFound('Drive', `drive ${driveId} does not exist or you cannot access it`),
   forbidden: () => forbidden('Drive', 'only an admin can do this with drives'),
+  adminOwned: (driveId: string) =>
+    forbidden('Drive', `drive ${driveId} belongs to an admin or a superadmin: only a superadmin (or its owner) can manage it or read its files`),
+  ownerNotFound: (owner: string) => notFound('User', `owner ${owner} is not a user of this domain`),
   notEmpty: (driveId: string) => new AppError('Forbidden.DriveNotEmpty', 403, `drive ${driveId} still holds files; pass force: true to delete it with them`),
   disabled: (driveId: string) => forbidden('DriveDisabled', `drive ${driveId} is disabled: its files cannot be read or changed until an admin enables it`),
   defaultExists: (owner: string) => conflict('AlreadyExist.DefaultDrive', `${owner} already has a default drive; create this one with default: false`),

@@ -1,5 +1,6 @@
 import type { Queryable } from '../../db/db';
 import { setClause } from '../../db/set-clause';
+import type { Role } from '../auth/auth.types';
 
 export interface DriveRow {
   drive_id: string;
@@ -50,6 +51,23 @@ export function createDrivesRepository() {
         [domainId, driveId],
       );
       return row;
+    },
+    /**
+     * The role of a user-owned drive's owner, null when the drive is a group's or its owner is gone (see
+     * DrivesService: what an admin may do with a drive depends on whose it is).
+     */
+    async ownerRole(db: Queryable, domainId: string, drive: Pick<DriveRow, 'owner_type' | 'owner_id'>): Promise<Role | null> {
+      if (drive.owner_type !== 'user') return null;
+      const [row] = await db.query<{ role: Role }>(`SELECT role FROM users WHERE domain_id = $1 AND user_id = $2`, [domainId, drive.owner_id]);
+      return row?.role ?? null;
+    },
+    /**
+     * The user's role, read FOR SHARE: a drive created for them in the same transaction cannot miss a
+     * concurrent delete of the user (it waits, and then deletes the user's drives with this one).
+     */
+    async lockOwner(db: Queryable, domainId: string, userId: string): Promise<Role | undefined> {
+      const [row] = await db.query<{ role: Role }>(`SELECT role FROM users WHERE domain_id = $1 AND user_id = $2 FOR SHARE`, [domainId, userId]);
+      return row?.role;
     },
     async getDefault(db: Queryable, domainId: string, ownerId: string): Promise<DriveRow | undefined> {
       const [row] = await db.query<DriveRow>(`SELECT * FROM drives WHERE domain_id = $1 AND owner_id = $2 AND is_default`, [domainId, ownerId]);

@@ -20,6 +20,18 @@ export function createDrivesService(deps: Pick<Deps, 'db' | 'newId' | 'config'>)
   const repo = createDrivesRepository();
   const domainId = deps.config.domainId;
 
+  /**
+   * Admin power reaches users' drives (and groups'); an admin's or superadmin's drive only its owner or a
+   * superadmin may manage or read, as only a superadmin manages admins' accounts (users.service's
+   * checkTarget). Otherwise an admin could delete, disable or shrink a superadmin's drive, or read its
+   * files, while being refused its nick_name.
+   */
+  const checkAdminPower = async (db: Queryable, auth: AuthContext, drive: DriveRow) => {
+    if (auth.role === 'superadmin' || (drive.owner_type === 'user' && drive.owner_id === auth.userId)) return;
+    const ownerRole = await repo.ownerRole(db, domainId, drive);
+    if (ownerRole === 'admin' || ownerRole === 'superadmin') throw driveErrors.adminOwned(drive.drive_id);
+  };
+
   return {
     /** Inside an existing transaction (user creation makes the default drive in the same one). */
     async insertDrive(tx: Queryable, input: CreateDriveInput, createdBy: string | null): Promise<DriveRow> {
@@ -42,7 +54,12 @@ export function createDrivesService(deps: Pick<Deps, 'db' | 'newId' | 'config'>)
       if (!isAdmin(auth)) throw driveErrors.forbidden();
       // An owner has at most one default drive (drives_one_default_key). A second is refused rather than
       // the flag moved: moving it would silently change the drive that user's clients open by default.
-      return this.insertDrive(deps.db, input, auth.userId).catch((e: unknown) => {
+      return deps.db.transaction(async (tx) => {
+        // A user's drive needs the user (a drive for nobody is reachable only by admins, and an owner created
+        // later with that id would get it); a group's owner is a name (there is no group table to check).
+        if ((input.owner_type ?? 'user') === 'user' && !(await repo.lockOwner(tx, domainId, input.owner))) throw driveErrors.ownerNotFound(input.owner);
+        return this.insertDrive(tx, input, auth.userId);
+      }).catch((e: unknown) => {
         if (isUniqueViolation(e, 'drives_one_default_key')) throw driveErrors.defaultExists(input.owner);
         throw e;
       });
@@ -64,6 +81,7 @@ export function createDrivesService(deps: Pick<Deps, 'db' | 'newId' | 'config'>)
     async getAccessible(auth: AuthContext, driveId: string, db: Queryable = deps.db): Promise<DriveRow> {
       const drive = await this.getVisible(auth, driveId, db);
       if (drive.status !== 'enabled') throw driveErrors.disabled(driveId);
+      await checkAdminPower(db, auth, drive);
       return drive;
     },
 
@@ -83,15 +101,23 @@ export function createDrivesService(deps: Pick<Deps, 'db' | 'newId' | 'config'>)
     async update(auth: AuthContext, driveId: string, patch: DrivePatch & { total_size?: number | null }): Promise<DriveRow> {
       if (!isAdmin(auth)) throw driveErrors.forbidden();
       const { total_size, ...rest } = patch;
-      const drive = await repo.update(deps.db, domainId, driveId, { ...rest, ...(total_size !== null ? { total_size } : {}) }, total_size === null);
-      if (!drive) throw driveErrors.notFound(driveId);
-      return drive;
+      return deps.db.transaction(async (tx) => {
+        const drive = await repo.get(tx, domainId, driveId, { forUpdate: true });
+        if (!drive) throw driveErrors.notFound(driveId);
+        await checkAdminPower(tx, auth, drive);
+        return (await repo.update(tx, domainId, driveId, { ...rest, ...(total_size !== null ? { total_size } : {}) }, total_size === null))!;
+      });
     },
 
     /** Deletes the drive and everything in it; blobs lose their references and the GC reclaims them. */
     async delete(auth: AuthContext, driveId: string): Promise<void> {
       if (!isAdmin(auth)) throw driveErrors.forbidden();
-      if (!(await deps.db.transaction((tx) => repo.delete(tx, domainId, driveId)))) throw driveErrors.notFound(driveId);
+      await deps.db.transaction(async (tx) => {
+        const drive = await repo.get(tx, domainId, driveId, { forUpdate: true });
+        if (!drive) throw driveErrors.notFound(driveId);
+        await checkAdminPower(tx, auth, drive);
+        await repo.delete(tx, domainId, driveId);
+      });
     },
   };
 }
