@@ -7,6 +7,7 @@ import express, { type Request, type Response } from 'express';
 import type { Deps } from './shared/deps';
 import { createErrorMiddleware } from './shared/error-middleware';
 import { buildOpenApi } from './shared/openapi';
+import { httpMethodLabel } from './shared/metrics';
 import { createRpcRegistry } from './shared/rpc';
 import { createAuthRouter } from './modules/auth/auth.routes';
 import { createAuthService } from './modules/auth/auth.service';
@@ -28,6 +29,7 @@ import { createUploadsService } from './modules/uploads/uploads.service';
 import { createUsersRouter } from './modules/users/users.routes';
 import { createUsersService } from './modules/users/users.service';
 import { MAX_PART_SIZE } from './storage/blob-store';
+import type { StorageClaimProblem } from './storage/storage-claim.guard';
 import { createLocalBlobRouter } from './storage/local-blob.routes';
 import { VERSION } from './version';
 
@@ -58,6 +60,17 @@ export function createServices(deps: Deps) {
 }
 export type Services = ReturnType<typeof createServices>;
 
+/**
+ * What an unauthenticated caller learns about the store's claim: a claim held by another instance as is
+ * (it names the instance and domain, which the operator shows), a failed check without the store's or
+ * database's error text (storage-claim.guard.ts logs that).
+ */
+function publicClaimProblem(problem: StorageClaimProblem | undefined): string | undefined {
+  if (!problem || problem.code !== 'ServiceUnavailable.StorageClaimUnchecked') return problem?.message;
+  const prefix = 'the blob store claim could not be checked';
+  return problem.message.startsWith(`${prefix}:`) ? `${prefix}: the store or the database is unreachable (see the log)` : problem.message;
+}
+
 export function createApp(deps: Deps, services: Services = createServices(deps)) {
   const registry = createRpcRegistry();
   const app = express();
@@ -66,6 +79,7 @@ export function createApp(deps: Deps, services: Services = createServices(deps))
   // on the internet cannot pick the address the login throttle counts it under.
   app.set('trust proxy', 'loopback, linklocal, uniquelocal');
 
+  let rpcPaths: Set<string> | undefined; // built at the first request, when every route is registered
   app.use((req, res, next) => {
     const started = process.hrtime.bigint();
     const requestId = (typeof req.headers['x-request-id'] === 'string' && req.headers['x-request-id'].slice(0, 128)) || randomUUID();
@@ -73,18 +87,30 @@ export function createApp(deps: Deps, services: Services = createServices(deps))
     res.setHeader('x-request-id', requestId);
     res.on('finish', () => {
       const seconds = Number(process.hrtime.bigint() - started) / 1e9;
-      const route = (req.route?.path as string | undefined) ?? (res.statusCode === 404 ? 'unmatched' : req.path.startsWith('/v2/') ? req.path : 'other');
-      deps.metrics.httpDuration.observe({ route, method: req.method, status: String(res.statusCode) }, seconds);
-      deps.logger.info({ req_id: requestId, method: req.method, route, status: res.statusCode, ms: Math.round(seconds * 1000) }, 'request');
+      // Labels come from the routes, never from the request: a label per path a client makes up was a new
+      // series per request (20k unauthenticated POSTs to random paths made /metrics 98 MB). A call refused
+      // before its route ran (401, 413, a bad JSON body) is labelled with its path only if a route has it.
+      rpcPaths ??= new Set(registry.routes.map((r) => r.path));
+      const route = (req.route?.path as string | undefined) ?? (rpcPaths.has(req.path) ? req.path : 'unmatched');
+      const method = httpMethodLabel(req.method);
+      deps.metrics.httpDuration.observe({ route, method, status: String(res.statusCode) }, seconds);
+      const unmatched = route === 'unmatched' ? { path: req.path.slice(0, 200) } : {};
+      deps.logger.info({ req_id: requestId, method, route, ...unmatched, status: res.statusCode, ms: Math.round(seconds * 1000) }, 'request');
     });
     next();
   });
 
   app.get('/healthz', (_req, res) => void res.json({ status: 'ok' }));
+  // Unauthenticated: says which dependency is down, not why. The error (addresses, ports, driver text) goes
+  // to the log only. The operator names the failing check from this body (operator/src/kube/readiness.ts).
   app.get('/readyz', async (_req, res) => {
-    const check = async (fn: () => Promise<unknown>) => fn().then(() => 'ok', (e: Error) => `unreachable: ${e.message}`);
-    const [database, storage] = await Promise.all([check(() => deps.db.query('SELECT 1')), check(() => deps.store.ping())]);
-    const storage_claim = deps.storageClaim?.problem()?.message ?? 'ok';
+    const check = async (dependency: string, fn: () => Promise<unknown>) =>
+      fn().then(
+        () => 'ok',
+        (err: unknown) => (deps.logger.warn({ err, dependency }, `readiness: ${dependency} unreachable`), 'unreachable'),
+      );
+    const [database, storage] = await Promise.all([check('database', () => deps.db.query('SELECT 1')), check('storage', () => deps.store.ping())]);
+    const storage_claim = publicClaimProblem(deps.storageClaim?.problem()) ?? 'ok';
     const ready = database === 'ok' && storage === 'ok' && storage_claim === 'ok';
     res.status(ready ? 200 : 503).json({ status: ready ? 'ready' : 'not ready', database, storage, storage_claim });
   });
@@ -96,7 +122,7 @@ export function createApp(deps: Deps, services: Services = createServices(deps))
   app.use((_req, res, next) => {
     const problem = deps.storageClaim?.problem();
     if (!problem) return next();
-    res.status(503).json({ ...problem, request_id: res.locals.requestId });
+    res.status(503).json({ code: problem.code, message: publicClaimProblem(problem), request_id: res.locals.requestId });
   });
   app.get('/v2/openapi.json', (_req, res) => void res.json(buildOpenApi(registry, { version: VERSION })));
 

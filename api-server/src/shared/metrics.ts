@@ -10,6 +10,10 @@ export interface Metrics {
   storageErrors: client.Counter<'operation' | 'store'>;
 }
 
+/** The methods routes answer; anything else a client sends (Node accepts some 30) is labelled `other`. */
+const HTTP_METHODS = new Set(['GET', 'HEAD', 'POST', 'PUT', 'DELETE', 'OPTIONS', 'PATCH']);
+export const httpMethodLabel = (method: string): string => (HTTP_METHODS.has(method) ? method : 'other');
+
 export function createMetrics(): Metrics {
   const registry = new client.Registry();
   client.collectDefaultMetrics({ register: registry });
@@ -17,7 +21,7 @@ export function createMetrics(): Metrics {
     registry,
     httpDuration: new client.Histogram({
       name: 'openpds_http_request_duration_seconds',
-      help: 'HTTP request duration by route, method and status',
+      help: 'HTTP request duration by route (its declared path; unmatched for a path no route has), method and status',
       labelNames: ['route', 'method', 'status'],
       buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
       registers: [registry],
@@ -35,7 +39,7 @@ export function createMetrics(): Metrics {
     }),
     blobGc: new client.Counter({
       name: 'openpds_blob_gc_deleted_total',
-      help: 'Objects deleted by the blob GC, by kind: blob, upload',
+      help: 'Objects deleted by the blob GC, by kind: blob, upload, orphan, deferred',
       labelNames: ['kind'],
       registers: [registry],
     }),
