@@ -1,0 +1,13 @@
+-- The walks down a folder (files.repository subtree, trashSubtree; the size check before a folder copy,
+-- trash or delete) find a folder's live children by parent_file_id with trashed_at IS NULL. No index served
+-- that: the listing indexes of 001 also need status = 'available', which the walks do not ask (an upload in
+-- progress is trashed and deleted with its folder). Each level of the walk was then a scan of the whole
+-- table, and on PGlite, which never collects statistics (no autovacuum), the planner nested that scan inside
+-- the loop over the level's folders: O(n²). A tree of 16,384 folders (the red team's, test/api/
+-- folder-limits.int.test.ts) took 53 s to read for a copy and 71-81 s to trash on PGlite, blocking every
+-- other request on its one connection; with this index 1.3 s and 0.9 s.
+--
+-- parent_file_id alone, not (drive_id, parent_file_id): file ids are unique across drives, and without
+-- statistics the planner used a (drive_id, …) index for `drive_id = $1` alone and filtered the parent,
+-- a scan of the whole drive per folder again.
+CREATE INDEX files_live_children ON files (parent_file_id) WHERE trashed_at IS NULL;
