@@ -14,8 +14,13 @@ export interface RpcDefinition<S extends z.ZodType> {
   body: S;
   /** false for the few calls made before login (account/login, account/token). */
   auth?: boolean;
-  /** 200 by default; 201 where PDS answers Created. */
+  /**
+   * The success status: 200 by default; 201 where PDS answers Created; 204 for a call that answers no
+   * body (a handler that returns nothing answers 204 whatever this says; declare it for the OpenAPI document).
+   */
   status?: number;
+  /** Error statuses the call answers besides the ones every call may (openapi.ts), e.g. 409 or 429. */
+  errors?: number[];
   handler: (input: z.infer<S>, ctx: RpcContext) => Promise<unknown>;
 }
 
@@ -26,13 +31,23 @@ export interface RpcContext {
 }
 
 export interface RpcRegistry {
-  routes: { path: string; method?: 'get' | 'post' | 'put'; summary: string; body: z.ZodType; auth: boolean }[];
+  routes: {
+    path: string;
+    method?: 'get' | 'post' | 'put';
+    summary: string;
+    body: z.ZodType;
+    auth: boolean;
+    /** The success status (200 when absent). */
+    status?: number;
+    /** Error statuses besides the common ones. */
+    errors?: number[];
+  }[];
 }
 
 export const createRpcRegistry = (): RpcRegistry => ({ routes: [] });
 
 export function defineRpc<S extends z.ZodType>(router: Router, registry: RpcRegistry, def: RpcDefinition<S>): void {
-  registry.routes.push({ path: def.path, summary: def.summary, body: def.body, auth: def.auth !== false });
+  registry.routes.push({ path: def.path, summary: def.summary, body: def.body, auth: def.auth !== false, status: def.status ?? 200, errors: def.errors });
   const handler: RequestHandler = async (req, res) => {
     const input = parseBody(def.body, req.body ?? {});
     const result = await def.handler(input, { auth: res.locals.auth as AuthContext, req, res });

@@ -11,6 +11,7 @@ export function createDrivesRouter(registry: RpcRegistry, drives: DrivesService)
     path: '/v2/drive/create',
     summary: 'Create a drive (admin)',
     status: 201,
+    errors: [409],
     body: z.object({
       drive_name: z.string().min(1).max(1024),
       owner: idField,
@@ -72,6 +73,7 @@ export function createDrivesRouter(registry: RpcRegistry, drives: DrivesService)
   defineRpc(router, registry, {
     path: '/v2/drive/delete',
     summary: 'Delete a drive and its files (admin)',
+    status: 204,
     body: z.object({ drive_id: idField }),
     handler: async (input, { auth }) => drives.delete(auth, input.drive_id),
   });

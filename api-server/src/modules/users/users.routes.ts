@@ -21,6 +21,7 @@ export function createUsersRouter(registry: RpcRegistry, users: UsersService): R
     path: '/v2/user/create',
     summary: 'Create a user with a default drive (admin)',
     status: 201,
+    errors: [409],
     body: z.object({ user_name: z.string().min(1).max(255).regex(/^[^\s/\0]+$/, 'no spaces, slashes or NUL'), ...profile }),
     handler: async (input, { auth }) => toUserResponse(await users.create(auth, input)),
   });
@@ -61,6 +62,7 @@ export function createUsersRouter(registry: RpcRegistry, users: UsersService): R
   defineRpc(router, registry, {
     path: '/v2/user/update',
     summary: 'Update a user (admins: users; superadmins: anyone; everyone: their own profile, and their password given old_password)',
+    errors: [429],
     body: z.object({
       user_id: idField,
       ...profile,
@@ -72,6 +74,7 @@ export function createUsersRouter(registry: RpcRegistry, users: UsersService): R
   defineRpc(router, registry, {
     path: '/v2/user/delete',
     summary: 'Delete a user and their drives (admin; an admin or superadmin: superadmin)',
+    status: 204,
     body: z.object({ user_id: idField }),
     handler: async (input, { auth }) => users.delete(auth, input.user_id),
   });

@@ -1,0 +1,65 @@
+/**
+ * The OpenAPI document declares the statuses calls answer: each route's success status (201 for creates,
+ * 204 for deletes without a body, the download's 206 and 302), the errors every call may answer (400, 401,
+ * 403, 404, 413, 500, 503) and a route's own (409, 429). It declared 200 and 4XX for everything.
+ */
+import { DB_KINDS } from '../support/test-db';
+import { ADMIN_PASSWORD, startTestServer } from '../support/test-server';
+
+type Operation = { responses: Record<string, { description: string; content?: Record<string, { schema: { $ref: string } }> }>; security: unknown[] };
+type Doc = { paths: Record<string, Record<string, Operation>> };
+
+describe.each(DB_KINDS)('OpenAPI statuses on %s', (dbKind) => {
+  let server: Awaited<ReturnType<typeof startTestServer>>;
+  let doc: Doc;
+  const statuses = (path: string, method = 'post') => Object.keys(doc.paths[path]![method]!.responses);
+
+  beforeAll(async () => {
+    server = await startTestServer(dbKind, 'local');
+    doc = (await (await fetch(`${server.url}/v2/openapi.json`)).json()) as Doc;
+  });
+  afterAll(() => server?.stop());
+
+  it('declares on every operation its success, the common errors with the Error body, and a catch-all 4XX', () => {
+    const operations = Object.entries(doc.paths).flatMap(([path, ops]) => Object.entries(ops).map(([method, op]) => ({ path, method, op })));
+    expect(operations.length).toBeGreaterThan(30);
+    for (const { path, method, op } of operations) {
+      const declared = Object.keys(op.responses);
+      const authenticated = op.security.length > 0;
+      const expected = ['400', '500', '503', '4XX', ...(authenticated ? ['401', '403', '404'] : []), ...(method === 'post' ? ['413'] : [])];
+      expect([path, method, declared]).toEqual([path, method, expect.arrayContaining(expected)]);
+      // One success status (a download's 206 is a part of its 200).
+      expect([path, declared.filter((s) => /^2/.test(s) && s !== '206')]).toEqual([path, [expect.stringMatching(/^20[014]$/)]]);
+      for (const [status, response] of Object.entries(op.responses))
+        if (/^[45]/.test(status)) expect([path, status, response.content?.['application/json']?.schema.$ref]).toEqual([path, status, '#/components/schemas/Error']);
+    }
+  });
+
+  it('declares 201, 204, the download statuses and a route\'s own errors where they are answered', () => {
+    expect(statuses('/v2/user/create')).toEqual(expect.arrayContaining(['201', '409']));
+    expect(statuses('/v2/drive/create')).toEqual(expect.arrayContaining(['201', '409']));
+    expect(statuses('/v2/user/update')).toEqual(expect.arrayContaining(['200', '429']));
+    for (const path of ['/v2/user/create', '/v2/drive/create', '/v2/user/delete', '/v2/drive/delete']) expect([path, statuses(path)]).not.toEqual([path, expect.arrayContaining(['200'])]);
+    expect(statuses('/v2/user/delete')).toContain('204');
+    expect(statuses('/v2/drive/delete')).toContain('204');
+    expect(statuses('/v2/file/download', 'get')).toEqual(expect.arrayContaining(['200', '206', '302', '304', '412', '416']));
+    expect(statuses('/v2/account/login')).toEqual(expect.arrayContaining(['200', '401']));
+    expect(statuses('/v2/account/login')).not.toContain('403');
+  });
+
+  it('the answers match: creates 201, deletes 204, and a call without a token a status its operation declares', async () => {
+    const admin = (await server.api.login('admin', ADMIN_PASSWORD)).access_token;
+    const user = await server.api.call('/v2/user/create', { user_name: 'openapi-user' }, admin);
+    expect(user.status).toBe(201);
+    const drive = await server.api.call('/v2/drive/create', { drive_name: 'd', owner: user.body.user_id }, admin);
+    expect(drive.status).toBe(201);
+    expect((await server.api.call('/v2/drive/delete', { drive_id: drive.body.drive_id }, admin)).status).toBe(204);
+    expect((await server.api.call('/v2/user/delete', { user_id: user.body.user_id }, admin)).status).toBe(204);
+    for (const [path, ops] of Object.entries(doc.paths))
+      for (const method of Object.keys(ops)) {
+        const res = await fetch(`${server.url}${path}`, { method: method.toUpperCase(), headers: { 'content-type': 'application/json' }, body: method === 'get' ? undefined : '{}' });
+        await res.arrayBuffer();
+        expect([method, path, statuses(path, method)]).toEqual([method, path, expect.arrayContaining([String(res.status)])]);
+      }
+  });
+});
