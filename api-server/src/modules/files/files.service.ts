@@ -19,17 +19,30 @@ export interface NameResolution {
   existing?: FileRow;
 }
 
+/**
+ * Thrown when a file changed (was renamed or moved) between its read and its row lock in `changeFile`: the
+ * transaction runs again. 40001 (serialization failure) if it keeps happening: the error middleware
+ * answers 503 with Retry-After.
+ */
+class FileChangedMeanwhile extends Error {
+  readonly code = '40001';
+}
+const CHANGE_ATTEMPTS = 5;
+
 export function createFilesService(deps: Pick<Deps, 'db' | 'newId'>, drives: DrivesService) {
   const repo = createFilesRepository();
 
   /**
    * The parent is live and a folder, and stays so until the transaction ends: the shared tree lock
    * (lockTree) waits out a trash or delete of it, so the row this transaction adds is never left under a
-   * folder that is gone. The root is never trashed nor deleted.
+   * folder that is gone. Taken for the root too (never trashed nor deleted): it also waits out a trash or
+   * delete of the folder a moved or copied row comes from, which reads its subtree and then trashes or
+   * deletes by id. A file moved to the root meanwhile was deleted with its old folder after the move
+   * answered 200 (or trashed with it, at the root).
    */
   async function assertParentFolder(tx: Queryable, driveId: string, parentId: string): Promise<void> {
-    if (parentId === ROOT) return;
     await repo.lockTree(tx, driveId, 'shared');
+    if (parentId === ROOT) return;
     const parent = await repo.get(tx, driveId, parentId);
     if (!parent) throw fileErrors.parentNotFound(parentId);
     if (parent.type !== 'folder') throw fileErrors.parentNotFolder(parentId);
@@ -58,6 +71,34 @@ export function createFilesService(deps: Pick<Deps, 'db' | 'newId'>, drives: Dri
     const file = await repo.get(db, driveId, fileId);
     if (!file) throw fileErrors.notFound(fileId);
     return file;
+  }
+
+  /**
+   * Changes a live file in a transaction: `plan` gets the row as it is now (inside the transaction, after
+   * the tree lock if any) and returns the patch, taking the name locks its checks need; then the row is
+   * locked and must still have the folder and name `plan` saw, or the transaction runs again. A rename and
+   * a move of one file at once each checked names against the row read before their transaction: both
+   * passed (two b.txt under check_name_mode refuse), or the move wrote back the old name over the rename.
+   * The row is locked after the name locks, not before: an overwrite upload takes the name lock and then
+   * the row, and the reverse order deadlocked with it. A file gone (deleted or trashed) meanwhile is 404.
+   */
+  async function changeFile(driveId: string, fileId: string, treeLock: 'shared' | 'exclusive' | null, plan: (tx: Queryable, file: FileRow) => Promise<FilePatch>): Promise<FileRow> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await deps.db.transaction(async (tx) => {
+          if (treeLock) await repo.lockTree(tx, driveId, treeLock);
+          const seen = await repo.get(tx, driveId, fileId);
+          if (!seen) throw fileErrors.notFound(fileId);
+          const patch = await plan(tx, seen);
+          const locked = await repo.get(tx, driveId, fileId, { forUpdate: true });
+          if (!locked) throw fileErrors.notFound(fileId);
+          if (locked.parent_file_id !== seen.parent_file_id || locked.name !== seen.name) throw new FileChangedMeanwhile(`file ${fileId} changed meanwhile`);
+          return (await repo.update(tx, driveId, fileId, patch))!; // the row is locked: still there
+        });
+      } catch (e) {
+        if (!(e instanceof FileChangedMeanwhile) || attempt >= CHANGE_ATTEMPTS) throw e;
+      }
+    }
   }
 
   /** Runs fn in a transaction, turning the quota trigger's OP001 into QuotaExhausted.Drive. */
@@ -106,7 +147,11 @@ export function createFilesService(deps: Pick<Deps, 'db' | 'newId'>, drives: Dri
 
     async list(auth: AuthContext, input: { drive_id: string; parent_file_id: string; order_by: OrderBy; order_direction: 'ASC' | 'DESC'; marker: string; limit: number }) {
       await drives.getAccessible(auth, input.drive_id);
-      if (input.parent_file_id !== ROOT) await getFile(auth, input.drive_id, input.parent_file_id);
+      if (input.parent_file_id !== ROOT) {
+        const parent = await getFile(auth, input.drive_id, input.parent_file_id);
+        // As file/create answers for a file as the parent (assertParentFolder), not an empty page.
+        if (parent.type !== 'folder') throw fileErrors.parentNotFolder(parent.file_id);
+      }
       const scope = `files:${input.drive_id}:${input.parent_file_id}:${input.order_by}:${input.order_direction}`;
       const after = decodeMarker(input.marker, scope, 2, [SORT_KEY_FIELDS[input.order_by], MARKER_FIELDS.id]) as [unknown, string] | null;
       const rows = await repo.list(deps.db, {
@@ -123,54 +168,61 @@ export function createFilesService(deps: Pick<Deps, 'db' | 'newId'>, drives: Dri
 
     async update(auth: AuthContext, input: { drive_id: string; file_id: string; name?: string; check_name_mode: CheckNameMode } & Omit<FilePatch, 'name' | 'parent_file_id'>) {
       const { drive_id, file_id, name, check_name_mode, ...patch } = input;
-      const file = await getFile(auth, drive_id, file_id);
-      return deps.db.transaction(async (tx) => {
+      await getFile(auth, drive_id, file_id);
+      // A rename checks names in the file's folder: under the shared tree lock (resolveName takes it) before
+      // the file is read, as a move takes it.
+      return changeFile(drive_id, file_id, name !== undefined ? 'shared' : null, async (tx, file) => {
         let newName: string | undefined;
         if (name !== undefined && name !== file.name) {
           newName = (await resolveName(tx, drive_id, file.parent_file_id, name, check_name_mode === 'overwrite' ? 'refuse' : check_name_mode, file.type, file.file_id)).name;
         }
         const described = newName && file.type === 'file' ? describeName(newName) : {};
-        return (await repo.update(tx, drive_id, file_id, { ...patch, ...(newName ? { name: newName } : {}), ...described }))!;
+        return { ...patch, ...(newName ? { name: newName } : {}), ...described };
       });
     },
 
     async move(auth: AuthContext, input: { drive_id: string; file_id: string; to_drive_id?: string; to_parent_file_id: string; new_name?: string; check_name_mode: CheckNameMode }) {
       if (input.to_drive_id && input.to_drive_id !== input.drive_id) throw fileErrors.crossDrive();
-      const file = await getFile(auth, input.drive_id, input.file_id);
-      return deps.db.transaction(async (tx) => {
-        if (file.type === 'folder') {
-          // Under the exclusive tree lock, so the check sees every other folder move committed (A into B
-          // and B into A at once made a cycle), and with no depth limit (a limit let a folder be moved
-          // under its 1000th-level descendant).
-          await repo.lockTree(tx, input.drive_id, 'exclusive');
-          if (input.to_parent_file_id !== ROOT && (await repo.isSelfOrAncestor(tx, input.drive_id, file.file_id, input.to_parent_file_id)))
-            throw fileErrors.moveIntoItself();
-        }
+      const { type } = await getFile(auth, input.drive_id, input.file_id);
+      // A folder under the exclusive tree lock, so the check sees every other folder move committed (A into
+      // B and B into A at once made a cycle), and with no depth limit (a limit let a folder be moved under
+      // its 1000th-level descendant). A file under the shared one (taken before it is read): a trash or
+      // delete of its old folder either committed (the file is gone with it: 404) or waits for this move.
+      return changeFile(input.drive_id, input.file_id, type === 'folder' ? 'exclusive' : 'shared', async (tx, file) => {
+        if (file.type === 'folder' && input.to_parent_file_id !== ROOT && (await repo.isSelfOrAncestor(tx, input.drive_id, file.file_id, input.to_parent_file_id)))
+          throw fileErrors.moveIntoItself();
         const mode = input.check_name_mode === 'overwrite' ? 'refuse' : input.check_name_mode;
         const { name } = await resolveName(tx, input.drive_id, input.to_parent_file_id, input.new_name ?? file.name, mode, file.type, file.file_id);
-        return (await repo.update(tx, input.drive_id, file.file_id, { parent_file_id: input.to_parent_file_id, name }))!;
+        return { parent_file_id: input.to_parent_file_id, name };
       });
     },
 
     /** Copies a file (sharing its blob) or a folder tree; quota is checked for the whole copy atomically. */
     async copy(auth: AuthContext, input: { drive_id: string; file_id: string; to_drive_id?: string; to_parent_file_id: string; new_name?: string; check_name_mode: CheckNameMode }) {
-      const file = await getFile(auth, input.drive_id, input.file_id);
+      await getFile(auth, input.drive_id, input.file_id);
       const toDrive = input.to_drive_id ?? input.drive_id;
       if (toDrive !== input.drive_id) await drives.getAccessible(auth, toDrive);
       // The copies reference their sources' blobs. If a hash job moved those revisions to the real content
       // address (and dropped the placeholder) while this ran, the insert misses its blob: once more reads
       // the moved references.
       const attempt = () => withQuota(toDrive, async (tx) => {
-        if (file.type === 'folder' && toDrive === input.drive_id && input.to_parent_file_id !== ROOT) {
-          // Under the shared tree lock (resolveName takes it again): no folder move runs until this commits.
-          await repo.lockTree(tx, toDrive, 'shared');
-          if (await repo.isSelfOrAncestor(tx, toDrive, file.file_id, input.to_parent_file_id)) throw fileErrors.moveIntoItself();
+        // Under the source drive's shared tree lock (resolveName takes the destination's): no folder move,
+        // trash or delete runs there until this commits. The source is read under it, live: a copy racing a
+        // trash of its source folder made a live, empty copy (the subtree walk skips trashed rows).
+        await repo.lockTree(tx, input.drive_id, 'shared');
+        const source = await repo.get(tx, input.drive_id, input.file_id);
+        if (!source) throw fileErrors.notFound(input.file_id);
+        if (source.type === 'folder' && toDrive === input.drive_id && input.to_parent_file_id !== ROOT) {
+          if (await repo.isSelfOrAncestor(tx, toDrive, source.file_id, input.to_parent_file_id)) throw fileErrors.moveIntoItself();
         }
         const mode = input.check_name_mode === 'overwrite' ? 'refuse' : input.check_name_mode;
-        const { name } = await resolveName(tx, toDrive, input.to_parent_file_id, input.new_name ?? file.name, mode, file.type);
+        const { name } = await resolveName(tx, toDrive, input.to_parent_file_id, input.new_name ?? source.name, mode, source.type);
+        // Locked after the name lock (an overwrite upload of it takes the name lock, then the row): a file
+        // trash or delete, which takes no tree lock, waits for the copy, or has committed and it is 404.
+        if (!(await repo.get(tx, input.drive_id, input.file_id, { forUpdate: true }))) throw fileErrors.notFound(input.file_id);
         // A big tree is one long INSERT; its size, not a loop, makes it long (subtree cannot loop).
-        if (file.type === 'folder') await repo.allowLongStatements(tx);
-        const tree = file.type === 'folder' ? await repo.subtree(tx, input.drive_id, file.file_id) : [{ ...file, depth: 0 }];
+        if (source.type === 'folder') await repo.allowLongStatements(tx);
+        const tree = source.type === 'folder' ? await repo.subtree(tx, input.drive_id, source.file_id) : [{ ...source, depth: 0 }];
         const newIds = new Map(tree.map((f) => [f.file_id, deps.newId()]));
         await repo.copyRows(tx, {
           srcDriveId: input.drive_id,
@@ -186,7 +238,9 @@ export function createFilesService(deps: Pick<Deps, 'db' | 'newId'>, drives: Dri
               newRevisionId: deps.newId(),
             })),
         });
-        return (await repo.get(tx, toDrive, newIds.get(file.file_id)!))!;
+        const copied = await repo.get(tx, toDrive, newIds.get(source.file_id)!);
+        if (!copied) throw fileErrors.notFound(input.file_id); // not copied: an upload still in progress
+        return copied;
       });
       return attempt().catch((e: unknown) => (isForeignKeyViolation(e) ? attempt() : Promise.reject(e)));
     },

@@ -16,6 +16,18 @@ import type { DomainService } from '../domain/domain.service';
 export function createRecyclebinService(deps: Pick<Deps, 'db' | 'clock'>, drives: DrivesService, files: FilesService, domain: DomainService) {
   const repo = files.repo;
 
+  /**
+   * Purges trash roots under the drive's exclusive tree lock. A restore takes the shared one before it locks
+   * a row, so the two no longer lock the subtree's rows in opposite orders (restore racing clear deadlocked:
+   * 503): a restore waits and then finds its file gone (404), or goes first and the purge no longer finds
+   * the restored rows under that trash root.
+   */
+  const purge = (driveId: string, rootIds: readonly string[]) =>
+    deps.db.transaction(async (tx) => {
+      await repo.lockTree(tx, driveId, 'exclusive');
+      return repo.deleteTrashed(tx, driveId, rootIds);
+    });
+
   return {
     async trash(auth: AuthContext, driveId: string, fileId: string): Promise<void> {
       await files.getFile(auth, driveId, fileId);
@@ -29,6 +41,10 @@ export function createRecyclebinService(deps: Pick<Deps, 'db' | 'clock'>, drives
     async restore(auth: AuthContext, driveId: string, fileId: string): Promise<FileRow> {
       await drives.getAccessible(auth, driveId);
       return deps.db.transaction(async (tx) => {
+        // Before the parent check: a trash or delete of the old folder (exclusive) has committed and the check
+        // sees it gone (back at the top of the drive), or it waits for this restore. Taken later (resolveName
+        // takes it), the check passed, the lock waited out the trash, and the restore failed 404 ParentFile.
+        await repo.lockTree(tx, driveId, 'shared');
         const file = await repo.get(tx, driveId, fileId, { includeTrashed: true, forUpdate: true });
         if (!file || file.trash_root_id !== file.file_id) throw fileErrors.notFound(fileId);
         const parentAlive = file.parent_file_id === ROOT || (await repo.get(tx, driveId, file.parent_file_id)) !== undefined;
@@ -54,7 +70,7 @@ export function createRecyclebinService(deps: Pick<Deps, 'db' | 'clock'>, drives
       for (;;) {
         const roots = await repo.listTrashRoots(deps.db, driveId, null, 500);
         if (!roots.length) return purged;
-        purged += await repo.deleteTrashed(deps.db, driveId, roots.map((r) => r.file_id));
+        purged += await purge(driveId, roots.map((r) => r.file_id));
       }
     },
 
@@ -68,7 +84,7 @@ export function createRecyclebinService(deps: Pick<Deps, 'db' | 'clock'>, drives
         if (!roots.length) return purged;
         const byDrive = new Map<string, string[]>();
         for (const r of roots) byDrive.set(r.drive_id, [...(byDrive.get(r.drive_id) ?? []), r.file_id]);
-        for (const [driveId, ids] of byDrive) purged += await repo.deleteTrashed(deps.db, driveId, ids);
+        for (const [driveId, ids] of byDrive) purged += await purge(driveId, ids);
       }
     },
   };
