@@ -120,6 +120,12 @@ export const CONFIG_KEYS = {
     '0',
     int(0),
   ),
+  maxFolderItems: key(
+    'OPENPDS_MAX_FOLDER_ITEMS',
+    'Most files and folders (the folder itself included) one `file/copy`, `recyclebin/trash` or `file/delete` of a folder may take; a bigger folder answers 400 `LimitExceeded.FolderItems` before any work is done, and can be handled a subfolder at a time. Each such call is one transaction, and on the embedded PGlite every other request waits for it (0: unlimited)',
+    '100000',
+    int(0),
+  ),
   imageAnalysis: key(
     'OPENPDS_IMAGE_ANALYSIS',
     'Image analysis of photos (thumbnails, EXIF, faces, tags). Not implemented in this version: `true` only logs a notice at start',
@@ -139,6 +145,18 @@ export const CONFIG_KEYS = {
     '`background`: an upload without a declared content_hash completes once its parts are assembled, and a job hashes and deduplicates it moments later; `complete`: file/complete reads the object back and hashes it before answering. A declared content_hash is always verified before complete answers',
     'background',
     oneOf('background', 'complete'),
+  ),
+  rapidUploadProofV2: key(
+    'OPENPDS_RAPID_UPLOAD_PROOF_V2',
+    'Rapid upload of content stored in other users\' drives, for a proof v2 answer (an HMAC over every byte with a server nonce; README "Rapid upload"). Off by default: a challenge tells the caller that someone in the domain holds that whole file, so a file that differs from a known one only in a secret can be confirmed guess by guess. Turn it on where users may know what each other store (a family, a team). Own content is rapid-uploaded either way',
+    'false',
+    bool,
+  ),
+  rapidUploadChallengesPerHour: key(
+    'OPENPDS_RAPID_UPLOAD_CHALLENGES_PER_HOUR',
+    'Proof v2 challenges one user gets per hour from one API server; beyond them file/create opens a normal upload. Bounds the guesses above and the stored copies a server reads to check answers',
+    '60',
+    int(1, 1_000_000),
   ),
   jobConcurrency: key('OPENPDS_JOB_CONCURRENCY', 'Jobs one process runs at once (`serve` and each `worker`)', '1', int(1, 64)),
   serveJobsMaxHoldSeconds: key(

@@ -9,6 +9,12 @@ export const fileErrors = {
   moveIntoItself: () => badRequest('InvalidParameter.ToParentFileId', 'a folder cannot be moved or copied into itself or its own subtree'),
   notAFile: (fileId: string) => badRequest('InvalidParameter.FileId', `${fileId} is a folder; this needs a file`),
   notReady: (fileId: string) => new AppError('Forbidden.FileStatus', 403, `file ${fileId} is still uploading`),
+  folderTooBig: (fileId: string, max: number) =>
+    badRequest(
+      'LimitExceeded.FolderItems',
+      `folder ${fileId} holds more than ${max} files and folders, the most one copy, trash or delete may take: do it a subfolder at a time (or ask the administrator to raise OPENPDS_MAX_FOLDER_ITEMS)`,
+      { limit: max },
+    ),
   crossDrive: () => badRequest('InvalidParameter.ToDriveId', 'moving between drives is not supported; copy then delete'),
 };
 

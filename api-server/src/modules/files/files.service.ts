@@ -7,6 +7,7 @@ import { fileErrors, isQuotaError, quotaExhausted } from './files.errors';
 import { createFilesRepository, ROOT, type FilePatch, type FileRow, type OrderBy } from './files.repository';
 import { decodeMarker, encodeMarker, MARKER_FIELDS, type MarkerField } from './marker';
 import { describeName, nextFreeName, splitExtension, validateName } from './names';
+import { subtreeExceeds } from './subtree-size.repository';
 
 /** What file/list's marker holds as the sort key, by order_by (see sortKey in list). */
 const SORT_KEY_FIELDS: Record<OrderBy, MarkerField> = { name: MARKER_FIELDS.text, size: MARKER_FIELDS.size, created_at: MARKER_FIELDS.timestamp, updated_at: MARKER_FIELDS.timestamp };
@@ -29,7 +30,7 @@ class FileChangedMeanwhile extends Error {
 }
 const CHANGE_ATTEMPTS = 5;
 
-export function createFilesService(deps: Pick<Deps, 'db' | 'newId'>, drives: DrivesService) {
+export function createFilesService(deps: Pick<Deps, 'db' | 'newId' | 'config'>, drives: DrivesService) {
   const repo = createFilesRepository();
 
   /**
@@ -101,6 +102,16 @@ export function createFilesService(deps: Pick<Deps, 'db' | 'newId'>, drives: Dri
     }
   }
 
+  /**
+   * Refuses a copy, trash or delete of a folder bigger than OPENPDS_MAX_FOLDER_ITEMS before any work: each
+   * is one transaction that grows with the tree (and on PGlite holds the one connection: every other
+   * request waits). Call it holding the tree lock the work takes, so the count is of the tree it reads.
+   */
+  async function assertFolderWithinLimit(tx: Queryable, driveId: string, folderId: string): Promise<void> {
+    const max = deps.config.maxFolderItems;
+    if (max > 0 && (await subtreeExceeds(tx, driveId, folderId, max))) throw fileErrors.folderTooBig(folderId, max);
+  }
+
   /** Runs fn in a transaction, turning the quota trigger's OP001 into QuotaExhausted.Drive. */
   async function withQuota<T>(driveId: string, fn: (tx: Queryable) => Promise<T>): Promise<T> {
     try {
@@ -116,6 +127,7 @@ export function createFilesService(deps: Pick<Deps, 'db' | 'newId'>, drives: Dri
     resolveName,
     getFile,
     withQuota,
+    assertFolderWithinLimit,
 
     async createFolder(auth: AuthContext, input: { drive_id: string; parent_file_id: string; name: string; check_name_mode: CheckNameMode; description?: string; hidden?: boolean }) {
       await drives.getAccessible(auth, input.drive_id);
@@ -220,8 +232,11 @@ export function createFilesService(deps: Pick<Deps, 'db' | 'newId'>, drives: Dri
         // Locked after the name lock (an overwrite upload of it takes the name lock, then the row): a file
         // trash or delete, which takes no tree lock, waits for the copy, or has committed and it is 404.
         if (!(await repo.get(tx, input.drive_id, input.file_id, { forUpdate: true }))) throw fileErrors.notFound(input.file_id);
-        // A big tree is one long INSERT; its size, not a loop, makes it long (subtree cannot loop).
-        if (source.type === 'folder') await repo.allowLongStatements(tx);
+        if (source.type === 'folder') {
+          await assertFolderWithinLimit(tx, input.drive_id, source.file_id);
+          // A big tree is one long INSERT; its size, not a loop, makes it long (subtree cannot loop).
+          await repo.allowLongStatements(tx);
+        }
         const tree = source.type === 'folder' ? await repo.subtree(tx, input.drive_id, source.file_id) : [{ ...source, depth: 0 }];
         const newIds = new Map(tree.map((f) => [f.file_id, deps.newId()]));
         await repo.copyRows(tx, {
@@ -253,6 +268,7 @@ export function createFilesService(deps: Pick<Deps, 'db' | 'newId'>, drives: Dri
           // Read under the exclusive tree lock: a child being created meanwhile is either committed and
           // read here, or waits and then finds its parent gone (404), never left behind as an orphan.
           await repo.lockTree(tx, driveId, 'exclusive');
+          await assertFolderWithinLimit(tx, driveId, fileId);
           await repo.allowLongStatements(tx);
         }
         const ids = file.type === 'folder' ? (await repo.subtree(tx, driveId, fileId)).map((f) => f.file_id) : [fileId];

@@ -30,8 +30,15 @@ export function createRecyclebinService(deps: Pick<Deps, 'db' | 'clock'>, drives
 
   return {
     async trash(auth: AuthContext, driveId: string, fileId: string): Promise<void> {
-      await files.getFile(auth, driveId, fileId);
-      await deps.db.transaction((tx) => repo.trashSubtree(tx, driveId, fileId));
+      const file = await files.getFile(auth, driveId, fileId);
+      await deps.db.transaction(async (tx) => {
+        if (file.type === 'folder') {
+          // The lock trashSubtree takes (again) for a folder, taken here so the size is counted under it.
+          await repo.lockTree(tx, driveId, 'exclusive');
+          await files.assertFolderWithinLimit(tx, driveId, fileId);
+        }
+        await repo.trashSubtree(tx, driveId, fileId);
+      });
     },
 
     /**
