@@ -7,7 +7,7 @@
 import { DB_KINDS } from '../support/test-db';
 import { ADMIN_PASSWORD, startTestServer, type ApiResponse } from '../support/test-server';
 
-const RACE_ROUNDS = 25;
+const RACE_ROUNDS = 18; // before the fix, PostgreSQL lost its last superadmin within the first 3 rounds
 /** Which change each side makes (indexes into `changes`): the same one, then mixed. */
 const PAIRS = [[0, 0], [2, 2], [1, 1], [0, 1], [1, 2], [2, 0]] as const;
 
@@ -54,7 +54,7 @@ describe.each(DB_KINDS)('the last enabled superadmin on %s', (dbKind) => {
     // The disabled superadmin can be deleted: it was not the one keeping the domain managed.
     expect((await server.api.call('/v2/user/delete', self, otherToken)).status).toBe(204);
     expect(await enabledSuperadmins()).toBe(1);
-  });
+  }, 120_000);
 
   it('two superadmins demoting, disabling or deleting each other at once: one wins, one stays', async () => {
     const root = await server.api.login('admin', ADMIN_PASSWORD);
@@ -65,7 +65,6 @@ describe.each(DB_KINDS)('the last enabled superadmin on %s', (dbKind) => {
       (target: string) => ['/v2/user/update', { user_id: target, status: 'disabled' }] as const,
       (target: string) => ['/v2/user/delete', { user_id: target }] as const,
     ];
-    const wins = new Set<string>();
     let refusals = 0;
     for (let round = 0; round < RACE_ROUNDS; round++) {
       const [byAKind, byBKind] = PAIRS[round % PAIRS.length]!;
@@ -79,7 +78,6 @@ describe.each(DB_KINDS)('the last enabled superadmin on %s', (dbKind) => {
       const lost = won[0] === byA ? byB : byA;
       expect([round, lost.status, lost.body.code]).toEqual([round, expect.any(Number), expect.stringMatching(/^Forbidden\.(LastSuperadmin|User)$|^AccessTokenInvalid$/)]);
       if (refused(lost)) refusals++;
-      wins.add(won[0] === byA ? 'a' : 'b');
       // The survivor makes the next pair: itself and a new superadmin (the loser, if it is still there, is
       // not one any more, or is disabled).
       const survivor = won[0] === byA ? a : b;
@@ -87,5 +85,5 @@ describe.each(DB_KINDS)('the last enabled superadmin on %s', (dbKind) => {
     }
     // The calls met in the database (the lock decided), not one after the other at the door.
     if (dbKind === 'pg') expect(refusals).toBeGreaterThan(0);
-  });
+  }, 120_000); // argon2: each round logs a new superadmin in
 });
