@@ -3,6 +3,7 @@
  * domain but not readable by the caller is linked without a transfer only when the caller answers a
  * server-chosen challenge over every byte. Proof v1 links only content the caller can read already
  * (rapid-upload-proof.int.test.ts); before v2, everyone else uploaded bytes the domain held.
+ * Off by default (OPENPDS_RAPID_UPLOAD_PROOF_V2): a challenge confirms the whole file exists in the domain.
  * On PGlite + local disk and PostgreSQL + radosgw S3.
  */
 import { createHash, randomBytes } from 'node:crypto';
@@ -23,7 +24,7 @@ describe.each([
   const sql = <T = any>(text: string, params: unknown[] = []) => server.deps.db.query<T>(text, params);
 
   beforeAll(async () => {
-    server = await startTestServer(dbKind, storeKind);
+    server = await startTestServer(dbKind, storeKind, { OPENPDS_RAPID_UPLOAD_PROOF_V2: 'true', OPENPDS_RAPID_UPLOAD_CHALLENGES_PER_HOUR: '12' });
     api = server.api;
     admin = (await api.login('admin', ADMIN_PASSWORD)).access_token;
   });
@@ -127,6 +128,16 @@ describe.each([
     expect(ok.status).toBe(200);
   });
 
+  it('answers 404 NotFound.UploadId, not a content error, when the file was deleted before the answer', async () => {
+    const [alice, bob] = [await newUser(), await newUser()];
+    const content = randomBytes(4000);
+    await upload(alice, 'd.bin', content);
+    const created = (await createWithHash(bob, 'd.bin', content)).body;
+    await api.ok('/v2/file/delete', { drive_id: bob.default_drive_id, file_id: created.file_id }, bob.access_token);
+    const answered = await complete(bob, created, { proof_version: 'v2', proof_code: computeProofV2(created.proof_challenge.nonce, content) });
+    expect(answered).toMatchObject({ status: 404, body: { code: 'NotFound.UploadId' } });
+  });
+
   it('answers RapidUploadUnavailable when the content was collected before the answer, and the upload goes on', async () => {
     const [alice, bob] = [await newUser(), await newUser()];
     const content = randomBytes(20_000);
@@ -145,6 +156,29 @@ describe.each([
     expect((await download(bob, created.file_id)).equals(content)).toBe(true);
   });
 
+  it('gives a user at most OPENPDS_RAPID_UPLOAD_CHALLENGES_PER_HOUR challenges; after them file/create opens a plain upload', async () => {
+    const [alice, eve] = [await newUser(), await newUser()];
+    const content = randomBytes(3000);
+    await upload(alice, 'known.bin', content);
+    const answers = [];
+    for (let i = 0; i < 13; i++) answers.push((await createWithHash(eve, `guess-${i}.bin`, content)).body);
+    expect(answers.slice(0, 12).every((a) => a.proof_challenge)).toBe(true);
+    expect(answers[12]).toMatchObject({ rapid_upload: false });
+    expect(answers[12].proof_challenge).toBeUndefined();
+    expect(answers[12].upload_id).not.toBe('');
+    expect((await createWithHash(alice, 'mine.bin', content)).body).toMatchObject({ rapid_upload: true }); // own content: no challenge needed
+  });
+
+  it('checks wrong and right answers alike, a few at a time, each against the stored bytes', async () => {
+    const [alice, bob] = [await newUser(), await newUser()];
+    const content = randomBytes(2 * 1024 * 1024);
+    await upload(alice, 'big.bin', content);
+    const sessions = [];
+    for (let i = 0; i < 6; i++) sessions.push((await createWithHash(bob, `big-${i}.bin`, content)).body);
+    const answers = await Promise.all(sessions.map((c, i) => complete(bob, c, { proof_version: 'v2', proof_code: i % 2 ? '0'.repeat(64) : computeProofV2(c.proof_challenge.nonce, content) })));
+    expect(answers.map((a) => a.status)).toEqual([200, 400, 200, 400, 200, 400]);
+  });
+
   it('counts the linked content against the quota the session reserved, and refuses on a disabled drive', async () => {
     const [alice, bob] = [await newUser(), await newUser()];
     const content = randomBytes(10_000);
@@ -160,5 +194,34 @@ describe.each([
     const done = await complete(bob, created, { proof_version: 'v2', proof_code: computeProofV2(created.proof_challenge.nonce, content) });
     expect(done.status).toBe(200);
     expect(await api.ok('/v2/drive/get', { drive_id: bob.default_drive_id }, bob.access_token)).toMatchObject({ used_size: 10_000, reserved_size: 0 });
+  });
+});
+
+describe('rapid upload with proof v2 off (the default)', () => {
+  let server: Awaited<ReturnType<typeof startTestServer>>;
+  beforeAll(async () => {
+    server = await startTestServer('pglite', 'local');
+  });
+  afterAll(() => server?.stop());
+
+  it('opens a plain upload for another user\'s content: no challenge says the file exists', async () => {
+    const api = server.api;
+    const [alice, bob] = [await createLoggedInUser(api, 'off-alice'), await createLoggedInUser(api, 'off-bob')];
+    const content = randomBytes(2000);
+    const created = await api.ok('/v2/file/create', { drive_id: alice.default_drive_id, parent_file_id: 'root', name: 'a.bin', type: 'file', size: content.length }, alice.access_token);
+    await fetch(created.part_info_list[0].upload_url, { method: 'PUT', body: content });
+    await api.ok('/v2/file/complete', { drive_id: alice.default_drive_id, file_id: created.file_id, upload_id: created.upload_id }, alice.access_token);
+    await server.services.jobs.drain();
+    const probe = await api.ok('/v2/file/create', {
+      drive_id: bob.default_drive_id, parent_file_id: 'root', name: 'b.bin', type: 'file', size: content.length,
+      content_hash: sha1(content), content_hash_name: 'sha1', proof_version: 'v2',
+    }, bob.access_token);
+    expect(probe).toMatchObject({ rapid_upload: false });
+    expect(probe.proof_challenge).toBeUndefined();
+    const fresh = await api.ok('/v2/file/create', {
+      drive_id: bob.default_drive_id, parent_file_id: 'root', name: 'c.bin', type: 'file', size: content.length,
+      content_hash: sha1(randomBytes(2000)), content_hash_name: 'sha1', proof_version: 'v2',
+    }, bob.access_token);
+    expect(Object.keys(probe).sort()).toEqual(Object.keys(fresh).sort()); // the same answer as for content nobody holds
   });
 });

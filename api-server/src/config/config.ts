@@ -146,6 +146,18 @@ export const CONFIG_KEYS = {
     'background',
     oneOf('background', 'complete'),
   ),
+  rapidUploadProofV2: key(
+    'OPENPDS_RAPID_UPLOAD_PROOF_V2',
+    'Rapid upload of content stored in other users\' drives, for a proof v2 answer (an HMAC over every byte with a server nonce; README "Rapid upload"). Off by default: a challenge tells the caller that someone in the domain holds that whole file, so a file that differs from a known one only in a secret can be confirmed guess by guess. Turn it on where users may know what each other store (a family, a team). Own content is rapid-uploaded either way',
+    'false',
+    bool,
+  ),
+  rapidUploadChallengesPerHour: key(
+    'OPENPDS_RAPID_UPLOAD_CHALLENGES_PER_HOUR',
+    'Proof v2 challenges one user gets per hour from one API server; beyond them file/create opens a normal upload. Bounds the guesses above and the stored copies a server reads to check answers',
+    '60',
+    int(1, 1_000_000),
+  ),
   jobConcurrency: key('OPENPDS_JOB_CONCURRENCY', 'Jobs one process runs at once (`serve` and each `worker`)', '1', int(1, 64)),
   serveJobsMaxHoldSeconds: key(
     'OPENPDS_SERVE_JOBS_MAX_HOLD_SECONDS',

@@ -17,6 +17,7 @@ import type { Deps } from '../../shared/deps';
 import { BlobNotFoundError, InvalidPartError, MAX_PART_NUMBER, MAX_PART_SIZE, MIN_PART_SIZE, UploadNotFoundError, type UploadedPart } from '../../storage/blob-store';
 import { isAdmin, type AuthContext } from '../auth/auth.types';
 import type { DrivesService } from '../drives/drives.service';
+import type { AppError } from '../../shared/errors';
 import { isQuotaError, quotaExhausted } from '../files/files.errors';
 import { ROOT, type FileRow } from '../files/files.repository';
 import type { CheckNameMode, FilesService } from '../files/files.service';
@@ -24,9 +25,13 @@ import { describeName, validateName } from '../files/names';
 import { createDeferredDeletesRepository } from '../gc/deferred-deletes.repository';
 import type { BlobHashing } from './blob-hashing';
 import { createProofChallengesRepository } from './proof-challenges.repository';
+import { createProofLimits } from './proof-limits';
 import { computeProofV2, newProofNonce, PROOF_V2_ALGORITHM, proofRange, proofV2Equal } from './proof';
 import { uploadErrors } from './uploads.errors';
 import { COMPLETING_HEARTBEAT_SECONDS, createUploadsRepository, MAX_OPEN_UPLOADS_PER_DRIVE, PENDING_PREFIX, sealedKey, type BlobRow, type UploadSessionRow } from './uploads.repository';
+
+/** Proof v2 answers checked at once per process (each reads a stored copy whole); the rest wait their turn. */
+const PROOF_V2_CONCURRENT_CHECKS = 2;
 
 export interface CreateFileInput {
   drive_id: string;
@@ -76,6 +81,7 @@ export function createUploadsService(
   const repo = createUploadsRepository();
   const deferred = createDeferredDeletesRepository();
   const challenges = createProofChallengesRepository();
+  const proofLimits = createProofLimits({ challengesPerWindow: deps.config.rapidUploadChallengesPerHour, windowMs: 3_600_000, concurrentChecks: PROOF_V2_CONCURRENT_CHECKS });
   const domainId = deps.config.domainId;
 
   /**
@@ -163,9 +169,11 @@ export function createUploadsService(
    * session is opened). Only content the caller can already read is linked. Proof v1 alone never links
    * another user's content: 8 bytes at an offset the client sees before it answers were walked across a
    * file known only in part (red team; a token refresh gave a new offset). A proof v1 a holder sends is
-   * still checked, as before. `challenge`: the content is stored but not the caller's and the client asked
-   * for proof v2: the session opened for it carries a challenge (proof.ts) that file/complete can answer
-   * instead of uploading. Callers who upload anyway lose nothing but the transfer: the stored bytes are
+   * still checked, as before. `challenge`: the content is stored but not the caller's, the client asked
+   * for proof v2, the domain allows it (OPENPDS_RAPID_UPLOAD_PROOF_V2: off by default, since a challenge
+   * confirms that someone in the domain holds that whole file) and the caller has challenges left
+   * (proof-limits.ts): the session opened for it carries a challenge (proof.ts) that file/complete can
+   * answer instead of uploading. Callers who upload anyway lose nothing but the transfer: the stored bytes are
    * deduplicated (at complete, or by the blob.hash job).
    */
   async function tryRapid(auth: AuthContext, input: CreateFileInput): Promise<{ link: BlobRow | null; challenge: BlobRow | null }> {
@@ -177,9 +185,10 @@ export function createUploadsService(
       return none;
     }
     const holds = await repo.callerHoldsContent(deps.db, { domainId, userId: auth.userId, admin: isAdmin(auth), sha1: blob.sha1, size: blob.size });
-    if (!holds && input.proof_version === 'v2') {
-      deps.metrics.rapidUpload.inc({ result: 'challenged' });
-      return { link: null, challenge: blob };
+    if (!holds && input.proof_version === 'v2' && deps.config.rapidUploadProofV2) {
+      const allowed = proofLimits.takeChallenge(auth.userId);
+      deps.metrics.rapidUpload.inc({ result: allowed ? 'challenged' : 'challenge_limited' });
+      return { link: null, challenge: allowed ? blob : null };
     }
     const proven = holds && (input.proof_code !== undefined && input.proof_version === 'v1' ? await proofMatches(blob, auth.accessToken, input.proof_code) : true);
     deps.metrics.rapidUpload.inc({ result: proven ? 'hit' : 'proof_rejected' });
@@ -530,18 +539,21 @@ export function createUploadsService(
       await drives.getAccessible(auth, input.drive_id);
       const session = await this.claim(auth, input);
       const reopen = () => repo.reopenSession(deps.db, session.upload_id).catch(() => undefined);
+      // The session (with its challenge, by cascade) may be deleted under the claim: its file deleted or
+      // trashed and purged, its drive or user deleted. Then say that, not something about the content.
+      const goneOr = async (error: AppError) => ((await repo.getSession(deps.db, session.drive_id, session.file_id, session.upload_id)) ? error : uploadErrors.sessionNotFound(session.upload_id));
       const challenge = await challenges.get(deps.db, session.upload_id);
       const blob = challenge && (await repo.getBlob(deps.db, challenge.blob_sha256));
       if (!challenge || !blob) {
         await reopen();
-        if (!challenge) throw uploadErrors.noChallenge(session.upload_id);
+        if (!challenge) throw await goneOr(uploadErrors.noChallenge(session.upload_id));
         await challenges.take(deps.db, session.upload_id);
-        throw uploadErrors.rapidUnavailable();
+        throw await goneOr(uploadErrors.rapidUnavailable());
       }
       const heartbeat = setInterval(() => void repo.touchSession(deps.db, session.upload_id).catch(() => undefined), COMPLETING_HEARTBEAT_SECONDS * 1000);
       let expected: string | null;
       try {
-        expected = await computeProofV2(challenge.nonce, (await deps.store.get(blob.storage_key)) as AsyncIterable<Buffer>);
+        expected = await proofLimits.check(async () => computeProofV2(challenge.nonce, (await deps.store.get(blob.storage_key)) as AsyncIterable<Buffer>));
       } catch (e) {
         // Collected between the lookup and the read (the GC deletes the row, then the object).
         if (!(e instanceof BlobNotFoundError)) {
@@ -552,23 +564,23 @@ export function createUploadsService(
       } finally {
         clearInterval(heartbeat);
       }
-      if (expected === null) {
+      if (expected === null || !proofV2Equal(expected, input.proof_code)) {
         await challenges.take(deps.db, session.upload_id);
         await reopen();
-        throw uploadErrors.rapidUnavailable();
-      }
-      if (!proofV2Equal(expected, input.proof_code)) {
-        await challenges.take(deps.db, session.upload_id);
-        await reopen();
+        if (expected === null) throw await goneOr(uploadErrors.rapidUnavailable());
         deps.metrics.rapidUpload.inc({ result: 'proof_rejected' });
         throw uploadErrors.proofMismatch();
       }
-      let linked: Awaited<ReturnType<typeof repo.linkUpload>> | null;
+      let linked: Awaited<ReturnType<typeof repo.linkUpload>> | 'gone' | 'unavailable';
       try {
         linked = await deps.db.transaction(async (tx) => {
+          // In the order a delete of the file takes them (file, then its session and the session's
+          // challenge by cascade), so the two queue instead of deadlocking.
+          if (!(await files.repo.get(tx, session.drive_id, session.file_id, { includeTrashed: true, forUpdate: true }))) return 'gone';
           // Locked so the GC, which deletes a blob row only while nothing references it, cannot take it now.
           const locked = await repo.getBlob(tx, blob.sha256, { forUpdate: true });
-          if (!locked || !(await challenges.take(tx, session.upload_id))) return null;
+          if (!locked) return 'unavailable';
+          if (!(await challenges.take(tx, session.upload_id))) return 'gone';
           const { ref_count: _refs, ...row } = locked;
           return repo.linkUpload(tx, {
             blob: row,
@@ -585,12 +597,13 @@ export function createUploadsService(
         if (isQuotaError(e)) throw quotaExhausted(session.drive_id);
         throw e;
       }
-      if (linked === null) {
+      if (linked === 'unavailable') {
         await challenges.take(deps.db, session.upload_id);
         await reopen();
         throw uploadErrors.rapidUnavailable();
       }
-      if (!linked) throw uploadErrors.sessionNotFound(session.upload_id); // the file went, or the GC took the stalled session
+      // The file went (deleted, or purged from the trash), or the GC took the stalled session.
+      if (linked === 'gone' || !linked) throw uploadErrors.sessionNotFound(session.upload_id);
       // Parts the client may have sent before answering are not needed.
       if (!isSinglePut(session)) await deps.store.abortMultipart(session.storage_key, session.store_upload_id).catch(() => undefined);
       if (session.storage_key !== linked.blob.storage_key) await deps.store.delete(session.storage_key).catch(() => undefined);

@@ -1,0 +1,36 @@
+import { createProofLimits } from './proof-limits';
+
+describe('proof v2 limits', () => {
+  it('gives each user its challenges per window, then none until the window moves on', () => {
+    let t = 0;
+    const limits = createProofLimits({ challengesPerWindow: 3, windowMs: 1000, concurrentChecks: 1, now: () => t });
+    expect([1, 2, 3, 4].map(() => limits.takeChallenge('bob'))).toEqual([true, true, true, false]);
+    expect(limits.takeChallenge('alice')).toBe(true);
+    t = 999;
+    expect(limits.takeChallenge('bob')).toBe(false);
+    t = 1001;
+    expect(limits.takeChallenge('bob')).toBe(true);
+  });
+
+  it('runs at most the given number of checks at once, in arrival order, and frees a slot on failure', async () => {
+    const limits = createProofLimits({ challengesPerWindow: 1, windowMs: 1000, concurrentChecks: 2 });
+    let active = 0;
+    let most = 0;
+    const order: number[] = [];
+    const job = (i: number, fail = false) =>
+      limits.check(async () => {
+        active++;
+        most = Math.max(most, active);
+        await new Promise((r) => setTimeout(r, 5));
+        active--;
+        order.push(i);
+        if (fail) throw new Error(`job ${i}`);
+        return i;
+      });
+    const results = await Promise.allSettled([job(0), job(1, true), job(2), job(3), job(4)]);
+    expect(most).toBe(2);
+    expect(results.map((r) => r.status)).toEqual(['fulfilled', 'rejected', 'fulfilled', 'fulfilled', 'fulfilled']);
+    expect(order.slice(2).sort()).toEqual([2, 3, 4]);
+    expect(await job(5)).toBe(5);
+  });
+});
