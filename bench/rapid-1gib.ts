@@ -84,7 +84,7 @@ async function otherUser(admin: Session): Promise<Session> {
 runBench('rapid-1gib', async () => {
   await ensureServices({ pg: true, s3: true });
   const file = await ensureDataFile('upload', size);
-  server = await spawnServe('pg', 's3', { OPENPDS_S3_PREFIX: prefix });
+  server = await spawnServe('pg', 's3', { OPENPDS_S3_PREFIX: prefix, OPENPDS_RAPID_UPLOAD_PROOF_V2: 'true' });
   const session = await loginAdmin(server.url);
   const parts = await fileParts(file);
   const stored = await apiUpload(session, { name: 'stored.bin', size, partSize: 16 * MiB, concurrency: 4, read: parts.read }).finally(() => parts.close());
