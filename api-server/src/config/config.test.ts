@@ -24,7 +24,7 @@ describe('config', () => {
     [{ OPENPDS_GC_GRACE_SECONDS: '0' }, 'OPENPDS_GC_GRACE_SECONDS must be at least OPENPDS_UPLOAD_URL_TTL + 3600 = 7200, got 0'],
     [{ OPENPDS_GC_GRACE_SECONDS: '-1' }, 'OPENPDS_GC_GRACE_SECONDS must be between 0 and'],
     [{ OPENPDS_GC_GRACE_SECONDS: '7199' }, 'OPENPDS_GC_GRACE_SECONDS must be at least OPENPDS_UPLOAD_URL_TTL + 3600 = 7200, got 7199'],
-    [{ OPENPDS_UPLOAD_URL_TTL: '86400' }, 'OPENPDS_GC_GRACE_SECONDS must be at least OPENPDS_UPLOAD_URL_TTL + 3600 = 90000, got 86400'],
+    [{ OPENPDS_UPLOAD_URL_TTL: '86400', OPENPDS_GC_GRACE_SECONDS: '86400' }, 'OPENPDS_GC_GRACE_SECONDS must be at least OPENPDS_UPLOAD_URL_TTL + 3600 = 90000, got 86400'],
     // Past setInterval's 2^31 - 1 ms, Node ran the GC every millisecond.
     [{ OPENPDS_GC_INTERVAL_SECONDS: '2147484' }, 'OPENPDS_GC_INTERVAL_SECONDS must be between 0 and 2147483'],
     // Past what a Date or a timestamptz holds, every login (refresh token expiry), GC run (grace cut-off) or
@@ -50,6 +50,10 @@ describe('config', () => {
   it('takes a GC grace from OPENPDS_UPLOAD_URL_TTL + 3600 up, and says so in the table', () => {
     expect(loadConfig({}).gcGraceSeconds).toBe(86_400);
     expect(loadConfig({ OPENPDS_GC_GRACE_SECONDS: '7200' }).gcGraceSeconds).toBe(7200);
+    // Unset, the grace follows a long upload URL lifetime (such a TTL started before the minimum existed).
+    expect(loadConfig({}).gcGraceSeconds).toBe(86400);
+    expect(loadConfig({ OPENPDS_UPLOAD_URL_TTL: '86400' }).gcGraceSeconds).toBe(90000);
+    expect(loadConfig({ OPENPDS_UPLOAD_URL_TTL: '604800' }).gcGraceSeconds).toBe(608400);
     expect(loadConfig({ OPENPDS_GC_GRACE_SECONDS: '3660', OPENPDS_UPLOAD_URL_TTL: '60' }).gcGraceSeconds).toBe(3660);
     expect(() => loadConfig({ OPENPDS_GC_GRACE_SECONDS: '3659', OPENPDS_UPLOAD_URL_TTL: '60' })).toThrow(ConfigError);
     expect(configTable()).toContain('At least OPENPDS_UPLOAD_URL_TTL + 3600 (7200 by default)');

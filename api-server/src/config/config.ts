@@ -135,7 +135,7 @@ export const CONFIG_KEYS = {
   trashRetentionDays: key('OPENPDS_TRASH_RETENTION_DAYS', 'Default days trashed files are kept before purge (per-domain setting overrides)', '30', int(0, 3650)),
   gcGraceSeconds: key(
     'OPENPDS_GC_GRACE_SECONDS',
-    `Unreferenced blobs, and uploads untouched for this long, are collected after it: keep it above your longest upload. At least OPENPDS_UPLOAD_URL_TTL + ${GC_GRACE_HEADROOM_SECONDS} (${UPLOAD_URL_TTL_DEFAULT + GC_GRACE_HEADROOM_SECONDS} by default): an upload's part URLs work that long without touching its session, and a shorter grace would let the GC take an upload in flight. Copies a hash job or file/complete is still writing are kept whatever the value`,
+    `Unreferenced blobs, and uploads untouched for this long, are collected after it: keep it above your longest upload. At least OPENPDS_UPLOAD_URL_TTL + ${GC_GRACE_HEADROOM_SECONDS} (${UPLOAD_URL_TTL_DEFAULT + GC_GRACE_HEADROOM_SECONDS} by default): an upload's part URLs work that long without touching its session, and a shorter grace would let the GC take an upload in flight. Unset, it is the larger of 86400 and that minimum. Copies a hash job or file/complete is still writing are kept whatever the value`,
     '86400',
     int(0, MAX_DURATION_SECONDS),
   ),
@@ -184,6 +184,9 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
   const config = out as Config;
   if (config.storage === 's3' && !config.s3Bucket) throw new ConfigError('OPENPDS_S3_BUCKET is required when OPENPDS_STORAGE=s3');
   const minGrace = config.uploadUrlTtl + GC_GRACE_HEADROOM_SECONDS;
+  // Unset, the grace follows a long upload URL lifetime instead of refusing to start with it (a TTL over
+  // 82800 s was valid before the minimum existed); set, it is checked.
+  if (env[CONFIG_KEYS.gcGraceSeconds.env] === undefined) config.gcGraceSeconds = Math.max(config.gcGraceSeconds, minGrace);
   if (config.gcGraceSeconds < minGrace)
     throw new ConfigError(`OPENPDS_GC_GRACE_SECONDS must be at least OPENPDS_UPLOAD_URL_TTL + ${GC_GRACE_HEADROOM_SECONDS} = ${minGrace}, got ${config.gcGraceSeconds}`);
   if (config.secretKey && config.secretKey.length < 32) throw new ConfigError('OPENPDS_SECRET_KEY must be at least 32 characters');
