@@ -186,7 +186,7 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
   const minGrace = config.uploadUrlTtl + GC_GRACE_HEADROOM_SECONDS;
   // Unset, the grace follows a long upload URL lifetime instead of refusing to start with it (a TTL over
   // 82800 s was valid before the minimum existed); set, it is checked.
-  if (env[CONFIG_KEYS.gcGraceSeconds.env] === undefined) config.gcGraceSeconds = Math.max(config.gcGraceSeconds, minGrace);
+  if (env[CONFIG_KEYS.gcGraceSeconds.env] === undefined) out.gcGraceSeconds = Math.max(config.gcGraceSeconds, minGrace);
   if (config.gcGraceSeconds < minGrace)
     throw new ConfigError(`OPENPDS_GC_GRACE_SECONDS must be at least OPENPDS_UPLOAD_URL_TTL + ${GC_GRACE_HEADROOM_SECONDS} = ${minGrace}, got ${config.gcGraceSeconds}`);
   if (config.secretKey && config.secretKey.length < 32) throw new ConfigError('OPENPDS_SECRET_KEY must be at least 32 characters');
