@@ -8,7 +8,8 @@
  * on a shared volume, where a pid means nothing here; in a container every process may be pid 1). A second
  * take of one file in this process is refused too (its pid is our own).
  */
-import { closeSync, mkdirSync, openSync, readFileSync, statSync, unlinkSync, utimesSync, writeSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { closeSync, linkSync, mkdirSync, openSync, readFileSync, renameSync, statSync, unlinkSync, utimesSync, writeSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 
@@ -59,27 +60,75 @@ export function takeLockFile(file: string, extra: Record<string, unknown>, busy:
         }
       };
     } catch (error) {
-      if ((error as NodeJS.ErrnoException).code !== 'EEXIST' || attempt > 0) throw error;
+      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
     }
-    const holder = readHolder(key);
+    // The file judged is the one stat names (its inode): read before the holder, so a lock replaced in
+    // between is judged by its new holder, alive, and never removed as the old one.
+    let judged: { ino: number; mtimeMs: number };
+    try {
+      judged = statSync(key);
+    } catch {
+      if (attempt > 0) throw busy(undefined, false);
+      continue; // released meanwhile: create it
+    }
+    const text = readText(key);
+    const holder = parseHolder(text);
     const ours = holder?.host === me.host && holder.pid === me.pid && held.has(key);
-    if (ours || !isGone(key, holder, me)) throw busy(holder, ours);
-    unlinkSync(key); // its holder is gone
+    // Once only: a second EEXIST means another process took the lock over first.
+    if (ours || attempt > 0 || !isGone(judged.mtimeMs, holder, me)) throw busy(holder, ours);
+    if (!removeStale(key, { ino: judged.ino, text })) throw busy(readHolder(key), false);
   }
 }
 
-function readHolder(file: string): LockHolder | undefined {
+/**
+ * Removes the lock file judged stale, and only that one: two processes can judge the same stale lock gone,
+ * and the slower one's unlink used to delete the lock the faster had just made, so both held it. The file
+ * is moved aside atomically and checked to be the one judged: its inode (which a file system may give the
+ * newer lock again) and its text (which names another holder in any newer lock). If it is a newer lock,
+ * it goes back. False when someone else's lock is there now.
+ */
+export function removeStale(key: string, judged: { ino: number; text: string | undefined }): boolean {
+  const aside = `${key}.stale-${process.pid}-${randomBytes(4).toString('hex')}`;
   try {
-    const parsed = JSON.parse(readFileSync(file, 'utf8')) as Partial<LockHolder>;
+    renameSync(key, aside);
+  } catch {
+    return true; // moved by the other taker: the create decides
+  }
+  if (statSync(aside).ino === judged.ino && readText(aside) === judged.text) {
+    unlinkSync(aside);
+    return true;
+  }
+  try {
+    linkSync(aside, key); // a fresh lock, taken over by another process just now: put it back
+  } catch {
+    // a third process created one meanwhile: that one stands
+  }
+  unlinkSync(aside);
+  return false;
+}
+
+function readText(file: string): string | undefined {
+  try {
+    return readFileSync(file, 'utf8');
+  } catch {
+    return undefined;
+  }
+}
+
+function parseHolder(text: string | undefined): LockHolder | undefined {
+  try {
+    const parsed = JSON.parse(text ?? '') as Partial<LockHolder>;
     return typeof parsed.host === 'string' && Number.isInteger(parsed.pid) ? (parsed as LockHolder) : undefined;
   } catch {
     return undefined; // unreadable, e.g. a half-written lock: judged by its age alone
   }
 }
 
+const readHolder = (file: string): LockHolder | undefined => parseHolder(readText(file));
+
 /** Whether the lock's holder surely no longer runs. */
-function isGone(file: string, holder: LockHolder | undefined, me: LockHolder): boolean {
-  if (Date.now() - statSync(file).mtimeMs > LOCK_STALE_MS) return true;
+function isGone(mtimeMs: number, holder: LockHolder | undefined, me: LockHolder): boolean {
+  if (Date.now() - mtimeMs > LOCK_STALE_MS) return true;
   if (!holder || holder.host !== me.host) return false; // another host's pid means nothing here
   if (holder.pid === me.pid) return true; // this pid, not held by this process: a previous life of it (a restarted container)
   try {
