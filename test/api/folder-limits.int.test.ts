@@ -7,6 +7,9 @@
  * with 400 LimitExceeded.FolderItems, counted in one statement before any work.
  */
 import { randomBytes } from 'node:crypto';
+import type { Queryable } from '../../api-server/src/db/db';
+import { createFilesRepository } from '../../api-server/src/modules/files/files.repository';
+import { subtreeExceeds } from '../../api-server/src/modules/files/subtree-size.repository';
 import { createLoggedInUser, startTestServer, type ApiClient } from '../support/test-server';
 
 const MAX = 50;
@@ -63,13 +66,28 @@ describe.each(['pglite', 'pg'] as const)('folder size limit on %s', (dbKind) => 
     await api.ok('/v2/file/delete', { drive_id: d, file_id: f }, t);
   }, 60_000);
 
-  it('walks a folder through an index, not a scan of the table per level (migration 013)', async () => {
+  it('walks a folder through an index, one lookup per folder, not a scan of the table (migration 013)', async () => {
     const top = await mkdir('root', 'indexed');
-    await insert(top, 3000, 'wide');
-    const plan = await server.deps.db.query<Record<string, string>>(
-      `EXPLAIN SELECT c.file_id FROM files c WHERE c.parent_file_id = $1 AND c.drive_id = $2 AND c.trashed_at IS NULL`,
-      [top, d],
-    );
-    expect(plan.map((r) => Object.values(r)[0]).join('\n')).toContain('files_live_children');
+    const [first] = await insert(top, 1500, 'wide');
+    await insert(first!, 1500, 'deep');
+    // The walks' statements as they run (recorded, not run), then their plans on the real table. Without
+    // statistics (PGlite never gathers any) a plan that scans the table per level of the walk is O(n²).
+    const walks: [string, unknown[]][] = [];
+    const recorder: Queryable = {
+      query: async (sql, params) => {
+        if (sql.includes('WITH RECURSIVE')) walks.push([sql, [...(params ?? [])]]);
+        return [{ n: 0 }] as never[];
+      },
+      exec: async () => undefined,
+    };
+    const repo = createFilesRepository();
+    await repo.subtree(recorder, d, top);
+    await repo.trashSubtree(recorder, d, top);
+    await subtreeExceeds(recorder, d, top, 100_000);
+    expect(walks).toHaveLength(3);
+    for (const [sql, params] of walks) {
+      const plan = (await server.deps.db.query<Record<string, string>>(`EXPLAIN ${sql}`, params)).map((r) => Object.values(r)[0]).join('\n');
+      expect(plan).toMatch(/Index Scan using files_live_children .*\n\s*Index Cond: \(parent_file_id = /);
+    }
   });
 });

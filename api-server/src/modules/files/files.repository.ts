@@ -205,14 +205,21 @@ export function createFilesRepository() {
     lockTree,
     allowLongStatements,
 
-    /** fileId and every file below it, with each row's depth (0 for fileId); ends on parents that loop. */
+    /**
+     * fileId and every file below it, with each row's depth (0 for fileId); ends on parents that loop. The
+     * children are looked up per folder (files_live_children, migration 013) in a LATERAL subquery that
+     * OFFSET 0 keeps from being flattened into a join: PGlite never gathers statistics, and as a join the
+     * planner took the table for a few rows and read all its live rows once per level of the tree (O(n²)).
+     */
     async subtree(db: Queryable, driveId: string, fileId: string, options: { trashRoot?: string } = {}): Promise<(FileRow & { depth: number })[]> {
       const rows = await db.query<FileRow & { depth: number } & CycleColumns>(
         `WITH RECURSIVE down AS (
            SELECT f.*, 0 AS depth FROM files f WHERE f.drive_id = $1 AND f.file_id = $2
            UNION ALL
-           SELECT c.*, down.depth + 1 FROM files c JOIN down ON c.drive_id = down.drive_id AND c.parent_file_id = down.file_id
-           WHERE ${options.trashRoot ? 'c.trash_root_id = $3' : 'c.trashed_at IS NULL'}
+           SELECT c.*, down.depth + 1 FROM down CROSS JOIN LATERAL (
+             SELECT * FROM files WHERE parent_file_id = down.file_id AND drive_id = down.drive_id
+               AND ${options.trashRoot ? 'trash_root_id = $3' : 'trashed_at IS NULL'} OFFSET 0
+           ) AS c
          ) CYCLE file_id SET in_cycle USING visited
          SELECT * FROM down WHERE NOT in_cycle ORDER BY depth, file_id`,
         options.trashRoot ? [driveId, fileId, options.trashRoot] : [driveId, fileId],
@@ -223,7 +230,7 @@ export function createFilesRepository() {
     /**
      * Marks fileId and its live descendants as trashed, all pointing at fileId as their trash root. A
      * folder's subtree is read under the exclusive tree lock (lockTree). UNION drops rows already seen, so
-     * parents that loop cannot keep the walk going.
+     * parents that loop cannot keep the walk going. Children looked up per folder, as in subtree.
      */
     async trashSubtree(db: Queryable, driveId: string, fileId: string): Promise<number> {
       const [file] = await db.query<{ type: string }>(`SELECT type FROM files WHERE drive_id = $1 AND file_id = $2`, [driveId, fileId]);
@@ -235,7 +242,9 @@ export function createFilesRepository() {
         `WITH RECURSIVE down AS (
            SELECT file_id FROM files WHERE drive_id = $1 AND file_id = $2 AND trashed_at IS NULL
            UNION
-           SELECT c.file_id FROM files c JOIN down ON c.drive_id = $1 AND c.parent_file_id = down.file_id WHERE c.trashed_at IS NULL
+           SELECT c.file_id FROM down CROSS JOIN LATERAL (
+             SELECT file_id FROM files WHERE parent_file_id = down.file_id AND drive_id = $1 AND trashed_at IS NULL OFFSET 0
+           ) AS c
          ) UPDATE files SET trashed_at = now(), trash_root_id = $2, updated_at = now()
            WHERE drive_id = $1 AND file_id IN (SELECT file_id FROM down) RETURNING file_id`,
         [driveId, fileId],
