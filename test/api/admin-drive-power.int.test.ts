@@ -4,6 +4,7 @@
  * (an admin is refused a superadmin's nick_name). And a user's drive needs a user: drive/create for an
  * owner that does not exist answers 404 NotFound.User instead of making a drive nobody owns.
  */
+import { createHash, randomBytes } from 'node:crypto';
 import { DB_KINDS } from '../support/test-db';
 import { ADMIN_PASSWORD, startTestServer } from '../support/test-server';
 
@@ -52,6 +53,35 @@ describe.each(DB_KINDS)('admin power over drives on %s', (dbKind) => {
     expect(after).toMatchObject({ status: 'enabled', drive_name: 'Default' });
     const listed = await server.api.ok('/v2/file/list', { drive_id: drive, parent_file_id: 'root' }, owner().access_token);
     expect(listed.items.map((f: { name: string }) => f.name)).toEqual(['kept']);
+  });
+
+  it("does not let an admin download a superadmin's file by its id, nor take a copy of it by rapid upload; a user's it may", async () => {
+    const upload = async (who: typeof root, name: string, content: Buffer) => {
+      const created = await server.api.ok('/v2/file/create', { drive_id: who.default_drive_id, parent_file_id: 'root', name, type: 'file', size: content.length }, who.access_token);
+      expect((await fetch(created.part_info_list[0].upload_url, { method: 'PUT', body: content })).ok).toBe(true);
+      await server.api.ok('/v2/file/complete', { drive_id: who.default_drive_id, file_id: created.file_id, upload_id: created.upload_id }, who.access_token);
+      return created.file_id as string;
+    };
+    const secret = randomBytes(3000);
+    const fileId = await upload(root, 'secret.bin', secret);
+    await server.services.jobs.drain(); // hashed: findable by content_hash
+    const ref = { drive_id: root.default_drive_id, file_id: fileId };
+    const link = await server.api.call('/v2/file/get_download_url', ref, admin.access_token);
+    expect([link.status, link.body.code]).toEqual([403, 'Forbidden.Drive']);
+    const direct = await fetch(`${server.api.url}/v2/file/download?drive_id=${ref.drive_id}&file_id=${ref.file_id}`, { headers: { authorization: `Bearer ${admin.access_token}` } });
+    expect(direct.status).toBeGreaterThanOrEqual(400);
+    expect(Buffer.from(await direct.arrayBuffer()).equals(secret)).toBe(false);
+    // Rapid upload into the admin's own drive: its admin power does not make it a holder of the content.
+    const rapid = await server.api.ok('/v2/file/create', {
+      drive_id: admin.default_drive_id, parent_file_id: 'root', name: 'copy.bin', type: 'file', size: secret.length,
+      content_hash: createHash('sha1').update(secret).digest('hex'), content_hash_name: 'sha1',
+    }, admin.access_token);
+    expect(rapid).toMatchObject({ rapid_upload: false });
+
+    // A user's file: admin power reaches it.
+    const userFile = await upload(user, 'u.bin', randomBytes(100));
+    const ok = await server.api.call('/v2/file/get_download_url', { drive_id: user.default_drive_id, file_id: userFile }, admin.access_token);
+    expect(ok.status).toBe(200);
   });
 
   it("lets a superadmin manage an admin's drive, an admin a user's drive and its own", async () => {

@@ -168,7 +168,7 @@ describe.each([
       driveId: u.drive,
       fileId: open.body.file_id,
       createdBy: owner.owner_id,
-      claim: { domainId: server.deps.config.domainId, admin: false },
+      claim: { domainId: server.deps.config.domainId, scope: 'none' },
     });
     expect(linked?.file).toMatchObject({ status: 'available', size: 40 });
     expect(await sizes(u)).toEqual([100, 0]);

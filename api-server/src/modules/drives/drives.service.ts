@@ -77,8 +77,8 @@ export function createDrivesService(deps: Pick<Deps, 'db' | 'newId' | 'config'>)
      * upload, download, revision and recycle-bin call resolves its drive here (or, on the one-statement
      * paths, checks the same in SQL), so a disabled drive is refused for everyone, admins included; only
      * drive/get, list, update and delete still see it, so an admin can enable it again. An admin's or
-     * superadmin's drive is refused to other admins (checkAdminPower); revisions.repository's readable()
-     * and the uploads repository still decide admin access in SQL without the owner's role.
+     * superadmin's drive is refused to other admins (checkAdminPower); the one-statement paths (uploads and
+     * revisions repositories) say the same in SQL (drive-access.sql.ts).
      */
     async getAccessible(auth: AuthContext, driveId: string, db: Queryable = deps.db): Promise<DriveRow> {
       const drive = await this.getVisible(auth, driveId, db);

@@ -1,3 +1,4 @@
+import { mayUseDrive, type AdminScope } from '../drives/drive-access.sql';
 import type { Queryable } from '../../db/db';
 import type { FileRow } from '../files/files.repository';
 
@@ -24,7 +25,7 @@ export function createRevisionsRepository() {
      * or the current one) and its storage key, in one query: what every download starts with. Undefined
      * whenever anything does not hold; the service then finds out which error to give.
      */
-    async readable(db: Queryable, q: { domainId: string; userId: string; admin: boolean; driveId: string; fileId: string; revisionId: string | null }): Promise<{ file: FileRow; revision: RevisionRow } | undefined> {
+    async readable(db: Queryable, q: { domainId: string; userId: string; scope: AdminScope; driveId: string; fileId: string; revisionId: string | null }): Promise<{ file: FileRow; revision: RevisionRow } | undefined> {
       const [row] = await db.query<Record<string, unknown>>(
         `SELECT f.*, r.revision_id AS rev_revision_id, r.blob_sha256 AS rev_blob_sha256, r.size AS rev_size, r.content_hash AS rev_content_hash,
                 r.created_by AS rev_created_by, r.created_at AS rev_created_at, b.storage_key AS rev_storage_key, b.client_writable AS rev_client_writable
@@ -33,8 +34,8 @@ export function createRevisionsRepository() {
          JOIN file_revisions r ON r.file_id = f.file_id AND r.revision_id = COALESCE($6, f.revision_id)
          JOIN blobs b ON b.sha256 = r.blob_sha256
          WHERE f.drive_id = $1 AND f.file_id = $2 AND f.trashed_at IS NULL AND f.type = 'file' AND f.status = 'available'
-           AND d.domain_id = $3 AND ($5 OR d.owner_id = $4) AND d.status = 'enabled'`,
-        [q.driveId, q.fileId, q.domainId, q.userId, q.admin, q.revisionId],
+           AND d.domain_id = $3 AND ${mayUseDrive('d', '$4', '$5')} AND d.status = 'enabled'`,
+        [q.driveId, q.fileId, q.domainId, q.userId, q.scope, q.revisionId],
       );
       if (!row) return undefined;
       const { rev_revision_id, rev_blob_sha256, rev_size, rev_content_hash, rev_created_by, rev_created_at, rev_storage_key, rev_client_writable, ...file } = row;

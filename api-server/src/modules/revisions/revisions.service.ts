@@ -1,8 +1,9 @@
+import { adminScope } from '../drives/drive-access.sql';
 import type { Queryable } from '../../db/db';
 import { AppError, notFound } from '../../shared/errors';
 import type { Deps } from '../../shared/deps';
 import { timeIdMarkerKey, toPage } from '../../shared/page';
-import { isAdmin, type AuthContext } from '../auth/auth.types';
+import type { AuthContext } from '../auth/auth.types';
 import { fileErrors } from '../files/files.errors';
 import type { FileRow } from '../files/files.repository';
 import type { FilesService } from '../files/files.service';
@@ -33,7 +34,7 @@ export function createRevisionsService(deps: Pick<Deps, 'db' | 'config'>, files:
   return {
     /** The file and the revision to read: the given one, or the current one. */
     async resolve(auth: AuthContext, driveId: string, fileId: string, revisionId?: string): Promise<{ file: FileRow; revision: RevisionRow }> {
-      const found = await repo.readable(deps.db, { domainId: deps.config.domainId, userId: auth.userId, admin: isAdmin(auth), driveId, fileId, revisionId: revisionId ?? null });
+      const found = await repo.readable(deps.db, { domainId: deps.config.domainId, userId: auth.userId, scope: adminScope(auth), driveId, fileId, revisionId: revisionId ?? null });
       if (found) return found;
       // Something does not hold: the same checks one by one, for the error that says which.
       const file = await fileOf(auth, driveId, fileId);

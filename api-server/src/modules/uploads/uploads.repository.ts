@@ -1,3 +1,4 @@
+import { mayUseDrive, type AdminScope } from '../drives/drive-access.sql';
 import type { Queryable } from '../../db/db';
 import { nameLockKey, ROOT, type FileRow, type NewFile } from '../files/files.repository';
 
@@ -84,15 +85,15 @@ export function createUploadsRepository() {
      */
     async openUpload(
       db: Queryable,
-      access: { domainId: string; userId: string; admin: boolean },
+      access: { domainId: string; userId: string; scope: AdminScope },
       f: NewFile,
       s: Omit<UploadSessionRow, 'status' | 'created_at' | 'updated_at' | 'file_id' | 'drive_id' | 'created_by'>,
       checkName: boolean,
     ): Promise<FileRow | undefined> {
       const [row] = await db.query<FileRow>(
         `WITH drive AS (
-           SELECT 1 FROM drives
-            WHERE domain_id = $28 AND drive_id = $2 AND ($29 OR owner_id = $17) AND status = 'enabled'
+           SELECT 1 FROM drives d
+            WHERE domain_id = $28 AND drive_id = $2 AND ${mayUseDrive('d', '$17', '$29')} AND status = 'enabled'
               AND ($23::bigint IS NULL OR total_size IS NULL OR used_size + reserved_size + $23::bigint <= total_size)
               AND (SELECT count(*) FROM upload_sessions WHERE drive_id = $2 AND status <> 'completed') < $30
          ), parent AS (
@@ -116,7 +117,7 @@ export function createUploadsRepository() {
         [f.file_id, f.drive_id, f.parent_file_id, f.name, f.type, f.status, f.size, f.content_type, f.category, f.file_extension,
           f.description, JSON.stringify(f.labels), f.user_meta, f.hidden, f.local_created_at, f.local_modified_at, access.userId,
           nameLockKey(f.drive_id, f.parent_file_id, f.name), checkName,
-          s.upload_id, s.storage_key, s.store_upload_id, s.size, s.part_count, s.content_hash, s.pre_hash, ROOT, access.domainId, access.admin,
+          s.upload_id, s.storage_key, s.store_upload_id, s.size, s.part_count, s.content_hash, s.pre_hash, ROOT, access.domainId, access.scope,
           MAX_OPEN_UPLOADS_PER_DRIVE, s.part_sizes ? JSON.stringify(s.part_sizes) : null],
       );
       return row;
@@ -167,14 +168,14 @@ export function createUploadsRepository() {
      * claimForCompletion for a caller who may use the drive (its owner, or an admin), in one statement:
      * the common case of file/complete. No row means "find out why" (see the service).
      */
-    async claimOwnForCompletion(db: Queryable, q: { uploadId: string; driveId: string; fileId: string; domainId: string; userId: string; admin: boolean }): Promise<UploadSessionRow | undefined> {
+    async claimOwnForCompletion(db: Queryable, q: { uploadId: string; driveId: string; fileId: string; domainId: string; userId: string; scope: AdminScope }): Promise<UploadSessionRow | undefined> {
       const [row] = await db.query<UploadSessionRow>(
         `UPDATE upload_sessions s SET status = 'completing', updated_at = now()
          FROM drives d
-         WHERE s.upload_id = $1 AND s.drive_id = $2 AND s.file_id = $3 AND d.drive_id = s.drive_id AND d.domain_id = $4 AND ($6 OR d.owner_id = $5)
+         WHERE s.upload_id = $1 AND s.drive_id = $2 AND s.file_id = $3 AND d.drive_id = s.drive_id AND d.domain_id = $4 AND ${mayUseDrive('d', '$5', '$6')}
            AND (s.status = 'open' OR (s.status = 'completing' AND s.updated_at < now() - make_interval(secs => $7)))
          RETURNING s.*`,
-        [q.uploadId, q.driveId, q.fileId, q.domainId, q.userId, q.admin, STALE_COMPLETING_SECONDS],
+        [q.uploadId, q.driveId, q.fileId, q.domainId, q.userId, q.scope, STALE_COMPLETING_SECONDS],
       );
       return row;
     },
@@ -217,13 +218,13 @@ export function createUploadsRepository() {
       const rows = await db.query(`SELECT 1 FROM blobs WHERE pre_hash = $1 AND ($2::bigint IS NULL OR size = $2) LIMIT 1`, [preHash, size]);
       return rows.length > 0;
     },
-    /** True when the caller can read a live file with this content (its drives, or any drive for admins). */
-    async callerHoldsContent(db: Queryable, q: { domainId: string; userId: string; admin: boolean; sha1: string; size: number }): Promise<boolean> {
+    /** True when the caller can read a live file with this content (its drives, or the drives its admin power reaches). */
+    async callerHoldsContent(db: Queryable, q: { domainId: string; userId: string; scope: AdminScope; sha1: string; size: number }): Promise<boolean> {
       const rows = await db.query(
         `SELECT 1 FROM files f JOIN drives d ON d.drive_id = f.drive_id
          WHERE f.content_hash = $1 AND f.size = $2 AND f.status = 'available' AND f.trashed_at IS NULL
-           AND d.domain_id = $3 AND ($5 OR d.owner_id = $4) LIMIT 1`,
-        [q.sha1, q.size, q.domainId, q.userId, q.admin],
+           AND d.domain_id = $3 AND ${mayUseDrive('d', '$4', '$5')} LIMIT 1`,
+        [q.sha1, q.size, q.domainId, q.userId, q.scope],
       );
       return rows.length > 0;
     },
@@ -308,7 +309,7 @@ export function createUploadsRepository() {
         driveId: string;
         fileId: string;
         createdBy: string;
-        claim?: { domainId: string; admin: boolean };
+        claim?: { domainId: string; scope: AdminScope };
       },
     ): Promise<{ file: FileRow; blob: Pick<BlobRow, 'sha256' | 'storage_key'> } | undefined> {
       const b = u.blob;
@@ -317,7 +318,7 @@ export function createUploadsRepository() {
       const claim = u.claim
         ? `AND status = 'open' AND store_upload_id = '' AND content_hash = '' AND storage_key = $5 AND (size IS NULL OR size = $4)
               AND drive_id = $11 AND file_id = $12
-              AND EXISTS (SELECT 1 FROM drives d WHERE d.drive_id = $11 AND d.domain_id = $15 AND ($16 OR d.owner_id = $13))`
+              AND EXISTS (SELECT 1 FROM drives d WHERE d.drive_id = $11 AND d.domain_id = $15 AND ${mayUseDrive('d', '$13', '$16')})`
         : `AND status = 'completing'`;
       const [row] = await db.query<FileRow & { blob_sha256: string; blob_storage_key: string }>(
         `WITH session AS (
@@ -340,7 +341,7 @@ export function createUploadsRepository() {
          )
          SELECT file.*, blob.sha256 AS blob_sha256, blob.storage_key AS blob_storage_key FROM file, blob`,
         [b.sha256, b.sha1, b.pre_hash, b.size, b.storage_key, b.hashed, u.uploadId, u.job?.kind ?? '', JSON.stringify(u.job?.payload ?? {}), u.revisionId, u.driveId, u.fileId, u.createdBy,
-          b.client_writable, ...(u.claim ? [u.claim.domainId, u.claim.admin] : [])],
+          b.client_writable, ...(u.claim ? [u.claim.domainId, u.claim.scope] : [])],
       );
       if (!row) return undefined;
       const { blob_sha256, blob_storage_key, ...file } = row;

@@ -11,11 +11,12 @@
  * placeholder address and the `blob.hash` job hashes and deduplicates it moments later (blob-hashing.ts):
  * the upload answers once its parts are assembled and size-checked.
  */
+import { adminScope } from '../drives/drive-access.sql';
 import { isForeignKeyViolation, type Queryable } from '../../db/db';
 import { hashContent, type ContentHashes } from '../../shared/content-hasher';
 import type { Deps } from '../../shared/deps';
 import { BlobNotFoundError, InvalidPartError, MAX_PART_NUMBER, MAX_PART_SIZE, MIN_PART_SIZE, UploadNotFoundError, type UploadedPart } from '../../storage/blob-store';
-import { isAdmin, type AuthContext } from '../auth/auth.types';
+import type { AuthContext } from '../auth/auth.types';
 import type { DrivesService } from '../drives/drives.service';
 import type { AppError } from '../../shared/errors';
 import { isQuotaError, quotaExhausted } from '../files/files.errors';
@@ -184,7 +185,7 @@ export function createUploadsService(
       deps.metrics.rapidUpload.inc({ result: 'miss' });
       return none;
     }
-    const holds = await repo.callerHoldsContent(deps.db, { domainId, userId: auth.userId, admin: isAdmin(auth), sha1: blob.sha1, size: blob.size });
+    const holds = await repo.callerHoldsContent(deps.db, { domainId, userId: auth.userId, scope: adminScope(auth), sha1: blob.sha1, size: blob.size });
     if (!holds && input.proof_version === 'v2' && deps.config.rapidUploadProofV2) {
       const allowed = proofLimits.takeChallenge(auth.userId);
       deps.metrics.rapidUpload.inc({ result: allowed ? 'challenged' : 'challenge_limited' });
@@ -253,7 +254,7 @@ export function createUploadsService(
     }
     const row = newFileRow(auth, input, input.name);
     const session = newSession(auth, input, row.file_id, { uploadId: deps.newId(), storeUploadId: '' }, 1);
-    const access = { domainId, userId: auth.userId, admin: isAdmin(auth) };
+    const access = { domainId, userId: auth.userId, scope: adminScope(auth) };
     // Into a folder: under the drive's shared tree lock (files.repository lockTree), taken in a statement
     // of its own so openUpload's snapshot, taken after it, sees a trash or delete of the folder that
     // committed meanwhile (and inserts nothing); otherwise the row could be left under a folder that is
@@ -296,7 +297,7 @@ export function createUploadsService(
         driveId: input.drive_id,
         fileId: input.file_id,
         createdBy: auth.userId,
-        claim: { domainId, admin: isAdmin(auth) },
+        claim: { domainId, scope: adminScope(auth) },
       });
       if (!linked) return undefined;
       background.wake();
@@ -520,7 +521,7 @@ export function createUploadsService(
     /** Sets the session 'completing' for this request, or says why it cannot (no such drive or session, completed, or another completion running). */
     async claim(auth: AuthContext, input: { drive_id: string; file_id: string; upload_id: string }): Promise<UploadSessionRow> {
       const ref = { uploadId: input.upload_id, driveId: input.drive_id, fileId: input.file_id };
-      const session = await repo.claimOwnForCompletion(deps.db, { ...ref, domainId, userId: auth.userId, admin: isAdmin(auth) });
+      const session = await repo.claimOwnForCompletion(deps.db, { ...ref, domainId, userId: auth.userId, scope: adminScope(auth) });
       if (session) return session;
       const known = await this.openSession(auth, input.drive_id, input.file_id, input.upload_id);
       const retaken = await repo.claimForCompletion(deps.db, known.upload_id);
