@@ -42,6 +42,7 @@ describe.each(DB_KINDS)('OpenAPI statuses on %s', (dbKind) => {
     for (const path of ['/v2/user/create', '/v2/drive/create', '/v2/user/delete', '/v2/drive/delete']) expect([path, statuses(path)]).not.toEqual([path, expect.arrayContaining(['200'])]);
     expect(statuses('/v2/user/delete')).toContain('204');
     expect(statuses('/v2/drive/delete')).toContain('204');
+    expect(statuses('/v2/file/revision/delete')).toContain('204');
     expect(statuses('/v2/file/download', 'get')).toEqual(expect.arrayContaining(['200', '206', '302', '304', '412', '416']));
     expect(statuses('/v2/account/login')).toEqual(expect.arrayContaining(['200', '401']));
     expect(statuses('/v2/account/login')).not.toContain('403');

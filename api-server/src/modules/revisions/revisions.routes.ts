@@ -35,6 +35,7 @@ export function createRevisionsRouter(registry: RpcRegistry, revisions: Revision
   defineRpc(router, registry, {
     path: '/v2/file/revision/delete',
     summary: 'Delete a revision that is not current',
+    status: 204,
     body: revisionRef,
     handler: async (input, { auth }) => revisions.delete(auth, input),
   });
