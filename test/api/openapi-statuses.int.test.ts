@@ -43,6 +43,8 @@ describe.each(DB_KINDS)('OpenAPI statuses on %s', (dbKind) => {
     expect(statuses('/v2/user/delete')).toContain('204');
     expect(statuses('/v2/drive/delete')).toContain('204');
     expect(statuses('/v2/file/revision/delete')).toContain('204');
+    expect(statuses('/v2/file/delete')).toContain('204');
+    expect(statuses('/v2/recyclebin/trash')).toContain('204');
     expect(statuses('/v2/file/download', 'get')).toEqual(expect.arrayContaining(['200', '206', '302', '304', '412', '416']));
     expect(statuses('/v2/account/login')).toEqual(expect.arrayContaining(['200', '401']));
     expect(statuses('/v2/account/login')).not.toContain('403');

@@ -121,6 +121,7 @@ export function createFilesRouter(registry: RpcRegistry, files: FilesService, up
   defineRpc(router, registry, {
     path: '/v2/file/delete',
     summary: 'Delete a file or folder permanently (recyclebin/trash is the soft way)',
+    status: 204,
     body: z.object(fileRef),
     handler: async (input, { auth }) => files.deletePermanently(auth, input.drive_id, input.file_id),
   });

@@ -11,6 +11,7 @@ export function createRecyclebinRouter(registry: RpcRegistry, bin: RecyclebinSer
   defineRpc(router, registry, {
     path: '/v2/recyclebin/trash',
     summary: 'Move a file or folder (with its subtree) to the recycle bin',
+    status: 204,
     body: fileRef,
     handler: async (input, { auth }) => bin.trash(auth, input.drive_id, input.file_id),
   });
