@@ -298,7 +298,16 @@ export function createFilesRepository() {
       db: Queryable,
       q: { srcDriveId: string; dstDriveId: string; createdBy: string; rows: { oldId: string; newId: string; newParent: string; newName: string; newRevisionId: string }[] },
     ): Promise<void> {
-      const cols = (k: 'oldId' | 'newId' | 'newParent' | 'newName' | 'newRevisionId') => q.rows.map((r) => r[k]);
+      // The sources are locked first (KEY SHARE: a delete waits, edits do not): a file deleted between the
+      // two inserts below was copied without a revision, a file nothing could read. One deleted before the
+      // lock is not copied; only files can be (a folder's delete takes the tree lock the copy holds shared).
+      const live = new Set(
+        (await db.query<{ file_id: string }>(`SELECT file_id FROM files WHERE drive_id = $1 AND file_id = ANY($2::text[]) FOR KEY SHARE`, [q.srcDriveId, q.rows.map((r) => r.oldId)])).map(
+          (r) => r.file_id,
+        ),
+      );
+      const rows = q.rows.filter((r) => live.has(r.oldId));
+      const cols = (k: 'oldId' | 'newId' | 'newParent' | 'newName' | 'newRevisionId') => rows.map((r) => r[k]);
       await db.query(
         `INSERT INTO files (file_id, drive_id, parent_file_id, name, type, status, size, content_type, category, file_extension,
            content_hash, revision_id, description, labels, user_meta, starred, hidden, local_created_at, local_modified_at, created_by)
