@@ -321,8 +321,12 @@ export function createUploadsRepository() {
               AND EXISTS (SELECT 1 FROM drives d WHERE d.drive_id = $11 AND d.domain_id = $15 AND ${mayUseDrive('d', '$13', '$16')})`
         : `AND status = 'completing'`;
       const [row] = await db.query<FileRow & { blob_sha256: string; blob_storage_key: string }>(
-        `WITH session AS (
-           UPDATE upload_sessions SET status = 'completed', updated_at = now() WHERE upload_id = $7 ${claim}
+        `WITH target AS (
+           -- The file row first, as a delete of the file takes it (then its sessions and revisions): taken
+           -- after the session, a complete racing a delete deadlocked, and one of them answered 503.
+           SELECT 1 FROM files WHERE drive_id = $11 AND file_id = $12 FOR NO KEY UPDATE
+         ), session AS (
+           UPDATE upload_sessions SET status = 'completed', updated_at = now() WHERE upload_id = $7 ${claim} AND EXISTS (SELECT 1 FROM target)
            RETURNING upload_id
          ), blob AS (
            INSERT INTO blobs (sha256, sha1, pre_hash, size, storage_key, hashed, client_writable)
