@@ -10,6 +10,7 @@ import { migrate, readMigrations } from '../../api-server/src/db/migrate';
 import { createDrivesRepository } from '../../api-server/src/modules/drives/drives.repository';
 import { createFilesRepository } from '../../api-server/src/modules/files/files.repository';
 import { createTestDb, DB_KINDS } from '../support/test-db';
+import { accountingDrift, count } from '../support/accounting';
 
 const FILES_PER_DRIVE = 400;
 const drives = createDrivesRepository();
@@ -57,22 +58,7 @@ async function seed(db: Db): Promise<void> {
   for (const [owner, drive] of [['alice', 'a1'], ['alice', 'a2'], ['bob', 'b1'], ['carol', 'c1']]) await seedDrive(db, owner!, drive!, FILES_PER_DRIVE);
 }
 
-/** Rows whose stored figure differs from a recount of what is left (none when the accounting is right). */
-async function drift(db: Db): Promise<unknown[]> {
-  return db.query(
-    `SELECT 'drive' AS kind, d.drive_id AS id, d.used_size AS stored_used, coalesce(r.used, 0) AS used, d.reserved_size AS stored_reserved, coalesce(s.reserved, 0) AS reserved
-       FROM drives d
-       LEFT JOIN (SELECT drive_id, sum(size) AS used FROM file_revisions GROUP BY drive_id) r ON r.drive_id = d.drive_id
-       LEFT JOIN (SELECT drive_id, sum(size) AS reserved FROM upload_sessions WHERE status <> 'completed' GROUP BY drive_id) s ON s.drive_id = d.drive_id
-      WHERE d.used_size <> coalesce(r.used, 0) OR d.reserved_size <> coalesce(s.reserved, 0)
-     UNION ALL
-     SELECT 'blob', b.sha256, b.ref_count, coalesce(r.refs, 0), NULL, NULL
-       FROM blobs b LEFT JOIN (SELECT blob_sha256, count(*) AS refs FROM file_revisions GROUP BY blob_sha256) r ON r.blob_sha256 = b.sha256
-      WHERE b.ref_count <> coalesce(r.refs, 0) OR (b.ref_count = 0) <> (b.unreferenced_since IS NOT NULL)`,
-  );
-}
 
-const count = async (db: Db, sql: string, params: unknown[] = []) => Number((await db.query<{ n: number }>(sql, params))[0]!.n);
 
 describe.each(DB_KINDS)('bulk delete accounting on %s', (kind) => {
   let db: Db;
@@ -82,20 +68,20 @@ describe.each(DB_KINDS)('bulk delete accounting on %s', (kind) => {
     db = await createTestDb(kind);
     await migrate(db);
     await seed(db);
-    expect(await drift(db)).toEqual([]);
+    expect(await accountingDrift(db)).toEqual([]);
     expect(await count(db, `SELECT sum(reserved_size) AS n FROM drives`)).toBeGreaterThan(0);
 
     // Trash purge (recyclebin/clear, the retention sweep): many trash roots of one drive at once.
     const roots = (await files.listTrashRoots(db, 'a1', null, 1000)).map((f) => f.file_id);
     const purged = await files.deleteTrashed(db, 'a1', roots);
     expect(purged).toBeGreaterThan(FILES_PER_DRIVE / 4);
-    expect(await drift(db)).toEqual([]);
+    expect(await accountingDrift(db)).toEqual([]);
 
     // Folder delete (file/delete of a folder): a live folder's whole subtree.
     const subtree = (await files.subtree(db, 'a1', 'a1-dir1')).map((f) => f.file_id);
     await db.transaction((tx) => files.deleteSubtree(tx, 'a1', subtree));
     expect(await count(db, `SELECT count(*) AS n FROM files WHERE file_id = ANY($1::text[])`, [subtree])).toBe(0);
-    expect(await drift(db)).toEqual([]);
+    expect(await accountingDrift(db)).toEqual([]);
 
     // Drive delete, then a user's drives: the blobs they shared with the drives left keep those references.
     expect(await db.transaction((tx) => drives.delete(tx, 'd', 'b1'))).toBe(true);
@@ -103,12 +89,12 @@ describe.each(DB_KINDS)('bulk delete accounting on %s', (kind) => {
     for (const table of ['files', 'file_revisions', 'upload_sessions'])
       expect(await count(db, `SELECT count(*) AS n FROM ${table} WHERE drive_id <> 'c1'`)).toBe(0);
     expect(await count(db, `SELECT count(*) AS n FROM file_revisions`)).toBe(2 * FILES_PER_DRIVE);
-    expect(await drift(db)).toEqual([]);
+    expect(await accountingDrift(db)).toEqual([]);
 
     // And the last one: every blob unreferenced, marked so for the GC.
     await db.transaction((tx) => drives.delete(tx, 'd', 'c1'));
     expect(await count(db, `SELECT count(*) AS n FROM blobs WHERE ref_count = 0 AND unreferenced_since IS NOT NULL`)).toBe(50);
-    expect(await drift(db)).toEqual([]);
+    expect(await accountingDrift(db)).toEqual([]);
   });
 
   it('applies 010 on a database holding data from before it, and the data stays counted right', async () => {
@@ -117,15 +103,15 @@ describe.each(DB_KINDS)('bulk delete accounting on %s', (kind) => {
     expect(upTo009.length).toBeLessThan(readMigrations().length);
     await migrate(db, upTo009);
     await seed(db);
-    expect(await drift(db)).toEqual([]);
+    expect(await accountingDrift(db)).toEqual([]);
     expect(await migrate(db)).toEqual(readMigrations().filter((m) => m.version > 9).map((m) => m.name));
-    expect(await drift(db)).toEqual([]);
+    expect(await accountingDrift(db)).toEqual([]);
 
     // The old rows go through the new triggers: a single revision, a single session, then a whole drive.
     await db.query(`DELETE FROM file_revisions WHERE revision_id = 'c1-r5-1'`);
     await db.query(`DELETE FROM upload_sessions WHERE upload_id = 'c1-u7'`);
     await db.transaction((tx) => drives.delete(tx, 'd', 'b1'));
-    expect(await drift(db)).toEqual([]);
+    expect(await accountingDrift(db)).toEqual([]);
 
     // Reservations now count for new revisions: a drive with its room reserved refuses one more byte.
     const [c1] = await db.query<{ used_size: number; reserved_size: number }>(`SELECT used_size, reserved_size FROM drives WHERE drive_id = 'c1'`);
@@ -133,6 +119,6 @@ describe.each(DB_KINDS)('bulk delete accounting on %s', (kind) => {
     await expect(
       db.query(`INSERT INTO file_revisions (revision_id, file_id, drive_id, blob_sha256, size, content_hash) VALUES ('c1-extra', 'c1-f1', 'c1', 'blob1', 1, 'h')`),
     ).rejects.toMatchObject({ code: 'OP001' });
-    expect(await drift(db)).toEqual([]);
+    expect(await accountingDrift(db)).toEqual([]);
   });
 });

@@ -12,6 +12,7 @@ import { createFilesRepository } from '../../api-server/src/modules/files/files.
 import { createUploadsRepository } from '../../api-server/src/modules/uploads/uploads.repository';
 import { createTestDb, DB_KINDS, type DbKind } from '../support/test-db';
 import { ADMIN_PASSWORD, createLoggedInUser, startTestServer } from '../support/test-server';
+import { accountingDrift, count } from '../support/accounting';
 
 const FOLDER_FILES = 300;
 const files = createFilesRepository();
@@ -46,22 +47,7 @@ async function seed(db: Db): Promise<void> {
   await db.query(`INSERT INTO upload_sessions (upload_id, file_id, drive_id, storage_key, store_upload_id, size, part_count) VALUES ('b-u', 'b-up', 'b', 'blobs/b-u', '', 1000, 1)`);
 }
 
-/** Rows whose stored figure differs from a recount (none when the accounting is right). */
-async function drift(db: Queryable): Promise<unknown[]> {
-  return db.query(
-    `SELECT 'drive' AS kind, d.drive_id AS id, d.used_size AS stored_used, coalesce(r.used, 0) AS used, d.reserved_size AS stored_reserved, coalesce(s.reserved, 0) AS reserved
-       FROM drives d
-       LEFT JOIN (SELECT drive_id, sum(size) AS used FROM file_revisions GROUP BY drive_id) r ON r.drive_id = d.drive_id
-       LEFT JOIN (SELECT drive_id, sum(size) AS reserved FROM upload_sessions WHERE status <> 'completed' GROUP BY drive_id) s ON s.drive_id = d.drive_id
-      WHERE d.used_size <> coalesce(r.used, 0) OR d.reserved_size <> coalesce(s.reserved, 0)
-     UNION ALL
-     SELECT 'blob', b.sha256, b.ref_count, coalesce(r.refs, 0), NULL, NULL
-       FROM blobs b LEFT JOIN (SELECT blob_sha256, count(*) AS refs FROM file_revisions GROUP BY blob_sha256) r ON r.blob_sha256 = b.sha256
-      WHERE b.ref_count <> coalesce(r.refs, 0) OR (b.ref_count = 0) <> (b.unreferenced_since IS NOT NULL)`,
-  );
-}
 
-const count = async (db: Queryable, sql: string, params: unknown[] = []) => Number((await db.query<{ n: number }>(sql, params))[0]!.n);
 async function usedAndReserved(db: Queryable, drive: string): Promise<[number, number]> {
   const [d] = await db.query<{ used_size: string; reserved_size: string }>(`SELECT used_size, reserved_size FROM drives WHERE drive_id = $1`, [drive]);
   return [Number(d!.used_size), Number(d!.reserved_size)];
@@ -113,13 +99,13 @@ describe.each(DB_KINDS)('revision accounting on %s', (kind) => {
     db = await createTestDb(kind);
     await migrate(db);
     await seed(db);
-    expect(await drift(db)).toEqual([]);
+    expect(await accountingDrift(db)).toEqual([]);
     const bytes = await folderBytes(db, 'a');
 
     // Within drive a, unlimited: every copied file gains a revision, every blob its references.
     const tag = await db.transaction((tx) => copyFolder(tx, 'a', 'a'));
     expect(await count(db, `SELECT count(*) AS n FROM file_revisions WHERE revision_id LIKE $1`, [`${tag}-rev-%`])).toBe(FOLDER_FILES);
-    expect(await drift(db)).toEqual([]);
+    expect(await accountingDrift(db)).toEqual([]);
 
     // Into b, whose quota leaves one byte less than the copy needs beside the open upload's reservation.
     const [used, reserved] = await usedAndReserved(db, 'b');
@@ -128,20 +114,20 @@ describe.each(DB_KINDS)('revision accounting on %s', (kind) => {
     await expect(db.transaction((tx) => copyFolder(tx, 'a', 'b'))).rejects.toMatchObject({ code: 'OP001', message: expect.stringMatching(/^drive b quota exhausted \(open uploads included\)$/) });
     expect(await count(db, `SELECT count(*) AS n FROM files WHERE drive_id = 'b'`)).toBe(1);
     expect(await usedAndReserved(db, 'b')).toEqual([0, 1000]);
-    expect(await drift(db)).toEqual([]);
+    expect(await accountingDrift(db)).toEqual([]);
 
     // One byte more and it fits to the byte.
     await db.query(`UPDATE drives SET total_size = total_size + 1 WHERE drive_id = 'b'`);
     await db.transaction((tx) => copyFolder(tx, 'a', 'b'));
     expect(await usedAndReserved(db, 'b')).toEqual([bytes, 1000]);
     expect(await count(db, `SELECT count(*) AS n FROM files WHERE drive_id = 'b' AND type = 'file' AND status = 'available'`)).toBe(FOLDER_FILES);
-    expect(await drift(db)).toEqual([]);
+    expect(await accountingDrift(db)).toEqual([]);
 
     // A single revision still meets the check on its own: b is full.
     await expect(
       db.query(`INSERT INTO file_revisions (revision_id, file_id, drive_id, blob_sha256, size, content_hash) VALUES ('one-more', 'b-up', 'b', 'blob0', 1, 'h')`),
     ).rejects.toMatchObject({ code: 'OP001' });
-    expect(await drift(db)).toEqual([]);
+    expect(await accountingDrift(db)).toEqual([]);
   });
 
   it('moves many revisions of one blob to another in one statement (the hash job)', async () => {
@@ -154,16 +140,16 @@ describe.each(DB_KINDS)('revision accounting on %s', (kind) => {
     );
     // 'real' already has a reference: the move merges onto it.
     await db.query(`INSERT INTO file_revisions (revision_id, file_id, drive_id, blob_sha256, size, content_hash) VALUES ('q', 'a-f0', 'a', 'real', 5, 's')`);
-    expect(await drift(db)).toEqual([]);
+    expect(await accountingDrift(db)).toEqual([]);
     await db.transaction((tx) => uploads.moveRevisions(tx, 'pending:x', 'real', 's'));
     const blobs = await db.query<{ sha256: string; ref_count: number; gone: boolean }>(
       `SELECT sha256, ref_count, unreferenced_since IS NOT NULL AS gone FROM blobs WHERE sha256 IN ('pending:x', 'real') ORDER BY sha256`,
     );
     expect(blobs).toEqual([{ sha256: 'pending:x', ref_count: 0, gone: true }, { sha256: 'real', ref_count: 201, gone: false }]);
-    expect(await drift(db)).toEqual([]);
+    expect(await accountingDrift(db)).toEqual([]);
     // An UPDATE that moves nothing counts nothing.
     await db.query(`UPDATE file_revisions SET content_hash = 't' WHERE blob_sha256 = 'real'`);
-    expect(await drift(db)).toEqual([]);
+    expect(await accountingDrift(db)).toEqual([]);
   });
 
   it('applies 012 on a database holding data from 011, and the data stays counted right', async () => {
@@ -172,17 +158,17 @@ describe.each(DB_KINDS)('revision accounting on %s', (kind) => {
     expect(upTo011.length).toBeLessThan(readMigrations().length);
     await migrate(db, upTo011);
     await seed(db);
-    expect(await drift(db)).toEqual([]);
+    expect(await accountingDrift(db)).toEqual([]);
     expect(await migrate(db)).toEqual(readMigrations().filter((m) => m.version > 11).map((m) => m.name));
-    expect(await drift(db)).toEqual([]);
+    expect(await accountingDrift(db)).toEqual([]);
     // The old rows go through the new triggers: a copy, a move, a purge of the copy.
     const tag = await db.transaction((tx) => copyFolder(tx, 'a', 'b'));
     await db.query(`UPDATE file_revisions SET blob_sha256 = 'blob49' WHERE blob_sha256 = 'blob0'`);
-    expect(await drift(db)).toEqual([]);
+    expect(await accountingDrift(db)).toEqual([]);
     await db.query(`UPDATE files SET trashed_at = now(), trash_root_id = $1 WHERE drive_id = 'b' AND file_id LIKE $2`, [`${tag}-a-src`, `${tag}-%`]);
     await files.deleteTrashed(db, 'b', [`${tag}-a-src`]);
     expect(await usedAndReserved(db, 'b')).toEqual([0, 1000]);
-    expect(await drift(db)).toEqual([]);
+    expect(await accountingDrift(db)).toEqual([]);
   });
 
   // Concurrency needs a second connection: PostgreSQL only.
@@ -211,7 +197,7 @@ describe.each(DB_KINDS)('revision accounting on %s', (kind) => {
       const results = await Promise.allSettled(racing);
       expect(results.filter((r) => r.status === 'fulfilled')).toHaveLength(fulfilled);
       for (const r of results) if (r.status === 'rejected') expect(r.reason).toMatchObject({ code: 'OP001' });
-      expect(await drift(db)).toEqual([]);
+      expect(await accountingDrift(db)).toEqual([]);
       const [used, reserved] = await usedAndReserved(db, 'b');
       const [total] = await db.query<{ total_size: string }>(`SELECT total_size FROM drives WHERE drive_id = 'b'`);
       expect(used + reserved).toBeLessThanOrEqual(Number(total!.total_size));
@@ -255,7 +241,7 @@ describe.each(DB_KINDS)('revision accounting on %s', (kind) => {
     await holder;
     const results = await Promise.allSettled([insert, purge]);
     expect(results.map((r) => (r.status === 'rejected' ? (r.reason as { code?: string }).code : 'ok'))).toEqual(['ok', 'ok']);
-    expect(await drift(db)).toEqual([]);
+    expect(await accountingDrift(db)).toEqual([]);
   });
 });
 
@@ -292,7 +278,7 @@ describe.each([['pglite'], ['pg']] as const)('folder copy through the API on %s'
     expect([copied.status, copied.body.name]).toEqual([201, 'copy']);
     expect(await count(db, `SELECT count(*) AS n FROM files WHERE drive_id = $1`, [drive])).toBe(before + 122);
     expect(await usedAndReserved(db, drive)).toEqual([used + bytes, 0]);
-    expect(await drift(db)).toEqual([]);
+    expect(await accountingDrift(db)).toEqual([]);
   });
 });
 
