@@ -101,6 +101,19 @@ describe.each(DB_KINDS)('admin power over drives on %s', (dbKind) => {
     expect((await server.api.call('/v2/drive/delete', { drive_id: team.drive_id }, admin.access_token)).status).toBe(204);
   });
 
+  it("refuses an admin a new drive for another admin or a superadmin (403 Forbidden.Drive); for itself or a user it may", async () => {
+    const before = await driveCount();
+    for (const owner of [root.user_id, otherAdmin.user_id]) {
+      const r = await server.api.call('/v2/drive/create', { drive_name: 'planted', owner, default: false }, admin.access_token);
+      expect([owner, r.status, r.body.code]).toEqual([owner, 403, 'Forbidden.Drive']);
+    }
+    expect(await driveCount()).toBe(before);
+    const own = await server.api.ok('/v2/drive/create', { drive_name: 'mine', owner: admin.user_id, default: false }, admin.access_token);
+    const forUser = await server.api.ok('/v2/drive/create', { drive_name: 'theirs', owner: user.user_id, default: false }, admin.access_token);
+    const bySuper = await server.api.ok('/v2/drive/create', { drive_name: 'given', owner: otherAdmin.user_id, default: false }, root.access_token);
+    for (const d of [own, forUser, bySuper]) await server.api.ok('/v2/drive/delete', { drive_id: d.drive_id }, root.access_token);
+  });
+
   it('refuses a drive for a user that does not exist (404 NotFound.User), leaving nothing behind', async () => {
     const before = await driveCount();
     for (const token of [root.access_token, admin.access_token]) {

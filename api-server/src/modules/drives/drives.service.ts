@@ -57,7 +57,13 @@ export function createDrivesService(deps: Pick<Deps, 'db' | 'newId' | 'config'>)
       return deps.db.transaction(async (tx) => {
         // A user's drive needs the user (a drive for nobody is reachable only by admins, and an owner created
         // later with that id would get it); a group's owner is a name (there is no group table to check).
-        if ((input.owner_type ?? 'user') === 'user' && !(await repo.lockOwner(tx, domainId, input.owner))) throw driveErrors.ownerNotFound(input.owner);
+        if ((input.owner_type ?? 'user') === 'user') {
+          const role = await repo.lockOwner(tx, domainId, input.owner);
+          if (!role) throw driveErrors.ownerNotFound(input.owner);
+          // As with their accounts and their drives: an admin does not act for another admin or a superadmin
+          // (a drive made for one, default or not, is one that admin could then not manage).
+          if (auth.role === 'admin' && role !== 'user' && input.owner !== auth.userId) throw driveErrors.adminOwner(input.owner);
+        }
         return this.insertDrive(tx, input, auth.userId);
       }).catch((e: unknown) => {
         if (isUniqueViolation(e, 'drives_one_default_key')) throw driveErrors.defaultExists(input.owner);
