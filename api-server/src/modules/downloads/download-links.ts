@@ -8,6 +8,12 @@
  * revision deleted) since answers 404 NotFound.File. One statement of primary-key lookups per request
  * (download-links.repository.ts), after the signature and before the store is touched.
  *
+ * The link also names, signed, the user it was issued to (user_id), and answers only while that user could
+ * still make the call that issued it: disabled since, 403 Forbidden.UserDisabled (and works again once
+ * enabled); deleted, demoted out of the admin power that reached the drive, or otherwise no longer allowed
+ * on it (drive-access.sql.ts, the rule bearer calls apply), 403 Forbidden.Drive. Checked first, as a bearer
+ * call checks its caller first, in the same statement.
+ *
  * After trash a link stops working (Google Drive-like), although S3 presigned URLs, and PDS's which are
  * OSS's, keep serving until they expire: that is a store that cannot revoke, not a choice anyone made for
  * users. Trash is how a user takes a file away; a link they shared should not keep handing it out when this
@@ -27,6 +33,7 @@ import { serveObject } from '../../storage/serve-object';
 import { driveErrors } from '../drives/drives.errors';
 import { fileErrors } from '../files/files.errors';
 import { createDownloadLinksRepository } from './download-links.repository';
+import { downloadLinkErrors } from './downloads.errors';
 
 export const DOWNLOAD_LINK_PATH = '/v2/file/download_link';
 
@@ -44,9 +51,12 @@ export function createDownloadLinks(deps: Pick<Deps, 'db' | 'store' | 'urlSigner
   const repo = createDownloadLinksRepository();
 
   return {
-    /** A link to `target` that works for `expiresInSeconds` while its drive is enabled and its file live. */
-    issue(target: DownloadLinkTarget, expiresInSeconds: number): string {
-      const params: Record<string, string> = { drive_id: target.driveId, file_id: target.fileId, revision_id: target.revisionId, key: target.key, etag: target.etag };
+    /**
+     * A link to `target` that works for `expiresInSeconds` while its drive is enabled, its file live, and
+     * `issuerId` (the caller who asked for it) enabled and still allowed on the drive.
+     */
+    issue(target: DownloadLinkTarget, issuerId: string, expiresInSeconds: number): string {
+      const params: Record<string, string> = { drive_id: target.driveId, file_id: target.fileId, revision_id: target.revisionId, key: target.key, etag: target.etag, user_id: issuerId };
       if (target.fileName !== undefined) params.name = target.fileName;
       if (target.contentType !== undefined) params.type = target.contentType;
       return deps.urlSigner.sign('GET', DOWNLOAD_LINK_PATH, params, expiresInSeconds);
@@ -61,7 +71,16 @@ export function createDownloadLinks(deps: Pick<Deps, 'db' | 'store' | 'urlSigner
       // Signed parameters are plain strings (verify() refuses a repeated or bracketed one), all present:
       // only issue() signs for this path.
       const q = query as Record<string, string>;
-      const now = await repo.target(deps.db, { driveId: q.drive_id!, fileId: q.file_id!, revisionId: q.revision_id! });
+      // A link without user_id was issued before links carried one: served as then (drive and file checks
+      // only) until it expires, so an upgrade breaks no download in flight. Its signature still covers every
+      // parameter, so a user_id cannot be stripped from a newer link; once the longest link issued before the
+      // upgrade has expired (download-link-lifetime.ts) no valid link lacks one.
+      const issuerId = q.user_id ?? null;
+      const now = await repo.target(deps.db, { driveId: q.drive_id!, fileId: q.file_id!, revisionId: q.revision_id!, issuerId });
+      if (now && issuerId !== null) {
+        if (now.issuer_status === 'disabled') throw downloadLinkErrors.issuerDisabled();
+        if (now.issuer_status !== 'enabled' || !now.issuer_may_use) throw downloadLinkErrors.issuerLostDrive(q.drive_id!);
+      }
       if (now && now.drive_status !== 'enabled') throw driveErrors.disabled(q.drive_id!);
       if (!now || now.trashed !== false || !now.revision_exists) throw fileErrors.notFound(q.file_id!);
       // Looked up first so that a lost object is a 404, never a 304 or 412 vouching for bytes the store no longer has.

@@ -66,7 +66,7 @@ export function createDownloadsRouter(registry: RpcRegistry, deps: Pick<Deps, 'd
       // (download-links.ts). S3: the store's presigned URL, which nothing can revoke before it expires.
       const url =
         deps.store.kind === 'local'
-          ? links.issue({ driveId: file.drive_id, fileId: file.file_id, revisionId: revision.revision_id, key: revision.storage_key, etag: revisionEtag(revision), fileName, contentType }, ttl)
+          ? links.issue({ driveId: file.drive_id, fileId: file.file_id, revisionId: revision.revision_id, key: revision.storage_key, etag: revisionEtag(revision), fileName, contentType }, caller.userId, ttl)
           : await deps.store.downloadUrl(revision.storage_key, { expiresInSeconds: ttl, fileName, contentType, etag: revisionEtag(revision) });
       return {
         url,
@@ -118,8 +118,8 @@ export function createDownloadsRouter(registry: RpcRegistry, deps: Pick<Deps, 'd
   registry.routes.push({
     path: DOWNLOAD_LINK_PATH,
     method: 'get',
-    summary: 'A link from get_download_url on local disk (Range, If-Range, If-None-Match, If-Match, HEAD): 403 Forbidden.DriveDisabled once the drive is disabled, 404 once the file is trashed or deleted',
-    body: z.object({ drive_id: z.string(), file_id: z.string(), revision_id: z.string(), key: z.string(), etag: z.string(), name: z.string().optional(), type: z.string().optional(), expires: z.string(), signature: z.string() }),
+    summary: 'A link from get_download_url on local disk (Range, If-Range, If-None-Match, If-Match, HEAD): 403 Forbidden.UserDisabled or Forbidden.Drive once the user it was issued to is disabled or can no longer read the drive, 403 Forbidden.DriveDisabled once the drive is disabled, 404 once the file is trashed or deleted',
+    body: z.object({ drive_id: z.string(), file_id: z.string(), revision_id: z.string(), key: z.string(), etag: z.string(), user_id: z.string().optional(), name: z.string().optional(), type: z.string().optional(), expires: z.string(), signature: z.string() }),
     auth: false,
   });
   router.get(DOWNLOAD_LINK_PATH, (req, res) => links.serve(req, res));
