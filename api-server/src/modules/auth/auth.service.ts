@@ -23,7 +23,7 @@ const DUMMY_HASH = argon2.hash('openpds-no-such-user');
 export function createAuthService(deps: Pick<Deps, 'db' | 'config' | 'tokens' | 'clock'>) {
   const users = createUsersRepository();
   const domainId = deps.config.domainId;
-  const throttle = createLoginThrottle(() => deps.clock.now().getTime());
+  const throttle = createLoginThrottle(() => deps.clock.now());
 
   async function issueTokens(user: UserRow) {
     const accessToken = deps.tokens.signAccess({ sub: user.user_id, domain_id: user.domain_id, role: user.role, gen: user.token_generation }, deps.config.accessTokenTtl);
@@ -51,15 +51,13 @@ export function createAuthService(deps: Pick<Deps, 'db' | 'config' | 'tokens' | 
       const user = await users.getByName(deps.db, domainId, userName);
       // Keyed by the user the name resolves to, so every spelling that logs in as alice counts against
       // alice; a name nobody has is keyed as the lookup folds it (ASCII only, users.repository.ts).
-      const throttleKey = `${user ? `id:${user.user_id}` : `name:${asciiLower(userName)}`}\n${client}`;
-      const wait = throttle.blockedFor(throttleKey);
+      const throttleKey = `login:${user ? `id:${user.user_id}` : `name:${asciiLower(userName)}`}\n${client}`;
+      // Counted before the check: parallel guesses each take their turn against the limit.
+      const wait = await throttle.take(deps.db, throttleKey);
       if (wait > 0) throw errors.throttled(wait);
       const ok = await argon2.verify(user?.password_hash ?? (await DUMMY_HASH), password);
-      if (!user || !user.password_hash || !ok) {
-        throttle.failed(throttleKey);
-        throw errors.badCredentials();
-      }
-      throttle.succeeded(throttleKey);
+      if (!user || !user.password_hash || !ok) throw errors.badCredentials();
+      await throttle.clear(deps.db, throttleKey);
       if (user.status !== 'enabled') throw errors.disabled();
       return issueTokens(user);
     },

@@ -10,6 +10,8 @@
 import type { Deps } from '../../shared/deps';
 import type { RecyclebinService } from '../recyclebin/recyclebin.service';
 import { BLOB_KEY_FOLDER, createUploadsRepository, type UploadSessionRow } from '../uploads/uploads.repository';
+import { deleteExpiredAttempts } from '../../shared/attempt-limits';
+import { deleteExpiredRefreshTokens } from '../users/users.repository';
 import { createDeferredDeletesRepository } from './deferred-deletes.repository';
 import { createGcRepository } from './gc.repository';
 
@@ -21,6 +23,8 @@ export interface GcReport {
   orphan_objects: number;
   /** Objects kept for download links that have all expired now. */
   deferred_objects: number;
+  /** Rows only their expiry kept: attempt counters whose window ended, refresh tokens past their expiry. */
+  expired_rows: number;
 }
 
 const BATCH = 500;
@@ -46,7 +50,8 @@ export function createBlobGc(deps: Pick<Deps, 'db' | 'store' | 'clock' | 'config
       await deps.storageClaim?.verify();
       const grace = options.graceSeconds ?? deps.config.gcGraceSeconds;
       const before = new Date(deps.clock.now().getTime() - grace * 1000);
-      const report: GcReport = { trash_purged: await recyclebin.purgeExpired(), blobs: 0, sessions: 0, store_uploads: 0, orphan_objects: 0, deferred_objects: 0 };
+      const report: GcReport = { trash_purged: await recyclebin.purgeExpired(), blobs: 0, sessions: 0, store_uploads: 0, orphan_objects: 0, deferred_objects: 0, expired_rows: 0 };
+      report.expired_rows = (await deleteExpiredAttempts(deps.db, deps.clock.now())) + (await deleteExpiredRefreshTokens(deps.db, deps.clock.now()));
 
       for (;;) {
         const abandoned = await repo.abandonedSessions(deps.db, before, BATCH);

@@ -1,17 +1,8 @@
 import { createProofLimits } from './proof-limits';
 
+// The challenges per window are an attempt limit (shared/attempt-limits.int.test.ts; over HTTP in
+// test/api/login-throttle-shared.int.test.ts); this is the per-process bound on checks running at once.
 describe('proof v2 limits', () => {
-  it('gives each user its challenges per window, then none until the window moves on', () => {
-    let t = 0;
-    const limits = createProofLimits({ challengesPerWindow: 3, windowMs: 1000, concurrentChecks: 1, now: () => t });
-    expect([1, 2, 3, 4].map(() => limits.takeChallenge('bob'))).toEqual([true, true, true, false]);
-    expect(limits.takeChallenge('alice')).toBe(true);
-    t = 999;
-    expect(limits.takeChallenge('bob')).toBe(false);
-    t = 1001;
-    expect(limits.takeChallenge('bob')).toBe(true);
-  });
-
   it('runs at most the given number of checks at once, in arrival order, and frees a slot on failure', async () => {
     const limits = createProofLimits({ challengesPerWindow: 1, windowMs: 1000, concurrentChecks: 2 });
     let active = 0;

@@ -74,7 +74,7 @@ export interface BackgroundHashing {
 }
 
 export function createUploadsService(
-  deps: Pick<Deps, 'db' | 'store' | 'newId' | 'config' | 'metrics' | 'logger'>,
+  deps: Pick<Deps, 'db' | 'store' | 'newId' | 'config' | 'metrics' | 'logger' | 'clock'>,
   drives: DrivesService,
   files: FilesService,
   background: BackgroundHashing,
@@ -82,7 +82,7 @@ export function createUploadsService(
   const repo = createUploadsRepository();
   const deferred = createDeferredDeletesRepository();
   const challenges = createProofChallengesRepository();
-  const proofLimits = createProofLimits({ challengesPerWindow: deps.config.rapidUploadChallengesPerHour, windowMs: 3_600_000, concurrentChecks: PROOF_V2_CONCURRENT_CHECKS });
+  const proofLimits = createProofLimits({ challengesPerWindow: deps.config.rapidUploadChallengesPerHour, windowMs: 3_600_000, concurrentChecks: PROOF_V2_CONCURRENT_CHECKS, now: () => deps.clock.now() });
   const domainId = deps.config.domainId;
 
   /**
@@ -187,7 +187,7 @@ export function createUploadsService(
     }
     const holds = await repo.callerHoldsContent(deps.db, { domainId, userId: auth.userId, scope: adminScope(auth), sha1: blob.sha1, size: blob.size });
     if (!holds && input.proof_version === 'v2' && deps.config.rapidUploadProofV2) {
-      const allowed = proofLimits.takeChallenge(auth.userId);
+      const allowed = await proofLimits.takeChallenge(deps.db, auth.userId);
       deps.metrics.rapidUpload.inc({ result: allowed ? 'challenged' : 'challenge_limited' });
       return { link: null, challenge: allowed ? blob : null };
     }

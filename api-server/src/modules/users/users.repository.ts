@@ -161,3 +161,9 @@ export function createUsersRepository() {
   };
 }
 export type UsersRepository = ReturnType<typeof createUsersRepository>;
+
+/** Deletes refresh tokens past their expiry (the GC's pass; rotation deletes the ones that are used). */
+export async function deleteExpiredRefreshTokens(db: Queryable, now: Date): Promise<number> {
+  const [row] = await db.query<{ n: number }>(`WITH gone AS (DELETE FROM refresh_tokens WHERE expires_at <= $1 RETURNING 1) SELECT count(*)::int AS n FROM gone`, [now]);
+  return row!.n;
+}

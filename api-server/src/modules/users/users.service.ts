@@ -49,7 +49,7 @@ export function createUsersService(deps: Pick<Deps, 'db' | 'newId' | 'config' | 
   const domainId = deps.config.domainId;
   // Guessing old_password with a stolen access token is password guessing too: its own throttle, keyed by
   // the user alone (the thief holds the token, so an address would not slow them down).
-  const oldPasswordThrottle = createLoginThrottle(() => deps.clock.now().getTime());
+  const oldPasswordThrottle = createLoginThrottle(() => deps.clock.now());
 
   const checkRoleChange = (auth: AuthContext | null, role: Role | undefined) => {
     if (auth && role && role !== 'user' && auth.role !== 'superadmin') throw errors.superadminOnly();
@@ -74,13 +74,11 @@ export function createUsersService(deps: Pick<Deps, 'db' | 'newId' | 'config' | 
   /** A self-service password change proves the current password: an access token alone is not enough. */
   const checkOldPassword = async (user: UserRow, oldPassword: string | undefined) => {
     if (oldPassword === undefined) throw errors.oldPasswordMissing();
-    const wait = oldPasswordThrottle.blockedFor(user.user_id);
+    const key = `old-password:${user.user_id}`;
+    const wait = await oldPasswordThrottle.take(deps.db, key);
     if (wait > 0) throw errors.throttled(wait);
-    if (!user.password_hash || !(await argon2.verify(user.password_hash, oldPassword))) {
-      oldPasswordThrottle.failed(user.user_id);
-      throw errors.oldPasswordWrong();
-    }
-    oldPasswordThrottle.succeeded(user.user_id);
+    if (!user.password_hash || !(await argon2.verify(user.password_hash, oldPassword))) throw errors.oldPasswordWrong();
+    await oldPasswordThrottle.clear(deps.db, key);
   };
 
   return {
