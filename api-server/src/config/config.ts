@@ -154,7 +154,7 @@ export const CONFIG_KEYS = {
   ),
   rapidUploadChallengesPerHour: key(
     'OPENPDS_RAPID_UPLOAD_CHALLENGES_PER_HOUR',
-    'Proof v2 challenges one user gets per hour from one API server; beyond them file/create opens a normal upload. Bounds the guesses above and the stored copies a server reads to check answers',
+    'Proof v2 challenges one user gets per hour (counted in the database: all API replicas together); beyond them file/create opens a normal upload. Bounds the guesses above and the stored copies a server reads to check answers',
     '60',
     int(1, 1_000_000),
   ),
