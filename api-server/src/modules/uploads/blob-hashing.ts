@@ -36,6 +36,49 @@ import { createUploadsRepository, isDiscardedKey, sealedKey, type BlobRow } from
 
 export const HASH_BLOB_JOB = 'blob.hash';
 
+/**
+ * How long the job's transaction waits for any one lock, and how often it starts over when it gave up
+ * (or lost a deadlock nonetheless). The job takes its locks in the order every other writer does (see
+ * lockReferences), but drive/delete and user/delete take revisions before files: should a cycle form, the
+ * job gives up before PostgreSQL's deadlock check (deadlock_timeout, 1 s by default) picks a victim, which
+ * could be the user's call. Waiting is the job's to do, never the user's.
+ */
+const JOB_LOCK_TIMEOUT_MS = 300;
+const JOB_LOCK_TRIES = 6;
+const LOCK_WAIT_GAVE_UP = new Set(['55P03', '40P01']); // lock_not_available (lock_timeout, NOWAIT), deadlock_detected
+
+async function retryingLockWaits<T>(fn: () => Promise<T>): Promise<T> {
+  for (let tries = 1; ; tries++) {
+    try {
+      return await fn();
+    } catch (err) {
+      if (tries >= JOB_LOCK_TRIES || !LOCK_WAIT_GAVE_UP.has(String((err as { code?: unknown }).code))) throw err;
+      await new Promise((resolve) => setTimeout(resolve, 50 * 2 ** tries * (0.5 + Math.random())));
+    }
+  }
+}
+
+/**
+ * Locks the files whose revisions point at the blob, in file_id order, then those revisions: the order
+ * every delete takes them in (the file rows, then their revisions, then, in the reference-count trigger,
+ * the blobs and drives; migration 012), and file/copy (the source file's row, then the key share on its
+ * blob). Taken the other way round (the blob, then the revisions and files moveRevisions updates), the job
+ * deadlocked with file/delete, recyclebin/clear, file/revision/delete and file/copy of the file it hashed,
+ * and the user's call answered 503 (test/api/blob-hash-lock-order.int.test.ts). Resolves to the files locked.
+ */
+async function lockReferences(tx: Queryable, sha256: string, options: { except?: readonly string[]; noWait?: boolean } = {}): Promise<string[]> {
+  const wait = options.noWait ? ' NOWAIT' : '';
+  const files = await tx.query<{ file_id: string }>(
+    `SELECT f.file_id FROM files f
+      WHERE f.file_id IN (SELECT r.file_id FROM file_revisions r WHERE r.blob_sha256 = $1) AND NOT f.file_id = ANY($2::text[])
+      ORDER BY f.file_id FOR NO KEY UPDATE${wait}`,
+    [sha256, options.except ?? []],
+  );
+  const ids = files.map((f) => f.file_id);
+  if (ids.length) await tx.query(`SELECT 1 FROM file_revisions WHERE blob_sha256 = $1 AND file_id = ANY($2::text[]) ORDER BY revision_id FOR NO KEY UPDATE${wait}`, [sha256, ids]);
+  return [...(options.except ?? []), ...ids];
+}
+
 export function createBlobHashing(deps: Pick<Deps, 'db' | 'store' | 'logger' | 'newId' | 'config'>) {
   const repo = createUploadsRepository();
   const deferred = createDeferredDeletesRepository();
@@ -89,8 +132,14 @@ export function createBlobHashing(deps: Pick<Deps, 'db' | 'store' | 'logger' | '
     if (hashes.size !== pending.size && pending.client_writable) return discard(pending, finish, [contentKey], hashes.size);
     if (hashes.size !== pending.size) throw new Error(`object ${contentKey} holds ${hashes.size} bytes, the blob says ${pending.size}`);
 
-    const merged = await deps.db.transaction(async (tx) => {
+    const merged = await retryingLockWaits(() => deps.db.transaction(async (tx) => {
+      await tx.query(`SET LOCAL lock_timeout = '${JOB_LOCK_TIMEOUT_MS}ms'`);
+      // The files and revisions first, the blobs after: see lockReferences.
+      const files = await lockReferences(tx, pendingKey);
       const locked = await repo.getBlob(tx, pendingKey, { forUpdate: true });
+      // Referenced since the files were listed (a file/copy committed meanwhile): taken without waiting,
+      // as whoever holds one of those now may be waiting for the blob's row this transaction holds.
+      if (locked) await lockReferences(tx, pendingKey, { except: files, noWait: true });
       // Linked below, or dropped after this commits: either way no longer in flight.
       if (contentKey !== pending.storage_key) await deferred.releaseInFlight(tx, [contentKey]);
       if (locked && locked.storage_key !== pending.storage_key) return 'moved' as const;
@@ -107,7 +156,7 @@ export function createBlobHashing(deps: Pick<Deps, 'db' | 'store' | 'logger' | '
       // Links may name the placeholder's object unless it is an upload key (sealed before any link).
       if (onto && !pending.client_writable) await deferred.defer(tx, [pending.storage_key], longestLinkSeconds(deps.config));
       return onto;
-    });
+    }));
     // What no blob points at now. Merged onto stored content: the upload key and this attempt's copy (or,
     // not at an upload key, nothing now: it was deferred above). Linked here: the upload key, when the
     // content went to a sealed copy. Placeholder gone (another attempt linked it, or the GC took it) or
