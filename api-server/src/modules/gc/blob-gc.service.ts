@@ -60,7 +60,12 @@ export function createBlobGc(deps: Pick<Deps, 'db' | 'store' | 'clock' | 'config
           // The listing is stale by now: a file/complete may have claimed or finished this session since, and
           // its object is then that file's content. Only a session taken here, in the database, is ours to
           // delete (uploads.discard deletes whatever it is given, so it is not used here).
-          const session = await repo.claimAbandonedSession(deps.db, listed.upload_id, before);
+          // One claim that fails (a lock wait given up, a connection lost) leaves that session for the next
+          // run, not the rest of this one: every later step of the run is independent of it.
+          const session = await repo.claimAbandonedSession(deps.db, listed.upload_id, before).catch((err: unknown) => {
+            deps.logger.warn({ err, upload_id: listed.upload_id }, 'blob gc: could not take an abandoned upload session; a later run retries');
+            return undefined;
+          });
           if (!session) continue;
           claimed++;
           await deleteSessionObjects(session);

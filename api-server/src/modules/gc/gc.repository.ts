@@ -22,10 +22,17 @@ export function createGcRepository() {
      * undefined when it was completed, claimed for completion or touched since it was listed: its bytes are
      * then someone's and must stay. The row lock makes this and file/complete's claim (an UPDATE of the same
      * row) take turns: whichever comes second re-reads the row and finds it gone, or no longer abandoned.
-     * Session before file, the order file/complete's commit (linkUpload) locks them in.
+     * File before session, the order file/complete's commit (linkUpload's target CTE) and every delete of a
+     * file lock them in: taken session first, a GC run racing a completion of the same upload deadlocked, and
+     * the completion answered 503 (test/api/gc-lock-order.int.test.ts). FOR UPDATE at once, the lock the
+     * delete of the file needs: a weaker lock upgraded later would wait for an insert's key share on the file,
+     * whose transaction may wait in turn for the drive row the session's delete has locked (migration 009).
      */
     async claimAbandonedSession(db: Db, uploadId: string, before: Date): Promise<UploadSessionRow | undefined> {
       return db.transaction(async (tx) => {
+        const [listed] = await tx.query<Pick<UploadSessionRow, 'drive_id' | 'file_id'>>(`SELECT drive_id, file_id FROM upload_sessions WHERE upload_id = $1`, [uploadId]);
+        if (!listed) return undefined;
+        await tx.query(`SELECT 1 FROM files WHERE drive_id = $1 AND file_id = $2 FOR UPDATE`, [listed.drive_id, listed.file_id]);
         const [session] = await tx.query<UploadSessionRow>(`DELETE FROM upload_sessions WHERE upload_id = $3 AND ${ABANDONED} RETURNING *`, [before, STALE_COMPLETING_SECONDS, uploadId]);
         if (!session) return undefined;
         // A statement of its own: its snapshot sees any session committed for the file meanwhile, and
