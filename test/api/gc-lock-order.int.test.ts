@@ -100,4 +100,33 @@ describe.each(['pglite', 'pg'] as const)('blob GC claims of abandoned uploads on
     expect(await count(db, `SELECT count(*) AS n FROM files WHERE file_id = $1`, [u.fileId])).toBe(0);
     expect(await accountingDrift(db)).toEqual([]);
   });
+
+  // PostgreSQL only (PGlite has one connection). The red team's hammer, shorter: GC runs with grace 0 while
+  // the uploads they find abandoned complete. Rare here: on the old claim 3 of 1,560 completes answered 503
+  // and 2 GC runs aborted over five runs of it (two of them clean); the deterministic case above is the one
+  // that always failed. Now, a few completes lose the session to the GC (404) and none answers 503.
+  (dbKind === 'pg' ? it : it.skip)('completes racing GC runs with grace 0: no 503, no GC run aborted, no file left without its session', async () => {
+    const answers = new Map<string, number>();
+    const tally = (k: string) => answers.set(k, (answers.get(k) ?? 0) + 1);
+    for (let round = 0; round < 12; round++) {
+      const ups = [];
+      for (let k = 0; k < 30; k++) ups.push(await opened());
+      const gcs = [0, 15].map(async (delay) => {
+        await sleep(delay);
+        await server.services.gc.run({ graceSeconds: 0 }).then(() => tally('gc:ok'), (err: { code?: string; message?: string }) => tally(`gc:${err.code ?? err.message}`));
+      });
+      const completes = ups.map(async (u) => {
+        await sleep(Math.floor(Math.random() * 80));
+        const r = await api.call('/v2/file/complete', { drive_id: user.default_drive_id, file_id: u.fileId, upload_id: u.uploadId }, user.access_token);
+        tally(`complete:${r.status}`);
+      });
+      await Promise.all([...gcs, ...completes]);
+    }
+    const bad = [...answers].filter(([k]) => !['gc:ok', 'complete:200', 'complete:404'].includes(k));
+    expect(Object.fromEntries(bad)).toEqual({});
+    const db = server.deps.db;
+    expect(await count(db, `SELECT count(*) AS n FROM files f WHERE status = 'uploading' AND NOT EXISTS (SELECT 1 FROM upload_sessions s WHERE s.file_id = f.file_id)`)).toBe(0);
+    await server.services.jobs.drain();
+    expect(await accountingDrift(db)).toEqual([]);
+  }, 40_000);
 });
