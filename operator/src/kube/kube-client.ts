@@ -60,6 +60,8 @@ export interface RequestOptions {
   contentType?: string;
   /** Resolve with undefined instead of parsing a successful response the caller does not read. */
   discardResponse?: boolean;
+  /** Aborting it ends the request at once (the socket is destroyed), rejecting with the signal's reason. */
+  signal?: AbortSignal;
 }
 
 export interface KubeClient {
@@ -154,7 +156,7 @@ export function refOf(object: KubeObject): ObjectRef {
  * `discard` drops a successful one unread (not even decoded: applied objects come back whole, and most
  * answers are never read).
  */
-type Transport = (method: string, path: string, headers: Record<string, string>, body: string | undefined, discard?: boolean) => Promise<{ status: number; text: string }>;
+type Transport = (method: string, path: string, headers: Record<string, string>, body: string | undefined, discard?: boolean, signal?: AbortSignal) => Promise<{ status: number; text: string }>;
 
 /** Builds a client from a loaded KubeConfig; one keep-alive agent per client. */
 export function createKubeClient(kc: KubeConfig, options: { userAgent?: string; timeoutMs?: number; isAlive?: () => boolean } = {}): KubeClient {
@@ -190,7 +192,7 @@ export function createKubeClient(kc: KubeConfig, options: { userAgent?: string; 
   // Request options instead of a URL object per request: parsing and converting one cost about as much
   // as the rest of building the request.
   const target = { protocol: server.protocol, hostname: server.hostname.replace(/^\[(.*)\]$/, '$1'), port: server.port || (secure ? 443 : 80) };
-  const transport: Transport = async (method, path, headers, body, discard) => {
+  const transport: Transport = async (method, path, headers, body, discard, signal) => {
     // A killed operator sends nothing more, like a process that died (tests kill operators in-process).
     if (options.isAlive && !options.isAlive()) throw new Error('operator stopped: request not sent');
     connection ??= connect().catch((error: unknown) => {
@@ -201,6 +203,7 @@ export function createKubeClient(kc: KubeConfig, options: { userAgent?: string; 
     const requestHeaders: Record<string, string> = { ...staticHeaders, ...(await credentials()), ...headers };
     const send = (retry: boolean): Promise<{ status: number; text: string }> =>
       new Promise((resolve, reject) => {
+        if (signal?.aborted) return reject(signal.reason);
         const req = (secure ? https : http).request({ ...target, path, method, headers: requestHeaders, agent, timeout: options.timeoutMs ?? 30_000 }, (res) => {
           const chunks: Buffer[] = [];
           const status = res.statusCode ?? 0;
@@ -210,7 +213,11 @@ export function createKubeClient(kc: KubeConfig, options: { userAgent?: string; 
           res.on('error', reject);
         });
         req.on('timeout', () => req.destroy(new Error(`kube-client: ${method} ${path.split('?')[0]} timed out`)));
+        const onAbort = () => req.destroy(signal!.reason as Error);
+        signal?.addEventListener('abort', onAbort, { once: true });
+        req.on('close', () => signal?.removeEventListener('abort', onAbort));
         req.on('error', (error: NodeJS.ErrnoException) => {
+          if (signal?.aborted) return reject(signal.reason);
           // A kept-alive socket the server closed while idle fails on reuse before the request reached it:
           // the one case where sending again is always safe (Node's documented pattern).
           if (retry && req.reusedSocket && (error.code === 'ECONNRESET' || error.code === 'EPIPE')) resolve(send(false));
@@ -246,7 +253,7 @@ export function createKubeClientWith(server: URL, transport: Transport, userAgen
       // Node sends DELETE bodies without chunked encoding: without a length the body would be lost.
       headers['content-length'] = String(Buffer.byteLength(body));
     }
-    const res = await transport(method, target, headers, body, options.discardResponse);
+    const res = await transport(method, target, headers, body, options.discardResponse, options.signal);
     if (options.discardResponse && res.status < 400) return undefined as T;
     const parsed = res.text ? safeJson(res.text) : undefined;
     if (res.status >= 400) {

@@ -3,10 +3,13 @@
  * every `renewIntervalMs`; a candidate takes it over only after seeing the same record unchanged for a
  * whole lease duration *by its own clock* (never by comparing renewTime with its clock: nodes' clocks
  * differ). Writes carry the resourceVersion read, so two candidates cannot both win (one gets 409). A
- * leader that cannot renew within `renewDeadlineMs` stops leading before the lease can expire under it.
+ * leader that cannot renew within `renewDeadlineMs` stops leading before the lease can expire under it:
+ * the deadline runs on its own timer, armed at each renew, and aborts the renew still in flight, so a
+ * request stuck on a frozen connection (no answer, no socket error, a 30 s idle timeout far away) cannot
+ * keep a leader that others already see as gone (client-go bounds each renew by the same deadline).
  * On shutdown the leader releases the Lease (empty holder) so a successor starts at once.
  */
-import { isConflict, isNotFound, KubeApiError, type KubeClient, type KubeObject } from './kube-client';
+import { isConflict, isNotFound, KubeApiError, resourcePath, type KubeClient, type KubeObject } from './kube-client';
 import { REAL_TIMERS, type Timers } from './work-queue';
 
 export interface LeaseSpec {
@@ -55,15 +58,19 @@ export function createLeaderElector(options: LeaderElectorOptions): LeaderElecto
   const timers = options.timers ?? REAL_TIMERS;
   const wall = options.wallClock ?? (() => new Date());
   const durationMs = options.leaseDurationMs ?? 15_000;
-  const deadlineMs = options.renewDeadlineMs ?? Math.floor((durationMs * 2) / 3);
+  // client-go requires renewDeadline < leaseDuration: the leader must give up before a candidate, who
+  // counts a whole lease duration from when it saw the last renew, may take over.
+  const deadlineMs = Math.min(options.renewDeadlineMs ?? Math.floor((durationMs * 2) / 3), durationMs - 1);
   const retryMs = options.retryIntervalMs ?? Math.max(50, Math.floor(durationMs / 7.5));
   const ref = { ...LEASE, namespace: options.namespace, name: options.name };
   let leader = false;
   let stopped = false;
   let timer: unknown;
-  let lastRenew = 0;
   let observed: { record: string; at: number } | undefined;
   let wake: (() => void) | undefined;
+  let deadlineTimer: unknown;
+  /** Aborts the Lease request in flight (the leader's renew when its deadline passes). */
+  let inflight: AbortController | undefined;
 
   const sleep = (ms: number) => new Promise<void>((resolve) => ((wake = resolve), (timer = timers.setTimeout(resolve, ms))));
 
@@ -78,12 +85,19 @@ export function createLeaderElector(options: LeaderElectorOptions): LeaderElecto
     };
   }
 
+  const leasePath = resourcePath(ref);
   /** One attempt; true when this instance holds the Lease afterwards. */
-  async function tryAcquireOrRenew(): Promise<boolean> {
-    const lease = await options.client.find<Lease>(ref);
+  async function tryAcquireOrRenew(signal: AbortSignal): Promise<boolean> {
+    let lease: Lease | undefined;
+    try {
+      lease = await options.client.request<Lease>('GET', leasePath, { signal });
+    } catch (error) {
+      if (!isNotFound(error)) throw error;
+    }
     if (!lease) {
       try {
-        await options.client.create({ ...LEASE, metadata: { name: options.name, namespace: options.namespace }, spec: spec(undefined, wall()) });
+        const body = { ...LEASE, metadata: { name: options.name, namespace: options.namespace }, spec: spec(undefined, wall()) };
+        await options.client.request('POST', resourcePath({ ...ref, name: '' }), { body, signal, discardResponse: true });
         return true;
       } catch (error) {
         if (error instanceof KubeApiError && error.status === 409) return false; // another candidate created it first
@@ -101,7 +115,7 @@ export function createLeaderElector(options: LeaderElectorOptions): LeaderElecto
       }
     }
     try {
-      await options.client.replace({ ...lease, spec: spec(lease.spec, wall()) });
+      await options.client.request('PUT', leasePath, { body: { ...lease, spec: spec(lease.spec, wall()) }, signal, discardResponse: true });
       return true;
     } catch (error) {
       if (isConflict(error)) return false;
@@ -110,32 +124,53 @@ export function createLeaderElector(options: LeaderElectorOptions): LeaderElecto
   }
 
   async function attempt(): Promise<boolean> {
+    const controller = (inflight = new AbortController());
     try {
-      return await tryAcquireOrRenew();
+      return await tryAcquireOrRenew(controller.signal);
     } catch (error) {
-      options.onError?.(error);
+      if (!controller.signal.aborted) options.onError?.(error);
       return false;
+    } finally {
+      if (inflight === controller) inflight = undefined;
     }
+  }
+
+  /** Stops leading at once: reconciles must stop before a candidate can see the Lease as expired. */
+  function stepDown() {
+    if (!leader) return;
+    leader = false;
+    timers.clearTimeout(deadlineTimer);
+    inflight?.abort(new Error(`leader election: no renew of Lease ${options.namespace}/${options.name} within ${deadlineMs} ms`));
+    timers.clearTimeout(timer);
+    wake?.();
+    options.onStoppedLeading?.();
+  }
+
+  /** `startedAt`: when the renew that succeeded was sent (the server wrote it no earlier). */
+  function renewed(startedAt: number) {
+    timers.clearTimeout(deadlineTimer);
+    deadlineTimer = timers.setTimeout(stepDown, Math.max(0, startedAt + deadlineMs - timers.now()));
   }
 
   async function renewLoop(): Promise<void> {
     while (!stopped && leader) {
       await sleep(retryMs);
       if (stopped || !leader) return;
-      if (await attempt()) lastRenew = timers.now();
-      else if (timers.now() - lastRenew > deadlineMs) {
-        leader = false;
-        options.onStoppedLeading?.();
-      }
+      const startedAt = timers.now();
+      const ok = await attempt();
+      // The deadline timer may have fired while the renew was in flight: leadership is not won back by it.
+      if (ok && leader && !stopped) renewed(startedAt);
     }
   }
 
   return {
     async acquire() {
       while (!stopped) {
+        const startedAt = timers.now();
         if (await attempt()) {
+          if (stopped) return false;
           leader = true;
-          lastRenew = timers.now();
+          renewed(startedAt);
           void renewLoop();
           return true;
         }
@@ -147,6 +182,7 @@ export function createLeaderElector(options: LeaderElectorOptions): LeaderElecto
     async release() {
       stopped = true;
       timers.clearTimeout(timer);
+      timers.clearTimeout(deadlineTimer);
       wake?.();
       if (!leader) return;
       leader = false;
@@ -163,6 +199,8 @@ export function createLeaderElector(options: LeaderElectorOptions): LeaderElecto
       stopped = true;
       leader = false;
       timers.clearTimeout(timer);
+      timers.clearTimeout(deadlineTimer);
+      inflight?.abort(new Error('leader election abandoned'));
       wake?.();
     },
   };

@@ -1,0 +1,87 @@
+/**
+ * Leader election when the leader's connection to the API server freezes (a partition, a hung proxy): no
+ * answer and no socket error, so only the renew deadline can end its leadership. Two operators in this
+ * process, the first reaching the Kubernetes API test server through a TCP proxy that stops forwarding
+ * (sockets stay open) on demand. There must never be two leaders at once, and the second must take over
+ * once the Lease expired.
+ */
+import net from 'node:net';
+import type { AddressInfo } from 'node:net';
+import { join } from 'node:path';
+import { writeKubeconfig } from '../kube-api/kubeconfig';
+import { runOperator, type RunningOperator } from '../../operator/src/main';
+import { startKubeWithCrds } from './support/acme-domain';
+import { eventually, type TestKube } from './support/kube';
+
+const NS = 'tenants';
+const LEASE_MS = 3000;
+let kube: TestKube;
+let proxy: net.Server;
+let frozen = false;
+const pairs: [net.Socket, net.Socket][] = [];
+const operators: RunningOperator[] = [];
+
+function freeze(on: boolean) {
+  frozen = on;
+  for (const [a, b] of pairs) for (const s of [a, b]) on ? s.pause() : s.resume();
+}
+
+beforeAll(async () => {
+  kube = await startKubeWithCrds(NS);
+  const server = new URL(kube.server.url);
+  proxy = net.createServer((client) => {
+    const upstream = net.connect(Number(server.port), server.hostname);
+    pairs.push([client, upstream]);
+    client.pipe(upstream);
+    upstream.pipe(client);
+    if (frozen) (client.pause(), upstream.pause());
+    const end = () => (client.destroy(), upstream.destroy());
+    for (const s of [client, upstream]) (s.on('error', end), s.on('close', end));
+  });
+  await new Promise<void>((resolve) => proxy.listen(0, '127.0.0.1', resolve));
+  await writeKubeconfig(join(kube.dir, 'kubeconfig-proxied'), `http://127.0.0.1:${(proxy.address() as AddressInfo).port}`);
+});
+afterAll(async () => {
+  freeze(false);
+  await Promise.all(operators.map((o) => o.stop()));
+  for (const [a, b] of pairs) (a.destroy(), b.destroy());
+  await new Promise((resolve) => proxy.close(resolve));
+  await kube?.close();
+});
+
+const start = async (kubeconfig: string) => {
+  const op = await runOperator({ kubeconfig, metricsPort: 0, leaderElect: true, leaseNamespace: 'default', leaseDurationMs: LEASE_MS, monitoring: false, log: () => undefined });
+  operators.push(op);
+  return op;
+};
+const gauge = async (op: RunningOperator) => Number((await (await fetch(`${op.metricsUrl}/metrics`)).text()).match(/^openpds_operator_leader (\d)/m)![1]);
+
+test('a leader whose API connection freezes steps down by its renew deadline, before the standby takes over: never two leaders', async () => {
+  const first = await start(join(kube.dir, 'kubeconfig-proxied'));
+  await eventually(async () => expect(await gauge(first)).toBe(1));
+  const second = await start(kube.kubeconfig);
+  await new Promise((r) => setTimeout(r, 1000));
+  expect(await gauge(second)).toBe(0);
+
+  freeze(true);
+  const frozenAt = Date.now();
+  let both = 0;
+  let firstDownAt: number | undefined;
+  let secondUpAt: number | undefined;
+  // Both gauges, as Prometheus would scrape them, every few milliseconds until the standby leads.
+  while (secondUpAt === undefined && Date.now() - frozenAt < 20_000) {
+    const [a, b] = await Promise.all([gauge(first), gauge(second)]);
+    if (a === 1 && b === 1) both++;
+    if (a === 0) firstDownAt ??= Date.now();
+    if (b === 1) secondUpAt = Date.now();
+    await new Promise((r) => setTimeout(r, 10));
+  }
+  expect(both).toBe(0);
+  expect(first.isLeader()).toBe(false);
+  // Stepped down within the renew deadline (2/3 of the lease) plus a renew interval, not at a socket timeout.
+  expect(firstDownAt! - frozenAt).toBeLessThan(LEASE_MS);
+  // The standby waited for the Lease to expire (a whole duration since the last renew it saw).
+  expect(secondUpAt).toBeDefined();
+  expect(secondUpAt! - frozenAt).toBeGreaterThanOrEqual(LEASE_MS - 1000);
+  expect(second.isLeader()).toBe(true);
+});
