@@ -16,7 +16,7 @@
 import type { AdminClient, AdminDrive } from '../admin-client/admin-client';
 import type { Drive } from '../domain-types';
 import { buildDesiredDrive, DELETE_ADOPTED_ANNOTATION, describeChange, diffDrive, driveUid, LOCAL_UID_PREFIX, parseMarker, patchFor, stripMarker, type DesiredDrive, type DriveMarker, type DriveOrigin, type FieldChange } from './drive-desired';
-import { OwnerNotFoundError, type DeferredDriveDelete, type DomainAccess, type DriftField, type DriveDeletionResult, type DriveReconcileContext, type DriveReconcileResult, type DriveStatusOut } from './drive-context';
+import { DRIVE_FINALIZER, OwnerNotFoundError, type DeferredDriveDelete, type DomainAccess, type DriftField, type DriveDeletionResult, type DriveReconcileContext, type DriveReconcileResult, type DriveStatusOut } from './drive-context';
 import { holdsNameAlready, nameConflict, renameBlocker, renameConflict } from './drive-name-conflict';
 import { failureOutcome, Outcome, successStatus, toFailure, type DriveFailure } from './drive-status';
 
@@ -284,7 +284,23 @@ export async function reconcileDriveDeletion(drive: Drive, ctx: DriveReconcileCo
     };
     return { ...out.done(drive.status ?? {}, 0), removeFinalizer: !ctx.dryRun, ...(ctx.dryRun ? {} : { deferredDelete }) };
   }
-  if (ctx.domain.state !== 'Ready') return { ...failureOutcome(out, domainFailure(ctx.domain, drive)), removeFinalizer: false };
+  if (ctx.domain.state !== 'Ready') {
+    // Retain keeps the drive, so the deletion needs no data plane: what `kubectl delete` with Retain
+    // promises is "the Drive goes, the files stay", and a Domain stopped for maintenance must not hold it.
+    // The marker stays on the drive; with reclaimPolicy Retain and a uid no Drive has any more it is an
+    // orphan a Drive with the same owner and name adopts (observeDrive), as after a Domain that was gone.
+    // (A spec changed from Delete to Retain while the Domain was stopped left a Delete marker: that drive
+    // is then kept but not adopted; its files are never deleted.)
+    if (policy === 'Retain') {
+      out.actions.push({ action: 'none', ...(recordedId ? { driveId: recordedId } : {}), reason: 'DomainNotReady' });
+      out.event('Normal', 'Retained', `${ctx.domain.message}; drive ${recordedId ?? '(never created, or its id was not recorded)'} and its files are kept (reclaimPolicy Retain) and its marker stays: once the Domain serves again, a Drive with the same owner and name adopts it`);
+      return { ...out.done(drive.status ?? {}, 0), removeFinalizer: !ctx.dryRun };
+    }
+    // Delete needs the admin API: say that the deletion waits, for what, and the way out.
+    const ns = drive.metadata.namespace ?? 'default';
+    const message = `deletion waits for Domain ${ns}/${drive.spec.domainRef.name} to serve again (${ctx.domain.message}): reclaimPolicy Delete deletes drive ${recordedId ?? '(not recorded)'} through its admin API. Start the Domain (e.g. apiServer.replicas > 0) to finish the deletion, or remove the finalizer ${DRIVE_FINALIZER} by hand (kubectl patch drive ${drive.metadata.name} -n ${ns} --type=json -p '[{"op":"remove","path":"/metadata/finalizers"}]') to let the Drive go and keep the drive and its files`;
+    return { ...failureOutcome(out, { reason: 'DomainNotReady', message, retry: true }), removeFinalizer: false };
+  }
   const client = ctx.domain.client;
   const desired = buildDesiredDrive(withParsableQuota(drive));
   try {
