@@ -14,6 +14,9 @@ test('applies the same defaults as the CRD: name from metadata, 10Gi, Retain; "0
   expect(buildDesiredDrive(cr())).toMatchObject({ uid: 'local.prod.team', drive_name: 'team', owner_type: 'group', total_size: 10 * 1024 ** 3, reclaimPolicy: 'Retain' });
   expect(buildDesiredDrive(cr({ quota: { totalSize: '0' }, owner: { kind: 'User', name: 'u1' } }, 'abc-1'))).toMatchObject({ uid: 'abc-1', total_size: null, owner_type: 'user' });
   expect(() => buildDesiredDrive(cr({ quota: { totalSize: 'lots' } }))).toThrow(/quantity/);
+  // Past the data plane's safe integers: refused here too (a Drive stored before the CRD rule).
+  expect(buildDesiredDrive(cr({ quota: { totalSize: '9007199254740991' } })).total_size).toBe(9007199254740991);
+  for (const totalSize of ['9007199254740992', '99999999999Pi', '8Pi']) expect(() => buildDesiredDrive(cr({ quota: { totalSize } }))).toThrow(/more than 9007199254740991 bytes/);
 });
 
 test('the marker round-trips, survives free text, and never pushes the description past 1024', () => {
@@ -25,6 +28,19 @@ test('the marker round-trips, survives free text, and never pushes the descripti
   const long = withMarker('x'.repeat(1024), 'uid-3', 'Retain');
   expect(long.length).toBe(1024);
   expect(parseMarker(long)?.uid).toBe('uid-3');
+});
+
+test('the cut for the marker falls between characters, never inside a surrogate pair (the data plane refuses half an emoji)', () => {
+  const emoji = '\u{1F4C1}'; // two UTF-16 units
+  for (const text of ['a' + emoji.repeat(511), emoji.repeat(1024), 'ab' + emoji.repeat(600)]) {
+    for (const uid of ['u', 'uid-12', '0a1b2c3d-0000-4000-8000-000000000001']) {
+      const marked = withMarker(text, uid, 'Retain');
+      expect(marked.length).toBeLessThanOrEqual(1024);
+      expect(marked).not.toMatch(/[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/);
+      expect(parseMarker(marked)?.uid).toBe(uid);
+      expect(text.startsWith(stripMarker(marked))).toBe(true);
+    }
+  }
 });
 
 test('diffs only the managed fields and patches exactly those', () => {

@@ -62,7 +62,10 @@ export interface FieldChange {
 // and is never pruned by `plan`/`apply`.
 const MARKER_PREFIX = 'openpds.io/uid=';
 const MARKER_LINE = /(?:^|\n)openpds\.io\/uid=([A-Za-z0-9._-]+); reclaimPolicy=(Retain|Delete)(?:; origin=(Adopted))?(?:; set=([a-z0-9](?:[-a-z0-9.]{0,61}[a-z0-9])?))?$/;
-const MAX_DESCRIPTION = 1024; // the data plane's limit, also the CRD's
+// The data plane's limit (api-server drives.routes.ts, zod `.max(1024)`), counted as JavaScript counts: in
+// UTF-16 code units. The CRD's maxLength 1024 counts characters (code points), so a spec text within it
+// may still be up to 2048 units: the cut below is in units, the data plane's measure.
+const MAX_DESCRIPTION = 1024;
 
 /**
  * The CR's uid, or (for manifests outside a cluster: `openpds up`, `plan`, `apply`) a stable stand-in
@@ -108,6 +111,9 @@ export function buildDesiredDrive(drive: Drive, origin: DriveOrigin = 'Created')
   const uid = driveUid(drive);
   const reclaimPolicy = drive.spec.reclaimPolicy ?? 'Retain';
   const bytes = quantityToBytes(drive.spec.quota?.totalSize ?? '10Gi');
+  // The CRD refuses more (its CEL rule); a Drive stored before that rule would be refused by the data plane
+  // on every retry, so it is an invalid spec, said once, not an AdminApiRejected retried forever.
+  if (bytes > Number.MAX_SAFE_INTEGER) throw new Error(`spec.quota.totalSize ${drive.spec.quota!.totalSize!} is more than 9007199254740991 bytes (just under 8Pi), the data plane's largest size; use "0" for unlimited`);
   const requested = drive.metadata.annotations?.[APPLY_SET_ANNOTATION];
   const set = requested !== undefined && uid.startsWith(LOCAL_UID_PREFIX) && APPLY_SET_NAME.test(requested) ? requested : undefined;
   return {
@@ -136,8 +142,19 @@ export interface DriveMarker {
 export function withMarker(text: string, uid: string, reclaimPolicy: ReclaimPolicy, origin: DriveOrigin = 'Created', set?: string): string {
   const marker = `${MARKER_PREFIX}${uid}; reclaimPolicy=${reclaimPolicy}${origin === 'Adopted' ? '; origin=Adopted' : ''}${set !== undefined ? `; set=${set}` : ''}`;
   if (!text) return marker;
-  // Both the CRD and the data plane cap descriptions at 1024: the marker wins over the tail of the text.
-  return `${text.slice(0, MAX_DESCRIPTION - marker.length - 1)}\n${marker}`;
+  // The data plane caps descriptions at 1024 UTF-16 units: the marker wins over the tail of the text.
+  return `${cutToUnits(text, MAX_DESCRIPTION - marker.length - 1)}\n${marker}`;
+}
+
+/**
+ * At most `max` UTF-16 units of `text`, never ending inside a surrogate pair: half an emoji is an unpaired
+ * surrogate, which the data plane refuses (and would refuse on every retry).
+ */
+export function cutToUnits(text: string, max: number): string {
+  if (text.length <= max) return text;
+  const last = text.charCodeAt(max - 1);
+  const end = last >= 0xd800 && last <= 0xdbff ? max - 1 : max;
+  return text.slice(0, end);
 }
 
 export function parseMarker(description: string): DriveMarker | undefined {
