@@ -77,7 +77,8 @@ function walk(value: Json, schema: Schema, path: string, result: SchemaResult, o
     return value.map((item, i) => walk(item, items, `${path}[${i}]`, result, options) ?? null);
   }
   if (typeof value === 'string') {
-    checkBounds(value.length, schema, 'minLength', 'maxLength', 'chars', path, result);
+    // Characters (code points), as the apiserver counts them (utf8.RuneCountInString): not UTF-16 units.
+    checkBounds(characterCount(value), schema, 'minLength', 'maxLength', 'chars', path, result);
     if (typeof schema.pattern === 'string' && !patternOf(schema.pattern).test(value)) {
       fail(result, path, 'FieldValueInvalid', `Invalid value: ${describe(value)}: ${path} in body should match '${schema.pattern}'`);
     }
@@ -151,6 +152,12 @@ function hasType(value: Json, type: string): boolean {
     default:
       return true;
   }
+}
+
+function characterCount(text: string): number {
+  let count = 0;
+  for (const _ of text) count++;
+  return count;
 }
 
 function checkBounds(size: number, schema: Schema, minKey: string, maxKey: string, unit: string, path: string, result: SchemaResult): void {

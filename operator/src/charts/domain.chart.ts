@@ -96,7 +96,9 @@ export function referencedSecretKeys(ctx: DomainContext, options: Pick<DomainCha
   const uses: SecretKeyUse[] = [];
   for (const env of secretEnvVars(ctx)) {
     const ref = env.valueFrom?.secretKeyRef;
-    if (ref?.name && ref.name !== ctx.names.adminSecret) uses.push({ secret: ref.name, key: ref.key, readBy: env.name });
+    // An empty name is a reference too (to no Secret): skipped, it reached the pods unchecked and the
+    // Deployment failed to apply; kept, the Secret check refuses it before anything is applied.
+    if (ref && ref.name !== ctx.names.adminSecret) uses.push({ secret: ref.name ?? '', key: ref.key, readBy: env.name });
   }
   if (options.monitoring === false) return sorted(uses);
   for (const w of ctx.spec.alerts.webhooks) if (w.urlSecretRef) uses.push({ secret: w.urlSecretRef.name, key: w.urlSecretRef.key ?? 'url', readBy: `alert webhook ${w.name}` });

@@ -6,7 +6,9 @@
  * Of the CEL rules, the transition rules that keep fields immutable (`self.f == oldSelf.f` and the like:
  * transitionRules) are checked against the object as last applied, when the caller has it (`up`'s
  * drives.json): a Drive moved to another Domain or owner is refused as the API server refuses it, never run
- * as a new drive. Other CEL rules need a cluster-side evaluator and are not checked here.
+ * as a new drive. Rules bounding a quantity (`quantity(self).compareTo(quantity('N')) <= 0`: quotas past the
+ * data plane's safe integers) are checked too. Other CEL rules need a cluster-side evaluator and are not
+ * checked here: `kubectl apply` may still refuse what passes here.
  */
 import fs from 'node:fs';
 import path from 'node:path';
@@ -78,6 +80,7 @@ export function loadManifests(dir: string, crdDir = DEFAULT_CRD_DIR, previous: P
     if (!schema.validate(object)) errors.push(...(schema.validate.errors ?? []).map((e) => `${fieldPath(e.instancePath)} ${e.message}`));
     if (typeof name !== 'string' || !name) errors.push('metadata.name is required');
     const old = typeof name === 'string' ? previous[String(object.kind)]?.[`${object.metadata?.namespace ?? 'default'}/${name}`] : undefined;
+    if (errors.length === 0) errors.push(...quantityBoundErrors(schema.bounds, object));
     if (errors.length === 0 && old) errors.push(...transitionErrors(schema.transitions, old, object));
     if (errors.length > 0) {
       out.invalid.push(problem(errors.join('; ')));
@@ -276,6 +279,49 @@ interface KindSchema {
   schema: SchemaNode;
   validate: ValidateFunction;
   transitions: TransitionRule[];
+  bounds: QuantityBound[];
+}
+
+/**
+ * A CEL rule `quantity(self).compareTo(quantity('N')) <= 0` at `at` (a Drive's quota.totalSize, a Domain's
+ * quotas.defaultDriveSize: at most the data plane's largest safe integer). Local mode has no CEL
+ * evaluator, but this form it checks exactly: a quota the data plane would refuse on every retry is
+ * refused before anything runs, as `kubectl apply` refuses it.
+ */
+export interface QuantityBound {
+  at: string[];
+  max: bigint;
+  message: string;
+}
+
+const QUANTITY_BOUND = /^quantity\(self\)\.compareTo\(quantity\('([0-9]+)'\)\) <= 0$/;
+
+export function quantityBounds(schema: SchemaNode & { 'x-kubernetes-validations'?: { rule: string; message?: string }[] }, at: string[] = []): QuantityBound[] {
+  const out: QuantityBound[] = [];
+  for (const { rule, message } of schema['x-kubernetes-validations'] ?? []) {
+    const m = QUANTITY_BOUND.exec(rule.trim());
+    if (m) out.push({ at, max: BigInt(m[1]!), message: message ?? `failed rule: ${rule}` });
+  }
+  for (const [key, child] of Object.entries(schema.properties ?? {})) out.push(...quantityBounds(child, [...at, key]));
+  return out;
+}
+
+const QUANTITY_SCALE: Record<string, bigint> = { '': 1n, k: 10n ** 3n, M: 10n ** 6n, G: 10n ** 9n, T: 10n ** 12n, P: 10n ** 15n, Ki: 2n ** 10n, Mi: 2n ** 20n, Gi: 2n ** 30n, Ti: 2n ** 40n, Pi: 2n ** 50n };
+
+/** Exact: `value` > `max` for a quantity of the CRDs' pattern; a value of another form is the schema's to refuse. */
+function quantityAbove(value: string, max: bigint): boolean {
+  const m = /^([0-9]+)(?:\.([0-9]+))?(Ki|Mi|Gi|Ti|Pi|k|M|G|T|P)?$/.exec(value);
+  if (!m) return false;
+  const fraction = m[2] ?? '';
+  return BigInt(m[1]! + fraction) * QUANTITY_SCALE[m[3] ?? '']! > max * 10n ** BigInt(fraction.length);
+}
+
+function quantityBoundErrors(bounds: QuantityBound[], object: object): string[] {
+  const at = (o: unknown, keys: string[]) => keys.reduce<unknown>((v, k) => (typeof v === 'object' && v !== null ? (v as Record<string, unknown>)[k] : undefined), o);
+  return bounds.filter((b) => {
+    const value = at(object, b.at);
+    return typeof value === 'string' && quantityAbove(value, b.max);
+  }).map((b) => `${b.at.join('.')}: Invalid value: "string": ${b.message}`);
 }
 
 /**
@@ -354,7 +400,7 @@ function loadValidators(crdDir: string): Map<string, KindSchema> {
       spec: { names: { kind: string }; versions: { schema: { openAPIV3Schema: SchemaNode } }[] };
     };
     const schema = crd.spec.versions[0]!.schema.openAPIV3Schema;
-    validators.set(crd.spec.names.kind, { schema, validate: ajv.compile(schema), transitions: transitionRules(schema) });
+    validators.set(crd.spec.names.kind, { schema, validate: ajv.compile(schema), transitions: transitionRules(schema), bounds: quantityBounds(schema) });
   }
   cache.set(crdDir, validators);
   return validators;
