@@ -52,3 +52,19 @@ test('an expired Event starts a new series, and a failing API never throws out o
   await expect(recorder.record(involved, 'Normal', 'Other', 'lost')).resolves.toBeUndefined();
   expect(errors).toHaveLength(1);
 });
+
+test('an object with a 253-character name (the longest valid) still gets its Event: the name prefix is cut, the Event stays valid', async () => {
+  const errors: unknown[] = [];
+  const recorder = createEventRecorder({ client: kube.client, onError: (e) => errors.push(e) });
+  // The cut would land on '-', which may not end a name: it is dropped too.
+  const name = `${'a'.repeat(235)}-${'b'.repeat(17)}`;
+  expect(name).toHaveLength(253);
+  const long: KubeObject = { apiVersion: 'openpds.io/v1alpha1', kind: 'Drive', metadata: { name, namespace: NS, uid: 'uid-long' } };
+  await recorder.record(long, 'Warning', 'DomainNotFound', 'Domain missing');
+  await recorder.record(long, 'Warning', 'DomainNotFound', 'Domain missing'); // and the series is counted
+  expect(errors).toEqual([]);
+  const event = (await events()).find((e) => e.involvedObject.uid === 'uid-long')!;
+  expect(event.metadata!.name!.length).toBeLessThanOrEqual(253);
+  expect(event.metadata!.name).toMatch(new RegExp(`^a{235}\\.[0-9a-f]{16}$`));
+  expect(event).toMatchObject({ count: 2, involvedObject: { name } });
+});

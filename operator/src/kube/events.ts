@@ -31,6 +31,21 @@ interface Series {
   count: number;
 }
 
+/** metadata.name of an Event, like any object's: a DNS subdomain of at most 253 characters. */
+const MAX_NAME = 253;
+
+/**
+ * `<object name>.<suffix>` as client-go names Events, with the object's name cut short when the whole
+ * would pass 253 characters (an object may have a 253-character name itself, and the API server refuses
+ * the Event otherwise). Cut at a character that may end a DNS label: the name stays valid. The random
+ * suffix keeps names unique; the full name of the object is in involvedObject.
+ */
+export function eventName(objectName: string, suffix: string): string {
+  const room = MAX_NAME - suffix.length - 1;
+  const prefix = objectName.length <= room ? objectName : objectName.slice(0, room).replace(/[^a-z0-9]+$/, '');
+  return `${prefix || 'x'}.${suffix}`;
+}
+
 export function createEventRecorder(options: EventRecorderOptions): EventRecorder {
   const component = options.component ?? 'openpds-operator';
   const now = options.now ?? (() => new Date());
@@ -41,7 +56,7 @@ export function createEventRecorder(options: EventRecorderOptions): EventRecorde
   async function create(object: KubeObject, type: EventType, reason: string, message: string, key: string, time: string): Promise<void> {
     const meta = object.metadata ?? {};
     const namespace = meta.namespace ?? 'default';
-    const name = `${meta.name}.${suffix()}`;
+    const name = eventName(meta.name ?? 'object', suffix());
     await options.client.create({
       apiVersion: 'v1',
       kind: 'Event',

@@ -6,7 +6,7 @@ import { reconcileDriveDeletion } from './drive';
 const cr = (reclaimPolicy: 'Retain' | 'Delete'): Drive => ({
   apiVersion: 'openpds.io/v1alpha1',
   kind: 'Drive',
-  metadata: { name: 'team', namespace: 'ns', uid: 'u-1', generation: 3, deletionTimestamp: '2030-01-01T00:00:00Z' },
+  metadata: { name: 'team', namespace: 'ns', uid: 'u-1', generation: 3 },
   spec: { domainRef: { name: 'd' }, owner: { kind: 'Group', name: 'team' }, reclaimPolicy },
   status: { driveId: 'd-1', observedGeneration: 3 },
 });
