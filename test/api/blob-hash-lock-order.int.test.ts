@@ -11,20 +11,22 @@
  * stops at its first wait on it; the user's call then starts and waits too (on that revision before the
  * fix, on the file row the job holds after it); then the hold ends. In opposite orders the two then wait for
  * each other and PostgreSQL aborts one after deadlock_timeout (1 s): the call answered 503, or the job
- * failed (its row kept with last_error). Before the fix every case here failed that way; now none does.
+ * failed (its row kept with last_error). Before the fix every case here failed that way but two
+ * (revision/delete and drive/delete with the job waiting first: the job then moves the revision and is
+ * done before it needs the file); now none does.
  *
  * PostgreSQL only: PGlite has one connection, so no two transactions ever wait on each other there (the
  * job's PGlite runs are in data-plane.int.test.ts and download-links-after-hashing.int.test.ts).
  */
 import { accountingDrift, count } from '../support/accounting';
-import { createLoggedInUser, startTestServer, withJobsHeld, type ApiClient } from '../support/test-server';
+import { ADMIN_PASSWORD, createLoggedInUser, startTestServer, withJobsHeld, type ApiClient } from '../support/test-server';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 describe('blob.hash job lock order against the calls on the file it hashes, on PostgreSQL (PGlite has one connection)', () => {
   let server: Awaited<ReturnType<typeof startTestServer>>;
   let api: ApiClient;
-  let user: { access_token: string; default_drive_id: string };
+  let user: { access_token: string; default_drive_id: string; user_id: string };
   let seq = 0;
 
   beforeAll(async () => {
@@ -48,11 +50,11 @@ describe('blob.hash job lock order against the calls on the file it hashes, on P
   }
 
   /** create → PUT → complete without a declared hash: a placeholder blob, its blob.hash job queued. */
-  async function uploaded(name: string, extra: Record<string, unknown> = {}) {
+  async function uploaded(name: string, extra: Record<string, unknown> = {}, drive = user.default_drive_id) {
     const body = `content of ${name} ${++seq} ${Math.random()}`;
-    const created = await api.ok('/v2/file/create', { drive_id: user.default_drive_id, parent_file_id: 'root', name, type: 'file', check_name_mode: 'auto_rename', size: body.length, ...extra }, user.access_token);
+    const created = await api.ok('/v2/file/create', { drive_id: drive, parent_file_id: 'root', name, type: 'file', check_name_mode: 'auto_rename', size: body.length, ...extra }, user.access_token);
     expect((await fetch(created.part_info_list[0].upload_url, { method: 'PUT', body })).status).toBe(200);
-    const done = await api.ok('/v2/file/complete', { drive_id: user.default_drive_id, file_id: created.file_id, upload_id: created.upload_id }, user.access_token);
+    const done = await api.ok('/v2/file/complete', { drive_id: drive, file_id: created.file_id, upload_id: created.upload_id }, user.access_token);
     return { fileId: created.file_id as string, revisionId: done.revision_id as string };
   }
 
@@ -131,6 +133,21 @@ describe('blob.hash job lock order against the calls on the file it hashes, on P
       await server.services.jobs.drain();
     });
     await expectSettled(fileId);
+  });
+
+  // drive/delete still locks the drive, then the revisions, then (the cascade) the files: the opposite of
+  // the job's files-then-revisions. The job gives up its wait (lock_timeout, under deadlock_timeout) and
+  // starts over, so the call is never the one PostgreSQL aborts. Without that second line the new order
+  // alone made drive/delete the victim when it waited first (503); the old order lost the job there.
+  it.each(['job', 'call'] as const)('drive/delete of the drive whose file is being hashed succeeds, and the job finishes (%s waits first)', async (first) => {
+    const admin = await api.login('admin', ADMIN_PASSWORD);
+    const drive = await api.ok('/v2/drive/create', { drive_name: `doomed-${first}`, owner: user.user_id, default: false }, admin.access_token);
+    await withJobsHeld(server, async () => {
+      const f = await uploaded('in-doomed-drive.txt', {}, drive.drive_id);
+      const r = await race(f.revisionId, () => api.call('/v2/drive/delete', { drive_id: drive.drive_id }, admin.access_token), first);
+      expect(r).toEqual({ status: r.status < 300 ? r.status : 'a success', code: undefined, jobs: [] });
+    });
+    await expectSettled();
   });
 
   it('file/copy of the file being hashed succeeds, and the job finishes; the copy shares the hashed content', async () => {

@@ -103,7 +103,7 @@ describe.each(['pglite', 'pg'] as const)('blob GC claims of abandoned uploads on
 
   // PostgreSQL only (PGlite has one connection). The red team's hammer, shorter: GC runs with grace 0 while
   // the uploads they find abandoned complete. Rare here: on the old claim 3 of 1,560 completes answered 503
-  // and 2 GC runs aborted over five runs of it (two of them clean); the deterministic case above is the one
+  // and 2 GC runs aborted over five runs of it (three of them clean); the deterministic case above is the one
   // that always failed. Now, a few completes lose the session to the GC (404) and none answers 503.
   (dbKind === 'pg' ? it : it.skip)('completes racing GC runs with grace 0: no 503, no GC run aborted, no file left without its session', async () => {
     const answers = new Map<string, number>();
