@@ -104,6 +104,14 @@ function canonicalJson(value: unknown): string {
   return JSON.stringify(value, (_key, v: unknown) => (v && typeof v === 'object' && !Array.isArray(v) ? Object.fromEntries(Object.entries(v).sort(([a], [b]) => (a < b ? -1 : 1))) : v));
 }
 
+type AdminSecret = KubeObject & { data?: Record<string, string> };
+/** The admin Secret as this reconcile read it; null: read and gone; undefined: not read (yet). */
+type AdminSecretRead = AdminSecret | null | undefined;
+type ListedDrive = KubeObject & { spec?: { domainRef?: { name?: string }; reclaimPolicy?: string }; status?: { driveId?: string } };
+
+const missingAdminSecret = (ctx: DomainContext) =>
+  `the admin Secret ${ctx.namespace}/${ctx.names.adminSecret} was deleted after the data plane was created with it; new credentials would be locked out of the data plane (it keeps the superadmin password it started with) and a new secretKey would invalidate every token and signed URL. Restore the Secret (password, secretKey, username) from a backup; to start over with new credentials and new data, delete the Domain and create it again`;
+
 type Outcome = { ready: ConditionInput; progressing: ConditionInput; degraded: ConditionInput; eventType: EventType; fields?: Partial<DomainStatus> };
 
 /**
@@ -132,8 +140,8 @@ export function createDomainReconciler(deps: DomainReconcilerDeps): DomainReconc
   // status change skip the apply, the admin Secret read that goes with it, and the Deployment GETs.
   // In memory on purpose: after a restart the first reconcile applies again, which server-side apply
   // makes a no-op. The credentials are read from the Secret whenever the chart is applied, so a hand
-  // edit of them is kept, as before; a hand-deleted admin Secret is recreated at the next apply (a spec
-  // change, a Deployment changed or deleted, or reapplyAfterMs, which every resync exceeds).
+  // edit of them is kept, as before; a hand-deleted admin Secret is found by checkAdminSecret at the first
+  // reconcile after the Secret cache's entry expired (MissingAdminSecret), applied or not.
   const applied = new Map<string, { inputs: string; at: number; deployments: Map<string, number> }>();
   // ns/name → the last chart built and what it was built from. Synthesising the chart (cdk8s) was the
   // biggest CPU cost of a reconcile at 1,000 Domains, and most reconciles (a Deployment's status moved,
@@ -205,17 +213,41 @@ export function createDomainReconciler(deps: DomainReconcilerDeps): DomainReconc
    * would lock the operator out (Drives: AdminCredentialsRejected) and a new secretKey would invalidate
    * every token and signed URL at the pods' next restart.
    */
-  async function bootstrapCredentials(domain: Domain, ctx: DomainContext): Promise<{ adminPassword: string; secretKey: string } | undefined> {
-    const secret = await client.find<KubeObject & { data?: Record<string, string> }>({ apiVersion: 'v1', kind: 'Secret', namespace: ctx.namespace, name: ctx.names.adminSecret });
+  async function bootstrapCredentials(domain: Domain, ctx: DomainContext, known: AdminSecretRead): Promise<{ adminPassword: string; secretKey: string } | undefined> {
+    const secret = known !== undefined ? (known ?? undefined) : await readAdminSecret(ctx);
     if (!secret && domain.status?.adminSecretRef) return undefined;
     const read = (key: string) => (secret?.data?.[key] ? Buffer.from(secret.data[key]!, 'base64').toString('utf8') : undefined);
     return { adminPassword: read('password') ?? generate(24), secretKey: read('secretKey') ?? generate(32) };
   }
 
+  /** GET of the admin Secret; one found is remembered in the Secret cache (checkAdminSecret trusts it). */
+  async function readAdminSecret(ctx: DomainContext): Promise<AdminSecret | undefined> {
+    const secret = await client.find<AdminSecret>({ apiVersion: 'v1', kind: 'Secret', namespace: ctx.namespace, name: ctx.names.adminSecret });
+    if (secret) secretKeys.remember(ctx.namespace, ctx.names.adminSecret, Object.keys(secret.data ?? {}));
+    return secret;
+  }
+
+  /**
+   * Each reconcile of a Domain that applied its admin Secret checks it is still there, through the Secret
+   * cache: at most one GET per `secretCacheMs` (30 s), whatever the number of reconciles, and none while an
+   * apply's read is fresh. Before, only an apply read it (a spec change, or every reapplyAfterMs): a Secret
+   * deleted by hand left the Domain Ready for minutes, then MissingAdminSecret out of the blue. Secrets are
+   * not watched: that needs list and watch on every Secret (RBAC cannot narrow them to a label), a right
+   * the operator does not hold. Answers the Secret when this call read it (the apply then reads no more),
+   * null when it is gone, undefined when the cache vouches for it or there is none to check yet.
+   */
+  async function checkAdminSecret(domain: Domain, ctx: DomainContext): Promise<AdminSecretRead> {
+    if (!domain.status?.adminSecretRef) return undefined; // not applied yet: the apply creates it
+    if (secretKeys.fresh(ctx.namespace, ctx.names.adminSecret, [])) return undefined;
+    return (await readAdminSecret(ctx)) ?? null;
+  }
+
   async function reconcileDeletion(domain: Domain, ctx: DomainContext): Promise<void> {
     if (!hasFinalizer(domain as unknown as KubeObject, DOMAIN_FINALIZER)) return;
     const drives = await listDrives(domain);
-    const retained = drives.filter((d) => (d.spec?.reclaimPolicy ?? 'Retain') === 'Retain').length;
+    // Only Drives that have a drive (its id recorded): a NameConflict, or one whose owner never existed,
+    // never made one and keeps nothing.
+    const retained = drives.filter((d) => (d.spec?.reclaimPolicy ?? 'Retain') === 'Retain' && d.status?.driveId).length;
     // A Drive with reclaimPolicy Delete that is being deleted needs this data plane to delete its data.
     // Only those still holding the Drive finalizer: one already done (its drive deleted) may linger under
     // another controller's finalizer, and must not hold the Domain for minutes.
@@ -270,9 +302,9 @@ export function createDomainReconciler(deps: DomainReconcilerDeps): DomainReconc
     return probe.ready ? true : `the data plane is not serving: ${probe.message}`;
   }
 
-  async function listDrives(domain: Domain): Promise<(KubeObject & { spec?: { domainRef?: { name?: string }; reclaimPolicy?: string } })[]> {
+  async function listDrives(domain: Domain): Promise<ListedDrive[]> {
     try {
-      const list = await client.list<KubeObject & { spec?: { domainRef?: { name?: string }; reclaimPolicy?: string } }>({ apiVersion: API_VERSION, kind: 'Drive', namespace: domain.metadata.namespace! });
+      const list = await client.list<ListedDrive>({ apiVersion: API_VERSION, kind: 'Drive', namespace: domain.metadata.namespace! });
       return list.items.filter((d) => d.spec?.domainRef?.name === domain.metadata.name);
     } catch {
       return []; // the Drive CRD is optional for a Domain-only install
@@ -322,6 +354,12 @@ export function createDomainReconciler(deps: DomainReconcilerDeps): DomainReconc
       throw new RequeueError(secretProblem.message);
     }
 
+    const adminSecret = await checkAdminSecret(domain, ctx);
+    if (adminSecret === null) {
+      await writeStatus(domain, outcome(generation, 'MissingAdminSecret', missingAdminSecret(ctx), 'blocked'));
+      throw new RequeueError(missingAdminSecret(ctx));
+    }
+
     const key = `${ctx.namespace}/${domain.metadata.name}`;
     const inputs = chartInputs(domain, ctx.image);
     let last = applied.get(key);
@@ -336,15 +374,19 @@ export function createDomainReconciler(deps: DomainReconcilerDeps): DomainReconc
         await writeStatus(domain, outcome(generation, 'StorageConflict', conflict, 'blocked'));
         throw new RequeueError(conflict);
       }
-      const credentials = await bootstrapCredentials(domain, ctx);
+      const credentials = await bootstrapCredentials(domain, ctx, adminSecret);
       if (!credentials) {
-        const message = `the admin Secret ${ctx.namespace}/${ctx.names.adminSecret} was deleted after the data plane was created with it; new credentials would be locked out of the data plane (it keeps the superadmin password it started with) and a new secretKey would invalidate every token and signed URL. Restore the Secret (password, secretKey, username) from a backup; to start over with new credentials and new data, delete the Domain and create it again`;
+        const message = missingAdminSecret(ctx);
         await writeStatus(domain, outcome(generation, 'MissingAdminSecret', message, 'blocked'));
         throw new RequeueError(message);
       }
       const manifests = chartFor(key, domain, inputs, credentials);
       try {
         const live = await applyManifests(client, manifests, { keep: (m) => m.kind === 'Deployment' });
+        // The apply just wrote the admin Secret: checkAdminSecret need not read it for a while (a new
+        // Domain's rollout costs no extra GET).
+        const written = manifests.find((m) => m.kind === 'Secret' && m.metadata?.name === ctx.names.adminSecret);
+        if (written) secretKeys.remember(ctx.namespace, ctx.names.adminSecret, Object.keys({ ...(written.data as object), ...(written.stringData as object) }));
         appliedDeployments = new Map();
         manifests.forEach((m, i) => m.kind === 'Deployment' && live[i] && appliedDeployments!.set(m.metadata!.name!, live[i]!));
         // Objects of an older generation can exist only if an older generation was applied and not yet
