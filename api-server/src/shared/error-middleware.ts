@@ -1,6 +1,6 @@
 import type { ErrorRequestHandler } from 'express';
 import type { Logger } from 'pino';
-import { AppError, isAppError } from './errors';
+import { AppError, isAppError, notFound } from './errors';
 
 /**
  * The one error renderer: AppError → its status and `{code, message, request_id}`; a malformed JSON body →
@@ -19,6 +19,11 @@ export function createErrorMiddleware(logger: Logger): ErrorRequestHandler {
       // logged (it names a check to add) and answered without the database's text.
       logger.warn({ err, req_id: requestId, path: req.path }, 'database refused a value');
       error = new AppError('InvalidParameter', 400, 'a value in the request cannot be stored or compared (NUL character, invalid Unicode, or malformed value)');
+    } else if (goneParent(err)) {
+      // An insert whose drive or file was deleted by a concurrent request after this one checked it (the
+      // write paths lock the drive row first so this should not happen; this keeps any path left from a 500).
+      logger.warn({ err, req_id: requestId, path: req.path }, 'insert lost its parent row to a concurrent delete');
+      error = goneParent(err)!;
     } else if ((err as { code?: unknown }).code === '40P01' || (err as { code?: unknown }).code === '40001') {
       // A deadlock or serialization failure: PostgreSQL rolled the transaction back; the same call retried
       // a moment later succeeds.
@@ -62,4 +67,18 @@ const BAD_VALUE_ERRORS = new Set(['22021', '22P05', '22P02', '22007', '22008']);
 function isBadValue(err: unknown): boolean {
   const e = err as { code?: unknown; name?: string };
   return typeof e?.code === 'string' && BAD_VALUE_ERRORS.has(e.code) && e.name !== 'AppError';
+}
+
+/**
+ * A foreign key violation (23503) on a drive or file key: the drive or file was deleted meanwhile, so the
+ * answer is the 404 a request arriving a moment later gets. Other foreign keys stay 500 (a bug). PGlite
+ * does not always fill `constraint`; its message names it.
+ */
+function goneParent(err: unknown): AppError | undefined {
+  const e = err as { code?: unknown; constraint?: string; message?: string; name?: string };
+  if (e?.code !== '23503' || e.name === 'AppError') return undefined;
+  const names = `${e.constraint ?? ''} ${e.message ?? ''}`;
+  if (/\b\w+_drive_id_fkey\b/.test(names)) return notFound('Drive', 'the drive was deleted meanwhile');
+  if (/\b\w+_file_id_fkey\b/.test(names)) return notFound('File', 'the file was deleted meanwhile');
+  return undefined;
 }

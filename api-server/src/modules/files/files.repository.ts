@@ -115,6 +115,18 @@ export function createFilesRepository() {
     },
 
     /**
+     * The drive row's key share lock, first in a transaction that adds rows to the drive (file/create,
+     * folder create): a drive or user delete takes that row FOR UPDATE first and then the drive's rows, so
+     * taken later (by the inserts' foreign keys) the two deadlocked or the insert failed its foreign key
+     * (500). Now the delete is waited out and the drive seen gone (false), or it waits for this transaction.
+     * Conflicts with nothing else that writes files (creates, completes and the quota trigger's update).
+     */
+    async lockDriveKey(db: Queryable, driveId: string): Promise<boolean> {
+      const rows = await db.query(`SELECT 1 FROM drives WHERE drive_id = $1 FOR KEY SHARE`, [driveId]);
+      return rows.length > 0;
+    },
+
+    /**
      * Serialises the checks of names of one family (see nameFamily) in one folder for the rest of the
      * transaction (refuse/auto_rename races). A hash collision only makes two families wait on each other.
      */

@@ -2,6 +2,7 @@ import { isForeignKeyViolation, type Queryable } from '../../db/db';
 import type { Deps } from '../../shared/deps';
 import { toPage } from '../../shared/page';
 import type { AuthContext } from '../auth/auth.types';
+import { driveErrors } from '../drives/drives.errors';
 import type { DrivesService } from '../drives/drives.service';
 import { fileErrors, isQuotaError, quotaExhausted } from './files.errors';
 import { createFilesRepository, ROOT, type FilePatch, type FileRow, type OrderBy } from './files.repository';
@@ -67,6 +68,11 @@ export function createFilesService(deps: Pick<Deps, 'db' | 'newId' | 'config'>, 
     throw fileErrors.nameExists(name, clash);
   }
 
+  /** lockDriveKey, first in a transaction that adds to the drive; a drive deleted meanwhile is 404 NotFound.Drive. */
+  async function lockDrive(tx: Queryable, driveId: string): Promise<void> {
+    if (!(await repo.lockDriveKey(tx, driveId))) throw driveErrors.notFound(driveId);
+  }
+
   async function getFile(auth: AuthContext, driveId: string, fileId: string, db: Queryable = deps.db): Promise<FileRow> {
     await drives.getAccessible(auth, driveId, db);
     const file = await repo.get(db, driveId, fileId);
@@ -125,6 +131,7 @@ export function createFilesService(deps: Pick<Deps, 'db' | 'newId' | 'config'>, 
   return {
     repo,
     resolveName,
+    lockDrive,
     getFile,
     withQuota,
     assertFolderWithinLimit,
@@ -132,6 +139,7 @@ export function createFilesService(deps: Pick<Deps, 'db' | 'newId' | 'config'>, 
     async createFolder(auth: AuthContext, input: { drive_id: string; parent_file_id: string; name: string; check_name_mode: CheckNameMode; description?: string; hidden?: boolean }) {
       await drives.getAccessible(auth, input.drive_id);
       return deps.db.transaction(async (tx) => {
+        await lockDrive(tx, input.drive_id);
         const resolved = await resolveName(tx, input.drive_id, input.parent_file_id, input.name, input.check_name_mode, 'folder');
         if (resolved.existing) return { file: resolved.existing, exist: true };
         const file = await repo.insert(tx, {

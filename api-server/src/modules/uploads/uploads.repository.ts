@@ -15,6 +15,8 @@ export interface UploadSessionRow {
   content_hash: string;
   pre_hash: string;
   status: 'open' | 'completing' | 'completed';
+  /** What file/create asked; file/complete checks a new file's name again with it (migration 015). */
+  check_name_mode: 'ignore' | 'auto_rename' | 'refuse' | 'overwrite';
   created_by: string | null;
   created_at: Date;
   updated_at: Date;
@@ -91,11 +93,15 @@ export function createUploadsRepository() {
       checkName: boolean,
     ): Promise<FileRow | undefined> {
       const [row] = await db.query<FileRow>(
-        `WITH drive AS (
+        `WITH drive AS MATERIALIZED (
+           -- Key share: a drive or user delete (the row's FOR UPDATE first) is waited out, then the drive
+           -- is seen gone and nothing is inserted (was a foreign key violation, 500). Shared with every
+           -- other create and complete.
            SELECT 1 FROM drives d
             WHERE domain_id = $28 AND drive_id = $2 AND ${mayUseDrive('d', '$17', '$29')} AND status = 'enabled'
               AND ($23::bigint IS NULL OR total_size IS NULL OR used_size + reserved_size + $23::bigint <= total_size)
               AND (SELECT count(*) FROM upload_sessions WHERE drive_id = $2 AND status <> 'completed') < $30
+            FOR KEY SHARE OF d
          ), parent AS (
            SELECT 1 FROM drive
             WHERE $3::text = $27::text OR EXISTS (SELECT 1 FROM files WHERE drive_id = $2 AND file_id = $3 AND trashed_at IS NULL AND type = 'folder')
@@ -110,15 +116,15 @@ export function createUploadsRepository() {
            FROM claim WHERE clash IS NULL
            RETURNING *
          ), session AS (
-           INSERT INTO upload_sessions (upload_id, file_id, drive_id, storage_key, store_upload_id, size, part_count, content_hash, pre_hash, created_by, part_sizes)
-           SELECT $20::text, file_id, drive_id, $21::text, $22::text, $23::bigint, $24::integer, $25::text, $26::text, $17::text, $31::jsonb FROM file
+           INSERT INTO upload_sessions (upload_id, file_id, drive_id, storage_key, store_upload_id, size, part_count, content_hash, pre_hash, created_by, part_sizes, check_name_mode)
+           SELECT $20::text, file_id, drive_id, $21::text, $22::text, $23::bigint, $24::integer, $25::text, $26::text, $17::text, $31::jsonb, $32::text FROM file
          )
          SELECT * FROM file`,
         [f.file_id, f.drive_id, f.parent_file_id, f.name, f.type, f.status, f.size, f.content_type, f.category, f.file_extension,
           f.description, JSON.stringify(f.labels), f.user_meta, f.hidden, f.local_created_at, f.local_modified_at, access.userId,
           nameLockKey(f.drive_id, f.parent_file_id, f.name), checkName,
           s.upload_id, s.storage_key, s.store_upload_id, s.size, s.part_count, s.content_hash, s.pre_hash, ROOT, access.domainId, access.scope,
-          MAX_OPEN_UPLOADS_PER_DRIVE, s.part_sizes ? JSON.stringify(s.part_sizes) : null],
+          MAX_OPEN_UPLOADS_PER_DRIVE, s.part_sizes ? JSON.stringify(s.part_sizes) : null, s.check_name_mode],
       );
       return row;
     },
@@ -126,11 +132,19 @@ export function createUploadsRepository() {
     /** Inserts an open session; its declared size is reserved against the quota (OP001 when no room, migration 009). */
     async insertSession(db: Queryable, s: Omit<UploadSessionRow, 'status' | 'created_at' | 'updated_at'>): Promise<void> {
       await db.query(
-        `INSERT INTO upload_sessions (upload_id, file_id, drive_id, storage_key, store_upload_id, size, part_count, content_hash, pre_hash, created_by, part_sizes)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11::jsonb)`,
+        `INSERT INTO upload_sessions (upload_id, file_id, drive_id, storage_key, store_upload_id, size, part_count, content_hash, pre_hash, created_by, part_sizes, check_name_mode)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11::jsonb, $12)`,
         [s.upload_id, s.file_id, s.drive_id, s.storage_key, s.store_upload_id, s.size, s.part_count, s.content_hash, s.pre_hash, s.created_by,
-          s.part_sizes ? JSON.stringify(s.part_sizes) : null],
+          s.part_sizes ? JSON.stringify(s.part_sizes) : null, s.check_name_mode],
       );
+    },
+    /**
+     * complete_claim_name (migration 015) on its own, for a completion that locks more in its transaction
+     * before linkUpload (proof v2): the name family's lock, then the file row. Null when the file is gone.
+     */
+    async claimCompletionName(tx: Queryable, driveId: string, fileId: string, uploadId: string): Promise<'ok' | 'refused' | null> {
+      const [row] = await tx.query<{ verdict: 'ok' | 'refused' | null }>(`SELECT verdict FROM complete_claim_name($1, $2, $3)`, [driveId, fileId, uploadId]);
+      return row?.verdict ?? null;
     },
     async countOpenSessions(db: Queryable, driveId: string): Promise<number> {
       const [row] = await db.query<{ n: number }>(`SELECT count(*)::int AS n FROM upload_sessions WHERE drive_id = $1 AND status <> 'completed'`, [driveId]);
@@ -298,6 +312,11 @@ export function createUploadsRepository() {
      * With `claim`, the session is not claimed yet: the statement closes it only if it is an open one-part
      * upload of the caller's (owner or admin) with no declared hash, stored at the blob's key, of the
      * blob's size (or none declared), and does nothing otherwise (resolves to undefined).
+     *
+     * A new file takes its name here (migration 015 complete_claim_name): refused when its session asked
+     * check_name_mode refuse and a live file or folder took the name since file/create (`refused`, nothing linked);
+     * auto_rename and overwrite take the first free `base(n).ext` instead. Costs no round trip: a few index
+     * lookups and the name family's lock inside the statement.
      */
     async linkUpload(
       db: Queryable,
@@ -311,7 +330,7 @@ export function createUploadsRepository() {
         createdBy: string;
         claim?: { domainId: string; scope: AdminScope };
       },
-    ): Promise<{ file: FileRow; blob: Pick<BlobRow, 'sha256' | 'storage_key'> } | undefined> {
+    ): Promise<{ file: FileRow; blob: Pick<BlobRow, 'sha256' | 'storage_key'>; refused?: false } | { refused: true; file?: undefined; blob?: undefined } | undefined> {
       const b = u.blob;
       // Without a claim the caller completes a session it set 'completing': still so, or nothing is linked
       // (a completion stalled past STALE_COMPLETING_SECONDS may have lost it to the GC, with its object).
@@ -320,11 +339,20 @@ export function createUploadsRepository() {
               AND drive_id = $11 AND file_id = $12
               AND EXISTS (SELECT 1 FROM drives d WHERE d.drive_id = $11 AND d.domain_id = $15 AND ${mayUseDrive('d', '$13', '$16')})`
         : `AND status = 'completing'`;
-      const [row] = await db.query<FileRow & { blob_sha256: string; blob_storage_key: string }>(
-        `WITH target AS (
-           -- The file row first, as a delete of the file takes it (then its sessions and revisions): taken
-           -- after the session, a complete racing a delete deadlocked, and one of them answered 503.
-           SELECT 1 FROM files WHERE drive_id = $11 AND file_id = $12 FOR NO KEY UPDATE
+      const [row] = await db.query<FileRow & { name_verdict: string | null; blob_sha256: string | null; blob_storage_key: string }>(
+        `WITH drive AS MATERIALIZED (
+           -- The drive row's key share lock first, as a drive or user delete takes that row first (then the
+           -- drive's sessions and files): taken last (the trigger, the foreign keys), a complete racing a
+           -- drive delete deadlocked. It conflicts only with such a delete: completes and creates share it.
+           SELECT 1 FROM drives WHERE drive_id = $11 FOR KEY SHARE
+         ), claim AS MATERIALIZED (
+           -- Then the name family's lock and the file row (migration 015): the name a new file takes now
+           -- is checked again against the session's check_name_mode. The file row before the session,
+           -- as a delete of the file takes it (then its sessions and revisions): taken after the session,
+           -- a complete racing a delete deadlocked, and one of them answered 503.
+           SELECT complete_claim_name($11, $12, $7) AS c FROM drive
+         ), target AS (
+           SELECT 1 FROM claim WHERE (c).verdict = 'ok'
          ), session AS (
            UPDATE upload_sessions SET status = 'completed', updated_at = now() WHERE upload_id = $7 ${claim} AND EXISTS (SELECT 1 FROM target)
            RETURNING upload_id
@@ -336,19 +364,22 @@ export function createUploadsRepository() {
          ), job AS (
            INSERT INTO jobs (kind, payload) SELECT $8, $9::jsonb FROM blob WHERE $8 <> ''
          ), file AS (
-           UPDATE files f SET status = 'available', size = blob.size, content_hash = blob.sha1, revision_id = $10, updated_at = now()
+           UPDATE files f SET status = 'available', size = blob.size, content_hash = blob.sha1, revision_id = $10, updated_at = now(),
+             name = coalesce((SELECT (c).final_name FROM claim), f.name)
            FROM blob WHERE f.drive_id = $11 AND f.file_id = $12
            RETURNING f.*
          ), revision AS (
            INSERT INTO file_revisions (revision_id, file_id, drive_id, blob_sha256, size, content_hash, created_by)
            SELECT $10, $12, $11, blob.sha256, blob.size, blob.sha1, $13 FROM blob
          )
-         SELECT file.*, blob.sha256 AS blob_sha256, blob.storage_key AS blob_storage_key FROM file, blob`,
+         SELECT (claim.c).verdict AS name_verdict, file.*, blob.sha256 AS blob_sha256, blob.storage_key AS blob_storage_key
+         FROM claim LEFT JOIN file ON true LEFT JOIN blob ON true`,
         [b.sha256, b.sha1, b.pre_hash, b.size, b.storage_key, b.hashed, u.uploadId, u.job?.kind ?? '', JSON.stringify(u.job?.payload ?? {}), u.revisionId, u.driveId, u.fileId, u.createdBy,
           b.client_writable, ...(u.claim ? [u.claim.domainId, u.claim.scope] : [])],
       );
-      if (!row) return undefined;
-      const { blob_sha256, blob_storage_key, ...file } = row;
+      if (row?.name_verdict === 'refused') return { refused: true };
+      if (!row?.blob_sha256) return undefined;
+      const { name_verdict: _verdict, blob_sha256, blob_storage_key, ...file } = row;
       return { file: file as FileRow, blob: { sha256: blob_sha256, storage_key: blob_storage_key } };
     },
     async insertRevision(db: Queryable, r: { revision_id: string; file_id: string; drive_id: string; blob_sha256: string; size: number; content_hash: string; created_by: string }): Promise<void> {

@@ -19,7 +19,7 @@ import { BlobNotFoundError, InvalidPartError, MAX_PART_NUMBER, MAX_PART_SIZE, MI
 import type { AuthContext } from '../auth/auth.types';
 import type { DrivesService } from '../drives/drives.service';
 import type { AppError } from '../../shared/errors';
-import { isQuotaError, quotaExhausted } from '../files/files.errors';
+import { fileErrors, isQuotaError, quotaExhausted } from '../files/files.errors';
 import { ROOT, type FileRow } from '../files/files.repository';
 import type { CheckNameMode, FilesService } from '../files/files.service';
 import { describeName, validateName } from '../files/names';
@@ -231,6 +231,7 @@ export function createUploadsService(
       part_sizes: partSizesOf(input.part_info_list),
       content_hash: input.content_hash?.toLowerCase() ?? '',
       pre_hash: input.pre_hash?.toLowerCase() ?? '',
+      check_name_mode: input.check_name_mode,
       created_by: auth.userId,
     };
   }
@@ -299,7 +300,8 @@ export function createUploadsService(
         createdBy: auth.userId,
         claim: { domainId, scope: adminScope(auth) },
       });
-      if (!linked) return undefined;
+      // A name taken meanwhile under refuse: the full path claims the session and discards it.
+      if (!linked || linked.refused) return undefined;
       background.wake();
       deps.metrics.uploadBytes.inc(object.size);
       return linked.file;
@@ -324,6 +326,20 @@ export function createUploadsService(
       await repo.deleteSession(tx, session.upload_id);
       if (await repo.isUploadingFileOrphaned(tx, session.file_id)) await files.repo.deleteSubtree(tx, session.drive_id, [session.file_id]);
     });
+  }
+
+  /**
+   * A completion refused because a live file or folder took the new file's name since file/create
+   * (check_name_mode refuse, migration 015): the upload is discarded, as one with a wrong hash is (its
+   * reservation and stored bytes go at once, not when the GC finds the session), and the answer is the
+   * 409 AlreadyExist.File that file/create gives for a taken name. The client creates again, with another
+   * name or mode.
+   */
+  async function refuse(session: UploadSessionRow, copyKey?: string): Promise<AppError> {
+    const file = await files.repo.get(deps.db, session.drive_id, session.file_id, { includeTrashed: true });
+    await discard(session, copyKey);
+    const clash = file && (await files.repo.findByName(deps.db, session.drive_id, file.parent_file_id, file.name));
+    return fileErrors.nameExists(file?.name ?? '', clash ?? { file_id: '', type: 'file' });
   }
 
   /**
@@ -367,8 +383,16 @@ export function createUploadsService(
       const abortStore = () => (storeUploadId ? deps.store.abortMultipart(storageKey, storeUploadId).catch(() => undefined) : undefined);
       const sessionFor = (fileId: string) => newSession(auth, input, fileId, { uploadId, storeUploadId }, numbers.length);
       const opened = await files.withQuota(input.drive_id, async (tx) => {
-        const resolved = await files.resolveName(tx, input.drive_id, input.parent_file_id, input.name, input.check_name_mode, 'file');
+        await files.lockDrive(tx, input.drive_id);
+        let resolved = await files.resolveName(tx, input.drive_id, input.parent_file_id, input.name, input.check_name_mode, 'file');
         if (resolved.existing && input.check_name_mode === 'refuse') return { file: resolved.existing, exist: true, session: null, challenge: null };
+        // overwrite: the file found is locked (after the name lock, as changeFile does) and must still be
+        // live. Found without a lock, it could be deleted before the session's insert (500, a foreign key
+        // violation) or trashed (the new content went into the trashed file). A file trashed or deleted
+        // meanwhile holds no name: look again, and with no clash left a new file is created.
+        while (resolved.existing && input.check_name_mode === 'overwrite' && !(await files.repo.get(tx, input.drive_id, resolved.existing.file_id, { forUpdate: true }))) {
+          resolved = await files.resolveName(tx, input.drive_id, input.parent_file_id, input.name, input.check_name_mode, 'file');
+        }
         const file = resolved.existing ?? (await files.repo.insert(tx, newFileRow(auth, input, resolved.name)));
         if (rapidBlob) {
           // The revision insert locks the blob row: a GC that has not deleted it by now no longer can.
@@ -510,6 +534,7 @@ export function createUploadsService(
       // The blob row protects the copy now (or it is deleted just below).
       if (contentKey !== session.storage_key) await deferred.releaseInFlight(deps.db, [contentKey]);
       if (!linked) throw uploadErrors.sessionNotFound(session.upload_id); // the file went while completing
+      if (linked.refused) throw await refuse(session, contentKey);
       const { file, blob } = linked;
       if (!hashes) background.wake();
       // Same content was already stored (keep one copy), or the content went to its sealed copy.
@@ -572,12 +597,15 @@ export function createUploadsService(
         deps.metrics.rapidUpload.inc({ result: 'proof_rejected' });
         throw uploadErrors.proofMismatch();
       }
-      let linked: Awaited<ReturnType<typeof repo.linkUpload>> | 'gone' | 'unavailable';
+      let linked: Awaited<ReturnType<typeof repo.linkUpload>> | 'gone' | 'unavailable' | 'refused';
       try {
         linked = await deps.db.transaction(async (tx) => {
-          // In the order a delete of the file takes them (file, then its session and the session's
-          // challenge by cascade), so the two queue instead of deadlocking.
-          if (!(await files.repo.get(tx, session.drive_id, session.file_id, { includeTrashed: true, forUpdate: true }))) return 'gone';
+          // In the order a drive delete, a rename and a delete of the file take them (the drive row, the
+          // name, the file, then its session and the session's challenge by cascade), so they queue
+          // instead of deadlocking. A name taken meanwhile under refuse: nothing is linked.
+          if (!(await files.repo.lockDriveKey(tx, session.drive_id))) return 'gone';
+          const verdict = await repo.claimCompletionName(tx, session.drive_id, session.file_id, session.upload_id);
+          if (verdict !== 'ok') return verdict ?? 'gone';
           // Locked so the GC, which deletes a blob row only while nothing references it, cannot take it now.
           const locked = await repo.getBlob(tx, blob.sha256, { forUpdate: true });
           if (!locked) return 'unavailable';
@@ -598,6 +626,7 @@ export function createUploadsService(
         if (isQuotaError(e)) throw quotaExhausted(session.drive_id);
         throw e;
       }
+      if (linked === 'refused' || (typeof linked === 'object' && linked.refused)) throw await refuse(session);
       if (linked === 'unavailable') {
         await challenges.take(deps.db, session.upload_id);
         await reopen();
