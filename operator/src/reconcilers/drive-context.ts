@@ -37,7 +37,7 @@ export type DriveStatusOut = DriveStatus & {
 };
 
 /** What the metric `openpds_operator_drift_corrected_total{field}` counts: a hand-made change undone. */
-export type DriftField = 'name' | 'description' | 'quota' | 'deleted';
+export type DriftField = 'name' | 'description' | 'quota' | 'status' | 'deleted';
 
 /** The Drive reconciler's finalizer: held until a deleted Drive's drive is deleted or released. */
 export const DRIVE_FINALIZER = 'openpds.io/drive-cleanup';

@@ -45,12 +45,22 @@ test('the cut for the marker falls between characters, never inside a surrogate 
 
 test('diffs only the managed fields and patches exactly those', () => {
   const desired = buildDesiredDrive(cr({ name: 'Team', quota: { totalSize: '5Gi' } }, 'u'));
-  const observed = { drive_id: 'd1', drive_name: 'Team', description: desired.description, total_size: 1024 ** 3, used_size: 0, status: 'disabled' } as AdminDrive;
+  const observed = { drive_id: 'd1', drive_name: 'Team', description: desired.description, total_size: 1024 ** 3, used_size: 0, status: 'enabled' } as AdminDrive;
   const changes = diffDrive(desired, observed);
   expect(changes).toEqual([{ field: 'total_size', from: 1024 ** 3, to: 5 * 1024 ** 3 }]);
   expect(patchFor(changes, desired)).toEqual({ total_size: 5 * 1024 ** 3 });
   expect(describeChange(changes[0]!)).toBe('total_size 1Gi -> 5Gi');
   expect(describeChange({ field: 'total_size', from: null, to: 1 })).toBe('total_size unlimited -> 1');
+});
+
+test('a drive disabled in the data plane differs from every Drive (none says disabled): enabled again', () => {
+  const desired = buildDesiredDrive(cr({ name: 'Team' }, 'u'));
+  const observed = { drive_id: 'd1', drive_name: 'Team', description: desired.description, total_size: desired.total_size, used_size: 0, status: 'disabled' } as AdminDrive;
+  const changes = diffDrive(desired, observed);
+  expect(changes).toEqual([{ field: 'status', from: 'disabled', to: 'enabled' }]);
+  expect(patchFor(changes, desired)).toEqual({ status: 'enabled' });
+  expect(describeChange(changes[0]!)).toBe('status "disabled" -> "enabled"');
+  expect(diffDrive(desired, { ...observed, status: 'enabled' })).toEqual([]);
 });
 
 test('sizes read as quantities', () => {

@@ -43,7 +43,8 @@ export interface DesiredDrive {
 }
 
 export interface FieldChange {
-  field: 'drive_name' | 'description' | 'total_size';
+  /** `status`: the drive was disabled in the data plane. The Drive has no field for it: enabled is the spec. */
+  field: 'drive_name' | 'description' | 'total_size' | 'status';
   from: string | number | null;
   to: string | number | null;
 }
@@ -189,6 +190,9 @@ export function diffDrive(desired: DesiredDrive, observed: AdminDrive): FieldCha
   const description = wantedDescription(desired, observed);
   if (observed.description !== description) changes.push({ field: 'description', from: observed.description, to: description });
   if (observed.total_size !== desired.total_size) changes.push({ field: 'total_size', from: observed.total_size, to: desired.total_size });
+  // As a terraform provider corrects any managed attribute changed out of band: a Drive is a drive in use,
+  // and one disabled by hand (its owner locked out of it) is drift, enabled again.
+  if (observed.status === 'disabled') changes.push({ field: 'status', from: 'disabled', to: 'enabled' });
   return changes;
 }
 
@@ -196,6 +200,7 @@ export function patchFor(changes: readonly FieldChange[], desired: DesiredDrive)
   const patch: UpdateDriveInput = {};
   for (const change of changes) {
     if (change.field === 'total_size') patch.total_size = desired.total_size;
+    else if (change.field === 'status') patch.status = 'enabled';
     else if (change.field === 'description') patch.description = change.to as string;
     else patch[change.field] = desired[change.field];
   }

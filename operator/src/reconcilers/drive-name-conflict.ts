@@ -13,7 +13,7 @@
 import type { AdminClient, AdminDrive } from '../admin-client/admin-client';
 import type { Drive } from '../domain-types';
 import type { DriveReconcileContext } from './drive-context';
-import { driveUid, parseMarker, type DesiredDrive } from './drive-desired';
+import { driveUid, LOCAL_UID_PREFIX, parseMarker, type DesiredDrive } from './drive-desired';
 import type { DriveFailure } from './drive-status';
 
 type DriveRef = NonNullable<DriveReconcileContext['identityConflict']>;
@@ -69,6 +69,29 @@ export function renameConflict(drive: Drive, observed: AdminDrive, other: DriveR
   return {
     reason: 'NameConflict',
     message: `Drive ${other.namespace}/${other.name} already has drive ${other.driveId} named "${name}" for the same owner (${drive.spec.owner.kind} ${drive.spec.owner.name}): this Drive's change is not applied and its drive ${observed.drive_id} keeps the name "${observed.drive_name}" until that Drive is deleted or renamed, or this one gets another spec.name`,
+    retry: false,
+  };
+}
+
+/**
+ * No drive of this Drive's, but one with its owner and drive name carries another Drive's marker (a
+ * cluster Drive's, met by `openpds apply --endpoint`, or a Drive the runtime's index did not pair with this
+ * one): NameConflict naming that marker's uid, and the Drive when it can be told (`driveOfUid` in a
+ * cluster, the stand-in uid `local.<namespace>.<name>` of `openpds up`/`apply`). Nothing is created.
+ */
+export async function markerConflict(drive: Drive, claim: { uid: string; driveId: string }, driveOfUid?: (uid: string) => Promise<DriveRef | undefined>): Promise<DriveFailure> {
+  const name = drive.spec.name ?? drive.metadata.name;
+  let whose = `Drive uid ${claim.uid}`;
+  if (claim.uid.startsWith(LOCAL_UID_PREFIX)) {
+    const [namespace, ...rest] = claim.uid.slice(LOCAL_UID_PREFIX.length).split('.');
+    whose = `Drive ${namespace}/${rest.join('.')} of openpds up/apply (uid ${claim.uid})`;
+  } else {
+    const holder = await driveOfUid?.(claim.uid);
+    if (holder) whose = `Drive ${holder.namespace}/${holder.name} (uid ${claim.uid})`;
+  }
+  return {
+    reason: 'NameConflict',
+    message: `drive ${claim.driveId} of the same owner (${drive.spec.owner.kind} ${drive.spec.owner.name}) is named "${name}" already and belongs to ${whose} (its ownership marker): no second drive of that name is created until that Drive is deleted or renamed, or this one gets another spec.name`,
     retry: false,
   };
 }

@@ -114,6 +114,64 @@ describe('reconcileDrive against a real data plane (PGlite, local disk)', () => 
     expect(findCondition(verified.status.conditions, 'Synced')).toMatchObject({ status: 'True', reason: 'InSync' });
   });
 
+  it('a description edited by hand that lost the marker is drift: the marker is restored, origin stays Created, and Delete still deletes', async () => {
+    const cr = driveCr({ reclaimPolicy: 'Delete', description: 'shared files' });
+    const { status } = await run(cr);
+    await admin.updateDrive(status.driveId!, { description: 'team files' });
+
+    const drifted = await run(cr);
+    expect(drifted.actions).toEqual([expect.objectContaining({ action: 'update', reason: 'DriftDetected' })]);
+    expect(drifted.sunk).toEqual(expect.arrayContaining([expect.objectContaining({ type: 'Warning', reason: 'DriftDetected', message: expect.stringContaining(`its ownership marker (uid ${cr.metadata.uid}) was removed`) })]));
+    expect(findCondition(drifted.status.conditions, 'Synced')).toMatchObject({ status: 'False', reason: 'DriftDetected' });
+    expect(drifted).toMatchObject({ driftCorrected: ['description'] });
+    expect(drifted.status).toMatchObject({ driveId: status.driveId, origin: 'Created' });
+    expect((await admin.getDrive(status.driveId!)).description).toBe(`shared files\nopenpds.io/uid=${cr.metadata.uid}; reclaimPolicy=Delete`);
+    expect(await drivesMarked(cr.metadata.uid!)).toHaveLength(1);
+    expect(findCondition((await run(cr)).status.conditions, 'Synced')).toMatchObject({ status: 'True' });
+
+    // Lost again, then the Drive is deleted before any reconcile: Delete still deletes the drive it made.
+    await admin.updateDrive(status.driveId!, { description: 'edited again' });
+    const deleted = await reconcileDriveDeletion(cr, ctx().ctx);
+    expect(deleted.actions).toEqual([{ action: 'delete', driveId: status.driveId, reason: 'Delete' }]);
+    await expect(admin.getDrive(status.driveId!)).rejects.toMatchObject({ isNotFound: true });
+  });
+
+  it('a recorded drive without a marker is not taken when the status says Adopted, or the owner or name differ', async () => {
+    const cr = driveCr();
+    const { status } = await run(cr);
+    await admin.updateDrive(status.driveId!, { description: 'hand-made', drive_name: 'another name' });
+    const other = await run(cr);
+    expect(other.sunk).toEqual(expect.arrayContaining([expect.objectContaining({ reason: 'DriveIdIgnored' })]));
+    expect(other.status.driveId).not.toBe(status.driveId);
+    expect((await admin.getDrive(status.driveId!)).description).toBe('hand-made');
+  });
+
+  it('a drive disabled by hand is drift: enabled again, DriftDetected, counted as status drift', async () => {
+    const cr = driveCr();
+    const { status } = await run(cr);
+    await admin.updateDrive(status.driveId!, { status: 'disabled' });
+    const drifted = await run(cr);
+    expect(drifted.actions).toEqual([expect.objectContaining({ action: 'update', reason: 'DriftDetected', changes: [{ field: 'status', from: 'disabled', to: 'enabled' }] })]);
+    expect(drifted.sunk).toEqual(expect.arrayContaining([expect.objectContaining({ type: 'Warning', reason: 'DriftDetected', message: expect.stringContaining('status "disabled" -> "enabled"') })]));
+    expect(findCondition(drifted.status.conditions, 'Synced')).toMatchObject({ status: 'False', reason: 'DriftDetected' });
+    expect(drifted).toMatchObject({ driftCorrected: ['status'] });
+    expect((await admin.getDrive(status.driveId!)).status).toBe('enabled');
+  });
+
+  it('a description of 511 emoji after one letter is created whole to the last character that fits (no half emoji)', async () => {
+    const emoji = '\u{1F4C1}';
+    for (const uid of ['0000-uid-e1', '0000-uid-e22']) {
+      const cr = driveCr({ description: `a${emoji.repeat(511)}` });
+      cr.metadata.uid = uid;
+      const created = await run(cr);
+      expect(findCondition(created.status.conditions, 'Ready')).toMatchObject({ status: 'True', reason: 'Applied' });
+      const description = (await admin.getDrive(created.status.driveId!)).description;
+      expect(description.length).toBeLessThanOrEqual(1024);
+      expect(description.endsWith(`\nopenpds.io/uid=${uid}; reclaimPolicy=Retain`)).toBe(true);
+      expect((await run(cr)).actions).toEqual([expect.objectContaining({ action: 'none', reason: 'InSync' })]);
+    }
+  });
+
   it('a spec change is an update, not drift', async () => {
     const cr = driveCr();
     const { status } = await run(cr);
@@ -287,16 +345,21 @@ describe('reconcileDrive against a real data plane (PGlite, local disk)', () => 
       expect((await admin.getDrive(id)).drive_id).toBe(id);
     });
 
-    it('is never taken while the Drive its marker names still exists (even when the cache has lost it)', async () => {
+    it('is never taken while the Drive its marker names still exists (even when the cache has lost it), nor doubled: NameConflict', async () => {
       const old = driveCr();
       const id = (await run(old)).status.driveId!;
       const rival = driveCr({ name: old.spec.name! });
       const live = cluster(old.metadata.uid!, rival.metadata.uid!);
-      const created = await runIn(rival, live);
-      expect(created.actions).toEqual([expect.objectContaining({ action: 'create', reason: 'Create' })]);
-      expect(created.status.driveId).not.toBe(id);
+      const refused = await runIn(rival, live);
+      expect(refused.actions).toEqual([]);
+      expect(findCondition(refused.status.conditions, 'Ready')).toMatchObject({ status: 'False', reason: 'NameConflict', message: expect.stringContaining(`drive ${id} of the same owner (Group team) is named "${old.spec.name}" already and belongs to Drive uid ${old.metadata.uid}`) });
+      expect(refused.status.driveId).toBeUndefined();
       expect(live.asked.count).toBe(1);
+      expect(await drivesNamed(old.spec.name!)).toHaveLength(1);
       expect((await admin.getDrive(id)).description).toBe(`openpds.io/uid=${old.metadata.uid}; reclaimPolicy=Retain`);
+      // Named when the runtime can tell which Drive has the uid.
+      const named = await reconcileDrive(rival, ctx(admin, { driveUidsInUse: live.driveUidsInUse, driveOfUid: async (uid) => (uid === old.metadata.uid ? { namespace: 'ns', name: old.metadata.name } : undefined) }).ctx);
+      expect(findCondition(named.status.conditions, 'Ready')?.message).toContain(`belongs to Drive ns/${old.metadata.name} (uid ${old.metadata.uid})`);
     });
 
     it('is not taken when its Drive had reclaimPolicy Delete, nor without a list of live Drives (openpds up, plan, apply)', async () => {
@@ -304,25 +367,44 @@ describe('reconcileDrive against a real data plane (PGlite, local disk)', () => 
       const live = cluster();
       const notAfterDelete = await runIn(driveCr({ name: doomed.spec.name! }), live);
       expect(notAfterDelete.actions).toEqual([expect.objectContaining({ action: 'create' })]);
-      expect(live.asked.count).toBe(0); // no candidate: no live read
+      expect(live.asked.count).toBe(1); // a marked drive of that name: the live list tells a gone Drive's
       expect((await admin.getDrive(doomedId)).description).toContain(`openpds.io/uid=${doomed.metadata.uid}; reclaimPolicy=Delete`);
 
+      // Without a live list (openpds up, plan, apply --endpoint) no marker is taken for a deleted Drive's:
+      // neither taken nor doubled (two drives of one owner and name), a NameConflict naming the marker's uid.
       const { old, id } = await orphaned();
       const local = await runIn(driveCr({ name: old.spec.name! }), undefined);
-      expect(local.actions).toEqual([expect.objectContaining({ action: 'create' })]);
-      expect(local.status.driveId).not.toBe(id);
+      expect(local.actions).toEqual([]);
+      expect(findCondition(local.status.conditions, 'Ready')).toMatchObject({ status: 'False', reason: 'NameConflict', message: expect.stringContaining(`belongs to Drive uid ${old.metadata.uid}`) });
+      expect(await drivesNamed(old.spec.name!)).toHaveLength(1);
       expect((await admin.getDrive(id)).description).toBe(`openpds.io/uid=${old.metadata.uid}; reclaimPolicy=Retain`);
     });
 
-    it("a local stand-in uid's drive (openpds up/apply) is not an orphan to the cluster", async () => {
+    it("a local stand-in uid's drive (openpds up/apply) is not an orphan to the cluster, nor doubled by it", async () => {
       const local = driveCr();
       delete local.metadata.uid; // as `openpds up` reads a manifest: uid local.ns.<name>
       const id = (await run(local)).status.driveId!;
       const live = cluster();
       const inCluster = await runIn(driveCr({ name: local.spec.name! }), live);
-      expect(inCluster.actions).toEqual([expect.objectContaining({ action: 'create' })]);
-      expect(live.asked.count).toBe(0);
+      expect(inCluster.actions).toEqual([]);
+      expect(findCondition(inCluster.status.conditions, 'Ready')).toMatchObject({ reason: 'NameConflict', message: expect.stringContaining(`belongs to Drive ns/${local.metadata.name} of openpds up/apply (uid local.ns.${local.metadata.name})`) });
+      expect(await drivesNamed(local.spec.name!)).toHaveLength(1);
       expect((await admin.getDrive(id)).description).toBe(`openpds.io/uid=local.ns.${local.metadata.name}; reclaimPolicy=Retain`);
+    });
+
+    it('`openpds apply --endpoint` (a stand-in uid) does not make a second drive next to a cluster Drive\'s: NameConflict naming its uid', async () => {
+      const inCluster = driveCr();
+      const id = (await run(inCluster)).status.driveId!;
+      const local = driveCr({ name: inCluster.spec.name! });
+      delete local.metadata.uid;
+      const rec = recording(admin);
+      const planned = await reconcileDrive(local, ctx(rec.client, { dryRun: true }).ctx);
+      expect(planned.actions).toEqual([]);
+      expect(findCondition(planned.status.conditions, 'Ready')).toMatchObject({ reason: 'NameConflict', message: expect.stringContaining(`belongs to Drive uid ${inCluster.metadata.uid}`) });
+      const applied = await reconcileDrive(local, ctx(rec.client).ctx);
+      expect(findCondition(applied.status.conditions, 'Ready')).toMatchObject({ reason: 'NameConflict' });
+      expect(rec.mutations()).toEqual([]);
+      expect(await drivesNamed(inCluster.spec.name!)).toEqual([expect.objectContaining({ drive_id: id })]);
     });
   });
 
@@ -356,7 +438,10 @@ describe('reconcileDrive against a real data plane (PGlite, local disk)', () => 
 
     const deletion = await reconcileDriveDeletion(cr, { domain: { state: 'NotFound', message: 'gone' }, clock: { now: () => now } });
     expect(deletion).toMatchObject({ removeFinalizer: true, events: [expect.objectContaining({ reason: 'Retained' })] });
+    // Retain needs no data plane to let go; Delete waits for the Domain to serve.
     const notReady = await reconcileDriveDeletion(cr, { domain: { state: 'NotReady', message: 'starting' }, clock: { now: () => now } });
-    expect(notReady).toMatchObject({ removeFinalizer: false });
+    expect(notReady).toMatchObject({ removeFinalizer: true });
+    const deleteWaits = await reconcileDriveDeletion({ ...cr, spec: { ...cr.spec, reclaimPolicy: 'Delete' } }, { domain: { state: 'NotReady', message: 'starting' }, clock: { now: () => now } });
+    expect(deleteWaits).toMatchObject({ removeFinalizer: false });
   });
 });

@@ -17,7 +17,7 @@ import type { AdminClient, AdminDrive } from '../admin-client/admin-client';
 import type { Drive } from '../domain-types';
 import { buildDesiredDrive, DELETE_ADOPTED_ANNOTATION, describeChange, diffDrive, driveUid, LOCAL_UID_PREFIX, parseMarker, patchFor, stripMarker, type DesiredDrive, type DriveMarker, type DriveOrigin, type FieldChange } from './drive-desired';
 import { DRIVE_FINALIZER, OwnerNotFoundError, type DeferredDriveDelete, type DomainAccess, type DriftField, type DriveDeletionResult, type DriveReconcileContext, type DriveReconcileResult, type DriveStatusOut } from './drive-context';
-import { holdsNameAlready, nameConflict, renameBlocker, renameConflict } from './drive-name-conflict';
+import { holdsNameAlready, markerConflict, nameConflict, renameBlocker, renameConflict } from './drive-name-conflict';
 import { failureOutcome, Outcome, successStatus, toFailure, type DriveFailure } from './drive-status';
 
 export * from './drive-context';
@@ -59,7 +59,8 @@ export async function reconcileDrive(drive: Drive, ctx: DriveReconcileContext): 
 
 async function applyDrive(drive: Drive, wanted: DesiredDrive, client: AdminClient, ctx: DriveReconcileContext, out: Outcome): Promise<DriveReconcileResult> {
   const recordedId = drive.status?.driveId;
-  const found = await observeDrive(client, wanted, recordedId, { adopt: true, ...(ctx.driveUidsInUse ? { driveUidsInUse: ctx.driveUidsInUse } : {}) });
+  const found = await observeDrive(client, wanted, recordedId, { adopt: true, recordedOrigin: (drive.status as DriveStatusOut | undefined)?.origin, ...(ctx.driveUidsInUse ? { driveUidsInUse: ctx.driveUidsInUse } : {}) });
+  if (found.claimedBy) return failureOutcome(out, await markerConflict(drive, found.claimedBy, ctx.driveOfUid));
   if (found.ignoredRecordedId) out.event('Warning', 'DriveIdIgnored', `status.driveId ${found.ignoredRecordedId} is not this Drive's drive (its description has no marker for uid ${wanted.uid}); it is left alone and the drive is looked for by marker and by owner and name`);
 
   if (!found.drive) {
@@ -97,13 +98,15 @@ async function applyDrive(drive: Drive, wanted: DesiredDrive, client: AdminClien
     if (blocker) return failureOutcome(out, renameConflict(drive, observed, blocker));
   }
   // Spec unchanged since the last successful apply, yet the data plane differs: someone changed it by hand.
-  const isDrift = found.via !== 'name' && drive.status?.observedGeneration === drive.metadata.generation && drive.status?.driveId === observed.drive_id;
+  // A lost marker is drift whatever the spec did meanwhile: only a hand edit in the data plane removes it.
+  const isDrift = found.via !== 'name' && drive.status?.driveId === observed.drive_id && (found.markerLost === true || drive.status?.observedGeneration === drive.metadata.generation);
   const reason = found.via === 'name' ? 'Adopt' : isDrift ? 'DriftDetected' : 'SpecChanged';
   if (found.via !== 'name') out.actions.push({ action: 'update', driveId: observed.drive_id, reason, changes, desired });
   if (ctx.dryRun) return out.planned();
 
   const summary = changes.map(describeChange).join(', ');
-  if (isDrift) out.event('Warning', 'DriftDetected', `drive ${observed.drive_id} changed in the data plane (${summary}); correcting`);
+  const lost = found.markerLost ? `; its ownership marker (uid ${wanted.uid}) was removed from the description, and is restored` : '';
+  if (isDrift) out.event('Warning', 'DriftDetected', `drive ${observed.drive_id} changed in the data plane (${summary})${lost}; correcting`);
   const updated = await client.updateDrive(observed.drive_id, patchFor(changes, desired));
   if (isDrift) out.driftCorrected.push(...changes.map(driftField));
   if (found.via === 'name') {
@@ -120,7 +123,7 @@ function drift(message: string) {
   return { reason: 'DriftDetected', message };
 }
 
-const DRIFT_FIELDS: Record<FieldChange['field'], DriftField> = { drive_name: 'name', description: 'description', total_size: 'quota' };
+const DRIFT_FIELDS: Record<FieldChange['field'], DriftField> = { drive_name: 'name', description: 'description', total_size: 'quota', status: 'status' };
 
 function driftField(change: FieldChange): DriftField {
   return DRIFT_FIELDS[change.field];
@@ -149,6 +152,13 @@ export interface Observation {
   orphanOf?: string;
   /** status.driveId named a drive without this Drive's marker: set aside, not taken over. */
   ignoredRecordedId?: string;
+  /**
+   * Found by status.driveId though its description has no marker at all: the operator created it (status
+   * origin Created) for this owner and drive name, and someone edited the description by hand. Drift.
+   */
+  markerLost?: boolean;
+  /** Nothing found, but a drive of the same owner and name carries another Drive's marker: its uid. */
+  claimedBy?: { uid: string; driveId: string };
   /** The owner's id in the data plane, resolved when the search needed it. */
   ownerId?: string;
 }
@@ -158,7 +168,7 @@ export interface Observation {
  * that owner with the same name: an unmanaged one, else (given `driveUidsInUse`) an orphan. A user's
  * default drive is never adopted.
  */
-export async function observeDrive(client: AdminClient, desired: DesiredDrive, recordedId: string | undefined, options: { adopt: boolean; driveUidsInUse?: () => Promise<ReadonlySet<string>> }): Promise<Observation> {
+export async function observeDrive(client: AdminClient, desired: DesiredDrive, recordedId: string | undefined, options: ObserveOptions): Promise<Observation> {
   let ignoredRecordedId: string | undefined;
   if (recordedId) {
     try {
@@ -169,6 +179,10 @@ export async function observeDrive(client: AdminClient, desired: DesiredDrive, r
       // is set aside and the drive is looked for as if none were recorded (marker, then adoption).
       const owner = parseMarker(drive.description)?.uid;
       if (owner === desired.uid || sameLocalNamespace(owner, desired.uid)) return { drive, via: 'id' };
+      // No marker at all (not another Drive's), on the drive the status says the operator created for this
+      // owner and name: the description was edited by hand. Taken as this Drive's, so the marker is put back
+      // (drift) and reclaimPolicy Delete still deletes it; a marker of another Drive never is.
+      if (owner === undefined && options.recordedOrigin === 'Created' && (await madeFor(client, desired, drive))) return { drive, via: 'id', markerLost: true };
       ignoredRecordedId = recordedId;
     } catch (error) {
       if (!(error as { isNotFound?: boolean }).isNotFound) throw error;
@@ -176,6 +190,19 @@ export async function observeDrive(client: AdminClient, desired: DesiredDrive, r
   }
   const found = await searchDrive(client, desired, options);
   return ignoredRecordedId ? { ...found, ignoredRecordedId } : found;
+}
+
+interface ObserveOptions {
+  adopt: boolean;
+  driveUidsInUse?: () => Promise<ReadonlySet<string>>;
+  /** status.origin: a recorded drive without any marker is this Drive's only when it says Created. */
+  recordedOrigin?: DriveOrigin | undefined;
+}
+
+/** The drive has the desired owner and drive name (a user given by name is resolved: one findUser). */
+async function madeFor(client: AdminClient, desired: DesiredDrive, drive: AdminDrive): Promise<boolean> {
+  if (drive.default || drive.owner_type !== desired.owner_type || drive.drive_name !== desired.drive_name) return false;
+  return drive.owner === (await resolveOwnerId(client, desired));
 }
 
 /**
@@ -190,24 +217,35 @@ function sameLocalNamespace(a: string | undefined, b: string): boolean {
   return namespaceOf(a) === namespaceOf(b);
 }
 
-async function searchDrive(client: AdminClient, desired: DesiredDrive, options: { adopt: boolean; driveUidsInUse?: () => Promise<ReadonlySet<string>> }): Promise<Observation> {
+async function searchDrive(client: AdminClient, desired: DesiredDrive, options: ObserveOptions): Promise<Observation> {
   const ownerId = await resolveOwnerId(client, desired);
   let unmanaged: AdminDrive | undefined;
   const orphans: { drive: AdminDrive; uid: string }[] = [];
+  const claimed: { drive: AdminDrive; marker: DriveMarker }[] = [];
   for await (const d of client.listAllDrives({ owner: ownerId })) {
     const marker = parseMarker(d.description);
     if (marker?.uid === desired.uid) return { drive: d, via: 'marker', ownerId };
     if (!options.adopt || d.default || d.owner_type !== desired.owner_type || d.drive_name !== desired.drive_name) continue;
     if (!marker) unmanaged ??= d;
-    else if (options.driveUidsInUse && mayBeOrphan(marker)) orphans.push({ drive: d, uid: marker.uid });
+    else {
+      claimed.push({ drive: d, marker });
+      if (options.driveUidsInUse && mayBeOrphan(marker)) orphans.push({ drive: d, uid: marker.uid });
+    }
   }
   if (unmanaged) return { drive: unmanaged, via: 'name', ownerId };
-  if (orphans.length === 0 || !options.driveUidsInUse) return { ownerId };
+  if (claimed.length === 0) return { ownerId };
   // A uid is never given out again, so a uid missing from a live list stays missing: the drive cannot
   // be taken from a Drive that exists, or will. A cache could lag behind a Drive created a moment ago.
-  const inUse = await options.driveUidsInUse();
-  const orphan = orphans.find((o) => !inUse.has(o.uid));
-  return orphan ? { drive: orphan.drive, via: 'name', orphanOf: orphan.uid, ownerId } : { ownerId };
+  const inUse = options.driveUidsInUse ? await options.driveUidsInUse() : undefined;
+  const orphan = inUse ? orphans.find((o) => !inUse.has(o.uid)) : undefined;
+  if (orphan) return { drive: orphan.drive, via: 'name', orphanOf: orphan.uid, ownerId };
+  // Another Drive's drive has this owner and name: a second one would be two same-named drives for one
+  // owner (a cluster Drive's and `openpds apply --endpoint`'s, or two Drives the cache did not pair). The
+  // one exception: a Delete-marked drive whose Drive is gone, in a cluster (a live list says so): it is
+  // owed a deletion (drive-deferred-deletes.ts), not a name. Without a live list, no marker can be
+  // taken for a deleted Drive's.
+  const holder = claimed.find((c) => !(inUse && c.marker.reclaimPolicy === 'Delete' && !c.marker.uid.startsWith(LOCAL_UID_PREFIX) && !inUse.has(c.marker.uid)));
+  return holder ? { ownerId, claimedBy: { uid: holder.marker.uid, driveId: holder.drive.drive_id } } : { ownerId };
 }
 
 /**
@@ -304,7 +342,7 @@ export async function reconcileDriveDeletion(drive: Drive, ctx: DriveReconcileCo
   const client = ctx.domain.client;
   const desired = buildDesiredDrive(withParsableQuota(drive));
   try {
-    const found = await observeDrive(client, desired, recordedId, { adopt: false }).catch((error: unknown) => {
+    const found = await observeDrive(client, desired, recordedId, { adopt: false, recordedOrigin: (drive.status as DriveStatusOut | undefined)?.origin }).catch((error: unknown) => {
       // The owner is gone, and the data plane deletes a user's drives with the user: nothing is left.
       if (error instanceof OwnerNotFoundError) return {} as Awaited<ReturnType<typeof observeDrive>>;
       throw error;
