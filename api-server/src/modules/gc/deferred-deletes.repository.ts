@@ -44,10 +44,14 @@ export function createDeferredDeletesRepository() {
      * Keys kept for download links (kept longer than a reservation lasts) never count.
      */
     async hasFreshReservation(db: Queryable, prefix: string, freshSeconds: number): Promise<boolean> {
+      // statement_timestamp(), not now(): now() is when the caller's transaction began, which can be before
+      // the reservation it must see was made (a sealing that began, then waited on the advisory lock while
+      // another replica's claim committed). That reservation's expiry then lay beyond now() + its lifetime,
+      // looked like a download link's keep, and the second replica copied too (a flaky test under load).
       const rows = await db.query(
         `SELECT 1 FROM deferred_object_deletes
          WHERE starts_with(storage_key, $1)
-           AND delete_after > now() + make_interval(secs => $2) AND delete_after <= now() + make_interval(secs => $3)
+           AND delete_after > statement_timestamp() + make_interval(secs => $2) AND delete_after <= statement_timestamp() + make_interval(secs => $3)
          LIMIT 1`,
         [prefix, IN_FLIGHT_OBJECT_SECONDS - freshSeconds, IN_FLIGHT_OBJECT_SECONDS],
       );
