@@ -180,7 +180,10 @@ export async function runOperator(options: OperatorOptions): Promise<RunningOper
     throw new ConfigError(`cannot load the kubeconfig ${options.kubeconfig ?? '($KUBECONFIG or ~/.kube/config)'}: ${why}`);
   }
   let killed = false;
-  const client = createKubeClient(kubeConfig, { isAlive: () => !killed });
+  // Set when the Lease is lost: a reconcile still running sends nothing more (each further request fails
+  // at once), since the next leader may already be reconciling the same objects.
+  let lostLease = false;
+  const client = createKubeClient(kubeConfig, { isAlive: () => !killed && !lostLease });
   const metrics: OperatorMetrics = createOperatorMetrics();
   const events = createEventRecorder({ client, onError: (error) => log('warn', 'event not recorded', { error: String(error) }) });
   const autoMonitoring = options.monitoring === undefined || options.monitoring === 'auto';
@@ -340,6 +343,7 @@ export async function runOperator(options: OperatorOptions): Promise<RunningOper
         throttled(`standby ${holder}`, () => log('info', `waiting for Lease ${lease} held by ${holder}`));
       },
       onStoppedLeading: () => {
+        lostLease = true;
         log('error', 'lost the Lease; stopping');
         void stopControllers().then(() => options.onLostLeadership?.());
       },

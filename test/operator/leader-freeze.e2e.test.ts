@@ -59,6 +59,7 @@ const gauge = async (op: RunningOperator) => Number((await (await fetch(`${op.me
 test('a leader whose API connection freezes steps down by its renew deadline, before the standby takes over: never two leaders', async () => {
   const first = await start(join(kube.dir, 'kubeconfig-proxied'));
   await eventually(async () => expect(await gauge(first)).toBe(1));
+  const firstHolder = (await kube.client.get<{ spec: { holderIdentity: string } }>({ apiVersion: 'coordination.k8s.io/v1', kind: 'Lease', namespace: 'default', name: 'openpds-operator' })).spec.holderIdentity;
   const second = await start(kube.kubeconfig);
   await new Promise((r) => setTimeout(r, 1000));
   expect(await gauge(second)).toBe(0);
@@ -84,4 +85,11 @@ test('a leader whose API connection freezes steps down by its renew deadline, be
   expect(secondUpAt).toBeDefined();
   expect(secondUpAt! - frozenAt).toBeGreaterThanOrEqual(LEASE_MS - 1000);
   expect(second.isLeader()).toBe(true);
+
+  // The connection comes back: what the first had in flight was aborted, and it does not lead again.
+  freeze(false);
+  await new Promise((r) => setTimeout(r, LEASE_MS / 2));
+  expect([await gauge(first), await gauge(second)]).toEqual([0, 1]);
+  const lease = await kube.client.get<{ spec: { holderIdentity: string } }>({ apiVersion: 'coordination.k8s.io/v1', kind: 'Lease', namespace: 'default', name: 'openpds-operator' });
+  expect(lease.spec.holderIdentity).not.toBe(firstHolder);
 });
