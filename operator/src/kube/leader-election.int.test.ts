@@ -81,3 +81,21 @@ test('a candidate reports whom it waits for, and every attempt that cannot read 
   expect(errors[0]).toMatchObject({ status: 503 });
   await eventually(async () => expect(await lease(`${name}-other`)).toMatchObject({ holderIdentity: 'c' }));
 });
+
+test('a leader that finds the Lease taken by another steps down at once, not at its renew deadline', async () => {
+  const name = `l${++n}`;
+  let stoppedAt = 0;
+  const a = createLeaderElector({ client: kube.client, namespace: NS, name, identity: 'a', leaseDurationMs: 3000, retryIntervalMs: 50, onStoppedLeading: () => (stoppedAt = Date.now()) });
+  electors.push(a);
+  expect(await a.acquire()).toBe(true);
+  // Written over a's renews (every 50 ms): retried on a 409.
+  await eventually(async () => {
+    const current = await kube.client.get<KubeObject & { spec: LeaseSpec }>({ apiVersion: 'coordination.k8s.io/v1', kind: 'Lease', namespace: NS, name });
+    await kube.client.replace({ ...current, spec: { ...current.spec, holderIdentity: 'intruder' } });
+  });
+  const takenAt = Date.now();
+  await eventually(() => expect(stoppedAt).toBeGreaterThan(0), 3000);
+  expect(a.isLeader()).toBe(false);
+  expect(stoppedAt - takenAt).toBeLessThan(1000); // the renew deadline is 2 s away
+  expect(await lease(name)).toMatchObject({ holderIdentity: 'intruder' });
+});

@@ -105,6 +105,12 @@ export function createLeaderElector(options: LeaderElectorOptions): LeaderElecto
       }
     }
     const holder = lease.spec?.holderIdentity;
+    if (holder && holder !== options.identity && leader) {
+      // Someone took the Lease while this instance thought it led (it saw it expire): step down now
+      // rather than at the renew deadline, the two must not reconcile side by side a moment longer.
+      stepDown();
+      return false;
+    }
     if (holder && holder !== options.identity) {
       const record = JSON.stringify([holder, lease.spec?.renewTime, lease.metadata?.resourceVersion]);
       if (observed?.record !== record) observed = { record, at: timers.now() };
