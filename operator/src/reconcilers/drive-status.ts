@@ -67,12 +67,21 @@ export class Outcome {
   }
 }
 
+/**
+ * The data plane has no groups yet (no group table, no membership): a Group owner is a name it takes as
+ * is, so nothing can check it, and only admins reach the drive. Said where "Applied" would imply more.
+ */
+function groupNote(drive: Outcome['drive']): string {
+  if (drive.spec.owner.kind !== 'Group') return '';
+  return `; owner Group "${drive.spec.owner.name}" is not checked: the data plane has no groups yet (any name is taken as is, and only admins reach the drive)`;
+}
+
 export function successStatus(out: Outcome, observed: Pick<AdminDrive, 'drive_id' | 'used_size' | 'total_size'>, origin: DriveOrigin, drift?: { reason: string; message: string }): DriveStatusOut {
   const generation = out.drive.metadata.generation;
   const conditions = setConditions(
     out.drive.status?.conditions,
     [
-      { type: 'Ready', status: 'True', reason: 'Applied', message: `drive ${observed.drive_id} matches the spec${origin === 'Adopted' ? ' (adopted: not created by the operator)' : ''}`, observedGeneration: generation },
+      { type: 'Ready', status: 'True', reason: 'Applied', message: `drive ${observed.drive_id} matches the spec${origin === 'Adopted' ? ' (adopted: not created by the operator)' : ''}${groupNote(out.drive)}`, observedGeneration: generation },
       { type: 'Progressing', status: 'False', reason: 'Reconciled', message: `drive ${observed.drive_id} is applied`, observedGeneration: generation },
       drift
         ? { type: 'Synced', status: 'False', reason: drift.reason, message: drift.message, observedGeneration: generation }

@@ -87,6 +87,13 @@ describe('reconcileDrive against a real data plane (PGlite, local disk)', () => 
     expect(findCondition(first.status.conditions, 'Progressing')).toMatchObject({ status: 'False', reason: 'Reconciled' });
   });
 
+  it('a Group owner cannot be checked (the data plane has no groups): Ready says so instead of a bare "matches the spec"', async () => {
+    const group = await run(driveCr({ owner: { kind: 'Group', name: 'no-such-group' } }));
+    expect(findCondition(group.status.conditions, 'Ready')?.message).toContain('owner Group "no-such-group" is not checked: the data plane has no groups yet');
+    const user = await run(driveCr({ owner: { kind: 'User', name: 'admin' } }));
+    expect(findCondition(user.status.conditions, 'Ready')?.message).toBe(`drive ${user.status.driveId} matches the spec`);
+  });
+
   it('a crash between create and the status write finds the drive by its marker: no duplicate', async () => {
     const cr = driveCr();
     const created = await reconcileDrive(cr, ctx().ctx); // status deliberately not written: the "crash"

@@ -243,8 +243,11 @@ async function searchDrive(client: AdminClient, desired: DesiredDrive, options: 
   // owner (a cluster Drive's and `openpds apply --endpoint`'s, or two Drives the cache did not pair). The
   // one exception: a Delete-marked drive whose Drive is gone, in a cluster (a live list says so): it is
   // owed a deletion (drive-deferred-deletes.ts), not a name. Without a live list, no marker can be
-  // taken for a deleted Drive's.
-  const holder = claimed.find((c) => !(inUse && c.marker.reclaimPolicy === 'Delete' && !c.marker.uid.startsWith(LOCAL_UID_PREFIX) && !inUse.has(c.marker.uid)));
+  // taken for a deleted Drive's. Nor, in `openpds plan/apply --set NAME`, a drive of the same set and
+  // namespace: the plan sees the whole set, and makes it a move, a prune, or an error (plan-drives.ts).
+  const owedDeletion = (m: DriveMarker) => inUse !== undefined && m.reclaimPolicy === 'Delete' && !m.uid.startsWith(LOCAL_UID_PREFIX) && !inUse.has(m.uid);
+  const sameSet = (m: DriveMarker) => desired.set !== undefined && m.set === desired.set && sameLocalNamespace(m.uid, desired.uid);
+  const holder = claimed.find((c) => !owedDeletion(c.marker) && !sameSet(c.marker));
   return holder ? { ownerId, claimedBy: { uid: holder.marker.uid, driveId: holder.drive.drive_id } } : { ownerId };
 }
 
