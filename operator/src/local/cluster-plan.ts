@@ -188,8 +188,9 @@ async function legacyMembers(options: ClusterPlanOptions, resolver: ResourceReso
 /** Each document checked and resolved to its REST resource (or to the CRD of the folder that defines it). */
 async function resolveDocuments(options: ClusterPlanOptions, resolver: ResourceResolver, entries: ClusterPlanEntry[]): Promise<Desired[]> {
   const crdKinds = crdKindsOf(options.documents.map((d) => d.object as KubeObject));
-  const desired: Desired[] = [];
+  const desired: (Desired & { key: string })[] = [];
   const seen = new Map<string, string>();
+  const duplicated = new Map<string, string>(); // key -> the file of a later definition
   for (const [index, { where, object }] of options.documents.entries()) {
     const kind = String(object.kind ?? '?');
     const name = object.metadata?.name;
@@ -209,12 +210,20 @@ async function resolveDocuments(options: ClusterPlanOptions, resolver: ResourceR
     const earlier = seen.get(key);
     if (earlier) {
       entries[index] = { action: 'error', kind, name: displayName(namespace, name), changes: [], message: `also defined in ${earlier}: one object, one manifest` };
+      if (!duplicated.has(key)) duplicated.set(key, where);
       continue;
     }
     seen.set(key, where);
-    desired.push({ index, resource, namespace, object: stamp(object as KubeObject, namespace, options.set), ...(pendingCrd ? { pendingCrd } : {}) });
+    desired.push({ key, index, resource, namespace, object: stamp(object as KubeObject, namespace, options.set), ...(pendingCrd ? { pendingCrd } : {}) });
   }
-  return desired;
+  // Neither definition is applied, the first one no more than the later (which one the author meant is
+  // theirs to say): applying the first and refusing the second applied half a mistake. Both count as
+  // unresolved, so nothing is pruned meanwhile (the object would look removed from the folder).
+  for (const d of desired) {
+    const later = duplicated.get(d.key);
+    if (later) entries[d.index] = { action: 'error', kind: d.resource.kind, name: displayName(d.namespace, d.object.metadata!.name!), changes: [], message: `also defined in ${later}: one object, one manifest` };
+  }
+  return desired.filter((d) => !duplicated.has(d.key)).map(({ key: _key, ...d }) => d);
 }
 
 /** Namespaces and CRDs first, then the rest; objects of a CRD of the folder once their kind is served. */
