@@ -18,9 +18,9 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 describe.each(['pg', 'pglite'] as const)('upload and delete races on %s', (dbKind) => {
   // Fewer on PGlite: nothing interleaves there, each try only checks a serial order.
-  const TRIES = dbKind === 'pg' ? 40 : 8;
+  const TRIES = dbKind === 'pg' ? 20 : 6;
   // user/delete tries cost a user each (a password hash): fewer.
-  const USER_TRIES = dbKind === 'pg' ? 20 : 5;
+  const USER_TRIES = dbKind === 'pg' ? 10 : 4;
   let server: Awaited<ReturnType<typeof startTestServer>>;
   let api: ApiClient;
   let adminToken: string;
