@@ -1,7 +1,7 @@
 import { celCauses, compileErrors } from './cel';
 import type { JsonObject } from './json';
 
-// The Kubernetes quantity library (cel-quantity.mjs) as rules see it: exact comparison across suffixes,
+// The Kubernetes quantity library (operator/src/kube/cel-quantity.ts) as rules see it: exact comparison across suffixes,
 // int-or-string values through string(), and a clear evaluation error on a bad quantity.
 const holds = (rule: string, self: unknown): boolean | string => {
   const schema = { type: 'object', 'x-kubernetes-validations': [{ rule, message: 'no' }] } as unknown as JsonObject;
