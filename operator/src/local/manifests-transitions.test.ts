@@ -1,8 +1,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import YAML from 'yaml';
-import { DEFAULT_CRD_DIR, loadManifests, transitionRules } from './manifests';
+import { loadManifests } from './manifests';
 
 const drive = (domain: string, owner: string) => `apiVersion: openpds.io/v1alpha1\nkind: Drive\nmetadata: {name: team}\nspec: {domainRef: {name: ${domain}}, owner: {kind: Group, name: ${owner}}, quota: {totalSize: 2Gi}}\n`;
 
@@ -30,15 +29,19 @@ test('other changes, a Drive never applied, and another Drive are accepted', () 
   expect(loadManifests(folderWith(drive('qs2', 'ops').replace('name: team}', 'name: other}')), undefined, previous)).toMatchObject({ invalid: [] });
 });
 
-test('the transition rules local mode checks: all of a Drive\'s; of the CRDs, only the quantity comparison is left to the API server', () => {
-  const schemaOf = (file: string) => YAML.parse(fs.readFileSync(path.join(DEFAULT_CRD_DIR, file), 'utf8')).spec.versions[0].schema.openAPIV3Schema;
-  expect(transitionRules(schemaOf('openpds.io_drives.yaml'))).toEqual([
-    { at: ['spec', 'domainRef'], rule: 'self.name == oldSelf.name', message: 'domainRef is immutable', parts: [{ equal: 'name' }] },
-    { at: ['spec', 'owner'], rule: 'self.kind == oldSelf.kind && self.name == oldSelf.name', message: 'owner is immutable (create a new Drive to move data to another owner)', parts: [{ equal: 'kind' }, { equal: 'name' }] },
+test("every transition rule of the CRDs is checked, a Domain's quantity comparison too, against the object as last applied", () => {
+  const domain = (size: string, mode = 'standard', volume = `volume: {size: ${size}}`) => `apiVersion: openpds.io/v1alpha1\nkind: Domain\nmetadata: {name: acme}\nspec: {storage: {mode: ${mode}, ${volume}}}\n`;
+  const last = { Domain: { 'default/acme': loadManifests(folderWith(domain('2Gi'))).domains[0]! } };
+  expect(loadManifests(folderWith(domain('1Gi')), undefined, last).invalid.map((p) => p.message)).toEqual([
+    'spec.storage.volume.size: Invalid value: "string": storage.volume.size cannot shrink: the PersistentVolumeClaim holding the data only grows (and only when its StorageClass allows volume expansion)',
   ]);
-  const unchecked = fs
-    .readdirSync(DEFAULT_CRD_DIR)
-    .filter((f) => /^openpds\.io_.*\.yaml$/.test(f))
-    .flatMap((f) => transitionRules(schemaOf(f)).filter((r) => !r.parts).map((r) => r.rule));
-  expect(unchecked).toEqual(['quantity(self).compareTo(quantity(oldSelf)) >= 0']);
+  expect(loadManifests(folderWith(domain('3Gi')), undefined, last)).toMatchObject({ invalid: [], domains: [expect.anything()] });
+  const hosting = loadManifests(folderWith(domain('', 'hosting', 'hosting: {bucket: customer}')), undefined, last);
+  expect(hosting.invalid.map((p) => p.message)).toEqual([
+    [
+      'spec: Invalid value: "object": spec.database is required unless storage.volume is set (the embedded database lives on that volume)',
+      'spec.storage: Invalid value: "object": storage.mode is immutable (data is laid out differently in each mode)',
+      'spec.storage: Invalid value: "object": switching between storage.volume and storage.s3 would strand the stored data; create a new Domain',
+    ].join('; '),
+  ]);
 });

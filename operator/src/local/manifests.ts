@@ -3,20 +3,20 @@
  * file (multi-document), kustomization.yaml ignored, each object defaulted and validated against its CRD's
  * openAPIV3Schema (as the API server does on admission), strictly: a field the schema does not declare is
  * an error, as `kubectl apply --server-side` (fieldValidation=Strict) makes it, not silently dropped.
- * Of the CEL rules, the transition rules that keep fields immutable (`self.f == oldSelf.f` and the like:
- * transitionRules) are checked against the object as last applied, when the caller has it (`up`'s
- * drives.json): a Drive moved to another Domain or owner is refused as the API server refuses it, never run
- * as a new drive. Rules bounding a quantity (`quantity(self).compareTo(quantity('N')) <= 0`: quotas past the
- * data plane's safe integers) are checked too. Other CEL rules need a cluster-side evaluator and are not
- * checked here: `kubectl apply` may still refuse what passes here.
+ * Then every CEL rule of the CRD (x-kubernetes-validations), with the API server's own evaluator
+ * (operator/src/kube/cel.ts, the one the Kubernetes API test server runs): a Domain name too long for its
+ * Services, a quota past the data plane's safe integers, storage settings that contradict each other. The
+ * transition rules (oldSelf: domainRef, owner immutable…) are checked against the object as last applied,
+ * when the caller has it (`up`'s drives.json): a Drive moved to another Domain or owner is refused as the
+ * API server refuses it, never run as a new drive.
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import { isDeepStrictEqual } from 'node:util';
 import Ajv, { type ValidateFunction } from 'ajv';
 import addFormats from 'ajv-formats';
 import YAML from 'yaml';
 import { API_VERSION, type Domain, type Drive } from '../domain-types';
+import { celCauses, type CelSchema } from '../kube/cel';
 
 export const DEFAULT_CRD_DIR = path.resolve(__dirname, '../../../crds');
 
@@ -80,8 +80,8 @@ export function loadManifests(dir: string, crdDir = DEFAULT_CRD_DIR, previous: P
     if (!schema.validate(object)) errors.push(...(schema.validate.errors ?? []).map((e) => `${fieldPath(e.instancePath)} ${e.message}`));
     if (typeof name !== 'string' || !name) errors.push('metadata.name is required');
     const old = typeof name === 'string' ? previous[String(object.kind)]?.[`${object.metadata?.namespace ?? 'default'}/${name}`] : undefined;
-    if (errors.length === 0) errors.push(...quantityBoundErrors(schema.bounds, object));
-    if (errors.length === 0 && old) errors.push(...transitionErrors(schema.transitions, old, object));
+    // As on the API server, the rules run only on an object the schema accepts (defaults filled in).
+    if (errors.length === 0) errors.push(...celErrors(schema.schema, object, old));
     if (errors.length > 0) {
       out.invalid.push(problem(errors.join('; ')));
       continue;
@@ -278,108 +278,21 @@ function yamlFiles(dir: string, root = dir, seen = new Set<string>()): { files: 
 interface KindSchema {
   schema: SchemaNode;
   validate: ValidateFunction;
-  transitions: TransitionRule[];
-  bounds: QuantityBound[];
 }
 
 /**
- * A CEL rule `quantity(self).compareTo(quantity('N')) <= 0` at `at` (a Drive's quota.totalSize, a Domain's
- * quotas.defaultDriveSize: at most the data plane's largest safe integer). Local mode has no CEL
- * evaluator, but this form it checks exactly: a quota the data plane would refuse on every retry is
- * refused before anything runs, as `kubectl apply` refuses it.
+ * The CRD's CEL rules (x-kubernetes-validations at every level: on the whole object, on fields, and the
+ * transition rules reading oldSelf when `old` is the object as last applied), with the API server's
+ * evaluator and in kubectl's words (`spec.domainRef: Invalid value: "object": domainRef is immutable`).
+ * As there, the status a manifest carries is not the object's: on create it is dropped, on an update the
+ * stored one stays (so `has(self.status) || …`, Domain's name rules, hold on updates). Values unchanged
+ * since `old` are not re-checked (ratcheting, in operator/src/kube/cel.ts).
  */
-export interface QuantityBound {
-  at: string[];
-  max: bigint;
-  message: string;
-}
-
-const QUANTITY_BOUND = /^quantity\(self\)\.compareTo\(quantity\('([0-9]+)'\)\) <= 0$/;
-
-export function quantityBounds(schema: SchemaNode & { 'x-kubernetes-validations'?: { rule: string; message?: string }[] }, at: string[] = []): QuantityBound[] {
-  const out: QuantityBound[] = [];
-  for (const { rule, message } of schema['x-kubernetes-validations'] ?? []) {
-    const m = QUANTITY_BOUND.exec(rule.trim());
-    if (m) out.push({ at, max: BigInt(m[1]!), message: message ?? `failed rule: ${rule}` });
-  }
-  for (const [key, child] of Object.entries(schema.properties ?? {})) out.push(...quantityBounds(child, [...at, key]));
-  return out;
-}
-
-const QUANTITY_SCALE: Record<string, bigint> = { '': 1n, k: 10n ** 3n, M: 10n ** 6n, G: 10n ** 9n, T: 10n ** 12n, P: 10n ** 15n, Ki: 2n ** 10n, Mi: 2n ** 20n, Gi: 2n ** 30n, Ti: 2n ** 40n, Pi: 2n ** 50n };
-
-/** Exact: `value` > `max` for a quantity of the CRDs' pattern; a value of another form is the schema's to refuse. */
-function quantityAbove(value: string, max: bigint): boolean {
-  const m = /^([0-9]+)(?:\.([0-9]+))?(Ki|Mi|Gi|Ti|Pi|k|M|G|T|P)?$/.exec(value);
-  if (!m) return false;
-  const fraction = m[2] ?? '';
-  return BigInt(m[1]! + fraction) * QUANTITY_SCALE[m[3] ?? '']! > max * 10n ** BigInt(fraction.length);
-}
-
-function quantityBoundErrors(bounds: QuantityBound[], object: object): string[] {
-  const at = (o: unknown, keys: string[]) => keys.reduce<unknown>((v, k) => (typeof v === 'object' && v !== null ? (v as Record<string, unknown>)[k] : undefined), o);
-  return bounds.filter((b) => {
-    const value = at(object, b.at);
-    return typeof value === 'string' && quantityAbove(value, b.max);
-  }).map((b) => `${b.at.join('.')}: Invalid value: "string": ${b.message}`);
-}
-
-/**
- * A transition rule at `at` (`spec.domainRef`), as the conjunction of the checks local mode knows:
- * `self.f == oldSelf.f` (`equal: f`), `self == oldSelf` (`equal: ''`: the whole value) and
- * `has(self.f) == has(oldSelf.f)` (`present: f`). `parts` is undefined for a rule of another form
- * (Domain's `quantity(self).compareTo(quantity(oldSelf)) >= 0`): it is not checked here.
- */
-export interface TransitionRule {
-  at: string[];
-  rule: string;
-  message: string;
-  parts?: ({ equal: string } | { present: string })[];
-}
-
-const TRANSITION_PARTS: [RegExp, (f: string) => { equal: string } | { present: string }][] = [
-  [/^self\.([A-Za-z_]\w*) == oldSelf\.\1$/, (f) => ({ equal: f })],
-  [/^self == oldSelf()$/, () => ({ equal: '' })],
-  [/^has\(self\.([A-Za-z_]\w*)\) == has\(oldSelf\.\1\)$/, (f) => ({ present: f })],
-];
-
-/** The schema's transition rules (those reading oldSelf), each with the checks it stands for when local mode knows its form. */
-export function transitionRules(schema: SchemaNode & { 'x-kubernetes-validations'?: { rule: string; message?: string }[] }, at: string[] = []): TransitionRule[] {
-  const out: TransitionRule[] = [];
-  for (const { rule, message } of schema['x-kubernetes-validations'] ?? []) {
-    if (!rule.includes('oldSelf')) continue;
-    const parts = rule.split(' && ').map((part) => {
-      for (const [pattern, make] of TRANSITION_PARTS) {
-        const m = pattern.exec(part.trim());
-        if (m) return make(m[1]!);
-      }
-      return undefined;
-    });
-    const known = parts.every((p) => p !== undefined);
-    out.push({ at, rule, message: message ?? `failed rule: ${rule}`, ...(known ? { parts: parts as NonNullable<TransitionRule['parts']> } : {}) });
-  }
-  for (const [key, child] of Object.entries(schema.properties ?? {})) out.push(...transitionRules(child, [...at, key]));
-  return out;
-}
-
-/**
- * What the API server answers an update that breaks a transition rule, in kubectl's words
- * (`spec.domainRef: Invalid value: "object": domainRef is immutable`). As there, a rule applies only where
- * both the old and the new object have the value.
- */
-function transitionErrors(rules: TransitionRule[], old: object, next: object): string[] {
-  const at = (o: unknown, keys: string[]) => keys.reduce<unknown>((v, k) => (typeof v === 'object' && v !== null ? (v as Record<string, unknown>)[k] : undefined), o);
-  const errors: string[] = [];
-  for (const rule of rules) {
-    const before = at(old, rule.at);
-    const after = at(next, rule.at);
-    if (before === undefined || after === undefined) continue;
-    const broken = rule.parts?.some((part) =>
-      'equal' in part ? !isDeepStrictEqual(at(before, part.equal ? [part.equal] : []), at(after, part.equal ? [part.equal] : [])) : (at(before, [part.present]) === undefined) !== (at(after, [part.present]) === undefined),
-    );
-    if (broken) errors.push(`${rule.at.join('.')}: Invalid value: "${typeof after === 'object' ? 'object' : typeof after}": ${rule.message}`);
-  }
-  return errors;
+function celErrors(schema: SchemaNode, object: ManifestDocument['object'], old: object | undefined): string[] {
+  const { status: _ignored, ...admitted } = object;
+  const stored = (old as { status?: unknown } | undefined)?.status;
+  const self = stored === undefined ? admitted : { ...admitted, status: stored };
+  return celCauses(schema as CelSchema, self, old).map((c) => `${c.field}: ${c.message}`);
 }
 
 const cache = new Map<string, Map<string, KindSchema>>();
@@ -400,7 +313,7 @@ function loadValidators(crdDir: string): Map<string, KindSchema> {
       spec: { names: { kind: string }; versions: { schema: { openAPIV3Schema: SchemaNode } }[] };
     };
     const schema = crd.spec.versions[0]!.schema.openAPIV3Schema;
-    validators.set(crd.spec.names.kind, { schema, validate: ajv.compile(schema), transitions: transitionRules(schema), bounds: quantityBounds(schema) });
+    validators.set(crd.spec.names.kind, { schema, validate: ajv.compile(schema) });
   }
   cache.set(crdDir, validators);
   return validators;
