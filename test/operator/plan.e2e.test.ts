@@ -290,6 +290,18 @@ describe('openpds plan / apply against a running domain with an invalid manifest
     expect(fixed.text).not.toContain('adopt');
   });
 
+  it("a Domain the CRD's CEL rules refuse (a 49-character name) is an error in the plan with the CRD's message, as kubectl prints it", async () => {
+    const folder = path.join(work, 'long-name');
+    const long = 'a'.repeat(49);
+    fs.mkdirSync(folder);
+    fs.writeFileSync(path.join(folder, 'domain.yaml'), DOMAIN);
+    fs.writeFileSync(path.join(folder, 'long.yaml'), DOMAIN.replace('{name: d}', `{name: ${long}}`));
+    fs.writeFileSync(path.join(folder, 'keep.yaml'), KEEP);
+    const out: string[] = [];
+    expect(await runPlanCommand(['-f', folder, '--endpoint', server.url], { out: (l) => out.push(l), err: (l) => out.push(l), env: { OPENPDS_ADMIN_PASSWORD: ADMIN_PASSWORD } })).toBe(1);
+    expect(out).toContain(`! error   long.yaml Domain/default/${long}: <nil>: Invalid value: "object": metadata.name must be at most 48 characters: the Service <name>-worker-metrics built from it must fit a 63-character DNS label`);
+  });
+
   it('with a bare --endpoint, a Drive whose Domain the folder does not declare is a DomainNotFound error, not a Drive of that domain', async () => {
     // The walkthrough's case: a Drive names a Domain the folder does not declare.
     const typo = path.join(work, 'typo');

@@ -493,3 +493,29 @@ describe('openpds up with a Drive moved to another Domain', () => {
     }
   }, 240_000);
 });
+
+// Every CEL rule of the CRDs, as `kubectl apply` would apply them: a Domain whose name breaks the rule on
+// the whole object is not run, and a running Domain's refused change (its volume shrunk) keeps it as it was.
+describe("openpds up and the CRDs' CEL rules", () => {
+  const { dir, lines, start, logged, status, writeFolder } = upHarness('openpds-up-cel-', '1s');
+  const LONG = 'a'.repeat(49);
+
+  it("refuses a 49-character Domain name and a shrunk volume with the CRD's messages; the valid Domain runs as last applied", async () => {
+    writeFolder({ 'long.yaml': `apiVersion: openpds.io/v1alpha1\nkind: Domain\nmetadata: {name: ${LONG}}\nspec: {storage: {volume: {size: 1Gi}}}\n` });
+    const up = start();
+    try {
+      await logged(`invalid long.yaml Domain/default/${LONG}: <nil>: Invalid value: "object": metadata.name must be at most 48 characters: the Service <name>-worker-metrics built from it must fit a 63-character DNS label`);
+      await waitFor('Domain d running', () => (lines.some((l) => l.startsWith('Domain default/d: data plane listening')) ? true : undefined), 60_000);
+
+      fs.writeFileSync(path.join(dir, 'domain.yaml'), fs.readFileSync(path.join(dir, 'domain.yaml'), 'utf8').replace('size: 1Gi', 'size: 512Mi'));
+      await logged('invalid domain.yaml Domain/default/d: spec.storage.volume.size: Invalid value: "string": storage.volume.size cannot shrink: the PersistentVolumeClaim holding the data only grows (and only when its StorageClass allows volume expansion)');
+      const before = status()?.updatedAt;
+      await waitFor('another pass', () => (status()?.updatedAt !== before ? true : undefined));
+      expect(status()?.domains.map((d: { key: string }) => d.key)).toEqual(['default/d']);
+      expect(lines.join('\n')).not.toMatch(/Domain default\/d: (restarting|stopped)|Domain default\/a{49}/);
+    } finally {
+      up.stop();
+      await expect(up.exited).resolves.toBe(0);
+    }
+  }, 240_000);
+});

@@ -66,6 +66,12 @@ export function createUpRunner(options: UpOptions): UpRunner {
   const pruneAfterMs = options.pruneAfterMs ?? DEFAULT_PRUNE_AFTER_MS;
   /** Drives that left the folder and are not pruned yet: namespace/name → when first seen missing (ms). */
   let pending = new Map<string, number>();
+  /**
+   * The Domains as last applied in this run, what their transition rules compare with (the state dir keeps
+   * no Domain spec, so a restart starts afresh). Kept while the folder has an invalid manifest: it may be
+   * one of them, and its refused change must stay refused.
+   */
+  const appliedDomains = new Map<string, Domain>();
   const runnerOptions = { stateDir: options.stateDir, basePort: options.basePort, logLevel: options.logLevel, usedPorts };
 
   function access(drive: Drive): DomainAccess {
@@ -127,7 +133,13 @@ export function createUpRunner(options: UpOptions): UpRunner {
     // Immutable fields (domainRef, owner) are checked against the Drives as last applied, as the API server
     // does: such a change is an invalid manifest, so the Drive keeps running as it was (it was taken for a
     // drive deleted in the data plane and a new, empty one created in the other Domain).
-    const manifests = loadManifests(options.dir, options.crdDir, { Drive: Object.fromEntries(Object.entries(records).map(([k, r]) => [k, r.drive])) });
+    // So are a Domain's (storage.mode, the volume's size and class…) against the Domains of this run.
+    const manifests = loadManifests(options.dir, options.crdDir, {
+      Drive: Object.fromEntries(Object.entries(records).map(([k, r]) => [k, r.drive])),
+      Domain: Object.fromEntries(appliedDomains),
+    });
+    if (manifests.invalid.length === 0) appliedDomains.clear(); // a Domain left a valid folder: back, it is a new object
+    for (const domain of manifests.domains) appliedDomains.set(key(domain), domain);
     // The apply-set annotation is the CLI's to write, never a manifest's: `up` puts no drive in a set.
     const wantedDrives = new Map(manifests.drives.map((d) => [key(d), withApplySet(d, undefined)]));
     const domains = manifests.domains;
