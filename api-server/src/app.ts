@@ -75,9 +75,12 @@ export function createApp(deps: Deps, services: Services = createServices(deps))
   const registry = createRpcRegistry();
   const app = express();
   app.disable('x-powered-by');
-  // X-Forwarded-For is believed only from private and loopback peers (an ingress or a sidecar), so a client
-  // on the internet cannot pick the address the login throttle counts it under.
-  app.set('trust proxy', 'loopback, linklocal, uniquelocal');
+  // X-Forwarded-For is believed only from the proxies OPENPDS_TRUST_PROXY names (default: loopback; the
+  // operator's chart adds the private ranges an in-cluster ingress controller has), so a client cannot
+  // pick the address the login throttle counts it under. Trusting every private peer by default let any
+  // pod in a cluster, or any host on a LAN, claim addresses: fresh guesses per address, or another
+  // client's address used up (review, session 13).
+  app.set('trust proxy', deps.config.trustProxy.length ? deps.config.trustProxy : false);
 
   let rpcPaths: Set<string> | undefined; // built at the first request, when every route is registered
   app.use((req, res, next) => {

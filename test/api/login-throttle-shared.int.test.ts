@@ -59,6 +59,36 @@ describe.each(['pglite', 'pg'] as const)('login throttle on %s', (dbKind) => {
   });
 });
 
+describe('the client address the login throttle counts under', () => {
+  const guess = (url: string, password: string, forwardedFor: string) =>
+    fetch(`${url}/v2/account/login`, { method: 'POST', headers: { 'content-type': 'application/json', 'x-forwarded-for': forwardedFor }, body: JSON.stringify({ username: 'admin', password }) });
+  const lockFrom = async (url: string, forwardedFor: string) => {
+    for (let i = 0; i < MAX_FAILURES; i++) expect((await guess(url, `wrong-${i}`, forwardedFor)).status).toBe(401);
+  };
+
+  it('is the peer when no proxy is trusted: a client cannot claim another address', async () => {
+    const server = await startTestServer('pglite', 'local', { OPENPDS_TRUST_PROXY: '' });
+    try {
+      await lockFrom(server.url, '10.0.0.7');
+      // Another claimed address is the same peer: no fresh guesses.
+      expect((await guess(server.url, ADMIN_PASSWORD, '10.0.0.8')).status).toBe(429);
+    } finally {
+      await server.stop();
+    }
+  });
+
+  it('is the forwarded one behind a trusted proxy (the default trusts loopback, where this test runs)', async () => {
+    const server = await startTestServer('pglite', 'local');
+    try {
+      await lockFrom(server.url, '10.0.0.7');
+      expect((await guess(server.url, ADMIN_PASSWORD, '10.0.0.7')).status).toBe(429);
+      expect((await guess(server.url, ADMIN_PASSWORD, '10.0.0.8')).status).toBe(200);
+    } finally {
+      await server.stop();
+    }
+  });
+});
+
 describe('login throttle across two API replicas on one PostgreSQL', () => {
   it('counts the failures made at either replica against one limit', async () => {
     const { env } = await testServerEnv('pg', 'local');

@@ -20,6 +20,9 @@ describe('config', () => {
     [{ OPENPDS_MAX_USERS: '-1' }, 'OPENPDS_MAX_USERS must be between 0 and'],
     [{ OPENPDS_MAX_USERS: 'ten' }, 'OPENPDS_MAX_USERS must be an integer'],
     [{ OPENPDS_IMAGE_ANALYSIS: 'sometimes' }, 'OPENPDS_IMAGE_ANALYSIS must be true or false'],
+    [{ OPENPDS_TRUST_PROXY: 'loopback, everyone' }, 'OPENPDS_TRUST_PROXY must list loopback, linklocal, uniquelocal or IP addresses / CIDR ranges, got "everyone"'],
+    [{ OPENPDS_TRUST_PROXY: '10.0.0.0/33' }, 'got "10.0.0.0/33"'],
+    [{ OPENPDS_TRUST_PROXY: '10.0.0.0/8/1' }, 'got "10.0.0.0/8/1"'],
     // A grace shorter than an upload's part URLs work lets the GC take an upload in flight.
     [{ OPENPDS_GC_GRACE_SECONDS: '0' }, 'OPENPDS_GC_GRACE_SECONDS must be at least OPENPDS_UPLOAD_URL_TTL + 3600 = 7200, got 0'],
     [{ OPENPDS_GC_GRACE_SECONDS: '-1' }, 'OPENPDS_GC_GRACE_SECONDS must be between 0 and'],
@@ -35,6 +38,12 @@ describe('config', () => {
   ])('refuses %j with a message naming the key', (env, message) => {
     expect(() => loadConfig(env)).toThrow(ConfigError);
     expect(() => loadConfig(env)).toThrow(message);
+  });
+
+  it('trusts X-Forwarded-For from loopback only, unless told which proxies to trust', () => {
+    expect(loadConfig({}).trustProxy).toEqual(['loopback']);
+    expect(loadConfig({ OPENPDS_TRUST_PROXY: '' }).trustProxy).toEqual([]);
+    expect(loadConfig({ OPENPDS_TRUST_PROXY: 'loopback, 10.0.0.0/8, fd00::/8, 192.168.1.7' }).trustProxy).toEqual(['loopback', '10.0.0.0/8', 'fd00::/8', '192.168.1.7']);
   });
 
   it('reads the keys the Domain chart writes for quotas and image analysis (0 users: unlimited)', () => {

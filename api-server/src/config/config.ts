@@ -4,6 +4,7 @@
  * `openpds config-docs` (cli/main.ts; `node bin/openpds.js config-docs` in a checkout) prints the README
  * table from CONFIG_KEYS, and config.test.ts checks the table names every key.
  */
+import { isIP } from 'node:net';
 import path from 'node:path';
 
 export class ConfigError extends Error {
@@ -40,6 +41,24 @@ const oneOf =
     if (!values.includes(raw as T)) throw new ConfigError(`${env} must be one of ${values.join(', ')}, got "${raw}"`);
     return raw as T;
   };
+/**
+ * Express's `trust proxy` list: the peers whose X-Forwarded-For names the client (req.ip, which keys the
+ * login throttle). Names Express knows (loopback, linklocal, uniquelocal) or IP addresses / CIDR ranges,
+ * comma-separated; empty: no proxy is trusted, req.ip is the peer.
+ */
+const proxyList: Parser<string[]> = (raw, env) => {
+  const items = raw.split(',').map((s) => s.trim()).filter(Boolean);
+  for (const item of items) {
+    const [address, bits, extra] = item.split('/');
+    const named = ['loopback', 'linklocal', 'uniquelocal'].includes(item);
+    const family = isIP(address ?? '');
+    const prefixOk = bits === undefined || (/^\d+$/.test(bits) && Number(bits) <= (family === 6 ? 128 : 32));
+    if (!named && (!family || !prefixOk || extra !== undefined)) {
+      throw new ConfigError(`${env} must list loopback, linklocal, uniquelocal or IP addresses / CIDR ranges, got "${item}"`);
+    }
+  }
+  return items;
+};
 const url: Parser<string> = (raw, env) => {
   try {
     new URL(raw);
@@ -167,6 +186,12 @@ export const CONFIG_KEYS = {
   ),
   serveRunsJobs: key('OPENPDS_SERVE_RUNS_JOBS', 'Whether `serve` runs jobs itself (the embedded default); set false when worker Deployments run them', 'true', bool),
   logLevel: key('OPENPDS_LOG_LEVEL', 'pino log level', 'info', oneOf('fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent')),
+  trustProxy: key(
+    'OPENPDS_TRUST_PROXY',
+    'Proxies whose X-Forwarded-For names the client address (which keys the login throttle, with the user): `loopback`, `linklocal`, `uniquelocal` or IP addresses / CIDR ranges, comma-separated; empty: none. Trust only what sits in front of the server: a peer trusted here can claim any address, so it gets 10 fresh password guesses per address it names, and can use up the guesses of the address another client logs in from. The operator sets `loopback, linklocal, uniquelocal` (an in-cluster ingress controller)',
+    'loopback',
+    proxyList,
+  ),
 } as const;
 
 type Keys = typeof CONFIG_KEYS;

@@ -8,8 +8,14 @@
  * Fixed windows: a key's window opens at its first attempt and lasts `windowMs`; the first attempt after
  * it starts a new one. The time is the caller's clock (deps.clock), so tests can move it. Keys are opaque
  * strings the caller builds; each limit prefixes its own (`login:`, `old-password:`, `proof-challenge:`).
+ * They are stored as their SHA-256: a login key holds whatever user name was typed (up to 255 characters)
+ * and an address, and a row per unknown name tried must stay small (rows live until the GC after their
+ * window; their number is paced by the password hashing, ~7 checks a second here).
  */
+import { createHash } from 'node:crypto';
 import type { Queryable } from '../db/db';
+
+const stored = (key: string): string => createHash('sha256').update(key).digest('base64url');
 
 export interface AttemptLimit {
   /**
@@ -32,13 +38,13 @@ export function createAttemptLimit(opts: { limit: number; windowMs: number; now:
            count = CASE WHEN c.expires_at <= $2 THEN 1 ELSE LEAST(c.count + 1, $4 + 1) END,
            expires_at = CASE WHEN c.expires_at <= $2 THEN excluded.expires_at ELSE c.expires_at END
          RETURNING count, expires_at`,
-        [key, now, opts.windowMs, opts.limit],
+        [stored(key), now, opts.windowMs, opts.limit],
       );
       if (row!.count <= opts.limit) return 0;
       return Math.max(new Date(row!.expires_at).getTime() - now.getTime(), 1);
     },
     async clear(db, key) {
-      await db.query(`DELETE FROM attempt_counters WHERE key = $1`, [key]);
+      await db.query(`DELETE FROM attempt_counters WHERE key = $1`, [stored(key)]);
     },
   };
 }

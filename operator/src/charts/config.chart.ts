@@ -33,6 +33,9 @@ export function domainEnv(ctx: DomainContext): Record<string, string> {
     // With a worker Deployment the API server must not also run jobs; on a volume it is the only pod.
     OPENPDS_SERVE_RUNS_JOBS: String(ctx.singlePod),
     OPENPDS_JOB_CONCURRENCY: String(spec.workers.concurrency),
+    // Clients reach the pods through an ingress controller or a Service, from private addresses: their
+    // X-Forwarded-For names the client the login throttle counts (the data plane's default trusts loopback only).
+    OPENPDS_TRUST_PROXY: 'loopback, linklocal, uniquelocal',
   };
   if (bucket) {
     if (bucket.endpoint) env.OPENPDS_S3_ENDPOINT = bucket.endpoint;
