@@ -3,12 +3,15 @@
  * no name check, so an abandoned upload never blocks a name. The lock audit found two uploads of dup.txt
  * under check_name_mode refuse both completed (two live dup.txt), and a folder created while a file of
  * that name was uploading shared its name with it. Now complete checks the name again under the name
- * family's lock, with the mode file/create was asked: refuse → 409 AlreadyExist.File and the upload is
- * discarded; auto_rename and overwrite → the first free `name(n).ext`; ignore → as before.
+ * family's lock, with the mode file/create was asked: refuse → 409 AlreadyExist.File, and the upload is
+ * kept (it was discarded: 4 GB lost to a name another file took meanwhile) for a rename and a complete
+ * again; auto_rename and overwrite → the first free `name(n).ext`, from the name asked at create
+ * (migration 016: a(2).txt, not a(1)(1).txt); ignore → as before.
  * On PGlite and PostgreSQL; the concurrent test interleaves only on PostgreSQL.
  */
-import { createHash } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { nameFamily } from '../../api-server/src/modules/files/names';
+import { computeProofV2 } from '../../api-server/src/modules/uploads/proof';
 import { accountingDrift, count } from '../support/accounting';
 import { createLoggedInUser, startTestServer, type ApiClient } from '../support/test-server';
 
@@ -28,9 +31,18 @@ describe.each(['pg', 'pglite'] as const)('names taken at file/complete on %s', (
   const liveNamed = (name: string) =>
     count(server.deps.db, `SELECT count(*)::int AS n FROM files WHERE drive_id = $1 AND name = $2 AND trashed_at IS NULL AND status = 'available'`, [d, name]);
   const reserved = async () => Number((await api.ok('/v2/drive/get', { drive_id: d }, t)).reserved_size);
+  const rename = (created: { body: any }, name: string) => api.call('/v2/file/update', { drive_id: d, file_id: created.body.file_id, name, check_name_mode: 'refuse' }, t);
+  const sessionStatus = async (created: { body: any }) =>
+    (await server.deps.db.query<{ status: string }>(`SELECT status FROM upload_sessions WHERE upload_id = $1`, [created.body.upload_id]))[0]?.status;
+  async function download(fileId: string): Promise<Buffer> {
+    const got = await api.call('/v2/file/get_download_url', { drive_id: d, file_id: fileId }, t);
+    expect(got.status).toBe(200);
+    return Buffer.from(await (await fetch(got.body.url)).arrayBuffer());
+  }
 
   beforeAll(async () => {
-    server = await startTestServer(dbKind, 'local');
+    // Proof v2 on, for the refused challenge below; it changes nothing for uploads that do not ask for it.
+    server = await startTestServer(dbKind, 'local', { OPENPDS_RAPID_UPLOAD_PROOF_V2: 'true' });
     api = server.api;
     const u = await createLoggedInUser(api, 'namer');
     [t, d] = [u.access_token, u.default_drive_id];
@@ -43,7 +55,7 @@ describe.each(['pg', 'pglite'] as const)('names taken at file/complete on %s', (
     expect(rows.map((r) => [r.n, r.f])).toEqual(names.map((n) => [n, nameFamily(n)]));
   });
 
-  it('refuses the second of two uploads of one name at complete, and discards it', async () => {
+  it('refuses the second of two uploads of one name at complete, keeps it, and completes it once renamed', async () => {
     const before = await reserved();
     const a = await create('dup.txt', 'aaa', 'refuse');
     const b = await create('dup.txt', 'bbb', 'refuse');
@@ -53,13 +65,122 @@ describe.each(['pg', 'pglite'] as const)('names taken at file/complete on %s', (
     expect((await complete(a)).status).toBe(200);
     const refused = await complete(b);
     expect([refused.status, refused.body.code, refused.body.file_id]).toEqual([409, 'AlreadyExist.File', a.body.file_id]);
+    expect(refused.body.message).toMatch(/file\/update/);
     expect(await liveNamed('dup.txt')).toBe(1);
-    // Discarded: the session, its invisible file and its reservation are gone at once.
-    expect((await complete(b)).status).toBe(404);
+    // Kept: the session is open again (not left 'completing'), with its file and its reservation.
+    expect(await sessionStatus(b)).toBe('open');
+    expect(await reserved()).toBe(before + 3);
+    // Completed again unrenamed: refused again, still kept.
+    expect((await complete(b)).status).toBe(409);
+    expect((await rename(b, 'dup-2.txt')).status).toBe(200);
+    const done = await complete(b);
+    expect([done.status, done.body.name, done.body.file_id]).toEqual([200, 'dup-2.txt', b.body.file_id]);
+    expect((await download(b.body.file_id)).toString()).toBe('bbb');
+    expect((await download(a.body.file_id)).toString()).toBe('aaa');
+    expect(await reserved()).toBe(before);
+    expect(await accountingDrift(server.deps.db)).toEqual([]);
+  });
+
+  it('keeps a refused multipart upload (assembled at the refusal) and a hashed one (its sealed copy dropped) for a rename', async () => {
+    const MiB = 1024 * 1024;
+    const big = randomBytes(5 * MiB + 7);
+    const takeName = async (name: string) => {
+      const taker = await create(name, 'x', 'ignore');
+      await put(taker, 'x');
+      expect((await complete(taker)).status).toBe(200);
+    };
+    const multi = await api.call('/v2/file/create', {
+      drive_id: d, parent_file_id: 'root', name: 'parts.bin', type: 'file', check_name_mode: 'refuse', size: big.length,
+      part_info_list: [{ part_number: 1, part_size: 5 * MiB }, { part_number: 2, part_size: 7 }],
+    }, t);
+    expect(multi.status).toBe(201);
+    for (const [i, part] of [big.subarray(0, 5 * MiB), big.subarray(5 * MiB)].entries())
+      expect((await fetch(multi.body.part_info_list[i].upload_url, { method: 'PUT', body: part })).ok).toBe(true);
+    await takeName('parts.bin');
+    expect((await complete(multi)).status).toBe(409);
+    expect((await rename(multi, 'parts-2.bin')).status).toBe(200);
+    const done = await complete(multi);
+    expect([done.status, done.body.name]).toEqual([200, 'parts-2.bin']);
+    expect((await download(multi.body.file_id)).equals(big)).toBe(true);
+
+    // A declared hash: complete hashes a sealed copy of the one-part upload, which the refusal drops.
+    const body = 'sealed at complete';
+    const sha1 = createHash('sha1').update(body).digest('hex');
+    const hashed = await create('sealed.bin', body, 'refuse', { content_hash: sha1, content_hash_name: 'sha1' });
+    await put(hashed, body);
+    await takeName('sealed.bin');
+    expect((await complete(hashed)).status).toBe(409);
+    expect(await count(server.deps.db, `SELECT count(*)::int AS n FROM deferred_object_deletes WHERE storage_key LIKE $1`, [`blobs/${hashed.body.upload_id}%`])).toBe(0);
+    expect((await rename(hashed, 'sealed-2.bin')).status).toBe(200);
+    const sealed = await complete(hashed);
+    expect([sealed.status, sealed.body.name, sealed.body.content_hash.toLowerCase()]).toEqual([200, 'sealed-2.bin', sha1]);
+    expect((await download(hashed.body.file_id)).toString()).toBe(body);
+    expect(await accountingDrift(server.deps.db)).toEqual([]);
+  });
+
+  it('keeps a refused proof v2 answer\'s session and challenge: renamed, the same answer completes it', async () => {
+    const content = randomBytes(10_000);
+    const sha1 = createHash('sha1').update(content).digest('hex');
+    const other = await createLoggedInUser(api, 'prover');
+    const theirs = await api.ok('/v2/file/create', { drive_id: other.default_drive_id, parent_file_id: 'root', name: 'p.bin', type: 'file', size: content.length }, other.access_token);
+    expect((await fetch(theirs.part_info_list[0].upload_url, { method: 'PUT', body: content })).ok).toBe(true);
+    await api.ok('/v2/file/complete', { drive_id: other.default_drive_id, file_id: theirs.file_id, upload_id: theirs.upload_id }, other.access_token);
+    await server.services.jobs.drain(); // hashed: findable by its SHA-1
+
+    const challenged = await create('proof.bin', '', 'refuse', { size: content.length, content_hash: sha1, content_hash_name: 'sha1', proof_version: 'v2' });
+    expect(challenged.body.proof_challenge?.nonce).toBeTruthy();
+    const taker = await create('proof.bin', 'x', 'refuse');
+    await put(taker, 'x');
+    expect((await complete(taker)).status).toBe(200);
+    const answer = { drive_id: d, file_id: challenged.body.file_id, upload_id: challenged.body.upload_id, proof_version: 'v2', proof_code: computeProofV2(challenged.body.proof_challenge.nonce, content) };
+    const refused = await api.call('/v2/file/complete', answer, t);
+    expect([refused.status, refused.body.code]).toEqual([409, 'AlreadyExist.File']);
+    expect(await sessionStatus(challenged)).toBe('open');
+    expect((await rename(challenged, 'proof-2.bin')).status).toBe(200);
+    const done = await api.call('/v2/file/complete', answer, t);
+    expect([done.status, done.body.name]).toEqual([200, 'proof-2.bin']);
+    expect((await download(challenged.body.file_id)).equals(content)).toBe(true);
+  });
+
+  it('lets the GC collect a refused upload left as it is', async () => {
+    const before = await reserved();
+    const a = await create('left.txt', 'aaa', 'refuse');
+    const b = await create('left.txt', 'bbb', 'refuse');
+    await put(a, 'aaa');
+    await put(b, 'bbb');
+    expect((await complete(a)).status).toBe(200);
+    expect((await complete(b)).status).toBe(409);
+    expect(await reserved()).toBe(before + 3);
+    await new Promise((r) => setTimeout(r, 5));
+    expect((await server.services.gc.run({ graceSeconds: 0 })).sessions).toBeGreaterThanOrEqual(1);
+    expect(await count(server.deps.db, `SELECT count(*)::int AS n FROM upload_sessions WHERE upload_id = $1`, [b.body.upload_id])).toBe(0);
     expect(await count(server.deps.db, `SELECT count(*)::int AS n FROM files WHERE file_id = $1`, [b.body.file_id])).toBe(0);
     expect(await reserved()).toBe(before);
-    const got = await api.call('/v2/file/get_download_url', { drive_id: d, file_id: a.body.file_id }, t);
-    expect(await (await fetch(got.body.url)).text()).toBe('aaa');
+    expect((await fetch(b.body.part_info_list[0].upload_url, { method: 'PUT', body: 'bbb' })).ok).toBe(false);
+    expect((await download(a.body.file_id)).toString()).toBe('aaa');
+  });
+
+  it('auto_rename at complete goes on from the name asked at create: a(1).txt and a(2).txt, not a(1)(1).txt', async () => {
+    const first = await create('a.txt', '0', 'ignore');
+    await put(first, '0');
+    expect((await complete(first)).status).toBe(200);
+    const x = await create('a.txt', '1', 'auto_rename');
+    const y = await create('a.txt', '2', 'auto_rename');
+    expect([x.body.file_name, y.body.file_name]).toEqual(['a(1).txt', 'a(1).txt']);
+    await put(x, '1');
+    await put(y, '2');
+    expect((await complete(x)).body.name).toBe('a(1).txt');
+    expect((await complete(y)).body.name).toBe('a(2).txt');
+    expect((await download(y.body.file_id)).toString()).toBe('2');
+    // Renamed by the client since: from the name it gave, as file/create would (a(7).txt taken → a(7)(1).txt).
+    const z = await create('a.txt', '3', 'auto_rename');
+    expect(z.body.file_name).toBe('a(3).txt');
+    expect((await rename(z, 'a(7).txt')).status).toBe(200);
+    const taker = await create('a(7).txt', '7', 'ignore');
+    await put(taker, '7');
+    expect((await complete(taker)).status).toBe(200);
+    await put(z, '3');
+    expect((await complete(z)).body.name).toBe('a(7)(1).txt');
   });
 
   it('refuses an upload whose name a folder took meanwhile', async () => {

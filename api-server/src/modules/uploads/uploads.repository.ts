@@ -17,6 +17,11 @@ export interface UploadSessionRow {
   status: 'open' | 'completing' | 'completed';
   /** What file/create asked; file/complete checks a new file's name again with it (migration 015). */
   check_name_mode: 'ignore' | 'auto_rename' | 'refuse' | 'overwrite';
+  /**
+   * The name file/create was asked (migration 016): auto_rename at complete goes on from it, so a name
+   * taken meanwhile gives a(2).txt, not a(1)(1).txt. NULL once the client renamed the upload.
+   */
+  requested_name: string | null;
   created_by: string | null;
   created_at: Date;
   updated_at: Date;
@@ -116,15 +121,15 @@ export function createUploadsRepository() {
            FROM claim WHERE clash IS NULL
            RETURNING *
          ), session AS (
-           INSERT INTO upload_sessions (upload_id, file_id, drive_id, storage_key, store_upload_id, size, part_count, content_hash, pre_hash, created_by, part_sizes, check_name_mode)
-           SELECT $20::text, file_id, drive_id, $21::text, $22::text, $23::bigint, $24::integer, $25::text, $26::text, $17::text, $31::jsonb, $32::text FROM file
+           INSERT INTO upload_sessions (upload_id, file_id, drive_id, storage_key, store_upload_id, size, part_count, content_hash, pre_hash, created_by, part_sizes, check_name_mode, requested_name)
+           SELECT $20::text, file_id, drive_id, $21::text, $22::text, $23::bigint, $24::integer, $25::text, $26::text, $17::text, $31::jsonb, $32::text, $33::text FROM file
          )
          SELECT * FROM file`,
         [f.file_id, f.drive_id, f.parent_file_id, f.name, f.type, f.status, f.size, f.content_type, f.category, f.file_extension,
           f.description, JSON.stringify(f.labels), f.user_meta, f.hidden, f.local_created_at, f.local_modified_at, access.userId,
           nameLockKey(f.drive_id, f.parent_file_id, f.name), checkName,
           s.upload_id, s.storage_key, s.store_upload_id, s.size, s.part_count, s.content_hash, s.pre_hash, ROOT, access.domainId, access.scope,
-          MAX_OPEN_UPLOADS_PER_DRIVE, s.part_sizes ? JSON.stringify(s.part_sizes) : null, s.check_name_mode],
+          MAX_OPEN_UPLOADS_PER_DRIVE, s.part_sizes ? JSON.stringify(s.part_sizes) : null, s.check_name_mode, s.requested_name],
       );
       return row;
     },
@@ -132,10 +137,10 @@ export function createUploadsRepository() {
     /** Inserts an open session; its declared size is reserved against the quota (OP001 when no room, migration 009). */
     async insertSession(db: Queryable, s: Omit<UploadSessionRow, 'status' | 'created_at' | 'updated_at'>): Promise<void> {
       await db.query(
-        `INSERT INTO upload_sessions (upload_id, file_id, drive_id, storage_key, store_upload_id, size, part_count, content_hash, pre_hash, created_by, part_sizes, check_name_mode)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11::jsonb, $12)`,
+        `INSERT INTO upload_sessions (upload_id, file_id, drive_id, storage_key, store_upload_id, size, part_count, content_hash, pre_hash, created_by, part_sizes, check_name_mode, requested_name)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11::jsonb, $12, $13)`,
         [s.upload_id, s.file_id, s.drive_id, s.storage_key, s.store_upload_id, s.size, s.part_count, s.content_hash, s.pre_hash, s.created_by,
-          s.part_sizes ? JSON.stringify(s.part_sizes) : null, s.check_name_mode],
+          s.part_sizes ? JSON.stringify(s.part_sizes) : null, s.check_name_mode, s.requested_name],
       );
     },
     /**
@@ -315,7 +320,8 @@ export function createUploadsRepository() {
      *
      * A new file takes its name here (migration 015 complete_claim_name): refused when its session asked
      * check_name_mode refuse and a live file or folder took the name since file/create (`refused`, nothing linked);
-     * auto_rename and overwrite take the first free `base(n).ext` instead. Costs no round trip: a few index
+     * auto_rename and overwrite take the first free `base(n).ext` instead (of the name asked at create,
+     * migration 016). A refused session is left as it was: the caller reopens one it claimed. Costs no round trip: a few index
      * lookups and the name family's lock inside the statement.
      */
     async linkUpload(

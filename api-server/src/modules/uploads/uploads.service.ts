@@ -18,8 +18,8 @@ import type { Deps } from '../../shared/deps';
 import { BlobNotFoundError, InvalidPartError, MAX_PART_NUMBER, MAX_PART_SIZE, MIN_PART_SIZE, UploadNotFoundError, type UploadedPart } from '../../storage/blob-store';
 import type { AuthContext } from '../auth/auth.types';
 import type { DrivesService } from '../drives/drives.service';
-import type { AppError } from '../../shared/errors';
-import { fileErrors, isQuotaError, quotaExhausted } from '../files/files.errors';
+import { conflict, type AppError } from '../../shared/errors';
+import { isQuotaError, quotaExhausted } from '../files/files.errors';
 import { ROOT, type FileRow } from '../files/files.repository';
 import type { CheckNameMode, FilesService } from '../files/files.service';
 import { describeName, validateName } from '../files/names';
@@ -232,6 +232,7 @@ export function createUploadsService(
       content_hash: input.content_hash?.toLowerCase() ?? '',
       pre_hash: input.pre_hash?.toLowerCase() ?? '',
       check_name_mode: input.check_name_mode,
+      requested_name: input.name,
       created_by: auth.userId,
     };
   }
@@ -300,7 +301,7 @@ export function createUploadsService(
         createdBy: auth.userId,
         claim: { domainId, scope: adminScope(auth) },
       });
-      // A name taken meanwhile under refuse: the full path claims the session and discards it.
+      // A name taken meanwhile under refuse: the full path claims the session and answers 409 (refuse).
       if (!linked || linked.refused) return undefined;
       background.wake();
       deps.metrics.uploadBytes.inc(object.size);
@@ -330,16 +331,27 @@ export function createUploadsService(
 
   /**
    * A completion refused because a live file or folder took the new file's name since file/create
-   * (check_name_mode refuse, migration 015): the upload is discarded, as one with a wrong hash is (its
-   * reservation and stored bytes go at once, not when the GC finds the session), and the answer is the
-   * 409 AlreadyExist.File that file/create gives for a taken name. The client creates again, with another
-   * name or mode.
+   * (check_name_mode refuse, migration 015). Bad input loses nothing: the session opens again with its
+   * bytes (a multipart upload's assembled object, which a retry goes on from: see assemble) and its
+   * reservation, so the client can rename the upload (file/update) and complete again, or leave it to
+   * the GC like any open session. A sealed copy made for this attempt is dropped (a retry makes its own;
+   * no blob refers to it). The answer is the 409 AlreadyExist.File file/create gives for a taken name,
+   * with the file or folder that holds it.
    */
   async function refuse(session: UploadSessionRow, copyKey?: string): Promise<AppError> {
+    if (copyKey && copyKey !== session.storage_key) {
+      await deps.store.delete(copyKey).catch(() => undefined);
+      await deferred.releaseInFlight(deps.db, [copyKey]).catch(() => undefined);
+    }
+    await repo.reopenSession(deps.db, session.upload_id).catch(() => undefined);
     const file = await files.repo.get(deps.db, session.drive_id, session.file_id, { includeTrashed: true });
-    await discard(session, copyKey);
+    const name = file?.name ?? '';
     const clash = file && (await files.repo.findByName(deps.db, session.drive_id, file.parent_file_id, file.name));
-    return fileErrors.nameExists(file?.name ?? '', clash ?? { file_id: '', type: 'file' });
+    return conflict(
+      'AlreadyExist.File',
+      `a ${clash?.type ?? 'file'} took the name ${name} since file/create; the upload is kept: rename it with file/update and complete it again, or create it again`,
+      { exist: true, file_id: clash?.file_id ?? '', file_name: name },
+    );
   }
 
   /**
@@ -531,10 +543,10 @@ export function createUploadsService(
         if (isQuotaError(e)) throw quotaExhausted(session.drive_id);
         throw e;
       }
+      if (linked?.refused) throw await refuse(session, contentKey);
       // The blob row protects the copy now (or it is deleted just below).
       if (contentKey !== session.storage_key) await deferred.releaseInFlight(deps.db, [contentKey]);
       if (!linked) throw uploadErrors.sessionNotFound(session.upload_id); // the file went while completing
-      if (linked.refused) throw await refuse(session, contentKey);
       const { file, blob } = linked;
       if (!hashes) background.wake();
       // Same content was already stored (keep one copy), or the content went to its sealed copy.
@@ -602,7 +614,8 @@ export function createUploadsService(
         linked = await deps.db.transaction(async (tx) => {
           // In the order a drive delete, a rename and a delete of the file take them (the drive row, the
           // name, the file, then its session and the session's challenge by cascade), so they queue
-          // instead of deadlocking. A name taken meanwhile under refuse: nothing is linked.
+          // instead of deadlocking. A name taken meanwhile under refuse: nothing is linked, and the
+          // challenge is kept for the retry after a rename (refuse reopens the session).
           if (!(await files.repo.lockDriveKey(tx, session.drive_id))) return 'gone';
           const verdict = await repo.claimCompletionName(tx, session.drive_id, session.file_id, session.upload_id);
           if (verdict !== 'ok') return verdict ?? 'gone';
