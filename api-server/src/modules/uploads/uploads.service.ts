@@ -324,6 +324,9 @@ export function createUploadsService(
       await deferred.releaseInFlight(deps.db, [copyKey]).catch(() => undefined);
     }
     await deps.db.transaction(async (tx) => {
+      // The file row before its session, the order a rename (migration 016's trigger), a delete of the
+      // file, complete and the GC take them in: session first, a rename of the upload meanwhile deadlocked.
+      await files.repo.get(tx, session.drive_id, session.file_id, { includeTrashed: true, forUpdate: true });
       await repo.deleteSession(tx, session.upload_id);
       if (await repo.isUploadingFileOrphaned(tx, session.file_id)) await files.repo.deleteSubtree(tx, session.drive_id, [session.file_id]);
     });
