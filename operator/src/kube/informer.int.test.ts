@@ -44,14 +44,14 @@ async function eventually(check: () => void, timeoutMs = 5000): Promise<void> {
 
 const configMap = (name: string, value = 'v') => ({ metadata: { name, namespace: NS }, data: { value } });
 
-function startInformer(relistIntervalMs = 0) {
+function startInformer(relistIntervalMs = 0, list = () => core.listNamespacedConfigMap({ namespace: NS })) {
   const events: string[] = [];
   const errors: unknown[] = [];
   const informer: ResilientInformer<V1ConfigMap> = createResilientInformer<V1ConfigMap>({
     makeInformer,
     kubeConfig: kc,
     path: `/api/v1/namespaces/${NS}/configmaps`,
-    list: () => core.listNamespacedConfigMap({ namespace: NS }),
+    list,
     onEvent: (event: InformerEvent, o) => events.push(`${event} ${o.metadata?.name}`),
     onError: (error) => errors.push(error),
     baseBackoffMs: 20,
@@ -123,4 +123,21 @@ test('the watchdog re-lists on its interval without replaying unchanged objects,
   await new Promise((r) => setTimeout(r, 400));
   expect(listRequests()).toBe(stoppedAt);
   await eventually(() => expect(server.hooks.openWatches()).toBe(0));
+});
+
+test('stop() during a list leaves no watch open (client-node opens one after a list even when stopped)', async () => {
+  let release!: () => void;
+  const gate = new Promise<void>((r) => (release = r));
+  const { informer } = startInformer(0, async () => {
+    const listed = await core.listNamespacedConfigMap({ namespace: NS });
+    await gate;
+    return listed;
+  });
+  const started = informer.start();
+  await new Promise((r) => setTimeout(r, 100)); // the list is in flight, held at the gate
+  await informer.stop();
+  await started;
+  release();
+  await new Promise((r) => setTimeout(r, 300));
+  expect(server.hooks.openWatches()).toBe(0);
 });

@@ -76,7 +76,12 @@ export function createResilientInformer<T extends KubernetesObject>(options: Res
   // cache holds that the list lacks was deleted while the watch was not looking.
   async function listAndPrune(isCurrent: () => boolean): Promise<KubernetesListObject<T>> {
     const result = await options.list();
-    if (!isCurrent()) return result; // a replaced ListWatch's late list must not prune the newer picture
+    // Stopped or replaced while its list was in flight: client-node's ListWatch does not look at its own
+    // stop() after the list and would open a watch nobody ever closes (a socket per such relist, and one
+    // left open after stop(): the informer test caught it under load). Failing the list ends it there; the
+    // error handler ignores errors of a ListWatch that is not current. Nor may a late list prune the newer
+    // picture.
+    if (!isCurrent()) throw new Error('informer stopped or replaced while listing');
     const listed = new Set(result.items.map(objectKey));
     for (const [key, object] of cache) if (!listed.has(key)) remove(object);
     failures = 0;
