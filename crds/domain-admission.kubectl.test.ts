@@ -1,12 +1,10 @@
 // What an O&M engineer sees: `kubectl apply` of the Domains the red team found, against the Kubernetes API
 // test server with the shipped CRDs (kubectl apply -k crds/), and `kubectl explain` of the changed fields.
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import YAML from 'yaml';
 import { kubectl } from '../test/operator/support/kubectl';
-import { writeKubeconfig } from '../test/kube-api/kubeconfig';
-import { startKubeApiServer, type KubeApiServer } from '../test/kube-api/server';
+import { useCrdCluster } from '../test/operator/support/crd-cluster';
 
 const CRDS = __dirname;
 const domain = (name: string, spec: string) => `apiVersion: openpds.io/v1alpha1
@@ -19,21 +17,7 @@ const S3 = `  storage: {s3: {bucket: photos}}
   database: {urlSecretRef: {name: db}}`;
 
 describe('kubectl apply of Domains the schema used to accept', () => {
-  let server: KubeApiServer;
-  let kubeconfig: string;
-  const dir = mkdtempSync(path.join(tmpdir(), 'openpds-domain-admission-'));
-  const apply = (manifest: string) => kubectl(kubeconfig, ['apply', '-f', '-'], manifest);
-
-  beforeAll(async () => {
-    server = await startKubeApiServer();
-    kubeconfig = path.join(dir, 'kubeconfig');
-    await writeKubeconfig(kubeconfig, server.url);
-    await kubectl(kubeconfig, ['apply', '--server-side', '-k', CRDS]);
-  });
-  afterAll(async () => {
-    await server.close();
-    rmSync(dir, { recursive: true, force: true });
-  });
+  const { kubeconfig, apply } = useCrdCluster('openpds-domain-admission-');
 
   it('a name too long for <name>-worker-metrics is refused, and nothing is stored', async () => {
     const name = `acme-${'x'.repeat(44)}`;

@@ -1,14 +1,9 @@
 // `kubectl apply` against the Kubernetes API test server with the shipped CRDs: Drive quotas past the data
 // plane's safe integers and empty or malformed Secret names are refused at admission, and a description
 // counts characters (an emoji is one), as a real apiserver counts them.
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
 import { kubectl } from '../test/operator/support/kubectl';
-import { writeKubeconfig } from '../test/kube-api/kubeconfig';
-import { startKubeApiServer, type KubeApiServer } from '../test/kube-api/server';
+import { useCrdCluster } from '../test/operator/support/crd-cluster';
 
-const CRDS = __dirname;
 const drive = (name: string, spec: string) => `apiVersion: openpds.io/v1alpha1
 kind: Drive
 metadata: {name: ${name}, namespace: default}
@@ -22,21 +17,7 @@ ${spec}
 `;
 
 describe('kubectl apply of Drives and Secret references the schema used to accept', () => {
-  let server: KubeApiServer;
-  let kubeconfig: string;
-  const dir = mkdtempSync(path.join(tmpdir(), 'openpds-drive-admission-'));
-  const apply = (manifest: string) => kubectl(kubeconfig, ['apply', '-f', '-'], manifest);
-
-  beforeAll(async () => {
-    server = await startKubeApiServer();
-    kubeconfig = path.join(dir, 'kubeconfig');
-    await writeKubeconfig(kubeconfig, server.url);
-    await kubectl(kubeconfig, ['apply', '--server-side', '-k', CRDS]);
-  });
-  afterAll(async () => {
-    await server.close();
-    rmSync(dir, { recursive: true, force: true });
-  });
+  const { kubeconfig, apply } = useCrdCluster('openpds-drive-admission-');
 
   it('a Drive quota above 9007199254740991 bytes is refused with the rule; the largest safe size is admitted', async () => {
     for (const [name, size] of [['huge', '99999999999Pi'], ['one-over', '9007199254740993']] as const) {

@@ -1,13 +1,8 @@
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
+import { useCrdCluster } from '../operator/support/crd-cluster';
 import { kubectl } from '../operator/support/kubectl';
-import { writeKubeconfig } from './kubeconfig';
-import { startKubeApiServer, type KubeApiServer } from './server';
 
 // CRD validation rules (x-kubernetes-validations) on the test server, with the project's real CRDs and the
 // real kubectl: what an O&M engineer sees when a spec breaks a rule, on create and on update.
-const ROOT = path.resolve(__dirname, '../..');
 const QUICKSTART = `apiVersion: openpds.io/v1alpha1
 kind: Domain
 metadata: {name: acme, namespace: default}
@@ -17,19 +12,8 @@ spec:
 `;
 
 describe('CEL validation rules of the openpds CRDs', () => {
-  let server: KubeApiServer;
-  let kubeconfig: string;
-  const dir = mkdtempSync(path.join(tmpdir(), 'openpds-cel-'));
-  beforeAll(async () => {
-    server = await startKubeApiServer();
-    kubeconfig = path.join(dir, 'kubeconfig');
-    await writeKubeconfig(kubeconfig, server.url);
-    await kubectl(kubeconfig, ['apply', '--server-side', '-k', path.join(ROOT, 'crds')]);
-  });
-  afterAll(async () => {
-    await server.close();
-    rmSync(dir, { recursive: true, force: true });
-  });
+  const cluster = useCrdCluster('openpds-cel-');
+  const { kubeconfig } = cluster;
 
   it('kubectl apply shows the rule message of a spec that breaks one, and stores nothing', async () => {
     const both = QUICKSTART.replace('volume: {size: 1Gi}}', 'volume: {size: 1Gi}, s3: {bucket: photos}}');
@@ -56,7 +40,7 @@ describe('CEL validation rules of the openpds CRDs', () => {
   });
 
   it('a status write is not refused by a spec rule (unchanged values are not re-checked)', async () => {
-    const res = await fetch(`${server.url}/apis/openpds.io/v1alpha1/namespaces/default/domains/acme/status`, {
+    const res = await fetch(`${cluster.server.url}/apis/openpds.io/v1alpha1/namespaces/default/domains/acme/status`, {
       method: 'PATCH',
       headers: { 'Content-Type': 'application/merge-patch+json' },
       body: JSON.stringify({ status: { observedGeneration: 2 } }),
