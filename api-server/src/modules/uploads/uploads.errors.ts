@@ -16,6 +16,16 @@ export const uploadErrors = {
     badRequest('InvalidParameter.ContentHash', `declared content_hash ${declared} but the uploaded bytes hash to ${actual}; nothing was stored, upload again`),
   hashName: () => badRequest('InvalidParameter.ContentHashName', 'content_hash_name must be sha1'),
   tooLarge: (size: number, free: number) => new AppError('QuotaExhausted.Drive', 403, `file of ${size} bytes does not fit: ${free} bytes free (uploads in progress included)`),
+  /**
+   * file/complete could not link the content for the quota (an upload that declared no size reserved
+   * nothing, or an admin lowered the quota since file/create). The upload is kept: see uploads.service keep.
+   */
+  keptOverQuota: (driveId: string, size: number) =>
+    new AppError(
+      'QuotaExhausted.Drive',
+      403,
+      `drive ${driveId} has no room for these ${size} bytes; the upload is kept: free room (delete files, empty the trash) or have an admin raise the quota, then call file/complete again; an upload left as it is goes to the GC like any unfinished one`,
+    ),
   tooManyUploads: (max: number) =>
     new AppError('LimitExceeded.OpenUploads', 429, `this drive has ${max} uploads in progress, the most it may have: complete or abandon some (the GC collects abandoned ones)`),
   noChallenge: (uploadId: string) =>

@@ -18,8 +18,8 @@ import type { Deps } from '../../shared/deps';
 import { BlobNotFoundError, InvalidPartError, MAX_PART_NUMBER, MAX_PART_SIZE, MIN_PART_SIZE, UploadNotFoundError, type UploadedPart } from '../../storage/blob-store';
 import type { AuthContext } from '../auth/auth.types';
 import type { DrivesService } from '../drives/drives.service';
-import { conflict, type AppError } from '../../shared/errors';
-import { isQuotaError, quotaExhausted } from '../files/files.errors';
+import { AppError, conflict } from '../../shared/errors';
+import { isQuotaError } from '../files/files.errors';
 import { ROOT, type FileRow } from '../files/files.repository';
 import type { CheckNameMode, FilesService } from '../files/files.service';
 import { describeName, validateName } from '../files/names';
@@ -282,7 +282,7 @@ export function createUploadsService(
    * one-part upload with no declared hash, hashed later. The object is looked at first, at the key such a
    * session stores it under; the statement then claims and links it only if the session is exactly that
    * (open, the caller's, the object's size). Undefined otherwise, or on a quota error: the full path then
-   * claims, checks and answers as it always has (and discards the upload on a quota error).
+   * claims, checks and answers as it always has (and keeps the upload on a quota error: see keep).
    */
   async function completePlainUpload(auth: AuthContext, input: { drive_id: string; file_id: string; upload_id: string }, accessible: Promise<unknown>): Promise<FileRow | undefined> {
     if (deps.config.uploadHashing !== 'background' || !deps.store.objectUploadUrl || !/^[0-9a-zA-Z_-]{1,64}$/.test(input.upload_id)) return undefined;
@@ -333,20 +333,28 @@ export function createUploadsService(
   }
 
   /**
-   * A completion refused because a live file or folder took the new file's name since file/create
-   * (check_name_mode refuse, migration 015). Bad input loses nothing: the session opens again with its
-   * bytes (a multipart upload's assembled object, which a retry goes on from: see assemble) and its
-   * reservation, so the client can rename the upload (file/update) and complete again, or leave it to
-   * the GC like any open session. A sealed copy made for this attempt is dropped (a retry makes its own;
-   * no blob refers to it). The answer is the 409 AlreadyExist.File file/create gives for a taken name,
-   * with the file or folder that holds it.
+   * A completion refused for something the client or an admin can fix (a name taken, no room): nothing
+   * was linked, and nothing the client sent is lost. The session opens again with its bytes (a multipart
+   * upload's assembled object, which a retry goes on from: see assemble) and its reservation, so the
+   * client can fix the cause and complete again, or leave it to the GC like any open session. A sealed
+   * copy made for this attempt is dropped (a retry makes its own; no blob refers to it).
    */
-  async function refuse(session: UploadSessionRow, copyKey?: string): Promise<AppError> {
+  async function keep(session: UploadSessionRow, copyKey?: string): Promise<void> {
     if (copyKey && copyKey !== session.storage_key) {
       await deps.store.delete(copyKey).catch(() => undefined);
       await deferred.releaseInFlight(deps.db, [copyKey]).catch(() => undefined);
     }
     await repo.reopenSession(deps.db, session.upload_id).catch(() => undefined);
+  }
+
+  /**
+   * A completion refused because a live file or folder took the new file's name since file/create
+   * (check_name_mode refuse, migration 015): kept (see keep) for a rename (file/update) and a complete
+   * again. The answer is the 409 AlreadyExist.File file/create gives for a taken name, with the file or
+   * folder that holds it.
+   */
+  async function refuse(session: UploadSessionRow, copyKey?: string): Promise<AppError> {
+    await keep(session, copyKey);
     const file = await files.repo.get(deps.db, session.drive_id, session.file_id, { includeTrashed: true });
     const name = file?.name ?? '';
     const clash = file && (await files.repo.findByName(deps.db, session.drive_id, file.parent_file_id, file.name));
@@ -355,6 +363,29 @@ export function createUploadsService(
       `a ${clash?.type ?? 'file'} took the name ${name} since file/create; the upload is kept: rename it with file/update and complete it again, or create it again`,
       { exist: true, file_id: clash?.file_id ?? '', file_name: name },
     );
+  }
+
+  /**
+   * file/list_uploaded_parts for a multipart upload the store already assembled: a complete refused after
+   * assembly (a name taken, no room: see keep) kept the object, and the store's multipart upload, which
+   * listed the parts, ended with the assembly. Every part is in, so every part is listed, as a resumable
+   * upload protocol answers "all received" once it is (tus: Upload-Offset = Upload-Length; a GCS status
+   * query: the whole range): a client resuming from this list then sends nothing and completes again,
+   * which goes on from the object (see assemble). 404 NotFound.UploadId, as before, said the upload was gone
+   * and made clients upload it all again; a 409 would do the same to clients that take any error as a lost
+   * upload. The answer also says `assembled: true`, and no URL can add a part any more. The store keeps no
+   * part sizes past assembly: a part's size is given where it is known (declared at file/create, or the
+   * only one not declared: the object's size less the others), and left out otherwise; no etag. Null when
+   * `error` is not "no such multipart upload" or there is no assembled object (the upload is gone).
+   */
+  async function assembledParts(session: UploadSessionRow, error: unknown): Promise<{ partNumber: number; size?: number; etag: string }[] | null> {
+    if (isSinglePut(session) || !(error instanceof AppError && error.code === 'NotFound.UploadId')) return null;
+    const object = await deps.store.head(session.storage_key);
+    if (!object) return null;
+    const known = Array.from({ length: session.part_count }, (_, i) => partLength(session, i + 1));
+    const unknown = known.filter((size) => size === undefined).length;
+    const rest = object.size - known.reduce<number>((sum, size) => sum + (size ?? 0), 0);
+    return known.map((size, i) => ({ partNumber: i + 1, size: size ?? (unknown === 1 ? rest : undefined), etag: '' }));
   }
 
   /**
@@ -447,10 +478,20 @@ export function createUploadsService(
 
     async listUploadedParts(auth: AuthContext, input: { drive_id: string; file_id: string; upload_id: string; part_number_marker: number; limit: number }) {
       const session = await this.openSession(auth, input.drive_id, input.file_id, input.upload_id);
-      const parts = (await this.storeParts(session)).filter((p) => p.partNumber > input.part_number_marker);
+      let listed: { partNumber: number; size?: number; etag: string }[];
+      let assembled = false;
+      try {
+        listed = await this.storeParts(session);
+      } catch (e) {
+        const whole = await assembledParts(session, e);
+        if (!whole) throw e;
+        [listed, assembled] = [whole, true];
+      }
+      const parts = listed.filter((p) => p.partNumber > input.part_number_marker);
       const page = parts.slice(0, input.limit);
       return {
         session,
+        assembled,
         uploaded_parts: page.map((p) => ({ part_number: p.partNumber, part_size: p.size, etag: p.etag })),
         next_part_number_marker: parts.length > input.limit ? String(page[page.length - 1]!.partNumber) : '',
       };
@@ -542,8 +583,14 @@ export function createUploadsService(
           createdBy: auth.userId,
         });
       } catch (e) {
+        // No room (an upload that declared no size reserved nothing, or an admin lowered the quota since
+        // file/create): the bytes are kept, as for a taken name, so freeing room and completing again
+        // does not mean uploading them again (they were discarded: gigabytes lost to a full drive).
+        if (isQuotaError(e)) {
+          await keep(session, contentKey);
+          throw uploadErrors.keptOverQuota(session.drive_id, size);
+        }
         await discard(session, contentKey);
-        if (isQuotaError(e)) throw quotaExhausted(session.drive_id);
         throw e;
       }
       if (linked?.refused) throw await refuse(session, contentKey);
@@ -639,7 +686,7 @@ export function createUploadsService(
         });
       } catch (e) {
         await reopen();
-        if (isQuotaError(e)) throw quotaExhausted(session.drive_id);
+        if (isQuotaError(e)) throw uploadErrors.keptOverQuota(session.drive_id, blob.size);
         throw e;
       }
       if (linked === 'refused' || (typeof linked === 'object' && linked.refused)) throw await refuse(session);
