@@ -35,6 +35,10 @@ export async function testServerEnv(db: DbKind, store: StoreKind, extra: Record<
     OPENPDS_LOG_LEVEL: 'silent',
     OPENPDS_GC_INTERVAL_SECONDS: '0',
     OPENPDS_SECRET_KEY: randomBytes(32).toString('hex'),
+    // argon2 at its cheapest: the default (~160 ms a check on these cores) made password checks a tenth of
+    // the suite's time. test/api/password-hash-cost.int.test.ts checks the default cost and the rehash.
+    OPENPDS_PASSWORD_HASH_MEMORY_KIB: '1024',
+    OPENPDS_PASSWORD_HASH_ITERATIONS: '1',
     ...(db === 'pg' ? { OPENPDS_DATABASE_URL: await createTestDatabaseUrl() } : {}),
     ...(store === 's3' ? s3Env(`t-${randomBytes(5).toString('hex')}/`) : {}),
     ...extra,

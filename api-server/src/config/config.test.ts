@@ -56,6 +56,16 @@ describe('config', () => {
     expect(startupNotices(loadConfig({ OPENPDS_IMAGE_ANALYSIS: 'false' }))).toEqual([]);
   });
 
+  it('hashes passwords with argon2id at 64 MiB and 3 iterations unless told, and warns below OWASP\'s minimum', () => {
+    expect(loadConfig({})).toMatchObject({ passwordHashMemoryKib: 65_536, passwordHashIterations: 3 });
+    expect(startupNotices(loadConfig({ OPENPDS_PASSWORD_HASH_MEMORY_KIB: '19456', OPENPDS_PASSWORD_HASH_ITERATIONS: '2' }))).toEqual([]);
+    expect(startupNotices(loadConfig({ OPENPDS_PASSWORD_HASH_MEMORY_KIB: '1024', OPENPDS_PASSWORD_HASH_ITERATIONS: '1' }))).toEqual([
+      "password hashing is set below OWASP's minimum for argon2id (19456 KiB, 2 iterations): 1024 KiB, 1 iteration(s); stolen password hashes would be cheap to crack",
+    ]);
+    expect(() => loadConfig({ OPENPDS_PASSWORD_HASH_MEMORY_KIB: '512' })).toThrow('OPENPDS_PASSWORD_HASH_MEMORY_KIB must be between 1024 and 4194304, got 512');
+    expect(() => loadConfig({ OPENPDS_PASSWORD_HASH_ITERATIONS: '0' })).toThrow('OPENPDS_PASSWORD_HASH_ITERATIONS must be between 1 and 100, got 0');
+  });
+
   it('takes a GC grace from OPENPDS_UPLOAD_URL_TTL + 3600 up, and says so in the table', () => {
     expect(loadConfig({}).gcGraceSeconds).toBe(86_400);
     expect(loadConfig({ OPENPDS_GC_GRACE_SECONDS: '7200' }).gcGraceSeconds).toBe(7200);

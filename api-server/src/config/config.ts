@@ -186,6 +186,13 @@ export const CONFIG_KEYS = {
   ),
   serveRunsJobs: key('OPENPDS_SERVE_RUNS_JOBS', 'Whether `serve` runs jobs itself (the embedded default); set false when worker Deployments run them', 'true', bool),
   logLevel: key('OPENPDS_LOG_LEVEL', 'pino log level', 'info', oneOf('fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent')),
+  passwordHashMemoryKib: key(
+    'OPENPDS_PASSWORD_HASH_MEMORY_KIB',
+    'Memory one password hash (argon2id) takes, KiB. With OPENPDS_PASSWORD_HASH_ITERATIONS it sets what a login or password change costs the server and what a stolen hash costs to crack: the default takes ~160 ms of one core per check. Stored hashes keep the cost they were made with and still verify; a login with a hash of another cost stores it again with this one. Below OWASP\'s minimum (19456 KiB and 2 iterations) the server warns at start: meant for test suites only',
+    '65536',
+    int(1024, 4_194_304),
+  ),
+  passwordHashIterations: key('OPENPDS_PASSWORD_HASH_ITERATIONS', 'Passes over that memory one password hash makes (argon2id time cost); see OPENPDS_PASSWORD_HASH_MEMORY_KIB', '3', int(1, 100)),
   trustProxy: key(
     'OPENPDS_TRUST_PROXY',
     'Proxies whose X-Forwarded-For names the client address (which keys the login throttle, with the user): `loopback`, `linklocal`, `uniquelocal` or IP addresses / CIDR ranges, comma-separated; empty: none. Trust only what sits in front of the server: a peer trusted here can claim any address, so it gets 10 fresh password guesses per address it names, and can use up the guesses of the address another client logs in from. The operator sets `loopback, linklocal, uniquelocal` (an in-cluster ingress controller)',
@@ -224,8 +231,19 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
  * What the process should say once at start about settings it accepts but does not act on, so a Domain
  * that asks for them learns it from the logs instead of from silence.
  */
-export function startupNotices(config: Pick<Config, 'imageAnalysis'>): string[] {
-  return config.imageAnalysis ? ['image analysis requested but not implemented in this version'] : [];
+export function startupNotices(config: Pick<Config, 'imageAnalysis' | 'passwordHashMemoryKib' | 'passwordHashIterations'>): string[] {
+  const weakHashing = passwordHashNotice(config);
+  return [...(config.imageAnalysis ? ['image analysis requested but not implemented in this version'] : []), ...(weakHashing ? [weakHashing] : [])];
+}
+
+/** OWASP's minimum for argon2id (Password Storage Cheat Sheet): 19 MiB of memory and 2 iterations. */
+export const OWASP_ARGON2_MIN = { memoryKib: 19_456, iterations: 2 } as const;
+
+/** What to say at start about a password hash cost below OWASP's minimum (fine for tests, weak for real passwords). */
+function passwordHashNotice(config: Pick<Config, 'passwordHashMemoryKib' | 'passwordHashIterations'>): string | undefined {
+  const min = OWASP_ARGON2_MIN;
+  if (config.passwordHashMemoryKib >= min.memoryKib && config.passwordHashIterations >= min.iterations) return undefined;
+  return `password hashing is set below OWASP's minimum for argon2id (${min.memoryKib} KiB, ${min.iterations} iterations): ${config.passwordHashMemoryKib} KiB, ${config.passwordHashIterations} iteration(s); stolen password hashes would be cheap to crack`;
 }
 
 /** Markdown table of every key, for the README. */

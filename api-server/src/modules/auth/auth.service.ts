@@ -1,9 +1,9 @@
-import argon2 from 'argon2';
 import { AppError, unauthorized } from '../../shared/errors';
 import type { Deps } from '../../shared/deps';
 import { createUsersRepository, type UserRow } from '../users/users.repository';
 import type { AuthContext } from './auth.types';
 import { createLoginThrottle } from './login-throttle';
+import { createPasswordHasher } from './password-hash';
 import { hashRefreshToken, newRefreshToken } from './tokens';
 
 const errors = {
@@ -17,13 +17,11 @@ const errors = {
     new AppError('TooManyRequests.Login', 429, 'too many failed logins for this user; try again later', { headers: { 'Retry-After': String(Math.ceil(ms / 1000)) } }),
 };
 
-// A fixed hash to verify against when the user does not exist, so timing does not reveal user names.
-const DUMMY_HASH = argon2.hash('openpds-no-such-user');
-
 export function createAuthService(deps: Pick<Deps, 'db' | 'config' | 'tokens' | 'clock'>) {
   const users = createUsersRepository();
   const domainId = deps.config.domainId;
   const throttle = createLoginThrottle(() => deps.clock.now());
+  const passwords = createPasswordHasher(deps.config);
 
   async function issueTokens(user: UserRow) {
     const accessToken = deps.tokens.signAccess({ sub: user.user_id, domain_id: user.domain_id, role: user.role, gen: user.token_generation }, deps.config.accessTokenTtl);
@@ -55,10 +53,15 @@ export function createAuthService(deps: Pick<Deps, 'db' | 'config' | 'tokens' | 
       // Counted before the check: parallel guesses each take their turn against the limit.
       const wait = await throttle.take(deps.db, throttleKey);
       if (wait > 0) throw errors.throttled(wait);
-      const ok = await argon2.verify(user?.password_hash ?? (await DUMMY_HASH), password);
-      if (!user || !user.password_hash || !ok) throw errors.badCredentials();
+      // An unknown name (or a user without a password) costs a check all the same: timing reveals no names.
+      const stored = user?.password_hash;
+      const ok = stored ? await passwords.verify(stored, password) : void (await passwords.verifyNobody(password));
+      if (!user || !stored || !ok) throw errors.badCredentials();
       await throttle.clear(deps.db, throttleKey);
       if (user.status !== 'enabled') throw errors.disabled();
+      // Made with another cost than today's (OPENPDS_PASSWORD_HASH_*): stored again with this one. Best
+      // effort: the login stands if it fails, and the next one tries again.
+      if (passwords.needsRehash(stored)) await users.replacePasswordHash(deps.db, user.user_id, stored, await passwords.hash(password)).catch(() => undefined);
       return issueTokens(user);
     },
 

@@ -79,6 +79,13 @@ export function createUsersRepository() {
     async bumpTokenGeneration(db: Queryable, domainId: string, userId: string): Promise<void> {
       await db.query(`UPDATE users SET token_generation = token_generation + 1 WHERE domain_id = $1 AND user_id = $2`, [domainId, userId]);
     },
+    /**
+     * Stores the same password hashed with today's cost, unless the password changed meanwhile (the hash is
+     * compared): no new token generation, since nothing the user knows changed, and no updated_at.
+     */
+    async replacePasswordHash(db: Queryable, userId: string, from: string, to: string): Promise<void> {
+      await db.query(`UPDATE users SET password_hash = $3 WHERE user_id = $1 AND password_hash = $2`, [userId, from, to]);
+    },
     async list(db: Queryable, domainId: string, after: string, limit: number): Promise<UserRow[]> {
       return db.query<UserRow>(`SELECT * FROM users WHERE domain_id = $1 AND user_id > $2 ORDER BY user_id LIMIT $3`, [domainId, after, limit]);
     },

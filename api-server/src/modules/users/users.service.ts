@@ -1,10 +1,10 @@
-import argon2 from 'argon2';
 import { isUniqueViolation, type Queryable } from '../../db/db';
 import { AppError, badRequest, forbidden, notFound } from '../../shared/errors';
 import type { Deps } from '../../shared/deps';
 import { toPage } from '../../shared/page';
 import { isAdmin, type AuthContext, type Role } from '../auth/auth.types';
 import { createLoginThrottle } from '../auth/login-throttle';
+import { createPasswordHasher } from '../auth/password-hash';
 import { createDrivesRepository } from '../drives/drives.repository';
 import type { DrivesService } from '../drives/drives.service';
 import { createUsersRepository, type UserSearch, type UserPatch, type UserRow } from './users.repository';
@@ -45,6 +45,7 @@ export type UpdateUserInput = Omit<UserPatch, 'password_hash'> & { password?: st
 
 export function createUsersService(deps: Pick<Deps, 'db' | 'newId' | 'config' | 'clock'>, drives: DrivesService) {
   const repo = createUsersRepository();
+  const passwords = createPasswordHasher(deps.config);
   const drivesRepo = createDrivesRepository();
   const domainId = deps.config.domainId;
   // Guessing old_password with a stolen access token is password guessing too: its own throttle, keyed by
@@ -77,7 +78,7 @@ export function createUsersService(deps: Pick<Deps, 'db' | 'newId' | 'config' | 
     const key = `old-password:${user.user_id}`;
     const wait = await oldPasswordThrottle.take(deps.db, key);
     if (wait > 0) throw errors.throttled(wait);
-    if (!user.password_hash || !(await argon2.verify(user.password_hash, oldPassword))) throw errors.oldPasswordWrong();
+    if (!user.password_hash || !(await passwords.verify(user.password_hash, oldPassword))) throw errors.oldPasswordWrong();
     await oldPasswordThrottle.clear(deps.db, key);
   };
 
@@ -89,7 +90,7 @@ export function createUsersService(deps: Pick<Deps, 'db' | 'newId' | 'config' | 
     async create(auth: AuthContext | null, input: CreateUserInput): Promise<UserRow> {
       if (auth && !isAdmin(auth)) throw errors.adminOnly();
       checkRoleChange(auth, input.role);
-      const passwordHash = input.password ? await argon2.hash(input.password) : null;
+      const passwordHash = input.password ? await passwords.hash(input.password) : null;
       const maxUsers = deps.config.maxUsers;
       try {
         return await deps.db.transaction(async (tx) => {
@@ -155,7 +156,7 @@ export function createUsersService(deps: Pick<Deps, 'db' | 'newId' | 'config' | 
         checkTarget(auth, current);
         if (self) await checkOldPassword(current, old_password);
       }
-      const patch: UserPatch = { ...rest, ...(password ? { password_hash: await argon2.hash(password) } : {}) };
+      const patch: UserPatch = { ...rest, ...(password ? { password_hash: await passwords.hash(password) } : {}) };
       return deps.db.transaction(async (tx) => {
         const before = await repo.get(tx, domainId, userId, { forUpdate: input.role !== undefined || input.status !== undefined });
         if (!before) throw errors.notFound(userId);
