@@ -7,6 +7,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { startServer, type RunningServer } from '../../api-server/src/main';
+import { seedPgliteDataDir } from './pglite-template';
 import { createTestDatabaseUrl, requireEnv, type DbKind } from './test-db';
 
 export type StoreKind = 'local' | 's3';
@@ -43,6 +44,7 @@ export async function testServerEnv(db: DbKind, store: StoreKind, extra: Record<
     ...(store === 's3' ? s3Env(`t-${randomBytes(5).toString('hex')}/`) : {}),
     ...extra,
   };
+  if (db === 'pglite') await seedPgliteDataDir(dataDir);
   return { env, dataDir };
 }
 
