@@ -5,10 +5,12 @@
  * drive). Now the session opens again with its bytes (a multipart upload's assembled object) and its
  * reservation; once room is freed, complete again gives the same content, and the drive's used and reserved
  * sizes are those of one successful upload. list_uploaded_parts on such an upload lists every part (the
- * store's multipart upload ended with the assembly), and the GC still collects one left as it is.
+ * store's multipart upload ended with the assembly), a proof v2 answer keeps its challenge, and the GC
+ * still collects a kept upload left as it is.
  * On PGlite + local disk with background hashing, and PostgreSQL + radosgw hashing at complete.
  */
 import { createHash, randomBytes } from 'node:crypto';
+import { computeProofV2 } from '../../api-server/src/modules/uploads/proof';
 import { accountingDrift, count } from '../support/accounting';
 import { ADMIN_PASSWORD, createLoggedInUser, startTestServer, type ApiClient } from '../support/test-server';
 
@@ -61,8 +63,10 @@ describe.each([
     const [session] = await sql(`SELECT status FROM upload_sessions WHERE upload_id = $1`, [c.upload_id]);
     expect(session?.status).toBe('open');
     expect(await count(server.deps.db, `SELECT count(*)::int AS n FROM files WHERE file_id = $1 AND status = 'uploading'`, [c.file_id])).toBe(1);
-    expect(await server.deps.store.head(`blobs/${c.upload_id}`)).toBeTruthy();
-    // A sealed copy made to hash this attempt is dropped, and so is its in-flight mark.
+    // The bytes stay at the upload key; a sealed copy made to hash this attempt is dropped, with its in-flight mark.
+    const keys: string[] = [];
+    for await (const o of server.deps.store.list(`blobs/${c.upload_id}`)) keys.push(o.key);
+    expect(keys).toEqual([`blobs/${c.upload_id}`]);
     expect(await count(server.deps.db, `SELECT count(*)::int AS n FROM deferred_object_deletes WHERE storage_key LIKE $1`, [`blobs/${c.upload_id}%`])).toBe(0);
     expect(await count(server.deps.db, `SELECT count(*)::int AS n FROM blobs WHERE storage_key LIKE $1`, [`blobs/${c.upload_id}%`])).toBe(0);
   }
@@ -75,7 +79,8 @@ describe.each([
   }
 
   beforeAll(async () => {
-    server = await startTestServer(dbKind, storeKind, { OPENPDS_UPLOAD_HASHING: hashing });
+    // Proof v2 on, for the challenge answered over the quota below; it changes nothing for other uploads.
+    server = await startTestServer(dbKind, storeKind, { OPENPDS_UPLOAD_HASHING: hashing, OPENPDS_RAPID_UPLOAD_PROOF_V2: 'true' });
     api = server.api;
     adminToken = (await api.login('admin', ADMIN_PASSWORD)).access_token;
   });
@@ -162,6 +167,27 @@ describe.each([
     expect(listed.uploaded_parts).toEqual([{ part_number: 1, etag: '' }, { part_number: 2, etag: '' }]);
     await setQuota(u, 10 * MiB);
     expect((await complete(u, c)).status).toBe(200);
+    expect(await sizes(u)).toEqual([content.length, 0]);
+    await expectContent(u, c, content);
+  });
+
+  it('keeps a proof v2 answer refused for the quota (session and challenge): the same answer completes once room is freed', async () => {
+    const content = randomBytes(1000);
+    const other = await userWithQuota(MiB);
+    await upload(other, 'theirs.bin', content);
+    await server.services.jobs.drain(); // hashed: findable by its SHA-1
+    const u = await userWithQuota(MiB);
+    const c = await create(u, 'proof.bin', { size: content.length, content_hash: sha1(content), content_hash_name: 'sha1', proof_version: 'v2' });
+    const nonce = (c as Created & { proof_challenge: { nonce: string } }).proof_challenge.nonce;
+    await setQuota(u, 10);
+    const answer = { ...ref(u, c), proof_version: 'v2', proof_code: computeProofV2(nonce, content) };
+    const refused = await api.call('/v2/file/complete', answer, u.token);
+    expect([refused.status, refused.body.code]).toEqual([403, 'QuotaExhausted.Drive']);
+    expect(refused.body.message).toMatch(/the upload is kept/);
+    expect(await sizes(u)).toEqual([0, content.length]);
+    await setQuota(u, MiB);
+    const done = await api.call('/v2/file/complete', answer, u.token);
+    expect([done.status, done.body.size]).toEqual([200, content.length]);
     expect(await sizes(u)).toEqual([content.length, 0]);
     await expectContent(u, c, content);
   });
