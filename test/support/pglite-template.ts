@@ -1,32 +1,36 @@
 /**
- * A migrated PGlite data directory to start test servers from. A first start creates its database in a
- * child process (initdb, then every migration: 5–7 s on two busy cores, see initDataDir in
- * api-server/src/db/pglite.db.ts), and the suite starts well over a hundred PGlite servers: each copies
- * one made once per set of migrations instead (40 MB, a fraction of a second) and opens it as a restart
- * does. The first start itself stays tested where it is the subject: api-server/src/db (migrate,
- * pglite.db), test/e2e/npm-start, the operator's `up` (test/operator/up.e2e).
+ * An initdb'd PGlite data directory to start test servers from. A first start creates its database in a
+ * child process (initdb, then every migration), and PGlite's initdb alone takes 4–7 s on these two busy
+ * cores; the suite starts well over a hundred PGlite servers. Each copies one made once per PGlite build
+ * instead (a fraction of a second) and migrates it itself, as a server with pending migrations does. Not
+ * a migrated copy: migration 007 gives each database its own instance_id, which the storage claim
+ * (api-server/src/storage/storage-claim.ts) tells instances apart by. The first start itself stays tested
+ * where it is the subject: api-server/src/db (migrate, pglite.db), test/e2e/npm-start, the operator's `up`.
  */
 import { createHash } from 'node:crypto';
 import { cpSync, existsSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { initDataDir } from '../../api-server/src/db/pglite.db';
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
 
 const ROOT = path.resolve(__dirname, '../..');
 const PREFIX = 'openpds-pglite-template-';
 
-/** What the template's contents depend on: every migration, and the PGlite build that ran initdb. */
+/** What the template's contents depend on: the PGlite build that ran initdb. */
 function templateKey(): string {
-  const hash = createHash('sha256');
-  const migrations = path.join(ROOT, 'api-server/src/db/migrations');
-  for (const name of readdirSync(migrations).sort()) hash.update(name).update(readFileSync(path.join(migrations, name)));
-  hash.update(readFileSync(path.join(ROOT, 'node_modules/@electric-sql/pglite/package.json')));
-  return hash.digest('hex').slice(0, 16);
+  return createHash('sha256').update(readFileSync(path.join(ROOT, 'node_modules/@electric-sql/pglite/package.json'))).digest('hex').slice(0, 16);
+}
+
+/** initdb in a child process, as the server does (its WebAssembly memory stays out of the test process). */
+async function initdb(dir: string): Promise<void> {
+  const script = "require('@electric-sql/pglite').PGlite.create(process.argv[1]).then((p) => p.close())";
+  await promisify(execFile)(process.execPath, ['-e', script, dir], { cwd: ROOT });
 }
 
 let ready: Promise<string> | undefined;
 
-/** The template's path, made first if no test process of this checkout's migrations has made it yet. */
+/** The template's path, made first if no test process with this PGlite build has made it yet. */
 function template(): Promise<string> {
   ready ??= (async () => {
     const dir = path.join(tmpdir(), `${PREFIX}${templateKey()}`);
@@ -35,7 +39,7 @@ function template(): Promise<string> {
     // worker) may be making it too, and neither may see a half-made one.
     const building = mkdtempSync(`${dir}-building-`);
     try {
-      await initDataDir(path.join(building, 'db'));
+      await initdb(path.join(building, 'db'));
       renameSync(path.join(building, 'db'), dir);
     } catch (err) {
       if (!existsSync(path.join(dir, 'PG_VERSION'))) throw err; // else the other process won the rename
@@ -48,7 +52,7 @@ function template(): Promise<string> {
   return ready;
 }
 
-/** Templates of earlier migrations (40 MB each) go once a newer one is made, if untouched for an hour. */
+/** Templates of other PGlite builds (30 MB each) go once a new one is made, if untouched for an hour. */
 function forgetOldTemplates(keep: string): void {
   for (const name of readdirSync(tmpdir())) {
     const dir = path.join(tmpdir(), name);
@@ -61,7 +65,7 @@ function forgetOldTemplates(keep: string): void {
   }
 }
 
-/** Fills `<dataDir>/db` (where the server keeps its PGlite database) with a copy of the migrated template. */
+/** Fills `<dataDir>/db` (where the server keeps its PGlite database) with a copy of the template. */
 export async function seedPgliteDataDir(dataDir: string): Promise<void> {
   cpSync(await template(), path.join(dataDir, 'db'), { recursive: true });
 }

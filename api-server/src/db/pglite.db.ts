@@ -23,9 +23,9 @@ const PARSERS = { [types.INT8]: Number, [types.NUMERIC]: Number };
  * WebAssembly memory never shrinks, so in-process the server kept what both touched once (initdb: idle RSS
  * 762 MB on a first start against 361 MB on a restart; migrating in the child too: −3 MB median, and no
  * more 165–171 MB first starts). The child exits before the server opens the directory, whose own
- * migrate() then finds nothing to do. (Exported for test/support/pglite-template.ts.)
+ * migrate() then finds nothing to do.
  */
-export async function initDataDir(dataDir: string): Promise<void> {
+async function initDataDir(dataDir: string): Promise<void> {
   // From the TypeScript sources (tsx, jest) the child needs tsx to load this module; dist/ is JavaScript.
   const loader = __filename.endsWith('.ts') ? ['--require', require.resolve('tsx/cjs')] : [];
   const script = 'require(process.argv[1]).createDataDirHere(process.argv[2]).then(() => process.exit(0))';
