@@ -115,6 +115,13 @@ export const CONFIG_KEYS = {
   s3ForcePathStyle: key('OPENPDS_S3_FORCE_PATH_STYLE', 'Path-style S3 URLs (needed by radosgw and MinIO)', 'true', bool),
   s3AccessKeyId: key('OPENPDS_S3_ACCESS_KEY_ID', 'S3 access key id (empty: the SDK default chain)', '', str),
   s3SecretAccessKey: key('OPENPDS_S3_SECRET_ACCESS_KEY', 'S3 secret access key', '', str),
+  s3ConnectTimeoutSeconds: key('OPENPDS_S3_CONNECT_TIMEOUT_SECONDS', 'Longest wait to open a connection to S3; an attempt that takes longer fails and is retried (3 attempts)', '5', int(1, 300)),
+  s3IdleTimeoutSeconds: key(
+    'OPENPDS_S3_IDLE_TIMEOUT_SECONDS',
+    'Longest an S3 request may go without a byte moving either way, from sending it to the end of the answer (streamed bodies included; a large transfer that keeps moving is never cut). An attempt idle this long fails and is retried (3 attempts); the request then answers 503 `ServiceUnavailable`, a job retries later',
+    '30',
+    int(1, 3600),
+  ),
   storageClaim: key(
     'OPENPDS_STORAGE_CLAIM',
     'The data plane claims its blob store (`openpds-claim.json` at the store root, naming this database\'s instance id and the domain) before it serves or runs the GC, which deletes whatever its own database does not know. `check`: refuse to start (exit 1, the log says why) on a store another instance claims, or on an unclaimed store whose blobs this database knows none of (an empty database pointed at a store in use); `takeover`: claim the store anyway, for one start when this database really is its owner now (the other instance is gone for good, or the blobs are garbage), then set it back',

@@ -13,7 +13,17 @@ import { createLocalBlobStore } from './local.blob-store';
 
 type BlobStoreConfig = Pick<
   Config,
-  'storage' | 'dataDir' | 's3Endpoint' | 's3Region' | 's3Bucket' | 's3Prefix' | 's3ForcePathStyle' | 's3AccessKeyId' | 's3SecretAccessKey'
+  | 'storage'
+  | 'dataDir'
+  | 's3Endpoint'
+  | 's3Region'
+  | 's3Bucket'
+  | 's3Prefix'
+  | 's3ForcePathStyle'
+  | 's3AccessKeyId'
+  | 's3SecretAccessKey'
+  | 's3ConnectTimeoutSeconds'
+  | 's3IdleTimeoutSeconds'
 >;
 
 /** storageErrors: openpds_storage_errors_total (shared/metrics.ts createStorageErrorsCounter). */
@@ -42,5 +52,6 @@ function createConfiguredStore(config: BlobStoreConfig, signer: UrlSigner): Blob
     credentials: config.s3AccessKeyId
       ? { accessKeyId: config.s3AccessKeyId, secretAccessKey: config.s3SecretAccessKey }
       : undefined,
+    timeouts: { connectMs: config.s3ConnectTimeoutSeconds * 1000, idleMs: config.s3IdleTimeoutSeconds * 1000 },
   });
 }

@@ -14,6 +14,7 @@ import type { ObjectInfo } from './blob-store';
 import { stripQuotes } from './s3-errors';
 import type { S3Signing } from './s3-signing';
 import { encodeKeyPath } from './s3-sigv4';
+import { S3_TIMEOUTS, type S3Timeouts } from './s3-timeouts';
 
 const MAX_ATTEMPTS = 3;
 const RETRY_BASE_MS = 100;
@@ -28,7 +29,10 @@ export function createS3Head(deps: {
   signing: () => Promise<S3Signing | null>;
   sdkHead: HeadObject;
   now?: () => Date;
+  /** As the SDK client's: an endpoint that never answers fails the attempt. */
+  timeouts?: S3Timeouts;
 }): HeadObject {
+  const { connectMs, idleMs } = deps.timeouts ?? S3_TIMEOUTS;
   const now = deps.now ?? (() => new Date());
   // The SDK's NodeHttpHandler defaults. Idle sockets are unref'd by Node, so they never hold the process.
   const agents = { http: new HttpAgent({ keepAlive: true, maxSockets: 50 }), https: new HttpsAgent({ keepAlive: true, maxSockets: 50 }) };
@@ -53,6 +57,16 @@ export function createS3Head(deps: {
         response.resume(); // no body for HEAD; frees the socket for the next request
         resolve({ status: response.statusCode ?? 0, headers: response.headers });
       });
+      // Named and coded as the SDK's timeouts: retried below, answered 503 by the error middleware.
+      const timedOut = (what: string) => Object.assign(new Error(`S3 HEAD ${key}: ${what}`), { name: 'TimeoutError', code: 'ETIMEDOUT' });
+      const connecting = setTimeout(() => request.destroy(timedOut(`no connection within ${connectMs} ms`)), connectMs);
+      request.on('socket', (socket) => {
+        if (socket.connecting) socket.once('connect', () => clearTimeout(connecting));
+        else clearTimeout(connecting); // a kept-alive connection
+      });
+      // Armed once connected: no answer for idleMs.
+      request.setTimeout(idleMs, () => request.destroy(timedOut(`no answer for ${idleMs} ms`)));
+      request.on('close', () => clearTimeout(connecting));
       request.on('error', reject);
       request.end();
     });

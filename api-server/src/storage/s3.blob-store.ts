@@ -15,6 +15,7 @@ import {
   paginateListObjectsV2,
 } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
+import { NodeHttpHandler } from '@smithy/node-http-handler';
 import type { Readable } from 'node:stream';
 import { BlobNotFoundError, MAX_PART_SIZE, type BlobStore, type ObjectInfo } from './blob-store';
 import { contentDisposition } from './content-disposition';
@@ -23,6 +24,7 @@ import { hasS3Code, stripQuotes } from './s3-errors';
 import { createS3Head } from './s3-head';
 import { createS3Presigner } from './s3-presigner';
 import { createS3SigningResolver } from './s3-signing';
+import { S3_TIMEOUTS, type S3Timeouts } from './s3-timeouts';
 
 export interface S3BlobStoreOptions {
   /** Empty or undefined: AWS's endpoint for the region. */
@@ -35,6 +37,8 @@ export interface S3BlobStoreOptions {
   forcePathStyle: boolean;
   /** Undefined: the SDK's default credential chain. */
   credentials?: { accessKeyId: string; secretAccessKey: string };
+  /** Defaults: S3_TIMEOUTS. Tests pass short ones. */
+  timeouts?: S3Timeouts;
 }
 
 /** Part size for puts of unknown length; memory use is at most UPLOAD_PART_SIZE × UPLOAD_QUEUE_SIZE. */
@@ -42,7 +46,11 @@ const UPLOAD_PART_SIZE = 8 * 1024 ** 2;
 const UPLOAD_QUEUE_SIZE = 4;
 
 export function createS3BlobStore(options: S3BlobStoreOptions): BlobStore {
+  const timeouts = options.timeouts ?? S3_TIMEOUTS;
   const client = new S3Client({
+    // requestTimeout stays unset: in @smithy/node-http-handler 4 it is the time until the answer's headers,
+    // which for a PutObject includes sending the whole body, so any value would cap a large upload.
+    requestHandler: new NodeHttpHandler({ connectionTimeout: timeouts.connectMs, socketTimeout: timeouts.idleMs }),
     endpoint: options.endpoint || undefined,
     region: options.region,
     forcePathStyle: options.forcePathStyle,
@@ -60,7 +68,7 @@ export function createS3BlobStore(options: S3BlobStoreOptions): BlobStore {
   // several times more CPU (see s3-presigner.ts, s3-head.ts). The SDK still picks endpoint and credentials.
   const signing = createS3SigningResolver(client, Bucket);
   const presigner = createS3Presigner({ client, bucket: Bucket, signing });
-  const headObject = createS3Head({ signing, sdkHead: headWithSdk });
+  const headObject = createS3Head({ signing, sdkHead: headWithSdk, timeouts });
 
   /** The SDK's HEAD, for endpoints whose signing we do not reproduce (see s3-signing.ts). */
   async function headWithSdk(Key: string): Promise<ObjectInfo | null> {
