@@ -5,6 +5,7 @@
 import { randomBytes } from 'node:crypto';
 import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { homedir } from 'node:os';
 import path from 'node:path';
 import pino from 'pino';
 import { createApp, createServices, type Services } from './app';
@@ -33,8 +34,17 @@ export async function openDb(config: Config): Promise<Db> {
   /* eslint-disable @typescript-eslint/no-require-imports -- lazy on purpose, see above */
   if (config.databaseUrl) return (require('./db/pg.db') as typeof import('./db/pg.db')).createPgDb(config.databaseUrl, { statementTimeoutMs: config.dbStatementTimeoutSeconds * 1000 });
   mkdirSync(config.dataDir, { recursive: true });
-  return (require('./db/pglite.db') as typeof import('./db/pglite.db')).createPgliteDb(path.join(config.dataDir, 'db'));
+  return (require('./db/pglite.db') as typeof import('./db/pglite.db')).createPgliteDb(path.join(config.dataDir, 'db'), { initdbCache: initdbCacheDir(config.pgliteInitdbCache) });
   /* eslint-enable @typescript-eslint/no-require-imports */
+}
+
+/** OPENPDS_PGLITE_INITDB_CACHE as a directory, or undefined (off, or `auto` with no home to put it in). */
+function initdbCacheDir(setting: string): string | undefined {
+  if (setting === 'off' || setting === '') return undefined;
+  if (setting !== 'auto') return path.resolve(setting);
+  if (process.env.XDG_CACHE_HOME && path.isAbsolute(process.env.XDG_CACHE_HOME)) return path.join(process.env.XDG_CACHE_HOME, 'openpds');
+  const home = homedir();
+  return home && home !== '/' ? path.join(home, '.cache', 'openpds') : undefined;
 }
 
 /** OPENPDS_SECRET_KEY, or one generated on first start and kept (mode 600) in the data dir. */

@@ -98,6 +98,12 @@ export const CONFIG_KEYS = {
   publicUrl: key('OPENPDS_PUBLIC_URL', 'Base URL clients reach the server at (signed upload/download URLs point here)', undefined, url),
   domainId: key('OPENPDS_DOMAIN_ID', 'Id of the one domain this data plane serves', 'default', domainId),
   dataDir: key('OPENPDS_DATA_DIR', 'Directory for the embedded database, local blobs and the generated secret', './.openpds', str),
+  pgliteInitdbCache: key(
+    'OPENPDS_PGLITE_INITDB_CACHE',
+    'Where the embedded PGlite keeps a copy of initdb\'s output (one per PGlite version, ~30 MB), so that a new data directory on a machine that made one before starts in about a second instead of several (initdb is most of a first start; `openpds up` makes one per Domain). `auto`: $XDG_CACHE_HOME/openpds, else ~/.cache/openpds; `off`: run initdb every time; or a directory. Never a migrated database: each keeps its own instance id. A cache it cannot write only means initdb runs',
+    'auto',
+    (raw) => raw.trim(),
+  ),
   databaseUrl: key('OPENPDS_DATABASE_URL', 'PostgreSQL URL; empty means embedded PGlite under the data dir', '', str),
   dbStatementTimeoutSeconds: key(
     'OPENPDS_DB_STATEMENT_TIMEOUT_SECONDS',

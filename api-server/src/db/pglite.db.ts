@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process';
-import { closeSync, existsSync, fstatSync, openSync, readSync } from 'node:fs';
+import { closeSync, cpSync, existsSync, fstatSync, mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync, readSync, renameSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import v8 from 'node:v8';
@@ -23,21 +23,23 @@ const PARSERS = { [types.INT8]: Number, [types.NUMERIC]: Number };
  * WebAssembly memory never shrinks, so in-process the server kept what both touched once (initdb: idle RSS
  * 762 MB on a first start against 361 MB on a restart; migrating in the child too: −3 MB median, and no
  * more 165–171 MB first starts). The child exits before the server opens the directory, whose own
- * migrate() then finds nothing to do.
+ * migrate() then finds nothing to do. With an initdb cache (OPENPDS_PGLITE_INITDB_CACHE) the child copies
+ * an initdb'd directory instead of running initdb, which is most of a first start (4–7 s here).
  */
-async function initDataDir(dataDir: string): Promise<void> {
+async function initDataDir(dataDir: string, initdbCache: string | undefined): Promise<void> {
   // From the TypeScript sources (tsx, jest) the child needs tsx to load this module; dist/ is JavaScript.
   const loader = __filename.endsWith('.ts') ? ['--require', require.resolve('tsx/cjs')] : [];
-  const script = 'require(process.argv[1]).createDataDirHere(process.argv[2]).then(() => process.exit(0))';
-  await promisify(execFile)(process.execPath, [...loader, '-e', script, __filename, dataDir], {
+  const script = 'require(process.argv[1]).createDataDirHere(process.argv[2], process.argv[3] || undefined).then(() => process.exit(0))';
+  await promisify(execFile)(process.execPath, [...loader, '-e', script, __filename, dataDir, initdbCache ?? ''], {
     maxBuffer: 16 * 1024 * 1024,
   }).catch((err: Error & { stderr?: string }) => {
     throw new Error(`could not create the PGlite database in ${dataDir}: ${err.stderr?.trim() || err.message}`, { cause: err });
   });
 }
 
-/** The child's half of initDataDir (exported for it alone): initdb, then all migrations. */
-export async function createDataDirHere(dataDir: string): Promise<void> {
+/** The child's half of initDataDir (exported for it alone): initdb (or a copy of a cached one), then all migrations. */
+export async function createDataDirHere(dataDir: string, initdbCache?: string): Promise<void> {
+  if (initdbCache) await copyCachedInitdb(initdbCache, dataDir);
   const db = wrapPglite(await PGlite.create(dataDir, { parsers: PARSERS, startParams: START_PARAMS }));
   try {
     // Lazy: the server process loads migrate.ts through main.ts, this module need not.
@@ -47,19 +49,51 @@ export async function createDataDirHere(dataDir: string): Promise<void> {
   }
 }
 
+/**
+ * Fills `dataDir` with a copy of the initdb'd directory kept under `cacheDir` for this PGlite build,
+ * running initdb there first if no start has yet. Only initdb's output is kept, never a migrated database:
+ * migration 007 gives each database its own instance_id, which the storage claim tells instances apart
+ * by. A cache that cannot be used (no home, a read-only file system) only means initdb runs here: PGlite
+ * creates the directory itself then.
+ */
+async function copyCachedInitdb(cacheDir: string, dataDir: string): Promise<void> {
+  if (existsSync(dataDir) && readdirSync(dataDir).length > 0) return; // not ours to fill: left to initdb, as before
+  const version = (JSON.parse(readFileSync(path.join(path.dirname(require.resolve('@electric-sql/pglite')), '..', 'package.json'), 'utf8')) as { version: string }).version;
+  const template = path.join(cacheDir, `pglite-initdb-${version}`);
+  try {
+    if (!existsSync(path.join(template, 'PG_VERSION'))) {
+      mkdirSync(cacheDir, { recursive: true, mode: 0o700 });
+      // Made beside it and renamed into place: a server starting beside this one (another Domain of the
+      // same `openpds up`) may be making it too, and neither may copy half of one.
+      const building = mkdtempSync(`${template}.building-`);
+      try {
+        await (await PGlite.create(path.join(building, 'db'))).close();
+        renameSync(path.join(building, 'db'), template);
+      } catch (err) {
+        if (!existsSync(path.join(template, 'PG_VERSION'))) throw err; // else the other one won the rename
+      } finally {
+        rmSync(building, { recursive: true, force: true });
+      }
+    }
+    cpSync(template, dataDir, { recursive: true });
+  } catch {
+    rmSync(dataDir, { recursive: true, force: true }); // a half copy: initdb starts from nothing
+  }
+}
+
 /** Db on embedded PGlite: a data directory, or in memory when dataDir is undefined (tests). */
-export async function createPgliteDb(dataDir?: string): Promise<Db> {
+export async function createPgliteDb(dataDir?: string, options: { initdbCache?: string } = {}): Promise<Db> {
   const unlock = dataDir ? lockDataDir(dataDir) : () => undefined;
   try {
-    return await openPgliteDb(dataDir, unlock);
+    return await openPgliteDb(dataDir, unlock, options.initdbCache);
   } catch (err) {
     unlock();
     throw err;
   }
 }
 
-async function openPgliteDb(dataDir: string | undefined, unlock: () => void): Promise<Db> {
-  if (dataDir && !existsSync(path.join(dataDir, 'PG_VERSION'))) await initDataDir(dataDir);
+async function openPgliteDb(dataDir: string | undefined, unlock: () => void, initdbCache: string | undefined): Promise<Db> {
+  if (dataDir && !existsSync(path.join(dataDir, 'PG_VERSION'))) await initDataDir(dataDir, initdbCache);
   // PostgreSQL is 9 MB of WebAssembly. V8 compiles each function on first call, by default with Liftoff
   // and again with TurboFan once hot, keeping both; TurboFan alone keeps ~20 MB less code resident (idle
   // RSS) and runs faster, for ~1 s more start-up. V8 reads the flag when it compiles, so it applies here.
