@@ -24,6 +24,11 @@
  * So one copy per blob in the common case: callers in this process share one sealing (single-flight by
  * blob), other replicas wait on its claim; two copies only when a claim goes stale, and one of them goes.
  *
+ * A copy that does not finish within sealingCopyTimeoutMs (S3 stalled or crawling) fails the sealing with
+ * 503 ServiceUnavailable: its heartbeat stops, its claim ends and the single-flight entry goes, so the next
+ * ask (here or on a replica) copies afresh instead of waiting on a copy that may never end; whatever the
+ * abandoned copy writes is deleted once it settles (and the GC's orphan sweep collects it otherwise).
+ *
  * Content that is no longer there (the job discarded it, or a copy finds the upload key empty while the
  * blob still points at it) is marked discarded (uploads.repository.ts discardedKey): the caller answers
  * 409 ContentReplaced, now and on every later ask.
@@ -31,6 +36,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Queryable } from '../../db/db';
 import type { Deps } from '../../shared/deps';
+import { AppError } from '../../shared/errors';
 import { BlobNotFoundError, type ObjectInfo } from '../../storage/blob-store';
 import { createDeferredDeletesRepository } from '../gc/deferred-deletes.repository';
 import { uploadErrors } from './uploads.errors';
@@ -46,8 +52,18 @@ export const SEALING_STALE_SECONDS = 60;
 const claimPrefix = (uploadKey: string): string => sealedKey(uploadKey, 'link-');
 /** How long a sealing that waits on another's claim sleeps between looks; a 5 GiB copy takes a minute or more. */
 const waitMs = (round: number): number => Math.min(1000, 50 * 2 ** round);
+/**
+ * How long a sealing's copy may take: two minutes, plus the size at 10 MiB/s (a 5 GiB copy: ~10 min), well
+ * beyond what a healthy S3 or disk needs for a server-side copy. The S3 client's idle timeout ends a copy on
+ * a dead connection sooner; this ends one that never finishes whatever it is waiting on.
+ */
+export const sealingCopyTimeoutMs = (size: number): number => 120_000 + Math.ceil((size / (10 * 1024 ** 2)) * 1000);
 
-export function createBlobSealing(deps: Pick<Deps, 'db' | 'store' | 'newId' | 'logger'>) {
+export function createBlobSealing(
+  deps: Pick<Deps, 'db' | 'store' | 'newId' | 'logger'>,
+  options: { copyTimeoutMs?: (size: number) => number } = {},
+) {
+  const copyTimeoutMs = options.copyTimeoutMs ?? sealingCopyTimeoutMs;
   const repo = createUploadsRepository();
   const deferred = createDeferredDeletesRepository();
   const inFlight = new Map<string, Promise<void>>();
@@ -89,20 +105,37 @@ export function createBlobSealing(deps: Pick<Deps, 'db' | 'store' | 'newId' | 'l
     };
   }
 
+  /** The store's copy, or a 503 once `ms` pass; `copying` settles whenever the store's copy does. */
+  function copyWithin(blob: SealableBlob, key: string, ms: number) {
+    const copying = deps.store.copy(blob.storage_key, key).catch((e: unknown) => {
+      if (e instanceof BlobNotFoundError) return null;
+      throw e;
+    });
+    let timer: NodeJS.Timeout | undefined;
+    const late = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => {
+        deps.logger.warn({ key, blob: blob.sha256, ms }, 'a sealing\'s copy did not finish in time; abandoned');
+        reject(new AppError('ServiceUnavailable', 503, 'the blob store did not finish preparing this file in time; retry later', { headers: { 'Retry-After': '5' } }));
+      }, ms);
+    });
+    const copied = Promise.race([copying, late]).finally(() => clearTimeout(timer));
+    return { copying, copied };
+  }
+
   /** Copies the upload key to `key` (reserved by claim) and points the blob there, unless it moved meanwhile. */
   async function copyAndLink(blob: SealableBlob, key: string): Promise<void> {
     const stop = heartbeat(key);
+    const { copying, copied } = copyWithin(blob, key, copyTimeoutMs(blob.size));
     let copy: ObjectInfo | null;
     try {
-      copy = await deps.store.copy(blob.storage_key, key).catch((e: unknown) => {
-        if (e instanceof BlobNotFoundError) return null;
-        throw e;
-      });
+      copy = await copied;
     } catch (e) {
       await stop();
-      // Whatever was written goes, and the claim with it: the next ask, here or on a replica, copies again.
-      await drop(key);
+      // The claim ends now, so the next ask, here or on a replica, copies again without waiting for this
+      // one; whatever was written goes once the copy settles (at once when it failed, later when abandoned
+      // still running). Until then the key is no blob's, and the GC's orphan sweep may take it too.
       await deferred.releaseInFlight(deps.db, [key]).catch((err: unknown) => deps.logger.warn({ err, key }, 'ending a failed sealing\'s claim failed; it goes stale'));
+      void copying.then(() => drop(key), () => drop(key));
       throw e;
     }
     await stop();
