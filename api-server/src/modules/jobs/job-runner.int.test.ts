@@ -4,7 +4,7 @@ import client from 'prom-client';
 import { createTestDb, DB_KINDS } from '../../../../test/support/test-db';
 import type { Db } from '../../db/db';
 import { migrate } from '../../db/migrate';
-import { createJobRunner, retryDelaySeconds, type JobHandler } from './job-runner';
+import { createJobRunner, OUTAGE_MAX_BACKOFF_SECONDS, retryDelaySeconds, type JobHandler } from './job-runner';
 import { createJobsRepository } from './jobs.repository';
 
 const logger = pino({ level: 'silent' });
@@ -133,5 +133,117 @@ describe.each(DB_KINDS)('job runner on %s', (kind) => {
     expect(a + b).toBe(40);
     expect([...runs.values()].every((c) => c === 1)).toBe(true);
     expect(runs.size).toBe(40);
+  });
+
+  describe('a runner whose lease lapsed (its renewals did not land) while another runner claimed the job', () => {
+    const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+    /** Runner `name` runs `work` until released with true (succeed) or false (throw). */
+    function gatedRunner(name: string, gates: Map<string, (ok: boolean) => void>, registry = new client.Registry()) {
+      const handler: JobHandler = async () => {
+        const ok = await new Promise<boolean>((release) => gates.set(name, release));
+        if (!ok) throw new Error(`${name} failed`);
+      };
+      return createJobRunner({ db, logger, registry }, { work: handler }, { concurrency: 1, pollMs: 20, leaseSeconds: 60 });
+    }
+    async function lapsedThenReclaimed() {
+      await repo.enqueue(db, 'work', {});
+      const gates = new Map<string, (ok: boolean) => void>();
+      const registryA = new client.Registry();
+      const a = gatedRunner('A', gates, registryA);
+      const b = gatedRunner('B', gates);
+      a.start();
+      while (!gates.has('A')) await sleep(10);
+      await db.query(`UPDATE jobs SET locked_until = now() - interval '1 second'`);
+      b.start();
+      while (!gates.has('B')) await sleep(10);
+      const row = () => db.query<{ claims: number; attempts: number; leased: boolean; state: string }>(`SELECT claims, attempts, locked_until > now() AS leased, state FROM jobs`);
+      return { gates, registryA, a, b, row };
+    }
+
+    it("its late failure leaves the new holder's lease alone, and is counted as lost", async () => {
+      const { gates, registryA, a, b, row } = await lapsedThenReclaimed();
+      gates.get('A')!(false);
+      await a.close();
+      // Before: A's failure cleared B's lease and requeued the job, so a third runner started it too.
+      expect(await row()).toEqual([{ claims: 2, attempts: 2, leased: true, state: 'queued' }]);
+      expect(await registryA.getSingleMetricAsString('openpds_jobs_lost_lease_total')).toContain('openpds_jobs_lost_lease_total{kind="work"} 1');
+      expect(await registryA.getSingleMetricAsString('openpds_job_duration_seconds')).toContain('result="lost"');
+      expect(await registryA.getSingleMetricAsString('openpds_job_duration_seconds')).not.toContain('result="retry"');
+      gates.get('B')!(true);
+      await b.close();
+      expect(await row()).toEqual([]);
+    });
+
+    it('its late success does not delete the row another runner holds', async () => {
+      const { gates, registryA, a, b, row } = await lapsedThenReclaimed();
+      gates.get('A')!(true);
+      await a.close();
+      expect(await row()).toEqual([{ claims: 2, attempts: 2, leased: true, state: 'queued' }]);
+      expect(await registryA.getSingleMetricAsString('openpds_jobs_lost_lease_total')).toContain('openpds_jobs_lost_lease_total{kind="work"} 1');
+      gates.get('B')!(false); // and the holder's own outcome still applies
+      await b.close();
+      expect(await row()).toEqual([{ claims: 2, attempts: 2, leased: null, state: 'queued' }]); // B's retry: no lease
+    });
+
+    it('the repository says when an outcome matched no row', async () => {
+      await repo.enqueue(db, 'work', {});
+      const [first] = await repo.claim(db, ['work'], 1, 60);
+      await db.query(`UPDATE jobs SET locked_until = now() - interval '1 second'`);
+      const [second] = await repo.claim(db, ['work'], 1, 60);
+      expect(await repo.extendLease(db, first!, 60)).toBe(false);
+      expect(await repo.fail(db, first!, 'late', 5)).toBe('lost');
+      expect(await repo.finish(db, first!)).toBe(false);
+      expect(await repo.extendLease(db, second!, 60)).toBe(true);
+      expect(await repo.finish(db, second!)).toBe(true);
+    });
+  });
+
+  it('an attempt that failed because the store or database was unreachable does not count, and retries within minutes', async () => {
+    await db.query(`INSERT INTO jobs (kind, max_attempts) VALUES ('outage', 1), ('broken', 1)`);
+    const registry = new client.Registry();
+    const unreachable = Object.assign(new Error('AWS SDK error wrapper for TimeoutError: connect ECONNRESET'), { name: 'TimeoutError', cause: { code: 'ECONNRESET' } });
+    const jobs = runner({ outage: async () => Promise.reject(unreachable), broken: async () => Promise.reject(new Error('bad bytes')) }, registry);
+    for (let round = 0; round < 12; round++) {
+      expect(await jobs.drain()).toBeGreaterThan(0);
+      await db.query(`UPDATE jobs SET run_at = now() WHERE state = 'queued'`);
+    }
+    const rows = await db.query<{ kind: string; state: string; attempts: number; claims: number }>(`SELECT kind, state, attempts, claims FROM jobs ORDER BY kind`);
+    expect(rows).toEqual([{ kind: 'broken', state: 'failed', attempts: 1, claims: 1 }, { kind: 'outage', state: 'queued', attempts: 0, claims: 12 }]);
+    // The backoff grows but stays capped while the outage lasts.
+    await jobs.drain();
+    const [{ wait }] = (await db.query<{ wait: number }>(`SELECT EXTRACT(EPOCH FROM run_at - now())::float AS wait FROM jobs WHERE kind = 'outage'`)) as [{ wait: number }];
+    expect(wait).toBeGreaterThan(OUTAGE_MAX_BACKOFF_SECONDS * 0.7);
+    expect(wait).toBeLessThanOrEqual(OUTAGE_MAX_BACKOFF_SECONDS * 1.25 + 1);
+    expect(await registry.getSingleMetricAsString('openpds_jobs_failed_total')).toContain('openpds_jobs_failed_total{kind="broken"} 1');
+    expect(await registry.getSingleMetricAsString('openpds_jobs_failed_total')).not.toContain('kind="outage"');
+  });
+
+  it('queues failed jobs again with fresh attempts, of one kind or all', async () => {
+    await db.query(`INSERT INTO jobs (kind, state, attempts, last_error) VALUES ('a', 'failed', 8, 'x'), ('b', 'failed', 8, 'y'), ('a', 'queued', 1, '')`);
+    expect((await repo.listFailed(db)).map((j) => j.kind)).toEqual(['a', 'b']);
+    expect(await repo.retryFailed(db, 'a')).toBe(1);
+    expect(await db.query(`SELECT kind, state, attempts FROM jobs ORDER BY job_id`)).toEqual([
+      { kind: 'a', state: 'queued', attempts: 0 }, { kind: 'b', state: 'failed', attempts: 8 }, { kind: 'a', state: 'queued', attempts: 1 },
+    ]);
+    expect(await repo.retryFailed(db)).toBe(1);
+    expect(await repo.retryFailed(db)).toBe(0);
+  });
+
+  it('close() stops waiting for a job that outlives its grace and leaves it to its lease', async () => {
+    let started!: () => void;
+    const running = new Promise<void>((r) => (started = r));
+    const jobs = createJobRunner({ db, logger, registry: new client.Registry() }, {
+      stuck: () => {
+        started();
+        return new Promise<void>(() => undefined); // a read from a store that never answers
+      },
+    }, { ...options, pollMs: 20, closeGraceMs: 200 });
+    await repo.enqueue(db, 'stuck', {});
+    jobs.start();
+    await running;
+    const t0 = Date.now();
+    await jobs.close();
+    expect(Date.now() - t0).toBeLessThan(2000);
+    expect(await db.query(`SELECT locked_until > now() AS leased FROM jobs`)).toEqual([{ leased: true }]);
   });
 });

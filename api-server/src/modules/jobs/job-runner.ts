@@ -5,7 +5,11 @@
  *
  * The loop claims as many due jobs as it has free slots, sleeps until a slot frees, `wake()` is called
  * (the process just enqueued something) or the poll interval passes. A failing job is retried with
- * exponential backoff and jitter, then kept as failed (`openpds_jobs_failed_total`).
+ * exponential backoff and jitter, then kept as failed (`openpds_jobs_failed_total`; `openpds jobs
+ * retry-failed` queues them again). An attempt that failed because the store or database was unreachable
+ * does not count: it is retried with a backoff capped at OUTAGE_MAX_BACKOFF_SECONDS for as long as the
+ * outage lasts. Every outcome is fenced by the claim (jobs.repository.ts): a runner whose lease lapsed and
+ * whose job was claimed again changes nothing, and says so (`openpds_jobs_lost_lease_total`).
  *
  * `holdBack` is for the runner inside `serve`, which shares its CPU and store with the uploads it serves:
  * while foreground work keeps arriving (`noteForeground()`), it claims only jobs that have waited longer
@@ -16,27 +20,38 @@ import { performance } from 'node:perf_hooks';
 import client from 'prom-client';
 import type { Logger } from 'pino';
 import type { Db } from '../../db/db';
-import { createJobsRepository, type JobRow } from './jobs.repository';
+import { createJobsRepository, LOST_LEASE, type JobRow } from './jobs.repository';
+import { isDependencyUnavailable } from './unavailable-dependency';
 
 /**
  * Runs one job. A handler that commits its work in a transaction may delete the job row in that same
- * transaction (`DELETE FROM jobs WHERE job_id = …`, exactly once-effective) and resolve to 'finished';
+ * transaction (jobs.repository.ts finish, fenced by the claim: exactly once-effective) and resolve to
+ * 'finished', or to 'lost' when that matched no row (its lease lapsed and the job was claimed again);
  * otherwise the runner deletes it after the handler resolves.
  */
-export type JobHandler = (payload: Record<string, unknown>, job: JobRow) => Promise<void | 'finished'>;
+export type JobHandler = (payload: Record<string, unknown>, job: JobRow) => Promise<void | 'finished' | typeof LOST_LEASE>;
 
 export interface JobRunnerOptions {
   concurrency: number;
   pollMs: number;
   leaseSeconds: number;
   holdBack?: { quietMs: number; maxSeconds: number };
+  /**
+   * How long close() waits for running jobs before it stops waiting and leaves them to their leases
+   * (another runner claims them once the lease runs out). Kubernetes kills a pod 30 s after SIGTERM
+   * (terminationGracePeriodSeconds, which the workers chart leaves at its default); 20 s leaves time to
+   * close the HTTP server and the pool.
+   */
+  closeGraceMs?: number;
 }
 
-export const DEFAULT_JOB_RUNNER_OPTIONS: JobRunnerOptions = { concurrency: 1, pollMs: 1000, leaseSeconds: 60 };
+export const DEFAULT_JOB_RUNNER_OPTIONS: JobRunnerOptions = { concurrency: 1, pollMs: 1000, leaseSeconds: 60, closeGraceMs: 20_000 };
 
 const MAX_BACKOFF_SECONDS = 3600;
-export const retryDelaySeconds = (attempts: number, random = Math.random): number =>
-  Math.round(Math.min(MAX_BACKOFF_SECONDS, 5 * 2 ** (attempts - 1)) * (0.75 + random() * 0.5));
+/** While the store or database is unreachable, a job is tried again at least this often, however long it lasts. */
+export const OUTAGE_MAX_BACKOFF_SECONDS = 300;
+export const retryDelaySeconds = (attempts: number, random = Math.random, maxSeconds = MAX_BACKOFF_SECONDS): number =>
+  Math.round(Math.min(maxSeconds, 5 * 2 ** (attempts - 1)) * (0.75 + random() * 0.5));
 
 export function createJobRunner(
   deps: { db: Db; logger: Logger; registry: client.Registry },
@@ -70,6 +85,13 @@ export function createJobRunner(
     labelNames: ['kind'],
     registers: [deps.registry],
   });
+  const lostLease = new client.Counter({
+    name: 'openpds_jobs_lost_lease_total',
+    help: 'Job runs whose lease lapsed and whose job another runner claimed meanwhile: their outcome was not applied',
+    labelNames: ['kind'],
+    registers: [deps.registry],
+  });
+  const leases = new Set<NodeJS.Timeout>();
   let backlog: Promise<{ backlog: number; oldest_seconds: number }> | null = null;
   // One query per scrape feeds both gauges.
   // A scrape must answer even when the database does not (or is not migrated yet): the gauges then go blank.
@@ -100,19 +122,42 @@ export function createJobRunner(
 
   async function runOne(job: JobRow): Promise<void> {
     const handler = handlers[job.kind]!;
-    const lease = setInterval(() => void repo.extendLease(deps.db, job.job_id, options.leaseSeconds).catch(() => undefined), (options.leaseSeconds * 1000) / 3);
+    const context = { job_id: job.job_id, kind: job.kind, attempts: job.attempts, claims: job.claims };
+    let warnedLapse = false;
+    const renew = () =>
+      void repo.extendLease(deps.db, job, options.leaseSeconds).then(
+        (held) => {
+          // Nothing to stop: the handler's own outcome is fenced too, and will be reported as lost.
+          if (!held && !warnedLapse) deps.logger.warn(context, 'job lease lapsed and another runner claimed it; this run\'s outcome will not be applied');
+          warnedLapse ||= !held;
+        },
+        () => undefined,
+      );
+    const lease = setInterval(renew, (options.leaseSeconds * 1000) / 3);
+    leases.add(lease);
     const end = duration.startTimer({ kind: job.kind });
+    const lost = () => {
+      end({ result: 'lost' });
+      lostLease.inc({ kind: job.kind });
+      deps.logger.warn(context, 'job lost its lease to another runner; its outcome was not applied');
+    };
     try {
-      if ((await handler(job.payload, job)) !== 'finished') await repo.finish(deps.db, job.job_id);
+      const result = await handler(job.payload, job);
+      if (result === LOST_LEASE || (result !== 'finished' && !(await repo.finish(deps.db, job)))) return lost();
       end({ result: 'ok' });
     } catch (err) {
       const message = err instanceof Error ? err.message : String(err);
-      const outcome = await repo.fail(deps.db, job, message, retryDelaySeconds(job.attempts)).catch(() => 'retry' as const);
+      const outage = isDependencyUnavailable(err);
+      const delay = outage ? retryDelaySeconds(job.claims, Math.random, OUTAGE_MAX_BACKOFF_SECONDS) : retryDelaySeconds(job.attempts);
+      const outcome = await repo.fail(deps.db, job, message, delay, { counts: !outage }).catch(() => 'retry' as const);
+      if (outcome === LOST_LEASE) return lost();
       end({ result: outcome });
       if (outcome === 'failed') failed.inc({ kind: job.kind });
-      deps.logger[outcome === 'failed' ? 'error' : 'warn']({ err, job_id: job.job_id, kind: job.kind, attempts: job.attempts }, `job ${outcome === 'failed' ? 'failed for good' : 'failed, will retry'}`);
+      const what = outcome === 'failed' ? 'failed for good' : outage ? 'failed: store or database unavailable, will retry (attempt not counted)' : 'failed, will retry';
+      deps.logger[outcome === 'failed' ? 'error' : 'warn']({ err, ...context, retry_in_seconds: outcome === 'retry' ? delay : undefined }, `job ${what}`);
     } finally {
       clearInterval(lease);
+      leases.delete(lease);
     }
   }
 
@@ -183,12 +228,25 @@ export function createJobRunner(
         await Promise.all(claimed.map(runOne));
       }
     },
-    /** Stops claiming and waits for the jobs already running. */
+    /**
+     * Stops claiming and waits for the jobs already running, at most `closeGraceMs`: then it stops renewing
+     * their leases and returns, so the process can exit; each such job runs again once its lease runs out.
+     */
     async close() {
       stopped = true;
       wake();
       await loop;
-      await Promise.all(running);
+      let timer: NodeJS.Timeout | undefined;
+      const grace = options.closeGraceMs ?? DEFAULT_JOB_RUNNER_OPTIONS.closeGraceMs!;
+      const gaveUp = await Promise.race([
+        Promise.all(running).then(() => false),
+        new Promise<true>((resolve) => (timer = setTimeout(() => resolve(true), grace))),
+      ]);
+      clearTimeout(timer);
+      if (!gaveUp) return;
+      for (const lease of leases) clearInterval(lease);
+      leases.clear();
+      deps.logger.warn({ running: running.size, grace_ms: grace }, 'jobs still running at close; left to their leases');
     },
   };
 }

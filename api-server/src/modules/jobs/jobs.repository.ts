@@ -7,11 +7,23 @@ export interface JobRow {
   state: 'queued' | 'failed';
   run_at: Date;
   locked_until: Date | null;
+  /** Attempts that counted against max_attempts (an outage's are given back: see fail). */
   attempts: number;
   max_attempts: number;
+  /** Bumped by every claim: the token that fences this claim's outcome (migration 017). */
+  claims: number;
   last_error: string;
   created_at: Date;
 }
+
+/**
+ * What identifies one claim of a job: its id and the claim count it was claimed at. Without `claims` the
+ * outcome is not fenced: only for a job row run by hand (tests), never by the runner.
+ */
+export type JobClaim = Pick<JobRow, 'job_id'> & { claims?: number };
+
+/** The claim's outcome was not applied: the job was claimed again after this claim's lease lapsed, or is gone. */
+export const LOST_LEASE = 'lost' as const;
 
 export function createJobsRepository() {
   return {
@@ -25,7 +37,7 @@ export function createJobsRepository() {
      */
     async claim(db: Queryable, kinds: readonly string[], limit: number, leaseSeconds: number, dueSecondsAgo = 0): Promise<JobRow[]> {
       return db.query<JobRow>(
-        `UPDATE jobs SET locked_until = now() + make_interval(secs => $3), attempts = attempts + 1
+        `UPDATE jobs SET locked_until = now() + make_interval(secs => $3), attempts = attempts + 1, claims = claims + 1
          WHERE job_id IN (
            SELECT job_id FROM jobs
            WHERE state = 'queued' AND run_at <= now() - make_interval(secs => $4) AND (locked_until IS NULL OR locked_until < now()) AND kind = ANY($1::text[])
@@ -34,20 +46,48 @@ export function createJobsRepository() {
         [kinds, limit, leaseSeconds, dueSecondsAgo],
       );
     },
-    async extendLease(db: Queryable, jobId: number, leaseSeconds: number): Promise<void> {
-      await db.query(`UPDATE jobs SET locked_until = now() + make_interval(secs => $2) WHERE job_id = $1`, [jobId, leaseSeconds]);
+    /** False when this claim no longer holds the job (claimed again, or gone). */
+    async extendLease(db: Queryable, job: JobClaim, leaseSeconds: number): Promise<boolean> {
+      const rows = await db.query(`UPDATE jobs SET locked_until = now() + make_interval(secs => $3) WHERE job_id = $1 AND claims = coalesce($2::int, claims) RETURNING job_id`, [job.job_id, job.claims ?? null, leaseSeconds]);
+      return rows.length > 0;
     },
-    async finish(db: Queryable, jobId: number): Promise<void> {
-      await db.query(`DELETE FROM jobs WHERE job_id = $1`, [jobId]);
+    /** Deletes the job if this claim still holds it (handlers call it in the transaction that commits their work); false if not. */
+    async finish(db: Queryable, job: JobClaim): Promise<boolean> {
+      const rows = await db.query(`DELETE FROM jobs WHERE job_id = $1 AND claims = coalesce($2::int, claims) RETURNING job_id`, [job.job_id, job.claims ?? null]);
+      return rows.length > 0;
     },
-    /** Schedules a retry after `retryInSeconds`, or keeps the job as failed when its attempts are used up. */
-    async fail(db: Queryable, job: JobRow, error: string, retryInSeconds: number): Promise<'retry' | 'failed'> {
-      const final = job.attempts >= job.max_attempts;
-      await db.query(
-        `UPDATE jobs SET locked_until = NULL, last_error = $2, state = $3, run_at = now() + make_interval(secs => $4) WHERE job_id = $1`,
-        [job.job_id, error.slice(0, 2000), final ? 'failed' : 'queued', final ? 0 : retryInSeconds],
+    /**
+     * Schedules a retry after `retryInSeconds`, or keeps the job as failed when its attempts are used up.
+     * `counts: false` (the store or database was unreachable) gives the attempt back: an outage longer than
+     * the whole backoff must not fail jobs for good. 'lost' when this claim no longer holds the job.
+     */
+    async fail(db: Queryable, job: JobRow, error: string, retryInSeconds: number, options: { counts?: boolean } = {}): Promise<'retry' | 'failed' | typeof LOST_LEASE> {
+      const counts = options.counts ?? true;
+      const final = counts && job.attempts >= job.max_attempts;
+      const rows = await db.query(
+        `UPDATE jobs SET locked_until = NULL, last_error = $3, state = $4, run_at = now() + make_interval(secs => $5), attempts = attempts - $6
+         WHERE job_id = $1 AND claims = coalesce($2::int, claims) RETURNING job_id`,
+        [job.job_id, job.claims ?? null, error.slice(0, 2000), final ? 'failed' : 'queued', final ? 0 : retryInSeconds, counts ? 0 : 1],
       );
+      if (!rows.length) return LOST_LEASE;
       return final ? 'failed' : 'retry';
+    },
+    /** Queues failed jobs (of one kind, or all) to run again now with a fresh set of attempts; resolves to how many. */
+    async retryFailed(db: Queryable, kind?: string): Promise<number> {
+      const rows = await db.query(
+        `UPDATE jobs SET state = 'queued', attempts = 0, run_at = now(), locked_until = NULL
+         WHERE state = 'failed' AND ($1::text IS NULL OR kind = $1) RETURNING job_id`,
+        [kind ?? null],
+      );
+      return rows.length;
+    },
+    /** Failed jobs, oldest first, for O&M to read. */
+    async listFailed(db: Queryable, kind?: string, limit = 100): Promise<Array<Pick<JobRow, 'job_id' | 'kind' | 'payload' | 'attempts' | 'last_error' | 'created_at'>>> {
+      return db.query(
+        `SELECT job_id, kind, payload, attempts, last_error, created_at FROM jobs
+         WHERE state = 'failed' AND ($1::text IS NULL OR kind = $1) ORDER BY job_id LIMIT $2`,
+        [kind ?? null, limit],
+      );
     },
     /** Due jobs (queued, waiting or running) and how long the oldest has been due. */
     async backlog(db: Queryable): Promise<{ backlog: number; oldest_seconds: number }> {

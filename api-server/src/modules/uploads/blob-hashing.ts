@@ -26,7 +26,7 @@
  * crash left behind is an orphan the GC sweeps.
  */
 import type { Queryable } from '../../db/db';
-import type { JobRow } from '../jobs/jobs.repository';
+import { createJobsRepository, LOST_LEASE, type JobClaim } from '../jobs/jobs.repository';
 import { hashContent } from '../../shared/content-hasher';
 import type { Deps } from '../../shared/deps';
 import { BlobNotFoundError } from '../../storage/blob-store';
@@ -81,6 +81,7 @@ async function lockReferences(tx: Queryable, sha256: string, options: { except?:
 
 export function createBlobHashing(deps: Pick<Deps, 'db' | 'store' | 'logger' | 'newId' | 'config'>) {
   const repo = createUploadsRepository();
+  const jobs = createJobsRepository();
   const deferred = createDeferredDeletesRepository();
   const dropUnused = async (keys: Iterable<string>) => {
     for (const key of new Set(keys)) {
@@ -109,6 +110,23 @@ export function createBlobHashing(deps: Pick<Deps, 'db' | 'store' | 'logger' | '
   }
 
   /**
+   * Runs `fn` on this attempt's sealed copy, which nothing links yet: should it throw (the store failed
+   * mid-copy or mid-read), the copy goes and its in-flight reservation ends, as blob-sealing.ts does.
+   * Left behind, each failed attempt kept a full copy of the upload for the reservation's 24 h.
+   */
+  async function unlinkedCopyOnThrow<T>(key: string, fn: () => Promise<T>): Promise<T> {
+    try {
+      return await fn();
+    } catch (e) {
+      await deps.store.delete(key).then(
+        () => deferred.releaseInFlight(deps.db, [key]),
+        (err: unknown) => deps.logger.warn({ err, key }, 'deleting a failed hash attempt\'s copy failed; the GC takes it once its reservation ends'),
+      ).catch((err: unknown) => deps.logger.warn({ err, key }, 'ending a failed hash attempt\'s reservation failed; it runs out'));
+      throw e;
+    }
+  }
+
+  /**
    * One attempt on the placeholder as read. 'moved' when it was sealed for a download link meanwhile
    * (blob-sealing.ts): what this attempt copied or hashed may not be what the blob now holds, so it starts over.
    */
@@ -118,15 +136,18 @@ export function createBlobHashing(deps: Pick<Deps, 'db' | 'store' | 'logger' | '
     if (pending.client_writable) {
       // Recorded (committed) before the copy: no GC run may take the copy before the transaction below links it.
       await deferred.reserveInFlight(deps.db, contentKey);
-      const copied = await deps.store.copy(pending.storage_key, contentKey).then(() => true, (e: unknown) => {
-        if (e instanceof BlobNotFoundError) return false;
-        throw e;
-      });
+      const copied = await unlinkedCopyOnThrow(contentKey, () =>
+        deps.store.copy(pending.storage_key, contentKey).then(() => true, (e: unknown) => {
+          if (e instanceof BlobNotFoundError) return false;
+          throw e;
+        }),
+      );
       // The upload key went: sealed for a link (then the blob row says where), the placeholder is gone, or
       // (the blob still points at it: everything that deletes an upload key moves the blob first) lost.
       if (!copied) return discard(pending, finish, [contentKey], null);
     }
-    const hashes = await hashContent((await deps.store.get(contentKey)) as AsyncIterable<Buffer>);
+    const read = async () => hashContent((await deps.store.get(contentKey)) as AsyncIterable<Buffer>);
+    const hashes = contentKey === pending.storage_key ? await read() : await unlinkedCopyOnThrow(contentKey, read);
     // Replaced through its upload URL after file/complete, with another size: what was completed (and
     // counted against the quota) is gone, and keeping the rest would store bytes no quota counts.
     if (hashes.size !== pending.size && pending.client_writable) return discard(pending, finish, [contentKey], hashes.size);
@@ -175,9 +196,15 @@ export function createBlobHashing(deps: Pick<Deps, 'db' | 'store' | 'logger' | '
       return { kind: HASH_BLOB_JOB, payload: { blob: pendingSha256 } };
     },
 
-    async run(payload: Record<string, unknown>, job: Pick<JobRow, 'job_id'>): Promise<'finished'> {
-      // The job row goes in the transaction that records the hash: done exactly when the work is.
-      const finish = (db: Queryable) => db.query(`DELETE FROM jobs WHERE job_id = $1`, [job.job_id]);
+    async run(payload: Record<string, unknown>, job: JobClaim): Promise<'finished' | typeof LOST_LEASE> {
+      // The job row goes in the transaction that records the hash: done exactly when the work is. Fenced by
+      // the claim: when this run's lease lapsed and another runner holds the job, the row is theirs (the
+      // work committed here is still right: theirs then finds the placeholder hashed and does nothing).
+      let lost = false;
+      const finish = async (db: Queryable) => {
+        lost = !(await jobs.finish(db, job));
+      };
+      const done = () => (lost ? LOST_LEASE : ('finished' as const));
       const pendingKey = String(payload.blob ?? '');
       // A placeholder moves at most once (sealed for a link: it is then no longer client_writable).
       for (let tries = 0; tries < 3; tries++) {
@@ -186,9 +213,9 @@ export function createBlobHashing(deps: Pick<Deps, 'db' | 'store' | 'logger' | '
         // Or discarded: its content is gone for good.
         if (!pending || pending.hashed || pending.ref_count === 0 || isDiscardedKey(pending.storage_key)) {
           await finish(deps.db);
-          return 'finished';
+          return done();
         }
-        if ((await attempt(pending, finish)) === 'done') return 'finished';
+        if ((await attempt(pending, finish)) === 'done') return done();
       }
       throw new Error(`blob ${pendingKey} kept moving while it was hashed`);
     },
