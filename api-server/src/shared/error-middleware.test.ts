@@ -5,6 +5,11 @@ import { createErrorMiddleware } from './error-middleware';
 
 /** Serves one route that throws `err` through the error middleware; resolves to the answer. */
 async function answerFor(err: unknown): Promise<{ status: number; body: Record<string, unknown> }> {
+  const { status, body } = await answerWithHeaders(err);
+  return { status, body };
+}
+
+async function answerWithHeaders(err: unknown): Promise<{ status: number; body: Record<string, unknown>; headers: Headers }> {
   const app = express();
   app.get('/', () => {
     throw err;
@@ -14,7 +19,7 @@ async function answerFor(err: unknown): Promise<{ status: number; body: Record<s
   await new Promise((r) => server.once('listening', r));
   try {
     const res = await fetch(`http://127.0.0.1:${(server.address() as AddressInfo).port}/`);
-    return { status: res.status, body: (await res.json()) as Record<string, unknown> };
+    return { status: res.status, body: (await res.json()) as Record<string, unknown>, headers: res.headers };
   } finally {
     await new Promise((r) => server.close(r));
   }
@@ -45,5 +50,32 @@ describe('error middleware', () => {
   it.each(['40P01', '40001'])('answers %s (deadlock, serialization failure) with 503 and Retry-After', async (code) => {
     const { status, body } = await answerFor(pgError(code));
     expect([status, body.code]).toEqual([503, 'ServiceUnavailable.Conflict']);
+  });
+
+  /** Shaped as the AWS SDK's S3 errors: the S3 code in `name`, the HTTP status in `$metadata`. */
+  const s3Error = (name: string, httpStatusCode: number) => Object.assign(new Error('We encountered an internal error'), { name, $metadata: { httpStatusCode } });
+
+  it.each([
+    ['SlowDown', 503],
+    ['ServiceUnavailable', 503],
+    ['InternalError', 500],
+    ['UnknownError', 502],
+    ['UnknownError', 504],
+  ])('answers an S3 %s (HTTP %i) with 503 ServiceUnavailable and Retry-After, not a 500', async (name, httpStatusCode) => {
+    const { status, body, headers } = await answerWithHeaders(s3Error(name, httpStatusCode));
+    expect([status, body.code]).toEqual([503, 'ServiceUnavailable']);
+    expect(headers.get('retry-after')).toBe('5');
+    expect(JSON.stringify(body)).not.toMatch(/internal error/);
+  });
+
+  it('still answers an S3 refusal (403 AccessDenied: a misconfiguration) with a 500', async () => {
+    const { status, body } = await answerFor(s3Error('AccessDenied', 403));
+    expect([status, body.code]).toEqual([500, 'InternalError']);
+  });
+
+  it.each(['ENOSPC', 'EDQUOT'])('answers %s (the blob volume full) with 507 InsufficientStorage.Disk', async (code) => {
+    const { status, body } = await answerFor(Object.assign(new Error(`${code}: no space left on device, write`), { code }));
+    expect([status, body.code]).toEqual([507, 'InsufficientStorage.Disk']);
+    expect(JSON.stringify(body)).not.toMatch(/device/);
   });
 });

@@ -4,8 +4,9 @@ import { AppError, isAppError, notFound } from './errors';
 
 /**
  * The one error renderer: AppError → its status and `{code, message, request_id}`; a malformed JSON body →
- * 400; a value PostgreSQL refuses as malformed → 400 InvalidParameter; anything else → a logged 500 with no
- * stack trace or internals in the body.
+ * 400; a value PostgreSQL refuses as malformed → 400 InvalidParameter; a database or blob store that is
+ * unreachable, timing out, throttling or failing → 503 ServiceUnavailable with Retry-After; a full disk →
+ * 507 InsufficientStorage.Disk; anything else → a logged 500 with no stack trace or internals in the body.
  */
 export function createErrorMiddleware(logger: Logger): ErrorRequestHandler {
   return (err, req, res, _next) => {
@@ -33,6 +34,16 @@ export function createErrorMiddleware(logger: Logger): ErrorRequestHandler {
       // statement_timeout (pg.db.ts): the query ran too long and was cancelled; nothing was written by it.
       logger.error({ err, req_id: requestId, path: req.path }, 'database statement timed out');
       error = new AppError('ServiceUnavailable.Timeout', 503, 'the database did not finish this request in time; retry later', { headers: { 'Retry-After': '5' } });
+    } else if (isStoreUnavailable(err)) {
+      // S3 throttling (503 SlowDown) or a server error after the SDK's own retries: S3's fault, and
+      // transient. The same code as an unreachable store, so clients have one 503 to retry on.
+      logger.error({ err, req_id: requestId, path: req.path }, 'blob store throttling or failing');
+      error = new AppError('ServiceUnavailable', 503, 'the blob store is busy or failing; retry later', { headers: { 'Retry-After': '5' } });
+    } else if (isDiskFull(err)) {
+      // 507 (RFC 4918), not 503: no retry succeeds until an administrator frees or adds space, and clients
+      // and alerts can tell that apart from an outage. Nothing was stored (writes go to a temp file first).
+      logger.error({ err, req_id: requestId, path: req.path }, 'blob volume full');
+      error = new AppError('InsufficientStorage.Disk', 507, 'the server has no space left to store this; ask an administrator');
     } else if (isUnreachable(err)) {
       logger.error({ err, req_id: requestId, path: req.path }, 'dependency unreachable');
       error = new AppError('ServiceUnavailable', 503, 'the database or the blob store is unreachable; retry later', { headers: { 'Retry-After': '5' } });
@@ -55,6 +66,23 @@ const NETWORK_ERRORS = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EHOS
 function isUnreachable(err: unknown): boolean {
   const e = err as { code?: string; name?: string; cause?: { code?: string } };
   return NETWORK_ERRORS.has(e?.code ?? '') || NETWORK_ERRORS.has(e?.cause?.code ?? '') || e?.name === 'TimeoutError';
+}
+
+/** HTTP statuses of S3 (and radosgw, MinIO) answers that mean "the service is failing or throttling, retry". */
+const STORE_UNAVAILABLE_STATUSES = new Set([500, 502, 503, 504]);
+const STORE_UNAVAILABLE_CODES = new Set(['SlowDown', 'ServiceUnavailable', 'InternalError']);
+
+/** An AWS SDK error (it carries `$metadata`) for an S3 answer that is a server error or throttling. */
+function isStoreUnavailable(err: unknown): boolean {
+  const e = err as { name?: unknown; $metadata?: { httpStatusCode?: number } } | null;
+  if (typeof e?.$metadata !== 'object' || e.$metadata === null) return false;
+  return STORE_UNAVAILABLE_STATUSES.has(e.$metadata.httpStatusCode ?? 0) || STORE_UNAVAILABLE_CODES.has(String(e.name));
+}
+
+/** The local store's volume is full (ENOSPC) or its user's quota is (EDQUOT). */
+function isDiskFull(err: unknown): boolean {
+  const e = err as { code?: unknown; cause?: { code?: unknown } } | null;
+  return ['ENOSPC', 'EDQUOT'].some((code) => e?.code === code || e?.cause?.code === code);
 }
 
 /**
