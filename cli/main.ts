@@ -14,6 +14,8 @@ const USAGE = `usage: openpds <command>
   serve        run the data plane (API server; embedded PGlite and local disk by default)
   worker       run a worker process: background jobs such as content hashing (needs PostgreSQL), health, metrics
   migrate      apply pending database migrations and exit
+  jobs failed | retry-failed [--kind KIND]
+               list the background jobs that used up their attempts, or queue them to run again
   config-docs  print the configuration table (markdown)
   operator     run the Kubernetes operator (Domains and Drives; \`openpds operator --help\` for flags)
   up -f DIR    run the Domains and Drives in DIR without a cluster (each Domain an in-process data plane)
@@ -80,6 +82,11 @@ async function main(argv: string[]): Promise<number> {
       const applied = await runMigrations(process.env);
       console.log(applied.length ? `applied: ${applied.join(', ')}` : 'database is up to date');
       return 0;
+    }
+    case 'jobs': {
+      const { openDb } = require('../api-server/src/main') as typeof import('../api-server/src/main');
+      const { runJobsCommand } = require('../api-server/src/modules/jobs/jobs.command') as typeof import('../api-server/src/modules/jobs/jobs.command');
+      return runJobsCommand(argv.slice(1), { env: process.env, openDb });
     }
     case 'operator': {
       const { runOperatorCommand } = require('../operator/src/cli-operator') as typeof import('../operator/src/cli-operator');
