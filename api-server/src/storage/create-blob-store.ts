@@ -15,6 +15,7 @@ type BlobStoreConfig = Pick<
   Config,
   | 'storage'
   | 'dataDir'
+  | 'gcGraceSeconds'
   | 's3Endpoint'
   | 's3Region'
   | 's3Bucket'
@@ -39,7 +40,7 @@ export function describeBlobStore(config: BlobStoreConfig): string {
 }
 
 function createConfiguredStore(config: BlobStoreConfig, signer: UrlSigner): BlobStore {
-  if (config.storage === 'local') return createLocalBlobStore({ root: path.join(config.dataDir, 'blobs'), signer });
+  if (config.storage === 'local') return createLocalBlobStore({ root: path.join(config.dataDir, 'blobs'), signer, tempMaxAgeMs: config.gcGraceSeconds * 1000 });
   // eslint-disable-next-line @typescript-eslint/no-require-imports -- lazy on purpose, see above
   const { createS3BlobStore } = require('./s3.blob-store') as typeof import('./s3.blob-store');
   return createS3BlobStore({

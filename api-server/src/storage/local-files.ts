@@ -4,7 +4,7 @@
  */
 import { createHash, randomBytes } from 'node:crypto';
 import { createWriteStream } from 'node:fs';
-import { link, mkdir, open, rename, rm, writeFile } from 'node:fs/promises';
+import { link, lstat, mkdir, open, readdir, rename, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { Transform, type Readable, type TransformCallback } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -37,7 +37,7 @@ export async function writeFileAtomically(
   tmpDir: string,
   options: { expectedSize?: number; maxSize?: number; createParent?: boolean } = {},
 ): Promise<WrittenFile & { path: string }> {
-  const tmp = path.join(tmpDir, `.tmp-${randomBytes(12).toString('hex')}`);
+  const tmp = path.join(tmpDir, `${TEMP_PREFIX}${randomBytes(12).toString('hex')}`);
   const counter = new CountingHash(options);
   let written: WrittenFile;
   let final: string;
@@ -55,6 +55,33 @@ export async function writeFileAtomically(
   // The rename itself is only durable once the directory entry is flushed.
   await fsyncPath(path.dirname(final));
   return { ...written, path: final };
+}
+
+/** Names of the temp files this module writes; nothing else lives in a tmp dir. */
+const TEMP_PREFIX = '.tmp-';
+
+/**
+ * Deletes the temp files in tmpDir that have not changed for `olderThanMs`: the ones a crash (SIGKILL,
+ * power loss) left behind mid-write, which nothing else ever removes. Age is the inode's ctime, which every
+ * write and link() renews, so a live write (bytes flowing) or a hard link being renamed into place
+ * (linkOnto: its mtime is the old source's) is never taken; the caller picks an age no live write can reach.
+ * Resolves to how many went; a file that vanished meanwhile is no error, a missing tmpDir neither.
+ */
+export async function sweepTempFiles(tmpDir: string, olderThanMs: number, now = Date.now()): Promise<number> {
+  const names = await readdir(tmpDir).catch((error: NodeJS.ErrnoException) => {
+    if (error.code === 'ENOENT') return [];
+    throw error;
+  });
+  let removed = 0;
+  for (const name of names) {
+    if (!name.startsWith(TEMP_PREFIX)) continue;
+    const file = path.join(tmpDir, name);
+    const stats = await lstat(file).catch(() => null);
+    if (!stats?.isFile() || now - stats.ctimeMs < olderThanMs) continue;
+    await rm(file, { force: true });
+    removed++;
+  }
+  return removed;
 }
 
 export async function fsyncPath(file: string): Promise<void> {
@@ -109,7 +136,7 @@ class CountingHash extends Transform {
  * when the file system has no hard links (the caller copies instead).
  */
 export async function linkOnto(source: string, target: string, tmpDir: string): Promise<boolean> {
-  const tmp = path.join(tmpDir, `.tmp-${randomBytes(12).toString('hex')}`);
+  const tmp = path.join(tmpDir, `${TEMP_PREFIX}${randomBytes(12).toString('hex')}`);
   try {
     await link(source, tmp);
   } catch (error) {
@@ -136,7 +163,7 @@ export async function linkOnto(source: string, target: string, tmpDir: string): 
  */
 export async function createFileExclusively(target: string, bytes: Buffer, tmpDir: string): Promise<boolean> {
   await mkdir(path.dirname(target), { recursive: true });
-  const tmp = path.join(tmpDir, `.tmp-${randomBytes(12).toString('hex')}`);
+  const tmp = path.join(tmpDir, `${TEMP_PREFIX}${randomBytes(12).toString('hex')}`);
   try {
     await writeFile(tmp, bytes, { flag: 'wx' });
     await fsyncPath(tmp);

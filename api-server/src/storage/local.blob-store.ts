@@ -12,7 +12,7 @@ import path from 'node:path';
 import type { Readable } from 'node:stream';
 import type { UrlSigner } from '../shared/url-signer';
 import { BlobNotFoundError, type BlobStore, type ByteRange, type ObjectInfo } from './blob-store';
-import { createFileExclusively, keyToPath, linkOnto, writeFileAtomically } from './local-files';
+import { createFileExclusively, keyToPath, linkOnto, sweepTempFiles, writeFileAtomically } from './local-files';
 import { createLocalMultipart } from './local-multipart';
 
 /** Paths of the routes in local-blob.routes.ts; the signature covers them. */
@@ -21,23 +21,41 @@ export const LOCAL_OBJECT_PATH = '/v2/blob/object';
 /** PUT of a whole object (objectUploadUrl): its own path, so a part or download URL never opens it. */
 export const LOCAL_OBJECT_UPLOAD_PATH = '/v2/blob/object_upload';
 
-export function createLocalBlobStore(options: { root: string; signer: UrlSigner }): BlobStore {
+/** Unset tempMaxAgeMs: a day, the GC's default grace (create-blob-store.ts passes the configured one). */
+const TEMP_MAX_AGE_MS = 86_400_000;
+
+export function createLocalBlobStore(options: {
+  root: string;
+  signer: UrlSigner;
+  /**
+   * Temp files unchanged for this long are a crashed process's and go when the store is first used (see
+   * sweepTemp). The GC's grace, which is above the longest upload: no live write is that old.
+   */
+  tempMaxAgeMs?: number;
+}): BlobStore & { sweepTemp(olderThanMs: number): Promise<number> } {
   const { signer } = options;
   const root = path.resolve(options.root);
   const dirs = { objects: path.join(root, 'objects'), uploads: path.join(root, 'uploads'), tmp: path.join(root, 'tmp') };
+  /** Deletes temp files a crash left mid-write (local-files.ts sweepTempFiles); how many went. */
+  const sweepTemp = (olderThanMs: number) => sweepTempFiles(dirs.tmp, olderThanMs);
   let ready: Promise<unknown> | undefined;
   // A failure is not remembered: a volume mounted late or fixed by hand is used once it works.
+  // Once the directories are there, the leftovers of a crash go, once per process: nothing else removes
+  // them. Best effort: a sweep that fails leaves them to the next start, and the store works meanwhile.
   const ensureDirs = () =>
-    (ready ??= Promise.all(Object.values(dirs).map((d) => mkdir(d, { recursive: true }))).catch((error: unknown) => {
-      ready = undefined;
-      throw error;
-    }));
+    (ready ??= Promise.all(Object.values(dirs).map((d) => mkdir(d, { recursive: true })))
+      .then(() => sweepTemp(options.tempMaxAgeMs ?? TEMP_MAX_AGE_MS).catch(() => 0))
+      .catch((error: unknown) => {
+        ready = undefined;
+        throw error;
+      }));
   const objectPath = (key: string) => keyToPath(dirs.objects, key);
 
   const multipart = createLocalMultipart({ uploadsDir: dirs.uploads, tmpDir: dirs.tmp, objectPath, ensureDirs, infoOf });
 
   return {
     kind: 'local',
+    sweepTemp,
 
     async put(key, body, opts) {
       const target = objectPath(key);
