@@ -25,6 +25,8 @@ export interface GcReport {
   deferred_objects: number;
   /** Rows only their expiry kept: attempt counters whose window ended, refresh tokens past their expiry. */
   expired_rows: number;
+  /** Store deletes or aborts that failed this run: each key was skipped (logged), the run went on. */
+  failed_deletes: number;
 }
 
 const BATCH = 500;
@@ -44,13 +46,30 @@ export function createBlobGc(deps: Pick<Deps, 'db' | 'store' | 'clock' | 'config
     await deps.store.delete(session.storage_key).catch(warn);
   }
 
+  /**
+   * One store delete (or abort) of the run. A failure is logged, counted and skipped: one key the store
+   * always refuses (a permission, an odd name) aborted every run at that key, so every later step (the
+   * deferred objects, the multipart and orphan sweeps) never ran again. The key's row is gone by then, so
+   * the orphan sweep of a later run tries it again.
+   */
+  async function storeDelete(report: GcReport, what: string, key: string, del: () => Promise<unknown>): Promise<boolean> {
+    try {
+      await del();
+      return true;
+    } catch (err) {
+      report.failed_deletes++;
+      deps.logger.warn({ err, key, what }, 'blob gc: could not delete an object; skipped, a later run retries');
+      return false;
+    }
+  }
+
   return {
     async run(options: { graceSeconds?: number } = {}): Promise<GcReport> {
       // Deletes nothing unless the store's claim is still this instance's (storage-claim.ts): throws if not.
       await deps.storageClaim?.verify();
       const grace = options.graceSeconds ?? deps.config.gcGraceSeconds;
       const before = new Date(deps.clock.now().getTime() - grace * 1000);
-      const report: GcReport = { trash_purged: await recyclebin.purgeExpired(), blobs: 0, sessions: 0, store_uploads: 0, orphan_objects: 0, deferred_objects: 0, expired_rows: 0 };
+      const report: GcReport = { trash_purged: await recyclebin.purgeExpired(), blobs: 0, sessions: 0, store_uploads: 0, orphan_objects: 0, deferred_objects: 0, expired_rows: 0, failed_deletes: 0 };
       report.expired_rows = (await deleteExpiredAttempts(deps.db, deps.clock.now())) + (await deleteExpiredRefreshTokens(deps.db, deps.clock.now()));
 
       for (;;) {
@@ -81,8 +100,7 @@ export function createBlobGc(deps: Pick<Deps, 'db' | 'store' | 'clock' | 'config
         for (const { sha256 } of candidates) {
           const key = await repo.deleteBlobIfUnreferenced(deps.db, sha256);
           if (key === undefined) continue;
-          await deps.store.delete(key);
-          report.blobs++;
+          if (await storeDelete(report, 'blob', key, () => deps.store.delete(key))) report.blobs++;
         }
         if (candidates.length < BATCH) break;
       }
@@ -91,8 +109,7 @@ export function createBlobGc(deps: Pick<Deps, 'db' | 'store' | 'clock' | 'config
         const due = await deferred.takeDue(deps.db, deps.clock.now(), BATCH);
         for (const { storage_key, in_use } of due) {
           if (in_use) continue;
-          await deps.store.delete(storage_key);
-          report.deferred_objects++;
+          if (await storeDelete(report, 'deferred', storage_key, () => deps.store.delete(storage_key))) report.deferred_objects++;
         }
         if (due.length < BATCH) break;
       }
@@ -106,8 +123,7 @@ export function createBlobGc(deps: Pick<Deps, 'db' | 'store' | 'clock' | 'config
       const known = open.length ? await repo.knownStoreUploads(deps.db, open.map((u) => u.uploadId)) : new Set<string>();
       for (const u of open) {
         if (known.has(u.uploadId)) continue;
-        await deps.store.abortMultipart(u.key, u.uploadId);
-        report.store_uploads++;
+        if (await storeDelete(report, 'store upload', u.key, () => deps.store.abortMultipart(u.key, u.uploadId))) report.store_uploads++;
       }
 
       let page: string[] = [];
@@ -115,8 +131,7 @@ export function createBlobGc(deps: Pick<Deps, 'db' | 'store' | 'clock' | 'config
         const referenced = await repo.referencedKeys(deps.db, page);
         for (const key of page) {
           if (referenced.has(key)) continue;
-          await deps.store.delete(key);
-          report.orphan_objects++;
+          if (await storeDelete(report, 'orphan', key, () => deps.store.delete(key))) report.orphan_objects++;
         }
         page = [];
       };
@@ -132,7 +147,7 @@ export function createBlobGc(deps: Pick<Deps, 'db' | 'store' | 'clock' | 'config
       deps.metrics.blobGc.inc({ kind: 'upload' }, report.sessions + report.store_uploads);
       deps.metrics.blobGc.inc({ kind: 'orphan' }, report.orphan_objects);
       deps.metrics.blobGc.inc({ kind: 'deferred' }, report.deferred_objects);
-      deps.logger.info({ gc: report }, 'blob gc finished');
+      deps.logger[report.failed_deletes ? 'warn' : 'info']({ gc: report }, 'blob gc finished');
       return report;
     },
   };
