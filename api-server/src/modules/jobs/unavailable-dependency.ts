@@ -21,7 +21,20 @@ interface ErrorLike {
   name?: unknown;
   Code?: unknown;
   cause?: unknown;
+  message?: unknown;
   $metadata?: { httpStatusCode?: unknown };
+}
+
+/**
+ * The SDK's retry middleware replaces a thrown value that is not `instanceof Object` (an error made in
+ * another realm: Node's own under jest's VM context, as the red team's outage runs were) by a bare Error
+ * whose only trace of the cause is its text: "AWS SDK error wrapper for TimeoutError: connect ECONNRESET …".
+ */
+const SDK_WRAPPER = /^AWS SDK error wrapper for (\w+)(?::.*?\b((?:E[A-Z]+)|(?:UND_ERR_\w+))\b)?/;
+
+function wrappedUnavailable(message: unknown): boolean {
+  const m = typeof message === 'string' ? SDK_WRAPPER.exec(message) : null;
+  return Boolean(m && (UNAVAILABLE_NAMES.has(m[1]!) || (m[2] && UNREACHABLE_CODES.has(m[2]))));
 }
 
 export function isDependencyUnavailable(err: unknown): boolean {
@@ -33,6 +46,7 @@ export function isDependencyUnavailable(err: unknown): boolean {
     if (typeof e.Code === 'string' && UNAVAILABLE_NAMES.has(e.Code)) return true;
     const status = e.$metadata?.httpStatusCode;
     if (typeof status === 'number' && (status >= 500 || status === 429)) return true;
+    if (wrappedUnavailable(e.message)) return true;
   }
   return false;
 }
