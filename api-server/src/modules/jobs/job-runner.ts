@@ -39,13 +39,13 @@ export interface JobRunnerOptions {
   /**
    * How long close() waits for running jobs before it stops waiting and leaves them to their leases
    * (another runner claims them once the lease runs out). Kubernetes kills a pod 30 s after SIGTERM
-   * (terminationGracePeriodSeconds, which the workers chart leaves at its default); 20 s leaves time to
-   * close the HTTP server and the pool.
+   * (terminationGracePeriodSeconds, which the charts leave at its default); `serve` first gives its HTTP
+   * connections up to 10 s (main.ts SHUTDOWN_GRACE_MS), so 15 s leaves time to close the pool in both.
    */
   closeGraceMs?: number;
 }
 
-export const DEFAULT_JOB_RUNNER_OPTIONS: JobRunnerOptions = { concurrency: 1, pollMs: 1000, leaseSeconds: 60, closeGraceMs: 20_000 };
+export const DEFAULT_JOB_RUNNER_OPTIONS: JobRunnerOptions = { concurrency: 1, pollMs: 1000, leaseSeconds: 60, closeGraceMs: 15_000 };
 
 const MAX_BACKOFF_SECONDS = 3600;
 /** While the store or database is unreachable, a job is tried again at least this often, however long it lasts. */
