@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { AppError } from './errors';
 import { timeIdMarkerKey } from './page';
-import { idField, parseBody } from './rpc';
+import { idField, MAX_BODY_NESTING, parseBody } from './rpc';
 
 const schema = z.object({
   drive_id: idField,
@@ -40,6 +40,26 @@ describe('parseBody', () => {
     let deep: unknown = '\u0000';
     for (let i = 0; i < 100_000; i++) deep = [deep];
     expect(refusal({ drive_id: 'd', user_data: { deep } }).code).toBe('InvalidParameter.UserData');
+  });
+
+  /** `levels` containers, the outermost being user_data (level 1 of the body). */
+  const nested = (levels: number, leaf: unknown = 1): Record<string, unknown> => {
+    let value: unknown = leaf;
+    for (let i = 1; i < levels; i++) value = i % 2 ? { a: value } : [value];
+    return { a: value };
+  };
+
+  it('refuses a body nesting deeper than MAX_BODY_NESTING with a 400 naming the field, and takes one at the limit', () => {
+    expect(parseBody(schema, { drive_id: 'd', user_data: nested(MAX_BODY_NESTING) }).user_data).toBeDefined();
+    const refused = refusal({ drive_id: 'd', user_data: nested(MAX_BODY_NESTING + 1) });
+    expect(refused).toEqual({ code: 'InvalidParameter.UserData', status: 400, message: expect.stringMatching(/^user_data\.a\..*: nests arrays and objects deeper than 64 levels$/) });
+  });
+
+  it('refuses a 100k-deep body fast, without recursion (JSON.stringify of it overflowed the stack: a 500)', () => {
+    const deep = JSON.parse(`{"drive_id":"d","user_data":${'{"a":'.repeat(100_000)}1${'}'.repeat(100_000)}}`);
+    const started = Date.now();
+    expect(refusal(deep)).toMatchObject({ code: 'InvalidParameter.UserData', status: 400 });
+    expect(Date.now() - started).toBeLessThan(1000);
   });
 
   it('still reports schema errors first, as before', () => {

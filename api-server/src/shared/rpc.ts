@@ -68,8 +68,8 @@ export function parseBody<S extends z.ZodType>(schema: S, body: unknown): z.infe
     const issue = result.error.issues[0]!;
     throw invalidField(issue.path, issue.message);
   }
-  const bad = findUnstorableText(result.data);
-  if (bad) throw invalidField(bad, 'must not contain NUL characters or unpaired UTF-16 surrogates');
+  const bad = findBadValue(result.data);
+  if (bad) throw invalidField(bad.path, bad.message);
   return result.data;
 }
 
@@ -90,27 +90,41 @@ const UNSTORABLE = /\0|[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\
 export const isStorableText = (s: string): boolean => !UNSTORABLE.test(s);
 
 /**
- * The path of the first unstorable string in a parsed body, or undefined. A key that is unstorable is
- * reported at its object's path (its own text is not fit for a message). Iterative, each level linked to
- * its parent: a deeply nested body costs neither stack nor a copy of its path per level.
+ * How deeply a body may nest arrays and objects (the body itself is level 0). JSON.parse takes any depth,
+ * but JSON.stringify, which stores user_data, recurses: ~5,000 levels overflowed the stack (a 500 from
+ * users.repository and set-clause, red team session 14). No client needs more than a handful of levels.
  */
-function findUnstorableText(data: unknown): PropertyKey[] | undefined {
-  type At = { key: PropertyKey; parent: At } | null;
+export const MAX_BODY_NESTING = 64;
+
+const UNSTORABLE_MESSAGE = 'must not contain NUL characters or unpaired UTF-16 surrogates';
+
+/**
+ * The first value of a parsed body that cannot be stored: a string PostgreSQL refuses, or a container
+ * nested deeper than MAX_BODY_NESTING. A key that is unstorable is reported at its object's path (its own
+ * text is not fit for a message). Iterative and depth-first, each level linked to its parent: a deeply
+ * nested body costs neither stack nor a copy of its path per level, and the walk stops at the first level
+ * past the limit, so a 100k-deep body is refused after 65 steps.
+ */
+function findBadValue(data: unknown): { path: PropertyKey[]; message: string } | undefined {
+  type At = { key: PropertyKey; parent: At; depth: number } | null;
   const pathOf = (at: At): PropertyKey[] => {
     const path: PropertyKey[] = [];
     for (let a = at; a; a = a.parent) path.push(a.key);
     return path.reverse();
   };
-  if (typeof data === 'string') return isStorableText(data) ? undefined : [];
+  if (typeof data === 'string') return isStorableText(data) ? undefined : { path: [], message: UNSTORABLE_MESSAGE };
   const stack: [object, At][] = isContainer(data) ? [[data, null]] : [];
   while (stack.length) {
     const [value, parent] = stack.pop()!;
     const array = Array.isArray(value);
+    const depth = (parent?.depth ?? 0) + 1;
     for (const [key, item] of Object.entries(value)) {
-      if (!array && !isStorableText(key)) return pathOf(parent);
-      const at = { key: array ? Number(key) : key, parent };
-      if (typeof item === 'string' && !isStorableText(item)) return pathOf(at);
-      if (isContainer(item)) stack.push([item, at]);
+      if (!array && !isStorableText(key)) return { path: pathOf(parent), message: UNSTORABLE_MESSAGE };
+      const at = { key: array ? Number(key) : key, parent, depth };
+      if (typeof item === 'string' && !isStorableText(item)) return { path: pathOf(at), message: UNSTORABLE_MESSAGE };
+      if (!isContainer(item)) continue;
+      if (depth > MAX_BODY_NESTING) return { path: pathOf(at), message: `nests arrays and objects deeper than ${MAX_BODY_NESTING} levels` };
+      stack.push([item, at]);
     }
   }
   return undefined;
