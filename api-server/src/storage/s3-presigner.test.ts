@@ -98,6 +98,23 @@ describe.each(Object.entries(CLIENTS))('presigned URLs equal getSignedUrl: %s', 
   });
 });
 
+describe('response overrides S3 writes into its response headers', () => {
+  const client = new S3Client({ ...CLIENTS['radosgw path-style']!.config });
+  const signed = (url: string) => new URL(url).searchParams;
+
+  test.each([false, true])('sign a content type that is not a media type as application/octet-stream, and no CR/LF (SDK signing %s)', async (sdk) => {
+    const presigner = createS3Presigner({ client, bucket: 'openpds-test', signing: sdk ? async () => null : createS3SigningResolver(client, 'openpds-test'), now: () => DATES[0]! });
+    for (const contentType of ['text/plain\r\nX-Injected: 1', 'text/plain; x=\u20ac', 'é', '']) {
+      const query = signed(await presigner.getObjectUrl('k', 900, { contentType, contentDisposition: 'attachment; filename="a\r\nX-Injected: 1"' }));
+      expect([contentType, query.get('response-content-type')]).toEqual([contentType, 'application/octet-stream']);
+      expect(query.get('response-content-disposition')).toBe('attachment; filename="a__X-Injected: 1"');
+    }
+    const query = signed(await presigner.getObjectUrl('k', 900, { contentType: 'text/plain; charset=utf-8' }));
+    expect(query.get('response-content-type')).toBe('text/plain; charset=utf-8');
+    expect(query.has('response-content-disposition')).toBe(false);
+  });
+});
+
 /**
  * A URL as its raw origin + path (URL would normalise dot segments and escapes) and its query's raw
  * name=value pairs, sorted: the order of parameters does not matter to S3, their encoding is compared too.

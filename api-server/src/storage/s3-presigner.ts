@@ -7,6 +7,7 @@
  */
 import { GetObjectCommand, PutObjectCommand, UploadPartCommand, type S3Client } from '@aws-sdk/client-s3';
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
+import { servedContentType } from './serve-object';
 import type { S3Signing } from './s3-signing';
 import { encodeKeyPath, type SignableRequest } from './s3-sigv4';
 
@@ -17,7 +18,12 @@ export interface S3Presigner {
    * than the upload declared.
    */
   putObjectUrl(key: string, expiresIn: number, contentLength?: number): Promise<string>;
-  /** `contentDisposition` and `contentType` become S3's response-content-* overrides. */
+  /**
+   * `contentDisposition` and `contentType` become S3's response-content-* overrides, which S3 writes into
+   * its response as they are: a content type that is not a valid media type is signed as
+   * application/octet-stream, and a disposition's characters outside printable ASCII as '_' (radosgw sent
+   * a CR/LF from response-content-type as a header break, red team).
+   */
   getObjectUrl(key: string, expiresIn: number, response: { contentDisposition?: string; contentType?: string }): Promise<string>;
   uploadPartUrl(key: string, uploadId: string, partNumber: number, expiresIn: number, contentLength?: number): Promise<string>;
 }
@@ -64,8 +70,9 @@ export function createS3Presigner(deps: {
         signWithSdk: (options) => getSignedUrl(client, new PutObjectCommand({ Bucket: bucket, Key: key, ContentLength: contentLength }), options),
       }),
 
-    getObjectUrl: (key, expiresIn, response) =>
-      presign({
+    getObjectUrl: (key, expiresIn, requested) => {
+      const response = headerSafe(requested);
+      return presign({
         method: 'GET',
         key,
         expiresIn,
@@ -78,7 +85,8 @@ export function createS3Presigner(deps: {
           const { contentDisposition: ResponseContentDisposition, contentType: ResponseContentType } = response;
           return getSignedUrl(client, new GetObjectCommand({ Bucket: bucket, Key: key, ResponseContentDisposition, ResponseContentType }), options);
         },
-      }),
+      });
+    },
 
     uploadPartUrl: (key, uploadId, partNumber, expiresIn, contentLength) =>
       presign({
@@ -90,6 +98,13 @@ export function createS3Presigner(deps: {
         signWithSdk: (options) =>
           getSignedUrl(client, new UploadPartCommand({ Bucket: bucket, Key: key, UploadId: uploadId, PartNumber: partNumber, ContentLength: contentLength }), options),
       }),
+  };
+}
+
+function headerSafe(response: { contentDisposition?: string; contentType?: string }): { contentDisposition?: string; contentType?: string } {
+  return {
+    ...(response.contentDisposition !== undefined && { contentDisposition: response.contentDisposition.replace(/[^\x20-\x7e]/g, '_') }),
+    ...(response.contentType !== undefined && { contentType: servedContentType(response.contentType) }),
   };
 }
 

@@ -12,6 +12,26 @@ import { BlobNotFoundError, type BlobStore } from './blob-store';
 import { contentDisposition } from './content-disposition';
 import { parseRange } from './http-range';
 
+/** Longer media types are refused at file/create and get_download_url, and not served. */
+export const MAX_MEDIA_TYPE_LENGTH = 256;
+
+// RFC 9110 §8.3.1: type "/" subtype *( OWS ";" OWS [ name "=" ( token / quoted-string ) ] ), printable
+// ASCII only (no HTAB, no obs-text): Node refuses CR, LF and other control characters in a header (a 500
+// for good on every download), Express 5 turns a value without '/' into `Content-Type: false`, and S3
+// copies response-content-type into its response as it is.
+const TOKEN = "[!#$%&'*+\\-.^_`|~0-9A-Za-z]+";
+const QUOTED_STRING = '"(?:[ !#-\\[\\]-~]|\\\\[ -~])*"';
+const MEDIA_TYPE = new RegExp(`^${TOKEN}/${TOKEN}(?: *;(?: *${TOKEN}=(?:${TOKEN}|${QUOTED_STRING}))?)* *$`);
+
+export const isMediaType = (value: string): boolean => value.length <= MAX_MEDIA_TYPE_LENGTH && MEDIA_TYPE.test(value);
+
+/**
+ * The Content-Type a stored object is served with: its own when it is a valid media type, else
+ * application/octet-stream (a folder's '', or a value stored before file/create checked it).
+ */
+export const servedContentType = (contentType: string | undefined): string =>
+  contentType !== undefined && isMediaType(contentType) ? contentType : 'application/octet-stream';
+
 export interface ServedObject {
   key: string;
   size: number;
@@ -27,7 +47,7 @@ export async function serveObject(req: Request, res: Response, store: BlobStore,
     'Accept-Ranges': 'bytes',
     ETag: etag,
     'Cache-Control': 'private',
-    'Content-Type': obj.contentType || 'application/octet-stream',
+    'Content-Type': servedContentType(obj.contentType),
     'Content-Disposition': contentDisposition(obj.disposition ?? 'attachment', obj.fileName),
     // User content on the API origin: never sniff it into HTML, never let it run script as this origin.
     'X-Content-Type-Options': 'nosniff',

@@ -6,6 +6,7 @@ import { defineRpc, idField, parseBody, type RpcRegistry } from '../../shared/rp
 import { AppError, notFound } from '../../shared/errors';
 import { serveObject } from '../../storage/serve-object';
 import type { RevisionsService } from '../revisions/revisions.service';
+import { mediaTypeField } from '../files/media-type.field';
 import { createBlobSealing } from '../uploads/blob-sealing';
 import { uploadErrors } from '../uploads/uploads.errors';
 import { isDiscardedKey } from '../uploads/uploads.repository';
@@ -52,10 +53,11 @@ export function createDownloadsRouter(registry: RpcRegistry, deps: Pick<Deps, 'd
       drive_id: idField,
       file_id: idField,
       revision_id: idField.optional(),
-      // Both end up in response headers (Content-Disposition, Content-Type): no control characters.
+      // Both end up in response headers (Content-Disposition, Content-Type): no control characters, and a
+      // content type that is a media type.
       file_name: z.string().min(1).max(1024).regex(NO_CONTROL_CHARACTERS, 'must not contain control characters').optional(),
       expire_sec: z.number().int().min(1).max(MAX_EXPIRE_SEC).optional(),
-      response_content_type: z.string().max(256).regex(NO_CONTROL_CHARACTERS, 'must not contain control characters').optional(),
+      response_content_type: mediaTypeField.optional(),
     }),
     handler: async (input, { auth: caller }) => {
       const { file, revision } = await resolveForLink(caller, input.drive_id, input.file_id, input.revision_id);

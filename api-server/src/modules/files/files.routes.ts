@@ -3,6 +3,7 @@ import { z } from 'zod';
 import { defineRpc, idField, limitField, markerField, type RpcRegistry } from '../../shared/rpc';
 import type { UploadsService } from '../uploads/uploads.service';
 import { toFileResponse, type FilesService } from './files.service';
+import { mediaTypeField } from './media-type.field';
 
 export const checkNameMode = z.enum(['ignore', 'auto_rename', 'refuse', 'overwrite']);
 const fileRef = { drive_id: idField, file_id: idField };
@@ -23,7 +24,7 @@ export function createFilesRouter(registry: RpcRegistry, files: FilesService, up
       type: z.enum(['file', 'folder']),
       check_name_mode: checkNameMode.default('ignore'),
       size: z.number().int().min(0).optional(),
-      content_type: z.string().max(256).optional(),
+      content_type: mediaTypeField.optional(),
       part_info_list: z.array(z.object({ part_number: z.number().int(), part_size: z.number().int().min(0).optional() })).max(10_000).optional(),
       pre_hash: sha1Hex.optional(),
       content_hash: sha1Hex.optional(),
