@@ -52,10 +52,21 @@ export function createFilesService(deps: Pick<Deps, 'db' | 'newId' | 'config'>, 
 
   /**
    * Applies check_name_mode inside a transaction that holds the folder lock. refuse: a clash is 409
-   * (except a folder meeting a folder: returned as `existing`, the mkdir -p that PDS SDKs rely on);
-   * overwrite: a clash with a file is returned as `existing` for a new revision; auto_rename: `a(1).jpg`.
+   * (except, with `reuseFolder`, a folder meeting a folder: returned as `existing`, the mkdir -p of
+   * file/create that PDS SDKs rely on); overwrite: a clash with a file is returned as `existing` for a new
+   * revision; auto_rename: `a(1).jpg`. Only folder creation reuses a folder: a copy that ignored the
+   * `existing` it was given made a second folder of the name (red team), so the others get the 409.
    */
-  async function resolveName(tx: Queryable, driveId: string, parentId: string, name: string, mode: CheckNameMode, type: 'file' | 'folder', self?: string): Promise<NameResolution> {
+  async function resolveName(
+    tx: Queryable,
+    driveId: string,
+    parentId: string,
+    name: string,
+    mode: CheckNameMode,
+    type: 'file' | 'folder',
+    self?: string,
+    options: { reuseFolder?: boolean } = {},
+  ): Promise<NameResolution> {
     validateName(name);
     await assertParentFolder(tx, driveId, parentId);
     await repo.lockName(tx, driveId, parentId, name);
@@ -64,7 +75,7 @@ export function createFilesService(deps: Pick<Deps, 'db' | 'newId' | 'config'>, 
     if (!clash || clash.file_id === self) return { name };
     if (mode === 'auto_rename') return { name: nextFreeName(name, await repo.namesWithPrefix(tx, driveId, parentId, splitExtension(name).base)) };
     if (mode === 'overwrite' && type === 'file' && clash.type === 'file') return { name, existing: clash };
-    if (mode === 'refuse' && type === 'folder' && clash.type === 'folder' && !self) return { name, existing: clash };
+    if (mode === 'refuse' && options.reuseFolder && type === 'folder' && clash.type === 'folder' && !self) return { name, existing: clash };
     throw fileErrors.nameExists(name, clash);
   }
 
@@ -140,7 +151,7 @@ export function createFilesService(deps: Pick<Deps, 'db' | 'newId' | 'config'>, 
       await drives.getAccessible(auth, input.drive_id);
       return deps.db.transaction(async (tx) => {
         await lockDrive(tx, input.drive_id);
-        const resolved = await resolveName(tx, input.drive_id, input.parent_file_id, input.name, input.check_name_mode, 'folder');
+        const resolved = await resolveName(tx, input.drive_id, input.parent_file_id, input.name, input.check_name_mode, 'folder', undefined, { reuseFolder: true });
         if (resolved.existing) return { file: resolved.existing, exist: true };
         const file = await repo.insert(tx, {
           file_id: deps.newId(),
