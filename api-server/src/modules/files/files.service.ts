@@ -7,7 +7,7 @@ import type { DrivesService } from '../drives/drives.service';
 import { fileErrors, isQuotaError, quotaExhausted } from './files.errors';
 import { createFilesRepository, ROOT, type FilePatch, type FileRow, type OrderBy } from './files.repository';
 import { decodeMarker, encodeMarker, MARKER_FIELDS, type MarkerField } from './marker';
-import { describeName, nextFreeName, splitExtension, validateName } from './names';
+import { autoRenamePrefix, describeName, nameFamily, nextFreeName, validateName } from './names';
 import { subtreeExceeds } from './subtree-size.repository';
 
 /** What file/list's marker holds as the sort key, by order_by (see sortKey in list). */
@@ -73,10 +73,27 @@ export function createFilesService(deps: Pick<Deps, 'db' | 'newId' | 'config'>, 
     if (mode === 'ignore') return { name };
     const clash = await repo.findByName(tx, driveId, parentId, name);
     if (!clash || clash.file_id === self) return { name };
-    if (mode === 'auto_rename') return { name: nextFreeName(name, await repo.namesWithPrefix(tx, driveId, parentId, splitExtension(name).base)) };
+    if (mode === 'auto_rename') return { name: await freeName(tx, driveId, parentId, name) };
     if (mode === 'overwrite' && type === 'file' && clash.type === 'file') return { name, existing: clash };
     if (mode === 'refuse' && options.reuseFolder && type === 'folder' && clash.type === 'folder' && !self) return { name, existing: clash };
     throw fileErrors.nameExists(name, clash);
+  }
+
+  /**
+   * auto_rename's name, under the name family's lock the caller holds. A name cut to fit 1024 bytes
+   * (names.ts numberedName) can be of another family, whose creators do not take this lock: that family is
+   * locked too and the name checked again under it, so no one takes the name meanwhile. Its family is
+   * shorter than this one's (the cut base is a prefix), the order every such pair of locks is taken in.
+   */
+  async function freeName(tx: Queryable, driveId: string, parentId: string, name: string): Promise<string> {
+    const taken = await repo.namesWithPrefix(tx, driveId, parentId, autoRenamePrefix(name));
+    for (;;) {
+      const candidate = nextFreeName(name, taken);
+      if (nameFamily(candidate) === nameFamily(name)) return candidate;
+      await repo.lockName(tx, driveId, parentId, candidate);
+      if (!(await repo.findByName(tx, driveId, parentId, candidate))) return candidate;
+      taken.add(candidate);
+    }
   }
 
   /** lockDriveKey, first in a transaction that adds to the drive; a drive deleted meanwhile is 404 NotFound.Drive. */

@@ -30,11 +30,54 @@ export function nameFamily(name: string): string {
   return `${base.replace(/(\(\d+\))+$/, '')}/${ext}`; // no name holds a slash
 }
 
-/** The first `base (n).ext` not in `taken`, n from 1. */
-export function nextFreeName(name: string, taken: ReadonlySet<string>): string {
+/** The most bytes auto_rename's `(n)` takes: n stays a safe integer. */
+const MAX_SUFFIX_BYTES = `(${Number.MAX_SAFE_INTEGER})`.length;
+
+const utf8Bytes = (s: string) => Buffer.byteLength(s, 'utf8');
+
+/** `s` cut to at most `maxBytes` of UTF-8, at a code point boundary (never half a character). */
+export function cutToBytes(s: string, maxBytes: number): string {
+  if (utf8Bytes(s) <= maxBytes) return s;
+  let out = '';
+  let bytes = 0;
+  for (const ch of s) {
+    bytes += utf8Bytes(ch);
+    if (bytes > maxBytes) break;
+    out += ch;
+  }
+  return out;
+}
+
+/** The base auto_rename numbers and the extension it keeps; an extension too long to keep is cut as base. */
+function renameParts(name: string): { base: string; ext: string } {
   const { base, ext } = splitExtension(name);
+  return utf8Bytes(ext) + MAX_SUFFIX_BYTES < MAX_NAME_BYTES ? { base, ext } : { base: name, ext: '' };
+}
+
+/**
+ * `base(n).ext`, the base cut (at a character boundary) so that the name fits MAX_NAME_BYTES: numbering a
+ * 1024-byte name gave a 1027-byte one, which no other call accepts (red team). Migration 018
+ * (complete_claim_name) numbers names the same way in SQL.
+ */
+export function numberedName(name: string, n: number): string {
+  const { base, ext } = renameParts(name);
+  const suffix = `(${n})`;
+  return `${cutToBytes(base, MAX_NAME_BYTES - utf8Bytes(suffix) - utf8Bytes(ext))}${suffix}${ext}`;
+}
+
+/** What every name `nextFreeName` can give for `name` starts with: the names to read as `taken`. */
+export function autoRenamePrefix(name: string): string {
+  const { base, ext } = renameParts(name);
+  return cutToBytes(base, MAX_NAME_BYTES - MAX_SUFFIX_BYTES - utf8Bytes(ext));
+}
+
+/**
+ * The first `base(n).ext` not in `taken`, n from 1. A name cut to fit can fall outside `name`'s family
+ * (nameFamily): the caller locks its family too before it takes it.
+ */
+export function nextFreeName(name: string, taken: ReadonlySet<string>): string {
   for (let n = 1; ; n++) {
-    const candidate = `${base}(${n})${ext}`;
+    const candidate = numberedName(name, n);
     if (!taken.has(candidate)) return candidate;
   }
 }
