@@ -6,6 +6,7 @@ import { randomUUID } from 'node:crypto';
 import express, { type Request, type Response } from 'express';
 import type { Deps } from './shared/deps';
 import { createErrorMiddleware } from './shared/error-middleware';
+import { createJsonBodyParser } from './shared/json-body';
 import { buildOpenApi } from './shared/openapi';
 import { httpMethodLabel } from './shared/metrics';
 import { createRpcRegistry } from './shared/rpc';
@@ -132,7 +133,7 @@ export function createApp(deps: Deps, services: Services = createServices(deps))
   if (deps.store.kind === 'local')
     app.use(createLocalBlobRouter({ store: deps.store, signer: deps.urlSigner, maxPartSize: MAX_PART_SIZE, objectUploadOpen: (key) => services.uploads.isObjectUploadOpen(key) }));
 
-  app.use('/v2', express.json({ limit: '4mb' }));
+  app.use('/v2', ...createJsonBodyParser());
   // Routes are all registered before the first request; the set is built once, at that request.
   let publicPaths: Set<string> | undefined;
   // Every authenticated call: the token's signature, then the caller confirmed against the database

@@ -3,8 +3,8 @@ import type { Logger } from 'pino';
 import { AppError, isAppError, notFound } from './errors';
 
 /**
- * The one error renderer: AppError → its status and `{code, message, request_id}`; a malformed JSON body →
- * 400; a value PostgreSQL refuses as malformed → 400 InvalidParameter; a database or blob store that is
+ * The one error renderer: AppError → its status and `{code, message, request_id}`; a body that cannot be
+ * read (malformed JSON, too large, an unsupported charset or Content-Encoding, aborted) → its 4xx; a value PostgreSQL refuses as malformed → 400 InvalidParameter; a database or blob store that is
  * unreachable, timing out, throttling or failing → 503 ServiceUnavailable with Retry-After; a full disk →
  * 507 InsufficientStorage.Disk; anything else → a logged 500 with no stack trace or internals in the body.
  */
@@ -12,10 +12,13 @@ export function createErrorMiddleware(logger: Logger): ErrorRequestHandler {
   return (err, req, res, _next) => {
     const requestId = String(res.locals.requestId ?? '');
     let error: AppError;
+    const bodyError = isAppError(err) ? undefined : requestBodyError(err);
     if (isAppError(err)) error = err;
-    else if ((err as { type?: string }).type === 'entity.parse.failed') error = new AppError('InvalidParameter.Body', 400, 'request body is not valid JSON');
-    else if ((err as { type?: string }).type === 'entity.too.large') error = new AppError('InvalidParameter.Body', 413, 'request body is too large');
-    else if (isBadValue(err)) {
+    else if (bodyError) {
+      error = bodyError;
+      // A client that hung up mid-body is no server fault; the request line in the log shows it anyway.
+      if ((err as { type?: unknown }).type === 'request.aborted') logger.debug({ req_id: requestId, path: req.path }, 'client aborted the request body');
+    } else if (isBadValue(err)) {
       // A value that should have been refused at validation: still the caller's input, so a 400, but
       // logged (it names a check to add) and answered without the database's text.
       logger.warn({ err, req_id: requestId, path: req.path }, 'database refused a value');
@@ -58,6 +61,35 @@ export function createErrorMiddleware(logger: Logger): ErrorRequestHandler {
     for (const [k, v] of Object.entries(error.options.headers ?? {})) res.setHeader(k, v);
     res.status(error.status).json({ code: error.code, message: error.message, request_id: requestId, ...error.options.data });
   };
+}
+
+/**
+ * body-parser's (http-errors) refusals of a request body: a 4xx with `expose`, and a `type` saying what was
+ * wrong. Each gets a stable code and a message of ours; any other exposed 4xx keeps its status (never a
+ * 500: it is the caller's input). Without this an unsupported charset, a Content-Encoding other than
+ * gzip/deflate/br, a body that does not decompress, or a client hanging up mid-body were 500s.
+ */
+function requestBodyError(err: unknown): AppError | undefined {
+  const e = err as { expose?: unknown; status?: unknown; type?: unknown; code?: unknown; charset?: unknown } | null;
+  if (e?.expose !== true || typeof e.status !== 'number' || e.status < 400 || e.status > 499) return undefined;
+  switch (e.type) {
+    case 'entity.parse.failed':
+      return new AppError('InvalidParameter.Body', 400, 'request body is not valid JSON');
+    case 'entity.too.large':
+      return new AppError('InvalidParameter.Body', 413, 'request body is too large');
+    case 'request.size.invalid':
+      return new AppError('InvalidParameter.Body', 400, 'request body length does not match its Content-Length');
+    case 'request.aborted':
+      return new AppError('InvalidParameter.Body', 400, 'the request was aborted before its body arrived');
+    case 'charset.unsupported':
+      return new AppError('InvalidParameter.ContentType', 415, `unsupported charset "${String(e.charset ?? '').slice(0, 40)}": send JSON as UTF-8`);
+    case 'encoding.unsupported':
+      return new AppError('InvalidParameter.ContentEncoding', 415, 'unsupported Content-Encoding: send the body as is, or with gzip, deflate or br');
+  }
+  // zlib's errors (Z_DATA_ERROR, Z_BUF_ERROR) for a body that is not what its Content-Encoding says.
+  if (typeof e.code === 'string' && e.code.startsWith('Z_')) return new AppError('InvalidParameter.Body', 400, 'request body does not decode as its Content-Encoding says');
+  const code = e.status === 415 ? 'InvalidParameter.ContentType' : e.status === 408 ? 'RequestTimeout.Body' : 'InvalidParameter.Body';
+  return new AppError(code, e.status, 'request body cannot be read');
 }
 
 const NETWORK_ERRORS = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENOTFOUND', 'EPIPE', '57P01', '57P03', '08006', '08001']);

@@ -1,0 +1,29 @@
+/** For tests: one raw HTTP/1.1 exchange over a socket, for requests fetch cannot make (a body that stops). */
+import net from 'node:net';
+
+/** What a raw HTTP/1.1 exchange got: the status, the JSON body, whether the server closed, how soon. */
+export async function rawExchange(port: number, payload: string | Buffer, { waitMs = 5000, then }: { waitMs?: number; then?: (s: net.Socket) => void } = {}) {
+  return new Promise<{ status: number; body: Record<string, unknown> | undefined; closed: boolean; ms: number }>((resolve) => {
+    const socket = net.connect(port, '127.0.0.1');
+    const started = Date.now();
+    let data = '';
+    const done = (closed: boolean) => {
+      clearTimeout(timer);
+      socket.destroy();
+      const status = Number(/^HTTP\/1\.1 (\d{3})/.exec(data)?.[1] ?? 0);
+      const text = data.slice(data.indexOf('\r\n\r\n') + 4);
+      let body: Record<string, unknown> | undefined;
+      try {
+        body = JSON.parse(text);
+      } catch {
+        body = undefined;
+      }
+      resolve({ status, body, closed, ms: Date.now() - started });
+    };
+    const timer = setTimeout(() => done(false), waitMs);
+    socket.on('data', (d) => (data += d));
+    socket.on('error', () => {});
+    socket.on('close', () => done(true));
+    socket.write(payload, () => then?.(socket));
+  });
+}
