@@ -72,6 +72,9 @@ function publicClaimProblem(problem: StorageClaimProblem | undefined): string | 
   return problem.message.startsWith(`${prefix}:`) ? `${prefix}: the store or the database is unreachable (see the log)` : problem.message;
 }
 
+/** A path as Express's default routing compares it: case-insensitive, trailing slashes ignored. */
+const looseSpelling = (path: string) => path.toLowerCase().replace(/\/+$/, '');
+
 export function createApp(deps: Deps, services: Services = createServices(deps)) {
   const registry = createRpcRegistry();
   const app = express();
@@ -132,6 +135,19 @@ export function createApp(deps: Deps, services: Services = createServices(deps))
 
   if (deps.store.kind === 'local')
     app.use(createLocalBlobRouter({ store: deps.store, signer: deps.urlSigner, maxPartSize: MAX_PART_SIZE, objectUploadOpen: (key) => services.uploads.isObjectUploadOpen(key) }));
+
+  // Express matches a route case-insensitively and with or without a trailing slash (the routers are made
+  // in the modules with Router()'s defaults), but the public-path check below is exact: `/V2/ACCOUNT/LOGIN`
+  // reached login's handler yet was asked for a token (401), and a check made as loose as the routing
+  // would be one more place to keep in step. Only the registered spelling of a route is served; any other
+  // spelling of one is a 404, as PDS answers. Built at the first request, when every route is registered.
+  let routeSpellings: Map<string, string> | undefined;
+  app.use((req, res, next) => {
+    routeSpellings ??= new Map(registry.routes.map((r) => [looseSpelling(r.path), r.path]));
+    const registered = routeSpellings.get(looseSpelling(req.path));
+    if (registered === undefined || registered === req.path) return next();
+    res.status(404).json({ code: 'NotFound.Route', message: `no route ${req.method} ${req.path.slice(0, 200)} (did you mean ${registered}?)`, request_id: res.locals.requestId });
+  });
 
   app.use('/v2', ...createJsonBodyParser());
   // Routes are all registered before the first request; the set is built once, at that request.
