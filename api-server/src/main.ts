@@ -18,6 +18,7 @@ import { systemClock } from './shared/clock';
 import type { Deps } from './shared/deps';
 import { createIdGenerator } from './shared/ids';
 import { createMetrics } from './shared/metrics';
+import { applyServerTimeouts } from './shared/server-timeouts';
 import { createUrlSigner } from './shared/url-signer';
 import { createBlobStore, describeBlobStore } from './storage/create-blob-store';
 import { StorageClaimError } from './storage/storage-claim';
@@ -72,6 +73,8 @@ export async function startServer(env: Record<string, string | undefined> = proc
   const loaded = loadConfig(env);
   // Listen first: with OPENPDS_PORT=0 the signed URLs must carry the port the kernel picked.
   const server = createServer();
+  // Idle limits only, never the duration: a big part uploaded to a local URL is slow (server-timeouts.ts).
+  applyServerTimeouts(server);
   // Until the app is attached (migrations can take a while on a first start) every request gets a 503.
   const starting = (_req: IncomingMessage, res: ServerResponse) => {
     res.writeHead(503, { 'content-type': 'application/json', 'retry-after': '1' });
@@ -149,9 +152,6 @@ export async function startServer(env: Record<string, string | undefined> = proc
 
   server.off('request', starting);
   server.on('request', app);
-  // Uploads of big parts are slow; keep-alive longer than common load balancers' idle timeouts.
-  server.keepAliveTimeout = 65_000;
-  server.requestTimeout = 0;
   logger.info({ port, storage: deps.store.kind, database: db.dialect }, 'openpds data plane listening');
   for (const notice of startupNotices(config)) logger.warn(notice);
 
