@@ -82,8 +82,10 @@ export function createFilesService(deps: Pick<Deps, 'db' | 'newId' | 'config'>, 
   /**
    * auto_rename's name, under the name family's lock the caller holds. A name cut to fit 1024 bytes
    * (names.ts numberedName) can be of another family, whose creators do not take this lock: that family is
-   * locked too and the name checked again under it, so no one takes the name meanwhile. Its family is
-   * shorter than this one's (the cut base is a prefix), the order every such pair of locks is taken in.
+   * locked too and the name checked again under it, so no one takes the name meanwhile. Its family's base
+   * is a prefix of this one's, so such pairs are taken longer family first; names made up to cross that
+   * order (trailing `(n)` runs cut mid-way) can deadlock two calls, which PostgreSQL breaks (40P01: 503,
+   * Retry-After), never a duplicate name.
    */
   async function freeName(tx: Queryable, driveId: string, parentId: string, name: string): Promise<string> {
     const taken = await repo.namesWithPrefix(tx, driveId, parentId, autoRenamePrefix(name));
