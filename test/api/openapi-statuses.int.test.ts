@@ -1,7 +1,7 @@
 /**
  * The OpenAPI document declares the statuses calls answer: each route's success status (201 for creates,
  * 204 for deletes without a body, the download's 206 and 302), the errors every call may answer (400, 401,
- * 403, 404, 413, 500, 503) and a route's own (409, 429). It declared 200 and 4XX for everything.
+ * 403, 404, 408, 413, 415, 500, 503) and a route's own (409, 429). It declared 200 and 4XX for everything.
  */
 import { DB_KINDS } from '../support/test-db';
 import { ADMIN_PASSWORD, startTestServer } from '../support/test-server';
@@ -26,7 +26,7 @@ describe.each(DB_KINDS)('OpenAPI statuses on %s', (dbKind) => {
     for (const { path, method, op } of operations) {
       const declared = Object.keys(op.responses);
       const authenticated = op.security.length > 0;
-      const expected = ['400', '500', '503', '4XX', ...(authenticated ? ['401', '403', '404'] : []), ...(method === 'post' ? ['413'] : [])];
+      const expected = ['400', '500', '503', '4XX', ...(authenticated ? ['401', '403', '404'] : []), ...(method === 'post' ? ['408', '413', '415'] : [])];
       expect([path, method, declared]).toEqual([path, method, expect.arrayContaining(expected)]);
       // One success status (a download's 206 is a part of its 200).
       expect([path, declared.filter((s) => /^2/.test(s) && s !== '206')]).toEqual([path, [expect.stringMatching(/^20[014]$/)]]);

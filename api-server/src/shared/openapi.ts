@@ -17,8 +17,10 @@ const STATUS_TEXT: Record<number, string> = {
   403: 'Forbidden.* (or QuotaExhausted.Drive): the caller may not do this',
   404: 'NotFound.*: it does not exist or the caller cannot see it',
   409: 'AlreadyExist.* or another conflict with the current state',
+  408: 'RequestTimeout.Body: the JSON body did not arrive in full within 60 s',
   412: 'Precondition Failed (If-Match)',
   413: 'InvalidParameter.Body: the JSON body is larger than 4 MB',
+  415: 'InvalidParameter.ContentType / InvalidParameter.ContentEncoding: the body is not JSON, or not in an encoding the server reads',
   416: 'Range Not Satisfiable',
   429: 'TooManyRequests.* / LimitExceeded.*: retry after Retry-After seconds',
   500: 'InternalError: quote the request_id',
@@ -41,7 +43,7 @@ export function responseStatuses(route: Route): number[] {
   const statuses = new Set<number>([route.status ?? 200, 400, 500, 503]);
   if (route.auth || route.path.startsWith('/v2/account/')) statuses.add(401); // a token, or the credentials
   if (route.auth) [403, 404].forEach((s) => statuses.add(s));
-  if (method !== 'get') statuses.add(413);
+  if (method !== 'get') [408, 413, 415].forEach((s) => statuses.add(s)); // the JSON body (shared/json-body.ts)
   if (method === 'get') DOWNLOAD_STATUSES.forEach((s) => statuses.add(s));
   if (route.path === REDIRECTING_DOWNLOAD) statuses.add(302);
   route.errors?.forEach((s) => statuses.add(s));
