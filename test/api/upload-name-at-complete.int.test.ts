@@ -98,6 +98,9 @@ describe.each(['pg', 'pglite'] as const)('names taken at file/complete on %s', (
       expect((await fetch(multi.body.part_info_list[i].upload_url, { method: 'PUT', body: part })).ok).toBe(true);
     await takeName('parts.bin');
     expect((await complete(multi)).status).toBe(409);
+    // Assembled: no part URLs for the store multipart upload that ended with the assembly (migration 019).
+    const urls = await api.call('/v2/file/get_upload_url', { drive_id: d, file_id: multi.body.file_id, upload_id: multi.body.upload_id }, t);
+    expect([urls.status, urls.body.code]).toEqual([409, 'UploadAssembled']);
     expect((await rename(multi, 'parts-2.bin')).status).toBe(200);
     const done = await complete(multi);
     expect([done.status, done.body.name]).toEqual([200, 'parts-2.bin']);

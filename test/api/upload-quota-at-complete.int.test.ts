@@ -5,7 +5,8 @@
  * drive). Now the session opens again with its bytes (a multipart upload's assembled object) and its
  * reservation; once room is freed, complete again gives the same content, and the drive's used and reserved
  * sizes are those of one successful upload. list_uploaded_parts on such an upload lists every part (the
- * store's multipart upload ended with the assembly), a proof v2 answer keeps its challenge, and the GC
+ * store's multipart upload ended with the assembly), get_upload_url answers 409 UploadAssembled instead
+ * of part URLs that would answer 404 (migration 019), a proof v2 answer keeps its challenge, and the GC
  * still collects a kept upload left as it is.
  * On PGlite + local disk with background hashing, and PostgreSQL + radosgw hashing at complete.
  */
@@ -69,6 +70,14 @@ describe.each([
     expect(keys).toEqual([`blobs/${c.upload_id}`]);
     expect(await count(server.deps.db, `SELECT count(*)::int AS n FROM deferred_object_deletes WHERE storage_key LIKE $1`, [`blobs/${c.upload_id}%`])).toBe(0);
     expect(await count(server.deps.db, `SELECT count(*)::int AS n FROM blobs WHERE storage_key LIKE $1`, [`blobs/${c.upload_id}%`])).toBe(0);
+  }
+  /** file/get_upload_url on a kept, assembled multipart upload: 409 UploadAssembled, for every part or some. */
+  async function expectAssembled(u: User, c: Created) {
+    for (const parts of [{}, { part_info_list: [{ part_number: 2 }] }]) {
+      const refused = await api.call('/v2/file/get_upload_url', { ...ref(u, c), ...parts }, u.token);
+      expect([refused.status, refused.body.code]).toEqual([409, 'UploadAssembled']);
+      expect(refused.body.message).toMatch(/every part .* is in already.*file\/complete again/);
+    }
   }
   async function expectContent(u: User, c: Created, content: Buffer) {
     await server.services.jobs.drain(); // hashed: content_hash is the SHA-1
@@ -144,8 +153,11 @@ describe.each([
     expect(listed.body).toMatchObject({ assembled: true, next_part_number_marker: '', uploaded_parts: [{ part_number: 1, part_size: 5 * MiB }, { part_number: 2, part_size: 7 }] });
     const paged = await api.ok('/v2/file/list_uploaded_parts', { ...ref(u, c), part_number_marker: 1 }, u.token);
     expect(paged.uploaded_parts.map((p: { part_number: number }) => p.part_number)).toEqual([2]);
+    // No part URLs for a store multipart upload that ended with the assembly (they answered 404 to a PUT).
+    await expectAssembled(u, c);
     await expectKept(u, c, await complete(u, c)); // a retry goes on from the assembled object
     expect(await sizes(u)).toEqual([0, content.length]);
+    await expectAssembled(u, c);
 
     await setQuota(u, 20 * MiB);
     const done = await complete(u, c);
@@ -153,6 +165,31 @@ describe.each([
     expect(await sizes(u)).toEqual([content.length, 0]);
     await expectContent(u, c, content);
     expect(await accountingDrift(server.deps.db)).toEqual([]);
+  });
+
+  it('still gives working part URLs for a multipart upload not assembled (a complete refused before assembly too)', async () => {
+    const u = await userWithQuota(20 * MiB);
+    const content = randomBytes(5 * MiB + 5);
+    const c = await create(u, 'fresh.bin', { size: content.length, part_info_list: [{ part_number: 1, part_size: 5 * MiB }, { part_number: 2, part_size: 5 }] });
+    await put(c.part_info_list[0]!.upload_url, content.subarray(0, 5 * MiB));
+    // Refused before assembly (a part missing): the multipart upload is still the store's, and takes parts.
+    const missing = await complete(u, c);
+    expect([missing.status, missing.body.code]).toEqual([400, 'InvalidParameter.PartMissing']);
+    const fresh = await api.call('/v2/file/get_upload_url', { ...ref(u, c), part_info_list: [{ part_number: 2 }] }, u.token);
+    expect([fresh.status, fresh.body.part_info_list.map((p: { part_number: number }) => p.part_number)]).toEqual([200, [2]]);
+    await put(fresh.body.part_info_list[0].upload_url, content.subarray(5 * MiB));
+    const [session] = await sql(`SELECT assembled FROM upload_sessions WHERE upload_id = $1`, [c.upload_id]);
+    expect(session.assembled).toBe(false);
+    expect((await complete(u, c)).status).toBe(200);
+    await expectContent(u, c, content);
+    // Completed: as before, no URLs either way.
+    const done = await api.call('/v2/file/get_upload_url', ref(u, c), u.token);
+    expect([done.status, done.body.code]).toEqual([409, 'UploadCompleted']);
+  });
+
+  it('declares 409 and 410 for file/get_upload_url in the OpenAPI document', async () => {
+    const doc = (await (await fetch(`${server.url}/v2/openapi.json`)).json()) as { paths: Record<string, { post: { responses: Record<string, unknown> } }> };
+    expect(Object.keys(doc.paths['/v2/file/get_upload_url']!.post.responses)).toEqual(expect.arrayContaining(['409', '410']));
   });
 
   it('lists an unsized multipart upload’s parts after a refusal without sizes it cannot know', async () => {
@@ -165,6 +202,7 @@ describe.each([
     const listed = await api.ok('/v2/file/list_uploaded_parts', ref(u, c), u.token);
     expect(listed.assembled).toBe(true);
     expect(listed.uploaded_parts).toEqual([{ part_number: 1, etag: '' }, { part_number: 2, etag: '' }]);
+    await expectAssembled(u, c);
     await setQuota(u, 10 * MiB);
     expect((await complete(u, c)).status).toBe(200);
     expect(await sizes(u)).toEqual([content.length, 0]);

@@ -138,6 +138,8 @@ export function createFilesRouter(registry: RpcRegistry, files: FilesService, up
     path: '/v2/file/get_upload_url',
     summary: 'Fresh signed part upload URLs for an open upload',
     body: z.object({ ...sessionRef, part_info_list: z.array(z.object({ part_number: z.number().int() })).max(10_000).optional() }),
+    // 409 UploadCompleted, UploadAssembled (parts already assembled: complete again); 410 UploadExpired.
+    errors: [409, 410],
     handler: async (input, { auth }) => {
       const r = await uploads.getUploadUrl(auth, input);
       return { drive_id: r.session.drive_id, file_id: r.session.file_id, upload_id: r.session.upload_id, part_info_list: r.part_info_list };

@@ -6,6 +6,16 @@ export const uploadErrors = {
   alreadyCompleted: (uploadId: string) => conflict('UploadCompleted', `upload ${uploadId} is already complete`),
   contentReplaced: () =>
     conflict('ContentReplaced', 'the file\'s bytes were replaced through its upload URL after it was completed (or are gone); they were discarded: upload the file again'),
+  /**
+   * file/get_upload_url on a multipart upload whose parts the store already assembled (a complete refused
+   * for a taken name or no room kept it: uploads.service keep). Part URLs would point at a store multipart
+   * upload that ended with the assembly (S3 and the local store answer 404 NoSuchUpload to the PUT). 409
+   * with a code of its own, like UploadCompleted and UploadInProgress for the session's other states: the
+   * PDS reference names no error for this call, and a 200 with no URLs breaks clients that PUT each part
+   * listed; 404 NotFound.UploadId or 410 would say the upload is lost, and make clients upload it all again.
+   */
+  assembled: (uploadId: string) =>
+    conflict('UploadAssembled', `every part of upload ${uploadId} is in already (the parts were assembled by an earlier file/complete): call file/complete again, or delete the file to abandon the upload`),
   completing: (uploadId: string) => conflict('UploadInProgress', `upload ${uploadId} is being completed by another request`),
   partNumbers: (message: string) => badRequest('InvalidParameter.PartNumber', message),
   partSize: (message: string) => badRequest('InvalidParameter.PartSize', message),

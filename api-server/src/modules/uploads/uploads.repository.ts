@@ -22,6 +22,11 @@ export interface UploadSessionRow {
    * taken meanwhile gives a(2).txt, not a(1)(1).txt. NULL once the client renamed the upload.
    */
   requested_name: string | null;
+  /**
+   * The store assembled the parts into the object at storage_key, ending its multipart upload (migration
+   * 019): set by complete, and kept when a refused complete reopens the session (uploads.service keep).
+   */
+  assembled: boolean;
   created_by: string | null;
   created_at: Date;
   updated_at: Date;
@@ -94,7 +99,7 @@ export function createUploadsRepository() {
       db: Queryable,
       access: { domainId: string; userId: string; scope: AdminScope },
       f: NewFile,
-      s: Omit<UploadSessionRow, 'status' | 'created_at' | 'updated_at' | 'file_id' | 'drive_id' | 'created_by'>,
+      s: Omit<UploadSessionRow, 'status' | 'assembled' | 'created_at' | 'updated_at' | 'file_id' | 'drive_id' | 'created_by'>,
       checkName: boolean,
     ): Promise<FileRow | undefined> {
       const [row] = await db.query<FileRow>(
@@ -135,7 +140,7 @@ export function createUploadsRepository() {
     },
 
     /** Inserts an open session; its declared size is reserved against the quota (OP001 when no room, migration 009). */
-    async insertSession(db: Queryable, s: Omit<UploadSessionRow, 'status' | 'created_at' | 'updated_at'>): Promise<void> {
+    async insertSession(db: Queryable, s: Omit<UploadSessionRow, 'status' | 'assembled' | 'created_at' | 'updated_at'>): Promise<void> {
       await db.query(
         `INSERT INTO upload_sessions (upload_id, file_id, drive_id, storage_key, store_upload_id, size, part_count, content_hash, pre_hash, created_by, part_sizes, check_name_mode, requested_name)
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11::jsonb, $12, $13)`,
@@ -205,6 +210,10 @@ export function createUploadsRepository() {
      */
     async reopenSession(db: Queryable, uploadId: string): Promise<void> {
       await db.query(`UPDATE upload_sessions SET status = 'open', updated_at = now() WHERE upload_id = $1 AND status = 'completing'`, [uploadId]);
+    },
+    /** The store assembled this session's parts (see UploadSessionRow.assembled); a completed session needs no mark. */
+    async markAssembled(db: Queryable, uploadId: string): Promise<void> {
+      await db.query(`UPDATE upload_sessions SET assembled = true WHERE upload_id = $1 AND status <> 'completed'`, [uploadId]);
     },
     async touchSession(db: Queryable, uploadId: string): Promise<void> {
       await db.query(`UPDATE upload_sessions SET updated_at = now() WHERE upload_id = $1 AND status <> 'completed'`, [uploadId]);

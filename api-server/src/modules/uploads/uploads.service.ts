@@ -470,6 +470,8 @@ export function createUploadsService(
 
     async getUploadUrl(auth: AuthContext, input: { drive_id: string; file_id: string; upload_id: string; part_info_list?: { part_number: number }[] }) {
       const session = await this.openSession(auth, input.drive_id, input.file_id, input.upload_id);
+      // Read from the session row (migration 019), not the store: the normal path stays without a store call.
+      if (session.assembled) throw uploadErrors.assembled(session.upload_id);
       const numbers = input.part_info_list?.length ? checkParts(input.part_info_list, undefined, session.part_count) : Array.from({ length: session.part_count }, (_, i) => i + 1);
       // Keeps the session from the GC, but only up to its hard lifetime: refreshed forever, it is still collected.
       if (!(await repo.refreshSession(deps.db, session.upload_id, deps.config.uploadMaxAge))) throw uploadErrors.expired(session.upload_id, deps.config.uploadMaxAge);
@@ -481,6 +483,8 @@ export function createUploadsService(
       let listed: { partNumber: number; size?: number; etag: string }[];
       let assembled = false;
       try {
+        // Marked assembled (migration 019): the store's multipart upload is known to be gone, so not asked.
+        if (session.assembled && !isSinglePut(session)) throw uploadErrors.sessionNotFound(session.upload_id);
         listed = await this.storeParts(session);
       } catch (e) {
         const whole = await assembledParts(session, e);
@@ -723,11 +727,17 @@ export function createUploadsService(
       let parts: UploadedPart[];
       let total: number;
       try {
+        // Marked assembled (a refused complete kept it): no multipart upload left to list.
+        if (session.assembled) throw uploadErrors.sessionNotFound(session.upload_id);
         parts = await this.storeParts(session);
       } catch (e) {
         // Assembled only after the size check below passed.
         const assembled = await deps.store.head(session.storage_key);
-        if (assembled) return assembled.size;
+        if (assembled) {
+          // Assembled by a completion that crashed before marking it (or before migration 019).
+          if (!session.assembled) await repo.markAssembled(deps.db, session.upload_id);
+          return assembled.size;
+        }
         await repo.reopenSession(deps.db, session.upload_id);
         throw e;
       }
@@ -746,6 +756,10 @@ export function createUploadsService(
         throw e;
       }
       await deps.store.completeMultipart(session.storage_key, session.store_upload_id, parts);
+      // At once, not in keep: a completion that crashes from here on leaves the mark too, and
+      // file/get_upload_url then refuses part URLs that could no longer take bytes (UploadAssembled).
+      // One UPDATE per multipart complete, beside the store's list and assembly.
+      await repo.markAssembled(deps.db, session.upload_id);
       return total;
     },
 
