@@ -18,6 +18,7 @@ const STATUS_TEXT: Record<number, string> = {
   404: 'NotFound.*: it does not exist or the caller cannot see it',
   409: 'AlreadyExist.* or another conflict with the current state',
   408: 'RequestTimeout.Body: the JSON body did not arrive in full within 60 s',
+  410: 'Gone: UploadExpired, the upload session is past OPENPDS_UPLOAD_MAX_AGE',
   412: 'Precondition Failed (If-Match)',
   413: 'InvalidParameter.Body: the JSON body is larger than 4 MB',
   415: 'InvalidParameter.ContentType / InvalidParameter.ContentEncoding: the body is not JSON, or not in an encoding the server reads',
