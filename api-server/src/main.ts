@@ -13,6 +13,7 @@ import { loadConfig, startupNotices, type Config } from './config/config';
 import type { Db } from './db/db';
 import { migrate } from './db/migrate';
 import { createTokenSigner } from './modules/auth/tokens';
+import { startGcSchedule } from './modules/gc/gc-schedule';
 import { createUsersRepository } from './modules/users/users.repository';
 import { systemClock } from './shared/clock';
 import type { Deps } from './shared/deps';
@@ -159,17 +160,8 @@ export async function startServer(env: Record<string, string | undefined> = proc
   const claimRetry = claimed ? undefined : storageClaim.retryUntilDecided(config.storageClaim, startJobs);
   if (claimed) startJobs();
 
-  let gcRunning: Promise<unknown> = Promise.resolve();
-  const gcTimer =
-    config.gcIntervalSeconds > 0
-      ? setInterval(() => {
-          gcRunning = services.gc
-            .run()
-            .catch((err: unknown) => logger.error({ err }, 'blob gc failed'))
-            .then(analyze);
-        }, config.gcIntervalSeconds * 1000)
-      : undefined;
-  gcTimer?.unref();
+  // One run at a time, abortable at close (gc-schedule.ts).
+  const gcSchedule = config.gcIntervalSeconds > 0 ? startGcSchedule((signal) => services.gc.run({ signal }), { intervalMs: config.gcIntervalSeconds * 1000, logger, afterRun: analyze }) : undefined;
 
   return {
     server,
@@ -177,7 +169,9 @@ export async function startServer(env: Record<string, string | undefined> = proc
     services,
     url: `http://127.0.0.1:${port}`,
     async close() {
-      clearInterval(gcTimer);
+      // Aborted now and waited for alongside the HTTP connections, within the same SHUTDOWN_GRACE_MS: the
+      // jobs' closeGraceMs (15 s) then still fits in the pod's 30 s.
+      const gcStopped = gcSchedule?.stop(SHUTDOWN_GRACE_MS);
       await claimRetry?.stop();
       // close() resolves only once every connection has ended: drop idle keep-alives now, and cut the
       // rest (a stalled upload) after a grace period so SIGTERM always finishes.
@@ -186,7 +180,7 @@ export async function startServer(env: Record<string, string | undefined> = proc
       const cut = setTimeout(() => server.closeAllConnections(), SHUTDOWN_GRACE_MS);
       await closed;
       clearTimeout(cut);
-      await gcRunning;
+      await gcStopped;
       await services.jobs.close();
       await db.close();
     },

@@ -12,6 +12,7 @@ import type { RecyclebinService } from '../recyclebin/recyclebin.service';
 import { BLOB_KEY_FOLDER, createUploadsRepository, type UploadSessionRow } from '../uploads/uploads.repository';
 import { deleteExpiredAttempts } from '../../shared/attempt-limits';
 import { deleteExpiredRefreshTokens } from '../users/users.repository';
+import { isDependencyUnavailable } from '../jobs/unavailable-dependency';
 import { createDeferredDeletesRepository } from './deferred-deletes.repository';
 import { createGcRepository } from './gc.repository';
 
@@ -40,8 +41,12 @@ export function createBlobGc(deps: Pick<Deps, 'db' | 'store' | 'clock' | 'config
    * The store's side of a claimed session (its row is gone): its multipart upload, or its one-part object.
    * A failure leaves an upload or object no session knows, which a later run's store sweeps collect.
    */
-  async function deleteSessionObjects(session: UploadSessionRow) {
-    const warn = (err: unknown) => deps.logger.warn({ err, upload_id: session.upload_id }, 'blob gc: could not delete an abandoned upload\'s bytes; a later run retries');
+  async function deleteSessionObjects(session: UploadSessionRow, signal?: AbortSignal) {
+    signal?.throwIfAborted();
+    const warn = (err: unknown) => {
+      if (isDependencyUnavailable(err)) throw err; // the store is down: end the run (storeDelete says why)
+      deps.logger.warn({ err, upload_id: session.upload_id }, 'blob gc: could not delete an abandoned upload\'s bytes; a later run retries');
+    };
     if (session.store_upload_id) await deps.store.abortMultipart(session.storage_key, session.store_upload_id).catch(warn);
     await deps.store.delete(session.storage_key).catch(warn);
   }
@@ -51,12 +56,20 @@ export function createBlobGc(deps: Pick<Deps, 'db' | 'store' | 'clock' | 'config
    * always refuses (a permission, an odd name) aborted every run at that key, so every later step (the
    * deferred objects, the multipart and orphan sweeps) never ran again. The key's row is gone by then, so
    * the orphan sweep of a later run tries it again.
+   *
+   * An outage (the store unreachable, timing out, answering 5xx: isDependencyUnavailable) is rethrown and
+   * ends the run instead, logged once by the caller: every key of a down store costs the SDK's three
+   * attempts (~90 s when S3 stalls), so skipping on through 500 keys took hours, and a shutdown waited on
+   * it. A stop (`signal`, see gc-schedule.ts) ends the run before its next delete: a row deleted whose object
+   * was not is an orphan a later run's sweep collects, never the reverse.
    */
-  async function storeDelete(report: GcReport, what: string, key: string, del: () => Promise<unknown>): Promise<boolean> {
+  async function storeDelete(report: GcReport, what: string, key: string, del: () => Promise<unknown>, signal?: AbortSignal): Promise<boolean> {
+    signal?.throwIfAborted();
     try {
       await del();
       return true;
     } catch (err) {
+      if (isDependencyUnavailable(err)) throw err;
       report.failed_deletes++;
       deps.logger.warn({ err, key, what }, 'blob gc: could not delete an object; skipped, a later run retries');
       return false;
@@ -64,7 +77,10 @@ export function createBlobGc(deps: Pick<Deps, 'db' | 'store' | 'clock' | 'config
   }
 
   return {
-    async run(options: { graceSeconds?: number } = {}): Promise<GcReport> {
+    /** `signal` stops the run before its next store delete (a shutdown): run() then rejects with its reason. */
+    async run(options: { graceSeconds?: number; signal?: AbortSignal } = {}): Promise<GcReport> {
+      const { signal } = options;
+      signal?.throwIfAborted();
       // Deletes nothing unless the store's claim is still this instance's (storage-claim.ts): throws if not.
       await deps.storageClaim?.verify();
       const grace = options.graceSeconds ?? deps.config.gcGraceSeconds;
@@ -87,7 +103,7 @@ export function createBlobGc(deps: Pick<Deps, 'db' | 'store' | 'clock' | 'config
           });
           if (!session) continue;
           claimed++;
-          await deleteSessionObjects(session);
+          await deleteSessionObjects(session, signal);
         }
         report.sessions += claimed;
         // A batch none of which could be taken would be listed again forever.
@@ -100,7 +116,7 @@ export function createBlobGc(deps: Pick<Deps, 'db' | 'store' | 'clock' | 'config
         for (const { sha256 } of candidates) {
           const key = await repo.deleteBlobIfUnreferenced(deps.db, sha256);
           if (key === undefined) continue;
-          if (await storeDelete(report, 'blob', key, () => deps.store.delete(key))) report.blobs++;
+          if (await storeDelete(report, 'blob', key, () => deps.store.delete(key), signal)) report.blobs++;
         }
         if (candidates.length < BATCH) break;
       }
@@ -109,7 +125,7 @@ export function createBlobGc(deps: Pick<Deps, 'db' | 'store' | 'clock' | 'config
         const due = await deferred.takeDue(deps.db, deps.clock.now(), BATCH);
         for (const { storage_key, in_use } of due) {
           if (in_use) continue;
-          if (await storeDelete(report, 'deferred', storage_key, () => deps.store.delete(storage_key))) report.deferred_objects++;
+          if (await storeDelete(report, 'deferred', storage_key, () => deps.store.delete(storage_key), signal)) report.deferred_objects++;
         }
         if (due.length < BATCH) break;
       }
@@ -123,7 +139,7 @@ export function createBlobGc(deps: Pick<Deps, 'db' | 'store' | 'clock' | 'config
       const known = open.length ? await repo.knownStoreUploads(deps.db, open.map((u) => u.uploadId)) : new Set<string>();
       for (const u of open) {
         if (known.has(u.uploadId)) continue;
-        if (await storeDelete(report, 'store upload', u.key, () => deps.store.abortMultipart(u.key, u.uploadId))) report.store_uploads++;
+        if (await storeDelete(report, 'store upload', u.key, () => deps.store.abortMultipart(u.key, u.uploadId), signal)) report.store_uploads++;
       }
 
       let page: string[] = [];
@@ -131,7 +147,7 @@ export function createBlobGc(deps: Pick<Deps, 'db' | 'store' | 'clock' | 'config
         const referenced = await repo.referencedKeys(deps.db, page);
         for (const key of page) {
           if (referenced.has(key)) continue;
-          if (await storeDelete(report, 'orphan', key, () => deps.store.delete(key))) report.orphan_objects++;
+          if (await storeDelete(report, 'orphan', key, () => deps.store.delete(key), signal)) report.orphan_objects++;
         }
         page = [];
       };
