@@ -121,7 +121,7 @@ export const CONFIG_KEYS = {
   s3ForcePathStyle: key('OPENPDS_S3_FORCE_PATH_STYLE', 'Path-style S3 URLs (needed by radosgw and MinIO)', 'true', bool),
   s3AccessKeyId: key('OPENPDS_S3_ACCESS_KEY_ID', 'S3 access key id (empty: the SDK default chain)', '', str),
   s3SecretAccessKey: key('OPENPDS_S3_SECRET_ACCESS_KEY', 'S3 secret access key', '', str),
-  s3ConnectTimeoutSeconds: key('OPENPDS_S3_CONNECT_TIMEOUT_SECONDS', 'Longest wait to open a connection to S3; an attempt that takes longer fails and is retried (3 attempts)', '5', int(1, 300)),
+  s3ConnectTimeoutSeconds: key('OPENPDS_S3_CONNECT_TIMEOUT_SECONDS', 'Longest wait to open a connection to S3 (TCP and TLS handshake; time queued for a free connection in the pool of 256 is not counted: such a request waits its turn); an attempt that takes longer fails and is retried (3 attempts)', '5', int(1, 300)),
   s3IdleTimeoutSeconds: key(
     'OPENPDS_S3_IDLE_TIMEOUT_SECONDS',
     'Longest an S3 request may go without a byte moving either way, from sending it to the end of the answer (streamed bodies included; a large transfer that keeps moving is never cut). An attempt idle this long fails and is retried (3 attempts); the request then answers 503 `ServiceUnavailable`, a job retries later',

@@ -3,14 +3,15 @@
  * it for every one-part upload, put and completeMultipart after assembling. Through the SDK a HEAD cost
  * 0.7–1.2 ms of CPU in this process (middleware stack, endpoint rules, error deserialisation), here
  * 0.2–0.3 ms, and ~0.7 ms less wall time (2,000 sequential HEADs to radosgw on loopback).
- * Kept from the SDK: keep-alive connections (its agent settings), its standard retries (3 attempts on
+ * Kept from the SDK: keep-alive connections (a pool of its own, as the SDK's in s3-agents.ts), its standard retries (3 attempts on
  * network errors, 5xx and 429, jittered exponential backoff from 100 ms), 404 → null, errors carrying the
  * HTTP status. Not kept: clock-skew correction from the Date of a failed response (a skewed clock breaks
  * the presigned URLs anyway, and /readyz's HeadBucket still goes through the SDK).
  */
-import { Agent as HttpAgent, request as httpRequest, type IncomingHttpHeaders } from 'node:http';
-import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
+import { request as httpRequest, type IncomingHttpHeaders } from 'node:http';
+import { request as httpsRequest } from 'node:https';
 import type { ObjectInfo } from './blob-store';
+import { createS3Agents } from './s3-agents';
 import { stripQuotes } from './s3-errors';
 import type { S3Signing } from './s3-signing';
 import { encodeKeyPath } from './s3-sigv4';
@@ -31,11 +32,14 @@ export function createS3Head(deps: {
   now?: () => Date;
   /** As the SDK client's: an endpoint that never answers fails the attempt. */
   timeouts?: S3Timeouts;
+  /** Connections per origin; default S3_MAX_SOCKETS. */
+  maxSockets?: number;
 }): HeadObject {
   const { connectMs, idleMs } = deps.timeouts ?? S3_TIMEOUTS;
   const now = deps.now ?? (() => new Date());
-  // The SDK's NodeHttpHandler defaults. Idle sockets are unref'd by Node, so they never hold the process.
-  const agents = { http: new HttpAgent({ keepAlive: true, maxSockets: 50 }), https: new HttpsAgent({ keepAlive: true, maxSockets: 50 }) };
+  // Their own pool, so HEADs (file/complete) do not queue behind long downloads. The agents time the
+  // connect (TCP and TLS), not the wait for a free socket.
+  const agents = createS3Agents({ connectMs, maxSockets: deps.maxSockets });
 
   async function headOnce(signing: S3Signing, key: string): Promise<{ status: number; headers: IncomingHttpHeaders }> {
     const { endpoint, signer } = signing;
@@ -59,14 +63,9 @@ export function createS3Head(deps: {
       });
       // Named and coded as the SDK's timeouts: retried below, answered 503 by the error middleware.
       const timedOut = (what: string) => Object.assign(new Error(`S3 HEAD ${key}: ${what}`), { name: 'TimeoutError', code: 'ETIMEDOUT' });
-      const connecting = setTimeout(() => request.destroy(timedOut(`no connection within ${connectMs} ms`)), connectMs);
-      request.on('socket', (socket) => {
-        if (socket.connecting) socket.once('connect', () => clearTimeout(connecting));
-        else clearTimeout(connecting); // a kept-alive connection
-      });
-      // Armed once connected: no answer for idleMs.
+      // Armed once a socket is assigned (not while queued for one): no byte for idleMs. The connect has
+      // its own, shorter limit in the agent.
       request.setTimeout(idleMs, () => request.destroy(timedOut(`no answer for ${idleMs} ms`)));
-      request.on('close', () => clearTimeout(connecting));
       request.on('error', reject);
       request.end();
     });

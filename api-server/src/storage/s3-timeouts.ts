@@ -1,7 +1,8 @@
 /**
  * How long S3 may keep a request waiting. Without them a radosgw or load balancer that accepts and never
  * answers (or stops sending a body half-way) held requests, jobs and shutdown forever.
- * - connectMs: to open a TCP (and TLS) connection; a live endpoint does it in milliseconds.
+ * - connectMs: to open a TCP (and TLS) connection; a live endpoint does it in milliseconds. Time queued for a
+ *   free socket in the pool is not counted (s3-agents.ts): a request behind long transfers waits its turn.
  * - idleMs: the longest a connection may carry no byte either way, from sending the request to the last
  *   byte of the answer, streamed GET bodies included (their stream then errors with a TimeoutError). Only
  *   idleness: a 5 GiB PUT or GET that keeps moving is never cut. AWS keeps a long CopyObject's connection busy

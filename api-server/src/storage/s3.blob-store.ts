@@ -21,6 +21,7 @@ import { BlobNotFoundError, MAX_PART_SIZE, type BlobStore, type ObjectInfo } fro
 import { contentDisposition } from './content-disposition';
 import { createS3Multipart } from './s3-multipart';
 import { hasS3Code, stripQuotes } from './s3-errors';
+import { createS3Agents } from './s3-agents';
 import { createS3Head } from './s3-head';
 import { createS3Presigner } from './s3-presigner';
 import { createS3SigningResolver } from './s3-signing';
@@ -39,6 +40,8 @@ export interface S3BlobStoreOptions {
   credentials?: { accessKeyId: string; secretAccessKey: string };
   /** Defaults: S3_TIMEOUTS. Tests pass short ones. */
   timeouts?: S3Timeouts;
+  /** Connections per origin; default S3_MAX_SOCKETS. Tests pass a small pool. */
+  maxSockets?: number;
 }
 
 /** Part size for puts of unknown length; memory use is at most UPLOAD_PART_SIZE × UPLOAD_QUEUE_SIZE. */
@@ -47,10 +50,13 @@ const UPLOAD_QUEUE_SIZE = 4;
 
 export function createS3BlobStore(options: S3BlobStoreOptions): BlobStore {
   const timeouts = options.timeouts ?? S3_TIMEOUTS;
+  const agents = createS3Agents({ connectMs: timeouts.connectMs, maxSockets: options.maxSockets });
   const client = new S3Client({
     // requestTimeout stays unset: in @smithy/node-http-handler 4 it is the time until the answer's headers,
     // which for a PutObject includes sending the whole body, so any value would cap a large upload.
-    requestHandler: new NodeHttpHandler({ connectionTimeout: timeouts.connectMs, socketTimeout: timeouts.idleMs }),
+    // connectionTimeout stays unset too: it would count the wait for a free socket (see s3-agents.ts); our
+    // agents time the connect itself. socketTimeout starts once a socket is assigned and connected.
+    requestHandler: new NodeHttpHandler({ httpAgent: agents.http, httpsAgent: agents.https, socketTimeout: timeouts.idleMs }),
     endpoint: options.endpoint || undefined,
     region: options.region,
     forcePathStyle: options.forcePathStyle,
@@ -68,7 +74,7 @@ export function createS3BlobStore(options: S3BlobStoreOptions): BlobStore {
   // several times more CPU (see s3-presigner.ts, s3-head.ts). The SDK still picks endpoint and credentials.
   const signing = createS3SigningResolver(client, Bucket);
   const presigner = createS3Presigner({ client, bucket: Bucket, signing });
-  const headObject = createS3Head({ signing, sdkHead: headWithSdk, timeouts });
+  const headObject = createS3Head({ signing, sdkHead: headWithSdk, timeouts, maxSockets: options.maxSockets });
 
   /** The SDK's HEAD, for endpoints whose signing we do not reproduce (see s3-signing.ts). */
   async function headWithSdk(Key: string): Promise<ObjectInfo | null> {
