@@ -3,7 +3,7 @@ import type { Deps } from '../../shared/deps';
 import { createUsersRepository, type UserRow } from '../users/users.repository';
 import type { AuthContext } from './auth.types';
 import { createLoginThrottle } from './login-throttle';
-import { createPasswordHasher } from './password-hash';
+import { createPasswordHasher, type PasswordHasher } from './password-hash';
 import { hashRefreshToken, newRefreshToken } from './tokens';
 
 const errors = {
@@ -17,11 +17,12 @@ const errors = {
     new AppError('TooManyRequests.Login', 429, 'too many failed logins for this user; try again later', { headers: { 'Retry-After': String(Math.ceil(ms / 1000)) } }),
 };
 
-export function createAuthService(deps: Pick<Deps, 'db' | 'config' | 'tokens' | 'clock'>) {
+/** `passwords` is for tests; the service makes its own from the configured cost. */
+export function createAuthService(deps: Pick<Deps, 'db' | 'config' | 'tokens' | 'clock'>, passwords: PasswordHasher = createPasswordHasher(deps.config)) {
   const users = createUsersRepository();
   const domainId = deps.config.domainId;
   const throttle = createLoginThrottle(() => deps.clock.now());
-  const passwords = createPasswordHasher(deps.config);
+  passwords.prepareNobody();
 
   async function issueTokens(user: UserRow) {
     const accessToken = deps.tokens.signAccess({ sub: user.user_id, domain_id: user.domain_id, role: user.role, gen: user.token_generation }, deps.config.accessTokenTtl);
@@ -56,12 +57,23 @@ export function createAuthService(deps: Pick<Deps, 'db' | 'config' | 'tokens' | 
       // An unknown name (or a user without a password) costs a check all the same: timing reveals no names.
       const stored = user?.password_hash;
       const ok = stored ? await passwords.verify(stored, password) : void (await passwords.verifyNobody(password));
+      // A hash made with another cost than today's (OPENPDS_PASSWORD_HASH_*) verifies in its own time: after
+      // the cost is raised, a wrong password for a user who has not logged in since answered in a fraction
+      // of an unknown name's time, which told the names apart. A wrong one therefore also pays today's
+      // check; a right one pays today's hash below.
+      const stale = !!stored && passwords.needsRehash(stored);
+      if (stale && !ok) await passwords.verifyNobody(password);
       if (!user || !stored || !ok) throw errors.badCredentials();
       await throttle.clear(deps.db, throttleKey);
       if (user.status !== 'enabled') throw errors.disabled();
-      // Made with another cost than today's (OPENPDS_PASSWORD_HASH_*): stored again with this one. Best
-      // effort: the login stands if it fails, and the next one tries again.
-      if (passwords.needsRehash(stored)) await users.replacePasswordHash(deps.db, user.user_id, stored, await passwords.hash(password)).catch(() => undefined);
+      // Stored again with today's cost. Best effort, the hash included (one catch): the login stands if it
+      // fails, and the next one tries again.
+      if (stale) {
+        await passwords
+          .hash(password)
+          .then((fresh) => users.replacePasswordHash(deps.db, user.user_id, stored, fresh))
+          .catch(() => undefined);
+      }
       return issueTokens(user);
     },
 

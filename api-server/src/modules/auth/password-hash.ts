@@ -13,14 +13,27 @@ export interface PasswordHasher {
   verify(hash: string, password: string): Promise<boolean>;
   /** Spends a verification's time on no user, so an unknown name answers as slowly as a wrong password. */
   verifyNobody(password: string): Promise<void>;
+  /**
+   * Makes verifyNobody's hash now, in the background (argon2 runs on libuv's pool): made on first use,
+   * the first unknown name of a process paid a hash and a verification, and stood out.
+   */
+  prepareNobody(): void;
   /** Whether a hash that just verified was made with another cost than today's. */
   needsRehash(hash: string): boolean;
 }
 
 export function createPasswordHasher(config: Pick<Config, 'passwordHashMemoryKib' | 'passwordHashIterations'>): PasswordHasher {
   const options = { type: argon2.argon2id, memoryCost: config.passwordHashMemoryKib, timeCost: config.passwordHashIterations, parallelism: 4 } as const;
-  // Made on first use, with today's cost, so the dummy check costs what a real one does.
+  // Made with today's cost, so the dummy check costs what a real one does: by prepareNobody, or on first use.
   let dummy: Promise<string> | undefined;
+  const nobody = () => {
+    // A failed hash (out of memory) is made again by the next call, not kept.
+    dummy ??= argon2.hash('openpds-no-such-user', options).catch((err: unknown) => {
+      dummy = undefined;
+      throw err;
+    });
+    return dummy;
+  };
   const verify = async (hash: string, password: string) => {
     try {
       return await argon2.verify(hash, password);
@@ -32,8 +45,10 @@ export function createPasswordHasher(config: Pick<Config, 'passwordHashMemoryKib
     hash: (password) => argon2.hash(password, options),
     verify,
     async verifyNobody(password) {
-      dummy ??= argon2.hash('openpds-no-such-user', options);
-      await verify(await dummy, password);
+      await verify(await nobody(), password);
+    },
+    prepareNobody() {
+      nobody().catch(() => undefined);
     },
     needsRehash: (hash) => {
       try {
