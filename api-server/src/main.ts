@@ -40,13 +40,22 @@ export async function openDb(config: Config): Promise<Db> {
   /* eslint-enable @typescript-eslint/no-require-imports */
 }
 
-/** OPENPDS_PGLITE_INITDB_CACHE as a directory, or undefined (off, or `auto` with no home to put it in). */
-function initdbCacheDir(setting: string): string | undefined {
+/**
+ * OPENPDS_PGLITE_INITDB_CACHE as a directory, or undefined (off, or `auto` with no home to put it in).
+ * os.homedir() throws when HOME is unset and the uid has no passwd entry (an arbitrary uid in a
+ * container): that is no home, so no cache, not a server that cannot start. `env` and `home` are for tests.
+ */
+export function initdbCacheDir(setting: string, env: Record<string, string | undefined> = process.env, home: () => string = homedir): string | undefined {
   if (setting === 'off' || setting === '') return undefined;
   if (setting !== 'auto') return path.resolve(setting);
-  if (process.env.XDG_CACHE_HOME && path.isAbsolute(process.env.XDG_CACHE_HOME)) return path.join(process.env.XDG_CACHE_HOME, 'openpds');
-  const home = homedir();
-  return home && home !== '/' ? path.join(home, '.cache', 'openpds') : undefined;
+  if (env.XDG_CACHE_HOME && path.isAbsolute(env.XDG_CACHE_HOME)) return path.join(env.XDG_CACHE_HOME, 'openpds');
+  let dir: string;
+  try {
+    dir = home();
+  } catch {
+    return undefined;
+  }
+  return dir && dir !== '/' ? path.join(dir, '.cache', 'openpds') : undefined;
 }
 
 /** OPENPDS_SECRET_KEY, or one generated on first start and kept (mode 600) in the data dir. */
