@@ -1,7 +1,8 @@
 /**
  * A sealing whose copy stalls (blob-sealing.ts) on PostgreSQL + radosgw: it fails with 503 once its copy
- * timeout passes, ends its claim, and the next ask copies afresh and links, instead of every later ask
- * waiting on the stalled copy forever. Then the red team's case end to end: S3 goes silent behind a proxy
+ * timeout passes and ends its claim; later asks answer 503 at once without starting another copy while the
+ * abandoned one still runs, and the first ask after it settled copies afresh and links, instead of every
+ * later ask waiting on the stalled copy forever. Then the red team's case end to end: S3 goes silent behind a proxy
  * while a link is asked for, then comes back.
  */
 import { randomBytes } from 'node:crypto';
@@ -51,7 +52,7 @@ describe('a sealing whose copy stalls', () => {
   });
   afterAll(() => server?.stop());
 
-  it('fails with 503 after its copy timeout, ends its claim, and the next ask seals afresh', async () => {
+  it('fails with 503 after its copy timeout, ends its claim, answers 503 without copying until the abandoned copy settles, then seals afresh', async () => {
     const content = randomBytes(5000);
     await withJobsHeld(server, async () => {
       const { fileId, blob } = await uploadOnePart(server, api, user, content);
@@ -59,9 +60,11 @@ describe('a sealing whose copy stalls', () => {
       let release!: () => void;
       const released = new Promise<void>((resolve) => (release = resolve));
       const stalledKeys: string[] = [];
+      const copies: string[] = [];
       const real = server.deps.store;
       const store: BlobStore = Object.assign(Object.create(real) as BlobStore, {
         async copy(from: string, to: string) {
+          copies.push(to);
           if (stalledKeys.length === 0) {
             stalledKeys.push(to);
             await released;
@@ -70,15 +73,31 @@ describe('a sealing whose copy stalls', () => {
         },
       });
       const sealing = createBlobSealing({ ...server.deps, store }, { copyTimeoutMs: () => 500 });
+      const answer = (p: Promise<void>) => p.then(() => null, (e: unknown) => (isAppError(e) ? [e.status, e.code, e.options.headers?.['Retry-After']] : e));
       try {
-        const error = await within(sealing.seal(blob).then(() => null, (e: unknown) => e), 5000, 'the stalled sealing');
-        expect(isAppError(error) && [error.status, error.code]).toEqual([503, 'ServiceUnavailable']);
-        // Its claim is gone: the next ask does not wait for it to go stale (60 s).
+        expect(await within(answer(sealing.seal(blob)), 5000, 'the stalled sealing')).toEqual([503, 'ServiceUnavailable', '5']);
+        // Its claim is gone: no ask waits for it to go stale (60 s).
         expect(await server.deps.db.query(`SELECT 1 FROM deferred_object_deletes WHERE storage_key = $1`, [stalledKeys[0]])).toEqual([]);
-        await within(sealing.seal(blob), 5000, 'the next sealing');
+        // While the abandoned copy runs, asks answer the same 503 at once and start no other copy.
+        for (let i = 0; i < 3; i++) expect(await within(answer(sealing.seal(blob)), 1000, 'an ask during the abandoned copy')).toEqual([503, 'ServiceUnavailable', '5']);
+        expect(copies).toEqual(stalledKeys);
       } finally {
         release();
       }
+      // Once it settled (its copy done, then deleted: it is no blob's), the next ask copies afresh.
+      await within(
+        (async () => {
+          for (;;) {
+            const outcome = await answer(sealing.seal(blob));
+            if (outcome === null) return;
+            expect(outcome).toEqual([503, 'ServiceUnavailable', '5']);
+            await new Promise((r) => setTimeout(r, 50));
+          }
+        })(),
+        5000,
+        'the sealing after the abandoned copy settled',
+      );
+      expect(copies).toHaveLength(2);
       const [row] = await server.deps.db.query<{ storage_key: string; client_writable: boolean }>(`SELECT storage_key, client_writable FROM blobs WHERE sha256 = $1`, [blob.sha256]);
       expect(row!.client_writable).toBe(false);
       expect(row!.storage_key).not.toBe(stalledKeys[0]);

@@ -25,9 +25,14 @@
  * blob), other replicas wait on its claim; two copies only when a claim goes stale, and one of them goes.
  *
  * A copy that does not finish within sealingCopyTimeoutMs (S3 stalled or crawling) fails the sealing with
- * 503 ServiceUnavailable: its heartbeat stops, its claim ends and the single-flight entry goes, so the next
- * ask (here or on a replica) copies afresh instead of waiting on a copy that may never end; whatever the
- * abandoned copy writes is deleted once it settles (and the GC's orphan sweep collects it otherwise).
+ * 503 ServiceUnavailable: its heartbeat stops, its claim ends and the single-flight entry goes, so no ask
+ * waits on a copy that may never end; whatever the abandoned copy writes is deleted once it settles (and
+ * the GC's orphan sweep collects it otherwise). The store's copy cannot be stopped (BlobStore.copy takes no
+ * signal, and a CopyObject's server-side copy need not stop when its connection does), and it may well go on
+ * (AWS's whitespace and radosgw's progress reports keep it past the idle timeout). So until it settles, this
+ * process answers every ask for that blob with the same 503 instead of starting another copy: on a crawling
+ * store, retried downloads would otherwise pile up 5 GiB copies of one blob. A replica, which cannot see it,
+ * may copy once itself, as with a stale claim.
  *
  * Content that is no longer there (the job discarded it, or a copy finds the upload key empty while the
  * blob still points at it) is marked discarded (uploads.repository.ts discardedKey): the caller answers
@@ -59,6 +64,10 @@ const waitMs = (round: number): number => Math.min(1000, 50 * 2 ** round);
  */
 export const sealingCopyTimeoutMs = (size: number): number => 120_000 + Math.ceil((size / (10 * 1024 ** 2)) * 1000);
 
+/** The 503 of a sealing whose copy did not finish in time, or of an ask while that copy still runs. */
+const notInTime = () =>
+  new AppError('ServiceUnavailable', 503, 'the blob store did not finish preparing this file in time; retry later', { headers: { 'Retry-After': '5' } });
+
 export function createBlobSealing(
   deps: Pick<Deps, 'db' | 'store' | 'newId' | 'logger'>,
   options: { copyTimeoutMs?: (size: number) => number } = {},
@@ -67,17 +76,20 @@ export function createBlobSealing(
   const repo = createUploadsRepository();
   const deferred = createDeferredDeletesRepository();
   const inFlight = new Map<string, Promise<void>>();
+  /** Blobs (sha256) whose abandoned copy is still running in the store. */
+  const abandoned = new Set<string>();
   const drop = (k: string) => deps.store.delete(k).catch((err: unknown) => deps.logger.warn({ err, key: k }, 'deleting an object no blob uses failed; the GC will'));
 
   /**
    * Whether this call copies, decided and committed before any copy starts: 'moved' when the blob left its
-   * upload key (sealed, hashed, discarded or gone), 'busy' while another sealing's claim is fresh, else the
-   * key this call copies to, reserved.
+   * upload key (sealed, hashed, discarded or gone), 'abandoned' while this process's abandoned copy of it
+   * runs, 'busy' while another sealing's claim is fresh, else the key this call copies to, reserved.
    */
-  function claim(blob: SealableBlob): Promise<'moved' | 'busy' | { key: string }> {
+  function claim(blob: SealableBlob): Promise<'moved' | 'abandoned' | 'busy' | { key: string }> {
     const decide = async (db: Queryable) => {
       const now = await repo.getBlob(db, blob.sha256);
       if (!now || now.storage_key !== blob.storage_key || !now.client_writable) return 'moved' as const;
+      if (abandoned.has(blob.sha256)) return 'abandoned' as const;
       if (await deferred.hasFreshReservation(db, claimPrefix(blob.storage_key), SEALING_STALE_SECONDS)) return 'busy' as const;
       const key = claimPrefix(blob.storage_key) + deps.newId();
       await deferred.reserveInFlight(db, key);
@@ -105,37 +117,45 @@ export function createBlobSealing(
     };
   }
 
-  /** The store's copy, or a 503 once `ms` pass; `copying` settles whenever the store's copy does. */
+  /** The store's copy, or `tooLate` once `ms` pass; `copying` settles whenever the store's copy does. */
   function copyWithin(blob: SealableBlob, key: string, ms: number) {
     const copying = deps.store.copy(blob.storage_key, key).catch((e: unknown) => {
       if (e instanceof BlobNotFoundError) return null;
       throw e;
     });
     let timer: NodeJS.Timeout | undefined;
+    const tooLate = notInTime();
     const late = new Promise<never>((_, reject) => {
       timer = setTimeout(() => {
         deps.logger.warn({ key, blob: blob.sha256, ms }, 'a sealing\'s copy did not finish in time; abandoned');
-        reject(new AppError('ServiceUnavailable', 503, 'the blob store did not finish preparing this file in time; retry later', { headers: { 'Retry-After': '5' } }));
+        reject(tooLate);
       }, ms);
     });
     const copied = Promise.race([copying, late]).finally(() => clearTimeout(timer));
-    return { copying, copied };
+    return { copying, copied, tooLate };
   }
 
   /** Copies the upload key to `key` (reserved by claim) and points the blob there, unless it moved meanwhile. */
   async function copyAndLink(blob: SealableBlob, key: string): Promise<void> {
     const stop = heartbeat(key);
-    const { copying, copied } = copyWithin(blob, key, copyTimeoutMs(blob.size));
+    const { copying, copied, tooLate } = copyWithin(blob, key, copyTimeoutMs(blob.size));
     let copy: ObjectInfo | null;
     try {
       copy = await copied;
     } catch (e) {
+      // Abandoned still running: asks here answer 503 until it settles (see the top of the file). Marked
+      // before anything is awaited, so no ask slips between the 503 and the mark.
+      if (e === tooLate) abandoned.add(blob.sha256);
       await stop();
-      // The claim ends now, so the next ask, here or on a replica, copies again without waiting for this
-      // one; whatever was written goes once the copy settles (at once when it failed, later when abandoned
-      // still running). Until then the key is no blob's, and the GC's orphan sweep may take it too.
+      // The claim ends now, so no ask waits for this copy; whatever was written goes once the copy settles
+      // (at once when it failed, later when abandoned still running). Until then the key is no blob's, and
+      // the GC's orphan sweep may take it too.
       await deferred.releaseInFlight(deps.db, [key]).catch((err: unknown) => deps.logger.warn({ err, key }, 'ending a failed sealing\'s claim failed; it goes stale'));
-      void copying.then(() => drop(key), () => drop(key));
+      const settled = () => {
+        if (e === tooLate) abandoned.delete(blob.sha256);
+        return drop(key);
+      };
+      void copying.then(settled, settled);
       throw e;
     }
     await stop();
@@ -166,6 +186,7 @@ export function createBlobSealing(
     for (let round = 0; ; round++) {
       const claimed = await claim(blob);
       if (claimed === 'moved') return;
+      if (claimed === 'abandoned') throw notInTime();
       if (claimed !== 'busy') return copyAndLink(blob, claimed.key);
       // Another replica copies: wait for the blob to move, or for its claim to go stale.
       await sleep(waitMs(round));
