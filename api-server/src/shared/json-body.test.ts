@@ -37,10 +37,16 @@ describe('JSON bodies of /v2 calls', () => {
     expect(logs.filter((l) => l.level >= 50)).toEqual([]);
   });
 
-  it('refuses a non-empty body that is not JSON with 415, and still takes an empty one of any type', async () => {
-    expect(await rawExchange(port, post('Content-Type: text/plain\r\n', '{"limit":1}'))).toMatchObject({ status: 415, body: { code: 'InvalidParameter.ContentType' } });
-    expect(await rawExchange(port, post('', '{"limit":1}'))).toMatchObject({ status: 415, body: { code: 'InvalidParameter.ContentType' } });
+  it('reads a non-empty body as JSON whatever its type, answers 400 when it is not JSON, and still takes an empty one of any type', async () => {
+    // A browser fetch with a string body, curl -d, no type at all: the JSON is read, never ignored.
+    for (const type of ['Content-Type: text/plain;charset=UTF-8\r\n', 'Content-Type: application/x-www-form-urlencoded\r\n', 'Content-Type: application/octet-stream\r\n', ''])
+      expect(await rawExchange(port, post(type, '{"limit":1}'))).toMatchObject({ status: 200, body: { body: { limit: 1 } } });
     expect(await rawExchange(port, post('Content-Type: application/json\r\n', '{"limit":1}'))).toMatchObject({ status: 200, body: { body: { limit: 1 } } });
+    // Not JSON, whatever it is sent as: it did not parse.
+    for (const [type, body] of [['Content-Type: application/x-www-form-urlencoded\r\n', 'limit=1'], ['Content-Type: text/plain\r\n', 'hello'], ['', '{"limit":']] as const)
+      expect(await rawExchange(port, post(type, body))).toMatchObject({ status: 400, body: { code: 'InvalidParameter.Body' } });
+    // Only a charset JSON cannot be read in is refused with 415.
+    expect(await rawExchange(port, post('Content-Type: text/plain; charset=iso-8859-1\r\n', '{"limit":1}'))).toMatchObject({ status: 415, body: { code: 'InvalidParameter.ContentType' } });
     expect(await rawExchange(port, post(''))).toMatchObject({ status: 200 });
     expect(await rawExchange(port, post('Content-Type: text/plain\r\n'))).toMatchObject({ status: 200 });
     expect(await rawExchange(port, 'POST /v2/echo HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n')).toMatchObject({ status: 200 });

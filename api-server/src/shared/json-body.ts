@@ -2,6 +2,13 @@
  * The body of a `/v2` RPC call: JSON, at most JSON_BODY_LIMIT_BYTES, received within a time bound. Local
  * upload and download URLs (PUT and GET of bytes, storage/local-blob.routes.ts) are mounted before this
  * and never reach it.
+ *
+ * A non-empty POST body is read as JSON whatever its Content-Type (or none). body-parser's default skips a
+ * body of another type, so the call ran with its defaults: a `text/plain` {"limit":1} listed 100 items
+ * (red team session 14). Refusing such bodies with 415 broke callers that send JSON as a browser fetch does
+ * with a string body (text/plain) or as `curl -d` does (application/x-www-form-urlencoded). Reading them
+ * is neither: JSON is taken, anything else does not parse and answers 400 InvalidParameter.Body. Only a
+ * charset other than UTF-8 or an unknown Content-Encoding answers 415 (error-middleware.ts).
  */
 import express, { type RequestHandler } from 'express';
 import { AppError } from './errors';
@@ -23,10 +30,6 @@ export interface JsonBodyOptions {
 export function createJsonBodyParser({ limitBytes = JSON_BODY_LIMIT_BYTES, receiveTimeoutMs = JSON_BODY_RECEIVE_TIMEOUT_MS }: JsonBodyOptions = {}): RequestHandler[] {
   const guard: RequestHandler = (req, res, next) => {
     if (req.method !== 'POST' || !hasNonEmptyBody(req.headers)) return next();
-    // body-parser skips a body of another type, so the call ran with its defaults: a `text/plain`
-    // {"limit":1} listed 100 items (red team session 14). A body with no Content-Type is such a body too.
-    if (!req.is('application/json'))
-      return next(new AppError('InvalidParameter.ContentType', 415, 'the request body must be JSON: send it with Content-Type: application/json', { headers: { Connection: 'close' } }));
     // body-parser refuses an announced length over the limit before reading, but then reads the whole body
     // off before answering. Answered here at once instead, the connection closed rather than drained.
     const length = Number(req.headers['content-length']);
@@ -43,7 +46,8 @@ export function createJsonBodyParser({ limitBytes = JSON_BODY_LIMIT_BYTES, recei
     res.once('close', clear);
     next();
   };
-  return [guard, express.json({ limit: limitBytes })];
+  // POST only: what the guard bounds. The /v2 GETs (downloads) take no body.
+  return [guard, express.json({ limit: limitBytes, type: (req) => req.method === 'POST' })];
 }
 
 /** A body with bytes in it: a positive Content-Length, or chunked (its length unknown until it ends). */
