@@ -4,7 +4,7 @@ import client from 'prom-client';
 import { createTestDb, DB_KINDS } from '../../../../test/support/test-db';
 import type { Db } from '../../db/db';
 import { migrate } from '../../db/migrate';
-import { createJobRunner, OUTAGE_MAX_BACKOFF_SECONDS, retryDelaySeconds, type JobHandler } from './job-runner';
+import { createJobRunner, OUTAGE_GIVE_BACK_SECONDS, OUTAGE_MAX_BACKOFF_SECONDS, retryDelaySeconds, type JobHandler } from './job-runner';
 import { createJobsRepository } from './jobs.repository';
 
 const logger = pino({ level: 'silent' });
@@ -216,6 +216,31 @@ describe.each(DB_KINDS)('job runner on %s', (kind) => {
     expect(wait).toBeLessThanOrEqual(OUTAGE_MAX_BACKOFF_SECONDS * 1.25 + 1);
     expect(await registry.getSingleMetricAsString('openpds_jobs_failed_total')).toContain('openpds_jobs_failed_total{kind="broken"} 1');
     expect(await registry.getSingleMetricAsString('openpds_jobs_failed_total')).not.toContain('kind="outage"');
+  });
+
+  it('counts outage attempts once the job has been failing for a day, so it ends as failed', async () => {
+    await db.query(`INSERT INTO jobs (kind, max_attempts) VALUES ('dead-object', 2)`);
+    const registry = new client.Registry();
+    const internal = Object.assign(new Error('We encountered an internal error.'), { name: 'InternalError', $metadata: { httpStatusCode: 500 } });
+    const jobs = runner({ 'dead-object': async () => Promise.reject(internal) }, registry);
+    const again = () => db.query(`UPDATE jobs SET run_at = now() WHERE state = 'queued'`);
+    for (let round = 0; round < 3; round++) {
+      await jobs.drain();
+      await again();
+    }
+    expect(await db.query(`SELECT state, attempts, first_failed_at IS NOT NULL AS failing FROM jobs`)).toEqual([{ state: 'queued', attempts: 0, failing: true }]);
+    // A day of failures later its outage attempts count: two more and it is failed, and counted.
+    await db.query(`UPDATE jobs SET first_failed_at = now() - make_interval(secs => $1)`, [OUTAGE_GIVE_BACK_SECONDS + 60]);
+    await jobs.drain();
+    await again();
+    await jobs.drain();
+    expect(await db.query(`SELECT state, attempts FROM jobs`)).toEqual([{ state: 'failed', attempts: 2 }]);
+    expect(await registry.getSingleMetricAsString('openpds_jobs_failed_total')).toContain('openpds_jobs_failed_total{kind="dead-object"} 1');
+    // retry-failed starts the day again: an outage right after does not fail it at once.
+    expect(await repo.retryFailed(db)).toBe(1);
+    expect(await db.query(`SELECT first_failed_at FROM jobs`)).toEqual([{ first_failed_at: null }]);
+    await jobs.drain();
+    expect(await db.query(`SELECT state, attempts FROM jobs`)).toEqual([{ state: 'queued', attempts: 0 }]);
   });
 
   it('queues failed jobs again with fresh attempts, of one kind or all', async () => {

@@ -8,7 +8,8 @@
  * exponential backoff and jitter, then kept as failed (`openpds_jobs_failed_total`; `openpds jobs
  * retry-failed` queues them again). An attempt that failed because the store or database was unreachable
  * does not count: it is retried with a backoff capped at OUTAGE_MAX_BACKOFF_SECONDS for as long as the
- * outage lasts. Every outcome is fenced by the claim (jobs.repository.ts): a runner whose lease lapsed and
+ * outage lasts, up to OUTAGE_GIVE_BACK_SECONDS after the job first failed; from then on such attempts
+ * count too. Every outcome is fenced by the claim (jobs.repository.ts): a runner whose lease lapsed and
  * whose job was claimed again changes nothing, and says so (`openpds_jobs_lost_lease_total`).
  *
  * `holdBack` is for the runner inside `serve`, which shares its CPU and store with the uploads it serves:
@@ -50,6 +51,13 @@ export const DEFAULT_JOB_RUNNER_OPTIONS: JobRunnerOptions = { concurrency: 1, po
 const MAX_BACKOFF_SECONDS = 3600;
 /** While the store or database is unreachable, a job is tried again at least this often, however long it lasts. */
 export const OUTAGE_MAX_BACKOFF_SECONDS = 300;
+/**
+ * How long after a job's first failure an outage attempt is still given back. Longer than any outage worth
+ * riding out; then a job that only ever fails as if the store were down (its own object answering S3
+ * 500/InternalError, or timing out, every time) uses its attempts up and shows as failed, instead of being
+ * retried every 5 minutes forever.
+ */
+export const OUTAGE_GIVE_BACK_SECONDS = 24 * 3600;
 export const retryDelaySeconds = (attempts: number, random = Math.random, maxSeconds = MAX_BACKOFF_SECONDS): number =>
   Math.round(Math.min(maxSeconds, 5 * 2 ** (attempts - 1)) * (0.75 + random() * 0.5));
 
@@ -149,11 +157,13 @@ export function createJobRunner(
       const message = err instanceof Error ? err.message : String(err);
       const outage = isDependencyUnavailable(err);
       const delay = outage ? retryDelaySeconds(job.claims, Math.random, OUTAGE_MAX_BACKOFF_SECONDS) : retryDelaySeconds(job.attempts);
-      const outcome = await repo.fail(deps.db, job, message, delay, { counts: !outage }).catch(() => 'retry' as const);
+      // A database outage still uses the attempt: the claim counted it, and this UPDATE cannot run (the lease
+      // lapses and the job is claimed again once the database is back).
+      const outcome = await repo.fail(deps.db, job, message, delay, { counts: !outage, giveBackForSeconds: OUTAGE_GIVE_BACK_SECONDS }).catch(() => 'retry' as const);
       if (outcome === LOST_LEASE) return lost();
       end({ result: outcome });
       if (outcome === 'failed') failed.inc({ kind: job.kind });
-      const what = outcome === 'failed' ? 'failed for good' : outage ? 'failed: store or database unavailable, will retry (attempt not counted)' : 'failed, will retry';
+      const what = outcome === 'failed' ? 'failed for good' : outage ? 'failed: store or database unavailable, will retry (attempt not counted for the first 24 h of failures)' : 'failed, will retry';
       deps.logger[outcome === 'failed' ? 'error' : 'warn']({ err, ...context, retry_in_seconds: outcome === 'retry' ? delay : undefined }, `job ${what}`);
     } finally {
       clearInterval(lease);

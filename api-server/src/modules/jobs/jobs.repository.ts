@@ -14,6 +14,8 @@ export interface JobRow {
   claims: number;
   last_error: string;
   created_at: Date;
+  /** When its first failed attempt was (migration 020); null until then and after retryFailed. */
+  first_failed_at: Date | null;
 }
 
 /**
@@ -59,23 +61,35 @@ export function createJobsRepository() {
     /**
      * Schedules a retry after `retryInSeconds`, or keeps the job as failed when its attempts are used up.
      * `counts: false` (the store or database was unreachable) gives the attempt back: an outage longer than
-     * the whole backoff must not fail jobs for good. 'lost' when this claim no longer holds the job.
+     * the whole backoff must not fail jobs for good. With `giveBackForSeconds` only while the job's first
+     * failure is younger than that: then outage attempts count too, so a job that only ever fails with what
+     * looks like an outage (its own object answering 500) ends as failed. 'lost' when this claim no longer
+     * holds the job. Whether it counted is decided in the UPDATE, against the row's first_failed_at.
      */
-    async fail(db: Queryable, job: JobRow, error: string, retryInSeconds: number, options: { counts?: boolean } = {}): Promise<'retry' | 'failed' | typeof LOST_LEASE> {
-      const counts = options.counts ?? true;
-      const final = counts && job.attempts >= job.max_attempts;
-      const rows = await db.query(
-        `UPDATE jobs SET locked_until = NULL, last_error = $3, state = $4, run_at = now() + make_interval(secs => $5), attempts = attempts - $6
-         WHERE job_id = $1 AND claims = coalesce($2::int, claims) RETURNING job_id`,
-        [job.job_id, job.claims ?? null, error.slice(0, 2000), final ? 'failed' : 'queued', final ? 0 : retryInSeconds, counts ? 0 : 1],
+    async fail(
+      db: Queryable,
+      job: JobRow,
+      error: string,
+      retryInSeconds: number,
+      options: { counts?: boolean; giveBackForSeconds?: number } = {},
+    ): Promise<'retry' | 'failed' | typeof LOST_LEASE> {
+      const counts = `($5::boolean OR ($6::float8 IS NOT NULL AND coalesce(first_failed_at, now()) <= now() - make_interval(secs => $6::float8)))`;
+      const final = `(${counts} AND attempts >= max_attempts)`;
+      const rows = await db.query<{ state: string }>(
+        `UPDATE jobs SET locked_until = NULL, last_error = $3, first_failed_at = coalesce(first_failed_at, now()),
+           state = CASE WHEN ${final} THEN 'failed' ELSE 'queued' END,
+           run_at = now() + make_interval(secs => CASE WHEN ${final} THEN 0 ELSE $4::float8 END),
+           attempts = attempts - CASE WHEN ${counts} THEN 0 ELSE 1 END
+         WHERE job_id = $1 AND claims = coalesce($2::int, claims) RETURNING state`,
+        [job.job_id, job.claims ?? null, error.slice(0, 2000), retryInSeconds, options.counts ?? true, options.giveBackForSeconds ?? null],
       );
       if (!rows.length) return LOST_LEASE;
-      return final ? 'failed' : 'retry';
+      return rows[0]!.state === 'failed' ? 'failed' : 'retry';
     },
     /** Queues failed jobs (of one kind, or all) to run again now with a fresh set of attempts; resolves to how many. */
     async retryFailed(db: Queryable, kind?: string): Promise<number> {
       const rows = await db.query(
-        `UPDATE jobs SET state = 'queued', attempts = 0, run_at = now(), locked_until = NULL
+        `UPDATE jobs SET state = 'queued', attempts = 0, run_at = now(), locked_until = NULL, first_failed_at = NULL
          WHERE state = 'failed' AND ($1::text IS NULL OR kind = $1) RETURNING job_id`,
         [kind ?? null],
       );
