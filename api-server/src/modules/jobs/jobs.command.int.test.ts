@@ -1,8 +1,37 @@
 /** `openpds jobs failed | retry-failed [--kind K]` against both databases. */
+import { mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { createTestDb, DB_KINDS } from '../../../../test/support/test-db';
 import type { Db } from '../../db/db';
 import { migrate } from '../../db/migrate';
 import { runJobsCommand } from './jobs.command';
+
+// A data directory that looks like serve's (the command refuses one without db/PG_VERSION); the database
+// itself is the test's, handed in as openDb.
+const dataDir = mkdtempSync(path.join(tmpdir(), 'openpds-jobs-cmd-'));
+mkdirSync(path.join(dataDir, 'db'));
+writeFileSync(path.join(dataDir, 'db', 'PG_VERSION'), '17\n');
+afterAll(() => rmSync(dataDir, { recursive: true, force: true }));
+
+describe('openpds jobs on a PGlite data directory without a database', () => {
+  it('refuses with exit code 1 and says why, creating nothing', async () => {
+    const empty = mkdtempSync(path.join(tmpdir(), 'openpds-jobs-cmd-empty-'));
+    try {
+      const errors: string[] = [];
+      const openDb = jest.fn();
+      for (const sub of ['failed', 'retry-failed']) {
+        const code = await runJobsCommand([sub], { env: { OPENPDS_DATA_DIR: path.join(empty, 'typo') }, openDb, out: { log: () => undefined, error: (l) => errors.push(l) } });
+        expect(code).toBe(1);
+      }
+      expect(openDb).not.toHaveBeenCalled();
+      expect(errors[0]).toContain(path.join(empty, 'typo', 'db', 'PG_VERSION'));
+      expect(readdirSync(empty)).toEqual([]);
+    } finally {
+      rmSync(empty, { recursive: true, force: true });
+    }
+  });
+});
 
 describe.each(DB_KINDS)('openpds jobs on %s', (kind) => {
   let db: Db;
@@ -18,7 +47,7 @@ describe.each(DB_KINDS)('openpds jobs on %s', (kind) => {
     const errors: string[] = [];
     // The command closes what it opened: hand it the test's database with a close that keeps it open.
     const code = await runJobsCommand(argv, {
-      env: {},
+      env: { OPENPDS_DATA_DIR: dataDir },
       openDb: async () => Object.assign(Object.create(db) as Db, { close: async () => undefined }),
       out: { log: (l) => lines.push(l), error: (l) => errors.push(l) },
     });

@@ -5,6 +5,8 @@
  * `retry-failed` queues them again with a fresh set of attempts. With the embedded PGlite database the
  * data directory is locked while `openpds serve` runs: stop it first.
  */
+import { existsSync } from 'node:fs';
+import path from 'node:path';
 import { loadConfig } from '../../config/config';
 import type { Db } from '../../db/db';
 import { createJobsRepository } from './jobs.repository';
@@ -46,8 +48,16 @@ export async function runJobsCommand(
     out.error(`${sub ? `openpds jobs: unknown subcommand "${sub}"\n\n` : ''}${JOBS_USAGE}`);
     return 2;
   }
+  const config = loadConfig(deps.env);
+  // Opening an embedded database that is not there creates one (initdb, migrations): a mistyped or
+  // missing OPENPDS_DATA_DIR then answered "no failed jobs" from a fresh, empty database.
+  const pgVersion = path.join(config.dataDir, 'db', 'PG_VERSION');
+  if (!config.databaseUrl && !existsSync(pgVersion)) {
+    out.error(`openpds jobs: no database in the data directory ${path.resolve(config.dataDir)} (${pgVersion} is missing): set OPENPDS_DATA_DIR to the one \`openpds serve\` uses, or OPENPDS_DATABASE_URL`);
+    return 1;
+  }
   const repo = createJobsRepository();
-  const db = await deps.openDb(loadConfig(deps.env));
+  const db = await deps.openDb(config);
   try {
     if (sub === 'retry-failed') {
       const n = await repo.retryFailed(db, kind);
