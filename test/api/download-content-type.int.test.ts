@@ -7,7 +7,7 @@
  */
 import { startTestServer, ADMIN_PASSWORD, type ApiClient } from '../support/test-server';
 
-const BAD = ['text/plain\r\nX-Injected: 1', 'a\r\nX-Injected: 1', 'text/plain; x=\u20ac', 'é', 'text', 'text/plain; x', `text/${'x'.repeat(300)}`];
+const BAD = ['text/plain\r\nX-Injected: 1', 'a\r\nX-Injected: 1', 'text/plain; x=\u20ac', 'é', 'text', 'jpg', 'text/plain; charset = utf-8', 'text/plain; x', `text/${'x'.repeat(300)}`];
 
 describe.each([
   ['pglite', 'local'],
@@ -64,6 +64,14 @@ describe.each([
     for (const way of [got.bearer, got.head, got.link]) expect(way).toMatchObject({ status: 200, type: 'text/plain; charset=utf-8; format="flowed"' });
     expect(got.bearer.body).toBe('hello');
     if (storeKind === 's3') expect(got.signedTypes).toEqual(['text/plain; charset=utf-8; format="flowed"', 'text/plain; charset=utf-8; format="flowed"']);
+  });
+
+  it('takes HTAB as optional whitespace around ";" (RFC 9110 OWS) and serves it as SP, every way', async () => {
+    const fileId = await upload('tab.txt', 'text/plain;\tcharset=utf-8');
+    const got = await downloads(fileId);
+    const type = 'text/plain; charset=utf-8';
+    for (const way of [got.bearer, got.head, got.link]) expect(way).toMatchObject({ status: 200, type });
+    if (storeKind === 's3') expect(got.signedTypes).toEqual([type, type]);
   });
 
   it('serves a content type stored before file/create checked it as application/octet-stream, every way', async () => {

@@ -15,22 +15,27 @@ import { parseRange } from './http-range';
 /** Longer media types are refused at file/create and get_download_url, and not served. */
 export const MAX_MEDIA_TYPE_LENGTH = 256;
 
-// RFC 9110 §8.3.1: type "/" subtype *( OWS ";" OWS [ name "=" ( token / quoted-string ) ] ), printable
-// ASCII only (no HTAB, no obs-text): Node refuses CR, LF and other control characters in a header (a 500
-// for good on every download), Express 5 turns a value without '/' into `Content-Type: false`, and S3
-// copies response-content-type into its response as it is.
+// RFC 9110 §8.3.1: type "/" subtype *( OWS ";" OWS [ name "=" ( token / quoted-string ) ] ), with
+// OWS = *( SP / HTAB ) and no whitespace around '='. Otherwise printable ASCII only (no HTAB in a quoted
+// string, no obs-text): Node refuses CR, LF and other control characters in a header (a 500 for good on
+// every download), Express 5 turns a value without '/' into `Content-Type: false`, and S3 copies
+// response-content-type into its response as it is. So every HTAB of a valid value is OWS, which
+// servedContentType sends as SP: radosgw answers a response-content-type holding a HTAB with a broken
+// response (a 200 status line, then a 400's headers), which clients cannot parse.
 const TOKEN = "[!#$%&'*+\\-.^_`|~0-9A-Za-z]+";
 const QUOTED_STRING = '"(?:[ !#-\\[\\]-~]|\\\\[ -~])*"';
-const MEDIA_TYPE = new RegExp(`^${TOKEN}/${TOKEN}(?: *;(?: *${TOKEN}=(?:${TOKEN}|${QUOTED_STRING}))?)* *$`);
+const OWS = '[ \\t]*';
+const MEDIA_TYPE = new RegExp(`^${TOKEN}/${TOKEN}(?:${OWS};(?:${OWS}${TOKEN}=(?:${TOKEN}|${QUOTED_STRING}))?)*${OWS}$`);
 
 export const isMediaType = (value: string): boolean => value.length <= MAX_MEDIA_TYPE_LENGTH && MEDIA_TYPE.test(value);
 
 /**
- * The Content-Type a stored object is served with: its own when it is a valid media type, else
- * application/octet-stream (a folder's '', or a value stored before file/create checked it).
+ * The Content-Type a stored object is served with: its own when it is a valid media type (its HTABs, all
+ * optional whitespace, as SP), else application/octet-stream (a folder's '', or a value stored before
+ * file/create checked it).
  */
 export const servedContentType = (contentType: string | undefined): string =>
-  contentType !== undefined && isMediaType(contentType) ? contentType : 'application/octet-stream';
+  contentType !== undefined && isMediaType(contentType) ? contentType.replaceAll('\t', ' ') : 'application/octet-stream';
 
 export interface ServedObject {
   key: string;
