@@ -3,6 +3,10 @@
  * each must still be a database of its own, migrated, with its own instance_id (the storage claim tells
  * instances apart by it), as two first starts are.
  */
+import { mkdtempSync, rmSync, statSync, utimesSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { pgliteTemplatePath, seedPgliteDataDir } from '../support/pglite-template';
 import { startTestServer } from '../support/test-server';
 
 it('gives each PGlite test server its own migrated database and instance_id', async () => {
@@ -18,5 +22,19 @@ it('gives each PGlite test server its own migrated database and instance_id', as
     expect(await servers[1]!.deps.db.query(`SELECT to_regclass('only_in_the_first') AS t`)).toEqual([{ t: null }]);
   } finally {
     await Promise.all(servers.map((s) => s.stop()));
+  }
+});
+
+it('marks the template as in use each time it seeds a data directory, so other PGlite builds keep it', async () => {
+  const dataDir = mkdtempSync(path.join(tmpdir(), 'openpds-template-touch-'));
+  try {
+    const template = await pgliteTemplatePath();
+    const longAgo = new Date(Date.now() - 3 * 3_600_000);
+    utimesSync(template, longAgo, longAgo);
+    await seedPgliteDataDir(dataDir);
+    // Reading it changes no mtime: without the touch, another build's run would take it for abandoned.
+    expect(Date.now() - statSync(template).mtimeMs).toBeLessThan(3_600_000);
+  } finally {
+    rmSync(dataDir, { recursive: true, force: true });
   }
 });

@@ -8,7 +8,7 @@
  * where it is the subject: api-server/src/db (migrate, pglite.db), test/e2e/npm-start, the operator's `up`.
  */
 import { createHash } from 'node:crypto';
-import { cpSync, existsSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, statSync } from 'node:fs';
+import { cpSync, existsSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, statSync, utimesSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { execFile } from 'node:child_process';
@@ -52,7 +52,11 @@ function template(): Promise<string> {
   return ready;
 }
 
-/** Templates of other PGlite builds (30 MB each) go once a new one is made, if untouched for an hour. */
+/**
+ * Templates of other PGlite builds (30 MB each) go once a new one is made, if untouched for an hour.
+ * "Touched" is each use (seedPgliteDataDir sets the mtime): copying from it does not change a directory's
+ * mtime, so a template in use by a concurrent run of another PGlite build looked abandoned.
+ */
 function forgetOldTemplates(keep: string): void {
   for (const name of readdirSync(tmpdir())) {
     const dir = path.join(tmpdir(), name);
@@ -67,5 +71,12 @@ function forgetOldTemplates(keep: string): void {
 
 /** Fills `<dataDir>/db` (where the server keeps its PGlite database) with a copy of the template. */
 export async function seedPgliteDataDir(dataDir: string): Promise<void> {
-  cpSync(await template(), path.join(dataDir, 'db'), { recursive: true });
+  const dir = await template();
+  // In use now (forgetOldTemplates): one syscall per seeded server.
+  const now = new Date();
+  utimesSync(dir, now, now);
+  cpSync(dir, path.join(dataDir, 'db'), { recursive: true });
 }
+
+/** The template's path, made first if needed (its test). */
+export const pgliteTemplatePath = (): Promise<string> => template();

@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process';
-import { closeSync, cpSync, existsSync, fstatSync, mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync, readSync, renameSync, rmSync } from 'node:fs';
+import { closeSync, cpSync, existsSync, fstatSync, mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync, readSync, renameSync, rmSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import v8 from 'node:v8';
@@ -63,6 +63,7 @@ async function copyCachedInitdb(cacheDir: string, dataDir: string): Promise<void
   try {
     if (!existsSync(path.join(template, 'PG_VERSION'))) {
       mkdirSync(cacheDir, { recursive: true, mode: 0o700 });
+      removeStaleInitdbBuilds(cacheDir);
       // Made beside it and renamed into place: a server starting beside this one (another Domain of the
       // same `openpds up`) may be making it too, and neither may copy half of one.
       const building = mkdtempSync(`${template}.building-`);
@@ -78,6 +79,25 @@ async function copyCachedInitdb(cacheDir: string, dataDir: string): Promise<void
     cpSync(template, dataDir, { recursive: true });
   } catch {
     rmSync(dataDir, { recursive: true, force: true }); // a half copy: initdb starts from nothing
+  }
+}
+
+/** A build of the initdb cache takes seconds: one untouched for an hour was left by a crashed start. */
+const STALE_BUILD_MS = 3_600_000;
+
+/**
+ * Removes the `*.building-*` directories (~30 MB each) that first starts which crashed mid-initdb left in
+ * the cache: nothing else ever did. Exported for its test; `now` too.
+ */
+export function removeStaleInitdbBuilds(cacheDir: string, now = Date.now()): void {
+  for (const name of readdirSync(cacheDir)) {
+    if (!/^pglite-initdb-.+\.building-/.test(name)) continue;
+    const dir = path.join(cacheDir, name);
+    try {
+      if (now - statSync(dir).mtimeMs > STALE_BUILD_MS) rmSync(dir, { recursive: true, force: true });
+    } catch {
+      // gone meanwhile (another start removed it)
+    }
   }
 }
 
