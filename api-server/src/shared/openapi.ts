@@ -21,7 +21,7 @@ const STATUS_TEXT: Record<number, string> = {
   410: 'Gone: UploadExpired, the upload session is past OPENPDS_UPLOAD_MAX_AGE',
   412: 'Precondition Failed (If-Match)',
   413: 'InvalidParameter.Body: the JSON body is larger than 4 MB',
-  415: 'InvalidParameter.ContentType / InvalidParameter.ContentEncoding: the body is not JSON, or not in an encoding the server reads',
+  415: 'InvalidParameter.ContentType / InvalidParameter.ContentEncoding: a charset other than UTF-8, or a Content-Encoding the server does not read',
   416: 'Range Not Satisfiable',
   429: 'TooManyRequests.* / LimitExceeded.*: retry after Retry-After seconds',
   500: 'InternalError: quote the request_id',
