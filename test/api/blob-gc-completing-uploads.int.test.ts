@@ -10,7 +10,7 @@ import { randomBytes } from 'node:crypto';
 import type { Queryable } from '../../api-server/src/db/db';
 import { createUploadsRepository, STALE_COMPLETING_SECONDS } from '../../api-server/src/modules/uploads/uploads.repository';
 import { MIN_PART_SIZE, type BlobStore } from '../../api-server/src/storage/blob-store';
-import { createLoggedInUser, startTestServer, withJobsHeld, type ApiClient } from '../support/test-server';
+import { type ApiClient, type LoggedInUser, serverWithUser, type TestServer, withJobsHeld } from '../support/test-server';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 /** The GC's listing of abandoned sessions (before the fix, uploads.repository's; now gc.repository's). */
@@ -20,16 +20,10 @@ describe.each([
   ['pglite', 'local'],
   ['pg', 's3'],
 ] as const)('blob GC and uploads completing while it runs, on %s + %s', (dbKind, storeKind) => {
-  let server: Awaited<ReturnType<typeof startTestServer>>;
+  let server: TestServer;
   let api: ApiClient;
-  let user: { access_token: string; default_drive_id: string };
-
-  beforeAll(async () => {
-    server = await startTestServer(dbKind, storeKind);
-    api = server.api;
-    user = await createLoggedInUser(api, 'gcrace');
-  });
-  afterAll(() => server?.stop());
+  let user: LoggedInUser;
+  serverWithUser(dbKind, storeKind, 'gcrace', (ready) => ({ server, api, user } = ready));
 
   /** create → PUT every part; the upload is left open. */
   async function openUpload(name: string, content: Buffer, partSize = content.length) {

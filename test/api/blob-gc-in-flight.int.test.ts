@@ -7,7 +7,7 @@
  */
 import { createHash, randomBytes } from 'node:crypto';
 import type { BlobStore } from '../../api-server/src/storage/blob-store';
-import { createLoggedInUser, startTestServer, type ApiClient } from '../support/test-server';
+import { type ApiClient, type LoggedInUser, serverWithUser, type TestServer } from '../support/test-server';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -15,16 +15,10 @@ describe.each([
   ['pglite', 'local'],
   ['pg', 's3'],
 ] as const)('blob GC and what it must leave alone, on %s + %s', (dbKind, storeKind) => {
-  let server: Awaited<ReturnType<typeof startTestServer>>;
+  let server: TestServer;
   let api: ApiClient;
-  let user: { access_token: string; default_drive_id: string };
-
-  beforeAll(async () => {
-    server = await startTestServer(dbKind, storeKind);
-    api = server.api;
-    user = await createLoggedInUser(api, 'gcuser');
-  });
-  afterAll(() => server?.stop());
+  let user: LoggedInUser;
+  serverWithUser(dbKind, storeKind, 'gcuser', (ready) => ({ server, api, user } = ready));
 
   /**
    * Runs a GC (grace 1 s) the first time a sealed copy is read back to be hashed, once that copy is older

@@ -7,22 +7,16 @@
 import { randomBytes } from 'node:crypto';
 import { createBlobHashing } from '../../api-server/src/modules/uploads/blob-hashing';
 import type { BlobStore } from '../../api-server/src/storage/blob-store';
-import { createLoggedInUser, startTestServer, withJobsHeld, type ApiClient } from '../support/test-server';
+import { type ApiClient, type LoggedInUser, serverWithUser, type TestServer, withJobsHeld } from '../support/test-server';
 
 describe.each([
   ['pglite', 'local'],
   ['pg', 's3'],
 ] as const)('a failed or superseded hash attempt, on %s + %s', (dbKind, storeKind) => {
-  let server: Awaited<ReturnType<typeof startTestServer>>;
+  let server: TestServer;
   let api: ApiClient;
-  let user: { access_token: string; default_drive_id: string };
-
-  beforeAll(async () => {
-    server = await startTestServer(dbKind, storeKind);
-    api = server.api;
-    user = await createLoggedInUser(api, 'hashfail');
-  });
-  afterAll(() => server?.stop());
+  let user: LoggedInUser;
+  serverWithUser(dbKind, storeKind, 'hashfail', (ready) => ({ server, api, user } = ready));
 
   /** A one-part upload completed without a content hash: its job is left queued. */
   async function uploadUnhashed(name: string) {

@@ -5,7 +5,7 @@
  * `Content-Type: false`). file/create and get_download_url refuse what is not a media type; a value stored
  * before they did is served as application/octet-stream. On PGlite + local disk and PostgreSQL + radosgw S3.
  */
-import { startTestServer, ADMIN_PASSWORD, type ApiClient } from '../support/test-server';
+import { type ApiClient, type LoggedInUser, serverWithUser, type TestServer } from '../support/test-server';
 
 const BAD = ['text/plain\r\nX-Injected: 1', 'a\r\nX-Injected: 1', 'text/plain; x=\u20ac', 'é', 'text', 'jpg', 'text/plain; charset = utf-8', 'text/plain; x', `text/${'x'.repeat(300)}`];
 
@@ -13,18 +13,10 @@ describe.each([
   ['pglite', 'local'],
   ['pg', 's3'],
 ] as const)('content types on %s + %s', (dbKind, storeKind) => {
-  let server: Awaited<ReturnType<typeof startTestServer>>;
+  let server: TestServer;
   let api: ApiClient;
-  let user: { access_token: string; default_drive_id: string };
-
-  beforeAll(async () => {
-    server = await startTestServer(dbKind, storeKind);
-    api = server.api;
-    const admin = await api.login('admin', ADMIN_PASSWORD);
-    await api.ok('/v2/user/create', { user_name: 'ctype', password: 'ctype-password' }, admin.access_token);
-    user = await api.login('ctype', 'ctype-password');
-  });
-  afterAll(() => server?.stop());
+  let user: LoggedInUser;
+  serverWithUser(dbKind, storeKind, 'ctype', (ready) => ({ server, api, user } = ready));
 
   async function upload(name: string, contentType?: string): Promise<string> {
     const d = user.default_drive_id;

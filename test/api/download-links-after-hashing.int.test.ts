@@ -9,7 +9,7 @@ import { randomBytes } from 'node:crypto';
 import { createBlobHashing } from '../../api-server/src/modules/uploads/blob-hashing';
 import { createBlobSealing } from '../../api-server/src/modules/uploads/blob-sealing';
 import { MIN_PART_SIZE, type BlobStore } from '../../api-server/src/storage/blob-store';
-import { createLoggedInUser, startTestServer, withJobsHeld, type ApiClient } from '../support/test-server';
+import { type ApiClient, type LoggedInUser, serverWithUser, type TestServer, withJobsHeld } from '../support/test-server';
 
 async function get(url: string) {
   const res = await fetch(url);
@@ -20,16 +20,10 @@ describe.each([
   ['pglite', 'local'],
   ['pg', 's3'],
 ] as const)('download links handed out before hashing, on %s + %s', (dbKind, storeKind) => {
-  let server: Awaited<ReturnType<typeof startTestServer>>;
+  let server: TestServer;
   let api: ApiClient;
-  let user: { access_token: string; default_drive_id: string };
-
-  beforeAll(async () => {
-    server = await startTestServer(dbKind, storeKind);
-    api = server.api;
-    user = await createLoggedInUser(api, 'links');
-  });
-  afterAll(() => server?.stop());
+  let user: LoggedInUser;
+  serverWithUser(dbKind, storeKind, 'links', (ready) => ({ server, api, user } = ready));
 
   const beforeHashing = <T>(fn: () => Promise<T>): Promise<T> => withJobsHeld(server, fn);
   const hashNow = () => server.services.jobs.drain();

@@ -116,3 +116,20 @@ export function createApiClient(url: string): ApiClient {
   };
   return client;
 }
+
+export type TestServer = Awaited<ReturnType<typeof startTestServer>>;
+export type LoggedInUser = Awaited<ReturnType<typeof createLoggedInUser>>;
+
+/**
+ * The set-up most API suites share, for the describe block it is called in: a server on `db` + `store`
+ * started before its tests and stopped after them, and one user (`createLoggedInUser`). `use` gets them
+ * once they are up, to keep in the block's own variables.
+ */
+export function serverWithUser(db: DbKind, store: StoreKind, userName: string, use: (ready: { server: TestServer; api: ApiClient; user: LoggedInUser }) => void, extra: Record<string, string> = {}): void {
+  let server: TestServer | undefined;
+  beforeAll(async () => {
+    server = await startTestServer(db, store, extra);
+    use({ server, api: server.api, user: await createLoggedInUser(server.api, userName) });
+  });
+  afterAll(() => server?.stop());
+}
