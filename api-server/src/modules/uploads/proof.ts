@@ -5,7 +5,7 @@
  * sending 8 bytes at an offset derived from its own access token, so a hash alone never grants content.
  * It is weak: the offset is known before the client answers, so knowing part of a file and drawing new
  * tokens until an offset falls in that part proves nothing. OpenPDS checks it only from callers who can
- * already read a copy of the content (uploads.service.ts tryRapid); it never links another user's bytes.
+ * already read a copy of the content (rapid-upload.ts tryRapid); it never links another user's bytes.
  *   start = int(first 16 hex chars of md5_hex(access_token), 16) mod size
  *   proof_code = base64(bytes[start : min(start + 8, size)])
  */

@@ -8,7 +8,7 @@ export const uploadErrors = {
     conflict('ContentReplaced', 'the file\'s bytes were replaced through its upload URL after it was completed (or are gone); they were discarded: upload the file again'),
   /**
    * file/get_upload_url on a multipart upload whose parts the store already assembled (a complete refused
-   * for a taken name or no room kept it: uploads.service keep). Part URLs would point at a store multipart
+   * for a taken name or no room kept it: upload-completion.ts keep). Part URLs would point at a store multipart
    * upload that ended with the assembly (S3 and the local store answer 404 NoSuchUpload to the PUT). 409
    * with a code of its own, like UploadCompleted and UploadInProgress for the session's other states: the
    * PDS reference names no error for this call, and a 200 with no URLs breaks clients that PUT each part
@@ -28,7 +28,7 @@ export const uploadErrors = {
   tooLarge: (size: number, free: number) => new AppError('QuotaExhausted.Drive', 403, `file of ${size} bytes does not fit: ${free} bytes free (uploads in progress included)`),
   /**
    * file/complete could not link the content for the quota (an upload that declared no size reserved
-   * nothing, or an admin lowered the quota since file/create). The upload is kept: see uploads.service keep.
+   * nothing, or an admin lowered the quota since file/create). The upload is kept: see upload-completion.ts keep.
    */
   keptOverQuota: (driveId: string, size: number) =>
     new AppError(

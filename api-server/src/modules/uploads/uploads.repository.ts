@@ -24,7 +24,7 @@ export interface UploadSessionRow {
   requested_name: string | null;
   /**
    * The store assembled the parts into the object at storage_key, ending its multipart upload (migration
-   * 019): set by complete, and kept when a refused complete reopens the session (uploads.service keep).
+   * 019): set by complete, and kept when a refused complete reopens the session (upload-completion.ts keep).
    */
   assembled: boolean;
   created_by: string | null;
