@@ -157,7 +157,7 @@ export function createFilesRouter(registry: RpcRegistry, files: FilesService, up
         upload_id: r.session.upload_id,
         uploaded_parts: r.uploaded_parts,
         next_part_number_marker: r.next_part_number_marker,
-        // Only on an upload whose parts were assembled by a refused complete (uploads.service assembledParts).
+        // Only on an upload whose parts were assembled by a refused complete (upload-sessions.ts assembledParts).
         ...(r.assembled ? { assembled: true } : {}),
       };
     },
