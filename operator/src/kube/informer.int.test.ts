@@ -141,3 +141,36 @@ test('stop() during a list leaves no watch open (client-node opens one after a l
   await new Promise((r) => setTimeout(r, 300));
   expect(server.hooks.openWatches()).toBe(0);
 });
+
+test('stop() while the watch request is being opened leaves no watch open (client-node keeps it only once it answered)', async () => {
+  let release!: () => void;
+  const gate = new Promise<void>((r) => (release = r));
+  let held = false;
+  // client-node's makeInformer, with the ListWatch's watch request held until the gate opens.
+  const gatedMakeInformer: typeof makeInformer = (...args) => {
+    const informer = makeInformer(...args);
+    const watch = (informer as unknown as { watch: { watch: (...a: unknown[]) => Promise<AbortController> } }).watch;
+    const open = watch.watch.bind(watch);
+    watch.watch = async (...a: unknown[]) => {
+      held = true;
+      await gate;
+      return open(...a);
+    };
+    return informer;
+  };
+  const informer = createResilientInformer<V1ConfigMap>({
+    makeInformer: gatedMakeInformer,
+    kubeConfig: kc,
+    path: `/api/v1/namespaces/${NS}/configmaps`,
+    list: () => core.listNamespacedConfigMap({ namespace: NS }),
+    onEvent: () => undefined,
+    baseBackoffMs: 20,
+    relistIntervalMs: 0,
+  });
+  await informer.start();
+  await eventually(() => expect(held).toBe(true)); // listed; the watch request is on its way
+  await informer.stop();
+  release();
+  await new Promise((r) => setTimeout(r, 300));
+  expect(server.hooks.openWatches()).toBe(0);
+});
