@@ -6,7 +6,7 @@
  * SQL (migration 018). On PGlite + local disk and PostgreSQL + radosgw S3.
  */
 import { numberedName } from '../../api-server/src/modules/files/names';
-import { startTestServer, ADMIN_PASSWORD, type ApiClient } from '../support/test-server';
+import { serverWithUser, type ApiClient } from '../support/test-server';
 
 const bytes = (s: string) => Buffer.byteLength(s, 'utf8');
 
@@ -17,20 +17,13 @@ describe.each([
   ['pglite', 'local'],
   ['pg', 's3'],
 ] as const)('auto_rename within 1024 bytes on %s + %s', (dbKind, storeKind) => {
-  let server: Awaited<ReturnType<typeof startTestServer>>;
   let api: ApiClient;
   let t: string;
   let d: string;
-
-  beforeAll(async () => {
-    server = await startTestServer(dbKind, storeKind);
-    api = server.api;
-    const admin = await api.login('admin', ADMIN_PASSWORD);
-    await api.ok('/v2/user/create', { user_name: 'longnames', password: 'longnames-password' }, admin.access_token);
-    const u = await api.login('longnames', 'longnames-password');
-    [t, d] = [u.access_token, u.default_drive_id];
+  serverWithUser(dbKind, storeKind, 'longnames', (ready) => {
+    api = ready.api;
+    [t, d] = [ready.user.access_token, ready.user.default_drive_id];
   });
-  afterAll(() => server?.stop());
 
   const folder = async (name: string) => (await api.ok('/v2/file/create', { drive_id: d, parent_file_id: 'root', name, type: 'folder' }, t)).file_id as string;
   const create = (parent: string, name: string, mode = 'auto_rename') =>

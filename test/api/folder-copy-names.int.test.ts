@@ -4,26 +4,19 @@
  * side). It answers 409 AlreadyExist.File as file/move does; auto_rename gives the next free name; and
  * file/create of a folder under refuse still answers the existing one (mkdir -p). On PGlite and PostgreSQL.
  */
-import { startTestServer, ADMIN_PASSWORD, type ApiClient } from '../support/test-server';
+import { serverWithUser, type ApiClient } from '../support/test-server';
 
 describe.each([
   ['pglite', 'local'],
   ['pg', 's3'],
 ] as const)('copy of a folder onto a taken name on %s + %s', (dbKind, storeKind) => {
-  let server: Awaited<ReturnType<typeof startTestServer>>;
   let api: ApiClient;
   let token: string;
   let d: string;
-
-  beforeAll(async () => {
-    server = await startTestServer(dbKind, storeKind);
-    api = server.api;
-    const admin = await api.login('admin', ADMIN_PASSWORD);
-    await api.ok('/v2/user/create', { user_name: 'copier', password: 'copier-password' }, admin.access_token);
-    const user = await api.login('copier', 'copier-password');
-    [token, d] = [user.access_token, user.default_drive_id];
+  serverWithUser(dbKind, storeKind, 'copier', (ready) => {
+    api = ready.api;
+    [token, d] = [ready.user.access_token, ready.user.default_drive_id];
   });
-  afterAll(() => server?.stop());
 
   const folder = (name: string, parent = 'root', mode = 'refuse') => api.ok('/v2/file/create', { drive_id: d, parent_file_id: parent, name, type: 'folder', check_name_mode: mode }, token);
   const names = async (parent: string) => (await api.ok('/v2/file/list', { drive_id: d, parent_file_id: parent, limit: 100 }, token)).items.map((i: { name: string }) => i.name).sort();
