@@ -12,10 +12,9 @@ import { createBlobSealing } from '../../api-server/src/modules/uploads/blob-sea
 import { isAppError } from '../../api-server/src/shared/errors';
 import type { BlobStore } from '../../api-server/src/storage/blob-store';
 import { startTcpProxy } from '../support/tcp-proxy';
-import { createApiClient, createLoggedInUser, startTestServer, testServerEnv, withJobsHeld, type ApiClient } from '../support/test-server';
+import { createApiClient, createLoggedInUser, serverWithUser, testServerEnv, withJobsHeld, type ApiClient, type LoggedInUser, type TestServer } from '../support/test-server';
 
 type Blob = { sha256: string; storage_key: string; size: number };
-type Server = Awaited<ReturnType<typeof startTestServer>>;
 
 async function within<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
@@ -41,16 +40,10 @@ async function uploadOnePart(server: Pick<RunningServer, 'deps'>, api: ApiClient
 }
 
 describe('a sealing whose copy stalls', () => {
-  let server: Server;
+  let server: TestServer;
   let api: ApiClient;
-  let user: { access_token: string; default_drive_id: string };
-
-  beforeAll(async () => {
-    server = await startTestServer('pg', 's3');
-    api = server.api;
-    user = await createLoggedInUser(api, 'stall');
-  });
-  afterAll(() => server?.stop());
+  let user: LoggedInUser;
+  serverWithUser('pg', 's3', 'stall', (ready) => ({ server, api, user } = ready));
 
   it('fails with 503 after its copy timeout, ends its claim, answers 503 without copying until the abandoned copy settles, then seals afresh', async () => {
     const content = randomBytes(5000);

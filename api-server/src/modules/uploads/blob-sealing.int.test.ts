@@ -7,7 +7,7 @@
 import { randomBytes } from 'node:crypto';
 import { createPgDb } from '../../db/pg.db';
 import type { BlobStore } from '../../storage/blob-store';
-import { createLoggedInUser, startTestServer, type ApiClient } from '../../../../test/support/test-server';
+import { serverWithUser, type ApiClient, type LoggedInUser, type TestServer } from '../../../../test/support/test-server';
 import { createBlobSealing } from './blob-sealing';
 
 type Blob = { sha256: string; storage_key: string; size: number };
@@ -43,16 +43,10 @@ function holdingCopies(real: BlobStore, hold: (to: string) => Promise<void>, onC
 }
 
 describe('sealing one-part uploads for links, on pg + s3', () => {
-  let server: Awaited<ReturnType<typeof startTestServer>>;
+  let server: TestServer;
   let api: ApiClient;
-  let user: { access_token: string; default_drive_id: string };
-
-  beforeAll(async () => {
-    server = await startTestServer('pg', 's3');
-    api = server.api;
-    user = await createLoggedInUser(api, 'sealing');
-  });
-  afterAll(() => server?.stop());
+  let user: LoggedInUser;
+  serverWithUser('pg', 's3', 'sealing', (ready) => ({ server, api, user } = ready));
 
   /** Uploads one-part files with the hash job held back, runs fn on their placeholder blobs, then lets the job run. */
   async function withUnhashed(contents: Buffer[], fn: (blobs: (Blob & { fileId: string })[]) => Promise<void>): Promise<void> {
