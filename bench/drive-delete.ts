@@ -7,11 +7,14 @@
  * Targets: ≤ 0.5× the 009 time; linear growth (N files ≤ 5× the time of N/4, where row triggers grew
  * quadratically); ≤ 30× the plain DELETE.
  *
- *   npx tsx bench/drive-delete.ts [--files 10000] [--db pg]
- *
  * Data, inserted with INSERT … SELECT generate_series (untimed): folders of 100 files, one revision per
  * file; nine files in ten have content of their own, one in ten shares one blob (a file copied many
- * times), as copies and rapid uploads share blobs. Each measured delete gets a fresh database.
+ * times), as copies and rapid uploads share blobs. Each measured delete gets a fresh database, checkpointed
+ * before the clock starts, and each figure is the median of --runs (default 3) such deletes: one sample
+ * each, a checkpoint of the seed's WAL or another process's burst landing in a 40 ms delete of 2,500 files
+ * moved the growth ratio from 3.9× to 6.1× between two runs of the same code (session 14).
+ *
+ *   npx tsx bench/drive-delete.ts [--files 10000] [--db pg] [--runs 3]
  */
 import type { Db } from '../api-server/src/db/db';
 import { migrate, readMigrations } from '../api-server/src/db/migrate';
@@ -19,11 +22,12 @@ import { createDrivesRepository } from '../api-server/src/modules/drives/drives.
 import { createFilesRepository } from '../api-server/src/modules/files/files.repository';
 import { createTestDb, type DbKind } from '../test/support/test-db';
 import { flag, intFlag } from './lib/args';
-import { fmt, info, reportRatio, runBench, timed } from './lib/report';
+import { fmt, info, median, reportRatio, runBench, timed } from './lib/report';
 import { ensureServices, stopServices } from './lib/services';
 
 const fileCount = intFlag('files', 10_000);
 const dbKind = (flag('db') ?? 'pg') as DbKind;
+const runs = Math.max(1, intFlag('runs', 3));
 const BEFORE_010 = readMigrations().filter((m) => m.version <= 9);
 
 /** Drive `dr` with fileCount files under folders of 100, all in the trash under the first folder. */
@@ -48,11 +52,19 @@ async function seed(db: Db, fileCount: number): Promise<void> {
   );
 }
 
+/** The median of `runs` measureOnce. */
+async function measure(...args: Parameters<typeof measureOnce>): Promise<number> {
+  const samples: number[] = [];
+  for (let i = 0; i < runs; i++) samples.push(await measureOnce(...args));
+  return median(samples);
+}
+
 /**
- * A fresh seeded database on the given migrations, `prepare` run on it untimed; resolves to `run`'s time,
- * after checking `table` (the revisions `run` deletes) is empty.
+ * A fresh seeded database on the given migrations, `prepare` run on it untimed, then checkpointed (the
+ * seed's WAL is not flushed inside the timed delete); resolves to `run`'s time, after checking `table`
+ * (the revisions `run` deletes) is empty.
  */
-async function measure(
+async function measureOnce(
   migrations: ReturnType<typeof readMigrations>,
   run: (db: Db) => Promise<unknown>,
   opts: { prepare?: (db: Db) => Promise<void>; table?: string; files?: number } = {},
@@ -62,6 +74,7 @@ async function measure(
     await migrate(db, migrations);
     await seed(db, opts.files ?? fileCount);
     await opts.prepare?.(db);
+    await db.query('CHECKPOINT');
     const { ms } = await timed(() => run(db));
     const [left] = await db.query<{ n: number }>(`SELECT count(*)::int AS n FROM ${opts.table ?? 'file_revisions'}`);
     if (left!.n !== 0) throw new Error(`${left!.n} rows of ${opts.table ?? 'file_revisions'} left after the delete`);
@@ -81,7 +94,7 @@ runBench(
   'drive-delete',
   async () => {
     if (dbKind === 'pg') await ensureServices({ pg: true });
-    info(`${fileCount} files in folders of 100, one revision each (1 in 10 on one shared blob), on ${dbKind}`);
+    info(`${fileCount} files in folders of 100, one revision each (1 in 10 on one shared blob), on ${dbKind}; each figure the median of ${runs} run(s)`);
     const drives = createDrivesRepository();
     const files = createFilesRepository();
 
