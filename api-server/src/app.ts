@@ -2,13 +2,13 @@
  * The express app of one domain's data plane, wired from named dependencies (no listen: main.ts and the
  * tests do that). Routes → services → repositories/storage, one way.
  */
-import { randomUUID } from 'node:crypto';
 import express, { type Request, type Response } from 'express';
 import type { Deps } from './shared/deps';
 import { createErrorMiddleware } from './shared/error-middleware';
 import { createJsonBodyParser } from './shared/json-body';
 import { buildOpenApi } from './shared/openapi';
 import { httpMethodLabel } from './shared/metrics';
+import { acceptRequestId } from './shared/request-id';
 import { createRpcRegistry } from './shared/rpc';
 import { createAuthRouter } from './modules/auth/auth.routes';
 import { createAuthService } from './modules/auth/auth.service';
@@ -89,7 +89,7 @@ export function createApp(deps: Deps, services: Services = createServices(deps))
   let rpcPaths: Set<string> | undefined; // built at the first request, when every route is registered
   app.use((req, res, next) => {
     const started = process.hrtime.bigint();
-    const requestId = (typeof req.headers['x-request-id'] === 'string' && req.headers['x-request-id'].slice(0, 128)) || randomUUID();
+    const requestId = acceptRequestId(req.headers['x-request-id']);
     res.locals.requestId = requestId;
     res.setHeader('x-request-id', requestId);
     res.on('finish', () => {
