@@ -49,6 +49,9 @@ test('field rules at any depth are checked, each failure with its field path and
 
 test.each(fs.readdirSync(path.join(REPO, 'examples')))('examples/%s passes every rule', (example) => {
   const m = loadManifests(path.join(REPO, 'examples', example));
-  expect(m.invalid).toEqual([]);
+  // examples/monitoring also holds a prometheus-adapter config, no Kubernetes object: kubectl apply -f refuses
+  // that folder too ("Object 'Kind' is missing"); its manifest is applied by file.
+  const notObjects = example === 'monitoring' ? [{ where: 'prometheus-adapter-rules.yaml', message: expect.stringMatching(/^kind is not set/) }] : [];
+  expect(m.invalid).toEqual(notObjects);
   if (['quickstart', 'hosting', 'oidc', 'oauth-app'].includes(example)) expect(m.domains.length + m.drives.length + m.notRun.length).toBeGreaterThan(0);
 });

@@ -76,13 +76,31 @@ describe('nothing of the folder is silently skipped: a Drive left unread would l
     fs.writeFileSync(path.join(dir, 'beta.yaml'), DRIVE('beta', 'openpds.io/v1beta1'));
     fs.writeFileSync(path.join(dir, 'none.yaml'), DRIVE('none').replace('apiVersion: openpds.io/v1alpha1\n', ''));
     fs.writeFileSync(path.join(dir, 'widget.yaml'), 'apiVersion: openpds.io/v1alpha1\nkind: Widget\nmetadata: {name: w}\n');
-    fs.writeFileSync(path.join(dir, 'other.yaml'), 'apiVersion: example.com/v1\nkind: Drive\nmetadata: {name: theirs}\n');
+    fs.writeFileSync(path.join(dir, 'secret.yaml'), 'apiVersion: v1\nkind: Secret\nmetadata: {name: s}\n');
     const m = loadManifests(dir);
     expect(m.drives).toEqual([]);
     expect(m.invalid.map(describeProblem)).toEqual([
       'beta.yaml Drive/default/beta: apiVersion openpds.io/v1beta1 is not served (openpds.io serves openpds.io/v1alpha1)',
       'none.yaml Drive/default/none: apiVersion is not set (Drive is openpds.io/v1alpha1)',
       'widget.yaml Widget/default/w: unknown kind Widget of openpds.io/v1alpha1',
+    ]);
+  });
+
+  test('a typo in the group makes no Drive someone else\'s: one of our kinds under any other apiVersion, or no kind, is invalid', () => {
+    fs.writeFileSync(path.join(dir, 'case.yaml'), DRIVE('case', 'OpenPDS.io/v1alpha1'));
+    fs.writeFileSync(path.join(dir, 'dot.yaml'), DRIVE('dot', 'openpds.io.v1alpha1'));
+    fs.writeFileSync(path.join(dir, 'other.yaml'), 'apiVersion: example.com/v1\nkind: Domain\nmetadata: {name: theirs}\n');
+    fs.writeFileSync(path.join(dir, 'users.yaml'), 'apiVersion: v1\nkind: UserSystem\nmetadata: {name: u}\n');
+    fs.writeFileSync(path.join(dir, 'nokind.yaml'), 'apiVersion: openpds.io/v1alpha1\nmetadata: {name: what}\nspec: {}\n');
+    const m = loadManifests(dir);
+    expect(m.drives).toEqual([]);
+    expect(m.domains).toEqual([]);
+    expect(m.invalid.map(describeProblem)).toEqual([
+      'case.yaml Drive/default/case: apiVersion OpenPDS.io/v1alpha1 is not served (openpds.io serves openpds.io/v1alpha1)',
+      expect.stringMatching(/^dot\.yaml Drive\/default\/dot: apiVersion openpds\.io\.v1alpha1 is not served \(Drive is openpds\.io\/v1alpha1; a Drive of another API is refused/),
+      'nokind.yaml: kind is not set (the API server refuses an object without one)',
+      expect.stringMatching(/^other\.yaml Domain\/default\/theirs: apiVersion example\.com\/v1 is not served \(Domain is openpds\.io\/v1alpha1/),
+      expect.stringMatching(/^users\.yaml UserSystem\/default\/u: apiVersion v1 is not served \(UserSystem is openpds\.io\/v1alpha1/),
     ]);
   });
 

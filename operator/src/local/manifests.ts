@@ -59,13 +59,13 @@ export function loadManifests(dir: string, crdDir = DEFAULT_CRD_DIR, previous: P
     const name = object.metadata?.name;
     const problem = (message: string): ManifestProblem => ({
       where,
-      kind: String(object.kind ?? '?'),
+      ...(typeof object.kind === 'string' && object.kind ? { kind: object.kind } : {}),
       ...(typeof name === 'string' && name ? { name: `${object.metadata?.namespace ?? 'default'}/${name}` } : {}),
       message,
     });
-    if (object.apiVersion !== API_VERSION) {
-      // Ours in all but the served version (v1beta1, a typo), or one of our kinds without an apiVersion: the
-      // API server refuses it, and skipping it silently would take its Drive for one removed from the folder.
+    if (object.apiVersion !== API_VERSION || typeof object.kind !== 'string' || !object.kind) {
+      // Ours in all but the served version (v1beta1, a typo in the group), one of our kinds under another
+      // apiVersion or none, or no kind at all: skipping it silently would take its Drive for one removed.
       const notServed = notServedReason(object, validators);
       if (notServed) out.invalid.push(problem(notServed));
       continue; // other APIs (Secrets, Argo CD…) are not ours to run
@@ -132,18 +132,22 @@ function withoutDuplicates(out: Manifests, firstFiles: Map<string, string>): Man
 const API_GROUP = API_VERSION.split('/')[0]!;
 
 /**
- * Why an object that is not of API_VERSION is nevertheless ours and refused: its group is openpds.io but
- * its version is not served, or it names one of our kinds without an apiVersion. Undefined: another API's.
+ * Why an object that is not of API_VERSION is nevertheless refused: it has no kind (the API server and
+ * kubectl refuse it: "Object 'Kind' is missing"), its group is openpds.io (any case) but its version is
+ * not served, or it is one of our kinds (Domain, Drive, UserSystem, OAuthApp) under any other apiVersion
+ * or none. A typo in the group (`OpenPDS.io`, `openpds.io.v1alpha1`) must not make a Drive someone else's
+ * object: skipped, it would look removed from the folder and its drive be pruned with its files.
+ * Undefined: another API's object (a Secret, an Argo CD Application…), not ours to run.
  */
 function notServedReason(object: ManifestDocument['object'], validators: Map<string, KindSchema>): string | undefined {
-  const apiVersion = object.apiVersion;
-  if (typeof apiVersion === 'string' && apiVersion.split('/')[0] === API_GROUP) {
-    return `apiVersion ${apiVersion} is not served (${API_GROUP} serves ${API_VERSION})`;
-  }
-  if ((apiVersion === undefined || apiVersion === null || apiVersion === '') && validators.has(String(object.kind))) {
-    return `apiVersion is not set (${object.kind} is ${API_VERSION})`;
-  }
-  return undefined;
+  const { apiVersion, kind } = object;
+  if (kind === undefined || kind === null || kind === '') return 'kind is not set (the API server refuses an object without one)';
+  if (typeof kind !== 'string') return 'kind is not a string';
+  const group = typeof apiVersion === 'string' && apiVersion.includes('/') ? apiVersion.split('/')[0]! : undefined;
+  if (group?.toLowerCase() === API_GROUP) return `apiVersion ${apiVersion} is not served (${API_GROUP} serves ${API_VERSION})`;
+  if (!validators.has(kind)) return undefined;
+  if (apiVersion === undefined || apiVersion === null || apiVersion === '') return `apiVersion is not set (${kind} is ${API_VERSION})`;
+  return `apiVersion ${String(apiVersion)} is not served (${kind} is ${API_VERSION}; a ${kind} of another API is refused, not skipped, so that a typo is never taken for a ${kind} removed from the folder)`;
 }
 
 /** ajv's `/spec/quota/totalSize` as kubectl names a field: `spec.quota.totalSize`. */
