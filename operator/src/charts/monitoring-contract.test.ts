@@ -12,6 +12,7 @@ import YAML from 'yaml';
 import { startServer, type RunningServer } from '../../../api-server/src/main';
 import { startWorker, type RunningWorker } from '../../../workers/src/main';
 import { testServerEnv } from '../../../test/support/test-server';
+import { PROBE_ROUTES, TRANSFER_ROUTES } from './alert-rules';
 import { buildDomainChart, type Manifest } from './domain.chart';
 import { createDomainContext } from './domain-context';
 import { serviceLabelMeta } from './monitoring.chart';
@@ -146,6 +147,15 @@ describe('every series the alerts and the HPA read is on the data plane /metrics
     expect(missing).toEqual([]);
     // The storage alert must be able to fire: its counter is among them.
     expect(alertRules().flatMap((r) => seriesIn(r.expr))).toContain('openpds_storage_errors_total');
+  });
+
+  test('the routes the alerts leave out are route labels of the request histogram', async () => {
+    // Each called once (refused: no signature, no token); the histogram labels a call with its route.
+    const methods: Record<string, string> = { '/v2/blob/part': 'PUT', '/v2/blob/object_upload': 'PUT' };
+    for (const route of [...TRANSFER_ROUTES, ...PROBE_ROUTES]) await (await fetch(`${server.url}${route}`, { method: methods[route] ?? 'GET' })).arrayBuffer();
+    const labelled = new Set([...(await scrape(server.url)).matchAll(/^openpds_http_request_duration_seconds_count\{[^}]*route="([^"]+)"/gm)].map((m) => m[1]));
+    expect([...TRANSFER_ROUTES, ...PROBE_ROUTES].filter((r) => !labelled.has(r))).toEqual([]);
+    for (const route of TRANSFER_ROUTES) expect(alertRules().find((r) => r.alert === 'OpenPDSApiLatencyHigh')!.expr).toContain(route);
   });
 
   test("the HPA's metric on API and worker pods alike, with no domain label of the data plane's own", async () => {
