@@ -7,8 +7,8 @@ import type { Deps } from './shared/deps';
 import { createErrorMiddleware } from './shared/error-middleware';
 import { createJsonBodyParser } from './shared/json-body';
 import { buildOpenApi } from './shared/openapi';
-import { httpMethodLabel } from './shared/metrics';
 import { acceptRequestId } from './shared/request-id';
+import { createRequestLog } from './shared/request-log';
 import { createRpcRegistry } from './shared/rpc';
 import { createAuthRouter } from './modules/auth/auth.routes';
 import { createAuthService } from './modules/auth/auth.service';
@@ -72,6 +72,12 @@ function publicClaimProblem(problem: StorageClaimProblem | undefined): string | 
   return problem.message.startsWith(`${prefix}:`) ? `${prefix}: the store or the database is unreachable (see the log)` : problem.message;
 }
 
+/**
+ * The request's path whichever middleware it is in: inside one mounted at `/v2` (the JSON body parser)
+ * req.path lacks the prefix, and a request whose client hangs up there is logged from there.
+ */
+const fullPath = (req: Request) => req.baseUrl + req.path;
+
 /** A path as Express's default routing compares it: case-insensitive, trailing slashes ignored. */
 const looseSpelling = (path: string) => path.toLowerCase().replace(/\/+$/, '');
 
@@ -88,24 +94,24 @@ export function createApp(deps: Deps, services: Services = createServices(deps))
 
   let rpcPaths: Set<string> | undefined; // built at the first request, when every route is registered
   app.use((req, res, next) => {
-    const started = process.hrtime.bigint();
     const requestId = acceptRequestId(req.headers['x-request-id']);
     res.locals.requestId = requestId;
     res.setHeader('x-request-id', requestId);
-    res.on('finish', () => {
-      const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+    next();
+  });
+  app.use(
+    createRequestLog({
+      logger: deps.logger,
+      httpDuration: deps.metrics.httpDuration,
       // Labels come from the routes, never from the request: a label per path a client makes up was a new
       // series per request (20k unauthenticated POSTs to random paths made /metrics 98 MB). A call refused
       // before its route ran (401, 413, a bad JSON body) is labelled with its path only if a route has it.
-      rpcPaths ??= new Set(registry.routes.map((r) => r.path));
-      const route = (req.route?.path as string | undefined) ?? (rpcPaths.has(req.path) ? req.path : 'unmatched');
-      const method = httpMethodLabel(req.method);
-      deps.metrics.httpDuration.observe({ route, method, status: String(res.statusCode) }, seconds);
-      const unmatched = route === 'unmatched' ? { path: req.path.slice(0, 200) } : {};
-      deps.logger.info({ req_id: requestId, method, route, ...unmatched, status: res.statusCode, ms: Math.round(seconds * 1000) }, 'request');
-    });
-    next();
-  });
+      routeOf: (req) => {
+        rpcPaths ??= new Set(registry.routes.map((r) => r.path));
+        return (req.route?.path as string | undefined) ?? (rpcPaths.has(fullPath(req)) ? fullPath(req) : 'unmatched');
+      },
+    }),
+  );
 
   app.get('/healthz', (_req, res) => void res.json({ status: 'ok' }));
   // Unauthenticated: says which dependency is down, not why. The error (addresses, ports, driver text) goes
