@@ -53,18 +53,24 @@ export function createRapidUpload(ctx: UploadsContext) {
   async function tryRapid(auth: AuthContext, input: CreateFileInput): Promise<{ link: BlobRow | null; challenge: BlobRow | null }> {
     const none = { link: null, challenge: null };
     if (!input.content_hash || input.size === undefined) return none;
-    const blob = await repo.findBlobBySha1(deps.db, input.content_hash.toLowerCase(), input.size);
-    if (!blob) {
-      deps.metrics.rapidUpload.inc({ result: 'miss' });
-      return none;
-    }
-    const holds = await repo.callerHoldsContent(deps.db, { domainId, userId: auth.userId, scope: adminScope(auth), sha1: blob.sha1, size: blob.size });
-    if (!holds && input.proof_version === 'v2' && deps.config.rapidUploadProofV2) {
+    const sha1 = input.content_hash.toLowerCase();
+    const blob = await repo.findBlobBySha1(deps.db, sha1, input.size);
+    // Asked whether or not the content is stored: the same queries either way, so the time taken does not
+    // tell a stored file from an unknown one either.
+    const holds = await repo.callerHoldsContent(deps.db, { domainId, userId: auth.userId, scope: adminScope(auth), sha1, size: input.size });
+    if (blob && !holds && input.proof_version === 'v2' && deps.config.rapidUploadProofV2) {
       const allowed = await proofLimits.takeChallenge(deps.db, auth.userId);
       deps.metrics.rapidUpload.inc({ result: allowed ? 'challenged' : 'challenge_limited' });
       return { link: null, challenge: allowed ? blob : null };
     }
-    const proven = holds && (input.proof_code !== undefined && input.proof_version === 'v1' ? await proofMatches(blob, auth.accessToken, input.proof_code) : true);
+    // Content the caller cannot read counts as a miss, stored or not: the API answers both alike (a normal
+    // upload session), and /metrics is public, so a result of its own there told another user's whole
+    // files apart from wrong guesses (red team, proof v2 off). proof_rejected is for a holder's bad proof.
+    if (!blob || !holds) {
+      deps.metrics.rapidUpload.inc({ result: 'miss' });
+      return none;
+    }
+    const proven = input.proof_code !== undefined && input.proof_version === 'v1' ? await proofMatches(blob, auth.accessToken, input.proof_code) : true;
     deps.metrics.rapidUpload.inc({ result: proven ? 'hit' : 'proof_rejected' });
     return { link: proven ? blob : null, challenge: null };
   }
