@@ -56,10 +56,31 @@ export const PROBE_ROUTES = ['/healthz', '/readyz', '/metrics'] as const;
 /** A regex matching exactly these route labels (Prometheus anchors label regexes; paths hold no metacharacter). */
 const anyRoute = (routes: readonly string[]) => routes.join('|');
 
+/**
+ * Whether a counter of the domain's pods counted anything in the last `minutes`, first events of a new
+ * process included. increase() needs two samples of a series, so a series whose first scrape already
+ * shows 1 (the event came before Prometheus first scraped the pod, or a label value the data plane does
+ * not create at 0) loses its first events: a pod's first storage error went unseen. A process younger than
+ * the window counted only within it, so its counters count as they are. Its age comes from its own scrape
+ * (same instance and job): process_start_time_seconds on `openpds serve`, with the openpds_worker_ prefix
+ * on `openpds worker` (workers/src/main.ts). A series new to an older process is still not seen at once;
+ * the data plane creates these counters at 0 for every label value it knows, which leaves that rare.
+ */
+function countedWithin(ctx: DomainContext, metric: string, minutes: number): string {
+  const ns = ctx.namespace;
+  const series = `${metric}{namespace="${ns}",job=~"${ctx.names.api}|${ctx.names.workerMetrics}"}`;
+  const seconds = minutes * 60;
+  const young =
+    `time() - process_start_time_seconds{namespace="${ns}",job="${ctx.names.api}"} < ${seconds}` +
+    ` or time() - openpds_worker_process_start_time_seconds{namespace="${ns}",job="${ctx.names.workerMetrics}"} < ${seconds}`;
+  return `sum ${BY} (increase(${series}[${minutes}m])) > 0 or sum ${BY} (${series} > 0 and on (instance, job) (${young}))`;
+}
+
 export interface AlertRule {
   alert: string;
   expr: string;
-  for: string;
+  /** Absent: the alert fires at the first evaluation that finds it. */
+  for?: string;
   labels: Record<string, string>;
   annotations: Record<string, string>;
 }
@@ -74,7 +95,7 @@ export function domainAlertRules(ctx: DomainContext): AlertRule[] {
   const rule = (alert: string, severity: string, expr: string, forDuration: string, summary: string): AlertRule => ({
     alert,
     expr,
-    for: forDuration,
+    ...(forDuration && { for: forDuration }),
     labels: { severity, openpds_domain: domain },
     annotations: { summary, description: `${summary} (Domain ${ns}/${domain}).` },
   });
@@ -95,8 +116,13 @@ export function domainAlertRules(ctx: DomainContext): AlertRule[] {
       'p99 API latency (uploads, downloads and probes aside) is above 2 seconds',
     ),
     rule('OpenPDSJobBacklogOld', 'warning', `max ${BY} (openpds_jobs_oldest_age_seconds{${jobs}}) > 900`, '10m', 'The oldest queued job has waited more than 15 minutes'),
-    rule('OpenPDSWorkerFailures', 'warning', `sum ${BY} (rate(openpds_jobs_failed_total{${jobs}}[15m])) > 0.1`, '15m', 'Jobs keep failing after their retries'),
-    rule('OpenPDSStorageErrors', 'critical', `sum ${BY} (rate(openpds_storage_errors_total{${jobs}}[5m])) > 0`, '10m', 'The blob store (S3 or volume) returns errors'),
+    // Any job failed for good: each is work left undone (an upload never hashed) until someone runs
+    // `openpds jobs retry-failed`, and the retries with backoff already absorbed the passing faults. No
+    // `for`: one failure must alert (rate > 0.1 for 15 min wanted over 6 failures a minute for half an
+    // hour and never saw 5 a minute); the alert resolves 15 minutes after the last failure.
+    rule('OpenPDSWorkerFailures', 'warning', countedWithin(ctx, 'openpds_jobs_failed_total', 15), '', 'Jobs failed after their retries in the last 15 minutes'),
+    // Errors in every 5-minute window for 10 minutes: an outage, not one failed request a retry absorbed.
+    rule('OpenPDSStorageErrors', 'critical', countedWithin(ctx, 'openpds_storage_errors_total', 5), '10m', 'The blob store (S3 or volume) returns errors'),
     {
       ...rule('OpenPDSDomainNotReady', 'critical', domainNotReadyExpr(ns, domain), '5m', 'The Domain has not been Ready for 5 minutes'),
       annotations: {
