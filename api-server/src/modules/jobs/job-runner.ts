@@ -121,7 +121,7 @@ export function createJobRunner(
   });
   new client.Gauge({
     name: 'openpds_jobs_oldest_age_seconds',
-    help: 'How long the oldest due job has been waiting',
+    help: 'How long the oldest job waiting to run has been due, in seconds: queued and due, not running under a live lease (0: none waiting)',
     registers: [deps.registry],
     async collect() {
       this.set((await readBacklog()).oldest_seconds);

@@ -103,10 +103,16 @@ export function createJobsRepository() {
         [kind ?? null, limit],
       );
     },
-    /** Due jobs (queued, waiting or running) and how long the oldest has been due. */
+    /**
+     * Due jobs (queued, waiting or running: the worker autoscaler follows it) and how long the oldest one
+     * waiting to run has been due. A job running under a live lease is not waiting: counted there, the
+     * 15-minute hash of a big upload fired OpenPDSJobBacklogOld with nothing queued (red team). One whose
+     * lease ran out (its runner died) waits again, since its run_at.
+     */
     async backlog(db: Queryable): Promise<{ backlog: number; oldest_seconds: number }> {
       const [row] = await db.query<{ backlog: number | string; oldest_seconds: number | string | null }>(
-        `SELECT count(*) AS backlog, EXTRACT(EPOCH FROM now() - min(run_at)) AS oldest_seconds
+        `SELECT count(*) AS backlog,
+           EXTRACT(EPOCH FROM now() - min(run_at) FILTER (WHERE locked_until IS NULL OR locked_until < now())) AS oldest_seconds
          FROM jobs WHERE state = 'queued' AND run_at <= now()`,
       );
       return { backlog: Number(row?.backlog ?? 0), oldest_seconds: Math.max(0, Number(row?.oldest_seconds ?? 0)) };
