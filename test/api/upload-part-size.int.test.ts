@@ -2,6 +2,8 @@
  * file/complete with a part other than the last under 5 MiB: 400 InvalidParameter.PartSize on local disk
  * and on S3 alike, and the session stays open, so the client can upload that part again and complete
  * (this was a 500 that left the session 'completing': every retry answered 409 UploadInProgress for 60 s).
+ * A non-last part declared with a part_size under 5 MiB is refused at file/create, before anything is
+ * uploaded.
  */
 import { ADMIN_PASSWORD, startTestServer, type ApiClient } from '../support/test-server';
 
@@ -47,5 +49,17 @@ describe.each([
     const link = await api.ok('/v2/file/get_download_url', { drive_id: drive, file_id: file.file_id }, token);
     const body = Buffer.from(await (await fetch(link.url)).arrayBuffer());
     expect(body.equals(Buffer.concat([fixed, Buffer.alloc(5, 2)]))).toBe(true);
+  });
+
+  it('is refused at file/create when a declared part_size already makes it certain', async () => {
+    const create = (extra: object) => api.call('/v2/file/create', { drive_id: drive, parent_file_id: 'root', name: 'declared.bin', type: 'file', ...extra }, token);
+    const small = await create({ size: 5 * MiB + 10, part_info_list: [{ part_number: 1, part_size: 10 }, { part_number: 2, part_size: 5 * MiB }] });
+    expect([small.status, small.body.code]).toEqual([400, 'InvalidParameter.PartSize']);
+    expect(small.body.message).toMatch(/part 1 is declared as 10 bytes/);
+    // A small last part, and sizes that fit, are fine; nothing was left behind by the refusals.
+    const fine = await create({ size: 5 * MiB + 10, part_info_list: [{ part_number: 1, part_size: 5 * MiB }, { part_number: 2, part_size: 10 }] });
+    expect(fine.body.part_info_list).toHaveLength(2);
+    const listed = await api.ok('/v2/file/list', { drive_id: drive, parent_file_id: 'root' }, token);
+    expect(listed.items.filter((f: { name: string }) => f.name.startsWith('declared')).map((f: { name: string }) => f.name)).toEqual([]);
   });
 });

@@ -10,7 +10,7 @@ import { describeName, validateName } from '../files/names';
 import { adminScope } from '../drives/drive-access.sql';
 import { isForeignKeyViolation, type Queryable } from '../../db/db';
 import { AppError } from '../../shared/errors';
-import { MAX_PART_NUMBER, MAX_PART_SIZE, UploadNotFoundError, type UploadedPart } from '../../storage/blob-store';
+import { MAX_PART_NUMBER, MAX_PART_SIZE, MIN_PART_SIZE, UploadNotFoundError, type UploadedPart } from '../../storage/blob-store';
 import type { AuthContext } from '../auth/auth.types';
 import { newProofNonce, PROOF_V2_ALGORITHM } from './proof';
 import { createRapidUpload } from './rapid-upload';
@@ -40,6 +40,10 @@ export function createUploadSessions(ctx: UploadsContext) {
     const declared = list.reduce((sum, p) => (p.part_size === undefined ? NaN : sum + p.part_size), 0);
     if (size !== undefined && partCount === undefined && !Number.isNaN(declared) && declared !== size)
       throw uploadErrors.partSize(`the part sizes add up to ${declared} bytes, not the declared size ${size}`);
+    // What complete refuses on every store (S3's EntityTooSmall), said at create when a declared part_size
+    // already makes it certain, rather than after the client has uploaded every part.
+    const small = partCount === undefined && list.find((p) => p.part_size !== undefined && p.part_number < list.length && p.part_size < MIN_PART_SIZE);
+    if (small) throw uploadErrors.partSize(`part ${small.part_number} is declared as ${small.part_size} bytes; every part but the last needs at least ${MIN_PART_SIZE}`);
     return numbers.sort((a, b) => a - b);
   }
 
