@@ -4,7 +4,7 @@
  */
 import type { Chart } from 'cdk8s';
 import { k8s } from 'cdk8s-plus-32';
-import { HTTP_PORT, type DomainContext } from './domain-context';
+import { HTTP_PORT, METRICS_PORT, type DomainContext } from './domain-context';
 import { podTemplate } from './pod';
 
 export function addApiServer(chart: Chart, ctx: DomainContext, configHash: string): void {
@@ -29,7 +29,11 @@ export function addApiServer(chart: Chart, ctx: DomainContext, configHash: strin
     spec: {
       type: 'ClusterIP',
       selector: ctx.selector('api-server'),
-      ports: [{ name: 'http', port: HTTP_PORT, targetPort: k8s.IntOrString.fromString('http'), protocol: 'TCP' }],
+      // The Ingress routes to http only; metrics is the ServiceMonitor's.
+      ports: [
+        { name: 'http', port: HTTP_PORT, targetPort: k8s.IntOrString.fromString('http'), protocol: 'TCP' },
+        { name: 'metrics', port: METRICS_PORT, targetPort: k8s.IntOrString.fromString('metrics'), protocol: 'TCP' },
+      ],
     },
   });
   if (spec.ingress) {

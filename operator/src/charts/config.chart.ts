@@ -6,7 +6,7 @@
 import { createHash } from 'node:crypto';
 import type { Chart } from 'cdk8s';
 import { k8s } from 'cdk8s-plus-32';
-import { DATA_DIR, HTTP_PORT, type DomainContext } from './domain-context';
+import { DATA_DIR, HTTP_PORT, METRICS_PORT, type DomainContext } from './domain-context';
 import { quantityToBytes } from './quantity';
 
 /** Values of the admin Secret: generated once by the reconciler (crypto is its boundary), then re-read. */
@@ -22,6 +22,8 @@ export function domainEnv(ctx: DomainContext): Record<string, string> {
     OPENPDS_DOMAIN_ID: spec.domainId,
     OPENPDS_HOST: '0.0.0.0',
     OPENPDS_PORT: String(HTTP_PORT),
+    // /metrics only there (the http port answers 404 for it): `serve` and `worker` alike read this ConfigMap.
+    OPENPDS_METRICS_PORT: String(METRICS_PORT),
     OPENPDS_PUBLIC_URL: ctx.publicUrl,
     OPENPDS_DATA_DIR: DATA_DIR,
     OPENPDS_LOG_LEVEL: spec.logLevel,

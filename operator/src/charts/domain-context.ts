@@ -11,6 +11,12 @@ export type Component = 'api-server' | 'worker' | 'config' | 'monitoring' | 'dat
 export const GENERATION_LABEL = 'openpds.io/generation';
 export const DOMAIN_LABEL = 'openpds.io/domain';
 export const HTTP_PORT = 8080;
+/**
+ * The data plane's /metrics, on a port of its own (OPENPDS_METRICS_PORT): the Ingress and the public http
+ * port never reach it (series such as the rapid-upload results are for operators, not clients), and the
+ * NetworkPolicies open it to in-cluster scrapers only. 9090 is no port the image listens on otherwise.
+ */
+export const METRICS_PORT = 9090;
 export const DATA_DIR = '/var/lib/openpds';
 /** Matches the non-root user of the image (Dockerfile). */
 export const RUN_AS_USER = 10001;

@@ -36,7 +36,8 @@ export function addMonitoring(chart: Chart, ctx: DomainContext): void {
       selector: { matchLabels: { 'app.kubernetes.io/instance': ctx.domain.metadata.name, 'openpds.io/metrics': 'true' } },
       endpoints: [
         {
-          port: 'http',
+          // The Services' metrics port: /metrics is served there only (OPENPDS_METRICS_PORT, config.chart.ts).
+          port: 'metrics',
           path: '/metrics',
           interval: '30s',
           relabelings: [{ action: 'replace', sourceLabels: [serviceLabelMeta(DOMAIN_LABEL)], targetLabel: DOMAIN_METRIC_LABEL }],

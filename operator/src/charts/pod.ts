@@ -3,7 +3,7 @@
  * secretKeyRef env, a non-root read-only container, probes on the data plane's /healthz and /readyz.
  */
 import { k8s } from 'cdk8s-plus-32';
-import { DATA_DIR, HTTP_PORT, RUN_AS_USER, type Component, type DomainContext } from './domain-context';
+import { DATA_DIR, HTTP_PORT, METRICS_PORT, RUN_AS_USER, type Component, type DomainContext } from './domain-context';
 import type { Resources } from '../domain-types';
 
 function secretEnv(name: string, secret: string, key: string): k8s.EnvVar {
@@ -68,7 +68,11 @@ export function podTemplate(ctx: DomainContext, opts: PodOptions): k8s.PodTempla
           image: ctx.image,
           imagePullPolicy: ctx.spec.imagePullPolicy,
           args: opts.args,
-          ports: [{ name: 'http', containerPort: HTTP_PORT, protocol: 'TCP' }],
+          // Probes stay on http: OPENPDS_METRICS_PORT moves /metrics only.
+          ports: [
+            { name: 'http', containerPort: HTTP_PORT, protocol: 'TCP' },
+            { name: 'metrics', containerPort: METRICS_PORT, protocol: 'TCP' },
+          ],
           envFrom: [{ configMapRef: { name: ctx.names.config } }],
           env: secretEnvVars(ctx),
           resources: toResources(opts.resources),

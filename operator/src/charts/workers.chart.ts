@@ -5,7 +5,7 @@
  */
 import type { Chart } from 'cdk8s';
 import { k8s } from 'cdk8s-plus-32';
-import type { DomainContext } from './domain-context';
+import { METRICS_PORT, type DomainContext } from './domain-context';
 import { DOMAIN_METRIC_LABEL } from './monitoring.chart';
 import { podTemplate } from './pod';
 
@@ -32,13 +32,13 @@ export function addWorkers(chart: Chart, ctx: DomainContext, configHash: string)
       template: podTemplate(ctx, { component: 'worker', args: ['worker'], resources: spec.workers.resources, configHash }),
     },
   });
-  // Workers take no traffic; the Service exists so the ServiceMonitor can find their /metrics.
+  // Workers take no traffic; the Service exists so the ServiceMonitor can find their /metrics, its only port.
   new k8s.KubeService(chart, 'worker-metrics-service', {
     metadata: { name: names.workerMetrics, labels: { ...ctx.labels('worker'), 'openpds.io/metrics': 'true' } },
     spec: {
       clusterIp: 'None',
       selector: ctx.selector('worker'),
-      ports: [{ name: 'http', port: 8080, targetPort: k8s.IntOrString.fromString('http'), protocol: 'TCP' }],
+      ports: [{ name: 'metrics', port: METRICS_PORT, targetPort: k8s.IntOrString.fromString('metrics'), protocol: 'TCP' }],
     },
   });
   if (scaling.enabled) {
