@@ -7,6 +7,7 @@ import type { Deps } from './shared/deps';
 import { createErrorMiddleware } from './shared/error-middleware';
 import { createJsonBodyParser } from './shared/json-body';
 import { buildOpenApi } from './shared/openapi';
+import { createReadiness } from './shared/readiness';
 import { acceptRequestId } from './shared/request-id';
 import { createRequestLog } from './shared/request-log';
 import { createRpcRegistry } from './shared/rpc';
@@ -114,18 +115,18 @@ export function createApp(deps: Deps, services: Services = createServices(deps))
   );
 
   app.get('/healthz', (_req, res) => void res.json({ status: 'ok' }));
-  // Unauthenticated: says which dependency is down, not why. The error (addresses, ports, driver text) goes
-  // to the log only. The operator names the failing check from this body (operator/src/kube/readiness.ts).
+  // Unauthenticated: says which dependency is down and how (`timeout`, `unreachable`, `credentials
+  // rejected`), not why. The error (addresses, ports, driver text) goes to the log only, when readiness
+  // changes (readiness.ts). Each check answers within OPENPDS_READINESS_TIMEOUT_SECONDS, inside the
+  // kubelet's 3 s. The operator names the failing check from this body (operator/src/kube/readiness.ts).
+  const readiness = createReadiness({
+    checks: { database: () => deps.db.query('SELECT 1'), storage: () => deps.store.ping() },
+    timeoutMs: deps.config.readinessTimeoutSeconds * 1000,
+    logger: deps.logger,
+  });
   app.get('/readyz', async (_req, res) => {
-    const check = async (dependency: string, fn: () => Promise<unknown>) =>
-      fn().then(
-        () => 'ok',
-        (err: unknown) => (deps.logger.warn({ err, dependency }, `readiness: ${dependency} unreachable`), 'unreachable'),
-      );
-    const [database, storage] = await Promise.all([check('database', () => deps.db.query('SELECT 1')), check('storage', () => deps.store.ping())]);
-    const storage_claim = publicClaimProblem(deps.storageClaim?.problem()) ?? 'ok';
-    const ready = database === 'ok' && storage === 'ok' && storage_claim === 'ok';
-    res.status(ready ? 200 : 503).json({ status: ready ? 'ready' : 'not ready', database, storage, storage_claim });
+    const { ready, results } = await readiness.check({ storage_claim: publicClaimProblem(deps.storageClaim?.problem()) ?? 'ok' });
+    res.status(ready ? 200 : 503).json({ status: ready ? 'ready' : 'not ready', ...results });
   });
   app.get('/metrics', async (_req, res) => {
     res.setHeader('Content-Type', deps.metrics.registry.contentType);

@@ -40,6 +40,12 @@ describe('config', () => {
     expect(() => loadConfig(env)).toThrow(message);
   });
 
+  it('gives each /readyz check 2 s unless told, within the kubelet\'s probe timeout', () => {
+    expect(loadConfig({}).readinessTimeoutSeconds).toBe(2);
+    expect(loadConfig({ OPENPDS_READINESS_TIMEOUT_SECONDS: '1' }).readinessTimeoutSeconds).toBe(1);
+    expect(() => loadConfig({ OPENPDS_READINESS_TIMEOUT_SECONDS: '0' })).toThrow('OPENPDS_READINESS_TIMEOUT_SECONDS must be between 1 and 60, got 0');
+  });
+
   it('trusts X-Forwarded-For from loopback only, unless told which proxies to trust', () => {
     expect(loadConfig({}).trustProxy).toEqual(['loopback']);
     expect(loadConfig({ OPENPDS_TRUST_PROXY: '' }).trustProxy).toEqual([]);

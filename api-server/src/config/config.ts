@@ -111,6 +111,12 @@ export const CONFIG_KEYS = {
     '30',
     int(0, 86_400),
   ),
+  readinessTimeoutSeconds: key(
+    'OPENPDS_READINESS_TIMEOUT_SECONDS',
+    '/readyz gives its database check and its blob store check this long each; one that takes longer is reported as `timeout` (503). Keep it below the readiness probe\'s timeout (3 s in the operator\'s chart), or a hung dependency shows as a probe timeout that names nothing',
+    '2',
+    int(1, 60),
+  ),
   adminPassword: key('OPENPDS_ADMIN_PASSWORD', 'Password of the superadmin `admin` created on first start; empty means a random one, printed once', '', str),
   secretKey: key('OPENPDS_SECRET_KEY', 'Key (≥ 32 chars) signing tokens and URLs; empty means generated once and kept in the data dir', '', str),
   storage: key('OPENPDS_STORAGE', 'Blob store: `local` (files under the data dir) or `s3`', 'local', oneOf('local', 's3')),
