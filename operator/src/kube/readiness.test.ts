@@ -1,4 +1,7 @@
-import { deploymentReadiness, probeReadyz } from './readiness';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { createHttpFetch } from './http-fetch';
+import { deploymentReadiness, MAX_ANSWER_CHARS, probeReadyz, READYZ_TIMEOUT_MS } from './readiness';
 
 /** A Deployment `acme-api` at generation 2 wanting 3 replicas, its status overridden per case. */
 const deployment = (status: Record<string, number>, replicas: number | null = 3) => ({
@@ -73,8 +76,51 @@ describe('probeReadyz', () => {
     const body = JSON.stringify({ status: 'not ready', database: 'ok', storage: 'ok', storage_claim: 'the blob store is claimed by instance 7f… of domain "owner"' });
     expect(await probeReadyz(async () => ({ ok: false, status: 503, text: async () => body }), 'http://x')).toEqual({
       ready: false,
-      message: 'http://x/readyz answered 503: storage_claim the blob store is claimed by instance 7f… of domain "owner"',
+      message: 'http://x/readyz answered 503: storage_claim: the blob store is claimed by instance 7f… of domain "owner"',
     });
     expect(await probeReadyz(async () => ({ ok: false, status: 503, text: async () => '<html>gateway</html>' }), 'http://x')).toEqual({ ready: false, message: 'http://x/readyz answered 503' });
+  });
+
+  it('carries a frozen database as the data plane names it, its status and the failing checks only', async () => {
+    const body = JSON.stringify({ status: 'not ready', database: 'timeout', storage: 'ok', storage_claim: 'ok' });
+    expect(await probeReadyz(async () => ({ ok: false, status: 503, text: async () => body }), 'http://x')).toEqual({ ready: false, message: 'http://x/readyz answered 503: database: timeout' });
+    // An error body's request id differs on every probe: the condition would be rewritten each time.
+    const starting = JSON.stringify({ code: 'ServiceUnavailable.Starting', message: 'the server is starting', request_id: 'r-1' });
+    expect((await probeReadyz(async () => ({ ok: false, status: 503, text: async () => starting }), 'http://x')).message).toBe('http://x/readyz answered 503: code: ServiceUnavailable.Starting; message: the server is starting');
+  });
+
+  it('bounds what the body puts in the message, on one line', async () => {
+    const body = JSON.stringify({ status: 'not ready', ...Object.fromEntries(Array.from({ length: 50 }, (_, i) => [`check${i}`, `down\n\u0007${'x'.repeat(1000)}`])) });
+    const { message } = await probeReadyz(async () => ({ ok: false, status: 503, text: async () => body }), 'http://x');
+    expect(message.startsWith('http://x/readyz answered 503: check0: down x')).toBe(true);
+    expect(message.length).toBeLessThanOrEqual('http://x/readyz answered 503: '.length + MAX_ANSWER_CHARS);
+    expect(message).toMatch(/…$/);
+    expect(message).not.toMatch(/[\u0000-\u001f]/);
+  });
+
+  describe('a data plane that does not answer in time', () => {
+    let server: Server;
+    let url: string;
+    beforeAll(async () => {
+      // Accepts and never answers, as a data plane stuck on a frozen database did before its own deadline.
+      server = createServer(() => undefined);
+      await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+      url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    });
+    afterAll(async () => {
+      server.closeAllConnections();
+      await new Promise((resolve) => server.close(resolve));
+    });
+
+    it.each([
+      ['the operator’s node:http fetch', () => createHttpFetch()],
+      ['global fetch', () => fetch as never],
+    ])('is a timeout said plainly, with the URL and the limit (%s)', async (_name, make) => {
+      expect(await probeReadyz(make(), url, 200)).toEqual({ ready: false, message: `${url}/readyz timed out: no answer within 0.2 s` });
+    });
+
+    it('waits longer than the data plane takes to answer for itself (~2 s)', () => {
+      expect(READYZ_TIMEOUT_MS).toBeGreaterThanOrEqual(4000);
+    });
   });
 });

@@ -54,8 +54,22 @@ export function deploymentReadiness(deployment: DeploymentLike | undefined): Dep
 
 export type FetchFn = (url: string, init: { signal: AbortSignal }) => Promise<{ ok: boolean; status: number; text?: () => Promise<string> }>;
 
-/** GET `${baseUrl}/readyz`; never throws (a refused connection is "not ready" with the reason). */
-export async function probeReadyz(fetchFn: FetchFn, baseUrl: string, timeoutMs = 2000): Promise<{ ready: boolean; message: string }> {
+/**
+ * How long the operator waits for /readyz. Longer than the data plane takes to answer for itself: each of
+ * its checks gives up after ~2 s (OPENPDS_READINESS_TIMEOUT_SECONDS) and /readyz then answers 503 naming
+ * the check. At 2 s here the operator gave up first, on every probe of a frozen database, and the Domain
+ * said "The operation was aborted due to timeout" instead of "database: timeout".
+ */
+export const READYZ_TIMEOUT_MS = 5000;
+
+/** The most of the data plane's answer a condition message carries (it is shown on one line by kubectl). */
+export const MAX_ANSWER_CHARS = 300;
+
+/**
+ * GET `${baseUrl}/readyz`; never throws. Not ready comes with the reason: the status and the failing checks
+ * the data plane named, a timeout said as such, or the connection's error code (ECONNREFUSED, ENOTFOUND).
+ */
+export async function probeReadyz(fetchFn: FetchFn, baseUrl: string, timeoutMs = READYZ_TIMEOUT_MS): Promise<{ ready: boolean; message: string }> {
   const url = `${baseUrl.replace(/\/$/, '')}/readyz`;
   try {
     const res = await fetchFn(url, { signal: AbortSignal.timeout(timeoutMs) });
@@ -63,15 +77,24 @@ export async function probeReadyz(fetchFn: FetchFn, baseUrl: string, timeoutMs =
     const why = notReadyBecause(await res.text?.().catch(() => undefined));
     return { ready: false, message: `${url} answered ${res.status}${why ? `: ${why}` : ''}` };
   } catch (error) {
+    // AbortSignal.timeout rejects with a DOMException named TimeoutError, whose message names no URL or limit.
+    if ((error as { name?: unknown }).name === 'TimeoutError') return { ready: false, message: `${url} timed out: no answer within ${timeoutMs / 1000} s` };
     const cause = (error as { cause?: { code?: string } }).cause?.code;
-    return { ready: false, message: `${url} unreachable: ${cause ?? (error as Error).message}` };
+    return { ready: false, message: `${url} unreachable: ${cause ?? oneLine((error as Error).message, MAX_ANSWER_CHARS)}` };
   }
 }
 
+/** Text from the network, fit for a condition message: one line, control characters gone, at most `max` characters. */
+function oneLine(text: string, max: number): string {
+  const flat = text.replace(/[\u0000-\u001f\u007f\s]+/g, ' ').trim();
+  return flat.length > max ? `${flat.slice(0, max - 1)}…` : flat;
+}
+
 /**
- * What an OpenPDS data plane's /readyz body says is wrong (`{"database": "ok", "storage": "unreachable: …",
- * "storage_claim": "…"}`: each check that is not "ok"), so the Domain's condition names it (a store another
- * data plane claims, a database it cannot reach) instead of a bare 503. Undefined for any other body.
+ * What an OpenPDS data plane's /readyz body says is wrong (`{"status": "not ready", "database": "timeout",
+ * "storage": "ok", "storage_claim": "…"}`: each check that is not "ok", as `check: result`), so the Domain's
+ * condition names it (a frozen database, a store another data plane claims) instead of a bare 503. At
+ * most MAX_ANSWER_CHARS: the body comes from the network. Undefined for any other body.
  */
 export function notReadyBecause(body: string | undefined): string | undefined {
   if (!body) return undefined;
@@ -81,9 +104,10 @@ export function notReadyBecause(body: string | undefined): string | undefined {
   } catch {
     return undefined;
   }
-  if (!parsed || typeof parsed !== 'object') return undefined;
+  if (!parsed || typeof parsed !== 'object' || Array.isArray(parsed)) return undefined;
   const problems = Object.entries(parsed as Record<string, unknown>)
-    .filter(([key, value]) => key !== 'status' && typeof value === 'string' && value !== 'ok')
-    .map(([key, value]) => `${key} ${(value as string).slice(0, 300)}`);
-  return problems.length ? problems.join('; ') : undefined;
+    // request_id (an error body's) differs on every probe: kept, each probe would rewrite the condition.
+    .filter(([key, value]) => key !== 'status' && key !== 'request_id' && typeof value === 'string' && value !== 'ok')
+    .map(([key, value]) => `${oneLine(key, 40)}: ${oneLine(value as string, MAX_ANSWER_CHARS)}`);
+  return problems.length ? oneLine(problems.join('; '), MAX_ANSWER_CHARS) : undefined;
 }
