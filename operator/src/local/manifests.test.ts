@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { describeProblem, loadManifests } from './manifests';
+import { describeProblem, EMPTY_FOLDER, loadManifests, readManifestDocuments } from './manifests';
 
 const REPO = path.resolve(__dirname, '../../..');
 
@@ -144,6 +144,21 @@ describe('nothing of the folder is silently skipped: a Drive left unread would l
       'comments.yaml: no manifests (an empty file is not taken as its Drives removed: delete the file to remove them)',
       'empty.yaml: no manifests (an empty file is not taken as its Drives removed: delete the file to remove them)',
     ]);
+  });
+
+  test('a folder with no manifests (none, only kustomization.yaml, an empty List) is refused, as kubectl does, unless allowed', () => {
+    const refused = [`.: ${EMPTY_FOLDER}`];
+    expect(loadManifests(dir).invalid.map(describeProblem)).toEqual(refused);
+    fs.writeFileSync(path.join(dir, 'kustomization.yaml'), 'resources: [drive.yaml]\n');
+    fs.writeFileSync(path.join(dir, 'README.md'), 'drives go here\n');
+    expect(readManifestDocuments(dir).problems.map(describeProblem)).toEqual(refused);
+    fs.writeFileSync(path.join(dir, 'list.yaml'), 'apiVersion: v1\nkind: List\nitems: []\n');
+    expect(loadManifests(dir).invalid.map(describeProblem)).toEqual(refused);
+    expect(loadManifests(dir, undefined, {}, { allowEmpty: true }).invalid).toEqual([]);
+    expect(readManifestDocuments(dir, { allowEmpty: true }).problems).toEqual([]);
+    // Any object, of any API, is a folder that says something.
+    fs.writeFileSync(path.join(dir, 'secret.yaml'), 'apiVersion: v1\nkind: Secret\nmetadata: {name: s}\n');
+    expect(loadManifests(dir).invalid).toEqual([]);
   });
 
   test('the same Drive in two files (or twice in one) is an error naming the other file, and neither is run', () => {

@@ -50,9 +50,14 @@ export function describeProblem(p: ManifestProblem): string {
 /** Objects as last applied, by kind then `namespace/name`: what transition rules compare with. */
 export type PreviousObjects = Readonly<Record<string, Readonly<Record<string, object>>>>;
 
-export function loadManifests(dir: string, crdDir = DEFAULT_CRD_DIR, previous: PreviousObjects = {}): Manifests {
+export interface ReadOptions {
+  /** A folder with no manifests is what it says (every Drive removed), not a problem: `--allow-empty`. */
+  allowEmpty?: boolean;
+}
+
+export function loadManifests(dir: string, crdDir = DEFAULT_CRD_DIR, previous: PreviousObjects = {}, options: ReadOptions = {}): Manifests {
   const validators = loadValidators(crdDir);
-  const documents = readManifestDocuments(dir);
+  const documents = readManifestDocuments(dir, options);
   const out: Manifests = { domains: [], drives: [], invalid: [...documents.problems], notRun: [] };
   const firstFiles = new Map<string, string>(); // `Kind/namespace/name` -> the file defining it first
   for (const { where, object } of documents.objects) {
@@ -206,8 +211,11 @@ export interface ManifestDocument {
  * more often a write caught half-way (an editor, `>` redirect, a generator that failed) than a folder's
  * way of saying "no Drives here", and reading it as nothing would let a prune take its Drives for removed
  * and delete them with their files. Failing the run (deleting the file is the explicit way) is the safe side.
+ * So is a folder with no object at all (no YAML file, or only empty lists): a checkout of another branch,
+ * an unmounted volume, `rm *.yaml` in the wrong folder. As `kubectl apply` ("no objects passed to apply"),
+ * it is refused unless the caller says it means it (`allowEmpty`, the commands' `--allow-empty`).
  */
-export function readManifestDocuments(dir: string): { objects: ManifestDocument[]; problems: ManifestProblem[] } {
+export function readManifestDocuments(dir: string, options: ReadOptions = {}): { objects: ManifestDocument[]; problems: ManifestProblem[] } {
   const files = yamlFiles(dir);
   const out: { objects: ManifestDocument[]; problems: ManifestProblem[] } = { objects: [], problems: [...files.problems] };
   for (const file of files.files) {
@@ -240,8 +248,11 @@ export function readManifestDocuments(dir: string): { objects: ManifestDocument[
     }
     if (found === 0) out.problems.push({ where, message: 'no manifests (an empty file is not taken as its Drives removed: delete the file to remove them)' });
   }
+  if (out.objects.length === 0 && out.problems.length === 0 && !options.allowEmpty) out.problems.push({ where: '.', message: EMPTY_FOLDER });
   return out;
 }
+
+export const EMPTY_FOLDER = 'no manifests in the folder (an empty folder is not taken as every Drive removed: pass --allow-empty to mean it)';
 
 /** kubectl's FlattenListVisitor: a list object (kind `List` or `<Kind>List`, with `items`) is its items, nested lists too. */
 function expandList(object: ManifestDocument['object']): unknown[] {

@@ -19,8 +19,8 @@ import { openStateSession, type StateSession } from './state-session';
 import { StateFolderMismatchError } from './up-state-folder';
 import { StateDirBusyError } from './up-state-lock';
 
-const usage = (command: string) => `usage: openpds ${command} -f DIR [--kubeconfig FILE] [--context C] [-n NS] [--set NAME [--prune-cascading]] [--force-conflicts]${command === 'plan' ? ' [--detailed-exitcode]' : ''}
-       openpds ${command} -f DIR (--endpoint [NAME=]URL ... [--username U] [--password P] | --state DIR [--adopt-state]) [--set NAME]${command === 'plan' ? ' [--detailed-exitcode]' : ''}
+const usage = (command: string) => `usage: openpds ${command} -f DIR [--kubeconfig FILE] [--context C] [-n NS] [--set NAME [--prune-cascading]] [--force-conflicts] [--allow-empty]${command === 'plan' ? ' [--detailed-exitcode]' : ''}
+       openpds ${command} -f DIR (--endpoint [NAME=]URL ... [--username U] [--password P] | --state DIR [--adopt-state]) [--set NAME] [--allow-empty]${command === 'plan' ? ' [--detailed-exitcode]' : ''}
 
 Against a cluster (--kubeconfig, --context or $KUBECONFIG): every manifest of DIR, any kind, is ${command === 'plan' ? 'checked by a server-side dry run\nand compared with the live object' : 'server-side applied'} (CustomResourceDefinitions and Namespaces first). With --set NAME,
 objects an earlier apply of that set made that DIR no longer holds are ${command === 'plan' ? 'shown as deletes' : 'deleted'}; without it nothing is deleted.
@@ -39,6 +39,8 @@ be read is an error (exit 1), and while there is one nothing is deleted.
                        a delete is refused (an error naming what it would take); either way the plan
                        counts what goes with it, per kind and namespace
   --force-conflicts    take over fields another field manager owns instead of failing
+  --allow-empty        take a DIR with no manifests for everything removed (with --set, the set's members
+                       are ${command === 'plan' ? 'planned for deletion' : 'deleted'}); without it such a DIR is an error (exit 1), as kubectl refuses it
 
 Against running domains: the Drives of DIR are applied through each domain's admin API. With --set NAME,
 each drive's ownership marker records the set, and the drives of that set whose Drives DIR no longer holds
@@ -69,7 +71,8 @@ changed releases the old owner's drive (files kept, whatever its reclaimPolicy) 
                        line, the drive left as it is), and a folder other than the state's first one is refused${command === 'apply' ? `;
                        what apply did is recorded in the state as up records it` : ''}
   --adopt-state        with --state: let DIR take over a state dir made by another folder, as \`up --adopt-state\`${command === 'plan' ? ' does\n                       (plan only shows the result: the state is handed over by apply or up)' : ''}
-  --set                the apply set to prune (same name rule as for a cluster); no default${command === 'plan' ? '\n\n  --detailed-exitcode  exit 2 when there are changes (0: none, 1: errors)' : ''}`;
+  --set                the apply set to prune (same name rule as for a cluster); no default
+  --allow-empty        as for a cluster: a DIR with no manifests is an error unless given${command === 'plan' ? '\n\n  --detailed-exitcode  exit 2 when there are changes (0: none, 1: errors)' : ''}`;
 
 export interface CommandIo {
   out?: (line: string) => void;
@@ -99,7 +102,7 @@ async function run(command: 'plan' | 'apply', argv: string[], io: CommandIo): Pr
     return 2;
   }
   if ('cluster' in parsed) {
-    const documents = readManifestDocuments(parsed.dir);
+    const documents = readManifestDocuments(parsed.dir, { allowEmpty: parsed.allowEmpty });
     // Printed in the plan and counted as failures (exit 1): a file that cannot be read is not a file removed.
     return runClusterCommand({ command, documents: documents.objects, unreadable: documents.problems.map(describeProblem), target: parsed.cluster, env, out, detailedExitCode: parsed.detailedExitCode });
   }
@@ -124,7 +127,7 @@ async function run(command: 'plan' | 'apply', argv: string[], io: CommandIo): Pr
 async function runAgainstDomains(command: 'plan' | 'apply', parsed: DomainArgs, session: StateSession | undefined, out: (line: string) => void, err: (line: string) => void): Promise<number> {
   for (const notice of session?.notices ?? []) out(notice);
   // With a state, the Drives as up last applied them: a changed domainRef or owner is an invalid manifest.
-  const manifests = loadManifests(parsed.dir, undefined, session?.previous);
+  const manifests = loadManifests(parsed.dir, undefined, session?.previous, { allowEmpty: parsed.allowEmpty });
   let targets = session ? await session.targets(manifests.domains) : createDomainTargets(parsed.target);
   if ('bareEndpoint' in parsed && parsed.bareEndpoint) {
     const ns = (o: { metadata: { namespace?: string } }) => o.metadata.namespace ?? 'default';
@@ -265,8 +268,8 @@ function describeDescriptionChange(change: FieldChange): string[] {
   return withoutSet(from, before) === withoutSet(to, after) ? [moved] : [moved, 'description (text or ownership marker)'];
 }
 
-type DomainArgs = { dir: string; detailedExitCode: boolean; target: TargetOptions; bareEndpoint?: string; set?: string; adoptState: boolean };
-type ParsedArgs = ({ dir: string; detailedExitCode: boolean } & { cluster: ClusterTarget }) | DomainArgs;
+type DomainArgs = { dir: string; detailedExitCode: boolean; allowEmpty: boolean; target: TargetOptions; bareEndpoint?: string; set?: string; adoptState: boolean };
+type ParsedArgs = ({ dir: string; detailedExitCode: boolean; allowEmpty: boolean } & { cluster: ClusterTarget }) | DomainArgs;
 
 function parseCommandArgs(argv: string[], env: Record<string, string | undefined>): ParsedArgs | string {
   let values;
@@ -287,6 +290,7 @@ function parseCommandArgs(argv: string[], env: Record<string, string | undefined
         'force-conflicts': { type: 'boolean', default: false },
         'prune-cascading': { type: 'boolean', default: false },
         'detailed-exitcode': { type: 'boolean', default: false },
+        'allow-empty': { type: 'boolean', default: false },
       },
     }).values;
   } catch (error) {
@@ -295,6 +299,7 @@ function parseCommandArgs(argv: string[], env: Record<string, string | undefined
   if (!values.filename || !fs.existsSync(values.filename) || !fs.statSync(values.filename).isDirectory()) return '-f must name a folder of manifests';
   const dir = values.filename;
   const detailedExitCode = values['detailed-exitcode'] ?? false;
+  const allowEmpty = values['allow-empty'] ?? false;
   const endpoints = values.endpoint ?? [];
   const clusterFlags = Boolean(values.kubeconfig || values.context);
   if (endpoints.length > 0 && values.state) return 'give either --endpoint or --state';
@@ -314,12 +319,12 @@ function parseCommandArgs(argv: string[], env: Record<string, string | undefined
     if (values.kubeconfig) cluster.kubeconfig = values.kubeconfig;
     if (values.context) cluster.context = values.context;
     if (values.namespace) cluster.namespace = values.namespace;
-    return { dir, detailedExitCode, cluster };
+    return { dir, detailedExitCode, allowEmpty, cluster };
   }
-  if (values.state) return { dir, detailedExitCode, target: { stateDir: values.state }, adoptState, ...set };
+  if (values.state) return { dir, detailedExitCode, allowEmpty, target: { stateDir: values.state }, adoptState, ...set };
   const parsed = parseEndpoints(endpoints);
   if (typeof parsed === 'string') return parsed;
   const password = values.password ?? env.OPENPDS_ADMIN_PASSWORD;
   if (!password) return '--endpoint needs --password (or OPENPDS_ADMIN_PASSWORD)';
-  return { dir, detailedExitCode, target: { endpoints: parsed.named, username: values.username!, password }, adoptState, ...(parsed.bare ? { bareEndpoint: parsed.bare } : {}), ...set };
+  return { dir, detailedExitCode, allowEmpty, target: { endpoints: parsed.named, username: values.username!, password }, adoptState, ...(parsed.bare ? { bareEndpoint: parsed.bare } : {}), ...set };
 }

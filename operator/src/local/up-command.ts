@@ -12,7 +12,7 @@ import { createUpRunner } from './up-runner';
 import { bindStateFolder, StateFolderMismatchError } from './up-state-folder';
 import { lockStateDir, StateDirBusyError } from './up-state-lock';
 
-export const UP_USAGE = `usage: openpds up -f DIR [--state-dir DIR] [--adopt-state] [--base-port N] [--resync SECONDS] [--prune-after DURATION] [--log-level LEVEL]
+export const UP_USAGE = `usage: openpds up -f DIR [--state-dir DIR] [--adopt-state] [--base-port N] [--resync SECONDS] [--prune-after DURATION] [--allow-empty] [--log-level LEVEL]
 
   -f, --filename   folder of manifests (every *.yaml, kustomization.yaml ignored)
   --state-dir      where data planes keep their data and passwords (default .openpds); it belongs to the
@@ -23,6 +23,8 @@ export const UP_USAGE = `usage: openpds up -f DIR [--state-dir DIR] [--adopt-sta
   --resync         seconds between passes over DIR (default 10)
   --prune-after    how long a Drive's manifest must stay out of DIR before its drive is deleted or released
                    (per reclaimPolicy); back within it, the Drive keeps its drive (default 30s; 500ms, 2m; 0: at once)
+  --allow-empty    take a folder with no manifests for every Drive removed (they are then deleted or released
+                   and the Domains stopped); without it such a folder is an error and nothing is removed
   --log-level      data planes' log level (default warn)`;
 
 export interface UpCommandIo {
@@ -49,6 +51,7 @@ export async function runUpCommand(argv: string[], io: UpCommandIo = {}): Promis
         'base-port': { type: 'string', default: '8080' },
         resync: { type: 'string', default: '10' },
         'prune-after': { type: 'string', default: '30s' },
+        'allow-empty': { type: 'boolean', default: false },
         'log-level': { type: 'string', default: 'warn' },
       },
     }).values;
@@ -94,20 +97,20 @@ export async function runUpCommand(argv: string[], io: UpCommandIo = {}): Promis
     return 1;
   }
   try {
-    return await runUntilStopped({ dir, stateDir, basePort, logLevel: args['log-level']!, pruneAfterMs, resyncMs }, io, out, err);
+    return await runUntilStopped({ dir, stateDir, basePort, logLevel: args['log-level']!, pruneAfterMs, resyncMs, allowEmpty: args['allow-empty']! }, io, out, err);
   } finally {
     release();
   }
 }
 
 async function runUntilStopped(
-  options: { dir: string; stateDir: string; basePort: number; logLevel: string; pruneAfterMs: number; resyncMs: number },
+  options: { dir: string; stateDir: string; basePort: number; logLevel: string; pruneAfterMs: number; resyncMs: number; allowEmpty: boolean },
   io: UpCommandIo,
   out: (line: string) => void,
   err: (line: string) => void,
 ): Promise<number> {
-  const { dir, stateDir, basePort, logLevel, pruneAfterMs, resyncMs } = options;
-  const runner = createUpRunner({ dir, stateDir, basePort, logLevel, log: out, pruneAfterMs });
+  const { dir, stateDir, basePort, logLevel, pruneAfterMs, resyncMs, allowEmpty } = options;
+  const runner = createUpRunner({ dir, stateDir, basePort, logLevel, log: out, pruneAfterMs, allowEmpty });
   let stopped = false;
   let timer: NodeJS.Timeout | undefined;
   let running: Promise<void> = Promise.resolve();

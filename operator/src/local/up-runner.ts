@@ -38,6 +38,8 @@ export interface UpOptions {
   crdDir?: string;
   /** How long a Drive's manifest must stay out of the folder before its drive is pruned (default 30 s). */
   pruneAfterMs?: number;
+  /** A folder with no manifests means every Drive removed (`--allow-empty`); otherwise it is an invalid folder. */
+  allowEmpty?: boolean;
 }
 
 export interface UpRunner {
@@ -137,7 +139,7 @@ export function createUpRunner(options: UpOptions): UpRunner {
     const manifests = loadManifests(options.dir, options.crdDir, {
       Drive: Object.fromEntries(Object.entries(records).map(([k, r]) => [k, r.drive])),
       Domain: Object.fromEntries(appliedDomains),
-    });
+    }, { allowEmpty: options.allowEmpty ?? false });
     if (manifests.invalid.length === 0) appliedDomains.clear(); // a Domain left a valid folder: back, it is a new object
     for (const domain of manifests.domains) appliedDomains.set(key(domain), domain);
     // The apply-set annotation is the CLI's to write, never a manifest's: `up` puts no drive in a set.
