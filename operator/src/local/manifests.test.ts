@@ -161,6 +161,20 @@ describe('nothing of the folder is silently skipped: a Drive left unread would l
     expect(loadManifests(dir).invalid).toEqual([]);
   });
 
+  test('an alias without its anchor, or an alias bomb, is a problem naming its file, not a crash of the run', () => {
+    fs.writeFileSync(path.join(dir, 'alias.yaml'), 'apiVersion: openpds.io/v1alpha1\nkind: Drive\nmetadata: {name: al}\nspec: *base\n');
+    const nine = (x: string) => `[${Array(9).fill(x).join(',')}]`;
+    fs.writeFileSync(path.join(dir, 'bomb.yaml'), `a: &a ${nine('"lol"')}\nb: &b ${nine('*a')}\nc: &c ${nine('*b')}\nd: &d ${nine('*c')}\ne: ${nine('*d')}\n`);
+    // An anchor used within its own document is fine.
+    fs.writeFileSync(path.join(dir, 'fine.yaml'), DRIVE('fine').replace('{name: fine}', '{name: fine, labels: &l {team: a}, annotations: *l}'));
+    const m = loadManifests(dir);
+    expect(m.drives.map((d) => d.metadata.name)).toEqual(['fine']);
+    expect(m.invalid.map(describeProblem)).toEqual([
+      'alias.yaml: YAML aliases: Unresolved alias (the anchor must be set before the alias): base',
+      expect.stringMatching(/^bomb\.yaml: YAML aliases: Excessive alias count/),
+    ]);
+  });
+
   test('the same Drive in two files (or twice in one) is an error naming the other file, and neither is run', () => {
     fs.writeFileSync(path.join(dir, 'a.yaml'), DRIVE('shared'));
     fs.writeFileSync(path.join(dir, 'b.yaml'), `${DRIVE('shared').replace('name: team', 'name: other')}---\n${DRIVE('own')}`);

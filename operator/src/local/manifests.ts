@@ -234,7 +234,16 @@ export function readManifestDocuments(dir: string, options: ReadOptions = {}): {
         found++;
         continue;
       }
-      const object = doc.toJS() as ManifestDocument['object'] | null;
+      let object: ManifestDocument['object'] | null;
+      try {
+        object = doc.toJS({ maxAliasCount: MAX_ALIAS_COUNT }) as ManifestDocument['object'] | null;
+      } catch (error) {
+        // An alias with no anchor (a half-saved edit, an anchor in another document) or an alias bomb: only
+        // toJS finds them. Thrown, they failed the whole run (every pass of `up`) with no file named.
+        out.problems.push({ where, message: `YAML aliases: ${(error as Error).message}` });
+        found++;
+        continue;
+      }
       if (object === null || object === undefined) continue;
       found++;
       if (typeof object !== 'object' || Array.isArray(object)) {
@@ -251,6 +260,12 @@ export function readManifestDocuments(dir: string, options: ReadOptions = {}): {
   if (out.objects.length === 0 && out.problems.length === 0 && !options.allowEmpty) out.problems.push({ where: '.', message: EMPTY_FOLDER });
   return out;
 }
+
+/**
+ * Aliases a document may expand (the `yaml` library's default, said here so it stays): a few anchors
+ * nested in each other ("billion laughs") would otherwise expand to gigabytes, in `up`'s own process.
+ */
+const MAX_ALIAS_COUNT = 100;
 
 export const EMPTY_FOLDER = 'no manifests in the folder (an empty folder is not taken as every Drive removed: pass --allow-empty to mean it)';
 
