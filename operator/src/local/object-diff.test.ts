@@ -49,3 +49,28 @@ test('a map that appears or goes whole shows key by key, so no key is cut off', 
   ]);
   expect(diffObjects(bare, { ...bare, data: {} }).map(describeObjectChange)).toEqual(['data: (none) -> {}']);
 });
+
+test("a Secret's values (data, stringData, kubectl's last-applied copy) are shown as (sensitive value), its other fields as usual", () => {
+  const last = 'kubectl.kubernetes.io/last-applied-configuration';
+  const secret = (key: string, labels: Record<string, string>) => ({
+    apiVersion: 'v1',
+    kind: 'Secret',
+    metadata: { name: 's', namespace: 'ns', labels, annotations: { [last]: `{"stringData":{"secretKey":"${key}"}}` } },
+    data: { secretKey: Buffer.from(key).toString('base64'), old: 'b2xk' },
+    stringData: { secretKey: key },
+  });
+  const before = secret('hunter2-old-secret', { a: '1' });
+  const after = { ...secret('hunter2-NEW-secret', { a: '2' }), data: { secretKey: Buffer.from('hunter2-NEW-secret').toString('base64'), added: 'bmV3' } };
+  const lines = diffObjects(before, after).map(describeObjectChange);
+  expect(lines).toEqual([
+    'data.added: (none) -> (sensitive value)',
+    'data.old: (sensitive value) -> (none)',
+    'data.secretKey: (sensitive value) -> (sensitive value)',
+    'metadata.annotations["kubectl.kubernetes.io/last-applied-configuration"]: (sensitive value) -> (sensitive value)',
+    'metadata.labels.a: "1" -> "2"',
+    'stringData.secretKey: (sensitive value) -> (sensitive value)',
+  ]);
+  expect(lines.join('\n')).not.toMatch(/hunter2|aHVudGVy/);
+  // A ConfigMap's data is no secret.
+  expect(diffObjects({ ...before, kind: 'ConfigMap' }, { ...after, kind: 'ConfigMap' }).map(describeObjectChange)).toContain('data.old: "b2xk" -> (none)');
+});

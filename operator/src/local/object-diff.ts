@@ -9,6 +9,8 @@ export interface ObjectChange {
   path: string;
   before?: unknown;
   after?: unknown;
+  /** A Secret's value: shown as `(sensitive value)`, as terraform does (kubectl diff masks it too). */
+  sensitive?: boolean;
 }
 
 /** Bookkeeping the server rewrites on every write: never a change the user made. */
@@ -17,8 +19,18 @@ const IGNORED_METADATA = new Set(['managedFields', 'resourceVersion', 'generatio
 export function diffObjects(live: Record<string, unknown>, next: Record<string, unknown>): ObjectChange[] {
   const changes: ObjectChange[] = [];
   walk(comparable(live), comparable(next), '', changes);
-  return changes;
+  if (!isSecret(live) && !isSecret(next)) return changes;
+  // A plan is pasted into CI logs and pull requests: that a key changed is the plan's business, its value is not.
+  return changes.map((c) => (SECRET_PATHS.test(c.path) ? { ...c, sensitive: true } : c));
 }
+
+const isSecret = (o: Record<string, unknown>) => o.apiVersion === 'v1' && o.kind === 'Secret';
+
+/**
+ * A Secret's values: data and stringData, and the annotation where a client-side `kubectl apply` kept a
+ * copy of the whole manifest (its stringData in clear).
+ */
+const SECRET_PATHS = /^(data|stringData)([.[]|$)|^metadata\.annotations\["kubectl\.kubernetes\.io\/last-applied-configuration"\]$/;
 
 /** The object without status (the apply never writes it) and without the server's bookkeeping. */
 function comparable(object: Record<string, unknown>): Record<string, unknown> {
@@ -74,7 +86,8 @@ function isPlainObject(value: unknown): value is Record<string, unknown> {
 
 /** `spec.replicas: 1 -> 3`, `metadata.labels.tier: (none) -> "web"`; large values are cut short. */
 export function describeObjectChange(change: ObjectChange): string {
-  return `${change.path}: ${show(change.before)} -> ${show(change.after)}`;
+  const shown = (value: unknown) => (change.sensitive && value !== undefined ? '(sensitive value)' : show(value));
+  return `${change.path}: ${shown(change.before)} -> ${shown(change.after)}`;
 }
 
 function show(value: unknown): string {
