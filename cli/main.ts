@@ -7,7 +7,7 @@
  * bypasses.
  */
 /* eslint-disable @typescript-eslint/no-require-imports -- lazy on purpose, see above */
-import { ConfigError, configTable } from '../api-server/src/config/config';
+import { ConfigError, configTable, loadConfig } from '../api-server/src/config/config';
 
 const USAGE = `usage: openpds <command>
 
@@ -69,8 +69,13 @@ async function main(argv: string[]): Promise<number> {
     case 'worker': {
       const { startWorker } = require('../workers/src/main') as typeof import('../workers/src/main');
       const worker = await startWorker(process.env);
+      // OPENPDS_METRICS_PORT applies to workers as to `serve`: the chart scrapes that port on every pod.
+      // The worker's server is workers/src/main.ts's; its /metrics route is moved here, from outside.
+      const { startMetricsServer, takeMetricsRoute } = require('../api-server/src/shared/metrics-server') as typeof import('../api-server/src/shared/metrics-server');
+      const { metricsPort, host } = loadConfig(process.env);
+      const metricsServer = metricsPort === undefined ? undefined : await startMetricsServer({ port: metricsPort, host, handler: takeMetricsRoute(worker.server) });
       const stop = async () => {
-        await worker.close();
+        await Promise.all([worker.close(), metricsServer?.close()]);
         process.exit(0);
       };
       process.once('SIGTERM', () => void stop());

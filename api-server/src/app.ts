@@ -128,10 +128,14 @@ export function createApp(deps: Deps, services: Services = createServices(deps))
     const { ready, results } = await readiness.check({ storage_claim: publicClaimProblem(deps.storageClaim?.problem()) ?? 'ok' });
     res.status(ready ? 200 : 503).json({ status: ready ? 'ready' : 'not ready', ...results });
   });
-  app.get('/metrics', async (_req, res) => {
-    res.setHeader('Content-Type', deps.metrics.registry.contentType);
-    res.send(await deps.metrics.registry.metrics());
-  });
+  // With OPENPDS_METRICS_PORT set, /metrics is served on that port only (main.ts, metrics-server.ts) and
+  // is an unknown route here: this port is the public one.
+  if (deps.config.metricsPort === undefined) {
+    app.get('/metrics', async (_req, res) => {
+      res.setHeader('Content-Type', deps.metrics.registry.contentType);
+      res.send(await deps.metrics.registry.metrics());
+    });
+  }
   // Nothing below reads or writes the store until its claim is known to be this instance's (main.ts).
   app.use((_req, res, next) => {
     const problem = deps.storageClaim?.problem();

@@ -19,6 +19,7 @@ import { systemClock } from './shared/clock';
 import type { Deps } from './shared/deps';
 import { createIdGenerator } from './shared/ids';
 import { createMetrics } from './shared/metrics';
+import { registryMetricsHandler, startMetricsServer, type MetricsServer } from './shared/metrics-server';
 import { applyServerTimeouts } from './shared/server-timeouts';
 import { createUrlSigner } from './shared/url-signer';
 import { createBlobStore, describeBlobStore } from './storage/create-blob-store';
@@ -75,6 +76,8 @@ export interface RunningServer {
   deps: Deps;
   services: Services;
   url: string;
+  /** The metrics server's URL when OPENPDS_METRICS_PORT is set (/metrics is then only there). */
+  metricsUrl: string | undefined;
   close(): Promise<void>;
 }
 
@@ -99,10 +102,22 @@ export async function startServer(env: Record<string, string | undefined> = proc
   const port = typeof address === 'object' && address ? address.port : loaded.port;
   const config: Config = { ...loaded, port, publicUrl: env.OPENPDS_PUBLIC_URL ? loaded.publicUrl : `http://localhost:${port}` };
   const logger = pino({ level: config.logLevel, base: { domain: config.domainId } });
+  const metrics = createMetrics();
+  // /metrics on a port of its own when one is set (metrics-server.ts), from the start on: a port taken
+  // fails the start like the API port does.
+  let metricsServer: MetricsServer | undefined;
   const closeServer = async () => {
     server.closeAllConnections();
-    await new Promise<void>((resolve) => server.close(() => resolve()));
+    await Promise.all([new Promise<void>((resolve) => server.close(() => resolve())), metricsServer?.close()]);
   };
+  if (config.metricsPort !== undefined) {
+    try {
+      metricsServer = await startMetricsServer({ port: config.metricsPort, host: config.host, handler: registryMetricsHandler(metrics.registry) });
+    } catch (error) {
+      await closeServer();
+      throw error;
+    }
+  }
   // A database that cannot be opened (in use by another process, unreachable) or migrated: nothing is
   // left listening behind the error.
   let db: Db;
@@ -121,7 +136,6 @@ export async function startServer(env: Record<string, string | undefined> = proc
   }
   const secret = loadSecret(config);
   const urlSigner = createUrlSigner({ secret: `url:${secret}`, baseUrl: config.publicUrl });
-  const metrics = createMetrics();
   const store = createBlobStore(config, urlSigner, metrics.storageErrors);
   // Before anything can serve, run a job or GC: a store another instance owns is left alone, and so is
   // one whose blobs this database does not know (storage-claim.ts). Refused, `serve` exits 1 like on a bad
@@ -159,10 +173,9 @@ export async function startServer(env: Record<string, string | undefined> = proc
     db.dialect === 'pglite' ? db.exec('ANALYZE').catch((err: unknown) => logger.warn({ err }, 'ANALYZE of the embedded database failed')) : Promise.resolve();
   await analyze();
   const { app } = createApp(deps, services);
-
   server.off('request', starting);
   server.on('request', app);
-  logger.info({ port, storage: deps.store.kind, database: db.dialect }, 'openpds data plane listening');
+  logger.info({ port, metrics_port: metricsServer?.port, storage: deps.store.kind, database: db.dialect }, 'openpds data plane listening');
   for (const notice of startupNotices(config)) logger.warn(notice);
 
   const startJobs = () => void (config.serveRunsJobs && services.jobs.start());
@@ -177,6 +190,7 @@ export async function startServer(env: Record<string, string | undefined> = proc
     deps,
     services,
     url: `http://127.0.0.1:${port}`,
+    metricsUrl: metricsServer ? `http://127.0.0.1:${metricsServer.port}` : undefined,
     async close() {
       // Aborted now and waited for alongside the HTTP connections, within the same SHUTDOWN_GRACE_MS: the
       // jobs' closeGraceMs (15 s) then still fits in the pod's 30 s.
@@ -187,7 +201,7 @@ export async function startServer(env: Record<string, string | undefined> = proc
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
       server.closeIdleConnections();
       const cut = setTimeout(() => server.closeAllConnections(), SHUTDOWN_GRACE_MS);
-      await closed;
+      await Promise.all([closed, metricsServer?.close()]);
       clearTimeout(cut);
       await gcStopped;
       await services.jobs.close();

@@ -46,6 +46,14 @@ describe('config', () => {
     expect(() => loadConfig({ OPENPDS_READINESS_TIMEOUT_SECONDS: '0' })).toThrow('OPENPDS_READINESS_TIMEOUT_SECONDS must be between 1 and 60, got 0');
   });
 
+  it('serves /metrics on the API port unless OPENPDS_METRICS_PORT names another', () => {
+    expect(loadConfig({}).metricsPort).toBeUndefined();
+    expect(loadConfig({ OPENPDS_METRICS_PORT: '' }).metricsPort).toBeUndefined();
+    expect(loadConfig({ OPENPDS_METRICS_PORT: '9090' }).metricsPort).toBe(9090);
+    expect(() => loadConfig({ OPENPDS_METRICS_PORT: 'metrics' })).toThrow('OPENPDS_METRICS_PORT must be an integer');
+    expect(() => loadConfig({ OPENPDS_METRICS_PORT: '8080' })).toThrow('OPENPDS_METRICS_PORT must differ from OPENPDS_PORT (8080)');
+  });
+
   it('trusts X-Forwarded-For from loopback only, unless told which proxies to trust', () => {
     expect(loadConfig({}).trustProxy).toEqual(['loopback']);
     expect(loadConfig({ OPENPDS_TRUST_PROXY: '' }).trustProxy).toEqual([]);

@@ -59,6 +59,8 @@ const proxyList: Parser<string[]> = (raw, env) => {
   }
   return items;
 };
+/** A TCP port, or nothing when empty. */
+const optionalPort: Parser<number | undefined> = (raw, env) => (raw.trim() === '' ? undefined : int(0, 65535)(raw, env));
 const url: Parser<string> = (raw, env) => {
   try {
     new URL(raw);
@@ -95,6 +97,12 @@ const UPLOAD_URL_TTL_DEFAULT = 3600;
 export const CONFIG_KEYS = {
   port: key('OPENPDS_PORT', 'HTTP port of the API server', '8080', int(0, 65535)),
   host: key('OPENPDS_HOST', 'Address the API server listens on', '0.0.0.0', str),
+  metricsPort: key(
+    'OPENPDS_METRICS_PORT',
+    'Port of a second HTTP server, on OPENPDS_HOST, that serves only /metrics; the API port then answers /metrics with 404. Empty: /metrics is on the API port (the embedded quick start). Set it wherever the API port is public (the operator\'s chart sets 9090 and scrapes that): the metrics tell about the domain\'s traffic and content. `openpds worker` follows it too',
+    '',
+    optionalPort,
+  ),
   publicUrl: key('OPENPDS_PUBLIC_URL', 'Base URL clients reach the server at (signed upload/download URLs point here)', undefined, url),
   domainId: key('OPENPDS_DOMAIN_ID', 'Id of the one domain this data plane serves', 'default', domainId),
   dataDir: key('OPENPDS_DATA_DIR', 'Directory for the embedded database, local blobs and the generated secret', './.openpds', str),
@@ -240,6 +248,8 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
   if (env[CONFIG_KEYS.gcGraceSeconds.env] === undefined) out.gcGraceSeconds = Math.max(config.gcGraceSeconds, minGrace);
   if (config.gcGraceSeconds < minGrace)
     throw new ConfigError(`OPENPDS_GC_GRACE_SECONDS must be at least OPENPDS_UPLOAD_URL_TTL + ${GC_GRACE_HEADROOM_SECONDS} = ${minGrace}, got ${config.gcGraceSeconds}`);
+  if (config.metricsPort !== undefined && config.metricsPort !== 0 && config.metricsPort === config.port)
+    throw new ConfigError(`OPENPDS_METRICS_PORT must differ from OPENPDS_PORT (${config.port}): leave it empty to serve /metrics on the API port`);
   if (config.secretKey && config.secretKey.length < 32) throw new ConfigError('OPENPDS_SECRET_KEY must be at least 32 characters');
   if (config.databaseUrl && !/^postgres(ql)?:\/\//.test(config.databaseUrl))
     throw new ConfigError(`OPENPDS_DATABASE_URL must start with postgres:// or postgresql://`);
