@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process';
-import { closeSync, cpSync, existsSync, fstatSync, mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync, readSync, renameSync, rmSync, statSync } from 'node:fs';
+import { chmodSync, closeSync, cpSync, existsSync, fstatSync, lstatSync, mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync, readSync, renameSync, rmSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import v8 from 'node:v8';
@@ -47,6 +47,25 @@ export async function createDataDirHere(dataDir: string, initdbCache?: string): 
   } finally {
     await db.close();
   }
+  withoutGroupOrOtherWrite(dataDir);
+}
+
+/**
+ * PGlite's file system layer (Emscripten's NODEFS) makes initdb's files 0666 whatever the umask, and a copy
+ * of the initdb cache keeps those modes: any local user could rewrite the database (pg_hba.conf, catalogs).
+ * Files written later get the umask as usual, so taking group and other write off once, on creation, is
+ * enough. Symlinks are left alone (their mode means nothing, and chmod would follow them).
+ */
+export function withoutGroupOrOtherWrite(dir: string): void {
+  for (const entry of readdirSync(dir, { withFileTypes: true })) {
+    const full = path.join(dir, entry.name);
+    if (entry.isSymbolicLink()) continue;
+    if (entry.isDirectory()) withoutGroupOrOtherWrite(full);
+    const mode = lstatSync(full).mode & 0o7777;
+    if (mode & 0o022) chmodSync(full, mode & ~0o022);
+  }
+  const mode = lstatSync(dir).mode & 0o7777;
+  if (mode & 0o022) chmodSync(dir, mode & ~0o022);
 }
 
 /**

@@ -16,6 +16,12 @@ import type { Drive } from '../domain-types';
 
 export const ADMIN_USERNAME = 'admin';
 
+/**
+ * Folders of the state are the owner's only (a umask of 022 left them, and PGlite's files in them, open to
+ * every local user to read, and its initdb files to write): it holds databases, blobs and passwords.
+ */
+export const STATE_DIR_MODE = 0o700;
+
 export interface DomainRecord {
   url: string;
   port: number;
@@ -39,7 +45,7 @@ export function domainDir(stateDir: string, namespace: string, name: string): st
 export function adminPassword(stateDir: string, namespace: string, name: string): string {
   const file = path.join(domainDir(stateDir, namespace, name), 'admin-password');
   if (!fs.existsSync(file)) {
-    fs.mkdirSync(path.dirname(file), { recursive: true });
+    fs.mkdirSync(path.dirname(file), { recursive: true, mode: STATE_DIR_MODE });
     fs.writeFileSync(file, randomBytes(18).toString('base64url'), { mode: 0o600 });
   }
   return fs.readFileSync(file, 'utf8').trim();
@@ -89,7 +95,7 @@ function readJson<T>(file: string): T | undefined {
 
 // Write then rename: a reader (or a crash) never sees half a file.
 function writeJson(file: string, value: unknown): void {
-  fs.mkdirSync(path.dirname(file), { recursive: true });
+  fs.mkdirSync(path.dirname(file), { recursive: true, mode: STATE_DIR_MODE });
   const tmp = `${file}.${process.pid}.tmp`;
   fs.writeFileSync(tmp, `${JSON.stringify(value, null, 2)}\n`);
   fs.renameSync(tmp, file);

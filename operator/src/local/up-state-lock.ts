@@ -9,6 +9,7 @@
  * heartbeat, taken over only from a holder surely gone), here also naming the holder's command and
  * manifests folder. `plan --state` does not wait for it: see plan-state.ts.
  */
+import fs from 'node:fs';
 import path from 'node:path';
 import { LOCK_STALE_MS, takeLockFile, type LockHolder } from '../../../api-server/src/shared/lock-file';
 
@@ -50,6 +51,9 @@ export function lockStateDir(stateDir: string, folder: string, options: { comman
   const hint = options.hint ?? 'stop that one first, or give this one another --state-dir.';
   // `up` writes no command, as before: a lock without one is an up's (an older release's, too).
   const extra = { ...(command === 'up' ? {} : { command }), folder: path.resolve(folder) };
+  // The owner's only: it holds the Domains' databases, blobs and admin passwords. (An existing one keeps
+  // its mode: the user may have chosen it; below it, state-dir.ts makes `up/` the owner's only too.)
+  fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
   return takeLockFile(file, extra, (holder) =>
     new StateDirBusyError(
       `the state dir ${dir} is in use by ${describeHolder(holder)}: ${hint} ` +
