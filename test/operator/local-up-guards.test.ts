@@ -4,6 +4,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { runPlanCommand } from '../../operator/src/local/plan-command';
 import { runUpCommand } from '../../operator/src/local/up-command';
 import { createApiClient } from '../support/test-server';
 
@@ -91,5 +92,29 @@ describe('openpds up over a folder that went empty', () => {
       up.stop();
       await expect(up.exited).resolves.toBe(0);
     }
+  });
+});
+
+describe('openpds plan --state and what the next up prunes', () => {
+  const { dir, state, start, driveStatus, ready } = upHarness('openpds-local-plan-prunes-');
+
+  it('lists a recorded Drive that left the folder as the next up\'s delete, counts it, and exits 2 with --detailed-exitcode', async () => {
+    fs.writeFileSync(path.join(dir, 'domain.yaml'), DOMAIN('d'));
+    fs.writeFileSync(path.join(dir, 'drive.yaml'), DRIVE('photos'));
+    const up = start();
+    let id = '';
+    try {
+      await waitFor('the Drive Ready', () => ready('default/photos'));
+      id = driveStatus('default/photos').driveId as string;
+    } finally {
+      up.stop();
+      await expect(up.exited).resolves.toBe(0);
+    }
+    fs.rmSync(path.join(dir, 'drive.yaml'));
+    const out: string[] = [];
+    const code = await runPlanCommand(['-f', dir, '--state', state, '--detailed-exitcode'], { out: (l) => out.push(l), err: (l) => out.push(`ERR ${l}`) });
+    expect(out).toContain(`- delete  Drive default/photos (${id}): left the folder; reclaimPolicy Delete, the drive and its files are deleted (by the next openpds up, after --prune-after)`);
+    expect(out.at(-1)).toBe('Plan: 0 to create, 0 to change, 1 to delete, 0 unchanged.');
+    expect(code).toBe(2);
   });
 });

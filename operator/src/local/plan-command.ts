@@ -15,6 +15,7 @@ import { runClusterCommand, type ClusterTarget } from './cluster-command';
 import { bareEndpointTarget, createDomainTargets, onlyDeclaredDomains, parseEndpoints, type TargetOptions } from './domain-targets';
 import { describeProblem, loadManifests, readManifestDocuments } from './manifests';
 import { failureOf, planDrives, type PlanEntry } from './plan-drives';
+import { formatUpPrune, upPrunes } from './plan-up-prunes';
 import { openStateSession, type StateSession } from './state-session';
 import { StateFolderMismatchError } from './up-state-folder';
 import { StateDirBusyError } from './up-state-lock';
@@ -186,9 +187,23 @@ async function runAgainstDomains(command: 'plan' | 'apply', parsed: DomainArgs, 
       if (action.action !== 'none' && dryRun) out(formatAction(entry.key, action));
     }
   }
+  let upPruned = 0;
+  if (session) {
+    // What `up` itself will prune from its records, with or without --set: plan must not hide it.
+    const handled = new Set(entries.flatMap((e) => [e.key, ...(e.move ? [e.move.from] : [])]));
+    for (const prune of upPrunes(session.recorded, manifests.drives, manifests.invalid.length)) {
+      if (handled.has(prune.key)) continue;
+      upPruned++;
+      if (dryRun) counts.delete++;
+      out(formatUpPrune(prune, session.runsDomains ? 'next' : 'running'));
+    }
+  }
   if (pruneSkipped) out(orphansSuspended(pruneSkipped, dryRun));
   // As cluster mode says it. Nothing about other folders' drives: they are not this folder's business.
-  if (set === undefined) out(`  note: nothing is ${dryRun ? 'planned for deletion or release' : 'deleted or released'} without --set NAME (the apply set whose drives that left DIR are deleted or released)`);
+  if (set === undefined) {
+    const byUp = upPruned > 0 ? `; the ${upPruned === 1 ? 'delete or release' : 'deletes and releases'} above ${upPruned === 1 ? 'is' : 'are'} openpds up's, of the Drives its state records that left DIR` : '';
+    out(`  note: nothing is ${dryRun ? 'planned for deletion or release' : 'deleted or released'}${upPruned > 0 ? ` by this ${command}` : ''} without --set NAME (the apply set whose drives that left DIR are deleted or released)${byUp}`);
+  }
   const summary = dryRun
     ? `Plan: ${counts.create} to create, ${counts.change} to change, ${counts.delete} to delete, ${counts.unchanged} unchanged`
     : `Apply complete: ${counts.create} created, ${counts.change} changed, ${counts.delete} deleted or released, ${counts.unchanged} unchanged`;

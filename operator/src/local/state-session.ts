@@ -37,6 +37,8 @@ export interface StateSession {
   notices: string[];
   /** The Drives as last applied: what loadManifests checks the immutable fields against. */
   previous: PreviousObjects;
+  /** drives.json's Drives (with status), by namespace/name: what the next `up` prunes when they left the folder. */
+  recorded: Record<string, Drive>;
   /** Where each Drive's Domain answers: the holder's data planes, or `domains` started for this run. */
   targets(domains: Domain[]): Promise<DomainTargets>;
   /** Whether this run starts the Domains itself (it holds the lock), rather than reading through a holder's. */
@@ -67,11 +69,13 @@ export function openStateSession(options: { command: 'plan' | 'apply'; stateDir:
     release?.();
     throw error;
   }
-  const previous = { Drive: Object.fromEntries(Object.entries(readDriveRecords(stateDir)).map(([k, r]) => [k, r.drive])) };
+  const recorded = Object.fromEntries(Object.entries(readDriveRecords(stateDir)).map(([k, r]) => [k, r.drive]));
+  const previous = { Drive: recorded };
   const running: RunningDomain[] = [];
   return {
     notices,
     previous,
+    recorded,
     runsDomains: release !== undefined,
     async targets(domains) {
       if (!release) return createDomainTargets({ stateDir });
