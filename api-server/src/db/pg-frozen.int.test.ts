@@ -90,6 +90,19 @@ describe('pg pool in front of a frozen PostgreSQL', () => {
     expect(await Promise.all([db.query('SELECT 1 AS n'), db.query('SELECT 2 AS n')])).toEqual([[{ n: 1 }], [{ n: 2 }]]);
   }, 20_000);
 
+  it('survives a connection lost between the statements of a transaction: the next one fails 503', async () => {
+    const err = await outcome(
+      db.transaction(async (tx) => {
+        await tx.query('SELECT 1');
+        await proxy.close(); // the connection drops while the transaction waits on something else
+        await new Promise((r) => setTimeout(r, 100));
+        await tx.query('SELECT 2');
+      }),
+      5_000,
+    );
+    expect(await statusFor(err)).toEqual({ status: 503, code: 'ServiceUnavailable' });
+  });
+
   it('waits for a busy pool no longer than the connect timeout', async () => {
     const one = createPgDb(proxied, { max: 1, connectTimeoutMs: CONNECT_TIMEOUT_MS });
     try {

@@ -82,6 +82,10 @@ export function createPgDb(
   async function checkout(): Promise<pg.PoolClient> {
     const client = await pool.connect().catch((e: unknown) => Promise.reject(asConnectionError(e, UNABLE_TO_CONNECT)));
     if (prepared.has(client)) return client;
+    // A connection lost while its client is checked out (between the statements of a transaction that
+    // awaits the store, say) is emitted on the client, where an 'error' without a listener ends the
+    // process; the pool only listens on idle clients. The next statement on it fails (08006) instead.
+    client.on('error', () => undefined);
     try {
       await query(client, timeoutSetting, undefined, queryTimeout);
     } catch (e) {
