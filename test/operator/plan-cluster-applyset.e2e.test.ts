@@ -140,12 +140,13 @@ spec:
     const dir = folder('crd', 'gizmos', { 'crd.yaml': crd, 'gizmo.yaml': 'apiVersion: example.com/v1\nkind: Gizmo\nmetadata: {name: g}\n' });
     const plan = await cli(runPlanCommand, dir, '--set', 'gizmos');
     expect(plan.lines[1]).toBe('+ create  Gizmo apps/g (CRD gizmos.wrong.example.com in this plan; the server checks it on apply)');
-    expect(plan.lines[0]).toMatch(/^! error {3}CustomResourceDefinition gizmos\.wrong\.example\.com: .*must be spec\.names\.plural\+"\."\+spec\.group/);
+    expect(plan.lines[0]).toMatch(/^! error {3}CustomResourceDefinition gizmos\.wrong\.example\.com \(crd\.yaml\): .*must be spec\.names\.plural\+"\."\+spec\.group/);
     expect(plan.code).toBe(1);
     const apply = await cli(runApplyCommand, dir, '--set', 'gizmos');
     expect(apply.code).toBe(1);
-    expect(apply.lines[0]).toMatch(/^! error {3}CustomResourceDefinition gizmos\.wrong\.example\.com: .*must be spec\.names\.plural/);
-    expect(apply.lines[1]).toBe('! error   Gizmo apps/g: its CustomResourceDefinition gizmos.wrong.example.com was not applied');
+    expect(apply.lines[0]).toMatch(/^! error {3}CustomResourceDefinition gizmos\.wrong\.example\.com \(crd\.yaml\): .*must be spec\.names\.plural/);
+    // Refused by the dry run of the whole folder: nothing is applied, the Gizmo no more than its CRD.
+    expect(apply.lines[1]).toBe("! nothing applied: 1 manifest of the folder failed the server's dry run or could not be read (an apply writes all of the folder or none of it)");
     expect(apply.lines.join('\n')).not.toMatch(/\n\s+at /);
   });
 });

@@ -137,7 +137,7 @@ describe('openpds plan / apply against a cluster', () => {
     await kube.client.patch({ apiVersion: 'v1', kind: 'ConfigMap', namespace: NS, name: 'kept' }, 'apply', { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'kept', namespace: NS }, data: { greeting: 'hi' } }, { fieldManager: 'someone-else', force: true });
     const plan = await cli(runPlanCommand);
     expect(plan.code).toBe(1);
-    expect(plan.text).toMatch(/^! error {3}ConfigMap team\/kept: .*conflict.*someone-else/m);
+    expect(plan.text).toMatch(/^! error {3}ConfigMap team\/kept \(keep\.yaml\): .*conflict.*someone-else/m);
     const forced = await cli(runPlanCommand, '--force-conflicts');
     expect(forced.code).toBe(0);
     expect(forced.text).toContain('~ update  ConfigMap team/kept\n      data.greeting: "hi" -> "hello"');
@@ -150,8 +150,8 @@ describe('openpds plan / apply against a cluster', () => {
     fs.writeFileSync(path.join(dir, 'widget.yaml'), 'apiVersion: example.com/v1\nkind: Widget\nmetadata: {name: w}\n');
     const plan = await cli(runPlanCommand, '--detailed-exitcode');
     expect(plan.code).toBe(1);
-    expect(plan.text).toMatch(/^! error {3}Domain team\/broken: Domain\.openpds\.io "broken" is invalid: .*spec\.storage\.mode: Unsupported value: "ftp"/m);
-    expect(plan.text).toContain('! error   Widget team/w: the server does not serve example.com/v1 (is its CustomResourceDefinition installed?)');
+    expect(plan.text).toMatch(/^! error {3}Domain team\/broken \(broken\.yaml\): Domain\.openpds\.io "broken" is invalid: .*spec\.storage\.mode: Unsupported value: "ftp"/m);
+    expect(plan.text).toContain('! error   Widget team/w (widget.yaml): the server does not serve example.com/v1 (is its CustomResourceDefinition installed?)');
     expect(plan.text).toContain('= unchanged Domain team/acme');
     expect(plan.text).toContain('! prune of set site skipped: 1 manifest of the folder could not be read or resolved, so nothing is deleted');
     expect(plan.text).toContain('Plan: 0 to create, 0 to change, 0 to delete, 2 failed.');
@@ -161,10 +161,10 @@ describe('openpds plan / apply against a cluster', () => {
     fs.writeFileSync(path.join(dir, 'keep.yaml'), `${kept}  broken: [unclosed\n`);
     const unreadable = await cli(runApplyCommand);
     expect(unreadable.code).toBe(1);
-    // Printed in the plan as an error and counted: the summary says 3 failed.
+    // Printed as an error and counted: the summary says 3 failed, and the apply writes nothing of the folder.
     expect(unreadable.text).toMatch(/^! error {3}keep\.yaml: /m);
-    expect(unreadable.text).toContain('Apply complete: 0 created, 0 changed, 0 deleted, 3 failed.');
-    expect(unreadable.text).toContain('! prune of set site skipped: 2 manifests of the folder could not be read or resolved, so nothing is deleted');
+    expect(unreadable.text).toContain("! nothing applied: 3 manifests of the folder failed the server's dry run or could not be read (an apply writes all of the folder or none of it)");
+    expect(unreadable.text).toContain('Apply refused: 0 created, 0 changed, 0 deleted, 3 failed.');
     expect(unreadable.text).not.toContain('- deleted');
     expect(await find('ConfigMap', 'kept', 'v1')).toBeDefined();
     fs.writeFileSync(path.join(dir, 'keep.yaml'), kept);
@@ -179,9 +179,9 @@ describe('openpds plan / apply against a cluster', () => {
       child.on('close', (code) => resolve({ code, stdout, stderr }));
     });
     expect(run.code).toBe(1);
-    expect(run.stdout).toMatch(/! error {3}Domain team\/broken: .*Unsupported value: "ftp"/);
-    // Without --set nothing is deleted, one note says so, and the members stay members of their set.
-    expect(run.stdout).toContain('  note: nothing is deleted without --set NAME (the apply set whose members that left DIR are pruned)\nApply complete: 0 created, 0 changed, 0 deleted, 2 failed.');
+    expect(run.stdout).toMatch(/! error {3}Domain team\/broken \(broken\.yaml\): .*Unsupported value: "ftp"/);
+    // Two manifests the server refuses: nothing of the folder is applied, and the members stay members of their set.
+    expect(run.stdout).toContain("! nothing applied: 2 manifests of the folder failed the server's dry run or could not be read (an apply writes all of the folder or none of it)\nApply refused: 0 created, 0 changed, 0 deleted, 2 failed.");
     expect((await find('ConfigMap', 'kept', 'v1'))?.metadata?.labels).toMatchObject({ 'openpds.io/apply-set': 'site', 'applyset.kubernetes.io/part-of': expect.stringMatching(/^applyset-/) });
     expect(`${run.stdout}${run.stderr}`).not.toMatch(/\n\s+at /);
     expect(await find('Domain', 'broken')).toBeUndefined();

@@ -54,12 +54,17 @@ export async function runClusterCommand(run: ClusterRun): Promise<number> {
   const from = run.target.namespace ? '-n' : contextNamespace ? 'the context' : 'the context names none';
   run.out(`Target: cluster ${kc.getCurrentCluster()?.server ?? '?'}, context ${kc.getCurrentContext()}, namespace ${namespace} (${from})${set ? `, apply set ${set.name} (parent ${set.namespace}/${parentName(set)})` : ''}`);
   for (const problem of run.unreadable) run.out(`! error   ${problem}`);
-  const { entries, pruneSkipped, notes } = await planCluster({ client, documents: run.documents, ...(set ? { set } : {}), namespace, dryRun, forceConflicts: run.target.forceConflicts, pruneCascading: run.target.pruneCascading ?? false, unreadable: run.unreadable.length });
+  const { entries, pruneSkipped, notes, refused } = await planCluster({ client, documents: run.documents, ...(set ? { set } : {}), namespace, dryRun, forceConflicts: run.target.forceConflicts, pruneCascading: run.target.pruneCascading ?? false, unreadable: run.unreadable.length });
+  const count = (action: ClusterAction) => entries.filter((e) => e.action === action).length;
   for (const entry of entries) for (const line of formatEntry(entry, dryRun ? PLAN_VERB : APPLY_VERB)) run.out(line);
   for (const note of notes ?? []) run.out(`  ${note}`);
   if (pruneSkipped) run.out(`! prune of set ${run.target.setName} skipped: ${pruneSkipped}`);
+  if (refused) {
+    run.out(`! ${refused}`);
+    run.out(`Apply refused: 0 created, 0 changed, 0 deleted, ${count('error') + run.unreadable.length} failed.`);
+    return 1;
+  }
   if (!set) run.out(`  note: nothing is ${dryRun ? 'planned for deletion' : 'deleted'} without --set NAME (the apply set whose members that left DIR are pruned)`);
-  const count = (action: ClusterAction) => entries.filter((e) => e.action === action).length;
   const failed = count('error') + run.unreadable.length;
   const summary = dryRun
     ? `Plan: ${count('create')} to create, ${count('update')} to change, ${count('delete')} to delete`
@@ -72,7 +77,8 @@ export async function runClusterCommand(run: ClusterRun): Promise<number> {
 export function formatEntry(entry: ClusterPlanEntry, verbs: Record<ClusterAction, string>): string[] {
   const head = `${verbs[entry.action].padEnd(9)} ${entry.kind} ${entry.name}`;
   const details = (entry.details ?? []).map((line) => `      ${line}`);
-  if (entry.action === 'error' || entry.action === 'kept') return [`${head}: ${entry.message}`, ...details];
+  // An error names the file too: the one to fix.
+  if (entry.action === 'error' || entry.action === 'kept') return [`${head}${entry.action === 'error' && entry.where && entry.where !== entry.name ? ` (${entry.where})` : ''}: ${entry.message}`, ...details];
   return [entry.message ? `${head} (${entry.message})` : head, ...details, ...entry.changes.map((c) => `      ${describeObjectChange(c)}`)];
 }
 

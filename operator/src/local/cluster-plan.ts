@@ -41,6 +41,8 @@ export interface ClusterPlanEntry {
   message?: string;
   /** Lines under the entry: what a cascading delete takes with it. */
   details?: string[];
+  /** The file of DIR the object's manifest is in (shown on errors). */
+  where?: string;
 }
 
 export interface ClusterPlanOptions {
@@ -75,6 +77,8 @@ export interface ClusterPlan {
   pruneSkipped?: string;
   /** Remarks on the set (a legacy parent found). */
   notes?: string[];
+  /** apply only: why nothing was written (some object failed the server's dry run of the whole folder). */
+  refused?: string;
 }
 
 export async function planCluster(options: ClusterPlanOptions): Promise<ClusterPlan> {
@@ -82,6 +86,18 @@ export async function planCluster(options: ClusterPlanOptions): Promise<ClusterP
   const entries: ClusterPlanEntry[] = new Array(options.documents.length);
   const desired = await resolveDocuments(options, resolver, entries);
   const unresolved = options.documents.length - desired.length;
+  const inFiles = (list: ClusterPlanEntry[]) => list.map((e, i) => (e && options.documents[i] ? { ...e, where: options.documents[i].where } : e));
+  if (!options.dryRun) {
+    // All or nothing, as kubectl reads every file before it applies one: an apply that stopped at a bad
+    // manifest in the middle left the folder half applied (its Drive made, its Secret not). So the whole
+    // folder goes through the server's dry run first, and a single failure (or a file that cannot be
+    // read or resolved) writes nothing, the apply set's parent included.
+    const checked = [...entries];
+    await applyAll({ ...options, dryRun: true }, resolver, desired.map((d) => ({ ...d })), checked);
+    const failures = inFiles(checked).filter((e) => e?.action === 'error');
+    const failed = failures.length + (options.unreadable ?? 0);
+    if (failed > 0) return { entries: failures, refused: `nothing applied: ${failed} manifest${failed === 1 ? '' : 's'} of the folder failed the server's dry run or could not be read (an apply writes all of the folder or none of it)` };
+  }
 
   let parent: ParentState = { record: { groupKinds: [], namespaces: [] }, exists: false, legacy: false };
   if (options.set) {
@@ -103,6 +119,7 @@ export async function planCluster(options: ClusterPlanOptions): Promise<ClusterP
   const early = await writeRecord();
   if (early && !createsParentNamespace) return { entries: [parentError(set!, early)] };
   const late = await applyAll(options, resolver, desired, entries, early ? writeRecord : undefined);
+  entries.splice(0, entries.length, ...inFiles(entries));
   if (late) return { entries: [...entries.filter(Boolean), parentError(set!, late)] };
 
   if (!set) return { entries: entries.filter(Boolean) };
