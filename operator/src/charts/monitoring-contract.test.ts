@@ -14,7 +14,7 @@ import { startWorker, type RunningWorker } from '../../../workers/src/main';
 import { testServerEnv } from '../../../test/support/test-server';
 import { PROBE_ROUTES, TRANSFER_ROUTES } from './alert-rules';
 import { buildDomainChart, type Manifest } from './domain.chart';
-import { createDomainContext } from './domain-context';
+import { createDomainContext, METRICS_PORT } from './domain-context';
 import { serviceLabelMeta } from './monitoring.chart';
 import { BOOTSTRAP, fullDomain } from './testing/domain-fixtures';
 import { runOperator, type RunningOperator } from '../main';
@@ -119,12 +119,14 @@ describe('every series the alerts and the HPA read is on the data plane /metrics
   let server: RunningServer;
   let worker: RunningWorker;
   let dataDir: string;
+  let env: Record<string, string>;
   const scrape = async (url: string) => (await fetch(`${url}/metrics`)).text();
 
   beforeAll(async () => {
     // The API server and a worker on one PostgreSQL database, as the chart runs them (`npm test` starts it).
     const started = await testServerEnv('pg', 'local');
     dataDir = started.dataDir;
+    env = started.env;
     server = await startServer(started.env);
     worker = await startWorker({ ...started.env, OPENPDS_PORT: '0' });
   }, 120_000);
@@ -158,6 +160,20 @@ describe('every series the alerts and the HPA read is on the data plane /metrics
     const labelled = new Set([...(await scrape(server.url)).matchAll(/^openpds_http_request_duration_seconds_count\{[^}]*route="([^"]+)"/gm)].map((m) => m[1]));
     expect([...TRANSFER_ROUTES, ...PROBE_ROUTES].filter((r) => !labelled.has(r))).toEqual([]);
     for (const route of TRANSFER_ROUTES) expect(alertRules().find((r) => r.alert === 'OpenPDSApiLatencyHigh')!.expr).toContain(route);
+  });
+
+  test("the chart's OPENPDS_METRICS_PORT moves /metrics off the API port, which the Ingress routes to", async () => {
+    expect((find('ConfigMap') as any).data.OPENPDS_METRICS_PORT).toBe(String(METRICS_PORT));
+    // A free port rather than the chart's 9090, which this machine may use. (`openpds worker` follows the
+    // key as well: test/api/obs-metrics-port.test.ts spawns one.)
+    const moved = await startServer({ ...env, OPENPDS_METRICS_PORT: '0' });
+    try {
+      expect((await fetch(`${moved.url}/metrics`)).status).toBe(404);
+      expect(moved.metricsUrl).toBeDefined();
+      expect(exported(await scrape(moved.metricsUrl!), 'openpds_http_request_duration_seconds_count')).toBe(true);
+    } finally {
+      await moved.close();
+    }
   });
 
   test("the HPA's metric on API and worker pods alike, with no domain label of the data plane's own", async () => {
