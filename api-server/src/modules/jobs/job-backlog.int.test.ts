@@ -1,11 +1,17 @@
 /**
  * The job backlog gauges: openpds_jobs_backlog counts due jobs waiting or running (the autoscaler's
  * figure); openpds_jobs_oldest_age_seconds only those waiting to run. A running 15-minute hash once
- * showed as a job waiting 15 minutes and fired OpenPDSJobBacklogOld with nothing queued (red team).
+ * showed as a job waiting 15 minutes and fired OpenPDSJobBacklogOld with nothing queued (red team). Both
+ * are read in the background: a scrape that awaited the database hung /metrics as long as it did.
  */
-import { createTestDb, DB_KINDS } from '../../../../test/support/test-db';
+import pino from 'pino';
+import client from 'prom-client';
+import { startTcpProxy } from '../../../../test/support/tcp-proxy';
+import { createTestDatabaseUrl, createTestDb, DB_KINDS } from '../../../../test/support/test-db';
 import type { Db } from '../../db/db';
 import { migrate } from '../../db/migrate';
+import { createPgDb } from '../../db/pg.db';
+import { createJobRunner } from './job-runner';
 import { createJobsRepository } from './jobs.repository';
 
 const repo = createJobsRepository();
@@ -34,5 +40,71 @@ describe.each(DB_KINDS)('job backlog on %s', (kind) => {
     expect(backlog).toBe(3);
     expect(oldest_seconds).toBeGreaterThanOrEqual(299);
     expect(oldest_seconds).toBeLessThan(400);
+  });
+});
+
+/** A gauge's value in the exposition text (NaN for a blank one). */
+const gauge = (text: string, name: string) => Number(new RegExp(`^${name} (\\S+)$`, 'm').exec(text)?.[1]);
+/** The scrape's text, or 'still waiting' after `ms` (the old gauges awaited the database on each scrape). */
+const scrape = (registry: client.Registry, ms = 2_000) =>
+  Promise.race([registry.metrics(), new Promise<string>((r) => setTimeout(() => r('still waiting'), ms).unref())]);
+const logger = pino({ level: 'silent' });
+const FAST = { refreshMs: 100, staleMs: 1_500 };
+
+describe.each(DB_KINDS)('job backlog gauges on %s while the database hangs', (kind) => {
+  let real: Db;
+  beforeAll(async () => {
+    real = await createTestDb(kind);
+    await migrate(real);
+  });
+  afterAll(() => real?.close());
+
+  it('answer the scrape at once from the last figures, one query in flight at most, then go blank', async () => {
+    await real.query(`DELETE FROM jobs`);
+    await real.query(`INSERT INTO jobs (kind, run_at) VALUES ('a', now() - interval '90 seconds'), ('a', now())`);
+    let hung = false;
+    let started = 0;
+    const db: Db = { ...real, query: (sql, params) => (started++, hung ? new Promise(() => undefined) : real.query(sql, params)) };
+    const registry = new client.Registry();
+    const runner = createJobRunner({ db, logger, registry }, { a: async () => undefined }, { concurrency: 1, pollMs: 50, leaseSeconds: 30, backlogMetrics: FAST });
+    try {
+      const before = await scrape(registry);
+      expect(gauge(before, 'openpds_jobs_backlog')).toBe(2);
+      hung = true;
+      const queriesThen = started;
+      await new Promise((r) => setTimeout(r, 600)); // several refresh intervals
+      const during = await scrape(registry, 500);
+      expect(gauge(during, 'openpds_jobs_backlog')).toBe(2);
+      expect(gauge(during, 'openpds_jobs_oldest_age_seconds')).toBeGreaterThanOrEqual(89);
+      expect(started - queriesThen).toBe(1); // the hung read holds back the next ones
+      await new Promise((r) => setTimeout(r, FAST.staleMs));
+      const stale = await scrape(registry, 500);
+      expect(gauge(stale, 'openpds_jobs_backlog')).toBeNaN();
+      expect(gauge(stale, 'openpds_jobs_backlog_refreshed_timestamp_seconds')).toBeLessThan(Date.now() / 1000 - FAST.staleMs / 1000);
+    } finally {
+      await runner.close();
+    }
+  });
+});
+
+describe('job backlog gauges behind a PostgreSQL proxy that stops forwarding', () => {
+  it('keep /metrics answering', async () => {
+    const url = await createTestDatabaseUrl();
+    const proxy = await startTcpProxy(new URL(url));
+    const db = createPgDb(Object.assign(new URL(url), { port: new URL(proxy.url).port }).toString());
+    const registry = new client.Registry();
+    const runner = createJobRunner({ db, logger, registry }, { a: async () => undefined }, { concurrency: 1, pollMs: 50, leaseSeconds: 30, backlogMetrics: FAST });
+    try {
+      await migrate(db);
+      await repo.enqueue(db, 'later', {});
+      expect(gauge(await scrape(registry), 'openpds_jobs_backlog')).toBe(1);
+      proxy.mode = 'silent';
+      await new Promise((r) => setTimeout(r, 300));
+      expect(gauge(await scrape(registry, 500), 'openpds_jobs_backlog')).toBe(1);
+    } finally {
+      await runner.close();
+      await proxy.close();
+      await db.close();
+    }
   });
 });

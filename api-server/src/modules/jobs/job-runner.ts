@@ -21,6 +21,7 @@ import { performance } from 'node:perf_hooks';
 import client from 'prom-client';
 import type { Logger } from 'pino';
 import type { Db } from '../../db/db';
+import { createJobBacklogMetrics } from './job-backlog.metrics';
 import { createJobsRepository, LOST_LEASE, type JobRow } from './jobs.repository';
 import { isDependencyUnavailable } from './unavailable-dependency';
 
@@ -44,6 +45,8 @@ export interface JobRunnerOptions {
    * connections up to 10 s (main.ts SHUTDOWN_GRACE_MS), so 15 s leaves time to close the pool in both.
    */
   closeGraceMs?: number;
+  /** The backlog gauges' refresh (job-backlog.metrics.ts); its defaults unless a test needs them faster. */
+  backlogMetrics?: Parameters<typeof createJobBacklogMetrics>[1];
 }
 
 export const DEFAULT_JOB_RUNNER_OPTIONS: JobRunnerOptions = { concurrency: 1, pollMs: 1000, leaseSeconds: 60, closeGraceMs: 15_000 };
@@ -100,33 +103,7 @@ export function createJobRunner(
     registers: [deps.registry],
   });
   const leases = new Set<NodeJS.Timeout>();
-  let backlog: Promise<{ backlog: number; oldest_seconds: number }> | null = null;
-  // One query per scrape feeds both gauges.
-  // A scrape must answer even when the database does not (or is not migrated yet): the gauges then go blank.
-  const readBacklog = () =>
-    (backlog ??= repo
-      .backlog(deps.db)
-      .catch((err: unknown) => {
-        deps.logger.warn({ err }, 'reading the job backlog for metrics failed');
-        return { backlog: NaN, oldest_seconds: NaN };
-      })
-      .finally(() => setImmediate(() => (backlog = null))));
-  new client.Gauge({
-    name: 'openpds_jobs_backlog',
-    help: 'Jobs due now, waiting or running (the worker autoscaler follows it)',
-    registers: [deps.registry],
-    async collect() {
-      this.set((await readBacklog()).backlog);
-    },
-  });
-  new client.Gauge({
-    name: 'openpds_jobs_oldest_age_seconds',
-    help: 'How long the oldest job waiting to run has been due, in seconds: queued and due, not running under a live lease (0: none waiting)',
-    registers: [deps.registry],
-    async collect() {
-      this.set((await readBacklog()).oldest_seconds);
-    },
-  });
+  const backlog = createJobBacklogMetrics(deps, options.backlogMetrics);
 
   async function runOne(job: JobRow): Promise<void> {
     const handler = handlers[job.kind]!;
@@ -244,6 +221,7 @@ export function createJobRunner(
      */
     async close() {
       stopped = true;
+      backlog.stop();
       wake();
       await loop;
       let timer: NodeJS.Timeout | undefined;
