@@ -14,6 +14,8 @@ export interface HttpResponse {
   ok: boolean;
   status: number;
   text(): Promise<string>;
+  /** A response header (name in any case), undefined when absent; repeated ones joined by ", ". */
+  header(name: string): string | undefined;
 }
 
 export interface HttpInit {
@@ -47,7 +49,11 @@ export function createHttpFetch(options: { maxSockets?: number } = {}): HttpFetc
             signal?.removeEventListener('abort', onAbort);
             const text = Buffer.concat(chunks).toString('utf8');
             const status = res.statusCode ?? 0;
-            resolve({ ok: status >= 200 && status < 300, status, text: async () => text });
+            const header = (name: string) => {
+              const value = res.headers[name.toLowerCase()];
+              return Array.isArray(value) ? value.join(', ') : value;
+            };
+            resolve({ ok: status >= 200 && status < 300, status, text: async () => text, header });
           });
           res.on('error', fail);
         });

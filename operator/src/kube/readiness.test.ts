@@ -1,7 +1,7 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { createHttpFetch } from './http-fetch';
-import { deploymentReadiness, MAX_ANSWER_CHARS, probeReadyz, READYZ_TIMEOUT_MS } from './readiness';
+import { deploymentReadiness, MAX_ANSWER_CHARS, probeReadyz, READYZ_TIMEOUT_MS, retryAfterMs } from './readiness';
 
 /** A Deployment `acme-api` at generation 2 wanting 3 replicas, its status overridden per case. */
 const deployment = (status: Record<string, number>, replicas: number | null = 3) => ({
@@ -64,7 +64,26 @@ describe('deploymentReadiness (kubectl rollout status semantics)', () => {
   });
 });
 
+describe('retryAfterMs: a 503\'s Retry-After, bounded', () => {
+  it('reads delay-seconds and an HTTP-date, within 1 s and 30 s; nothing for what it cannot read', () => {
+    const now = Date.parse('2026-12-06T12:00:00Z');
+    expect(retryAfterMs('1', now)).toBe(1000);
+    expect(retryAfterMs(' 5 ', now)).toBe(5000);
+    expect(retryAfterMs('0', now)).toBe(1000);
+    expect(retryAfterMs('86400', now)).toBe(30_000);
+    expect(retryAfterMs('Sun, 06 Dec 2026 12:00:10 GMT', now)).toBe(10_000);
+    expect(retryAfterMs('Sun, 06 Dec 2026 11:00:00 GMT', now)).toBe(1000);
+    for (const bad of [undefined, '', 'soon', '-5', '1.5']) expect(retryAfterMs(bad, now)).toBeUndefined();
+  });
+});
+
 describe('probeReadyz', () => {
+  it('passes on a 503\'s Retry-After, and only a 503\'s', async () => {
+    const header = (name: string) => (name === 'retry-after' ? '2' : undefined);
+    expect(await probeReadyz(async () => ({ ok: false, status: 503, header }), 'http://x')).toEqual({ ready: false, message: 'http://x/readyz answered 503', retryAfterMs: 2000 });
+    expect(await probeReadyz(async () => ({ ok: false, status: 500, header }), 'http://x')).toEqual({ ready: false, message: 'http://x/readyz answered 500' });
+  });
+
   it('is ready on 2xx, not on other statuses or a refused connection', async () => {
     expect(await probeReadyz(async () => ({ ok: true, status: 200 }), 'http://x/')).toEqual({ ready: true, message: 'http://x/readyz answered 200' });
     expect(await probeReadyz(async () => ({ ok: false, status: 503 }), 'http://x')).toEqual({ ready: false, message: 'http://x/readyz answered 503' });

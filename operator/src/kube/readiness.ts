@@ -52,7 +52,26 @@ export function deploymentReadiness(deployment: DeploymentLike | undefined): Dep
   return { ready: true, available, desired, message: `deployment ${name} successfully rolled out: ${available}/${desired} replicas available` };
 }
 
-export type FetchFn = (url: string, init: { signal: AbortSignal }) => Promise<{ ok: boolean; status: number; text?: () => Promise<string> }>;
+export type FetchFn = (url: string, init: { signal: AbortSignal }) => Promise<{ ok: boolean; status: number; text?: () => Promise<string>; header?: (name: string) => string | undefined }>;
+
+/** The bounds put on a data plane's Retry-After: at least 1 s, at most 30 s (the replicas poll). */
+export const RETRY_AFTER_MIN_MS = 1000;
+export const RETRY_AFTER_MAX_MS = 30_000;
+
+/**
+ * A 503's Retry-After (delay-seconds or an HTTP-date, RFC 9110 §10.2.3) in ms, within the bounds above;
+ * undefined when there is none or it cannot be read. A data plane that is starting (migrations) answers
+ * 503 ServiceUnavailable.Starting with Retry-After: 1, a wait measured in seconds: the error backoff had
+ * grown to 30 s by the time it was ready, and `kubectl wait` on a new Domain took 52 s instead of ~20.
+ */
+export function retryAfterMs(value: string | undefined, now: number = Date.now()): number | undefined {
+  if (!value) return undefined;
+  const trimmed = value.trim();
+  // Date.parse alone would read "1.5" or "-5" as dates: only the IMF-fixdate form HTTP servers send.
+  const ms = /^\d+$/.test(trimmed) ? Number(trimmed) * 1000 : /^[A-Z][a-z]{2}, \d{2} [A-Z][a-z]{2} \d{4} \d{2}:\d{2}:\d{2} GMT$/.test(trimmed) ? Date.parse(trimmed) - now : NaN;
+  if (!Number.isFinite(ms)) return undefined;
+  return Math.min(RETRY_AFTER_MAX_MS, Math.max(RETRY_AFTER_MIN_MS, ms));
+}
 
 /**
  * How long the operator waits for /readyz. Longer than the data plane takes to answer for itself: each of
@@ -69,13 +88,14 @@ export const MAX_ANSWER_CHARS = 300;
  * GET `${baseUrl}/readyz`; never throws. Not ready comes with the reason: the status and the failing checks
  * the data plane named, a timeout said as such, or the connection's error code (ECONNREFUSED, ENOTFOUND).
  */
-export async function probeReadyz(fetchFn: FetchFn, baseUrl: string, timeoutMs = READYZ_TIMEOUT_MS): Promise<{ ready: boolean; message: string }> {
+export async function probeReadyz(fetchFn: FetchFn, baseUrl: string, timeoutMs = READYZ_TIMEOUT_MS): Promise<{ ready: boolean; message: string; retryAfterMs?: number }> {
   const url = `${baseUrl.replace(/\/$/, '')}/readyz`;
   try {
     const res = await fetchFn(url, { signal: AbortSignal.timeout(timeoutMs) });
     if (res.ok) return { ready: true, message: `${url} answered ${res.status}` };
     const why = notReadyBecause(await res.text?.().catch(() => undefined));
-    return { ready: false, message: `${url} answered ${res.status}${why ? `: ${why}` : ''}` };
+    const retryAfter = res.status === 503 ? retryAfterMs(res.header?.('retry-after')) : undefined;
+    return { ready: false, message: `${url} answered ${res.status}${why ? `: ${why}` : ''}`, ...(retryAfter !== undefined ? { retryAfterMs: retryAfter } : {}) };
   } catch (error) {
     // AbortSignal.timeout rejects with a DOMException named TimeoutError, whose message names no URL or limit.
     if ((error as { name?: unknown }).name === 'TimeoutError') return { ready: false, message: `${url} timed out: no answer within ${timeoutMs / 1000} s` };

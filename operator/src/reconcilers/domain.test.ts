@@ -2,6 +2,8 @@ import type { AdminClient } from '../admin-client/admin-client';
 import { createDomainContext } from '../charts/domain-context';
 import type { Domain, DomainStatus, DomainUsageStatus } from '../domain-types';
 import type { KubeClient, KubeObject } from '../kube/kube-client';
+import { RequeueError } from '../kube/controller';
+import type { FetchFn } from '../kube/readiness';
 import { createDomainReconciler, DOMAIN_FINALIZER } from './domain';
 import { adminEndpoint, createDomainAccessResolver } from './domain-access';
 import { checkSecretKeys, createSecretKeyCache, storageConflict } from './domain-preflight';
@@ -119,7 +121,7 @@ describe('usageToWrite: a usage refresh that finds the same figures writes nothi
 describe('reconcileDomain: status.usage refreshes', () => {
   // A Domain Ready with usage, reconciled again past the refresh interval (a resync): the data plane is read
   // again each time, and the Domain's status is written only when the figures changed or once an hour.
-  function harness() {
+  function harness(fetch: FetchFn = async () => ({ ok: true, status: 200 })) {
     let clock = Date.parse('2026-01-01T10:00:00Z');
     let answer = { domain_id: 'd', trash_retention_days: 30, user_count: 1, drive_count: 1, used_size: 0, total_size: 10 * 1024 ** 3, unlimited_drive_count: 0 };
     const statusWrites: DomainStatus[] = [];
@@ -145,7 +147,7 @@ describe('reconcileDomain: status.usage refreshes', () => {
       client,
       events: { record: async () => undefined },
       monitoring: false,
-      fetch: async () => ({ ok: true, status: 200 }),
+      fetch,
       now: () => new Date(clock),
       monotonicNow: () => clock,
       adminClients: { get: () => ({ getDomain: async () => (reads++, answer) }) as unknown as AdminClient, forget: () => undefined },
@@ -161,8 +163,20 @@ describe('reconcileDomain: status.usage refreshes', () => {
         return { wrote: statusWrites.length > writes, usage: current.status?.usage, reads };
       },
       setUsedBytes: (bytes: number) => void (answer = { ...answer, used_size: bytes }),
+      reconcileOnce: () => reconcile({ object: current, namespace: 'prod', name: 'acme', signal: new AbortController().signal, retries: 0 }),
     };
   }
+
+  it('asks a starting data plane again when its 503 says (Retry-After), not after the growing error backoff', async () => {
+    const starting = JSON.stringify({ code: 'ServiceUnavailable.Starting', message: 'the server is starting; retry shortly' });
+    let retryAfter: string | undefined = '1';
+    const h = harness(async () => ({ ok: false, status: 503, text: async () => starting, header: (name) => (name === 'retry-after' ? retryAfter : undefined) }));
+    expect(await h.reconcileOnce()).toEqual({ requeueAfterMs: 1000 });
+    retryAfter = '3600'; // bounded: never longer than the replicas poll
+    expect(await h.reconcileOnce()).toEqual({ requeueAfterMs: 30_000 });
+    retryAfter = undefined; // none said: an error, retried with backoff
+    await expect(h.reconcileOnce()).rejects.toThrow(RequeueError);
+  });
 
   it('reads the usage at each refresh but writes status only when a figure changed, and hourly when none did', async () => {
     const h = harness();

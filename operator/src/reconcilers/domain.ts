@@ -447,6 +447,9 @@ export function createDomainReconciler(deps: DomainReconcilerDeps): DomainReconc
     const probe = await probeReadyz(fetchFn, endpoint, deps.readyzTimeoutMs);
     if (!probe.ready) {
       await writeStatus(domain, { ...outcome(generation, 'WaitingForReadyz', probe.message, 'waiting'), fields });
+      // A data plane that says when to ask again (503 + Retry-After while it starts) is asked then, not
+      // after the error backoff, which grows with every probe of a start that takes a few seconds.
+      if (probe.retryAfterMs !== undefined) return { requeueAfterMs: probe.retryAfterMs };
       throw new RequeueError(probe.message);
     }
     // In the same status write as Ready: the usage costs no write of its own.
