@@ -102,6 +102,12 @@ export function createJobRunner(
     labelNames: ['kind'],
     registers: [deps.registry],
   });
+  // Every kind's series at 0 from the start: rate() and increase() need a sample before the first
+  // failure, or a pod's first failed job (or lost lease) never shows in them.
+  for (const kind of kinds) {
+    failed.inc({ kind }, 0);
+    lostLease.inc({ kind }, 0);
+  }
   const leases = new Set<NodeJS.Timeout>();
   const backlog = createJobBacklogMetrics(deps, options.backlogMetrics);
 
