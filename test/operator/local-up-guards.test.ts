@@ -118,3 +118,22 @@ describe('openpds plan --state and what the next up prunes', () => {
     expect(code).toBe(2);
   });
 });
+
+describe('openpds up stopped (Ctrl-C) in the middle of a pass', () => {
+  const { dir, state, lines, start } = upHarness('openpds-local-sigint-');
+
+  it('stops after the current drive, says so, and records every drive it made', async () => {
+    fs.writeFileSync(path.join(dir, 'domain.yaml'), DOMAIN('d'));
+    fs.writeFileSync(path.join(dir, 'drives.yaml'), Array.from({ length: 60 }, (_, i) => DRIVE(`d${String(i).padStart(2, '0')}`)).join('---\n'));
+    const up = start();
+    const created = () => lines.filter((l) => l.includes(': Normal Created: created drive')).length;
+    await waitFor('a few drives created', () => (created() >= 5 ? true : undefined), 120_000);
+    up.stop();
+    await expect(up.exited).resolves.toBe(0);
+    expect(lines).toContain('openpds up: stopping after the current drive (what this pass did is recorded; the next up does the rest)');
+    expect(created()).toBeLessThan(60);
+    // drives.json holds each drive made, so the next up finds them instead of making them again.
+    const records = JSON.parse(fs.readFileSync(path.join(state, 'up/drives.json'), 'utf8')) as Record<string, { drive: { status?: { driveId?: string } } }>;
+    expect(Object.values(records).filter((r) => r.drive.status?.driveId)).toHaveLength(created());
+  }, 180_000);
+});

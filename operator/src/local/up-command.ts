@@ -112,6 +112,9 @@ async function runUntilStopped(
   const { dir, stateDir, basePort, logLevel, pruneAfterMs, resyncMs, allowEmpty } = options;
   const runner = createUpRunner({ dir, stateDir, basePort, logLevel, log: out, pruneAfterMs, allowEmpty });
   let stopped = false;
+  let inPass = false;
+  // Aborted on Ctrl-C: a pass in flight stops after its current Drive and records what it did.
+  const stopping = new AbortController();
   let timer: NodeJS.Timeout | undefined;
   let running: Promise<void> = Promise.resolve();
   let again = false;
@@ -129,8 +132,9 @@ async function runUntilStopped(
   async function pass(): Promise<void> {
     if (stopped) return;
     again = false;
+    inPass = true;
     try {
-      const { status, requeueAfterMs } = await runner.sync();
+      const { status, requeueAfterMs } = await runner.sync(stopping.signal);
       const table = formatStatusTable(status);
       if (table !== lastTable) out(table);
       lastTable = table;
@@ -143,6 +147,8 @@ async function runUntilStopped(
       err(message === lastFailure ? `openpds up: pass failed again: ${message}` : `openpds up: pass failed: ${(error as Error).stack ?? String(error)}`);
       lastFailure = message;
       schedule(resyncMs);
+    } finally {
+      inPass = false;
     }
   }
 
@@ -163,9 +169,11 @@ async function runUntilStopped(
   process.removeListener('SIGINT', onSignal);
   process.removeListener('SIGTERM', onSignal);
   stopped = true;
+  if (inPass) out('openpds up: stopping after the current drive (what this pass did is recorded; the next up does the rest)');
+  stopping.abort();
   clearTimeout(timer);
   watcher?.close();
-  await running; // let a pass in flight finish its writes before the data planes go
+  await running; // the pass in flight ends after its current drive, with its writes, before the data planes go
   await runner.stop();
   out('openpds up: stopped');
   return 0;

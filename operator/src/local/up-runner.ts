@@ -43,8 +43,12 @@ export interface UpOptions {
 }
 
 export interface UpRunner {
-  /** Runs one pass; answers the status and when the reconciler wants to look again. */
-  sync(): Promise<{ status: UpStatus; requeueAfterMs: number }>;
+  /**
+   * Runs one pass; answers the status and when the reconciler wants to look again. Once `signal` aborts
+   * (Ctrl-C), the pass stops after the Drive in flight and records what it did: a pass over 1000 Drives
+   * takes minutes, and the user asked to stop, not to create the rest first.
+   */
+  sync(signal?: AbortSignal): Promise<{ status: UpStatus; requeueAfterMs: number }>;
   /** Stops every data plane (their data stays in the state dir). */
   stop(): Promise<void>;
 }
@@ -99,8 +103,9 @@ export function createUpRunner(options: UpOptions): UpRunner {
     }
   }
 
-  async function startDomains(domains: Domain[]): Promise<void> {
+  async function startDomains(domains: Domain[], stopping: () => boolean): Promise<void> {
     for (const domain of domains) {
+      if (stopping()) return;
       const k = key(domain);
       // What the operator refuses, `up` refuses too, with the same reason: a hosting Domain run as a
       // standard data plane on local disk would look like it works and behave like something else.
@@ -130,7 +135,8 @@ export function createUpRunner(options: UpOptions): UpRunner {
     }
   }
 
-  async function sync() {
+  async function sync(signal?: AbortSignal) {
+    const stopping = () => signal?.aborted === true;
     const records = readDriveRecords(options.stateDir);
     // Immutable fields (domainRef, owner) are checked against the Drives as last applied, as the API server
     // does: such a change is an invalid manifest, so the Drive keeps running as it was (it was taken for a
@@ -190,8 +196,9 @@ export function createUpRunner(options: UpOptions): UpRunner {
     // Domains start first, so that a Drive removed while `up` was stopped is deleted or released through
     // its Domain; the Domains that left the folder stop last, after their Drives were handled, and not
     // while a Drive of theirs is pending (it is pruned through its Domain, if it does not come back).
-    await startDomains(domains);
+    await startDomains(domains, stopping);
     for (const k of prunes.due) {
+      if (stopping()) break;
       const record = records[k]!;
       const result = await reconcileDriveDeletion(record.drive, ctx(record.drive));
       if (result.removeFinalizer) delete records[k];
@@ -199,9 +206,11 @@ export function createUpRunner(options: UpOptions): UpRunner {
       results.push(result);
     }
     const pendingDomains = [...pending.keys()].map((k) => domainKey(records[k]!.drive));
-    await stopDomainsExcept(new Set([...domains.map(key), ...pendingDomains]));
+    // Stopping: what is left of this pass (a Domain's stop included) waits for the next `up`, which redoes it.
+    if (!stopping()) await stopDomainsExcept(new Set([...domains.map(key), ...pendingDomains]));
     const conflicts = identityConflicts(wantedDrives, records);
     for (const [k, drive] of wantedDrives) {
+      if (stopping()) break;
       const cr = withGeneration(drive, records[k]);
       const result = await reconcileDrive(cr.drive, ctx(cr.drive, conflicts.get(k)));
       records[k] = { ...cr, drive: { ...cr.drive, status: result.status } };
@@ -213,7 +222,8 @@ export function createUpRunner(options: UpOptions): UpRunner {
       updatedAt: clock.now().toISOString(),
       problems,
       domains: domains.map((d) => domainRow(d, slots.get(key(d)))),
-      drives: [...wantedDrives.keys()].map((k) => ({ key: k, drive: records[k]!.drive })),
+      // (A pass stopped early has no record yet of the Drives it did not reach.)
+      drives: [...wantedDrives.keys()].filter((k) => records[k]).map((k) => ({ key: k, drive: records[k]!.drive })),
     };
     writeStatus(options.stateDir, status);
     const requeues = [...results.map((r) => r.requeueAfterMs).filter((ms) => ms > 0), prunes.nextDueMs ?? Infinity];
