@@ -137,3 +137,33 @@ describe('openpds up stopped (Ctrl-C) in the middle of a pass', () => {
     expect(Object.values(records).filter((r) => r.drive.status?.driveId)).toHaveLength(created());
   }, 180_000);
 });
+
+describe('openpds up with another --base-port than the last run', () => {
+  const { state, dir, lines, start, ready } = upHarness('openpds-local-base-port-');
+  // Two ranges of 50 ports apart from each other, picked at random to stay clear of other tests.
+  const first = 20_000 + Math.floor(Math.random() * 200) * 100;
+  const second = first + 50;
+  const url = () => JSON.parse(fs.readFileSync(path.join(state, 'up/default/d/domain.json'), 'utf8')).url as string;
+  const port = () => Number(new URL(url()).port);
+
+  it('moves a Domain that ran before into the range asked for, and says it moved', async () => {
+    fs.writeFileSync(path.join(dir, 'domain.yaml'), DOMAIN('d'));
+    fs.writeFileSync(path.join(dir, 'drive.yaml'), DRIVE('photos'));
+    for (const [base, check] of [
+      [first, () => undefined],
+      [second, (before: number) => expect(lines).toContain(`Domain default/d: moved from port ${before} of its last run (outside --base-port ${second}..${second + 49})`)],
+    ] as const) {
+      const before = fs.existsSync(path.join(state, 'up/default/d/domain.json')) ? port() : 0;
+      const up = start('--base-port', String(base));
+      try {
+        await waitFor('the Drive Ready', () => (ready('default/photos') && port() >= base ? true : undefined), 120_000);
+        expect(port()).toBeGreaterThanOrEqual(base);
+        expect(port()).toBeLessThan(base + 50);
+        check(before);
+      } finally {
+        up.stop();
+        await expect(up.exited).resolves.toBe(0);
+      }
+    }
+  }, 240_000);
+});

@@ -16,6 +16,8 @@ export interface RunningDomain {
   password: string;
   /** Changes when the env changes: then the data plane is restarted with the new one. */
   envKey: string;
+  /** The port it had last time, when that one is outside the --base-port range asked for now. */
+  movedFrom?: number;
   close(): Promise<void>;
 }
 
@@ -43,14 +45,22 @@ export function domainEnv(domain: Domain, options: DomainRunnerOptions): Record<
   };
 }
 
-const PORT_ATTEMPTS = 50;
+/** How many ports from --base-port a Domain may take: its range. */
+export const PORT_ATTEMPTS = 50;
 
-/** Starts the data plane on the port it had last time, else the first free one from basePort. */
+/**
+ * Starts the data plane on the port it had last time (its URL stays what the user knows), else the first
+ * free one from basePort. The last port is taken only inside the range asked for now (basePort and the
+ * PORT_ATTEMPTS after it; any port with basePort 0): `--base-port` moves a Domain that ran elsewhere, it
+ * is not ignored for it, and the caller says it moved (`movedFrom`).
+ */
 export async function startDomain(domain: Domain, options: DomainRunnerOptions): Promise<RunningDomain> {
   const ns = domain.metadata.namespace ?? 'default';
   const env = domainEnv(domain, options);
   const previous = readDomainRecord(options.stateDir, ns, domain.metadata.name)?.port;
-  const candidates = options.basePort === 0 ? [previous ?? 0, 0] : [...(previous ? [previous] : []), ...Array.from({ length: PORT_ATTEMPTS }, (_, i) => options.basePort + i)];
+  const inRange = (port: number) => options.basePort === 0 || (port >= options.basePort && port < options.basePort + PORT_ATTEMPTS);
+  const range = Array.from({ length: PORT_ATTEMPTS }, (_, i) => options.basePort + i);
+  const candidates = options.basePort === 0 ? [previous ?? 0, 0] : [...(previous && inRange(previous) ? [previous] : []), ...range];
   let running: RunningServer | undefined;
   let lastError: unknown;
   for (const port of candidates) {
@@ -73,6 +83,7 @@ export async function startDomain(domain: Domain, options: DomainRunnerOptions):
     url: running.url,
     password: env.OPENPDS_ADMIN_PASSWORD!,
     envKey: JSON.stringify(env),
+    ...(previous && !inRange(previous) ? { movedFrom: previous } : {}),
     async close() {
       options.usedPorts.delete(port);
       await server.close();

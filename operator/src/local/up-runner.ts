@@ -22,7 +22,7 @@ import { unsupportedSpec } from '../reconcilers/domain-preflight';
 import { reconcileDrive, reconcileDriveDeletion, type DomainAccess, type DriveEvent, type DriveReconcileResult } from '../reconcilers/drive';
 import { withApplySet } from '../reconcilers/drive-desired';
 import { driveIdentity } from '../reconcilers/drive-identity';
-import { domainEnv, startDomain, type RunningDomain } from './domain-runner';
+import { domainEnv, PORT_ATTEMPTS, startDomain, type RunningDomain } from './domain-runner';
 import { describeProblem, loadManifests } from './manifests';
 import { DEFAULT_PRUNE_AFTER_MS, describeCancelled, describeMove, describePending, stepPrunes, type PruneMove } from './up-prune';
 import { ADMIN_USERNAME, readDriveRecords, writeDriveRecords, writeStatus, type DriveRecord } from './state-dir';
@@ -127,6 +127,7 @@ export function createUpRunner(options: UpOptions): UpRunner {
         const running = await startDomain(domain, runnerOptions);
         const client = createAdminClient({ baseUrl: running.url, credentials: { username: ADMIN_USERNAME, password: running.password } });
         slots.set(k, { running, client });
+        if (running.movedFrom) options.log(`Domain ${k}: moved from port ${running.movedFrom} of its last run (outside --base-port ${options.basePort}..${options.basePort + PORT_ATTEMPTS - 1})`);
         options.log(`Domain ${k}: data plane listening on ${running.url}`);
       } catch (error) {
         slots.set(k, { error: (error as Error).message });
