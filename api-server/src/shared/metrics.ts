@@ -1,5 +1,6 @@
 /** Prometheus metrics of the data plane, on a registry owned by the app (no global state). */
 import client from 'prom-client';
+import { STORAGE_OPERATIONS } from '../storage/counted.blob-store';
 
 export interface Metrics {
   registry: client.Registry;
@@ -14,14 +15,21 @@ export interface Metrics {
 const HTTP_METHODS = new Set(['GET', 'HEAD', 'POST', 'PUT', 'DELETE', 'OPTIONS', 'PATCH']);
 export const httpMethodLabel = (method: string): string => (HTTP_METHODS.has(method) ? method : 'other');
 
+/**
+ * Label values, each named in its metric's HELP (whoever writes a query or an alert should not have to read
+ * the code to learn that a result exists) and each series started at 0.
+ */
+export const RAPID_UPLOAD_RESULTS: readonly string[] = ['hit', 'miss', 'proof_rejected', 'pre_hash_matched', 'challenged', 'challenge_limited', 'lost_to_gc'];
+export const BLOB_GC_KINDS: readonly string[] = ['blob', 'upload', 'orphan', 'deferred'];
+
 export function createMetrics(): Metrics {
   const registry = new client.Registry();
   client.collectDefaultMetrics({ register: registry });
-  return {
+  const metrics: Metrics = {
     registry,
     httpDuration: new client.Histogram({
       name: 'openpds_http_request_duration_seconds',
-      help: 'HTTP request duration by route (its declared path; unmatched for a path no route has), method and status',
+      help: `HTTP request duration by route (its declared path; unmatched for a path no route has), method (${[...HTTP_METHODS].join(', ')}, other) and status (the HTTP status code)`,
       labelNames: ['route', 'method', 'status'],
       buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
       registers: [registry],
@@ -33,18 +41,25 @@ export function createMetrics(): Metrics {
     }),
     rapidUpload: new client.Counter({
       name: 'openpds_rapid_upload_total',
-      help: 'Rapid upload attempts by result: hit, miss, proof_rejected, pre_hash_matched, challenged (a proof v2 challenge issued), lost_to_gc',
+      help:
+        'Rapid upload attempts at file/create by result: hit (stored content linked), miss (not stored, or stored but not readable by the caller: both open a normal upload), ' +
+        'proof_rejected (a wrong proof v1 from a caller who can read the content, or a wrong proof v2 answer at file/complete), pre_hash_matched (pre_hash known: the client is asked for the full hash), ' +
+        'challenged (a proof v2 challenge issued), challenge_limited (proof v2 asked with no challenges left this hour: a normal upload), lost_to_gc (the content was collected meanwhile: a normal upload)',
       labelNames: ['result'],
       registers: [registry],
     }),
     blobGc: new client.Counter({
       name: 'openpds_blob_gc_deleted_total',
-      help: 'Objects deleted by the blob GC, by kind: blob, upload, orphan, deferred',
+      help: 'Objects deleted by the blob GC, by kind: blob (unreferenced content), upload (expired upload sessions and their store uploads), orphan (objects no row knows), deferred (objects kept for download links, deleted once those expired)',
       labelNames: ['kind'],
       registers: [registry],
     }),
     storageErrors: createStorageErrorsCounter(registry),
   };
+  // Series at 0 from the start, so rate() and increase() see the first one.
+  for (const result of RAPID_UPLOAD_RESULTS) metrics.rapidUpload.inc({ result }, 0);
+  for (const kind of BLOB_GC_KINDS) metrics.blobGc.inc({ kind }, 0);
+  return metrics;
 }
 
 /**
@@ -55,7 +70,7 @@ export function createMetrics(): Metrics {
 export function createStorageErrorsCounter(registry: client.Registry): client.Counter<'operation' | 'store'> {
   return new client.Counter({
     name: 'openpds_storage_errors_total',
-    help: 'Blob store operations that failed, by operation (put, get, head, delete, copy, list, multipart steps, URLs, ping) and store (s3, local); a missing key is an answer, not an error',
+    help: `Blob store operations that failed, by operation (${STORAGE_OPERATIONS.join(', ')}) and store (s3, local); a missing key is an answer, not an error`,
     labelNames: ['operation', 'store'],
     registers: [registry],
   });

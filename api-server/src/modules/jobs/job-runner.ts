@@ -85,20 +85,20 @@ export function createJobRunner(
 
   const duration = new client.Histogram({
     name: 'openpds_job_duration_seconds',
-    help: 'Job run time by kind and result (ok, retry, failed)',
+    help: 'Job run time by kind (the job name, e.g. blob.hash) and result: ok, retry (failed, will run again), failed (failed on its last attempt, kept as failed), lost (its lease lapsed and another runner claimed it: outcome not applied)',
     labelNames: ['kind', 'result'],
     buckets: [0.01, 0.05, 0.1, 0.5, 1, 5, 15, 60, 300],
     registers: [deps.registry],
   });
   const failed = new client.Counter({
     name: 'openpds_jobs_failed_total',
-    help: 'Jobs that failed on their last attempt and were kept as failed',
+    help: 'Jobs that failed on their last attempt and were kept as failed, by kind (the job name, e.g. blob.hash; every kind starts at 0)',
     labelNames: ['kind'],
     registers: [deps.registry],
   });
   const lostLease = new client.Counter({
     name: 'openpds_jobs_lost_lease_total',
-    help: 'Job runs whose lease lapsed and whose job another runner claimed meanwhile: their outcome was not applied',
+    help: 'Job runs whose lease lapsed and whose job another runner claimed meanwhile: their outcome was not applied; by kind (the job name, e.g. blob.hash; every kind starts at 0)',
     labelNames: ['kind'],
     registers: [deps.registry],
   });
