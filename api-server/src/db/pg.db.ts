@@ -39,7 +39,9 @@ const LIFTS_STATEMENT_TIMEOUT = /^\s*SET\s+LOCAL\s+statement_timeout\s*(=|TO)\s*
  */
 function asConnectionError(err: unknown, code: string): unknown {
   if (!(err instanceof Error) || typeof (err as { code?: unknown }).code === 'string') return err;
-  return Object.assign(new Error(`database connection failed: ${err.message}`, { cause: err }), { code });
+  // pg's text last: the log's error serializer appends the cause's message again.
+  const what = code === UNABLE_TO_CONNECT ? 'could not get a database connection' : 'database connection lost or not answering';
+  return Object.assign(new Error(`${what} (${err.message})`, { cause: err }), { code });
 }
 const CONNECTION_LOST = /^(Query read timeout|Connection terminated|Client has encountered a connection error|Client was closed)/;
 const isConnectionLost = (err: unknown) => err instanceof Error && typeof (err as { code?: unknown }).code !== 'string' && CONNECTION_LOST.test(err.message);
