@@ -119,12 +119,18 @@ async function main(argv: string[]): Promise<number> {
   }
 }
 
+const JSON_LOG_COMMANDS = new Set(['serve', 'worker', 'migrate']);
+
 main(process.argv.slice(2)).then(
   (code) => {
     if (code >= 0) process.exit(code);
   },
   (err: unknown) => {
-    if (err instanceof ConfigError) console.error(`openpds: invalid configuration: ${err.message}`);
+    // The long-running commands log JSON lines: their last words are one more (fatal-log-line.ts).
+    if (JSON_LOG_COMMANDS.has(process.argv[2] ?? '')) {
+      const { fatalLogLine } = require('../api-server/src/shared/fatal-log-line') as typeof import('../api-server/src/shared/fatal-log-line');
+      process.stderr.write(`${fatalLogLine(err)}\n`);
+    } else if (err instanceof ConfigError) console.error(`openpds: invalid configuration: ${err.message}`);
     else console.error('openpds:', err);
     process.exit(1);
   },

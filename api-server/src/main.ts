@@ -18,6 +18,7 @@ import { createUsersRepository } from './modules/users/users.repository';
 import { systemClock } from './shared/clock';
 import type { Deps } from './shared/deps';
 import { createIdGenerator } from './shared/ids';
+import { waitForDatabase } from './shared/database-start';
 import { createMetrics } from './shared/metrics';
 import { registryMetricsHandler, startMetricsServer, type MetricsServer } from './shared/metrics-server';
 import { applyServerTimeouts } from './shared/server-timeouts';
@@ -27,6 +28,7 @@ import { StorageClaimError } from './storage/storage-claim';
 import { createStorageClaimGuard } from './storage/storage-claim.guard';
 
 const SHUTDOWN_GRACE_MS = 10_000;
+const DB_CLOSE_AFTER_FAILED_START_MS = 2_000;
 
 /**
  * Only the configured database's driver is loaded, as only the configured store's SDK is: pg's modules
@@ -128,10 +130,13 @@ export async function startServer(env: Record<string, string | undefined> = proc
     throw error;
   }
   try {
+    // A PostgreSQL not reachable yet is waited for (database-start.ts), as a store is; PGlite is a file.
+    if (db.dialect === 'pg') await waitForDatabase(db, { timeoutMs: config.dbStartTimeoutSeconds * 1000, logger });
     await migrate(db);
   } catch (error) {
     await closeServer();
-    await db.close();
+    // An attempt at a database that never answered may still be pending: the pool's end waits for it.
+    await Promise.race([db.close().catch(() => undefined), new Promise((resolve) => setTimeout(resolve, DB_CLOSE_AFTER_FAILED_START_MS).unref())]);
     throw error;
   }
   const secret = loadSecret(config);

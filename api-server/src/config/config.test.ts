@@ -54,6 +54,12 @@ describe('config', () => {
     expect(() => loadConfig({ OPENPDS_METRICS_PORT: '8080' })).toThrow('OPENPDS_METRICS_PORT must differ from OPENPDS_PORT (8080)');
   });
 
+  it('waits 60 s for an unreachable PostgreSQL at start unless told', () => {
+    expect(loadConfig({}).dbStartTimeoutSeconds).toBe(60);
+    expect(loadConfig({ OPENPDS_DB_START_TIMEOUT_SECONDS: '0' }).dbStartTimeoutSeconds).toBe(0);
+    expect(() => loadConfig({ OPENPDS_DB_START_TIMEOUT_SECONDS: '3601' })).toThrow('OPENPDS_DB_START_TIMEOUT_SECONDS must be between 0 and 3600, got 3601');
+  });
+
   it('trusts X-Forwarded-For from loopback only, unless told which proxies to trust', () => {
     expect(loadConfig({}).trustProxy).toEqual(['loopback']);
     expect(loadConfig({ OPENPDS_TRUST_PROXY: '' }).trustProxy).toEqual([]);

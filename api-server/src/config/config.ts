@@ -125,6 +125,12 @@ export const CONFIG_KEYS = {
     '2',
     int(1, 60),
   ),
+  dbStartTimeoutSeconds: key(
+    'OPENPDS_DB_START_TIMEOUT_SECONDS',
+    'PostgreSQL only: how long `serve` waits at start for a database it cannot connect to (refused, unresolvable, not answering), retrying with backoff up to 5 s apart and logging each attempt, before it exits 1. Other errors (a password refused, a database that does not exist, a failing migration) fail at once. 0: fail at the first refusal. Keep it under the startup probe\'s budget (300 s in the operator\'s chart)',
+    '60',
+    int(0, 3600),
+  ),
   adminPassword: key('OPENPDS_ADMIN_PASSWORD', 'Password of the superadmin `admin` created on first start; empty means a random one, printed once', '', str),
   secretKey: key('OPENPDS_SECRET_KEY', 'Key (≥ 32 chars) signing tokens and URLs; empty means generated once and kept in the data dir', '', str),
   storage: key('OPENPDS_STORAGE', 'Blob store: `local` (files under the data dir) or `s3`', 'local', oneOf('local', 's3')),
