@@ -100,7 +100,7 @@ export const CONFIG_KEYS = {
   metricsPort: key(
     'OPENPDS_METRICS_PORT',
     'Port of a second HTTP server, on OPENPDS_HOST, that serves only /metrics; the API port then answers /metrics with 404. Empty: /metrics is on the API port (the embedded quick start). Set it wherever the API port is public (the operator\'s chart sets 9090 and scrapes that): the metrics tell about the domain\'s traffic and content. `openpds worker` follows it too',
-    '',
+    undefined,
     optionalPort,
   ),
   publicUrl: key('OPENPDS_PUBLIC_URL', 'Base URL clients reach the server at (signed upload/download URLs point here)', undefined, url),
