@@ -167,3 +167,55 @@ describe('openpds up with another --base-port than the last run', () => {
     }
   }, 240_000);
 });
+
+describe('openpds up after a Domain and its Drive were removed together while it was stopped', () => {
+  const { dir, state, lines, start, driveStatus, ready, logged } = upHarness('openpds-local-domain-gone-');
+  const records = () => JSON.parse(fs.readFileSync(path.join(state, 'up/drives.json'), 'utf8')) as Record<string, unknown>;
+  async function runUntil(what: string, done: () => unknown) {
+    const up = start();
+    try {
+      await waitFor(what, () => (done() ? true : undefined), 120_000);
+    } finally {
+      up.stop();
+      await expect(up.exited).resolves.toBe(0);
+    }
+  }
+
+  it('starts the old Domain from the state, deletes the drive through it (Delete), then stops it', async () => {
+    fs.writeFileSync(path.join(dir, 'keep.yaml'), DOMAIN('keep'));
+    fs.writeFileSync(path.join(dir, 'gone.yaml'), `${DOMAIN('gone')}---\n${DRIVE('scratch', 'gone')}`);
+    await runUntil('the Drive Ready', () => ready('default/scratch'));
+    const id = driveStatus('default/scratch').driveId as string;
+    fs.rmSync(path.join(dir, 'gone.yaml'));
+    const seen = lines.length;
+    await runUntil('the Domain stopped after the prune', () => lines.slice(seen).includes('Domain default/gone: stopped (removed from the manifests; its data stays in the state dir)'));
+    const after = lines.slice(seen);
+    expect(after).toContain('Domain default/gone: left the folder, started from the state to delete or release Drive default/scratch (its manifest left the folder too)');
+    expect(after).toContain(`Drive default/scratch: Normal Deleted: deleted drive ${id} and its files (reclaimPolicy Delete)`);
+    expect(after.join('\n')).not.toContain('the Domain is gone');
+    expect(records()['default/scratch']).toBeUndefined();
+  }, 300_000);
+
+  it('with no Domain recorded to start (an older state), keeps the record and says why, never drops it', async () => {
+    fs.writeFileSync(path.join(dir, 'old.yaml'), `${DOMAIN('old')}---\n${DRIVE('legacy', 'old')}`);
+    await runUntil('the Drive Ready', () => ready('default/legacy'));
+    const id = driveStatus('default/legacy').driveId as string;
+    fs.rmSync(path.join(dir, 'old.yaml'));
+    const record = path.join(state, 'up/default/old/domain.json');
+    const { domain: _dropped, ...older } = JSON.parse(fs.readFileSync(record, 'utf8'));
+    fs.writeFileSync(record, JSON.stringify(older));
+    const seen = lines.length;
+    const held = `Drive default/legacy left the folder, but its Domain default/old is not in the folder and not running (removed while up was stopped): its drive ${id} is not deleted and its record is kept; put Domain default/old back in the folder until up has pruned the drive, then remove it`;
+    const up = start();
+    try {
+      await logged((l) => l === held, 'the held prune said', seen);
+      await new Promise((r) => setTimeout(r, 2_500)); // a few passes: said once, and still held
+    } finally {
+      up.stop();
+      await expect(up.exited).resolves.toBe(0);
+    }
+    expect(lines.slice(seen).filter((l) => l === held)).toHaveLength(1);
+    expect(lines.slice(seen).join('\n')).not.toContain('the Domain is gone');
+    expect(records()['default/legacy']).toBeDefined();
+  }, 300_000);
+});

@@ -76,7 +76,8 @@ export async function startDomain(domain: Domain, options: DomainRunnerOptions):
   if (!running) throw lastError ?? new Error('no free port');
   const port = running.deps.config.port;
   options.usedPorts.add(port);
-  writeDomainRecord(options.stateDir, ns, domain.metadata.name, { url: running.url, port });
+  const ran = { apiVersion: domain.apiVersion, kind: domain.kind, metadata: { name: domain.metadata.name, namespace: ns }, spec: domain.spec } as Domain;
+  writeDomainRecord(options.stateDir, ns, domain.metadata.name, { url: running.url, port, domain: ran });
   const server = running;
   return {
     domain,

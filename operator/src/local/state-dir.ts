@@ -1,7 +1,7 @@
 /**
  * The state `openpds up` keeps between runs, and that `plan`/`apply --state` read back:
  *
- *   <state>/up/<namespace>/<domain>/domain.json     url and port of the running data plane
+ *   <state>/up/<namespace>/<domain>/domain.json     url and port of the running data plane, the Domain it runs
  *   <state>/up/<namespace>/<domain>/admin-password  generated once (mode 600)
  *   <state>/up/<namespace>/<domain>/data/           OPENPDS_DATA_DIR (PGlite, blobs, secret key)
  *   <state>/up/drives.json                          each Drive as last applied, with its status
@@ -12,7 +12,7 @@
 import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
-import type { Drive } from '../domain-types';
+import type { Domain, Drive } from '../domain-types';
 
 export const ADMIN_USERNAME = 'admin';
 
@@ -25,6 +25,11 @@ export const STATE_DIR_MODE = 0o700;
 export interface DomainRecord {
   url: string;
   port: number;
+  /**
+   * The Domain as last run (metadata and spec): what `up` starts it from when the Domain left the folder
+   * with a Drive still to prune (both removed while `up` was stopped). Absent in older state dirs.
+   */
+  domain?: Domain;
 }
 
 export interface DriveRecord {

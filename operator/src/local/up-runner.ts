@@ -25,7 +25,7 @@ import { driveIdentity } from '../reconcilers/drive-identity';
 import { domainEnv, PORT_ATTEMPTS, startDomain, type RunningDomain } from './domain-runner';
 import { describeProblem, loadManifests } from './manifests';
 import { DEFAULT_PRUNE_AFTER_MS, describeCancelled, describeMove, describePending, stepPrunes, type PruneMove } from './up-prune';
-import { ADMIN_USERNAME, readDriveRecords, writeDriveRecords, writeStatus, type DriveRecord } from './state-dir';
+import { ADMIN_USERNAME, readDomainRecord, readDriveRecords, writeDriveRecords, writeStatus, type DriveRecord } from './state-dir';
 import type { UpDomainRow, UpStatus } from './status-table';
 
 export interface UpOptions {
@@ -72,6 +72,8 @@ export function createUpRunner(options: UpOptions): UpRunner {
   const pruneAfterMs = options.pruneAfterMs ?? DEFAULT_PRUNE_AFTER_MS;
   /** Drives that left the folder and are not pruned yet: namespace/name → when first seen missing (ms). */
   let pending = new Map<string, number>();
+  /** Pending prunes held for want of their Domain (said once each). */
+  const held = new Set<string>();
   /**
    * The Domains as last applied in this run, what their transition rules compare with (the state dir keeps
    * no Domain spec, so a restart starts afresh). Kept while the folder has an invalid manifest: it may be
@@ -101,6 +103,26 @@ export function createUpRunner(options: UpOptions): UpRunner {
       slots.delete(k);
       options.log(`Domain ${k}: stopped (removed from the manifests; its data stays in the state dir)`);
     }
+  }
+
+  /**
+   * The Domains, as last run (domain.json), of the Drives to prune whose Domain is neither in the folder
+   * nor running: removed with them while `up` was stopped. One without a recorded spec (an older state)
+   * is not started, and its Drives' prunes wait (see describeHeld).
+   */
+  function domainsForPrunes(keys: string[], records: Record<string, DriveRecord>, declared: Set<string>): Domain[] {
+    const out = new Map<string, Domain>();
+    for (const k of keys) {
+      const drive = records[k]?.drive;
+      if (!drive) continue;
+      const ref = domainKey(drive);
+      if (declared.has(ref) || slots.has(ref) || out.has(ref)) continue; // (a failed start is retried by the next `up`)
+      const recorded = readDomainRecord(options.stateDir, drive.metadata.namespace ?? 'default', drive.spec.domainRef.name)?.domain;
+      if (!recorded) continue;
+      out.set(ref, recorded);
+      options.log(`Domain ${ref}: left the folder, started from the state to delete or release Drive ${k} (its manifest left the folder too)`);
+    }
+    return [...out.values()];
   }
 
   async function startDomains(domains: Domain[], stopping: () => boolean): Promise<void> {
@@ -186,6 +208,7 @@ export function createUpRunner(options: UpOptions): UpRunner {
       suspended,
     });
     pending = prunes.pending;
+    for (const k of prunes.cancelled) held.delete(k);
     for (const k of prunes.cancelled) options.log(describeCancelled(k, records[k]?.drive));
     for (const k of prunes.started) options.log(describePending(k, records[k]!.drive, pruneAfterMs));
     for (const move of prunes.moves) {
@@ -197,10 +220,21 @@ export function createUpRunner(options: UpOptions): UpRunner {
     // Domains start first, so that a Drive removed while `up` was stopped is deleted or released through
     // its Domain; the Domains that left the folder stop last, after their Drives were handled, and not
     // while a Drive of theirs is pending (it is pruned through its Domain, if it does not come back).
-    await startDomains(domains, stopping);
+    // A Domain that left the folder with such a Drive while `up` was stopped is started from the state
+    // for the prune, as a running `up` keeps it running for it.
+    await startDomains([...domains, ...domainsForPrunes([...pending.keys(), ...prunes.due], records, new Set(domains.map(key)))], stopping);
     for (const k of prunes.due) {
       if (stopping()) break;
       const record = records[k]!;
+      if (access(record.drive).state === 'NotFound') {
+        // No Domain to delete or release the drive through (and none recorded to start): the record stays
+        // and the prune waits, as it would in a cluster; dropping it would forget the drive for good.
+        pending.set(k, clock.now().getTime());
+        if (!held.has(k)) options.log(describeHeld(k, record.drive));
+        held.add(k);
+        continue;
+      }
+      held.delete(k);
       const result = await reconcileDriveDeletion(record.drive, ctx(record.drive));
       if (result.removeFinalizer) delete records[k];
       else records[k] = { ...record, drive: { ...record.drive, status: result.status } };
@@ -258,6 +292,13 @@ export function identityConflicts(drives: ReadonlyMap<string, Drive>, records: R
     for (const k of keys) if (!holders.includes(k)) conflicts.set(k, { namespace: holder.metadata.namespace ?? 'default', name: holder.metadata.name });
   }
   return conflicts;
+}
+
+/** Why a due prune waits: its Domain is gone from the folder and the state has no spec to start it from. */
+function describeHeld(key: string, drive: Drive): string {
+  const domain = `${drive.metadata.namespace ?? 'default'}/${drive.spec.domainRef.name}`;
+  const id = drive.status?.driveId ? ` ${drive.status.driveId}` : '';
+  return `Drive ${key} left the folder, but its Domain ${domain} is not in the folder and not running (removed while up was stopped): its drive${id} is not ${drive.spec.reclaimPolicy === 'Delete' ? 'deleted' : 'released'} and its record is kept; put Domain ${domain} back in the folder until up has pruned the drive, then remove it`;
 }
 
 /** What `up` does about a folder with invalid manifests: nothing that removes. */
