@@ -10,7 +10,9 @@ import { createApiClient } from '../support/test-server';
 const REPO = path.resolve(__dirname, '../..');
 const GiB = 1024 ** 3;
 
-async function waitFor<T>(what: string, probe: () => Promise<T | undefined> | T | undefined, timeoutMs = 15_000): Promise<T> {
+// 40 s: the first wait includes starting the Domain's data plane, which on a busy 2-core machine (the whole
+// suite running) took more than the 15 s it had; a passing wait returns as soon as its probe does.
+async function waitFor<T>(what: string, probe: () => Promise<T | undefined> | T | undefined, timeoutMs = 40_000): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const value = await probe();
