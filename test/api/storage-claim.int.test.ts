@@ -143,8 +143,17 @@ describe.each([
     child.stderr.on('data', (d: Buffer) => (output += d.toString()));
     const code = await new Promise<number | null>((resolve) => child.on('exit', resolve));
     expect(code).toBe(1);
-    expect(output).toContain(`openpds: invalid configuration: the blob store`);
-    expect(output).toContain(`claimed by instance ${ownerId} of domain "owner"`);
+    // One JSON line (level 60) with a stable code, as every failed start prints.
+    const fatal = output.split('\n').flatMap((line) => {
+      try {
+        return [JSON.parse(line) as { level?: number; msg?: string; code?: string }];
+      } catch {
+        return [];
+      }
+    }).find((line) => line.level === 60);
+    expect(fatal?.code).toBe('StorageClaim.HeldByOther');
+    expect(fatal?.msg).toContain(`the blob store`);
+    expect(fatal?.msg).toContain(`claimed by instance ${ownerId} of domain "owner"`);
   }, 60_000);
 
   test('an empty database on an unclaimed store with blobs is refused; the owning database claims it back', async () => {
