@@ -16,6 +16,8 @@ const USAGE = `usage: openpds <command>
   migrate      apply pending database migrations and exit
   jobs failed | retry-failed [--kind KIND]
                list the background jobs that used up their attempts, or queue them to run again
+  admin reset-password [--user NAME] [--password-stdin]
+               give the superadmin (or NAME) a new password and end its sessions (stop \`serve\` first on PGlite)
   config-docs  print the configuration table (markdown)
   operator     run the Kubernetes operator (Domains and Drives; \`openpds operator --help\` for flags)
   up -f DIR    run the Domains and Drives in DIR without a cluster (each Domain an in-process data plane)
@@ -92,6 +94,11 @@ async function main(argv: string[]): Promise<number> {
       const { openDb } = require('../api-server/src/main') as typeof import('../api-server/src/main');
       const { runJobsCommand } = require('../api-server/src/modules/jobs/jobs.command') as typeof import('../api-server/src/modules/jobs/jobs.command');
       return runJobsCommand(argv.slice(1), { env: process.env, openDb });
+    }
+    case 'admin': {
+      const { openDb } = require('../api-server/src/main') as typeof import('../api-server/src/main');
+      const { runAdminCommand } = require('./admin-command') as typeof import('./admin-command');
+      return runAdminCommand(argv.slice(1), { env: process.env, openDb });
     }
     case 'operator': {
       const { runOperatorCommand } = require('../operator/src/cli-operator') as typeof import('../operator/src/cli-operator');

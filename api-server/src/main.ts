@@ -12,6 +12,7 @@ import { createApp, createServices, type Services } from './app';
 import { loadConfig, startupNotices, type Config } from './config/config';
 import type { Db } from './db/db';
 import { migrate } from './db/migrate';
+import { createPasswordHasher } from './modules/auth/password-hash';
 import { createTokenSigner } from './modules/auth/tokens';
 import { startGcSchedule } from './modules/gc/gc-schedule';
 import { createUsersRepository } from './modules/users/users.repository';
@@ -84,7 +85,12 @@ export interface RunningServer {
 }
 
 /** Starts the data plane: migrate, bootstrap the domain and its superadmin, listen, run the GC loop. */
-export async function startServer(env: Record<string, string | undefined> = process.env): Promise<RunningServer> {
+export interface StartOptions {
+  /** Where the log lines go (stdout by default); tests read what a start said. */
+  logDestination?: pino.DestinationStream;
+}
+
+export async function startServer(env: Record<string, string | undefined> = process.env, options: StartOptions = {}): Promise<RunningServer> {
   const loaded = loadConfig(env);
   // Listen first: with OPENPDS_PORT=0 the signed URLs must carry the port the kernel picked.
   const server = createServer();
@@ -103,7 +109,7 @@ export async function startServer(env: Record<string, string | undefined> = proc
   const address = server.address();
   const port = typeof address === 'object' && address ? address.port : loaded.port;
   const config: Config = { ...loaded, port, publicUrl: env.OPENPDS_PUBLIC_URL ? loaded.publicUrl : `http://localhost:${port}` };
-  const logger = pino({ level: config.logLevel, base: { domain: config.domainId } });
+  const logger = pino({ level: config.logLevel, base: { domain: config.domainId } }, options.logDestination);
   const metrics = createMetrics();
   // /metrics on a port of its own when one is set (metrics-server.ts), from the start on: a port taken
   // fails the start like the API port does.
@@ -217,7 +223,11 @@ export async function startServer(env: Record<string, string | undefined> = proc
 
 async function bootstrap(deps: Deps, services: ReturnType<typeof createServices>) {
   await services.domain.ensure();
-  if ((await createUsersRepository().countByRole(deps.db, deps.config.domainId, 'superadmin')) > 0) return;
+  const users = createUsersRepository();
+  if ((await users.countByRole(deps.db, deps.config.domainId, 'superadmin')) > 0) {
+    await warnIfAdminPasswordIgnored(deps, users);
+    return;
+  }
   const password = deps.config.adminPassword || randomBytes(12).toString('base64url');
   await services.users.create(null, { user_name: 'admin', password, role: 'superadmin', nick_name: 'Administrator' });
   if (!deps.config.adminPassword) {
@@ -225,6 +235,21 @@ async function bootstrap(deps: Deps, services: ReturnType<typeof createServices>
     process.stdout.write(`\nOpenPDS: created superadmin "admin" with password: ${password}\n\n`);
   }
   deps.logger.info('created superadmin admin');
+}
+
+/**
+ * OPENPDS_ADMIN_PASSWORD set, but not the superadmin's password: it is read only when the superadmin is
+ * created, and people set it later expecting a reset (README walkthrough). Said once at start, without the
+ * password; one argon2 verification, and only when the variable is set.
+ */
+async function warnIfAdminPasswordIgnored(deps: Deps, users: ReturnType<typeof createUsersRepository>) {
+  if (!deps.config.adminPassword) return;
+  const admin = await users.getByName(deps.db, deps.config.domainId, 'admin');
+  if (admin?.password_hash && (await createPasswordHasher(deps.config).verify(admin.password_hash, deps.config.adminPassword))) return;
+  deps.logger.warn(
+    'OPENPDS_ADMIN_PASSWORD is set but is not the password of the superadmin "admin": it is read only when the superadmin is first created. ' +
+      'To change that password, stop the server and run `openpds admin reset-password` (or change it through the API)',
+  );
 }
 
 export async function runMigrations(env: Record<string, string | undefined> = process.env): Promise<string[]> {
