@@ -1,7 +1,6 @@
-import { execFile } from 'node:child_process';
-import { chmodSync, closeSync, cpSync, existsSync, fstatSync, lstatSync, mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync, readSync, renameSync, rmSync, statSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { chmodSync, closeSync, cpSync, existsSync, fstatSync, fsyncSync, lstatSync, mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync, readSync, renameSync, rmSync, statSync } from 'node:fs';
 import path from 'node:path';
-import { promisify } from 'node:util';
 import v8 from 'node:v8';
 import { PGlite, types } from '@electric-sql/pglite';
 import type { Db, Queryable } from './db';
@@ -25,16 +24,100 @@ const PARSERS = { [types.INT8]: Number, [types.NUMERIC]: Number };
  * more 165–171 MB first starts). The child exits before the server opens the directory, whose own
  * migrate() then finds nothing to do. With an initdb cache (OPENPDS_PGLITE_INITDB_CACHE) the child copies
  * an initdb'd directory instead of running initdb, which is most of a first start (4–7 s here).
+ *
+ * The directory is built beside `dataDir` (`<dataDir>.creating-<random>`) and renamed into place by this
+ * process once the child has finished it and synced it to disk: a kill -9 during a first start used to
+ * leave a half copy or a half-migrated catalog under `dataDir` with PG_VERSION in it, taken for a database
+ * and never opened again. A build a killed start left behind is removed by the next (removeStaleCreations).
+ */
+async function createDataDir(dataDir: string, initdbCache: string | undefined): Promise<void> {
+  if (!canRenameOnto(dataDir)) return initDataDir(dataDir, initdbCache);
+  const creating = mkdtempSync(`${dataDir}.creating-`);
+  try {
+    await initDataDir(creating, initdbCache);
+    renameSync(creating, dataDir); // replaces an empty dataDir (rename(2) allows that)
+  } catch (err) {
+    rmSync(creating, { recursive: true, force: true });
+    throw err;
+  }
+  fsyncPath(path.dirname(dataDir)); // the rename itself
+}
+
+/**
+ * Whether the new directory can be renamed onto `dataDir`: it is absent, or an empty directory of the same
+ * file system as its parent. An empty mount point (a volume mounted at the data dir itself) cannot be
+ * renamed onto, and a non-empty directory without PG_VERSION is nobody's database we know: both are filled
+ * in place as before (a crash during that first start needs the directory emptied by hand).
+ */
+function canRenameOnto(dataDir: string): boolean {
+  if (!existsSync(dataDir)) return true;
+  return readdirSync(dataDir).length === 0 && statSync(dataDir).dev === statSync(path.dirname(path.resolve(dataDir))).dev;
+}
+
+/**
+ * Removes the `<dataDir>.creating-*` builds that killed first starts left (~40 MB each). The caller holds
+ * the data-dir lock, so no live server is building one; the child of a killed one may still be writing
+ * its build for a moment (it exits when its parent's IPC channel closes), but nobody renames that build
+ * any more, and whatever it writes after the removal is removed by the next start.
+ */
+export function removeStaleCreations(dataDir: string): void {
+  const parent = path.dirname(path.resolve(dataDir));
+  const prefix = `${path.basename(path.resolve(dataDir))}.creating-`;
+  if (!existsSync(parent)) return;
+  for (const name of readdirSync(parent)) {
+    if (!name.startsWith(prefix)) continue;
+    try {
+      rmSync(path.join(parent, name), { recursive: true, force: true });
+    } catch {
+      // the killed start's child wrote into it meanwhile: the next start tries again
+    }
+  }
+}
+
+/**
+ * Runs createDataDirHere in a child process. The child has an IPC channel to this process and exits as
+ * soon as it closes: a server killed (OOM killer, kill -9) no longer leaves it writing on behind a restart.
  */
 async function initDataDir(dataDir: string, initdbCache: string | undefined): Promise<void> {
   // From the TypeScript sources (tsx, jest) the child needs tsx to load this module; dist/ is JavaScript.
   const loader = __filename.endsWith('.ts') ? ['--require', require.resolve('tsx/cjs')] : [];
-  const script = 'require(process.argv[1]).createDataDirHere(process.argv[2], process.argv[3] || undefined).then(() => process.exit(0))';
-  await promisify(execFile)(process.execPath, [...loader, '-e', script, __filename, dataDir, initdbCache ?? ''], {
-    maxBuffer: 16 * 1024 * 1024,
-  }).catch((err: Error & { stderr?: string }) => {
-    throw new Error(`could not create the PGlite database in ${dataDir}: ${err.stderr?.trim() || err.message}`, { cause: err });
+  const script =
+    "process.on('disconnect', () => process.exit(70)); " +
+    'require(process.argv[1]).createDataDirHere(process.argv[2], process.argv[3] || undefined).then(() => process.exit(0))';
+  const child = spawn(process.execPath, [...loader, '-e', script, __filename, dataDir, initdbCache ?? ''], { stdio: ['ignore', 'ignore', 'pipe', 'ipc'] });
+  let stderr = '';
+  child.stderr!.setEncoding('utf8').on('data', (chunk: string) => {
+    if (stderr.length < 64 * 1024) stderr += chunk;
   });
+  const result = await new Promise<{ code: number | null; signal: NodeJS.Signals | null; error?: Error }>((resolve) => {
+    child.once('error', (error) => resolve({ code: null, signal: null, error }));
+    child.once('close', (code, signal) => resolve({ code, signal }));
+  });
+  if (result.code === 0) return;
+  const why = stderr.trim() || result.error?.message || `the child exited with ${result.signal ?? `code ${result.code}`}`;
+  throw new Error(`could not create the PGlite database in ${dataDir}: ${why}`, { cause: result.error });
+}
+
+/** fsync() of a file or directory; a directory some file systems cannot sync (EINVAL, EISDIR) is let be. */
+function fsyncPath(target: string): void {
+  const fd = openSync(target, 'r');
+  try {
+    fsyncSync(fd);
+  } catch (err) {
+    if (!['EINVAL', 'EISDIR', 'EPERM'].includes((err as NodeJS.ErrnoException).code ?? '')) throw err;
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/** fsync() of everything under `dir`: Emscripten's file system layer turns Postgres's own fsyncs into no-ops. */
+function fsyncTree(dir: string): void {
+  for (const entry of readdirSync(dir, { withFileTypes: true })) {
+    const full = path.join(dir, entry.name);
+    if (entry.isDirectory()) fsyncTree(full);
+    else if (entry.isFile()) fsyncPath(full);
+  }
+  fsyncPath(dir);
 }
 
 /** The child's half of initDataDir (exported for it alone): initdb (or a copy of a cached one), then all migrations. */
@@ -48,6 +131,7 @@ export async function createDataDirHere(dataDir: string, initdbCache?: string): 
     await db.close();
   }
   withoutGroupOrOtherWrite(dataDir);
+  fsyncTree(dataDir);
 }
 
 /**
@@ -132,7 +216,8 @@ export async function createPgliteDb(dataDir?: string, options: { initdbCache?: 
 }
 
 async function openPgliteDb(dataDir: string | undefined, unlock: () => void, initdbCache: string | undefined): Promise<Db> {
-  if (dataDir && !existsSync(path.join(dataDir, 'PG_VERSION'))) await initDataDir(dataDir, initdbCache);
+  if (dataDir) removeStaleCreations(dataDir);
+  if (dataDir && !existsSync(path.join(dataDir, 'PG_VERSION'))) await createDataDir(dataDir, initdbCache);
   // PostgreSQL is 9 MB of WebAssembly. V8 compiles each function on first call, by default with Liftoff
   // and again with TurboFan once hot, keeping both; TurboFan alone keeps ~20 MB less code resident (idle
   // RSS) and runs faster, for ~1 s more start-up. V8 reads the flag when it compiles, so it applies here.

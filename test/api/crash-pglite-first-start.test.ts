@@ -1,0 +1,90 @@
+/**
+ * kill -9 during the first start on PGlite (the red team's firststart-det.mjs): the data directory is made,
+ * from the initdb cache, by a child process. Killing the whole process group cut the copy short; killing
+ * the server alone left the child writing while the restarted server opened the directory. Either way
+ * the directory had PG_VERSION, was taken for ready and never opened again ("PGlite failed to initialize
+ * properly", catalog index corruption). A restart must now start over and open a sound database.
+ */
+import { spawn, execFileSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { createPgliteDb } from '../../api-server/src/db/pglite.db';
+
+const PGLITE_DB = path.join(__dirname, '../../api-server/src/db/pglite.db.ts');
+const work = mkdtempSync(path.join(tmpdir(), 'openpds-crash-first-start-'));
+const cache = path.join(work, 'cache');
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+beforeAll(async () => {
+  await (await createPgliteDb(path.join(work, 'warm', 'db'), { initdbCache: cache })).close(); // fills the cache
+}, 120_000);
+afterAll(() => rmSync(work, { recursive: true, force: true }));
+
+function childrenOf(pid: number): number[] {
+  try {
+    return execFileSync('ps', ['-o', 'pid=', '--ppid', String(pid)], { encoding: 'utf8' }).split(/\s+/).filter(Boolean).map(Number);
+  } catch {
+    return []; // ps exits 1 when there is none
+  }
+}
+
+/** Whether the first start has got as far as the red team killed it: PG_VERSION written, the child still at work. */
+function midCreation(parentDir: string): boolean {
+  return readdirSync(parentDir).some((name) => name.startsWith('db') && existsSync(path.join(parentDir, name, 'PG_VERSION')));
+}
+
+async function openAndWrite(dataDir: string): Promise<void> {
+  const db = await createPgliteDb(dataDir, { initdbCache: cache });
+  try {
+    const [row] = await db.query<{ n: number }>('SELECT count(*)::int AS n FROM schema_migrations');
+    expect(row!.n).toBeGreaterThan(0);
+    await db.exec('CREATE TABLE crash_probe (x int); INSERT INTO crash_probe VALUES (1); DROP TABLE crash_probe');
+  } finally {
+    await db.close();
+  }
+}
+
+test.each([['group'], ['server']])('a first start killed (%s) mid-creation restarts into a sound database', async (mode) => {
+  const parentDir = path.join(work, mode);
+  const dataDir = path.join(parentDir, 'db');
+  const script = `require(${JSON.stringify(PGLITE_DB)}).createPgliteDb(process.argv[1], { initdbCache: process.argv[2] }).then((db) => db.close()).then(() => process.exit(0))`;
+  const server = spawn(process.execPath, ['--require', require.resolve('tsx/cjs'), '-e', script, dataDir, cache], { stdio: 'ignore', detached: true });
+  const exited = new Promise((resolve) => server.once('exit', resolve));
+  let orphans: number[] = [];
+  try {
+    for (const started = Date.now(); ; await sleep(2)) {
+      orphans = childrenOf(server.pid!);
+      if (orphans.length > 0 && existsSync(parentDir) && midCreation(parentDir)) break;
+      if (Date.now() - started > 60_000) throw new Error('the first start never reached the point to kill it at');
+    }
+    process.kill(mode === 'group' ? -server.pid! : server.pid!, 'SIGKILL');
+    await exited;
+    await openAndWrite(dataDir); // at once, as systemd or Kubernetes restart it
+    for (const pid of orphans) expect(await waitGone(pid)).toBe(true);
+    await openAndWrite(dataDir); // and again, once nothing else can be writing it
+    expect(readdirSync(parentDir).filter((name) => name.startsWith('db.creating-'))).toEqual([]);
+  } finally {
+    for (const pid of [server.pid!, ...orphans]) killQuietly(pid);
+  }
+}, 180_000);
+
+/** The child left by a killed server: it must not outlive it for long (it used to finish its work). */
+async function waitGone(pid: number): Promise<boolean> {
+  for (const started = Date.now(); Date.now() - started < 30_000; await sleep(50)) {
+    try {
+      process.kill(pid, 0);
+    } catch {
+      return true;
+    }
+  }
+  return false;
+}
+
+function killQuietly(pid: number): void {
+  try {
+    process.kill(pid, 'SIGKILL');
+  } catch {
+    // gone
+  }
+}
