@@ -8,6 +8,7 @@
  */
 /* eslint-disable @typescript-eslint/no-require-imports -- lazy on purpose, see above */
 import { ConfigError, configTable, loadConfig } from '../api-server/src/config/config';
+import { COMMAND_USAGE, isHelpFlag } from './command-usage';
 
 const USAGE = `usage: openpds <command>
 
@@ -49,6 +50,18 @@ function collectStartupGarbage(): void {
 
 async function main(argv: string[]): Promise<number> {
   const [command] = argv;
+  // Before anything runs: `serve --help` used to start a server. operator, up, plan, apply and admin read
+  // their own --help (their usage lives with their flags).
+  if (command && argv.slice(1).some(isHelpFlag)) {
+    if (COMMAND_USAGE[command]) {
+      console.log(COMMAND_USAGE[command]);
+      return 0;
+    }
+    if (command === 'jobs') {
+      console.log((require('../api-server/src/modules/jobs/jobs.command') as typeof import('../api-server/src/modules/jobs/jobs.command')).JOBS_USAGE);
+      return 0;
+    }
+  }
   switch (command) {
     case 'serve': {
       const { startServer } = require('../api-server/src/main') as typeof import('../api-server/src/main');

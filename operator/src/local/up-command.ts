@@ -40,6 +40,11 @@ const MIN_REQUEUE_MS = 1_000;
 export async function runUpCommand(argv: string[], io: UpCommandIo = {}): Promise<number> {
   const out = io.out ?? ((line: string) => process.stdout.write(`${line}\n`));
   const err = io.err ?? ((line: string) => process.stderr.write(`${line}\n`));
+  // parseArgs knows no --help: it answered "Unknown option '--help'", exit 2.
+  if (argv.includes('--help') || argv.includes('-h')) {
+    out(UP_USAGE);
+    return 0;
+  }
   let args;
   try {
     args = parseArgs({
