@@ -88,7 +88,14 @@ async function main(argv: string[]): Promise<number> {
       // The worker's server is workers/src/main.ts's; its /metrics route is moved here, from outside.
       const { startMetricsServer, takeMetricsRoute } = require('../api-server/src/shared/metrics-server') as typeof import('../api-server/src/shared/metrics-server');
       const { metricsPort, host } = loadConfig(process.env);
-      const metricsServer = metricsPort === undefined ? undefined : await startMetricsServer({ port: metricsPort, host, handler: takeMetricsRoute(worker.server) });
+      const { explainListenError } = require('../api-server/src/shared/start-errors') as typeof import('../api-server/src/shared/start-errors');
+      const metricsServer =
+        metricsPort === undefined
+          ? undefined
+          : await startMetricsServer({ port: metricsPort, host, handler: takeMetricsRoute(worker.server) }).catch(async (error: unknown) => {
+              await worker.close();
+              throw explainListenError(error, { port: metricsPort, host, portSetting: 'OPENPDS_METRICS_PORT', hostSetting: 'OPENPDS_HOST' });
+            });
       const stop = async () => {
         await Promise.all([worker.close(), metricsServer?.close()]);
         process.exit(0);

@@ -3,7 +3,7 @@
  * implementations. `openpds serve` and `openpds migrate` land here.
  */
 import { randomBytes } from 'node:crypto';
-import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { homedir } from 'node:os';
 import path from 'node:path';
@@ -23,6 +23,7 @@ import { waitForDatabase } from './shared/database-start';
 import { createMetrics } from './shared/metrics';
 import { registryMetricsHandler, startMetricsServer, type MetricsServer } from './shared/metrics-server';
 import { applyServerTimeouts } from './shared/server-timeouts';
+import { ensureDataDir, explainListenError } from './shared/start-errors';
 import { createUrlSigner } from './shared/url-signer';
 import { createBlobStore, describeBlobStore } from './storage/create-blob-store';
 import { StorageClaimError } from './storage/storage-claim';
@@ -39,7 +40,7 @@ const DB_CLOSE_AFTER_FAILED_START_MS = 2_000;
 export async function openDb(config: Config): Promise<Db> {
   /* eslint-disable @typescript-eslint/no-require-imports -- lazy on purpose, see above */
   if (config.databaseUrl) return (require('./db/pg.db') as typeof import('./db/pg.db')).createPgDb(config.databaseUrl, { statementTimeoutMs: config.dbStatementTimeoutSeconds * 1000 });
-  mkdirSync(config.dataDir, { recursive: true });
+  ensureDataDir(config.dataDir);
   return (require('./db/pglite.db') as typeof import('./db/pglite.db')).createPgliteDb(path.join(config.dataDir, 'db'), { initdbCache: initdbCacheDir(config.pgliteInitdbCache) });
   /* eslint-enable @typescript-eslint/no-require-imports */
 }
@@ -66,7 +67,7 @@ export function initdbCacheDir(setting: string, env: Record<string, string | und
 function loadSecret(config: Config): string {
   if (config.secretKey) return config.secretKey;
   const file = path.join(config.dataDir, 'secret.key');
-  mkdirSync(config.dataDir, { recursive: true });
+  ensureDataDir(config.dataDir);
   if (!existsSync(file)) {
     writeFileSync(file, randomBytes(32).toString('base64url'), { mode: 0o600 });
     chmodSync(file, 0o600);
@@ -92,6 +93,8 @@ export interface StartOptions {
 
 export async function startServer(env: Record<string, string | undefined> = process.env, options: StartOptions = {}): Promise<RunningServer> {
   const loaded = loadConfig(env);
+  // A data dir that cannot be made fails the start before a port is taken, naming OPENPDS_DATA_DIR.
+  if (!loaded.databaseUrl || loaded.storage === 'local' || !loaded.secretKey) ensureDataDir(loaded.dataDir);
   // Listen first: with OPENPDS_PORT=0 the signed URLs must carry the port the kernel picked.
   const server = createServer();
   // Idle limits only, never the duration: a big part uploaded to a local URL is slow (server-timeouts.ts).
@@ -103,7 +106,7 @@ export async function startServer(env: Record<string, string | undefined> = proc
   };
   server.on('request', starting);
   await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
+    server.once('error', (err) => reject(explainListenError(err, { port: loaded.port, host: loaded.host, portSetting: 'OPENPDS_PORT', hostSetting: 'OPENPDS_HOST' })));
     server.listen(loaded.port, loaded.host, () => resolve());
   });
   const address = server.address();
@@ -123,7 +126,7 @@ export async function startServer(env: Record<string, string | undefined> = proc
       metricsServer = await startMetricsServer({ port: config.metricsPort, host: config.host, handler: registryMetricsHandler(metrics.registry) });
     } catch (error) {
       await closeServer();
-      throw error;
+      throw explainListenError(error, { port: config.metricsPort, host: config.host, portSetting: 'OPENPDS_METRICS_PORT', hostSetting: 'OPENPDS_HOST' });
     }
   }
   // A database that cannot be opened (in use by another process, unreachable) or migrated: nothing is

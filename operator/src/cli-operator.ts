@@ -3,6 +3,7 @@
  * SIGINT, then shuts down gracefully (drain, release the Lease). Resolves with the exit code.
  * Also runnable directly: `node --import tsx operator/src/cli-operator.ts --kubeconfig FILE`.
  */
+import { explainListenError } from '../../api-server/src/shared/start-errors';
 import { ConfigError, OPERATOR_USAGE, parseOperatorArgs } from './config';
 import { runOperator, type ReconcilerRegistration } from './main';
 import { defaultReconcilers } from './reconcilers/drive.registration';
@@ -40,6 +41,12 @@ export async function runOperatorCommand(argv: string[], extra: { reconcilers?: 
     if (error instanceof ConfigError) {
       console.error(`openpds operator: ${error.message}`);
       return 2;
+    }
+    // The health and metrics server's port: Node's "listen EADDRINUSE" named no flag.
+    const listen = explainListenError(error, { port: config.metricsPort, portSetting: '--metrics-port' });
+    if (listen !== error) {
+      console.error(`openpds operator: ${(listen as Error).message}`);
+      return 1;
     }
     const code = connectionFailure(error);
     if (!code) throw error;

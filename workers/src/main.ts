@@ -16,6 +16,7 @@ import { createJobHandlers } from '../../api-server/src/modules/jobs/job-handler
 import { createJobRunner, DEFAULT_JOB_RUNNER_OPTIONS } from '../../api-server/src/modules/jobs/job-runner';
 import { createIdGenerator } from '../../api-server/src/shared/ids';
 import { createStorageErrorsCounter } from '../../api-server/src/shared/metrics';
+import { explainListenError } from '../../api-server/src/shared/start-errors';
 import { createUrlSigner } from '../../api-server/src/shared/url-signer';
 import { createBlobStore } from '../../api-server/src/storage/create-blob-store';
 
@@ -61,7 +62,7 @@ export async function startWorker(env: Record<string, string | undefined> = proc
     send(404, { code: 'NotFound.Route', message: `no route ${req.method} ${req.url}` });
   });
   await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
+    server.once('error', (err) => reject(explainListenError(err, { port: config.port, host: config.host, portSetting: 'OPENPDS_PORT', hostSetting: 'OPENPDS_HOST' })));
     server.listen(config.port, config.host, () => resolve());
   });
   const address = server.address();

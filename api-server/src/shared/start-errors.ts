@@ -1,0 +1,63 @@
+/**
+ * What a start that fails on the machine (not on a value's syntax) says: the setting to change. A port in
+ * use, a host that does not resolve, a data directory that cannot be created printed Node's raw error
+ * (`listen EADDRINUSE: address already in use 0.0.0.0:8080`, a stack trace) naming no variable. These turn
+ * the errno into a ConfigError naming it, which fatal-log-line.ts prints as one JSON line with the code
+ * InvalidConfiguration; an error they do not know is returned as it is.
+ */
+import { accessSync, constants, mkdirSync } from 'node:fs';
+import { ConfigError } from '../config/config';
+
+const errnoOf = (err: unknown): string => {
+  const code = (err as { code?: unknown } | null)?.code;
+  return typeof code === 'string' ? code : '';
+};
+
+/** Errors of resolving or binding a listen address: the host, not the port, is what is wrong. */
+const HOST_CODES = new Set(['ENOTFOUND', 'EAI_AGAIN', 'EAI_NONAME', 'EAI_FAIL', 'EADDRNOTAVAIL', 'EAFNOSUPPORT']);
+
+/**
+ * A listen error explained. `portSetting` names the port (`OPENPDS_PORT`, `OPENPDS_METRICS_PORT`, or a
+ * flag such as `--metrics-port`); `hostSetting` the address, when one is configured.
+ */
+export function explainListenError(err: unknown, where: { port: number; host?: string; portSetting: string; hostSetting?: string }): unknown {
+  const code = errnoOf(err);
+  const on = where.host ? ` on ${where.host}` : '';
+  // OPENPDS_PORT=8080, but a flag as it is typed: --metrics-port 8080.
+  const setting = `${where.portSetting}${where.portSetting.startsWith('--') ? ' ' : '='}${where.port}`;
+  if (code === 'EADDRINUSE') {
+    return new ConfigError(`${setting}: port ${where.port} is already in use${on} (another openpds, or another program): stop it or set ${where.portSetting} to a free port`, { cause: err });
+  }
+  if (code === 'EACCES' || code === 'EPERM') {
+    return new ConfigError(`${setting}: not permitted to listen on port ${where.port}${on} (${code}; ports below 1024 need privileges): set ${where.portSetting} to 1024 or above`, { cause: err });
+  }
+  if (HOST_CODES.has(code) && where.hostSetting) {
+    return new ConfigError(
+      `${where.hostSetting}=${where.host}: cannot listen on that address (${code}): it must be an address of this machine or a name resolving to one (0.0.0.0: every address, 127.0.0.1: this machine only)`,
+      { cause: err },
+    );
+  }
+  return err;
+}
+
+const DIR_CODES = new Set(['EACCES', 'EPERM', 'ENOTDIR', 'EROFS', 'EEXIST', 'ENOSPC', 'ELOOP']);
+
+/** Creates the data directory, or throws a ConfigError naming OPENPDS_DATA_DIR when it cannot be created or written. */
+export function ensureDataDir(dir: string): void {
+  try {
+    mkdirSync(dir, { recursive: true });
+    accessSync(dir, constants.W_OK);
+  } catch (err) {
+    const code = errnoOf(err);
+    if (!DIR_CODES.has(code)) throw err;
+    const why =
+      code === 'ENOTDIR' || code === 'EEXIST'
+        ? 'a part of that path is a file, not a directory'
+        : code === 'EROFS'
+          ? 'the file system is read-only'
+          : code === 'ENOSPC'
+            ? 'the disk is full'
+            : 'this user may not create or write it';
+    throw new ConfigError(`OPENPDS_DATA_DIR=${dir}: cannot create or write the data directory (${code}: ${why}): set OPENPDS_DATA_DIR to a writable directory`, { cause: err });
+  }
+}
