@@ -5,12 +5,13 @@
  *   uploads/<upload id>/.tmp-…           a part being received
  * A part appears under its final name only by rename after fsync, so a crash or a client abort never
  * leaves a half part that looks complete, and the name alone carries number and ETag (no sidecar that
- * could disagree with the bytes).
+ * could disagree with the bytes). An upload's directory is made with its record in tmp/ (`.upload-<id>`)
+ * and renamed into uploads/, so uploads/ never holds one without its record.
  */
 import { randomBytes } from 'node:crypto';
 import type { BigIntStats } from 'node:fs';
 import { createReadStream } from 'node:fs';
-import { mkdir, readdir, readFile, rm, stat } from 'node:fs/promises';
+import { lstat, mkdir, readdir, readFile, rename, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { Readable } from 'node:stream';
 import {
@@ -24,7 +25,7 @@ import {
   type ObjectInfo,
   type UploadedPart,
 } from './blob-store';
-import { linkOnto, writeFileAtomically } from './local-files';
+import { fsyncPath, linkOnto, writeFileAtomically } from './local-files';
 
 type MultipartMethods = Pick<
   BlobStore,
@@ -38,6 +39,8 @@ interface UploadRecord {
 
 const UPLOAD_ID = /^[0-9a-f]{32}$/;
 const PART_FILE = /^(\d{5})\.([0-9a-f]{32})$/;
+/** An upload's directory being made in tmp/: `.upload-<upload id>`. */
+const STAGING_PREFIX = '.upload-';
 
 export function createLocalMultipart(deps: {
   uploadsDir: string;
@@ -45,7 +48,7 @@ export function createLocalMultipart(deps: {
   objectPath: (key: string) => string;
   ensureDirs: () => Promise<unknown>;
   infoOf: (stats: BigIntStats) => ObjectInfo;
-}): MultipartMethods {
+}): MultipartMethods & { sweepLeftovers(olderThanMs: number, now?: number): Promise<number> } {
   const { uploadsDir } = deps;
   const uploadDir = (uploadId: string) => {
     if (!UPLOAD_ID.test(uploadId)) throw new UploadNotFoundError(uploadId);
@@ -82,10 +85,19 @@ export function createLocalMultipart(deps: {
       deps.objectPath(key); // validates the key now rather than at completion
       await deps.ensureDirs();
       const uploadId = randomBytes(16).toString('hex');
-      const dir = path.join(uploadsDir, uploadId);
-      await mkdir(dir);
-      const record: UploadRecord = { key, initiated: new Date().toISOString() };
-      await writeFileAtomically(Readable.from([JSON.stringify(record)]), path.join(dir, 'upload.json'), dir);
+      // Made in tmp/ and renamed into place with its record: a kill between the mkdir and the record used
+      // to leave a directory in uploads/ that no listing shows, so no GC ever removed it.
+      const staging = path.join(deps.tmpDir, `${STAGING_PREFIX}${uploadId}`);
+      await mkdir(staging);
+      try {
+        const record: UploadRecord = { key, initiated: new Date().toISOString() };
+        await writeFileAtomically(Readable.from([JSON.stringify(record)]), path.join(staging, 'upload.json'), staging);
+        await rename(staging, path.join(uploadsDir, uploadId));
+      } catch (error) {
+        await rm(staging, { recursive: true, force: true });
+        throw error;
+      }
+      await fsyncPath(uploadsDir); // the rename itself
       return uploadId;
     },
 
@@ -143,11 +155,42 @@ export function createLocalMultipart(deps: {
       for (const uploadId of await readdir(uploadsDir)) {
         if (!UPLOAD_ID.test(uploadId)) continue;
         const record = await readRecord(path.join(uploadsDir, uploadId));
-        // A directory without a record is a createMultipart that crashed halfway; it is never listed.
+        // A directory without a record (an older version's createMultipart killed halfway, or one being
+        // removed) is never listed: sweepLeftovers removes it once old.
         if (record) yield { key: record.key, uploadId, initiated: new Date(record.initiated) };
       }
     },
+
+    /**
+     * Removes what killed createMultipart calls left, once unchanged for `olderThanMs` (the GC's grace, far
+     * above the milliseconds a create takes): directories still in tmp/, and directories in uploads/ without
+     * a record (made by versions that created them in place). Resolves to how many went.
+     */
+    async sweepLeftovers(olderThanMs, now = Date.now()) {
+      const isOld = async (dir: string) => {
+        const stats = await lstat(dir).catch(() => null);
+        return !!stats?.isDirectory() && now - Math.max(stats.mtimeMs, stats.ctimeMs) >= olderThanMs;
+      };
+      const leftovers: string[] = [];
+      for (const name of await readdirIfAny(deps.tmpDir)) {
+        if (name.startsWith(STAGING_PREFIX) && (await isOld(path.join(deps.tmpDir, name)))) leftovers.push(path.join(deps.tmpDir, name));
+      }
+      for (const name of await readdirIfAny(uploadsDir)) {
+        const dir = path.join(uploadsDir, name);
+        // An unreadable record is kept: only a missing one marks a leftover.
+        if (UPLOAD_ID.test(name) && (await isOld(dir)) && !(await readRecord(dir).catch(() => true))) leftovers.push(dir);
+      }
+      for (const dir of leftovers) await rm(dir, { recursive: true, force: true });
+      return leftovers.length;
+    },
   };
+}
+
+async function readdirIfAny(dir: string): Promise<string[]> {
+  return readdir(dir).catch((error: NodeJS.ErrnoException) => {
+    if (error.code === 'ENOENT') return [];
+    throw error;
+  });
 }
 
 /** The same checks S3 makes at CompleteMultipartUpload (InvalidPart, InvalidPartOrder, EntityTooSmall). */

@@ -28,30 +28,35 @@ export function createLocalBlobStore(options: {
   root: string;
   signer: UrlSigner;
   /**
-   * Temp files unchanged for this long are a crashed process's and go when the store is first used (see
-   * sweepTemp). The GC's grace, which is above the longest upload: no live write is that old.
+   * Temp files and half-created uploads unchanged for this long are a crashed process's and go when the
+   * store is first used and on every GC run (see sweepTemp). The GC's grace, which is above the longest
+   * upload: no live write is that old.
    */
   tempMaxAgeMs?: number;
 }): BlobStore & { sweepTemp(olderThanMs: number): Promise<number> } {
   const { signer } = options;
   const root = path.resolve(options.root);
   const dirs = { objects: path.join(root, 'objects'), uploads: path.join(root, 'uploads'), tmp: path.join(root, 'tmp') };
-  /** Deletes temp files a crash left mid-write (local-files.ts sweepTempFiles); how many went. */
-  const sweepTemp = (olderThanMs: number) => sweepTempFiles(dirs.tmp, olderThanMs);
+  const tempMaxAgeMs = options.tempMaxAgeMs ?? TEMP_MAX_AGE_MS;
+  /**
+   * Deletes what a crash (kill -9, power loss) left mid-write: temp files (local-files.ts sweepTempFiles)
+   * and half-created multipart uploads (local-multipart.ts sweepLeftovers); how many went.
+   */
+  const sweepTemp = async (olderThanMs: number) => (await sweepTempFiles(dirs.tmp, olderThanMs)) + (await sweepUploadLeftovers(olderThanMs));
   let ready: Promise<unknown> | undefined;
   // A failure is not remembered: a volume mounted late or fixed by hand is used once it works.
-  // Once the directories are there, the leftovers of a crash go, once per process: nothing else removes
-  // them. Best effort: a sweep that fails leaves them to the next start, and the store works meanwhile.
+  // Once the directories are there, the leftovers of a crash go. Best effort: a sweep that fails leaves
+  // them to a later one, and the store works meanwhile.
   const ensureDirs = () =>
     (ready ??= Promise.all(Object.values(dirs).map((d) => mkdir(d, { recursive: true })))
-      .then(() => sweepTemp(options.tempMaxAgeMs ?? TEMP_MAX_AGE_MS).catch(() => 0))
+      .then(() => sweepTemp(tempMaxAgeMs).catch(() => 0))
       .catch((error: unknown) => {
         ready = undefined;
         throw error;
       }));
   const objectPath = (key: string) => keyToPath(dirs.objects, key);
 
-  const multipart = createLocalMultipart({ uploadsDir: dirs.uploads, tmpDir: dirs.tmp, objectPath, ensureDirs, infoOf });
+  const { sweepLeftovers: sweepUploadLeftovers, ...multipart } = createLocalMultipart({ uploadsDir: dirs.uploads, tmpDir: dirs.tmp, objectPath, ensureDirs, infoOf });
 
   return {
     kind: 'local',
@@ -124,6 +129,15 @@ export function createLocalBlobStore(options: {
     },
 
     ...multipart,
+
+    async *listMultipartUploads() {
+      // The blob GC lists the uploads on every run (blob-gc.service.ts): the local store sweeps its crash
+      // leftovers then too. Swept only at start, those of a crash stayed for as long as the restarted
+      // process ran (they were younger than the grace at that start); the GC has no other way to reach them.
+      await ensureDirs();
+      await sweepTemp(tempMaxAgeMs).catch(() => 0);
+      yield* multipart.listMultipartUploads();
+    },
 
     async partUploadUrl(key, uploadId, partNumber, expiresInSeconds, contentLength) {
       const params = { key, upload_id: uploadId, part_number: String(partNumber), ...sizeParam(contentLength) };
