@@ -7,7 +7,7 @@
  * bypasses.
  */
 /* eslint-disable @typescript-eslint/no-require-imports -- lazy on purpose, see above */
-import { ConfigError, configTable, loadConfig } from '../api-server/src/config/config';
+import { ConfigError, configTable, loadConfig, unknownEnvNotices } from '../api-server/src/config/config';
 import { COMMAND_USAGE, isHelpFlag } from './command-usage';
 
 const USAGE = `usage: openpds <command>
@@ -106,6 +106,7 @@ async function main(argv: string[]): Promise<number> {
     }
     case 'migrate': {
       const { runMigrations } = require('../api-server/src/main') as typeof import('../api-server/src/main');
+      for (const notice of unknownEnvNotices(process.env)) console.error(`openpds: warning: ${notice}`);
       const applied = await runMigrations(process.env);
       console.log(applied.length ? `applied: ${applied.join(', ')}` : 'database is up to date');
       return 0;

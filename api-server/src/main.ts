@@ -9,7 +9,7 @@ import { homedir } from 'node:os';
 import path from 'node:path';
 import pino from 'pino';
 import { createApp, createServices, type Services } from './app';
-import { loadConfig, startupNotices, type Config } from './config/config';
+import { loadConfig, startupNotices, unknownEnvNotices, type Config } from './config/config';
 import type { Db } from './db/db';
 import { migrate } from './db/migrate';
 import { createPasswordHasher } from './modules/auth/password-hash';
@@ -191,6 +191,7 @@ export async function startServer(env: Record<string, string | undefined> = proc
   server.on('request', app);
   logger.info({ port, metrics_port: metricsServer?.port, storage: deps.store.kind, database: db.dialect }, 'openpds data plane listening');
   for (const notice of startupNotices(config)) logger.warn(notice);
+  for (const notice of unknownEnvNotices(env)) logger.warn(notice);
 
   const startJobs = () => void (config.serveRunsJobs && services.jobs.start());
   const claimRetry = claimed ? undefined : storageClaim.retryUntilDecided(config.storageClaim, startJobs);

@@ -10,7 +10,7 @@
 import { createServer, type Server } from 'node:http';
 import pino from 'pino';
 import client from 'prom-client';
-import { ConfigError, loadConfig, startupNotices } from '../../api-server/src/config/config';
+import { ConfigError, loadConfig, startupNotices, unknownEnvNotices } from '../../api-server/src/config/config';
 import { createPgDb } from '../../api-server/src/db/pg.db';
 import { createJobHandlers } from '../../api-server/src/modules/jobs/job-handlers';
 import { createJobRunner, DEFAULT_JOB_RUNNER_OPTIONS } from '../../api-server/src/modules/jobs/job-runner';
@@ -70,6 +70,7 @@ export async function startWorker(env: Record<string, string | undefined> = proc
   jobs.start();
   logger.info({ port, jobs: jobs.kinds, concurrency: config.jobConcurrency }, 'openpds worker listening and running jobs');
   for (const notice of startupNotices(config)) logger.warn(notice);
+  for (const notice of unknownEnvNotices(env)) logger.warn(notice);
   return {
     server,
     url: `http://127.0.0.1:${port}`,

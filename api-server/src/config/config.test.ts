@@ -1,4 +1,4 @@
-import { ConfigError, CONFIG_KEYS, configTable, loadConfig, startupNotices } from './config';
+import { ConfigError, CONFIG_KEYS, configTable, editDistance, loadConfig, startupNotices, unknownEnvNotices } from './config';
 
 describe('config', () => {
   it('has embedded defaults: PGlite, local disk, port 8080, domain "default"', () => {
@@ -109,5 +109,28 @@ describe('config', () => {
   it('documents every key in the README table', () => {
     const table = configTable();
     for (const spec of Object.values(CONFIG_KEYS)) expect(table).toContain(`\`${spec.env}\``);
+  });
+
+  it('warns about each OPENPDS_* variable nothing reads, naming the nearest key when it looks like a typo, never its value', () => {
+    expect(unknownEnvNotices({ OPENPDS_PROT: '9000', OPENPDS_PORT: '1', PATH: '/bin' })).toEqual([
+      'OPENPDS_PROT is set but is no OpenPDS setting: it is ignored; did you mean OPENPDS_PORT? (`openpds config-docs` lists them)',
+    ]);
+    expect(unknownEnvNotices({ OPENPDS_DATADIR: 'x', OPENPDS_SECRET_KY: 'hunter2hunter2' })).toEqual([
+      expect.stringContaining('OPENPDS_DATADIR is set but is no OpenPDS setting: it is ignored; did you mean OPENPDS_DATA_DIR?'),
+      expect.stringContaining('OPENPDS_SECRET_KY is set but is no OpenPDS setting: it is ignored; did you mean OPENPDS_SECRET_KEY?'),
+    ]);
+    expect(unknownEnvNotices({ OPENPDS_SECRET_KY: 'hunter2hunter2' }).join()).not.toContain('hunter2');
+    expect(unknownEnvNotices({ OPENPDS_SOMETHING_ELSE_ENTIRELY: '1' })).toEqual([
+      'OPENPDS_SOMETHING_ELSE_ENTIRELY is set but is no OpenPDS setting: it is ignored (`openpds config-docs` lists them)',
+    ]);
+    // Every key, what the chart writes for later, and the test suites' and benchmarks' own variables.
+    const quiet = Object.fromEntries(Object.values(CONFIG_KEYS).map((spec) => [spec.env, '1']));
+    expect(unknownEnvNotices({ ...quiet, OPENPDS_HOSTING_SCAN_INTERVAL_SECONDS: '300', OPENPDS_TEST_DATABASE_URL: 'x', OPENPDS_BENCH_FILES: '1', OPENPDS_KUBE_E2E_KUBECONFIG: 'x' })).toEqual([]);
+  });
+
+  it('counts a swap of two letters as one edit', () => {
+    expect(editDistance('PROT', 'PORT')).toBe(1);
+    expect(editDistance('', 'ABC')).toBe(3);
+    expect(editDistance('DATADIR', 'DATA_DIR')).toBe(1);
   });
 });

@@ -281,6 +281,55 @@ function passwordHashNotice(config: Pick<Config, 'passwordHashMemoryKib' | 'pass
   return `password hashing is set below OWASP's minimum for argon2id (${min.memoryKib} KiB, ${min.iterations} iterations): ${config.passwordHashMemoryKib} KiB, ${config.passwordHashIterations} iteration(s); stolen password hashes would be cheap to crack`;
 }
 
+/**
+ * OPENPDS_* variables read outside CONFIG_KEYS, so not mistypes: the Domain chart writes
+ * OPENPDS_HOSTING_SCAN_INTERVAL_SECONDS into every pod for the hosting scanner (not in this version), and
+ * `openpds plan`/`apply` read OPENPDS_ADMIN_PASSWORD (a key here too). Prefixes of the test suites' and
+ * benchmarks' own variables, which a developer's shell carries.
+ */
+const KNOWN_ELSEWHERE = ['OPENPDS_HOSTING_SCAN_INTERVAL_SECONDS'];
+const NOT_SETTINGS = ['OPENPDS_TEST_', 'OPENPDS_BENCH_', 'OPENPDS_KUBE_E2E_'];
+
+/**
+ * One warning per OPENPDS_* variable in `env` that nothing reads: a mistyped name (`OPENPDS_PROT=9000`)
+ * was silently ignored and the default used. Names the nearest known key when it is close. Never the
+ * value (it may be a secret), and never an error: an old or future variable must not stop a start.
+ */
+export function unknownEnvNotices(env: Record<string, string | undefined>): string[] {
+  const known = [...Object.values(CONFIG_KEYS).map((s) => s.env), ...KNOWN_ELSEWHERE];
+  const notices: string[] = [];
+  for (const name of Object.keys(env).sort()) {
+    if (!name.startsWith('OPENPDS_') || known.includes(name) || NOT_SETTINGS.some((prefix) => name.startsWith(prefix))) continue;
+    const nearest = nearestName(name, known);
+    notices.push(`${name} is set but is no OpenPDS setting: it is ignored${nearest ? `; did you mean ${nearest}?` : ''} (\`openpds config-docs\` lists them)`);
+  }
+  return notices;
+}
+
+/** The closest of `names` to `name` by edit distance (a swap of two letters counts one), if close enough to be a typo. */
+function nearestName(name: string, names: string[]): string | undefined {
+  const bare = (n: string) => n.slice('OPENPDS_'.length);
+  let best: { name: string; distance: number } | undefined;
+  for (const candidate of names) {
+    const distance = editDistance(bare(name), bare(candidate));
+    if (!best || distance < best.distance) best = { name: candidate, distance };
+  }
+  return best && best.distance <= Math.max(2, Math.floor(bare(name).length / 4)) ? best.name : undefined;
+}
+
+/** Optimal string alignment distance: insertions, deletions, substitutions and adjacent swaps. */
+export function editDistance(a: string, b: string): number {
+  const d: number[][] = Array.from({ length: a.length + 1 }, (_, i) => Array.from({ length: b.length + 1 }, (_, j) => (i === 0 ? j : j === 0 ? i : 0)));
+  for (let i = 1; i <= a.length; i++) {
+    for (let j = 1; j <= b.length; j++) {
+      const cost = a[i - 1] === b[j - 1] ? 0 : 1;
+      d[i]![j] = Math.min(d[i - 1]![j]! + 1, d[i]![j - 1]! + 1, d[i - 1]![j - 1]! + cost);
+      if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1]) d[i]![j] = Math.min(d[i]![j]!, d[i - 2]![j - 2]! + 1);
+    }
+  }
+  return d[a.length]![b.length]!;
+}
+
 /** Markdown table of every key, for the README. */
 export function configTable(): string {
   const rows = Object.values(CONFIG_KEYS).map((s) => `| \`${s.env}\` | ${s.default === undefined ? '' : `\`${s.default}\``} | ${s.doc} |`);
