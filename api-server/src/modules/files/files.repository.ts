@@ -319,6 +319,7 @@ export function createFilesRepository() {
         ),
       );
       const rows = q.rows.filter((r) => live.has(r.oldId));
+      await lockSourceBlobs(db, q.srcDriveId, rows.map((r) => r.oldId));
       const cols = (k: 'oldId' | 'newId' | 'newParent' | 'newName' | 'newRevisionId') => rows.map((r) => r[k]);
       await db.query(
         `INSERT INTO files (file_id, drive_id, parent_file_id, name, type, status, size, content_type, category, file_extension,
@@ -342,3 +343,33 @@ export function createFilesRepository() {
   };
 }
 export type FilesRepository = ReturnType<typeof createFilesRepository>;
+
+/** Rounds of lockSourceBlobs: each waits for at most one hash job per blob to commit. */
+const BLOB_LOCK_ROUNDS = 5;
+
+/**
+ * Key-share locks the blobs the source files' revisions point at, before copyRows inserts revisions on
+ * them. A blob.hash job moves every revision of a placeholder (`pending:<upload id>`) to the real address
+ * and deletes the placeholder's row (uploads/blob-hashing.ts): a copy whose insert read the placeholder
+ * just before that commit failed on file_revisions_blob_sha256_fkey, and a folder copy while its fresh
+ * uploads were being hashed answered 500. Locked, a placeholder stays until the copy commits (the job
+ * gives up its wait after 300 ms and starts over, JOB_LOCK_TIMEOUT_MS there). A job that holds the row
+ * first is waited for; its row is gone then, so the revisions it moved are read again and their new blob
+ * locked, for a few rounds (each hash job moves its own blob once). Blobs are locked in sha256 order, the
+ * files before them (as the job and every delete take them).
+ */
+async function lockSourceBlobs(db: Queryable, driveId: string, fileIds: readonly string[]): Promise<void> {
+  for (let round = 1; round <= BLOB_LOCK_ROUNDS; round++) {
+    const wanted = (
+      await db.query<{ blob_sha256: string }>(
+        `SELECT DISTINCT r.blob_sha256 FROM files f JOIN file_revisions r ON r.revision_id = f.revision_id
+          WHERE f.drive_id = $1 AND f.file_id = ANY($2::text[]) AND f.type = 'file'`,
+        [driveId, fileIds],
+      )
+    ).map((r) => r.blob_sha256);
+    if (wanted.length === 0) return;
+    const locked = await db.query<{ sha256: string }>(`SELECT sha256 FROM blobs WHERE sha256 = ANY($1::text[]) ORDER BY sha256 FOR KEY SHARE`, [wanted]);
+    if (locked.length === wanted.length) return;
+  }
+  // Still moving: the insert's foreign key decides, and the service answers 503 if it fails.
+}

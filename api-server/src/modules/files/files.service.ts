@@ -31,6 +31,17 @@ class FileChangedMeanwhile extends Error {
 }
 const CHANGE_ATTEMPTS = 5;
 
+/** A copy's insert lost its sources' blob to a hash job, attempt after attempt: 40001, so 503 with Retry-After. */
+class SourcesMovedMeanwhile extends Error {
+  readonly code = '40001';
+  constructor(cause: unknown) {
+    super('the blobs of the copied files kept moving (background hashing); retry', { cause });
+  }
+}
+const COPY_ATTEMPTS = 3;
+/** The foreign key of a revision on its blob (one on the drive or a file is the error middleware's 404). */
+const isBlobMovedMeanwhile = (e: unknown) => isForeignKeyViolation(e) && /blob_sha256_fkey/.test(`${(e as { constraint?: string }).constraint ?? ''} ${(e as Error).message}`);
+
 export function createFilesService(deps: Pick<Deps, 'db' | 'newId' | 'config'>, drives: DrivesService) {
   const repo = createFilesRepository();
 
@@ -252,9 +263,9 @@ export function createFilesService(deps: Pick<Deps, 'db' | 'newId' | 'config'>, 
       await getFile(auth, input.drive_id, input.file_id);
       const toDrive = input.to_drive_id ?? input.drive_id;
       if (toDrive !== input.drive_id) await drives.getAccessible(auth, toDrive);
-      // The copies reference their sources' blobs. If a hash job moved those revisions to the real content
-      // address (and dropped the placeholder) while this ran, the insert misses its blob: once more reads
-      // the moved references.
+      // The copies reference their sources' blobs, which copyRows locks first (lockSourceBlobs). Should hash
+      // jobs still move some of them to their content address (and drop the placeholder) under the insert, it
+      // misses its blob: another attempt reads the moved references; after a few, 503 (never a 500).
       const attempt = () => withQuota(toDrive, async (tx) => {
         // Under the source drive's shared tree lock (resolveName takes the destination's): no folder move,
         // trash or delete runs there until this commits. The source is read under it, live: a copy racing a
@@ -295,7 +306,14 @@ export function createFilesService(deps: Pick<Deps, 'db' | 'newId' | 'config'>, 
         if (!copied) throw fileErrors.notFound(input.file_id); // not copied: an upload still in progress
         return copied;
       });
-      return attempt().catch((e: unknown) => (isForeignKeyViolation(e) ? attempt() : Promise.reject(e)));
+      for (let tries = 1; ; tries++) {
+        try {
+          return await attempt();
+        } catch (e) {
+          if (!isForeignKeyViolation(e)) throw e;
+          if (tries >= COPY_ATTEMPTS) throw isBlobMovedMeanwhile(e) ? new SourcesMovedMeanwhile(e) : e;
+        }
+      }
     },
 
     /** Deletes for good (file/delete); recyclebin/trash is the soft way. */
