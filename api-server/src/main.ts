@@ -7,7 +7,7 @@ import { chmodSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { homedir } from 'node:os';
 import path from 'node:path';
-import pino from 'pino';
+import pino, { type Logger } from 'pino';
 import { createApp, createServices, type Services } from './app';
 import { loadConfig, startupNotices, unknownEnvNotices, type Config } from './config/config';
 import type { Db } from './db/db';
@@ -37,12 +37,21 @@ const DB_CLOSE_AFTER_FAILED_START_MS = 2_000;
  * idled in a PGlite server's heap (measured: V8 heap pages −1.8 MB idle RSS) and PGlite's 0.5 MB module
  * in a PostgreSQL one (−1 MB).
  */
-export async function openDb(config: Config): Promise<Db> {
+export async function openDb(config: Config, logger?: Pick<Logger, 'info'>): Promise<Db> {
   /* eslint-disable @typescript-eslint/no-require-imports -- lazy on purpose, see above */
   if (config.databaseUrl) return (require('./db/pg.db') as typeof import('./db/pg.db')).createPgDb(config.databaseUrl, { statementTimeoutMs: config.dbStatementTimeoutSeconds * 1000 });
   ensureDataDir(config.dataDir);
-  return (require('./db/pglite.db') as typeof import('./db/pglite.db')).createPgliteDb(path.join(config.dataDir, 'db'), { initdbCache: initdbCacheDir(config.pgliteInitdbCache) });
+  const dir = path.join(config.dataDir, 'db');
+  // A first start creates the database (initdb and the schema: ~10 s, longer on a slow machine) and said
+  // nothing meanwhile, so it looked hung. Said before and after, with the time it took.
+  const creating = logger && !existsSync(path.join(dir, 'PG_VERSION'));
+  if (creating) logger.info({ data_dir: dir }, `creating the embedded database in ${dir} (first start)`);
+  const started = Date.now();
+  const db = await (require('./db/pglite.db') as typeof import('./db/pglite.db')).createPgliteDb(dir, { initdbCache: initdbCacheDir(config.pgliteInitdbCache) });
   /* eslint-enable @typescript-eslint/no-require-imports */
+  const ms = Date.now() - started;
+  if (creating) logger.info({ data_dir: dir, duration_ms: ms }, `created the embedded database in ${(ms / 1000).toFixed(1)} s`);
+  return db;
 }
 
 /**
@@ -133,7 +142,7 @@ export async function startServer(env: Record<string, string | undefined> = proc
   // left listening behind the error.
   let db: Db;
   try {
-    db = await openDb(config);
+    db = await openDb(config, logger);
   } catch (error) {
     await closeServer();
     throw error;

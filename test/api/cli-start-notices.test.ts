@@ -1,8 +1,11 @@
 /**
  * What `openpds serve` says at start about the environment: an OPENPDS_* variable nothing reads (a typo
- * such as OPENPDS_PROT was silently ignored, the default port used) is named, with the nearest key.
+ * such as OPENPDS_PROT was silently ignored, the default port used) is named, with the nearest key; a
+ * first start says that it is creating the embedded database (~10 s of silence before) and how long it took.
  */
-import { rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { Writable } from 'node:stream';
 import { startServer } from '../../api-server/src/main';
 import { testServerEnv } from '../support/test-server';
@@ -34,4 +37,26 @@ describe('openpds serve start notices', () => {
       rmSync(dataDir, { recursive: true, force: true });
     }
   });
+
+  it('says before and after creating the embedded database on a first start, and not on the next', async () => {
+    const parent = mkdtempSync(path.join(tmpdir(), 'openpds-first-start-'));
+    const { env, dataDir } = await testServerEnv('pglite', 'local', { OPENPDS_LOG_LEVEL: 'info', OPENPDS_DATA_DIR: path.join(parent, 'data') });
+    try {
+      const first = logSink();
+      await (await startServer(env, { logDestination: first.stream })).close();
+      const dbDir = path.join(parent, 'data', 'db');
+      const messages = first.records.map((r) => r.msg);
+      const before = messages.indexOf(`creating the embedded database in ${dbDir} (first start)`);
+      const after = messages.findIndex((m) => /^created the embedded database in \d+\.\d s$/.test(m));
+      expect(before).toBeGreaterThanOrEqual(0);
+      expect(after).toBeGreaterThan(before);
+      expect(first.records[after]).toMatchObject({ level: 30, duration_ms: expect.any(Number) });
+      const second = logSink();
+      await (await startServer(env, { logDestination: second.stream })).close();
+      expect(second.records.map((r) => r.msg).filter((m) => m.includes('embedded database'))).toEqual([]);
+    } finally {
+      rmSync(parent, { recursive: true, force: true });
+      rmSync(dataDir, { recursive: true, force: true });
+    }
+  }, 120_000);
 });
