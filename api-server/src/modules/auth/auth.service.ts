@@ -18,10 +18,11 @@ const errors = {
 };
 
 /** `passwords` is for tests; the service makes its own from the configured cost. */
-export function createAuthService(deps: Pick<Deps, 'db' | 'config' | 'tokens' | 'clock'>, passwords: PasswordHasher = createPasswordHasher(deps.config)) {
+export function createAuthService(deps: Pick<Deps, 'db' | 'config' | 'tokens' | 'clock'> & Partial<Pick<Deps, 'logger'>>, passwords: PasswordHasher = createPasswordHasher(deps.config)) {
   const users = createUsersRepository();
   const domainId = deps.config.domainId;
-  const throttle = createLoginThrottle(() => deps.clock.now());
+  // With the logger, a user and address that start being refused are logged once (who is guessing).
+  const throttle = createLoginThrottle(() => deps.clock.now(), deps.logger);
   passwords.prepareNobody();
 
   async function issueTokens(user: UserRow) {

@@ -43,14 +43,14 @@ const errors = {
 
 export type UpdateUserInput = Omit<UserPatch, 'password_hash'> & { password?: string; old_password?: string };
 
-export function createUsersService(deps: Pick<Deps, 'db' | 'newId' | 'config' | 'clock'>, drives: DrivesService) {
+export function createUsersService(deps: Pick<Deps, 'db' | 'newId' | 'config' | 'clock'> & Partial<Pick<Deps, 'logger'>>, drives: DrivesService) {
   const repo = createUsersRepository();
   const passwords = createPasswordHasher(deps.config);
   const drivesRepo = createDrivesRepository();
   const domainId = deps.config.domainId;
   // Guessing old_password with a stolen access token is password guessing too: its own throttle, keyed by
   // the user alone (the thief holds the token, so an address would not slow them down).
-  const oldPasswordThrottle = createLoginThrottle(() => deps.clock.now());
+  const oldPasswordThrottle = createLoginThrottle(() => deps.clock.now(), deps.logger);
 
   const checkRoleChange = (auth: AuthContext | null, role: Role | undefined) => {
     if (auth && role && role !== 'user' && auth.role !== 'superadmin') throw errors.superadminOnly();
