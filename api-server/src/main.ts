@@ -265,12 +265,20 @@ async function warnIfAdminPasswordIgnored(deps: Deps, users: ReturnType<typeof c
   );
 }
 
-export async function runMigrations(env: Record<string, string | undefined> = process.env): Promise<string[]> {
+/**
+ * `openpds migrate`. A PostgreSQL not reachable yet is waited for as `serve` waits for it
+ * (OPENPDS_DB_START_TIMEOUT_SECONDS, database-start.ts): a migration Job started with its database failed
+ * at once and went into Kubernetes' back-off.
+ */
+export async function runMigrations(env: Record<string, string | undefined> = process.env, options: StartOptions = {}): Promise<string[]> {
   const config = loadConfig(env);
-  const db = await openDb(config);
+  const logger = pino({ level: config.logLevel, base: { domain: config.domainId } }, options.logDestination);
+  const db = await openDb(config, logger);
   try {
+    if (db.dialect === 'pg') await waitForDatabase(db, { timeoutMs: config.dbStartTimeoutSeconds * 1000, logger });
     return await migrate(db);
   } finally {
-    await db.close();
+    // An attempt at a database that never answered may still be pending: the pool's end waits for it.
+    await Promise.race([db.close().catch(() => undefined), new Promise((resolve) => setTimeout(resolve, DB_CLOSE_AFTER_FAILED_START_MS).unref())]);
   }
 }

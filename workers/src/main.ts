@@ -16,6 +16,7 @@ import { createJobHandlers } from '../../api-server/src/modules/jobs/job-handler
 import { createJobRunner, DEFAULT_JOB_RUNNER_OPTIONS } from '../../api-server/src/modules/jobs/job-runner';
 import { createIdGenerator } from '../../api-server/src/shared/ids';
 import { createStorageErrorsCounter } from '../../api-server/src/shared/metrics';
+import { createReadiness } from '../../api-server/src/shared/readiness';
 import { explainListenError } from '../../api-server/src/shared/start-errors';
 import { createUrlSigner } from '../../api-server/src/shared/url-signer';
 import { createBlobStore } from '../../api-server/src/storage/create-blob-store';
@@ -40,6 +41,15 @@ export async function startWorker(env: Record<string, string | undefined> = proc
   const store = createBlobStore(config, signer, createStorageErrorsCounter(registry));
   const jobs = createJobRunner({ db, logger, registry }, createJobHandlers({ db, store, logger, config, newId: createIdGenerator() }).handlers, { ...DEFAULT_JOB_RUNNER_OPTIONS, concurrency: config.jobConcurrency });
 
+  // As the API server's /readyz (app.ts): each check answers within OPENPDS_READINESS_TIMEOUT_SECONDS, so a
+  // frozen database or a hung S3 shows as `timeout` inside the kubelet's probe timeout, instead of holding
+  // the probe for as long as the driver waits (70 s and more); a check still running is joined, not
+  // started again; the error goes to the log, not the body.
+  const readiness = createReadiness({
+    checks: { database: () => db.query('SELECT 1'), storage: () => store.ping() },
+    timeoutMs: config.readinessTimeoutSeconds * 1000,
+    logger,
+  });
   const server = createServer((req, res) => {
     const send = (status: number, body: unknown, type = 'application/json') => {
       res.writeHead(status, { 'content-type': type });
@@ -53,11 +63,7 @@ export async function startWorker(env: Record<string, string | undefined> = proc
       );
     }
     if (req.url === '/readyz') {
-      const check = (fn: () => Promise<unknown>) => fn().then(() => 'ok', (e: Error) => `unreachable: ${e.message}`);
-      return void Promise.all([check(() => db.query('SELECT 1')), check(() => store.ping())]).then(([database, storage]) => {
-        const ready = database === 'ok' && storage === 'ok';
-        send(ready ? 200 : 503, { status: ready ? 'ready' : 'not ready', database, storage, jobs: jobs.kinds });
-      });
+      return void readiness.check().then(({ ready, results }) => send(ready ? 200 : 503, { status: ready ? 'ready' : 'not ready', ...results, jobs: jobs.kinds }));
     }
     send(404, { code: 'NotFound.Route', message: `no route ${req.method} ${req.url}` });
   });

@@ -121,13 +121,13 @@ export const CONFIG_KEYS = {
   ),
   readinessTimeoutSeconds: key(
     'OPENPDS_READINESS_TIMEOUT_SECONDS',
-    '/readyz gives its database check and its blob store check this long each; one that takes longer is reported as `timeout` (503). Keep it below the readiness probe\'s timeout (3 s in the operator\'s chart), or a hung dependency shows as a probe timeout that names nothing',
+    '/readyz (of `serve` and of `worker`) gives its database check and its blob store check this long each; one that takes longer is reported as `timeout` (503). Keep it below the readiness probe\'s timeout (3 s in the operator\'s chart), or a hung dependency shows as a probe timeout that names nothing',
     '2',
     int(1, 60),
   ),
   dbStartTimeoutSeconds: key(
     'OPENPDS_DB_START_TIMEOUT_SECONDS',
-    'PostgreSQL only: how long `serve` waits at start for a database it cannot connect to (refused, unresolvable, not answering), retrying with backoff up to 5 s apart and logging each attempt, before it exits 1. Other errors (a password refused, a database that does not exist, a failing migration) fail at once. 0: fail at the first refusal. Keep it under the startup probe\'s budget (300 s in the operator\'s chart)',
+    'PostgreSQL only: how long `serve` and `migrate` wait at start for a database it cannot connect to (refused, unresolvable, not answering), retrying with backoff up to 5 s apart and logging each attempt, before it exits 1. Other errors (a password refused, a database that does not exist, a failing migration) fail at once. 0: fail at the first refusal. Keep it under the startup probe\'s budget (300 s in the operator\'s chart)',
     '60',
     int(0, 3600),
   ),
