@@ -127,7 +127,7 @@ export const CONFIG_KEYS = {
   ),
   dbStartTimeoutSeconds: key(
     'OPENPDS_DB_START_TIMEOUT_SECONDS',
-    'PostgreSQL only: how long `serve` and `migrate` wait at start for a database it cannot connect to (refused, unresolvable, not answering), retrying with backoff up to 5 s apart and logging each attempt, before it exits 1. Other errors (a password refused, a database that does not exist, a failing migration) fail at once. 0: fail at the first refusal. Keep it under the startup probe\'s budget (300 s in the operator\'s chart)',
+    'PostgreSQL only: how long `serve` and `migrate` wait at start for a database they cannot connect to (refused, unresolvable, not answering), retrying with backoff up to 5 s apart and logging each attempt, before it exits 1. Other errors (a password refused, a database that does not exist, a failing migration) fail at once. 0: fail at the first refusal. Keep it under the startup probe\'s budget (300 s in the operator\'s chart)',
     '60',
     int(0, 3600),
   ),
