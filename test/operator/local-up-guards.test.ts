@@ -2,6 +2,7 @@
 // Ctrl-C in a long pass, a Domain removed with its Drive while up was stopped, a --base-port moved. Each
 // must never delete a drive nobody asked to delete, nor leave the state behind what was done.
 import fs from 'node:fs';
+import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { runPlanCommand } from '../../operator/src/local/plan-command';
@@ -164,6 +165,30 @@ describe('openpds up with another --base-port than the last run', () => {
         up.stop();
         await expect(up.exited).resolves.toBe(0);
       }
+    }
+  }, 240_000);
+});
+
+describe('openpds up with its --base-port taken by another program', () => {
+  const { state, dir, lines, start, ready } = upHarness('openpds-local-port-taken-');
+  const base = 20_000 + Math.floor(Math.random() * 200) * 100 + 25;
+
+  it('starts the Domain on the next free port of the range (start errors that name OPENPDS_PORT included)', async () => {
+    const holder = net.createServer();
+    await new Promise<void>((resolve, reject) => holder.once('error', reject).listen(base, '0.0.0.0', resolve));
+    fs.writeFileSync(path.join(dir, 'domain.yaml'), DOMAIN('d'));
+    fs.writeFileSync(path.join(dir, 'drive.yaml'), DRIVE('photos'));
+    const up = start('--base-port', String(base));
+    try {
+      await waitFor('the Drive Ready', () => ready('default/photos'), 120_000);
+      const port = Number(new URL(JSON.parse(fs.readFileSync(path.join(state, 'up/default/d/domain.json'), 'utf8')).url).port);
+      expect(port).toBeGreaterThan(base);
+      expect(port).toBeLessThan(base + 50);
+      expect(lines.filter((l) => l.startsWith('ERR'))).toEqual([]);
+    } finally {
+      up.stop();
+      await expect(up.exited).resolves.toBe(0);
+      await new Promise((r) => holder.close(r));
     }
   }, 240_000);
 });

@@ -69,7 +69,9 @@ export async function startDomain(domain: Domain, options: DomainRunnerOptions):
       running = await startServer({ ...env, OPENPDS_PORT: String(port) });
       break;
     } catch (error) {
-      if ((error as NodeJS.ErrnoException).code !== 'EADDRINUSE') throw error;
+      // startServer names the setting in a ConfigError (start-errors.ts) and keeps the errno as its cause.
+      const errno = (error as NodeJS.ErrnoException).code ?? ((error as { cause?: NodeJS.ErrnoException }).cause)?.code;
+      if (errno !== 'EADDRINUSE') throw error;
       lastError = error;
     }
   }
