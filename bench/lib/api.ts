@@ -78,11 +78,15 @@ export async function apiUpload(
  */
 export async function waitJobsDone(s: Session, timeoutMs = 600_000): Promise<number> {
   const t0 = performance.now();
+  // The gauges are read in the background (job-backlog.metrics.ts): a 0 counts only once it was read after
+  // this call; a scrape finding figures over 1 s old starts a read, so the wait is at most ~1 s too long.
+  const since = Date.now() / 1000;
   for (;;) {
     const text = await (await fetch(`${s.api.url}/metrics`)).text();
     const backlog = Number(/^openpds_jobs_backlog (\S+)$/m.exec(text)?.[1] ?? NaN);
-    if (backlog === 0) return performance.now() - t0;
-    if (Number.isNaN(backlog)) throw new Error('the server exports no openpds_jobs_backlog');
+    const readAt = Number(/^openpds_jobs_backlog_refreshed_timestamp_seconds (\S+)$/m.exec(text)?.[1] ?? NaN);
+    if (backlog === 0 && readAt >= since) return performance.now() - t0;
+    if (!/^openpds_jobs_backlog /m.test(text)) throw new Error('the server exports no openpds_jobs_backlog');
     if (performance.now() - t0 > timeoutMs) throw new Error(`jobs still queued after ${timeoutMs} ms`);
     await new Promise((r) => setTimeout(r, 20));
   }

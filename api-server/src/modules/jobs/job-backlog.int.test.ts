@@ -87,6 +87,30 @@ describe.each(DB_KINDS)('job backlog gauges on %s while the database hangs', (ki
   });
 });
 
+describe.each(DB_KINDS)('job backlog gauges on %s, scraped often', (kind) => {
+  it('a scrape that finds figures older than scrapeRefreshMs reads them again in the background', async () => {
+    const db = await createTestDb(kind);
+    await migrate(db);
+    const registry = new client.Registry();
+    // The timer alone would not read again for a minute.
+    const runner = createJobRunner({ db, logger, registry }, { a: async () => undefined }, { concurrency: 1, pollMs: 60_000, leaseSeconds: 30, backlogMetrics: { refreshMs: 60_000, staleMs: 120_000, scrapeRefreshMs: 200 } });
+    try {
+      expect(gauge(await scrape(registry), 'openpds_jobs_backlog')).toBe(0);
+      await repo.enqueue(db, 'later', {});
+      const deadline = Date.now() + 3_000;
+      let seen = 0;
+      while (seen !== 1 && Date.now() < deadline) {
+        await new Promise((r) => setTimeout(r, 50));
+        seen = gauge(await scrape(registry, 500), 'openpds_jobs_backlog');
+      }
+      expect(seen).toBe(1);
+    } finally {
+      await runner.close();
+      await db.close();
+    }
+  });
+});
+
 describe('job backlog gauges behind a PostgreSQL proxy that stops forwarding', () => {
   it('keep /metrics answering', async () => {
     const url = await createTestDatabaseUrl();

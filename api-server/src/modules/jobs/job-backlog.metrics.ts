@@ -20,6 +20,12 @@ export const BACKLOG_REFRESH_MS = 5_000;
 export const BACKLOG_STALE_MS = 30_000;
 /** How long the first scrape waits for the first figures (later ones never wait); well within a 10 s scrape timeout. */
 export const BACKLOG_FIRST_WAIT_MS = 3_000;
+/**
+ * A scrape that finds figures older than this starts a read in the background (it still answers with what
+ * it has): whoever scrapes often (a benchmark waiting for the hashing after its uploads, an operator
+ * watching a drain) sees figures at most about this old, not up to refreshMs.
+ */
+export const BACKLOG_SCRAPE_REFRESH_MS = 1_000;
 
 export interface JobBacklogMetrics {
   /** Stops the refreshes (at close). Scrapes after it serve what was last read, until it is stale. */
@@ -28,7 +34,7 @@ export interface JobBacklogMetrics {
 
 export function createJobBacklogMetrics(
   deps: { db: Db; logger: Logger; registry: client.Registry; now?: () => number },
-  options: { refreshMs?: number; staleMs?: number; firstWaitMs?: number } = {},
+  options: { refreshMs?: number; staleMs?: number; firstWaitMs?: number; scrapeRefreshMs?: number } = {},
 ): JobBacklogMetrics {
   const repo = createJobsRepository();
   const now = deps.now ?? Date.now;
@@ -68,8 +74,10 @@ export function createJobBacklogMetrics(
       timer.unref();
       const waited = new Promise((resolve) => setTimeout(resolve, options.firstWaitMs ?? BACKLOG_FIRST_WAIT_MS).unref());
       first = Promise.race([refresh(), waited]);
+    } else if (!stopped && now() - readAt >= (options.scrapeRefreshMs ?? BACKLOG_SCRAPE_REFRESH_MS)) {
+      void refresh(); // answered with what is there; the next scrape sees the new figures
     }
-    // Every gauge of the first scrape waits for the same first read.
+    // Every gauge of the first scrape waits for the same first read; later scrapes never wait.
     await first;
     return figures && now() - readAt <= staleMs ? figures : null;
   }
