@@ -82,6 +82,32 @@ describe('openpds admin reset-password', () => {
     }
   }, 120_000);
 
+  it('lets in an admin who locked themselves out guessing: the new password is not refused by the throttle', async () => {
+    const { env, dataDir } = await testServerEnv('pglite', 'local');
+    try {
+      let server = await startServer(env);
+      const guess = (url: string, password: string) =>
+        fetch(`${url}/v2/account/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ username: 'admin', password }) }).then((r) => r.status);
+      const statuses: number[] = [];
+      for (let i = 0; i < 11; i++) statuses.push(await guess(server.url, `wrong-${i}`));
+      expect(statuses.at(-1)).toBe(429);
+      await server.close();
+
+      const reset = capture();
+      expect(await runAdminCommand(['reset-password'], { env, openDb, out: reset.out })).toBe(0);
+      const password = /new password of "admin" \(shown once\): (\S+)/.exec(reset.lines.join('\n'))?.[1];
+      server = await startServer(env);
+      try {
+        // Same address, within the 15-minute window: the count started again with the new password.
+        expect(await guess(server.url, password!)).toBe(200);
+      } finally {
+        await server.close();
+      }
+    } finally {
+      rmSync(dataDir, { recursive: true, force: true });
+    }
+  }, 120_000);
+
   it('prints its usage on --help and exits 0 without touching a database', async () => {
     const help = capture();
     expect(await runAdminCommand(['reset-password', '--help'], { env: { OPENPDS_DATA_DIR: '/nonexistent/openpds' }, openDb: () => Promise.reject(new Error('opened')), out: help.out })).toBe(0);

@@ -50,10 +50,13 @@ export function createAuthService(deps: Pick<Deps, 'db' | 'config' | 'tokens' | 
     async login(userName: string, password: string, client = '') {
       const user = await users.getByName(deps.db, domainId, userName);
       // Keyed by the user the name resolves to, so every spelling that logs in as alice counts against
-      // alice; a name nobody has is keyed as the lookup folds it (ASCII only, users.repository.ts).
-      const throttleKey = `login:${user ? `id:${user.user_id}` : `name:${asciiLower(userName)}`}\n${client}`;
+      // alice; a name nobody has is keyed as the lookup folds it (ASCII only, users.repository.ts). The
+      // user's token generation is in the key: a new password (`openpds admin reset-password`, a password
+      // change or reset; also a disable or role change) starts the count again, or an admin who locked
+      // themselves out while guessing was refused the new password for the rest of the window (review).
+      const throttleKey = `login:${user ? `id:${user.user_id}.${user.token_generation}` : `name:${asciiLower(userName)}`}\n${client}`;
       // Counted before the check: parallel guesses each take their turn against the limit.
-      const wait = await throttle.take(deps.db, throttleKey);
+      const wait = await throttle.take(deps.db, throttleKey, user ? { user_id: user.user_id, user_name: userName, address: client } : { user_name: userName, address: client });
       if (wait > 0) throw errors.throttled(wait);
       // An unknown name (or a user without a password) costs a check all the same: timing reveals no names.
       const stored = user?.password_hash;
