@@ -6,7 +6,7 @@
  * properly", catalog index corruption). A restart must now start over and open a sound database.
  */
 import { spawn, execFileSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { existsSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, rmSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { createPgliteDb } from '../../api-server/src/db/pglite.db';
@@ -88,3 +88,49 @@ function killQuietly(pid: number): void {
     // gone
   }
 }
+
+describe('a first start whose data dir cannot be renamed onto (review: a symlink, a bind-mounted volume)', () => {
+  it('a symlink to an empty directory opens as a database there, by its real path', async () => {
+    const target = path.join(work, 'volume');
+    mkdirSync(target);
+    const link = path.join(work, 'linked-db');
+    symlinkSync(target, link);
+    const db = await createPgliteDb(link, { initdbCache: cache });
+    try {
+      expect((await db.query<{ n: number }>('SELECT count(*)::int AS n FROM schema_migrations'))[0]!.n).toBeGreaterThan(0);
+    } finally {
+      await db.close();
+    }
+    expect(lstatSync(link).isSymbolicLink()).toBe(true);
+    expect(existsSync(path.join(target, 'PG_VERSION'))).toBe(true);
+    await (await createPgliteDb(link, { initdbCache: cache })).close();
+  }, 120_000);
+
+  // A bind mount at the data dir itself (docker -v ./a:/data -v ./b:/data/db): rename(2) answers EBUSY,
+  // and the build is moved in entry by entry. Mounting needs a mount namespace of its own (unshare -m, as
+  // root); where this machine cannot make one the test says so and checks nothing.
+  const canMount = (() => {
+    try {
+      execFileSync('unshare', ['-m', 'true'], { stdio: 'ignore' });
+      return true;
+    } catch {
+      return false;
+    }
+  })();
+  (canMount ? it : it.skip)(`a bind-mounted empty volume at the data dir gets the database moved into it${canMount ? '' : ' (skipped: unshare -m is not permitted here)'}`, () => {
+    const base = path.join(work, 'bind');
+    const volume = path.join(base, 'volume');
+    const dataDir = path.join(base, 'data', 'db');
+    mkdirSync(volume, { recursive: true });
+    mkdirSync(dataDir, { recursive: true });
+    const script = `require(${JSON.stringify(PGLITE_DB)}).createPgliteDb(${JSON.stringify(dataDir)}, { initdbCache: ${JSON.stringify(cache)} })` +
+      `.then(async (db) => { const [r] = await db.query('SELECT count(*)::int AS n FROM schema_migrations'); await db.close(); console.log('migrations', r.n); })` +
+      `.catch((e) => { console.error(e); process.exit(1); })`;
+    const node = `${JSON.stringify(process.execPath)} --require ${JSON.stringify(require.resolve('tsx/cjs'))} -e ${JSON.stringify(script)}`;
+    const out = execFileSync('unshare', ['-m', 'sh', '-c', `mount --make-rprivate / && mount --bind ${JSON.stringify(volume)} ${JSON.stringify(dataDir)} && ${node}`], { encoding: 'utf8', timeout: 110_000 });
+    expect(out).toMatch(/migrations [1-9]/);
+    // Outside the namespace the mount is gone: the database went into the volume itself.
+    expect(existsSync(path.join(volume, 'PG_VERSION'))).toBe(true);
+    expect(readdirSync(path.dirname(dataDir)).filter((n) => n.includes('.creating-'))).toEqual([]);
+  }, 120_000);
+});

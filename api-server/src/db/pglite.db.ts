@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { chmodSync, closeSync, cpSync, existsSync, fstatSync, fsyncSync, lstatSync, mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync, readSync, renameSync, rmSync, statSync } from 'node:fs';
+import { chmodSync, closeSync, cpSync, existsSync, fstatSync, fsyncSync, lstatSync, mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync, readSync, realpathSync, renameSync, rmSync, statSync } from 'node:fs';
 import path from 'node:path';
 import v8 from 'node:v8';
 import { PGlite, types } from '@electric-sql/pglite';
@@ -35,12 +35,49 @@ async function createDataDir(dataDir: string, initdbCache: string | undefined): 
   const creating = mkdtempSync(`${dataDir}.creating-`);
   try {
     await initDataDir(creating, initdbCache);
-    renameSync(creating, dataDir); // replaces an empty dataDir (rename(2) allows that)
+    try {
+      renameSync(creating, dataDir); // replaces an empty dataDir (rename(2) allows that)
+    } catch (err) {
+      if (!RENAME_REFUSED.has((err as NodeJS.ErrnoException).code ?? '')) throw err;
+      moveInto(creating, dataDir);
+      rmSync(creating, { recursive: true, force: true });
+      return;
+    }
   } catch (err) {
     rmSync(creating, { recursive: true, force: true });
     throw err;
   }
   fsyncPath(path.dirname(dataDir)); // the rename itself
+}
+
+/**
+ * What rename(2) answers when `dataDir` is an empty directory it cannot replace: a mount point (EBUSY; a
+ * bind mount of the same file system passes canRenameOnto's device check), a symlink to a directory
+ * (ENOTDIR), another mount (EXDEV).
+ */
+const RENAME_REFUSED = new Set(['EBUSY', 'ENOTDIR', 'EXDEV', 'EPERM', 'EISDIR']);
+
+/**
+ * Moves a finished build's entries into the empty `dataDir`, PG_VERSION last: a crash midway leaves no
+ * PG_VERSION, so the next start takes the directory for unfinished (not a database) and fills it in place.
+ * An entry on another file system is copied, then removed. Synced before PG_VERSION is moved.
+ */
+function moveInto(from: string, dataDir: string): void {
+  const move = (name: string) => {
+    const source = path.join(from, name);
+    const target = path.join(dataDir, name);
+    try {
+      renameSync(source, target);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EXDEV') throw err;
+      cpSync(source, target, { recursive: true, preserveTimestamps: true });
+      rmSync(source, { recursive: true, force: true });
+    }
+  };
+  for (const name of readdirSync(from)) if (name !== 'PG_VERSION') move(name);
+  fsyncTree(dataDir);
+  move('PG_VERSION');
+  fsyncPath(dataDir);
 }
 
 /**
@@ -205,7 +242,11 @@ export function removeStaleInitdbBuilds(cacheDir: string, now = Date.now()): voi
 }
 
 /** Db on embedded PGlite: a data directory, or in memory when dataDir is undefined (tests). */
-export async function createPgliteDb(dataDir?: string, options: { initdbCache?: string } = {}): Promise<Db> {
+export async function createPgliteDb(given?: string, options: { initdbCache?: string } = {}): Promise<Db> {
+  // A symlinked data dir (a volume linked into place) is used by its real path: PGlite's file system layer
+  // (Emscripten NODEFS) fails on a symlink with errno 44, and a first start cannot rename its build onto
+  // a symlink. One lock for every path that leads to the directory.
+  const dataDir = given && existsSync(given) ? realpathSync(given) : given;
   const unlock = dataDir ? lockDataDir(dataDir) : () => undefined;
   try {
     return await openPgliteDb(dataDir, unlock, options.initdbCache);
