@@ -7,7 +7,7 @@
  * bypasses.
  */
 /* eslint-disable @typescript-eslint/no-require-imports -- lazy on purpose, see above */
-import { ConfigError, configTable, loadConfig, unknownEnvNotices } from '../api-server/src/config/config';
+import { ConfigError, configTable, unknownEnvNotices } from '../api-server/src/config/config';
 import { COMMAND_USAGE, isHelpFlag } from './command-usage';
 
 const USAGE = `usage: openpds <command>
@@ -84,20 +84,8 @@ async function main(argv: string[]): Promise<number> {
     case 'worker': {
       const { startWorker } = require('../workers/src/main') as typeof import('../workers/src/main');
       const worker = await startWorker(process.env);
-      // OPENPDS_METRICS_PORT applies to workers as to `serve`: the chart scrapes that port on every pod.
-      // The worker's server is workers/src/main.ts's; its /metrics route is moved here, from outside.
-      const { startMetricsServer, takeMetricsRoute } = require('../api-server/src/shared/metrics-server') as typeof import('../api-server/src/shared/metrics-server');
-      const { metricsPort, host } = loadConfig(process.env);
-      const { explainListenError } = require('../api-server/src/shared/start-errors') as typeof import('../api-server/src/shared/start-errors');
-      const metricsServer =
-        metricsPort === undefined
-          ? undefined
-          : await startMetricsServer({ port: metricsPort, host, handler: takeMetricsRoute(worker.server) }).catch(async (error: unknown) => {
-              await worker.close();
-              throw explainListenError(error, { port: metricsPort, host, portSetting: 'OPENPDS_METRICS_PORT', hostSetting: 'OPENPDS_HOST' });
-            });
       const stop = async () => {
-        await Promise.all([worker.close(), metricsServer?.close()]);
+        await worker.close();
         process.exit(0);
       };
       process.once('SIGTERM', () => void stop());

@@ -1,7 +1,8 @@
 /**
  * `openpds worker`: the process the Domain chart runs as its worker Deployment. It connects to the
  * domain's PostgreSQL and blob store and serves /healthz, /readyz (database and store reachable) and
- * /metrics on OPENPDS_PORT, so pods, probes and rollouts behave.
+ * /metrics on OPENPDS_PORT, so pods, probes and rollouts behave; /metrics on OPENPDS_METRICS_PORT instead
+ * when that is set, as `openpds serve` does (the chart sets it on every pod and scrapes that port).
  *
  * It runs the domain's jobs from the shared `jobs` table (today: `blob.hash`, hashing and deduplicating
  * uploads completed without a declared content_hash), as many at once as OPENPDS_JOB_CONCURRENCY. The image
@@ -16,6 +17,7 @@ import { createJobHandlers } from '../../api-server/src/modules/jobs/job-handler
 import { createJobRunner, DEFAULT_JOB_RUNNER_OPTIONS } from '../../api-server/src/modules/jobs/job-runner';
 import { createIdGenerator } from '../../api-server/src/shared/ids';
 import { createStorageErrorsCounter } from '../../api-server/src/shared/metrics';
+import { registryMetricsHandler, startMetricsServer, type MetricsServer } from '../../api-server/src/shared/metrics-server';
 import { createReadiness } from '../../api-server/src/shared/readiness';
 import { explainListenError } from '../../api-server/src/shared/start-errors';
 import { createUrlSigner } from '../../api-server/src/shared/url-signer';
@@ -24,6 +26,8 @@ import { createBlobStore } from '../../api-server/src/storage/create-blob-store'
 export interface RunningWorker {
   server: Server;
   url: string;
+  /** Where /metrics is served when OPENPDS_METRICS_PORT is set (the main server then answers it 404). */
+  metricsUrl?: string;
   close(): Promise<void>;
 }
 
@@ -50,18 +54,14 @@ export async function startWorker(env: Record<string, string | undefined> = proc
     timeoutMs: config.readinessTimeoutSeconds * 1000,
     logger,
   });
+  const metrics = registryMetricsHandler(registry);
   const server = createServer((req, res) => {
     const send = (status: number, body: unknown, type = 'application/json') => {
       res.writeHead(status, { 'content-type': type });
       res.end(typeof body === 'string' ? body : JSON.stringify(body));
     };
     if (req.url === '/healthz') return send(200, { status: 'ok' });
-    if (req.url === '/metrics') {
-      return void registry.metrics().then(
-        (text) => send(200, text, registry.contentType),
-        (err: Error) => send(500, { code: 'InternalError', message: `metrics: ${err.message}` }),
-      );
-    }
+    if (req.url === '/metrics' && config.metricsPort === undefined) return metrics(req, res);
     if (req.url === '/readyz') {
       return void readiness.check().then(({ ready, results }) => send(ready ? 200 : 503, { status: ready ? 'ready' : 'not ready', ...results, jobs: jobs.kinds }));
     }
@@ -71,6 +71,13 @@ export async function startWorker(env: Record<string, string | undefined> = proc
     server.once('error', (err) => reject(explainListenError(err, { port: config.port, host: config.host, portSetting: 'OPENPDS_PORT', hostSetting: 'OPENPDS_HOST' })));
     server.listen(config.port, config.host, () => resolve());
   });
+  let metricsServer: MetricsServer | undefined;
+  if (config.metricsPort !== undefined) {
+    metricsServer = await startMetricsServer({ port: config.metricsPort, host: config.host, handler: metrics }).catch(async (err: unknown) => {
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+      throw explainListenError(err, { port: config.metricsPort!, host: config.host, portSetting: 'OPENPDS_METRICS_PORT', hostSetting: 'OPENPDS_HOST' });
+    });
+  }
   const address = server.address();
   const port = typeof address === 'object' && address ? address.port : config.port;
   jobs.start();
@@ -80,9 +87,10 @@ export async function startWorker(env: Record<string, string | undefined> = proc
   return {
     server,
     url: `http://127.0.0.1:${port}`,
+    ...(metricsServer ? { metricsUrl: `http://127.0.0.1:${metricsServer.port}/metrics` } : {}),
     async close() {
       await jobs.close();
-      await new Promise<void>((resolve) => server.close(() => resolve()));
+      await Promise.all([new Promise<void>((resolve) => server.close(() => resolve())), metricsServer?.close()]);
       await db.close();
     },
   };

@@ -59,16 +59,3 @@ export async function startMetricsServer({ port, host, handler }: { port: number
     },
   };
 }
-
-/**
- * For a server whose handler is not ours to change (`openpds worker`'s): its /metrics answers 404 from now
- * on, and the handler it had answers /metrics on the metrics server instead. Returns that handler, for
- * startMetricsServer.
- */
-export function takeMetricsRoute(server: Server): RequestListener {
-  const listeners = server.listeners('request') as RequestListener[];
-  server.removeAllListeners('request');
-  const original: RequestListener = (req, res) => listeners.forEach((listener) => listener(req, res));
-  server.on('request', (req: IncomingMessage, res: ServerResponse) => (pathOf(req) === METRICS_PATH ? sendNotFound(req, res) : original(req, res)));
-  return original;
-}
