@@ -11,7 +11,8 @@ import pino, { type Logger } from 'pino';
 import { createApp, createServices, type Services } from './app';
 import { loadConfig, startupNotices, unknownEnvNotices, type Config } from './config/config';
 import type { Db } from './db/db';
-import { migrate } from './db/migrate';
+import { migrate, unknownAppliedMigrations } from './db/migrate';
+import { VERSION as OPENPDS_VERSION } from './version';
 import { createPasswordHasher } from './modules/auth/password-hash';
 import { createTokenSigner } from './modules/auth/tokens';
 import { startGcSchedule } from './modules/gc/gc-schedule';
@@ -151,6 +152,13 @@ export async function startServer(env: Record<string, string | undefined> = proc
     // A PostgreSQL not reachable yet is waited for (database-start.ts), as a store is; PGlite is a file.
     if (db.dialect === 'pg') await waitForDatabase(db, { timeoutMs: config.dbStartTimeoutSeconds * 1000, logger });
     await migrate(db);
+    const newer = await unknownAppliedMigrations(db);
+    if (newer.length) {
+      logger.warn(
+        { migrations: newer.map((m) => m.name), version: OPENPDS_VERSION },
+        `the database was migrated by a newer OpenPDS than this one (${OPENPDS_VERSION}): it may misread or damage data it was not written for; run the newer version (rolling an image back does not roll its migrations back)`,
+      );
+    }
   } catch (error) {
     await closeServer();
     // An attempt at a database that never answered may still be pending: the pool's end waits for it.

@@ -43,3 +43,14 @@ export async function migrate(db: Db, migrations = readMigrations()): Promise<st
     return applied;
   });
 }
+
+/**
+ * The migrations the database has that this build does not know: it was migrated by a newer OpenPDS. An
+ * image rolled back after the new one migrated runs on a schema it was not written for (migrations are
+ * forward-only; a rollback of the image does not roll them back), and nothing said so. Empty normally.
+ */
+export async function unknownAppliedMigrations(db: Db, migrations = readMigrations()): Promise<{ version: number; name: string }[]> {
+  const known = new Set(migrations.map((m) => m.version));
+  const applied = await db.query<{ version: number; name: string }>('SELECT version, name FROM schema_migrations ORDER BY version');
+  return applied.filter((m) => !known.has(m.version));
+}
