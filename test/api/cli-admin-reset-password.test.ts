@@ -5,25 +5,15 @@
  * a start with a stale OPENPDS_ADMIN_PASSWORD says that it is ignored and names the command.
  */
 import { rmSync } from 'node:fs';
-import { Readable, Writable } from 'node:stream';
+import { Readable } from 'node:stream';
 import { runAdminCommand } from '../../cli/admin-command';
 import { openDb, startServer } from '../../api-server/src/main';
+import { logSink } from '../support/log-sink';
 import { ADMIN_PASSWORD, createApiClient, testServerEnv } from '../support/test-server';
 
 function capture() {
   const lines: string[] = [];
   return { lines, out: { log: (l: string) => lines.push(l), error: (l: string) => lines.push(l) } };
-}
-
-function logSink() {
-  const lines: string[] = [];
-  const stream = new Writable({
-    write(chunk: Buffer, _enc, done) {
-      lines.push(...chunk.toString().split('\n').filter(Boolean));
-      done();
-    },
-  });
-  return { lines, stream };
 }
 
 describe('openpds admin reset-password', () => {

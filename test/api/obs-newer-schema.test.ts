@@ -5,22 +5,11 @@
  * for a while, by design.
  */
 import { rmSync } from 'node:fs';
-import { Writable } from 'node:stream';
 import { loadConfig } from '../../api-server/src/config/config';
 import { unknownAppliedMigrations } from '../../api-server/src/db/migrate';
 import { openDb, startServer } from '../../api-server/src/main';
+import { logSink } from '../support/log-sink';
 import { testServerEnv } from '../support/test-server';
-
-function logSink() {
-  const lines: string[] = [];
-  const stream = new Writable({
-    write(chunk: Buffer, _enc, done) {
-      lines.push(...chunk.toString().split('\n').filter(Boolean));
-      done();
-    },
-  });
-  return { lines, stream };
-}
 
 describe('a database migrated by a newer OpenPDS', () => {
   it('is served with a warning naming the migrations this version does not know', async () => {
