@@ -5,33 +5,14 @@
  * prints is one JSON line with a code, not a multi-line stack trace.
  */
 import { spawn } from 'node:child_process';
-import net from 'node:net';
 import path from 'node:path';
 import { startServer } from '../../api-server/src/main';
 import { freePort } from '../e2e/support/child-server';
+import { startTcpProxy, type TcpProxy } from '../support/tcp-proxy';
 import { createTestDatabaseUrl } from '../support/test-db';
 import { testServerEnv } from '../support/test-server';
 
 const ROOT = path.join(__dirname, '../..');
-
-/** Forwards `port` to the database from now on (nothing listened there before: connections were refused). */
-async function forward(port: number, target: URL) {
-  const sockets = new Set<net.Socket>();
-  const server = net.createServer((client) => {
-    const upstream = net.connect(Number(target.port), target.hostname);
-    for (const s of [client, upstream]) {
-      sockets.add(s);
-      s.on('error', () => undefined);
-      s.on('close', () => sockets.delete(s));
-    }
-    client.pipe(upstream).pipe(client);
-  });
-  await new Promise<void>((resolve) => server.listen(port, '127.0.0.1', resolve));
-  return async () => {
-    sockets.forEach((s) => s.destroy());
-    await new Promise((resolve) => server.close(resolve));
-  };
-}
 
 /** `openpds serve` as a child; its exit code and every line it printed. */
 async function serveChild(env: Record<string, string>) {
@@ -51,8 +32,8 @@ describe('a PostgreSQL not reachable at start', () => {
     const unreachable = new URL(databaseUrl);
     unreachable.host = `127.0.0.1:${port}`;
     const { env } = await testServerEnv('pglite', 'local', { OPENPDS_DATABASE_URL: unreachable.toString(), OPENPDS_DB_START_TIMEOUT_SECONDS: '30' });
-    let stopForwarding: (() => Promise<void>) | undefined;
-    const later = new Promise<void>((resolve) => setTimeout(resolve, 2000)).then(async () => void (stopForwarding = await forward(port, databaseUrl)));
+    let forwarding: TcpProxy | undefined;
+    const later = new Promise<void>((resolve) => setTimeout(resolve, 2000)).then(async () => void (forwarding = await startTcpProxy(databaseUrl, { port })));
     const started = Date.now();
     const server = await startServer(env);
     try {
@@ -61,7 +42,7 @@ describe('a PostgreSQL not reachable at start', () => {
       expect((await fetch(`${server.url}/readyz`)).status).toBe(200);
     } finally {
       await server.close();
-      await stopForwarding?.();
+      await forwarding?.close();
     }
   });
 

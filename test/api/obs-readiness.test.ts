@@ -3,43 +3,9 @@
  * a frozen PostgreSQL or a hung S3 is named as `timeout` (it waited > 70 s and 99 s, past the kubelet's
  * 3 s; red team, freeze-db.sh and outage-s3.sh), and a store that refuses the key says so.
  */
-import net from 'node:net';
 import { createTestDatabaseUrl } from '../support/test-db';
 import { startTestServer, type TestServer } from '../support/test-server';
-import { startTcpProxy } from '../support/tcp-proxy';
-
-/**
- * A TCP proxy that can freeze: frozen, it stops reading either way and holds new connections unanswered,
- * as a SIGSTOPped PostgreSQL does; thawed, everything held goes through (test/support/tcp-proxy.ts drops
- * bytes instead, which no real freeze does).
- */
-async function startFreezingProxy(target: URL) {
-  const sockets = new Set<net.Socket>();
-  let frozen = false;
-  const server = net.createServer((client) => {
-    const upstream = net.connect(Number(target.port), target.hostname);
-    for (const s of [client, upstream]) {
-      sockets.add(s);
-      s.on('error', () => undefined);
-      s.on('close', () => sockets.delete(s));
-      if (frozen) s.pause();
-    }
-    client.on('close', () => upstream.destroy());
-    upstream.on('close', () => client.destroy());
-    client.pipe(upstream);
-    upstream.pipe(client);
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  return {
-    port: (server.address() as net.AddressInfo).port,
-    freeze: () => ((frozen = true), sockets.forEach((s) => s.pause())),
-    thaw: () => ((frozen = false), sockets.forEach((s) => s.resume())),
-    async close() {
-      sockets.forEach((s) => s.destroy());
-      await new Promise((resolve) => server.close(resolve));
-    },
-  };
-}
+import { startTcpProxy, type TcpProxy } from '../support/tcp-proxy';
 
 const readyz = async (server: TestServer) => {
   const started = Date.now();
@@ -48,16 +14,16 @@ const readyz = async (server: TestServer) => {
 };
 
 describe('/readyz on a frozen PostgreSQL', () => {
-  let proxy: Awaited<ReturnType<typeof startFreezingProxy>>;
+  let proxy: TcpProxy;
   let server: TestServer;
   beforeAll(async () => {
     const url = new URL(await createTestDatabaseUrl());
-    proxy = await startFreezingProxy(new URL(url));
+    proxy = await startTcpProxy(new URL(url));
     url.host = `127.0.0.1:${proxy.port}`;
     server = await startTestServer('pglite', 'local', { OPENPDS_DATABASE_URL: url.toString(), OPENPDS_READINESS_TIMEOUT_SECONDS: '1' });
   });
   afterAll(async () => {
-    proxy?.thaw();
+    if (proxy) proxy.mode = 'pass';
     await server?.stop();
     await proxy?.close();
   });
@@ -66,14 +32,14 @@ describe('/readyz on a frozen PostgreSQL', () => {
     const warn = jest.spyOn(server.deps.logger, 'warn');
     try {
       expect(await readyz(server)).toMatchObject({ status: 200 });
-      proxy.freeze();
+      proxy.mode = 'frozen';
       for (let i = 0; i < 3; i++) {
         const frozen = await readyz(server);
         expect(frozen).toMatchObject({ status: 503, body: { status: 'not ready', database: 'timeout', storage: 'ok', storage_claim: 'ok' } });
         expect(frozen.ms).toBeLessThan(2500);
       }
       expect(warn.mock.calls.filter(([, msg]) => msg === 'readiness: database timeout')).toHaveLength(1);
-      proxy.thaw();
+      proxy.mode = 'pass';
       const deadline = Date.now() + 10_000;
       let after = await readyz(server);
       while (after.status !== 200 && Date.now() < deadline) after = await readyz(server);

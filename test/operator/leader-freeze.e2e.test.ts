@@ -5,47 +5,32 @@
  * (sockets stay open) on demand. There must never be two leaders at once, and the second must take over
  * once the Lease expired.
  */
-import net from 'node:net';
-import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { writeKubeconfig } from '../kube-api/kubeconfig';
 import { runOperator, type RunningOperator } from '../../operator/src/main';
+import { startTcpProxy, type TcpProxy } from '../support/tcp-proxy';
 import { startKubeWithCrds } from './support/acme-domain';
 import { eventually, type TestKube } from './support/kube';
 
 const NS = 'tenants';
 const LEASE_MS = 3000;
 let kube: TestKube;
-let proxy: net.Server;
-let frozen = false;
-const pairs: [net.Socket, net.Socket][] = [];
+let proxy: TcpProxy;
 const operators: RunningOperator[] = [];
 
 function freeze(on: boolean) {
-  frozen = on;
-  for (const [a, b] of pairs) for (const s of [a, b]) on ? s.pause() : s.resume();
+  if (proxy) proxy.mode = on ? 'frozen' : 'pass';
 }
 
 beforeAll(async () => {
   kube = await startKubeWithCrds(NS);
-  const server = new URL(kube.server.url);
-  proxy = net.createServer((client) => {
-    const upstream = net.connect(Number(server.port), server.hostname);
-    pairs.push([client, upstream]);
-    client.pipe(upstream);
-    upstream.pipe(client);
-    if (frozen) (client.pause(), upstream.pause());
-    const end = () => (client.destroy(), upstream.destroy());
-    for (const s of [client, upstream]) (s.on('error', end), s.on('close', end));
-  });
-  await new Promise<void>((resolve) => proxy.listen(0, '127.0.0.1', resolve));
-  await writeKubeconfig(join(kube.dir, 'kubeconfig-proxied'), `http://127.0.0.1:${(proxy.address() as AddressInfo).port}`);
+  proxy = await startTcpProxy(new URL(kube.server.url));
+  await writeKubeconfig(join(kube.dir, 'kubeconfig-proxied'), proxy.url);
 });
 afterAll(async () => {
   freeze(false);
   await Promise.all(operators.map((o) => o.stop()));
-  for (const [a, b] of pairs) (a.destroy(), b.destroy());
-  await new Promise((resolve) => proxy.close(resolve));
+  await proxy?.close();
   await kube?.close();
 });
 
