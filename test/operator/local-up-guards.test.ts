@@ -3,61 +3,11 @@
 // must never delete a drive nobody asked to delete, nor leave the state behind what was done.
 import fs from 'node:fs';
 import net from 'node:net';
-import os from 'node:os';
 import path from 'node:path';
 import { runPlanCommand } from '../../operator/src/local/plan-command';
-import { runUpCommand } from '../../operator/src/local/up-command';
-import { createApiClient } from '../support/test-server';
+import { DOMAIN_YAML as DOMAIN, upHarness, waitFor } from './support/up-harness';
 
-async function waitFor<T>(what: string, probe: () => Promise<T | undefined> | T | undefined, timeoutMs = 60_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
-
-const DOMAIN = (name: string) => `apiVersion: openpds.io/v1alpha1\nkind: Domain\nmetadata: {name: ${name}}\nspec: {storage: {volume: {size: 1Gi}}}\n`;
 const DRIVE = (name: string, domain = 'd') => `apiVersion: openpds.io/v1alpha1\nkind: Drive\nmetadata: {name: ${name}}\nspec: {domainRef: {name: ${domain}}, owner: {kind: Group, name: team}, name: ${name}, quota: {totalSize: 1Gi}, reclaimPolicy: Delete}\n`;
-
-/** As up.e2e.test.ts's upHarness (kept apart: a test file's helpers cannot be imported without its tests). */
-function upHarness(prefix: string) {
-  const work = fs.mkdtempSync(path.join(os.tmpdir(), prefix));
-  const dir = path.join(work, 'manifests');
-  const state = path.join(work, 'state');
-  const lines: string[] = [];
-  fs.mkdirSync(dir);
-  afterAll(() => fs.rmSync(work, { recursive: true, force: true }));
-  if (process.env.OPENPDS_TEST_DEBUG) afterAll(() => console.log(lines.join('\n')));
-  function start(...flags: string[]) {
-    const controller = new AbortController();
-    const exited = runUpCommand(['-f', dir, '--state-dir', state, '--base-port', '0', '--resync', '1', '--prune-after', '0', ...flags], { signal: controller.signal, out: (l) => lines.push(l), err: (l) => lines.push(`ERR ${l}`) });
-    return { exited, stop: () => controller.abort() };
-  }
-  const status = () => {
-    const file = path.join(state, 'up/status.json');
-    return fs.existsSync(file) ? JSON.parse(fs.readFileSync(file, 'utf8')) : undefined;
-  };
-  const driveStatus = (key: string) => status()?.drives.find((d: { key: string }) => d.key === key)?.drive.status;
-  const ready = (key: string) => driveStatus(key)?.conditions?.find((c: { type: string; status: string }) => c.type === 'Ready' && c.status === 'True');
-  const logged = (match: (line: string) => boolean, what: string, from = 0) => waitFor(what, () => lines.slice(from).find(match));
-  const passes = async (n: number) => {
-    for (let i = 0; i < n; i++) {
-      const before = status()?.updatedAt;
-      await waitFor('a pass', () => (status()?.updatedAt !== before ? true : undefined));
-    }
-  };
-  async function domainApi(domain: string) {
-    const domainDir = path.join(state, `up/default/${domain}`);
-    const { url } = JSON.parse(fs.readFileSync(path.join(domainDir, 'domain.json'), 'utf8'));
-    const api = createApiClient(url);
-    const { access_token } = await api.login('admin', fs.readFileSync(path.join(domainDir, 'admin-password'), 'utf8').trim());
-    return { api, token: access_token };
-  }
-  return { work, dir, state, lines, start, status, driveStatus, ready, logged, passes, domainApi };
-}
 
 describe('openpds up over a folder that went empty', () => {
   const { work, dir, lines, start, driveStatus, ready, logged, passes, domainApi } = upHarness('openpds-local-empty-');
@@ -72,7 +22,7 @@ describe('openpds up over a folder that went empty', () => {
       // A checkout of another branch, an unmounted volume: the folder is there, its files are not.
       fs.mkdirSync(path.join(work, 'aside'));
       for (const f of ['domain.yaml', 'drive.yaml']) fs.renameSync(path.join(dir, f), path.join(work, 'aside', f));
-      await logged((l) => l.startsWith('invalid .: no manifests in the folder'), 'the empty folder reported');
+      await logged((l) => l.startsWith('invalid .: no manifests in the folder'));
       await passes(2);
       expect(lines.join('\n')).not.toMatch(/Normal (Deleted|Retained)|stopped \(removed from the manifests/);
       const { api, token } = await domainApi('d');
@@ -233,7 +183,7 @@ describe('openpds up after a Domain and its Drive were removed together while it
     const held = `Drive default/legacy left the folder, but its Domain default/old is not in the folder and not running (removed while up was stopped): its drive ${id} is not deleted and its record is kept; put Domain default/old back in the folder until up has pruned the drive, then remove it`;
     const up = start();
     try {
-      await logged((l) => l === held, 'the held prune said', seen);
+      await logged(held, seen);
       await new Promise((r) => setTimeout(r, 2_500)); // a few passes: said once, and still held
     } finally {
       up.stop();

@@ -5,74 +5,13 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { runUpCommand } from '../../operator/src/local/up-command';
-import { createApiClient } from '../support/test-server';
+import { upHarness, waitFor } from './support/up-harness';
 
 const REPO = path.resolve(__dirname, '../..');
 const GiB = 1024 ** 3;
 
-// 40 s: the first wait includes starting the Domain's data plane, which on a busy 2-core machine (the whole
-// suite running) took more than the 15 s it had; a passing wait returns as soon as its probe does.
-async function waitFor<T>(what: string, probe: () => Promise<T | undefined> | T | undefined, timeoutMs = 40_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
-
-/**
- * One `openpds up` over a folder of the test's own (manifests/ and state/ under a temp dir), with the
- * prune grace given: its output lines, its status file, and the admin API of its Domain (`d` unless named).
- */
-function upHarness(prefix: string, pruneAfter: string, domain = 'd') {
-  const work = fs.mkdtempSync(path.join(os.tmpdir(), prefix));
-  const dir = path.join(work, 'manifests');
-  const state = path.join(work, 'state');
-  const lines: string[] = [];
-  afterAll(() => fs.rmSync(work, { recursive: true, force: true }));
-  function start() {
-    const controller = new AbortController();
-    const exited = runUpCommand(['-f', dir, '--state-dir', state, '--base-port', '0', '--resync', '1', '--prune-after', pruneAfter], { signal: controller.signal, out: (l) => lines.push(l), err: (l) => lines.push(`ERR ${l}`) });
-    return { exited, stop: () => controller.abort() };
-  }
-  const status = () => {
-    const file = path.join(state, 'up/status.json');
-    return fs.existsSync(file) ? JSON.parse(fs.readFileSync(file, 'utf8')) : undefined;
-  };
-  const driveStatus = (key: string) => status()?.drives.find((d: { key: string }) => d.key === key)?.drive.status;
-  const ready = (key: string) => driveStatus(key)?.conditions?.find((c: { type: string; status: string }) => c.type === 'Ready' && c.status === 'True');
-  const logged = (line: string) => waitFor(JSON.stringify(line), () => (lines.includes(line) ? true : undefined));
-  async function domainApi() {
-    const domainDir = path.join(state, `up/default/${domain}`);
-    const { url } = await waitFor('domain.json', () => (fs.existsSync(path.join(domainDir, 'domain.json')) ? JSON.parse(fs.readFileSync(path.join(domainDir, 'domain.json'), 'utf8')) : undefined));
-    const api = createApiClient(url);
-    const { access_token } = await api.login('admin', fs.readFileSync(path.join(domainDir, 'admin-password'), 'utf8').trim());
-    return { api, token: access_token };
-  }
-  /** The owner's drives with the names of their root's files: what a user checks after a scare. */
-  async function drivesOf(owner: string) {
-    const { api, token } = await domainApi();
-    const drives = (await api.ok('/v2/drive/list', { owner }, token)).items as { drive_id: string; description: string }[];
-    return Promise.all(drives.map(async (d) => ({ id: d.drive_id, description: d.description, files: (await api.ok('/v2/file/list', { drive_id: d.drive_id, parent_file_id: 'root' }, token)).items.map((f: { name: string }) => f.name) })));
-  }
-  /** The folder: Domain `d` (on a volume) and the given files. */
-  function writeFolder(files: Record<string, string>) {
-    fs.mkdirSync(dir);
-    fs.writeFileSync(path.join(dir, 'domain.yaml'), 'apiVersion: openpds.io/v1alpha1\nkind: Domain\nmetadata: {name: d}\nspec: {storage: {volume: {size: 1Gi}}}\n');
-    for (const [name, text] of Object.entries(files)) fs.writeFileSync(path.join(dir, name), text);
-  }
-  /** A folder `precious` in the drive: what a user would not want to lose. */
-  async function addPrecious(driveId: string) {
-    const { api, token } = await domainApi();
-    await api.ok('/v2/file/create', { drive_id: driveId, parent_file_id: 'root', name: 'precious', type: 'folder' }, token);
-  }
-  return { work, dir, state, lines, start, status, driveStatus, ready, logged, domainApi, drivesOf, writeFolder, addPrecious };
-}
-
 describe('openpds up on examples/quickstart', () => {
-  const { dir, state, lines, start, domainApi } = upHarness('openpds-up-', '1s', 'quickstart');
+  const { dir, state, lines, start, domainApi } = upHarness('openpds-up-', { pruneAfter: '1s', domain: 'quickstart' });
 
   function driveStatus() {
     const file = path.join(state, 'up/status.json');
@@ -155,7 +94,7 @@ describe('openpds up on examples/hosting', () => {
 });
 
 describe('openpds up with a manifest that turns invalid', () => {
-  const { dir, lines, start, status, driveStatus, ready, domainApi, writeFolder, addPrecious } = upHarness('openpds-up-invalid-', '1s');
+  const { dir, lines, start, status, driveStatus, ready, domainApi, writeFolder, addPrecious } = upHarness('openpds-up-invalid-', { pruneAfter: '1s' });
   const drive = (name: string, spec: string) => `apiVersion: openpds.io/v1alpha1\nkind: Drive\nmetadata: {name: ${name}}\nspec:\n  domainRef: {name: d}\n  owner: {kind: Group, name: team}\n  name: ${name}\n${spec}`;
   const KEEP = drive('keep', '  quota: {totalSize: 1Gi}\n  reclaimPolicy: Delete\n');
   const HOLD = drive('hold', '  quota: {totalSize: 1Gi}\n');
@@ -229,7 +168,7 @@ describe('openpds up with a manifest that turns invalid', () => {
 // A git checkout, stash or branch switch takes a manifest away for a moment: the drive and its files must
 // survive that (--prune-after), while the restart and a rename keep the same drive too.
 describe('openpds up with a Drive manifest briefly missing', () => {
-  const { work, dir, state, lines, start, driveStatus, ready, logged, drivesOf, writeFolder, addPrecious } = upHarness('openpds-up-prune-', '2s');
+  const { work, dir, state, lines, start, driveStatus, ready, logged, drivesOf, writeFolder, addPrecious } = upHarness('openpds-up-prune-', { pruneAfter: '2s' });
   const opsDrives = () => drivesOf('opsgroup');
   const aside = path.join(work, 'aside.yaml');
   const OPS = 'apiVersion: openpds.io/v1alpha1\nkind: Drive\nmetadata: {name: ops}\nspec:\n  domainRef: {name: d}\n  owner: {kind: Group, name: opsgroup}\n  name: Ops drive\n  quota: {totalSize: 1Gi}\n  reclaimPolicy: Delete\n';
@@ -304,7 +243,7 @@ describe('openpds up with a Drive manifest briefly missing', () => {
 // Renaming a Drive (metadata.name; the owner and spec.name stay) moves its drive to the new name, as kubectl
 // users expect of a manifest edit: nothing is created or deleted, whatever the reclaimPolicy (red-team F7).
 describe('openpds up with a renamed Drive', () => {
-  const { dir, state, lines, start, driveStatus, ready, drivesOf, writeFolder, addPrecious } = upHarness('openpds-up-move-', '1s');
+  const { dir, state, lines, start, driveStatus, ready, drivesOf, writeFolder, addPrecious } = upHarness('openpds-up-move-', { pruneAfter: '1s' });
   const opsDrives = () => drivesOf('opsgroup');
   const drive = (name: string, policy: string) => `apiVersion: openpds.io/v1alpha1\nkind: Drive\nmetadata: {name: ${name}}\nspec:\n  domainRef: {name: d}\n  owner: {kind: Group, name: opsgroup}\n  name: Ops drive\n  quota: {totalSize: 1Gi}\n  reclaimPolicy: ${policy}\n`;
   // Rewritten in place, as an editor saves it: one change the watcher sees.
@@ -394,7 +333,7 @@ async function exitWithin(ms: number, argv: string[], lines: string[]): Promise<
 // A state dir is one folder's (red-team: `.openpds` is per working directory, so `up -f upA` then
 // `up -f upB` from the same place deleted upA's drive and files), and one `up`'s at a time.
 describe('openpds up and its state dir', () => {
-  const { work, dir, state, lines: upLines, start, driveStatus, ready, drivesOf, writeFolder, addPrecious } = upHarness('openpds-up-state-', '500ms');
+  const { work, dir, state, lines: upLines, start, driveStatus, ready, drivesOf, writeFolder, addPrecious } = upHarness('openpds-up-state-', { pruneAfter: '500ms' });
   /** The Drive Ready in a pass of the `up` started last (status.json outlives a run). */
   const readyAgain = () => waitFor('a pass of this run with the Drive Ready', () => (upLines.filter((l) => l.startsWith('Domain default/d: data plane listening')).length >= runs && ready('default/team') ? true : undefined), 120_000);
   let runs = 0;
@@ -467,7 +406,7 @@ describe('openpds up and its state dir', () => {
 // spec.domainRef and spec.owner are immutable (the CRD's transition rules): renaming the Domain in both files
 // was taken for the drive deleted in the data plane (a false DriftDetected) and an empty drive was created.
 describe('openpds up with a Drive moved to another Domain', () => {
-  const { dir, lines, start, driveStatus, ready, logged, drivesOf, writeFolder, addPrecious, status } = upHarness('openpds-up-immutable-', '500ms');
+  const { dir, lines, start, driveStatus, ready, logged, drivesOf, writeFolder, addPrecious, status } = upHarness('openpds-up-immutable-', { pruneAfter: '500ms' });
 
   it("refuses the change with the CRD's message: the Drive keeps its drive, files and Domain; no DriftDetected, no new drive", async () => {
     writeFolder({ 'team.yaml': TEAM('d') });
@@ -499,7 +438,7 @@ describe('openpds up with a Drive moved to another Domain', () => {
 // Every CEL rule of the CRDs, as `kubectl apply` would apply them: a Domain whose name breaks the rule on
 // the whole object is not run, and a running Domain's refused change (its volume shrunk) keeps it as it was.
 describe("openpds up and the CRDs' CEL rules", () => {
-  const { dir, lines, start, logged, status, writeFolder } = upHarness('openpds-up-cel-', '1s');
+  const { dir, lines, start, logged, status, writeFolder } = upHarness('openpds-up-cel-', { pruneAfter: '1s' });
   const LONG = 'a'.repeat(49);
 
   it("refuses a 49-character Domain name and a shrunk volume with the CRD's messages; the valid Domain runs as last applied", async () => {

@@ -1,0 +1,93 @@
+/**
+ * `openpds up` in-process over a folder of the test's own (manifests/ and state/ under a temp dir), for the
+ * local-mode suites: its output lines, its status file, and the admin API of its Domains' data planes.
+ * OPENPDS_TEST_DEBUG=1 prints what up said after the suite.
+ */
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { runUpCommand } from '../../../operator/src/local/up-command';
+import { createApiClient } from '../../support/test-server';
+
+/**
+ * Polls until `probe` returns something. 60 s: the first wait includes starting a Domain's data plane,
+ * which on a busy 2-core machine (the whole suite running) took more than 15 s; a passing wait returns as
+ * soon as its probe does.
+ */
+export async function waitFor<T>(what: string, probe: () => Promise<T | undefined> | T | undefined, timeoutMs = 60_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await probe();
+    if (value !== undefined) return value;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+export const DOMAIN_YAML = (name: string) => `apiVersion: openpds.io/v1alpha1\nkind: Domain\nmetadata: {name: ${name}}\nspec: {storage: {volume: {size: 1Gi}}}\n`;
+
+export interface UpHarnessOptions {
+  /** up's --prune-after (default 0). */
+  pruneAfter?: string;
+  /** The Domain domainApi() and drivesOf() talk to by default (default `d`). */
+  domain?: string;
+}
+
+export function upHarness(prefix: string, options: UpHarnessOptions = {}) {
+  const { pruneAfter = '0', domain = 'd' } = options;
+  const work = fs.mkdtempSync(path.join(os.tmpdir(), prefix));
+  const dir = path.join(work, 'manifests');
+  const state = path.join(work, 'state');
+  const lines: string[] = [];
+  fs.mkdirSync(dir);
+  afterAll(() => fs.rmSync(work, { recursive: true, force: true }));
+  if (process.env.OPENPDS_TEST_DEBUG) afterAll(() => console.log(lines.join('\n')));
+  /** up over the folder; `stop()` is its Ctrl-C. */
+  function start(...flags: string[]) {
+    const controller = new AbortController();
+    const exited = runUpCommand(['-f', dir, '--state-dir', state, '--base-port', '0', '--resync', '1', '--prune-after', pruneAfter, ...flags], { signal: controller.signal, out: (l) => lines.push(l), err: (l) => lines.push(`ERR ${l}`) });
+    return { exited, stop: () => controller.abort() };
+  }
+  const status = () => {
+    const file = path.join(state, 'up/status.json');
+    return fs.existsSync(file) ? JSON.parse(fs.readFileSync(file, 'utf8')) : undefined;
+  };
+  const driveStatus = (key: string) => status()?.drives.find((d: { key: string }) => d.key === key)?.drive.status;
+  const ready = (key: string) => driveStatus(key)?.conditions?.find((c: { type: string; status: string }) => c.type === 'Ready' && c.status === 'True');
+  /** Waits for a line up printed (from line `from` on): the exact text, or one `expected` accepts. */
+  const logged = (expected: string | ((line: string) => boolean), from = 0) =>
+    waitFor(typeof expected === 'string' ? JSON.stringify(expected) : `a line matching ${expected}`, () => lines.slice(from).find((l) => (typeof expected === 'string' ? l === expected : expected(l))));
+  /** Waits for `n` more passes (each rewrites the status file). */
+  const passes = async (n: number) => {
+    for (let i = 0; i < n; i++) {
+      const before = status()?.updatedAt;
+      await waitFor('a pass', () => (status()?.updatedAt !== before ? true : undefined));
+    }
+  };
+  /** The admin API of a Domain's data plane, logged in with the password up keeps for it. */
+  async function domainApi(name = domain) {
+    const domainDir = path.join(state, `up/default/${name}`);
+    const { url } = await waitFor('domain.json', () => (fs.existsSync(path.join(domainDir, 'domain.json')) ? JSON.parse(fs.readFileSync(path.join(domainDir, 'domain.json'), 'utf8')) : undefined));
+    const api = createApiClient(url);
+    const { access_token } = await api.login('admin', fs.readFileSync(path.join(domainDir, 'admin-password'), 'utf8').trim());
+    return { api, token: access_token };
+  }
+  /** The owner's drives with the names of their root's files: what a user checks after a scare. */
+  async function drivesOf(owner: string) {
+    const { api, token } = await domainApi();
+    const drives = (await api.ok('/v2/drive/list', { owner }, token)).items as { drive_id: string; description: string }[];
+    return Promise.all(drives.map(async (d) => ({ id: d.drive_id, description: d.description, files: (await api.ok('/v2/file/list', { drive_id: d.drive_id, parent_file_id: 'root' }, token)).items.map((f: { name: string }) => f.name) })));
+  }
+  /** The folder: Domain `d` (on a volume) and the given files. */
+  function writeFolder(files: Record<string, string>) {
+    fs.mkdirSync(dir, { recursive: true });
+    fs.writeFileSync(path.join(dir, 'domain.yaml'), DOMAIN_YAML('d'));
+    for (const [name, text] of Object.entries(files)) fs.writeFileSync(path.join(dir, name), text);
+  }
+  /** A folder `precious` in the drive: what a user would not want to lose. */
+  async function addPrecious(driveId: string) {
+    const { api, token } = await domainApi();
+    await api.ok('/v2/file/create', { drive_id: driveId, parent_file_id: 'root', name: 'precious', type: 'folder' }, token);
+  }
+  return { work, dir, state, lines, start, status, driveStatus, ready, logged, passes, domainApi, drivesOf, writeFolder, addPrecious };
+}
