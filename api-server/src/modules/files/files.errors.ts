@@ -15,6 +15,7 @@ export const fileErrors = {
       `folder ${fileId} holds more than ${max} files and folders, the most one copy, trash or delete may take: do it a subfolder at a time (or ask the administrator to raise OPENPDS_MAX_FOLDER_ITEMS)`,
       { limit: max },
     ),
+  categoryOfFolder: () => badRequest('InvalidParameter.Category', 'folders have no category: a category filter lists files; drop it, or type folder'),
   crossDrive: () => badRequest('InvalidParameter.ToDriveId', 'moving between drives is not supported; copy then delete'),
 };
 

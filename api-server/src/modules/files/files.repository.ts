@@ -33,6 +33,15 @@ export type NewFile = Pick<FileRow, 'file_id' | 'drive_id' | 'parent_file_id' | 
 export type FilePatch = Partial<Pick<FileRow, 'name' | 'parent_file_id' | 'description' | 'labels' | 'starred' | 'hidden' | 'user_meta' | 'status' | 'size' | 'content_hash' | 'revision_id' | 'local_modified_at' | 'content_type' | 'category' | 'file_extension'>>;
 
 export type OrderBy = 'name' | 'updated_at' | 'created_at' | 'size';
+/** file/list's filters (PDS ListFile type, category, status); status 'available' when absent. */
+export interface ListFilter {
+  type?: 'file' | 'folder';
+  category?: FileCategory;
+  status?: 'uploading' | 'available';
+}
+/** The categories of files (names.ts describeName); a folder has none (''). */
+export const FILE_CATEGORIES = ['image', 'video', 'audio', 'doc', 'app', 'zip', 'others'] as const;
+export type FileCategory = (typeof FILE_CATEGORIES)[number];
 export const ROOT = 'root';
 /** First key of the drive tree locks (lockTree); the second is the drive id's hash. */
 const TREE_LOCK_CLASS = 4_242_002;
@@ -153,21 +162,36 @@ export function createFilesRepository() {
       return new Set(rows.map((r) => r.name));
     },
 
-    /** One keyset page of a folder, `after` being the last row's (order value, file_id). */
+    /**
+     * One keyset page of a folder, `after` being the last row's (order value, file_id). The filters are
+     * conditions of the same statement, so a page holds `limit` matching rows and the keyset resumes after
+     * the last one whatever was skipped. A folder is matched as `category = '' AND type = 'folder'`: the
+     * type decides, the category (a folder's is '', a file's never is: names.ts describeName) lets
+     * files_by_category_name (migration 021) serve it, as it serves a category, in name order; other orders
+     * read their own index and skip what does not match. Uploading files are in none of those indexes
+     * (partial on status = 'available'): files_uploading_children finds them, few at any time.
+     */
     async list(
       db: Queryable,
-      q: { driveId: string; parentId: string; orderBy: OrderBy; desc: boolean; after: [unknown, string] | null; limit: number },
+      q: { driveId: string; parentId: string; orderBy: OrderBy; desc: boolean; after: [unknown, string] | null; limit: number; filter?: ListFilter },
     ): Promise<FileRow[]> {
       const col = q.orderBy;
       const dir = q.desc ? 'DESC' : 'ASC';
       const params: unknown[] = [q.driveId, q.parentId, q.limit];
-      let keyset = '';
+      // A literal, not a parameter: the planner matches it against the partial indexes' predicates.
+      const where = [q.filter?.status === 'uploading' ? `status = 'uploading'` : `status = 'available'`];
+      if (q.filter?.type === 'folder') where.push(`category = '' AND type = 'folder'`);
+      if (q.filter?.type === 'file') where.push(`type = 'file'`);
+      if (q.filter?.category) {
+        params.push(q.filter.category);
+        where.push(`category = $${params.length} AND type = 'file'`);
+      }
       if (q.after) {
         params.push(q.after[0], q.after[1]);
-        keyset = ` AND (${col}, file_id) ${q.desc ? '<' : '>'} ($4::${ORDER_CAST[col]}, $5)`;
+        where.push(`(${col}, file_id) ${q.desc ? '<' : '>'} ($${params.length - 1}::${ORDER_CAST[col]}, $${params.length})`);
       }
       return db.query<FileRow>(
-        `SELECT * FROM files WHERE drive_id = $1 AND parent_file_id = $2 AND trashed_at IS NULL AND status = 'available'${keyset}
+        `SELECT * FROM files WHERE drive_id = $1 AND parent_file_id = $2 AND trashed_at IS NULL AND ${where.join(' AND ')}
          ORDER BY ${col} ${dir}, file_id ${dir} LIMIT $3`,
         params,
       );

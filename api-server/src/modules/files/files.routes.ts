@@ -2,6 +2,7 @@ import { Router } from 'express';
 import { z } from 'zod';
 import { defineRpc, idField, limitField, markerField, type RpcRegistry } from '../../shared/rpc';
 import type { UploadsService } from '../uploads/uploads.service';
+import { FILE_CATEGORIES } from './files.repository';
 import { toFileResponse, type FilesService } from './files.service';
 import { mediaTypeField } from './media-type.field';
 
@@ -71,6 +72,10 @@ export function createFilesRouter(registry: RpcRegistry, files: FilesService, up
       order_direction: z.enum(['ASC', 'DESC']).default('ASC'),
       limit: limitField,
       marker: markerField,
+      // PDS ListFile filters. A folder has no category (''): a category lists files only.
+      type: z.enum(['file', 'folder']).optional(),
+      category: z.enum(FILE_CATEGORIES).optional(),
+      status: z.enum(['uploading', 'available']).default('available'),
     }),
     handler: async (input, { auth }) => {
       const page = await files.list(auth, input);

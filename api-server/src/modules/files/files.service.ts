@@ -5,7 +5,7 @@ import type { AuthContext } from '../auth/auth.types';
 import { driveErrors } from '../drives/drives.errors';
 import type { DrivesService } from '../drives/drives.service';
 import { fileErrors, isQuotaError, quotaExhausted } from './files.errors';
-import { createFilesRepository, ROOT, type FilePatch, type FileRow, type OrderBy } from './files.repository';
+import { createFilesRepository, ROOT, type FilePatch, type FileRow, type ListFilter, type OrderBy } from './files.repository';
 import { decodeMarker, encodeMarker, MARKER_FIELDS, type MarkerField } from './marker';
 import { autoRenamePrefix, describeName, nameFamily, nextFreeName, validateName } from './names';
 import { subtreeExceeds } from './subtree-size.repository';
@@ -206,14 +206,21 @@ export function createFilesService(deps: Pick<Deps, 'db' | 'newId' | 'config'>, 
       });
     },
 
-    async list(auth: AuthContext, input: { drive_id: string; parent_file_id: string; order_by: OrderBy; order_direction: 'ASC' | 'DESC'; marker: string; limit: number }) {
+    async list(auth: AuthContext, input: { drive_id: string; parent_file_id: string; order_by: OrderBy; order_direction: 'ASC' | 'DESC'; marker: string; limit: number } & ListFilter) {
+      // A folder has no category (its category is ''): a category lists files, and with type folder would
+      // list nothing, which a client asking for both surely did not mean.
+      if (input.category && input.type === 'folder') throw fileErrors.categoryOfFolder();
       await drives.getAccessible(auth, input.drive_id);
       if (input.parent_file_id !== ROOT) {
         const parent = await getFile(auth, input.drive_id, input.parent_file_id);
         // As file/create answers for a file as the parent (assertParentFolder), not an empty page.
         if (parent.type !== 'folder') throw fileErrors.parentNotFolder(parent.file_id);
       }
-      const scope = `files:${input.drive_id}:${input.parent_file_id}:${input.order_by}:${input.order_direction}`;
+      const filter: ListFilter = { type: input.type, category: input.category, status: input.status };
+      // The filters are part of the listing a marker belongs to; an unfiltered listing's scope is as before
+      // (markers handed out before filters existed, and bench/list-100k.ts, still resume).
+      const filtered = filter.type || filter.category || (filter.status && filter.status !== 'available');
+      const scope = `files:${input.drive_id}:${input.parent_file_id}:${input.order_by}:${input.order_direction}${filtered ? `:${filter.type ?? ''}:${filter.category ?? ''}:${filter.status ?? ''}` : ''}`;
       const after = decodeMarker(input.marker, scope, 2, [SORT_KEY_FIELDS[input.order_by], MARKER_FIELDS.id]) as [unknown, string] | null;
       const rows = await repo.list(deps.db, {
         driveId: input.drive_id,
@@ -222,6 +229,7 @@ export function createFilesService(deps: Pick<Deps, 'db' | 'newId' | 'config'>, 
         desc: input.order_direction === 'DESC',
         after,
         limit: input.limit + 1,
+        filter,
       });
       const sortKey = (f: FileRow) => (f[input.order_by] instanceof Date ? (f[input.order_by] as Date).toISOString() : f[input.order_by]);
       return toPage(rows, input.limit, (last) => encodeMarker(scope, [sortKey(last), last.file_id]));
