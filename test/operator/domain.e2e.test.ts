@@ -12,6 +12,7 @@ import type { KubeObject } from '../../operator/src/kube/kube-client';
 import { defaultReconcilers } from '../../operator/src/reconcilers/drive.registration';
 import { freePort } from '../e2e/support/child-server';
 import { startTestServer } from '../support/test-server';
+import { domainYaml as acmeDomainYaml } from './support/acme-domain';
 import { markDeploymentAvailable } from './support/deployments';
 import { eventually, startTestKube, type TestKube } from './support/kube';
 import { kubectl } from './support/kubectl';
@@ -33,18 +34,8 @@ const logs: string[] = [];
 
 /** acme-s3 with the keys the pods read (secretKeyRef, default names), or with others. */
 const s3SecretYaml = (keys: string) => `apiVersion: v1\nkind: Secret\nmetadata: { name: acme-s3, namespace: ${NS} }\nstringData: { ${keys} }\n`;
-const domainYaml = (opts: { replicas: number; ingress: boolean; logLevel?: string }) => `
-apiVersion: openpds.io/v1alpha1
-kind: Domain
-metadata: { name: acme, namespace: ${NS} }
-spec:
-  storage:
-    mode: standard
-    s3: { endpoint: "http://rgw.storage.svc:7480", bucket: openpds, prefix: acme/, credentialsSecretRef: { name: acme-s3 } }
-  database: { urlSecretRef: { name: acme-db } }
-  apiServer: { replicas: ${opts.replicas} }
-  workers: { replicas: 1 }
-${opts.ingress ? '  ingress: { host: drive.acme.example }\n' : ''}${opts.logLevel ? `  logLevel: ${opts.logLevel}\n` : ''}`;
+const domainYaml = (opts: { replicas: number; ingress: boolean; logLevel?: string }) =>
+  acmeDomainYaml(NS, 'acme', { apiReplicas: opts.replicas, extra: `${opts.ingress ? '  ingress: { host: drive.acme.example }\n' : ''}${opts.logLevel ? `  logLevel: ${opts.logLevel}\n` : ''}` });
 
 
 const start = async () => {

@@ -12,6 +12,7 @@ import path from 'node:path';
 import { runOperator, type RunningOperator } from '../../operator/src/main';
 import type { Condition, Domain } from '../../operator/src/domain-types';
 import type { KubeObject } from '../../operator/src/kube/kube-client';
+import { acmeSecretsYaml, domainYaml as acmeDomainYaml } from './support/acme-domain';
 import { markDeploymentAvailable } from './support/deployments';
 import { eventually, startTestKube, type TestKube } from './support/kube';
 import { kubectl } from './support/kubectl';
@@ -45,19 +46,7 @@ spec:
       schema: { openAPIV3Schema: { type: object, x-kubernetes-preserve-unknown-fields: true } }
 `).join('');
 
-const domainYaml = (replicas: number) => `
-apiVersion: openpds.io/v1alpha1
-kind: Domain
-metadata: { name: acme, namespace: ${NS} }
-spec:
-  storage:
-    mode: standard
-    s3: { endpoint: "http://rgw.storage.svc:7480", bucket: openpds, prefix: acme/, credentialsSecretRef: { name: acme-s3 } }
-  database: { urlSecretRef: { name: acme-db } }
-  apiServer: { replicas: ${replicas} }
-  workers: { replicas: 1 }
-  alerts: { webhooks: [{ name: ops, url: "https://hooks.acme.example/alert" }] }
-`;
+const domainYaml = (replicas: number) => acmeDomainYaml(NS, 'acme', { apiReplicas: replicas, extra: '  alerts: { webhooks: [{ name: ops, url: "https://hooks.acme.example/alert" }] }\n' });
 const getDomain = () => kube.client.get<Domain & KubeObject>({ apiVersion: 'openpds.io/v1alpha1', kind: 'Domain', namespace: NS, name: 'acme' });
 const ready = (d: { status?: { conditions?: Condition[] } }) => d.status?.conditions?.find((c) => c.type === 'Ready');
 /** The Domain's objects of a monitoring kind (the list fails while the CRD does not exist). */
@@ -105,7 +94,7 @@ test('monitoring CRDs installed after start: the Domain gains its ServiceMonitor
   await eventually(async () => expect(await readySeries()).toEqual([`openpds_operator_domain_ready{namespace="${NS}",domain="acme",reason="MissingSecret"} 0`]));
 
   // 2. The Secrets: the chart is applied, without monitoring (no CRDs), and the Domain turns Ready.
-  await kubectl(kube.kubeconfig, ['apply', '-f', '-'], `apiVersion: v1\nkind: Secret\nmetadata: { name: acme-db, namespace: ${NS} }\nstringData: { url: "postgres://openpds@db:5432/acme" }\n---\napiVersion: v1\nkind: Secret\nmetadata: { name: acme-s3, namespace: ${NS} }\nstringData: { AWS_ACCESS_KEY_ID: a, AWS_SECRET_ACCESS_KEY: b }\n`);
+  await kubectl(kube.kubeconfig, ['apply', '-f', '-'], acmeSecretsYaml(NS));
   await eventually(() => kube.client.get({ apiVersion: 'apps/v1', kind: 'Deployment', namespace: NS, name: 'acme-worker' }));
   for (const name of ['acme-api', 'acme-worker']) await markDeploymentAvailable(kube.client, NS, name);
   await eventually(async () => expect(ready(await getDomain())).toMatchObject({ status: 'True', reason: 'Ready', observedGeneration: 1 }), 15_000);

@@ -6,13 +6,13 @@
  */
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import path from 'node:path';
 import { runOperator, type RunningOperator } from '../../operator/src/main';
 import type { Condition, Domain } from '../../operator/src/domain-types';
 import type { KubeObject } from '../../operator/src/kube/kube-client';
 import { READYZ_TIMEOUT_MS } from '../../operator/src/kube/readiness';
+import { acmeSecretsYaml, domainYaml, startKubeWithCrds } from './support/acme-domain';
 import { markDeploymentAvailable } from './support/deployments';
-import { eventually, startTestKube, type TestKube } from './support/kube';
+import { eventually, type TestKube } from './support/kube';
 import { kubectl } from './support/kubectl';
 
 const NS = 'frozen';
@@ -22,7 +22,7 @@ let stub: Server;
 let mode: 'frozen-db' | 'hung' | 'ready' = 'frozen-db';
 
 beforeAll(async () => {
-  kube = await startTestKube();
+  kube = await startKubeWithCrds(NS);
   stub = createServer((req, res) => {
     if (req.url !== '/readyz') return void res.writeHead(404).end();
     if (mode === 'hung') return; // accepted, never answered
@@ -31,8 +31,6 @@ beforeAll(async () => {
     setTimeout(() => res.writeHead(503, { 'content-type': 'application/json' }).end('{"status":"not ready","database":"timeout","storage":"ok","storage_claim":"ok"}'), 2000);
   });
   await new Promise<void>((r) => stub.listen(0, '127.0.0.1', () => r()));
-  await kubectl(kube.kubeconfig, ['apply', '-k', path.resolve(__dirname, '../../crds')]);
-  await kube.createNamespace(NS);
 });
 afterAll(async () => {
   await operator?.stop();
@@ -44,27 +42,7 @@ afterAll(async () => {
 test('a 503 naming the database, a timeout, then ready: each said plainly in the Ready condition', async () => {
   const endpoint = `http://127.0.0.1:${(stub.address() as AddressInfo).port}`;
   operator = await runOperator({ kubeconfig: kube.kubeconfig, metricsPort: 0, monitoring: false, baseBackoffMs: 100, maxBackoffMs: 1000, domainEndpoints: { [`${NS}/acme`]: endpoint }, log: () => undefined });
-  await kubectl(kube.kubeconfig, ['apply', '-f', '-'], `apiVersion: v1
-kind: Secret
-metadata: { name: acme-db, namespace: ${NS} }
-stringData: { url: "postgres://openpds@db:5432/acme" }
----
-apiVersion: v1
-kind: Secret
-metadata: { name: acme-s3, namespace: ${NS} }
-stringData: { AWS_ACCESS_KEY_ID: a, AWS_SECRET_ACCESS_KEY: b }
----
-apiVersion: openpds.io/v1alpha1
-kind: Domain
-metadata: { name: acme, namespace: ${NS} }
-spec:
-  storage:
-    mode: standard
-    s3: { endpoint: "http://rgw.storage.svc:7480", bucket: openpds, prefix: acme/, credentialsSecretRef: { name: acme-s3 } }
-  database: { urlSecretRef: { name: acme-db } }
-  apiServer: { replicas: 1 }
-  workers: { replicas: 1 }
-`);
+  await kubectl(kube.kubeconfig, ['apply', '-f', '-'], `${acmeSecretsYaml(NS)}---\n${domainYaml(NS)}`);
   const ready = async () => (await kube.client.get<Domain & KubeObject>({ apiVersion: 'openpds.io/v1alpha1', kind: 'Domain', namespace: NS, name: 'acme' })).status?.conditions?.find((c: Condition) => c.type === 'Ready');
   await eventually(() => kube.client.get({ apiVersion: 'apps/v1', kind: 'Deployment', namespace: NS, name: 'acme-worker' }), 15_000);
   for (const name of ['acme-api', 'acme-worker']) await markDeploymentAvailable(kube.client, NS, name);

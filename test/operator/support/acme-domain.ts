@@ -13,7 +13,12 @@ import { markDeploymentAvailable } from './deployments';
 import { eventually, startTestKube, type TestKube } from './kube';
 import { kubectl } from './kubectl';
 
-export const domainYaml = (namespace: string, name = 'acme') => `
+/**
+ * Domain `name` (default acme) on S3 under the prefix `<name>/`, reading acme's Secrets; `apiReplicas`
+ * (default 1) and `extra` spec lines (indented two spaces, each ending in a newline) for the suites that
+ * need more.
+ */
+export const domainYaml = (namespace: string, name = 'acme', options: { apiReplicas?: number; extra?: string } = {}) => `
 apiVersion: openpds.io/v1alpha1
 kind: Domain
 metadata: { name: ${name}, namespace: ${namespace} }
@@ -22,9 +27,14 @@ spec:
     mode: standard
     s3: { endpoint: "http://rgw.storage.svc:7480", bucket: openpds, prefix: ${name}/, credentialsSecretRef: { name: acme-s3 } }
   database: { urlSecretRef: { name: acme-db } }
-  apiServer: { replicas: 1 }
+  apiServer: { replicas: ${options.apiReplicas ?? 1} }
   workers: { replicas: 1 }
-`;
+${options.extra ?? ''}`;
+
+/** The Secrets acme's pods read: its S3 credentials (acme-s3) and its database URL (acme-db). */
+export const acmeSecretsYaml = (namespace: string) =>
+  `apiVersion: v1\nkind: Secret\nmetadata: { name: acme-s3, namespace: ${namespace} }\nstringData: { AWS_ACCESS_KEY_ID: a, AWS_SECRET_ACCESS_KEY: b }\n---\n` +
+  `apiVersion: v1\nkind: Secret\nmetadata: { name: acme-db, namespace: ${namespace} }\nstringData: { url: "postgres://openpds@db:5432/acme" }\n`;
 
 /** Marks Domain `name`'s Deployments rolled out and waits for it to be Ready. */
 export async function rollOutDomain(kube: TestKube, namespace: string, name = 'acme'): Promise<void> {
@@ -38,8 +48,7 @@ export async function rollOutDomain(kube: TestKube, namespace: string, name = 'a
  */
 export async function startAcmeDomain(kube: TestKube, namespace: string, port: number): Promise<{ dataPlane: Awaited<ReturnType<typeof startTestServer>>; admin: AdminClient }> {
   const apply = (yaml: string) => kubectl(kube.kubeconfig, ['apply', '-f', '-'], yaml);
-  await apply(`apiVersion: v1\nkind: Secret\nmetadata: { name: acme-s3, namespace: ${namespace} }\nstringData: { AWS_ACCESS_KEY_ID: a, AWS_SECRET_ACCESS_KEY: b }\n`);
-  await apply(`apiVersion: v1\nkind: Secret\nmetadata: { name: acme-db, namespace: ${namespace} }\nstringData: { url: "postgres://openpds@db:5432/acme" }\n`);
+  await apply(acmeSecretsYaml(namespace));
   await apply(domainYaml(namespace));
   const secret = await eventually(() => kube.client.get<KubeObject & { data: Record<string, string> }>({ apiVersion: 'v1', kind: 'Secret', namespace, name: 'acme-admin' }));
   const read = (key: string) => Buffer.from(secret.data[key]!, 'base64').toString('utf8');
