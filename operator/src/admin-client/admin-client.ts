@@ -76,8 +76,12 @@ export interface AdminUser {
   role: 'superadmin' | 'admin' | 'user';
   status: 'enabled' | 'disabled';
   default_drive_id: string;
-  created_at: string;
-  updated_at: string;
+  /**
+   * Milliseconds since the epoch, as PDS's User has them; a data plane from before that change (a Domain
+   * whose image upgrade is held back) answers an ISO string. The operator reads neither today.
+   */
+  created_at: number | string;
+  updated_at: number | string;
 }
 
 /** `/v2/domain/get`: the domain's settings and usage. */

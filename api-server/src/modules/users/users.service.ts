@@ -8,6 +8,7 @@ import { createPasswordHasher } from '../auth/password-hash';
 import { createDrivesRepository } from '../drives/drives.repository';
 import type { DrivesService } from '../drives/drives.service';
 import { createUsersRepository, type UserSearch, type UserPatch, type UserRow } from './users.repository';
+import type { UserResponse } from './users.schemas';
 
 export interface CreateUserInput {
   user_name: string;
@@ -189,7 +190,7 @@ export function createUsersService(deps: Pick<Deps, 'db' | 'newId' | 'config' | 
 }
 export type UsersService = ReturnType<typeof createUsersService>;
 
-export const toUserResponse = (u: UserRow) => ({
+export const toUserResponse = (u: UserRow): UserResponse => ({
   domain_id: u.domain_id,
   user_id: u.user_id,
   user_name: u.user_name,
@@ -202,6 +203,6 @@ export const toUserResponse = (u: UserRow) => ({
   status: u.status,
   default_drive_id: u.default_drive_id ?? '',
   user_data: u.user_data,
-  created_at: u.created_at.toISOString(),
-  updated_at: u.updated_at.toISOString(),
+  created_at: u.created_at.getTime(),
+  updated_at: u.updated_at.getTime(),
 });
