@@ -40,13 +40,13 @@ const PATCHABLE = ['nick_name', 'email', 'phone', 'description', 'avatar', 'role
 
 export function createUsersRepository() {
   return {
-    async insert(db: Queryable, user: Omit<UserRow, 'created_at' | 'updated_at' | 'token_generation'>): Promise<UserRow> {
+    async insert(db: Queryable, user: Omit<UserRow, 'created_at' | 'updated_at'>): Promise<UserRow> {
       const [row] = await db.query<UserRow>(
         `INSERT INTO users (user_id, domain_id, user_name, nick_name, email, phone, description, avatar, role, status,
-           password_hash, default_drive_id, user_data)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) RETURNING *`,
+           password_hash, default_drive_id, user_data, token_generation)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14) RETURNING *`,
         [user.user_id, user.domain_id, user.user_name, user.nick_name, user.email, user.phone, user.description, user.avatar,
-          user.role, user.status, user.password_hash, user.default_drive_id, JSON.stringify(user.user_data)],
+          user.role, user.status, user.password_hash, user.default_drive_id, JSON.stringify(user.user_data), user.token_generation],
       );
       return row!;
     },

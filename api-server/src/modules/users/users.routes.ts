@@ -1,6 +1,7 @@
 import { Router } from 'express';
 import { z } from 'zod';
 import { defineRpc, idField, limitField, markerField, type RpcRegistry } from '../../shared/rpc';
+import { newUserIdField, roleField, userNameField, userStatusField } from './users.schemas';
 import { toUserResponse, type UsersService } from './users.service';
 
 const profile = {
@@ -9,8 +10,8 @@ const profile = {
   phone: z.string().max(64).optional(),
   description: z.string().max(1024).optional(),
   avatar: z.string().max(4096).optional(),
-  role: z.enum(['superadmin', 'admin', 'user']).optional(),
-  status: z.enum(['enabled', 'disabled']).optional(),
+  role: roleField.optional(),
+  status: userStatusField.optional(),
   user_data: z.record(z.string(), z.unknown()).optional(),
   password: z.string().min(8).max(256).optional(),
 };
@@ -19,10 +20,14 @@ export function createUsersRouter(registry: RpcRegistry, users: UsersService): R
   const router = Router();
   defineRpc(router, registry, {
     path: '/v2/user/create',
-    summary: 'Create a user with a default drive (admin)',
+    summary: "Create a user with a default drive (admin); user_id is the caller's or generated, user_name defaults to it",
     status: 201,
     errors: [409],
-    body: z.object({ user_name: z.string().min(1).max(255).regex(/^[^\s/\0]+$/, 'no spaces, slashes or NUL'), ...profile }),
+    // PDS CreateUser requires user_id and makes user_name optional; OpenPDS generates the id when it is
+    // absent (its clients never sent one), so either will do, and a missing user name is the id.
+    body: z
+      .object({ user_id: newUserIdField.optional(), user_name: userNameField.optional(), ...profile })
+      .refine((b) => b.user_id !== undefined || b.user_name !== undefined, { path: ['user_name'], message: 'user_name or user_id is required' }),
     handler: async (input, { auth }) => toUserResponse(await users.create(auth, input)),
   });
   defineRpc(router, registry, {

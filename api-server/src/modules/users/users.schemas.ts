@@ -1,8 +1,25 @@
 /**
  * The user/* bodies and the User object the API answers, as in the PDS 2022-03-01 contract
- * (components.schemas.User).
+ * (components.schemas.User, apis.CreateUser).
  */
 import { z } from 'zod';
+
+/**
+ * A caller-chosen user id (PDS CreateUser.user_id: a customer keeps its CRM's ids). Narrower than the
+ * contract's 1–1024 of anything: ids travel in tokens, logs, throttle keys and the operator's Drive specs,
+ * and a user name defaults to the id, so it must also be a valid user name (no spaces, slashes or NUL).
+ * Generated ids (26 lowercase hex) fit the pattern and are not refused: a caller guessing a future one
+ * would have to guess 56 random bits, and a taken id is a 409 anyway.
+ */
+export const USER_ID_PATTERN = /^[A-Za-z0-9._@-]+$/;
+export const newUserIdField = z
+  .string()
+  .min(1)
+  .max(64)
+  .regex(USER_ID_PATTERN, 'letters, digits, dots, underscores, @ and hyphens only')
+  .describe('the new user id (1 to 64 of A-Z a-z 0-9 . _ @ -); generated when absent');
+
+export const userNameField = z.string().min(1).max(255).regex(/^[^\s/\0]+$/, 'no spaces, slashes or NUL');
 
 export const roleField = z.enum(['superadmin', 'admin', 'user']);
 export const userStatusField = z.enum(['enabled', 'disabled']);

@@ -1,3 +1,4 @@
+import { randomInt } from 'node:crypto';
 import { isUniqueViolation, type Queryable } from '../../db/db';
 import { AppError, badRequest, forbidden, notFound } from '../../shared/errors';
 import type { Deps } from '../../shared/deps';
@@ -10,8 +11,10 @@ import type { DrivesService } from '../drives/drives.service';
 import { createUsersRepository, type UserSearch, type UserPatch, type UserRow } from './users.repository';
 import type { UserResponse } from './users.schemas';
 
+/** user_id and user_name: at least one (the routes check it); each defaults to the other, the id to a new one. */
 export interface CreateUserInput {
-  user_name: string;
+  user_id?: string;
+  user_name?: string;
   password?: string;
   nick_name?: string;
   email?: string;
@@ -26,6 +29,10 @@ export interface CreateUserInput {
 const errors = {
   notFound: (id: string) => notFound('User', `user ${id} does not exist`),
   exists: (name: string) => new AppError('AlreadyExist.User', 409, `a user named ${name} already exists`),
+  idTaken: (id: string) => new AppError('AlreadyExist.User', 409, `a user with id ${id} already exists`),
+  // Drives name their owner by id alone (drives_one_default_key, drive visibility): a user with a group's
+  // name as id would own that group's drives.
+  idIsGroup: (id: string) => new AppError('AlreadyExist.User', 409, `${id} already owns drives (a group); choose another user id`),
   adminOnly: () => forbidden('User', 'only an admin can manage users'),
   superadminOnly: () => forbidden('Role', 'only a superadmin can grant or change admin roles'),
   adminTarget: () => forbidden('Role', 'only a superadmin can change or delete an admin or a superadmin'),
@@ -91,19 +98,31 @@ export function createUsersService(deps: Pick<Deps, 'db' | 'newId' | 'config' | 
     async create(auth: AuthContext | null, input: CreateUserInput): Promise<UserRow> {
       if (auth && !isAdmin(auth)) throw errors.adminOnly();
       checkRoleChange(auth, input.role);
+      const userName = input.user_name ?? input.user_id;
+      if (userName === undefined) throw badRequest('InvalidParameter.UserName', 'user_name or user_id is required');
       const passwordHash = input.password ? await passwords.hash(input.password) : null;
       const maxUsers = deps.config.maxUsers;
+      const userId = input.user_id ?? deps.newId();
       try {
         return await deps.db.transaction(async (tx) => {
           // Checked first, under a lock held until commit: concurrent creates cannot pass the limit together.
           if (auth && maxUsers > 0 && (await repo.lockAndCount(tx, domainId)) >= maxUsers) throw errors.limitReached(maxUsers);
-          const userId = deps.newId();
+          if (input.user_id !== undefined) {
+            // The common case answered plainly; two creates of one id at once meet at the unique indexes
+            // (the default drive's, then the user's: see the catch below), so exactly one of them commits.
+            if (await repo.get(tx, domainId, userId)) throw errors.idTaken(userId);
+            if ((await drivesRepo.list(tx, domainId, userId, '', 1)).length) throw errors.idIsGroup(userId);
+          }
           const drive = await drives.insertDrive(tx, { drive_name: 'Default', owner: userId, default: true }, auth?.userId ?? null);
           return repo.insert(tx, {
             user_id: userId,
             domain_id: domainId,
-            user_name: input.user_name,
-            nick_name: input.nick_name ?? input.user_name,
+            user_name: userName,
+            // A caller-given id can be one a deleted user had: the access tokens that user still holds carry
+            // its id and its token generation, and would pass AuthService.confirm for the new user if that
+            // started at 0 too. A random start (2^-30 odds of meeting an old one) ends them.
+            token_generation: randomInt(1, 2 ** 30),
+            nick_name: input.nick_name ?? userName,
             email: input.email ?? '',
             phone: input.phone ?? '',
             description: input.description ?? '',
@@ -116,7 +135,9 @@ export function createUsersService(deps: Pick<Deps, 'db' | 'newId' | 'config' | 
           });
         });
       } catch (e) {
-        if (isUniqueViolation(e, 'users_name_key')) throw errors.exists(input.user_name);
+        if (isUniqueViolation(e, 'users_name_key')) throw errors.exists(userName);
+        // Another create of this id committed first: its default drive (or, had it none, its row) is there.
+        if (isUniqueViolation(e, 'drives_one_default_key') || isUniqueViolation(e, 'users_pkey')) throw errors.idTaken(userId);
         throw e;
       }
     },
