@@ -92,7 +92,7 @@ describe.each([
   it('refuses a category with type folder, unknown values, and a marker from another filter', async () => {
     const both = await list({ type: 'folder', category: 'image' });
     expect([both.status, both.body.code]).toEqual([400, 'InvalidParameter.Category']);
-    for (const [field, value] of [['type', 'dir'], ['category', 'photo'], ['status', 'trashed']]) {
+    for (const [field, value] of [['type', 'dir'], ['category', 'photo'], ['status', 'trashed']] as const) {
       const r = await list({ [field]: value });
       expect([field, r.status, r.body.code]).toEqual([field, 400, `InvalidParameter.${field.charAt(0).toUpperCase()}${field.slice(1)}`]);
     }

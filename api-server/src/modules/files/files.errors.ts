@@ -16,6 +16,7 @@ export const fileErrors = {
       { limit: max },
     ),
   categoryOfFolder: () => badRequest('InvalidParameter.Category', 'folders have no category: a category filter lists files; drop it, or type folder'),
+  revisionOfFolder: () => badRequest('InvalidParameter.FileId', 'file_id uploads a new revision of a file; a folder has none (leave file_id out to create a folder)'),
   crossDrive: () => badRequest('InvalidParameter.ToDriveId', 'moving between drives is not supported; copy then delete'),
 };
 

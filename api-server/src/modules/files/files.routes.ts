@@ -2,7 +2,8 @@ import { Router } from 'express';
 import { z } from 'zod';
 import { defineRpc, idField, limitField, markerField, type RpcRegistry } from '../../shared/rpc';
 import type { UploadsService } from '../uploads/uploads.service';
-import { FILE_CATEGORIES } from './files.repository';
+import { fileErrors } from './files.errors';
+import { FILE_CATEGORIES, ROOT } from './files.repository';
 import { toFileResponse, type FilesService } from './files.service';
 import { mediaTypeField } from './media-type.field';
 
@@ -20,10 +21,14 @@ export function createFilesRouter(registry: RpcRegistry, files: FilesService, up
     status: 201,
     body: z.object({
       drive_id: idField,
-      parent_file_id: idField.default('root'),
+      // root when absent; optional rather than defaulted so a revision upload (file_id) can tell "not said"
+      // from "root" (revision-target.ts refuses a parent that is not the file's).
+      parent_file_id: idField.optional(),
       name: z.string(),
       type: z.enum(['file', 'folder']),
       check_name_mode: checkNameMode.default('ignore'),
+      /** Upload a new revision of this file (it keeps its place and name) instead of a new file. */
+      file_id: idField.optional(),
       size: z.number().int().min(0).optional(),
       content_type: mediaTypeField.optional(),
       part_info_list: z.array(z.object({ part_number: z.number().int(), part_size: z.number().int().min(0).optional() })).max(10_000).optional(),
@@ -39,12 +44,13 @@ export function createFilesRouter(registry: RpcRegistry, files: FilesService, up
       local_created_at: isoDate.optional(),
       local_modified_at: isoDate.optional(),
     }),
-    handler: async (input, { auth }) => {
+    handler: async ({ parent_file_id, ...input }, { auth }) => {
       if (input.type === 'folder') {
-        const { file, exist } = await files.createFolder(auth, input);
+        if (input.file_id) throw fileErrors.revisionOfFolder();
+        const { file, exist } = await files.createFolder(auth, { ...input, parent_file_id: parent_file_id ?? ROOT });
         return { ...toFileResponse(file), exist, file_name: file.name };
       }
-      const r = await uploads.create(auth, input);
+      const r = await uploads.create(auth, { ...input, parent_file_id: parent_file_id ?? ROOT, asked_parent_file_id: parent_file_id });
       return {
         ...toFileResponse(r.file),
         file_name: r.file.name,

@@ -14,6 +14,7 @@ import { MAX_PART_NUMBER, MAX_PART_SIZE, MIN_PART_SIZE, UploadNotFoundError, typ
 import type { AuthContext } from '../auth/auth.types';
 import { newProofNonce, PROOF_V2_ALGORITHM } from './proof';
 import { createRapidUpload } from './rapid-upload';
+import { lockRevisionTarget } from './revision-target';
 import { isSinglePut, type UploadsContext } from './upload-context';
 import { uploadErrors } from './uploads.errors';
 import { MAX_OPEN_UPLOADS_PER_DRIVE, type UploadSessionRow } from './uploads.repository';
@@ -113,7 +114,8 @@ export function createUploadSessions(ctx: UploadsContext) {
       part_sizes: partSizesOf(input.part_info_list),
       content_hash: input.content_hash?.toLowerCase() ?? '',
       pre_hash: input.pre_hash?.toLowerCase() ?? '',
-      check_name_mode: input.check_name_mode,
+      // A revision (file_id) is an overwrite of its file: the check at complete leaves an available file's name be.
+      check_name_mode: input.file_id ? 'overwrite' : input.check_name_mode,
       requested_name: input.name,
       created_by: auth.userId,
     };
@@ -128,7 +130,7 @@ export function createUploadSessions(ctx: UploadsContext) {
    * drive or parent, no room, PreHashMatched).
    */
   async function openPlainUpload(auth: AuthContext, input: CreateFileInput): Promise<CreateFileResult | undefined> {
-    if (input.content_hash || !deps.store.objectUploadUrl) return undefined;
+    if (input.content_hash || input.file_id || !deps.store.objectUploadUrl) return undefined;
     try {
       const numbers = checkParts(input.part_info_list, input.size);
       if (numbers.length !== 1 || numbers[0] !== 1) return undefined;
@@ -215,13 +217,15 @@ export function createUploadSessions(ctx: UploadsContext) {
     const sessionFor = (fileId: string) => newSession(auth, input, fileId, { uploadId, storeUploadId }, numbers.length);
     const opened = await files.withQuota(input.drive_id, async (tx) => {
       await files.lockDrive(tx, input.drive_id);
-      let resolved = await files.resolveName(tx, input.drive_id, input.parent_file_id, input.name, input.check_name_mode, 'file');
-      if (resolved.existing && input.check_name_mode === 'refuse') return { file: resolved.existing, exist: true, session: null, challenge: null };
+      let resolved = input.file_id
+        ? { name: input.name, existing: await lockRevisionTarget(tx, files, { ...input, file_id: input.file_id, parent_file_id: input.asked_parent_file_id }) }
+        : await files.resolveName(tx, input.drive_id, input.parent_file_id, input.name, input.check_name_mode, 'file');
+      if (resolved.existing && input.check_name_mode === 'refuse' && !input.file_id) return { file: resolved.existing, exist: true, session: null, challenge: null };
       // overwrite: the file found is locked (after the name lock, as changeFile does) and must still be
       // live. Found without a lock, it could be deleted before the session's insert (500, a foreign key
       // violation) or trashed (the new content went into the trashed file). A file trashed or deleted
       // meanwhile holds no name: look again, and with no clash left a new file is created.
-      while (resolved.existing && input.check_name_mode === 'overwrite' && !(await files.repo.get(tx, input.drive_id, resolved.existing.file_id, { forUpdate: true }))) {
+      while (resolved.existing && input.check_name_mode === 'overwrite' && !input.file_id && !(await files.repo.get(tx, input.drive_id, resolved.existing.file_id, { forUpdate: true }))) {
         resolved = await files.resolveName(tx, input.drive_id, input.parent_file_id, input.name, input.check_name_mode, 'file');
       }
       const file = resolved.existing ?? (await files.repo.insert(tx, newFileRow(auth, input, resolved.name)));

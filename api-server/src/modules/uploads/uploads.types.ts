@@ -26,6 +26,10 @@ export interface CreateFileInput {
   user_meta?: string;
   local_created_at?: string;
   local_modified_at?: string;
+  /** A new revision of this file (PDS CreateFile.file_id) instead of a new file: see revision-target.ts. */
+  file_id?: string;
+  /** With file_id: the parent_file_id the body named, if it named one (the file's own is then required). */
+  asked_parent_file_id?: string;
 }
 
 export interface CreateFileResult {
