@@ -17,6 +17,8 @@ export const fileErrors = {
     ),
   categoryOfFolder: () => badRequest('InvalidParameter.Category', 'folders have no category: a category filter lists files; drop it, or type folder'),
   revisionOfFolder: () => badRequest('InvalidParameter.FileId', 'file_id uploads a new revision of a file; a folder has none (leave file_id out to create a folder)'),
+  nameModeContradiction: (mode: string, autoRename: boolean) =>
+    badRequest('InvalidParameter.AutoRename', `auto_rename ${autoRename} contradicts check_name_mode ${mode}: send one of them`),
   crossDrive: () => badRequest('InvalidParameter.ToDriveId', 'moving between drives is not supported; copy then delete'),
 };
 

@@ -13,6 +13,18 @@ const labels = z.array(z.string().max(128)).max(100);
 const sha1Hex = z.string().regex(/^[0-9a-fA-F]{40}$/, 'must be a 40-character hex SHA-1');
 const isoDate = z.iso.datetime({ offset: true, local: true });
 
+/**
+ * file/copy's name mode from PDS's auto_rename and OpenPDS's check_name_mode: auto_rename true is
+ * auto_rename, false is refuse (409 AlreadyExist.File on a taken name); check_name_mode, when given,
+ * decides; both given and saying opposite things (auto_rename true with another mode, false with
+ * auto_rename) is 400; neither is auto_rename, the default copies always had.
+ */
+export function copyNameMode(mode: z.infer<typeof checkNameMode> | undefined, autoRename: boolean | undefined): z.infer<typeof checkNameMode> {
+  if (mode !== undefined && autoRename !== undefined && autoRename !== (mode === 'auto_rename'))
+    throw fileErrors.nameModeContradiction(mode, autoRename);
+  return mode ?? (autoRename === false ? 'refuse' : 'auto_rename');
+}
+
 export function createFilesRouter(registry: RpcRegistry, files: FilesService, uploads: UploadsService): Router {
   const router = Router();
   defineRpc(router, registry, {
@@ -124,9 +136,10 @@ export function createFilesRouter(registry: RpcRegistry, files: FilesService, up
     path: '/v2/file/copy',
     summary: 'Copy a file (sharing its stored content) or a folder tree',
     status: 201,
-    body: moveBody.extend({ check_name_mode: checkNameMode.default('auto_rename') }),
-    handler: async (input, { auth }) => {
-      const f = await files.copy(auth, input);
+    // PDS CopyFile says auto_rename (boolean) and no check_name_mode; both are taken (copyNameMode).
+    body: moveBody.extend({ check_name_mode: checkNameMode.optional(), auto_rename: z.boolean().optional() }),
+    handler: async ({ auto_rename, ...input }, { auth }) => {
+      const f = await files.copy(auth, { ...input, check_name_mode: copyNameMode(input.check_name_mode, auto_rename) });
       return { drive_id: f.drive_id, file_id: f.file_id, parent_file_id: f.parent_file_id, name: f.name };
     },
   });
