@@ -141,6 +141,19 @@ const pascal = (s: string) =>
     .join('');
 
 /** Shared field schemas. */
-export const limitField = z.coerce.number().int().min(1).max(100).default(100);
+export const DEFAULT_PAGE_SIZE = 100;
+
+/**
+ * A list's `limit`, with the bounds its PDS reference call gives (they differ: file/revision/list takes
+ * 1-200, drive/list 0-100). `zeroIsDefault`: 0 asks for the default page size, not an empty page (drive/list
+ * and drive/list_my_drives allow 0 and a page of nothing helps no one: its marker could never move on).
+ */
+export function listLimitField(bounds: { min?: 0 | 1; max?: number; zeroIsDefault?: boolean } = {}) {
+  const { min = 1, max = 100, zeroIsDefault = false } = bounds;
+  const field = z.coerce.number().int().min(min).max(max).default(DEFAULT_PAGE_SIZE);
+  return zeroIsDefault ? field.transform((n) => (n === 0 ? DEFAULT_PAGE_SIZE : n)) : field;
+}
+/** 1-100, default 100: the limit of most lists (the PDS notes' "limit (1-100)"). */
+export const limitField = listLimitField();
 export const markerField = z.string().max(4096).default('');
 export const idField = z.string().min(1).max(128);

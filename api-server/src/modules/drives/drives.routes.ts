@@ -1,6 +1,6 @@
 import { Router } from 'express';
 import { z } from 'zod';
-import { defineRpc, idField, limitField, markerField, type RpcRegistry } from '../../shared/rpc';
+import { defineRpc, idField, listLimitField, markerField, type RpcRegistry } from '../../shared/rpc';
 import { toDriveResponse, type DrivesService } from './drives.service';
 
 const quota = z.number().int().min(0).nullable();
@@ -39,7 +39,8 @@ export function createDrivesRouter(registry: RpcRegistry, drives: DrivesService)
     body: z.object({ user_id: idField.optional() }),
     handler: async (input, { auth }) => toDriveResponse(await drives.getDefault(auth, input.user_id)),
   });
-  const listBody = z.object({ owner: idField.optional(), limit: limitField, marker: markerField });
+  // PDS ListDrive and ListMyDrives: limit 0-100, 0 being the default page size here.
+  const listBody = z.object({ owner: idField.optional(), limit: listLimitField({ min: 0, zeroIsDefault: true }), marker: markerField });
   defineRpc(router, registry, {
     path: '/v2/drive/list',
     summary: "List drives (admins: all, or one owner's; users: their own)",

@@ -1,6 +1,6 @@
 import { Router } from 'express';
 import { z } from 'zod';
-import { defineRpc, idField, limitField, markerField, type RpcRegistry } from '../../shared/rpc';
+import { defineRpc, idField, listLimitField, markerField, type RpcRegistry } from '../../shared/rpc';
 import { toFileResponse } from '../files/files.service';
 import { toRevisionResponse, type RevisionsService } from './revisions.service';
 
@@ -11,7 +11,8 @@ export function createRevisionsRouter(registry: RpcRegistry, revisions: Revision
   defineRpc(router, registry, {
     path: '/v2/file/revision/list',
     summary: "List a file's revisions, newest first",
-    body: z.object({ drive_id: idField, file_id: idField, limit: limitField, marker: markerField }),
+    // PDS ListRevision: limit 1-200.
+    body: z.object({ drive_id: idField, file_id: idField, limit: listLimitField({ max: 200 }), marker: markerField }),
     handler: async (input, { auth }) => {
       const page = await revisions.list(auth, input);
       return { items: page.items.map((r) => toRevisionResponse(r, page.file)), next_marker: page.next_marker };

@@ -89,6 +89,8 @@ export const toRevisionResponse = (r: RevisionRow, file: FileRow) => ({
   content_hash: r.content_hash,
   content_hash_name: 'sha1',
   is_latest: r.revision_id === file.revision_id,
+  // The reference's components.schemas.Revision name; is_latest stays for the clients that read it.
+  is_latest_version: r.revision_id === file.revision_id,
   creator_id: r.created_by ?? '',
   created_at: r.created_at.toISOString(),
 });
