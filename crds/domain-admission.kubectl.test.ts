@@ -58,6 +58,22 @@ describe('kubectl apply of Domains the schema used to accept', () => {
     await expect(apply(domain('small', '  storage: {volume: {size: 20Gi}}'))).resolves.toContain('configured');
   });
 
+  it('a running Domain\'s S3 bucket, prefix or endpoint cannot be edited, nor spec.database added to a volume Domain', async () => {
+    await expect(apply(domain('moved', `${S3}\n  storage: {s3: {bucket: photos, prefix: a/}}`))).resolves.toContain('created');
+    await expect(apply(domain('moved', `${S3}\n  storage: {s3: {bucket: photos-new, prefix: a/}}`))).rejects.toThrow(
+      'The Domain "moved" is invalid: spec.storage.s3: Invalid value: "object": storage.s3 endpoint, bucket and prefix cannot change after creation',
+    );
+    await expect(apply(domain('moved', `${S3}\n  storage: {s3: {bucket: photos, prefix: b/}}`))).rejects.toThrow('copy every object under the old bucket and prefix');
+    await expect(apply(domain('moved', `${S3}\n  storage: {s3: {bucket: photos, prefix: a/, region: eu-west-1}}`))).resolves.toContain('configured');
+
+    await expect(apply(domain('vol', '  storage: {volume: {}}'))).resolves.toContain('created');
+    await expect(apply(domain('vol', '  storage: {volume: {}}\n  database: {urlSecretRef: {name: db}}'))).rejects.toThrow(
+      'The Domain "vol" is invalid: spec: Invalid value: "object": spec.database cannot be added or removed after creation',
+    );
+    const stored = JSON.parse(await kubectl(kubeconfig, ['get', 'domain', 'vol', '-o', 'json']));
+    expect(stored.spec).not.toHaveProperty('database');
+  });
+
   it('a Domain stored before the name rules (too long) can still have its status written and its finalizer removed', async () => {
     // The CRD as it was: no rules on metadata.name.
     const crd = YAML.parse(readFileSync(path.join(CRDS, 'openpds.io_domains.yaml'), 'utf8'));

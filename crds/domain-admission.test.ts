@@ -147,6 +147,48 @@ describe('storage.volume', () => {
   });
 });
 
+// Red team M5: a running Domain's bucket edited was accepted and Ready, its data plane serving an empty store
+// while every file's blob stayed in the old one.
+describe('storage.s3: where the blobs are cannot change', () => {
+  const s3 = (s3: Record<string, string>) => ({ ...S3, storage: { s3 } });
+
+  test('a changed bucket, prefix or endpoint, or one added or removed, is refused with what to do instead', () => {
+    const base = { bucket: 'b-1', prefix: 'p/', endpoint: 'https://s3.example' };
+    for (const next of [{ ...base, bucket: 'b-2' }, { ...base, prefix: 'q/' }, { ...base, endpoint: 'https://other.example' }, { bucket: 'b-1', endpoint: 'https://s3.example' }, { bucket: 'b-1', prefix: 'p/' }]) {
+      const failures = updateFailures(s3(base), s3(next));
+      expect([next, failures]).toEqual([next, [expect.stringMatching(/^spec\.storage\.s3: Invalid value: "object": storage\.s3 endpoint, bucket and prefix cannot change after creation/)]]);
+    }
+    expect(updateFailures(s3({ bucket: 'b-1' }), s3({ bucket: 'b-1', prefix: 'p/' })).join('\n')).toContain(
+      'copy every object under the old bucket and prefix (openpds-claim.json included) to the new place, then delete this Domain and create it again with the same name, spec.database and the new storage.s3',
+    );
+  });
+
+  test('the same place, another region or credentials, and other edits are admitted', () => {
+    const base = { bucket: 'b-1', prefix: 'p/', endpoint: 'https://s3.example' };
+    expect(updateFailures(s3(base), s3({ ...base }))).toEqual([]);
+    expect(updateFailures(s3({ bucket: 'b-1' }), s3({ bucket: 'b-1', region: 'eu-west-1' }))).toEqual([]);
+    expect(updateFailures({ ...s3(base), logLevel: 'info' }, { ...s3(base), logLevel: 'debug', storage: { s3: { ...base, credentialsSecretRef: { name: 'k2' } } } })).toEqual([]);
+  });
+});
+
+// Red team M6: spec.database added to a volume Domain was accepted; the new pod's claim check refused the
+// store (its PostgreSQL is not the embedded database that claimed it) and, with Recreate, the Domain was down.
+describe('spec.database cannot be added or removed', () => {
+  test('adding it to a volume Domain, or removing it, is refused with what to do instead', () => {
+    const withDb = { ...VOLUME, database: { urlSecretRef: { name: 'db' } } };
+    for (const [old, next] of [[VOLUME, withDb], [withDb, VOLUME]] as const) {
+      expect(updateFailures(structuredClone(old), structuredClone(next))).toEqual([
+      'spec: Invalid value: "object": spec.database cannot be added or removed after creation: the files are recorded in the database the Domain was created with (the embedded one on storage.volume, or that PostgreSQL), and the other database knows none of them, so the data plane would refuse to start on its store. To move to another database, create a new Domain with it and copy the files into it through the API',
+      ]);
+    }
+  });
+
+  test('another Secret for the same database is admitted', () => {
+    expect(updateFailures(S3, { ...S3, database: { urlSecretRef: { name: 'db-rotated' } } })).toEqual([]);
+    expect(updateFailures(VOLUME, structuredClone(VOLUME))).toEqual([]);
+  });
+});
+
 describe('workers.replicas', () => {
   test('0 without a volume is refused: nothing would run jobs', () => {
     expect(errorsOf({ ...S3, workers: { replicas: 0 } })).toContain('workers.replicas must be at least 1 unless storage.volume is set');
