@@ -4,7 +4,7 @@ import { defineRpc, idField, limitField, markerField, type RpcRegistry } from '.
 import type { UploadsService } from '../uploads/uploads.service';
 import { fileErrors } from './files.errors';
 import { FILE_CATEGORIES, ROOT } from './files.repository';
-import { toFileResponse, type FilesService } from './files.service';
+import type { FilesService } from './files.service';
 import { mediaTypeField } from './media-type.field';
 
 export const checkNameMode = z.enum(['ignore', 'auto_rename', 'refuse', 'overwrite']);
@@ -60,11 +60,11 @@ export function createFilesRouter(registry: RpcRegistry, files: FilesService, up
       if (input.type === 'folder') {
         if (input.file_id) throw fileErrors.revisionOfFolder();
         const { file, exist } = await files.createFolder(auth, { ...input, parent_file_id: parent_file_id ?? ROOT });
-        return { ...toFileResponse(file), exist, file_name: file.name };
+        return { ...files.toResponse(file), exist, file_name: file.name };
       }
       const r = await uploads.create(auth, { ...input, parent_file_id: parent_file_id ?? ROOT, asked_parent_file_id: parent_file_id });
       return {
-        ...toFileResponse(r.file),
+        ...files.toResponse(r.file),
         file_name: r.file.name,
         exist: r.exist,
         rapid_upload: r.rapid_upload,
@@ -78,7 +78,7 @@ export function createFilesRouter(registry: RpcRegistry, files: FilesService, up
     path: '/v2/file/get',
     summary: 'Get a file or folder',
     body: z.object(fileRef),
-    handler: async (input, { auth }) => toFileResponse(await files.getFile(auth, input.drive_id, input.file_id)),
+    handler: async (input, { auth }) => files.toResponse(await files.getFile(auth, input.drive_id, input.file_id)),
   });
   defineRpc(router, registry, {
     path: '/v2/file/list',
@@ -97,7 +97,7 @@ export function createFilesRouter(registry: RpcRegistry, files: FilesService, up
     }),
     handler: async (input, { auth }) => {
       const page = await files.list(auth, input);
-      return { items: page.items.map((f) => toFileResponse(f)), next_marker: page.next_marker };
+      return { items: page.items.map((f) => files.toResponse(f)), next_marker: page.next_marker };
     },
   });
   defineRpc(router, registry, {
@@ -114,7 +114,7 @@ export function createFilesRouter(registry: RpcRegistry, files: FilesService, up
       user_meta: z.string().max(4096).optional(),
       local_modified_at: isoDate.transform((s) => new Date(s)).optional(),
     }),
-    handler: async (input, { auth }) => toFileResponse(await files.update(auth, input)),
+    handler: async (input, { auth }) => files.toResponse(await files.update(auth, input)),
   });
   const moveBody = z.object({
     ...fileRef,
@@ -154,7 +154,7 @@ export function createFilesRouter(registry: RpcRegistry, files: FilesService, up
     path: '/v2/file/get_path',
     summary: 'The folders from the top of the drive down to a file, and the file',
     body: z.object(fileRef),
-    handler: async (input, { auth }) => ({ items: (await files.getPath(auth, input.drive_id, input.file_id)).map((f) => toFileResponse(f)) }),
+    handler: async (input, { auth }) => ({ items: (await files.getPath(auth, input.drive_id, input.file_id)).map((f) => files.toResponse(f)) }),
   });
 
   const sessionRef = { ...fileRef, upload_id: idField };
@@ -194,7 +194,7 @@ export function createFilesRouter(registry: RpcRegistry, files: FilesService, up
       proof_version: z.literal('v2').optional(),
       proof_code: z.string().max(128).optional(),
     }).refine((b) => (b.proof_version === 'v2') === (b.proof_code !== undefined), { message: 'proof_code and proof_version "v2" go together', path: ['proof_code'] }),
-    handler: async (input, { auth }) => toFileResponse(await uploads.complete(auth, input)),
+    handler: async (input, { auth }) => files.toResponse(await uploads.complete(auth, input)),
   });
   return router;
 }

@@ -171,6 +171,8 @@ export function createFilesService(deps: Pick<Deps, 'db' | 'newId' | 'config'>, 
 
   return {
     repo,
+    /** toFileResponse with this data plane's domain_id. */
+    toResponse: (f: FileRow, extra: Record<string, unknown> = {}) => toFileResponse(f, extra, deps.config.domainId),
     resolveName,
     lockDrive,
     getFile,
@@ -348,7 +350,12 @@ export function createFilesService(deps: Pick<Deps, 'db' | 'newId' | 'config'>, 
 }
 export type FilesService = ReturnType<typeof createFilesService>;
 
-export const toFileResponse = (f: FileRow, extra: Record<string, unknown> = {}) => ({
+/**
+ * The PDS File shape. `domainId` is the data plane's one domain (PDS File.domain_id); the files service's
+ * toResponse passes it, so callers holding that service answer it without being handed the config.
+ */
+export const toFileResponse = (f: FileRow, extra: Record<string, unknown> = {}, domainId?: string) => ({
+  ...(domainId !== undefined ? { domain_id: domainId } : {}),
   drive_id: f.drive_id,
   file_id: f.file_id,
   parent_file_id: f.parent_file_id,

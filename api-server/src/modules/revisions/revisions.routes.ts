@@ -1,8 +1,7 @@
 import { Router } from 'express';
 import { z } from 'zod';
 import { defineRpc, idField, listLimitField, markerField, type RpcRegistry } from '../../shared/rpc';
-import { toFileResponse } from '../files/files.service';
-import { toRevisionResponse, type RevisionsService } from './revisions.service';
+import type { RevisionsService } from './revisions.service';
 
 const revisionRef = z.object({ drive_id: idField, file_id: idField, revision_id: idField });
 
@@ -15,7 +14,7 @@ export function createRevisionsRouter(registry: RpcRegistry, revisions: Revision
     body: z.object({ drive_id: idField, file_id: idField, limit: listLimitField({ max: 200 }), marker: markerField }),
     handler: async (input, { auth }) => {
       const page = await revisions.list(auth, input);
-      return { items: page.items.map((r) => toRevisionResponse(r, page.file)), next_marker: page.next_marker };
+      return { items: page.items.map((r) => revisions.toRevisionResponse(r, page.file)), next_marker: page.next_marker };
     },
   });
   defineRpc(router, registry, {
@@ -24,14 +23,14 @@ export function createRevisionsRouter(registry: RpcRegistry, revisions: Revision
     body: revisionRef,
     handler: async (input, { auth }) => {
       const { file, revision } = await revisions.resolve(auth, input.drive_id, input.file_id, input.revision_id);
-      return toRevisionResponse(revision, file);
+      return revisions.toRevisionResponse(revision, file);
     },
   });
   defineRpc(router, registry, {
     path: '/v2/file/revision/restore',
     summary: 'Make an older revision current again',
     body: revisionRef,
-    handler: async (input, { auth }) => toFileResponse(await revisions.restore(auth, input)),
+    handler: async (input, { auth }) => revisions.toFileResponse(await revisions.restore(auth, input)),
   });
   defineRpc(router, registry, {
     path: '/v2/file/revision/delete',

@@ -32,6 +32,9 @@ export function createRevisionsService(deps: Pick<Deps, 'db' | 'config'>, files:
   }
 
   return {
+    /** The File and Revision shapes with this data plane's domain_id (PDS File.domain_id, Revision.domain_id). */
+    toFileResponse: files.toResponse,
+    toRevisionResponse: (r: RevisionRow, file: FileRow) => toRevisionResponse(r, file, deps.config.domainId),
     /** The file and the revision to read: the given one, or the current one. */
     async resolve(auth: AuthContext, driveId: string, fileId: string, revisionId?: string): Promise<{ file: FileRow; revision: RevisionRow }> {
       const found = await repo.readable(deps.db, { domainId: deps.config.domainId, userId: auth.userId, scope: adminScope(auth), driveId, fileId, revisionId: revisionId ?? null });
@@ -81,7 +84,8 @@ export function createRevisionsService(deps: Pick<Deps, 'db' | 'config'>, files:
 }
 export type RevisionsService = ReturnType<typeof createRevisionsService>;
 
-export const toRevisionResponse = (r: RevisionRow, file: FileRow) => ({
+export const toRevisionResponse = (r: RevisionRow, file: FileRow, domainId?: string) => ({
+  ...(domainId !== undefined ? { domain_id: domainId } : {}),
   drive_id: r.drive_id,
   file_id: r.file_id,
   revision_id: r.revision_id,
