@@ -6,15 +6,17 @@ import type { Chart } from 'cdk8s';
 import { k8s } from 'cdk8s-plus-32';
 import { HTTP_PORT, METRICS_PORT, type DomainContext } from './domain-context';
 import { podTemplate } from './pod';
+import { apiServerAutoscaling } from './replica-handover';
 
 export function addApiServer(chart: Chart, ctx: DomainContext, configHash: string): void {
   const { spec, names } = ctx;
-  const scaling = spec.apiServer.autoscaling;
+  const scaling = apiServerAutoscaling(ctx);
   new k8s.KubeDeployment(chart, 'api-deployment', {
     metadata: { name: names.api, labels: ctx.labels('api-server') },
     spec: {
-      // Under an HPA the replica count is the HPA's: leaving it out keeps applies from fighting it.
-      ...(!scaling.enabled && { replicas: spec.apiServer.replicas }),
+      // Under an HPA the replica count is the HPA's: leaving it out keeps applies from fighting it. The
+      // reconciler first hands the field over (replica-handover.ts), or dropping it would reset it to 1.
+      ...(!scaling && { replicas: spec.apiServer.replicas }),
       revisionHistoryLimit: 3,
       selector: { matchLabels: ctx.selector('api-server') },
       // A ReadWriteOnce volume cannot be attached to the old and the new pod at once.
@@ -47,7 +49,7 @@ export function addApiServer(chart: Chart, ctx: DomainContext, configHash: strin
       },
     });
   }
-  if (scaling.enabled && !ctx.singlePod) {
+  if (scaling) {
     new k8s.KubeHorizontalPodAutoscalerV2(chart, 'api-hpa', {
       metadata: { name: names.api, labels: ctx.labels('api-server') },
       spec: {
@@ -59,7 +61,7 @@ export function addApiServer(chart: Chart, ctx: DomainContext, configHash: strin
     });
   }
   // One pod (a volume, or replicas 1) gets no budget: maxUnavailable 0 would block every node drain.
-  const minPods = scaling.enabled ? scaling.minReplicas : spec.apiServer.replicas;
+  const minPods = scaling ? scaling.minReplicas : spec.apiServer.replicas;
   if (!ctx.singlePod && minPods > 1) {
     new k8s.KubePodDisruptionBudget(chart, 'api-pdb', {
       metadata: { name: names.api, labels: ctx.labels('api-server') },

@@ -44,10 +44,34 @@ export interface PodOptions {
   args: string[];
   resources: Resources;
   configHash: string;
+  /**
+   * Run `openpds migrate` in an init container first, for processes that do not migrate at start (the
+   * workers): the pod then never runs on a schema older than its code. Migrations take an advisory lock,
+   * so this and the API server's own start-up migration wait for each other and one finds nothing to do.
+   */
+  migrateFirst?: boolean;
 }
 
 export function podTemplate(ctx: DomainContext, opts: PodOptions): k8s.PodTemplateSpec {
   const http = k8s.IntOrString.fromString('http');
+  // What the init container shares with the main one: image, settings, limits, hardening, scratch dirs.
+  const base = {
+    image: ctx.image,
+    imagePullPolicy: ctx.spec.imagePullPolicy,
+    envFrom: [{ configMapRef: { name: ctx.names.config } }],
+    env: secretEnvVars(ctx),
+    // The same as the main container's, so the pod's requests (the larger of the two) do not grow.
+    resources: toResources(opts.resources),
+    securityContext: {
+      allowPrivilegeEscalation: false,
+      readOnlyRootFilesystem: true,
+      capabilities: { drop: ['ALL'] },
+    },
+    volumeMounts: [
+      { name: 'data', mountPath: DATA_DIR },
+      { name: 'tmp', mountPath: '/tmp' },
+    ],
+  } satisfies Partial<k8s.Container>;
   return {
     metadata: { labels: ctx.labels(opts.component), annotations: { 'openpds.io/config-hash': opts.configHash } },
     spec: {
@@ -62,33 +86,23 @@ export function podTemplate(ctx: DomainContext, opts: PodOptions): k8s.PodTempla
         fsGroup: RUN_AS_USER,
         seccompProfile: { type: 'RuntimeDefault' },
       },
+      // An init container has no probes: it runs to completion, and a failure (database unreachable past
+      // OPENPDS_DB_START_TIMEOUT_SECONDS) restarts it with backoff, the pod never Ready meanwhile.
+      ...(opts.migrateFirst && { initContainers: [{ name: 'migrate', args: ['migrate'], ...base }] }),
       containers: [
         {
           name: opts.component,
-          image: ctx.image,
-          imagePullPolicy: ctx.spec.imagePullPolicy,
+          ...base,
           args: opts.args,
           // Probes stay on http: OPENPDS_METRICS_PORT moves /metrics only.
           ports: [
             { name: 'http', containerPort: HTTP_PORT, protocol: 'TCP' },
             { name: 'metrics', containerPort: METRICS_PORT, protocol: 'TCP' },
           ],
-          envFrom: [{ configMapRef: { name: ctx.names.config } }],
-          env: secretEnvVars(ctx),
-          resources: toResources(opts.resources),
           // Migrations run at start, so the first /healthz may come late: the startup probe allows 5 minutes.
           startupProbe: { httpGet: { path: '/healthz', port: http }, periodSeconds: 5, failureThreshold: 60 },
           livenessProbe: { httpGet: { path: '/healthz', port: http }, periodSeconds: 10, timeoutSeconds: 3, failureThreshold: 3 },
           readinessProbe: { httpGet: { path: '/readyz', port: http }, periodSeconds: 5, timeoutSeconds: 3, failureThreshold: 2 },
-          securityContext: {
-            allowPrivilegeEscalation: false,
-            readOnlyRootFilesystem: true,
-            capabilities: { drop: ['ALL'] },
-          },
-          volumeMounts: [
-            { name: 'data', mountPath: DATA_DIR },
-            { name: 'tmp', mountPath: '/tmp' },
-          ],
         },
       ],
       volumes: [

@@ -2,12 +2,21 @@
  * The job workers (`openpds worker`): Deployment, a headless Service only for metrics scraping, an HPA on
  * the per-domain external metric openpds_jobs_backlog when enabled, and a PodDisruptionBudget. Not built
  * for storage.volume, where the single API server pod runs jobs in process.
+ *
+ * Workers roll with Recreate, and each worker pod first runs `openpds migrate`: two versions of the job
+ * runner never claim jobs side by side (one from before migration 017 claims without the claim count that
+ * fences outcomes, README), and no worker runs jobs on a schema older than its code (`openpds worker` does
+ * not migrate; the API server does at its start, which a new worker pod could otherwise beat). Jobs are rows
+ * in PostgreSQL: while no worker runs they wait, and a job a stopping worker leaves behind is picked up when
+ * its lease runs out. The cost is job latency during a roll: old pods' drain (up to 15 s of running jobs),
+ * then scheduling, the image pull and the migration of the new ones.
  */
 import type { Chart } from 'cdk8s';
 import { k8s } from 'cdk8s-plus-32';
 import { METRICS_PORT, type DomainContext } from './domain-context';
 import { DOMAIN_METRIC_LABEL } from './monitoring.chart';
 import { podTemplate } from './pod';
+import { workerAutoscaling } from './replica-handover';
 
 /**
  * The external metric the worker HPA follows; a metrics adapter must serve it from the data plane's metric
@@ -20,16 +29,18 @@ export function addWorkers(chart: Chart, ctx: DomainContext, configHash: string)
   const { spec, names } = ctx;
   // A stopped data plane stops its workers too: jobs write to the storage and database the O&M engineer
   // stopped the domain to have left alone (a migration, a restore). No HPA, which would scale them back.
-  const scaling = ctx.stopped ? { ...spec.workers.autoscaling, enabled: false } : spec.workers.autoscaling;
+  const scaling = workerAutoscaling(ctx);
   const replicas = ctx.stopped ? 0 : spec.workers.replicas;
   new k8s.KubeDeployment(chart, 'worker-deployment', {
     metadata: { name: names.worker, labels: ctx.labels('worker') },
     spec: {
-      ...(!scaling.enabled && { replicas }),
+      // The HPA's, once the reconciler handed it over (replica-handover.ts): see api-server.chart.ts.
+      ...(!scaling && { replicas }),
       revisionHistoryLimit: 3,
       selector: { matchLabels: ctx.selector('worker') },
-      strategy: { type: 'RollingUpdate', rollingUpdate: { maxSurge: k8s.IntOrString.fromNumber(1), maxUnavailable: k8s.IntOrString.fromNumber(0) } },
-      template: podTemplate(ctx, { component: 'worker', args: ['worker'], resources: spec.workers.resources, configHash }),
+      // Every old worker has stopped before a new one starts: no mixed versions claiming jobs (above).
+      strategy: { type: 'Recreate' },
+      template: podTemplate(ctx, { component: 'worker', args: ['worker'], resources: spec.workers.resources, configHash, migrateFirst: true }),
     },
   });
   // Workers take no traffic; the Service exists so the ServiceMonitor can find their /metrics, its only port.
@@ -41,7 +52,7 @@ export function addWorkers(chart: Chart, ctx: DomainContext, configHash: string)
       ports: [{ name: 'metrics', port: METRICS_PORT, targetPort: k8s.IntOrString.fromString('metrics'), protocol: 'TCP' }],
     },
   });
-  if (scaling.enabled) {
+  if (scaling) {
     new k8s.KubeHorizontalPodAutoscalerV2(chart, 'worker-hpa', {
       metadata: { name: names.worker, labels: ctx.labels('worker') },
       spec: {
@@ -67,7 +78,9 @@ export function addWorkers(chart: Chart, ctx: DomainContext, configHash: string)
       },
     });
   }
-  const minPods = scaling.enabled ? scaling.minReplicas : replicas;
+  // Evictions (a node drain) go through the budget, one worker at a time; a Recreate roll does not (the
+  // Deployment controller deletes its pods itself), so the budget never holds a roll back.
+  const minPods = scaling ? scaling.minReplicas : replicas;
   if (minPods > 1) {
     new k8s.KubePodDisruptionBudget(chart, 'worker-pdb', {
       metadata: { name: names.worker, labels: ctx.labels('worker') },
