@@ -60,11 +60,13 @@ const DOMAIN_REASONS: Record<string, Health> = {
   StorageModeUnsupported: 'Degraded',
   StorageConflict: 'Degraded', // another Domain's S3 keyspace: nothing applied until it gets its own
   MissingAdminSecret: 'Degraded',
+  ImageNotApproved: 'Degraded', // Manual, no currentImage, no approvedImage, over kept data: someone must approve an image
   ApplyFailed: 'Degraded',
   RolloutFailed: 'Degraded',
 };
-// Written by domain.ts on Progressing and Degraded only (their all-clear), never on Ready.
-const DOMAIN_NOT_READY_REASONS = new Set(['Reconciled', 'AsExpected']);
+// Written by domain.ts on Progressing and Degraded only (their all-clear), and by domain-image.ts on the
+// UpgradePending condition only (a held upgrade leaves Ready True: the data plane serves), never on Ready.
+const DOMAIN_NOT_READY_REASONS = new Set(['Reconciled', 'AsExpected', 'AwaitingApproval', 'UpToDate']);
 
 /** Reasons in domain*.ts (the reconciler and its parts): outcome(generation, 'Reason', …) and `reason: 'Reason'` literals. */
 function domainSourceReasons(): string[] {

@@ -56,10 +56,17 @@ export interface DomainContext {
   ownerReferences: { apiVersion: string; kind: string; name: string; uid: string; controller: boolean; blockOwnerDeletion: boolean }[] | undefined;
 }
 
+/**
+ * The image the chart runs. Automatic: spec.image. Manual: the image last applied (status.currentImage,
+ * which the reconciler writes before it applies a new one) until upgrade.approvedImage equals spec.image,
+ * so an approved image whose pods migrated the database is never rolled back. Without a currentImage (a
+ * new Domain, or one re-created or restored without its status) the approved image if there is one: it is
+ * the only image anyone vouched for. Neither: spec.image, which the reconciler runs only where no data was
+ * kept (it holds a Domain over kept data instead, domain-image.ts); `openpds plan` shows spec.image.
+ */
 export function imageToRun(domain: Domain, spec: ResolvedDomainSpec): string {
-  const current = domain.status?.currentImage;
-  if (spec.upgrade.policy === 'Manual' && current && spec.upgrade.approvedImage !== spec.image) return current;
-  return spec.image;
+  if (spec.upgrade.policy !== 'Manual' || spec.upgrade.approvedImage === spec.image) return spec.image;
+  return domain.status?.currentImage || spec.upgrade.approvedImage || spec.image;
 }
 
 function imageTag(image: string): string {
@@ -68,6 +75,20 @@ function imageTag(image: string): string {
   if (digest >= 0) return afterSlash.slice(digest + 1, digest + 1 + 19).replace(':', '-');
   const colon = afterSlash.indexOf(':');
   return colon >= 0 ? afterSlash.slice(colon + 1) : 'latest';
+}
+
+/**
+ * The app.kubernetes.io/version label value for `image`: its tag, cut to what a label value may be (at
+ * most 63 characters, [A-Za-z0-9] at both ends, `-_.` inside). An OCI tag may be 128 characters long and
+ * end in `-`, `.` or `_`; taken as is, it made every object of the chart invalid and each apply fail. The
+ * label only informs: the full image stays in the containers and in status.currentImage.
+ */
+export function versionLabel(image: string): string {
+  const value = imageTag(image)
+    .replace(/[^A-Za-z0-9._-]/g, '-')
+    .slice(0, 63)
+    .replace(/^[^A-Za-z0-9]+|[^A-Za-z0-9]+$/g, '');
+  return value || 'unknown';
 }
 
 export function createDomainContext(domain: Domain): DomainContext {
@@ -97,7 +118,7 @@ export function createDomainContext(domain: Domain): DomainContext {
     ...selector(component),
     'app.kubernetes.io/part-of': 'openpds',
     'app.kubernetes.io/managed-by': 'openpds-operator',
-    'app.kubernetes.io/version': imageTag(image),
+    'app.kubernetes.io/version': versionLabel(image),
     [DOMAIN_LABEL]: name,
   });
   const uid = domain.metadata.uid;

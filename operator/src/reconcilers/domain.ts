@@ -12,7 +12,7 @@ import { buildDomainChart, referencedSecretKeys } from '../charts/domain.chart';
 import { createDomainContext, DOMAIN_LABEL, GENERATION_LABEL, type DomainContext } from '../charts/domain-context';
 import { API_VERSION, type Domain, type DomainStatus, type DomainUsageStatus } from '../domain-types';
 import { applyManifests, listOwned, pruneStale } from '../kube/apply';
-import { conditionsEqual, findCondition, setConditions, type ConditionInput } from '../kube/conditions';
+import { conditionsEqual, findCondition, removeCondition, setConditions, type ConditionInput } from '../kube/conditions';
 import { RequeueError, type Reconcile } from '../kube/controller';
 import type { EventRecorder, EventType } from '../kube/events';
 import { addFinalizer, hasFinalizer, removeFinalizer } from '../kube/finalizers';
@@ -20,6 +20,7 @@ import type { KubeClient, KubeObject } from '../kube/kube-client';
 import { createHttpFetch } from '../kube/http-fetch';
 import { deploymentReadiness, probeReadyz, type FetchFn } from '../kube/readiness';
 import { adminEndpoint, createDomainAdminClients, type DomainAdminClients } from './domain-access';
+import { deploymentImage, heldOverKeptData, needsRunningImage, upgradeCondition, UPGRADE_PENDING, withCurrentImage } from './domain-image';
 import { appliedStorage, checkSecretKeys, createSecretKeyCache, storageConflict, unsupportedSpec } from './domain-preflight';
 import { usageStatus, usageToWrite } from './domain-usage';
 import { DRIVE_FINALIZER } from './drive-context';
@@ -112,7 +113,8 @@ type ListedDrive = KubeObject & { spec?: { domainRef?: { name?: string }; reclai
 const missingAdminSecret = (ctx: DomainContext) =>
   `the admin Secret ${ctx.namespace}/${ctx.names.adminSecret} was deleted after the data plane was created with it; new credentials would be locked out of the data plane (it keeps the superadmin password it started with) and a new secretKey would invalidate every token and signed URL. Restore the Secret (password, secretKey, username) from a backup; to start over with new credentials and new data, delete the Domain and create it again`;
 
-type Outcome = { ready: ConditionInput; progressing: ConditionInput; degraded: ConditionInput; eventType: EventType; fields?: Partial<DomainStatus> };
+/** upgrade: the UpgradePending condition to set, null to remove it (policy Automatic), undefined to leave it. */
+type Outcome = { ready: ConditionInput; progressing: ConditionInput; degraded: ConditionInput; eventType: EventType; fields?: Partial<DomainStatus>; upgrade?: ConditionInput | null };
 
 /**
  * ready: serving. waiting: on its way (Progressing). stopped: at rest, not serving, as the spec asks.
@@ -162,7 +164,8 @@ export function createDomainReconciler(deps: DomainReconcilerDeps): DomainReconc
 
   async function writeStatus(domain: Domain, result: Outcome): Promise<void> {
     const previous = domain.status ?? {};
-    const conditions = setConditions(previous.conditions, [result.ready, result.progressing, result.degraded], now());
+    const base = result.upgrade === null ? removeCondition(previous.conditions, UPGRADE_PENDING) : previous.conditions;
+    const conditions = setConditions(base, [result.ready, result.progressing, result.degraded, ...(result.upgrade ? [result.upgrade] : [])], now());
     const next: DomainStatus = { ...previous, ...result.fields, conditions };
     const changed = !conditionsEqual(previous.conditions, conditions) || canonicalJson({ ...previous, conditions: [] }) !== canonicalJson({ ...next, conditions: [] });
     if (changed) {
@@ -176,6 +179,13 @@ export function createDomainReconciler(deps: DomainReconcilerDeps): DomainReconc
     const newFailure = result.eventType === 'Warning' && (before?.reason !== result.ready.reason || before?.status !== result.ready.status);
     if (readyChanged || newFailure) {
       await events.record(domain as unknown as KubeObject, result.eventType, result.ready.reason, result.ready.message ?? '');
+    }
+    // One Normal Event when an upgrade starts waiting for approval (or waits for another image): the
+    // condition's message is the same at every resync, so a resync records nothing. A failure's Warning
+    // (ImageNotApproved) already says it.
+    const pending = findCondition(previous.conditions, UPGRADE_PENDING);
+    if (result.upgrade?.status === 'True' && result.eventType === 'Normal' && (pending?.status !== 'True' || pending.message !== result.upgrade.message)) {
+      await events.record(domain as unknown as KubeObject, 'Normal', UPGRADE_PENDING, result.upgrade.message ?? '');
     }
   }
 
@@ -335,7 +345,7 @@ export function createDomainReconciler(deps: DomainReconcilerDeps): DomainReconc
   const reconcileDomain = async function reconcileDomain({ object }: Parameters<Reconcile<Domain>>[0]): ReturnType<Reconcile<Domain>> {
     if (!object) return undefined; // gone: the garbage collector owns what is left
     let domain = object;
-    const ctx = createDomainContext(domain);
+    let ctx = createDomainContext(domain);
     const generation = domain.metadata.generation ?? 0;
     if ((domain.metadata as { deletionTimestamp?: string }).deletionTimestamp) return reconcileDeletion(domain, ctx);
     domain = (await addFinalizer(client, domain as unknown as KubeObject, DOMAIN_FINALIZER)) as unknown as Domain;
@@ -354,11 +364,31 @@ export function createDomainReconciler(deps: DomainReconcilerDeps): DomainReconc
       throw new RequeueError(secretProblem.message);
     }
 
-    const adminSecret = await checkAdminSecret(domain, ctx);
+    let adminSecret = await checkAdminSecret(domain, ctx);
     if (adminSecret === null) {
       await writeStatus(domain, outcome(generation, 'MissingAdminSecret', missingAdminSecret(ctx), 'blocked'));
       throw new RequeueError(missingAdminSecret(ctx));
     }
+
+    // The image to run (domain-image.ts). Manual without status.currentImage (a new Domain, or one
+    // re-created or restored without its status): the image its api Deployment runs, if it has one, is the
+    // current image (status lost, pods not); else approvedImage (imageToRun); else, over kept data, none.
+    // Only in that state, which a Domain leaves with its first status write: no request at steady state.
+    if (needsRunningImage(ctx)) {
+      const running = deploymentImage(deps.cachedDeployment?.(ctx.namespace, ctx.names.api) ?? (await client.find({ apiVersion: 'apps/v1', kind: 'Deployment', namespace: ctx.namespace, name: ctx.names.api })));
+      if (running) ctx = createDomainContext(withCurrentImage(domain, running));
+      else if (!ctx.spec.upgrade.approvedImage) {
+        // The apply reads it anyway (bootstrapCredentials): read here, it is read once.
+        adminSecret = adminSecret ?? (await readAdminSecret(ctx)) ?? null;
+        if (adminSecret) {
+          const message = heldOverKeptData(ctx);
+          await writeStatus(domain, { ...outcome(generation, 'ImageNotApproved', message, 'blocked'), upgrade: upgradeCondition(ctx, generation, true) });
+          // Secrets are not watched: retried with backoff, for the admin Secret deleted to start over.
+          throw new RequeueError(message);
+        }
+      }
+    }
+    const upgrade = upgradeCondition(ctx, generation) ?? null;
 
     const key = `${ctx.namespace}/${domain.metadata.name}`;
     const inputs = chartInputs(domain, ctx.image);
@@ -380,7 +410,15 @@ export function createDomainReconciler(deps: DomainReconcilerDeps): DomainReconc
         await writeStatus(domain, outcome(generation, 'MissingAdminSecret', message, 'blocked'));
         throw new RequeueError(message);
       }
-      const manifests = chartFor(key, domain, inputs, credentials);
+      // The chart runs ctx.image, settled above: built from a Domain whose currentImage says so.
+      const manifests = chartFor(key, withCurrentImage(domain, ctx.image), inputs, credentials);
+      const before = domain.status?.currentImage;
+      if (before && before !== ctx.image) {
+        // Before the Deployments change image, not after: see domain-image.ts (red team H1). Automatic
+        // too, so a switch to Manual keeps what ran. Once per image change, never at steady state.
+        await client.patch({ apiVersion: API_VERSION, kind: 'Domain', namespace: ctx.namespace, name: domain.metadata.name }, 'merge', { status: { currentImage: ctx.image } }, { subresource: 'status', discardResponse: true });
+        domain = withCurrentImage(domain, ctx.image);
+      }
       try {
         const live = await applyManifests(client, manifests, { keep: (m) => m.kind === 'Deployment' });
         // The apply just wrote the admin Secret: checkAdminSecret need not read it for a while (a new
@@ -396,18 +434,19 @@ export function createDomainReconciler(deps: DomainReconcilerDeps): DomainReconc
           if (pruned.length) await events.record(domain as unknown as KubeObject, 'Normal', 'Pruned', `Deleted objects no longer desired: ${pruned.join(', ')}`);
         }
       } catch (error) {
-        await writeStatus(domain, outcome(generation, 'ApplyFailed', `Applying the data plane failed: ${(error as Error).message}`, 'failed'));
+        await writeStatus(domain, { ...outcome(generation, 'ApplyFailed', `Applying the data plane failed: ${(error as Error).message}`, 'failed'), upgrade });
         throw error;
       }
       last = { inputs, at: monotonic(), deployments: new Map([...appliedDeployments].map(([name, d]) => [name, d.metadata?.generation ?? 0])) };
       applied.set(key, last);
     }
 
-    // currentImage is what the Deployments were just applied with, written with the first status after the
-    // apply: with upgrade policy Manual it is the image kept while spec.image waits for approval. Written
-    // only once Ready (as before), an approved image whose pods had started (and migrated the database)
-    // would be rolled back to the last Ready one by any spec edit before that Ready (red team).
-    // status.storage likewise: the keyspace this data plane now runs on, which it holds against newer edits.
+    // currentImage is what the Deployments were applied with: written before an apply that changes it
+    // (above), and with every status after. With upgrade policy Manual it is the image kept while spec.image
+    // waits for approval. Written only once Ready (as before), or only after a successful apply, an
+    // approved image whose pods had started (and migrated the database) would be rolled back by the next
+    // spec edit (red team). status.storage likewise: the keyspace this data plane now runs on, which it
+    // holds against newer edits.
     const storage = appliedStorage(domain);
     const fields: Partial<DomainStatus> = { observedGeneration: generation, endpoint: ctx.endpoint, url: ctx.publicUrl, adminSecretRef: { name: ctx.names.adminSecret }, domainId: ctx.spec.domainId, currentImage: ctx.image, ...(storage ? { storage } : {}) };
     const get = async (name: string) => {
@@ -428,25 +467,25 @@ export function createDomainReconciler(deps: DomainReconcilerDeps): DomainReconc
       // Asked for, not a fault: nothing to wait for and no /readyz to probe. The Deployment watch still
       // wakes the Domain as its pods go, which keeps readyReplicas true; a spec change starts it again.
       const message = `Data plane stopped: scaled to zero by spec (apiServer.replicas: 0); /readyz is not probed${api.available ? ` (${api.available} replica(s) still terminating)` : ''}`;
-      await writeStatus(domain, { ...outcome(generation, 'Stopped', message, 'stopped'), fields });
+      await writeStatus(domain, { ...outcome(generation, 'Stopped', message, 'stopped'), fields, upgrade });
       return undefined;
     }
     const failed = [api, worker].filter((r) => r?.failed).map((r) => r!.message);
     if (failed.length) {
       // The Deployment controller gave up; the watch wakes the Domain when a new rollout (a spec change,
       // a node that frees up) moves the Deployment again.
-      await writeStatus(domain, { ...outcome(generation, 'RolloutFailed', failed.join('; '), 'failed'), fields });
+      await writeStatus(domain, { ...outcome(generation, 'RolloutFailed', failed.join('; '), 'failed'), fields, upgrade });
       return { requeueAfterMs: REPLICAS_POLL_MS };
     }
     const waiting = [api, worker].filter((r) => r && !r.ready).map((r) => r!.message);
     if (waiting.length) {
-      await writeStatus(domain, { ...outcome(generation, 'WaitingForReplicas', waiting.join('; '), 'waiting'), fields });
+      await writeStatus(domain, { ...outcome(generation, 'WaitingForReplicas', waiting.join('; '), 'waiting'), fields, upgrade });
       return { requeueAfterMs: REPLICAS_POLL_MS };
     }
     const endpoint = adminEndpoint(domain, ctx, deps.domainEndpoints);
     const probe = await probeReadyz(fetchFn, endpoint, deps.readyzTimeoutMs);
     if (!probe.ready) {
-      await writeStatus(domain, { ...outcome(generation, 'WaitingForReadyz', probe.message, 'waiting'), fields });
+      await writeStatus(domain, { ...outcome(generation, 'WaitingForReadyz', probe.message, 'waiting'), fields, upgrade });
       // A data plane that says when to ask again (503 + Retry-After while it starts) is asked then, not
       // after the error backoff, which grows with every probe of a start that takes a few seconds.
       if (probe.retryAfterMs !== undefined) return { requeueAfterMs: probe.retryAfterMs };
@@ -454,7 +493,7 @@ export function createDomainReconciler(deps: DomainReconcilerDeps): DomainReconc
     }
     // In the same status write as Ready: the usage costs no write of its own.
     const usage = await refreshUsage(key, domain, ctx, endpoint);
-    await writeStatus(domain, { ...outcome(generation, 'Ready', `Data plane ready: ${probe.message}`, 'ready'), fields: { ...fields, ...(usage ? { usage } : {}) } });
+    await writeStatus(domain, { ...outcome(generation, 'Ready', `Data plane ready: ${probe.message}`, 'ready'), fields: { ...fields, ...(usage ? { usage } : {}) }, upgrade });
     return undefined;
   };
   return Object.assign(reconcileDomain, {

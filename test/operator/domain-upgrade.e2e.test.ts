@@ -1,0 +1,145 @@
+/**
+ * upgrade.policy Manual end to end on the Kubernetes API test server (real CRDs through kubectl, the
+ * operator in this process), as the red team's upgrade repros ran it: an apply that fails after the
+ * Deployments (the PrometheusRule CRD gone) still records the approved image they run, so the next
+ * unapproved spec.image keeps it (H1); a Domain re-created over its kept data does not run an unapproved
+ * image (M1); a 68-character tag applies (L1); a held upgrade shows as UpgradePending and one Event (L2).
+ */
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import path from 'node:path';
+import { runOperator, type RunningOperator } from '../../operator/src/main';
+import type { Condition, Domain } from '../../operator/src/domain-types';
+import type { KubeObject } from '../../operator/src/kube/kube-client';
+import { markDeploymentAvailable } from './support/deployments';
+import { eventually, startTestKube, type TestKube } from './support/kube';
+import { kubectl } from './support/kubectl';
+
+const NS = 'upgrades';
+const ROOT = path.resolve(__dirname, '../..');
+const IMAGE = (tag: string) => `registry.example.com/openpds/openpds:${tag}`;
+let kube: TestKube;
+let operator: RunningOperator;
+let stub: Server;
+
+const MONITORING_CRDS = ([['v1', 'ServiceMonitor', 'servicemonitors'], ['v1', 'PrometheusRule', 'prometheusrules'], ['v1alpha1', 'AlertmanagerConfig', 'alertmanagerconfigs']] as const)
+  .map(([version, kind, plural]) => `---
+apiVersion: apiextensions.k8s.io/v1
+kind: CustomResourceDefinition
+metadata: { name: ${plural}.monitoring.coreos.com }
+spec:
+  group: monitoring.coreos.com
+  scope: Namespaced
+  names: { kind: ${kind}, plural: ${plural}, singular: ${kind.toLowerCase()}, listKind: ${kind}List }
+  versions:
+    - name: ${version}
+      served: true
+      storage: true
+      schema: { openAPIV3Schema: { type: object, x-kubernetes-preserve-unknown-fields: true } }
+`)
+  .join('');
+
+const domainYaml = (name: string, image: string, upgrade: string) => `
+apiVersion: openpds.io/v1alpha1
+kind: Domain
+metadata: { name: ${name}, namespace: ${NS} }
+spec:
+  storage: { mode: standard, volume: { size: 1Gi } }
+  apiServer: { replicas: 1 }
+  image: ${image}
+  upgrade: ${upgrade}
+`;
+const apply = (yaml: string) => kubectl(kube.kubeconfig, ['apply', '-f', '-'], yaml);
+const getDomain = (name: string) => kube.client.get<Domain & KubeObject>({ apiVersion: 'openpds.io/v1alpha1', kind: 'Domain', namespace: NS, name });
+const condition = (d: { status?: { conditions?: Condition[] } }, type: string) => d.status?.conditions?.find((c) => c.type === type);
+const deployment = (name: string) => kube.client.find<KubeObject & { spec: { template: { spec: { containers: { image: string }[] } } } }>({ apiVersion: 'apps/v1', kind: 'Deployment', namespace: NS, name: `${name}-api` });
+const apiImage = async (name: string) => (await deployment(name))?.spec.template.spec.containers[0]!.image;
+const events = async (name: string, reason: string) =>
+  (await kube.client.list<KubeObject & { reason: string; type: string; message: string; involvedObject: { name: string } }>({ apiVersion: 'v1', kind: 'Event', namespace: NS })).items.filter((e) => e.involvedObject.name === name && e.reason === reason);
+/** The Deployment rolled out and the Domain Ready on `image`. */
+async function readyOn(name: string, image: string) {
+  await eventually(async () => expect(await apiImage(name)).toBe(image));
+  await markDeploymentAvailable(kube.client, NS, `${name}-api`);
+  await eventually(async () => expect(condition(await getDomain(name), 'Ready')).toMatchObject({ status: 'True', observedGeneration: (await getDomain(name)).metadata.generation }));
+}
+
+beforeAll(async () => {
+  kube = await startTestKube();
+  stub = createServer((req, res) => void (req.url === '/readyz' ? res.writeHead(200).end('ok') : res.writeHead(404).end()));
+  await new Promise<void>((r) => stub.listen(0, '127.0.0.1', () => r()));
+  await kubectl(kube.kubeconfig, ['apply', '-k', path.join(ROOT, 'crds')]);
+  await apply(MONITORING_CRDS);
+  await kube.createNamespace(NS);
+  const endpoint = `http://127.0.0.1:${(stub.address() as AddressInfo).port}`;
+  operator = await runOperator({
+    kubeconfig: kube.kubeconfig,
+    metricsPort: 0,
+    leaderElect: false,
+    baseBackoffMs: 100,
+    maxBackoffMs: 1000,
+    monitoring: 'auto',
+    // The CRD removed below is not noticed before the next apply, as in the red team's run.
+    monitoringRecheckMs: 60 * 60_000,
+    domainEndpoints: Object.fromEntries(['held', 'tag', 'partial'].map((n) => [`${NS}/${n}`, endpoint])),
+    log: () => undefined,
+  });
+});
+afterAll(async () => {
+  await operator?.stop();
+  stub?.closeAllConnections();
+  stub?.close();
+  await kube?.close();
+});
+
+test('a held upgrade shows (UpgradePending, one Event, Ready stays True); re-created over its kept data, an unapproved image is not run', async () => {
+  await apply(domainYaml('held', IMAGE('0.2.0'), '{ policy: Manual }'));
+  await readyOn('held', IMAGE('0.2.0')); // a new Domain: nothing kept, spec.image runs
+
+  await apply(domainYaml('held', IMAGE('0.3.0'), `{ policy: Manual, approvedImage: "${IMAGE('0.2.0')}" }`));
+  await eventually(async () => expect(condition(await getDomain('held'), 'UpgradePending')).toMatchObject({ status: 'True', reason: 'AwaitingApproval', observedGeneration: 2 }));
+  const held = await getDomain('held');
+  expect(condition(held, 'UpgradePending')?.message).toBe(`spec.image ${IMAGE('0.3.0')} waits for approval (upgrade.policy Manual): running ${IMAGE('0.2.0')}; upgrade.approvedImage is ${IMAGE('0.2.0')}, another image. Set upgrade.approvedImage to ${IMAGE('0.3.0')} to roll it out`);
+  expect(condition(held, 'Ready')).toMatchObject({ status: 'True', reason: 'Ready', observedGeneration: 2 });
+  expect(await apiImage('held')).toBe(IMAGE('0.2.0'));
+  await eventually(async () => expect(await events('held', 'UpgradePending')).toHaveLength(1));
+  operator.controllers.get('Domain')!.enqueue(`${NS}/held`); // a resync: no second Event
+  await new Promise((r) => setTimeout(r, 500));
+  expect((await events('held', 'UpgradePending')).map((e) => e.type)).toEqual(['Normal']);
+
+  // Deleted (the admin Secret and the claim stay), re-created from a manifest that approves nothing.
+  await kubectl(kube.kubeconfig, ['delete', 'domain', 'held', '-n', NS, '--wait=false']);
+  await eventually(async () => expect(await kube.client.find({ apiVersion: 'openpds.io/v1alpha1', kind: 'Domain', namespace: NS, name: 'held' })).toBeUndefined());
+  expect(await kube.client.find({ apiVersion: 'v1', kind: 'Secret', namespace: NS, name: 'held-admin' })).toBeDefined();
+  await apply(domainYaml('held', IMAGE('0.3.0'), '{ policy: Manual }'));
+  await eventually(async () => expect(condition(await getDomain('held'), 'Ready')).toMatchObject({ status: 'False', reason: 'ImageNotApproved', message: expect.stringContaining(`the admin Secret ${NS}/held-admin and the volume claim held-data`) }));
+  expect(condition(await getDomain('held'), 'Degraded')).toMatchObject({ status: 'True', reason: 'ImageNotApproved' });
+  expect(await deployment('held')).toBeUndefined();
+  // The image that last ran approved: it runs, and spec.image waits.
+  await apply(domainYaml('held', IMAGE('0.3.0'), `{ policy: Manual, approvedImage: "${IMAGE('0.2.0')}" }`));
+  await readyOn('held', IMAGE('0.2.0'));
+  expect((await getDomain('held')).status?.currentImage).toBe(IMAGE('0.2.0'));
+});
+
+test('an image tag longer than 63 characters applies: the version label is cut, the image is whole', async () => {
+  const tag = 'main-20261206T213344Z-0123456789abcdef0123456789abcdef01234567-amd64';
+  await apply(domainYaml('tag', `r/openpds:${tag}`, '{ policy: Automatic }'));
+  await readyOn('tag', `r/openpds:${tag}`);
+  expect((await deployment('tag'))?.metadata?.labels?.['app.kubernetes.io/version']).toBe(tag.slice(0, 62)); // 63 characters would end in '-'
+});
+
+test('Manual: an approved image applied by an apply that then fails (PrometheusRule CRD gone) is currentImage, and the next unapproved spec.image does not roll its pods back', async () => {
+  await apply(domainYaml('partial', IMAGE('0.1.0'), '{ policy: Manual }'));
+  await readyOn('partial', IMAGE('0.1.0'));
+  expect(await kube.client.find({ apiVersion: 'monitoring.coreos.com/v1', kind: 'PrometheusRule', namespace: NS, name: 'partial' })).toBeDefined();
+
+  await kubectl(kube.kubeconfig, ['delete', 'crd', 'prometheusrules.monitoring.coreos.com']);
+  await apply(domainYaml('partial', IMAGE('0.2.0'), `{ policy: Manual, approvedImage: "${IMAGE('0.2.0')}" }`));
+  await eventually(async () => expect(condition(await getDomain('partial'), 'Ready')).toMatchObject({ reason: 'ApplyFailed', observedGeneration: 2 }));
+  expect(await apiImage('partial')).toBe(IMAGE('0.2.0')); // its pods start and migrate the database
+  expect((await getDomain('partial')).status?.currentImage).toBe(IMAGE('0.2.0'));
+
+  await apply(domainYaml('partial', IMAGE('0.3.0'), `{ policy: Manual, approvedImage: "${IMAGE('0.2.0')}" }`));
+  await eventually(async () => expect(condition(await getDomain('partial'), 'Ready')).toMatchObject({ reason: 'ApplyFailed', observedGeneration: 3 }));
+  expect(await apiImage('partial')).toBe(IMAGE('0.2.0'));
+  expect((await getDomain('partial')).status?.currentImage).toBe(IMAGE('0.2.0'));
+});
