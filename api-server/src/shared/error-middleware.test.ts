@@ -78,4 +78,18 @@ describe('error middleware', () => {
     expect([status, body.code]).toEqual([507, 'InsufficientStorage.Disk']);
     expect(JSON.stringify(body)).not.toMatch(/device/);
   });
+
+  it('answers the database volume full (SQLSTATE 53100, as PGlite and PostgreSQL raise it) with 507, not a 500', async () => {
+    const err = Object.assign(new Error('could not extend file "base/5/16525_fsm": No space left on device'), { code: '53100', severity: 'ERROR', routine: 'mdzeroextend', hint: 'Check free disk space.' });
+    const { status, body } = await answerFor(err);
+    expect([status, body.code]).toEqual([507, 'InsufficientStorage.Disk']);
+    expect(JSON.stringify(body)).not.toMatch(/extend|base\//);
+  });
+
+  it.each(['53000', '53200', '53300'])('answers PostgreSQL %s (short of memory or connections) with 503 and Retry-After', async (code) => {
+    const { status, body, headers } = await answerWithHeaders(pgError(code));
+    expect([status, body.code]).toEqual([503, 'ServiceUnavailable']);
+    expect(headers.get('retry-after')).toBe('5');
+    expect(JSON.stringify(body)).not.toMatch(/SELECT/);
+  });
 });

@@ -5,8 +5,8 @@ import { AppError, isAppError, notFound } from './errors';
 /**
  * The one error renderer: AppError → its status and `{code, message, request_id}`; a body that cannot be
  * read (malformed JSON, too large, an unsupported charset or Content-Encoding, aborted) → its 4xx; a value PostgreSQL refuses as malformed → 400 InvalidParameter; a database or blob store that is
- * unreachable, timing out, throttling or failing → 503 ServiceUnavailable with Retry-After; a full disk →
- * 507 InsufficientStorage.Disk; anything else → a logged 500 with no stack trace or internals in the body.
+ * unreachable, timing out, throttling, failing or short of memory or connections → 503 ServiceUnavailable
+ * with Retry-After; a full disk (the blob volume's or the database's) → 507 InsufficientStorage.Disk; anything else → a logged 500 with no stack trace or internals in the body.
  */
 export function createErrorMiddleware(logger: Logger): ErrorRequestHandler {
   return (err, req, res, _next) => {
@@ -44,9 +44,15 @@ export function createErrorMiddleware(logger: Logger): ErrorRequestHandler {
       error = new AppError('ServiceUnavailable', 503, 'the blob store is busy or failing; retry later', { headers: { 'Retry-After': '5' } });
     } else if (isDiskFull(err)) {
       // 507 (RFC 4918), not 503: no retry succeeds until an administrator frees or adds space, and clients
-      // and alerts can tell that apart from an outage. Nothing was stored (writes go to a temp file first).
-      logger.error({ err, req_id: requestId, path: req.path }, 'blob volume full');
+      // and alerts can tell that apart from an outage. Nothing was stored (writes go to a temp file first;
+      // the database rolled the statement back).
+      logger.error({ err, req_id: requestId, path: req.path }, (err as { code?: unknown }).code === DB_DISK_FULL ? 'database volume full' : 'blob volume full');
       error = new AppError('InsufficientStorage.Disk', 507, 'the server has no space left to store this; ask an administrator');
+    } else if (isDbShortOfResources(err)) {
+      // Out of memory, of connections (max_connections), or another resource: PostgreSQL's own refusal of
+      // this statement, which a retry a moment later can get past. A 503 to retry, not a 500 that is a bug.
+      logger.error({ err, req_id: requestId, path: req.path }, 'database short of resources');
+      error = new AppError('ServiceUnavailable', 503, 'the database is short of resources; retry later', { headers: { 'Retry-After': '5' } });
     } else if (isUnreachable(err)) {
       logger.error({ err, req_id: requestId, path: req.path }, 'dependency unreachable');
       error = new AppError('ServiceUnavailable', 503, 'the database or the blob store is unreachable; retry later', { headers: { 'Retry-After': '5' } });
@@ -111,10 +117,28 @@ function isStoreUnavailable(err: unknown): boolean {
   return STORE_UNAVAILABLE_STATUSES.has(e.$metadata.httpStatusCode ?? 0) || STORE_UNAVAILABLE_CODES.has(String(e.name));
 }
 
-/** The local store's volume is full (ENOSPC) or its user's quota is (EDQUOT). */
+/**
+ * SQLSTATE disk_full: PostgreSQL or PGlite could not extend a table or WAL file ("could not extend file
+ * ...: No space left on device"). PGlite's data dir is usually on the blob volume, so both fill together.
+ */
+const DB_DISK_FULL = '53100';
+
+/** The local store's volume is full (ENOSPC) or its user's quota is (EDQUOT), or the database's is (53100). */
 function isDiskFull(err: unknown): boolean {
   const e = err as { code?: unknown; cause?: { code?: unknown } } | null;
-  return ['ENOSPC', 'EDQUOT'].some((code) => e?.code === code || e?.cause?.code === code);
+  return ['ENOSPC', 'EDQUOT', DB_DISK_FULL].some((code) => e?.code === code || e?.cause?.code === code);
+}
+
+/**
+ * The rest of SQLSTATE class 53 (insufficient resources) but for 53100 (disk full, above) and 53400
+ * (configuration_limit_exceeded: a setting such as max_locks_per_transaction is too low, which a retry does
+ * not cure): 53000 the class's generic code, 53200 out_of_memory, 53300 too_many_connections.
+ */
+const DB_SHORT_OF_RESOURCES = new Set(['53000', '53200', '53300']);
+
+function isDbShortOfResources(err: unknown): boolean {
+  const e = err as { code?: unknown; name?: string } | null;
+  return typeof e?.code === 'string' && DB_SHORT_OF_RESOURCES.has(e.code) && e.name !== 'AppError';
 }
 
 /**
