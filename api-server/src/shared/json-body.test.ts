@@ -3,7 +3,8 @@ import type { AddressInfo } from 'node:net';
 import type { Server } from 'node:http';
 import pino from 'pino';
 import { createErrorMiddleware } from './error-middleware';
-import { createJsonBodyParser } from './json-body';
+import { createJsonBodyParser, exceedsNesting } from './json-body';
+import { MAX_BODY_NESTING } from './rpc';
 import { rawExchange } from './testing/raw-exchange';
 
 describe('JSON bodies of /v2 calls', () => {
@@ -14,8 +15,9 @@ describe('JSON bodies of /v2 calls', () => {
   beforeAll(async () => {
     const logger = pino({ level: 'debug' }, { write: (line: string) => void logs.push(JSON.parse(line)) });
     const app = express();
-    app.use('/v2', ...createJsonBodyParser({ receiveTimeoutMs: 300, limitBytes: 1000 }));
+    app.use('/v2', ...createJsonBodyParser({ receiveTimeoutMs: 300, limitBytes: 1000, smallLimitBytes: 100 }));
     app.post('/v2/echo', (req, res) => void res.json({ body: req.body ?? null }));
+    app.post('/v2/account/login', (req, res) => void res.json({ body: req.body ?? null }));
     app.use(createErrorMiddleware(logger));
     server = app.listen(0, '127.0.0.1');
     await new Promise((r) => server.once('listening', r));
@@ -26,7 +28,7 @@ describe('JSON bodies of /v2 calls', () => {
     await new Promise((r) => server.close(r));
   });
 
-  const post = (headers: string, body = '') => `POST /v2/echo HTTP/1.1\r\nHost: x\r\nConnection: close\r\n${headers}Content-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`;
+  const post = (headers: string, body = '', path = '/v2/echo') => `POST ${path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n${headers}Content-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`;
 
   it('answers body-parser refusals with their 4xx and a stable code, never a 500', async () => {
     expect(await rawExchange(port, post('Content-Type: application/json; charset=bogus\r\n', '{}'))).toMatchObject({ status: 415, body: { code: 'InvalidParameter.ContentType', message: expect.stringMatching(/charset "bogus".*UTF-8/) } });
@@ -72,5 +74,47 @@ describe('JSON bodies of /v2 calls', () => {
     await rawExchange(port, `POST /v2/echo HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{"user`, { then: (s) => setTimeout(() => s.destroy(), 50) });
     for (let i = 0; i < 50 && !logs.length; i++) await new Promise((r) => setTimeout(r, 20));
     expect(logs.map((l) => [l.level, l.msg])).toEqual([[20, 'client aborted the request body']]);
+  });
+
+  const nested = (levels: number, open = '{"a":', close = '}') => `${open.repeat(levels)}1${close.repeat(levels)}`;
+
+  it('refuses a body nested deeper than rpc.ts allows before parsing it, and takes one at the limit', async () => {
+    // rpc.ts counts the body itself as level 0: MAX_BODY_NESTING levels inside it pass, one more does not.
+    const json = 'Content-Type: application/json\r\n';
+    const atLimit = `{"x":${nested(MAX_BODY_NESTING, '[', ']')}}`;
+    expect(await rawExchange(port, post(json, atLimit))).toMatchObject({ status: 200 });
+    for (const deep of [`{"x":${nested(MAX_BODY_NESTING + 1, '[', ']')}}`, nested(MAX_BODY_NESTING + 2), '['.repeat(900)])
+      expect(await rawExchange(port, post(json, deep))).toMatchObject({ status: 400, body: { code: 'InvalidParameter.Body', message: expect.stringMatching(/deeper than 64 levels/) } });
+    // Brackets in strings, escaped quotes and backslashes included, are text, not nesting.
+    const text = `{"s":"${'[{'.repeat(200)}\\"${'{'.repeat(100)}\\\\","t":"\\\\"}`;
+    expect(await rawExchange(port, post(json, text))).toMatchObject({ status: 200, body: { body: { t: '\\' } } });
+  });
+
+  it('counts nesting as JSON does: strings, escapes and multi-byte text', () => {
+    const bytes = (s: string) => Buffer.from(s);
+    expect(exceedsNesting(bytes('[[[]]]'), 3)).toBe(false);
+    expect(exceedsNesting(bytes('[[[[]]]]'), 3)).toBe(true);
+    expect(exceedsNesting(bytes('[[],[],[],[],[]]'), 2)).toBe(false);
+    expect(exceedsNesting(bytes('["[[[[[", "\\\"[[[[", {"é[":"ü{{{"}]'), 2)).toBe(false);
+    expect(exceedsNesting(bytes('["\\\\", [[[]]]]'), 3)).toBe(true);
+    // A 4 MB body of 690k levels (the red team's) is refused in a few milliseconds, not the 0.4 s its JSON.parse took.
+    const huge = bytes(nested(690_000));
+    const started = performance.now();
+    expect(exceedsNesting(huge, MAX_BODY_NESTING + 1)).toBe(true);
+    expect(performance.now() - started).toBeLessThan(50);
+  });
+
+  it('holds login and token refresh to the small limit, as the router spells their paths', async () => {
+    const json = 'Content-Type: application/json\r\n';
+    const body = JSON.stringify({ username: 'u', password: 'p'.repeat(200) });
+    expect(await rawExchange(port, post(json, body))).toMatchObject({ status: 200 });
+    for (const path of ['/v2/account/login', '/v2/Account/LOGIN', '/v2/account/login/', '/v2/account/token']) {
+      const r = await rawExchange(port, post(json, body, path));
+      expect([path, r.status, r.body?.code]).toEqual([path, 413, 'InvalidParameter.Body']);
+    }
+    // Chunked, no length announced: body-parser's own limit refuses it.
+    const chunked = `POST /v2/account/login HTTP/1.1\r\nHost: x\r\nConnection: close\r\n${json}Transfer-Encoding: chunked\r\n\r\n${body.length.toString(16)}\r\n${body}\r\n0\r\n\r\n`;
+    expect(await rawExchange(port, chunked)).toMatchObject({ status: 413, body: { code: 'InvalidParameter.Body' } });
+    expect(await rawExchange(port, post(json, '{"username":"u","password":"p"}', '/v2/account/login'))).toMatchObject({ status: 200 });
   });
 });

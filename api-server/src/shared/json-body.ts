@@ -1,5 +1,6 @@
 /**
- * The body of a `/v2` RPC call: JSON, at most JSON_BODY_LIMIT_BYTES, received within a time bound. Local
+ * The body of a `/v2` RPC call: JSON, at most JSON_BODY_LIMIT_BYTES (SMALL_JSON_BODY_LIMIT_BYTES for login
+ * and token refresh), nested at most MAX_BODY_NESTING deep, received within a time bound. Local
  * upload and download URLs (PUT and GET of bytes, storage/local-blob.routes.ts) are mounted before this
  * and never reach it.
  *
@@ -10,10 +11,19 @@
  * is neither: JSON is taken, anything else does not parse and answers 400 InvalidParameter.Body. Only a
  * charset other than UTF-8 or an unknown Content-Encoding answers 415 (error-middleware.ts).
  */
-import express, { type RequestHandler } from 'express';
+import express, { type Request, type RequestHandler } from 'express';
 import { AppError } from './errors';
+import { MAX_BODY_NESTING } from './rpc';
 
 export const JSON_BODY_LIMIT_BYTES = 4 * 1024 * 1024;
+/**
+ * The limit for the calls anyone may make, whose fields are all short (a user name and password of at most
+ * 255 and 256 characters, a refresh token of 512): a 4 MB body to /v2/account/login cost its JSON.parse
+ * before any check of who sent it (red team, resources).
+ */
+export const SMALL_JSON_BODY_LIMIT_BYTES = 64 * 1024;
+/** Paths under the `/v2` mount whose bodies are held to SMALL_JSON_BODY_LIMIT_BYTES. */
+export const SMALL_BODY_PATHS = ['/account/login', '/account/token'];
 /**
  * The whole JSON body must arrive within this long. The server's idle timeout (server-timeouts.ts) cuts a
  * connection on which nothing moves; this cuts one that trickles a byte now and then and would hold a
@@ -23,17 +33,23 @@ export const JSON_BODY_RECEIVE_TIMEOUT_MS = 60_000;
 
 export interface JsonBodyOptions {
   limitBytes?: number;
+  smallLimitBytes?: number;
   receiveTimeoutMs?: number;
 }
 
 /** The middlewares that parse a `/v2` call's body; mount them in order under `/v2`. */
-export function createJsonBodyParser({ limitBytes = JSON_BODY_LIMIT_BYTES, receiveTimeoutMs = JSON_BODY_RECEIVE_TIMEOUT_MS }: JsonBodyOptions = {}): RequestHandler[] {
+export function createJsonBodyParser({
+  limitBytes = JSON_BODY_LIMIT_BYTES,
+  smallLimitBytes = SMALL_JSON_BODY_LIMIT_BYTES,
+  receiveTimeoutMs = JSON_BODY_RECEIVE_TIMEOUT_MS,
+}: JsonBodyOptions = {}): RequestHandler[] {
+  const limitFor = (req: Request) => (isSmallBodyPath(req.path) ? Math.min(smallLimitBytes, limitBytes) : limitBytes);
   const guard: RequestHandler = (req, res, next) => {
     if (req.method !== 'POST' || !hasNonEmptyBody(req.headers)) return next();
     // body-parser refuses an announced length over the limit before reading, but then reads the whole body
     // off before answering. Answered here at once instead, the connection closed rather than drained.
     const length = Number(req.headers['content-length']);
-    if (length > limitBytes) return next(new AppError('InvalidParameter.Body', 413, 'request body is too large', { headers: { Connection: 'close' } }));
+    if (length > limitFor(req)) return next(new AppError('InvalidParameter.Body', 413, 'request body is too large', { headers: { Connection: 'close' } }));
     const timer = setTimeout(() => {
       if (res.headersSent) return void req.socket.destroy();
       // Closed after the answer: the rest of the body is not worth waiting for. body-parser then sees the
@@ -46,8 +62,59 @@ export function createJsonBodyParser({ limitBytes = JSON_BODY_LIMIT_BYTES, recei
     res.once('close', clear);
     next();
   };
-  // POST only: what the guard bounds. The /v2 GETs (downloads) take no body.
-  return [guard, express.json({ limit: limitBytes, type: (req) => req.method === 'POST' })];
+  // POST only: what the guard bounds. The /v2 GETs (downloads) take no body. `verify` sees the bytes
+  // (decompressed) before JSON.parse does.
+  const parser = (limit: number) => express.json({ limit, type: (req) => req.method === 'POST', verify: refuseDeepNesting });
+  const small = parser(Math.min(smallLimitBytes, limitBytes));
+  const large = parser(limitBytes);
+  const parse: RequestHandler = (req, res, next) => (isSmallBodyPath(req.path) ? small : large)(req, res, next);
+  return [guard, parse];
+}
+
+/**
+ * Express routes case-insensitively and with or without a trailing slash (`/V2/Account/Login/` is the
+ * login), so the path is compared as it routes.
+ */
+function isSmallBodyPath(path: string): boolean {
+  return SMALL_BODY_PATHS.includes(path.toLowerCase().replace(/\/+$/, ''));
+}
+
+/**
+ * Refuses a body nesting arrays and objects deeper than rpc.ts allows, before JSON.parse: parsing 690,000
+ * levels took 0.4 s of the event loop (red team, resources), and rpc.ts would refuse the result anyway.
+ * Counted as rpc.ts counts (the body's own object is level 0, so MAX_BODY_NESTING + 1 brackets may be
+ * open), so nothing it took is refused here. A byte scan: brackets inside strings do not count, and a
+ * backslash in a string escapes the next byte (`\"`, `\\`); UTF-8's multi-byte sequences hold no ASCII
+ * bytes. JSON that is malformed may be miscounted, but JSON.parse would refuse it too.
+ */
+function refuseDeepNesting(_req: unknown, _res: unknown, body: Buffer): void {
+  if (exceedsNesting(body, MAX_BODY_NESTING + 1)) {
+    throw new AppError('InvalidParameter.Body', 400, `request body nests arrays and objects deeper than ${MAX_BODY_NESTING} levels`);
+  }
+}
+
+const QUOTE = 0x22;
+const BACKSLASH = 0x5c;
+const OPEN_BRACE = 0x7b;
+const OPEN_BRACKET = 0x5b;
+const CLOSE_BRACE = 0x7d;
+const CLOSE_BRACKET = 0x5d;
+
+/** Whether more than `maxOpen` arrays and objects are open at once anywhere in the JSON text `bytes`. */
+export function exceedsNesting(bytes: Uint8Array, maxOpen: number): boolean {
+  let open = 0;
+  for (let i = 0; i < bytes.length; i++) {
+    const b = bytes[i]!;
+    if (b === QUOTE) {
+      // Skip the string: to the next quote not escaped by a backslash.
+      for (i++; i < bytes.length && bytes[i] !== QUOTE; i++) if (bytes[i] === BACKSLASH) i++;
+    } else if (b === OPEN_BRACE || b === OPEN_BRACKET) {
+      if (++open > maxOpen) return true;
+    } else if (b === CLOSE_BRACE || b === CLOSE_BRACKET) {
+      open--;
+    }
+  }
+  return false;
 }
 
 /** A body with bytes in it: a positive Content-Length, or chunked (its length unknown until it ends). */
