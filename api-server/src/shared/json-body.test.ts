@@ -3,7 +3,7 @@ import type { AddressInfo } from 'node:net';
 import type { Server } from 'node:http';
 import pino from 'pino';
 import { createErrorMiddleware } from './error-middleware';
-import { createJsonBodyParser, exceedsNesting } from './json-body';
+import { createJsonBodyParser, findDeepNesting } from './json-body';
 import { MAX_BODY_NESTING } from './rpc';
 import { rawExchange } from './testing/raw-exchange';
 
@@ -83,8 +83,13 @@ describe('JSON bodies of /v2 calls', () => {
     const json = 'Content-Type: application/json\r\n';
     const atLimit = `{"x":${nested(MAX_BODY_NESTING, '[', ']')}}`;
     expect(await rawExchange(port, post(json, atLimit))).toMatchObject({ status: 200 });
-    for (const deep of [`{"x":${nested(MAX_BODY_NESTING + 1, '[', ']')}}`, nested(MAX_BODY_NESTING + 2), '['.repeat(900)])
-      expect(await rawExchange(port, post(json, deep))).toMatchObject({ status: 400, body: { code: 'InvalidParameter.Body', message: expect.stringMatching(/deeper than 64 levels/) } });
+    for (const [deep, code] of [
+      [`{"x":${nested(MAX_BODY_NESTING + 1, '[', ']')}}`, 'InvalidParameter.X'],
+      [`{"a":1,"user_data":${nested(MAX_BODY_NESTING + 1)}}`, 'InvalidParameter.UserData'],
+      ['['.repeat(900), 'InvalidParameter.Body'],
+      [`{"\\u0000":${nested(MAX_BODY_NESTING + 1)}}`, 'InvalidParameter.Body'],
+    ])
+      expect(await rawExchange(port, post(json, deep))).toMatchObject({ status: 400, body: { code, message: expect.stringMatching(/deeper than 64 levels/) } });
     // Brackets in strings, escaped quotes and backslashes included, are text, not nesting.
     const text = `{"s":"${'[{'.repeat(200)}\\"${'{'.repeat(100)}\\\\","t":"\\\\"}`;
     expect(await rawExchange(port, post(json, text))).toMatchObject({ status: 200, body: { body: { t: '\\' } } });
@@ -92,11 +97,13 @@ describe('JSON bodies of /v2 calls', () => {
 
   it('counts nesting as JSON does: strings, escapes and multi-byte text', () => {
     const bytes = (s: string) => Buffer.from(s);
+    const exceedsNesting = (b: Buffer, max: number) => findDeepNesting(b, max) !== undefined;
     expect(exceedsNesting(bytes('[[[]]]'), 3)).toBe(false);
     expect(exceedsNesting(bytes('[[[[]]]]'), 3)).toBe(true);
     expect(exceedsNesting(bytes('[[],[],[],[],[]]'), 2)).toBe(false);
     expect(exceedsNesting(bytes('["[[[[[", "\\\"[[[[", {"é[":"ü{{{"}]'), 2)).toBe(false);
     expect(exceedsNesting(bytes('["\\\\", [[[]]]]'), 3)).toBe(true);
+    expect(findDeepNesting(bytes('{"a":"b","c":[[1]],"d\\"é":{"e":[[]]}}'), 3)).toEqual({ field: 'd"é' });
     // A 4 MB body of 690k levels (the red team's) is refused in a few milliseconds, not the 0.4 s its JSON.parse took.
     const huge = bytes(nested(690_000));
     const started = performance.now();

@@ -81,40 +81,71 @@ function isSmallBodyPath(path: string): boolean {
 
 /**
  * Refuses a body nesting arrays and objects deeper than rpc.ts allows, before JSON.parse: parsing 690,000
- * levels took 0.4 s of the event loop (red team, resources), and rpc.ts would refuse the result anyway.
- * Counted as rpc.ts counts (the body's own object is level 0, so MAX_BODY_NESTING + 1 brackets may be
- * open), so nothing it took is refused here. A byte scan: brackets inside strings do not count, and a
- * backslash in a string escapes the next byte (`\"`, `\\`); UTF-8's multi-byte sequences hold no ASCII
- * bytes. JSON that is malformed may be miscounted, but JSON.parse would refuse it too.
+ * levels took 0.4 s of the event loop (red team, resources), and rpc.ts refuses the result anyway. Counted
+ * as rpc.ts counts (the body's own object is level 0, so MAX_BODY_NESTING + 1 brackets may be open) and
+ * answered as it answers, InvalidParameter.<Field> named for the top-level field (`user_data` →
+ * InvalidParameter.UserData). One difference: rpc.ts checks what its schema keeps, so a deep field it
+ * does not know was dropped, and is now refused.
  */
 function refuseDeepNesting(_req: unknown, _res: unknown, body: Buffer): void {
-  if (exceedsNesting(body, MAX_BODY_NESTING + 1)) {
-    throw new AppError('InvalidParameter.Body', 400, `request body nests arrays and objects deeper than ${MAX_BODY_NESTING} levels`);
-  }
+  const deep = findDeepNesting(body, MAX_BODY_NESTING + 1);
+  if (deep === undefined) return;
+  const field = deep.field !== undefined && /^[A-Za-z0-9_]{1,64}$/.test(deep.field) ? deep.field : undefined;
+  throw new AppError(`InvalidParameter.${field ? pascal(field) : 'Body'}`, 400, `${field ?? 'body'}: nests arrays and objects deeper than ${MAX_BODY_NESTING} levels`);
 }
+
+/** As rpc.ts names a field's error code (not exported there). */
+const pascal = (s: string) =>
+  s
+    .split('_')
+    .map((p) => p.charAt(0).toUpperCase() + p.slice(1))
+    .join('');
 
 const QUOTE = 0x22;
 const BACKSLASH = 0x5c;
+const COLON = 0x3a;
 const OPEN_BRACE = 0x7b;
 const OPEN_BRACKET = 0x5b;
 const CLOSE_BRACE = 0x7d;
 const CLOSE_BRACKET = 0x5d;
 
-/** Whether more than `maxOpen` arrays and objects are open at once anywhere in the JSON text `bytes`. */
-export function exceedsNesting(bytes: Uint8Array, maxOpen: number): boolean {
+/**
+ * Where more than `maxOpen` arrays and objects are first open at once in the JSON text `bytes`: the
+ * top-level object's field it happens in (undefined in a top-level array), or undefined when nowhere. A
+ * byte scan: brackets inside strings do not count, and a backslash in a string escapes the next byte (`\"`,
+ * `\\`); UTF-8's multi-byte sequences hold no ASCII bytes. Malformed JSON may be miscounted, but
+ * JSON.parse refuses it anyway.
+ */
+export function findDeepNesting(bytes: Uint8Array, maxOpen: number): { field: string | undefined } | undefined {
   let open = 0;
+  // The last string read at level 1, and the field: that string when a colon followed it.
+  let lastString: [number, number] | undefined;
+  let field: [number, number] | undefined;
   for (let i = 0; i < bytes.length; i++) {
     const b = bytes[i]!;
     if (b === QUOTE) {
       // Skip the string: to the next quote not escaped by a backslash.
+      const start = i;
       for (i++; i < bytes.length && bytes[i] !== QUOTE; i++) if (bytes[i] === BACKSLASH) i++;
+      if (open === 1) lastString = [start, i + 1];
+    } else if (b === COLON) {
+      if (open === 1) field = lastString;
     } else if (b === OPEN_BRACE || b === OPEN_BRACKET) {
-      if (++open > maxOpen) return true;
+      if (++open > maxOpen) return { field: field && decodeJsonString(bytes.subarray(field[0], field[1])) };
     } else if (b === CLOSE_BRACE || b === CLOSE_BRACKET) {
       open--;
     }
   }
-  return false;
+  return undefined;
+}
+
+function decodeJsonString(bytes: Uint8Array): string | undefined {
+  try {
+    const value: unknown = JSON.parse(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('utf8'));
+    return typeof value === 'string' ? value : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 /** A body with bytes in it: a positive Content-Length, or chunked (its length unknown until it ends). */
