@@ -16,6 +16,14 @@ export function createStorageClaimRepository() {
       );
       return row?.known === true;
     },
+    /**
+     * How many blobs this database records as stored (a row is written once its object is in the store).
+     * Counted only when an unclaimed store turns out empty, to say how much it lacks.
+     */
+    async countBlobs(db: Queryable): Promise<number> {
+      const [row] = await db.query<{ n: string | number }>(`SELECT count(*) AS n FROM blobs`);
+      return Number(row?.n ?? 0);
+    },
     /** Whether any of these storage keys is a blob's or an upload session's (finished or not). */
     async knowsAnyKey(db: Queryable, keys: readonly string[]): Promise<boolean> {
       const [row] = await db.query<{ known: boolean }>(

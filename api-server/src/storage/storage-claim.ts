@@ -9,6 +9,10 @@
  *   conditional create (S3 If-None-Match: *; radosgw 16 honours it), then reads it back in case the store
  *   ignored the condition (a rival's later write shows up at the GC's next re-check at the latest);
  * - absent, and this database knows none of the store's blobs: refused (that is the empty-database case);
+ * - absent, the store empty, and this database records stored blobs: refused. The store is not the one its
+ *   files' blobs are in (a Domain's bucket, prefix or endpoint edited, another data dir, a store emptied):
+ *   claimed, it was served with every stored file unreadable and new uploads split across two stores
+ *   (red team M5);
  * - another instance's claim, or one that cannot be read: refused;
  * - this instance's claim for another domain: refused (a copy of the owner's database, e.g. a restored backup
  *   started as staging, shares its instance id);
@@ -48,7 +52,7 @@ export type ClaimOutcome =
   /** OPENPDS_STORAGE_CLAIM=takeover replaced another instance's claim, or claimed unknown blobs. */
   | 'taken_over';
 
-export type ClaimRefusal = 'HeldByOther' | 'CopiedDatabase' | 'UnknownBlobs' | 'Unreadable';
+export type ClaimRefusal = 'HeldByOther' | 'CopiedDatabase' | 'UnknownBlobs' | 'MissingBlobs' | 'Unreadable';
 
 /** A ConfigError, so `openpds serve` reports it the way it reports a bad setting and exits 1. */
 export class StorageClaimError extends ConfigError {
@@ -99,6 +103,10 @@ export async function claimStore(deps: StorageClaimDeps, mode: ClaimMode): Promi
 
     const holding = await storeHolding(deps);
     if (holding === 'unknown') throw unknownBlobs(deps, instanceId);
+    if (holding === 'empty') {
+      const blobs = await repo.countBlobs(deps.db);
+      if (blobs > 0) throw missingBlobs(deps, instanceId, blobs);
+    }
     if (await deps.store.putIfAbsent(CLAIM_KEY, body)) {
       await expectOwn(deps, instanceId);
       return { outcome: holding === 'empty' ? 'claimed' : 'adopted', claim: mine };
@@ -188,6 +196,16 @@ function unknownBlobs(deps: StorageClaimDeps, instanceId: string): StorageClaimE
     `the blob store ${deps.storeName} holds blobs but no claim (${CLAIM_KEY}), and this database (instance ${instanceId}, domain "${deps.domainId}") knows none of them: ` +
       `it looks like a new, empty database (an empty OPENPDS_DATABASE_URL means a fresh embedded one) pointed at a store in use, whose GC would delete them all. ` +
       `This data plane does not serve: ${RESOLVE}. ${TAKEOVER}`,
+  );
+}
+
+function missingBlobs(deps: StorageClaimDeps, instanceId: string, blobs: number): StorageClaimError {
+  return new StorageClaimError(
+    'MissingBlobs',
+    `the blob store ${deps.storeName} is empty and has no claim (${CLAIM_KEY}), but this database (instance ${instanceId}, domain "${deps.domainId}") records ${blobs} stored blob(s): ` +
+      `they are in another store (the bucket, prefix or endpoint changed, or another OPENPDS_DATA_DIR) or this one was emptied. Served, every stored file would be unreadable and new uploads would go to another store than the old ones, so this data plane does not serve: ` +
+      `point it back at the store that holds the blobs, or copy every object of that store (${CLAIM_KEY} included) here first. ` +
+      'Only if those blobs are lost for good and this database is to serve without them, start once with OPENPDS_STORAGE_CLAIM=takeover.',
   );
 }
 
