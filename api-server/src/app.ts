@@ -125,7 +125,7 @@ export function createApp(deps: Deps, services: Services = createServices(deps))
     logger: deps.logger,
   });
   app.get('/readyz', async (_req, res) => {
-    const { ready, results } = await readiness.check({ storage_claim: publicClaimProblem(deps.storageClaim?.problem()) ?? 'ok' });
+    const { ready, results } = await readiness.check({ storage_claim: publicClaimProblem(deps.storageClaim?.problem()) ?? 'ok', schema: deps.schema?.readiness() ?? 'ok' });
     res.status(ready ? 200 : 503).json({ status: ready ? 'ready' : 'not ready', ...results });
   });
   // With OPENPDS_METRICS_PORT set, /metrics is served on that port only (main.ts, metrics-server.ts) and
@@ -141,6 +141,11 @@ export function createApp(deps: Deps, services: Services = createServices(deps))
     const problem = deps.storageClaim?.problem();
     if (!problem) return next();
     res.status(503).json({ code: problem.code, message: publicClaimProblem(problem), request_id: res.locals.requestId });
+  });
+  // A database a newer OpenPDS migrated is not served by this older code unless O&M allowed it (main.ts).
+  app.use((_req, res, next) => {
+    if (!deps.schema || deps.schema.servable()) return next();
+    res.status(503).json({ code: 'ServiceUnavailable.SchemaNewer', message: `the database schema is ${deps.schema.readiness()} (see OPENPDS_ALLOW_NEWER_SCHEMA)`, request_id: res.locals.requestId });
   });
   app.get('/v2/openapi.json', (_req, res) => void res.json(buildOpenApi(registry, { version: VERSION })));
 

@@ -11,7 +11,8 @@ import pino, { type Logger } from 'pino';
 import { createApp, createServices, type Services } from './app';
 import { loadConfig, startupNotices, unknownEnvNotices, type Config } from './config/config';
 import type { Db } from './db/db';
-import { migrate, unknownAppliedMigrations } from './db/migrate';
+import { migrate } from './db/migrate';
+import { createSchemaCheck, type SchemaCheck } from './db/migrate-schema-check';
 import { VERSION as OPENPDS_VERSION } from './version';
 import { createPasswordHasher } from './modules/auth/password-hash';
 import { createTokenSigner } from './modules/auth/tokens';
@@ -142,8 +143,10 @@ export async function startServer(env: Record<string, string | undefined> = proc
   // A database that cannot be opened (in use by another process, unreachable) or migrated: nothing is
   // left listening behind the error.
   let db: Db;
+  let schema: SchemaCheck;
   try {
     db = await openDb(config, logger);
+    schema = createSchemaCheck({ db, allowNewer: config.allowNewerSchema, logger, version: OPENPDS_VERSION, gauge: metrics.schemaUnknownMigrations });
   } catch (error) {
     await closeServer();
     throw error;
@@ -152,13 +155,9 @@ export async function startServer(env: Record<string, string | undefined> = proc
     // A PostgreSQL not reachable yet is waited for (database-start.ts), as a store is; PGlite is a file.
     if (db.dialect === 'pg') await waitForDatabase(db, { timeoutMs: config.dbStartTimeoutSeconds * 1000, logger });
     await migrate(db);
-    const newer = await unknownAppliedMigrations(db);
-    if (newer.length) {
-      logger.warn(
-        { migrations: newer.map((m) => m.name), version: OPENPDS_VERSION },
-        `the database was migrated by a newer OpenPDS than this one (${OPENPDS_VERSION}): it may misread or damage data it was not written for; run the newer version (rolling an image back does not roll its migrations back)`,
-      );
-    }
+    // Migrations this version does not know (an image rolled back): not ready, no API, jobs or GC unless
+    // OPENPDS_ALLOW_NEWER_SCHEMA (migrate-schema-check.ts). Decided now, once: old pods mid-roll keep serving.
+    await schema.decide();
   } catch (error) {
     await closeServer();
     // An attempt at a database that never answered may still be pending: the pool's end waits for it.
@@ -187,6 +186,7 @@ export async function startServer(env: Record<string, string | undefined> = proc
     db,
     store,
     storageClaim,
+    schema,
     clock: systemClock,
     newId: createIdGenerator(),
     metrics,
@@ -195,7 +195,8 @@ export async function startServer(env: Record<string, string | undefined> = proc
     tokens: createTokenSigner(secret),
   };
   const services = createServices(deps);
-  await bootstrap(deps, services);
+  // Old code's writes on a newer schema may fail or damage it: a domain is bootstrapped only when servable.
+  if (schema.servable()) await bootstrap(deps, services);
   // PGlite runs no autovacuum, so nothing ever gathers planner statistics there: every table looks a few
   // rows long, and the folder walks over a big tree chose a whole-table scan per level (session 12's red
   // team: a 16k-folder copy took 54 s). ANALYZE at start and after each GC run keeps the plans honest; it
@@ -210,12 +211,12 @@ export async function startServer(env: Record<string, string | undefined> = proc
   for (const notice of startupNotices(config)) logger.warn(notice);
   for (const notice of unknownEnvNotices(env)) logger.warn(notice);
 
-  const startJobs = () => void (config.serveRunsJobs && services.jobs.start());
+  const startJobs = () => void (config.serveRunsJobs && schema.servable() && services.jobs.start());
   const claimRetry = claimed ? undefined : storageClaim.retryUntilDecided(config.storageClaim, startJobs);
   if (claimed) startJobs();
 
   // One run at a time, abortable at close (gc-schedule.ts).
-  const gcSchedule = config.gcIntervalSeconds > 0 ? startGcSchedule((signal) => services.gc.run({ signal }), { intervalMs: config.gcIntervalSeconds * 1000, logger, afterRun: analyze }) : undefined;
+  const gcSchedule = config.gcIntervalSeconds > 0 && schema.servable() ? startGcSchedule((signal) => services.gc.run({ signal }), { intervalMs: config.gcIntervalSeconds * 1000, logger, afterRun: analyze }) : undefined;
 
   return {
     server,

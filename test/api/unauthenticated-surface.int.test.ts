@@ -64,7 +64,7 @@ describe.each(DB_KINDS)('the unauthenticated surface on %s', (dbKind) => {
       const res = await fetch(`${server.url}/readyz`);
       const text = await res.text();
       expect(res.status).toBe(503);
-      expect(JSON.parse(text)).toEqual({ status: 'not ready', database: 'unreachable', storage: 'unreachable', storage_claim: 'ok' });
+      expect(JSON.parse(text)).toEqual({ status: 'not ready', database: 'unreachable', storage: 'unreachable', storage_claim: 'ok', schema: 'ok' });
       expect(text).not.toMatch(/ECONNREFUSED|127\.0\.0\.1|50603/);
       const logged = warn.mock.calls.map(([fields]) => fields as { dependency?: string; err?: Error });
       expect(logged).toEqual(expect.arrayContaining([
@@ -76,7 +76,7 @@ describe.each(DB_KINDS)('the unauthenticated surface on %s', (dbKind) => {
       server.deps.store.ping = ping;
       warn.mockRestore();
     }
-    expect(await (await fetch(`${server.url}/readyz`)).json()).toEqual({ status: 'ready', database: 'ok', storage: 'ok', storage_claim: 'ok' });
+    expect(await (await fetch(`${server.url}/readyz`)).json()).toEqual({ status: 'ready', database: 'ok', storage: 'ok', storage_claim: 'ok', schema: 'ok' });
   });
 });
 

@@ -16,11 +16,13 @@ import { createPgDb } from '../../api-server/src/db/pg.db';
 import { createJobHandlers } from '../../api-server/src/modules/jobs/job-handlers';
 import { createJobRunner, DEFAULT_JOB_RUNNER_OPTIONS } from '../../api-server/src/modules/jobs/job-runner';
 import { createIdGenerator } from '../../api-server/src/shared/ids';
-import { createStorageErrorsCounter } from '../../api-server/src/shared/metrics';
+import { createSchemaCheck } from '../../api-server/src/db/migrate-schema-check';
+import { createSchemaUnknownMigrationsGauge, createStorageErrorsCounter } from '../../api-server/src/shared/metrics';
 import { registryMetricsHandler, startMetricsServer, type MetricsServer } from '../../api-server/src/shared/metrics-server';
 import { createReadiness } from '../../api-server/src/shared/readiness';
 import { explainListenError } from '../../api-server/src/shared/start-errors';
 import { createUrlSigner } from '../../api-server/src/shared/url-signer';
+import { VERSION } from '../../api-server/src/version';
 import { createBlobStore } from '../../api-server/src/storage/create-blob-store';
 
 export interface RunningWorker {
@@ -43,6 +45,10 @@ export async function startWorker(env: Record<string, string | undefined> = proc
   // Workers read and delete objects; they never sign URLs.
   const signer = createUrlSigner({ secret: 'unused-by-workers-unused-by-workers', baseUrl: config.publicUrl });
   const store = createBlobStore(config, signer, createStorageErrorsCounter(registry));
+  // A database a newer OpenPDS migrated: no jobs and not ready, unless OPENPDS_ALLOW_NEWER_SCHEMA
+  // (migrate-schema-check.ts). The worker starts without waiting for its database, so the schema is read
+  // in the background, retried until it can be; jobs start once it is known to be servable.
+  const schema = createSchemaCheck({ db, allowNewer: config.allowNewerSchema, logger, version: VERSION, gauge: createSchemaUnknownMigrationsGauge(registry) });
   const jobs = createJobRunner({ db, logger, registry }, createJobHandlers({ db, store, logger, config, newId: createIdGenerator() }).handlers, { ...DEFAULT_JOB_RUNNER_OPTIONS, concurrency: config.jobConcurrency });
 
   // As the API server's /readyz (app.ts): each check answers within OPENPDS_READINESS_TIMEOUT_SECONDS, so a
@@ -63,7 +69,7 @@ export async function startWorker(env: Record<string, string | undefined> = proc
     if (req.url === '/healthz') return send(200, { status: 'ok' });
     if (req.url === '/metrics' && config.metricsPort === undefined) return metrics(req, res);
     if (req.url === '/readyz') {
-      return void readiness.check().then(({ ready, results }) => send(ready ? 200 : 503, { status: ready ? 'ready' : 'not ready', ...results, jobs: jobs.kinds }));
+      return void readiness.check({ schema: schema.readiness() }).then(({ ready, results }) => send(ready ? 200 : 503, { status: ready ? 'ready' : 'not ready', ...results, jobs: jobs.kinds }));
     }
     send(404, { code: 'NotFound.Route', message: `no route ${req.method} ${req.url}` });
   });
@@ -80,7 +86,21 @@ export async function startWorker(env: Record<string, string | undefined> = proc
   }
   const address = server.address();
   const port = typeof address === 'object' && address ? address.port : config.port;
-  jobs.start();
+  let closed = false;
+  let retry: NodeJS.Timeout | undefined;
+  const startJobsOnceDecided = (delayMs: number): void => {
+    schema.decide().then(
+      () => void (!closed && schema.servable() && jobs.start()),
+      (err: unknown) => {
+        if (closed) return;
+        logger.warn({ err, retry_ms: delayMs }, 'could not read the database schema; jobs wait');
+        retry = setTimeout(() => startJobsOnceDecided(Math.min(delayMs * 2, 5_000)), delayMs);
+      },
+    );
+  };
+  startJobsOnceDecided(1000);
+  // Its first /readyz should not say `not checked yet` for a database that answers: one read, bounded as a check.
+  await Promise.race([schema.decide().catch(() => undefined), new Promise((resolve) => setTimeout(resolve, config.readinessTimeoutSeconds * 1000).unref())]);
   logger.info({ port, jobs: jobs.kinds, concurrency: config.jobConcurrency }, 'openpds worker listening and running jobs');
   for (const notice of startupNotices(config)) logger.warn(notice);
   for (const notice of unknownEnvNotices(env)) logger.warn(notice);
@@ -89,6 +109,8 @@ export async function startWorker(env: Record<string, string | undefined> = proc
     url: `http://127.0.0.1:${port}`,
     ...(metricsServer ? { metricsUrl: `http://127.0.0.1:${metricsServer.port}/metrics` } : {}),
     async close() {
+      closed = true;
+      clearTimeout(retry);
       await jobs.close();
       await Promise.all([new Promise<void>((resolve) => server.close(() => resolve())), metricsServer?.close()]);
       await db.close();

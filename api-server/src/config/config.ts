@@ -150,9 +150,15 @@ export const CONFIG_KEYS = {
   ),
   storageClaim: key(
     'OPENPDS_STORAGE_CLAIM',
-    'The data plane claims its blob store (`openpds-claim.json` at the store root, naming this database\'s instance id and the domain) before it serves or runs the GC, which deletes whatever its own database does not know. `check`: refuse to start (exit 1, the log says why) on a store another instance claims, or on an unclaimed store whose blobs this database knows none of (an empty database pointed at a store in use); `takeover`: claim the store anyway, for one start when this database really is its owner now (the other instance is gone for good, or the blobs are garbage), then set it back',
+    'The data plane claims its blob store (`openpds-claim.json` at the store root, naming this database\'s instance id and the domain) before it serves or runs the GC, which deletes whatever its own database does not know. `check`: refuse to start (exit 1, the log says why) on a store another instance claims, on an unclaimed store whose blobs this database knows none of (an empty database pointed at a store in use), or on an empty, unclaimed store while this database records stored blobs (a bucket, prefix or data dir changed: the files\' blobs are elsewhere); `takeover`: claim the store anyway, for one start when this database really is its owner now (the other instance is gone for good, the blobs are garbage, or lost for good), then set it back',
     'check',
     oneOf('check', 'takeover'),
+  ),
+  allowNewerSchema: key(
+    'OPENPDS_ALLOW_NEWER_SCHEMA',
+    'Whether `serve` and `worker` may run on a database a newer OpenPDS migrated (migrations this version does not know: an image rolled back; migrations are forward-only). `false`: such a process stays not ready (/readyz 503 `schema: newer than this version: <migrations>`), answers the API with 503 `ServiceUnavailable.SchemaNewer` and runs no jobs or GC; in a rolling rollback the newer pods keep serving and the rollout stalls. `true` only when the newer version\'s release notes say those migrations are backward compatible. Decided at each process\'s start: pods already running when a newer one migrates keep serving, as mid-upgrade. `openpds_schema_unknown_migrations` counts them',
+    'false',
+    bool,
   ),
   accessTokenTtl: key('OPENPDS_ACCESS_TOKEN_TTL', 'Access token lifetime, seconds', '7200', int(60, 86_400)),
   refreshTokenTtl: key('OPENPDS_REFRESH_TOKEN_TTL', 'Refresh token lifetime, seconds', '2592000', int(300, MAX_DURATION_SECONDS)),

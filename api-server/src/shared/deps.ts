@@ -5,6 +5,7 @@
 import type { Logger } from 'pino';
 import type { Config } from '../config/config';
 import type { Db } from '../db/db';
+import type { SchemaCheck } from '../db/migrate-schema-check';
 import type { BlobStore } from '../storage/blob-store';
 import type { StorageClaimGuard } from '../storage/storage-claim.guard';
 import type { Clock } from './clock';
@@ -28,4 +29,9 @@ export interface Deps {
    * /readyz and the API fail while it is refused. Absent in tests that build their own deps.
    */
   storageClaim?: StorageClaimGuard;
+  /**
+   * Whether the database holds migrations this version does not know (main.ts decides at start): /readyz
+   * and the API fail then, unless OPENPDS_ALLOW_NEWER_SCHEMA. Absent in tests that build their own deps.
+   */
+  schema?: SchemaCheck;
 }

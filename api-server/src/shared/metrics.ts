@@ -9,6 +9,7 @@ export interface Metrics {
   rapidUpload: client.Counter<'result'>;
   blobGc: client.Counter<'kind'>;
   storageErrors: client.Counter<'operation' | 'store'>;
+  schemaUnknownMigrations: client.Gauge;
 }
 
 /** The methods routes answer; anything else a client sends (Node accepts some 30) is labelled `other`. */
@@ -55,6 +56,7 @@ export function createMetrics(): Metrics {
       registers: [registry],
     }),
     storageErrors: createStorageErrorsCounter(registry),
+    schemaUnknownMigrations: createSchemaUnknownMigrationsGauge(registry),
   };
   // Series at 0 from the start, so rate() and increase() see the first one.
   for (const result of RAPID_UPLOAD_RESULTS) metrics.rapidUpload.inc({ result }, 0);
@@ -72,6 +74,19 @@ export function createStorageErrorsCounter(registry: client.Registry): client.Co
     name: 'openpds_storage_errors_total',
     help: `Blob store operations that failed, by operation (${STORAGE_OPERATIONS.join(', ')}) and store (s3, local); a missing key is an answer, not an error`,
     labelNames: ['operation', 'store'],
+    registers: [registry],
+  });
+}
+
+/**
+ * Migrations the database holds that this process's version does not know, read at its start: above 0, a
+ * newer OpenPDS migrated it (an image rolled back) and the process is not ready unless
+ * OPENPDS_ALLOW_NEWER_SCHEMA is set (db/migrate-schema-check.ts). `serve` and `worker` both register it.
+ */
+export function createSchemaUnknownMigrationsGauge(registry: client.Registry): client.Gauge {
+  return new client.Gauge({
+    name: 'openpds_schema_unknown_migrations',
+    help: 'Migrations applied to the database that this version does not know, read at start (above 0: a newer OpenPDS migrated it; not ready unless OPENPDS_ALLOW_NEWER_SCHEMA=true)',
     registers: [registry],
   });
 }
