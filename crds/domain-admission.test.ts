@@ -154,7 +154,7 @@ describe('storage.s3: where the blobs are cannot change', () => {
 
   test('a changed bucket, prefix or endpoint, or one added or removed, is refused with what to do instead', () => {
     const base = { bucket: 'b-1', prefix: 'p/', endpoint: 'https://s3.example' };
-    for (const next of [{ ...base, bucket: 'b-2' }, { ...base, prefix: 'q/' }, { ...base, endpoint: 'https://other.example' }, { bucket: 'b-1', endpoint: 'https://s3.example' }, { bucket: 'b-1', prefix: 'p/' }]) {
+    for (const next of <Record<string, string>[]>[{ ...base, bucket: 'b-2' }, { ...base, prefix: 'q/' }, { ...base, endpoint: 'https://other.example' }, { bucket: 'b-1', endpoint: 'https://s3.example' }, { bucket: 'b-1', prefix: 'p/' }]) {
       const failures = updateFailures(s3(base), s3(next));
       expect([next, failures]).toEqual([next, [expect.stringMatching(/^spec\.storage\.s3: Invalid value: "object": storage\.s3 endpoint, bucket and prefix cannot change after creation/)]]);
     }
