@@ -58,10 +58,10 @@ describe('kubectl apply of Domains the schema used to accept', () => {
     await expect(apply(domain('small', '  storage: {volume: {size: 20Gi}}'))).resolves.toContain('configured');
   });
 
-  it('a running Domain\'s S3 bucket, prefix or endpoint cannot be edited, nor spec.database added to a volume Domain', async () => {
+  it('a running Domain\'s S3 bucket or prefix cannot be edited, nor spec.database added to a volume Domain', async () => {
     await expect(apply(domain('moved', `${S3}\n  storage: {s3: {bucket: photos, prefix: a/}}`))).resolves.toContain('created');
     await expect(apply(domain('moved', `${S3}\n  storage: {s3: {bucket: photos-new, prefix: a/}}`))).rejects.toThrow(
-      'The Domain "moved" is invalid: spec.storage.s3: Invalid value: "object": storage.s3 endpoint, bucket and prefix cannot change after creation',
+      'The Domain "moved" is invalid: spec.storage.s3: Invalid value: "object": storage.s3 bucket and prefix cannot change after creation',
     );
     await expect(apply(domain('moved', `${S3}\n  storage: {s3: {bucket: photos, prefix: b/}}`))).rejects.toThrow('copy every object under the old bucket and prefix');
     await expect(apply(domain('moved', `${S3}\n  storage: {s3: {bucket: photos, prefix: a/, region: eu-west-1}}`))).resolves.toContain('configured');

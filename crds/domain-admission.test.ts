@@ -152,20 +152,22 @@ describe('storage.volume', () => {
 describe('storage.s3: where the blobs are cannot change', () => {
   const s3 = (s3: Record<string, string>) => ({ ...S3, storage: { s3 } });
 
-  test('a changed bucket, prefix or endpoint, or one added or removed, is refused with what to do instead', () => {
+  test('a changed bucket or prefix, or a prefix added or removed, is refused with what to do instead', () => {
     const base = { bucket: 'b-1', prefix: 'p/', endpoint: 'https://s3.example' };
-    for (const next of <Record<string, string>[]>[{ ...base, bucket: 'b-2' }, { ...base, prefix: 'q/' }, { ...base, endpoint: 'https://other.example' }, { bucket: 'b-1', endpoint: 'https://s3.example' }, { bucket: 'b-1', prefix: 'p/' }]) {
+    for (const next of <Record<string, string>[]>[{ ...base, bucket: 'b-2' }, { ...base, prefix: 'q/' }, { bucket: 'b-1', endpoint: 'https://s3.example' }]) {
       const failures = updateFailures(s3(base), s3(next));
-      expect([next, failures]).toEqual([next, [expect.stringMatching(/^spec\.storage\.s3: Invalid value: "object": storage\.s3 endpoint, bucket and prefix cannot change after creation/)]]);
+      expect([next, failures]).toEqual([next, [expect.stringMatching(/^spec\.storage\.s3: Invalid value: "object": storage\.s3 bucket and prefix cannot change after creation/)]]);
     }
     expect(updateFailures(s3({ bucket: 'b-1' }), s3({ bucket: 'b-1', prefix: 'p/' })).join('\n')).toContain(
       'copy every object under the old bucket and prefix (openpds-claim.json included) to the new place, then delete this Domain and create it again with the same name, spec.database and the new storage.s3',
     );
   });
 
-  test('the same place, another region or credentials, and other edits are admitted', () => {
+  test('the same place, another endpoint (the claim check guards it), region or credentials, and other edits are admitted', () => {
     const base = { bucket: 'b-1', prefix: 'p/', endpoint: 'https://s3.example' };
     expect(updateFailures(s3(base), s3({ ...base }))).toEqual([]);
+    expect(updateFailures(s3(base), s3({ ...base, endpoint: 'https://s3.other.example' }))).toEqual([]);
+    expect(updateFailures(s3(base), s3({ bucket: 'b-1', prefix: 'p/' }))).toEqual([]);
     expect(updateFailures(s3({ bucket: 'b-1' }), s3({ bucket: 'b-1', region: 'eu-west-1' }))).toEqual([]);
     expect(updateFailures({ ...s3(base), logLevel: 'info' }, { ...s3(base), logLevel: 'debug', storage: { s3: { ...base, credentialsSecretRef: { name: 'k2' } } } })).toEqual([]);
   });

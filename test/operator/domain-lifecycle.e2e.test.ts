@@ -146,19 +146,25 @@ test('a second Domain on the same bucket and prefix is StorageConflict and appli
 });
 
 test('an older Domain edited onto the keyspace a newer one runs on is the one held back (StorageConflict); the newer keeps running', async () => {
-  const onS3 = (name: string, prefix: string) =>
-    `apiVersion: openpds.io/v1alpha1\nkind: Domain\nmetadata: { name: ${name}, namespace: ${NS} }\nspec:\n  storage: { mode: standard, s3: { endpoint: "http://rgw.storage.svc:7480", bucket: edits, prefix: ${prefix} } }\n  database: { urlSecretRef: { name: shared-db } }\n`;
-  await apply(onS3('older', 'older/'));
-  await eventually(async () => expect((await getDomain('older')).status?.storage).toEqual({ endpoint: 'http://rgw.storage.svc:7480', bucket: 'edits', prefix: 'older/' }));
+  // Bucket and prefix cannot change (the CRD refuses it); the endpoint can, so an older Domain on another
+  // store's address with the same bucket and prefix can be moved onto a newer one's keyspace by an edit.
+  const onS3 = (name: string, endpoint: string, prefix = 'shared/') =>
+    `apiVersion: openpds.io/v1alpha1\nkind: Domain\nmetadata: { name: ${name}, namespace: ${NS} }\nspec:\n  storage: { mode: standard, s3: { endpoint: "${endpoint}", bucket: edits, prefix: ${prefix} } }\n  database: { urlSecretRef: { name: shared-db } }\n`;
+  const A = 'http://rgw-a.storage.svc:7480';
+  const B = 'http://rgw-b.storage.svc:7480';
+  await apply(onS3('older', A));
+  await eventually(async () => expect((await getDomain('older')).status?.storage).toEqual({ endpoint: A, bucket: 'edits', prefix: 'shared/' }));
   await new Promise((r) => setTimeout(r, 1100)); // a creationTimestamp a second later: newer is newer
-  await apply(onS3('newer', 'newer/'));
-  await eventually(async () => expect((await getDomain('newer')).status?.storage?.prefix).toBe('newer/'));
+  await apply(onS3('newer', B));
+  await eventually(async () => expect((await getDomain('newer')).status?.storage?.endpoint).toBe(B));
 
-  await apply(onS3('older', 'newer/'));
+  await expect(apply(onS3('older', A, 'elsewhere/'))).rejects.toThrow('storage.s3 bucket and prefix cannot change after creation');
+  await apply(onS3('older', B));
   await eventually(async () => expect(condition(await getDomain('older'), 'Ready')).toMatchObject({ reason: 'StorageConflict', observedGeneration: 2, message: expect.stringContaining(`overlaps Domain ${NS}/newer, whose data plane runs there`) }));
-  expect((await getDomain('older')).status?.storage?.prefix).toBe('older/'); // still running where it was
+  expect((await getDomain('older')).status?.storage?.endpoint).toBe(A); // still running where it was
   const config = await kube.client.get<KubeObject & { data: Record<string, string> }>({ apiVersion: 'v1', kind: 'ConfigMap', namespace: NS, name: 'older-config' });
-  expect(JSON.stringify(config.data)).not.toContain('newer/');
+  expect(JSON.stringify(config.data)).toContain('rgw-a');
+  expect(JSON.stringify(config.data)).not.toContain('rgw-b');
   await new Promise((r) => setTimeout(r, 500));
   expect(condition(await getDomain('newer'), 'Ready')?.reason).not.toBe('StorageConflict');
 });
