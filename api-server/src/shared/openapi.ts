@@ -1,4 +1,8 @@
-/** The OpenAPI 3.1 document of every route declared through the RPC registry. */
+/**
+ * The OpenAPI 3.1 document of every route declared through the RPC registry: request bodies, and each
+ * route's success body from its response schema, with the API's objects (File, Drive, User, ...: schemas
+ * given an id with zod's `.meta({ id })`) as named component schemas a client generator makes models of.
+ */
 import { z } from 'zod';
 import type { RpcRegistry } from './rpc';
 
@@ -51,26 +55,91 @@ export function responseStatuses(route: Route): number[] {
   return [...statuses].sort((a, b) => a - b);
 }
 
-function responses(route: Route): Record<string, unknown> {
+/** The bytes of a download (200, and a range of them, 206): any media type, the file's own. */
+const DOWNLOAD_CONTENT = { 'application/octet-stream': { schema: { type: 'string', contentMediaType: 'application/octet-stream' } } };
+
+function responses(route: Route, successSchema: unknown): Record<string, unknown> {
   const out: Record<string, unknown> = {};
-  for (const status of responseStatuses(route))
-    out[String(status)] = status >= 400 ? { description: STATUS_TEXT[status] ?? 'Error', content: ERROR_RESPONSE } : { description: STATUS_TEXT[status] ?? 'OK' };
+  const success = route.status ?? 200;
+  for (const status of responseStatuses(route)) {
+    const description = STATUS_TEXT[status] ?? (status >= 400 ? 'Error' : 'OK');
+    if (status >= 400) out[String(status)] = { description, content: ERROR_RESPONSE };
+    else if (status === success && successSchema) out[String(status)] = { description, content: { 'application/json': { schema: successSchema } } };
+    else if ((route.method ?? 'post') === 'get' && (status === 200 || status === 206)) out[String(status)] = { description, content: DOWNLOAD_CONTENT };
+    else out[String(status)] = { description };
+  }
   // Any other 4xx a call answers (e.g. a conflict or a throttle it does not declare) still has this body.
   out['4XX'] = { description: 'Error', content: ERROR_RESPONSE };
   return out;
 }
 
+const COMPONENTS = '#/components/schemas/';
+/** Where z.toJSONSchema puts a schema with an id that is reached only through another (see responseSchemas). */
+const SHARED_REF = /^#\/components\/schemas\/__shared#\/\$defs\/(.+)$/;
+
+const operationIdOf = (path: string) => path.replace(/^\/v2\//, '').replace(/\//g, '_');
+const pascal = (s: string) => s.split(/[_/]/).map((p) => p.charAt(0).toUpperCase() + p.slice(1)).join('');
+
+/**
+ * The response schemas as named components, and each route's reference to its own. A response schema with
+ * an id (`File`) is that component; one without is named for its route (`FileCreateResponse`), so every
+ * success body is a model in a generated client. Objects reached only inside another (UploadPartInfo)
+ * come out of zod under `__shared`; they are lifted to components of their own here.
+ */
+function responseSchemas(routes: readonly Route[]): { refs: Map<Route, { $ref: string }>; schemas: Record<string, unknown> } {
+  const registry = z.registry<{ id: string }>();
+  const ids = new Map<z.ZodType, string>();
+  const refs = new Map<Route, { $ref: string }>();
+  for (const route of routes) {
+    if (!route.response) continue;
+    let id = ids.get(route.response);
+    if (id === undefined) {
+      id = (z.globalRegistry.get(route.response)?.id as string | undefined) ?? `${pascal(operationIdOf(route.path))}Response`;
+      ids.set(route.response, id);
+      registry.add(route.response, { id });
+    }
+    refs.set(route, { $ref: `${COMPONENTS}${id}` });
+  }
+  const converted = z.toJSONSchema(registry, { uri: (id) => `${COMPONENTS}${id}`, io: 'output', unrepresentable: 'any' }).schemas;
+  const { __shared: shared, ...own } = converted as Record<string, Record<string, unknown>>;
+  const schemas: Record<string, unknown> = { ...own, ...((shared?.$defs as Record<string, unknown> | undefined) ?? {}) };
+  for (const [id, schema] of Object.entries(schemas)) schemas[id] = forDocument(schema);
+  return { refs, schemas };
+}
+
+/**
+ * One component as the document shows it: without the $schema and $id zod writes for a standalone schema,
+ * references to a shared one pointed at its component, and without `additionalProperties: false`. The
+ * response schemas are strict so that the test check catches a field the document lacks; a client reading
+ * the document should still take a field a later version adds.
+ */
+function forDocument(value: unknown): unknown {
+  if (Array.isArray(value)) return value.map(forDocument);
+  if (value === null || typeof value !== 'object') return value;
+  const out: Record<string, unknown> = {};
+  // z.number().int() says ±(2^53 - 1); the reference says int64, which generators map to a 64-bit integer.
+  const safeInteger = 'minimum' in value && value.minimum === Number.MIN_SAFE_INTEGER && 'maximum' in value && value.maximum === Number.MAX_SAFE_INTEGER;
+  for (const [key, v] of Object.entries(value)) {
+    if (key === '$schema' || key === '$id' || (key === 'additionalProperties' && v === false)) continue;
+    if (safeInteger && (key === 'minimum' || key === 'maximum')) continue;
+    out[key] = key === '$ref' && typeof v === 'string' ? v.replace(SHARED_REF, `${COMPONENTS}$1`) : forDocument(v);
+  }
+  if (safeInteger) out.format = 'int64';
+  return out;
+}
+
 export function buildOpenApi(registry: RpcRegistry, info: { version: string }) {
   const paths: Record<string, Record<string, unknown>> = {};
+  const components = responseSchemas(registry.routes);
   for (const route of registry.routes) {
     const method = route.method ?? 'post';
     const schema = z.toJSONSchema(route.body, { io: 'input', unrepresentable: 'any' });
     const operation: Record<string, unknown> = {
       summary: route.summary,
-      operationId: route.path.replace(/^\/v2\//, '').replace(/\//g, '_'),
+      operationId: operationIdOf(route.path),
       tags: [route.path.split('/')[2]],
       security: route.auth ? [{ bearer: [] }] : [],
-      responses: responses(route),
+      responses: responses(route, components.refs.get(route)),
     };
     if (method === 'get') {
       const props = (schema as { properties?: Record<string, unknown>; required?: string[] }).properties ?? {};
@@ -87,6 +156,7 @@ export function buildOpenApi(registry: RpcRegistry, info: { version: string }) {
     components: {
       securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } },
       schemas: {
+        ...components.schemas,
         Error: {
           type: 'object',
           required: ['code', 'message'],

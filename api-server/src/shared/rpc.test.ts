@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { AppError } from './errors';
 import { timeIdMarkerKey } from './page';
-import { idField, MAX_BODY_NESTING, parseBody } from './rpc';
+import { checkResponse, idField, MAX_BODY_NESTING, parseBody } from './rpc';
 
 const schema = z.object({
   drive_id: idField,
@@ -74,5 +74,37 @@ describe('timeIdMarkerKey', () => {
     expect(timeIdMarkerKey(['2024-02-29T08:13:39.158123Z', 'r1'])).toEqual(['2024-02-29T08:13:39.158123Z', 'r1']);
     for (const bad of [['not a date', 'r1'], ['2026-02-30T00:00:00.000Z', 'r1'], ['2026-12-06T24:00:00Z', 'r1'], [5, 'r1'], ['2026-12-06T08:13:39.158Z', 7], ['2026-12-06T08:13:39.158Z', ''], ['2026-12-06T08:13:39.158Z', 'a\u0000'], [null, null]])
       expect(() => timeIdMarkerKey(bad)).toThrow(expect.objectContaining({ code: 'InvalidParameter.Marker', status: 400 }));
+  });
+});
+
+describe('checkResponse (the response check under test)', () => {
+  const response = z.strictObject({ id: z.string(), at: z.iso.datetime(), note: z.string().optional() });
+  const failure = (def: Parameters<typeof checkResponse>[0], result: unknown) => {
+    const spy = jest.spyOn(console, 'error').mockImplementation(() => {});
+    try {
+      checkResponse(def, result);
+      return undefined;
+    } catch (e) {
+      return e instanceof AppError ? { code: e.code, status: e.status, message: e.message } : e;
+    } finally {
+      spy.mockRestore();
+    }
+  };
+
+  it('passes an answer that matches, read as JSON (dates as strings, undefined fields gone)', () => {
+    expect(failure({ path: '/v2/x/get', response }, { id: 'a', at: new Date(0), note: undefined })).toBeUndefined();
+    expect(failure({ path: '/v2/x/delete', status: 204 }, undefined)).toBeUndefined();
+  });
+
+  it('fails with a 500 naming the route and the field: a wrong type, a missing field, an undocumented one', () => {
+    expect(failure({ path: '/v2/x/get', response }, { id: 1, at: '1970-01-01T00:00:00.000Z' })).toEqual({ code: 'InternalError.ResponseSchema', status: 500, message: expect.stringMatching(/^\/v2\/x\/get: .*\n[\s\S]*id/) });
+    expect(failure({ path: '/v2/x/get', response }, { id: 'a' })).toMatchObject({ message: expect.stringContaining('at') });
+    expect(failure({ path: '/v2/x/get', response }, { id: 'a', at: '1970-01-01T00:00:00.000Z', secret: 'x' })).toMatchObject({ message: expect.stringContaining('secret') });
+  });
+
+  it('fails a body where none is declared, and no body where one is', () => {
+    expect(failure({ path: '/v2/x/do' }, { ok: true })).toMatchObject({ message: '/v2/x/do: answered a body, but declares no response schema' });
+    expect(failure({ path: '/v2/x/get', response }, undefined)).toMatchObject({ message: '/v2/x/get: answered no body, but declares a response schema' });
+    expect(failure({ path: '/v2/x/delete', status: 204, response }, { id: 'a', at: '1970-01-01T00:00:00.000Z' })).toMatchObject({ message: '/v2/x/delete: answered a body, but declares 204' });
   });
 });

@@ -1,7 +1,9 @@
 /**
  * PDS-style RPC routes: `POST /v2/<group>/<action>` with a JSON body validated by a zod schema. Every route
  * is declared through `defineRpc`, which both mounts it and records it for the OpenAPI document, so the
- * document cannot list a route that does not exist or miss one that does.
+ * document cannot list a route that does not exist or miss one that does. Its `response` schema is the
+ * document's success body; under test the answer is checked against it (see checkResponse), so the
+ * document cannot drift from what the handlers return either.
  */
 import type { Request, RequestHandler, Response, Router } from 'express';
 import { z } from 'zod';
@@ -21,6 +23,11 @@ export interface RpcDefinition<S extends z.ZodType> {
   status?: number;
   /** Error statuses the call answers besides the ones every call may (openapi.ts), e.g. 409 or 429. */
   errors?: number[];
+  /**
+   * What a success answers (the OpenAPI 2xx body): strict objects, so a field a handler adds without
+   * documenting it fails the check under test. Every route but a 204 one has one (test/api/openapi-responses.int.test.ts).
+   */
+  response?: z.ZodType;
   handler: (input: z.infer<S>, ctx: RpcContext) => Promise<unknown>;
 }
 
@@ -41,21 +48,52 @@ export interface RpcRegistry {
     status?: number;
     /** Error statuses besides the common ones. */
     errors?: number[];
+    /** The success body (JSON); absent for a 204 and for the GET routes, which answer bytes. */
+    response?: z.ZodType;
   }[];
+  /** Check each answer against its route's response schema (checkResponse): tests only. */
+  validateResponses: boolean;
 }
 
-export const createRpcRegistry = (): RpcRegistry => ({ routes: [] });
+/** `validateResponses`: check every answer against its route's response schema (checkResponse). Off by default. */
+export const createRpcRegistry = (options: { validateResponses?: boolean } = {}): RpcRegistry => ({
+  routes: [],
+  validateResponses: options.validateResponses ?? false,
+});
 
 export function defineRpc<S extends z.ZodType>(router: Router, registry: RpcRegistry, def: RpcDefinition<S>): void {
-  registry.routes.push({ path: def.path, summary: def.summary, body: def.body, auth: def.auth !== false, status: def.status ?? 200, errors: def.errors });
+  registry.routes.push({ path: def.path, summary: def.summary, body: def.body, auth: def.auth !== false, status: def.status ?? 200, errors: def.errors, response: def.response });
   const handler: RequestHandler = async (req, res) => {
     const input = parseBody(def.body, req.body ?? {});
     const result = await def.handler(input, { auth: res.locals.auth as AuthContext, req, res });
     if (res.headersSent) return;
+    if (registry.validateResponses) checkResponse(def, result);
     if (result === undefined) res.status(204).end();
     else res.status(def.status ?? 200).json(result);
   };
   router.post(def.path, handler);
+}
+
+/**
+ * Under test: the answer, as the client will read it (through JSON: undefined fields gone, dates as
+ * strings), must be what the route's response schema says, and a route answers a body exactly when it
+ * declares one. A mismatch is a 500 naming the route and the fields (the error middleware shows an
+ * AppError's message), and goes to stderr, so the integration test that met it fails and says why.
+ */
+export function checkResponse(def: Pick<RpcDefinition<z.ZodType>, 'path' | 'status' | 'response'>, result: unknown): void {
+  let problem: string | undefined;
+  if (result === undefined) {
+    if (def.response) problem = 'answered no body, but declares a response schema';
+  } else if (!def.response) problem = 'answered a body, but declares no response schema';
+  else if (def.status === 204) problem = 'answered a body, but declares 204';
+  else {
+    const checked = def.response.safeParse(JSON.parse(JSON.stringify(result)));
+    if (!checked.success) problem = `the answer does not match its response schema:\n${z.prettifyError(checked.error)}`;
+  }
+  if (problem === undefined) return;
+  const message = `${def.path}: ${problem}`;
+  console.error(`[response check] ${message}`);
+  throw new AppError('InternalError.ResponseSchema', 500, message);
 }
 
 /**
@@ -157,3 +195,13 @@ export function listLimitField(bounds: { min?: 0 | 1; max?: number; zeroIsDefaul
 export const limitField = listLimitField();
 export const markerField = z.string().max(4096).default('');
 export const idField = z.string().min(1).max(128);
+
+/** A timestamp the API answers: ISO 8601 in UTC, as Date.toISOString writes it. */
+export const timestampField = z.iso.datetime();
+
+/**
+ * The envelope every list answers, named for the OpenAPI document (`FileList`, ...). `next_marker` is ''
+ * on the last page.
+ */
+export const listResponse = <T extends z.ZodType>(id: string, item: T) =>
+  z.strictObject({ items: z.array(item), next_marker: z.string().describe("the next page's marker; '' on the last page") }).meta({ id });
