@@ -1,6 +1,7 @@
 import { Router } from 'express';
 import { z } from 'zod';
 import { defineRpc, type RpcRegistry } from '../../shared/rpc';
+import { tokenResponseSchema } from './auth.schemas';
 import type { AuthService } from './auth.service';
 
 export function createAuthRouter(registry: RpcRegistry, auth: AuthService): Router {
@@ -10,6 +11,7 @@ export function createAuthRouter(registry: RpcRegistry, auth: AuthService): Rout
     summary: 'Log in with user name and password; returns access and refresh tokens',
     auth: false,
     body: z.object({ username: z.string().min(1).max(255), password: z.string().min(1).max(256) }),
+    response: tokenResponseSchema,
     handler: (input, { req }) => auth.login(input.username, input.password, req.ip),
   });
   defineRpc(router, registry, {
@@ -17,6 +19,7 @@ export function createAuthRouter(registry: RpcRegistry, auth: AuthService): Rout
     summary: 'Trade a refresh token for new tokens (the refresh token rotates)',
     auth: false,
     body: z.object({ refresh_token: z.string().min(1).max(512), grant_type: z.literal('refresh_token').default('refresh_token') }),
+    response: tokenResponseSchema,
     handler: (input) => auth.refresh(input.refresh_token),
   });
   return router;

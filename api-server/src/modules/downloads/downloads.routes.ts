@@ -13,6 +13,7 @@ import { isDiscardedKey } from '../uploads/uploads.repository';
 import { revisionEtag } from './download-etag';
 import { MAX_EXPIRE_SEC } from './download-link-lifetime';
 import { createDownloadLinks, DOWNLOAD_LINK_PATH } from './download-links';
+import { downloadUrlResponseSchema } from './downloads.schemas';
 
 /** Long enough to start a download the redirect leads to; a resumed download asks this API again. */
 const REDIRECT_URL_TTL_SECONDS = 300;
@@ -59,6 +60,7 @@ export function createDownloadsRouter(registry: RpcRegistry, deps: Pick<Deps, 'd
       expire_sec: z.number().int().min(1).max(MAX_EXPIRE_SEC).optional(),
       response_content_type: mediaTypeField.optional(),
     }),
+    response: downloadUrlResponseSchema,
     handler: async (input, { auth: caller }) => {
       const { file, revision } = await resolveForLink(caller, input.drive_id, input.file_id, input.revision_id);
       const ttl = input.expire_sec ?? deps.config.downloadUrlTtl;

@@ -1,6 +1,7 @@
 import { Router } from 'express';
 import { z } from 'zod';
 import { defineRpc, idField, listLimitField, markerField, type RpcRegistry } from '../../shared/rpc';
+import { createDriveResponseSchema, driveListSchema, driveResponseSchema } from './drives.schemas';
 import { toDriveResponse, type DrivesService } from './drives.service';
 
 const quota = z.number().int().min(0).nullable();
@@ -22,6 +23,7 @@ export function createDrivesRouter(registry: RpcRegistry, drives: DrivesService)
       drive_type: z.string().max(64).optional(),
       status: z.enum(['enabled', 'disabled']).optional(),
     }),
+    response: createDriveResponseSchema,
     handler: async (input, { auth }) => {
       const d = await drives.create(auth, input);
       return { domain_id: d.domain_id, drive_id: d.drive_id };
@@ -31,12 +33,14 @@ export function createDrivesRouter(registry: RpcRegistry, drives: DrivesService)
     path: '/v2/drive/get',
     summary: 'Get a drive',
     body: z.object({ drive_id: idField }),
+    response: driveResponseSchema,
     handler: async (input, { auth }) => toDriveResponse(await drives.getVisible(auth, input.drive_id)),
   });
   defineRpc(router, registry, {
     path: '/v2/drive/get_default_drive',
     summary: "Get the caller's default drive (or a user's, for admins)",
     body: z.object({ user_id: idField.optional() }),
+    response: driveResponseSchema,
     handler: async (input, { auth }) => toDriveResponse(await drives.getDefault(auth, input.user_id)),
   });
   // PDS ListDrive and ListMyDrives: limit 0-100, 0 being the default page size here.
@@ -45,6 +49,7 @@ export function createDrivesRouter(registry: RpcRegistry, drives: DrivesService)
     path: '/v2/drive/list',
     summary: "List drives (admins: all, or one owner's; users: their own)",
     body: listBody,
+    response: driveListSchema,
     handler: async (input, { auth }) => {
       const page = await drives.list(auth, { ...input, mine: false });
       return { items: page.items.map(toDriveResponse), next_marker: page.next_marker };
@@ -54,6 +59,7 @@ export function createDrivesRouter(registry: RpcRegistry, drives: DrivesService)
     path: '/v2/drive/list_my_drives',
     summary: "List the caller's drives",
     body: listBody,
+    response: driveListSchema,
     handler: async (input, { auth }) => {
       const page = await drives.list(auth, { ...input, mine: true });
       return { items: page.items.map(toDriveResponse), next_marker: page.next_marker };
@@ -69,6 +75,7 @@ export function createDrivesRouter(registry: RpcRegistry, drives: DrivesService)
       status: z.enum(['enabled', 'disabled']).optional(),
       total_size: quota.optional(),
     }),
+    response: driveResponseSchema,
     handler: async ({ drive_id, ...patch }, { auth }) => toDriveResponse(await drives.update(auth, drive_id, patch)),
   });
   defineRpc(router, registry, {

@@ -1,9 +1,11 @@
 import { Router } from 'express';
 import { z } from 'zod';
 import { defineRpc, idField, limitField, markerField, type RpcRegistry } from '../../shared/rpc';
+import { createFileResponseSchema, getUploadUrlResponseSchema, listUploadedPartsResponseSchema } from '../uploads/uploads.schemas';
 import type { UploadsService } from '../uploads/uploads.service';
 import { fileErrors } from './files.errors';
 import { FILE_CATEGORIES, ROOT } from './files.repository';
+import { fileListSchema, fileLocationSchema, filePathSchema, fileResponseSchema } from './files.schemas';
 import type { FilesService } from './files.service';
 import { mediaTypeField } from './media-type.field';
 
@@ -56,6 +58,7 @@ export function createFilesRouter(registry: RpcRegistry, files: FilesService, up
       local_created_at: isoDate.optional(),
       local_modified_at: isoDate.optional(),
     }),
+    response: createFileResponseSchema,
     handler: async ({ parent_file_id, ...input }, { auth }) => {
       if (input.type === 'folder') {
         if (input.file_id) throw fileErrors.revisionOfFolder();
@@ -78,6 +81,7 @@ export function createFilesRouter(registry: RpcRegistry, files: FilesService, up
     path: '/v2/file/get',
     summary: 'Get a file or folder',
     body: z.object(fileRef),
+    response: fileResponseSchema,
     handler: async (input, { auth }) => files.toResponse(await files.getFile(auth, input.drive_id, input.file_id)),
   });
   defineRpc(router, registry, {
@@ -95,6 +99,7 @@ export function createFilesRouter(registry: RpcRegistry, files: FilesService, up
       category: z.enum(FILE_CATEGORIES).optional(),
       status: z.enum(['uploading', 'available']).default('available'),
     }),
+    response: fileListSchema,
     handler: async (input, { auth }) => {
       const page = await files.list(auth, input);
       return { items: page.items.map((f) => files.toResponse(f)), next_marker: page.next_marker };
@@ -114,6 +119,7 @@ export function createFilesRouter(registry: RpcRegistry, files: FilesService, up
       user_meta: z.string().max(4096).optional(),
       local_modified_at: isoDate.transform((s) => new Date(s)).optional(),
     }),
+    response: fileResponseSchema,
     handler: async (input, { auth }) => files.toResponse(await files.update(auth, input)),
   });
   const moveBody = z.object({
@@ -127,6 +133,7 @@ export function createFilesRouter(registry: RpcRegistry, files: FilesService, up
     path: '/v2/file/move',
     summary: 'Move (and optionally rename) a file or folder within its drive',
     body: moveBody,
+    response: fileLocationSchema,
     handler: async (input, { auth }) => {
       const f = await files.move(auth, input);
       return { drive_id: f.drive_id, file_id: f.file_id, parent_file_id: f.parent_file_id, name: f.name };
@@ -138,6 +145,7 @@ export function createFilesRouter(registry: RpcRegistry, files: FilesService, up
     status: 201,
     // PDS CopyFile says auto_rename (boolean) and no check_name_mode; both are taken (copyNameMode).
     body: moveBody.extend({ check_name_mode: checkNameMode.optional(), auto_rename: z.boolean().optional() }),
+    response: fileLocationSchema,
     handler: async ({ auto_rename, ...input }, { auth }) => {
       const f = await files.copy(auth, { ...input, check_name_mode: copyNameMode(input.check_name_mode, auto_rename) });
       return { drive_id: f.drive_id, file_id: f.file_id, parent_file_id: f.parent_file_id, name: f.name };
@@ -154,6 +162,7 @@ export function createFilesRouter(registry: RpcRegistry, files: FilesService, up
     path: '/v2/file/get_path',
     summary: 'The folders from the top of the drive down to a file, and the file',
     body: z.object(fileRef),
+    response: filePathSchema,
     handler: async (input, { auth }) => ({ items: (await files.getPath(auth, input.drive_id, input.file_id)).map((f) => files.toResponse(f)) }),
   });
 
@@ -164,6 +173,7 @@ export function createFilesRouter(registry: RpcRegistry, files: FilesService, up
     body: z.object({ ...sessionRef, part_info_list: z.array(z.object({ part_number: z.number().int() })).max(10_000).optional() }),
     // 409 UploadCompleted, UploadAssembled (parts already assembled: complete again); 410 UploadExpired.
     errors: [409, 410],
+    response: getUploadUrlResponseSchema,
     handler: async (input, { auth }) => {
       const r = await uploads.getUploadUrl(auth, input);
       return { drive_id: r.session.drive_id, file_id: r.session.file_id, upload_id: r.session.upload_id, part_info_list: r.part_info_list };
@@ -173,6 +183,7 @@ export function createFilesRouter(registry: RpcRegistry, files: FilesService, up
     path: '/v2/file/list_uploaded_parts',
     summary: 'Parts uploaded so far (to resume an upload)',
     body: z.object({ ...sessionRef, part_number_marker: z.coerce.number().int().min(0).default(0), limit: z.number().int().min(1).max(10_000).default(1000) }),
+    response: listUploadedPartsResponseSchema,
     handler: async (input, { auth }) => {
       const r = await uploads.listUploadedParts(auth, input);
       return {
@@ -194,6 +205,7 @@ export function createFilesRouter(registry: RpcRegistry, files: FilesService, up
       proof_version: z.literal('v2').optional(),
       proof_code: z.string().max(128).optional(),
     }).refine((b) => (b.proof_version === 'v2') === (b.proof_code !== undefined), { message: 'proof_code and proof_version "v2" go together', path: ['proof_code'] }),
+    response: fileResponseSchema,
     handler: async (input, { auth }) => files.toResponse(await uploads.complete(auth, input)),
   });
   return router;

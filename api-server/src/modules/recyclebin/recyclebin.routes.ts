@@ -1,7 +1,8 @@
 import { Router } from 'express';
 import { z } from 'zod';
 import { defineRpc, idField, limitField, markerField, type RpcRegistry } from '../../shared/rpc';
-import { toFileResponse } from '../files/files.service';
+import { fileListSchema, fileResponseSchema } from '../files/files.schemas';
+import { clearRecyclebinResponseSchema } from './recyclebin.schemas';
 import type { RecyclebinService } from './recyclebin.service';
 
 const fileRef = z.object({ drive_id: idField, file_id: idField });
@@ -19,21 +20,24 @@ export function createRecyclebinRouter(registry: RpcRegistry, bin: RecyclebinSer
     path: '/v2/recyclebin/restore',
     summary: 'Restore a trashed file or folder (to the top of the drive if its folder is gone)',
     body: fileRef,
-    handler: async (input, { auth }) => toFileResponse(await bin.restore(auth, input.drive_id, input.file_id)),
+    response: fileResponseSchema,
+    handler: async (input, { auth }) => bin.toFileResponse(await bin.restore(auth, input.drive_id, input.file_id)),
   });
   defineRpc(router, registry, {
     path: '/v2/recyclebin/list',
     summary: "List the drive's recycle bin, most recently trashed first",
     body: z.object({ drive_id: idField, limit: limitField, marker: markerField }),
+    response: fileListSchema,
     handler: async (input, { auth }) => {
       const page = await bin.list(auth, input);
-      return { items: page.items.map((f) => toFileResponse(f)), next_marker: page.next_marker };
+      return { items: page.items.map((f) => bin.toFileResponse(f)), next_marker: page.next_marker };
     },
   });
   defineRpc(router, registry, {
     path: '/v2/recyclebin/clear',
     summary: "Purge the drive's recycle bin for good",
     body: z.object({ drive_id: idField }),
+    response: clearRecyclebinResponseSchema,
     handler: async (input, { auth }) => ({ purged_count: await bin.clear(auth, input.drive_id) }),
   });
   return router;

@@ -29,6 +29,8 @@ export function createRecyclebinService(deps: Pick<Deps, 'db' | 'clock'>, drives
     });
 
   return {
+    /** The File a restore or the list answers, with the data plane's domain_id as file/* answer it. */
+    toFileResponse: (f: FileRow) => files.toResponse(f),
     async trash(auth: AuthContext, driveId: string, fileId: string): Promise<void> {
       const file = await files.getFile(auth, driveId, fileId);
       await deps.db.transaction(async (tx) => {

@@ -1,7 +1,7 @@
 import { Router } from 'express';
 import { z } from 'zod';
 import { defineRpc, idField, limitField, markerField, type RpcRegistry } from '../../shared/rpc';
-import { newUserIdField, roleField, userNameField, userStatusField } from './users.schemas';
+import { newUserIdField, roleField, userNameField, userPageSchema, userResponseSchema, userStatusField } from './users.schemas';
 import { toUserResponse, type UsersService } from './users.service';
 
 const profile = {
@@ -28,18 +28,21 @@ export function createUsersRouter(registry: RpcRegistry, users: UsersService): R
     body: z
       .object({ user_id: newUserIdField.optional(), user_name: userNameField.optional(), ...profile })
       .refine((b) => b.user_id !== undefined || b.user_name !== undefined, { path: ['user_name'], message: 'user_name or user_id is required' }),
+    response: userResponseSchema,
     handler: async (input, { auth }) => toUserResponse(await users.create(auth, input)),
   });
   defineRpc(router, registry, {
     path: '/v2/user/get',
     summary: 'Get a user (yourself, or anyone for admins)',
     body: z.object({ user_id: idField.optional() }),
+    response: userResponseSchema,
     handler: async (input, { auth }) => toUserResponse(await users.get(auth, input.user_id ?? auth.userId)),
   });
   defineRpc(router, registry, {
     path: '/v2/user/list',
     summary: 'List users (admin)',
     body: z.object({ limit: limitField, marker: markerField }),
+    response: userPageSchema,
     handler: async (input, { auth }) => {
       const page = await users.list(auth, input.marker, input.limit);
       return { items: page.items.map(toUserResponse), next_marker: page.next_marker };
@@ -59,6 +62,7 @@ export function createUsersRouter(registry: RpcRegistry, users: UsersService): R
       limit: limitField,
       marker: markerField,
     }),
+    response: userPageSchema,
     handler: async ({ limit, marker, ...filter }, { auth }) => {
       const page = await users.search(auth, filter, marker, limit);
       return { items: page.items.map(toUserResponse), next_marker: page.next_marker };
@@ -74,6 +78,7 @@ export function createUsersRouter(registry: RpcRegistry, users: UsersService): R
       // OpenPDS's own field (PDS has no password in UpdateUser): proves a self-service password change.
       old_password: z.string().min(1).max(256).optional().describe('your current password; required to change your own password'),
     }),
+    response: userResponseSchema,
     handler: async ({ user_id, ...patch }, { auth }) => toUserResponse(await users.update(auth, user_id, patch)),
   });
   defineRpc(router, registry, {

@@ -3,6 +3,7 @@
  * (components.schemas.User, apis.CreateUser).
  */
 import { z } from 'zod';
+import { listResponse } from '../../shared/rpc';
 
 /**
  * A caller-chosen user id (PDS CreateUser.user_id: a customer keeps its CRM's ids). Narrower than the
@@ -27,8 +28,9 @@ export const userStatusField = z.enum(['enabled', 'disabled']);
 /** Timestamps are integer milliseconds since the epoch, as PDS's User (int64) and its SDKs decode them. */
 const epochMs = z.number().int().describe('milliseconds since the Unix epoch');
 
-/** What user/create, get, list, search and update answer for a user. */
-export const userResponseSchema = z.object({
+/** What user/create, get, list, search and update answer for a user (PDS User). */
+export const userResponseSchema = z
+  .strictObject({
   domain_id: z.string(),
   user_id: z.string(),
   user_name: z.string(),
@@ -44,7 +46,8 @@ export const userResponseSchema = z.object({
   user_data: z.record(z.string(), z.unknown()),
   created_at: epochMs,
   updated_at: epochMs,
-});
+  })
+  .meta({ id: 'User', description: 'A user (PDS User)' });
 export type UserResponse = z.infer<typeof userResponseSchema>;
 
-export const userPageSchema = z.object({ items: z.array(userResponseSchema), next_marker: z.string() });
+export const userPageSchema = listResponse('UserList', userResponseSchema);
