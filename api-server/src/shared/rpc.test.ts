@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { AppError } from './errors';
 import { timeIdMarkerKey } from './page';
-import { checkResponse, idField, MAX_BODY_NESTING, parseBody } from './rpc';
+import { checkResponse, createRpcRegistry, idField, MAX_BODY_NESTING, parseBody } from './rpc';
 
 const schema = z.object({
   drive_id: idField,
@@ -106,5 +106,10 @@ describe('checkResponse (the response check under test)', () => {
     expect(failure({ path: '/v2/x/do' }, { ok: true })).toMatchObject({ message: '/v2/x/do: answered a body, but declares no response schema' });
     expect(failure({ path: '/v2/x/get', response }, undefined)).toMatchObject({ message: '/v2/x/get: answered no body, but declares a response schema' });
     expect(failure({ path: '/v2/x/delete', status: 204, response }, { id: 'a', at: '1970-01-01T00:00:00.000Z' })).toMatchObject({ message: '/v2/x/delete: answered a body, but declares 204' });
+  });
+
+  it('is on under jest (NODE_ENV=test), off elsewhere unless asked for', () => {
+    expect(createRpcRegistry().validateResponses).toBe(true);
+    expect(createRpcRegistry({ validateResponses: false }).validateResponses).toBe(false);
   });
 });

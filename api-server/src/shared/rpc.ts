@@ -55,10 +55,17 @@ export interface RpcRegistry {
   validateResponses: boolean;
 }
 
-/** `validateResponses`: check every answer against its route's response schema (checkResponse). Off by default. */
+/**
+ * `validateResponses` defaults to NODE_ENV=test, which jest sets in every worker (and the processes the
+ * CLI suites spawn inherit): every suite that starts a server, through test/support or its own
+ * createApp, checks its answers, and no suite has to remember to. Production never pays for it: the
+ * image sets NODE_ENV=production, and the check is CPU on the hot path: ~0.5 ms for a 100-file list page,
+ * about three times what serialising it costs. Read here rather than from the typed config because it is
+ * a property of the test runner, not an operator's setting; app.ts may pass it explicitly instead.
+ */
 export const createRpcRegistry = (options: { validateResponses?: boolean } = {}): RpcRegistry => ({
   routes: [],
-  validateResponses: options.validateResponses ?? false,
+  validateResponses: options.validateResponses ?? process.env.NODE_ENV === 'test',
 });
 
 export function defineRpc<S extends z.ZodType>(router: Router, registry: RpcRegistry, def: RpcDefinition<S>): void {
