@@ -17,6 +17,17 @@
 // JavaScript saves tsx, its compile cache and the esbuild service (−5 MB). Source maps, which tsx turns
 // on, keep every compiled module's map in memory (−11 MB): they stay off unless Node runs with
 // --enable-source-maps.
+//
+// Thread pool (red team, resources): libuv runs every password hash (argon2id, 64 MiB, ~200 ms), every
+// asynchronous file call of the local blob store and of /readyz's storage check, DNS lookups and zlib on
+// one pool of UV_THREADPOOL_SIZE threads, 4 by default. Logins alone could hold all 4, and a download then
+// crawled at ~80 KiB/s and /readyz timed out. The server runs at most 2 login checks at once
+// (modules/auth/password-check-slots.ts); 16 threads leave 14 to the files whatever the logins do, and
+// cost ~nothing idle (each thread's stack is reserved, not resident: measured idle RSS unchanged). libuv
+// reads the variable once, when the pool first starts (the first asynchronous fs, dns, crypto or zlib
+// call): so here, before anything is required. A value set in the environment is kept.
+process.env.UV_THREADPOOL_SIZE ??= '16';
+
 const fs = require('node:fs');
 const path = require('node:path');
 

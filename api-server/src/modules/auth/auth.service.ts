@@ -3,6 +3,7 @@ import type { Deps } from '../../shared/deps';
 import { createUsersRepository, type UserRow } from '../users/users.repository';
 import type { AuthContext } from './auth.types';
 import { createLoginThrottle } from './login-throttle';
+import { createPasswordCheckSlots, type PasswordCheckSlots } from './password-check-slots';
 import { createPasswordHasher, type PasswordHasher } from './password-hash';
 import { hashRefreshToken, newRefreshToken } from './tokens';
 
@@ -15,10 +16,19 @@ const errors = {
   goneUser: () => unauthorized('AccessTokenInvalid', "access token's user has been deleted or disabled, or their password has changed"),
   throttled: (ms: number) =>
     new AppError('TooManyRequests.Login', 429, 'too many failed logins for this user; try again later', { headers: { 'Retry-After': String(Math.ceil(ms / 1000)) } }),
+  addressThrottled: (ms: number) =>
+    new AppError('TooManyRequests.Login', 429, 'too many failed logins from this address; try again later', { headers: { 'Retry-After': String(Math.ceil(ms / 1000)) } }),
 };
 
-/** `passwords` is for tests; the service makes its own from the configured cost. */
-export function createAuthService(deps: Pick<Deps, 'db' | 'config' | 'tokens' | 'clock'> & Partial<Pick<Deps, 'logger'>>, passwords: PasswordHasher = createPasswordHasher(deps.config)) {
+/**
+ * `passwords` and `slots` are for tests; the service makes its own from the configured cost. One service
+ * per process (app.ts), so its slots bound the process's login checks (password-check-slots.ts).
+ */
+export function createAuthService(
+  deps: Pick<Deps, 'db' | 'config' | 'tokens' | 'clock'> & Partial<Pick<Deps, 'logger'>>,
+  passwords: PasswordHasher = createPasswordHasher(deps.config),
+  slots: PasswordCheckSlots = createPasswordCheckSlots(),
+) {
   const users = createUsersRepository();
   const domainId = deps.config.domainId;
   // With the logger, a user and address that start being refused are logged once (who is guessing).
@@ -55,26 +65,44 @@ export function createAuthService(deps: Pick<Deps, 'db' | 'config' | 'tokens' | 
       // change or reset; also a disable or role change) starts the count again, or an admin who locked
       // themselves out while guessing was refused the new password for the rest of the window (review).
       const throttleKey = `login:${user ? `id:${user.user_id}.${user.token_generation}` : `name:${asciiLower(userName)}`}\n${client}`;
-      // Counted before the check: parallel guesses each take their turn against the limit.
+      // Counted before the check: parallel guesses each take their turn against the limits. The address's
+      // first (any names: made-up ones are each their own key below), without a client only the user's.
+      const addressWait = client ? await throttle.takeAddress(deps.db, client) : 0;
+      if (addressWait > 0) throw errors.addressThrottled(addressWait);
       const wait = await throttle.take(deps.db, throttleKey, user ? { user_id: user.user_id, user_name: userName, address: client } : { user_name: userName, address: client });
-      if (wait > 0) throw errors.throttled(wait);
+      if (wait > 0) {
+        if (client) await throttle.refundAddress(deps.db, client);
+        throw errors.throttled(wait);
+      }
       // An unknown name (or a user without a password) costs a check all the same: timing reveals no names.
-      const stored = user?.password_hash;
-      const ok = stored ? await passwords.verify(stored, password) : void (await passwords.verifyNobody(password));
       // A hash made with another cost than today's (OPENPDS_PASSWORD_HASH_*) verifies in its own time: after
       // the cost is raised, a wrong password for a user who has not logged in since answered in a fraction
       // of an unknown name's time, which told the names apart. A wrong one therefore also pays today's
-      // check; a right one pays today's hash below.
+      // check; a right one pays today's hash below. All of it in one slot (password-check-slots.ts).
+      const stored = user?.password_hash;
       const stale = !!stored && passwords.needsRehash(stored);
-      if (stale && !ok) await passwords.verifyNobody(password);
+      let ok: boolean;
+      try {
+        ok = await slots.run(async () => {
+          const right = stored ? await passwords.verify(stored, password) : void (await passwords.verifyNobody(password));
+          if (stale && !right) await passwords.verifyNobody(password);
+          return !!right;
+        });
+      } catch (error) {
+        // Busy: no password was checked, so the attempt counts against neither limit.
+        await Promise.all([throttle.refund(deps.db, throttleKey), client && throttle.refundAddress(deps.db, client)]);
+        throw error;
+      }
       if (!user || !stored || !ok) throw errors.badCredentials();
       await throttle.clear(deps.db, throttleKey);
+      // A success gives the address its attempt back: only failures add up there.
+      if (client) await throttle.refundAddress(deps.db, client);
       if (user.status !== 'enabled') throw errors.disabled();
-      // Stored again with today's cost. Best effort, the hash included (one catch): the login stands if it
-      // fails, and the next one tries again.
+      // Stored again with today's cost. Best effort, the hash included (one catch), and only when a slot is
+      // free: the login stands if it fails, and the next one tries again.
       if (stale) {
-        await passwords
-          .hash(password)
+        await slots
+          .run(() => passwords.hash(password))
           .then((fresh) => users.replacePasswordHash(deps.db, user.user_id, stored, fresh))
           .catch(() => undefined);
       }

@@ -5,7 +5,7 @@
 import { createTestDb, DB_KINDS } from '../../../../test/support/test-db';
 import type { Db } from '../../db/db';
 import { migrate } from '../../db/migrate';
-import { createLoginThrottle, MAX_FAILURES, WINDOW_MS } from './login-throttle';
+import { createLoginThrottle, MAX_ADDRESS_FAILURES, MAX_FAILURES, WINDOW_MS } from './login-throttle';
 
 describe.each(DB_KINDS)('login throttle on %s', (kind) => {
   let db: Db;
@@ -48,5 +48,33 @@ describe.each(DB_KINDS)('login throttle on %s', (kind) => {
     const key = `login:name:nobody-${kind}\n192.0.2.9`;
     for (let i = 0; i <= MAX_FAILURES + 2; i++) await throttle.take(db, key);
     expect(warnings).toEqual([expect.objectContaining({ user_name: `nobody-${kind}`, address: '192.0.2.9' })]);
+  });
+
+  it('limits failed logins per address whatever the names, gives back what refund returns, and warns once', async () => {
+    let clock = new Date('2026-02-01T00:00:00Z');
+    const warnings: Array<Record<string, unknown>> = [];
+    const throttle = createLoginThrottle(() => clock, { warn: ((obj: Record<string, unknown>) => void warnings.push(obj)) as never });
+    const address = `198.51.100.${kind === 'pg' ? 7 : 8}`;
+    for (let i = 0; i < MAX_ADDRESS_FAILURES; i++) expect(await throttle.takeAddress(db, address)).toBe(0);
+    expect(await throttle.takeAddress(db, address)).toBe(WINDOW_MS);
+    expect(await throttle.takeAddress(db, address)).toBe(WINDOW_MS);
+    expect(warnings).toEqual([expect.objectContaining({ address, max_failures: MAX_ADDRESS_FAILURES })]);
+    // Another address is its own count; the user keys are apart from it.
+    expect(await throttle.takeAddress(db, '198.51.100.200')).toBe(0);
+    expect(await throttle.take(db, `login:name:x\n${address}`)).toBe(0);
+
+    // Refunds: a success (or a busy server) gives its attempt back, so only failures add up.
+    clock = new Date(clock.getTime() + WINDOW_MS + 1);
+    for (let i = 0; i < 3 * MAX_ADDRESS_FAILURES; i++) {
+      expect(await throttle.takeAddress(db, address)).toBe(0);
+      await throttle.refundAddress(db, address);
+    }
+    for (let i = 0; i < MAX_ADDRESS_FAILURES; i++) expect(await throttle.takeAddress(db, address)).toBe(0);
+    expect(await throttle.takeAddress(db, address)).toBeGreaterThan(0);
+    expect(warnings).toHaveLength(2);
+    // A refund after the window has ended leaves the next window's count alone.
+    clock = new Date(clock.getTime() + WINDOW_MS + 1);
+    await throttle.refundAddress(db, address);
+    expect(await throttle.takeAddress(db, address)).toBe(0);
   });
 });

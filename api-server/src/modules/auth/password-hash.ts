@@ -22,8 +22,21 @@ export interface PasswordHasher {
   needsRehash(hash: string): boolean;
 }
 
+/**
+ * One lane, one thread per hash (argon2's parallelism; earlier versions used 4). With 4, each hash ran 4
+ * threads: the 2 checks the login slots allow (password-check-slots.ts) kept 8 threads busy, and on a
+ * 2-core machine (or a pod's CPU limit) the event loop got a fraction of a core. A 40-login storm then
+ * slowed a 1 MiB download to 2–5 s and the busy answers to 1–2 s; with 1, 0.2–0.5 s (test/api/
+ * login-storm.int.test.ts). The work, and so what a stolen hash costs to crack, is the same: the memory and
+ * passes make it. What it costs: a single login on an idle multi-core server takes longer, the lanes no
+ * longer run side by side (measured ~240 ms against ~150 ms on 2 idle cores; more where 4 cores are free). Hashes made with 4 still verify (the parameters
+ * are in the hash) and are stored again with 1 at their user's next login, like any cost change: until
+ * then a wrong password for such a user pays two checks (see auth.service.ts).
+ */
+const PARALLELISM = 1;
+
 export function createPasswordHasher(config: Pick<Config, 'passwordHashMemoryKib' | 'passwordHashIterations'>): PasswordHasher {
-  const options = { type: argon2.argon2id, memoryCost: config.passwordHashMemoryKib, timeCost: config.passwordHashIterations, parallelism: 4 } as const;
+  const options = { type: argon2.argon2id, memoryCost: config.passwordHashMemoryKib, timeCost: config.passwordHashIterations, parallelism: PARALLELISM } as const;
   // Made with today's cost, so the dummy check costs what a real one does: by prepareNobody, or on first use.
   let dummy: Promise<string> | undefined;
   const nobody = () => {
