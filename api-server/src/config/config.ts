@@ -97,6 +97,12 @@ const UPLOAD_URL_TTL_DEFAULT = 3600;
 export const CONFIG_KEYS = {
   port: key('OPENPDS_PORT', 'HTTP port of the API server', '8080', int(0, 65535)),
   host: key('OPENPDS_HOST', 'Address the API server listens on', '0.0.0.0', str),
+  maxConnections: key(
+    'OPENPDS_MAX_CONNECTIONS',
+    'Most connections the API server holds open at once; one more is closed as soon as it is accepted, so a client opening thousands cannot use up the process\'s open files (then even /readyz fails). `auto`: 80% of the open-file limit (soft RLIMIT_NOFILE from /proc/self/limits, less 64; 4096 where it cannot be read), the rest left to the database, blob files and the server\'s own sockets. 0: no limit',
+    'auto',
+    (raw, env) => (raw.trim() === 'auto' ? undefined : int(0, 10_000_000)(raw, env)),
+  ),
   metricsPort: key(
     'OPENPDS_METRICS_PORT',
     'Port of a second HTTP server, on OPENPDS_HOST, that serves only /metrics; the API port then answers /metrics with 404. Empty: /metrics is on the API port (the embedded quick start). Set it wherever the API port is public (the operator\'s chart sets 9090 and scrapes that): the metrics tell about the domain\'s traffic and content. `openpds worker` follows it too',
