@@ -83,7 +83,7 @@ const fullPath = (req: Request) => req.baseUrl + req.path;
 const looseSpelling = (path: string) => path.toLowerCase().replace(/\/+$/, '');
 
 export function createApp(deps: Deps, services: Services = createServices(deps)) {
-  const registry = createRpcRegistry();
+  const registry = createRpcRegistry({ validateResponses: deps.validateResponses });
   const app = express();
   app.disable('x-powered-by');
   // X-Forwarded-For is believed only from the proxies OPENPDS_TRUST_PROXY names (default: loopback; the

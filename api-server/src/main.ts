@@ -193,6 +193,9 @@ export async function startServer(env: Record<string, string | undefined> = proc
     logger,
     urlSigner,
     tokens: createTokenSigner(secret),
+    // A property of the process, not an operator's setting: jest sets NODE_ENV=test in its workers and the
+    // processes they spawn inherit it; the image sets production.
+    validateResponses: process.env.NODE_ENV === 'test',
   };
   const services = createServices(deps);
   // Old code's writes on a newer schema may fail or damage it: a domain is bootstrapped only when servable.

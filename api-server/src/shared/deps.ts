@@ -34,4 +34,6 @@ export interface Deps {
    * and the API fail then, unless OPENPDS_ALLOW_NEWER_SCHEMA. Absent in tests that build their own deps.
    */
   schema?: SchemaCheck;
+  /** Check every answer against its route's response schema (rpc.ts): under the test runner only. */
+  validateResponses?: boolean;
 }

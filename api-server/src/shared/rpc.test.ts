@@ -108,8 +108,9 @@ describe('checkResponse (the response check under test)', () => {
     expect(failure({ path: '/v2/x/delete', status: 204, response }, { id: 'a', at: '1970-01-01T00:00:00.000Z' })).toMatchObject({ message: '/v2/x/delete: answered a body, but declares 204' });
   });
 
-  it('is on under jest (NODE_ENV=test), off elsewhere unless asked for', () => {
-    expect(createRpcRegistry().validateResponses).toBe(true);
+  it('is off unless asked for (main.ts asks under NODE_ENV=test, as jest sets it)', () => {
+    expect(createRpcRegistry().validateResponses).toBe(false);
+    expect(createRpcRegistry({ validateResponses: true }).validateResponses).toBe(true);
     expect(createRpcRegistry({ validateResponses: false }).validateResponses).toBe(false);
   });
 });

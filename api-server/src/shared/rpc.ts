@@ -56,16 +56,15 @@ export interface RpcRegistry {
 }
 
 /**
- * `validateResponses` defaults to NODE_ENV=test, which jest sets in every worker (and the processes the
- * CLI suites spawn inherit): every suite that starts a server, through test/support or its own
- * createApp, checks its answers, and no suite has to remember to. Production never pays for it: the
- * image sets NODE_ENV=production, and the check is CPU on the hot path: ~0.5 ms for a 100-file list page,
- * about three times what serialising it costs. Read here rather than from the typed config because it is
- * a property of the test runner, not an operator's setting; app.ts may pass it explicitly instead.
+ * `validateResponses`: check each handler's answer against its route's response schema (a mismatch is a
+ * 500 `InternalError.ResponseSchema` naming the route and field). main.ts turns it on under NODE_ENV=test,
+ * which jest sets in every worker (and the processes the CLI suites spawn inherit), so every suite that
+ * starts a server checks its answers and none has to remember to. Off in production: it is CPU on the hot
+ * path (~0.5 ms for a 100-file list page, about three times what serialising it costs).
  */
 export const createRpcRegistry = (options: { validateResponses?: boolean } = {}): RpcRegistry => ({
   routes: [],
-  validateResponses: options.validateResponses ?? process.env.NODE_ENV === 'test',
+  validateResponses: options.validateResponses ?? false,
 });
 
 export function defineRpc<S extends z.ZodType>(router: Router, registry: RpcRegistry, def: RpcDefinition<S>): void {
