@@ -21,6 +21,7 @@ import { createHttpFetch } from '../kube/http-fetch';
 import { deploymentReadiness, probeReadyz, type FetchFn } from '../kube/readiness';
 import { adminEndpoint, createDomainAdminClients, type DomainAdminClients } from './domain-access';
 import { deploymentImage, heldOverKeptData, needsRunningImage, upgradeCondition, UPGRADE_PENDING, withCurrentImage } from './domain-image';
+import { handOverReplicasAfterApply, handOverReplicasBeforeApply } from './domain-replicas';
 import { appliedStorage, checkSecretKeys, createSecretKeyCache, storageConflict, unsupportedSpec } from './domain-preflight';
 import { usageStatus, usageToWrite } from './domain-usage';
 import { DRIVE_FINALIZER } from './drive-context';
@@ -420,6 +421,8 @@ export function createDomainReconciler(deps: DomainReconcilerDeps): DomainReconc
         domain = withCurrentImage(domain, ctx.image);
       }
       try {
+        // An HPA about to take spec.replicas over gets the live count first (domain-replicas.ts).
+        await handOverReplicasBeforeApply(client, ctx);
         const live = await applyManifests(client, manifests, { keep: (m) => m.kind === 'Deployment' });
         // The apply just wrote the admin Secret: checkAdminSecret need not read it for a while (a new
         // Domain's rollout costs no extra GET).
@@ -427,6 +430,7 @@ export function createDomainReconciler(deps: DomainReconcilerDeps): DomainReconc
         if (written) secretKeys.remember(ctx.namespace, ctx.names.adminSecret, Object.keys({ ...(written.data as object), ...(written.stringData as object) }));
         appliedDeployments = new Map();
         manifests.forEach((m, i) => m.kind === 'Deployment' && live[i] && appliedDeployments!.set(m.metadata!.name!, live[i]!));
+        await handOverReplicasAfterApply(client, ctx, appliedDeployments);
         // Objects of an older generation can exist only if an older generation was applied and not yet
         // pruned: not for generation 1, and not once status records this generation (written after pruning).
         if (generation > 1 && observed !== generation) {
