@@ -24,13 +24,20 @@ export interface OperatorConfig {
   monitoring?: boolean | 'auto';
   /** How often 'auto' asks discovery again; 0: only at start; absent: 5 minutes. */
   monitoringRecheckMs?: number;
+  /**
+   * Most Domains whose pods roll at once for a change their spec did not ask for (a newer operator's pod
+   * template); 0: no limit; absent: DEFAULT_MAX_CONCURRENT_ROLLOUTS.
+   */
+  maxConcurrentRollouts?: number;
 }
 
 export const DEFAULT_METRICS_PORT = 8081;
+export const DEFAULT_MAX_CONCURRENT_ROLLOUTS = 3;
 
 export const OPERATOR_USAGE = `usage: openpds operator [--kubeconfig FILE] [--namespace NS] [--metrics-port N] [--leader-elect]
                         [--leader-election-namespace NS] [--domain-endpoint NS/NAME=URL]...
                         [--resync-interval D] [--monitoring auto|true|false] [--monitoring-recheck-interval D]
+                        [--max-concurrent-rollouts N]
 
   --kubeconfig FILE            kubeconfig to use (default: in-cluster, then $KUBECONFIG or ~/.kube/config)
   --namespace NS               watch only this namespace (default: all namespaces)
@@ -42,7 +49,10 @@ export const OPERATOR_USAGE = `usage: openpds operator [--kubeconfig FILE] [--na
   --resync-interval D          reconcile every object again this often, with jitter (default 10m; D as 90s, 10m, 1h)
   --monitoring MODE            ServiceMonitor/PrometheusRule/AlertmanagerConfig in each Domain's chart: true, false,
                                or auto (default: when discovery finds monitoring.coreos.com)
-  --monitoring-recheck-interval D  how often auto asks discovery again (default 5m; 0 = only at start)`;
+  --monitoring-recheck-interval D  how often auto asks discovery again (default 5m; 0 = only at start)
+  --max-concurrent-rollouts N  most Domains whose pods restart at once for a change their spec did not ask for
+                               (a newer operator's pod template); the others wait, Progressing=RolloutQueued
+                               (default ${DEFAULT_MAX_CONCURRENT_ROLLOUTS}; 0 = no limit). A spec change always rolls at once`;
 
 export class ConfigError extends Error {
   override readonly name = 'ConfigError';
@@ -119,6 +129,13 @@ export function parseOperatorArgs(argv: readonly string[]): OperatorConfig {
         const raw = value();
         if (!['auto', 'true', 'false'].includes(raw)) throw new ConfigError(`--monitoring ${raw}: expected auto, true or false`);
         config.monitoring = raw === 'auto' ? 'auto' : raw === 'true';
+        break;
+      }
+      case '--max-concurrent-rollouts': {
+        const raw = value();
+        const n = Number(raw);
+        if (!/^\d+$/.test(raw) || !Number.isSafeInteger(n)) throw new ConfigError(`--max-concurrent-rollouts ${raw}: expected a whole number (0 = no limit)`);
+        config.maxConcurrentRollouts = n;
         break;
       }
       case '--monitoring-recheck-interval':

@@ -17,7 +17,7 @@ import { hostname } from 'node:os';
 import { randomBytes } from 'node:crypto';
 import type { KubeConfig, KubernetesListObject, KubernetesObject } from '@kubernetes/client-node' with { 'resolution-mode': 'import' };
 import { Gauge } from 'prom-client';
-import { ConfigError, resolveLeaseNamespace, SERVICE_ACCOUNT_NAMESPACE_FILE, type OperatorConfig } from './config';
+import { ConfigError, DEFAULT_MAX_CONCURRENT_ROLLOUTS, resolveLeaseNamespace, SERVICE_ACCOUNT_NAMESPACE_FILE, type OperatorConfig } from './config';
 import { API_VERSION, type Domain } from './domain-types';
 import { createController, type Controller, type Reconcile, type SecondaryWatch } from './kube/controller';
 import type { ResilientInformer } from './kube/informer';
@@ -28,6 +28,8 @@ import { createOperatorMetrics, type DriftMetrics, type OperatorMetrics } from '
 import { registerDomainReadyMetric } from './domain-ready-metric';
 import { createDomainReconciler, type DomainReconciler } from './reconcilers/domain';
 import { createDomainAccessResolver, createDomainAdminClients, type DomainAdminClients } from './reconcilers/domain-access';
+import { createRolloutBudget, type RolloutBudget } from './reconcilers/domain-rollouts';
+import type { DomainChartOptions } from './charts/domain.chart';
 import type { DomainAccess } from './reconcilers/drive-context';
 import { DOMAIN_LABEL } from './charts/domain-context';
 
@@ -83,6 +85,10 @@ export interface OperatorOptions extends Partial<Omit<OperatorConfig, 'metricsPo
   retryBurst?: number;
   /** How old a Domain's status.usage may get before a reconcile reads it again (default 5 minutes). */
   domainUsageRefreshMs?: number;
+  /** How soon a Domain held back by --max-concurrent-rollouts asks again (default 5 s). */
+  rolloutRetryMs?: number;
+  /** Test hook: chart options that stand in for a newer operator's chart (a changed pod template). */
+  domainChartOptions?: Pick<DomainChartOptions, 'podAnnotations'>;
   /** Replaces the Domain reconciler (the benchmark's no-op baseline). */
   domainReconciler?: (runtime: OperatorRuntime) => Reconcile<Domain>;
   log?: (level: 'info' | 'warn' | 'error', message: string, fields?: Record<string, unknown>) => void;
@@ -102,7 +108,7 @@ export interface RunningOperator {
 
 type Log = NonNullable<OperatorOptions['log']>;
 
-function domainRegistration(options: OperatorOptions, monitoring: () => boolean, deploymentCache: () => ResilientInformer<KubernetesObject> | undefined, domainCache: () => ResilientInformer<KubernetesObject> | undefined, adminClients: DomainAdminClients, log: Log): ReconcilerRegistration<Domain & KubernetesObject> {
+function domainRegistration(options: OperatorOptions, monitoring: () => boolean, deploymentCache: () => ResilientInformer<KubernetesObject> | undefined, domainCache: () => ResilientInformer<KubernetesObject> | undefined, adminClients: DomainAdminClients, rollouts: RolloutBudget, log: Log): ReconcilerRegistration<Domain & KubernetesObject> {
   // The reconciler for the current monitoring setting, built by create() and again whenever the setting
   // changed (the Prometheus Operator's CRDs installed or removed while running): a reconciler fixes at
   // creation which kinds it renders and prunes, so a new one is what a restart of the operator would give.
@@ -127,6 +133,10 @@ function domainRegistration(options: OperatorOptions, monitoring: () => boolean,
         listDomains: () => (domainCache()?.list() ?? []) as unknown as Domain[],
         // The clients runtime.domainAccess hands out too: one login per domain for usage and Drives.
         adminClients,
+        // One budget for every reconciler this operator builds: slots survive a monitoring switch.
+        rollouts,
+        ...(options.rolloutRetryMs !== undefined ? { rolloutRetryMs: options.rolloutRetryMs } : {}),
+        ...(options.domainChartOptions ? { chartOptions: options.domainChartOptions } : {}),
         ...(options.domainUsageRefreshMs !== undefined ? { usageRefreshMs: options.domainUsageRefreshMs } : {}),
         log,
       });
@@ -241,7 +251,15 @@ export async function runOperator(options: OperatorOptions): Promise<RunningOper
     metrics,
   };
 
-  const registrations: ReconcilerRegistration<any>[] = [domainRegistration(options, () => monitoring, () => controllers.get('Domain')?.secondaries[0], () => controllers.get('Domain')?.informer, adminClients, log), ...(options.reconcilers ?? [])];
+  // The rollout budget across Domains reads the Deployment watch's cache only (no request).
+  const deploymentCache = () => controllers.get('Domain')?.secondaries[0];
+  const rollouts = createRolloutBudget({
+    limit: options.maxConcurrentRollouts ?? DEFAULT_MAX_CONCURRENT_ROLLOUTS,
+    deployments: () => deploymentCache()?.list() as KubeObject[] | undefined,
+    deployment: (namespace, name) => deploymentCache()?.get(name, namespace) as KubeObject | undefined,
+  });
+  metrics.trackQueuedRollouts(() => (reconciling() ? rollouts.queued() : 0));
+  const registrations: ReconcilerRegistration<any>[] = [domainRegistration(options, () => monitoring, deploymentCache, () => controllers.get('Domain')?.informer, adminClients, rollouts, log), ...(options.reconcilers ?? [])];
   for (const registration of registrations) {
     const apiVersion = registration.apiVersion ?? API_VERSION;
     const ns = options.namespace;

@@ -16,6 +16,8 @@ export interface OperatorMetrics extends ControllerMetrics, DriftMetrics {
   registry: Registry;
   /** Registers a queue-depth reader for a kind (the gauge asks it at each scrape). */
   trackQueueDepth(kind: string, depth: () => number): void;
+  /** Registers the reader of how many Domains the rollout budget holds back (asked at each scrape). */
+  trackQueuedRollouts(queued: () => number): void;
 }
 
 export function createOperatorMetrics(options: { defaultMetrics?: boolean } = {}): OperatorMetrics {
@@ -50,6 +52,15 @@ export function createOperatorMetrics(options: { defaultMetrics?: boolean } = {}
       for (const [kind, depth] of depths) this.set({ kind }, depth());
     },
   });
+  let queuedRollouts: () => number = () => 0;
+  new Gauge({
+    name: 'openpds_operator_rollouts_queued',
+    help: 'Domains whose operator-driven rollout (a pod template change their spec did not ask for) waits for --max-concurrent-rollouts.',
+    registers: [registry],
+    collect() {
+      this.set(queuedRollouts());
+    },
+  });
   return {
     registry,
     observeReconcile(kind: string, result: ReconcileResult, seconds: number) {
@@ -58,6 +69,9 @@ export function createOperatorMetrics(options: { defaultMetrics?: boolean } = {}
     },
     driftCorrected(kind, field) {
       drift.inc({ kind, field });
+    },
+    trackQueuedRollouts(queued) {
+      queuedRollouts = queued;
     },
     trackQueueDepth(kind, depth) {
       depths.set(kind, depth);

@@ -6,7 +6,13 @@
  * objects with the domain label and an older generation (a disabled Ingress or HPA). Every object but
  * those annotated openpds.io/retain-on-delete (the data volume's claim and the admin Secret, whose
  * credentials the kept data answers to) is owned by the Domain, so deleting the Domain cleans up.
+ *
+ * Every Deployment records a hash of its pod template in TEMPLATE_HASH_ANNOTATION (on its metadata: the
+ * template itself must not change for it). With GENERATION_LABEL it tells the reconciler, from the watch
+ * cache alone, whether applying would restart pods the Domain's own spec did not ask to restart (a newer
+ * operator's chart), which the rollout budget (reconcilers/domain-rollouts.ts) spreads over time.
  */
+import { createHash } from 'node:crypto';
 import { App, Chart } from 'cdk8s';
 import type { Domain } from '../domain-types';
 import { addApiServer } from './api-server.chart';
@@ -34,6 +40,19 @@ export interface DomainChartOptions {
   bootstrap: BootstrapCredentials;
   /** Render the Prometheus Operator kinds (false where its CRDs are not installed). */
   monitoring?: boolean;
+  /**
+   * Extra annotations on every pod template. A test hook: it stands in for a newer operator whose chart
+   * changes the pod template (a new annotation, env or probe) without a second copy of the operator.
+   */
+  podAnnotations?: Record<string, string>;
+}
+
+/** On each Deployment's metadata: a hash of the pod template the chart rendered (templateHash). */
+export const TEMPLATE_HASH_ANNOTATION = 'openpds.io/template-hash';
+
+/** A short stable hash of a pod template: sha256 of its JSON with sorted keys, 16 hex digits. */
+export function templateHash(template: unknown): string {
+  return createHash('sha256').update(JSON.stringify(sortObject(template))).digest('hex').slice(0, 16);
 }
 
 /** Apply order: what others reference first (config before pods, Deployments before their HPA). */
@@ -67,6 +86,11 @@ export function buildDomainChart(domain: Domain, options: DomainChartOptions): M
   const generation = String(domain.metadata.generation ?? 0);
   const manifests = (chart.toJson() as Manifest[]).map((m) => {
     m.metadata.labels = { ...m.metadata.labels, [GENERATION_LABEL]: generation };
+    if (m.kind === 'Deployment') {
+      const template = (m.spec as { template: { metadata?: { annotations?: Record<string, string> } } }).template;
+      if (options.podAnnotations) template.metadata = { ...template.metadata, annotations: { ...template.metadata?.annotations, ...options.podAnnotations } };
+      m.metadata.annotations = { ...m.metadata.annotations, [TEMPLATE_HASH_ANNOTATION]: templateHash(template) };
+    }
     const retained = m.metadata.annotations?.['openpds.io/retain-on-delete'] === 'true';
     if (ctx.ownerReferences && !retained) m.metadata.ownerReferences = ctx.ownerReferences;
     return sortObject(m) as Manifest;

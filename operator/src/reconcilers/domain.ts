@@ -5,10 +5,12 @@
  * state (buildDomainChart) → server-side apply → prune stale generations → status conditions
  * Ready/Progressing/Degraded with observedGeneration (and, once Ready, status.usage read through the admin
  * API every few minutes) → Events; waiting and failures requeue with backoff. Deletion lives here too.
+ * Before the apply, HPA-scaled Deployments hand their replicas over (domain-replicas.ts), and a new pod
+ * template the spec did not ask for waits its turn under --max-concurrent-rollouts (domain-rollouts.ts).
  * The spec is never written (GitOps-safe): only metadata.finalizers and status.
  */
 import { randomBytes } from 'node:crypto';
-import { buildDomainChart, referencedSecretKeys } from '../charts/domain.chart';
+import { buildDomainChart, referencedSecretKeys, type DomainChartOptions } from '../charts/domain.chart';
 import { createDomainContext, DOMAIN_LABEL, GENERATION_LABEL, type DomainContext } from '../charts/domain-context';
 import { API_VERSION, type Domain, type DomainStatus, type DomainUsageStatus } from '../domain-types';
 import { applyManifests, listOwned, pruneStale } from '../kube/apply';
@@ -22,6 +24,7 @@ import { deploymentReadiness, probeReadyz, type FetchFn } from '../kube/readines
 import { adminEndpoint, createDomainAdminClients, type DomainAdminClients } from './domain-access';
 import { deploymentImage, heldOverKeptData, needsRunningImage, upgradeCondition, UPGRADE_PENDING, withCurrentImage } from './domain-image';
 import { handOverReplicasAfterApply, handOverReplicasBeforeApply } from './domain-replicas';
+import { operatorDrivenRollouts, ROLLOUT_QUEUED, rolloutQueuedMessage, type RolloutBudget } from './domain-rollouts';
 import { appliedStorage, checkSecretKeys, createSecretKeyCache, storageConflict, unsupportedSpec } from './domain-preflight';
 import { usageStatus, usageToWrite } from './domain-usage';
 import { DRIVE_FINALIZER } from './drive-context';
@@ -68,6 +71,15 @@ export interface DomainReconcilerDeps {
   /** Longest a reconcile waits for usage (login included) before writing Ready without it (default 2 s). */
   usageTimeoutMs?: number;
   log?: (level: 'info' | 'warn' | 'error', message: string, fields?: Record<string, unknown>) => void;
+  /**
+   * The rollout budget across Domains (domain-rollouts.ts), shared by every reconciler the operator builds;
+   * absent: no limit.
+   */
+  rollouts?: RolloutBudget;
+  /** How soon a Domain held back by the budget asks again (default 5 s, with up to 20% jitter). */
+  rolloutRetryMs?: number;
+  /** Test hook: what buildDomainChart takes besides the Domain (a newer chart's pod template, simulated). */
+  chartOptions?: Pick<DomainChartOptions, 'podAnnotations'>;
 }
 
 export type DomainReconciler = Reconcile<Domain> & {
@@ -145,7 +157,8 @@ export function createDomainReconciler(deps: DomainReconcilerDeps): DomainReconc
   // makes a no-op. The credentials are read from the Secret whenever the chart is applied, so a hand
   // edit of them is kept, as before; a hand-deleted admin Secret is found by checkAdminSecret at the first
   // reconcile after the Secret cache's entry expired (MissingAdminSecret), applied or not.
-  const applied = new Map<string, { inputs: string; at: number; deployments: Map<string, number> }>();
+  // held: Deployments the rollout budget held back at that apply (the rest was applied), retried soon.
+  const applied = new Map<string, { inputs: string; at: number; deployments: Map<string, number>; held?: boolean }>();
   // ns/name → the last chart built and what it was built from. Synthesising the chart (cdk8s) was the
   // biggest CPU cost of a reconcile at 1,000 Domains, and most reconciles (a Deployment's status moved,
   // a resync) build the very same chart again. buildDomainChart is pure, so equal inputs give equal output.
@@ -162,6 +175,7 @@ export function createDomainReconciler(deps: DomainReconcilerDeps): DomainReconc
   // must not cost every reconcile (each Deployment status change) a login attempt and a 2 s wait.
   const usageReads = new Map<string, { at: number; failed: boolean }>();
   const secretKeys = createSecretKeyCache(deps.secretCacheMs ?? 30_000, monotonic);
+  const rolloutRetryMs = deps.rolloutRetryMs ?? 5000;
 
   async function writeStatus(domain: Domain, result: Outcome): Promise<void> {
     const previous = domain.status ?? {};
@@ -292,6 +306,7 @@ export function createDomainReconciler(deps: DomainReconcilerDeps): DomainReconc
       throw new RequeueError(`waiting for ${children.length} child object(s) to go`);
     }
     applied.delete(`${ctx.namespace}/${domain.metadata.name}`);
+    deps.rollouts?.forget(`${ctx.namespace}/${domain.metadata.name}`);
     charts.delete(`${ctx.namespace}/${domain.metadata.name}`);
     usageReads.delete(`${ctx.namespace}/${domain.metadata.name}`);
     adminClients.forget(ctx.namespace, domain.metadata.name);
@@ -338,9 +353,28 @@ export function createDomainReconciler(deps: DomainReconcilerDeps): DomainReconc
     const inputs = JSON.stringify([domainInputs, bootstrap]);
     const cached = charts.get(key);
     if (cached?.inputs === inputs) return cached.manifests;
-    const manifests = buildDomainChart(domain, { bootstrap, monitoring: deps.monitoring }) as KubeObject[];
+    const manifests = buildDomainChart(domain, { ...deps.chartOptions, bootstrap, monitoring: deps.monitoring }) as KubeObject[];
     charts.set(key, { inputs, manifests });
     return manifests;
+  }
+
+  /**
+   * The rollout budget's answer for this apply (domain-rollouts.ts): `held`, the Deployments to leave out of
+   * it (their new pod template is the operator's, not the spec's, and too many Domains roll already), or the
+   * ones admitted (with their generation in the cache, to tell whether the apply started a rollout).
+   */
+  function planRollout(key: string, manifests: readonly KubeObject[], ctx: DomainContext, generation: number): { held?: { names: string[]; message: string }; admitted: Map<string, number> } {
+    const budget = deps.rollouts;
+    if (!budget || budget.limit === 0) return { admitted: new Map() };
+    const cached = (name: string) => deps.cachedDeployment?.(ctx.namespace, name);
+    const names = operatorDrivenRollouts(manifests, cached, generation);
+    if (!names.length) {
+      budget.forget(key);
+      return { admitted: new Map() };
+    }
+    const admission = budget.request(key);
+    if (admission.admitted) return { admitted: new Map(names.map((n) => [n, cached(n)?.metadata?.generation ?? 0])) };
+    return { held: { names, message: rolloutQueuedMessage(names, admission, rolloutRetryMs) }, admitted: new Map() };
   }
 
   const reconcileDomain = async function reconcileDomain({ object }: Parameters<Reconcile<Domain>>[0]): ReturnType<Reconcile<Domain>> {
@@ -397,7 +431,16 @@ export function createDomainReconciler(deps: DomainReconcilerDeps): DomainReconc
     const observed = domain.status?.observedGeneration;
     // Deployments as this reconcile's apply answered: the freshest view there is right after it.
     let appliedDeployments: Map<string, KubeObject> | undefined;
-    if (last?.inputs !== inputs || observed !== generation || monotonic() - last.at > reapplyAfterMs) {
+    // Deployments the rollout budget holds back (domain-rollouts.ts): everything else is applied.
+    let held: { names: string[]; message: string } | undefined;
+    const due = last?.inputs !== inputs || observed !== generation || monotonic() - last.at > reapplyAfterMs || Boolean(last.held);
+    // Held back at the last apply and nothing else changed since: the budget is asked first, so a queued
+    // Domain's retries cost no request until its turn comes.
+    const cachedChart = charts.get(key)?.manifests;
+    if (due && last?.held && last.inputs === inputs && observed === generation && monotonic() - last.at <= reapplyAfterMs && cachedChart) {
+      held = planRollout(key, cachedChart, ctx, generation).held;
+    }
+    if (due && !held) {
       // Before each apply, not each reconcile: a scan of every Domain, and a conflict is settled when the
       // newer of the two is first applied (by then the older is in the cache, its event came first).
       const conflict = storageConflict(domain, deps.listDomains?.() ?? []);
@@ -413,8 +456,12 @@ export function createDomainReconciler(deps: DomainReconcilerDeps): DomainReconc
       }
       // The chart runs ctx.image, settled above: built from a Domain whose currentImage says so.
       const manifests = chartFor(key, withCurrentImage(domain, ctx.image), inputs, credentials);
+      const rollout = planRollout(key, manifests, ctx, generation);
+      held = rollout.held;
+      const toApply = held ? manifests.filter((m) => !(m.kind === 'Deployment' && held!.names.includes(m.metadata!.name!))) : manifests;
       const before = domain.status?.currentImage;
-      if (before && before !== ctx.image) {
+      // Held Deployments keep their image: currentImage says what runs.
+      if (!held && before && before !== ctx.image) {
         // Before the Deployments change image, not after: see domain-image.ts (red team H1). Automatic
         // too, so a switch to Manual keeps what ran. Once per image change, never at steady state.
         await client.patch({ apiVersion: API_VERSION, kind: 'Domain', namespace: ctx.namespace, name: domain.metadata.name }, 'merge', { status: { currentImage: ctx.image } }, { subresource: 'status', discardResponse: true });
@@ -423,14 +470,19 @@ export function createDomainReconciler(deps: DomainReconcilerDeps): DomainReconc
       try {
         // An HPA about to take spec.replicas over gets the live count first (domain-replicas.ts).
         await handOverReplicasBeforeApply(client, ctx);
-        const live = await applyManifests(client, manifests, { keep: (m) => m.kind === 'Deployment' });
+        const live = await applyManifests(client, toApply, { keep: (m) => m.kind === 'Deployment' });
         // The apply just wrote the admin Secret: checkAdminSecret need not read it for a while (a new
         // Domain's rollout costs no extra GET).
         const written = manifests.find((m) => m.kind === 'Secret' && m.metadata?.name === ctx.names.adminSecret);
         if (written) secretKeys.remember(ctx.namespace, ctx.names.adminSecret, Object.keys({ ...(written.data as object), ...(written.stringData as object) }));
         appliedDeployments = new Map();
-        manifests.forEach((m, i) => m.kind === 'Deployment' && live[i] && appliedDeployments!.set(m.metadata!.name!, live[i]!));
+        toApply.forEach((m, i) => m.kind === 'Deployment' && live[i] && appliedDeployments!.set(m.metadata!.name!, live[i]!));
         await handOverReplicasAfterApply(client, ctx, appliedDeployments);
+        // The slot stays taken while the rollouts this apply started run (none started: it is free again).
+        if (rollout.admitted.size) deps.rollouts?.settle(key, new Map([...rollout.admitted].flatMap(([name, was]) => {
+          const after = appliedDeployments!.get(name)?.metadata?.generation ?? 0;
+          return after > was ? [[name, after] as const] : [];
+        })));
         // Objects of an older generation can exist only if an older generation was applied and not yet
         // pruned: not for generation 1, and not once status records this generation (written after pruning).
         if (generation > 1 && observed !== generation) {
@@ -438,10 +490,13 @@ export function createDomainReconciler(deps: DomainReconcilerDeps): DomainReconc
           if (pruned.length) await events.record(domain as unknown as KubeObject, 'Normal', 'Pruned', `Deleted objects no longer desired: ${pruned.join(', ')}`);
         }
       } catch (error) {
+        if (rollout.admitted.size) deps.rollouts?.settle(key, new Map());
         await writeStatus(domain, { ...outcome(generation, 'ApplyFailed', `Applying the data plane failed: ${(error as Error).message}`, 'failed'), upgrade });
         throw error;
       }
-      last = { inputs, at: monotonic(), deployments: new Map([...appliedDeployments].map(([name, d]) => [name, d.metadata?.generation ?? 0])) };
+      // A held Deployment is read from the cache at the generation it has there (it was not applied).
+      const heldGenerations = (held?.names ?? []).map((name) => [name, deps.cachedDeployment?.(ctx.namespace, name)?.metadata?.generation ?? 0] as const);
+      last = { inputs, at: monotonic(), deployments: new Map([...[...appliedDeployments].map(([name, d]) => [name, d.metadata?.generation ?? 0] as const), ...heldGenerations]), held: Boolean(held) };
       applied.set(key, last);
     }
 
@@ -452,7 +507,12 @@ export function createDomainReconciler(deps: DomainReconcilerDeps): DomainReconc
     // spec edit (red team). status.storage likewise: the keyspace this data plane now runs on, which it
     // holds against newer edits.
     const storage = appliedStorage(domain);
-    const fields: Partial<DomainStatus> = { observedGeneration: generation, endpoint: ctx.endpoint, url: ctx.publicUrl, adminSecretRef: { name: ctx.names.adminSecret }, domainId: ctx.spec.domainId, currentImage: ctx.image, ...(storage ? { storage } : {}) };
+    const fields: Partial<DomainStatus> = { observedGeneration: generation, endpoint: ctx.endpoint, url: ctx.publicUrl, adminSecretRef: { name: ctx.names.adminSecret }, domainId: ctx.spec.domainId, currentImage: held ? (domain.status?.currentImage ?? ctx.image) : ctx.image, ...(storage ? { storage } : {}) };
+    // A Domain held back says so in Progressing (Ready as it is) and asks again soon: not the error backoff,
+    // which grows, and not the replicas poll.
+    const queued = (o: Outcome): Outcome => (held ? { ...o, progressing: { type: 'Progressing', status: 'True', reason: ROLLOUT_QUEUED, message: held.message, observedGeneration: generation } } : o);
+    const retry = (result: { requeueAfterMs: number } | undefined) =>
+      held ? { requeueAfterMs: Math.min(result?.requeueAfterMs ?? Infinity, rolloutRetryMs * (1 + Math.random() / 5)) } : result;
     const get = async (name: string) => {
       const fresh = appliedDeployments?.get(name);
       if (fresh) return fresh;
@@ -471,34 +531,35 @@ export function createDomainReconciler(deps: DomainReconcilerDeps): DomainReconc
       // Asked for, not a fault: nothing to wait for and no /readyz to probe. The Deployment watch still
       // wakes the Domain as its pods go, which keeps readyReplicas true; a spec change starts it again.
       const message = `Data plane stopped: scaled to zero by spec (apiServer.replicas: 0); /readyz is not probed${api.available ? ` (${api.available} replica(s) still terminating)` : ''}`;
-      await writeStatus(domain, { ...outcome(generation, 'Stopped', message, 'stopped'), fields, upgrade });
-      return undefined;
+      await writeStatus(domain, { ...queued(outcome(generation, 'Stopped', message, 'stopped')), fields, upgrade });
+      return retry(undefined);
     }
     const failed = [api, worker].filter((r) => r?.failed).map((r) => r!.message);
     if (failed.length) {
       // The Deployment controller gave up; the watch wakes the Domain when a new rollout (a spec change,
       // a node that frees up) moves the Deployment again.
-      await writeStatus(domain, { ...outcome(generation, 'RolloutFailed', failed.join('; '), 'failed'), fields, upgrade });
-      return { requeueAfterMs: REPLICAS_POLL_MS };
+      await writeStatus(domain, { ...queued(outcome(generation, 'RolloutFailed', failed.join('; '), 'failed')), fields, upgrade });
+      return retry({ requeueAfterMs: REPLICAS_POLL_MS });
     }
     const waiting = [api, worker].filter((r) => r && !r.ready).map((r) => r!.message);
     if (waiting.length) {
-      await writeStatus(domain, { ...outcome(generation, 'WaitingForReplicas', waiting.join('; '), 'waiting'), fields, upgrade });
-      return { requeueAfterMs: REPLICAS_POLL_MS };
+      await writeStatus(domain, { ...queued(outcome(generation, 'WaitingForReplicas', waiting.join('; '), 'waiting')), fields, upgrade });
+      return retry({ requeueAfterMs: REPLICAS_POLL_MS });
     }
     const endpoint = adminEndpoint(domain, ctx, deps.domainEndpoints);
     const probe = await probeReadyz(fetchFn, endpoint, deps.readyzTimeoutMs);
     if (!probe.ready) {
-      await writeStatus(domain, { ...outcome(generation, 'WaitingForReadyz', probe.message, 'waiting'), fields, upgrade });
+      await writeStatus(domain, { ...queued(outcome(generation, 'WaitingForReadyz', probe.message, 'waiting')), fields, upgrade });
       // A data plane that says when to ask again (503 + Retry-After while it starts) is asked then, not
       // after the error backoff, which grows with every probe of a start that takes a few seconds.
-      if (probe.retryAfterMs !== undefined) return { requeueAfterMs: probe.retryAfterMs };
+      if (probe.retryAfterMs !== undefined) return retry({ requeueAfterMs: probe.retryAfterMs });
+      if (held) return retry(undefined);
       throw new RequeueError(probe.message);
     }
     // In the same status write as Ready: the usage costs no write of its own.
     const usage = await refreshUsage(key, domain, ctx, endpoint);
-    await writeStatus(domain, { ...outcome(generation, 'Ready', `Data plane ready: ${probe.message}`, 'ready'), fields: { ...fields, ...(usage ? { usage } : {}) }, upgrade });
-    return undefined;
+    await writeStatus(domain, { ...queued(outcome(generation, 'Ready', `Data plane ready: ${probe.message}`, 'ready')), fields: { ...fields, ...(usage ? { usage } : {}) }, upgrade });
+    return retry(undefined);
   };
   return Object.assign(reconcileDomain, {
     invalidate: (key: string) => void applied.delete(key),

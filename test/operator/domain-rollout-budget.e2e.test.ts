@@ -1,0 +1,126 @@
+/**
+ * The rollout budget across Domains (red team M3, repro-operator-upgrade.sh), end to end on the Kubernetes
+ * API test server (real CRDs through kubectl): five single-pod Domains on volumes (Recreate: a rollout is
+ * downtime), an operator upgrade whose chart adds a pod-template annotation (the domainChartOptions test
+ * hook, not a second copy of the operator), --max-concurrent-rollouts 2. The new operator rolls at most two
+ * Domains at a time, says why the others wait (Progressing RolloutQueued, Ready unchanged, the queued
+ * gauge), rolls them all in the end, and applies at once a spec edit O&M makes to a queued Domain.
+ */
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import path from 'node:path';
+import type { Condition, Domain } from '../../operator/src/domain-types';
+import type { KubeObject } from '../../operator/src/kube/kube-client';
+import { runOperator, type OperatorOptions, type RunningOperator } from '../../operator/src/main';
+import { markDeploymentAvailable } from './support/deployments';
+import { eventually, startTestKube, type TestKube } from './support/kube';
+import { kubectl } from './support/kubectl';
+
+const NS = 'rollouts';
+const ROOT = path.resolve(__dirname, '../..');
+const NAMES = ['d1', 'd2', 'd3', 'd4', 'd5'];
+const LIMIT = 2;
+const NEW_CHART = { 'example.com/chart': 'v2' };
+let kube: TestKube;
+let operator: RunningOperator | undefined;
+let stub: Server;
+
+type Deployment = KubeObject & { metadata: { generation?: number }; spec: { template: { metadata: { annotations?: Record<string, string> }; spec: { containers: { imagePullPolicy?: string }[] } } }; status?: { observedGeneration?: number } };
+const domainYaml = (name: string, extra = '') => `
+apiVersion: openpds.io/v1alpha1
+kind: Domain
+metadata: { name: ${name}, namespace: ${NS} }
+spec:
+  storage: { mode: standard, volume: { size: 1Gi } }
+  apiServer: { replicas: 1 }
+${extra}`;
+const apply = (yaml: string) => kubectl(kube.kubeconfig, ['apply', '-f', '-'], yaml);
+const deployments = async () => (await kube.client.list<Deployment>({ apiVersion: 'apps/v1', kind: 'Deployment', namespace: NS })).items;
+const newTemplate = (d: Deployment) => d.spec.template.metadata.annotations?.['example.com/chart'] === 'v2';
+/** Rolling as the Deployment controller would report it: a generation it has not rolled out yet. */
+const rolling = (d: Deployment) => (d.status?.observedGeneration ?? 0) < (d.metadata.generation ?? 0);
+const getDomain = (name: string) => kube.client.get<Domain & KubeObject>({ apiVersion: 'openpds.io/v1alpha1', kind: 'Domain', namespace: NS, name });
+const condition = async (name: string, type: string) => (await getDomain(name)).status?.conditions?.find((c: Condition) => c.type === type);
+const queuedGauge = async () => Number(/^openpds_operator_rollouts_queued (\S+)$/m.exec(await (await fetch(`${operator!.metricsUrl}/metrics`)).text())?.[1]);
+
+async function startOperator(extra: Partial<OperatorOptions>): Promise<RunningOperator> {
+  const endpoint = `http://127.0.0.1:${(stub.address() as AddressInfo).port}`;
+  return runOperator({
+    kubeconfig: kube.kubeconfig,
+    metricsPort: 0,
+    leaderElect: false,
+    baseBackoffMs: 100,
+    maxBackoffMs: 1000,
+    monitoring: false,
+    maxConcurrentRollouts: LIMIT,
+    rolloutRetryMs: 200,
+    domainEndpoints: Object.fromEntries(NAMES.map((n) => [`${NS}/${n}`, endpoint])),
+    log: () => undefined,
+    ...extra,
+  });
+}
+
+beforeAll(async () => {
+  kube = await startTestKube();
+  stub = createServer((req, res) => void (req.url === '/readyz' ? res.writeHead(200).end('ok') : res.writeHead(404).end()));
+  await new Promise<void>((r) => stub.listen(0, '127.0.0.1', () => r()));
+  await kubectl(kube.kubeconfig, ['apply', '-k', path.join(ROOT, 'crds')]);
+  await kube.createNamespace(NS);
+});
+afterAll(async () => {
+  await operator?.stop();
+  stub?.closeAllConnections();
+  stub?.close();
+  await kube?.close();
+});
+
+test('an operator upgrade that changes the pod template rolls at most --max-concurrent-rollouts Domains at once, and all in the end', async () => {
+  // Five Domains made Ready by the old operator (no new-chart hook). New Domains are never queued.
+  operator = await startOperator({});
+  await apply(NAMES.map((n) => domainYaml(n)).join('---\n'));
+  await eventually(async () => expect((await deployments()).length).toBe(NAMES.length));
+  for (const n of NAMES) await markDeploymentAvailable(kube.client, NS, `${n}-api`);
+  for (const n of NAMES) await eventually(async () => expect(await condition(n, 'Ready')).toMatchObject({ status: 'True' }));
+  await operator.stop();
+
+  // The upgrade: a new operator process whose chart adds a pod-template annotation.
+  operator = await startOperator({ domainChartOptions: { podAnnotations: NEW_CHART } });
+  await eventually(async () => expect((await deployments()).filter(newTemplate)).toHaveLength(LIMIT));
+  await eventually(async () => expect(await queuedGauge()).toBe(NAMES.length - LIMIT));
+  await new Promise((r) => setTimeout(r, 600)); // three retries of the queued: still at the limit
+  const first = await deployments();
+  expect(first.filter(rolling)).toHaveLength(LIMIT);
+  const queued = first.filter((d) => !newTemplate(d)).map((d) => d.metadata!.name!.replace(/-api$/, ''));
+  expect(queued).toHaveLength(NAMES.length - LIMIT);
+  for (const n of queued) {
+    expect(await condition(n, 'Ready')).toMatchObject({ status: 'True', reason: 'Ready' });
+    expect(await condition(n, 'Progressing')).toMatchObject({ status: 'True', reason: 'RolloutQueued', message: expect.stringContaining(`${LIMIT} Domain(s) are rolling out and at most ${LIMIT} roll at once`) });
+  }
+
+  // O&M edits a queued Domain's spec: its own change (a new generation) is never queued, even over the limit.
+  const edited = queued[0]!;
+  await apply(domainYaml(edited, '  imagePullPolicy: Always\n'));
+  await eventually(async () => {
+    const d = (await deployments()).find((x) => x.metadata!.name === `${edited}-api`)!;
+    expect([newTemplate(d), d.spec.template.spec.containers[0]!.imagePullPolicy]).toEqual([true, 'Always']);
+  });
+  expect((await deployments()).filter(rolling)).toHaveLength(LIMIT + 1);
+  await eventually(async () => expect(await condition(edited, 'Progressing')).not.toMatchObject({ reason: 'RolloutQueued' }));
+
+  // The Deployment controller finishes one rollout at a time; every sample stays within the limit (plus
+  // the edited Domain, which rolled for its spec), and every Domain rolls in the end.
+  const deadline = Date.now() + 20_000;
+  for (;;) {
+    const now = await deployments();
+    const operatorDriven = now.filter((d) => rolling(d) && d.metadata!.name !== `${edited}-api`);
+    expect(operatorDriven.length).toBeLessThanOrEqual(LIMIT);
+    if (now.every((d) => newTemplate(d) && !rolling(d))) break;
+    if (Date.now() > deadline) throw new Error(`not all rolled: ${now.map((d) => `${d.metadata!.name} new=${newTemplate(d)} rolling=${rolling(d)}`).join(', ')}`);
+    const next = now.find(rolling);
+    if (next) await markDeploymentAvailable(kube.client, NS, next.metadata!.name!);
+    await new Promise((r) => setTimeout(r, 150));
+  }
+  for (const n of NAMES) await eventually(async () => expect(await condition(n, 'Progressing')).toMatchObject({ status: 'False', reason: 'Reconciled' }));
+  for (const n of NAMES) expect(await condition(n, 'Ready')).toMatchObject({ status: 'True' });
+  expect(await queuedGauge()).toBe(0);
+}, 60_000);
