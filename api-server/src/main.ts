@@ -24,7 +24,7 @@ import { createIdGenerator } from './shared/ids';
 import { waitForDatabase } from './shared/database-start';
 import { createMetrics } from './shared/metrics';
 import { registryMetricsHandler, startMetricsServer, type MetricsServer } from './shared/metrics-server';
-import { applyServerTimeouts } from './shared/server-timeouts';
+import { applyServerTimeouts, HTTP_SERVER_OPTIONS, limitConnections, maxConnectionsFor } from './shared/server-timeouts';
 import { ensureDataDir, explainListenError } from './shared/start-errors';
 import { createUrlSigner } from './shared/url-signer';
 import { createBlobStore, describeBlobStore } from './storage/create-blob-store';
@@ -106,10 +106,13 @@ export async function startServer(env: Record<string, string | undefined> = proc
   const loaded = loadConfig(env);
   // A data dir that cannot be made fails the start before a port is taken, naming OPENPDS_DATA_DIR.
   if (!loaded.databaseUrl || loaded.storage === 'local' || !loaded.secretKey) ensureDataDir(loaded.dataDir);
+  const logger = pino({ level: loaded.logLevel, base: { domain: loaded.domainId } }, options.logDestination);
   // Listen first: with OPENPDS_PORT=0 the signed URLs must carry the port the kernel picked.
-  const server = createServer();
+  const server = createServer(HTTP_SERVER_OPTIONS);
   // Idle limits only, never the duration: a big part uploaded to a local URL is slow (server-timeouts.ts).
   applyServerTimeouts(server);
+  // From the start: a flood of connections during migrations must not use up the open files either.
+  limitConnections(server, maxConnectionsFor(loaded.maxConnections), logger);
   // Until the app is attached (migrations can take a while on a first start) every request gets a 503.
   const starting = (_req: IncomingMessage, res: ServerResponse) => {
     res.writeHead(503, { 'content-type': 'application/json', 'retry-after': '1' });
@@ -123,7 +126,6 @@ export async function startServer(env: Record<string, string | undefined> = proc
   const address = server.address();
   const port = typeof address === 'object' && address ? address.port : loaded.port;
   const config: Config = { ...loaded, port, publicUrl: env.OPENPDS_PUBLIC_URL ? loaded.publicUrl : `http://localhost:${port}` };
-  const logger = pino({ level: config.logLevel, base: { domain: config.domainId } }, options.logDestination);
   const metrics = createMetrics();
   // /metrics on a port of its own when one is set (metrics-server.ts), from the start on: a port taken
   // fails the start like the API port does.

@@ -1,7 +1,7 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { rawExchange } from './testing/raw-exchange';
-import { applyServerTimeouts } from './server-timeouts';
+import { applyServerTimeouts, FALLBACK_MAX_CONNECTIONS, limitConnections, maxConnectionsFor } from './server-timeouts';
 
 const IDLE_MS = 300;
 
@@ -62,5 +62,67 @@ describe('server timeouts: idleness is cut, a slow transfer that keeps moving is
     const r = await rawExchange(port, 'POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\n\r\n{}', { waitMs: IDLE_MS * 10 });
     expect(r).toMatchObject({ status: 200, closed: true });
     expect(r.ms).toBeLessThan(IDLE_MS * 5);
+  });
+});
+
+describe('headers timeout', () => {
+  it('cuts headers that trickle in (a byte now and then keeps the idle timeout away) after the headers timeout', async () => {
+    const server = createServer({ connectionsCheckingInterval: 100 });
+    applyServerTimeouts(server, { idleMs: 10_000, headersMs: 500 });
+    server.on('request', (_req, res) => res.end('{}'));
+    server.listen(0, '127.0.0.1');
+    await new Promise((r) => server.once('listening', r));
+    try {
+      let tick: NodeJS.Timeout | undefined;
+      const r = await rawExchange((server.address() as AddressInfo).port, 'GET / HTTP/1.1\r\nHost: x\r\n', {
+        waitMs: 5000,
+        then: (socket) => (tick = setInterval(() => socket.write('X-Pad: 1\r\n'), 50)),
+      });
+      clearInterval(tick);
+      expect(r).toMatchObject({ status: 408, closed: true });
+      expect(r.ms).toBeGreaterThanOrEqual(450);
+      expect(r.ms).toBeLessThan(2000);
+    } finally {
+      server.closeAllConnections();
+      await new Promise((r) => server.close(r));
+    }
+  });
+});
+
+describe('connection limit', () => {
+  const limits = (soft: string) => () =>
+    `Limit                     Soft Limit           Hard Limit           Units     \nMax processes             63704                63704                processes \nMax open files            ${soft}                1048576              files     \n`;
+
+  it('derives the limit from the soft open-file limit, or takes the setting as it is', () => {
+    expect(maxConnectionsFor(undefined, limits('20000'))).toBe(16_000 - 64);
+    expect(maxConnectionsFor(undefined, limits('1024'))).toBe(819 - 64);
+    expect(maxConnectionsFor(undefined, limits('unlimited'))).toBe(FALLBACK_MAX_CONNECTIONS);
+    expect(maxConnectionsFor(undefined, () => { throw new Error('ENOENT'); })).toBe(FALLBACK_MAX_CONNECTIONS);
+    expect(maxConnectionsFor(7, limits('20000'))).toBe(7);
+    expect(maxConnectionsFor(0, limits('20000'))).toBe(0);
+  });
+
+  it('closes connections over the limit as they arrive, logs that once a minute, and takes new ones once others close', async () => {
+    const server = createServer((_req, res) => res.end('{}'));
+    const warnings: Array<Record<string, unknown>> = [];
+    limitConnections(server, 3, { warn: ((obj: Record<string, unknown>) => void warnings.push(obj)) as never });
+    server.listen(0, '127.0.0.1');
+    await new Promise((r) => server.once('listening', r));
+    const port = (server.address() as AddressInfo).port;
+    const held: Array<Promise<unknown>> = [];
+    const sockets: Array<import('node:net').Socket> = [];
+    try {
+      for (let i = 0; i < 3; i++) held.push(rawExchange(port, 'GET / HTTP/1.1\r\nHost: x\r\n', { waitMs: 10_000, then: (s) => sockets.push(s) }));
+      await new Promise((r) => setTimeout(r, 100));
+      for (let i = 0; i < 2; i++) expect(await rawExchange(port, 'GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n', { waitMs: 2000 })).toMatchObject({ status: 0, closed: true });
+      expect(warnings).toEqual([expect.objectContaining({ dropped: 1, max_connections: 3 })]);
+      for (const s of sockets) s.destroy();
+      await Promise.all(held);
+      await new Promise((r) => setTimeout(r, 50));
+      expect(await rawExchange(port, 'GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n')).toMatchObject({ status: 200 });
+    } finally {
+      server.closeAllConnections();
+      await new Promise((r) => server.close(r));
+    }
   });
 });

@@ -6,17 +6,31 @@
  * (Content-Length 100 with 6 bytes sent, a chunked body with no last chunk), headers that never end, a
  * download nobody reads. Those were held open for ever (red team session 14).
  */
-import type { IncomingMessage, Server, ServerResponse } from 'node:http';
+import { readFileSync } from 'node:fs';
+import type { IncomingMessage, Server, ServerOptions, ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
+import type { Logger } from 'pino';
 
 export const IDLE_SOCKET_TIMEOUT_MS = 120_000;
 /** Longer than common load balancers' idle timeouts (60 s), so they close first and never reuse a closed one. */
 export const KEEP_ALIVE_TIMEOUT_MS = 65_000;
-export const HEADERS_TIMEOUT_MS = 60_000;
+/**
+ * From a request's first byte to the end of its headers (Node's default is 60 s). Headers are a few kB:
+ * even a 2G phone link sends them in about a second, so 20 s leaves a stalling mobile client room, while
+ * a client that trickles headers to hold connections open loses each within 20–25 s (it was ~86 s: 60 s
+ * plus Node's 30 s check interval, red team, resources). A request's body is not counted (json-body.ts
+ * and the idle timeout below bound it). Idle keep-alive time is not either: the clock starts at a byte.
+ */
+export const HEADERS_TIMEOUT_MS = 20_000;
+/** How often Node looks for connections past HEADERS_TIMEOUT_MS (default 30 s); a pass over them is cheap. */
+export const CONNECTIONS_CHECK_INTERVAL_MS = 5_000;
 
-export function applyServerTimeouts(server: Server, { idleMs = IDLE_SOCKET_TIMEOUT_MS, keepAliveMs = KEEP_ALIVE_TIMEOUT_MS } = {}): void {
+/** For http.createServer: options that can only be given there. */
+export const HTTP_SERVER_OPTIONS: ServerOptions = { connectionsCheckingInterval: CONNECTIONS_CHECK_INTERVAL_MS };
+
+export function applyServerTimeouts(server: Server, { idleMs = IDLE_SOCKET_TIMEOUT_MS, keepAliveMs = KEEP_ALIVE_TIMEOUT_MS, headersMs = HEADERS_TIMEOUT_MS } = {}): void {
   server.keepAliveTimeout = keepAliveMs;
-  server.headersTimeout = HEADERS_TIMEOUT_MS;
+  server.headersTimeout = headersMs;
   server.requestTimeout = 0;
   // socket.setTimeout on every connection: fires once idleMs pass with nothing read or written, and is
   // re-armed by any byte, so it only ever catches a stalled connection.
@@ -34,5 +48,56 @@ export function applyServerTimeouts(server: Server, { idleMs = IDLE_SOCKET_TIMEO
     const open = current.get(socket);
     if (open && open.req.complete && !open.res.headersSent) return;
     socket.destroy();
+  });
+}
+
+/** Where the open-file limit cannot be read (not Linux) or is unlimited. */
+export const FALLBACK_MAX_CONNECTIONS = 4096;
+/** Open files kept back beyond the 20%: the database (PGlite's files), the store's, logs, outgoing sockets. */
+const FILE_RESERVE = 64;
+
+/**
+ * OPENPDS_MAX_CONNECTIONS as a number (undefined: `auto`): 80% of the soft RLIMIT_NOFILE less
+ * FILE_RESERVE. Node raises the soft limit to the hard one as it starts, so /proc/self/limits shows what
+ * the process can really open. `readLimits` is for tests.
+ */
+export function maxConnectionsFor(setting: number | undefined, readLimits: () => string = () => readFileSync('/proc/self/limits', 'utf8')): number {
+  if (setting !== undefined) return setting;
+  let soft: number | undefined;
+  try {
+    const m = /^Max open files\s+(\d+)\s/m.exec(readLimits());
+    soft = m ? Number(m[1]) : undefined;
+  } catch {
+    soft = undefined;
+  }
+  if (!soft) return FALLBACK_MAX_CONNECTIONS;
+  return Math.max(16, Math.floor(soft * 0.8) - FILE_RESERVE);
+}
+
+/** How often, at most, connections closed for the limit are logged (a flood would log each). */
+const DROP_LOG_INTERVAL_MS = 60_000;
+
+/**
+ * Caps the connections `server` holds (0: none). Node then closes each one past the cap as soon as it is
+ * accepted (net.Server `maxConnections`: the client sees the connection reset, no answer) and emits
+ * 'drop'; the count is logged at most once a minute. Without a cap, one client opened 19,980 half-open
+ * connections and the process ran out of open files: /readyz could not even be connected to, PGlite and
+ * the local store could open no file (red team, resources). With it, the server itself keeps working,
+ * though new clients are refused while the flood lasts; headers are cut after HEADERS_TIMEOUT_MS.
+ */
+export function limitConnections(server: Server, max: number, logger: Pick<Logger, 'warn'>, now: () => number = Date.now): void {
+  server.maxConnections = max;
+  if (!max) return;
+  let dropped = 0;
+  let lastLog = -Infinity;
+  server.on('drop', (data?: { remoteAddress?: string }) => {
+    dropped++;
+    if (now() - lastLog < DROP_LOG_INTERVAL_MS) return;
+    lastLog = now();
+    logger.warn(
+      { dropped, max_connections: max, last_remote_address: data?.remoteAddress },
+      `connections over OPENPDS_MAX_CONNECTIONS (${max}) are being closed as they arrive: a client holding many, or too low a limit`,
+    );
+    dropped = 0;
   });
 }
