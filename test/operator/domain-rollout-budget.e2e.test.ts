@@ -4,7 +4,8 @@
  * downtime), an operator upgrade whose chart adds a pod-template annotation (the domainChartOptions test
  * hook, not a second copy of the operator), --max-concurrent-rollouts 2. The new operator rolls at most two
  * Domains at a time, says why the others wait (Progressing RolloutQueued, Ready unchanged, the queued
- * gauge), rolls them all in the end, and applies at once a spec edit O&M makes to a queued Domain.
+ * gauge), rolls them all in the end, and applies at once a spec edit O&M makes to a queued Domain. A
+ * rollback to the older operator (or a leader flip to it) is held to the same limit.
  */
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -37,11 +38,29 @@ ${extra}`;
 const apply = (yaml: string) => kubectl(kube.kubeconfig, ['apply', '-f', '-'], yaml);
 const deployments = async () => (await kube.client.list<Deployment>({ apiVersion: 'apps/v1', kind: 'Deployment', namespace: NS })).items;
 const newTemplate = (d: Deployment) => d.spec.template.metadata.annotations?.['example.com/chart'] === 'v2';
+const oldTemplate = (d: Deployment) => !newTemplate(d);
 /** Rolling as the Deployment controller would report it: a generation it has not rolled out yet. */
 const rolling = (d: Deployment) => (d.status?.observedGeneration ?? 0) < (d.metadata.generation ?? 0);
 const getDomain = (name: string) => kube.client.get<Domain & KubeObject>({ apiVersion: 'openpds.io/v1alpha1', kind: 'Domain', namespace: NS, name });
 const condition = async (name: string, type: string) => (await getDomain(name)).status?.conditions?.find((c: Condition) => c.type === type);
 const queuedGauge = async () => Number(/^openpds_operator_rollouts_queued (\S+)$/m.exec(await (await fetch(`${operator!.metricsUrl}/metrics`)).text())?.[1]);
+
+/**
+ * Plays the Deployment controller, finishing one rollout at a time, until every Deployment runs `done`'s
+ * template rolled out; every sample has at most LIMIT rolling but `exempt` (which rolled for its spec).
+ */
+async function rollOneByOne(done: (d: Deployment) => boolean, exempt?: string): Promise<void> {
+  const deadline = Date.now() + 20_000;
+  for (;;) {
+    const now = await deployments();
+    expect(now.filter((d) => rolling(d) && d.metadata!.name !== exempt).length).toBeLessThanOrEqual(LIMIT);
+    if (now.every((d) => done(d) && !rolling(d))) return;
+    if (Date.now() > deadline) throw new Error(`not all rolled: ${now.map((d) => `${d.metadata!.name} done=${done(d)} rolling=${rolling(d)}`).join(', ')}`);
+    const next = now.find(rolling);
+    if (next) await markDeploymentAvailable(kube.client, NS, next.metadata!.name!);
+    await new Promise((r) => setTimeout(r, 150));
+  }
+}
 
 async function startOperator(extra: Partial<OperatorOptions>): Promise<RunningOperator> {
   const endpoint = `http://127.0.0.1:${(stub.address() as AddressInfo).port}`;
@@ -107,20 +126,19 @@ test('an operator upgrade that changes the pod template rolls at most --max-conc
   expect((await deployments()).filter(rolling)).toHaveLength(LIMIT + 1);
   await eventually(async () => expect(await condition(edited, 'Progressing')).not.toMatchObject({ reason: 'RolloutQueued' }));
 
-  // The Deployment controller finishes one rollout at a time; every sample stays within the limit (plus
-  // the edited Domain, which rolled for its spec), and every Domain rolls in the end.
-  const deadline = Date.now() + 20_000;
-  for (;;) {
-    const now = await deployments();
-    const operatorDriven = now.filter((d) => rolling(d) && d.metadata!.name !== `${edited}-api`);
-    expect(operatorDriven.length).toBeLessThanOrEqual(LIMIT);
-    if (now.every((d) => newTemplate(d) && !rolling(d))) break;
-    if (Date.now() > deadline) throw new Error(`not all rolled: ${now.map((d) => `${d.metadata!.name} new=${newTemplate(d)} rolling=${rolling(d)}`).join(', ')}`);
-    const next = now.find(rolling);
-    if (next) await markDeploymentAvailable(kube.client, NS, next.metadata!.name!);
-    await new Promise((r) => setTimeout(r, 150));
-  }
+  // Rollouts finish one at a time: every sample stays within the limit (plus the edited Domain, which
+  // rolled for its spec), and every Domain rolls in the end.
+  await rollOneByOne(newTemplate, `${edited}-api`);
   for (const n of NAMES) await eventually(async () => expect(await condition(n, 'Progressing')).toMatchObject({ status: 'False', reason: 'Reconciled' }));
   for (const n of NAMES) expect(await condition(n, 'Ready')).toMatchObject({ status: 'True' });
   expect(await queuedGauge()).toBe(0);
+
+  // Rolled back (or the Lease flips to an instance of the older version): its chart is held to the limit too.
+  await operator.stop();
+  operator = await startOperator({});
+  await eventually(async () => expect((await deployments()).filter((d) => oldTemplate(d) && rolling(d))).toHaveLength(LIMIT));
+  await new Promise((r) => setTimeout(r, 600));
+  expect((await deployments()).filter(oldTemplate)).toHaveLength(LIMIT);
+  await rollOneByOne(oldTemplate);
+  await eventually(async () => expect(await queuedGauge()).toBe(0));
 }, 60_000);
