@@ -96,7 +96,7 @@ export interface DomainSpec {
   ingress?: { host: string; tlsSecretName?: string; className?: string; annotations?: Record<string, string> };
   trash?: { retentionDays?: number };
   alerts?: { webhooks?: AlertWebhook[] };
-  upgrade?: { policy?: 'Automatic' | 'Manual'; approvedImage?: string };
+  upgrade?: { policy?: 'Automatic' | 'Manual'; approvedImage?: string; allowNewerSchema?: boolean };
   logLevel?: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace';
 }
 

@@ -46,6 +46,8 @@ export function domainEnv(ctx: DomainContext): Record<string, string> {
     env.OPENPDS_S3_PREFIX = bucket.prefix ?? '';
     env.OPENPDS_S3_FORCE_PATH_STYLE = String(bucket.forcePathStyle ?? false);
   }
+  // Only when asked for: a new key in every Domain's ConfigMap would roll every data plane for nothing.
+  if (spec.upgrade.allowNewerSchema) env.OPENPDS_ALLOW_NEWER_SCHEMA = 'true';
   if (spec.storage.hosting) env.OPENPDS_HOSTING_SCAN_INTERVAL_SECONDS = String(spec.storage.hosting.scanIntervalSeconds ?? 300);
   return Object.fromEntries(Object.entries(env).sort(([a], [b]) => a.localeCompare(b)));
 }

@@ -23,7 +23,7 @@ export interface ResolvedDomainSpec {
   ingress: DomainSpec['ingress'];
   trash: { retentionDays: number };
   alerts: { webhooks: NonNullable<NonNullable<DomainSpec['alerts']>['webhooks']> };
-  upgrade: { policy: 'Automatic' | 'Manual'; approvedImage?: string };
+  upgrade: { policy: 'Automatic' | 'Manual'; approvedImage?: string; allowNewerSchema: boolean };
 }
 
 export const DEFAULT_IMAGE = `openpds/openpds:${VERSION}`;
@@ -77,6 +77,6 @@ export function resolveDomainSpec(domain: Domain): ResolvedDomainSpec {
     ingress: s.ingress,
     trash: { retentionDays: 30, ...s.trash },
     alerts: { webhooks: (s.alerts?.webhooks ?? []).map((w) => (w.urlSecretRef ? { ...w, urlSecretRef: { key: 'url', ...w.urlSecretRef } } : w)) },
-    upgrade: { policy: 'Automatic', ...s.upgrade },
+    upgrade: { policy: 'Automatic', allowNewerSchema: false, ...s.upgrade },
   };
 }
