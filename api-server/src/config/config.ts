@@ -99,7 +99,7 @@ export const CONFIG_KEYS = {
   host: key('OPENPDS_HOST', 'Address the API server listens on', '0.0.0.0', str),
   maxConnections: key(
     'OPENPDS_MAX_CONNECTIONS',
-    'Most connections the API server holds open at once; one more is closed as soon as it is accepted, so a client opening thousands cannot use up the process\'s open files (then even /readyz fails). `auto`: 80% of the open-file limit (soft RLIMIT_NOFILE from /proc/self/limits, less 64; 4096 where it cannot be read), the rest left to the database, blob files and the server\'s own sockets. 0: no limit',
+    'Most connections the API server holds open at once; one more is closed as soon as it is accepted, so a client opening thousands cannot use up the process\'s open files (then even /readyz fails). `auto`: 80% of the open-file limit (soft RLIMIT_NOFILE from /proc/self/limits, less 256; 4096 where it cannot be read), the rest left to the database, blob files and the server\'s own sockets. 0: no limit',
     'auto',
     (raw, env) => (raw.trim() === 'auto' ? undefined : int(0, 10_000_000)(raw, env)),
   ),

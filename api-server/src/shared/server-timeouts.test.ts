@@ -94,8 +94,8 @@ describe('connection limit', () => {
     `Limit                     Soft Limit           Hard Limit           Units     \nMax processes             63704                63704                processes \nMax open files            ${soft}                1048576              files     \n`;
 
   it('derives the limit from the soft open-file limit, or takes the setting as it is', () => {
-    expect(maxConnectionsFor(undefined, limits('20000'))).toBe(16_000 - 64);
-    expect(maxConnectionsFor(undefined, limits('1024'))).toBe(819 - 64);
+    expect(maxConnectionsFor(undefined, limits('20000'))).toBe(16_000 - 256);
+    expect(maxConnectionsFor(undefined, limits('1024'))).toBe(819 - 256);
     expect(maxConnectionsFor(undefined, limits('unlimited'))).toBe(FALLBACK_MAX_CONNECTIONS);
     expect(maxConnectionsFor(undefined, () => { throw new Error('ENOENT'); })).toBe(FALLBACK_MAX_CONNECTIONS);
     expect(maxConnectionsFor(7, limits('20000'))).toBe(7);

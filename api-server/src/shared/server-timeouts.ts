@@ -53,8 +53,8 @@ export function applyServerTimeouts(server: Server, { idleMs = IDLE_SOCKET_TIMEO
 
 /** Where the open-file limit cannot be read (not Linux) or is unlimited. */
 export const FALLBACK_MAX_CONNECTIONS = 4096;
-/** Open files kept back beyond the 20%: the database (PGlite's files), the store's, logs, outgoing sockets. */
-const FILE_RESERVE = 64;
+/** Open files kept back beyond the 20%: an idle PGlite server already holds ~260 (240 of them database files), more with downloads and outgoing sockets. */
+const FILE_RESERVE = 256;
 
 /**
  * OPENPDS_MAX_CONNECTIONS as a number (undefined: `auto`): 80% of the soft RLIMIT_NOFILE less
