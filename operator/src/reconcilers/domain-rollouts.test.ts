@@ -1,7 +1,7 @@
 import { DOMAIN_LABEL, GENERATION_LABEL } from '../charts/domain-context';
 import { TEMPLATE_HASH_ANNOTATION } from '../charts/domain.chart';
 import type { KubeObject } from '../kube/kube-client';
-import { createRolloutBudget, operatorDrivenRollouts } from './domain-rollouts';
+import { createRolloutBudget, operatorDrivenRollouts, rolloutInProgress } from './domain-rollouts';
 
 type Dep = KubeObject & { spec: { replicas?: number }; status?: Record<string, unknown> };
 /** A Deployment of Domain ns/`domain` applied at `generation` with template `hash`; rolled out unless `rolling`. */
@@ -75,4 +75,54 @@ describe('createRolloutBudget', () => {
     expect(budget.request('ns/b')).toMatchObject({ admitted: false, rolling: 2 }); // a, and the grant of f
     expect(setup(0, [dep('a', { rolling: true })]).budget.request('ns/b')).toEqual({ admitted: true });
   });
+});
+
+describe('rolling means a rollout in progress, not pods down (review 16)', () => {
+  /** A Deployment as the controller leaves it: `updated` of `replicas` pods on the current template, `total` pods, `available` up, Progressing `reason`. */
+  function state(domain: string, s: { replicas?: number; updated?: number; total?: number; available?: number; reason?: string; observed?: number }): Dep {
+    const d = dep(domain, { replicas: s.replicas ?? 2, kubeGeneration: 4 });
+    const replicas = s.replicas ?? 2;
+    d.status = {
+      observedGeneration: s.observed ?? 4,
+      replicas: s.total ?? replicas,
+      updatedReplicas: s.updated ?? replicas,
+      availableReplicas: s.available ?? replicas,
+      ...(s.reason ? { conditions: [{ type: 'Progressing', status: 'True', reason: s.reason }] } : {}),
+    };
+    return d;
+  }
+  const finishedButDown = (domain: string) => state(domain, { available: 0, reason: 'NewReplicaSetAvailable' });
+
+  it('three Domains whose rollout finished with pods down since (crashloop, database down) hold no slot', () => {
+    const { budget } = setup3([finishedButDown('a'), finishedButDown('b'), finishedButDown('c')]);
+    expect(budget.request('ns/healthy')).toEqual({ admitted: true });
+  });
+
+  it('counts a spec not observed, pods not yet updated, old pods left, and new pods starting before the controller calls it complete', () => {
+    expect(rolloutInProgress(state('a', { observed: 3, reason: 'NewReplicaSetAvailable' }))).toBe(true);
+    expect(rolloutInProgress(state('a', { updated: 1, available: 2, reason: 'ReplicaSetUpdated' }))).toBe(true);
+    expect(rolloutInProgress(state('a', { total: 3, reason: 'ReplicaSetUpdated' }))).toBe(true); // an old pod left
+    expect(rolloutInProgress(state('a', { available: 0, reason: 'NewReplicaSetCreated' }))).toBe(true); // Recreate: new pods starting
+    expect(rolloutInProgress(state('a', { available: 0 }))).toBe(true); // no Progressing condition: unknown counts
+    expect(rolloutInProgress(finishedButDown('a'))).toBe(false);
+    expect(rolloutInProgress(state('a', { reason: 'NewReplicaSetAvailable' }))).toBe(false); // rolled out
+  });
+
+  it('a grant whose pods are down after a complete rollout counts for the progress deadline, then frees its slot', () => {
+    let t = 0;
+    const cache = new Map([['a-api', state('a', {})]]);
+    const budget = createRolloutBudget({ limit: 1, deployments: () => cache.values(), deployment: (_ns, name) => cache.get(name), scanCacheMs: 0, monotonicNow: () => t });
+    expect(budget.request('ns/a')).toEqual({ admitted: true });
+    budget.settle('ns/a', new Map([['a-api', 4]]));
+    // A Recreate rollback onto an older ReplicaSet: complete by the controller's word while its pod starts.
+    cache.set('a-api', finishedButDown('a'));
+    expect(budget.request('ns/b')).toMatchObject({ admitted: false });
+    t = 600_000;
+    expect(budget.request('ns/b')).toEqual({ admitted: true });
+  });
+
+  function setup3(live: Dep[]) {
+    const cache = new Map(live.map((d) => [`${d.metadata!.namespace}/${d.metadata!.name}`, d]));
+    return { budget: createRolloutBudget({ limit: 3, deployments: () => cache.values(), deployment: (ns, name) => cache.get(`${ns}/${name}`), scanCacheMs: 0 }) };
+  }
 });

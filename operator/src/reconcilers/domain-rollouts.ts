@@ -10,15 +10,15 @@
  * change (a new generation) is never held: O&M asked for it. Everything is read from the watch cache: the
  * budget costs no request.
  *
- * Rolling, as the cache shows it: a Deployment of ours that has not finished its rollout (deploymentReadiness:
- * generation not observed, replicas not all updated or available, old replicas left), whatever started it
- * (a spec change, a new Domain, a node drain). A rollout the Deployment controller gave up on
- * (ProgressDeadlineExceeded) does not count: it will not finish by itself, and a few broken Domains must not
- * hold every other Domain's rollout for ever (they show as RolloutFailed). A Domain already rolling, or
- * whose rollout failed, is let through: applying to it starts no new disruption. Slots this process granted count from the grant until
- * the cache shows the rollout they started finished, so concurrent reconciles never over-admit while the
- * watch catches up. First come, first served: held Domains poll (requeue) and the first to find a free slot
- * takes it.
+ * Rolling, as the cache shows it: a Deployment of ours whose rollout is in progress (rolloutInProgress),
+ * whatever started it (a spec change, a new Domain). Not unavailability: a rollout that finished with pods
+ * down since (database down, a crashlooping pod, an unschedulable replica) will not finish again by itself,
+ * and three such Domains held every other Domain's rollout for ever (review 16). Nor a rollout the Deployment
+ * controller gave up on (ProgressDeadlineExceeded, shown as RolloutFailed). A Domain already rolling, or
+ * whose rollout failed, is let through: applying to it starts no new disruption. Slots this process granted
+ * count from the grant until the cache shows the rollout they started finished, so concurrent reconciles
+ * never over-admit while the watch catches up. First come, first served: held Domains poll (requeue) and
+ * the first to find a free slot takes it.
  */
 import { DOMAIN_LABEL, GENERATION_LABEL } from '../charts/domain-context';
 import { TEMPLATE_HASH_ANNOTATION } from '../charts/domain.chart';
@@ -31,7 +31,36 @@ const GRANT_UNSEEN_MS = 60_000;
 /** A held Domain not seen again for this long (deleted, its spec changed) is no longer counted as queued. */
 const HELD_FORGET_MS = 60_000;
 
-type LiveDeployment = KubeObject & { spec?: { replicas?: number } };
+/**
+ * How long a grant counts while its Deployment's pods are not all available although the Deployment
+ * controller calls the rollout complete: the default progressDeadlineSeconds, after which a rollout that
+ * never became available would have failed. See grantCounts.
+ */
+const GRANT_UNAVAILABLE_MS = 600_000;
+
+type LiveDeployment = KubeObject & {
+  spec?: { replicas?: number };
+  status?: { observedGeneration?: number; replicas?: number; updatedReplicas?: number; availableReplicas?: number; conditions?: { type: string; status: string; reason?: string }[] };
+};
+
+/**
+ * Whether a Deployment's rollout is under way, as the Deployment controller sees it: its spec not observed
+ * yet, fewer replicas on the current template than desired, old replicas left, or replicas not all available
+ * before the controller has called the rollout complete (Progressing reason NewReplicaSetAvailable, which
+ * it keeps while replicas == updatedReplicas). The last clause covers Recreate, whose new pods start after
+ * the old ones are gone: updated and total match while nothing serves. Once complete, pods that go down
+ * (a crashloop, a database down, an unschedulable HPA replica) are unhealthy, not rolling. A failed rollout
+ * (ProgressDeadlineExceeded) is not in progress either. Pure.
+ */
+export function rolloutInProgress(deployment: LiveDeployment): boolean {
+  const readiness = deploymentReadiness(deployment);
+  if (readiness.ready || readiness.failed) return false;
+  const status = deployment.status ?? {};
+  const desired = deployment.spec?.replicas ?? 1;
+  const updated = status.updatedReplicas ?? 0;
+  if ((status.observedGeneration ?? 0) < (deployment.metadata?.generation ?? 0) || updated < desired || (status.replicas ?? 0) > updated) return true;
+  return status.conditions?.find((c) => c.type === 'Progressing')?.reason !== 'NewReplicaSetAvailable';
+}
 
 /**
  * Names of the Deployments in `manifests` whose apply would restart pods the Domain's spec did not ask to
@@ -102,15 +131,20 @@ export function createRolloutBudget(options: RolloutBudgetOptions): RolloutBudge
     for (const d of options.deployments() ?? []) {
       const owner = d.metadata?.labels?.[DOMAIN_LABEL];
       if (!owner) continue;
-      const readiness = deploymentReadiness(d);
-      if (readiness.failed) failed.add(`${d.metadata?.namespace}/${owner}`);
-      else if (!readiness.ready) keys.add(`${d.metadata?.namespace}/${owner}`);
+      if (deploymentReadiness(d).failed) failed.add(`${d.metadata?.namespace}/${owner}`);
+      else if (rolloutInProgress(d)) keys.add(`${d.metadata?.namespace}/${owner}`);
     }
     scanned = { at: now(), keys, failed };
     return scanned;
   }
 
-  /** Whether a grant still counts: its apply runs, or the cache has not shown its rollout finished. */
+  /**
+   * Whether a grant still counts: its apply runs, or the cache has not shown its rollout finished. Its
+   * Deployments' pods not all available count for GRANT_UNAVAILABLE_MS after the grant even once the
+   * controller calls the rollout complete: a Recreate rollout back onto an older ReplicaSet (an operator
+   * rollback) keeps the NewReplicaSetAvailable of before while its pods start. Past that, a rollout that
+   * ended with pods down frees its slot, as a failed one does.
+   */
   function grantCounts(key: string, grant: { at: number; started?: ReadonlyMap<string, number> }): boolean {
     if (!grant.started) return now() - grant.at < GRANT_UNSEEN_MS;
     const namespace = key.slice(0, key.indexOf('/'));
@@ -121,8 +155,9 @@ export function createRolloutBudget(options: RolloutBudgetOptions): RolloutBudge
         continue;
       }
       if ((cached.metadata?.generation ?? 0) < generation) return true; // the watch has not caught up
+      if (rolloutInProgress(cached)) return true;
       const readiness = deploymentReadiness(cached);
-      if (!readiness.ready && !readiness.failed) return true;
+      if (!readiness.ready && !readiness.failed && now() - grant.at < GRANT_UNAVAILABLE_MS) return true;
     }
     return false;
   }
