@@ -76,6 +76,10 @@ function cluster(options: { monitoring?: boolean; cached?: boolean } = {}) {
       const { status: _status, ...rest } = domain;
       domain = rest;
     },
+    /** Status as an operator that died mid-apply left it: only currentImage, written before the apply. */
+    diedMidApply() {
+      domain = { ...domain, status: { currentImage: domain.status?.currentImage } };
+    },
     reconcile: () => reconciler({ object: domain, namespace: 'ns1', name: 'up', signal: new AbortController().signal, retries: 0 }),
     apiImage: () => (objects.get('Deployment/up-api') as Deployment | undefined)?.spec.template.spec.containers[0]!.image,
     condition: (type: string): Condition | undefined => domain.status?.conditions?.find((c) => c.type === type),
@@ -165,6 +169,35 @@ describe('M1: a Domain without status.currentImage under Manual (re-created, or 
     await c.reconcile();
     expect(c.apiImage()).toBe(IMAGE('0.3.0'));
     expect(c.condition('UpgradePending')).toMatchObject({ status: 'False', reason: 'UpToDate' });
+  });
+
+  it.each([
+    ['an admission webhook or quota refuses the Deployment', 'refused'],
+    ['the operator dies after the admin Secret', 'died'],
+  ])('a new Domain whose first apply stopped after the admin Secret (%s) runs spec.image once that is fixed, not held as kept data', async (_why, how) => {
+    const c = cluster();
+    c.edit(IMAGE('0.3.0'));
+    c.failKinds.add('Deployment');
+    await expect(c.reconcile()).rejects.toThrow();
+    expect(c.objects.has('Secret/up-admin')).toBe(true);
+    expect(c.objects.has('Deployment/up-api')).toBe(false);
+    // Written before anything was applied: an operator that died mid-apply left it too.
+    const firstApply = c.ops.findIndex((o) => o.op === 'apply');
+    expect(c.ops.findIndex((o) => o.op === 'status' && o.status.currentImage === IMAGE('0.3.0'))).toBeLessThan(firstApply);
+    if (how === 'died') c.diedMidApply();
+    c.failKinds.clear();
+    await c.reconcile();
+    expect(c.apiImage()).toBe(IMAGE('0.3.0'));
+    expect(c.condition('Ready')?.reason).not.toBe('ImageNotApproved');
+    expect(c.condition('UpgradePending')).toMatchObject({ status: 'False', reason: 'UpToDate' });
+  });
+
+  it('an Automatic Domain writes no status before its first apply (the writes per new Domain stay as they were)', async () => {
+    const c = cluster();
+    c.edit(IMAGE('0.3.0'), { policy: 'Automatic' });
+    await c.reconcile();
+    expect(c.ops[0]).toMatchObject({ op: 'apply' });
+    expect(c.ops.filter((o) => o.op === 'status')).toHaveLength(1);
   });
 
   it.each([

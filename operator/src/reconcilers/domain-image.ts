@@ -44,7 +44,9 @@ export function needsRunningImage(ctx: DomainContext): boolean {
  * admin Secret, and on a volume the claim applied with it, outlive a deleted Domain). That data was last
  * migrated by some image nobody can name any more: running spec.image unapproved could be the upgrade
  * Manual exists to hold back, and running nothing is reversible. A new Domain (nothing kept) runs
- * spec.image: creating it is approval enough, there is no data to migrate.
+ * spec.image: creating it is approval enough, there is no data to migrate. A new Domain whose first apply
+ * stopped after the admin Secret is not held: the reconciler writes currentImage before a Manual Domain's
+ * first apply, so only a Domain re-created or restored without status gets here.
  */
 export function heldOverKeptData(ctx: DomainContext): string {
   const kept = [`the admin Secret ${ctx.namespace}/${ctx.names.adminSecret}`, ...(ctx.singlePod ? [`the volume claim ${ctx.names.data}`] : [])].join(' and ');

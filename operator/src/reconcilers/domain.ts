@@ -460,8 +460,12 @@ export function createDomainReconciler(deps: DomainReconcilerDeps): DomainReconc
       held = rollout.held;
       const toApply = held ? manifests.filter((m) => !(m.kind === 'Deployment' && held!.names.includes(m.metadata!.name!))) : manifests;
       const before = domain.status?.currentImage;
-      // Held Deployments keep their image: currentImage says what runs.
-      if (!held && before && before !== ctx.image) {
+      // Held Deployments keep their image: currentImage says what runs. Under Manual, also before the first
+      // apply: an apply that fails past the admin Secret (a webhook or quota refusing the Deployment, an
+      // operator that dies) would otherwise leave the Secret and no currentImage, and the next reconcile
+      // would take that Secret for kept data and hold the Domain for ever (heldOverKeptData, review 16).
+      // Not under Automatic, which never holds: a new Domain's writes stay as few as they were.
+      if (!held && before !== ctx.image && (before || ctx.spec.upgrade.policy === 'Manual')) {
         // Before the Deployments change image, not after: see domain-image.ts (red team H1). Automatic
         // too, so a switch to Manual keeps what ran. Once per image change, never at steady state.
         await client.patch({ apiVersion: API_VERSION, kind: 'Domain', namespace: ctx.namespace, name: domain.metadata.name }, 'merge', { status: { currentImage: ctx.image } }, { subresource: 'status', discardResponse: true });
