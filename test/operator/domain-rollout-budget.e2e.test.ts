@@ -113,7 +113,7 @@ test('an operator upgrade that changes the pod template rolls at most --max-conc
   expect(queued).toHaveLength(NAMES.length - LIMIT);
   for (const n of queued) {
     expect(await condition(n, 'Ready')).toMatchObject({ status: 'True', reason: 'Ready' });
-    expect(await condition(n, 'Progressing')).toMatchObject({ status: 'True', reason: 'RolloutQueued', message: expect.stringContaining(`${LIMIT} Domain(s) are rolling out and at most ${LIMIT} roll at once`) });
+    expect(await condition(n, 'Progressing')).toMatchObject({ status: 'True', reason: 'RolloutQueued', message: expect.stringContaining(`${LIMIT} or more Domain(s) are rolling out and at most ${LIMIT} roll at once`) });
   }
 
   // O&M edits a queued Domain's spec: its own change (a new generation) is never queued, even over the limit.

@@ -5,8 +5,11 @@
  * the apply just created under autoscaling (its replicas defaulted, owned by nobody) gets minReplicas at
  * once instead of at the HPA's first sync.
  *
- * Only Domains with an HPA pay for it: two GETs before each apply (not each reconcile). Fresh GETs, not the
- * watch cache: a copy older than the last HPA decision would hand over an older count.
+ * Only Domains with an HPA pay for it: a GET per HPA-scaled Deployment before an apply (not each reconcile),
+ * and none for one whose watch copy already shows another manager owning spec.replicas (the HPA, the
+ * handover manager): nothing is handed over then, and a manager that owns the field keeps it, so periodic
+ * re-applies cost no request. Otherwise fresh GETs, not the watch cache: a copy older than the last HPA
+ * decision would hand over an older count.
  */
 import { apiServerAutoscaling, HPA_HANDOVER_FIELD_MANAGER, replicaHandovers, workerAutoscaling, type LiveDeployment } from '../charts/replica-handover';
 import type { DomainContext } from '../charts/domain-context';
@@ -23,9 +26,16 @@ async function applyHandovers(client: KubeClient, ctx: DomainContext, live: (nam
   if (handovers.length) await applyManifests(client, handovers as KubeObject[], { fieldManager: HPA_HANDOVER_FIELD_MANAGER, keep: () => false });
 }
 
-/** Before the chart's apply: hands the live replicas of HPA-scaled Deployments over (reads them fresh). */
-export async function handOverReplicasBeforeApply(client: KubeClient, ctx: DomainContext): Promise<void> {
-  const names = autoscaled(ctx);
+/**
+ * Before the chart's apply: hands the live replicas of HPA-scaled Deployments over (reads them fresh), but
+ * for those whose copy in `cached` (the Deployment watch) another manager already scales.
+ */
+export async function handOverReplicasBeforeApply(client: KubeClient, ctx: DomainContext, cached: (name: string) => LiveDeployment | undefined = () => undefined): Promise<void> {
+  const names = autoscaled(ctx).filter((name) => {
+    const copy = cached(name);
+    // replicaHandovers answers nothing for a Deployment whose spec.replicas another manager owns.
+    return !copy || replicaHandovers(ctx, (n) => (n === name ? copy : undefined), FIELD_MANAGER).length > 0;
+  });
   if (!names.length) return;
   const live = new Map<string, LiveDeployment>();
   await Promise.all(

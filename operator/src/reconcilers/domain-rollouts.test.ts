@@ -1,7 +1,7 @@
 import { DOMAIN_LABEL, GENERATION_LABEL } from '../charts/domain-context';
 import { TEMPLATE_HASH_ANNOTATION } from '../charts/domain.chart';
 import type { KubeObject } from '../kube/kube-client';
-import { createRolloutBudget, operatorDrivenRollouts, rolloutInProgress } from './domain-rollouts';
+import { createRolloutBudget, operatorDrivenRollouts, rolloutInProgress, rolloutQueuedMessage } from './domain-rollouts';
 
 type Dep = KubeObject & { spec: { replicas?: number }; status?: Record<string, unknown> };
 /** A Deployment of Domain ns/`domain` applied at `generation` with template `hash`; rolled out unless `rolling`. */
@@ -125,4 +125,16 @@ describe('rolling means a rollout in progress, not pods down (review 16)', () =>
     const cache = new Map(live.map((d) => [`${d.metadata!.namespace}/${d.metadata!.name}`, d]));
     return { budget: createRolloutBudget({ limit: 3, deployments: () => cache.values(), deployment: (ns, name) => cache.get(`${ns}/${name}`), scanCacheMs: 0 }) };
   }
+});
+
+it('the RolloutQueued message does not move with the number of Domains rolling (no status write per fleet change)', () => {
+  const heldWith = (rolling: number) => {
+    const live = Array.from({ length: rolling }, (_, i) => dep(`r${i}`, { rolling: true }));
+    const answer = createRolloutBudget({ limit: 3, deployments: () => live, deployment: () => undefined }).request('ns/a');
+    if (answer.admitted) throw new Error('admitted');
+    expect(answer.rolling).toBe(rolling);
+    return rolloutQueuedMessage(['a-api'], answer, 5000);
+  };
+  expect(heldWith(3)).toBe(heldWith(7));
+  expect(heldWith(3)).toContain('3 or more Domain(s) are rolling out and at most 3 roll at once');
 });

@@ -199,7 +199,10 @@ export function createRolloutBudget(options: RolloutBudgetOptions): RolloutBudge
   };
 }
 
-/** The Progressing message of a Domain held back. */
-export function rolloutQueuedMessage(names: readonly string[], admission: { rolling: number; limit: number }, retryMs: number): string {
-  return `Rollout queued: ${admission.rolling} Domain(s) are rolling out and at most ${admission.limit} roll at once (--max-concurrent-rollouts) for a change their spec did not ask for; the new pod template of ${names.join(', ')} (from the operator, not from a spec change) waits and is retried every ${Math.round(retryMs / 1000)} s. The rest of the data plane is applied; a spec change rolls at once`;
+/**
+ * The Progressing message of a Domain held back. Without the number of Domains rolling: it moves with every
+ * rollout in the fleet, and each held Domain would rewrite its status whenever it did.
+ */
+export function rolloutQueuedMessage(names: readonly string[], admission: { limit: number }, retryMs: number): string {
+  return `Rollout queued: ${admission.limit} or more Domain(s) are rolling out and at most ${admission.limit} roll at once (--max-concurrent-rollouts) for a change their spec did not ask for; the new pod template of ${names.join(', ')} (from the operator, not from a spec change) waits and is retried every ${Math.round(retryMs / 1000)} s. The rest of the data plane is applied; a spec change rolls at once`;
 }

@@ -23,6 +23,7 @@ import { createHttpFetch } from '../kube/http-fetch';
 import { deploymentReadiness, probeReadyz, type FetchFn } from '../kube/readiness';
 import { adminEndpoint, createDomainAdminClients, type DomainAdminClients } from './domain-access';
 import { deploymentImage, heldOverKeptData, needsRunningImage, upgradeCondition, UPGRADE_PENDING, withCurrentImage } from './domain-image';
+import type { LiveDeployment } from '../charts/replica-handover';
 import { handOverReplicasAfterApply, handOverReplicasBeforeApply } from './domain-replicas';
 import { operatorDrivenRollouts, ROLLOUT_QUEUED, rolloutQueuedMessage, type RolloutBudget } from './domain-rollouts';
 import { appliedStorage, checkSecretKeys, createSecretKeyCache, storageConflict, unsupportedSpec } from './domain-preflight';
@@ -473,7 +474,7 @@ export function createDomainReconciler(deps: DomainReconcilerDeps): DomainReconc
       }
       try {
         // An HPA about to take spec.replicas over gets the live count first (domain-replicas.ts).
-        await handOverReplicasBeforeApply(client, ctx);
+        await handOverReplicasBeforeApply(client, ctx, (name) => deps.cachedDeployment?.(ctx.namespace, name) as LiveDeployment | undefined);
         const live = await applyManifests(client, toApply, { keep: (m) => m.kind === 'Deployment' });
         // The apply just wrote the admin Secret: checkAdminSecret need not read it for a while (a new
         // Domain's rollout costs no extra GET).
