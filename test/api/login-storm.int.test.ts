@@ -54,15 +54,20 @@ describe('login storm at the default password hash cost (pglite + local)', () =>
     // Not all 40 - 18 at once: checks end (and free their slots) while the 40 still arrive.
     expect(busy.length).toBeGreaterThan(0);
     expect(busy.length).toBeLessThanOrEqual(40 - CHECKS_AT_ONCE - CHECKS_WAITING + 16);
+    const checked = answers.filter(([a]) => a.status === 401);
+    expect(checked).toHaveLength(40 - busy.length);
+    // Times compared with the storm's own, not with a fixed bound (this runs beside other suites on 2
+    // cores): the last checked login waited for the others' hashes; a refusal, /readyz and the download did not.
+    const slowest = Math.max(...checked.map(([, ms]) => ms));
     for (const [a, ms] of busy) {
       expect(a).toEqual({ status: 503, code: 'ServiceUnavailable.Busy', retryAfter: '1' });
-      expect(ms).toBeLessThan(1000); // refused, not queued
+      expect(ms).toBeLessThan(slowest); // refused, not queued
     }
-    expect(answers.filter(([a]) => a.status === 401)).toHaveLength(40 - busy.length);
-    // Without the bound all 40 hashes queued on the 4 threads: /readyz took seconds or failed.
+    // Without the bound all 40 hashes queued on the 4 threads: /readyz answered 503 (storage timeout) or
+    // took seconds, and the download crawled.
     expect([ready, bytes]).toEqual([200, 1024 * 1024]);
-    expect(readyMs).toBeLessThan(1000);
-    expect(downloadMs).toBeLessThan(1000);
+    expect(readyMs).toBeLessThan(slowest);
+    expect(downloadMs).toBeLessThan(slowest);
     // The refused logins counted against no limit: the right password still goes through.
     expect((await post(server, { username: 'admin', password: ADMIN_PASSWORD })).status).toBe(200);
   }, 60_000);
