@@ -108,7 +108,7 @@ describe('JSON bodies of /v2 calls', () => {
     const huge = bytes(nested(690_000));
     const started = performance.now();
     expect(exceedsNesting(huge, MAX_BODY_NESTING + 1)).toBe(true);
-    expect(performance.now() - started).toBeLessThan(50);
+    expect(performance.now() - started).toBeLessThan(250); // microseconds alone; room for a GC pause or a busy core
   });
 
   it('holds login and token refresh to the small limit, as the router spells their paths', async () => {
