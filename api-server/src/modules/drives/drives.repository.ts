@@ -69,17 +69,38 @@ export function createDrivesRepository() {
       const [row] = await db.query<{ role: Role }>(`SELECT role FROM users WHERE domain_id = $1 AND user_id = $2 FOR SHARE`, [domainId, userId]);
       return row?.role;
     },
-    async getDefault(db: Queryable, domainId: string, ownerId: string): Promise<DriveRow | undefined> {
-      const [row] = await db.query<DriveRow>(`SELECT * FROM drives WHERE domain_id = $1 AND owner_id = $2 AND is_default`, [domainId, ownerId]);
+    /** The user's default drive (a group's default drive with the same owner id is not theirs). */
+    async getDefault(db: Queryable, domainId: string, userId: string): Promise<DriveRow | undefined> {
+      const [row] = await db.query<DriveRow>(`SELECT * FROM drives WHERE domain_id = $1 AND owner_type = 'user' AND owner_id = $2 AND is_default`, [domainId, userId]);
       return row;
     },
-    /** Keyset page by drive_id; ownerId narrows to one owner's drives. */
-    async list(db: Queryable, domainId: string, ownerId: string | null, after: string, limit: number): Promise<DriveRow[]> {
+    /**
+     * Keyset page by drive_id; ownerId narrows to one owner's drives, ownerType to one kind of owner (a
+     * user's own drives are the 'user' ones: a group may be named like a user id, see getVisible).
+     */
+    async list(db: Queryable, domainId: string, ownerId: string | null, after: string, limit: number, ownerType: DriveRow['owner_type'] | null = null): Promise<DriveRow[]> {
       return db.query<DriveRow>(
-        `SELECT * FROM drives WHERE domain_id = $1 AND ($2::text IS NULL OR owner_id = $2) AND drive_id > $3
+        `SELECT * FROM drives WHERE domain_id = $1 AND ($2::text IS NULL OR owner_id = $2) AND ($5::text IS NULL OR owner_type = $5) AND drive_id > $3
          ORDER BY drive_id LIMIT $4`,
-        [domainId, ownerId, after, limit],
+        [domainId, ownerId, after, limit, ownerType],
       );
+    },
+    /** Whether a user has this exact id (a group owner must not be one: see lockOwnerNames). */
+    async isUserId(db: Queryable, domainId: string, id: string): Promise<boolean> {
+      return (await db.query(`SELECT 1 FROM users WHERE domain_id = $1 AND user_id = $2`, [domainId, id])).length > 0;
+    },
+    /**
+     * Takes, until the transaction ends, the locks on these owner names: user ids, user names and group
+     * owners share one namespace (a user id must be no other user's name nor a group's id, and back), and
+     * each side checks the other under the lock, so two creates that would clash take turns and the later
+     * one sees the earlier one's row (its check is a new statement: READ COMMITTED). Keyed by the name in
+     * ASCII lower case, as user names compare (users_name_key). Taken in hash order: no deadlock between two
+     * creates that each lock two names.
+     */
+    async lockOwnerNames(db: Queryable, domainId: string, names: readonly string[]): Promise<void> {
+      const keys = names.map((n) => `owner-names:${domainId}:${n.replace(/[A-Z]/g, (c) => c.toLowerCase())}`);
+      const hashes = await db.query<{ h: number }>(`SELECT DISTINCT hashtext(k) AS h FROM unnest($1::text[]) AS k ORDER BY h`, [keys]);
+      for (const { h } of hashes) await db.query(`SELECT pg_advisory_xact_lock($1::int)`, [h]);
     },
     async update(db: Queryable, domainId: string, driveId: string, patch: DrivePatch, clearTotalSize = false): Promise<DriveRow | undefined> {
       const params: unknown[] = [domainId, driveId];

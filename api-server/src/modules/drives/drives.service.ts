@@ -16,6 +16,9 @@ export interface CreateDriveInput {
   status?: 'enabled' | 'disabled';
 }
 
+/** The user owns the drive: owned as a user, by their id (a group's owner id is only a name). */
+export const ownedBy = (drive: Pick<DriveRow, 'owner_type' | 'owner_id'>, userId: string): boolean => drive.owner_type === 'user' && drive.owner_id === userId;
+
 export function createDrivesService(deps: Pick<Deps, 'db' | 'newId' | 'config'>) {
   const repo = createDrivesRepository();
   const domainId = deps.config.domainId;
@@ -27,7 +30,7 @@ export function createDrivesService(deps: Pick<Deps, 'db' | 'newId' | 'config'>)
    * files, while being refused its nick_name.
    */
   const checkAdminPower = async (db: Queryable, auth: AuthContext, drive: DriveRow) => {
-    if (auth.role === 'superadmin' || (drive.owner_type === 'user' && drive.owner_id === auth.userId)) return;
+    if (auth.role === 'superadmin' || ownedBy(drive, auth.userId)) return;
     const ownerRole = await repo.ownerRole(db, domainId, drive);
     if (ownerRole === 'admin' || ownerRole === 'superadmin') throw driveErrors.adminOwned(drive.drive_id);
   };
@@ -63,6 +66,12 @@ export function createDrivesService(deps: Pick<Deps, 'db' | 'newId' | 'config'>)
           // As with their accounts and their drives: an admin does not act for another admin or a superadmin
           // (a drive made for one, default or not, is one that admin could then not manage).
           if (auth.role === 'admin' && role !== 'user' && input.owner !== auth.userId) throw driveErrors.adminOwner(input.owner);
+        } else {
+          // A group named like a user id would share that user's owner id: their default drives meet at
+          // drives_one_default_key, and every reader of owner_id alone would mix them up. Under the lock
+          // user/create takes on its id too, so the two cannot both pass (users.service create).
+          await repo.lockOwnerNames(tx, domainId, [input.owner]);
+          if (await repo.isUserId(tx, domainId, input.owner)) throw driveErrors.groupIsUser(input.owner);
         }
         return this.insertDrive(tx, input, auth.userId);
       }).catch((e: unknown) => {
@@ -71,10 +80,14 @@ export function createDrivesService(deps: Pick<Deps, 'db' | 'newId' | 'config'>)
       });
     },
 
-    /** The drive if the caller may see it: its owner, or an admin. Otherwise NotFound (no existence leak). */
+    /**
+     * The drive if the caller may see it: its owner, or an admin. Otherwise NotFound (no existence leak).
+     * Owned as a user: a group's owner id is a name an admin chose, and a user whose id it is (made before
+     * the two were refused to clash, or by a path that forgot to check) must not get the group's drives.
+     */
     async getVisible(auth: AuthContext, driveId: string, db: Queryable = deps.db): Promise<DriveRow> {
       const drive = await repo.get(db, domainId, driveId);
-      if (!drive || (!isAdmin(auth) && drive.owner_id !== auth.userId)) throw driveErrors.notFound(driveId);
+      if (!drive || (!isAdmin(auth) && !ownedBy(drive, auth.userId))) throw driveErrors.notFound(driveId);
       return drive;
     },
 
@@ -101,8 +114,11 @@ export function createDrivesService(deps: Pick<Deps, 'db' | 'newId' | 'config'>)
     },
 
     async list(auth: AuthContext, input: { owner?: string; marker: string; limit: number; mine: boolean }) {
-      const owner = input.mine || !isAdmin(auth) ? auth.userId : (input.owner ?? null);
-      const rows = await repo.list(deps.db, domainId, owner, input.marker, input.limit + 1);
+      // The caller's own drives are those owned as a user (getVisible). An admin's owner filter keeps both
+      // kinds: the operator lists a group's drives by its name, and tells the kinds apart by owner_type.
+      const own = input.mine || !isAdmin(auth);
+      const owner = own ? auth.userId : (input.owner ?? null);
+      const rows = await repo.list(deps.db, domainId, owner, input.marker, input.limit + 1, own ? 'user' : null);
       return toPage(rows, input.limit, (last) => last.drive_id);
     },
 

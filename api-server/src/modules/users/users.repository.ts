@@ -67,6 +67,17 @@ export function createUsersRepository() {
       const [row] = await db.query<UserRow>(`SELECT * FROM users WHERE domain_id = $1 AND lower(user_name) = lower($2 COLLATE "C")`, [domainId, userName]);
       return row;
     },
+    /**
+     * The user whose id is `name` in any ASCII case, as user names compare (getByName): a user name must
+     * be no other user's id (users.service create). Not indexed: read once per user/create.
+     */
+    async getByIdIgnoringCase(db: Queryable, domainId: string, name: string): Promise<UserRow | undefined> {
+      const [row] = await db.query<UserRow>(
+        `SELECT * FROM users WHERE domain_id = $1 AND lower(user_id COLLATE "C") = lower($2 COLLATE "C") ORDER BY user_id LIMIT 1`,
+        [domainId, name],
+      );
+      return row;
+    },
     /** What each authenticated call checks: the caller still exists, is enabled, and has this role now. */
     async getAccess(db: Queryable, domainId: string, userId: string): Promise<Pick<UserRow, 'role' | 'status' | 'token_generation'> | undefined> {
       const [row] = await db.query<Pick<UserRow, 'role' | 'status' | 'token_generation'>>(

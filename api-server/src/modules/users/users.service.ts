@@ -33,6 +33,12 @@ const errors = {
   // Drives name their owner by id alone (drives_one_default_key, drive visibility): a user with a group's
   // name as id would own that group's drives.
   idIsGroup: (id: string) => new AppError('AlreadyExist.User', 409, `${id} already owns drives (a group); choose another user id`),
+  // A Drive CR names its owner by user id or user name (the operator tries the id first), and user/get by
+  // id: each must name one user. Names compare case-insensitively (users_name_key), so these do too.
+  idIsName: (id: string, holder: string) =>
+    new AppError('AlreadyExist.User', 409, `user id ${id} is the user name of another user (${holder}); choose another user id`),
+  nameIsId: (name: string, holder: string) =>
+    new AppError('AlreadyExist.User', 409, `user name ${name} is the user id of another user (${holder}); choose another user name`),
   adminOnly: () => forbidden('User', 'only an admin can manage users'),
   superadminOnly: () => forbidden('Role', 'only a superadmin can grant or change admin roles'),
   adminTarget: () => forbidden('Role', 'only a superadmin can change or delete an admin or a superadmin'),
@@ -107,12 +113,22 @@ export function createUsersService(deps: Pick<Deps, 'db' | 'newId' | 'config' | 
         return await deps.db.transaction(async (tx) => {
           // Checked first, under a lock held until commit: concurrent creates cannot pass the limit together.
           if (auth && maxUsers > 0 && (await repo.lockAndCount(tx, domainId)) >= maxUsers) throw errors.limitReached(maxUsers);
+          // User ids, user names and group owners are one namespace to whoever resolves a name: the operator
+          // finds a Drive's owner by id, else by name, and drives know their owner by id. Checked under the
+          // lock group drive/create takes on its owner too (drivesRepo.lockOwnerNames), so creates that would
+          // clash take turns and the later one is refused.
+          await drivesRepo.lockOwnerNames(tx, domainId, input.user_id !== undefined ? [userId, userName] : [userName]);
           if (input.user_id !== undefined) {
-            // The common case answered plainly; two creates of one id at once meet at the unique indexes
-            // (the default drive's, then the user's: see the catch below), so exactly one of them commits.
+            // Two creates of one id take turns at the lock; the unique indexes (the default drive's, then the
+            // user's: see the catch below) would catch the later one anyway.
             if (await repo.get(tx, domainId, userId)) throw errors.idTaken(userId);
             if ((await drivesRepo.list(tx, domainId, userId, '', 1)).length) throw errors.idIsGroup(userId);
+            const named = await repo.getByName(tx, domainId, userId);
+            if (named) throw errors.idIsName(userId, named.user_id);
           }
+          // A generated id is 26 random hex digits: only the name can meet another user's id (or the given id's).
+          const withId = await repo.getByIdIgnoringCase(tx, domainId, userName);
+          if (withId) throw errors.nameIsId(userName, withId.user_id);
           const drive = await drives.insertDrive(tx, { drive_name: 'Default', owner: userId, default: true }, auth?.userId ?? null);
           return repo.insert(tx, {
             user_id: userId,
