@@ -96,6 +96,27 @@ describe('admin client against a real data plane (PGlite, local disk)', () => {
     expect(names).toEqual(expect.arrayContaining(['admin', 'alice-lookup']));
   });
 
+  it('refuses a name that is one user\'s id and another\'s user name (data made before the data plane refused it)', async () => {
+    const client = createAdminClient({ baseUrl: server.url, credentials: { username: 'admin', password: ADMIN_PASSWORD } });
+    const token = (await server.api.login('admin', ADMIN_PASSWORD)).access_token;
+    const holder = await server.api.ok('/v2/user/create', { user_id: 'clash-alice', user_name: 'clash-mallory' }, token);
+    const named = await server.api.ok('/v2/user/create', { user_name: 'clash-later' }, token);
+    // user/create refuses this now (409 AlreadyExist.User): as it was left before the fix.
+    await server.deps.db.query(`UPDATE users SET user_name = 'clash-alice' WHERE user_id = $1`, [named.user_id]);
+    const ambiguous = await client.findUser('clash-alice').catch((e: unknown) => e);
+    expect(ambiguous).toMatchObject({ status: 409, code: 'Conflict.AmbiguousUser', isRetryable: false, message: expect.stringContaining(named.user_id) });
+    // Each is still found by what names it alone.
+    await expect(client.findUser(named.user_id)).resolves.toMatchObject({ user_id: named.user_id });
+    await expect(client.findUser('clash-mallory')).resolves.toMatchObject({ user_id: holder.user_id });
+    // A data plane older than /v2/user/search is older than caller-given ids: the id stands.
+    const old = createAdminClient({
+      baseUrl: server.url,
+      credentials: { username: 'admin', password: ADMIN_PASSWORD },
+      fetch: (input, init) => (new URL(input).pathname === '/v2/user/search' ? fetch(`${server.url}/v2/no-such-route`, init) : fetch(input, init)),
+    });
+    await expect(old.findUser('clash-alice')).resolves.toMatchObject({ user_id: 'clash-alice' });
+  });
+
   it('reads the domain\'s usage: users, drives, bytes used, quotas and unlimited drives', async () => {
     const client = createAdminClient({ baseUrl: server.url, credentials: { username: 'admin', password: ADMIN_PASSWORD } });
     const before = await client.getDomain();

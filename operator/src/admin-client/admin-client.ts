@@ -100,6 +100,15 @@ export interface AdminDomain {
   updated_at?: string;
 }
 
+/** findUser: the name is one user's id and another's user name (data made before the data plane refused that). */
+function ambiguousUser(idOrName: string, byId: AdminUser, byName: AdminUser): AdminApiError {
+  return new AdminApiError(
+    409,
+    'Conflict.AmbiguousUser',
+    `"${idOrName}" is the user id of one user and the user name of another (${byName.user_id}); name the owner by the other user's id, or rename or delete one of them`,
+  );
+}
+
 export interface Page<T> {
   items: T[];
   next_marker: string;
@@ -119,7 +128,10 @@ export interface AdminClient {
   listUsers(input?: { limit?: number; marker?: string }): Promise<Page<AdminUser>>;
   /** Every user of the domain, following markers. */
   listAllUsers(input?: { limit?: number }): AsyncGenerator<AdminUser>;
-  /** The user with this id, else the one with this user name (a Drive CR may name either), else undefined. */
+  /**
+   * The user with this id, else the one with this user name (a Drive CR may name either), else undefined.
+   * A 409 Conflict.AmbiguousUser AdminApiError when the id is one user's and the name another's.
+   */
   findUser(idOrName: string): Promise<AdminUser | undefined>;
 }
 
@@ -231,8 +243,9 @@ export function createAdminClient(options: AdminClientOptions): AdminClient {
       } while (marker);
     },
     async findUser(idOrName) {
+      let byId: AdminUser | undefined;
       try {
-        return await client.getUser(idOrName);
+        byId = await client.getUser(idOrName);
       } catch (error) {
         if (!(error instanceof AdminApiError) || !error.isNotFound) throw error;
       }
@@ -240,10 +253,17 @@ export function createAdminClient(options: AdminClientOptions): AdminClient {
       // image upgrade is held back) answers 404 for the route: then a paged scan, as before it existed.
       try {
         const page = await call<Page<AdminUser>>('/v2/user/search', { user_name: idOrName, limit: 2 });
-        return page.items.find((u) => u.user_name === idOrName) ?? page.items[0];
+        const byName = page.items.find((u) => u.user_name === idOrName) ?? page.items[0];
+        // The data plane refuses a user id that is another user's name (and back) since caller-given ids;
+        // users made before that may still clash. Neither is the safe guess: the Drive would make or adopt
+        // a drive for the wrong person, so the owner is refused until an admin renames or deletes one.
+        if (byId && byName && byName.user_id !== byId.user_id) throw ambiguousUser(idOrName, byId, byName);
+        return byId ?? byName;
       } catch (error) {
         if (!(error instanceof AdminApiError) || !error.isNotFound) throw error;
       }
+      // Older than search, so older than caller-given ids: its ids are generated, and a name is no id.
+      if (byId) return byId;
       for await (const user of client.listAllUsers()) if (user.user_name === idOrName) return user;
       return undefined;
     },
