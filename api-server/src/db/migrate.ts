@@ -51,23 +51,34 @@ export async function migrate(db: Db, migrations = readMigrations(), options: Mi
       return applyInTransaction(tx, await pendingOf(tx, migrations));
     });
   }
-  return withMigrationLock(db, options.lockPollMs ?? MIGRATION_LOCK_POLL_MS, async () => {
-    // Committed at once, not in the lock's transaction: the migrations run on other connections, which
-    // must see the table on a new database.
-    await db.exec(CREATE_SCHEMA_MIGRATIONS);
+  return withMigrationSession(db, options.lockPollMs ?? MIGRATION_LOCK_POLL_MS, async (session) => {
+    await session.exec(CREATE_SCHEMA_MIGRATIONS);
     const applied: string[] = [];
-    for (const run of runsOf(await pendingOf(db, migrations))) {
+    for (const run of runsOf(await pendingOf(session, migrations))) {
       if (run.transaction) {
-        applied.push(...(await db.transaction((tx) => applyInTransaction(tx, run.migrations))));
+        applied.push(...(await inTransaction(session, () => applyInTransaction(session, run.migrations))));
         continue;
       }
       for (const m of run.migrations) {
-        await applyOutsideTransaction(db, m);
+        await applyOutsideTransaction(session, m);
         applied.push(m.name);
       }
     }
     return applied;
   });
+}
+
+/** BEGIN … COMMIT on the session's connection; ROLLBACK (and rethrow) if fn throws. */
+async function inTransaction<T>(session: Queryable, fn: () => Promise<T>): Promise<T> {
+  await session.query('BEGIN');
+  try {
+    const result = await fn();
+    await session.query('COMMIT');
+    return result;
+  } catch (err) {
+    await session.query('ROLLBACK');
+    throw err;
+  }
 }
 
 async function pendingOf(db: Queryable, migrations: Migration[]): Promise<Migration[]> {
@@ -97,46 +108,56 @@ async function applyInTransaction(tx: Queryable, migrations: Migration[]): Promi
 }
 
 /**
- * One statement per call (db.exec: untimed, autocommit, on a pooled connection). An index of the name
- * that an earlier, cut-short build left INVALID (a crash, a failed statement) would make IF NOT EXISTS
- * skip the build and leave it so for good: it is dropped first, concurrently too. Recorded as applied only
- * after the last statement: a crash before that runs the file again, which its statements allow.
+ * One statement at a time, each in autocommit. An index of the name that an earlier, cut-short build left
+ * INVALID (a crash, a failed statement) would make IF NOT EXISTS skip the build and leave it so for good:
+ * it is dropped first, concurrently too. Recorded as applied only after the last statement: a crash before
+ * that runs the file again, which its statements allow.
  */
-async function applyOutsideTransaction(db: Db, m: Migration): Promise<void> {
+async function applyOutsideTransaction(session: Queryable, m: Migration): Promise<void> {
   for (const statement of noTransactionStatements(m.name, m.sql)) {
     const index = concurrentIndexName(statement);
     if (index) {
-      const [found] = await db.query<{ valid: boolean }>('SELECT indisvalid AS valid FROM pg_index WHERE indexrelid = to_regclass($1)', [index]);
-      if (found && !found.valid) await db.exec(`DROP INDEX CONCURRENTLY IF EXISTS ${index}`);
+      const [found] = await session.query<{ valid: boolean }>('SELECT indisvalid AS valid FROM pg_index WHERE indexrelid = to_regclass($1)', [index]);
+      if (found && !found.valid) await session.query(`DROP INDEX CONCURRENTLY IF EXISTS ${index}`);
     }
-    await db.exec(statement);
+    await session.query(statement);
   }
-  await db.query(RECORD, [m.version, m.name]);
+  await session.query(RECORD, [m.version, m.name]);
 }
 
 const NOT_LOCKED = Symbol('not locked');
 
 /**
- * Runs fn while this process holds the migration lock: a transaction-level advisory lock, in a transaction
- * of its own that fn's work does not use, left open until fn settles (a crash ends the connection and so
- * the lock). A replica that finds it taken tries again every pollMs instead of waiting in
- * pg_advisory_xact_lock: a backend waiting in a statement holds a snapshot, and CREATE INDEX CONCURRENTLY
- * waits for every transaction with an older snapshot to end, so the lock holder's index build and the
- * waiter would wait for each other forever (measured: the build hung until statement_timeout cut it).
- * The holder's own transaction, idle between statements at READ COMMITTED, holds no snapshot (see below).
+ * Runs fn on one connection, outside any transaction, while it holds the migration lock (a session-level
+ * advisory lock; a crash ends the connection and so the lock). Db has no way to hold a connection but
+ * transaction(), and a pool may have one connection only (tests): so fn runs inside one, which commits
+ * at once (COMMIT on its connection) and is opened again before it returns, for transaction() to end as
+ * usual. statement_timeout is lifted for the session meanwhile (builds of big indexes) and set back.
+ *
+ * A replica that finds the lock taken tries again every pollMs instead of waiting in pg_advisory_lock: a
+ * backend waiting in a statement holds a snapshot, and CREATE INDEX CONCURRENTLY waits for every
+ * transaction with an older snapshot to end, so the holder's index build and the waiter would wait for
+ * each other for good (measured: the build hung until statement_timeout cut it). Each try is a transaction
+ * of its own that ends at once. An older OpenPDS starting meanwhile still waits in pg_advisory_xact_lock:
+ * the build then waits until that process gives up or is killed (its startup probe).
  */
-async function withMigrationLock<T>(db: Db, pollMs: number, fn: () => Promise<T>): Promise<T> {
+async function withMigrationSession<T>(db: Db, pollMs: number, fn: (session: Queryable) => Promise<T>): Promise<T> {
   for (;;) {
     const result = await db.transaction(async (tx) => {
-      // Held for as long as the migrations take: neither timeout of the server (a DBA's
-      // idle_in_transaction_session_timeout) nor of the pool (statement_timeout) may drop it midway.
+      const [{ saved } = { saved: '0' }] = await tx.query<{ saved: string }>(`SELECT current_setting('statement_timeout') AS saved`);
+      // Also tells pg.db not to bound this connection's statements client-side (LIFTS_STATEMENT_TIMEOUT).
       await tx.query('SET LOCAL statement_timeout = 0');
-      await tx.query('SET LOCAL idle_in_transaction_session_timeout = 0');
-      // Without parameters, so pg sends it as a simple query: a parameterised one (extended protocol) leaves
-      // its unnamed portal, and with it a snapshot (backend_xmin), open until the transaction's next
-      // statement, which never comes while the migrations run: the holder's own index builds waited for it.
-      const [row] = await tx.query<{ locked: boolean }>(`SELECT pg_try_advisory_xact_lock(${MIGRATION_LOCK_KEY}) AS locked`);
-      return row?.locked ? { value: await fn() } : NOT_LOCKED;
+      const [row] = await tx.query<{ locked: boolean }>(`SELECT pg_try_advisory_lock(${MIGRATION_LOCK_KEY}) AS locked`);
+      if (!row?.locked) return NOT_LOCKED;
+      await tx.query('COMMIT');
+      try {
+        await tx.query('SET statement_timeout = 0');
+        return { value: await fn(tx) };
+      } finally {
+        await tx.query(`SELECT set_config('statement_timeout', $1, false)`, [saved]);
+        await tx.query(`SELECT pg_advisory_unlock(${MIGRATION_LOCK_KEY})`);
+        await tx.query('BEGIN');
+      }
     });
     if (result !== NOT_LOCKED) return result.value;
     await new Promise((resolve) => setTimeout(resolve, pollMs));
