@@ -26,7 +26,7 @@ import { ConfigError } from '../config/config';
 import type { Queryable } from '../db/db';
 import type { Clock } from '../shared/clock';
 import { BlobNotFoundError, type BlobStore } from './blob-store';
-import { createStorageClaimRepository } from './storage-claim.repository';
+import { BLOB_COUNT_LIMIT, createStorageClaimRepository } from './storage-claim.repository';
 
 export const CLAIM_KEY = 'openpds-claim.json';
 export const CLAIM_KIND = 'openpds-storage-claim';
@@ -202,7 +202,7 @@ function unknownBlobs(deps: StorageClaimDeps, instanceId: string): StorageClaimE
 function missingBlobs(deps: StorageClaimDeps, instanceId: string, blobs: number): StorageClaimError {
   return new StorageClaimError(
     'MissingBlobs',
-    `the blob store ${deps.storeName} is empty and has no claim (${CLAIM_KEY}), but this database (instance ${instanceId}, domain "${deps.domainId}") records ${blobs} stored blob(s): ` +
+    `the blob store ${deps.storeName} is empty and has no claim (${CLAIM_KEY}), but this database (instance ${instanceId}, domain "${deps.domainId}") records ${blobs >= BLOB_COUNT_LIMIT ? `at least ${blobs}` : blobs} stored blob(s): ` +
       `they are in another store (the bucket, prefix or endpoint changed, or another OPENPDS_DATA_DIR) or this one was emptied. Served, every stored file would be unreadable and new uploads would go to another store than the old ones, so this data plane does not serve: ` +
       `point it back at the store that holds the blobs, or copy every object of that store (${CLAIM_KEY} included) here first. ` +
       'Only if those blobs are lost for good and this database is to serve without them, start once with OPENPDS_STORAGE_CLAIM=takeover.',
