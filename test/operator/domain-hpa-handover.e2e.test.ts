@@ -5,8 +5,6 @@
  * to 1 before), the HPA's later decision is never undone by a re-apply, and a Domain created with
  * autoscaling gets minReplicas at once.
  */
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { HPA_HANDOVER_FIELD_MANAGER } from '../../operator/src/charts/replica-handover';
 import type { Condition, Domain } from '../../operator/src/domain-types';
@@ -16,12 +14,13 @@ import { acmeSecretsYaml, domainYaml } from './support/acme-domain';
 import { markDeploymentAvailable } from './support/deployments';
 import { eventually, startTestKube, type TestKube } from './support/kube';
 import { kubectl } from './support/kubectl';
+import { startReadyzStub, type ReadyzStub } from './support/readyz-stub';
 
 const NS = 'hpa';
 const ROOT = path.resolve(__dirname, '../..');
 let kube: TestKube;
 let operator: RunningOperator;
-let stub: Server;
+let stub: ReadyzStub;
 
 type Deployment = KubeObject & { spec: { replicas?: number }; metadata: { labels?: Record<string, string>; managedFields?: { manager: string; fieldsV1?: { 'f:spec'?: Record<string, unknown> } }[] } };
 const apply = (yaml: string) => kubectl(kube.kubeconfig, ['apply', '-f', '-'], yaml);
@@ -32,12 +31,11 @@ const ready = async (name: string) => (await getDomain(name)).status?.conditions
 
 beforeAll(async () => {
   kube = await startTestKube();
-  stub = createServer((req, res) => void (req.url === '/readyz' ? res.writeHead(200).end('ok') : res.writeHead(404).end()));
-  await new Promise<void>((r) => stub.listen(0, '127.0.0.1', () => r()));
+  stub = await startReadyzStub();
   await kubectl(kube.kubeconfig, ['apply', '-k', path.join(ROOT, 'crds')]);
   await kube.createNamespace(NS);
   await apply(acmeSecretsYaml(NS));
-  const endpoint = `http://127.0.0.1:${(stub.address() as AddressInfo).port}`;
+  const endpoint = stub.url;
   operator = await runOperator({
     kubeconfig: kube.kubeconfig,
     metricsPort: 0,
@@ -51,7 +49,6 @@ beforeAll(async () => {
 });
 afterAll(async () => {
   await operator?.stop();
-  stub?.closeAllConnections();
   stub?.close();
   await kube?.close();
 });

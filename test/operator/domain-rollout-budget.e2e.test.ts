@@ -7,8 +7,6 @@
  * gauge), rolls them all in the end, and applies at once a spec edit O&M makes to a queued Domain. A
  * rollback to the older operator (or a leader flip to it) is held to the same limit.
  */
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import type { Condition, Domain } from '../../operator/src/domain-types';
 import type { KubeObject } from '../../operator/src/kube/kube-client';
@@ -16,6 +14,7 @@ import { runOperator, type OperatorOptions, type RunningOperator } from '../../o
 import { markDeploymentAvailable } from './support/deployments';
 import { eventually, startTestKube, type TestKube } from './support/kube';
 import { kubectl } from './support/kubectl';
+import { startReadyzStub, type ReadyzStub } from './support/readyz-stub';
 
 const NS = 'rollouts';
 const ROOT = path.resolve(__dirname, '../..');
@@ -24,7 +23,7 @@ const LIMIT = 2;
 const NEW_CHART = { 'example.com/chart': 'v2' };
 let kube: TestKube;
 let operator: RunningOperator | undefined;
-let stub: Server;
+let stub: ReadyzStub;
 
 type Deployment = KubeObject & { metadata: { generation?: number }; spec: { template: { metadata: { annotations?: Record<string, string> }; spec: { containers: { imagePullPolicy?: string }[] } } }; status?: { observedGeneration?: number } };
 const domainYaml = (name: string, extra = '') => `
@@ -63,7 +62,7 @@ async function rollOneByOne(done: (d: Deployment) => boolean, exempt?: string): 
 }
 
 async function startOperator(extra: Partial<OperatorOptions>): Promise<RunningOperator> {
-  const endpoint = `http://127.0.0.1:${(stub.address() as AddressInfo).port}`;
+  const endpoint = stub.url;
   return runOperator({
     kubeconfig: kube.kubeconfig,
     metricsPort: 0,
@@ -81,14 +80,12 @@ async function startOperator(extra: Partial<OperatorOptions>): Promise<RunningOp
 
 beforeAll(async () => {
   kube = await startTestKube();
-  stub = createServer((req, res) => void (req.url === '/readyz' ? res.writeHead(200).end('ok') : res.writeHead(404).end()));
-  await new Promise<void>((r) => stub.listen(0, '127.0.0.1', () => r()));
+  stub = await startReadyzStub();
   await kubectl(kube.kubeconfig, ['apply', '-k', path.join(ROOT, 'crds')]);
   await kube.createNamespace(NS);
 });
 afterAll(async () => {
   await operator?.stop();
-  stub?.closeAllConnections();
   stub?.close();
   await kube?.close();
 });

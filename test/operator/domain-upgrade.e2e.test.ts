@@ -5,8 +5,6 @@
  * unapproved spec.image keeps it (H1); a Domain re-created over its kept data does not run an unapproved
  * image (M1); a 68-character tag applies (L1); a held upgrade shows as UpgradePending and one Event (L2).
  */
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { runOperator, type RunningOperator } from '../../operator/src/main';
 import type { Condition, Domain } from '../../operator/src/domain-types';
@@ -14,30 +12,15 @@ import type { KubeObject } from '../../operator/src/kube/kube-client';
 import { markDeploymentAvailable } from './support/deployments';
 import { eventually, startTestKube, type TestKube } from './support/kube';
 import { kubectl } from './support/kubectl';
+import { MONITORING_CRDS_YAML, startReadyzStub, type ReadyzStub } from './support/readyz-stub';
 
 const NS = 'upgrades';
 const ROOT = path.resolve(__dirname, '../..');
 const IMAGE = (tag: string) => `registry.example.com/openpds/openpds:${tag}`;
 let kube: TestKube;
 let operator: RunningOperator;
-let stub: Server;
+let stub: ReadyzStub;
 
-const MONITORING_CRDS = ([['v1', 'ServiceMonitor', 'servicemonitors'], ['v1', 'PrometheusRule', 'prometheusrules'], ['v1alpha1', 'AlertmanagerConfig', 'alertmanagerconfigs']] as const)
-  .map(([version, kind, plural]) => `---
-apiVersion: apiextensions.k8s.io/v1
-kind: CustomResourceDefinition
-metadata: { name: ${plural}.monitoring.coreos.com }
-spec:
-  group: monitoring.coreos.com
-  scope: Namespaced
-  names: { kind: ${kind}, plural: ${plural}, singular: ${kind.toLowerCase()}, listKind: ${kind}List }
-  versions:
-    - name: ${version}
-      served: true
-      storage: true
-      schema: { openAPIV3Schema: { type: object, x-kubernetes-preserve-unknown-fields: true } }
-`)
-  .join('');
 
 const domainYaml = (name: string, image: string, upgrade: string) => `
 apiVersion: openpds.io/v1alpha1
@@ -65,12 +48,11 @@ async function readyOn(name: string, image: string) {
 
 beforeAll(async () => {
   kube = await startTestKube();
-  stub = createServer((req, res) => void (req.url === '/readyz' ? res.writeHead(200).end('ok') : res.writeHead(404).end()));
-  await new Promise<void>((r) => stub.listen(0, '127.0.0.1', () => r()));
+  stub = await startReadyzStub();
   await kubectl(kube.kubeconfig, ['apply', '-k', path.join(ROOT, 'crds')]);
-  await apply(MONITORING_CRDS);
+  await apply(MONITORING_CRDS_YAML);
   await kube.createNamespace(NS);
-  const endpoint = `http://127.0.0.1:${(stub.address() as AddressInfo).port}`;
+  const endpoint = stub.url;
   operator = await runOperator({
     kubeconfig: kube.kubeconfig,
     metricsPort: 0,
@@ -86,7 +68,6 @@ beforeAll(async () => {
 });
 afterAll(async () => {
   await operator?.stop();
-  stub?.closeAllConnections();
   stub?.close();
   await kube?.close();
 });

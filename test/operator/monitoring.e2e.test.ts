@@ -6,8 +6,6 @@
  * Along the way, openpds_operator_domain_ready on the operator's real /metrics follows the Domain's Ready
  * condition: MissingSecret 0, Ready 1, no series once the Domain is deleted.
  */
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { runOperator, type RunningOperator } from '../../operator/src/main';
 import type { Condition, Domain } from '../../operator/src/domain-types';
@@ -16,35 +14,15 @@ import { acmeSecretsYaml, domainYaml as acmeDomainYaml } from './support/acme-do
 import { markDeploymentAvailable } from './support/deployments';
 import { eventually, startTestKube, type TestKube } from './support/kube';
 import { kubectl } from './support/kubectl';
+import { MONITORING_CRDS_YAML, MONITORING_KINDS, startReadyzStub, type ReadyzStub } from './support/readyz-stub';
 
 const NS = 'tenants';
 const ROOT = path.resolve(__dirname, '../..');
 let kube: TestKube;
 let operator: RunningOperator | undefined;
 /** Stands in for the Domain's data plane: /readyz answers, the rest (usage) does not exist. */
-let stub: Server;
+let stub: ReadyzStub;
 const logs: string[] = [];
-
-const MONITORING_KINDS = [
-  ['v1', 'ServiceMonitor', 'servicemonitors'],
-  ['v1', 'PrometheusRule', 'prometheusrules'],
-  ['v1alpha1', 'AlertmanagerConfig', 'alertmanagerconfigs'],
-] as const;
-/** The three Prometheus Operator CRDs the Domain chart renders, with schemas that accept any spec. */
-const monitoringCrds = MONITORING_KINDS.map(([version, kind, plural]) => `---
-apiVersion: apiextensions.k8s.io/v1
-kind: CustomResourceDefinition
-metadata: { name: ${plural}.monitoring.coreos.com }
-spec:
-  group: monitoring.coreos.com
-  scope: Namespaced
-  names: { kind: ${kind}, plural: ${plural}, singular: ${kind.toLowerCase()}, listKind: ${kind}List }
-  versions:
-    - name: ${version}
-      served: true
-      storage: true
-      schema: { openAPIV3Schema: { type: object, x-kubernetes-preserve-unknown-fields: true } }
-`).join('');
 
 const domainYaml = (replicas: number) => acmeDomainYaml(NS, 'acme', { apiReplicas: replicas, extra: '  alerts: { webhooks: [{ name: ops, url: "https://hooks.acme.example/alert" }] }\n' });
 const getDomain = () => kube.client.get<Domain & KubeObject>({ apiVersion: 'openpds.io/v1alpha1', kind: 'Domain', namespace: NS, name: 'acme' });
@@ -63,14 +41,12 @@ const readySeries = async () => (await (await fetch(`${operator!.metricsUrl}/met
 
 beforeAll(async () => {
   kube = await startTestKube();
-  stub = createServer((req, res) => void (req.url === '/readyz' ? res.writeHead(200).end('ok') : res.writeHead(404).end()));
-  await new Promise<void>((r) => stub.listen(0, '127.0.0.1', () => r()));
+  stub = await startReadyzStub();
   await kubectl(kube.kubeconfig, ['apply', '-k', path.join(ROOT, 'crds')]);
   await kube.createNamespace(NS);
 });
 afterAll(async () => {
   await operator?.stop();
-  stub?.closeAllConnections();
   stub?.close();
   await kube?.close();
 });
@@ -83,7 +59,7 @@ test('monitoring CRDs installed after start: the Domain gains its ServiceMonitor
     monitoringRecheckMs: 200,
     baseBackoffMs: 100,
     maxBackoffMs: 1000,
-    domainEndpoints: { [`${NS}/acme`]: `http://127.0.0.1:${(stub.address() as AddressInfo).port}` },
+    domainEndpoints: { [`${NS}/acme`]: stub.url },
     log: (level, msg, fields) => void logs.push(`${level} ${msg} ${JSON.stringify(fields ?? {})}`),
   });
   expect(logs.find((l) => l.includes('operator running'))).toContain('"monitoring":false');
@@ -101,7 +77,7 @@ test('monitoring CRDs installed after start: the Domain gains its ServiceMonitor
   await eventually(async () => expect(await readySeries()).toEqual([`openpds_operator_domain_ready{namespace="${NS}",domain="acme",reason="Ready"} 1`]));
 
   // 3. The Prometheus Operator's CRDs arrive: found within a few checks, the Domain's chart gains them.
-  await kubectl(kube.kubeconfig, ['apply', '-f', '-'], monitoringCrds);
+  await kubectl(kube.kubeconfig, ['apply', '-f', '-'], MONITORING_CRDS_YAML);
   await eventually(async () => expect(await monitoringObjects()).toEqual(['AlertmanagerConfig', 'PrometheusRule', 'ServiceMonitor']), 15_000, 100);
   expect(logs.filter((l) => l.includes('monitoring.coreos.com appeared'))).toHaveLength(1);
   const [rule] = (await kube.client.list<KubeObject & { spec: { groups: { rules: { alert: string; expr: string }[] }[] } }>({ apiVersion: 'monitoring.coreos.com/v1', kind: 'PrometheusRule', namespace: NS }, { labelSelector: 'openpds.io/domain=acme' })).items;
@@ -110,7 +86,7 @@ test('monitoring CRDs installed after start: the Domain gains its ServiceMonitor
 
   // 4. And leave again (the CRDs deleted, their objects with them): Domains still reconcile, nothing tries
   // to list or prune the kinds that no longer exist.
-  await kubectl(kube.kubeconfig, ['delete', '-f', '-', '--wait=false'], monitoringCrds);
+  await kubectl(kube.kubeconfig, ['delete', '-f', '-', '--wait=false'], MONITORING_CRDS_YAML);
   await eventually(() => expect(logs.filter((l) => l.includes('monitoring.coreos.com disappeared'))).toHaveLength(1), 15_000, 100);
   await kubectl(kube.kubeconfig, ['apply', '-f', '-'], domainYaml(2));
   await eventually(async () => {
