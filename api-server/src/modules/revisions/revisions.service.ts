@@ -84,8 +84,9 @@ export function createRevisionsService(deps: Pick<Deps, 'db' | 'config'>, files:
 }
 export type RevisionsService = ReturnType<typeof createRevisionsService>;
 
-export const toRevisionResponse = (r: RevisionRow, file: FileRow, domainId?: string) => ({
-  ...(domainId !== undefined ? { domain_id: domainId } : {}),
+/** A plain literal, as toFileResponse (files.service.ts says why: no leading spread on a hot path). */
+export const toRevisionResponse = (r: RevisionRow, file: FileRow, domainId: string) => ({
+  domain_id: domainId,
   drive_id: r.drive_id,
   file_id: r.file_id,
   revision_id: r.revision_id,
