@@ -5,19 +5,17 @@
  * to 1 before), the HPA's later decision is never undone by a re-apply, and a Domain created with
  * autoscaling gets minReplicas at once.
  */
-import path from 'node:path';
 import { HPA_HANDOVER_FIELD_MANAGER } from '../../operator/src/charts/replica-handover';
 import type { Condition, Domain } from '../../operator/src/domain-types';
 import type { KubeObject } from '../../operator/src/kube/kube-client';
 import { runOperator, type RunningOperator } from '../../operator/src/main';
-import { acmeSecretsYaml, domainYaml } from './support/acme-domain';
+import { acmeSecretsYaml, domainYaml, startKubeWithCrds } from './support/acme-domain';
 import { markDeploymentAvailable } from './support/deployments';
-import { eventually, startTestKube, type TestKube } from './support/kube';
+import { eventually, type TestKube } from './support/kube';
 import { kubectl } from './support/kubectl';
 import { startReadyzStub, type ReadyzStub } from './support/readyz-stub';
 
 const NS = 'hpa';
-const ROOT = path.resolve(__dirname, '../..');
 let kube: TestKube;
 let operator: RunningOperator;
 let stub: ReadyzStub;
@@ -30,10 +28,8 @@ const getDomain = (name: string) => kube.client.get<Domain & KubeObject>({ apiVe
 const ready = async (name: string) => (await getDomain(name)).status?.conditions?.find((c: Condition) => c.type === 'Ready');
 
 beforeAll(async () => {
-  kube = await startTestKube();
+  kube = await startKubeWithCrds(NS);
   stub = await startReadyzStub();
-  await kubectl(kube.kubeconfig, ['apply', '-k', path.join(ROOT, 'crds')]);
-  await kube.createNamespace(NS);
   await apply(acmeSecretsYaml(NS));
   const endpoint = stub.url;
   operator = await runOperator({

@@ -5,17 +5,16 @@
  * new credentials; deletion touches only objects the Domain controls; a Domain that never served does not
  * wait for its Delete Drives. No data plane is needed: these Domains never get past /readyz (refused).
  */
-import path from 'node:path';
 import { runOperator, type RunningOperator } from '../../operator/src/main';
 import type { Condition, Domain } from '../../operator/src/domain-types';
 import type { KubeObject } from '../../operator/src/kube/kube-client';
 import { defaultReconcilers } from '../../operator/src/reconcilers/drive.registration';
 import { freePort } from '../e2e/support/child-server';
-import { eventually, startTestKube, type TestKube } from './support/kube';
+import { eventually, type TestKube } from './support/kube';
+import { startKubeWithCrds } from './support/acme-domain';
 import { kubectl } from './support/kubectl';
 
 const NS = 'lifecycle';
-const ROOT = path.resolve(__dirname, '../..');
 let kube: TestKube;
 let operator: RunningOperator;
 
@@ -39,9 +38,7 @@ const apiImage = async (name: string) => {
 };
 
 beforeAll(async () => {
-  kube = await startTestKube();
-  await kubectl(kube.kubeconfig, ['apply', '-k', path.join(ROOT, 'crds')]);
-  await kube.createNamespace(NS);
+  kube = await startKubeWithCrds(NS);
   // Nothing listens there: /readyz is refused, as for pods that never start.
   const closed = `http://127.0.0.1:${await freePort()}`;
   operator = await runOperator({

@@ -7,17 +7,16 @@
  * gauge), rolls them all in the end, and applies at once a spec edit O&M makes to a queued Domain. A
  * rollback to the older operator (or a leader flip to it) is held to the same limit.
  */
-import path from 'node:path';
 import type { Condition, Domain } from '../../operator/src/domain-types';
 import type { KubeObject } from '../../operator/src/kube/kube-client';
 import { runOperator, type OperatorOptions, type RunningOperator } from '../../operator/src/main';
 import { markDeploymentAvailable } from './support/deployments';
-import { eventually, startTestKube, type TestKube } from './support/kube';
+import { eventually, type TestKube } from './support/kube';
+import { startKubeWithCrds } from './support/acme-domain';
 import { kubectl } from './support/kubectl';
 import { startReadyzStub, type ReadyzStub } from './support/readyz-stub';
 
 const NS = 'rollouts';
-const ROOT = path.resolve(__dirname, '../..');
 const NAMES = ['d1', 'd2', 'd3', 'd4', 'd5'];
 const LIMIT = 2;
 const NEW_CHART = { 'example.com/chart': 'v2' };
@@ -79,10 +78,8 @@ async function startOperator(extra: Partial<OperatorOptions>): Promise<RunningOp
 }
 
 beforeAll(async () => {
-  kube = await startTestKube();
+  kube = await startKubeWithCrds(NS);
   stub = await startReadyzStub();
-  await kubectl(kube.kubeconfig, ['apply', '-k', path.join(ROOT, 'crds')]);
-  await kube.createNamespace(NS);
 });
 afterAll(async () => {
   await operator?.stop();

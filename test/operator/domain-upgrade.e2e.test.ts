@@ -5,17 +5,16 @@
  * unapproved spec.image keeps it (H1); a Domain re-created over its kept data does not run an unapproved
  * image (M1); a 68-character tag applies (L1); a held upgrade shows as UpgradePending and one Event (L2).
  */
-import path from 'node:path';
 import { runOperator, type RunningOperator } from '../../operator/src/main';
 import type { Condition, Domain } from '../../operator/src/domain-types';
 import type { KubeObject } from '../../operator/src/kube/kube-client';
 import { markDeploymentAvailable } from './support/deployments';
-import { eventually, startTestKube, type TestKube } from './support/kube';
+import { eventually, type TestKube } from './support/kube';
+import { startKubeWithCrds } from './support/acme-domain';
 import { kubectl } from './support/kubectl';
 import { MONITORING_CRDS_YAML, startReadyzStub, type ReadyzStub } from './support/readyz-stub';
 
 const NS = 'upgrades';
-const ROOT = path.resolve(__dirname, '../..');
 const IMAGE = (tag: string) => `registry.example.com/openpds/openpds:${tag}`;
 let kube: TestKube;
 let operator: RunningOperator;
@@ -47,11 +46,9 @@ async function readyOn(name: string, image: string) {
 }
 
 beforeAll(async () => {
-  kube = await startTestKube();
+  kube = await startKubeWithCrds(NS);
   stub = await startReadyzStub();
-  await kubectl(kube.kubeconfig, ['apply', '-k', path.join(ROOT, 'crds')]);
   await apply(MONITORING_CRDS_YAML);
-  await kube.createNamespace(NS);
   const endpoint = stub.url;
   operator = await runOperator({
     kubeconfig: kube.kubeconfig,

@@ -6,18 +6,16 @@
  * Along the way, openpds_operator_domain_ready on the operator's real /metrics follows the Domain's Ready
  * condition: MissingSecret 0, Ready 1, no series once the Domain is deleted.
  */
-import path from 'node:path';
 import { runOperator, type RunningOperator } from '../../operator/src/main';
 import type { Condition, Domain } from '../../operator/src/domain-types';
 import type { KubeObject } from '../../operator/src/kube/kube-client';
-import { acmeSecretsYaml, domainYaml as acmeDomainYaml } from './support/acme-domain';
+import { acmeSecretsYaml, domainYaml as acmeDomainYaml, startKubeWithCrds } from './support/acme-domain';
 import { markDeploymentAvailable } from './support/deployments';
-import { eventually, startTestKube, type TestKube } from './support/kube';
+import { eventually, type TestKube } from './support/kube';
 import { kubectl } from './support/kubectl';
 import { MONITORING_CRDS_YAML, MONITORING_KINDS, startReadyzStub, type ReadyzStub } from './support/readyz-stub';
 
 const NS = 'tenants';
-const ROOT = path.resolve(__dirname, '../..');
 let kube: TestKube;
 let operator: RunningOperator | undefined;
 /** Stands in for the Domain's data plane: /readyz answers, the rest (usage) does not exist. */
@@ -40,10 +38,8 @@ const monitoringObjects = async () => {
 const readySeries = async () => (await (await fetch(`${operator!.metricsUrl}/metrics`)).text()).split('\n').filter((l) => l.startsWith('openpds_operator_domain_ready{'));
 
 beforeAll(async () => {
-  kube = await startTestKube();
+  kube = await startKubeWithCrds(NS);
   stub = await startReadyzStub();
-  await kubectl(kube.kubeconfig, ['apply', '-k', path.join(ROOT, 'crds')]);
-  await kube.createNamespace(NS);
 });
 afterAll(async () => {
   await operator?.stop();
