@@ -4,7 +4,8 @@
  * (generated once, then re-read from the `<domain>-admin` Secret, which outlives its Domain) → pure desired
  * state (buildDomainChart) → server-side apply → prune stale generations → status conditions
  * Ready/Progressing/Degraded with observedGeneration (and, once Ready, status.usage read through the admin
- * API every few minutes) → Events; waiting and failures requeue with backoff. Deletion lives here too.
+ * API every few minutes) → Events; waiting and failures requeue with backoff. The status write and its
+ * Events are domain-status.ts; deletion (the finalizer's work) is domain-deletion.ts.
  * Before the apply, HPA-scaled Deployments hand their replicas over (domain-replicas.ts), and a new pod
  * template the spec did not ask for waits its turn under --max-concurrent-rollouts (domain-rollouts.ts).
  * The spec is never written (GitOps-safe): only metadata.finalizers and status.
@@ -13,28 +14,26 @@ import { randomBytes } from 'node:crypto';
 import { buildDomainChart, referencedSecretKeys, type DomainChartOptions } from '../charts/domain.chart';
 import { createDomainContext, DOMAIN_LABEL, GENERATION_LABEL, type DomainContext } from '../charts/domain-context';
 import { API_VERSION, type Domain, type DomainStatus, type DomainUsageStatus } from '../domain-types';
-import { applyManifests, listOwned, pruneStale } from '../kube/apply';
-import { conditionsEqual, findCondition, removeCondition, setConditions, type ConditionInput } from '../kube/conditions';
+import { applyManifests, pruneStale } from '../kube/apply';
 import { RequeueError, type Reconcile } from '../kube/controller';
-import type { EventRecorder, EventType } from '../kube/events';
-import { addFinalizer, hasFinalizer, removeFinalizer } from '../kube/finalizers';
+import type { EventRecorder } from '../kube/events';
+import { addFinalizer } from '../kube/finalizers';
 import type { KubeClient, KubeObject } from '../kube/kube-client';
 import { createHttpFetch } from '../kube/http-fetch';
 import { deploymentReadiness, probeReadyz, type FetchFn } from '../kube/readiness';
 import { adminEndpoint, createDomainAdminClients, type DomainAdminClients } from './domain-access';
-import { deploymentImage, heldOverKeptData, needsRunningImage, upgradeCondition, UPGRADE_PENDING, withCurrentImage } from './domain-image';
+import { deploymentImage, heldOverKeptData, needsRunningImage, upgradeCondition, withCurrentImage } from './domain-image';
 import type { LiveDeployment } from '../charts/replica-handover';
 import { handOverReplicasAfterApply, handOverReplicasBeforeApply } from './domain-replicas';
 import { operatorDrivenRollouts, ROLLOUT_QUEUED, rolloutQueuedMessage, type RolloutBudget } from './domain-rollouts';
 import { appliedStorage, checkSecretKeys, createSecretKeyCache, storageConflict, unsupportedSpec } from './domain-preflight';
 import { usageStatus, usageToWrite } from './domain-usage';
-import { DRIVE_FINALIZER } from './drive-context';
+import { createDomainDeletion, DOMAIN_FINALIZER } from './domain-deletion';
+import { createDomainStatusWriter, outcome, type Outcome } from './domain-status';
 
-export const DOMAIN_FINALIZER = 'openpds.io/domain-cleanup';
+export { DOMAIN_FINALIZER };
 /** A Deployment's status change wakes the Domain through the watch; this poll is only a safety net. */
 const REPLICAS_POLL_MS = 30_000;
-/** How long a deleting Domain waits for its reclaimPolicy Delete Drives before it goes without them. */
-const DRIVE_DELETION_WAIT_MS = 5 * 60_000;
 
 export interface DomainReconcilerDeps {
   client: KubeClient;
@@ -114,35 +113,12 @@ const MONITORING_KINDS = [
 // never pruned or deleted here.
 const isRetained = (o: KubeObject) => o.metadata?.annotations?.['openpds.io/retain-on-delete'] === 'true' || o.kind === 'PersistentVolumeClaim';
 
-/** JSON with sorted keys: the apiserver may hand fields back in another order than we wrote them. */
-function canonicalJson(value: unknown): string {
-  return JSON.stringify(value, (_key, v: unknown) => (v && typeof v === 'object' && !Array.isArray(v) ? Object.fromEntries(Object.entries(v).sort(([a], [b]) => (a < b ? -1 : 1))) : v));
-}
-
 type AdminSecret = KubeObject & { data?: Record<string, string> };
 /** The admin Secret as this reconcile read it; null: read and gone; undefined: not read (yet). */
 type AdminSecretRead = AdminSecret | null | undefined;
-type ListedDrive = KubeObject & { spec?: { domainRef?: { name?: string }; reclaimPolicy?: string }; status?: { driveId?: string } };
 
 const missingAdminSecret = (ctx: DomainContext) =>
   `the admin Secret ${ctx.namespace}/${ctx.names.adminSecret} was deleted after the data plane was created with it; new credentials would be locked out of the data plane (it keeps the superadmin password it started with) and a new secretKey would invalidate every token and signed URL. Restore the Secret (password, secretKey, username) from a backup; to start over with new credentials and new data, delete the Domain and create it again`;
-
-/** upgrade: the UpgradePending condition to set, null to remove it (policy Automatic), undefined to leave it. */
-type Outcome = { ready: ConditionInput; progressing: ConditionInput; degraded: ConditionInput; eventType: EventType; fields?: Partial<DomainStatus>; upgrade?: ConditionInput | null };
-
-/**
- * ready: serving. waiting: on its way (Progressing). stopped: at rest, not serving, as the spec asks.
- * blocked / failed: needs someone (Degraded, a Warning Event).
- */
-function outcome(generation: number, reason: string, message: string, kind: 'ready' | 'waiting' | 'stopped' | 'blocked' | 'failed'): Outcome {
-  const g = { observedGeneration: generation };
-  return {
-    ready: { type: 'Ready', status: kind === 'ready' ? 'True' : 'False', reason, message, ...g },
-    progressing: kind === 'waiting' ? { type: 'Progressing', status: 'True', reason, message, ...g } : { type: 'Progressing', status: 'False', reason: kind === 'ready' ? 'Reconciled' : reason, message, ...g },
-    degraded: kind === 'blocked' || kind === 'failed' ? { type: 'Degraded', status: 'True', reason, message, ...g } : { type: 'Degraded', status: 'False', reason: 'AsExpected', ...g },
-    eventType: kind === 'ready' || kind === 'waiting' || kind === 'stopped' ? 'Normal' : 'Warning',
-  };
-}
 
 export function createDomainReconciler(deps: DomainReconcilerDeps): DomainReconciler {
   const { client, events } = deps;
@@ -177,33 +153,18 @@ export function createDomainReconciler(deps: DomainReconcilerDeps): DomainReconc
   const usageReads = new Map<string, { at: number; failed: boolean }>();
   const secretKeys = createSecretKeyCache(deps.secretCacheMs ?? 30_000, monotonic);
   const rolloutRetryMs = deps.rolloutRetryMs ?? 5000;
-
-  async function writeStatus(domain: Domain, result: Outcome): Promise<void> {
-    const previous = domain.status ?? {};
-    const base = result.upgrade === null ? removeCondition(previous.conditions, UPGRADE_PENDING) : previous.conditions;
-    const conditions = setConditions(base, [result.ready, result.progressing, result.degraded, ...(result.upgrade ? [result.upgrade] : [])], now());
-    const next: DomainStatus = { ...previous, ...result.fields, conditions };
-    const changed = !conditionsEqual(previous.conditions, conditions) || canonicalJson({ ...previous, conditions: [] }) !== canonicalJson({ ...next, conditions: [] });
-    if (changed) {
-      await client.patch({ apiVersion: API_VERSION, kind: 'Domain', namespace: domain.metadata.namespace!, name: domain.metadata.name }, 'merge', { status: next }, { subresource: 'status', discardResponse: true });
-    }
-    // Events mark the transitions worth a line in `kubectl describe`: Ready turning True or False, and
-    // each new failure. The steps of waiting (replicas, /readyz) show in the conditions only: an Event
-    // per step was one write in seven of a new Domain's, for nothing the conditions do not already say.
-    const before = findCondition(previous.conditions, 'Ready');
-    const readyChanged = (result.ready.status === 'True') !== (before?.status === 'True') && (before !== undefined || result.ready.status === 'True');
-    const newFailure = result.eventType === 'Warning' && (before?.reason !== result.ready.reason || before?.status !== result.ready.status);
-    if (readyChanged || newFailure) {
-      await events.record(domain as unknown as KubeObject, result.eventType, result.ready.reason, result.ready.message ?? '');
-    }
-    // One Normal Event when an upgrade starts waiting for approval (or waits for another image): the
-    // condition's message is the same at every resync, so a resync records nothing. A failure's Warning
-    // (ImageNotApproved) already says it.
-    const pending = findCondition(previous.conditions, UPGRADE_PENDING);
-    if (result.upgrade?.status === 'True' && result.eventType === 'Normal' && (pending?.status !== 'True' || pending.message !== result.upgrade.message)) {
-      await events.record(domain as unknown as KubeObject, 'Normal', UPGRADE_PENDING, result.upgrade.message ?? '');
-    }
-  }
+  const writeStatus = createDomainStatusWriter({ client, events, now });
+  const reconcileDeletion = createDomainDeletion({
+    client, events, writeStatus, fetch: fetchFn, now, kinds, isRetained, domainEndpoints: deps.domainEndpoints, readyzTimeoutMs: deps.readyzTimeoutMs,
+    forget(namespace, name) {
+      const key = `${namespace}/${name}`;
+      applied.delete(key);
+      deps.rollouts?.forget(key);
+      charts.delete(key);
+      usageReads.delete(key);
+      adminClients.forget(namespace, name);
+    },
+  });
 
   /**
    * The usage to write with Ready: read again when the last read is older than usageRefreshMs (after a
@@ -266,76 +227,6 @@ export function createDomainReconciler(deps: DomainReconcilerDeps): DomainReconc
     if (!domain.status?.adminSecretRef) return undefined; // not applied yet: the apply creates it
     if (secretKeys.fresh(ctx.namespace, ctx.names.adminSecret, [])) return undefined;
     return (await readAdminSecret(ctx)) ?? null;
-  }
-
-  async function reconcileDeletion(domain: Domain, ctx: DomainContext): Promise<void> {
-    if (!hasFinalizer(domain as unknown as KubeObject, DOMAIN_FINALIZER)) return;
-    const drives = await listDrives(domain);
-    // Only Drives that have a drive (its id recorded): a NameConflict, or one whose owner never existed,
-    // never made one and keeps nothing.
-    const retained = drives.filter((d) => (d.spec?.reclaimPolicy ?? 'Retain') === 'Retain' && d.status?.driveId).length;
-    // A Drive with reclaimPolicy Delete that is being deleted needs this data plane to delete its data.
-    // Only those still holding the Drive finalizer: one already done (its drive deleted) may linger under
-    // another controller's finalizer, and must not hold the Domain for minutes.
-    const deleting = drives.filter((d) => d.spec?.reclaimPolicy === 'Delete' && d.metadata?.deletionTimestamp && d.metadata.finalizers?.includes(DRIVE_FINALIZER)).length;
-    // The admin Secret is kept with the data: the data plane creates its superadmin only once, so a Domain
-    // re-created with new credentials would be locked out of the data it finds (Drives would fail with
-    // AdminCredentialsRejected), and a new secretKey would invalidate what was signed with the old one.
-    // Named only if it is there: a Domain that never got as far as applying (hosting mode) has none.
-    const adminSecret = await client.find({ apiVersion: 'v1', kind: 'Secret', namespace: ctx.namespace, name: ctx.names.adminSecret });
-    // The claim is applied with the admin Secret (the operator may not read claims): no Secret, no claim.
-    const kept = [ctx.singlePod && adminSecret && `the volume claim ${ctx.names.data}`, adminSecret && `the admin Secret ${ctx.names.adminSecret}`].filter(Boolean);
-    const note = `${retained} Drive(s) with reclaimPolicy Retain keep their data in the domain's storage${kept.length ? `; kept: ${kept.join(' and ')}` : ''}${adminSecret ? ', so a Domain re-created with this name logs in with the same credentials (delete what is kept by hand to discard the data)' : ''}`;
-    let deferred = '';
-    if (deleting > 0) {
-      const serving = await servesDrives(domain, ctx, Boolean(adminSecret));
-      if (serving === true) {
-        await writeStatus(domain, outcome(domain.metadata.generation ?? 0, 'WaitingForDrives', `Deleting: waiting for ${deleting} Drive(s) with reclaimPolicy Delete; ${note}`, 'waiting'));
-        throw new RequeueError(`waiting for ${deleting} Drive(s) to be deleted`);
-      }
-      // Waiting on a data plane that cannot delete them would block the Domain's deletion (and its
-      // namespace's) for ever, each side waiting on the other: the Drives see the Domain gone and keep
-      // their promise for when a Domain of this name serves this storage again (deferred deletes).
-      deferred = `; ${deleting} Drive(s) with reclaimPolicy Delete were not deleted through the data plane (${serving}): their drives are deleted when a Domain named ${domain.metadata.name} serves this storage again`;
-    }
-    const children = await listOwned(client, { namespace: ctx.namespace, ownerSelector: `${DOMAIN_LABEL}=${domain.metadata.name}`, ownerUid: domain.metadata.uid!, kinds, keep: isRetained });
-    if (children.length > 0) {
-      // Owner references would let the garbage collector do this once the Domain is gone; deleting
-      // now means the finalizer is released only when nothing of the data plane is left running.
-      for (const child of children) await client.delete({ apiVersion: child.apiVersion!, kind: child.kind!, namespace: ctx.namespace, name: child.metadata!.name! });
-      await writeStatus(domain, outcome(domain.metadata.generation ?? 0, 'Deleting', `Deleting ${children.length} child object(s); ${note}${deferred}`, 'waiting'));
-      throw new RequeueError(`waiting for ${children.length} child object(s) to go`);
-    }
-    applied.delete(`${ctx.namespace}/${domain.metadata.name}`);
-    deps.rollouts?.forget(`${ctx.namespace}/${domain.metadata.name}`);
-    charts.delete(`${ctx.namespace}/${domain.metadata.name}`);
-    usageReads.delete(`${ctx.namespace}/${domain.metadata.name}`);
-    adminClients.forget(ctx.namespace, domain.metadata.name);
-    await removeFinalizer(client, domain as unknown as KubeObject, DOMAIN_FINALIZER);
-    // After the finalizer, so a failed removal (retried) does not record it twice.
-    await events.record(domain as unknown as KubeObject, 'Normal', 'Deleted', `Data plane removed; ${note}${deferred}`);
-  }
-
-  /**
-   * Whether a deleting Domain's data plane can still delete its reclaimPolicy Delete Drives: true, or why
-   * not. It cannot without an admin Secret (it was never applied: no drive was ever made through it), when
-   * /readyz does not answer (blocked, stopped or broken), or after DRIVE_DELETION_WAIT_MS of trying.
-   */
-  async function servesDrives(domain: Domain, ctx: DomainContext, hasAdminSecret: boolean): Promise<true | string> {
-    if (!hasAdminSecret) return 'the data plane was never created';
-    const waited = now().getTime() - Date.parse((domain.metadata as { deletionTimestamp?: string }).deletionTimestamp ?? '');
-    if (waited >= DRIVE_DELETION_WAIT_MS) return `they were not deleted within ${DRIVE_DELETION_WAIT_MS / 60_000} minutes`;
-    const probe = await probeReadyz(fetchFn, adminEndpoint(domain, ctx, deps.domainEndpoints), deps.readyzTimeoutMs);
-    return probe.ready ? true : `the data plane is not serving: ${probe.message}`;
-  }
-
-  async function listDrives(domain: Domain): Promise<ListedDrive[]> {
-    try {
-      const list = await client.list<ListedDrive>({ apiVersion: API_VERSION, kind: 'Drive', namespace: domain.metadata.namespace! });
-      return list.items.filter((d) => d.spec?.domainRef?.name === domain.metadata.name);
-    } catch {
-      return []; // the Drive CRD is optional for a Domain-only install
-    }
   }
 
   /**
