@@ -92,6 +92,12 @@ const MAX_TIMER_SECONDS = 2_147_483;
  * link. An hour is a 5 GiB part at ~1.5 MB/s.
  */
 export const GC_GRACE_HEADROOM_SECONDS = 3600;
+/**
+ * The most OPENPDS_MAX_FOLDER_DEPTH may be, and how many levels a walk up the folder tree follows
+ * (files.repository pathTo, folder-depth.repository): a walk that goes further met corrupted data (parents
+ * that loop) or a tree nested deeper than this before the limit existed, and stops there.
+ */
+export const MAX_FOLDER_DEPTH_CEILING = 10_000;
 const UPLOAD_URL_TTL_DEFAULT = 3600;
 
 export const CONFIG_KEYS = {
@@ -189,6 +195,12 @@ export const CONFIG_KEYS = {
     'Most files and folders (the folder itself included) one `file/copy`, `recyclebin/trash` or `file/delete` of a folder may take; a bigger folder answers 400 `LimitExceeded.FolderItems` before any work is done, and can be handled a subfolder at a time. Each such call is one transaction, and on the embedded PGlite every other request waits for it (0: unlimited)',
     '100000',
     int(0),
+  ),
+  maxFolderDepth: key(
+    'OPENPDS_MAX_FOLDER_DEPTH',
+    `Most levels folders may nest (a folder at the top of a drive is level 1; Google Drive allows 100). A \`file/create\`, \`file/move\` or \`file/copy\` that would nest deeper answers 400 \`LimitExceeded.FolderDepth\`. Trees nested deeper before it was lowered still list, read and move out of the deep part. At most ${MAX_FOLDER_DEPTH_CEILING}`,
+    '1000',
+    int(1, MAX_FOLDER_DEPTH_CEILING),
   ),
   imageAnalysis: key(
     'OPENPDS_IMAGE_ANALYSIS',

@@ -15,6 +15,13 @@ export const fileErrors = {
       `folder ${fileId} holds more than ${max} files and folders, the most one copy, trash or delete may take: do it a subfolder at a time (or ask the administrator to raise OPENPDS_MAX_FOLDER_ITEMS)`,
       { limit: max },
     ),
+  /** `what` names the folder or file put under `parentId`; `max` is OPENPDS_MAX_FOLDER_DEPTH. */
+  folderTooDeep: (what: string, parentId: string, max: number) =>
+    badRequest(
+      'LimitExceeded.FolderDepth',
+      `${what} under ${parentId} would nest folders more than ${max} levels deep, the most this server allows: put it higher up the tree (or ask the administrator to raise OPENPDS_MAX_FOLDER_DEPTH)`,
+      { limit: max },
+    ),
   categoryOfFolder: () => badRequest('InvalidParameter.Category', 'folders have no category: a category filter lists files; drop it, or type folder'),
   revisionOfFolder: () => badRequest('InvalidParameter.FileId', 'file_id uploads a new revision of a file; a folder has none (leave file_id out to create a folder)'),
   nameModeContradiction: (mode: string, autoRename: boolean) =>

@@ -1,3 +1,4 @@
+import { MAX_FOLDER_DEPTH_CEILING } from '../../config/config';
 import type { Db, Queryable } from '../../db/db';
 import { setClause } from '../../db/set-clause';
 import { nameFamily } from './names';
@@ -48,13 +49,6 @@ const TREE_LOCK_CLASS = 4_242_002;
 
 const PATCHABLE = ['name', 'parent_file_id', 'description', 'labels', 'starred', 'hidden', 'user_meta', 'status', 'size', 'content_hash', 'revision_id', 'local_modified_at', 'content_type', 'category', 'file_extension'] as const;
 const ORDER_CAST: Record<OrderBy, string> = { name: 'text', updated_at: 'timestamptz', created_at: 'timestamptz', size: 'bigint' };
-
-/** The columns a recursive query's CYCLE clause adds (`CYCLE file_id SET in_cycle USING visited`). */
-interface CycleColumns {
-  in_cycle: boolean;
-  visited: unknown;
-}
-const withoutCycleColumns = <T extends CycleColumns>({ in_cycle: _inCycle, visited: _visited, ...row }: T): Omit<T, keyof CycleColumns> => row;
 
 /** What lockName and the SQL function claim_file_name (migration 003) lock: one name family in one folder. */
 export const nameLockKey = (driveId: string, parentId: string, name: string): string => `${driveId}/${parentId}/${nameFamily(name)}`;
@@ -205,35 +199,43 @@ export function createFilesRepository() {
     },
 
     /**
-     * The folders from the top of the drive down to fileId's parent, then the file itself. No depth cap
-     * (a cap hid deep ancestors from the move check); the CYCLE clause ends the walk on corrupted data
-     * whose parents loop, where it would otherwise never end and hold its connection.
+     * The folders from the top of the drive down to fileId's parent, then the file itself, walking at most
+     * MAX_FOLDER_DEPTH_CEILING levels up (OPENPDS_MAX_FOLDER_DEPTH keeps trees within it; a deeper one made
+     * before the limit answers its lowest levels). Parents that loop (corrupted data) repeat ids until the
+     * bound: each is kept once, at its first depth, as the CYCLE clause this replaces did. That clause was
+     * not all that made a walk of 1,200 levels take 1.15 s: the join, planned without statistics, scanned
+     * the drive once per level. Each step is a primary-key lookup in a LATERAL subquery (OFFSET 0 keeps it
+     * from being flattened into that join), on ids only; the rows are read once at the end.
      */
-    async pathTo(db: Queryable, driveId: string, fileId: string): Promise<FileRow[]> {
-      const rows = await db.query<FileRow & CycleColumns>(
+    async pathTo(db: Queryable, driveId: string, fileId: string): Promise<(FileRow & { depth: number })[]> {
+      return db.query<FileRow & { depth: number }>(
         `WITH RECURSIVE up AS (
-           SELECT f.*, 0 AS depth FROM files f WHERE f.drive_id = $1 AND f.file_id = $2
+           SELECT file_id, parent_file_id, 0 AS depth FROM files WHERE drive_id = $1 AND file_id = $2
            UNION ALL
-           SELECT p.*, up.depth + 1 FROM files p JOIN up ON p.drive_id = up.drive_id AND p.file_id = up.parent_file_id
-         ) CYCLE file_id SET in_cycle USING visited
-         SELECT * FROM up WHERE NOT in_cycle ORDER BY depth DESC`,
-        [driveId, fileId],
+           SELECT p.file_id, p.parent_file_id, up.depth + 1 FROM up CROSS JOIN LATERAL (
+             SELECT file_id, parent_file_id FROM files WHERE file_id = up.parent_file_id AND drive_id = $1 OFFSET 0
+           ) AS p WHERE up.depth < $3
+         ), firsts AS (SELECT file_id, min(depth) AS depth FROM up GROUP BY file_id)
+         SELECT f.*, firsts.depth FROM firsts CROSS JOIN LATERAL (SELECT * FROM files WHERE file_id = firsts.file_id OFFSET 0) AS f ORDER BY firsts.depth DESC`,
+        [driveId, fileId, MAX_FOLDER_DEPTH_CEILING],
       );
-      return rows.map(withoutCycleColumns);
     },
 
     /**
-     * Whether ancestorId is fileId or one of its ancestors, however deep. UNION (not UNION ALL) drops a
-     * row already seen, so parents that loop end the walk.
+     * Whether ancestorId is fileId or one of its ancestors, up to MAX_FOLDER_DEPTH_CEILING levels up; the
+     * walk ends where it finds it. Past the bound (parents that loop, or a tree deeper than any limit) the
+     * depth check refuses the move or copy anyway (folder-depth.ts). Steps as in pathTo.
      */
     async isSelfOrAncestor(db: Queryable, driveId: string, ancestorId: string, fileId: string): Promise<boolean> {
       const [row] = await db.query<{ found: boolean }>(
         `WITH RECURSIVE up AS (
-           SELECT file_id, parent_file_id FROM files WHERE drive_id = $1 AND file_id = $3
-           UNION
-           SELECT p.file_id, p.parent_file_id FROM files p JOIN up ON p.drive_id = $1 AND p.file_id = up.parent_file_id
+           SELECT file_id, parent_file_id, 0 AS depth FROM files WHERE drive_id = $1 AND file_id = $3
+           UNION ALL
+           SELECT p.file_id, p.parent_file_id, up.depth + 1 FROM up CROSS JOIN LATERAL (
+             SELECT file_id, parent_file_id FROM files WHERE file_id = up.parent_file_id AND drive_id = $1 OFFSET 0
+           ) AS p WHERE up.depth < $4 AND up.file_id <> $2
          ) SELECT EXISTS (SELECT 1 FROM up WHERE file_id = $2) AS found`,
-        [driveId, ancestorId, fileId],
+        [driveId, ancestorId, fileId, MAX_FOLDER_DEPTH_CEILING],
       );
       return row!.found;
     },
@@ -242,25 +244,27 @@ export function createFilesRepository() {
     allowLongStatements,
 
     /**
-     * fileId and every file below it, with each row's depth (0 for fileId); ends on parents that loop. The
-     * children are looked up per folder (files_live_children, migration 013) in a LATERAL subquery that
-     * OFFSET 0 keeps from being flattened into a join: PGlite never gathers statistics, and as a join the
-     * planner took the table for a few rows and read all its live rows once per level of the tree (O(n²)).
+     * fileId and every file below it, with each row's depth (0 for fileId). No depth bound: a delete must
+     * take a whole tree, however deep it was made before OPENPDS_MAX_FOLDER_DEPTH. A walk down can only meet
+     * a loop through fileId itself (every row below has fileId among its ancestors), so leaving fileId out
+     * below ends it on parents that loop, in linear time (the CYCLE clause it replaces carried each row's
+     * path: quadratic in the depth). The children are looked up per folder (files_live_children, migration
+     * 013) in a LATERAL subquery that OFFSET 0 keeps from being flattened into a join: PGlite never gathers
+     * statistics, and as a join the planner took the table for a few rows and read all its live rows once
+     * per level of the tree (O(n²)).
      */
     async subtree(db: Queryable, driveId: string, fileId: string, options: { trashRoot?: string } = {}): Promise<(FileRow & { depth: number })[]> {
-      const rows = await db.query<FileRow & { depth: number } & CycleColumns>(
+      return db.query<FileRow & { depth: number }>(
         `WITH RECURSIVE down AS (
            SELECT f.*, 0 AS depth FROM files f WHERE f.drive_id = $1 AND f.file_id = $2
            UNION ALL
            SELECT c.*, down.depth + 1 FROM down CROSS JOIN LATERAL (
-             SELECT * FROM files WHERE parent_file_id = down.file_id AND drive_id = down.drive_id
+             SELECT * FROM files WHERE parent_file_id = down.file_id AND drive_id = down.drive_id AND file_id <> $2
                AND ${options.trashRoot ? 'trash_root_id = $3' : 'trashed_at IS NULL'} OFFSET 0
            ) AS c
-         ) CYCLE file_id SET in_cycle USING visited
-         SELECT * FROM down WHERE NOT in_cycle ORDER BY depth, file_id`,
+         ) SELECT * FROM down ORDER BY depth, file_id`,
         options.trashRoot ? [driveId, fileId, options.trashRoot] : [driveId, fileId],
       );
-      return rows.map(withoutCycleColumns);
     },
 
     /**

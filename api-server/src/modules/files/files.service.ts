@@ -6,6 +6,7 @@ import { driveErrors } from '../drives/drives.errors';
 import type { DrivesService } from '../drives/drives.service';
 import { fileErrors, isQuotaError, quotaExhausted } from './files.errors';
 import { createFilesRepository, ROOT, type FilePatch, type FileRow, type ListFilter, type OrderBy } from './files.repository';
+import { createFolderDepthCheck } from './folder-depth';
 import { decodeMarker, encodeMarker, MARKER_FIELDS, type MarkerField } from './marker';
 import { autoRenamePrefix, describeName, nameFamily, nextFreeName, validateName } from './names';
 import { subtreeExceeds } from './subtree-size.repository';
@@ -44,6 +45,7 @@ const isBlobMovedMeanwhile = (e: unknown) => isForeignKeyViolation(e) && /blob_s
 
 export function createFilesService(deps: Pick<Deps, 'db' | 'newId' | 'config'>, drives: DrivesService) {
   const repo = createFilesRepository();
+  const assertDepthAllowed = createFolderDepthCheck(deps.config.maxFolderDepth);
 
   /**
    * The parent is live and a folder, and stays so until the transaction ends: the shared tree lock
@@ -178,6 +180,7 @@ export function createFilesService(deps: Pick<Deps, 'db' | 'newId' | 'config'>, 
     getFile,
     withQuota,
     assertFolderWithinLimit,
+    assertDepthAllowed,
 
     async createFolder(auth: AuthContext, input: { drive_id: string; parent_file_id: string; name: string; check_name_mode: CheckNameMode; description?: string; hidden?: boolean }) {
       await drives.getAccessible(auth, input.drive_id);
@@ -185,6 +188,7 @@ export function createFilesService(deps: Pick<Deps, 'db' | 'newId' | 'config'>, 
         await lockDrive(tx, input.drive_id);
         const resolved = await resolveName(tx, input.drive_id, input.parent_file_id, input.name, input.check_name_mode, 'folder', undefined, { reuseFolder: true });
         if (resolved.existing) return { file: resolved.existing, exist: true };
+        await assertDepthAllowed(tx, input.drive_id, input.parent_file_id, { type: 'folder', name: resolved.name });
         const file = await repo.insert(tx, {
           file_id: deps.newId(),
           drive_id: input.drive_id,
@@ -256,14 +260,18 @@ export function createFilesService(deps: Pick<Deps, 'db' | 'newId' | 'config'>, 
       if (input.to_drive_id && input.to_drive_id !== input.drive_id) throw fileErrors.crossDrive();
       const { type } = await getFile(auth, input.drive_id, input.file_id);
       // A folder under the exclusive tree lock, so the check sees every other folder move committed (A into
-      // B and B into A at once made a cycle), and with no depth limit (a limit let a folder be moved under
-      // its 1000th-level descendant). A file under the shared one (taken before it is read): a trash or
+      // B and B into A at once made a cycle), and the depth check the levels as they stay. The ancestry walk
+      // goes as far as the depth check trusts (a shorter cap let a folder be moved under its 1000th-level
+      // descendant). A file under the shared one (taken before it is read): a trash or
       // delete of its old folder either committed (the file is gone with it: 404) or waits for this move.
       return changeFile(input.drive_id, input.file_id, type === 'folder' ? 'exclusive' : 'shared', async (tx, file) => {
         if (file.type === 'folder' && input.to_parent_file_id !== ROOT && (await repo.isSelfOrAncestor(tx, input.drive_id, file.file_id, input.to_parent_file_id)))
           throw fileErrors.moveIntoItself();
         const mode = input.check_name_mode === 'overwrite' ? 'refuse' : input.check_name_mode;
         const { name } = await resolveName(tx, input.drive_id, input.to_parent_file_id, input.new_name ?? file.name, mode, file.type, file.file_id);
+        if (input.to_parent_file_id !== file.parent_file_id) {
+          await assertDepthAllowed(tx, input.drive_id, input.to_parent_file_id, { type: file.type, name, driveId: input.drive_id, fileId: file.file_id }, file.parent_file_id);
+        }
         return { parent_file_id: input.to_parent_file_id, name };
       });
     },
@@ -291,6 +299,7 @@ export function createFilesService(deps: Pick<Deps, 'db' | 'newId' | 'config'>, 
         // Locked after the name lock (an overwrite upload of it takes the name lock, then the row): a file
         // trash or delete, which takes no tree lock, waits for the copy, or has committed and it is 404.
         if (!(await repo.get(tx, input.drive_id, input.file_id, { forUpdate: true }))) throw fileErrors.notFound(input.file_id);
+        await assertDepthAllowed(tx, toDrive, input.to_parent_file_id, { type: source.type, name, driveId: input.drive_id, fileId: source.file_id });
         if (source.type === 'folder') {
           await assertFolderWithinLimit(tx, input.drive_id, source.file_id);
           // A big tree is one long INSERT; its size, not a loop, makes it long (subtree cannot loop).

@@ -1,0 +1,39 @@
+import { MAX_FOLDER_DEPTH_CEILING } from '../../config/config';
+import type { Queryable } from '../../db/db';
+import { fileErrors } from './files.errors';
+import { ROOT } from './files.repository';
+import { folderLevel, subfoldersDeeperThan } from './folder-depth.repository';
+
+/** What is put under a folder: a new file or folder, or an existing one (moved or copied) with its subtree. */
+export type PlacedItem = { type: 'file' | 'folder'; name: string } | { type: 'file' | 'folder'; name: string; driveId: string; fileId: string };
+
+/**
+ * OPENPDS_MAX_FOLDER_DEPTH: folders nest at most `maxDepth` levels (a folder at the top of a drive is level
+ * 1); a file may sit in a folder of the last level. With no limit, a chain of thousands of folders made
+ * every walk up or down the tree long (get_path of a 1,200-level chain took over a second) and the walks
+ * could not be bounded. Call it holding the drive's tree lock (files.repository lockTree) that the change
+ * takes, after the parent check: folder moves take it exclusive, so the levels read stay true until commit.
+ */
+export function createFolderDepthCheck(maxDepth: number) {
+  /**
+   * Refuses (400 LimitExceeded.FolderDepth) putting `item` under parentId of driveId when its deepest folder
+   * would be deeper than maxDepth. A move (fromParentId given) that puts it no deeper than it was is let
+   * through: trees nested deeper before the limit existed or was lowered can be moved out of, bit by bit.
+   * A parent whose walk up reached MAX_FOLDER_DEPTH_CEILING (parents that loop, or deeper than any limit)
+   * takes nothing more, so a loop or an unseen ancestor can never let a folder move under its descendant.
+   */
+  return async function assertDepthAllowed(tx: Queryable, driveId: string, parentId: string, item: PlacedItem, fromParentId?: string): Promise<void> {
+    const level = parentId === ROOT ? 0 : await folderLevel(tx, driveId, parentId);
+    const refused = () => fileErrors.folderTooDeep(`${item.type} ${item.name}`, parentId, maxDepth);
+    if (level > MAX_FOLDER_DEPTH_CEILING) throw refused();
+    if (fromParentId !== undefined && level <= (fromParentId === ROOT ? 0 : await folderLevel(tx, driveId, fromParentId))) return;
+    if (item.type === 'file') {
+      if (level > maxDepth) throw refused();
+      return;
+    }
+    // Levels left below the placed folder itself, which takes level + 1.
+    const below = maxDepth - level - 1;
+    if (below < 0 || ('fileId' in item && (await subfoldersDeeperThan(tx, item.driveId, item.fileId, below)))) throw refused();
+  };
+}
+export type AssertDepthAllowed = ReturnType<typeof createFolderDepthCheck>;
