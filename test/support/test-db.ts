@@ -3,10 +3,14 @@
  * (OPENPDS_TEST_PG_ADMIN_URL), or an in-memory PGlite. Suites run the same tests on both.
  */
 import { randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import pg from 'pg';
 import type { Db } from '../../api-server/src/db/db';
 import { createPgDb } from '../../api-server/src/db/pg.db';
 import { createPgliteDb } from '../../api-server/src/db/pglite.db';
+import { seedPgliteDataDir } from './pglite-template';
 
 export type DbKind = 'pg' | 'pglite';
 export const DB_KINDS: DbKind[] = ['pg', 'pglite'];
@@ -33,6 +37,30 @@ export async function createTestDatabaseUrl(): Promise<string> {
   return url.toString();
 }
 
-export async function createTestDb(kind: DbKind): Promise<Db> {
-  return kind === 'pg' ? createPgDb(await createTestDatabaseUrl()) : createPgliteDb();
+/**
+ * `fromTemplate`: PGlite opens a copy of the initdb'd test template (./pglite-template.ts) in a temporary
+ * directory, removed on close, instead of running initdb in memory (20–40 s in a jest process on two busy
+ * cores, against 6–8 s). For suites that want a database, not initdb itself.
+ */
+export async function createTestDb(kind: DbKind, options: { fromTemplate?: boolean } = {}): Promise<Db> {
+  if (kind === 'pg') return createPgDb(await createTestDatabaseUrl());
+  if (!options.fromTemplate) return createPgliteDb();
+  const dir = mkdtempSync(path.join(tmpdir(), 'openpds-test-db-'));
+  try {
+    await seedPgliteDataDir(dir);
+    const db = await createPgliteDb(path.join(dir, 'db'));
+    return {
+      ...db,
+      async close() {
+        try {
+          await db.close();
+        } finally {
+          rmSync(dir, { recursive: true, force: true });
+        }
+      },
+    };
+  } catch (err) {
+    rmSync(dir, { recursive: true, force: true });
+    throw err;
+  }
 }

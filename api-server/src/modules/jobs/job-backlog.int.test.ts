@@ -7,7 +7,7 @@
 import pino from 'pino';
 import client from 'prom-client';
 import { startTcpProxy } from '../../../../test/support/tcp-proxy';
-import { createTestDatabaseUrl, createTestDb, DB_KINDS } from '../../../../test/support/test-db';
+import { createTestDatabaseUrl, createTestDb, DB_KINDS, type DbKind } from '../../../../test/support/test-db';
 import type { Db } from '../../db/db';
 import { migrate } from '../../db/migrate';
 import { createPgDb } from '../../db/pg.db';
@@ -16,13 +16,24 @@ import { createJobsRepository } from './jobs.repository';
 
 const repo = createJobsRepository();
 
+/**
+ * One migrated database of each kind for the blocks below, PGlite's from the test template: each block
+ * made its own, and PGlite's in-memory initdb took 20–40 s apiece on two busy cores. Each test clears
+ * the jobs table before it reads it.
+ */
+const shared: Partial<Record<DbKind, Promise<Db>>> = {};
+const sharedDb = (kind: DbKind): Promise<Db> =>
+  (shared[kind] ??= createTestDb(kind, { fromTemplate: true }).then(async (db) => {
+    await migrate(db);
+    return db;
+  }));
+afterAll(() => Promise.all(Object.values(shared).map(async (db) => (await db).close())));
+
 describe.each(DB_KINDS)('job backlog on %s', (kind) => {
   let db: Db;
   beforeAll(async () => {
-    db = await createTestDb(kind);
-    await migrate(db);
+    db = await sharedDb(kind);
   });
-  afterAll(() => db?.close());
   beforeEach(() => db.query('DELETE FROM jobs'));
 
   it('does not age a job that is running under a live lease', async () => {
@@ -54,10 +65,8 @@ const FAST = { refreshMs: 100, staleMs: 1_500 };
 describe.each(DB_KINDS)('job backlog gauges on %s while the database hangs', (kind) => {
   let real: Db;
   beforeAll(async () => {
-    real = await createTestDb(kind);
-    await migrate(real);
+    real = await sharedDb(kind);
   });
-  afterAll(() => real?.close());
 
   it('answer the scrape at once from the last figures, one query in flight at most, then go blank', async () => {
     await real.query(`DELETE FROM jobs`);
@@ -89,8 +98,8 @@ describe.each(DB_KINDS)('job backlog gauges on %s while the database hangs', (ki
 
 describe.each(DB_KINDS)('job backlog gauges on %s, scraped often', (kind) => {
   it('a scrape that finds figures older than scrapeRefreshMs reads them again in the background', async () => {
-    const db = await createTestDb(kind);
-    await migrate(db);
+    const db = await sharedDb(kind);
+    await db.query(`DELETE FROM jobs`);
     const registry = new client.Registry();
     // The timer alone would not read again for a minute.
     const runner = createJobRunner({ db, logger, registry }, { a: async () => undefined }, { concurrency: 1, pollMs: 60_000, leaseSeconds: 30, backlogMetrics: { refreshMs: 60_000, staleMs: 120_000, scrapeRefreshMs: 200 } });
@@ -106,7 +115,6 @@ describe.each(DB_KINDS)('job backlog gauges on %s, scraped often', (kind) => {
       expect(seen).toBe(1);
     } finally {
       await runner.close();
-      await db.close();
     }
   });
 });
