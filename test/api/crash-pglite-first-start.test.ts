@@ -10,15 +10,16 @@ import { existsSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, rmSync, sym
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { createPgliteDb } from '../../api-server/src/db/pglite.db';
+import { seedPgliteInitdbCache } from '../support/pglite-template';
 
 const PGLITE_DB = path.join(__dirname, '../../api-server/src/db/pglite.db.ts');
 const work = mkdtempSync(path.join(tmpdir(), 'openpds-crash-first-start-'));
 const cache = path.join(work, 'cache');
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
-beforeAll(async () => {
-  await (await createPgliteDb(path.join(work, 'warm', 'db'), { initdbCache: cache })).close(); // fills the cache
-}, 120_000);
+// The cache as a first start leaves it, copied from the test template: a first start of our own to fill
+// it took a child process and an initdb (4–7 s on two busy cores), before any test began.
+beforeAll(() => seedPgliteInitdbCache(cache), 120_000);
 afterAll(() => rmSync(work, { recursive: true, force: true }));
 
 function childrenOf(pid: number): number[] {

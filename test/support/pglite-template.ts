@@ -8,7 +8,7 @@
  * where it is the subject: api-server/src/db (migrate, pglite.db), test/e2e/npm-start, the operator's `up`.
  */
 import { createHash } from 'node:crypto';
-import { cpSync, existsSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, statSync, utimesSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, statSync, utimesSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { execFile } from 'node:child_process';
@@ -76,6 +76,22 @@ export async function seedPgliteDataDir(dataDir: string): Promise<void> {
   const now = new Date();
   utimesSync(dir, now, now);
   cpSync(dir, path.join(dataDir, 'db'), { recursive: true });
+}
+
+/**
+ * Fills `cacheDir` as an initdb cache (OPENPDS_PGLITE_INITDB_CACHE) is left by a first start that ran
+ * initdb into it (copyCachedInitdb in api-server/src/db/pglite.db.ts: initdb's output in
+ * `pglite-initdb-<PGlite version>`), from the template: for suites about what a first start does with a
+ * filled cache, where making one cost a child process and an initdb. How a first start fills it stays
+ * tested in test/api/pglite-initdb-cache.int.test.ts.
+ */
+export async function seedPgliteInitdbCache(cacheDir: string): Promise<void> {
+  const dir = await template();
+  const now = new Date();
+  utimesSync(dir, now, now);
+  const { version } = JSON.parse(readFileSync(path.join(ROOT, 'node_modules/@electric-sql/pglite/package.json'), 'utf8')) as { version: string };
+  mkdirSync(cacheDir, { recursive: true, mode: 0o700 });
+  cpSync(dir, path.join(cacheDir, `pglite-initdb-${version}`), { recursive: true });
 }
 
 /** The template's path, made first if needed (its test). */
