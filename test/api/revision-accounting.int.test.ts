@@ -74,11 +74,14 @@ async function copyFolder(tx: Queryable, from: string, to: string): Promise<stri
 describe.each(DB_KINDS)('revision accounting on %s', (kind) => {
   let db: Db;
   afterEach(() => db?.close());
+  // A fresh database for each test; PGlite's a copy of the initdb'd test template (an initdb in memory
+  // took 20–40 s per test on two busy cores).
+  const newDb = () => createTestDb(kind, { fromTemplate: true });
 
   it('fires a statement’s AFTER triggers in the order they were queued, a statement trigger’s when its table’s part has run', async () => {
     // linkUpload relies on it (the session's row trigger, queued first, releases the reservation before the
     // revision's statement trigger checks the quota); this pins down the order on this engine.
-    db = await createTestDb(kind);
+    db = await newDb();
     await db.exec(`
       CREATE TABLE t_row (id int); CREATE TABLE t_stmt (id int); CREATE TABLE t_log (n serial, what text);
       CREATE FUNCTION t_row_log() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN INSERT INTO t_log (what) VALUES ('row'); RETURN NULL; END $$;
@@ -96,7 +99,7 @@ describe.each(DB_KINDS)('revision accounting on %s', (kind) => {
   });
 
   it('counts a folder copy of a few hundred files exactly, and refuses whole one that does not fit', async () => {
-    db = await createTestDb(kind);
+    db = await newDb();
     await migrate(db);
     await seed(db);
     expect(await accountingDrift(db)).toEqual([]);
@@ -131,7 +134,7 @@ describe.each(DB_KINDS)('revision accounting on %s', (kind) => {
   });
 
   it('moves many revisions of one blob to another in one statement (the hash job)', async () => {
-    db = await createTestDb(kind);
+    db = await newDb();
     await migrate(db);
     await seed(db);
     await db.query(`INSERT INTO blobs (sha256, sha1, pre_hash, size, storage_key, hashed) VALUES ('pending:x', '', '', 5, 'blobs/x', false), ('real', 's', 'p', 5, 'k-real', true)`);
@@ -153,7 +156,7 @@ describe.each(DB_KINDS)('revision accounting on %s', (kind) => {
   });
 
   it('applies 012 on a database holding data from 011, and the data stays counted right', async () => {
-    db = await createTestDb(kind);
+    db = await newDb();
     const upTo011 = readMigrations().filter((m) => m.version <= 11);
     expect(upTo011.length).toBeLessThan(readMigrations().length);
     await migrate(db, upTo011);
@@ -173,7 +176,7 @@ describe.each(DB_KINDS)('revision accounting on %s', (kind) => {
 
   // Concurrency needs a second connection: PostgreSQL only.
   (kind === 'pg' ? it : it.skip)('two concurrent copies into one drive respect its quota together', async () => {
-    db = await createTestDb(kind);
+    db = await newDb();
     await migrate(db);
     await seed(db);
     const bytes = await folderBytes(db, 'a');
@@ -209,7 +212,7 @@ describe.each(DB_KINDS)('revision accounting on %s', (kind) => {
   // lock met that insert's check of X next, and one of them died (40P01). Pinned down by holding the insert
   // between its two rows (a third transaction locks the second row's file).
   (kind === 'pg' ? it : it.skip)('a bulk delete and an insert of revisions on the same blobs do not deadlock', async () => {
-    db = await createTestDb(kind);
+    db = await newDb();
     await migrate(db);
     await seed(db);
     await db.query(`INSERT INTO drives (drive_id, domain_id, drive_name, owner_id) VALUES ('c', 'd', 'c', 'u')`);
