@@ -11,7 +11,7 @@ const REPO = path.resolve(__dirname, '../..');
 const GiB = 1024 ** 3;
 
 describe('openpds up on examples/quickstart', () => {
-  const { dir, state, lines, start, domainApi } = upHarness('openpds-up-', { pruneAfter: '1s', domain: 'quickstart' });
+  const { dir, state, lines, start, domainApi } = upHarness('openpds-up-', { pruneAfter: '1s', domain: 'quickstart', seed: false }); // a real first start
 
   function driveStatus() {
     const file = path.join(state, 'up/status.json');
@@ -209,6 +209,8 @@ describe('openpds up with a Drive manifest briefly missing', () => {
       fs.copyFileSync(aside, path.join(dir, 'ops.yaml'));
       await logged(`Drive default/ops is back in the folder: pending prune cancelled, drive ${opsId} kept`);
       await new Promise((r) => setTimeout(r, 2_500));
+      // The status is written at the end of the pass that said it: on a loaded machine, later than 2.5 s.
+      await waitFor('the Drive Ready again', () => ready('default/ops'));
       expect(driveStatus('default/ops').driveId).toBe(opsId);
       expect(await opsDrives()).toEqual([expect.objectContaining({ id: opsId, files: ['precious'] })]);
       expect(lines.join('\n')).not.toMatch(/Normal (Deleted|Retained)/);
@@ -406,7 +408,7 @@ describe('openpds up and its state dir', () => {
 // spec.domainRef and spec.owner are immutable (the CRD's transition rules): renaming the Domain in both files
 // was taken for the drive deleted in the data plane (a false DriftDetected) and an empty drive was created.
 describe('openpds up with a Drive moved to another Domain', () => {
-  const { dir, lines, start, driveStatus, ready, logged, drivesOf, writeFolder, addPrecious, status } = upHarness('openpds-up-immutable-', { pruneAfter: '500ms' });
+  const { dir, lines, start, seedDomain, driveStatus, ready, logged, drivesOf, writeFolder, addPrecious, status } = upHarness('openpds-up-immutable-', { pruneAfter: '500ms' });
 
   it("refuses the change with the CRD's message: the Drive keeps its drive, files and Domain; no DriftDetected, no new drive", async () => {
     writeFolder({ 'team.yaml': TEAM('d') });
@@ -416,6 +418,7 @@ describe('openpds up with a Drive moved to another Domain', () => {
       const teamId = driveStatus('default/team').driveId as string;
       await addPrecious(teamId);
 
+      await seedDomain('d2');
       fs.writeFileSync(path.join(dir, 'domain.yaml'), fs.readFileSync(path.join(dir, 'domain.yaml'), 'utf8').replace('{name: d}', '{name: d2}'));
       fs.writeFileSync(path.join(dir, 'team.yaml'), TEAM('d2'));
       await logged('invalid team.yaml Drive/default/team: spec.domainRef: Invalid value: "object": domainRef is immutable');

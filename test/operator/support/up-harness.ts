@@ -8,6 +8,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { runUpCommand } from '../../../operator/src/local/up-command';
 import { createApiClient } from '../../support/test-server';
+import { seedDomainDatabase, seedFolderDomains } from './up-seed';
 
 /**
  * Polls until `probe` returns something. 60 s: the first wait includes starting a Domain's data plane,
@@ -31,10 +32,15 @@ export interface UpHarnessOptions {
   pruneAfter?: string;
   /** The Domain domainApi() and drivesOf() talk to by default (default `d`). */
   domain?: string;
+  /**
+   * Whether start() seeds the database of each Domain in the folder that has none yet (up-seed.ts; default
+   * true). false: `up` creates it as on a user's first start.
+   */
+  seed?: boolean;
 }
 
 export function upHarness(prefix: string, options: UpHarnessOptions = {}) {
-  const { pruneAfter = '0', domain = 'd' } = options;
+  const { pruneAfter = '0', domain = 'd', seed = true } = options;
   const work = fs.mkdtempSync(path.join(os.tmpdir(), prefix));
   const dir = path.join(work, 'manifests');
   const state = path.join(work, 'state');
@@ -42,10 +48,11 @@ export function upHarness(prefix: string, options: UpHarnessOptions = {}) {
   fs.mkdirSync(dir);
   afterAll(() => fs.rmSync(work, { recursive: true, force: true }));
   if (process.env.OPENPDS_TEST_DEBUG) afterAll(() => console.log(lines.join('\n')));
-  /** up over the folder; `stop()` is its Ctrl-C. */
+  /** up over the folder (its new Domains' databases seeded first); `stop()` is its Ctrl-C. */
   function start(...flags: string[]) {
     const controller = new AbortController();
-    const exited = runUpCommand(['-f', dir, '--state-dir', state, '--base-port', '0', '--resync', '1', '--prune-after', pruneAfter, ...flags], { signal: controller.signal, out: (l) => lines.push(l), err: (l) => lines.push(`ERR ${l}`) });
+    const seeded = seed ? seedFolderDomains(dir, state) : Promise.resolve();
+    const exited = seeded.then(() => runUpCommand(['-f', dir, '--state-dir', state, '--base-port', '0', '--resync', '1', '--prune-after', pruneAfter, ...flags], { signal: controller.signal, out: (l) => lines.push(l), err: (l) => lines.push(`ERR ${l}`) }));
     return { exited, stop: () => controller.abort() };
   }
   const status = () => {
@@ -64,13 +71,26 @@ export function upHarness(prefix: string, options: UpHarnessOptions = {}) {
       await waitFor('a pass', () => (status()?.updatedAt !== before ? true : undefined));
     }
   };
+  /**
+   * Logins by data plane start (its URL and when domain.json was written, which each start does): a login
+   * checks the password at argon2's production cost (up passes the data plane no OPENPDS_PASSWORD_HASH_*),
+   * 0.2–0.8 s of CPU each, and these suites are not about logging in. Each start still gets a login of its own.
+   */
+  const logins = new Map<string, Promise<string>>();
   /** The admin API of a Domain's data plane, logged in with the password up keeps for it. */
   async function domainApi(name = domain) {
     const domainDir = path.join(state, `up/default/${name}`);
-    const { url } = await waitFor('domain.json', () => (fs.existsSync(path.join(domainDir, 'domain.json')) ? JSON.parse(fs.readFileSync(path.join(domainDir, 'domain.json'), 'utf8')) : undefined));
+    const record = path.join(domainDir, 'domain.json');
+    const { url } = await waitFor('domain.json', () => (fs.existsSync(record) ? JSON.parse(fs.readFileSync(record, 'utf8')) : undefined));
     const api = createApiClient(url);
-    const { access_token } = await api.login('admin', fs.readFileSync(path.join(domainDir, 'admin-password'), 'utf8').trim());
-    return { api, token: access_token };
+    const key = `${url} ${fs.statSync(record).mtimeMs}`;
+    let login = logins.get(key);
+    if (!login) {
+      login = api.login('admin', fs.readFileSync(path.join(domainDir, 'admin-password'), 'utf8').trim()).then((r: { access_token: string }) => r.access_token);
+      logins.set(key, login);
+      login.catch(() => logins.delete(key)); // a failed login is tried again next time
+    }
+    return { api, token: await login };
   }
   /** The owner's drives with the names of their root's files: what a user checks after a scare. */
   async function drivesOf(owner: string) {
@@ -89,5 +109,7 @@ export function upHarness(prefix: string, options: UpHarnessOptions = {}) {
     const { api, token } = await domainApi();
     await api.ok('/v2/file/create', { drive_id: driveId, parent_file_id: 'root', name: 'precious', type: 'folder' }, token);
   }
-  return { work, dir, state, lines, start, status, driveStatus, ready, logged, passes, domainApi, drivesOf, writeFolder, addPrecious };
+  /** Seeds a Domain's database before the running up sees it in the folder (start() seeds the others). */
+  const seedDomain = (name: string) => (seed ? seedDomainDatabase(state, name) : Promise.resolve());
+  return { work, dir, state, lines, start, seedDomain, status, driveStatus, ready, logged, passes, domainApi, drivesOf, writeFolder, addPrecious };
 }
