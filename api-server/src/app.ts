@@ -13,6 +13,7 @@ import { createRequestLog } from './shared/request-log';
 import { createRpcRegistry } from './shared/rpc';
 import { createAuthRouter } from './modules/auth/auth.routes';
 import { createAuthService } from './modules/auth/auth.service';
+import { createPasswordCheckSlots } from './modules/auth/password-check-slots';
 import { createDomainRouter } from './modules/domain/domain.routes';
 import { createDomainService } from './modules/domain/domain.service';
 import { createDownloadsRouter } from './modules/downloads/downloads.routes';
@@ -40,9 +41,12 @@ const SERVE_JOBS_QUIET_MS = 500;
 
 export function createServices(deps: Deps) {
   const domain = createDomainService(deps);
-  const auth = createAuthService(deps);
+  // One set of slots for every argon2 call of the process: a password change or reset hashed outside them,
+  // and a storm of those starved the process as logins did before the slots (red team).
+  const passwordChecks = deps.passwordChecks ?? createPasswordCheckSlots();
+  const auth = createAuthService(deps, undefined, passwordChecks);
   const drives = createDrivesService(deps);
-  const users = createUsersService(deps, drives);
+  const users = createUsersService(deps, drives, passwordChecks);
   const files = createFilesService(deps, drives);
   const { hashing, handlers } = createJobHandlers(deps);
   const jobs = createJobRunner(

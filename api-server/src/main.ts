@@ -23,6 +23,7 @@ import type { Deps } from './shared/deps';
 import { createIdGenerator } from './shared/ids';
 import { waitForDatabase } from './shared/database-start';
 import { createMetrics } from './shared/metrics';
+import { createPasswordCheckSlots } from './modules/auth/password-check-slots';
 import { registryMetricsHandler, startMetricsServer, type MetricsServer } from './shared/metrics-server';
 import { applyServerTimeouts, HTTP_SERVER_OPTIONS, limitConnections, maxConnectionsFor } from './shared/server-timeouts';
 import { ensureDataDir, explainListenError } from './shared/start-errors';
@@ -195,6 +196,7 @@ export async function startServer(env: Record<string, string | undefined> = proc
     logger,
     urlSigner,
     tokens: createTokenSigner(secret),
+    passwordChecks: createPasswordCheckSlots(),
     // A property of the process, not an operator's setting: jest sets NODE_ENV=test in its workers and the
     // processes they spawn inherit it; the image sets production.
     validateResponses: process.env.NODE_ENV === 'test',

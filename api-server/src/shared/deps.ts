@@ -13,6 +13,7 @@ import type { IdGenerator } from './ids';
 import type { Metrics } from './metrics';
 import type { UrlSigner } from './url-signer';
 import type { TokenSigner } from '../modules/auth/tokens';
+import type { PasswordCheckSlots } from '../modules/auth/password-check-slots';
 
 export interface Deps {
   config: Config;
@@ -34,6 +35,11 @@ export interface Deps {
    * and the API fail then, unless OPENPDS_ALLOW_NEWER_SCHEMA. Absent in tests that build their own deps.
    */
   schema?: SchemaCheck;
+  /**
+   * The process's password-check slots (password-check-slots.ts), shared by every argon2 hash and verify:
+   * logins, password changes and resets, user creation. createServices makes them when absent.
+   */
+  passwordChecks?: PasswordCheckSlots;
   /** Check every answer against its route's response schema (rpc.ts): under the test runner only. */
   validateResponses?: boolean;
 }

@@ -5,6 +5,7 @@ import type { Deps } from '../../shared/deps';
 import { toPage } from '../../shared/page';
 import { isAdmin, type AuthContext, type Role } from '../auth/auth.types';
 import { createLoginThrottle } from '../auth/login-throttle';
+import type { PasswordCheckSlots } from '../auth/password-check-slots';
 import { createPasswordHasher } from '../auth/password-hash';
 import { createDrivesRepository } from '../drives/drives.repository';
 import type { DrivesService } from '../drives/drives.service';
@@ -57,7 +58,11 @@ const errors = {
 
 export type UpdateUserInput = Omit<UserPatch, 'password_hash'> & { password?: string; old_password?: string };
 
-export function createUsersService(deps: Pick<Deps, 'db' | 'newId' | 'config' | 'clock'> & Partial<Pick<Deps, 'logger'>>, drives: DrivesService) {
+/**
+ * `slots` are the process's password-check slots, the ones logins take (app.ts): every hash and verify here
+ * runs in one, and a full queue answers 503 ServiceUnavailable.Busy with Retry-After at once.
+ */
+export function createUsersService(deps: Pick<Deps, 'db' | 'newId' | 'config' | 'clock'> & Partial<Pick<Deps, 'logger'>>, drives: DrivesService, slots: PasswordCheckSlots) {
   const repo = createUsersRepository();
   const passwords = createPasswordHasher(deps.config);
   const drivesRepo = createDrivesRepository();
@@ -86,14 +91,27 @@ export function createUsersService(deps: Pick<Deps, 'db' | 'newId' | 'config' | 
     if ((await repo.lockAndCountOtherSuperadmins(tx, domainId, target.user_id)) === 0) throw errors.lastSuperadmin();
   };
 
-  /** A self-service password change proves the current password: an access token alone is not enough. */
-  const checkOldPassword = async (user: UserRow, oldPassword: string | undefined) => {
+  /**
+   * The new password's hash, in one password-check slot with, for a self-service change, the check of the
+   * current password (an access token alone is not enough). A Busy refusal checked nothing, so it counts
+   * against no limit (as a login's).
+   */
+  const hashNewPassword = async (user: UserRow, password: string, self: boolean, oldPassword: string | undefined): Promise<string> => {
+    if (!self) return slots.run(() => passwords.hash(password));
     if (oldPassword === undefined) throw errors.oldPasswordMissing();
     const key = `old-password:${user.user_id}`;
     const wait = await oldPasswordThrottle.take(deps.db, key);
     if (wait > 0) throw errors.throttled(wait);
-    if (!user.password_hash || !(await passwords.verify(user.password_hash, oldPassword))) throw errors.oldPasswordWrong();
+    let hash: string | null;
+    try {
+      hash = await slots.run(async () => (user.password_hash && (await passwords.verify(user.password_hash, oldPassword)) ? passwords.hash(password) : null));
+    } catch (error) {
+      await oldPasswordThrottle.refund(deps.db, key);
+      throw error;
+    }
+    if (hash === null) throw errors.oldPasswordWrong();
     await oldPasswordThrottle.clear(deps.db, key);
+    return hash;
   };
 
   return {
@@ -106,7 +124,8 @@ export function createUsersService(deps: Pick<Deps, 'db' | 'newId' | 'config' | 
       checkRoleChange(auth, input.role);
       const userName = input.user_name ?? input.user_id;
       if (userName === undefined) throw badRequest('InvalidParameter.UserName', 'user_name or user_id is required');
-      const passwordHash = input.password ? await passwords.hash(input.password) : null;
+      const password = input.password;
+      const passwordHash = password ? await slots.run(() => passwords.hash(password)) : null;
       const maxUsers = deps.config.maxUsers;
       const userId = input.user_id ?? deps.newId();
       try {
@@ -187,14 +206,15 @@ export function createUsersService(deps: Pick<Deps, 'db' | 'newId' | 'config' | 
       if (!isAdmin(auth) && (!self || input.role !== undefined || input.status !== undefined)) throw errors.adminOnly();
       checkRoleChange(auth, input.role);
       const { password, old_password, ...rest } = input;
+      let passwordHash: string | undefined;
       if (password) {
         // Checked before the hashing (and outside the transaction: argon2 is slow); the transaction checks again.
         const current = await repo.get(deps.db, domainId, userId);
         if (!current) throw errors.notFound(userId);
         checkTarget(auth, current);
-        if (self) await checkOldPassword(current, old_password);
+        passwordHash = await hashNewPassword(current, password, self, old_password);
       }
-      const patch: UserPatch = { ...rest, ...(password ? { password_hash: await passwords.hash(password) } : {}) };
+      const patch: UserPatch = { ...rest, ...(passwordHash ? { password_hash: passwordHash } : {}) };
       return deps.db.transaction(async (tx) => {
         const before = await repo.get(tx, domainId, userId, { forUpdate: input.role !== undefined || input.status !== undefined });
         if (!before) throw errors.notFound(userId);
