@@ -193,6 +193,6 @@ export function createApp(deps: Deps, services: Services = createServices(deps))
   app.use((req, res) => {
     res.status(404).json({ code: 'NotFound.Route', message: `no route ${req.method} ${req.path}`, request_id: res.locals.requestId });
   });
-  app.use(createErrorMiddleware(deps.logger));
+  app.use(createErrorMiddleware(deps.logger, deps.metrics.busyAnswers));
   return { app, registry, services };
 }

@@ -112,8 +112,9 @@ export async function startServer(env: Record<string, string | undefined> = proc
   const server = createServer(HTTP_SERVER_OPTIONS);
   // Idle limits only, never the duration: a big part uploaded to a local URL is slow (server-timeouts.ts).
   applyServerTimeouts(server);
+  const metrics = createMetrics();
   // From the start: a flood of connections during migrations must not use up the open files either.
-  limitConnections(server, maxConnectionsFor(loaded.maxConnections), logger);
+  limitConnections(server, maxConnectionsFor(loaded.maxConnections), logger, { dropped: metrics.connectionsDropped });
   // Until the app is attached (migrations can take a while on a first start) every request gets a 503.
   const starting = (_req: IncomingMessage, res: ServerResponse) => {
     res.writeHead(503, { 'content-type': 'application/json', 'retry-after': '1' });
@@ -127,7 +128,6 @@ export async function startServer(env: Record<string, string | undefined> = proc
   const address = server.address();
   const port = typeof address === 'object' && address ? address.port : loaded.port;
   const config: Config = { ...loaded, port, publicUrl: env.OPENPDS_PUBLIC_URL ? loaded.publicUrl : `http://localhost:${port}` };
-  const metrics = createMetrics();
   // /metrics on a port of its own when one is set (metrics-server.ts), from the start on: a port taken
   // fails the start like the API port does.
   let metricsServer: MetricsServer | undefined;

@@ -1,6 +1,7 @@
 import type { ErrorRequestHandler } from 'express';
 import type { Logger } from 'pino';
 import { AppError, isAppError, notFound } from './errors';
+import type { Metrics } from './metrics';
 
 /**
  * The one error renderer: AppError → its status and `{code, message, request_id}`; a body that cannot be
@@ -8,7 +9,7 @@ import { AppError, isAppError, notFound } from './errors';
  * unreachable, timing out, throttling, failing or short of memory or connections → 503 ServiceUnavailable
  * with Retry-After; a full disk (the blob volume's or the database's) → 507 InsufficientStorage.Disk; anything else → a logged 500 with no stack trace or internals in the body.
  */
-export function createErrorMiddleware(logger: Logger): ErrorRequestHandler {
+export function createErrorMiddleware(logger: Logger, busyAnswers?: Pick<Metrics['busyAnswers'], 'inc'>): ErrorRequestHandler {
   return (err, req, res, _next) => {
     const requestId = String(res.locals.requestId ?? '');
     let error: AppError;
@@ -64,6 +65,7 @@ export function createErrorMiddleware(logger: Logger): ErrorRequestHandler {
       res.destroy();
       return;
     }
+    if (error.code === 'ServiceUnavailable.Busy') busyAnswers?.inc({ reason: error.options.reason ?? 'unknown' });
     for (const [k, v] of Object.entries(error.options.headers ?? {})) res.setHeader(k, v);
     res.status(error.status).json({ code: error.code, message: error.message, request_id: requestId, ...error.options.data });
   };

@@ -7,7 +7,8 @@ export class AppError extends Error {
     readonly code: string,
     readonly status: number,
     message: string,
-    readonly options: { cause?: unknown; headers?: Record<string, string>; data?: Record<string, unknown> } = {},
+    /** `reason`: why a 503 ServiceUnavailable.Busy was answered, for openpds_busy_answers_total (never in the body). */
+    readonly options: { cause?: unknown; headers?: Record<string, string>; data?: Record<string, unknown>; reason?: string } = {},
   ) {
     super(message, { cause: options.cause });
     this.name = 'AppError';

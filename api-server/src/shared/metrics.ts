@@ -10,6 +10,8 @@ export interface Metrics {
   blobGc: client.Counter<'kind'>;
   storageErrors: client.Counter<'operation' | 'store'>;
   schemaUnknownMigrations: client.Gauge;
+  busyAnswers: client.Counter<'reason'>;
+  connectionsDropped: client.Counter;
 }
 
 /** The methods routes answer; anything else a client sends (Node accepts some 30) is labelled `other`. */
@@ -22,6 +24,9 @@ export const httpMethodLabel = (method: string): string => (HTTP_METHODS.has(met
  */
 export const RAPID_UPLOAD_RESULTS: readonly string[] = ['hit', 'miss', 'proof_rejected', 'pre_hash_matched', 'challenged', 'challenge_limited', 'lost_to_gc'];
 export const BLOB_GC_KINDS: readonly string[] = ['blob', 'upload', 'orphan', 'deferred'];
+/** Why a request was answered 503 ServiceUnavailable.Busy (AppError options.reason). */
+export const BUSY_REASONS = ['password_checks'] as const;
+export type BusyReason = (typeof BUSY_REASONS)[number];
 
 export function createMetrics(): Metrics {
   const registry = new client.Registry();
@@ -57,10 +62,25 @@ export function createMetrics(): Metrics {
     }),
     storageErrors: createStorageErrorsCounter(registry),
     schemaUnknownMigrations: createSchemaUnknownMigrationsGauge(registry),
+    busyAnswers: new client.Counter({
+      name: 'openpds_busy_answers_total',
+      help:
+        'Requests answered 503 ServiceUnavailable.Busy (with Retry-After) by reason: password_checks (every password-check slot taken and its queue full: ' +
+        'logins, password changes and resets, user creation). Steady growth: a login or reset storm, or too many replicas too few',
+      labelNames: ['reason'],
+      registers: [registry],
+    }),
+    connectionsDropped: new client.Counter({
+      name: 'openpds_connections_dropped_total',
+      help: 'Connections closed unanswered as they arrived because the server already held OPENPDS_MAX_CONNECTIONS (a client holding many, or too low a limit)',
+      registers: [registry],
+    }),
   };
   // Series at 0 from the start, so rate() and increase() see the first one.
   for (const result of RAPID_UPLOAD_RESULTS) metrics.rapidUpload.inc({ result }, 0);
   for (const kind of BLOB_GC_KINDS) metrics.blobGc.inc({ kind }, 0);
+  for (const reason of BUSY_REASONS) metrics.busyAnswers.inc({ reason }, 0);
+  metrics.connectionsDropped.inc(0);
   return metrics;
 }
 

@@ -80,24 +80,32 @@ const DROP_LOG_INTERVAL_MS = 60_000;
 /**
  * Caps the connections `server` holds (0: none). Node then closes each one past the cap as soon as it is
  * accepted (net.Server `maxConnections`: the client sees the connection reset, no answer) and emits
- * 'drop'; the count is logged at most once a minute. Without a cap, one client opened 19,980 half-open
- * connections and the process ran out of open files: /readyz could not even be connected to, PGlite and
- * the local store could open no file (red team, resources). With it, the server itself keeps working,
+ * 'drop'; each is counted in `dropped` (openpds_connections_dropped_total), and the count logged at most
+ * once a minute. Without a cap, one client opened 19,980 half-open connections and the process ran out of
+ * open files: /readyz could not even be connected to, PGlite and the local store could open no file (red
+ * team, resources). With it, the server itself keeps working,
  * though new clients are refused while the flood lasts; headers are cut after HEADERS_TIMEOUT_MS.
  */
-export function limitConnections(server: Server, max: number, logger: Pick<Logger, 'warn'>, now: () => number = Date.now): void {
+export function limitConnections(
+  server: Server,
+  max: number,
+  logger: Pick<Logger, 'warn'>,
+  { now = Date.now, dropped }: { now?: () => number; dropped?: { inc(): void } } = {},
+): void {
   server.maxConnections = max;
   if (!max) return;
-  let dropped = 0;
   let lastLog = -Infinity;
+  let droppedSinceLog = 0;
   server.on('drop', (data?: { remoteAddress?: string }) => {
-    dropped++;
+    // Every drop counted (openpds_connections_dropped_total); the log line only sums them up.
+    dropped?.inc();
+    droppedSinceLog++;
     if (now() - lastLog < DROP_LOG_INTERVAL_MS) return;
     lastLog = now();
     logger.warn(
-      { dropped, max_connections: max, last_remote_address: data?.remoteAddress },
+      { dropped: droppedSinceLog, max_connections: max, last_remote_address: data?.remoteAddress },
       `connections over OPENPDS_MAX_CONNECTIONS (${max}) are being closed as they arrive: a client holding many, or too low a limit`,
     );
-    dropped = 0;
+    droppedSinceLog = 0;
   });
 }

@@ -18,7 +18,7 @@ export const CHECKS_AT_ONCE = 2;
 export const CHECKS_WAITING = 16;
 
 export const busy = () =>
-  new AppError('ServiceUnavailable.Busy', 503, 'the server is checking too many passwords at once; retry shortly', { headers: { 'Retry-After': '1' } });
+  new AppError('ServiceUnavailable.Busy', 503, 'the server is checking too many passwords at once; retry shortly', { headers: { 'Retry-After': '1' }, reason: 'password_checks' });
 
 export interface PasswordCheckSlots {
   /** Runs `check` when a slot is free; rejects with ServiceUnavailable.Busy at once when too many wait. */
