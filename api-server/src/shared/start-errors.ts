@@ -5,7 +5,8 @@
  * the errno into a ConfigError naming it, which fatal-log-line.ts prints as one JSON line with the code
  * InvalidConfiguration; an error they do not know is returned as it is.
  */
-import { accessSync, constants, mkdirSync } from 'node:fs';
+import { accessSync, constants, mkdirSync, statSync } from 'node:fs';
+import path from 'node:path';
 import { ConfigError } from '../config/config';
 
 const errnoOf = (err: unknown): string => {
@@ -40,12 +41,38 @@ export function explainListenError(err: unknown, where: { port: number; host?: s
   return err;
 }
 
-const DIR_CODES = new Set(['EACCES', 'EPERM', 'ENOTDIR', 'EROFS', 'EEXIST', 'ENOSPC', 'ELOOP']);
+const DIR_CODES = new Set(['EACCES', 'EPERM', 'ENOTDIR', 'EROFS', 'EEXIST', 'ENOSPC', 'ELOOP', 'ENOENT']);
+
+/**
+ * mkdir -p one level at a time. Node's `mkdirSync(dir, { recursive: true })` loops for ever where a file
+ * system answers ENOENT to a mkdir under a parent that exists (/proc: OPENPDS_DATA_DIR=/proc/openpds hung the
+ * start with no output, red team); here that ENOENT is the answer.
+ */
+function makeDirs(dir: string): void {
+  const absolute = path.resolve(dir);
+  const missing: string[] = [];
+  for (let at = absolute; ; at = path.dirname(at)) {
+    try {
+      if (!statSync(at).isDirectory()) throw Object.assign(new Error(`${at} is not a directory`), { code: 'ENOTDIR' });
+      break;
+    } catch (err) {
+      if (errnoOf(err) !== 'ENOENT' || path.dirname(at) === at) throw err;
+      missing.push(at);
+    }
+  }
+  for (const level of missing.reverse()) {
+    try {
+      mkdirSync(level);
+    } catch (err) {
+      if (errnoOf(err) !== 'EEXIST' || !statSync(level).isDirectory()) throw err; // EEXIST: made meanwhile
+    }
+  }
+}
 
 /** Creates the data directory, or throws a ConfigError naming OPENPDS_DATA_DIR when it cannot be created or written. */
 export function ensureDataDir(dir: string): void {
   try {
-    mkdirSync(dir, { recursive: true });
+    makeDirs(dir);
     accessSync(dir, constants.W_OK);
   } catch (err) {
     const code = errnoOf(err);
@@ -57,7 +84,9 @@ export function ensureDataDir(dir: string): void {
           ? 'the file system is read-only'
           : code === 'ENOSPC'
             ? 'the disk is full'
-            : 'this user may not create or write it';
+            : code === 'ENOENT'
+              ? 'that file system does not take new directories'
+              : 'this user may not create or write it';
     throw new ConfigError(`OPENPDS_DATA_DIR=${dir}: cannot create or write the data directory (${code}: ${why}): set OPENPDS_DATA_DIR to a writable directory`, { cause: err });
   }
 }
