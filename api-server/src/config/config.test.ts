@@ -16,7 +16,7 @@ describe('config', () => {
     [{ OPENPDS_SECRET_KEY: 'short' }, 'at least 32 characters'],
     [{ OPENPDS_DOMAIN_ID: 'Bad_Domain' }, 'OPENPDS_DOMAIN_ID must be 1-63 lowercase'],
     [{ OPENPDS_S3_FORCE_PATH_STYLE: 'maybe' }, 'must be true or false'],
-    [{ OPENPDS_PUBLIC_URL: 'not a url' }, 'OPENPDS_PUBLIC_URL must be a URL'],
+    [{ OPENPDS_PUBLIC_URL: 'not a url' }, 'OPENPDS_PUBLIC_URL must be an http:// or https:// URL such as https://drive.example.com, got "not a url"'],
     [{ OPENPDS_MAX_USERS: '-1' }, 'OPENPDS_MAX_USERS must be between 0 and'],
     [{ OPENPDS_MAX_USERS: 'ten' }, 'OPENPDS_MAX_USERS must be an integer'],
     [{ OPENPDS_IMAGE_ANALYSIS: 'sometimes' }, 'OPENPDS_IMAGE_ANALYSIS must be true or false'],
@@ -38,6 +38,23 @@ describe('config', () => {
   ])('refuses %j with a message naming the key', (env, message) => {
     expect(() => loadConfig(env)).toThrow(ConfigError);
     expect(() => loadConfig(env)).toThrow(message);
+  });
+
+  // `new URL` took `localhost:18141` as a URL of scheme `localhost:`: the server started and every signed
+  // upload or download URL it handed out was `localhost:18141/v2/blob/...`, which no client can use.
+  it.each(['localhost:18141', 'drive.example.com', 'ftp://drive.example.com', 'file:///srv/pds', 'http:drive.example.com', 'http://', 'https://drive.example.com/?a=1', 'https://drive.example.com/#top', 'https://admin:secret@drive.example.com'])(
+    'refuses OPENPDS_PUBLIC_URL=%j at start, naming the key',
+    (value) => {
+      expect(() => loadConfig({ OPENPDS_PUBLIC_URL: value })).toThrow(ConfigError);
+      expect(() => loadConfig({ OPENPDS_PUBLIC_URL: value })).toThrow(/^OPENPDS_PUBLIC_URL must /);
+    },
+  );
+
+  it('takes an http(s) OPENPDS_PUBLIC_URL, a path prefix included, without trailing slashes', () => {
+    expect(loadConfig({ OPENPDS_PUBLIC_URL: 'https://drive.example.com/' }).publicUrl).toBe('https://drive.example.com');
+    expect(loadConfig({ OPENPDS_PUBLIC_URL: 'http://127.0.0.1:18141' }).publicUrl).toBe('http://127.0.0.1:18141');
+    expect(loadConfig({ OPENPDS_PUBLIC_URL: 'HTTPS://Drive.Example.com:443/pds//' }).publicUrl).toBe('https://drive.example.com/pds');
+    expect(loadConfig({ OPENPDS_PUBLIC_URL: 'http://[::1]:8080' }).publicUrl).toBe('http://[::1]:8080');
   });
 
   it('gives each /readyz check 2 s unless told, within the kubelet\'s probe timeout', () => {

@@ -61,13 +61,26 @@ const proxyList: Parser<string[]> = (raw, env) => {
 };
 /** A TCP port, or nothing when empty. */
 const optionalPort: Parser<number | undefined> = (raw, env) => (raw.trim() === '' ? undefined : int(0, 65535)(raw, env));
-const url: Parser<string> = (raw, env) => {
+/**
+ * An http:// or https:// URL with a host, returned as origin + path without trailing slashes. `new URL`
+ * alone took `localhost:8080` (scheme `localhost:`), so every signed URL failed later instead of the start
+ * (red team F1). A path is kept: signed URLs are the base plus `/v2/...` and are checked on the path the
+ * server receives, so a base under a prefix works behind a proxy that strips it. A query or fragment would land in the middle of every signed URL, and user info in a URL
+ * is refused by fetch, so neither is taken.
+ */
+const httpUrl: Parser<string> = (raw, env) => {
+  const example = `${env} must be an http:// or https:// URL such as https://drive.example.com`;
+  let parsed: URL;
   try {
-    new URL(raw);
+    parsed = new URL(raw.trim());
   } catch {
-    throw new ConfigError(`${env} must be a URL, got "${raw}"`);
+    throw new ConfigError(`${example}, got "${raw}"`);
   }
-  return raw.replace(/\/+$/, '');
+  // `http:host` parses too (the WHATWG parser adds the slashes); other clients do not, so ask for them.
+  if (!['http:', 'https:'].includes(parsed.protocol) || !/^https?:\/\//i.test(raw.trim()) || !parsed.hostname) throw new ConfigError(`${example}, got "${raw}"`);
+  if (parsed.search || parsed.hash || raw.includes('?') || raw.includes('#')) throw new ConfigError(`${env} must have no query (?) or fragment (#), got "${raw}"`);
+  if (parsed.username || parsed.password) throw new ConfigError(`${env} must hold no user name or password`);
+  return parsed.origin + parsed.pathname.replace(/\/+$/, '');
 };
 const domainId: Parser<string> = (raw, env) => {
   if (!/^[a-z0-9][a-z0-9-]{0,62}$/.test(raw)) throw new ConfigError(`${env} must be 1-63 lowercase letters, digits or '-', got "${raw}"`);
@@ -115,7 +128,12 @@ export const CONFIG_KEYS = {
     undefined,
     optionalPort,
   ),
-  publicUrl: key('OPENPDS_PUBLIC_URL', 'Base URL clients reach the server at (signed upload/download URLs point here)', undefined, url),
+  publicUrl: key(
+    'OPENPDS_PUBLIC_URL',
+    'Base URL clients reach the server at (signed upload/download URLs point here): `http://` or `https://`, a host, and optionally a path prefix a reverse proxy strips; no query or fragment. Unset: http://localhost:<port>',
+    undefined,
+    httpUrl,
+  ),
   domainId: key('OPENPDS_DOMAIN_ID', 'Id of the one domain this data plane serves', 'default', domainId),
   dataDir: key('OPENPDS_DATA_DIR', 'Directory for the embedded database, local blobs and the generated secret', './.openpds', str),
   pgliteInitdbCache: key(
