@@ -15,7 +15,7 @@ import { Readable } from 'node:stream';
 import { startServer, type RunningServer } from '../../api-server/src/main';
 import type { BlobStore } from '../../api-server/src/storage/blob-store';
 import { CLAIM_KEY, StorageClaimError, type ClaimRecord } from '../../api-server/src/storage/storage-claim';
-import { ADMIN_PASSWORD, createApiClient, testServerEnv, type ApiClient } from '../support/test-server';
+import { ADMIN_PASSWORD, closeDroppingIdle, createApiClient, testServerEnv, type ApiClient } from '../support/test-server';
 
 const ROOT = path.join(__dirname, '../..');
 
@@ -81,13 +81,14 @@ describe.each([
     return { server, api: createApiClient(server.url) };
   }
 
+  /** Closed without waiting out the shutdown grace for a download's keep-alive connection (closeDroppingIdle). */
   async function stop(server: RunningServer) {
     running.delete(server);
-    await server.close();
+    await closeDroppingIdle(server, () => server.close());
   }
 
   afterAll(async () => {
-    for (const server of running) await server.close();
+    for (const server of running) await closeDroppingIdle(server, () => server.close());
     for (const dir of dataDirs) rmSync(dir, { recursive: true, force: true });
   });
 
@@ -264,7 +265,7 @@ describe('storage claim re-checked by the GC', () => {
       expect((await fetch(`${server.url}/readyz`)).status).toBe(200);
       await createApiClient(server.url).login('admin', ADMIN_PASSWORD);
     } finally {
-      await server.close();
+      await closeDroppingIdle(server, () => server.close());
       rmSync(dataDir, { recursive: true, force: true });
     }
   });
@@ -293,7 +294,7 @@ describe('storage claim while the store cannot be reached at start', () => {
       expect(await readClaim(server.deps.store)).toMatchObject({ instance_id: await instanceIdOf(server) });
       await api.login('admin', ADMIN_PASSWORD);
     } finally {
-      await server.close();
+      await closeDroppingIdle(server, () => server.close());
       rmSync(dataDir, { recursive: true, force: true });
     }
   }, 60_000);
