@@ -101,6 +101,8 @@ export interface RunningServer {
 export interface StartOptions {
   /** Where the log lines go (stdout by default); tests read what a start said. */
   logDestination?: pino.DestinationStream;
+  /** How long close() lets requests in flight finish before it cuts them (default 10 s; tests shorten it). */
+  shutdownGraceMs?: number;
 }
 
 export async function startServer(env: Record<string, string | undefined> = process.env, options: StartOptions = {}): Promise<RunningServer> {
@@ -232,15 +234,20 @@ export async function startServer(env: Record<string, string | undefined> = proc
     url: `http://127.0.0.1:${port}`,
     metricsUrl: metricsServer ? `http://127.0.0.1:${metricsServer.port}` : undefined,
     async close() {
-      // Aborted now and waited for alongside the HTTP connections, within the same SHUTDOWN_GRACE_MS: the
+      const grace = options.shutdownGraceMs ?? SHUTDOWN_GRACE_MS;
+      // Aborted now and waited for alongside the HTTP connections, within the same grace (SHUTDOWN_GRACE_MS): the
       // jobs' closeGraceMs (15 s) then still fits in the pod's 30 s.
-      const gcStopped = gcSchedule?.stop(SHUTDOWN_GRACE_MS);
+      const gcStopped = gcSchedule?.stop(grace);
       await claimRetry?.stop();
       // close() resolves only once every connection has ended: drop idle keep-alives now, and cut the
       // rest (a stalled upload) after a grace period so SIGTERM always finishes.
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
       server.closeIdleConnections();
-      const cut = setTimeout(() => server.closeAllConnections(), SHUTDOWN_GRACE_MS);
+      const cut = setTimeout(() => {
+        // A download or upload cut here fails on the client's side only: say so in the log too.
+        server.getConnections((_error, count) => logger.warn({ connections: count, grace_ms: grace }, `shutting down: closing ${count} connection(s) still busy after ${grace / 1000} s`));
+        server.closeAllConnections();
+      }, grace);
       await Promise.all([closed, metricsServer?.close()]);
       clearTimeout(cut);
       await gcStopped;
