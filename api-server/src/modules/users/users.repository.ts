@@ -18,6 +18,8 @@ export interface UserRow {
   /** Bumped to end every access token of the user at once (migration 008). */
   token_generation: number;
   user_data: Record<string, unknown>;
+  /** The user id that created this user; '' for the bootstrapped superadmin and users older than migration 022. */
+  creator: string;
   created_at: Date;
   updated_at: Date;
 }
@@ -43,10 +45,10 @@ export function createUsersRepository() {
     async insert(db: Queryable, user: Omit<UserRow, 'created_at' | 'updated_at'>): Promise<UserRow> {
       const [row] = await db.query<UserRow>(
         `INSERT INTO users (user_id, domain_id, user_name, nick_name, email, phone, description, avatar, role, status,
-           password_hash, default_drive_id, user_data, token_generation)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14) RETURNING *`,
+           password_hash, default_drive_id, user_data, token_generation, creator)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15) RETURNING *`,
         [user.user_id, user.domain_id, user.user_name, user.nick_name, user.email, user.phone, user.description, user.avatar,
-          user.role, user.status, user.password_hash, user.default_drive_id, JSON.stringify(user.user_data), user.token_generation],
+          user.role, user.status, user.password_hash, user.default_drive_id, JSON.stringify(user.user_data), user.token_generation, user.creator],
       );
       return row!;
     },

@@ -44,6 +44,7 @@ export const userResponseSchema = z
   /** '' when the user has no default drive (it was deleted). */
   default_drive_id: z.string(),
   user_data: z.record(z.string(), z.unknown()),
+  creator: z.string().describe("the user id that created this user ('' for the bootstrapped superadmin and users created before OpenPDS recorded it)"),
   created_at: epochMs,
   updated_at: epochMs,
   })

@@ -167,6 +167,7 @@ export function createUsersService(deps: Pick<Deps, 'db' | 'newId' | 'config' | 
             password_hash: passwordHash,
             default_drive_id: drive.drive_id,
             user_data: input.user_data ?? {},
+            creator: auth?.userId ?? '',
           });
         });
       } catch (e) {
@@ -260,6 +261,7 @@ export const toUserResponse = (u: UserRow): UserResponse => ({
   status: u.status,
   default_drive_id: u.default_drive_id ?? '',
   user_data: u.user_data,
+  creator: u.creator,
   created_at: u.created_at.getTime(),
   updated_at: u.updated_at.getTime(),
 });
