@@ -57,6 +57,21 @@ describe('config', () => {
     expect(loadConfig({ OPENPDS_PUBLIC_URL: 'http://[::1]:8080' }).publicUrl).toBe('http://[::1]:8080');
   });
 
+  // Unchecked, `not a url` or `minio:9000` reached the S3 client only at the storage claim, which retried
+  // it forever as if the store were down: the API answered 503 everywhere and the log said little.
+  it.each(['not a url', 'minio:9000', 's3.example.com', 'ftp://minio:9000', 'http://', 'http://minio:9000?x=1'])('refuses OPENPDS_S3_ENDPOINT=%j at start, naming the key', (value) => {
+    const env = { OPENPDS_STORAGE: 's3', OPENPDS_S3_BUCKET: 'b', OPENPDS_S3_ENDPOINT: value };
+    expect(() => loadConfig(env)).toThrow(ConfigError);
+    expect(() => loadConfig(env)).toThrow(/^OPENPDS_S3_ENDPOINT must /);
+  });
+
+  it('takes an http(s) OPENPDS_S3_ENDPOINT, or none (the AWS default)', () => {
+    expect(loadConfig({}).s3Endpoint).toBe('');
+    expect(loadConfig({ OPENPDS_S3_ENDPOINT: '' }).s3Endpoint).toBe('');
+    expect(loadConfig({ OPENPDS_S3_ENDPOINT: 'http://minio:9000' }).s3Endpoint).toBe('http://minio:9000');
+    expect(loadConfig({ OPENPDS_S3_ENDPOINT: 'https://s3.eu-west-1.amazonaws.com/' }).s3Endpoint).toBe('https://s3.eu-west-1.amazonaws.com');
+  });
+
   it('gives each /readyz check 2 s unless told, within the kubelet\'s probe timeout', () => {
     expect(loadConfig({}).readinessTimeoutSeconds).toBe(2);
     expect(loadConfig({ OPENPDS_READINESS_TIMEOUT_SECONDS: '1' }).readinessTimeoutSeconds).toBe(1);

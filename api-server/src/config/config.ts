@@ -63,25 +63,33 @@ const proxyList: Parser<string[]> = (raw, env) => {
 const optionalPort: Parser<number | undefined> = (raw, env) => (raw.trim() === '' ? undefined : int(0, 65535)(raw, env));
 /**
  * An http:// or https:// URL with a host, returned as origin + path without trailing slashes. `new URL`
- * alone took `localhost:8080` (scheme `localhost:`), so every signed URL failed later instead of the start
- * (red team F1). A path is kept: signed URLs are the base plus `/v2/...` and are checked on the path the
- * server receives, so a base under a prefix works behind a proxy that strips it. A query or fragment would land in the middle of every signed URL, and user info in a URL
+ * alone took `localhost:8080` (scheme `localhost:`) and `minio:9000`, so every signed URL, or every S3
+ * call, failed later instead of the start (red team F1, F2). A path is kept: signed URLs are the base plus
+ * `/v2/...` and are checked on the path the server receives, so a base under a prefix works behind a proxy
+ * that strips it. A query or fragment would land in the middle of every signed URL, and user info in a URL
  * is refused by fetch, so neither is taken.
  */
-const httpUrl: Parser<string> = (raw, env) => {
-  const example = `${env} must be an http:// or https:// URL such as https://drive.example.com`;
-  let parsed: URL;
-  try {
-    parsed = new URL(raw.trim());
-  } catch {
-    throw new ConfigError(`${example}, got "${raw}"`);
-  }
-  // `http:host` parses too (the WHATWG parser adds the slashes); other clients do not, so ask for them.
-  if (!['http:', 'https:'].includes(parsed.protocol) || !/^https?:\/\//i.test(raw.trim()) || !parsed.hostname) throw new ConfigError(`${example}, got "${raw}"`);
-  if (parsed.search || parsed.hash || raw.includes('?') || raw.includes('#')) throw new ConfigError(`${env} must have no query (?) or fragment (#), got "${raw}"`);
-  if (parsed.username || parsed.password) throw new ConfigError(`${env} must hold no user name or password`);
-  return parsed.origin + parsed.pathname.replace(/\/+$/, '');
-};
+const httpUrl =
+  (example: string): Parser<string> =>
+  (raw, env) => {
+    const expected = `${env} must be an http:// or https:// URL such as ${example}`;
+    let parsed: URL;
+    try {
+      parsed = new URL(raw.trim());
+    } catch {
+      throw new ConfigError(`${expected}, got "${raw}"`);
+    }
+    // `http:host` parses too (the WHATWG parser adds the slashes); other clients do not, so ask for them.
+    if (!['http:', 'https:'].includes(parsed.protocol) || !/^https?:\/\//i.test(raw.trim()) || !parsed.hostname) throw new ConfigError(`${expected}, got "${raw}"`);
+    if (parsed.search || parsed.hash || raw.includes('?') || raw.includes('#')) throw new ConfigError(`${env} must have no query (?) or fragment (#), got "${raw}"`);
+    if (parsed.username || parsed.password) throw new ConfigError(`${env} must hold no user name or password`);
+    return parsed.origin + parsed.pathname.replace(/\/+$/, '');
+  };
+/** httpUrl, or nothing when empty. */
+const optionalHttpUrl =
+  (example: string): Parser<string> =>
+  (raw, env) =>
+    raw.trim() === '' ? '' : httpUrl(example)(raw, env);
 const domainId: Parser<string> = (raw, env) => {
   if (!/^[a-z0-9][a-z0-9-]{0,62}$/.test(raw)) throw new ConfigError(`${env} must be 1-63 lowercase letters, digits or '-', got "${raw}"`);
   return raw;
@@ -132,7 +140,7 @@ export const CONFIG_KEYS = {
     'OPENPDS_PUBLIC_URL',
     'Base URL clients reach the server at (signed upload/download URLs point here): `http://` or `https://`, a host, and optionally a path prefix a reverse proxy strips; no query or fragment. Unset: http://localhost:<port>',
     undefined,
-    httpUrl,
+    httpUrl('https://drive.example.com'),
   ),
   domainId: key('OPENPDS_DOMAIN_ID', 'Id of the one domain this data plane serves', 'default', domainId),
   dataDir: key('OPENPDS_DATA_DIR', 'Directory for the embedded database, local blobs and the generated secret', './.openpds', str),
@@ -164,7 +172,7 @@ export const CONFIG_KEYS = {
   adminPassword: key('OPENPDS_ADMIN_PASSWORD', 'Password of the superadmin `admin` created on first start; empty means a random one, printed once', '', str),
   secretKey: key('OPENPDS_SECRET_KEY', 'Key (≥ 32 chars) signing tokens and URLs; empty means generated once and kept in the data dir', '', str),
   storage: key('OPENPDS_STORAGE', 'Blob store: `local` (files under the data dir) or `s3`', 'local', oneOf('local', 's3')),
-  s3Endpoint: key('OPENPDS_S3_ENDPOINT', 'S3 endpoint URL (empty: AWS default for the region)', '', str),
+  s3Endpoint: key('OPENPDS_S3_ENDPOINT', 'S3 endpoint URL, `http://` or `https://` with a host (`http://minio:9000`; empty: AWS default for the region)', '', optionalHttpUrl('http://minio:9000')),
   s3Region: key('OPENPDS_S3_REGION', 'S3 region', 'us-east-1', str),
   s3Bucket: key('OPENPDS_S3_BUCKET', 'S3 bucket (required when OPENPDS_STORAGE=s3)', '', str),
   s3Prefix: key('OPENPDS_S3_PREFIX', 'Key prefix inside the bucket', '', str),

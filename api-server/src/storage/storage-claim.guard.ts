@@ -3,9 +3,38 @@
  * every GC run, and remembered so /readyz fails and the API answers 503 while the store is not known to be
  * this instance's: refused (another instance holds it), or not checked yet (the store or database could
  * not be reached; retried with backoff, as /readyz would be polled). Logs each outcome once.
+ *
+ * An error no retry can cure (the S3 client refusing a setting before it sends anything: a malformed
+ * endpoint, a region or bucket name it cannot put in a URL) is no outage: retried, it looked like one for
+ * ever (every call 503, red team F2). It becomes a StoreSettingError, a StorageClaimError, so `serve` ends
+ * its start with it as with a refusal, and a retry already running stops.
  */
 import type { Logger } from 'pino';
 import { claimStore, CLAIM_KEY, StorageClaimError, type ClaimMode, type StorageClaimDeps } from './storage-claim';
+
+/**
+ * The store cannot be used with these settings. A StorageClaimError because that is what `serve` (main.ts)
+ * ends its start on; its reason is `Unreadable` as the claim cannot be read at all, and its name gives the
+ * start's fatal line the code `StoreSetting.Unreadable`.
+ */
+export class StoreSettingError extends StorageClaimError {
+  override name = 'StoreSettingError';
+  constructor(storeName: string, cause: Error) {
+    super('Unreadable', `the blob store ${storeName} cannot be used with these settings (check OPENPDS_S3_ENDPOINT, OPENPDS_S3_REGION, OPENPDS_S3_BUCKET): ${cause.message}`);
+    this.cause = cause;
+  }
+}
+
+/**
+ * Errors the same settings give on every attempt, thrown by the client before any request leaves: Node's
+ * URL parser, and the AWS SDK's region and bucket-name checks (@smithy/core checkRegion,
+ * @aws-sdk/middleware-sdk-s3 validateBucketName). Anything else may be an outage and is retried.
+ */
+export function isStoreSettingError(error: unknown): error is Error {
+  if (!(error instanceof Error)) return false;
+  const code = (error as { code?: unknown }).code;
+  return code === 'ERR_INVALID_URL' || error.name === 'InvalidBucketName' || error.message.startsWith('Region not accepted:');
+}
 
 const RETRY_FIRST_MS = 1000;
 const RETRY_MAX_MS = 30_000;
@@ -44,7 +73,8 @@ export function createStorageClaimGuard(deps: StorageClaimDeps & { logger: Logge
         deps.logger.warn(context({ instance_id: claim.instance_id, previous }), 'OPENPDS_STORAGE_CLAIM=takeover: claimed the blob store for this instance; set it back to check');
       else if (mode === 'takeover')
         deps.logger.warn(context({ instance_id: claim.instance_id }), "OPENPDS_STORAGE_CLAIM=takeover is set but the blob store is already this instance's: set it back to check");
-    } catch (error) {
+    } catch (caught) {
+      const error = isStoreSettingError(caught) ? new StoreSettingError(deps.storeName, caught) : caught;
       if (error instanceof StorageClaimError) {
         problem = { code: 'ServiceUnavailable.StorageClaimed', message: error.message };
         deps.logger.error(context({ reason: error.reason, holder: error.holder }), error.message);
