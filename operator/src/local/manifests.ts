@@ -84,6 +84,7 @@ export function loadManifests(dir: string, crdDir = DEFAULT_CRD_DIR, previous: P
     const errors = unknownFields(schema.schema, object).map((field) => `unknown field "${field}"`);
     if (!schema.validate(object)) errors.push(...(schema.validate.errors ?? []).map((e) => `${fieldPath(e.instancePath)} ${e.message}`));
     if (typeof name !== 'string' || !name) errors.push('metadata.name is required');
+    else errors.push(...objectMetaErrors(object.metadata!));
     const old = typeof name === 'string' ? previous[String(object.kind)]?.[`${object.metadata?.namespace ?? 'default'}/${name}`] : undefined;
     // As on the API server, the rules run only on an object the schema accepts (defaults filled in).
     if (errors.length === 0) errors.push(...celErrors(schema.schema, object, old));
@@ -91,7 +92,7 @@ export function loadManifests(dir: string, crdDir = DEFAULT_CRD_DIR, previous: P
       out.invalid.push(problem(errors.join('; ')));
       continue;
     }
-    object.metadata!.namespace ??= 'default';
+    if (!object.metadata!.namespace) object.metadata!.namespace = 'default';
     // As the API server ignores status and these system fields on create: an exported object (kubectl get
     // -o yaml) starts afresh. A cluster uid kept here would also replace the Drive's local uid, so its
     // drive would look removed from the folder (pruned) and a new one be created.
@@ -153,6 +154,28 @@ function notServedReason(object: ManifestDocument['object'], validators: Map<str
   if (!validators.has(kind)) return undefined;
   if (apiVersion === undefined || apiVersion === null || apiVersion === '') return `apiVersion is not set (${kind} is ${API_VERSION})`;
   return `apiVersion ${String(apiVersion)} is not served (${kind} is ${API_VERSION}; a ${kind} of another API is refused, not skipped, so that a typo is never taken for a ${kind} removed from the folder)`;
+}
+
+const DNS1123_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
+const DNS1123_SUBDOMAIN = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
+
+/**
+ * What the API server checks of every object's name and namespace before any schema (kubectl's words):
+ * the namespace a DNS-1123 label, the name a DNS-1123 subdomain (a Domain's CRD rules then narrow it to a
+ * DNS-1035 label). Local mode names folders of the state dir after them: `namespace: ../../x` put a
+ * Domain's database, blobs and password outside it, and a name with `/` or `..` would do the same.
+ */
+export function objectMetaErrors(metadata: { name?: unknown; namespace?: unknown }): string[] {
+  const errors: string[] = [];
+  const { name, namespace } = metadata;
+  // An empty namespace is none, as kubectl reads it (the default one).
+  if (namespace !== undefined && namespace !== '' && (typeof namespace !== 'string' || namespace.length > 63 || !DNS1123_LABEL.test(namespace))) {
+    errors.push(`metadata.namespace: Invalid value: ${JSON.stringify(namespace)}: a lowercase RFC 1123 label must consist of lower case alphanumeric characters or '-', start and end with an alphanumeric character, and be at most 63 characters`);
+  }
+  if (typeof name === 'string' && (name.length > 253 || !DNS1123_SUBDOMAIN.test(name))) {
+    errors.push(`metadata.name: Invalid value: ${JSON.stringify(name)}: a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters, '-' or '.', start and end with an alphanumeric character, and be at most 253 characters`);
+  }
+  return errors;
 }
 
 /** ajv's `/spec/quota/totalSize` as kubectl names a field: `spec.quota.totalSize`. */

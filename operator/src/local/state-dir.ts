@@ -42,8 +42,19 @@ export function upDir(stateDir: string): string {
   return path.join(path.resolve(stateDir), 'up');
 }
 
+/**
+ * A Domain's folder of the state. loadManifests refuses a namespace or name that is not a DNS name; this
+ * is the second line: whatever reaches here (an old domain.json, a drives.json edited by hand) never
+ * names a folder outside the state dir, nor another Domain's (`a/../b`).
+ */
 export function domainDir(stateDir: string, namespace: string, name: string): string {
-  return path.join(upDir(stateDir), namespace, name);
+  const base = upDir(stateDir);
+  const dir = path.resolve(base, namespace, name);
+  const segment = (s: string) => typeof s === 'string' && s !== '' && s !== '.' && s !== '..' && !/[/\\\0]/.test(s);
+  if (!segment(namespace) || !segment(name) || path.dirname(path.dirname(dir)) !== base) {
+    throw new Error(`Domain ${JSON.stringify(namespace)}/${JSON.stringify(name)}: refused, its state would not be a folder of ${base} (a namespace and name must be DNS names)`);
+  }
+  return dir;
 }
 
 /** The domain's admin password: generated on first use and kept, so restarts log in with the same one. */
