@@ -9,7 +9,7 @@ import { randomBytes } from 'node:crypto';
 import { createBlobHashing } from '../../api-server/src/modules/uploads/blob-hashing';
 import { createBlobSealing } from '../../api-server/src/modules/uploads/blob-sealing';
 import { MIN_PART_SIZE, type BlobStore } from '../../api-server/src/storage/blob-store';
-import { type ApiClient, type LoggedInUser, serverWithUser, type TestServer, withJobsHeld } from '../support/test-server';
+import { type ApiClient, closeDroppingIdle, createLoggedInUser, type LoggedInUser, startTestServer, type TestServer, withJobsHeld } from '../support/test-server';
 
 async function get(url: string) {
   const res = await fetch(url);
@@ -23,7 +23,14 @@ describe.each([
   let server: TestServer;
   let api: ApiClient;
   let user: LoggedInUser;
-  serverWithUser(dbKind, storeKind, 'links', (ready) => ({ server, api, user } = ready));
+  beforeAll(async () => {
+    server = await startTestServer(dbKind, storeKind);
+    api = server.api;
+    user = await createLoggedInUser(api, 'links');
+  });
+  // Not serverWithUser's stop: its close waited out the 10 s shutdown grace for the connection of a
+  // download from the local store that was still finishing (closeDroppingIdle).
+  afterAll(() => server && closeDroppingIdle(server, () => server.stop()));
 
   const beforeHashing = <T>(fn: () => Promise<T>): Promise<T> => withJobsHeld(server, fn);
   const hashNow = () => server.services.jobs.drain();
