@@ -8,6 +8,7 @@
 import type { Request, RequestHandler, Response, Router } from 'express';
 import { z } from 'zod';
 import { AppError } from './errors';
+import { responseStatuses } from './openapi';
 import type { AuthContext } from '../modules/auth/auth.types';
 
 export interface RpcDefinition<S extends z.ZodType> {
@@ -68,7 +69,8 @@ export const createRpcRegistry = (options: { validateResponses?: boolean } = {})
 });
 
 export function defineRpc<S extends z.ZodType>(router: Router, registry: RpcRegistry, def: RpcDefinition<S>): void {
-  registry.routes.push({ path: def.path, summary: def.summary, body: def.body, auth: def.auth !== false, status: def.status ?? 200, errors: def.errors, response: def.response });
+  const route = { path: def.path, summary: def.summary, body: def.body, auth: def.auth !== false, status: def.status ?? 200, errors: def.errors, response: def.response };
+  registry.routes.push(route);
   const handler: RequestHandler = async (req, res) => {
     const input = parseBody(def.body, req.body ?? {});
     const result = await def.handler(input, { auth: res.locals.auth as AuthContext, req, res });
@@ -77,7 +79,47 @@ export function defineRpc<S extends z.ZodType>(router: Router, registry: RpcRegi
     if (result === undefined) res.status(204).end();
     else res.status(def.status ?? 200).json(result);
   };
-  router.post(def.path, handler);
+  router.post(def.path, declaredStatusCheck(registry, route), handler);
+}
+
+/**
+ * Under test (`validateResponses`): every answer from here on (the handler's, or the error middleware's
+ * for what it threw) must have a status the route's OpenAPI entry declares (openapi.ts responseStatuses;
+ * the 4XX catch-all does not count), so the document cannot fall behind the errors a route answers
+ * either. A JSON answer with an undeclared status is replaced by a 500 `InternalError.UndeclaredStatus`
+ * naming the route, the status and the error code; any other answer (a stream, a redirect, a 304) keeps
+ * its body but goes out as a 500. Both go to stderr, so the suite that met it fails and says why. Mounted
+ * after the route's own path matched, so the statuses answered before (auth's 401, a body the JSON
+ * parser refused, an unknown path) are not checked here; they are declared on every route anyway.
+ */
+export function declaredStatusCheck(registry: RpcRegistry, route: RpcRegistry['routes'][number]): RequestHandler {
+  let declared: Set<number> | undefined;
+  return (_req, res, next) => {
+    if (!registry.validateResponses) return next();
+    declared ??= new Set(responseStatuses(route));
+    const undeclared = (status: number) => !declared!.has(status);
+    const describe = (status: number, code?: unknown) =>
+      `${(route.method ?? 'post').toUpperCase()} ${route.path}: answered ${status}${typeof code === 'string' ? ` (${code})` : ''}, which its OpenAPI entry does not declare (declare it in the route's errors, or in openapi.ts if every such call answers it)`;
+    const json = res.json.bind(res);
+    res.json = ((body: unknown) => {
+      if (!undeclared(res.statusCode)) return json(body);
+      const message = describe(res.statusCode, (body as { code?: unknown } | null)?.code);
+      console.error(`[status check] ${message}`);
+      const requestId = (body as { request_id?: unknown } | null)?.request_id ?? res.locals.requestId ?? '';
+      res.removeHeader('Retry-After');
+      return res.status(500).json({ code: 'InternalError.UndeclaredStatus', message, request_id: requestId });
+    }) as typeof res.json;
+    const writeHead = res.writeHead;
+    res.writeHead = function (this: Response, status: number, ...rest: unknown[]) {
+      if (undeclared(status)) {
+        console.error(`[status check] ${describe(status)}`);
+        status = 500;
+        this.statusCode = 500;
+      }
+      return (writeHead as (...args: unknown[]) => Response).call(this, status, ...rest);
+    } as typeof res.writeHead;
+    next();
+  };
 }
 
 /**

@@ -2,7 +2,7 @@ import { Router, type Request } from 'express';
 import { z } from 'zod';
 import type { AuthContext } from '../auth/auth.types';
 import type { Deps } from '../../shared/deps';
-import { defineRpc, idField, parseBody, type RpcRegistry } from '../../shared/rpc';
+import { declaredStatusCheck, defineRpc, idField, parseBody, type RpcRegistry } from '../../shared/rpc';
 import { AppError, notFound } from '../../shared/errors';
 import { serveObject } from '../../storage/serve-object';
 import type { RevisionsService } from '../revisions/revisions.service';
@@ -50,6 +50,7 @@ export function createDownloadsRouter(registry: RpcRegistry, deps: Pick<Deps, 'd
   defineRpc(router, registry, {
     path: '/v2/file/get_download_url',
     summary: 'A signed, expiring URL for the file (or one revision), with Range support',
+    errors: [409], // ContentReplaced (resolveKept, blob-sealing.ts)
     body: z.object({
       drive_id: idField,
       file_id: idField,
@@ -93,8 +94,9 @@ export function createDownloadsRouter(registry: RpcRegistry, deps: Pick<Deps, 'd
   // get_download_url carries. Local disk: the revision's (download-etag.ts), signed into that URL. S3:
   // the object's own, which S3 puts on every presigned response and no request can change.
   const query = z.object({ drive_id: idField, file_id: idField, revision_id: idField.optional() });
-  registry.routes.push({ path: '/v2/file/download', method: 'get', summary: 'Download a file (Range, If-Range, If-None-Match, If-Match, HEAD) with a bearer token: 302 to a presigned URL on S3, streamed otherwise', body: query, auth: true });
-  router.get('/v2/file/download', async (req, res) => {
+  const download = { path: '/v2/file/download', method: 'get' as const, summary: 'Download a file (Range, If-Range, If-None-Match, If-Match, HEAD) with a bearer token: 302 to a presigned URL on S3, streamed otherwise', body: query, auth: true, errors: [409] }; // 409 ContentReplaced (resolveKept)
+  registry.routes.push(download);
+  router.get(download.path, declaredStatusCheck(registry, download), async (req, res) => {
     const caller = res.locals.auth as AuthContext;
     const input = parseBody(query, req.query);
     const s3 = deps.store.kind === 's3';
@@ -119,14 +121,15 @@ export function createDownloadsRouter(registry: RpcRegistry, deps: Pick<Deps, 'd
   });
 
   // get_download_url's links on local disk. Public: the signature is checked by the handler.
-  registry.routes.push({
+  const downloadLink = {
     path: DOWNLOAD_LINK_PATH,
-    method: 'get',
+    method: 'get' as const,
     summary: 'A link from get_download_url on local disk (Range, If-Range, If-None-Match, If-Match, HEAD): 403 Forbidden.UserDisabled or Forbidden.Drive once the user it was issued to is disabled or can no longer read the drive, 403 Forbidden.DriveDisabled once the drive is disabled, 404 once the file is trashed or deleted',
     body: z.object({ drive_id: z.string(), file_id: z.string(), revision_id: z.string(), key: z.string(), etag: z.string(), user_id: z.string().optional(), name: z.string().optional(), type: z.string().optional(), expires: z.string(), signature: z.string() }),
     auth: false,
-  });
-  router.get(DOWNLOAD_LINK_PATH, (req, res) => links.serve(req, res));
+  };
+  registry.routes.push(downloadLink);
+  router.get(DOWNLOAD_LINK_PATH, declaredStatusCheck(registry, downloadLink), (req, res) => links.serve(req, res));
 
   /**
    * radosgw ignores If-Range (see download-etags.int.test.ts): after a redirect, a client resuming a file
