@@ -1,6 +1,6 @@
 import { Router } from 'express';
 import { z } from 'zod';
-import { buildOpenApi } from './openapi';
+import { buildOpenApi, responseStatuses } from './openapi';
 import { createRpcRegistry, defineRpc, listResponse } from './rpc';
 
 type Doc = ReturnType<typeof buildOpenApi> & { paths: Record<string, { post: { responses: Record<string, { content?: Record<string, { schema: unknown }> }> } }> };
@@ -42,5 +42,13 @@ describe('buildOpenApi response bodies', () => {
 
   it('answers no body for a 204', () => {
     expect(success('/v2/thing/delete', '204')).toEqual({ description: expect.any(String) });
+  });
+});
+
+describe('responseStatuses', () => {
+  const route = { path: '/v2/thing/create', summary: 's', body: z.object({}), auth: true };
+  it('declares a route\'s own errors, and 507 (a full volume) on every route besides the common errors', () => {
+    expect(responseStatuses({ ...route, status: 201, errors: [409, 429] })).toEqual([201, 400, 401, 403, 404, 408, 409, 413, 415, 429, 500, 503, 507]);
+    expect(responseStatuses({ ...route, path: '/v2/thing/download', method: 'get', errors: [409] })).toEqual([200, 206, 304, 400, 401, 403, 404, 409, 412, 416, 500, 503, 507]);
   });
 });

@@ -20,7 +20,7 @@ const STATUS_TEXT: Record<number, string> = {
   401: 'Unauthorized: no token, an invalid or expired one, or wrong credentials',
   403: 'Forbidden.* (or QuotaExhausted.Drive): the caller may not do this',
   404: 'NotFound.*: it does not exist or the caller cannot see it',
-  409: 'AlreadyExist.* or another conflict with the current state',
+  409: 'AlreadyExist.*, PreHashMatched, ContentReplaced or another conflict with the current state',
   408: 'RequestTimeout.Body: the JSON body did not arrive in full within 60 s',
   410: 'Gone: UploadExpired, the upload session is past OPENPDS_UPLOAD_MAX_AGE',
   412: 'Precondition Failed (If-Match)',
@@ -30,6 +30,7 @@ const STATUS_TEXT: Record<number, string> = {
   429: 'TooManyRequests.* / LimitExceeded.*: retry after Retry-After seconds',
   500: 'InternalError: quote the request_id',
   503: 'ServiceUnavailable.*: the database or the blob store is unreachable or slow, or the store is not this instance\'s; retry after Retry-After',
+  507: 'InsufficientStorage.Disk: the database\'s or the blob store\'s volume is full; no retry helps until an administrator frees space',
 };
 
 /**
@@ -45,7 +46,9 @@ type Route = RpcRegistry['routes'][number];
 /** The success status, the statuses any such call may answer, and the route's own. */
 export function responseStatuses(route: Route): number[] {
   const method = route.method ?? 'post';
-  const statuses = new Set<number>([route.status ?? 200, 400, 500, 503]);
+  // 507: any statement may need disk (a write, its WAL, a large sort's temp file: SQLSTATE 53100), and the
+  // downloads seal content first (blob-sealing.ts), which writes; error-middleware.ts answers it for all.
+  const statuses = new Set<number>([route.status ?? 200, 400, 500, 503, 507]);
   if (route.auth || route.path.startsWith('/v2/account/')) statuses.add(401); // a token, or the credentials
   if (route.auth) [403, 404].forEach((s) => statuses.add(s));
   if (method !== 'get') [408, 413, 415].forEach((s) => statuses.add(s)); // the JSON body (shared/json-body.ts)

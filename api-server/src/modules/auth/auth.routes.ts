@@ -9,6 +9,7 @@ export function createAuthRouter(registry: RpcRegistry, auth: AuthService): Rout
   defineRpc(router, registry, {
     path: '/v2/account/login',
     summary: 'Log in with user name and password; returns access and refresh tokens',
+    errors: [403, 429], // Forbidden.UserDisabled, TooManyRequests.Login
     auth: false,
     body: z.object({ username: z.string().min(1).max(255), password: z.string().min(1).max(256) }),
     response: tokenResponseSchema,
@@ -17,6 +18,7 @@ export function createAuthRouter(registry: RpcRegistry, auth: AuthService): Rout
   defineRpc(router, registry, {
     path: '/v2/account/token',
     summary: 'Trade a refresh token for new tokens (the refresh token rotates)',
+    errors: [403], // Forbidden.UserDisabled
     auth: false,
     body: z.object({ refresh_token: z.string().min(1).max(512), grant_type: z.literal('refresh_token').default('refresh_token') }),
     response: tokenResponseSchema,

@@ -32,6 +32,7 @@ export function createFilesRouter(registry: RpcRegistry, files: FilesService, up
   defineRpc(router, registry, {
     path: '/v2/file/create',
     summary: 'Create a folder, or a file: a multipart upload session, or a rapid upload when the content is already stored',
+    errors: [409, 429], // PreHashMatched, AlreadyExist.File; LimitExceeded.OpenUploads
     status: 201,
     body: z.object({
       drive_id: idField,
@@ -108,6 +109,7 @@ export function createFilesRouter(registry: RpcRegistry, files: FilesService, up
   defineRpc(router, registry, {
     path: '/v2/file/update',
     summary: 'Rename a file or change its description, labels, starred, hidden, user_meta',
+    errors: [409], // AlreadyExist.File (check_name_mode refuse)
     body: z.object({
       ...fileRef,
       name: z.string().optional(),
@@ -132,6 +134,7 @@ export function createFilesRouter(registry: RpcRegistry, files: FilesService, up
   defineRpc(router, registry, {
     path: '/v2/file/move',
     summary: 'Move (and optionally rename) a file or folder within its drive',
+    errors: [409], // AlreadyExist.File (check_name_mode refuse)
     body: moveBody,
     response: fileLocationSchema,
     handler: async (input, { auth }) => {
@@ -142,6 +145,7 @@ export function createFilesRouter(registry: RpcRegistry, files: FilesService, up
   defineRpc(router, registry, {
     path: '/v2/file/copy',
     summary: 'Copy a file (sharing its stored content) or a folder tree',
+    errors: [409], // AlreadyExist.File (check_name_mode refuse)
     status: 201,
     // PDS CopyFile says auto_rename (boolean) and no check_name_mode; both are taken (copyNameMode).
     body: moveBody.extend({ check_name_mode: checkNameMode.optional(), auto_rename: z.boolean().optional() }),
@@ -182,6 +186,7 @@ export function createFilesRouter(registry: RpcRegistry, files: FilesService, up
   defineRpc(router, registry, {
     path: '/v2/file/list_uploaded_parts',
     summary: 'Parts uploaded so far (to resume an upload)',
+    errors: [409], // UploadCompleted
     body: z.object({ ...sessionRef, part_number_marker: z.coerce.number().int().min(0).default(0), limit: z.number().int().min(1).max(10_000).default(1000) }),
     response: listUploadedPartsResponseSchema,
     handler: async (input, { auth }) => {
@@ -200,6 +205,7 @@ export function createFilesRouter(registry: RpcRegistry, files: FilesService, up
   defineRpc(router, registry, {
     path: '/v2/file/complete',
     summary: 'Assemble the parts, verify size and content_hash, and make the file available; or answer the proof_challenge file/create gave (proof v2) instead of uploading',
+    errors: [409], // AlreadyExist.File, UploadInProgress, UploadCompleted, RapidUploadUnavailable
     body: z.object({
       ...sessionRef,
       proof_version: z.literal('v2').optional(),
