@@ -13,15 +13,18 @@ import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { ConfigError, loadConfig, type Config } from '../api-server/src/config/config';
 import type { Db } from '../api-server/src/db/db';
+import { newPasswordProblem } from '../api-server/src/config/password-rule';
 import { createPasswordHasher } from '../api-server/src/modules/auth/password-hash';
 import { createUsersRepository } from '../api-server/src/modules/users/users.repository';
+import { PASSWORD_MAX_LENGTH, PASSWORD_MIN_LENGTH } from '../api-server/src/modules/users/users.routes';
 
 export const ADMIN_USAGE = `usage: openpds admin reset-password [--user NAME] [--password-stdin]
 
   reset-password    give the user a new random password, printed once, and end all its sessions
                     (access and refresh tokens). With the embedded database, stop \`openpds serve\` first.
   --user NAME       the user (default: admin, the superadmin created on first start)
-  --password-stdin  read the new password from standard input (first line) instead; it is not printed
+  --password-stdin  read the new password from standard input (first line) instead; it is not printed.
+                    The API's rule applies: ${PASSWORD_MIN_LENGTH} to ${PASSWORD_MAX_LENGTH} characters
 
 Uses the same configuration as \`openpds serve\` (OPENPDS_DATA_DIR or OPENPDS_DATABASE_URL, OPENPDS_DOMAIN_ID,
 OPENPDS_PASSWORD_HASH_*).`;
@@ -70,6 +73,12 @@ export async function runAdminCommand(argv: readonly string[], deps: AdminComman
     password = (await readFirstLine(deps.stdin ?? process.stdin)).replace(/\r$/, '');
     if (!password) {
       out.error('openpds admin: --password-stdin read an empty password');
+      return 2;
+    }
+    // The API's rule: the superadmin's password is the one that most needs it.
+    const problem = newPasswordProblem(password, 'the password read by --password-stdin');
+    if (problem) {
+      out.error(`openpds admin: ${problem}: nothing changed`);
       return 2;
     }
   } else password = randomBytes(12).toString('base64url');

@@ -4,6 +4,13 @@ import { defineRpc, idField, limitField, markerField, type RpcRegistry } from '.
 import { newUserIdField, roleField, userNameField, userPageSchema, userResponseSchema, userStatusField } from './users.schemas';
 import { toUserResponse, type UsersService } from './users.service';
 
+/**
+ * The API's rule for a new password (user/create, user/update), shared with the passwords set outside it:
+ * OPENPDS_ADMIN_PASSWORD and `openpds admin reset-password` (config/password-rule.ts).
+ */
+export const PASSWORD_MIN_LENGTH = 8;
+export const PASSWORD_MAX_LENGTH = 256;
+
 const profile = {
   nick_name: z.string().max(256).optional(),
   email: z.string().max(256).optional(),
@@ -13,7 +20,7 @@ const profile = {
   role: roleField.optional(),
   status: userStatusField.optional(),
   user_data: z.record(z.string(), z.unknown()).optional(),
-  password: z.string().min(8).max(256).optional(),
+  password: z.string().min(PASSWORD_MIN_LENGTH).max(PASSWORD_MAX_LENGTH).optional(),
 };
 
 export function createUsersRouter(registry: RpcRegistry, users: UsersService): Router {
