@@ -8,8 +8,8 @@ import path from 'node:path';
 import type { KubeObject } from '../../../operator/src/kube/kube-client';
 import { runOperator, type RunningOperator } from '../../../operator/src/main';
 import { defaultReconcilers } from '../../../operator/src/reconcilers/drive.registration';
-import { startTestServer } from '../../support/test-server';
 import { markDeploymentAvailable } from './deployments';
+import { startStandInDataPlane, type StandInDataPlane } from './stand-in-data-plane';
 import { eventually, startTestKube, type TestKube } from './kube';
 import { kubectl } from './kubectl';
 
@@ -46,13 +46,13 @@ export async function rollOutDomain(kube: TestKube, namespace: string, name = 'a
  * Applies acme's Secrets and the Domain, starts its data plane on `port` once the operator (already running,
  * mapping acme to that port) has generated the admin Secret, rolls it out and creates user alice.
  */
-export async function startAcmeDomain(kube: TestKube, namespace: string, port: number): Promise<{ dataPlane: Awaited<ReturnType<typeof startTestServer>>; admin: AdminClient }> {
+export async function startAcmeDomain(kube: TestKube, namespace: string, port: number): Promise<{ dataPlane: StandInDataPlane; admin: AdminClient }> {
   const apply = (yaml: string) => kubectl(kube.kubeconfig, ['apply', '-f', '-'], yaml);
   await apply(acmeSecretsYaml(namespace));
   await apply(domainYaml(namespace));
   const secret = await eventually(() => kube.client.get<KubeObject & { data: Record<string, string> }>({ apiVersion: 'v1', kind: 'Secret', namespace, name: 'acme-admin' }));
   const read = (key: string) => Buffer.from(secret.data[key]!, 'base64').toString('utf8');
-  const dataPlane = await startTestServer('pglite', 'local', { OPENPDS_ADMIN_PASSWORD: read('password'), OPENPDS_SECRET_KEY: read('secretKey'), OPENPDS_PORT: String(port) });
+  const dataPlane = await startStandInDataPlane({ OPENPDS_ADMIN_PASSWORD: read('password'), OPENPDS_SECRET_KEY: read('secretKey'), OPENPDS_PORT: String(port) });
   const admin = createAdminClient({ baseUrl: dataPlane.url, credentials: { username: 'admin', password: read('password') } });
   await rollOutDomain(kube, namespace);
   const token = (await dataPlane.api.login('admin', read('password'))).access_token;
@@ -103,10 +103,10 @@ export function driveSuiteOperator(kube: TestKube, namespace: string, port: numb
  * A fresh data plane for acme on `port` (a new database and store: the Domain's storage replaced), started
  * with the credentials of its admin Secret (which outlives the Domain), with a user alice.
  */
-export async function startFreshAcmeDataPlane(kube: TestKube, namespace: string, port: number): Promise<{ dataPlane: Awaited<ReturnType<typeof startTestServer>>; admin: AdminClient }> {
+export async function startFreshAcmeDataPlane(kube: TestKube, namespace: string, port: number): Promise<{ dataPlane: StandInDataPlane; admin: AdminClient }> {
   const secret = await kube.client.get<KubeObject & { data: Record<string, string> }>({ apiVersion: 'v1', kind: 'Secret', namespace, name: 'acme-admin' });
   const read = (key: string) => Buffer.from(secret.data[key]!, 'base64').toString('utf8');
-  const dataPlane = await startTestServer('pglite', 'local', { OPENPDS_ADMIN_PASSWORD: read('password'), OPENPDS_SECRET_KEY: read('secretKey'), OPENPDS_PORT: String(port) });
+  const dataPlane = await startStandInDataPlane({ OPENPDS_ADMIN_PASSWORD: read('password'), OPENPDS_SECRET_KEY: read('secretKey'), OPENPDS_PORT: String(port) });
   const admin = createAdminClient({ baseUrl: dataPlane.url, credentials: { username: 'admin', password: read('password') } });
   const token = (await dataPlane.api.login('admin', read('password'))).access_token;
   await dataPlane.api.ok('/v2/user/create', { user_name: 'alice', password: 'alice-password' }, token);
