@@ -2,7 +2,7 @@ import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, statSync, unlinkSync, writeFileSync, existsSync, readdirSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { removeStale, takeLockFile, type LockHolder } from './lock-file';
+import { lockFileProblem, removeStale, takeLockFile, type LockHolder } from './lock-file';
 
 class Busy extends Error {
   constructor(readonly holder: LockHolder | undefined, readonly ours: boolean) {
@@ -49,5 +49,52 @@ describe('lock files', () => {
     // The judged one itself is removed.
     expect(removeStale(file, { ino: statSync(file).ino, text: readFileSync(file, 'utf8') })).toBe(true);
     expect(existsSync(file)).toBe(false);
+  });
+});
+
+describe('a lock that is lost while held', () => {
+  let dir: string;
+  beforeEach(() => {
+    dir = mkdtempSync(path.join(os.tmpdir(), 'openpds-lock-lost-'));
+  });
+  afterEach(() => {
+    jest.useRealTimers();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('is reported once by the heartbeat to a holder that asks (onLost), with why; a holder that does not ask is left as before', () => {
+    jest.useFakeTimers();
+    const watched = path.join(dir, 'watched.lock');
+    const plain = path.join(dir, 'plain.lock');
+    const lost: string[] = [];
+    const releaseWatched = takeLockFile(watched, {}, busy, { onLost: (problem) => lost.push(problem) });
+    const releasePlain = takeLockFile(plain, {}, busy);
+    try {
+      jest.advanceTimersByTime(30_000);
+      expect(lost).toEqual([]);
+      unlinkSync(watched);
+      unlinkSync(plain);
+      jest.advanceTimersByTime(90_000);
+      expect(lost).toEqual([`the lock file ${watched} is gone (removed, or its folder moved or deleted)`]);
+    } finally {
+      releaseWatched();
+      releasePlain();
+    }
+  });
+
+  it('lockFileProblem: undefined while held, then why not: gone, or another holder in the file', () => {
+    const file = path.join(dir, 'x.lock');
+    const release = takeLockFile(file, {}, busy);
+    try {
+      expect(lockFileProblem(file)).toBeUndefined();
+      writeFileSync(file, JSON.stringify({ host: 'elsewhere', pid: 7 }));
+      expect(lockFileProblem(file)).toBe(`the lock file ${file} now names process 7 on elsewhere, not this process`);
+      unlinkSync(file);
+      expect(lockFileProblem(file)).toMatch(/ is gone /);
+    } finally {
+      release();
+    }
+    writeFileSync(file, JSON.stringify({ host: os.hostname(), pid: process.pid }));
+    expect(lockFileProblem(file)).toMatch(/now names process \d+ on .*, not this process/); // released: not held any more
   });
 });

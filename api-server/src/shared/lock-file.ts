@@ -25,12 +25,21 @@ export interface LockHolder {
 /** Lock files this process holds. */
 const held = new Set<string>();
 
+export interface LockFileOptions {
+  /**
+   * Called once, at a heartbeat, when the lock file is gone (removed, or its folder moved or deleted) or
+   * names another holder: this process no longer holds what it locked. Without it such a lock is left
+   * alone, as before (the data dir's lock: a serve goes on serving, its database files still open).
+   */
+  onLost?: (problem: string) => void;
+}
+
 /**
  * Takes `file` for this process, recording `extra` beside host and pid; the function returned releases it.
  * When it is held, throws `busy(holder, ours)`: `ours` when this process already holds it; `holder`
  * undefined when the file cannot be read.
  */
-export function takeLockFile(file: string, extra: Record<string, unknown>, busy: (holder: LockHolder | undefined, ours: boolean) => Error): () => void {
+export function takeLockFile(file: string, extra: Record<string, unknown>, busy: (holder: LockHolder | undefined, ours: boolean) => Error, options: LockFileOptions = {}): () => void {
   const me: LockHolder = { ...extra, host: os.hostname(), pid: process.pid };
   const key = path.resolve(file);
   mkdirSync(path.dirname(key), { recursive: true });
@@ -41,6 +50,12 @@ export function takeLockFile(file: string, extra: Record<string, unknown>, busy:
       closeSync(fd);
       held.add(key);
       const heartbeat = setInterval(() => {
+        const problem = options.onLost ? lockFileProblem(key) : undefined;
+        if (problem) {
+          clearInterval(heartbeat);
+          options.onLost!(problem);
+          return;
+        }
         try {
           const now = new Date();
           utimesSync(key, now, now);
@@ -78,6 +93,19 @@ export function takeLockFile(file: string, extra: Record<string, unknown>, busy:
     if (ours || attempt > 0 || !isGone(judged.mtimeMs, holder, me)) throw busy(holder, ours);
     if (!removeStale(key, { ino: judged.ino, text })) throw busy(readHolder(key), false);
   }
+}
+
+/**
+ * Why this process no longer holds the lock `file` it took (undefined while it does): the file is gone,
+ * or names another holder (taken over as stale, or replaced by hand).
+ */
+export function lockFileProblem(file: string): string | undefined {
+  const key = path.resolve(file);
+  const text = readText(key);
+  if (text === undefined) return `the lock file ${key} is gone (removed, or its folder moved or deleted)`;
+  const holder = parseHolder(text);
+  if (holder?.host === os.hostname() && holder.pid === process.pid && held.has(key)) return undefined;
+  return `the lock file ${key} now names ${holder ? `process ${holder.pid} on ${holder.host}` : 'no holder it can read'}, not this process`;
 }
 
 /**

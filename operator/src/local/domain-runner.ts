@@ -30,19 +30,27 @@ export interface DomainRunnerOptions {
   usedPorts: Set<number>;
 }
 
-export function domainEnv(domain: Domain, options: DomainRunnerOptions): Record<string, string> {
+/**
+ * The data plane's settings from the Domain's spec: what `up` compares each pass to restart a Domain
+ * whose spec changed. Nothing read from the state dir: the admin password is read when it starts
+ * (startDomain), else a password file deleted under a running `up` restarted its Domain with a new one.
+ */
+export function domainEnv(domain: Domain, options: Pick<DomainRunnerOptions, 'stateDir' | 'logLevel'>): Record<string, string> {
   const spec = resolveDomainSpec(domain);
   const ns = domain.metadata.namespace ?? 'default';
   return {
     OPENPDS_HOST: '127.0.0.1',
     OPENPDS_DOMAIN_ID: spec.domainId,
-    OPENPDS_DATA_DIR: path.join(domainDir(options.stateDir, ns, domain.metadata.name), 'data'),
-    OPENPDS_ADMIN_PASSWORD: adminPassword(options.stateDir, ns, domain.metadata.name),
+    OPENPDS_DATA_DIR: domainDataDir(options.stateDir, domain),
     OPENPDS_STORAGE: 'local',
     OPENPDS_DEFAULT_DRIVE_SIZE: String(quantityToBytes(spec.quotas.defaultDriveSize)),
     OPENPDS_TRASH_RETENTION_DAYS: String(spec.trash.retentionDays),
     OPENPDS_LOG_LEVEL: options.logLevel,
   };
+}
+
+export function domainDataDir(stateDir: string, domain: Domain): string {
+  return path.join(domainDir(stateDir, domain.metadata.namespace ?? 'default', domain.metadata.name), 'data');
 }
 
 /** How many ports from --base-port a Domain may take: its range. */
@@ -57,6 +65,7 @@ export const PORT_ATTEMPTS = 50;
 export async function startDomain(domain: Domain, options: DomainRunnerOptions): Promise<RunningDomain> {
   const ns = domain.metadata.namespace ?? 'default';
   const env = domainEnv(domain, options);
+  const password = adminPassword(options.stateDir, ns, domain.metadata.name, env.OPENPDS_DOMAIN_ID);
   const previous = readDomainRecord(options.stateDir, ns, domain.metadata.name)?.port;
   const inRange = (port: number) => options.basePort === 0 || (port >= options.basePort && port < options.basePort + PORT_ATTEMPTS);
   const range = Array.from({ length: PORT_ATTEMPTS }, (_, i) => options.basePort + i);
@@ -66,7 +75,7 @@ export async function startDomain(domain: Domain, options: DomainRunnerOptions):
   for (const port of candidates) {
     if (port !== 0 && options.usedPorts.has(port)) continue;
     try {
-      running = await startServer({ ...env, OPENPDS_PORT: String(port) });
+      running = await startServer({ ...env, OPENPDS_ADMIN_PASSWORD: password, OPENPDS_PORT: String(port) });
       break;
     } catch (error) {
       // startServer names the setting in a ConfigError (start-errors.ts) and keeps the errno as its cause.
@@ -84,7 +93,7 @@ export async function startDomain(domain: Domain, options: DomainRunnerOptions):
   return {
     domain,
     url: running.url,
-    password: env.OPENPDS_ADMIN_PASSWORD!,
+    password,
     envKey: JSON.stringify(env),
     ...(previous && !inRange(previous) ? { movedFrom: previous } : {}),
     async close() {

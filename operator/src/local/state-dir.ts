@@ -16,6 +16,16 @@ import type { Domain, Drive } from '../domain-types';
 
 export const ADMIN_USERNAME = 'admin';
 
+/** A file or folder of the state that cannot be used as it is: one line naming it and how to recover. */
+export class StateDirError extends Error {
+  override name = 'StateDirError';
+}
+
+/** The state dir, its lock or a running Domain's data dir went away under a running `up`. */
+export class StateDirLostError extends StateDirError {
+  override name = 'StateDirLostError';
+}
+
 /**
  * Folders of the state are the owner's only (a umask of 022 left them, and PGlite's files in them, open to
  * every local user to read, and its initdb files to write): it holds databases, blobs and passwords.
@@ -57,14 +67,38 @@ export function domainDir(stateDir: string, namespace: string, name: string): st
   return dir;
 }
 
-/** The domain's admin password: generated on first use and kept, so restarts log in with the same one. */
-export function adminPassword(stateDir: string, namespace: string, name: string): string {
-  const file = path.join(domainDir(stateDir, namespace, name), 'admin-password');
+/**
+ * The domain's admin password: generated on first use and kept, so restarts log in with the same one.
+ * Only on first use: once the Domain's database exists and has run, its superadmin has the password it was created
+ * with, and a new one in the file logs in nowhere (every Drive became AdminCredentialsRejected). A file
+ * missing then is an error saying how to set a password both agree on.
+ */
+export function adminPassword(stateDir: string, namespace: string, name: string, domainId = name): string {
+  const dir = domainDir(stateDir, namespace, name);
+  const file = path.join(dir, 'admin-password');
   if (!fs.existsSync(file)) {
+    // Its database made and started once (domain.json is written by each start): its admin exists. (A
+    // database made but never started, as a first start cut short, has no admin yet: it takes this one.)
+    const data = path.join(dir, 'data');
+    if (fs.existsSync(path.join(data, 'db', 'PG_VERSION')) && fs.existsSync(path.join(dir, 'domain.json'))) throw new StateDirError(missingPassword(file, data, domainId));
     fs.mkdirSync(path.dirname(file), { recursive: true, mode: STATE_DIR_MODE });
     fs.writeFileSync(file, randomBytes(18).toString('base64url'), { mode: 0o600 });
   }
   return fs.readFileSync(file, 'utf8').trim();
+}
+
+function missingPassword(file: string, data: string, domainId: string): string {
+  const env = `OPENPDS_DATA_DIR=${shellQuote(data)} OPENPDS_DOMAIN_ID=${shellQuote(domainId)}`;
+  return (
+    `${file} is missing, but the Domain's database exists (${data}): its admin has the password it was created with, and a new one would not log in. ` +
+    `Put the password back in that file (mode 600), or, with up stopped, set a new one in both: ` +
+    `(umask 077 && head -c 18 /dev/urandom | base64 | tr '+/' '-_' > ${shellQuote(file)}) && ${env} openpds admin reset-password --password-stdin < ${shellQuote(file)}`
+  );
+}
+
+/** A path or value as a POSIX shell reads it back. */
+function shellQuote(value: string): string {
+  return /^[\w@%+=:,./-]+$/.test(value) ? value : `'${value.replaceAll("'", "'\\''")}'`;
 }
 
 export function readDomainRecord(stateDir: string, namespace: string, name: string): DomainRecord | undefined {

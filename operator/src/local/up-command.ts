@@ -10,7 +10,8 @@ import { formatStatusTable } from './status-table';
 import { parseDuration } from './up-prune';
 import { createUpRunner } from './up-runner';
 import { bindStateFolder, StateFolderMismatchError } from './up-state-folder';
-import { lockStateDir, StateDirBusyError } from './up-state-lock';
+import { StateDirLostError } from './state-dir';
+import { lockStateDir, StateDirBusyError, stateLockProblem } from './up-state-lock';
 
 export const UP_USAGE = `usage: openpds up -f DIR [--state-dir DIR] [--adopt-state] [--base-port N] [--resync SECONDS] [--prune-after DURATION] [--allow-empty] [--log-level LEVEL]
 
@@ -85,8 +86,10 @@ export async function runUpCommand(argv: string[], io: UpCommandIo = {}): Promis
   // Before any data plane starts: a second `up` on this state, or a run over another folder than the
   // state's, must not touch its databases or its bookkeeping (and must not prune another folder's Drives).
   let release: () => void;
+  // The lock's heartbeat says when the state dir went away between passes (runUntilStopped sets it).
+  const lost = { report: (_problem: string) => {} };
   try {
-    release = lockStateDir(stateDir, dir);
+    release = lockStateDir(stateDir, dir, { onLost: (problem) => lost.report(problem) });
   } catch (error) {
     if (!(error instanceof StateDirBusyError)) throw error;
     err(`openpds up: ${error.message}`);
@@ -102,7 +105,7 @@ export async function runUpCommand(argv: string[], io: UpCommandIo = {}): Promis
     return 1;
   }
   try {
-    return await runUntilStopped({ dir, stateDir, basePort, logLevel: args['log-level']!, pruneAfterMs, resyncMs, allowEmpty: args['allow-empty']! }, io, out, err);
+    return await runUntilStopped({ dir, stateDir, basePort, logLevel: args['log-level']!, pruneAfterMs, resyncMs, allowEmpty: args['allow-empty']! }, io, out, err, lost);
   } finally {
     release();
   }
@@ -113,6 +116,7 @@ async function runUntilStopped(
   io: UpCommandIo,
   out: (line: string) => void,
   err: (line: string) => void,
+  lost: { report: (problem: string) => void },
 ): Promise<number> {
   const { dir, stateDir, basePort, logLevel, pruneAfterMs, resyncMs, allowEmpty } = options;
   const runner = createUpRunner({ dir, stateDir, basePort, logLevel, log: out, pruneAfterMs, allowEmpty });
@@ -125,6 +129,15 @@ async function runUntilStopped(
   let again = false;
   let lastTable = '';
   let lastFailure = '';
+  let exitCode = 0;
+  let stop = () => {};
+  // The state dir (its lock) or a data dir went away: every Domain stops, nothing is re-created.
+  lost.report = (problem: string) => {
+    if (stopped || exitCode !== 0) return;
+    exitCode = 1;
+    err(`openpds up: ${problem}: stopping every Domain, re-creating nothing (their data went with the folder: put it back where it was, then run openpds up again)`);
+    stop();
+  };
 
   // One pass at a time; a change during a pass runs one more right after it.
   function schedule(delayMs: number): void {
@@ -139,6 +152,8 @@ async function runUntilStopped(
     again = false;
     inPass = true;
     try {
+      const lockLost = stateLockProblem(stateDir);
+      if (lockLost) return lost.report(lockLost);
       const { status, requeueAfterMs } = await runner.sync(stopping.signal);
       const table = formatStatusTable(status);
       if (table !== lastTable) out(table);
@@ -146,6 +161,7 @@ async function runUntilStopped(
       lastFailure = '';
       schedule(again ? DEBOUNCE_MS : Math.max(MIN_REQUEUE_MS, Math.min(resyncMs, requeueAfterMs)));
     } catch (error) {
+      if (error instanceof StateDirLostError) return lost.report(error.message);
       // A bug or an unreadable folder: report it and try again at the next resync, as the operator would;
       // the whole error once, then a line per pass while it stays the same.
       const message = (error as Error).message ?? String(error);
@@ -166,6 +182,7 @@ async function runUntilStopped(
   let onSignal = () => {};
   await new Promise<void>((resolve) => {
     onSignal = () => resolve();
+    stop = onSignal;
     process.once('SIGINT', onSignal);
     process.once('SIGTERM', onSignal);
     io.signal?.addEventListener('abort', onSignal, { once: true });
@@ -181,7 +198,7 @@ async function runUntilStopped(
   await running; // the pass in flight ends after its current drive, with its writes, before the data planes go
   await runner.stop();
   out('openpds up: stopped');
-  return 0;
+  return exitCode;
 }
 
 /** fs.watch where the platform has it; the periodic resync covers the rest. */

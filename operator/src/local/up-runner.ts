@@ -15,6 +15,7 @@
  * git checkout or stash must not delete a drive and its files on a blink.
  */
 import { createHash } from 'node:crypto';
+import fs from 'node:fs';
 import { createAdminClient, type AdminClient } from '../admin-client/admin-client';
 import type { Domain, Drive } from '../domain-types';
 import { createDomainContext } from '../charts/domain-context';
@@ -22,10 +23,10 @@ import { unsupportedSpec } from '../reconcilers/domain-preflight';
 import { reconcileDrive, reconcileDriveDeletion, type DomainAccess, type DriveEvent, type DriveReconcileResult } from '../reconcilers/drive';
 import { withApplySet } from '../reconcilers/drive-desired';
 import { driveIdentity } from '../reconcilers/drive-identity';
-import { domainEnv, PORT_ATTEMPTS, startDomain, type RunningDomain } from './domain-runner';
+import { domainDataDir, domainEnv, PORT_ATTEMPTS, startDomain, type RunningDomain } from './domain-runner';
 import { describeProblem, loadManifests } from './manifests';
 import { DEFAULT_PRUNE_AFTER_MS, describeCancelled, describeMove, describePending, stepPrunes, type PruneMove } from './up-prune';
-import { ADMIN_USERNAME, readDomainRecord, readDriveRecords, writeDriveRecords, writeStatus, type DriveRecord } from './state-dir';
+import { ADMIN_USERNAME, readDomainRecord, readDriveRecords, StateDirLostError, writeDriveRecords, writeStatus, type DriveRecord } from './state-dir';
 import type { UpDomainRow, UpStatus } from './status-table';
 
 export interface UpOptions {
@@ -152,14 +153,31 @@ export function createUpRunner(options: UpOptions): UpRunner {
         if (running.movedFrom) options.log(`Domain ${k}: moved from port ${running.movedFrom} of its last run (outside --base-port ${options.basePort}..${options.basePort + PORT_ATTEMPTS - 1})`);
         options.log(`Domain ${k}: data plane listening on ${running.url}`);
       } catch (error) {
+        // Retried each pass; said again only when the reason changes (the status table keeps showing it).
+        if (slot?.error !== (error as Error).message) options.log(`Domain ${k}: failed to start: ${(error as Error).message}`);
         slots.set(k, { error: (error as Error).message });
-        options.log(`Domain ${k}: failed to start: ${(error as Error).message}`);
       }
     }
   }
 
+  /**
+   * A running Domain's data dir that is gone (the state dir deleted or moved under `up`): the data plane
+   * serves files that no longer have a name, and a restart would initdb an empty Domain at the same URL.
+   * Nothing of the pass runs then; the caller stops every Domain.
+   */
+  function lostDataDir(): string | undefined {
+    for (const [k, slot] of slots) {
+      if (!slot.running) continue;
+      const dir = domainDataDir(options.stateDir, slot.running.domain);
+      if (!fs.existsSync(dir)) return `the data dir ${dir} of Domain ${k} is gone (deleted or moved while up was running)`;
+    }
+    return undefined;
+  }
+
   async function sync(signal?: AbortSignal) {
     const stopping = () => signal?.aborted === true;
+    const lost = lostDataDir();
+    if (lost) throw new StateDirLostError(lost);
     const records = readDriveRecords(options.stateDir);
     // Immutable fields (domainRef, owner) are checked against the Drives as last applied, as the API server
     // does: such a change is an invalid manifest, so the Drive keeps running as it was (it was taken for a

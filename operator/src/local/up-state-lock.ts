@@ -11,7 +11,7 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import { LOCK_STALE_MS, takeLockFile, type LockHolder } from '../../../api-server/src/shared/lock-file';
+import { LOCK_STALE_MS, lockFileProblem, takeLockFile, type LockHolder } from '../../../api-server/src/shared/lock-file';
 
 export const STALE_MS = LOCK_STALE_MS;
 
@@ -44,7 +44,7 @@ export function describeHolder(holder: LockHolder | undefined): string {
  * Takes the lock of `stateDir` for a run of `command` over `folder`; the function returned releases it.
  * Throws StateDirBusyError when it is held; `hint` says what to do about it (default: up's words).
  */
-export function lockStateDir(stateDir: string, folder: string, options: { command?: StateCommand; hint?: string } = {}): () => void {
+export function lockStateDir(stateDir: string, folder: string, options: { command?: StateCommand; hint?: string; onLost?: (problem: string) => void } = {}): () => void {
   const dir = path.resolve(stateDir);
   const file = stateLockFile(dir);
   const command = options.command ?? 'up';
@@ -60,5 +60,15 @@ export function lockStateDir(stateDir: string, folder: string, options: { comman
         `If it no longer runs, delete ${file} (a lock not touched for ${STALE_MS / 1000} s is taken over by itself).`,
       holder,
     ),
+    options.onLost ? { onLost: options.onLost } : {},
   );
+}
+
+/**
+ * Why the run no longer holds the state dir it locked (undefined while it does): the state dir (and its
+ * lock with it) was deleted or moved, or the lock replaced. `up` then stops: its data planes' files went
+ * with the dir, and going on re-created an empty Domain at the same URL.
+ */
+export function stateLockProblem(stateDir: string): string | undefined {
+  return lockFileProblem(stateLockFile(stateDir));
 }
