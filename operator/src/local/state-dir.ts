@@ -105,6 +105,36 @@ export function readDomainRecord(stateDir: string, namespace: string, name: stri
   return readJson<DomainRecord>(path.join(domainDir(stateDir, namespace, name), 'domain.json'));
 }
 
+/**
+ * The Domain each domain.json of the state records (as last run), by namespace/name: what its transition
+ * rules compare with when this run has not applied it yet (domainId, storage.mode… cannot change under a
+ * data dir that keeps its data). One that cannot be read is left out here: starting it says what is wrong.
+ */
+export function readRecordedDomains(stateDir: string): Record<string, Domain> {
+  const out: Record<string, Domain> = {};
+  const base = upDir(stateDir);
+  for (const namespace of listDirs(base)) {
+    for (const name of listDirs(path.join(base, namespace))) {
+      let record: DomainRecord | undefined;
+      try {
+        record = readDomainRecord(stateDir, namespace, name);
+      } catch {
+        continue;
+      }
+      if (record?.domain?.spec) out[`${namespace}/${name}`] = record.domain;
+    }
+  }
+  return out;
+}
+
+function listDirs(dir: string): string[] {
+  try {
+    return fs.readdirSync(dir, { withFileTypes: true }).filter((e) => e.isDirectory()).map((e) => e.name);
+  } catch {
+    return [];
+  }
+}
+
 export function writeDomainRecord(stateDir: string, namespace: string, name: string, record: DomainRecord): void {
   writeJson(path.join(domainDir(stateDir, namespace, name), 'domain.json'), record);
 }

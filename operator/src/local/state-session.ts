@@ -27,7 +27,7 @@ import { startDomain, type RunningDomain } from './domain-runner';
 import { createDomainTargets, type DomainTargets } from './domain-targets';
 import type { PreviousObjects } from './manifests';
 import { failureOf, type PlanEntry } from './plan-drives';
-import { ADMIN_USERNAME, readDomainRecord, readDriveRecords, writeDriveRecords } from './state-dir';
+import { ADMIN_USERNAME, readDomainRecord, readDriveRecords, readRecordedDomains, writeDriveRecords } from './state-dir';
 import { withGeneration } from './up-runner';
 import { bindStateFolder } from './up-state-folder';
 import { describeHolder, lockStateDir, StateDirBusyError } from './up-state-lock';
@@ -70,7 +70,8 @@ export function openStateSession(options: { command: 'plan' | 'apply'; stateDir:
     throw error;
   }
   const recorded = Object.fromEntries(Object.entries(readDriveRecords(stateDir)).map(([k, r]) => [k, r.drive]));
-  const previous = { Drive: recorded };
+  // And the Domains as up last ran them (domain.json): a domainId changed since is refused as up refuses it.
+  const previous = { Drive: recorded, Domain: readRecordedDomains(stateDir) };
   const running: RunningDomain[] = [];
   return {
     notices,

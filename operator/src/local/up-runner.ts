@@ -26,7 +26,7 @@ import { driveIdentity } from '../reconcilers/drive-identity';
 import { domainDataDir, domainEnv, PORT_ATTEMPTS, startDomain, type RunningDomain } from './domain-runner';
 import { describeProblem, loadManifests } from './manifests';
 import { DEFAULT_PRUNE_AFTER_MS, describeCancelled, describeMove, describePending, stepPrunes, type PruneMove } from './up-prune';
-import { ADMIN_USERNAME, readDomainRecord, readDriveRecords, StateDirLostError, writeDriveRecords, writeStatus, type DriveRecord } from './state-dir';
+import { ADMIN_USERNAME, readDomainRecord, readDriveRecords, readRecordedDomains, StateDirLostError, writeDriveRecords, writeStatus, type DriveRecord } from './state-dir';
 import type { UpDomainRow, UpStatus } from './status-table';
 
 export interface UpOptions {
@@ -76,11 +76,15 @@ export function createUpRunner(options: UpOptions): UpRunner {
   /** Pending prunes held for want of their Domain (said once each). */
   const held = new Set<string>();
   /**
-   * The Domains as last applied in this run, what their transition rules compare with (the state dir keeps
-   * no Domain spec, so a restart starts afresh). Kept while the folder has an invalid manifest: it may be
-   * one of them, and its refused change must stay refused.
+   * The Domains as last applied in this run, what their transition rules compare with. Kept while the
+   * folder has an invalid manifest: it may be one of them, and its refused change must stay refused. A
+   * Domain this run has not applied yet is compared with the one its domain.json records (the Domain its
+   * data dir was last run as): a domainId added or changed while `up` was stopped is refused as it is
+   * while `up` runs (it started the data plane on the old data dir under another id).
    */
   const appliedDomains = new Map<string, Domain>();
+  /** Domains applied in this run (once gone from a valid folder, one is a new object when it comes back). */
+  const seenDomains = new Set<string>();
   const runnerOptions = { stateDir: options.stateDir, basePort: options.basePort, logLevel: options.logLevel, usedPorts };
 
   function access(drive: Drive): DomainAccess {
@@ -182,13 +186,15 @@ export function createUpRunner(options: UpOptions): UpRunner {
     // Immutable fields (domainRef, owner) are checked against the Drives as last applied, as the API server
     // does: such a change is an invalid manifest, so the Drive keeps running as it was (it was taken for a
     // drive deleted in the data plane and a new, empty one created in the other Domain).
-    // So are a Domain's (storage.mode, the volume's size and class…) against the Domains of this run.
+    // So are a Domain's (domainId, storage.mode, the volume's size and class…) against the Domains of this
+    // run, else against the Domain its domain.json records.
     const manifests = loadManifests(options.dir, options.crdDir, {
       Drive: Object.fromEntries(Object.entries(records).map(([k, r]) => [k, r.drive])),
-      Domain: Object.fromEntries(appliedDomains),
+      Domain: { ...Object.fromEntries(Object.entries(readRecordedDomains(options.stateDir)).filter(([k]) => !seenDomains.has(k))), ...Object.fromEntries(appliedDomains) },
     }, { allowEmpty: options.allowEmpty ?? false });
     if (manifests.invalid.length === 0) appliedDomains.clear(); // a Domain left a valid folder: back, it is a new object
     for (const domain of manifests.domains) appliedDomains.set(key(domain), domain);
+    for (const domain of manifests.domains) seenDomains.add(key(domain));
     // The apply-set annotation is the CLI's to write, never a manifest's: `up` puts no drive in a set.
     const wantedDrives = new Map(manifests.drives.map((d) => [key(d), withApplySet(d, undefined)]));
     const domains = manifests.domains;
