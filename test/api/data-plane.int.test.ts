@@ -6,7 +6,11 @@ import { createHash, randomBytes } from 'node:crypto';
 import type { BlobGc } from '../../api-server/src/modules/gc/blob-gc.service';
 import { createBlobHashing } from '../../api-server/src/modules/uploads/blob-hashing';
 import { computeProofCode } from '../../api-server/src/modules/uploads/proof';
+import { compareBuffersByBytes } from '../support/buffer-equality';
 import { ADMIN_PASSWORD, startTestServer, type ApiClient } from '../support/test-server';
+
+// Downloads are checked whole with toEqual: byte for byte, not jest's index by index (seconds each).
+compareBuffersByBytes();
 
 /**
  * Runs the GC with no grace period over everything the test did so far. Times it compares are stamped by
