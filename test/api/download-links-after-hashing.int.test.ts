@@ -9,7 +9,11 @@ import { randomBytes } from 'node:crypto';
 import { createBlobHashing } from '../../api-server/src/modules/uploads/blob-hashing';
 import { createBlobSealing } from '../../api-server/src/modules/uploads/blob-sealing';
 import { MIN_PART_SIZE, type BlobStore } from '../../api-server/src/storage/blob-store';
+import { compareBuffersByBytes } from '../support/buffer-equality';
 import { type ApiClient, closeDroppingIdle, createLoggedInUser, type LoggedInUser, startTestServer, type TestServer, withJobsHeld } from '../support/test-server';
+
+// Downloads are checked whole with toEqual: byte for byte, not jest's index by index (seconds each).
+compareBuffersByBytes();
 
 async function get(url: string) {
   const res = await fetch(url);
