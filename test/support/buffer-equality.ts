@@ -5,5 +5,7 @@
  * (a Buffer against anything else) as before, and a mismatch still prints both.
  */
 export function compareBuffersByBytes(): void {
-  expect.addEqualityTesters([(a: unknown, b: unknown) => (Buffer.isBuffer(a) && Buffer.isBuffer(b) ? a.equals(b) : undefined)]);
+  // jest 30 has it; the @types/jest in use does not declare it yet.
+  const withTesters = expect as unknown as { addEqualityTesters(testers: ((a: unknown, b: unknown) => boolean | undefined)[]): void };
+  withTesters.addEqualityTesters([(a, b) => (Buffer.isBuffer(a) && Buffer.isBuffer(b) ? a.equals(b) : undefined)]);
 }
