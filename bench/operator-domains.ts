@@ -31,15 +31,12 @@ import type { Domain } from '../operator/src/domain-types';
 import { applyManifests } from '../operator/src/kube/apply';
 import { createKubeClient, type KubeClient, type KubeObject } from '../operator/src/kube/kube-client';
 import { startDeploymentRollouts } from '../test/kube-api/deployment-rollouts';
-import { flag, hasFlag, intFlag } from './lib/args';
+import { flag, intFlag } from './lib/args';
 import { info, reportAbsolute, reportRatio, runBench } from './lib/report';
 
 const ROOT = path.resolve(__dirname, '..');
+// --help and unknown flags are answered by lib/args.ts at this first read, from the usage line above.
 const N = intFlag('domains', 1000);
-if (hasFlag('help')) {
-  console.log('npx tsx bench/operator-domains.ts [--domains 1000] [--resync-ms 20000] [--window-ms 25000] [--api-cpu-prof DIR]');
-  process.exit(0);
-}
 const API_CPU_PROF = flag('api-cpu-prof');
 const RESYNC_MS = intFlag('resync-ms', 20_000);
 const WINDOW_MS = intFlag('window-ms', 25_000);

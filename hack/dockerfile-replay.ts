@@ -23,6 +23,36 @@ import path from 'node:path';
 
 const ROOT = path.resolve(__dirname, '..');
 const KEEP = process.argv.includes('--keep');
+const USAGE = 'usage: npx tsx hack/dockerfile-replay.ts [--keep]';
+
+// `--help` ran the whole replay (npm ci, a build, servers as uid 10001) and left its temp dir behind.
+for (const arg of process.argv.slice(2)) {
+  if (arg === '--help' || arg === '-h') {
+    // The header comment above says what the replay does: print it, without the comment marks.
+    const header = /\/\*\*([\s\S]*?)\*\//.exec(readFileSync(__filename, 'utf8'))?.[1] ?? USAGE;
+    console.log(header.split('\n').map((line) => line.replace(/^\s*\* ?/, '')).join('\n').trim());
+    process.exit(0);
+  }
+  if (arg !== '--keep') {
+    console.error(`dockerfile-replay: unexpected argument "${arg}"\n${USAGE}`);
+    process.exit(2);
+  }
+}
+
+/**
+ * What an interrupt (Ctrl-C, SIGTERM) must undo: the entry point running now (a `serve` as uid 10001 outlives
+ * a SIGTERM sent to this process alone) and the temp dir, unless --keep. Exits 130 or 143 as a shell would.
+ */
+const running = new Set<ChildProcess>();
+let tempDir: string | undefined;
+for (const [signal, code] of [['SIGINT', 130], ['SIGTERM', 143]] as const) {
+  process.on(signal, () => {
+    for (const child of running) child.kill('SIGKILL');
+    if (tempDir && !KEEP) rmSync(tempDir, { recursive: true, force: true });
+    console.error(`[replay] ${signal}: stopped${tempDir && !KEEP ? `, ${tempDir} removed` : ''}`);
+    process.exit(code);
+  });
+}
 
 interface Instruction {
   op: string;
@@ -138,12 +168,15 @@ function replay(instructions: Instruction[], base: string): Map<string, Stage> {
 function start(image: Stage, args: string[], extraEnv: Record<string, string> = {}): ChildProcess {
   const [uid, gid] = (image.user ?? '0:0').split(':');
   const entry = image.entrypoint!.map((a) => (a.startsWith('/app/') ? path.join(image.dir, a) : a));
-  return spawn('setpriv', [`--reuid=${uid}`, `--regid=${gid ?? uid}`, '--clear-groups', ...entry, ...args], {
+  const child = spawn('setpriv', [`--reuid=${uid}`, `--regid=${gid ?? uid}`, '--clear-groups', ...entry, ...args], {
     cwd: image.workdir,
     // PATH and HOME only from this machine: the image's ENV is the rest.
     env: { PATH: process.env.PATH!, HOME: image.env.OPENPDS_DATA_DIR ?? '/tmp', ...image.env, ...extraEnv },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
+  running.add(child);
+  child.once('exit', () => running.delete(child));
+  return child;
 }
 
 function collect(child: ChildProcess): () => string {
@@ -212,6 +245,7 @@ async function checkImage(image: Stage): Promise<void> {
 async function main(): Promise<void> {
   if (process.getuid?.() !== 0) throw new Error('run as root: the entry points run as uid 10001 through setpriv');
   const base = mkdtempSync(path.join(tmpdir(), 'openpds-dockerfile-'));
+  tempDir = base;
   chmodSync(base, 0o755); // mkdtemp makes it 0700: uid 10001 must reach the stages inside
   try {
     const stages = replay(parseDockerfile(readFileSync(path.join(ROOT, 'Dockerfile'), 'utf8')), base);

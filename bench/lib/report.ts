@@ -3,6 +3,7 @@
  * ratio, and PASS/MISS against the issue's target. A missed target is reported, never an error exit.
  */
 import { performance } from 'node:perf_hooks';
+import { interrupted, onInterrupt } from './interrupt';
 
 export const KiB = 1024;
 export const MiB = 1024 ** 2;
@@ -64,14 +65,25 @@ export function summary(): void {
   console.log(missed.length ? `summary: ${verdicts.length - missed.length}/${verdicts.length} targets met; missed: ${missed.join(', ')}` : `summary: all ${verdicts.length} targets met`);
 }
 
-/** Runs a benchmark's main: exits 1 only on an error (a missed target is not one). */
+/**
+ * Runs a benchmark's main: exits 1 only on an error (a missed target is not one). Interrupted (Ctrl-C,
+ * SIGTERM), it runs `cleanup` too and exits 130/143 (interrupt.ts); what main does meanwhile (requests
+ * failing as their server stops) is no error to report, and must not exit before the cleanup is done.
+ */
 export function runBench(name: string, main: () => Promise<void>, cleanup: () => Promise<void> = async () => undefined): void {
   console.log(`# ${name} — ${new Date().toISOString()}`);
+  const forget = onInterrupt(cleanup);
   main()
-    .then(() => summary())
-    .then(cleanup)
-    .then(() => process.exit(0))
+    .then(async () => {
+      if (interrupted()) return;
+      summary();
+      forget();
+      await cleanup();
+      process.exit(0);
+    })
     .catch(async (e: unknown) => {
+      if (interrupted()) return;
+      forget();
       console.error(`${name}: error:`, e);
       await cleanup().catch(() => undefined);
       process.exit(1);

@@ -4,6 +4,10 @@
  * when they are missing, this process starts its own with the same scripts and stops them on exit.
  * The API server is `bin/openpds.js serve` in a child process (its own event loop and RSS, like
  * production) or startServer() in this process where the benchmark needs its Db.
+ *
+ * Interrupted (Ctrl-C, SIGTERM: interrupt.ts), the run stops what it started here: the `serve` children
+ * and their data dirs, then the services and their temp dirs. The daemons run in sessions of their own and
+ * never see the terminal's Ctrl-C; they outlived every interrupted run before (red team F5).
  */
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { chmodSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
@@ -13,10 +17,43 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import { testServerEnv, type StoreKind } from '../../test/support/test-server';
 import type { DbKind } from '../../test/support/test-db';
+import { onInterrupt } from './interrupt';
 
 const run = promisify(execFile);
 export const REPO_ROOT = path.resolve(__dirname, '..', '..');
 const stops: string[] = [];
+/** A `hack/start-*.sh` still running: its daemons are stopped once it has written their stop script. */
+let starting: Promise<unknown> | undefined;
+/** The data dirs of the `serve` children, each with what stops its child (if running) and removes it. */
+const serveDirs = new Map<string, () => Promise<void>>();
+let watching = false;
+
+/** From the first thing started on: an interrupted run stops the servers, then the services. */
+function stopAllOnInterrupt(): void {
+  if (watching) return;
+  watching = true;
+  onInterrupt(async () => {
+    await Promise.all([...serveDirs.values()].map((stop) => stop()));
+    await starting?.catch(() => undefined);
+    await stopServices();
+  });
+}
+
+/**
+ * Runs a `hack/start-*.sh DIR` script (a path from the repository root) that leaves DIR/stop behind;
+ * stopServices, or an interrupt, runs that and removes DIR. An interrupt waits for the script first:
+ * start-postgres.sh writes its stop script last. Exported for its test.
+ */
+export async function startService(script: string, dir: string): Promise<void> {
+  stopAllOnInterrupt();
+  stops.push(path.join(dir, 'stop'));
+  starting = run(path.resolve(REPO_ROOT, script), [dir]);
+  try {
+    await starting;
+  } finally {
+    starting = undefined;
+  }
+}
 
 function loadEnvFile(file: string) {
   for (const line of readFileSync(file, 'utf8').split('\n')) {
@@ -30,14 +67,12 @@ export async function ensureServices(needs: { pg?: boolean; s3?: boolean }): Pro
   if (needs.pg && !process.env.OPENPDS_TEST_PG_ADMIN_URL) {
     const dir = mkdtempSync(path.join(tmpdir(), 'openpds-bench-pg-'));
     chmodSync(dir, 0o755); // the server runs as the postgres user and must reach its data dir inside
-    stops.push(path.join(dir, 'stop'));
-    await run(path.join(REPO_ROOT, 'hack/start-postgres.sh'), [dir]);
+    await startService('hack/start-postgres.sh', dir);
     loadEnvFile(path.join(dir, 'env'));
   }
   if (needs.s3 && !process.env.OPENPDS_TEST_S3_ENDPOINT) {
     const dir = mkdtempSync(path.join(tmpdir(), 'openpds-bench-rgw-'));
-    stops.push(path.join(dir, 'stop'));
-    await run(path.join(REPO_ROOT, 'hack/start-radosgw.sh'), [dir]);
+    await startService('hack/start-radosgw.sh', dir);
     loadEnvFile(path.join(dir, 'env'));
     process.env.OPENPDS_BENCH_RADOSGW_DIR = dir;
   }
@@ -100,6 +135,20 @@ async function spawnBin(env: Record<string, string>, dataDir: string, keepDataDi
   });
   const url = `http://127.0.0.1:${port}`;
   const exited = new Promise<number | null>((resolve) => child.once('exit', resolve));
+  const stopChild = async () => {
+    if (child.exitCode === null && child.signalCode === null) {
+      child.kill('SIGTERM');
+      const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
+      await exited;
+      clearTimeout(timer);
+    }
+  };
+  // Interrupted, the data dir goes too, even one kept for restartServe: nothing restarts on it.
+  stopAllOnInterrupt();
+  serveDirs.set(dataDir, async () => {
+    await stopChild();
+    rmSync(dataDir, { recursive: true, force: true });
+  });
   const deadline = Date.now() + 60_000;
   for (;;) {
     if (child.exitCode !== null) throw new Error(`openpds serve exited with ${child.exitCode} before it was ready`);
@@ -109,6 +158,7 @@ async function spawnBin(env: Record<string, string>, dataDir: string, keepDataDi
     if (Date.now() > deadline) {
       child.kill('SIGKILL');
       rmSync(dataDir, { recursive: true, force: true });
+      serveDirs.delete(dataDir);
       throw new Error('openpds serve was not ready within 60 s');
     }
     await new Promise((r) => setTimeout(r, 100));
@@ -120,13 +170,10 @@ async function spawnBin(env: Record<string, string>, dataDir: string, keepDataDi
     dataDir,
     env,
     async stop() {
-      if (child.exitCode === null) {
-        child.kill('SIGTERM');
-        const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
-        await exited;
-        clearTimeout(timer);
-      }
-      if (!keepDataDir) rmSync(dataDir, { recursive: true, force: true });
+      await stopChild();
+      if (keepDataDir) return;
+      rmSync(dataDir, { recursive: true, force: true });
+      serveDirs.delete(dataDir);
     },
   };
 }
