@@ -147,6 +147,7 @@ main(process.argv.slice(2)).then(
       const { fatalLogLine } = require('../api-server/src/shared/fatal-log-line') as typeof import('../api-server/src/shared/fatal-log-line');
       process.stderr.write(`${fatalLogLine(err)}\n`);
     } else if (err instanceof ConfigError) console.error(`openpds: invalid configuration: ${err.message}`);
+    else if (err instanceof Error && err.name.startsWith('StateDir')) console.error(`openpds: ${err.message}`); // a state dir's file, named with what to do
     else console.error('openpds:', err);
     process.exit(1);
   },

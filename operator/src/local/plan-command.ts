@@ -17,6 +17,7 @@ import { describeProblem, loadManifests, readManifestDocuments } from './manifes
 import { failureOf, planDrives, type PlanEntry } from './plan-drives';
 import { formatUpPrune, upPrunes } from './plan-up-prunes';
 import { openStateSession, type StateSession } from './state-session';
+import { StateDirError } from './state-dir';
 import { StateFolderMismatchError } from './up-state-folder';
 import { StateDirBusyError } from './up-state-lock';
 
@@ -113,13 +114,18 @@ async function run(command: 'plan' | 'apply', argv: string[], io: CommandIo): Pr
     try {
       session = openStateSession({ command, stateDir: parsed.target.stateDir, dir: parsed.dir, adopt: parsed.adoptState });
     } catch (error) {
-      if (!(error instanceof StateDirBusyError || error instanceof StateFolderMismatchError)) throw error;
+      if (!(error instanceof StateDirBusyError || error instanceof StateFolderMismatchError || error instanceof StateDirError)) throw error;
       err(`openpds ${command}: ${error.message}`);
       return 1;
     }
   }
   try {
     return await runAgainstDomains(command, parsed, session, out, err);
+  } catch (error) {
+    // A state file that cannot be read or written: one line naming it and what to do, never a stack.
+    if (!(error instanceof StateDirError)) throw error;
+    err(`openpds ${command}: ${error.message}`);
+    return 1;
   } finally {
     await session?.close();
   }

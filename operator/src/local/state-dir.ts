@@ -77,10 +77,12 @@ export function adminPassword(stateDir: string, namespace: string, name: string,
   const dir = domainDir(stateDir, namespace, name);
   const file = path.join(dir, 'admin-password');
   if (!fs.existsSync(file)) {
-    // Its database made and started once (domain.json is written by each start): its admin exists. (A
-    // database made but never started, as a first start cut short, has no admin yet: it takes this one.)
+    // Its database made and started once (domain.json is written by each start, the storage claim by the
+    // data plane's first): its admin exists. (A database made but never started, as a first start cut
+    // short, has no admin yet: it takes this one.)
     const data = path.join(dir, 'data');
-    if (fs.existsSync(path.join(data, 'db', 'PG_VERSION')) && fs.existsSync(path.join(dir, 'domain.json'))) throw new StateDirError(missingPassword(file, data, domainId));
+    const started = fs.existsSync(path.join(dir, 'domain.json')) || fs.existsSync(path.join(data, 'blobs', 'objects', 'openpds-claim.json'));
+    if (fs.existsSync(path.join(data, 'db', 'PG_VERSION')) && started) throw new StateDirError(missingPassword(file, data, domainId));
     fs.mkdirSync(path.dirname(file), { recursive: true, mode: STATE_DIR_MODE });
     fs.writeFileSync(file, randomBytes(18).toString('base64url'), { mode: 0o600 });
   }
@@ -102,7 +104,8 @@ function shellQuote(value: string): string {
 }
 
 export function readDomainRecord(stateDir: string, namespace: string, name: string): DomainRecord | undefined {
-  return readJson<DomainRecord>(path.join(domainDir(stateDir, namespace, name), 'domain.json'));
+  // Its url, port and spec as last run: without it the Domain starts on a free port, its data kept.
+  return readJson<DomainRecord>(path.join(domainDir(stateDir, namespace, name), 'domain.json'), 'delete it (the Domain then starts on a free port; its data in data/ is kept)');
 }
 
 /**
@@ -140,8 +143,13 @@ export function writeDomainRecord(stateDir: string, namespace: string, name: str
 }
 
 export function readDriveRecords(stateDir: string): Record<string, DriveRecord> {
-  return readJson<Record<string, DriveRecord>>(path.join(upDir(stateDir), 'drives.json')) ?? {};
+  return readJson<Record<string, DriveRecord>>(path.join(upDir(stateDir), 'drives.json'), DRIVES_RECOVERY) ?? {};
 }
+
+/** What to do about a drives.json that cannot be read (what up knows again without it, and what not). */
+const DRIVES_RECOVERY =
+  'restore it from a backup, or move it aside: up then finds the drive of each Drive in the folder again by its ownership marker, ' +
+  'but no longer prunes the drives of Drives that left the folder before';
 
 export function writeDriveRecords(stateDir: string, records: Record<string, DriveRecord>): void {
   writeJson(path.join(upDir(stateDir), 'drives.json'), records);
@@ -153,8 +161,12 @@ export interface FolderRecord {
 }
 
 export function readFolderRecord(stateDir: string): FolderRecord | undefined {
-  return readJson<FolderRecord>(path.join(upDir(stateDir), 'folder.json'));
+  const record = readJson<FolderRecord>(path.join(upDir(stateDir), 'folder.json'), FOLDER_RECOVERY);
+  if (record && typeof record.folder !== 'string') throw new StateDirError(`${path.join(upDir(stateDir), 'folder.json')} has no "folder": ${FOLDER_RECOVERY}`);
+  return record;
 }
+
+const FOLDER_RECOVERY = 'delete it if this state belongs to the folder you run it over (the next run records that folder again)';
 
 export function writeFolderRecord(stateDir: string, record: FolderRecord): void {
   writeJson(path.join(upDir(stateDir), 'folder.json'), record);
@@ -164,19 +176,69 @@ export function writeStatus(stateDir: string, status: unknown): void {
   writeJson(path.join(upDir(stateDir), 'status.json'), status);
 }
 
-function readJson<T>(file: string): T | undefined {
+/**
+ * A JSON object of the state, undefined when the file does not exist. Anything else (not JSON, not an
+ * object, unreadable) is a StateDirError naming the file and `recovery`: a stack trace of a SyntaxError
+ * said neither which file nor what to do, and repeated every pass.
+ */
+function readJson<T>(file: string, recovery: string): T | undefined {
+  let text: string;
   try {
-    return JSON.parse(fs.readFileSync(file, 'utf8')) as T;
+    text = fs.readFileSync(file, 'utf8');
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-    throw error;
+    throw new StateDirError(`cannot read ${file} (${describeErrno(error)}): the state dir must be readable and writable by this user`);
+  }
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch (error) {
+    throw new StateDirError(`${file} is not valid JSON (${(error as Error).message}; a disk full or a crash?): ${recovery}`);
+  }
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) throw new StateDirError(`${file} does not hold a JSON object: ${recovery}`);
+  return value as T;
+}
+
+/**
+ * Write, fsync, rename, fsync the folder: a reader (or a crash) never sees half a file, and after a power
+ * loss the file is the old one or the new one, never an empty one (a rename can reach the disk before
+ * the data it names). A state dir that cannot be written is a StateDirError naming the file.
+ */
+function writeJson(file: string, value: unknown): void {
+  const tmp = `${file}.${process.pid}.tmp`;
+  try {
+    fs.mkdirSync(path.dirname(file), { recursive: true, mode: STATE_DIR_MODE });
+    const fd = fs.openSync(tmp, 'w', 0o600);
+    try {
+      fs.writeFileSync(fd, `${JSON.stringify(value, null, 2)}\n`);
+      fs.fsyncSync(fd);
+    } finally {
+      fs.closeSync(fd);
+    }
+    fs.renameSync(tmp, file);
+    fsyncDir(path.dirname(file));
+  } catch (error) {
+    fs.rmSync(tmp, { force: true });
+    throw new StateDirError(`cannot write ${file} (${describeErrno(error)}): the state dir must be a folder this user can write (or give another with --state-dir / --state)`);
   }
 }
 
-// Write then rename: a reader (or a crash) never sees half a file.
-function writeJson(file: string, value: unknown): void {
-  fs.mkdirSync(path.dirname(file), { recursive: true, mode: STATE_DIR_MODE });
-  const tmp = `${file}.${process.pid}.tmp`;
-  fs.writeFileSync(tmp, `${JSON.stringify(value, null, 2)}\n`);
-  fs.renameSync(tmp, file);
+function fsyncDir(dir: string): void {
+  let fd: number | undefined;
+  try {
+    fd = fs.openSync(dir, 'r');
+    fs.fsyncSync(fd);
+  } catch (error) {
+    // Some file systems refuse an fsync of a folder (EISDIR, EINVAL): the rename is then as durable as they make it.
+    if (!['EISDIR', 'EINVAL', 'EPERM'].includes((error as NodeJS.ErrnoException).code ?? '')) throw error;
+  } finally {
+    if (fd !== undefined) fs.closeSync(fd);
+  }
+}
+
+/** `EACCES: permission denied` (the errno and what it means), else the message. */
+export function describeErrno(error: unknown): string {
+  const e = error as NodeJS.ErrnoException;
+  const meanings: Record<string, string> = { EACCES: 'permission denied', EPERM: 'operation not permitted', EROFS: 'read-only file system', ENOSPC: 'no space left on the device', ENOTDIR: 'a part of the path is a file, not a folder', EEXIST: 'a file is in the way', EISDIR: 'it is a folder' };
+  return e.code && meanings[e.code] ? `${e.code}: ${meanings[e.code]}` : (e.message ?? String(error));
 }

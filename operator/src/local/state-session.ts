@@ -69,9 +69,16 @@ export function openStateSession(options: { command: 'plan' | 'apply'; stateDir:
     release?.();
     throw error;
   }
-  const recorded = Object.fromEntries(Object.entries(readDriveRecords(stateDir)).map(([k, r]) => [k, r.drive]));
-  // And the Domains as up last ran them (domain.json): a domainId changed since is refused as up refuses it.
-  const previous = { Drive: recorded, Domain: readRecordedDomains(stateDir) };
+  let recorded: Record<string, Drive>;
+  let previous: PreviousObjects;
+  try {
+    recorded = Object.fromEntries(Object.entries(readDriveRecords(stateDir)).map(([k, r]) => [k, r.drive]));
+    // And the Domains as up last ran them (domain.json): a domainId changed since is refused as up refuses it.
+    previous = { Drive: recorded, Domain: readRecordedDomains(stateDir) };
+  } catch (error) {
+    release?.(); // a drives.json that cannot be read: said by the caller, the lock not left behind
+    throw error;
+  }
   const running: RunningDomain[] = [];
   return {
     notices,

@@ -10,7 +10,7 @@ import { formatStatusTable } from './status-table';
 import { parseDuration } from './up-prune';
 import { createUpRunner } from './up-runner';
 import { bindStateFolder, StateFolderMismatchError } from './up-state-folder';
-import { StateDirLostError } from './state-dir';
+import { StateDirError, StateDirLostError } from './state-dir';
 import { lockStateDir, StateDirBusyError, stateLockProblem } from './up-state-lock';
 
 export const UP_USAGE = `usage: openpds up -f DIR [--state-dir DIR] [--adopt-state] [--base-port N] [--resync SECONDS] [--prune-after DURATION] [--allow-empty] [--log-level LEVEL]
@@ -91,7 +91,7 @@ export async function runUpCommand(argv: string[], io: UpCommandIo = {}): Promis
   try {
     release = lockStateDir(stateDir, dir, { onLost: (problem) => lost.report(problem) });
   } catch (error) {
-    if (!(error instanceof StateDirBusyError)) throw error;
+    if (!(error instanceof StateDirBusyError || error instanceof StateDirError)) throw error;
     err(`openpds up: ${error.message}`);
     return 1;
   }
@@ -100,7 +100,7 @@ export async function runUpCommand(argv: string[], io: UpCommandIo = {}): Promis
     if (notice) out(`openpds up: ${notice}`);
   } catch (error) {
     release();
-    if (!(error instanceof StateFolderMismatchError)) throw error;
+    if (!(error instanceof StateFolderMismatchError || error instanceof StateDirError)) throw error;
     err(`openpds up: ${error.message}`);
     return 1;
   }
@@ -164,8 +164,10 @@ async function runUntilStopped(
       if (error instanceof StateDirLostError) return lost.report(error.message);
       // A bug or an unreadable folder: report it and try again at the next resync, as the operator would;
       // the whole error once, then a line per pass while it stays the same.
+      // A state file up cannot use is said in one line (its name and what to do), never a stack.
       const message = (error as Error).message ?? String(error);
-      err(message === lastFailure ? `openpds up: pass failed again: ${message}` : `openpds up: pass failed: ${(error as Error).stack ?? String(error)}`);
+      const whole = error instanceof StateDirError ? message : ((error as Error).stack ?? String(error));
+      err(message === lastFailure ? `openpds up: pass failed again: ${message}` : `openpds up: pass failed: ${whole}`);
       lastFailure = message;
       schedule(resyncMs);
     } finally {

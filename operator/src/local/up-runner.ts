@@ -26,7 +26,7 @@ import { driveIdentity } from '../reconcilers/drive-identity';
 import { domainDataDir, domainEnv, PORT_ATTEMPTS, startDomain, type RunningDomain } from './domain-runner';
 import { describeProblem, loadManifests } from './manifests';
 import { DEFAULT_PRUNE_AFTER_MS, describeCancelled, describeMove, describePending, stepPrunes, type PruneMove } from './up-prune';
-import { ADMIN_USERNAME, readDomainRecord, readDriveRecords, readRecordedDomains, StateDirLostError, writeDriveRecords, writeStatus, type DriveRecord } from './state-dir';
+import { ADMIN_USERNAME, readDomainRecord, readDriveRecords, readRecordedDomains, StateDirError, StateDirLostError, writeDriveRecords, writeStatus, type DriveRecord } from './state-dir';
 import type { UpDomainRow, UpStatus } from './status-table';
 
 export interface UpOptions {
@@ -178,11 +178,47 @@ export function createUpRunner(options: UpOptions): UpRunner {
     return undefined;
   }
 
+  /** What a Domain's transition rules compare with: this run's, else its domain.json's (see appliedDomains). */
+  function previousDomains(): Record<string, Domain> {
+    const recorded = Object.entries(readRecordedDomains(options.stateDir)).filter(([k]) => !seenDomains.has(k));
+    return { ...Object.fromEntries(recorded), ...Object.fromEntries(appliedDomains) };
+  }
+
+  /**
+   * A pass while drives.json cannot be read (`problem` names it and what to do): without it no Drive can
+   * be checked against what was applied nor pruned, so none is touched; the Domains still run (a corrupt
+   * bookkeeping file took every data plane down with it, healthy ones included).
+   */
+  async function domainsOnly(problem: string, stopping: () => boolean): Promise<{ status: UpStatus; requeueAfterMs: number }> {
+    const manifests = loadManifests(options.dir, options.crdDir, { Domain: previousDomains() }, { allowEmpty: options.allowEmpty ?? false });
+    const domains = manifests.domains;
+    const declared = new Set(domains.map(key));
+    for (const slot of slots.values()) if (slot.running && !declared.has(key(slot.running.domain))) domains.push(slot.running.domain);
+    const said = `${problem}: until it is fixed no Drive is applied, deleted or released, and no Domain stopped (the Domains keep running)`;
+    if (said !== lastProblems) options.log(said);
+    lastProblems = said;
+    await startDomains(domains, stopping);
+    const status: UpStatus = {
+      updatedAt: clock.now().toISOString(),
+      problems: [problem, ...[...manifests.invalid, ...manifests.notRun].map(describeProblem)],
+      domains: domains.map((d) => domainRow(d, slots.get(key(d)))),
+      drives: [],
+    };
+    writeStatus(options.stateDir, status);
+    return { status, requeueAfterMs: Infinity };
+  }
+
   async function sync(signal?: AbortSignal) {
     const stopping = () => signal?.aborted === true;
     const lost = lostDataDir();
     if (lost) throw new StateDirLostError(lost);
-    const records = readDriveRecords(options.stateDir);
+    let records: Record<string, DriveRecord>;
+    try {
+      records = readDriveRecords(options.stateDir);
+    } catch (error) {
+      if (!(error instanceof StateDirError)) throw error;
+      return domainsOnly(error.message, stopping);
+    }
     // Immutable fields (domainRef, owner) are checked against the Drives as last applied, as the API server
     // does: such a change is an invalid manifest, so the Drive keeps running as it was (it was taken for a
     // drive deleted in the data plane and a new, empty one created in the other Domain).
@@ -190,7 +226,7 @@ export function createUpRunner(options: UpOptions): UpRunner {
     // run, else against the Domain its domain.json records.
     const manifests = loadManifests(options.dir, options.crdDir, {
       Drive: Object.fromEntries(Object.entries(records).map(([k, r]) => [k, r.drive])),
-      Domain: { ...Object.fromEntries(Object.entries(readRecordedDomains(options.stateDir)).filter(([k]) => !seenDomains.has(k))), ...Object.fromEntries(appliedDomains) },
+      Domain: previousDomains(),
     }, { allowEmpty: options.allowEmpty ?? false });
     if (manifests.invalid.length === 0) appliedDomains.clear(); // a Domain left a valid folder: back, it is a new object
     for (const domain of manifests.domains) appliedDomains.set(key(domain), domain);

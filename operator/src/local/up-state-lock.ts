@@ -12,6 +12,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { LOCK_STALE_MS, lockFileProblem, takeLockFile, type LockHolder } from '../../../api-server/src/shared/lock-file';
+import { describeErrno, StateDirError } from './state-dir';
 
 export const STALE_MS = LOCK_STALE_MS;
 
@@ -53,15 +54,26 @@ export function lockStateDir(stateDir: string, folder: string, options: { comman
   const extra = { ...(command === 'up' ? {} : { command }), folder: path.resolve(folder) };
   // The owner's only: it holds the Domains' databases, blobs and admin passwords. (An existing one keeps
   // its mode: the user may have chosen it; below it, state-dir.ts makes `up/` the owner's only too.)
-  fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
-  return takeLockFile(file, extra, (holder) =>
-    new StateDirBusyError(
-      `the state dir ${dir} is in use by ${describeHolder(holder)}: ${hint} ` +
-        `If it no longer runs, delete ${file} (a lock not touched for ${STALE_MS / 1000} s is taken over by itself).`,
-      holder,
-    ),
-    options.onLost ? { onLost: options.onLost } : {},
-  );
+  try {
+    fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
+    return takeLockFile(
+      file,
+      extra,
+      (holder) =>
+        new StateDirBusyError(
+          `the state dir ${dir} is in use by ${describeHolder(holder)}: ${hint} ` +
+            `If it no longer runs, delete ${file} (a lock not touched for ${STALE_MS / 1000} s is taken over by itself).`,
+          holder,
+        ),
+      options.onLost ? { onLost: options.onLost } : {},
+    );
+  } catch (error) {
+    if (error instanceof StateDirBusyError || !(error as NodeJS.ErrnoException).code) throw error;
+    // One line, not a stack: a --state-dir naming a file, a folder of another user, a read-only mount.
+    const code = (error as NodeJS.ErrnoException).code;
+    const why = code === 'EEXIST' || code === 'ENOTDIR' ? `${dir} (or a folder above it) is a file, not a folder` : `${describeErrno(error)}; it must be a folder this user can write`;
+    throw new StateDirError(`cannot use ${dir} as the state dir: ${why} (give another with ${options.command === undefined || options.command === 'up' ? '--state-dir' : '--state'})`);
+  }
 }
 
 /**
