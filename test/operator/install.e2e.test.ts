@@ -18,7 +18,7 @@ import { createAdminClient } from '../../operator/src/admin-client/admin-client'
 import type { KubeObject } from '../../operator/src/kube/kube-client';
 import type { LeaseSpec } from '../../operator/src/kube/leader-election';
 import { freePort } from '../e2e/support/child-server';
-import { startTestServer } from '../support/test-server';
+import { startStandInDataPlane, type StandInDataPlane } from './support/stand-in-data-plane';
 import { markDeploymentAvailable } from './support/deployments';
 import { eventually, startTestKube, type TestKube } from './support/kube';
 import { kubectl } from './support/kubectl';
@@ -77,7 +77,7 @@ describe('install with `kubectl apply -k config/`, run `openpds operator` as the
   let kube: TestKube;
   let proxy: RbacProxy;
   let port: number;
-  let dataPlane: Awaited<ReturnType<typeof startTestServer>> | undefined;
+  let dataPlane: StandInDataPlane | undefined;
   const operators: OperatorProcess[] = [];
   let leader: OperatorProcess;
   let admin: ReturnType<typeof createAdminClient>;
@@ -162,7 +162,7 @@ describe('install with `kubectl apply -k config/`, run `openpds operator` as the
     // What the pod would run: a data plane with the Domain's generated credentials, and its rollout done.
     const secret = await kube.client.get<KubeObject & { data: Record<string, string> }>({ apiVersion: 'v1', kind: 'Secret', namespace: 'default', name: 'quickstart-admin' });
     const read = (key: string) => Buffer.from(secret.data[key]!, 'base64').toString('utf8');
-    dataPlane = await startTestServer('pglite', 'local', { OPENPDS_ADMIN_PASSWORD: read('password'), OPENPDS_SECRET_KEY: read('secretKey'), OPENPDS_PORT: String(port) });
+    dataPlane = await startStandInDataPlane({ OPENPDS_ADMIN_PASSWORD: read('password'), OPENPDS_SECRET_KEY: read('secretKey'), OPENPDS_PORT: String(port) });
     await markDeploymentAvailable(kube.client, 'default', 'quickstart-api');
 
     await kubectl(kube.kubeconfig, ['wait', '--for=condition=Ready', 'domain/quickstart', '-n', 'default', '--timeout=30s']);
