@@ -18,6 +18,8 @@ export interface RunningDomain {
   envKey: string;
   /** The port it had last time, when that one is outside the --base-port range asked for now. */
   movedFrom?: number;
+  /** The port it had last time, when that one was in the range but in use: it moved to another. */
+  busyFrom?: number;
   close(): Promise<void>;
 }
 
@@ -53,6 +55,8 @@ export function domainDataDir(stateDir: string, domain: Domain): string {
   return path.join(domainDir(stateDir, domain.metadata.namespace ?? 'default', domain.metadata.name), 'data');
 }
 
+const MAX_PORT = 65535;
+
 /** How many ports from --base-port a Domain may take: its range. */
 export const PORT_ATTEMPTS = 50;
 
@@ -68,7 +72,8 @@ export async function startDomain(domain: Domain, options: DomainRunnerOptions):
   const password = adminPassword(options.stateDir, ns, domain.metadata.name, env.OPENPDS_DOMAIN_ID);
   const previous = readDomainRecord(options.stateDir, ns, domain.metadata.name)?.port;
   const inRange = (port: number) => options.basePort === 0 || (port >= options.basePort && port < options.basePort + PORT_ATTEMPTS);
-  const range = Array.from({ length: PORT_ATTEMPTS }, (_, i) => options.basePort + i);
+  // Never past the last port: --base-port 65535 tried 65536 and failed on every pass with a config error.
+  const range = Array.from({ length: PORT_ATTEMPTS }, (_, i) => options.basePort + i).filter((port) => port <= MAX_PORT);
   const candidates = options.basePort === 0 ? [previous ?? 0, 0] : [...(previous && inRange(previous) ? [previous] : []), ...range];
   let running: RunningServer | undefined;
   let lastError: unknown;
@@ -84,7 +89,11 @@ export async function startDomain(domain: Domain, options: DomainRunnerOptions):
       lastError = error;
     }
   }
-  if (!running) throw lastError ?? new Error('no free port');
+  if (!running) {
+    if (options.basePort === 0) throw lastError ?? new Error('no free port');
+    const last = range[range.length - 1] ?? options.basePort;
+    throw new Error(`no free port for its data plane: ${options.basePort}..${last} are all in use (by other programs or this run's other Domains); give another --base-port (0: any free port)`);
+  }
   const port = running.deps.config.port;
   options.usedPorts.add(port);
   const ran = { apiVersion: domain.apiVersion, kind: domain.kind, metadata: { name: domain.metadata.name, namespace: ns }, spec: domain.spec } as Domain;
@@ -96,6 +105,7 @@ export async function startDomain(domain: Domain, options: DomainRunnerOptions):
     password,
     envKey: JSON.stringify(env),
     ...(previous && !inRange(previous) ? { movedFrom: previous } : {}),
+    ...(previous && inRange(previous) && port !== previous ? { busyFrom: previous } : {}),
     async close() {
       options.usedPorts.delete(port);
       await server.close();

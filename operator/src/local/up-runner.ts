@@ -154,6 +154,8 @@ export function createUpRunner(options: UpOptions): UpRunner {
         const running = await startDomain(domain, runnerOptions);
         const client = createAdminClient({ baseUrl: running.url, credentials: { username: ADMIN_USERNAME, password: running.password } });
         slots.set(k, { running, client });
+        // Its URL changed: scripts and bookmarks of the old one (--endpoint …:port) must hear of it.
+        if (running.busyFrom) options.log(`Domain ${k}: port ${running.busyFrom} of its last run is in use: moved to ${new URL(running.url).port} (its URL is now ${running.url})`);
         if (running.movedFrom) options.log(`Domain ${k}: moved from port ${running.movedFrom} of its last run (outside --base-port ${options.basePort}..${options.basePort + PORT_ATTEMPTS - 1})`);
         options.log(`Domain ${k}: data plane listening on ${running.url}`);
       } catch (error) {
