@@ -8,6 +8,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { createApiClient } from '../support/test-server';
+import { seedDomainDatabase } from './support/up-seed';
 
 const ROOT = path.resolve(__dirname, '../..');
 const DOMAIN = 'apiVersion: openpds.io/v1alpha1\nkind: Domain\nmetadata: {name: d}\nspec: {storage: {volume: {size: 1Gi}}}\n';
@@ -52,10 +53,13 @@ describe('openpds plan / apply --state beside openpds up', () => {
   let upProcess: ReturnType<typeof spawn> | undefined;
   let teamId = '';
 
-  beforeAll(() => {
+  beforeAll(async () => {
     fs.mkdirSync(dir);
     fs.writeFileSync(path.join(dir, 'domain.yaml'), DOMAIN);
     fs.writeFileSync(path.join(dir, 'team.yaml'), TEAM());
+    // Domain d's database from the initdb template, migrated by its data plane: up.e2e.test.ts covers
+    // the first start that creates one (up-seed.ts).
+    await seedDomainDatabase(state, 'd');
   });
   afterAll(async () => {
     upProcess?.kill('SIGTERM');
