@@ -80,6 +80,8 @@ export interface CommandIo {
   out?: (line: string) => void;
   err?: (line: string) => void;
   env?: Record<string, string | undefined>;
+  /** Stops an apply like its first SIGINT does (tests; embedding). */
+  signal?: AbortSignal;
 }
 
 export function runPlanCommand(argv: string[], io: CommandIo = {}): Promise<number> {
@@ -120,7 +122,7 @@ async function run(command: 'plan' | 'apply', argv: string[], io: CommandIo): Pr
     }
   }
   try {
-    return await runAgainstDomains(command, parsed, session, out, err);
+    return await stoppable(command, io.signal, out, (signal) => runAgainstDomains(command, parsed, session, out, err, signal));
   } catch (error) {
     // A state file that cannot be read or written: one line naming it and what to do, never a stack.
     if (!(error instanceof StateDirError)) throw error;
@@ -131,7 +133,34 @@ async function run(command: 'plan' | 'apply', argv: string[], io: CommandIo): Pr
   }
 }
 
-async function runAgainstDomains(command: 'plan' | 'apply', parsed: DomainArgs, session: StateSession | undefined, out: (line: string) => void, err: (line: string) => void): Promise<number> {
+/**
+ * An apply's first SIGINT or SIGTERM (or `signal`) stops it after the Drive in flight, as `up` stops,
+ * with what it did recorded; a second one ends the process at once (the handlers are gone by then). It
+ * was killed at once in the middle of a drive, its lock left behind. A plan changes nothing: it is
+ * stopped as any command is.
+ */
+async function stoppable(command: 'plan' | 'apply', external: AbortSignal | undefined, out: (line: string) => void, run: (signal?: AbortSignal) => Promise<number>): Promise<number> {
+  if (command !== 'apply') return run();
+  const stopping = new AbortController();
+  const onSignal = () => {
+    if (stopping.signal.aborted) return;
+    out('openpds apply: stopping after the current drive (what is done is recorded; apply again does the rest; Ctrl-C again stops at once)');
+    stopping.abort();
+  };
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
+  external?.addEventListener('abort', onSignal, { once: true });
+  if (external?.aborted) onSignal();
+  try {
+    return await run(stopping.signal);
+  } finally {
+    process.removeListener('SIGINT', onSignal);
+    process.removeListener('SIGTERM', onSignal);
+    external?.removeEventListener('abort', onSignal);
+  }
+}
+
+async function runAgainstDomains(command: 'plan' | 'apply', parsed: DomainArgs, session: StateSession | undefined, out: (line: string) => void, err: (line: string) => void, signal?: AbortSignal): Promise<number> {
   for (const notice of session?.notices ?? []) out(notice);
   // With a state, the Drives as up last applied them: a changed domainRef or owner is an invalid manifest.
   const manifests = loadManifests(parsed.dir, undefined, session?.previous, { allowEmpty: parsed.allowEmpty });
@@ -159,8 +188,9 @@ async function runAgainstDomains(command: 'plan' | 'apply', parsed: DomainArgs, 
   for (const problem of manifests.notRun) out(`  not applied ${problem.kind} ${problem.name} (${problem.where}): ${problem.message}`);
   const dryRun = command === 'plan';
   const set = parsed.set;
-  const { entries, pruneSkipped } = await planDrives(manifests, targets, {
+  const { entries, pruneSkipped, stopped } = await planDrives(manifests, targets, {
     dryRun,
+    ...(signal ? { signal } : {}),
     ...(set !== undefined ? { set } : {}),
     invalid: manifests.invalid.length,
     onEvent: (key, e) => out(`Drive ${key}: ${e.type} ${e.reason}: ${e.message}`),
@@ -213,6 +243,11 @@ async function runAgainstDomains(command: 'plan' | 'apply', parsed: DomainArgs, 
   const summary = dryRun
     ? `Plan: ${counts.create} to create, ${counts.change} to change, ${counts.delete} to delete, ${counts.unchanged} unchanged`
     : `Apply complete: ${counts.create} created, ${counts.change} changed, ${counts.delete} deleted or released, ${counts.unchanged} unchanged`;
+  if (stopped) {
+    const left = manifests.drives.length - entries.filter((e) => manifests.drives.some((d) => `${d.metadata.namespace ?? 'default'}/${d.metadata.name}` === e.key)).length;
+    out(`Apply stopped: ${counts.create} created, ${counts.change} changed, ${counts.delete} deleted or released, ${counts.unchanged} unchanged${counts.failed ? `, ${counts.failed} failed` : ''}; ${left} Drive${left === 1 ? '' : 's'} not reached and nothing pruned (run apply again for the rest).`);
+    return 130;
+  }
   out(`${summary}${counts.failed ? `, ${counts.failed} failed` : ''}.`);
   if (counts.failed > 0) return 1;
   return dryRun && parsed.detailedExitCode && counts.create + counts.change + counts.delete > 0 ? 2 : 0;

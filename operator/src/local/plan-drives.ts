@@ -43,6 +43,8 @@ export interface DrivePlan {
   entries: PlanEntry[];
   /** Deletes and releases left out (only with a set), and why: invalid manifests, failed Drives. */
   pruneSkipped?: { invalid: number; failed: number };
+  /** Stopped by `signal` before every Drive was done: `entries` holds those that were. */
+  stopped?: boolean;
 }
 
 export interface PlanDrivesOptions {
@@ -59,6 +61,11 @@ export interface PlanDrivesOptions {
   invalid?: number;
   now?: () => Date;
   onEvent?: (key: string, e: DriveEvent) => void;
+  /**
+   * Aborted (apply's first Ctrl-C): the run stops after the Drive in flight, with the entries of what it
+   * did, and prunes nothing (the Drives it did not reach may be moves). The next apply does the rest.
+   */
+  signal?: AbortSignal;
 }
 
 interface Lost extends DriveIdentity {
@@ -83,8 +90,10 @@ export async function planDrives({ drives, domains }: { drives: Drive[]; domains
   const listings = createListings(targets);
 
   // 1. What each Drive would do, without doing it.
+  const stopping = () => options.signal?.aborted === true;
   const planned = new Map<string, PlanEntry>();
-  for (const drive of drives) planned.set(keyOf(drive), { key: keyOf(drive), result: await reconcileDrive(withApplySet(drive, set), ctxFor(drive, keyOf(drive), true)) });
+  for (const drive of drives) if (!stopping()) planned.set(keyOf(drive), { key: keyOf(drive), result: await reconcileDrive(withApplySet(drive, set), ctxFor(drive, keyOf(drive), true)) });
+  if (stopping()) return { entries: [], stopped: true };
   const toCreate = drives.filter((d) => planned.get(keyOf(d))!.result.actions.some((a) => a.action === 'create'));
 
   // 2. An owner change: another owner's drive carries this Drive's uid.
@@ -117,6 +126,7 @@ export async function planDrives({ drives, domains }: { drives: Drive[]; domains
   // 4. Apply (or describe) the moves and releases, then the Drives.
   const entries: PlanEntry[] = [];
   for (const drive of drives) {
+    if (stopping()) return { entries, stopped: true };
     const key = keyOf(drive);
     const error = errors.get(key);
     if (error) {
@@ -157,12 +167,14 @@ export async function planDrives({ drives, domains }: { drives: Drive[]; domains
   }
 
   // 5. The prune, unless something of this run may be a lost drive's Drive.
+  if (stopping()) return { entries, stopped: true };
   if (set === undefined) return { entries };
   const failed = entries.filter((e) => e.error !== undefined || failureOf(e) !== undefined).length;
   const invalid = options.invalid ?? 0;
   if (invalid > 0 || failed > 0) return { entries, pruneSkipped: { invalid, failed } };
   const moved = new Set(match.moves.map((m) => m.from.observed.drive_id));
   for (const orphan of lost.filter((l) => !moved.has(l.observed.drive_id))) {
+    if (stopping()) return { entries, stopped: true };
     entries.push({ key: orphan.key, result: await reconcileDriveDeletion(orphan.drive, ctxFor(orphan.drive, orphan.key, options.dryRun)) });
   }
   return { entries };

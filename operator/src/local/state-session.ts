@@ -17,6 +17,7 @@
  *   with the lock did is recorded there too, as an `up` pass records it: else a Drive that apply created
  *   could change owner at the next apply unchecked, and the next `up` would not prune it once it left.
  */
+import fs from 'node:fs';
 import path from 'node:path';
 import { createAdminClient } from '../admin-client/admin-client';
 import { createDomainContext } from '../charts/domain-context';
@@ -27,7 +28,7 @@ import { startDomain, type RunningDomain } from './domain-runner';
 import { createDomainTargets, type DomainTargets } from './domain-targets';
 import type { PreviousObjects } from './manifests';
 import { failureOf, type PlanEntry } from './plan-drives';
-import { ADMIN_USERNAME, readDomainRecord, readDriveRecords, readRecordedDomains, writeDriveRecords } from './state-dir';
+import { ADMIN_USERNAME, readDomainRecord, readDriveRecords, readRecordedDomains, StateDirError, writeDriveRecords } from './state-dir';
 import { withGeneration } from './up-runner';
 import { bindStateFolder } from './up-state-folder';
 import { describeHolder, lockStateDir, StateDirBusyError } from './up-state-lock';
@@ -51,10 +52,14 @@ export interface StateSession {
 
 const key = (o: { metadata: { namespace?: string; name: string } }) => `${o.metadata.namespace ?? 'default'}/${o.metadata.name}`;
 
-/** Throws StateDirBusyError (apply only) or StateFolderMismatchError, each one line, before anything is touched. */
+/** Throws StateDirBusyError (apply only), StateFolderMismatchError or StateDirError, each one line, before anything is touched. */
 export function openStateSession(options: { command: 'plan' | 'apply'; stateDir: string; dir: string; adopt: boolean; logLevel?: string }): StateSession {
   const { command, stateDir, dir } = options;
   const notices: string[] = [];
+  // plan reads a state and creates none: a mistyped --state made that folder (even at /, mode 0700).
+  if (command === 'plan' && !fs.existsSync(stateDir)) {
+    throw new StateDirError(`the state dir ${path.resolve(stateDir)} does not exist: plan reads the state of an openpds up and creates none (a typo? openpds up -f ${dir} --state-dir ${stateDir} makes it)`);
+  }
   let release: (() => void) | undefined;
   try {
     release = lockStateDir(stateDir, dir, { command, hint: 'stop it first (a running openpds up applies its folder itself on every change; openpds plan --state reads through it).' });

@@ -1,0 +1,56 @@
+/** `plan --state` creates nothing; `apply`'s first Ctrl-C stops after the Drive in flight (red team F11). */
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import type { AdminClient } from '../admin-client/admin-client';
+import type { Drive } from '../domain-types';
+import type { DomainTargets } from './domain-targets';
+import { runPlanCommand } from './plan-command';
+import { planDrives } from './plan-drives';
+
+const drive = (name: string): Drive => ({
+  apiVersion: 'openpds.io/v1alpha1',
+  kind: 'Drive',
+  metadata: { name, namespace: 'default' },
+  spec: { domainRef: { name: 'd' }, owner: { kind: 'Group', name: 'team' }, name },
+});
+
+test('plan --state naming a folder that does not exist: one line, exit 1, and the folder is not created', async () => {
+  const work = fs.mkdtempSync(path.join(os.tmpdir(), 'openpds-plan-typo-'));
+  try {
+    const dir = path.join(work, 'm');
+    fs.mkdirSync(dir);
+    fs.writeFileSync(path.join(dir, 'drive.yaml'), 'apiVersion: openpds.io/v1alpha1\nkind: Drive\nmetadata: {name: team}\nspec: {domainRef: {name: d}, owner: {kind: Group, name: team}}\n');
+    const typo = path.join(work, 'typo-state');
+    const err: string[] = [];
+    expect(await runPlanCommand(['-f', dir, '--state', typo], { out: () => {}, err: (l) => err.push(l) })).toBe(1);
+    expect(err).toEqual([`openpds plan: the state dir ${typo} does not exist: plan reads the state of an openpds up and creates none (a typo? openpds up -f ${dir} --state-dir ${typo} makes it)`]);
+    expect(fs.existsSync(typo)).toBe(false);
+  } finally {
+    fs.rmSync(work, { recursive: true, force: true });
+  }
+});
+
+test('apply stopped (its signal aborted) during a create: that drive is finished and recorded, no other is started, nothing is pruned', async () => {
+  const stop = new AbortController();
+  const created: string[] = [];
+  const client = {
+    async *listAllDrives() {},
+    async createDrive(input: { drive_name: string }) {
+      stop.abort(); // Ctrl-C while the first create is in flight
+      await new Promise((r) => setTimeout(r, 10));
+      created.push(input.drive_name);
+      return { domain_id: 'd', drive_id: `drv-${created.length}` };
+    },
+  } as unknown as AdminClient;
+  const targets: DomainTargets = { access: () => ({ state: 'Ready', client }) };
+  const plan = await planDrives({ drives: [drive('a'), drive('b'), drive('c')], domains: [] }, targets, { dryRun: false, set: 'demo', signal: stop.signal, now: () => new Date('2030-01-01T00:00:00Z') });
+  expect(created).toEqual(['a']);
+  expect(plan.stopped).toBe(true);
+  expect(plan.entries.map((e) => [e.key, e.result.status.driveId])).toEqual([['default/a', 'drv-1']]);
+
+  // Aborted before it starts: nothing at all.
+  const none = await planDrives({ drives: [drive('x')], domains: [] }, targets, { dryRun: false, signal: AbortSignal.abort() });
+  expect(none).toEqual({ entries: [], stopped: true });
+  expect(created).toEqual(['a']);
+});
