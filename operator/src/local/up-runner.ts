@@ -19,6 +19,7 @@ import fs from 'node:fs';
 import { createAdminClient, type AdminClient } from '../admin-client/admin-client';
 import type { Domain, Drive } from '../domain-types';
 import { createDomainContext } from '../charts/domain-context';
+import { probeReadyz } from '../kube/readiness';
 import { unsupportedSpec } from '../reconcilers/domain-preflight';
 import { reconcileDrive, reconcileDriveDeletion, type DomainAccess, type DriveEvent, type DriveReconcileResult } from '../reconcilers/drive';
 import { withApplySet } from '../reconcilers/drive-desired';
@@ -41,6 +42,8 @@ export interface UpOptions {
   pruneAfterMs?: number;
   /** A folder with no manifests means every Drive removed (`--allow-empty`); otherwise it is an invalid folder. */
   allowEmpty?: boolean;
+  /** Asks a data plane's /readyz (default: probeReadyz over fetch); tests pass their own. */
+  probe?: (baseUrl: string) => Promise<{ ready: boolean; message: string }>;
 }
 
 export interface UpRunner {
@@ -60,7 +63,12 @@ interface DomainSlot {
   error?: string;
   /** Why there is no data plane, as the operator would say it (default StartFailed). */
   reason?: string;
+  /** The data plane runs but its /readyz is not 200: what it said (a newer schema, a storage claim…). */
+  notReady?: string;
 }
+
+/** How long a pass waits for a data plane's /readyz (it answers within its own checks' deadline). */
+const READY_PROBE_MS = 5_000;
 
 const key = (o: { metadata: { namespace?: string; name: string } }) => `${o.metadata.namespace ?? 'default'}/${o.metadata.name}`;
 const domainKey = (drive: Drive) => `${drive.metadata.namespace ?? 'default'}/${drive.spec.domainRef.name}`;
@@ -180,6 +188,22 @@ export function createUpRunner(options: UpOptions): UpRunner {
     return undefined;
   }
 
+  const probe = options.probe ?? ((baseUrl: string) => probeReadyz((url, init) => fetch(url, init), baseUrl, READY_PROBE_MS));
+
+  /**
+   * Asks each running data plane whether it serves: one that started but refuses to serve (a database a
+   * newer OpenPDS migrated, a store another instance claims) was shown Ready and Running. Said once per answer.
+   */
+  async function probeDomains(): Promise<void> {
+    for (const [k, slot] of slots) {
+      if (!slot.running) continue;
+      const answer = await probe(slot.running.url);
+      if (!answer.ready && slot.notReady !== answer.message) options.log(`Domain ${k}: not ready: ${answer.message}`);
+      if (answer.ready && slot.notReady !== undefined) options.log(`Domain ${k}: ready (${answer.message})`);
+      slot.notReady = answer.ready ? undefined : answer.message;
+    }
+  }
+
   /** What a Domain's transition rules compare with: this run's, else its domain.json's (see appliedDomains). */
   function previousDomains(): Record<string, Domain> {
     const recorded = Object.entries(readRecordedDomains(options.stateDir)).filter(([k]) => !seenDomains.has(k));
@@ -200,6 +224,7 @@ export function createUpRunner(options: UpOptions): UpRunner {
     if (said !== lastProblems) options.log(said);
     lastProblems = said;
     await startDomains(domains, stopping);
+    await probeDomains();
     const status: UpStatus = {
       updatedAt: clock.now().toISOString(),
       problems: [problem, ...[...manifests.invalid, ...manifests.notRun].map(describeProblem)],
@@ -305,6 +330,7 @@ export function createUpRunner(options: UpOptions): UpRunner {
     const pendingDomains = [...pending.keys()].map((k) => domainKey(records[k]!.drive));
     // Stopping: what is left of this pass (a Domain's stop included) waits for the next `up`, which redoes it.
     if (!stopping()) await stopDomainsExcept(new Set([...domains.map(key), ...pendingDomains]));
+    await probeDomains();
     const conflicts = identityConflicts(wantedDrives, records);
     for (const [k, drive] of wantedDrives) {
       if (stopping()) break;
@@ -390,6 +416,7 @@ export function withGeneration(drive: Drive, previous: DriveRecord | undefined):
 }
 
 function domainRow(domain: Domain, slot: DomainSlot | undefined): UpDomainRow {
+  if (slot?.running && slot.notReady !== undefined) return { key: key(domain), ready: 'False', reason: 'NotReady', detail: slot.notReady };
   return {
     key: key(domain),
     ready: slot?.running ? 'True' : 'False',
