@@ -198,6 +198,7 @@ async function runAgainstDomains(command: 'plan' | 'apply', parsed: DomainArgs, 
   if (!dryRun) session?.record(manifests.drives, entries);
   const counts = { create: 0, change: 0, delete: 0, unchanged: 0, failed: manifests.invalid.length };
   for (const entry of entries) {
+    if (entry.unmarked) out(formatUnmarked(entry.key, entry.unmarked, dryRun));
     const failure = failureOf(entry);
     if (failure) {
       counts.failed++;
@@ -298,6 +299,20 @@ export function formatAction(key: string, a: DriveAction): string {
     default:
       return `  unchanged Drive ${key}${id}`;
   }
+}
+
+/**
+ * A create beside drives of the same owner without an ownership marker: one may be this Drive's drive,
+ * renamed and its description replaced by hand (the marker is the description's last line). Matched
+ * by marker and name only, the plan said "+ create" and apply made a second, empty drive, silently.
+ */
+export function formatUnmarked(key: string, drives: { driveId: string; name: string }[], dryRun: boolean): string {
+  const list = drives.map((d) => `${d.driveId} "${d.name}"`).join(', ');
+  const them = drives.length === 1 ? 'it' : 'one';
+  const what = dryRun
+    ? "the create below makes a second, empty drive: give it back the Drive's drive name first, and apply adopts it with its files"
+    : 'this apply made a second, empty drive beside it: move the files over, or delete the new drive and give the old one back its drive name (the next apply adopts it)';
+  return `! warning Drive ${key}: drive${drives.length === 1 ? '' : 's'} ${list} of the same owner ${drives.length === 1 ? 'has' : 'have'} no ownership marker (renamed or edited by hand?); if ${them} is this Drive's drive, ${what}`;
 }
 
 /** `~ move    Drive default/ops -> default/ops-renamed (drive <id>, files kept)`, and what else changes. */

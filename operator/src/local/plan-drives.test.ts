@@ -1,6 +1,7 @@
 import type { AdminClient } from '../admin-client/admin-client';
 import type { Drive } from '../domain-types';
 import type { DomainTargets } from './domain-targets';
+import { formatUnmarked } from './plan-command';
 import { failureOf, identityConflicts, planDrives } from './plan-drives';
 
 const drive = (name: string, spec: Partial<Drive['spec']> = {}): Drive => ({
@@ -36,4 +37,32 @@ test('plan and apply leave both alone: nothing is created, the others go ahead',
     expect(plan.entries.map((e) => [e.key, failureOf(e)?.split(':')[0]])).toEqual([['default/a', 'NameConflict'], ['default/b', 'NameConflict'], ['default/c', undefined]]);
   }
   expect(created).toEqual(['Other']);
+});
+
+test('a create beside a drive of the same owner without an ownership marker is flagged (it may be this Drive\'s, renamed by hand)', async () => {
+  const created: string[] = [];
+  const listed = [
+    { drive_id: 'drv-hacked', drive_name: 'Hacked', owner: 'team', owner_type: 'group', description: 'replaced by hand', default: false },
+    { drive_id: 'drv-other-group', drive_name: 'Else', owner: 'other', owner_type: 'group', description: '', default: false },
+    { drive_id: 'drv-default', drive_name: 'team', owner: 'team', owner_type: 'group', description: '', default: true },
+  ];
+  const client = {
+    async *listAllDrives() {
+      yield* listed;
+    },
+    async createDrive(input: { drive_name: string }) {
+      created.push(input.drive_name);
+      return { domain_id: 'd', drive_id: `drv-${created.length}` };
+    },
+  } as unknown as AdminClient;
+  const targets: DomainTargets = { access: () => ({ state: 'Ready', client }) };
+  const plan = await planDrives({ drives: [drive('team', { name: 'Team drive' })], domains: [] }, targets, { dryRun: true });
+  expect(plan.entries).toEqual([expect.objectContaining({ key: 'default/team', unmarked: [{ driveId: 'drv-hacked', name: 'Hacked' }] })]);
+  expect(plan.entries[0]!.result.actions.map((a) => a.action)).toEqual(['create']);
+  expect(formatUnmarked('default/team', plan.entries[0]!.unmarked!, true)).toBe(
+    '! warning Drive default/team: drive drv-hacked "Hacked" of the same owner has no ownership marker (renamed or edited by hand?); if it is this Drive\'s drive, the create below makes a second, empty drive: give it back the Drive\'s drive name first, and apply adopts it with its files',
+  );
+  // Another owner's unmarked drive is nobody's business here.
+  const other = await planDrives({ drives: [drive('x', { name: 'X', owner: { kind: 'Group', name: 'nobody' } })], domains: [] }, targets, { dryRun: true });
+  expect(other.entries[0]!.unmarked).toBeUndefined();
 });

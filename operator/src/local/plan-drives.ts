@@ -37,6 +37,12 @@ export interface PlanEntry {
   replace?: { driveId: string; from: string; to: string; reclaimPolicy: ReclaimPolicy };
   /** Not applied, and why (no reconcile ran, or the move or release before it failed). */
   error?: string;
+  /**
+   * For a create: drives of the same owner without an ownership marker (the user's default drive aside).
+   * One may be this Drive's, renamed and its marker dropped by hand: the create then makes a second,
+   * empty drive, and the files stay in the other.
+   */
+  unmarked?: { driveId: string; name: string }[];
 }
 
 export interface DrivePlan {
@@ -103,6 +109,16 @@ export async function planDrives({ drives, domains }: { drives: Drive[]; domains
     if (old) replaced.set(keyOf(drive), old);
   }
 
+  // 2b. A create beside a drive of the same owner that has no marker: said, as it may be this Drive's.
+  const unmarked = new Map<string, { driveId: string; name: string }[]>();
+  for (const drive of toCreate.filter((d) => !replaced.has(keyOf(d)))) {
+    const listed = await listings.of(drive.metadata.namespace ?? 'default', drive.spec.domainRef.name);
+    if (!listed?.some((d) => !d.default && !parseMarker(d.description))) continue;
+    const identity = await identityOf(drive, accessOf(drive));
+    const found = listed.filter((d) => !d.default && !parseMarker(d.description) && identity && d.owner_type === identity.ownerType && d.owner === identity.ownerId);
+    if (found.length > 0) unmarked.set(keyOf(drive), found.map((d) => ({ driveId: d.drive_id, name: d.drive_name })));
+  }
+
   // 3. The set's drives the folder lost, and which of them moved to a renamed Drive.
   const lost = set === undefined ? [] : await findLost(set, drives, domains, listings);
   const candidates: Planned[] = [];
@@ -163,7 +179,8 @@ export async function planDrives({ drives, domains }: { drives: Drive[]; domains
       }
     }
     const result = options.dryRun ? planned.get(key)!.result : await reconcileDrive(withApplySet(drive, set), ctxFor(drive, key, false));
-    entries.push({ key, result: from && options.dryRun ? { ...result, actions: [] } : result, ...extra });
+    const others = from || old ? undefined : unmarked.get(key);
+    entries.push({ key, result: from && options.dryRun ? { ...result, actions: [] } : result, ...extra, ...(others ? { unmarked: others } : {}) });
   }
 
   // 5. The prune, unless something of this run may be a lost drive's Drive.
