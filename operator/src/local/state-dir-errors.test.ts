@@ -151,3 +151,9 @@ test('a read-only state dir (EROFS): up says so in one line, exit 1; a write tha
   expect(err).toEqual([`openpds up: cannot use ${state} as the state dir: EROFS: read-only file system; it must be a folder this user can write (give another with --state-dir)`]);
   expect(() => writeDriveRecords(state, {})).toThrow(`cannot write ${path.join(state, 'up/drives.json')} (EROFS: read-only file system): the state dir must be a folder this user can write`);
 });
+
+test('the JSON error quoted in the message stays on one line', () => {
+  const state = path.join(work, 'state');
+  garbage(state, 'up/drives.json', 'garbage{\n\n  more\n');
+  expect(() => readDriveRecords(state)).toThrow(/^[^\n]+$/);
+});

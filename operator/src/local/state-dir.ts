@@ -193,7 +193,9 @@ function readJson<T>(file: string, recovery: string): T | undefined {
   try {
     value = JSON.parse(text);
   } catch (error) {
-    throw new StateDirError(`${file} is not valid JSON (${(error as Error).message}; a disk full or a crash?): ${recovery}`);
+    // JSON.parse quotes the text it stopped at, newlines and all: one line, and short.
+    const why = (error as Error).message.replace(/\s+/g, ' ').slice(0, 120);
+    throw new StateDirError(`${file} is not valid JSON (${why}; a disk full or a crash?): ${recovery}`);
   }
   if (typeof value !== 'object' || value === null || Array.isArray(value)) throw new StateDirError(`${file} does not hold a JSON object: ${recovery}`);
   return value as T;
