@@ -66,8 +66,9 @@ describe.each(['pg', 'pglite'] as const)('file races on %s', (dbKind) => {
     for (let i = 0; i < tries(5); i++) {
       const p = await mkdir('root', `${endpoint.split('/')[2]}-P${i}`);
       // A wide folder: the delete or trash reads its subtree for a while, the window the move used to land in.
+      // The file's name is this test's own: a file the other variant moved to the root made the move 409.
       await insert(p, wide(1500));
-      const [x] = await insert(p, [`x${i}.txt`], 'file');
+      const [x] = await insert(p, [`${endpoint.split('/')[2]}-x${i}.txt`], 'file');
       const [gone, moved] = await Promise.all([
         call(endpoint, { file_id: p }),
         after(Math.random() * 15, () => call('/v2/file/move', { file_id: x, to_parent_file_id: 'root' })),
@@ -111,7 +112,7 @@ describe.each(['pg', 'pglite'] as const)('file races on %s', (dbKind) => {
       const a = await mkdir(p, 'A');
       const b = await mkdir('root', `del-B${i}`);
       await insert(a, wide(1500));
-      const [x] = await insert(a, [`x${i}.txt`], 'file');
+      const [x] = await insert(a, [`del-x${i}.txt`], 'file');
       // The delete first, then the others at random while it runs: the window is between their read of
       // the target (before the delete commits) and their write (after).
       const deleted = call('/v2/file/delete', { file_id: p });
@@ -153,7 +154,7 @@ describe.each(['pg', 'pglite'] as const)('file races on %s', (dbKind) => {
     for (let i = 0; i < tries(5); i++) {
       const p = await mkdir('root', `rs-P${i}`);
       await insert(p, wide(800));
-      const [x] = await insert(p, [`x${i}.txt`], 'file');
+      const [x] = await insert(p, [`rs-x${i}.txt`], 'file');
       await api.ok('/v2/recyclebin/trash', { drive_id: d, file_id: x }, t);
       const [trashed, restored] = await Promise.all([
         call('/v2/recyclebin/trash', { file_id: p }),
