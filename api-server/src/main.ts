@@ -9,7 +9,8 @@ import { homedir } from 'node:os';
 import path from 'node:path';
 import pino, { type Logger } from 'pino';
 import { createApp, createServices, type Services } from './app';
-import { loadConfig, startupNotices, unknownEnvNotices, type Config } from './config/config';
+import { ConfigError, loadConfig, startupNotices, unknownEnvNotices, type Config } from './config/config';
+import { newPasswordProblem } from './config/password-rule';
 import type { Db } from './db/db';
 import { migrate } from './db/migrate';
 import { createSchemaCheck, type SchemaCheck } from './db/migrate-schema-check';
@@ -205,7 +206,15 @@ export async function startServer(env: Record<string, string | undefined> = proc
   };
   const services = createServices(deps);
   // Old code's writes on a newer schema may fail or damage it: a domain is bootstrapped only when servable.
-  if (schema.servable()) await bootstrap(deps, services);
+  try {
+    if (schema.servable()) await bootstrap(deps, services);
+  } catch (error) {
+    // A refused OPENPDS_ADMIN_PASSWORD, a database that fails mid-bootstrap: nothing left listening or
+    // holding the data dir's lock (`openpds up` and tests start servers in process, and start again).
+    await closeServer();
+    await db.close();
+    throw error;
+  }
   // PGlite runs no autovacuum, so nothing ever gathers planner statistics there: every table looks a few
   // rows long, and the folder walks over a big tree chose a whole-table scan per level (session 12's red
   // team: a 16k-folder copy took 54 s). ANALYZE at start and after each GC run keeps the plans honest; it
@@ -264,6 +273,10 @@ async function bootstrap(deps: Deps, services: ReturnType<typeof createServices>
     await warnIfAdminPasswordIgnored(deps, users);
     return;
   }
+  // The API's password rule for the one this start sets (config/password-rule.ts); a superadmin that exists
+  // is never checked, so a data dir made with a shorter OPENPDS_ADMIN_PASSWORD, still set, keeps starting.
+  const refused = deps.config.adminPassword ? newPasswordProblem(deps.config.adminPassword, 'OPENPDS_ADMIN_PASSWORD') : undefined;
+  if (refused) throw new ConfigError(`${refused} (it becomes the superadmin's password on this first start)`);
   const password = deps.config.adminPassword || randomBytes(12).toString('base64url');
   await services.users.create(null, { user_name: 'admin', password, role: 'superadmin', nick_name: 'Administrator' });
   if (!deps.config.adminPassword) {
