@@ -271,4 +271,23 @@ describe.each(DB_KINDS)('job runner on %s', (kind) => {
     expect(Date.now() - t0).toBeLessThan(2000);
     expect(await db.query(`SELECT locked_until > now() AS leased FROM jobs`)).toEqual([{ leased: true }]);
   });
+
+  it('drain() waits for a job the running loop has just claimed (it returned before the job ran)', async () => {
+    // Every claim reaches the database 200 ms late, so drain() runs while the loop's claim is in flight.
+    const slow: Db = { ...db, query: (async (sql: string, params?: readonly unknown[]) => {
+      if (sql.includes('SET locked_until')) await new Promise((r) => setTimeout(r, 200));
+      return db.query(sql, params);
+    }) as Db['query'] };
+    await repo.enqueue(db, 'seal', {});
+    let done = false;
+    const jobs = createJobRunner({ db: slow, logger, registry: new client.Registry() }, { seal: async () => void (await new Promise((r) => setTimeout(r, 100)), (done = true)) }, options);
+    jobs.start();
+    try {
+      await new Promise((r) => setTimeout(r, 50));
+      await jobs.drain();
+      expect(done).toBe(true);
+    } finally {
+      await jobs.close();
+    }
+  });
 });

@@ -74,6 +74,9 @@ export function createJobRunner(
   const running = new Set<Promise<void>>();
   let stopped = true;
   let loop: Promise<void> = Promise.resolve();
+  // The loop's claim while it is in flight, resolved once the jobs it took are started (in `running`):
+  // drain() waits for it, or it found nothing to claim while the loop was about to run the job.
+  let claiming: Promise<unknown> | null = null;
   let woken = false;
   let wakeUp: (() => void) | null = null;
   let lastForeground = -Infinity;
@@ -173,11 +176,15 @@ export function createJobRunner(
       const free = options.concurrency - running.size;
       if (free > 0) {
         const due = dueSecondsAgo();
-        const claimed = await repo.claim(deps.db, kinds, free, options.leaseSeconds, due).catch((err: unknown) => {
-          deps.logger.error({ err }, 'claiming jobs failed');
-          return [];
-        });
-        claimed.forEach(start);
+        const claim = repo.claim(deps.db, kinds, free, options.leaseSeconds, due).then(
+          (jobs) => (jobs.forEach(start), jobs),
+          (err: unknown) => {
+            deps.logger.error({ err }, 'claiming jobs failed');
+            return [];
+          },
+        );
+        claiming = claim;
+        const claimed = await claim.finally(() => (claiming = null));
         if (claimed.length === free) continue;
         if (due > 0) {
           // Look again once the foreground may have gone quiet.
@@ -214,7 +221,10 @@ export function createJobRunner(
     async drain(): Promise<number> {
       let ran = 0;
       for (;;) {
-        await Promise.all(running);
+        while (claiming || running.size) {
+          await claiming;
+          await Promise.all(running);
+        }
         const claimed = await repo.claim(deps.db, kinds, Math.max(options.concurrency, 1), options.leaseSeconds);
         if (!claimed.length) return ran;
         ran += claimed.length;
