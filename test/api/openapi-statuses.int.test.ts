@@ -47,7 +47,8 @@ describe.each(DB_KINDS)('OpenAPI statuses on %s', (dbKind) => {
     expect(statuses('/v2/recyclebin/trash')).toContain('204');
     expect(statuses('/v2/file/download', 'get')).toEqual(expect.arrayContaining(['200', '206', '302', '304', '412', '416']));
     expect(statuses('/v2/account/login')).toEqual(expect.arrayContaining(['200', '401']));
-    expect(statuses('/v2/account/login')).not.toContain('403');
+    // Not the 404 of the calls with a token; its 403 is its own (a disabled user), declared in auth.routes.ts.
+    expect(statuses('/v2/account/login')).not.toContain('404');
   });
 
   it('declares the conflicts and throttles routes answer, and 507 (a full database or blob volume) everywhere', () => {
