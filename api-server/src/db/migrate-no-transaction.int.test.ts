@@ -104,7 +104,7 @@ describe('no-transaction migrations on PostgreSQL', () => {
     await oldPod.query('BEGIN');
     await oldPod.query(`INSERT INTO files (file_id, drive_id, parent_file_id, name, type) VALUES ('old', 'dr', 'root', 'old', 'folder')`);
 
-    const migrating = migrate(db);
+    const migrating = migrate(db, readMigrations().filter((m) => m.version <= 21)); // 021 alone: later ones are not the subject
     const observer = await client();
     const modes = await buildingOn(observer, 'files');
     expect(modes).toContain('ShareUpdateExclusiveLock');
