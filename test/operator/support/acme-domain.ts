@@ -9,7 +9,8 @@ import type { KubeObject } from '../../../operator/src/kube/kube-client';
 import { runOperator, type RunningOperator } from '../../../operator/src/main';
 import { defaultReconcilers } from '../../../operator/src/reconcilers/drive.registration';
 import { markDeploymentAvailable } from './deployments';
-import { startStandInDataPlane, type StandInDataPlane } from './stand-in-data-plane';
+import type { DbKind } from '../../support/test-db';
+import { STAND_IN_DB, startStandInDataPlane, type StandInDataPlane } from './stand-in-data-plane';
 import { eventually, startTestKube, type TestKube } from './kube';
 import { kubectl } from './kubectl';
 
@@ -46,13 +47,13 @@ export async function rollOutDomain(kube: TestKube, namespace: string, name = 'a
  * Applies acme's Secrets and the Domain, starts its data plane on `port` once the operator (already running,
  * mapping acme to that port) has generated the admin Secret, rolls it out and creates user alice.
  */
-export async function startAcmeDomain(kube: TestKube, namespace: string, port: number): Promise<{ dataPlane: StandInDataPlane; admin: AdminClient }> {
+export async function startAcmeDomain(kube: TestKube, namespace: string, port: number, db: DbKind = STAND_IN_DB): Promise<{ dataPlane: StandInDataPlane; admin: AdminClient }> {
   const apply = (yaml: string) => kubectl(kube.kubeconfig, ['apply', '-f', '-'], yaml);
   await apply(acmeSecretsYaml(namespace));
   await apply(domainYaml(namespace));
   const secret = await eventually(() => kube.client.get<KubeObject & { data: Record<string, string> }>({ apiVersion: 'v1', kind: 'Secret', namespace, name: 'acme-admin' }));
   const read = (key: string) => Buffer.from(secret.data[key]!, 'base64').toString('utf8');
-  const dataPlane = await startStandInDataPlane({ OPENPDS_ADMIN_PASSWORD: read('password'), OPENPDS_SECRET_KEY: read('secretKey'), OPENPDS_PORT: String(port) });
+  const dataPlane = await startStandInDataPlane({ OPENPDS_ADMIN_PASSWORD: read('password'), OPENPDS_SECRET_KEY: read('secretKey'), OPENPDS_PORT: String(port) }, db);
   const admin = createAdminClient({ baseUrl: dataPlane.url, credentials: { username: 'admin', password: read('password') } });
   await rollOutDomain(kube, namespace);
   const token = (await dataPlane.api.login('admin', read('password'))).access_token;

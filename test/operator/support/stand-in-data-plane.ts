@@ -13,7 +13,7 @@ export const STAND_IN_DB: DbKind = process.env.OPENPDS_TEST_PG_ADMIN_URL ? 'pg' 
 
 export type StandInDataPlane = Awaited<ReturnType<typeof startTestServer>>;
 
-/** A data plane with a new database and store of its own; `extra` are OPENPDS_* settings. */
-export function startStandInDataPlane(extra: Record<string, string> = {}): Promise<StandInDataPlane> {
-  return startTestServer(STAND_IN_DB, 'local', extra);
+/** A data plane with a new database and store of its own; `extra` are OPENPDS_* settings; `db` to force one. */
+export function startStandInDataPlane(extra: Record<string, string> = {}, db: DbKind = STAND_IN_DB): Promise<StandInDataPlane> {
+  return startTestServer(db, 'local', extra);
 }
