@@ -1,10 +1,9 @@
 /**
  * OPENPDS_MAX_FOLDER_DEPTH (red team: no depth limit anywhere, and file/get_path of a 1,200-level chain took
  * 1.15 s). Folders nest at most that many levels, on create (folder, and file upload by both its paths),
- * move (the target's level plus the moved folder's own levels) and copy, with 400 LimitExceeded.FolderDepth
- * (a restore that would nest too deep comes back at the top of the drive instead); a tree nested deeper
- * before the limit still lists, paths, moves out and deletes. The walks up the tree look each parent up by
- * its key: they are linear, where the join they replace scanned the drive once per level.
+ * move (the target's level plus the moved folder's own levels) and copy, with 400 LimitExceeded.FolderDepth;
+ * a tree nested deeper before the limit still lists, paths, moves out and deletes. The walks up the tree look
+ * each parent up by its key: they are linear, where the join they replace scanned the drive once per level.
  */
 import type { Queryable } from '../../api-server/src/db/db';
 import { createFilesRepository } from '../../api-server/src/modules/files/files.repository';
@@ -93,21 +92,6 @@ describe.each(['pglite', 'pg'] as const)('folder depth limit on %s', (dbKind) =>
     await api.ok('/v2/file/move', { drive_id: d, file_id: legacy[MAX]!, to_parent_file_id: legacy[1]! }, t);
     await api.ok('/v2/file/move', { drive_id: d, file_id: legacy[MAX]!, to_parent_file_id: 'root' }, t);
     expect((await api.ok('/v2/file/get_path', { drive_id: d, file_id: legacy[MAX + 2]! }, t)).items).toHaveLength(3);
-  });
-
-  it('restores a folder under its old parent where it still fits, and at the top of the drive where it no longer does', async () => {
-    const parent = await mkdir('root', 'restore-parent');
-    const [trashed] = await chain(parent, 3, 'restored'); // levels 2 to 4
-    const [fits] = await chain(parent, 1, 'fits');
-    await api.ok('/v2/recyclebin/trash', { drive_id: d, file_id: trashed }, t);
-    await api.ok('/v2/recyclebin/trash', { drive_id: d, file_id: fits }, t);
-    // In the bin its folders do not count: the parent moves two levels down (levels 3 and 4 below it).
-    const holder = (await chain('root', 2, 'holder'))[1]!;
-    await api.ok('/v2/file/move', { drive_id: d, file_id: parent, to_parent_file_id: holder }, t);
-    expect((await api.ok('/v2/recyclebin/restore', { drive_id: d, file_id: fits }, t)).parent_file_id).toBe(parent);
-    // Under it the restored folders would take levels 4 to 6.
-    expect((await api.ok('/v2/recyclebin/restore', { drive_id: d, file_id: trashed }, t)).parent_file_id).toBe('root');
-    expect((await api.ok('/v2/file/get_path', { drive_id: d, file_id: trashed }, t)).items).toHaveLength(1);
   });
 
   it('counts levels up and subfolders down in walks that end on parents that loop', async () => {

@@ -45,8 +45,7 @@ const isBlobMovedMeanwhile = (e: unknown) => isForeignKeyViolation(e) && /blob_s
 
 export function createFilesService(deps: Pick<Deps, 'db' | 'newId' | 'config'>, drives: DrivesService) {
   const repo = createFilesRepository();
-  const depth = createFolderDepthCheck(deps.config.maxFolderDepth);
-  const assertDepthAllowed = depth.assertAllowed;
+  const assertDepthAllowed = createFolderDepthCheck(deps.config.maxFolderDepth);
 
   /**
    * The parent is live and a folder, and stays so until the transaction ends: the shared tree lock
@@ -181,8 +180,7 @@ export function createFilesService(deps: Pick<Deps, 'db' | 'newId' | 'config'>, 
     getFile,
     withQuota,
     assertFolderWithinLimit,
-    /** OPENPDS_MAX_FOLDER_DEPTH (folder-depth.ts): `allows`, and `assertAllowed` that answers 400. */
-    depth,
+    assertDepthAllowed,
 
     async createFolder(auth: AuthContext, input: { drive_id: string; parent_file_id: string; name: string; check_name_mode: CheckNameMode; description?: string; hidden?: boolean }) {
       await drives.getAccessible(auth, input.drive_id);

@@ -29,25 +29,23 @@ export async function folderLevel(db: Queryable, driveId: string, folderId: stri
 }
 
 /**
- * Whether folderId has live subfolders (with trashRoot: those trashed with it, for a restore) more than
- * `levels` levels below it (a folder with none has 0), in one statement that reads no folder deeper than
- * levels + 1 and ends at the first it finds there (a recursive query is evaluated only as far as its
- * reader fetches, breadth first). A walk down can only
+ * Whether folderId has live subfolders more than `levels` levels below it (a folder with none has 0), in
+ * one statement that reads no folder deeper than levels + 1 and ends at the first it finds there (a
+ * recursive query is evaluated only as far as its reader fetches, breadth first). A walk down can only
  * meet a loop through the folder it starts from (any row below it has that folder among its ancestors),
  * so skipping that folder is enough to end it on corrupted data, and the depth bound ends it anyway.
  */
-export async function subfoldersDeeperThan(db: Queryable, driveId: string, folderId: string, levels: number, options: { trashRoot?: string } = {}): Promise<boolean> {
+export async function subfoldersDeeperThan(db: Queryable, driveId: string, folderId: string, levels: number): Promise<boolean> {
   if (levels < 0) return true;
   const [row] = await db.query<{ deeper: boolean }>(
     `WITH RECURSIVE down AS (
        SELECT file_id, 0 AS depth FROM files WHERE drive_id = $1 AND file_id = $2
        UNION ALL
        SELECT c.file_id, down.depth + 1 FROM down CROSS JOIN LATERAL (
-         SELECT file_id FROM files WHERE parent_file_id = down.file_id AND drive_id = $1 AND ${options.trashRoot ? 'trash_root_id = $4' : 'trashed_at IS NULL'}
-           AND type = 'folder' AND file_id <> $2 OFFSET 0
+         SELECT file_id FROM files WHERE parent_file_id = down.file_id AND drive_id = $1 AND trashed_at IS NULL AND type = 'folder' AND file_id <> $2 OFFSET 0
        ) AS c WHERE down.depth <= $3
      ) SELECT EXISTS (SELECT 1 FROM down WHERE depth > $3) AS deeper`,
-    options.trashRoot ? [driveId, folderId, levels, options.trashRoot] : [driveId, folderId, levels],
+    [driveId, folderId, levels],
   );
   return row!.deeper;
 }

@@ -4,11 +4,8 @@ import { fileErrors } from './files.errors';
 import { ROOT } from './files.repository';
 import { folderLevel, subfoldersDeeperThan } from './folder-depth.repository';
 
-/**
- * What is put under a folder: a new file or folder, or an existing one (moved or copied) with its subtree of
- * live folders, or (trashRoot) a trashed one being restored with the folders trashed with it.
- */
-export type PlacedItem = { type: 'file' | 'folder'; name: string } | { type: 'file' | 'folder'; name: string; driveId: string; fileId: string; trashRoot?: string };
+/** What is put under a folder: a new file or folder, or an existing one (moved or copied) with its subtree. */
+export type PlacedItem = { type: 'file' | 'folder'; name: string } | { type: 'file' | 'folder'; name: string; driveId: string; fileId: string };
 
 /**
  * OPENPDS_MAX_FOLDER_DEPTH: folders nest at most `maxDepth` levels (a folder at the top of a drive is level
@@ -19,28 +16,24 @@ export type PlacedItem = { type: 'file' | 'folder'; name: string } | { type: 'fi
  */
 export function createFolderDepthCheck(maxDepth: number) {
   /**
-   * Whether `item` may go under parentId of driveId: its deepest folder no deeper than maxDepth. A move
-   * (fromParentId given) that puts it no deeper than it was may: trees nested deeper before the limit
-   * existed or was lowered can be moved out of, bit by bit. A parent whose walk up reached
-   * MAX_FOLDER_DEPTH_CEILING (parents that loop, or deeper than any limit) takes nothing more, so a loop or
-   * an unseen ancestor can never let a folder move under its descendant.
+   * Refuses (400 LimitExceeded.FolderDepth) putting `item` under parentId of driveId when its deepest folder
+   * would be deeper than maxDepth. A move (fromParentId given) that puts it no deeper than it was is let
+   * through: trees nested deeper before the limit existed or was lowered can be moved out of, bit by bit.
+   * A parent whose walk up reached MAX_FOLDER_DEPTH_CEILING (parents that loop, or deeper than any limit)
+   * takes nothing more, so a loop or an unseen ancestor can never let a folder move under its descendant.
    */
-  async function allows(tx: Queryable, driveId: string, parentId: string, item: PlacedItem, fromParentId?: string): Promise<boolean> {
+  return async function assertDepthAllowed(tx: Queryable, driveId: string, parentId: string, item: PlacedItem, fromParentId?: string): Promise<void> {
     const level = parentId === ROOT ? 0 : await folderLevel(tx, driveId, parentId);
-    if (level > MAX_FOLDER_DEPTH_CEILING) return false;
-    if (fromParentId !== undefined && level <= (fromParentId === ROOT ? 0 : await folderLevel(tx, driveId, fromParentId))) return true;
-    if (item.type === 'file') return level <= maxDepth;
+    const refused = () => fileErrors.folderTooDeep(`${item.type} ${item.name}`, parentId, maxDepth);
+    if (level > MAX_FOLDER_DEPTH_CEILING) throw refused();
+    if (fromParentId !== undefined && level <= (fromParentId === ROOT ? 0 : await folderLevel(tx, driveId, fromParentId))) return;
+    if (item.type === 'file') {
+      if (level > maxDepth) throw refused();
+      return;
+    }
     // Levels left below the placed folder itself, which takes level + 1.
     const below = maxDepth - level - 1;
-    if (below < 0) return false;
-    return !('fileId' in item) || !(await subfoldersDeeperThan(tx, item.driveId, item.fileId, below, { trashRoot: item.trashRoot }));
-  }
-  return {
-    allows,
-    /** As allows, refusing with 400 LimitExceeded.FolderDepth. */
-    async assertAllowed(tx: Queryable, driveId: string, parentId: string, item: PlacedItem, fromParentId?: string): Promise<void> {
-      if (!(await allows(tx, driveId, parentId, item, fromParentId))) throw fileErrors.folderTooDeep(`${item.type} ${item.name}`, parentId, maxDepth);
-    },
+    if (below < 0 || ('fileId' in item && (await subfoldersDeeperThan(tx, item.driveId, item.fileId, below)))) throw refused();
   };
 }
-export type FolderDepthCheck = ReturnType<typeof createFolderDepthCheck>;
+export type AssertDepthAllowed = ReturnType<typeof createFolderDepthCheck>;

@@ -44,8 +44,8 @@ export function createRecyclebinService(deps: Pick<Deps, 'db' | 'clock'>, drives
     },
 
     /**
-     * Restores a trash root and its subtree. Its old folder may be gone (trashed or deleted), or now too deep
-     * to take it (OPENPDS_MAX_FOLDER_DEPTH): then it comes back at the top of the drive. A live file holding its name makes it come back as `name(1)`.
+     * Restores a trash root and its subtree. Its old folder may be gone (trashed or deleted): then it comes
+     * back at the top of the drive. A live file holding its name makes it come back as `name(1)`.
      */
     async restore(auth: AuthContext, driveId: string, fileId: string): Promise<FileRow> {
       await drives.getAccessible(auth, driveId);
@@ -57,10 +57,7 @@ export function createRecyclebinService(deps: Pick<Deps, 'db' | 'clock'>, drives
         const file = await repo.get(tx, driveId, fileId, { includeTrashed: true, forUpdate: true });
         if (!file || file.trash_root_id !== file.file_id) throw fileErrors.notFound(fileId);
         const parentAlive = file.parent_file_id === ROOT || (await repo.get(tx, driveId, file.parent_file_id)) !== undefined;
-        // Back at the top too where it would now nest deeper than OPENPDS_MAX_FOLDER_DEPTH (its old folder
-        // moved deeper while it was in the bin, where its folders did not count against the move).
-        const fits = parentAlive && (await files.depth.allows(tx, driveId, file.parent_file_id, { type: file.type, name: file.name, driveId, fileId: file.file_id, trashRoot: file.file_id }));
-        const parent = fits ? file.parent_file_id : ROOT;
+        const parent = parentAlive ? file.parent_file_id : ROOT;
         const { name } = await files.resolveName(tx, driveId, parent, file.name, 'auto_rename', file.type, file.file_id);
         await repo.restoreTrash(tx, driveId, file.file_id, { parent_file_id: parent, name });
         return (await repo.get(tx, driveId, file.file_id))!;

@@ -151,7 +151,14 @@ export function createUploadSessions(ctx: UploadsContext) {
       : deps.db.transaction(async (tx) => {
           await files.repo.lockTree(tx, input.drive_id, 'shared');
           // Too deep (OPENPDS_MAX_FOLDER_DEPTH): the full path refuses it, after the checks that come first.
-          if (!(await files.depth.allows(tx, input.drive_id, input.parent_file_id, { type: 'file', name: input.name }))) return undefined;
+          const tooDeep = await files.assertDepthAllowed(tx, input.drive_id, input.parent_file_id, { type: 'file', name: input.name }).then(
+            () => false,
+            (e: unknown) => {
+              if (e instanceof AppError && e.code === 'LimitExceeded.FolderDepth') return true;
+              throw e;
+            },
+          );
+          if (tooDeep) return undefined;
           return open(tx);
         })
     ).catch((e: unknown) => {
@@ -230,7 +237,7 @@ export function createUploadSessions(ctx: UploadsContext) {
       while (resolved.existing && input.check_name_mode === 'overwrite' && !input.file_id && !(await files.repo.get(tx, input.drive_id, resolved.existing.file_id, { forUpdate: true }))) {
         resolved = await files.resolveName(tx, input.drive_id, input.parent_file_id, input.name, input.check_name_mode, 'file');
       }
-      if (!resolved.existing) await files.depth.assertAllowed(tx, input.drive_id, input.parent_file_id, { type: 'file', name: resolved.name });
+      if (!resolved.existing) await files.assertDepthAllowed(tx, input.drive_id, input.parent_file_id, { type: 'file', name: resolved.name });
       const file = resolved.existing ?? (await files.repo.insert(tx, newFileRow(auth, input, resolved.name)));
       if (rapidBlob) {
         // The revision insert locks the blob row: a GC that has not deleted it by now no longer can.
