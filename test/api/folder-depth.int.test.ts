@@ -60,11 +60,12 @@ describe.each(['pglite', 'pg'] as const)('folder depth limit on %s', (dbKind) =>
     expect((await call('/v2/file/create', { parent_file_id: levels[MAX - 2]!, name: `c${MAX}`, type: 'folder', check_name_mode: 'refuse' })).body.file_id).toBe(last);
   });
 
-  it('refuses files in a folder deeper than the limit (made before it) on both upload paths, and still lists, paths and deletes it', async () => {
+  it('takes files (they nest nothing) in a folder deeper than the limit (made before it) on both upload paths, and still lists, paths and deletes it, refusing a folder there', async () => {
     const top = await mkdir('root', 'legacy');
     const levels = await legacyChain(top, MAX + 2, 'legacy');
     const deepest = levels[levels.length - 1]!;
-    for (const parts of [1, 2] as const) expectTooDeep(await upload(deepest, `no${parts}.txt`, parts));
+    for (const parts of [1, 2] as const) expect((await upload(deepest, `yes${parts}.txt`, parts)).status).toBe(201);
+    expectTooDeep(await call('/v2/file/create', { parent_file_id: deepest, name: 'sub', type: 'folder' }));
     expect((await api.ok('/v2/file/list', { drive_id: d, parent_file_id: levels[MAX]! }, t)).items.map((f: { file_id: string }) => f.file_id)).toEqual([deepest]);
     expect((await api.ok('/v2/file/get_path', { drive_id: d, file_id: deepest }, t)).items.map((f: { file_id: string }) => f.file_id)).toEqual([top, ...levels]);
     await api.ok('/v2/file/delete', { drive_id: d, file_id: top }, t);
@@ -87,7 +88,7 @@ describe.each(['pglite', 'pg'] as const)('folder depth limit on %s', (dbKind) =>
     // A tree made deeper than the limit: its folders move up (not deeper than they were), never down.
     const legacy = await legacyChain('root', MAX + 3, 'old');
     expectTooDeep(await call('/v2/file/move', { file_id: await mkdir('root', 'shallow'), to_parent_file_id: legacy[MAX]! }));
-    expectTooDeep(await call('/v2/file/move', { file_id: file.file_id, to_parent_file_id: legacy[MAX + 2]! }));
+    await api.ok('/v2/file/move', { drive_id: d, file_id: file.file_id, to_parent_file_id: legacy[MAX + 2]! }, t); // a file nests nothing
     expectTooDeep(await call('/v2/file/copy', { file_id: legacy[1]!, to_parent_file_id: 'root' }));
     await api.ok('/v2/file/move', { drive_id: d, file_id: legacy[MAX]!, to_parent_file_id: legacy[1]! }, t);
     await api.ok('/v2/file/move', { drive_id: d, file_id: legacy[MAX]!, to_parent_file_id: 'root' }, t);

@@ -9,7 +9,7 @@ export type PlacedItem = { type: 'file' | 'folder'; name: string } | { type: 'fi
 
 /**
  * OPENPDS_MAX_FOLDER_DEPTH: folders nest at most `maxDepth` levels (a folder at the top of a drive is level
- * 1); a file may sit in a folder of the last level. With no limit, a chain of thousands of folders made
+ * 1); files are not counted: a file may sit in any folder. With no limit, a chain of thousands of folders made
  * every walk up or down the tree long (get_path of a 1,200-level chain took over a second) and the walks
  * could not be bounded. Call it holding the drive's tree lock (files.repository lockTree) that the change
  * takes, after the parent check: folder moves take it exclusive, so the levels read stay true until commit.
@@ -23,14 +23,13 @@ export function createFolderDepthCheck(maxDepth: number) {
    * takes nothing more, so a loop or an unseen ancestor can never let a folder move under its descendant.
    */
   return async function assertDepthAllowed(tx: Queryable, driveId: string, parentId: string, item: PlacedItem, fromParentId?: string): Promise<void> {
+    // A file nests nothing: no walk (it was one more round trip on every upload into a folder, review 17),
+    // and a file may go into any folder that exists, one of a tree made deeper before the limit included.
+    if (item.type === 'file') return;
     const level = parentId === ROOT ? 0 : await folderLevel(tx, driveId, parentId);
     const refused = () => fileErrors.folderTooDeep(`${item.type} ${item.name}`, parentId, maxDepth);
     if (level > MAX_FOLDER_DEPTH_CEILING) throw refused();
     if (fromParentId !== undefined && level <= (fromParentId === ROOT ? 0 : await folderLevel(tx, driveId, fromParentId))) return;
-    if (item.type === 'file') {
-      if (level > maxDepth) throw refused();
-      return;
-    }
     // Levels left below the placed folder itself, which takes level + 1.
     const below = maxDepth - level - 1;
     if (below < 0 || ('fileId' in item && (await subfoldersDeeperThan(tx, item.driveId, item.fileId, below)))) throw refused();

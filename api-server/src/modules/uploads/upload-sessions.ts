@@ -150,15 +150,6 @@ export function createUploadSessions(ctx: UploadsContext) {
       ? open(deps.db)
       : deps.db.transaction(async (tx) => {
           await files.repo.lockTree(tx, input.drive_id, 'shared');
-          // Too deep (OPENPDS_MAX_FOLDER_DEPTH): the full path refuses it, after the checks that come first.
-          const tooDeep = await files.assertDepthAllowed(tx, input.drive_id, input.parent_file_id, { type: 'file', name: input.name }).then(
-            () => false,
-            (e: unknown) => {
-              if (e instanceof AppError && e.code === 'LimitExceeded.FolderDepth') return true;
-              throw e;
-            },
-          );
-          if (tooDeep) return undefined;
           return open(tx);
         })
     ).catch((e: unknown) => {
@@ -237,7 +228,6 @@ export function createUploadSessions(ctx: UploadsContext) {
       while (resolved.existing && input.check_name_mode === 'overwrite' && !input.file_id && !(await files.repo.get(tx, input.drive_id, resolved.existing.file_id, { forUpdate: true }))) {
         resolved = await files.resolveName(tx, input.drive_id, input.parent_file_id, input.name, input.check_name_mode, 'file');
       }
-      if (!resolved.existing) await files.assertDepthAllowed(tx, input.drive_id, input.parent_file_id, { type: 'file', name: resolved.name });
       const file = resolved.existing ?? (await files.repo.insert(tx, newFileRow(auth, input, resolved.name)));
       if (rapidBlob) {
         // The revision insert locks the blob row: a GC that has not deleted it by now no longer can.
