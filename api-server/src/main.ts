@@ -252,6 +252,9 @@ export async function startServer(env: Record<string, string | undefined> = proc
       // rest (a stalled upload) after a grace period so SIGTERM always finishes.
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
       server.closeIdleConnections();
+      // A request answered during the grace leaves its keep-alive connection idle: closed as it goes idle,
+      // not held until the cut (close() waited the whole 10 s, and the cut's warning named it busy).
+      const idle = setInterval(() => server.closeIdleConnections(), 100);
       const cut = setTimeout(() => {
         // A download or upload cut here fails on the client's side only: say so in the log too.
         server.getConnections((_error, count) => logger.warn({ connections: count, grace_ms: grace }, `shutting down: closing ${count} connection(s) still busy after ${grace / 1000} s`));
@@ -259,6 +262,7 @@ export async function startServer(env: Record<string, string | undefined> = proc
       }, grace);
       await Promise.all([closed, metricsServer?.close()]);
       clearTimeout(cut);
+      clearInterval(idle);
       await gcStopped;
       await services.jobs.close();
       await db.close();

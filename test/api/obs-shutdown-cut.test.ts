@@ -18,8 +18,9 @@ it('cuts a request still in flight after the grace period and logs how many it c
     const socket = net.connect(new URL(running.url).port as unknown as number, '127.0.0.1');
     await new Promise<void>((resolve) => socket.once('connect', () => resolve()));
     const ended = new Promise<void>((resolve) => socket.once('close', () => resolve()));
+    const received = new Promise((resolve) => running.server.once('request', resolve));
     socket.write('POST /v2/account/login HTTP/1.1\r\nhost: x\r\ncontent-type: application/json\r\ncontent-length: 100\r\n\r\n{"user');
-    await new Promise((r) => setTimeout(r, 100));
+    await received; // in flight: not an idle connection the first closeIdleConnections() would close
     const started = Date.now();
     await running.close();
     await ended;

@@ -76,7 +76,7 @@ export function createJobRunner(
   let loop: Promise<void> = Promise.resolve();
   // The loop's claim while it is in flight, resolved once the jobs it took are started (in `running`):
   // drain() waits for it, or it found nothing to claim while the loop was about to run the job.
-  let claiming: Promise<unknown> | null = null;
+  let claiming: Promise<JobRow[]> | null = null;
   let woken = false;
   let wakeUp: (() => void) | null = null;
   let lastForeground = -Infinity;
@@ -178,7 +178,7 @@ export function createJobRunner(
         const due = dueSecondsAgo();
         const claim = repo.claim(deps.db, kinds, free, options.leaseSeconds, due).then(
           (jobs) => (jobs.forEach(start), jobs),
-          (err: unknown) => {
+          (err: unknown): JobRow[] => {
             deps.logger.error({ err }, 'claiming jobs failed');
             return [];
           },
@@ -226,7 +226,13 @@ export function createJobRunner(
           await Promise.all(running);
         }
         const claimed = await repo.claim(deps.db, kinds, Math.max(options.concurrency, 1), options.leaseSeconds);
-        if (!claimed.length) return ran;
+        if (!claimed.length) {
+          // A claim of the loop's in flight meanwhile may hold what this one skipped (SKIP LOCKED): wait for
+          // that one claim (not every later poll: a running loop claims all the time) and what it started.
+          const pending = claiming as Promise<JobRow[]> | null; // set by the loop meanwhile (TS narrowed it above)
+          if (running.size || (pending && (await pending).length)) continue;
+          return ran;
+        }
         ran += claimed.length;
         await Promise.all(claimed.map(runOne));
       }
