@@ -91,7 +91,7 @@ export interface DriveReconcileContext {
    * rename this Drive's drive into the name another existing Drive's drive of that owner has is refused
    * (NameConflict). The Kubernetes runtime answers from a live list; absent, renames are not checked.
    */
-  driveOfUid?: (uid: string) => Promise<{ namespace: string; name: string } | undefined>;
+  driveOfUid?: (uid: string) => Promise<{ namespace: string; name: string; driveName?: string; failing?: boolean } | undefined>;
 }
 
 export type DriveActionType = 'create' | 'adopt' | 'update' | 'delete' | 'release' | 'none';

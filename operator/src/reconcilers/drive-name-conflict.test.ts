@@ -5,6 +5,7 @@ import type { Drive } from '../domain-types';
 import { findCondition } from '../kube/conditions';
 import { reconcileDrive, type DriveReconcileContext } from './drive';
 import { withMarker } from './drive-desired';
+import { markerConflict } from './drive-name-conflict';
 
 const clock = { now: () => new Date('2030-01-01T00:00:00Z') };
 const gib = 1024 ** 3;
@@ -83,4 +84,19 @@ test('the newer Drive whose drive has the name keeps it: the older one in its id
   const fresh = await reconcileDrive(cr('newest', 'u-3', 'team', undefined), ctxOf(client, { identityConflict: { namespace: 'ns', name: 'new' } }));
   expect(findCondition(fresh.status.conditions, 'Ready')).toMatchObject({ status: 'False', reason: 'NameConflict' });
   expect(writes).toEqual([]);
+});
+
+describe('markerConflict: how soon a Drive blocked by another cluster Drive asks again', () => {
+  const third = { metadata: { name: 'third', namespace: 'ns' }, spec: { name: 'shared files', owner: { kind: 'User', name: 'alice' } } } as unknown as Drive;
+  const claim = { uid: 'uid-second', driveId: 'd1' };
+  const holder = (extra: { driveName?: string; failing?: boolean }) => async () => ({ namespace: 'ns', name: 'second', ...extra });
+
+  it('in a second while the holder is being renamed away (its rename wakes nothing here), not at the resync', async () => {
+    expect(await markerConflict(third, claim, holder({ driveName: 'moved files' }))).toMatchObject({ reason: 'NameConflict', retry: false, retryAfterMs: 1000 });
+  });
+  it('never while the holder keeps the name, or its rename failed, or it is not a Drive of this cluster', async () => {
+    expect((await markerConflict(third, claim, holder({ driveName: 'shared files' }))).retryAfterMs).toBeUndefined();
+    expect((await markerConflict(third, claim, holder({ driveName: 'moved files', failing: true }))).retryAfterMs).toBeUndefined();
+    expect((await markerConflict(third, claim, async () => undefined)).retryAfterMs).toBeUndefined();
+  });
 });

@@ -21,6 +21,8 @@ export interface DriveFailure {
    * openpds_operator_reconcile_errors_total. Waiting for the Domain, or for an owner, is not.
    */
   adminApi?: boolean;
+  /** Ask again after this long (not the backoff): something on its way elsewhere should have landed by then. */
+  retryAfterMs?: number;
 }
 
 const MIN_BACKOFF_MS = 5_000;
@@ -125,7 +127,7 @@ export function failureOutcome(out: Outcome, failure: DriveFailure): DriveReconc
   const status: DriveStatusOut = { ...previous, ...(generation !== undefined ? { observedGeneration: generation } : {}), conditions };
   if (out.ctx.dryRun) return { ...out.planned(), status };
   out.failed = failure.adminApi === true;
-  const requeue = failure.retry ? backoffMs(conditions, out.now()) : (out.ctx.resyncAfterMs ?? DEFAULT_RESYNC_MS);
+  const requeue = failure.retryAfterMs ?? (failure.retry ? backoffMs(conditions, out.now()) : (out.ctx.resyncAfterMs ?? DEFAULT_RESYNC_MS));
   return out.done(status, requeue);
 }
 

@@ -101,7 +101,11 @@ export function createDriveReconcile(rt: OperatorRuntime): Reconcile<DriveObject
       // Live too, and only when a spec change renames a drive (drive-name-conflict.ts renameBlocker).
       driveOfUid: async (uid) => {
         const found = (await liveDrives()).find((d) => d.metadata.uid === uid);
-        return found ? { namespace, name: found.metadata.name } : undefined;
+        // The drive name it wants (its spec), and whether it failed at its current generation: to tell a
+        // rename on its way from a lasting conflict (drive-name-conflict.ts markerConflict).
+        if (!found) return undefined;
+        const failing = found.status?.observedGeneration === found.metadata.generation && findCondition(found.status?.conditions, 'Ready')?.status === 'False';
+        return { namespace, name: found.metadata.name, driveName: found.spec?.name ?? found.metadata.name, failing };
       },
       deferDeletes: true,
     };
