@@ -155,6 +155,10 @@ describe('bad input is refused with a clear message', () => {
     ['webhook with url and secret', 'Domain', domain({ storage: { volume: {} }, apiServer: { replicas: 1 }, alerts: { webhooks: [{ name: 'a', url: 'https://x', urlSecretRef: { name: 's' } }] } }), 'exactly one of url or urlSecretRef'],
     ['database with both sources', 'Domain', domain({ storage: { s3: { bucket: 'b-1' } }, database: { urlSecretRef: { name: 'db' }, cloudNativePG: { clusterName: 'pg' } } }), 'exactly one of urlSecretRef or cloudNativePG'],
     ['autoscaling min > max', 'Domain', domain({ storage: { s3: { bucket: 'b-1' } }, database: { urlSecretRef: { name: 'db' } }, apiServer: { autoscaling: { enabled: true, minReplicas: 5, maxReplicas: 2 } } }), 'minReplicas must not exceed'],
+    // What the data plane refuses at start (OPENPDS_S3_ENDPOINT): refused at apply, not found in a crash loop.
+    ['s3 endpoint without a scheme', 'Domain', domain({ storage: { s3: { bucket: 'b-1', endpoint: 'minio:9000' } }, database: { urlSecretRef: { name: 'db' } } }), 'must match pattern'],
+    ['s3 endpoint without a host', 'Domain', domain({ storage: { s3: { bucket: 'b-1', endpoint: 'http://' } }, database: { urlSecretRef: { name: 'db' } } }), 'must match pattern'],
+    ['s3 endpoint with credentials', 'Domain', domain({ storage: { s3: { bucket: 'b-1', endpoint: 'http://key:secret@minio:9000' } }, database: { urlSecretRef: { name: 'db' } } }), 'must match pattern'],
     ['drive without owner', 'Drive', { spec: { domainRef: { name: 'd' } } }, "must have required property 'owner'"],
     ['drive with bad quota', 'Drive', { spec: { domainRef: { name: 'd' }, owner: { kind: 'User', name: 'u' }, quota: { totalSize: 'lots' } } }, 'must match pattern'],
     ['oidc without settings', 'UserSystem', { spec: { domainRef: { name: 'd' }, type: 'oidc' } }, 'type oidc needs spec.oidc'],
