@@ -59,3 +59,21 @@ test('readRecordedDomains: each domain.json with a Domain, by namespace/name; un
     fs.rmSync(state, { recursive: true, force: true });
   }
 });
+
+test('a Domain that leaves the folder and comes back in the same run is checked against domain.json too (review 17)', async () => {
+  const { work, dir, state } = setup('first-id', 'first-id');
+  const lines: string[] = [];
+  const runner = createUpRunner({ dir, stateDir: state, basePort: 0, logLevel: 'warn', allowEmpty: true, log: (l) => lines.push(l) });
+  try {
+    expect((await runner.sync()).status.domains.map((d) => d.key)).toEqual(['default/d']); // runs as first-id
+    fs.rmSync(path.join(dir, 'domain.yaml'));
+    expect((await runner.sync()).status.domains).toEqual([]); // gone: stopped, its data dir kept
+    fs.writeFileSync(path.join(dir, 'domain.yaml'), domainYaml('other-id'));
+    const { status } = await runner.sync();
+    expect(lines).toContainEqual(expect.stringMatching(/^invalid domain\.yaml Domain\/default\/d: spec.*domainId is immutable/));
+    expect(status.domains).toEqual([]); // not started on first-id's data dir under other-id
+  } finally {
+    await runner.stop();
+    fs.rmSync(work, { recursive: true, force: true });
+  }
+}, 120_000);

@@ -91,8 +91,6 @@ export function createUpRunner(options: UpOptions): UpRunner {
    * while `up` runs (it started the data plane on the old data dir under another id).
    */
   const appliedDomains = new Map<string, Domain>();
-  /** Domains applied in this run (once gone from a valid folder, one is a new object when it comes back). */
-  const seenDomains = new Set<string>();
   const runnerOptions = { stateDir: options.stateDir, basePort: options.basePort, logLevel: options.logLevel, usedPorts };
 
   function access(drive: Drive): DomainAccess {
@@ -213,8 +211,10 @@ export function createUpRunner(options: UpOptions): UpRunner {
 
   /** What a Domain's transition rules compare with: this run's, else its domain.json's (see appliedDomains). */
   function previousDomains(): Record<string, Domain> {
-    const recorded = Object.entries(readRecordedDomains(options.stateDir)).filter(([k]) => !seenDomains.has(k));
-    return { ...Object.fromEntries(recorded), ...Object.fromEntries(appliedDomains) };
+    // Also for a Domain that left the folder and came back in this run: its data dir stayed, and domain.json
+    // (rewritten only by a successful start) still says what it was run as (review 17: back with another
+    // domainId, it was started on the old data dir under the new id).
+    return { ...readRecordedDomains(options.stateDir), ...Object.fromEntries(appliedDomains) };
   }
 
   /**
@@ -264,7 +264,6 @@ export function createUpRunner(options: UpOptions): UpRunner {
     }, { allowEmpty: options.allowEmpty ?? false });
     if (manifests.invalid.length === 0) appliedDomains.clear(); // a Domain left a valid folder: back, it is a new object
     for (const domain of manifests.domains) appliedDomains.set(key(domain), domain);
-    for (const domain of manifests.domains) seenDomains.add(key(domain));
     // The apply-set annotation is the CLI's to write, never a manifest's: `up` puts no drive in a set.
     const wantedDrives = new Map(manifests.drives.map((d) => [key(d), withApplySet(d, undefined)]));
     const domains = manifests.domains;
