@@ -1,7 +1,8 @@
 /**
  * OPENPDS_MAX_CONNECTIONS caps the connections the API server holds (red team, resources: one client held
  * 19,980 half-open connections, the process ran out of open files and /readyz could not be reached). The
- * connection past the cap is closed unanswered; once the others close the server answers again. Headers
+ * connection past the cap is closed unanswered (and counted in openpds_connections_dropped_total); once the
+ * others close the server answers again. Headers
  * that never end are cut after HEADERS_TIMEOUT_MS (20 s, Node's default 60 s).
  */
 import type { Socket } from 'node:net';
@@ -17,6 +18,8 @@ describe('connection limit (pglite + local)', () => {
     port = Number(new URL(server.url).port);
   });
   afterAll(() => server?.stop());
+  /** From the registry, not GET /metrics: a fetch's kept-alive connection would count against the four. */
+  const dropped = async () => Number((await server.deps.metrics.registry.getSingleMetricAsString('openpds_connections_dropped_total')).split('\n').find((l) => l.startsWith('openpds_connections_dropped_total '))?.split(' ')[1]);
 
   it('closes the connection past OPENPDS_MAX_CONNECTIONS unanswered, and answers again once the others close', async () => {
     expect([server.server.maxConnections, server.server.headersTimeout]).toEqual([4, HEADERS_TIMEOUT_MS]);
@@ -24,7 +27,10 @@ describe('connection limit (pglite + local)', () => {
     // Four clients that send half their headers and hold on (as the flood did).
     const held = Array.from({ length: 4 }, () => rawExchange(port, 'GET /readyz HTTP/1.1\r\nHost: x\r\n', { waitMs: 15_000, then: (s) => sockets.push(s) }));
     await new Promise((r) => setTimeout(r, 200));
-    expect(await rawExchange(port, 'GET /readyz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n', { waitMs: 3000 })).toMatchObject({ status: 0, closed: true });
+    // Each one closed unanswered counts in openpds_connections_dropped_total (from 0: alerts take its rate).
+    expect(await dropped()).toBe(0);
+    for (let i = 0; i < 2; i++) expect(await rawExchange(port, 'GET /readyz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n', { waitMs: 3000 })).toMatchObject({ status: 0, closed: true });
+    expect(await dropped()).toBe(2);
     for (const s of sockets) s.destroy();
     await Promise.all(held);
     await new Promise((r) => setTimeout(r, 100));

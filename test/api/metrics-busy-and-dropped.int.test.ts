@@ -1,14 +1,12 @@
 /**
  * Two refusals an operator needs to see in /metrics, each from 0 at start (an alert takes rate() of them):
  * 503 ServiceUnavailable.Busy answers by reason (openpds_busy_answers_total; password_checks: every
- * password-check slot taken and the queue full), and connections closed unanswered at
- * OPENPDS_MAX_CONNECTIONS (openpds_connections_dropped_total). Before, only a log line at most once a
- * minute told of either. PGlite + local disk.
+ * password-check slot taken and the queue full); connections closed unanswered at OPENPDS_MAX_CONNECTIONS
+ * (openpds_connections_dropped_total) are counted in connection-limit.int.test.ts. Before, only a log line
+ * at most once a minute told of either. PGlite + local disk.
  */
-import type { Socket } from 'node:net';
 import { CHECKS_AT_ONCE, CHECKS_WAITING } from '../../api-server/src/modules/auth/password-check-slots';
 import { BUSY_REASONS } from '../../api-server/src/shared/metrics';
-import { rawExchange } from '../../api-server/src/shared/testing/raw-exchange';
 import { startTestServer, type TestServer } from '../support/test-server';
 
 /** A series' value in the text /metrics serves (the registry's, read here without a connection of its own). */
@@ -43,28 +41,5 @@ describe('busy answers in /metrics', () => {
       await Promise.all(held);
     }
     expect(await metric(server, series)).toBe(3);
-  });
-});
-
-describe('dropped connections in /metrics', () => {
-  let server: TestServer;
-  let port: number;
-  beforeAll(async () => {
-    server = await startTestServer('pglite', 'local', { OPENPDS_MAX_CONNECTIONS: '4' });
-    port = Number(new URL(server.url).port);
-  });
-  afterAll(() => server?.stop());
-
-  // No fetch here: its kept-alive connections would count against the four.
-  it('counts each connection closed unanswered at OPENPDS_MAX_CONNECTIONS', async () => {
-    const series = 'openpds_connections_dropped_total';
-    expect(await metric(server, series)).toBe(0);
-    const sockets: Socket[] = [];
-    const held = Array.from({ length: 4 }, () => rawExchange(port, 'GET /readyz HTTP/1.1\r\nHost: x\r\n', { waitMs: 15_000, then: (s) => sockets.push(s) }));
-    await new Promise((r) => setTimeout(r, 200));
-    for (let i = 0; i < 2; i++) expect(await rawExchange(port, 'GET /readyz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n', { waitMs: 3000 })).toMatchObject({ status: 0, closed: true });
-    for (const s of sockets) s.destroy();
-    await Promise.all(held);
-    expect(await metric(server, series)).toBe(2);
   });
 });
