@@ -16,7 +16,7 @@ import type { Db } from '../api-server/src/db/db';
 import { newPasswordProblem } from '../api-server/src/config/password-rule';
 import { createPasswordHasher } from '../api-server/src/modules/auth/password-hash';
 import { createUsersRepository } from '../api-server/src/modules/users/users.repository';
-import { PASSWORD_MAX_LENGTH, PASSWORD_MIN_LENGTH } from '../api-server/src/modules/users/users.routes';
+import { PASSWORD_MAX_LENGTH, PASSWORD_MIN_LENGTH } from '../api-server/src/modules/users/password-limits';
 
 export const ADMIN_USAGE = `usage: openpds admin reset-password [--user NAME] [--password-stdin]
 

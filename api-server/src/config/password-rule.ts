@@ -6,7 +6,7 @@
  * in. Checked when a password is set, never against one already stored: a data dir whose superadmin got a
  * short password before keeps starting and logging in.
  */
-import { PASSWORD_MAX_LENGTH, PASSWORD_MIN_LENGTH } from '../modules/users/users.routes';
+import { PASSWORD_MAX_LENGTH, PASSWORD_MIN_LENGTH } from '../modules/users/password-limits';
 
 /** Why `password` may not be set, as "<what> must ..." (never quoting the password); undefined when it may. */
 export function newPasswordProblem(password: string, what: string): string | undefined {

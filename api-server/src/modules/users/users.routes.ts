@@ -3,13 +3,7 @@ import { z } from 'zod';
 import { defineRpc, idField, limitField, markerField, type RpcRegistry } from '../../shared/rpc';
 import { newUserIdField, roleField, userNameField, userPageSchema, userResponseSchema, userStatusField } from './users.schemas';
 import { toUserResponse, type UsersService } from './users.service';
-
-/**
- * The API's rule for a new password (user/create, user/update), shared with the passwords set outside it:
- * OPENPDS_ADMIN_PASSWORD and `openpds admin reset-password` (config/password-rule.ts).
- */
-export const PASSWORD_MIN_LENGTH = 8;
-export const PASSWORD_MAX_LENGTH = 256;
+import { PASSWORD_MAX_LENGTH, PASSWORD_MIN_LENGTH } from './password-limits';
 
 const profile = {
   nick_name: z.string().max(256).optional(),
