@@ -4,7 +4,7 @@
  * child process here, so the old code fails the test on its time limit instead of hanging jest.
  */
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { ConfigError } from '../config/config';
@@ -29,6 +29,36 @@ describe('ensureDataDir', () => {
     expect(() => ensureDataDir(bad)).toThrow(ConfigError);
     expect(() => ensureDataDir(bad)).toThrow(`OPENPDS_DATA_DIR=${bad}: cannot create or write the data directory (ENOTDIR`);
     expect(() => ensureDataDir(path.join(parent, 'file'))).toThrow('(ENOTDIR');
+  });
+
+  it('a dangling symbolic link on the path: one line naming the link and its missing target', () => {
+    symlinkSync(path.join(parent, 'gone'), path.join(parent, 'x'));
+    const bad = path.join(parent, 'x', 'data');
+    const why = `${path.join(parent, 'x')} is a symbolic link to ${path.join(parent, 'gone')}, which does not exist`;
+    expect(() => ensureDataDir(bad)).toThrow(ConfigError);
+    expect(() => ensureDataDir(bad)).toThrow(`OPENPDS_DATA_DIR=${bad}: cannot create the data directory: ${why}: create ${path.join(parent, 'gone')}, or set OPENPDS_DATA_DIR to a writable directory`);
+    // The data dir itself the link: the same.
+    expect(() => ensureDataDir(path.join(parent, 'x'))).toThrow(why);
+    let message = '';
+    try {
+      ensureDataDir(bad);
+    } catch (err) {
+      message = (err as Error).message;
+    }
+    expect(message).not.toContain('\n');
+    // Nothing was made where the link points.
+    expect(() => statSync(path.join(parent, 'gone'))).toThrow();
+  });
+
+  it('a relative link to a further dangling link: names the end of the chain, as an absolute path', () => {
+    mkdirSync(path.join(parent, 'sub'));
+    symlinkSync('../gone', path.join(parent, 'sub', 'hop'));
+    symlinkSync('sub/hop', path.join(parent, 'x'));
+    expect(() => ensureDataDir(path.join(parent, 'x', 'data'))).toThrow(`${path.join(parent, 'x')} is a symbolic link to ${path.join(parent, 'gone')}, which does not exist`);
+    // Once the target exists, the link is followed and the data dir made under it.
+    mkdirSync(path.join(parent, 'gone'));
+    ensureDataDir(path.join(parent, 'x', 'data'));
+    expect(statSync(path.join(parent, 'gone', 'data')).isDirectory()).toBe(true);
   });
 
   it('a file system that takes no new directories (/proc): a clear error at once, not a hang', () => {

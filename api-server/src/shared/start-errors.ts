@@ -5,7 +5,7 @@
  * the errno into a ConfigError naming it, which fatal-log-line.ts prints as one JSON line with the code
  * InvalidConfiguration; an error they do not know is returned as it is.
  */
-import { accessSync, constants, mkdirSync, statSync } from 'node:fs';
+import { accessSync, constants, lstatSync, mkdirSync, readlinkSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { ConfigError } from '../config/config';
 
@@ -57,6 +57,9 @@ function makeDirs(dir: string): void {
       break;
     } catch (err) {
       if (errnoOf(err) !== 'ENOENT' || path.dirname(at) === at) throw err;
+      // A name that is there but does not resolve is a dangling symbolic link: mkdir would answer EEXIST
+      // and the stat after it ENOENT, which read as "that file system does not take new directories".
+      if (lstatSync(at, { throwIfNoEntry: false })?.isSymbolicLink()) throw new DanglingLinkError(at);
       missing.push(at);
     }
   }
@@ -69,12 +72,31 @@ function makeDirs(dir: string): void {
   }
 }
 
+/** How many links a dangling chain is followed through to name its missing end (Linux's own limit). */
+const MAX_LINK_HOPS = 40;
+
+/** A level of the path is a symbolic link whose target (at the end of any further links) does not exist. */
+class DanglingLinkError extends Error {
+  readonly target: string;
+  constructor(readonly link: string) {
+    let target = path.resolve(path.dirname(link), readlinkSync(link));
+    for (let hop = 1; hop < MAX_LINK_HOPS && lstatSync(target, { throwIfNoEntry: false })?.isSymbolicLink(); hop++) {
+      target = path.resolve(path.dirname(target), readlinkSync(target));
+    }
+    super(`${link} is a symbolic link to ${target}, which does not exist`);
+    this.target = target;
+  }
+}
+
 /** Creates the data directory, or throws a ConfigError naming OPENPDS_DATA_DIR when it cannot be created or written. */
 export function ensureDataDir(dir: string): void {
   try {
     makeDirs(dir);
     accessSync(dir, constants.W_OK);
   } catch (err) {
+    if (err instanceof DanglingLinkError) {
+      throw new ConfigError(`OPENPDS_DATA_DIR=${dir}: cannot create the data directory: ${err.message}: create ${err.target}, or set OPENPDS_DATA_DIR to a writable directory`, { cause: err });
+    }
     const code = errnoOf(err);
     if (!DIR_CODES.has(code)) throw err;
     const why =
