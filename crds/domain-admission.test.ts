@@ -86,6 +86,21 @@ describe('quotas: what the data plane refuses at start is refused at admission',
     expect(admit('Domain', d)).toEqual([]);
     expect(dataPlaneRefusal(d)).toBeUndefined();
   });
+
+  test('maxFolderDepth admits exactly what the data plane takes as OPENPDS_MAX_FOLDER_DEPTH (1 to 10000), and it arrives', () => {
+    for (const maxFolderDepth of [-1, 0, 1, 2, 1000, 9999, 10_000, 10_001, 1_000_000]) {
+      const d = domain({ ...S3, quotas: { maxFolderDepth } });
+      const admitted = admit('Domain', d).length === 0;
+      const refusal = dataPlaneRefusal(d);
+      expect([maxFolderDepth, admitted]).toEqual([maxFolderDepth, refusal === undefined]);
+      if (admitted) expect(loadConfig(domainEnv(createDomainContext(d))).maxFolderDepth).toBe(maxFolderDepth);
+      else expect(refusal).toBe(`OPENPDS_MAX_FOLDER_DEPTH must be between 1 and 10000, got ${maxFolderDepth}`);
+    }
+    expect(errorsOf({ ...S3, quotas: { maxFolderDepth: 10_001 } })).toContain('/spec/quotas/maxFolderDepth must be <= 10000');
+    const defaulted = domain(S3);
+    expect(validateWithDefaults('Domain', defaulted)).toEqual([]);
+    expect(defaulted.spec.quotas?.maxFolderDepth).toBe(1000);
+  });
 });
 
 describe('resources: a pod asking more than its limit never starts', () => {

@@ -92,7 +92,7 @@ export interface DomainSpec {
     autoscaling?: Autoscaling & { targetBacklogPerReplica?: number };
   };
   imageAnalysis?: { enabled?: boolean };
-  quotas?: { defaultDriveSize?: string; maxUsers?: number };
+  quotas?: { defaultDriveSize?: string; maxUsers?: number; maxFolderDepth?: number };
   ingress?: { host: string; tlsSecretName?: string; className?: string; annotations?: Record<string, string> };
   trash?: { retentionDays?: number };
   alerts?: { webhooks?: AlertWebhook[] };

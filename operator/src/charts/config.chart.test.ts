@@ -1,10 +1,13 @@
 // spec.upgrade.allowNewerSchema reaches the data plane as OPENPDS_ALLOW_NEWER_SCHEMA, a setting the data
 // plane's config knows (an older image on a newer schema stays not ready without it), and only when set:
-// a new key in every Domain's ConfigMap would change its config hash and roll every data plane.
-import { loadConfig } from '../../../api-server/src/config/config';
+// a new key in every Domain's ConfigMap would change its config hash and roll every data plane. The same
+// holds for spec.quotas.maxFolderDepth at its default.
+import { CONFIG_KEYS, loadConfig } from '../../../api-server/src/config/config';
 import type { Domain } from '../domain-types';
+import { domainEnv as localDomainEnv } from '../local/domain-runner';
 import { domainEnv } from './config.chart';
 import { createDomainContext } from './domain-context';
+import { DEFAULT_MAX_FOLDER_DEPTH } from './domain-defaults';
 
 const domain = (upgrade?: Domain['spec']['upgrade']): Domain => ({
   apiVersion: 'openpds.io/v1alpha1',
@@ -22,4 +25,29 @@ test('allowNewerSchema: true sets OPENPDS_ALLOW_NEWER_SCHEMA, which the data pla
 test('unset or false adds nothing to the ConfigMap', () => {
   expect(domainEnv(createDomainContext(domain()))).not.toHaveProperty('OPENPDS_ALLOW_NEWER_SCHEMA');
   expect(domainEnv(createDomainContext(domain({ allowNewerSchema: false })))).toEqual(domainEnv(createDomainContext(domain())));
+});
+
+const withDepth = (maxFolderDepth?: number): Domain => ({ ...domain(), spec: { storage: { volume: {} }, quotas: maxFolderDepth === undefined ? {} : { maxFolderDepth } } });
+
+describe('quotas.maxFolderDepth', () => {
+  test.each([1, 100, 10_000])('%i reaches the data plane as OPENPDS_MAX_FOLDER_DEPTH', (depth) => {
+    const env = domainEnv(createDomainContext(withDepth(depth)));
+    expect(env.OPENPDS_MAX_FOLDER_DEPTH).toBe(String(depth));
+    expect(loadConfig({ ...env, OPENPDS_SECRET_KEY: 'k'.repeat(32) }).maxFolderDepth).toBe(depth);
+  });
+
+  test('unset, or the default 1000 every stored Domain gets, adds nothing: the data plane defaults to the same 1000', () => {
+    expect(domainEnv(createDomainContext(withDepth()))).not.toHaveProperty('OPENPDS_MAX_FOLDER_DEPTH');
+    expect(domainEnv(createDomainContext(withDepth(1000)))).toEqual(domainEnv(createDomainContext(withDepth())));
+    // Were the data plane's default to move, a Domain left at 1000 would silently follow it.
+    expect(CONFIG_KEYS.maxFolderDepth.default).toBe(String(DEFAULT_MAX_FOLDER_DEPTH));
+    expect(loadConfig({ ...domainEnv(createDomainContext(withDepth(1000))), OPENPDS_SECRET_KEY: 'k'.repeat(32) }).maxFolderDepth).toBe(1000);
+  });
+});
+
+test('`openpds up` passes quotas.maxFolderDepth to its data planes too, the default included', () => {
+  const local = (maxFolderDepth?: number) => localDomainEnv(withDepth(maxFolderDepth), { stateDir: '/tmp/openpds-state', logLevel: 'info' });
+  expect(local(7).OPENPDS_MAX_FOLDER_DEPTH).toBe('7');
+  expect(loadConfig(local(7)).maxFolderDepth).toBe(7);
+  expect(loadConfig(local()).maxFolderDepth).toBe(DEFAULT_MAX_FOLDER_DEPTH);
 });

@@ -7,6 +7,7 @@ import { createHash } from 'node:crypto';
 import type { Chart } from 'cdk8s';
 import { k8s } from 'cdk8s-plus-32';
 import { DATA_DIR, HTTP_PORT, METRICS_PORT, type DomainContext } from './domain-context';
+import { DEFAULT_MAX_FOLDER_DEPTH } from './domain-defaults';
 import { quantityToBytes } from './quantity';
 
 /** Values of the admin Secret: generated once by the reconciler (crypto is its boundary), then re-read. */
@@ -48,6 +49,8 @@ export function domainEnv(ctx: DomainContext): Record<string, string> {
   }
   // Only when asked for: a new key in every Domain's ConfigMap would roll every data plane for nothing.
   if (spec.upgrade.allowNewerSchema) env.OPENPDS_ALLOW_NEWER_SCHEMA = 'true';
+  // Likewise: every Domain has the CRD's default of 1000 once stored, the data plane's own default too.
+  if (spec.quotas.maxFolderDepth !== DEFAULT_MAX_FOLDER_DEPTH) env.OPENPDS_MAX_FOLDER_DEPTH = String(spec.quotas.maxFolderDepth);
   if (spec.storage.hosting) env.OPENPDS_HOSTING_SCAN_INTERVAL_SECONDS = String(spec.storage.hosting.scanIntervalSeconds ?? 300);
   return Object.fromEntries(Object.entries(env).sort(([a], [b]) => a.localeCompare(b)));
 }

@@ -19,7 +19,7 @@ export interface ResolvedDomainSpec {
   apiServer: { replicas: number; resources: Resources; autoscaling: DeepRequired<NonNullable<NonNullable<DomainSpec['apiServer']>['autoscaling']>> };
   workers: { replicas: number; concurrency: number; resources: Resources; autoscaling: DeepRequired<NonNullable<NonNullable<DomainSpec['workers']>['autoscaling']>> };
   imageAnalysis: { enabled: boolean };
-  quotas: { defaultDriveSize: string; maxUsers: number };
+  quotas: { defaultDriveSize: string; maxUsers: number; maxFolderDepth: number };
   ingress: DomainSpec['ingress'];
   trash: { retentionDays: number };
   alerts: { webhooks: NonNullable<NonNullable<DomainSpec['alerts']>['webhooks']> };
@@ -27,6 +27,11 @@ export interface ResolvedDomainSpec {
 }
 
 export const DEFAULT_IMAGE = `openpds/openpds:${VERSION}`;
+/**
+ * quotas.maxFolderDepth when unset: the CRD's default, and the data plane's own for OPENPDS_MAX_FOLDER_DEPTH
+ * (config.chart.test.ts checks both), which is why the ConfigMap leaves it out at this value.
+ */
+export const DEFAULT_MAX_FOLDER_DEPTH = 1000;
 
 export function resolveDomainSpec(domain: Domain): ResolvedDomainSpec {
   const s = domain.spec;
@@ -73,7 +78,7 @@ export function resolveDomainSpec(domain: Domain): ResolvedDomainSpec {
       autoscaling: { enabled: false, minReplicas: 1, maxReplicas: 10, targetBacklogPerReplica: 50, ...workers.autoscaling },
     },
     imageAnalysis: { enabled: true, ...s.imageAnalysis },
-    quotas: { defaultDriveSize: '10Gi', maxUsers: 0, ...s.quotas },
+    quotas: { defaultDriveSize: '10Gi', maxUsers: 0, maxFolderDepth: DEFAULT_MAX_FOLDER_DEPTH, ...s.quotas },
     ingress: s.ingress,
     trash: { retentionDays: 30, ...s.trash },
     alerts: { webhooks: (s.alerts?.webhooks ?? []).map((w) => (w.urlSecretRef ? { ...w, urlSecretRef: { key: 'url', ...w.urlSecretRef } } : w)) },

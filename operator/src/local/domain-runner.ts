@@ -53,6 +53,7 @@ export function domainEnv(domain: Domain, options: Pick<DomainRunnerOptions, 'st
     OPENPDS_DATA_DIR: domainDataDir(options.stateDir, domain),
     OPENPDS_STORAGE: 'local',
     OPENPDS_DEFAULT_DRIVE_SIZE: String(quantityToBytes(spec.quotas.defaultDriveSize)),
+    OPENPDS_MAX_FOLDER_DEPTH: String(spec.quotas.maxFolderDepth),
     OPENPDS_TRASH_RETENTION_DAYS: String(spec.trash.retentionDays),
     OPENPDS_LOG_LEVEL: options.logLevel,
   };

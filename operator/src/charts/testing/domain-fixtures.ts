@@ -31,7 +31,7 @@ export const fullDomain = (): Domain => ({
     apiServer: { replicas: 3, resources: { requests: { cpu: '500m', memory: '512Mi' }, limits: { cpu: 2, memory: '2Gi' } } },
     workers: { replicas: 4, concurrency: 4, autoscaling: { enabled: true, minReplicas: 2, maxReplicas: 20, targetBacklogPerReplica: 25 } },
     imageAnalysis: { enabled: false },
-    quotas: { defaultDriveSize: '50Gi', maxUsers: 500 },
+    quotas: { defaultDriveSize: '50Gi', maxUsers: 500, maxFolderDepth: 100 },
     ingress: { host: 'drive.acme.example', tlsSecretName: 'acme-tls', className: 'nginx', annotations: { 'nginx.ingress.kubernetes.io/proxy-body-size': '0' } },
     trash: { retentionDays: 90 },
     alerts: { webhooks: [{ name: 'ops', url: 'https://hooks.acme.example/alert' }, { name: 'pager', urlSecretRef: { name: 'pager-url' } }] },
