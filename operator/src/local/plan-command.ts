@@ -12,7 +12,7 @@ import { parseArgs } from 'node:util';
 import type { DriveAction } from '../reconcilers/drive';
 import { APPLY_SET_NAME, bytesToQuantity, describeChange, parseMarker, type FieldChange } from '../reconcilers/drive-desired';
 import { runClusterCommand, type ClusterTarget } from './cluster-command';
-import { bareEndpointTarget, createDomainTargets, onlyDeclaredDomains, parseEndpoints, type TargetOptions } from './domain-targets';
+import { bareEndpointTarget, createDomainTargets, onlyDeclaredDomains, parseEndpoints, type DomainTargets, type TargetOptions } from './domain-targets';
 import { describeProblem, loadManifests, readManifestDocuments } from './manifests';
 import { failureOf, planDrives, type PlanEntry } from './plan-drives';
 import { formatUpPrune, upPrunes } from './plan-up-prunes';
@@ -82,6 +82,8 @@ export interface CommandIo {
   env?: Record<string, string | undefined>;
   /** Stops an apply like its first SIGINT does (tests; embedding). */
   signal?: AbortSignal;
+  /** Reaches the domains --endpoint names (tests: a fake admin client; default createDomainTargets). */
+  createTargets?: (options: TargetOptions) => DomainTargets;
 }
 
 export function runPlanCommand(argv: string[], io: CommandIo = {}): Promise<number> {
@@ -122,7 +124,7 @@ async function run(command: 'plan' | 'apply', argv: string[], io: CommandIo): Pr
     }
   }
   try {
-    return await stoppable(command, io.signal, out, (signal) => runAgainstDomains(command, parsed, session, out, err, signal));
+    return await stoppable(command, io.signal, out, (signal) => runAgainstDomains(command, parsed, session, { out, err, createTargets: io.createTargets ?? createDomainTargets }, signal));
   } catch (error) {
     // A state file that cannot be read or written: one line naming it and what to do, never a stack.
     if (!(error instanceof StateDirError)) throw error;
@@ -160,11 +162,17 @@ async function stoppable(command: 'plan' | 'apply', external: AbortSignal | unde
   }
 }
 
-async function runAgainstDomains(command: 'plan' | 'apply', parsed: DomainArgs, session: StateSession | undefined, out: (line: string) => void, err: (line: string) => void, signal?: AbortSignal): Promise<number> {
+interface RunIo {
+  out: (line: string) => void;
+  err: (line: string) => void;
+  createTargets: (options: TargetOptions) => DomainTargets;
+}
+
+async function runAgainstDomains(command: 'plan' | 'apply', parsed: DomainArgs, session: StateSession | undefined, { out, err, createTargets }: RunIo, signal?: AbortSignal): Promise<number> {
   for (const notice of session?.notices ?? []) out(notice);
   // With a state, the Drives as up last applied them: a changed domainRef or owner is an invalid manifest.
   const manifests = loadManifests(parsed.dir, undefined, session?.previous, { allowEmpty: parsed.allowEmpty });
-  let targets = session ? await session.targets(manifests.domains) : createDomainTargets(parsed.target);
+  let targets = session ? await session.targets(manifests.domains) : createTargets(parsed.target);
   if ('bareEndpoint' in parsed && parsed.bareEndpoint) {
     const ns = (o: { metadata: { namespace?: string } }) => o.metadata.namespace ?? 'default';
     const declared = manifests.domains.map((d) => ({ namespace: ns(d), domain: d.metadata.name }));
@@ -177,7 +185,7 @@ async function runAgainstDomains(command: 'plan' | 'apply', parsed: DomainArgs, 
       err(`openpds ${command}: ${endpoints}`);
       return 2;
     }
-    targets = onlyDeclaredDomains(createDomainTargets({ ...parsed.target, endpoints } as TargetOptions), parsed.bareEndpoint, declared);
+    targets = onlyDeclaredDomains(createTargets({ ...parsed.target, endpoints } as TargetOptions), parsed.bareEndpoint, declared);
   }
   // As cluster mode prints a refused manifest: in the plan, and it fails the run.
   for (const problem of manifests.invalid) out(`! error   ${describeProblem(problem)}`);
@@ -245,8 +253,14 @@ async function runAgainstDomains(command: 'plan' | 'apply', parsed: DomainArgs, 
     ? `Plan: ${counts.create} to create, ${counts.change} to change, ${counts.delete} to delete, ${counts.unchanged} unchanged`
     : `Apply complete: ${counts.create} created, ${counts.change} changed, ${counts.delete} deleted or released, ${counts.unchanged} unchanged`;
   if (stopped) {
-    const left = manifests.drives.length - entries.filter((e) => manifests.drives.some((d) => `${d.metadata.namespace ?? 'default'}/${d.metadata.name}` === e.key)).length;
-    out(`Apply stopped: ${counts.create} created, ${counts.change} changed, ${counts.delete} deleted or released, ${counts.unchanged} unchanged${counts.failed ? `, ${counts.failed} failed` : ''}; ${left} Drive${left === 1 ? '' : 's'} not reached and nothing pruned (run apply again for the rest).`);
+    const folder = new Set(manifests.drives.map((d) => `${d.metadata.namespace ?? 'default'}/${d.metadata.name}`));
+    const left = folder.size - entries.filter((e) => folder.has(e.key)).length;
+    // Entries of no Drive of the folder are the prune's: a stop during it has deleted or released some already.
+    const pruned = entries.filter((e) => !folder.has(e.key) && e.result.actions.some((a) => bucket(a) === 'delete')).length;
+    const where = pruned > 0
+      ? `every Drive applied, and the prune stopped after ${pruned} drive${pruned === 1 ? '' : 's'} of set ${set} deleted or released`
+      : `${left} Drive${left === 1 ? '' : 's'} not reached and nothing pruned`;
+    out(`Apply stopped: ${counts.create} created, ${counts.change} changed, ${counts.delete} deleted or released, ${counts.unchanged} unchanged${counts.failed ? `, ${counts.failed} failed` : ''}; ${where} (run apply again for the rest).`);
     return 130;
   }
   out(`${summary}${counts.failed ? `, ${counts.failed} failed` : ''}.`);

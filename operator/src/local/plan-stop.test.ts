@@ -5,7 +5,7 @@ import path from 'node:path';
 import type { AdminClient } from '../admin-client/admin-client';
 import type { Drive } from '../domain-types';
 import type { DomainTargets } from './domain-targets';
-import { runPlanCommand } from './plan-command';
+import { runApplyCommand, runPlanCommand } from './plan-command';
 import { planDrives } from './plan-drives';
 
 const drive = (name: string): Drive => ({
@@ -53,4 +53,50 @@ test('apply stopped (its signal aborted) during a create: that drive is finished
   const none = await planDrives({ drives: [drive('x')], domains: [] }, targets, { dryRun: false, signal: AbortSignal.abort() });
   expect(none).toEqual({ entries: [], stopped: true });
   expect(created).toEqual(['a']);
+});
+
+test('apply stopped during the prune says how many drives it deleted before the stop, not "nothing pruned"', async () => {
+  const work = fs.mkdtempSync(path.join(os.tmpdir(), 'openpds-apply-stop-prune-'));
+  try {
+    fs.writeFileSync(path.join(work, 'domain.yaml'), 'apiVersion: openpds.io/v1alpha1\nkind: Domain\nmetadata: {name: d}\nspec: {storage: {volume: {}}}\n');
+    // Three drives set demo applied before, whose Drives left the folder (reclaimPolicy Delete).
+    const lost = ['old-1', 'old-2', 'old-3'].map((name) => ({
+      drive_id: `drv-${name}`,
+      drive_name: name,
+      owner: 'team',
+      owner_type: 'group',
+      description: `openpds.io/uid=local.default.${name}; reclaimPolicy=Delete; set=demo`,
+      default: false,
+    }));
+    const deleted: string[] = [];
+    const client = {
+      async *listAllDrives() {
+        yield* lost.filter((d) => !deleted.includes(d.drive_id));
+      },
+      async getDrive(id: string) {
+        return lost.find((d) => d.drive_id === id && !deleted.includes(id));
+      },
+      async deleteDrive(id: string) {
+        deleted.push(id);
+      },
+    } as unknown as AdminClient;
+    const stop = new AbortController();
+    const lines: string[] = [];
+    const code = await runApplyCommand(['-f', work, '--endpoint', 'd=http://d.invalid', '--set', 'demo'], {
+      // Ctrl-C as soon as the first drive is said to be deleted: the prune is in flight.
+      out: (line) => {
+        lines.push(line);
+        if (line.includes(': Normal Deleted:')) stop.abort();
+      },
+      err: (line) => lines.push(line),
+      env: { OPENPDS_ADMIN_PASSWORD: 'unused' },
+      signal: stop.signal,
+      createTargets: () => ({ access: () => ({ state: 'Ready', client }) }),
+    });
+    expect(code).toBe(130);
+    expect(deleted).toEqual(['drv-old-1']);
+    expect(lines.at(-1)).toBe('Apply stopped: 0 created, 0 changed, 1 deleted or released, 0 unchanged; every Drive applied, and the prune stopped after 1 drive of set demo deleted or released (run apply again for the rest).');
+  } finally {
+    fs.rmSync(work, { recursive: true, force: true });
+  }
 });
