@@ -306,13 +306,18 @@ export function createFilesService(deps: Pick<Deps, 'db' | 'newId' | 'config'>, 
           await repo.allowLongStatements(tx);
         }
         const tree = source.type === 'folder' ? await repo.subtree(tx, input.drive_id, source.file_id) : [{ ...source, depth: 0 }];
+        const copied = tree.filter((f) => f.status === 'available');
+        const levelsBelow = copied.reduce((deepest, f) => (f.type === 'folder' ? Math.max(deepest, f.depth) : deepest), 0);
+        // Checked again on the rows this copy inserts: the shared tree lock lets folders be created in the
+        // source meanwhile (PostgreSQL, read committed), and one made below the deepest folder after the check
+        // above was copied one level past the limit. Refused, the transaction inserts nothing.
+        if (levelsBelow > 0) await assertDepthAllowed(tx, toDrive, input.to_parent_file_id, { type: source.type, name, levelsBelow });
         const newIds = new Map(tree.map((f) => [f.file_id, deps.newId()]));
         await repo.copyRows(tx, {
           srcDriveId: input.drive_id,
           dstDriveId: toDrive,
           createdBy: auth.userId,
-          rows: tree
-            .filter((f) => f.status === 'available')
+          rows: copied
             .map((f) => ({
               oldId: f.file_id,
               newId: newIds.get(f.file_id)!,
@@ -321,9 +326,9 @@ export function createFilesService(deps: Pick<Deps, 'db' | 'newId' | 'config'>, 
               newRevisionId: deps.newId(),
             })),
         });
-        const copied = await repo.get(tx, toDrive, newIds.get(source.file_id)!);
-        if (!copied) throw fileErrors.notFound(input.file_id); // not copied: an upload still in progress
-        return copied;
+        const copy = await repo.get(tx, toDrive, newIds.get(source.file_id)!);
+        if (!copy) throw fileErrors.notFound(input.file_id); // not copied: an upload still in progress
+        return copy;
       });
       for (let tries = 1; ; tries++) {
         try {

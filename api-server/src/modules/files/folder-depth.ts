@@ -4,8 +4,15 @@ import { fileErrors } from './files.errors';
 import { ROOT } from './files.repository';
 import { folderLevel, subfoldersDeeperThan } from './folder-depth.repository';
 
-/** What is put under a folder: a new file or folder, or an existing one (moved or copied) with its subtree. */
-export type PlacedItem = { type: 'file' | 'folder'; name: string } | { type: 'file' | 'folder'; name: string; driveId: string; fileId: string };
+/**
+ * What is put under a folder: a new file or folder; an existing one (moved or copied) whose subtree is
+ * walked for its deepest folder; or one whose subtree the caller has read (a copy's rows), with the level of
+ * its deepest folder below it (0: none).
+ */
+export type PlacedItem =
+  | { type: 'file' | 'folder'; name: string }
+  | { type: 'file' | 'folder'; name: string; driveId: string; fileId: string }
+  | { type: 'file' | 'folder'; name: string; levelsBelow: number };
 
 /**
  * OPENPDS_MAX_FOLDER_DEPTH: folders nest at most `maxDepth` levels (a folder at the top of a drive is level
@@ -32,7 +39,8 @@ export function createFolderDepthCheck(maxDepth: number) {
     if (fromParentId !== undefined && level <= (fromParentId === ROOT ? 0 : await folderLevel(tx, driveId, fromParentId))) return;
     // Levels left below the placed folder itself, which takes level + 1.
     const below = maxDepth - level - 1;
-    if (below < 0 || ('fileId' in item && (await subfoldersDeeperThan(tx, item.driveId, item.fileId, below)))) throw refused();
+    if (below < 0 || ('levelsBelow' in item && item.levelsBelow > below)) throw refused();
+    if ('fileId' in item && (await subfoldersDeeperThan(tx, item.driveId, item.fileId, below))) throw refused();
   };
 }
 export type AssertDepthAllowed = ReturnType<typeof createFolderDepthCheck>;
