@@ -91,6 +91,17 @@ describe('kubectl apply of Domains the schema used to accept', () => {
     await expect(apply(domain(`${name}x`, S3))).rejects.toThrow('metadata.name must be at most 48 characters');
   });
 
+  it('quotas.maxFolderDepth: 1 to 10000 as the data plane takes it, 1000 when unset, explained', async () => {
+    await expect(apply(domain('depth-deep', `${S3}\n  quotas: {maxFolderDepth: 10001}`))).rejects.toThrow(/spec\.quotas\.maxFolderDepth: Invalid value: 10001: spec\.quotas\.maxFolderDepth in body should be less than or equal to 10000/);
+    await expect(apply(domain('depth-zero', `${S3}\n  quotas: {maxFolderDepth: 0}`))).rejects.toThrow(/spec\.quotas\.maxFolderDepth in body should be greater than or equal to 1/);
+    await expect(apply(domain('depth-ok', `${S3}\n  quotas: {maxFolderDepth: 10000}`))).resolves.toContain('created');
+    await expect(apply(domain('depth-unset', S3))).resolves.toContain('created');
+    await expect(kubectl(kubeconfig, ['get', 'domain', 'depth-unset', '-o', 'jsonpath={.spec.quotas.maxFolderDepth}'])).resolves.toBe('1000');
+    const explained = await kubectl(kubeconfig, ['explain', 'domain.spec.quotas.maxFolderDepth']);
+    expect(explained.replace(/\s+/g, ' ')).toContain('Most levels folders may nest in a drive');
+    expect(explained.replace(/\s+/g, ' ')).toContain('(OPENPDS_MAX_FOLDER_DEPTH)');
+  });
+
   it('kubectl explain says what an unset apiServer.replicas means, and the limits', async () => {
     const replicas = await kubectl(kubeconfig, ['explain', 'domain.spec.apiServer.replicas']);
     expect(replicas.replace(/\s+/g, ' ')).toContain('Absent means 1 with storage.volume (a ReadWriteOnce disk allows 0 or 1) and 2 otherwise.');
