@@ -30,7 +30,7 @@ const recorded = async (db: Db) => (await db.query<{ name: string }>('SELECT nam
 
 describe.each(DB_KINDS)('no-transaction migrations on %s', (kind) => {
   let db: Db;
-  beforeEach(async () => (db = await createTestDb(kind)));
+  beforeEach(async () => (db = await createTestDb(kind, { fromTemplate: true })));
   afterEach(() => db.close());
 
   it('run between transactional ones, are recorded once built, and are not run again', async () => {

@@ -7,6 +7,7 @@ import { PGlite } from '@electric-sql/pglite';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { seedPgliteDataDir } from '../../../test/support/pglite-template';
 import type { Db } from './db';
 import { createPgliteDb } from './pglite.db';
 
@@ -25,11 +26,16 @@ describe('PGlite with its file-system bundle released', () => {
   let db: Db;
   let reference: PGlite;
 
+  // Both open copies of the test template (initdb's output): the subject is what createPgliteDb does once
+  // Postgres is up, not the first start (initdb and migrations in a child process, 15-20 s on two busy
+  // cores, tested in test/api/pglite-initdb-cache and crash-pglite-first-start), nor an in-memory initdb.
   beforeAll(async () => {
     dir = mkdtempSync(path.join(tmpdir(), 'openpds-pglite-'));
+    await seedPgliteDataDir(dir);
+    await seedPgliteDataDir(path.join(dir, 'reference'));
     db = await createPgliteDb(path.join(dir, 'db'));
-    reference = await PGlite.create();
-  });
+    reference = await PGlite.create(path.join(dir, 'reference', 'db'));
+  }, 120_000);
   afterAll(async () => {
     await db?.close();
     await reference?.close();
