@@ -65,7 +65,7 @@ describe.each(DB_KINDS)('bulk delete accounting on %s', (kind) => {
   afterEach(() => db?.close());
 
   it('keeps used_size, reserved_size and blob references equal to a recount through every bulk delete', async () => {
-    db = await createTestDb(kind);
+    db = await createTestDb(kind, { fromTemplate: true });
     await migrate(db);
     await seed(db);
     expect(await accountingDrift(db)).toEqual([]);
@@ -98,7 +98,7 @@ describe.each(DB_KINDS)('bulk delete accounting on %s', (kind) => {
   });
 
   it('applies 010 on a database holding data from before it, and the data stays counted right', async () => {
-    db = await createTestDb(kind);
+    db = await createTestDb(kind, { fromTemplate: true });
     const upTo009 = readMigrations().filter((m) => m.version <= 9);
     expect(upTo009.length).toBeLessThan(readMigrations().length);
     await migrate(db, upTo009);

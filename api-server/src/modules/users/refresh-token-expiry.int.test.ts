@@ -7,7 +7,7 @@ import { deleteExpiredRefreshTokens } from './users.repository';
 describe.each(DB_KINDS)('expired refresh tokens on %s', (kind) => {
   let db: Db;
   beforeAll(async () => {
-    db = await createTestDb(kind);
+    db = await createTestDb(kind, { fromTemplate: true });
     await migrate(db);
     await db.query(`INSERT INTO domains (domain_id) VALUES ('d')`);
     await db.query(`INSERT INTO users (user_id, domain_id, user_name) VALUES ('u', 'd', 'u')`);
