@@ -102,6 +102,25 @@ describe('kubectl apply of Domains the schema used to accept', () => {
     expect(explained.replace(/\s+/g, ' ')).toContain('(OPENPDS_MAX_FOLDER_DEPTH)');
   });
 
+  it.each([
+    ['quotas', 'maxFolderItems', -1, 9007199254740992, 9007199254740991, '100000', 'OPENPDS_MAX_FOLDER_ITEMS'],
+    ['tokens', 'accessTTLSeconds', 59, 86401, 86400, '7200', 'OPENPDS_ACCESS_TOKEN_TTL'],
+    ['tokens', 'refreshTTLSeconds', 299, 315360001, 315360000, '2592000', 'OPENPDS_REFRESH_TOKEN_TTL'],
+    ['signedURLs', 'downloadTTLSeconds', 9, 604801, 604800, '900', 'OPENPDS_DOWNLOAD_URL_TTL'],
+    ['signedURLs', 'uploadTTLSeconds', 59, 604801, 604800, '3600', 'OPENPDS_UPLOAD_URL_TTL'],
+  ])('%s.%s: refused at %i and %i, admitted at the data plane\'s bound %i, %s when unset, explained', async (group, field, below, above, max, byDefault, env) => {
+    const name = field.toLowerCase().replace(/seconds$/, '');
+    const at = (value: number) => `${S3}\n  ${group}: {${field}: ${value}}`;
+    const path = `spec\\.${group}\\.${field}`;
+    await expect(apply(domain(`${name}-below`, at(below)))).rejects.toThrow(new RegExp(`${path}: Invalid value: ${below}: ${path} in body should be greater than or equal to`));
+    await expect(apply(domain(`${name}-above`, at(above)))).rejects.toThrow(new RegExp(`${path} in body should be less than or equal to ${max}`));
+    await expect(apply(domain(`${name}-max`, at(max)))).resolves.toContain('created');
+    await expect(apply(domain(`${name}-unset`, S3))).resolves.toContain('created');
+    await expect(kubectl(kubeconfig, ['get', 'domain', `${name}-unset`, '-o', `jsonpath={.spec.${group}.${field}}`])).resolves.toBe(byDefault);
+    const explained = await kubectl(kubeconfig, ['explain', `domain.spec.${group}.${field}`]);
+    expect(explained.replace(/\s+/g, ' ')).toContain(`(${env})`);
+  });
+
   it('kubectl explain says what an unset apiServer.replicas means, and the limits', async () => {
     const replicas = await kubectl(kubeconfig, ['explain', 'domain.spec.apiServer.replicas']);
     expect(replicas.replace(/\s+/g, ' ')).toContain('Absent means 1 with storage.volume (a ReadWriteOnce disk allows 0 or 1) and 2 otherwise.');

@@ -103,6 +103,42 @@ describe('quotas: what the data plane refuses at start is refused at admission',
   });
 });
 
+// Each field admits exactly what the data plane takes for its variable, one past either bound is refused
+// where the data plane would refuse it, and an unset field is stored as the data plane's own default.
+describe.each([
+  { field: 'quotas.maxFolderItems', config: 'maxFolderItems', env: 'OPENPDS_MAX_FOLDER_ITEMS', min: 0, max: 9007199254740991, byDefault: 100_000 },
+  { field: 'tokens.accessTTLSeconds', config: 'accessTokenTtl', env: 'OPENPDS_ACCESS_TOKEN_TTL', min: 60, max: 86_400, byDefault: 7200 },
+  { field: 'tokens.refreshTTLSeconds', config: 'refreshTokenTtl', env: 'OPENPDS_REFRESH_TOKEN_TTL', min: 300, max: 315_360_000, byDefault: 2_592_000 },
+  { field: 'signedURLs.downloadTTLSeconds', config: 'downloadUrlTtl', env: 'OPENPDS_DOWNLOAD_URL_TTL', min: 10, max: 604_800, byDefault: 900 },
+  { field: 'signedURLs.uploadTTLSeconds', config: 'uploadUrlTtl', env: 'OPENPDS_UPLOAD_URL_TTL', min: 60, max: 604_800, byDefault: 3600 },
+] as const)('$field: what the data plane takes as $env ($min to $max), defaulting to $byDefault', ({ field, config, env, min, max, byDefault }) => {
+  const [group, name] = field.split('.') as [string, string];
+  const withValue = (value: number) => domain({ ...S3, [group]: { [name]: value } });
+
+  test('admitted exactly where the data plane starts, and the value arrives', () => {
+    // maxFolderItems' max is the largest safe integer: one past it is not, so 2^63 stands for it.
+    const above = max < Number.MAX_SAFE_INTEGER ? max + 1 : 2 ** 63;
+    const values = [-1, min - 1, min, min + 1, byDefault, max - 1, max, above];
+    for (const value of values) {
+      const d = withValue(value);
+      const admitted = admit('Domain', d).length === 0;
+      const refusal = dataPlaneRefusal(d);
+      expect([value, admitted]).toEqual([value, refusal === undefined]);
+      if (admitted) expect(loadConfig(domainEnv(createDomainContext(d)))[config]).toBe(value);
+      else expect(refusal).toBe(`${env} must be between ${min} and ${max}, got ${value}`);
+    }
+    expect(errorsOf({ ...S3, [group]: { [name]: min - 1 } })).toContain(`/spec/${group}/${name} must be >= ${min}`);
+    expect(errorsOf({ ...S3, [group]: { [name]: above } })).toContain(`/spec/${group}/${name} must be <= ${max}`);
+  });
+
+  test('unset, it is stored as the data plane\'s default', () => {
+    const defaulted = domain(S3);
+    expect(validateWithDefaults('Domain', defaulted)).toEqual([]);
+    expect((defaulted.spec as unknown as Record<string, Record<string, number>>)[group]?.[name]).toBe(byDefault);
+    expect(CONFIG_KEYS[config].default).toBe(String(byDefault));
+  });
+});
+
 describe('resources: a pod asking more than its limit never starts', () => {
   test.each([
     ['apiServer', { requests: { memory: '2Gi' }, limits: { memory: '1Gi' } }, 'spec.apiServer.resources: Invalid value: "object": resources.requests.memory must not exceed resources.limits.memory'],

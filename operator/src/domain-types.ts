@@ -92,9 +92,11 @@ export interface DomainSpec {
     autoscaling?: Autoscaling & { targetBacklogPerReplica?: number };
   };
   imageAnalysis?: { enabled?: boolean };
-  quotas?: { defaultDriveSize?: string; maxUsers?: number; maxFolderDepth?: number };
+  quotas?: { defaultDriveSize?: string; maxUsers?: number; maxFolderDepth?: number; maxFolderItems?: number };
   ingress?: { host: string; tlsSecretName?: string; className?: string; annotations?: Record<string, string> };
   trash?: { retentionDays?: number };
+  tokens?: { accessTTLSeconds?: number; refreshTTLSeconds?: number };
+  signedURLs?: { downloadTTLSeconds?: number; uploadTTLSeconds?: number };
   alerts?: { webhooks?: AlertWebhook[] };
   upgrade?: { policy?: 'Automatic' | 'Manual'; approvedImage?: string; allowNewerSchema?: boolean };
   logLevel?: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace';

@@ -19,19 +19,30 @@ export interface ResolvedDomainSpec {
   apiServer: { replicas: number; resources: Resources; autoscaling: DeepRequired<NonNullable<NonNullable<DomainSpec['apiServer']>['autoscaling']>> };
   workers: { replicas: number; concurrency: number; resources: Resources; autoscaling: DeepRequired<NonNullable<NonNullable<DomainSpec['workers']>['autoscaling']>> };
   imageAnalysis: { enabled: boolean };
-  quotas: { defaultDriveSize: string; maxUsers: number; maxFolderDepth: number };
+  quotas: { defaultDriveSize: string; maxUsers: number; maxFolderDepth: number; maxFolderItems: number };
   ingress: DomainSpec['ingress'];
   trash: { retentionDays: number };
+  tokens: { accessTTLSeconds: number; refreshTTLSeconds: number };
+  signedURLs: { downloadTTLSeconds: number; uploadTTLSeconds: number };
   alerts: { webhooks: NonNullable<NonNullable<DomainSpec['alerts']>['webhooks']> };
   upgrade: { policy: 'Automatic' | 'Manual'; approvedImage?: string; allowNewerSchema: boolean };
 }
 
 export const DEFAULT_IMAGE = `openpds/openpds:${VERSION}`;
-/**
- * quotas.maxFolderDepth when unset: the CRD's default, and the data plane's own for OPENPDS_MAX_FOLDER_DEPTH
- * (config.chart.test.ts checks both), which is why the ConfigMap leaves it out at this value.
- */
+// Data-plane settings of the spec when unset: the CRD's defaults, and the data plane's own for the variables
+// they map to (config.chart.test.ts checks both), which is why the ConfigMap leaves each out at its value.
+/** quotas.maxFolderDepth: OPENPDS_MAX_FOLDER_DEPTH. */
 export const DEFAULT_MAX_FOLDER_DEPTH = 1000;
+/** quotas.maxFolderItems: OPENPDS_MAX_FOLDER_ITEMS. */
+export const DEFAULT_MAX_FOLDER_ITEMS = 100_000;
+/** tokens.accessTTLSeconds: OPENPDS_ACCESS_TOKEN_TTL (2 hours). */
+export const DEFAULT_ACCESS_TTL_SECONDS = 7200;
+/** tokens.refreshTTLSeconds: OPENPDS_REFRESH_TOKEN_TTL (30 days). */
+export const DEFAULT_REFRESH_TTL_SECONDS = 2_592_000;
+/** signedURLs.downloadTTLSeconds: OPENPDS_DOWNLOAD_URL_TTL (15 minutes). */
+export const DEFAULT_DOWNLOAD_TTL_SECONDS = 900;
+/** signedURLs.uploadTTLSeconds: OPENPDS_UPLOAD_URL_TTL (1 hour). */
+export const DEFAULT_UPLOAD_TTL_SECONDS = 3600;
 
 export function resolveDomainSpec(domain: Domain): ResolvedDomainSpec {
   const s = domain.spec;
@@ -78,9 +89,11 @@ export function resolveDomainSpec(domain: Domain): ResolvedDomainSpec {
       autoscaling: { enabled: false, minReplicas: 1, maxReplicas: 10, targetBacklogPerReplica: 50, ...workers.autoscaling },
     },
     imageAnalysis: { enabled: true, ...s.imageAnalysis },
-    quotas: { defaultDriveSize: '10Gi', maxUsers: 0, maxFolderDepth: DEFAULT_MAX_FOLDER_DEPTH, ...s.quotas },
+    quotas: { defaultDriveSize: '10Gi', maxUsers: 0, maxFolderDepth: DEFAULT_MAX_FOLDER_DEPTH, maxFolderItems: DEFAULT_MAX_FOLDER_ITEMS, ...s.quotas },
     ingress: s.ingress,
     trash: { retentionDays: 30, ...s.trash },
+    tokens: { accessTTLSeconds: DEFAULT_ACCESS_TTL_SECONDS, refreshTTLSeconds: DEFAULT_REFRESH_TTL_SECONDS, ...s.tokens },
+    signedURLs: { downloadTTLSeconds: DEFAULT_DOWNLOAD_TTL_SECONDS, uploadTTLSeconds: DEFAULT_UPLOAD_TTL_SECONDS, ...s.signedURLs },
     alerts: { webhooks: (s.alerts?.webhooks ?? []).map((w) => (w.urlSecretRef ? { ...w, urlSecretRef: { key: 'url', ...w.urlSecretRef } } : w)) },
     upgrade: { policy: 'Automatic', allowNewerSchema: false, ...s.upgrade },
   };
