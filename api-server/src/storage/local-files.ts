@@ -20,6 +20,27 @@ export function keyToPath(root: string, key: string): string {
   return path.join(root, ...segments);
 }
 
+/**
+ * `mkdir -p dir`, making no level at or above `base` (the store's root): when base is gone (the data dir
+ * moved or removed under a running server) it rejects with ENOENT. Node's recursive mkdir made the whole
+ * chain again at the old place, an empty store there that took the writes: the data split in two.
+ */
+export async function makeDirsUnder(base: string, dir: string): Promise<void> {
+  const relative = path.relative(base, dir);
+  if (relative === '' || relative.startsWith('..') || path.isAbsolute(relative)) throw new RangeError(`${dir} is not under ${base}`);
+  try {
+    await mkdir(dir);
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === 'EEXIST') return;
+    if (code !== 'ENOENT' || path.dirname(dir) === base) throw error;
+    await makeDirsUnder(base, path.dirname(dir));
+    await mkdir(dir).catch((again: NodeJS.ErrnoException) => {
+      if (again.code !== 'EEXIST') throw again; // EEXIST: made meanwhile by a concurrent write
+    });
+  }
+}
+
 export interface WrittenFile {
   size: number;
   md5: string;
@@ -29,13 +50,14 @@ export interface WrittenFile {
  * Streams `source` into a temp file under tmpDir and renames it to `target` once the bytes are on disk,
  * so readers see either the old file or the whole new one, never a prefix, even after a crash.
  * On any error (including the source being destroyed mid-stream) the temp file is removed.
- * `target` may be computed from the written bytes (part files are named after their MD5).
+ * `target` may be computed from the written bytes (part files are named after their MD5). Its missing
+ * parent directories are made when `createParentUnder` names a directory above them (makeDirsUnder).
  */
 export async function writeFileAtomically(
   source: Readable,
   target: string | ((written: WrittenFile) => string),
   tmpDir: string,
-  options: { expectedSize?: number; maxSize?: number; createParent?: boolean } = {},
+  options: { expectedSize?: number; maxSize?: number; createParentUnder?: string } = {},
 ): Promise<WrittenFile & { path: string }> {
   const tmp = path.join(tmpDir, `${TEMP_PREFIX}${randomBytes(12).toString('hex')}`);
   const counter = new CountingHash(options);
@@ -46,7 +68,7 @@ export async function writeFileAtomically(
     await fsyncPath(tmp);
     written = { size: counter.size, md5: counter.md5() };
     final = typeof target === 'string' ? target : target(written);
-    if (options.createParent !== false) await mkdir(path.dirname(final), { recursive: true });
+    if (options.createParentUnder !== undefined) await makeDirsUnder(options.createParentUnder, path.dirname(final));
     await rename(tmp, final);
   } catch (error) {
     await rm(tmp, { force: true });
@@ -133,9 +155,10 @@ class CountingHash extends Transform {
  * name: a one-part upload's part stays listed until its upload directory goes, so a completion that
  * crashes in between finds the upload whole and redoes this. Since every write here replaces a file
  * instead of changing it, the target is a snapshot: a later write to `source` does not reach it. False
- * when the file system has no hard links (the caller copies instead).
+ * when the file system has no hard links (the caller copies instead). The target's missing parents are
+ * made under `base` (makeDirsUnder).
  */
-export async function linkOnto(source: string, target: string, tmpDir: string): Promise<boolean> {
+export async function linkOnto(source: string, target: string, tmpDir: string, base: string): Promise<boolean> {
   const tmp = path.join(tmpDir, `${TEMP_PREFIX}${randomBytes(12).toString('hex')}`);
   try {
     await link(source, tmp);
@@ -144,7 +167,7 @@ export async function linkOnto(source: string, target: string, tmpDir: string): 
     throw error;
   }
   try {
-    await mkdir(path.dirname(target), { recursive: true });
+    await makeDirsUnder(base, path.dirname(target));
     await rename(tmp, target);
   } finally {
     // rename() of two links to one inode (a retry after a crash that had already renamed) succeeds and
@@ -160,9 +183,10 @@ export async function linkOnto(source: string, target: string, tmpDir: string): 
  * Creates `target` with `bytes` unless it exists; false when it does. The bytes go to a durable temp file
  * first and are hard-linked to the name (link() fails with EEXIST, atomically), so a crash never leaves a
  * half-written target. Without hard links: an exclusive create (O_EXCL), still atomic against a rival.
+ * The target's missing parents are made under `base` (makeDirsUnder).
  */
-export async function createFileExclusively(target: string, bytes: Buffer, tmpDir: string): Promise<boolean> {
-  await mkdir(path.dirname(target), { recursive: true });
+export async function createFileExclusively(target: string, bytes: Buffer, tmpDir: string, base: string): Promise<boolean> {
+  await makeDirsUnder(base, path.dirname(target));
   const tmp = path.join(tmpDir, `${TEMP_PREFIX}${randomBytes(12).toString('hex')}`);
   try {
     await writeFile(tmp, bytes, { flag: 'wx' });

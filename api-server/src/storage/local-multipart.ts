@@ -43,6 +43,8 @@ const PART_FILE = /^(\d{5})\.([0-9a-f]{32})$/;
 const STAGING_PREFIX = '.upload-';
 
 export function createLocalMultipart(deps: {
+  /** The store's root: missing parents of a completed object are made under it, never it (makeDirsUnder). */
+  root: string;
   uploadsDir: string;
   tmpDir: string;
   objectPath: (key: string) => string;
@@ -111,7 +113,6 @@ export function createLocalMultipart(deps: {
       const written = await writeFileAtomically(body, ({ md5 }) => path.join(dir, `${prefix}.${md5}`), dir, {
         expectedSize: size,
         maxSize: MAX_PART_SIZE,
-        createParent: false,
       }).catch(async (error: NodeJS.ErrnoException) => {
         if (error.code === 'ENOENT' && !(await readRecord(dir))) throw new UploadNotFoundError(uploadId);
         throw error;
@@ -136,8 +137,8 @@ export function createLocalMultipart(deps: {
       const uploaded = new Map((await readParts(dir)).map((p) => [p.partNumber, p]));
       const files = checkParts(parts, uploaded).map((p) => p.file);
       const target = deps.objectPath(key);
-      const linked = files.length === 1 && (await linkOnto(files[0]!, target, deps.tmpDir));
-      if (!linked) await writeFileAtomically(Readable.from(concatFiles(files)), target, deps.tmpDir);
+      const linked = files.length === 1 && (await linkOnto(files[0]!, target, deps.tmpDir, deps.root));
+      if (!linked) await writeFileAtomically(Readable.from(concatFiles(files)), target, deps.tmpDir, { createParentUnder: deps.root });
       await rm(dir, { recursive: true, force: true });
       return deps.infoOf(await stat(target, { bigint: true }));
     },

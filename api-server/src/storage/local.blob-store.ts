@@ -7,13 +7,14 @@
  */
 import type { BigIntStats } from 'node:fs';
 import { createReadStream } from 'node:fs';
-import { mkdir, open, opendir, rm, stat, access, constants } from 'node:fs/promises';
+import { open, opendir, rm, stat, access, constants } from 'node:fs/promises';
 import path from 'node:path';
 import type { Readable } from 'node:stream';
 import type { UrlSigner } from '../shared/url-signer';
 import { BlobNotFoundError, type BlobStore, type ByteRange, type ObjectInfo } from './blob-store';
-import { createFileExclusively, keyToPath, linkOnto, sweepTempFiles, writeFileAtomically } from './local-files';
+import { createFileExclusively, keyToPath, linkOnto, makeDirsUnder, sweepTempFiles, writeFileAtomically } from './local-files';
 import { createLocalMultipart } from './local-multipart';
+import { createRootGuard } from './local-root';
 
 /** Paths of the routes in local-blob.routes.ts; the signature covers them. */
 export const LOCAL_PART_PATH = '/v2/blob/part';
@@ -38,6 +39,7 @@ export function createLocalBlobStore(options: {
   const root = path.resolve(options.root);
   const dirs = { objects: path.join(root, 'objects'), uploads: path.join(root, 'uploads'), tmp: path.join(root, 'tmp') };
   const tempMaxAgeMs = options.tempMaxAgeMs ?? TEMP_MAX_AGE_MS;
+  const rootGuard = createRootGuard(root);
   /**
    * Deletes what a crash (kill -9, power loss) left mid-write: temp files (local-files.ts sweepTempFiles)
    * and half-created multipart uploads (local-multipart.ts sweepLeftovers); how many went.
@@ -46,9 +48,11 @@ export function createLocalBlobStore(options: {
   let ready: Promise<unknown> | undefined;
   // A failure is not remembered: a volume mounted late or fixed by hand is used once it works.
   // Once the directories are there, the leftovers of a crash go. Best effort: a sweep that fails leaves
-  // them to a later one, and the store works meanwhile.
+  // them to a later one, and the store works meanwhile. The root is made only under a parent that exists
+  // (local-root.ts): a data dir moved away is not made again, empty, where it was.
   const ensureDirs = () =>
-    (ready ??= Promise.all(Object.values(dirs).map((d) => mkdir(d, { recursive: true })))
+    (ready ??= Promise.all(Object.values(dirs).map((d) => makeDirsUnder(path.dirname(root), d)))
+      .then(() => rootGuard.markSeen())
       .then(() => sweepTemp(tempMaxAgeMs).catch(() => 0))
       .catch((error: unknown) => {
         ready = undefined;
@@ -56,16 +60,16 @@ export function createLocalBlobStore(options: {
       }));
   const objectPath = (key: string) => keyToPath(dirs.objects, key);
 
-  const { sweepLeftovers: sweepUploadLeftovers, ...multipart } = createLocalMultipart({ uploadsDir: dirs.uploads, tmpDir: dirs.tmp, objectPath, ensureDirs, infoOf });
+  const { sweepLeftovers: sweepUploadLeftovers, ...multipart } = createLocalMultipart({ root, uploadsDir: dirs.uploads, tmpDir: dirs.tmp, objectPath, ensureDirs, infoOf });
 
-  return {
+  return guardRoot(rootGuard, {
     kind: 'local',
     sweepTemp,
 
     async put(key, body, opts) {
       const target = objectPath(key);
       await ensureDirs();
-      await writeFileAtomically(body, target, dirs.tmp, { expectedSize: opts?.size });
+      await writeFileAtomically(body, target, dirs.tmp, { expectedSize: opts?.size, createParentUnder: root });
       return infoOf(await stat(target, { bigint: true }));
     },
 
@@ -86,9 +90,10 @@ export function createLocalBlobStore(options: {
     },
 
     async head(key) {
-      const stats = await stat(objectPath(key), { bigint: true }).catch((error: NodeJS.ErrnoException) => {
-        if (isMissing(error)) return null;
-        throw error;
+      const stats = await stat(objectPath(key), { bigint: true }).catch(async (error: NodeJS.ErrnoException) => {
+        if (!isMissing(error)) throw error;
+        await rootGuard.assertThere(); // the key is missing, or the whole store is
+        return null;
       });
       return stats?.isFile() ? infoOf(stats) : null;
     },
@@ -99,25 +104,29 @@ export function createLocalBlobStore(options: {
       await ensureDirs();
       let linked: boolean;
       try {
-        linked = await linkOnto(source, target, dirs.tmp);
+        linked = await linkOnto(source, target, dirs.tmp, root);
       } catch (error) {
         if (isMissing(error as NodeJS.ErrnoException)) throw new BlobNotFoundError(from);
         throw error;
       }
-      if (!linked) await writeFileAtomically(createReadStream(source), target, dirs.tmp);
+      if (!linked) await writeFileAtomically(createReadStream(source), target, dirs.tmp, { createParentUnder: root });
       return infoOf(await stat(target, { bigint: true }));
     },
 
     async putIfAbsent(key, body) {
       const target = objectPath(key);
       await ensureDirs();
-      return createFileExclusively(target, body, dirs.tmp);
+      return createFileExclusively(target, body, dirs.tmp, root);
     },
 
     async delete(key) {
       // Empty parent directories are left behind on purpose: removing them races with a concurrent put
-      // that has just created the directory and is about to rename its temp file into it.
-      await rm(objectPath(key), { force: true });
+      // that has just created the directory and is about to rename its temp file into it. A missing key is
+      // no error, a missing store is.
+      await rm(objectPath(key)).catch(async (error: NodeJS.ErrnoException) => {
+        if (!isMissing(error)) throw error;
+        await rootGuard.assertThere();
+      });
     },
 
     async *list(prefix) {
@@ -161,6 +170,47 @@ export function createLocalBlobStore(options: {
       await ensureDirs();
       await access(dirs.tmp, constants.W_OK);
     },
+  });
+}
+
+type LocalBlobStore = BlobStore & { sweepTemp(olderThanMs: number): Promise<number> };
+
+/**
+ * Every operation that touches the disk, failing with LocalStoreGoneError when the root has gone: one that
+ * fails on something missing (a key, an upload, a directory), and one that answers "nothing there" whose
+ * root is gone (a listing, an abort; head and delete look themselves). A store whose data dir was moved
+ * answered 404 for every file and an empty listing; now the one error says what happened. One stat of the
+ * root, on those answers only (and on each listing and abort, which are rare).
+ */
+function guardRoot(guard: ReturnType<typeof createRootGuard>, store: LocalBlobStore): LocalBlobStore {
+  const guarded = <A extends unknown[], R>(fn: (...args: A) => Promise<R>) => (...args: A) => fn(...args).catch(guard.explain);
+  async function* guardedList<T>(items: () => AsyncIterable<T>): AsyncGenerator<T> {
+    await guard.assertThere(); // a listing of a missing root is otherwise empty
+    try {
+      yield* items();
+    } catch (error) {
+      await guard.explain(error);
+    }
+  }
+  return {
+    ...store,
+    put: guarded(store.put),
+    get: guarded(store.get),
+    head: guarded(store.head),
+    copy: guarded(store.copy),
+    putIfAbsent: guarded(store.putIfAbsent),
+    delete: guarded(store.delete),
+    list: (prefix) => guardedList(() => store.list(prefix)),
+    createMultipart: guarded(store.createMultipart),
+    putPart: guarded(store.putPart),
+    listParts: guarded(store.listParts),
+    completeMultipart: guarded(store.completeMultipart),
+    abortMultipart: guarded(async (key: string, uploadId: string) => {
+      await store.abortMultipart(key, uploadId);
+      await guard.assertThere();
+    }),
+    listMultipartUploads: () => guardedList(() => store.listMultipartUploads()),
+    ping: guarded(store.ping),
   };
 }
 
