@@ -44,8 +44,8 @@ describe('the PGlite initdb cache', () => {
     expect(existsSync(path.join(cache, kept[0]!, 'PG_VERSION'))).toBe(true);
     // Never a migrated database: no schema of ours, no instance id in the cache.
     expect(existsSync(path.join(cache, kept[0]!, 'base'))).toBe(true);
-    const second = await firstStart('b', cache);
-    const third = await firstStart('c', cache);
+    // Two at once (as two Domains of one `openpds up` start): each copies the cache for itself.
+    const [second, third] = await Promise.all([firstStart('b', cache), firstStart('c', cache)]);
     expect(new Set([first, second, third]).size).toBe(3);
     expect(readdirSync(cache)).toEqual(kept); // nothing half-made left beside it
   });
@@ -53,7 +53,9 @@ describe('the PGlite initdb cache', () => {
   it('starts all the same when the cache cannot be used, and keeps none when off', async () => {
     const notADirectory = path.join(work, 'a-file');
     writeFileSync(notADirectory, 'not a directory');
-    expect(await firstStart('d', notADirectory)).toMatch(/^[0-9a-f-]{36}$/);
-    expect(await firstStart('e', 'off')).toMatch(/^[0-9a-f-]{36}$/);
+    // Side by side: each runs initdb in a child process of its own, and neither depends on the other.
+    const [unusable, off] = await Promise.all([firstStart('d', notADirectory), firstStart('e', 'off')]);
+    expect(unusable).toMatch(/^[0-9a-f-]{36}$/);
+    expect(off).toMatch(/^[0-9a-f-]{36}$/);
   });
 });
