@@ -1,7 +1,9 @@
 import express from 'express';
 import type { AddressInfo } from 'node:net';
 import pino from 'pino';
+import { LocalStoreGoneError } from '../storage/local-root';
 import { createErrorMiddleware } from './error-middleware';
+import { AppError } from './errors';
 
 /** Serves one route that throws `err` through the error middleware; resolves to the answer. */
 async function answerFor(err: unknown): Promise<{ status: number; body: Record<string, unknown> }> {
@@ -25,9 +27,44 @@ async function answerWithHeaders(err: unknown): Promise<{ status: number; body: 
   }
 }
 
+/** Like answerFor, with the JSON lines the middleware logged. */
+async function answerAndLog(err: unknown): Promise<{ status: number; lines: Array<Record<string, unknown>> }> {
+  const lines: Array<Record<string, unknown>> = [];
+  const logger = pino({ level: 'info' }, { write: (line: string) => lines.push(JSON.parse(line) as Record<string, unknown>) });
+  const app = express();
+  app.get('/', () => {
+    throw err;
+  });
+  app.use(createErrorMiddleware(logger));
+  const server = app.listen(0, '127.0.0.1');
+  await new Promise((r) => server.once('listening', r));
+  try {
+    const res = await fetch(`http://127.0.0.1:${(server.address() as AddressInfo).port}/`);
+    await res.arrayBuffer();
+    return { status: res.status, lines };
+  } finally {
+    await new Promise((r) => server.close(r));
+  }
+}
+
 const pgError = (code: string) => Object.assign(new Error(`invalid byte sequence for encoding "UTF8": 0x00 in SELECT * FROM files WHERE drive_id = $1`), { code });
 
 describe('error middleware', () => {
+  it('logs a 5xx AppError that wraps a cause (a local store whose directory is gone), with the cause', async () => {
+    const gone = new LocalStoreGoneError('/srv/openpds/blobs', Object.assign(new Error('ENOENT: no such file or directory'), { code: 'ENOENT' }));
+    const { status, lines } = await answerAndLog(gone);
+    expect(status).toBe(503);
+    expect(lines).toHaveLength(1);
+    expect(lines[0]).toMatchObject({ level: 50, msg: gone.message, path: '/' });
+    expect(JSON.stringify(lines[0])).toContain('/srv/openpds/blobs');
+    expect(JSON.stringify(lines[0])).toContain('ENOENT');
+  });
+
+  it('does not log AppErrors that say it all: 4xx, or a 503 Busy without a cause', async () => {
+    expect((await answerAndLog(new AppError('NotFound.File', 404, 'no such file'))).lines).toEqual([]);
+    expect((await answerAndLog(new AppError('ServiceUnavailable.Busy', 503, 'busy', { reason: 'login' }))).lines).toEqual([]);
+  });
+
   it.each(['22021', '22P05', '22P02', '22007', '22008'])('answers PostgreSQL %s (a malformed value) with 400 InvalidParameter, without the SQL', async (code) => {
     const { status, body } = await answerFor(pgError(code));
     expect(status).toBe(400);

@@ -14,8 +14,13 @@ export function createErrorMiddleware(logger: Logger, busyAnswers?: Pick<Metrics
     const requestId = String(res.locals.requestId ?? '');
     let error: AppError;
     const bodyError = isAppError(err) ? undefined : requestBodyError(err);
-    if (isAppError(err)) error = err;
-    else if (bodyError) {
+    if (isAppError(err)) {
+      error = err;
+      // A 5xx that wraps a failure underneath (the local store's directory gone, LocalStoreGoneError) is
+      // logged with it: the answer's body names no path or cause, so without this line an outage showed
+      // only as statuses in the request log. Answers without a cause (Busy, a drive disabled) say it all.
+      if (err.status >= 500 && err.options.cause !== undefined) logger.error({ err, req_id: requestId, path: req.path }, err.message);
+    } else if (bodyError) {
       error = bodyError;
       // A client that hung up mid-body is no server fault; the request line in the log shows it anyway.
       if ((err as { type?: unknown }).type === 'request.aborted') logger.debug({ req_id: requestId, path: req.path }, 'client aborted the request body');
