@@ -111,6 +111,7 @@ describe.each([
   { field: 'tokens.refreshTTLSeconds', config: 'refreshTokenTtl', env: 'OPENPDS_REFRESH_TOKEN_TTL', min: 300, max: 315_360_000, byDefault: 2_592_000 },
   { field: 'signedURLs.downloadTTLSeconds', config: 'downloadUrlTtl', env: 'OPENPDS_DOWNLOAD_URL_TTL', min: 10, max: 604_800, byDefault: 900 },
   { field: 'signedURLs.uploadTTLSeconds', config: 'uploadUrlTtl', env: 'OPENPDS_UPLOAD_URL_TTL', min: 60, max: 604_800, byDefault: 3600 },
+  { field: 'trash.retentionDays', config: 'trashRetentionDays', env: 'OPENPDS_TRASH_RETENTION_DAYS', min: 0, max: 3650, byDefault: 30 },
 ] as const)('$field: what the data plane takes as $env ($min to $max), defaulting to $byDefault', ({ field, config, env, min, max, byDefault }) => {
   const [group, name] = field.split('.') as [string, string];
   const withValue = (value: number) => domain({ ...S3, [group]: { [name]: value } });
