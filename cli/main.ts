@@ -10,6 +10,9 @@
 import { ConfigError, configTable, unknownEnvNotices } from '../api-server/src/config/config';
 import { COMMAND_USAGE, isHelpFlag } from './command-usage';
 
+/** The settings `openpds up` passes from its environment to its data planes. */
+const PASSWORD_HASH_SETTINGS = ['OPENPDS_PASSWORD_HASH_MEMORY_KIB', 'OPENPDS_PASSWORD_HASH_ITERATIONS'];
+
 const USAGE = `usage: openpds <command>
 
   serve        run the data plane (API server; embedded PGlite and local disk by default)
@@ -114,8 +117,11 @@ async function main(argv: string[]): Promise<number> {
       const { defaultReconcilers } = require('../operator/src/reconcilers/drive.registration') as typeof import('../operator/src/reconcilers/drive.registration');
       return runOperatorCommand(argv.slice(1), { reconcilers: defaultReconcilers() });
     }
-    case 'up':
-      return (require('../operator/src/local/up-command') as typeof import('../operator/src/local/up-command')).runUpCommand(argv.slice(1));
+    case 'up': {
+      // What a login costs is the user's to set for up's data planes as for `openpds serve`.
+      const dataPlaneEnv = Object.fromEntries(PASSWORD_HASH_SETTINGS.flatMap((name) => (process.env[name] ? [[name, process.env[name]!]] : [])));
+      return (require('../operator/src/local/up-command') as typeof import('../operator/src/local/up-command')).runUpCommand(argv.slice(1), { dataPlaneEnv });
+    }
     case 'plan':
       return (require('../operator/src/local/plan-command') as typeof import('../operator/src/local/plan-command')).runPlanCommand(argv.slice(1));
     case 'apply':

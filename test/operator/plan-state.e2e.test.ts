@@ -73,16 +73,22 @@ describe('openpds plan / apply --state beside openpds up', () => {
   };
   const teamStatus = () => status()?.drives.find((d: { key: string }) => d.key === 'default/team')?.drive.status;
 
-  /** `up` as its own process, until its Drive is Ready in a pass of this run. */
-  async function startUp(): Promise<void> {
+  /**
+   * `up` as its own process, until its Drive is Ready in a pass of this run; what it printed so far. With
+   * argon2 at its cheapest, as in every test data plane: its data plane's start and each login checked
+   * the admin password at the default cost, over a second of wall time each on the busy cores.
+   */
+  async function startUp(): Promise<string> {
     if (fs.existsSync(path.join(state, 'up/status.json'))) fs.rmSync(path.join(state, 'up/status.json'));
-    const child = spawn(process.execPath, [path.join(ROOT, 'bin/openpds.js'), 'up', '-f', dir, '--state-dir', state, '--base-port', '0', '--resync', '1'], { cwd: work, env: { PATH: process.env.PATH ?? '' }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const env = { PATH: process.env.PATH ?? '', OPENPDS_PASSWORD_HASH_MEMORY_KIB: '1024', OPENPDS_PASSWORD_HASH_ITERATIONS: '1' };
+    const child = spawn(process.execPath, [path.join(ROOT, 'bin/openpds.js'), 'up', '-f', dir, '--state-dir', state, '--base-port', '0', '--resync', '1'], { cwd: work, env, stdio: ['ignore', 'pipe', 'pipe'] });
     upProcess = child;
     let output = '';
     child.stdout!.on('data', (c: Buffer) => (output += c.toString()));
     child.stderr!.on('data', (c: Buffer) => (output += c.toString()));
     up = { pid: child.pid!, done: new Promise((resolve) => child.on('close', (code) => resolve({ code, stdout: output, stderr: '' }))) };
     await waitFor(`up Ready (${output})`, () => (teamStatus()?.conditions?.some((c: { type: string; status: string }) => c.type === 'Ready' && c.status === 'True') ? true : undefined), 180_000);
+    return output;
   }
   async function stopUp(): Promise<void> {
     upProcess!.kill('SIGTERM');
@@ -98,7 +104,8 @@ describe('openpds plan / apply --state beside openpds up', () => {
   }
 
   it('while up runs: apply is refused in one line naming it and changes nothing; plan reads through its data planes, immutable fields included', async () => {
-    await startUp();
+    // up hands its OPENPDS_PASSWORD_HASH_* to its data planes, as serve reads them: the data plane says so.
+    expect(await startUp()).toContain("password hashing is set below OWASP's minimum for argon2id (19456 KiB, 2 iterations): 1024 KiB, 1 iteration(s)");
     teamId = teamStatus().driveId;
     const records = fs.readFileSync(path.join(state, 'up/drives.json'), 'utf8');
 

@@ -5,7 +5,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { runUpCommand } from '../../operator/src/local/up-command';
-import { upHarness, waitFor } from './support/up-harness';
+import { UP_TEST_DATA_PLANE_ENV, upHarness, waitFor } from './support/up-harness';
 
 const REPO = path.resolve(__dirname, '../..');
 const GiB = 1024 ** 3;
@@ -393,7 +393,7 @@ describe('openpds up and its state dir', () => {
     const other = path.join(work, 'upB');
     const lines: string[] = [];
     const controller = new AbortController();
-    const exited = runUpCommand(['-f', other, '--state-dir', state, '--adopt-state', '--base-port', '0', '--resync', '1', '--prune-after', '500ms'], { signal: controller.signal, out: (l) => lines.push(l), err: (l) => lines.push(`ERR ${l}`) });
+    const exited = runUpCommand(['-f', other, '--state-dir', state, '--adopt-state', '--base-port', '0', '--resync', '1', '--prune-after', '500ms'], { signal: controller.signal, out: (l) => lines.push(l), err: (l) => lines.push(`ERR ${l}`), dataPlaneEnv: UP_TEST_DATA_PLANE_ENV });
     try {
       await waitFor('the pending prune', () => (lines.includes('Drive default/team left the folder: its drive will be deleted (reclaimPolicy Delete) in 0.5 s unless it comes back') ? true : undefined), 120_000);
       expect(lines[0]).toBe(`openpds up: the state dir ${state} now belongs to ${fs.realpathSync(other)} (--adopt-state; it was ${fs.realpathSync(dir)}'s): Drives it recorded that this folder lacks are pruned (per reclaimPolicy) once --prune-after has passed`);

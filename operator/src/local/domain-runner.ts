@@ -37,6 +37,12 @@ export interface DomainRunnerOptions {
   logLevel: string;
   /** Ports already taken by this run's other domains. */
   usedPorts: Set<number>;
+  /**
+   * Settings every data plane gets besides its Domain's, which win over them: `openpds up` passes the
+   * OPENPDS_PASSWORD_HASH_* of its own environment (as `openpds serve` reads them); tests lower argon2's
+   * cost with them, as their own data planes do.
+   */
+  dataPlaneEnv?: Record<string, string>;
 }
 
 /**
@@ -44,10 +50,10 @@ export interface DomainRunnerOptions {
  * whose spec changed. Nothing read from the state dir: the admin password is read when it starts
  * (startDomain), else a password file deleted under a running `up` restarted its Domain with a new one.
  */
-export function domainEnv(domain: Domain, options: Pick<DomainRunnerOptions, 'stateDir' | 'logLevel'>): Record<string, string> {
+export function domainEnv(domain: Domain, options: Pick<DomainRunnerOptions, 'stateDir' | 'logLevel' | 'dataPlaneEnv'>): Record<string, string> {
   const spec = resolveDomainSpec(domain);
-  const ns = domain.metadata.namespace ?? 'default';
   return {
+    ...options.dataPlaneEnv,
     OPENPDS_HOST: '127.0.0.1',
     OPENPDS_DOMAIN_ID: spec.domainId,
     OPENPDS_DATA_DIR: domainDataDir(options.stateDir, domain),

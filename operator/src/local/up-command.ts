@@ -26,13 +26,18 @@ export const UP_USAGE = `usage: openpds up -f DIR [--state-dir DIR] [--adopt-sta
                    (per reclaimPolicy); back within it, the Drive keeps its drive (default 30s; 500ms, 2m; 0: at once)
   --allow-empty    take a folder with no manifests for every Drive removed (they are then deleted or released
                    and the Domains stopped); without it such a folder is an error and nothing is removed
-  --log-level      data planes' log level (default warn)`;
+  --log-level      data planes' log level (default warn)
+
+The data planes take OPENPDS_PASSWORD_HASH_MEMORY_KIB and OPENPDS_PASSWORD_HASH_ITERATIONS from the
+environment, as openpds serve does (what a login costs; the defaults unless set).`;
 
 export interface UpCommandIo {
   /** Stops the command like SIGINT does (tests; embedding). */
   signal?: AbortSignal;
   out?: (line: string) => void;
   err?: (line: string) => void;
+  /** Settings every data plane gets besides its Domain's: the CLI passes OPENPDS_PASSWORD_HASH_* from its environment. */
+  dataPlaneEnv?: Record<string, string>;
 }
 
 const DEBOUNCE_MS = 200;
@@ -119,7 +124,7 @@ async function runUntilStopped(
   lost: { report: (problem: string) => void },
 ): Promise<number> {
   const { dir, stateDir, basePort, logLevel, pruneAfterMs, resyncMs, allowEmpty } = options;
-  const runner = createUpRunner({ dir, stateDir, basePort, logLevel, log: out, pruneAfterMs, allowEmpty });
+  const runner = createUpRunner({ dir, stateDir, basePort, logLevel, log: out, pruneAfterMs, allowEmpty, dataPlaneEnv: io.dataPlaneEnv });
   let stopped = false;
   let inPass = false;
   // Aborted on Ctrl-C: a pass in flight stops after its current Drive and records what it did.

@@ -42,6 +42,8 @@ export interface UpOptions {
   pruneAfterMs?: number;
   /** A folder with no manifests means every Drive removed (`--allow-empty`); otherwise it is an invalid folder. */
   allowEmpty?: boolean;
+  /** Settings every data plane gets besides its Domain's (DomainRunnerOptions.dataPlaneEnv). */
+  dataPlaneEnv?: Record<string, string>;
   /** Asks a data plane's /readyz (default: probeReadyz over fetch); tests pass their own. */
   probe?: (baseUrl: string) => Promise<{ ready: boolean; message: string }>;
 }
@@ -91,7 +93,7 @@ export function createUpRunner(options: UpOptions): UpRunner {
    * while `up` runs (it started the data plane on the old data dir under another id).
    */
   const appliedDomains = new Map<string, Domain>();
-  const runnerOptions = { stateDir: options.stateDir, basePort: options.basePort, logLevel: options.logLevel, usedPorts };
+  const runnerOptions = { stateDir: options.stateDir, basePort: options.basePort, logLevel: options.logLevel, usedPorts, dataPlaneEnv: options.dataPlaneEnv };
 
   function access(drive: Drive): DomainAccess {
     const ref = domainKey(drive);

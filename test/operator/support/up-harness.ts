@@ -25,6 +25,14 @@ export async function waitFor<T>(what: string, probe: () => Promise<T | undefine
   }
 }
 
+/**
+ * argon2 at its cheapest in up's data planes, as in every test data plane (test/support/test-server.ts):
+ * at the default cost each start's check of the admin password and each login took 0.2–0.8 s of CPU and
+ * over a second of wall time on the busy cores, and these suites are not about passwords. up's first start
+ * of a Domain makes the admin's hash with it, so later checks are cheap too.
+ */
+export const UP_TEST_DATA_PLANE_ENV = { OPENPDS_PASSWORD_HASH_MEMORY_KIB: '1024', OPENPDS_PASSWORD_HASH_ITERATIONS: '1' };
+
 export const DOMAIN_YAML = (name: string) => `apiVersion: openpds.io/v1alpha1\nkind: Domain\nmetadata: {name: ${name}}\nspec: {storage: {volume: {size: 1Gi}}}\n`;
 
 export interface UpHarnessOptions {
@@ -52,7 +60,9 @@ export function upHarness(prefix: string, options: UpHarnessOptions = {}) {
   function start(...flags: string[]) {
     const controller = new AbortController();
     const seeded = seed ? seedFolderDomains(dir, state) : Promise.resolve();
-    const exited = seeded.then(() => runUpCommand(['-f', dir, '--state-dir', state, '--base-port', '0', '--resync', '1', '--prune-after', pruneAfter, ...flags], { signal: controller.signal, out: (l) => lines.push(l), err: (l) => lines.push(`ERR ${l}`) }));
+    const exited = seeded.then(() =>
+      runUpCommand(['-f', dir, '--state-dir', state, '--base-port', '0', '--resync', '1', '--prune-after', pruneAfter, ...flags], { signal: controller.signal, out: (l) => lines.push(l), err: (l) => lines.push(`ERR ${l}`), dataPlaneEnv: UP_TEST_DATA_PLANE_ENV }),
+    );
     return { exited, stop: () => controller.abort() };
   }
   const status = () => {
@@ -72,9 +82,8 @@ export function upHarness(prefix: string, options: UpHarnessOptions = {}) {
     }
   };
   /**
-   * Logins by data plane start (its URL and when domain.json was written, which each start does): a login
-   * checks the password at argon2's production cost (up passes the data plane no OPENPDS_PASSWORD_HASH_*),
-   * 0.2–0.8 s of CPU each, and these suites are not about logging in. Each start still gets a login of its own.
+   * Logins by data plane start (its URL and when domain.json was written, which each start does): these
+   * suites are not about logging in. Each start still gets a login of its own.
    */
   const logins = new Map<string, Promise<string>>();
   /** The admin API of a Domain's data plane, logged in with the password up keeps for it. */
