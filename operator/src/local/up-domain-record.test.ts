@@ -7,8 +7,10 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import type { Domain } from '../domain-types';
+import { seedDomainDatabase } from '../../../test/operator/support/up-seed';
+import { UP_TEST_DATA_PLANE_ENV } from '../../../test/operator/support/up-harness';
 import { loadManifests } from './manifests';
-import { readRecordedDomains, writeDomainRecord } from './state-dir';
+import { adminPassword, readRecordedDomains, writeDomainRecord } from './state-dir';
 import { createUpRunner } from './up-runner';
 
 const domainYaml = (domainId?: string) =>
@@ -62,10 +64,15 @@ test('readRecordedDomains: each domain.json with a Domain, by namespace/name; un
 
 test('a Domain that leaves the folder and comes back in the same run is checked against domain.json too (review 17)', async () => {
   const { work, dir, state } = setup('first-id', 'first-id');
+  // A seeded database and test-cost argon2 (up-seed.ts, up-harness.ts): this is about domain.json, not a
+  // first start. Its admin password first, as a first start makes it before the database.
+  adminPassword(state, 'default', 'd', 'first-id');
+  await seedDomainDatabase(state, 'd');
   const lines: string[] = [];
-  const runner = createUpRunner({ dir, stateDir: state, basePort: 0, logLevel: 'warn', allowEmpty: true, log: (l) => lines.push(l) });
+  const runner = createUpRunner({ dir, stateDir: state, basePort: 0, logLevel: 'warn', allowEmpty: true, log: (l) => lines.push(l), dataPlaneEnv: UP_TEST_DATA_PLANE_ENV });
   try {
     expect((await runner.sync()).status.domains.map((d) => d.key)).toEqual(['default/d']); // runs as first-id
+    expect(lines.filter((l) => l.startsWith('Domain default/d: data plane listening'))).toHaveLength(1);
     fs.rmSync(path.join(dir, 'domain.yaml'));
     expect((await runner.sync()).status.domains).toEqual([]); // gone: stopped, its data dir kept
     fs.writeFileSync(path.join(dir, 'domain.yaml'), domainYaml('other-id'));
