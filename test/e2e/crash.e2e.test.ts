@@ -181,9 +181,8 @@ describe.each([
 
     // Stop the server before reading the database: PGlite's directory must not be opened by two processes.
     await server!.kill9();
-    const rows = await queryDb('SELECT storage_key FROM blobs ORDER BY storage_key');
-    const openSessions = await queryDb(`SELECT upload_id FROM upload_sessions WHERE status <> 'completed'`);
-    const keys = rows.map((r) => r.storage_key as string);
+    const [rows, openSessions] = await queryDb('SELECT storage_key FROM blobs ORDER BY storage_key', `SELECT upload_id FROM upload_sessions WHERE status <> 'completed'`);
+    const keys = rows!.map((r) => r.storage_key as string);
     expect(keys).toHaveLength(uploads.length);
     expect(openSessions).toEqual([]);
     const store = await listStore();
@@ -209,19 +208,23 @@ describe.each([
     return match ? Number(match[1]) : 0;
   }
 
-  async function queryDb(sql: string): Promise<Record<string, unknown>[]> {
+  /** Each statement's rows, in order, over one connection (PGlite: one open of the directory, seconds here). */
+  async function queryDb(...statements: string[]): Promise<Record<string, unknown>[][]> {
+    const results: Record<string, unknown>[][] = [];
     if (dbKind === 'pg') {
       const client = new pg.Client({ connectionString: env.OPENPDS_DATABASE_URL });
       await client.connect();
       try {
-        return (await client.query(sql)).rows;
+        for (const sql of statements) results.push((await client.query(sql)).rows);
+        return results;
       } finally {
         await client.end();
       }
     }
     const db = await createPgliteDb(path.join(dataDir, 'db'));
     try {
-      return await db.query(sql);
+      for (const sql of statements) results.push(await db.query(sql));
+      return results;
     } finally {
       await db.close();
     }
