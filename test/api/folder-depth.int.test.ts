@@ -1,13 +1,15 @@
 /**
  * OPENPDS_MAX_FOLDER_DEPTH (red team: no depth limit anywhere, and file/get_path of a 1,200-level chain took
  * 1.15 s). Folders nest at most that many levels, on create (folder, and file upload by both its paths),
- * move (the target's level plus the moved folder's own levels) and copy, with 400 LimitExceeded.FolderDepth;
- * a tree nested deeper before the limit still lists, paths, moves out and deletes. The walks up the tree look
- * each parent up by its key: they are linear, where the join they replace scanned the drive once per level.
+ * move (the target's level plus the moved folder's own levels) and copy, with 400 LimitExceeded.FolderDepth
+ * (a restore that would nest too deep comes back at the top of the drive instead); a tree nested deeper before
+ * the limit still lists, paths, moves out and deletes. The walks up the tree look each parent up by its key,
+ * and a restore reads its trashed folders by trash root: they are linear, where the joins they replace
+ * scanned the drive once per level.
  */
 import type { Queryable } from '../../api-server/src/db/db';
 import { createFilesRepository } from '../../api-server/src/modules/files/files.repository';
-import { folderLevel, subfoldersDeeperThan } from '../../api-server/src/modules/files/folder-depth.repository';
+import { folderLevel, subfoldersDeeperThan, trashedSubfoldersDeeperThan } from '../../api-server/src/modules/files/folder-depth.repository';
 import { createLoggedInUser, startTestServer, type ApiClient } from '../support/test-server';
 
 const MAX = 5;
@@ -93,6 +95,58 @@ describe.each(['pglite', 'pg'] as const)('folder depth limit on %s', (dbKind) =>
     await api.ok('/v2/file/move', { drive_id: d, file_id: legacy[MAX]!, to_parent_file_id: legacy[1]! }, t);
     await api.ok('/v2/file/move', { drive_id: d, file_id: legacy[MAX]!, to_parent_file_id: 'root' }, t);
     expect((await api.ok('/v2/file/get_path', { drive_id: d, file_id: legacy[MAX + 2]! }, t)).items).toHaveLength(3);
+  });
+
+  it('restores a folder under its old parent where its folders still fit, and at the top of the drive where the parent moved too deep while it was in the bin', async () => {
+    const trash = (fileId: string) => api.ok('/v2/recyclebin/trash', { drive_id: d, file_id: fileId }, t);
+    const restore = async (fileId: string) => (await api.ok('/v2/recyclebin/restore', { drive_id: d, file_id: fileId }, t)) as { parent_file_id: string; name: string };
+    const pathLength = async (fileId: string) => (await api.ok('/v2/file/get_path', { drive_id: d, file_id: fileId }, t)).items.length;
+    const parent = await mkdir('root', 'restore-parent'); // level 1
+    const tooDeep = await chain(parent, 3, 'restored'); // levels 2 to 4
+    const fits = await chain(parent, 3, 'fits'); // levels 2 to 4, the third trashed on its own first
+    const file = (await upload(parent, 'restored.txt', 1)).body.file_id as string;
+    for (const id of [fits[2]!, tooDeep[0]!, fits[0]!, file]) await trash(id);
+    // In the bin their folders do not count: the parent moves two levels down, to level 3.
+    await api.ok('/v2/file/move', { drive_id: d, file_id: parent, to_parent_file_id: (await chain('root', 2, 'holder'))[1]! }, t);
+
+    // Two levels trashed with it (the third is a trash root of its own): levels 4 and 5, the last allowed.
+    expect(await restore(fits[0]!)).toMatchObject({ parent_file_id: parent, name: 'fits1' });
+    expect(await pathLength(fits[1]!)).toBe(MAX);
+    expect(await restore(file)).toMatchObject({ parent_file_id: parent, name: 'restored.txt' });
+    // Levels 4 to 6 under it: at the top of the drive instead, whole, auto-renamed past a folder of its name there.
+    await mkdir('root', 'restored1');
+    expect(await restore(tooDeep[0]!)).toMatchObject({ parent_file_id: 'root', name: 'restored1(1)' });
+    expect(await pathLength(tooDeep[2]!)).toBe(3);
+    // Under fits2 (level 5) it would take level 6.
+    expect(await restore(fits[2]!)).toMatchObject({ parent_file_id: 'root', name: 'fits3' });
+    expectTooDeep(await call('/v2/file/move', { file_id: fits[2]!, to_parent_file_id: fits[1]! }));
+  });
+
+  it('reads the folders a restore brings back in one lookup by trash root, not a walk down that scans the table per level', async () => {
+    const top = await mkdir('root', 'trashed-chain');
+    const levels = await legacyChain(top, 1200, 'trashed');
+    await api.ok('/v2/recyclebin/trash', { drive_id: d, file_id: top }, t);
+    expect(await trashedSubfoldersDeeperThan(server.deps.db, d, top, 1200)).toBe(false);
+    expect(await trashedSubfoldersDeeperThan(server.deps.db, d, top, 1199)).toBe(true);
+    expect(await trashedSubfoldersDeeperThan(server.deps.db, d, levels[0]!, 0)).toBe(false); // not a trash root: nothing is trashed with it
+    const statements: [string, unknown[]][] = [];
+    const recorder: Queryable = {
+      query: async (sql, params) => {
+        statements.push([sql, [...(params ?? [])]]);
+        return [];
+      },
+      exec: async () => undefined,
+    };
+    await trashedSubfoldersDeeperThan(recorder, d, top, 1199);
+    expect(statements).toHaveLength(1);
+    const [sql, params] = statements[0]!;
+    const plan = (await server.deps.db.query<Record<string, string>>(`EXPLAIN ${sql}`, params)).map((r) => Object.values(r)[0]).join('\n');
+    expect(plan).not.toMatch(/Seq Scan/);
+    expect(plan).toMatch(/Index Scan (using|on) files_trash_members/); // or Bitmap Index Scan: one lookup either way
+    // The chain restores whole (at the top, where it was); a tree deeper than the limit on its own is not refused.
+    expect((await api.ok('/v2/recyclebin/restore', { drive_id: d, file_id: top }, t)).parent_file_id).toBe('root');
+    expect(await folderLevel(server.deps.db, d, levels[1199]!)).toBe(1201);
+    await api.ok('/v2/file/delete', { drive_id: d, file_id: top }, t);
   });
 
   it('counts levels up and subfolders down in walks that end on parents that loop', async () => {

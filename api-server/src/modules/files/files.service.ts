@@ -45,7 +45,8 @@ const isBlobMovedMeanwhile = (e: unknown) => isForeignKeyViolation(e) && /blob_s
 
 export function createFilesService(deps: Pick<Deps, 'db' | 'newId' | 'config'>, drives: DrivesService) {
   const repo = createFilesRepository();
-  const assertDepthAllowed = createFolderDepthCheck(deps.config.maxFolderDepth);
+  const folderDepth = createFolderDepthCheck(deps.config.maxFolderDepth);
+  const assertDepthAllowed = folderDepth.assertAllowed;
 
   /**
    * The parent is live and a folder, and stays so until the transaction ends: the shared tree lock
@@ -180,7 +181,8 @@ export function createFilesService(deps: Pick<Deps, 'db' | 'newId' | 'config'>, 
     getFile,
     withQuota,
     assertFolderWithinLimit,
-    assertDepthAllowed,
+    /** OPENPDS_MAX_FOLDER_DEPTH (folder-depth.ts): `allows`, and `assertAllowed` that answers 400. */
+    folderDepth,
 
     async createFolder(auth: AuthContext, input: { drive_id: string; parent_file_id: string; name: string; check_name_mode: CheckNameMode; description?: string; hidden?: boolean }) {
       await drives.getAccessible(auth, input.drive_id);

@@ -3,6 +3,7 @@
  * restore brings back exactly what was trashed with it. Trashed files keep their blobs and count against
  * the quota until they are purged: by `clear`, by file/delete, or by the retention sweep.
  */
+import type { Queryable } from '../../db/db';
 import type { Deps } from '../../shared/deps';
 import { timeIdMarkerKey, toPage } from '../../shared/page';
 import type { AuthContext } from '../auth/auth.types';
@@ -28,6 +29,17 @@ export function createRecyclebinService(deps: Pick<Deps, 'db' | 'clock'>, drives
       return repo.deleteTrashed(tx, driveId, rootIds);
     });
 
+  /**
+   * Whether a trash root can come back under its old folder: that folder is live, and the folders trashed
+   * with it fit under it. The walks that check moves read live rows only, so the old folder may have moved
+   * deeper while this one was in the bin. Under the shared tree lock: no folder moves until commit.
+   */
+  async function fitsUnderOldParent(tx: Queryable, driveId: string, file: FileRow): Promise<boolean> {
+    if (file.parent_file_id === ROOT) return true;
+    if (!(await repo.get(tx, driveId, file.parent_file_id))) return false;
+    return files.folderDepth.allows(tx, driveId, file.parent_file_id, { type: file.type, name: file.name, driveId, trashRootId: file.file_id });
+  }
+
   return {
     /** The File a restore or the list answers, with the data plane's domain_id as file/* answer it. */
     toFileResponse: (f: FileRow) => files.toResponse(f),
@@ -44,8 +56,11 @@ export function createRecyclebinService(deps: Pick<Deps, 'db' | 'clock'>, drives
     },
 
     /**
-     * Restores a trash root and its subtree. Its old folder may be gone (trashed or deleted): then it comes
-     * back at the top of the drive. A live file holding its name makes it come back as `name(1)`.
+     * Restores a trash root and its subtree. Its old folder may be gone (trashed or deleted), or now too deep
+     * to take it (OPENPDS_MAX_FOLDER_DEPTH): then it comes back at the top of the drive, where it nests as
+     * little as it can (a tree deeper than the limit on its own, trashed before the limit was lowered, comes
+     * back there too). A restore is not refused: what stays in the bin is purged when its retention is over.
+     * A live file holding its name makes it come back as `name(1)`.
      */
     async restore(auth: AuthContext, driveId: string, fileId: string): Promise<FileRow> {
       await drives.getAccessible(auth, driveId);
@@ -56,8 +71,7 @@ export function createRecyclebinService(deps: Pick<Deps, 'db' | 'clock'>, drives
         await repo.lockTree(tx, driveId, 'shared');
         const file = await repo.get(tx, driveId, fileId, { includeTrashed: true, forUpdate: true });
         if (!file || file.trash_root_id !== file.file_id) throw fileErrors.notFound(fileId);
-        const parentAlive = file.parent_file_id === ROOT || (await repo.get(tx, driveId, file.parent_file_id)) !== undefined;
-        const parent = parentAlive ? file.parent_file_id : ROOT;
+        const parent = (await fitsUnderOldParent(tx, driveId, file)) ? file.parent_file_id : ROOT;
         const { name } = await files.resolveName(tx, driveId, parent, file.name, 'auto_rename', file.type, file.file_id);
         await repo.restoreTrash(tx, driveId, file.file_id, { parent_file_id: parent, name });
         return (await repo.get(tx, driveId, file.file_id))!;
