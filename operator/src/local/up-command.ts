@@ -43,6 +43,18 @@ export interface UpCommandIo {
 const DEBOUNCE_MS = 200;
 const MIN_REQUEUE_MS = 1_000;
 
+/**
+ * When the next pass runs after one that went through: right after a change seen during it (debounced),
+ * else at the next --resync, or sooner when a reconcile asked to look again sooner, though not sooner
+ * than a second (a requeue of 0 must not spin). The second never delays a pass past a shorter --resync:
+ * `--resync 0.5` passed every second.
+ */
+export function nextPassDelayMs(options: { changedDuringPass: boolean; resyncMs: number; requeueAfterMs: number }): number {
+  const { changedDuringPass, resyncMs, requeueAfterMs } = options;
+  if (changedDuringPass) return DEBOUNCE_MS;
+  return Math.max(Math.min(MIN_REQUEUE_MS, resyncMs), Math.min(resyncMs, requeueAfterMs));
+}
+
 export async function runUpCommand(argv: string[], io: UpCommandIo = {}): Promise<number> {
   const out = io.out ?? ((line: string) => process.stdout.write(`${line}\n`));
   const err = io.err ?? ((line: string) => process.stderr.write(`${line}\n`));
@@ -164,7 +176,7 @@ async function runUntilStopped(
       if (table !== lastTable) out(table);
       lastTable = table;
       lastFailure = '';
-      schedule(again ? DEBOUNCE_MS : Math.max(MIN_REQUEUE_MS, Math.min(resyncMs, requeueAfterMs)));
+      schedule(nextPassDelayMs({ changedDuringPass: again, resyncMs, requeueAfterMs }));
     } catch (error) {
       if (error instanceof StateDirLostError) return lost.report(error.message);
       // A bug or an unreadable folder: report it and try again at the next resync, as the operator would;

@@ -33,6 +33,12 @@ export async function waitFor<T>(what: string, probe: () => Promise<T | undefine
  */
 export const UP_TEST_DATA_PLANE_ENV = { OPENPDS_PASSWORD_HASH_MEMORY_KIB: '1024', OPENPDS_PASSWORD_HASH_ITERATIONS: '1' };
 
+/**
+ * up's --resync in these suites: a pass every 250 ms, so a wait for the next pass (`passes(n)`, a pending
+ * prune coming due, a status after a restart) takes a quarter of what it did at 1 s.
+ */
+const RESYNC = '0.25';
+
 export const DOMAIN_YAML = (name: string) => `apiVersion: openpds.io/v1alpha1\nkind: Domain\nmetadata: {name: ${name}}\nspec: {storage: {volume: {size: 1Gi}}}\n`;
 
 export interface UpHarnessOptions {
@@ -61,7 +67,7 @@ export function upHarness(prefix: string, options: UpHarnessOptions = {}) {
     const controller = new AbortController();
     const seeded = seed ? seedFolderDomains(dir, state) : Promise.resolve();
     const exited = seeded.then(() =>
-      runUpCommand(['-f', dir, '--state-dir', state, '--base-port', '0', '--resync', '1', '--prune-after', pruneAfter, ...flags], { signal: controller.signal, out: (l) => lines.push(l), err: (l) => lines.push(`ERR ${l}`), dataPlaneEnv: UP_TEST_DATA_PLANE_ENV }),
+      runUpCommand(['-f', dir, '--state-dir', state, '--base-port', '0', '--resync', RESYNC, '--prune-after', pruneAfter, ...flags], { signal: controller.signal, out: (l) => lines.push(l), err: (l) => lines.push(`ERR ${l}`), dataPlaneEnv: UP_TEST_DATA_PLANE_ENV }),
     );
     return { exited, stop: () => controller.abort() };
   }
