@@ -3,7 +3,7 @@ import { migrate, readMigrations } from './migrate';
 
 describe.each(DB_KINDS)('migrations on %s', (kind) => {
   it('applies every migration once, and the schema counts references and quota', async () => {
-    const db = await createTestDb(kind);
+    const db = await createTestDb(kind, { fromTemplate: true });
     try {
       expect(await migrate(db)).toEqual(readMigrations().map((m) => m.name));
       expect(await migrate(db)).toEqual([]);

@@ -9,7 +9,7 @@ describe.each(DB_KINDS)('attempt limits on %s', (kind) => {
   let t = Date.parse('2026-12-06T12:00:00Z');
   const now = () => new Date(t);
   beforeAll(async () => {
-    db = await createTestDb(kind);
+    db = await createTestDb(kind, { fromTemplate: true });
     await migrate(db);
   });
   afterAll(() => db?.close());

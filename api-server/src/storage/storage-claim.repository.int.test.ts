@@ -7,7 +7,7 @@ describe.each(DB_KINDS)('storage claim repository on %s', (kind) => {
   let db: Db;
   const repo = createStorageClaimRepository();
   beforeAll(async () => {
-    db = await createTestDb(kind);
+    db = await createTestDb(kind, { fromTemplate: true });
     await migrate(db);
   });
   afterAll(() => db.close());

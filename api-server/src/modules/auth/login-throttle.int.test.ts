@@ -10,7 +10,7 @@ import { createLoginThrottle, MAX_ADDRESS_FAILURES, MAX_FAILURES, WINDOW_MS } fr
 describe.each(DB_KINDS)('login throttle on %s', (kind) => {
   let db: Db;
   beforeAll(async () => {
-    db = await createTestDb(kind);
+    db = await createTestDb(kind, { fromTemplate: true });
     await migrate(db);
   });
   afterAll(() => db?.close());

@@ -14,7 +14,7 @@ const options = { concurrency: 2, pollMs: 50, leaseSeconds: 30 };
 describe.each(DB_KINDS)('job runner on %s', (kind) => {
   let db: Db;
   beforeAll(async () => {
-    db = await createTestDb(kind);
+    db = await createTestDb(kind, { fromTemplate: true });
     await migrate(db);
   });
   afterAll(() => db?.close());

@@ -36,7 +36,7 @@ describe('openpds jobs on a PGlite data directory without a database', () => {
 describe.each(DB_KINDS)('openpds jobs on %s', (kind) => {
   let db: Db;
   beforeAll(async () => {
-    db = await createTestDb(kind);
+    db = await createTestDb(kind, { fromTemplate: true });
     await migrate(db);
   });
   afterAll(() => db?.close());
