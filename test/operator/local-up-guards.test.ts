@@ -144,7 +144,7 @@ describe('openpds up with its --base-port taken by another program', () => {
 });
 
 describe('openpds up after a Domain and its Drive were removed together while it was stopped', () => {
-  const { dir, state, lines, start, driveStatus, ready, logged } = upHarness('openpds-local-domain-gone-');
+  const { dir, state, lines, start, driveStatus, ready, logged, passes } = upHarness('openpds-local-domain-gone-');
   const records = () => JSON.parse(fs.readFileSync(path.join(state, 'up/drives.json'), 'utf8')) as Record<string, unknown>;
   async function runUntil(what: string, done: () => unknown) {
     const up = start();
@@ -184,7 +184,7 @@ describe('openpds up after a Domain and its Drive were removed together while it
     const up = start();
     try {
       await logged(held, seen);
-      await new Promise((r) => setTimeout(r, 2_500)); // a few passes: said once, and still held
+      await passes(4); // a few passes: said once, and still held
     } finally {
       up.stop();
       await expect(up.exited).resolves.toBe(0);

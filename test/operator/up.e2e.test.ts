@@ -168,7 +168,7 @@ describe('openpds up with a manifest that turns invalid', () => {
 // A git checkout, stash or branch switch takes a manifest away for a moment: the drive and its files must
 // survive that (--prune-after), while the restart and a rename keep the same drive too.
 describe('openpds up with a Drive manifest briefly missing', () => {
-  const { work, dir, state, lines, start, driveStatus, ready, logged, drivesOf, writeFolder, addPrecious } = upHarness('openpds-up-prune-', { pruneAfter: '2s' });
+  const { work, dir, state, lines, start, driveStatus, ready, logged, passBegunAfter, drivesOf, writeFolder, addPrecious } = upHarness('openpds-up-prune-', { pruneAfter: '2s' });
   const opsDrives = () => drivesOf('opsgroup');
   const aside = path.join(work, 'aside.yaml');
   const OPS = 'apiVersion: openpds.io/v1alpha1\nkind: Drive\nmetadata: {name: ops}\nspec:\n  domainRef: {name: d}\n  owner: {kind: Group, name: opsgroup}\n  name: Ops drive\n  quota: {totalSize: 1Gi}\n  reclaimPolicy: Delete\n';
@@ -185,9 +185,10 @@ describe('openpds up with a Drive manifest briefly missing', () => {
 
       fs.renameSync(path.join(dir, 'ops.yaml'), aside);
       await logged(PENDING);
+      const pendingSince = Date.now(); // no earlier than up first saw it missing
       fs.copyFileSync(aside, path.join(dir, 'ops.yaml'));
       await logged(`Drive default/ops is back in the folder: pending prune cancelled, drive ${opsId} kept`);
-      await new Promise((r) => setTimeout(r, 2_500)); // past the grace, with passes in between
+      await passBegunAfter(pendingSince + 2_000); // past the grace, with passes in between
       await waitFor('the Drive Ready again', () => ready('default/ops'));
 
       expect(driveStatus('default/ops').driveId).toBe(opsId);
@@ -206,10 +207,10 @@ describe('openpds up with a Drive manifest briefly missing', () => {
     const up = start();
     try {
       await waitFor('the pending notice', () => (lines.slice(seen).includes(PENDING) ? true : undefined));
+      const pendingSince = Date.now();
       fs.copyFileSync(aside, path.join(dir, 'ops.yaml'));
       await logged(`Drive default/ops is back in the folder: pending prune cancelled, drive ${opsId} kept`);
-      await new Promise((r) => setTimeout(r, 2_500));
-      // The status is written at the end of the pass that said it: on a loaded machine, later than 2.5 s.
+      await passBegunAfter(pendingSince + 2_000);
       await waitFor('the Drive Ready again', () => ready('default/ops'));
       expect(driveStatus('default/ops').driveId).toBe(opsId);
       expect(await opsDrives()).toEqual([expect.objectContaining({ id: opsId, files: ['precious'] })]);
@@ -245,7 +246,7 @@ describe('openpds up with a Drive manifest briefly missing', () => {
 // Renaming a Drive (metadata.name; the owner and spec.name stay) moves its drive to the new name, as kubectl
 // users expect of a manifest edit: nothing is created or deleted, whatever the reclaimPolicy (red-team F7).
 describe('openpds up with a renamed Drive', () => {
-  const { dir, state, lines, start, driveStatus, ready, drivesOf, writeFolder, addPrecious } = upHarness('openpds-up-move-', { pruneAfter: '1s' });
+  const { dir, state, lines, start, driveStatus, ready, passBegunAfter, drivesOf, writeFolder, addPrecious } = upHarness('openpds-up-move-', { pruneAfter: '1s' });
   const opsDrives = () => drivesOf('opsgroup');
   const drive = (name: string, policy: string) => `apiVersion: openpds.io/v1alpha1\nkind: Drive\nmetadata: {name: ${name}}\nspec:\n  domainRef: {name: d}\n  owner: {kind: Group, name: opsgroup}\n  name: Ops drive\n  quota: {totalSize: 1Gi}\n  reclaimPolicy: ${policy}\n`;
   // Rewritten in place, as an editor saves it: one change the watcher sees.
@@ -265,8 +266,9 @@ describe('openpds up with a renamed Drive', () => {
 
       rewrite(drive('ops-renamed', 'Delete'));
       await waitFor('the move', () => (lines.includes(`Drive default/ops moved to default/ops-renamed: drive ${opsId} and its files kept`) ? true : undefined));
+      const movedSince = Date.now(); // no earlier than the pass that saw default/ops gone
       await waitFor('the renamed Drive Ready', () => ready('default/ops-renamed'));
-      await new Promise((r) => setTimeout(r, 1_500)); // past the grace: nothing is pruned later either
+      await passBegunAfter(movedSince + 1_000); // past the grace: nothing is pruned later either
       expect(driveStatus('default/ops-renamed')).toMatchObject({ driveId: opsId, origin: 'Created' });
       expect(await opsDrives()).toEqual([{ id: opsId, description: 'openpds.io/uid=local.default.ops-renamed; reclaimPolicy=Delete', files: ['precious'] }]);
       expect(lines.join('\n')).not.toMatch(/Normal (Deleted|Retained|Adopted)|left the folder|DriftDetected/);
@@ -283,8 +285,9 @@ describe('openpds up with a renamed Drive', () => {
     const up = start();
     try {
       await waitFor('the move', () => (lines.includes(`Drive default/ops-renamed moved to default/ops-final: drive ${opsId} and its files kept`) ? true : undefined));
+      const movedSince = Date.now();
       await waitFor('the renamed Drive Ready', () => ready('default/ops-final'));
-      await new Promise((r) => setTimeout(r, 1_500));
+      await passBegunAfter(movedSince + 1_000);
       expect(driveStatus('default/ops-final')).toMatchObject({ driveId: opsId });
       expect(await opsDrives()).toEqual([{ id: opsId, description: 'openpds.io/uid=local.default.ops-final; reclaimPolicy=Retain', files: ['precious'] }]);
       expect(lines.join('\n')).not.toMatch(/Normal (Deleted|Retained|Adopted)|left the folder|DriftDetected/);
@@ -301,7 +304,7 @@ describe('openpds up with a renamed Drive', () => {
       fs.writeFileSync(path.join(dir, 'ops-copy.yaml'), drive('ops-copy', 'Retain'));
       await waitFor('the conflict', () => (driveStatus('default/ops-copy')?.conditions?.find((c: { type: string; reason: string }) => c.type === 'Ready' && c.reason === 'NameConflict') ? true : undefined));
       expect(await opsDrives()).toHaveLength(1);
-      await new Promise((r) => setTimeout(r, 1_500)); // a resync later: still one drive
+      await passBegunAfter(Date.now() + 1_000); // a second and a pass later (the conflict asks again in a second): still one drive
       expect((await opsDrives()).map((d) => d.id)).toEqual([opsId]);
 
       fs.rmSync(path.join(dir, 'ops.yaml'));
@@ -408,7 +411,7 @@ describe('openpds up and its state dir', () => {
 // spec.domainRef and spec.owner are immutable (the CRD's transition rules): renaming the Domain in both files
 // was taken for the drive deleted in the data plane (a false DriftDetected) and an empty drive was created.
 describe('openpds up with a Drive moved to another Domain', () => {
-  const { dir, lines, start, seedDomain, driveStatus, ready, logged, drivesOf, writeFolder, addPrecious, status } = upHarness('openpds-up-immutable-', { pruneAfter: '500ms' });
+  const { dir, lines, start, seedDomain, driveStatus, ready, logged, passBegunAfter, drivesOf, writeFolder, addPrecious, status } = upHarness('openpds-up-immutable-', { pruneAfter: '500ms' });
 
   it("refuses the change with the CRD's message: the Drive keeps its drive, files and Domain; no DriftDetected, no new drive", async () => {
     writeFolder({ 'team.yaml': TEAM('d') });
@@ -423,7 +426,7 @@ describe('openpds up with a Drive moved to another Domain', () => {
       fs.writeFileSync(path.join(dir, 'team.yaml'), TEAM('d2'));
       await logged('invalid team.yaml Drive/default/team: spec.domainRef: Invalid value: "object": domainRef is immutable');
       await waitFor('Domain d2 running', () => (lines.some((l) => l.startsWith('Domain default/d2: data plane listening')) ? true : undefined), 60_000);
-      await new Promise((r) => setTimeout(r, 1_500)); // past the grace, with passes in between
+      await passBegunAfter(Date.now() + 500); // past the grace, with passes in between
       await waitFor('a pass with d2 in the status', () => (status()?.domains.some((d: { key: string }) => d.key === 'default/d2') ? true : undefined));
 
       expect(driveStatus('default/team')).toMatchObject({ driveId: teamId });

@@ -88,6 +88,14 @@ export function upHarness(prefix: string, options: UpHarnessOptions = {}) {
     }
   };
   /**
+   * Waits for a whole pass begun after `at` (epoch ms): one that saw a grace ending then run out. The
+   * status is written at the end of a pass, so the pass after the first one stamped past `at` began past it.
+   */
+  const passBegunAfter = async (at: number) => {
+    await waitFor('a pass past the grace', () => (Date.parse(status()?.updatedAt ?? '') > at ? true : undefined));
+    await passes(1);
+  };
+  /**
    * Logins by data plane start (its URL and when domain.json was written, which each start does): these
    * suites are not about logging in. Each start still gets a login of its own.
    */
@@ -126,5 +134,5 @@ export function upHarness(prefix: string, options: UpHarnessOptions = {}) {
   }
   /** Seeds a Domain's database before the running up sees it in the folder (start() seeds the others). */
   const seedDomain = (name: string) => (seed ? seedDomainDatabase(state, name) : Promise.resolve());
-  return { work, dir, state, lines, start, seedDomain, status, driveStatus, ready, logged, passes, domainApi, drivesOf, writeFolder, addPrecious };
+  return { work, dir, state, lines, start, seedDomain, status, driveStatus, ready, logged, passes, passBegunAfter, domainApi, drivesOf, writeFolder, addPrecious };
 }
