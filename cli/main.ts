@@ -12,6 +12,8 @@ import { COMMAND_USAGE, isHelpFlag } from './command-usage';
 
 /** The settings `openpds up` passes from its environment to its data planes. */
 const PASSWORD_HASH_SETTINGS = ['OPENPDS_PASSWORD_HASH_MEMORY_KIB', 'OPENPDS_PASSWORD_HASH_ITERATIONS'];
+/** What a login costs is the user's to set for up's, plan's and apply's data planes, as for `openpds serve`. */
+const dataPlaneEnv = () => Object.fromEntries(PASSWORD_HASH_SETTINGS.flatMap((name) => (process.env[name] ? [[name, process.env[name]!]] : [])));
 
 const USAGE = `usage: openpds <command>
 
@@ -105,27 +107,24 @@ async function main(argv: string[]): Promise<number> {
     case 'jobs': {
       const { openDb } = require('../api-server/src/main') as typeof import('../api-server/src/main');
       const { runJobsCommand } = require('../api-server/src/modules/jobs/jobs.command') as typeof import('../api-server/src/modules/jobs/jobs.command');
-      return runJobsCommand(argv.slice(1), { env: process.env, openDb });
+      return runJobsCommand(argv.slice(1), { env: process.env, openDb: (config) => openDb(config, undefined, { shortLived: true }) });
     }
     case 'admin': {
       const { openDb } = require('../api-server/src/main') as typeof import('../api-server/src/main');
       const { runAdminCommand } = require('./admin-command') as typeof import('./admin-command');
-      return runAdminCommand(argv.slice(1), { env: process.env, openDb });
+      return runAdminCommand(argv.slice(1), { env: process.env, openDb: (config) => openDb(config, undefined, { shortLived: true }) });
     }
     case 'operator': {
       const { runOperatorCommand } = require('../operator/src/cli-operator') as typeof import('../operator/src/cli-operator');
       const { defaultReconcilers } = require('../operator/src/reconcilers/drive.registration') as typeof import('../operator/src/reconcilers/drive.registration');
       return runOperatorCommand(argv.slice(1), { reconcilers: defaultReconcilers() });
     }
-    case 'up': {
-      // What a login costs is the user's to set for up's data planes as for `openpds serve`.
-      const dataPlaneEnv = Object.fromEntries(PASSWORD_HASH_SETTINGS.flatMap((name) => (process.env[name] ? [[name, process.env[name]!]] : [])));
-      return (require('../operator/src/local/up-command') as typeof import('../operator/src/local/up-command')).runUpCommand(argv.slice(1), { dataPlaneEnv });
-    }
+    case 'up':
+      return (require('../operator/src/local/up-command') as typeof import('../operator/src/local/up-command')).runUpCommand(argv.slice(1), { dataPlaneEnv: dataPlaneEnv() });
     case 'plan':
-      return (require('../operator/src/local/plan-command') as typeof import('../operator/src/local/plan-command')).runPlanCommand(argv.slice(1));
+      return (require('../operator/src/local/plan-command') as typeof import('../operator/src/local/plan-command')).runPlanCommand(argv.slice(1), { dataPlaneEnv: dataPlaneEnv() });
     case 'apply':
-      return (require('../operator/src/local/plan-command') as typeof import('../operator/src/local/plan-command')).runApplyCommand(argv.slice(1));
+      return (require('../operator/src/local/plan-command') as typeof import('../operator/src/local/plan-command')).runApplyCommand(argv.slice(1), { dataPlaneEnv: dataPlaneEnv() });
     case 'config-docs':
       console.log(configTable());
       return 0;

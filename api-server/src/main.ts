@@ -41,7 +41,7 @@ const DB_CLOSE_AFTER_FAILED_START_MS = 2_000;
  * idled in a PGlite server's heap (measured: V8 heap pages −1.8 MB idle RSS) and PGlite's 0.5 MB module
  * in a PostgreSQL one (−1 MB).
  */
-export async function openDb(config: Config, logger?: Pick<Logger, 'info'>): Promise<Db> {
+export async function openDb(config: Config, logger?: Pick<Logger, 'info'>, options: { shortLived?: boolean } = {}): Promise<Db> {
   /* eslint-disable @typescript-eslint/no-require-imports -- lazy on purpose, see above */
   if (config.databaseUrl) return (require('./db/pg.db') as typeof import('./db/pg.db')).createPgDb(config.databaseUrl, { statementTimeoutMs: config.dbStatementTimeoutSeconds * 1000 });
   ensureDataDir(config.dataDir);
@@ -51,7 +51,7 @@ export async function openDb(config: Config, logger?: Pick<Logger, 'info'>): Pro
   const creating = logger && !existsSync(path.join(dir, 'PG_VERSION'));
   if (creating) logger.info({ data_dir: dir }, `creating the embedded database in ${dir} (first start)`);
   const started = Date.now();
-  const db = await (require('./db/pglite.db') as typeof import('./db/pglite.db')).createPgliteDb(dir, { initdbCache: initdbCacheDir(config.pgliteInitdbCache) });
+  const db = await (require('./db/pglite.db') as typeof import('./db/pglite.db')).createPgliteDb(dir, { initdbCache: initdbCacheDir(config.pgliteInitdbCache), shortLived: options.shortLived });
   /* eslint-enable @typescript-eslint/no-require-imports */
   const ms = Date.now() - started;
   if (creating) logger.info({ data_dir: dir, duration_ms: ms }, `created the embedded database in ${(ms / 1000).toFixed(1)} s`);
@@ -104,6 +104,8 @@ export interface StartOptions {
   logDestination?: pino.DestinationStream;
   /** How long close() lets requests in flight finish before it cuts them (default 10 s; tests shorten it). */
   shutdownGraceMs?: number;
+  /** A server a short-lived command starts and stops (`plan`/`apply`): see PgliteOptions.shortLived. */
+  shortLived?: boolean;
 }
 
 export async function startServer(env: Record<string, string | undefined> = process.env, options: StartOptions = {}): Promise<RunningServer> {
@@ -151,7 +153,7 @@ export async function startServer(env: Record<string, string | undefined> = proc
   let db: Db;
   let schema: SchemaCheck;
   try {
-    db = await openDb(config, logger);
+    db = await openDb(config, logger, { shortLived: options.shortLived });
     schema = createSchemaCheck({ db, allowNewer: config.allowNewerSchema, logger, version: OPENPDS_VERSION, gauge: metrics.schemaUnknownMigrations });
   } catch (error) {
     await closeServer();
@@ -313,7 +315,7 @@ async function warnIfAdminPasswordIgnored(deps: Deps, users: ReturnType<typeof c
 export async function runMigrations(env: Record<string, string | undefined> = process.env, options: StartOptions = {}): Promise<string[]> {
   const config = loadConfig(env);
   const logger = pino({ level: config.logLevel, base: { domain: config.domainId } }, options.logDestination);
-  const db = await openDb(config, logger);
+  const db = await openDb(config, logger, { shortLived: true });
   try {
     if (db.dialect === 'pg') await waitForDatabase(db, { timeoutMs: config.dbStartTimeoutSeconds * 1000, logger });
     return await migrate(db);

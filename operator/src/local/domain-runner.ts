@@ -23,8 +23,7 @@ export interface RunningDomain {
   busyFrom?: number;
   /**
    * Its data dir and the inode it had when the data plane started: gone or another inode, its files were
-   * deleted or moved under it (the data plane itself re-creates an empty blobs/ folder there within
-   * a second, so existence alone is no proof).
+   * deleted or moved under it (an empty folder made again at the path by hand is not the data either).
    */
   dataDir: { path: string; ino: number };
   close(): Promise<void>;
@@ -43,6 +42,8 @@ export interface DomainRunnerOptions {
    * cost with them, as their own data planes do.
    */
   dataPlaneEnv?: Record<string, string>;
+  /** `plan`/`apply` start their data planes for one run (StartOptions.shortLived); `up` keeps them. */
+  shortLived?: boolean;
 }
 
 /**
@@ -59,7 +60,13 @@ export function domainEnv(domain: Domain, options: Pick<DomainRunnerOptions, 'st
     OPENPDS_DATA_DIR: domainDataDir(options.stateDir, domain),
     OPENPDS_STORAGE: 'local',
     OPENPDS_DEFAULT_DRIVE_SIZE: String(quantityToBytes(spec.quotas.defaultDriveSize)),
+    OPENPDS_MAX_USERS: String(spec.quotas.maxUsers),
     OPENPDS_MAX_FOLDER_DEPTH: String(spec.quotas.maxFolderDepth),
+    OPENPDS_MAX_FOLDER_ITEMS: String(spec.quotas.maxFolderItems),
+    OPENPDS_ACCESS_TOKEN_TTL: String(spec.tokens.accessTTLSeconds),
+    OPENPDS_REFRESH_TOKEN_TTL: String(spec.tokens.refreshTTLSeconds),
+    OPENPDS_DOWNLOAD_URL_TTL: String(spec.signedURLs.downloadTTLSeconds),
+    OPENPDS_UPLOAD_URL_TTL: String(spec.signedURLs.uploadTTLSeconds),
     OPENPDS_TRASH_RETENTION_DAYS: String(spec.trash.retentionDays),
     OPENPDS_LOG_LEVEL: options.logLevel,
   };
@@ -94,7 +101,7 @@ export async function startDomain(domain: Domain, options: DomainRunnerOptions):
   for (const port of candidates) {
     if (port !== 0 && options.usedPorts.has(port)) continue;
     try {
-      running = await startServer({ ...env, OPENPDS_ADMIN_PASSWORD: password, OPENPDS_PORT: String(port) });
+      running = await startServer({ ...env, OPENPDS_ADMIN_PASSWORD: password, OPENPDS_PORT: String(port) }, { shortLived: options.shortLived });
       break;
     } catch (error) {
       // startServer names the setting in a ConfigError (start-errors.ts) and keeps the errno as its cause.

@@ -82,6 +82,8 @@ export interface CommandIo {
   env?: Record<string, string | undefined>;
   /** Stops an apply like its first SIGINT does (tests; embedding). */
   signal?: AbortSignal;
+  /** Settings every data plane started from --state gets besides its Domain's, as `up` passes them. */
+  dataPlaneEnv?: Record<string, string>;
   /** Reaches the domains --endpoint names (tests: a fake admin client; default createDomainTargets). */
   createTargets?: (options: TargetOptions) => DomainTargets;
 }
@@ -116,7 +118,7 @@ async function run(command: 'plan' | 'apply', argv: string[], io: CommandIo): Pr
   if ('stateDir' in parsed.target) {
     // Before the folder is read or anything is applied: another run on this state, or another folder's state.
     try {
-      session = openStateSession({ command, stateDir: parsed.target.stateDir, dir: parsed.dir, adopt: parsed.adoptState });
+      session = openStateSession({ command, stateDir: parsed.target.stateDir, dir: parsed.dir, adopt: parsed.adoptState, dataPlaneEnv: io.dataPlaneEnv });
     } catch (error) {
       if (!(error instanceof StateDirBusyError || error instanceof StateFolderMismatchError || error instanceof StateDirError)) throw error;
       err(`openpds ${command}: ${error.message}`);

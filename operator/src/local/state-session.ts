@@ -53,7 +53,15 @@ export interface StateSession {
 const key = (o: { metadata: { namespace?: string; name: string } }) => `${o.metadata.namespace ?? 'default'}/${o.metadata.name}`;
 
 /** Throws StateDirBusyError (apply only), StateFolderMismatchError or StateDirError, each one line, before anything is touched. */
-export function openStateSession(options: { command: 'plan' | 'apply'; stateDir: string; dir: string; adopt: boolean; logLevel?: string }): StateSession {
+export function openStateSession(options: {
+  command: 'plan' | 'apply';
+  stateDir: string;
+  dir: string;
+  adopt: boolean;
+  logLevel?: string;
+  /** Settings every data plane gets besides its Domain's, as `up` passes them (DomainRunnerOptions.dataPlaneEnv). */
+  dataPlaneEnv?: Record<string, string>;
+}): StateSession {
   const { command, stateDir, dir } = options;
   const notices: string[] = [];
   // plan reads a state and creates none: a mistyped --state made that folder (even at /, mode 0700).
@@ -92,7 +100,7 @@ export function openStateSession(options: { command: 'plan' | 'apply'; stateDir:
     runsDomains: release !== undefined,
     async targets(domains) {
       if (!release) return createDomainTargets({ stateDir });
-      return startDomains(domains, { stateDir, logLevel: options.logLevel ?? 'warn', running });
+      return startDomains(domains, { stateDir, logLevel: options.logLevel ?? 'warn', running, dataPlaneEnv: options.dataPlaneEnv });
     },
     record(drives, entries) {
       if (release) recordApplied(stateDir, drives, entries);
@@ -105,10 +113,11 @@ export function openStateSession(options: { command: 'plan' | 'apply'; stateDir:
 }
 
 /** The folder's Domains as `up` runs them (the same refusals and words), for one run. */
-async function startDomains(domains: Domain[], options: { stateDir: string; logLevel: string; running: RunningDomain[] }): Promise<DomainTargets> {
+async function startDomains(domains: Domain[], options: { stateDir: string; logLevel: string; running: RunningDomain[]; dataPlaneEnv?: Record<string, string> }): Promise<DomainTargets> {
   const slots = new Map<string, { client?: ReturnType<typeof createAdminClient>; error?: string; notFound?: string }>();
   // basePort 0: each Domain's last port when it is free (its URL stays what the user knows), else any.
-  const runnerOptions = { stateDir: options.stateDir, basePort: 0, logLevel: options.logLevel, usedPorts: new Set<number>() };
+  // Started for this one run: a short-lived process (PgliteOptions.shortLived).
+  const runnerOptions = { stateDir: options.stateDir, basePort: 0, logLevel: options.logLevel, usedPorts: new Set<number>(), dataPlaneEnv: options.dataPlaneEnv, shortLived: true };
   for (const domain of domains) {
     if (!readDomainRecord(options.stateDir, domain.metadata.namespace ?? 'default', domain.metadata.name)) {
       slots.set(key(domain), { notFound: `Domain ${key(domain)} has never run under ${path.resolve(options.stateDir)} (start it with openpds up)` });
