@@ -7,14 +7,7 @@ import { createHash } from 'node:crypto';
 import type { Chart } from 'cdk8s';
 import { k8s } from 'cdk8s-plus-32';
 import { DATA_DIR, HTTP_PORT, METRICS_PORT, type DomainContext } from './domain-context';
-import {
-  DEFAULT_ACCESS_TTL_SECONDS,
-  DEFAULT_DOWNLOAD_TTL_SECONDS,
-  DEFAULT_MAX_FOLDER_DEPTH,
-  DEFAULT_MAX_FOLDER_ITEMS,
-  DEFAULT_REFRESH_TTL_SECONDS,
-  DEFAULT_UPLOAD_TTL_SECONDS,
-} from './domain-defaults';
+import { dataPlaneLimits } from './domain-defaults';
 import { quantityToBytes } from './quantity';
 
 /** Values of the admin Secret: generated once by the reconciler (crypto is its boundary), then re-read. */
@@ -57,15 +50,7 @@ export function domainEnv(ctx: DomainContext): Record<string, string> {
   // Only when asked for: a new key in every Domain's ConfigMap would roll every data plane for nothing.
   if (spec.upgrade.allowNewerSchema) env.OPENPDS_ALLOW_NEWER_SCHEMA = 'true';
   // Likewise for these: every stored Domain has the CRD's default, the data plane's own default too.
-  const unlessDefault: [string, number, number][] = [
-    ['OPENPDS_MAX_FOLDER_DEPTH', spec.quotas.maxFolderDepth, DEFAULT_MAX_FOLDER_DEPTH],
-    ['OPENPDS_MAX_FOLDER_ITEMS', spec.quotas.maxFolderItems, DEFAULT_MAX_FOLDER_ITEMS],
-    ['OPENPDS_ACCESS_TOKEN_TTL', spec.tokens.accessTTLSeconds, DEFAULT_ACCESS_TTL_SECONDS],
-    ['OPENPDS_REFRESH_TOKEN_TTL', spec.tokens.refreshTTLSeconds, DEFAULT_REFRESH_TTL_SECONDS],
-    ['OPENPDS_DOWNLOAD_URL_TTL', spec.signedURLs.downloadTTLSeconds, DEFAULT_DOWNLOAD_TTL_SECONDS],
-    ['OPENPDS_UPLOAD_URL_TTL', spec.signedURLs.uploadTTLSeconds, DEFAULT_UPLOAD_TTL_SECONDS],
-  ];
-  for (const [name, value, byDefault] of unlessDefault) if (value !== byDefault) env[name] = String(value);
+  for (const { env: name, value, byDefault } of dataPlaneLimits(spec)) if (value !== byDefault) env[name] = String(value);
   if (spec.storage.hosting) env.OPENPDS_HOSTING_SCAN_INTERVAL_SECONDS = String(spec.storage.hosting.scanIntervalSeconds ?? 300);
   return Object.fromEntries(Object.entries(env).sort(([a], [b]) => a.localeCompare(b)));
 }

@@ -44,6 +44,22 @@ export const DEFAULT_DOWNLOAD_TTL_SECONDS = 900;
 /** signedURLs.uploadTTLSeconds: OPENPDS_UPLOAD_URL_TTL (1 hour). */
 export const DEFAULT_UPLOAD_TTL_SECONDS = 3600;
 
+/**
+ * The spec's data-plane limits and lifetimes with their variables and defaults: one table for the
+ * operator's ConfigMap (which leaves each out at its default) and `openpds up`'s data planes (which get
+ * them all), so a field added here reaches both.
+ */
+export function dataPlaneLimits(spec: ResolvedDomainSpec): { env: string; value: number; byDefault: number }[] {
+  return [
+    { env: 'OPENPDS_MAX_FOLDER_DEPTH', value: spec.quotas.maxFolderDepth, byDefault: DEFAULT_MAX_FOLDER_DEPTH },
+    { env: 'OPENPDS_MAX_FOLDER_ITEMS', value: spec.quotas.maxFolderItems, byDefault: DEFAULT_MAX_FOLDER_ITEMS },
+    { env: 'OPENPDS_ACCESS_TOKEN_TTL', value: spec.tokens.accessTTLSeconds, byDefault: DEFAULT_ACCESS_TTL_SECONDS },
+    { env: 'OPENPDS_REFRESH_TOKEN_TTL', value: spec.tokens.refreshTTLSeconds, byDefault: DEFAULT_REFRESH_TTL_SECONDS },
+    { env: 'OPENPDS_DOWNLOAD_URL_TTL', value: spec.signedURLs.downloadTTLSeconds, byDefault: DEFAULT_DOWNLOAD_TTL_SECONDS },
+    { env: 'OPENPDS_UPLOAD_URL_TTL', value: spec.signedURLs.uploadTTLSeconds, byDefault: DEFAULT_UPLOAD_TTL_SECONDS },
+  ];
+}
+
 export function resolveDomainSpec(domain: Domain): ResolvedDomainSpec {
   const s = domain.spec;
   const api = s.apiServer ?? {};

@@ -6,7 +6,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { startServer, type RunningServer } from '../../../api-server/src/main';
-import { resolveDomainSpec } from '../charts/domain-defaults';
+import { dataPlaneLimits, resolveDomainSpec } from '../charts/domain-defaults';
 import { quantityToBytes } from '../charts/quantity';
 import type { Domain } from '../domain-types';
 import { adminPassword, domainDir, readDomainRecord, writeDomainRecord } from './state-dir';
@@ -37,9 +37,9 @@ export interface DomainRunnerOptions {
   /** Ports already taken by this run's other domains. */
   usedPorts: Set<number>;
   /**
-   * Settings every data plane gets besides its Domain's, which win over them: `openpds up` passes the
-   * OPENPDS_PASSWORD_HASH_* of its own environment (as `openpds serve` reads them); tests lower argon2's
-   * cost with them, as their own data planes do.
+   * Settings every data plane gets besides its Domain's (the Domain's win where both set one): `openpds up`
+   * passes the OPENPDS_PASSWORD_HASH_* of its own environment (as `openpds serve` reads them); tests lower
+   * argon2's cost with them, as their own data planes do.
    */
   dataPlaneEnv?: Record<string, string>;
   /** `plan`/`apply` start their data planes for one run (StartOptions.shortLived); `up` keeps them. */
@@ -61,12 +61,7 @@ export function domainEnv(domain: Domain, options: Pick<DomainRunnerOptions, 'st
     OPENPDS_STORAGE: 'local',
     OPENPDS_DEFAULT_DRIVE_SIZE: String(quantityToBytes(spec.quotas.defaultDriveSize)),
     OPENPDS_MAX_USERS: String(spec.quotas.maxUsers),
-    OPENPDS_MAX_FOLDER_DEPTH: String(spec.quotas.maxFolderDepth),
-    OPENPDS_MAX_FOLDER_ITEMS: String(spec.quotas.maxFolderItems),
-    OPENPDS_ACCESS_TOKEN_TTL: String(spec.tokens.accessTTLSeconds),
-    OPENPDS_REFRESH_TOKEN_TTL: String(spec.tokens.refreshTTLSeconds),
-    OPENPDS_DOWNLOAD_URL_TTL: String(spec.signedURLs.downloadTTLSeconds),
-    OPENPDS_UPLOAD_URL_TTL: String(spec.signedURLs.uploadTTLSeconds),
+    ...Object.fromEntries(dataPlaneLimits(spec).map(({ env, value }) => [env, String(value)])),
     OPENPDS_TRASH_RETENTION_DAYS: String(spec.trash.retentionDays),
     OPENPDS_LOG_LEVEL: options.logLevel,
   };
