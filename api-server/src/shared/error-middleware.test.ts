@@ -84,6 +84,16 @@ describe('error middleware', () => {
     expect(JSON.stringify(body)).not.toMatch(/SELECT/);
   });
 
+  it('answers 58P01 (a database file missing: PGlite\'s data dir moved under the server) with 503 and Retry-After, logged', async () => {
+    const err = Object.assign(new Error('could not open file "base/5/2620": No such file or directory'), { code: '58P01' });
+    const { status, lines } = await answerAndLog(err);
+    expect(status).toBe(503);
+    expect(lines).toEqual([expect.objectContaining({ level: 50, msg: 'database files missing (data dir moved or removed?)' })]);
+    const { body, headers } = await answerWithHeaders(err);
+    expect([body.code, headers.get('retry-after')]).toEqual(['ServiceUnavailable', '5']);
+    expect(JSON.stringify(body)).not.toMatch(/base\/5/);
+  });
+
   it.each(['40P01', '40001'])('answers %s (deadlock, serialization failure) with 503 and Retry-After', async (code) => {
     const { status, body } = await answerFor(pgError(code));
     expect([status, body.code]).toEqual([503, 'ServiceUnavailable.Conflict']);

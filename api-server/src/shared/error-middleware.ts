@@ -59,6 +59,11 @@ export function createErrorMiddleware(logger: Logger, busyAnswers?: Pick<Metrics
       // this statement, which a retry a moment later can get past. A 503 to retry, not a 500 that is a bug.
       logger.error({ err, req_id: requestId, path: req.path }, 'database short of resources');
       error = new AppError('ServiceUnavailable', 503, 'the database is short of resources; retry later', { headers: { 'Retry-After': '5' } });
+    } else if ((err as { code?: unknown }).code === DB_FILE_GONE) {
+      // The database's own files are gone: PGlite's data dir moved or removed under a running server
+      // (PostgreSQL's "could not open file \"base/5/2620\""). An outage until it is put back, not a bug.
+      logger.error({ err, req_id: requestId, path: req.path }, 'database files missing (data dir moved or removed?)');
+      error = new AppError('ServiceUnavailable', 503, 'the database is unavailable: its files are missing; ask an administrator', { headers: { 'Retry-After': '5' } });
     } else if (isUnreachable(err)) {
       logger.error({ err, req_id: requestId, path: req.path }, 'dependency unreachable');
       error = new AppError('ServiceUnavailable', 503, 'the database or the blob store is unreachable; retry later', { headers: { 'Retry-After': '5' } });
@@ -123,6 +128,9 @@ function isStoreUnavailable(err: unknown): boolean {
   if (typeof e?.$metadata !== 'object' || e.$metadata === null) return false;
   return STORE_UNAVAILABLE_STATUSES.has(e.$metadata.httpStatusCode ?? 0) || STORE_UNAVAILABLE_CODES.has(String(e.name));
 }
+
+/** SQLSTATE undefined_file: a data file of the database could not be opened. */
+const DB_FILE_GONE = '58P01';
 
 /**
  * SQLSTATE disk_full: PostgreSQL or PGlite could not extend a table or WAL file ("could not extend file
