@@ -21,7 +21,7 @@ export const UP_USAGE = `usage: openpds up -f DIR [--state-dir DIR] [--adopt-sta
   --adopt-state    let DIR take over a state dir made by another folder (DIR is that folder moved or
                    renamed, or replaces it): Drives the state recorded that DIR lacks are pruned
   --base-port      first port for the data planes (default 8080; 0: any free port)
-  --resync         seconds between passes over DIR (default 10)
+  --resync         seconds between passes over DIR (default 10, at least 0.1)
   --prune-after    how long a Drive's manifest must stay out of DIR before its drive is deleted or released
                    (per reclaimPolicy); back within it, the Drive keeps its drive (default 30s; 500ms, 2m; 0: at once)
   --allow-empty    take a folder with no manifests for every Drive removed (they are then deleted or released
@@ -42,6 +42,7 @@ export interface UpCommandIo {
 
 const DEBOUNCE_MS = 200;
 const MIN_REQUEUE_MS = 1_000;
+const MIN_RESYNC_MS = 100;
 
 /**
  * When the next pass runs after one that went through: right after a change seen during it (debounced),
@@ -89,8 +90,13 @@ export async function runUpCommand(argv: string[], io: UpCommandIo = {}): Promis
     err(`openpds up: -f must name a folder of manifests${dir ? ` ("${dir}" is not one)` : ''}\n\n${UP_USAGE}`);
     return 2;
   }
-  if (!Number.isInteger(basePort) || basePort < 0 || basePort > 65535 || !(resyncMs > 0)) {
-    err(`openpds up: --base-port must be a port and --resync a positive number\n\n${UP_USAGE}`);
+  if (!Number.isInteger(basePort) || basePort < 0 || basePort > 65535) {
+    err(`openpds up: --base-port must be a port (0 to 65535)\n\n${UP_USAGE}`);
+    return 2;
+  }
+  // Each pass reads the folder and asks every data plane for its drives: --resync 0.001 spun doing that.
+  if (!(resyncMs >= MIN_RESYNC_MS)) {
+    err(`openpds up: --resync must be a number of seconds, at least ${MIN_RESYNC_MS / 1000}\n\n${UP_USAGE}`);
     return 2;
   }
   const pruneAfterMs = parseDuration(args['prune-after']!);
