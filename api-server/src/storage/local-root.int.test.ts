@@ -98,6 +98,16 @@ describe('local store whose data dir goes away', () => {
     expect(existsSync(dataDir)).toBe(false);
   });
 
+  it('a root seen once is never made again, even by a first write that failed and is retried', async () => {
+    writeFileSync(root, 'not a directory'); // the first write's mkdir fails (ENOTDIR), so nothing is made yet
+    const store = createLocalBlobStore({ root, signer });
+    await expect(store.put('blobs/new', body('new'))).rejects.toMatchObject({ code: 'ENOTDIR' });
+    expect(await store.head('blobs/new')).toBeNull(); // the root's path is there: seen
+    rmSync(root);
+    await expect(store.put('blobs/new', body('new'))).rejects.toBeInstanceOf(LocalStoreGoneError);
+    expect(existsSync(root)).toBe(false);
+  });
+
   it('a new store in a data dir that exists: empty answers, and its root made at the first write', async () => {
     const store = createLocalBlobStore({ root, signer });
     expect(await store.head('blobs/none')).toBeNull();

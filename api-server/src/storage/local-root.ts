@@ -58,6 +58,13 @@ export function createRootGuard(root: string) {
     markSeen(): void {
       seen = true;
     },
+    /**
+     * Where directories may be made from: the root's parent until the root has been seen (a new store),
+     * then only below the root, so a root gone later is never made again, even by a retried ensureDirs.
+     */
+    makeUnder(): string {
+      return seen ? root : path.dirname(root);
+    },
     isGone,
     /** Throws LocalStoreGoneError when the root is gone; for answers of "nothing there" (head's null, a listing). */
     async assertThere(): Promise<void> {

@@ -51,7 +51,7 @@ export function createLocalBlobStore(options: {
   // them to a later one, and the store works meanwhile. The root is made only under a parent that exists
   // (local-root.ts): a data dir moved away is not made again, empty, where it was.
   const ensureDirs = () =>
-    (ready ??= Promise.all(Object.values(dirs).map((d) => makeDirsUnder(path.dirname(root), d)))
+    (ready ??= Promise.all(Object.values(dirs).map((d) => makeDirsUnder(rootGuard.makeUnder(), d)))
       .then(() => rootGuard.markSeen())
       .then(() => sweepTemp(tempMaxAgeMs).catch(() => 0))
       .catch((error: unknown) => {
