@@ -98,14 +98,23 @@ describe('local store whose data dir goes away', () => {
     expect(existsSync(dataDir)).toBe(false);
   });
 
-  it('a root seen once is never made again, even by a first write that failed and is retried', async () => {
-    writeFileSync(root, 'not a directory'); // the first write's mkdir fails (ENOTDIR), so nothing is made yet
+  it('a root directory seen before the store made anything is not made again once it goes', async () => {
+    mkdirSync(root); // made by hand (a volume mounted there), empty: the store has not made its folders yet
     const store = createLocalBlobStore({ root, signer });
-    await expect(store.put('blobs/new', body('new'))).rejects.toMatchObject({ code: 'ENOTDIR' });
-    expect(await store.head('blobs/new')).toBeNull(); // the root's path is there: seen
-    rmSync(root);
+    expect(await store.head('blobs/new')).toBeNull(); // a store that is there, without that key: seen
+    rmSync(root, { recursive: true });
     await expect(store.put('blobs/new', body('new'))).rejects.toBeInstanceOf(LocalStoreGoneError);
     expect(existsSync(root)).toBe(false);
+  });
+
+  it("a file at the root's path is no store: removed, the root is made at the next write", async () => {
+    writeFileSync(root, 'not a directory');
+    const store = createLocalBlobStore({ root, signer });
+    await expect(store.put('blobs/new', body('new'))).rejects.toMatchObject({ code: 'ENOTDIR' });
+    expect(await store.head('blobs/new')).toBeNull();
+    rmSync(root);
+    await store.put('blobs/new', body('new'));
+    expect(await read(await store.get('blobs/new'))).toBe('new');
   });
 
   it('a new store in a data dir that exists: empty answers, and its root made at the first write', async () => {

@@ -41,13 +41,21 @@ const isMissingDir = (dir: string) =>
     (error: NodeJS.ErrnoException) => error.code === 'ENOENT' || error.code === 'ENOTDIR',
   );
 
+/** Whether `dir` is a directory now (false when missing, or something else is at its path). */
+const isDir = (dir: string) =>
+  stat(dir).then(
+    (stats) => stats.isDirectory(),
+    () => false,
+  );
+
 export function createRootGuard(root: string) {
   // Before first use a missing root under a data dir that exists is a new, empty store, made at the first
-  // write. Once the root has been there (made, or found), its absence is its going away.
+  // write. Once the root has been there as a directory (made, or found), its absence is its going away. A
+  // file at its path (a mistake an administrator removes) is not a store: removed, the root is made.
   let seen = false;
   const isGone = async () => {
     if (!(await isMissingDir(root))) {
-      seen = true;
+      if (!seen && (await isDir(root))) seen = true;
       return false;
     }
     return seen || isMissingDir(path.dirname(root));
