@@ -18,8 +18,10 @@ function openpds(args: string[], cwd: string): Promise<{ code: number | null; st
   child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
   child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
   const timer = setTimeout(() => child.kill('SIGKILL'), 60_000);
+  // 'close', not 'exit': the process can be gone before its piped output has been read (an empty stdout
+  // under load, seen once in a full run).
   return new Promise((resolve) =>
-    child.on('exit', (code) => {
+    child.on('close', (code) => {
       clearTimeout(timer);
       resolve({ code, stdout, stderr });
     }),

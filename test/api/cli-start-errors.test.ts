@@ -104,7 +104,7 @@ describe('start errors name the setting', () => {
     let output = '';
     child.stdout.on('data', (d: Buffer) => (output += d.toString()));
     child.stderr.on('data', (d: Buffer) => (output += d.toString()));
-    expect(await new Promise((resolve) => child.on('exit', resolve))).toBe(1);
+    expect(await new Promise((resolve) => child.on('close', resolve))).toBe(1);
     const lines = output.split('\n').filter((l) => l.trim() && !l.startsWith('openpds: dist/ is older'));
     expect(lines).toHaveLength(1);
     expect(JSON.parse(lines[0]!)).toMatchObject({ level: 60, code: 'InvalidConfiguration', msg: expect.stringContaining(`OPENPDS_PORT=${busy.port}`) });

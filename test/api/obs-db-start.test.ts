@@ -20,7 +20,7 @@ async function serveChild(env: Record<string, string>) {
   let output = '';
   child.stdout.on('data', (d: Buffer) => (output += d.toString()));
   child.stderr.on('data', (d: Buffer) => (output += d.toString()));
-  const code = await new Promise<number | null>((resolve) => child.on('exit', resolve));
+  const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
   // bin/openpds.js may say first that dist/ is stale (as in test/operator/plan-state.e2e.test.ts).
   return { code, lines: output.split('\n').filter((l) => l.trim() !== '' && !l.startsWith('openpds: dist/ is older')) };
 }

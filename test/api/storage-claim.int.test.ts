@@ -142,7 +142,7 @@ describe.each([
     let output = '';
     child.stdout.on('data', (d: Buffer) => (output += d.toString()));
     child.stderr.on('data', (d: Buffer) => (output += d.toString()));
-    const code = await new Promise<number | null>((resolve) => child.on('exit', resolve));
+    const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
     expect(code).toBe(1);
     // One JSON line (level 60) with a stable code, as every failed start prints.
     const fatal = output.split('\n').flatMap((line) => {
