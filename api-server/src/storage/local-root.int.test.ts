@@ -45,7 +45,7 @@ describe('local store whose data dir goes away', () => {
     const upload = await store.createMultipart('blobs/mp');
     renameSync(dataDir, `${dataDir}-moved`);
 
-    const calls: [string, () => Promise<unknown>][] = [
+    const calls: [keyof typeof store, () => Promise<unknown>][] = [
       ['put', () => store.put('blobs/new', body('new'))],
       ['get', () => store.get('blobs/kept')],
       ['head', () => store.head('blobs/kept')],
@@ -70,6 +70,13 @@ describe('local store whose data dir goes away', () => {
       expect(error).toBeInstanceOf(LocalStoreGoneError);
       expect((error as LocalStoreGoneError).root).toBe(root);
     }
+    // Every method of the store is one of those, or signs a URL (its route goes through the methods above),
+    // or is the best-effort sweep: one added to the store is called here too, or this fails.
+    const touchNoDisk = ['partUploadUrl', 'objectUploadUrl', 'downloadUrl', 'sweepTemp'];
+    const methods = Object.keys(store).filter((name) => typeof store[name as keyof typeof store] === 'function');
+    expect(methods.sort()).toEqual([...calls.map(([name]) => name), ...touchNoDisk].sort());
+    expect(await store.downloadUrl('blobs/kept', { expiresInSeconds: 60 })).toMatch(/^http:\/\/localhost\/v2\/blob\/object\?/);
+    expect(await store.sweepTemp(0)).toBe(0);
     // The old code made data/blobs/{objects,uploads,tmp} again here and wrote "new" into it.
     expect(existsSync(dataDir)).toBe(false);
 
