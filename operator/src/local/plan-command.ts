@@ -16,7 +16,7 @@ import { bareEndpointTarget, createDomainTargets, onlyDeclaredDomains, parseEndp
 import { describeProblem, loadManifests, readManifestDocuments } from './manifests';
 import { failureOf, planDrives, type PlanEntry } from './plan-drives';
 import { formatUpPrune, upPrunes } from './plan-up-prunes';
-import { openStateSession, type StateSession } from './state-session';
+import { manifestKey, openStateSession, type StateSession } from './state-session';
 import { StateDirError } from './state-dir';
 import { StateFolderMismatchError } from './up-state-folder';
 import { StateDirBusyError } from './up-state-lock';
@@ -193,7 +193,7 @@ async function runAgainstDomains(command: 'plan' | 'apply', parsed: DomainArgs, 
   for (const problem of manifests.invalid) out(`! error   ${describeProblem(problem)}`);
   for (const domain of manifests.domains) {
     const ran = session?.runsDomains ? `; run from the state dir for this ${command} only` : '';
-    out(`  not applied Domain ${domain.metadata.namespace ?? 'default'}/${domain.metadata.name}: a Domain is provisioned by the operator or \`openpds up\`${ran}`);
+    out(`  not applied Domain ${manifestKey(domain)}: a Domain is provisioned by the operator or \`openpds up\`${ran}`);
   }
   for (const problem of manifests.notRun) out(`  not applied ${problem.kind} ${problem.name} (${problem.where}): ${problem.message}`);
   const dryRun = command === 'plan';
@@ -255,7 +255,7 @@ async function runAgainstDomains(command: 'plan' | 'apply', parsed: DomainArgs, 
     ? `Plan: ${counts.create} to create, ${counts.change} to change, ${counts.delete} to delete, ${counts.unchanged} unchanged`
     : `Apply complete: ${counts.create} created, ${counts.change} changed, ${counts.delete} deleted or released, ${counts.unchanged} unchanged`;
   if (stopped) {
-    const folder = new Set(manifests.drives.map((d) => `${d.metadata.namespace ?? 'default'}/${d.metadata.name}`));
+    const folder = new Set(manifests.drives.map(manifestKey));
     const left = folder.size - entries.filter((e) => folder.has(e.key)).length;
     // Entries of no Drive of the folder are the prune's: a stop during it has deleted or released some already.
     const pruned = entries.filter((e) => !folder.has(e.key) && e.result.actions.some((a) => bucket(a) === 'delete')).length;

@@ -50,7 +50,8 @@ export interface StateSession {
   close(): Promise<void>;
 }
 
-const key = (o: { metadata: { namespace?: string; name: string } }) => `${o.metadata.namespace ?? 'default'}/${o.metadata.name}`;
+/** A manifest's `namespace/name` (namespace `default` when it names none): how plans, records and output key a Domain or Drive. */
+export const manifestKey = (o: { metadata: { namespace?: string; name: string } }) => `${o.metadata.namespace ?? 'default'}/${o.metadata.name}`;
 
 /** Throws StateDirBusyError (apply only), StateFolderMismatchError or StateDirError, each one line, before anything is touched. */
 export function openStateSession(options: {
@@ -120,20 +121,20 @@ async function startDomains(domains: Domain[], options: { stateDir: string; logL
   const runnerOptions = { stateDir: options.stateDir, basePort: 0, logLevel: options.logLevel, usedPorts: new Set<number>(), dataPlaneEnv: options.dataPlaneEnv, shortLived: true };
   for (const domain of domains) {
     if (!readDomainRecord(options.stateDir, domain.metadata.namespace ?? 'default', domain.metadata.name)) {
-      slots.set(key(domain), { notFound: `Domain ${key(domain)} has never run under ${path.resolve(options.stateDir)} (start it with openpds up)` });
+      slots.set(manifestKey(domain), { notFound: `Domain ${manifestKey(domain)} has never run under ${path.resolve(options.stateDir)} (start it with openpds up)` });
       continue;
     }
     const unsupported = unsupportedSpec(createDomainContext(domain));
     if (unsupported) {
-      slots.set(key(domain), { error: unsupported });
+      slots.set(manifestKey(domain), { error: unsupported });
       continue;
     }
     try {
       const started = await startDomain(domain, runnerOptions);
       options.running.push(started);
-      slots.set(key(domain), { client: createAdminClient({ baseUrl: started.url, credentials: { username: ADMIN_USERNAME, password: started.password } }) });
+      slots.set(manifestKey(domain), { client: createAdminClient({ baseUrl: started.url, credentials: { username: ADMIN_USERNAME, password: started.password } }) });
     } catch (error) {
-      slots.set(key(domain), { error: (error as Error).message });
+      slots.set(manifestKey(domain), { error: (error as Error).message });
     }
   }
   return {
@@ -155,7 +156,7 @@ async function startDomains(domains: Domain[], options: { stateDir: string; logL
  */
 export function recordApplied(stateDir: string, drives: Drive[], entries: PlanEntry[]): void {
   const records = readDriveRecords(stateDir);
-  const byKey = new Map(drives.map((d) => [key(d), d]));
+  const byKey = new Map(drives.map((d) => [manifestKey(d), d]));
   for (const entry of entries) {
     if (failureOf(entry) !== undefined) continue;
     const drive = byKey.get(entry.key);
