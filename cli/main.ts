@@ -105,14 +105,14 @@ async function main(argv: string[]): Promise<number> {
       return 0;
     }
     case 'jobs': {
-      const { openDb } = require('../api-server/src/main') as typeof import('../api-server/src/main');
+      const { openCommandDb } = require('../api-server/src/main') as typeof import('../api-server/src/main');
       const { runJobsCommand } = require('../api-server/src/modules/jobs/jobs.command') as typeof import('../api-server/src/modules/jobs/jobs.command');
-      return runJobsCommand(argv.slice(1), { env: process.env, openDb: (config) => openDb(config, undefined, { shortLived: true }) });
+      return runJobsCommand(argv.slice(1), { env: process.env, openDb: openCommandDb });
     }
     case 'admin': {
-      const { openDb } = require('../api-server/src/main') as typeof import('../api-server/src/main');
+      const { openCommandDb } = require('../api-server/src/main') as typeof import('../api-server/src/main');
       const { runAdminCommand } = require('./admin-command') as typeof import('./admin-command');
-      return runAdminCommand(argv.slice(1), { env: process.env, openDb: (config) => openDb(config, undefined, { shortLived: true }) });
+      return runAdminCommand(argv.slice(1), { env: process.env, openDb: openCommandDb });
     }
     case 'operator': {
       const { runOperatorCommand } = require('../operator/src/cli-operator') as typeof import('../operator/src/cli-operator');

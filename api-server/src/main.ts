@@ -59,6 +59,14 @@ export async function openDb(config: Config, logger?: Pick<Logger, 'info'>, opti
 }
 
 /**
+ * The database of a command that opens it for one run and exits (`migrate`, `jobs`, `admin`): PGlite keeps
+ * Liftoff (PgliteOptions.shortLived), where `serve` turns it off. cli/short-lived.test.ts checks who passes it.
+ */
+export function openCommandDb(config: Config, logger?: Pick<Logger, 'info'>): Promise<Db> {
+  return openDb(config, logger, { shortLived: true });
+}
+
+/**
  * OPENPDS_PGLITE_INITDB_CACHE as a directory, or undefined (off, or `auto` with no home to put it in).
  * os.homedir() throws when HOME is unset and the uid has no passwd entry (an arbitrary uid in a
  * container): that is no home, so no cache, not a server that cannot start. `env` and `home` are for tests.
@@ -315,7 +323,7 @@ async function warnIfAdminPasswordIgnored(deps: Deps, users: ReturnType<typeof c
 export async function runMigrations(env: Record<string, string | undefined> = process.env, options: StartOptions = {}): Promise<string[]> {
   const config = loadConfig(env);
   const logger = pino({ level: config.logLevel, base: { domain: config.domainId } }, options.logDestination);
-  const db = await openDb(config, logger, { shortLived: true });
+  const db = await openCommandDb(config, logger);
   try {
     if (db.dialect === 'pg') await waitForDatabase(db, { timeoutMs: config.dbStartTimeoutSeconds * 1000, logger });
     return await migrate(db);
