@@ -11,7 +11,7 @@ import { ConfigError, configTable, unknownEnvNotices } from '../api-server/src/c
 import { COMMAND_USAGE, isHelpFlag } from './command-usage';
 
 /** The settings `openpds up` passes from its environment to its data planes. */
-const PASSWORD_HASH_SETTINGS = ['OPENPDS_PASSWORD_HASH_MEMORY_KIB', 'OPENPDS_PASSWORD_HASH_ITERATIONS'];
+const PASSWORD_HASH_SETTINGS = ['OPENPDS_PASSWORD_HASH_MEMORY_KIB', 'OPENPDS_PASSWORD_HASH_ITERATIONS', 'OPENPDS_PASSWORD_HASH_LOW_COST_ACKNOWLEDGED'];
 /** What a login costs is the user's to set for up's, plan's and apply's data planes, as for `openpds serve`. */
 const dataPlaneEnv = () => Object.fromEntries(PASSWORD_HASH_SETTINGS.flatMap((name) => (process.env[name] ? [[name, process.env[name]!]] : [])));
 

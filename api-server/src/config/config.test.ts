@@ -114,6 +114,10 @@ describe('config', () => {
     expect(startupNotices(loadConfig({ OPENPDS_PASSWORD_HASH_MEMORY_KIB: '1024', OPENPDS_PASSWORD_HASH_ITERATIONS: '1' }))).toEqual([
       "password hashing is set below OWASP's minimum for argon2id (19456 KiB, 2 iterations): 1024 KiB, 1 iteration(s); stolen password hashes would be cheap to crack",
     ]);
+    // A test suite says the low cost is meant (test/operator/support/up-harness.ts): then nothing is said.
+    const testCost = { OPENPDS_PASSWORD_HASH_MEMORY_KIB: '1024', OPENPDS_PASSWORD_HASH_ITERATIONS: '1' };
+    expect(startupNotices(loadConfig({ ...testCost, OPENPDS_PASSWORD_HASH_LOW_COST_ACKNOWLEDGED: 'true' }))).toEqual([]);
+    expect(startupNotices(loadConfig({ ...testCost, OPENPDS_PASSWORD_HASH_LOW_COST_ACKNOWLEDGED: 'false' }))).toHaveLength(1);
     expect(() => loadConfig({ OPENPDS_PASSWORD_HASH_MEMORY_KIB: '512' })).toThrow('OPENPDS_PASSWORD_HASH_MEMORY_KIB must be between 1024 and 4194304, got 512');
     expect(() => loadConfig({ OPENPDS_PASSWORD_HASH_ITERATIONS: '0' })).toThrow('OPENPDS_PASSWORD_HASH_ITERATIONS must be between 1 and 100, got 0');
   });
