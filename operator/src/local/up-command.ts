@@ -28,8 +28,9 @@ export const UP_USAGE = `usage: openpds up -f DIR [--state-dir DIR] [--adopt-sta
                    and the Domains stopped); without it such a folder is an error and nothing is removed
   --log-level      data planes' log level (default warn)
 
-The data planes take OPENPDS_PASSWORD_HASH_MEMORY_KIB and OPENPDS_PASSWORD_HASH_ITERATIONS from the
-environment, as openpds serve does (what a login costs; the defaults unless set).`;
+The data planes take OPENPDS_PASSWORD_HASH_MEMORY_KIB, OPENPDS_PASSWORD_HASH_ITERATIONS and
+OPENPDS_PASSWORD_HASH_LOW_COST_ACKNOWLEDGED from the environment, as openpds serve does (what a login
+costs; the defaults unless set).`;
 
 export interface UpCommandIo {
   /** Stops the command like SIGINT does (tests; embedding). */
