@@ -121,6 +121,52 @@ describe('kubectl apply of Domains the schema used to accept', () => {
     expect(explained.replace(/\s+/g, ' ')).toContain(`(${env})`);
   });
 
+  const S3_WITH = (s3: string, db = '') => `  storage: {s3: {bucket: photos${s3}}}\n  database: {urlSecretRef: {name: db}${db}}`;
+  it.each([
+    ['uploads.maxAgeSeconds', 'maxage', (v: number) => `${S3}\n  uploads: {maxAgeSeconds: ${v}}`, 0, 315360001, 315360000, '604800', 'OPENPDS_UPLOAD_MAX_AGE'],
+    ['uploads.rapidUpload.challengesPerHour', 'challenges', (v: number) => `${S3}\n  uploads: {rapidUpload: {challengesPerHour: ${v}}}`, 0, 1000001, 1000000, '60', 'OPENPDS_RAPID_UPLOAD_CHALLENGES_PER_HOUR'],
+    ['gc.intervalSeconds', 'gc-interval', (v: number) => `${S3}\n  gc: {intervalSeconds: ${v}}`, -1, 2147484, 2147483, '3600', 'OPENPDS_GC_INTERVAL_SECONDS'],
+    ['database.statementTimeoutSeconds', 'statement', (v: number) => S3_WITH('', `, statementTimeoutSeconds: ${v}`), -1, 86401, 86400, '30', 'OPENPDS_DB_STATEMENT_TIMEOUT_SECONDS'],
+    ['storage.s3.connectTimeoutSeconds', 's3-connect', (v: number) => S3_WITH(`, connectTimeoutSeconds: ${v}`), 0, 301, 300, '5', 'OPENPDS_S3_CONNECT_TIMEOUT_SECONDS'],
+    ['storage.s3.idleTimeoutSeconds', 's3-idle', (v: number) => S3_WITH(`, idleTimeoutSeconds: ${v}`), 0, 3601, 3600, '30', 'OPENPDS_S3_IDLE_TIMEOUT_SECONDS'],
+    ['apiServer.maxConnections', 'conns', (v: number) => `${S3}\n  apiServer: {maxConnections: ${v}}`, -1, 10000001, 10000000, '', 'OPENPDS_MAX_CONNECTIONS'],
+  ])('%s: refused one past either bound, admitted at the data plane\'s bound, stored as its default when unset, explained', async (field, name, at, below, above, max, byDefault, env) => {
+    const path = `spec\\.${field.replaceAll('.', '\\.')}`;
+    await expect(apply(domain(`${name}-below`, at(below)))).rejects.toThrow(new RegExp(`${path}: Invalid value: ${below}: ${path} in body should be greater than or equal to`));
+    await expect(apply(domain(`${name}-above`, at(above)))).rejects.toThrow(new RegExp(`${path} in body should be less than or equal to ${max}`));
+    await expect(apply(domain(`${name}-max`, at(max)))).resolves.toContain('created');
+    await expect(apply(domain(`${name}-unset`, S3))).resolves.toContain('created');
+    await expect(kubectl(kubeconfig, ['get', 'domain', `${name}-unset`, '-o', `jsonpath={.spec.${field}}`])).resolves.toBe(byDefault);
+    const explained = await kubectl(kubeconfig, ['explain', `domain.spec.${field}`]);
+    expect(explained.replace(/\s+/g, ' ')).toContain(`(${env})`);
+  });
+
+  it('storage.s3.downloadRedirect and uploads.rapidUpload.proofV2: the data plane\'s defaults (true, false) when unset, explained', async () => {
+    await expect(apply(domain('switches', S3))).resolves.toContain('created');
+    await expect(kubectl(kubeconfig, ['get', 'domain', 'switches', '-o', 'jsonpath={.spec.storage.s3.downloadRedirect} {.spec.uploads.rapidUpload.proofV2}'])).resolves.toBe('true false');
+    await expect(apply(domain('switches', `${S3_WITH(', downloadRedirect: false')}\n  uploads: {rapidUpload: {proofV2: true}}`))).resolves.toContain('configured');
+    const redirect = await kubectl(kubeconfig, ['explain', 'domain.spec.storage.s3.downloadRedirect']);
+    expect(redirect.replace(/\s+/g, ' ')).toContain('(OPENPDS_DOWNLOAD_REDIRECT)');
+    const proof = await kubectl(kubeconfig, ['explain', 'domain.spec.uploads.rapidUpload.proofV2']);
+    expect(proof.replace(/\s+/g, ' ')).toContain('(OPENPDS_RAPID_UPLOAD_PROOF_V2)');
+  });
+
+  it('gc.graceSeconds below signedURLs.uploadTTLSeconds + 3600 is refused with the numbers, on create and when the TTL is raised', async () => {
+    await expect(apply(domain('grace-short', `${S3}\n  gc: {graceSeconds: 7199}`))).rejects.toThrow(
+      'The Domain "grace-short" is invalid: spec.gc.graceSeconds: Invalid value: "object": gc.graceSeconds must be at least signedURLs.uploadTTLSeconds + 3600 = 7200, got 7199: an upload\'s part URLs work that long',
+    );
+    await expect(apply(domain('grace-ok', `${S3}\n  gc: {graceSeconds: 90000}`))).resolves.toContain('created');
+    await expect(apply(domain('grace-ok', `${S3}\n  gc: {graceSeconds: 90000}\n  signedURLs: {uploadTTLSeconds: 86401}`))).rejects.toThrow(
+      'gc.graceSeconds must be at least signedURLs.uploadTTLSeconds + 3600 = 90001, got 90000',
+    );
+    await expect(apply(domain('grace-ok', `${S3}\n  gc: {graceSeconds: 90000}\n  signedURLs: {uploadTTLSeconds: 86400}`))).resolves.toContain('configured');
+    // Unset, nothing is stored: the data plane derives it from the TTL, however long.
+    await expect(apply(domain('grace-unset', `${S3}\n  signedURLs: {uploadTTLSeconds: 604800}`))).resolves.toContain('created');
+    await expect(kubectl(kubeconfig, ['get', 'domain', 'grace-unset', '-o', 'jsonpath={.spec.gc}'])).resolves.toBe('{"intervalSeconds":3600}');
+    const explained = await kubectl(kubeconfig, ['explain', 'domain.spec.gc.graceSeconds']);
+    expect(explained.replace(/\s+/g, ' ')).toContain('Absent means 86400 (a day), or signedURLs.uploadTTLSeconds + 3600 when that is more.');
+  });
+
   it('kubectl explain says what an unset apiServer.replicas means, and the limits', async () => {
     const replicas = await kubectl(kubeconfig, ['explain', 'domain.spec.apiServer.replicas']);
     expect(replicas.replace(/\s+/g, ' ')).toContain('Absent means 1 with storage.volume (a ReadWriteOnce disk allows 0 or 1) and 2 otherwise.');

@@ -16,6 +16,17 @@ const VOLUME = { storage: { volume: {} } };
 const domain = (spec: Spec, name = 'd'): Domain => ({ apiVersion: 'openpds.io/v1alpha1', kind: 'Domain', metadata: { name, namespace: 'ns' }, spec }) as unknown as Domain;
 const errorsOf = (spec: Spec, name?: string) => admit('Domain', domain(spec, name)).join('\n');
 
+/** A copy of `base` with `value` at the dotted `field` (objects on the way are merged into, not replaced). */
+function withField(base: Spec, field: string, value: unknown): Spec {
+  const spec = structuredClone(base);
+  const keys = field.split('.');
+  let node: Record<string, unknown> = spec;
+  for (const key of keys.slice(0, -1)) node = (node[key] ??= {}) as Record<string, unknown>;
+  node[keys[keys.length - 1]!] = value;
+  return spec;
+}
+const fieldOf = (spec: unknown, field: string): unknown => field.split('.').reduce<unknown>((node, key) => (node as Record<string, unknown> | undefined)?.[key], spec);
+
 /** The CEL failures of an update from `old` to `next` (both defaulted first), as the apiserver runs them. */
 function updateFailures(old: Spec, next: Spec): string[] {
   const [o, n] = [domain(old), domain(next)];
@@ -104,7 +115,9 @@ describe('quotas: what the data plane refuses at start is refused at admission',
 });
 
 // Each field admits exactly what the data plane takes for its variable, one past either bound is refused
-// where the data plane would refuse it, and an unset field is stored as the data plane's own default.
+// where the data plane would refuse it, and an unset field is stored as the data plane's own default. The
+// storage.s3 and database fields exist only with S3 storage and a database (on a volume the data plane has
+// neither), which S3 has.
 describe.each([
   { field: 'quotas.maxFolderItems', config: 'maxFolderItems', env: 'OPENPDS_MAX_FOLDER_ITEMS', min: 0, max: 9007199254740991, byDefault: 100_000 },
   { field: 'tokens.accessTTLSeconds', config: 'accessTokenTtl', env: 'OPENPDS_ACCESS_TOKEN_TTL', min: 60, max: 86_400, byDefault: 7200 },
@@ -112,9 +125,15 @@ describe.each([
   { field: 'signedURLs.downloadTTLSeconds', config: 'downloadUrlTtl', env: 'OPENPDS_DOWNLOAD_URL_TTL', min: 10, max: 604_800, byDefault: 900 },
   { field: 'signedURLs.uploadTTLSeconds', config: 'uploadUrlTtl', env: 'OPENPDS_UPLOAD_URL_TTL', min: 60, max: 604_800, byDefault: 3600 },
   { field: 'trash.retentionDays', config: 'trashRetentionDays', env: 'OPENPDS_TRASH_RETENTION_DAYS', min: 0, max: 3650, byDefault: 30 },
+  { field: 'uploads.maxAgeSeconds', config: 'uploadMaxAge', env: 'OPENPDS_UPLOAD_MAX_AGE', min: 1, max: 315_360_000, byDefault: 604_800 },
+  { field: 'uploads.rapidUpload.challengesPerHour', config: 'rapidUploadChallengesPerHour', env: 'OPENPDS_RAPID_UPLOAD_CHALLENGES_PER_HOUR', min: 1, max: 1_000_000, byDefault: 60 },
+  { field: 'gc.intervalSeconds', config: 'gcIntervalSeconds', env: 'OPENPDS_GC_INTERVAL_SECONDS', min: 0, max: 2_147_483, byDefault: 3600 },
+  { field: 'database.statementTimeoutSeconds', config: 'dbStatementTimeoutSeconds', env: 'OPENPDS_DB_STATEMENT_TIMEOUT_SECONDS', min: 0, max: 86_400, byDefault: 30 },
+  { field: 'storage.s3.connectTimeoutSeconds', config: 's3ConnectTimeoutSeconds', env: 'OPENPDS_S3_CONNECT_TIMEOUT_SECONDS', min: 1, max: 300, byDefault: 5 },
+  { field: 'storage.s3.idleTimeoutSeconds', config: 's3IdleTimeoutSeconds', env: 'OPENPDS_S3_IDLE_TIMEOUT_SECONDS', min: 1, max: 3600, byDefault: 30 },
 ] as const)('$field: what the data plane takes as $env ($min to $max), defaulting to $byDefault', ({ field, config, env, min, max, byDefault }) => {
-  const [group, name] = field.split('.') as [string, string];
-  const withValue = (value: number) => domain({ ...S3, [group]: { [name]: value } });
+  const withValue = (value: number) => domain(withField(S3, field, value));
+  const path = field.replaceAll('.', '/');
 
   test('admitted exactly where the data plane starts, and the value arrives', () => {
     // maxFolderItems' max is the largest safe integer: one past it is not, so 2^63 stands for it.
@@ -128,15 +147,104 @@ describe.each([
       if (admitted) expect(loadConfig(domainEnv(createDomainContext(d)))[config]).toBe(value);
       else expect(refusal).toBe(`${env} must be between ${min} and ${max}, got ${value}`);
     }
-    expect(errorsOf({ ...S3, [group]: { [name]: min - 1 } })).toContain(`/spec/${group}/${name} must be >= ${min}`);
-    expect(errorsOf({ ...S3, [group]: { [name]: above } })).toContain(`/spec/${group}/${name} must be <= ${max}`);
+    expect(errorsOf(withField(S3, field, min - 1))).toContain(`/spec/${path} must be >= ${min}`);
+    expect(errorsOf(withField(S3, field, above))).toContain(`/spec/${path} must be <= ${max}`);
   });
 
   test('unset, it is stored as the data plane\'s default', () => {
     const defaulted = domain(S3);
     expect(validateWithDefaults('Domain', defaulted)).toEqual([]);
-    expect((defaulted.spec as unknown as Record<string, Record<string, number>>)[group]?.[name]).toBe(byDefault);
+    expect(fieldOf(defaulted.spec, field)).toBe(byDefault);
     expect(CONFIG_KEYS[config].default).toBe(String(byDefault));
+  });
+});
+
+describe.each([
+  { field: 'storage.s3.downloadRedirect', config: 'downloadRedirect', byDefault: true },
+  { field: 'uploads.rapidUpload.proofV2', config: 'rapidUploadProofV2', byDefault: false },
+] as const)('$field: a boolean, stored as $byDefault when unset, the data plane\'s default', ({ field, config, byDefault }) => {
+  test.each([true, false])('%s is admitted and reaches the data plane', (value) => {
+    const d = domain(withField(S3, field, value));
+    expect(admit('Domain', d)).toEqual([]);
+    expect(loadConfig(domainEnv(createDomainContext(d)))[config]).toBe(value);
+  });
+
+  test('anything but a boolean is refused (the data plane would take "yes" or "on"; the CRD keeps one spelling)', () => {
+    expect(errorsOf(withField(S3, field, 'yes'))).toContain(`/spec/${field.replaceAll('.', '/')} must be boolean`);
+  });
+
+  test('unset, it is stored as the data plane\'s default', () => {
+    const defaulted = domain(S3);
+    expect(validateWithDefaults('Domain', defaulted)).toEqual([]);
+    expect(fieldOf(defaulted.spec, field)).toBe(byDefault);
+    expect(loadConfig({})[config]).toBe(byDefault);
+  });
+});
+
+describe('apiServer.maxConnections: what the data plane takes as OPENPDS_MAX_CONNECTIONS (0 to 10000000), `auto` when unset', () => {
+  test('admitted exactly where the data plane starts, and the value arrives', () => {
+    for (const maxConnections of [-1, 0, 1, 4096, 9_999_999, 10_000_000, 10_000_001]) {
+      const d = domain({ ...S3, apiServer: { maxConnections } });
+      const admitted = admit('Domain', d).length === 0;
+      const refusal = dataPlaneRefusal(d);
+      expect([maxConnections, admitted]).toEqual([maxConnections, refusal === undefined]);
+      if (admitted) expect(loadConfig(domainEnv(createDomainContext(d))).maxConnections).toBe(maxConnections);
+      else expect(refusal).toBe(`OPENPDS_MAX_CONNECTIONS must be between 0 and 10000000, got ${maxConnections}`);
+    }
+    expect(errorsOf({ ...S3, apiServer: { maxConnections: 10_000_001 } })).toContain('/spec/apiServer/maxConnections must be <= 10000000');
+  });
+
+  test('unset, nothing is stored and the data plane sizes it from the open-file limit (`auto`)', () => {
+    const defaulted = domain(S3);
+    expect(validateWithDefaults('Domain', defaulted)).toEqual([]);
+    expect(defaulted.spec.apiServer).not.toHaveProperty('maxConnections');
+    expect(CONFIG_KEYS.maxConnections.default).toBe('auto');
+    expect(loadConfig(domainEnv(createDomainContext(defaulted))).maxConnections).toBeUndefined();
+  });
+});
+
+// The data plane refuses to start with a grace shorter than the upload URL lifetime + 3600 s (the GC would
+// take uploads in flight); the CRD refuses the same specs, with the numbers, and admits the rest.
+describe('gc.graceSeconds: at least signedURLs.uploadTTLSeconds + 3600, as the data plane requires', () => {
+  const withGrace = (graceSeconds: number, uploadTTLSeconds?: number) =>
+    domain({ ...S3, gc: { graceSeconds }, ...(uploadTTLSeconds === undefined ? {} : { signedURLs: { uploadTTLSeconds } }) });
+
+  test.each([undefined, 60, 86_400, 604_800])('with uploadTTLSeconds %s: one second short is refused on both sides, the minimum admitted and arriving', (ttl) => {
+    const minimum = (ttl ?? 3600) + 3600;
+    const short = withGrace(minimum - 1, ttl);
+    expect(admit('Domain', short)).toEqual([
+      `spec.gc.graceSeconds: Invalid value: "object": gc.graceSeconds must be at least signedURLs.uploadTTLSeconds + 3600 = ${minimum}, got ${minimum - 1}: an upload's part URLs work that long without touching its session, so a shorter grace would let the GC collect uploads in flight; raise gc.graceSeconds or leave it out (it then follows signedURLs.uploadTTLSeconds)`,
+    ]);
+    expect(dataPlaneRefusal(short)).toBe(`OPENPDS_GC_GRACE_SECONDS must be at least OPENPDS_UPLOAD_URL_TTL + 3600 = ${minimum}, got ${minimum - 1}`);
+    for (const grace of [minimum, minimum + 1]) {
+      const d = withGrace(grace, ttl);
+      expect(admit('Domain', d)).toEqual([]);
+      expect(loadConfig(domainEnv(createDomainContext(d))).gcGraceSeconds).toBe(grace);
+    }
+  });
+
+  test('its own bounds are the data plane\'s: 0 to 315360000 (0 itself then falls to the rule above)', () => {
+    expect(errorsOf({ ...S3, gc: { graceSeconds: -1 } })).toContain('/spec/gc/graceSeconds must be >= 0');
+    expect(dataPlaneRefusal(withGrace(-1))).toBe('OPENPDS_GC_GRACE_SECONDS must be between 0 and 315360000, got -1');
+    expect(errorsOf({ ...S3, gc: { graceSeconds: 315_360_001 } })).toContain('/spec/gc/graceSeconds must be <= 315360000');
+    expect(dataPlaneRefusal(withGrace(315_360_001))).toBe('OPENPDS_GC_GRACE_SECONDS must be between 0 and 315360000, got 315360001');
+    expect(admit('Domain', withGrace(315_360_000, 604_800))).toEqual([]);
+    expect(dataPlaneRefusal(withGrace(315_360_000, 604_800))).toBeUndefined();
+    expect(errorsOf({ ...S3, gc: { graceSeconds: 0 } })).toContain('gc.graceSeconds must be at least signedURLs.uploadTTLSeconds + 3600 = 7200, got 0');
+  });
+
+  test.each([3600, 82_800, 86_400, 604_800])('unset, nothing is stored and the data plane follows uploadTTLSeconds %i (a day, or it + 3600 when longer)', (uploadTTLSeconds) => {
+    const d = domain({ ...S3, signedURLs: { uploadTTLSeconds } });
+    expect(admit('Domain', d)).toEqual([]);
+    expect(d.spec.gc).toEqual({ intervalSeconds: 3600 });
+    expect(loadConfig(domainEnv(createDomainContext(d))).gcGraceSeconds).toBe(Math.max(86_400, uploadTTLSeconds + 3600));
+  });
+
+  test('raising uploadTTLSeconds past a set grace is refused on update; with the grace unset it is admitted', () => {
+    const spec = (uploadTTLSeconds: number, graceSeconds?: number) => ({ ...S3, signedURLs: { uploadTTLSeconds }, ...(graceSeconds === undefined ? {} : { gc: { graceSeconds } }) });
+    expect(updateFailures(spec(3600, 90_000), spec(86_400, 90_000))).toEqual([]);
+    expect(updateFailures(spec(3600, 90_000), spec(86_401, 90_000))).toEqual([expect.stringContaining('gc.graceSeconds must be at least signedURLs.uploadTTLSeconds + 3600 = 90001, got 90000')]);
+    expect(updateFailures(spec(3600), spec(604_800))).toEqual([]);
   });
 });
 

@@ -56,9 +56,16 @@ export interface S3Location {
   credentialsSecretRef?: { name: string; accessKeyIdKey?: string; secretAccessKeyKey?: string };
 }
 
+/** Standard mode's bucket, with the data plane's S3 client settings (hosting mode has none: no data plane runs it yet). */
+export interface StandardS3 extends S3Location {
+  connectTimeoutSeconds?: number;
+  idleTimeoutSeconds?: number;
+  downloadRedirect?: boolean;
+}
+
 export interface DomainStorage {
   mode?: 'standard' | 'hosting';
-  s3?: S3Location;
+  s3?: StandardS3;
   volume?: { size?: string; storageClassName?: string };
   hosting?: S3Location & { scanIntervalSeconds?: number };
 }
@@ -66,6 +73,7 @@ export interface DomainStorage {
 export interface DomainDatabase {
   urlSecretRef?: SecretKeyRef;
   cloudNativePG?: { clusterName: string };
+  statementTimeoutSeconds?: number;
 }
 
 export interface Autoscaling {
@@ -82,6 +90,8 @@ export interface DomainSpec {
   database?: DomainDatabase;
   apiServer?: {
     replicas?: number;
+    /** Absent: the data plane's `auto` (no CRD default). */
+    maxConnections?: number;
     resources?: Resources;
     autoscaling?: Autoscaling & { targetCPUUtilizationPercentage?: number };
   };
@@ -97,6 +107,9 @@ export interface DomainSpec {
   trash?: { retentionDays?: number };
   tokens?: { accessTTLSeconds?: number; refreshTTLSeconds?: number };
   signedURLs?: { downloadTTLSeconds?: number; uploadTTLSeconds?: number };
+  uploads?: { maxAgeSeconds?: number; rapidUpload?: { proofV2?: boolean; challengesPerHour?: number } };
+  /** graceSeconds has no CRD default: absent, the data plane derives it from signedURLs.uploadTTLSeconds. */
+  gc?: { graceSeconds?: number; intervalSeconds?: number };
   alerts?: { webhooks?: AlertWebhook[] };
   upgrade?: { policy?: 'Automatic' | 'Manual'; approvedImage?: string; allowNewerSchema?: boolean };
   logLevel?: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace';

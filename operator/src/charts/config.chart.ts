@@ -7,7 +7,7 @@ import { createHash } from 'node:crypto';
 import type { Chart } from 'cdk8s';
 import { k8s } from 'cdk8s-plus-32';
 import { DATA_DIR, HTTP_PORT, METRICS_PORT, type DomainContext } from './domain-context';
-import { dataPlaneLimits } from './domain-defaults';
+import { dataPlaneSettings } from './domain-defaults';
 import { quantityToBytes } from './quantity';
 
 /** Values of the admin Secret: generated once by the reconciler (crypto is its boundary), then re-read. */
@@ -49,8 +49,10 @@ export function domainEnv(ctx: DomainContext): Record<string, string> {
   }
   // Only when asked for: a new key in every Domain's ConfigMap would roll every data plane for nothing.
   if (spec.upgrade.allowNewerSchema) env.OPENPDS_ALLOW_NEWER_SCHEMA = 'true';
-  // Likewise for these: every stored Domain has the CRD's default, the data plane's own default too.
-  for (const { env: name, value, byDefault } of dataPlaneLimits(spec)) if (value !== byDefault) env[name] = String(value);
+  // Likewise for these: every stored Domain has the CRD's default, the data plane's own default too (or, for
+  // the fields without a CRD default, gc.graceSeconds and apiServer.maxConnections, nothing set: the data plane
+  // derives the same value itself).
+  for (const { env: name, value, byDefault } of dataPlaneSettings(spec)) if (value !== byDefault) env[name] = String(value);
   if (spec.storage.hosting) env.OPENPDS_HOSTING_SCAN_INTERVAL_SECONDS = String(spec.storage.hosting.scanIntervalSeconds ?? 300);
   return Object.fromEntries(Object.entries(env).sort(([a], [b]) => a.localeCompare(b)));
 }

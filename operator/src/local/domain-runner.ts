@@ -6,7 +6,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { startServer, type RunningServer } from '../../../api-server/src/main';
-import { dataPlaneLimits, resolveDomainSpec } from '../charts/domain-defaults';
+import { dataPlaneSettings, resolveDomainSpec } from '../charts/domain-defaults';
 import { quantityToBytes } from '../charts/quantity';
 import type { Domain } from '../domain-types';
 import { adminPassword, domainDir, readDomainRecord, writeDomainRecord } from './state-dir';
@@ -61,7 +61,8 @@ export function domainEnv(domain: Domain, options: Pick<DomainRunnerOptions, 'st
     OPENPDS_STORAGE: 'local',
     OPENPDS_DEFAULT_DRIVE_SIZE: String(quantityToBytes(spec.quotas.defaultDriveSize)),
     OPENPDS_MAX_USERS: String(spec.quotas.maxUsers),
-    ...Object.fromEntries(dataPlaneLimits(spec).map(({ env, value }) => [env, String(value)])),
+    // The S3 and database ones too: local mode uses neither, but the data plane still checks them, as in a cluster.
+    ...Object.fromEntries(dataPlaneSettings(spec).map(({ env, value }) => [env, String(value)])),
     OPENPDS_TRASH_RETENTION_DAYS: String(spec.trash.retentionDays),
     OPENPDS_LOG_LEVEL: options.logLevel,
   };
