@@ -18,6 +18,9 @@ import YAML from 'yaml';
 import { API_VERSION, type Domain, type Drive } from '../domain-types';
 import { celCauses, type CelSchema } from '../kube/cel';
 
+/** A manifest's `namespace/name` (namespace `default` when it names none): how plans, records and output key a Domain or Drive. */
+export const manifestKey = (o: { metadata: { namespace?: string; name: string } }) => `${o.metadata.namespace ?? 'default'}/${o.metadata.name}`;
+
 export const DEFAULT_CRD_DIR = path.resolve(__dirname, '../../../crds');
 
 /** A document of the folder that is not run: where it is, what it is (when that could be read) and why. */
@@ -124,9 +127,9 @@ function withoutDuplicates(out: Manifests, firstFiles: Map<string, string>): Man
   const duplicated = new Map<string, string>(); // `Kind/namespace/name` -> the file of a later definition
   for (const p of out.invalid) if ((p.kind === 'Drive' || p.kind === 'Domain') && p.name && p.message.startsWith('also defined in ')) duplicated.set(`${p.kind}/${p.name}`, p.where);
   if (duplicated.size === 0) return out;
-  const keyOf = (kind: string, o: Domain | Drive) => `${kind}/${o.metadata.namespace ?? 'default'}/${o.metadata.name}`;
+  const keyOf = (kind: string, o: Domain | Drive) => `${kind}/${manifestKey(o)}`;
   const firstsOf = (kind: string, objects: (Domain | Drive)[]): ManifestProblem[] =>
-    objects.filter((o) => duplicated.has(keyOf(kind, o))).map((o) => ({ where: firstFiles.get(keyOf(kind, o))!, kind, name: `${o.metadata.namespace ?? 'default'}/${o.metadata.name}`, message: `also defined in ${duplicated.get(keyOf(kind, o))!}` }));
+    objects.filter((o) => duplicated.has(keyOf(kind, o))).map((o) => ({ where: firstFiles.get(keyOf(kind, o))!, kind, name: manifestKey(o), message: `also defined in ${duplicated.get(keyOf(kind, o))!}` }));
   return {
     ...out,
     domains: out.domains.filter((d) => !duplicated.has(keyOf('Domain', d))),

@@ -27,6 +27,7 @@ import { driveIdentity } from '../reconcilers/drive-identity';
 import { buildDesiredDrive, diffDrive, driveUid, localUid, parseMarker, stripMarker, wantedDescription, withApplySet, type DesiredDrive, type DriveMarker, type FieldChange, type ReclaimPolicy } from '../reconcilers/drive-desired';
 import type { DomainTargets } from './domain-targets';
 import { matchDriveMoves, type DriveIdentity } from './drive-moves';
+import { manifestKey } from './manifests';
 
 export interface PlanEntry {
   key: string;
@@ -90,7 +91,6 @@ interface Planned extends DriveIdentity {
 export async function planDrives({ drives, domains }: { drives: Drive[]; domains: Domain[] }, targets: DomainTargets, options: PlanDrivesOptions): Promise<DrivePlan> {
   const clock = { now: options.now ?? (() => new Date()) };
   const set = options.set;
-  const keyOf = (d: Drive) => `${d.metadata.namespace ?? 'default'}/${d.metadata.name}`;
   const accessOf = (d: Drive) => targets.access(d.metadata.namespace ?? 'default', d.spec.domainRef.name);
   const ctxFor = (drive: Drive, key: string, dryRun: boolean) => ({ domain: accessOf(drive), clock, dryRun, events: (e: DriveEvent) => options.onEvent?.(key, e) });
   const listings = createListings(targets);
@@ -98,34 +98,34 @@ export async function planDrives({ drives, domains }: { drives: Drive[]; domains
   // 1. What each Drive would do, without doing it.
   const stopping = () => options.signal?.aborted === true;
   const planned = new Map<string, PlanEntry>();
-  for (const drive of drives) if (!stopping()) planned.set(keyOf(drive), { key: keyOf(drive), result: await reconcileDrive(withApplySet(drive, set), ctxFor(drive, keyOf(drive), true)) });
+  for (const drive of drives) if (!stopping()) planned.set(manifestKey(drive), { key: manifestKey(drive), result: await reconcileDrive(withApplySet(drive, set), ctxFor(drive, manifestKey(drive), true)) });
   if (stopping()) return { entries: [], stopped: true };
-  const toCreate = drives.filter((d) => planned.get(keyOf(d))!.result.actions.some((a) => a.action === 'create'));
+  const toCreate = drives.filter((d) => planned.get(manifestKey(d))!.result.actions.some((a) => a.action === 'create'));
 
   // 2. An owner change: another owner's drive carries this Drive's uid.
   const replaced = new Map<string, AdminDrive>();
   for (const drive of toCreate) {
     const old = (await listings.of(drive.metadata.namespace ?? 'default', drive.spec.domainRef.name))?.find((d) => parseMarker(d.description)?.uid === driveUid(drive));
-    if (old) replaced.set(keyOf(drive), old);
+    if (old) replaced.set(manifestKey(drive), old);
   }
 
   // 2b. A create beside a drive of the same owner that has no marker: said, as it may be this Drive's.
   const unmarked = new Map<string, { driveId: string; name: string }[]>();
-  for (const drive of toCreate.filter((d) => !replaced.has(keyOf(d)))) {
+  for (const drive of toCreate.filter((d) => !replaced.has(manifestKey(d)))) {
     const listed = await listings.of(drive.metadata.namespace ?? 'default', drive.spec.domainRef.name);
     if (!listed?.some((d) => !d.default && !parseMarker(d.description))) continue;
     const identity = await identityOf(drive, accessOf(drive));
     const found = listed.filter((d) => !d.default && !parseMarker(d.description) && identity && d.owner_type === identity.ownerType && d.owner === identity.ownerId);
-    if (found.length > 0) unmarked.set(keyOf(drive), found.map((d) => ({ driveId: d.drive_id, name: d.drive_name })));
+    if (found.length > 0) unmarked.set(manifestKey(drive), found.map((d) => ({ driveId: d.drive_id, name: d.drive_name })));
   }
 
   // 3. The set's drives the folder lost, and which of them moved to a renamed Drive.
   const lost = set === undefined ? [] : await findLost(set, drives, domains, listings);
   const candidates: Planned[] = [];
   if (lost.length > 0) {
-    for (const drive of toCreate.filter((d) => !replaced.has(keyOf(d)))) {
+    for (const drive of toCreate.filter((d) => !replaced.has(manifestKey(d)))) {
       const identity = await identityOf(drive, accessOf(drive));
-      if (identity) candidates.push({ key: keyOf(drive), drive, ...identity });
+      if (identity) candidates.push({ key: manifestKey(drive), drive, ...identity });
     }
   }
   const match = matchDriveMoves(candidates, lost);
@@ -137,13 +137,13 @@ export async function planDrives({ drives, domains }: { drives: Drive[]; domains
   }
   // The ambiguous move above says it more precisely when it applies; any other Drives sharing one identity
   // are an error too, and neither is applied (a folder has no creation order to pick one by).
-  for (const [key, error] of identityConflicts(drives, keyOf)) if (!errors.has(key)) errors.set(key, error);
+  for (const [key, error] of identityConflicts(drives, manifestKey)) if (!errors.has(key)) errors.set(key, error);
 
   // 4. Apply (or describe) the moves and releases, then the Drives.
   const entries: PlanEntry[] = [];
   for (const drive of drives) {
     if (stopping()) return { entries, stopped: true };
-    const key = keyOf(drive);
+    const key = manifestKey(drive);
     const error = errors.get(key);
     if (error) {
       entries.push({ key, result: planned.get(key)!.result, error });

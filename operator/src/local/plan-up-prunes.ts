@@ -6,6 +6,7 @@
  */
 import type { Drive } from '../domain-types';
 import { pruneAction, stepPrunes } from './up-prune';
+import { manifestKey } from './manifests';
 
 export interface UpPrune {
   key: string;
@@ -18,7 +19,7 @@ export interface UpPrune {
  * has an invalid manifest: up suspends every prune then, and so says the plan's `! error` lines.
  */
 export function upPrunes(recorded: Readonly<Record<string, Drive>>, drives: readonly Drive[], invalid: number): UpPrune[] {
-  const present = new Map(drives.map((d) => [`${d.metadata.namespace ?? 'default'}/${d.metadata.name}`, d]));
+  const present = new Map(drives.map((d) => [manifestKey(d), d]));
   // grace 0 and nothing pending: every missing record falls due, which is what the next up does once the grace ran out.
   const step = stepPrunes({ recorded, present, pending: new Map(), now: 0, graceMs: 0, suspended: invalid > 0 });
   return step.due.map((key) => {

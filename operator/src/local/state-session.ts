@@ -26,7 +26,7 @@ import { unsupportedSpec } from '../reconcilers/domain-preflight';
 import { withApplySet } from '../reconcilers/drive-desired';
 import { startDomain, type RunningDomain } from './domain-runner';
 import { createDomainTargets, type DomainTargets } from './domain-targets';
-import type { PreviousObjects } from './manifests';
+import { manifestKey, type PreviousObjects } from './manifests';
 import { failureOf, type PlanEntry } from './plan-drives';
 import { ADMIN_USERNAME, readDomainRecord, readDriveRecords, readRecordedDomains, StateDirError, writeDriveRecords } from './state-dir';
 import { withGeneration } from './up-runner';
@@ -49,9 +49,6 @@ export interface StateSession {
   /** Stops what this run started and releases the lock. */
   close(): Promise<void>;
 }
-
-/** A manifest's `namespace/name` (namespace `default` when it names none): how plans, records and output key a Domain or Drive. */
-export const manifestKey = (o: { metadata: { namespace?: string; name: string } }) => `${o.metadata.namespace ?? 'default'}/${o.metadata.name}`;
 
 /** Throws StateDirBusyError (apply only), StateFolderMismatchError or StateDirError, each one line, before anything is touched. */
 export function openStateSession(options: {
