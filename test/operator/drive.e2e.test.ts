@@ -64,7 +64,7 @@ const getDrive = (name: string) => kube.client.get<Drive & KubeObject>(driveRef(
 const condition = (d: Drive, type: string) => d.status?.conditions?.find((c) => c.type === type);
 const apply = (yaml: string) => kubectl(kube.kubeconfig, ['apply', '-f', '-'], yaml);
 const events = async (name: string) =>
-  (await kube.client.list<KubeObject & { reason: string; message: string; involvedObject: { name: string } }>({ apiVersion: 'v1', kind: 'Event', namespace: NS })).items.filter((e) => e.involvedObject.name === name);
+  (await kube.client.list<KubeObject & { reason: string; message: string; count?: number; involvedObject: { name: string } }>({ apiVersion: 'v1', kind: 'Event', namespace: NS })).items.filter((e) => e.involvedObject.name === name);
 async function drivesMarked(uid: string): Promise<AdminDrive[]> {
   const found: AdminDrive[] = [];
   for await (const d of admin.listAllDrives()) if (d.description.includes(`openpds.io/uid=${uid};`)) found.push(d);
@@ -198,10 +198,12 @@ test('Drive with a missing Domain: Ready=False DomainNotFound, one Event, no hot
   const before = controller.reconciles();
   const version = (await getDrive('orphan')).metadata.resourceVersion;
   await new Promise((r) => setTimeout(r, 1500));
-  // Only the (1 s, test-only) resync for each Drive wakes it: no retry storm, and no status rewrites.
+  // Only the (1 s, test-only) resync for each Drive wakes it: no retry storm, and no status rewrites. Nor
+  // does the reconcile its own finalizer write queued, when the cache lags behind the status it wrote.
   expect(controller.reconciles() - before).toBeLessThanOrEqual(3 * (await kube.client.list({ apiVersion: 'openpds.io/v1alpha1', kind: 'Drive', namespace: NS })).items.length + 2);
   expect((await getDrive('orphan')).metadata.resourceVersion).toBe(version);
-  expect((await events('orphan')).filter((e) => e.reason === 'DomainNotFound')).toHaveLength(1);
+  // One Event, said once: the recorder folds a repeat into `count`, which would hide a reconcile saying it again.
+  expect((await events('orphan')).filter((e) => e.reason === 'DomainNotFound').map((e) => e.count)).toEqual([1]);
   await kubectl(kube.kubeconfig, ['delete', 'drive', 'orphan', '-n', NS, '--timeout=15s']);
 });
 

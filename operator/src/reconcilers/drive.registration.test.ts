@@ -124,6 +124,34 @@ describe('Drive registration', () => {
     expect(events).toEqual(['DomainNotReady']); // and the second run repeats no Event
   });
 
+  it('a reconcile right after its own writes starts from them, not from the lagging cache: one status write, one Event', async () => {
+    const { runtime, log, events } = fakeRuntime({ access: { state: 'NotFound', message: 'Domain ns/d does not exist' } });
+    // The API server: each write answers with the next resourceVersion, a GET with the Drive as last written.
+    let live = drive();
+    runtime.client.patch = (async (_ref: unknown, _type: unknown, body: { metadata?: { finalizers?: string[] }; status?: Drive['status'] }, options?: { subresource?: string }) => {
+      log.push(options?.subresource === 'status' ? 'status' : `finalizers=${body.metadata?.finalizers?.join(',') ?? ''}`);
+      const metadata = { ...live.metadata, resourceVersion: String(Number(live.metadata.resourceVersion) + 1), ...(body.metadata?.finalizers ? { finalizers: body.metadata.finalizers } : {}) };
+      live = { ...live, metadata, ...(body.status ? { status: body.status } : {}) };
+      return live;
+    }) as never;
+    runtime.client.find = (async (ref: { kind: string }) => (ref.kind === 'Drive' ? (log.push('read live'), live) : undefined)) as never;
+    const reconcile = createDriveReconcile(runtime);
+    const runWith = (object: Drive & KubeObject) => reconcile({ object, namespace: 'ns', name: 'team', signal: new AbortController().signal, retries: 0 });
+
+    await runWith(drive());
+    expect(log).toEqual([`finalizers=${DRIVE_FINALIZER}`, 'status']);
+    const afterFirst = live;
+    // The watch event of its own finalizer write woke it again; the cache has that write, not the status.
+    await runWith(drive({ finalizers: [DRIVE_FINALIZER], resourceVersion: '2' }));
+    expect(log).toEqual([`finalizers=${DRIVE_FINALIZER}`, 'status', 'read live']);
+    expect(live).toBe(afterFirst); // no second status (with a new lastTransitionTime) ...
+    expect(events).toEqual(['DomainNotFound']); // ... and no repeated Event
+    // Once the cache has caught up, reconciles read it again, not the API server.
+    await runWith(afterFirst);
+    await runWith(afterFirst);
+    expect(log).toEqual([`finalizers=${DRIVE_FINALIZER}`, 'status', 'read live']);
+  });
+
   it('a deleting Drive without the finalizer is left alone', async () => {
     const { runtime, log } = fakeRuntime();
     expect(await run(runtime, drive({ deletionTimestamp: '2030-01-01T00:00:00Z' }))).toBeUndefined();

@@ -3,7 +3,10 @@
  * reconciler (drive.ts). Per reconcile: finalizer first (before anything exists in the data plane, so a
  * crash can never leave an external drive without one) → reconcileDrive / reconcileDriveDeletion → its
  * Events through the recorder (the one path: the reconciler's event sink is not used here) → status write
- * only when something changed → finalizer released once the drive is deleted or retained.
+ * only when something changed → finalizer released once the drive is deleted or retained. Each reconcile
+ * starts from the Drive as this reconciler's last write left it at least (drive-own-writes.ts): the
+ * informer's copy lags behind, and "something changed" measured against it rewrote the status it had just
+ * written, with a new lastTransitionTime, and repeated its Event.
  *
  * What the controller sees: a failure of the admin API (an error answer, or no answer) is thrown after the
  * status and Events are written, so it counts in openpds_operator_reconcile_errors_total and is retried
@@ -43,6 +46,7 @@ import { driveConflictsOf } from './drive-conflicts';
 import { driveIdentity, ownerAliases, summarizeDrive, tieSettleMs } from './drive-identity';
 import { createDeferredDeletes, type DeferredDeletes } from './drive-deferred-deletes';
 import { isNamespaceTerminating, readDeferredDeleteKey, recordDeferredDelete } from './drive-deferred-store';
+import { createOwnWrites } from './drive-own-writes';
 
 export { DRIVE_FINALIZER };
 /** How long a Domain-change wake-up waits for the Domain controller's cache to see the change too. */
@@ -72,15 +76,25 @@ export function defaultReconcilers(): ReconcilerRegistration<any>[] {
 }
 
 export function createDriveReconcile(rt: OperatorRuntime): Reconcile<DriveObject> {
-  return async ({ object }) => {
-    if (!object) return undefined; // gone: the finalizer made sure the data plane was dealt with
+  const ownWrites = createOwnWrites();
+  return async ({ object: cached, namespace, name }) => {
+    const key = `${namespace}/${name}`;
+    const ref = { apiVersion: API_VERSION, kind: 'Drive', namespace, name };
+    // Never from a copy older than this reconciler's last write: it would write that status again (drive-own-writes.ts).
+    const object = cached && (await ownWrites.current(key, cached, () => rt.client.find<DriveObject>(ref)));
+    if (!object) {
+      ownWrites.forget(key);
+      return undefined; // gone: the finalizer made sure the data plane was dealt with
+    }
     // List items come without apiVersion/kind; refs and Events need them.
     let drive = { ...object, apiVersion: API_VERSION, kind: 'Drive' } as DriveObject;
-    const namespace = drive.metadata.namespace!;
-    const ref = { apiVersion: API_VERSION, kind: 'Drive', namespace, name: drive.metadata.name };
     const deleting = Boolean(drive.metadata.deletionTimestamp);
     if (deleting && !hasFinalizer(drive, DRIVE_FINALIZER)) return undefined; // never created anything, or already released
-    if (!deleting) drive = { ...(await addFinalizer(rt.client, drive, DRIVE_FINALIZER)), apiVersion: API_VERSION, kind: 'Drive' };
+    if (!deleting) {
+      const withFinalizer = await addFinalizer(rt.client, drive, DRIVE_FINALIZER);
+      if (withFinalizer.metadata.resourceVersion !== drive.metadata.resourceVersion) ownWrites.wrote(key, withFinalizer.metadata.resourceVersion);
+      drive = { ...withFinalizer, apiVersion: API_VERSION, kind: 'Drive' };
+    }
 
     const domain = await domainAccess(rt, namespace, drive.spec.domainRef.name);
     // From the watch's index; live for a Drive with no drive yet about to act (see drive-conflicts.ts),
@@ -115,10 +129,14 @@ export function createDriveReconcile(rt: OperatorRuntime): Reconcile<DriveObject
     for (const field of result.driftCorrected) rt.metrics.driftCorrected('Drive', field);
 
     if (deleting && result.removeFinalizer) {
-      await removeFinalizer(rt.client, drive, DRIVE_FINALIZER); // the CR goes: its status no longer matters
+      const released = await removeFinalizer(rt.client, drive, DRIVE_FINALIZER); // the CR goes: its status no longer matters
+      ownWrites.wrote(key, released?.metadata?.resourceVersion);
       return undefined;
     }
-    if (statusChanged(drive.status, result.status)) await rt.client.patch(ref, 'merge', { status: result.status }, { subresource: 'status' });
+    if (statusChanged(drive.status, result.status)) {
+      const written = await rt.client.patch<DriveObject>(ref, 'merge', { status: result.status }, { subresource: 'status' });
+      ownWrites.wrote(key, written?.metadata?.resourceVersion);
+    }
     if (result.failed) {
       const ready = findCondition(result.status.conditions, 'Ready');
       throw new DriveReconcileFailed(`${ready?.reason ?? 'AdminApiFailed'}: ${ready?.message ?? 'the admin API failed'}`);
