@@ -2,7 +2,9 @@
 /** @type {import('jest').Config} */
 const transform = { '^.+\\.(t|j|mj)sx?$': ['@swc/jest', { jsc: { target: 'es2022' }, module: { type: 'commonjs' } }] };
 module.exports = {
-  testEnvironment: 'node',
+  // jest's node environment, plus a report of what holds a worker still alive when the run ends (the cause
+  // of jest's "failed to exit gracefully" warning, which jest does not name).
+  testEnvironment: '<rootDir>/test/support/jest-environment.js',
   transform,
   // ESM-only packages (jose, openid-client, @kubernetes/client-node, cel-js) must be transpiled too.
   transformIgnorePatterns: ['/node_modules/(?!(jose|openid-client|oauth4webapi|@kubernetes/client-node|@marcbachmann/cel-js)/)'],

@@ -1,0 +1,43 @@
+/**
+ * The suites' jest environment names what keeps a jest worker alive at the end of a run (the cause jest's
+ * "failed to exit gracefully" warning leaves out), and keeps nothing alive itself.
+ */
+import { spawn } from 'node:child_process';
+import path from 'node:path';
+
+const ENVIRONMENT = path.join(__dirname, 'jest-environment.js');
+
+/**
+ * A jest worker stand-in: arms the probe, listens for jest's end message as jest-worker's child does (removing
+ * its listener, which lets the IPC channel go), optionally leaks a listening server, and is sent the end message.
+ */
+function runWorker(leak: boolean): Promise<{ code: number | null; signal: NodeJS.Signals | null; stderr: string; ms: number }> {
+  const script = `require(${JSON.stringify(ENVIRONMENT)}).armExitProbe();
+    const jestWorker = (m) => { if (m[0] === 2) process.removeListener('message', jestWorker); };
+    process.on('message', jestWorker);
+    ${leak ? "require('node:net').createServer().listen(0, '127.0.0.1', () => process.send('ready'));" : "process.send('ready');"}`;
+  const child = spawn(process.execPath, ['-e', script], { stdio: ['ignore', 'ignore', 'pipe', 'ipc'] });
+  let stderr = '';
+  child.stderr!.on('data', (c: Buffer) => (stderr += c.toString()));
+  const started = Date.now();
+  const forceExit = setTimeout(() => child.kill('SIGKILL'), 2000); // jest's force exit, later than the probe's 400 ms
+  child.once('message', () => child.send([2, false])); // jest-worker's CHILD_MESSAGE_END
+  return new Promise((resolve) =>
+    child.once('close', (code, signal) => {
+      clearTimeout(forceExit);
+      resolve({ code, signal, stderr, ms: Date.now() - started });
+    }),
+  );
+}
+
+test('a worker held by a leaked server says so on stderr, naming the server', async () => {
+  const result = await runWorker(true);
+  expect(result.signal).toBe('SIGKILL'); // still held: the stand-in for jest's force exit took it
+  expect(result.stderr).toMatch(/still alive 400 ms after the end of the run, held by:\n {2}Server \{"address":"127\.0\.0\.1"/);
+});
+
+test('a worker with nothing left exits at once and prints nothing', async () => {
+  const result = await runWorker(false);
+  expect(result).toMatchObject({ code: 0, signal: null, stderr: '' });
+  expect(result.ms).toBeLessThan(2000);
+});
