@@ -35,8 +35,15 @@ function midCreation(parentDir: string): boolean {
   return readdirSync(parentDir).some((name) => name.startsWith('db') && existsSync(path.join(parentDir, name, 'PG_VERSION')));
 }
 
+/**
+ * Each open as `openpds migrate` or `admin` opens a database (shortLived: V8's Liftoff compiles PostgreSQL's
+ * WebAssembly): what is tested is what a first start leaves on disk, and TurboFan alone, as `serve` compiles
+ * it, cost each process that opened one ~1 s more CPU (3.5 s against 2.4 s measured) for a few queries.
+ */
+const OPEN = { initdbCache: cache, shortLived: true };
+
 async function openAndWrite(dataDir: string): Promise<void> {
-  const db = await createPgliteDb(dataDir, { initdbCache: cache });
+  const db = await createPgliteDb(dataDir, OPEN);
   try {
     const [row] = await db.query<{ n: number }>('SELECT count(*)::int AS n FROM schema_migrations');
     expect(row!.n).toBeGreaterThan(0);
@@ -100,7 +107,7 @@ describe('a first start whose data dir cannot be renamed onto (review: a symlink
     mkdirSync(target);
     const link = path.join(work, 'linked-db');
     symlinkSync(target, link);
-    const db = await createPgliteDb(link, { initdbCache: cache });
+    const db = await createPgliteDb(link, OPEN);
     try {
       expect((await db.query<{ n: number }>('SELECT count(*)::int AS n FROM schema_migrations'))[0]!.n).toBeGreaterThan(0);
     } finally {
@@ -108,7 +115,7 @@ describe('a first start whose data dir cannot be renamed onto (review: a symlink
     }
     expect(lstatSync(link).isSymbolicLink()).toBe(true);
     expect(existsSync(path.join(target, 'PG_VERSION'))).toBe(true);
-    await (await createPgliteDb(link, { initdbCache: cache })).close();
+    await (await createPgliteDb(link, OPEN)).close();
   }, 120_000);
 
   // A bind mount at the data dir itself (docker -v ./a:/data -v ./b:/data/db): rename(2) answers EBUSY,
@@ -128,7 +135,7 @@ describe('a first start whose data dir cannot be renamed onto (review: a symlink
     const dataDir = path.join(base, 'data', 'db');
     mkdirSync(volume, { recursive: true });
     mkdirSync(dataDir, { recursive: true });
-    const script = `require(${JSON.stringify(PGLITE_DB)}).createPgliteDb(${JSON.stringify(dataDir)}, { initdbCache: ${JSON.stringify(cache)} })` +
+    const script = `require(${JSON.stringify(PGLITE_DB)}).createPgliteDb(${JSON.stringify(dataDir)}, ${JSON.stringify(OPEN)})` +
       `.then(async (db) => { const [r] = await db.query('SELECT count(*)::int AS n FROM schema_migrations'); await db.close(); console.log('migrations', r.n); })` +
       `.catch((e) => { console.error(e); process.exit(1); })`;
     const node = `${JSON.stringify(process.execPath)} --require ${JSON.stringify(require.resolve('tsx/cjs'))} -e ${JSON.stringify(script)}`;

@@ -30,9 +30,16 @@ interface Run {
   done: Promise<{ code: number | null; stdout: string; stderr: string }>;
 }
 
+/**
+ * argon2 at its cheapest, as in every test data plane, for every command: up's data plane and those plan
+ * and apply start check the admin password, and a login with a hash of another cost stores it again (so
+ * an apply at the default cost after an up at this one hashed it twice more, and every later check with it).
+ */
+const HASH_COST = { OPENPDS_PASSWORD_HASH_MEMORY_KIB: '1024', OPENPDS_PASSWORD_HASH_ITERATIONS: '1' };
+
 /** `node bin/openpds.js ARGS` in the test's folder. */
 function openpds(cwd: string, ...args: string[]): Run {
-  const child = spawn(process.execPath, [path.join(ROOT, 'bin/openpds.js'), ...args], { cwd, env: { PATH: process.env.PATH ?? '' }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [path.join(ROOT, 'bin/openpds.js'), ...args], { cwd, env: { PATH: process.env.PATH ?? '', ...HASH_COST }, stdio: ['ignore', 'pipe', 'pipe'] });
   let stdout = '';
   let stderr = '';
   child.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
@@ -75,12 +82,12 @@ describe('openpds plan / apply --state beside openpds up', () => {
 
   /**
    * `up` as its own process, until its Drive is Ready in a pass of this run; what it printed so far. With
-   * argon2 at its cheapest, as in every test data plane: its data plane's start and each login checked
-   * the admin password at the default cost, over a second of wall time each on the busy cores.
+   * argon2 at its cheapest (HASH_COST): its data plane's start and each login checked the admin password at
+   * the default cost, over a second of wall time each on the busy cores.
    */
   async function startUp(): Promise<string> {
     if (fs.existsSync(path.join(state, 'up/status.json'))) fs.rmSync(path.join(state, 'up/status.json'));
-    const env = { PATH: process.env.PATH ?? '', OPENPDS_PASSWORD_HASH_MEMORY_KIB: '1024', OPENPDS_PASSWORD_HASH_ITERATIONS: '1' };
+    const env = { PATH: process.env.PATH ?? '', ...HASH_COST };
     const child = spawn(process.execPath, [path.join(ROOT, 'bin/openpds.js'), 'up', '-f', dir, '--state-dir', state, '--base-port', '0', '--resync', '1'], { cwd: work, env, stdio: ['ignore', 'pipe', 'pipe'] });
     upProcess = child;
     let output = '';
@@ -109,14 +116,15 @@ describe('openpds plan / apply --state beside openpds up', () => {
     teamId = teamStatus().driveId;
     const records = fs.readFileSync(path.join(state, 'up/drives.json'), 'utf8');
 
-    const apply = await run('apply', '-f', dir, '--state', state, '--set', 'demo');
+    // Side by side (a CLI process each, seconds to start): neither takes the state dir up holds, and the
+    // refused apply changes nothing the plan reads.
+    const [apply, plan] = await Promise.all([run('apply', '-f', dir, '--state', state, '--set', 'demo'), run('plan', '-f', dir, '--state', state, '--set', 'demo', '--detailed-exitcode')]);
     expect(apply.code).toBe(1);
     expect(apply.stdout).toBe('');
     expect(apply.stderr).toMatch(new RegExp(`^openpds apply: the state dir ${state} is in use by openpds up \\(pid ${up!.pid} on ${os.hostname()}, -f ${dir}\\): stop it first \\(a running openpds up applies its folder itself on every change; openpds plan --state reads through it\\)\\. If it no longer runs, delete ${state}/up\\.lock \\(a lock not touched for 120 s is taken over by itself\\)\\.\\n$`));
     expect(await teamDrives()).toEqual([expect.objectContaining({ drive_id: teamId, description: 'openpds.io/uid=local.default.team; reclaimPolicy=Delete' })]);
     expect(fs.readFileSync(path.join(state, 'up/drives.json'), 'utf8')).toBe(records);
 
-    const plan = await run('plan', '-f', dir, '--state', state, '--set', 'demo', '--detailed-exitcode');
     expect(plan).toMatchObject({ code: 2, stderr: '' });
     expect(plan.stdout).toContain(`  note: reading through the data planes of openpds up (pid ${up!.pid} on ${os.hostname()}, -f ${dir}), which holds the state dir; nothing is changed\n`);
     expect(plan.stdout).toContain(`~ update  Drive default/team (${teamId}): apply set (none) -> demo\n`);
