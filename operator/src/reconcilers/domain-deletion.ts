@@ -11,6 +11,7 @@ import { RequeueError } from '../kube/controller';
 import type { EventRecorder } from '../kube/events';
 import { hasFinalizer, removeFinalizer } from '../kube/finalizers';
 import type { KubeClient, KubeObject } from '../kube/kube-client';
+import type { OwnWrites } from '../kube/own-writes';
 import { probeReadyz, type FetchFn } from '../kube/readiness';
 import { adminEndpoint } from './domain-access';
 import { outcome, type WriteDomainStatus } from './domain-status';
@@ -35,6 +36,8 @@ export interface DomainDeletionDeps {
   readyzTimeoutMs?: number;
   /** Drops what the reconciler remembers of `namespace/name` (its last apply, chart, usage read, admin login). */
   forget: (namespace: string, name: string) => void;
+  /** The reconciler's own writes (kube/own-writes.ts): the finalizer's release is one. */
+  ownWrites: OwnWrites;
 }
 
 export function createDomainDeletion(deps: DomainDeletionDeps): (domain: Domain, ctx: DomainContext) => Promise<void> {
@@ -79,7 +82,10 @@ export function createDomainDeletion(deps: DomainDeletionDeps): (domain: Domain,
       throw new RequeueError(`waiting for ${children.length} child object(s) to go`);
     }
     deps.forget(ctx.namespace, domain.metadata.name);
-    await removeFinalizer(client, domain as unknown as KubeObject, DOMAIN_FINALIZER);
+    const released = await removeFinalizer(client, domain as unknown as KubeObject, DOMAIN_FINALIZER);
+    // Held a while longer by another finalizer, it must not be released (and said Deleted) again by a
+    // reconcile from a cached copy that still shows ours.
+    deps.ownWrites.wrote(`${ctx.namespace}/${domain.metadata.name}`, released?.metadata?.resourceVersion);
     // After the finalizer, so a failed removal (retried) does not record it twice.
     await events.record(domain as unknown as KubeObject, 'Normal', 'Deleted', `Data plane removed; ${note}${deferred}`);
   }

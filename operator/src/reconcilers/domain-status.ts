@@ -2,12 +2,15 @@
  * A Domain's status as the reconciler writes it: the outcome of a reconcile (Ready, Progressing and Degraded
  * conditions that agree with each other, and the Event type) and the write itself, which sends nothing
  * when the status would not change (a resync of a Ready Domain writes nothing) and records an Event only for
- * the transitions worth a line in `kubectl describe`.
+ * the transitions worth a line in `kubectl describe`. "Would not change" is measured against the Domain the
+ * reconcile started from, which is never older than this reconciler's last write (kube/own-writes.ts): each
+ * write tells `ownWrites` the resourceVersion it left.
  */
 import { API_VERSION, type Domain, type DomainStatus } from '../domain-types';
 import { conditionsEqual, findCondition, removeCondition, setConditions, type ConditionInput } from '../kube/conditions';
 import type { EventRecorder, EventType } from '../kube/events';
 import type { KubeClient, KubeObject } from '../kube/kube-client';
+import type { OwnWrites } from '../kube/own-writes';
 import { UPGRADE_PENDING } from './domain-image';
 
 /** upgrade: the UpgradePending condition to set, null to remove it (policy Automatic), undefined to leave it. */
@@ -34,7 +37,7 @@ function canonicalJson(value: unknown): string {
 
 export type WriteDomainStatus = (domain: Domain, result: Outcome) => Promise<void>;
 
-export function createDomainStatusWriter({ client, events, now }: { client: KubeClient; events: EventRecorder; now: () => Date }): WriteDomainStatus {
+export function createDomainStatusWriter({ client, events, now, ownWrites }: { client: KubeClient; events: EventRecorder; now: () => Date; ownWrites: OwnWrites }): WriteDomainStatus {
   return async function writeStatus(domain: Domain, result: Outcome): Promise<void> {
     const previous = domain.status ?? {};
     const base = result.upgrade === null ? removeCondition(previous.conditions, UPGRADE_PENDING) : previous.conditions;
@@ -42,7 +45,10 @@ export function createDomainStatusWriter({ client, events, now }: { client: Kube
     const next: DomainStatus = { ...previous, ...result.fields, conditions };
     const changed = !conditionsEqual(previous.conditions, conditions) || canonicalJson({ ...previous, conditions: [] }) !== canonicalJson({ ...next, conditions: [] });
     if (changed) {
-      await client.patch({ apiVersion: API_VERSION, kind: 'Domain', namespace: domain.metadata.namespace!, name: domain.metadata.name }, 'merge', { status: next }, { subresource: 'status', discardResponse: true });
+      const namespace = domain.metadata.namespace!;
+      // The answer is read for its resourceVersion: the next reconcile must not start from a copy without this status.
+      const written = await client.patch<KubeObject | undefined>({ apiVersion: API_VERSION, kind: 'Domain', namespace, name: domain.metadata.name }, 'merge', { status: next }, { subresource: 'status' });
+      ownWrites.wrote(`${namespace}/${domain.metadata.name}`, written?.metadata?.resourceVersion);
     }
     // Events mark the transitions worth a line in `kubectl describe`: Ready turning True or False, and
     // each new failure. The steps of waiting (replicas, /readyz) show in the conditions only: an Event

@@ -8,7 +8,9 @@
  * Events are domain-status.ts; deletion (the finalizer's work) is domain-deletion.ts.
  * Before the apply, HPA-scaled Deployments hand their replicas over (domain-replicas.ts), and a new pod
  * template the spec did not ask for waits its turn under --max-concurrent-rollouts (domain-rollouts.ts).
- * The spec is never written (GitOps-safe): only metadata.finalizers and status.
+ * The spec is never written (GitOps-safe): only metadata.finalizers and status. Each reconcile starts from
+ * the Domain as this reconciler's last write left it at least (kube/own-writes.ts), not from an older
+ * cached copy.
  */
 import { randomBytes } from 'node:crypto';
 import { buildDomainChart, referencedSecretKeys, type DomainChartOptions } from '../charts/domain.chart';
@@ -19,6 +21,7 @@ import { RequeueError, type Reconcile } from '../kube/controller';
 import type { EventRecorder } from '../kube/events';
 import { addFinalizer } from '../kube/finalizers';
 import type { KubeClient, KubeObject } from '../kube/kube-client';
+import { createOwnWrites } from '../kube/own-writes';
 import { createHttpFetch } from '../kube/http-fetch';
 import { deploymentReadiness, probeReadyz, type FetchFn } from '../kube/readiness';
 import { adminEndpoint, createDomainAdminClients, type DomainAdminClients } from './domain-access';
@@ -153,9 +156,13 @@ export function createDomainReconciler(deps: DomainReconcilerDeps): DomainReconc
   const usageReads = new Map<string, { at: number; failed: boolean }>();
   const secretKeys = createSecretKeyCache(deps.secretCacheMs ?? 30_000, monotonic);
   const rolloutRetryMs = deps.rolloutRetryMs ?? 5000;
-  const writeStatus = createDomainStatusWriter({ client, events, now });
+  // The resourceVersion each Domain's last write by this reconciler left (finalizer, currentImage, status):
+  // a reconcile never starts from an older cached copy (kube/own-writes.ts). In memory, as `applied`: after
+  // a restart the informer's first list is as fresh as a GET.
+  const ownWrites = createOwnWrites();
+  const writeStatus = createDomainStatusWriter({ client, events, now, ownWrites });
   const reconcileDeletion = createDomainDeletion({
-    client, events, writeStatus, fetch: fetchFn, now, kinds, isRetained, domainEndpoints: deps.domainEndpoints, readyzTimeoutMs: deps.readyzTimeoutMs,
+    client, events, writeStatus, fetch: fetchFn, now, kinds, isRetained, domainEndpoints: deps.domainEndpoints, readyzTimeoutMs: deps.readyzTimeoutMs, ownWrites,
     forget(namespace, name) {
       const key = `${namespace}/${name}`;
       applied.delete(key);
@@ -269,13 +276,24 @@ export function createDomainReconciler(deps: DomainReconcilerDeps): DomainReconc
     return { held: { names, message: rolloutQueuedMessage(names, admission, rolloutRetryMs) }, admitted: new Map() };
   }
 
-  const reconcileDomain = async function reconcileDomain({ object }: Parameters<Reconcile<Domain>>[0]): ReturnType<Reconcile<Domain>> {
-    if (!object) return undefined; // gone: the garbage collector owns what is left
-    let domain = object;
+  const reconcileDomain = async function reconcileDomain({ object: cached, namespace, name }: Parameters<Reconcile<Domain>>[0]): ReturnType<Reconcile<Domain>> {
+    const key = `${namespace}/${name}`;
+    // Never from a copy older than this reconciler's last write: woken by the watch event of its own
+    // finalizer write, or a Deployment's status update, while the cache had not seen its status write yet,
+    // it applied the chart again, wrote that status again with a new lastTransitionTime and said its
+    // Event twice. A live GET only while the cache lags behind (kube/own-writes.ts).
+    const object = cached && (await ownWrites.current(key, cached as unknown as KubeObject, () => client.find<KubeObject>({ apiVersion: API_VERSION, kind: 'Domain', namespace, name })));
+    if (!object) {
+      ownWrites.forget(key);
+      return undefined; // gone: the garbage collector owns what is left
+    }
+    let domain = object as unknown as Domain;
     let ctx = createDomainContext(domain);
     const generation = domain.metadata.generation ?? 0;
     if ((domain.metadata as { deletionTimestamp?: string }).deletionTimestamp) return reconcileDeletion(domain, ctx);
-    domain = (await addFinalizer(client, domain as unknown as KubeObject, DOMAIN_FINALIZER)) as unknown as Domain;
+    const withFinalizer = await addFinalizer(client, object, DOMAIN_FINALIZER);
+    if (withFinalizer.metadata?.resourceVersion !== object.metadata?.resourceVersion) ownWrites.wrote(key, withFinalizer.metadata?.resourceVersion);
+    domain = withFinalizer as unknown as Domain;
 
     const unsupported = unsupportedSpec(ctx);
     if (unsupported) {
@@ -317,7 +335,6 @@ export function createDomainReconciler(deps: DomainReconcilerDeps): DomainReconc
     }
     const upgrade = upgradeCondition(ctx, generation) ?? null;
 
-    const key = `${ctx.namespace}/${domain.metadata.name}`;
     const inputs = chartInputs(domain, ctx.image);
     let last = applied.get(key);
     const observed = domain.status?.observedGeneration;
@@ -360,7 +377,8 @@ export function createDomainReconciler(deps: DomainReconcilerDeps): DomainReconc
       if (!held && before !== ctx.image && (before || ctx.spec.upgrade.policy === 'Manual')) {
         // Before the Deployments change image, not after: see domain-image.ts (red team H1). Automatic
         // too, so a switch to Manual keeps what ran. Once per image change, never at steady state.
-        await client.patch({ apiVersion: API_VERSION, kind: 'Domain', namespace: ctx.namespace, name: domain.metadata.name }, 'merge', { status: { currentImage: ctx.image } }, { subresource: 'status', discardResponse: true });
+        const written = await client.patch<KubeObject | undefined>({ apiVersion: API_VERSION, kind: 'Domain', namespace: ctx.namespace, name: domain.metadata.name }, 'merge', { status: { currentImage: ctx.image } }, { subresource: 'status' });
+        ownWrites.wrote(key, written?.metadata?.resourceVersion);
         domain = withCurrentImage(domain, ctx.image);
       }
       try {

@@ -4,7 +4,7 @@
  * crash can never leave an external drive without one) → reconcileDrive / reconcileDriveDeletion → its
  * Events through the recorder (the one path: the reconciler's event sink is not used here) → status write
  * only when something changed → finalizer released once the drive is deleted or retained. Each reconcile
- * starts from the Drive as this reconciler's last write left it at least (drive-own-writes.ts): the
+ * starts from the Drive as this reconciler's last write left it at least (kube/own-writes.ts): the
  * informer's copy lags behind, and "something changed" measured against it rewrote the status it had just
  * written, with a new lastTransitionTime, and repeated its Event.
  *
@@ -40,13 +40,13 @@ import { RequeueError, type Reconcile, type SecondaryWatch } from '../kube/contr
 import type { InformerEvent } from '../kube/informer';
 import { addFinalizer, hasFinalizer, removeFinalizer } from '../kube/finalizers';
 import type { KubeObject } from '../kube/kube-client';
+import { createOwnWrites } from '../kube/own-writes';
 import type { OperatorRuntime, ReconcilerRegistration } from '../main';
 import { DRIVE_FINALIZER, reconcileDrive, reconcileDriveDeletion, type DeferredDriveDelete, type DomainAccess, type DriveDeletionResult, type DriveEvent, type DriveReconcileContext, type DriveReconcileResult } from './drive';
 import { driveConflictsOf } from './drive-conflicts';
 import { driveIdentity, ownerAliases, summarizeDrive, tieSettleMs } from './drive-identity';
 import { createDeferredDeletes, type DeferredDeletes } from './drive-deferred-deletes';
 import { isNamespaceTerminating, readDeferredDeleteKey, recordDeferredDelete } from './drive-deferred-store';
-import { createOwnWrites } from './drive-own-writes';
 
 export { DRIVE_FINALIZER };
 /** How long a Domain-change wake-up waits for the Domain controller's cache to see the change too. */
@@ -80,7 +80,7 @@ export function createDriveReconcile(rt: OperatorRuntime): Reconcile<DriveObject
   return async ({ object: cached, namespace, name }) => {
     const key = `${namespace}/${name}`;
     const ref = { apiVersion: API_VERSION, kind: 'Drive', namespace, name };
-    // Never from a copy older than this reconciler's last write: it would write that status again (drive-own-writes.ts).
+    // Never from a copy older than this reconciler's last write: it would write that status again (kube/own-writes.ts).
     const object = cached && (await ownWrites.current(key, cached, () => rt.client.find<DriveObject>(ref)));
     if (!object) {
       ownWrites.forget(key);

@@ -1,9 +1,9 @@
-import { compareResourceVersions, createOwnWrites } from './drive-own-writes';
+import { compareResourceVersions, createOwnWrites } from './own-writes';
 
 const at = (resourceVersion: string) => ({ metadata: { name: 'team', namespace: 'ns', resourceVersion } });
 
-describe('own writes of the Drive reconcile', () => {
-  it('a cached Drive older than the last write is read live until the cache shows the write (or a newer state)', async () => {
+describe('own writes of a reconciler', () => {
+  it('a cached object older than the last write is read live until the cache shows the write (or a newer state)', async () => {
     const own = createOwnWrites();
     const live = at('12');
     let reads = 0;

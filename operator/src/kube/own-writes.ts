@@ -1,28 +1,30 @@
 /**
- * Read-your-writes for the Drive reconcile. The controller hands each reconcile the informer's copy, and
- * that copy lags behind what the reconcile before it wrote (the finalizer, the status): a reconcile run at
- * once after it (the watch event of its own finalizer write, queued while it ran; a resync) started from
- * the Drive as it was before, so it wrote the same status again with a new lastTransitionTime and repeated
- * its Event (count 2). Users saw a Drive change twice in `kubectl get -w` and Argo CD for one transition.
+ * Read-your-writes for a reconciler (the Drive's and the Domain's). The controller hands each reconcile the
+ * informer's copy, and that copy lags behind what the reconcile before it wrote (the finalizer, the
+ * status): a reconcile run at once after it (the watch event of its own finalizer write, or a child's
+ * status change, queued while it ran; a resync) started from the object as it was before, so it wrote the
+ * same status again with a new lastTransitionTime and repeated its Event (count 2); a Domain applied its
+ * whole chart again too. Users saw an object change twice in `kubectl get -w` and Argo CD for one
+ * transition.
  *
- * So the reconcile remembers the resourceVersion its last write to each Drive left, and while the cache
- * holds an older one it reads the Drive live (one GET, only in that window). Resource versions are
+ * So the reconciler remembers the resourceVersion its last write to each object left, and while the cache
+ * holds an older one it reads the object live (one GET, only in that window). Resource versions are
  * compared as KEP-5504 (stable in Kubernetes 1.35, and what etcd revisions always were) defines them:
  * decimal integers. An API server handing out anything else gets one live read per write, best effort.
  */
-import type { KubeObject } from '../kube/kube-client';
+import type { KubeObject } from './kube-client';
 
 export interface OwnWrites {
-  /** A write of this reconciler left the Drive at `resourceVersion` (from the API server's answer). */
+  /** A write of this reconciler left the object `key` (`ns/name`) at `resourceVersion` (from the API server's answer). */
   wrote(key: string, resourceVersion: string | undefined): void;
-  /** The Drive to reconcile: the cached one, unless it predates this reconciler's last write; then `readLive()`. */
+  /** The object to reconcile: the cached one, unless it predates this reconciler's last write; then `readLive()`. */
   current<T extends KubeObject>(key: string, cached: T, readLive: () => Promise<T | undefined>): Promise<T | undefined>;
-  /** The Drive is gone. */
+  /** The object is gone. */
   forget(key: string): void;
 }
 
 export function createOwnWrites(): OwnWrites {
-  // Only until the cache shows the write: at most one entry per Drive, most of them gone within a second.
+  // Only until the cache shows the write: at most one entry per object, most of them gone within a second.
   const written = new Map<string, string>();
   return {
     wrote(key, resourceVersion) {
