@@ -4,12 +4,16 @@
  * creates the superadmin, and serves uploads and downloads. A second start finds everything in place.
  *
  * It runs in a copy of the sources (node_modules linked), so its dist/ never changes what the other tests'
- * `bin/openpds.js` picks while they run.
+ * `bin/openpds.js` picks while they run. Its initdb cache (the default `auto`, under $XDG_CACHE_HOME) is
+ * in the copy too, filled from the test template as a machine that ran openpds before has one: with the
+ * runner's ~/.cache the first start ran initdb or not (4–7 s of CPU) as that machine's history had it, and
+ * left a cache in the runner's home. A first start that fills the cache: test/api/pglite-initdb-cache.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { cpSync, mkdtempSync, rmSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { seedPgliteInitdbCache } from '../support/pglite-template';
 import { createApiClient } from '../support/test-server';
 import { freePort } from './support/child-server';
 
@@ -23,10 +27,11 @@ let checkout: string;
 let child: ChildProcess | undefined;
 let output = '';
 
-beforeAll(() => {
+beforeAll(async () => {
   checkout = mkdtempSync(path.join(tmpdir(), 'openpds-npm-start-'));
   for (const p of COPIED) cpSync(path.join(REPO, p), path.join(checkout, p), { recursive: true, filter: (src) => !src.endsWith('.test.ts') });
   symlinkSync(path.join(REPO, 'node_modules'), path.join(checkout, 'node_modules'));
+  await seedPgliteInitdbCache(path.join(checkout, '.xdg-cache', 'openpds'));
 });
 
 afterAll(async () => {
@@ -40,7 +45,7 @@ async function npmStart(port: number): Promise<string> {
   child = spawn('npm', ['start'], {
     cwd: checkout,
     detached: true, // its own process group: npm, the shell and node stop together
-    env: { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: process.env.HOME ?? checkout, OPENPDS_PORT: String(port), OPENPDS_HOST: '127.0.0.1', OPENPDS_ADMIN_PASSWORD: PASSWORD, OPENPDS_LOG_LEVEL: 'warn' },
+    env: { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: process.env.HOME ?? checkout, XDG_CACHE_HOME: path.join(checkout, '.xdg-cache'), OPENPDS_PORT: String(port), OPENPDS_HOST: '127.0.0.1', OPENPDS_ADMIN_PASSWORD: PASSWORD, OPENPDS_LOG_LEVEL: 'warn' },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   child.stdout!.on('data', (b: Buffer) => (output += b.toString()));
