@@ -5,10 +5,11 @@
  * the directory had PG_VERSION, was taken for ready and never opened again ("PGlite failed to initialize
  * properly", catalog index corruption). A restart must now start over and open a sound database.
  */
-import { spawn, execFileSync } from 'node:child_process';
+import { execFile, execFileSync, spawn } from 'node:child_process';
 import { existsSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, rmSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { promisify } from 'node:util';
 import { createPgliteDb } from '../../api-server/src/db/pglite.db';
 import { seedPgliteInitdbCache } from '../support/pglite-template';
 
@@ -17,10 +18,52 @@ const work = mkdtempSync(path.join(tmpdir(), 'openpds-crash-first-start-'));
 const cache = path.join(work, 'cache');
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
+/**
+ * Every open here is as `openpds migrate` or `admin` opens a database (shortLived: V8's Liftoff compiles
+ * PostgreSQL's WebAssembly): what is tested is what a first start leaves on disk, and TurboFan alone, as
+ * `serve` compiles it, cost each process that opened one ~1 s more CPU (3.5 s against 2.4 s) for a few queries.
+ */
+const OPEN = { initdbCache: cache, shortLived: true };
+
+// A bind mount at the data dir itself (docker -v ./a:/data -v ./b:/data/db): rename(2) answers EBUSY,
+// and the build is moved in entry by entry. Mounting needs a mount namespace of its own (unshare -m, as
+// root); where this machine cannot make one the test says so and checks nothing.
+const canMount = (() => {
+  try {
+    execFileSync('unshare', ['-m', 'true'], { stdio: 'ignore' });
+    return true;
+  } catch {
+    return false;
+  }
+})();
+let bindMounted: ReturnType<typeof startBindMounted> | undefined;
+
 // The cache as a first start leaves it, copied from the test template: a first start of our own to fill
-// it took a child process and an initdb (4–7 s on two busy cores), before any test began.
-beforeAll(() => seedPgliteInitdbCache(cache), 120_000);
+// it took a child process and an initdb (4–7 s on two busy cores), before any test began. The bind-mount
+// first start, a process (and a child) of its own in a mount namespace of its own, begins with the suite:
+// it uses the second core while the kill tests wait for their kill points, instead of running after them.
+beforeAll(async () => {
+  await seedPgliteInitdbCache(cache);
+  if (canMount) bindMounted = startBindMounted();
+  bindMounted?.out.catch(() => undefined); // reported by its test
+}, 120_000);
 afterAll(() => rmSync(work, { recursive: true, force: true }));
+
+/** A first start onto an empty directory with a volume bind-mounted on it, in a mount namespace of its own; its stdout. */
+function startBindMounted() {
+  const base = path.join(work, 'bind');
+  const volume = path.join(base, 'volume');
+  const dataDir = path.join(base, 'data', 'db');
+  mkdirSync(volume, { recursive: true });
+  mkdirSync(dataDir, { recursive: true });
+  const script = `require(${JSON.stringify(PGLITE_DB)}).createPgliteDb(${JSON.stringify(dataDir)}, ${JSON.stringify(OPEN)})` +
+    `.then(async (db) => { const [r] = await db.query('SELECT count(*)::int AS n FROM schema_migrations'); await db.close(); console.log('migrations', r.n); })` +
+    `.catch((e) => { console.error(e); process.exit(1); })`;
+  const node = `${JSON.stringify(process.execPath)} --require ${JSON.stringify(require.resolve('tsx/cjs'))} -e ${JSON.stringify(script)}`;
+  const shell = `mount --make-rprivate / && mount --bind ${JSON.stringify(volume)} ${JSON.stringify(dataDir)} && ${node}`;
+  const out = promisify(execFile)('unshare', ['-m', 'sh', '-c', shell], { encoding: 'utf8', timeout: 110_000 }).then((r) => r.stdout);
+  return { volume, dataDir, out };
+}
 
 function childrenOf(pid: number): number[] {
   try {
@@ -34,13 +77,6 @@ function childrenOf(pid: number): number[] {
 function midCreation(parentDir: string): boolean {
   return readdirSync(parentDir).some((name) => name.startsWith('db') && existsSync(path.join(parentDir, name, 'PG_VERSION')));
 }
-
-/**
- * Each open as `openpds migrate` or `admin` opens a database (shortLived: V8's Liftoff compiles PostgreSQL's
- * WebAssembly): what is tested is what a first start leaves on disk, and TurboFan alone, as `serve` compiles
- * it, cost each process that opened one ~1 s more CPU (3.5 s against 2.4 s measured) for a few queries.
- */
-const OPEN = { initdbCache: cache, shortLived: true };
 
 async function openAndWrite(dataDir: string): Promise<void> {
   const db = await createPgliteDb(dataDir, OPEN);
@@ -118,29 +154,9 @@ describe('a first start whose data dir cannot be renamed onto (review: a symlink
     await (await createPgliteDb(link, OPEN)).close();
   }, 120_000);
 
-  // A bind mount at the data dir itself (docker -v ./a:/data -v ./b:/data/db): rename(2) answers EBUSY,
-  // and the build is moved in entry by entry. Mounting needs a mount namespace of its own (unshare -m, as
-  // root); where this machine cannot make one the test says so and checks nothing.
-  const canMount = (() => {
-    try {
-      execFileSync('unshare', ['-m', 'true'], { stdio: 'ignore' });
-      return true;
-    } catch {
-      return false;
-    }
-  })();
-  (canMount ? it : it.skip)(`a bind-mounted empty volume at the data dir gets the database moved into it${canMount ? '' : ' (skipped: unshare -m is not permitted here)'}`, () => {
-    const base = path.join(work, 'bind');
-    const volume = path.join(base, 'volume');
-    const dataDir = path.join(base, 'data', 'db');
-    mkdirSync(volume, { recursive: true });
-    mkdirSync(dataDir, { recursive: true });
-    const script = `require(${JSON.stringify(PGLITE_DB)}).createPgliteDb(${JSON.stringify(dataDir)}, ${JSON.stringify(OPEN)})` +
-      `.then(async (db) => { const [r] = await db.query('SELECT count(*)::int AS n FROM schema_migrations'); await db.close(); console.log('migrations', r.n); })` +
-      `.catch((e) => { console.error(e); process.exit(1); })`;
-    const node = `${JSON.stringify(process.execPath)} --require ${JSON.stringify(require.resolve('tsx/cjs'))} -e ${JSON.stringify(script)}`;
-    const out = execFileSync('unshare', ['-m', 'sh', '-c', `mount --make-rprivate / && mount --bind ${JSON.stringify(volume)} ${JSON.stringify(dataDir)} && ${node}`], { encoding: 'utf8', timeout: 110_000 });
-    expect(out).toMatch(/migrations [1-9]/);
+  (canMount ? it : it.skip)(`a bind-mounted empty volume at the data dir gets the database moved into it${canMount ? '' : ' (skipped: unshare -m is not permitted here)'}`, async () => {
+    const { volume, dataDir, out } = bindMounted!;
+    expect(await out).toMatch(/migrations [1-9]/);
     // Outside the namespace the mount is gone: the database went into the volume itself.
     expect(existsSync(path.join(volume, 'PG_VERSION'))).toBe(true);
     expect(readdirSync(path.dirname(dataDir)).filter((n) => n.includes('.creating-'))).toEqual([]);
