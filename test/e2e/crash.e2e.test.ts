@@ -61,10 +61,32 @@ function stalledPut(url: string, body: Buffer) {
   return { sent, result, cut: () => req.destroy() };
 }
 
-describe.each([
+const SETUPS = [
   ['pg', 's3'],
   ['pglite', 'local'],
-] as const)('kill -9 during uploads on %s + %s', (dbKind, storeKind) => {
+] as const;
+
+/**
+ * Each block's first server, started with the suite: the PGlite one (3-4 s to start, most of it compiling
+ * PostgreSQL's WebAssembly) gets ready while the PostgreSQL block runs instead of after it. A block's
+ * servers are its own to stop; the suite stops whatever is left.
+ */
+const firstServers = new Map<string, { setup: Promise<{ env: Record<string, string>; dataDir: string; port: number }>; server: Promise<ChildServer> }>();
+beforeAll(() => {
+  for (const [dbKind, storeKind] of SETUPS) {
+    const setup = (async () => {
+      const { env, dataDir } = await testServerEnv(dbKind, storeKind, { OPENPDS_LOG_LEVEL: 'warn' });
+      // One port for every restart: a resuming client reconnects to the same address.
+      return { env, dataDir, port: await freePort() };
+    })();
+    const server = setup.then(({ env, port }) => startChildServer(env, port));
+    for (const started of [setup, server]) started.catch(() => undefined); // reported by the block's beforeAll
+    firstServers.set(dbKind, { setup, server });
+  }
+});
+afterAll(() => killAllChildServers());
+
+describe.each(SETUPS)('kill -9 during uploads on %s + %s', (dbKind, storeKind) => {
   let env: Record<string, string>;
   let dataDir: string;
   let port: number;
@@ -76,14 +98,13 @@ describe.each([
   const localStore = () => path.join(dataDir, 'blobs');
 
   beforeAll(async () => {
-    ({ env, dataDir } = await testServerEnv(dbKind, storeKind, { OPENPDS_LOG_LEVEL: 'warn' }));
-    // One port for every restart: a resuming client reconnects to the same address.
-    port = await freePort();
-    server = await startChildServer(env, port);
+    const first = firstServers.get(dbKind)!;
+    ({ env, dataDir, port } = await first.setup);
+    server = await first.server;
     api = createApiClient(server.url);
   });
   afterAll(async () => {
-    await killAllChildServers();
+    await server?.kill9();
     if (dataDir) rmSync(dataDir, { recursive: true, force: true });
   });
 
