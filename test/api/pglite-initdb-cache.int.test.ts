@@ -59,7 +59,7 @@ describe('the PGlite initdb cache', () => {
     const [second, third] = await Promise.all([firstStart('b', cache), firstStart('c', cache)]);
     expect(new Set([first, second, third]).size).toBe(3);
     expect(readdirSync(cache)).toEqual(kept); // nothing half-made left beside it
-  });
+  }, 120_000); // three first starts' worth of initdb on the two cores (with the fallback starts), then two
 
   it('starts all the same when the cache cannot be used, and keeps none when off', async () => {
     const [unusable, off] = await fallbackStarts;
