@@ -28,44 +28,12 @@
 // call): so here, before anything is required. A value set in the environment is kept.
 process.env.UV_THREADPOOL_SIZE ??= '16';
 
-const fs = require('node:fs');
-const path = require('node:path');
-
-const ROOT = path.join(__dirname, '..');
-const COMPILED_MAIN = path.join(ROOT, 'dist/cli/main.js');
-// Written last by `npm run build` (package.json): tsc rewrites only the outputs whose sources changed.
-const BUILD_STAMP = path.join(ROOT, 'dist/.build-stamp');
-// What the build compiles (tsconfig.build.json) or copies into dist/ (migrations, crds).
-const SOURCE_DIRS = ['cli', 'api-server/src', 'workers/src', 'operator/src', 'crds'];
-
-/** Newest modification time of the files under dir that the build reads (0 when dir is absent). */
-function newestSourceMtime(dir) {
-  let newest = 0;
-  let entries;
-  try {
-    entries = fs.readdirSync(dir, { withFileTypes: true });
-  } catch {
-    return 0; // not shipped (the Docker image carries dist/ only)
-  }
-  for (const e of entries) {
-    const p = path.join(dir, e.name);
-    if (e.isDirectory()) newest = Math.max(newest, newestSourceMtime(p));
-    else if (!e.name.endsWith('.test.ts')) newest = Math.max(newest, fs.statSync(p).mtimeMs);
-  }
-  return newest;
-}
-
-function compiledIsCurrent() {
-  if (!fs.existsSync(COMPILED_MAIN)) return false;
-  const built = fs.existsSync(BUILD_STAMP) ? fs.statSync(BUILD_STAMP).mtimeMs : 0;
-  if (SOURCE_DIRS.every((d) => newestSourceMtime(path.join(ROOT, d)) <= built)) return true;
-  console.error('openpds: dist/ is older than the sources, running them through tsx (`npm run build` compiles them)');
-  return false;
-}
+const { COMPILED_MAIN, compiledIsCurrent } = require('./dist-state');
 
 if (compiledIsCurrent()) {
   require(COMPILED_MAIN);
 } else {
+  if (require('node:fs').existsSync(COMPILED_MAIN)) console.error('openpds: dist/ is older than the sources, running them through tsx (`npm run build` compiles them)');
   require('tsx/cjs');
   const wantsSourceMaps = [...process.execArgv, ...(process.env.NODE_OPTIONS ?? '').split(/\s+/)].includes('--enable-source-maps');
   if (!wantsSourceMaps) process.setSourceMapsEnabled(false);

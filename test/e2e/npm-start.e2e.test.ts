@@ -10,7 +10,7 @@
  * left a cache in the runner's home. A first start that fills the cache: test/api/pglite-initdb-cache.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { cpSync, mkdtempSync, rmSync, symlinkSync } from 'node:fs';
+import { cpSync, mkdtempSync, rmSync, statSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { seedPgliteInitdbCache } from '../support/pglite-template';
@@ -79,9 +79,12 @@ it('npm start compiles, starts the embedded data plane, and it stores and serves
   const { url } = await api.ok('/v2/file/get_download_url', { drive_id: admin.default_drive_id, file_id: created.file_id }, admin.access_token);
   expect(Buffer.from(await (await fetch(url)).arrayBuffer())).toEqual(content);
   await stop();
+  const stamp = () => statSync(path.join(checkout, 'dist/.build-stamp')).mtimeMs;
+  const built = stamp();
 
-  // A second start: nothing to compile or create, the same admin and file.
+  // A second start: nothing to compile (no build at all: bin/build-if-stale.js) or create, the same admin and file.
   const again = createApiClient(await npmStart(await freePort()));
+  expect(stamp()).toBe(built);
   const session = await again.login('admin', PASSWORD);
   const list = await again.ok('/v2/file/list', { drive_id: session.default_drive_id, parent_file_id: 'root' }, session.access_token);
   expect(list.items.map((f: { name: string }) => f.name)).toEqual(['hello.txt']);
