@@ -11,7 +11,8 @@ const COMPILED_MAIN = path.join(ROOT, 'dist/cli/main.js');
 const BUILD_STAMP = path.join(ROOT, 'dist/.build-stamp');
 // What the build compiles (tsconfig.build.json) or copies into dist/ (migrations, crds).
 const SOURCE_DIRS = ['cli', 'api-server/src', 'workers/src', 'operator/src', 'crds'];
-// How it compiles them: a changed compiler setting or script changes the output too.
+// How it compiles them: a changed compiler setting or script changes the output too. Only where the
+// sources are: the Docker image ships package.json (copied after dist/, so newer) but nothing to build.
 const BUILD_FILES = ['package.json', 'tsconfig.json', 'tsconfig.build.json'];
 
 /**
@@ -48,7 +49,9 @@ function compiledIsCurrent() {
   if (!fs.existsSync(COMPILED_MAIN)) return false;
   const built = fileMtime(BUILD_STAMP);
   if (built === 0) return false;
-  return SOURCE_DIRS.every((d) => newestSourceMtime(path.join(ROOT, d)) <= built) && BUILD_FILES.every((f) => fileMtime(path.join(ROOT, f)) <= built);
+  const sources = SOURCE_DIRS.map((d) => newestSourceMtime(path.join(ROOT, d)));
+  if (sources.every((t) => t === 0)) return true; // the Docker image: dist/ is all there is
+  return sources.every((t) => t <= built) && BUILD_FILES.every((f) => fileMtime(path.join(ROOT, f)) <= built);
 }
 
 module.exports = { COMPILED_MAIN, compiledIsCurrent };
