@@ -11,9 +11,9 @@ const ENVIRONMENT = path.join(__dirname, 'jest-environment.js');
  * A jest worker stand-in: arms the probe, listens for jest's end message as jest-worker's child does (removing
  * its listener, which lets the IPC channel go), optionally leaks a listening server, and is sent the end message.
  */
-function runWorker(leak: boolean): Promise<{ code: number | null; signal: NodeJS.Signals | null; stderr: string; ms: number }> {
+function runWorker(leak: boolean, blockMs = 0): Promise<{ code: number | null; signal: NodeJS.Signals | null; stderr: string; ms: number }> {
   const script = `require(${JSON.stringify(ENVIRONMENT)}).armExitProbe();
-    const jestWorker = (m) => { if (m[0] === 2) process.removeListener('message', jestWorker); };
+    const jestWorker = (m) => { if (m[0] === 2) { process.removeListener('message', jestWorker); for (const until = Date.now() + ${blockMs}; Date.now() < until; ); } };
     process.on('message', jestWorker);
     ${leak ? "require('node:net').createServer().listen(0, '127.0.0.1', () => process.send('ready'));" : "process.send('ready');"}`;
   const child = spawn(process.execPath, ['-e', script], { stdio: ['ignore', 'ignore', 'pipe', 'ipc'] });
@@ -40,4 +40,10 @@ test('a worker with nothing left exits at once and prints nothing', async () => 
   const result = await runWorker(false);
   expect(result).toMatchObject({ code: 0, signal: null, stderr: '' });
   expect(result.ms).toBeLessThan(2000);
+});
+
+test('a worker held by nothing but busy past the end says its event loop drained late', async () => {
+  const result = await runWorker(false, 600);
+  expect(result).toMatchObject({ code: 0, signal: null });
+  expect(result.stderr).toMatch(/^jest worker \d+: nothing held it, but its event loop drained only (6\d\d|[7-9]\d\d|\d{4}) ms after the end of the run\n$/);
 });
