@@ -7,7 +7,9 @@ const path = require('node:path');
 
 const ROOT = path.join(__dirname, '..');
 const COMPILED_MAIN = path.join(ROOT, 'dist/cli/main.js');
-// Written last by `npm run build` (package.json): tsc rewrites only the outputs whose sources changed.
+// Made when `npm run build` (package.json) starts and put in place when it ends, so its time is the build's
+// start: a source saved while tsc ran is newer than it, and builds again. tsc rewrites only the outputs whose
+// sources changed.
 const BUILD_STAMP = path.join(ROOT, 'dist/.build-stamp');
 // What the build compiles (tsconfig.build.json) or copies into dist/ (migrations, crds).
 const SOURCE_DIRS = ['cli', 'api-server/src', 'workers/src', 'operator/src', 'crds'];
@@ -15,9 +17,14 @@ const SOURCE_DIRS = ['cli', 'api-server/src', 'workers/src', 'operator/src', 'cr
 // sources are: the Docker image ships package.json (copied after dist/, so newer) but nothing to build.
 const BUILD_FILES = ['package.json', 'tsconfig.json', 'tsconfig.build.json'];
 
+// What tsconfig.build.json leaves out (besides *.test.ts): never compiled, so never stale. Jest's snapshots too.
+const SKIPPED_DIRS = new Set(['testing', '__snapshots__']);
+const SKIPPED_FILE = /\.(test|contract)\.ts$/;
+
 /**
  * Newest modification time under dir of what the build reads (0 when dir is absent), directories included:
- * a source deleted or renamed since the build changes only its directory's time.
+ * a source deleted or renamed since the build changes only its directory's time (so does a test file added
+ * beside sources: one build more).
  */
 function newestSourceMtime(dir) {
   let newest;
@@ -30,8 +37,9 @@ function newestSourceMtime(dir) {
   }
   for (const e of entries) {
     const p = path.join(dir, e.name);
-    if (e.isDirectory()) newest = Math.max(newest, newestSourceMtime(p));
-    else if (!e.name.endsWith('.test.ts')) newest = Math.max(newest, fs.statSync(p).mtimeMs);
+    if (e.isDirectory()) {
+      if (!SKIPPED_DIRS.has(e.name)) newest = Math.max(newest, newestSourceMtime(p));
+    } else if (!SKIPPED_FILE.test(e.name)) newest = Math.max(newest, fs.statSync(p).mtimeMs);
   }
   return newest;
 }
