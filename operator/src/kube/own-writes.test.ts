@@ -21,6 +21,17 @@ describe('own writes of a reconciler', () => {
     expect(await own.current('ns/other', at('5'), readLive)).toEqual(at('5'));
   });
 
+  it('a server whose versions went back (etcd restored from a backup): one live read, not one per reconcile forever', async () => {
+    const own = createOwnWrites();
+    let reads = 0;
+    const readLive = async () => (reads++, at('7'));
+    own.wrote('ns/team', '12');
+    expect(await own.current('ns/team', at('7'), readLive)).toEqual(at('7'));
+    expect(await own.current('ns/team', at('7'), readLive)).toEqual(at('7'));
+    expect(await own.current('ns/team', at('8'), readLive)).toEqual(at('8'));
+    expect(reads).toBe(1);
+  });
+
   it('resource versions an API server does not hand out as integers: one live read per write', async () => {
     const own = createOwnWrites();
     let reads = 0;

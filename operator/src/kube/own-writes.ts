@@ -39,7 +39,12 @@ export function createOwnWrites(): OwnWrites {
         return cached;
       }
       if (order === undefined) written.delete(key); // not comparable: one live read per write, best effort
-      return readLive();
+      const live = await readLive();
+      // The server itself is behind our write (versions went back: etcd restored from a backup): the cache
+      // could never catch up, and every reconcile would read live until the operator restarts.
+      const liveOrder = compareResourceVersions(live?.metadata?.resourceVersion, wrote);
+      if (liveOrder !== undefined && liveOrder < 0) written.delete(key);
+      return live;
     },
     forget: (key) => void written.delete(key),
   };
