@@ -25,7 +25,7 @@ import { reconcileDrive, reconcileDriveDeletion, type DomainAccess, type DriveEv
 import { withApplySet } from '../reconcilers/drive-desired';
 import { driveIdentity } from '../reconcilers/drive-identity';
 import { domainEnv, PORT_ATTEMPTS, startDomain, type RunningDomain } from './domain-runner';
-import { describeProblem, loadManifests } from './manifests';
+import { describeProblem, loadManifests, manifestKey } from './manifests';
 import { DEFAULT_PRUNE_AFTER_MS, describeCancelled, describeMove, describePending, stepPrunes, type PruneMove } from './up-prune';
 import { ADMIN_USERNAME, readDomainRecord, readDriveRecords, readRecordedDomains, StateDirError, StateDirLostError, writeDriveRecords, writeStatus, type DriveRecord } from './state-dir';
 import type { UpDomainRow, UpStatus } from './status-table';
@@ -72,7 +72,6 @@ interface DomainSlot {
 /** How long a pass waits for a data plane's /readyz (it answers within its own checks' deadline). */
 const READY_PROBE_MS = 5_000;
 
-const key = (o: { metadata: { namespace?: string; name: string } }) => `${o.metadata.namespace ?? 'default'}/${o.metadata.name}`;
 const domainKey = (drive: Drive) => `${drive.metadata.namespace ?? 'default'}/${drive.spec.domainRef.name}`;
 
 export function createUpRunner(options: UpOptions): UpRunner {
@@ -104,7 +103,7 @@ export function createUpRunner(options: UpOptions): UpRunner {
   }
 
   function ctx(drive: Drive, identityConflict?: { namespace: string; name: string }) {
-    const events = (e: DriveEvent) => options.log(`Drive ${key(drive)}: ${e.type} ${e.reason}: ${e.message}`);
+    const events = (e: DriveEvent) => options.log(`Drive ${manifestKey(drive)}: ${e.type} ${e.reason}: ${e.message}`);
     return { domain: access(drive), clock, events, ...(identityConflict ? { identityConflict } : {}) };
   }
 
@@ -141,7 +140,7 @@ export function createUpRunner(options: UpOptions): UpRunner {
   async function startDomains(domains: Domain[], stopping: () => boolean): Promise<void> {
     for (const domain of domains) {
       if (stopping()) return;
-      const k = key(domain);
+      const k = manifestKey(domain);
       // What the operator refuses, `up` refuses too, with the same reason: a hosting Domain run as a
       // standard data plane on local disk would look like it works and behave like something else.
       const unsupported = unsupportedSpec(createDomainContext(domain));
@@ -227,8 +226,8 @@ export function createUpRunner(options: UpOptions): UpRunner {
   async function domainsOnly(problem: string, stopping: () => boolean): Promise<{ status: UpStatus; requeueAfterMs: number }> {
     const manifests = loadManifests(options.dir, options.crdDir, { Domain: previousDomains() }, { allowEmpty: options.allowEmpty ?? false });
     const domains = manifests.domains;
-    const declared = new Set(domains.map(key));
-    for (const slot of slots.values()) if (slot.running && !declared.has(key(slot.running.domain))) domains.push(slot.running.domain);
+    const declared = new Set(domains.map(manifestKey));
+    for (const slot of slots.values()) if (slot.running && !declared.has(manifestKey(slot.running.domain))) domains.push(slot.running.domain);
     const said = `${problem}: until it is fixed no Drive is applied, deleted or released, and no Domain stopped (the Domains keep running)`;
     if (said !== lastProblems) options.log(said);
     lastProblems = said;
@@ -237,7 +236,7 @@ export function createUpRunner(options: UpOptions): UpRunner {
     const status: UpStatus = {
       updatedAt: clock.now().toISOString(),
       problems: [problem, ...[...manifests.invalid, ...manifests.notRun].map(describeProblem)],
-      domains: domains.map((d) => domainRow(d, slots.get(key(d)))),
+      domains: domains.map((d) => domainRow(d, slots.get(manifestKey(d)))),
       drives: [],
     };
     writeStatus(options.stateDir, status);
@@ -265,9 +264,9 @@ export function createUpRunner(options: UpOptions): UpRunner {
       Domain: previousDomains(),
     }, { allowEmpty: options.allowEmpty ?? false });
     if (manifests.invalid.length === 0) appliedDomains.clear(); // a Domain left a valid folder: back, it is a new object
-    for (const domain of manifests.domains) appliedDomains.set(key(domain), domain);
+    for (const domain of manifests.domains) appliedDomains.set(manifestKey(domain), domain);
     // The apply-set annotation is the CLI's to write, never a manifest's: `up` puts no drive in a set.
-    const wantedDrives = new Map(manifests.drives.map((d) => [key(d), withApplySet(d, undefined)]));
+    const wantedDrives = new Map(manifests.drives.map((d) => [manifestKey(d), withApplySet(d, undefined)]));
     const domains = manifests.domains;
     // A manifest that cannot be read or is invalid may be the Drive (or Domain) of something running: while
     // there is one, nothing is taken for removed. A Drive or Domain whose manifest is invalid keeps being
@@ -281,8 +280,8 @@ export function createUpRunner(options: UpOptions): UpRunner {
         wantedDrives.set(k, record.drive);
         kept.push(k);
       }
-      const declared = new Set(domains.map(key));
-      for (const slot of slots.values()) if (slot.running && !declared.has(key(slot.running.domain))) domains.push(slot.running.domain);
+      const declared = new Set(domains.map(manifestKey));
+      for (const slot of slots.values()) if (slot.running && !declared.has(manifestKey(slot.running.domain))) domains.push(slot.running.domain);
     }
     const problems = [...manifests.invalid, ...manifests.notRun].map(describeProblem);
     // Said once, not at every resync, until the folder changes what is wrong with it.
@@ -296,7 +295,7 @@ export function createUpRunner(options: UpOptions): UpRunner {
 
     const prunes = stepPrunes({
       recorded: Object.fromEntries(Object.entries(records).map(([k, r]) => [k, r.drive])),
-      present: new Map(manifests.drives.map((d) => [key(d), d])),
+      present: new Map(manifests.drives.map((d) => [manifestKey(d), d])),
       pending,
       now: clock.now().getTime(),
       graceMs: pruneAfterMs,
@@ -317,7 +316,7 @@ export function createUpRunner(options: UpOptions): UpRunner {
     // while a Drive of theirs is pending (it is pruned through its Domain, if it does not come back).
     // A Domain that left the folder with such a Drive while `up` was stopped is started from the state
     // for the prune, as a running `up` keeps it running for it.
-    await startDomains([...domains, ...domainsForPrunes([...pending.keys(), ...prunes.due], records, new Set(domains.map(key)))], stopping);
+    await startDomains([...domains, ...domainsForPrunes([...pending.keys(), ...prunes.due], records, new Set(domains.map(manifestKey)))], stopping);
     for (const k of prunes.due) {
       if (stopping()) break;
       const record = records[k]!;
@@ -337,7 +336,7 @@ export function createUpRunner(options: UpOptions): UpRunner {
     }
     const pendingDomains = [...pending.keys()].map((k) => domainKey(records[k]!.drive));
     // Stopping: what is left of this pass (a Domain's stop included) waits for the next `up`, which redoes it.
-    if (!stopping()) await stopDomainsExcept(new Set([...domains.map(key), ...pendingDomains]));
+    if (!stopping()) await stopDomainsExcept(new Set([...domains.map(manifestKey), ...pendingDomains]));
     await probeDomains();
     const conflicts = identityConflicts(wantedDrives, records);
     for (const [k, drive] of wantedDrives) {
@@ -352,7 +351,7 @@ export function createUpRunner(options: UpOptions): UpRunner {
     const status: UpStatus = {
       updatedAt: clock.now().toISOString(),
       problems,
-      domains: domains.map((d) => domainRow(d, slots.get(key(d)))),
+      domains: domains.map((d) => domainRow(d, slots.get(manifestKey(d)))),
       // (A pass stopped early has no record yet of the Drives it did not reach.)
       drives: [...wantedDrives.keys()].filter((k) => records[k]).map((k) => ({ key: k, drive: records[k]!.drive })),
     };
@@ -424,9 +423,9 @@ export function withGeneration(drive: Drive, previous: DriveRecord | undefined):
 }
 
 function domainRow(domain: Domain, slot: DomainSlot | undefined): UpDomainRow {
-  if (slot?.running && slot.notReady !== undefined) return { key: key(domain), ready: 'False', reason: 'NotReady', detail: slot.notReady };
+  if (slot?.running && slot.notReady !== undefined) return { key: manifestKey(domain), ready: 'False', reason: 'NotReady', detail: slot.notReady };
   return {
-    key: key(domain),
+    key: manifestKey(domain),
     ready: slot?.running ? 'True' : 'False',
     reason: slot?.running ? 'Running' : (slot?.reason ?? 'StartFailed'),
     detail: slot?.running?.url ?? slot?.error ?? '',
