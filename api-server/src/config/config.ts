@@ -113,6 +113,10 @@ const MAX_TIMER_SECONDS = 2_147_483;
  * link. An hour is a 5 GiB part at ~1.5 MB/s.
  */
 export const GC_GRACE_HEADROOM_SECONDS = 3600;
+/** The least OPENPDS_GC_GRACE_SECONDS this upload URL lifetime allows (loadConfig refuses less). */
+export const minGcGraceSeconds = (uploadUrlTtl: number) => uploadUrlTtl + GC_GRACE_HEADROOM_SECONDS;
+/** OPENPDS_GC_GRACE_SECONDS when unset: a day, or the least this upload URL lifetime allows when that is longer. */
+export const gcGraceSecondsWhenUnset = (uploadUrlTtl: number) => Math.max(Number(CONFIG_KEYS.gcGraceSeconds.default), minGcGraceSeconds(uploadUrlTtl));
 /**
  * The most OPENPDS_MAX_FOLDER_DEPTH may be, and how many levels a walk up the folder tree follows
  * (files.repository pathTo, folder-depth.repository): a walk that goes further met corrupted data (parents
@@ -304,10 +308,10 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
   out.dataDir = path.resolve(out.dataDir as string);
   const config = out as Config;
   if (config.storage === 's3' && !config.s3Bucket) throw new ConfigError('OPENPDS_S3_BUCKET is required when OPENPDS_STORAGE=s3');
-  const minGrace = config.uploadUrlTtl + GC_GRACE_HEADROOM_SECONDS;
+  const minGrace = minGcGraceSeconds(config.uploadUrlTtl);
   // Unset, the grace follows a long upload URL lifetime instead of refusing to start with it (a TTL over
   // 82800 s was valid before the minimum existed); set, it is checked.
-  if (env[CONFIG_KEYS.gcGraceSeconds.env] === undefined) out.gcGraceSeconds = Math.max(config.gcGraceSeconds, minGrace);
+  if (env[CONFIG_KEYS.gcGraceSeconds.env] === undefined) out.gcGraceSeconds = gcGraceSecondsWhenUnset(config.uploadUrlTtl);
   if (config.gcGraceSeconds < minGrace)
     throw new ConfigError(`OPENPDS_GC_GRACE_SECONDS must be at least OPENPDS_UPLOAD_URL_TTL + ${GC_GRACE_HEADROOM_SECONDS} = ${minGrace}, got ${config.gcGraceSeconds}`);
   if (config.metricsPort !== undefined && config.metricsPort !== 0 && config.metricsPort === config.port)

@@ -4,7 +4,7 @@
  * `openpds plan` may not, so the charts always read this form. domain-defaults.test.ts checks these
  * values against the CRD's defaults so the two cannot drift.
  */
-import { GC_GRACE_HEADROOM_SECONDS } from '../../../api-server/src/config/config';
+import { gcGraceSecondsWhenUnset } from '../../../api-server/src/config/config';
 import { VERSION } from '../../../api-server/src/version';
 import type { Domain, DomainDatabase, DomainSpec, Resources, StandardS3 } from '../domain-types';
 
@@ -52,11 +52,6 @@ export const DEFAULT_UPLOAD_MAX_AGE_SECONDS = 604_800;
 export const DEFAULT_RAPID_UPLOAD_PROOF_V2 = false;
 /** uploads.rapidUpload.challengesPerHour: OPENPDS_RAPID_UPLOAD_CHALLENGES_PER_HOUR. */
 export const DEFAULT_RAPID_UPLOAD_CHALLENGES_PER_HOUR = 60;
-/**
- * gc.graceSeconds has no CRD default: unset, the data plane takes the larger of this (OPENPDS_GC_GRACE_SECONDS'
- * default, a day) and signedURLs.uploadTTLSeconds + GC_GRACE_HEADROOM_SECONDS (derivedGcGraceSeconds below).
- */
-export const DEFAULT_GC_GRACE_SECONDS = 86_400;
 /** gc.intervalSeconds: OPENPDS_GC_INTERVAL_SECONDS (1 hour). */
 export const DEFAULT_GC_INTERVAL_SECONDS = 3600;
 /** storage.s3.connectTimeoutSeconds: OPENPDS_S3_CONNECT_TIMEOUT_SECONDS. */
@@ -69,11 +64,6 @@ export const DEFAULT_DOWNLOAD_REDIRECT = true;
 export const DEFAULT_DB_STATEMENT_TIMEOUT_SECONDS = 30;
 /** apiServer.maxConnections has no CRD default: unset is the data plane's `auto` (OPENPDS_MAX_CONNECTIONS). */
 export const DEFAULT_MAX_CONNECTIONS = 'auto';
-
-/** The grace the data plane takes when OPENPDS_GC_GRACE_SECONDS is unset, for this upload URL lifetime (loadConfig). */
-export function derivedGcGraceSeconds(uploadTTLSeconds: number): number {
-  return Math.max(DEFAULT_GC_GRACE_SECONDS, uploadTTLSeconds + GC_GRACE_HEADROOM_SECONDS);
-}
 
 /** One data-plane variable a Domain field sets: its value for this spec, and what the data plane takes when it is unset. */
 export interface DataPlaneSetting {
@@ -90,7 +80,8 @@ export interface DataPlaneSetting {
  */
 export function dataPlaneSettings(spec: ResolvedDomainSpec): DataPlaneSetting[] {
   const { s3 } = spec.storage;
-  const derivedGrace = derivedGcGraceSeconds(spec.signedURLs.uploadTTLSeconds);
+  // gc.graceSeconds has no CRD default: unset, the data plane derives it from the upload URL lifetime.
+  const derivedGrace = gcGraceSecondsWhenUnset(spec.signedURLs.uploadTTLSeconds);
   return [
     { env: 'OPENPDS_MAX_FOLDER_DEPTH', value: spec.quotas.maxFolderDepth, byDefault: DEFAULT_MAX_FOLDER_DEPTH },
     { env: 'OPENPDS_MAX_FOLDER_ITEMS', value: spec.quotas.maxFolderItems, byDefault: DEFAULT_MAX_FOLDER_ITEMS },
@@ -180,7 +171,7 @@ export function resolveDomainSpec(domain: Domain): ResolvedDomainSpec {
       maxAgeSeconds: s.uploads?.maxAgeSeconds ?? DEFAULT_UPLOAD_MAX_AGE_SECONDS,
       rapidUpload: { proofV2: DEFAULT_RAPID_UPLOAD_PROOF_V2, challengesPerHour: DEFAULT_RAPID_UPLOAD_CHALLENGES_PER_HOUR, ...s.uploads?.rapidUpload },
     },
-    // graceSeconds stays unset when unset (no CRD default): derivedGcGraceSeconds gives the one the data plane takes.
+    // graceSeconds stays unset when unset (no CRD default): gcGraceSecondsWhenUnset (config.ts) gives the one the data plane takes.
     gc: { intervalSeconds: DEFAULT_GC_INTERVAL_SECONDS, ...s.gc },
     alerts: { webhooks: (s.alerts?.webhooks ?? []).map((w) => (w.urlSecretRef ? { ...w, urlSecretRef: { key: 'url', ...w.urlSecretRef } } : w)) },
     upgrade: { policy: 'Automatic', allowNewerSchema: false, ...s.upgrade },
