@@ -5,6 +5,7 @@
 import { CONFIG_KEYS, loadConfig } from '../api-server/src/config/config';
 import { domainEnv } from '../operator/src/charts/config.chart';
 import { createDomainContext } from '../operator/src/charts/domain-context';
+import { withSpecField } from '../operator/src/charts/testing/domain-fixtures';
 import type { Domain } from '../operator/src/domain-types';
 import { celCauses } from '../test/kube-api/cel';
 import type { JsonObject } from '../test/kube-api/json';
@@ -16,15 +17,7 @@ const VOLUME = { storage: { volume: {} } };
 const domain = (spec: Spec, name = 'd'): Domain => ({ apiVersion: 'openpds.io/v1alpha1', kind: 'Domain', metadata: { name, namespace: 'ns' }, spec }) as unknown as Domain;
 const errorsOf = (spec: Spec, name?: string) => admit('Domain', domain(spec, name)).join('\n');
 
-/** A copy of `base` with `value` at the dotted `field` (objects on the way are merged into, not replaced). */
-function withField(base: Spec, field: string, value: unknown): Spec {
-  const spec = structuredClone(base);
-  const keys = field.split('.');
-  let node: Record<string, unknown> = spec;
-  for (const key of keys.slice(0, -1)) node = (node[key] ??= {}) as Record<string, unknown>;
-  node[keys[keys.length - 1]!] = value;
-  return spec;
-}
+const withField = withSpecField;
 const fieldOf = (spec: unknown, field: string): unknown => field.split('.').reduce<unknown>((node, key) => (node as Record<string, unknown> | undefined)?.[key], spec);
 
 /** The CEL failures of an update from `old` to `next` (both defaulted first), as the apiserver runs them. */

@@ -5,6 +5,7 @@
 // apiServer.maxConnections unset, which have no CRD default: the data plane derives the same value).
 import { CONFIG_KEYS, loadConfig } from '../../../api-server/src/config/config';
 import type { Domain } from '../domain-types';
+import { withSpecField } from './testing/domain-fixtures';
 import { domainEnv as localDomainEnv } from '../local/domain-runner';
 import { domainEnv } from './config.chart';
 import { createDomainContext } from './domain-context';
@@ -33,13 +34,7 @@ const SECRET = { OPENPDS_SECRET_KEY: 'k'.repeat(32) };
 
 /** A Domain with `base`'s spec and, when given, `value` at the dotted `field` under spec. */
 function domainWith(base: Spec, field: string, value?: unknown): Domain {
-  const spec = structuredClone(base);
-  if (value !== undefined) {
-    const keys = field.split('.');
-    let node: Record<string, unknown> = spec;
-    for (const key of keys.slice(0, -1)) node = (node[key] ??= {}) as Record<string, unknown>;
-    node[keys[keys.length - 1]!] = value;
-  }
+  const spec = value === undefined ? structuredClone(base) : withSpecField(base, field, value);
   return { apiVersion: 'openpds.io/v1alpha1', kind: 'Domain', metadata: { name: 'd', namespace: 'ns' }, spec } as unknown as Domain;
 }
 const chartEnv = (d: Domain) => domainEnv(createDomainContext(d));

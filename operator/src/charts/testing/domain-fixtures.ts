@@ -52,3 +52,13 @@ export const fullDomain = (): Domain => ({
   },
   status: { currentImage: 'registry.example.com/openpds/openpds:1.2.2' },
 });
+
+/** A copy of the spec `base` with `value` at the dotted `field` (objects on the way merged into, not replaced). */
+export function withSpecField<T extends Record<string, unknown>>(base: T, field: string, value: unknown): T {
+  const spec = structuredClone(base);
+  const keys = field.split('.');
+  let node: Record<string, unknown> = spec;
+  for (const key of keys.slice(0, -1)) node = (node[key] ??= {}) as Record<string, unknown>;
+  node[keys[keys.length - 1]!] = value;
+  return spec;
+}
