@@ -45,3 +45,10 @@ test("every transition rule of the CRDs is checked, a Domain's quantity comparis
     ].join('; '),
   ]);
 });
+
+test('an empty namespace is the default one, as kubectl reads it: its object as last applied is found, and the problem names default/', () => {
+  const inEmpty = drive('qs2', 'team').replace('metadata: {name: team}', "metadata: {name: team, namespace: ''}");
+  const moved = loadManifests(folderWith(inEmpty), undefined, previous);
+  expect(moved.drives).toEqual([]);
+  expect(moved.invalid).toEqual([{ where: 'drive.yaml', kind: 'Drive', name: 'default/team', message: 'spec.domainRef: Invalid value: "object": domainRef is immutable' }]);
+});

@@ -18,8 +18,11 @@ import YAML from 'yaml';
 import { API_VERSION, type Domain, type Drive } from '../domain-types';
 import { celCauses, type CelSchema } from '../kube/cel';
 
-/** A manifest's `namespace/name` (namespace `default` when it names none): how plans, records and output key a Domain or Drive. */
-export const manifestKey = (o: { metadata: { namespace?: string; name: string } }) => `${o.metadata.namespace ?? 'default'}/${o.metadata.name}`;
+/**
+ * A manifest's `namespace/name` (namespace `default` when it names none or an empty one, as kubectl reads
+ * it): how plans, records and output key a Domain or Drive.
+ */
+export const manifestKey = (o: { metadata: { namespace?: string; name: string } }) => `${o.metadata.namespace || 'default'}/${o.metadata.name}`;
 
 export const DEFAULT_CRD_DIR = path.resolve(__dirname, '../../../crds');
 
@@ -65,10 +68,11 @@ export function loadManifests(dir: string, crdDir = DEFAULT_CRD_DIR, previous: P
   const firstFiles = new Map<string, string>(); // `Kind/namespace/name` -> the file defining it first
   for (const { where, object } of documents.objects) {
     const name = object.metadata?.name;
+    const key = typeof name === 'string' && name ? manifestKey({ metadata: { namespace: object.metadata?.namespace, name } }) : undefined;
     const problem = (message: string): ManifestProblem => ({
       where,
       ...(typeof object.kind === 'string' && object.kind ? { kind: object.kind } : {}),
-      ...(typeof name === 'string' && name ? { name: `${object.metadata?.namespace ?? 'default'}/${name}` } : {}),
+      ...(key ? { name: key } : {}),
       message,
     });
     if (object.apiVersion !== API_VERSION || typeof object.kind !== 'string' || !object.kind) {
@@ -88,7 +92,7 @@ export function loadManifests(dir: string, crdDir = DEFAULT_CRD_DIR, previous: P
     if (!schema.validate(object)) errors.push(...(schema.validate.errors ?? []).map((e) => `${fieldPath(e.instancePath)} ${e.message}`));
     if (typeof name !== 'string' || !name) errors.push('metadata.name is required');
     else errors.push(...objectMetaErrors(object.metadata!));
-    const old = typeof name === 'string' ? previous[String(object.kind)]?.[`${object.metadata?.namespace ?? 'default'}/${name}`] : undefined;
+    const old = key ? previous[String(object.kind)]?.[key] : undefined;
     // As on the API server, the rules run only on an object the schema accepts (defaults filled in).
     if (errors.length === 0) errors.push(...celErrors(schema.schema, object, old));
     if (errors.length > 0) {
@@ -105,11 +109,11 @@ export function loadManifests(dir: string, crdDir = DEFAULT_CRD_DIR, previous: P
       out.notRun.push(problem(`local mode does not run ${object.kind} yet (it has no reconciler)`));
       continue;
     }
-    const key = `${object.kind}/${object.metadata!.namespace}/${name as string}`;
-    const other = firstFiles.get(key);
+    const kindKey = `${object.kind}/${key!}`;
+    const other = firstFiles.get(kindKey);
     if (other !== undefined) out.invalid.push(problem(`also defined in ${other}`));
     else {
-      firstFiles.set(key, where);
+      firstFiles.set(kindKey, where);
       if (object.kind === 'Domain') out.domains.push(object as unknown as Domain);
       else out.drives.push(object as unknown as Drive);
     }
