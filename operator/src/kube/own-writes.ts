@@ -12,7 +12,8 @@
  * compared as KEP-5504 (stable in Kubernetes 1.35, and what etcd revisions always were) defines them:
  * decimal integers. An API server handing out anything else gets one live read per write, best effort.
  */
-import type { KubeObject } from './kube-client';
+import { addFinalizer, isDeleting } from './finalizers';
+import type { KubeClient, KubeObject, ObjectRef } from './kube-client';
 
 export interface OwnWrites {
   /** A write of this reconciler left the object `key` (`ns/name`) at `resourceVersion` (from the API server's answer). */
@@ -48,6 +49,26 @@ export function createOwnWrites(): OwnWrites {
     },
     forget: (key) => void written.delete(key),
   };
+}
+
+/**
+ * How a reconcile of the Drive or the Domain opens: the object as this reconciler's last write left it at
+ * least (the cached copy, or `ref` read live while the cache lags), with `finalizer` added unless it is
+ * being deleted. Undefined when the object is gone; its memory goes with it.
+ */
+export async function readWithFinalizer<T extends KubeObject>(
+  { client, ownWrites }: { client: KubeClient; ownWrites: OwnWrites },
+  { key, ref, cached, finalizer }: { key: string; ref: ObjectRef; cached: T | undefined; finalizer: string },
+): Promise<T | undefined> {
+  const object = cached && (await ownWrites.current(key, cached, () => client.find<T>(ref)));
+  if (!object) {
+    ownWrites.forget(key);
+    return undefined;
+  }
+  if (isDeleting(object)) return object;
+  const withFinalizer = await addFinalizer(client, object, finalizer);
+  if (withFinalizer.metadata?.resourceVersion !== object.metadata?.resourceVersion) ownWrites.wrote(key, withFinalizer.metadata?.resourceVersion);
+  return withFinalizer;
 }
 
 const DECIMAL = /^(0|[1-9][0-9]*)$/;

@@ -19,9 +19,8 @@ import { API_VERSION, type Domain, type DomainStatus, type DomainUsageStatus } f
 import { applyManifests, pruneStale } from '../kube/apply';
 import { RequeueError, type Reconcile } from '../kube/controller';
 import type { EventRecorder } from '../kube/events';
-import { addFinalizer } from '../kube/finalizers';
 import type { KubeClient, KubeObject } from '../kube/kube-client';
-import { createOwnWrites } from '../kube/own-writes';
+import { createOwnWrites, readWithFinalizer } from '../kube/own-writes';
 import { createHttpFetch } from '../kube/http-fetch';
 import { deploymentReadiness, probeReadyz, type FetchFn } from '../kube/readiness';
 import { adminEndpoint, createDomainAdminClients, type DomainAdminClients } from './domain-access';
@@ -282,18 +281,13 @@ export function createDomainReconciler(deps: DomainReconcilerDeps): DomainReconc
     // finalizer write, or a Deployment's status update, while the cache had not seen its status write yet,
     // it applied the chart again, wrote that status again with a new lastTransitionTime and said its
     // Event twice. A live GET only while the cache lags behind (kube/own-writes.ts).
-    const object = cached && (await ownWrites.current(key, cached as unknown as KubeObject, () => client.find<KubeObject>({ apiVersion: API_VERSION, kind: 'Domain', namespace, name })));
-    if (!object) {
-      ownWrites.forget(key);
-      return undefined; // gone: the garbage collector owns what is left
-    }
+    const ref = { apiVersion: API_VERSION, kind: 'Domain', namespace, name };
+    const object = await readWithFinalizer({ client, ownWrites }, { key, ref, cached: cached as unknown as KubeObject | undefined, finalizer: DOMAIN_FINALIZER });
+    if (!object) return undefined; // gone: the garbage collector owns what is left
     let domain = object as unknown as Domain;
     let ctx = createDomainContext(domain);
     const generation = domain.metadata.generation ?? 0;
     if ((domain.metadata as { deletionTimestamp?: string }).deletionTimestamp) return reconcileDeletion(domain, ctx);
-    const withFinalizer = await addFinalizer(client, object, DOMAIN_FINALIZER);
-    if (withFinalizer.metadata?.resourceVersion !== object.metadata?.resourceVersion) ownWrites.wrote(key, withFinalizer.metadata?.resourceVersion);
-    domain = withFinalizer as unknown as Domain;
 
     const unsupported = unsupportedSpec(ctx);
     if (unsupported) {
