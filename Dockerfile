@@ -19,6 +19,8 @@ COPY api-server/src ./api-server/src
 COPY workers/src ./workers/src
 COPY operator/src ./operator/src
 COPY crds ./crds
+# The build's steps around tsc (bin/build-steps.js, which stamps dist/ with the sources it was built from).
+COPY bin ./bin
 RUN npm run build && npm prune --omit=dev --no-audit --no-fund
 
 # Runtime stage: node, the production dependencies and dist/, run as a fixed non-root uid that the charts'

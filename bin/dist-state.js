@@ -7,9 +7,10 @@ const path = require('node:path');
 
 const ROOT = path.join(__dirname, '..');
 const COMPILED_MAIN = path.join(ROOT, 'dist/cli/main.js');
-// Made when `npm run build` (package.json) starts and put in place when it ends, so its time is the build's
-// start: a source saved while tsc ran is newer than it, and builds again. tsc rewrites only the outputs whose
-// sources changed.
+// Made when `npm run build` starts (bin/build-steps.js) and put in place when it ends, so its time is the
+// build's start: a source saved while tsc ran is newer than it, and builds again. It holds the list of sources
+// there were then (sourceList): a source deleted, added or moved in with an old time changes the list, not
+// necessarily any time the build can compare. tsc rewrites only the outputs whose sources changed.
 const BUILD_STAMP = path.join(ROOT, 'dist/.build-stamp');
 // What the build compiles (tsconfig.build.json) or copies into dist/ (migrations, crds).
 const SOURCE_DIRS = ['cli', 'api-server/src', 'workers/src', 'operator/src', 'crds'];
@@ -17,31 +18,39 @@ const SOURCE_DIRS = ['cli', 'api-server/src', 'workers/src', 'operator/src', 'cr
 // sources are: the Docker image ships package.json (copied after dist/, so newer) but nothing to build.
 const BUILD_FILES = ['package.json', 'tsconfig.json', 'tsconfig.build.json'];
 
-// What tsconfig.build.json leaves out (besides *.test.ts): never compiled, so never stale. Jest's snapshots too.
+// What tsconfig.build.json leaves out (besides *.test.ts): never compiled, so neither its times nor its
+// presence count. Jest's snapshots too.
 const SKIPPED_DIRS = new Set(['testing', '__snapshots__']);
 const SKIPPED_FILE = /\.(test|contract)\.ts$/;
+// The stamp's first line: a stamp without it (an empty one, from a build before the list was kept) never
+// matches, so a checkout built by an earlier version builds once more.
+const STAMP_FORMAT = 'openpds-build-sources 1';
 
-/**
- * Newest modification time under dir of what the build reads (0 when dir is absent), directories included:
- * a source deleted or renamed since the build changes only its directory's time (so does a test file added
- * beside sources: one build more).
- */
-function newestSourceMtime(dir) {
-  let newest;
+/** Paths (from the repository root) of what the build reads under dir; none when dir is absent. */
+function listSources(dir, out) {
   let entries;
   try {
-    newest = fs.statSync(dir).mtimeMs;
-    entries = fs.readdirSync(dir, { withFileTypes: true });
+    entries = fs.readdirSync(path.join(ROOT, dir), { withFileTypes: true });
   } catch {
-    return 0; // not shipped (the Docker image carries dist/ only)
+    return out; // not shipped (the Docker image carries dist/ only)
   }
   for (const e of entries) {
-    const p = path.join(dir, e.name);
+    const p = `${dir}/${e.name}`;
     if (e.isDirectory()) {
-      if (!SKIPPED_DIRS.has(e.name)) newest = Math.max(newest, newestSourceMtime(p));
-    } else if (!SKIPPED_FILE.test(e.name)) newest = Math.max(newest, fs.statSync(p).mtimeMs);
+      if (!SKIPPED_DIRS.has(e.name)) listSources(p, out);
+    } else if (!SKIPPED_FILE.test(e.name)) out.push(p);
   }
-  return newest;
+  return out;
+}
+
+/** Every source the build reads, sorted (readdir's order is the file system's). */
+function currentSources() {
+  return SOURCE_DIRS.flatMap((d) => listSources(d, [])).sort();
+}
+
+/** The stamp's contents for these sources: what the build writes and what a later check compares. */
+function sourceList(sources) {
+  return `${STAMP_FORMAT}\n${sources.map((s) => `${s}\n`).join('')}`;
 }
 
 function fileMtime(file) {
@@ -52,14 +61,20 @@ function fileMtime(file) {
   }
 }
 
-/** dist/ exists and nothing the build reads changed after its last build. */
+/** dist/ exists, it was built from the sources there are now, and none of them changed after its build began. */
 function compiledIsCurrent() {
   if (!fs.existsSync(COMPILED_MAIN)) return false;
+  let recorded;
+  try {
+    recorded = fs.readFileSync(BUILD_STAMP, 'utf8');
+  } catch {
+    return false; // a build that stopped before its end, or none
+  }
+  const sources = currentSources();
+  if (sources.length === 0) return true; // the Docker image: dist/ is all there is
+  if (recorded !== sourceList(sources)) return false;
   const built = fileMtime(BUILD_STAMP);
-  if (built === 0) return false;
-  const sources = SOURCE_DIRS.map((d) => newestSourceMtime(path.join(ROOT, d)));
-  if (sources.every((t) => t === 0)) return true; // the Docker image: dist/ is all there is
-  return sources.every((t) => t <= built) && BUILD_FILES.every((f) => fileMtime(path.join(ROOT, f)) <= built);
+  return [...sources, ...BUILD_FILES].every((f) => fileMtime(path.join(ROOT, f)) <= built);
 }
 
-module.exports = { COMPILED_MAIN, compiledIsCurrent };
+module.exports = { BUILD_STAMP, COMPILED_MAIN, compiledIsCurrent, currentSources, sourceList };
