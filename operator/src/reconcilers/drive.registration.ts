@@ -38,9 +38,9 @@ import { API_VERSION, type Domain, type Drive, type DriveStatus } from '../domai
 import { conditionsEqual, findCondition } from '../kube/conditions';
 import { RequeueError, type Reconcile, type SecondaryWatch } from '../kube/controller';
 import type { InformerEvent } from '../kube/informer';
-import { addFinalizer, hasFinalizer, removeFinalizer } from '../kube/finalizers';
+import { hasFinalizer, removeFinalizer } from '../kube/finalizers';
 import type { KubeObject } from '../kube/kube-client';
-import { createOwnWrites } from '../kube/own-writes';
+import { createOwnWrites, readWithFinalizer } from '../kube/own-writes';
 import type { OperatorRuntime, ReconcilerRegistration } from '../main';
 import { DRIVE_FINALIZER, reconcileDrive, reconcileDriveDeletion, type DeferredDriveDelete, type DomainAccess, type DriveDeletionResult, type DriveEvent, type DriveReconcileContext, type DriveReconcileResult } from './drive';
 import { driveConflictsOf } from './drive-conflicts';
@@ -80,21 +80,14 @@ export function createDriveReconcile(rt: OperatorRuntime): Reconcile<DriveObject
   return async ({ object: cached, namespace, name }) => {
     const key = `${namespace}/${name}`;
     const ref = { apiVersion: API_VERSION, kind: 'Drive', namespace, name };
-    // Never from a copy older than this reconciler's last write: it would write that status again (kube/own-writes.ts).
-    const object = cached && (await ownWrites.current(key, cached, () => rt.client.find<DriveObject>(ref)));
-    if (!object) {
-      ownWrites.forget(key);
-      return undefined; // gone: the finalizer made sure the data plane was dealt with
-    }
     // List items come without apiVersion/kind; refs and Events need them.
-    let drive = { ...object, apiVersion: API_VERSION, kind: 'Drive' } as DriveObject;
+    const typed = (object: DriveObject): DriveObject => ({ ...object, apiVersion: API_VERSION, kind: 'Drive' });
+    // Never from a copy older than this reconciler's last write: it would write that status again (kube/own-writes.ts).
+    const object = await readWithFinalizer({ client: rt.client, ownWrites }, { key, ref, cached: cached && typed(cached), finalizer: DRIVE_FINALIZER });
+    if (!object) return undefined; // gone: the finalizer made sure the data plane was dealt with
+    const drive = typed(object);
     const deleting = Boolean(drive.metadata.deletionTimestamp);
     if (deleting && !hasFinalizer(drive, DRIVE_FINALIZER)) return undefined; // never created anything, or already released
-    if (!deleting) {
-      const withFinalizer = await addFinalizer(rt.client, drive, DRIVE_FINALIZER);
-      if (withFinalizer.metadata.resourceVersion !== drive.metadata.resourceVersion) ownWrites.wrote(key, withFinalizer.metadata.resourceVersion);
-      drive = { ...withFinalizer, apiVersion: API_VERSION, kind: 'Drive' };
-    }
 
     const domain = await domainAccess(rt, namespace, drive.spec.domainRef.name);
     // From the watch's index; live for a Drive with no drive yet about to act (see drive-conflicts.ts),
