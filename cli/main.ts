@@ -149,8 +149,9 @@ main(process.argv.slice(2)).then(
   (err: unknown) => {
     // The long-running commands log JSON lines: their last words are one more (fatal-log-line.ts).
     if (JSON_LOG_COMMANDS.has(process.argv[2] ?? '')) {
-      const { fatalLogLine } = require('../api-server/src/shared/fatal-log-line') as typeof import('../api-server/src/shared/fatal-log-line');
+      const { fatalLogLine, writeTerminationMessage } = require('../api-server/src/shared/fatal-log-line') as typeof import('../api-server/src/shared/fatal-log-line');
       process.stderr.write(`${fatalLogLine(err)}\n`);
+      writeTerminationMessage(err); // on Kubernetes, what `kubectl describe pod` shows
     } else if (err instanceof ConfigError) console.error(`openpds: invalid configuration: ${err.message}`);
     else if (err instanceof Error && err.name.startsWith('StateDir')) console.error(`openpds: ${err.message}`); // a state dir's file, named with what to do
     else console.error('openpds:', err);

@@ -5,7 +5,7 @@
  * error and a stack trace, naming no variable; now one JSON line with the code InvalidConfiguration.
  */
 import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -99,14 +99,22 @@ describe('start errors name the setting', () => {
     expect(errors.join('\n')).toContain(`openpds operator: --metrics-port ${busy.port}: port ${busy.port} is already in use`);
   });
 
-  it('`openpds serve` prints it as one JSON line and exits 1', async () => {
-    const child = spawn(process.execPath, [path.join(ROOT, 'bin/openpds.js'), 'serve'], { env: { PATH: process.env.PATH!, HOME: process.env.HOME!, ...env, OPENPDS_PORT: String(busy.port) }, stdio: ['ignore', 'pipe', 'pipe'] });
+  it('`openpds serve` prints it as one JSON line and exits 1, and leaves it as the container\'s termination message', async () => {
+    // As the kubelet does: the file exists before the container starts.
+    const terminationLog = path.join(dataDir, 'termination-log');
+    writeFileSync(terminationLog, '');
+    const child = spawn(process.execPath, [path.join(ROOT, 'bin/openpds.js'), 'serve'], {
+      env: { PATH: process.env.PATH!, HOME: process.env.HOME!, ...env, OPENPDS_PORT: String(busy.port), OPENPDS_TERMINATION_MESSAGE_PATH: terminationLog },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let output = '';
     child.stdout.on('data', (d: Buffer) => (output += d.toString()));
     child.stderr.on('data', (d: Buffer) => (output += d.toString()));
     expect(await new Promise((resolve) => child.on('close', resolve))).toBe(1);
     const lines = output.split('\n').filter((l) => l.trim() && !l.startsWith('openpds: dist/ is older'));
     expect(lines).toHaveLength(1);
-    expect(JSON.parse(lines[0]!)).toMatchObject({ level: 60, code: 'InvalidConfiguration', msg: expect.stringContaining(`OPENPDS_PORT=${busy.port}`) });
+    const line = JSON.parse(lines[0]!) as { code: string; msg: string };
+    expect(line).toMatchObject({ level: 60, code: 'InvalidConfiguration', msg: expect.stringContaining(`OPENPDS_PORT=${busy.port}`) });
+    expect(readFileSync(terminationLog, 'utf8')).toBe(`InvalidConfiguration: ${line.msg}`);
   }, 60_000);
 });

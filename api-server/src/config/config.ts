@@ -196,6 +196,13 @@ export const CONFIG_KEYS = {
     'check',
     oneOf('check', 'takeover'),
   ),
+  // Read from the environment by shared/fatal-log-line.ts, not from here: a start fails before a config loads too.
+  terminationMessagePath: key(
+    'OPENPDS_TERMINATION_MESSAGE_PATH',
+    '`serve`, `worker` and `migrate` write why they could not start (the code and message of their last log line) to this file when it exists, and never create it: Kubernetes creates it in every container and shows it in `kubectl describe pod` (Last State: Terminated, Message). Set it only if the pod\'s terminationMessagePath is not the default',
+    '/dev/termination-log',
+    str,
+  ),
   allowNewerSchema: key(
     'OPENPDS_ALLOW_NEWER_SCHEMA',
     'Whether `serve` and `worker` may run on a database a newer OpenPDS migrated (migrations this version does not know: an image rolled back; migrations are forward-only). `false`: such a process stays not ready (/readyz 503 `schema: newer than this version: <migrations>`), answers the API with 503 `ServiceUnavailable.SchemaNewer` and runs no jobs or GC; in a rolling rollback the newer pods keep serving and the rollout stalls. `true` only when the newer version\'s release notes say those migrations are backward compatible. Decided at each process\'s start: pods already running when a newer one migrates keep serving, as mid-upgrade. `openpds_schema_unknown_migrations` counts them',
