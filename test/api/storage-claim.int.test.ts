@@ -15,6 +15,7 @@ import { Readable } from 'node:stream';
 import { startServer, type RunningServer } from '../../api-server/src/main';
 import type { BlobStore } from '../../api-server/src/storage/blob-store';
 import { CLAIM_KEY, StorageClaimError, type ClaimRecord } from '../../api-server/src/storage/storage-claim';
+import { STORAGE_CLAIM_ANNOTATION } from '../../operator/src/charts/storage-claim';
 import { ADMIN_PASSWORD, closeDroppingIdle, createApiClient, testServerEnv, type ApiClient } from '../support/test-server';
 
 const ROOT = path.join(__dirname, '../..');
@@ -128,6 +129,8 @@ describe.each([
     await expect(refused).rejects.toBeInstanceOf(StorageClaimError);
     await expect(refused).rejects.toMatchObject({ reason: 'HeldByOther', holder: { instance_id: ownerId, domain_id: 'owner' } });
     await expect(refused).rejects.toThrow(/claimed by instance .* of domain "owner".*different store.*OPENPDS_STORAGE_CLAIM=takeover/s);
+    // The remedy as a Domain run by the operator takes it (operator/src/charts/storage-claim.ts).
+    await expect(refused).rejects.toThrow(`kubectl annotate domain NAME ${STORAGE_CLAIM_ANNOTATION}=takeover`);
     // The refused one left the claim alone; the owner's GC keeps what its database knows.
     expect(await readClaim(server.deps.store)).toMatchObject({ instance_id: ownerId });
     const report = await collectEverything(server);

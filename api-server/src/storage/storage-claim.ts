@@ -166,9 +166,11 @@ async function storeHolding(deps: StorageClaimDeps): Promise<'empty' | 'known' |
 const RESOLVE =
   'point this data plane at a different store (another OPENPDS_S3_PREFIX or bucket, or another OPENPDS_DATA_DIR) ' +
   'or at the database that owns this one (OPENPDS_DATABASE_URL; restore it if it was lost)';
+/** How a Domain run by the operator asks for OPENPDS_STORAGE_CLAIM=takeover (operator/src/charts/storage-claim.ts). */
+const ON_KUBERNETES = '(on Kubernetes: kubectl annotate domain NAME openpds.io/storage-claim=takeover, and remove the annotation once it serves)';
 const TAKEOVER =
   'Only if that owner is gone for good and this database is meant to own the store now, start once with ' +
-  'OPENPDS_STORAGE_CLAIM=takeover: its blob GC will then delete every blob this database does not know.';
+  `OPENPDS_STORAGE_CLAIM=takeover ${ON_KUBERNETES}: its blob GC will then delete every blob this database does not know.`;
 
 function heldByOther(deps: StorageClaimDeps, holder: ClaimRecord | undefined, instanceId: string): StorageClaimError {
   const who = holder ? `instance ${holder.instance_id} of domain "${holder.domain_id}" (claimed ${holder.created_at})` : 'another instance';
@@ -205,7 +207,7 @@ function missingBlobs(deps: StorageClaimDeps, instanceId: string, blobs: number)
     `the blob store ${deps.storeName} is empty and has no claim (${CLAIM_KEY}), but this database (instance ${instanceId}, domain "${deps.domainId}") records ${blobs >= BLOB_COUNT_LIMIT ? `at least ${blobs}` : blobs} stored blob(s): ` +
       `they are in another store (the bucket, prefix or endpoint changed, or another OPENPDS_DATA_DIR) or this one was emptied. Served, every stored file would be unreadable and new uploads would go to another store than the old ones, so this data plane does not serve: ` +
       `point it back at the store that holds the blobs, or copy every object of that store (${CLAIM_KEY} included) here first. ` +
-      'Only if those blobs are lost for good and this database is to serve without them, start once with OPENPDS_STORAGE_CLAIM=takeover.',
+      `Only if those blobs are lost for good and this database is to serve without them, start once with OPENPDS_STORAGE_CLAIM=takeover ${ON_KUBERNETES}.`,
   );
 }
 

@@ -9,6 +9,7 @@ import { k8s } from 'cdk8s-plus-32';
 import { DATA_DIR, HTTP_PORT, METRICS_PORT, type DomainContext } from './domain-context';
 import { dataPlaneSettings } from './domain-defaults';
 import { quantityToBytes } from './quantity';
+import { storageClaimEnv } from './storage-claim';
 
 /** Values of the admin Secret: generated once by the reconciler (crypto is its boundary), then re-read. */
 export interface BootstrapCredentials {
@@ -53,6 +54,8 @@ export function domainEnv(ctx: DomainContext): Record<string, string> {
   // the fields without a CRD default, gc.graceSeconds and apiServer.maxConnections, nothing set: the data plane
   // derives the same value itself).
   for (const { env: name, value, byDefault } of dataPlaneSettings(spec)) if (value !== byDefault) env[name] = String(value);
+  // Asked for by annotation, for a takeover only (storage-claim.ts); a changed value rolls the pods, as any variable does.
+  Object.assign(env, storageClaimEnv(ctx.domain));
   if (spec.storage.hosting) env.OPENPDS_HOSTING_SCAN_INTERVAL_SECONDS = String(spec.storage.hosting.scanIntervalSeconds ?? 300);
   return Object.fromEntries(Object.entries(env).sort(([a], [b]) => a.localeCompare(b)));
 }

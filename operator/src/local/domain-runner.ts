@@ -7,6 +7,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { startServer, type RunningServer } from '../../../api-server/src/main';
 import { dataPlaneSettings, resolveDomainSpec } from '../charts/domain-defaults';
+import { storageClaimEnv } from '../charts/storage-claim';
 import { quantityToBytes } from '../charts/quantity';
 import type { Domain } from '../domain-types';
 import { adminPassword, domainDir, readDomainRecord, writeDomainRecord } from './state-dir';
@@ -65,6 +66,8 @@ export function domainEnv(domain: Domain, options: Pick<DomainRunnerOptions, 'st
     ...Object.fromEntries(dataPlaneSettings(spec).map(({ env, value }) => [env, String(value)])),
     OPENPDS_TRASH_RETENTION_DAYS: String(spec.trash.retentionDays),
     OPENPDS_LOG_LEVEL: options.logLevel,
+    // A changed annotation changes this env, so `up` restarts the Domain with it, as for a spec change.
+    ...storageClaimEnv(domain),
   };
 }
 

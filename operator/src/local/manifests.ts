@@ -15,6 +15,7 @@ import path from 'node:path';
 import Ajv, { type ValidateFunction } from 'ajv';
 import addFormats from 'ajv-formats';
 import YAML from 'yaml';
+import { storageClaimProblem } from '../charts/storage-claim';
 import { API_VERSION, type Domain, type Drive } from '../domain-types';
 import { celCauses, type CelSchema } from '../kube/cel';
 
@@ -95,6 +96,9 @@ export function loadManifests(dir: string, crdDir = DEFAULT_CRD_DIR, previous: P
     const old = key ? previous[String(object.kind)]?.[key] : undefined;
     // As on the API server, the rules run only on an object the schema accepts (defaults filled in).
     if (errors.length === 0) errors.push(...celErrors(schema.schema, object, old));
+    // What no schema sees, the reconciler checks; so does this (storage-claim.ts).
+    const claimProblem = object.kind === 'Domain' && object.metadata ? storageClaimProblem(object as unknown as Domain) : undefined;
+    if (claimProblem) errors.push(claimProblem);
     if (errors.length > 0) {
       out.invalid.push(problem(errors.join('; ')));
       continue;

@@ -15,6 +15,7 @@
 import { randomBytes } from 'node:crypto';
 import { buildDomainChart, referencedSecretKeys, type DomainChartOptions } from '../charts/domain.chart';
 import { createDomainContext, DOMAIN_LABEL, GENERATION_LABEL, type DomainContext } from '../charts/domain-context';
+import { storageClaimProblem } from '../charts/storage-claim';
 import { API_VERSION, type Domain, type DomainStatus, type DomainUsageStatus } from '../domain-types';
 import { applyManifests, pruneStale } from '../kube/apply';
 import { RequeueError, type Reconcile } from '../kube/controller';
@@ -293,6 +294,14 @@ export function createDomainReconciler(deps: DomainReconcilerDeps): DomainReconc
     if (unsupported) {
       // Nothing to retry: only a spec change (its watch event) or a newer operator can change the answer.
       await writeStatus(domain, outcome(generation, 'StorageModeUnsupported', unsupported, 'blocked'));
+      return undefined;
+    }
+
+    const claimProblem = storageClaimProblem(domain);
+    if (claimProblem) {
+      // The schema cannot see annotations (charts/storage-claim.ts): refused here, nothing applied, and
+      // nothing to retry until the annotation changes (its watch event).
+      await writeStatus(domain, outcome(generation, 'InvalidAnnotation', claimProblem, 'blocked'));
       return undefined;
     }
 
