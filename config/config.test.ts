@@ -72,6 +72,8 @@ test('every object in config/ is valid against the Kubernetes schemas', () => {
  *   so Secrets are never listed or deleted). The admin Secret is also read with GET by
  *   createDomainAccessResolver. Children carry blockOwnerDeletion owner references to their Domain:
  *   update on domains/finalizers (OwnerReferencesPermissionEnforcement).
+ * - reconcilers/domain.ts (podReasons): a Domain waiting for its replicas past podDiagnosisAfterMs lists its
+ *   components' pods by label (domain-pods.ts); never get, watch or anything else of pods.
  * - kube/events.ts: core/v1 Events, create then merge patch of the count (never events.k8s.io).
  * - kube/leader-election.ts (the Role): Lease get (find/get), create, update (replace); no list, watch or
  *   patch. main.ts's monitoring discovery is a non-resource GET (/apis/monitoring.coreos.com/v1).
@@ -86,6 +88,7 @@ const USED: Record<string, string[]> = {
   '/configmaps': ['list', 'watch', 'create', 'patch', 'delete'],
   '/services': ['list', 'create', 'patch', 'delete'],
   '/persistentvolumeclaims': ['create', 'patch'],
+  '/pods': ['list'],
   'apps/deployments': ['get', 'list', 'watch', 'create', 'patch', 'delete'],
   'autoscaling/horizontalpodautoscalers': ['list', 'create', 'patch', 'delete'],
   'policy/poddisruptionbudgets': ['list', 'create', 'patch', 'delete'],

@@ -87,6 +87,8 @@ export interface OperatorOptions extends Partial<Omit<OperatorConfig, 'metricsPo
   domainUsageRefreshMs?: number;
   /** How soon a Domain held back by --max-concurrent-rollouts asks again (default 5 s). */
   rolloutRetryMs?: number;
+  /** How long a Domain waits for its replicas before the operator asks their pods why (default 20 s). */
+  podDiagnosisAfterMs?: number;
   /** Test hook: chart options that stand in for a newer operator's chart (a changed pod template). */
   domainChartOptions?: Pick<DomainChartOptions, 'podAnnotations'>;
   /** Replaces the Domain reconciler (the benchmark's no-op baseline). */
@@ -138,6 +140,7 @@ function domainRegistration(options: OperatorOptions, monitoring: () => boolean,
         ...(options.rolloutRetryMs !== undefined ? { rolloutRetryMs: options.rolloutRetryMs } : {}),
         ...(options.domainChartOptions ? { chartOptions: options.domainChartOptions } : {}),
         ...(options.domainUsageRefreshMs !== undefined ? { usageRefreshMs: options.domainUsageRefreshMs } : {}),
+        ...(options.podDiagnosisAfterMs !== undefined ? { podDiagnosisAfterMs: options.podDiagnosisAfterMs } : {}),
         log,
       });
       current = { monitoring: enabled, reconciler };

@@ -115,6 +115,7 @@ const RESOURCES: Record<string, ResourceInfo> = {
   'v1/PersistentVolumeClaim': { plural: 'persistentvolumeclaims', namespaced: true },
   'v1/Event': { plural: 'events', namespaced: true },
   'v1/Namespace': { plural: 'namespaces', namespaced: false },
+  'v1/Pod': { plural: 'pods', namespaced: true },
   'apps/v1/Deployment': { plural: 'deployments', namespaced: true },
   'autoscaling/v2/HorizontalPodAutoscaler': { plural: 'horizontalpodautoscalers', namespaced: true },
   'policy/v1/PodDisruptionBudget': { plural: 'poddisruptionbudgets', namespaced: true },

@@ -14,7 +14,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { buildDomainChart, referencedSecretKeys, type DomainChartOptions } from '../charts/domain.chart';
-import { createDomainContext, DOMAIN_LABEL, GENERATION_LABEL, type DomainContext } from '../charts/domain-context';
+import { createDomainContext, DOMAIN_LABEL, GENERATION_LABEL, type Component, type DomainContext } from '../charts/domain-context';
 import { storageClaimProblem } from '../charts/storage-claim';
 import { API_VERSION, type Domain, type DomainStatus, type DomainUsageStatus } from '../domain-types';
 import { applyManifests, pruneStale } from '../kube/apply';
@@ -31,6 +31,7 @@ import { handOverReplicasAfterApply, handOverReplicasBeforeApply } from './domai
 import { operatorDrivenRollouts, ROLLOUT_QUEUED, rolloutQueuedMessage, type RolloutBudget } from './domain-rollouts';
 import { appliedStorage, checkSecretKeys, createSecretKeyCache, storageConflict, unsupportedSpec } from './domain-preflight';
 import { usageStatus, usageToWrite } from './domain-usage';
+import { labelSelector, podTrouble, POD_DIAGNOSIS_AFTER_MS, type PodLike } from './domain-pods';
 import { createDomainDeletion, DOMAIN_FINALIZER } from './domain-deletion';
 import { createDomainStatusWriter, outcome, type Outcome } from './domain-status';
 
@@ -81,6 +82,8 @@ export interface DomainReconcilerDeps {
   rollouts?: RolloutBudget;
   /** How soon a Domain held back by the budget asks again (default 5 s, with up to 20% jitter). */
   rolloutRetryMs?: number;
+  /** How long a Domain waits for its replicas before their pods are asked why (default 20 s, domain-pods.ts). */
+  podDiagnosisAfterMs?: number;
   /** Test hook: what buildDomainChart takes besides the Domain (a newer chart's pod template, simulated). */
   chartOptions?: Pick<DomainChartOptions, 'podAnnotations'>;
 }
@@ -156,6 +159,11 @@ export function createDomainReconciler(deps: DomainReconcilerDeps): DomainReconc
   const usageReads = new Map<string, { at: number; failed: boolean }>();
   const secretKeys = createSecretKeyCache(deps.secretCacheMs ?? 30_000, monotonic);
   const rolloutRetryMs = deps.rolloutRetryMs ?? 5000;
+  // ns/name → since when (monotonic) this process has seen the Domain wait for its replicas: its pods are
+  // listed only past podDiagnosisAfterMs (domain-pods.ts), so a rollout that goes well costs no request.
+  const waitingSince = new Map<string, number>();
+  const podDiagnosisAfterMs = deps.podDiagnosisAfterMs ?? POD_DIAGNOSIS_AFTER_MS;
+  const podListFailed = new Set<string>();
   // The resourceVersion each Domain's last write by this reconciler left (finalizer, currentImage, status):
   // a reconcile never starts from an older cached copy (kube/own-writes.ts). In memory, as `applied`: after
   // a restart the informer's first list is as fresh as a GET.
@@ -276,6 +284,28 @@ export function createDomainReconciler(deps: DomainReconcilerDeps): DomainReconc
     return { held: { names, message: rolloutQueuedMessage(names, admission, rolloutRetryMs) }, admitted: new Map() };
   }
 
+  /**
+   * What the pods of each component say is wrong, if anything (domain-pods.ts). A failed list (no right
+   * to list pods under an older ClusterRole, a hiccup) costs only the detail: the Domain waits as before.
+   */
+  async function podReasons(ctx: DomainContext, components: readonly Component[]): Promise<string[]> {
+    const reasons: string[] = [];
+    for (const component of components) {
+      const key = `${ctx.namespace}/${ctx.domain.metadata.name}`;
+      try {
+        const pods = await client.list<PodLike>({ apiVersion: 'v1', kind: 'Pod', namespace: ctx.namespace }, { labelSelector: labelSelector(ctx.selector(component)) });
+        podListFailed.delete(key);
+        const trouble = podTrouble(pods.items);
+        if (trouble) reasons.push(trouble);
+      } catch (error) {
+        // Once per run of failures, not at every replicas poll.
+        if (!podListFailed.has(key)) log('warn', 'could not list pods to say why a Domain waits for its replicas', { domain: key, component, error: (error as Error).message });
+        podListFailed.add(key);
+      }
+    }
+    return reasons;
+  }
+
   const reconcileDomain = async function reconcileDomain({ object: cached, namespace, name }: Parameters<Reconcile<Domain>>[0]): ReturnType<Reconcile<Domain>> {
     const key = `${namespace}/${name}`;
     // Never from a copy older than this reconciler's last write: woken by the watch event of its own
@@ -284,7 +314,11 @@ export function createDomainReconciler(deps: DomainReconcilerDeps): DomainReconc
     // Event twice. A live GET only while the cache lags behind (kube/own-writes.ts).
     const ref = { apiVersion: API_VERSION, kind: 'Domain', namespace, name };
     const object = await readWithFinalizer({ client, ownWrites }, { key, ref, cached: cached as unknown as KubeObject | undefined, finalizer: DOMAIN_FINALIZER });
-    if (!object) return undefined; // gone: the garbage collector owns what is left
+    if (!object) {
+      waitingSince.delete(key);
+      podListFailed.delete(key);
+      return undefined; // gone: the garbage collector owns what is left
+    }
     let domain = object as unknown as Domain;
     let ctx = createDomainContext(domain);
     const generation = domain.metadata.generation ?? 0;
@@ -458,11 +492,15 @@ export function createDomainReconciler(deps: DomainReconcilerDeps): DomainReconc
       await writeStatus(domain, { ...queued(outcome(generation, 'RolloutFailed', failed.join('; '), 'failed')), fields, upgrade });
       return retry({ requeueAfterMs: REPLICAS_POLL_MS });
     }
-    const waiting = [api, worker].filter((r) => r && !r.ready).map((r) => r!.message);
+    const waiting = ([[api, 'api-server'], [worker, 'worker']] as const).filter(([r]) => r && !r.ready);
     if (waiting.length) {
-      await writeStatus(domain, { ...queued(outcome(generation, 'WaitingForReplicas', waiting.join('; '), 'waiting')), fields, upgrade });
+      const since = waitingSince.get(key) ?? monotonic();
+      waitingSince.set(key, since);
+      const pods = monotonic() - since >= podDiagnosisAfterMs ? await podReasons(ctx, waiting.map(([, component]) => component)) : [];
+      await writeStatus(domain, { ...queued(outcome(generation, 'WaitingForReplicas', [...waiting.map(([r]) => r!.message), ...pods].join('; '), 'waiting')), fields, upgrade });
       return retry({ requeueAfterMs: REPLICAS_POLL_MS });
     }
+    waitingSince.delete(key);
     const endpoint = adminEndpoint(domain, ctx, deps.domainEndpoints);
     const probe = await probeReadyz(fetchFn, endpoint, deps.readyzTimeoutMs);
     if (!probe.ready) {

@@ -1,0 +1,74 @@
+// What a Domain waiting for its replicas says about their pods: each status below is shaped as the kubelet
+// and the scheduler write it (kubectl get pod -o yaml), reasons and messages in their words.
+import { labelSelector, podTrouble, type PodLike } from './domain-pods';
+
+const pod = (name: string, status: PodLike['status'], extra: Partial<NonNullable<PodLike['metadata']>> = {}): PodLike => ({ apiVersion: 'v1', kind: 'Pod', metadata: { name, ...extra }, status });
+
+const CLAIM_REFUSED = 'StorageClaim.HeldByOther: openpds: invalid configuration: the blob store s3://openpds/acme/ is claimed by instance 7f3 of domain "old"';
+
+const crashLooping = (name: string, backoff = '5m0s') =>
+  pod(name, {
+    phase: 'Running',
+    containerStatuses: [
+      {
+        name: 'api',
+        ready: false,
+        started: false,
+        state: { waiting: { reason: 'CrashLoopBackOff', message: `back-off ${backoff} restarting failed container=api pod=${name}_prod(uid)` } },
+        lastState: { terminated: { exitCode: 1, reason: 'Error', message: CLAIM_REFUSED } },
+      },
+    ],
+  });
+
+test('a crash loop says the container, the exit code and its termination message, and not the back-off that grows', () => {
+  expect(podTrouble([crashLooping('acme-api-7d9-x2')])).toBe(`pod acme-api-7d9-x2: container api CrashLoopBackOff, last exit code 1: ${CLAIM_REFUSED}`);
+  expect(podTrouble([crashLooping('acme-api-7d9-x2', '10s')])).toBe(podTrouble([crashLooping('acme-api-7d9-x2', '5m0s')]));
+});
+
+test('without a termination message, the exit code and the reason when it says more than Error', () => {
+  const oom = pod('p', { containerStatuses: [{ name: 'worker', state: { waiting: { reason: 'CrashLoopBackOff' } }, lastState: { terminated: { exitCode: 137, reason: 'OOMKilled' } } }] });
+  expect(podTrouble([oom])).toBe('pod p: container worker CrashLoopBackOff, last exit code 137 (OOMKilled)');
+});
+
+test('an image that cannot be pulled and a missing Secret key say why in the kubelet\'s words', () => {
+  const pull = pod('p', { phase: 'Pending', containerStatuses: [{ name: 'api', state: { waiting: { reason: 'ImagePullBackOff', message: 'Back-off pulling image "openpds/openpds:9.9.9"' } } }] });
+  expect(podTrouble([pull])).toBe('pod p: container api ImagePullBackOff: Back-off pulling image "openpds/openpds:9.9.9"');
+  const config = pod('p', { phase: 'Pending', containerStatuses: [{ name: 'api', state: { waiting: { reason: 'CreateContainerConfigError', message: "couldn't find key url in Secret prod/acme-db" } } }] });
+  expect(podTrouble([config])).toBe("pod p: container api CreateContainerConfigError: couldn't find key url in Secret prod/acme-db");
+});
+
+test('a pod no node can take says the scheduler\'s message', () => {
+  const pending = pod('p', { phase: 'Pending', conditions: [{ type: 'PodScheduled', status: 'False', reason: 'Unschedulable', message: '0/3 nodes are available: 3 Insufficient memory.' }] });
+  expect(podTrouble([pending])).toBe('pod p: not scheduled (Unschedulable): 0/3 nodes are available: 3 Insufficient memory.');
+});
+
+test('running but not ready is said as such; starting normally, terminating or no pods say nothing', () => {
+  const unready = pod('p', { phase: 'Running', containerStatuses: [{ name: 'api', ready: false, started: true, state: { running: {} } }] });
+  expect(podTrouble([unready])).toBe('pod p: container api running but not ready (its readiness probe, /readyz, fails)');
+  const creating = pod('q', { phase: 'Pending', containerStatuses: [{ name: 'api', state: { waiting: { reason: 'ContainerCreating' } } }] });
+  const starting = pod('r', { phase: 'Running', containerStatuses: [{ name: 'api', ready: false, started: false, state: { running: {} } }] });
+  const terminating: PodLike = { ...crashLooping('old'), metadata: { name: 'old', deletionTimestamp: '2026-12-07T08:00:00Z' } };
+  expect(podTrouble([creating, starting, terminating])).toBeUndefined();
+  expect(podTrouble([])).toBeUndefined();
+});
+
+test('the first pod in trouble by name, whatever order they are listed in, and how many more', () => {
+  const pods = [crashLooping('acme-api-b'), pod('acme-api-c', {}), crashLooping('acme-api-a'), crashLooping('acme-api-d')];
+  expect(podTrouble(pods)).toBe(`pod acme-api-a: container api CrashLoopBackOff, last exit code 1: ${CLAIM_REFUSED} (and 2 more pods)`);
+  expect(podTrouble([...pods].reverse())).toBe(podTrouble(pods));
+});
+
+test('a long termination message is cut to one line of at most 400 characters', () => {
+  const long = crashLooping('p');
+  long.status!.containerStatuses![0]!.lastState!.terminated!.message = `first line\n${'x'.repeat(1000)}`;
+  const said = podTrouble([long])!;
+  expect(said).not.toContain('\n');
+  expect(said).toMatch(/last exit code 1: first line x+…$/);
+  expect(said.length).toBeLessThan('pod p: container api CrashLoopBackOff, last exit code 1: '.length + 401);
+});
+
+test('the label selector is what kubectl get pods -l takes', () => {
+  expect(labelSelector({ 'app.kubernetes.io/name': 'openpds', 'app.kubernetes.io/instance': 'acme', 'app.kubernetes.io/component': 'api-server' })).toBe(
+    'app.kubernetes.io/name=openpds,app.kubernetes.io/instance=acme,app.kubernetes.io/component=api-server',
+  );
+});
