@@ -12,7 +12,7 @@ import type { KubeObject } from '../../operator/src/kube/kube-client';
 import { defaultReconcilers } from '../../operator/src/reconcilers/drive.registration';
 import { freePort } from '../e2e/support/child-server';
 import { STAND_IN_DB, startStandInDataPlane, type StandInDataPlane } from './support/stand-in-data-plane';
-import { domainYaml as acmeDomainYaml } from './support/acme-domain';
+import { domainYaml as acmeDomainYaml, eventsOf } from './support/acme-domain';
 import { markDeploymentAvailable } from './support/deployments';
 import { eventually, startTestKube, type TestKube } from './support/kube';
 import { kubectl } from './support/kubectl';
@@ -231,8 +231,8 @@ test('Domain: missing Secret and key → children → replicas → /readyz → R
   // Degraded with its message, not "waiting" forever; the next rollout that succeeds clears it.
   await kube.client.patch(apiRef, 'merge', { status: { conditions: [{ type: 'Progressing', status: 'False', reason: 'ProgressDeadlineExceeded', message: 'ReplicaSet "acme-api-2" has timed out progressing.' }] } }, { subresource: 'status' });
   await eventually(async () => expect(condition(await getDomain(), 'Degraded')).toMatchObject({ status: 'True', reason: 'RolloutFailed', message: expect.stringContaining('deployment acme-api exceeded its progress deadline: ReplicaSet "acme-api-2" has timed out progressing.') }));
-  const warnings = await kube.client.list<KubeObject & { reason: string; type: string }>({ apiVersion: 'v1', kind: 'Event', namespace: NS });
-  expect(warnings.items.some((e) => e.reason === 'RolloutFailed' && e.type === 'Warning')).toBe(true);
+  const warnings = await eventsOf(kube, NS, 'acme');
+  expect(warnings.some((e) => e.reason === 'RolloutFailed' && e.type === 'Warning')).toBe(true);
   await kube.client.patch(apiRef, 'merge', { status: { conditions: [{ type: 'Progressing', status: 'True', reason: 'NewReplicaSetAvailable' }] } }, { subresource: 'status' });
   await rollOut();
   await eventually(async () => expect(condition(await getDomain(), 'Ready')).toMatchObject({ status: 'True', observedGeneration: 2 }));
@@ -296,14 +296,14 @@ test('Domain: missing Secret and key → children → replicas → /readyz → R
   await kubectl(kube.kubeconfig, ['delete', 'domain', 'acme', '-n', NS, '--wait=false']);
   await eventually(async () => expect(await kube.client.find({ apiVersion: 'openpds.io/v1alpha1', kind: 'Domain', namespace: NS, name: 'acme' })).toBeUndefined());
   expect(await children()).toEqual(['Secret/acme-admin']);
-  const events = await kube.client.list<KubeObject & { reason: string; message: string; count: number }>({ apiVersion: 'v1', kind: 'Event', namespace: NS });
-  expect(events.items.find((e) => e.reason === 'Deleted')?.message).toContain('reclaimPolicy Retain keep their data');
-  expect(events.items.find((e) => e.reason === 'Deleted')?.message).toContain('kept: the admin Secret acme-admin, so a Domain re-created with this name logs in with the same credentials');
+  const events = await eventsOf(kube, NS, 'acme');
+  expect(events.find((e) => e.reason === 'Deleted')?.message).toContain('reclaimPolicy Retain keep their data');
+  expect(events.find((e) => e.reason === 'Deleted')?.message).toContain('kept: the admin Secret acme-admin, so a Domain re-created with this name logs in with the same credentials');
   // The Ingress went with generation 2, the PodDisruptionBudget with the scale to zero.
-  expect(events.items.filter((e) => e.reason === 'Pruned').map((e) => e.message).sort()).toEqual(['Deleted objects no longer desired: Ingress/acme', 'Deleted objects no longer desired: PodDisruptionBudget/acme-api']);
-  expect(events.items.filter((e) => e.reason === 'MissingSecret')).toHaveLength(1);
-  expect(events.items.filter((e) => e.reason === 'MissingSecretKey')).toHaveLength(1);
-  expect(events.items.find((e) => e.reason === 'Ready')).toBeDefined();
+  expect(events.filter((e) => e.reason === 'Pruned').map((e) => e.message).sort()).toEqual(['Deleted objects no longer desired: Ingress/acme', 'Deleted objects no longer desired: PodDisruptionBudget/acme-api']);
+  expect(events.filter((e) => e.reason === 'MissingSecret')).toHaveLength(1);
+  expect(events.filter((e) => e.reason === 'MissingSecretKey')).toHaveLength(1);
+  expect(events.find((e) => e.reason === 'Ready')).toBeDefined();
 
   // 9. Re-created with the same name, it finds its kept data (the data plane still running with the first
   // credentials stands in for it) and logs in to it: the same password and secret key, not new ones.
@@ -372,12 +372,11 @@ spec:
   await new Promise((r) => setTimeout(r, 1500));
   expect(operator.controllers.get('Domain')!.reconciles() - before).toBe(0); // waits for a spec change, no retry
   expect(await children('photos')).toEqual([]);
-  const events = await kube.client.list<KubeObject & { reason: string; type: string; count?: number; involvedObject: { name: string } }>({ apiVersion: 'v1', kind: 'Event', namespace: NS });
   // One Warning, said once: the recorder folds a repeat into `count` ("x2" in `kubectl describe`).
-  expect(events.items.filter((e) => e.involvedObject.name === 'photos' && e.reason === 'StorageModeUnsupported').map((e) => [e.type, e.count])).toEqual([['Warning', 1]]);
+  expect((await eventsOf(kube, NS, 'photos')).filter((e) => e.reason === 'StorageModeUnsupported').map((e) => [e.type, e.count])).toEqual([['Warning', 1]]);
   // Deleting it needs nothing from the data plane, and it keeps no admin Secret (it never made one).
   await kubectl(kube.kubeconfig, ['delete', 'domain', 'photos', '-n', NS, '--timeout=15s']);
-  const deleted = (await kube.client.list<KubeObject & { reason: string; message: string; involvedObject: { name: string } }>({ apiVersion: 'v1', kind: 'Event', namespace: NS })).items.find((e) => e.involvedObject.name === 'photos' && e.reason === 'Deleted');
+  const deleted = (await eventsOf(kube, NS, 'photos')).find((e) => e.reason === 'Deleted');
   expect(deleted?.message).toBe("Data plane removed; 0 Drive(s) with reclaimPolicy Retain keep their data in the domain's storage");
 });
 

@@ -1,7 +1,8 @@
 /**
  * Domain `acme` as the Drive e2e suites use it: on S3 (a prefix of its own), with the Secrets its pods read,
  * brought to Ready with a real data plane on loopback standing in for its pods (started with the
- * credentials the operator generated, reached through the operator's --domain-endpoint), and a user alice.
+ * credentials the operator generated, reached through the operator's --domain-endpoint), and a user alice;
+ * and the Events of an object as `kubectl describe` shows them, which every operator suite reads.
  */
 import { createAdminClient, type AdminClient, type AdminDrive } from '../../../operator/src/admin-client/admin-client';
 import path from 'node:path';
@@ -68,10 +69,44 @@ export async function drivesNamed(admin: AdminClient, owner: string, name: strin
   return found;
 }
 
-/** The Events of object `name` in `namespace`. */
-export async function eventsOf(kube: TestKube, namespace: string, name: string) {
-  const list = await kube.client.list<KubeObject & { type: string; reason: string; message: string; involvedObject: { kind: string; name: string } }>({ apiVersion: 'v1', kind: 'Event', namespace });
+/** A core/v1 Event as the operator's recorder writes it (kube/events.ts). */
+export type RecordedEvent = KubeObject & { type: string; reason: string; message: string; count: number; involvedObject: { kind: string; name: string; uid?: string } };
+
+/** The Events of object `name` in `namespace` (every object of that name, each lifetime of it). */
+export async function eventsOf(kube: TestKube, namespace: string, name: string): Promise<RecordedEvent[]> {
+  const list = await kube.client.list<RecordedEvent>({ apiVersion: 'v1', kind: 'Event', namespace });
   return list.items.filter((e) => e.involvedObject.name === name);
+}
+
+/** Which of an object's Events to look at: these reasons only, of this lifetime (uid) only. */
+export interface EventFilter {
+  reasons?: string[];
+  uid?: string;
+}
+
+/**
+ * The Events of object `name` as `kubectl describe` lists them, one `Type Reason xCount` line per Event,
+ * sorted. The recorder folds a repeat of the same message into `count` ("x2" there); the same reason with
+ * another message, from another operator process (its recorder starts afresh) or for another lifetime of
+ * the object (deleted and re-created under the name) is a line of its own.
+ */
+export async function describedEvents(kube: TestKube, namespace: string, name: string, filter: EventFilter = {}): Promise<string[]> {
+  return (await eventsOf(kube, namespace, name))
+    .filter((e) => (!filter.reasons || filter.reasons.includes(e.reason)) && (!filter.uid || e.involvedObject.uid === filter.uid))
+    .map((e) => `${e.type} ${e.reason} x${e.count}`)
+    .sort();
+}
+
+/**
+ * Waits until `name`'s Events read `expected` (describedEvents lines, in any order), then checks they still
+ * do `settleMs` later: a transition said twice is said by the reconcile the operator's own write woke,
+ * right after the first, so a first match alone would pass before the repeat is written.
+ */
+export async function expectEvents(kube: TestKube, namespace: string, name: string, expected: string[], filter: EventFilter = {}, settleMs = 500): Promise<void> {
+  const wanted = [...expected].sort();
+  await eventually(async () => expect(await describedEvents(kube, namespace, name, filter)).toEqual(wanted));
+  await new Promise((r) => setTimeout(r, settleMs));
+  expect(await describedEvents(kube, namespace, name, filter)).toEqual(wanted);
 }
 
 /** The Kubernetes API test server with the real CRDs applied by kubectl, and `namespace`. */
