@@ -9,7 +9,7 @@ import { HPA_HANDOVER_FIELD_MANAGER } from '../../operator/src/charts/replica-ha
 import type { Condition, Domain } from '../../operator/src/domain-types';
 import type { KubeObject } from '../../operator/src/kube/kube-client';
 import { runOperator, type RunningOperator } from '../../operator/src/main';
-import { acmeSecretsYaml, domainYaml, startKubeWithCrds } from './support/acme-domain';
+import { acmeSecretsYaml, domainYaml, expectEvents, startKubeWithCrds } from './support/acme-domain';
 import { markDeploymentAvailable } from './support/deployments';
 import { eventually, type TestKube } from './support/kube';
 import { kubectl } from './support/kubectl';
@@ -72,10 +72,14 @@ test('apiServer.replicas 5 -> autoscaling keeps the 5 replicas (repro-hpa-switch
   await eventually(async () => expect((await deployment('h-worker')).spec.replicas).toBe(2));
   expect((await deployment('h-api')).spec.replicas).toBe(7);
   expect(await replicasOwners('h-api')).toEqual(['kube-controller-manager']);
+  // Ready once; the autoscaling edit gave h-api a new spec (not rolled out here): Ready turned False, said
+  // once; the workers edit waits for the same reason and adds nothing.
+  await expectEvents(kube, NS, 'h', ['Normal Ready x1', 'Normal WaitingForReplicas x1']);
 });
 
 test('a Domain created with autoscaling gets minReplicas at once, not 1 until the HPA first syncs', async () => {
   await apply(domainYaml(NS, 'fresh').replace('apiServer: { replicas: 1 }', 'apiServer: { replicas: 1, autoscaling: { enabled: true, minReplicas: 3, maxReplicas: 10 } }'));
   await eventually(async () => expect((await deployment('fresh-api')).spec.replicas).toBe(3));
   expect(await replicasOwners('fresh-api')).toEqual([HPA_HANDOVER_FIELD_MANAGER]);
+  await expectEvents(kube, NS, 'fresh', []); // waiting for its replicas, never Ready: no Event
 });

@@ -4,6 +4,8 @@
  * an image older than one already applied; a hand-deleted admin Secret blocks instead of being replaced by
  * new credentials; deletion touches only objects the Domain controls; a Domain that never served does not
  * wait for its Delete Drives. No data plane is needed: these Domains never get past /readyz (refused).
+ * Each transition's Event is said once (count 1 in `kubectl describe`), retries with backoff included: the
+ * steps of waiting write none, a failure one when it starts, a deletion one when it is done.
  */
 import { runOperator, type RunningOperator } from '../../operator/src/main';
 import type { Condition, Domain } from '../../operator/src/domain-types';
@@ -11,7 +13,7 @@ import type { KubeObject } from '../../operator/src/kube/kube-client';
 import { defaultReconcilers } from '../../operator/src/reconcilers/drive.registration';
 import { freePort } from '../e2e/support/child-server';
 import { eventually, type TestKube } from './support/kube';
-import { startKubeWithCrds } from './support/acme-domain';
+import { eventsOf, expectEvents, startKubeWithCrds, type EventFilter } from './support/acme-domain';
 import { kubectl } from './support/kubectl';
 
 const NS = 'lifecycle';
@@ -32,6 +34,7 @@ const apply = (yaml: string) => kubectl(kube.kubeconfig, ['apply', '-f', '-'], y
 const getDomain = (name: string) => kube.client.get<Domain & KubeObject>({ apiVersion: 'openpds.io/v1alpha1', kind: 'Domain', namespace: NS, name });
 const findDomain = (name: string) => kube.client.find({ apiVersion: 'openpds.io/v1alpha1', kind: 'Domain', namespace: NS, name });
 const condition = (d: { status?: { conditions?: Condition[] } }, type: string) => d.status?.conditions?.find((c) => c.type === type);
+const expectEventsOf = (name: string, expected: string[], filter?: EventFilter) => expectEvents(kube, NS, name, expected, filter);
 const apiImage = async (name: string) => {
   const d = await kube.client.get<KubeObject & { spec: { template: { spec: { containers: { image: string }[] } } } }>({ apiVersion: 'apps/v1', kind: 'Deployment', namespace: NS, name: `${name}-api` });
   return d.spec.template.spec.containers[0]!.image;
@@ -77,6 +80,8 @@ test('upgrade policy Manual keeps the image last applied, even before it was Rea
 
   await apply(domainYaml('upgrade', `  image: ${IMAGE('0.3.0')}\n  upgrade: { policy: Manual, approvedImage: "${IMAGE('0.3.0')}" }\n`));
   await eventually(async () => expect(await apiImage('upgrade')).toBe(IMAGE('0.3.0')));
+  // The held upgrade said once; never Ready, so nothing else (waiting for replicas writes no Event).
+  await expectEventsOf('upgrade', ['Normal UpgradePending x1']);
 });
 
 test('an admin Secret deleted by hand is MissingAdminSecret (Degraded, nothing applied), not new credentials the data plane would refuse', async () => {
@@ -90,6 +95,7 @@ test('an admin Secret deleted by hand is MissingAdminSecret (Degraded, nothing a
   expect(await kube.client.find({ apiVersion: 'v1', kind: 'Secret', namespace: NS, name: 'locked-admin' })).toBeUndefined();
   const config = await kube.client.get({ apiVersion: 'v1', kind: 'ConfigMap', namespace: NS, name: 'locked-config' });
   expect(config.metadata?.labels?.['openpds.io/generation']).toBe('1'); // generation 2 was not applied
+  await expectEventsOf('locked', ['Warning MissingAdminSecret x1']); // when it starts, not at each retry
 });
 
 test('deleting a Domain deletes what it controls, not objects that merely carry its label (kustomize commonLabels)', async () => {
@@ -100,6 +106,7 @@ test('deleting a Domain deletes what it controls, not objects that merely carry 
   await eventually(async () => expect(await findDomain('foreign')).toBeUndefined());
   expect(await kube.client.find({ apiVersion: 'apps/v1', kind: 'Deployment', namespace: NS, name: 'foreign-api' })).toBeUndefined();
   expect(await kube.client.find({ apiVersion: 'v1', kind: 'ConfigMap', namespace: NS, name: 'team-notes' })).toBeDefined();
+  await expectEventsOf('foreign', ['Normal Deleted x1']);
 });
 
 test('a Domain that never served (blocked on a missing Secret) and its reclaimPolicy Delete Drive are deleted together, without waiting on each other', async () => {
@@ -112,11 +119,14 @@ test('a Domain that never served (blocked on a missing Secret) and its reclaimPo
     expect(await findDomain('blocked')).toBeUndefined();
     expect(await kube.client.find({ apiVersion: 'openpds.io/v1alpha1', kind: 'Drive', namespace: NS, name: 'team' })).toBeUndefined();
   }, 20_000);
-  const events = await kube.client.list<KubeObject & { reason: string; message: string; involvedObject: { name: string } }>({ apiVersion: 'v1', kind: 'Event', namespace: NS });
-  const deleted = events.items.filter((e) => e.reason === 'Deleted' && e.involvedObject.name === 'blocked');
+  const deleted = (await eventsOf(kube, NS, 'blocked')).filter((e) => e.reason === 'Deleted');
   expect(deleted).toHaveLength(1);
   expect(deleted[0]!.message).toContain('1 Drive(s) with reclaimPolicy Delete were not deleted through the data plane (the data plane was never created)');
   expect(deleted[0]!.message).not.toContain('volume claim'); // never created either
+  await expectEventsOf('blocked', ['Warning MissingSecret x1', 'Normal Deleted x1']); // retried with backoff, said once
+  // The Drive's deletion could not be recorded for later (no admin Secret signs it). Whether it said
+  // DomainNotReady first depends on whether it saw the Domain before it went.
+  await expectEventsOf('team', ['Warning DeletionNotRecorded x1'], { reasons: ['DeletionNotRecorded'] });
 });
 
 test('without the Prometheus Operator no alert webhook is rendered, so a webhook Secret that does not exist blocks nothing', async () => {
@@ -124,6 +134,7 @@ test('without the Prometheus Operator no alert webhook is rendered, so a webhook
   // Past the Secret check and the apply: waiting for the pod's /readyz, not MissingSecret.
   await eventually(async () => expect(condition(await getDomain('hooks'), 'Ready')?.reason).toBe('WaitingForReplicas'));
   expect(await kube.client.find({ apiVersion: 'apps/v1', kind: 'Deployment', namespace: NS, name: 'hooks-api' })).toBeDefined();
+  await expectEventsOf('hooks', []); // waiting steps show in the conditions only
 });
 
 test('a second Domain on the same bucket and prefix is StorageConflict and applies nothing; it runs once the first is gone', async () => {
@@ -140,6 +151,9 @@ test('a second Domain on the same bucket and prefix is StorageConflict and appli
 
   await kubectl(kube.kubeconfig, ['delete', 'domain', 'first', '-n', NS, '--wait=false']);
   await eventually(async () => expect(await kube.client.find({ apiVersion: 'apps/v1', kind: 'Deployment', namespace: NS, name: 'second-api' })).toBeDefined(), 15_000);
+  // The conflict said once for all its retries; running after it (waiting, never Ready) says nothing more.
+  await expectEventsOf('second', ['Warning StorageConflict x1']);
+  await expectEventsOf('first', ['Normal Deleted x1']);
 });
 
 test('an older Domain edited onto the keyspace a newer one runs on is the one held back (StorageConflict); the newer keeps running', async () => {
@@ -164,4 +178,6 @@ test('an older Domain edited onto the keyspace a newer one runs on is the one he
   expect(JSON.stringify(config.data)).not.toContain('rgw-b');
   await new Promise((r) => setTimeout(r, 500));
   expect(condition(await getDomain('newer'), 'Ready')?.reason).not.toBe('StorageConflict');
+  await expectEventsOf('older', ['Warning StorageConflict x1']);
+  await expectEventsOf('newer', []);
 });

@@ -5,14 +5,15 @@
  * hook, not a second copy of the operator), --max-concurrent-rollouts 2. The new operator rolls at most two
  * Domains at a time, says why the others wait (Progressing RolloutQueued, Ready unchanged, the queued
  * gauge), rolls them all in the end, and applies at once a spec edit O&M makes to a queued Domain. A
- * rollback to the older operator (or a leader flip to it) is held to the same limit.
+ * rollback to the older operator (or a leader flip to it) is held to the same limit. A queued Domain says
+ * nothing in its Events (Ready is unchanged); each rollout says Ready turning False and True again, once.
  */
 import type { Condition, Domain } from '../../operator/src/domain-types';
 import type { KubeObject } from '../../operator/src/kube/kube-client';
 import { runOperator, type OperatorOptions, type RunningOperator } from '../../operator/src/main';
 import { markDeploymentAvailable } from './support/deployments';
 import { eventually, type TestKube } from './support/kube';
-import { startKubeWithCrds } from './support/acme-domain';
+import { describedEvents, expectEvents, startKubeWithCrds } from './support/acme-domain';
 import { kubectl } from './support/kubectl';
 import { startReadyzStub, type ReadyzStub } from './support/readyz-stub';
 
@@ -108,6 +109,7 @@ test('an operator upgrade that changes the pod template rolls at most --max-conc
   for (const n of queued) {
     expect(await condition(n, 'Ready')).toMatchObject({ status: 'True', reason: 'Ready' });
     expect(await condition(n, 'Progressing')).toMatchObject({ status: 'True', reason: 'RolloutQueued', message: expect.stringContaining(`${LIMIT} or more Domain(s) are rolling out and at most ${LIMIT} roll at once`) });
+    expect(await describedEvents(kube, NS, n)).toEqual(['Normal Ready x1']); // the old operator's, none for the wait
   }
 
   // O&M edits a queued Domain's spec: its own change (a new generation) is never queued, even over the limit.
@@ -135,4 +137,7 @@ test('an operator upgrade that changes the pod template rolls at most --max-conc
   expect((await deployments()).filter(oldTemplate)).toHaveLength(LIMIT);
   await rollOneByOne(oldTemplate);
   await eventually(async () => expect(await queuedGauge()).toBe(0));
+  // Per operator process one Ready (each process's recorder starts afresh: a new Event, not a count), and
+  // per rollout one WaitingForReplicas (Ready turned False while its single pod was replaced), each once.
+  for (const n of NAMES) await expectEvents(kube, NS, n, ['Normal Ready x1', 'Normal WaitingForReplicas x1', 'Normal Ready x1', 'Normal WaitingForReplicas x1', 'Normal Ready x1']);
 }, 60_000);

@@ -4,13 +4,14 @@
  * Deployments (the PrometheusRule CRD gone) still records the approved image they run, so the next
  * unapproved spec.image keeps it (H1); a Domain re-created over its kept data does not run an unapproved
  * image (M1); a 68-character tag applies (L1); a held upgrade shows as UpgradePending and one Event (L2).
+ * Each transition's Event is said once (count 1 in `kubectl describe`), retries with backoff included.
  */
 import { runOperator, type RunningOperator } from '../../operator/src/main';
 import type { Condition, Domain } from '../../operator/src/domain-types';
 import type { KubeObject } from '../../operator/src/kube/kube-client';
 import { markDeploymentAvailable } from './support/deployments';
 import { eventually, type TestKube } from './support/kube';
-import { startKubeWithCrds } from './support/acme-domain';
+import { describedEvents, expectEvents, startKubeWithCrds, type EventFilter } from './support/acme-domain';
 import { kubectl } from './support/kubectl';
 import { MONITORING_CRDS_YAML, startReadyzStub, type ReadyzStub } from './support/readyz-stub';
 
@@ -36,8 +37,7 @@ const getDomain = (name: string) => kube.client.get<Domain & KubeObject>({ apiVe
 const condition = (d: { status?: { conditions?: Condition[] } }, type: string) => d.status?.conditions?.find((c) => c.type === type);
 const deployment = (name: string) => kube.client.find<KubeObject & { spec: { template: { spec: { containers: { image: string }[] } } } }>({ apiVersion: 'apps/v1', kind: 'Deployment', namespace: NS, name: `${name}-api` });
 const apiImage = async (name: string) => (await deployment(name))?.spec.template.spec.containers[0]!.image;
-const events = async (name: string, reason: string) =>
-  (await kube.client.list<KubeObject & { reason: string; type: string; message: string; involvedObject: { name: string } }>({ apiVersion: 'v1', kind: 'Event', namespace: NS })).items.filter((e) => e.involvedObject.name === name && e.reason === reason);
+const expectEventsOf = (name: string, expected: string[], filter?: EventFilter) => expectEvents(kube, NS, name, expected, filter);
 /** The Deployment rolled out and the Domain Ready on `image`. */
 async function readyOn(name: string, image: string) {
   await eventually(async () => expect(await apiImage(name)).toBe(image));
@@ -72,6 +72,7 @@ afterAll(async () => {
 test('a held upgrade shows (UpgradePending, one Event, Ready stays True); re-created over its kept data, an unapproved image is not run', async () => {
   await apply(domainYaml('held', IMAGE('0.2.0'), '{ policy: Manual }'));
   await readyOn('held', IMAGE('0.2.0')); // a new Domain: nothing kept, spec.image runs
+  const first = (await getDomain('held')).metadata.uid;
 
   await apply(domainYaml('held', IMAGE('0.3.0'), `{ policy: Manual, approvedImage: "${IMAGE('0.2.0')}" }`));
   await eventually(async () => expect(condition(await getDomain('held'), 'UpgradePending')).toMatchObject({ status: 'True', reason: 'AwaitingApproval', observedGeneration: 2 }));
@@ -79,15 +80,16 @@ test('a held upgrade shows (UpgradePending, one Event, Ready stays True); re-cre
   expect(condition(held, 'UpgradePending')?.message).toBe(`spec.image ${IMAGE('0.3.0')} waits for approval (upgrade.policy Manual): running ${IMAGE('0.2.0')}; upgrade.approvedImage is ${IMAGE('0.2.0')}, another image. Set upgrade.approvedImage to ${IMAGE('0.3.0')} to roll it out`);
   expect(condition(held, 'Ready')).toMatchObject({ status: 'True', reason: 'Ready', observedGeneration: 2 });
   expect(await apiImage('held')).toBe(IMAGE('0.2.0'));
-  await eventually(async () => expect(await events('held', 'UpgradePending')).toHaveLength(1));
-  operator.controllers.get('Domain')!.enqueue(`${NS}/held`); // a resync: no second Event
-  await new Promise((r) => setTimeout(r, 500));
-  expect((await events('held', 'UpgradePending')).map((e) => e.type)).toEqual(['Normal']);
+  await eventually(async () => expect(await describedEvents(kube, NS, 'held', { reasons: ['UpgradePending'] })).toHaveLength(1));
+  operator.controllers.get('Domain')!.enqueue(`${NS}/held`); // a resync: no second Event, and no count 2
+  await expectEventsOf('held', ['Normal Ready x1', 'Normal UpgradePending x1']);
 
   // Deleted (the admin Secret and the claim stay), re-created from a manifest that approves nothing.
   await kubectl(kube.kubeconfig, ['delete', 'domain', 'held', '-n', NS, '--wait=false']);
   await eventually(async () => expect(await kube.client.find({ apiVersion: 'openpds.io/v1alpha1', kind: 'Domain', namespace: NS, name: 'held' })).toBeUndefined());
   expect(await kube.client.find({ apiVersion: 'v1', kind: 'Secret', namespace: NS, name: 'held-admin' })).toBeDefined();
+  // Ready turned False as its children went (Deleting), then the deletion was done.
+  await expectEventsOf('held', ['Normal Ready x1', 'Normal UpgradePending x1', 'Normal Deleting x1', 'Normal Deleted x1'], { uid: first });
   await apply(domainYaml('held', IMAGE('0.3.0'), '{ policy: Manual }'));
   await eventually(async () => expect(condition(await getDomain('held'), 'Ready')).toMatchObject({ status: 'False', reason: 'ImageNotApproved', message: expect.stringContaining(`the admin Secret ${NS}/held-admin and the volume claim held-data`) }));
   expect(condition(await getDomain('held'), 'Degraded')).toMatchObject({ status: 'True', reason: 'ImageNotApproved' });
@@ -96,6 +98,8 @@ test('a held upgrade shows (UpgradePending, one Event, Ready stays True); re-cre
   await apply(domainYaml('held', IMAGE('0.3.0'), `{ policy: Manual, approvedImage: "${IMAGE('0.2.0')}" }`));
   await readyOn('held', IMAGE('0.2.0'));
   expect((await getDomain('held')).status?.currentImage).toBe(IMAGE('0.2.0'));
+  // The re-created Domain's own Events: the refusal once for all its retries, then Ready, then the wait.
+  await expectEventsOf('held', ['Warning ImageNotApproved x1', 'Normal Ready x1', 'Normal UpgradePending x1'], { uid: (await getDomain('held')).metadata.uid });
 });
 
 test('an image tag longer than 63 characters applies: the version label is cut, the image is whole', async () => {
@@ -103,6 +107,7 @@ test('an image tag longer than 63 characters applies: the version label is cut, 
   await apply(domainYaml('tag', `r/openpds:${tag}`, '{ policy: Automatic }'));
   await readyOn('tag', `r/openpds:${tag}`);
   expect((await deployment('tag'))?.metadata?.labels?.['app.kubernetes.io/version']).toBe(tag.slice(0, 62)); // 63 characters would end in '-'
+  await expectEventsOf('tag', ['Normal Ready x1']);
 });
 
 test('Manual: an approved image applied by an apply that then fails (PrometheusRule CRD gone) is currentImage, and the next unapproved spec.image does not roll its pods back', async () => {
@@ -120,4 +125,7 @@ test('Manual: an approved image applied by an apply that then fails (PrometheusR
   await eventually(async () => expect(condition(await getDomain('partial'), 'Ready')).toMatchObject({ reason: 'ApplyFailed', observedGeneration: 3 }));
   expect(await apiImage('partial')).toBe(IMAGE('0.2.0'));
   expect((await getDomain('partial')).status?.currentImage).toBe(IMAGE('0.2.0'));
+  // One failure, said when it started: its retries with backoff, and generation 3 failing for the same
+  // reason, add no Event and no count.
+  await expectEventsOf('partial', ['Normal Ready x1', 'Warning ApplyFailed x1']);
 });
