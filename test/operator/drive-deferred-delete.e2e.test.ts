@@ -3,7 +3,8 @@
  * its Domain is gone releases its finalizer but leaves a promise in a ConfigMap; when the Domain is
  * re-created on the same storage and Ready, the drive is deleted — only if it still carries that Drive's
  * marker. The Kubernetes API test server with the real CRDs, the operator in this process, and a real data
- * plane on loopback that outlives the Domain (as its storage would), as in drive.e2e.
+ * plane on loopback that outlives the Domain (as its storage would), as in drive.e2e. Each Event is said
+ * once (count 1 in `kubectl describe`): a deferral, a deferred deletion done, skipped or kept pending.
  */
 import type { AdminClient } from '../../operator/src/admin-client/admin-client';
 import type { Drive } from '../../operator/src/domain-types';
@@ -11,7 +12,7 @@ import type { KubeObject } from '../../operator/src/kube/kube-client';
 import type { RunningOperator } from '../../operator/src/main';
 import { freePort } from '../e2e/support/child-server';
 import { startTestServer } from '../support/test-server';
-import { domainYaml, driveSuiteOperator, drivesNamed, eventsOf, rollOutDomain, startAcmeDomain, startFreshAcmeDataPlane, startKubeWithCrds } from './support/acme-domain';
+import { domainYaml, driveSuiteOperator, drivesNamed, eventsOf, expectEvents, rollOutDomain, startAcmeDomain, startFreshAcmeDataPlane, startKubeWithCrds } from './support/acme-domain';
 import { eventually, type TestKube } from './support/kube';
 import { kubectl } from './support/kubectl';
 
@@ -49,6 +50,13 @@ const getDrive = (name: string) => kube.client.get<Drive & KubeObject>({ apiVers
 const ready = (d: Drive) => d.status?.conditions?.find((c) => c.type === 'Ready');
 const configMap = () => kube.client.find<KubeObject & { data?: Record<string, string> }>({ apiVersion: 'v1', kind: 'ConfigMap', namespace: NS, name: 'acme-deferred-drive-deletes' });
 const events = (name: string) => eventsOf(kube, NS, name);
+const domainUid = async () => (await kube.client.get({ apiVersion: 'openpds.io/v1alpha1', kind: 'Domain', namespace: NS, name: 'acme' })).metadata?.uid;
+/**
+ * A Drive deleted while its Domain was gone: created, DomainNotFound (once for all its retries), deferred.
+ * Whether it said DomainNotReady in between depends on whether it saw the Domain deleting before it went.
+ */
+const expectDeferredDriveEvents = (name: string) =>
+  expectEvents(kube, NS, name, ['Normal Created x1', 'Warning DomainNotFound x1', 'Normal DeletionDeferred x1'], { reasons: ['Created', 'DomainNotFound', 'DeletionDeferred'] });
 const gone = (id: string) => expect(admin.getDrive(id)).rejects.toMatchObject({ isNotFound: true });
 const aliceDrivesNamed = (name: string) => drivesNamed(admin, 'alice', name);
 async function metric(series: string): Promise<number> {
@@ -102,6 +110,7 @@ test('A Delete Drive deleted while its Domain is gone: recorded, and its drive d
   expect(JSON.parse(recorded!.data![before.metadata.uid!]!)).toMatchObject({ uid: before.metadata.uid, driveId: id, namespace: NS, name: 'scratch', domain: 'acme', owner: { kind: 'User', name: 'alice' } });
   expect((await events('scratch')).find((e) => e.reason === 'DeletionDeferred')?.message).toContain(`drive ${id} will be deleted when Domain ${NS}/acme is Ready again`);
   expect((await admin.getDrive(id)).drive_name).toBe('scratch files');
+  await expectDeferredDriveEvents('scratch');
 
   await createDomain();
   await eventually(() => gone(id));
@@ -109,6 +118,9 @@ test('A Delete Drive deleted while its Domain is gone: recorded, and its drive d
   const done = (await events('acme')).find((e) => e.reason === 'DeferredDriveDeleted');
   expect(done).toMatchObject({ type: 'Normal', involvedObject: { kind: 'Domain' } });
   expect(done?.message).toContain(`deleted drive ${id}`);
+  // The first Domain: Ready, then its deletion (Ready turning False, then done); the second: Ready, and
+  // the deferred deletion, not said again on a late watch event. Each once.
+  await expectEvents(kube, NS, 'acme', ['Normal Ready x1', 'Normal Deleting x1', 'Normal Deleted x1', 'Normal Ready x1', 'Normal DeferredDriveDeleted x1']);
   expect(await metric('openpds_operator_deferred_drive_deletes_total{result="deleted"}')).toBe(1);
   expect(await metric('openpds_operator_deferred_drive_deletes_total{result="gone"}')).toBe(0); // done once, not again on a late watch event
 
@@ -119,6 +131,7 @@ test('A Delete Drive deleted while its Domain is gone: recorded, and its drive d
   await kubectl(kube.kubeconfig, ['delete', 'drive', 'scratch', '-n', NS, '--timeout=15s']);
   await gone(again.status!.driveId!);
   expect(await configMap()).toBeUndefined();
+  await expectEvents(kube, NS, 'scratch', ['Normal Created x1', 'Normal Deleted x1'], { uid: again.metadata.uid });
 });
 
 test('A drive whose marker was changed by hand meanwhile is left alone; the promise survives an operator restart (finished at start-up)', async () => {
@@ -148,6 +161,9 @@ test('A drive whose marker was changed by hand meanwhile is left alone; the prom
   expect(skipped?.message).toContain(`drive ${editedId} no longer carries the marker of Drive ${NS}/edited (uid ${edited.metadata.uid}`);
   expect((await events('acme')).find((e) => e.reason === 'DeferredDriveDeleted' && e.message.includes(owedId))).toBeDefined();
   expect(await metric('openpds_operator_deferred_drive_deletes_total{result="skipped"}')).toBe(1);
+  // Ready said once, by the operator that saw it turn Ready (the restarted one found it Ready: no Event).
+  await expectEvents(kube, NS, 'acme', ['Normal Ready x1', 'Warning DeferredDriveDeleteSkipped x1', 'Normal DeferredDriveDeleted x1'], { uid: await domainUid() });
+  for (const name of ['edited', 'owed']) await expectDeferredDriveEvents(name);
 });
 
 test('A forged entry (anyone who may write ConfigMaps, naming a live Drive\'s uid) deletes nothing: unsigned entries and entries for a Drive that exists are dropped', async () => {
@@ -159,13 +175,14 @@ test('A forged entry (anyone who may write ConfigMaps, naming a live Drive\'s ui
   // And one under another name, which is never read at all.
   await apply(`apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: totally-legit\n  namespace: ${NS}\n  labels: { openpds.io/deferred-drive-deletes: "true" }\n  annotations: { openpds.io/deferred-drive-deletes-domain: acme }\ndata:\n  ${victim.metadata.uid}: '${forged(victim.metadata.uid!)}'\n`);
   await eventually(async () => expect(await configMap()).toBeUndefined()); // the forged entry dropped with the ConfigMap
-  const skipped = (await events('acme')).filter((e) => e.reason === 'DeferredDriveDeleteSkipped' && e.message.includes(victim.metadata.uid!));
-  expect(skipped.map((e) => e.message)).toEqual([expect.stringContaining("is not signed with the Domain's admin Secret")]);
   await new Promise((r) => setTimeout(r, 500));
+  const skipped = (await events('acme')).filter((e) => e.reason === 'DeferredDriveDeleteSkipped' && e.message.includes(victim.metadata.uid!));
+  expect(skipped.map((e) => [e.type, e.count, e.message])).toEqual([['Warning', 1, expect.stringContaining("is not signed with the Domain's admin Secret")]]);
   expect(await admin.getDrive(id)).toMatchObject({ drive_id: id, drive_name: 'victim files' });
   expect(ready(await getDrive('victim'))).toMatchObject({ status: 'True' });
   await kubectl(kube.kubeconfig, ['delete', 'configmap', 'totally-legit', '-n', NS]);
   await kubectl(kube.kubeconfig, ['delete', 'drive', 'victim', '-n', NS, '--timeout=15s']);
+  await expectEvents(kube, NS, 'victim', ['Normal Created x1', 'Normal Deleted x1']);
 });
 
 test('The Domain back on other storage: the entry is not dropped as done but stays pending, with a Warning naming it and how to drop it', async () => {
@@ -192,6 +209,9 @@ test('The Domain back on other storage: the entry is not dropped as done but sta
   await kubectl(kube.kubeconfig, ['patch', 'configmap', 'acme-deferred-drive-deletes', '-n', NS, '--type=json', '-p', command[1]!]);
   await new Promise((r) => setTimeout(r, 500));
   expect((await configMap())?.data ?? {}).toEqual({});
+  // Kept pending, said once (not at each Domain event), and dropping it adds nothing.
+  await expectEvents(kube, NS, 'acme', ['Normal Ready x1', 'Warning DeferredDriveDeletePending x1'], { uid: await domainUid() });
+  await expectDeferredDriveEvents('lost');
   await kubectl(kube.kubeconfig, ['delete', 'configmap', 'acme-deferred-drive-deletes', '-n', NS]);
 });
 
