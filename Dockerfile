@@ -13,13 +13,12 @@ RUN apt-get update \
 WORKDIR /app
 COPY package.json package-lock.json ./
 RUN npm ci --no-audit --no-fund
-COPY tsconfig.json tsconfig.build.json ./
 COPY cli ./cli
 COPY api-server/src ./api-server/src
 COPY workers/src ./workers/src
 COPY operator/src ./operator/src
 COPY crds ./crds
-# The build's steps around tsc (bin/build-steps.js, which stamps dist/ with the sources it was built from).
+# The build (bin/build-steps.js: swc to CommonJS, and a stamp naming the sources it was built from).
 COPY bin ./bin
 RUN npm run build && npm prune --omit=dev --no-audit --no-fund
 

@@ -18,7 +18,7 @@ import { createApiClient } from '../support/test-server';
 import { freePort } from './support/child-server';
 
 const REPO = path.resolve(__dirname, '../..');
-const COPIED = ['cli', 'api-server/src', 'workers/src', 'operator/src', 'crds', 'bin', 'package.json', 'tsconfig.json', 'tsconfig.build.json'];
+const COPIED = ['cli', 'api-server/src', 'workers/src', 'operator/src', 'crds', 'bin', 'package.json'];
 const PASSWORD = 'newcomer-password';
 
 jest.setTimeout(180_000);
