@@ -2,24 +2,34 @@
  * The openpds.io/storage-claim annotation end to end on the Kubernetes API test server, with kubectl: the
  * way an O&M engineer lets a Domain's data plane take over a blob store it refuses (charts/storage-claim.ts).
  * A bad value blocks the Domain with a reason and nothing applied; takeover reaches the ConfigMap and rolls
- * the pods (their config hash); removing the annotation puts both back.
+ * the pods (their config hash); once they serve (the Domain Ready) the operator removes the annotation
+ * itself, says so in an Event, and the ConfigMap and pods go back to check: no later start (a restart, a
+ * drain, a scale-out) takes the store over again.
  */
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import type { Condition, Domain } from '../../operator/src/domain-types';
 import type { KubeObject } from '../../operator/src/kube/kube-client';
 import { runOperator, type RunningOperator } from '../../operator/src/main';
 import { acmeSecretsYaml, domainYaml, eventsOf, startKubeWithCrds } from './support/acme-domain';
+import { markDeploymentAvailable } from './support/deployments';
 import { eventually, type TestKube } from './support/kube';
 import { kubectl } from './support/kubectl';
 
 const NS = 'claims';
 let kube: TestKube;
 let operator: RunningOperator | undefined;
+let readyz: Server;
 
 beforeAll(async () => {
   kube = await startKubeWithCrds(NS);
+  // The data plane's /readyz once its pods serve (the takeover done): Ready through the operator's endpoint.
+  readyz = createServer((_req, res) => void res.writeHead(200, { 'content-type': 'application/json' }).end('{"status":"ready","database":"ok","storage":"ok","storage_claim":"ok"}'));
+  await new Promise<void>((r) => readyz.listen(0, '127.0.0.1', () => r()));
 });
 afterAll(async () => {
   await operator?.stop();
+  readyz?.close();
   await kube?.close();
 });
 
@@ -32,8 +42,9 @@ const podConfigHash = async () => {
 };
 const annotate = (value: string) => kubectl(kube.kubeconfig, ['annotate', '--overwrite', 'domain/acme', '-n', NS, value]);
 
-test('a bad value blocks the Domain, nothing applied; takeover reaches the ConfigMap and rolls the pods; removed, both go back', async () => {
-  operator = await runOperator({ kubeconfig: kube.kubeconfig, metricsPort: 0, monitoring: false, baseBackoffMs: 100, maxBackoffMs: 1000, log: () => undefined });
+test('a bad value blocks the Domain, nothing applied; takeover reaches the ConfigMap and rolls the pods; once Ready, the operator removes it and both go back', async () => {
+  const endpoint = `http://127.0.0.1:${(readyz.address() as AddressInfo).port}`;
+  operator = await runOperator({ kubeconfig: kube.kubeconfig, metricsPort: 0, monitoring: false, baseBackoffMs: 100, maxBackoffMs: 1000, domainEndpoints: { [`${NS}/acme`]: endpoint }, log: () => undefined });
   const withBadValue = domainYaml(NS).replace('metadata: { name: acme, namespace: claims }', "metadata: { name: acme, namespace: claims, annotations: { openpds.io/storage-claim: 'yes' } }");
   expect(withBadValue).toContain("openpds.io/storage-claim: 'yes'");
   await kubectl(kube.kubeconfig, ['apply', '-f', '-'], `${acmeSecretsYaml(NS)}---\n${withBadValue}`);
@@ -54,8 +65,14 @@ test('a bad value blocks the Domain, nothing applied; takeover reaches the Confi
   await annotate('openpds.io/storage-claim=takeover');
   await eventually(async () => expect((await configMap())!.data.OPENPDS_STORAGE_CLAIM).toBe('takeover'), 15_000);
   await eventually(async () => expect(await podConfigHash()).not.toBe(before)); // the pods roll to read it
+  expect((await domain()).metadata.annotations).toHaveProperty(['openpds.io/storage-claim'], 'takeover'); // kept while they have not served
 
-  await kubectl(kube.kubeconfig, ['annotate', 'domain/acme', '-n', NS, 'openpds.io/storage-claim-']);
+  // The new pods claim the store and serve: Ready, and the annotation has done its job.
+  for (const name of ['acme-api', 'acme-worker']) await markDeploymentAvailable(kube.client, NS, name);
+  await eventually(async () => expect((await domain()).metadata.annotations ?? {}).not.toHaveProperty(['openpds.io/storage-claim']), 20_000);
+  expect((await eventsOf(kube, NS, 'acme')).filter((e) => e.reason === 'StorageClaimTakenOver').map((e) => [e.type, e.count, e.message])).toEqual([
+    ['Normal', 1, 'The data plane holds its blob store now (openpds.io/storage-claim=takeover); the annotation is removed, so that no later start takes the store over again'],
+  ]);
   await eventually(async () => expect((await configMap())!.data).not.toHaveProperty('OPENPDS_STORAGE_CLAIM'), 15_000);
   await eventually(async () => expect(await podConfigHash()).toBe(before));
 }, 90_000);

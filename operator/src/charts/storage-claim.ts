@@ -7,9 +7,13 @@
  *     kubectl annotate domain acme openpds.io/storage-claim=takeover
  *
  * An annotation, not a spec field: it is an act done once by someone who knows the store's other owner is
- * gone for good, then undone (`kubectl annotate domain acme openpds.io/storage-claim-`), not a setting to
- * keep in Git. The CRD's schema cannot see annotations, so a value other than these two is refused by the
- * reconciler (and by local mode's manifest check) with the Domain blocked, not ignored.
+ * gone for good, not a setting to keep in Git (Argo CD would put it back). The data plane takes over "for
+ * one start"; left in place, every later start (a restart, a node drain, a scale-out, the next rollout)
+ * would take the store over again, from an owner who may have come back. So once the Domain is Ready on
+ * pods applied with it, the reconciler removes the annotation itself, with an Event (StorageClaimTakenOver),
+ * and the pods roll back to check. `openpds up` cannot edit its manifests: there, remove it by hand. The
+ * CRD's schema cannot see annotations, so a value other than these two is refused by the reconciler (and by
+ * local mode's manifest check) with the Domain blocked, not ignored.
  */
 import type { Domain } from '../domain-types';
 
