@@ -3,8 +3,9 @@
  * server: the data plane's container crash-loops on a blob store another installation claims (its
  * termination message, as `openpds serve` writes it), the worker's image cannot be pulled. No kubelet runs
  * here (as with envtest): the test writes the pods and their status as the kubelet would, and the
- * Deployments' status as their controller would. Then the pods recover and the Domain is Ready, the
- * reason gone; and the operator's ClusterRole lets it list pods (config/rbac).
+ * Deployments' status as their controller would. The pods are listed only once the Domain has waited
+ * podDiagnosisAfterMs (1.5 s here, 20 s by default); then they recover and the Domain is Ready, the reason
+ * gone. (That the ClusterRole lets the operator list pods is config/config.test.ts's.)
  */
 import type { Condition, Domain } from '../../operator/src/domain-types';
 import type { KubeObject } from '../../operator/src/kube/kube-client';
@@ -52,9 +53,14 @@ async function markUnavailable(name: string): Promise<void> {
 
 test("a crash loop's termination message and an image pull failure reach the Domain's Ready message; recovered, it is Ready", async () => {
   const endpoint = `http://127.0.0.1:${(readyz.address() as AddressInfo).port}`;
-  operator = await runOperator({ kubeconfig: kube.kubeconfig, metricsPort: 0, monitoring: false, baseBackoffMs: 100, maxBackoffMs: 1000, podDiagnosisAfterMs: 0, domainEndpoints: { [`${NS}/acme`]: endpoint }, log: () => undefined });
+  operator = await runOperator({ kubeconfig: kube.kubeconfig, metricsPort: 0, monitoring: false, baseBackoffMs: 100, maxBackoffMs: 1000, podDiagnosisAfterMs: 1500, domainEndpoints: { [`${NS}/acme`]: endpoint }, log: () => undefined });
   await kubectl(kube.kubeconfig, ['apply', '-f', '-'], `${acmeSecretsYaml(NS)}---\n${domainYaml(NS)}`);
   await eventually(() => kube.client.get({ apiVersion: 'apps/v1', kind: 'Deployment', namespace: NS, name: 'acme-worker' }), 15_000);
+  await eventually(async () => expect(await ready()).toMatchObject({ reason: 'WaitingForReplicas' }), 15_000, 100);
+  // The operator's lists (the collection), not this test's reads of its own pods by name.
+  const podLists = () => kube.server.hooks.requests().filter((r) => r.method === 'GET' && r.path === `/api/v1/namespaces/${NS}/pods`);
+  expect(podLists()).toEqual([]); // the wait has just begun: no request for pods
+  const waitingFrom = Date.now();
 
   await podWithStatus('acme-api-6d4-k2x', 'api-server', {
     ready: false,
@@ -63,18 +69,21 @@ test("a crash loop's termination message and an image pull failure reach the Dom
     state: { waiting: { reason: 'CrashLoopBackOff', message: 'back-off 1m20s restarting failed container=api-server pod=acme-api-6d4-k2x_pods(u1)' } },
     lastState: { terminated: { exitCode: 1, reason: 'Error', message: REFUSED } },
   });
-  await podWithStatus('acme-worker-5c8-p9q', 'worker', { ready: false, state: { waiting: { reason: 'ImagePullBackOff', message: 'Back-off pulling image "openpds/openpds:test"' } } });
+  await podWithStatus('acme-worker-5c8-p9q', 'worker', { ready: false, image: 'openpds/openpds:test', state: { waiting: { reason: 'ImagePullBackOff', message: 'Back-off pulling image "openpds/openpds:test"' } } });
+  await new Promise((r) => setTimeout(r, Math.max(0, waitingFrom + 1600 - Date.now())));
   await markUnavailable('acme-api');
   await markUnavailable('acme-worker');
 
   await eventually(async () => {
     const condition = await ready();
     expect(condition).toMatchObject({ status: 'False', reason: 'WaitingForReplicas' });
-    expect(condition!.message).toContain(`pod acme-api-6d4-k2x: container api-server CrashLoopBackOff, last exit code 1: ${REFUSED}`);
-    expect(condition!.message).toContain('pod acme-worker-5c8-p9q: container worker ImagePullBackOff: Back-off pulling image "openpds/openpds:test"');
+    expect(condition!.message).toContain(`pod acme-api-6d4-k2x: container api-server crash-looping, last exit code 1: ${REFUSED}`);
+    expect(condition!.message).toContain('pod acme-worker-5c8-p9q: container worker cannot pull its image openpds/openpds:test');
   }, 20_000, 200);
   // What O&M reads at a glance, the pods' reasons included.
   expect(await kubectl(kube.kubeconfig, ['get', 'domain', 'acme', '-n', NS, '-o', "jsonpath={.status.conditions[?(@.type=='Ready')].message}"])).toContain('StorageClaim.HeldByOther');
+  expect(podLists().length).toBeGreaterThan(0);
+  expect(podLists().every((r) => r.query.startsWith('?labelSelector=app.kubernetes.io%2Fname%3Dopenpds%2Capp.kubernetes.io%2Finstance%3Dacme'))).toBe(true); // never the namespace's every pod
 
   // The takeover done, the pods run: the Deployments roll out and the Domain is Ready, no pod named.
   for (const name of ['acme-api', 'acme-worker']) await markDeploymentAvailable(kube.client, NS, name);

@@ -327,6 +327,8 @@ spec: { domainRef: { name: acme }, owner: { kind: User, name: alice }, name: tea
 `);
   const drive = { apiVersion: 'openpds.io/v1alpha1', kind: 'Drive', namespace: NS, name: 'team' };
   await eventually(async () => expect(condition(await kube.client.get<Drive & KubeObject>(drive), 'Ready')).toMatchObject({ status: 'True' }), 15_000);
+  // Every rollout above was done within the default 20 s: not one pod list (domain-pods.ts) for any of them.
+  expect(kube.server.hooks.requests().filter((r) => r.path === `/api/v1/namespaces/${NS}/pods`)).toEqual([]);
 }, 120_000);
 
 test('hosting mode is refused up front: StorageModeUnsupported, Degraded, a Warning Event, nothing applied, no retry loop', async () => {

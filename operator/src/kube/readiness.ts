@@ -105,7 +105,7 @@ export async function probeReadyz(fetchFn: FetchFn, baseUrl: string, timeoutMs =
 }
 
 /** Text from the network, fit for a condition message: one line, control characters gone, at most `max` characters. */
-function oneLine(text: string, max: number): string {
+export function oneLine(text: string, max: number): string {
   const flat = text.replace(/[\u0000-\u001f\u007f\s]+/g, ' ').trim();
   return flat.length > max ? `${flat.slice(0, max - 1)}…` : flat;
 }

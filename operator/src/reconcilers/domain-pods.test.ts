@@ -21,18 +21,30 @@ const crashLooping = (name: string, backoff = '5m0s') =>
   });
 
 test('a crash loop says the container, the exit code and its termination message, and not the back-off that grows', () => {
-  expect(podTrouble([crashLooping('acme-api-7d9-x2')])).toBe(`pod acme-api-7d9-x2: container api CrashLoopBackOff, last exit code 1: ${CLAIM_REFUSED}`);
+  expect(podTrouble([crashLooping('acme-api-7d9-x2')])).toBe(`pod acme-api-7d9-x2: container api crash-looping, last exit code 1: ${CLAIM_REFUSED}`);
   expect(podTrouble([crashLooping('acme-api-7d9-x2', '10s')])).toBe(podTrouble([crashLooping('acme-api-7d9-x2', '5m0s')]));
+});
+
+test('between two exits (running again, not ready) a crash loop reads the same, so no status is written for it', () => {
+  const between = pod('acme-api-7d9-x2', {
+    phase: 'Running',
+    containerStatuses: [{ name: 'api', ready: false, started: false, restartCount: 5, state: { running: {} }, lastState: { terminated: { exitCode: 1, reason: 'Error', message: CLAIM_REFUSED } } }],
+  });
+  expect(podTrouble([between])).toBe(podTrouble([crashLooping('acme-api-7d9-x2')]));
 });
 
 test('without a termination message, the exit code and the reason when it says more than Error', () => {
   const oom = pod('p', { containerStatuses: [{ name: 'worker', state: { waiting: { reason: 'CrashLoopBackOff' } }, lastState: { terminated: { exitCode: 137, reason: 'OOMKilled' } } }] });
-  expect(podTrouble([oom])).toBe('pod p: container worker CrashLoopBackOff, last exit code 137 (OOMKilled)');
+  expect(podTrouble([oom])).toBe('pod p: container worker crash-looping, last exit code 137 (OOMKilled)');
+  const noLastState = pod('p', { containerStatuses: [{ name: 'worker', state: { waiting: { reason: 'CrashLoopBackOff' } } }] });
+  expect(podTrouble([noLastState])).toBe('pod p: container worker CrashLoopBackOff');
 });
 
-test('an image that cannot be pulled and a missing Secret key say why in the kubelet\'s words', () => {
-  const pull = pod('p', { phase: 'Pending', containerStatuses: [{ name: 'api', state: { waiting: { reason: 'ImagePullBackOff', message: 'Back-off pulling image "openpds/openpds:9.9.9"' } } }] });
-  expect(podTrouble([pull])).toBe('pod p: container api ImagePullBackOff: Back-off pulling image "openpds/openpds:9.9.9"');
+test('an image that cannot be pulled is one message whichever of its two states the kubelet shows; a missing Secret key says why', () => {
+  const pulling = (reason: string, message: string) => pod('p', { phase: 'Pending', containerStatuses: [{ name: 'api', image: 'openpds/openpds:9.9.9', state: { waiting: { reason, message } } }] });
+  const said = 'pod p: container api cannot pull its image openpds/openpds:9.9.9 (kubectl describe pod says why)';
+  expect(podTrouble([pulling('ImagePullBackOff', 'Back-off pulling image "openpds/openpds:9.9.9"')])).toBe(said);
+  expect(podTrouble([pulling('ErrImagePull', 'rpc error: code = NotFound desc = failed to pull and unpack image "docker.io/openpds/openpds:9.9.9": not found')])).toBe(said);
   const config = pod('p', { phase: 'Pending', containerStatuses: [{ name: 'api', state: { waiting: { reason: 'CreateContainerConfigError', message: "couldn't find key url in Secret prod/acme-db" } } }] });
   expect(podTrouble([config])).toBe("pod p: container api CreateContainerConfigError: couldn't find key url in Secret prod/acme-db");
 });
@@ -52,9 +64,21 @@ test('running but not ready is said as such; starting normally, terminating or n
   expect(podTrouble([])).toBeUndefined();
 });
 
+test('an init container (migrate) still running is said as such, never as a failing readiness probe it does not have; one that failed says how', () => {
+  const migrating = pod('p', { phase: 'Pending', initContainerStatuses: [{ name: 'migrate', ready: false, state: { running: {} } }], containerStatuses: [{ name: 'api', ready: false, state: { waiting: { reason: 'PodInitializing' } } }] });
+  expect(podTrouble([migrating])).toBe('pod p: init container migrate still running');
+  const failed = pod('p', {
+    phase: 'Pending',
+    initContainerStatuses: [{ name: 'migrate', ready: false, restartCount: 2, state: { waiting: { reason: 'CrashLoopBackOff' } }, lastState: { terminated: { exitCode: 1, message: 'InvalidConfiguration: openpds: invalid configuration: OPENPDS_DATABASE_URL …' } } }],
+  });
+  expect(podTrouble([failed])).toBe('pod p: init container migrate crash-looping, last exit code 1: InvalidConfiguration: openpds: invalid configuration: OPENPDS_DATABASE_URL …');
+  const done = pod('p', { phase: 'Running', initContainerStatuses: [{ name: 'migrate', ready: true, state: { terminated: { exitCode: 0 } } }], containerStatuses: [{ name: 'api', ready: true, started: true, state: { running: {} } }] });
+  expect(podTrouble([done])).toBeUndefined();
+});
+
 test('the first pod in trouble by name, whatever order they are listed in, and how many more', () => {
   const pods = [crashLooping('acme-api-b'), pod('acme-api-c', {}), crashLooping('acme-api-a'), crashLooping('acme-api-d')];
-  expect(podTrouble(pods)).toBe(`pod acme-api-a: container api CrashLoopBackOff, last exit code 1: ${CLAIM_REFUSED} (and 2 more pods)`);
+  expect(podTrouble(pods)).toBe(`pod acme-api-a: container api crash-looping, last exit code 1: ${CLAIM_REFUSED} (and 2 more pods)`);
   expect(podTrouble([...pods].reverse())).toBe(podTrouble(pods));
 });
 
@@ -64,7 +88,7 @@ test('a long termination message is cut to one line of at most 400 characters', 
   const said = podTrouble([long])!;
   expect(said).not.toContain('\n');
   expect(said).toMatch(/last exit code 1: first line x+…$/);
-  expect(said.length).toBeLessThan('pod p: container api CrashLoopBackOff, last exit code 1: '.length + 401);
+  expect(said.length).toBeLessThan('pod p: container api crash-looping, last exit code 1: '.length + 401);
 });
 
 test('the label selector is what kubectl get pods -l takes', () => {

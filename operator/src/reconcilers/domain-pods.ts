@@ -6,25 +6,31 @@
  * container creation, a pod no node can take. The Domain's Ready message carries the first such reason, so
  * `kubectl get domain` answers what `kubectl describe pod` would.
  *
- * Asked only once a Domain has waited for its replicas a while (POD_DIAGNOSIS_AFTER_MS): a rollout that
- * goes well costs no request for it, so neither does a new Domain. Nothing here may change from one probe
- * to the next while the trouble stays the same (restart counts, back-off delays, times), or every replicas
- * poll would write the status again.
+ * Asked only once a Domain has waited for its replicas a while (POD_DIAGNOSIS_AFTER_MS): a rollout done
+ * within it costs no request, so neither does a new Domain whose pods start in time. Nothing here may change
+ * from one probe to the next while the trouble stays the same (restart counts, back-off delays, times, the
+ * kubelet's alternating ErrImagePull and ImagePullBackOff, a crash-looping container between two exits), or
+ * every replicas poll would write the status again.
  */
 import type { KubeObject } from '../kube/kube-client';
+import { oneLine } from '../kube/readiness';
 
 /** How long a Domain waits for its replicas before the operator looks at their pods. */
 export const POD_DIAGNOSIS_AFTER_MS = 20_000;
+/** After a refused pod list (an older ClusterRole without it), how long before the operator asks again. */
+export const POD_LIST_RETRY_MS = 5 * 60_000;
 /** The most of a container's termination message the Domain's condition carries. */
 const MAX_TERMINATION_CHARS = 400;
 
-/** Waiting reasons that stop a container for good until someone acts (the kubelet's own words). */
-const STUCK_REASONS = new Set(['CrashLoopBackOff', 'ErrImagePull', 'ImagePullBackOff', 'InvalidImageName', 'CreateContainerConfigError', 'CreateContainerError', 'RunContainerError']);
-/** Of those, the ones whose waiting message is stable and says why (the image, the missing key). */
-const MESSAGE_SAYS_WHY = new Set(['ErrImagePull', 'ImagePullBackOff', 'InvalidImageName', 'CreateContainerConfigError', 'CreateContainerError']);
+/** The kubelet alternates these while it retries a pull, ErrImagePull with the registry's error: said as one. */
+const PULL_REASONS = new Set(['ErrImagePull', 'ImagePullBackOff', 'InvalidImageName']);
+/** Waiting reasons whose message is stable and says why (the missing Secret or key, the runtime's refusal). */
+const CREATE_REASONS = new Set(['CreateContainerConfigError', 'CreateContainerError']);
 
 interface ContainerStatus {
   name: string;
+  image?: string;
+  restartCount?: number;
   ready?: boolean;
   started?: boolean;
   state?: { waiting?: { reason?: string; message?: string }; running?: object; terminated?: { exitCode?: number; reason?: string; message?: string } };
@@ -41,21 +47,28 @@ export type PodLike = KubeObject & {
   };
 };
 
-/** One line, control characters gone, at most `max` characters. */
-function oneLine(text: string, max: number): string {
-  const flat = text.replace(/[\u0000-\u001f\u007f\s]+/g, ' ').trim();
-  return flat.length > max ? `${flat.slice(0, max - 1)}…` : flat;
+/** How a container last ended, when that was a failure: its exit code and its last words. */
+function lastFailure(c: ContainerStatus): string | undefined {
+  const last = c.lastState?.terminated;
+  if (!last || last.exitCode === 0) return undefined;
+  const words = last.message ? `: ${oneLine(last.message, MAX_TERMINATION_CHARS)}` : last.reason && last.reason !== 'Error' ? ` (${last.reason})` : '';
+  return `last exit code ${last.exitCode ?? '?'}${words}`;
 }
 
-function containerTrouble(c: ContainerStatus): string | undefined {
+function containerTrouble(c: ContainerStatus, init: boolean): string | undefined {
+  const what = `${init ? 'init container' : 'container'} ${c.name}`;
   const waiting = c.state?.waiting;
-  if (waiting?.reason && STUCK_REASONS.has(waiting.reason)) {
-    const last = c.lastState?.terminated;
-    const why = MESSAGE_SAYS_WHY.has(waiting.reason) && waiting.message ? `: ${oneLine(waiting.message, MAX_TERMINATION_CHARS)}` : '';
-    const exit = last ? `, last exit code ${last.exitCode ?? '?'}${last.message ? `: ${oneLine(last.message, MAX_TERMINATION_CHARS)}` : last.reason && last.reason !== 'Error' ? ` (${last.reason})` : ''}` : '';
-    return `container ${c.name} ${waiting.reason}${why}${exit}`;
+  if (waiting?.reason && PULL_REASONS.has(waiting.reason)) return `${what} cannot pull its image${c.image ? ` ${c.image}` : ''} (kubectl describe pod says why)`;
+  if (waiting?.reason && CREATE_REASONS.has(waiting.reason)) return `${what} ${waiting.reason}${waiting.message ? `: ${oneLine(waiting.message, MAX_TERMINATION_CHARS)}` : ''}`;
+  // CrashLoopBackOff between two runs, running again in between: one wording, so the message holds still.
+  const failure = lastFailure(c);
+  if (failure && (waiting?.reason === 'CrashLoopBackOff' || waiting?.reason === 'RunContainerError' || (c.state?.running && (c.restartCount ?? 0) > 0 && c.ready !== true))) {
+    return `${what} crash-looping, ${failure}`;
   }
-  if (c.state?.running && c.started !== false && c.ready === false) return `container ${c.name} running but not ready (its readiness probe, /readyz, fails)`;
+  if (waiting?.reason === 'CrashLoopBackOff' || waiting?.reason === 'RunContainerError') return `${what} ${waiting.reason}`;
+  // An init container (migrate) has no readiness probe: running is all it can be, for as long as it takes.
+  if (init) return c.state?.running ? `${what} still running` : undefined;
+  if (c.state?.running && c.started !== false && c.ready === false) return `${what} running but not ready (its readiness probe, /readyz, fails)`;
   return undefined;
 }
 
@@ -63,8 +76,12 @@ function podTroubleOf(pod: PodLike): string | undefined {
   const status = pod.status ?? {};
   const unscheduled = status.conditions?.find((c) => c.type === 'PodScheduled' && c.status === 'False');
   if (unscheduled) return `not scheduled${unscheduled.reason ? ` (${unscheduled.reason})` : ''}${unscheduled.message ? `: ${oneLine(unscheduled.message, MAX_TERMINATION_CHARS)}` : ''}`;
-  for (const c of [...(status.initContainerStatuses ?? []), ...(status.containerStatuses ?? [])]) {
-    const trouble = containerTrouble(c);
+  for (const c of status.initContainerStatuses ?? []) {
+    const trouble = containerTrouble(c, true);
+    if (trouble) return trouble;
+  }
+  for (const c of status.containerStatuses ?? []) {
+    const trouble = containerTrouble(c, false);
     if (trouble) return trouble;
   }
   return undefined;

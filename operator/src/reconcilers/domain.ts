@@ -15,7 +15,7 @@
 import { randomBytes } from 'node:crypto';
 import { buildDomainChart, referencedSecretKeys, type DomainChartOptions } from '../charts/domain.chart';
 import { createDomainContext, DOMAIN_LABEL, GENERATION_LABEL, type Component, type DomainContext } from '../charts/domain-context';
-import { storageClaimProblem } from '../charts/storage-claim';
+import { STORAGE_CLAIM_ANNOTATION, storageClaimMode, storageClaimProblem } from '../charts/storage-claim';
 import { API_VERSION, type Domain, type DomainStatus, type DomainUsageStatus } from '../domain-types';
 import { applyManifests, pruneStale } from '../kube/apply';
 import { RequeueError, type Reconcile } from '../kube/controller';
@@ -31,7 +31,7 @@ import { handOverReplicasAfterApply, handOverReplicasBeforeApply } from './domai
 import { operatorDrivenRollouts, ROLLOUT_QUEUED, rolloutQueuedMessage, type RolloutBudget } from './domain-rollouts';
 import { appliedStorage, checkSecretKeys, createSecretKeyCache, storageConflict, unsupportedSpec } from './domain-preflight';
 import { usageStatus, usageToWrite } from './domain-usage';
-import { labelSelector, podTrouble, POD_DIAGNOSIS_AFTER_MS, type PodLike } from './domain-pods';
+import { labelSelector, podTrouble, POD_DIAGNOSIS_AFTER_MS, POD_LIST_RETRY_MS, type PodLike } from './domain-pods';
 import { createDomainDeletion, DOMAIN_FINALIZER } from './domain-deletion';
 import { createDomainStatusWriter, outcome, type Outcome } from './domain-status';
 
@@ -159,16 +159,24 @@ export function createDomainReconciler(deps: DomainReconcilerDeps): DomainReconc
   const usageReads = new Map<string, { at: number; failed: boolean }>();
   const secretKeys = createSecretKeyCache(deps.secretCacheMs ?? 30_000, monotonic);
   const rolloutRetryMs = deps.rolloutRetryMs ?? 5000;
-  // ns/name → since when (monotonic) this process has seen the Domain wait for its replicas: its pods are
-  // listed only past podDiagnosisAfterMs (domain-pods.ts), so a rollout that goes well costs no request.
-  const waitingSince = new Map<string, number>();
+  // ns/name → since when (monotonic) this process has seen the Domain wait for its replicas, at which
+  // generation: its pods are listed only past podDiagnosisAfterMs (domain-pods.ts), so a rollout done
+  // within it costs no request. Any other outcome ends the wait (writeStatus), and so does a new generation.
+  const waitingSince = new Map<string, { generation: number; since: number }>();
   const podDiagnosisAfterMs = deps.podDiagnosisAfterMs ?? POD_DIAGNOSIS_AFTER_MS;
-  const podListFailed = new Set<string>();
+  // ns/name → when a pod list was refused (an older ClusterRole without it): logged once, asked again
+  // only after POD_LIST_RETRY_MS, not at every replicas poll.
+  const podListFailed = new Map<string, number>();
   // The resourceVersion each Domain's last write by this reconciler left (finalizer, currentImage, status):
   // a reconcile never starts from an older cached copy (kube/own-writes.ts). In memory, as `applied`: after
   // a restart the informer's first list is as fresh as a GET.
   const ownWrites = createOwnWrites();
-  const writeStatus = createDomainStatusWriter({ client, events, now, ownWrites });
+  const writeDomainStatus = createDomainStatusWriter({ client, events, now, ownWrites });
+  // Every outcome goes through here: one that is not a wait for replicas ends that wait (waitingSince).
+  const writeStatus: typeof writeDomainStatus = (domain, result) => {
+    if (result.ready.reason !== 'WaitingForReplicas') waitingSince.delete(`${domain.metadata.namespace}/${domain.metadata.name}`);
+    return writeDomainStatus(domain, result);
+  };
   const reconcileDeletion = createDomainDeletion({
     client, events, writeStatus, fetch: fetchFn, now, kinds, isRetained, domainEndpoints: deps.domainEndpoints, readyzTimeoutMs: deps.readyzTimeoutMs, ownWrites,
     forget(namespace, name) {
@@ -292,15 +300,17 @@ export function createDomainReconciler(deps: DomainReconcilerDeps): DomainReconc
     const reasons: string[] = [];
     for (const component of components) {
       const key = `${ctx.namespace}/${ctx.domain.metadata.name}`;
+      const failedAt = podListFailed.get(key);
+      if (failedAt !== undefined && monotonic() - failedAt < POD_LIST_RETRY_MS) break;
       try {
         const pods = await client.list<PodLike>({ apiVersion: 'v1', kind: 'Pod', namespace: ctx.namespace }, { labelSelector: labelSelector(ctx.selector(component)) });
         podListFailed.delete(key);
         const trouble = podTrouble(pods.items);
         if (trouble) reasons.push(trouble);
       } catch (error) {
-        // Once per run of failures, not at every replicas poll.
-        if (!podListFailed.has(key)) log('warn', 'could not list pods to say why a Domain waits for its replicas', { domain: key, component, error: (error as Error).message });
-        podListFailed.add(key);
+        if (failedAt === undefined) log('warn', 'could not list pods to say why a Domain waits for its replicas', { domain: key, component, error: (error as Error).message });
+        podListFailed.set(key, monotonic());
+        break;
       }
     }
     return reasons;
@@ -494,13 +504,13 @@ export function createDomainReconciler(deps: DomainReconcilerDeps): DomainReconc
     }
     const waiting = ([[api, 'api-server'], [worker, 'worker']] as const).filter(([r]) => r && !r.ready);
     if (waiting.length) {
-      const since = waitingSince.get(key) ?? monotonic();
-      waitingSince.set(key, since);
+      const entry = waitingSince.get(key);
+      const since = entry?.generation === generation ? entry.since : monotonic();
       const pods = monotonic() - since >= podDiagnosisAfterMs ? await podReasons(ctx, waiting.map(([, component]) => component)) : [];
       await writeStatus(domain, { ...queued(outcome(generation, 'WaitingForReplicas', [...waiting.map(([r]) => r!.message), ...pods].join('; '), 'waiting')), fields, upgrade });
+      waitingSince.set(key, { generation, since }); // after the write, which ends any other wait
       return retry({ requeueAfterMs: REPLICAS_POLL_MS });
     }
-    waitingSince.delete(key);
     const endpoint = adminEndpoint(domain, ctx, deps.domainEndpoints);
     const probe = await probeReadyz(fetchFn, endpoint, deps.readyzTimeoutMs);
     if (!probe.ready) {
@@ -514,6 +524,14 @@ export function createDomainReconciler(deps: DomainReconcilerDeps): DomainReconc
     // In the same status write as Ready: the usage costs no write of its own.
     const usage = await refreshUsage(key, domain, ctx, endpoint);
     await writeStatus(domain, { ...queued(outcome(generation, 'Ready', `Data plane ready: ${probe.message}`, 'ready')), fields: { ...fields, ...(usage ? { usage } : {}) }, upgrade });
+    // Ready on pods this reconciler applied with the takeover (the chart's inputs hold the annotation; none
+    // held back): the store is theirs. The annotation goes, so no later start (a restart, a node drain, a
+    // scale-out, the next rollout) takes it over again (charts/storage-claim.ts).
+    if (storageClaimMode(domain) === 'takeover' && !held && applied.get(key)?.inputs === inputs) {
+      const written = await client.patch<KubeObject | undefined>({ apiVersion: API_VERSION, kind: 'Domain', namespace, name }, 'merge', { metadata: { annotations: { [STORAGE_CLAIM_ANNOTATION]: null } } });
+      ownWrites.wrote(key, written?.metadata?.resourceVersion);
+      await events.record(domain as unknown as KubeObject, 'Normal', 'StorageClaimTakenOver', `The data plane holds its blob store now (${STORAGE_CLAIM_ANNOTATION}=takeover); the annotation is removed, so that no later start takes the store over again`);
+    }
     return retry(undefined);
   };
   return Object.assign(reconcileDomain, {
