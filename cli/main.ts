@@ -7,7 +7,7 @@
  * bypasses.
  */
 /* eslint-disable @typescript-eslint/no-require-imports -- lazy on purpose, see above */
-import { ConfigError, configTable, unknownEnvNotices } from '../api-server/src/config/config';
+import { ConfigError, configTable, DEFAULT_TERMINATION_MESSAGE_PATH, unknownEnvNotices } from '../api-server/src/config/config';
 import { COMMAND_USAGE, isHelpFlag } from './command-usage';
 
 /** The settings `openpds up` passes from its environment to its data planes. */
@@ -151,7 +151,8 @@ main(process.argv.slice(2)).then(
     if (JSON_LOG_COMMANDS.has(process.argv[2] ?? '')) {
       const { fatalLogLine, writeTerminationMessage } = require('../api-server/src/shared/fatal-log-line') as typeof import('../api-server/src/shared/fatal-log-line');
       process.stderr.write(`${fatalLogLine(err)}\n`);
-      writeTerminationMessage(err); // on Kubernetes, what `kubectl describe pod` shows
+      // On Kubernetes, what `kubectl describe pod` shows; read here, as a start can fail before its config loads.
+      writeTerminationMessage(err, process.env.OPENPDS_TERMINATION_MESSAGE_PATH || DEFAULT_TERMINATION_MESSAGE_PATH);
     } else if (err instanceof ConfigError) console.error(`openpds: invalid configuration: ${err.message}`);
     else if (err instanceof Error && err.name.startsWith('StateDir')) console.error(`openpds: ${err.message}`); // a state dir's file, named with what to do
     else console.error('openpds:', err);

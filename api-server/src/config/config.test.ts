@@ -57,6 +57,26 @@ describe('config', () => {
     expect(loadConfig({ OPENPDS_PUBLIC_URL: 'http://[::1]:8080' }).publicUrl).toBe('http://[::1]:8080');
   });
 
+  // The message reaches the log and the container's termination message, which a Domain's condition quotes.
+  it.each(['https://AKIDEXAMPLE:wJalrXUtnFEMI@s3.example.com/?x=1', 'ftp://AKIDEXAMPLE:wJalrXUtnFEMI@s3.example.com', 'https://AKIDEXAMPLE:wJalrXUtnFEMI@s3.example.com', 'https://AKIDEXAMPLE:wJalrXUtnFEMI@'])(
+    'never echoes the user info of OPENPDS_S3_ENDPOINT=%j (it may be a key pair)',
+    (value) => {
+      const env = { OPENPDS_STORAGE: 's3', OPENPDS_S3_BUCKET: 'b', OPENPDS_S3_ENDPOINT: value };
+      const error = (() => {
+        try {
+          loadConfig(env);
+        } catch (e) {
+          return e as Error;
+        }
+        throw new Error('accepted');
+      })();
+      expect(error).toBeInstanceOf(ConfigError);
+      expect(error.message).toMatch(/^OPENPDS_S3_ENDPOINT must /);
+      expect(error.message).not.toContain('wJalrXUtnFEMI');
+      expect(error.message).not.toContain('AKIDEXAMPLE');
+    },
+  );
+
   // Unchecked, `not a url` or `minio:9000` reached the S3 client only at the storage claim, which retried
   // it forever as if the store were down: the API answered 503 everywhere and the log said little.
   it.each(['not a url', 'minio:9000', 's3.example.com', 'ftp://minio:9000', 'http://', 'http://minio:9000?x=1'])('refuses OPENPDS_S3_ENDPOINT=%j at start, naming the key', (value) => {

@@ -73,16 +73,19 @@ const httpUrl =
   (example: string): Parser<string> =>
   (raw, env) => {
     const expected = `${env} must be an http:// or https:// URL such as ${example}`;
+    // Never the user info in a message: it may be credentials (an S3 key pair), and the message goes to the
+    // log and the container's termination message, which the Domain's Ready condition can quote.
+    const shown = raw.replace(/\/\/[^/?#]*@/, '//…@');
     let parsed: URL;
     try {
       parsed = new URL(raw.trim());
     } catch {
-      throw new ConfigError(`${expected}, got "${raw}"`);
+      throw new ConfigError(`${expected}, got "${shown}"`);
     }
-    // `http:host` parses too (the WHATWG parser adds the slashes); other clients do not, so ask for them.
-    if (!['http:', 'https:'].includes(parsed.protocol) || !/^https?:\/\//i.test(raw.trim()) || !parsed.hostname) throw new ConfigError(`${expected}, got "${raw}"`);
-    if (parsed.search || parsed.hash || raw.includes('?') || raw.includes('#')) throw new ConfigError(`${env} must have no query (?) or fragment (#), got "${raw}"`);
     if (parsed.username || parsed.password) throw new ConfigError(`${env} must hold no user name or password`);
+    // `http:host` parses too (the WHATWG parser adds the slashes); other clients do not, so ask for them.
+    if (!['http:', 'https:'].includes(parsed.protocol) || !/^https?:\/\//i.test(raw.trim()) || !parsed.hostname) throw new ConfigError(`${expected}, got "${shown}"`);
+    if (parsed.search || parsed.hash || raw.includes('?') || raw.includes('#')) throw new ConfigError(`${env} must have no query (?) or fragment (#), got "${shown}"`);
     return parsed.origin + parsed.pathname.replace(/\/+$/, '');
   };
 /** httpUrl, or nothing when empty. */
@@ -124,6 +127,9 @@ export const gcGraceSecondsWhenUnset = (uploadUrlTtl: number) => Math.max(Number
  */
 export const MAX_FOLDER_DEPTH_CEILING = 10_000;
 const UPLOAD_URL_TTL_DEFAULT = 3600;
+
+/** Where Kubernetes reads a container's termination message unless its terminationMessagePath says otherwise. */
+export const DEFAULT_TERMINATION_MESSAGE_PATH = '/dev/termination-log';
 
 export const CONFIG_KEYS = {
   port: key('OPENPDS_PORT', 'HTTP port of the API server', '8080', int(0, 65535)),
@@ -196,11 +202,11 @@ export const CONFIG_KEYS = {
     'check',
     oneOf('check', 'takeover'),
   ),
-  // Read from the environment by shared/fatal-log-line.ts, not from here: a start fails before a config loads too.
+  // Read from the environment by cli/main.ts, not from here: a start also fails before a config loads.
   terminationMessagePath: key(
     'OPENPDS_TERMINATION_MESSAGE_PATH',
     '`serve`, `worker` and `migrate` write why they could not start (the code and message of their last log line) to this file when it exists, and never create it: Kubernetes creates it in every container and shows it in `kubectl describe pod` (Last State: Terminated, Message). Set it only if the pod\'s terminationMessagePath is not the default',
-    '/dev/termination-log',
+    DEFAULT_TERMINATION_MESSAGE_PATH,
     str,
   ),
   allowNewerSchema: key(

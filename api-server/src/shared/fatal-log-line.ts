@@ -7,8 +7,6 @@
 import fs from 'node:fs';
 import { ConfigError } from '../config/config';
 
-/** Where Kubernetes reads a container's termination message unless its terminationMessagePath says otherwise. */
-export const DEFAULT_TERMINATION_MESSAGE_PATH = '/dev/termination-log';
 /** The kubelet keeps at most this many bytes of a termination message. */
 const TERMINATION_MESSAGE_MAX_BYTES = 4096;
 
@@ -23,7 +21,7 @@ export function fatalLogLine(err: unknown, now: () => number = Date.now): string
  * loop soon pushes out. Written only where the file exists (the kubelet creates it in every container), so
  * nothing is created outside Kubernetes; never throws, and never keeps the process from exiting.
  */
-export function writeTerminationMessage(err: unknown, path: string = process.env.OPENPDS_TERMINATION_MESSAGE_PATH || DEFAULT_TERMINATION_MESSAGE_PATH): boolean {
+export function writeTerminationMessage(err: unknown, path: string): boolean {
   const { msg, code } = fatalRecord(err);
   const whole = Buffer.from(`${code}: ${msg}`);
   // The kubelet keeps the first 4096 bytes: cut at a character, not inside one, and say it was cut.
