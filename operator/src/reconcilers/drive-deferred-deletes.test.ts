@@ -92,6 +92,26 @@ test.each([
   expect(events).toHaveLength(2);
 });
 
+test.each([
+  ['not signed with the Domain\'s admin Secret (written by hand)', encodeEntry(entry, deferredDeleteKey('another key')), 'is not signed with the Domain\'s admin Secret'],
+  ['unreadable (edited by hand)', 'not an entry', 'could not be read'],
+])('an entry %s is dropped with one Warning, also when a late watch event brings it back', async (_name, value, said) => {
+  const { runtime, calls, events } = fakeRuntime();
+  const deferred = createDeferredDeletes(runtime);
+  const forged = { ...configMap, data: { 'u-1': value } };
+  deferred.watch.ownerKeys(forged as never, 'add', undefined);
+  deferred.domainEvent(domain(true) as never, 'add');
+  await settle();
+  expect(events.filter((_e, i) => i % 2 === 0)).toEqual(['d Warning DeferredDriveDeleteSkipped']);
+  expect(events[1]).toContain(said);
+  // The event from before our removal, late: removed again, no second Warning, no drive touched.
+  deferred.watch.ownerKeys(forged as never, 'update', undefined);
+  await settle();
+  expect(events).toHaveLength(2);
+  expect(calls.filter((c) => c.startsWith('patch d-deferred-drive-deletes {"data":{"u-1":null}}'))).toHaveLength(2);
+  expect(calls.filter((c) => c.startsWith('getDrive') || c.startsWith('deleteDrive'))).toEqual([]);
+});
+
 test('a ConfigMap without our label is not ours', async () => {
   const { runtime, calls } = fakeRuntime();
   const deferred = createDeferredDeletes(runtime);

@@ -54,9 +54,9 @@ export function createDeferredDeletes(rt: OperatorRuntime): DeferredDeletes {
   /** ns/domain → a run in progress (and whether to run again after it: something changed meanwhile). */
   const running = new Map<string, { again: boolean }>();
   const failures = new Map<string, number>();
-  // Drive uids whose entry this process has finished. A watch event older than our own removal can bring
-  // an entry back into `pending` for a moment: it is removed again, without a second Event or count. A
-  // uid is never reused, so this only grows by one per deferred deletion.
+  // Drive uids (entry keys) whose entry this process has finished or dropped. A watch event older than our
+  // own removal can bring an entry back into `pending` for a moment: it is removed again, without a second
+  // Event or count. A uid is never reused, so this only grows by one per deferred deletion.
   const finishedUids = new Set<string>();
   /** What was already reported (an entry kept pending, a ConfigMap waiting for its namespace's Domain). */
   const reported = new Set<string>();
@@ -113,25 +113,24 @@ export function createDeferredDeletes(rt: OperatorRuntime): DeferredDeletes {
     let configMap: DeferredDeletesConfigMap | undefined = pending.get(key);
     const signing = await readDeferredDeleteKey(rt.client, namespace, name);
     const { entries, invalid, unsigned } = decodeEntries(configMap ?? {}, signing);
-    for (const uid of invalid) {
-      await rt.events.record(domain, 'Warning', 'DeferredDriveDeleteSkipped', `entry "${uid}" of ConfigMap ${configMap?.metadata?.name} could not be read (edited by hand?): dropped, no drive deleted`);
-      finished?.inc({ result: 'invalid' });
+    /** Drops an entry no drive is deleted for, said once (finishedUids) however often a stale event brings it back. */
+    const drop = async (uid: string, message: string) => {
+      if (!finishedUids.has(uid)) {
+        await rt.events.record(domain, 'Warning', 'DeferredDriveDeleteSkipped', message);
+        finished?.inc({ result: 'invalid' });
+        finishedUids.add(uid);
+      }
       configMap = await removeDeferredDelete(rt.client, namespace, name, uid);
-    }
-    for (const uid of unsigned) {
-      await rt.events.record(domain, 'Warning', 'DeferredDriveDeleteSkipped', `entry "${uid}" of ConfigMap ${configMap?.metadata?.name} is not signed with the Domain's admin Secret, so the operator did not write it: dropped, no drive deleted`);
-      finished?.inc({ result: 'invalid' });
-      configMap = await removeDeferredDelete(rt.client, namespace, name, uid);
-    }
+    };
+    for (const uid of invalid) await drop(uid, `entry "${uid}" of ConfigMap ${configMap?.metadata?.name} could not be read (edited by hand?): dropped, no drive deleted`);
+    for (const uid of unsigned) await drop(uid, `entry "${uid}" of ConfigMap ${configMap?.metadata?.name} is not signed with the Domain's admin Secret, so the operator did not write it: dropped, no drive deleted`);
     // A Drive that exists is never one whose deletion was deferred (a uid is never given out again): a
     // live list, not a cache that could trail a Drive created a moment ago.
     const live = entries.length ? new Set((await rt.client.list({ apiVersion: API_VERSION, kind: 'Drive', namespace })).items.map((d) => d.metadata?.uid)) : new Set<string | undefined>();
     for (const entry of entries) {
       if (!ready.has(key)) return; // the Domain went away again: the rest waits for its next turn
       if (live.has(entry.uid)) {
-        await rt.events.record(domain, 'Warning', 'DeferredDriveDeleteSkipped', `entry "${entry.uid}" names Drive ${entry.namespace}/${entry.name}, which exists: dropped, no drive deleted`);
-        finished?.inc({ result: 'invalid' });
-        configMap = await removeDeferredDelete(rt.client, namespace, name, entry.uid);
+        await drop(entry.uid, `entry "${entry.uid}" names Drive ${entry.namespace}/${entry.name}, which exists: dropped, no drive deleted`);
         continue;
       }
       if (!finishedUids.has(entry.uid)) {
