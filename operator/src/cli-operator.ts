@@ -3,12 +3,26 @@
  * SIGINT, then shuts down gracefully (drain, release the Lease). Resolves with the exit code.
  * Also runnable directly: `node --import tsx operator/src/cli-operator.ts --kubeconfig FILE`.
  */
+import { DEFAULT_TERMINATION_MESSAGE_PATH } from '../../api-server/src/config/config';
+import { writeTerminationText } from '../../api-server/src/shared/fatal-log-line';
 import { explainListenError } from '../../api-server/src/shared/start-errors';
 import { ConfigError, OPERATOR_USAGE, parseOperatorArgs } from './config';
 import { runOperator, type ReconcilerRegistration } from './main';
 import { defaultReconcilers } from './reconcilers/drive.registration';
 
-export async function runOperatorCommand(argv: string[], extra: { reconcilers?: ReconcilerRegistration<any>[] } = {}): Promise<number> {
+export async function runOperatorCommand(argv: string[], extra: { reconcilers?: ReconcilerRegistration<any>[]; terminationMessagePath?: string } = {}): Promise<number> {
+  // The command line is this process's boundary: where its environment is read.
+  const terminationMessagePath = extra.terminationMessagePath ?? (process.env.OPENPDS_TERMINATION_MESSAGE_PATH || DEFAULT_TERMINATION_MESSAGE_PATH);
+  /**
+   * Prints why the operator stops and leaves it as its container's termination message, which `kubectl
+   * describe pod` shows under Last State (as `serve` does, cli/main.ts): a crash-looping operator says why
+   * without `kubectl logs --previous`. Answers `code`.
+   */
+  const stopping = (code: number, message: string): number => {
+    console.error(`openpds operator: ${message}`);
+    writeTerminationText(`openpds operator: ${message}`, terminationMessagePath);
+    return code;
+  };
   if (argv.includes('--help') || argv.includes('-h')) {
     console.log(OPERATOR_USAGE);
     return 0;
@@ -17,10 +31,7 @@ export async function runOperatorCommand(argv: string[], extra: { reconcilers?: 
   try {
     config = parseOperatorArgs(argv);
   } catch (error) {
-    if (error instanceof ConfigError) {
-      console.error(`openpds operator: ${error.message}`);
-      return 2;
-    }
+    if (error instanceof ConfigError) return stopping(2, error.message);
     throw error;
   }
   let lost = false;
@@ -38,20 +49,13 @@ export async function runOperatorCommand(argv: string[], extra: { reconcilers?: 
     });
   } catch (error) {
     // What a user gets wrong at start (the kubeconfig, the cluster it names) is one line, not a stack trace.
-    if (error instanceof ConfigError) {
-      console.error(`openpds operator: ${error.message}`);
-      return 2;
-    }
+    if (error instanceof ConfigError) return stopping(2, error.message);
     // The health and metrics server's port: Node's "listen EADDRINUSE" named no flag.
     const listen = explainListenError(error, { port: config.metricsPort, portSetting: '--metrics-port' });
-    if (listen !== error) {
-      console.error(`openpds operator: ${(listen as Error).message}`);
-      return 1;
-    }
+    if (listen !== error) return stopping(1, (listen as Error).message);
     const code = connectionFailure(error);
     if (!code) throw error;
-    console.error(`openpds operator: cannot reach the Kubernetes API server ${(await kubeServer(config.kubeconfig)) ?? '(unknown)'}: ${code} (is the cluster running, and is it the kubeconfig's current context?)`);
-    return 1;
+    return stopping(1, `cannot reach the Kubernetes API server ${(await kubeServer(config.kubeconfig)) ?? '(unknown)'}: ${code} (is the cluster running, and is it the kubeconfig's current context?)`);
   }
   console.error(JSON.stringify({ level: 'info', msg: 'metrics and health', url: operator.metricsUrl }));
   const onSignal = () => wake();
@@ -61,7 +65,8 @@ export async function runOperatorCommand(argv: string[], extra: { reconcilers?: 
   process.off('SIGTERM', onSignal);
   process.off('SIGINT', onSignal);
   await operator.stop();
-  return lost ? 1 : 0;
+  // Exit 1 on a lost Lease, so the kubelet starts a clean replacement: said, so the restart is not a mystery.
+  return lost ? stopping(1, 'lost leader election (the Lease was taken or could not be renewed): exiting so that a fresh process starts') : 0;
 }
 
 const CONNECTION_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH', 'ETIMEDOUT']);

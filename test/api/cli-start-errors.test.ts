@@ -88,15 +88,21 @@ describe('start errors name the setting', () => {
       kubeconfig,
       'apiVersion: v1\nkind: Config\nclusters: [{name: c, cluster: {server: "https://127.0.0.1:1"}}]\nusers: [{name: u, user: {token: t}}]\ncontexts: [{name: x, context: {cluster: c, user: u}}]\ncurrent-context: x\n',
     );
+    const terminationLog = path.join(dir, 'termination-log');
+    writeFileSync(terminationLog, ''); // as the kubelet makes it
     const errors: string[] = [];
     const spy = jest.spyOn(console, 'error').mockImplementation((line: string) => void errors.push(line));
+    let termination: string;
     try {
-      expect(await runOperatorCommand(['--kubeconfig', kubeconfig, '--monitoring', 'false', '--metrics-port', String(busy.port)])).toBe(1);
+      expect(await runOperatorCommand(['--kubeconfig', kubeconfig, '--monitoring', 'false', '--metrics-port', String(busy.port)], { terminationMessagePath: terminationLog })).toBe(1);
+      termination = readFileSync(terminationLog, 'utf8');
     } finally {
       spy.mockRestore();
       rmSync(dir, { recursive: true, force: true });
     }
     expect(errors.join('\n')).toContain(`openpds operator: --metrics-port ${busy.port}: port ${busy.port} is already in use`);
+    // What `kubectl describe pod` shows of the operator's crash loop.
+    expect(termination).toBe(errors.find((line) => line.startsWith('openpds operator: --metrics-port')));
   });
 
   it('`openpds serve` prints it as one JSON line and exits 1, and leaves it as the container\'s termination message', async () => {

@@ -74,3 +74,26 @@ describe('openpds operator with a kubeconfig it cannot use', () => {
     });
   });
 });
+
+// The Lease taken by another holder (a partition, an operator that thought the lease expired): this one exits
+// 1 for a clean restart and says why, on stderr and as the container's termination message.
+test('openpds operator --leader-elect whose Lease another holder takes exits 1, saying so where kubectl describe pod shows it', async () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'openpds-lost-lease-'));
+  const terminationLog = path.join(dir, 'termination-log');
+  fs.writeFileSync(terminationLog, ''); // as the kubelet makes it
+  const lines: string[] = [];
+  const spy = jest.spyOn(console, 'error').mockImplementation((...args: unknown[]) => void lines.push(args.map(String).join(' ')));
+  try {
+    const exited = runOperatorCommand(['--kubeconfig', kube.kubeconfig, '--metrics-port', '0', '--monitoring', 'false', '--leader-elect', '--leader-election-namespace', 'default'], { terminationMessagePath: terminationLog });
+    const ref = { apiVersion: 'coordination.k8s.io/v1', kind: 'Lease', namespace: 'default', name: 'openpds-operator' };
+    await eventually(async () => expect((await kube.client.get<{ spec: { holderIdentity?: string } }>(ref)).spec.holderIdentity).toBeTruthy(), 15_000);
+    await kube.client.patch(ref, 'merge', { spec: { holderIdentity: 'another-operator', renewTime: new Date().toISOString().replace('Z', '000Z') } });
+    await expect(exited).resolves.toBe(1);
+  } finally {
+    spy.mockRestore();
+  }
+  const said = 'openpds operator: lost leader election (the Lease was taken or could not be renewed): exiting so that a fresh process starts';
+  expect(lines).toContain(said);
+  expect(fs.readFileSync(terminationLog, 'utf8')).toBe(said);
+  fs.rmSync(dir, { recursive: true, force: true });
+}, 60_000);

@@ -23,7 +23,12 @@ export function fatalLogLine(err: unknown, now: () => number = Date.now): string
  */
 export function writeTerminationMessage(err: unknown, path: string): boolean {
   const { msg, code } = fatalRecord(err);
-  const whole = Buffer.from(`${code}: ${msg}`);
+  return writeTerminationText(`${code}: ${msg}`, path);
+}
+
+/** writeTerminationMessage's file write, for a process that says why it stops in its own words (`openpds operator`). */
+export function writeTerminationText(message: string, path: string): boolean {
+  const whole = Buffer.from(message);
   // The kubelet keeps the first 4096 bytes: cut at a character, not inside one, and say it was cut.
   const text = whole.length <= TERMINATION_MESSAGE_MAX_BYTES ? whole.toString() : `${whole.subarray(0, TERMINATION_MESSAGE_MAX_BYTES - 3).toString().replace(/\uFFFD$/, '')}…`;
   try {
