@@ -14,19 +14,17 @@ import { acmeSecretsYaml, domainYaml, startKubeWithCrds } from './support/acme-d
 import { markDeploymentAvailable } from './support/deployments';
 import { eventually, type TestKube } from './support/kube';
 import { kubectl } from './support/kubectl';
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { startReadyzStub, type ReadyzStub } from './support/readyz-stub';
 
 const NS = 'pods';
 const REFUSED = 'StorageClaim.HeldByOther: openpds: invalid configuration: the blob store s3://openpds/acme/ is claimed by instance 7f3 of domain "old"';
 let kube: TestKube;
 let operator: RunningOperator | undefined;
-let readyz: Server;
+let readyz: ReadyzStub;
 
 beforeAll(async () => {
   kube = await startKubeWithCrds(NS);
-  readyz = createServer((_req, res) => void res.writeHead(200, { 'content-type': 'application/json' }).end('{"status":"ready","database":"ok","storage":"ok","storage_claim":"ok"}'));
-  await new Promise<void>((r) => readyz.listen(0, '127.0.0.1', () => r()));
+  readyz = await startReadyzStub();
 });
 afterAll(async () => {
   await operator?.stop();
@@ -52,7 +50,7 @@ async function markUnavailable(name: string): Promise<void> {
 }
 
 test("a crash loop's termination message and an image pull failure reach the Domain's Ready message; recovered, it is Ready", async () => {
-  const endpoint = `http://127.0.0.1:${(readyz.address() as AddressInfo).port}`;
+  const endpoint = readyz.url;
   operator = await runOperator({ kubeconfig: kube.kubeconfig, metricsPort: 0, monitoring: false, baseBackoffMs: 100, maxBackoffMs: 1000, podDiagnosisAfterMs: 1500, domainEndpoints: { [`${NS}/acme`]: endpoint }, log: () => undefined });
   await kubectl(kube.kubeconfig, ['apply', '-f', '-'], `${acmeSecretsYaml(NS)}---\n${domainYaml(NS)}`);
   await eventually(() => kube.client.get({ apiVersion: 'apps/v1', kind: 'Deployment', namespace: NS, name: 'acme-worker' }), 15_000);

@@ -6,8 +6,6 @@
  * itself, says so in an Event, and the ConfigMap and pods go back to check: no later start (a restart, a
  * drain, a scale-out) takes the store over again.
  */
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import type { Condition, Domain } from '../../operator/src/domain-types';
 import type { KubeObject } from '../../operator/src/kube/kube-client';
 import { runOperator, type RunningOperator } from '../../operator/src/main';
@@ -15,17 +13,17 @@ import { acmeSecretsYaml, domainYaml, eventsOf, startKubeWithCrds } from './supp
 import { markDeploymentAvailable } from './support/deployments';
 import { eventually, type TestKube } from './support/kube';
 import { kubectl } from './support/kubectl';
+import { startReadyzStub, type ReadyzStub } from './support/readyz-stub';
 
 const NS = 'claims';
 let kube: TestKube;
 let operator: RunningOperator | undefined;
-let readyz: Server;
+let readyz: ReadyzStub;
 
 beforeAll(async () => {
   kube = await startKubeWithCrds(NS);
   // The data plane's /readyz once its pods serve (the takeover done): Ready through the operator's endpoint.
-  readyz = createServer((_req, res) => void res.writeHead(200, { 'content-type': 'application/json' }).end('{"status":"ready","database":"ok","storage":"ok","storage_claim":"ok"}'));
-  await new Promise<void>((r) => readyz.listen(0, '127.0.0.1', () => r()));
+  readyz = await startReadyzStub();
 });
 afterAll(async () => {
   await operator?.stop();
@@ -43,7 +41,7 @@ const podConfigHash = async () => {
 const annotate = (value: string) => kubectl(kube.kubeconfig, ['annotate', '--overwrite', 'domain/acme', '-n', NS, value]);
 
 test('a bad value blocks the Domain, nothing applied; takeover reaches the ConfigMap and rolls the pods; once Ready, the operator removes it and both go back', async () => {
-  const endpoint = `http://127.0.0.1:${(readyz.address() as AddressInfo).port}`;
+  const endpoint = readyz.url;
   operator = await runOperator({ kubeconfig: kube.kubeconfig, metricsPort: 0, monitoring: false, baseBackoffMs: 100, maxBackoffMs: 1000, domainEndpoints: { [`${NS}/acme`]: endpoint }, log: () => undefined });
   const withBadValue = domainYaml(NS).replace('metadata: { name: acme, namespace: claims }', "metadata: { name: acme, namespace: claims, annotations: { openpds.io/storage-claim: 'yes' } }");
   expect(withBadValue).toContain("openpds.io/storage-claim: 'yes'");
