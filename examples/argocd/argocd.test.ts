@@ -58,6 +58,7 @@ const DOMAIN_REASONS: Record<string, Health> = {
   MissingSecret: 'Degraded',
   MissingSecretKey: 'Degraded',
   StorageModeUnsupported: 'Degraded',
+  InvalidAnnotation: 'Degraded', // an openpds.io/storage-claim value the reconciler refuses: nothing applied
   StorageConflict: 'Degraded', // another Domain's S3 keyspace: nothing applied until it gets its own
   MissingAdminSecret: 'Degraded',
   ImageNotApproved: 'Degraded', // Manual, no currentImage, no approvedImage, over kept data: someone must approve an image
