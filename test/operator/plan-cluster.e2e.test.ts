@@ -138,6 +138,7 @@ describe('openpds plan / apply against a cluster', () => {
     const plan = await cli(runPlanCommand);
     expect(plan.code).toBe(1);
     expect(plan.text).toMatch(/^! error {3}ConfigMap team\/kept \(keep\.yaml\): .*conflict.*someone-else/m);
+    expect(plan.text).toContain('; to take these fields over, run again with --force-conflicts (as `kubectl apply --server-side --force-conflicts`)');
     const forced = await cli(runPlanCommand, '--force-conflicts');
     expect(forced.code).toBe(0);
     expect(forced.text).toContain('~ update  ConfigMap team/kept\n      data.greeting: "hi" -> "hello"');

@@ -199,6 +199,14 @@ describe('openpds plan / apply with Drives of several domains', () => {
     fs.writeFileSync(path.join(work, 'domain-a.yaml'), domainA);
     expect(bare.code).toBe(2);
     expect(bare.text).toContain(`--endpoint ${a.url} is ambiguous: the Drives reference Domains default/a, default/b; give --endpoint NAME=URL for each`);
+    // With --detailed-exitcode 2 means "changes": a usage error there is 1, as with terraform, never read as drift.
+    fs.rmSync(path.join(work, 'domain-a.yaml'));
+    const bareDetailed = await cli(runPlanCommand, '--endpoint', a.url, '--detailed-exitcode');
+    fs.writeFileSync(path.join(work, 'domain-a.yaml'), domainA);
+    expect(bareDetailed.code).toBe(1);
+    expect((await cli(runPlanCommand, '--endpoint', `a=${a.url}`, '--kubeconfig', 'x', '--detailed-exitcode')).code).toBe(1);
+    expect(await runPlanCommand(['-f', '/nonexistent', '--detailed-exitcode'], { err: () => {} })).toBe(1);
+    expect(await runPlanCommand(['--no-such-option', '--detailed-exitcode'], { err: () => {} })).toBe(1);
     expect(await driveNames(a)).toEqual(['drive-a']);
 
     expect((await cli(runPlanCommand, '--endpoint', 'a=ftp://example.com')).text).toContain('--endpoint a=ftp://example.com: expected URL or NAME=URL with an http(s) URL');

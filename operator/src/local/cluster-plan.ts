@@ -313,7 +313,9 @@ async function applyOne(options: ClusterPlanOptions, d: Desired, creatingNamespa
     const changes = diffObjects(live, next);
     return { ...base, action: changes.length > 0 ? 'update' : 'unchanged', changes };
   } catch (error) {
-    return { ...base, action: 'error', message: serverMessage(error) };
+    // Fields another manager owns (`kubectl apply` without --server-side, a controller): say the way out, as kubectl does.
+    const conflict = isStatus(error, 409) && !options.forceConflicts ? '; to take these fields over, run again with --force-conflicts (as `kubectl apply --server-side --force-conflicts`)' : '';
+    return { ...base, action: 'error', message: `${serverMessage(error)}${conflict}` };
   }
 }
 

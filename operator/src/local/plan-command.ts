@@ -74,7 +74,7 @@ changed releases the old owner's drive (files kept, whatever its reclaimPolicy) 
                        what apply did is recorded in the state as up records it` : ''}
   --adopt-state        with --state: let DIR take over a state dir made by another folder, as \`up --adopt-state\`${command === 'plan' ? ' does\n                       (plan only shows the result: the state is handed over by apply or up)' : ''}
   --set                the apply set to prune (same name rule as for a cluster); no default
-  --allow-empty        as for a cluster: a DIR with no manifests is an error unless given${command === 'plan' ? '\n\n  --detailed-exitcode  exit 2 when there are changes (0: none, 1: errors)' : ''}`;
+  --allow-empty        as for a cluster: a DIR with no manifests is an error unless given${command === 'plan' ? '\n\n  --detailed-exitcode  exit 2 when there are changes (0: none, 1: errors, a usage error included)' : ''}`;
 
 export interface CommandIo {
   out?: (line: string) => void;
@@ -104,10 +104,13 @@ async function run(command: 'plan' | 'apply', argv: string[], io: CommandIo): Pr
     out(usage(command));
     return 0;
   }
+  // 2 is "bad usage" for every openpds command, but with --detailed-exitcode it means "there are changes":
+  // a typo in a CI job must not read as drift found. There, as with terraform, every error is 1.
+  const usageExit = argv.includes('--detailed-exitcode') ? 1 : 2;
   const parsed = parseCommandArgs(argv, env);
   if (typeof parsed === 'string') {
     err(`openpds ${command}: ${parsed}\n\n${usage(command)}`);
-    return 2;
+    return usageExit;
   }
   if ('cluster' in parsed) {
     const documents = readManifestDocuments(parsed.dir, { allowEmpty: parsed.allowEmpty });
@@ -185,7 +188,7 @@ async function runAgainstDomains(command: 'plan' | 'apply', parsed: DomainArgs, 
     );
     if (typeof endpoints === 'string') {
       err(`openpds ${command}: ${endpoints}`);
-      return 2;
+      return parsed.detailedExitCode ? 1 : 2; // as for any usage error (run)
     }
     targets = onlyDeclaredDomains(createTargets({ ...parsed.target, endpoints } as TargetOptions), parsed.bareEndpoint, declared);
   }
