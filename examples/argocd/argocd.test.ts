@@ -53,6 +53,7 @@ const DOMAIN_REASONS: Record<string, Health> = {
   WaitingForReplicas: 'Progressing',
   WaitingForReadyz: 'Progressing',
   WaitingForDrives: 'Progressing',
+  StorageClaimTakenOver: 'Progressing', // the takeover done, its pods roll back to check: Ready after that
   Deleting: 'Progressing',
   Stopped: 'Suspended', // scaled to zero as the spec asks: at rest, not broken
   MissingSecret: 'Degraded',

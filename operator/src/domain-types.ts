@@ -132,6 +132,8 @@ export interface DomainStatus extends CommonStatus {
   /** The S3 keyspace last applied (domain-preflight.ts); absent on a volume. */
   storage?: { endpoint: string; bucket: string; prefix: string };
   usage?: DomainUsageStatus;
+  /** When the data plane took its blob store over for openpds.io/storage-claim=takeover (charts/storage-claim.ts); null clears it. */
+  storageClaim?: { takenOverAt: string } | null;
 }
 
 /** What the domain holds, from its admin API (/v2/domain/get); sizes also as quantities for printer columns. */

@@ -2,9 +2,10 @@
  * The openpds.io/storage-claim annotation end to end on the Kubernetes API test server, with kubectl: the
  * way an O&M engineer lets a Domain's data plane take over a blob store it refuses (charts/storage-claim.ts).
  * A bad value blocks the Domain with a reason and nothing applied; takeover reaches the ConfigMap and rolls
- * the pods (their config hash); once they serve (the Domain Ready) the operator removes the annotation
- * itself, says so in an Event, and the ConfigMap and pods go back to check: no later start (a restart, a
- * drain, a scale-out) takes the store over again.
+ * the pods (their config hash); once they serve, the operator records the takeover in status, says so in an
+ * Event, and the ConfigMap and pods go back to check while the annotation stays (no later start takes the
+ * store over again, and a GitOps tool that keeps the annotation meets no fight); removing the annotation
+ * clears the record.
  */
 import type { Condition, Domain } from '../../operator/src/domain-types';
 import type { KubeObject } from '../../operator/src/kube/kube-client';
@@ -40,7 +41,7 @@ const podConfigHash = async () => {
 };
 const annotate = (value: string) => kubectl(kube.kubeconfig, ['annotate', '--overwrite', 'domain/acme', '-n', NS, value]);
 
-test('a bad value blocks the Domain, nothing applied; takeover reaches the ConfigMap and rolls the pods; once Ready, the operator removes it and both go back', async () => {
+test('a bad value blocks the Domain, nothing applied; takeover reaches the ConfigMap and rolls the pods; once they serve it is recorded and both go back to check', async () => {
   const endpoint = readyz.url;
   operator = await runOperator({ kubeconfig: kube.kubeconfig, metricsPort: 0, monitoring: false, baseBackoffMs: 100, maxBackoffMs: 1000, domainEndpoints: { [`${NS}/acme`]: endpoint }, log: () => undefined });
   const withBadValue = domainYaml(NS).replace('metadata: { name: acme, namespace: claims }', "metadata: { name: acme, namespace: claims, annotations: { openpds.io/storage-claim: 'yes' } }");
@@ -65,12 +66,24 @@ test('a bad value blocks the Domain, nothing applied; takeover reaches the Confi
   await eventually(async () => expect(await podConfigHash()).not.toBe(before)); // the pods roll to read it
   expect((await domain()).metadata.annotations).toHaveProperty(['openpds.io/storage-claim'], 'takeover'); // kept while they have not served
 
-  // The new pods claim the store and serve: Ready, and the annotation has done its job.
+  // The new pods claim the store and serve: recorded, and they roll back to check, the annotation kept.
   for (const name of ['acme-api', 'acme-worker']) await markDeploymentAvailable(kube.client, NS, name);
-  await eventually(async () => expect((await domain()).metadata.annotations ?? {}).not.toHaveProperty(['openpds.io/storage-claim']), 20_000);
-  expect((await eventsOf(kube, NS, 'acme')).filter((e) => e.reason === 'StorageClaimTakenOver').map((e) => [e.type, e.count, e.message])).toEqual([
-    ['Normal', 1, 'The data plane holds its blob store now (openpds.io/storage-claim=takeover); the annotation is removed, so that no later start takes the store over again'],
-  ]);
+  await eventually(async () => expect((await domain()).status?.storageClaim?.takenOverAt).toMatch(/^\d{4}-\d\d-\d\dT/), 20_000);
+  const message = 'The data plane holds its blob store now (openpds.io/storage-claim=takeover): its pods roll back to check, so that no later start takes the store over again; the annotation can go (kubectl annotate domain acme openpds.io/storage-claim-)';
+  expect((await eventsOf(kube, NS, 'acme')).filter((e) => e.reason === 'StorageClaimTakenOver').map((e) => [e.type, e.count, e.message])).toEqual([['Normal', 1, message]]);
   await eventually(async () => expect((await configMap())!.data).not.toHaveProperty('OPENPDS_STORAGE_CLAIM'), 15_000);
   await eventually(async () => expect(await podConfigHash()).toBe(before));
+  expect((await domain()).metadata.annotations).toHaveProperty(['openpds.io/storage-claim'], 'takeover'); // never removed by the operator
+  const takenOverAt = (await domain()).status!.storageClaim!.takenOverAt;
+
+  // Rolled back to check and serving: Ready, saying the annotation can go; nothing rolls again, no second Event.
+  for (const name of ['acme-api', 'acme-worker']) await markDeploymentAvailable(kube.client, NS, name);
+  await eventually(async () => expect(condition(await domain(), 'Ready')).toMatchObject({ status: 'True', message: expect.stringContaining(`(openpds.io/storage-claim=takeover was done at ${takenOverAt}; later starts check: the annotation can go)`) }), 20_000);
+  expect((await configMap())!.data).not.toHaveProperty('OPENPDS_STORAGE_CLAIM');
+  expect((await eventsOf(kube, NS, 'acme')).filter((e) => e.reason === 'StorageClaimTakenOver')).toHaveLength(1);
+
+  // The annotation removed: the record goes with it, so a later takeover is asked for the same way.
+  await kubectl(kube.kubeconfig, ['annotate', 'domain/acme', '-n', NS, 'openpds.io/storage-claim-']);
+  await eventually(async () => expect((await domain()).status?.storageClaim).toBeUndefined(), 15_000);
+  expect(await podConfigHash()).toBe(before);
 }, 90_000);

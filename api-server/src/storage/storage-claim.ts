@@ -167,7 +167,7 @@ const RESOLVE =
   'point this data plane at a different store (another OPENPDS_S3_PREFIX or bucket, or another OPENPDS_DATA_DIR) ' +
   'or at the database that owns this one (OPENPDS_DATABASE_URL; restore it if it was lost)';
 /** How a Domain run by the operator asks for OPENPDS_STORAGE_CLAIM=takeover (operator/src/charts/storage-claim.ts). */
-const ON_KUBERNETES = '(on Kubernetes: kubectl annotate domain NAME openpds.io/storage-claim=takeover; the operator removes the annotation once the Domain is Ready)';
+const ON_KUBERNETES = '(on Kubernetes: kubectl annotate domain NAME openpds.io/storage-claim=takeover; the operator passes it until the data plane serves, then no more)';
 const TAKEOVER =
   'Only if that owner is gone for good and this database is meant to own the store now, start once with ' +
   `OPENPDS_STORAGE_CLAIM=takeover ${ON_KUBERNETES}: its blob GC will then delete every blob this database does not know.`;

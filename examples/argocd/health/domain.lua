@@ -12,6 +12,7 @@ local hs = {}
 -- fails on one this script does not classify.
 local PROGRESSING_REASONS = {
   WaitingForReplicas = true, WaitingForReadyz = true, WaitingForDrives = true, Deleting = true,
+  StorageClaimTakenOver = true,
 }
 -- Stopped: scaled to zero because the spec asks it (Argo CD's Suspended, as for a suspended CronJob).
 local SUSPENDED_REASONS = {

@@ -37,6 +37,14 @@ test('takeover reaches the data plane, whose config reads it, in the ConfigMap a
   expect(loadConfig({ ...localEnv(domain('takeover')), ...SECRET }).storageClaim).toBe('takeover');
 });
 
+test('once the takeover is recorded in status, check again: the pods roll back while the annotation stays', () => {
+  const done = { ...domain('takeover'), status: { storageClaim: { takenOverAt: '2026-12-07T09:00:00.000Z' } } };
+  expect(chartEnv(done)).toEqual(chartEnv(domain()));
+  expect(podConfigHash(done)).toBe(podConfigHash(domain()));
+  // `openpds up` has no status: the annotation counts while it is in the manifest.
+  expect(localEnv(domain('takeover')).OPENPDS_STORAGE_CLAIM).toBe('takeover');
+});
+
 test('annotating rolls the pods (their config hash changes); removing the annotation or setting check rolls them back to the same hash', () => {
   expect(podConfigHash(domain('takeover'))).not.toBe(podConfigHash(domain()));
   expect(podConfigHash(domain('check'))).toBe(podConfigHash(domain()));

@@ -7,13 +7,15 @@
  *     kubectl annotate domain acme openpds.io/storage-claim=takeover
  *
  * An annotation, not a spec field: it is an act done once by someone who knows the store's other owner is
- * gone for good, not a setting to keep in Git (Argo CD would put it back). The data plane takes over "for
- * one start"; left in place, every later start (a restart, a node drain, a scale-out, the next rollout)
- * would take the store over again, from an owner who may have come back. So once the Domain is Ready on
- * pods applied with it, the reconciler removes the annotation itself, with an Event (StorageClaimTakenOver),
- * and the pods roll back to check. `openpds up` cannot edit its manifests: there, remove it by hand. The
- * CRD's schema cannot see annotations, so a value other than these two is refused by the reconciler (and by
- * local mode's manifest check) with the Domain blocked, not ignored.
+ * gone for good, not a setting. The data plane takes over "for one start"; passed on for good, every later
+ * start (a restart, a node drain, a scale-out, the next rollout) would take the store over again, from an
+ * owner who may have come back. So once the Domain is Ready on pods started with it, the reconciler records
+ * that in status.storageClaim.takenOverAt (an Event says so) and stops passing it: the pods roll back to
+ * check, while the annotation may stay (a GitOps tool that keeps putting it back meets no fight). Removing
+ * the annotation clears the record, so a later takeover is asked for the same way. `openpds up` has no
+ * status: there the annotation is passed while it is in the manifest. The CRD's schema cannot see
+ * annotations, so a value other than these two is refused by the reconciler (and by local mode's manifest
+ * check) with the Domain blocked, not ignored.
  */
 import type { Domain } from '../domain-types';
 
@@ -34,7 +36,12 @@ export function storageClaimProblem(domain: Pick<Domain, 'metadata'>): string | 
   return `metadata.annotations[${STORAGE_CLAIM_ANNOTATION}]: Unsupported value: ${JSON.stringify(value)}: supported values: ${MODES.map((m) => `"${m}"`).join(', ')}`;
 }
 
-/** The data plane's variable for the annotation: set only for a takeover (check is the data plane's default). */
-export function storageClaimEnv(domain: Pick<Domain, 'metadata'>): Record<string, string> {
-  return storageClaimMode(domain) === 'takeover' ? { OPENPDS_STORAGE_CLAIM: 'takeover' } : {};
+/** A takeover asked for and not done yet: the Domain's status has no record of it. */
+export function takeoverPending(domain: Pick<Domain, 'metadata' | 'status'>): boolean {
+  return storageClaimMode(domain) === 'takeover' && !domain.status?.storageClaim?.takenOverAt;
+}
+
+/** The data plane's variable for the annotation: set only for a pending takeover (check is the data plane's default). */
+export function storageClaimEnv(domain: Pick<Domain, 'metadata' | 'status'>): Record<string, string> {
+  return takeoverPending(domain) ? { OPENPDS_STORAGE_CLAIM: 'takeover' } : {};
 }

@@ -24,8 +24,11 @@ const MAX_TERMINATION_CHARS = 400;
 
 /** The kubelet alternates these while it retries a pull, ErrImagePull with the registry's error: said as one. */
 const PULL_REASONS = new Set(['ErrImagePull', 'ImagePullBackOff', 'InvalidImageName']);
-/** Waiting reasons whose message is stable and says why (the missing Secret or key, the runtime's refusal). */
-const CREATE_REASONS = new Set(['CreateContainerConfigError', 'CreateContainerError']);
+/** A waiting reason whose message is stable and says why (the missing Secret or key). CreateContainerError's
+ * names the attempt's container, which changes: said without it. */
+const CONFIG_REASON = 'CreateContainerConfigError';
+/** The kubelet's longest crash back-off: a container that last failed longer ago than this is not crash-looping. */
+const CRASH_LOOP_WINDOW_MS = 5 * 60_000;
 
 interface ContainerStatus {
   name: string;
@@ -34,7 +37,7 @@ interface ContainerStatus {
   ready?: boolean;
   started?: boolean;
   state?: { waiting?: { reason?: string; message?: string }; running?: object; terminated?: { exitCode?: number; reason?: string; message?: string } };
-  lastState?: { terminated?: { exitCode?: number; reason?: string; message?: string } };
+  lastState?: { terminated?: { exitCode?: number; reason?: string; message?: string; finishedAt?: string } };
 }
 
 export type PodLike = KubeObject & {
@@ -55,14 +58,19 @@ function lastFailure(c: ContainerStatus): string | undefined {
   return `last exit code ${last.exitCode ?? '?'}${words}`;
 }
 
-function containerTrouble(c: ContainerStatus, init: boolean): string | undefined {
+function containerTrouble(c: ContainerStatus, init: boolean, now: number): string | undefined {
   const what = `${init ? 'init container' : 'container'} ${c.name}`;
   const waiting = c.state?.waiting;
   if (waiting?.reason && PULL_REASONS.has(waiting.reason)) return `${what} cannot pull its image${c.image ? ` ${c.image}` : ''} (kubectl describe pod says why)`;
-  if (waiting?.reason && CREATE_REASONS.has(waiting.reason)) return `${what} ${waiting.reason}${waiting.message ? `: ${oneLine(waiting.message, MAX_TERMINATION_CHARS)}` : ''}`;
+  if (waiting?.reason === CONFIG_REASON) return `${what} ${waiting.reason}${waiting.message ? `: ${oneLine(waiting.message, MAX_TERMINATION_CHARS)}` : ''}`;
+  if (waiting?.reason === 'CreateContainerError') return `${what} CreateContainerError (kubectl describe pod says why)`;
   // CrashLoopBackOff between two runs, running again in between: one wording, so the message holds still.
+  // Running again counts only while its last failure is recent: restartCount never resets, and a container
+  // that crashed once a month ago and now fails its probe is not crash-looping.
   const failure = lastFailure(c);
-  if (failure && (waiting?.reason === 'CrashLoopBackOff' || waiting?.reason === 'RunContainerError' || (c.state?.running && (c.restartCount ?? 0) > 0 && c.ready !== true))) {
+  const finishedAt = Date.parse(c.lastState?.terminated?.finishedAt ?? '');
+  const recentlyFailed = Number.isFinite(finishedAt) && now - finishedAt < CRASH_LOOP_WINDOW_MS;
+  if (failure && (waiting?.reason === 'CrashLoopBackOff' || waiting?.reason === 'RunContainerError' || (c.state?.running && recentlyFailed && c.ready !== true))) {
     return `${what} crash-looping, ${failure}`;
   }
   if (waiting?.reason === 'CrashLoopBackOff' || waiting?.reason === 'RunContainerError') return `${what} ${waiting.reason}`;
@@ -72,16 +80,16 @@ function containerTrouble(c: ContainerStatus, init: boolean): string | undefined
   return undefined;
 }
 
-function podTroubleOf(pod: PodLike): string | undefined {
+function podTroubleOf(pod: PodLike, now: number): string | undefined {
   const status = pod.status ?? {};
   const unscheduled = status.conditions?.find((c) => c.type === 'PodScheduled' && c.status === 'False');
   if (unscheduled) return `not scheduled${unscheduled.reason ? ` (${unscheduled.reason})` : ''}${unscheduled.message ? `: ${oneLine(unscheduled.message, MAX_TERMINATION_CHARS)}` : ''}`;
   for (const c of status.initContainerStatuses ?? []) {
-    const trouble = containerTrouble(c, true);
+    const trouble = containerTrouble(c, true, now);
     if (trouble) return trouble;
   }
   for (const c of status.containerStatuses ?? []) {
-    const trouble = containerTrouble(c, false);
+    const trouble = containerTrouble(c, false, now);
     if (trouble) return trouble;
   }
   return undefined;
@@ -89,12 +97,13 @@ function podTroubleOf(pod: PodLike): string | undefined {
 
 /**
  * The first pod in trouble (by name, so the answer is stable) and what is wrong with it, with how many
- * more are; undefined when no pod says anything (none created yet, all starting normally).
+ * more are; undefined when no pod says anything (none created yet, all starting normally). `now` (ms) dates
+ * a container's last failure.
  */
-export function podTrouble(pods: PodLike[]): string | undefined {
+export function podTrouble(pods: PodLike[], now: number): string | undefined {
   const troubled = pods
     .filter((p) => !p.metadata?.deletionTimestamp) // old pods going away are no reason
-    .map((p) => ({ name: p.metadata?.name ?? '?', trouble: podTroubleOf(p) }))
+    .map((p) => ({ name: p.metadata?.name ?? '?', trouble: podTroubleOf(p, now) }))
     .filter((p): p is { name: string; trouble: string } => p.trouble !== undefined)
     .sort((a, b) => a.name.localeCompare(b.name));
   if (!troubled.length) return undefined;

@@ -15,12 +15,12 @@
 import { randomBytes } from 'node:crypto';
 import { buildDomainChart, referencedSecretKeys, type DomainChartOptions } from '../charts/domain.chart';
 import { createDomainContext, DOMAIN_LABEL, GENERATION_LABEL, type Component, type DomainContext } from '../charts/domain-context';
-import { STORAGE_CLAIM_ANNOTATION, storageClaimMode, storageClaimProblem } from '../charts/storage-claim';
+import { STORAGE_CLAIM_ANNOTATION, storageClaimEnv, storageClaimMode, storageClaimProblem, takeoverPending } from '../charts/storage-claim';
 import { API_VERSION, type Domain, type DomainStatus, type DomainUsageStatus } from '../domain-types';
 import { applyManifests, pruneStale } from '../kube/apply';
 import { RequeueError, type Reconcile } from '../kube/controller';
 import type { EventRecorder } from '../kube/events';
-import type { KubeClient, KubeObject } from '../kube/kube-client';
+import { KubeApiError, type KubeClient, type KubeObject } from '../kube/kube-client';
 import { createOwnWrites, readWithFinalizer } from '../kube/own-writes';
 import { createHttpFetch } from '../kube/http-fetch';
 import { deploymentReadiness, probeReadyz, type FetchFn } from '../kube/readiness';
@@ -167,15 +167,22 @@ export function createDomainReconciler(deps: DomainReconcilerDeps): DomainReconc
   // ns/name → when a pod list was refused (an older ClusterRole without it): logged once, asked again
   // only after POD_LIST_RETRY_MS, not at every replicas poll.
   const podListFailed = new Map<string, number>();
+  // ns/name → what its pods said at the last list that answered, kept through a failed one.
+  const lastPodReasons = new Map<string, string[]>();
   // The resourceVersion each Domain's last write by this reconciler left (finalizer, currentImage, status):
   // a reconcile never starts from an older cached copy (kube/own-writes.ts). In memory, as `applied`: after
   // a restart the informer's first list is as fresh as a GET.
   const ownWrites = createOwnWrites();
   const writeDomainStatus = createDomainStatusWriter({ client, events, now, ownWrites });
   // Every outcome goes through here: one that is not a wait for replicas ends that wait (waitingSince).
+  // A takeover record outlives its annotation by one status write at most (charts/storage-claim.ts).
   const writeStatus: typeof writeDomainStatus = (domain, result) => {
-    if (result.ready.reason !== 'WaitingForReplicas') waitingSince.delete(`${domain.metadata.namespace}/${domain.metadata.name}`);
-    return writeDomainStatus(domain, result);
+    if (result.ready.reason !== 'WaitingForReplicas') {
+      waitingSince.delete(`${domain.metadata.namespace}/${domain.metadata.name}`);
+      lastPodReasons.delete(`${domain.metadata.namespace}/${domain.metadata.name}`);
+    }
+    const forgetTakeover = domain.status?.storageClaim && storageClaimMode(domain) !== 'takeover' && result.fields?.storageClaim === undefined;
+    return writeDomainStatus(domain, forgetTakeover ? { ...result, fields: { ...result.fields, storageClaim: null } } : result);
   };
   const reconcileDeletion = createDomainDeletion({
     client, events, writeStatus, fetch: fetchFn, now, kinds, isRetained, domainEndpoints: deps.domainEndpoints, readyzTimeoutMs: deps.readyzTimeoutMs, ownWrites,
@@ -260,7 +267,8 @@ export function createDomainReconciler(deps: DomainReconcilerDeps): DomainReconc
    */
   function chartInputs(domain: Domain, image: string): string {
     const { resourceVersion: _rv, managedFields: _mf, ...metadata } = domain.metadata as Domain['metadata'] & { resourceVersion?: string; managedFields?: unknown };
-    return JSON.stringify([{ ...domain, metadata, status: undefined }, image, deps.monitoring]);
+    // Of status, the chart reads currentImage (through `image`) and whether a takeover is still pending.
+    return JSON.stringify([{ ...domain, metadata, status: undefined }, image, deps.monitoring, storageClaimEnv(domain)]);
   }
 
   /** The chart for `domain`, rebuilt only when something it is built from changed. */
@@ -293,26 +301,32 @@ export function createDomainReconciler(deps: DomainReconcilerDeps): DomainReconc
   }
 
   /**
-   * What the pods of each component say is wrong, if anything (domain-pods.ts). A failed list (no right
-   * to list pods under an older ClusterRole, a hiccup) costs only the detail: the Domain waits as before.
+   * What the pods of each component say is wrong, if anything (domain-pods.ts). A refused list (403: an
+   * older ClusterRole without it) is logged once and asked again after POD_LIST_RETRY_MS; any other failure
+   * (a timeout, a 429) keeps what the last list said, so the message does not flip, and the next poll asks
+   * again. Either way only the detail is lost: the Domain waits as before.
    */
   async function podReasons(ctx: DomainContext, components: readonly Component[]): Promise<string[]> {
+    const key = `${ctx.namespace}/${ctx.domain.metadata.name}`;
+    const refusedAt = podListFailed.get(key);
+    if (refusedAt !== undefined && monotonic() - refusedAt < POD_LIST_RETRY_MS) return [];
     const reasons: string[] = [];
     for (const component of components) {
-      const key = `${ctx.namespace}/${ctx.domain.metadata.name}`;
-      const failedAt = podListFailed.get(key);
-      if (failedAt !== undefined && monotonic() - failedAt < POD_LIST_RETRY_MS) break;
       try {
         const pods = await client.list<PodLike>({ apiVersion: 'v1', kind: 'Pod', namespace: ctx.namespace }, { labelSelector: labelSelector(ctx.selector(component)) });
-        podListFailed.delete(key);
-        const trouble = podTrouble(pods.items);
+        const trouble = podTrouble(pods.items, now().getTime());
         if (trouble) reasons.push(trouble);
       } catch (error) {
-        if (failedAt === undefined) log('warn', 'could not list pods to say why a Domain waits for its replicas', { domain: key, component, error: (error as Error).message });
-        podListFailed.set(key, monotonic());
-        break;
+        if (error instanceof KubeApiError && error.status === 403) {
+          if (refusedAt === undefined) log('warn', 'may not list pods to say why a Domain waits for its replicas (the ClusterRole needs list on pods)', { domain: key, error: error.message });
+          podListFailed.set(key, monotonic());
+          return [];
+        }
+        return lastPodReasons.get(key) ?? [];
       }
     }
+    podListFailed.delete(key);
+    lastPodReasons.set(key, reasons);
     return reasons;
   }
 
@@ -327,6 +341,7 @@ export function createDomainReconciler(deps: DomainReconcilerDeps): DomainReconc
     if (!object) {
       waitingSince.delete(key);
       podListFailed.delete(key);
+      lastPodReasons.delete(key);
       return undefined; // gone: the garbage collector owns what is left
     }
     let domain = object as unknown as Domain;
@@ -521,17 +536,20 @@ export function createDomainReconciler(deps: DomainReconcilerDeps): DomainReconc
       if (held) return retry(undefined);
       throw new RequeueError(probe.message);
     }
+    // Serving on pods this reconciler applied with a pending takeover (the chart's inputs hold it; none held
+    // back): the store is theirs. Recorded, so the next apply passes check again and no later start takes
+    // it over (charts/storage-claim.ts); not Ready yet: the pods roll once more, and Ready comes after.
+    if (takeoverPending(domain) && !held && applied.get(key)?.inputs === inputs) {
+      const message = `The data plane holds its blob store now (${STORAGE_CLAIM_ANNOTATION}=takeover): its pods roll back to check, so that no later start takes the store over again; the annotation can go (kubectl annotate domain ${name} ${STORAGE_CLAIM_ANNOTATION}-)`;
+      await writeStatus(domain, { ...queued(outcome(generation, 'StorageClaimTakenOver', message, 'waiting')), fields: { ...fields, storageClaim: { takenOverAt: now().toISOString() } }, upgrade });
+      await events.record(domain as unknown as KubeObject, 'Normal', 'StorageClaimTakenOver', message);
+      // Again at once, to apply without takeover: a status write's watch event wakes no reconcile (controller.ts).
+      return retry({ requeueAfterMs: 0 });
+    }
     // In the same status write as Ready: the usage costs no write of its own.
     const usage = await refreshUsage(key, domain, ctx, endpoint);
-    await writeStatus(domain, { ...queued(outcome(generation, 'Ready', `Data plane ready: ${probe.message}`, 'ready')), fields: { ...fields, ...(usage ? { usage } : {}) }, upgrade });
-    // Ready on pods this reconciler applied with the takeover (the chart's inputs hold the annotation; none
-    // held back): the store is theirs. The annotation goes, so no later start (a restart, a node drain, a
-    // scale-out, the next rollout) takes it over again (charts/storage-claim.ts).
-    if (storageClaimMode(domain) === 'takeover' && !held && applied.get(key)?.inputs === inputs) {
-      const written = await client.patch<KubeObject | undefined>({ apiVersion: API_VERSION, kind: 'Domain', namespace, name }, 'merge', { metadata: { annotations: { [STORAGE_CLAIM_ANNOTATION]: null } } });
-      ownWrites.wrote(key, written?.metadata?.resourceVersion);
-      await events.record(domain as unknown as KubeObject, 'Normal', 'StorageClaimTakenOver', `The data plane holds its blob store now (${STORAGE_CLAIM_ANNOTATION}=takeover); the annotation is removed, so that no later start takes the store over again`);
-    }
+    const takenOver = storageClaimMode(domain) === 'takeover' && domain.status?.storageClaim ? ` (${STORAGE_CLAIM_ANNOTATION}=takeover was done at ${domain.status.storageClaim.takenOverAt}; later starts check: the annotation can go)` : '';
+    await writeStatus(domain, { ...queued(outcome(generation, 'Ready', `Data plane ready: ${probe.message}${takenOver}`, 'ready')), fields: { ...fields, ...(usage ? { usage } : {}) }, upgrade });
     return retry(undefined);
   };
   return Object.assign(reconcileDomain, {
