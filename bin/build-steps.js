@@ -35,6 +35,8 @@ const SWC_OPTIONS = {
 
 function begin() {
   fs.mkdirSync(DIST, { recursive: true });
+  // compile empties dist/ first: a build that fails after it must not leave that tree marked current.
+  fs.rmSync(BUILD_STAMP, { force: true });
   fs.writeFileSync(STARTED, sourceList(currentSources()));
 }
 

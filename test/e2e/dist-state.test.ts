@@ -122,6 +122,11 @@ test('a source renamed after the build: stale', () => {
   expect(state.compiledIsCurrent()).toBe(false);
 });
 
+test('a build begun and not ended (it failed after emptying dist/) leaves no stamp: stale, even with nothing changed', () => {
+  steps('begin');
+  expect(state.compiledIsCurrent()).toBe(false);
+});
+
 test('no build stamp (a build that stopped before its end) or no dist/: stale', () => {
   unlinkSync(path.join(root, 'dist/.build-stamp'));
   expect(state.compiledIsCurrent()).toBe(false);
