@@ -136,6 +136,9 @@ describe('openpds plan / apply against a running domain', () => {
 
     const wrong = await cli(runPlanCommand, '--password', 'wrong-password');
     expect(wrong).toMatchObject({ code: 1, text: expect.stringContaining('! error   Drive default/team: AdminCredentialsRejected') });
+    // Said once (its Warning was the same words again), then what to give; no running up serves this URL.
+    expect(wrong.text.match(/AdminCredentialsRejected/g)).toHaveLength(1);
+    expect(wrong.text).toContain(`  note: ${server.url} refused user admin with that password: give the Domain's superadmin with --username (default admin) and its password with --password (or $OPENPDS_ADMIN_PASSWORD)`);
     const missing: string[] = [];
     expect(await runPlanCommand(['-f', dir, '--state', path.join(work, 'nothing')], { out: (l) => missing.push(l), err: (l) => missing.push(l) })).toBe(1);
     expect(missing.join('\n')).toContain('does not exist: plan reads the state of an openpds up and creates none'); // nothing created either

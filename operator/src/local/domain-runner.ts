@@ -10,12 +10,14 @@ import { dataPlaneSettings, resolveDomainSpec } from '../charts/domain-defaults'
 import { storageClaimEnv } from '../charts/storage-claim';
 import { quantityToBytes } from '../charts/quantity';
 import type { Domain } from '../domain-types';
-import { adminPassword, domainDir, readDomainRecord, writeDomainRecord } from './state-dir';
+import { adminPassword, adminPasswordFile, domainDir, readDomainRecord, writeDomainRecord } from './state-dir';
 
 export interface RunningDomain {
   domain: Domain;
   url: string;
   password: string;
+  /** Where the password is kept, in the state dir's terms: what `up` prints beside the URL (never the password). */
+  passwordFile: string;
   /** Changes when the env changes: then the data plane is restarted with the new one. */
   envKey: string;
   /** The port it had last time, when that one is outside the --base-port range asked for now. */
@@ -125,6 +127,7 @@ export async function startDomain(domain: Domain, options: DomainRunnerOptions):
     domain,
     url: running.url,
     password,
+    passwordFile: adminPasswordFile(options.stateDir, ns, domain.metadata.name),
     envKey: JSON.stringify(env),
     ...(previous && !inRange(previous) ? { movedFrom: previous } : {}),
     ...(previous && inRange(previous) && port !== previous ? { busyFrom: previous } : {}),

@@ -9,7 +9,8 @@
  */
 import fs from 'node:fs';
 import { parseArgs } from 'node:util';
-import type { DriveAction } from '../reconcilers/drive';
+import type { DriveAction, DriveEvent } from '../reconcilers/drive';
+import { DRIVE_REASONS } from '../reconcilers/drive-context';
 import { APPLY_SET_NAME, bytesToQuantity, describeChange, parseMarker, type FieldChange } from '../reconcilers/drive-desired';
 import { runClusterCommand, type ClusterTarget } from './cluster-command';
 import { bareEndpointTarget, createDomainTargets, onlyDeclaredDomains, parseEndpoints, type DomainTargets, type TargetOptions } from './domain-targets';
@@ -18,6 +19,7 @@ import { failureOf, planDrives, type PlanEntry } from './plan-drives';
 import { formatUpPrune, upPrunes } from './plan-up-prunes';
 import { openStateSession, type StateSession } from './state-session';
 import { StateDirError } from './state-dir';
+import { DEFAULT_UP_STATE_DIR, describeServedByUp, describeServedPassword, findServedDomain, type ServedDomain } from './state-running-up';
 import { StateFolderMismatchError } from './up-state-folder';
 import { StateDirBusyError } from './up-state-lock';
 
@@ -86,6 +88,11 @@ export interface CommandIo {
   dataPlaneEnv?: Record<string, string>;
   /** Reaches the domains --endpoint names (tests: a fake admin client; default createDomainTargets). */
   createTargets?: (options: TargetOptions) => DomainTargets;
+  /**
+   * The state dir of an `openpds up` that may serve an --endpoint URL (default `.openpds`, up's default
+   * --state-dir, in the current directory): read, never changed, to warn before the plan.
+   */
+  upStateDir?: string;
 }
 
 export function runPlanCommand(argv: string[], io: CommandIo = {}): Promise<number> {
@@ -129,7 +136,8 @@ async function run(command: 'plan' | 'apply', argv: string[], io: CommandIo): Pr
     }
   }
   try {
-    return await stoppable(command, io.signal, out, (signal) => runAgainstDomains(command, parsed, session, { out, err, createTargets: io.createTargets ?? createDomainTargets }, signal));
+    const upStateDir = io.upStateDir ?? DEFAULT_UP_STATE_DIR;
+    return await stoppable(command, io.signal, out, (signal) => runAgainstDomains(command, parsed, session, { out, err, createTargets: io.createTargets ?? createDomainTargets, upStateDir }, signal));
   } catch (error) {
     // A state file that cannot be read or written: one line naming it and what to do, never a stack.
     if (!(error instanceof StateDirError)) throw error;
@@ -171,25 +179,39 @@ interface RunIo {
   out: (line: string) => void;
   err: (line: string) => void;
   createTargets: (options: TargetOptions) => DomainTargets;
+  upStateDir: string;
 }
 
-async function runAgainstDomains(command: 'plan' | 'apply', parsed: DomainArgs, session: StateSession | undefined, { out, err, createTargets }: RunIo, signal?: AbortSignal): Promise<number> {
+async function runAgainstDomains(command: 'plan' | 'apply', parsed: DomainArgs, session: StateSession | undefined, { out, err, createTargets, upStateDir }: RunIo, signal?: AbortSignal): Promise<number> {
   for (const notice of session?.notices ?? []) out(notice);
+  // An --endpoint of a Domain a running `up` serves: whatever this apply changes in up's Drives, up's next
+  // pass puts back (DriftDetected ... correcting). Said first, from up's state files alone.
+  const served = new Map<string, ServedDomain>();
+  if ('endpoints' in parsed.target) {
+    for (const url of new Set([...Object.values(parsed.target.endpoints), ...(parsed.bareEndpoint ? [parsed.bareEndpoint] : [])])) {
+      const domain = findServedDomain(upStateDir, url);
+      if (domain) served.set(url, domain);
+    }
+  }
+  for (const domain of new Set(served.values())) out(describeServedByUp(domain, command, parsed.dir));
   // With a state, the Drives as up last applied them: a changed domainRef or owner is an invalid manifest.
   const manifests = loadManifests(parsed.dir, undefined, session?.previous, { allowEmpty: parsed.allowEmpty });
   let targets = session ? await session.targets(manifests.domains) : createTargets(parsed.target);
+  /** The URL each Domain's Drives go to with --endpoint: where a refused password is looked up. */
+  let endpoints: Record<string, string> = 'endpoints' in parsed.target ? parsed.target.endpoints : {};
   if ('bareEndpoint' in parsed && parsed.bareEndpoint) {
     const ns = (o: { metadata: { namespace?: string } }) => o.metadata.namespace ?? 'default';
     const declared = manifests.domains.map((d) => ({ namespace: ns(d), domain: d.metadata.name }));
-    const endpoints = bareEndpointTarget(
+    const bare = bareEndpointTarget(
       parsed.bareEndpoint,
       manifests.drives.map((d) => ({ namespace: ns(d), domain: d.spec.domainRef.name })),
       declared,
     );
-    if (typeof endpoints === 'string') {
-      err(`openpds ${command}: ${endpoints}`);
+    if (typeof bare === 'string') {
+      err(`openpds ${command}: ${bare}`);
       return parsed.detailedExitCode ? 1 : 2; // as for any usage error (run)
     }
+    endpoints = bare;
     targets = onlyDeclaredDomains(createTargets({ ...parsed.target, endpoints } as TargetOptions), parsed.bareEndpoint, declared);
   }
   // As cluster mode prints a refused manifest: in the plan, and it fails the run.
@@ -201,21 +223,39 @@ async function runAgainstDomains(command: 'plan' | 'apply', parsed: DomainArgs, 
   for (const problem of manifests.notRun) out(`  not applied ${problem.kind} ${problem.name} (${problem.where}): ${problem.message}`);
   const dryRun = command === 'plan';
   const set = parsed.set;
+  const event = (key: string, e: DriveEvent) => `Drive ${key}: ${e.type} ${e.reason}: ${e.message}`;
+  // A failure's Warning (reason and message) is the Drive's `! error` line below, word for word: it was
+  // printed twice. Held, and said only if the Drive ends otherwise.
+  const held = new Map<string, DriveEvent[]>();
   const { entries, pruneSkipped, stopped } = await planDrives(manifests, targets, {
     dryRun,
     ...(signal ? { signal } : {}),
     ...(set !== undefined ? { set } : {}),
     invalid: manifests.invalid.length,
-    onEvent: (key, e) => out(`Drive ${key}: ${e.type} ${e.reason}: ${e.message}`),
+    onEvent: (key, e) => {
+      if (e.type === 'Warning' && e.reason in DRIVE_REASONS) held.set(key, [...(held.get(key) ?? []), e]);
+      else out(event(key, e));
+    },
   });
   if (!dryRun) session?.record(manifests.drives, entries);
   const counts = { create: 0, change: 0, delete: 0, unchanged: 0, failed: manifests.invalid.length };
+  const domainOf = new Map(manifests.drives.map((d) => [manifestKey(d), { namespace: d.metadata.namespace ?? 'default', name: d.spec.domainRef.name }]));
+  const rejectedAt = new Set<string>();
   for (const entry of entries) {
-    if (entry.unmarked) out(formatUnmarked(entry.key, entry.unmarked, dryRun));
     const failure = failureOf(entry);
+    for (const e of held.get(entry.key) ?? []) if (`${e.reason}: ${e.message}` !== failure) out(event(entry.key, e));
+    held.delete(entry.key);
+    if (entry.unmarked) out(formatUnmarked(entry.key, entry.unmarked, dryRun));
     if (failure) {
       counts.failed++;
       out(`! error   Drive ${entry.key}: ${failure}`);
+      // Which password would log in, once per URL.
+      const domain = domainOf.get(entry.key);
+      const url = domain && (endpoints[`${domain.namespace}/${domain.name}`] ?? endpoints[domain.name]);
+      if (url && failure.startsWith('AdminCredentialsRejected:') && !rejectedAt.has(url)) {
+        rejectedAt.add(url);
+        out(credentialsNote(url, served.get(url), 'endpoints' in parsed.target ? parsed.target.username : ''));
+      }
       continue;
     }
     if (entry.move) {
@@ -237,6 +277,7 @@ async function runAgainstDomains(command: 'plan' | 'apply', parsed: DomainArgs, 
       if (action.action !== 'none' && dryRun) out(formatAction(entry.key, action));
     }
   }
+  for (const [key, events] of held) for (const e of events) out(event(key, e));
   let upPruned = 0;
   if (session) {
     // What `up` itself will prune from its records, with or without --set: plan must not hide it.
@@ -271,6 +312,12 @@ async function runAgainstDomains(command: 'plan' | 'apply', parsed: DomainArgs, 
   out(`${summary}${counts.failed ? `, ${counts.failed} failed` : ''}.`);
   if (counts.failed > 0) return 1;
   return dryRun && parsed.detailedExitCode && counts.create + counts.change + counts.delete > 0 ? 2 : 0;
+}
+
+/** What to do about a refused admin password: the password file of the Domain a running `up` serves there. */
+function credentialsNote(url: string, served: ServedDomain | undefined, username: string): string {
+  if (served) return describeServedPassword(served);
+  return `  note: ${url} refused user ${username} with that password: give the Domain's superadmin with --username (default admin) and its password with --password (or $OPENPDS_ADMIN_PASSWORD)`;
 }
 
 /** Why no drive is deleted or released this run, in the words of cluster mode's skipped prune. */

@@ -68,6 +68,16 @@ export function domainDir(stateDir: string, namespace: string, name: string): st
 }
 
 /**
+ * A Domain's admin-password file in the state dir's own terms (relative when it was given relative, as
+ * `.openpds/up/default/quickstart/admin-password`): what `up` and `plan`/`apply` print for a user to read
+ * it, never the password itself.
+ */
+export function adminPasswordFile(stateDir: string, namespace: string, name: string): string {
+  domainDir(stateDir, namespace, name); // refuses a namespace or name that would leave the state dir
+  return path.join(stateDir, 'up', namespace, name, 'admin-password');
+}
+
+/**
  * The domain's admin password: generated on first use and kept, so restarts log in with the same one.
  * Only on first use: once the Domain's database exists and has run, its superadmin has the password it was created
  * with, and a new one in the file logs in nowhere (every Drive became AdminCredentialsRejected). A file
@@ -99,7 +109,7 @@ function missingPassword(file: string, data: string, domainId: string): string {
 }
 
 /** A path or value as a POSIX shell reads it back. */
-function shellQuote(value: string): string {
+export function shellQuote(value: string): string {
   return /^[\w@%+=:,./-]+$/.test(value) ? value : `'${value.replaceAll("'", "'\\''")}'`;
 }
 

@@ -165,6 +165,9 @@ export function createUpRunner(options: UpOptions): UpRunner {
         if (running.busyFrom) options.log(`Domain ${k}: port ${running.busyFrom} of its last run is in use: moved to ${new URL(running.url).port} (its URL is now ${running.url})`);
         if (running.movedFrom) options.log(`Domain ${k}: moved from port ${running.movedFrom} of its last run (outside --base-port ${options.basePort}..${options.basePort + PORT_ATTEMPTS - 1})`);
         options.log(`Domain ${k}: data plane listening on ${running.url}`);
+        // How to log in, right under where: the password's file, never the password (output gets pasted
+        // into issues). A line of its own: scripts read the URL as the end of the line above.
+        options.log(`Domain ${k}: log in at ${running.url} as ${ADMIN_USERNAME}, with the password in ${running.passwordFile}`);
       } catch (error) {
         // Retried each pass; said again only when the reason changes (the status table keeps showing it).
         if (slot?.error !== (error as Error).message) options.log(`Domain ${k}: failed to start: ${(error as Error).message}`);
