@@ -43,6 +43,11 @@ export interface OperatorRuntime {
   domainAccess(namespace: string, name: string): Promise<DomainAccess>;
   /** Requeues an object of another kind, e.g. Drives when their Domain turns Ready. */
   enqueue(kind: string, key: string): void;
+  /**
+   * A reconciler changed what Domain ns/name holds (a drive created, resized or deleted): its status.usage
+   * is read again at once, not at the next 5-minute refresh. Absent where no Domain reconciler runs.
+   */
+  domainUsageChanged?(namespace: string, name: string): void;
   /** The operator's metrics, for what a reconciler counts itself (drift it corrected). */
   metrics: DriftMetrics;
 }
@@ -110,7 +115,7 @@ export interface RunningOperator {
 
 type Log = NonNullable<OperatorOptions['log']>;
 
-function domainRegistration(options: OperatorOptions, monitoring: () => boolean, deploymentCache: () => ResilientInformer<KubernetesObject> | undefined, domainCache: () => ResilientInformer<KubernetesObject> | undefined, adminClients: DomainAdminClients, rollouts: RolloutBudget, log: Log): ReconcilerRegistration<Domain & KubernetesObject> {
+function domainRegistration(options: OperatorOptions, monitoring: () => boolean, deploymentCache: () => ResilientInformer<KubernetesObject> | undefined, domainCache: () => ResilientInformer<KubernetesObject> | undefined, adminClients: DomainAdminClients, rollouts: RolloutBudget, log: Log): ReconcilerRegistration<Domain & KubernetesObject> & Pick<DomainReconciler, 'usageChanged'> {
   // The reconciler for the current monitoring setting, built by create() and again whenever the setting
   // changed (the Prometheus Operator's CRDs installed or removed while running): a reconciler fixes at
   // creation which kinds it renders and prunes, so a new one is what a restart of the operator would give.
@@ -118,6 +123,8 @@ function domainRegistration(options: OperatorOptions, monitoring: () => boolean,
   // and the Deployment watch below belong to this one operator instance.
   let current: { monitoring: boolean; reconciler: DomainReconciler } | undefined;
   return {
+    // The reconciler of the moment's: a Drive changed what its Domain holds (OperatorRuntime.domainUsageChanged).
+    usageChanged: (key: string) => current?.reconciler.usageChanged(key),
   kind: 'Domain',
   plural: 'domains',
   create(runtime) {
@@ -251,6 +258,10 @@ export async function runOperator(options: OperatorOptions): Promise<RunningOper
       adminClients,
     }),
     enqueue: (kind, key) => controllers.get(kind)?.enqueue(key),
+    domainUsageChanged(namespace, name) {
+      domain.usageChanged(`${namespace}/${name}`);
+      controllers.get('Domain')?.enqueue(`${namespace}/${name}`);
+    },
     metrics,
   };
 
@@ -262,7 +273,8 @@ export async function runOperator(options: OperatorOptions): Promise<RunningOper
     deployment: (namespace, name) => deploymentCache()?.get(name, namespace) as KubeObject | undefined,
   });
   metrics.trackQueuedRollouts(() => (reconciling() ? rollouts.queued() : 0));
-  const registrations: ReconcilerRegistration<any>[] = [domainRegistration(options, () => monitoring, deploymentCache, () => controllers.get('Domain')?.informer, adminClients, rollouts, log), ...(options.reconcilers ?? [])];
+  const domain = domainRegistration(options, () => monitoring, deploymentCache, () => controllers.get('Domain')?.informer, adminClients, rollouts, log);
+  const registrations: ReconcilerRegistration<any>[] = [domain, ...(options.reconcilers ?? [])];
   for (const registration of registrations) {
     const apiVersion = registration.apiVersion ?? API_VERSION;
     const ns = options.namespace;

@@ -115,6 +115,13 @@ test('Drive: created in the data plane, hand-made drift reported and corrected, 
   const id = drive.status!.driveId!;
   expect(await admin.getDrive(id)).toMatchObject({ drive_name: 'team files', owner: alice!.user_id, owner_type: 'user', total_size: 5 * GiB });
   expect((await events('team')).map((e) => e.reason)).toContain('Created');
+  // What `kubectl get openpds` shows of the Domain follows within seconds, not at its 5-minute usage refresh:
+  // every drive the data plane lists, the team drive among them.
+  const domainUsage = async () => (await kube.client.get<KubeObject & { status?: { usage?: { drives: number } } }>({ apiVersion: 'openpds.io/v1alpha1', kind: 'Domain', namespace: NS, name: 'acme' })).status?.usage;
+  let listed = 0;
+  for await (const _d of admin.listAllDrives()) listed++;
+  expect(listed).toBeGreaterThanOrEqual(2); // alice's default drive and the team drive at least
+  await eventually(async () => expect(await domainUsage()).toMatchObject({ drives: listed }), 10_000);
 
   // Quota changed by hand in the data plane: the resync reports it (Synced=False, Event), then corrects it.
   await admin.updateDrive(id, { total_size: 1 * GiB });

@@ -97,6 +97,8 @@ export type DomainReconciler = Reconcile<Domain> & {
    * reconcile applies again.
    */
   deploymentChanged(key: string, name: string, generation: number | undefined): void;
+  /** What Domain `key` holds changed (a Drive created, resized, deleted): its next Ready reconcile reads usage again. */
+  usageChanged(key: string): void;
 };
 
 // No Secret: the chart's only one, the admin Secret, outlives its Domain (below), so nothing would ever be
@@ -157,6 +159,9 @@ export function createDomainReconciler(deps: DomainReconcilerDeps): DomainReconc
   // run of failures). A failed read waits usageRefreshMs like a good one: a data plane that cannot answer
   // must not cost every reconcile (each Deployment status change) a login attempt and a 2 s wait.
   const usageReads = new Map<string, { at: number; failed: boolean }>();
+  // ns/name of Domains whose usage a Drive changed since their last read (usageChanged): read at the next
+  // reconcile that finds them Ready, whatever the refresh interval says.
+  const usageStale = new Set<string>();
   const secretKeys = createSecretKeyCache(deps.secretCacheMs ?? 30_000, monotonic);
   const rolloutRetryMs = deps.rolloutRetryMs ?? 5000;
   // ns/name → since when (monotonic) this process has seen the Domain wait for its replicas, at which
@@ -206,7 +211,8 @@ export function createDomainReconciler(deps: DomainReconcilerDeps): DomainReconc
     const previous = domain.status?.usage;
     const last = usageReads.get(key);
     const age = last ? monotonic() - last.at : previous ? now().getTime() - Date.parse(previous.observedAt) : Infinity;
-    if (!(age >= usageRefreshMs)) return previous; // NaN (an unparsable observedAt) reads again too
+    if (!(age >= usageRefreshMs) && !usageStale.has(key)) return previous; // NaN (an unparsable observedAt) reads again too
+    usageStale.delete(key);
     let problem: string;
     try {
       const usage = usageStatus(await adminClients.get(ctx, endpoint).getDomain({ timeoutMs: usageTimeoutMs }), now());
@@ -554,6 +560,7 @@ export function createDomainReconciler(deps: DomainReconcilerDeps): DomainReconc
   };
   return Object.assign(reconcileDomain, {
     invalidate: (key: string) => void applied.delete(key),
+    usageChanged: (key: string) => void usageStale.add(key),
     deploymentChanged(key: string, name: string, generation: number | undefined) {
       if (generation === undefined || applied.get(key)?.deployments.get(name) !== generation) applied.delete(key);
     },

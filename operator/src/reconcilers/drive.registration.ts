@@ -75,6 +75,9 @@ export function defaultReconcilers(): ReconcilerRegistration<any>[] {
   return [driveRegistration];
 }
 
+/** A Drive's Events that say its drive in the data plane was created, resized or deleted (drive.ts). */
+const USAGE_CHANGING_EVENTS = new Set(['Created', 'Recreated', 'Updated', 'Adopted', 'DriftDetected', 'Deleted']);
+
 export function createDriveReconcile(rt: OperatorRuntime): Reconcile<DriveObject> {
   const ownWrites = createOwnWrites();
   return async ({ object: cached, namespace, name }) => {
@@ -119,6 +122,8 @@ export function createDriveReconcile(rt: OperatorRuntime): Reconcile<DriveObject
     const result: DriveReconcileResult & Partial<DriveDeletionResult> = deleting ? await reconcileDriveDeletion(drive, ctx) : await reconcileDrive(drive, ctx);
     const events = deleting && result.deferredDelete ? await recordDeferral(rt, result.deferredDelete, result.events) : result.events;
     for (const e of events) await rt.events.record(drive, e.type, e.reason, e.message);
+    // The Domain's status.usage (drives, quota) is read again now, not at its next 5-minute refresh.
+    if (events.some((e) => USAGE_CHANGING_EVENTS.has(e.reason))) rt.domainUsageChanged?.(namespace, drive.spec.domainRef.name);
     for (const field of result.driftCorrected) rt.metrics.driftCorrected('Drive', field);
 
     if (deleting && result.removeFinalizer) {
