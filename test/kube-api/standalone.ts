@@ -16,6 +16,7 @@ async function main(): Promise<void> {
   if (kubeconfig) await server.writeKubeconfig(kubeconfig);
   console.log(`kube-api test server listening on ${server.url}`);
   if (kubeconfig) console.log(`kubeconfig written to ${kubeconfig}: export KUBECONFIG=${kubeconfig}`);
+  else console.log('no kubeconfig written: run it with --kubeconfig FILE (and --port PORT) to use kubectl and the operator against it');
   let stopRollouts: (() => Promise<void>) | undefined;
   if (process.argv.includes('--roll-out-deployments')) {
     if (!kubeconfig) throw new Error('--roll-out-deployments needs --kubeconfig FILE (it watches Deployments through it)');
