@@ -60,6 +60,7 @@ const DOMAIN_REASONS: Record<string, Health> = {
   MissingSecretKey: 'Degraded',
   StorageModeUnsupported: 'Degraded',
   InvalidAnnotation: 'Degraded', // an openpds.io/storage-claim value the reconciler refuses: nothing applied
+  CRDOutdated: 'Degraded', // the cluster's Domain CRD drops a status field this operator writes
   StorageConflict: 'Degraded', // another Domain's S3 keyspace: nothing applied until it gets its own
   MissingAdminSecret: 'Degraded',
   ImageNotApproved: 'Degraded', // Manual, no currentImage, no approvedImage, over kept data: someone must approve an image

@@ -113,6 +113,9 @@ export interface RunningOperator {
   kill(): Promise<void>;
 }
 
+/** How long Drive changes of one Domain gather before its usage is read again (OperatorRuntime.domainUsageChanged). */
+const USAGE_CHANGE_COALESCE_MS = 2000;
+
 type Log = NonNullable<OperatorOptions['log']>;
 
 function domainRegistration(options: OperatorOptions, monitoring: () => boolean, deploymentCache: () => ResilientInformer<KubernetesObject> | undefined, domainCache: () => ResilientInformer<KubernetesObject> | undefined, adminClients: DomainAdminClients, rollouts: RolloutBudget, log: Log): ReconcilerRegistration<Domain & KubernetesObject> & Pick<DomainReconciler, 'usageChanged'> {
@@ -245,6 +248,7 @@ export async function runOperator(options: OperatorOptions): Promise<RunningOper
   const server = await startHealthServer(options.metricsPort, metrics, health);
   const metricsUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
 
+  const usageChanges = new Map<string, NodeJS.Timeout>();
   const adminClients = createDomainAdminClients({ client });
   const runtime: OperatorRuntime = {
     client,
@@ -258,9 +262,16 @@ export async function runOperator(options: OperatorOptions): Promise<RunningOper
       adminClients,
     }),
     enqueue: (kind, key) => controllers.get(kind)?.enqueue(key),
+    // At most one usage read per Domain per USAGE_CHANGE_COALESCE_MS: a GitOps sync creating 50 Drives of
+    // one Domain costs one or two reads, not 50 reconciles, probes, reads and status writes.
     domainUsageChanged(namespace, name) {
-      domain.usageChanged(`${namespace}/${name}`);
-      controllers.get('Domain')?.enqueue(`${namespace}/${name}`);
+      const key = `${namespace}/${name}`;
+      if (usageChanges.has(key)) return;
+      usageChanges.set(key, setTimeout(() => {
+        usageChanges.delete(key);
+        domain.usageChanged(key);
+        controllers.get('Domain')?.enqueue(key);
+      }, USAGE_CHANGE_COALESCE_MS).unref());
     },
     metrics,
   };
@@ -401,6 +412,7 @@ export async function runOperator(options: OperatorOptions): Promise<RunningOper
       if (state === 'stopped') return;
       state = 'stopped';
       clearInterval(monitoringRecheck);
+      for (const timer of usageChanges.values()) clearTimeout(timer);
       await stopControllers();
       await elector?.release();
       server.closeAllConnections();
@@ -410,6 +422,7 @@ export async function runOperator(options: OperatorOptions): Promise<RunningOper
       killed = true;
       state = 'stopped';
       clearInterval(monitoringRecheck);
+      for (const timer of usageChanges.values()) clearTimeout(timer);
       elector?.abandon();
       // Stops watches and drops queued keys; a request already on the wire still completes, as it would
       // when a process dies after writing to its socket, but a reconcile still running sends nothing more.

@@ -7,6 +7,8 @@
  * store over again, and a GitOps tool that keeps the annotation meets no fight); removing the annotation
  * clears the record.
  */
+import fs from 'node:fs';
+import path from 'node:path';
 import type { Condition, Domain } from '../../operator/src/domain-types';
 import type { KubeObject } from '../../operator/src/kube/kube-client';
 import { runOperator, type RunningOperator } from '../../operator/src/main';
@@ -87,3 +89,28 @@ test('a bad value blocks the Domain, nothing applied; takeover reaches the Confi
   await eventually(async () => expect((await domain()).status?.storageClaim).toBeUndefined(), 15_000);
   expect(await podConfigHash()).toBe(before);
 }, 90_000);
+
+// An operator upgraded before the CRDs: the API server prunes status.storageClaim, which it does not know.
+test('a cluster whose Domain CRD predates status.storageClaim: Degraded CRDOutdated, one Event, no loop', async () => {
+  const crd = fs.readFileSync(path.join(__dirname, '../../crds/openpds.io_domains.yaml'), 'utf8');
+  const older = crd.replace(/\n {16}storageClaim:\n(?: {18,}.*\n)+/, '\n');
+  expect(older).not.toContain('storageClaim:');
+  await kubectl(kube.kubeconfig, ['apply', '-f', '-'], older);
+  const name = 'old-crd';
+  const yaml = domainYaml(NS, name).replace(`metadata: { name: ${name}, namespace: ${NS} }`, `metadata: { name: ${name}, namespace: ${NS}, annotations: { openpds.io/storage-claim: takeover } }`);
+  expect(yaml).toContain('openpds.io/storage-claim: takeover');
+  await operator?.stop();
+  operator = await runOperator({ kubeconfig: kube.kubeconfig, metricsPort: 0, monitoring: false, baseBackoffMs: 200, maxBackoffMs: 2000, domainEndpoints: { [`${NS}/${name}`]: readyz.url }, log: () => undefined });
+  await kubectl(kube.kubeconfig, ['apply', '-f', '-'], yaml);
+  const get = () => kube.client.get<Domain & KubeObject>({ apiVersion: 'openpds.io/v1alpha1', kind: 'Domain', namespace: NS, name });
+  for (const d of [`${name}-api`, `${name}-worker`]) await eventually(() => markDeploymentAvailable(kube.client, NS, d), 15_000);
+  await eventually(async () => expect(condition(await get(), 'Ready')).toMatchObject({ status: 'False', reason: 'CRDOutdated' }), 20_000);
+  expect(condition(await get(), 'Degraded')).toMatchObject({ status: 'True', reason: 'CRDOutdated' });
+  expect(condition(await get(), 'Ready')?.message).toContain('kubectl apply -k crds/');
+  const statusWrites = () => kube.server.hooks.requests().filter((r) => r.method === 'PATCH' && r.path === `/apis/openpds.io/v1alpha1/namespaces/${NS}/domains/${name}/status`).length;
+  const before = statusWrites();
+  await new Promise((r) => setTimeout(r, 3000));
+  expect(statusWrites() - before).toBeLessThanOrEqual(1); // backoff, not a loop at 0 ms
+  expect((await eventsOf(kube, NS, name)).filter((e) => e.reason === 'StorageClaimTakenOver').map((e) => e.count)).toEqual([1]);
+  await kubectl(kube.kubeconfig, ['apply', '-k', path.join(__dirname, '../../crds')]); // leave the suite's CRDs as they were
+}, 60_000);

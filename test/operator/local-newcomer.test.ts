@@ -50,7 +50,7 @@ describe('openpds up, then plan/apply --endpoint at the Domain it serves', () =>
     const seen = h.lines.length;
     const apply = await cli(runApplyCommand, other, password);
     expect(apply.code).toBe(0);
-    const warning = `! warning Domain default/d at ${url} is run by openpds up (pid ${process.pid}) from ${h.dir}: within seconds, at its next pass, up corrects the drives of that folder's Drives back to its manifests (DriftDetected ... correcting), undoing what this apply changes in them`;
+    const warning = `! warning Domain default/d at ${url} is run by openpds up (pid ${process.pid}) from ${h.dir}: at its next pass (every --resync, 10 s by default), up corrects the drives of that folder's Drives back to its manifests (DriftDetected ... correcting), undoing what this apply changes in them`;
     expect(apply.lines[0]).toContain(warning);
     expect(apply.lines[0]).toContain(`Edit ${h.dir} instead (up applies it; openpds plan -f ${h.dir} --state ${h.state} shows what it will do), or stop that up and plan/apply -f ${h.dir} --state ${h.state}`);
     expect(apply.lines.at(-1)).toMatch(/^Apply complete: 0 created, 1 changed/);

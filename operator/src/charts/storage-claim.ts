@@ -11,8 +11,9 @@
  * start (a restart, a node drain, a scale-out, the next rollout) would take the store over again, from an
  * owner who may have come back. So once the Domain is Ready on pods started with it, the reconciler records
  * that in status.storageClaim.takenOverAt (an Event says so) and stops passing it: the pods roll back to
- * check, while the annotation may stay (a GitOps tool that keeps putting it back meets no fight). Removing
- * the annotation clears the record, so a later takeover is asked for the same way. `openpds up` has no
+ * check. The annotation is never removed by the operator (no fight with a GitOps tool), but it should go,
+ * from Git too: a Domain re-created with an empty status would take the store over again. Removing it
+ * clears the record, so a later takeover is asked for the same way. `openpds up` has no
  * status: there the annotation is passed while it is in the manifest. The CRD's schema cannot see
  * annotations, so a value other than these two is refused by the reconciler (and by local mode's manifest
  * check) with the Domain blocked, not ignored.

@@ -91,8 +91,8 @@ function isRunning(pid: number): boolean {
 }
 
 /**
- * The Domains `up`'s last pass ran (Running, or NotReady: serving, /readyz not 200); before its first
- * pass wrote status.json, every Domain the state records.
+ * The Domains `up`'s last written status.json says run (Running, or NotReady: serving, /readyz not 200),
+ * an earlier run's until this one's first pass writes it; without one, every Domain the state records.
  */
 function runningDomainKeys(stateDir: string): string[] {
   try {
@@ -125,7 +125,7 @@ function sameListener(a: URL, b: URL): boolean {
 
 /**
  * The warning `plan`/`apply --endpoint` print before the plan: `up` corrects what the apply changes in its
- * folder's Drives back to that folder's manifests, within seconds and silently but for a DriftDetected line
+ * folder's Drives back to that folder's manifests at its next pass, silently but for a DriftDetected line
  * in its own output. Said, not refused: a Drive only DIR names is left alone by `up`.
  */
 export function describeServedByUp(served: ServedDomain, command: 'plan' | 'apply', dir: string): string {
@@ -136,7 +136,7 @@ export function describeServedByUp(served: ServedDomain, command: 'plan' | 'appl
   }
   const what = command === 'plan' ? 'applying this plan changes' : 'this apply changes';
   return (
-    `${by}: within seconds, at its next pass, up corrects the drives of that folder's Drives back to its manifests (DriftDetected ... correcting), undoing what ${what} in them ` +
+    `${by}: at its next pass (every --resync, 10 s by default), up corrects the drives of that folder's Drives back to its manifests (DriftDetected ... correcting), undoing what ${what} in them ` +
     `(drives of Drives only this folder has are left alone). Edit ${served.folder} instead (up applies it; ${preview} shows what it will do), ` +
     `or stop that up and plan/apply -f ${served.folder} --state ${served.stateDir}`
   );

@@ -73,6 +73,9 @@ test('running again after a failure long ago is not a crash loop (restartCount n
     pod('p', { phase: 'Running', containerStatuses: [{ name: 'api', ready: false, started: true, restartCount: 1, state: { running: {} }, lastState: { terminated: { exitCode: 1, message: 'database unreachable', finishedAt } } }] });
   expect(podTroubleAtNow([recovered('2026-11-07T10:00:00Z')])).toBe('pod p: container api running but not ready (its readiness probe, /readyz, fails)');
   expect(podTroubleAtNow([recovered('2026-12-07T09:58:00Z')])).toBe('pod p: container api crash-looping, last exit code 1: database unreachable');
+  // Restarted after the kubelet's longest back-off (5 min) and running for a while: the same crash loop, not a
+  // "not ready" that flips back at its next exit.
+  expect(podTroubleAtNow([recovered('2026-12-07T09:54:50Z')])).toBe('pod p: container api crash-looping, last exit code 1: database unreachable');
 });
 
 test("CreateContainerError's message names each attempt's container: its reason only, so the message holds still", () => {

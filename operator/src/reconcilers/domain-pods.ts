@@ -27,8 +27,12 @@ const PULL_REASONS = new Set(['ErrImagePull', 'ImagePullBackOff', 'InvalidImageN
 /** A waiting reason whose message is stable and says why (the missing Secret or key). CreateContainerError's
  * names the attempt's container, which changes: said without it. */
 const CONFIG_REASON = 'CreateContainerConfigError';
-/** The kubelet's longest crash back-off: a container that last failed longer ago than this is not crash-looping. */
-const CRASH_LOOP_WINDOW_MS = 5 * 60_000;
+/**
+ * A container that last failed longer ago than this is not crash-looping: the kubelet's own reset of its
+ * back-off (10 minutes of running). Not its longest back-off (5 minutes): a container restarted after that
+ * wait would read as recovered while it runs, and as crash-looping again at its next exit.
+ */
+const CRASH_LOOP_WINDOW_MS = 10 * 60_000;
 
 interface ContainerStatus {
   name: string;

@@ -174,6 +174,9 @@ export function createDomainReconciler(deps: DomainReconcilerDeps): DomainReconc
   const podListFailed = new Map<string, number>();
   // ns/name → what its pods said at the last list that answered, kept through a failed one.
   const lastPodReasons = new Map<string, string[]>();
+  // uids of Domains whose takeover this process recorded in status: one found pending again was not stored.
+  // Cleared with the record (the annotation removed), so a later takeover is recorded again.
+  const takeoversRecorded = new Set<string>();
   // The resourceVersion each Domain's last write by this reconciler left (finalizer, currentImage, status):
   // a reconcile never starts from an older cached copy (kube/own-writes.ts). In memory, as `applied`: after
   // a restart the informer's first list is as fresh as a GET.
@@ -186,6 +189,7 @@ export function createDomainReconciler(deps: DomainReconcilerDeps): DomainReconc
       waitingSince.delete(`${domain.metadata.namespace}/${domain.metadata.name}`);
       lastPodReasons.delete(`${domain.metadata.namespace}/${domain.metadata.name}`);
     }
+    if (storageClaimMode(domain) !== 'takeover') takeoversRecorded.delete(domain.metadata.uid ?? `${domain.metadata.namespace}/${domain.metadata.name}`);
     const forgetTakeover = domain.status?.storageClaim && storageClaimMode(domain) !== 'takeover' && result.fields?.storageClaim === undefined;
     return writeDomainStatus(domain, forgetTakeover ? { ...result, fields: { ...result.fields, storageClaim: null } } : result);
   };
@@ -348,6 +352,7 @@ export function createDomainReconciler(deps: DomainReconcilerDeps): DomainReconc
       waitingSince.delete(key);
       podListFailed.delete(key);
       lastPodReasons.delete(key);
+      usageStale.delete(key);
       return undefined; // gone: the garbage collector owns what is left
     }
     let domain = object as unknown as Domain;
@@ -546,11 +551,20 @@ export function createDomainReconciler(deps: DomainReconcilerDeps): DomainReconc
     // back): the store is theirs. Recorded, so the next apply passes check again and no later start takes
     // it over (charts/storage-claim.ts); not Ready yet: the pods roll once more, and Ready comes after.
     if (takeoverPending(domain) && !held && applied.get(key)?.inputs === inputs) {
+      const uid = domain.metadata.uid ?? key;
+      if (takeoversRecorded.has(uid)) {
+        // Recorded once already and still not in status: the cluster's Domain CRD predates
+        // status.storageClaim and the API server drops it. Said, not retried in a loop.
+        const message = `the takeover is done but status.storageClaim was not stored: the Domain CRD in the cluster is older than this operator (kubectl apply -k crds/ from this release); until then every start of the data plane takes its store over`;
+        await writeStatus(domain, { ...queued(outcome(generation, 'CRDOutdated', message, 'blocked')), fields, upgrade });
+        throw new RequeueError(message);
+      }
+      takeoversRecorded.add(uid);
       const message = `The data plane holds its blob store now (${STORAGE_CLAIM_ANNOTATION}=takeover): its pods roll back to check, so that no later start takes the store over again; the annotation can go (kubectl annotate domain ${name} ${STORAGE_CLAIM_ANNOTATION}-)`;
       await writeStatus(domain, { ...queued(outcome(generation, 'StorageClaimTakenOver', message, 'waiting')), fields: { ...fields, storageClaim: { takenOverAt: now().toISOString() } }, upgrade });
       await events.record(domain as unknown as KubeObject, 'Normal', 'StorageClaimTakenOver', message);
-      // Again at once, to apply without takeover: a status write's watch event wakes no reconcile (controller.ts).
-      return retry({ requeueAfterMs: 0 });
+      // Again soon, to apply without takeover: a status write's watch event wakes no reconcile (controller.ts).
+      return retry({ requeueAfterMs: 1000 });
     }
     // In the same status write as Ready: the usage costs no write of its own.
     const usage = await refreshUsage(key, domain, ctx, endpoint);

@@ -50,6 +50,7 @@ function fakeRuntime(opts: { otherStorage?: boolean } = {}) {
       calls.push('domainAccess');
       return { state: 'Ready', client: admin };
     },
+    domainUsageChanged: (namespace: string, name: string) => void calls.push(`usageChanged ${namespace}/${name}`),
   } as unknown as OperatorRuntime;
   return { runtime, calls, events };
 }
@@ -81,6 +82,7 @@ test.each([
     'domainAccess',
     'getDrive drv-1',
     'deleteDrive drv-1',
+    'usageChanged ns/d', // the Domain's status.usage is read again (one drive fewer)
     'patch d-deferred-drive-deletes {"data":{"u-1":null}}',
     'DELETE /api/v1/namespaces/ns/configmaps/d-deferred-drive-deletes',
   ]);

@@ -148,6 +148,7 @@ export function createDeferredDeletes(rt: OperatorRuntime): DeferredDeletes {
         const reason = done.result === 'Skipped' ? 'DeferredDriveDeleteSkipped' : 'DeferredDriveDeleted';
         await rt.events.record(domain, done.result === 'Skipped' ? 'Warning' : 'Normal', reason, done.message);
         finished?.inc({ result: done.result.toLowerCase() });
+        if (done.result !== 'Skipped') rt.domainUsageChanged?.(namespace, name); // a drive went: its usage too
         finishedUids.add(entry.uid);
       }
       configMap = await removeDeferredDelete(rt.client, namespace, name, entry.uid);
