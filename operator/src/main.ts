@@ -45,7 +45,8 @@ export interface OperatorRuntime {
   enqueue(kind: string, key: string): void;
   /**
    * A reconciler changed what Domain ns/name holds (a drive created, resized or deleted): its status.usage
-   * is read again at once, not at the next 5-minute refresh. Absent where no Domain reconciler runs.
+   * is read again ~2 s later (changes within those 2 s gathered into one read), not at the next 5-minute
+   * refresh. Absent where no Domain reconciler runs (tests' runtimes).
    */
   domainUsageChanged?(namespace: string, name: string): void;
   /** The operator's metrics, for what a reconciler counts itself (drift it corrected). */
@@ -126,8 +127,8 @@ function domainRegistration(options: OperatorOptions, monitoring: () => boolean,
   // and the Deployment watch below belong to this one operator instance.
   let current: { monitoring: boolean; reconciler: DomainReconciler } | undefined;
   return {
-    // The reconciler of the moment's: a Drive changed what its Domain holds (OperatorRuntime.domainUsageChanged).
-    usageChanged: (key: string) => current?.reconciler.usageChanged(key),
+  // The reconciler of the moment's: a Drive changed what its Domain holds (OperatorRuntime.domainUsageChanged).
+  usageChanged: (key: string) => current?.reconciler.usageChanged(key),
   kind: 'Domain',
   plural: 'domains',
   create(runtime) {
