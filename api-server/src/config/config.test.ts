@@ -174,14 +174,14 @@ describe('config', () => {
     });
   });
 
-  it('documents every key in the README table, each row as `openpds config-docs` prints it', () => {
+  it('documents every key in the docs/configuration.md table, each row as `openpds config-docs` prints it', () => {
     const table = configTable();
     for (const spec of Object.values(CONFIG_KEYS)) expect(table).toContain(`\`${spec.env}\``);
-    // The README says the table is printed from the code: a description edited on one side only drifted.
-    const readme = fs.readFileSync(path.join(__dirname, '../../../README.md'), 'utf8');
+    // The page says the table is printed from the code: a description edited on one side only drifted.
+    const page = fs.readFileSync(path.join(__dirname, '../../../docs/configuration.md'), 'utf8');
     const rows = table.split('\n').filter((line) => line.startsWith('| `OPENPDS_'));
     expect(rows.length).toBe(Object.keys(CONFIG_KEYS).length);
-    expect(rows.filter((row) => !readme.includes(row))).toEqual([]);
+    expect(rows.filter((row) => !page.includes(row))).toEqual([]);
   });
 
   it('warns about each OPENPDS_* variable nothing reads, naming the nearest key when it looks like a typo, never its value', () => {

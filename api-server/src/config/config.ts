@@ -1,8 +1,8 @@
 /**
  * The one typed configuration of the data plane. Every key has an environment name, a doc line and a
  * default; `loadConfig` validates all of them at boot and throws a ConfigError naming the first bad key.
- * `openpds config-docs` (cli/main.ts; `node bin/openpds.js config-docs` in a checkout) prints the README
- * table from CONFIG_KEYS, and config.test.ts checks the table names every key.
+ * `openpds config-docs` (cli/main.ts; `node bin/openpds.js config-docs` in a checkout) prints the
+ * docs/configuration.md table from CONFIG_KEYS, and config.test.ts checks the table names every key.
  */
 import { isIP } from 'node:net';
 import path from 'node:path';
@@ -269,7 +269,7 @@ export const CONFIG_KEYS = {
   ),
   rapidUploadProofV2: key(
     'OPENPDS_RAPID_UPLOAD_PROOF_V2',
-    'Rapid upload of content stored in other users\' drives, for a proof v2 answer (an HMAC over every byte with a server nonce; README "Rapid upload"). Off by default: a challenge tells the caller that someone in the domain holds that whole file, so a file that differs from a known one only in a secret can be confirmed guess by guess. Turn it on where users may know what each other store (a family, a team). Own content is rapid-uploaded either way',
+    'Rapid upload of content stored in other users\' drives, for a proof v2 answer (an HMAC over every byte with a server nonce; docs/api.md "Rapid upload"). Off by default: a challenge tells the caller that someone in the domain holds that whole file, so a file that differs from a known one only in a secret can be confirmed guess by guess. Turn it on where users may know what each other store (a family, a team). Own content is rapid-uploaded either way',
     'false',
     bool,
   ),
@@ -406,7 +406,7 @@ export function editDistance(a: string, b: string): number {
   return d[a.length]![b.length]!;
 }
 
-/** Markdown table of every key, for the README. */
+/** Markdown table of every key, for docs/configuration.md. */
 export function configTable(): string {
   const rows = Object.values(CONFIG_KEYS).map((s) => `| \`${s.env}\` | ${s.default === undefined ? '' : `\`${s.default}\``} | ${s.doc} |`);
   return ['| variable | default | meaning |', '|---|---|---|', ...rows].join('\n');
