@@ -7,59 +7,36 @@
  * Each transition's Event is said once (count 1 in `kubectl describe`), retries with backoff included: the
  * steps of waiting write none, a failure one when it starts, a deletion one when it is done.
  */
-import { runOperator, type RunningOperator } from '../../operator/src/main';
 import type { Condition, Domain } from '../../operator/src/domain-types';
 import type { KubeObject } from '../../operator/src/kube/kube-client';
 import { defaultReconcilers } from '../../operator/src/reconcilers/drive.registration';
-import { freePort } from '../e2e/support/child-server';
-import { eventually, type TestKube } from './support/kube';
-import { eventsOf, expectEvents, startKubeWithCrds, type EventFilter } from './support/acme-domain';
+import { withDomainSuite } from './support/domain-suite';
+import { eventually } from './support/kube';
+import { eventsOf, expectEvents, type EventFilter } from './support/acme-domain';
 import { kubectl } from './support/kubectl';
+import { volumeDomainYaml } from './support/volume-domain';
 
 const NS = 'lifecycle';
-let kube: TestKube;
-let operator: RunningOperator;
+const suite = withDomainSuite({
+  namespace: NS,
+  domains: ['upgrade', 'locked', 'foreign', 'blocked', 'hooks', 'first', 'second', 'older', 'newer'],
+  // Nothing listens there: /readyz is refused, as for pods that never start.
+  dataPlane: 'refused',
+  operator: { monitoring: 'auto', reconcilers: defaultReconcilers() },
+});
 
 const IMAGE = (tag: string) => `registry.example.com/openpds/openpds:${tag}`;
 /** A single-pod Domain on a volume: no Secret to reference, no worker Deployment. */
-const domainYaml = (name: string, spec = '') => `
-apiVersion: openpds.io/v1alpha1
-kind: Domain
-metadata: { name: ${name}, namespace: ${NS} }
-spec:
-  storage: { mode: standard, volume: { size: 1Gi } }
-  apiServer: { replicas: 1 }
-${spec}`;
-const apply = (yaml: string) => kubectl(kube.kubeconfig, ['apply', '-f', '-'], yaml);
-const getDomain = (name: string) => kube.client.get<Domain & KubeObject>({ apiVersion: 'openpds.io/v1alpha1', kind: 'Domain', namespace: NS, name });
-const findDomain = (name: string) => kube.client.find({ apiVersion: 'openpds.io/v1alpha1', kind: 'Domain', namespace: NS, name });
+const domainYaml = (name: string, spec = '') => volumeDomainYaml(NS, name, spec);
+const { apply } = suite;
+const getDomain = (name: string) => suite.kube.client.get<Domain & KubeObject>({ apiVersion: 'openpds.io/v1alpha1', kind: 'Domain', namespace: NS, name });
+const findDomain = (name: string) => suite.kube.client.find({ apiVersion: 'openpds.io/v1alpha1', kind: 'Domain', namespace: NS, name });
 const condition = (d: { status?: { conditions?: Condition[] } }, type: string) => d.status?.conditions?.find((c) => c.type === type);
-const expectEventsOf = (name: string, expected: string[], filter?: EventFilter) => expectEvents(kube, NS, name, expected, filter);
+const expectEventsOf = (name: string, expected: string[], filter?: EventFilter) => expectEvents(suite.kube, NS, name, expected, filter);
 const apiImage = async (name: string) => {
-  const d = await kube.client.get<KubeObject & { spec: { template: { spec: { containers: { image: string }[] } } } }>({ apiVersion: 'apps/v1', kind: 'Deployment', namespace: NS, name: `${name}-api` });
+  const d = await suite.kube.client.get<KubeObject & { spec: { template: { spec: { containers: { image: string }[] } } } }>({ apiVersion: 'apps/v1', kind: 'Deployment', namespace: NS, name: `${name}-api` });
   return d.spec.template.spec.containers[0]!.image;
 };
-
-beforeAll(async () => {
-  kube = await startKubeWithCrds(NS);
-  // Nothing listens there: /readyz is refused, as for pods that never start.
-  const closed = `http://127.0.0.1:${await freePort()}`;
-  operator = await runOperator({
-    kubeconfig: kube.kubeconfig,
-    metricsPort: 0,
-    leaderElect: false,
-    baseBackoffMs: 100,
-    maxBackoffMs: 1000,
-    monitoring: 'auto',
-    domainEndpoints: Object.fromEntries(['upgrade', 'locked', 'foreign', 'blocked', 'hooks', 'first', 'second', 'older', 'newer'].map((n) => [`${NS}/${n}`, closed])),
-    reconcilers: defaultReconcilers(),
-    log: () => undefined,
-  });
-});
-afterAll(async () => {
-  await operator?.stop();
-  await kube?.close();
-});
 
 test('upgrade policy Manual keeps the image last applied, even before it was Ready: an edit of spec.image never rolls the pods back past a migration', async () => {
   await apply(domainYaml('upgrade', `  image: ${IMAGE('0.1.0')}\n`));
@@ -87,25 +64,25 @@ test('upgrade policy Manual keeps the image last applied, even before it was Rea
 test('an admin Secret deleted by hand is MissingAdminSecret (Degraded, nothing applied), not new credentials the data plane would refuse', async () => {
   await apply(domainYaml('locked'));
   await eventually(async () => expect((await getDomain('locked')).status?.adminSecretRef).toEqual({ name: 'locked-admin' }));
-  await kubectl(kube.kubeconfig, ['delete', 'secret', 'locked-admin', '-n', NS]);
+  await kubectl(suite.kube.kubeconfig, ['delete', 'secret', 'locked-admin', '-n', NS]);
   // Any reason to apply again: here a spec change.
   await apply(domainYaml('locked', '  logLevel: debug\n'));
   await eventually(async () => expect(condition(await getDomain('locked'), 'Ready')).toMatchObject({ status: 'False', reason: 'MissingAdminSecret', observedGeneration: 2, message: expect.stringContaining('Restore the Secret (password, secretKey, username) from a backup') }));
   expect(condition(await getDomain('locked'), 'Degraded')).toMatchObject({ status: 'True', reason: 'MissingAdminSecret' });
-  expect(await kube.client.find({ apiVersion: 'v1', kind: 'Secret', namespace: NS, name: 'locked-admin' })).toBeUndefined();
-  const config = await kube.client.get({ apiVersion: 'v1', kind: 'ConfigMap', namespace: NS, name: 'locked-config' });
+  expect(await suite.kube.client.find({ apiVersion: 'v1', kind: 'Secret', namespace: NS, name: 'locked-admin' })).toBeUndefined();
+  const config = await suite.kube.client.get({ apiVersion: 'v1', kind: 'ConfigMap', namespace: NS, name: 'locked-config' });
   expect(config.metadata?.labels?.['openpds.io/generation']).toBe('1'); // generation 2 was not applied
   await expectEventsOf('locked', ['Warning MissingAdminSecret x1']); // when it starts, not at each retry
 });
 
 test('deleting a Domain deletes what it controls, not objects that merely carry its label (kustomize commonLabels)', async () => {
   await apply(domainYaml('foreign'));
-  await eventually(async () => expect(await kube.client.find({ apiVersion: 'apps/v1', kind: 'Deployment', namespace: NS, name: 'foreign-api' })).toBeDefined());
+  await eventually(async () => expect(await suite.kube.client.find({ apiVersion: 'apps/v1', kind: 'Deployment', namespace: NS, name: 'foreign-api' })).toBeDefined());
   await apply(`apiVersion: v1\nkind: ConfigMap\nmetadata: { name: team-notes, namespace: ${NS}, labels: { openpds.io/domain: foreign, openpds.io/generation: "1" } }\ndata: { note: keep me }\n`);
-  await kubectl(kube.kubeconfig, ['delete', 'domain', 'foreign', '-n', NS, '--wait=false']);
+  await kubectl(suite.kube.kubeconfig, ['delete', 'domain', 'foreign', '-n', NS, '--wait=false']);
   await eventually(async () => expect(await findDomain('foreign')).toBeUndefined());
-  expect(await kube.client.find({ apiVersion: 'apps/v1', kind: 'Deployment', namespace: NS, name: 'foreign-api' })).toBeUndefined();
-  expect(await kube.client.find({ apiVersion: 'v1', kind: 'ConfigMap', namespace: NS, name: 'team-notes' })).toBeDefined();
+  expect(await suite.kube.client.find({ apiVersion: 'apps/v1', kind: 'Deployment', namespace: NS, name: 'foreign-api' })).toBeUndefined();
+  expect(await suite.kube.client.find({ apiVersion: 'v1', kind: 'ConfigMap', namespace: NS, name: 'team-notes' })).toBeDefined();
   await expectEventsOf('foreign', ['Normal Deleted x1']);
 });
 
@@ -113,13 +90,13 @@ test('a Domain that never served (blocked on a missing Secret) and its reclaimPo
   await apply(`${domainYaml('blocked')}  database: { urlSecretRef: { name: no-such-secret } }\n`);
   await apply(`apiVersion: openpds.io/v1alpha1\nkind: Drive\nmetadata: { name: team, namespace: ${NS} }\nspec: { domainRef: { name: blocked }, owner: { kind: Group, name: team }, reclaimPolicy: Delete }\n`);
   await eventually(async () => expect(condition(await getDomain('blocked'), 'Ready')?.reason).toBe('MissingSecret'));
-  await kubectl(kube.kubeconfig, ['delete', 'drive', 'team', '-n', NS, '--wait=false']);
-  await kubectl(kube.kubeconfig, ['delete', 'domain', 'blocked', '-n', NS, '--wait=false']);
+  await kubectl(suite.kube.kubeconfig, ['delete', 'drive', 'team', '-n', NS, '--wait=false']);
+  await kubectl(suite.kube.kubeconfig, ['delete', 'domain', 'blocked', '-n', NS, '--wait=false']);
   await eventually(async () => {
     expect(await findDomain('blocked')).toBeUndefined();
-    expect(await kube.client.find({ apiVersion: 'openpds.io/v1alpha1', kind: 'Drive', namespace: NS, name: 'team' })).toBeUndefined();
+    expect(await suite.kube.client.find({ apiVersion: 'openpds.io/v1alpha1', kind: 'Drive', namespace: NS, name: 'team' })).toBeUndefined();
   }, 20_000);
-  const deleted = (await eventsOf(kube, NS, 'blocked')).filter((e) => e.reason === 'Deleted');
+  const deleted = (await eventsOf(suite.kube, NS, 'blocked')).filter((e) => e.reason === 'Deleted');
   expect(deleted).toHaveLength(1);
   expect(deleted[0]!.message).toContain('1 Drive(s) with reclaimPolicy Delete were not deleted through the data plane (the data plane was never created)');
   expect(deleted[0]!.message).not.toContain('volume claim'); // never created either
@@ -133,7 +110,7 @@ test('without the Prometheus Operator no alert webhook is rendered, so a webhook
   await apply(domainYaml('hooks', '  alerts: { webhooks: [{ name: pager, urlSecretRef: { name: no-such-webhook-secret } }] }\n'));
   // Past the Secret check and the apply: waiting for the pod's /readyz, not MissingSecret.
   await eventually(async () => expect(condition(await getDomain('hooks'), 'Ready')?.reason).toBe('WaitingForReplicas'));
-  expect(await kube.client.find({ apiVersion: 'apps/v1', kind: 'Deployment', namespace: NS, name: 'hooks-api' })).toBeDefined();
+  expect(await suite.kube.client.find({ apiVersion: 'apps/v1', kind: 'Deployment', namespace: NS, name: 'hooks-api' })).toBeDefined();
   await expectEventsOf('hooks', []); // waiting steps show in the conditions only
 });
 
@@ -142,15 +119,15 @@ test('a second Domain on the same bucket and prefix is StorageConflict and appli
   const onS3 = (name: string, prefix: string) =>
     `apiVersion: openpds.io/v1alpha1\nkind: Domain\nmetadata: { name: ${name}, namespace: ${NS} }\nspec:\n  storage: { mode: standard, s3: { endpoint: "http://rgw.storage.svc:7480", bucket: media, prefix: ${prefix} } }\n  database: { urlSecretRef: { name: shared-db } }\n`;
   await apply(onS3('first', 'media/'));
-  await eventually(async () => expect(await kube.client.find({ apiVersion: 'apps/v1', kind: 'Deployment', namespace: NS, name: 'first-api' })).toBeDefined());
+  await eventually(async () => expect(await suite.kube.client.find({ apiVersion: 'apps/v1', kind: 'Deployment', namespace: NS, name: 'first-api' })).toBeDefined());
   await apply(onS3('second', 'media/'));
   await eventually(async () => expect(condition(await getDomain('second'), 'Ready')).toMatchObject({ status: 'False', reason: 'StorageConflict', message: expect.stringContaining(`overlaps Domain ${NS}/first, whose data plane runs there`) }));
   expect(condition(await getDomain('second'), 'Degraded')?.status).toBe('True');
-  expect(await kube.client.find({ apiVersion: 'apps/v1', kind: 'Deployment', namespace: NS, name: 'second-api' })).toBeUndefined();
+  expect(await suite.kube.client.find({ apiVersion: 'apps/v1', kind: 'Deployment', namespace: NS, name: 'second-api' })).toBeUndefined();
   expect(condition(await getDomain('first'), 'Ready')?.reason).not.toBe('StorageConflict');
 
-  await kubectl(kube.kubeconfig, ['delete', 'domain', 'first', '-n', NS, '--wait=false']);
-  await eventually(async () => expect(await kube.client.find({ apiVersion: 'apps/v1', kind: 'Deployment', namespace: NS, name: 'second-api' })).toBeDefined(), 15_000);
+  await kubectl(suite.kube.kubeconfig, ['delete', 'domain', 'first', '-n', NS, '--wait=false']);
+  await eventually(async () => expect(await suite.kube.client.find({ apiVersion: 'apps/v1', kind: 'Deployment', namespace: NS, name: 'second-api' })).toBeDefined(), 15_000);
   // The conflict said once for all its retries; running after it (waiting, never Ready) says nothing more.
   await expectEventsOf('second', ['Warning StorageConflict x1']);
   await expectEventsOf('first', ['Normal Deleted x1']);
@@ -173,7 +150,7 @@ test('an older Domain edited onto the keyspace a newer one runs on is the one he
   await apply(onS3('older', B));
   await eventually(async () => expect(condition(await getDomain('older'), 'Ready')).toMatchObject({ reason: 'StorageConflict', observedGeneration: 2, message: expect.stringContaining(`overlaps Domain ${NS}/newer, whose data plane runs there`) }));
   expect((await getDomain('older')).status?.storage?.endpoint).toBe(A); // still running where it was
-  const config = await kube.client.get<KubeObject & { data: Record<string, string> }>({ apiVersion: 'v1', kind: 'ConfigMap', namespace: NS, name: 'older-config' });
+  const config = await suite.kube.client.get<KubeObject & { data: Record<string, string> }>({ apiVersion: 'v1', kind: 'ConfigMap', namespace: NS, name: 'older-config' });
   expect(JSON.stringify(config.data)).toContain('rgw-a');
   expect(JSON.stringify(config.data)).not.toContain('rgw-b');
   await new Promise((r) => setTimeout(r, 500));

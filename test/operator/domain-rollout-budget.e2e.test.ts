@@ -10,39 +10,30 @@
  */
 import type { Condition, Domain } from '../../operator/src/domain-types';
 import type { KubeObject } from '../../operator/src/kube/kube-client';
-import { runOperator, type OperatorOptions, type RunningOperator } from '../../operator/src/main';
 import { markDeploymentAvailable } from './support/deployments';
-import { eventually, type TestKube } from './support/kube';
-import { describedEvents, expectEvents, startKubeWithCrds } from './support/acme-domain';
-import { kubectl } from './support/kubectl';
-import { startReadyzStub, type ReadyzStub } from './support/readyz-stub';
+import { withDomainSuite } from './support/domain-suite';
+import { eventually } from './support/kube';
+import { describedEvents, expectEvents } from './support/acme-domain';
+import { volumeDomainYaml } from './support/volume-domain';
 
 const NS = 'rollouts';
 const NAMES = ['d1', 'd2', 'd3', 'd4', 'd5'];
 const LIMIT = 2;
 const NEW_CHART = { 'example.com/chart': 'v2' };
-let kube: TestKube;
-let operator: RunningOperator | undefined;
-let stub: ReadyzStub;
+// The test starts the operators itself: the old version, the new one, the old one again.
+const suite = withDomainSuite({ namespace: NS, domains: NAMES, startOperator: false, operator: { maxConcurrentRollouts: LIMIT, rolloutRetryMs: 200 } });
 
 type Deployment = KubeObject & { metadata: { generation?: number }; spec: { template: { metadata: { annotations?: Record<string, string> }; spec: { containers: { imagePullPolicy?: string }[] } } }; status?: { observedGeneration?: number } };
-const domainYaml = (name: string, extra = '') => `
-apiVersion: openpds.io/v1alpha1
-kind: Domain
-metadata: { name: ${name}, namespace: ${NS} }
-spec:
-  storage: { mode: standard, volume: { size: 1Gi } }
-  apiServer: { replicas: 1 }
-${extra}`;
-const apply = (yaml: string) => kubectl(kube.kubeconfig, ['apply', '-f', '-'], yaml);
-const deployments = async () => (await kube.client.list<Deployment>({ apiVersion: 'apps/v1', kind: 'Deployment', namespace: NS })).items;
+const domainYaml = (name: string, extra = '') => volumeDomainYaml(NS, name, extra);
+const { apply } = suite;
+const deployments = async () => (await suite.kube.client.list<Deployment>({ apiVersion: 'apps/v1', kind: 'Deployment', namespace: NS })).items;
 const newTemplate = (d: Deployment) => d.spec.template.metadata.annotations?.['example.com/chart'] === 'v2';
 const oldTemplate = (d: Deployment) => !newTemplate(d);
 /** Rolling as the Deployment controller would report it: a generation it has not rolled out yet. */
 const rolling = (d: Deployment) => (d.status?.observedGeneration ?? 0) < (d.metadata.generation ?? 0);
-const getDomain = (name: string) => kube.client.get<Domain & KubeObject>({ apiVersion: 'openpds.io/v1alpha1', kind: 'Domain', namespace: NS, name });
+const getDomain = (name: string) => suite.kube.client.get<Domain & KubeObject>({ apiVersion: 'openpds.io/v1alpha1', kind: 'Domain', namespace: NS, name });
 const condition = async (name: string, type: string) => (await getDomain(name)).status?.conditions?.find((c: Condition) => c.type === type);
-const queuedGauge = async () => Number(/^openpds_operator_rollouts_queued (\S+)$/m.exec(await (await fetch(`${operator!.metricsUrl}/metrics`)).text())?.[1]);
+const queuedGauge = async () => Number(/^openpds_operator_rollouts_queued (\S+)$/m.exec(await (await fetch(`${suite.operator.metricsUrl}/metrics`)).text())?.[1]);
 
 /**
  * Plays the Deployment controller, finishing one rollout at a time, until every Deployment runs `done`'s
@@ -56,49 +47,22 @@ async function rollOneByOne(done: (d: Deployment) => boolean, exempt?: string): 
     if (now.every((d) => done(d) && !rolling(d))) return;
     if (Date.now() > deadline) throw new Error(`not all rolled: ${now.map((d) => `${d.metadata!.name} done=${done(d)} rolling=${rolling(d)}`).join(', ')}`);
     const next = now.find(rolling);
-    if (next) await markDeploymentAvailable(kube.client, NS, next.metadata!.name!);
+    if (next) await markDeploymentAvailable(suite.kube.client, NS, next.metadata!.name!);
     await new Promise((r) => setTimeout(r, 150));
   }
 }
 
-async function startOperator(extra: Partial<OperatorOptions>): Promise<RunningOperator> {
-  const endpoint = stub.url;
-  return runOperator({
-    kubeconfig: kube.kubeconfig,
-    metricsPort: 0,
-    leaderElect: false,
-    baseBackoffMs: 100,
-    maxBackoffMs: 1000,
-    monitoring: false,
-    maxConcurrentRollouts: LIMIT,
-    rolloutRetryMs: 200,
-    domainEndpoints: Object.fromEntries(NAMES.map((n) => [`${NS}/${n}`, endpoint])),
-    log: () => undefined,
-    ...extra,
-  });
-}
-
-beforeAll(async () => {
-  kube = await startKubeWithCrds(NS);
-  stub = await startReadyzStub();
-});
-afterAll(async () => {
-  await operator?.stop();
-  stub?.close();
-  await kube?.close();
-});
-
 test('an operator upgrade that changes the pod template rolls at most --max-concurrent-rollouts Domains at once, and all in the end', async () => {
   // Five Domains made Ready by the old operator (no new-chart hook). New Domains are never queued.
-  operator = await startOperator({});
+  await suite.startOperator();
   await apply(NAMES.map((n) => domainYaml(n)).join('---\n'));
   await eventually(async () => expect((await deployments()).length).toBe(NAMES.length));
-  for (const n of NAMES) await markDeploymentAvailable(kube.client, NS, `${n}-api`);
+  for (const n of NAMES) await markDeploymentAvailable(suite.kube.client, NS, `${n}-api`);
   for (const n of NAMES) await eventually(async () => expect(await condition(n, 'Ready')).toMatchObject({ status: 'True' }));
-  await operator.stop();
+  await suite.operator.stop();
 
   // The upgrade: a new operator process whose chart adds a pod-template annotation.
-  operator = await startOperator({ domainChartOptions: { podAnnotations: NEW_CHART } });
+  await suite.startOperator({ domainChartOptions: { podAnnotations: NEW_CHART } });
   await eventually(async () => expect((await deployments()).filter(newTemplate)).toHaveLength(LIMIT));
   await eventually(async () => expect(await queuedGauge()).toBe(NAMES.length - LIMIT));
   await new Promise((r) => setTimeout(r, 600)); // three retries of the queued: still at the limit
@@ -109,7 +73,7 @@ test('an operator upgrade that changes the pod template rolls at most --max-conc
   for (const n of queued) {
     expect(await condition(n, 'Ready')).toMatchObject({ status: 'True', reason: 'Ready' });
     expect(await condition(n, 'Progressing')).toMatchObject({ status: 'True', reason: 'RolloutQueued', message: expect.stringContaining(`${LIMIT} or more Domain(s) are rolling out and at most ${LIMIT} roll at once`) });
-    expect(await describedEvents(kube, NS, n)).toEqual(['Normal Ready x1']); // the old operator's, none for the wait
+    expect(await describedEvents(suite.kube, NS, n)).toEqual(['Normal Ready x1']); // the old operator's, none for the wait
   }
 
   // O&M edits a queued Domain's spec: its own change (a new generation) is never queued, even over the limit.
@@ -130,8 +94,8 @@ test('an operator upgrade that changes the pod template rolls at most --max-conc
   expect(await queuedGauge()).toBe(0);
 
   // Rolled back (or the Lease flips to an instance of the older version): its chart is held to the limit too.
-  await operator.stop();
-  operator = await startOperator({});
+  await suite.operator.stop();
+  await suite.startOperator();
   await eventually(async () => expect((await deployments()).filter((d) => oldTemplate(d) && rolling(d))).toHaveLength(LIMIT));
   await new Promise((r) => setTimeout(r, 600));
   expect((await deployments()).filter(oldTemplate)).toHaveLength(LIMIT);
@@ -139,5 +103,5 @@ test('an operator upgrade that changes the pod template rolls at most --max-conc
   await eventually(async () => expect(await queuedGauge()).toBe(0));
   // Per operator process one Ready (each process's recorder starts afresh: a new Event, not a count), and
   // per rollout one WaitingForReplicas (Ready turned False while its single pod was replaced), each once.
-  for (const n of NAMES) await expectEvents(kube, NS, n, ['Normal Ready x1', 'Normal WaitingForReplicas x1', 'Normal Ready x1', 'Normal WaitingForReplicas x1', 'Normal Ready x1']);
+  for (const n of NAMES) await expectEvents(suite.kube, NS, n, ['Normal Ready x1', 'Normal WaitingForReplicas x1', 'Normal Ready x1', 'Normal WaitingForReplicas x1', 'Normal Ready x1']);
 }, 60_000);

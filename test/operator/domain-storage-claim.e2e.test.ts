@@ -11,51 +11,37 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type { Condition, Domain } from '../../operator/src/domain-types';
 import type { KubeObject } from '../../operator/src/kube/kube-client';
-import { runOperator, type RunningOperator } from '../../operator/src/main';
-import { acmeSecretsYaml, domainYaml, eventsOf, startKubeWithCrds } from './support/acme-domain';
+import { acmeSecretsYaml, domainYaml, eventsOf } from './support/acme-domain';
 import { markDeploymentAvailable } from './support/deployments';
-import { eventually, type TestKube } from './support/kube';
+import { withDomainSuite } from './support/domain-suite';
+import { eventually } from './support/kube';
 import { kubectl } from './support/kubectl';
-import { startReadyzStub, type ReadyzStub } from './support/readyz-stub';
 
 const NS = 'claims';
-let kube: TestKube;
-let operator: RunningOperator | undefined;
-let readyz: ReadyzStub;
+// The data plane's /readyz once its pods serve (the takeover done): Ready through the operator's endpoint.
+const suite = withDomainSuite({ namespace: NS, startOperator: false });
 
-beforeAll(async () => {
-  kube = await startKubeWithCrds(NS);
-  // The data plane's /readyz once its pods serve (the takeover done): Ready through the operator's endpoint.
-  readyz = await startReadyzStub();
-});
-afterAll(async () => {
-  await operator?.stop();
-  readyz?.close();
-  await kube?.close();
-});
-
-const domain = () => kube.client.get<Domain & KubeObject>({ apiVersion: 'openpds.io/v1alpha1', kind: 'Domain', namespace: NS, name: 'acme' });
+const domain = () => suite.kube.client.get<Domain & KubeObject>({ apiVersion: 'openpds.io/v1alpha1', kind: 'Domain', namespace: NS, name: 'acme' });
 const condition = (d: Domain, type: string) => d.status?.conditions?.find((c: Condition) => c.type === type);
-const configMap = () => kube.client.find<KubeObject & { data: Record<string, string> }>({ apiVersion: 'v1', kind: 'ConfigMap', namespace: NS, name: 'acme-config' });
+const configMap = () => suite.kube.client.find<KubeObject & { data: Record<string, string> }>({ apiVersion: 'v1', kind: 'ConfigMap', namespace: NS, name: 'acme-config' });
 const podConfigHash = async () => {
-  const api = await kube.client.get<KubeObject & { spec: { template: { metadata: { annotations: Record<string, string> } } } }>({ apiVersion: 'apps/v1', kind: 'Deployment', namespace: NS, name: 'acme-api' });
+  const api = await suite.kube.client.get<KubeObject & { spec: { template: { metadata: { annotations: Record<string, string> } } } }>({ apiVersion: 'apps/v1', kind: 'Deployment', namespace: NS, name: 'acme-api' });
   return api.spec.template.metadata.annotations['openpds.io/config-hash'];
 };
-const annotate = (value: string) => kubectl(kube.kubeconfig, ['annotate', '--overwrite', 'domain/acme', '-n', NS, value]);
+const annotate = (value: string) => kubectl(suite.kube.kubeconfig, ['annotate', '--overwrite', 'domain/acme', '-n', NS, value]);
 
 test('a bad value blocks the Domain, nothing applied; takeover reaches the ConfigMap and rolls the pods; once they serve it is recorded and both go back to check', async () => {
-  const endpoint = readyz.url;
-  operator = await runOperator({ kubeconfig: kube.kubeconfig, metricsPort: 0, monitoring: false, baseBackoffMs: 100, maxBackoffMs: 1000, domainEndpoints: { [`${NS}/acme`]: endpoint }, log: () => undefined });
+  await suite.startOperator();
   const withBadValue = domainYaml(NS).replace('metadata: { name: acme, namespace: claims }', "metadata: { name: acme, namespace: claims, annotations: { openpds.io/storage-claim: 'yes' } }");
   expect(withBadValue).toContain("openpds.io/storage-claim: 'yes'");
-  await kubectl(kube.kubeconfig, ['apply', '-f', '-'], `${acmeSecretsYaml(NS)}---\n${withBadValue}`);
+  await kubectl(suite.kube.kubeconfig, ['apply', '-f', '-'], `${acmeSecretsYaml(NS)}---\n${withBadValue}`);
 
   await eventually(async () => expect(condition(await domain(), 'Ready')).toMatchObject({ status: 'False', reason: 'InvalidAnnotation', observedGeneration: 1 }), 15_000);
   const blocked = await domain();
   expect(condition(blocked, 'Ready')?.message).toBe('metadata.annotations[openpds.io/storage-claim]: Unsupported value: "yes": supported values: "check", "takeover"');
   expect(condition(blocked, 'Degraded')).toMatchObject({ status: 'True', reason: 'InvalidAnnotation' });
   expect(await configMap()).toBeUndefined(); // nothing applied
-  expect((await eventsOf(kube, NS, 'acme')).filter((e) => e.reason === 'InvalidAnnotation').map((e) => [e.type, e.count])).toEqual([['Warning', 1]]);
+  expect((await eventsOf(suite.kube, NS, 'acme')).filter((e) => e.reason === 'InvalidAnnotation').map((e) => [e.type, e.count])).toEqual([['Warning', 1]]);
 
   // check is the data plane's default: applied as if there were no annotation.
   await annotate('openpds.io/storage-claim=check');
@@ -69,23 +55,23 @@ test('a bad value blocks the Domain, nothing applied; takeover reaches the Confi
   expect((await domain()).metadata.annotations).toHaveProperty(['openpds.io/storage-claim'], 'takeover'); // kept while they have not served
 
   // The new pods claim the store and serve: recorded, and they roll back to check, the annotation kept.
-  for (const name of ['acme-api', 'acme-worker']) await markDeploymentAvailable(kube.client, NS, name);
+  for (const name of ['acme-api', 'acme-worker']) await markDeploymentAvailable(suite.kube.client, NS, name);
   await eventually(async () => expect((await domain()).status?.storageClaim?.takenOverAt).toMatch(/^\d{4}-\d\d-\d\dT/), 20_000);
   const message = 'The data plane holds its blob store now (openpds.io/storage-claim=takeover): its pods roll back to check, so that no later start takes the store over again; the annotation can go (kubectl annotate domain acme openpds.io/storage-claim-)';
-  expect((await eventsOf(kube, NS, 'acme')).filter((e) => e.reason === 'StorageClaimTakenOver').map((e) => [e.type, e.count, e.message])).toEqual([['Normal', 1, message]]);
+  expect((await eventsOf(suite.kube, NS, 'acme')).filter((e) => e.reason === 'StorageClaimTakenOver').map((e) => [e.type, e.count, e.message])).toEqual([['Normal', 1, message]]);
   await eventually(async () => expect((await configMap())!.data).not.toHaveProperty('OPENPDS_STORAGE_CLAIM'), 15_000);
   await eventually(async () => expect(await podConfigHash()).toBe(before));
   expect((await domain()).metadata.annotations).toHaveProperty(['openpds.io/storage-claim'], 'takeover'); // never removed by the operator
   const takenOverAt = (await domain()).status!.storageClaim!.takenOverAt;
 
   // Rolled back to check and serving: Ready, saying the annotation can go; nothing rolls again, no second Event.
-  for (const name of ['acme-api', 'acme-worker']) await markDeploymentAvailable(kube.client, NS, name);
+  for (const name of ['acme-api', 'acme-worker']) await markDeploymentAvailable(suite.kube.client, NS, name);
   await eventually(async () => expect(condition(await domain(), 'Ready')).toMatchObject({ status: 'True', message: expect.stringContaining(`(openpds.io/storage-claim=takeover was done at ${takenOverAt}; later starts check: the annotation can go)`) }), 20_000);
   expect((await configMap())!.data).not.toHaveProperty('OPENPDS_STORAGE_CLAIM');
-  expect((await eventsOf(kube, NS, 'acme')).filter((e) => e.reason === 'StorageClaimTakenOver')).toHaveLength(1);
+  expect((await eventsOf(suite.kube, NS, 'acme')).filter((e) => e.reason === 'StorageClaimTakenOver')).toHaveLength(1);
 
   // The annotation removed: the record goes with it, so a later takeover is asked for the same way.
-  await kubectl(kube.kubeconfig, ['annotate', 'domain/acme', '-n', NS, 'openpds.io/storage-claim-']);
+  await kubectl(suite.kube.kubeconfig, ['annotate', 'domain/acme', '-n', NS, 'openpds.io/storage-claim-']);
   await eventually(async () => expect((await domain()).status?.storageClaim).toBeUndefined(), 15_000);
   expect(await podConfigHash()).toBe(before);
 }, 90_000);
@@ -95,22 +81,22 @@ test('a cluster whose Domain CRD predates status.storageClaim: Degraded CRDOutda
   const crd = fs.readFileSync(path.join(__dirname, '../../crds/openpds.io_domains.yaml'), 'utf8');
   const older = crd.replace(/\n {16}storageClaim:\n(?: {18,}.*\n)+/, '\n');
   expect(older).not.toContain('storageClaim:');
-  await kubectl(kube.kubeconfig, ['apply', '-f', '-'], older);
+  await kubectl(suite.kube.kubeconfig, ['apply', '-f', '-'], older);
   const name = 'old-crd';
   const yaml = domainYaml(NS, name).replace(`metadata: { name: ${name}, namespace: ${NS} }`, `metadata: { name: ${name}, namespace: ${NS}, annotations: { openpds.io/storage-claim: takeover } }`);
   expect(yaml).toContain('openpds.io/storage-claim: takeover');
-  await operator?.stop();
-  operator = await runOperator({ kubeconfig: kube.kubeconfig, metricsPort: 0, monitoring: false, baseBackoffMs: 200, maxBackoffMs: 2000, domainEndpoints: { [`${NS}/${name}`]: readyz.url }, log: () => undefined });
-  await kubectl(kube.kubeconfig, ['apply', '-f', '-'], yaml);
-  const get = () => kube.client.get<Domain & KubeObject>({ apiVersion: 'openpds.io/v1alpha1', kind: 'Domain', namespace: NS, name });
-  for (const d of [`${name}-api`, `${name}-worker`]) await eventually(() => markDeploymentAvailable(kube.client, NS, d), 15_000);
+  await suite.stopOperator();
+  await suite.startOperator({ baseBackoffMs: 200, maxBackoffMs: 2000, domainEndpoints: { [`${NS}/${name}`]: suite.endpoint } });
+  await kubectl(suite.kube.kubeconfig, ['apply', '-f', '-'], yaml);
+  const get = () => suite.kube.client.get<Domain & KubeObject>({ apiVersion: 'openpds.io/v1alpha1', kind: 'Domain', namespace: NS, name });
+  for (const d of [`${name}-api`, `${name}-worker`]) await eventually(() => markDeploymentAvailable(suite.kube.client, NS, d), 15_000);
   await eventually(async () => expect(condition(await get(), 'Ready')).toMatchObject({ status: 'False', reason: 'CRDOutdated' }), 20_000);
   expect(condition(await get(), 'Degraded')).toMatchObject({ status: 'True', reason: 'CRDOutdated' });
   expect(condition(await get(), 'Ready')?.message).toContain('kubectl apply -k crds/');
-  const statusWrites = () => kube.server.hooks.requests().filter((r) => r.method === 'PATCH' && r.path === `/apis/openpds.io/v1alpha1/namespaces/${NS}/domains/${name}/status`).length;
+  const statusWrites = () => suite.kube.server.hooks.requests().filter((r) => r.method === 'PATCH' && r.path === `/apis/openpds.io/v1alpha1/namespaces/${NS}/domains/${name}/status`).length;
   const before = statusWrites();
   await new Promise((r) => setTimeout(r, 3000));
   expect(statusWrites() - before).toBeLessThanOrEqual(1); // backoff, not a loop at 0 ms
-  expect((await eventsOf(kube, NS, name)).filter((e) => e.reason === 'StorageClaimTakenOver').map((e) => e.count)).toEqual([1]);
-  await kubectl(kube.kubeconfig, ['apply', '-k', path.join(__dirname, '../../crds')]); // leave the suite's CRDs as they were
+  expect((await eventsOf(suite.kube, NS, name)).filter((e) => e.reason === 'StorageClaimTakenOver').map((e) => e.count)).toEqual([1]);
+  await kubectl(suite.kube.kubeconfig, ['apply', '-k', path.join(__dirname, '../../crds')]); // leave the suite's CRDs as they were
 }, 60_000);

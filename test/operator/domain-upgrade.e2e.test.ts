@@ -6,68 +6,42 @@
  * image (M1); a 68-character tag applies (L1); a held upgrade shows as UpgradePending and one Event (L2).
  * Each transition's Event is said once (count 1 in `kubectl describe`), retries with backoff included.
  */
-import { runOperator, type RunningOperator } from '../../operator/src/main';
 import type { Condition, Domain } from '../../operator/src/domain-types';
 import type { KubeObject } from '../../operator/src/kube/kube-client';
 import { markDeploymentAvailable } from './support/deployments';
-import { eventually, type TestKube } from './support/kube';
-import { describedEvents, expectEvents, startKubeWithCrds, type EventFilter } from './support/acme-domain';
+import { withDomainSuite } from './support/domain-suite';
+import { eventually } from './support/kube';
+import { describedEvents, expectEvents, type EventFilter } from './support/acme-domain';
 import { kubectl } from './support/kubectl';
-import { MONITORING_CRDS_YAML, startReadyzStub, type ReadyzStub } from './support/readyz-stub';
+import { MONITORING_CRDS_YAML } from './support/readyz-stub';
+import { volumeDomainYaml } from './support/volume-domain';
 
 const NS = 'upgrades';
 const IMAGE = (tag: string) => `registry.example.com/openpds/openpds:${tag}`;
-let kube: TestKube;
-let operator: RunningOperator;
-let stub: ReadyzStub;
-
-
-const domainYaml = (name: string, image: string, upgrade: string) => `
-apiVersion: openpds.io/v1alpha1
-kind: Domain
-metadata: { name: ${name}, namespace: ${NS} }
-spec:
-  storage: { mode: standard, volume: { size: 1Gi } }
-  apiServer: { replicas: 1 }
-  image: ${image}
-  upgrade: ${upgrade}
-`;
-const apply = (yaml: string) => kubectl(kube.kubeconfig, ['apply', '-f', '-'], yaml);
-const getDomain = (name: string) => kube.client.get<Domain & KubeObject>({ apiVersion: 'openpds.io/v1alpha1', kind: 'Domain', namespace: NS, name });
-const condition = (d: { status?: { conditions?: Condition[] } }, type: string) => d.status?.conditions?.find((c) => c.type === type);
-const deployment = (name: string) => kube.client.find<KubeObject & { spec: { template: { spec: { containers: { image: string }[] } } } }>({ apiVersion: 'apps/v1', kind: 'Deployment', namespace: NS, name: `${name}-api` });
-const apiImage = async (name: string) => (await deployment(name))?.spec.template.spec.containers[0]!.image;
-const expectEventsOf = (name: string, expected: string[], filter?: EventFilter) => expectEvents(kube, NS, name, expected, filter);
-/** The Deployment rolled out and the Domain Ready on `image`. */
-async function readyOn(name: string, image: string) {
-  await eventually(async () => expect(await apiImage(name)).toBe(image));
-  await markDeploymentAvailable(kube.client, NS, `${name}-api`);
-  await eventually(async () => expect(condition(await getDomain(name), 'Ready')).toMatchObject({ status: 'True', observedGeneration: (await getDomain(name)).metadata.generation }));
-}
-
-beforeAll(async () => {
-  kube = await startKubeWithCrds(NS);
-  stub = await startReadyzStub();
-  await apply(MONITORING_CRDS_YAML);
-  const endpoint = stub.url;
-  operator = await runOperator({
-    kubeconfig: kube.kubeconfig,
-    metricsPort: 0,
-    leaderElect: false,
-    baseBackoffMs: 100,
-    maxBackoffMs: 1000,
+const suite = withDomainSuite({
+  namespace: NS,
+  domains: ['held', 'tag', 'partial'],
+  manifests: [MONITORING_CRDS_YAML],
+  operator: {
     monitoring: 'auto',
     // The CRD removed below is not noticed before the next apply, as in the red team's run.
     monitoringRecheckMs: 60 * 60_000,
-    domainEndpoints: Object.fromEntries(['held', 'tag', 'partial'].map((n) => [`${NS}/${n}`, endpoint])),
-    log: () => undefined,
-  });
+  },
 });
-afterAll(async () => {
-  await operator?.stop();
-  stub?.close();
-  await kube?.close();
-});
+
+const domainYaml = (name: string, image: string, upgrade: string) => volumeDomainYaml(NS, name, `  image: ${image}\n  upgrade: ${upgrade}\n`);
+const { apply } = suite;
+const getDomain = (name: string) => suite.kube.client.get<Domain & KubeObject>({ apiVersion: 'openpds.io/v1alpha1', kind: 'Domain', namespace: NS, name });
+const condition = (d: { status?: { conditions?: Condition[] } }, type: string) => d.status?.conditions?.find((c) => c.type === type);
+const deployment = (name: string) => suite.kube.client.find<KubeObject & { spec: { template: { spec: { containers: { image: string }[] } } } }>({ apiVersion: 'apps/v1', kind: 'Deployment', namespace: NS, name: `${name}-api` });
+const apiImage = async (name: string) => (await deployment(name))?.spec.template.spec.containers[0]!.image;
+const expectEventsOf = (name: string, expected: string[], filter?: EventFilter) => expectEvents(suite.kube, NS, name, expected, filter);
+/** The Deployment rolled out and the Domain Ready on `image`. */
+async function readyOn(name: string, image: string) {
+  await eventually(async () => expect(await apiImage(name)).toBe(image));
+  await markDeploymentAvailable(suite.kube.client, NS, `${name}-api`);
+  await eventually(async () => expect(condition(await getDomain(name), 'Ready')).toMatchObject({ status: 'True', observedGeneration: (await getDomain(name)).metadata.generation }));
+}
 
 test('a held upgrade shows (UpgradePending, one Event, Ready stays True); re-created over its kept data, an unapproved image is not run', async () => {
   await apply(domainYaml('held', IMAGE('0.2.0'), '{ policy: Manual }'));
@@ -80,14 +54,14 @@ test('a held upgrade shows (UpgradePending, one Event, Ready stays True); re-cre
   expect(condition(held, 'UpgradePending')?.message).toBe(`spec.image ${IMAGE('0.3.0')} waits for approval (upgrade.policy Manual): running ${IMAGE('0.2.0')}; upgrade.approvedImage is ${IMAGE('0.2.0')}, another image. Set upgrade.approvedImage to ${IMAGE('0.3.0')} to roll it out`);
   expect(condition(held, 'Ready')).toMatchObject({ status: 'True', reason: 'Ready', observedGeneration: 2 });
   expect(await apiImage('held')).toBe(IMAGE('0.2.0'));
-  await eventually(async () => expect(await describedEvents(kube, NS, 'held', { reasons: ['UpgradePending'] })).toHaveLength(1));
-  operator.controllers.get('Domain')!.enqueue(`${NS}/held`); // a resync: no second Event, and no count 2
+  await eventually(async () => expect(await describedEvents(suite.kube, NS, 'held', { reasons: ['UpgradePending'] })).toHaveLength(1));
+  suite.operator.controllers.get('Domain')!.enqueue(`${NS}/held`); // a resync: no second Event, and no count 2
   await expectEventsOf('held', ['Normal Ready x1', 'Normal UpgradePending x1']);
 
   // Deleted (the admin Secret and the claim stay), re-created from a manifest that approves nothing.
-  await kubectl(kube.kubeconfig, ['delete', 'domain', 'held', '-n', NS, '--wait=false']);
-  await eventually(async () => expect(await kube.client.find({ apiVersion: 'openpds.io/v1alpha1', kind: 'Domain', namespace: NS, name: 'held' })).toBeUndefined());
-  expect(await kube.client.find({ apiVersion: 'v1', kind: 'Secret', namespace: NS, name: 'held-admin' })).toBeDefined();
+  await kubectl(suite.kube.kubeconfig, ['delete', 'domain', 'held', '-n', NS, '--wait=false']);
+  await eventually(async () => expect(await suite.kube.client.find({ apiVersion: 'openpds.io/v1alpha1', kind: 'Domain', namespace: NS, name: 'held' })).toBeUndefined());
+  expect(await suite.kube.client.find({ apiVersion: 'v1', kind: 'Secret', namespace: NS, name: 'held-admin' })).toBeDefined();
   // Ready turned False as its children went (Deleting), then the deletion was done.
   await expectEventsOf('held', ['Normal Ready x1', 'Normal UpgradePending x1', 'Normal Deleting x1', 'Normal Deleted x1'], { uid: first });
   await apply(domainYaml('held', IMAGE('0.3.0'), '{ policy: Manual }'));
@@ -113,9 +87,9 @@ test('an image tag longer than 63 characters applies: the version label is cut, 
 test('Manual: an approved image applied by an apply that then fails (PrometheusRule CRD gone) is currentImage, and the next unapproved spec.image does not roll its pods back', async () => {
   await apply(domainYaml('partial', IMAGE('0.1.0'), '{ policy: Manual }'));
   await readyOn('partial', IMAGE('0.1.0'));
-  expect(await kube.client.find({ apiVersion: 'monitoring.coreos.com/v1', kind: 'PrometheusRule', namespace: NS, name: 'partial' })).toBeDefined();
+  expect(await suite.kube.client.find({ apiVersion: 'monitoring.coreos.com/v1', kind: 'PrometheusRule', namespace: NS, name: 'partial' })).toBeDefined();
 
-  await kubectl(kube.kubeconfig, ['delete', 'crd', 'prometheusrules.monitoring.coreos.com']);
+  await kubectl(suite.kube.kubeconfig, ['delete', 'crd', 'prometheusrules.monitoring.coreos.com']);
   await apply(domainYaml('partial', IMAGE('0.2.0'), `{ policy: Manual, approvedImage: "${IMAGE('0.2.0')}" }`));
   await eventually(async () => expect(condition(await getDomain('partial'), 'Ready')).toMatchObject({ reason: 'ApplyFailed', observedGeneration: 2 }));
   expect(await apiImage('partial')).toBe(IMAGE('0.2.0')); // its pods start and migrate the database

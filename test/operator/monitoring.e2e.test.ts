@@ -6,85 +6,68 @@
  * Along the way, openpds_operator_domain_ready on the operator's real /metrics follows the Domain's Ready
  * condition: MissingSecret 0, Ready 1, no series once the Domain is deleted.
  */
-import { runOperator, type RunningOperator } from '../../operator/src/main';
 import type { Condition, Domain } from '../../operator/src/domain-types';
 import type { KubeObject } from '../../operator/src/kube/kube-client';
-import { acmeSecretsYaml, domainYaml as acmeDomainYaml, startKubeWithCrds } from './support/acme-domain';
+import { acmeSecretsYaml, domainYaml as acmeDomainYaml } from './support/acme-domain';
 import { markDeploymentAvailable } from './support/deployments';
-import { eventually, type TestKube } from './support/kube';
+import { withDomainSuite } from './support/domain-suite';
+import { eventually } from './support/kube';
 import { kubectl } from './support/kubectl';
-import { MONITORING_CRDS_YAML, MONITORING_KINDS, startReadyzStub, type ReadyzStub } from './support/readyz-stub';
+import { MONITORING_CRDS_YAML, MONITORING_KINDS } from './support/readyz-stub';
 
 const NS = 'tenants';
-let kube: TestKube;
-let operator: RunningOperator | undefined;
-/** Stands in for the Domain's data plane: /readyz answers, the rest (usage) does not exist. */
-let stub: ReadyzStub;
+// The Domain's data plane is the suite's /readyz stub: /readyz answers, the rest (usage) does not exist.
+const suite = withDomainSuite({ namespace: NS, startOperator: false });
 const logs: string[] = [];
 
 const domainYaml = (replicas: number) => acmeDomainYaml(NS, 'acme', { apiReplicas: replicas, extra: '  alerts: { webhooks: [{ name: ops, url: "https://hooks.acme.example/alert" }] }\n' });
-const getDomain = () => kube.client.get<Domain & KubeObject>({ apiVersion: 'openpds.io/v1alpha1', kind: 'Domain', namespace: NS, name: 'acme' });
+const getDomain = () => suite.kube.client.get<Domain & KubeObject>({ apiVersion: 'openpds.io/v1alpha1', kind: 'Domain', namespace: NS, name: 'acme' });
 const ready = (d: { status?: { conditions?: Condition[] } }) => d.status?.conditions?.find((c) => c.type === 'Ready');
 /** The Domain's objects of a monitoring kind (the list fails while the CRD does not exist). */
 const monitoringObjects = async () => {
   const names: string[] = [];
   for (const [version, kind] of MONITORING_KINDS) {
-    const list = await kube.client.list({ apiVersion: `monitoring.coreos.com/${version}`, kind, namespace: NS }, { labelSelector: 'openpds.io/domain=acme' });
+    const list = await suite.kube.client.list({ apiVersion: `monitoring.coreos.com/${version}`, kind, namespace: NS }, { labelSelector: 'openpds.io/domain=acme' });
     names.push(...list.items.map(() => kind));
   }
   return names.sort();
 };
 /** The operator's openpds_operator_domain_ready lines. */
-const readySeries = async () => (await (await fetch(`${operator!.metricsUrl}/metrics`)).text()).split('\n').filter((l) => l.startsWith('openpds_operator_domain_ready{'));
-
-beforeAll(async () => {
-  kube = await startKubeWithCrds(NS);
-  stub = await startReadyzStub();
-});
-afterAll(async () => {
-  await operator?.stop();
-  stub?.close();
-  await kube?.close();
-});
+const readySeries = async () => (await (await fetch(`${suite.operator.metricsUrl}/metrics`)).text()).split('\n').filter((l) => l.startsWith('openpds_operator_domain_ready{'));
 
 test('monitoring CRDs installed after start: the Domain gains its ServiceMonitor, PrometheusRule and AlertmanagerConfig without a restart; removed: it reconciles on', async () => {
-  operator = await runOperator({
-    kubeconfig: kube.kubeconfig,
-    metricsPort: 0,
+  await suite.startOperator({
     monitoring: 'auto',
     monitoringRecheckMs: 200,
-    baseBackoffMs: 100,
-    maxBackoffMs: 1000,
-    domainEndpoints: { [`${NS}/acme`]: stub.url },
     log: (level, msg, fields) => void logs.push(`${level} ${msg} ${JSON.stringify(fields ?? {})}`),
   });
   expect(logs.find((l) => l.includes('operator running'))).toContain('"monitoring":false');
 
   // 1. No Secrets yet: MissingSecret before any Deployment exists, and the gauge says so.
-  await kubectl(kube.kubeconfig, ['apply', '-f', '-'], domainYaml(1));
+  await kubectl(suite.kube.kubeconfig, ['apply', '-f', '-'], domainYaml(1));
   await eventually(async () => expect(ready(await getDomain())).toMatchObject({ status: 'False', reason: 'MissingSecret', observedGeneration: 1 }));
   await eventually(async () => expect(await readySeries()).toEqual([`openpds_operator_domain_ready{namespace="${NS}",domain="acme",reason="MissingSecret"} 0`]));
 
   // 2. The Secrets: the chart is applied, without monitoring (no CRDs), and the Domain turns Ready.
-  await kubectl(kube.kubeconfig, ['apply', '-f', '-'], acmeSecretsYaml(NS));
-  await eventually(() => kube.client.get({ apiVersion: 'apps/v1', kind: 'Deployment', namespace: NS, name: 'acme-worker' }));
-  for (const name of ['acme-api', 'acme-worker']) await markDeploymentAvailable(kube.client, NS, name);
+  await kubectl(suite.kube.kubeconfig, ['apply', '-f', '-'], acmeSecretsYaml(NS));
+  await eventually(() => suite.kube.client.get({ apiVersion: 'apps/v1', kind: 'Deployment', namespace: NS, name: 'acme-worker' }));
+  for (const name of ['acme-api', 'acme-worker']) await markDeploymentAvailable(suite.kube.client, NS, name);
   await eventually(async () => expect(ready(await getDomain())).toMatchObject({ status: 'True', reason: 'Ready', observedGeneration: 1 }), 15_000);
   await eventually(async () => expect(await readySeries()).toEqual([`openpds_operator_domain_ready{namespace="${NS}",domain="acme",reason="Ready"} 1`]));
 
   // 3. The Prometheus Operator's CRDs arrive: found within a few checks, the Domain's chart gains them.
-  await kubectl(kube.kubeconfig, ['apply', '-f', '-'], MONITORING_CRDS_YAML);
+  await kubectl(suite.kube.kubeconfig, ['apply', '-f', '-'], MONITORING_CRDS_YAML);
   await eventually(async () => expect(await monitoringObjects()).toEqual(['AlertmanagerConfig', 'PrometheusRule', 'ServiceMonitor']), 15_000, 100);
   expect(logs.filter((l) => l.includes('monitoring.coreos.com appeared'))).toHaveLength(1);
-  const [rule] = (await kube.client.list<KubeObject & { spec: { groups: { rules: { alert: string; expr: string }[] }[] } }>({ apiVersion: 'monitoring.coreos.com/v1', kind: 'PrometheusRule', namespace: NS }, { labelSelector: 'openpds.io/domain=acme' })).items;
+  const [rule] = (await suite.kube.client.list<KubeObject & { spec: { groups: { rules: { alert: string; expr: string }[] }[] } }>({ apiVersion: 'monitoring.coreos.com/v1', kind: 'PrometheusRule', namespace: NS }, { labelSelector: 'openpds.io/domain=acme' })).items;
   expect(rule!.spec.groups[0]!.rules.find((r) => r.alert === 'OpenPDSDomainNotReady')?.expr).toContain(`openpds_operator_domain_ready{namespace="${NS}",domain="acme",reason!="Stopped"}`);
   expect(ready(await getDomain())).toMatchObject({ status: 'True' });
 
   // 4. And leave again (the CRDs deleted, their objects with them): Domains still reconcile, nothing tries
   // to list or prune the kinds that no longer exist.
-  await kubectl(kube.kubeconfig, ['delete', '-f', '-', '--wait=false'], MONITORING_CRDS_YAML);
+  await kubectl(suite.kube.kubeconfig, ['delete', '-f', '-', '--wait=false'], MONITORING_CRDS_YAML);
   await eventually(() => expect(logs.filter((l) => l.includes('monitoring.coreos.com disappeared'))).toHaveLength(1), 15_000, 100);
-  await kubectl(kube.kubeconfig, ['apply', '-f', '-'], domainYaml(2));
+  await kubectl(suite.kube.kubeconfig, ['apply', '-f', '-'], domainYaml(2));
   await eventually(async () => {
     const d = await getDomain();
     expect(d.metadata.generation).toBe(2);
@@ -94,6 +77,6 @@ test('monitoring CRDs installed after start: the Domain gains its ServiceMonitor
   await eventually(async () => expect(await readySeries()).toEqual([`openpds_operator_domain_ready{namespace="${NS}",domain="acme",reason="WaitingForReplicas"} 0`]));
 
   // 5. The Domain deleted: its series goes with it.
-  await kubectl(kube.kubeconfig, ['delete', 'domain', 'acme', '-n', NS, '--wait=false']);
+  await kubectl(suite.kube.kubeconfig, ['delete', 'domain', 'acme', '-n', NS, '--wait=false']);
   await eventually(async () => expect(await readySeries()).toEqual([]), 15_000, 100);
 }, 90_000);
