@@ -70,7 +70,7 @@ async function main(argv: string[]): Promise<number> {
   switch (command) {
     case 'serve': {
       const { startServer } = require('../api-server/src/main') as typeof import('../api-server/src/main');
-      const running = await startServer(process.env);
+      const running = await startServer(process.env, { routeProcessWarnings: true });
       // From the TypeScript sources, tsx compiles on a cache miss through an esbuild worker thread and
       // child process, which then idle for the life of the server (measured 16 MB RSS). Everything the
       // server needs is loaded now; a later lazy require that misses the cache starts them again. The
@@ -88,7 +88,7 @@ async function main(argv: string[]): Promise<number> {
     }
     case 'worker': {
       const { startWorker } = require('../workers/src/main') as typeof import('../workers/src/main');
-      const worker = await startWorker(process.env);
+      const worker = await startWorker(process.env, { routeProcessWarnings: true });
       const stop = async () => {
         await worker.close();
         process.exit(0);
@@ -100,7 +100,7 @@ async function main(argv: string[]): Promise<number> {
     case 'migrate': {
       const { runMigrations } = require('../api-server/src/main') as typeof import('../api-server/src/main');
       for (const notice of unknownEnvNotices(process.env)) console.error(`openpds: warning: ${notice}`);
-      const applied = await runMigrations(process.env);
+      const applied = await runMigrations(process.env, { routeProcessWarnings: true });
       console.log(applied.length ? `applied: ${applied.join(', ')}` : 'database is up to date');
       return 0;
     }
@@ -117,7 +117,7 @@ async function main(argv: string[]): Promise<number> {
     case 'operator': {
       const { runOperatorCommand } = require('../operator/src/cli-operator') as typeof import('../operator/src/cli-operator');
       const { defaultReconcilers } = require('../operator/src/reconcilers/drive.registration') as typeof import('../operator/src/reconcilers/drive.registration');
-      return runOperatorCommand(argv.slice(1), { reconcilers: defaultReconcilers() });
+      return runOperatorCommand(argv.slice(1), { reconcilers: defaultReconcilers(), routeProcessWarnings: true });
     }
     case 'up':
       return (require('../operator/src/local/up-command') as typeof import('../operator/src/local/up-command')).runUpCommand(argv.slice(1), { dataPlaneEnv: dataPlaneEnv() });

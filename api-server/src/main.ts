@@ -27,6 +27,7 @@ import { createMetrics } from './shared/metrics';
 import { createPasswordCheckSlots } from './modules/auth/password-check-slots';
 import { registryMetricsHandler, startMetricsServer, type MetricsServer } from './shared/metrics-server';
 import { applyServerTimeouts, HTTP_SERVER_OPTIONS, limitConnections, maxConnectionsFor } from './shared/server-timeouts';
+import { routeProcessWarnings } from './shared/process-warnings';
 import { ensureDataDir, explainListenError } from './shared/start-errors';
 import { createUrlSigner } from './shared/url-signer';
 import { createBlobStore, describeBlobStore } from './storage/create-blob-store';
@@ -114,6 +115,12 @@ export interface StartOptions {
   shutdownGraceMs?: number;
   /** A server a short-lived command starts and stops (`plan`/`apply`): see PgliteOptions.shortLived. */
   shortLived?: boolean;
+  /**
+   * Log Node's process warnings as this logger's lines, not as Node's text on stderr (process-warnings.ts),
+   * for the life of the process: the `openpds` command sets it, not a process running servers beside
+   * others (`openpds up`, tests).
+   */
+  routeProcessWarnings?: boolean;
 }
 
 export async function startServer(env: Record<string, string | undefined> = process.env, options: StartOptions = {}): Promise<RunningServer> {
@@ -121,6 +128,8 @@ export async function startServer(env: Record<string, string | undefined> = proc
   // A data dir that cannot be made fails the start before a port is taken, naming OPENPDS_DATA_DIR.
   if (!loaded.databaseUrl || loaded.storage === 'local' || !loaded.secretKey) ensureDataDir(loaded.dataDir);
   const logger = pino({ level: loaded.logLevel, base: { domain: loaded.domainId } }, options.logDestination);
+  // Now, before anything can warn (the S3 client below): a warning is emitted on the next tick.
+  if (options.routeProcessWarnings) routeProcessWarnings((fields, msg) => logger.warn(fields, msg));
   // Listen first: with OPENPDS_PORT=0 the signed URLs must carry the port the kernel picked.
   const server = createServer(HTTP_SERVER_OPTIONS);
   // Idle limits only, never the duration: a big part uploaded to a local URL is slow (server-timeouts.ts).
@@ -323,6 +332,7 @@ async function warnIfAdminPasswordIgnored(deps: Deps, users: ReturnType<typeof c
 export async function runMigrations(env: Record<string, string | undefined> = process.env, options: StartOptions = {}): Promise<string[]> {
   const config = loadConfig(env);
   const logger = pino({ level: config.logLevel, base: { domain: config.domainId } }, options.logDestination);
+  if (options.routeProcessWarnings) routeProcessWarnings((fields, msg) => logger.warn(fields, msg));
   const db = await openCommandDb(config, logger);
   try {
     if (db.dialect === 'pg') await waitForDatabase(db, { timeoutMs: config.dbStartTimeoutSeconds * 1000, logger });

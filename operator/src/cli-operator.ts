@@ -5,12 +5,17 @@
  */
 import { DEFAULT_TERMINATION_MESSAGE_PATH } from '../../api-server/src/config/config';
 import { writeTerminationText } from '../../api-server/src/shared/fatal-log-line';
+import { routeProcessWarnings } from '../../api-server/src/shared/process-warnings';
 import { explainListenError } from '../../api-server/src/shared/start-errors';
 import { ConfigError, OPERATOR_USAGE, parseOperatorArgs } from './config';
 import { runOperator, type ReconcilerRegistration } from './main';
 import { defaultReconcilers } from './reconcilers/drive.registration';
 
-export async function runOperatorCommand(argv: string[], extra: { reconcilers?: ReconcilerRegistration<any>[]; terminationMessagePath?: string } = {}): Promise<number> {
+/** routeProcessWarnings: Node's process warnings as the operator's JSON log lines (process-warnings.ts), set by `openpds operator`. */
+export async function runOperatorCommand(
+  argv: string[],
+  extra: { reconcilers?: ReconcilerRegistration<any>[]; terminationMessagePath?: string; routeProcessWarnings?: boolean } = {},
+): Promise<number> {
   // The command line is this process's boundary: where its environment is read.
   const terminationMessagePath = extra.terminationMessagePath ?? (process.env.OPENPDS_TERMINATION_MESSAGE_PATH || DEFAULT_TERMINATION_MESSAGE_PATH);
   /**
@@ -34,6 +39,8 @@ export async function runOperatorCommand(argv: string[], extra: { reconcilers?: 
     if (error instanceof ConfigError) return stopping(2, error.message);
     throw error;
   }
+  // In the shape of runOperator's log lines (main.ts), before its Kubernetes client is made.
+  if (extra.routeProcessWarnings) routeProcessWarnings((fields, msg) => console.error(JSON.stringify({ level: 'warn', msg, ...fields })));
   let lost = false;
   let wake: () => void = () => undefined;
   const stopped = new Promise<void>((resolve) => (wake = resolve));
@@ -94,7 +101,7 @@ async function kubeServer(file: string | undefined): Promise<string | undefined>
 }
 
 if (require.main === module) {
-  runOperatorCommand(process.argv.slice(2), { reconcilers: defaultReconcilers() }).then(
+  runOperatorCommand(process.argv.slice(2), { reconcilers: defaultReconcilers(), routeProcessWarnings: true }).then(
     (code) => process.exit(code),
     (error: unknown) => {
       console.error(error);

@@ -19,6 +19,7 @@ import { createIdGenerator } from '../../api-server/src/shared/ids';
 import { createSchemaCheck } from '../../api-server/src/db/migrate-schema-check';
 import { createSchemaUnknownMigrationsGauge, createStorageErrorsCounter } from '../../api-server/src/shared/metrics';
 import { registryMetricsHandler, startMetricsServer, type MetricsServer } from '../../api-server/src/shared/metrics-server';
+import { routeProcessWarnings } from '../../api-server/src/shared/process-warnings';
 import { createReadiness } from '../../api-server/src/shared/readiness';
 import { explainListenError } from '../../api-server/src/shared/start-errors';
 import { createUrlSigner } from '../../api-server/src/shared/url-signer';
@@ -33,12 +34,15 @@ export interface RunningWorker {
   close(): Promise<void>;
 }
 
-export async function startWorker(env: Record<string, string | undefined> = process.env): Promise<RunningWorker> {
+/** routeProcessWarnings: as StartOptions' of `openpds serve` (api-server/src/main.ts). */
+export async function startWorker(env: Record<string, string | undefined> = process.env, options: { routeProcessWarnings?: boolean } = {}): Promise<RunningWorker> {
   const config = loadConfig(env);
   // The embedded PGlite database lives inside `openpds serve` (which runs jobs in-process); a separate
   // worker process needs the shared PostgreSQL.
   if (!config.databaseUrl) throw new ConfigError('openpds worker needs OPENPDS_DATABASE_URL: the embedded database belongs to `openpds serve`');
   const logger = pino({ level: config.logLevel, base: { domain: config.domainId, component: 'worker' } });
+  // Before the S3 client is made (its SDK warns on Node 20).
+  if (options.routeProcessWarnings) routeProcessWarnings((fields, msg) => logger.warn(fields, msg));
   const db = createPgDb(config.databaseUrl, { max: config.jobConcurrency + 2, statementTimeoutMs: config.dbStatementTimeoutSeconds * 1000 });
   const registry = new client.Registry();
   client.collectDefaultMetrics({ register: registry, prefix: 'openpds_worker_' });

@@ -1,0 +1,81 @@
+/**
+ * Node's process warnings in a real `openpds serve` (bin/openpds.js): one JSON log line each, among the
+ * others, where Node printed a multi-line `(node:123) Warning: …` block on stderr that a log pipeline
+ * reading JSON lines could not parse (the AWS SDK's NodeVersionSupportWarning on Node 20, deprecations).
+ * With NODE_NO_WARNINGS=1 there are none, as Node prints none. A preloaded fixture provokes them.
+ */
+import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { testServerEnv } from '../support/test-server';
+
+const ROOT = path.join(__dirname, '../..');
+
+// Main thread only: a loader thread (tsx's, from the sources) preloads it too.
+const FIXTURE = `
+if (require('node:worker_threads').isMainThread) {
+  process.emitWarning('fixture warning\\nover two lines', { code: 'OPENPDS_FIXTURE', detail: 'a detail' });
+  const deprecated = require('node:util').deprecate(() => undefined, 'fixture deprecation', 'DEP_OPENPDS_FIXTURE');
+  deprecated();
+  setTimeout(deprecated, 100).unref();
+}
+`;
+
+interface Run {
+  lines: string[];
+  exitCode: number | null;
+}
+
+/** Starts `openpds serve` with the fixture preloaded, waits until it listens, stops it: every line it wrote. */
+async function serveWithFixture(extraEnv: Record<string, string>): Promise<Run> {
+  const dir = mkdtempSync(path.join(tmpdir(), 'openpds-warnings-'));
+  const fixture = path.join(dir, 'emit-warnings.js');
+  writeFileSync(fixture, FIXTURE);
+  const { env, dataDir } = await testServerEnv('pglite', 'local', { OPENPDS_LOG_LEVEL: 'info' });
+  const child = spawn(process.execPath, [path.join(ROOT, 'bin/openpds.js'), 'serve'], {
+    env: { PATH: process.env.PATH, HOME: process.env.HOME, ...env, NODE_OPTIONS: `--require ${fixture}`, ...extraEnv },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let output = '';
+  child.stdout.on('data', (d: Buffer) => (output += d.toString()));
+  child.stderr.on('data', (d: Buffer) => (output += d.toString()));
+  const exited = new Promise<number | null>((resolve) => child.on('exit', resolve));
+  try {
+    const deadline = Date.now() + 45_000;
+    while (!output.includes('openpds data plane listening') && child.exitCode === null && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+    // The fixture's timer has fired by now: a deprecation called again is not logged again.
+    await new Promise((r) => setTimeout(r, 300));
+  } finally {
+    child.kill('SIGTERM');
+  }
+  const exitCode = await exited;
+  rmSync(dir, { recursive: true, force: true });
+  rmSync(dataDir, { recursive: true, force: true });
+  return { lines: output.split('\n').filter(Boolean), exitCode };
+}
+
+const parsed = (lines: string[]) => lines.map((line) => JSON.parse(line) as { level: number; msg: string; warning?: { name: string; code?: string; detail?: string } });
+
+describe('process warnings of `openpds serve`', () => {
+  it('are one JSON warn line each, and every line it writes is JSON', async () => {
+    const { lines, exitCode } = await serveWithFixture({});
+    expect(exitCode).toBe(0);
+    expect(lines.filter((line) => !/^\{.*\}$/.test(line))).toEqual([]);
+    const records = parsed(lines);
+    expect(records.some((r) => r.msg === 'openpds data plane listening')).toBe(true);
+    expect(records.filter((r) => r.warning)).toEqual([
+      expect.objectContaining({ level: 40, msg: 'fixture warning\nover two lines', warning: { name: 'Warning', code: 'OPENPDS_FIXTURE', detail: 'a detail' } }),
+      expect.objectContaining({ level: 40, msg: 'fixture deprecation', warning: { name: 'DeprecationWarning', code: 'DEP_OPENPDS_FIXTURE' } }),
+    ]);
+  }, 90_000);
+
+  it('are not written at all with NODE_NO_WARNINGS=1', async () => {
+    const { lines, exitCode } = await serveWithFixture({ NODE_NO_WARNINGS: '1' });
+    expect(exitCode).toBe(0);
+    expect(lines.filter((line) => !/^\{.*\}$/.test(line))).toEqual([]);
+    const records = parsed(lines);
+    expect(records.some((r) => r.msg === 'openpds data plane listening')).toBe(true);
+    expect(records.filter((r) => r.warning || r.msg.includes('fixture'))).toEqual([]);
+  }, 90_000);
+});
