@@ -75,6 +75,22 @@ describe.each(['pglite', 'pg'] as const)('bad input on %s', (dbKind) => {
     expect((await api.ok('/v2/file/revision/list', { drive_id: d, file_id: created.file_id, marker: marker(revisions, '2099-01-01T00:00:00.000Z', 'z') }, t)).items).toHaveLength(1);
   });
 
+  it('refuses a file time outside years 0001-9999 (UTC) with InvalidParameter.<Field>, and keeps the ends of the range', async () => {
+    const t = alice.access_token;
+    const d = alice.default_drive_id;
+    // Year 10000 in UTC (PGlite: SQLSTATE 22009, a 500), year 0000 and 1 BC (a 400 that named no field).
+    for (const at of ['9999-12-31T23:59:59-14:00', '0000-06-01T00:00:00Z', '0001-01-01T00:00:00+01:00']) {
+      await expectRefused('/v2/file/update', { drive_id: d, file_id: fileId, local_modified_at: at }, t, 400, 'InvalidParameter.LocalModifiedAt');
+      await expectRefused('/v2/file/create', { drive_id: d, parent_file_id: 'root', name: 'late.txt', type: 'file', size: 1, local_created_at: at }, t, 400, 'InvalidParameter.LocalCreatedAt');
+      await expectRefused('/v2/file/create', { drive_id: d, parent_file_id: 'root', name: 'late.txt', type: 'file', size: 1, local_modified_at: at }, t, 400, 'InvalidParameter.LocalModifiedAt');
+    }
+    // The earliest is taken too (.NET's DateTime.MinValue); what PGlite reads back for years before 0100 is
+    // not checked here (its date parser takes 0001 for 2001).
+    await api.ok('/v2/file/update', { drive_id: d, file_id: fileId, local_modified_at: '0001-01-01T00:00:00Z' }, t);
+    const last = await api.ok('/v2/file/create', { drive_id: d, parent_file_id: 'root', name: 'timed.txt', type: 'file', size: 1, local_created_at: '9999-12-31T23:59:59.999Z', local_modified_at: '9999-12-31T23:59:59+00:00' }, t);
+    expect([last.local_created_at, last.local_modified_at]).toEqual(['9999-12-31T23:59:59.999Z', '9999-12-31T23:59:59.000Z']);
+  });
+
   it('answers a second default drive for a user with 409 AlreadyExist.DefaultDrive, and keeps the first', async () => {
     await expectRefused('/v2/drive/create', { drive_name: 'second', owner: alice.user_id, default: true }, admin, 409, 'AlreadyExist.DefaultDrive');
     expect((await api.ok('/v2/drive/get_default_drive', { user_id: alice.user_id }, admin)).drive_id).toBe(alice.default_drive_id);

@@ -7,13 +7,13 @@ import { fileErrors } from './files.errors';
 import { FILE_CATEGORIES, ROOT } from './files.repository';
 import { fileListSchema, fileLocationSchema, filePathSchema, fileResponseSchema } from './files.schemas';
 import type { FilesService } from './files.service';
+import { localTimeField } from './local-time.field';
 import { mediaTypeField } from './media-type.field';
 
 export const checkNameMode = z.enum(['ignore', 'auto_rename', 'refuse', 'overwrite']);
 const fileRef = { drive_id: idField, file_id: idField };
 const labels = z.array(z.string().max(128)).max(100);
 const sha1Hex = z.string().regex(/^[0-9a-fA-F]{40}$/, 'must be a 40-character hex SHA-1');
-const isoDate = z.iso.datetime({ offset: true, local: true });
 
 /**
  * file/copy's name mode from PDS's auto_rename and OpenPDS's check_name_mode: auto_rename true is
@@ -56,8 +56,8 @@ export function createFilesRouter(registry: RpcRegistry, files: FilesService, up
       hidden: z.boolean().optional(),
       labels: labels.optional(),
       user_meta: z.string().max(4096).optional(),
-      local_created_at: isoDate.optional(),
-      local_modified_at: isoDate.optional(),
+      local_created_at: localTimeField.optional(),
+      local_modified_at: localTimeField.optional(),
     }),
     response: createFileResponseSchema,
     handler: async ({ parent_file_id, ...input }, { auth }) => {
@@ -119,7 +119,7 @@ export function createFilesRouter(registry: RpcRegistry, files: FilesService, up
       starred: z.boolean().optional(),
       hidden: z.boolean().optional(),
       user_meta: z.string().max(4096).optional(),
-      local_modified_at: isoDate.transform((s) => new Date(s)).optional(),
+      local_modified_at: localTimeField.transform((s) => new Date(s)).optional(),
     }),
     response: fileResponseSchema,
     handler: async (input, { auth }) => files.toResponse(await files.update(auth, input)),
