@@ -50,8 +50,8 @@ test('migrate, jobs and admin open the database short-lived', async () => {
 });
 
 test('serve does not: it runs for as long as it is up', async () => {
-  // cli/main.ts starts `serve` as startServer(process.env), without options.
-  await expect(startServer(env())).rejects.toThrow('PGlite is not started');
+  // cli/main.ts starts `serve` as startServer(process.env, { routeProcessWarnings: true }): no shortLived.
+  await expect(startServer(env(), { routeProcessWarnings: true })).rejects.toThrow('PGlite is not started');
   expect(shortLivedChoices()).toEqual([false]);
 });
 
