@@ -342,9 +342,26 @@ export function createFilesService(deps: Pick<Deps, 'db' | 'newId' | 'config'>, 
       }
     },
 
-    /** Deletes for good (file/delete); recyclebin/trash is the soft way. */
+    /**
+     * Deletes for good (file/delete); recyclebin/trash is the soft way. A file or folder in the recycle bin
+     * (a trash root, what recyclebin/list answers) is purged with what was trashed with it, as
+     * recyclebin/clear purges it: the one way to remove one item from the bin for good (it answered 404,
+     * so only a clear of the whole bin, or the retention sweep, could). A file trashed with a folder goes
+     * with that folder.
+     */
     async deletePermanently(auth: AuthContext, driveId: string, fileId: string): Promise<void> {
-      const file = await getFile(auth, driveId, fileId);
+      await drives.getAccessible(auth, driveId);
+      const file = await repo.get(deps.db, driveId, fileId, { includeTrashed: true });
+      if (!file || (file.trashed_at && file.trash_root_id !== file.file_id)) throw fileErrors.notFound(fileId);
+      if (file.trashed_at) {
+        await deps.db.transaction(async (tx) => {
+          // As recyclebin/clear purges: a restore (shared tree lock) has committed, and the file is no
+          // longer under this trash root (404, it is live again), or waits and then finds it gone.
+          await repo.lockTree(tx, driveId, 'exclusive');
+          if (!(await repo.deleteTrashed(tx, driveId, [fileId]))) throw fileErrors.notFound(fileId);
+        });
+        return;
+      }
       await deps.db.transaction(async (tx) => {
         if (file.type === 'folder') {
           // Read under the exclusive tree lock: a child being created meanwhile is either committed and
