@@ -7,7 +7,7 @@
  * bypasses.
  */
 /* eslint-disable @typescript-eslint/no-require-imports -- lazy on purpose, see above */
-import { ConfigError, configTable, DEFAULT_TERMINATION_MESSAGE_PATH, unknownEnvNotices } from '../api-server/src/config/config';
+import { ConfigError, configTable, DEFAULT_TERMINATION_MESSAGE_PATH } from '../api-server/src/config/config';
 import { COMMAND_USAGE, isHelpFlag } from './command-usage';
 
 /** The settings `openpds up` passes from its environment to its data planes. */
@@ -99,9 +99,8 @@ async function main(argv: string[]): Promise<number> {
     }
     case 'migrate': {
       const { runMigrations } = require('../api-server/src/main') as typeof import('../api-server/src/main');
-      for (const notice of unknownEnvNotices(process.env)) console.error(`openpds: warning: ${notice}`);
-      const applied = await runMigrations(process.env, { routeProcessWarnings: true });
-      console.log(applied.length ? `applied: ${applied.join(', ')}` : 'database is up to date');
+      // It logs JSON lines, its warnings and what it applied included.
+      await runMigrations(process.env, { routeProcessWarnings: true });
       return 0;
     }
     case 'jobs': {

@@ -333,10 +333,14 @@ export async function runMigrations(env: Record<string, string | undefined> = pr
   const config = loadConfig(env);
   const logger = pino({ level: config.logLevel, base: { domain: config.domainId } }, options.logDestination);
   if (options.routeProcessWarnings) routeProcessWarnings((fields, msg) => logger.warn(fields, msg));
+  for (const notice of unknownEnvNotices(env)) logger.warn(notice);
   const db = await openCommandDb(config, logger);
   try {
     if (db.dialect === 'pg') await waitForDatabase(db, { timeoutMs: config.dbStartTimeoutSeconds * 1000, logger });
-    return await migrate(db);
+    const applied = await migrate(db);
+    // Its output is an init container's log (the worker pods run it first): JSON lines, as serve's.
+    logger.info({ applied }, applied.length ? `applied ${applied.length} migration${applied.length === 1 ? '' : 's'}: ${applied.join(', ')}` : 'database is up to date');
+    return applied;
   } finally {
     // An attempt at a database that never answered may still be pending: the pool's end waits for it.
     await Promise.race([db.close().catch(() => undefined), new Promise((resolve) => setTimeout(resolve, DB_CLOSE_AFTER_FAILED_START_MS).unref())]);

@@ -4,7 +4,7 @@
  * reading JSON lines could not parse (the AWS SDK's NodeVersionSupportWarning on Node 20, deprecations).
  * With NODE_NO_WARNINGS=1 there are none, as Node prints none. A preloaded fixture provokes them.
  */
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -78,4 +78,41 @@ describe('process warnings of `openpds serve`', () => {
     expect(records.some((r) => r.msg === 'openpds data plane listening')).toBe(true);
     expect(records.filter((r) => r.warning || r.msg.includes('fixture'))).toEqual([]);
   }, 90_000);
+});
+
+describe('`openpds migrate`, the worker pods\' init container', () => {
+  it('writes JSON lines only: its process warnings, an unknown OPENPDS_* variable, what it applied', async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'openpds-warnings-'));
+    const fixture = path.join(dir, 'emit-warnings.js');
+    writeFileSync(fixture, FIXTURE);
+    const { env, dataDir } = await testServerEnv('pglite', 'local', { OPENPDS_LOG_LEVEL: 'info' });
+    const migrate = () => {
+      const run = spawnSync(process.execPath, [path.join(ROOT, 'bin/openpds.js'), 'migrate'], {
+        env: { PATH: process.env.PATH, HOME: process.env.HOME, ...env, NODE_OPTIONS: `--require ${fixture}`, OPENPDS_PROT: '9000' },
+        encoding: 'utf8',
+        timeout: 60_000,
+      });
+      const lines = `${run.stdout}${run.stderr}`.split('\n').filter(Boolean);
+      return { status: run.status, lines };
+    };
+    try {
+      const first = migrate();
+      expect(first.status).toBe(0);
+      expect(first.lines.filter((line) => !/^\{.*\}$/.test(line))).toEqual([]);
+      const records = parsed(first.lines);
+      expect(records.filter((r) => r.warning).map((r) => r.warning!.code)).toEqual(['OPENPDS_FIXTURE', 'DEP_OPENPDS_FIXTURE']);
+      expect(records.filter((r) => r.msg.startsWith('OPENPDS_PROT is set but is no OpenPDS setting')).map((r) => r.level)).toEqual([40]);
+      const summary = records.find((r) => r.msg.startsWith('applied '));
+      expect(summary).toMatchObject({ level: 30, msg: expect.stringMatching(/^applied \d+ migrations: 001_foundation, /) });
+      expect((summary as unknown as { applied: string[] }).applied[0]).toBe('001_foundation');
+
+      const again = migrate();
+      expect(again.status).toBe(0);
+      expect(again.lines.filter((line) => !/^\{.*\}$/.test(line))).toEqual([]);
+      expect(parsed(again.lines).filter((r) => r.level === 30).map((r) => r.msg)).toContain('database is up to date');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+      rmSync(dataDir, { recursive: true, force: true });
+    }
+  }, 150_000);
 });
