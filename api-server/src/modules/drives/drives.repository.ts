@@ -63,11 +63,22 @@ export function createDrivesRepository() {
     },
     /**
      * The user's role, read FOR SHARE: a drive created for them in the same transaction cannot miss a
-     * concurrent delete of the user (it waits, and then deletes the user's drives with this one).
+     * concurrent delete of the user (it waits, and then deletes the user's drives with this one). `forUpdate`
+     * (FOR NO KEY UPDATE) for a transaction that will write the row (setUserDefault): two holding FOR SHARE
+     * and then both writing deadlocked; this way they take turns.
      */
-    async lockOwner(db: Queryable, domainId: string, userId: string): Promise<Role | undefined> {
-      const [row] = await db.query<{ role: Role }>(`SELECT role FROM users WHERE domain_id = $1 AND user_id = $2 FOR SHARE`, [domainId, userId]);
+    async lockOwner(db: Queryable, domainId: string, userId: string, options: { forUpdate?: boolean } = {}): Promise<Role | undefined> {
+      const [row] = await db.query<{ role: Role }>(`SELECT role FROM users WHERE domain_id = $1 AND user_id = $2 ${options.forUpdate ? 'FOR NO KEY UPDATE' : 'FOR SHARE'}`, [domainId, userId]);
       return row?.role;
+    },
+    /**
+     * Keeps users.default_drive_id (what user/get, the user lists and login answer) on the drive that is the
+     * user's default, or null when it is deleted: `from` is the drive it may name now (null: whatever it
+     * names). drive/get_default_drive reads the drives table, so without this the two disagreed: after the
+     * default drive was deleted, login still answered its id, also once a new default drive was made.
+     */
+    async setUserDefault(db: Queryable, domainId: string, userId: string, driveId: string | null, from: string | null = null): Promise<void> {
+      await db.query(`UPDATE users SET default_drive_id = $3 WHERE domain_id = $1 AND user_id = $2 AND ($4::text IS NULL OR default_drive_id = $4)`, [domainId, userId, driveId, from]);
     },
     /** The user's default drive (a group's default drive with the same owner id is not theirs). */
     async getDefault(db: Queryable, domainId: string, userId: string): Promise<DriveRow | undefined> {

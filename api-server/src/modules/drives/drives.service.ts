@@ -60,8 +60,9 @@ export function createDrivesService(deps: Pick<Deps, 'db' | 'newId' | 'config'>)
       return deps.db.transaction(async (tx) => {
         // A user's drive needs the user (a drive for nobody is reachable only by admins, and an owner created
         // later with that id would get it); a group's owner is a name (there is no group table to check).
+        const userDefault = (input.owner_type ?? 'user') === 'user' && input.default === true;
         if ((input.owner_type ?? 'user') === 'user') {
-          const role = await repo.lockOwner(tx, domainId, input.owner);
+          const role = await repo.lockOwner(tx, domainId, input.owner, { forUpdate: userDefault });
           if (!role) throw driveErrors.ownerNotFound(input.owner);
           // As with their accounts and their drives: an admin does not act for another admin or a superadmin
           // (a drive made for one, default or not, is one that admin could then not manage).
@@ -73,7 +74,9 @@ export function createDrivesService(deps: Pick<Deps, 'db' | 'newId' | 'config'>)
           await repo.lockOwnerNames(tx, domainId, [input.owner]);
           if (await repo.isUserId(tx, domainId, input.owner)) throw driveErrors.groupIsUser(input.owner);
         }
-        return this.insertDrive(tx, input, auth.userId);
+        const drive = await this.insertDrive(tx, input, auth.userId);
+        if (userDefault) await repo.setUserDefault(tx, domainId, input.owner, drive.drive_id);
+        return drive;
       }).catch((e: unknown) => {
         if (isUniqueViolation(e, 'drives_one_default_key')) throw driveErrors.defaultExists(input.owner);
         throw e;
@@ -137,10 +140,16 @@ export function createDrivesService(deps: Pick<Deps, 'db' | 'newId' | 'config'>)
     async delete(auth: AuthContext, driveId: string): Promise<void> {
       if (!isAdmin(auth)) throw driveErrors.forbidden();
       await deps.db.transaction(async (tx) => {
+        // A user's default drive: the owner's row is locked first, as user/delete locks it before it deletes
+        // the user's drives (the other order deadlocked with it); owner and default never change.
+        const seen = await repo.get(tx, domainId, driveId);
+        const userDefault = seen?.is_default && seen.owner_type === 'user' ? seen.owner_id : null;
+        if (userDefault !== null) await repo.lockOwner(tx, domainId, userDefault, { forUpdate: true });
         const drive = await repo.get(tx, domainId, driveId, { forUpdate: true });
         if (!drive) throw driveErrors.notFound(driveId);
         await checkAdminPower(tx, auth, drive);
         await repo.delete(tx, domainId, driveId);
+        if (userDefault !== null) await repo.setUserDefault(tx, domainId, userDefault, null, driveId);
       });
     },
   };
