@@ -266,6 +266,9 @@ export async function runOperator(options: OperatorOptions): Promise<RunningOper
     // At most one usage read per Domain per USAGE_CHANGE_COALESCE_MS: a GitOps sync creating 50 Drives of
     // one Domain costs one or two reads, not 50 reconciles, probes, reads and status writes.
     domainUsageChanged(namespace, name) {
+      // Stopped (stop, kill, a lost Lease): a Drive reconcile that the drain lets finish after stop() cleared
+      // the timers must not arm one that outlives the operator.
+      if (state === 'stopped' || lostLease) return;
       const key = `${namespace}/${name}`;
       if (usageChanges.has(key)) return;
       usageChanges.set(key, setTimeout(() => {
