@@ -8,7 +8,7 @@ import { fileErrors, isQuotaError, quotaExhausted } from './files.errors';
 import { createFilesRepository, ROOT, type FilePatch, type FileRow, type ListFilter, type OrderBy } from './files.repository';
 import { createFolderDepthCheck } from './folder-depth';
 import { decodeMarker, encodeMarker, MARKER_FIELDS, type MarkerField } from './marker';
-import { autoRenamePrefix, describeName, nameFamily, nextFreeName, validateName } from './names';
+import { autoRenamePrefix, describeRename, nameFamily, nextFreeName, validateName } from './names';
 import { subtreeExceeds } from './subtree-size.repository';
 
 /** What file/list's marker holds as the sort key, by order_by (see sortKey in list). */
@@ -253,8 +253,7 @@ export function createFilesService(deps: Pick<Deps, 'db' | 'newId' | 'config'>, 
         if (name !== undefined && name !== file.name) {
           newName = (await resolveName(tx, drive_id, file.parent_file_id, name, check_name_mode === 'overwrite' ? 'refuse' : check_name_mode, file.type, file.file_id)).name;
         }
-        const described = newName && file.type === 'file' ? describeName(newName) : {};
-        return { ...patch, ...(newName ? { name: newName } : {}), ...described };
+        return { ...patch, ...(newName ? { name: newName, ...describeRename(file.type, file.name, newName) } : {}) };
       });
     },
 
@@ -274,7 +273,7 @@ export function createFilesService(deps: Pick<Deps, 'db' | 'newId' | 'config'>, 
         if (input.to_parent_file_id !== file.parent_file_id) {
           await assertDepthAllowed(tx, input.drive_id, input.to_parent_file_id, { type: file.type, name, driveId: input.drive_id, fileId: file.file_id }, file.parent_file_id);
         }
-        return { parent_file_id: input.to_parent_file_id, name };
+        return { parent_file_id: input.to_parent_file_id, name, ...describeRename(file.type, file.name, name) };
       });
     },
 
@@ -330,7 +329,8 @@ export function createFilesService(deps: Pick<Deps, 'db' | 'newId' | 'config'>, 
         });
         const copy = await repo.get(tx, toDrive, newIds.get(source.file_id)!);
         if (!copy) throw fileErrors.notFound(input.file_id); // not copied: an upload still in progress
-        return copy;
+        const described = describeRename(source.type, source.name, name);
+        return Object.keys(described).length ? (await repo.update(tx, toDrive, copy.file_id, described))! : copy;
       });
       for (let tries = 1; ; tries++) {
         try {

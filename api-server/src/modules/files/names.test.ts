@@ -1,4 +1,4 @@
-import { autoRenamePrefix, cutToBytes, describeName, nameFamily, nextFreeName, numberedName, validateName } from './names';
+import { autoRenamePrefix, cutToBytes, describeName, describeRename, nameFamily, nextFreeName, numberedName, validateName } from './names';
 
 const bytes = (s: string) => Buffer.byteLength(s, 'utf8');
 
@@ -82,5 +82,14 @@ describe('file names', () => {
   it('derives category and content type from the extension', () => {
     expect(describeName('IMG_1.JPG')).toEqual({ file_extension: 'jpg', category: 'image', content_type: 'image/jpeg' });
     expect(describeName('notes')).toEqual({ file_extension: '', category: 'others', content_type: 'application/octet-stream' });
+  });
+
+  it('describes a rename only when the extension changes, and never for a folder', () => {
+    expect(describeRename('file', 'report.txt', 'report.pdf')).toEqual({ file_extension: 'pdf', category: 'doc', content_type: 'application/pdf' });
+    expect(describeRename('file', 'photo', 'photo.HEIC')).toEqual({ file_extension: 'heic', category: 'image', content_type: 'image/heic' });
+    expect(describeRename('file', 'a.jpg', 'a')).toEqual({ file_extension: '', category: 'others', content_type: 'application/octet-stream' });
+    expect(describeRename('file', 'data.bin', 'data2.bin')).toEqual({});
+    expect(describeRename('file', 'IMG.JPG', 'img.jpg')).toEqual({});
+    expect(describeRename('folder', 'a', 'b.txt')).toEqual({});
   });
 });

@@ -104,6 +104,20 @@ const MIME: Record<string, string> = {
   ppt: 'application/vnd.ms-powerpoint', pptx: 'application/vnd.openxmlformats-officedocument.presentationml.presentation',
 };
 
+/**
+ * What a file's new name changes of its extension, category and content type: all three, from the new
+ * name, when the extension changes (report.txt → report.pdf); nothing when it stays (a content type the
+ * client declared at file/create, which a rename replaced with one guessed from the name: data.bin's
+ * application/x-foo became application/octet-stream). Every rename says it: file/update, file/move and
+ * file/copy with new_name (the last two changed none of them, so copy.txt stayed category "others" with
+ * extension "bin" and a category filter missed it). Folders have none.
+ */
+export function describeRename(type: 'file' | 'folder', from: string, to: string): Partial<ReturnType<typeof describeName>> {
+  if (type !== 'file') return {};
+  const ext = (name: string) => splitExtension(name).ext.toLowerCase();
+  return ext(from) === ext(to) ? {} : describeName(to);
+}
+
 export function describeName(name: string): { file_extension: string; category: string; content_type: string } {
   const ext = splitExtension(name).ext.slice(1).toLowerCase();
   return { file_extension: ext, category: CATEGORY_BY_EXT[ext] ?? 'others', content_type: MIME[ext] ?? 'application/octet-stream' };
