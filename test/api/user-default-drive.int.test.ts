@@ -60,6 +60,15 @@ describe.each(['pglite', 'pg'] as const)("a user's default drive id on %s + loca
     expect(await defaultDriveIds('bob')).toEqual(Array(6).fill(made));
   });
 
+  it("answers another user's default drive to admins only: anyone else is 404 NotFound.Drive, not their own drive", async () => {
+    const dan = await createLoggedInUser(api, 'dan');
+    const erin = await createLoggedInUser(api, 'erin');
+    const asked = await api.call('/v2/drive/get_default_drive', { user_id: erin.user_id }, dan.access_token);
+    expect([asked.status, asked.body.code]).toEqual([404, 'NotFound.Drive']);
+    expect((await api.ok('/v2/drive/get_default_drive', { user_id: dan.user_id }, dan.access_token)).drive_id).toBe(dan.default_drive_id);
+    expect((await api.ok('/v2/drive/get_default_drive', { user_id: erin.user_id }, admin)).drive_id).toBe(erin.default_drive_id);
+  });
+
   it('a delete of the default drive racing a delete of its user: 204 or 404 each, never a deadlock (503)', async () => {
     for (let i = 0; i < 5; i++) {
       const user = await createLoggedInUser(api, `carol${i}`);

@@ -109,8 +109,14 @@ export function createDrivesService(deps: Pick<Deps, 'db' | 'newId' | 'config'>)
       return drive;
     },
 
+    /**
+     * Another user's default drive only for admins; anyone else naming another user is 404, as user/get
+     * answers them. It answered the caller's own drive instead, which a client asking for someone else's
+     * could not tell from theirs.
+     */
     async getDefault(auth: AuthContext, userId?: string): Promise<DriveRow> {
-      const owner = userId && isAdmin(auth) ? userId : auth.userId;
+      if (userId !== undefined && userId !== auth.userId && !isAdmin(auth)) throw driveErrors.notFound(`default of ${userId}`);
+      const owner = userId ?? auth.userId;
       const drive = await repo.getDefault(deps.db, domainId, owner);
       if (!drive) throw driveErrors.notFound(`default of ${owner}`);
       return drive;
