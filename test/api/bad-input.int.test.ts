@@ -84,9 +84,14 @@ describe.each(['pglite', 'pg'] as const)('bad input on %s', (dbKind) => {
       await expectRefused('/v2/file/create', { drive_id: d, parent_file_id: 'root', name: 'late.txt', type: 'file', size: 1, local_created_at: at }, t, 400, 'InvalidParameter.LocalCreatedAt');
       await expectRefused('/v2/file/create', { drive_id: d, parent_file_id: 'root', name: 'late.txt', type: 'file', size: 1, local_modified_at: at }, t, 400, 'InvalidParameter.LocalModifiedAt');
     }
-    // The earliest is taken too (.NET's DateTime.MinValue); what PGlite reads back for years before 0100 is
-    // not checked here (its date parser takes 0001 for 2001).
-    await api.ok('/v2/file/update', { drive_id: d, file_id: fileId, local_modified_at: '0001-01-01T00:00:00Z' }, t);
+    // The earliest is taken too (.NET's DateTime.MinValue), and read back as it was written: PGlite's own
+    // date parser took years 0001-0099 for 1950-2049 (0001 for 2001); pglite.db.ts parses as pg does.
+    const first = await api.ok('/v2/file/update', { drive_id: d, file_id: fileId, local_modified_at: '0001-01-01T00:00:00Z' }, t);
+    expect(first.local_modified_at).toBe('0001-01-01T00:00:00.000Z');
+    for (const at of ['0049-12-31T23:59:59.500Z', '0099-07-04T12:00:00.000Z', '0100-01-01T00:00:00.000Z']) {
+      await api.ok('/v2/file/update', { drive_id: d, file_id: fileId, local_modified_at: at }, t);
+      expect((await api.ok('/v2/file/get', { drive_id: d, file_id: fileId }, t)).local_modified_at).toBe(at);
+    }
     const last = await api.ok('/v2/file/create', { drive_id: d, parent_file_id: 'root', name: 'timed.txt', type: 'file', size: 1, local_created_at: '9999-12-31T23:59:59.999Z', local_modified_at: '9999-12-31T23:59:59+00:00' }, t);
     expect([last.local_created_at, last.local_modified_at]).toEqual(['9999-12-31T23:59:59.999Z', '9999-12-31T23:59:59.000Z']);
   });

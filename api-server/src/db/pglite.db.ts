@@ -6,6 +6,7 @@ import v8 from 'node:v8';
 import { PGlite, types } from '@electric-sql/pglite';
 import type { Db, Queryable } from './db';
 import { lockDataDir } from './data-dir-lock';
+import { parseTimestamptz } from './timestamptz';
 
 // The embedded database lives in the server's own memory, and PGlite touches all of its shared buffers at
 // start: PostgreSQL's default 128 MB doubled the idle RSS of a small install (measured 324 MB → 166 MB
@@ -15,7 +16,8 @@ import { lockDataDir } from './data-dir-lock';
 // max_connections (default 100): 20 cut that memory from 10 to 6 MB (idle RSS −4 MB) and still leaves
 // 64 locks × ~36 backend slots = ~2,300 lock entries for the one backend's biggest transaction.
 const START_PARAMS = [...PGlite.defaultStartParams, '-c', 'shared_buffers=2MB', '-c', 'max_connections=20'];
-const PARSERS = { [types.INT8]: Number, [types.NUMERIC]: Number };
+// timestamptz as pg reads it (timestamptz.ts): PGlite's own parser took years 0001-0099 for 1950-2049.
+const PARSERS = { [types.INT8]: Number, [types.NUMERIC]: Number, [types.TIMESTAMPTZ]: parseTimestamptz };
 
 /**
  * Creates and migrates a new data directory in a short-lived child process. PGlite runs initdb in a
