@@ -1,4 +1,4 @@
-#!/usr/bin/env -S MALLOC_MMAP_THRESHOLD_=131072 node --max-semi-space-size=1
+#!/usr/bin/env -S MALLOC_MMAP_THRESHOLD_=131072 MALLOC_ARENA_MAX=2 node --max-semi-space-size=1 --no-maglev
 // The `openpds` CLI. It runs the JavaScript `npm run build` compiled to dist/ when that is there and no
 // older than the sources (the Docker image, `npm start`); otherwise the TypeScript sources through tsx,
 // so a fresh clone and a tree edited since the last build need no build step.
@@ -13,7 +13,14 @@
 // TurboFan fills while compiling PGlite's functions on the main thread and which otherwise leave 10–25 MB
 // freed but resident in the heap (idle RSS −8 to −12 MB), but then every 64 KiB socket or file read buffer
 // is a fresh mapping too (measured +20% server CPU streaming 1 GiB, +50 µs per buffer). Only malloc_trim()
-// returns that memory, and Node cannot call it. Run as `node bin/openpds.js`, set both yourself. The compiled
+// returns that memory, and Node cannot call it. The image runs Node 24, whose idle RSS with embedded PGlite
+// was 150-168 MB against Node 20's 133-138 (`npx tsx bench/range-download.ts --skip-range --restarts 2`
+// with a Node 24 first on PATH): MALLOC_ARENA_MAX=2 keeps V8's background compiler and GC threads from
+// leaving freed memory resident in arenas of their own (glibc makes up to 8 per core), and --no-maglev
+// drops V8's mid-tier compiler, on by default since Node 22, and the code it keeps (TurboFan still
+// optimises hot code; small-files measured 0.619x on Node 24 with it, as on Node 20). Together 140-151 MB
+// on Node 24; on Node 20 (no Maglev by default) they change nothing measurable. Run as `node
+// bin/openpds.js`, set them yourself. The compiled
 // JavaScript saves tsx, its compile cache and the esbuild service (−5 MB). Source maps, which tsx turns
 // on, keep every compiled module's map in memory (−11 MB): they stay off unless Node runs with
 // --enable-source-maps.

@@ -128,9 +128,9 @@ async function spawnBin(env: Record<string, string>, dataDir: string, keepDataDi
   // OPENPDS_BENCH_SERVER_NODE_ARGS (e.g. `--cpu-prof --cpu-prof-dir=/tmp/prof`) profiles the server a
   // benchmark measures: Node refuses --cpu-prof in NODE_OPTIONS, so the shebang's flags are repeated here.
   const nodeArgs = process.env.OPENPDS_BENCH_SERVER_NODE_ARGS?.split(' ').filter(Boolean);
-  const [command, args] = nodeArgs ? [process.execPath, ['--max-semi-space-size=1', ...nodeArgs, path.join(REPO_ROOT, 'bin/openpds.js'), 'serve']] : [path.join(REPO_ROOT, 'bin/openpds.js'), ['serve']];
+  const [command, args] = nodeArgs ? [process.execPath, ['--max-semi-space-size=1', '--no-maglev', ...nodeArgs, path.join(REPO_ROOT, 'bin/openpds.js'), 'serve']] : [path.join(REPO_ROOT, 'bin/openpds.js'), ['serve']];
   const child = spawn(command, args, {
-    env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/root', AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true', MALLOC_MMAP_THRESHOLD_: '131072', ...env },
+    env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/root', AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true', MALLOC_MMAP_THRESHOLD_: '131072', MALLOC_ARENA_MAX: '2', ...env },
     stdio: ['ignore', 'inherit', 'inherit'],
   });
   const url = `http://127.0.0.1:${port}`;
