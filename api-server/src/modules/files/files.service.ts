@@ -253,7 +253,7 @@ export function createFilesService(deps: Pick<Deps, 'db' | 'newId' | 'config'>, 
         if (name !== undefined && name !== file.name) {
           newName = (await resolveName(tx, drive_id, file.parent_file_id, name, check_name_mode === 'overwrite' ? 'refuse' : check_name_mode, file.type, file.file_id)).name;
         }
-        return { ...patch, ...(newName ? { name: newName, ...describeRename(file.type, file.name, newName) } : {}) };
+        return { ...patch, ...(newName ? { name: newName, ...describeRename(file.type, file.file_extension, newName) } : {}) };
       });
     },
 
@@ -273,7 +273,7 @@ export function createFilesService(deps: Pick<Deps, 'db' | 'newId' | 'config'>, 
         if (input.to_parent_file_id !== file.parent_file_id) {
           await assertDepthAllowed(tx, input.drive_id, input.to_parent_file_id, { type: file.type, name, driveId: input.drive_id, fileId: file.file_id }, file.parent_file_id);
         }
-        return { parent_file_id: input.to_parent_file_id, name, ...describeRename(file.type, file.name, name) };
+        return { parent_file_id: input.to_parent_file_id, name, ...describeRename(file.type, file.file_extension, name) };
       });
     },
 
@@ -329,7 +329,7 @@ export function createFilesService(deps: Pick<Deps, 'db' | 'newId' | 'config'>, 
         });
         const copy = await repo.get(tx, toDrive, newIds.get(source.file_id)!);
         if (!copy) throw fileErrors.notFound(input.file_id); // not copied: an upload still in progress
-        const described = describeRename(source.type, source.name, name);
+        const described = describeRename(source.type, source.file_extension, name);
         return Object.keys(described).length ? (await repo.update(tx, toDrive, copy.file_id, described))! : copy;
       });
       for (let tries = 1; ; tries++) {

@@ -85,11 +85,13 @@ describe('file names', () => {
   });
 
   it('describes a rename only when the extension changes, and never for a folder', () => {
-    expect(describeRename('file', 'report.txt', 'report.pdf')).toEqual({ file_extension: 'pdf', category: 'doc', content_type: 'application/pdf' });
-    expect(describeRename('file', 'photo', 'photo.HEIC')).toEqual({ file_extension: 'heic', category: 'image', content_type: 'image/heic' });
-    expect(describeRename('file', 'a.jpg', 'a')).toEqual({ file_extension: '', category: 'others', content_type: 'application/octet-stream' });
-    expect(describeRename('file', 'data.bin', 'data2.bin')).toEqual({});
-    expect(describeRename('file', 'IMG.JPG', 'img.jpg')).toEqual({});
-    expect(describeRename('folder', 'a', 'b.txt')).toEqual({});
+    expect(describeRename('file', 'txt', 'report.pdf')).toEqual({ file_extension: 'pdf', category: 'doc', content_type: 'application/pdf' });
+    expect(describeRename('file', '', 'photo.HEIC')).toEqual({ file_extension: 'heic', category: 'image', content_type: 'image/heic' });
+    expect(describeRename('file', 'jpg', 'a')).toEqual({ file_extension: '', category: 'others', content_type: 'application/octet-stream' });
+    expect(describeRename('file', 'bin', 'data2.bin')).toEqual({});
+    expect(describeRename('file', 'jpg', 'img.jpg')).toEqual({});
+    expect(describeRename('folder', null, 'b.txt')).toEqual({});
+    // A file mislabelled by an older rename (notes.txt stored as bin) is put right by one that keeps .txt.
+    expect(describeRename('file', 'bin', 'notes2.txt')).toEqual({ file_extension: 'txt', category: 'doc', content_type: 'text/plain' });
   });
 });

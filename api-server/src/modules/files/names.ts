@@ -110,12 +110,15 @@ const MIME: Record<string, string> = {
  * client declared at file/create, which a rename replaced with one guessed from the name: data.bin's
  * application/x-foo became application/octet-stream). Every rename says it: file/update, file/move and
  * file/copy with new_name (the last two changed none of them, so copy.txt stayed category "others" with
- * extension "bin" and a category filter missed it). Folders have none.
+ * extension "bin" and a category filter missed it). Folders have none. `storedExtension`: the file's
+ * file_extension as stored (lower case, without the dot).
  */
-export function describeRename(type: 'file' | 'folder', from: string, to: string): Partial<ReturnType<typeof describeName>> {
+export function describeRename(type: 'file' | 'folder', storedExtension: string | null | undefined, to: string): Partial<ReturnType<typeof describeName>> {
   if (type !== 'file') return {};
-  const ext = (name: string) => splitExtension(name).ext.toLowerCase();
-  return ext(from) === ext(to) ? {} : describeName(to);
+  // Against the extension stored, not the old name's: a file a rename mislabelled before (a move or copy
+  // with new_name kept the old extension) is put right by its next rename that keeps the name's extension.
+  const described = describeName(to);
+  return described.file_extension === (storedExtension ?? '') ? {} : described;
 }
 
 export function describeName(name: string): { file_extension: string; category: string; content_type: string } {
