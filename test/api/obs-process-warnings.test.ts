@@ -52,8 +52,14 @@ async function serveWithFixture(extraEnv: Record<string, string>): Promise<Run> 
   const exitCode = await exited;
   rmSync(dir, { recursive: true, force: true });
   rmSync(dataDir, { recursive: true, force: true });
-  return { lines: output.split('\n').filter(Boolean), exitCode };
+  return { lines: outputLines(output), exitCode };
 }
+
+/**
+ * The lines a process wrote, less bin/openpds.js's own notice in a checkout whose dist/ is older than the
+ * sources (it then runs them through tsx): a line about the checkout, not the server's log.
+ */
+const outputLines = (output: string) => output.split('\n').filter((line) => line && !line.startsWith('openpds: dist/ is older than the sources'));
 
 const parsed = (lines: string[]) => lines.map((line) => JSON.parse(line) as { level: number; msg: string; warning?: { name: string; code?: string; detail?: string } });
 
@@ -92,7 +98,7 @@ describe('`openpds migrate`, the worker pods\' init container', () => {
         encoding: 'utf8',
         timeout: 60_000,
       });
-      const lines = `${run.stdout}${run.stderr}`.split('\n').filter(Boolean);
+      const lines = outputLines(`${run.stdout}${run.stderr}`);
       return { status: run.status, lines };
     };
     try {
