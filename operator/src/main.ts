@@ -250,6 +250,10 @@ export async function runOperator(options: OperatorOptions): Promise<RunningOper
   const metricsUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
 
   const usageChanges = new Map<string, NodeJS.Timeout>();
+  const clearUsageChanges = () => {
+    for (const timer of usageChanges.values()) clearTimeout(timer);
+    usageChanges.clear();
+  };
   const adminClients = createDomainAdminClients({ client });
   const runtime: OperatorRuntime = {
     client,
@@ -392,6 +396,7 @@ export async function runOperator(options: OperatorOptions): Promise<RunningOper
       },
       onStoppedLeading: () => {
         lostLease = true;
+        clearUsageChanges();
         log('error', 'lost the Lease; stopping');
         void stopControllers().then(() => options.onLostLeadership?.());
       },
@@ -416,7 +421,7 @@ export async function runOperator(options: OperatorOptions): Promise<RunningOper
       if (state === 'stopped') return;
       state = 'stopped';
       clearInterval(monitoringRecheck);
-      for (const timer of usageChanges.values()) clearTimeout(timer);
+      clearUsageChanges();
       await stopControllers();
       await elector?.release();
       server.closeAllConnections();
@@ -426,7 +431,7 @@ export async function runOperator(options: OperatorOptions): Promise<RunningOper
       killed = true;
       state = 'stopped';
       clearInterval(monitoringRecheck);
-      for (const timer of usageChanges.values()) clearTimeout(timer);
+      clearUsageChanges();
       elector?.abandon();
       // Stops watches and drops queued keys; a request already on the wire still completes, as it would
       // when a process dies after writing to its socket, but a reconcile still running sends nothing more.
