@@ -181,7 +181,7 @@ export const CONFIG_KEYS = {
     '60',
     int(0, 3600),
   ),
-  adminPassword: key('OPENPDS_ADMIN_PASSWORD', 'Password of the superadmin `admin` created on first start, 8 to 256 characters as the API requires (a first start with another ends with InvalidConfiguration; an existing superadmin is not checked); empty means a random one, printed once', '', str),
+  adminPassword: key('OPENPDS_ADMIN_PASSWORD', 'Password of the superadmin `admin` created on first start, 8 to 256 characters as the API requires (a first start with another ends with InvalidConfiguration); once the superadmin exists it changes nothing, and a start only warns when it no longer matches (`openpds admin reset-password` changes it); empty means a random one, printed once', '', str),
   secretKey: key('OPENPDS_SECRET_KEY', 'Key (≥ 32 chars) signing tokens and URLs; empty means generated once and kept in the data dir', '', str),
   storage: key('OPENPDS_STORAGE', 'Blob store: `local` (files under the data dir) or `s3`', 'local', oneOf('local', 's3')),
   s3Endpoint: key('OPENPDS_S3_ENDPOINT', 'S3 endpoint URL, `http://` or `https://` with a host (`http://minio:9000`; empty: AWS default for the region)', '', optionalHttpUrl('http://minio:9000')),
