@@ -144,6 +144,34 @@ describe('openpds plan / apply against a running domain', () => {
     expect(missing.join('\n')).toContain('does not exist: plan reads the state of an openpds up and creates none'); // nothing created either
     expect(await runPlanCommand(['-f', dir], { err: () => {} })).toBe(2);
   });
+
+  it('a folder whose last manifest left (--allow-empty) prunes the set on the Domain --endpoint NAME=URL names; a bare URL is refused, nothing deleted', async () => {
+    const folder = path.join(work, 'newcomer');
+    fs.mkdirSync(folder);
+    const run = async (command: typeof runPlanCommand, endpoint: string, ...extra: string[]) => {
+      const lines: string[] = [];
+      const code = await command(['-f', folder, '--endpoint', endpoint, '--set', 'demo', ...extra], { out: (l) => lines.push(l), err: (l) => lines.push(l), env: { OPENPDS_ADMIN_PASSWORD: ADMIN_PASSWORD } });
+      return { code, text: lines.join('\n') };
+    };
+    fs.writeFileSync(path.join(folder, 'drive.yaml'), drive('newcomer', '  owner: {kind: Group, name: team}\n  name: Newcomer drive\n  reclaimPolicy: Delete\n'));
+    expect((await run(runApplyCommand, server.url)).code).toBe(0);
+    const made = await byName('Newcomer drive');
+    fs.rmSync(path.join(folder, 'drive.yaml'));
+
+    // The folder names no Domain any more, and a bare URL none either: which Domain's members go is not guessed.
+    for (const command of [runPlanCommand, runApplyCommand]) {
+      const bare = await run(command, server.url, '--allow-empty');
+      expect(bare.code).toBe(1);
+      expect(bare.text).toContain(`! error   --set demo: the folder names no Domain (it holds no Drive or Domain manifest), and a bare --endpoint ${server.url} cannot say which Domain's drives of set demo to prune`);
+    }
+    expect(await byName('Newcomer drive')).toMatchObject({ drive_id: made.drive_id });
+
+    const plan = await run(runPlanCommand, `d=${server.url}`, '--allow-empty', '--detailed-exitcode');
+    expect(plan.code).toBe(2);
+    expect(plan.text).toContain(`- delete  Drive default/newcomer (${made.drive_id}): reclaimPolicy Delete, the drive and its files are deleted`);
+    expect(await run(runApplyCommand, `d=${server.url}`, '--allow-empty')).toMatchObject({ code: 0, text: expect.stringContaining('Apply complete: 0 created, 0 changed, 1 deleted or released, 0 unchanged.') });
+    expect((await server.api.call('/v2/drive/get', { drive_id: made.drive_id }, token)).status).toBe(404);
+  });
 });
 
 describe('openpds plan / apply with Drives of several domains', () => {

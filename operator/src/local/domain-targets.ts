@@ -67,6 +67,19 @@ export function parseEndpoints(values: string[]): { named: Record<string, string
 }
 
 /**
+ * The Domains `--endpoint NAME=URL` pairs name, for the prune scope of `--set`: `NAMESPACE/NAME` as
+ * given, a `NAME` alone in namespace default, as a manifest naming no namespace is read. (A `NAME` alone
+ * also reaches Drives of that Domain in other namespaces; their drives are pruned only when the folder
+ * still has a Drive or Domain there, or when `NAMESPACE/NAME=URL` names it: never a guess.)
+ */
+export function namedDomains(endpoints: Record<string, string>): { namespace: string; domain: string }[] {
+  return Object.keys(endpoints).map((key) => {
+    const [namespace, domain] = key.includes('/') ? key.split('/') : ['default', key];
+    return { namespace: namespace!, domain: domain! };
+  });
+}
+
+/**
  * A bare URL is only unambiguous when every Drive of the folder references one Domain (or, with no Drive
  * left, the folder declares one): sending Drives of two domains to one data plane was a silent mistake.
  * When the folder declares Domains, the URL stands for one of them, and a Drive referencing a Domain the

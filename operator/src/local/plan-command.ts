@@ -13,9 +13,9 @@ import type { DriveAction, DriveEvent } from '../reconcilers/drive';
 import { DRIVE_REASONS } from '../reconcilers/drive-context';
 import { APPLY_SET_NAME, bytesToQuantity, describeChange, parseMarker, type FieldChange } from '../reconcilers/drive-desired';
 import { runClusterCommand, type ClusterTarget } from './cluster-command';
-import { bareEndpointTarget, createDomainTargets, onlyDeclaredDomains, parseEndpoints, type DomainTargets, type TargetOptions } from './domain-targets';
+import { bareEndpointTarget, createDomainTargets, namedDomains, onlyDeclaredDomains, parseEndpoints, type DomainTargets, type TargetOptions } from './domain-targets';
 import { describeProblem, loadManifests, manifestKey, readManifestDocuments } from './manifests';
-import { failureOf, planDrives, type PlanEntry } from './plan-drives';
+import { failureOf, planDrives, pruneScope, type PlanEntry } from './plan-drives';
 import { formatUpPrune, upPrunes } from './plan-up-prunes';
 import { openStateSession, type StateSession } from './state-session';
 import { StateDirError } from './state-dir';
@@ -75,7 +75,10 @@ changed releases the old owner's drive (files kept, whatever its reclaimPolicy) 
                        line, the drive left as it is), and a folder other than the state's first one is refused${command === 'apply' ? `;
                        what apply did is recorded in the state as up records it` : ''}
   --adopt-state        with --state: let DIR take over a state dir made by another folder, as \`up --adopt-state\`${command === 'plan' ? ' does\n                       (plan only shows the result: the state is handed over by apply or up)' : ''}
-  --set                the apply set to prune (same name rule as for a cluster); no default
+  --set                the apply set to prune (same name rule as for a cluster); no default. Its drives are
+                       looked for on the Domains DIR's Drives reference or DIR declares, and on those named by
+                       --endpoint NAME=URL (NAME alone: namespace default), so an empty DIR prunes there; with no
+                       Domain at all (an empty DIR with a bare URL, or with --state) it is an error (exit 1)
   --allow-empty        as for a cluster: a DIR with no manifests is an error unless given${command === 'plan' ? '\n\n  --detailed-exitcode  exit 2 when there are changes (0: none, 1: errors, a usage error included)' : ''}`;
 
 export interface CommandIo {
@@ -223,6 +226,11 @@ async function runAgainstDomains(command: 'plan' | 'apply', parsed: DomainArgs, 
   for (const problem of manifests.notRun) out(`  not applied ${problem.kind} ${problem.name} (${problem.where}): ${problem.message}`);
   const dryRun = command === 'plan';
   const set = parsed.set;
+  // Domains named by --endpoint NAME=URL are in the prune scope: a folder whose last manifest left names none.
+  const pruneDomains = 'endpoints' in parsed.target ? namedDomains(parsed.target.endpoints) : [];
+  // With no Domain in scope, the prune would find nothing and say "0 deleted": the run fails instead.
+  const unscoped = set !== undefined && pruneScope(manifests.drives, manifests.domains, pruneDomains).length === 0;
+  if (unscoped) out(`! error   ${noPruneScope(set, parsed)}`);
   const event = (key: string, e: DriveEvent) => `Drive ${key}: ${e.type} ${e.reason}: ${e.message}`;
   // A failure's Warning (reason and message) is the Drive's `! error` line below, word for word: it was
   // printed twice. Held, and said only if the Drive ends otherwise.
@@ -231,6 +239,7 @@ async function runAgainstDomains(command: 'plan' | 'apply', parsed: DomainArgs, 
     dryRun,
     ...(signal ? { signal } : {}),
     ...(set !== undefined ? { set } : {}),
+    pruneDomains,
     invalid: manifests.invalid.length,
     onEvent: (key, e) => {
       if (e.type === 'Warning' && e.reason in DRIVE_REASONS) held.set(key, [...(held.get(key) ?? []), e]);
@@ -238,7 +247,7 @@ async function runAgainstDomains(command: 'plan' | 'apply', parsed: DomainArgs, 
     },
   });
   if (!dryRun) session?.record(manifests.drives, entries);
-  const counts = { create: 0, change: 0, delete: 0, unchanged: 0, failed: manifests.invalid.length };
+  const counts = { create: 0, change: 0, delete: 0, unchanged: 0, failed: manifests.invalid.length + (unscoped ? 1 : 0) };
   const domainOf = new Map(manifests.drives.map((d) => [manifestKey(d), { namespace: d.metadata.namespace ?? 'default', name: d.spec.domainRef.name }]));
   const rejectedAt = new Set<string>();
   for (const entry of entries) {
@@ -312,6 +321,14 @@ async function runAgainstDomains(command: 'plan' | 'apply', parsed: DomainArgs, 
   out(`${summary}${counts.failed ? `, ${counts.failed} failed` : ''}.`);
   if (counts.failed > 0) return 1;
   return dryRun && parsed.detailedExitCode && counts.create + counts.change + counts.delete > 0 ? 2 : 0;
+}
+
+/** Why `--set` cannot prune: no Drive or Domain manifest in DIR, and no Domain named on the command line. */
+function noPruneScope(set: string, parsed: DomainArgs): string {
+  const prefix = `--set ${set}: the folder names no Domain (it holds no Drive or Domain manifest)`;
+  if (parsed.bareEndpoint) return `${prefix}, and a bare --endpoint ${parsed.bareEndpoint} cannot say which Domain's drives of set ${set} to prune, so none is; give --endpoint NAME=URL (or NAMESPACE/NAME=URL) for the Domain the set's drives are on`;
+  // --state runs (or reads through) only the folder's Domains: one the folder dropped is not reached.
+  return `${prefix}, so no Domain of the state dir is reached and no drive of set ${set} can be pruned; keep the Domain's manifest in the folder to prune its drives of the set`;
 }
 
 /** What to do about a refused admin password: the password file of the Domain a running `up` serves there. */

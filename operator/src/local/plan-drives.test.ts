@@ -2,7 +2,7 @@ import type { AdminClient } from '../admin-client/admin-client';
 import type { Drive } from '../domain-types';
 import type { DomainTargets } from './domain-targets';
 import { formatUnmarked } from './plan-command';
-import { failureOf, identityConflicts, planDrives } from './plan-drives';
+import { failureOf, identityConflicts, planDrives, pruneScope } from './plan-drives';
 
 const drive = (name: string, spec: Partial<Drive['spec']> = {}): Drive => ({
   apiVersion: 'openpds.io/v1alpha1',
@@ -65,4 +65,41 @@ test('a create beside a drive of the same owner without an ownership marker is f
   // Another owner's unmarked drive is nobody's business here.
   const other = await planDrives({ drives: [drive('x', { name: 'X', owner: { kind: 'Group', name: 'nobody' } })], domains: [] }, targets, { dryRun: true });
   expect(other.entries[0]!.unmarked).toBeUndefined();
+});
+
+test('with a set, the Domains named on the command line are in the prune scope: a folder whose last Drive left still prunes its drives there', async () => {
+  const listed = [
+    { drive_id: 'drv-team', drive_name: 'Team', owner: 'team', owner_type: 'group', description: 'openpds.io/uid=local.default.team; reclaimPolicy=Retain; set=demo', default: false },
+    { drive_id: 'drv-other-set', drive_name: 'Other', owner: 'team', owner_type: 'group', description: 'openpds.io/uid=local.default.other; reclaimPolicy=Delete; set=prod', default: false },
+    { drive_id: 'drv-other-ns', drive_name: 'Ops', owner: 'team', owner_type: 'group', description: 'openpds.io/uid=local.ops.x; reclaimPolicy=Delete; set=demo', default: false },
+  ];
+  const client = {
+    async *listAllDrives() {
+      yield* listed;
+    },
+    async getDrive(id: string) {
+      return listed.find((d) => d.drive_id === id);
+    },
+  } as unknown as AdminClient;
+  const asked: string[] = [];
+  const targets: DomainTargets = {
+    access: (namespace, domain) => {
+      asked.push(`${namespace}/${domain}`);
+      return { state: 'Ready', client };
+    },
+  };
+  const empty = { drives: [], domains: [] };
+  const plan = await planDrives(empty, targets, { dryRun: true, set: 'demo', pruneDomains: [{ namespace: 'default', domain: 'quickstart' }] });
+  // Only the set's member of that namespace: another set's drive and another namespace's are not this run's.
+  expect(plan.entries.map((e) => [e.key, e.result.actions.map((a) => [a.action, a.driveId])])).toEqual([['default/team', [['release', 'drv-team']]]]);
+  expect([...new Set(asked)]).toEqual(['default/quickstart']);
+  // Nothing named, nothing in scope: nothing is looked at (the command refuses this, see plan-command.test.ts).
+  asked.length = 0;
+  expect((await planDrives(empty, targets, { dryRun: true, set: 'demo' })).entries).toEqual([]);
+  expect(asked).toEqual([]);
+  expect(pruneScope([], [], [])).toEqual([]);
+  expect(pruneScope([drive('a')], [], [{ namespace: 'default', domain: 'd' }, { namespace: 'ops', domain: 'd' }])).toEqual([
+    { namespace: 'default', domain: 'd' },
+    { namespace: 'ops', domain: 'd' },
+  ]);
 });

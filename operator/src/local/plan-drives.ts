@@ -62,6 +62,11 @@ export interface PlanDrivesOptions {
    */
   set?: string;
   /**
+   * Domains named on the command line (`--endpoint NAME=URL`): with a set, their drives of the set are in
+   * the prune scope besides the folder's Domains, since a folder whose last Drive left names none.
+   */
+  pruneDomains?: readonly PruneTarget[];
+  /**
    * How many manifests of the folder cannot be read or are invalid: any one may be the Drive of a drive
    * that would otherwise look removed, and a YAML typo must never delete a drive and its files.
    */
@@ -120,7 +125,7 @@ export async function planDrives({ drives, domains }: { drives: Drive[]; domains
   }
 
   // 3. The set's drives the folder lost, and which of them moved to a renamed Drive.
-  const lost = set === undefined ? [] : await findLost(set, drives, domains, listings);
+  const lost = set === undefined ? [] : await findLost(set, drives, pruneScope(drives, domains, options.pruneDomains ?? []), listings);
   const candidates: Planned[] = [];
   if (lost.length > 0) {
     for (const drive of toCreate.filter((d) => !replaced.has(manifestKey(d)))) {
@@ -283,11 +288,11 @@ async function ownerName(drive: AdminDrive, access: Extract<DomainAccess, { stat
  * is another folder's (or an older apply's) business; drives made in a cluster carry real uids and are
  * never touched.
  */
-async function findLost(set: string, drives: Drive[], domains: Domain[], listings: ReturnType<typeof createListings>): Promise<Lost[]> {
+async function findLost(set: string, drives: Drive[], scope: PruneTarget[], listings: ReturnType<typeof createListings>): Promise<Lost[]> {
   const claimed = new Set(drives.map(driveUid));
   const seen = new Set<string>();
   const lost: Lost[] = [];
-  for (const { namespace, domain } of uniqueTargets(drives, domains)) {
+  for (const { namespace, domain } of scope) {
     const all = await listings.of(namespace, domain);
     if (!all) continue; // unreachable or not found: the same failure shows on the Drives that reference it
     for (const d of all) {
@@ -317,11 +322,21 @@ async function findLost(set: string, drives: Drive[], domains: Domain[], listing
   return lost;
 }
 
-/** The domains in scope: those the Drives reference and those the folder declares (it may hold no Drive any more). */
-function uniqueTargets(drives: Drive[], domains: Domain[]): { namespace: string; domain: string }[] {
-  const out = new Map<string, { namespace: string; domain: string }>();
+export interface PruneTarget {
+  namespace: string;
+  domain: string;
+}
+
+/**
+ * The Domains whose drives of a set may be pruned: those the Drives reference, those the folder declares
+ * (it may hold no Drive any more) and those named on the command line (it may hold no manifest any more).
+ * Empty, a prune would silently find nothing: the caller refuses that (plan-command.ts).
+ */
+export function pruneScope(drives: readonly Drive[], domains: readonly Domain[], named: readonly PruneTarget[]): PruneTarget[] {
+  const out = new Map<string, PruneTarget>();
   const add = (namespace: string, domain: string) => out.set(`${namespace}/${domain}`, { namespace, domain });
   for (const d of drives) add(d.metadata.namespace ?? 'default', d.spec.domainRef.name);
   for (const d of domains) add(d.metadata.namespace ?? 'default', d.metadata.name);
+  for (const d of named) add(d.namespace, d.domain);
   return [...out.values()];
 }
