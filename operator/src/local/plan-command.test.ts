@@ -21,10 +21,16 @@ function fakeDataPlane() {
       deleted.push(id);
     },
   } as unknown as AdminClient;
+  const down = {
+    async *listAllDrives() {
+      throw new Error('connect ECONNREFUSED');
+    },
+  } as unknown as AdminClient;
   // Routed as createDomainTargets routes: by namespace/name, then by name alone.
   const createTargets = (options: TargetOptions) => ({
     access: (namespace: string, domain: string) => {
       const url = 'endpoints' in options ? (options.endpoints[`${namespace}/${domain}`] ?? options.endpoints[domain]) : undefined;
+      if (url === 'http://down.invalid') return { state: 'Ready' as const, client: down };
       return url === 'http://quickstart.invalid' ? { state: 'Ready' as const, client } : { state: 'NotFound' as const, message: `no --endpoint for Domain ${namespace}/${domain}` };
     },
   });
@@ -71,6 +77,19 @@ describe('an empty folder with --set and --allow-empty', () => {
     const plane = fakeDataPlane();
     const other = await cli(runPlanCommand, plane, '--endpoint', 'ops/quickstart=http://quickstart.invalid');
     expect(other).toEqual({ code: 0, lines: ['Plan: 0 to create, 0 to change, 0 to delete, 0 unchanged.'] });
+  });
+
+  it('a Domain named by --endpoint NAME=URL whose drives cannot be listed is an error, not "0 to delete"; the other Domain is still pruned', async () => {
+    const plane = fakeDataPlane();
+    const args = ['--endpoint', 'quickstart=http://quickstart.invalid', '--endpoint', 'backup=http://down.invalid'];
+    const plan = await cli(runPlanCommand, plane, ...args);
+    expect(plan.code).toBe(1);
+    expect(plan.lines).toContain('! error   Domain default/backup: its drives of set demo cannot be listed, so none is planned for deletion or release: connect ECONNREFUSED');
+    expect(plan.lines.at(-1)).toBe('Plan: 0 to create, 0 to change, 1 to delete, 0 unchanged, 1 failed.');
+    const apply = await cli(runApplyCommand, plane, ...args);
+    expect(apply.code).toBe(1);
+    expect(apply.lines).toContain('! error   Domain default/backup: its drives of set demo cannot be listed, so none is deleted or released: connect ECONNREFUSED');
+    expect(plane.deleted).toEqual(['drv-team']);
   });
 
   it('with --state is refused too: only the folder\'s Domains are reached, and it names none', async () => {

@@ -235,7 +235,7 @@ async function runAgainstDomains(command: 'plan' | 'apply', parsed: DomainArgs, 
   // A failure's Warning (reason and message) is the Drive's `! error` line below, word for word: it was
   // printed twice. Held, and said only if the Drive ends otherwise.
   const held = new Map<string, DriveEvent[]>();
-  const { entries, pruneSkipped, stopped } = await planDrives(manifests, targets, {
+  const { entries, pruneSkipped, stopped, unlisted } = await planDrives(manifests, targets, {
     dryRun,
     ...(signal ? { signal } : {}),
     ...(set !== undefined ? { set } : {}),
@@ -299,6 +299,11 @@ async function runAgainstDomains(command: 'plan' | 'apply', parsed: DomainArgs, 
     }
   }
   if (pruneSkipped) out(orphansSuspended(pruneSkipped, dryRun));
+  // A Domain named by --endpoint NAME=URL that no Drive references and whose drives cannot be listed.
+  for (const { domain, message } of unlisted ?? []) {
+    counts.failed++;
+    out(`! error   Domain ${domain}: its drives of set ${set} cannot be listed, so none is ${dryRun ? 'planned for deletion or release' : 'deleted or released'}: ${message}`);
+  }
   // As cluster mode says it. Nothing about other folders' drives: they are not this folder's business.
   if (set === undefined) {
     const byUp = upPruned > 0 ? `; the ${upPruned === 1 ? 'delete or release' : 'deletes and releases'} above ${upPruned === 1 ? 'is' : 'are'} openpds up's, of the Drives its state records that left DIR` : '';

@@ -52,6 +52,12 @@ export interface DrivePlan {
   pruneSkipped?: { invalid: number; failed: number };
   /** Stopped by `signal` before every Drive was done: `entries` holds those that were. */
   stopped?: boolean;
+  /**
+   * Domains named on the command line (pruneDomains) whose drives could not be listed, and no Drive of the
+   * folder references (else its failure says it): their members of the set are not pruned, which must not
+   * pass for none.
+   */
+  unlisted?: { domain: string; message: string }[];
 }
 
 export interface PlanDrivesOptions {
@@ -125,7 +131,7 @@ export async function planDrives({ drives, domains }: { drives: Drive[]; domains
   }
 
   // 3. The set's drives the folder lost, and which of them moved to a renamed Drive.
-  const lost = set === undefined ? [] : await findLost(set, drives, pruneScope(drives, domains, options.pruneDomains ?? []), listings);
+  const { lost, unlisted } = set === undefined ? { lost: [], unlisted: [] } : await findLost(set, drives, pruneScope(drives, domains, options.pruneDomains ?? []), options.pruneDomains ?? [], listings);
   const candidates: Planned[] = [];
   if (lost.length > 0) {
     for (const drive of toCreate.filter((d) => !replaced.has(manifestKey(d)))) {
@@ -193,13 +199,14 @@ export async function planDrives({ drives, domains }: { drives: Drive[]; domains
   if (set === undefined) return { entries };
   const failed = entries.filter((e) => e.error !== undefined || failureOf(e) !== undefined).length;
   const invalid = options.invalid ?? 0;
-  if (invalid > 0 || failed > 0) return { entries, pruneSkipped: { invalid, failed } };
+  const said = unlisted.length > 0 ? { unlisted } : {};
+  if (invalid > 0 || failed > 0) return { entries, pruneSkipped: { invalid, failed }, ...said };
   const moved = new Set(match.moves.map((m) => m.from.observed.drive_id));
   for (const orphan of lost.filter((l) => !moved.has(l.observed.drive_id))) {
     if (stopping()) return { entries, stopped: true };
     entries.push({ key: orphan.key, result: await reconcileDriveDeletion(orphan.drive, ctxFor(orphan.drive, orphan.key, options.dryRun)) });
   }
-  return { entries };
+  return { entries, ...said };
 }
 
 /**
@@ -237,16 +244,23 @@ async function attempt(call: () => Promise<unknown>): Promise<string | undefined
   }
 }
 
-/** Every drive of each domain, listed once per run; undefined when the domain cannot be reached (its Drives say why). */
+/** Every drive of each domain, listed once per run; undefined when the domain cannot be reached (its Drives say why, or `failure`). */
 function createListings(targets: DomainTargets) {
   const cache = new Map<string, Promise<AdminDrive[] | undefined>>();
+  const failures = new Map<string, string>();
   return {
+    /** Why `of` gave undefined for that domain. */
+    failure: (namespace: string, domain: string) => failures.get(`${namespace}/${domain}`),
     of(namespace: string, domain: string): Promise<AdminDrive[] | undefined> {
       const key = `${namespace}/${domain}`;
       let listed = cache.get(key);
       if (!listed) {
         const access = targets.access(namespace, domain);
-        listed = access.state !== 'Ready' ? Promise.resolve(undefined) : listAll(access.client).catch(() => undefined);
+        const fail = (message: string) => {
+          failures.set(key, message);
+          return undefined;
+        };
+        listed = access.state !== 'Ready' ? Promise.resolve(fail(access.message)) : listAll(access.client).catch((error: Error) => fail(error.message));
         cache.set(key, listed);
       }
       return listed;
@@ -288,13 +302,21 @@ async function ownerName(drive: AdminDrive, access: Extract<DomainAccess, { stat
  * is another folder's (or an older apply's) business; drives made in a cluster carry real uids and are
  * never touched.
  */
-async function findLost(set: string, drives: Drive[], scope: PruneTarget[], listings: ReturnType<typeof createListings>): Promise<Lost[]> {
+async function findLost(set: string, drives: Drive[], scope: PruneTarget[], named: readonly PruneTarget[], listings: ReturnType<typeof createListings>): Promise<{ lost: Lost[]; unlisted: { domain: string; message: string }[] }> {
   const claimed = new Set(drives.map(driveUid));
+  const referenced = new Set(drives.map((d) => `${d.metadata.namespace ?? 'default'}/${d.spec.domainRef.name}`));
+  const asked = new Set(named.map((n) => `${n.namespace}/${n.domain}`));
   const seen = new Set<string>();
   const lost: Lost[] = [];
+  const unlisted: { domain: string; message: string }[] = [];
   for (const { namespace, domain } of scope) {
     const all = await listings.of(namespace, domain);
-    if (!all) continue; // unreachable or not found: the same failure shows on the Drives that reference it
+    // Unreachable or not found: the same failure shows on the Drives that reference it. A Domain named on
+    // the command line that none references is said here: it was asked for. (One the folder only declares
+    // stays quiet, as before: a Domain `up` has not run yet has no drives to prune.)
+    const where = `${namespace}/${domain}`;
+    if (!all && asked.has(where) && !referenced.has(where)) unlisted.push({ domain: where, message: listings.failure(namespace, domain) ?? 'unknown error' });
+    if (!all) continue;
     for (const d of all) {
       const marker = parseMarker(d.description);
       const prefix = localUid(namespace, '');
@@ -319,7 +341,7 @@ async function findLost(set: string, drives: Drive[], scope: PruneTarget[], list
       });
     }
   }
-  return lost;
+  return { lost, unlisted };
 }
 
 export interface PruneTarget {
