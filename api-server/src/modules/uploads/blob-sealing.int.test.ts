@@ -147,6 +147,51 @@ describe('sealing one-part uploads for links, on pg + s3', () => {
     });
   });
 
+  it('a replica that looks while the first one links copies nothing: the link lands between its two reads', async () => {
+    const content = randomBytes(5000);
+    await withUnhashed([content], async ([blob]) => {
+      const releaseA = gate();
+      const aCopying = gate();
+      let keyA = '';
+      const copiesB: string[] = [];
+      const a = createBlobSealing({ ...server.deps, store: holdingCopies(server.deps.store, () => releaseA.opened, (to) => { keyA = to; aCopying.open(); }) });
+      const sealA = a.seal(blob!);
+      // B's claim, after its first read under the lock, waits for A to finish: A's link commits in between.
+      let linkLanded = false;
+      const db: typeof server.deps.db = {
+        ...server.deps.db,
+        transaction: (fn) =>
+          server.deps.db.transaction((tx) => {
+            let statements = 0;
+            return fn({
+              ...tx,
+              async query(sql, params) {
+                const rows = await tx.query(sql, params);
+                if (++statements === 2 && !linkLanded) {
+                  linkLanded = true;
+                  releaseA.open();
+                  await within(sealA, 10_000, 'replica A linking');
+                }
+                return rows as never;
+              },
+            });
+          }),
+      };
+      const b = createBlobSealing({ ...server.deps, db, store: holdingCopies(server.deps.store, async () => {}, (to) => copiesB.push(to)) });
+      try {
+        await within(aCopying.opened, 10_000, 'replica A copying');
+        await within(b.seal(blob!), 10_000, 'replica B sealing');
+      } finally {
+        releaseA.open();
+        await Promise.allSettled([sealA]);
+      }
+      expect(linkLanded).toBe(true);
+      expect(copiesB).toEqual([]);
+      expect(await blobRow(blob!.sha256)).toEqual({ storage_key: keyA, client_writable: false });
+      expect(await readLink(blob!.fileId)).toEqual({ status: 200, body: content });
+    });
+  });
+
   it.each([
     ['the stalled replica finishes last and loses', 'last'],
     ['the stalled replica finishes first and wins', 'first'],

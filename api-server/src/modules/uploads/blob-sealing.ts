@@ -12,11 +12,12 @@
  * left a few concurrent sealings holding the whole pool, and every API request waiting. Who seals is
  * decided in short transactions around it instead:
  * - claim: under a transaction-scoped advisory lock on the blob (PostgreSQL; PGlite is one process,
- *   where single-flight is enough), a sealing that finds the blob still at its upload key and no other
- *   sealing's fresh claim reserves its copy's key from the GC (deferred.reserveInFlight) and commits. That
- *   reservation is its claim: renewed every SEALING_HEARTBEAT_SECONDS while it copies, it makes the
- *   sealings of other API replicas wait for the blob to move instead of copying too. A claim not renewed
- *   for SEALING_STALE_SECONDS is taken to be a crashed or stalled replica's, and another one copies.
+ *   where single-flight is enough), a sealing that finds no other sealing's fresh claim and then (in that
+ *   order: see decide) the blob still at its upload key reserves its copy's key from the GC
+ *   (deferred.reserveInFlight) and commits. That reservation is its claim: renewed every
+ *   SEALING_HEARTBEAT_SECONDS while it copies, it makes the sealings of other API replicas wait for the
+ *   blob to move instead of copying too. A claim not renewed for SEALING_STALE_SECONDS is taken to be a
+ *   crashed or stalled replica's, and another one copies.
  * - link: a conditional UPDATE (uploads.repository.ts sealBlob) points the blob at the copy only if it is
  *   still at the upload key, writable. A sealing that loses (a stalled replica's, or the hash job moved
  *   the blob) drops its own copy; the caller reads the winner's key. The reservation ends in the same
@@ -87,10 +88,14 @@ export function createBlobSealing(
    */
   function claim(blob: SealableBlob): Promise<'moved' | 'abandoned' | 'busy' | { key: string }> {
     const decide = async (db: Queryable) => {
+      // Claims first, then the blob. The lock orders claims, not links: a winner's link, which moves the blob
+      // and ends its claim in one commit, can land between these two reads. Read blob-first, this sealing saw
+      // the blob unmoved, then no claim, and copied a second time (a flaky test under load, session 22).
+      const busy = await deferred.hasFreshReservation(db, claimPrefix(blob.storage_key), SEALING_STALE_SECONDS);
       const now = await repo.getBlob(db, blob.sha256);
       if (!now || now.storage_key !== blob.storage_key || !now.client_writable) return 'moved' as const;
       if (abandoned.has(blob.sha256)) return 'abandoned' as const;
-      if (await deferred.hasFreshReservation(db, claimPrefix(blob.storage_key), SEALING_STALE_SECONDS)) return 'busy' as const;
+      if (busy) return 'busy' as const;
       const key = claimPrefix(blob.storage_key) + deps.newId();
       await deferred.reserveInFlight(db, key);
       return { key };
