@@ -10,7 +10,9 @@
  * Every Deployment records a hash of its pod template in TEMPLATE_HASH_ANNOTATION (on its metadata: the
  * template itself must not change for it). With GENERATION_LABEL it tells the reconciler, from the watch
  * cache alone, whether applying would restart pods the Domain's own spec did not ask to restart (a newer
- * operator's chart), which the rollout budget (reconcilers/domain-rollouts.ts) spreads over time.
+ * operator's chart), which the rollout budget (reconcilers/domain-rollouts.ts) spreads over time. While a
+ * storage-claim takeover is pending, each Deployment also carries that annotation (storage-claim.ts), so
+ * the budget tells the takeover and its roll back, O&M's acts, from an operator upgrade.
  */
 import { createHash } from 'node:crypto';
 import { App, Chart } from 'cdk8s';
@@ -21,6 +23,7 @@ import { createDomainContext, GENERATION_LABEL, type DomainContext } from './dom
 import { addMonitoring } from './monitoring.chart';
 import { addNetworkPolicies } from './network-policy.chart';
 import { secretEnvVars } from './pod';
+import { storageClaimDeploymentAnnotations } from './storage-claim';
 import { addWorkers } from './workers.chart';
 
 export interface Manifest {
@@ -89,7 +92,7 @@ export function buildDomainChart(domain: Domain, options: DomainChartOptions): M
     if (m.kind === 'Deployment') {
       const template = (m.spec as { template: { metadata?: { annotations?: Record<string, string> } } }).template;
       if (options.podAnnotations) template.metadata = { ...template.metadata, annotations: { ...template.metadata?.annotations, ...options.podAnnotations } };
-      m.metadata.annotations = { ...m.metadata.annotations, [TEMPLATE_HASH_ANNOTATION]: templateHash(template) };
+      m.metadata.annotations = { ...m.metadata.annotations, [TEMPLATE_HASH_ANNOTATION]: templateHash(template), ...storageClaimDeploymentAnnotations(domain) };
     }
     const retained = m.metadata.annotations?.['openpds.io/retain-on-delete'] === 'true';
     if (ctx.ownerReferences && !retained) m.metadata.ownerReferences = ctx.ownerReferences;

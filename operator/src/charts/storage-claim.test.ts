@@ -52,6 +52,19 @@ test('annotating rolls the pods (their config hash changes); removing the annota
   expect(localEnv(domain('check'))).toEqual(localEnv(domain()));
 });
 
+test('each Deployment carries the claim mode while a takeover is pending (the rollout budget reads it), on its metadata, not its pods', () => {
+  const deployments = (d: Domain) => buildDomainChart(d, { bootstrap: { adminPassword: 'p', secretKey: 's'.repeat(32) } }).filter((m) => m.kind === 'Deployment') as unknown as { metadata: { annotations: Record<string, string> }; spec: { template: { metadata: { annotations: Record<string, string> } } } }[];
+  const pending = deployments(domain('takeover'));
+  expect(pending.length).toBeGreaterThan(0);
+  for (const m of pending) {
+    expect(m.metadata.annotations[STORAGE_CLAIM_ANNOTATION]).toBe('takeover');
+    expect(m.spec.template.metadata.annotations).not.toHaveProperty(STORAGE_CLAIM_ANNOTATION);
+  }
+  const done = { ...domain('takeover'), status: { storageClaim: { takenOverAt: '2026-12-07T09:00:00.000Z' } } };
+  for (const d of [domain(), domain('check'), done]) for (const m of deployments(d)) expect(m.metadata.annotations).not.toHaveProperty(STORAGE_CLAIM_ANNOTATION);
+  expect(deployments(done)).toEqual(deployments(domain()));
+});
+
 test('any other value is refused in kubectl\'s words and sets nothing', () => {
   for (const bad of ['Takeover', 'true', '']) {
     expect(storageClaimProblem(domain(bad))).toBe(`metadata.annotations[openpds.io/storage-claim]: Unsupported value: ${JSON.stringify(bad)}: supported values: "check", "takeover"`);

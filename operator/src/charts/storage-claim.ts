@@ -46,3 +46,18 @@ export function takeoverPending(domain: Pick<Domain, 'metadata' | 'status'>): bo
 export function storageClaimEnv(domain: Pick<Domain, 'metadata' | 'status'>): Record<string, string> {
   return takeoverPending(domain) ? { OPENPDS_STORAGE_CLAIM: 'takeover' } : {};
 }
+
+/**
+ * On each Deployment's metadata (domain.chart.ts), the same annotation while a takeover is pending: the
+ * claim mode its pods were applied with, which the rollout budget reads from the watch cache. A change of
+ * it is O&M's act, never held like an operator upgrade (reconcilers/domain-rollouts.ts). Only for a
+ * takeover, as the variable: a new annotation on every Deployment would be a change for nothing.
+ */
+export function storageClaimDeploymentAnnotations(domain: Pick<Domain, 'metadata' | 'status'>): Record<string, string> {
+  return takeoverPending(domain) ? { [STORAGE_CLAIM_ANNOTATION]: 'takeover' } : {};
+}
+
+/** The claim mode a live Deployment was applied with: absent is check (the data plane's default, and what an older operator applied unless a takeover was pending). */
+export function deploymentStorageClaim(deployment: { metadata?: { annotations?: Record<string, string> } }): string {
+  return deployment.metadata?.annotations?.[STORAGE_CLAIM_ANNOTATION] ?? 'check';
+}

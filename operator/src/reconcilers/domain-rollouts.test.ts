@@ -1,5 +1,6 @@
 import { DOMAIN_LABEL, GENERATION_LABEL } from '../charts/domain-context';
 import { TEMPLATE_HASH_ANNOTATION } from '../charts/domain.chart';
+import { STORAGE_CLAIM_ANNOTATION } from '../charts/storage-claim';
 import type { KubeObject } from '../kube/kube-client';
 import { createRolloutBudget, operatorDrivenRollouts, rolloutInProgress, rolloutQueuedMessage } from './domain-rollouts';
 
@@ -34,6 +35,16 @@ describe('operatorDrivenRollouts: which Deployments an apply would restart witho
     expect(operatorDrivenRollouts(desired, live({ 'a-api': dep('a', { hash: 'old', generation: 4, replicas: 0 }) }), 4)).toEqual([]);
     // Applied by an operator without the annotation: unknown counts as a change (an admitted no-op frees its slot at once).
     expect(operatorDrivenRollouts(desired, live({ 'a-api': dep('a', { generation: 4 }) }), 4)).toEqual(['a-api']);
+  });
+
+  it('a storage-claim takeover, or its roll back to check, at the same generation: O&M asked for it, never held', () => {
+    const claimed = (d: KubeObject): KubeObject => ({ ...d, metadata: { ...d.metadata, annotations: { ...d.metadata?.annotations, [STORAGE_CLAIM_ANNOTATION]: 'takeover' } } });
+    const live = (d: Dep) => (name: string) => (name === 'a-api' ? d : undefined);
+    const api = [manifest('a-api', 'new')];
+    expect(operatorDrivenRollouts(api.map(claimed), live(dep('a', { hash: 'old', generation: 4 })), 4)).toEqual([]); // asked for
+    expect(operatorDrivenRollouts(api, live(claimed(dep('a', { hash: 'old', generation: 4 })) as Dep), 4)).toEqual([]); // recorded: back to check
+    // Pending on both sides, the template moved by the operator: held as any operator upgrade.
+    expect(operatorDrivenRollouts(api.map(claimed), live(claimed(dep('a', { hash: 'old', generation: 4 })) as Dep), 4)).toEqual(['a-api']);
   });
 });
 

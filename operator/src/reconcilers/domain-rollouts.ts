@@ -7,8 +7,11 @@
  * So a change the Domain's spec did not ask for rolls at most `limit` Domains at a time: a Domain whose
  * Deployments would get a new pod template while their GENERATION_LABEL still names the Domain's current
  * generation (the operator changed, not the spec) waits until fewer than `limit` Domains are rolling. A spec
- * change (a new generation) is never held: O&M asked for it. Everything is read from the watch cache: the
- * budget costs no request.
+ * change (a new generation) is never held: O&M asked for it. Nor is a storage-claim takeover or its roll back
+ * to check (charts/storage-claim.ts), asked for by annotation, which moves no generation: the Deployments
+ * carry the claim mode they were applied with. Held, the takeover would still reach the ConfigMap, applied
+ * with the rest, and an old pod that restarted meanwhile would take the store over outside the operator's
+ * record (status.storageClaim). Everything is read from the watch cache: the budget costs no request.
  *
  * Rolling, as the cache shows it: a Deployment of ours whose rollout is in progress (rolloutInProgress),
  * whatever started it (a spec change, a new Domain). Not unavailability: a rollout that finished with pods
@@ -22,6 +25,7 @@
  */
 import { DOMAIN_LABEL, GENERATION_LABEL } from '../charts/domain-context';
 import { TEMPLATE_HASH_ANNOTATION } from '../charts/domain.chart';
+import { deploymentStorageClaim } from '../charts/storage-claim';
 import type { KubeObject } from '../kube/kube-client';
 import { deploymentReadiness } from '../kube/readiness';
 
@@ -66,8 +70,8 @@ export function rolloutInProgress(deployment: LiveDeployment): boolean {
  * Names of the Deployments in `manifests` whose apply would restart pods the Domain's spec did not ask to
  * restart: the live one (`live`, the watch cache) runs another pod template than the chart's
  * (TEMPLATE_HASH_ANNOTATION, absent on what an older operator applied: unknown counts as different), was last
- * applied for this very `generation` (GENERATION_LABEL), and runs pods (replicas 0 restarts nothing). A
- * Deployment not there yet is created, which restarts nothing either. Pure.
+ * applied for this very `generation` (GENERATION_LABEL) and storage-claim mode, and runs pods (replicas 0
+ * restarts nothing). A Deployment not there yet is created, which restarts nothing either. Pure.
  */
 export function operatorDrivenRollouts(manifests: readonly KubeObject[], live: (name: string) => LiveDeployment | undefined, generation: number): string[] {
   const names: string[] = [];
@@ -77,6 +81,7 @@ export function operatorDrivenRollouts(manifests: readonly KubeObject[], live: (
     const current = live(name);
     if (!current || current.spec?.replicas === 0) continue;
     if (current.metadata?.labels?.[GENERATION_LABEL] !== String(generation)) continue; // a spec change: never held
+    if (deploymentStorageClaim(current) !== deploymentStorageClaim(manifest)) continue; // a takeover or its roll back: never held
     if (current.metadata?.annotations?.[TEMPLATE_HASH_ANNOTATION] === manifest.metadata?.annotations?.[TEMPLATE_HASH_ANNOTATION]) continue;
     names.push(name);
   }

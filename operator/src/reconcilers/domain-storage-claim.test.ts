@@ -2,18 +2,20 @@
  * openpds.io/storage-claim=takeover through the Domain reconciler, where the e2e suite
  * (test/operator/domain-storage-claim.e2e.test.ts) cannot stop time: the takeover is recorded in
  * status.storageClaim only once the pods started with OPENPDS_STORAGE_CLAIM=takeover serve, not while their
- * rollout waits (pods not yet available, or held back by --max-concurrent-rollouts) and the old pods still
- * answer /readyz; and an operator that restarts in the middle (a fresh reconciler, nothing in memory) neither
- * records it twice nor flips the ConfigMap: the pods roll back to check exactly once. Against a fake API
- * server that keeps the Domain, its children, and every change of the ConfigMap's claim and the pods'
- * config hash.
+ * rollout waits (pods not yet available) and the old pods still answer /readyz; the rollout budget
+ * (--max-concurrent-rollouts) never holds the takeover or its roll back, as it would an operator upgrade:
+ * the ConfigMap, applied at once, would say takeover to any old pod that restarts meanwhile (a store taken
+ * over with nothing recorded); and an operator that restarts in the middle (a fresh reconciler, nothing in
+ * memory) neither records it twice nor flips the ConfigMap: the pods roll back to check exactly once.
+ * Against a fake API server that keeps the Domain, its children, and every change of the ConfigMap's claim
+ * and the pods' config hash.
  */
 import type { AdminClient } from '../admin-client/admin-client';
 import { DOMAIN_LABEL } from '../charts/domain-context';
 import { STORAGE_CLAIM_ANNOTATION } from '../charts/storage-claim';
 import type { Condition, Domain } from '../domain-types';
 import { KubeApiError, type KubeClient, type KubeObject } from '../kube/kube-client';
-import { createDomainReconciler, type DomainReconciler } from './domain';
+import { createDomainReconciler, type DomainReconciler, type DomainReconcilerDeps } from './domain';
 import { createRolloutBudget } from './domain-rollouts';
 
 type DomainObject = Domain & KubeObject;
@@ -53,6 +55,9 @@ function apiServer() {
   // Each change, in order: the ConfigMap's OPENPDS_STORAGE_CLAIM ('check' when absent), each Deployment's config hash.
   const claims: string[] = [];
   const hashes = new Map<string, string[]>();
+  // Each Deployment → the ConfigMap's claim when it was last applied (the ConfigMap is applied first): what
+  // its pod template was built for. A pod that restarts reads the ConfigMap as it is now.
+  const appliedUnder = new Map<string, string>();
   // Another Domain's rollout, which a rollout budget of 1 counts while `otherRolling`.
   let otherRolling = false;
   const other: Deployment = {
@@ -93,6 +98,7 @@ function apiServer() {
         const hash = (body as Deployment).spec.template.metadata.annotations[CONFIG_HASH]!;
         const seen = hashes.get(ref.name) ?? [];
         if (seen.at(-1) !== hash) hashes.set(ref.name, [...seen, hash]);
+        appliedUnder.set(ref.name, claims.at(-1)!);
       }
       if (ref.kind === 'ConfigMap') {
         const claim = (body as { data?: Record<string, string> }).data?.OPENPDS_STORAGE_CLAIM ?? 'check';
@@ -109,6 +115,11 @@ function apiServer() {
     /** Each Deployment's config hashes, one per change: a roll to takeover and back is three. */
     hashes: (name: string) => hashes.get(name) ?? [],
     generation: (name: string) => objects.get(`Deployment/${name}`)?.metadata?.generation,
+    /**
+     * The Deployments whose pods, restarted now, would read a claim their template was not applied with:
+     * none, or a takeover could happen outside the operator's bookkeeping (status.storageClaim).
+     */
+    claimMismatches: () => [...appliedUnder].filter(([, claim]) => claim !== claims.at(-1)).map(([name]) => name),
     get domain() {
       return domain;
     },
@@ -131,8 +142,11 @@ function apiServer() {
       otherRolling = rolling;
       other.status = rolling ? { observedGeneration: 2, replicas: 1, updatedReplicas: 0, availableReplicas: 0 } : { observedGeneration: 2, replicas: 1, updatedReplicas: 1, availableReplicas: 1 };
     },
-    /** A reconciler as a process starting now builds it (nothing in memory); `budget`: --max-concurrent-rollouts. */
-    operator(opts: { budget?: number } = {}): DomainReconciler {
+    /**
+     * A reconciler as a process starting now builds it (nothing in memory); `budget`: --max-concurrent-rollouts;
+     * `chartOptions`: a newer operator whose chart changes the pod template.
+     */
+    operator(opts: { budget?: number; chartOptions?: DomainReconcilerDeps['chartOptions'] } = {}): DomainReconciler {
       const cached = (name: string) => objects.get(`Deployment/${name}`);
       return createDomainReconciler({
         client,
@@ -143,6 +157,7 @@ function apiServer() {
         now: () => new Date(clock),
         monotonicNow: () => clock,
         cachedDeployment: (_ns, name) => cached(name),
+        ...(opts.chartOptions ? { chartOptions: opts.chartOptions } : {}),
         adminClients: { get: () => ({ getDomain: async () => ({ domain_id: 'd', trash_retention_days: 30, user_count: 1, drive_count: 0, used_size: 0, total_size: 1, unlimited_drive_count: 0 }) }) as unknown as AdminClient, forget: () => undefined },
         ...(opts.budget !== undefined
           ? { rollouts: createRolloutBudget({ limit: opts.budget, deployments: () => [...deployments(), ...(otherRolling ? [other] : [])], deployment: (_ns, name) => cached(name), scanCacheMs: 0, monotonicNow: () => clock }) }
@@ -209,27 +224,55 @@ describe('storage-claim takeover: recorded once the pods that got it serve, not 
     expect(api.events.filter((e) => e === 'StorageClaimTakenOver')).toHaveLength(1);
   });
 
-  it('held back by the rollout budget: Ready on the old pods, RolloutQueued, nothing recorded; recorded once admitted and rolled out', async () => {
+  it('asked for while another Domain rolls (a budget of 1, taken): rolls at once, as a spec change does, and so does the roll back to check', async () => {
     const api = apiServer();
     api.setOtherRolling(true);
     const operator = api.operator({ budget: 1 });
     await readyOnCheck(api, operator); // a new Domain's first rollout is never held
     api.annotate('takeover');
-    for (let i = 0; i < 3; i++) {
-      expect(await api.reconcile(operator)).toMatchObject({ status: 'True', reason: 'Ready', progressing: 'RolloutQueued' });
-      expect(api.generation('acme-api')).toBe(1); // not applied: the pods run check
-      expect(api.domain.status?.storageClaim).toBeUndefined();
-    }
-    expect(api.events).not.toContain('StorageClaimTakenOver');
-
-    api.setOtherRolling(false);
-    expect(await api.reconcile(operator)).toMatchObject({ reason: 'WaitingForReplicas' });
+    const asked = await api.reconcile(operator);
+    expect(api.claimMismatches()).toEqual([]); // no old pod that restarts reads takeover
+    expect(asked).toMatchObject({ reason: 'WaitingForReplicas' });
+    expect(asked.progressing).not.toBe('RolloutQueued');
+    expect(api.claims).toEqual(['check', 'takeover']);
     expect(api.generation('acme-api')).toBe(2);
-    expect(api.domain.status?.storageClaim).toBeUndefined();
     api.rollOutAll();
-    expect(await api.reconcile(operator)).toMatchObject({ reason: 'StorageClaimTakenOver', takenOverAt: expect.any(String) });
-    expect(api.hashes('acme-api')).toHaveLength(2);
+    const recorded = await api.reconcile(operator);
+    expect(recorded).toMatchObject({ reason: 'StorageClaimTakenOver', takenOverAt: expect.any(String) });
+
+    // The pods that take the store over at every start go at once, the other Domain still rolling.
+    const back = await api.reconcile(operator);
+    expect(back).toMatchObject({ reason: 'WaitingForReplicas', takenOverAt: recorded.takenOverAt });
+    expect(back.progressing).not.toBe('RolloutQueued');
+    expect(api.generation('acme-api')).toBe(3);
+    expect(api.claimMismatches()).toEqual([]);
+    api.rollOutAll();
+    expect(await api.reconcile(operator)).toMatchObject({ status: 'True', reason: 'Ready', takenOverAt: recorded.takenOverAt });
+    expect(api.claims).toEqual(['check', 'takeover', 'check']);
+    expect(api.hashes('acme-api')).toHaveLength(3);
     expect(api.events.filter((e) => e === 'StorageClaimTakenOver')).toHaveLength(1);
+  });
+
+  it('a newer operator\'s pod template is still held on a Domain whose takeover is done (the annotation stays)', async () => {
+    const api = apiServer();
+    const first = api.operator({ budget: 1 });
+    await readyOnCheck(api, first);
+    api.annotate('takeover');
+    await api.reconcile(first);
+    api.rollOutAll();
+    expect(await api.reconcile(first)).toMatchObject({ reason: 'StorageClaimTakenOver' });
+    await api.reconcile(first);
+    api.rollOutAll();
+    expect(await api.reconcile(first)).toMatchObject({ status: 'True', reason: 'Ready' });
+
+    api.setOtherRolling(true);
+    const newer = api.operator({ budget: 1, chartOptions: { podAnnotations: { 'example.com/new': 'x' } } });
+    for (let i = 0; i < 2; i++) expect(await api.reconcile(newer)).toMatchObject({ status: 'True', reason: 'Ready', progressing: 'RolloutQueued' });
+    expect(api.generation('acme-api')).toBe(3);
+    api.setOtherRolling(false);
+    expect(await api.reconcile(newer)).toMatchObject({ reason: 'WaitingForReplicas' });
+    expect(api.generation('acme-api')).toBe(4);
+    expect(api.claims).toEqual(['check', 'takeover', 'check']);
   });
 });
 
@@ -299,22 +342,28 @@ describe('storage-claim takeover across an operator restart (a fresh reconciler)
     expect(api.events.filter((e) => e === 'StorageClaimTakenOver')).toHaveLength(1);
   });
 
-  it('restarted while the budget held the takeover rollout (the pods run check): held again, not recorded', async () => {
+  it('a newer operator held by the budget when the takeover is asked: the takeover rolls at once and carries its template', async () => {
     const api = apiServer();
     api.setOtherRolling(true);
-    const first = api.operator({ budget: 1 });
-    await readyOnCheck(api, first);
-    api.annotate('takeover');
-    expect(await api.reconcile(first)).toMatchObject({ progressing: 'RolloutQueued' });
-
-    const second = api.operator({ budget: 1 });
-    for (let i = 0; i < 2; i++) expect(await api.reconcile(second)).toMatchObject({ status: 'True', reason: 'Ready', progressing: 'RolloutQueued' });
-    expect(api.domain.status?.storageClaim).toBeUndefined();
+    await readyOnCheck(api, api.operator({ budget: 1 }));
+    const newer = api.operator({ budget: 1, chartOptions: { podAnnotations: { 'example.com/new': 'x' } } });
+    expect(await api.reconcile(newer)).toMatchObject({ status: 'True', reason: 'Ready', progressing: 'RolloutQueued' });
     expect(api.generation('acme-api')).toBe(1);
-    api.setOtherRolling(false);
-    await api.reconcile(second);
+
+    api.annotate('takeover');
+    const asked = await api.reconcile(newer);
+    expect(api.claimMismatches()).toEqual([]);
+    expect(asked).toMatchObject({ reason: 'WaitingForReplicas' });
+    expect(asked.progressing).not.toBe('RolloutQueued');
+    expect(api.generation('acme-api')).toBe(2);
     api.rollOutAll();
-    expect(await api.reconcile(second)).toMatchObject({ reason: 'StorageClaimTakenOver' });
+    expect(await api.reconcile(newer)).toMatchObject({ reason: 'StorageClaimTakenOver' });
+    await api.reconcile(newer);
+    api.rollOutAll();
+    const done = await api.reconcile(newer);
+    expect(done).toMatchObject({ status: 'True', reason: 'Ready' });
+    expect(done.progressing).not.toBe('RolloutQueued');
+    expect(api.claims).toEqual(['check', 'takeover', 'check']);
     expect(api.events.filter((e) => e === 'StorageClaimTakenOver')).toHaveLength(1);
   });
 });
