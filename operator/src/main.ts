@@ -91,6 +91,8 @@ export interface OperatorOptions extends Partial<Omit<OperatorConfig, 'metricsPo
   retryBurst?: number;
   /** How old a Domain's status.usage may get before a reconcile reads it again (default 5 minutes). */
   domainUsageRefreshMs?: number;
+  /** How long Drive changes of one Domain gather before its usage is read again (default 2 s). */
+  domainUsageCoalesceMs?: number;
   /** How soon a Domain held back by --max-concurrent-rollouts asks again (default 5 s). */
   rolloutRetryMs?: number;
   /** How long a Domain waits for its replicas before the operator asks their pods why (default 20 s). */
@@ -267,8 +269,9 @@ export async function runOperator(options: OperatorOptions): Promise<RunningOper
       adminClients,
     }),
     enqueue: (kind, key) => controllers.get(kind)?.enqueue(key),
-    // At most one usage read per Domain per USAGE_CHANGE_COALESCE_MS: a GitOps sync creating 50 Drives of
-    // one Domain costs one or two reads, not 50 reconciles, probes, reads and status writes.
+    // At most one usage read per Domain per USAGE_CHANGE_COALESCE_MS (or domainUsageCoalesceMs): a GitOps
+    // sync creating 50 Drives of one Domain costs one or two reads, not 50 reconciles, probes, reads and
+    // status writes.
     domainUsageChanged(namespace, name) {
       // Stopped (stop, kill, a lost Lease): a Drive reconcile that the drain lets finish after stop() cleared
       // the timers must not arm one that outlives the operator.
@@ -279,7 +282,7 @@ export async function runOperator(options: OperatorOptions): Promise<RunningOper
         usageChanges.delete(key);
         domain.usageChanged(key);
         controllers.get('Domain')?.enqueue(key);
-      }, USAGE_CHANGE_COALESCE_MS).unref());
+      }, options.domainUsageCoalesceMs ?? USAGE_CHANGE_COALESCE_MS).unref());
     },
     metrics,
   };
