@@ -1,7 +1,8 @@
 /**
  * Each list takes the `limit` bounds of its PDS reference call (red team, repro-revision-limit.mjs):
  * file/revision/list 1-200 (100 refused 101-200), drive/list and drive/list_my_drives 0-100 with 0 the
- * default page size (0 was refused). /v2/openapi.json says the same bounds. A revision says
+ * default page size (0 was refused). /v2/openapi.json says the same bounds. A limit is a number or a string of
+ * digits: z.coerce took [5], true and "0x10" (red team, session 21). A revision says
  * is_latest_version, the reference's name, as well as is_latest. On PGlite and PostgreSQL.
  */
 import { serverWithUser, type ApiClient } from '../support/test-server';
@@ -54,6 +55,29 @@ describe.each([
       expect([path, over.status, over.body.code]).toEqual([path, 400, 'InvalidParameter.Limit']);
       const negative = await api.call(path, { limit: -1 }, token);
       expect([path, negative.status]).toEqual([path, 400]);
+    }
+  });
+
+  it('takes a limit or part marker as a number or a string of digits, nothing else (not [5], true, "0x10", "")', async () => {
+    await upload('one');
+    const list = (limit: unknown) => api.call('/v2/file/list', { drive_id: d, parent_file_id: 'root', limit }, token);
+    for (const limit of [1, '1', '001']) {
+      const r = await list(limit);
+      expect([limit, r.status, r.body.items?.length]).toEqual([limit, 200, 1]);
+    }
+    for (const limit of [[5], true, '0x10', '', ' 5', '5.0', '1e1', null, {}]) {
+      const r = await list(limit);
+      expect([limit, r.status, r.body.code]).toEqual([limit, 400, 'InvalidParameter.Limit']);
+    }
+    const drives = await api.call('/v2/drive/list', { limit: false }, token);
+    expect([drives.status, drives.body.code]).toEqual([400, 'InvalidParameter.Limit']);
+    // An open upload's parts: next_part_number_marker is a string, and comes back as one.
+    const c = await api.ok('/v2/file/create', { drive_id: d, parent_file_id: 'root', name: 'parts.bin', type: 'file', part_info_list: [{ part_number: 1 }, { part_number: 2 }] }, token);
+    const parts = (marker: unknown) => api.call('/v2/file/list_uploaded_parts', { drive_id: d, file_id: c.file_id, upload_id: c.upload_id, part_number_marker: marker }, token);
+    expect((await parts('1')).status).toBe(200);
+    for (const marker of [true, [1], '0x1']) {
+      const r = await parts(marker);
+      expect([marker, r.status, r.body.code]).toEqual([marker, 400, 'InvalidParameter.PartNumberMarker']);
     }
   });
 

@@ -230,13 +230,20 @@ const pascal = (s: string) =>
 export const DEFAULT_PAGE_SIZE = 100;
 
 /**
+ * A whole number of a JSON body: a number, or a string of decimal digits (a marker the API answered as a
+ * string, such as next_part_number_marker, comes back so), then checked by `inner`. Not z.coerce, which took
+ * `[5]`, `true`, `"0x10"`, `" 5"` and `""` (as 0) for numbers too (red team, session 21).
+ */
+export const wholeNumber = <T extends z.ZodType>(inner: T) => z.preprocess((v) => (typeof v === 'string' && /^\d{1,15}$/.test(v) ? Number(v) : v), inner);
+
+/**
  * A list's `limit`, with the bounds its PDS reference call gives (they differ: file/revision/list takes
  * 1-200, drive/list 0-100). `zeroIsDefault`: 0 asks for the default page size, not an empty page (drive/list
  * and drive/list_my_drives allow 0 and a page of nothing helps no one: its marker could never move on).
  */
 export function listLimitField(bounds: { min?: 0 | 1; max?: number; zeroIsDefault?: boolean } = {}) {
   const { min = 1, max = 100, zeroIsDefault = false } = bounds;
-  const field = z.coerce.number().int().min(min).max(max).default(DEFAULT_PAGE_SIZE);
+  const field = wholeNumber(z.number().int().min(min).max(max).default(DEFAULT_PAGE_SIZE));
   return zeroIsDefault ? field.transform((n) => (n === 0 ? DEFAULT_PAGE_SIZE : n)) : field;
 }
 /** 1-100, default 100: the limit of most lists (the PDS notes' "limit (1-100)"). */

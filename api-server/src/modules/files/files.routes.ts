@@ -1,6 +1,6 @@
 import { Router } from 'express';
 import { z } from 'zod';
-import { defineRpc, idField, limitField, markerField, type RpcRegistry } from '../../shared/rpc';
+import { defineRpc, idField, limitField, markerField, type RpcRegistry, wholeNumber } from '../../shared/rpc';
 import { createFileResponseSchema, getUploadUrlResponseSchema, listUploadedPartsResponseSchema } from '../uploads/uploads.schemas';
 import type { UploadsService } from '../uploads/uploads.service';
 import { fileErrors } from './files.errors';
@@ -187,7 +187,7 @@ export function createFilesRouter(registry: RpcRegistry, files: FilesService, up
     path: '/v2/file/list_uploaded_parts',
     summary: 'Parts uploaded so far (to resume an upload)',
     errors: [409], // UploadCompleted
-    body: z.object({ ...sessionRef, part_number_marker: z.coerce.number().int().min(0).default(0), limit: z.number().int().min(1).max(10_000).default(1000) }),
+    body: z.object({ ...sessionRef, part_number_marker: wholeNumber(z.number().int().min(0).default(0)), limit: z.number().int().min(1).max(10_000).default(1000) }),
     response: listUploadedPartsResponseSchema,
     handler: async (input, { auth }) => {
       const r = await uploads.listUploadedParts(auth, input);
