@@ -86,6 +86,18 @@ describe('bad HTTP input on pglite + local', () => {
     expect((await server.api.call('/v2/user/get', { user_id: user.user_id }, admin)).status).toBe(200);
   });
 
+  it('refuses user_data with a key named __proto__ (it was dropped silently) and keeps what was stored', async () => {
+    const user = await server.api.ok('/v2/user/create', { user_name: 'proto-user', user_data: { team: 'a' } }, admin);
+    const auth = `Authorization: Bearer ${admin}\r\nContent-Type: application/json\r\n`;
+    const update = await request('/v2/user/update', auth, `{"user_id":"${user.user_id}","user_data":{"__proto__":{"role":"admin"},"team":"b"}}`);
+    expect([update.status, update.body?.code]).toEqual([400, 'InvalidParameter.UserData']);
+    const create = await request('/v2/user/create', auth, '{"user_name":"proto-two","user_data":{"__proto__":1}}');
+    expect([create.status, create.body?.code]).toEqual([400, 'InvalidParameter.UserData']);
+    expect((await server.api.ok('/v2/user/get', { user_id: user.user_id }, admin)).user_data).toEqual({ team: 'a' });
+    // Not created: the name is free.
+    expect((await server.api.call('/v2/user/create', { user_name: 'proto-two' }, admin)).status).toBe(201);
+  });
+
   it('limits idleness, not duration, on the server', () => {
     expect([server.server.timeout, server.server.requestTimeout]).toEqual([IDLE_SOCKET_TIMEOUT_MS, 0]);
   });

@@ -3,7 +3,7 @@ import type { AddressInfo } from 'node:net';
 import type { Server } from 'node:http';
 import pino from 'pino';
 import { createErrorMiddleware } from './error-middleware';
-import { createJsonBodyParser, findDeepNesting } from './json-body';
+import { createJsonBodyParser, findUnsafeStructure } from './json-body';
 import { MAX_BODY_NESTING } from './rpc';
 import { rawExchange } from './testing/raw-exchange';
 
@@ -95,15 +95,29 @@ describe('JSON bodies of /v2 calls', () => {
     expect(await rawExchange(port, post(json, text))).toMatchObject({ status: 200, body: { body: { t: '\\' } } });
   });
 
+  it('refuses a key named __proto__ at any depth, however escaped, naming the top-level field; a value of that text is fine', async () => {
+    const json = 'Content-Type: application/json\r\n';
+    for (const [body, code] of [
+      ['{"user_data":{"__proto__":{"admin":true},"a":1}}', 'InvalidParameter.UserData'],
+      ['{"user_data":{"a":[{"b":{"__proto__" :1}}]}}', 'InvalidParameter.UserData'],
+      ['{"user_data":{"\\u005f_proto\\u005F_":1}}', 'InvalidParameter.UserData'],
+      ['{"__proto__":{"x":1}}', 'InvalidParameter.Body'],
+      ['[{"__proto__":1}]', 'InvalidParameter.Body'],
+    ])
+      expect([body, await rawExchange(port, post(json, body))]).toMatchObject([body, { status: 400, body: { code, message: expect.stringMatching(/key named __proto__/) } }]);
+    const fine = '{"a":"__proto__","b":{"__proto":1,"proto__":2,"__proto__x":3},"c":["__proto__"]}';
+    expect(await rawExchange(port, post(json, fine))).toMatchObject({ status: 200, body: { body: JSON.parse(fine) } });
+  });
+
   it('counts nesting as JSON does: strings, escapes and multi-byte text', () => {
     const bytes = (s: string) => Buffer.from(s);
-    const exceedsNesting = (b: Buffer, max: number) => findDeepNesting(b, max) !== undefined;
+    const exceedsNesting = (b: Buffer, max: number) => findUnsafeStructure(b, max) !== undefined;
     expect(exceedsNesting(bytes('[[[]]]'), 3)).toBe(false);
     expect(exceedsNesting(bytes('[[[[]]]]'), 3)).toBe(true);
     expect(exceedsNesting(bytes('[[],[],[],[],[]]'), 2)).toBe(false);
     expect(exceedsNesting(bytes('["[[[[[", "\\\"[[[[", {"é[":"ü{{{"}]'), 2)).toBe(false);
     expect(exceedsNesting(bytes('["\\\\", [[[]]]]'), 3)).toBe(true);
-    expect(findDeepNesting(bytes('{"a":"b","c":[[1]],"d\\"é":{"e":[[]]}}'), 3)).toEqual({ field: 'd"é' });
+    expect(findUnsafeStructure(bytes('{"a":"b","c":[[1]],"d\\"é":{"e":[[]]}}'), 3)).toEqual({ field: 'd"é', problem: 'deep' });
     // A 4 MB body of 690k levels (the red team's) is refused in a few milliseconds, not the 0.4 s its JSON.parse took.
     const huge = bytes(nested(690_000));
     const started = performance.now();

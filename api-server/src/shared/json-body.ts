@@ -64,7 +64,7 @@ export function createJsonBodyParser({
   };
   // POST only: what the guard bounds. The /v2 GETs (downloads) take no body. `verify` sees the bytes
   // (decompressed) before JSON.parse does.
-  const parser = (limit: number) => express.json({ limit, type: (req) => req.method === 'POST', verify: refuseDeepNesting });
+  const parser = (limit: number) => express.json({ limit, type: (req) => req.method === 'POST', verify: refuseUnsafeStructure });
   const small = parser(Math.min(smallLimitBytes, limitBytes));
   const large = parser(limitBytes);
   const parse: RequestHandler = (req, res, next) => (isSmallBodyPath(req.path) ? small : large)(req, res, next);
@@ -80,18 +80,23 @@ function isSmallBodyPath(path: string): boolean {
 }
 
 /**
- * Refuses a body nesting arrays and objects deeper than rpc.ts allows, before JSON.parse: parsing 690,000
- * levels took 0.4 s of the event loop (red team, resources), and rpc.ts refuses the result anyway. Counted
- * as rpc.ts counts (the body's own object is level 0, so MAX_BODY_NESTING + 1 brackets may be open) and
- * answered as it answers, InvalidParameter.<Field> named for the top-level field (`user_data` →
- * InvalidParameter.UserData). One difference: rpc.ts checks what its schema keeps, so a deep field it
- * does not know was dropped, and is now refused.
+ * Refuses, before JSON.parse, what rpc.ts would refuse or silently lose, answered as rpc.ts answers,
+ * InvalidParameter.<Field> named for the top-level field (`user_data` → InvalidParameter.UserData):
+ * - a body nesting arrays and objects deeper than rpc.ts allows: parsing 690,000 levels took 0.4 s of the
+ *   event loop (red team, resources), and rpc.ts refuses the result anyway. Counted as rpc.ts counts (the
+ *   body's own object is level 0, so MAX_BODY_NESTING + 1 brackets may be open). One difference: rpc.ts
+ *   checks what its schema keeps, so a deep field it does not know was dropped, and is now refused;
+ * - a key named `__proto__`, at any depth and however escaped: JSON.parse makes it an own key, but the
+ *   schema's copy of an object (z.record, z.object) sets the copy's prototype with it instead, so the key
+ *   and its value were silently dropped from user_data (red team, session 21); kept deeper, it would reach
+ *   every JavaScript client that copies the object. As Fastify answers it (onProtoPoisoning: 'error').
  */
-function refuseDeepNesting(_req: unknown, _res: unknown, body: Buffer): void {
-  const deep = findDeepNesting(body, MAX_BODY_NESTING + 1);
-  if (deep === undefined) return;
-  const field = deep.field !== undefined && /^[A-Za-z0-9_]{1,64}$/.test(deep.field) ? deep.field : undefined;
-  throw new AppError(`InvalidParameter.${field ? pascal(field) : 'Body'}`, 400, `${field ?? 'body'}: nests arrays and objects deeper than ${MAX_BODY_NESTING} levels`);
+function refuseUnsafeStructure(_req: unknown, _res: unknown, body: Buffer): void {
+  const found = findUnsafeStructure(body, MAX_BODY_NESTING + 1);
+  if (found === undefined) return;
+  const field = found.field !== undefined && found.field !== PROTO && /^[A-Za-z0-9_]{1,64}$/.test(found.field) ? found.field : undefined;
+  const problem = found.problem === 'deep' ? `nests arrays and objects deeper than ${MAX_BODY_NESTING} levels` : `has a key named ${PROTO}, which is not accepted`;
+  throw new AppError(`InvalidParameter.${field ? pascal(field) : 'Body'}`, 400, `${field ?? 'body'}: ${problem}`);
 }
 
 /** As rpc.ts names a field's error code (not exported there). */
@@ -109,34 +114,52 @@ const OPEN_BRACKET = 0x5b;
 const CLOSE_BRACE = 0x7d;
 const CLOSE_BRACKET = 0x5d;
 
+const PROTO = '__proto__';
+/** `"__proto__"` as JSON text, unescaped: the quick test before any decoding. */
+const PROTO_JSON = Buffer.from(JSON.stringify(PROTO));
+
 /**
- * Where more than `maxOpen` arrays and objects are first open at once in the JSON text `bytes`: the
- * top-level object's field it happens in (undefined in a top-level array), or undefined when nowhere. A
- * byte scan: brackets inside strings do not count, and a backslash in a string escapes the next byte (`\"`,
- * `\\`); UTF-8's multi-byte sequences hold no ASCII bytes. Malformed JSON may be miscounted, but
+ * The first of these in the JSON text `bytes`, with the top-level object's field it happens in (undefined
+ * in a top-level array): more than `maxOpen` arrays and objects open at once ('deep'), or a key that reads
+ * `__proto__` ('proto'; escapes such as `\u005f` decode to it too, as JSON.parse decodes them). A byte scan:
+ * brackets inside strings do not count, and a backslash in a string escapes the next byte (`\"`, `\\`);
+ * UTF-8's multi-byte sequences hold no ASCII bytes. Only a key of `"__proto__"`'s bytes or one with a
+ * backslash is compared, so an ordinary body costs no decoding. Malformed JSON may be miscounted, but
  * JSON.parse refuses it anyway.
  */
-export function findDeepNesting(bytes: Uint8Array, maxOpen: number): { field: string | undefined } | undefined {
+export function findUnsafeStructure(bytes: Uint8Array, maxOpen: number): { field: string | undefined; problem: 'deep' | 'proto' } | undefined {
   let open = 0;
-  // The last string read at level 1, and the field: that string when a colon followed it.
-  let lastString: [number, number] | undefined;
+  // The last string read (at any level, then at level 1), and the field: the level-1 string a colon followed.
+  let lastString: [number, number, boolean] | undefined;
+  let lastTopString: [number, number] | undefined;
   let field: [number, number] | undefined;
+  const fieldName = () => field && decodeJsonString(bytes.subarray(field[0], field[1]));
   for (let i = 0; i < bytes.length; i++) {
     const b = bytes[i]!;
     if (b === QUOTE) {
       // Skip the string: to the next quote not escaped by a backslash.
       const start = i;
-      for (i++; i < bytes.length && bytes[i] !== QUOTE; i++) if (bytes[i] === BACKSLASH) i++;
-      if (open === 1) lastString = [start, i + 1];
+      let escaped = false;
+      for (i++; i < bytes.length && bytes[i] !== QUOTE; i++) if (bytes[i] === BACKSLASH) (escaped = true), i++;
+      lastString = [start, i + 1, escaped];
+      if (open === 1) lastTopString = [start, i + 1];
     } else if (b === COLON) {
-      if (open === 1) field = lastString;
+      if (open === 1) field = lastTopString;
+      if (lastString && isProtoKey(bytes, ...lastString)) return { field: fieldName(), problem: 'proto' };
     } else if (b === OPEN_BRACE || b === OPEN_BRACKET) {
-      if (++open > maxOpen) return { field: field && decodeJsonString(bytes.subarray(field[0], field[1])) };
+      if (++open > maxOpen) return { field: fieldName(), problem: 'deep' };
     } else if (b === CLOSE_BRACE || b === CLOSE_BRACKET) {
       open--;
     }
   }
   return undefined;
+}
+
+/** Whether the JSON string at bytes[start, end) reads `__proto__`; `escaped` when it holds a backslash. */
+function isProtoKey(bytes: Uint8Array, start: number, end: number, escaped: boolean): boolean {
+  if (!escaped) return end - start === PROTO_JSON.length && Buffer.compare(bytes.subarray(start, end), PROTO_JSON) === 0;
+  // Each escape is 2 to 6 bytes for one character: longer than 9 characters' worth of escapes cannot be it.
+  return end - start <= 2 + PROTO.length * 6 && decodeJsonString(bytes.subarray(start, end)) === PROTO;
 }
 
 function decodeJsonString(bytes: Uint8Array): string | undefined {
