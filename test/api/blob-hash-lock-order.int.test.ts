@@ -135,6 +135,30 @@ describe('blob.hash job lock order against the calls on the file it hashes, on P
     await expectSettled(fileId);
   });
 
+  // Suspected by the red team (session 21): a restore that read the revision's empty content_hash before the
+  // job committed, and wrote it to the file after the job's statement had passed the file over (its current
+  // revision was another one then), would leave the file with no hash for good. The job locks the files
+  // first (lockReferences), so the restore, which locks the file to read the revision, reads it after the job.
+  it('file/revision/restore of the revision being hashed makes it current with its hash (the job waits first)', async () => {
+    let fileId = '';
+    await withJobsHeld(server, async () => {
+      const v1 = await uploaded('restored.txt');
+      fileId = v1.fileId;
+      await server.services.jobs.drain();
+      const v2 = await uploaded('restored.txt', { check_name_mode: 'overwrite' });
+      // v1 hashed, v2 pending: restore v2 after making v1 current again, while v2's job runs.
+      await api.ok('/v2/file/revision/restore', { drive_id: user.default_drive_id, file_id: fileId, revision_id: v1.revisionId }, user.access_token);
+      const r = await race(v2.revisionId, () => call('/v2/file/revision/restore', { file_id: fileId, revision_id: v2.revisionId }));
+      expect(r).toEqual({ status: 200, code: undefined, jobs: [] });
+    });
+    await expectSettled(fileId);
+    const [file] = await server.deps.db.query<{ content_hash: string; revision_content_hash: string }>(
+      `SELECT f.content_hash, r.content_hash AS revision_content_hash FROM files f JOIN file_revisions r ON r.revision_id = f.revision_id WHERE f.file_id = $1`,
+      [fileId],
+    );
+    expect(file!.content_hash).toBe(file!.revision_content_hash);
+  });
+
   // drive/delete still locks the drive, then the revisions, then (the cascade) the files: the opposite of
   // the job's files-then-revisions. The job gives up its wait (lock_timeout, under deadlock_timeout) and
   // starts over, so the call is never the one PostgreSQL aborts. Without that second line the new order
