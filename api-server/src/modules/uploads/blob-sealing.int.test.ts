@@ -81,6 +81,18 @@ describe('sealing one-part uploads for links, on pg + s3', () => {
     return { status: res.status, body: Buffer.from(await res.arrayBuffer()) };
   };
 
+  /** A replica whose copies are held, once written, until `release` opens; `copying` opens when one starts. */
+  function heldReplica() {
+    const release = gate();
+    const copying = gate();
+    let key = '';
+    const store = holdingCopies(server.deps.store, () => release.opened, (to) => {
+      key = to;
+      copying.open();
+    });
+    return { sealing: createBlobSealing({ ...server.deps, store }), release, copying, key: () => key };
+  }
+
   it('holds no pool connection while it copies: three sealings on a pool of two leave queries served, and the GC leaves the copies alone', async () => {
     const contents = [randomBytes(3000), randomBytes(4000), randomBytes(5000)];
     await withUnhashed(contents, async (blobs) => {
@@ -121,28 +133,25 @@ describe('sealing one-part uploads for links, on pg + s3', () => {
   it('a second replica waits on a fresh claim instead of copying, and both link the first one\'s copy', async () => {
     const content = randomBytes(7000);
     await withUnhashed([content], async ([blob]) => {
-      const releaseA = gate();
-      const aCopying = gate();
-      let keyA = '';
+      const a = heldReplica();
       const copiesB: string[] = [];
-      const a = createBlobSealing({ ...server.deps, store: holdingCopies(server.deps.store, () => releaseA.opened, (to) => { keyA = to; aCopying.open(); }) });
       const b = createBlobSealing({ ...server.deps, store: holdingCopies(server.deps.store, async () => {}, (to) => copiesB.push(to)) });
-      const sealA = a.seal(blob!);
+      const sealA = a.sealing.seal(blob!);
       let sealB: Promise<void> | undefined;
       try {
-        await within(aCopying.opened, 10_000, 'replica A copying');
+        await within(a.copying.opened, 10_000, 'replica A copying');
         sealB = b.seal(blob!);
         // B looks several times meanwhile (its waits start at 50 ms).
         await new Promise((resolve) => setTimeout(resolve, 700));
         expect(copiesB).toEqual([]);
-        releaseA.open();
+        a.release.open();
         await within(Promise.all([sealA, sealB]), 10_000, 'both sealings');
       } finally {
-        releaseA.open();
+        a.release.open();
         await Promise.allSettled([sealA, sealB]);
       }
       expect(copiesB).toEqual([]);
-      expect(await blobRow(blob!.sha256)).toEqual({ storage_key: keyA, client_writable: false });
+      expect(await blobRow(blob!.sha256)).toEqual({ storage_key: a.key(), client_writable: false });
       expect(await readLink(blob!.fileId)).toEqual({ status: 200, body: content });
     });
   });
@@ -150,12 +159,9 @@ describe('sealing one-part uploads for links, on pg + s3', () => {
   it('a replica that looks while the first one links copies nothing: the link lands between its two reads', async () => {
     const content = randomBytes(5000);
     await withUnhashed([content], async ([blob]) => {
-      const releaseA = gate();
-      const aCopying = gate();
-      let keyA = '';
+      const a = heldReplica();
       const copiesB: string[] = [];
-      const a = createBlobSealing({ ...server.deps, store: holdingCopies(server.deps.store, () => releaseA.opened, (to) => { keyA = to; aCopying.open(); }) });
-      const sealA = a.seal(blob!);
+      const sealA = a.sealing.seal(blob!);
       // B's claim, after its first read under the lock, waits for A to finish: A's link commits in between.
       let linkLanded = false;
       const db: typeof server.deps.db = {
@@ -169,7 +175,7 @@ describe('sealing one-part uploads for links, on pg + s3', () => {
                 const rows = await tx.query(sql, params);
                 if (++statements === 2 && !linkLanded) {
                   linkLanded = true;
-                  releaseA.open();
+                  a.release.open();
                   await within(sealA, 10_000, 'replica A linking');
                 }
                 return rows as never;
@@ -179,15 +185,15 @@ describe('sealing one-part uploads for links, on pg + s3', () => {
       };
       const b = createBlobSealing({ ...server.deps, db, store: holdingCopies(server.deps.store, async () => {}, (to) => copiesB.push(to)) });
       try {
-        await within(aCopying.opened, 10_000, 'replica A copying');
+        await within(a.copying.opened, 10_000, 'replica A copying');
         await within(b.seal(blob!), 10_000, 'replica B sealing');
       } finally {
-        releaseA.open();
+        a.release.open();
         await Promise.allSettled([sealA]);
       }
       expect(linkLanded).toBe(true);
       expect(copiesB).toEqual([]);
-      expect(await blobRow(blob!.sha256)).toEqual({ storage_key: keyA, client_writable: false });
+      expect(await blobRow(blob!.sha256)).toEqual({ storage_key: a.key(), client_writable: false });
       expect(await readLink(blob!.fileId)).toEqual({ status: 200, body: content });
     });
   });
@@ -199,34 +205,27 @@ describe('sealing one-part uploads for links, on pg + s3', () => {
     const content = randomBytes(6000);
     await withUnhashed([content], async ([blob]) => {
       // Replica A copies and stalls (its heartbeat lost, say): B finds A's claim stale and copies too.
-      const releaseA = gate();
-      const releaseB = gate();
-      const aCopying = gate();
-      const bCopying = gate();
-      let keyA = '';
-      let keyB = '';
-      const a = createBlobSealing({ ...server.deps, store: holdingCopies(server.deps.store, () => releaseA.opened, (to) => { keyA = to; aCopying.open(); }) });
-      const b = createBlobSealing({ ...server.deps, store: holdingCopies(server.deps.store, () => releaseB.opened, (to) => { keyB = to; bCopying.open(); }) });
-      const sealA = a.seal(blob!);
+      const [a, b] = [heldReplica(), heldReplica()];
+      const sealA = a.sealing.seal(blob!);
       let sealB: Promise<void> | undefined;
       try {
-        await within(aCopying.opened, 10_000, 'replica A copying');
-        expect(await reserved(keyA)).toBe(true);
+        await within(a.copying.opened, 10_000, 'replica A copying');
+        expect(await reserved(a.key())).toBe(true);
         // As if A's claim was last touched a day minus a few minutes ago (reservations last a day).
-        await server.deps.db.query(`UPDATE deferred_object_deletes SET delete_after = now() + interval '1 hour' WHERE storage_key = $1`, [keyA]);
-        sealB = b.seal(blob!);
-        await within(bCopying.opened, 10_000, 'replica B copying while A\'s claim is stale');
-        const [first, second] = stalledFinishes === 'first' ? [releaseA, releaseB] : [releaseB, releaseA];
+        await server.deps.db.query(`UPDATE deferred_object_deletes SET delete_after = now() + interval '1 hour' WHERE storage_key = $1`, [a.key()]);
+        sealB = b.sealing.seal(blob!);
+        await within(b.copying.opened, 10_000, 'replica B copying while A\'s claim is stale');
+        const [first, second] = stalledFinishes === 'first' ? [a.release, b.release] : [b.release, a.release];
         first.open();
         await within(stalledFinishes === 'first' ? sealA : sealB, 10_000, 'the first replica sealing');
         second.open();
         await within(Promise.all([sealA, sealB]), 10_000, 'both sealings');
       } finally {
-        releaseA.open();
-        releaseB.open();
+        a.release.open();
+        b.release.open();
         await Promise.allSettled([sealA, sealB]);
       }
-      const [winner, loser] = stalledFinishes === 'first' ? [keyA, keyB] : [keyB, keyA];
+      const [winner, loser] = stalledFinishes === 'first' ? [a.key(), b.key()] : [b.key(), a.key()];
       const row = await blobRow(blob!.sha256);
       expect(row).toEqual({ storage_key: winner, client_writable: false });
       expect(await server.deps.store.head(winner)).not.toBeNull();
