@@ -93,6 +93,12 @@ export interface OperatorOptions extends Partial<Omit<OperatorConfig, 'metricsPo
   domainUsageRefreshMs?: number;
   /** How long Drive changes of one Domain gather before its usage is read again (default 2 s). */
   domainUsageCoalesceMs?: number;
+  /**
+   * How long a new Drive waits, at most, before it first acts in the data plane, so that one created in
+   * the same second can tie with it (drive-identity.ts tieSettleMs; default 2 s). 0 for suites whose Drives
+   * never share an identity.
+   */
+  driveTieSettleMs?: number;
   /** How soon a Domain held back by --max-concurrent-rollouts asks again (default 5 s). */
   rolloutRetryMs?: number;
   /** How long a Domain waits for its replicas before the operator asks their pods why (default 20 s). */

@@ -54,6 +54,7 @@ const start = async () => {
     domainEndpoints: { [`${NS}/acme`]: `http://127.0.0.1:${port}`, [`${NS}/beta`]: stubUrl },
     domainUsageRefreshMs: USAGE_REFRESH_MS,
     reconcilers: defaultReconcilers(), // Drives too, as `openpds operator` runs: step 9 needs one
+    driveTieSettleMs: 0, // its one Drive ties with none: it acts at once (drive-conflict.e2e.test.ts keeps the default)
     log: (level, msg, fields) => void logs.push(`${level} ${msg} ${JSON.stringify(fields ?? {})}`),
   });
   operators.push(op);

@@ -36,9 +36,14 @@ spec:
   reclaimPolicy: Delete
 `;
 
-/** The operator; `drives: false` runs the Domain controller alone (an operator without the Drive kind). */
+/**
+ * The operator; `drives: false` runs the Domain controller alone (an operator without the Drive kind). No
+ * two Drives here share an identity (owner and name), so none can tie with another created in the same
+ * second: a new Drive acts at once instead of waiting out that second plus skew (1-2 s per Drive made,
+ * driveTieSettleMs; drive-conflict.e2e.test.ts keeps the default).
+ */
 const start = async (drives = true) => {
-  operator = await driveSuiteOperator(kube, NS, port, logs, drives);
+  operator = await driveSuiteOperator(kube, NS, port, logs, drives, { driveTieSettleMs: 0 });
 };
 const stop = async () => {
   await operator?.stop();

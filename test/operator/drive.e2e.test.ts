@@ -53,6 +53,10 @@ const start = async (port: number, resyncIntervalMs = 1000, moreEndpoints: Recor
     resyncIntervalMs,
     domainEndpoints: { [`${NS}/acme`]: `http://127.0.0.1:${port}`, ...moreEndpoints },
     reconcilers: defaultReconcilers(),
+    // No two live Drives here share an identity (owner and name): none can tie with another created in the
+    // same second, so a new Drive acts at once instead of waiting that second out (1-2 s per Drive made;
+    // drive-conflict.e2e.test.ts keeps the default).
+    driveTieSettleMs: 0,
     log: (level, msg, fields) => void logs.push(`${level} ${msg} ${JSON.stringify(fields ?? {})}`),
   });
   operators.push(op);

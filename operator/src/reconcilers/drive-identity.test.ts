@@ -46,6 +46,10 @@ test('a Drive with no drive yet waits out the second it was created in (plus ske
   expect(tieSettleMs(created, new Date('2030-01-01T00:00:02Z'))).toBe(0);
   expect(tieSettleMs(created, new Date('2029-12-31T23:00:00Z'))).toBe(2000); // a clock behind: bounded
   expect(tieSettleMs(summarizeDrive({ ...drive('b', ''), metadata: { name: 'b' } }), new Date())).toBe(0);
+  // OperatorOptions.driveTieSettleMs: another bound, 0 none at all.
+  expect(tieSettleMs(created, new Date('2030-01-01T00:00:00.500Z'), 1000)).toBe(500);
+  expect(tieSettleMs(created, new Date('2029-12-31T23:00:00Z'), 1000)).toBe(1000);
+  expect(tieSettleMs(created, new Date('2030-01-01T00:00:00.500Z'), 0)).toBe(0);
 });
 
 test('a User owner written by id in one Drive and by user name in another is one owner once resolved (aliases)', () => {

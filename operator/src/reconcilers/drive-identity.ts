@@ -78,10 +78,11 @@ export const TIE_SETTLE_MS = 2_000;
  * How long a Drive with no drive yet should wait before it first acts in the data plane. creationTimestamp
  * has whole seconds, so a Drive created later within the same second ties with this one and, by name, may
  * hold the identity: had this one acted at once (nothing in the live list yet), both would act. Past that
- * second the live list holds every Drive that can tie. At most TIE_SETTLE_MS, whatever the clocks say.
+ * second the live list holds every Drive that can tie. At most `settleMs` (OperatorOptions.driveTieSettleMs,
+ * TIE_SETTLE_MS by default), whatever the clocks say.
  */
-export function tieSettleMs(summary: DriveIdentitySummary, now: Date): number {
+export function tieSettleMs(summary: DriveIdentitySummary, now: Date, settleMs = TIE_SETTLE_MS): number {
   if (!summary.creationTimestamp) return 0;
-  const wait = Date.parse(summary.creationTimestamp) + TIE_SETTLE_MS - now.getTime();
-  return Math.min(TIE_SETTLE_MS, Math.max(0, wait));
+  const wait = Date.parse(summary.creationTimestamp) + settleMs - now.getTime();
+  return Math.min(settleMs, Math.max(0, wait));
 }

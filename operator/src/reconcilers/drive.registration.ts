@@ -96,7 +96,7 @@ export function createDriveReconcile(rt: OperatorRuntime): Reconcile<DriveObject
     // From the watch's index; live for a Drive with no drive yet about to act (see drive-conflicts.ts),
     // once no Drive created in the same second (a tie it may lose) can still appear.
     const firstAct = !deleting && domain.state === 'Ready' && !drive.status?.driveId;
-    const settle = firstAct ? tieSettleMs(summarizeDrive(drive), new Date()) : 0;
+    const settle = firstAct ? tieSettleMs(summarizeDrive(drive), new Date(), rt.config.driveTieSettleMs) : 0;
     if (settle > 0) return { requeueAfterMs: settle };
     const aliases = deleting ? [] : await ownerAliasIdentities(domain, drive);
     const holder = deleting ? undefined : await driveConflictsOf(rt).holderOf(drive, { live: firstAct, aliases });

@@ -7,7 +7,7 @@
 import { createAdminClient, type AdminClient, type AdminDrive } from '../../../operator/src/admin-client/admin-client';
 import path from 'node:path';
 import type { KubeObject } from '../../../operator/src/kube/kube-client';
-import { runOperator, type RunningOperator } from '../../../operator/src/main';
+import { runOperator, type OperatorOptions, type RunningOperator } from '../../../operator/src/main';
 import { defaultReconcilers } from '../../../operator/src/reconcilers/drive.registration';
 import { markDeploymentAvailable } from './deployments';
 import type { DbKind } from '../../support/test-db';
@@ -119,9 +119,10 @@ export async function startKubeWithCrds(namespace: string): Promise<TestKube> {
 
 /**
  * The operator as the Drive suites run it, acme's admin API on loopback `port`: quick backoff, the resync a
- * minute away (every wake-up in these tests is an event), Drives too unless `drives` is false.
+ * minute away (every wake-up in these tests is an event), Drives too unless `drives` is false; `extra`
+ * options over these.
  */
-export function driveSuiteOperator(kube: TestKube, namespace: string, port: number, logs: string[], drives = true): Promise<RunningOperator> {
+export function driveSuiteOperator(kube: TestKube, namespace: string, port: number, logs: string[], drives = true, extra: Partial<OperatorOptions> = {}): Promise<RunningOperator> {
   return runOperator({
     kubeconfig: kube.kubeconfig,
     metricsPort: 0,
@@ -132,6 +133,7 @@ export function driveSuiteOperator(kube: TestKube, namespace: string, port: numb
     domainEndpoints: { [`${namespace}/acme`]: `http://127.0.0.1:${port}` },
     reconcilers: drives ? defaultReconcilers() : [],
     log: (level, msg, fields) => void logs.push(`${level} ${msg} ${JSON.stringify(fields ?? {})}`),
+    ...extra,
   });
 }
 
