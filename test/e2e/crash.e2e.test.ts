@@ -229,7 +229,11 @@ describe.each(SETUPS)('kill -9 during uploads on %s + %s', (dbKind, storeKind) =
     return match ? Number(match[1]) : 0;
   }
 
-  /** Each statement's rows, in order, over one connection (PGlite: one open of the directory, seconds here). */
+  /**
+   * Each statement's rows, in order, over one connection (PGlite: one open of the directory). Opened as
+   * `openpds admin` opens it (shortLived: V8's Liftoff compiles PostgreSQL's WebAssembly) for a few
+   * statements: as `serve` opens it, TurboFan alone, the first open in this process took 3 s.
+   */
   async function queryDb(...statements: string[]): Promise<Record<string, unknown>[][]> {
     const results: Record<string, unknown>[][] = [];
     if (dbKind === 'pg') {
@@ -242,7 +246,7 @@ describe.each(SETUPS)('kill -9 during uploads on %s + %s', (dbKind, storeKind) =
         await client.end();
       }
     }
-    const db = await createPgliteDb(path.join(dataDir, 'db'));
+    const db = await createPgliteDb(path.join(dataDir, 'db'), { shortLived: true });
     try {
       for (const sql of statements) results.push(await db.query(sql));
       return results;
