@@ -17,7 +17,12 @@ describe('the PGlite initdb cache', () => {
     rmSync(work, { recursive: true, force: true });
   });
 
-  /** A first start (an empty data directory, as `npm start` or `openpds up` makes one), with the cache given. */
+  /**
+   * A first start (an empty data directory, as `npm start` or `openpds up` makes one), with the cache given.
+   * Each server answers a login and a query: opened as a short-lived command opens PGlite (Liftoff), the
+   * first open in this process compiled PostgreSQL's WebAssembly in a fraction of the seconds TurboFan alone
+   * (as `serve` opens it) took. The data directory is made in a child process all the same (initDataDir).
+   */
   const firstStart = async (name: string, cache: string) => {
     const server = await startServer({
       OPENPDS_PORT: '0',
@@ -29,7 +34,7 @@ describe('the PGlite initdb cache', () => {
       OPENPDS_PASSWORD_HASH_MEMORY_KIB: '1024',
       OPENPDS_PASSWORD_HASH_ITERATIONS: '1',
       OPENPDS_PGLITE_INITDB_CACHE: cache,
-    });
+    }, { shortLived: true });
     running.push(server);
     await createApiClient(server.url).login('admin', ADMIN_PASSWORD);
     const [{ value }] = (await server.deps.db.query<{ value: string }>(`SELECT value FROM instance_settings WHERE name = 'instance_id'`)) as [{ value: string }];
