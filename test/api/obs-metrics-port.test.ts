@@ -4,16 +4,14 @@
  * rapid-oracle.mjs). Unset, /metrics stays on the API port (the embedded quick start). `openpds worker`
  * follows the same key.
  */
-import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { runMigrations } from '../../api-server/src/main';
-import { freePort } from '../e2e/support/child-server';
+import { freePort, spawnOpenpds } from '../e2e/support/child-server';
 import { createTestDatabaseUrl } from '../support/test-db';
 import { startTestServer } from '../support/test-server';
 
-const ROOT = path.join(__dirname, '../..');
 
 describe('OPENPDS_METRICS_PORT', () => {
   it('serves /metrics only on its own port, and the API port answers it 404 NotFound.Route', async () => {
@@ -56,14 +54,7 @@ describe('OPENPDS_METRICS_PORT', () => {
     await runMigrations({ OPENPDS_DATABASE_URL: databaseUrl });
     const dataDir = mkdtempSync(path.join(tmpdir(), 'openpds-obs-worker-'));
     const [port, metricsPort] = [await freePort(), await freePort()];
-    const child = spawn(process.execPath, [path.join(ROOT, 'bin/openpds.js'), 'worker'], {
-      env: { PATH: process.env.PATH, HOME: process.env.HOME, OPENPDS_DATABASE_URL: databaseUrl, OPENPDS_DATA_DIR: dataDir, OPENPDS_HOST: '127.0.0.1', OPENPDS_PORT: String(port), OPENPDS_METRICS_PORT: String(metricsPort), OPENPDS_LOG_LEVEL: 'warn' },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let output = '';
-    child.stdout.on('data', (d: Buffer) => (output += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (output += d.toString()));
-    const exited = new Promise<number | null>((resolve) => child.on('exit', resolve));
+    const worker = spawnOpenpds(['worker'], { OPENPDS_DATABASE_URL: databaseUrl, OPENPDS_DATA_DIR: dataDir, OPENPDS_HOST: '127.0.0.1', OPENPDS_PORT: String(port), OPENPDS_METRICS_PORT: String(metricsPort), OPENPDS_LOG_LEVEL: 'warn' });
     try {
       const deadline = Date.now() + 30_000;
       let up = false;
@@ -71,15 +62,14 @@ describe('OPENPDS_METRICS_PORT', () => {
         up = await fetch(`http://127.0.0.1:${metricsPort}/metrics`).then((r) => r.ok, () => false);
         if (!up) await new Promise((r) => setTimeout(r, 200));
       }
-      expect({ up, output }).toMatchObject({ up: true });
+      expect({ up, output: worker.output() }).toMatchObject({ up: true });
       expect(await (await fetch(`http://127.0.0.1:${metricsPort}/metrics`)).text()).toContain('openpds_worker_');
       const onMain = await fetch(`http://127.0.0.1:${port}/metrics`);
       expect(onMain.status).toBe(404);
       expect(await onMain.json()).toMatchObject({ code: 'NotFound.Route' });
       expect((await fetch(`http://127.0.0.1:${port}/healthz`)).status).toBe(200);
     } finally {
-      child.kill('SIGTERM');
-      expect(await exited).toBe(0);
+      expect(await worker.stop()).toBe(0);
       rmSync(dataDir, { recursive: true, force: true });
     }
   }, 60_000);

@@ -4,10 +4,11 @@
  * reading JSON lines could not parse (the AWS SDK's NodeVersionSupportWarning on Node 20, deprecations).
  * With NODE_NO_WARNINGS=1 there are none, as Node prints none. A preloaded fixture provokes them.
  */
-import { spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { spawnOpenpds } from '../e2e/support/child-server';
 import { testServerEnv } from '../support/test-server';
 
 const ROOT = path.join(__dirname, '../..');
@@ -33,26 +34,19 @@ async function serveWithFixture(extraEnv: Record<string, string>): Promise<Run> 
   const fixture = path.join(dir, 'emit-warnings.js');
   writeFileSync(fixture, FIXTURE);
   const { env, dataDir } = await testServerEnv('pglite', 'local', { OPENPDS_LOG_LEVEL: 'info' });
-  const child = spawn(process.execPath, [path.join(ROOT, 'bin/openpds.js'), 'serve'], {
-    env: { PATH: process.env.PATH, HOME: process.env.HOME, ...env, NODE_OPTIONS: `--require ${fixture}`, ...extraEnv },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let output = '';
-  child.stdout.on('data', (d: Buffer) => (output += d.toString()));
-  child.stderr.on('data', (d: Buffer) => (output += d.toString()));
-  const exited = new Promise<number | null>((resolve) => child.on('exit', resolve));
+  const serve = spawnOpenpds(['serve'], { ...env, NODE_OPTIONS: `--require ${fixture}`, ...extraEnv });
+  let exitCode: number | null;
   try {
     const deadline = Date.now() + 45_000;
-    while (!output.includes('openpds data plane listening') && child.exitCode === null && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+    while (!serve.output().includes('openpds data plane listening') && serve.child.exitCode === null && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
     // The fixture's timer has fired by now: a deprecation called again is not logged again.
     await new Promise((r) => setTimeout(r, 300));
   } finally {
-    child.kill('SIGTERM');
+    exitCode = await serve.stop();
   }
-  const exitCode = await exited;
   rmSync(dir, { recursive: true, force: true });
   rmSync(dataDir, { recursive: true, force: true });
-  return { lines: outputLines(output), exitCode };
+  return { lines: outputLines(serve.output()), exitCode };
 }
 
 /**
