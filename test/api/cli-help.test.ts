@@ -52,7 +52,7 @@ describe('openpds <command> --help', () => {
 
   it('prints each command\'s usage, exits 0 and leaves the working directory empty', async () => {
     const results: { args: string[]; code: number | null; stdout: string; stderr: string }[] = [];
-    // Three at a time: each child loads the TypeScript sources through tsx.
+    // Three at a time: each child loads the whole CLI (the sources through tsx where dist/ is not current).
     const queue = [...CASES];
     await Promise.all(
       [0, 1, 2].map(async () => {
