@@ -101,11 +101,12 @@ describe('JSON bodies of /v2 calls', () => {
       ['{"user_data":{"__proto__":{"admin":true},"a":1}}', 'InvalidParameter.UserData'],
       ['{"user_data":{"a":[{"b":{"__proto__" :1}}]}}', 'InvalidParameter.UserData'],
       ['{"user_data":{"\\u005f_proto\\u005F_":1}}', 'InvalidParameter.UserData'],
+      ['{"a":{"\\u005f\\u005f\\u0070\\u0072\\u006f\\u0074\\u006f\\u005f\\u005f":1}}', 'InvalidParameter.A'],
       ['{"__proto__":{"x":1}}', 'InvalidParameter.Body'],
       ['[{"__proto__":1}]', 'InvalidParameter.Body'],
     ])
       expect([body, await rawExchange(port, post(json, body))]).toMatchObject([body, { status: 400, body: { code, message: expect.stringMatching(/key named __proto__/) } }]);
-    const fine = '{"a":"__proto__","b":{"__proto":1,"proto__":2,"__proto__x":3},"c":["__proto__"]}';
+    const fine = '{"a":"__proto__","b":{"__proto":1,"proto__":2,"__proto__x":3,"\\u005f_proto_":4,"\\\\_proto__":5},"c":["__proto__"]}';
     expect(await rawExchange(port, post(json, fine))).toMatchObject({ status: 200, body: { body: JSON.parse(fine) } });
   });
 

@@ -113,6 +113,7 @@ const OPEN_BRACE = 0x7b;
 const OPEN_BRACKET = 0x5b;
 const CLOSE_BRACE = 0x7d;
 const CLOSE_BRACKET = 0x5d;
+const U = 0x75;
 
 const PROTO = '__proto__';
 /** `"__proto__"` as JSON text, unescaped: the quick test before any decoding. */
@@ -140,7 +141,11 @@ export function findUnsafeStructure(bytes: Uint8Array, maxOpen: number): { field
       // Skip the string: to the next quote not escaped by a backslash.
       const start = i;
       let escaped = false;
-      for (i++; i < bytes.length && bytes[i] !== QUOTE; i++) if (bytes[i] === BACKSLASH) (escaped = true), i++;
+      for (i++; i < bytes.length && bytes[i] !== QUOTE; i++) {
+        if (bytes[i] !== BACKSLASH) continue;
+        escaped = true;
+        i++;
+      }
       lastString = [start, i + 1, escaped];
       if (open === 1) lastTopString = [start, i + 1];
     } else if (b === COLON) {
@@ -155,11 +160,16 @@ export function findUnsafeStructure(bytes: Uint8Array, maxOpen: number): { field
   return undefined;
 }
 
-/** Whether the JSON string at bytes[start, end) reads `__proto__`; `escaped` when it holds a backslash. */
+/**
+ * Whether the JSON string at bytes[start, end) reads `__proto__`; `escaped` when it holds a backslash. An
+ * escaped one is decoded only when it holds exactly 9 characters (an escape is one: `\uXXXX` or `\x`), so
+ * a body of many short escaped keys costs a count, not a JSON.parse each (which doubled its scan).
+ */
 function isProtoKey(bytes: Uint8Array, start: number, end: number, escaped: boolean): boolean {
   if (!escaped) return end - start === PROTO_JSON.length && Buffer.compare(bytes.subarray(start, end), PROTO_JSON) === 0;
-  // Each escape is 2 to 6 bytes for one character: longer than 9 characters' worth of escapes cannot be it.
-  return end - start <= 2 + PROTO.length * 6 && decodeJsonString(bytes.subarray(start, end)) === PROTO;
+  let chars = 0;
+  for (let i = start + 1; i < end - 1 && chars <= PROTO.length; chars++) i += bytes[i] !== BACKSLASH ? 1 : bytes[i + 1] === U ? 6 : 2;
+  return chars === PROTO.length && decodeJsonString(bytes.subarray(start, end)) === PROTO;
 }
 
 function decodeJsonString(bytes: Uint8Array): string | undefined {
