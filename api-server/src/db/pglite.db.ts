@@ -302,8 +302,9 @@ async function openPgliteDb(dataDir: string | undefined, unlock: () => void, opt
   // open, migration check and 100 queries: 200-216 MB against 251-274 MB) and runs faster once warm, for
   // ~2.5 s more start-up (open 3.0-3.8 s against 0.6-0.8 s; 2026-12-07, a copy of the test template).
   // V8 reads the flag when it compiles, so it applies here.
-  // A short-lived command keeps Liftoff: it exits before TurboFan alone would have paid off.
-  if (!options.shortLived) v8.setFlagsFromString('--no-liftoff');
+  // A short-lived command keeps Liftoff: it exits before TurboFan alone would have paid off. Set both ways:
+  // the flag is the process's, and a process that opened a long-lived PGlite before (a jest worker) had it off.
+  v8.setFlagsFromString(options.shortLived ? '--liftoff' : '--no-liftoff');
   const bundle = readFsBundle();
   let pglite: PGlite;
   try {
