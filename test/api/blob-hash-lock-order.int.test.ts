@@ -59,17 +59,18 @@ describe('blob.hash job lock order against the calls on the file it hashes, on P
   }
 
   /**
-   * Runs the queued hash job while a third transaction holds `revisionId`'s row; once the job waits, starts
+   * Runs the queued hash job while a third transaction holds `revisionId`'s row (or, with `hold`, another
+   * row: a file's, by its id); once the job waits, starts
    * `userCall` and lets it wait too (or the other way round: `first`, which then takes the row first); then
    * ends the hold. Resolves to the call's answer and the jobs left.
    */
-  async function race(revisionId: string, userCall: () => Promise<{ status: number; body: any }>, first: 'job' | 'call' = 'job') {
+  async function race(revisionId: string, userCall: () => Promise<{ status: number; body: any }>, first: 'job' | 'call' = 'job', hold = { table: 'file_revisions', column: 'revision_id', lock: 'NO KEY UPDATE' }) {
     let release!: () => void;
     let held!: () => void;
     const released = new Promise<void>((resolve) => (release = resolve));
     const isHeld = new Promise<void>((resolve) => (held = resolve));
     const holder = server.deps.db.transaction(async (tx) => {
-      await tx.query(`SELECT 1 FROM file_revisions WHERE revision_id = $1 FOR NO KEY UPDATE`, [revisionId]);
+      await tx.query(`SELECT 1 FROM ${hold.table} WHERE ${hold.column} = $1 FOR ${hold.lock}`, [revisionId]);
       held();
       await released;
     });
@@ -137,18 +138,25 @@ describe('blob.hash job lock order against the calls on the file it hashes, on P
 
   // Suspected by the red team (session 21): a restore that read the revision's empty content_hash before the
   // job committed, and wrote it to the file after the job's statement had passed the file over (its current
-  // revision was another one then), would leave the file with no hash for good. The job locks the files
-  // first (lockReferences), so the restore, which locks the file to read the revision, reads it after the job.
-  it('file/revision/restore of the revision being hashed makes it current with its hash (the job waits first)', async () => {
+  // revision was another one then), would leave the file with no hash for good. It cannot: the job locks the
+  // files first (lockReferences), and the restore locks the file before it reads the revision. Played both
+  // ways: the job first (it holds the file, the restore waits and reads the hashed revision), and the restore
+  // first (a third transaction holds the file; the restore, queued first, commits before the job gets it, and
+  // the job's later statements see the file at the restored revision).
+  it.each([
+    ['job', 'file_revisions'],
+    ['call', 'files'],
+  ] as const)('file/revision/restore of the revision being hashed makes it current with its hash (%s waits first, on %s)', async (first, held) => {
     let fileId = '';
     await withJobsHeld(server, async () => {
-      const v1 = await uploaded('restored.txt');
+      const v1 = await uploaded(`restored-${first}.txt`);
       fileId = v1.fileId;
       await server.services.jobs.drain();
-      const v2 = await uploaded('restored.txt', { check_name_mode: 'overwrite' });
+      const v2 = await uploaded(`restored-${first}.txt`, { check_name_mode: 'overwrite' });
       // v1 hashed, v2 pending: restore v2 after making v1 current again, while v2's job runs.
       await api.ok('/v2/file/revision/restore', { drive_id: user.default_drive_id, file_id: fileId, revision_id: v1.revisionId }, user.access_token);
-      const r = await race(v2.revisionId, () => call('/v2/file/revision/restore', { file_id: fileId, revision_id: v2.revisionId }));
+      const restore = () => call('/v2/file/revision/restore', { file_id: fileId, revision_id: v2.revisionId });
+      const r = held === 'files' ? await race(fileId, restore, first, { table: 'files', column: 'file_id', lock: 'UPDATE' }) : await race(v2.revisionId, restore, first);
       expect(r).toEqual({ status: 200, code: undefined, jobs: [] });
     });
     await expectSettled(fileId);
