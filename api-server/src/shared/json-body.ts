@@ -130,27 +130,38 @@ const PROTO_JSON = Buffer.from(JSON.stringify(PROTO));
  */
 export function findUnsafeStructure(bytes: Uint8Array, maxOpen: number): { field: string | undefined; problem: 'deep' | 'proto' } | undefined {
   let open = 0;
-  // The last string read (at any level, then at level 1), and the field: the level-1 string a colon followed.
-  let lastString: [number, number, boolean] | undefined;
-  let lastTopString: [number, number] | undefined;
-  let field: [number, number] | undefined;
-  const fieldName = () => field && decodeJsonString(bytes.subarray(field[0], field[1]));
+  // The last string read, at any level ([stringStart, stringEnd), with a backslash or not) and at level 1,
+  // and the field: the level-1 string a colon followed. Plain numbers: a string costs no allocation.
+  let stringStart = -1;
+  let stringEnd = -1;
+  let stringEscaped = false;
+  let topStart = -1;
+  let topEnd = -1;
+  let fieldStart = -1;
+  let fieldEnd = -1;
+  const fieldName = () => (fieldStart < 0 ? undefined : decodeJsonString(bytes.subarray(fieldStart, fieldEnd)));
   for (let i = 0; i < bytes.length; i++) {
     const b = bytes[i]!;
     if (b === QUOTE) {
       // Skip the string: to the next quote not escaped by a backslash.
-      const start = i;
-      let escaped = false;
+      stringStart = i;
+      stringEscaped = false;
       for (i++; i < bytes.length && bytes[i] !== QUOTE; i++) {
         if (bytes[i] !== BACKSLASH) continue;
-        escaped = true;
+        stringEscaped = true;
         i++;
       }
-      lastString = [start, i + 1, escaped];
-      if (open === 1) lastTopString = [start, i + 1];
+      stringEnd = i + 1;
+      if (open === 1) {
+        topStart = stringStart;
+        topEnd = stringEnd;
+      }
     } else if (b === COLON) {
-      if (open === 1) field = lastTopString;
-      if (lastString && isProtoKey(bytes, ...lastString)) return { field: fieldName(), problem: 'proto' };
+      if (open === 1) {
+        fieldStart = topStart;
+        fieldEnd = topEnd;
+      }
+      if (stringStart >= 0 && isProtoKey(bytes, stringStart, stringEnd, stringEscaped)) return { field: fieldName(), problem: 'proto' };
     } else if (b === OPEN_BRACE || b === OPEN_BRACKET) {
       if (++open > maxOpen) return { field: fieldName(), problem: 'deep' };
     } else if (b === CLOSE_BRACE || b === CLOSE_BRACKET) {
