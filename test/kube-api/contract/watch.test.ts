@@ -98,8 +98,11 @@ hooksOnly()('an informer survives dropped watches and a forced 410 by re-listing
 });
 
 hooksOnly()('injected 429 (with Retry-After) and 500 responses fail exactly the next requests', async () => {
-  target.hooks!.failRequests({ status: 429, retryAfterSeconds: 2 });
-  const throttled = await statusOf(custom.listNamespacedCustomObject({ ...group, namespace: ns }));
+  // Only this call's requests: a straggler of an earlier test's informer or watch took an unscoped rule
+  // (a flaky failure in a full run: the list then succeeded).
+  const probe = `${ns}-throttled`;
+  target.hooks!.failRequests({ status: 429, retryAfterSeconds: 2, match: (r) => r.path.includes(`/namespaces/${probe}/`) });
+  const throttled = await statusOf(custom.listNamespacedCustomObject({ ...group, namespace: probe }));
   expect(throttled).toMatchObject({ code: 429, body: { reason: 'TooManyRequests', details: { retryAfterSeconds: 2 } } });
   target.hooks!.failRequests({ status: 500, count: 1, match: (r) => r.method === 'POST' });
   expect((await statusOf(target.objects.create(widget('after-500'))))).toMatchObject({ code: 500, body: { reason: 'InternalError' } });
