@@ -5,22 +5,13 @@ import path from 'node:path';
 import type { AdminClient } from '../admin-client/admin-client';
 import type { TargetOptions } from './domain-targets';
 import { runApplyCommand, runPlanCommand } from './plan-command';
+import { fakeDrivesClient } from './testing/fake-drives-client';
 
 /** One data plane at http://quickstart.invalid holding a drive apply set demo made, whose Drive left the folder. */
 function fakeDataPlane() {
-  const drives = [{ drive_id: 'drv-team', drive_name: 'Team', owner: 'team', owner_type: 'group', description: 'openpds.io/uid=local.default.team; reclaimPolicy=Delete; set=demo', default: false }];
-  const deleted: string[] = [];
-  const client = {
-    async *listAllDrives() {
-      yield* drives.filter((d) => !deleted.includes(d.drive_id));
-    },
-    async getDrive(id: string) {
-      return drives.find((d) => d.drive_id === id && !deleted.includes(id));
-    },
-    async deleteDrive(id: string) {
-      deleted.push(id);
-    },
-  } as unknown as AdminClient;
+  const { client, deleted } = fakeDrivesClient([
+    { drive_id: 'drv-team', drive_name: 'Team', owner: 'team', owner_type: 'group', description: 'openpds.io/uid=local.default.team; reclaimPolicy=Delete; set=demo', default: false },
+  ]);
   const down = {
     async *listAllDrives() {
       throw new Error('connect ECONNREFUSED');

@@ -1,8 +1,8 @@
-import type { AdminClient } from '../admin-client/admin-client';
 import type { Drive } from '../domain-types';
 import type { DomainTargets } from './domain-targets';
 import { formatUnmarked } from './plan-command';
 import { failureOf, identityConflicts, planDrives, pruneScope } from './plan-drives';
+import { fakeDrivesClient } from './testing/fake-drives-client';
 
 const drive = (name: string, spec: Partial<Drive['spec']> = {}): Drive => ({
   apiVersion: 'openpds.io/v1alpha1',
@@ -22,14 +22,7 @@ test('Drives with one namespace, domainRef, owner and drive name are each an err
 });
 
 test('plan and apply leave both alone: nothing is created, the others go ahead', async () => {
-  const created: string[] = [];
-  const client = {
-    async *listAllDrives() {},
-    async createDrive(input: { drive_name: string }) {
-      created.push(input.drive_name);
-      return { domain_id: 'd', drive_id: `drv-${created.length}` };
-    },
-  } as unknown as AdminClient;
+  const { client, created } = fakeDrivesClient();
   const targets: DomainTargets = { access: () => ({ state: 'Ready', client }) };
   const drives = [drive('a'), drive('b'), drive('c', { name: 'Other' })];
   for (const dryRun of [true, false]) {
@@ -40,21 +33,11 @@ test('plan and apply leave both alone: nothing is created, the others go ahead',
 });
 
 test('a create beside a drive of the same owner without an ownership marker is flagged (it may be this Drive\'s, renamed by hand)', async () => {
-  const created: string[] = [];
-  const listed = [
+  const { client } = fakeDrivesClient([
     { drive_id: 'drv-hacked', drive_name: 'Hacked', owner: 'team', owner_type: 'group', description: 'replaced by hand', default: false },
     { drive_id: 'drv-other-group', drive_name: 'Else', owner: 'other', owner_type: 'group', description: '', default: false },
     { drive_id: 'drv-default', drive_name: 'team', owner: 'team', owner_type: 'group', description: '', default: true },
-  ];
-  const client = {
-    async *listAllDrives() {
-      yield* listed;
-    },
-    async createDrive(input: { drive_name: string }) {
-      created.push(input.drive_name);
-      return { domain_id: 'd', drive_id: `drv-${created.length}` };
-    },
-  } as unknown as AdminClient;
+  ]);
   const targets: DomainTargets = { access: () => ({ state: 'Ready', client }) };
   const plan = await planDrives({ drives: [drive('team', { name: 'Team drive' })], domains: [] }, targets, { dryRun: true });
   expect(plan.entries).toEqual([expect.objectContaining({ key: 'default/team', unmarked: [{ driveId: 'drv-hacked', name: 'Hacked' }] })]);
@@ -68,19 +51,11 @@ test('a create beside a drive of the same owner without an ownership marker is f
 });
 
 test('with a set, the Domains named on the command line are in the prune scope: a folder whose last Drive left still prunes its drives there', async () => {
-  const listed = [
+  const { client } = fakeDrivesClient([
     { drive_id: 'drv-team', drive_name: 'Team', owner: 'team', owner_type: 'group', description: 'openpds.io/uid=local.default.team; reclaimPolicy=Retain; set=demo', default: false },
     { drive_id: 'drv-other-set', drive_name: 'Other', owner: 'team', owner_type: 'group', description: 'openpds.io/uid=local.default.other; reclaimPolicy=Delete; set=prod', default: false },
     { drive_id: 'drv-other-ns', drive_name: 'Ops', owner: 'team', owner_type: 'group', description: 'openpds.io/uid=local.ops.x; reclaimPolicy=Delete; set=demo', default: false },
-  ];
-  const client = {
-    async *listAllDrives() {
-      yield* listed;
-    },
-    async getDrive(id: string) {
-      return listed.find((d) => d.drive_id === id);
-    },
-  } as unknown as AdminClient;
+  ]);
   const asked: string[] = [];
   const targets: DomainTargets = {
     access: (namespace, domain) => {

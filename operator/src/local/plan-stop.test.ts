@@ -2,11 +2,11 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import type { AdminClient } from '../admin-client/admin-client';
 import type { Drive } from '../domain-types';
 import type { DomainTargets } from './domain-targets';
 import { runApplyCommand, runPlanCommand } from './plan-command';
 import { planDrives } from './plan-drives';
+import { fakeDrivesClient } from './testing/fake-drives-client';
 
 const drive = (name: string): Drive => ({
   apiVersion: 'openpds.io/v1alpha1',
@@ -33,16 +33,12 @@ test('plan --state naming a folder that does not exist: one line, exit 1, and th
 
 test('apply stopped (its signal aborted) during a create: that drive is finished and recorded, no other is started, nothing is pruned', async () => {
   const stop = new AbortController();
-  const created: string[] = [];
-  const client = {
-    async *listAllDrives() {},
-    async createDrive(input: { drive_name: string }) {
+  const { client, created } = fakeDrivesClient([], {
+    onCreate: async () => {
       stop.abort(); // Ctrl-C while the first create is in flight
       await new Promise((r) => setTimeout(r, 10));
-      created.push(input.drive_name);
-      return { domain_id: 'd', drive_id: `drv-${created.length}` };
     },
-  } as unknown as AdminClient;
+  });
   const targets: DomainTargets = { access: () => ({ state: 'Ready', client }) };
   const plan = await planDrives({ drives: [drive('a'), drive('b'), drive('c')], domains: [] }, targets, { dryRun: false, set: 'demo', signal: stop.signal, now: () => new Date('2030-01-01T00:00:00Z') });
   expect(created).toEqual(['a']);
@@ -68,18 +64,7 @@ test('apply stopped during the prune says how many drives it deleted before the 
       description: `openpds.io/uid=local.default.${name}; reclaimPolicy=Delete; set=demo`,
       default: false,
     }));
-    const deleted: string[] = [];
-    const client = {
-      async *listAllDrives() {
-        yield* lost.filter((d) => !deleted.includes(d.drive_id));
-      },
-      async getDrive(id: string) {
-        return lost.find((d) => d.drive_id === id && !deleted.includes(id));
-      },
-      async deleteDrive(id: string) {
-        deleted.push(id);
-      },
-    } as unknown as AdminClient;
+    const { client, deleted } = fakeDrivesClient(lost);
     const stop = new AbortController();
     const lines: string[] = [];
     const code = await runApplyCommand(['-f', work, '--endpoint', 'd=http://d.invalid', '--set', 'demo'], {
