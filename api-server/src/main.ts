@@ -26,6 +26,7 @@ import { waitForDatabase } from './shared/database-start';
 import { createMetrics } from './shared/metrics';
 import { createPasswordCheckSlots } from './modules/auth/password-check-slots';
 import { registryMetricsHandler, startMetricsServer, type MetricsServer } from './shared/metrics-server';
+import { answerClientErrors } from './shared/client-errors';
 import { applyServerTimeouts, HTTP_SERVER_OPTIONS, limitConnections, maxConnectionsFor } from './shared/server-timeouts';
 import { routeProcessWarnings } from './shared/process-warnings';
 import { ensureDataDir, explainListenError } from './shared/start-errors';
@@ -134,6 +135,8 @@ export async function startServer(env: Record<string, string | undefined> = proc
   const server = createServer(HTTP_SERVER_OPTIONS);
   // Idle limits only, never the duration: a big part uploaded to a local URL is slow (server-timeouts.ts).
   applyServerTimeouts(server);
+  // What Node's parser refuses (431, 400, 408) answers {code, message} like everything else (client-errors.ts).
+  answerClientErrors(server);
   const metrics = createMetrics();
   // From the start: a flood of connections during migrations must not use up the open files either.
   limitConnections(server, maxConnectionsFor(loaded.maxConnections), logger, { dropped: metrics.connectionsDropped });

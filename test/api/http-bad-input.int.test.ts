@@ -52,6 +52,13 @@ describe('bad HTTP input on pglite + local', () => {
     expect(r.ms).toBeLessThan(2000);
   });
 
+  it("answers what Node's HTTP parser refuses (a query string past 16 KiB, an unknown method) with a stable code, not a bare status", async () => {
+    const longQuery = await rawExchange(port, `GET /v2/file/download?drive_id=x&file_id=${'a'.repeat(20_000)} HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${admin}\r\n\r\n`);
+    expect(longQuery).toMatchObject({ status: 431, closed: true, body: { code: 'InvalidParameter.Headers', message: expect.any(String), request_id: expect.any(String) } });
+    const method = await rawExchange(port, 'FOO /v2/file/list HTTP/1.1\r\nHost: x\r\n\r\n');
+    expect(method).toMatchObject({ status: 400, closed: true, body: { code: 'InvalidParameter.Method' } });
+  });
+
   it('serves a route under its registered spelling only: any other is a 404, never a public call or a protected one without a token', async () => {
     for (const path of ['/V2/ACCOUNT/LOGIN', '/v2/account/login/', '/v2/Account/Login', '/v2/account/login//']) {
       const res = await fetch(`${server.url}${path}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: login });
