@@ -184,7 +184,14 @@ export function createFilesService(deps: Pick<Deps, 'db' | 'newId' | 'config'>, 
     /** OPENPDS_MAX_FOLDER_DEPTH (folder-depth.ts): `allows`, and `assertAllowed` that answers 400. */
     folderDepth,
 
-    async createFolder(auth: AuthContext, input: { drive_id: string; parent_file_id: string; name: string; check_name_mode: CheckNameMode; description?: string; hidden?: boolean }) {
+    /**
+     * A folder keeps every field file/create takes for it, as a file does (labels, user_meta and the local
+     * times were dropped: a folder made with labels came back with none, though file/update sets them).
+     */
+    async createFolder(
+      auth: AuthContext,
+      input: { drive_id: string; parent_file_id: string; name: string; check_name_mode: CheckNameMode; description?: string; hidden?: boolean; labels?: string[]; user_meta?: string; local_created_at?: string; local_modified_at?: string },
+    ) {
       await drives.getAccessible(auth, input.drive_id);
       return deps.db.transaction(async (tx) => {
         await lockDrive(tx, input.drive_id);
@@ -203,11 +210,11 @@ export function createFilesService(deps: Pick<Deps, 'db' | 'newId' | 'config'>, 
           category: '',
           file_extension: '',
           description: input.description ?? '',
-          labels: [],
-          user_meta: '',
+          labels: input.labels ?? [],
+          user_meta: input.user_meta ?? '',
           hidden: input.hidden ?? false,
-          local_created_at: null,
-          local_modified_at: null,
+          local_created_at: input.local_created_at ? new Date(input.local_created_at) : null,
+          local_modified_at: input.local_modified_at ? new Date(input.local_modified_at) : null,
           created_by: auth.userId,
         });
         return { file, exist: false };
