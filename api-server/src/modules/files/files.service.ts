@@ -358,22 +358,28 @@ export function createFilesService(deps: Pick<Deps, 'db' | 'newId' | 'config'>, 
      */
     async deletePermanently(auth: AuthContext, driveId: string, fileId: string): Promise<void> {
       await drives.getAccessible(auth, driveId);
-      const file = await repo.get(deps.db, driveId, fileId, { includeTrashed: true });
-      if (!file || (file.trashed_at && file.trash_root_id !== file.file_id)) throw fileErrors.notFound(fileId);
-      if (file.trashed_at) {
-        await deps.db.transaction(async (tx) => {
-          // As recyclebin/clear purges: a restore (shared tree lock) has committed, and the file is no
-          // longer under this trash root (404, it is live again), or waits and then finds it gone.
-          await repo.lockTree(tx, driveId, 'exclusive');
-          if (!(await repo.deleteTrashed(tx, driveId, [fileId]))) throw fileErrors.notFound(fileId);
-        });
-        return;
-      }
+      const seen = await repo.get(deps.db, driveId, fileId, { includeTrashed: true });
+      if (!seen || (seen.trashed_at && seen.trash_root_id !== seen.file_id)) throw fileErrors.notFound(fileId);
       await deps.db.transaction(async (tx) => {
+        // A trash root, as recyclebin/clear purges it, and a folder's subtree go under the exclusive tree
+        // lock: a restore (shared) has committed, or waits and then finds the file gone; a child being
+        // created meanwhile is either committed and read here, or waits and then finds its parent gone (404).
+        const underTreeLock = seen.trashed_at !== null || seen.type === 'folder';
+        if (underTreeLock) await repo.lockTree(tx, driveId, 'exclusive');
+        // Read again under the lock: a folder trashed since it was read above (with its subtree, or in its
+        // folder's trash) is no longer what the subtree walk below reads. Deleting it as live deleted its
+        // row alone: what was trashed with it stayed in the bin under a trash root that was gone (never
+        // listed, restored, purged, nor given back to the quota), or came back at a restore of its folder
+        // under a parent that was gone (red team, concurrent delete and trash).
+        const file = underTreeLock ? await repo.get(tx, driveId, fileId, { includeTrashed: true }) : seen;
+        if (!file || (file.trashed_at && file.trash_root_id !== file.file_id)) throw fileErrors.notFound(fileId);
+        if (file.trashed_at) {
+          if (!(await repo.deleteTrashed(tx, driveId, [fileId]))) throw fileErrors.notFound(fileId);
+          return;
+        }
+        // Restored since it was read as a trash root: no longer what this call named (it answered 404 so).
+        if (seen.trashed_at) throw fileErrors.notFound(fileId);
         if (file.type === 'folder') {
-          // Read under the exclusive tree lock: a child being created meanwhile is either committed and
-          // read here, or waits and then finds its parent gone (404), never left behind as an orphan.
-          await repo.lockTree(tx, driveId, 'exclusive');
           await assertFolderWithinLimit(tx, driveId, fileId);
           await repo.allowLongStatements(tx);
         }
