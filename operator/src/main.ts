@@ -103,8 +103,8 @@ export interface OperatorOptions extends Partial<Omit<OperatorConfig, 'metricsPo
   rolloutRetryMs?: number;
   /** How long a Domain waits for its replicas before the operator asks their pods why (default 20 s). */
   podDiagnosisAfterMs?: number;
-  /** Test hook: chart options that stand in for a newer operator's chart (a changed pod template). */
-  domainChartOptions?: Pick<DomainChartOptions, 'podAnnotations'>;
+  /** Test hook: chart options that stand in for a newer operator's chart (a changed pod template, a new setting). */
+  domainChartOptions?: Pick<DomainChartOptions, 'podAnnotations' | 'configEnv'>;
   /** Replaces the Domain reconciler (the benchmark's no-op baseline). */
   domainReconciler?: (runtime: OperatorRuntime) => Reconcile<Domain>;
   log?: (level: 'info' | 'warn' | 'error', message: string, fields?: Record<string, unknown>) => void;

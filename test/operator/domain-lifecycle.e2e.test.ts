@@ -10,6 +10,7 @@
 import type { Condition, Domain } from '../../operator/src/domain-types';
 import type { KubeObject } from '../../operator/src/kube/kube-client';
 import { defaultReconcilers } from '../../operator/src/reconcilers/drive.registration';
+import { domainConfigMaps, podConfigMap } from './support/deployments';
 import { withDomainSuite } from './support/domain-suite';
 import { eventually } from './support/kube';
 import { eventsOf, expectEvents, type EventFilter } from './support/acme-domain';
@@ -70,8 +71,9 @@ test('an admin Secret deleted by hand is MissingAdminSecret (Degraded, nothing a
   await eventually(async () => expect(condition(await getDomain('locked'), 'Ready')).toMatchObject({ status: 'False', reason: 'MissingAdminSecret', observedGeneration: 2, message: expect.stringContaining('Restore the Secret (password, secretKey, username) from a backup') }));
   expect(condition(await getDomain('locked'), 'Degraded')).toMatchObject({ status: 'True', reason: 'MissingAdminSecret' });
   expect(await suite.kube.client.find({ apiVersion: 'v1', kind: 'Secret', namespace: NS, name: 'locked-admin' })).toBeUndefined();
-  const config = await suite.kube.client.get({ apiVersion: 'v1', kind: 'ConfigMap', namespace: NS, name: 'locked-config' });
-  expect(config.metadata?.labels?.['openpds.io/generation']).toBe('1'); // generation 2 was not applied
+  const configs = await domainConfigMaps(suite.kube.client, NS, 'locked');
+  expect(configs.map((c) => c.metadata?.labels?.['openpds.io/generation'])).toEqual(['1']); // generation 2 was not applied
+  expect(configs[0]!.data.OPENPDS_LOG_LEVEL).not.toBe('debug');
   await expectEventsOf('locked', ['Warning MissingAdminSecret x1']); // when it starts, not at each retry
 });
 
@@ -150,7 +152,7 @@ test('an older Domain edited onto the keyspace a newer one runs on is the one he
   await apply(onS3('older', B));
   await eventually(async () => expect(condition(await getDomain('older'), 'Ready')).toMatchObject({ reason: 'StorageConflict', observedGeneration: 2, message: expect.stringContaining(`overlaps Domain ${NS}/newer, whose data plane runs there`) }));
   expect((await getDomain('older')).status?.storage?.endpoint).toBe(A); // still running where it was
-  const config = await suite.kube.client.get<KubeObject & { data: Record<string, string> }>({ apiVersion: 'v1', kind: 'ConfigMap', namespace: NS, name: 'older-config' });
+  const config = await podConfigMap(suite.kube.client, NS, 'older-api');
   expect(JSON.stringify(config.data)).toContain('rgw-a');
   expect(JSON.stringify(config.data)).not.toContain('rgw-b');
   await new Promise((r) => setTimeout(r, 500));

@@ -10,7 +10,7 @@
  */
 import type { Condition, Domain } from '../../operator/src/domain-types';
 import type { KubeObject } from '../../operator/src/kube/kube-client';
-import { markDeploymentAvailable } from './support/deployments';
+import { domainConfigMaps, markDeploymentAvailable, podConfigMap } from './support/deployments';
 import { withDomainSuite } from './support/domain-suite';
 import { eventually } from './support/kube';
 import { describedEvents, expectEvents } from './support/acme-domain';
@@ -20,6 +20,8 @@ const NS = 'rollouts';
 const NAMES = ['d1', 'd2', 'd3', 'd4', 'd5'];
 const LIMIT = 2;
 const NEW_CHART = { 'example.com/chart': 'v2' };
+// The newer operator's chart also adds a setting: a new ConfigMap, which pods held back must not read.
+const NEW_SETTING = { OPENPDS_EXAMPLE_SETTING: 'v2' };
 // The test starts the operators itself: the old version, the new one, the old one again.
 const suite = withDomainSuite({ namespace: NS, domains: NAMES, startOperator: false, operator: { maxConcurrentRollouts: LIMIT, rolloutRetryMs: 200 } });
 
@@ -62,7 +64,8 @@ test('an operator upgrade that changes the pod template rolls at most --max-conc
   await suite.operator.stop();
 
   // The upgrade: a new operator process whose chart adds a pod-template annotation.
-  await suite.startOperator({ domainChartOptions: { podAnnotations: NEW_CHART } });
+  const oldConfigs = new Map(await Promise.all(NAMES.map(async (n) => [n, (await podConfigMap(suite.kube.client, NS, `${n}-api`)).metadata!.name!] as const)));
+  await suite.startOperator({ domainChartOptions: { podAnnotations: NEW_CHART, configEnv: NEW_SETTING } });
   await eventually(async () => expect((await deployments()).filter(newTemplate)).toHaveLength(LIMIT));
   await eventually(async () => expect(await queuedGauge()).toBe(NAMES.length - LIMIT));
   await new Promise((r) => setTimeout(r, 600)); // three retries of the queued: still at the limit
@@ -74,6 +77,11 @@ test('an operator upgrade that changes the pod template rolls at most --max-conc
     expect(await condition(n, 'Ready')).toMatchObject({ status: 'True', reason: 'Ready' });
     expect(await condition(n, 'Progressing')).toMatchObject({ status: 'True', reason: 'RolloutQueued', message: expect.stringContaining(`${LIMIT} or more Domain(s) are rolling out and at most ${LIMIT} roll at once`) });
     expect(await describedEvents(suite.kube, NS, n)).toEqual(['Normal Ready x1']); // the old operator's, none for the wait
+    // Its pods, restarted now, read the settings they were started with, not the newer operator's; the
+    // new ConfigMap is there already, and the old one stays as long as a Deployment names it.
+    const held = await podConfigMap(suite.kube.client, NS, `${n}-api`);
+    expect([held.metadata!.name, held.data.OPENPDS_EXAMPLE_SETTING]).toEqual([oldConfigs.get(n), undefined]);
+    expect((await domainConfigMaps(suite.kube.client, NS, n)).map((cm) => cm.data.OPENPDS_EXAMPLE_SETTING ?? 'old')).toEqual(expect.arrayContaining(['old', 'v2']));
   }
 
   // O&M edits a queued Domain's spec: its own change (a new generation) is never queued, even over the limit.
@@ -92,6 +100,11 @@ test('an operator upgrade that changes the pod template rolls at most --max-conc
   for (const n of NAMES) await eventually(async () => expect(await condition(n, 'Progressing')).toMatchObject({ status: 'False', reason: 'Reconciled' }));
   for (const n of NAMES) expect(await condition(n, 'Ready')).toMatchObject({ status: 'True' });
   expect(await queuedGauge()).toBe(0);
+  // Every Domain rolled: one ConfigMap each, the newer operator's, the old one deleted.
+  for (const n of NAMES) {
+    await eventually(async () => expect((await domainConfigMaps(suite.kube.client, NS, n)).map((cm) => cm.data.OPENPDS_EXAMPLE_SETTING)).toEqual(['v2']));
+    expect((await podConfigMap(suite.kube.client, NS, `${n}-api`)).data.OPENPDS_EXAMPLE_SETTING).toBe('v2');
+  }
 
   // Rolled back (or the Lease flips to an instance of the older version): its chart is held to the limit too.
   await suite.operator.stop();

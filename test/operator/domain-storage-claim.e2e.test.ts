@@ -2,7 +2,7 @@
  * The openpds.io/storage-claim annotation end to end on the Kubernetes API test server, with kubectl: the
  * way an O&M engineer lets a Domain's data plane take over a blob store it refuses (charts/storage-claim.ts).
  * A bad value blocks the Domain with a reason and nothing applied; takeover reaches the ConfigMap and rolls
- * the pods (their config hash); once they serve, the operator records the takeover in status, says so in an
+ * the pods (a new ConfigMap, named by its content); once they serve, the operator records the takeover in status, says so in an
  * Event, and the ConfigMap and pods go back to check while the annotation stays (no later start takes the
  * store over again, and a GitOps tool that keeps the annotation meets no fight); removing the annotation
  * clears the record.
@@ -12,7 +12,7 @@ import path from 'node:path';
 import type { Condition, Domain } from '../../operator/src/domain-types';
 import type { KubeObject } from '../../operator/src/kube/kube-client';
 import { acmeSecretsYaml, domainYaml, eventsOf } from './support/acme-domain';
-import { markDeploymentAvailable } from './support/deployments';
+import { domainConfigMaps, markDeploymentAvailable, podConfigMap } from './support/deployments';
 import { withDomainSuite } from './support/domain-suite';
 import { eventually } from './support/kube';
 import { kubectl } from './support/kubectl';
@@ -23,11 +23,10 @@ const suite = withDomainSuite({ namespace: NS, startOperator: false });
 
 const domain = () => suite.kube.client.get<Domain & KubeObject>({ apiVersion: 'openpds.io/v1alpha1', kind: 'Domain', namespace: NS, name: 'acme' });
 const condition = (d: Domain, type: string) => d.status?.conditions?.find((c: Condition) => c.type === type);
-const configMap = () => suite.kube.client.find<KubeObject & { data: Record<string, string> }>({ apiVersion: 'v1', kind: 'ConfigMap', namespace: NS, name: 'acme-config' });
-const podConfigHash = async () => {
-  const api = await suite.kube.client.get<KubeObject & { spec: { template: { metadata: { annotations: Record<string, string> } } } }>({ apiVersion: 'apps/v1', kind: 'Deployment', namespace: NS, name: 'acme-api' });
-  return api.spec.template.metadata.annotations['openpds.io/config-hash'];
-};
+/** The ConfigMap the API server's pods read; undefined before anything is applied. */
+const configMap = async () => ((await suite.kube.client.find({ apiVersion: 'apps/v1', kind: 'Deployment', namespace: NS, name: 'acme-api' })) ? podConfigMap(suite.kube.client, NS, 'acme-api') : undefined);
+/** Its name, which moves with its content: a new one rolls the pods. */
+const podConfigHash = async () => (await configMap())?.metadata?.name;
 const annotate = (value: string) => kubectl(suite.kube.kubeconfig, ['annotate', '--overwrite', 'domain/acme', '-n', NS, value]);
 
 test('a bad value blocks the Domain, nothing applied; takeover reaches the ConfigMap and rolls the pods; once they serve it is recorded and both go back to check', async () => {
@@ -69,6 +68,8 @@ test('a bad value blocks the Domain, nothing applied; takeover reaches the Confi
   await eventually(async () => expect(condition(await domain(), 'Ready')).toMatchObject({ status: 'True', message: expect.stringContaining(`(openpds.io/storage-claim=takeover was done at ${takenOverAt}; later starts check: the annotation can go)`) }), 20_000);
   expect((await configMap())!.data).not.toHaveProperty('OPENPDS_STORAGE_CLAIM');
   expect((await eventsOf(suite.kube, NS, 'acme')).filter((e) => e.reason === 'StorageClaimTakenOver')).toHaveLength(1);
+  // The takeover's ConfigMap is deleted once no pod can read it; the one before it was never deleted.
+  await eventually(async () => expect((await domainConfigMaps(suite.kube.client, NS, 'acme')).map((cm) => cm.metadata?.name)).toEqual([before]));
 
   // The annotation removed: the record goes with it, so a later takeover is asked for the same way.
   await kubectl(suite.kube.kubeconfig, ['annotate', 'domain/acme', '-n', NS, 'openpds.io/storage-claim-']);

@@ -13,7 +13,7 @@ import { defaultReconcilers } from '../../operator/src/reconcilers/drive.registr
 import { freePort } from '../e2e/support/child-server';
 import { STAND_IN_DB, startStandInDataPlane, type StandInDataPlane } from './support/stand-in-data-plane';
 import { domainYaml as acmeDomainYaml, eventsOf } from './support/acme-domain';
-import { markDeploymentAvailable } from './support/deployments';
+import { domainConfigMaps, markDeploymentAvailable, podConfigMap } from './support/deployments';
 import { eventually, startTestKube, type TestKube } from './support/kube';
 import { kubectl } from './support/kubectl';
 
@@ -157,7 +157,7 @@ test('Domain: missing Secret and key → children → replicas → /readyz → R
   await eventually(async () => expect(condition(await getDomain(), 'Ready')?.reason).toBe('WaitingForReplicas'));
   expect(condition(await getDomain(), 'Progressing')).toMatchObject({ status: 'True', reason: 'WaitingForReplicas' });
   expect(await children()).toEqual([
-    'ConfigMap/acme-config', 'Deployment/acme-api', 'Deployment/acme-worker', 'Ingress/acme', 'NetworkPolicy/acme-api', 'NetworkPolicy/acme-worker',
+    expect.stringMatching(/^ConfigMap\/acme-config-[0-9a-f]{10}$/), 'Deployment/acme-api', 'Deployment/acme-worker', 'Ingress/acme', 'NetworkPolicy/acme-api', 'NetworkPolicy/acme-worker',
     'PodDisruptionBudget/acme-api', 'Secret/acme-admin', 'Service/acme-api', 'Service/acme-worker-metrics',
   ]);
   const credentials = await secretValues();
@@ -244,9 +244,13 @@ test('Domain: missing Secret and key → children → replicas → /readyz → R
   let failing = true;
   kube.server.hooks.failRequests({ status: 503, count: 100_000, match: (r) => failing && r.method === 'PATCH' && r.path.includes('/deployments/acme-') });
   await kubectl(kube.kubeconfig, ['apply', '-f', '-'], domainYaml({ replicas: 3, ingress: false, logLevel: 'debug' }));
+  // Generation 3's settings are a new ConfigMap (named by its content); the old one stays, as the
+  // Deployments' pods (not yet rolled) read it.
+  const oldConfig = (await podConfigMap(kube.client, NS, 'acme-api')).metadata!.name!;
   await eventually(async () => {
-    const cm = await kube.client.get({ apiVersion: 'v1', kind: 'ConfigMap', namespace: NS, name: 'acme-config' });
-    expect(cm.metadata?.labels?.['openpds.io/generation']).toBe('3');
+    const configMaps = await domainConfigMaps(kube.client, NS, 'acme');
+    expect(configMaps.find((cm) => cm.data.OPENPDS_LOG_LEVEL === 'debug')?.metadata?.labels?.['openpds.io/generation']).toBe('3');
+    expect(configMaps.map((cm) => cm.metadata?.name)).toContain(oldConfig);
   });
   await operator.kill(); // no drain, no Lease release
   failing = false;
@@ -261,10 +265,19 @@ test('Domain: missing Secret and key → children → replicas → /readyz → R
       expect(d.metadata?.labels?.['openpds.io/generation']).toBe('3');
     }
   }, 15_000);
+  // Generation 3 applied and its stale objects pruned (the status comes after), its pods not rolled yet:
+  // the old ConfigMap stays, as an old pod that restarts now reads it.
+  await eventually(async () => expect(condition(await getDomain(), 'Ready')).toMatchObject({ reason: 'WaitingForReplicas', observedGeneration: 3 }), 15_000);
+  expect((await domainConfigMaps(kube.client, NS, 'acme')).map((cm) => cm.metadata?.name)).toContain(oldConfig);
   await rollOut();
   await eventually(async () => expect(condition(await getDomain(), 'Ready')).toMatchObject({ status: 'True', observedGeneration: 3 }), 15_000);
+  // The new leader learnt the old ConfigMap from the Deployments it found and deleted it once they rolled.
+  const newConfig = (await podConfigMap(kube.client, NS, 'acme-api')).metadata!.name!;
+  expect(newConfig).not.toBe(oldConfig);
+  expect((await podConfigMap(kube.client, NS, 'acme-worker')).metadata!.name).toBe(newConfig);
+  await eventually(async () => expect((await domainConfigMaps(kube.client, NS, 'acme')).map((cm) => cm.metadata?.name)).toEqual([newConfig]));
   expect(await children()).toEqual([
-    'ConfigMap/acme-config', 'Deployment/acme-api', 'Deployment/acme-worker', 'NetworkPolicy/acme-api', 'NetworkPolicy/acme-worker',
+    `ConfigMap/${newConfig}`, 'Deployment/acme-api', 'Deployment/acme-worker', 'NetworkPolicy/acme-api', 'NetworkPolicy/acme-worker',
     'PodDisruptionBudget/acme-api', 'Secret/acme-admin', 'Service/acme-api', 'Service/acme-worker-metrics',
   ]);
   expect(await secretValues()).toMatchObject({ password: credentials.password, secretKey: credentials.secretKey });

@@ -157,7 +157,7 @@ describe('install with `kubectl apply -k config/`, run `openpds operator` as the
     });
     expect(await readyReason(kube.kubeconfig, 'drive', 'team')).toBe('DomainNotReady');
     const children = await kubectl(kube.kubeconfig, ['get', 'pvc,deploy,svc,configmap,secret', '-n', 'default', '-l', 'openpds.io/domain=quickstart', '-o', 'name']);
-    expect(children.split('\n').filter(Boolean).sort()).toEqual(['configmap/quickstart-config', 'deployment.apps/quickstart-api', 'persistentvolumeclaim/quickstart-data', 'secret/quickstart-admin', 'service/quickstart-api']);
+    expect(children.split('\n').filter(Boolean).sort()).toEqual([expect.stringMatching(/^configmap\/quickstart-config-[0-9a-f]{10}$/), 'deployment.apps/quickstart-api', 'persistentvolumeclaim/quickstart-data', 'secret/quickstart-admin', 'service/quickstart-api']);
 
     // What the pod would run: a data plane with the Domain's generated credentials, and its rollout done.
     const secret = await kube.client.get<KubeObject & { data: Record<string, string> }>({ apiVersion: 'v1', kind: 'Secret', namespace: 'default', name: 'quickstart-admin' });

@@ -8,7 +8,7 @@ import { HTTP_PORT, METRICS_PORT, type DomainContext } from './domain-context';
 import { podTemplate } from './pod';
 import { apiServerAutoscaling } from './replica-handover';
 
-export function addApiServer(chart: Chart, ctx: DomainContext, configHash: string): void {
+export function addApiServer(chart: Chart, ctx: DomainContext, configMap: string): void {
   const { spec, names } = ctx;
   const scaling = apiServerAutoscaling(ctx);
   new k8s.KubeDeployment(chart, 'api-deployment', {
@@ -23,7 +23,7 @@ export function addApiServer(chart: Chart, ctx: DomainContext, configHash: strin
       strategy: ctx.singlePod
         ? { type: 'Recreate' }
         : { type: 'RollingUpdate', rollingUpdate: { maxSurge: k8s.IntOrString.fromNumber(1), maxUnavailable: k8s.IntOrString.fromNumber(0) } },
-      template: withSpread(podTemplate(ctx, { component: 'api-server', args: ['serve'], resources: spec.apiServer.resources, configHash }), ctx),
+      template: withSpread(podTemplate(ctx, { component: 'api-server', args: ['serve'], resources: spec.apiServer.resources, configMap }), ctx),
     },
   });
   new k8s.KubeService(chart, 'api-service', {

@@ -2,6 +2,13 @@
  * The data plane's configuration: a ConfigMap of OPENPDS_* variables (names from
  * api-server/src/config/config.ts), the bootstrap admin Secret, and the PersistentVolumeClaim of
  * storage.volume; the last two outlive their Domain. Secret values reach pods as secretKeyRef env (see pod.ts), never through the ConfigMap.
+ *
+ * The ConfigMap is named by a hash of its data (`<domain>-config-<hash>`) and immutable, as kustomize's
+ * configMapGenerator does: pods read it whole at every container start (envFrom), so one edited in place
+ * handed a pod of the old template that restarted mid-rollout (or while the rollout budget held its
+ * Deployment back) the new settings under the old image. A new name is a new pod template, which rolls
+ * the pods; the old ConfigMap stays until no Deployment of the Domain uses it and its rollout is done
+ * (reconcilers/domain-config-maps.ts).
  */
 import { createHash } from 'node:crypto';
 import type { Chart } from 'cdk8s';
@@ -57,12 +64,14 @@ export function domainEnv(ctx: DomainContext): Record<string, string> {
   // Asked for by annotation, for a takeover only (storage-claim.ts); a changed value rolls the pods, as any variable does.
   Object.assign(env, storageClaimEnv(ctx.domain));
   if (spec.storage.hosting) env.OPENPDS_HOSTING_SCAN_INTERVAL_SECONDS = String(spec.storage.hosting.scanIntervalSeconds ?? 300);
-  return Object.fromEntries(Object.entries(env).sort(([a], [b]) => a.localeCompare(b)));
+  return sortedEntries(env);
 }
 
-/** Pods carry this hash as an annotation so a config change rolls them (env is read once at start). */
-export function configHash(env: Record<string, string>): string {
-  return createHash('sha256').update(JSON.stringify(env)).digest('hex').slice(0, 16);
+const sortedEntries = (env: Record<string, string>): Record<string, string> => Object.fromEntries(Object.entries(env).sort(([a], [b]) => a.localeCompare(b)));
+
+/** The ConfigMap's name for these values: `<domain>-config-` and 10 hex digits of sha256 of their JSON (sorted keys). */
+export function configMapName(ctx: DomainContext, env: Record<string, string>): string {
+  return `${ctx.names.config}-${createHash('sha256').update(JSON.stringify(env)).digest('hex').slice(0, 10)}`;
 }
 
 function base64Values(values: Record<string, string>): Record<string, string> {
@@ -79,10 +88,18 @@ const KEPT_ANNOTATIONS = {
   'openpds.io/retain-on-delete': 'true',
 };
 
-export function addConfig(chart: Chart, ctx: DomainContext, bootstrap: BootstrapCredentials): void {
+/**
+ * Adds the ConfigMap, the admin Secret and the data volume's claim; returns the ConfigMap's name, which the
+ * pods' envFrom names. `extraEnv`: variables a newer operator would add (a test hook, DomainChartOptions).
+ */
+export function addConfig(chart: Chart, ctx: DomainContext, bootstrap: BootstrapCredentials, extraEnv: Record<string, string> = {}): string {
+  const env = sortedEntries({ ...domainEnv(ctx), ...extraEnv });
+  const name = configMapName(ctx, env);
   new k8s.KubeConfigMap(chart, 'config', {
-    metadata: { name: ctx.names.config, labels: ctx.labels('config') },
-    data: domainEnv(ctx),
+    metadata: { name, labels: ctx.labels('config') },
+    // The name says what it holds: an edit by hand (which would reach only pods started after it) is refused.
+    immutable: true,
+    data: env,
   });
   new k8s.KubeSecret(chart, 'admin', {
     metadata: {
@@ -113,4 +130,5 @@ export function addConfig(chart: Chart, ctx: DomainContext, bootstrap: Bootstrap
       },
     });
   }
+  return name;
 }

@@ -74,7 +74,8 @@ describe.each(cases)('%s', (_name, fixture) => {
     const limit = Number(/size\(\) <= (\d+)/.exec(domainNameRules().join(' '))![1]);
     const d = fixture();
     d.metadata.name = `a${'b'.repeat(limit - 1)}`;
-    const longest = Math.max(...buildDomainChart(d, { bootstrap: BOOTSTRAP }).map((m) => m.metadata.name.length));
+    // Services are the tightest (63, a DNS-1035 label); the ConfigMap's name is longer, up to 253 allowed.
+    const longest = Math.max(...buildDomainChart(d, { bootstrap: BOOTSTRAP }).filter((m) => m.kind === 'Service').map((m) => m.metadata.name.length));
     for (const m of buildDomainChart(d, { bootstrap: BOOTSTRAP })) {
       if (m.kind === 'Service') expect(m.metadata.name).toMatch(/^[a-z]([-a-z0-9]{0,61}[a-z0-9])?$/);
       expect(m.metadata.name.length).toBeLessThanOrEqual(253);
@@ -91,15 +92,18 @@ describe.each(cases)('%s', (_name, fixture) => {
       expect(c.securityContext).toEqual({ allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, capabilities: { drop: ['ALL'] } });
       expect(c.readinessProbe.httpGet.path).toBe('/readyz');
       expect(c.livenessProbe.httpGet.path).toBe('/healthz');
-      expect(c.envFrom).toEqual([{ configMapRef: { name: `${fixture().metadata.name}-config` } }]);
+      expect(c.envFrom).toEqual([{ configMapRef: { name: configMapName(manifests) } }]);
     }
   });
 });
 
+/** The chart's ConfigMap's name (one per chart). */
+const configMapName = (ms: Manifest[]): string => ms.find((m) => m.kind === 'ConfigMap')!.metadata.name;
+
 test('quickstart: one API server pod on the volume, in-process workers, no HPA or PDB', () => {
   const ms = build();
   expect(kinds(ms)).toEqual([
-    'ConfigMap/quickstart-config',
+    expect.stringMatching(/^ConfigMap\/quickstart-config-[0-9a-f]{10}$/),
     'Secret/quickstart-admin',
     'PersistentVolumeClaim/quickstart-data',
     'Service/quickstart-api',
@@ -180,15 +184,37 @@ test('apiServer.replicas 0 stops the workers too: no worker pods, no HPA to scal
   expect(validateManifests(ms).filter((r) => r.error)).toEqual([]);
 });
 
-test('approving the image rolls it out; a config change changes the pod template hash', () => {
+test('approving the image rolls it out; a config change is a new ConfigMap, which the pods of both Deployments name', () => {
   const d = fullDomain();
   d.spec.upgrade = { policy: 'Manual', approvedImage: d.spec.image };
   const image = (ms: Manifest[]) => (find(ms, 'Deployment', 'acme-api') as any).spec.template.spec.containers[0].image;
-  const hash = (ms: Manifest[]) => (find(ms, 'Deployment', 'acme-api') as any).spec.template.metadata.annotations['openpds.io/config-hash'];
+  const envFrom = (ms: Manifest[], name: string) => (find(ms, 'Deployment', name) as any).spec.template.spec.containers[0].envFrom[0].configMapRef.name;
   const approved = build(d);
   expect(image(approved)).toBe('registry.example.com/openpds/openpds:1.2.3');
   d.spec.trash = { retentionDays: 7 };
-  expect(hash(build(d))).not.toBe(hash(approved));
+  const edited = build(d);
+  expect(configMapName(edited)).not.toBe(configMapName(approved));
+  expect(find(edited, 'ConfigMap', configMapName(approved))).toBeUndefined();
+  for (const deployment of ['acme-api', 'acme-worker']) expect(envFrom(edited, deployment)).toBe(configMapName(edited));
+  // The workers' migrate init container reads the same settings.
+  expect((find(edited, 'Deployment', 'acme-worker') as any).spec.template.spec.initContainers[0].envFrom).toEqual([{ configMapRef: { name: configMapName(edited) } }]);
+});
+
+test('the ConfigMap is named by its data and immutable: the same settings, the same name, whatever else changed', () => {
+  const d = fullDomain();
+  const first = build(d);
+  const cm = find(first, 'ConfigMap', configMapName(first)) as Manifest & { data: Record<string, string>; immutable?: boolean };
+  expect(cm.immutable).toBe(true);
+  expect(cm.metadata.name).toMatch(/^acme-config-[0-9a-f]{10}$/);
+  // A new generation, image or replica count is no new ConfigMap.
+  d.metadata.generation = 9;
+  d.spec.image = 'registry.example.com/openpds/openpds:1.2.4';
+  d.spec.apiServer = { ...d.spec.apiServer, replicas: 5 };
+  expect(configMapName(build(d))).toBe(cm.metadata.name);
+  // Any variable more (a newer operator's setting) is.
+  const newer = buildDomainChart(d, { bootstrap: BOOTSTRAP, configEnv: { OPENPDS_NEW_SETTING: '1' } });
+  expect(configMapName(newer)).not.toBe(cm.metadata.name);
+  expect((find(newer, 'ConfigMap', configMapName(newer)) as any).data).toEqual({ ...cm.data, OPENPDS_NEW_SETTING: '1' });
 });
 
 test('without a uid (not yet created) nothing claims ownership; monitoring can be left out', () => {

@@ -18,7 +18,7 @@ import { createHash } from 'node:crypto';
 import { App, Chart } from 'cdk8s';
 import type { Domain } from '../domain-types';
 import { addApiServer } from './api-server.chart';
-import { addConfig, configHash, domainEnv, type BootstrapCredentials } from './config.chart';
+import { addConfig, type BootstrapCredentials } from './config.chart';
 import { createDomainContext, GENERATION_LABEL, type DomainContext } from './domain-context';
 import { addMonitoring } from './monitoring.chart';
 import { addNetworkPolicies } from './network-policy.chart';
@@ -48,6 +48,8 @@ export interface DomainChartOptions {
    * changes the pod template (a new annotation, env or probe) without a second copy of the operator.
    */
   podAnnotations?: Record<string, string>;
+  /** Extra ConfigMap variables: a test hook like podAnnotations, for a newer operator that adds a setting. */
+  configEnv?: Record<string, string>;
 }
 
 /** On each Deployment's metadata: a hash of the pod template the chart rendered (templateHash). */
@@ -79,10 +81,9 @@ export function buildDomainChart(domain: Domain, options: DomainChartOptions): M
   const app = new App();
   // Names are chosen by the builders, so cdk8s must not append its hashes.
   const chart = new Chart(app, domain.metadata.name, { namespace: ctx.namespace, disableResourceNameHashes: true });
-  const hash = configHash({ ...domainEnv(ctx), image: ctx.image });
-  addConfig(chart, ctx, options.bootstrap);
-  addApiServer(chart, ctx, hash);
-  addWorkers(chart, ctx, hash);
+  const configMap = addConfig(chart, ctx, options.bootstrap, options.configEnv);
+  addApiServer(chart, ctx, configMap);
+  addWorkers(chart, ctx, configMap);
   addNetworkPolicies(chart, ctx);
   if (options.monitoring !== false) addMonitoring(chart, ctx);
 

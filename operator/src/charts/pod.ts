@@ -43,7 +43,8 @@ export interface PodOptions {
   component: Component;
   args: string[];
   resources: Resources;
-  configHash: string;
+  /** The Domain's ConfigMap (named by its content, config.chart.ts): a change of settings is a new pod template. */
+  configMap: string;
   /**
    * Run `openpds migrate` in an init container first, for processes that do not migrate at start (the
    * workers): the pod then never runs on a schema older than its code. Migrations take an advisory lock,
@@ -58,7 +59,7 @@ export function podTemplate(ctx: DomainContext, opts: PodOptions): k8s.PodTempla
   const base = {
     image: ctx.image,
     imagePullPolicy: ctx.spec.imagePullPolicy,
-    envFrom: [{ configMapRef: { name: ctx.names.config } }],
+    envFrom: [{ configMapRef: { name: opts.configMap } }],
     env: secretEnvVars(ctx),
     // The same as the main container's, so the pod's requests (the larger of the two) do not grow.
     resources: toResources(opts.resources),
@@ -73,7 +74,7 @@ export function podTemplate(ctx: DomainContext, opts: PodOptions): k8s.PodTempla
     ],
   } satisfies Partial<k8s.Container>;
   return {
-    metadata: { labels: ctx.labels(opts.component), annotations: { 'openpds.io/config-hash': opts.configHash } },
+    metadata: { labels: ctx.labels(opts.component) },
     spec: {
       // The data plane never calls the Kubernetes API.
       automountServiceAccountToken: false,

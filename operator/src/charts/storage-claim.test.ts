@@ -1,5 +1,5 @@
 // The openpds.io/storage-claim annotation reaches the data plane as OPENPDS_STORAGE_CLAIM, in a cluster (the
-// ConfigMap, whose hash rolls the pods) and under `openpds up`; check, the data plane's default, and no
+// ConfigMap, named by its content: a new one rolls the pods) and under `openpds up`; check, the data plane's default, and no
 // annotation add nothing, so annotating a Domain with check does not roll it.
 import fs from 'node:fs';
 import os from 'node:os';
@@ -25,9 +25,10 @@ function domain(claim?: string): Domain {
 }
 const chartEnv = (d: Domain) => domainEnv(createDomainContext(d));
 const localEnv = (d: Domain) => localDomainEnv(d, { stateDir: '/tmp/openpds-state', logLevel: 'info' });
-const podConfigHash = (d: Domain) => {
+/** The ConfigMap the API server's pods read (named by its content): a new one rolls them. */
+const podConfigMap = (d: Domain) => {
   const api = buildDomainChart(d, { bootstrap: { adminPassword: 'p', secretKey: 's'.repeat(32) } }).find((m) => m.kind === 'Deployment');
-  return (api as unknown as { spec: { template: { metadata: { annotations: Record<string, string> } } } }).spec.template.metadata.annotations['openpds.io/config-hash'];
+  return (api as unknown as { spec: { template: { spec: { containers: { envFrom: { configMapRef: { name: string } }[] }[] } } } }).spec.template.spec.containers[0]!.envFrom[0]!.configMapRef.name;
 };
 
 test('takeover reaches the data plane, whose config reads it, in the ConfigMap and under openpds up', () => {
@@ -40,14 +41,14 @@ test('takeover reaches the data plane, whose config reads it, in the ConfigMap a
 test('once the takeover is recorded in status, check again: the pods roll back while the annotation stays', () => {
   const done = { ...domain('takeover'), status: { storageClaim: { takenOverAt: '2026-12-07T09:00:00.000Z' } } };
   expect(chartEnv(done)).toEqual(chartEnv(domain()));
-  expect(podConfigHash(done)).toBe(podConfigHash(domain()));
+  expect(podConfigMap(done)).toBe(podConfigMap(domain()));
   // `openpds up` has no status: the annotation counts while it is in the manifest.
   expect(localEnv(domain('takeover')).OPENPDS_STORAGE_CLAIM).toBe('takeover');
 });
 
-test('annotating rolls the pods (their config hash changes); removing the annotation or setting check rolls them back to the same hash', () => {
-  expect(podConfigHash(domain('takeover'))).not.toBe(podConfigHash(domain()));
-  expect(podConfigHash(domain('check'))).toBe(podConfigHash(domain()));
+test('annotating rolls the pods (their ConfigMap changes); removing the annotation or setting check rolls them back to the same ConfigMap', () => {
+  expect(podConfigMap(domain('takeover'))).not.toBe(podConfigMap(domain()));
+  expect(podConfigMap(domain('check'))).toBe(podConfigMap(domain()));
   expect(chartEnv(domain('check'))).toEqual(chartEnv(domain()));
   expect(localEnv(domain('check'))).toEqual(localEnv(domain()));
 });
@@ -58,7 +59,7 @@ test('each Deployment carries the claim mode while a takeover is pending (the ro
   expect(pending.length).toBeGreaterThan(0);
   for (const m of pending) {
     expect(m.metadata.annotations[STORAGE_CLAIM_ANNOTATION]).toBe('takeover');
-    expect(m.spec.template.metadata.annotations).not.toHaveProperty(STORAGE_CLAIM_ANNOTATION);
+    expect(m.spec.template.metadata.annotations ?? {}).not.toHaveProperty(STORAGE_CLAIM_ANNOTATION);
   }
   const done = { ...domain('takeover'), status: { storageClaim: { takenOverAt: '2026-12-07T09:00:00.000Z' } } };
   for (const d of [domain(), domain('check'), done]) for (const m of deployments(d)) expect(m.metadata.annotations).not.toHaveProperty(STORAGE_CLAIM_ANNOTATION);

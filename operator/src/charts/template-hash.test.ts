@@ -11,7 +11,7 @@ test('each Deployment records the hash of its pod template on its metadata, not 
   for (const m of ms) {
     expect(m.metadata.annotations?.[TEMPLATE_HASH_ANNOTATION]).toBe(templateHash(m.spec.template));
     expect(m.metadata.annotations?.[TEMPLATE_HASH_ANNOTATION]).toMatch(/^[0-9a-f]{16}$/);
-    expect(m.spec.template.metadata.annotations).not.toHaveProperty(TEMPLATE_HASH_ANNOTATION);
+    expect(m.spec.template.metadata.annotations ?? {}).not.toHaveProperty(TEMPLATE_HASH_ANNOTATION);
     expect(m.metadata.labels?.[GENERATION_LABEL]).toBe(String(fullDomain().metadata.generation ?? 0));
   }
 });

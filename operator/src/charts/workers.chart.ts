@@ -24,7 +24,7 @@ import { workerAutoscaling } from './replica-handover';
  */
 export const BACKLOG_METRIC = 'openpds_jobs_backlog';
 
-export function addWorkers(chart: Chart, ctx: DomainContext, configHash: string): void {
+export function addWorkers(chart: Chart, ctx: DomainContext, configMap: string): void {
   if (ctx.singlePod) return;
   const { spec, names } = ctx;
   // A stopped data plane stops its workers too: jobs write to the storage and database the O&M engineer
@@ -40,7 +40,7 @@ export function addWorkers(chart: Chart, ctx: DomainContext, configHash: string)
       selector: { matchLabels: ctx.selector('worker') },
       // Every old worker has stopped before a new one starts: no mixed versions claiming jobs (above).
       strategy: { type: 'Recreate' },
-      template: podTemplate(ctx, { component: 'worker', args: ['worker'], resources: spec.workers.resources, configHash, migrateFirst: true }),
+      template: podTemplate(ctx, { component: 'worker', args: ['worker'], resources: spec.workers.resources, configMap, migrateFirst: true }),
     },
   });
   // Workers take no traffic; the Service exists so the ServiceMonitor can find their /metrics, its only port.

@@ -19,10 +19,12 @@ import { createDomainReconciler, type DomainReconciler, type DomainReconcilerDep
 import { createRolloutBudget } from './domain-rollouts';
 
 type DomainObject = Domain & KubeObject;
-type Deployment = KubeObject & { spec: { replicas?: number; template: { metadata: { annotations: Record<string, string> } } }; status?: Record<string, unknown> };
+type Deployment = KubeObject & { spec: { replicas?: number; template: { metadata: { annotations?: Record<string, string> }; spec?: { containers: { envFrom?: { configMapRef: { name: string } }[] }[] } } }; status?: Record<string, unknown> };
 
 const NS = 'prod';
-const CONFIG_HASH = 'openpds.io/config-hash';
+/** The ConfigMap a Deployment's pods read (named by its content: a new one rolls them). */
+const configMapOf = (d: Deployment | undefined) => d?.spec.template.spec?.containers[0]?.envFrom?.[0]?.configMapRef.name ?? '';
+const claimOf = (cm: KubeObject | undefined) => (cm as { data?: Record<string, string> } | undefined)?.data?.OPENPDS_STORAGE_CLAIM ?? 'check';
 
 /** JSON merge patch (RFC 7386): null removes. */
 function merge(target: unknown, patch: unknown): unknown {
@@ -52,11 +54,12 @@ function apiServer() {
     ['Secret/acme-db', { apiVersion: 'v1', kind: 'Secret', metadata: { name: 'acme-db', namespace: NS }, data: { url: b64('postgres://db/acme') } } as KubeObject],
   ]); // kind/name
   const events: string[] = [];
-  // Each change, in order: the ConfigMap's OPENPDS_STORAGE_CLAIM ('check' when absent), each Deployment's config hash.
+  // Each change, in order: the OPENPDS_STORAGE_CLAIM ('check' when absent) of the ConfigMaps applied, each
+  // Deployment's ConfigMap.
   const claims: string[] = [];
   const hashes = new Map<string, string[]>();
-  // Each Deployment → the ConfigMap's claim when it was last applied (the ConfigMap is applied first): what
-  // its pod template was built for. A pod that restarts reads the ConfigMap as it is now.
+  // Each Deployment → the claim of the ConfigMap its template names, when it was last applied (the ConfigMap
+  // is applied first): what its pods were built for. A pod that restarts reads that ConfigMap as it is now.
   const appliedUnder = new Map<string, string>();
   // Another Domain's rollout, which a rollout budget of 1 counts while `otherRolling`.
   let otherRolling = false;
@@ -95,10 +98,10 @@ function apiServer() {
         const changed = !before || JSON.stringify(before.spec) !== JSON.stringify(body.spec);
         const generation = (before?.metadata?.generation ?? 0) + (changed ? 1 : 0);
         live = { ...live, metadata: { ...live.metadata, generation }, status: before?.status ?? {} } as KubeObject;
-        const hash = (body as Deployment).spec.template.metadata.annotations[CONFIG_HASH]!;
+        const hash = configMapOf(body as Deployment);
         const seen = hashes.get(ref.name) ?? [];
         if (seen.at(-1) !== hash) hashes.set(ref.name, [...seen, hash]);
-        appliedUnder.set(ref.name, claims.at(-1)!);
+        appliedUnder.set(ref.name, claimOf(objects.get(`ConfigMap/${hash}`)));
       }
       if (ref.kind === 'ConfigMap') {
         const claim = (body as { data?: Record<string, string> }).data?.OPENPDS_STORAGE_CLAIM ?? 'check';
@@ -112,14 +115,14 @@ function apiServer() {
   return {
     events,
     claims,
-    /** Each Deployment's config hashes, one per change: a roll to takeover and back is three. */
+    /** Each Deployment's ConfigMaps, one per change: a roll to takeover and back is three. */
     hashes: (name: string) => hashes.get(name) ?? [],
     generation: (name: string) => objects.get(`Deployment/${name}`)?.metadata?.generation,
     /**
      * The Deployments whose pods, restarted now, would read a claim their template was not applied with:
      * none, or a takeover could happen outside the operator's bookkeeping (status.storageClaim).
      */
-    claimMismatches: () => [...appliedUnder].filter(([, claim]) => claim !== claims.at(-1)).map(([name]) => name),
+    claimMismatches: () => [...appliedUnder].filter(([name, claim]) => claim !== claimOf(objects.get(`ConfigMap/${configMapOf(objects.get(`Deployment/${name}`) as Deployment)}`))).map(([name]) => name),
     get domain() {
       return domain;
     },

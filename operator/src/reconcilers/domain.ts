@@ -28,6 +28,7 @@ import { adminEndpoint, createDomainAdminClients, type DomainAdminClients } from
 import { deploymentImage, heldOverKeptData, needsRunningImage, upgradeCondition, withCurrentImage } from './domain-image';
 import type { LiveDeployment } from '../charts/replica-handover';
 import { handOverReplicasAfterApply, handOverReplicasBeforeApply } from './domain-replicas';
+import { createConfigMapPruner } from './domain-config-maps';
 import { operatorDrivenRollouts, ROLLOUT_QUEUED, rolloutQueuedMessage, type RolloutBudget } from './domain-rollouts';
 import { appliedStorage, checkSecretKeys, createSecretKeyCache, storageConflict, unsupportedSpec } from './domain-preflight';
 import { usageStatus, usageToWrite } from './domain-usage';
@@ -85,7 +86,7 @@ export interface DomainReconcilerDeps {
   /** How long a Domain waits for its replicas before their pods are asked why (default 20 s, domain-pods.ts). */
   podDiagnosisAfterMs?: number;
   /** Test hook: what buildDomainChart takes besides the Domain (a newer chart's pod template, simulated). */
-  chartOptions?: Pick<DomainChartOptions, 'podAnnotations'>;
+  chartOptions?: Pick<DomainChartOptions, 'podAnnotations' | 'configEnv'>;
 }
 
 export type DomainReconciler = Reconcile<Domain> & {
@@ -112,6 +113,10 @@ const PRUNABLE_KINDS = [
   { apiVersion: 'networking.k8s.io/v1', kind: 'NetworkPolicy' },
   { apiVersion: 'networking.k8s.io/v1', kind: 'Ingress' },
 ];
+/** What the generation label's pruning looks through: the ConfigMaps have their own (domain-config-maps.ts). */
+const STALE_KINDS = PRUNABLE_KINDS.filter((k) => k.kind !== 'ConfigMap');
+/** The ConfigMap a Domain's chart names (one per chart, named by its content). */
+const configMapOf = (manifests: readonly KubeObject[]): string => manifests.find((m) => m.kind === 'ConfigMap')?.metadata?.name ?? '';
 const MONITORING_KINDS = [
   { apiVersion: 'monitoring.coreos.com/v1', kind: 'ServiceMonitor' },
   { apiVersion: 'monitoring.coreos.com/v1', kind: 'PrometheusRule' },
@@ -151,6 +156,7 @@ export function createDomainReconciler(deps: DomainReconcilerDeps): DomainReconc
   const monotonic = deps.monotonicNow ?? (() => performance.now());
   const reapplyAfterMs = deps.reapplyAfterMs ?? 5 * 60_000;
   const kinds = deps.monitoring ? [...PRUNABLE_KINDS, ...MONITORING_KINDS] : PRUNABLE_KINDS;
+  const staleKinds = deps.monitoring ? [...STALE_KINDS, ...MONITORING_KINDS] : STALE_KINDS;
   const adminClients = deps.adminClients ?? createDomainAdminClients({ client });
   const usageRefreshMs = deps.usageRefreshMs ?? 5 * 60_000;
   const usageTimeoutMs = deps.usageTimeoutMs ?? 2000;
@@ -182,6 +188,8 @@ export function createDomainReconciler(deps: DomainReconcilerDeps): DomainReconc
   // a restart the informer's first list is as fresh as a GET.
   const ownWrites = createOwnWrites();
   const writeDomainStatus = createDomainStatusWriter({ client, events, now, ownWrites });
+  // ConfigMaps left behind by a change of settings, deleted once nothing reads them (domain-config-maps.ts).
+  const configMaps = createConfigMapPruner({ client, log });
   // Every outcome goes through here: one that is not a wait for replicas ends that wait (waitingSince).
   // A takeover record outlives its annotation by one status write at most (charts/storage-claim.ts).
   const writeStatus: typeof writeDomainStatus = (domain, result) => {
@@ -198,6 +206,7 @@ export function createDomainReconciler(deps: DomainReconcilerDeps): DomainReconc
     forget(namespace, name) {
       const key = `${namespace}/${name}`;
       applied.delete(key);
+      configMaps.forget(key);
       deps.rollouts?.forget(key);
       charts.delete(key);
       usageReads.delete(key);
@@ -353,6 +362,7 @@ export function createDomainReconciler(deps: DomainReconcilerDeps): DomainReconc
       podListFailed.delete(key);
       lastPodReasons.delete(key);
       usageStale.delete(key);
+      configMaps.forget(key);
       return undefined; // gone: the garbage collector owns what is left
     }
     let domain = object as unknown as Domain;
@@ -439,6 +449,7 @@ export function createDomainReconciler(deps: DomainReconcilerDeps): DomainReconc
       // The chart runs ctx.image, settled above: built from a Domain whose currentImage says so.
       const manifests = chartFor(key, withCurrentImage(domain, ctx.image), inputs, credentials);
       const rollout = planRollout(key, manifests, ctx, generation);
+      configMaps.beforeApply(key, [ctx.names.api, ctx.names.worker].map((n) => deps.cachedDeployment?.(ctx.namespace, n)), configMapOf(manifests));
       held = rollout.held;
       const toApply = held ? manifests.filter((m) => !(m.kind === 'Deployment' && held!.names.includes(m.metadata!.name!))) : manifests;
       const before = domain.status?.currentImage;
@@ -473,7 +484,8 @@ export function createDomainReconciler(deps: DomainReconcilerDeps): DomainReconc
         // Objects of an older generation can exist only if an older generation was applied and not yet
         // pruned: not for generation 1, and not once status records this generation (written after pruning).
         if (generation > 1 && observed !== generation) {
-          const pruned = await pruneStale(client, { namespace: ctx.namespace, ownerSelector: `${DOMAIN_LABEL}=${domain.metadata.name}`, ownerUid: domain.metadata.uid!, generationLabel: GENERATION_LABEL, generation: String(generation), kinds, keep: isRetained });
+          // Not the ConfigMaps: a pod of the old template may read its one until the rollout is done (below).
+          const pruned = await pruneStale(client, { namespace: ctx.namespace, ownerSelector: `${DOMAIN_LABEL}=${domain.metadata.name}`, ownerUid: domain.metadata.uid!, generationLabel: GENERATION_LABEL, generation: String(generation), kinds: staleKinds, keep: isRetained });
           if (pruned.length) await events.record(domain as unknown as KubeObject, 'Normal', 'Pruned', `Deleted objects no longer desired: ${pruned.join(', ')}`);
         }
       } catch (error) {
@@ -510,8 +522,10 @@ export function createDomainReconciler(deps: DomainReconcilerDeps): DomainReconc
       if (cached && appliedGeneration !== undefined && (cached.metadata?.generation ?? 0) >= appliedGeneration) return cached;
       return client.find({ apiVersion: 'apps/v1', kind: 'Deployment', namespace: ctx.namespace, name });
     };
-    const api = deploymentReadiness(await get(ctx.names.api));
-    const worker = ctx.singlePod ? undefined : deploymentReadiness(await get(ctx.names.worker));
+    const apiDeployment = await get(ctx.names.api);
+    const workerDeployment = ctx.singlePod ? undefined : await get(ctx.names.worker);
+    const api = deploymentReadiness(apiDeployment);
+    const worker = ctx.singlePod ? undefined : deploymentReadiness(workerDeployment);
     fields.readyReplicas = api.available;
     if (worker) fields.workerReadyReplicas = worker.available;
     if (ctx.stopped) {
@@ -570,6 +584,8 @@ export function createDomainReconciler(deps: DomainReconcilerDeps): DomainReconc
     const usage = await refreshUsage(key, domain, ctx, endpoint);
     const takenOver = storageClaimMode(domain) === 'takeover' && domain.status?.storageClaim ? ` (${STORAGE_CLAIM_ANNOTATION}=takeover was done at ${domain.status.storageClaim.takenOverAt}; later starts check: the annotation can go)` : '';
     await writeStatus(domain, { ...queued(outcome(generation, 'Ready', `Data plane ready: ${probe.message}${takenOver}`, 'ready')), fields: { ...fields, ...(usage ? { usage } : {}) }, upgrade });
+    const chart = charts.get(key)?.manifests;
+    if (chart) await configMaps.pruneWhenReady(key, ctx, configMapOf(chart), [apiDeployment, workerDeployment]);
     return retry(undefined);
   };
   return Object.assign(reconcileDomain, {
