@@ -40,8 +40,13 @@ export interface DownloadUrlOptions {
 
 export interface BlobStore {
   readonly kind: 'local' | 's3';
-  /** Streams body to key, replacing any object there. Resolves once the bytes are durable. */
-  put(key: string, body: Readable, options?: { size?: number; contentType?: string }): Promise<ObjectInfo>;
+  /**
+   * Streams body to key, replacing any object there. Resolves once the bytes are durable. `beforeReplace`,
+   * on local disk, runs once every byte is durable but before it replaces the key: a rejection drops the
+   * bytes, leaves the key as it was and fails the put with it (the one-part upload URL's last check,
+   * local-blob.routes.ts). S3 ignores it: its uploads go to presigned URLs, never through put.
+   */
+  put(key: string, body: Readable, options?: { size?: number; contentType?: string; beforeReplace?: () => Promise<void> }): Promise<ObjectInfo>;
   /** Streams the object, or the inclusive byte range of it. Rejects with BlobNotFoundError. */
   get(key: string, range?: ByteRange): Promise<Readable>;
   /** Size and etag, or null when the key does not exist. */

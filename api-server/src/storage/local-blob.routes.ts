@@ -52,10 +52,18 @@ export function createLocalBlobRouter(deps: LocalBlobRouterDeps): Router {
   // leaves no object and a second PUT replaces the first, as on S3.
   router.put(LOCAL_OBJECT_UPLOAD_PATH, async (req, res) => {
     const query = verifiedQuery(signer, 'PUT', LOCAL_OBJECT_UPLOAD_PATH, req);
-    if (deps.objectUploadOpen && !(await deps.objectUploadOpen(query.key!)))
-      throw conflict('UploadCompleted', 'this upload is complete (or gone): its URL takes no more bytes');
+    const uploadCompleted = () => conflict('UploadCompleted', 'this upload is complete (or gone): its URL takes no more bytes');
+    if (deps.objectUploadOpen && !(await deps.objectUploadOpen(query.key!))) throw uploadCompleted();
+    // Checked again once the body is in, before it replaces the object: a file/complete while the body
+    // was still arriving completed the object as it was, and this PUT then replaced it after the 200, so
+    // the completed file answered 409 ContentReplaced for good (red team). Refused now, it keeps what
+    // was completed. (An UploadNotFoundError, so the store's error counter does not count it.)
+    const stillOpen = async () => {
+      if (deps.objectUploadOpen && !(await deps.objectUploadOpen(query.key!))) throw new UploadNotFoundError(query.key!);
+    };
     const body = limitedBody(req, maxPartSize, signedSize(query));
-    const info = await store.put(query.key!, body.stream, { size: body.declared }).catch((error: unknown) => {
+    const info = await store.put(query.key!, body.stream, { size: body.declared, beforeReplace: stillOpen }).catch((error: unknown) => {
+      if (error instanceof UploadNotFoundError) throw uploadCompleted();
       throw bodyError(error, maxPartSize);
     });
     // The object's own ETag (what head() and downloads report), as S3's PutObject answers the object's.

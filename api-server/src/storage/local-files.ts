@@ -57,7 +57,7 @@ export async function writeFileAtomically(
   source: Readable,
   target: string | ((written: WrittenFile) => string),
   tmpDir: string,
-  options: { expectedSize?: number; maxSize?: number; createParentUnder?: string } = {},
+  options: { expectedSize?: number; maxSize?: number; createParentUnder?: string; beforeRename?: () => Promise<void> } = {},
 ): Promise<WrittenFile & { path: string }> {
   const tmp = path.join(tmpDir, `${TEMP_PREFIX}${randomBytes(12).toString('hex')}`);
   const counter = new CountingHash(options);
@@ -69,6 +69,7 @@ export async function writeFileAtomically(
     written = { size: counter.size, md5: counter.md5() };
     final = typeof target === 'string' ? target : target(written);
     if (options.createParentUnder !== undefined) await makeDirsUnder(options.createParentUnder, path.dirname(final));
+    await options.beforeRename?.();
     await rename(tmp, final);
   } catch (error) {
     await rm(tmp, { force: true });

@@ -1,0 +1,51 @@
+/**
+ * A one-part upload URL on local disk PUT again while file/complete runs (red team, uploads): the PUT was
+ * let in while the upload was open, complete answered 200 for the object as it was, then the PUT's bytes
+ * replaced that object, and the completed file answered 409 ContentReplaced for good (its bytes gone).
+ * The PUT is checked again once its body is in, before it replaces anything: it is refused with 409
+ * UploadCompleted, and the completed file keeps what it was completed with.
+ */
+import { Readable } from 'node:stream';
+import { serverWithUser, type ApiClient } from '../support/test-server';
+
+describe.each(['pglite', 'pg'] as const)('a one-part PUT that ends after file/complete, on %s + local', (dbKind) => {
+  let api: ApiClient;
+  let t: string;
+  let d: string;
+  serverWithUser(dbKind, 'local', 'putter', (ready) => {
+    api = ready.api;
+    [t, d] = [ready.user.access_token, ready.user.default_drive_id];
+  });
+
+  /** A PUT whose body arrives in `chunks` pieces `gapMs` apart; resolves once it is answered. */
+  const slowPut = (url: string, chunks: Buffer[], gapMs: number) => {
+    let i = 0;
+    const body = new Readable({
+      read() {
+        if (i >= chunks.length) return void this.push(null);
+        const chunk = chunks[i++]!;
+        setTimeout(() => this.push(chunk), gapMs);
+      },
+    });
+    return fetch(url, { method: 'PUT', body: body as unknown as BodyInit, duplex: 'half' } as RequestInit).then(async (r) => ({ status: r.status, body: await r.json().catch(() => undefined) }));
+  };
+
+  it('is refused with 409 UploadCompleted, and the completed file keeps its bytes', async () => {
+    const original = Buffer.alloc(1000, 1);
+    const created = await api.ok('/v2/file/create', { drive_id: d, parent_file_id: 'root', name: 'raced.bin', type: 'file' }, t);
+    const url = created.part_info_list[0].upload_url;
+    expect((await fetch(url, { method: 'PUT', body: original })).status).toBe(200);
+
+    const replacing = slowPut(url, Array.from({ length: 8 }, () => Buffer.alloc(64 * 1024, 7)), 60);
+    await new Promise((r) => setTimeout(r, 150)); // the PUT is in, its body still arriving
+    const completed = await api.call('/v2/file/complete', { drive_id: d, file_id: created.file_id, upload_id: created.upload_id }, t);
+    expect([completed.status, completed.body.size]).toEqual([200, 1000]);
+    const put = await replacing;
+    expect([put.status, put.body?.code]).toEqual([409, 'UploadCompleted']);
+
+    const link = await api.call('/v2/file/get_download_url', { drive_id: d, file_id: created.file_id }, t);
+    expect(link.status).toBe(200);
+    const served = Buffer.from(await (await fetch(link.body.url)).arrayBuffer());
+    expect(served.equals(original)).toBe(true);
+  });
+});
