@@ -27,7 +27,9 @@ describe.each(['pglite', 'pg'] as const)('a one-part PUT that ends after file/co
         setTimeout(() => this.push(chunk), gapMs);
       },
     });
-    return fetch(url, { method: 'PUT', body: body as unknown as BodyInit, duplex: 'half' } as RequestInit).then(async (r) => ({ status: r.status, body: await r.json().catch(() => undefined) }));
+    // Node's fetch takes a stream body with duplex 'half' (not in the DOM types).
+    const init = { method: 'PUT', body, duplex: 'half' } as unknown as RequestInit;
+    return fetch(url, init).then(async (r) => ({ status: r.status, body: (await r.json().catch(() => undefined)) as { code?: string } | undefined }));
   };
 
   it('is refused with 409 UploadCompleted, and the completed file keeps its bytes', async () => {
