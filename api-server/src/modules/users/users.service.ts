@@ -217,7 +217,11 @@ export function createUsersService(deps: Pick<Deps, 'db' | 'newId' | 'config' | 
       }
       const patch: UserPatch = { ...rest, ...(passwordHash ? { password_hash: passwordHash } : {}) };
       return deps.db.transaction(async (tx) => {
-        const before = await repo.get(tx, domainId, userId, { forUpdate: input.role !== undefined || input.status !== undefined });
+        // Locked for every update, not only a role or status change: read unlocked, a user being deleted
+        // (user/delete holds the row while it deletes the drives) was still there, the UPDATE then waited
+        // for the delete and changed no row, and the call answered 500 (a TypeError on the missing row;
+        // 210 of 360 updates racing deletes, red team). Locked, it waits too and then finds no user: 404.
+        const before = await repo.get(tx, domainId, userId, { forUpdate: true });
         if (!before) throw errors.notFound(userId);
         checkTarget(auth, before);
         await keepAnEnabledSuperadmin(tx, before, { role: input.role ?? before.role, status: input.status ?? before.status });
@@ -227,7 +231,9 @@ export function createUsersService(deps: Pick<Deps, 'db' | 'newId' | 'config' | 
         // self-service change: the client logs in again with the new password).
         if (input.status === 'disabled' || (input.role && input.role !== before.role) || password) await repo.deleteRefreshTokens(tx, userId);
         if (input.status === 'disabled' || password) await repo.bumpTokenGeneration(tx, domainId, userId);
-        return (await repo.update(tx, domainId, userId, patch))!;
+        const updated = await repo.update(tx, domainId, userId, patch);
+        if (!updated) throw errors.notFound(userId);
+        return updated;
       });
     },
 
