@@ -263,7 +263,15 @@ export function createUploadSessions(ctx: UploadsContext) {
     if (session.assembled) throw uploadErrors.assembled(session.upload_id);
     const numbers = input.part_info_list?.length ? checkParts(input.part_info_list, undefined, session.part_count) : Array.from({ length: session.part_count }, (_, i) => i + 1);
     // Keeps the session from the GC, but only up to its hard lifetime: refreshed forever, it is still collected.
-    if (!(await repo.refreshSession(deps.db, session.upload_id, deps.config.uploadMaxAge))) throw uploadErrors.expired(session.upload_id, deps.config.uploadMaxAge);
+    if (!(await repo.refreshSession(deps.db, session.upload_id, deps.config.uploadMaxAge))) {
+      // Or it went, or was completed, since it was read above (its file or drive deleted, a file/complete):
+      // that is what to say, not 410 UploadExpired "created more than N seconds ago" of an upload made
+      // moments before (8 of 12 calls racing a drive/delete on PostgreSQL, red team).
+      const now = await repo.getSession(deps.db, session.drive_id, session.file_id, session.upload_id);
+      if (!now) throw uploadErrors.sessionNotFound(session.upload_id);
+      if (now.status === 'completed') throw uploadErrors.alreadyCompleted(session.upload_id);
+      throw uploadErrors.expired(session.upload_id, deps.config.uploadMaxAge);
+    }
     return { session, part_info_list: await partUrls(session, numbers) };
   }
 
