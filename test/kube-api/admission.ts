@@ -27,7 +27,7 @@ export function admit(type: ResourceType, input: KubeObject, ctx: AdmissionConte
   let object = input;
   if (type.custom && type.schema) object = applySchema(type, object, ctx);
   normalizeBuiltin(type, object, ctx.creating);
-  const causes = [...validateMetadata(type, object), ...(type.kind === 'CustomResourceDefinition' && !type.custom ? validateCrd(object) : [])];
+  const causes = [...validateMetadata(type, object), ...(type.kind === 'CustomResourceDefinition' && !type.custom ? validateCrd(object) : []), ...immutableCauses(type, object, ctx.old)];
   if (causes.length > 0) throw invalid(type, object.metadata.name ?? '', causes);
   return object;
 }
@@ -52,7 +52,8 @@ function normalizeBuiltin(type: ResourceType, object: KubeObject, creating: bool
   if (type.custom) return;
   if (type.group === '' && type.kind === 'Secret') {
     // The apiserver folds write-only stringData into base64 data and never stores stringData.
-    const data: Record<string, string> = isObject(object.data) ? (object.data as Record<string, string>) : {};
+    // A copy: a patched object shares its unchanged maps with the stored one, which must not change here.
+    const data: Record<string, string> = { ...(isObject(object.data) ? (object.data as Record<string, string>) : {}) };
     if (isObject(object.stringData)) {
       for (const [k, v] of Object.entries(object.stringData)) data[k] = Buffer.from(String(v)).toString('base64');
       object.data = data;
@@ -66,6 +67,29 @@ function normalizeBuiltin(type: ResourceType, object: KubeObject, creating: bool
     object.metadata.labels = { ...object.metadata.labels, 'kubernetes.io/metadata.name': object.metadata.name! };
   }
   if (type.group === 'apps' && type.kind === 'Deployment' && isObject(object.spec)) object.spec.replicas ??= 1;
+}
+
+/**
+ * ConfigMaps and Secrets with `immutable: true` (Kubernetes 1.21+): their data (and binaryData) and the
+ * flag itself never change again; metadata still may. The apiserver's ValidateConfigMapUpdate and
+ * ValidateSecretUpdate, with their messages; data is compared as reflect.DeepEqual would, an absent map
+ * unequal to an empty one.
+ */
+function immutableCauses(type: ResourceType, object: KubeObject, old: KubeObject | undefined): StatusCause[] {
+  if (type.custom || type.group !== '' || (type.kind !== 'ConfigMap' && type.kind !== 'Secret') || old?.immutable !== true) return [];
+  const forbidden = (field: string): StatusCause => ({ reason: 'FieldValueForbidden', message: 'Forbidden: field is immutable when `immutable` is set', field });
+  const causes: StatusCause[] = [];
+  if (object.immutable !== true) causes.push(forbidden('immutable'));
+  for (const field of ['data', 'binaryData']) if (!sameMap(old[field], object[field])) causes.push(forbidden(field));
+  return causes;
+}
+
+function sameMap(a: unknown, b: unknown): boolean {
+  if (a === undefined || b === undefined) return a === b;
+  const left = a as Record<string, unknown>;
+  const right = b as Record<string, unknown>;
+  const keys = Object.keys(left);
+  return keys.length === Object.keys(right).length && keys.every((k) => Object.hasOwn(right, k) && left[k] === right[k]);
 }
 
 function validateMetadata(type: ResourceType, object: KubeObject): StatusCause[] {
