@@ -67,7 +67,12 @@ export function domainEnv(ctx: DomainContext): Record<string, string> {
   return sortedEntries(env);
 }
 
-const sortedEntries = (env: Record<string, string>): Record<string, string> => Object.fromEntries(Object.entries(env).sort(([a], [b]) => a.localeCompare(b)));
+/**
+ * By UTF-16 code unit, not localeCompare: the order is part of the ConfigMap's name (its hash), and a
+ * collation follows the process's locale, so two operator replicas with another LANG would flip the
+ * name and roll every data plane at each change of leader.
+ */
+const sortedEntries = (env: Record<string, string>): Record<string, string> => Object.fromEntries(Object.entries(env).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
 
 /** The ConfigMap's name for these values: `<domain>-config-` and 10 hex digits of sha256 of their JSON (sorted keys). */
 export function configMapName(ctx: DomainContext, env: Record<string, string>): string {

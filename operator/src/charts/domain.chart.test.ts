@@ -217,6 +217,14 @@ test('the ConfigMap is named by its data and immutable: the same settings, the s
   expect((find(newer, 'ConfigMap', configMapName(newer)) as any).data).toEqual({ ...cm.data, OPENPDS_NEW_SETTING: '1' });
 });
 
+test('the ConfigMap\'s keys are in code-unit order, which no locale changes (the order is part of the name)', () => {
+  // localeCompare puts A_B first (ICU sorts punctuation before letters): the name would follow LANG.
+  const ms = buildDomainChart(fullDomain(), { bootstrap: BOOTSTRAP, configEnv: { OPENPDS_A_B: '1', OPENPDS_AB: '2' } });
+  const keys = Object.keys((find(ms, 'ConfigMap', configMapName(ms)) as any).data);
+  expect(keys.indexOf('OPENPDS_AB')).toBeLessThan(keys.indexOf('OPENPDS_A_B'));
+  expect(keys).toEqual([...keys].sort());
+});
+
 test('without a uid (not yet created) nothing claims ownership; monitoring can be left out', () => {
   const d = quickstartDomain();
   delete d.metadata.uid;

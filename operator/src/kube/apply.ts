@@ -5,7 +5,7 @@
  * edit, another tool) is resolved in the operator's favour, which is what "level-based" means. Fields no
  * manifest sets any more are dropped by the apiserver, because this manager owned them.
  */
-import { refOf, type KubeClient, type KubeObject } from './kube-client';
+import { isNotFound, KubeApiError, refOf, type KubeClient, type KubeObject } from './kube-client';
 
 export const FIELD_MANAGER = 'openpds-operator';
 
@@ -13,7 +13,16 @@ export interface ApplyOptions {
   fieldManager?: string;
   /** Which live objects the caller reads; the others' answers are not parsed (undefined in the result). */
   keep?: (manifest: KubeObject) => boolean;
+  /**
+   * Objects to delete and create again when the apiserver refuses the apply because the live object is
+   * immutable (`immutable: true` ConfigMaps and Secrets) with other data: one deleted and re-created by hand
+   * under the same name. Without this every apply fails the same way, for ever.
+   */
+  recreateImmutable?: (manifest: KubeObject) => boolean;
 }
+
+/** 422 naming a field that `immutable: true` fixes (ValidateConfigMapUpdate, ValidateSecretUpdate). */
+const refusedAsImmutable = (error: unknown): boolean => error instanceof KubeApiError && error.status === 422 && error.message.includes('field is immutable when `immutable` is set');
 
 /** What other objects read (mounted, referenced by name): applied before everything else. */
 const REFERENCED_KINDS = new Set(['ConfigMap', 'Secret', 'PersistentVolumeClaim']);
@@ -29,7 +38,16 @@ export async function applyManifests(client: KubeClient, manifests: readonly Kub
   const applyAt = async (index: number) => {
     const manifest = manifests[index]!;
     const discardResponse = options.keep ? !options.keep(manifest) : false;
-    applied[index] = await client.patch(refOf(manifest), 'apply', manifest, { fieldManager, force: true, ...(discardResponse ? { discardResponse } : {}) });
+    const apply = () => client.patch<KubeObject | undefined>(refOf(manifest), 'apply', manifest, { fieldManager, force: true, ...(discardResponse ? { discardResponse } : {}) });
+    try {
+      applied[index] = await apply();
+    } catch (error) {
+      if (!refusedAsImmutable(error) || !options.recreateImmutable?.(manifest)) throw error;
+      await client.delete(refOf(manifest)).catch((e: unknown) => {
+        if (!isNotFound(e)) throw e;
+      });
+      applied[index] = await apply();
+    }
   };
   const indexes = manifests.map((_, i) => i);
   const first = indexes.filter((i) => REFERENCED_KINDS.has(manifests[i]!.kind ?? ''));

@@ -5,19 +5,22 @@
  *   - a Deployment the rollout budget holds back (domain-rollouts.ts) keeps its old template, and its pods
  *     read the old ConfigMap at every container restart;
  *   - during a rollout the old ReplicaSet's pods do the same, until they are gone.
- * So an old ConfigMap is deleted at a Ready reconcile (every Deployment rolled out: no old replicas left,
- * kube/readiness.ts) and only when no Deployment of the Domain names it. Not by the generation label's
- * pruning, which runs right after the apply, mid-rollout.
+ * So an old ConfigMap is deleted once every Deployment of the Domain has rolled out (no old replica left,
+ * kube/readiness.ts; or, stopped, no pod at all) and none names it. Not by the generation label's pruning,
+ * which runs right after the apply, mid-rollout.
  *
- * Cost: the names of old ConfigMaps are learnt from the watch cache's Deployments before an apply (what
- * they ran), so a new Domain, a steady one and a held one waiting for its turn cost no request; one list
- * and the deletes once an old one is free. In memory, as the reconciler's other records: a crash between
- * the apply and the Ready reconcile leaves the old ConfigMap until the next change of settings (the list
- * then finds every one the Domain owns), or until the Domain goes (its ownerReference).
+ * What may be old is learnt without a request per Domain: from the watch cache's Deployments before each
+ * apply (what they ran), and, once per namespace and process, from one list of the operator's settings
+ * ConfigMaps there: what an earlier process (an operator restarted, upgraded, or a new leader) left
+ * behind. A Domain whose names are all in use or desired costs nothing; one with an old one free costs
+ * a list of its own ConfigMaps and the deletes, once.
  */
 import type { DomainContext } from '../charts/domain-context';
 import { DOMAIN_LABEL } from '../charts/domain-context';
-import { refOf, type KubeClient, type KubeObject } from '../kube/kube-client';
+
+/** The operator's settings ConfigMaps (the chart's labels: charts/domain-context.ts). */
+const SETTINGS_SELECTOR = 'app.kubernetes.io/component=config,app.kubernetes.io/managed-by=openpds-operator';
+import { isNotFound, refOf, type KubeClient, type KubeObject } from '../kube/kube-client';
 
 type PodSpecLike = { containers?: { envFrom?: { configMapRef?: { name?: string } }[] }[]; initContainers?: { envFrom?: { configMapRef?: { name?: string } }[] }[] };
 
@@ -35,11 +38,11 @@ export interface ConfigMapPruner {
    */
   beforeApply(key: string, before: readonly (KubeObject | undefined)[], desired: string): void;
   /**
-   * At a Ready reconcile, with the Deployments as that reconcile saw them (rolled out): deletes the Domain's
-   * ConfigMaps but `desired` and those a Deployment still names, when one left behind is free. Never
-   * throws: a failure is logged and tried again at the next Ready reconcile.
+   * With the Deployments rolled out, as the reconcile saw them: deletes the Domain's ConfigMaps but
+   * `desired` and those a Deployment still names, when one left behind is free. Never throws: a failure
+   * is logged and tried again at the next such reconcile.
    */
-  pruneWhenReady(key: string, ctx: DomainContext, desired: string, deployments: readonly (KubeObject | undefined)[]): Promise<void>;
+  pruneWhenRolledOut(key: string, ctx: DomainContext, desired: string, deployments: readonly (KubeObject | undefined)[]): Promise<void>;
   forget(key: string): void;
 }
 
@@ -48,26 +51,52 @@ export interface ConfigMapPruner {
  * ReplicaSets are (revisionHistoryLimit), and says nothing O&M did not see already; logged at info.
  */
 export function createConfigMapPruner(deps: { client: KubeClient; log?: (level: 'info' | 'error', message: string, fields?: Record<string, unknown>) => void }): ConfigMapPruner {
-  // ns/name → names of ConfigMaps a Deployment ran before an apply moved it to another.
+  // ns/name → names of ConfigMaps a Deployment ran before an apply moved it to another, or found at start.
   const leftBehind = new Map<string, Set<string>>();
+  const note = (key: string, names: readonly string[]) => {
+    if (!names.length) return;
+    const known = leftBehind.get(key) ?? new Set<string>();
+    for (const name of names) known.add(name);
+    leftBehind.set(key, known);
+  };
+  // Namespaces whose settings ConfigMaps this process has listed once (a failed list is tried again).
+  const seeded = new Map<string, Promise<void>>();
+  const seed = (namespace: string): Promise<void> => {
+    let done = seeded.get(namespace);
+    if (!done) {
+      done = deps.client.list({ apiVersion: 'v1', kind: 'ConfigMap', namespace }, { labelSelector: SETTINGS_SELECTOR }).then(
+        (list) => {
+          const byDomain = new Map<string, string[]>();
+          for (const item of list.items) {
+            const domain = item.metadata?.labels?.[DOMAIN_LABEL];
+            if (domain && item.metadata?.name) byDomain.set(domain, [...(byDomain.get(domain) ?? []), item.metadata.name]);
+          }
+          for (const [domain, names] of byDomain) note(`${namespace}/${domain}`, names);
+        },
+        (error: unknown) => {
+          seeded.delete(namespace);
+          throw error;
+        },
+      );
+      seeded.set(namespace, done);
+    }
+    return done;
+  };
   return {
     beforeApply(key, before, desired) {
-      const old = before.flatMap(configMapsOf).filter((name) => name !== desired);
-      if (!old.length) return;
-      const names = leftBehind.get(key) ?? new Set<string>();
-      for (const name of old) names.add(name);
-      leftBehind.set(key, names);
+      note(key, before.flatMap(configMapsOf).filter((name) => name !== desired));
     },
-    async pruneWhenReady(key, ctx, desired, deployments) {
-      const names = leftBehind.get(key);
-      if (!names) return;
-      // Left behind once and named again (a takeover's roll back returns to the settings before it).
-      names.delete(desired);
-      if (!names.size) return void leftBehind.delete(key);
-      const inUse = new Set([desired, ...deployments.flatMap(configMapsOf)]);
-      // A held Deployment still runs its old ConfigMap: nothing is free yet, and asking costs no request.
-      if ([...names].every((name) => inUse.has(name))) return;
+    async pruneWhenRolledOut(key, ctx, desired, deployments) {
       try {
+        await seed(ctx.namespace);
+        const names = leftBehind.get(key);
+        if (!names) return;
+        // Left behind once and named again (a takeover's roll back returns to the settings before it).
+        names.delete(desired);
+        if (!names.size) return void leftBehind.delete(key);
+        const inUse = new Set([desired, ...deployments.flatMap(configMapsOf)]);
+        // A held Deployment still runs its old ConfigMap: nothing is free yet, and asking costs no request.
+        if ([...names].every((name) => inUse.has(name))) return;
         const list = await deps.client.list({ apiVersion: 'v1', kind: 'ConfigMap', namespace: ctx.namespace }, { labelSelector: `${DOMAIN_LABEL}=${ctx.domain.metadata.name},app.kubernetes.io/component=config` });
         const uid = ctx.domain.metadata.uid;
         const deleted: string[] = [];
@@ -76,14 +105,16 @@ export function createConfigMapPruner(deps: { client: KubeClient; log?: (level: 
           // Only the Domain's own (its controller reference), as pruneStale: a label is anyone's to copy.
           const owned = (item.metadata?.ownerReferences ?? []).some((ref) => ref.uid === uid && ref.controller === true);
           if (!owned || inUse.has(name)) continue;
-          await deps.client.delete(refOf({ ...item, apiVersion: 'v1', kind: 'ConfigMap' }));
+          await deps.client.delete(refOf({ ...item, apiVersion: 'v1', kind: 'ConfigMap' })).catch((error: unknown) => {
+            if (!isNotFound(error)) throw error;
+          });
           deleted.push(`ConfigMap/${name}`);
         }
         for (const name of [...names]) if (!inUse.has(name)) names.delete(name);
         if (!names.size) leftBehind.delete(key);
         if (deleted.length) deps.log?.('info', 'deleted ConfigMaps no Deployment of the Domain reads any more', { domain: key, deleted });
       } catch (error) {
-        deps.log?.('error', 'deleting the ConfigMaps a Domain no longer uses failed; tried again at its next Ready reconcile', { domain: key, error: (error as Error).message });
+        deps.log?.('error', 'deleting the ConfigMaps a Domain no longer uses failed; tried again at its next rolled-out reconcile', { domain: key, error: (error as Error).message });
       }
     },
     forget(key) {

@@ -115,6 +115,11 @@ const PRUNABLE_KINDS = [
 ];
 /** What the generation label's pruning looks through: the ConfigMaps have their own (domain-config-maps.ts). */
 const STALE_KINDS = PRUNABLE_KINDS.filter((k) => k.kind !== 'ConfigMap');
+/** A Deployment (or none) with no pod at all at its current generation: scaled to zero and gone. */
+const withoutPods = (d: KubeObject | undefined): boolean => {
+  const { metadata, status } = (d ?? {}) as { metadata?: { generation?: number }; status?: { observedGeneration?: number; replicas?: number } };
+  return !d || ((status?.observedGeneration ?? 0) >= (metadata?.generation ?? 0) && (status?.replicas ?? 0) === 0);
+};
 /** The ConfigMap a Domain's chart names (one per chart, named by its content). */
 const configMapOf = (manifests: readonly KubeObject[]): string => manifests.find((m) => m.kind === 'ConfigMap')?.metadata?.name ?? '';
 const MONITORING_KINDS = [
@@ -468,7 +473,9 @@ export function createDomainReconciler(deps: DomainReconcilerDeps): DomainReconc
       try {
         // An HPA about to take spec.replicas over gets the live count first (domain-replicas.ts).
         await handOverReplicasBeforeApply(client, ctx, (name) => deps.cachedDeployment?.(ctx.namespace, name) as LiveDeployment | undefined);
-        const live = await applyManifests(client, toApply, { keep: (m) => m.kind === 'Deployment' });
+        // The settings ConfigMap is named by its content and immutable: one that holds other data under its
+        // name was re-created by hand, and is put right by re-creating it (apply.ts).
+        const live = await applyManifests(client, toApply, { keep: (m) => m.kind === 'Deployment', recreateImmutable: (m) => m.kind === 'ConfigMap' });
         // The apply just wrote the admin Secret: checkAdminSecret need not read it for a while (a new
         // Domain's rollout costs no extra GET).
         const written = manifests.find((m) => m.kind === 'Secret' && m.metadata?.name === ctx.names.adminSecret);
@@ -526,6 +533,11 @@ export function createDomainReconciler(deps: DomainReconcilerDeps): DomainReconc
     const workerDeployment = ctx.singlePod ? undefined : await get(ctx.names.worker);
     const api = deploymentReadiness(apiDeployment);
     const worker = ctx.singlePod ? undefined : deploymentReadiness(workerDeployment);
+    // Once nothing can read them any more (domain-config-maps.ts): the ConfigMaps older settings left.
+    const pruneConfigMaps = async () => {
+      const chart = charts.get(key)?.manifests;
+      if (chart) await configMaps.pruneWhenRolledOut(key, ctx, configMapOf(chart), [apiDeployment, workerDeployment]);
+    };
     fields.readyReplicas = api.available;
     if (worker) fields.workerReadyReplicas = worker.available;
     if (ctx.stopped) {
@@ -533,6 +545,8 @@ export function createDomainReconciler(deps: DomainReconcilerDeps): DomainReconc
       // wakes the Domain as its pods go, which keeps readyReplicas true; a spec change starts it again.
       const message = `Data plane stopped: scaled to zero by spec (apiServer.replicas: 0); /readyz is not probed${api.available ? ` (${api.available} replica(s) still terminating)` : ''}`;
       await writeStatus(domain, { ...queued(outcome(generation, 'Stopped', message, 'stopped')), fields, upgrade });
+      // Scaled to zero with no pod left, none reads a ConfigMap: a stopped Domain keeps no old one.
+      if ([apiDeployment, workerDeployment].every(withoutPods)) await pruneConfigMaps();
       return retry(undefined);
     }
     const failed = [api, worker].filter((r) => r?.failed).map((r) => r!.message);
@@ -551,6 +565,8 @@ export function createDomainReconciler(deps: DomainReconcilerDeps): DomainReconc
       waitingSince.set(key, { generation, since }); // after the write, which ends any other wait
       return retry({ requeueAfterMs: REPLICAS_POLL_MS });
     }
+    // Every Deployment rolled out, no old replica left: whatever /readyz says, no pod reads an old ConfigMap.
+    await pruneConfigMaps();
     const endpoint = adminEndpoint(domain, ctx, deps.domainEndpoints);
     const probe = await probeReadyz(fetchFn, endpoint, deps.readyzTimeoutMs);
     if (!probe.ready) {
@@ -584,8 +600,6 @@ export function createDomainReconciler(deps: DomainReconcilerDeps): DomainReconc
     const usage = await refreshUsage(key, domain, ctx, endpoint);
     const takenOver = storageClaimMode(domain) === 'takeover' && domain.status?.storageClaim ? ` (${STORAGE_CLAIM_ANNOTATION}=takeover was done at ${domain.status.storageClaim.takenOverAt}; later starts check: the annotation can go)` : '';
     await writeStatus(domain, { ...queued(outcome(generation, 'Ready', `Data plane ready: ${probe.message}${takenOver}`, 'ready')), fields: { ...fields, ...(usage ? { usage } : {}) }, upgrade });
-    const chart = charts.get(key)?.manifests;
-    if (chart) await configMaps.pruneWhenReady(key, ctx, configMapOf(chart), [apiDeployment, workerDeployment]);
     return retry(undefined);
   };
   return Object.assign(reconcileDomain, {
