@@ -48,7 +48,7 @@ const cleanups: (() => Promise<void>)[] = [];
 
 async function startApiServer(): Promise<void> {
   const profile = API_CPU_PROF ? ['--cpu-prof', '--cpu-prof-dir', path.resolve(API_CPU_PROF)] : [];
-  apiServer = spawn(process.execPath, [...profile, '--import', 'tsx', path.join(ROOT, 'test/kube-api/standalone.ts'), '--port', '0', '--kubeconfig', kubeconfig], { stdio: ['ignore', 'pipe', 'inherit'] });
+  apiServer = spawn(process.execPath, [...profile, '--import', 'tsx', path.join(ROOT, 'test/kube-api/standalone.ts'), '--port', '0', '--kubeconfig', kubeconfig], { stdio: ['ignore', 'pipe', 'inherit', 'ipc'] });
   await new Promise<void>((resolve, reject) => {
     let out = '';
     apiServer!.stdout!.on('data', (c: Buffer) => {
@@ -96,6 +96,32 @@ function cpuSeconds(): { self: number; api: number | undefined } {
     api = undefined;
   }
   return { self: (user + system) / 1e6, api };
+}
+
+/** The API server's request counts so far, by client and method (`openpds-operator PATCH` → n; hooks.ts). */
+function requestCounts(): Promise<Record<string, number>> {
+  return new Promise((resolve) => {
+    const answer = (message: unknown) => {
+      const counts = (message as { requestCounts?: Record<string, number> }).requestCounts;
+      if (!counts) return;
+      apiServer!.off('message', answer);
+      resolve(counts);
+    };
+    apiServer!.on('message', answer);
+    apiServer!.send('request-counts');
+  });
+}
+
+/**
+ * What `client` (a user agent) sent between two counts, per Domain: the total and by method. The operator
+ * sends as openpds-operator; the rollout stand-in (the Deployment controller's status writes) as bench-rollout.
+ */
+function perDomain(before: Record<string, number>, after: Record<string, number>, client: string): { total: number; text: string } {
+  const methods = Object.keys(after).filter((k) => k.startsWith(`${client} `)).sort();
+  const each = methods.map((k) => [k.slice(client.length + 1), ((after[k] ?? 0) - (before[k] ?? 0)) / N] as const).filter(([, n]) => n > 0);
+  const total = each.reduce((sum, [, n]) => sum + n, 0);
+  const figure = (n: number) => (n < 0.1 ? n.toFixed(3) : n.toFixed(1));
+  return { total, text: each.length ? `${figure(total)} (${each.map(([m, n]) => `${m} ${figure(n)}`).join(', ')})` : 'none' };
 }
 
 /** Runs `fn` over `items` with at most `limit` in flight. */
@@ -153,7 +179,7 @@ async function waitAllReady(namespace: string, count: number, timeoutMs = 600_00
 
 type Mode = 'noop' | 'apply-only' | 'full';
 
-async function measure(label: string, namespace: string, endpoint: string, client: KubeClient, mode: Mode): Promise<{ ms: number; operator: RunningOperator }> {
+async function measure(label: string, namespace: string, endpoint: string, client: KubeClient, mode: Mode): Promise<{ ms: number; operator: RunningOperator; requests: number }> {
   await client.create({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: namespace } });
   await client.create({ apiVersion: 'v1', kind: 'Secret', metadata: { name: 'bench-db', namespace }, stringData: { url: 'postgres://openpds@db:5432/openpds' } });
   const names = Array.from({ length: N }, (_, i) => `d${String(i).padStart(4, '0')}`);
@@ -161,6 +187,7 @@ async function measure(label: string, namespace: string, endpoint: string, clien
   const domainEndpoints = Object.fromEntries([...names, 'late'].map((name) => [`${namespace}/${name}`, endpoint]));
   const stopRollouts = await startDeploymentRollouts(kubeconfig, { namespace, userAgent: 'bench-rollout' });
   cleanups.push(stopRollouts);
+  const countsBefore = await requestCounts();
   const started = performance.now();
   const cpuBefore = cpuSeconds();
   const operator = await runOperator({
@@ -204,7 +231,11 @@ async function measure(label: string, namespace: string, endpoint: string, clien
   const cpu = cpuSeconds();
   const apiCpu = cpu.api !== undefined && cpuBefore.api !== undefined ? `, API server ${(cpu.api - cpuBefore.api).toFixed(2)} s` : '';
   info(`${label}: ${N} Domains Ready in ${(ms / 1000).toFixed(2)} s (${operator.controllers.get('Domain')!.reconciles()} reconciles; CPU: this process ${(cpu.self - cpuBefore.self).toFixed(2)} s${apiCpu})`);
-  return { ms, operator };
+  const countsAfter = await requestCounts();
+  const requests = perDomain(countsBefore, countsAfter, 'openpds-operator');
+  const rollouts = perDomain(countsBefore, countsAfter, 'bench-rollout');
+  info(`  API requests per Domain: operator ${requests.text}; rollout stand-in ${rollouts.text}`);
+  return { ms, operator, requests: requests.total + rollouts.total };
 }
 
 async function main(): Promise<void> {
@@ -227,6 +258,9 @@ async function main(): Promise<void> {
   await client.delete({ apiVersion: 'v1', kind: 'Namespace', name: 'bench-apply' });
   const full = await measure('Domain reconciler', 'bench-full', endpoint, client, 'full');
   info(`context: the Domain reconciler vs the apply-only one: ${(full.ms / applyOnly.ms).toFixed(2)}× (no target; what readiness, finalizers, pruning and status add to the writes every Domain needs)`);
+  // Both processes are CPU-bound for the whole run, at a similar cost per request on both sides: the
+  // wall-clock ratio follows the ratio of requests (bench/RESULTS.md, sessions 15 and 20).
+  info(`context: API requests per Domain (operator and rollout stand-in): Domain reconciler ${full.requests.toFixed(1)}, apply-only ${applyOnly.requests.toFixed(1)}, no-op ${baseline.requests.toFixed(1)} → ${(full.requests / baseline.requests).toFixed(1)}× the no-op's`);
   reportRatio({ name: `${N} Domains to Ready`, figure: full.ms / 1000, baseline: baseline.ms / 1000, unit: 's', op: '<=', target: 1.5, baselineLabel: 'no-op reconciler' });
 
   // 2. One more Domain while the N are under management.

@@ -30,6 +30,11 @@ export interface KubeApiHooks {
   openWatches(): number;
   /** Requests served so far, oldest first (bounded), for asserting what a client actually sent. */
   requests(): RecordedRequest[];
+  /**
+   * Every request so far (not bounded), counted by client and method: `<user agent up to its first "/">
+   * <METHOD>` → count, e.g. `openpds-operator PATCH`. What the operator benchmark divides by its Domains.
+   */
+  requestCounts(): Record<string, number>;
 }
 
 export interface HookState extends KubeApiHooks {
@@ -41,6 +46,7 @@ const MAX_RECORDED = 2000;
 export function createHooks(hub: WatchHub, store: Store): HookState {
   const rules: (FailureRule & { remaining: number })[] = [];
   const log: RecordedRequest[] = [];
+  const counts = new Map<string, number>();
   return {
     dropWatches() {
       const open = hub.openWatches();
@@ -57,8 +63,11 @@ export function createHooks(hub: WatchHub, store: Store): HookState {
     },
     openWatches: () => hub.openWatches(),
     requests: () => [...log],
+    requestCounts: () => Object.fromEntries(counts),
     record(request, isResource) {
       log.push(request);
+      const key = `${(request.userAgent ?? 'unknown').split('/')[0]} ${request.method}`;
+      counts.set(key, (counts.get(key) ?? 0) + 1);
       if (log.length > MAX_RECORDED) log.shift();
       const rule = rules.find((r) => r.remaining > 0 && (r.match ? r.match(request) : isResource));
       if (!rule) return undefined;

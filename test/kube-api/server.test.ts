@@ -32,6 +32,16 @@ describe('one server', () => {
   });
   afterAll(() => server.close());
 
+  test('requestCounts counts every request by client (its user agent up to "/") and method, beyond the bounded log', async () => {
+    const before = server.hooks.requestCounts();
+    const headers = { 'User-Agent': 'counter-test/1.2 (linux)' };
+    await call(server, 'POST', '/api/v1/namespaces/default/configmaps', { metadata: { name: 'counted' } }, headers);
+    for (let i = 0; i < 2; i++) await call(server, 'GET', '/api/v1/namespaces/default/configmaps/counted', undefined, headers);
+    const after = server.hooks.requestCounts();
+    expect([after['counter-test POST'], after['counter-test GET']]).toEqual([1, 2]);
+    expect(before['counter-test GET']).toBeUndefined();
+  });
+
   test('a write answers with the object as stored, the same text a GET and every watch then serve', async () => {
     const base = '/api/v1/namespaces/default/configmaps';
     const list = await call(server, 'GET', base);

@@ -23,6 +23,10 @@ async function main(): Promise<void> {
     stopRollouts = await startDeploymentRollouts(kubeconfig);
     console.log('reporting every Deployment generation rolled out, all replicas available (no pods run)');
   }
+  // Started with an IPC channel (the operator benchmark): answers 'request-counts' with hooks.requestCounts().
+  process.on('message', (message) => {
+    if (message === 'request-counts') process.send?.({ requestCounts: server.hooks.requestCounts() });
+  });
   const stop = () => void (stopRollouts?.() ?? Promise.resolve()).then(() => server.close()).then(() => process.exit(0));
   process.on('SIGINT', stop);
   process.on('SIGTERM', stop);
