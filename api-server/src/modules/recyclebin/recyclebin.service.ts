@@ -25,6 +25,9 @@ export function createRecyclebinService(deps: Pick<Deps, 'db' | 'clock'>, drives
    */
   const purge = (driveId: string, rootIds: readonly string[]) =>
     deps.db.transaction(async (tx) => {
+      // The drive row first, as every call that changes a drive's files (files.service lockDrive): a drive
+      // deleted meanwhile took its trash with it.
+      if (!(await repo.lockDriveKey(tx, driveId))) return 0;
       await repo.lockTree(tx, driveId, 'exclusive');
       return repo.deleteTrashed(tx, driveId, rootIds);
     });
@@ -46,6 +49,7 @@ export function createRecyclebinService(deps: Pick<Deps, 'db' | 'clock'>, drives
     async trash(auth: AuthContext, driveId: string, fileId: string): Promise<void> {
       const file = await files.getFile(auth, driveId, fileId);
       await deps.db.transaction(async (tx) => {
+        await files.lockDrive(tx, driveId);
         if (file.type === 'folder') {
           // The lock trashSubtree takes (again) for a folder, taken here so the size is counted under it.
           await repo.lockTree(tx, driveId, 'exclusive');
@@ -65,6 +69,7 @@ export function createRecyclebinService(deps: Pick<Deps, 'db' | 'clock'>, drives
     async restore(auth: AuthContext, driveId: string, fileId: string): Promise<FileRow> {
       await drives.getAccessible(auth, driveId);
       return deps.db.transaction(async (tx) => {
+        await files.lockDrive(tx, driveId);
         // Before the parent check: a trash or delete of the old folder (exclusive) has committed and the check
         // sees it gone (back at the top of the drive), or it waits for this restore. Taken later (resolveName
         // takes it), the check passed, the lock waited out the trash, and the restore failed 404 ParentFile.

@@ -64,6 +64,7 @@ export function createRevisionsService(deps: Pick<Deps, 'db' | 'config'>, files:
     async restore(auth: AuthContext, input: { drive_id: string; file_id: string; revision_id: string }): Promise<FileRow> {
       await fileOf(auth, input.drive_id, input.file_id);
       return deps.db.transaction(async (tx) => {
+        await files.lockDrive(tx, input.drive_id); // before the file row, as a drive delete takes them (files.service lockDrive)
         const file = await lockedFile(tx, input.drive_id, input.file_id);
         if (file.status !== 'available' || !file.revision_id) throw fileErrors.notReady(file.file_id);
         const revision = await repo.get(tx, file.file_id, input.revision_id);
@@ -75,6 +76,7 @@ export function createRevisionsService(deps: Pick<Deps, 'db' | 'config'>, files:
     async delete(auth: AuthContext, input: { drive_id: string; file_id: string; revision_id: string }): Promise<void> {
       await fileOf(auth, input.drive_id, input.file_id);
       await deps.db.transaction(async (tx) => {
+        await files.lockDrive(tx, input.drive_id); // before the file row, as a drive delete takes them (files.service lockDrive)
         const file = await lockedFile(tx, input.drive_id, input.file_id);
         if (file.revision_id === input.revision_id) throw errors.current();
         if (!(await repo.delete(tx, file.file_id, input.revision_id))) throw errors.notFound(input.revision_id);
