@@ -1,8 +1,7 @@
 import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { answerClientErrors } from './client-errors';
 import { applyServerTimeouts } from './server-timeouts';
-import { rawExchange } from './testing/raw-exchange';
+import { closeNow, listenOnLoopback, rawExchange } from './testing/raw-exchange';
 
 describe("requests Node's parser refuses answer {code, message, request_id} and close", () => {
   let server: Server;
@@ -12,13 +11,10 @@ describe("requests Node's parser refuses answer {code, message, request_id} and 
     server = createServer({ connectionsCheckingInterval: 100 }, (_req, res) => res.end('{"ok":true}'));
     applyServerTimeouts(server, { idleMs: 10_000, headersMs: 500 });
     answerClientErrors(server);
-    server.listen(0, '127.0.0.1');
-    await new Promise((r) => server.once('listening', r));
-    port = (server.address() as AddressInfo).port;
+    port = await listenOnLoopback(server);
   });
   afterAll(async () => {
-    server.closeAllConnections();
-    await new Promise((r) => server.close(r));
+    await closeNow(server);
   });
 
   it.each([

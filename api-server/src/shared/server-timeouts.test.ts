@@ -1,6 +1,5 @@
 import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
-import { rawExchange } from './testing/raw-exchange';
+import { closeNow, listenOnLoopback, rawExchange } from './testing/raw-exchange';
 import { applyServerTimeouts, FALLBACK_MAX_CONNECTIONS, limitConnections, maxConnectionsFor } from './server-timeouts';
 
 const IDLE_MS = 300;
@@ -18,13 +17,10 @@ describe('server timeouts: idleness is cut, a slow transfer that keeps moving is
       // /slow: the server's own work takes 3 idle periods after the body has arrived.
       req.on('end', () => setTimeout(() => res.end(JSON.stringify({ bytes })), req.url === '/slow' ? IDLE_MS * 3 : 0));
     });
-    server.listen(0, '127.0.0.1');
-    await new Promise((r) => server.once('listening', r));
-    port = (server.address() as AddressInfo).port;
+    port = await listenOnLoopback(server);
   });
   afterAll(async () => {
-    server.closeAllConnections();
-    await new Promise((r) => server.close(r));
+    await closeNow(server);
   });
 
   it.each([
@@ -70,11 +66,10 @@ describe('headers timeout', () => {
     const server = createServer({ connectionsCheckingInterval: 100 });
     applyServerTimeouts(server, { idleMs: 10_000, headersMs: 500 });
     server.on('request', (_req, res) => res.end('{}'));
-    server.listen(0, '127.0.0.1');
-    await new Promise((r) => server.once('listening', r));
+    const headersPort = await listenOnLoopback(server);
     try {
       let tick: NodeJS.Timeout | undefined;
-      const r = await rawExchange((server.address() as AddressInfo).port, 'GET / HTTP/1.1\r\nHost: x\r\n', {
+      const r = await rawExchange(headersPort, 'GET / HTTP/1.1\r\nHost: x\r\n', {
         waitMs: 5000,
         then: (socket) => (tick = setInterval(() => socket.write('X-Pad: 1\r\n'), 50)),
       });
@@ -83,8 +78,7 @@ describe('headers timeout', () => {
       expect(r.ms).toBeGreaterThanOrEqual(450);
       expect(r.ms).toBeLessThan(2000);
     } finally {
-      server.closeAllConnections();
-      await new Promise((r) => server.close(r));
+      await closeNow(server);
     }
   });
 });
@@ -106,9 +100,7 @@ describe('connection limit', () => {
     const server = createServer((_req, res) => res.end('{}'));
     const warnings: Array<Record<string, unknown>> = [];
     limitConnections(server, 3, { warn: ((obj: Record<string, unknown>) => void warnings.push(obj)) as never });
-    server.listen(0, '127.0.0.1');
-    await new Promise((r) => server.once('listening', r));
-    const port = (server.address() as AddressInfo).port;
+    const port = await listenOnLoopback(server);
     const held: Array<Promise<unknown>> = [];
     const sockets: Array<import('node:net').Socket> = [];
     try {
@@ -121,8 +113,7 @@ describe('connection limit', () => {
       await new Promise((r) => setTimeout(r, 50));
       expect(await rawExchange(port, 'GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n')).toMatchObject({ status: 200 });
     } finally {
-      server.closeAllConnections();
-      await new Promise((r) => server.close(r));
+      await closeNow(server);
     }
   });
 });

@@ -1,5 +1,19 @@
 /** For tests: one raw HTTP/1.1 exchange over a socket, for requests fetch cannot make (a body that stops). */
-import net from 'node:net';
+import type { Server } from 'node:http';
+import net, { type AddressInfo } from 'node:net';
+
+/** Listens on a free loopback port; answers the port. */
+export async function listenOnLoopback(server: Server): Promise<number> {
+  server.listen(0, '127.0.0.1');
+  await new Promise((r) => server.once('listening', r));
+  return (server.address() as AddressInfo).port;
+}
+
+/** Closes the server and every connection still open on it (a test's idle or half-sent ones included). */
+export async function closeNow(server: Server): Promise<void> {
+  server.closeAllConnections();
+  await new Promise((r) => server.close(r));
+}
 
 /** What a raw HTTP/1.1 exchange got: the status, the JSON body, whether the server closed, how soon. */
 export async function rawExchange(port: number, payload: string | Buffer, { waitMs = 5000, then }: { waitMs?: number; then?: (s: net.Socket) => void } = {}) {
