@@ -7,7 +7,7 @@
  * does (lockDriveKey): it waits for the delete and answers 404 NotFound.Drive, or the delete waits for it.
  * The delete is played here by a transaction that holds the drive row, then deletes it.
  */
-import { count } from '../support/accounting';
+import { untilALockWaits } from '../support/accounting';
 import { serverWithUser, type ApiClient, type ApiResponse, type TestServer } from '../support/test-server';
 
 describe('calls racing the delete of their drive, on pg', () => {
@@ -21,7 +21,6 @@ describe('calls racing the delete of their drive, on pg', () => {
     user = ready.user.user_id;
   });
 
-  const waiters = () => count(server.deps.db, `SELECT count(*)::int AS n FROM pg_locks WHERE NOT granted`);
   const upload = async (d: string, parent: string, name: string, bytes: Buffer, extra: object = {}) => {
     const created = await api.ok('/v2/file/create', { drive_id: d, parent_file_id: parent, name, type: 'file', size: bytes.length, ...extra }, t);
     expect((await fetch(created.part_info_list[0].upload_url, { method: 'PUT', body: bytes })).status).toBe(200);
@@ -56,10 +55,7 @@ describe('calls racing the delete of their drive, on pg', () => {
     await isHeld;
     const answer = call();
     // The call waits on the drive row (once it holds its own locks, before the fix).
-    for (const until = Date.now() + 10_000; (await waiters()) === 0; ) {
-      if (Date.now() > until) throw new Error('the call never waited for the drive row');
-      await new Promise((r) => setTimeout(r, 10));
-    }
+    await untilALockWaits(server.deps.db, 'pg', 'the call (for the drive row)');
     await new Promise((r) => setTimeout(r, 100));
     go();
     await deleting;

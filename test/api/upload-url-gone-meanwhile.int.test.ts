@@ -6,7 +6,7 @@
  * UploadCompleted for one completed. The change is held open in another transaction so the race is
  * certain (on PGlite, one transaction at a time, the call simply runs after it).
  */
-import { count } from '../support/accounting';
+import { untilALockWaits } from '../support/accounting';
 import { serverWithUser, type ApiClient, type TestServer } from '../support/test-server';
 
 describe.each(['pg', 'pglite'] as const)('file/get_upload_url of an upload changed meanwhile, on %s', (dbKind) => {
@@ -33,12 +33,7 @@ describe.each(['pg', 'pglite'] as const)('file/get_upload_url of an upload chang
     });
     await isChanged;
     const asking = api.call('/v2/file/get_upload_url', { drive_id: d, file_id: created.file_id, upload_id: created.upload_id }, t);
-    if (dbKind === 'pg') {
-      for (const until = Date.now() + 10_000; (await count(server.deps.db, `SELECT count(*)::int AS n FROM pg_locks WHERE NOT granted`)) === 0; ) {
-        if (Date.now() > until) throw new Error('get_upload_url never waited for the session row');
-        await new Promise((r) => setTimeout(r, 10));
-      }
-    } else await new Promise((r) => setTimeout(r, 100));
+    await untilALockWaits(server.deps.db, dbKind, 'get_upload_url (for the session row)');
     commit();
     await holder;
     return asking;

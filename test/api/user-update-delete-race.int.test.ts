@@ -5,7 +5,7 @@
  * missing row): 210 of 360 profile updates racing deletes on PostgreSQL. It now waits for the row and
  * answers 404 NotFound.User. The delete is held open here so the race is certain.
  */
-import { count } from '../support/accounting';
+import { untilALockWaits } from '../support/accounting';
 import { ADMIN_PASSWORD, serverWithUser, type ApiClient, type TestServer } from '../support/test-server';
 
 describe.each(['pg', 'pglite'] as const)('user/update of a user being deleted, on %s', (dbKind) => {
@@ -32,13 +32,8 @@ describe.each(['pg', 'pglite'] as const)('user/update of a user being deleted, o
     });
     await isDeleted;
     const updating = api.call('/v2/user/update', { user_id: user.user_id, nick_name: 'still here?' }, admin);
-    if (dbKind === 'pg') {
-      // The update waits on the deleted row (PGlite runs one transaction at a time: it waits for the holder).
-      for (const until = Date.now() + 10_000; (await count(server.deps.db, `SELECT count(*)::int AS n FROM pg_locks WHERE NOT granted`)) === 0; ) {
-        if (Date.now() > until) throw new Error('the update never waited for the deleted row');
-        await new Promise((r) => setTimeout(r, 10));
-      }
-    } else await new Promise((r) => setTimeout(r, 100));
+    // The update waits on the deleted row (on PGlite, behind the holder's transaction).
+    await untilALockWaits(server.deps.db, dbKind, 'the update (for the deleted row)');
     commit();
     await deleting;
     const answer = await updating;

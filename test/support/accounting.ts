@@ -21,3 +21,16 @@ export async function accountingDrift(db: Queryable): Promise<unknown[]> {
 
 /** `SELECT count(*)::int AS n …` as a number. */
 export const count = async (db: Queryable, sql: string, params: unknown[] = []) => Number((await db.query<{ n: number }>(sql, params))[0]!.n);
+
+/**
+ * Resolves once some statement on PostgreSQL waits for a lock (`what` names it in the error after 10 s): a
+ * race test's call has reached the row another transaction holds. PGlite runs one transaction at a time,
+ * so there the call simply queues behind the holder: a short pause stands in.
+ */
+export async function untilALockWaits(db: Queryable, dbKind: 'pg' | 'pglite', what: string): Promise<void> {
+  if (dbKind === 'pglite') return void (await new Promise((r) => setTimeout(r, 100)));
+  for (const until = Date.now() + 10_000; (await count(db, `SELECT count(*)::int AS n FROM pg_locks WHERE NOT granted`)) === 0; ) {
+    if (Date.now() > until) throw new Error(`${what} never waited for a lock`);
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}
