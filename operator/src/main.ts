@@ -27,6 +27,7 @@ import { createLeaderElector, type LeaderElector } from './kube/leader-election'
 import { createOperatorMetrics, type DriftMetrics, type OperatorMetrics } from './metrics';
 import { registerDomainReadyMetric } from './domain-ready-metric';
 import { createDomainReconciler, type DomainReconciler } from './reconcilers/domain';
+import { createDomainKeyspaces } from './reconcilers/domain-keyspaces';
 import { createDomainAccessResolver, createDomainAdminClients, type DomainAdminClients } from './reconcilers/domain-access';
 import { createRolloutBudget, type RolloutBudget } from './reconcilers/domain-rollouts';
 import type { DomainChartOptions } from './charts/domain.chart';
@@ -127,13 +128,15 @@ const USAGE_CHANGE_COALESCE_MS = 2000;
 
 type Log = NonNullable<OperatorOptions['log']>;
 
-function domainRegistration(options: OperatorOptions, monitoring: () => boolean, deploymentCache: () => ResilientInformer<KubernetesObject> | undefined, domainCache: () => ResilientInformer<KubernetesObject> | undefined, adminClients: DomainAdminClients, rollouts: RolloutBudget, log: Log): ReconcilerRegistration<Domain & KubernetesObject> & Pick<DomainReconciler, 'usageChanged'> {
+function domainRegistration(options: OperatorOptions, monitoring: () => boolean, deploymentCache: () => ResilientInformer<KubernetesObject> | undefined, adminClients: DomainAdminClients, rollouts: RolloutBudget, log: Log): ReconcilerRegistration<Domain & KubernetesObject> & Pick<DomainReconciler, 'usageChanged'> {
   // The reconciler for the current monitoring setting, built by create() and again whenever the setting
   // changed (the Prometheus Operator's CRDs installed or removed while running): a reconciler fixes at
   // creation which kinds it renders and prunes, so a new one is what a restart of the operator would give.
   // Its caches start empty, so each Domain's next reconcile applies its chart again. Both the reconcile
   // and the Deployment watch below belong to this one operator instance.
   let current: { monitoring: boolean; reconciler: DomainReconciler } | undefined;
+  // Every Domain's S3 keyspaces, kept by a watch below: one index for the reconcilers of both settings.
+  const keyspaces = createDomainKeyspaces();
   return {
   // The reconciler of the moment's: a Drive changed what its Domain holds (OperatorRuntime.domainUsageChanged).
   usageChanged: (key: string) => current?.reconciler.usageChanged(key),
@@ -150,8 +153,8 @@ function domainRegistration(options: OperatorOptions, monitoring: () => boolean,
         domainEndpoints: options.domainEndpoints ?? {},
         // The Deployment watch below: its cache answers most readiness checks without a GET.
         cachedDeployment: (namespace, name) => deploymentCache()?.get(name, namespace) as KubeObject | undefined,
-        // The Domain cache: a storage conflict is looked for among every Domain the operator manages.
-        listDomains: () => (domainCache()?.list() ?? []) as unknown as Domain[],
+        // From the Domain watch's index below: the Domains a storage conflict can be with.
+        overlappingDomains: (domain) => keyspaces.overlapping(domain),
         // The clients runtime.domainAccess hands out too: one login per domain for usage and Drives.
         adminClients,
         // One budget for every reconciler this operator builds: slots survive a monitoring switch.
@@ -169,6 +172,8 @@ function domainRegistration(options: OperatorOptions, monitoring: () => boolean,
     return ((context) => reconcilerFor(monitoring())(context as never)) as Reconcile<Domain & KubernetesObject>;
   },
   secondary: (runtime) => [
+    // Not for a reconciler passed in (the benchmark's baselines): it would not ask the index.
+    ...(options.domainReconciler ? [] : [keyspaces.watch]),
     {
       path: `/apis/apps/v1${options.namespace ? `/namespaces/${options.namespace}` : ''}/deployments`,
       labelSelector: 'app.kubernetes.io/managed-by=openpds-operator',
@@ -301,7 +306,7 @@ export async function runOperator(options: OperatorOptions): Promise<RunningOper
     deployment: (namespace, name) => deploymentCache()?.get(name, namespace) as KubeObject | undefined,
   });
   metrics.trackQueuedRollouts(() => (reconciling() ? rollouts.queued() : 0));
-  const domain = domainRegistration(options, () => monitoring, deploymentCache, () => controllers.get('Domain')?.informer, adminClients, rollouts, log);
+  const domain = domainRegistration(options, () => monitoring, deploymentCache, adminClients, rollouts, log);
   const registrations: ReconcilerRegistration<any>[] = [domain, ...(options.reconcilers ?? [])];
   for (const registration of registrations) {
     const apiVersion = registration.apiVersion ?? API_VERSION;

@@ -82,7 +82,7 @@ export async function checkSecretKeys(client: KubeClient, namespace: string, use
 }
 
 /** The part of an S3 store a Domain's data plane treats as its own: every object under `prefix`. */
-interface S3Keyspace {
+export interface S3Keyspace {
   /** The service and bucket: endpoint (or AWS's, by region) and bucket name. */
   store: string;
   /** The key prefix, with a trailing '/' ('' for the whole bucket). */
@@ -96,7 +96,7 @@ export type AppliedStorage = { endpoint: string; bucket: string; prefix: string 
 const keyspaces = new WeakMap<Domain, { wanted?: S3Keyspace; running?: S3Keyspace }>();
 
 /** The keyspace a Domain's spec asks for, and the one its data plane was last applied with (status.storage). */
-function keyspacesOf(domain: Domain): { wanted?: S3Keyspace; running?: S3Keyspace } {
+export function keyspacesOf(domain: Domain): { wanted?: S3Keyspace; running?: S3Keyspace } {
   let found = keyspaces.get(domain);
   if (!found) {
     const wanted = appliedStorage(domain);

@@ -62,8 +62,11 @@ export interface DomainReconcilerDeps {
    * of a GET once it reflects the operator's last apply.
    */
   cachedDeployment?: (namespace: string, name: string) => KubeObject | undefined;
-  /** Every Domain the operator manages (its cache), to find another one on the same S3 keyspace. */
-  listDomains?: () => Iterable<Domain>;
+  /**
+   * The other Domains the operator manages whose S3 keyspace overlaps the one this Domain's spec asks for
+   * (domain-keyspaces.ts), of which storageConflict finds the one that holds it.
+   */
+  overlappingDomains?: (domain: Domain) => Iterable<Domain>;
   /** Admin clients per Domain, shared with createDomainAccessResolver so both use one login token. */
   adminClients?: DomainAdminClients;
   /**
@@ -438,9 +441,9 @@ export function createDomainReconciler(deps: DomainReconcilerDeps): DomainReconc
       held = planRollout(key, cachedChart, ctx, generation).held;
     }
     if (due && !held) {
-      // Before each apply, not each reconcile: a scan of every Domain, and a conflict is settled when the
-      // newer of the two is first applied (by then the older is in the cache, its event came first).
-      const conflict = storageConflict(domain, deps.listDomains?.() ?? []);
+      // Before each apply: a conflict is settled when the newer of the two is first applied (by then the
+      // older is in the index, its event came first).
+      const conflict = storageConflict(domain, deps.overlappingDomains?.(domain) ?? []);
       if (conflict) {
         await writeStatus(domain, outcome(generation, 'StorageConflict', conflict, 'blocked'));
         throw new RequeueError(conflict);
