@@ -70,6 +70,9 @@ export function createFilesService(deps: Pick<Deps, 'db' | 'newId' | 'config'>, 
    * file/create that PDS SDKs rely on); overwrite: a clash with a file is returned as `existing` for a new
    * revision; auto_rename: `a(1).jpg`. Only folder creation reuses a folder: a copy that ignored the
    * `existing` it was given made a second folder of the name (red team), so the others get the 409.
+   * `name` is as the caller checked it: validateName where a client gives a new one (file/create, a rename,
+   * new_name); a name a file already has (a restore, a revision, a move or copy keeping it) is taken as
+   * stored, so a name stored before a rule was added is still moved, copied and restored.
    */
   async function resolveName(
     tx: Queryable,
@@ -81,7 +84,6 @@ export function createFilesService(deps: Pick<Deps, 'db' | 'newId' | 'config'>, 
     self?: string,
     options: { reuseFolder?: boolean } = {},
   ): Promise<NameResolution> {
-    validateName(name);
     await assertParentFolder(tx, driveId, parentId);
     await repo.lockName(tx, driveId, parentId, name);
     if (mode === 'ignore') return { name };
@@ -199,6 +201,7 @@ export function createFilesService(deps: Pick<Deps, 'db' | 'newId' | 'config'>, 
       input: { drive_id: string; parent_file_id: string; name: string; check_name_mode: CheckNameMode; description?: string; hidden?: boolean; labels?: string[]; user_meta?: string; local_created_at?: string; local_modified_at?: string },
     ) {
       await drives.getAccessible(auth, input.drive_id);
+      validateName(input.name);
       return deps.db.transaction(async (tx) => {
         await lockDrive(tx, input.drive_id);
         const resolved = await resolveName(tx, input.drive_id, input.parent_file_id, input.name, input.check_name_mode, 'folder', undefined, { reuseFolder: true });
@@ -264,6 +267,7 @@ export function createFilesService(deps: Pick<Deps, 'db' | 'newId' | 'config'>, 
       return changeFile(drive_id, file_id, name !== undefined ? 'shared' : null, async (tx, file) => {
         let newName: string | undefined;
         if (name !== undefined && name !== file.name) {
+          validateName(name);
           newName = (await resolveName(tx, drive_id, file.parent_file_id, name, check_name_mode === 'overwrite' ? 'refuse' : check_name_mode, file.type, file.file_id)).name;
         }
         return { ...patch, ...(newName ? { name: newName, ...describeRename(file.type, file.file_extension, newName) } : {}) };
@@ -282,7 +286,9 @@ export function createFilesService(deps: Pick<Deps, 'db' | 'newId' | 'config'>, 
         if (file.type === 'folder' && input.to_parent_file_id !== ROOT && (await repo.isSelfOrAncestor(tx, input.drive_id, file.file_id, input.to_parent_file_id)))
           throw fileErrors.moveIntoItself();
         const mode = input.check_name_mode === 'overwrite' ? 'refuse' : input.check_name_mode;
-        const { name } = await resolveName(tx, input.drive_id, input.to_parent_file_id, input.new_name ?? file.name, mode, file.type, file.file_id);
+        const asked = input.new_name ?? file.name;
+        if (asked !== file.name) validateName(asked); // the name it has is not a new one (resolveName)
+        const { name } = await resolveName(tx, input.drive_id, input.to_parent_file_id, asked, mode, file.type, file.file_id);
         if (input.to_parent_file_id !== file.parent_file_id) {
           await assertDepthAllowed(tx, input.drive_id, input.to_parent_file_id, { type: file.type, name, driveId: input.drive_id, fileId: file.file_id }, file.parent_file_id);
         }
@@ -311,7 +317,9 @@ export function createFilesService(deps: Pick<Deps, 'db' | 'newId' | 'config'>, 
           if (await repo.isSelfOrAncestor(tx, toDrive, source.file_id, input.to_parent_file_id)) throw fileErrors.moveIntoItself();
         }
         const mode = input.check_name_mode === 'overwrite' ? 'refuse' : input.check_name_mode;
-        const { name } = await resolveName(tx, toDrive, input.to_parent_file_id, input.new_name ?? source.name, mode, source.type);
+        const asked = input.new_name ?? source.name;
+        if (asked !== source.name) validateName(asked); // the source's name is not a new one (resolveName)
+        const { name } = await resolveName(tx, toDrive, input.to_parent_file_id, asked, mode, source.type);
         // Locked after the name lock (an overwrite upload of it takes the name lock, then the row): a file
         // trash or delete, which takes no tree lock, waits for the copy, or has committed and it is 404.
         if (!(await repo.get(tx, input.drive_id, input.file_id, { forUpdate: true }))) throw fileErrors.notFound(input.file_id);

@@ -14,6 +14,49 @@ describe('file names', () => {
     expect(() => validateName(name)).toThrow(expect.objectContaining({ code: 'InvalidParameter.Name', status: 400, message: expect.stringContaining(why) }));
   });
 
+  it.each([
+    ['a\nb', 'must not contain control characters (U+000A at position 2)'],
+    ['a\u0001b', 'must not contain control characters (U+0001 at position 2)'],
+    ['\u001b[31mred', 'must not contain control characters (U+001B at position 1)'],
+    ['tab\there', 'must not contain control characters (U+0009 at position 4)'],
+    ['del\u007f', 'must not contain control characters (U+007F at position 4)'],
+    // C1: U+009B is CSI, a terminal escape on its own; U+0085 is NEL, a line break to some tools.
+    ['a\u009b31mb', 'must not contain control characters (U+009B at position 2)'],
+    ['line\u0085', 'must not contain control characters (U+0085 at position 5)'],
+    // Positions count characters (code points), not UTF-16 units: the emoji is one.
+    ['😀\r', 'must not contain control characters (U+000D at position 2)'],
+  ])('refuses the control character in %j', (name, why) => {
+    expect(() => validateName(name)).toThrow(expect.objectContaining({ code: 'InvalidParameter.Name', status: 400, message: `name ${why}` }));
+  });
+
+  it.each([
+    ['evil\u202egpj.exe', 'U+202E at position 5'], // shows as evilexe.jpg
+    ['a\u202ab', 'U+202A at position 2'],
+    ['a\u202bb', 'U+202B at position 2'],
+    ['a\u202cb', 'U+202C at position 2'],
+    ['a\u202db', 'U+202D at position 2'],
+    ['report\u2066.txt', 'U+2066 at position 7'],
+    ['a\u2067b', 'U+2067 at position 2'],
+    ['a\u2068b', 'U+2068 at position 2'],
+    ['a\u2069b', 'U+2069 at position 2'],
+  ])('refuses the bidirectional control in %j', (name, where) => {
+    expect(() => validateName(name)).toThrow(expect.objectContaining({ code: 'InvalidParameter.Name', status: 400, message: expect.stringContaining(`must not contain bidirectional control characters (${where})`) }));
+  });
+
+  it.each([
+    ['\ud800', 'U+D800 at position 1'],
+    ['a\udfffb', 'U+DFFF at position 2'],
+    ['😀\ud83d', 'U+D83D at position 2'], // a pair, then a high surrogate alone
+    ['\ude00\ud83d', 'U+DE00 at position 1'], // the two halves in the wrong order
+  ])('refuses ill-formed UTF-16 %j (PostgreSQL would store U+FFFD)', (name, where) => {
+    expect(() => validateName(name)).toThrow(expect.objectContaining({ code: 'InvalidParameter.Name', status: 400, message: `name must be valid Unicode (a lone surrogate ${where})` }));
+  });
+
+  it('accepts right-to-left text with its marks, joiners and other format characters', () => {
+    for (const name of ['שלום.txt', 'تقرير\u200f.pdf', '\u200eabc', 'می\u200cخواهم', '👨\u200d👩\u200d👧.jpg', 'soft\u00adhyphen', 'nbsp\u00a0here', '😀'])
+      expect(validateName(name)).toBe(name);
+  });
+
   it('accepts 1024 bytes, unicode and dots inside', () => {
     expect(validateName('a'.repeat(1024))).toHaveLength(1024);
     expect(validateName('照片 .2024.jpg')).toBe('照片 .2024.jpg');

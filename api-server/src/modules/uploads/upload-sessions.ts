@@ -194,6 +194,8 @@ export function createUploadSessions(ctx: UploadsContext) {
     const plain = await openPlainUpload(auth, input);
     if (plain) return plain;
     const drive = await drives.getAccessible(auth, input.drive_id);
+    // A revision keeps its file's name (revision-target.ts refuses another): only a new file's is new.
+    if (!input.file_id) validateName(input.name);
     const numbers = checkParts(input.part_info_list, input.size);
     // Open uploads' declared sizes are reserved (migration 009; the session's insert below checks it again, atomically).
     const taken = drive.used_size + Number((drive as { reserved_size?: number }).reserved_size ?? 0);
