@@ -3,7 +3,8 @@
  * control characters (C0, DEL, C1), bidi embeddings, overrides and isolates, and ill-formed UTF-16 (a lone
  * surrogate, which PostgreSQL and PGlite would store as U+FFFD) answer 400 InvalidParameter.Name and create
  * nothing. A name stored before the rules (set here in SQL) is not
- * new: its file is still updated, moved, copied, restored, takes revisions, and is renamed to a valid name.
+ * new: its file is still updated, moved, copied, downloaded, restored, takes revisions, and is renamed to a
+ * valid name.
  */
 import { count } from '../support/accounting';
 import { serverWithUser, type ApiClient, type TestServer } from '../support/test-server';
@@ -98,6 +99,11 @@ describe.each(['pg', 'pglite'] as const)('file-name rules on %s + local', (dbKin
     expect((await fetch(revision.body.part_info_list[0].upload_url, { method: 'PUT', body: 'v2' })).ok).toBe(true);
     const completed = await api.call('/v2/file/complete', { drive_id: d, file_id: file.file_id, upload_id: revision.body.upload_id }, t);
     expect([completed.status, completed.body.name]).toEqual([200, legacy]);
+
+    const link = await api.ok('/v2/file/get_download_url', { drive_id: d, file_id: file.file_id }, t);
+    const download = await fetch(link.url);
+    expect([download.status, await download.text()]).toEqual([200, 'v2']);
+    expect(download.headers.get('content-disposition')).toBe(`attachment; filename="old_[31m_.txt"; filename*=UTF-8''old%1B%5B31m%E2%80%AE.txt`);
 
     await api.ok('/v2/recyclebin/trash', { drive_id: d, file_id: file.file_id }, t);
     const restored = await api.call('/v2/recyclebin/restore', { drive_id: d, file_id: file.file_id }, t);
