@@ -33,10 +33,12 @@ describe('signed download URLs cannot be rewritten (pglite + local)', () => {
   }
 
   it('a link to a file named with newlines downloads, and verifies only as issued', async () => {
-    // Names may hold a newline (PDS allows it); the URL carries the name, signed. (A name cannot hold a
-    // key, which has a '/'; get_download_url's file_name could, before the two fixes tested here.)
+    // A name stored before OpenPDS refused control characters in new ones (names.ts) may hold a newline,
+    // as PDS allows; the URL carries the name, signed. (A name cannot hold a key, which has a '/';
+    // get_download_url's file_name could, before the two fixes tested here.)
     const trap = 'x\nexpires=9999999999\nname=stolen.txt';
-    const file = await upload('alice', trap, randomBytes(10));
+    const file = await upload('alice', 'x.txt', randomBytes(10));
+    await server.deps.db.query(`UPDATE files SET name = $1 WHERE file_id = $2`, [trap, file]);
     const link = new URL((await api.ok('/v2/file/get_download_url', { drive_id: users.alice!.default_drive_id, file_id: file }, users.alice!.access_token)).url);
     const ok = await fetch(link);
     expect(ok.status).toBe(200);
