@@ -3,6 +3,7 @@
 // with the messages `kubectl apply` would show.
 import path from 'node:path';
 import { spawnSync } from 'node:child_process';
+import { displayTextProblem } from '../api-server/src/shared/display-text';
 import { compileErrors } from '../test/kube-api/cel';
 import { admit, rulesOf, validateAgainst, loadCrds, loadYamlDocs, REPO_ROOT, validateWithDefaults, type JsonSchema } from './testing/crd-schema';
 
@@ -172,6 +173,14 @@ describe('bad input is refused with a clear message', () => {
   test.each(cases)('%s', (_name, kind, object, message) => {
     const errors = admit(kind, structuredClone(object));
     expect(errors.join('\n')).toContain(message);
+  });
+
+  test('Drive spec.name: what the data plane refuses as a drive_name (shared/display-text.ts) is refused at admission', () => {
+    const drive = (name: string) => ({ spec: { domainRef: { name: 'd' }, owner: { kind: 'User', name: 'u' }, name } });
+    for (const name of ['Photos', 'תמונות\u200f 2026', 'a\u200cb', '👩\u200d👧', 'a\nb', 'a\u001b[2J', 'a\u007f', 'a\u0085', 'evil\u202egpj.exe', 'a\u2066b']) {
+      const refused = admit('Drive', structuredClone(drive(name))).some((e) => e.includes('must match pattern'));
+      expect([name, refused]).toEqual([name, displayTextProblem(name) !== undefined]);
+    }
   });
 
   test('every CEL rule compiles, transition rules (oldSelf) included', () => {

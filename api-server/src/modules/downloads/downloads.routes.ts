@@ -1,5 +1,6 @@
 import { Router, type Request } from 'express';
 import { z } from 'zod';
+import { displayTextField } from '../../shared/display-text';
 import type { AuthContext } from '../auth/auth.types';
 import type { Deps } from '../../shared/deps';
 import { declaredStatusCheck, defineRpc, idField, parseBody, type RpcRegistry } from '../../shared/rpc';
@@ -17,9 +18,6 @@ import { downloadUrlResponseSchema } from './downloads.schemas';
 
 /** Long enough to start a download the redirect leads to; a resumed download asks this API again. */
 const REDIRECT_URL_TTL_SECONDS = 300;
-
-// eslint-disable-next-line no-control-regex
-const NO_CONTROL_CHARACTERS = /^[^\u0000-\u001f\u007f]*$/;
 
 export function createDownloadsRouter(registry: RpcRegistry, deps: Pick<Deps, 'db' | 'store' | 'config' | 'clock' | 'newId' | 'logger' | 'urlSigner'>, revisions: RevisionsService): Router {
   const router = Router();
@@ -57,7 +55,7 @@ export function createDownloadsRouter(registry: RpcRegistry, deps: Pick<Deps, 'd
       revision_id: idField.optional(),
       // Both end up in response headers (Content-Disposition, Content-Type): no control characters, and a
       // content type that is a media type.
-      file_name: z.string().min(1).max(1024).regex(NO_CONTROL_CHARACTERS, 'must not contain control characters').optional(),
+      file_name: displayTextField(1, 1024).optional(),
       expire_sec: z.number().int().min(1).max(MAX_EXPIRE_SEC).optional(),
       response_content_type: mediaTypeField.optional(),
     }),

@@ -1,5 +1,6 @@
 import { Router } from 'express';
 import { z } from 'zod';
+import { displayTextField } from '../../shared/display-text';
 import { defineRpc, idField, listLimitField, markerField, type RpcRegistry } from '../../shared/rpc';
 import { createDriveResponseSchema, driveListSchema, driveResponseSchema } from './drives.schemas';
 import { toDriveResponse, type DrivesService } from './drives.service';
@@ -14,7 +15,7 @@ export function createDrivesRouter(registry: RpcRegistry, drives: DrivesService)
     status: 201,
     errors: [409],
     body: z.object({
-      drive_name: z.string().min(1).max(1024),
+      drive_name: displayTextField(1, 1024),
       owner: idField,
       owner_type: z.enum(['user', 'group']).optional(),
       description: z.string().max(1024).optional(),
@@ -70,7 +71,7 @@ export function createDrivesRouter(registry: RpcRegistry, drives: DrivesService)
     summary: 'Update a drive: name, description, status, quota (admin)',
     body: z.object({
       drive_id: idField,
-      drive_name: z.string().min(1).max(1024).optional(),
+      drive_name: displayTextField(1, 1024).optional(),
       description: z.string().max(1024).optional(),
       status: z.enum(['enabled', 'disabled']).optional(),
       total_size: quota.optional(),

@@ -2,23 +2,20 @@
  * File names: validation (PDS: 1–1024 bytes, no '/'; OpenPDS also refuses what makes a name lie or break
  * tools, see validateName), and the auto_rename scheme `name (1).ext`.
  */
+import { displayTextProblem } from '../../shared/display-text';
 import { AppError } from '../../shared/errors';
 
 export const MAX_NAME_BYTES = 1024;
 
 /** Half a UTF-16 surrogate pair on its own (matched per code point: a whole pair is one astral character). */
 const LONE_SURROGATE = /^\p{Cs}$/u;
-/** Unicode's control characters (general category Cc): C0 U+0000–U+001F, DEL U+007F and C1 U+0080–U+009F. */
-const CONTROL = /^\p{Cc}$/u;
-/** Bidi embeddings, overrides and isolates: the "Trojan Source" set (CVE-2021-42574). */
-const BIDI_CONTROL = /^[\u202a-\u202e\u2066-\u2069]$/u;
 
-/** The first code point of `name` that `pattern` matches, as `U+XXXX at position n` (n counts code points from 1). */
-function firstMatch(name: string, pattern: RegExp): string | undefined {
+/** The first lone surrogate of `name`, as `U+XXXX at position n` (n counts code points from 1). */
+function loneSurrogate(name: string): string | undefined {
   let position = 0;
   for (const ch of name) {
     position++;
-    if (pattern.test(ch)) return `U+${ch.codePointAt(0)!.toString(16).toUpperCase().padStart(4, '0')} at position ${position}`;
+    if (LONE_SURROGATE.test(ch)) return `U+${ch.codePointAt(0)!.toString(16).toUpperCase()} at position ${position}`;
   }
   return undefined;
 }
@@ -28,25 +25,21 @@ function firstMatch(name: string, pattern: RegExp): string | undefined {
  * it refuses (red team):
  * - ill-formed UTF-16 (a lone surrogate from a JSON `\ud800`): PostgreSQL stores it as U+FFFD, so the name
  *   stored differed from the one given and checked;
- * - control characters, C1 too: a newline breaks every line-based tool, ESC (and C1's CSI, U+009B) starts a
- *   terminal escape in logs and CLIs, and no legitimate name holds one (Windows refuses C0 too);
- * - bidi embeddings, overrides and isolates: `evil\u202egpj.exe` displays as `evilexe.jpg`, another
- *   extension, in a browser. Right-to-left names need none of them (the bidi algorithm orders Hebrew or
- *   Arabic by itself); the marks U+200E, U+200F and U+061C, which cannot reorder a run, stay allowed.
+ * - control characters, C1 too, and bidi embeddings, overrides and isolates (shared/display-text.ts): a
+ *   newline breaks every line-based tool, ESC (and C1's CSI, U+009B) starts a terminal escape in logs and
+ *   CLIs, and `evil\u202egpj.exe` displays as `evilexe.jpg`, another extension, in a browser.
  * No normalisation (NFC/NFD, case) and no refusal of trailing dots or spaces: names are kept as given.
  */
 export function validateName(name: string): string {
   const bad = (why: string) => new AppError('InvalidParameter.Name', 400, `name ${why}`);
   if (name.length === 0) throw bad('must not be empty');
-  const surrogate = firstMatch(name, LONE_SURROGATE);
+  const surrogate = loneSurrogate(name);
   if (surrogate) throw bad(`must be valid Unicode (a lone surrogate ${surrogate})`);
   if (Buffer.byteLength(name, 'utf8') > MAX_NAME_BYTES) throw bad(`must be at most ${MAX_NAME_BYTES} bytes`);
   if (name.includes('/')) throw bad("must not contain '/'");
   if (name.includes('\0')) throw bad('must not contain NUL');
-  const control = firstMatch(name, CONTROL);
-  if (control) throw bad(`must not contain control characters (${control})`);
-  const bidi = firstMatch(name, BIDI_CONTROL);
-  if (bidi) throw bad(`must not contain bidirectional control characters (${bidi}): they can make a name display as another`);
+  const problem = displayTextProblem(name);
+  if (problem) throw bad(problem);
   if (name === '.' || name === '..') throw bad("must not be '.' or '..'");
   if (name.trim() !== name && name.trim() === '') throw bad('must not be blank');
   return name;

@@ -1,12 +1,13 @@
 import { Router } from 'express';
 import { z } from 'zod';
+import { displayTextField } from '../../shared/display-text';
 import { defineRpc, idField, limitField, markerField, type RpcRegistry } from '../../shared/rpc';
 import { newUserIdField, roleField, userNameField, userPageSchema, userResponseSchema, userStatusField } from './users.schemas';
 import { toUserResponse, type UsersService } from './users.service';
 import { PASSWORD_MAX_LENGTH, PASSWORD_MIN_LENGTH } from './password-limits';
 
 const profile = {
-  nick_name: z.string().max(256).optional(),
+  nick_name: displayTextField(0, 256).optional(),
   email: z.string().max(256).optional(),
   phone: z.string().max(64).optional(),
   description: z.string().max(1024).optional(),
