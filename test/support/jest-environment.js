@@ -1,9 +1,13 @@
 // The suites' jest environment: jest's own node environment, plus one report jest does not give. When a run
 // ends, jest tells each worker process to end and gives it 500 ms to exit on its own before killing it with
 // "A worker process has failed to exit gracefully ... likely caused by tests leaking", without saying what
-// kept it alive. Here, 400 ms after that end message, a worker still alive writes to stderr the handles
-// that hold it (sockets with their ports, child processes, servers, timers with their callback), so the
-// warning comes with its cause; a worker held by nothing whose event loop drains late says that instead.
+// kept it alive. Here, 400 ms after that end message, a worker still alive writes to stderr what holds it
+// (sockets with their ports, child processes, servers, and timers with the test file that set them and
+// their callback), so the warning comes with its cause; a worker held by nothing whose event loop drains
+// late says that instead.
+// Timers are no handles on Node 20 (process._getActiveHandles() leaves them out, so a leaked setInterval
+// alone was reported as nothing): each test file's setTimeout and setInterval are tracked here, with the
+// file, and process.getActiveResourcesInfo() counts any other (set outside a test file's global).
 // The probe only listens (its timer is unref'd, its listener removed at the
 // end message), so it keeps nothing alive itself. It reads jest-worker's message protocol
 // (CHILD_MESSAGE_END = 2, the first element of the end message): should that change, it stays silent.
@@ -11,6 +15,35 @@ const { TestEnvironment } = require('jest-environment-node');
 
 const CHILD_MESSAGE_END = 2;
 const GRACE_MS = 400;
+
+/** Timers set through a test file's global setTimeout/setInterval, each with the file; fired or cleared ones are dropped now and then. */
+const trackedTimers = new Map();
+let setSinceSweep = 0;
+
+function sweepTimers() {
+  setSinceSweep = 0;
+  for (const timer of trackedTimers.keys()) if (timer._destroyed) trackedTimers.delete(timer);
+}
+
+/** The timers still pending that hold the process (ref'd), with the file that set each. */
+function pendingTimers() {
+  sweepTimers();
+  return [...trackedTimers].filter(([timer]) => !timer._destroyed && timer.hasRef());
+}
+
+/** A copy of setTimeout/setInterval that records each timer with `file` (util.promisify's custom form kept). */
+function trackingTimerFunction(real, file) {
+  function tracked(...args) {
+    const timer = real(...args);
+    if (timer && typeof timer.hasRef === 'function') {
+      trackedTimers.set(timer, file);
+      if (++setSinceSweep >= 10_000) sweepTimers(); // a suite polling in a loop sets thousands
+    }
+    return timer;
+  }
+  for (const key of Reflect.ownKeys(real)) if (typeof key === 'symbol') tracked[key] = real[key];
+  return tracked;
+}
 
 function describeHandle(h) {
   const kind = h?.constructor?.name ?? typeof h;
@@ -42,6 +75,11 @@ function armExitProbe() {
     setTimeout(() => {
       const handles = process._getActiveHandles().filter((h) => !(h === process.stdout || h === process.stderr || h === process.stdin));
       const lines = handles.map((h) => `  ${describeHandle(h)}`);
+      const timers = pendingTimers();
+      lines.push(...timers.map(([timer, file]) => `  ${describeHandle(timer)} (set by ${file})`));
+      // Timers set elsewhere (a module holding Node's own timers, the environment's realm): counted only.
+      const untracked = process.getActiveResourcesInfo().filter((r) => r === 'Timeout').length - timers.length;
+      if (untracked > 0) lines.push(`  ${untracked} more timer(s), not set through a test file's setTimeout/setInterval`);
       const requests = process._getActiveRequests().map((r) => `  request ${r?.constructor?.name ?? typeof r}`);
       if (lines.length + requests.length === 0) return; // nothing holds it: the 'exit' handler says when it drained
       const late = Date.now() - endedAt - GRACE_MS;
@@ -55,8 +93,19 @@ class OpenPdsEnvironment extends TestEnvironment {
   constructor(config, context) {
     super(config, context);
     armExitProbe();
+    const root = config?.projectConfig?.rootDir;
+    const file = context?.testPath ? (root ? require('node:path').relative(root, context.testPath) : context.testPath) : 'a test file';
+    for (const name of ['setTimeout', 'setInterval']) {
+      Object.defineProperty(this.global, name, { value: trackingTimerFunction(globalThis[name], file), writable: true, configurable: true, enumerable: true });
+    }
+  }
+
+  async teardown() {
+    sweepTimers(); // the file's fired and cleared timers (and what their callbacks hold) are let go
+    await super.teardown();
   }
 }
 
 module.exports = OpenPdsEnvironment;
 module.exports.armExitProbe = armExitProbe; // for its test
+module.exports.trackingTimerFunction = trackingTimerFunction; // for its test

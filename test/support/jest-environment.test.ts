@@ -9,13 +9,20 @@ const ENVIRONMENT = path.join(__dirname, 'jest-environment.js');
 
 /**
  * A jest worker stand-in: arms the probe, listens for jest's end message as jest-worker's child does (removing
- * its listener, which lets the IPC channel go), optionally leaks a listening server, and is sent the end message.
+ * its listener, which lets the IPC channel go), optionally leaks something, and is sent the end message. A
+ * timer leaked "by a test file" is set as a test file sets it: through the environment's setInterval.
  */
-function runWorker(leak: boolean, blockMs = 0): Promise<{ code: number | null; signal: NodeJS.Signals | null; stderr: string; ms: number }> {
+const LEAKS = {
+  server: "require('node:net').createServer().listen(0, '127.0.0.1', () => process.send('ready'));",
+  timer: `require(${JSON.stringify(ENVIRONMENT)}).trackingTimerFunction(setInterval, 'test/api/leaky.test.ts')(function poll() {}, 60_000); process.send('ready');`,
+  untrackedTimer: "setTimeout(() => {}, 60_000); process.send('ready');",
+};
+
+function runWorker(leak: keyof typeof LEAKS | false, blockMs = 0): Promise<{ code: number | null; signal: NodeJS.Signals | null; stderr: string; ms: number }> {
   const script = `require(${JSON.stringify(ENVIRONMENT)}).armExitProbe();
     const jestWorker = (m) => { if (m[0] === 2) { process.removeListener('message', jestWorker); for (const until = Date.now() + ${blockMs}; Date.now() < until; ); } };
     process.on('message', jestWorker);
-    ${leak ? "require('node:net').createServer().listen(0, '127.0.0.1', () => process.send('ready'));" : "process.send('ready');"}`;
+    ${leak ? LEAKS[leak] : "process.send('ready');"}`;
   const child = spawn(process.execPath, ['-e', script], { stdio: ['ignore', 'ignore', 'pipe', 'ipc'] });
   let stderr = '';
   child.stderr!.on('data', (c: Buffer) => (stderr += c.toString()));
@@ -31,9 +38,23 @@ function runWorker(leak: boolean, blockMs = 0): Promise<{ code: number | null; s
 }
 
 test('a worker held by a leaked server says so on stderr, naming the server', async () => {
-  const result = await runWorker(true);
+  const result = await runWorker('server');
   expect(result.signal).toBe('SIGKILL'); // still held: the stand-in for jest's force exit took it
   expect(result.stderr).toMatch(/still alive 400 ms after the end of the run, held by:\n {2}Server \{"address":"127\.0\.0\.1"/);
+});
+
+// Node 20 lists no timer among process._getActiveHandles(): a leaked setInterval alone held a worker while
+// the probe said nothing, and jest's warning came without a cause.
+test('a worker held by a timer a test file set names the timer and the file', async () => {
+  const result = await runWorker('timer');
+  expect(result.signal).toBe('SIGKILL');
+  expect(result.stderr).toMatch(/held by:\n {2}Timeout 60000 ms \(interval\): function poll\(\) \{\s*\} \(set by test\/api\/leaky\.test\.ts\)\n$/);
+});
+
+test('a worker held by a timer set elsewhere counts it', async () => {
+  const result = await runWorker('untrackedTimer');
+  expect(result.signal).toBe('SIGKILL');
+  expect(result.stderr).toMatch(/held by:\n {2}1 more timer\(s\), not set through a test file's setTimeout\/setInterval\n$/);
 });
 
 test('a worker with nothing left exits at once and prints nothing', async () => {
