@@ -16,16 +16,22 @@ ${spec}
 const S3 = `  storage: {s3: {bucket: photos}}
   database: {urlSecretRef: {name: db}}`;
 
+// kubectl runs that do not depend on each other (other Domains, a refused apply, `kubectl explain`) run at
+// once: each is a process start, discovery read and request or two (~0.2-0.3 s), and the suite is ~80 of them.
 describe('kubectl apply of Domains the schema used to accept', () => {
   const { kubeconfig, apply } = useCrdCluster('openpds-domain-admission-');
+  /** `kubectl explain FIELD`, its whitespace folded. */
+  const explain = async (field: string) => (await kubectl(kubeconfig, ['explain', field])).replace(/\s+/g, ' ');
 
   it('a name too long for <name>-worker-metrics is refused, and nothing is stored', async () => {
     const name = `acme-${'x'.repeat(44)}`;
     await expect(apply(domain(name, S3))).rejects.toThrow(
       `The Domain "${name}" is invalid: <nil>: Invalid value: "object": metadata.name must be at most 48 characters: the Service <name>-worker-metrics built from it must fit a 63-character DNS label`,
     );
-    await expect(kubectl(kubeconfig, ['get', 'domain', name])).rejects.toThrow('NotFound');
-    await expect(apply(domain(name.slice(0, 48), S3))).resolves.toContain('created');
+    await Promise.all([
+      expect(kubectl(kubeconfig, ['get', 'domain', name])).rejects.toThrow('NotFound'),
+      expect(apply(domain(name.slice(0, 48), S3))).resolves.toContain('created'),
+    ]);
   });
 
   it('a name with a dot is refused with the rule it breaks', async () => {
@@ -33,19 +39,23 @@ describe('kubectl apply of Domains the schema used to accept', () => {
   });
 
   it('a default drive size or user limit past the data plane’s safe integers is refused', async () => {
-    await expect(apply(domain('quota-size', `${S3}\n  quotas: {defaultDriveSize: 10P}`))).rejects.toThrow(
-      'The Domain "quota-size" is invalid: spec.quotas.defaultDriveSize: Invalid value: "string": quotas.defaultDriveSize must be at most 9007199254740991 bytes (just under 8Pi, the data plane\'s largest safe integer); use "0" for unlimited',
-    );
-    await expect(apply(domain('quota-users', `${S3}\n  quotas: {maxUsers: 9223372036854775807}`))).rejects.toThrow(/spec\.quotas\.maxUsers: Invalid value: .*should be less than or equal to 9007199254740991/);
-    await expect(apply(domain('quota-ok', `${S3}\n  quotas: {defaultDriveSize: 7Pi, maxUsers: 9007199254740991}`))).resolves.toContain('created');
+    await Promise.all([
+      expect(apply(domain('quota-size', `${S3}\n  quotas: {defaultDriveSize: 10P}`))).rejects.toThrow(
+        'The Domain "quota-size" is invalid: spec.quotas.defaultDriveSize: Invalid value: "string": quotas.defaultDriveSize must be at most 9007199254740991 bytes (just under 8Pi, the data plane\'s largest safe integer); use "0" for unlimited',
+      ),
+      expect(apply(domain('quota-users', `${S3}\n  quotas: {maxUsers: 9223372036854775807}`))).rejects.toThrow(/spec\.quotas\.maxUsers: Invalid value: .*should be less than or equal to 9007199254740991/),
+      expect(apply(domain('quota-ok', `${S3}\n  quotas: {defaultDriveSize: 7Pi, maxUsers: 9007199254740991}`))).resolves.toContain('created'),
+    ]);
   });
 
   it('requests above limits, a 64-character host label, and no workers on S3 are refused', async () => {
-    await expect(apply(domain('res', `${S3}\n  apiServer: {resources: {requests: {memory: 2Gi}, limits: {memory: 1Gi}}}`))).rejects.toThrow(
-      'spec.apiServer.resources: Invalid value: "object": resources.requests.memory must not exceed resources.limits.memory',
-    );
-    await expect(apply(domain('host', `${S3}\n  ingress: {host: ${'a'.repeat(64)}.example.com}`))).rejects.toThrow('spec.ingress.host: Invalid value: "string": ingress.host must be a lowercase RFC 1123 host name');
-    await expect(apply(domain('idle', `${S3}\n  workers: {replicas: 0}`))).rejects.toThrow('workers.replicas must be at least 1 unless storage.volume is set');
+    await Promise.all([
+      expect(apply(domain('res', `${S3}\n  apiServer: {resources: {requests: {memory: 2Gi}, limits: {memory: 1Gi}}}`))).rejects.toThrow(
+        'spec.apiServer.resources: Invalid value: "object": resources.requests.memory must not exceed resources.limits.memory',
+      ),
+      expect(apply(domain('host', `${S3}\n  ingress: {host: ${'a'.repeat(64)}.example.com}`))).rejects.toThrow('spec.ingress.host: Invalid value: "string": ingress.host must be a lowercase RFC 1123 host name'),
+      expect(apply(domain('idle', `${S3}\n  workers: {replicas: 0}`))).rejects.toThrow('workers.replicas must be at least 1 unless storage.volume is set'),
+    ]);
   });
 
   it('`storage: {volume: {}}` alone is admitted; its size cannot shrink nor its class change', async () => {
@@ -53,25 +63,35 @@ describe('kubectl apply of Domains the schema used to accept', () => {
     const stored = JSON.parse(await kubectl(kubeconfig, ['get', 'domain', 'small', '-o', 'json']));
     expect(stored.spec.apiServer).not.toHaveProperty('replicas');
     expect(stored.spec.storage.volume).toEqual({ size: '10Gi' });
-    await expect(apply(domain('small', '  storage: {volume: {size: 9Gi}}'))).rejects.toThrow('storage.volume.size cannot shrink');
-    await expect(apply(domain('small', '  storage: {volume: {storageClassName: fast}}'))).rejects.toThrow('storage.volume.storageClassName cannot be added or removed after creation');
+    // Both refused: neither changes what the other is checked against.
+    await Promise.all([
+      expect(apply(domain('small', '  storage: {volume: {size: 9Gi}}'))).rejects.toThrow('storage.volume.size cannot shrink'),
+      expect(apply(domain('small', '  storage: {volume: {storageClassName: fast}}'))).rejects.toThrow('storage.volume.storageClassName cannot be added or removed after creation'),
+    ]);
     await expect(apply(domain('small', '  storage: {volume: {size: 20Gi}}'))).resolves.toContain('configured');
   });
 
   it('a running Domain\'s S3 bucket or prefix cannot be edited, nor spec.database added to a volume Domain', async () => {
-    await expect(apply(domain('moved', `${S3}\n  storage: {s3: {bucket: photos, prefix: a/}}`))).resolves.toContain('created');
-    await expect(apply(domain('moved', `${S3}\n  storage: {s3: {bucket: photos-new, prefix: a/}}`))).rejects.toThrow(
-      'The Domain "moved" is invalid: spec.storage.s3: Invalid value: "object": storage.s3 bucket and prefix cannot change after creation',
-    );
-    await expect(apply(domain('moved', `${S3}\n  storage: {s3: {bucket: photos, prefix: b/}}`))).rejects.toThrow('copy every object under the old bucket and prefix');
-    await expect(apply(domain('moved', `${S3}\n  storage: {s3: {bucket: photos, prefix: a/, region: eu-west-1}}`))).resolves.toContain('configured');
-
-    await expect(apply(domain('vol', '  storage: {volume: {}}'))).resolves.toContain('created');
-    await expect(apply(domain('vol', '  storage: {volume: {}}\n  database: {urlSecretRef: {name: db}}'))).rejects.toThrow(
-      'The Domain "vol" is invalid: spec: Invalid value: "object": spec.database cannot be added or removed after creation',
-    );
-    const stored = JSON.parse(await kubectl(kubeconfig, ['get', 'domain', 'vol', '-o', 'json']));
-    expect(stored.spec).not.toHaveProperty('database');
+    // Two Domains, each its own sequence, side by side.
+    const moved = async () => {
+      await expect(apply(domain('moved', `${S3}\n  storage: {s3: {bucket: photos, prefix: a/}}`))).resolves.toContain('created');
+      await Promise.all([
+        expect(apply(domain('moved', `${S3}\n  storage: {s3: {bucket: photos-new, prefix: a/}}`))).rejects.toThrow(
+          'The Domain "moved" is invalid: spec.storage.s3: Invalid value: "object": storage.s3 bucket and prefix cannot change after creation',
+        ),
+        expect(apply(domain('moved', `${S3}\n  storage: {s3: {bucket: photos, prefix: b/}}`))).rejects.toThrow('copy every object under the old bucket and prefix'),
+      ]);
+      await expect(apply(domain('moved', `${S3}\n  storage: {s3: {bucket: photos, prefix: a/, region: eu-west-1}}`))).resolves.toContain('configured');
+    };
+    const vol = async () => {
+      await expect(apply(domain('vol', '  storage: {volume: {}}'))).resolves.toContain('created');
+      await expect(apply(domain('vol', '  storage: {volume: {}}\n  database: {urlSecretRef: {name: db}}'))).rejects.toThrow(
+        'The Domain "vol" is invalid: spec: Invalid value: "object": spec.database cannot be added or removed after creation',
+      );
+      const stored = JSON.parse(await kubectl(kubeconfig, ['get', 'domain', 'vol', '-o', 'json']));
+      expect(stored.spec).not.toHaveProperty('database');
+    };
+    await Promise.all([moved(), vol()]);
   });
 
   it('a Domain stored before the name rules (too long) can still have its status written and its finalizer removed', async () => {
@@ -92,14 +112,18 @@ describe('kubectl apply of Domains the schema used to accept', () => {
   });
 
   it('quotas.maxFolderDepth: 1 to 10000 as the data plane takes it, 1000 when unset, explained', async () => {
-    await expect(apply(domain('depth-deep', `${S3}\n  quotas: {maxFolderDepth: 10001}`))).rejects.toThrow(/spec\.quotas\.maxFolderDepth: Invalid value: 10001: spec\.quotas\.maxFolderDepth in body should be less than or equal to 10000/);
-    await expect(apply(domain('depth-zero', `${S3}\n  quotas: {maxFolderDepth: 0}`))).rejects.toThrow(/spec\.quotas\.maxFolderDepth in body should be greater than or equal to 1/);
-    await expect(apply(domain('depth-ok', `${S3}\n  quotas: {maxFolderDepth: 10000}`))).resolves.toContain('created');
-    await expect(apply(domain('depth-unset', S3))).resolves.toContain('created');
-    await expect(kubectl(kubeconfig, ['get', 'domain', 'depth-unset', '-o', 'jsonpath={.spec.quotas.maxFolderDepth}'])).resolves.toBe('1000');
-    const explained = await kubectl(kubeconfig, ['explain', 'domain.spec.quotas.maxFolderDepth']);
-    expect(explained.replace(/\s+/g, ' ')).toContain('Most levels folders may nest in a drive');
-    expect(explained.replace(/\s+/g, ' ')).toContain('(OPENPDS_MAX_FOLDER_DEPTH)');
+    const [explained] = await Promise.all([
+      explain('domain.spec.quotas.maxFolderDepth'),
+      expect(apply(domain('depth-deep', `${S3}\n  quotas: {maxFolderDepth: 10001}`))).rejects.toThrow(/spec\.quotas\.maxFolderDepth: Invalid value: 10001: spec\.quotas\.maxFolderDepth in body should be less than or equal to 10000/),
+      expect(apply(domain('depth-zero', `${S3}\n  quotas: {maxFolderDepth: 0}`))).rejects.toThrow(/spec\.quotas\.maxFolderDepth in body should be greater than or equal to 1/),
+      expect(apply(domain('depth-ok', `${S3}\n  quotas: {maxFolderDepth: 10000}`))).resolves.toContain('created'),
+      (async () => {
+        await expect(apply(domain('depth-unset', S3))).resolves.toContain('created');
+        await expect(kubectl(kubeconfig, ['get', 'domain', 'depth-unset', '-o', 'jsonpath={.spec.quotas.maxFolderDepth}'])).resolves.toBe('1000');
+      })(),
+    ]);
+    expect(explained).toContain('Most levels folders may nest in a drive');
+    expect(explained).toContain('(OPENPDS_MAX_FOLDER_DEPTH)');
   });
 
   /**
@@ -128,9 +152,8 @@ describe('kubectl apply of Domains the schema used to accept', () => {
   ])('%s.%s: refused at %i and %i, admitted at the data plane\'s bound %i, %s when unset, explained', async (group, field, below, above, max, byDefault, env) => {
     const name = field.toLowerCase().replace(/seconds$/, '');
     const at = (value: number) => `${S3}\n  ${group}: {${field}: ${value}}`;
-    await expectBounds(name, `${group}.${field}`, { below: at(below), above: at(above), max: at(max) }, { below, max }, byDefault);
-    const explained = await kubectl(kubeconfig, ['explain', `domain.spec.${group}.${field}`]);
-    expect(explained.replace(/\s+/g, ' ')).toContain(`(${env})`);
+    const [explained] = await Promise.all([explain(`domain.spec.${group}.${field}`), expectBounds(name, `${group}.${field}`, { below: at(below), above: at(above), max: at(max) }, { below, max }, byDefault)]);
+    expect(explained).toContain(`(${env})`);
   });
 
   const S3_WITH = (s3: string, db = '') => `  storage: {s3: {bucket: photos${s3}}}\n  database: {urlSecretRef: {name: db}${db}}`;
@@ -143,44 +166,51 @@ describe('kubectl apply of Domains the schema used to accept', () => {
     ['storage.s3.idleTimeoutSeconds', 's3-idle', (v: number) => S3_WITH(`, idleTimeoutSeconds: ${v}`), 0, 3601, 3600, '30', 'OPENPDS_S3_IDLE_TIMEOUT_SECONDS'],
     ['apiServer.maxConnections', 'conns', (v: number) => `${S3}\n  apiServer: {maxConnections: ${v}}`, -1, 10000001, 10000000, '', 'OPENPDS_MAX_CONNECTIONS'],
   ])('%s: refused one past either bound, admitted at the data plane\'s bound, stored as its default when unset, explained', async (field, name, at, below, above, max, byDefault, env) => {
-    await expectBounds(name, field, { below: at(below), above: at(above), max: at(max) }, { below, max }, byDefault);
-    const explained = await kubectl(kubeconfig, ['explain', `domain.spec.${field}`]);
-    expect(explained.replace(/\s+/g, ' ')).toContain(`(${env})`);
+    const [explained] = await Promise.all([explain(`domain.spec.${field}`), expectBounds(name, field, { below: at(below), above: at(above), max: at(max) }, { below, max }, byDefault)]);
+    expect(explained).toContain(`(${env})`);
   });
 
   it('storage.s3.downloadRedirect and uploads.rapidUpload.proofV2: the data plane\'s defaults (true, false) when unset, explained', async () => {
-    await expect(apply(domain('switches', S3))).resolves.toContain('created');
-    await expect(kubectl(kubeconfig, ['get', 'domain', 'switches', '-o', 'jsonpath={.spec.storage.s3.downloadRedirect} {.spec.uploads.rapidUpload.proofV2}'])).resolves.toBe('true false');
-    await expect(apply(domain('switches', `${S3_WITH(', downloadRedirect: false')}\n  uploads: {rapidUpload: {proofV2: true}}`))).resolves.toContain('configured');
-    const redirect = await kubectl(kubeconfig, ['explain', 'domain.spec.storage.s3.downloadRedirect']);
-    expect(redirect.replace(/\s+/g, ' ')).toContain('(OPENPDS_DOWNLOAD_REDIRECT)');
-    const proof = await kubectl(kubeconfig, ['explain', 'domain.spec.uploads.rapidUpload.proofV2']);
-    expect(proof.replace(/\s+/g, ' ')).toContain('(OPENPDS_RAPID_UPLOAD_PROOF_V2)');
+    const [redirect, proof] = await Promise.all([
+      explain('domain.spec.storage.s3.downloadRedirect'),
+      explain('domain.spec.uploads.rapidUpload.proofV2'),
+      (async () => {
+        await expect(apply(domain('switches', S3))).resolves.toContain('created');
+        await expect(kubectl(kubeconfig, ['get', 'domain', 'switches', '-o', 'jsonpath={.spec.storage.s3.downloadRedirect} {.spec.uploads.rapidUpload.proofV2}'])).resolves.toBe('true false');
+        await expect(apply(domain('switches', `${S3_WITH(', downloadRedirect: false')}\n  uploads: {rapidUpload: {proofV2: true}}`))).resolves.toContain('configured');
+      })(),
+    ]);
+    expect(redirect).toContain('(OPENPDS_DOWNLOAD_REDIRECT)');
+    expect(proof).toContain('(OPENPDS_RAPID_UPLOAD_PROOF_V2)');
   });
 
   it('gc.graceSeconds below signedURLs.uploadTTLSeconds + 3600 is refused with the numbers, on create and when the TTL is raised', async () => {
-    await expect(apply(domain('grace-short', `${S3}\n  gc: {graceSeconds: 7199}`))).rejects.toThrow(
-      'The Domain "grace-short" is invalid: spec.gc.graceSeconds: Invalid value: "object": gc.graceSeconds must be at least signedURLs.uploadTTLSeconds + 3600 = 7200, got 7199: an upload\'s part URLs work that long',
-    );
-    await expect(apply(domain('grace-ok', `${S3}\n  gc: {graceSeconds: 90000}`))).resolves.toContain('created');
-    await expect(apply(domain('grace-ok', `${S3}\n  gc: {graceSeconds: 90000}\n  signedURLs: {uploadTTLSeconds: 86401}`))).rejects.toThrow(
-      'gc.graceSeconds must be at least signedURLs.uploadTTLSeconds + 3600 = 90001, got 90000',
-    );
-    await expect(apply(domain('grace-ok', `${S3}\n  gc: {graceSeconds: 90000}\n  signedURLs: {uploadTTLSeconds: 86400}`))).resolves.toContain('configured');
-    // Unset, nothing is stored: the data plane derives it from the TTL, however long.
-    await expect(apply(domain('grace-unset', `${S3}\n  signedURLs: {uploadTTLSeconds: 604800}`))).resolves.toContain('created');
-    await expect(kubectl(kubeconfig, ['get', 'domain', 'grace-unset', '-o', 'jsonpath={.spec.gc}'])).resolves.toBe('{"intervalSeconds":3600}');
-    const explained = await kubectl(kubeconfig, ['explain', 'domain.spec.gc.graceSeconds']);
-    expect(explained.replace(/\s+/g, ' ')).toContain('Absent means 86400 (a day), or signedURLs.uploadTTLSeconds + 3600 when that is more.');
+    const [explained] = await Promise.all([
+      explain('domain.spec.gc.graceSeconds'),
+      expect(apply(domain('grace-short', `${S3}\n  gc: {graceSeconds: 7199}`))).rejects.toThrow(
+        'The Domain "grace-short" is invalid: spec.gc.graceSeconds: Invalid value: "object": gc.graceSeconds must be at least signedURLs.uploadTTLSeconds + 3600 = 7200, got 7199: an upload\'s part URLs work that long',
+      ),
+      (async () => {
+        await expect(apply(domain('grace-ok', `${S3}\n  gc: {graceSeconds: 90000}`))).resolves.toContain('created');
+        await expect(apply(domain('grace-ok', `${S3}\n  gc: {graceSeconds: 90000}\n  signedURLs: {uploadTTLSeconds: 86401}`))).rejects.toThrow(
+          'gc.graceSeconds must be at least signedURLs.uploadTTLSeconds + 3600 = 90001, got 90000',
+        );
+        await expect(apply(domain('grace-ok', `${S3}\n  gc: {graceSeconds: 90000}\n  signedURLs: {uploadTTLSeconds: 86400}`))).resolves.toContain('configured');
+      })(),
+      (async () => {
+        // Unset, nothing is stored: the data plane derives it from the TTL, however long.
+        await expect(apply(domain('grace-unset', `${S3}\n  signedURLs: {uploadTTLSeconds: 604800}`))).resolves.toContain('created');
+        await expect(kubectl(kubeconfig, ['get', 'domain', 'grace-unset', '-o', 'jsonpath={.spec.gc}'])).resolves.toBe('{"intervalSeconds":3600}');
+      })(),
+    ]);
+    expect(explained).toContain('Absent means 86400 (a day), or signedURLs.uploadTTLSeconds + 3600 when that is more.');
   });
 
   it('kubectl explain says what an unset apiServer.replicas means, and the limits', async () => {
-    const replicas = await kubectl(kubeconfig, ['explain', 'domain.spec.apiServer.replicas']);
-    expect(replicas.replace(/\s+/g, ' ')).toContain('Absent means 1 with storage.volume (a ReadWriteOnce disk allows 0 or 1) and 2 otherwise.');
-    const size = await kubectl(kubeconfig, ['explain', 'domain.spec.quotas.defaultDriveSize']);
-    expect(size.replace(/\s+/g, ' ')).toContain('At most 9007199254740991 bytes');
+    const [replicas, size, kind] = await Promise.all([explain('domain.spec.apiServer.replicas'), explain('domain.spec.quotas.defaultDriveSize'), explain('domain')]);
+    expect(replicas).toContain('Absent means 1 with storage.volume (a ReadWriteOnce disk allows 0 or 1) and 2 otherwise.');
+    expect(size).toContain('At most 9007199254740991 bytes');
     // The apiserver shows its own ObjectMeta for metadata, so the name's limits are in the kind's description.
-    const kind = await kubectl(kubeconfig, ['explain', 'domain']);
-    expect(kind.replace(/\s+/g, ' ')).toContain('Its name must be a DNS-1035 label of at most 48 characters');
+    expect(kind).toContain('Its name must be a DNS-1035 label of at most 48 characters');
   });
 });
