@@ -154,7 +154,7 @@ export function createApp(deps: Deps, services: Services = createServices(deps))
   app.get('/v2/openapi.json', (_req, res) => void res.json(buildOpenApi(registry, { version: VERSION })));
 
   if (deps.store.kind === 'local')
-    app.use(createLocalBlobRouter({ store: deps.store, signer: deps.urlSigner, maxPartSize: MAX_PART_SIZE, objectUploadOpen: (key) => services.uploads.isObjectUploadOpen(key) }));
+    app.use(createLocalBlobRouter({ store: deps.store, signer: deps.urlSigner, maxPartSize: MAX_PART_SIZE, objectUploadOpen: (key) => services.uploads.isObjectUploadOpen(key), whileObjectUploadOpen: (key, replace) => services.uploads.whileObjectUploadOpen(key, replace) }));
 
   // Express matches a route case-insensitively and with or without a trailing slash (the routers are made
   // in the modules with Router()'s defaults), but the public-path check below is exact: `/V2/ACCOUNT/LOGIN`

@@ -4,6 +4,7 @@
  * implementations add their own prefix. Everything streams: no method buffers a whole object.
  */
 import type { Readable } from 'node:stream';
+import type { RenameWhile } from './local-files';
 
 export interface ByteRange {
   /** First byte, inclusive. */
@@ -41,12 +42,13 @@ export interface DownloadUrlOptions {
 export interface BlobStore {
   readonly kind: 'local' | 's3';
   /**
-   * Streams body to key, replacing any object there. Resolves once the bytes are durable. `beforeReplace`,
-   * on local disk, runs once every byte is durable but before it replaces the key: a rejection drops the
-   * bytes, leaves the key as it was and fails the put with it (the one-part upload URL's last check,
-   * local-blob.routes.ts). S3 ignores it: its uploads go to presigned URLs, never through put.
+   * Streams body to key, replacing any object there. Resolves once the bytes are durable. `replaceWhile`,
+   * on local disk, runs the replace of the key (once every byte is durable) inside the caller's guard: a
+   * rejection drops the bytes, leaves the key as it was and fails the put with it (the one-part upload
+   * URL holds its open upload session locked across the replace, local-blob.routes.ts). S3 ignores it: its
+   * uploads go to presigned URLs, never through put.
    */
-  put(key: string, body: Readable, options?: { size?: number; contentType?: string; beforeReplace?: () => Promise<void> }): Promise<ObjectInfo>;
+  put(key: string, body: Readable, options?: { size?: number; contentType?: string; replaceWhile?: RenameWhile }): Promise<ObjectInfo>;
   /** Streams the object, or the inclusive byte range of it. Rejects with BlobNotFoundError. */
   get(key: string, range?: ByteRange): Promise<Readable>;
   /** Size and etag, or null when the key does not exist. */

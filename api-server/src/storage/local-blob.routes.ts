@@ -27,6 +27,12 @@ export interface LocalBlobRouterDeps {
    * (409). Without it (the store's own tests) every validly signed PUT is taken.
    */
   objectUploadOpen?: (key: string) => Promise<boolean>;
+  /**
+   * Runs `replace` (the PUT's rename onto the key) while the one-part upload at this key is open and held
+   * so (its session row locked against file/complete's claim), and resolves true; false, without running
+   * it, when the upload is no longer open.
+   */
+  whileObjectUploadOpen?: (key: string, replace: () => Promise<void>) => Promise<boolean>;
 }
 
 export function createLocalBlobRouter(deps: LocalBlobRouterDeps): Router {
@@ -54,15 +60,21 @@ export function createLocalBlobRouter(deps: LocalBlobRouterDeps): Router {
     const query = verifiedQuery(signer, 'PUT', LOCAL_OBJECT_UPLOAD_PATH, req);
     const uploadCompleted = () => conflict('UploadCompleted', 'this upload is complete (or gone): its URL takes no more bytes');
     if (deps.objectUploadOpen && !(await deps.objectUploadOpen(query.key!))) throw uploadCompleted();
-    // Checked again once the body is in, before it replaces the object: a file/complete while the body
-    // was still arriving completed the object as it was, and this PUT then replaced it after the 200, so
-    // the completed file answered 409 ContentReplaced for good (red team). Refused now, it keeps what
-    // was completed. (An UploadNotFoundError, so the store's error counter does not count it.)
-    const stillOpen = async () => {
-      if (deps.objectUploadOpen && !(await deps.objectUploadOpen(query.key!))) throw new UploadNotFoundError(query.key!);
-    };
+    // Checked again once the body is in, and held across the replace: a file/complete while the body was
+    // still arriving completed the object as it was, and this PUT then replaced it after the 200, so the
+    // completed file answered 409 ContentReplaced for good (red team). A check just before the rename
+    // still left the moment between the two; the session row is now locked from the check through the
+    // rename, so a complete claims the upload either before (this PUT is refused, keeping what was
+    // completed) or after (it completes these bytes). (An UploadNotFoundError, so the store's error
+    // counter does not count it.)
+    const whileOpen = deps.whileObjectUploadOpen;
+    const replaceWhile = whileOpen
+      ? async (replace: () => Promise<void>) => {
+          if (!(await whileOpen(query.key!, replace))) throw new UploadNotFoundError(query.key!);
+        }
+      : undefined;
     const body = limitedBody(req, maxPartSize, signedSize(query));
-    const info = await store.put(query.key!, body.stream, { size: body.declared, beforeReplace: stillOpen }).catch((error: unknown) => {
+    const info = await store.put(query.key!, body.stream, { size: body.declared, ...(replaceWhile ? { replaceWhile } : {}) }).catch((error: unknown) => {
       if (error instanceof UploadNotFoundError) throw uploadCompleted();
       throw bodyError(error, maxPartSize);
     });

@@ -52,12 +52,14 @@ export interface WrittenFile {
  * On any error (including the source being destroyed mid-stream) the temp file is removed.
  * `target` may be computed from the written bytes (part files are named after their MD5). Its missing
  * parent directories are made when `createParentUnder` names a directory above them (makeDirsUnder).
+ * `renameWhile`, once every byte is durable, runs the rename onto `target` inside a guard of the caller's
+ * (RenameWhile).
  */
 export async function writeFileAtomically(
   source: Readable,
   target: string | ((written: WrittenFile) => string),
   tmpDir: string,
-  options: { expectedSize?: number; maxSize?: number; createParentUnder?: string; beforeRename?: () => Promise<void> } = {},
+  options: { expectedSize?: number; maxSize?: number; createParentUnder?: string; renameWhile?: RenameWhile } = {},
 ): Promise<WrittenFile & { path: string }> {
   const tmp = path.join(tmpDir, `${TEMP_PREFIX}${randomBytes(12).toString('hex')}`);
   const counter = new CountingHash(options);
@@ -69,8 +71,18 @@ export async function writeFileAtomically(
     written = { size: counter.size, md5: counter.md5() };
     final = typeof target === 'string' ? target : target(written);
     if (options.createParentUnder !== undefined) await makeDirsUnder(options.createParentUnder, path.dirname(final));
-    await options.beforeRename?.();
-    await rename(tmp, final);
+    const replace = () => rename(tmp, final);
+    if (options.renameWhile) {
+      let renamed = false;
+      await options.renameWhile(async () => {
+        await replace();
+        renamed = true;
+      });
+      // Resolved without renaming: a guard that refuses must reject (the temp file is then removed).
+      if (!renamed) throw new Error('writeFileAtomically: renameWhile resolved without renaming');
+    } else {
+      await replace();
+    }
   } catch (error) {
     await rm(tmp, { force: true });
     throw error;
@@ -79,6 +91,13 @@ export async function writeFileAtomically(
   await fsyncPath(path.dirname(final));
   return { ...written, path: final };
 }
+
+/**
+ * A guard around the rename that replaces the target: it calls `rename` while it holds what must not change
+ * meanwhile (the one-part upload URL: its upload session, open, locked against file/complete), or rejects
+ * without calling it, which drops the new bytes and leaves the target as it was.
+ */
+export type RenameWhile = (rename: () => Promise<void>) => Promise<void>;
 
 /** Names of the temp files this module writes; nothing else lives in a tmp dir. */
 const TEMP_PREFIX = '.tmp-';

@@ -69,7 +69,7 @@ export function createLocalBlobStore(options: {
     async put(key, body, opts) {
       const target = objectPath(key);
       await ensureDirs();
-      await writeFileAtomically(body, target, dirs.tmp, { expectedSize: opts?.size, createParentUnder: root, beforeRename: opts?.beforeReplace });
+      await writeFileAtomically(body, target, dirs.tmp, { expectedSize: opts?.size, createParentUnder: root, renameWhile: opts?.replaceWhile });
       return infoOf(await stat(target, { bigint: true }));
     },
 

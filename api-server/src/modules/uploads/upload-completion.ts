@@ -6,7 +6,8 @@
  */
 import { adminScope } from '../drives/drive-access.sql';
 import { hashContent, type ContentHashes } from '../../shared/content-hasher';
-import { BlobNotFoundError, InvalidPartError, MIN_PART_SIZE, type UploadedPart } from '../../storage/blob-store';
+import type { Queryable } from '../../db/db';
+import { BlobNotFoundError, InvalidPartError, MIN_PART_SIZE, type ObjectInfo, type UploadedPart } from '../../storage/blob-store';
 import type { AuthContext } from '../auth/auth.types';
 import { AppError, conflict } from '../../shared/errors';
 import { isQuotaError } from '../files/files.errors';
@@ -31,11 +32,13 @@ export function createUploadCompletion(ctx: UploadsContext, sessions: Pick<Uploa
   async function completePlainUpload(auth: AuthContext, input: { drive_id: string; file_id: string; upload_id: string }, accessible: Promise<unknown>): Promise<FileRow | undefined> {
     if (deps.config.uploadHashing !== 'background' || !deps.store.objectUploadUrl || !/^[0-9a-zA-Z_-]{1,64}$/.test(input.upload_id)) return undefined;
     const storageKey = `blobs/${input.upload_id}`;
-    const [object] = await Promise.all([deps.store.head(storageKey).catch(() => null), accessible]);
-    if (!object) return undefined;
     const pendingSha256 = `${PENDING_PREFIX}${input.upload_id}`;
-    try {
-      const linked = await repo.linkUpload(deps.db, {
+    let size = 0;
+    /** The object's size as it is now, then the statement that claims the session for that size. */
+    const link = async (db: Queryable, object: ObjectInfo | null) => {
+      if (!object) return undefined;
+      size = object.size;
+      return repo.linkUpload(db, {
         blob: { sha256: pendingSha256, sha1: '', pre_hash: '', size: object.size, storage_key: storageKey, hashed: false, client_writable: true },
         uploadId: input.upload_id,
         job: background.hashing.job(pendingSha256),
@@ -45,10 +48,25 @@ export function createUploadCompletion(ctx: UploadsContext, sessions: Pick<Uploa
         createdBy: auth.userId,
         claim: { domainId, scope: adminScope(auth) },
       });
+    };
+    try {
+      // On local disk a PUT to the upload URL could replace the object between the look at it and the
+      // claim, and the file would be completed with a size its bytes no longer have (ContentReplaced
+      // once hashed): both hold the upload's lock (uploads.repository lockObjectUpload), so the PUT comes
+      // wholly before (its bytes are completed) or after (refused, 409 UploadCompleted). On S3 the upload
+      // URL is presigned: the store takes the PUT, nothing to hold.
+      const linked =
+        deps.store.kind === 'local'
+          ? (await accessible,
+            await deps.db.transaction(async (tx) => {
+              await repo.lockObjectUpload(tx, storageKey);
+              return link(tx, await deps.store.head(storageKey).catch(() => null));
+            }))
+          : await Promise.all([deps.store.head(storageKey).catch(() => null), accessible]).then(([object]) => link(deps.db, object));
       // A name taken meanwhile under refuse: the full path claims the session and answers 409 (refuse).
       if (!linked || linked.refused) return undefined;
       background.wake();
-      deps.metrics.uploadBytes.inc(object.size);
+      deps.metrics.uploadBytes.inc(size);
       return linked.file;
     } catch (e) {
       if (isQuotaError(e)) return undefined;

@@ -303,6 +303,20 @@ export function createUploadSessions(ctx: UploadsContext) {
   /** For the local store's upload route: a one-part upload's URL takes bytes only while its session is open. */
   const isObjectUploadOpen = (storageKey: string) => repo.isObjectUploadOpen(deps.db, storageKey);
 
+  /**
+   * Runs `replace` (the one-part upload URL's rename onto the object) while the upload at `storageKey` is
+   * open, held so that file/complete cannot claim it meanwhile (uploads.repository isObjectUploadOpen);
+   * false, without running it, when it is not open. On PGlite, one connection runs one transaction at a
+   * time: the same holds.
+   */
+  async function whileObjectUploadOpen(storageKey: string, replace: () => Promise<void>): Promise<boolean> {
+    return deps.db.transaction(async (tx) => {
+      if (!(await repo.isObjectUploadOpen(tx, storageKey, { lock: true }))) return false;
+      await replace();
+      return true;
+    });
+  }
+
   async function openSession(auth: AuthContext, driveId: string, fileId: string, uploadId: string): Promise<UploadSessionRow> {
     await drives.getAccessible(auth, driveId);
     const session = await repo.getSession(deps.db, driveId, fileId, uploadId);
@@ -324,6 +338,6 @@ export function createUploadSessions(ctx: UploadsContext) {
     }
   }
 
-  return { create, getUploadUrl, listUploadedParts, isObjectUploadOpen, openSession, storeParts };
+  return { create, getUploadUrl, listUploadedParts, isObjectUploadOpen, whileObjectUploadOpen, openSession, storeParts };
 }
 export type UploadSessions = ReturnType<typeof createUploadSessions>;

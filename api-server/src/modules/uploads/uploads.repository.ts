@@ -80,8 +80,20 @@ export const STALE_COMPLETING_SECONDS = 60;
 export const MAX_OPEN_UPLOADS_PER_DRIVE = 1000;
 export const COMPLETING_HEARTBEAT_SECONDS = 10;
 
+/**
+ * The object of the one-part upload at `storageKey`, held for the caller's transaction against a PUT
+ * replacing it: taken by that PUT from its check through its rename, and by file/complete's one-statement
+ * path from its look at the object through its claim. Advisory, not the session's row lock: the claim
+ * statement takes the drive, the file and then the session in that order, which a row lock taken first
+ * would break.
+ */
+async function lockObjectUpload(db: Queryable, storageKey: string): Promise<void> {
+  await db.query(`SELECT pg_advisory_xact_lock(hashtext($1))`, [`object-upload:${storageKey}`]);
+}
+
 export function createUploadsRepository() {
   return {
+    lockObjectUpload,
     /**
      * file/create's common case in one statement: the caller may write to the drive (`access`: its owner
      * or an admin of the domain), the declared size fits the quota, the parent is a live folder, no
@@ -225,10 +237,18 @@ export function createUploadsRepository() {
       await db.query(`DELETE FROM upload_sessions WHERE status = 'completed' AND updated_at < $1`, [before]);
     },
     /** True while a one-part upload at this key may still take its bytes: its session is open. */
-    async isObjectUploadOpen(db: Queryable, storageKey: string): Promise<boolean> {
-      const rows = await db.query(`SELECT 1 FROM upload_sessions WHERE storage_key = $1 AND status = 'open' LIMIT 1`, [storageKey]);
+    /**
+     * With `lock` (in a transaction): the one-part upload URL's guard around its replace of the object. The
+     * advisory lock is the one file/complete's one-statement path takes before it looks at the object
+     * (lockObjectUpload); FOR SHARE makes the other paths' claim (an UPDATE of the row) wait for the
+     * caller's transaction, and a claim committed meanwhile is seen (READ COMMITTED re-reads the row).
+     */
+    async isObjectUploadOpen(db: Queryable, storageKey: string, options: { lock?: boolean } = {}): Promise<boolean> {
+      if (options.lock) await lockObjectUpload(db, storageKey);
+      const rows = await db.query(`SELECT 1 FROM upload_sessions WHERE storage_key = $1 AND status = 'open' LIMIT 1${options.lock ? ' FOR SHARE' : ''}`, [storageKey]);
       return rows.length > 0;
     },
+
     async isUploadingFileOrphaned(db: Queryable, fileId: string): Promise<boolean> {
       const rows = await db.query(
         `SELECT 1 FROM files f WHERE f.file_id = $1 AND f.status = 'uploading'

@@ -34,6 +34,7 @@ export function createUploadsService(deps: UploadsDeps, drives: DrivesService, f
     getUploadUrl: sessions.getUploadUrl,
     listUploadedParts: sessions.listUploadedParts,
     isObjectUploadOpen: sessions.isObjectUploadOpen,
+    whileObjectUploadOpen: sessions.whileObjectUploadOpen,
     openSession: sessions.openSession,
     storeParts: sessions.storeParts,
     complete: completion.complete,
