@@ -58,8 +58,17 @@ const outputLines = (output: string) => output.split('\n').filter((line) => line
 const parsed = (lines: string[]) => lines.map((line) => JSON.parse(line) as { level: number; msg: string; warning?: { name: string; code?: string; detail?: string } });
 
 describe('process warnings of `openpds serve`', () => {
+  // Both serves start with the block, a process each (most of their seconds are PGlite's WebAssembly
+  // compiling in the child): the second no longer waits for the first. Each test reads its own.
+  const runs: Partial<Record<'plain' | 'quiet', Promise<Run>>> = {};
+  beforeAll(() => {
+    runs.plain = serveWithFixture({});
+    runs.quiet = serveWithFixture({ NODE_NO_WARNINGS: '1' });
+    for (const run of Object.values(runs)) run.catch(() => undefined); // reported by its own test
+  });
+
   it('are one JSON warn line each, and every line it writes is JSON', async () => {
-    const { lines, exitCode } = await serveWithFixture({});
+    const { lines, exitCode } = await runs.plain!;
     expect(exitCode).toBe(0);
     expect(lines.filter((line) => !/^\{.*\}$/.test(line))).toEqual([]);
     const records = parsed(lines);
@@ -71,7 +80,7 @@ describe('process warnings of `openpds serve`', () => {
   }, 90_000);
 
   it('are not written at all with NODE_NO_WARNINGS=1', async () => {
-    const { lines, exitCode } = await serveWithFixture({ NODE_NO_WARNINGS: '1' });
+    const { lines, exitCode } = await runs.quiet!;
     expect(exitCode).toBe(0);
     expect(lines.filter((line) => !/^\{.*\}$/.test(line))).toEqual([]);
     const records = parsed(lines);
