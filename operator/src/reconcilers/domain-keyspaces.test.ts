@@ -61,9 +61,11 @@ describe('the Domain keyspace index: which Domains a storage conflict can be wit
     expect(feed(index, 'add', second)).toEqual(['ns/first']);
     // A status write that leaves both keyspaces as they were (conditions, usage): nobody to wake.
     expect(feed(index, 'update', { ...second, status: { conditions: [] } } as unknown as Domain)).toEqual([]);
-    // The first's apply writes status.storage: the same keyspace as its spec, so still nothing new.
+    // The first's apply writes status.storage, the keyspace its spec asks for: its data plane now runs
+    // there, which changes who holds it (storageConflict), so the Domains there are woken.
     const applied = domain('first', { prefix: 'media/' }, at(1), { prefix: 'media/' });
-    expect(feed(index, 'update', applied)).toEqual([]);
+    expect(feed(index, 'update', applied)).toEqual(['ns/second']);
+    expect(feed(index, 'update', { ...applied, status: { ...applied.status, conditions: [] } } as unknown as Domain)).toEqual([]);
     // Its endpoint edited: the Domains of the keyspace it leaves (and of the one it asks for) are woken.
     const moved = domain('first', { prefix: 'media/', endpoint: 'http://rgw-2:7480' }, at(1), { prefix: 'media/' });
     expect(feed(index, 'update', moved)).toEqual(['ns/second']);
@@ -74,6 +76,13 @@ describe('the Domain keyspace index: which Domains a storage conflict can be wit
     expect(feed(index, 'delete', second)).toEqual([]);
     expect(index.overlapping(domain('again', { prefix: 'media/' }))).toEqual([]);
     expect(names(index.overlapping(domain('again', {})))).toEqual(['other']); // what is left of the tree
+  });
+
+  it('takes a prefix without its trailing slash (a status edited by hand) as the prefix with it', () => {
+    const index = createDomainKeyspaces();
+    feed(index, 'add', domain('edited', undefined, at(1), { prefix: 'team/a' }));
+    expect(names(index.overlapping(domain('inside', { prefix: 'team/a/b/' })))).toEqual(['edited']);
+    expect(index.overlapping(domain('beside', { prefix: 'team/ab/' }))).toEqual([]);
   });
 
   it('gives storageConflict the answer a scan of every Domain gives (random fleets on one bucket)', () => {

@@ -34,13 +34,27 @@ interface Node {
 
 const newNode = (): Node => ({ keys: new Set(), children: new Map() });
 
-/** 'team/a/' → ['team', 'a']; '' (the whole bucket) → []. Every prefix ends in '/' (appliedStorage). */
-const segments = (prefix: string): string[] => (prefix ? prefix.slice(0, -1).split('/') : []);
+/**
+ * 'team/a/' → ['team', 'a']; '' (the whole bucket) → []. A prefix ends in '/' (appliedStorage); one in a
+ * status edited by hand without it is taken as if it had one.
+ */
+const segments = (prefix: string): string[] => (prefix ? prefix.replace(/\/$/, '').split('/') : []);
 
 /** The keyspaces a Domain is indexed under, deduplicated ('store\nprefix' each: equal keyspaces, equal strings). */
 function indexedUnder(domain: Domain): string[] {
   const { wanted, running } = keyspacesOf(domain);
   return [...new Set([wanted, running].filter((k): k is S3Keyspace => Boolean(k)).map((k) => `${k.store}\n${k.prefix}`))];
+}
+
+/**
+ * What storageConflict weighs of a Domain's keyspaces: the one asked for and the one running, apart. A
+ * data plane that starts (or stops) running on the keyspace its spec asks for changes who holds it, though
+ * the keyspaces it is indexed under stay the same.
+ */
+function weighed(domain: Domain | undefined): string {
+  if (!domain) return '';
+  const { wanted, running } = keyspacesOf(domain);
+  return JSON.stringify([wanted ?? null, running ?? null]);
 }
 
 const parse = (entry: string): S3Keyspace => {
@@ -54,31 +68,33 @@ export function createDomainKeyspaces(): DomainKeyspaces {
   /** Domain key → the Domain as last seen, and the keyspaces it is indexed under. */
   const domains = new Map<string, { domain: Domain; entries: string[] }>();
 
-  function place(entry: string, key: string, add: boolean): void {
+  /** Adds `key` under `entry`'s keyspace. */
+  function insert(entry: string, key: string): void {
     const { store, prefix } = parse(entry);
     let node: Node | undefined = stores.get(store);
-    if (!node) {
-      if (!add) return;
-      stores.set(store, (node = newNode()));
-    }
-    const path: Node[] = [node];
+    if (!node) stores.set(store, (node = newNode()));
     for (const segment of segments(prefix)) {
       let child: Node | undefined = node.children.get(segment);
-      if (!child) {
-        if (!add) return;
-        node.children.set(segment, (child = newNode()));
-      }
-      path.push((node = child));
+      if (!child) node.children.set(segment, (child = newNode()));
+      node = child;
     }
-    if (add) {
-      node.keys.add(key);
-      return;
+    node.keys.add(key);
+  }
+
+  /** Removes `key` from under `entry`'s keyspace, and the branches left empty, so a fleet that comes and goes leaves no tree behind. */
+  function remove(entry: string, key: string): void {
+    const { store, prefix } = parse(entry);
+    const root = stores.get(store);
+    if (!root) return;
+    const path: { node: Node; segment: string }[] = [{ node: root, segment: '' }];
+    for (const segment of segments(prefix)) {
+      const child = path[path.length - 1]!.node.children.get(segment);
+      if (!child) return;
+      path.push({ node: child, segment });
     }
-    node.keys.delete(key);
-    // Prune empty branches, so a fleet that comes and goes leaves no tree behind.
-    const names = ['', ...segments(prefix)];
-    for (let i = path.length - 1; i > 0 && path[i]!.keys.size === 0 && path[i]!.children.size === 0; i--) path[i - 1]!.children.delete(names[i]!);
-    if (path[0]!.keys.size === 0 && path[0]!.children.size === 0) stores.delete(store);
+    path[path.length - 1]!.node.keys.delete(key);
+    for (let i = path.length - 1; i > 0 && path[i]!.node.keys.size === 0 && path[i]!.node.children.size === 0; i--) path[i - 1]!.node.children.delete(path[i]!.segment);
+    if (root.keys.size === 0 && root.children.size === 0) stores.delete(store);
   }
 
   /** The keys of every Domain on a keyspace overlapping `keyspace`: at, above (shorter prefixes) or below it. */
@@ -114,14 +130,15 @@ export function createDomainKeyspaces(): DomainKeyspaces {
       ownerKeys(object: KubernetesObject, event: InformerEvent) {
         const key = objectKey(object);
         const domain = object as unknown as Domain;
-        const before = domains.get(key)?.entries ?? [];
+        const known = domains.get(key);
+        const before = known?.entries ?? [];
         const after = event === 'delete' ? [] : indexedUnder(domain);
         if (event === 'delete') domains.delete(key);
         else domains.set(key, { domain, entries: after });
         // Most updates (status conditions, usage, finalizers) leave the keyspaces as they were: nobody to wake.
-        if (before.length === after.length && before.every((entry, i) => entry === after[i])) return [];
-        for (const entry of before) if (!after.includes(entry)) place(entry, key, false);
-        for (const entry of after) if (!before.includes(entry)) place(entry, key, true);
+        if (weighed(known?.domain) === weighed(event === 'delete' ? undefined : domain)) return [];
+        for (const entry of before) if (!after.includes(entry)) remove(entry, key);
+        for (const entry of after) if (!before.includes(entry)) insert(entry, key);
         const woken = new Set<string>();
         for (const entry of [...before, ...after]) overlappingKeys(parse(entry), woken);
         woken.delete(key);
