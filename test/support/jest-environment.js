@@ -62,29 +62,49 @@ function armExitProbe() {
   if (process.__openpdsExitProbe || typeof process.send !== 'function') return; // once per worker; not in-band
   process.__openpdsExitProbe = true;
   let endedAt = 0;
+  let terminated = false;
   // A worker that nothing holds but whose event loop was busy (a long synchronous teardown, a GC of a heap
   // full of PGlite instances) drains late: that says so too, as the timer below cannot fire on time then.
   process.on('exit', () => {
     const ms = endedAt ? Date.now() - endedAt : 0;
-    if (ms > 300) process.stderr.write(`jest worker ${process.pid}: nothing held it, but its event loop drained only ${ms} ms after the end of the run\n`);
+    if (ms > 300 && !terminated) process.stderr.write(`jest worker ${process.pid}: nothing held it, but its event loop drained only ${ms} ms after the end of the run\n`);
   });
+  /** What holds the process now, a line each (none: nothing does). */
+  const holders = () => {
+    const handles = process._getActiveHandles().filter((h) => !(h === process.stdout || h === process.stderr || h === process.stdin));
+    const lines = handles.map((h) => `  ${describeHandle(h)}`);
+    const timers = pendingTimers();
+    lines.push(...timers.map(([timer, file]) => `  ${describeHandle(timer)} (set by ${file})`));
+    // Timers set elsewhere (a module holding Node's own timers, the environment's realm): counted only.
+    const untracked = process.getActiveResourcesInfo().filter((r) => r === 'Timeout').length - timers.length;
+    if (untracked > 0) lines.push(`  ${untracked} more timer(s), not set through a test file's setTimeout/setInterval`);
+    return [...lines, ...process._getActiveRequests().map((r) => `  request ${r?.constructor?.name ?? typeof r}`)];
+  };
+  let reported = false;
   const onMessage = (message) => {
     if (!Array.isArray(message) || message[0] !== CHILD_MESSAGE_END) return;
     process.removeListener('message', onMessage);
     endedAt = Date.now();
     setTimeout(() => {
-      const handles = process._getActiveHandles().filter((h) => !(h === process.stdout || h === process.stderr || h === process.stdin));
-      const lines = handles.map((h) => `  ${describeHandle(h)}`);
-      const timers = pendingTimers();
-      lines.push(...timers.map(([timer, file]) => `  ${describeHandle(timer)} (set by ${file})`));
-      // Timers set elsewhere (a module holding Node's own timers, the environment's realm): counted only.
-      const untracked = process.getActiveResourcesInfo().filter((r) => r === 'Timeout').length - timers.length;
-      if (untracked > 0) lines.push(`  ${untracked} more timer(s), not set through a test file's setTimeout/setInterval`);
-      const requests = process._getActiveRequests().map((r) => `  request ${r?.constructor?.name ?? typeof r}`);
-      if (lines.length + requests.length === 0) return; // nothing holds it: the 'exit' handler says when it drained
+      const lines = holders();
+      if (lines.length === 0) return; // nothing holds it: the 'exit' handler says when it drained
+      reported = true;
       const late = Date.now() - endedAt - GRACE_MS;
-      process.stderr.write(`jest worker ${process.pid} still alive ${GRACE_MS} ms after the end of the run${late > 50 ? ` (its event loop blocked for ~${late} ms more)` : ''}, held by:\n${[...lines, ...requests].join('\n')}\n`);
+      process.stderr.write(`jest worker ${process.pid} still alive ${GRACE_MS} ms after the end of the run${late > 50 ? ` (its event loop blocked for ~${late} ms more)` : ''}, held by:\n${lines.join('\n')}\n`);
     }, GRACE_MS).unref();
+    // jest's force exit is a SIGTERM 500 ms after this message. Its default action killed a worker whose
+    // event loop was busy all that time at once, before the report above or the 'exit' handler could run:
+    // jest's warning then came with no cause at all. Caught from now on, the signal waits for the loop: a
+    // worker nothing holds drains and the 'exit' handler says how late; one still held says what holds it
+    // (unless the report did) and exits as the signal would have. jest sends SIGKILL 500 ms later.
+    process.once('SIGTERM', () => {
+      terminated = true;
+      if (!reported) {
+        const lines = holders();
+        process.stderr.write(`jest worker ${process.pid}: jest's SIGTERM ran only ${Date.now() - endedAt} ms after the end of the run (its event loop busy until then), ${lines.length ? `held by:\n${lines.join('\n')}` : 'held by nothing'}\n`);
+      }
+      process.exit(143);
+    });
   };
   process.on('message', onMessage);
 }

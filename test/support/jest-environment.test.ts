@@ -18,7 +18,7 @@ const LEAKS = {
   untrackedTimer: "setTimeout(() => {}, 60_000); process.send('ready');",
 };
 
-function runWorker(leak: keyof typeof LEAKS | false, blockMs = 0): Promise<{ code: number | null; signal: NodeJS.Signals | null; stderr: string; ms: number }> {
+function runWorker(leak: keyof typeof LEAKS | false, blockMs = 0, stopAs: 'jest' | 'late' = 'late'): Promise<{ code: number | null; signal: NodeJS.Signals | null; stderr: string; ms: number }> {
   const script = `require(${JSON.stringify(ENVIRONMENT)}).armExitProbe();
     const jestWorker = (m) => { if (m[0] === 2) { process.removeListener('message', jestWorker); for (const until = Date.now() + ${blockMs}; Date.now() < until; ); } };
     process.on('message', jestWorker);
@@ -32,7 +32,14 @@ function runWorker(leak: keyof typeof LEAKS | false, blockMs = 0): Promise<{ cod
   let forceExit: NodeJS.Timeout | undefined;
   child.once('message', () => {
     child.send([2, false]); // jest-worker's CHILD_MESSAGE_END
-    forceExit = setTimeout(() => child.kill('SIGKILL'), 2000);
+    // 'jest': as jest-worker does it, SIGTERM after 500 ms, SIGKILL 500 ms after that.
+    forceExit =
+      stopAs === 'jest'
+        ? setTimeout(() => {
+            child.kill('SIGTERM');
+            forceExit = setTimeout(() => child.kill('SIGKILL'), 500);
+          }, 500)
+        : setTimeout(() => child.kill('SIGKILL'), 2000);
   });
   return new Promise((resolve) =>
     child.once('close', (code, signal) => {
@@ -72,4 +79,19 @@ test('a worker held by nothing but busy past the end says its event loop drained
   const result = await runWorker(false, 600);
   expect(result).toMatchObject({ code: 0, signal: null });
   expect(result.stderr).toMatch(/^jest worker \d+: nothing held it, but its event loop drained only (6\d\d|[7-9]\d\d|\d{4}) ms after the end of the run\n$/);
+});
+
+// jest's force exit is a SIGTERM 500 ms after the end message: a worker busy all that time (here 900 ms) was
+// killed by the signal's default action before it could say anything, and jest's warning came without a cause.
+test("a worker busy past jest's SIGTERM is not killed silently by it: it says it drained late", async () => {
+  const result = await runWorker(false, 900, 'jest');
+  expect(result).toMatchObject({ code: 0, signal: null });
+  expect(result.stderr).toMatch(/^jest worker \d+: nothing held it, but its event loop drained only (9\d\d|1\d{3}) ms after the end of the run\n$/);
+});
+
+test("a worker held by a leak and sent jest's SIGTERM reports once, then exits", async () => {
+  const result = await runWorker('server', 0, 'jest');
+  expect(result).toMatchObject({ code: 143, signal: null });
+  expect(result.stderr.match(/still alive 400 ms after the end of the run, held by:\n {2}Server/g)).toHaveLength(1);
+  expect(result.stderr).not.toContain("jest's SIGTERM");
 });
