@@ -39,6 +39,11 @@ describe('display names beyond file names (pglite + local)', () => {
     const drive = await api.ok('/v2/drive/create', { drive_name: rtl, owner: user.user_id }, admin);
     await expectRefused('/v2/drive/update', { drive_id: drive.drive_id, drive_name: BIDI }, admin, 'InvalidParameter.DriveName', bidiMessage('drive_name'));
     expect((await api.ok('/v2/drive/get', { drive_id: drive.drive_id }, admin)).drive_name).toBe(rtl);
+
+    // A name stored before the rule, sent back unchanged with another edit (as a form does), is kept.
+    await server.deps.db.query(`UPDATE drives SET drive_name = $1 WHERE drive_id = $2`, [BIDI, drive.drive_id]);
+    const kept = await api.call('/v2/drive/update', { drive_id: drive.drive_id, drive_name: BIDI, description: 'edited' }, admin);
+    expect([kept.status, kept.body.drive_name, kept.body.description]).toEqual([200, BIDI, 'edited']);
   });
 
   it('user/create and user/update refuse such a nick_name and change nothing', async () => {
@@ -48,6 +53,18 @@ describe('display names beyond file names (pglite + local)', () => {
     const own = (await api.login('nick', 'nick-password')).access_token;
     await expectRefused('/v2/user/update', { user_id: user.user_id, nick_name: CONTROL }, own, 'InvalidParameter.NickName', controlMessage('nick_name'));
     expect((await api.ok('/v2/user/get', { user_id: user.user_id }, admin)).nick_name).toBe('Nick');
+
+    // A nick name stored before the rule, sent back unchanged with another edit, is kept.
+    await server.deps.db.query(`UPDATE users SET nick_name = $1 WHERE user_id = $2`, [CONTROL, user.user_id]);
+    const kept = await api.call('/v2/user/update', { user_id: user.user_id, nick_name: CONTROL, description: 'edited' }, own);
+    expect([kept.status, kept.body.nick_name, kept.body.description]).toEqual([200, CONTROL, 'edited']);
+  });
+
+  it('user/create refuses such a user_name, which is shown too (and is the nick name when none is given)', async () => {
+    await expectRefused('/v2/user/create', { user_name: BIDI, password: 'spoof-password' }, admin, 'InvalidParameter.UserName', bidiMessage('user_name'));
+    await expectRefused('/v2/user/create', { user_name: 'a\u0085b', password: 'spoof-password' }, admin, 'InvalidParameter.UserName', 'user_name: must not contain control characters (U+0085 at position 2)');
+    const users = await api.ok('/v2/user/list', {}, admin);
+    expect(users.items.map((u: { user_name: string }) => u.user_name)).not.toContain(BIDI);
   });
 
   it('get_download_url refuses such a file_name (the name the browser would save under)', async () => {

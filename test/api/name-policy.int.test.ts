@@ -114,4 +114,37 @@ describe.each(['pg', 'pglite'] as const)('file-name rules on %s + local', (dbKin
     expect(await names(home.file_id)).toEqual(['clean.txt']);
     expect(await names(other.file_id)).toEqual([legacy]);
   });
+
+  it('reaches a file or folder by a name stored before the rules (overwrite, refuse, a folder reused), and makes no new item with it', async () => {
+    const home = await folder('root', 'by-name');
+    const file = await upload(home.file_id, 'old.txt', 'v1');
+    const dir = await folder(home.file_id, 'old-dir');
+    const legacy = 'old\u202e.txt';
+    const legacyDir = 'old\u0085dir';
+    await server.deps.db.query(`UPDATE files SET name = $1 WHERE file_id = $2`, [legacy, file.file_id]);
+    await server.deps.db.query(`UPDATE files SET name = $1 WHERE file_id = $2`, [legacyDir, dir.file_id]);
+
+    // A PDS client uploads a new revision by name: overwrite, no file_id.
+    const revision = await api.call('/v2/file/create', { drive_id: d, parent_file_id: home.file_id, name: legacy, type: 'file', size: 2, check_name_mode: 'overwrite' }, t);
+    expect([revision.status, revision.body.file_id]).toEqual([201, file.file_id]);
+    expect((await fetch(revision.body.part_info_list[0].upload_url, { method: 'PUT', body: 'v2' })).ok).toBe(true);
+    const completed = await api.call('/v2/file/complete', { drive_id: d, file_id: file.file_id, upload_id: revision.body.upload_id }, t);
+    expect([completed.status, completed.body.name, completed.body.size]).toEqual([200, legacy, 2]);
+    // refuse answers with the file there; a folder's create reuses it.
+    const refused = await api.call('/v2/file/create', { drive_id: d, parent_file_id: home.file_id, name: legacy, type: 'file', size: 2, check_name_mode: 'refuse' }, t);
+    expect([refused.body.file_id, refused.body.exist]).toEqual([file.file_id, true]);
+    const reused = await api.call('/v2/file/create', { drive_id: d, parent_file_id: home.file_id, name: legacyDir, type: 'folder', check_name_mode: 'refuse' }, t);
+    expect([reused.body.file_id, reused.body.exist]).toEqual([dir.file_id, true]);
+
+    // ignore and auto_rename would make a new item with (or numbered from) the name: refused.
+    for (const check_name_mode of ['ignore', 'auto_rename']) {
+      const r = await api.call('/v2/file/create', { drive_id: d, parent_file_id: home.file_id, name: legacy, type: 'file', size: 2, check_name_mode }, t);
+      expect([check_name_mode, r.status, r.body.code]).toEqual([check_name_mode, 400, 'InvalidParameter.Name']);
+    }
+    // And the name held in another folder does not count.
+    const elsewhere = await api.call('/v2/file/create', { drive_id: d, parent_file_id: 'root', name: legacy, type: 'file', size: 2, check_name_mode: 'overwrite' }, t);
+    expect([elsewhere.status, elsewhere.body.code]).toEqual([400, 'InvalidParameter.Name']);
+    expect(await names(home.file_id)).toEqual([legacyDir, legacy].sort());
+    expect(await names(home.file_id, 'uploading')).toEqual([]);
+  });
 });

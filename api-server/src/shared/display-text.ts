@@ -8,6 +8,7 @@
  * are allowed. Free text (descriptions) is not display text: it may hold newlines.
  */
 import { z } from 'zod';
+import { AppError } from './errors';
 
 const CONTROL = /\p{Cc}/u;
 const BIDI_CONTROL = /[\u202a-\u202e\u2066-\u2069]/u;
@@ -32,14 +33,24 @@ export function displayTextProblem(text: string): string | undefined {
   return undefined;
 }
 
-/** A zod string of display text (displayTextProblem's message when it is not). */
-export function displayTextField(min: number, max: number): z.ZodType<string> {
-  return z
-    .string()
-    .min(min)
-    .max(max)
-    .superRefine((text, ctx) => {
-      const problem = displayTextProblem(text);
-      if (problem) ctx.addIssue({ code: 'custom', message: problem });
-    });
+/**
+ * An update's new value of display text `field` (`drive_name` → InvalidParameter.DriveName), checked only
+ * when it is new: one stored before these rules and sent back unchanged with another edit (a form sends
+ * every field) is kept, not refused.
+ */
+export function checkChangedDisplayText(field: string, value: string | undefined, stored: string | null | undefined): void {
+  if (value === undefined || value === stored) return;
+  const problem = displayTextProblem(value);
+  if (problem) throw new AppError(`InvalidParameter.${field.replace(/(^|_)([a-z])/g, (_m, _u, c: string) => c.toUpperCase())}`, 400, `${field}: ${problem}`);
+}
+
+/** For a zod string's superRefine: displayTextProblem's message as its issue. */
+export function refineDisplayText(text: string, ctx: z.RefinementCtx): void {
+  const problem = displayTextProblem(text);
+  if (problem) ctx.addIssue({ code: 'custom', message: problem });
+}
+
+/** A zod string of display text. */
+export function displayTextField(min: number, max: number) {
+  return z.string().min(min).max(max).superRefine(refineDisplayText);
 }

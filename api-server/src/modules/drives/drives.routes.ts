@@ -71,7 +71,8 @@ export function createDrivesRouter(registry: RpcRegistry, drives: DrivesService)
     summary: 'Update a drive: name, description, status, quota (admin)',
     body: z.object({
       drive_id: idField,
-      drive_name: displayTextField(1, 1024).optional(),
+      // Checked in the service: a stored name sent back unchanged is not a new one (checkChangedDisplayText).
+      drive_name: z.string().min(1).max(1024).optional(),
       description: z.string().max(1024).optional(),
       status: z.enum(['enabled', 'disabled']).optional(),
       total_size: quota.optional(),

@@ -1,5 +1,6 @@
 import { isUniqueViolation, type Queryable } from '../../db/db';
 import type { Deps } from '../../shared/deps';
+import { checkChangedDisplayText } from '../../shared/display-text';
 import { toPage } from '../../shared/page';
 import { isAdmin, type AuthContext } from '../auth/auth.types';
 import { driveErrors } from './drives.errors';
@@ -138,6 +139,7 @@ export function createDrivesService(deps: Pick<Deps, 'db' | 'newId' | 'config'>)
         const drive = await repo.get(tx, domainId, driveId, { forUpdate: true });
         if (!drive) throw driveErrors.notFound(driveId);
         await checkAdminPower(tx, auth, drive);
+        checkChangedDisplayText('drive_name', rest.drive_name, drive.drive_name);
         return (await repo.update(tx, domainId, driveId, { ...rest, ...(total_size !== null ? { total_size } : {}) }, total_size === null))!;
       });
     },

@@ -8,7 +8,7 @@ import { fileErrors, isQuotaError, quotaExhausted } from './files.errors';
 import { createFilesRepository, ROOT, type FilePatch, type FileRow, type ListFilter, type OrderBy } from './files.repository';
 import { createFolderDepthCheck } from './folder-depth';
 import { decodeMarker, encodeMarker, MARKER_FIELDS, type MarkerField } from './marker';
-import { autoRenamePrefix, describeRename, nameFamily, nextFreeName, validateName } from './names';
+import { autoRenamePrefix, describeRename, nameFamily, nextFreeName, validateCreatedName, validateName } from './names';
 import { subtreeExceeds } from './subtree-size.repository';
 
 /** What file/list's marker holds as the sort key, by order_by (see sortKey in list). */
@@ -201,7 +201,7 @@ export function createFilesService(deps: Pick<Deps, 'db' | 'newId' | 'config'>, 
       input: { drive_id: string; parent_file_id: string; name: string; check_name_mode: CheckNameMode; description?: string; hidden?: boolean; labels?: string[]; user_meta?: string; local_created_at?: string; local_modified_at?: string },
     ) {
       await drives.getAccessible(auth, input.drive_id);
-      validateName(input.name);
+      await validateCreatedName(input.name, input.check_name_mode, async () => Boolean(await repo.findByName(deps.db, input.drive_id, input.parent_file_id, input.name)));
       return deps.db.transaction(async (tx) => {
         await lockDrive(tx, input.drive_id);
         const resolved = await resolveName(tx, input.drive_id, input.parent_file_id, input.name, input.check_name_mode, 'folder', undefined, { reuseFolder: true });

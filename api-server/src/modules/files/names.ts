@@ -45,6 +45,22 @@ export function validateName(name: string): string {
   return name;
 }
 
+/**
+ * file/create's name: validateName's, but a name the folder already holds, given to reach what holds it,
+ * is not a new one (a PDS client uploads a revision by name under overwrite; refuse returns the folder or
+ * file there): one stored before a rule was added is still reached, not refused. `held`: whether an
+ * available item of the folder has exactly this name, asked only when validateName refuses it. Under
+ * ignore and auto_rename the call makes a new item (or a new name from it): refused.
+ */
+export async function validateCreatedName(name: string, mode: 'ignore' | 'auto_rename' | 'refuse' | 'overwrite', held: () => Promise<boolean>): Promise<void> {
+  try {
+    validateName(name);
+  } catch (error) {
+    if ((mode === 'overwrite' || mode === 'refuse') && (await held())) return;
+    throw error;
+  }
+}
+
 export function splitExtension(name: string): { base: string; ext: string } {
   const dot = name.lastIndexOf('.');
   return dot > 0 ? { base: name.slice(0, dot), ext: name.slice(dot) } : { base: name, ext: '' };

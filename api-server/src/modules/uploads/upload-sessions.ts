@@ -6,7 +6,7 @@
  */
 import { isQuotaError } from '../files/files.errors';
 import { ROOT } from '../files/files.repository';
-import { describeName, validateName } from '../files/names';
+import { describeName, validateCreatedName, validateName } from '../files/names';
 import { adminScope } from '../drives/drive-access.sql';
 import { isForeignKeyViolation, type Queryable } from '../../db/db';
 import { AppError } from '../../shared/errors';
@@ -195,7 +195,7 @@ export function createUploadSessions(ctx: UploadsContext) {
     if (plain) return plain;
     const drive = await drives.getAccessible(auth, input.drive_id);
     // A revision keeps its file's name (revision-target.ts refuses another): only a new file's is new.
-    if (!input.file_id) validateName(input.name);
+    if (!input.file_id) await validateCreatedName(input.name, input.check_name_mode, async () => Boolean(await files.repo.findByName(deps.db, input.drive_id, input.parent_file_id, input.name)));
     const numbers = checkParts(input.part_info_list, input.size);
     // Open uploads' declared sizes are reserved (migration 009; the session's insert below checks it again, atomically).
     const taken = drive.used_size + Number((drive as { reserved_size?: number }).reserved_size ?? 0);

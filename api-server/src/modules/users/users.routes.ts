@@ -77,6 +77,8 @@ export function createUsersRouter(registry: RpcRegistry, users: UsersService): R
     body: z.object({
       user_id: idField,
       ...profile,
+      // Checked in the service: a stored nick name sent back unchanged is not a new one.
+      nick_name: z.string().max(256).optional(),
       // OpenPDS's own field (PDS has no password in UpdateUser): proves a self-service password change.
       old_password: z.string().min(1).max(256).optional().describe('your current password; required to change your own password'),
     }),

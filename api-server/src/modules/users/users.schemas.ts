@@ -3,6 +3,7 @@
  * (components.schemas.User, apis.CreateUser).
  */
 import { z } from 'zod';
+import { refineDisplayText } from '../../shared/display-text';
 import { listResponse } from '../../shared/rpc';
 
 /**
@@ -20,7 +21,8 @@ export const newUserIdField = z
   .regex(USER_ID_PATTERN, 'letters, digits, dots, underscores, @ and hyphens only')
   .describe('the new user id (1 to 64 of A-Z a-z 0-9 . _ @ -); generated when absent');
 
-export const userNameField = z.string().min(1).max(255).regex(/^[^\s/\0]+$/, 'no spaces, slashes or NUL');
+// A user name is shown (and the nick name when none is given): display text too (shared/display-text.ts).
+export const userNameField = z.string().min(1).max(255).regex(/^[^\s/\0]+$/, 'no spaces, slashes or NUL').superRefine(refineDisplayText);
 
 export const roleField = z.enum(['superadmin', 'admin', 'user']);
 export const userStatusField = z.enum(['enabled', 'disabled']);

@@ -2,6 +2,7 @@ import { randomInt } from 'node:crypto';
 import { isUniqueViolation, type Queryable } from '../../db/db';
 import { AppError, badRequest, forbidden, notFound } from '../../shared/errors';
 import type { Deps } from '../../shared/deps';
+import { checkChangedDisplayText } from '../../shared/display-text';
 import { toPage } from '../../shared/page';
 import { isAdmin, type AuthContext, type Role } from '../auth/auth.types';
 import { createLoginThrottle } from '../auth/login-throttle';
@@ -224,6 +225,7 @@ export function createUsersService(deps: Pick<Deps, 'db' | 'newId' | 'config' | 
         const before = await repo.get(tx, domainId, userId, { forUpdate: true });
         if (!before) throw errors.notFound(userId);
         checkTarget(auth, before);
+        checkChangedDisplayText('nick_name', input.nick_name, before.nick_name);
         await keepAnEnabledSuperadmin(tx, before, { role: input.role ?? before.role, status: input.status ?? before.status });
         // Disabling, a role change or a new password ends every session at its next refresh. Access tokens
         // are checked against the user on every call (AuthService.confirm): a role change applies to the
