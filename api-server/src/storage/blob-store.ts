@@ -4,7 +4,6 @@
  * implementations add their own prefix. Everything streams: no method buffers a whole object.
  */
 import type { Readable } from 'node:stream';
-import type { RenameWhile } from './local-files';
 
 export interface ByteRange {
   /** First byte, inclusive. */
@@ -38,6 +37,13 @@ export interface DownloadUrlOptions {
    */
   etag?: string;
 }
+
+/**
+ * A guard around the rename that replaces an object on local disk: it calls `rename` while it holds what
+ * must not change meanwhile (the one-part upload URL: its upload session, open, locked against
+ * file/complete), or rejects without calling it, which drops the new bytes and leaves the object as it was.
+ */
+export type RenameWhile = (rename: () => Promise<void>) => Promise<void>;
 
 export interface BlobStore {
   readonly kind: 'local' | 's3';

@@ -8,6 +8,7 @@ import { link, lstat, mkdir, open, readdir, rename, rm, writeFile } from 'node:f
 import path from 'node:path';
 import { Transform, type Readable, type TransformCallback } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
+import type { RenameWhile } from './blob-store';
 
 /**
  * Keys are opaque to callers but become paths here, so anything that could leave the root or alias
@@ -91,13 +92,6 @@ export async function writeFileAtomically(
   await fsyncPath(path.dirname(final));
   return { ...written, path: final };
 }
-
-/**
- * A guard around the rename that replaces the target: it calls `rename` while it holds what must not change
- * meanwhile (the one-part upload URL: its upload session, open, locked against file/complete), or rejects
- * without calling it, which drops the new bytes and leaves the target as it was.
- */
-export type RenameWhile = (rename: () => Promise<void>) => Promise<void>;
 
 /** Names of the temp files this module writes; nothing else lives in a tmp dir. */
 const TEMP_PREFIX = '.tmp-';

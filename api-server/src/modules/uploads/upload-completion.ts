@@ -55,13 +55,18 @@ export function createUploadCompletion(ctx: UploadsContext, sessions: Pick<Uploa
       // once hashed): both hold the upload's lock (uploads.repository lockObjectUpload), so the PUT comes
       // wholly before (its bytes are completed) or after (refused, 409 UploadCompleted). On S3 the upload
       // URL is presigned: the store takes the PUT, nothing to hold.
+      // `accessible` is awaited before the transaction: on PGlite (one connection) a query awaited inside it
+      // would wait for the transaction itself.
+      const lockedLink = async () => {
+        await accessible;
+        return deps.db.transaction(async (tx) => {
+          await repo.lockObjectUpload(tx, storageKey);
+          return link(tx, await deps.store.head(storageKey).catch(() => null));
+        });
+      };
       const linked =
         deps.store.kind === 'local'
-          ? (await accessible,
-            await deps.db.transaction(async (tx) => {
-              await repo.lockObjectUpload(tx, storageKey);
-              return link(tx, await deps.store.head(storageKey).catch(() => null));
-            }))
+          ? await lockedLink()
           : await Promise.all([deps.store.head(storageKey).catch(() => null), accessible]).then(([object]) => link(deps.db, object));
       // A name taken meanwhile under refuse: the full path claims the session and answers 409 (refuse).
       if (!linked || linked.refused) return undefined;

@@ -88,8 +88,15 @@ export const COMPLETING_HEARTBEAT_SECONDS = 10;
  * would break.
  */
 async function lockObjectUpload(db: Queryable, storageKey: string): Promise<void> {
-  await db.query(`SELECT pg_advisory_xact_lock(hashtext($1))`, [`object-upload:${storageKey}`]);
+  await db.query(`SELECT pg_advisory_xact_lock($1, hashtext($2))`, [OBJECT_UPLOAD_LOCK_CLASS, storageKey]);
 }
+
+/**
+ * lockObjectUpload's class, the two-key form's first key (as files.repository's tree lock has its own):
+ * the one-key locks of names and counters share one number space, where a hash collision with one of
+ * them could make a PUT wait on an unrelated transaction.
+ */
+const OBJECT_UPLOAD_LOCK_CLASS = 4_242_003;
 
 export function createUploadsRepository() {
   return {
@@ -236,9 +243,8 @@ export function createUploadsRepository() {
     async deleteCompletedSessions(db: Queryable, before: Date): Promise<void> {
       await db.query(`DELETE FROM upload_sessions WHERE status = 'completed' AND updated_at < $1`, [before]);
     },
-    /** True while a one-part upload at this key may still take its bytes: its session is open. */
     /**
-     * With `lock` (in a transaction): the one-part upload URL's guard around its replace of the object. The
+     * True while a one-part upload at this key may still take its bytes: its session is open. With `lock` (in a transaction): the one-part upload URL's guard around its replace of the object. The
      * advisory lock is the one file/complete's one-statement path takes before it looks at the object
      * (lockObjectUpload); FOR SHARE makes the other paths' claim (an UPDATE of the row) wait for the
      * caller's transaction, and a claim committed meanwhile is seen (READ COMMITTED re-reads the row).
