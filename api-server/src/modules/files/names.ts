@@ -4,6 +4,7 @@
  */
 import { displayTextProblem } from '../../shared/display-text';
 import { AppError } from '../../shared/errors';
+import type { CheckNameMode } from './files.service';
 
 export const MAX_NAME_BYTES = 1024;
 
@@ -52,7 +53,7 @@ export function validateName(name: string): string {
  * available item of the folder has exactly this name, asked only when validateName refuses it. Under
  * ignore and auto_rename the call makes a new item (or a new name from it): refused.
  */
-export async function validateCreatedName(name: string, mode: 'ignore' | 'auto_rename' | 'refuse' | 'overwrite', held: () => Promise<boolean>): Promise<void> {
+export async function validateCreatedName(name: string, mode: CheckNameMode, held: () => Promise<boolean>): Promise<void> {
   try {
     validateName(name);
   } catch (error) {
