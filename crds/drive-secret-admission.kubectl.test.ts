@@ -1,6 +1,7 @@
 // `kubectl apply` against the Kubernetes API test server with the shipped CRDs: Drive quotas past the data
 // plane's safe integers and empty or malformed Secret names are refused at admission, and a description
-// counts characters (an emoji is one), as a real apiserver counts them.
+// counts characters (an emoji is one), as a real apiserver counts them; a drive name with a control or bidi
+// override character is refused with the message kubectl shows.
 import { kubectl } from '../test/operator/support/kubectl';
 import { useCrdCluster } from '../test/operator/support/crd-cluster';
 
@@ -34,6 +35,14 @@ describe('kubectl apply of Drives and Secret references the schema used to accep
     const emoji = '\u{1F4C1}';
     await expect(apply(drive('emoji', `, description: "a${emoji.repeat(1023)}"`))).resolves.toContain('created');
     await expect(apply(drive('emoji-long', `, description: "${emoji.repeat(1025)}"`))).rejects.toThrow(/spec\.description: Too long: may not be (longer|more) than 1024|must have at most 1024/);
+  });
+
+  it('a drive name with a control or bidi override character is refused, as the data plane would refuse it; right-to-left text is admitted', async () => {
+    // YAML double quotes carry the escapes to kubectl as the characters themselves.
+    for (const [name, display] of [['ansi', 'a\\u001b[2Jb'], ['spoof', 'evil\\u202egpj.exe']] as const) {
+      await expect(apply(drive(name, `, name: "${display}"`))).rejects.toThrow(new RegExp(`The Drive "${name}" is invalid: spec\\.name: Invalid value: .*should match`));
+    }
+    await expect(apply(drive('rtl', ', name: "\u05ea\u05de\u05d5\u05e0\u05d5\u05ea\\u200f 2026"'))).resolves.toContain('created');
   });
 
   it('an empty or malformed Secret name is refused where it is written, not when the Deployment is applied', async () => {
