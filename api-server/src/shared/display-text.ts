@@ -8,7 +8,7 @@
  * are allowed. Free text (descriptions) is not display text: it may hold newlines.
  */
 import { z } from 'zod';
-import { AppError } from './errors';
+import { invalidParameter } from './errors';
 
 const CONTROL = /\p{Cc}/u;
 const BIDI_CONTROL = /[\u202a-\u202e\u2066-\u2069]/u;
@@ -41,7 +41,7 @@ export function displayTextProblem(text: string): string | undefined {
 export function checkChangedDisplayText(field: string, value: string | undefined, stored: string | null | undefined): void {
   if (value === undefined || value === stored) return;
   const problem = displayTextProblem(value);
-  if (problem) throw new AppError(`InvalidParameter.${field.replace(/(^|_)([a-z])/g, (_m, _u, c: string) => c.toUpperCase())}`, 400, `${field}: ${problem}`);
+  if (problem) throw invalidParameter(field, `${field}: ${problem}`);
 }
 
 /** For a zod string's superRefine: displayTextProblem's message as its issue. */
