@@ -5,6 +5,7 @@
  * failure as an AdminApiError.
  */
 import { AdminApiError, adminApiErrorFrom } from './admin-api-error';
+import { ANY_SHAPE, checkShape, CREATED_DRIVE_SHAPE, DRIVE_PAGE_SHAPE, DRIVE_SHAPE, USER_PAGE_SHAPE, USER_SHAPE } from './admin-response-shapes';
 
 export interface AdminCredentials {
   username: string;
@@ -146,6 +147,20 @@ function within<T>(promise: Promise<T>, ms: number, message: string): Promise<T>
   return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
 }
 
+/**
+ * Why no answer came, in words an O&M engineer can act on. Node's fetch says only "fetch failed" and keeps
+ * the reason (ECONNREFUSED, ENOTFOUND, a TLS error) in its cause; a timeout says "The operation was
+ * aborted due to timeout", without the time.
+ */
+export function unreachableReason(cause: unknown, waitMs: number): string {
+  const error = cause as (Error & { cause?: unknown }) | undefined;
+  if (error?.name === 'TimeoutError') return `no answer within ${waitMs} ms`;
+  const inner = error?.cause as (Error & { code?: unknown }) | undefined;
+  const detail = inner?.message || (typeof inner?.code === 'string' ? inner.code : '');
+  const message = error?.message ?? String(cause);
+  return detail && !message.includes(detail) ? `${message} (${detail})` : message;
+}
+
 export function createAdminClient(options: AdminClientOptions): AdminClient {
   const baseUrl = options.baseUrl.replace(/\/+$/, '');
   const fetchFn: FetchFn = options.fetch ?? ((input, init) => fetch(input, init));
@@ -164,7 +179,7 @@ export function createAdminClient(options: AdminClientOptions): AdminClient {
         signal: AbortSignal.timeout(waitMs),
       });
     } catch (cause) {
-      throw new AdminApiError(0, 'Unreachable', `${baseUrl}${path}: ${(cause as Error).message}`, undefined, { cause });
+      throw new AdminApiError(0, 'Unreachable', `${baseUrl}${path}: ${unreachableReason(cause, waitMs)}`, undefined, { cause });
     }
     const text = await res.text();
     let parsed: unknown = undefined;
@@ -200,7 +215,7 @@ export function createAdminClient(options: AdminClientOptions): AdminClient {
    * for included) answers or fails within budgetMs: a login shared with other callers is not cut short,
    * this call only stops waiting for it.
    */
-  async function call<T>(path: string, body: unknown, budgetMs?: number): Promise<T> {
+  async function call<T>(path: string, body: unknown, shape: Parameters<typeof checkShape>[1], budgetMs?: number): Promise<T> {
     const deadline = budgetMs === undefined ? undefined : performance.now() + budgetMs;
     const left = () => (deadline === undefined ? timeoutMs : Math.max(Math.ceil(deadline - performance.now()), 1));
     const loggedIn = (): Promise<string> => (deadline === undefined ? login() : within(login(), left(), `${baseUrl}${path}: no answer within ${budgetMs} ms (logging in)`));
@@ -212,14 +227,14 @@ export function createAdminClient(options: AdminClientOptions): AdminClient {
       res = await post(path, body, fresh, left());
     }
     if (res.status >= 300) throw adminApiErrorFrom(res.status, res.body, path);
-    return res.body as T;
+    return checkShape<T>(res.body, shape, res.status, `${baseUrl}${path}`);
   }
 
   const client: AdminClient = {
-    getDomain: (options = {}) => call('/v2/domain/get', {}, options.timeoutMs),
-    createDrive: (input) => call('/v2/drive/create', input),
-    getDrive: (driveId) => call('/v2/drive/get', { drive_id: driveId }),
-    listDrives: (input = {}) => call('/v2/drive/list', input),
+    getDomain: (options = {}) => call('/v2/domain/get', {}, ANY_SHAPE, options.timeoutMs),
+    createDrive: (input) => call('/v2/drive/create', input, CREATED_DRIVE_SHAPE),
+    getDrive: (driveId) => call('/v2/drive/get', { drive_id: driveId }, DRIVE_SHAPE),
+    listDrives: (input = {}) => call('/v2/drive/list', input, DRIVE_PAGE_SHAPE),
     async *listAllDrives(input = {}) {
       let marker: string | undefined;
       do {
@@ -228,12 +243,12 @@ export function createAdminClient(options: AdminClientOptions): AdminClient {
         marker = page.next_marker || undefined;
       } while (marker);
     },
-    updateDrive: (driveId, patch) => call('/v2/drive/update', { drive_id: driveId, ...patch }),
+    updateDrive: (driveId, patch) => call('/v2/drive/update', { drive_id: driveId, ...patch }, DRIVE_SHAPE),
     async deleteDrive(driveId) {
-      await call('/v2/drive/delete', { drive_id: driveId });
+      await call('/v2/drive/delete', { drive_id: driveId }, ANY_SHAPE);
     },
-    getUser: (userId) => call('/v2/user/get', { user_id: userId }),
-    listUsers: (input = {}) => call('/v2/user/list', input),
+    getUser: (userId) => call('/v2/user/get', { user_id: userId }, USER_SHAPE),
+    listUsers: (input = {}) => call('/v2/user/list', input, USER_PAGE_SHAPE),
     async *listAllUsers(input = {}) {
       let marker: string | undefined;
       do {
@@ -252,7 +267,7 @@ export function createAdminClient(options: AdminClientOptions): AdminClient {
       // By name through /v2/user/search (one indexed lookup). A data plane older than search (a Domain whose
       // image upgrade is held back) answers 404 for the route: then a paged scan, as before it existed.
       try {
-        const page = await call<Page<AdminUser>>('/v2/user/search', { user_name: idOrName, limit: 2 });
+        const page = await call<Page<AdminUser>>('/v2/user/search', { user_name: idOrName, limit: 2 }, USER_PAGE_SHAPE);
         const byName = page.items.find((u) => u.user_name === idOrName) ?? page.items[0];
         // The data plane refuses a user id that is another user's name (and back) since caller-given ids;
         // users made before that may still clash. Neither is the safe guess: the Drive would make or adopt

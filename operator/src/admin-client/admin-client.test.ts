@@ -1,0 +1,66 @@
+import { AdminApiError } from './admin-api-error';
+import { createAdminClient, type FetchFn } from './admin-client';
+
+/** A stand-in endpoint: the login works, every other call answers `answer` with status 200. */
+function answering(answer: string): FetchFn {
+  return async (input) => {
+    const body = new URL(input).pathname === '/v2/account/login' ? '{"access_token":"t"}' : answer;
+    return { status: 200, text: async () => body };
+  };
+}
+
+const client = (fetch: FetchFn, timeoutMs?: number) => createAdminClient({ baseUrl: 'http://not-a-data-plane:8080', credentials: { username: 'admin', password: 'p' }, fetch, ...(timeoutMs ? { timeoutMs } : {}) });
+
+async function failure(promise: Promise<unknown>): Promise<AdminApiError> {
+  const error = await promise.then(() => undefined, (e: unknown) => e);
+  expect(error).toBeInstanceOf(AdminApiError);
+  return error as AdminApiError;
+}
+
+async function drain(drives: AsyncGenerator<unknown>): Promise<void> {
+  for await (const _ of drives);
+}
+
+describe('an endpoint that answers 200 with something that is not the admin API', () => {
+  it.each([
+    ['{}', /field items is not a list/],
+    ['null', /not a JSON object/],
+    ['<html>ok</html>', /not a JSON object/],
+    ['{"items":[{"drive_id":1}],"next_marker":""}', /items\[0\]: field drive_id is not a string/],
+  ])('a drive list %s is an InvalidResponse AdminApiError, not a TypeError', async (answer, problem) => {
+    const error = await failure(drain(client(answering(answer)).listAllDrives({ owner: 'team' })));
+    expect(error).toMatchObject({ status: 200, code: 'InvalidResponse' });
+    expect(error.message).toMatch(problem);
+    expect(error.message).toContain('http://not-a-data-plane:8080/v2/drive/list');
+  });
+
+  it('checks drives, created drives and users too', async () => {
+    expect(await failure(client(answering('{"ok":true}')).getDrive('d1'))).toMatchObject({ code: 'InvalidResponse' });
+    expect(await failure(client(answering('{"ok":true}')).updateDrive('d1', { total_size: 1 }))).toMatchObject({ code: 'InvalidResponse' });
+    expect(await failure(client(answering('{"ok":true}')).createDrive({ drive_name: 'x', owner: 'team' }))).toMatchObject({ code: 'InvalidResponse' });
+    expect(await failure(client(answering('{}')).findUser('alice'))).toMatchObject({ code: 'InvalidResponse' });
+  });
+
+  it('takes a well-formed answer with fields it does not know', async () => {
+    const drive = { drive_id: 'd1', drive_name: 'x', description: '', owner: 'team', owner_type: 'group', status: 'enabled', total_size: null, used_size: 0, default: false, something_new: 1 };
+    await expect(client(answering(JSON.stringify(drive))).getDrive('d1')).resolves.toMatchObject({ drive_id: 'd1' });
+    await expect(client(answering('{}')).deleteDrive('d1')).resolves.toBeUndefined();
+  });
+});
+
+describe('an endpoint that does not answer', () => {
+  it('says why the connection failed, not only "fetch failed"', async () => {
+    const refused: FetchFn = async () => {
+      throw Object.assign(new TypeError('fetch failed'), { cause: Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:1'), { code: 'ECONNREFUSED' }) });
+    };
+    const error = await failure(client(refused).getDrive('d1'));
+    expect(error).toMatchObject({ status: 0, code: 'Unreachable' });
+    expect(error.message).toBe('http://not-a-data-plane:8080/v2/account/login: fetch failed (connect ECONNREFUSED 127.0.0.1:1)');
+  });
+
+  it('says how long it waited', async () => {
+    const hangs: FetchFn = (_input, init) => new Promise((_resolve, reject) => init.signal.addEventListener('abort', () => reject(init.signal.reason)));
+    const error = await failure(client(hangs, 50).getDrive('d1'));
+    expect(error.message).toBe('http://not-a-data-plane:8080/v2/account/login: no answer within 50 ms');
+  });
+});
