@@ -7,6 +7,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { createAdminClient, type AdminClient } from '../admin-client/admin-client';
 import type { DomainAccess } from '../reconcilers/drive';
+import { loginOnceFetch } from './login-once-fetch';
 import { ADMIN_USERNAME, domainDir, readDomainRecord } from './state-dir';
 
 /** endpoints: by `namespace/name` or by name alone (any namespace). */
@@ -30,7 +31,7 @@ export function createDomainTargets(options: TargetOptions): DomainTargets {
       access(namespace, domainName) {
         const url = endpoints[`${namespace}/${domainName}`] ?? endpoints[domainName];
         if (!url) return { state: 'NotFound', message: `no --endpoint for Domain ${namespace}/${domainName} (give --endpoint ${domainName}=URL)` };
-        return cached(url, () => createAdminClient({ baseUrl: url, credentials: { username, password } }));
+        return cached(url, () => createAdminClient({ baseUrl: url, credentials: { username, password }, fetch: loginOnceFetch() }));
       },
     };
   }
@@ -42,7 +43,7 @@ export function createDomainTargets(options: TargetOptions): DomainTargets {
       const record = readDomainRecord(options.stateDir, namespace, domainName);
       const passwordFile = path.join(domainDir(options.stateDir, namespace, domainName), 'admin-password');
       if (!record || !fs.existsSync(passwordFile)) return { state: 'NotFound', message: `Domain ${k} has never run under ${path.resolve(options.stateDir)} (start it with openpds up)` };
-      return cached(k, () => createAdminClient({ baseUrl: record.url, credentials: { username: ADMIN_USERNAME, password: fs.readFileSync(passwordFile, 'utf8').trim() } }));
+      return cached(k, () => createAdminClient({ baseUrl: record.url, credentials: { username: ADMIN_USERNAME, password: fs.readFileSync(passwordFile, 'utf8').trim() }, fetch: loginOnceFetch() }));
     },
   };
 }
