@@ -83,3 +83,41 @@ it('feeds a primary watch from its own informer, with the previous object, and w
     await controller.stop();
   }
 });
+
+// client-go's WaitForCacheSync: the rollout budget reads the Deployment cache to count Domains rolling,
+// and an operator restarted mid-upgrade reconciled every Domain before that cache had listed anything
+// (nothing rolling, so every Domain rolled at once). No reconcile runs before every cache has synced.
+it('runs no reconcile before every secondary cache has synced', async () => {
+  await core.createNamespacedConfigMap({ namespace: NS, body: { metadata: { name: 'synced-first' } } });
+  const seenSynced: boolean[] = [];
+  let listed = false;
+  const controller: Controller<KubernetesObject> = createController({
+    kind: 'ConfigMap',
+    kubeConfig: kc,
+    makeInformer: k8s.makeInformer as never,
+    path: `/api/v1/namespaces/${NS}/configmaps`,
+    list: () => core.listNamespacedConfigMap({ namespace: NS }) as never,
+    reconcile: async () => void seenSynced.push(listed && controller.secondaries[0]!.hasSynced()),
+    resyncIntervalMs: 3_600_000,
+    secondary: [
+      {
+        path: `/api/v1/namespaces/${NS}/secrets`,
+        // The secondary's list lands well after the primary's (a slow or retried list).
+        list: async () => {
+          await new Promise((r) => setTimeout(r, 300));
+          const list = await core.listNamespacedSecret({ namespace: NS });
+          listed = true;
+          return list as never;
+        },
+        ownerKeys: () => [],
+      },
+    ],
+  });
+  await controller.start();
+  try {
+    await eventually(() => expect(seenSynced.length).toBeGreaterThan(0));
+    expect(seenSynced.every(Boolean)).toBe(true);
+  } finally {
+    await controller.stop();
+  }
+});

@@ -78,7 +78,11 @@ export interface ControllerOptions<T extends KubernetesObject> {
 
 export interface Controller<T extends KubernetesObject> {
   kind: string;
-  /** Starts the informers and resolves once the primary cache is synced (keys are then enqueued). */
+  /**
+   * Starts the informers and resolves once every cache is synced. Keys are enqueued as the lists arrive,
+   * but no reconcile runs before all of them have: a reconciler reading a secondary cache (the rollout
+   * budget counts Domains rolling from the Deployment cache) would otherwise decide from an empty one.
+   */
   start(): Promise<void>;
   /** Stops watching, drops pending keys and waits for running reconciles to finish. */
   stop(): Promise<void>;
@@ -119,6 +123,7 @@ export function createController<T extends KubernetesObject>(options: Controller
   const seen = new Map<string, KubernetesObject>();
 
   const queue = createWorkQueue({
+    paused: true,
     concurrency: options.concurrency ?? 4,
     baseBackoffMs: options.baseBackoffMs ?? 250,
     maxBackoffMs: options.maxBackoffMs ?? 60_000,
@@ -190,6 +195,7 @@ export function createController<T extends KubernetesObject>(options: Controller
     queue,
     async start() {
       await Promise.all([informer.start(), ...secondaries.filter((s) => s !== informer).map((s) => s.start())]);
+      queue.resume();
       resync = startResync({
         intervalMs: options.resyncIntervalMs ?? 10 * 60_000,
         jitter: options.resyncJitter ?? 0.1,

@@ -193,6 +193,20 @@ describe('work queue', () => {
     expect(timers.pending()).toBe(0);
   });
 
+  it('paused, takes keys but runs none until resume, then runs them in the order they came', async () => {
+    const runs: string[] = [];
+    const queue = createWorkQueue({ paused: true, concurrency: 1, handler: async (key) => void runs.push(key) });
+    queue.add('b');
+    queue.add('a');
+    queue.add('b');
+    await settle();
+    expect([runs, queue.depth()]).toEqual([[], 2]);
+    queue.resume();
+    await settle();
+    expect(runs).toEqual(['b', 'a']);
+    await queue.shutdown();
+  });
+
   it('works with real timers', async () => {
     let calls = 0;
     const queue = createWorkQueue({

@@ -50,10 +50,17 @@ export interface WorkQueueOptions {
   retryBurst?: number;
   timers?: Timers;
   onError?: (key: string, error: unknown, retryInMs: number) => void;
+  /**
+   * Take keys but run none until `resume()`: a controller holds its workers until every cache it reads
+   * has synced (client-go's WaitForCacheSync), so no reconcile decides from a cache still empty.
+   */
+  paused?: boolean;
 }
 
 export interface WorkQueue {
   add(key: string): void;
+  /** Starts running keys (those added while paused first, in their order). */
+  resume(): void;
   /** Adds `key` after `ms`; an earlier pending delay for the same key wins. */
   addAfter(key: string, ms: number): void;
   /** Keys waiting to run (not counting running ones or delayed ones). */
@@ -106,6 +113,7 @@ export function createWorkQueue(options: WorkQueueOptions): WorkQueue {
   const inFlight = new Set<Promise<void>>();
   const abort = new AbortController();
   let stopped = false;
+  let paused = options.paused ?? false;
 
   function add(key: string): void {
     if (stopped || dirty.has(key)) return;
@@ -141,7 +149,7 @@ export function createWorkQueue(options: WorkQueueOptions): WorkQueue {
   }
 
   function pump(): void {
-    while (!stopped && processing.size < concurrency && queue.length > 0) {
+    while (!stopped && !paused && processing.size < concurrency && queue.length > 0) {
       const key = queue.shift()!;
       dirty.delete(key);
       processing.add(key);
@@ -178,6 +186,10 @@ export function createWorkQueue(options: WorkQueueOptions): WorkQueue {
 
   return {
     add,
+    resume() {
+      paused = false;
+      pump();
+    },
     addAfter,
     depth: () => queue.length,
     running: () => processing.size,
