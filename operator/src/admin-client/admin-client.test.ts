@@ -17,8 +17,10 @@ async function failure(promise: Promise<unknown>): Promise<AdminApiError> {
   return error as AdminApiError;
 }
 
-async function drain(drives: AsyncGenerator<unknown>): Promise<void> {
-  for await (const _ of drives);
+/** Reads a list to its end; one that goes on past 100 items is taken for one that never ends. */
+async function drain(items: AsyncGenerator<unknown>): Promise<void> {
+  let count = 0;
+  for await (const _ of items) if (++count > 100) throw new Error('the list never ends');
 }
 
 describe('an endpoint that answers 200 with something that is not the admin API', () => {
@@ -62,5 +64,17 @@ describe('an endpoint that does not answer', () => {
     const hangs: FetchFn = (_input, init) => new Promise((_resolve, reject) => init.signal.addEventListener('abort', () => reject(init.signal.reason)));
     const error = await failure(client(hangs, 50).getDrive('d1'));
     expect(error.message).toBe('http://not-a-data-plane:8080/v2/account/login: no answer within 50 ms');
+  });
+});
+
+describe('a list that does not advance', () => {
+  it('is an InvalidResponse once a marker comes back, not a loop that never ends', async () => {
+    const drive = { drive_id: 'd1', drive_name: 'x', description: '', owner: 'team', owner_type: 'group', status: 'enabled', total_size: null, used_size: 0, default: false };
+    // Ignores the marker it is given: the same first page, every time.
+    const error = await failure(drain(client(answering(JSON.stringify({ items: [drive], next_marker: 'page-2' }))).listAllDrives({ owner: 'team' })));
+    expect(error).toMatchObject({ code: 'InvalidResponse' });
+    expect(error.message).toContain('next_marker "page-2" a second time');
+    const users = answering(JSON.stringify({ items: [{ user_id: 'u1', user_name: 'alice' }], next_marker: 'u1' }));
+    expect(await failure(drain(client(users).listAllUsers()))).toMatchObject({ code: 'InvalidResponse' });
   });
 });

@@ -161,6 +161,19 @@ export function unreachableReason(cause: unknown, waitMs: number): string {
   return detail && !message.includes(detail) ? `${message} (${detail})` : message;
 }
 
+/**
+ * The marker of the page after `page`, or undefined at the end. A marker seen before means a server that
+ * ignores `marker` (an API that only looks like this one, a cache in front of it): it would hand the same
+ * page forever, and a plan would list drives until it ran out of memory.
+ */
+function nextMarker(page: Page<unknown>, seen: Set<string>, url: string): string | undefined {
+  const marker = page.next_marker || undefined;
+  if (marker === undefined) return undefined;
+  if (seen.has(marker)) throw new AdminApiError(200, 'InvalidResponse', `${url} answered next_marker ${JSON.stringify(marker)} a second time: the list does not advance (is this the domain's API URL?)`);
+  seen.add(marker);
+  return marker;
+}
+
 export function createAdminClient(options: AdminClientOptions): AdminClient {
   const baseUrl = options.baseUrl.replace(/\/+$/, '');
   const fetchFn: FetchFn = options.fetch ?? ((input, init) => fetch(input, init));
@@ -236,11 +249,12 @@ export function createAdminClient(options: AdminClientOptions): AdminClient {
     getDrive: (driveId) => call('/v2/drive/get', { drive_id: driveId }, DRIVE_SHAPE),
     listDrives: (input = {}) => call('/v2/drive/list', input, DRIVE_PAGE_SHAPE),
     async *listAllDrives(input = {}) {
+      const seen = new Set<string>();
       let marker: string | undefined;
       do {
         const page = await client.listDrives({ ...input, ...(marker ? { marker } : {}) });
         yield* page.items;
-        marker = page.next_marker || undefined;
+        marker = nextMarker(page, seen, `${baseUrl}/v2/drive/list`);
       } while (marker);
     },
     updateDrive: (driveId, patch) => call('/v2/drive/update', { drive_id: driveId, ...patch }, DRIVE_SHAPE),
@@ -250,11 +264,12 @@ export function createAdminClient(options: AdminClientOptions): AdminClient {
     getUser: (userId) => call('/v2/user/get', { user_id: userId }, USER_SHAPE),
     listUsers: (input = {}) => call('/v2/user/list', input, USER_PAGE_SHAPE),
     async *listAllUsers(input = {}) {
+      const seen = new Set<string>();
       let marker: string | undefined;
       do {
         const page = await client.listUsers({ ...input, ...(marker ? { marker } : {}) });
         yield* page.items;
-        marker = page.next_marker || undefined;
+        marker = nextMarker(page, seen, `${baseUrl}/v2/user/list`);
       } while (marker);
     },
     async findUser(idOrName) {
