@@ -318,7 +318,10 @@ function yamlFiles(dir: string, root = dir, seen = new Set<string>()): { files: 
   const real = fs.realpathSync(dir);
   if (seen.has(real)) return out;
   seen.add(real);
-  for (const entry of fs.readdirSync(dir, { withFileTypes: true }).sort((a, b) => a.name.localeCompare(b.name))) {
+  // By code unit, as kubectl walks a folder (Go's lexical order), never localeCompare: its order follows
+  // the locale of the process ($LANG), so a plan listed `aa.yaml` after `z.yaml` on a Danish laptop and
+  // before it in CI, and a GitOps diff of two plans of one folder showed changes that were not there.
+  for (const entry of fs.readdirSync(dir, { withFileTypes: true }).sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))) {
     const full = path.join(dir, entry.name);
     let stat: fs.Stats = entry as unknown as fs.Stats;
     if (entry.isSymbolicLink()) {
