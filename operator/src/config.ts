@@ -48,7 +48,7 @@ export const OPERATOR_USAGE = `usage: openpds operator [--kubeconfig FILE] [--na
   --domain-endpoint NS/NAME=URL  probe and manage Domain NS/NAME at URL instead of its Service (repeatable)
   --resync-interval D          reconcile every object again this often, with jitter (default 10m; D as 90s, 10m, 1h)
   --monitoring MODE            ServiceMonitor/PrometheusRule/AlertmanagerConfig in each Domain's chart: true, false,
-                               or auto (default: when discovery finds monitoring.coreos.com)
+                               or auto (default: the kinds discovery finds served)
   --monitoring-recheck-interval D  how often auto asks discovery again (default 5m; 0 = only at start)
   --max-concurrent-rollouts N  most Domains whose pods restart at once for a change their spec did not ask for
                                (a newer operator's pod template); the others wait, Progressing=RolloutQueued

@@ -33,6 +33,7 @@ import { createRolloutBudget, type RolloutBudget } from './reconcilers/domain-ro
 import type { DomainChartOptions } from './charts/domain.chart';
 import type { DomainAccess } from './reconcilers/drive-context';
 import { DOMAIN_LABEL } from './charts/domain-context';
+import { MONITORING_KINDS, monitoringKinds, type MonitoringOption } from './charts/monitoring.chart';
 
 /** What a registered reconciler is built from. */
 export interface OperatorRuntime {
@@ -128,13 +129,13 @@ const USAGE_CHANGE_COALESCE_MS = 2000;
 
 type Log = NonNullable<OperatorOptions['log']>;
 
-function domainRegistration(options: OperatorOptions, monitoring: () => boolean, deploymentCache: () => ResilientInformer<KubernetesObject> | undefined, adminClients: DomainAdminClients, rollouts: RolloutBudget, log: Log): ReconcilerRegistration<Domain & KubernetesObject> & Pick<DomainReconciler, 'usageChanged'> {
+function domainRegistration(options: OperatorOptions, monitoring: () => MonitoringOption, deploymentCache: () => ResilientInformer<KubernetesObject> | undefined, adminClients: DomainAdminClients, rollouts: RolloutBudget, log: Log): ReconcilerRegistration<Domain & KubernetesObject> & Pick<DomainReconciler, 'usageChanged'> {
   // The reconciler for the current monitoring setting, built by create() and again whenever the setting
   // changed (the Prometheus Operator's CRDs installed or removed while running): a reconciler fixes at
   // creation which kinds it renders and prunes, so a new one is what a restart of the operator would give.
   // Its caches start empty, so each Domain's next reconcile applies its chart again. Both the reconcile
   // and the Deployment watch below belong to this one operator instance.
-  let current: { monitoring: boolean; reconciler: DomainReconciler } | undefined;
+  let current: { monitoring: string; reconciler: DomainReconciler } | undefined;
   // Every Domain's S3 keyspaces, kept by a watch below: one index for the reconcilers of both settings.
   const keyspaces = createDomainKeyspaces();
   return {
@@ -144,8 +145,8 @@ function domainRegistration(options: OperatorOptions, monitoring: () => boolean,
   plural: 'domains',
   create(runtime) {
     if (options.domainReconciler) return options.domainReconciler(runtime) as Reconcile<Domain & KubernetesObject>;
-    const reconcilerFor = (enabled: boolean): DomainReconciler => {
-      if (current?.monitoring === enabled) return current.reconciler;
+    const reconcilerFor = (enabled: MonitoringOption): DomainReconciler => {
+      if (current?.monitoring === JSON.stringify(enabled)) return current.reconciler;
       const reconciler = createDomainReconciler({
         client: runtime.client,
         events: runtime.events,
@@ -165,7 +166,7 @@ function domainRegistration(options: OperatorOptions, monitoring: () => boolean,
         ...(options.podDiagnosisAfterMs !== undefined ? { podDiagnosisAfterMs: options.podDiagnosisAfterMs } : {}),
         log,
       });
-      current = { monitoring: enabled, reconciler };
+      current = { monitoring: JSON.stringify(enabled), reconciler };
       return reconciler;
     };
     reconcilerFor(monitoring());
@@ -194,14 +195,24 @@ function domainRegistration(options: OperatorOptions, monitoring: () => boolean,
   };
 }
 
-async function detectMonitoring(client: KubeClient): Promise<boolean> {
-  try {
-    await client.request('GET', '/apis/monitoring.coreos.com/v1');
-    return true;
-  } catch (error) {
-    if (isNotFound(error)) return false;
-    throw error;
+/**
+ * The Prometheus Operator kinds this cluster serves, from discovery (false: none). Per kind, not per group:
+ * a cluster with the ServiceMonitor CRD alone (several agents install just that one) would otherwise get
+ * a PrometheusRule in every Domain's chart, which then fails to apply, and Domains never turn Ready and
+ * cannot be deleted (pruning and deletion list every kind rendered).
+ */
+async function detectMonitoring(client: KubeClient): Promise<MonitoringOption> {
+  const served = new Set<string>();
+  for (const groupVersion of new Set(MONITORING_KINDS.map((k) => k.apiVersion))) {
+    try {
+      const list = (await client.request('GET', `/apis/${groupVersion}`)) as { resources?: { name?: string; kind?: string }[] } | undefined;
+      for (const r of list?.resources ?? []) if (r.kind && !r.name?.includes('/')) served.add(`${groupVersion}/${r.kind}`);
+    } catch (error) {
+      if (!isNotFound(error)) throw error;
+    }
   }
+  const kinds = MONITORING_KINDS.filter((k) => served.has(`${k.apiVersion}/${k.kind}`)).map((k) => k.kind);
+  return kinds.length === 0 ? false : kinds;
 }
 
 export async function runOperator(options: OperatorOptions): Promise<RunningOperator> {
@@ -225,7 +236,7 @@ export async function runOperator(options: OperatorOptions): Promise<RunningOper
   const metrics: OperatorMetrics = createOperatorMetrics();
   const events = createEventRecorder({ client, onError: (error) => log('warn', 'event not recorded', { error: String(error) }) });
   const autoMonitoring = options.monitoring === undefined || options.monitoring === 'auto';
-  let monitoring = autoMonitoring ? await detectMonitoring(client) : options.monitoring === true;
+  let monitoring: MonitoringOption = autoMonitoring ? await detectMonitoring(client) : options.monitoring === true;
   const controllers = new Map<string, Controller<KubernetesObject>>();
   let state: 'starting' | 'standby' | 'running' | 'stopped' = 'starting';
   // Why the last leader-election attempt could not read or write the Lease (cleared by one that could):
@@ -352,11 +363,16 @@ export async function runOperator(options: OperatorOptions): Promise<RunningOper
     rechecking = true;
     try {
       const found = await detectMonitoring(client);
-      if (found === monitoring || state === 'stopped') return;
+      if (JSON.stringify(found) === JSON.stringify(monitoring) || state === 'stopped') return;
+      const before = monitoringKinds(monitoring);
       monitoring = found;
       const domains = controllers.get('Domain');
       const keys = domains?.informer.list().map((d) => `${d.metadata?.namespace}/${d.metadata?.name}`) ?? [];
-      log('info', `monitoring.coreos.com ${found ? 'appeared' : 'disappeared'}: ${found ? 'rendering' : 'no longer rendering'} ServiceMonitor, PrometheusRule and AlertmanagerConfig`, { monitoring, domains: keys.length });
+      const now = monitoringKinds(found);
+      const appeared = [...now].filter((k) => !before.has(k));
+      const disappeared = [...before].filter((k) => !now.has(k));
+      const change = [appeared.length ? `${appeared.join(', ')} appeared` : '', disappeared.length ? `${disappeared.join(', ')} disappeared` : ''].filter(Boolean).join('; ');
+      log('info', `monitoring.coreos.com ${now.size === 0 ? 'disappeared' : before.size === 0 ? 'appeared' : 'changed'} (${change}): rendering ${now.size ? [...now].join(', ') : 'no monitoring kind'}`, { monitoring, domains: keys.length });
       for (const key of keys) domains!.enqueue(key);
     } catch (error) {
       log('warn', 'monitoring re-detection failed; keeping the current setting', { monitoring, error: String(error) });

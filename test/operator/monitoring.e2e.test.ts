@@ -80,3 +80,31 @@ test('monitoring CRDs installed after start: the Domain gains its ServiceMonitor
   await kubectl(suite.kube.kubeconfig, ['delete', 'domain', 'acme', '-n', NS, '--wait=false']);
   await eventually(async () => expect(await readySeries()).toEqual([]), 15_000, 100);
 }, 90_000);
+
+// Only the ServiceMonitor CRD (several agents install just that one, without the Prometheus Operator):
+// discovery used to say "monitoring" for the group, every Domain's chart then carried a PrometheusRule the
+// cluster does not serve, its apply failed for good (never Ready), and pruning and deletion listed the
+// missing kinds, so the finalizer was never removed. Found by the session 25 review.
+test('a cluster serving only ServiceMonitor: the Domain gets its ServiceMonitor, turns Ready, and deletes cleanly', async () => {
+  await suite.stopOperator();
+  await eventually(async () => expect(await suite.kube.client.list({ apiVersion: 'openpds.io/v1alpha1', kind: 'Domain', namespace: NS })).toMatchObject({ items: [] }), 15_000);
+  const serviceMonitorCrd = MONITORING_CRDS_YAML.split('---\n').find((doc) => doc.includes('kind: ServiceMonitor,'))!;
+  await kubectl(suite.kube.kubeconfig, ['apply', '-f', '-'], `---\n${serviceMonitorCrd}`);
+  logs.length = 0;
+  await suite.startOperator({ monitoring: 'auto', monitoringRecheckMs: 0, log: (level, msg, fields) => void logs.push(`${level} ${msg} ${JSON.stringify(fields ?? {})}`) });
+  expect(logs.find((l) => l.includes('operator running'))).toContain('"monitoring":["ServiceMonitor"]');
+
+  await kubectl(suite.kube.kubeconfig, ['apply', '-f', '-'], domainYaml(1));
+  await eventually(() => suite.kube.client.get({ apiVersion: 'apps/v1', kind: 'Deployment', namespace: NS, name: 'acme-worker' }));
+  for (const name of ['acme-api', 'acme-worker']) await markDeploymentAvailable(suite.kube.client, NS, name);
+  await eventually(async () => expect(ready(await getDomain())).toMatchObject({ status: 'True', reason: 'Ready', observedGeneration: 1 }), 15_000);
+  const monitors = await suite.kube.client.list({ apiVersion: 'monitoring.coreos.com/v1', kind: 'ServiceMonitor', namespace: NS }, { labelSelector: 'openpds.io/domain=acme' });
+  expect(monitors.items.map((m) => m.metadata?.name)).toEqual(['acme']);
+
+  // A new generation prunes (the kinds rendered only), and the deletion lists them: neither stalls.
+  await kubectl(suite.kube.kubeconfig, ['apply', '-f', '-'], domainYaml(2));
+  await eventually(async () => expect(ready(await getDomain())).toMatchObject({ reason: 'WaitingForReplicas', observedGeneration: 2 }), 15_000);
+  await kubectl(suite.kube.kubeconfig, ['delete', 'domain', 'acme', '-n', NS, '--wait=false']);
+  await eventually(async () => expect(await suite.kube.client.list({ apiVersion: 'openpds.io/v1alpha1', kind: 'Domain', namespace: NS })).toMatchObject({ items: [] }), 15_000);
+  expect(logs.filter((l) => l.startsWith('warn'))).toEqual([]);
+}, 90_000);

@@ -4,6 +4,7 @@ import { buildDomainChart, referencedSecretKeys, type Manifest } from './domain.
 import { createDomainContext, GENERATION_LABEL } from './domain-context';
 import { BOOTSTRAP, fullDomain, hostingDomain, quickstartDomain } from './testing/domain-fixtures';
 import { validateManifests } from './testing/validate-k8s';
+import type { MonitoringOption } from './monitoring.chart';
 
 /** The CRD's rules on metadata.name (at the root of the Domain schema). */
 const domainNameRules = () => (schemaOf('Domain')['x-kubernetes-validations'] ?? []).map((v) => v.rule).filter((r) => r.includes('metadata.name'));
@@ -259,4 +260,15 @@ test('referencedSecretKeys: without monitoring no webhook is rendered, so its Se
   expect(referencedSecretKeys(ctx, { monitoring: true }).map((u) => u.readBy)).toContain('alert webhook pager');
   // The default is the chart's: monitoring rendered.
   expect(referencedSecretKeys(ctx)).toEqual(referencedSecretKeys(ctx, { monitoring: true }));
+});
+
+test('monitoring as the kinds a cluster serves: only those are rendered, and a webhook Secret only with its AlertmanagerConfig', () => {
+  const kindsOf = (monitoring: MonitoringOption) => buildDomainChart(fullDomain(), { bootstrap: BOOTSTRAP, monitoring }).filter((m) => m.apiVersion.startsWith('monitoring.coreos.com/')).map((m) => m.kind);
+  expect(kindsOf(['ServiceMonitor'])).toEqual(['ServiceMonitor']);
+  expect(kindsOf(['ServiceMonitor', 'PrometheusRule']).sort()).toEqual(['PrometheusRule', 'ServiceMonitor']);
+  expect(kindsOf([])).toEqual([]);
+  expect(kindsOf(true).sort()).toEqual(['AlertmanagerConfig', 'PrometheusRule', 'ServiceMonitor']);
+  const ctx = createDomainContext(fullDomain());
+  expect(referencedSecretKeys(ctx, { monitoring: ['ServiceMonitor', 'PrometheusRule'] }).map((u) => u.readBy)).not.toContain('alert webhook pager');
+  expect(referencedSecretKeys(ctx, { monitoring: ['AlertmanagerConfig'] }).map((u) => u.readBy)).toContain('alert webhook pager');
 });

@@ -20,7 +20,7 @@ import type { Domain } from '../domain-types';
 import { addApiServer } from './api-server.chart';
 import { addConfig, type BootstrapCredentials } from './config.chart';
 import { createDomainContext, GENERATION_LABEL, type DomainContext } from './domain-context';
-import { addMonitoring } from './monitoring.chart';
+import { addMonitoring, monitoringKinds, type MonitoringOption } from './monitoring.chart';
 import { addNetworkPolicies } from './network-policy.chart';
 import { secretEnvVars } from './pod';
 import { storageClaimDeploymentAnnotations } from './storage-claim';
@@ -41,8 +41,8 @@ export interface Manifest {
 
 export interface DomainChartOptions {
   bootstrap: BootstrapCredentials;
-  /** Render the Prometheus Operator kinds (false where its CRDs are not installed). */
-  monitoring?: boolean;
+  /** Render the Prometheus Operator kinds: all (default), none, or the ones the cluster serves. */
+  monitoring?: MonitoringOption;
   /**
    * Extra annotations on every pod template. A test hook: it stands in for a newer operator whose chart
    * changes the pod template (a new annotation, env or probe) without a second copy of the operator.
@@ -85,7 +85,7 @@ export function buildDomainChart(domain: Domain, options: DomainChartOptions): M
   addApiServer(chart, ctx, configMap);
   addWorkers(chart, ctx, configMap);
   addNetworkPolicies(chart, ctx);
-  if (options.monitoring !== false) addMonitoring(chart, ctx);
+  addMonitoring(chart, ctx, monitoringKinds(options.monitoring));
 
   const generation = String(domain.metadata.generation ?? 0);
   const manifests = (chart.toJson() as Manifest[]).map((m) => {
@@ -112,7 +112,7 @@ export interface SecretKeyUse {
 /**
  * Every Secret key the data plane's objects read, but the operator's own admin Secret: the pods'
  * secretKeyRef env (from pod.ts, which mounts them; that includes CloudNativePG's `<cluster>-app` Secret)
- * and, when the chart renders the AlertmanagerConfig (options.monitoring, as buildDomainChart takes it),
+ * and, when the chart renders the AlertmanagerConfig (options.monitoring names it, as buildDomainChart takes it),
  * the alert webhooks' URLs. A missing Secret or key keeps pods from starting
  * (CreateContainerConfigError), so the reconciler checks them before applying. Without the Prometheus
  * Operator no webhook is rendered and nothing reads their Secrets: requiring them then held the whole
@@ -128,7 +128,7 @@ export function referencedSecretKeys(ctx: DomainContext, options: Pick<DomainCha
     // Deployment failed to apply; kept, the Secret check refuses it before anything is applied.
     if (ref && ref.name !== ctx.names.adminSecret) uses.push({ secret: ref.name ?? '', key: ref.key, readBy: env.name });
   }
-  if (options.monitoring === false) return sorted(uses);
+  if (!monitoringKinds(options.monitoring).has('AlertmanagerConfig')) return sorted(uses);
   for (const w of ctx.spec.alerts.webhooks) if (w.urlSecretRef) uses.push({ secret: w.urlSecretRef.name, key: w.urlSecretRef.key ?? 'url', readBy: `alert webhook ${w.name}` });
   return sorted(uses);
 }

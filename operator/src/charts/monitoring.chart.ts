@@ -29,7 +29,27 @@ export const DOMAIN_METRIC_LABEL = 'domain';
 /** How Kubernetes service discovery names a Service label: `__meta_kubernetes_service_label_<sanitized>`. */
 export const serviceLabelMeta = (label: string): string => `__meta_kubernetes_service_label_${label.replace(/[^a-zA-Z0-9_]/g, '_')}`;
 
-export function addMonitoring(chart: Chart, ctx: DomainContext): void {
+/** The Prometheus Operator kinds a Domain's chart can render, with the API version each is served at. */
+export const MONITORING_KINDS = [
+  { apiVersion: 'monitoring.coreos.com/v1', kind: 'ServiceMonitor' },
+  { apiVersion: 'monitoring.coreos.com/v1', kind: 'PrometheusRule' },
+  { apiVersion: 'monitoring.coreos.com/v1alpha1', kind: 'AlertmanagerConfig' },
+] as const;
+export type MonitoringKind = (typeof MONITORING_KINDS)[number]['kind'];
+
+/**
+ * Which monitoring kinds to render: all (true, the default), none (false), or those listed: the kinds a
+ * cluster serves. A cluster may have some and not others (the ServiceMonitor CRD alone comes with several
+ * agents besides the Prometheus Operator), and applying a kind it does not serve fails the whole chart.
+ */
+export type MonitoringOption = boolean | readonly MonitoringKind[];
+
+export function monitoringKinds(option: MonitoringOption | undefined): ReadonlySet<MonitoringKind> {
+  if (option === undefined || option === true) return new Set(MONITORING_KINDS.map((k) => k.kind));
+  return new Set(option === false ? [] : option);
+}
+
+export function addMonitoring(chart: Chart, ctx: DomainContext, kinds: ReadonlySet<MonitoringKind> = monitoringKinds(true)): void {
   const metadata = { name: ctx.names.monitoring, labels: ctx.labels('monitoring') };
   const serviceMonitor: Body<IServiceMonitor> = {
     spec: {
@@ -45,11 +65,11 @@ export function addMonitoring(chart: Chart, ctx: DomainContext): void {
       ],
     },
   };
-  new ApiObject(chart, 'service-monitor', { apiVersion: 'monitoring.coreos.com/v1', kind: 'ServiceMonitor', metadata, ...serviceMonitor });
+  if (kinds.has('ServiceMonitor')) new ApiObject(chart, 'service-monitor', { apiVersion: 'monitoring.coreos.com/v1', kind: 'ServiceMonitor', metadata, ...serviceMonitor });
   const rules: Body<IPrometheusRule> = { spec: { groups: [{ name: `openpds.${ctx.namespace}.${ctx.domain.metadata.name}`, rules: domainAlertRules(ctx) }] } };
-  new ApiObject(chart, 'prometheus-rule', { apiVersion: 'monitoring.coreos.com/v1', kind: 'PrometheusRule', metadata, ...rules });
+  if (kinds.has('PrometheusRule')) new ApiObject(chart, 'prometheus-rule', { apiVersion: 'monitoring.coreos.com/v1', kind: 'PrometheusRule', metadata, ...rules });
   const webhooks = ctx.spec.alerts.webhooks;
-  if (webhooks.length === 0) return;
+  if (webhooks.length === 0 || !kinds.has('AlertmanagerConfig')) return;
   const route: Body<IAlertmanagerConfig> = {
     spec: {
       // Alertmanager scopes an AlertmanagerConfig to its namespace; the domain label narrows it to this domain.

@@ -66,6 +66,16 @@ test('prune deletes only the owner’s objects with a stale generation and keeps
   expect(owned.map((o) => o.metadata?.name).sort()).toEqual(['current', 'kept', 'unlabelled']);
 });
 
+// A kind the cluster does not serve (the Prometheus Operator's CRDs removed, or some never installed)
+// holds no objects: a prune or a Domain's deletion that lists it must go on, not fail for good.
+test('prune and listOwned pass over a kind the cluster does not serve', async () => {
+  const kinds = [{ apiVersion: 'monitoring.coreos.com/v1', kind: 'PrometheusRule' }, { apiVersion: 'v1', kind: 'ConfigMap' }];
+  const pruned = await pruneStale(kube.client, { namespace: NS, ownerSelector: 'openpds.io/domain=d1', ownerUid: OWNER_UID, generationLabel: 'openpds.io/generation', generation: '3', kinds });
+  expect(pruned.sort()).toEqual(['ConfigMap/current', 'ConfigMap/kept']);
+  const owned = await listOwned(kube.client, { namespace: NS, ownerSelector: 'openpds.io/domain=d1', ownerUid: OWNER_UID, kinds });
+  expect(owned.map((o) => o.metadata?.name).sort()).toEqual(['unlabelled']);
+});
+
 test('finalizers: added once, kept beside others, a stale write conflicts, removal lets deletion finish', async () => {
   const created = await kube.client.create({ ...cm('fin', 1, {}), metadata: { ...cm('fin', 1, {}).metadata, finalizers: ['example.com/other'] } });
   const withOurs = await addFinalizer(kube.client, created, 'openpds.io/test');

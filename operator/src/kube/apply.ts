@@ -81,8 +81,8 @@ export async function pruneStale(client: KubeClient, options: PruneOptions): Pro
   // `label!=value` also matches objects without the label, which we never created: require it too.
   const labelSelector = `${options.ownerSelector},${options.generationLabel},${options.generationLabel}!=${options.generation}`;
   for (const { apiVersion, kind } of options.kinds) {
-    const list = await client.list({ apiVersion, kind, namespace: options.namespace }, { labelSelector });
-    for (const item of list.items) {
+    const list = await listServed(client, { apiVersion, kind, namespace: options.namespace }, labelSelector);
+    for (const item of list) {
       const object = { ...item, apiVersion, kind };
       if (!controlledBy(object, options.ownerUid) || options.keep?.(object)) continue;
       await client.delete(refOf(object));
@@ -96,13 +96,27 @@ export async function pruneStale(client: KubeClient, options: PruneOptions): Pro
 export async function listOwned(client: KubeClient, options: Pick<PruneOptions, 'namespace' | 'ownerSelector' | 'ownerUid' | 'kinds' | 'keep'>): Promise<KubeObject[]> {
   const found: KubeObject[] = [];
   for (const { apiVersion, kind } of options.kinds) {
-    const list = await client.list({ apiVersion, kind, namespace: options.namespace }, { labelSelector: options.ownerSelector });
-    for (const item of list.items) {
+    const list = await listServed(client, { apiVersion, kind, namespace: options.namespace }, options.ownerSelector);
+    for (const item of list) {
       const object = { ...item, apiVersion, kind };
       if (controlledBy(object, options.ownerUid) && !options.keep?.(object)) found.push(object);
     }
   }
   return found;
+}
+
+/**
+ * The kind's objects matching `labelSelector`; none when the cluster does not serve the kind (404): its CRD
+ * removed, or never installed. A kind that is not served holds no objects, and a prune or a deletion must
+ * not fail on it for good (a Domain's finalizer would then never be removed).
+ */
+async function listServed(client: KubeClient, ref: { apiVersion: string; kind: string; namespace: string }, labelSelector: string): Promise<KubeObject[]> {
+  try {
+    return (await client.list(ref, { labelSelector })).items;
+  } catch (error) {
+    if (isNotFound(error)) return [];
+    throw error;
+  }
 }
 
 /** The object's controller ownerReference names `uid`. */

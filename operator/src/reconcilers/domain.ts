@@ -15,6 +15,7 @@
 import { randomBytes } from 'node:crypto';
 import { buildDomainChart, referencedSecretKeys, type DomainChartOptions } from '../charts/domain.chart';
 import { createDomainContext, DOMAIN_LABEL, GENERATION_LABEL, type Component, type DomainContext } from '../charts/domain-context';
+import { MONITORING_KINDS, monitoringKinds, type MonitoringOption } from '../charts/monitoring.chart';
 import { STORAGE_CLAIM_ANNOTATION, storageClaimEnv, storageClaimMode, storageClaimProblem, takeoverPending } from '../charts/storage-claim';
 import { API_VERSION, type Domain, type DomainStatus, type DomainUsageStatus } from '../domain-types';
 import { applyManifests, pruneStale } from '../kube/apply';
@@ -43,8 +44,8 @@ const REPLICAS_POLL_MS = 30_000;
 export interface DomainReconcilerDeps {
   client: KubeClient;
   events: EventRecorder;
-  /** Render ServiceMonitor/PrometheusRule (only where the Prometheus Operator CRDs exist). */
-  monitoring: boolean;
+  /** The Prometheus Operator kinds to render, prune and delete: all, none, or those the cluster serves. */
+  monitoring: MonitoringOption;
   /** `ns/name` → admin endpoint URL, from `--domain-endpoint`; wins over the annotation. */
   domainEndpoints?: Record<string, string>;
   fetch?: FetchFn;
@@ -125,11 +126,6 @@ const withoutPods = (d: KubeObject | undefined): boolean => {
 };
 /** The ConfigMap a Domain's chart names (one per chart, named by its content). */
 const configMapOf = (manifests: readonly KubeObject[]): string => manifests.find((m) => m.kind === 'ConfigMap')?.metadata?.name ?? '';
-const MONITORING_KINDS = [
-  { apiVersion: 'monitoring.coreos.com/v1', kind: 'ServiceMonitor' },
-  { apiVersion: 'monitoring.coreos.com/v1', kind: 'PrometheusRule' },
-  { apiVersion: 'monitoring.coreos.com/v1alpha1', kind: 'AlertmanagerConfig' },
-];
 // The data volume and the admin Secret outlive their Domain (the chart gives them no owner); they are
 // never pruned or deleted here.
 const isRetained = (o: KubeObject) => o.metadata?.annotations?.['openpds.io/retain-on-delete'] === 'true' || o.kind === 'PersistentVolumeClaim';
@@ -163,8 +159,10 @@ export function createDomainReconciler(deps: DomainReconcilerDeps): DomainReconc
   const charts = new Map<string, { inputs: string; manifests: KubeObject[] }>();
   const monotonic = deps.monotonicNow ?? (() => performance.now());
   const reapplyAfterMs = deps.reapplyAfterMs ?? 5 * 60_000;
-  const kinds = deps.monitoring ? [...PRUNABLE_KINDS, ...MONITORING_KINDS] : PRUNABLE_KINDS;
-  const staleKinds = deps.monitoring ? [...STALE_KINDS, ...MONITORING_KINDS] : STALE_KINDS;
+  const served = monitoringKinds(deps.monitoring);
+  const monitored = MONITORING_KINDS.filter((k) => served.has(k.kind));
+  const kinds = [...PRUNABLE_KINDS, ...monitored];
+  const staleKinds = [...STALE_KINDS, ...monitored];
   const adminClients = deps.adminClients ?? createDomainAdminClients({ client });
   const usageRefreshMs = deps.usageRefreshMs ?? 5 * 60_000;
   const usageTimeoutMs = deps.usageTimeoutMs ?? 2000;
