@@ -1,7 +1,7 @@
 // The admin Secret deleted by hand, seen without an apply; and what a deleted Domain says its Drives keep.
 // A scripted client, as in domain.test.ts.
 import type { Domain, DomainStatus } from '../domain-types';
-import type { KubeClient, KubeObject } from '../kube/kube-client';
+import { KubeApiError, type KubeClient, type KubeObject } from '../kube/kube-client';
 import { createDomainReconciler, DOMAIN_FINALIZER } from './domain';
 
 const b64 = (s: string) => Buffer.from(s).toString('base64');
@@ -12,7 +12,7 @@ const base = {
   spec: { storage: { mode: 'standard', volume: { size: '1Gi' } } },
 } as Domain;
 
-function harness(drives: KubeObject[] = []) {
+function harness(drives: KubeObject[] | Error = []) {
   let clock = Date.parse('2026-01-01T10:00:00Z');
   let adminSecret: KubeObject | undefined;
   const statusWrites: DomainStatus[] = [];
@@ -27,6 +27,7 @@ function harness(drives: KubeObject[] = []) {
       return undefined;
     },
     async list(ref: { kind: string }) {
+      if (ref.kind === 'Drive' && drives instanceof Error) throw drives;
       return { items: ref.kind === 'Drive' ? drives : [] };
     },
     async patch(ref: { kind: string; name: string }, type: string, body: KubeObject & { status?: DomainStatus }, options: { subresource?: string } = {}) {
@@ -101,4 +102,20 @@ test("a deleted Domain's Deleted event counts as keeping data only the Retain Dr
   await h.reconcileAfter(0, deleting);
   const deleted = h.events.find((e) => e.reason === 'Deleted');
   expect(deleted?.message).toContain('1 Drive(s) with reclaimPolicy Retain keep their data');
+});
+
+// Only "the Drive CRD is not installed" (404) means no Drives: a 500, a timeout or a 403 on the list used
+// to count as none too, and the Domain tore its data plane down while a reclaimPolicy Delete Drive still
+// needed it to delete its data (found by the session 25 review).
+test('a deleting Domain whose Drive list fails waits and retries; only a 404 (no Drive CRD) means no Drives', async () => {
+  const deleting = { ...base, metadata: { ...base.metadata, deletionTimestamp: '2026-01-01T10:00:00Z' } } as Domain;
+  const failing = harness(new KubeApiError(500, 'InternalError', 'etcdserver: request timed out'));
+  const { result } = await failing.reconcileAfter(0, deleting);
+  expect(result).toBeInstanceOf(Error);
+  expect((result as Error).message).toContain('etcdserver: request timed out');
+  expect(failing.events.map((e) => e.reason)).not.toContain('Deleted');
+
+  const noCrd = harness(new KubeApiError(404, 'NotFound', 'the server could not find the requested resource'));
+  await noCrd.reconcileAfter(0, deleting);
+  expect(noCrd.events.map((e) => e.reason)).toContain('Deleted');
 });

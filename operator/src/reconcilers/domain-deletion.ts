@@ -10,7 +10,7 @@ import { listOwned } from '../kube/apply';
 import { RequeueError } from '../kube/controller';
 import type { EventRecorder } from '../kube/events';
 import { hasFinalizer, removeFinalizer } from '../kube/finalizers';
-import type { KubeClient, KubeObject } from '../kube/kube-client';
+import { isNotFound, type KubeClient, type KubeObject } from '../kube/kube-client';
 import type { OwnWrites } from '../kube/own-writes';
 import { probeReadyz, type FetchFn } from '../kube/readiness';
 import { adminEndpoint } from './domain-access';
@@ -107,8 +107,11 @@ export function createDomainDeletion(deps: DomainDeletionDeps): (domain: Domain,
     try {
       const list = await client.list<ListedDrive>({ apiVersion: API_VERSION, kind: 'Drive', namespace: domain.metadata.namespace! });
       return list.items.filter((d) => d.spec?.domainRef?.name === domain.metadata.name);
-    } catch {
-      return []; // the Drive CRD is optional for a Domain-only install
+    } catch (error) {
+      // The Drive CRD is optional for a Domain-only install (404). Anything else (a 500, a timeout, a 403)
+      // says nothing about the Drives: retried, lest the data plane a Delete Drive still needs goes.
+      if (isNotFound(error)) return [];
+      throw error;
     }
   }
 
