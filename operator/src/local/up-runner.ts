@@ -323,11 +323,23 @@ export function createUpRunner(options: UpOptions): UpRunner {
     for (const k of prunes.due) {
       if (stopping()) break;
       const record = records[k]!;
-      if (access(record.drive).state === 'NotFound') {
+      const reach = access(record.drive);
+      if (reach.state === 'NotFound') {
         // No Domain to delete or release the drive through (and none recorded to start): the record stays
         // and the prune waits, as it would in a cluster; dropping it would forget the drive for good.
         pending.set(k, clock.now().getTime());
         if (!held.has(k)) options.log(describeHeld(k, record.drive));
+        held.add(k);
+        continue;
+      }
+      if (reach.state === 'NotReady') {
+        // Its Domain did not start. The reconciler lets a Retain Drive go at once then, its marker left on
+        // the drive for a Drive of the same owner and name to adopt as an orphan: a cluster's operator does
+        // (it lists the live Drives), `up` does not (its uids are names, a marker is never an orphan's), so
+        // the drive stayed claimed by a Drive gone for good, and a Drive re-added under another name was a
+        // NameConflict forever. Nothing holds a namespace here: the prune waits for the data plane.
+        pending.set(k, clock.now().getTime());
+        if (!held.has(k)) options.log(describeWaiting(k, record.drive, reach.message));
         held.add(k);
         continue;
       }
@@ -397,6 +409,13 @@ function describeHeld(key: string, drive: Drive): string {
   const domain = `${drive.metadata.namespace ?? 'default'}/${drive.spec.domainRef.name}`;
   const id = drive.status?.driveId ? ` ${drive.status.driveId}` : '';
   return `Drive ${key} left the folder, but its Domain ${domain} is not in the folder and not running (removed while up was stopped): its drive${id} is not ${drive.spec.reclaimPolicy === 'Delete' ? 'deleted' : 'released'} and its record is kept; put Domain ${domain} back in the folder until up has pruned the drive, then remove it`;
+}
+
+/** Why a due prune waits: its Domain is there but its data plane did not start. */
+function describeWaiting(key: string, drive: Drive, why: string): string {
+  const domain = `${drive.metadata.namespace ?? 'default'}/${drive.spec.domainRef.name}`;
+  const id = drive.status?.driveId ? ` ${drive.status.driveId}` : '';
+  return `Drive ${key} left the folder; its drive${id} is ${drive.spec.reclaimPolicy === 'Delete' ? 'deleted' : 'released'} once Domain ${domain} serves (${why}); its record is kept until then`;
 }
 
 /** What `up` does about a folder with invalid manifests: nothing that removes. */
