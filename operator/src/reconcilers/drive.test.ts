@@ -109,3 +109,22 @@ describe('a Delete Drive deleted while its Domain is gone', () => {
     expect(local.deferredDelete).toBeUndefined();
   });
 });
+
+test('a status.driveId set aside (another Drive\'s drive) with no drive of its own is a create, not "deleted in the data plane"', async () => {
+  const others = { drive_id: 'd-other', drive_name: 'other', description: 'openpds.io/uid=u-2; reclaimPolicy=Retain', owner: 'team', owner_type: 'group', status: 'enabled', total_size: null, used_size: 0, default: false };
+  const created: unknown[] = [];
+  const client = {
+    getDrive: async () => others,
+    async *listAllDrives() {
+      yield others;
+    },
+    createDrive: async (input: unknown) => (created.push(input), { domain_id: 'd', drive_id: 'd-new' }),
+  } as unknown as AdminClient;
+  const result = await reconcileDrive({ ...cr, status: { driveId: 'd-other', observedGeneration: 3 } }, { domain: { state: 'Ready', client }, clock: clockAt('2030-01-01T00:00:00Z') });
+  expect(created).toHaveLength(1);
+  expect(result.actions).toEqual([expect.objectContaining({ action: 'create', reason: 'Create' })]);
+  expect(result.events.map((e) => e.reason)).toEqual(['DriveIdIgnored', 'Created']);
+  expect(result.driftCorrected).toEqual([]);
+  expect(findCondition(result.status.conditions, 'Synced')).toMatchObject({ status: 'True', reason: 'InSync' });
+  expect(result.status.driveId).toBe('d-new');
+});

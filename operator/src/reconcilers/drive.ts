@@ -64,7 +64,8 @@ async function applyDrive(drive: Drive, wanted: DesiredDrive, client: AdminClien
   if (found.ignoredRecordedId) out.event('Warning', 'DriveIdIgnored', `status.driveId ${found.ignoredRecordedId} is not this Drive's drive (its description has no marker for uid ${wanted.uid}); it is left alone and the drive is looked for by marker and by owner and name`);
 
   if (!found.drive) {
-    const recreate = recordedId !== undefined;
+    // Only a recorded drive that is gone was deleted by hand: one set aside (another Drive's) still exists.
+    const recreate = recordedId !== undefined && !found.ignoredRecordedId;
     const desired = wanted; // built as Created: what the operator makes now is its own, whatever it replaces
     out.actions.push({ action: 'create', reason: recreate ? 'Recreate' : 'Create', desired });
     if (ctx.dryRun) return out.planned();
