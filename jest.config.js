@@ -16,4 +16,10 @@ module.exports = {
   // Two workers, not jest's default of cores − 1 (one on CI's 2-core machines): the suites mostly wait on
   // PostgreSQL, radosgw, child processes and sockets, and test/api ran in 207 s with two against 319 s with one.
   maxWorkers: 2,
+  // jest kills a worker that has not exited 500 ms after the end of the run, with "A worker process has
+  // failed to exit gracefully". A worker that ran PGlite suites holds GBs of WebAssembly memory, and the
+  // process's own teardown after its JavaScript 'exit' (freeing that memory) took longer than that on a
+  // busy machine: the warning came with nothing holding the worker (the probe in jest-environment.js names
+  // a holder 400 ms after the end, and named none). A worker really held is still named, then killed.
+  workerGracefulExitTimeout: 5000,
 };

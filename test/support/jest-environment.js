@@ -92,7 +92,8 @@ function armExitProbe() {
       const late = Date.now() - endedAt - GRACE_MS;
       process.stderr.write(`jest worker ${process.pid} still alive ${GRACE_MS} ms after the end of the run${late > 50 ? ` (its event loop blocked for ~${late} ms more)` : ''}, held by:\n${lines.join('\n')}\n`);
     }, GRACE_MS).unref();
-    // jest's force exit is a SIGTERM 500 ms after this message. Its default action killed a worker whose
+    // jest's force exit is a SIGTERM workerGracefulExitTimeout after this message (500 ms by default; 5 s in
+    // jest.config.js). Its default action killed a worker whose
     // event loop was busy all that time at once, before the report above or the 'exit' handler could run:
     // jest's warning then came with no cause at all. Caught from now on, the signal waits for the loop: a
     // worker nothing holds drains and the 'exit' handler says how late; one still held says what holds it
