@@ -78,3 +78,22 @@ describe('a list that does not advance', () => {
     expect(await failure(drain(client(users).listAllUsers()))).toMatchObject({ code: 'InvalidResponse' });
   });
 });
+
+describe('credentials of a user who is no admin', () => {
+  /** A data plane whose login answers with this role, and whose drive list then holds nothing (a user's view). */
+  const loggingInAs = (role: string | undefined): FetchFn => async (input) => {
+    const login = new URL(input).pathname === '/v2/account/login';
+    const body = login ? JSON.stringify({ access_token: 't', user_name: 'bob', ...(role ? { role } : {}) }) : '{"items":[],"next_marker":""}';
+    return { status: 200, text: async () => body };
+  };
+
+  it('are refused at login as a wrong password is: a user sees only their own drives, so every plan would be wrong', async () => {
+    const error = await failure(drain(client(loggingInAs('user')).listAllDrives({ owner: 'team' })));
+    expect(error).toMatchObject({ status: 403, code: 'Forbidden.NotAdmin' });
+    expect(error.message).toContain('user "bob" logged in but is not an admin of the domain (role user)');
+  });
+
+  it.each(['admin', 'superadmin', undefined])('role %s is taken', async (role) => {
+    await expect(drain(client(loggingInAs(role)).listAllDrives({ owner: 'team' }))).resolves.toBeUndefined();
+  });
+});

@@ -137,6 +137,8 @@ export interface AdminClient {
 }
 
 const DEFAULT_TIMEOUT_MS = 10_000;
+/** The roles that see and manage every drive of the domain. */
+const ADMIN_ROLES = new Set(['admin', 'superadmin']);
 
 /** `promise`, or an Unreachable AdminApiError once `ms` have passed (the promise itself runs on). */
 function within<T>(promise: Promise<T>, ms: number, message: string): Promise<T> {
@@ -212,8 +214,16 @@ export function createAdminClient(options: AdminClientOptions): AdminClient {
         const credentials = typeof options.credentials === 'function' ? await options.credentials() : options.credentials;
         const res = await post('/v2/account/login', credentials);
         if (res.status >= 300) throw adminApiErrorFrom(res.status, res.body, '/v2/account/login');
-        const accessToken = (res.body as { access_token?: unknown } | undefined)?.access_token;
+        const answer = res.body as { access_token?: unknown; role?: unknown; user_name?: unknown } | undefined;
+        const accessToken = answer?.access_token;
         if (typeof accessToken !== 'string') throw new AdminApiError(res.status, 'InvalidResponse', 'login answered without an access_token');
+        // A user who is no admin logs in too, and the admin API then answers as it answers a user: drive/list
+        // shows only the user's own drives, whatever the owner asked for. `openpds plan` with such an account
+        // (a "read-only" one for CI) planned every existing drive as a create, exit 0. Refused here, as a
+        // wrong password is. (A data plane that does not say the role is taken at its word.)
+        if (typeof answer?.role === 'string' && !ADMIN_ROLES.has(answer.role)) {
+          throw new AdminApiError(403, 'Forbidden.NotAdmin', `user ${JSON.stringify(answer.user_name ?? credentials.username)} logged in but is not an admin of the domain (role ${answer.role}): the admin API shows a user only their own drives, so nothing could be planned or applied right; give an admin's credentials`);
+        }
         token = accessToken;
         return accessToken;
       } finally {
