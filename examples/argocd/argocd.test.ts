@@ -62,6 +62,7 @@ const DOMAIN_REASONS: Record<string, Health> = {
   InvalidAnnotation: 'Degraded', // an openpds.io/storage-claim value the reconciler refuses: nothing applied
   CRDOutdated: 'Degraded', // the cluster's Domain CRD drops a status field this operator writes
   StorageConflict: 'Degraded', // another Domain's S3 keyspace: nothing applied until it gets its own
+  NameConflict: 'Degraded', // an object not its own bears a child's name: nothing applied, nothing taken over
   MissingAdminSecret: 'Degraded',
   ImageNotApproved: 'Degraded', // Manual, no currentImage, no approvedImage, over kept data: someone must approve an image
   ApplyFailed: 'Degraded',

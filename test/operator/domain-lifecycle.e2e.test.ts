@@ -20,7 +20,7 @@ import { volumeDomainYaml } from './support/volume-domain';
 const NS = 'lifecycle';
 const suite = withDomainSuite({
   namespace: NS,
-  domains: ['upgrade', 'locked', 'foreign', 'blocked', 'hooks', 'first', 'second', 'older', 'newer'],
+  domains: ['upgrade', 'locked', 'foreign', 'blocked', 'hooks', 'first', 'second', 'older', 'newer', 'shop'],
   // Nothing listens there: /readyz is refused, as for pods that never start.
   dataPlane: 'refused',
   operator: { monitoring: 'auto', reconcilers: defaultReconcilers() },
@@ -159,4 +159,24 @@ test('an older Domain edited onto the keyspace a newer one runs on is the one he
   expect(condition(await getDomain('newer'), 'Ready')?.reason).not.toBe('StorageConflict');
   await expectEventsOf('older', ['Warning StorageConflict x1']);
   await expectEventsOf('newer', []);
+});
+
+// Server-side apply with force takes over any object of a child's name: a hand-made Service would have
+// had the Domain's selector merged into its own and its controller reference added, and a later prune or
+// the Domain's deletion would have deleted it (session 25 review). Like Helm, the Domain adopts nothing.
+test('a Domain whose child name an object not its own already bears is NameConflict, applies nothing and leaves it be; it applies once the name is free', async () => {
+  const service = { apiVersion: 'v1', kind: 'Service', metadata: { name: 'shop-api', namespace: NS, labels: { app: 'shop' } }, spec: { selector: { app: 'shop' }, ports: [{ name: 'http', port: 80 }] } };
+  await suite.kube.client.create(service);
+  await apply(domainYaml('shop'));
+  await eventually(async () =>
+    expect(condition(await getDomain('shop'), 'Ready')).toMatchObject({ status: 'False', reason: 'NameConflict', message: expect.stringContaining(`Service/shop-api already exists in namespace ${NS} and is not this Domain's`) }),
+  );
+  expect(condition(await getDomain('shop'), 'Degraded')?.status).toBe('True');
+  const live = await suite.kube.client.get<KubeObject & { spec: { selector: Record<string, string> } }>({ apiVersion: 'v1', kind: 'Service', namespace: NS, name: 'shop-api' });
+  expect([live.spec.selector, live.metadata?.ownerReferences ?? []]).toEqual([{ app: 'shop' }, []]);
+  expect(await suite.kube.client.find({ apiVersion: 'apps/v1', kind: 'Deployment', namespace: NS, name: 'shop-api' })).toBeUndefined();
+
+  await suite.kube.client.delete({ apiVersion: 'v1', kind: 'Service', namespace: NS, name: 'shop-api' });
+  await eventually(async () => expect(await suite.kube.client.find({ apiVersion: 'apps/v1', kind: 'Deployment', namespace: NS, name: 'shop-api' })).toBeDefined(), 15_000);
+  await expectEventsOf('shop', ['Warning NameConflict x1']);
 });

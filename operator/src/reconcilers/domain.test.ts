@@ -130,7 +130,10 @@ describe('reconcileDomain: status.usage refreshes', () => {
     const client = {
       async find(ref: { kind: string; name: string }) {
         if (ref.kind === 'Deployment') return deployments.get(ref.name);
-        return { data: { username: Buffer.from('admin').toString('base64'), password: Buffer.from('pw').toString('base64'), secretKey: Buffer.from('k'.repeat(32)).toString('base64') } };
+        if (ref.kind !== 'Secret') return undefined;
+        // The admin Secret a Domain of this name kept (it outlives its Domain, labelled as its own).
+        const labels = { 'app.kubernetes.io/managed-by': 'openpds-operator', 'openpds.io/domain': 'acme' };
+        return { metadata: { labels }, data: { username: Buffer.from('admin').toString('base64'), password: Buffer.from('pw').toString('base64'), secretKey: Buffer.from('k'.repeat(32)).toString('base64') } };
       },
       async patch(ref: { kind: string }, type: string, body: KubeObject & { status?: DomainStatus }, options: { subresource?: string } = {}) {
         if (options.subresource === 'status') return void statusWrites.push(body.status!);
@@ -152,7 +155,8 @@ describe('reconcileDomain: status.usage refreshes', () => {
       monotonicNow: () => clock,
       adminClients: { get: () => ({ getDomain: async () => (reads++, answer) }) as unknown as AdminClient, forget: () => undefined },
     });
-    const ready = { ...domain(), metadata: { ...domain().metadata, generation: 1, finalizers: [DOMAIN_FINALIZER] } } as Domain;
+    // A uid, as every stored Domain has: its children then carry its controller reference.
+    const ready = { ...domain(), metadata: { ...domain().metadata, uid: 'uid-acme', generation: 1, finalizers: [DOMAIN_FINALIZER] } } as Domain;
     let current = ready;
     return {
       async reconcileAfter(ms: number) {

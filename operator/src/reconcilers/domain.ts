@@ -16,6 +16,7 @@ import { randomBytes } from 'node:crypto';
 import { buildDomainChart, referencedSecretKeys, type DomainChartOptions } from '../charts/domain.chart';
 import { createDomainContext, DOMAIN_LABEL, GENERATION_LABEL, type Component, type DomainContext } from '../charts/domain-context';
 import { MONITORING_KINDS, monitoringKinds, type MonitoringOption } from '../charts/monitoring.chart';
+import { foreignChildren, nameConflictMessage } from './domain-name-conflicts';
 import { STORAGE_CLAIM_ANNOTATION, storageClaimEnv, storageClaimMode, storageClaimProblem, takeoverPending } from '../charts/storage-claim';
 import { API_VERSION, type Domain, type DomainStatus, type DomainUsageStatus } from '../domain-types';
 import { applyManifests, pruneStale } from '../kube/apply';
@@ -458,6 +459,17 @@ export function createDomainReconciler(deps: DomainReconcilerDeps): DomainReconc
       configMaps.beforeApply(key, [ctx.names.api, ctx.names.worker].map((n) => deps.cachedDeployment?.(ctx.namespace, n)), configMapOf(manifests));
       held = rollout.held;
       const toApply = held ? manifests.filter((m) => !(m.kind === 'Deployment' && held!.names.includes(m.metadata!.name!))) : manifests;
+      // Until a first apply has succeeded, an object bearing a child's name may be someone else's: never
+      // taken over (domain-name-conflicts.ts). Objects are not watched: retried with backoff.
+      if (!domain.status?.adminSecretRef) {
+        const foreign = await foreignChildren(client, toApply, domain, isRetained);
+        if (foreign.length > 0) {
+          if (rollout.admitted.size) deps.rollouts?.settle(key, new Map());
+          const message = nameConflictMessage(ctx.namespace, foreign);
+          await writeStatus(domain, outcome(generation, 'NameConflict', message, 'blocked'));
+          throw new RequeueError(message);
+        }
+      }
       const before = domain.status?.currentImage;
       // Held Deployments keep their image: currentImage says what runs. Under Manual, also before the first
       // apply: an apply that fails past the admin Secret (a webhook or quota refusing the Deployment, an
