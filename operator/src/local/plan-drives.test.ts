@@ -78,3 +78,19 @@ test('with a set, the Domains named on the command line are in the prune scope: 
     { namespace: 'ops', domain: 'd' },
   ]);
 });
+
+test('a user written by user name in one Drive and by user id in another is one owner: a NameConflict, also with a set', async () => {
+  const { client, created } = fakeDrivesClient();
+  const bob = { user_id: 'u-bob', user_name: 'bob' };
+  (client as unknown as { findUser: (n: string) => Promise<unknown> }).findUser = async (name) => ([bob.user_id, bob.user_name].includes(name) ? bob : undefined);
+  const targets: DomainTargets = { access: () => ({ state: 'Ready', client }) };
+  const drives = [drive('by-name', { owner: { kind: 'User', name: 'bob' } }), drive('by-id', { owner: { kind: 'User', name: 'u-bob' } }), drive('carol', { owner: { kind: 'User', name: 'carol' } })];
+  for (const set of [undefined, 'demo']) {
+    for (const dryRun of [true, false]) {
+      const plan = await planDrives({ drives, domains: [] }, targets, { dryRun, ...(set ? { set } : {}), now: () => new Date('2030-01-01T00:00:00Z') });
+      expect(plan.entries.map((e) => [e.key, failureOf(e)?.split(':')[0]])).toEqual([['default/by-name', 'NameConflict'], ['default/by-id', 'NameConflict'], ['default/carol', 'OwnerNotFound']]);
+      expect(plan.entries[0]!.error).toContain('owner (User bob and u-bob, one user)');
+    }
+  }
+  expect(created).toEqual([]);
+});

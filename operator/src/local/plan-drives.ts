@@ -148,7 +148,8 @@ export async function planDrives({ drives, domains }: { drives: Drive[]; domains
   }
   // The ambiguous move above says it more precisely when it applies; any other Drives sharing one identity
   // are an error too, and neither is applied (a folder has no creation order to pick one by).
-  for (const [key, error] of identityConflicts(drives, manifestKey)) if (!errors.has(key)) errors.set(key, error);
+  const resolved = await resolvedIdentities(drives, accessOf);
+  for (const [key, error] of identityConflicts(drives, manifestKey, (d) => resolved.get(d) ?? driveIdentity(d))) if (!errors.has(key)) errors.set(key, error);
 
   // 4. Apply (or describe) the moves and releases, then the Drives.
   const entries: PlanEntry[] = [];
@@ -213,19 +214,44 @@ export async function planDrives({ drives, domains }: { drives: Drive[]; domains
  * Drives of the folder with the same namespace, domainRef, owner and drive name (drive-identity.ts): each
  * would make or adopt the same drive, as in a cluster, where the newer one is a NameConflict. Key → error.
  */
-export function identityConflicts(drives: readonly Drive[], keyOf: (d: Drive) => string): Map<string, string> {
+export function identityConflicts(drives: readonly Drive[], keyOf: (d: Drive) => string, identityOf: (d: Drive) => string = driveIdentity): Map<string, string> {
   const groups = new Map<string, Drive[]>();
-  for (const d of drives) groups.set(driveIdentity(d), [...(groups.get(driveIdentity(d)) ?? []), d]);
+  for (const d of drives) groups.set(identityOf(d), [...(groups.get(identityOf(d)) ?? []), d]);
   const errors = new Map<string, string>();
   for (const group of groups.values()) {
     if (group.length < 2) continue;
     const [first] = group as [Drive];
     const keys = group.map(keyOf);
-    const what = `the same domainRef (${first.spec.domainRef.name}), owner (${first.spec.owner.kind} ${first.spec.owner.name}) and drive name "${first.spec.name ?? first.metadata.name}"`;
+    // One user written by user name in one Drive and by user id in another (identityOf resolved both).
+    const spellings = [...new Set(group.map((d) => d.spec.owner.name))];
+    const owner = spellings.length > 1 ? `${first.spec.owner.kind} ${spellings.join(' and ')}, one user` : `${first.spec.owner.kind} ${first.spec.owner.name}`;
+    const what = `the same domainRef (${first.spec.domainRef.name}), owner (${owner}) and drive name "${first.spec.name ?? first.metadata.name}"`;
     const error = `NameConflict: Drives ${keys.slice(0, -1).join(', ')} and ${keys.at(-1)} have ${what}, so they would be one drive; give each a distinct spec.name, or remove one`;
     for (const key of keys) errors.set(key, error);
   }
   return errors;
+}
+
+/**
+ * Each Drive's identity with a User owner resolved to its user id, as the data plane sees it: a Drive naming
+ * bob and one naming bob's user id are one owner (a cluster resolves them too, drive-identity.ts
+ * ownerAliases). Compared as written, both were applied, and with --set the second made a second drive of
+ * that name for bob: the set's own marker on the first is not taken for a conflict (it may be a move).
+ * A Group owner, or a user that cannot be looked up (its Drive fails on it anyway), stays as written.
+ */
+async function resolvedIdentities(drives: readonly Drive[], accessOf: (d: Drive) => DomainAccess): Promise<Map<Drive, string>> {
+  const users = new Map<string, Promise<string | undefined>>();
+  const out = new Map<Drive, string>();
+  for (const drive of drives) {
+    const access = accessOf(drive);
+    if (drive.spec.owner.kind !== 'User' || access.state !== 'Ready') continue;
+    const key = `${drive.metadata.namespace ?? 'default'}/${drive.spec.domainRef.name}\0${drive.spec.owner.name}`;
+    let id = users.get(key);
+    if (!id) users.set(key, (id = Promise.resolve().then(() => access.client.findUser(drive.spec.owner.name)).then((u) => u?.user_id, () => undefined)));
+    const userId = await id;
+    if (userId) out.set(drive, driveIdentity(drive, userId));
+  }
+  return out;
 }
 
 /** Manifests carry no status (loadManifests drops it), so a Ready=False answer is this run's failure. */
