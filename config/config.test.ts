@@ -69,7 +69,9 @@ test('every object in config/ is valid against the Kubernetes schemas', () => {
  *   chart's objects by server-side apply (kube/apply.ts: PATCH, which creates the object the first
  *   time), pruned and deleted by listing PRUNABLE_KINDS (+ monitoring kinds) by label and DELETE; the data
  *   volume claim and the admin Secret are applied only (never in PRUNABLE_KINDS: both outlive the Domain,
- *   so Secrets are never listed or deleted). The admin Secret is also read with GET by
+ *   so Secrets are never listed or deleted). Before a Domain's first apply, every object of its chart
+ *   is read with GET (domain-name-conflicts.ts: one of a child's name that is not its own is not taken
+ *   over). The admin Secret is also read with GET by
  *   createDomainAccessResolver. Children carry blockOwnerDeletion owner references to their Domain:
  *   update on domains/finalizers (OwnerReferencesPermissionEnforcement).
  * - reconcilers/domain.ts (podReasons): a Domain waiting for its replicas past podDiagnosisAfterMs lists its
@@ -85,18 +87,18 @@ const USED: Record<string, string[]> = {
   'openpds.io/drives/status': ['patch'],
   'openpds.io/domains/finalizers': ['update'],
   '/secrets': ['get', 'create', 'patch'],
-  '/configmaps': ['list', 'watch', 'create', 'patch', 'delete'],
-  '/services': ['list', 'create', 'patch', 'delete'],
-  '/persistentvolumeclaims': ['create', 'patch'],
+  '/configmaps': ['get', 'list', 'watch', 'create', 'patch', 'delete'],
+  '/services': ['get', 'list', 'create', 'patch', 'delete'],
+  '/persistentvolumeclaims': ['get', 'create', 'patch'],
   '/pods': ['list'],
   'apps/deployments': ['get', 'list', 'watch', 'create', 'patch', 'delete'],
-  'autoscaling/horizontalpodautoscalers': ['list', 'create', 'patch', 'delete'],
-  'policy/poddisruptionbudgets': ['list', 'create', 'patch', 'delete'],
-  'networking.k8s.io/ingresses': ['list', 'create', 'patch', 'delete'],
-  'networking.k8s.io/networkpolicies': ['list', 'create', 'patch', 'delete'],
-  'monitoring.coreos.com/servicemonitors': ['list', 'create', 'patch', 'delete'],
-  'monitoring.coreos.com/prometheusrules': ['list', 'create', 'patch', 'delete'],
-  'monitoring.coreos.com/alertmanagerconfigs': ['list', 'create', 'patch', 'delete'],
+  'autoscaling/horizontalpodautoscalers': ['get', 'list', 'create', 'patch', 'delete'],
+  'policy/poddisruptionbudgets': ['get', 'list', 'create', 'patch', 'delete'],
+  'networking.k8s.io/ingresses': ['get', 'list', 'create', 'patch', 'delete'],
+  'networking.k8s.io/networkpolicies': ['get', 'list', 'create', 'patch', 'delete'],
+  'monitoring.coreos.com/servicemonitors': ['get', 'list', 'create', 'patch', 'delete'],
+  'monitoring.coreos.com/prometheusrules': ['get', 'list', 'create', 'patch', 'delete'],
+  'monitoring.coreos.com/alertmanagerconfigs': ['get', 'list', 'create', 'patch', 'delete'],
   '/events': ['create', 'patch'],
 };
 const LEASE_VERBS = ['get', 'create', 'update'];
