@@ -2,6 +2,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { AdminApiError } from '../admin-client/admin-api-error';
 import type { AdminClient } from '../admin-client/admin-client';
 import type { TargetOptions } from './domain-targets';
 import { runApplyCommand, runPlanCommand } from './plan-command';
@@ -95,4 +96,24 @@ describe('an empty folder with --set and --allow-empty', () => {
       fs.rmSync(state, { recursive: true, force: true });
     }
   });
+});
+
+test('credentials of a user who is no admin: the note says so, not that the password was refused', async () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'openpds-plan-not-admin-'));
+  try {
+    fs.writeFileSync(path.join(dir, 'drive.yaml'), 'apiVersion: openpds.io/v1alpha1\nkind: Drive\nmetadata: {name: team}\nspec: {domainRef: {name: quickstart}, owner: {kind: Group, name: team}}\n');
+    const refused = new AdminApiError(403, 'Forbidden.NotAdmin', 'user "bob" logged in but is not an admin of the domain (role user)');
+    const client = {
+      async *listAllDrives() {
+        throw refused;
+      },
+    } as unknown as AdminClient;
+    const lines: string[] = [];
+    const code = await runPlanCommand(['-f', dir, '--endpoint', 'quickstart=http://quickstart.invalid', '--username', 'bob'], { out: (l) => lines.push(l), err: (l) => lines.push(l), env: { OPENPDS_ADMIN_PASSWORD: 'p' }, createTargets: () => ({ access: () => ({ state: 'Ready', client }) }), upStateDir: path.join(dir, 'no-up') });
+    expect(code).toBe(1);
+    expect(lines).toContain(`! error   Drive default/team: AdminCredentialsRejected: Forbidden.NotAdmin: ${refused.message}`);
+    expect(lines).toContain("  note: http://quickstart.invalid took user bob's password, but bob is no admin of that Domain: give the Domain's superadmin with --username (default admin) and its password with --password (or $OPENPDS_ADMIN_PASSWORD)");
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
 });

@@ -263,7 +263,7 @@ async function runAgainstDomains(command: 'plan' | 'apply', parsed: DomainArgs, 
       const url = domain && (endpoints[`${domain.namespace}/${domain.name}`] ?? endpoints[domain.name]);
       if (url && failure.startsWith('AdminCredentialsRejected:') && !rejectedAt.has(url)) {
         rejectedAt.add(url);
-        out(credentialsNote(url, served.get(url), 'endpoints' in parsed.target ? parsed.target.username : ''));
+        out(credentialsNote(url, served.get(url), 'endpoints' in parsed.target ? parsed.target.username : '', failure.includes('Forbidden.NotAdmin:')));
       }
       continue;
     }
@@ -337,7 +337,9 @@ function noPruneScope(set: string, parsed: DomainArgs): string {
 }
 
 /** What to do about a refused admin password: the password file of the Domain a running `up` serves there. */
-function credentialsNote(url: string, served: ServedDomain | undefined, username: string): string {
+function credentialsNote(url: string, served: ServedDomain | undefined, username: string, notAdmin = false): string {
+  // The password was right: the user is the wrong one (the admin API shows a user only their own drives).
+  if (notAdmin) return `  note: ${url} took user ${username}'s password, but ${username} is no admin of that Domain: give the Domain's superadmin with --username (default admin) and its password with --password (or $OPENPDS_ADMIN_PASSWORD)`;
   if (served) return describeServedPassword(served);
   return `  note: ${url} refused user ${username} with that password: give the Domain's superadmin with --username (default admin) and its password with --password (or $OPENPDS_ADMIN_PASSWORD)`;
 }
