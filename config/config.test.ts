@@ -189,3 +189,14 @@ test('bindings point at the ServiceAccount in the namespace the kustomization in
   expect(deployment.spec.template.spec.serviceAccountName).toBe(sa.metadata.name);
   expect(deployment.spec.template.spec.containers[0].args[0]).toBe('operator');
 });
+
+// Two replicas are for surviving a node: spread across nodes where there are several, and a drain evicts
+// one at a time (session 25 review: both could land on one node and be evicted together).
+test('the operator replicas spread across nodes and a PodDisruptionBudget lets one go at a time', () => {
+  const deployment = docs.find(({ doc }) => doc.kind === 'Deployment')!.doc as any;
+  const selector = deployment.spec.selector.matchLabels;
+  expect(deployment.spec.template.spec.topologySpreadConstraints).toEqual([{ maxSkew: 1, topologyKey: 'kubernetes.io/hostname', whenUnsatisfiable: 'ScheduleAnyway', labelSelector: { matchLabels: selector } }]);
+  const pdb = docs.find(({ doc }) => doc.kind === 'PodDisruptionBudget')!.doc as any;
+  expect([pdb.spec.selector.matchLabels, pdb.spec.maxUnavailable, pdb.metadata.namespace]).toEqual([selector, 1, undefined]);
+  expect(deployment.spec.replicas).toBeGreaterThan(pdb.spec.maxUnavailable);
+});
