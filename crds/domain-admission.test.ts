@@ -354,3 +354,21 @@ describe('workers.replicas', () => {
     expect(admit('Domain', domain({ ...VOLUME, workers: { replicas: 0 } }))).toEqual([]);
   });
 });
+
+// kube-prometheus-stack's Prometheus selects ServiceMonitors and PrometheusRules by `release`: without a
+// way to add it, a Domain's alerts were never loaded there (session 25 review). The operator's own label
+// prefixes stay its own (it selects and prunes by them).
+describe('spec.monitoring.labels', () => {
+  test('labels with a value Kubernetes takes are admitted', () => {
+    expect(errorsOf({ ...VOLUME, monitoring: { labels: { release: 'kube-prometheus-stack', 'team.example.com/owner': 'ops', empty: '' } } })).toBe('');
+  });
+  test.each([
+    [{ 'openpds.io/domain': 'other' }, "label keys under app.kubernetes.io/ and openpds.io/ are the operator's own"],
+    [{ 'app.kubernetes.io/instance': 'x' }, "label keys under app.kubernetes.io/ and openpds.io/ are the operator's own"],
+    [{ release: 'a'.repeat(64) }, '/spec/monitoring/labels/release must NOT have more than 63 characters'],
+    [{ release: 'no spaces' }, '/spec/monitoring/labels/release must match pattern'],
+    [Object.fromEntries(Array.from({ length: 17 }, (_, i) => [`l${i}`, 'v'])), '/spec/monitoring/labels must NOT have more than 16 properties'],
+  ])('%j is refused, naming the rule or the field', (labels, message) => {
+    expect(errorsOf({ ...VOLUME, monitoring: { labels } })).toContain(message);
+  });
+});

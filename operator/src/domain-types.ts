@@ -111,6 +111,8 @@ export interface DomainSpec {
   /** graceSeconds has no CRD default: absent, the data plane derives it from signedURLs.uploadTTLSeconds. */
   gc?: { graceSeconds?: number; intervalSeconds?: number };
   alerts?: { webhooks?: AlertWebhook[] };
+  /** Labels for the monitoring objects, for a Prometheus that selects them by label (kube-prometheus-stack: `release`). */
+  monitoring?: { labels?: Record<string, string> };
   upgrade?: { policy?: 'Automatic' | 'Manual'; approvedImage?: string; allowNewerSchema?: boolean };
   logLevel?: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace';
 }

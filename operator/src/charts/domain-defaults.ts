@@ -28,6 +28,7 @@ export interface ResolvedDomainSpec {
   uploads: { maxAgeSeconds: number; rapidUpload: { proofV2: boolean; challengesPerHour: number } };
   gc: { graceSeconds?: number; intervalSeconds: number };
   alerts: { webhooks: NonNullable<NonNullable<DomainSpec['alerts']>['webhooks']> };
+  monitoring: { labels: Record<string, string> };
   upgrade: { policy: 'Automatic' | 'Manual'; approvedImage?: string; allowNewerSchema: boolean };
 }
 
@@ -174,6 +175,7 @@ export function resolveDomainSpec(domain: Domain): ResolvedDomainSpec {
     // graceSeconds stays unset when unset (no CRD default): gcGraceSecondsWhenUnset (config.ts) gives the one the data plane takes.
     gc: { intervalSeconds: DEFAULT_GC_INTERVAL_SECONDS, ...s.gc },
     alerts: { webhooks: (s.alerts?.webhooks ?? []).map((w) => (w.urlSecretRef ? { ...w, urlSecretRef: { key: 'url', ...w.urlSecretRef } } : w)) },
+    monitoring: { labels: { ...s.monitoring?.labels } },
     upgrade: { policy: 'Automatic', allowNewerSchema: false, ...s.upgrade },
   };
 }

@@ -272,3 +272,13 @@ test('monitoring as the kinds a cluster serves: only those are rendered, and a w
   expect(referencedSecretKeys(ctx, { monitoring: ['ServiceMonitor', 'PrometheusRule'] }).map((u) => u.readBy)).not.toContain('alert webhook pager');
   expect(referencedSecretKeys(ctx, { monitoring: ['AlertmanagerConfig'] }).map((u) => u.readBy)).toContain('alert webhook pager');
 });
+
+test('spec.monitoring.labels go on the ServiceMonitor, PrometheusRule and AlertmanagerConfig only, under the operator’s own', () => {
+  const d = fullDomain();
+  d.spec.monitoring = { labels: { release: 'kube-prometheus-stack', 'openpds.io/domain': 'not-this' } };
+  const manifests = buildDomainChart(d, { bootstrap: BOOTSTRAP, monitoring: true });
+  const monitoring = manifests.filter((m) => m.apiVersion.startsWith('monitoring.coreos.com/'));
+  expect(monitoring.map((m) => m.kind).sort()).toEqual(['AlertmanagerConfig', 'PrometheusRule', 'ServiceMonitor']);
+  for (const m of monitoring) expect(m.metadata.labels).toMatchObject({ release: 'kube-prometheus-stack', 'openpds.io/domain': d.metadata.name });
+  for (const m of manifests.filter((m) => !m.apiVersion.startsWith('monitoring.coreos.com/'))) expect(m.metadata.labels).not.toHaveProperty('release');
+});

@@ -50,7 +50,9 @@ export function monitoringKinds(option: MonitoringOption | undefined): ReadonlyS
 }
 
 export function addMonitoring(chart: Chart, ctx: DomainContext, kinds: ReadonlySet<MonitoringKind> = monitoringKinds(true)): void {
-  const metadata = { name: ctx.names.monitoring, labels: ctx.labels('monitoring') };
+  // spec.monitoring.labels first: the operator's own labels (which select and prune) win; the CRD refuses
+  // keys in their prefixes anyway.
+  const metadata = { name: ctx.names.monitoring, labels: { ...ctx.spec.monitoring.labels, ...ctx.labels('monitoring') } };
   const serviceMonitor: Body<IServiceMonitor> = {
     spec: {
       selector: { matchLabels: { 'app.kubernetes.io/instance': ctx.domain.metadata.name, 'openpds.io/metrics': 'true' } },
