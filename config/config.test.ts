@@ -56,7 +56,8 @@ test('every object in config/ is valid against the Kubernetes schemas', () => {
  * Every Kubernetes call in operator/src, by resource, derived by reading the code (update it with the
  * code; the ClusterRole must equal it, so a verb the code stops using is dropped from RBAC too):
  * - main.ts + kube/controller.ts: a list + watch informer per controller kind (Domain, Drive), and the
- *   Domain controller's secondary informer on Deployments (list + watch, by label).
+ *   Domain controller's secondary informers on Deployments, Services, Ingresses, NetworkPolicies, PDBs and
+ *   HPAs (list + watch, by label).
  * - reconcilers/drive.registration.ts: a second informer on Domains (list + watch) for their turn to
  *   Ready; GET of a Domain missing from the cache (find); list of Drives to wake; finalizers by merge
  *   patch (kube/finalizers.ts), and on a 409 a GET (find) of the object before the retry (Drives and
@@ -88,14 +89,14 @@ const USED: Record<string, string[]> = {
   'openpds.io/domains/finalizers': ['update'],
   '/secrets': ['get', 'create', 'patch'],
   '/configmaps': ['get', 'list', 'watch', 'create', 'patch', 'delete'],
-  '/services': ['get', 'list', 'create', 'patch', 'delete'],
+  '/services': ['get', 'list', 'watch', 'create', 'patch', 'delete'],
   '/persistentvolumeclaims': ['get', 'create', 'patch'],
   '/pods': ['list'],
   'apps/deployments': ['get', 'list', 'watch', 'create', 'patch', 'delete'],
-  'autoscaling/horizontalpodautoscalers': ['get', 'list', 'create', 'patch', 'delete'],
-  'policy/poddisruptionbudgets': ['get', 'list', 'create', 'patch', 'delete'],
-  'networking.k8s.io/ingresses': ['get', 'list', 'create', 'patch', 'delete'],
-  'networking.k8s.io/networkpolicies': ['get', 'list', 'create', 'patch', 'delete'],
+  'autoscaling/horizontalpodautoscalers': ['get', 'list', 'watch', 'create', 'patch', 'delete'],
+  'policy/poddisruptionbudgets': ['get', 'list', 'watch', 'create', 'patch', 'delete'],
+  'networking.k8s.io/ingresses': ['get', 'list', 'watch', 'create', 'patch', 'delete'],
+  'networking.k8s.io/networkpolicies': ['get', 'list', 'watch', 'create', 'patch', 'delete'],
   'monitoring.coreos.com/servicemonitors': ['get', 'list', 'create', 'patch', 'delete'],
   'monitoring.coreos.com/prometheusrules': ['get', 'list', 'create', 'patch', 'delete'],
   'monitoring.coreos.com/alertmanagerconfigs': ['get', 'list', 'create', 'patch', 'delete'],

@@ -173,7 +173,27 @@ function domainRegistration(options: OperatorOptions, monitoring: () => Monitori
     return ((context) => reconcilerFor(monitoring())(context as never)) as Reconcile<Domain & KubernetesObject>;
   },
   // The Deployment watch first: runOperator reads its cache as the Domain controller's secondaries[0].
-  secondary: (runtime) => [
+  secondary: (runtime) => {
+    /**
+     * A child deleted by hand (a Service, an Ingress, a NetworkPolicy, ...) is applied again at once: its
+     * Domain's last apply is forgotten and the Domain queued. Without it, a Ready Domain was reconciled
+     * again only at the resync (10 minutes) and said Ready all that while, with no Service in front of its
+     * pods. Deletions only: hand edits are put right at the periodic re-apply, as before. Our own objects
+     * only (by label), so the watch costs no more than the Domains have children.
+     */
+    const childDeletions = ({ apiVersion, kind, plural }: (typeof CHILD_KINDS)[number]): SecondaryWatch => ({
+      path: `${apiVersion.includes('/') ? `/apis/${apiVersion}` : `/api/${apiVersion}`}${options.namespace ? `/namespaces/${options.namespace}` : ''}/${plural}`,
+      labelSelector: MANAGED_BY_OPERATOR,
+      list: () => runtime.client.list({ apiVersion, kind, ...(options.namespace ? { namespace: options.namespace } : {}) }, { labelSelector: MANAGED_BY_OPERATOR }) as unknown as Promise<KubernetesListObject<KubernetesObject>>,
+      ownerKeys(object, event) {
+        const owner = object.metadata?.labels?.[DOMAIN_LABEL];
+        if (event !== 'delete' || !owner) return [];
+        const key = `${object.metadata?.namespace}/${owner}`;
+        current?.reconciler.invalidate(key);
+        return [key];
+      },
+    });
+    return [
     {
       path: `/apis/apps/v1${options.namespace ? `/namespaces/${options.namespace}` : ''}/deployments`,
       labelSelector: 'app.kubernetes.io/managed-by=openpds-operator',
@@ -189,9 +209,10 @@ function domainRegistration(options: OperatorOptions, monitoring: () => Monitori
         return event === 'update' && statusOf(previous) === statusOf(object) && previous?.metadata?.generation === object.metadata?.generation ? [] : [key];
       },
     },
-    // Not for a reconciler passed in (the benchmark's baselines): it would not ask the index.
-    ...(options.domainReconciler ? [] : [keyspaces.watch]),
-  ],
+    // Not for a reconciler passed in (the benchmark's baselines): they neither re-apply nor ask the index.
+    ...(options.domainReconciler ? [] : [...CHILD_KINDS.map((kind) => childDeletions(kind)), keyspaces.watch]),
+    ];
+  },
   };
 }
 
@@ -201,6 +222,21 @@ function domainRegistration(options: OperatorOptions, monitoring: () => Monitori
  * a PrometheusRule in every Domain's chart, which then fails to apply, and Domains never turn Ready and
  * cannot be deleted (pruning and deletion list every kind rendered).
  */
+const MANAGED_BY_OPERATOR = 'app.kubernetes.io/managed-by=openpds-operator';
+/**
+ * A Domain's children whose deletion by hand re-applies it at once. Not Deployments (a watch of their own),
+ * and not ConfigMaps: the operator itself deletes the old settings ConfigMaps after each rollout, and each
+ * of those deletions would re-apply the whole chart for nothing (a settings ConfigMap deleted by hand is put
+ * back at the periodic re-apply, and its pods say why they cannot start meanwhile).
+ */
+const CHILD_KINDS = [
+  { apiVersion: 'v1', kind: 'Service', plural: 'services' },
+  { apiVersion: 'networking.k8s.io/v1', kind: 'Ingress', plural: 'ingresses' },
+  { apiVersion: 'networking.k8s.io/v1', kind: 'NetworkPolicy', plural: 'networkpolicies' },
+  { apiVersion: 'policy/v1', kind: 'PodDisruptionBudget', plural: 'poddisruptionbudgets' },
+  { apiVersion: 'autoscaling/v2', kind: 'HorizontalPodAutoscaler', plural: 'horizontalpodautoscalers' },
+] as const;
+
 async function detectMonitoring(client: KubeClient): Promise<MonitoringOption> {
   const served = new Set<string>();
   for (const groupVersion of new Set(MONITORING_KINDS.map((k) => k.apiVersion))) {
