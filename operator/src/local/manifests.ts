@@ -1,8 +1,9 @@
 /**
  * Reads the openpds.io resources of a folder the way `kubectl apply -f DIR` would see them: every YAML
- * file (multi-document), kustomization.yaml ignored, each object defaulted and validated against its CRD's
- * openAPIV3Schema (as the API server does on admission), strictly: a field the schema does not declare is
- * an error, as `kubectl apply --server-side` (fieldValidation=Strict) makes it, not silently dropped.
+ * file (multi-document) and JSON file, kustomization.yaml ignored, each object defaulted and validated
+ * against its CRD's openAPIV3Schema (as the API server does on admission), strictly: a field the schema
+ * does not declare is an error, as `kubectl apply --server-side` (fieldValidation=Strict) makes it, not
+ * silently dropped.
  * Then every CEL rule of the CRD (x-kubernetes-validations), with the API server's own evaluator
  * (operator/src/kube/cel.ts, the one the Kubernetes API test server runs): a Domain name too long for its
  * Services, a quota past the data plane's safe integers, storage settings that contradict each other. The
@@ -236,27 +237,37 @@ export interface ManifestDocument {
 }
 
 /**
- * Every object of every YAML file in the folder, of any kind, as written (no defaults, no validation):
- * what `kubectl apply -f DIR` would send. As kubectl does, symlinks are followed and lists (`kind: List`,
- * what `kubectl get -o yaml` writes, or any `...List` with `items`) are expanded into their items. Empty
- * documents between others are skipped; unparsable ones are problems.
+ * Every object of every manifest file in the folder (*.yaml, *.yml and *.json, kubectl's and Argo CD's
+ * extensions), of any kind, as written (no defaults, no validation): what `kubectl apply -f DIR` would
+ * send. As kubectl does, symlinks are followed and lists (`kind: List`, what `kubectl get -o yaml` or
+ * `-o json` writes, or any `...List` with `items`) are expanded into their items. Empty documents between
+ * others are skipped; unparsable ones are problems (a .json file that is not JSON too).
  *
  * A file with no object at all (empty, only comments or `---`) is a problem too, not nothing: it is far
  * more often a write caught half-way (an editor, `>` redirect, a generator that failed) than a folder's
  * way of saying "no Drives here", and reading it as nothing would let a prune take its Drives for removed
  * and delete them with their files. Failing the run (deleting the file is the explicit way) is the safe side.
- * So is a folder with no object at all (no YAML file, or only empty lists): a checkout of another branch,
+ * So is a folder with no object at all (no manifest file, or only empty lists): a checkout of another branch,
  * an unmounted volume, `rm *.yaml` in the wrong folder. As `kubectl apply` ("no objects passed to apply"),
  * it is refused unless the caller says it means it (`allowEmpty`, the commands' `--allow-empty`).
  */
 export function readManifestDocuments(dir: string, options: ReadOptions = {}): { objects: ManifestDocument[]; problems: ManifestProblem[] } {
-  const files = yamlFiles(dir);
+  const files = manifestFiles(dir);
   const out: { objects: ManifestDocument[]; problems: ManifestProblem[] } = { objects: [], problems: [...files.problems] };
   for (const file of files.files) {
     const where = path.relative(dir, file);
     let docs: YAML.Document.Parsed[];
     try {
-      docs = YAML.parseAllDocuments(fs.readFileSync(file, 'utf8'));
+      const text = fs.readFileSync(file, 'utf8');
+      const notJson = file.endsWith('.json') ? jsonProblem(text) : undefined;
+      if (notJson) {
+        out.problems.push({ where, message: notJson });
+        continue;
+      }
+      // Valid JSON is one YAML document of the same value: the YAML path below then treats a JSON file as
+      // it treats a YAML one (a List expanded, `null` as no manifests, a key given twice as an error where
+      // JSON.parse would silently keep the last: two "items" of a List would drop the first one's Drives).
+      docs = YAML.parseAllDocuments(text);
     } catch (error) {
       out.problems.push({ where, message: (error as Error).message });
       continue;
@@ -296,6 +307,28 @@ export function readManifestDocuments(dir: string, options: ReadOptions = {}): {
 }
 
 /**
+ * Why a .json file is not valid JSON, with the line and column; undefined when it is, or when it holds
+ * nothing (then it is "no manifests", as an empty YAML file). Checked with JSON.parse, not left to the YAML
+ * parser, which also takes `kind: Drive`: a .json file says JSON, and a half-written
+ * one must be an error naming it, never read as something else. A leading BOM is allowed (kubectl, whose
+ * decoder takes a file not starting with `{` for YAML, reads such a file too).
+ */
+function jsonProblem(text: string): string | undefined {
+  const json = text.replace(/^\uFEFF/, '');
+  if (json.trim() === '') return undefined;
+  try {
+    JSON.parse(json);
+    return undefined;
+  } catch (error) {
+    const message = (error as Error).message;
+    const at = /at position (\d+)/.exec(message);
+    if (!at) return `not valid JSON: ${message}`;
+    const before = json.slice(0, Number(at[1])).split('\n');
+    return `not valid JSON: ${message} (line ${before.length}, column ${before.at(-1)!.length + 1})`;
+  }
+}
+
+/**
  * Aliases a document may expand (the `yaml` library's default, said here so it stays): a few anchors
  * nested in each other ("billion laughs") would otherwise expand to gigabytes, in `up`'s own process.
  */
@@ -309,11 +342,15 @@ function expandList(object: ManifestDocument['object']): unknown[] {
   return object.items.flatMap((item) => (typeof item === 'object' && item !== null && !Array.isArray(item) ? expandList(item as ManifestDocument['object']) : [item]));
 }
 
+/** kubectl's extensions (and Argo CD's): a manifest moved from x.yaml to x.json is the same manifest. */
+const MANIFEST_FILE = /\.(ya?ml|json)$/;
+
 /**
- * The YAML files under `dir`, symlinks followed (kubectl reads a symlinked file like any other) and each
- * real folder read once, so a link cycle ends. A link that leads nowhere is a problem: it may be a Drive.
+ * The manifest files under `dir` and its folders (not those whose name starts with a dot, nor the state of
+ * an `up`: isUpState), symlinks followed (kubectl reads a symlinked file like any other) and each real
+ * folder read once, so a link cycle ends. A link that leads nowhere is a problem: it may be a Drive.
  */
-function yamlFiles(dir: string, root = dir, seen = new Set<string>()): { files: string[]; problems: ManifestProblem[] } {
+function manifestFiles(dir: string, root = dir, seen = new Set<string>()): { files: string[]; problems: ManifestProblem[] } {
   const out: { files: string[]; problems: ManifestProblem[] } = { files: [], problems: [] };
   const real = fs.realpathSync(dir);
   if (seen.has(real)) return out;
@@ -328,17 +365,36 @@ function yamlFiles(dir: string, root = dir, seen = new Set<string>()): { files: 
       try {
         stat = fs.statSync(full);
       } catch (error) {
-        if (/\.ya?ml$/.test(entry.name)) out.problems.push({ where: path.relative(root, full), message: `cannot read the symlink's target: ${(error as Error).message}` });
+        if (MANIFEST_FILE.test(entry.name)) out.problems.push({ where: path.relative(root, full), message: `cannot read the symlink's target: ${(error as Error).message}` });
         continue;
       }
     }
-    if (stat.isDirectory() && !entry.name.startsWith('.')) {
-      const sub = yamlFiles(full, root, seen);
+    if (stat.isDirectory() && !entry.name.startsWith('.') && !(entry.name === 'up' && isUpState(dir))) {
+      const sub = manifestFiles(full, root, seen);
       out.files.push(...sub.files);
       out.problems.push(...sub.problems);
-    } else if (stat.isFile() && /\.ya?ml$/.test(entry.name) && !/^kustomization\.ya?ml$/.test(entry.name)) out.files.push(full);
+    } else if (stat.isFile() && MANIFEST_FILE.test(entry.name) && !/^kustomization\.ya?ml$/.test(entry.name)) out.files.push(full);
   }
   return out;
+}
+
+/**
+ * Whether `dir` is the state dir of an `up` (or `plan`/`apply --state`), whose `up/` folder holds its
+ * state: drives.json, folder.json, status.json, each Domain's domain.json and data (state-dir.ts). The
+ * default `.openpds` is skipped as a dot-folder, but `--state-dir state` inside the manifests folder is
+ * not: its JSON files, read as manifests, would be objects without a kind, errors that stop every prune.
+ * Known by what `up` writes before it reads the folder: the lock while it runs (`up.lock`), the folder it
+ * belongs to (`up/folder.json`, kept). A user's folder named `up` is read unless its neighbour is such a
+ * lock or it holds such a record: skipping a user's manifests would take its Drives for removed.
+ */
+function isUpState(dir: string): boolean {
+  if (fs.existsSync(path.join(dir, 'up.lock'))) return true;
+  try {
+    const record = JSON.parse(fs.readFileSync(path.join(dir, 'up', 'folder.json'), 'utf8')) as { folder?: unknown; kind?: unknown } | null;
+    return typeof record?.folder === 'string' && record.kind === undefined;
+  } catch {
+    return false; // none, or unreadable: then its files are read, and a problem stops the prunes
+  }
 }
 
 // Compiled once per CRD folder: compiling the four schemas costs more than reading a folder of manifests.

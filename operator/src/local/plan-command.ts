@@ -30,7 +30,7 @@ Against a cluster (--kubeconfig, --context or $KUBECONFIG): every manifest of DI
 objects an earlier apply of that set made that DIR no longer holds are ${command === 'plan' ? 'shown as deletes' : 'deleted'}; without it nothing is deleted.
 The first line names the cluster (server URL), context and namespace the run targets. A file that cannot
 be read is an error (exit 1), and while there is one nothing is deleted.
-  -f, --filename       folder of manifests
+  -f, --filename       folder of manifests (every *.yaml, *.yml and *.json, kustomization.yaml ignored)
   --kubeconfig         kubeconfig file (default: $KUBECONFIG, then ~/.kube/config)
   --context            kubeconfig context (default: its current context)
   -n, --namespace      namespace of manifests that name none (default: the context's, then default)

@@ -15,7 +15,7 @@ import { lockStateDir, StateDirBusyError, stateLockProblem } from './up-state-lo
 
 export const UP_USAGE = `usage: openpds up -f DIR [--state-dir DIR] [--adopt-state] [--base-port N] [--resync SECONDS] [--prune-after DURATION] [--allow-empty] [--log-level LEVEL]
 
-  -f, --filename   folder of manifests (every *.yaml, kustomization.yaml ignored)
+  -f, --filename   folder of manifests (every *.yaml, *.yml and *.json, kustomization.yaml ignored)
   --state-dir      where data planes keep their data and passwords (default .openpds); it belongs to the
                    folder of its first run, and one up at a time holds it
   --adopt-state    let DIR take over a state dir made by another folder (DIR is that folder moved or
