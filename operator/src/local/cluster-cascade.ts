@@ -30,7 +30,10 @@ export function cascades(groupKind: string): boolean {
 export async function describeCascade(client: KubeClient, groupKind: string, name: string): Promise<Cascade> {
   try {
     const counts = groupKind === 'Namespace' ? await namespaceContents(client, name) : await crdObjects(client, name);
-    const lines = [...counts.entries()].sort(([a], [b]) => a.localeCompare(b)).map(([where, n]) => `${n} ${where}`);
+    // By code unit, never localeCompare, whose order follows the process's locale ($LANG): in Danish
+    // `Drive in aa` came after `Drive in z`, so one plan printed its lines in another order per machine
+    // (as the folder's files were, manifests.ts).
+    const lines = [...counts.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([where, n]) => `${n} ${where}`);
     const count = [...counts.values()].reduce((a, b) => a + b, 0);
     return { count, lines: lines.length > 0 ? lines : ['no other object'] };
   } catch (error) {
