@@ -7,6 +7,7 @@ import { k8s } from 'cdk8s-plus-32';
 import { HTTP_PORT, METRICS_PORT, type DomainContext } from './domain-context';
 import { podTemplate } from './pod';
 import { apiServerAutoscaling } from './replica-handover';
+import { compareCodeUnits } from '../code-unit-order';
 
 export function addApiServer(chart: Chart, ctx: DomainContext, configMap: string): void {
   const { spec, names } = ctx;
@@ -86,5 +87,5 @@ function withSpread(template: k8s.PodTemplateSpec, ctx: DomainContext): k8s.PodT
 }
 
 export function sortKeys(record: Record<string, string>): Record<string, string> {
-  return Object.fromEntries(Object.entries(record).sort(([a], [b]) => a.localeCompare(b)));
+  return Object.fromEntries(Object.entries(record).sort(([a], [b]) => compareCodeUnits(a, b)));
 }

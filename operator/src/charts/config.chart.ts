@@ -17,6 +17,7 @@ import { DATA_DIR, HTTP_PORT, METRICS_PORT, type DomainContext } from './domain-
 import { dataPlaneSettings } from './domain-defaults';
 import { quantityToBytes } from './quantity';
 import { storageClaimEnv } from './storage-claim';
+import { compareCodeUnits } from '../code-unit-order';
 
 /** Values of the admin Secret: generated once by the reconciler (crypto is its boundary), then re-read. */
 export interface BootstrapCredentials {
@@ -72,7 +73,7 @@ export function domainEnv(ctx: DomainContext): Record<string, string> {
  * collation follows the process's locale, so two operator replicas with another LANG would flip the
  * name and roll every data plane at each change of leader.
  */
-const sortedEntries = (env: Record<string, string>): Record<string, string> => Object.fromEntries(Object.entries(env).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
+const sortedEntries = (env: Record<string, string>): Record<string, string> => Object.fromEntries(Object.entries(env).sort(([a], [b]) => compareCodeUnits(a, b)));
 
 /** The ConfigMap's name for these values: `<domain>-config-` and 10 hex digits of sha256 of their JSON (sorted keys). */
 export function configMapName(ctx: DomainContext, env: Record<string, string>): string {

@@ -282,3 +282,16 @@ test('spec.monitoring.labels go on the ServiceMonitor, PrometheusRule and Alertm
   for (const m of monitoring) expect(m.metadata.labels).toMatchObject({ release: 'kube-prometheus-stack', 'openpds.io/domain': d.metadata.name });
   for (const m of manifests.filter((m) => !m.apiVersion.startsWith('monitoring.coreos.com/'))) expect(m.metadata.labels).not.toHaveProperty('release');
 });
+
+// localeCompare follows the process's locale: two operator replicas with another LANG listed the same
+// missing Secret keys in another order (a status message that flaps at each change of leader), and
+// sorted the manifests so too. Code-unit order is the same everywhere ('Z' before 'a').
+test('referencedSecretKeys and the manifests are in code-unit order, whatever the locale', () => {
+  const d = quickstartDomain();
+  d.spec.alerts = { webhooks: [{ name: 'b', urlSecretRef: { name: 'hooks', key: 'alpha' } }, { name: 'a', urlSecretRef: { name: 'hooks', key: 'Zeta' } }] };
+  expect(referencedSecretKeys(createDomainContext(d), { monitoring: true }).map((u) => u.key)).toEqual(['Zeta', 'alpha']);
+  const names = buildDomainChart(fullDomain(), { bootstrap: BOOTSTRAP }).map((m) => `${m.kind}/${m.metadata.name}`);
+  const byKind = new Map<string, string[]>();
+  for (const n of names) byKind.set(n.split('/')[0]!, [...(byKind.get(n.split('/')[0]!) ?? []), n]);
+  for (const group of byKind.values()) expect(group).toEqual([...group].sort());
+});

@@ -25,6 +25,7 @@ import { addNetworkPolicies } from './network-policy.chart';
 import { secretEnvVars } from './pod';
 import { storageClaimDeploymentAnnotations } from './storage-claim';
 import { addWorkers } from './workers.chart';
+import { compareCodeUnits } from '../code-unit-order';
 
 export interface Manifest {
   apiVersion: string;
@@ -99,7 +100,7 @@ export function buildDomainChart(domain: Domain, options: DomainChartOptions): M
     if (ctx.ownerReferences && !retained) m.metadata.ownerReferences = ctx.ownerReferences;
     return sortObject(m) as Manifest;
   });
-  return manifests.sort((a, b) => KIND_ORDER.indexOf(a.kind) - KIND_ORDER.indexOf(b.kind) || a.metadata.name.localeCompare(b.metadata.name));
+  return manifests.sort((a, b) => KIND_ORDER.indexOf(a.kind) - KIND_ORDER.indexOf(b.kind) || compareCodeUnits(a.metadata.name, b.metadata.name));
 }
 
 export interface SecretKeyUse {
@@ -133,7 +134,7 @@ export function referencedSecretKeys(ctx: DomainContext, options: Pick<DomainCha
   return sorted(uses);
 }
 
-const sorted = (uses: SecretKeyUse[]): SecretKeyUse[] => uses.sort((a, b) => a.secret.localeCompare(b.secret) || a.key.localeCompare(b.key));
+const sorted = (uses: SecretKeyUse[]): SecretKeyUse[] => uses.sort((a, b) => compareCodeUnits(a.secret, b.secret) || compareCodeUnits(a.key, b.key));
 
 /**
  * Object keys in sorted order at every depth (arrays keep their order: it means something there). A plain

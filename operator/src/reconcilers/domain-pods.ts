@@ -14,6 +14,7 @@
  */
 import type { KubeObject } from '../kube/kube-client';
 import { oneLine } from '../kube/readiness';
+import { compareCodeUnits } from '../code-unit-order';
 
 /** How long a Domain waits for its replicas before the operator looks at their pods. */
 export const POD_DIAGNOSIS_AFTER_MS = 20_000;
@@ -109,7 +110,7 @@ export function podTrouble(pods: PodLike[], now: number): string | undefined {
     .filter((p) => !p.metadata?.deletionTimestamp) // old pods going away are no reason
     .map((p) => ({ name: p.metadata?.name ?? '?', trouble: podTroubleOf(p, now) }))
     .filter((p): p is { name: string; trouble: string } => p.trouble !== undefined)
-    .sort((a, b) => a.name.localeCompare(b.name));
+    .sort((a, b) => compareCodeUnits(a.name, b.name));
   if (!troubled.length) return undefined;
   const more = troubled.length > 1 ? ` (and ${troubled.length - 1} more pod${troubled.length > 2 ? 's' : ''})` : '';
   return `pod ${troubled[0]!.name}: ${troubled[0]!.trouble}${more}`;
