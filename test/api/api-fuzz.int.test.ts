@@ -253,6 +253,12 @@ interface Case {
   text: string;
 }
 
+/** A case in a pool to sample from, its text made only when sampled. */
+interface LazyCase {
+  label: string;
+  text: () => string;
+}
+
 const LEAK = [
   [/\n\s+at\s|\bat [\w.<>]+ \(|\.(ts|js):\d+/, 'a stack trace'],
   [/\b(SELECT|INSERT INTO|UPDATE \w+ SET|DELETE FROM|WHERE|SQLSTATE|syntax error|violates|relation "|column "|duplicate key)\b/, 'SQL or database text'],
@@ -504,21 +510,23 @@ describe.each(['pglite', 'pg'] as const)(`API fuzz (seed ${SEED}) on %s`, (dbKin
     // The admins change or delete victims only, never the other callers (see the notes at the top).
     const otherUser = c.role !== 'user' && USER_TARGETING_OPS.includes(op) ? victim.userId : other.userId;
     const ids = [c.driveId, c.fileId, c.folderId, c.subFolderId, c.trashedFileId, c.uploadFileId, c.uploadId, c.revisionIds[0]!, other.driveId, other.fileId, other.uploadId, other.revisionIds[1]!, otherUser, victim.driveId, victim.fileId, victim.userId];
-    const breaking: Case[] = [
-      { label: 'no body', text: '' },
-      ...['null', '[]', '"x"', '7', 'true', '{', '{"a":1,}', "{'a':1}", '{"a":1}{', '\ufeff{}', '[{}]'].map((text) => ({ label: `body ${JSON.stringify(text)}`, text })),
-      { label: 'all fields null', text: toJson(Object.fromEntries(Object.keys(props).map((k) => [k, null]))) },
-      { label: 'unknown fields', text: toJson({ ...base(), extra: 1, Drive_ID: 'x', DRIVE_ID: 'x', constructor: { prototype: 1 }, toString: 'x' }) },
-      { label: 'a __proto__ field', text: toJson({ ...base(), ['__proto__']: { role: 'superadmin' } }) },
-      { label: '20,000 unknown fields', text: toJson({ ...Object.fromEntries(Array.from({ length: 20_000 }, (_, i) => [`f${i}`, i])), ...base() }) },
-      { label: 'every field doubled in the text', text: toJson(base()).replace(/^\{/, `{${Object.keys(props).map((k) => `${JSON.stringify(k)}:${toJson(rnd.pick(TYPE_SWAPS))},`).join('')}`) },
+    // The pools hold each body's making, not its text: only the sampled ones are built (JSON text of the
+    // pools' 1 MB and 4 MB strings, for every field of every operation and caller, was most of the run's CPU).
+    const breaking: LazyCase[] = [
+      { label: 'no body', text: () => '' },
+      ...['null', '[]', '"x"', '7', 'true', '{', '{"a":1,}', "{'a':1}", '{"a":1}{', '\ufeff{}', '[{}]'].map((text) => ({ label: `body ${JSON.stringify(text)}`, text: () => text })),
+      { label: 'all fields null', text: () => toJson(Object.fromEntries(Object.keys(props).map((k) => [k, null]))) },
+      { label: 'unknown fields', text: () => toJson({ ...base(), extra: 1, Drive_ID: 'x', DRIVE_ID: 'x', constructor: { prototype: 1 }, toString: 'x' }) },
+      { label: 'a __proto__ field', text: () => toJson({ ...base(), ['__proto__']: { role: 'superadmin' } }) },
+      { label: '20,000 unknown fields', text: () => toJson({ ...Object.fromEntries(Array.from({ length: 20_000 }, (_, i) => [`f${i}`, i])), ...base() }) },
+      { label: 'every field doubled in the text', text: () => toJson(base()).replace(/^\{/, `{${Object.keys(props).map((k) => `${JSON.stringify(k)}:${toJson(rnd.pick(TYPE_SWAPS))},`).join('')}`) },
     ];
     // Values the schema takes (they reach the handlers: boundaries, odd text, other fixtures' ids), and
     // values it refuses (they test the validation and its answer); half of the sample from each.
-    const conforming: Case[] = [];
+    const conforming: LazyCase[] = [];
     const values = Object.fromEntries(Object.entries(props).map(([k, s]) => [k, hostileValues(s, limit, ids)]));
     for (const [k, s] of Object.entries(props))
-      for (const v of values[k]!) (conforms(v, s) ? conforming : breaking).push({ label: `${k} = ${describeValue(v)}`, text: toJson({ ...base(), [k]: v }) });
+      for (const v of values[k]!) (conforms(v, s) ? conforming : breaking).push({ label: `${k} = ${describeValue(v)}`, text: () => toJson({ ...base(), [k]: v }) });
     // Two or three fields changed at once, each to a value the schema takes (some all, some not).
     const keys = Object.keys(props);
     for (let i = 0; i < 40 && keys.length > 1; i++) {
@@ -529,9 +537,10 @@ describe.each(['pglite', 'pg'] as const)(`API fuzz (seed ${SEED}) on %s`, (dbKin
         body[k] = v;
         return `${k} = ${describeValue(v)}`;
       });
-      conforming.push({ label: changed.join(', '), text: toJson(body) });
+      conforming.push({ label: changed.join(', '), text: () => toJson(body) });
     }
-    return [...fixed, ...rnd.sample(conforming, Math.ceil(CASES / 2)), ...rnd.sample(breaking, Math.floor(CASES / 2))];
+    const built = (pool: LazyCase[], n: number): Case[] => rnd.sample(pool, n).map((c) => ({ label: c.label, text: c.text() }));
+    return [...fixed, ...built(conforming, Math.ceil(CASES / 2)), ...built(breaking, Math.floor(CASES / 2))];
   }
 
   async function check(label: string, sent: string, call: () => Promise<Response>): Promise<Response> {
