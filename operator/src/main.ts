@@ -216,12 +216,6 @@ function domainRegistration(options: OperatorOptions, monitoring: () => Monitori
   };
 }
 
-/**
- * The Prometheus Operator kinds this cluster serves, from discovery (false: none). Per kind, not per group:
- * a cluster with the ServiceMonitor CRD alone (several agents install just that one) would otherwise get
- * a PrometheusRule in every Domain's chart, which then fails to apply, and Domains never turn Ready and
- * cannot be deleted (pruning and deletion list every kind rendered).
- */
 const MANAGED_BY_OPERATOR = 'app.kubernetes.io/managed-by=openpds-operator';
 /**
  * A Domain's children whose deletion by hand re-applies it at once. Not Deployments (a watch of their own),
@@ -237,6 +231,12 @@ const CHILD_KINDS = [
   { apiVersion: 'autoscaling/v2', kind: 'HorizontalPodAutoscaler', plural: 'horizontalpodautoscalers' },
 ] as const;
 
+/**
+ * The Prometheus Operator kinds this cluster serves, from discovery (false: none). Per kind, not per group:
+ * a cluster with the ServiceMonitor CRD alone (several agents install just that one) would otherwise get
+ * a PrometheusRule in every Domain's chart, which then fails to apply, and Domains never turn Ready and
+ * cannot be deleted (pruning and deletion list every kind rendered).
+ */
 async function detectMonitoring(client: KubeClient): Promise<MonitoringOption> {
   const served = new Set<string>();
   for (const groupVersion of new Set(MONITORING_KINDS.map((k) => k.apiVersion))) {
