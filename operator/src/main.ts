@@ -194,23 +194,23 @@ function domainRegistration(options: OperatorOptions, monitoring: () => Monitori
       },
     });
     return [
-    {
-      path: `/apis/apps/v1${options.namespace ? `/namespaces/${options.namespace}` : ''}/deployments`,
-      labelSelector: 'app.kubernetes.io/managed-by=openpds-operator',
-      list: () => runtime.client.list({ apiVersion: 'apps/v1', kind: 'Deployment', ...(options.namespace ? { namespace: options.namespace } : {}) }, { labelSelector: 'app.kubernetes.io/managed-by=openpds-operator' }) as unknown as Promise<KubernetesListObject<KubernetesObject>>,
-      ownerKeys(object, event, previous) {
-        const owner = object.metadata?.labels?.[DOMAIN_LABEL];
-        if (!owner) return [];
-        const key = `${object.metadata?.namespace}/${owner}`;
-        // A deleted child or a spec edit (generation) must be re-applied, not skipped as current.
-        if (event === 'delete') current?.reconciler.deploymentChanged(key, object.metadata!.name!, undefined);
-        else if (previous && previous.metadata?.generation !== object.metadata?.generation) current?.reconciler.deploymentChanged(key, object.metadata!.name!, object.metadata?.generation ?? 0);
-        const statusOf = (o: KubernetesObject | undefined) => JSON.stringify((o as { status?: unknown } | undefined)?.status ?? null);
-        return event === 'update' && statusOf(previous) === statusOf(object) && previous?.metadata?.generation === object.metadata?.generation ? [] : [key];
+      {
+        path: `/apis/apps/v1${options.namespace ? `/namespaces/${options.namespace}` : ''}/deployments`,
+        labelSelector: MANAGED_BY_OPERATOR,
+        list: () => runtime.client.list({ apiVersion: 'apps/v1', kind: 'Deployment', ...(options.namespace ? { namespace: options.namespace } : {}) }, { labelSelector: MANAGED_BY_OPERATOR }) as unknown as Promise<KubernetesListObject<KubernetesObject>>,
+        ownerKeys(object, event, previous) {
+          const owner = object.metadata?.labels?.[DOMAIN_LABEL];
+          if (!owner) return [];
+          const key = `${object.metadata?.namespace}/${owner}`;
+          // A deleted child or a spec edit (generation) must be re-applied, not skipped as current.
+          if (event === 'delete') current?.reconciler.deploymentChanged(key, object.metadata!.name!, undefined);
+          else if (previous && previous.metadata?.generation !== object.metadata?.generation) current?.reconciler.deploymentChanged(key, object.metadata!.name!, object.metadata?.generation ?? 0);
+          const statusOf = (o: KubernetesObject | undefined) => JSON.stringify((o as { status?: unknown } | undefined)?.status ?? null);
+          return event === 'update' && statusOf(previous) === statusOf(object) && previous?.metadata?.generation === object.metadata?.generation ? [] : [key];
+        },
       },
-    },
-    // Not for a reconciler passed in (the benchmark's baselines): they neither re-apply nor ask the index.
-    ...(options.domainReconciler ? [] : [...CHILD_KINDS.map((kind) => childDeletions(kind)), keyspaces.watch]),
+      // Not for a reconciler passed in (the benchmark's baselines): they neither re-apply nor ask the index.
+      ...(options.domainReconciler ? [] : [...CHILD_KINDS.map((kind) => childDeletions(kind)), keyspaces.watch]),
     ];
   },
   };
