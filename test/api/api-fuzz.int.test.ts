@@ -30,7 +30,7 @@ import { MAX_BODY_NESTING } from '../../api-server/src/shared/rpc';
 
 const SEED = (Number(process.env.FUZZ_SEED ?? 20261207) >>> 0) || 1;
 /** Bodies per operation and caller, besides the fixed ones (the valid body, required fields missing). */
-const CASES = Number(process.env.FUZZ_CASES ?? 16);
+const CASES = Number(process.env.FUZZ_CASES ?? 8);
 
 /**
  * Ids and calls kept out of the fuzz, each with why. Everything else in the document is fuzzed.
