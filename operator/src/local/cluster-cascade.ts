@@ -7,6 +7,7 @@
  */
 import type { KubeClient, KubeObject } from '../kube/kube-client';
 import { isStatus, serverMessage } from './cluster-resources';
+import { compareCodeUnits } from '../code-unit-order';
 
 export interface Cascade {
   /** Objects the delete takes with it; undefined when they could not be counted (lines say why). */
@@ -33,7 +34,7 @@ export async function describeCascade(client: KubeClient, groupKind: string, nam
     // By code unit, never localeCompare, whose order follows the process's locale ($LANG): in Danish
     // `Drive in aa` came after `Drive in z`, so one plan printed its lines in another order per machine
     // (as the folder's files were, manifests.ts).
-    const lines = [...counts.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([where, n]) => `${n} ${where}`);
+    const lines = [...counts.entries()].sort(([a], [b]) => compareCodeUnits(a, b)).map(([where, n]) => `${n} ${where}`);
     const count = [...counts.values()].reduce((a, b) => a + b, 0);
     return { count, lines: lines.length > 0 ? lines : ['no other object'] };
   } catch (error) {

@@ -19,6 +19,7 @@ import YAML from 'yaml';
 import { storageClaimProblem } from '../charts/storage-claim';
 import { API_VERSION, type Domain, type Drive } from '../domain-types';
 import { celCauses, type CelSchema } from '../kube/cel';
+import { compareCodeUnits } from '../code-unit-order';
 
 /**
  * A manifest's `namespace/name` (namespace `default` when it names none or an empty one, as kubectl reads
@@ -358,7 +359,7 @@ function manifestFiles(dir: string, root = dir, seen = new Set<string>()): { fil
   // By code unit, as kubectl walks a folder (Go's lexical order), never localeCompare: its order follows
   // the locale of the process ($LANG), so a plan listed `aa.yaml` after `z.yaml` on a Danish laptop and
   // before it in CI, and a GitOps diff of two plans of one folder showed changes that were not there.
-  for (const entry of fs.readdirSync(dir, { withFileTypes: true }).sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))) {
+  for (const entry of fs.readdirSync(dir, { withFileTypes: true }).sort((a, b) => compareCodeUnits(a.name, b.name))) {
     const full = path.join(dir, entry.name);
     let stat: fs.Stats = entry as unknown as fs.Stats;
     if (entry.isSymbolicLink()) {
