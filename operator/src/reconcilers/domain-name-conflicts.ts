@@ -17,8 +17,18 @@ import { refOf } from '../kube/kube-client';
  * and, for what outlives a Domain with no owner (its admin Secret, its data volume's claim), not labelled as
  * this Domain's either (a Domain re-created under its name finds them and is meant to).
  */
-export async function foreignChildren(client: KubeClient, manifests: readonly KubeObject[], domain: { metadata: { name?: string; uid?: string } }, isRetained: (o: KubeObject) => boolean): Promise<string[]> {
-  const live = await Promise.all(manifests.map((m) => client.find(refOf(m))));
+export async function foreignChildren(
+  client: KubeClient,
+  manifests: readonly KubeObject[],
+  domain: { metadata: { name?: string; uid?: string } },
+  isRetained: (o: KubeObject) => boolean,
+  /** Objects this reconcile has read already (`Kind/name` → the object, undefined: none), not read again. */
+  known: ReadonlyMap<string, KubeObject | undefined> = new Map(),
+): Promise<string[]> {
+  const live = await Promise.all(manifests.map((m) => {
+    const key = `${m.kind}/${m.metadata?.name}`;
+    return known.has(key) ? known.get(key) : client.find(refOf(m));
+  }));
   return manifests.flatMap((m, i) => {
     const object = live[i];
     if (!object) return [];

@@ -447,6 +447,9 @@ export function createDomainReconciler(deps: DomainReconcilerDeps): DomainReconc
         await writeStatus(domain, outcome(generation, 'StorageConflict', conflict, 'blocked'));
         throw new RequeueError(conflict);
       }
+      // Before a first apply the admin Secret is read here, once: for the credentials a kept one holds, and
+      // for the NameConflict check below (whose it is).
+      if (!domain.status?.adminSecretRef && adminSecret === undefined) adminSecret = (await readAdminSecret(ctx)) ?? null;
       const credentials = await bootstrapCredentials(domain, ctx, adminSecret);
       if (!credentials) {
         const message = missingAdminSecret(ctx);
@@ -462,7 +465,7 @@ export function createDomainReconciler(deps: DomainReconcilerDeps): DomainReconc
       // Until a first apply has succeeded, an object bearing a child's name may be someone else's: never
       // taken over (domain-name-conflicts.ts). Objects are not watched: retried with backoff.
       if (!domain.status?.adminSecretRef) {
-        const foreign = await foreignChildren(client, toApply, domain, isRetained);
+        const foreign = await foreignChildren(client, toApply, domain, isRetained, new Map([[`Secret/${ctx.names.adminSecret}`, adminSecret ?? undefined]]));
         if (foreign.length > 0) {
           if (rollout.admitted.size) deps.rollouts?.settle(key, new Map());
           const message = nameConflictMessage(ctx.namespace, foreign);
