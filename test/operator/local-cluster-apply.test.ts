@@ -5,39 +5,20 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import { runApplyCommand } from '../../operator/src/local/plan-command';
-import { startTestKube, type TestKube } from './support/kube';
-import { kubectl } from './support/kubectl';
+import { withClusterApply } from './support/cluster-apply';
 
-const ROOT = path.join(__dirname, '../..');
 const NS = 'half';
 const CONFIG_MAP = (name: string) => `apiVersion: v1\nkind: ConfigMap\nmetadata: {name: ${name}}\ndata: {k: v}\n`;
 
 describe('openpds apply -f DIR against a cluster, with one bad manifest in the middle', () => {
-  let kube: TestKube;
-  let dir: string;
-  beforeAll(async () => {
-    kube = await startTestKube();
-    await kubectl(kube.kubeconfig, ['apply', '-k', path.join(ROOT, 'crds')]);
-    await kube.createNamespace(NS);
-    dir = path.join(kube.dir, 'half');
-    fs.mkdirSync(dir);
-  });
-  afterAll(async () => {
-    await kube?.close();
-  });
-
-  async function apply(...extra: string[]) {
-    const lines: string[] = [];
-    const code = await runApplyCommand(['-f', dir, '--kubeconfig', kube.kubeconfig, '-n', NS, ...extra], { out: (l) => lines.push(l), err: (l) => lines.push(l), env: {} });
-    return { code, lines: lines.slice(1) };
-  }
-  const find = (name: string) => kube.client.find({ apiVersion: 'v1', kind: 'ConfigMap', namespace: NS, name });
+  const suite = withClusterApply(NS);
+  const { apply } = suite;
+  const find = (name: string) => suite.kube.client.find({ apiVersion: 'v1', kind: 'ConfigMap', namespace: NS, name });
 
   it('writes nothing (the apply set parent neither), names the file, exits 1; fixed, applies all', async () => {
-    fs.writeFileSync(path.join(dir, 'a.yaml'), CONFIG_MAP('half-a'));
-    fs.writeFileSync(path.join(dir, 'b.yaml'), 'apiVersion: openpds.io/v1alpha1\nkind: Drive\nmetadata: {name: half-b}\nspec: {domainRef: {name: acme}, owner: {kind: Group, name: team}, quota: {totalSize: lots}}\n');
-    fs.writeFileSync(path.join(dir, 'c.yaml'), CONFIG_MAP('half-c'));
+    fs.writeFileSync(path.join(suite.dir, 'a.yaml'), CONFIG_MAP('half-a'));
+    fs.writeFileSync(path.join(suite.dir, 'b.yaml'), 'apiVersion: openpds.io/v1alpha1\nkind: Drive\nmetadata: {name: half-b}\nspec: {domainRef: {name: acme}, owner: {kind: Group, name: team}, quota: {totalSize: lots}}\n');
+    fs.writeFileSync(path.join(suite.dir, 'c.yaml'), CONFIG_MAP('half-c'));
     const refused = await apply('--set', 'half');
     expect(refused.code).toBe(1);
     expect(refused.lines[0]).toMatch(/^! error {3}Drive half\/half-b \(b\.yaml\): .*spec\.quota\.totalSize/);
@@ -48,9 +29,9 @@ describe('openpds apply -f DIR against a cluster, with one bad manifest in the m
     expect(await find('half-a')).toBeUndefined();
     expect(await find('half-c')).toBeUndefined();
     expect(await find('openpds-applyset-half')).toBeUndefined();
-    expect(kube.server.hooks.requests().filter((r) => r.method === 'PATCH' && !r.query.includes('dryRun=All'))).toEqual([]);
+    expect(suite.kube.server.hooks.requests().filter((r) => r.method === 'PATCH' && !r.query.includes('dryRun=All'))).toEqual([]);
 
-    fs.writeFileSync(path.join(dir, 'b.yaml'), CONFIG_MAP('half-b'));
+    fs.writeFileSync(path.join(suite.dir, 'b.yaml'), CONFIG_MAP('half-b'));
     const fixed = await apply('--set', 'half');
     expect(fixed.lines.at(-1)).toBe('Apply complete: 3 created, 0 changed, 0 deleted.');
     expect(fixed.code).toBe(0);
